@@ -1,0 +1,100 @@
+import { diag } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { CifDelivery } from './delivery.js';
+import { normalizeOptions, type CifSpanExporterOptions, type NormalizedOptions } from './options.js';
+import { copyStats, createStats, type CifDropReason, type CifExporterStats } from './stats.js';
+import { spansToCalls } from './transform.js';
+import type { CifCall, CifReadableSpan } from './types.js';
+
+const WARNINGS: Partial<Record<CifDropReason, string>> = {
+  missing_identity:
+    'KPI events dropped: a CIF span has no conversation id or provider session id. Set cif.conversation.id ' +
+    'and cif.provider_session.id on the span or the resource, or pass the exporter a `session`.',
+  identity_too_long: 'KPI events dropped: a CIF id is longer than its 100-character Dataverse column.',
+  missing_kpi_name: 'KPI events dropped: a span event has an empty name and no cif.kpi.name.',
+  invalid_timestamp: 'KPI events dropped: a span event has a time that is not a valid date.',
+  invalid_span: 'A span could not be read and was skipped: it is not an OpenTelemetry ReadableSpan.',
+};
+
+/**
+ * An OpenTelemetry `SpanExporter` that turns spans carrying `cif.*` attributes into
+ * `Microsoft.CIFramework.logAnalyticsEvent` calls. Other spans are ignored.
+ */
+export class CifSpanExporter {
+  private readonly options: NormalizedOptions;
+  private readonly stats = createStats();
+  private readonly delivery: CifDelivery;
+  private readonly log = diag.createComponentLogger({ namespace: 'opentelemetry-exporter-cif' });
+  private readonly warned = new Set<CifDropReason>();
+  private isShutdown = false;
+
+  /** Throws a `TypeError` when an option is invalid; nothing after construction throws. */
+  constructor(options?: CifSpanExporterOptions) {
+    this.options = normalizeOptions(options);
+    this.delivery = new CifDelivery(this.options, this.stats);
+  }
+
+  /** Maps the spans and calls the host; `resultCallback` runs once, when every call has settled. */
+  export(spans: CifReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    let calls: CifCall[];
+    try {
+      this.stats.spansSeen += spans.length;
+      calls = spansToCalls(spans, this.options, this.stats);
+      this.warnOnce();
+    } catch (error) {
+      // Only reachable when `spans` itself is not an array.
+      this.report(resultCallback, { code: ExportResultCode.FAILED, error: error as Error });
+      return;
+    }
+    if (this.isShutdown) {
+      for (const call of calls) this.stats.dropped.after_shutdown += call.data.events.length;
+      this.report(resultCallback, { code: ExportResultCode.FAILED, error: new Error('CifSpanExporter is shut down') });
+      return;
+    }
+    void this.delivery.deliver(calls).then((errors) =>
+      this.report(
+        resultCallback,
+        errors.length === 0
+          ? { code: ExportResultCode.SUCCESS }
+          : { code: ExportResultCode.FAILED, error: summarize(errors, calls.length) },
+      ),
+    );
+  }
+
+  /** Resolves when every call made so far has settled. */
+  forceFlush(): Promise<void> {
+    return this.delivery.flush();
+  }
+
+  /** Lets calls in flight settle, then refuses further exports. Safe to call twice. */
+  shutdown(): Promise<void> {
+    this.isShutdown = true;
+    return this.delivery.flush();
+  }
+
+  /** A copy of the counters: spans seen, KPI events sent, calls, and what was dropped or cut, by reason. */
+  getStats(): CifExporterStats {
+    return copyStats(this.stats);
+  }
+
+  private report(resultCallback: (result: ExportResult) => void, result: ExportResult): void {
+    try {
+      resultCallback(result);
+    } catch (error) {
+      this.log.error('export result callback threw', error);
+    }
+  }
+
+  private warnOnce(): void {
+    for (const reason of Object.keys(WARNINGS) as CifDropReason[]) {
+      if (this.stats.dropped[reason] === 0 || this.warned.has(reason)) continue;
+      this.warned.add(reason);
+      this.log.warn(`${WARNINGS[reason]} Counted in getStats().dropped.${reason}; this warning is shown once.`);
+    }
+  }
+}
+
+function summarize(errors: readonly Error[], calls: number): Error {
+  const reasons = [...new Set(errors.map((e) => e.message))].slice(0, 3).join('; ');
+  return new Error(`${errors.length} of ${calls} logAnalyticsEvent calls failed: ${reasons}`);
+}

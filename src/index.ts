@@ -1,0 +1,25 @@
+export { CifSpanExporter } from './exporter.js';
+export type { CifSpanExporterOptions } from './options.js';
+export type {
+  CifAnalyticsClient,
+  CifAnalyticsData,
+  CifCustomData,
+  CifKpiEvent,
+  CifReadableSpan,
+  CifSession,
+  CifTimedEvent,
+} from './types.js';
+export type { CifDropReason, CifDroppedFieldReason, CifExporterStats, CifTruncatedField } from './stats.js';
+export {
+  ATTR_CIF_CLIENT_SESSION_ID,
+  ATTR_CIF_CONVERSATION_ID,
+  ATTR_CIF_KPI_ADDITIONAL_DATA,
+  ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID,
+  ATTR_CIF_KPI_NAME,
+  ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION,
+  ATTR_CIF_KPI_REASON,
+  ATTR_CIF_PARTICIPANT_ID,
+  ATTR_CIF_PROVIDER_SESSION_ID,
+  CIF_KPI_CUSTOM_PREFIX,
+} from './attributes.js';
+export { traceIdToGuid } from './trace-id.js';

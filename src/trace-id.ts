@@ -1,0 +1,15 @@
+import { isValidTraceId } from '@opentelemetry/api';
+import { v4 as uuidv4 } from 'uuid';
+
+/**
+ * An OpenTelemetry trace id written as a GUID (`8-4-4-4-12` lower-case hex), so that every
+ * CIF call made for one trace shares a `correlationId`. An invalid (all-zero or malformed)
+ * trace id gives a fresh random v4 UUID instead.
+ *
+ * @example traceIdToGuid('4bf92f3577b34da6a3ce929d0e0e4736') // '4bf92f35-77b3-4da6-a3ce-929d0e0e4736'
+ */
+export function traceIdToGuid(traceId: string): string {
+  if (!isValidTraceId(traceId)) return uuidv4();
+  const hex = traceId.toLowerCase();
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

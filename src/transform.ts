@@ -1,0 +1,375 @@
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import {
+  ATTR_CIF_CLIENT_SESSION_ID,
+  ATTR_CIF_CONVERSATION_ID,
+  ATTR_CIF_KPI_ADDITIONAL_DATA,
+  ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID,
+  ATTR_CIF_KPI_NAME,
+  ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION,
+  ATTR_CIF_KPI_REASON,
+  ATTR_CIF_PARTICIPANT_ID,
+  ATTR_CIF_PROVIDER_SESSION_ID,
+  CIF_ATTRIBUTE_PREFIX,
+  CIF_KPI_CUSTOM_PREFIX,
+} from './attributes.js';
+import type { CifDropReason, CifExporterStats } from './stats.js';
+import { traceIdToGuid } from './trace-id.js';
+import type {
+  CifAnalyticsData,
+  CifCall,
+  CifCustomData,
+  CifKpiEvent,
+  CifReadableSpan,
+  CifSession,
+  CifTimedEvent,
+} from './types.js';
+import {
+  MAX_ADDITIONAL_DATA_LENGTH,
+  MAX_TEXT_LENGTH,
+  UNSERIALIZABLE,
+  isColumnName,
+  toPayloadString,
+  truncate,
+} from './values.js';
+
+/** What the mapping needs from the exporter's options, already validated. */
+export interface MappingOptions {
+  session: CifSession;
+  /** `[attribute key, column]` pairs from `customAttributes`. */
+  customAttributes: ReadonlyArray<readonly [string, string]>;
+  eventFilter: (event: CifTimedEvent, span: CifReadableSpan) => boolean;
+  eventName: (kpiEvent: CifKpiEvent, span: CifReadableSpan) => string;
+  correlationId: (span: CifReadableSpan) => string;
+  maxEventsPerCall: number;
+}
+
+/** The counters the mapping updates. */
+export type MappingStats = Pick<
+  CifExporterStats,
+  'cifSpans' | 'callbackErrors' | 'dropped' | 'truncated' | 'droppedFields'
+>;
+
+type Identity = Omit<CifAnalyticsData, 'events'>;
+
+/** KPI fields read from one attribute bag (a span's or an event's), before truncation. */
+interface KpiFields {
+  reason?: string;
+  additionalData?: string;
+  notificationResponseAction?: string;
+  externalCorrelationId?: string;
+  custom?: Map<string, string>;
+}
+
+/** A KPI event on its way into a call. */
+interface PendingKpiEvent {
+  millis: number;
+  event: CifKpiEvent;
+  eventName: string;
+  identity: Identity;
+  correlationId: string;
+}
+
+/**
+ * Maps one export batch to `logAnalyticsEvent` calls. Pure: no I/O and no clock; what it
+ * drops, cuts or leaves out is counted in `stats`.
+ */
+export function spansToCalls(
+  spans: readonly CifReadableSpan[],
+  options: MappingOptions,
+  stats: MappingStats,
+): CifCall[] {
+  const pending: PendingKpiEvent[] = [];
+  for (const span of spans) {
+    try {
+      collectSpan(span, options, stats, pending);
+    } catch {
+      // A malformed span object must not cost the rest of the batch.
+      stats.dropped.invalid_span++;
+    }
+  }
+  pending.sort((a, b) => a.millis - b.millis);
+  return options.maxEventsPerCall === 1
+    ? pending.map((p) => toCall(p, [p.event]))
+    : groupCalls(pending, options.maxEventsPerCall);
+}
+
+/** A span is a CIF span when it or one of its events has a `cif.` attribute. */
+export function isCifSpan(span: CifReadableSpan): boolean {
+  if (hasCifAttribute(span.attributes)) return true;
+  for (const event of span.events) {
+    if (event.attributes && hasCifAttribute(event.attributes)) return true;
+  }
+  return false;
+}
+
+function hasCifAttribute(attributes: Attributes): boolean {
+  for (const key in attributes) {
+    if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) return true;
+  }
+  return false;
+}
+
+function collectSpan(
+  span: CifReadableSpan,
+  options: MappingOptions,
+  stats: MappingStats,
+  out: PendingKpiEvent[],
+): void {
+  if (!isCifSpan(span)) return;
+  stats.cifSpans++;
+
+  const spanFields = readKpiFields(span.attributes, options.customAttributes, stats);
+  const kpis: Array<{ name: unknown; time: HrTime; fields: KpiFields }> = [];
+  const spanKpiName = span.attributes[ATTR_CIF_KPI_NAME];
+  if (spanKpiName !== undefined) kpis.push({ name: spanKpiName, time: span.endTime, fields: spanFields });
+  for (const event of span.events) {
+    if (!keepEvent(event, span, options, stats)) continue;
+    const attributes = event.attributes ?? {};
+    const fields = mergeFields(spanFields, readKpiFields(attributes, options.customAttributes, stats));
+    kpis.push({ name: attributes[ATTR_CIF_KPI_NAME] ?? event.name, time: event.time, fields });
+  }
+  if (kpis.length === 0) return;
+
+  const identity = resolveIdentity(span, options.session, stats);
+  if (typeof identity === 'string') {
+    stats.dropped[identity] += kpis.length;
+    return;
+  }
+  const correlationId = resolveCorrelationId(span, options, stats);
+  for (const kpi of kpis) {
+    const name = payloadString(kpi.name, stats);
+    if (name === undefined) {
+      stats.dropped.missing_kpi_name++;
+      continue;
+    }
+    const millis = hrTimeToMillis(kpi.time);
+    if (millis === undefined) {
+      stats.dropped.invalid_timestamp++;
+      continue;
+    }
+    const event = buildKpiEvent(name, millis, kpi.fields, stats);
+    const eventName = resolveEventName(event, span, options, stats);
+    out.push({ millis, event, eventName, identity, correlationId });
+  }
+}
+
+function keepEvent(
+  event: CifTimedEvent,
+  span: CifReadableSpan,
+  options: MappingOptions,
+  stats: MappingStats,
+): boolean {
+  try {
+    return options.eventFilter(event, span) === true;
+  } catch {
+    stats.callbackErrors++;
+    return defaultEventFilter(event);
+  }
+}
+
+/** Keeps every span event except the OpenTelemetry `exception` event. */
+export function defaultEventFilter(event: CifTimedEvent): boolean {
+  return event.name !== 'exception';
+}
+
+function resolveEventName(
+  event: CifKpiEvent,
+  span: CifReadableSpan,
+  options: MappingOptions,
+  stats: MappingStats,
+): string {
+  try {
+    const name = options.eventName(event, span);
+    if (typeof name === 'string' && name !== '') return name;
+  } catch {
+    // Counted below, and the KPI event still goes out under its own name.
+  }
+  stats.callbackErrors++;
+  return event.kpiEventName;
+}
+
+function resolveCorrelationId(span: CifReadableSpan, options: MappingOptions, stats: MappingStats): string {
+  try {
+    const id = options.correlationId(span);
+    if (typeof id === 'string' && id !== '') return id;
+  } catch {
+    // Counted below; the default keeps the call correlated with its trace.
+  }
+  stats.callbackErrors++;
+  return defaultCorrelationId(span);
+}
+
+/** The span's trace id as a GUID. */
+export function defaultCorrelationId(span: CifReadableSpan): string {
+  return traceIdToGuid(span.spanContext().traceId);
+}
+
+const IDENTITY_KEYS: ReadonlyArray<readonly [keyof Identity, string]> = [
+  ['conversationId', ATTR_CIF_CONVERSATION_ID],
+  ['providerSessionId', ATTR_CIF_PROVIDER_SESSION_ID],
+  ['clientSessionId', ATTR_CIF_CLIENT_SESSION_ID],
+  ['participantId', ATTR_CIF_PARTICIPANT_ID],
+];
+
+/**
+ * Identity per field: span attribute, then resource attribute, then the configured session.
+ * Gives the drop reason when the span cannot be delivered.
+ */
+export function resolveIdentity(
+  span: CifReadableSpan,
+  session: CifSession,
+  stats: MappingStats,
+): Identity | CifDropReason {
+  const identity: Partial<Identity> = {};
+  for (const [field, key] of IDENTITY_KEYS) {
+    const value =
+      payloadString(span.attributes[key], stats) ??
+      payloadString(span.resource.attributes[key], stats) ??
+      session[field];
+    if (value === undefined || value === '') continue;
+    if (value.length > MAX_TEXT_LENGTH) return 'identity_too_long';
+    identity[field] = value;
+  }
+  if (identity.conversationId === undefined || identity.providerSessionId === undefined) {
+    return 'missing_identity';
+  }
+  return identity as Identity;
+}
+
+function readKpiFields(
+  attributes: Attributes,
+  customAttributes: MappingOptions['customAttributes'],
+  stats: MappingStats,
+): KpiFields {
+  const fields: KpiFields = {};
+  const reason = payloadString(attributes[ATTR_CIF_KPI_REASON], stats);
+  if (reason !== undefined) fields.reason = reason;
+  const additionalData = payloadString(attributes[ATTR_CIF_KPI_ADDITIONAL_DATA], stats);
+  if (additionalData !== undefined) fields.additionalData = additionalData;
+  const action = payloadString(attributes[ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION], stats);
+  if (action !== undefined) fields.notificationResponseAction = action;
+  const external = payloadString(attributes[ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID], stats);
+  if (external !== undefined) fields.externalCorrelationId = external;
+
+  // Mapped attributes first, so an explicit `cif.kpi.custom.*` on the same bag wins.
+  let custom: Map<string, string> | undefined;
+  for (const [key, column] of customAttributes) {
+    const value = payloadString(attributes[key], stats);
+    if (value !== undefined) (custom ??= new Map()).set(column, value);
+  }
+  for (const key in attributes) {
+    if (!key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
+    const value = payloadString(attributes[key], stats);
+    if (value === undefined) continue;
+    const column = key.slice(CIF_KPI_CUSTOM_PREFIX.length);
+    if (!isColumnName(column)) {
+      stats.droppedFields.invalid_custom_column++;
+      continue;
+    }
+    (custom ??= new Map()).set(column, value);
+  }
+  if (custom) fields.custom = custom;
+  return fields;
+}
+
+/** Event-level values win over the span-level defaults, column by column for custom data. */
+function mergeFields(span: KpiFields, event: KpiFields): KpiFields {
+  const merged: KpiFields = { ...span, ...event };
+  if (span.custom && event.custom) merged.custom = new Map([...span.custom, ...event.custom]);
+  return merged;
+}
+
+function buildKpiEvent(name: string, millis: number, fields: KpiFields, stats: MappingStats): CifKpiEvent {
+  const event: CifKpiEvent = {
+    kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName', stats),
+    eventTimestamp: new Date(millis).toISOString(),
+  };
+  if (fields.reason !== undefined) {
+    event.kpiEventReason = cut(fields.reason, MAX_TEXT_LENGTH, 'kpiEventReason', stats);
+  }
+  if (fields.additionalData !== undefined) {
+    event.additionalData = cut(fields.additionalData, MAX_ADDITIONAL_DATA_LENGTH, 'additionalData', stats);
+  }
+  if (fields.notificationResponseAction !== undefined) {
+    event.notificationResponseAction = cut(
+      fields.notificationResponseAction,
+      MAX_TEXT_LENGTH,
+      'notificationResponseAction',
+      stats,
+    );
+  }
+  if (fields.externalCorrelationId !== undefined) {
+    event.externalCorrelationId = cut(
+      fields.externalCorrelationId,
+      MAX_TEXT_LENGTH,
+      'externalCorrelationId',
+      stats,
+    );
+  }
+  if (fields.custom) {
+    const customData: CifCustomData[] = [];
+    for (const [attribute, value] of fields.custom) {
+      customData.push({ attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) });
+    }
+    event.customData = customData;
+  }
+  return event;
+}
+
+function cut(
+  value: string,
+  max: number,
+  field: keyof MappingStats['truncated'],
+  stats: MappingStats,
+): string {
+  if (value.length <= max) return value;
+  stats.truncated[field]++;
+  return truncate(value, max);
+}
+
+function payloadString(value: unknown, stats: MappingStats): string | undefined {
+  const text = toPayloadString(value);
+  if (text !== UNSERIALIZABLE) return text;
+  stats.droppedFields.unserializable_value++;
+  return undefined;
+}
+
+/** Dataverse keeps milliseconds: the rest of the nanoseconds is dropped, not rounded. */
+const MAX_DATE_MILLIS = 8.64e15;
+
+export function hrTimeToMillis(time: HrTime): number | undefined {
+  const millis = time[0] * 1000 + Math.floor(time[1] / 1e6);
+  return Number.isFinite(millis) && Math.abs(millis) <= MAX_DATE_MILLIS ? millis : undefined;
+}
+
+function toCall(first: PendingKpiEvent, events: CifKpiEvent[]): CifCall {
+  return {
+    data: { ...first.identity, events },
+    eventName: first.eventName,
+    correlationId: first.correlationId,
+  };
+}
+
+/** KPI events sharing eventName, identity and correlationId go together, in time order. */
+function groupCalls(pending: readonly PendingKpiEvent[], maxEventsPerCall: number): CifCall[] {
+  const groups = new Map<string, PendingKpiEvent[]>();
+  for (const p of pending) {
+    const key = groupKey(p);
+    const group = groups.get(key);
+    if (group) group.push(p);
+    else groups.set(key, [p]);
+  }
+  const calls: CifCall[] = [];
+  for (const group of groups.values()) {
+    for (let i = 0; i < group.length; i += maxEventsPerCall) {
+      const chunk = group.slice(i, i + maxEventsPerCall);
+      calls.push(toCall(chunk[0]!, chunk.map((p) => p.event)));
+    }
+  }
+  return calls;
+}
+
+function groupKey(p: PendingKpiEvent): string {
+  const { identity: id } = p;
+  return [p.eventName, p.correlationId, id.conversationId, id.providerSessionId, id.clientSessionId, id.participantId].join('\u0000');
+}

@@ -1,0 +1,57 @@
+/** Dataverse column size of every `msdyn_kpieventdata` text column but `additionalData`. */
+export const MAX_TEXT_LENGTH = 100;
+/** Dataverse column size of `msdyn_additionaldata`. */
+export const MAX_ADDITIONAL_DATA_LENGTH = 2000;
+
+/** Why a value could not become a payload string. */
+export const UNSERIALIZABLE = Symbol('unserializable');
+
+/**
+ * An attribute value as a payload string: strings as they are, numbers and booleans with
+ * `String()`, arrays and maps as JSON. Empty or absent values give `undefined`.
+ */
+export function toPayloadString(value: unknown): string | undefined | typeof UNSERIALIZABLE {
+  switch (typeof value) {
+    case 'string':
+      return value === '' ? undefined : value;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value);
+    case 'object':
+      return value === null ? undefined : toJson(value);
+    default:
+      return undefined;
+  }
+}
+
+function toJson(value: object): string | undefined | typeof UNSERIALIZABLE {
+  if (Array.isArray(value) ? value.length === 0 : Object.keys(value).length === 0) return undefined;
+  try {
+    return JSON.stringify(value);
+  } catch {
+    // Cycles and bigints inside maps cannot be written as JSON.
+    return UNSERIALIZABLE;
+  }
+}
+
+/** Cuts `value` to at most `max` UTF-16 units without splitting a surrogate pair. */
+export function truncate(value: string, max: number): string {
+  if (value.length <= max) return value;
+  const end = isHighSurrogate(value.charCodeAt(max - 1)) ? max - 1 : max;
+  return value.slice(0, end);
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+/**
+ * A Dataverse column logical name: a publisher prefix (a letter, then 1 to 7 letters or digits),
+ * an underscore, then lower-case letters, digits and underscores. Rejects `__proto__` and friends.
+ */
+const COLUMN_NAME = /^[a-z][a-z0-9]{1,7}_[a-z0-9_]+$/;
+
+export function isColumnName(name: string): boolean {
+  return name.length <= MAX_TEXT_LENGTH && COLUMN_NAME.test(name);
+}

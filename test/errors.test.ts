@@ -1,0 +1,28 @@
+import { expect } from 'chai';
+import { toError } from '../src/errors.js';
+
+describe('toError', () => {
+  it('keeps an Error as it is', () => {
+    const error = new TypeError('boom');
+    expect(toError(error)).to.equal(error);
+  });
+
+  const cases: Array<[string, unknown, string]> = [
+    ['reads the message of a Map, as old CIF builds reject with', new Map([['message', 'Provider not active']]), 'Provider not active'],
+    ['uses a string as the message', 'Timed out', 'Timed out'],
+    ['reads the message of a plain object', { message: 'Denied', code: 5 }, 'Denied'],
+    ['describes a Map without a message', new Map([['code', 7]]), 'CIF host rejected the call: {"code":7}'],
+    ['describes an object without a message', { code: 7 }, 'CIF host rejected the call: {"code":7}'],
+    ['describes undefined', undefined, 'CIF host rejected the call: undefined'],
+    ['describes an empty string', '', 'CIF host rejected the call: ""'],
+    ['describes a number', 404, 'CIF host rejected the call: 404'],
+    ['describes a value JSON cannot write', { n: 1n }, 'CIF host rejected the call: [object Object]'],
+  ];
+  cases.forEach(([title, reason, message]) =>
+    it(title, () => {
+      const error = toError(reason);
+      expect(error).to.be.instanceOf(Error);
+      expect(error.message).to.equal(message);
+    }),
+  );
+});

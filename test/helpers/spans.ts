@@ -1,0 +1,55 @@
+import type { Attributes, HrTime } from '@opentelemetry/api';
+import { SpanKind, TraceFlags } from '@opentelemetry/api';
+import { millisToHrTime } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
+
+export const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+export const TRACE_GUID = '4bf92f35-77b3-4da6-a3ce-929d0e0e4736';
+export const IDENTITY = {
+  'cif.conversation.id': 'conv-1',
+  'cif.provider_session.id': 'prov-1',
+};
+
+/** An HrTime for an ISO date, plus extra nanoseconds below the millisecond. */
+export function at(iso: string, extraNanos = 0): HrTime {
+  const [seconds, nanos] = millisToHrTime(Date.parse(iso));
+  return [seconds, nanos + extraNanos];
+}
+
+export function event(name: string, iso: string, attributes?: Attributes): TimedEvent {
+  return attributes ? { name, time: at(iso), attributes } : { name, time: at(iso) };
+}
+
+export interface SpanOverrides {
+  name?: string;
+  attributes?: Attributes;
+  events?: TimedEvent[];
+  endTime?: HrTime;
+  resource?: Attributes;
+  traceId?: string;
+}
+
+/** A finished span shaped as the SDK hands it to exporters. */
+export function makeSpan(overrides: SpanOverrides = {}): ReadableSpan {
+  const traceId = overrides.traceId ?? TRACE_ID;
+  const endTime = overrides.endTime ?? at('2026-11-25T10:20:00.000Z');
+  return {
+    name: overrides.name ?? 'call',
+    kind: SpanKind.INTERNAL,
+    spanContext: () => ({ traceId, spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED }),
+    startTime: at('2026-11-25T10:15:00.000Z'),
+    endTime,
+    status: { code: 0 },
+    attributes: overrides.attributes ?? {},
+    links: [],
+    events: overrides.events ?? [],
+    duration: [300, 0],
+    ended: true,
+    resource: resourceFromAttributes(overrides.resource ?? {}),
+    instrumentationScope: { name: 'test' },
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
+  };
+}

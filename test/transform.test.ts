@@ -1,0 +1,380 @@
+import { expect } from 'chai';
+import type { CifSpanExporterOptions } from '../src/options.js';
+import { normalizeOptions } from '../src/options.js';
+import { createStats, type CifExporterStats } from '../src/stats.js';
+import { spansToCalls } from '../src/transform.js';
+import type { CifCall } from '../src/types.js';
+import { IDENTITY, TRACE_GUID, at, event, makeSpan, type SpanOverrides } from './helpers/spans.js';
+
+function map(spans: SpanOverrides[], options: CifSpanExporterOptions = {}) {
+  const stats = createStats();
+  const calls = spansToCalls(spans.map(makeSpan), normalizeOptions(options), stats);
+  return { calls, stats };
+}
+
+/** A whole expected call with the default identity and correlation id. */
+function call(events: CifCall['data']['events'], eventName = events[0]!.kpiEventName): CifCall {
+  return {
+    data: { conversationId: 'conv-1', providerSessionId: 'prov-1', events },
+    eventName,
+    correlationId: TRACE_GUID,
+  };
+}
+
+const T1 = '2026-11-25T10:15:30.123Z';
+const T2 = '2026-11-25T10:16:00.000Z';
+const END = '2026-11-25T10:20:00.000Z';
+
+interface Case {
+  title: string;
+  spans: SpanOverrides[];
+  options?: CifSpanExporterOptions;
+  calls: CifCall[];
+  stats?: (stats: CifExporterStats) => void;
+}
+
+const cases: Case[] = [
+  {
+    title: 'ignores a span with no cif. attribute',
+    spans: [{ attributes: { 'http.method': 'GET' }, events: [event('click', T1)] }],
+    calls: [],
+    stats: (s) => expect(s.cifSpans).to.equal(0),
+  },
+  {
+    title: 'turns each span event of a CIF span into one KPI event, stamped with milliseconds',
+    spans: [{ attributes: IDENTITY, events: [event('CallAccepted', T1), event('CallHold', T2)] }],
+    calls: [
+      call([{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }]),
+      call([{ kpiEventName: 'CallHold', eventTimestamp: T2 }]),
+    ],
+    stats: (s) => expect(s.cifSpans).to.equal(1),
+  },
+  {
+    title: 'treats a span as a CIF span when only one of its events has a cif. attribute',
+    spans: [{ events: [event('CallAccepted', T1, { 'cif.kpi.reason': 'inbound' })] }],
+    options: { session: { conversationId: 'conv-1', providerSessionId: 'prov-1' } },
+    calls: [call([{ kpiEventName: 'CallAccepted', kpiEventReason: 'inbound', eventTimestamp: T1 }])],
+  },
+  {
+    title: 'uses cif.kpi.name on an event instead of the event name',
+    spans: [{ attributes: IDENTITY, events: [event('accept clicked', T1, { 'cif.kpi.name': 'CallAccepted' })] }],
+    calls: [call([{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }])],
+  },
+  {
+    title: 'makes a span with cif.kpi.name one KPI event stamped at its end time',
+    spans: [{ attributes: { ...IDENTITY, 'cif.kpi.name': 'WrapUp', 'cif.kpi.reason': 'done' } }],
+    calls: [call([{ kpiEventName: 'WrapUp', kpiEventReason: 'done', eventTimestamp: END }])],
+  },
+  {
+    title: 'writes every KPI field, with event-level values winning over span-level defaults',
+    spans: [
+      {
+        attributes: {
+          ...IDENTITY,
+          'cif.kpi.reason': 'span reason',
+          'cif.kpi.additional_data': 'span data',
+          'cif.kpi.notification_response_action': 'accepted',
+          'cif.kpi.external_correlation_id': 'ext-span',
+          'cif.kpi.custom.msdyn_customattribute1': 'span 1',
+          'cif.kpi.custom.msdyn_customattribute2': 'span 2',
+        },
+        events: [
+          event('CallTransfer', T1, {
+            'cif.kpi.reason': 'event reason',
+            'cif.kpi.external_correlation_id': 'ext-event',
+            'cif.kpi.custom.msdyn_customattribute2': 'event 2',
+          }),
+        ],
+      },
+    ],
+    calls: [
+      call([
+        {
+          kpiEventName: 'CallTransfer',
+          kpiEventReason: 'event reason',
+          eventTimestamp: T1,
+          additionalData: 'span data',
+          notificationResponseAction: 'accepted',
+          externalCorrelationId: 'ext-event',
+          customData: [
+            { attribute: 'msdyn_customattribute1', value: 'span 1' },
+            { attribute: 'msdyn_customattribute2', value: 'event 2' },
+          ],
+        },
+      ]),
+    ],
+  },
+  {
+    title: 'maps existing attributes to custom columns, an explicit cif.kpi.custom. value winning',
+    spans: [
+      {
+        attributes: { ...IDENTITY, 'call.queue': 'billing', 'call.skill': 'fr' },
+        events: [event('CallAccepted', T1, { 'cif.kpi.custom.msdyn_customattribute2': 'explicit' })],
+      },
+    ],
+    options: {
+      customAttributes: { 'call.queue': 'msdyn_customattribute1', 'call.skill': 'msdyn_customattribute2' },
+    },
+    calls: [
+      call([
+        {
+          kpiEventName: 'CallAccepted',
+          eventTimestamp: T1,
+          customData: [
+            { attribute: 'msdyn_customattribute1', value: 'billing' },
+            { attribute: 'msdyn_customattribute2', value: 'explicit' },
+          ],
+        },
+      ]),
+    ],
+  },
+  {
+    title: 'resolves identity per field: span, then resource, then the session option',
+    spans: [
+      {
+        attributes: { 'cif.conversation.id': 'conv-span' },
+        resource: { 'cif.conversation.id': 'conv-res', 'cif.provider_session.id': 'prov-res' },
+        events: [event('CallAccepted', T1)],
+      },
+    ],
+    options: { session: { providerSessionId: 'prov-opt', clientSessionId: 'client-opt', participantId: 'agent-7' } },
+    calls: [
+      {
+        data: {
+          conversationId: 'conv-span',
+          providerSessionId: 'prov-res',
+          clientSessionId: 'client-opt',
+          participantId: 'agent-7',
+          events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }],
+        },
+        eventName: 'CallAccepted',
+        correlationId: TRACE_GUID,
+      },
+    ],
+  },
+  {
+    title: 'drops and counts the KPI events of a CIF span with no provider session id',
+    spans: [{ attributes: { 'cif.conversation.id': 'conv-1' }, events: [event('A', T1), event('B', T2)] }],
+    calls: [],
+    stats: (s) => expect(s.dropped.missing_identity).to.equal(2),
+  },
+  {
+    title: 'drops and counts the KPI events of a span whose id is longer than its column',
+    spans: [{ attributes: { ...IDENTITY, 'cif.participant.id': 'p'.repeat(101) }, events: [event('A', T1)] }],
+    calls: [],
+    stats: (s) => expect(s.dropped.identity_too_long).to.equal(1),
+  },
+  {
+    title: 'sends nothing and counts nothing as dropped for a CIF span with no events',
+    spans: [{ attributes: IDENTITY }],
+    calls: [],
+    stats: (s) => {
+      expect(s.cifSpans).to.equal(1);
+      expect(Object.values(s.dropped).every((n) => n === 0)).to.equal(true);
+    },
+  },
+  {
+    title: 'leaves out the OpenTelemetry exception event by default',
+    spans: [{ attributes: IDENTITY, events: [event('exception', T1, { 'exception.message': 'x' }), event('A', T2)] }],
+    calls: [call([{ kpiEventName: 'A', eventTimestamp: T2 }])],
+  },
+  {
+    title: 'keeps only the events the eventFilter option accepts',
+    spans: [{ attributes: IDENTITY, events: [event('A', T1), event('debug', T2)] }],
+    options: { eventFilter: (e) => e.name !== 'debug' },
+    calls: [call([{ kpiEventName: 'A', eventTimestamp: T1 }])],
+  },
+  {
+    title: 'names calls with the eventName option',
+    spans: [{ attributes: IDENTITY, events: [event('CallHold', T1)] }],
+    options: { eventName: (kpi, span) => `${span.name}:${kpi.kpiEventName}` },
+    calls: [call([{ kpiEventName: 'CallHold', eventTimestamp: T1 }], 'call:CallHold')],
+  },
+  {
+    title: 'takes the correlationId option over the trace id',
+    spans: [{ attributes: IDENTITY, events: [event('A', T1)] }],
+    options: { correlationId: () => 'my-correlation' },
+    calls: [{ ...call([{ kpiEventName: 'A', eventTimestamp: T1 }]), correlationId: 'my-correlation' }],
+  },
+  {
+    title: 'falls back to the defaults, and counts it, when callbacks throw or return nothing',
+    spans: [{ attributes: IDENTITY, events: [event('A', T1), event('exception', T2)] }],
+    options: {
+      eventFilter: () => {
+        throw new Error('filter bug');
+      },
+      eventName: () => '',
+      correlationId: () => {
+        throw new Error('id bug');
+      },
+    },
+    calls: [call([{ kpiEventName: 'A', eventTimestamp: T1 }])],
+    stats: (s) => expect(s.callbackErrors).to.equal(2 + 1 + 1),
+  },
+  {
+    title: 'writes numbers and booleans with String() and arrays as JSON, omitting empty values',
+    spans: [
+      {
+        attributes: { ...IDENTITY, 'cif.kpi.reason': '' },
+        events: [
+          event('A', T1, {
+            'cif.kpi.additional_data': [1, 2, 3],
+            'cif.kpi.external_correlation_id': 42,
+            'cif.kpi.custom.msdyn_customattribute1': true,
+            'cif.kpi.custom.msdyn_customattribute2': [],
+            'cif.kpi.custom.msdyn_customattribute3': '',
+            'cif.kpi.custom.msdyn_customattribute4': 0.5,
+          }),
+        ],
+      },
+    ],
+    calls: [
+      call([
+        {
+          kpiEventName: 'A',
+          eventTimestamp: T1,
+          additionalData: '[1,2,3]',
+          externalCorrelationId: '42',
+          customData: [
+            { attribute: 'msdyn_customattribute1', value: 'true' },
+            { attribute: 'msdyn_customattribute4', value: '0.5' },
+          ],
+        },
+      ]),
+    ],
+  },
+  {
+    title: 'cuts long values to their column sizes and counts each cut',
+    spans: [
+      {
+        attributes: IDENTITY,
+        events: [
+          event('n'.repeat(10_000), T1, {
+            'cif.kpi.reason': 'r'.repeat(10_000),
+            'cif.kpi.additional_data': 'd'.repeat(10_000),
+            'cif.kpi.custom.msdyn_customattribute1': 'c'.repeat(101),
+          }),
+        ],
+      },
+    ],
+    calls: [
+      call([
+        {
+          kpiEventName: 'n'.repeat(100),
+          kpiEventReason: 'r'.repeat(100),
+          eventTimestamp: T1,
+          additionalData: 'd'.repeat(2000),
+          customData: [{ attribute: 'msdyn_customattribute1', value: 'c'.repeat(100) }],
+        },
+      ]),
+    ],
+    stats: (s) =>
+      expect(s.truncated).to.deep.equal({
+        kpiEventName: 1,
+        kpiEventReason: 1,
+        additionalData: 1,
+        notificationResponseAction: 0,
+        externalCorrelationId: 0,
+        customData: 1,
+      }),
+  },
+  {
+    title: 'keeps Unicode intact and never cuts a surrogate pair in half',
+    spans: [
+      {
+        attributes: IDENTITY,
+        events: [event('Appel transféré ☎', T1, { 'cif.kpi.reason': `${'x'.repeat(99)}😀` })],
+      },
+    ],
+    calls: [call([{ kpiEventName: 'Appel transféré ☎', kpiEventReason: 'x'.repeat(99), eventTimestamp: T1 }])],
+  },
+  {
+    title: 'leaves out and counts custom columns that are not Dataverse column names',
+    spans: [
+      {
+        attributes: IDENTITY,
+        events: [
+          event('A', T1, {
+            'cif.kpi.custom.__proto__': 'polluted',
+            'cif.kpi.custom.constructor': 'polluted',
+            'cif.kpi.custom.msdyn_customattribute5': 'kept',
+          }),
+        ],
+      },
+    ],
+    calls: [call([{ kpiEventName: 'A', eventTimestamp: T1, customData: [{ attribute: 'msdyn_customattribute5', value: 'kept' }] }])],
+    stats: (s) => expect(s.droppedFields.invalid_custom_column).to.equal(2),
+  },
+  {
+    title: 'drops the nanoseconds below the millisecond',
+    spans: [{ attributes: IDENTITY, events: [{ name: 'A', time: at(T1, 999_999) }] }],
+    calls: [call([{ kpiEventName: 'A', eventTimestamp: T1 }])],
+  },
+  {
+    title: 'orders the KPI events of a batch by time across spans',
+    spans: [
+      { attributes: IDENTITY, events: [event('Late', T2)] },
+      { attributes: IDENTITY, events: [event('Early', T1)] },
+    ],
+    calls: [
+      call([{ kpiEventName: 'Early', eventTimestamp: T1 }]),
+      call([{ kpiEventName: 'Late', eventTimestamp: T2 }]),
+    ],
+  },
+  {
+    title: 'groups KPI events sharing eventName, identity and correlation id, up to maxEventsPerCall',
+    spans: [
+      {
+        attributes: IDENTITY,
+        events: [event('Hold', '2026-11-25T10:15:03.000Z'), event('Hold', '2026-11-25T10:15:01.000Z'), event('Other', T2)],
+      },
+      { attributes: IDENTITY, events: [event('Hold', '2026-11-25T10:15:02.000Z')] },
+      { attributes: IDENTITY, traceId: 'a'.repeat(32), events: [event('Hold', '2026-11-25T10:15:04.000Z')] },
+    ],
+    options: { maxEventsPerCall: 2 },
+    calls: [
+      call([
+        { kpiEventName: 'Hold', eventTimestamp: '2026-11-25T10:15:01.000Z' },
+        { kpiEventName: 'Hold', eventTimestamp: '2026-11-25T10:15:02.000Z' },
+      ]),
+      call([{ kpiEventName: 'Hold', eventTimestamp: '2026-11-25T10:15:03.000Z' }]),
+      {
+        ...call([{ kpiEventName: 'Hold', eventTimestamp: '2026-11-25T10:15:04.000Z' }]),
+        correlationId: 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa',
+      },
+      call([{ kpiEventName: 'Other', eventTimestamp: T2 }]),
+    ],
+  },
+];
+
+describe('spansToCalls', () => {
+  cases.forEach((c) =>
+    it(c.title, () => {
+      const { calls, stats } = map(c.spans, c.options);
+      expect(calls).to.deep.equal(c.calls);
+      c.stats?.(stats);
+    }),
+  );
+
+  it('gives each call of a span with an all-zero trace id one fresh v4 correlation id', () => {
+    const { calls } = map([{ attributes: IDENTITY, traceId: '0'.repeat(32), events: [event('A', T1), event('B', T2)] }]);
+    expect(calls).to.have.length(2);
+    expect(calls[0]!.correlationId).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(calls[1]!.correlationId).to.equal(calls[0]!.correlationId);
+  });
+
+  it('skips and counts a malformed span without losing the rest of the batch', () => {
+    const stats = createStats();
+    const broken = { ...makeSpan({ attributes: IDENTITY }), events: null } as unknown as ReturnType<typeof makeSpan>;
+    const good = makeSpan({ attributes: IDENTITY, events: [event('A', T1)] });
+    const calls = spansToCalls([broken, good], normalizeOptions(), stats);
+    expect(calls).to.deep.equal([call([{ kpiEventName: 'A', eventTimestamp: T1 }])]);
+    expect(stats.dropped.invalid_span).to.equal(1);
+  });
+
+  it('does not pollute Object.prototype through custom column names', () => {
+    map([{ attributes: IDENTITY, events: [event('A', T1, { 'cif.kpi.custom.__proto__': 'x' })] }]);
+    expect(({} as Record<string, unknown>)['polluted']).to.equal(undefined);
+    expect(Object.prototype).to.not.have.property('x');
+  });
+});
