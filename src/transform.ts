@@ -167,9 +167,45 @@ function keepEvent(
   }
 }
 
-/** Keeps every span event except the OpenTelemetry `exception` event. */
+/**
+ * Span events that the web instrumentations (fetch, XHR, document load) record for network
+ * timing: the values of `PerformanceTimingNames` in `@opentelemetry/sdk-trace-web`.
+ */
+export const PERFORMANCE_TIMING_EVENT_NAMES: ReadonlySet<string> = new Set([
+  'connectEnd',
+  'connectStart',
+  'decodedBodySize',
+  'domComplete',
+  'domContentLoadedEventEnd',
+  'domContentLoadedEventStart',
+  'domInteractive',
+  'domainLookupEnd',
+  'domainLookupStart',
+  'encodedBodySize',
+  'fetchStart',
+  'loadEventEnd',
+  'loadEventStart',
+  'navigationStart',
+  'redirectEnd',
+  'redirectStart',
+  'requestStart',
+  'responseEnd',
+  'responseStart',
+  'secureConnectionStart',
+  'startTime',
+  'unloadEventEnd',
+  'unloadEventStart',
+]);
+
+/**
+ * Keeps every span event except the OpenTelemetry `exception` event and the network timing
+ * events of the web instrumentations (`fetchStart`, `responseEnd`, ...), which a span gets once
+ * the session processor makes it a CIF span. A timing-named event with a `cif.` attribute is kept.
+ */
 export function defaultEventFilter(event: CifTimedEvent): boolean {
-  return event.name !== 'exception';
+  if (event.name === 'exception') return false;
+  if (!PERFORMANCE_TIMING_EVENT_NAMES.has(event.name)) return true;
+  return event.attributes !== undefined && hasCifAttribute(event.attributes);
 }
 
 function resolveEventName(
