@@ -1,16 +1,13 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import {
-  ATTR_CIF_CLIENT_SESSION_ID,
-  ATTR_CIF_CONVERSATION_ID,
   ATTR_CIF_KPI_ADDITIONAL_DATA,
   ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID,
   ATTR_CIF_KPI_NAME,
   ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION,
   ATTR_CIF_KPI_REASON,
-  ATTR_CIF_PARTICIPANT_ID,
-  ATTR_CIF_PROVIDER_SESSION_ID,
   CIF_ATTRIBUTE_PREFIX,
   CIF_KPI_CUSTOM_PREFIX,
+  SESSION_ATTRIBUTES,
 } from './attributes.js';
 import type { CifDropReason, CifExporterStats } from './stats.js';
 import { traceIdToGuid } from './trace-id.js';
@@ -240,13 +237,6 @@ export function defaultCorrelationId(span: CifReadableSpan): string {
   return traceIdToGuid(span.spanContext().traceId);
 }
 
-const IDENTITY_KEYS: ReadonlyArray<readonly [keyof Identity, string]> = [
-  ['conversationId', ATTR_CIF_CONVERSATION_ID],
-  ['providerSessionId', ATTR_CIF_PROVIDER_SESSION_ID],
-  ['clientSessionId', ATTR_CIF_CLIENT_SESSION_ID],
-  ['participantId', ATTR_CIF_PARTICIPANT_ID],
-];
-
 /**
  * Identity per field: span attribute, then resource attribute, then the configured session.
  * Gives the drop reason when the span cannot be delivered.
@@ -257,7 +247,7 @@ export function resolveIdentity(
   stats: MappingStats,
 ): Identity | CifDropReason {
   const identity: Partial<Identity> = {};
-  for (const [field, key] of IDENTITY_KEYS) {
+  for (const [field, key] of SESSION_ATTRIBUTES) {
     const value =
       payloadString(span.attributes[key], stats) ??
       payloadString(span.resource.attributes[key], stats) ??
