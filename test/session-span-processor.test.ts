@@ -107,16 +107,25 @@ describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
     expect(attributesOf(span)).to.deep.equal(IDENTITY_ATTRIBUTES);
   });
 
-  it('loses the session after an await with StackContextManager, as the README says', async () => {
+  it('loses the session after an await with StackContextManager, but not on spans started before it', async () => {
     const s = setup(WebTracerProvider, new StackContextManager());
     provider = s.provider;
-    const span = await withCifSession(CALL, async () => {
+    const [before, after] = await withCifSession(CALL, async () => {
+      const before = s.tracer.startSpan('before await');
       await Promise.resolve();
-      const span = s.tracer.startSpan('after await');
-      span.end();
-      return span;
+      const after = s.tracer.startSpan('after await');
+      recordKpiEvent(before, 'CallHold', undefined, new Date(T1));
+      recordKpiEvent(after, 'CallUnhold', undefined, new Date(T2));
+      before.end();
+      after.end();
+      return [before, after] as const;
     });
-    expect(attributesOf(span)).to.deep.equal({});
+    await s.provider.forceFlush();
+    expect([attributesOf(before), attributesOf(after)]).to.deep.equal([IDENTITY_ATTRIBUTES, {}]);
+    expect(s.client.calls.map((c) => c.data)).to.deep.equal([
+      { ...CALL, events: [{ kpiEventName: 'CallHold', eventTimestamp: T1 }] },
+    ]);
+    expect(s.exporter.getStats().dropped.missing_identity).to.equal(1);
   });
 
   it('keeps the session across an await with StackContextManager when the context is passed explicitly', async () => {
