@@ -1,3 +1,5 @@
+import type { CifSession } from './types.js';
+
 /** Span or resource attribute whose value becomes the payload's `conversationId`. */
 export const ATTR_CIF_CONVERSATION_ID = 'cif.conversation.id';
 /** Span or resource attribute whose value becomes the payload's `providerSessionId`. */
@@ -6,6 +8,14 @@ export const ATTR_CIF_PROVIDER_SESSION_ID = 'cif.provider_session.id';
 export const ATTR_CIF_CLIENT_SESSION_ID = 'cif.client_session.id';
 /** Span or resource attribute whose value becomes the payload's `participantId` (the agent). */
 export const ATTR_CIF_PARTICIPANT_ID = 'cif.participant.id';
+
+/** The attribute that carries each identity field. */
+export const SESSION_ATTRIBUTES: ReadonlyArray<readonly [keyof CifSession, string]> = [
+  ['conversationId', ATTR_CIF_CONVERSATION_ID],
+  ['providerSessionId', ATTR_CIF_PROVIDER_SESSION_ID],
+  ['clientSessionId', ATTR_CIF_CLIENT_SESSION_ID],
+  ['participantId', ATTR_CIF_PARTICIPANT_ID],
+];
 
 /**
  * On a span event: the KPI event name (instead of the event's own name).

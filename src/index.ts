@@ -1,5 +1,10 @@
 export { CifSpanExporter } from './exporter.js';
 export type { CifSpanExporterOptions } from './options.js';
+export { getCifSession, setCifSession, withCifSession } from './session.js';
+export { CifSessionSpanProcessor } from './session-span-processor.js';
+export type { CifStartingSpan } from './session-span-processor.js';
+export { recordKpiEvent } from './record-kpi-event.js';
+export type { CifKpiEventDetails } from './record-kpi-event.js';
 export type {
   CifAnalyticsClient,
   CifAnalyticsData,

@@ -103,18 +103,22 @@ export function normalizeOptions(options: CifSpanExporterOptions = {}): Normaliz
   };
 }
 
-const SESSION_FIELDS = ['conversationId', 'providerSessionId', 'clientSessionId', 'participantId'] as const;
+export const SESSION_FIELDS = ['conversationId', 'providerSessionId', 'clientSessionId', 'participantId'] as const;
 
-export function normalizeSession(session: CifSession | undefined, name = 'session'): CifSession {
+export function normalizeSession(
+  session: CifSession | undefined,
+  name = 'session',
+  owner = OPTION_OWNER,
+): CifSession {
   if (session === undefined) return {};
-  if (typeof session !== 'object' || session === null) fail(name, 'must be an object', session);
+  if (typeof session !== 'object' || session === null) fail(name, 'must be an object', session, owner);
   const normalized: CifSession = {};
   for (const field of SESSION_FIELDS) {
     const value = session[field];
     if (value === undefined || value === '') continue;
-    if (typeof value !== 'string') fail(`${name}.${field}`, 'must be a string', value);
+    if (typeof value !== 'string') fail(`${name}.${field}`, 'must be a string', value, owner);
     if (value.length > MAX_TEXT_LENGTH) {
-      fail(`${name}.${field}`, `must be at most ${MAX_TEXT_LENGTH} characters (its Dataverse column size)`, value);
+      fail(`${name}.${field}`, `must be at most ${MAX_TEXT_LENGTH} characters (its Dataverse column size)`, value, owner);
     }
     normalized[field] = value;
   }
@@ -144,12 +148,14 @@ function callback<F>(name: string, value: F | undefined): F | undefined {
   return value;
 }
 
-function fail(option: string, rule: string, value: unknown): never {
+const OPTION_OWNER = 'CifSpanExporter: option';
+
+function fail(option: string, rule: string, value: unknown, owner = OPTION_OWNER): never {
   let shown: string;
   try {
     shown = typeof value === 'string' ? `'${value.slice(0, 120)}'` : String(value);
   } catch {
     shown = typeof value;
   }
-  throw new TypeError(`CifSpanExporter: option \`${option}\` ${rule} (got ${shown}).`);
+  throw new TypeError(`${owner} \`${option}\` ${rule} (got ${shown}).`);
 }

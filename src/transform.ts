@@ -1,16 +1,13 @@
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import {
-  ATTR_CIF_CLIENT_SESSION_ID,
-  ATTR_CIF_CONVERSATION_ID,
   ATTR_CIF_KPI_ADDITIONAL_DATA,
   ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID,
   ATTR_CIF_KPI_NAME,
   ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION,
   ATTR_CIF_KPI_REASON,
-  ATTR_CIF_PARTICIPANT_ID,
-  ATTR_CIF_PROVIDER_SESSION_ID,
   CIF_ATTRIBUTE_PREFIX,
   CIF_KPI_CUSTOM_PREFIX,
+  SESSION_ATTRIBUTES,
 } from './attributes.js';
 import type { CifDropReason, CifExporterStats } from './stats.js';
 import { traceIdToGuid } from './trace-id.js';
@@ -167,9 +164,45 @@ function keepEvent(
   }
 }
 
-/** Keeps every span event except the OpenTelemetry `exception` event. */
+/**
+ * Span events that the web instrumentations (fetch, XHR, document load) record for network
+ * timing: the values of `PerformanceTimingNames` in `@opentelemetry/sdk-trace-web`.
+ */
+export const PERFORMANCE_TIMING_EVENT_NAMES: ReadonlySet<string> = new Set([
+  'connectEnd',
+  'connectStart',
+  'decodedBodySize',
+  'domComplete',
+  'domContentLoadedEventEnd',
+  'domContentLoadedEventStart',
+  'domInteractive',
+  'domainLookupEnd',
+  'domainLookupStart',
+  'encodedBodySize',
+  'fetchStart',
+  'loadEventEnd',
+  'loadEventStart',
+  'navigationStart',
+  'redirectEnd',
+  'redirectStart',
+  'requestStart',
+  'responseEnd',
+  'responseStart',
+  'secureConnectionStart',
+  'startTime',
+  'unloadEventEnd',
+  'unloadEventStart',
+]);
+
+/**
+ * Keeps every span event except the OpenTelemetry `exception` event and the network timing
+ * events of the web instrumentations (`fetchStart`, `responseEnd`, ...), which a span gets once
+ * the session processor makes it a CIF span. A timing-named event with a `cif.` attribute is kept.
+ */
 export function defaultEventFilter(event: CifTimedEvent): boolean {
-  return event.name !== 'exception';
+  if (event.name === 'exception') return false;
+  if (!PERFORMANCE_TIMING_EVENT_NAMES.has(event.name)) return true;
+  return event.attributes !== undefined && hasCifAttribute(event.attributes);
 }
 
 function resolveEventName(
@@ -204,13 +237,6 @@ export function defaultCorrelationId(span: CifReadableSpan): string {
   return traceIdToGuid(span.spanContext().traceId);
 }
 
-const IDENTITY_KEYS: ReadonlyArray<readonly [keyof Identity, string]> = [
-  ['conversationId', ATTR_CIF_CONVERSATION_ID],
-  ['providerSessionId', ATTR_CIF_PROVIDER_SESSION_ID],
-  ['clientSessionId', ATTR_CIF_CLIENT_SESSION_ID],
-  ['participantId', ATTR_CIF_PARTICIPANT_ID],
-];
-
 /**
  * Identity per field: span attribute, then resource attribute, then the configured session.
  * Gives the drop reason when the span cannot be delivered.
@@ -221,7 +247,7 @@ export function resolveIdentity(
   stats: MappingStats,
 ): Identity | CifDropReason {
   const identity: Partial<Identity> = {};
-  for (const [field, key] of IDENTITY_KEYS) {
+  for (const [field, key] of SESSION_ATTRIBUTES) {
     const value =
       payloadString(span.attributes[key], stats) ??
       payloadString(span.resource.attributes[key], stats) ??

@@ -1,8 +1,9 @@
+import { PerformanceTimingNames } from '@opentelemetry/sdk-trace-web';
 import { expect } from 'chai';
 import type { CifSpanExporterOptions } from '../src/options.js';
 import { normalizeOptions } from '../src/options.js';
 import { createStats, type CifExporterStats } from '../src/stats.js';
-import { spansToCalls } from '../src/transform.js';
+import { PERFORMANCE_TIMING_EVENT_NAMES, spansToCalls } from '../src/transform.js';
 import type { CifCall } from '../src/types.js';
 import { IDENTITY, TRACE_GUID, at, event, makeSpan, type SpanOverrides } from './helpers/spans.js';
 
@@ -177,6 +178,21 @@ const cases: Case[] = [
     title: 'leaves out the OpenTelemetry exception event by default',
     spans: [{ attributes: IDENTITY, events: [event('exception', T1, { 'exception.message': 'x' }), event('A', T2)] }],
     calls: [call([{ kpiEventName: 'A', eventTimestamp: T2 }])],
+  },
+  {
+    title: 'leaves out the network timing events of the web instrumentations by default',
+    spans: [
+      {
+        attributes: IDENTITY,
+        events: [event('fetchStart', T1), event('responseEnd', T1, { 'http.status': 200 }), event('A', T2)],
+      },
+    ],
+    calls: [call([{ kpiEventName: 'A', eventTimestamp: T2 }])],
+  },
+  {
+    title: 'keeps a timing-named event that carries a cif. attribute',
+    spans: [{ attributes: IDENTITY, events: [event('responseEnd', T1, { 'cif.kpi.reason': 'crm lookup' })] }],
+    calls: [call([{ kpiEventName: 'responseEnd', eventTimestamp: T1, kpiEventReason: 'crm lookup' }])],
   },
   {
     title: 'keeps only the events the eventFilter option accepts',
@@ -355,6 +371,10 @@ describe('spansToCalls', () => {
       c.stats?.(stats);
     }),
   );
+
+  it('knows the same network timing event names as @opentelemetry/sdk-trace-web', () => {
+    expect([...PERFORMANCE_TIMING_EVENT_NAMES].sort()).to.deep.equal(Object.values(PerformanceTimingNames).sort());
+  });
 
   it('gives each call of a span with an all-zero trace id one fresh v4 correlation id', () => {
     const { calls } = map([{ attributes: IDENTITY, traceId: '0'.repeat(32), events: [event('A', T1), event('B', T2)] }]);

@@ -1,0 +1,110 @@
+import type { CifAnalyticsClient, CifAnalyticsData } from '../types.js';
+
+/** One `logAnalyticsEvent` call, as the client received it. */
+export interface RecordedCifCall {
+  data: CifAnalyticsData | string;
+  eventName: string;
+  correlationId: string | undefined;
+}
+
+/** Options of `RecordingCifClient`. Every one is optional. */
+export interface RecordingCifClientOptions {
+  /**
+   * What each call resolves with. A function can also fail the call by throwing or returning a
+   * rejected promise, as the host does.
+   * @default 'ok'
+   * @example (call, index) => (index === 0 ? Promise.reject(new Error('Provider not active')) : 'ok')
+   */
+  answer?: string | ((call: RecordedCifCall, index: number) => string | Promise<string>);
+  /**
+   * Called with each call as it is recorded, before it is answered; if it throws, the call fails.
+   * @default none
+   * @example (call, index) => console.log(formatCifCall(call, index))
+   */
+  onCall?: (call: RecordedCifCall, index: number) => void;
+}
+
+/**
+ * A CIF client for tests and for running a widget outside Dynamics 365: keeps every
+ * `logAnalyticsEvent` call in `calls` and answers it with `answer`.
+ * @example const client = new RecordingCifClient(); new CifSpanExporter({ client });
+ */
+export class RecordingCifClient implements CifAnalyticsClient {
+  /** Every call so far, oldest first. */
+  readonly calls: RecordedCifCall[] = [];
+  private readonly answer: NonNullable<RecordingCifClientOptions['answer']>;
+  private readonly onCall: RecordingCifClientOptions['onCall'];
+
+  constructor(options: RecordingCifClientOptions = {}) {
+    this.answer = options.answer ?? 'ok';
+    this.onCall = options.onCall;
+  }
+
+  logAnalyticsEvent(data: CifAnalyticsData | string, eventName: string, correlationId?: string): Promise<string> {
+    const call: RecordedCifCall = { data, eventName, correlationId };
+    const index = this.calls.push(call) - 1;
+    try {
+      this.onCall?.(call, index);
+      const answer = this.answer;
+      return Promise.resolve(typeof answer === 'function' ? answer(call, index) : answer);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Forgets the calls recorded so far. */
+  clear(): void {
+    this.calls.length = 0;
+  }
+
+  /** Every call so far, written for people to read (see `formatCifCall`). */
+  format(): string {
+    return this.calls.map((call, index) => formatCifCall(call, index)).join('\n\n');
+  }
+}
+
+/**
+ * One call written for people to read: a header with the event name and correlation id, then
+ * the identity and each KPI event, one field a line. JSON text data is shown parsed.
+ */
+export function formatCifCall(call: RecordedCifCall, index?: number): string {
+  const number = index === undefined ? '' : `#${index + 1} `;
+  const header = `${number}logAnalyticsEvent '${call.eventName}'  correlationId ${call.correlationId ?? '(none)'}`;
+  const isText = typeof call.data === 'string';
+  const data = isText ? parseJson(call.data as string) : call.data;
+  if (!isRecord(data) || !Array.isArray(data['events'])) {
+    return `${header}\n  data ${JSON.stringify(call.data)}`;
+  }
+  const { events, ...identity } = data;
+  const lines = [isText ? `${header}  (data sent as JSON text)` : header, ...fieldLines(identity, '  ')];
+  (events as unknown[]).forEach((event, i) => {
+    lines.push(`  events[${i}]`);
+    lines.push(...fieldLines(isRecord(event) ? event : { value: event }, '    '));
+  });
+  return lines.join('\n');
+}
+
+function fieldLines(record: Record<string, unknown>, indent: string): string[] {
+  const entries = Object.entries(record);
+  const width = Math.max(0, ...entries.map(([key]) => key.length));
+  return entries.map(([key, value]) => `${indent}${key.padEnd(width)}  ${show(key, value)}`);
+}
+
+function show(key: string, value: unknown): string {
+  if (key === 'customData' && Array.isArray(value)) {
+    return value.map((item) => (isRecord(item) ? `${String(item['attribute'])} = ${String(item['value'])}` : JSON.stringify(item))).join(', ');
+  }
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

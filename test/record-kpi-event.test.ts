@@ -1,0 +1,144 @@
+import { INVALID_SPAN_CONTEXT, diag, trace, type TimeInput } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import {
+  CifSpanExporter,
+  recordKpiEvent,
+  traceIdToGuid,
+  type CifKpiEvent,
+  type CifKpiEventDetails,
+} from '../src/index.js';
+import { RecordingCifClient } from '../src/testing/index.js';
+import { captureDiag } from './helpers/diag.js';
+import { IDENTITY } from './helpers/spans.js';
+
+const T1 = '2026-11-25T10:15:30.123Z';
+
+describe('recordKpiEvent', () => {
+  let provider: BasicTracerProvider;
+  let client: RecordingCifClient;
+  beforeEach(() => {
+    client = new RecordingCifClient();
+    provider = new BasicTracerProvider({
+      resource: resourceFromAttributes({ 'cif.participant.id': 'agent-7' }),
+      spanProcessors: [new SimpleSpanProcessor(new CifSpanExporter({ client }))],
+    });
+  });
+  afterEach(async () => {
+    await provider.shutdown();
+    diag.disable();
+  });
+
+  const cases: Array<{ title: string; name: string; details?: CifKpiEventDetails; expected: CifKpiEvent }> = [
+    {
+      title: 'a KPI event with a name only',
+      name: 'CallHold',
+      expected: { kpiEventName: 'CallHold', eventTimestamp: T1 },
+    },
+    {
+      title: 'every detail in its payload field',
+      name: 'CallTransferred',
+      details: {
+        reason: 'escalation',
+        additionalData: '{"to":"tier-2"}',
+        notificationResponseAction: 'accepted',
+        externalCorrelationId: 'CA5f3c2e9b7d',
+        customData: { msdyn_customattribute1: 'billing', msdyn_customattribute2: 3, msdyn_customattribute3: true },
+      },
+      expected: {
+        kpiEventName: 'CallTransferred',
+        eventTimestamp: T1,
+        kpiEventReason: 'escalation',
+        additionalData: '{"to":"tier-2"}',
+        notificationResponseAction: 'accepted',
+        externalCorrelationId: 'CA5f3c2e9b7d',
+        customData: [
+          { attribute: 'msdyn_customattribute1', value: 'billing' },
+          { attribute: 'msdyn_customattribute2', value: '3' },
+          { attribute: 'msdyn_customattribute3', value: 'true' },
+        ],
+      },
+    },
+    {
+      title: 'a notification response action of your own',
+      name: 'NotificationTimedOut',
+      details: { notificationResponseAction: 'timedout', reason: undefined },
+      expected: { kpiEventName: 'NotificationTimedOut', eventTimestamp: T1, notificationResponseAction: 'timedout' },
+    },
+  ];
+  cases.forEach(({ title, name, details, expected }) =>
+    it(`sends ${title} through CifSpanExporter`, async () => {
+      const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+      recordKpiEvent(span, name, details, new Date(T1));
+      span.end();
+      await provider.forceFlush();
+      expect(client.calls).to.deep.equal([
+        {
+          data: { conversationId: 'conv-1', providerSessionId: 'prov-1', participantId: 'agent-7', events: [expected] },
+          eventName: name,
+          correlationId: traceIdToGuid(span.spanContext().traceId),
+        },
+      ]);
+    }),
+  );
+
+  it('records the span event with cif.kpi.name and the cif.kpi.* attributes', () => {
+    const span = provider.getTracer('softphone').startSpan('call');
+    recordKpiEvent(span, 'CallAccepted', { reason: 'inbound', customData: { msdyn_customattribute1: 'billing' } });
+    span.end();
+    expect((span as unknown as ReadableSpan).events.map(({ name, attributes }) => ({ name, attributes }))).to.deep.equal([
+      {
+        name: 'CallAccepted',
+        attributes: {
+          'cif.kpi.name': 'CallAccepted',
+          'cif.kpi.reason': 'inbound',
+          'cif.kpi.custom.msdyn_customattribute1': 'billing',
+        },
+      },
+    ]);
+  });
+
+  const times: Array<[string, TimeInput]> = [
+    ['a Date', new Date(T1)],
+    ['epoch milliseconds', Date.parse(T1)],
+    ['an HrTime', [Math.floor(Date.parse(T1) / 1000), 123_456_789]],
+  ];
+  times.forEach(([what, time]) =>
+    it(`stamps the KPI event with a time given as ${what}`, async () => {
+      const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+      recordKpiEvent(span, 'CallHold', undefined, time);
+      span.end();
+      await provider.forceFlush();
+      expect(client.calls.map((c) => (c.data as { events: CifKpiEvent[] }).events[0]?.eventTimestamp)).to.deep.equal([T1]);
+    }),
+  );
+
+  it('stamps the KPI event with the current time when no time is given', async () => {
+    const before = Date.now();
+    const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+    recordKpiEvent(span, 'CallHold');
+    span.end();
+    await provider.forceFlush();
+    const stamped = Date.parse((client.calls[0]?.data as { events: CifKpiEvent[] }).events[0]!.eventTimestamp);
+    expect(stamped).to.be.within(before, Date.now());
+  });
+
+  it('warns through diag and does not throw when there is no span', () => {
+    const messages = captureDiag();
+    expect(() => recordKpiEvent(trace.getActiveSpan(), 'CallHold')).not.to.throw();
+    expect(messages).to.have.length(1);
+    expect(messages[0]).to.match(/KPI event 'CallHold' not recorded: there is no span to record it on/);
+  });
+
+  it('does not throw when the span throws, and reports it through diag', () => {
+    const messages = captureDiag();
+    const span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+    span.addEvent = () => {
+      throw new Error('span is closed');
+    };
+    expect(() => recordKpiEvent(span, 'CallHold')).not.to.throw();
+    expect(messages).to.have.length(1);
+    expect(messages[0]).to.match(/KPI event 'CallHold' not recorded.*span is closed/);
+  });
+});

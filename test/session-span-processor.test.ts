@@ -1,0 +1,258 @@
+import { context, diag, type Context, type ContextManager } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BasicTracerProvider,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { StackContextManager, WebTracerProvider, addSpanNetworkEvents } from '@opentelemetry/sdk-trace-web';
+import { expect } from 'chai';
+import {
+  CifSessionSpanProcessor,
+  CifSpanExporter,
+  recordKpiEvent,
+  setCifSession,
+  traceIdToGuid,
+  withCifSession,
+  type CifSession,
+  type CifStartingSpan,
+} from '../src/index.js';
+import { RecordingCifClient } from '../src/testing/index.js';
+import { captureDiag } from './helpers/diag.js';
+
+const T1 = '2026-11-25T10:15:30.123Z';
+const T2 = '2026-11-25T10:16:00.000Z';
+const CALL = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
+const IDENTITY_ATTRIBUTES = { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' };
+
+type Provider = BasicTracerProvider | WebTracerProvider;
+
+/** A provider wired as the README says: session processor first, then the exporter's processor. */
+function setup(
+  Provider: typeof BasicTracerProvider | typeof WebTracerProvider,
+  contextManager: ContextManager,
+) {
+  context.setGlobalContextManager(contextManager.enable());
+  const client = new RecordingCifClient();
+  const exporter = new CifSpanExporter({ client });
+  const provider: Provider = new Provider({
+    resource: resourceFromAttributes({ 'service.name': 'softphone' }),
+    spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)],
+  });
+  return { client, exporter, provider, tracer: provider.getTracer('softphone') };
+}
+
+describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
+  let provider: Provider | undefined;
+  afterEach(async () => {
+    await provider?.shutdown();
+    provider = undefined;
+    context.disable();
+    diag.disable();
+  });
+
+  const contexts = [
+    [BasicTracerProvider, () => new AsyncLocalStorageContextManager()],
+    [WebTracerProvider, () => new StackContextManager()],
+  ] as const;
+  contexts.forEach(([Provider, makeContextManager]) =>
+    it(`stamps the session on a span and its child spans started under withCifSession (${Provider.name}, ${makeContextManager().constructor.name})`, async () => {
+      const s = setup(Provider, makeContextManager());
+      provider = s.provider;
+      const { client, tracer } = s;
+      const { call, child } = withCifSession({ ...CALL, participantId: 'agent-7' }, () =>
+        tracer.startActiveSpan('inbound call', (call) => {
+          const child = tracer.startSpan('accept');
+          recordKpiEvent(child, 'CallAccepted', { notificationResponseAction: 'accepted' }, new Date(T1));
+          child.end();
+          recordKpiEvent(call, 'CallEnded', undefined, new Date(T2));
+          call.end();
+          return { call, child };
+        }),
+      );
+      await provider.forceFlush();
+
+      expect((child as unknown as ReadableSpan).parentSpanContext?.spanId).to.equal(call.spanContext().spanId);
+      const correlationId = traceIdToGuid(call.spanContext().traceId);
+      const data = { conversationId: 'conv-1', providerSessionId: 'prov-1', participantId: 'agent-7' };
+      expect(client.calls).to.deep.equal([
+        {
+          data: {
+            ...data,
+            events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1, notificationResponseAction: 'accepted' }],
+          },
+          eventName: 'CallAccepted',
+          correlationId,
+        },
+        {
+          data: { ...data, events: [{ kpiEventName: 'CallEnded', eventTimestamp: T2 }] },
+          eventName: 'CallEnded',
+          correlationId,
+        },
+      ]);
+    }),
+  );
+
+  it('stamps the session on spans started after an await with AsyncLocalStorageContextManager', async () => {
+    const s = setup(BasicTracerProvider, new AsyncLocalStorageContextManager());
+    provider = s.provider;
+    const span = await withCifSession(CALL, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const span = s.tracer.startSpan('after await');
+      span.end();
+      return span;
+    });
+    expect(attributesOf(span)).to.deep.equal(IDENTITY_ATTRIBUTES);
+  });
+
+  it('loses the session after an await with StackContextManager, but not on spans started before it', async () => {
+    const s = setup(WebTracerProvider, new StackContextManager());
+    provider = s.provider;
+    const [before, after] = await withCifSession(CALL, async () => {
+      const before = s.tracer.startSpan('before await');
+      await Promise.resolve();
+      const after = s.tracer.startSpan('after await');
+      recordKpiEvent(before, 'CallHold', undefined, new Date(T1));
+      recordKpiEvent(after, 'CallUnhold', undefined, new Date(T2));
+      before.end();
+      after.end();
+      return [before, after] as const;
+    });
+    await s.provider.forceFlush();
+    expect([attributesOf(before), attributesOf(after)]).to.deep.equal([IDENTITY_ATTRIBUTES, {}]);
+    expect(s.client.calls.map((c) => c.data)).to.deep.equal([
+      { ...CALL, events: [{ kpiEventName: 'CallHold', eventTimestamp: T1 }] },
+    ]);
+    expect(s.exporter.getStats().dropped.missing_identity).to.equal(1);
+  });
+
+  it('keeps the session across an await with StackContextManager when the context is passed explicitly', async () => {
+    const s = setup(WebTracerProvider, new StackContextManager());
+    provider = s.provider;
+    const [explicit, bound] = await withCifSession(CALL, async () => {
+      const ctx = context.active();
+      const startBound = context.bind(ctx, () => s.tracer.startSpan('bound'));
+      await Promise.resolve();
+      return [s.tracer.startSpan('explicit', {}, ctx), startBound()] as const;
+    });
+    explicit.end();
+    bound.end();
+    expect([attributesOf(explicit), attributesOf(bound)]).to.deep.equal([IDENTITY_ATTRIBUTES, IDENTITY_ATTRIBUTES]);
+  });
+
+  it('never overwrites an attribute the span was started with', () => {
+    const s = setup(BasicTracerProvider, new AsyncLocalStorageContextManager());
+    provider = s.provider;
+    const span = withCifSession({ ...CALL, participantId: 'agent-7' }, () =>
+      s.tracer.startSpan('transfer', { attributes: { 'cif.conversation.id': 'conv-explicit', 'cif.participant.id': '' } }),
+    );
+    span.end();
+    expect(attributesOf(span)).to.deep.equal({
+      'cif.conversation.id': 'conv-explicit',
+      'cif.provider_session.id': 'prov-1',
+      'cif.participant.id': '',
+    });
+  });
+
+  it('lets an attribute set after the start win over the session', () => {
+    const s = setup(BasicTracerProvider, new AsyncLocalStorageContextManager());
+    provider = s.provider;
+    const span = withCifSession(CALL, () => s.tracer.startSpan('call'));
+    span.setAttribute('cif.provider_session.id', 'prov-later');
+    span.end();
+    expect(attributesOf(span)).to.deep.equal({ 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-later' });
+  });
+
+  it('stamps the merged session of nested withCifSession calls', () => {
+    const s = setup(BasicTracerProvider, new AsyncLocalStorageContextManager());
+    provider = s.provider;
+    const span = withCifSession(CALL, () =>
+      withCifSession({ providerSessionId: 'prov-2', clientSessionId: 'tab-2' }, () => s.tracer.startSpan('consult')),
+    );
+    span.end();
+    expect(attributesOf(span)).to.deep.equal({
+      'cif.conversation.id': 'conv-1',
+      'cif.provider_session.id': 'prov-2',
+      'cif.client_session.id': 'tab-2',
+    });
+  });
+
+  it('reads the session from the parent context the span is started in, not only the active one', () => {
+    const s = setup(BasicTracerProvider, new AsyncLocalStorageContextManager());
+    provider = s.provider;
+    const span = s.tracer.startSpan('call', {}, setCifSession(context.active(), CALL));
+    span.end();
+    expect(attributesOf(span)).to.deep.equal(IDENTITY_ATTRIBUTES);
+  });
+
+  it('leaves spans started outside any session untouched, so they stay out of CIF', async () => {
+    const s = setup(BasicTracerProvider, new AsyncLocalStorageContextManager());
+    provider = s.provider;
+    const span = s.tracer.startSpan('GET /crm');
+    span.addEvent('click');
+    span.end();
+    await provider.forceFlush();
+    expect(attributesOf(span)).to.deep.equal({});
+    expect(s.client.calls).to.deep.equal([]);
+    expect(s.exporter.getStats()).to.include({ spansSeen: 1, cifSpans: 0 });
+  });
+
+  it('sends no KPI events for the network timing events of an instrumented request under the session', async () => {
+    const s = setup(WebTracerProvider, new StackContextManager());
+    provider = s.provider;
+    withCifSession(CALL, () => {
+      // What the fetch and XHR instrumentations record on their spans.
+      const request = s.tracer.startSpan('HTTP GET');
+      const start = performance.now();
+      addSpanNetworkEvents(request, {
+        fetchStart: start,
+        domainLookupStart: start + 1,
+        domainLookupEnd: start + 2,
+        connectStart: start + 3,
+        secureConnectionStart: start + 4,
+        connectEnd: start + 5,
+        requestStart: start + 6,
+        responseStart: start + 7,
+        responseEnd: start + 8,
+      });
+      recordKpiEvent(request, 'CrmLookupDone', undefined, new Date(T1));
+      request.end();
+    });
+    await s.provider.forceFlush();
+    expect(s.client.calls.map((c) => c.data)).to.deep.equal([
+      { ...CALL, events: [{ kpiEventName: 'CrmLookupDone', eventTimestamp: T1 }] },
+    ]);
+    expect(s.exporter.getStats()).to.include({ cifSpans: 1, kpiEventsSent: 1 });
+  });
+});
+
+describe('CifSessionSpanProcessor', () => {
+  afterEach(() => diag.disable());
+
+  it('implements the SDK SpanProcessor interface', async () => {
+    const processor: SpanProcessor = new CifSessionSpanProcessor();
+    await processor.forceFlush();
+    await processor.shutdown();
+  });
+
+  it('never throws into the span start, and reports through diag when a span cannot take attributes', () => {
+    const messages = captureDiag();
+    const span: CifStartingSpan = {
+      attributes: {},
+      setAttribute() {
+        throw new Error('span is frozen');
+      },
+    };
+    const ctx: Context = setCifSession(context.active(), { conversationId: 'conv-1' } satisfies CifSession);
+    expect(() => new CifSessionSpanProcessor().onStart(span, ctx)).not.to.throw();
+    expect(messages).to.have.length(1);
+    expect(messages[0]).to.match(/could not stamp the CIF session on a span.*span is frozen/);
+  });
+});
+
+function attributesOf(span: unknown): Record<string, unknown> {
+  const { attributes } = span as { attributes: Record<string, unknown> };
+  return Object.fromEntries(Object.entries(attributes).filter(([key]) => key.startsWith('cif.')));
+}

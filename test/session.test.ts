@@ -1,0 +1,127 @@
+import { ROOT_CONTEXT, context, diag } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { expect } from 'chai';
+import { getCifSession, setCifSession, withCifSession, type CifSession } from '../src/index.js';
+import { captureDiag } from './helpers/diag.js';
+
+const CALL: CifSession = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
+
+describe('setCifSession and getCifSession', () => {
+  afterEach(() => diag.disable());
+
+  it('finds no session in a context that was never given one', () => {
+    expect(getCifSession(ROOT_CONTEXT)).to.equal(undefined);
+  });
+
+  it('returns a new context carrying the session and leaves the original context as it was', () => {
+    const ctx = setCifSession(ROOT_CONTEXT, CALL);
+    expect(getCifSession(ctx)).to.deep.equal(CALL);
+    expect(getCifSession(ROOT_CONTEXT)).to.equal(undefined);
+  });
+
+  it('keeps its own copy, so changing the object passed in changes nothing', () => {
+    const session: CifSession = { ...CALL };
+    const ctx = setCifSession(ROOT_CONTEXT, session);
+    session.conversationId = 'changed';
+    expect(getCifSession(ctx)).to.deep.equal(CALL);
+    expect(Object.isFrozen(getCifSession(ctx))).to.equal(true);
+  });
+
+  const merges: Array<{ title: string; outer: CifSession; inner: CifSession; expected: CifSession }> = [
+    {
+      title: 'adds the inner fields to the outer ones',
+      outer: CALL,
+      inner: { participantId: 'agent-7', clientSessionId: 'tab-2' },
+      expected: { ...CALL, participantId: 'agent-7', clientSessionId: 'tab-2' },
+    },
+    {
+      title: 'lets an inner field win over the same outer field',
+      outer: { ...CALL, participantId: 'agent-7' },
+      inner: { providerSessionId: 'prov-2', participantId: 'agent-9' },
+      expected: { conversationId: 'conv-1', providerSessionId: 'prov-2', participantId: 'agent-9' },
+    },
+    {
+      title: 'keeps an outer field that the inner session leaves undefined or empty',
+      outer: { ...CALL, participantId: 'agent-7' },
+      inner: { conversationId: undefined, participantId: '' },
+      expected: { ...CALL, participantId: 'agent-7' },
+    },
+  ];
+  merges.forEach(({ title, outer, inner, expected }) =>
+    it(`merges nested sessions: ${title}`, () => {
+      const ctx = setCifSession(setCifSession(ROOT_CONTEXT, outer), inner);
+      expect(getCifSession(ctx)).to.deep.equal(expected);
+    }),
+  );
+
+  const invalid: Array<{ title: string; session: unknown; expected: CifSession | undefined; warning: RegExp }> = [
+    {
+      title: 'an id that is not a string',
+      session: { ...CALL, participantId: 7 },
+      expected: CALL,
+      warning: /setCifSession: `session.participantId` must be a string \(got 7\)\. The field is left out\./,
+    },
+    {
+      title: 'an id longer than its 100-character column',
+      session: { conversationId: 'c'.repeat(101), providerSessionId: 'prov-1' },
+      expected: { providerSessionId: 'prov-1' },
+      warning: /`session.conversationId` must be at most 100 characters.*The field is left out\./,
+    },
+    {
+      title: 'a session that is not an object',
+      session: 'conv-1',
+      expected: {},
+      warning: /setCifSession: `session` must be an object \(got 'conv-1'\)\. The session is ignored\./,
+    },
+  ];
+  invalid.forEach(({ title, session, expected, warning }) =>
+    it(`leaves out ${title} with a diag warning instead of throwing`, () => {
+      const messages = captureDiag();
+      const ctx = setCifSession(ROOT_CONTEXT, session as CifSession);
+      expect(getCifSession(ctx)).to.deep.equal(expected);
+      expect(messages).to.have.length(1);
+      expect(messages[0]).to.match(warning);
+    }),
+  );
+});
+
+describe('withCifSession', () => {
+  before(() => context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()));
+  after(() => context.disable());
+
+  it('runs the function with the session in the active context and returns its result', () => {
+    const seen = withCifSession(CALL, () => getCifSession());
+    expect(seen).to.deep.equal(CALL);
+    expect(getCifSession()).to.equal(undefined);
+  });
+
+  it('passes this and the arguments through, as context.with does', () => {
+    const target = { prefix: 'call' };
+    const result = withCifSession(
+      CALL,
+      function (this: typeof target, a: number, b: number) {
+        return `${this.prefix}:${a + b}:${getCifSession()?.conversationId}`;
+      },
+      target,
+      1,
+      2,
+    );
+    expect(result).to.equal('call:3:conv-1');
+  });
+
+  it('merges a nested session over the enclosing one, and restores the enclosing one after', () => {
+    const seen = withCifSession(CALL, () => {
+      const inner = withCifSession({ participantId: 'agent-7' }, () => getCifSession());
+      return { inner, after: getCifSession() };
+    });
+    expect(seen).to.deep.equal({ inner: { ...CALL, participantId: 'agent-7' }, after: CALL });
+  });
+
+  it('keeps the session across an await with AsyncLocalStorageContextManager', async () => {
+    const seen = await withCifSession(CALL, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return getCifSession();
+    });
+    expect(seen).to.deep.equal(CALL);
+  });
+});

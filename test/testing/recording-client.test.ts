@@ -1,0 +1,122 @@
+import { expect } from 'chai';
+import type { CifAnalyticsData } from '../../src/index.js';
+import { RecordingCifClient, formatCifCall, type RecordedCifCall } from '../../src/testing/index.js';
+
+const DATA: CifAnalyticsData = {
+  conversationId: 'conv-1',
+  providerSessionId: 'prov-1',
+  participantId: 'agent-7',
+  events: [
+    {
+      kpiEventName: 'CallAccepted',
+      eventTimestamp: '2026-11-25T10:15:30.123Z',
+      notificationResponseAction: 'accepted',
+      customData: [
+        { attribute: 'msdyn_customattribute1', value: 'billing' },
+        { attribute: 'msdyn_customattribute2', value: 'vip' },
+      ],
+    },
+  ],
+};
+const GUID = '4bf92f35-77b3-4da6-a3ce-929d0e0e4736';
+
+describe('RecordingCifClient', () => {
+  it('keeps every call, oldest first, and answers ok by default', async () => {
+    const client = new RecordingCifClient();
+    const answers = await Promise.all([
+      client.logAnalyticsEvent(DATA, 'CallAccepted', GUID),
+      client.logAnalyticsEvent('{"events":[]}', 'CallHold'),
+    ]);
+    expect(answers).to.deep.equal(['ok', 'ok']);
+    expect(client.calls).to.deep.equal([
+      { data: DATA, eventName: 'CallAccepted', correlationId: GUID },
+      { data: '{"events":[]}', eventName: 'CallHold', correlationId: undefined },
+    ]);
+  });
+
+  it('answers with a fixed string, or with what the answer function returns for each call', async () => {
+    const fixed = new RecordingCifClient({ answer: 'recorded' });
+    const perCall = new RecordingCifClient({ answer: (call, index) => `${call.eventName}#${index}` });
+    expect(await fixed.logAnalyticsEvent(DATA, 'A')).to.equal('recorded');
+    expect([await perCall.logAnalyticsEvent(DATA, 'A'), await perCall.logAnalyticsEvent(DATA, 'B')]).to.deep.equal([
+      'A#0',
+      'B#1',
+    ]);
+  });
+
+  const failures: Array<[string, () => Promise<string>]> = [
+    ['returns a rejected promise', () => Promise.reject(new Error('Provider not active'))],
+    [
+      'throws',
+      () => {
+        throw new Error('Provider not active');
+      },
+    ],
+  ];
+  failures.forEach(([what, answer]) =>
+    it(`fails the call with a rejected promise, never a throw, when the answer function ${what}`, async () => {
+      const client = new RecordingCifClient({ answer });
+      const result = client.logAnalyticsEvent(DATA, 'A', GUID);
+      expect(result).to.be.instanceOf(Promise);
+      const error = await result.then(() => undefined, (e: unknown) => e);
+      expect(error).to.be.instanceOf(Error).with.property('message', 'Provider not active');
+      expect(client.calls).to.have.length(1);
+    }),
+  );
+
+  it('hands each call to onCall as it is recorded, and fails the call when onCall throws', async () => {
+    const seen: Array<[RecordedCifCall, number]> = [];
+    const client = new RecordingCifClient({
+      onCall: (call, index) => {
+        seen.push([call, index]);
+        if (index === 1) throw new Error('printer broke');
+      },
+    });
+    expect(await client.logAnalyticsEvent(DATA, 'A', GUID)).to.equal('ok');
+    const error = await client.logAnalyticsEvent(DATA, 'B', GUID).then(() => undefined, (e: unknown) => e);
+    expect(error).to.have.property('message', 'printer broke');
+    expect(seen).to.deep.equal([
+      [{ data: DATA, eventName: 'A', correlationId: GUID }, 0],
+      [{ data: DATA, eventName: 'B', correlationId: GUID }, 1],
+    ]);
+  });
+
+  it('forgets its calls on clear', async () => {
+    const client = new RecordingCifClient();
+    await client.logAnalyticsEvent(DATA, 'A');
+    client.clear();
+    expect(client.calls).to.deep.equal([]);
+  });
+
+  it('prints every call with its identity and KPI events, one field a line', async () => {
+    const client = new RecordingCifClient();
+    await client.logAnalyticsEvent(DATA, 'CallAccepted', GUID);
+    await client.logAnalyticsEvent(JSON.stringify({ ...DATA, events: [{ kpiEventName: 'CallHold', eventTimestamp: 'T' }] }), 'CallHold');
+    expect(client.format()).to.equal(
+      [
+        `#1 logAnalyticsEvent 'CallAccepted'  correlationId ${GUID}`,
+        '  conversationId     conv-1',
+        '  providerSessionId  prov-1',
+        '  participantId      agent-7',
+        '  events[0]',
+        '    kpiEventName                CallAccepted',
+        '    eventTimestamp              2026-11-25T10:15:30.123Z',
+        '    notificationResponseAction  accepted',
+        '    customData                  msdyn_customattribute1 = billing, msdyn_customattribute2 = vip',
+        '',
+        "#2 logAnalyticsEvent 'CallHold'  correlationId (none)  (data sent as JSON text)",
+        '  conversationId     conv-1',
+        '  providerSessionId  prov-1',
+        '  participantId      agent-7',
+        '  events[0]',
+        '    kpiEventName    CallHold',
+        '    eventTimestamp  T',
+      ].join('\n'),
+    );
+  });
+
+  it('prints data that is not a CIF payload as JSON instead of failing', () => {
+    const call = { data: 'not json', eventName: 'A', correlationId: GUID };
+    expect(formatCifCall(call)).to.equal(`logAnalyticsEvent 'A'  correlationId ${GUID}\n  data "not json"`);
+  });
+});
