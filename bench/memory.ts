@@ -51,7 +51,7 @@ export async function measureHeapGrowth(spans: ReadableSpan[], rounds: number): 
     title: `Heap growth: ${rounds} rounds of ${thousands(KPI_EVENTS_PER_ROUND)} KPI events through one exporter`,
     header: ['measure', 'value'],
     rows: [
-      ['KPI events exported', thousands(sent)],
+      ['KPI events exported, warm-up rounds included', thousands(sent)],
       ['export batches per round', perRound.toFixed(0)],
       ['heap after each measured round, from the first', heap.map((h) => kb(h - heap[0]!)).join(', ')],
       ['growth, first to last measured round', kb(growth)],
