@@ -25,6 +25,7 @@ import {
   MAX_TEXT_LENGTH,
   UNSERIALIZABLE,
   isColumnName,
+  toIsoTimestamp,
   toPayloadString,
   truncate,
 } from './values.js';
@@ -50,11 +51,11 @@ type Identity = Omit<CifAnalyticsData, 'events'>;
 
 /** KPI fields read from one attribute bag (a span's or an event's), before truncation. */
 interface KpiFields {
-  reason?: string;
-  additionalData?: string;
-  notificationResponseAction?: string;
-  externalCorrelationId?: string;
-  custom?: Map<string, string>;
+  reason: string | undefined;
+  additionalData: string | undefined;
+  notificationResponseAction: string | undefined;
+  externalCorrelationId: string | undefined;
+  custom: Map<string, string> | undefined;
 }
 
 /** A KPI event on its way into a call. */
@@ -267,15 +268,10 @@ function readKpiFields(
   customAttributes: MappingOptions['customAttributes'],
   stats: MappingStats,
 ): KpiFields {
-  const fields: KpiFields = {};
   const reason = payloadString(attributes[ATTR_CIF_KPI_REASON], stats);
-  if (reason !== undefined) fields.reason = reason;
   const additionalData = payloadString(attributes[ATTR_CIF_KPI_ADDITIONAL_DATA], stats);
-  if (additionalData !== undefined) fields.additionalData = additionalData;
-  const action = payloadString(attributes[ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION], stats);
-  if (action !== undefined) fields.notificationResponseAction = action;
-  const external = payloadString(attributes[ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID], stats);
-  if (external !== undefined) fields.externalCorrelationId = external;
+  const notificationResponseAction = payloadString(attributes[ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION], stats);
+  const externalCorrelationId = payloadString(attributes[ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID], stats);
 
   // Mapped attributes first, so an explicit `cif.kpi.custom.*` on the same bag wins.
   let custom: Map<string, string> | undefined;
@@ -294,21 +290,31 @@ function readKpiFields(
     }
     (custom ??= new Map()).set(column, value);
   }
-  if (custom) fields.custom = custom;
-  return fields;
+  // One object shape for every bag keeps the property reads below monomorphic.
+  return { reason, additionalData, notificationResponseAction, externalCorrelationId, custom };
 }
 
 /** Event-level values win over the span-level defaults, column by column for custom data. */
 function mergeFields(span: KpiFields, event: KpiFields): KpiFields {
-  const merged: KpiFields = { ...span, ...event };
-  if (span.custom && event.custom) merged.custom = new Map([...span.custom, ...event.custom]);
+  return {
+    reason: event.reason ?? span.reason,
+    additionalData: event.additionalData ?? span.additionalData,
+    notificationResponseAction: event.notificationResponseAction ?? span.notificationResponseAction,
+    externalCorrelationId: event.externalCorrelationId ?? span.externalCorrelationId,
+    custom: span.custom && event.custom ? mergeCustom(span.custom, event.custom) : (event.custom ?? span.custom),
+  };
+}
+
+function mergeCustom(span: Map<string, string>, event: Map<string, string>): Map<string, string> {
+  const merged = new Map(span);
+  for (const [column, value] of event) merged.set(column, value);
   return merged;
 }
 
 function buildKpiEvent(name: string, millis: number, fields: KpiFields, stats: MappingStats): CifKpiEvent {
   const event: CifKpiEvent = {
     kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName', stats),
-    eventTimestamp: new Date(millis).toISOString(),
+    eventTimestamp: toIsoTimestamp(millis),
   };
   if (fields.reason !== undefined) {
     event.kpiEventReason = cut(fields.reason, MAX_TEXT_LENGTH, 'kpiEventReason', stats);
@@ -370,10 +376,20 @@ export function hrTimeToMillis(time: HrTime): number | undefined {
 
 function toCall(first: PendingKpiEvent, events: CifKpiEvent[]): CifCall {
   return {
-    data: { ...first.identity, events },
+    data: payload(first.identity, events),
     eventName: first.eventName,
     correlationId: first.correlationId,
   };
+}
+
+/** Built field by field: spreading the identity into every payload was the mapping's slowest step. */
+function payload(identity: Identity, events: CifKpiEvent[]): CifAnalyticsData {
+  // `events` is set last so the payload keeps its field order: the identity, then the events.
+  const data = { conversationId: identity.conversationId, providerSessionId: identity.providerSessionId } as CifAnalyticsData;
+  if (identity.clientSessionId !== undefined) data.clientSessionId = identity.clientSessionId;
+  if (identity.participantId !== undefined) data.participantId = identity.participantId;
+  data.events = events;
+  return data;
 }
 
 /** KPI events sharing eventName, identity and correlationId go together, in time order. */

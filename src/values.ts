@@ -55,3 +55,34 @@ const COLUMN_NAME = /^[a-z][a-z0-9]{1,7}_[a-z0-9_]+$/;
 export function isColumnName(name: string): boolean {
   return name.length <= MAX_TEXT_LENGTH && COLUMN_NAME.test(name);
 }
+
+const DAY_MILLIS = 86_400_000;
+// The date part of the last timestamp written: the KPI events of a batch almost always share a day.
+let cachedDay = Number.NaN;
+let cachedDayPrefix = '';
+
+/**
+ * `new Date(millis).toISOString()`, for any time a `Date` can hold. Only the date part goes
+ * through `Date`, once per day seen; the time of day is written directly, which is several
+ * times faster than `toISOString` on every KPI event.
+ */
+export function toIsoTimestamp(millis: number): string {
+  const time = Math.trunc(millis) + 0; // As `Date` clips it: toward zero, and never -0.
+  const day = Math.floor(time / DAY_MILLIS);
+  if (day !== cachedDay) {
+    cachedDay = day;
+    cachedDayPrefix = new Date(day * DAY_MILLIS).toISOString().slice(0, -13);
+  }
+  let rest = time - day * DAY_MILLIS;
+  const hours = Math.floor(rest / 3_600_000);
+  rest -= hours * 3_600_000;
+  const minutes = Math.floor(rest / 60_000);
+  rest -= minutes * 60_000;
+  const seconds = Math.floor(rest / 1000);
+  const ms = rest - seconds * 1000;
+  return `${cachedDayPrefix}${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}

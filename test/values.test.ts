@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { UNSERIALIZABLE, isColumnName, toPayloadString, truncate } from '../src/values.js';
+import { UNSERIALIZABLE, isColumnName, toIsoTimestamp, toPayloadString, truncate } from '../src/values.js';
 
 describe('toPayloadString', () => {
   const cyclic: Record<string, unknown> = {};
@@ -53,4 +53,27 @@ describe('isColumnName', () => {
   cases.forEach(([name, expected]) =>
     it(`${expected ? 'accepts' : 'rejects'} ${name.slice(0, 30)}`, () => expect(isColumnName(name)).to.equal(expected)),
   );
+});
+
+describe('toIsoTimestamp', () => {
+  const cases: Array<[string, number, string]> = [
+    ['writes the epoch', 0, '1970-01-01T00:00:00.000Z'],
+    ['pads every part of the time of day', Date.UTC(2026, 10, 25, 1, 2, 3, 4), '2026-11-25T01:02:03.004Z'],
+    ['writes the last millisecond of a day', Date.UTC(2026, 10, 25, 23, 59, 59, 999), '2026-11-25T23:59:59.999Z'],
+    ['writes a time before the epoch', -1, '1969-12-31T23:59:59.999Z'],
+    ['drops a fraction of a millisecond toward zero, as Date does', 1000.9, '1970-01-01T00:00:01.000Z'],
+    ['drops a negative fraction toward zero, as Date does', -1000.9, '1969-12-31T23:59:59.000Z'],
+    ['writes -0 as the epoch', -0, '1970-01-01T00:00:00.000Z'],
+    ['writes a year past 9999 in the extended format', Date.UTC(10000, 0, 1), '+010000-01-01T00:00:00.000Z'],
+    ['writes a year before 0 in the extended format', Date.UTC(-1, 11, 31, 23, 59, 59, 999), '-000001-12-31T23:59:59.999Z'],
+    ['writes the latest time a Date holds', 8.64e15, '+275760-09-13T00:00:00.000Z'],
+    ['writes the earliest time a Date holds', -8.64e15, '-271821-04-20T00:00:00.000Z'],
+  ];
+  cases.forEach(([title, millis, expected]) => it(title, () => expect(toIsoTimestamp(millis)).to.equal(expected)));
+
+  it('writes what Date#toISOString writes across days, in and out of order', () => {
+    const times: number[] = [];
+    for (let t = Date.UTC(2026, 0, 1); t < Date.UTC(2026, 0, 4); t += 3_599_999) times.push(t, t - 86_400_000 * 400);
+    expect(times.map(toIsoTimestamp)).to.deep.equal(times.map((t) => new Date(t).toISOString()));
+  });
 });

@@ -1,0 +1,95 @@
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { BUDGETS } from './budgets.js';
+import { kb, thousands, type Section } from './report.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * What a page that traces already loads, and so shares with any exporter: the API, core,
+ * resources, the trace SDK and the semantic conventions. An exporter's own packages (such as
+ * otlp-exporter-base and otlp-transformer) are bundled, since they come with that exporter.
+ */
+export const SHARED_OPENTELEMETRY = [
+  '@opentelemetry/api',
+  '@opentelemetry/core',
+  '@opentelemetry/resources',
+  '@opentelemetry/sdk-trace',
+  '@opentelemetry/sdk-trace-base',
+  '@opentelemetry/sdk-trace-web',
+  '@opentelemetry/semantic-conventions',
+];
+
+const CIF = 'opentelemetry-exporter-cif';
+const OTLP = '@opentelemetry/exporter-trace-otlp-http';
+const ZIPKIN = '@opentelemetry/exporter-zipkin';
+
+const ENTRIES = [
+  { name: `${CIF} (main entry)`, source: `export * from './src/index.ts';` },
+  { name: OTLP, source: `export * from '${OTLP}';` },
+  { name: ZIPKIN, source: `export * from '${ZIPKIN}';` },
+];
+
+interface BundleSize {
+  name: string;
+  version: string;
+  minifiedBytes: number;
+  gzipBytes: number;
+}
+
+/** Each entry bundled for the browser the way an app's build would, minified, then gzipped. */
+async function bundleSize(name: string, source: string): Promise<BundleSize> {
+  const result = await build({
+    stdin: { contents: source, resolveDir: ROOT, loader: 'ts' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2020',
+    external: SHARED_OPENTELEMETRY,
+    write: false,
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles[0]!.contents;
+  return { name, version: versionOf(name), minifiedBytes: code.length, gzipBytes: gzipSync(code).length };
+}
+
+function versionOf(name: string): string {
+  const packageName = name.startsWith(CIF) ? CIF : name;
+  const path = packageName === CIF ? `${ROOT}package.json` : createRequire(`${ROOT}package.json`).resolve(`${packageName}/package.json`);
+  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+}
+
+export async function measureBundles(): Promise<Section> {
+  const sizes: BundleSize[] = [];
+  for (const entry of ENTRIES) sizes.push(await bundleSize(entry.name, entry.source));
+  const [cif, otlp] = sizes as [BundleSize, BundleSize, BundleSize];
+  return {
+    id: 'bundle',
+    title: 'Bundle size: esbuild, minified, ESM, browser; shared OpenTelemetry packages external',
+    header: ['package', 'version', 'minified', 'min+gzip'],
+    rows: sizes.map((s) => [s.name, s.version, `${thousands(s.minifiedBytes)} B`, `${thousands(s.gzipBytes)} B (${kb(s.gzipBytes)})`]),
+    notes: [`External: ${SHARED_OPENTELEMETRY.map((p) => `\`${p}\``).join(', ')}. gzip at zlib's default level.`],
+    values: { external: SHARED_OPENTELEMETRY, entries: sizes },
+    budgets: [
+      {
+        name: 'main entry vs OTLP HTTP exporter',
+        rule: 'smaller, min+gzip',
+        measured: `${thousands(cif.gzipBytes)} B vs ${thousands(otlp.gzipBytes)} B`,
+        holds: cif.gzipBytes < otlp.gzipBytes,
+        hint: 'the main entry grew past the OTLP exporter; see what esbuild bundles with `metafile: true`',
+      },
+      {
+        name: 'main entry size target',
+        rule: `at most ${kb(BUDGETS.mainEntryGzipBytes)} min+gzip`,
+        measured: kb(cif.gzipBytes),
+        holds: cif.gzipBytes <= BUDGETS.mainEntryGzipBytes,
+        enforced: false,
+        hint: 'a target the main entry does not meet yet; reported, not enforced',
+      },
+    ],
+  };
+}

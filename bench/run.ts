@@ -1,0 +1,59 @@
+/**
+ * `npm run bench`: measures the exporter beside the OpenTelemetry exporters in one process,
+ * prints Markdown tables and writes bench/results.json.
+ * `npm run bench:check`: the same measurements; exits non-zero when an enforced budget is missed.
+ */
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { measureBundles } from './bundle.js';
+import { measureExport } from './export.js';
+import { measureMapping } from './mapping.js';
+import { measureHeapGrowth } from './memory.js';
+import { formatBudgets, formatSection, type Section } from './report.js';
+import { recordCallSpans } from './spans.js';
+
+const ROUNDS = 7;
+const TIME_PER_ROUND_MS = 200;
+
+/** Run in this order, one at a time; each returns its table, values and budgets. */
+const MEASUREMENTS: ReadonlyArray<(spans: ReadableSpan[]) => Promise<Section>> = [
+  (spans) => measureMapping(spans, ROUNDS, TIME_PER_ROUND_MS),
+  (spans) => measureExport(spans, ROUNDS, TIME_PER_ROUND_MS),
+  () => measureBundles(),
+  (spans) => measureHeapGrowth(spans, 6),
+];
+
+const check = process.argv.includes('--check');
+const machine = {
+  node: process.version,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: availableParallelism(),
+  platform: `${process.platform} ${process.arch}`,
+};
+
+const spans = await recordCallSpans();
+const sections: Section[] = [];
+for (const measure of MEASUREMENTS) sections.push(await measure(spans));
+const budgets = sections.flatMap((s) => s.budgets);
+
+console.log(`Node ${machine.node}, ${machine.cpu}, ${machine.cores} cores, ${machine.platform}\n`);
+for (const section of sections) console.log(`${formatSection(section)}\n`);
+console.log(`### Budgets\n\n${formatBudgets(budgets)}\n`);
+
+if (!check) {
+  const results = { date: new Date().toISOString(), machine, ...Object.fromEntries(sections.map((s) => [s.id, s.values])), budgets };
+  writeFileSync(new URL('results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+  console.log('Wrote bench/results.json');
+}
+
+for (const b of budgets.filter((b) => !b.holds && b.enforced === false)) {
+  console.log(`Target not met (reported, not enforced): ${b.name}: ${b.rule}, measured ${b.measured}.`);
+}
+const missed = budgets.filter((b) => !b.holds && b.enforced !== false);
+if (missed.length > 0) {
+  for (const b of missed) console.error(`Budget missed: ${b.name}: ${b.rule}, measured ${b.measured}. ${b.hint}.`);
+  process.exitCode = 1;
+} else if (check) {
+  console.log(`All ${budgets.filter((b) => b.enforced !== false).length} enforced budgets hold.`);
+}
