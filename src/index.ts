@@ -1,5 +1,5 @@
 export { CifSpanExporter } from './exporter.js';
-export type { CifSpanExporterOptions } from './options.js';
+export type { CifRetryOptions, CifSpanExporterOptions } from './options.js';
 export type {
   CifAnalyticsClient,
   CifAnalyticsData,

@@ -1,0 +1,12 @@
+/** A timer handle: a number in browsers, a `Timeout` object in Node. */
+export type Timer = ReturnType<typeof setTimeout>;
+
+/**
+ * `setTimeout` that does not keep a Node process alive unless `keepAlive` is set. Browsers have
+ * no such notion, so there it is plain `setTimeout`.
+ */
+export function startTimer(callback: () => void, millis: number, keepAlive = false): Timer {
+  const timer = setTimeout(callback, millis);
+  if (!keepAlive && typeof timer === 'object' && typeof timer?.unref === 'function') timer.unref();
+  return timer;
+}
