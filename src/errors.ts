@@ -60,5 +60,10 @@ function describe(reason: unknown): string {
   } catch {
     // Falls through to String() for cycles and bigints.
   }
-  return String(reason);
+  try {
+    return String(reason);
+  } catch {
+    // Objects without a prototype or with a throwing toString still get a description.
+    return Object.prototype.toString.call(reason);
+  }
 }

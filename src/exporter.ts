@@ -50,7 +50,7 @@ export class CifSpanExporter {
       return;
     }
     if (this.delivery.isClosed) {
-      void this.delivery.deliver(calls);
+      void this.delivery.deliver(calls); // Refused there, and counted in dropped.after_shutdown.
       this.report(resultCallback, { code: ExportResultCode.FAILED, error: new CifShutdownError() });
       return;
     }

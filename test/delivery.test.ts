@@ -6,7 +6,7 @@ import { pageCifClient } from '../src/readiness.js';
 import { createStats, type CifExporterStats } from '../src/stats.js';
 import type { CifAnalyticsClient, CifCall } from '../src/types.js';
 import {
-  after,
+  later,
   expectBalanced,
   faultyClient,
   hangs,
@@ -46,6 +46,13 @@ describe('CifDelivery', () => {
   let clock: InstalledClock;
   let stats: CifExporterStats;
   const engines: CifDelivery[] = [];
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  before(() => process.on('unhandledRejection', onUnhandled));
+  after(() => {
+    process.off('unhandledRejection', onUnhandled);
+    expect(unhandled, 'unhandled rejections').to.deep.equal([]);
+  });
 
   beforeEach(() => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 1_800_000_000_000 });
@@ -237,14 +244,14 @@ describe('CifDelivery', () => {
     });
 
     it('ignores an answer that comes after the timeout', async () => {
-      const client = faultyClient(() => after(20_000, ok()));
+      const client = faultyClient(() => later(20_000, ok()));
       await Promise.all([engine(client, { timeoutMillis: 1_000 }).deliver(calls('A')), clock.tickAsync(1_000)]);
       await clock.tickAsync(30_000);
       expect(stats).to.include({ kpiEventsDelivered: 0, callsTimedOut: 1, callsFailed: 1 });
     });
 
     it('delivers a call answered just within the timeout', async () => {
-      const client = faultyClient(() => after(999, ok()));
+      const client = faultyClient(() => later(999, ok()));
       const result = watch(engine(client, { timeoutMillis: 1_000 }).deliver(calls('A')));
       await clock.tickAsync(999);
       expect(result.value).to.deep.equal([]);
@@ -260,7 +267,8 @@ describe('CifDelivery', () => {
       ['rejects with undefined', rejects(undefined), 'CIF host rejected the call: undefined'],
       ['throws synchronously', throws(new TypeError('sync failure')), 'sync failure'],
       ['throws a plain object', throws({ code: 42 }), 'CIF host rejected the call: {"code":42}'],
-      ['fails after a delay', after(100, rejects('late no')), 'late no'],
+      ['rejects with an object without a prototype', rejects(Object.create(null)), 'CIF host rejected the call: [object Object]'],
+      ['fails after a delay', later(100, rejects('late no')), 'late no'],
     ];
 
     faults.forEach(([what, fault]) =>
@@ -331,7 +339,7 @@ describe('CifDelivery', () => {
 
   describe('concurrency and the queue', () => {
     it('keeps at most maxConcurrentCalls in flight and starts the next as one settles', async () => {
-      const client = faultyClient((c) => after(c.eventName === 'A' ? 100 : 1_000, ok()));
+      const client = faultyClient((c) => later(c.eventName === 'A' ? 100 : 1_000, ok()));
       void engine(client, { maxConcurrentCalls: 2 }).deliver(calls('A', 'B', 'C', 'D'));
       expect(names(client)).to.deep.equal(['A', 'B']);
       expect(stats).to.include({ callsInFlight: 2, callsQueued: 2 });
@@ -343,7 +351,7 @@ describe('CifDelivery', () => {
     });
 
     it('gives a call whose backoff is over the next free slot, before newer calls', async () => {
-      const client = faultyClient((c, index) => (index === 0 ? rejects('no') : after(c.eventName === 'B' ? 300 : 1_000, ok())));
+      const client = faultyClient((c, index) => (index === 0 ? rejects('no') : later(c.eventName === 'B' ? 300 : 1_000, ok())));
       void engine(client, { maxConcurrentCalls: 1 }).deliver(calls('A', 'B', 'C'));
       await clock.runAllAsync();
       expect(names(client)).to.deep.equal(['A', 'B', 'A', 'C']);
@@ -364,7 +372,7 @@ describe('CifDelivery', () => {
     });
 
     it('admits calls again once the queue has room', async () => {
-      const client = faultyClient(() => after(100, ok()));
+      const client = faultyClient(() => later(100, ok()));
       const delivery = engine(client, { maxConcurrentCalls: 1, maxQueueSize: 1 });
       const first = delivery.deliver(calls('A', 'B', 'C'));
       await clock.tickAsync(100);
@@ -394,7 +402,7 @@ describe('CifDelivery', () => {
   describe('results', () => {
     it('resolves once every call of the batch settled, with the errors of those that failed', async () => {
       const client = faultyClient((c) =>
-        c.eventName === 'slow' ? after(5_000, ok()) : c.eventName === 'bad' ? rejects('no') : ok(),
+        c.eventName === 'slow' ? later(5_000, ok()) : c.eventName === 'bad' ? rejects('no') : ok(),
       );
       const result = watch(engine(client).deliver(calls('fine', 'bad', 'slow')));
       await clock.tickAsync(4_999);
@@ -411,7 +419,7 @@ describe('CifDelivery', () => {
 
   describe('flush and shutdown', () => {
     it('flushes once every call queued or in flight has settled, retries included', async () => {
-      const client = faultyClient((_, index) => (index === 0 ? rejects('no') : after(1_000, ok())));
+      const client = faultyClient((_, index) => (index === 0 ? rejects('no') : later(1_000, ok())));
       const delivery = engine(client, { maxConcurrentCalls: 1 });
       void delivery.deliver(calls('A', 'B'));
       const flushed = watch(delivery.flush());
@@ -440,7 +448,7 @@ describe('CifDelivery', () => {
     });
 
     it('lets calls in flight and in backoff finish during shutdown', async () => {
-      const client = faultyClient((_, index) => (index === 0 ? rejects('no') : after(1_000, ok())));
+      const client = faultyClient((_, index) => (index === 0 ? rejects('no') : later(1_000, ok())));
       const delivery = engine(client);
       const result = watch(delivery.deliver(calls('A', 'B')));
       const closed = watch(delivery.shutdown());
@@ -498,7 +506,7 @@ describe('CifDelivery', () => {
     });
 
     it('leaves no timer behind once every call has settled', async () => {
-      const client = faultyClient((_, index) => (index % 2 === 0 ? rejects('no') : after(10, ok())));
+      const client = faultyClient((_, index) => (index % 2 === 0 ? rejects('no') : later(10, ok())));
       const delivery = engine(client, { maxConcurrentCalls: 2 });
       void delivery.deliver(calls('A', 'B', 'C', 'D', 'E'));
       await clock.runAllAsync();

@@ -13,7 +13,7 @@ import { BatchSpanProcessor as BrowserBatchSpanProcessor } from '@opentelemetry/
 import { expect } from 'chai';
 import { CifSpanExporter, traceIdToGuid, type CifSpanExporterOptions } from '../src/index.js';
 import {
-  after,
+  later,
   expectBalanced,
   faultyClient,
   hangs,
@@ -311,7 +311,7 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
     const client = faultyClient((call) => {
       const fail = random() < 0.25;
       if (!fail) for (const name of kpiNames(call)) delivered.set(name, (delivered.get(name) ?? 0) + 1);
-      return after(Math.floor(random() * 3), fail ? rejects(new Map([['message', 'busy']])) : ok());
+      return later(Math.floor(random() * 3), fail ? rejects(new Map([['message', 'busy']])) : ok());
     });
     const exporter = new CifSpanExporter({
       client,
@@ -411,9 +411,9 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
     const started = Date.now();
     await provider.shutdown();
     expect(Date.now() - started).to.be.below(2_000);
-    const after = exporter.getStats();
-    expectBalanced(after);
-    expect(after).to.include({ callsInFlight: 0, callsQueued: 0, kpiEventsPending: 0, kpiEventsDelivered: 0 });
+    const settled = exporter.getStats();
+    expectBalanced(settled);
+    expect(settled).to.include({ callsInFlight: 0, callsQueued: 0, kpiEventsPending: 0, kpiEventsDelivered: 0 });
   });
 
   describe('in a page, with the browser BatchSpanProcessor', () => {

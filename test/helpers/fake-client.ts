@@ -25,7 +25,7 @@ export const ok = (value = 'ok'): Answer => ({ ok: value });
 export const rejects = (reason: unknown): Answer => ({ reject: reason });
 export const throws = (reason: unknown): Answer => ({ throw: reason });
 export const hangs = (): Answer => ({ hang: true });
-export const after = (millis: number, answer: Answer): Answer => ({ after: millis, answer });
+export const later = (millis: number, answer: Answer): Answer => ({ after: millis, answer });
 
 export type FakeClient = CifAnalyticsClient & { calls: TimedCall[] };
 
