@@ -7,6 +7,7 @@ export type Timer = ReturnType<typeof setTimeout>;
  */
 export function startTimer(callback: () => void, millis: number, keepAlive = false): Timer {
   const timer = setTimeout(callback, millis);
-  if (!keepAlive && typeof timer === 'object' && typeof timer?.unref === 'function') timer.unref();
+  // Typed as a number under the DOM library alone; a Node `Timeout` has `unref`.
+  if (!keepAlive) (timer as unknown as { unref?: () => unknown }).unref?.();
   return timer;
 }
