@@ -1,6 +1,5 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import Queue from 'yocto-queue';
 import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError, toError } from './errors.js';
 import { CifReadiness, type ReadinessSource } from './readiness.js';
 import { backoffMillis, type RetryPolicy } from './retry.js';
@@ -69,10 +68,10 @@ interface Failure {
  * settles every call exactly once as delivered or dropped for a counted reason.
  */
 export class CifDelivery {
-  /** New calls, oldest first. */
-  private readonly waiting = new Queue<Job>();
+  /** New calls, oldest first; at most `maxQueueSize`, so shifting the array stays cheap. */
+  private readonly waiting: Job[] = [];
   /** Calls whose backoff is over; they go before new calls. */
-  private readonly retrying = new Queue<Job>();
+  private readonly retrying: Job[] = [];
   /** Every call admitted and not yet settled, in any state. */
   private readonly unsettled = new Set<Job>();
   /** One promise per `deliver()`, until it settles. */
@@ -143,7 +142,7 @@ export class CifDelivery {
       };
       this.unsettled.add(job);
       this.stats.kpiEventsPending += events;
-      this.waiting.enqueue(job);
+      this.waiting.push(job);
       this.pump();
     });
   }
@@ -154,14 +153,14 @@ export class CifDelivery {
     if (readiness === 'ready') {
       this.stopReadyTimer();
       while (this.inFlight < this.options.maxConcurrentCalls) {
-        const job = this.retrying.dequeue() ?? this.waiting.dequeue();
+        const job = this.retrying.shift() ?? this.waiting.shift();
         if (!job) break;
         this.attempt(job);
       }
     } else if (readiness === 'failed') {
       this.stopReadyTimer();
       const error = this.readiness.error(this.options.readyTimeoutMillis);
-      for (const job of this.waiting.drain()) this.settle(job, { reason: 'cif_not_loaded', error });
+      for (const job of this.waiting.splice(0)) this.settle(job, { reason: 'cif_not_loaded', error });
     } else {
       this.startReadyTimer();
     }
@@ -233,7 +232,7 @@ export class CifDelivery {
       () => {
         job.timer = undefined;
         job.state = 'waiting';
-        this.retrying.enqueue(job);
+        this.retrying.push(job);
         this.pump();
       },
       backoffMillis(job.attempts, this.options.retry, this.random),
@@ -260,7 +259,7 @@ export class CifDelivery {
 
   /** Keeps one timer, for the oldest call still waiting for CIF. */
   private startReadyTimer(): void {
-    const head = this.waiting.peek();
+    const head = this.waiting[0];
     if (this.readyTimer !== undefined || !head) return;
     this.readyTimer = startTimer(
       () => {
@@ -280,8 +279,8 @@ export class CifDelivery {
     if (!this.readiness.lastChance()) {
       const now = Date.now();
       const error = this.readiness.error(this.options.readyTimeoutMillis);
-      for (let head = this.waiting.peek(); head && head.readyBy <= now; head = this.waiting.peek()) {
-        this.waiting.dequeue();
+      for (let head = this.waiting[0]; head && head.readyBy <= now; head = this.waiting[0]) {
+        this.waiting.shift();
         this.settle(head, { reason: 'cif_not_loaded', error });
       }
     }
@@ -297,8 +296,8 @@ export class CifDelivery {
     clearTimeout(deadline);
     const error = new CifShutdownError('CifSpanExporter shut down before this call settled');
     for (const job of [...this.unsettled]) this.settle(job, { reason: 'after_shutdown', error });
-    this.waiting.clear();
-    this.retrying.clear();
+    this.waiting.length = 0;
+    this.retrying.length = 0;
     this.stopReadyTimer();
     this.readiness.dispose();
     this.updateGauges();
