@@ -39,17 +39,35 @@ export type DeliveryStats = Pick<
 /** Where a call is: waiting (for CIF, a slot or a retry), at the host, or done. */
 type JobState = 'waiting' | 'backoff' | 'in_flight' | 'settled';
 
+/** How the calls of one `deliver()` ended. */
+export interface DeliveryReport {
+  /** Calls handed to `deliver()`. */
+  calls: number;
+  /** Calls that failed for good. */
+  failed: number;
+  /** One error per distinct failure message, at most three, first seen first. */
+  errors: Error[];
+}
+
+/** One `deliver()` until its last call settles: counts only, so a batch's size costs nothing. */
+interface Batch {
+  readonly report: DeliveryReport;
+  pending: number;
+  readonly resolve: (report: DeliveryReport) => void;
+}
+
+const MAX_REPORTED_ERRORS = 3;
+
 interface Job {
   readonly call: CifCall;
   readonly events: number;
+  readonly batch: Batch;
   /** When a call still waiting for CIF gives up (epoch millis). */
   readonly readyBy: number;
   state: JobState;
   attempts: number;
   /** The timeout of the attempt in flight, or the backoff before the next one. */
   timer: Timer | undefined;
-  /** Runs once, with the error when the call failed for good. */
-  readonly done: (error: Error | undefined) => void;
 }
 
 /** Links a host answer to its job until the job stops caring (timeout, shutdown). */
@@ -75,7 +93,10 @@ export class CifDelivery {
   /** Every call admitted and not yet settled, in any state. */
   private readonly unsettled = new Set<Job>();
   /** One promise per `deliver()`, until it settles. */
-  private readonly batches = new Set<Promise<Error[]>>();
+  private readonly batches = new Set<Promise<DeliveryReport>>();
+  /** Shared by every call refused for a full queue: one error, however many calls. */
+  private readonly queueFull: Error;
+  private readonly refused = new CifShutdownError();
   private readonly readiness: CifReadiness;
   private readonly random: () => number;
   private inFlight = 0;
@@ -88,6 +109,7 @@ export class CifDelivery {
     private readonly stats: DeliveryStats,
   ) {
     this.random = options.random ?? Math.random;
+    this.queueFull = new CifQueueFullError(options.maxQueueSize);
     this.readiness = new CifReadiness(options.readiness, () => this.pump());
   }
 
@@ -98,15 +120,18 @@ export class CifDelivery {
 
   /**
    * Hands calls to the host, starting at once what CIF readiness and free slots allow. Never
-   * throws or rejects; resolves, once every call has settled, with the errors of those that failed.
+   * throws or rejects; resolves once every call has settled, saying how many failed and why.
    */
-  deliver(calls: readonly CifCall[]): Promise<Error[]> {
-    if (calls.length === 0) return Promise.resolve([]);
-    const outcomes = calls.map((call) => this.submit(call));
-    const batch = Promise.all(outcomes).then((errors) => errors.filter((e): e is Error => e !== undefined));
-    this.batches.add(batch);
-    void batch.then(() => this.batches.delete(batch));
-    return batch;
+  deliver(calls: readonly CifCall[]): Promise<DeliveryReport> {
+    const report: DeliveryReport = { calls: calls.length, failed: 0, errors: [] };
+    if (calls.length === 0) return Promise.resolve(report);
+    const done = new Promise<DeliveryReport>((resolve) => {
+      const batch: Batch = { report, pending: calls.length, resolve };
+      for (const call of calls) this.submit(call, batch);
+    });
+    this.batches.add(done);
+    void done.then(() => this.batches.delete(done));
+    return done;
   }
 
   /** Resolves once every call handed to `deliver()` so far has settled. */
@@ -123,28 +148,37 @@ export class CifDelivery {
     return this.closing;
   }
 
-  private submit(call: CifCall): Promise<Error | undefined> {
+  private submit(call: CifCall, batch: Batch): void {
     const events = call.data.events.length;
     this.stats.kpiEventsSent += events;
-    if (this.closed) return Promise.resolve(this.drop(events, 'after_shutdown', new CifShutdownError()));
+    if (this.closed) return this.finish(batch, this.drop(events, 'after_shutdown', this.refused));
     if (this.unsettled.size - this.inFlight >= this.options.maxQueueSize) {
-      return Promise.resolve(this.drop(events, 'queue_full', new CifQueueFullError(this.options.maxQueueSize)));
+      return this.finish(batch, this.drop(events, 'queue_full', this.queueFull));
     }
-    return new Promise((done) => {
-      const job: Job = {
-        call,
-        events,
-        readyBy: Date.now() + this.options.readyTimeoutMillis,
-        state: 'waiting',
-        attempts: 0,
-        timer: undefined,
-        done,
-      };
-      this.unsettled.add(job);
-      this.stats.kpiEventsPending += events;
-      this.waiting.push(job);
-      this.pump();
-    });
+    const job: Job = {
+      call,
+      events,
+      batch,
+      readyBy: Date.now() + this.options.readyTimeoutMillis,
+      state: 'waiting',
+      attempts: 0,
+      timer: undefined,
+    };
+    this.unsettled.add(job);
+    this.stats.kpiEventsPending += events;
+    this.waiting.push(job);
+    this.pump();
+  }
+
+  /** Counts one settled call into its batch, and resolves the batch with its last call. */
+  private finish(batch: Batch, error: Error | undefined): void {
+    const { report } = batch;
+    if (error) {
+      report.failed++;
+      const known = report.errors.some((e) => e.message === error.message);
+      if (!known && report.errors.length < MAX_REPORTED_ERRORS) report.errors.push(error);
+    }
+    if (--batch.pending === 0) batch.resolve(report);
   }
 
   /** Moves calls along as far as readiness and the concurrency limit allow. */
@@ -254,7 +288,7 @@ export class CifDelivery {
     this.stats.kpiEventsPending -= job.events;
     if (failure) this.drop(job.events, failure.reason, failure.error);
     else this.stats.kpiEventsDelivered += job.events;
-    job.done(failure?.error);
+    this.finish(job.batch, failure?.error);
   }
 
   /** Keeps one timer, for the oldest call still waiting for CIF. */

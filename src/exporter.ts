@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { CifDelivery } from './delivery.js';
+import { CifDelivery, type DeliveryReport } from './delivery.js';
 import { CifShutdownError } from './errors.js';
 import { normalizeOptions, type CifSpanExporterOptions, type NormalizedOptions } from './options.js';
 import { copyStats, createStats, type CifDropReason, type CifExporterStats } from './stats.js';
@@ -54,12 +54,10 @@ export class CifSpanExporter {
       this.report(resultCallback, { code: ExportResultCode.FAILED, error: new CifShutdownError() });
       return;
     }
-    void this.delivery.deliver(calls).then((errors) =>
+    void this.delivery.deliver(calls).then((report) =>
       this.report(
         resultCallback,
-        errors.length === 0
-          ? { code: ExportResultCode.SUCCESS }
-          : { code: ExportResultCode.FAILED, error: summarize(errors, calls.length) },
+        report.failed === 0 ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: summarize(report) },
       ),
     );
   }
@@ -103,7 +101,6 @@ export class CifSpanExporter {
   }
 }
 
-function summarize(errors: readonly Error[], calls: number): Error {
-  const reasons = [...new Set(errors.map((e) => e.message))].slice(0, 3).join('; ');
-  return new Error(`${errors.length} of ${calls} logAnalyticsEvent calls failed: ${reasons}`);
+function summarize({ calls, failed, errors }: DeliveryReport): Error {
+  return new Error(`${failed} of ${calls} logAnalyticsEvent calls failed: ${errors.map((e) => e.message).join('; ')}`);
 }

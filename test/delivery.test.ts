@@ -1,6 +1,6 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { expect } from 'chai';
-import { CifDelivery, type DeliveryOptions } from '../src/delivery.js';
+import { CifDelivery, type DeliveryOptions, type DeliveryReport } from '../src/delivery.js';
 import { DEFAULT_OPTIONS } from '../src/options.js';
 import { pageCifClient } from '../src/readiness.js';
 import { createStats, type CifExporterStats } from '../src/stats.js';
@@ -37,6 +37,8 @@ function call(name: string, events = 1): CifCall {
 }
 
 const calls = (...names: string[]) => names.map((name) => call(name));
+/** The report of a batch of `calls` calls that all were delivered. */
+const delivered = (calls: number): DeliveryReport => ({ calls, failed: 0, errors: [] });
 const names = (client: FakeClient) => client.calls.map((c) => c.eventName);
 
 /** Settles the promises that are ready without moving the clock. */
@@ -111,7 +113,7 @@ describe('CifDelivery', () => {
     it('passes the payload, eventName and correlationId through unchanged', async () => {
       const client = faultyClient();
       const c = call('CallAccepted', 2);
-      expect(await engine(client).deliver([c])).to.deep.equal([]);
+      expect(await engine(client).deliver([c])).to.deep.equal(delivered(1));
       expect(client.calls).to.deep.equal([
         { data: c.data, eventName: c.eventName, correlationId: c.correlationId, at: Date.now() },
       ]);
@@ -146,7 +148,7 @@ describe('CifDelivery', () => {
         page.fire('CIFInitDone');
         expect(names(client)).to.deep.equal(['A', 'B']);
         await settle(clock);
-        expect(result).to.deep.equal({ settled: true, value: [] });
+        expect(result).to.deep.equal({ settled: true, value: delivered(2) });
         expect(page.listeners('CIFInitDone')).to.equal(0);
       } finally {
         page.restore();
@@ -161,14 +163,14 @@ describe('CifDelivery', () => {
       await clock.tickAsync(14_999);
       expect(first.settled).to.equal(false);
       await clock.tickAsync(1);
-      expect(first.value).to.have.length(1);
-      expect(first.value![0]!.message).to.equal(
+      expect(first.value!.failed).to.equal(1);
+      expect(first.value!.errors.map((e) => e.message)).to.deep.equal([
         'CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 20000 ms',
-      );
+      ]);
       expect(second.settled).to.equal(false);
       expect(stats.dropped.cif_not_loaded).to.equal(2);
       await clock.tickAsync(5_000);
-      expect(second.value![0]!.message).to.match(/^CIF library not loaded/);
+      expect(second.value!.errors[0]!.message).to.match(/^CIF library not loaded/);
       expect(stats).to.include({ callsFailed: 2, callsMade: 0, kpiEventsPending: 0, callsQueued: 0 });
       expect(stats.dropped.cif_not_loaded).to.equal(3);
     });
@@ -182,7 +184,7 @@ describe('CifDelivery', () => {
       expect(client.calls).to.have.length(0);
       await clock.tickAsync(1);
       expect(names(client)).to.deep.equal(['A']);
-      expect(result.value).to.deep.equal([]);
+      expect(result.value).to.deep.equal(delivered(1));
       expect(stats.kpiEventsDelivered).to.equal(1);
     });
 
@@ -196,7 +198,7 @@ describe('CifDelivery', () => {
       resolve();
       await settle(clock);
       expect(names(client)).to.deep.equal(['A']);
-      expect(result.value).to.deep.equal([]);
+      expect(result.value).to.deep.equal(delivered(1));
     });
 
     it('fails waiting and later calls at once when the ready promise rejects, with its reason', async () => {
@@ -209,7 +211,7 @@ describe('CifDelivery', () => {
       const later = watch(delivery.deliver(calls('B')));
       await settle(clock);
       for (const result of [waiting, later]) {
-        expect(result.value!.map((e) => e.message)).to.deep.equal([
+        expect(result.value!.errors.map((e) => e.message)).to.deep.equal([
           'CIF library not loaded: the ready promise rejected: provider disabled',
         ]);
       }
@@ -219,7 +221,8 @@ describe('CifDelivery', () => {
 
     it('fails with "CIF library not loaded" when the ready promise resolved but the page has no library', async () => {
       const delivery = engine(undefined, { readiness: { kind: 'promise', ready: Promise.resolve() } });
-      const errors = await delivery.deliver(calls('A'));
+      const { failed, errors } = await delivery.deliver(calls('A'));
+      expect(failed).to.equal(1);
       expect(errors.map((e) => e.name)).to.deep.equal(['CifNotLoadedError']);
       expect(errors[0]!.message).to.match(/^CIF library not loaded/);
       expect(stats.dropped.cif_not_loaded).to.equal(1);
@@ -234,7 +237,7 @@ describe('CifDelivery', () => {
       expect(result.settled).to.equal(false);
       expect(stats.callsInFlight).to.equal(1);
       await clock.tickAsync(1);
-      expect(result.value!.map((e) => [e.name, e.message])).to.deep.equal([
+      expect(result.value!.errors.map((e) => [e.name, e.message])).to.deep.equal([
         ['CifTimeoutError', 'logAnalyticsEvent did not answer within 15000 ms (timeoutMillis); not retried, the host may still record it'],
       ]);
       await clock.tickAsync(60_000);
@@ -254,7 +257,7 @@ describe('CifDelivery', () => {
       const client = faultyClient(() => later(999, ok()));
       const result = watch(engine(client, { timeoutMillis: 1_000 }).deliver(calls('A')));
       await clock.tickAsync(999);
-      expect(result.value).to.deep.equal([]);
+      expect(result.value).to.deep.equal(delivered(1));
       expect(stats).to.include({ kpiEventsDelivered: 1, callsTimedOut: 0 });
     });
   });
@@ -280,7 +283,7 @@ describe('CifDelivery', () => {
         await clock.runAllAsync();
         const failedAt = 'after' in fault ? 100 : 0;
         expect(client.calls.map((c) => c.at - start)).to.deep.equal([0, failedAt + 250, 2 * failedAt + 750]);
-        expect(result.value).to.deep.equal([]);
+        expect(result.value).to.deep.equal(delivered(1));
         expect(stats).to.include({ callsMade: 3, callsRetried: 2, callsFailed: 0, kpiEventsDelivered: 1 });
       }),
     );
@@ -290,8 +293,9 @@ describe('CifDelivery', () => {
         const client = faultyClient(() => fault);
         const result = watch(engine(client).deliver([call('A', 3)]));
         await clock.runAllAsync();
-        expect(result.value!.map((e) => e.message)).to.deep.equal([message]);
-        expect(result.value![0]).to.be.instanceOf(Error);
+        expect(result.value!.failed).to.equal(1);
+        expect(result.value!.errors.map((e) => e.message)).to.deep.equal([message]);
+        expect(result.value!.errors[0]).to.be.instanceOf(Error);
         expect(client.calls).to.have.length(3);
         expect(stats).to.include({ callsMade: 3, callsRetried: 2, callsFailed: 1 });
         expect(stats.dropped.host_error).to.equal(3);
@@ -366,7 +370,7 @@ describe('CifDelivery', () => {
       expect(stats).to.include({ callsInFlight: 1, callsQueued: 3, kpiEventsPending: 8 });
       expect(stats.dropped.queue_full).to.equal(4);
       expect(results.map((r) => r.settled)).to.deep.equal([false, false, false, false, true, true]);
-      expect(results[4]!.value!.map((e) => [e.name, e.message])).to.deep.equal([
+      expect(results[4]!.value!.errors.map((e) => [e.name, e.message])).to.deep.equal([
         ['CifQueueFullError', 'delivery queue full: 3 calls already waiting (maxQueueSize)'],
       ]);
     });
@@ -378,8 +382,10 @@ describe('CifDelivery', () => {
       await clock.tickAsync(100);
       const second = delivery.deliver(calls('D'));
       await clock.runAllAsync();
-      expect((await first).map((e) => e.name)).to.deep.equal(['CifQueueFullError']);
-      expect(await second).to.deep.equal([]);
+      const { failed, errors } = await first;
+      expect(failed).to.equal(1);
+      expect(errors.map((e) => e.name)).to.deep.equal(['CifQueueFullError']);
+      expect(await second).to.deep.equal(delivered(1));
       expect(names(client)).to.deep.equal(['A', 'B', 'D']);
     });
 
@@ -408,12 +414,24 @@ describe('CifDelivery', () => {
       await clock.tickAsync(4_999);
       expect(result.settled).to.equal(false);
       await clock.tickAsync(1);
-      expect(result.value!.map((e) => e.message)).to.deep.equal(['no']);
+      expect(result.value!.failed).to.equal(1);
+      expect(result.value!.errors.map((e) => e.message)).to.deep.equal(['no']);
       expect(stats).to.include({ kpiEventsDelivered: 2, callsFailed: 1 });
     });
 
+    it('reports failures as a count and at most three distinct errors, however many calls failed', async () => {
+      const messages = ['one', 'two', 'three', 'four'];
+      const client = faultyClient((_, index) => rejects(messages[index % 4]!));
+      const batch = Array.from({ length: 40 }, (_, i) => call(`K${i}`));
+      const report = watch(engine(client, { retry: { maxAttempts: 1, initialBackoffMillis: 0, maxBackoffMillis: 0 } }).deliver(batch));
+      await clock.runAllAsync();
+      expect(report.value!.calls).to.equal(40);
+      expect(report.value!.failed).to.equal(40);
+      expect(report.value!.errors.map((e) => e.message)).to.deep.equal(['one', 'two', 'three']);
+    });
+
     it('resolves at once for no calls', async () => {
-      expect(await engine(faultyClient()).deliver([])).to.deep.equal([]);
+      expect(await engine(faultyClient()).deliver([])).to.deep.equal(delivered(0));
     });
   });
 
@@ -441,7 +459,8 @@ describe('CifDelivery', () => {
       const delivery = engine(client);
       await delivery.shutdown();
       expect(delivery.isClosed).to.equal(true);
-      const errors = await delivery.deliver([call('A', 2)]);
+      const { failed, errors } = await delivery.deliver([call('A', 2)]);
+      expect(failed).to.equal(1);
       expect(errors.map((e) => [e.name, e.message])).to.deep.equal([['CifShutdownError', 'CifSpanExporter is shut down']]);
       expect(client.calls).to.have.length(0);
       expect(stats.dropped.after_shutdown).to.equal(2);
@@ -454,7 +473,7 @@ describe('CifDelivery', () => {
       const closed = watch(delivery.shutdown());
       await clock.tickAsync(1_250);
       expect(closed.settled).to.equal(true);
-      expect(result.value).to.deep.equal([]);
+      expect(result.value).to.deep.equal(delivered(2));
       expect(stats.kpiEventsDelivered).to.equal(2);
       expect(clock.countTimers(), 'the shutdown deadline outlived it').to.equal(0);
     });
@@ -472,12 +491,8 @@ describe('CifDelivery', () => {
       expect(stats.callsTimedOut).to.equal(2);
       await clock.tickAsync(1_000);
       expect(closed.settled).to.equal(true);
-      expect(result.value!.map((e) => e.name)).to.deep.equal([
-        'CifTimeoutError',
-        'CifTimeoutError',
-        'CifShutdownError',
-        'CifShutdownError',
-      ]);
+      expect(result.value!.failed).to.equal(4);
+      expect(result.value!.errors.map((e) => e.name)).to.deep.equal(['CifTimeoutError', 'CifShutdownError']);
       expect(stats.dropped.after_shutdown).to.equal(2);
       expect(stats).to.include({ callsInFlight: 0, callsQueued: 0, kpiEventsPending: 0 });
       expect(clock.countTimers()).to.equal(0);
@@ -497,7 +512,7 @@ describe('CifDelivery', () => {
         const closed = watch(delivery.shutdown());
         await clock.tickAsync(DEFAULT_OPTIONS.timeoutMillis);
         expect(closed.settled).to.equal(true);
-        expect(result.value!.map((e) => e.message)).to.deep.equal(['CifSpanExporter shut down before this call settled']);
+        expect(result.value!.errors.map((e) => e.message)).to.deep.equal(['CifSpanExporter shut down before this call settled']);
         expect(page.listeners('CIFInitDone')).to.equal(0);
         expect(clock.countTimers()).to.equal(0);
       } finally {
