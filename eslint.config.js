@@ -1,8 +1,9 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.package-check/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,5 +16,9 @@ export default tseslint.config(
   {
     files: ['test/**', 'examples/**', 'bench/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
+  },
+  {
+    files: ['scripts/**/*.mjs', 'test/compat/**/*.mjs'],
+    languageOptions: { globals: globals.node },
   },
 );

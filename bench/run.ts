@@ -12,6 +12,7 @@ import { measureMapping } from './mapping.js';
 import { measureHeapGrowth } from './memory.js';
 import { formatBudgets, formatSection, type Section } from './report.js';
 import { recordCallSpans } from './spans.js';
+import { measureStalledHost } from './stalled-host.js';
 
 const ROUNDS = 7;
 const TIME_PER_ROUND_MS = 200;
@@ -22,6 +23,7 @@ const MEASUREMENTS: ReadonlyArray<(spans: ReadableSpan[]) => Promise<Section>> =
   (spans) => measureExport(spans, ROUNDS, TIME_PER_ROUND_MS),
   () => measureBundles(),
   (spans) => measureHeapGrowth(spans, 6),
+  (spans) => measureStalledHost(spans),
 ];
 
 const check = process.argv.includes('--check');

@@ -13,6 +13,8 @@ export const KPI_EVENTS_PER_SPAN = 4;
 /** Options every contender runs with: one mapped attribute beside the `cif.kpi.custom.*` ones. */
 export const EXPORTER_OPTIONS = {
   customAttributes: { 'call.queue': 'msdyn_customattribute2' },
+  // One batch is 2048 calls (512 spans, four KPI events each), past the default queue of 1000.
+  maxQueueSize: 4096,
 } satisfies CifSpanExporterOptions;
 
 const KPI_EVENTS = ['CallOffered', 'CallAccepted', 'CallHold', 'CallEnded'] as const;

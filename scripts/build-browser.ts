@@ -17,6 +17,7 @@ export async function buildScriptTagBundle(): Promise<void> {
     target: 'es2020',
     minify: true,
     sourcemap: true,
+    sourcesContent: false,
     legalComments: 'none',
     logLevel: 'warning',
   });

@@ -1,56 +1,344 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import { CifNotLoadedError, toError } from './errors.js';
-import type { CifExporterStats } from './stats.js';
+import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError, toError } from './errors.js';
+import { CifReadiness, type ReadinessSource } from './readiness.js';
+import { backoffMillis, type RetryPolicy } from './retry.js';
+import type { CifExporterStats, DeliveryDropReason } from './stats.js';
+import { startTimer, type Timer } from './timers.js';
 import type { CifAnalyticsClient, CifCall } from './types.js';
 
+/** What the engine needs from the exporter's options, already validated. */
 export interface DeliveryOptions {
   getClient: () => CifAnalyticsClient | undefined;
+  readiness: ReadinessSource;
   dataFormat: 'object' | 'json';
+  readyTimeoutMillis: number;
+  timeoutMillis: number;
+  retry: RetryPolicy;
+  maxConcurrentCalls: number;
+  maxQueueSize: number;
+  /** Source of backoff jitter; `Math.random` unless pinned. */
+  random?: () => number;
 }
 
-/** Calls the host once per `CifCall`, counts the outcome, and knows what is still in flight. */
+/** The counters delivery updates. */
+export type DeliveryStats = Pick<
+  CifExporterStats,
+  | 'kpiEventsSent'
+  | 'kpiEventsDelivered'
+  | 'kpiEventsPending'
+  | 'callsMade'
+  | 'callsRetried'
+  | 'callsFailed'
+  | 'callsTimedOut'
+  | 'callsQueued'
+  | 'callsInFlight'
+  | 'dropped'
+>;
+
+/** Where a call is: waiting (for CIF, a slot or a retry), at the host, or done. */
+type JobState = 'waiting' | 'backoff' | 'in_flight' | 'settled';
+
+/** How the calls of one `deliver()` ended. */
+export interface DeliveryReport {
+  /** Calls handed to `deliver()`. */
+  calls: number;
+  /** Calls that failed for good. */
+  failed: number;
+  /** One error per distinct failure message, at most three, first seen first. */
+  errors: Error[];
+}
+
+/** One `deliver()` until its last call settles: counts only, so a batch's size costs nothing. */
+interface Batch {
+  readonly report: DeliveryReport;
+  pending: number;
+  readonly resolve: (report: DeliveryReport) => void;
+}
+
+const MAX_REPORTED_ERRORS = 3;
+
+interface Job {
+  readonly call: CifCall;
+  readonly events: number;
+  readonly batch: Batch;
+  /** When a call still waiting for CIF gives up (epoch millis). */
+  readonly readyBy: number;
+  state: JobState;
+  attempts: number;
+  /** The timeout of the attempt in flight, or the backoff before the next one. */
+  timer: Timer | undefined;
+}
+
+/** Links a host answer to its job until the job stops caring (timeout, shutdown). */
+interface AttemptRef {
+  job: Job | undefined;
+}
+
+interface Failure {
+  reason: DeliveryDropReason;
+  error: Error;
+}
+
+/**
+ * The delivery engine: admits calls into a bounded queue, holds them until CIF is ready, runs
+ * at most `maxConcurrentCalls` at a time, times each out, retries rejections with backoff, and
+ * settles every call exactly once as delivered or dropped for a counted reason.
+ */
 export class CifDelivery {
-  private readonly inFlight = new Set<Promise<unknown>>();
+  /** New calls, oldest first; at most `maxQueueSize`, so shifting the array stays cheap. */
+  private readonly waiting: Job[] = [];
+  /** Calls whose backoff is over; they go before new calls. */
+  private readonly retrying: Job[] = [];
+  /** Every call admitted and not yet settled, in any state. */
+  private readonly unsettled = new Set<Job>();
+  /** One promise per `deliver()`, until it settles. */
+  private readonly batches = new Set<Promise<DeliveryReport>>();
+  /** Shared by every call refused for a full queue: one error, however many calls. */
+  private readonly queueFull: Error;
+  private readonly refused = new CifShutdownError();
+  private readonly readiness: CifReadiness;
+  private readonly random: () => number;
+  private inFlight = 0;
+  private readyTimer: Timer | undefined;
+  private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(
     private readonly options: DeliveryOptions,
-    private readonly stats: CifExporterStats,
-  ) {}
+    private readonly stats: DeliveryStats,
+  ) {
+    this.random = options.random ?? Math.random;
+    this.queueFull = new CifQueueFullError(options.maxQueueSize);
+    this.readiness = new CifReadiness(options.readiness, () => this.pump());
+  }
 
-  /** Settles when every call has; resolves with the errors of the calls that failed. */
-  deliver(calls: readonly CifCall[]): Promise<Error[]> {
-    const settled = Promise.all(calls.map((call) => this.send(call).then(() => undefined, toError)));
-    const done = settled.then((results) => results.filter((r): r is Error => r !== undefined));
-    this.inFlight.add(done);
-    void done.finally(() => this.inFlight.delete(done));
+  /** True from the moment `shutdown()` is called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Hands calls to the host, starting at once what CIF readiness and free slots allow. Never
+   * throws or rejects; resolves once every call has settled, saying how many failed and why.
+   */
+  deliver(calls: readonly CifCall[]): Promise<DeliveryReport> {
+    const report: DeliveryReport = { calls: calls.length, failed: 0, errors: [] };
+    if (calls.length === 0) return Promise.resolve(report);
+    const done = new Promise<DeliveryReport>((resolve) => {
+      const batch: Batch = { report, pending: calls.length, resolve };
+      for (const call of calls) this.submit(call, batch);
+    });
+    this.batches.add(done);
+    void done.then(() => this.batches.delete(done));
     return done;
   }
 
-  /** Resolves once everything handed to `deliver` so far has settled. */
+  /** Resolves once every call handed to `deliver()` so far has settled. */
   async flush(): Promise<void> {
-    await Promise.all(this.inFlight);
+    await Promise.all(this.batches);
   }
 
-  private async send(call: CifCall): Promise<string> {
+  /**
+   * Refuses new calls, waits up to `timeoutMillis` for the others, then fails what is left and
+   * stops every timer. Resolves even if the host never answers; later calls share the first.
+   */
+  shutdown(): Promise<void> {
+    this.closing ??= this.close();
+    return this.closing;
+  }
+
+  private submit(call: CifCall, batch: Batch): void {
     const events = call.data.events.length;
+    this.stats.kpiEventsSent += events;
+    if (this.closed) return this.finish(batch, this.drop(events, 'after_shutdown', this.refused));
+    if (this.unsettled.size - this.inFlight >= this.options.maxQueueSize) {
+      return this.finish(batch, this.drop(events, 'queue_full', this.queueFull));
+    }
+    const job: Job = {
+      call,
+      events,
+      batch,
+      readyBy: Date.now() + this.options.readyTimeoutMillis,
+      state: 'waiting',
+      attempts: 0,
+      timer: undefined,
+    };
+    this.unsettled.add(job);
+    this.stats.kpiEventsPending += events;
+    this.waiting.push(job);
+    this.pump();
+  }
+
+  /** Counts one settled call into its batch, and resolves the batch with its last call. */
+  private finish(batch: Batch, error: Error | undefined): void {
+    const { report } = batch;
+    if (error) {
+      report.failed++;
+      const known = report.errors.some((e) => e.message === error.message);
+      if (!known && report.errors.length < MAX_REPORTED_ERRORS) report.errors.push(error);
+    }
+    if (--batch.pending === 0) batch.resolve(report);
+  }
+
+  /** Moves calls along as far as readiness and the concurrency limit allow. */
+  private pump(): void {
+    const readiness = this.readiness.current();
+    if (readiness === 'ready') {
+      this.stopReadyTimer();
+      while (this.inFlight < this.options.maxConcurrentCalls) {
+        const job = this.retrying.shift() ?? this.waiting.shift();
+        if (!job) break;
+        this.attempt(job);
+      }
+    } else if (readiness === 'failed') {
+      this.stopReadyTimer();
+      const error = this.readiness.error(this.options.readyTimeoutMillis);
+      for (const job of this.waiting.splice(0)) this.settle(job, { reason: 'cif_not_loaded', error });
+    } else {
+      this.startReadyTimer();
+    }
+    this.updateGauges();
+  }
+
+  private attempt(job: Job): void {
     const client = this.options.getClient();
     if (!client) {
-      this.stats.dropped.cif_not_loaded += events;
-      throw new CifNotLoadedError();
+      // Ready by the `ready` promise, yet the default client has no library to call.
+      this.settle(job, { reason: 'cif_not_loaded', error: new CifNotLoadedError() });
+      return;
     }
+    job.attempts++;
+    job.state = 'in_flight';
+    this.inFlight++;
     this.stats.callsMade++;
-    this.stats.kpiEventsSent += events;
+    if (job.attempts > 1) this.stats.callsRetried++;
+    const ref: AttemptRef = { job };
+    job.timer = startTimer(() => this.timedOut(ref), this.options.timeoutMillis);
+    const { call } = job;
     const data = this.options.dataFormat === 'json' ? JSON.stringify(call.data) : call.data;
-    try {
+    // The executor turns a synchronous throw into a rejection and adopts any thenable.
+    new Promise<unknown>((resolve) =>
       // Suppressed so that instrumentation of the host's messaging never traces the exporter.
-      return await context.with(suppressTracing(context.active()), () =>
-        client.logAnalyticsEvent(data, call.eventName, call.correlationId),
-      );
-    } catch (reason) {
-      this.stats.callsFailed++;
-      this.stats.dropped.host_error += events;
-      throw toError(reason);
+      resolve(
+        context.with(suppressTracing(context.active()), () =>
+          client.logAnalyticsEvent(data, call.eventName, call.correlationId),
+        ),
+      ),
+    ).then(
+      () => this.answered(ref, undefined),
+      (reason: unknown) => this.answered(ref, toError(reason)),
+    );
+  }
+
+  private answered(ref: AttemptRef, error: Error | undefined): void {
+    const job = this.leaveHost(ref);
+    if (!job) return;
+    if (!error) this.settle(job, undefined);
+    else if (job.attempts < this.options.retry.maxAttempts) this.backOff(job);
+    else this.settle(job, { reason: 'host_error', error });
+    this.pump();
+  }
+
+  private timedOut(ref: AttemptRef): void {
+    const job = this.leaveHost(ref);
+    if (!job) return;
+    this.stats.callsTimedOut++;
+    this.settle(job, { reason: 'timed_out', error: new CifTimeoutError(this.options.timeoutMillis) });
+    this.pump();
+  }
+
+  /** The job of an answered or timed-out attempt, once; a late answer gets `undefined`. */
+  private leaveHost(ref: AttemptRef): Job | undefined {
+    const { job } = ref;
+    ref.job = undefined;
+    if (job?.state !== 'in_flight') return undefined;
+    this.inFlight--;
+    clearTimeout(job.timer);
+    job.timer = undefined;
+    job.state = 'waiting';
+    return job;
+  }
+
+  private backOff(job: Job): void {
+    job.state = 'backoff';
+    job.timer = startTimer(
+      () => {
+        job.timer = undefined;
+        job.state = 'waiting';
+        this.retrying.push(job);
+        this.pump();
+      },
+      backoffMillis(job.attempts, this.options.retry, this.random),
+    );
+  }
+
+  private drop(events: number, reason: DeliveryDropReason, error: Error): Error {
+    this.stats.callsFailed++;
+    this.stats.dropped[reason] += events;
+    return error;
+  }
+
+  private settle(job: Job, failure: Failure | undefined): void {
+    if (!this.unsettled.delete(job)) return;
+    if (job.state === 'in_flight') this.inFlight--;
+    clearTimeout(job.timer);
+    job.timer = undefined;
+    job.state = 'settled';
+    this.stats.kpiEventsPending -= job.events;
+    if (failure) this.drop(job.events, failure.reason, failure.error);
+    else this.stats.kpiEventsDelivered += job.events;
+    this.finish(job.batch, failure?.error);
+  }
+
+  /** Keeps one timer, for the oldest call still waiting for CIF. */
+  private startReadyTimer(): void {
+    const head = this.waiting[0];
+    if (this.readyTimer !== undefined || !head) return;
+    this.readyTimer = startTimer(
+      () => {
+        this.readyTimer = undefined;
+        this.readyTimeUp();
+      },
+      Math.max(0, head.readyBy - Date.now()),
+    );
+  }
+
+  private stopReadyTimer(): void {
+    clearTimeout(this.readyTimer);
+    this.readyTimer = undefined;
+  }
+
+  private readyTimeUp(): void {
+    if (!this.readiness.lastChance()) {
+      const now = Date.now();
+      const error = this.readiness.error(this.options.readyTimeoutMillis);
+      for (let head = this.waiting[0]; head && head.readyBy <= now; head = this.waiting[0]) {
+        this.waiting.shift();
+        this.settle(head, { reason: 'cif_not_loaded', error });
+      }
     }
+    this.pump();
+  }
+
+  private async close(): Promise<void> {
+    this.closed = true;
+    let deadline: Timer | undefined;
+    // Kept alive in Node: the caller is waiting for shutdown, and it is bounded.
+    const timeUp = new Promise<void>((resolve) => (deadline = startTimer(resolve, this.options.timeoutMillis, true)));
+    await Promise.race([this.flush(), timeUp]);
+    clearTimeout(deadline);
+    const error = new CifShutdownError('CifSpanExporter shut down before this call settled');
+    for (const job of [...this.unsettled]) this.settle(job, { reason: 'after_shutdown', error });
+    this.waiting.length = 0;
+    this.retrying.length = 0;
+    this.stopReadyTimer();
+    this.readiness.dispose();
+    this.updateGauges();
+  }
+
+  private updateGauges(): void {
+    this.stats.callsInFlight = this.inFlight;
+    this.stats.callsQueued = this.unsettled.size - this.inFlight;
   }
 }

@@ -6,6 +6,30 @@ export class CifNotLoadedError extends Error {
   }
 }
 
+/** The host did not answer a call within `timeoutMillis`; it may still have recorded it. */
+export class CifTimeoutError extends Error {
+  constructor(millis: number) {
+    super(`logAnalyticsEvent did not answer within ${millis} ms (timeoutMillis); not retried, the host may still record it`);
+    this.name = 'CifTimeoutError';
+  }
+}
+
+/** A call found `maxQueueSize` calls already waiting and was dropped. */
+export class CifQueueFullError extends Error {
+  constructor(maxQueueSize: number) {
+    super(`delivery queue full: ${maxQueueSize} calls already waiting (maxQueueSize)`);
+    this.name = 'CifQueueFullError';
+  }
+}
+
+/** A call came after `shutdown()`, or had not settled when shutdown stopped waiting. */
+export class CifShutdownError extends Error {
+  constructor(message = 'CifSpanExporter is shut down') {
+    super(message);
+    this.name = 'CifShutdownError';
+  }
+}
+
 /**
  * Whatever the host rejected with, as an `Error` with a readable message. Old CIF builds
  * reject with a `Map` holding `message`; others with strings or plain objects.
@@ -36,5 +60,10 @@ function describe(reason: unknown): string {
   } catch {
     // Falls through to String() for cycles and bigints.
   }
-  return String(reason);
+  try {
+    return String(reason);
+  } catch {
+    // Objects without a prototype or with a throwing toString still get a description.
+    return Object.prototype.toString.call(reason);
+  }
 }

@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { CifDelivery } from './delivery.js';
+import { CifDelivery, type DeliveryReport } from './delivery.js';
+import { CifShutdownError } from './errors.js';
 import { normalizeOptions, type CifSpanExporterOptions, type NormalizedOptions } from './options.js';
 import { copyStats, createStats, type CifDropReason, type CifExporterStats } from './stats.js';
 import { spansToCalls } from './transform.js';
@@ -26,7 +27,6 @@ export class CifSpanExporter {
   private readonly delivery: CifDelivery;
   private readonly log = diag.createComponentLogger({ namespace: 'opentelemetry-exporter-cif' });
   private readonly warned = new Set<CifDropReason>();
-  private isShutdown = false;
 
   /** Throws a `TypeError` when an option is invalid; nothing after construction throws. */
   constructor(options?: CifSpanExporterOptions) {
@@ -34,7 +34,10 @@ export class CifSpanExporter {
     this.delivery = new CifDelivery(this.options, this.stats);
   }
 
-  /** Maps the spans and calls the host; `resultCallback` runs once, when every call has settled. */
+  /**
+   * Maps the spans and hands the calls to delivery; `resultCallback` runs once, when every call
+   * has settled. Safe to call again before earlier exports have settled.
+   */
   export(spans: CifReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     let calls: CifCall[];
     try {
@@ -46,33 +49,37 @@ export class CifSpanExporter {
       this.report(resultCallback, { code: ExportResultCode.FAILED, error: error as Error });
       return;
     }
-    if (this.isShutdown) {
-      for (const call of calls) this.stats.dropped.after_shutdown += call.data.events.length;
-      this.report(resultCallback, { code: ExportResultCode.FAILED, error: new Error('CifSpanExporter is shut down') });
+    if (this.delivery.isClosed) {
+      void this.delivery.deliver(calls); // Refused there, and counted in dropped.after_shutdown.
+      this.report(resultCallback, { code: ExportResultCode.FAILED, error: new CifShutdownError() });
       return;
     }
-    void this.delivery.deliver(calls).then((errors) =>
+    void this.delivery.deliver(calls).then((report) =>
       this.report(
         resultCallback,
-        errors.length === 0
-          ? { code: ExportResultCode.SUCCESS }
-          : { code: ExportResultCode.FAILED, error: summarize(errors, calls.length) },
+        report.failed === 0 ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: summarize(report) },
       ),
     );
   }
 
-  /** Resolves when every call made so far has settled. */
+  /** Resolves when every call queued or in flight has settled. Never rejects. */
   forceFlush(): Promise<void> {
     return this.delivery.flush();
   }
 
-  /** Lets calls in flight settle, then refuses further exports. Safe to call twice. */
+  /**
+   * Refuses further exports, waits up to `timeoutMillis` for calls queued or in flight, then
+   * fails the rest (`dropped.after_shutdown`). Resolves even if the host never answers; a second
+   * call returns the first one's promise.
+   */
   shutdown(): Promise<void> {
-    this.isShutdown = true;
-    return this.delivery.flush();
+    return this.delivery.shutdown();
   }
 
-  /** A copy of the counters: spans seen, KPI events sent, calls, and what was dropped or cut, by reason. */
+  /**
+   * A copy of the counters: spans seen, KPI events sent, delivered and pending, calls made,
+   * retried, failed, timed out, queued and in flight, and what was dropped or cut, by reason.
+   */
   getStats(): CifExporterStats {
     return copyStats(this.stats);
   }
@@ -94,7 +101,6 @@ export class CifSpanExporter {
   }
 }
 
-function summarize(errors: readonly Error[], calls: number): Error {
-  const reasons = [...new Set(errors.map((e) => e.message))].slice(0, 3).join('; ');
-  return new Error(`${errors.length} of ${calls} logAnalyticsEvent calls failed: ${reasons}`);
+function summarize({ calls, failed, errors }: DeliveryReport): Error {
+  return new Error(`${failed} of ${calls} logAnalyticsEvent calls failed: ${errors.map((e) => e.message).join('; ')}`);
 }

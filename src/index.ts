@@ -1,5 +1,5 @@
 export { CifSpanExporter } from './exporter.js';
-export type { CifSpanExporterOptions } from './options.js';
+export type { CifRetryOptions, CifSpanExporterOptions } from './options.js';
 export { getCifSession, setCifSession, withCifSession } from './session.js';
 export { CifSessionSpanProcessor } from './session-span-processor.js';
 export type { CifStartingSpan } from './session-span-processor.js';

@@ -1,4 +1,6 @@
 import { CIF_ATTRIBUTE_PREFIX } from './attributes.js';
+import { pageCifClient, type ReadinessSource } from './readiness.js';
+import type { RetryPolicy } from './retry.js';
 import { defaultCorrelationId, defaultEventFilter, type MappingOptions } from './transform.js';
 import type {
   CifAnalyticsClient,
@@ -8,15 +10,56 @@ import type {
   CifTimedEvent,
 } from './types.js';
 import { MAX_TEXT_LENGTH, isColumnName } from './values.js';
+import type { DeliveryOptions } from './delivery.js';
 
 /** Options of `CifSpanExporter`. Every one is optional. */
 export interface CifSpanExporterOptions {
   /**
    * The CIF client to call. Pass a fake in tests or outside Dynamics 365.
    * @default globalThis.Microsoft.CIFramework, looked up at each call, so the exporter can be
-   * created before the CIF library has loaded.
+   * created before the CIF library has loaded; calls wait until CIF is ready (see `ready`).
    */
   client?: CifAnalyticsClient;
+  /**
+   * Resolves when calls may go to the host, for pages that track CIF readiness themselves (for
+   * example after `updateConversation` succeeded). When given, it alone decides. A rejection means
+   * CIF will not be ready: waiting and later calls fail at once as `cif_not_loaded`.
+   * @default with the default client: ready once the `CIFInitDone` window event has fired, or
+   * when `Microsoft.CIFramework` is already on the page at the first call; with an explicit
+   * `client`: ready at once.
+   */
+  ready?: PromiseLike<unknown>;
+  /**
+   * How long a call waits for CIF to be ready before it fails with "CIF library not loaded",
+   * counted in `dropped.cif_not_loaded`.
+   * @default 20000
+   */
+  readyTimeoutMillis?: number;
+  /**
+   * How long one `logAnalyticsEvent` call may take. A call past it fails, counted in
+   * `dropped.timed_out`, and is not retried: the host may still record it. Also bounds how long
+   * `shutdown()` waits.
+   * @default 15000
+   */
+  timeoutMillis?: number;
+  /**
+   * Retries of a call the host rejected or that threw: exponential backoff from
+   * `initialBackoffMillis`, doubling, capped at `maxBackoffMillis`, with ±20% jitter. Each field
+   * is optional; `maxAttempts: 1` turns retries off.
+   * @default { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5000 }
+   */
+  retry?: CifRetryOptions;
+  /**
+   * Most calls in flight at once; the rest wait in the queue.
+   * @default 8
+   */
+  maxConcurrentCalls?: number;
+  /**
+   * Most calls waiting (for CIF, for a free slot, or to retry). A new call beyond it is dropped,
+   * counted in `dropped.queue_full`, so memory stays bounded however long the host stalls.
+   * @default 1000
+   */
+  maxQueueSize?: number;
   /**
    * Identity used for any field that neither the span nor the resource carries.
    * @default {}
@@ -57,26 +100,43 @@ export interface CifSpanExporterOptions {
   correlationId?: (span: CifReadableSpan) => string;
 }
 
-/** The options after validation, with every default filled in. */
-export interface NormalizedOptions extends MappingOptions {
-  getClient: () => CifAnalyticsClient | undefined;
-  dataFormat: 'object' | 'json';
+/** The `retry` option of `CifSpanExporter`. */
+export interface CifRetryOptions {
+  /**
+   * Attempts per call, the first one included.
+   * @default 3
+   */
+  maxAttempts?: number;
+  /**
+   * Wait before the first retry; each later wait doubles.
+   * @default 250
+   */
+  initialBackoffMillis?: number;
+  /**
+   * Longest wait between two attempts.
+   * @default 5000
+   */
+  maxBackoffMillis?: number;
 }
+
+/** The options after validation, with every default filled in. */
+export interface NormalizedOptions extends MappingOptions, DeliveryOptions {}
 
 export const DEFAULT_OPTIONS = {
   maxEventsPerCall: 1,
   dataFormat: 'object',
+  readyTimeoutMillis: 20_000,
+  timeoutMillis: 15_000,
+  retry: { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5_000 },
+  maxConcurrentCalls: 8,
+  maxQueueSize: 1_000,
   eventFilter: defaultEventFilter,
   eventName: (kpiEvent: CifKpiEvent) => kpiEvent.kpiEventName,
   correlationId: defaultCorrelationId,
 } as const satisfies Partial<NormalizedOptions>;
 
-/** `Microsoft.CIFramework` as it is on the page right now, if it has `logAnalyticsEvent`. */
-export function pageCifClient(): CifAnalyticsClient | undefined {
-  const cif = (globalThis as { Microsoft?: { CIFramework?: Partial<CifAnalyticsClient> } }).Microsoft
-    ?.CIFramework;
-  return typeof cif?.logAnalyticsEvent === 'function' ? (cif as CifAnalyticsClient) : undefined;
-}
+/** Longest delay `setTimeout` honours; a larger one fires at once. */
+const MAX_TIMER_MILLIS = 2_147_483_647;
 
 /** Validates the options and fills in defaults; throws a `TypeError` that says what to change. */
 export function normalizeOptions(options: CifSpanExporterOptions = {}): NormalizedOptions {
@@ -91,8 +151,20 @@ export function normalizeOptions(options: CifSpanExporterOptions = {}): Normaliz
   }
   const dataFormat = options.dataFormat ?? DEFAULT_OPTIONS.dataFormat;
   if (dataFormat !== 'object' && dataFormat !== 'json') fail('dataFormat', "must be 'object' or 'json'", dataFormat);
+  const { ready } = options;
+  if (ready !== undefined && typeof (ready as Partial<PromiseLike<unknown>> | null)?.then !== 'function') {
+    fail('ready', 'must be a Promise', ready);
+  }
+  const readiness: ReadinessSource =
+    ready !== undefined ? { kind: 'promise', ready } : client ? { kind: 'client' } : { kind: 'page' };
   return {
     getClient: client ? () => client : pageCifClient,
+    readiness,
+    readyTimeoutMillis: millis('readyTimeoutMillis', options.readyTimeoutMillis, DEFAULT_OPTIONS.readyTimeoutMillis, 0),
+    timeoutMillis: millis('timeoutMillis', options.timeoutMillis, DEFAULT_OPTIONS.timeoutMillis, 1),
+    retry: normalizeRetry(options.retry),
+    maxConcurrentCalls: count('maxConcurrentCalls', options.maxConcurrentCalls, DEFAULT_OPTIONS.maxConcurrentCalls),
+    maxQueueSize: count('maxQueueSize', options.maxQueueSize, DEFAULT_OPTIONS.maxQueueSize),
     session: normalizeSession(options.session),
     customAttributes: normalizeCustomAttributes(options.customAttributes),
     eventFilter: callback('eventFilter', options.eventFilter) ?? DEFAULT_OPTIONS.eventFilter,
@@ -101,6 +173,37 @@ export function normalizeOptions(options: CifSpanExporterOptions = {}): Normaliz
     maxEventsPerCall,
     dataFormat,
   };
+}
+
+function normalizeRetry(retry: CifRetryOptions | undefined): RetryPolicy {
+  const defaults = DEFAULT_OPTIONS.retry;
+  if (retry === undefined) return { ...defaults };
+  if (typeof retry !== 'object' || retry === null) fail('retry', 'must be an object', retry);
+  const initialBackoffMillis = millis('retry.initialBackoffMillis', retry.initialBackoffMillis, defaults.initialBackoffMillis, 0);
+  const maxBackoffMillis = millis(
+    'retry.maxBackoffMillis',
+    retry.maxBackoffMillis,
+    Math.max(defaults.maxBackoffMillis, initialBackoffMillis),
+    0,
+  );
+  if (maxBackoffMillis < initialBackoffMillis) {
+    fail('retry.maxBackoffMillis', `must be at least retry.initialBackoffMillis (${initialBackoffMillis})`, maxBackoffMillis);
+  }
+  return { maxAttempts: count('retry.maxAttempts', retry.maxAttempts, defaults.maxAttempts), initialBackoffMillis, maxBackoffMillis };
+}
+
+function count(name: string, value: number | undefined, fallback: number): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < 1) fail(name, 'must be a whole number of at least 1', n);
+  return n;
+}
+
+function millis(name: string, value: number | undefined, fallback: number, min: number): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < min || n > MAX_TIMER_MILLIS) {
+    fail(name, `must be a whole number of milliseconds from ${min} to ${MAX_TIMER_MILLIS}`, n);
+  }
+  return n;
 }
 
 export const SESSION_FIELDS = ['conversationId', 'providerSessionId', 'clientSessionId', 'participantId'] as const;

@@ -8,7 +8,8 @@ export const UNSERIALIZABLE = Symbol('unserializable');
 
 /**
  * An attribute value as a payload string: strings as they are, numbers and booleans with
- * `String()`, arrays and maps as JSON. Empty or absent values give `undefined`.
+ * `String()`, byte arrays as base64, arrays and maps as JSON (bytes inside them as base64
+ * strings). Empty or absent values give `undefined`.
  */
 export function toPayloadString(value: unknown): string | undefined | typeof UNSERIALIZABLE {
   switch (typeof value) {
@@ -19,6 +20,7 @@ export function toPayloadString(value: unknown): string | undefined | typeof UNS
     case 'bigint':
       return String(value);
     case 'object':
+      if (value instanceof Uint8Array) return value.length === 0 ? undefined : toBase64(value);
       return value === null ? undefined : toJson(value);
     default:
       return undefined;
@@ -28,11 +30,18 @@ export function toPayloadString(value: unknown): string | undefined | typeof UNS
 function toJson(value: object): string | undefined | typeof UNSERIALIZABLE {
   if (Array.isArray(value) ? value.length === 0 : Object.keys(value).length === 0) return undefined;
   try {
-    return JSON.stringify(value);
+    return JSON.stringify(value, (_key, item: unknown) => (item instanceof Uint8Array ? toBase64(item) : item));
   } catch {
     // Cycles and bigints inside maps cannot be written as JSON.
     return UNSERIALIZABLE;
   }
+}
+
+// Byte arrays, which OpenTelemetry JS 3.x accepts as attribute values, written as OTLP/JSON does.
+function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
 }
 
 /** Cuts `value` to at most `max` UTF-16 units without splitting a surrogate pair. */

@@ -17,6 +17,12 @@ describe('toError', () => {
     ['describes an empty string', '', 'CIF host rejected the call: ""'],
     ['describes a number', 404, 'CIF host rejected the call: 404'],
     ['describes a value JSON cannot write', { n: 1n }, 'CIF host rejected the call: [object Object]'],
+    ['describes an object without a prototype', Object.create(null), 'CIF host rejected the call: [object Object]'],
+    [
+      'describes an object whose toString throws',
+      { n: 1n, toString: () => { throw new Error('no'); } },
+      'CIF host rejected the call: [object Object]',
+    ],
   ];
   cases.forEach(([title, reason, message]) =>
     it(title, () => {

@@ -1,4 +1,4 @@
-import { context, diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, type DiagLogger, type Tracer } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -8,9 +8,24 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import { StackContextManager, WebTracerProvider } from '@opentelemetry/sdk-trace-web';
+// What a bundler resolves `BatchSpanProcessor` to in a page: the one that flushes on page hide.
+import { BatchSpanProcessor as BrowserBatchSpanProcessor } from '@opentelemetry/sdk-trace/build/src/platform/browser/index.js';
 import { expect } from 'chai';
 import { CifSpanExporter, traceIdToGuid, type CifSpanExporterOptions } from '../src/index.js';
-import { recordingClient } from './helpers/fake-client.js';
+import {
+  later,
+  expectBalanced,
+  faultyClient,
+  hangs,
+  installPageCif,
+  kpiNames,
+  ok,
+  pageWindow,
+  recordingClient,
+  rejects,
+  removePageCif,
+  seededRandom,
+} from './helpers/fake-client.js';
 import { IDENTITY, event, makeSpan } from './helpers/spans.js';
 
 function exportOnce(exporter: CifSpanExporter, spans: ReturnType<typeof makeSpan>[]): Promise<ExportResult[]> {
@@ -150,24 +165,31 @@ describe('CifSpanExporter results', () => {
     ],
   ];
   rejections.forEach(([what, answer, message]) =>
-    it(`calls back FAILED once with a readable Error when the host answers with ${what}`, async () => {
-      const exporter = new CifSpanExporter({ client: recordingClient(answer) });
+    it(`calls back FAILED once with a readable Error when the host answers every attempt with ${what}`, async () => {
+      const exporter = new CifSpanExporter({
+        client: recordingClient(answer),
+        retry: { maxAttempts: 2, initialBackoffMillis: 1 },
+      });
       const span = makeSpan({ attributes: IDENTITY, events: [event('A', T1), event('B', T1)] });
       const results = await exportOnce(exporter, [span]);
       expect(results).to.have.length(1);
       expect(results[0]!.code).to.equal(ExportResultCode.FAILED);
       expect(results[0]!.error).to.be.instanceOf(Error);
       expect(results[0]!.error!.message).to.equal(`2 of 2 logAnalyticsEvent calls failed: ${message}`);
-      expect(exporter.getStats()).to.include({ callsMade: 2, callsFailed: 2, kpiEventsSent: 2 });
+      expect(exporter.getStats()).to.include({ callsMade: 4, callsRetried: 2, callsFailed: 2, kpiEventsSent: 2 });
       expect(exporter.getStats().dropped.host_error).to.equal(2);
+      expectBalanced(exporter.getStats());
     }),
   );
 
-  it('fails with "CIF library not loaded" when there is no client and no Microsoft.CIFramework', async () => {
-    const exporter = new CifSpanExporter();
+  it('fails with "CIF library not loaded" when CIF is not ready within readyTimeoutMillis', async () => {
+    const exporter = new CifSpanExporter({ readyTimeoutMillis: 10 });
     const results = await exportOnce(exporter, [makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })]);
+    expect(results).to.have.length(1);
     expect(results[0]!.code).to.equal(ExportResultCode.FAILED);
-    expect(results[0]!.error!.message).to.match(/CIF library not loaded/);
+    expect(results[0]!.error!.message).to.equal(
+      '1 of 1 logAnalyticsEvent calls failed: CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 10 ms',
+    );
     expect(exporter.getStats().dropped.cif_not_loaded).to.equal(1);
     expect(exporter.getStats().callsMade).to.equal(0);
   });
@@ -194,7 +216,9 @@ describe('CifSpanExporter results', () => {
     expect(results[0]!.code).to.equal(ExportResultCode.FAILED);
     expect(results[0]!.error!.message).to.equal('CifSpanExporter is shut down');
     expect(client.calls).to.have.length(0);
+    expect(exporter.getStats()).to.include({ kpiEventsSent: 1, callsFailed: 1 });
     expect(exporter.getStats().dropped.after_shutdown).to.equal(1);
+    expectBalanced(exporter.getStats());
   });
 
   it('waits in forceFlush and shutdown for calls still in flight', async () => {
@@ -268,5 +292,173 @@ describe('CifSpanExporter results', () => {
     } finally {
       context.disable();
     }
+  });
+});
+
+describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
+  afterEach(removePageCif);
+
+  /** A span with `events` KPI events named `${prefix}.${i}`. */
+  function kpiSpan(tracer: Tracer, prefix: string, events: number): void {
+    const span = tracer.startSpan(prefix, { attributes: IDENTITY });
+    for (let i = 0; i < events; i++) span.addEvent(`${prefix}.${i}`);
+    span.end();
+  }
+
+  it('delivers every KPI event exactly once while exports, forceFlush and shutdown race', async () => {
+    const random = seededRandom(7);
+    const delivered = new Map<string, number>();
+    const client = faultyClient((call) => {
+      const fail = random() < 0.25;
+      if (!fail) for (const name of kpiNames(call)) delivered.set(name, (delivered.get(name) ?? 0) + 1);
+      return later(Math.floor(random() * 3), fail ? rejects(new Map([['message', 'busy']])) : ok());
+    });
+    const exporter = new CifSpanExporter({
+      client,
+      maxConcurrentCalls: 4,
+      retry: { maxAttempts: 10, initialBackoffMillis: 1, maxBackoffMillis: 4 },
+    });
+    const provider = new BasicTracerProvider({
+      spanProcessors: [
+        new BatchSpanProcessor(exporter, { maxExportBatchSize: 7, maxQueueSize: 5_000, scheduledDelayMillis: 1 }),
+      ],
+    });
+    const tracer = provider.getTracer('softphone');
+    const results: Array<{ id: string; result: ExportResult }> = [];
+    const direct = (id: string) =>
+      exporter.export([makeSpan({ attributes: IDENTITY, events: [event(id, T1)] })], (result) =>
+        results.push({ id, result }),
+      );
+
+    for (let i = 0; i < 150; i++) kpiSpan(tracer, `span${i}`, 2);
+    direct('direct.0');
+    const flushes = [provider.forceFlush(), exporter.forceFlush(), exporter.forceFlush()];
+    for (let i = 150; i < 300; i++) kpiSpan(tracer, `span${i}`, 2);
+    direct('direct.1');
+    flushes.push(provider.forceFlush());
+    await Promise.all(flushes);
+    const shutdowns = [provider.shutdown(), exporter.shutdown()];
+    direct('after.shutdown');
+    await Promise.all(shutdowns);
+    await exporter.shutdown();
+
+    const expected = [
+      ...Array.from({ length: 300 }, (_, i) => [`span${i}.0`, `span${i}.1`]).flat(),
+      'direct.0',
+      'direct.1',
+    ];
+    expect([...delivered.keys()].sort()).to.deep.equal(expected.sort());
+    expect([...delivered.values()].every((n) => n === 1)).to.equal(true);
+    expect(results.map((r) => [r.id, r.result.code])).to.have.deep.members([
+      ['direct.0', ExportResultCode.SUCCESS],
+      ['direct.1', ExportResultCode.SUCCESS],
+      ['after.shutdown', ExportResultCode.FAILED],
+    ]);
+    const stats = exporter.getStats();
+    expectBalanced(stats);
+    expect(stats).to.include({ kpiEventsSent: 603, kpiEventsDelivered: 602, kpiEventsPending: 0, callsFailed: 1 });
+    expect(stats.dropped.after_shutdown).to.equal(1);
+    expect(stats.callsRetried).to.be.greaterThan(100);
+  });
+
+  it('holds KPI events ended before the CIF library loaded until CIFInitDone, then delivers them', async () => {
+    const page = pageWindow();
+    try {
+      const exporter = new CifSpanExporter();
+      const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+      const tracer = provider.getTracer('softphone');
+      kpiSpan(tracer, 'early', 2);
+      const flushed = provider.forceFlush();
+      const client = faultyClient();
+      installPageCif(client);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(client.calls).to.have.length(0);
+      expect(exporter.getStats()).to.include({ callsQueued: 2, kpiEventsPending: 2 });
+      page.fire('CIFInitDone');
+      await flushed;
+      expect(client.calls.map(kpiNames)).to.deep.equal([['early.0'], ['early.1']]);
+      expect(exporter.getStats()).to.include({ kpiEventsDelivered: 2, callsQueued: 0 });
+      await provider.shutdown();
+    } finally {
+      page.restore();
+    }
+  });
+
+  it('waits for the ready promise the page passes before calling the host', async () => {
+    let ready!: () => void;
+    const client = faultyClient();
+    const exporter = new CifSpanExporter({ client, ready: new Promise<void>((r) => (ready = r)) });
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    kpiSpan(provider.getTracer('softphone'), 'held', 1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(client.calls).to.have.length(0);
+    ready();
+    await provider.forceFlush();
+    expect(client.calls.map(kpiNames)).to.deep.equal([['held.0']]);
+    await provider.shutdown();
+  });
+
+  it('bounds what a host that never answers can make it hold, and still shuts down', async () => {
+    const client = faultyClient(() => hangs());
+    const exporter = new CifSpanExporter({ client, maxConcurrentCalls: 2, maxQueueSize: 20, timeoutMillis: 200 });
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const tracer = provider.getTracer('softphone');
+    for (let i = 0; i < 500; i++) kpiSpan(tracer, `k${i}`, 1);
+    const stats = exporter.getStats();
+    expect(stats).to.include({ callsInFlight: 2, callsQueued: 20, kpiEventsPending: 22 });
+    expect(stats.dropped.queue_full).to.equal(478);
+    expect(client.calls).to.have.length(2);
+    const started = Date.now();
+    await provider.shutdown();
+    expect(Date.now() - started).to.be.below(2_000);
+    const settled = exporter.getStats();
+    expectBalanced(settled);
+    expect(settled).to.include({ callsInFlight: 0, callsQueued: 0, kpiEventsPending: 0, kpiEventsDelivered: 0 });
+  });
+
+  describe('in a page, with the browser BatchSpanProcessor', () => {
+    let document: EventTarget & { visibilityState: string };
+    beforeEach(() => {
+      document = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+      (globalThis as Record<string, unknown>)['document'] = document;
+    });
+    afterEach(() => {
+      delete (globalThis as Record<string, unknown>)['document'];
+    });
+
+    const hides: Array<[string, () => void]> = [
+      ['the page is hidden', () => {
+        document.visibilityState = 'hidden';
+        document.dispatchEvent(new Event('visibilitychange'));
+      }],
+      ['the page is unloaded (pagehide)', () => document.dispatchEvent(new Event('pagehide'))],
+    ];
+    hides.forEach(([when, hide]) =>
+      it(`hands the KPI events to the host before returning when ${when}`, async () => {
+        const client = faultyClient();
+        const exporter = new CifSpanExporter({ client });
+        const provider = new BasicTracerProvider({
+          spanProcessors: [new BrowserBatchSpanProcessor({ exporter, scheduledDelayMillis: 60_000 })],
+        });
+        kpiSpan(provider.getTracer('softphone'), 'unload', 3);
+        expect(client.calls).to.have.length(0);
+        hide();
+        expect(client.calls.map(kpiNames)).to.deep.equal([['unload.0'], ['unload.1'], ['unload.2']]);
+        await provider.shutdown();
+      }),
+    );
+
+    it('does not flush when the page becomes visible again', async () => {
+      const client = faultyClient();
+      const exporter = new CifSpanExporter({ client });
+      const provider = new BasicTracerProvider({
+        spanProcessors: [new BrowserBatchSpanProcessor({ exporter, scheduledDelayMillis: 60_000 })],
+      });
+      kpiSpan(provider.getTracer('softphone'), 'visible', 1);
+      document.dispatchEvent(new Event('visibilitychange'));
+      expect(client.calls).to.have.length(0);
+      await provider.shutdown();
+      expect(client.calls).to.have.length(1);
+    });
   });
 });

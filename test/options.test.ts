@@ -14,6 +14,39 @@ describe('options', () => {
     });
     expect(options.session).to.deep.equal({});
     expect(options.customAttributes).to.deep.equal([]);
+    expect(options).to.deep.include({
+      readiness: { kind: 'page' },
+      readyTimeoutMillis: 20_000,
+      timeoutMillis: 15_000,
+      retry: { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5_000 },
+      maxConcurrentCalls: 8,
+      maxQueueSize: 1_000,
+    });
+  });
+
+  it('needs no readiness wait with an explicit client and no ready promise', () => {
+    const client = { logAnalyticsEvent: () => Promise.resolve('') };
+    expect(normalizeOptions({ client }).readiness).to.deep.equal({ kind: 'client' });
+  });
+
+  it('lets a ready promise decide readiness, with or without a client', () => {
+    const ready = Promise.resolve();
+    const client = { logAnalyticsEvent: () => Promise.resolve('') };
+    expect(normalizeOptions({ ready }).readiness).to.deep.equal({ kind: 'promise', ready });
+    expect(normalizeOptions({ ready, client }).readiness).to.deep.equal({ kind: 'promise', ready });
+  });
+
+  it('fills in the retry fields left out, raising maxBackoffMillis to a larger initialBackoffMillis', () => {
+    expect(normalizeOptions({ retry: { maxAttempts: 5 } }).retry).to.deep.equal({
+      maxAttempts: 5,
+      initialBackoffMillis: 250,
+      maxBackoffMillis: 5_000,
+    });
+    expect(normalizeOptions({ retry: { initialBackoffMillis: 8_000 } }).retry).to.deep.equal({
+      maxAttempts: 3,
+      initialBackoffMillis: 8_000,
+      maxBackoffMillis: 8_000,
+    });
   });
 
   it('looks the default client up on the page at call time, not at construction', () => {
@@ -40,6 +73,17 @@ describe('options', () => {
     ['an eventFilter that is not a function', { eventFilter: 'all' as never }, /`eventFilter` must be a function/],
     ['an eventName that is not a function', { eventName: 1 as never }, /`eventName` must be a function/],
     ['a correlationId that is not a function', { correlationId: 'abc' as never }, /`correlationId` must be a function/],
+    ['a ready that is not a promise', { ready: true as never }, /`ready` must be a Promise \(got true\)/],
+    ['a negative readyTimeoutMillis', { readyTimeoutMillis: -1 }, /`readyTimeoutMillis` must be a whole number of milliseconds from 0 to 2147483647 \(got -1\)/],
+    ['a timeoutMillis of 0', { timeoutMillis: 0 }, /`timeoutMillis` must be a whole number of milliseconds from 1/],
+    ['a timeoutMillis setTimeout cannot wait', { timeoutMillis: 2 ** 31 }, /`timeoutMillis` must be a whole number of milliseconds from 1 to 2147483647/],
+    ['an infinite readyTimeoutMillis', { readyTimeoutMillis: Infinity }, /`readyTimeoutMillis`/],
+    ['a retry that is not an object', { retry: 3 as never }, /`retry` must be an object/],
+    ['retry.maxAttempts of 0', { retry: { maxAttempts: 0 } }, /`retry.maxAttempts` must be a whole number of at least 1/],
+    ['a fractional retry.initialBackoffMillis', { retry: { initialBackoffMillis: 0.5 } }, /`retry.initialBackoffMillis`/],
+    ['retry.maxBackoffMillis below initialBackoffMillis', { retry: { initialBackoffMillis: 500, maxBackoffMillis: 100 } }, /`retry.maxBackoffMillis` must be at least retry.initialBackoffMillis \(500\)/],
+    ['maxConcurrentCalls of 0', { maxConcurrentCalls: 0 }, /`maxConcurrentCalls` must be a whole number of at least 1/],
+    ['maxQueueSize that is not a number', { maxQueueSize: '10' as never }, /`maxQueueSize` must be a whole number of at least 1 \(got '10'\)/],
   ];
   bad.forEach(([what, options, message]) =>
     it(`rejects ${what} in the constructor with a message that says what to change`, () => {

@@ -1,0 +1,115 @@
+// Checks the package as it would be published: what the tarball holds, publint and
+// "Are the types wrong?", and that every `exports` entry resolves for Node ESM, a bundler,
+// and TypeScript with moduleResolution bundler and node16.
+import { build } from 'esbuild';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { publint } from 'publint';
+import { formatMessage } from 'publint/utils';
+import { exportedEntries, isMain, manifest, root, run, typecheck, withPackedPackage } from './pack.mjs';
+
+const ALWAYS_SHIPPED = ['LICENSE', 'README.md', 'package.json'];
+const SHIPPED_FROM_DIST = /^dist\/[\w./-]+\.(?:js|js\.map|d\.ts)$/;
+
+/** Throws listing every problem found in the packed package. */
+export async function checkPackage({ tarball, files }) {
+  const failures = [];
+  const check = (ok, message) => ok || failures.push(message);
+  const entries = exportedEntries();
+  const code = entries.filter((e) => !e.isJson);
+  // Unpacked inside the repository so that the peer dependencies resolve from its node_modules.
+  const consumer = join(root, '.package-check');
+  const installed = join(consumer, 'node_modules', manifest.name);
+
+  try {
+    console.log('\n# tarball contents');
+    for (const file of files) {
+      check(ALWAYS_SHIPPED.includes(file) || SHIPPED_FROM_DIST.test(file), `the tarball should not contain ${file}`);
+    }
+    for (const file of [...ALWAYS_SHIPPED, ...entries.flatMap((e) => e.files)]) {
+      check(files.includes(file), `the tarball is missing ${file}`);
+    }
+    for (const map of files.filter((f) => f.endsWith('.map'))) {
+      const { sources, sourcesContent = [] } = JSON.parse(readFileSync(join(root, map), 'utf8'));
+      check(
+        sources.every((_, i) => typeof sourcesContent[i] === 'string'),
+        `${map} points at sources the tarball does not hold; embed them (inlineSources)`,
+      );
+    }
+    console.log(`${files.length} files: ${ALWAYS_SHIPPED.join(', ')} and dist/`);
+
+    rmSync(consumer, { recursive: true, force: true });
+    mkdirSync(installed, { recursive: true });
+    run('tar', ['-xzf', tarball, '-C', installed, '--strip-components=1']);
+    writeFileSync(join(consumer, 'package.json'), JSON.stringify({ private: true, type: 'module' }));
+
+    console.log('\n# publint');
+    const { messages, pkg } = await publint({ pkgDir: installed, pack: false, strict: true });
+    for (const message of messages) check(false, `publint: ${formatMessage(message, pkg, { color: false })}`);
+    console.log(`${messages.length} messages`);
+
+    console.log('\n# are the types wrong?');
+    // ESM only: CommonJS consumers use import(), which the esm-only profile expects.
+    run('npx', ['--no-install', 'attw', tarball, '--profile', 'esm-only', '--format', 'table-flipped', '--no-color']);
+
+    console.log('\n# Node ESM');
+    const prefix = `file://${installed}/`;
+    for (const { specifier, isJson } of entries) {
+      const load = isJson ? `(await import(s, { with: { type: 'json' } })).default` : 'await import(s)';
+      const script = `
+        const s = ${JSON.stringify(specifier)};
+        const url = import.meta.resolve(s);
+        if (!url.startsWith(${JSON.stringify(prefix)})) throw new Error(s + ' resolved to ' + url);
+        const names = Object.keys(${load});
+        if (names.length === 0) throw new Error(s + ' has no exports');
+        console.log(s, '->', url.slice(${prefix.length}) + ':', names.length, 'names');`;
+      run('node', ['--input-type=module', '--eval', script], { cwd: consumer, label: `node: import('${specifier}')` });
+    }
+
+    console.log('\n# bundler (esbuild, browser platform)');
+    const bundle = (contents) =>
+      build({
+        stdin: { contents, resolveDir: consumer, loader: 'js' },
+        bundle: true,
+        platform: 'browser',
+        format: 'esm',
+        write: false,
+        logLevel: 'silent',
+      });
+    for (const { specifier } of code) {
+      const { warnings, outputFiles } = await bundle(`export * from ${JSON.stringify(specifier)};`);
+      check(warnings.length === 0, `esbuild warns when bundling ${specifier}: ${warnings.map((w) => w.text).join('; ')}`);
+      console.log(`${specifier}: ${outputFiles[0].text.length} bytes`);
+    }
+    const shaken = await bundle(`import { traceIdToGuid } from ${JSON.stringify(manifest.name)}; traceIdToGuid('');`);
+    check(
+      !shaken.outputFiles[0].text.includes('class CifSpanExporter'),
+      'importing traceIdToGuid alone should leave CifSpanExporter out of the bundle (sideEffects: false)',
+    );
+
+    console.log('\n# TypeScript');
+    writeFileSync(
+      join(consumer, 'imports.ts'),
+      code.map(({ specifier }, i) => `import * as entry${i} from ${JSON.stringify(specifier)};\n`).join('') +
+        `export const entries: object[] = [${code.map((_, i) => `entry${i}`).join(', ')}];\n`,
+    );
+    for (const [moduleResolution, module] of [
+      ['Bundler', 'ESNext'],
+      ['Node16', 'Node16'],
+    ]) {
+      const tsconfig = join(consumer, `tsconfig.${moduleResolution.toLowerCase()}.json`);
+      // No @types: the declarations must stand on their own in a browser project.
+      const compilerOptions = { module, moduleResolution, target: 'ES2022', lib: ['ES2022', 'DOM'], types: [] };
+      Object.assign(compilerOptions, { strict: true, noEmit: true, skipLibCheck: false, skipDefaultLibCheck: true });
+      writeFileSync(tsconfig, JSON.stringify({ compilerOptions, files: ['imports.ts'] }));
+      typecheck(tsconfig);
+    }
+  } finally {
+    rmSync(consumer, { recursive: true, force: true });
+  }
+
+  if (failures.length > 0) throw new Error(`Package checks failed:\n- ${failures.join('\n- ')}`);
+  console.log('\nPackage checks passed.');
+}
+
+if (isMain(import.meta.url)) await withPackedPackage(checkPackage);

@@ -1,0 +1,50 @@
+// Installs the packed package into each project under test/compat/ (one per OpenTelemetry JS
+// line, each with its own lockfile), then type-checks it against that line's SDK types and runs
+// the shared end-to-end scenario there.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { isMain, manifest, root, run, typecheck, withPackedPackage } from './pack.mjs';
+
+const QUIET = ['--no-audit', '--no-fund', '--loglevel=error'];
+
+/** Throws when a compatibility project fails to install, type-check or pass its scenario. */
+export function runCompat({ tarball }) {
+  const compat = join(root, 'test', 'compat');
+  const fixtures = readdirSync(compat, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(compat, entry.name, 'package-lock.json')))
+    .map((entry) => join(compat, entry.name));
+  if (fixtures.length === 0) throw new Error(`no compatibility projects under ${compat}`);
+
+  for (const fixture of fixtures) {
+    console.log(`\n# ${fixture.slice(root.length)}`);
+    run('npm', ['ci', ...QUIET], { cwd: fixture });
+    // Not saved: the tarball's integrity changes with every build, the lockfile must not.
+    run('npm', ['install', '--no-save', ...QUIET, tarball], { cwd: fixture });
+
+    const modules = join(fixture, 'node_modules');
+    if (!existsSync(join(modules, manifest.name, 'package.json'))) throw new Error(`${manifest.name} is not installed`);
+    // One copy of the API for the page and the exporter, as the peer dependencies promise.
+    const apis = findPackages(modules, '@opentelemetry/api');
+    if (apis.length !== 1) throw new Error(`expected one @opentelemetry/api, found:\n${apis.join('\n')}`);
+
+    typecheck(join(fixture, 'tsconfig.json'));
+    run('node', ['--test', '--test-reporter=spec', 'scenario.test.mjs'], { cwd: fixture });
+  }
+  console.log(`\nCompatibility checks passed in ${fixtures.length} projects.`);
+}
+
+/** Every copy of package `name` installed under the node_modules folder `modules`, nested ones too. */
+function findPackages(modules, name) {
+  const found = existsSync(join(modules, name, 'package.json')) ? [join(modules, name)] : [];
+  if (!existsSync(modules)) return found;
+  for (const entry of readdirSync(modules, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name === '.bin') continue;
+    const packages = entry.name.startsWith('@')
+      ? readdirSync(join(modules, entry.name)).map((scoped) => join(modules, entry.name, scoped))
+      : [join(modules, entry.name)];
+    for (const dir of packages) found.push(...findPackages(join(dir, 'node_modules'), name));
+  }
+  return found;
+}
+
+if (isMain(import.meta.url)) await withPackedPackage(runCompat);

@@ -1,0 +1,67 @@
+// Shared by the package checks and the compatibility run: build, then pack the package
+// exactly as `npm publish` would, and type-check small projects that import it.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import ts from 'typescript';
+
+export const root = fileURLToPath(new URL('..', import.meta.url));
+export const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+/** Whether the module at `url` is the script node was started with. */
+export function isMain(url) {
+  return process.argv[1] !== undefined && url === pathToFileURL(process.argv[1]).href;
+}
+
+/** Runs a command, echoing it; its output goes to this process's unless `capture` is set. */
+export function run(command, args, { cwd = root, capture = false, label = [command, ...args].join(' ') } = {}) {
+  console.log(`$ ${label}${cwd === root ? '' : `   (in ${cwd})`}`);
+  return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: capture ? ['ignore', 'pipe', 'inherit'] : 'inherit' });
+}
+
+/** Builds `dist/`, packs it into a fresh temporary directory, and hands the result to `use`. */
+export async function withPackedPackage(use) {
+  run('npm', ['run', 'build', '--silent']);
+  const directory = mkdtempSync(join(tmpdir(), 'cif-pack-'));
+  try {
+    const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', directory], { capture: true }));
+    return await use({ tarball: join(directory, packed.filename), files: packed.files.map((f) => f.path) });
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Every entry of the `exports` map: its import specifier (`pkg`, `pkg/testing`, ...) and the
+ * files its conditions point at.
+ */
+export function exportedEntries() {
+  return Object.entries(manifest.exports).map(([subpath, target]) => {
+    if (subpath.includes('*')) throw new Error(`exports pattern ${subpath} is not covered by the package checks`);
+    const specifier = subpath === '.' ? manifest.name : `${manifest.name}/${subpath.slice(2)}`;
+    return { subpath, specifier, isJson: subpath.endsWith('.json'), files: leaves(target) };
+  });
+}
+
+function leaves(target) {
+  if (typeof target === 'string') return [target.replace(/^\.\//, '')];
+  if (target === null) return [];
+  return Object.values(target).flatMap(leaves);
+}
+
+/** Type-checks the project of `tsconfig` (in this process, to spare a compiler start-up). */
+export function typecheck(tsconfig) {
+  console.log(`$ tsc -p ${tsconfig.slice(root.length)}`);
+  const host = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => fail([d]) };
+  const config = ts.getParsedCommandLineOfConfigFile(tsconfig, undefined, host);
+  const program = ts.createProgram({ rootNames: config.fileNames, options: config.options });
+  fail([...config.errors, ...ts.getPreEmitDiagnostics(program)]);
+
+  function fail(diagnostics) {
+    if (diagnostics.length === 0) return;
+    const format = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' };
+    throw new Error(`${tsconfig} does not type-check:\n${ts.formatDiagnostics(diagnostics, format)}`);
+  }
+}

@@ -1,0 +1,13 @@
+/** A timer handle: a number in browsers, a `Timeout` object in Node. */
+export type Timer = ReturnType<typeof setTimeout>;
+
+/**
+ * `setTimeout` that does not keep a Node process alive unless `keepAlive` is set. Browsers have
+ * no such notion, so there it is plain `setTimeout`.
+ */
+export function startTimer(callback: () => void, millis: number, keepAlive = false): Timer {
+  const timer = setTimeout(callback, millis);
+  // Typed as a number under the DOM library alone; a Node `Timeout` has `unref`.
+  if (!keepAlive) (timer as unknown as { unref?: () => unknown }).unref?.();
+  return timer;
+}

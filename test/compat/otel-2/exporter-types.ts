@@ -1,0 +1,16 @@
+// Compiles only while the published declarations fit this line's SDK types.
+import type { ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import { CifSpanExporter, type CifReadableSpan, type CifTimedEvent } from 'opentelemetry-exporter-cif';
+
+export const exporter: SpanExporter = new CifSpanExporter({
+  eventFilter: (event, span) => event.name !== 'exception' && span.name !== 'health check',
+  correlationId: (span) => span.spanContext().traceId,
+});
+
+export function exportSpans(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+  new CifSpanExporter().export(spans, done);
+}
+
+export const asCifSpan = (span: ReadableSpan): CifReadableSpan => span;
+export const asCifEvent = (event: TimedEvent): CifTimedEvent => event;

@@ -1,0 +1,20 @@
+import * as api from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { CifSpanExporter, traceIdToGuid } from 'opentelemetry-exporter-cif';
+import { describeScenario } from '../scenario.mjs';
+
+describeScenario({
+  name: 'OpenTelemetry JS 2.x (BasicTracerProvider)',
+  api,
+  contextManager: new AsyncLocalStorageContextManager(),
+  CifSpanExporter,
+  traceIdToGuid,
+  createProvider: (exporter, processor, resource) =>
+    new BasicTracerProvider({
+      resource: resourceFromAttributes(resource),
+      spanProcessors: [processor === 'simple' ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter)],
+    }),
+  anyValueAttributes: false,
+});

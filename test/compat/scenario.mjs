@@ -1,0 +1,192 @@
+// The end-to-end scenario every compatibility fixture runs against the packed package.
+// It imports no package itself: each fixture hands in its own copies, so that everything
+// resolves from the fixture's node_modules and never from this repository's.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+
+/**
+ * @typedef {object} Line
+ * @property {string} name e.g. 'OpenTelemetry JS 3.x'
+ * @property {typeof import('@opentelemetry/api')} api the fixture's API copy
+ * @property {{ enable(): unknown, disable(): unknown }} contextManager
+ * @property {Function} CifSpanExporter from the installed package
+ * @property {(traceId: string) => string} traceIdToGuid from the installed package
+ * @property {(exporter: object, processor: 'simple' | 'batch', resource: object) => any} createProvider
+ * @property {boolean} anyValueAttributes whether the SDK keeps map and mixed-array span attributes
+ */
+
+const T1 = '2026-11-25T10:15:30.123Z';
+const T2 = '2026-11-25T10:16:00.000Z';
+const T3 = '2026-11-25T10:17:45.500Z';
+const IDENTITY = { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' };
+const RESOURCE = { 'service.name': 'softphone', 'cif.participant.id': 'agent-7' };
+const SENT_IDENTITY = { conversationId: 'conv-1', providerSessionId: 'prov-1', participantId: 'agent-7' };
+
+function recordingClient(onCall = () => {}) {
+  const calls = [];
+  return {
+    calls,
+    logAnalyticsEvent(data, eventName, correlationId) {
+      calls.push({ data, eventName, correlationId });
+      onCall();
+      return Promise.resolve('ok');
+    },
+  };
+}
+
+/** @param {Line} line */
+export function describeScenario(line) {
+  describe(`opentelemetry-exporter-cif with ${line.name}`, () => {
+    const providers = [];
+    function setup(processor, onCall) {
+      const client = recordingClient(onCall);
+      const exporter = new line.CifSpanExporter({ client });
+      const provider = line.createProvider(exporter, processor, RESOURCE);
+      providers.push(provider);
+      return { client, exporter, provider, tracer: provider.getTracer('softphone') };
+    }
+
+    before(() => line.api.context.setGlobalContextManager(line.contextManager.enable()));
+    after(() => line.api.context.disable());
+    afterEach(async () => {
+      await Promise.all(providers.splice(0).map((p) => p.shutdown()));
+    });
+
+    ['simple', 'batch'].forEach((processor) =>
+      it(`sends the KPI events of a call span through a ${processor} span processor`, async () => {
+        const { client, exporter, provider, tracer } = setup(processor);
+        const span = tracer.startSpan('inbound call', { attributes: { ...IDENTITY, 'cif.kpi.reason': 'inbound' } });
+        span.addEvent('CallAccepted', { 'cif.kpi.notification_response_action': 'accepted' }, new Date(T1));
+        span.addEvent('CallHold', { 'cif.kpi.reason': 'customer asked' }, new Date(T2));
+        tracer.startSpan('GET /crm').end();
+        span.end();
+        await provider.forceFlush();
+
+        const correlationId = line.traceIdToGuid(span.spanContext().traceId);
+        assert.deepEqual(client.calls, [
+          {
+            data: {
+              ...SENT_IDENTITY,
+              events: [
+                {
+                  kpiEventName: 'CallAccepted',
+                  eventTimestamp: T1,
+                  kpiEventReason: 'inbound',
+                  notificationResponseAction: 'accepted',
+                },
+              ],
+            },
+            eventName: 'CallAccepted',
+            correlationId,
+          },
+          {
+            data: {
+              ...SENT_IDENTITY,
+              events: [{ kpiEventName: 'CallHold', eventTimestamp: T2, kpiEventReason: 'customer asked' }],
+            },
+            eventName: 'CallHold',
+            correlationId,
+          },
+        ]);
+        assert.match(correlationId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        const stats = exporter.getStats();
+        assert.deepEqual(
+          [stats.spansSeen, stats.cifSpans, stats.kpiEventsSent, stats.callsMade, stats.callsFailed],
+          [2, 1, 2, 2, 0],
+        );
+      }),
+    );
+
+    it('writes array attributes of spans and span events as JSON', async () => {
+      const { client, provider, tracer } = setup('simple');
+      const span = tracer.startSpan('transfer', {
+        attributes: { ...IDENTITY, 'cif.kpi.custom.msdyn_customattribute1': ['billing', 'fr'] },
+      });
+      span.addEvent('CallTransferred', { 'cif.kpi.custom.msdyn_customattribute2': [3, 5, 8] }, new Date(T1));
+      span.end();
+      await provider.forceFlush();
+
+      assert.deepEqual(client.calls, [
+        {
+          data: {
+            ...SENT_IDENTITY,
+            events: [
+              {
+                kpiEventName: 'CallTransferred',
+                eventTimestamp: T1,
+                customData: [
+                  { attribute: 'msdyn_customattribute1', value: '["billing","fr"]' },
+                  { attribute: 'msdyn_customattribute2', value: '[3,5,8]' },
+                ],
+              },
+            ],
+          },
+          eventName: 'CallTransferred',
+          correlationId: line.traceIdToGuid(span.spanContext().traceId),
+        },
+      ]);
+    });
+
+    // 3.x keeps maps, mixed arrays and byte arrays on span attributes; 2.x drops them before any exporter
+    // sees them. Either way the KPI event goes out, with or without those fields.
+    const title = line.anyValueAttributes
+      ? 'writes span attributes holding maps and mixed arrays as JSON, and bytes as base64'
+      : 'sends the KPI event without the map, mixed-array and byte attributes the SDK drops';
+    it(title, async () => {
+      const { client, provider, tracer } = setup('batch');
+      const span = tracer.startSpan('wrap-up', {
+        attributes: {
+          ...IDENTITY,
+          'cif.kpi.name': 'WrapUpCompleted',
+          'cif.kpi.additional_data': {
+            queue: 'billing',
+            skills: ['fr', 'en'],
+            transfer: { count: 2, warm: true, token: new Uint8Array([1, 2, 3]) },
+          },
+          'cif.kpi.custom.msdyn_customattribute1': [1, 'two', true, null],
+          'cif.kpi.custom.msdyn_customattribute2': 'plain',
+          'cif.kpi.custom.msdyn_customattribute3': new Uint8Array([104, 105]),
+        },
+      });
+      span.end(new Date(T3));
+      await provider.forceFlush();
+
+      const kpiEvent = { kpiEventName: 'WrapUpCompleted', eventTimestamp: T3 };
+      const expected = line.anyValueAttributes
+        ? {
+            ...kpiEvent,
+            additionalData: '{"queue":"billing","skills":["fr","en"],"transfer":{"count":2,"warm":true,"token":"AQID"}}',
+            customData: [
+              { attribute: 'msdyn_customattribute1', value: '[1,"two",true,null]' },
+              { attribute: 'msdyn_customattribute2', value: 'plain' },
+              { attribute: 'msdyn_customattribute3', value: 'aGk=' },
+            ],
+          }
+        : { ...kpiEvent, customData: [{ attribute: 'msdyn_customattribute2', value: 'plain' }] };
+      assert.deepEqual(client.calls, [
+        {
+          data: { ...SENT_IDENTITY, events: [expected] },
+          eventName: 'WrapUpCompleted',
+          correlationId: line.traceIdToGuid(span.spanContext().traceId),
+        },
+      ]);
+    });
+
+    it("calls the host with tracing suppressed, through the fixture's own API and context manager", async () => {
+      let hostSpanRecording;
+      const { client, provider, tracer } = setup('simple', () => {
+        hostSpanRecording = provider.getTracer('host').startSpan('postMessage').isRecording();
+      });
+      const span = tracer.startSpan('inbound call', { attributes: IDENTITY });
+      span.addEvent('CallAccepted', new Date(T1));
+      const outside = tracer.startSpan('outside');
+      span.end();
+      await provider.forceFlush();
+
+      assert.equal(client.calls.length, 1);
+      assert.equal(hostSpanRecording, false);
+      assert.equal(outside.isRecording(), true);
+      outside.end();
+    });
+  });
+}

@@ -1,0 +1,532 @@
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { expect } from 'chai';
+import { CifDelivery, type DeliveryOptions, type DeliveryReport } from '../src/delivery.js';
+import { DEFAULT_OPTIONS } from '../src/options.js';
+import { pageCifClient } from '../src/readiness.js';
+import { createStats, type CifExporterStats } from '../src/stats.js';
+import type { CifAnalyticsClient, CifCall } from '../src/types.js';
+import {
+  later,
+  expectBalanced,
+  faultyClient,
+  hangs,
+  installPageCif,
+  ok,
+  pageWindow,
+  rejects,
+  removePageCif,
+  throws,
+  type Answer,
+  type FakeClient,
+} from './helpers/fake-client.js';
+
+/** A call carrying `events` KPI events named `name`, `name#2`, ... */
+function call(name: string, events = 1): CifCall {
+  return {
+    data: {
+      conversationId: 'conv-1',
+      providerSessionId: 'prov-1',
+      events: Array.from({ length: events }, (_, i) => ({
+        kpiEventName: i === 0 ? name : `${name}#${i + 1}`,
+        eventTimestamp: '2026-11-25T10:15:30.123Z',
+      })),
+    },
+    eventName: name,
+    correlationId: '4bf92f35-77b3-4da6-a3ce-929d0e0e4736',
+  };
+}
+
+const calls = (...names: string[]) => names.map((name) => call(name));
+/** The report of a batch of `calls` calls that all were delivered. */
+const delivered = (calls: number): DeliveryReport => ({ calls, failed: 0, errors: [] });
+const names = (client: FakeClient) => client.calls.map((c) => c.eventName);
+
+/** Settles the promises that are ready without moving the clock. */
+const settle = (clock: InstalledClock) => clock.tickAsync(0);
+
+describe('CifDelivery', () => {
+  let clock: InstalledClock;
+  let stats: CifExporterStats;
+  const engines: CifDelivery[] = [];
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  before(() => process.on('unhandledRejection', onUnhandled));
+  after(() => {
+    process.off('unhandledRejection', onUnhandled);
+    expect(unhandled, 'unhandled rejections').to.deep.equal([]);
+  });
+
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 1_800_000_000_000 });
+    stats = createStats();
+  });
+  afterEach(async () => {
+    try {
+      expectBalanced(stats);
+      const closing = engines.splice(0).map((e) => e.shutdown());
+      await clock.runAllAsync();
+      await Promise.all(closing);
+      expect(clock.countTimers(), 'timers left behind').to.equal(0);
+    } finally {
+      clock.uninstall();
+      removePageCif();
+    }
+  });
+
+  function engine(client: CifAnalyticsClient | undefined, options: Partial<DeliveryOptions> = {}): CifDelivery {
+    const delivery = new CifDelivery(
+      {
+        getClient: client ? () => client : pageCifClient,
+        readiness: client ? { kind: 'client' } : { kind: 'page' },
+        dataFormat: 'object',
+        readyTimeoutMillis: DEFAULT_OPTIONS.readyTimeoutMillis,
+        timeoutMillis: DEFAULT_OPTIONS.timeoutMillis,
+        retry: { ...DEFAULT_OPTIONS.retry },
+        maxConcurrentCalls: DEFAULT_OPTIONS.maxConcurrentCalls,
+        maxQueueSize: DEFAULT_OPTIONS.maxQueueSize,
+        random: () => 0.5,
+        ...options,
+      },
+      stats,
+    );
+    engines.push(delivery);
+    return delivery;
+  }
+
+  /** Watches a promise without awaiting it. */
+  function watch<T>(promise: Promise<T>): { settled: boolean; value: T | undefined } {
+    const state = { settled: false, value: undefined as T | undefined };
+    void promise.then((value) => {
+      state.settled = true;
+      state.value = value;
+    });
+    return state;
+  }
+
+  describe('readiness', () => {
+    it('makes calls synchronously with an explicit client, in the order given', () => {
+      const client = faultyClient();
+      void engine(client).deliver(calls('A', 'B', 'C'));
+      expect(names(client)).to.deep.equal(['A', 'B', 'C']);
+    });
+
+    it('passes the payload, eventName and correlationId through unchanged', async () => {
+      const client = faultyClient();
+      const c = call('CallAccepted', 2);
+      expect(await engine(client).deliver([c])).to.deep.equal(delivered(1));
+      expect(client.calls).to.deep.equal([
+        { data: c.data, eventName: c.eventName, correlationId: c.correlationId, at: Date.now() },
+      ]);
+      expect(stats).to.include({ kpiEventsSent: 2, kpiEventsDelivered: 2, kpiEventsPending: 0, callsMade: 1 });
+    });
+
+    it('sends JSON text when dataFormat is json', async () => {
+      const client = faultyClient();
+      const c = call('A');
+      await engine(client, { dataFormat: 'json' }).deliver([c]);
+      expect(client.calls[0]!.data).to.equal(JSON.stringify(c.data));
+    });
+
+    it('calls Microsoft.CIFramework at once when it is already on the page at the first call', () => {
+      const client = faultyClient();
+      installPageCif(client);
+      void engine(undefined).deliver(calls('A'));
+      expect(names(client)).to.deep.equal(['A']);
+    });
+
+    it('holds calls until CIFInitDone fires, even once the library is on the page', async () => {
+      const page = pageWindow();
+      try {
+        const delivery = engine(undefined);
+        const result = watch(delivery.deliver(calls('A', 'B')));
+        const client = faultyClient();
+        await clock.tickAsync(1000);
+        installPageCif(client);
+        await clock.tickAsync(5000);
+        expect(client.calls).to.have.length(0);
+        expect(stats).to.include({ callsQueued: 2, callsInFlight: 0, kpiEventsPending: 2 });
+        page.fire('CIFInitDone');
+        expect(names(client)).to.deep.equal(['A', 'B']);
+        await settle(clock);
+        expect(result).to.deep.equal({ settled: true, value: delivered(2) });
+        expect(page.listeners('CIFInitDone')).to.equal(0);
+      } finally {
+        page.restore();
+      }
+    });
+
+    it('fails each waiting call readyTimeoutMillis after it was handed over, as cif_not_loaded', async () => {
+      const delivery = engine(undefined, { readyTimeoutMillis: 20_000 });
+      const first = watch(delivery.deliver([call('A', 2)]));
+      await clock.tickAsync(5_000);
+      const second = watch(delivery.deliver(calls('B')));
+      await clock.tickAsync(14_999);
+      expect(first.settled).to.equal(false);
+      await clock.tickAsync(1);
+      expect(first.value!.failed).to.equal(1);
+      expect(first.value!.errors.map((e) => e.message)).to.deep.equal([
+        'CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 20000 ms',
+      ]);
+      expect(second.settled).to.equal(false);
+      expect(stats.dropped.cif_not_loaded).to.equal(2);
+      await clock.tickAsync(5_000);
+      expect(second.value!.errors[0]!.message).to.match(/^CIF library not loaded/);
+      expect(stats).to.include({ callsFailed: 2, callsMade: 0, kpiEventsPending: 0, callsQueued: 0 });
+      expect(stats.dropped.cif_not_loaded).to.equal(3);
+    });
+
+    it('delivers waiting calls when their wait runs out and the library is there without its event', async () => {
+      const delivery = engine(undefined, { readyTimeoutMillis: 1_000 });
+      const result = watch(delivery.deliver(calls('A')));
+      const client = faultyClient();
+      installPageCif(client);
+      await clock.tickAsync(999);
+      expect(client.calls).to.have.length(0);
+      await clock.tickAsync(1);
+      expect(names(client)).to.deep.equal(['A']);
+      expect(result.value).to.deep.equal(delivered(1));
+      expect(stats.kpiEventsDelivered).to.equal(1);
+    });
+
+    it('waits for the ready promise even with an explicit client', async () => {
+      let resolve!: () => void;
+      const client = faultyClient();
+      const delivery = engine(client, { readiness: { kind: 'promise', ready: new Promise<void>((r) => (resolve = r)) } });
+      const result = watch(delivery.deliver(calls('A')));
+      await clock.tickAsync(10_000);
+      expect(client.calls).to.have.length(0);
+      resolve();
+      await settle(clock);
+      expect(names(client)).to.deep.equal(['A']);
+      expect(result.value).to.deep.equal(delivered(1));
+    });
+
+    it('fails waiting and later calls at once when the ready promise rejects, with its reason', async () => {
+      let reject!: (reason: unknown) => void;
+      const client = faultyClient();
+      const delivery = engine(client, { readiness: { kind: 'promise', ready: new Promise((_, r) => (reject = r)) } });
+      const waiting = watch(delivery.deliver(calls('A')));
+      reject(new Map([['message', 'provider disabled']]));
+      await settle(clock);
+      const later = watch(delivery.deliver(calls('B')));
+      await settle(clock);
+      for (const result of [waiting, later]) {
+        expect(result.value!.errors.map((e) => e.message)).to.deep.equal([
+          'CIF library not loaded: the ready promise rejected: provider disabled',
+        ]);
+      }
+      expect(client.calls).to.have.length(0);
+      expect(stats.dropped.cif_not_loaded).to.equal(2);
+    });
+
+    it('fails with "CIF library not loaded" when the ready promise resolved but the page has no library', async () => {
+      const delivery = engine(undefined, { readiness: { kind: 'promise', ready: Promise.resolve() } });
+      const { failed, errors } = await delivery.deliver(calls('A'));
+      expect(failed).to.equal(1);
+      expect(errors.map((e) => e.name)).to.deep.equal(['CifNotLoadedError']);
+      expect(errors[0]!.message).to.match(/^CIF library not loaded/);
+      expect(stats.dropped.cif_not_loaded).to.equal(1);
+    });
+  });
+
+  describe('timeouts', () => {
+    it('fails a call the host does not answer within timeoutMillis, and does not retry it', async () => {
+      const client = faultyClient(() => hangs());
+      const result = watch(engine(client, { timeoutMillis: 15_000 }).deliver(calls('A')));
+      await clock.tickAsync(14_999);
+      expect(result.settled).to.equal(false);
+      expect(stats.callsInFlight).to.equal(1);
+      await clock.tickAsync(1);
+      expect(result.value!.errors.map((e) => [e.name, e.message])).to.deep.equal([
+        ['CifTimeoutError', 'logAnalyticsEvent did not answer within 15000 ms (timeoutMillis); not retried, the host may still record it'],
+      ]);
+      await clock.tickAsync(60_000);
+      expect(client.calls).to.have.length(1);
+      expect(stats).to.include({ callsTimedOut: 1, callsFailed: 1, callsRetried: 0, callsInFlight: 0 });
+      expect(stats.dropped.timed_out).to.equal(1);
+    });
+
+    it('ignores an answer that comes after the timeout', async () => {
+      const client = faultyClient(() => later(20_000, ok()));
+      await Promise.all([engine(client, { timeoutMillis: 1_000 }).deliver(calls('A')), clock.tickAsync(1_000)]);
+      await clock.tickAsync(30_000);
+      expect(stats).to.include({ kpiEventsDelivered: 0, callsTimedOut: 1, callsFailed: 1 });
+    });
+
+    it('delivers a call answered just within the timeout', async () => {
+      const client = faultyClient(() => later(999, ok()));
+      const result = watch(engine(client, { timeoutMillis: 1_000 }).deliver(calls('A')));
+      await clock.tickAsync(999);
+      expect(result.value).to.deep.equal(delivered(1));
+      expect(stats).to.include({ kpiEventsDelivered: 1, callsTimedOut: 0 });
+    });
+  });
+
+  describe('retries', () => {
+    const faults: Array<[string, Answer, string]> = [
+      ['rejects with an Error', rejects(new Error('Provider not active')), 'Provider not active'],
+      ['rejects with a Map holding message', rejects(new Map([['message', 'Not allowed']])), 'Not allowed'],
+      ['rejects with a string', rejects('host busy'), 'host busy'],
+      ['rejects with undefined', rejects(undefined), 'CIF host rejected the call: undefined'],
+      ['throws synchronously', throws(new TypeError('sync failure')), 'sync failure'],
+      ['throws a plain object', throws({ code: 42 }), 'CIF host rejected the call: {"code":42}'],
+      ['rejects with an object without a prototype', rejects(Object.create(null)), 'CIF host rejected the call: [object Object]'],
+      ['fails after a delay', later(100, rejects('late no')), 'late no'],
+    ];
+
+    faults.forEach(([what, fault]) =>
+      it(`retries a call whose host ${what}, after 250 then 500 ms, and delivers it`, async () => {
+        const client = faultyClient((_, index) => (index < 2 ? fault : ok()));
+        const delivery = engine(client);
+        const start = Date.now();
+        const result = watch(delivery.deliver(calls('A')));
+        await clock.runAllAsync();
+        const failedAt = 'after' in fault ? 100 : 0;
+        expect(client.calls.map((c) => c.at - start)).to.deep.equal([0, failedAt + 250, 2 * failedAt + 750]);
+        expect(result.value).to.deep.equal(delivered(1));
+        expect(stats).to.include({ callsMade: 3, callsRetried: 2, callsFailed: 0, kpiEventsDelivered: 1 });
+      }),
+    );
+
+    faults.forEach(([what, fault, message]) =>
+      it(`drops a call as host_error after maxAttempts when the host always ${what}`, async () => {
+        const client = faultyClient(() => fault);
+        const result = watch(engine(client).deliver([call('A', 3)]));
+        await clock.runAllAsync();
+        expect(result.value!.failed).to.equal(1);
+        expect(result.value!.errors.map((e) => e.message)).to.deep.equal([message]);
+        expect(result.value!.errors[0]).to.be.instanceOf(Error);
+        expect(client.calls).to.have.length(3);
+        expect(stats).to.include({ callsMade: 3, callsRetried: 2, callsFailed: 1 });
+        expect(stats.dropped.host_error).to.equal(3);
+      }),
+    );
+
+    it('does not retry when maxAttempts is 1', async () => {
+      const client = faultyClient(() => rejects('no'));
+      await engine(client, { retry: { maxAttempts: 1, initialBackoffMillis: 250, maxBackoffMillis: 5000 } }).deliver(
+        calls('A'),
+      );
+      expect(client.calls).to.have.length(1);
+      expect(stats).to.include({ callsRetried: 0, callsFailed: 1 });
+    });
+
+    it('doubles the backoff up to maxBackoffMillis', async () => {
+      const client = faultyClient(() => rejects('no'));
+      const start = Date.now();
+      const done = engine(client, { retry: { maxAttempts: 5, initialBackoffMillis: 1_000, maxBackoffMillis: 3_000 } }).deliver(
+        calls('A'),
+      );
+      await clock.runAllAsync();
+      await done;
+      expect(client.calls.map((c) => c.at - start)).to.deep.equal([0, 1_000, 3_000, 6_000, 9_000]);
+    });
+
+    it('applies jitter from its random source', async () => {
+      const client = faultyClient((_, index) => (index === 0 ? rejects('no') : ok()));
+      const start = Date.now();
+      const done = engine(client, { random: () => 0 }).deliver(calls('A'));
+      await clock.runAllAsync();
+      await done;
+      expect(client.calls.map((c) => c.at - start)).to.deep.equal([0, 200]);
+    });
+
+    it('counts a call waiting out its backoff as queued, not in flight', async () => {
+      const client = faultyClient((_, index) => (index === 0 ? rejects('no') : ok()));
+      void engine(client).deliver(calls('A'));
+      await settle(clock);
+      expect(stats).to.include({ callsQueued: 1, callsInFlight: 0, kpiEventsPending: 1 });
+      await clock.tickAsync(250);
+      expect(stats).to.include({ callsQueued: 0, callsInFlight: 0, kpiEventsDelivered: 1 });
+    });
+  });
+
+  describe('concurrency and the queue', () => {
+    it('keeps at most maxConcurrentCalls in flight and starts the next as one settles', async () => {
+      const client = faultyClient((c) => later(c.eventName === 'A' ? 100 : 1_000, ok()));
+      void engine(client, { maxConcurrentCalls: 2 }).deliver(calls('A', 'B', 'C', 'D'));
+      expect(names(client)).to.deep.equal(['A', 'B']);
+      expect(stats).to.include({ callsInFlight: 2, callsQueued: 2 });
+      await clock.tickAsync(100);
+      expect(names(client)).to.deep.equal(['A', 'B', 'C']);
+      await clock.runAllAsync();
+      expect(names(client)).to.deep.equal(['A', 'B', 'C', 'D']);
+      expect(stats).to.include({ callsInFlight: 0, callsQueued: 0, kpiEventsDelivered: 4 });
+    });
+
+    it('gives a call whose backoff is over the next free slot, before newer calls', async () => {
+      const client = faultyClient((c, index) => (index === 0 ? rejects('no') : later(c.eventName === 'B' ? 300 : 1_000, ok())));
+      void engine(client, { maxConcurrentCalls: 1 }).deliver(calls('A', 'B', 'C'));
+      await clock.runAllAsync();
+      expect(names(client)).to.deep.equal(['A', 'B', 'A', 'C']);
+    });
+
+    it('drops new calls as queue_full once maxQueueSize calls wait, and answers them at once', async () => {
+      const client = faultyClient(() => hangs());
+      const delivery = engine(client, { maxConcurrentCalls: 1, maxQueueSize: 3 });
+      const results = Array.from({ length: 6 }, (_, i) => watch(delivery.deliver([call(`K${i}`, 2)])));
+      await settle(clock);
+      expect(names(client)).to.deep.equal(['K0']);
+      expect(stats).to.include({ callsInFlight: 1, callsQueued: 3, kpiEventsPending: 8 });
+      expect(stats.dropped.queue_full).to.equal(4);
+      expect(results.map((r) => r.settled)).to.deep.equal([false, false, false, false, true, true]);
+      expect(results[4]!.value!.errors.map((e) => [e.name, e.message])).to.deep.equal([
+        ['CifQueueFullError', 'delivery queue full: 3 calls already waiting (maxQueueSize)'],
+      ]);
+    });
+
+    it('admits calls again once the queue has room', async () => {
+      const client = faultyClient(() => later(100, ok()));
+      const delivery = engine(client, { maxConcurrentCalls: 1, maxQueueSize: 1 });
+      const first = delivery.deliver(calls('A', 'B', 'C'));
+      await clock.tickAsync(100);
+      const second = delivery.deliver(calls('D'));
+      await clock.runAllAsync();
+      const { failed, errors } = await first;
+      expect(failed).to.equal(1);
+      expect(errors.map((e) => e.name)).to.deep.equal(['CifQueueFullError']);
+      expect(await second).to.deep.equal(delivered(1));
+      expect(names(client)).to.deep.equal(['A', 'B', 'D']);
+    });
+
+    it('never holds more than maxQueueSize waiting calls while the host stalls, however many arrive', async () => {
+      const client = faultyClient(() => hangs());
+      const delivery = engine(client, { maxConcurrentCalls: 4, maxQueueSize: 50, timeoutMillis: 60_000 });
+      let mostQueued = 0;
+      for (let i = 0; i < 200; i++) {
+        void delivery.deliver(Array.from({ length: 10 }, (_, j) => call(`K${i}.${j}`)));
+        mostQueued = Math.max(mostQueued, stats.callsQueued);
+        await clock.tickAsync(100);
+      }
+      expect(mostQueued).to.equal(50);
+      expect(client.calls).to.have.length(4);
+      expect(stats.dropped.queue_full).to.equal(2000 - 54);
+      expect(stats).to.include({ callsInFlight: 4, kpiEventsPending: 54 });
+    });
+  });
+
+  describe('results', () => {
+    it('resolves once every call of the batch settled, with the errors of those that failed', async () => {
+      const client = faultyClient((c) =>
+        c.eventName === 'slow' ? later(5_000, ok()) : c.eventName === 'bad' ? rejects('no') : ok(),
+      );
+      const result = watch(engine(client).deliver(calls('fine', 'bad', 'slow')));
+      await clock.tickAsync(4_999);
+      expect(result.settled).to.equal(false);
+      await clock.tickAsync(1);
+      expect(result.value!.failed).to.equal(1);
+      expect(result.value!.errors.map((e) => e.message)).to.deep.equal(['no']);
+      expect(stats).to.include({ kpiEventsDelivered: 2, callsFailed: 1 });
+    });
+
+    it('reports failures as a count and at most three distinct errors, however many calls failed', async () => {
+      const messages = ['one', 'two', 'three', 'four'];
+      const client = faultyClient((_, index) => rejects(messages[index % 4]!));
+      const batch = Array.from({ length: 40 }, (_, i) => call(`K${i}`));
+      const report = watch(engine(client, { retry: { maxAttempts: 1, initialBackoffMillis: 0, maxBackoffMillis: 0 } }).deliver(batch));
+      await clock.runAllAsync();
+      expect(report.value!.calls).to.equal(40);
+      expect(report.value!.failed).to.equal(40);
+      expect(report.value!.errors.map((e) => e.message)).to.deep.equal(['one', 'two', 'three']);
+    });
+
+    it('resolves at once for no calls', async () => {
+      expect(await engine(faultyClient()).deliver([])).to.deep.equal(delivered(0));
+    });
+  });
+
+  describe('flush and shutdown', () => {
+    it('flushes once every call queued or in flight has settled, retries included', async () => {
+      const client = faultyClient((_, index) => (index === 0 ? rejects('no') : later(1_000, ok())));
+      const delivery = engine(client, { maxConcurrentCalls: 1 });
+      void delivery.deliver(calls('A', 'B'));
+      const flushed = watch(delivery.flush());
+      await clock.tickAsync(1_249);
+      expect(flushed.settled).to.equal(false);
+      await clock.tickAsync(1_000);
+      expect(flushed.settled).to.equal(true);
+      expect(stats.kpiEventsDelivered).to.equal(2);
+    });
+
+    it('flushes at once when nothing is pending, and twice in a row', async () => {
+      const delivery = engine(faultyClient());
+      await delivery.flush();
+      await delivery.flush();
+    });
+
+    it('refuses calls after shutdown as after_shutdown, without calling the host', async () => {
+      const client = faultyClient();
+      const delivery = engine(client);
+      await delivery.shutdown();
+      expect(delivery.isClosed).to.equal(true);
+      const { failed, errors } = await delivery.deliver([call('A', 2)]);
+      expect(failed).to.equal(1);
+      expect(errors.map((e) => [e.name, e.message])).to.deep.equal([['CifShutdownError', 'CifSpanExporter is shut down']]);
+      expect(client.calls).to.have.length(0);
+      expect(stats.dropped.after_shutdown).to.equal(2);
+    });
+
+    it('lets calls in flight and in backoff finish during shutdown', async () => {
+      const client = faultyClient((_, index) => (index === 0 ? rejects('no') : later(1_000, ok())));
+      const delivery = engine(client);
+      const result = watch(delivery.deliver(calls('A', 'B')));
+      const closed = watch(delivery.shutdown());
+      await clock.tickAsync(1_250);
+      expect(closed.settled).to.equal(true);
+      expect(result.value).to.deep.equal(delivered(2));
+      expect(stats.kpiEventsDelivered).to.equal(2);
+      expect(clock.countTimers(), 'the shutdown deadline outlived it').to.equal(0);
+    });
+
+    it('resolves within timeoutMillis when the host never answers, failing what is left as after_shutdown', async () => {
+      const client = faultyClient(() => hangs());
+      const delivery = engine(client, { maxConcurrentCalls: 2, timeoutMillis: 3_000 });
+      const result = watch(delivery.deliver(calls('A', 'B', 'C', 'D')));
+      await clock.tickAsync(1_000);
+      const closed = watch(delivery.shutdown());
+      await clock.tickAsync(1_999);
+      expect(closed.settled).to.equal(false);
+      await clock.tickAsync(1);
+      // A and B time out at 3 s; C and D start then, and shutdown cuts them off at 4 s.
+      expect(stats.callsTimedOut).to.equal(2);
+      await clock.tickAsync(1_000);
+      expect(closed.settled).to.equal(true);
+      expect(result.value!.failed).to.equal(4);
+      expect(result.value!.errors.map((e) => e.name)).to.deep.equal(['CifTimeoutError', 'CifShutdownError']);
+      expect(stats.dropped.after_shutdown).to.equal(2);
+      expect(stats).to.include({ callsInFlight: 0, callsQueued: 0, kpiEventsPending: 0 });
+      expect(clock.countTimers()).to.equal(0);
+    });
+
+    it('returns the same promise from a second shutdown', () => {
+      const delivery = engine(faultyClient());
+      expect(delivery.shutdown()).to.equal(delivery.shutdown());
+    });
+
+    it('fails calls still waiting for CIF at shutdown and stops listening for CIFInitDone', async () => {
+      const page = pageWindow();
+      try {
+        const delivery = engine(undefined);
+        const result = watch(delivery.deliver(calls('A')));
+        expect(page.listeners('CIFInitDone')).to.equal(1);
+        const closed = watch(delivery.shutdown());
+        await clock.tickAsync(DEFAULT_OPTIONS.timeoutMillis);
+        expect(closed.settled).to.equal(true);
+        expect(result.value!.errors.map((e) => e.message)).to.deep.equal(['CifSpanExporter shut down before this call settled']);
+        expect(page.listeners('CIFInitDone')).to.equal(0);
+        expect(clock.countTimers()).to.equal(0);
+      } finally {
+        page.restore();
+      }
+    });
+
+    it('leaves no timer behind once every call has settled', async () => {
+      const client = faultyClient((_, index) => (index % 2 === 0 ? rejects('no') : later(10, ok())));
+      const delivery = engine(client, { maxConcurrentCalls: 2 });
+      void delivery.deliver(calls('A', 'B', 'C', 'D', 'E'));
+      await clock.runAllAsync();
+      await delivery.flush();
+      expect(clock.countTimers()).to.equal(0);
+    });
+  });
+});

@@ -1,0 +1,143 @@
+import { expect } from 'chai';
+import { CIF_INIT_DONE_EVENT, CifReadiness, pageCifClient } from '../src/readiness.js';
+import { faultyClient, installPageCif, removePageCif } from './helpers/fake-client.js';
+
+/** An event target that counts its listeners. */
+function windowLike() {
+  const target = new EventTarget();
+  let listeners = 0;
+  return {
+    addEventListener(type: string, listener: () => void) {
+      listeners++;
+      target.addEventListener(type, listener);
+    },
+    removeEventListener(type: string, listener: () => void) {
+      listeners--;
+      target.removeEventListener(type, listener);
+    },
+    fire: () => target.dispatchEvent(new Event(CIF_INIT_DONE_EVENT)),
+    listeners: () => listeners,
+  };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('CifReadiness', () => {
+  afterEach(removePageCif);
+
+  it('is ready at once with an explicit client', () => {
+    let changes = 0;
+    const readiness = new CifReadiness({ kind: 'client' }, () => changes++);
+    expect(readiness.current()).to.equal('ready');
+    expect(changes).to.equal(0);
+  });
+
+  it('waits for the ready promise, then says so once', async () => {
+    let resolve!: () => void;
+    let changes = 0;
+    const readiness = new CifReadiness({ kind: 'promise', ready: new Promise<void>((r) => (resolve = r)) }, () => changes++);
+    await tick();
+    expect(readiness.current()).to.equal('waiting');
+    resolve();
+    await tick();
+    expect(readiness.current()).to.equal('ready');
+    expect(changes).to.equal(1);
+  });
+
+  const rejections: Array<[string, unknown, string]> = [
+    ['an Error', new Error('no provider'), 'no provider'],
+    ['a Map holding message', new Map([['message', 'CIF init failed']]), 'CIF init failed'],
+    ['a string', 'blocked', 'blocked'],
+  ];
+  rejections.forEach(([what, reason, message]) =>
+    it(`fails with "CIF library not loaded" when the ready promise rejects with ${what}`, async () => {
+      let changes = 0;
+      const readiness = new CifReadiness({ kind: 'promise', ready: Promise.reject(reason) }, () => changes++);
+      await tick();
+      expect(readiness.current()).to.equal('failed');
+      expect(changes).to.equal(1);
+      const error = readiness.error(20000);
+      expect(error.name).to.equal('CifNotLoadedError');
+      expect(error.message).to.equal(`CIF library not loaded: the ready promise rejected: ${message}`);
+    }),
+  );
+
+  it('does not take the page library as ready on a last chance when the page passed a ready promise', async () => {
+    installPageCif(faultyClient());
+    const readiness = new CifReadiness({ kind: 'promise', ready: new Promise(() => {}) }, () => {});
+    expect(readiness.current()).to.equal('waiting');
+    expect(readiness.lastChance()).to.equal(false);
+    expect(readiness.error(500).message).to.equal('CIF library not loaded: the ready promise did not resolve within 500 ms');
+  });
+
+  it('becomes ready when the page raises CIFInitDone, and stops listening', () => {
+    const target = windowLike();
+    let changes = 0;
+    const readiness = new CifReadiness({ kind: 'page', target }, () => changes++);
+    expect(target.listeners()).to.equal(1);
+    expect(readiness.current()).to.equal('waiting');
+    target.fire();
+    expect(readiness.current()).to.equal('ready');
+    expect(changes).to.equal(1);
+    expect(target.listeners()).to.equal(0);
+  });
+
+  it('is ready at the first look when Microsoft.CIFramework is already on the page', () => {
+    const target = windowLike();
+    installPageCif(faultyClient());
+    const readiness = new CifReadiness({ kind: 'page', target }, () => {});
+    expect(readiness.current()).to.equal('ready');
+    expect(target.listeners()).to.equal(0);
+  });
+
+  it('does not take a library that appears after the first look as ready before its CIFInitDone', () => {
+    const target = windowLike();
+    const readiness = new CifReadiness({ kind: 'page', target }, () => {});
+    expect(readiness.current()).to.equal('waiting');
+    installPageCif(faultyClient());
+    expect(readiness.current()).to.equal('waiting');
+    target.fire();
+    expect(readiness.current()).to.equal('ready');
+  });
+
+  it('takes the library as ready on a last chance, even without its event', () => {
+    const readiness = new CifReadiness({ kind: 'page', target: windowLike() }, () => {});
+    expect(readiness.current()).to.equal('waiting');
+    expect(readiness.lastChance()).to.equal(false);
+    expect(readiness.error(20000).message).to.equal(
+      'CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 20000 ms',
+    );
+    installPageCif(faultyClient());
+    expect(readiness.lastChance()).to.equal(true);
+    expect(readiness.current()).to.equal('ready');
+  });
+
+  it('waits without listening where there is no window, as in Node', () => {
+    const readiness = new CifReadiness({ kind: 'page', target: {} }, () => {});
+    expect(readiness.current()).to.equal('waiting');
+  });
+
+  it('ignores events and promise outcomes after dispose', async () => {
+    const target = windowLike();
+    let changes = 0;
+    const readiness = new CifReadiness({ kind: 'page', target }, () => changes++);
+    readiness.dispose();
+    expect(target.listeners()).to.equal(0);
+    target.fire();
+    let resolve!: () => void;
+    const promised = new CifReadiness({ kind: 'promise', ready: new Promise<void>((r) => (resolve = r)) }, () => changes++);
+    promised.dispose();
+    resolve();
+    await tick();
+    expect(changes).to.equal(0);
+  });
+
+  it('finds Microsoft.CIFramework only when it has logAnalyticsEvent', () => {
+    expect(pageCifClient()).to.equal(undefined);
+    (globalThis as Record<string, unknown>)['Microsoft'] = { CIFramework: {} };
+    expect(pageCifClient()).to.equal(undefined);
+    const client = faultyClient();
+    installPageCif(client);
+    expect(pageCifClient()).to.equal(client);
+  });
+});

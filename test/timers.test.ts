@@ -1,0 +1,29 @@
+import { expect } from 'chai';
+import { startTimer } from '../src/timers.js';
+
+describe('startTimer', () => {
+  it('does not keep a Node process alive by default', () => {
+    const timer = startTimer(() => {}, 1000);
+    try {
+      expect(timer.hasRef()).to.equal(false);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
+  it('keeps the process alive when asked to', () => {
+    const timer = startTimer(() => {}, 1000, true);
+    try {
+      expect(timer.hasRef()).to.equal(true);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
+  it('runs the callback after the delay', async () => {
+    let ran = false;
+    startTimer(() => (ran = true), 1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(ran).to.equal(true);
+  });
+});
