@@ -16,8 +16,6 @@ export async function buildScriptTagBundle(): Promise<void> {
     platform: 'browser',
     target: 'es2020',
     minify: true,
-    sourcemap: true,
-    sourcesContent: false,
     legalComments: 'none',
     logLevel: 'warning',
   });

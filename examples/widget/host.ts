@@ -1,5 +1,6 @@
 // Plays the Dynamics 365 host: after a short delay (the CIF library loading) it installs a fake
 // Microsoft.CIFramework, which fires CIFInitDone, and lists each logAnalyticsEvent call.
+import type { CifAnalyticsData } from '../../src/index.js';
 import { RecordingCifClient, installFakeCIFramework, type RecordedCifCall } from '../../src/testing/index.js';
 
 const LOAD_DELAY_MILLIS = 1500;
@@ -24,9 +25,17 @@ function show(call: RecordedCifCall, index: number): void {
     text('span', call.eventName, 'event-name'),
     text('span', `correlationId ${call.correlationId ?? '–'}`, 'correlation'),
   );
-  const payload = text('pre', typeof call.data === 'string' ? call.data : JSON.stringify(call.data, null, 2));
-  item.append(head, payload);
+  item.append(head, fields(typeof call.data === 'string' ? JSON.parse(call.data) : call.data));
   document.getElementById('calls')!.append(item);
+}
+
+/** The payload one field a line: the ids as they are, each KPI event as compact JSON. */
+function fields(data: CifAnalyticsData): HTMLElement {
+  const list = document.createElement('dl');
+  const { events, ...identity } = data;
+  for (const [name, value] of Object.entries(identity)) list.append(text('dt', name), text('dd', String(value)));
+  events.forEach((event, i) => list.append(text('dt', `events[${i}]`), text('dd', JSON.stringify(event))));
+  return list;
 }
 
 function text(tag: string, content: string, className?: string): HTMLElement {

@@ -37,7 +37,7 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: findChromium(),
     headless: true,
     args: ARGS,
-    viewport: { width: 1280, height: 800 },
+    viewport: { width: 1280, height: 900 },
   });
   return {
     context,
