@@ -1,0 +1,46 @@
+// Plays the Dynamics 365 host: after a short delay (the CIF library loading) it installs a fake
+// Microsoft.CIFramework, which fires CIFInitDone, and lists each logAnalyticsEvent call.
+import type { CifAnalyticsData } from '../../src/index.js';
+import { RecordingCifClient, installFakeCIFramework, type RecordedCifCall } from '../../src/testing/index.js';
+
+const LOAD_DELAY_MILLIS = 1500;
+
+const client = new RecordingCifClient({ onCall: show });
+// Read by the end-to-end tests.
+(window as unknown as { cifHost: { calls: RecordedCifCall[] } }).cifHost = { calls: client.calls };
+
+setTimeout(() => {
+  installFakeCIFramework(window, client);
+  const status = document.getElementById('cif-status')!;
+  status.textContent = 'CIFInitDone: Microsoft.CIFramework is ready';
+  status.className = 'status ready';
+}, LOAD_DELAY_MILLIS);
+
+function show(call: RecordedCifCall, index: number): void {
+  const item = document.createElement('li');
+  const head = document.createElement('div');
+  head.className = 'call-head';
+  head.append(
+    text('span', `#${index + 1}`),
+    text('span', call.eventName, 'event-name'),
+    text('span', `correlationId ${call.correlationId ?? '–'}`, 'correlation'),
+  );
+  item.append(head, fields(typeof call.data === 'string' ? JSON.parse(call.data) : call.data));
+  document.getElementById('calls')!.append(item);
+}
+
+/** The payload one field a line: the ids as they are, each KPI event as compact JSON. */
+function fields(data: CifAnalyticsData): HTMLElement {
+  const list = document.createElement('dl');
+  const { events, ...identity } = data;
+  for (const [name, value] of Object.entries(identity)) list.append(text('dt', name), text('dd', String(value)));
+  events.forEach((event, i) => list.append(text('dt', `events[${i}]`), text('dd', JSON.stringify(event))));
+  return list;
+}
+
+function text(tag: string, content: string, className?: string): HTMLElement {
+  const element = document.createElement(tag);
+  element.textContent = content;
+  if (className) element.className = className;
+  return element;
+}
