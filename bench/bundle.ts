@@ -77,10 +77,10 @@ export async function measureBundles(): Promise<Section> {
     budgets: [
       {
         name: 'main entry vs OTLP HTTP exporter',
-        rule: 'smaller, min+gzip',
-        measured: `${thousands(cif.gzipBytes)} B vs ${thousands(otlp.gzipBytes)} B`,
-        holds: cif.gzipBytes < otlp.gzipBytes,
-        hint: 'the main entry grew past the OTLP exporter; see what esbuild bundles with `metafile: true`',
+        rule: `at most ${BUDGETS.mainEntryOverOtlp}x, min+gzip`,
+        measured: `${(cif.gzipBytes / otlp.gzipBytes).toFixed(2)}x (${thousands(cif.gzipBytes)} B vs ${thousands(otlp.gzipBytes)} B)`,
+        holds: cif.gzipBytes <= otlp.gzipBytes * BUDGETS.mainEntryOverOtlp,
+        hint: 'the main entry grew; see what esbuild bundles with `metafile: true`',
       },
       {
         name: 'main entry size target',
@@ -88,7 +88,7 @@ export async function measureBundles(): Promise<Section> {
         measured: kb(cif.gzipBytes),
         holds: cif.gzipBytes <= BUDGETS.mainEntryGzipBytes,
         enforced: false,
-        hint: 'a target the main entry does not meet yet; reported, not enforced',
+        hint: 'a target the main entry does not meet; reported, not enforced',
       },
     ],
   };
