@@ -4,7 +4,7 @@ import { CifSpanExporter } from '../src/index.js';
 import { normalizeOptions } from '../src/options.js';
 import { createStats } from '../src/stats.js';
 import { spansToCalls } from '../src/transform.js';
-import { alternate, median, medianRatio, quantile } from './harness.js';
+import { alternate, inThisThread, median, medianRatio, quantile } from './harness.js';
 import { ms, times, type Section } from './report.js';
 import { EXPORTER_OPTIONS, immediateClient } from './spans.js';
 
@@ -28,7 +28,7 @@ export async function measureExport(spans: ReadableSpan[], rounds: number, timeM
           ),
       },
       { name: MAPPING, fn: () => (checksum += spansToCalls(spans, options, createStats()).length) },
-    ],
+    ].map(inThisThread),
     { rounds, timeMs },
   );
   await exporter.shutdown();

@@ -21,33 +21,48 @@ export interface AlternateOptions {
   timeMs: number;
 }
 
+/** One contender's latencies over one round, in milliseconds. */
+export interface RoundResult {
+  p50: number;
+  samples: number[];
+}
+
+/** Times one contender for one round; where it runs (this thread or a worker) is its own affair. */
+export interface Runner {
+  name: string;
+  run(timeMs: number, warmUp: boolean): Promise<RoundResult>;
+}
+
+/** Times `fn` with tinybench for about `timeMs`. */
+export async function timeRound(name: string, fn: () => unknown, timeMs: number, warmUp: boolean): Promise<RoundResult> {
+  const bench = new Bench({ time: warmUp ? timeMs / 2 : timeMs, iterations: 16, warmup: warmUp, retainSamples: true, throws: true });
+  bench.add(name, fn);
+  await bench.run();
+  const { result } = bench.tasks[0]!;
+  if (result.state !== 'completed') throw new Error(`${name}: benchmark ${result.state}`);
+  return { p50: result.latency.p50, samples: [...(result.latency.samples ?? [])] };
+}
+
+/** A contender timed in this thread, sharing its heap with the others. */
+export function inThisThread(contender: Contender): Runner {
+  return { name: contender.name, run: (timeMs, warmUp) => timeRound(contender.name, contender.fn, timeMs, warmUp) };
+}
+
 /**
  * Runs the contenders one after another, round after round, starting each round with the next
  * contender, so a noisy neighbour or clock change on a shared machine hits every contender alike.
  */
-export async function alternate(contenders: readonly Contender[], options: AlternateOptions): Promise<Map<string, Timing>> {
-  const timings = new Map<string, Timing>(contenders.map((c) => [c.name, { roundMedians: [], samples: [] }]));
+export async function alternate(runners: readonly Runner[], options: AlternateOptions): Promise<Map<string, Timing>> {
+  const timings = new Map<string, Timing>(runners.map((r) => [r.name, { roundMedians: [], samples: [] }]));
   for (let round = -1; round < options.rounds; round++) {
     const warmUp = round < 0;
-    const bench = new Bench({
-      time: warmUp ? options.timeMs / 2 : options.timeMs,
-      iterations: 16,
-      warmup: warmUp,
-      retainSamples: true,
-      throws: true,
-    });
-    const start = Math.max(round, 0) % contenders.length;
-    for (const contender of [...contenders.slice(start), ...contenders.slice(0, start)]) {
-      bench.add(contender.name, contender.fn);
-    }
-    await bench.run();
-    if (warmUp) continue;
-    for (const task of bench.tasks) {
-      const { result } = task;
-      if (result.state !== 'completed') throw new Error(`${task.name}: benchmark ${result.state}`);
-      const timing = timings.get(task.name)!;
-      timing.roundMedians.push(result.latency.p50);
-      timing.samples.push(...(result.latency.samples ?? []));
+    const start = Math.max(round, 0) % runners.length;
+    for (const runner of [...runners.slice(start), ...runners.slice(0, start)]) {
+      const result = await runner.run(options.timeMs, warmUp);
+      if (warmUp) continue;
+      const timing = timings.get(runner.name)!;
+      timing.roundMedians.push(result.p50);
+      timing.samples.push(...result.samples);
     }
   }
   return timings;

@@ -125,13 +125,21 @@ export class CifDelivery {
   deliver(calls: readonly CifCall[]): Promise<DeliveryReport> {
     const report: DeliveryReport = { calls: calls.length, failed: 0, errors: [] };
     if (calls.length === 0) return Promise.resolve(report);
-    const done = new Promise<DeliveryReport>((resolve) => {
-      const batch: Batch = { report, pending: calls.length, resolve };
-      for (const call of calls) this.submit(call, batch);
-    });
+    let resolve!: (report: DeliveryReport) => void;
+    const done = new Promise<DeliveryReport>((r) => (resolve = r));
+    const batch: Batch = { report, pending: calls.length, resolve };
+    for (const call of calls) this.submit(call, batch);
+    this.track(done);
+    return done;
+  }
+
+  /**
+   * Keeps `done` for `flush()` until it settles. A function of its own, so that the closure
+   * living as long as the batch does not also keep the batch's calls reachable.
+   */
+  private track(done: Promise<DeliveryReport>): void {
     this.batches.add(done);
     void done.then(() => this.batches.delete(done));
-    return done;
   }
 
   /** Resolves once every call handed to `deliver()` so far has settled. */

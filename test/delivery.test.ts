@@ -405,6 +405,26 @@ describe('CifDelivery', () => {
     });
   });
 
+  describe('memory', () => {
+    it('keeps a batch reachable only through the calls still queued or in flight', async () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) throw new Error('this test needs node --expose-gc (see .mocharc.json)');
+      const delivery = engine(faultyClient(() => hangs()), { maxConcurrentCalls: 1, maxQueueSize: 1 });
+      // Handed over in a function of its own, so this test keeps no reference to the batch.
+      const { array, refused, queued } = ((batch: CifCall[]) => {
+        void delivery.deliver(batch);
+        return { array: new WeakRef(batch), refused: new WeakRef(batch[3]!), queued: new WeakRef(batch[1]!) };
+      })(calls('A', 'B', 'C', 'D'));
+      await settle(clock);
+      gc();
+      await settle(clock);
+      expect(stats).to.include({ callsInFlight: 1, callsQueued: 1 });
+      expect(array.deref(), 'the array of calls handed to deliver()').to.equal(undefined);
+      expect(refused.deref(), 'a call refused for a full queue').to.equal(undefined);
+      expect(queued.deref(), 'a call still queued').to.not.equal(undefined);
+    });
+  });
+
   describe('results', () => {
     it('resolves once every call of the batch settled, with the errors of those that failed', async () => {
       const client = faultyClient((c) =>
