@@ -82,6 +82,11 @@ export function median(values: readonly number[]): number {
   return quantile(values, 0.5);
 }
 
+/** The fastest round of `numerator` over the fastest round of `denominator`. */
+export function bestRatio(numerator: Timing, denominator: Timing): number {
+  return Math.min(...numerator.roundMedians) / Math.min(...denominator.roundMedians);
+}
+
 /** Median over rounds of `numerator / denominator` measured in the same round. */
 export function medianRatio(numerator: Timing, denominator: Timing): number {
   return median(numerator.roundMedians.map((n, i) => n / denominator.roundMedians[i]!));
