@@ -1,40 +1,33 @@
 import { expect } from 'chai';
-import { context as esbuildContext, type BuildContext } from 'esbuild';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { traceIdToGuid } from '../../src/index.js';
 import { SCRIPT_TAG_BUNDLE, buildScriptTagBundle } from '../../scripts/build-browser.js';
 import { launchChromium, type Browser } from './chromium.js';
+import { servePage, type ServedPage } from './serve.js';
 
 describe('the script-tag bundle in a plain HTML page', function () {
   this.timeout(60_000);
   let browser: Browser;
-  let server: BuildContext;
-  let root: string;
-  let url: string;
+  let served: ServedPage;
 
   before(async () => {
     await buildScriptTagBundle();
-    root = mkdtempSync(join(tmpdir(), 'cif-plain-page-'));
-    copyFileSync(SCRIPT_TAG_BUNDLE, join(root, basename(SCRIPT_TAG_BUNDLE)));
-    copyFileSync(fileURLToPath(new URL('./fixtures/script-tag.html', import.meta.url)), join(root, 'index.html'));
-    server = await esbuildContext({ logLevel: 'silent' });
-    const { port } = await server.serve({ servedir: root, host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${port}/`;
+    served = await servePage({
+      [basename(SCRIPT_TAG_BUNDLE)]: readFileSync(SCRIPT_TAG_BUNDLE),
+      'index.html': readFileSync(new URL('./fixtures/script-tag.html', import.meta.url)),
+    });
     browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
-    await server?.dispose();
-    if (root) rmSync(root, { recursive: true, force: true });
+    await served?.stop();
   });
 
   it('exports the page spans to Microsoft.CIFramework.logAnalyticsEvent', async () => {
     const { page, errors } = await browser.newPage();
-    await page.goto(url);
+    await page.goto(served.url);
     await page.locator('#status', { hasText: 'done' }).waitFor();
     const { calls, traceId } = await page.evaluate(() => ({
       calls: (window as unknown as { cifCalls: unknown[] }).cifCalls,

@@ -1,13 +1,10 @@
 import { expect } from 'chai';
-import { context as esbuildContext, type BuildContext } from 'esbuild';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { CifExporterStats } from '../../src/index.js';
 import type { RecordedCifCall } from '../../src/testing/index.js';
 import { launchChromium, type Browser } from './chromium.js';
+import { servePage, type ServedPage } from './serve.js';
 
 interface Results {
   calls: RecordedCifCall[];
@@ -24,41 +21,31 @@ async function clickThrough(page: Page, url: string): Promise<Results> {
 describe('the CIF session across await, timers and events in Chromium', function () {
   this.timeout(60_000);
   let browser: Browser;
-  let server: BuildContext;
-  let root: string;
-  let url: string;
+  let served: ServedPage;
 
   before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'cif-zone-page-'));
-    writeFileSync(
-      join(root, 'index.html'),
-      '<!doctype html><meta charset="utf-8"><button id="hold">Hold</button><script src="zone-page.js"></script>',
+    served = await servePage(
+      { 'index.html': '<!doctype html><meta charset="utf-8"><button id="hold">Hold</button><script src="zone-page.js"></script>' },
+      {
+        entryPoints: [fileURLToPath(new URL('./fixtures/zone-page.ts', import.meta.url))],
+        bundle: true,
+        format: 'iife',
+        platform: 'browser',
+        // Zone follows promises, not native async/await: ES2016 turns `await` into promises.
+        target: 'es2016',
+      },
     );
-    server = await esbuildContext({
-      entryPoints: [fileURLToPath(new URL('./fixtures/zone-page.ts', import.meta.url))],
-      outdir: root,
-      bundle: true,
-      format: 'iife',
-      platform: 'browser',
-      // Zone follows promises, not native async/await: ES2016 turns `await` into promises.
-      target: 'es2016',
-      write: false,
-      logLevel: 'silent',
-    });
-    const { port } = await server.serve({ servedir: root, host: '127.0.0.1', port: 0 });
-    url = `http://127.0.0.1:${port}/`;
     browser = await launchChromium();
   });
 
   after(async () => {
     await browser?.close();
-    await server?.dispose();
-    if (root) rmSync(root, { recursive: true, force: true });
+    await served?.stop();
   });
 
   it('stamps the session on spans started after an await, in a timer and in a click handler with ZoneContextManager', async () => {
     const { page, errors } = await browser.newPage();
-    const { calls, stats } = await clickThrough(page, `${url}?context=zone`);
+    const { calls, stats } = await clickThrough(page, `${served.url}?context=zone`);
     const identity = { conversationId: 'conv-zone', providerSessionId: 'CA-zone' };
     expect(calls.map((call) => call.data)).to.deep.equal([
       { ...identity, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: '2026-11-25T10:15:30.000Z' }] },
@@ -71,7 +58,7 @@ describe('the CIF session across await, timers and events in Chromium', function
 
   it('loses the session there with StackContextManager, and counts the KPI events as missing_identity', async () => {
     const { page } = await browser.newPage();
-    const { calls, stats } = await clickThrough(page, `${url}?context=stack`);
+    const { calls, stats } = await clickThrough(page, `${served.url}?context=stack`);
     expect(calls).to.deep.equal([]);
     expect(stats.dropped.missing_identity).to.equal(3);
   });
