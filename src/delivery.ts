@@ -4,7 +4,7 @@ import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError
 import { CifReadiness, type ReadinessSource } from './readiness.js';
 import { backoffMillis, type RetryPolicy } from './retry.js';
 import type { CifExporterStats, DeliveryDropReason } from './stats.js';
-import { startTimer, type Timer } from './timers.js';
+import { MAX_TIMER_MILLIS, startTimer, type Timer } from './timers.js';
 import type { CifAnalyticsClient, CifCall } from './types.js';
 
 /** What the engine needs from the exporter's options, already validated. */
@@ -68,6 +68,8 @@ interface Job {
   attempts: number;
   /** The timeout of the attempt in flight, or the backoff before the next one. */
   timer: Timer | undefined;
+  /** The attempt in flight, cut loose when the job settles so a silent host cannot hold the job. */
+  attempt: AttemptRef | undefined;
 }
 
 /** Links a host answer to its job until the job stops caring (timeout, shutdown). */
@@ -142,9 +144,18 @@ export class CifDelivery {
     void done.then(() => this.batches.delete(done));
   }
 
-  /** Resolves once every call handed to `deliver()` so far has settled. */
+  /**
+   * Resolves once every call handed to `deliver()` so far has settled. In Node it keeps the
+   * process alive meanwhile, which the calls' own timers do not.
+   */
   async flush(): Promise<void> {
-    await Promise.all(this.batches);
+    if (this.batches.size === 0) return;
+    const keepAlive = startTimer(() => {}, MAX_TIMER_MILLIS, true);
+    try {
+      await Promise.all(this.batches);
+    } finally {
+      clearTimeout(keepAlive);
+    }
   }
 
   /**
@@ -171,6 +182,7 @@ export class CifDelivery {
       state: 'waiting',
       attempts: 0,
       timer: undefined,
+      attempt: undefined,
     };
     this.unsettled.add(job);
     this.stats.kpiEventsPending += events;
@@ -222,18 +234,10 @@ export class CifDelivery {
     this.stats.callsMade++;
     if (job.attempts > 1) this.stats.callsRetried++;
     const ref: AttemptRef = { job };
+    job.attempt = ref;
     job.timer = startTimer(() => this.timedOut(ref), this.options.timeoutMillis);
-    const { call } = job;
-    const data = this.options.dataFormat === 'json' ? JSON.stringify(call.data) : call.data;
-    // The executor turns a synchronous throw into a rejection and adopts any thenable.
-    new Promise<unknown>((resolve) =>
-      // Suppressed so that instrumentation of the host's messaging never traces the exporter.
-      resolve(
-        context.with(suppressTracing(context.active()), () =>
-          client.logAnalyticsEvent(data, call.eventName, call.correlationId),
-        ),
-      ),
-    ).then(
+    // These handlers live as long as the host's promise, so they hold `ref` alone, not the call.
+    callHost(client, job.call, this.options.dataFormat).then(
       () => this.answered(ref, undefined),
       (reason: unknown) => this.answered(ref, toError(reason)),
     );
@@ -261,6 +265,7 @@ export class CifDelivery {
     const { job } = ref;
     ref.job = undefined;
     if (job?.state !== 'in_flight') return undefined;
+    job.attempt = undefined;
     this.inFlight--;
     clearTimeout(job.timer);
     job.timer = undefined;
@@ -290,6 +295,8 @@ export class CifDelivery {
   private settle(job: Job, failure: Failure | undefined): void {
     if (!this.unsettled.delete(job)) return;
     if (job.state === 'in_flight') this.inFlight--;
+    if (job.attempt) job.attempt.job = undefined;
+    job.attempt = undefined;
     clearTimeout(job.timer);
     job.timer = undefined;
     job.state = 'settled';
@@ -349,4 +356,19 @@ export class CifDelivery {
     this.stats.callsInFlight = this.inFlight;
     this.stats.callsQueued = this.unsettled.size - this.inFlight;
   }
+}
+
+/**
+ * One `logAnalyticsEvent` call with tracing suppressed, so that instrumentation of the host's
+ * messaging never traces the exporter. A synchronous throw becomes a rejection.
+ */
+function callHost(client: CifAnalyticsClient, call: CifCall, dataFormat: 'object' | 'json'): Promise<unknown> {
+  const data = dataFormat === 'json' ? JSON.stringify(call.data) : call.data;
+  return new Promise((resolve) =>
+    resolve(
+      context.with(suppressTracing(context.active()), () =>
+        client.logAnalyticsEvent(data, call.eventName, call.correlationId),
+      ),
+    ),
+  );
 }

@@ -1,6 +1,7 @@
 import { CIF_ATTRIBUTE_PREFIX } from './attributes.js';
 import { pageCifClient, type ReadinessSource } from './readiness.js';
 import type { RetryPolicy } from './retry.js';
+import { MAX_TIMER_MILLIS } from './timers.js';
 import { defaultCorrelationId, defaultEventFilter, type MappingOptions } from './transform.js';
 import type {
   CifAnalyticsClient,
@@ -135,8 +136,6 @@ export const DEFAULT_OPTIONS = {
   correlationId: defaultCorrelationId,
 } as const satisfies Partial<NormalizedOptions>;
 
-/** Longest delay `setTimeout` honours; a larger one fires at once. */
-const MAX_TIMER_MILLIS = 2_147_483_647;
 
 /** Validates the options and fills in defaults; throws a `TypeError` that says what to change. */
 export function normalizeOptions(options: CifSpanExporterOptions = {}): NormalizedOptions {

@@ -1,3 +1,6 @@
+/** Longest delay `setTimeout` honours; a larger one fires at once. */
+export const MAX_TIMER_MILLIS = 2_147_483_647;
+
 /** A timer handle: a number in browsers, a `Timeout` object in Node. */
 export type Timer = ReturnType<typeof setTimeout>;
 

@@ -423,6 +423,29 @@ describe('CifDelivery', () => {
       expect(refused.deref(), 'a call refused for a full queue').to.equal(undefined);
       expect(queued.deref(), 'a call still queued').to.not.equal(undefined);
     });
+
+    it('lets go of a call once it timed out, or shutdown gave up on it, though the host never answers', async () => {
+      const gc = (globalThis as { gc?: () => void }).gc!;
+      // Like the CIF library waiting for the host page's reply, it holds on to every unanswered call.
+      const unanswered: Array<(answer: string) => void> = [];
+      const host: CifAnalyticsClient = { logAnalyticsEvent: () => new Promise((resolve) => unanswered.push(resolve)) };
+      const delivery = engine(host, { timeoutMillis: 1_000, maxConcurrentCalls: 1 });
+      const [timedOut, cutOff] = ((batch: CifCall[]) => {
+        void delivery.deliver(batch);
+        return batch.map((call) => new WeakRef(call));
+      })(calls('A', 'B'));
+      // At 1 s, A times out, B starts, and shutdown stops waiting and cuts B off in flight.
+      const closed = delivery.shutdown();
+      await clock.tickAsync(1_000);
+      await closed;
+      expect(stats).to.include({ callsTimedOut: 1, callsMade: 2 });
+      expect(stats.dropped.after_shutdown).to.equal(1);
+      gc();
+      await settle(clock);
+      expect(timedOut!.deref(), 'the call that timed out').to.equal(undefined);
+      expect(cutOff!.deref(), 'the call shutdown failed').to.equal(undefined);
+      expect(unanswered).to.have.length(2);
+    });
   });
 
   describe('results', () => {

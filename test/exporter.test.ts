@@ -11,6 +11,8 @@ import { StackContextManager, WebTracerProvider } from '@opentelemetry/sdk-trace
 // What a bundler resolves `BatchSpanProcessor` to in a page: the one that flushes on page hide.
 import { BatchSpanProcessor as BrowserBatchSpanProcessor } from '@opentelemetry/sdk-trace/build/src/platform/browser/index.js';
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { CifSpanExporter, traceIdToGuid, type CifSpanExporterOptions } from '../src/index.js';
 import {
   later,
@@ -241,6 +243,22 @@ describe('CifSpanExporter results', () => {
     expect(() => exporter.export(null as never, (r) => results.push(r))).to.not.throw();
     expect(results).to.have.length(1);
     expect(results[0]!.code).to.equal(ExportResultCode.FAILED);
+  });
+
+  it('keeps Node running while forceFlush waits for a retry', async () => {
+    // A script that ends with `await forceFlush()`: the backoff timer alone would not keep it alive.
+    const script = `
+      import { CifSpanExporter } from ${JSON.stringify(new URL('../src/index.ts', import.meta.url).href)};
+      import { IDENTITY, event, makeSpan } from ${JSON.stringify(new URL('./helpers/spans.ts', import.meta.url).href)};
+      let attempts = 0;
+      const client = { logAnalyticsEvent: () => (++attempts === 1 ? Promise.reject(new Error('busy')) : Promise.resolve('ok')) };
+      const exporter = new CifSpanExporter({ client, retry: { initialBackoffMillis: 300 } });
+      exporter.export([makeSpan({ attributes: IDENTITY, events: [event('A', '${T1}')] })], (r) => console.log('result', r.code));
+      await exporter.forceFlush();
+      console.log('attempts', attempts);
+    `;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
+    expect(stdout.trim().split('\n')).to.deep.equal([`result ${ExportResultCode.SUCCESS}`, 'attempts 2']);
   });
 
   it('survives a result callback that throws', async () => {
