@@ -79,7 +79,8 @@ export function spansToCalls(
   const pending: PendingKpiEvent[] = [];
   for (const span of spans) {
     try {
-      collectSpan(span, options, stats, pending);
+      // Taken whole or not at all: a span that breaks half way sends none of its KPI events.
+      pending.push(...collectSpan(span, options, stats));
     } catch {
       // A malformed span object must not cost the rest of the batch.
       stats.dropped.invalid_span++;
@@ -107,31 +108,29 @@ function hasCifAttribute(attributes: Attributes): boolean {
   return false;
 }
 
-function collectSpan(
-  span: CifReadableSpan,
-  options: MappingOptions,
-  stats: MappingStats,
-  out: PendingKpiEvent[],
-): void {
-  if (!isCifSpan(span)) return;
+/** The KPI events of one span, or none when it is not a CIF span or cannot be delivered. */
+function collectSpan(span: CifReadableSpan, options: MappingOptions, stats: MappingStats): PendingKpiEvent[] {
+  const out: PendingKpiEvent[] = [];
+  if (!isCifSpan(span)) return out;
   stats.cifSpans++;
 
   const spanFields = readKpiFields(span.attributes, options.customAttributes, stats);
   const kpis: Array<{ name: unknown; time: HrTime; fields: KpiFields }> = [];
-  const spanKpiName = span.attributes[ATTR_CIF_KPI_NAME];
+  const spanKpiName = payloadString(span.attributes[ATTR_CIF_KPI_NAME], stats);
   if (spanKpiName !== undefined) kpis.push({ name: spanKpiName, time: span.endTime, fields: spanFields });
   for (const event of span.events) {
     if (!keepEvent(event, span, options, stats)) continue;
     const attributes = event.attributes ?? {};
     const fields = mergeFields(spanFields, readKpiFields(attributes, options.customAttributes, stats));
-    kpis.push({ name: attributes[ATTR_CIF_KPI_NAME] ?? event.name, time: event.time, fields });
+    const name = payloadString(attributes[ATTR_CIF_KPI_NAME], stats) ?? event.name;
+    kpis.push({ name, time: event.time, fields });
   }
-  if (kpis.length === 0) return;
+  if (kpis.length === 0) return out;
 
   const identity = resolveIdentity(span, options.session, stats);
   if (typeof identity === 'string') {
     stats.dropped[identity] += kpis.length;
-    return;
+    return out;
   }
   const correlationId = resolveCorrelationId(span, options, stats);
   for (const kpi of kpis) {
@@ -149,6 +148,7 @@ function collectSpan(
     const eventName = resolveEventName(event, span, options, stats);
     out.push({ millis, event, eventName, identity, correlationId });
   }
+  return out;
 }
 
 function keepEvent(
@@ -158,11 +158,13 @@ function keepEvent(
   stats: MappingStats,
 ): boolean {
   try {
-    return options.eventFilter(event, span) === true;
+    const keep = options.eventFilter(event, span);
+    if (typeof keep === 'boolean') return keep;
   } catch {
-    stats.callbackErrors++;
-    return defaultEventFilter(event);
+    // Counted below; the default decides for this event.
   }
+  stats.callbackErrors++;
+  return defaultEventFilter(event);
 }
 
 /**
@@ -394,19 +396,19 @@ function payload(identity: Identity, events: CifKpiEvent[]): CifAnalyticsData {
 
 /** KPI events sharing eventName, identity and correlationId go together, in time order. */
 function groupCalls(pending: readonly PendingKpiEvent[], maxEventsPerCall: number): CifCall[] {
-  const groups = new Map<string, PendingKpiEvent[]>();
+  // Walking the events in time order, a call opens with its first event: the calls stay in
+  // time order too, and each group's call in progress takes the group's next events.
+  const open = new Map<string, CifKpiEvent[]>();
+  const calls: CifCall[] = [];
   for (const p of pending) {
     const key = groupKey(p);
-    const group = groups.get(key);
-    if (group) group.push(p);
-    else groups.set(key, [p]);
-  }
-  const calls: CifCall[] = [];
-  for (const group of groups.values()) {
-    for (let i = 0; i < group.length; i += maxEventsPerCall) {
-      const chunk = group.slice(i, i + maxEventsPerCall);
-      calls.push(toCall(chunk[0]!, chunk.map((p) => p.event)));
+    let events = open.get(key);
+    if (events === undefined || events.length === maxEventsPerCall) {
+      events = [];
+      open.set(key, events);
+      calls.push(toCall(p, events));
     }
+    events.push(p.event);
   }
   return calls;
 }

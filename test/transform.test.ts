@@ -361,6 +361,47 @@ const cases: Case[] = [
       call([{ kpiEventName: 'Other', eventTimestamp: T2 }]),
     ],
   },
+  {
+    title: 'keeps the calls of a batch in time order when it groups KPI events',
+    spans: [
+      {
+        attributes: IDENTITY,
+        events: [
+          event('A', '2026-11-25T10:15:01.000Z'),
+          event('A', '2026-11-25T10:15:02.000Z'),
+          event('B', '2026-11-25T10:15:03.000Z'),
+          event('A', '2026-11-25T10:15:04.000Z'),
+        ],
+      },
+    ],
+    options: { maxEventsPerCall: 2 },
+    calls: [
+      call([
+        { kpiEventName: 'A', eventTimestamp: '2026-11-25T10:15:01.000Z' },
+        { kpiEventName: 'A', eventTimestamp: '2026-11-25T10:15:02.000Z' },
+      ]),
+      call([{ kpiEventName: 'B', eventTimestamp: '2026-11-25T10:15:03.000Z' }]),
+      call([{ kpiEventName: 'A', eventTimestamp: '2026-11-25T10:15:04.000Z' }]),
+    ],
+  },
+  {
+    title: 'names a KPI event after its span event when cif.kpi.name is empty',
+    spans: [{ attributes: IDENTITY, events: [event('CallAccepted', T1, { 'cif.kpi.name': '' })] }],
+    calls: [call([{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }])],
+  },
+  {
+    title: 'does not make a span a KPI event when its cif.kpi.name is empty',
+    spans: [{ attributes: { ...IDENTITY, 'cif.kpi.name': '' }, events: [event('A', T1)] }],
+    calls: [call([{ kpiEventName: 'A', eventTimestamp: T1 }])],
+    stats: (s) => expect(s.dropped.missing_kpi_name).to.equal(0),
+  },
+  {
+    title: 'falls back to the default filter, and counts it, when eventFilter returns something other than a boolean',
+    spans: [{ attributes: IDENTITY, events: [event('A', T1, { 'cif.kpi.reason': 'x' }), event('exception', T2)] }],
+    options: { eventFilter: ((e: { attributes?: Record<string, unknown> }) => e.attributes?.['cif.kpi.reason']) as never },
+    calls: [call([{ kpiEventName: 'A', kpiEventReason: 'x', eventTimestamp: T1 }])],
+    stats: (s) => expect(s.callbackErrors).to.equal(2),
+  },
 ];
 
 describe('spansToCalls', () => {
@@ -389,6 +430,15 @@ describe('spansToCalls', () => {
     const good = makeSpan({ attributes: IDENTITY, events: [event('A', T1)] });
     const calls = spansToCalls([broken, good], normalizeOptions(), stats);
     expect(calls).to.deep.equal([call([{ kpiEventName: 'A', eventTimestamp: T1 }])]);
+    expect(stats.dropped.invalid_span).to.equal(1);
+  });
+
+  it('sends none of the KPI events of a span that breaks half way, and counts the span', () => {
+    const stats = createStats();
+    const broken = makeSpan({ attributes: IDENTITY, events: [event('A', T1), { name: 'B', time: undefined } as never] });
+    const good = makeSpan({ attributes: IDENTITY, events: [event('C', T2)] });
+    const calls = spansToCalls([broken, good], normalizeOptions(), stats);
+    expect(calls).to.deep.equal([call([{ kpiEventName: 'C', eventTimestamp: T2 }])]);
     expect(stats.dropped.invalid_span).to.equal(1);
   });
 
