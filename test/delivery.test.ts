@@ -493,8 +493,11 @@ describe('CifDelivery', () => {
 
     it('flushes at once when nothing is pending, and twice in a row', async () => {
       const delivery = engine(faultyClient());
-      await delivery.flush();
-      await delivery.flush();
+      const first = watch(delivery.flush());
+      const second = watch(delivery.flush());
+      await settle(clock);
+      expect([first.settled, second.settled]).to.deep.equal([true, true]);
+      expect(clock.countTimers(), 'a keep-alive timer left behind').to.equal(0);
     });
 
     it('refuses calls after shutdown as after_shutdown, without calling the host', async () => {

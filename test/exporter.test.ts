@@ -1,4 +1,4 @@
-import { context, diag, DiagLogLevel, type DiagLogger, type Tracer } from '@opentelemetry/api';
+import { context, diag, type Tracer } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -13,7 +13,7 @@ import { BatchSpanProcessor as BrowserBatchSpanProcessor } from '@opentelemetry/
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CifSpanExporter, traceIdToGuid, type CifSpanExporterOptions } from '../src/index.js';
+import { CifSpanExporter, traceIdToGuid, type CifDropReason, type CifSpanExporterOptions } from '../src/index.js';
 import {
   later,
   expectBalanced,
@@ -28,17 +28,21 @@ import {
   removePageCif,
   seededRandom,
 } from './helpers/fake-client.js';
+import { captureDiag } from './helpers/diag.js';
 import { IDENTITY, event, makeSpan } from './helpers/spans.js';
 
-function exportOnce(exporter: CifSpanExporter, spans: ReturnType<typeof makeSpan>[]): Promise<ExportResult[]> {
-  return new Promise((resolve) => {
-    const results: ExportResult[] = [];
+/** Every result the callback got, once every call of the exporter has settled. */
+async function exportOnce(exporter: CifSpanExporter, spans: ReturnType<typeof makeSpan>[]): Promise<ExportResult[]> {
+  const results: ExportResult[] = [];
+  await new Promise<void>((resolve) =>
     exporter.export(spans, (result) => {
       results.push(result);
-      // Give a second callback the chance to show up before resolving.
-      setTimeout(() => resolve(results), 5);
-    });
-  });
+      resolve();
+    }),
+  );
+  // A second callback would have to come from calls still settling: let them all settle first.
+  await exporter.forceFlush();
+  return results;
 }
 
 const T1 = '2026-11-25T10:15:30.123Z';
@@ -229,12 +233,15 @@ describe('CifSpanExporter results', () => {
     const done: ExportResult[] = [];
     exporter.export([makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })], (r) => done.push(r));
     let flushed = false;
+    let shutDown = false;
     const flush = exporter.forceFlush().then(() => (flushed = true));
+    const shutdown = exporter.shutdown().then(() => (shutDown = true));
     await new Promise((r) => setTimeout(r, 10));
-    expect(flushed).to.equal(false);
+    expect([flushed, shutDown]).to.deep.equal([false, false]);
     answer('ok');
-    await flush;
+    await Promise.all([flush, shutdown]);
     expect(done).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+    expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
   });
 
   it('never throws out of export, even when handed something that is not an array', async () => {
@@ -261,37 +268,58 @@ describe('CifSpanExporter results', () => {
     expect(stdout.trim().split('\n')).to.deep.equal([`result ${ExportResultCode.SUCCESS}`, 'attempts 2']);
   });
 
-  it('survives a result callback that throws', async () => {
-    const exporter = new CifSpanExporter({ client: recordingClient() });
-    const span = makeSpan({ attributes: IDENTITY, events: [event('A', T1)] });
-    let called = 0;
-    exporter.export([span], () => {
-      called++;
-      throw new Error('callback bug');
-    });
-    await exporter.forceFlush();
-    await new Promise((r) => setTimeout(r, 5));
-    expect(called).to.equal(1);
+  it('reports a result callback that throws through diag, with no unhandled rejection', async () => {
+    const messages = captureDiag();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const exporter = new CifSpanExporter({ client: recordingClient() });
+      let called = 0;
+      exporter.export([makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })], () => {
+        called++;
+        throw new Error('callback bug');
+      });
+      await exporter.forceFlush();
+      await new Promise((r) => setImmediate(r));
+      expect(called).to.equal(1);
+      expect(messages).to.have.length(1);
+      expect(messages[0]).to.match(/export result callback threw.*callback bug/);
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
-  it('warns once through diag, not once per span, when identity is missing', async () => {
-    const warnings: string[] = [];
-    const logger: DiagLogger = {
-      error: () => {},
-      warn: (...args: unknown[]) => warnings.push(args.join(' ')),
-      info: () => {},
-      debug: () => {},
-      verbose: () => {},
-    };
-    diag.setLogger(logger, DiagLogLevel.WARN);
+  it('returns a copy from getStats, not the live counters', () => {
     const exporter = new CifSpanExporter({ client: recordingClient() });
-    const orphan = () => makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] });
-    await exportOnce(exporter, [orphan(), orphan()]);
-    await exportOnce(exporter, [orphan()]);
-    expect(warnings).to.have.length(1);
-    expect(warnings[0]).to.match(/no conversation id or provider session id.*dropped\.missing_identity/);
-    expect(exporter.getStats().dropped.missing_identity).to.equal(3);
+    const stats = exporter.getStats();
+    stats.spansSeen = 99;
+    stats.dropped.host_error = 99;
+    exporter.export([], () => {});
+    expect(exporter.getStats()).to.include({ spansSeen: 0 });
+    expect(exporter.getStats().dropped.host_error).to.equal(0);
   });
+
+  const warned: Array<[reason: CifDropReason, span: () => ReturnType<typeof makeSpan>, message: RegExp]> = [
+    ['missing_identity', () => makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] }), /no conversation id or provider session id/],
+    ['identity_too_long', () => makeSpan({ attributes: { ...IDENTITY, 'cif.participant.id': 'p'.repeat(101) }, events: [event('A', T1)] }), /longer than its 100-character Dataverse column/],
+    ['missing_kpi_name', () => makeSpan({ attributes: IDENTITY, events: [event('', T1)] }), /empty name and no cif\.kpi\.name/],
+    ['invalid_timestamp', () => makeSpan({ attributes: IDENTITY, events: [{ name: 'A', time: [1e13, 0] }] }), /not a valid date/],
+    ['invalid_span', () => ({ ...makeSpan({ attributes: IDENTITY }), events: null }) as never, /could not be read/],
+  ];
+  warned.forEach(([reason, span, message]) =>
+    it(`warns once through diag, not once per span, about ${reason}`, async () => {
+      const messages = captureDiag();
+      const exporter = new CifSpanExporter({ client: recordingClient() });
+      await exportOnce(exporter, [span(), span()]);
+      await exportOnce(exporter, [span()]);
+      expect(messages).to.have.length(1);
+      expect(messages[0]).to.match(message);
+      expect(messages[0]).to.include(`getStats().dropped.${reason}`);
+      expect(exporter.getStats().dropped[reason]).to.equal(3);
+    }),
+  );
 
   it('calls the host with tracing suppressed, so instrumentation never traces the exporter', async () => {
     const contextManager = new StackContextManager().enable();

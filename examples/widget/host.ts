@@ -3,7 +3,8 @@
 import type { CifAnalyticsData } from '../../src/index.js';
 import { RecordingCifClient, installFakeCIFramework, type RecordedCifCall } from '../../src/testing/index.js';
 
-const LOAD_DELAY_MILLIS = 1500;
+/** How long the library takes to "load"; `?cifLoadDelay=` changes it. */
+const LOAD_DELAY_MILLIS = Number(new URLSearchParams(location.search).get('cifLoadDelay') ?? 1500);
 
 const client = new RecordingCifClient({ onCall: show });
 // Read by the end-to-end tests.

@@ -75,8 +75,9 @@ describe('the demo widget in Chromium', function () {
 
   it('sends each KPI event of an accepted call, waiting for CIFInitDone, with the trace id as correlationId', async () => {
     const { page, errors } = await browser.newPage();
-    await page.goto(demo.url);
-    // Ring before the host has loaded the CIF library: the first call must wait for CIFInitDone.
+    // The host takes 4 s to load the CIF library, time enough to click through the whole call.
+    await page.goto(`${demo.url}?cifLoadDelay=4000`);
+    // Ring before the host has loaded the CIF library: every call must wait for CIFInitDone.
     await page.click('#ring');
     expect(await page.locator('#cif-status').innerText()).to.match(/loading/);
     await page.click('#accept');
@@ -84,6 +85,8 @@ describe('the demo widget in Chromium', function () {
     await page.click('#hold');
     await page.click('#transfer');
     await page.click('#end');
+    expect(await page.locator('#cif-status').innerText(), 'the host loaded CIF before the call ended').to.match(/loading/);
+    expect(await hostCalls(page)).to.deep.equal([]);
     const id = await identity(page);
     const calls = await waitForCalls(page, 6);
 
