@@ -17,6 +17,9 @@ export const SESSION_ATTRIBUTES: ReadonlyArray<readonly [keyof CifSession, strin
   ['participantId', ATTR_CIF_PARTICIPANT_ID],
 ];
 
+/** The identity fields of a CIF session, in payload order. */
+export const SESSION_FIELDS = SESSION_ATTRIBUTES.map(([field]) => field);
+
 /**
  * On a span event: the KPI event name (instead of the event's own name).
  * On a span: the span itself is one KPI event, stamped at its end time.

@@ -1,4 +1,4 @@
-import { CIF_ATTRIBUTE_PREFIX } from './attributes.js';
+import { CIF_ATTRIBUTE_PREFIX, SESSION_FIELDS } from './attributes.js';
 import { pageCifClient, type ReadinessSource } from './readiness.js';
 import type { RetryPolicy } from './retry.js';
 import { MAX_TIMER_MILLIS } from './timers.js';
@@ -90,8 +90,9 @@ export interface CifSpanExporterOptions {
    */
   dataFormat?: 'object' | 'json';
   /**
-   * Which span events become KPI events.
-   * @default every event except the OpenTelemetry `exception` event
+   * Which span events become KPI events. Yours replaces the whole default.
+   * @default every event except the OpenTelemetry `exception` event and, unless they carry a
+   * `cif.` attribute, the network timing events of the web instrumentations (`fetchStart`, ...)
    */
   eventFilter?: (event: CifTimedEvent, span: CifReadableSpan) => boolean;
   /**
@@ -204,8 +205,6 @@ function millis(name: string, value: number | undefined, fallback: number, min: 
   }
   return n;
 }
-
-export const SESSION_FIELDS = ['conversationId', 'providerSessionId', 'clientSessionId', 'participantId'] as const;
 
 export function normalizeSession(
   session: CifSession | undefined,

@@ -1,5 +1,6 @@
 import { context, createContextKey, diag, type Context } from '@opentelemetry/api';
-import { SESSION_FIELDS, normalizeSession } from './options.js';
+import { SESSION_FIELDS } from './attributes.js';
+import { normalizeSession } from './options.js';
 import type { CifSession } from './types.js';
 
 const CIF_SESSION_KEY = createContextKey('opentelemetry-exporter-cif session');
@@ -43,15 +44,15 @@ export function withCifSession<A extends unknown[], F extends (...args: A) => Re
 
 /** The fields of `session` that can be sent; each invalid one is warned about and left out. */
 function validFields(session: CifSession): CifSession {
-  try {
-    return normalizeSession(session, 'session', OWNER);
-  } catch (error) {
-    if (typeof session !== 'object' || session === null) {
+  if (typeof session !== 'object' || session === null) {
+    try {
+      normalizeSession(session, 'session', OWNER);
+    } catch (error) {
       log.warn(`${(error as Error).message} The session is ignored.`);
-      return {};
     }
+    return {};
   }
-  // Some field is invalid: keep the others, so one bad id does not cost the whole session.
+  // Field by field, so that one bad id does not cost the whole session.
   const valid: CifSession = {};
   for (const field of SESSION_FIELDS) {
     try {
