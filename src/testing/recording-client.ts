@@ -19,7 +19,7 @@ export interface RecordingCifClientOptions {
   /**
    * Called with each call as it is recorded, before it is answered; if it throws, the call fails.
    * @default none
-   * @example (call, index) => console.log(formatCifCall(call, index))
+   * @example (call, index) => printed.push(formatCifCall(call, index))
    */
   onCall?: (call: RecordedCifCall, index: number) => void;
 }
