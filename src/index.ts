@@ -3,7 +3,7 @@ export type { CifRetryOptions, CifSpanExporterOptions } from './options.js';
 export { getCifSession, setCifSession, withCifSession } from './session.js';
 export { CifSessionSpanProcessor } from './session-span-processor.js';
 export type { CifStartingSpan } from './session-span-processor.js';
-export { recordKpiEvent } from './record-kpi-event.js';
+export { recordKpiEvent, recordedKpiEventsOnly } from './record-kpi-event.js';
 export type { CifKpiEventDetails } from './record-kpi-event.js';
 export type {
   CifAnalyticsClient,

@@ -73,3 +73,13 @@ function kpiEventAttributes(name: string, details: CifKpiEventDetails = {}): Att
   }
   return attributes;
 }
+
+/**
+ * An `eventFilter` that keeps only the span events recorded with `recordKpiEvent` (those that
+ * carry `cif.kpi.name`), so other libraries' span events under a CIF session are not sent.
+ * @example new CifSpanExporter({ eventFilter: recordedKpiEventsOnly })
+ */
+export function recordedKpiEventsOnly(event: { attributes?: Attributes }): boolean {
+  const name = event.attributes?.[ATTR_CIF_KPI_NAME];
+  return typeof name === 'string' && name !== '';
+}

@@ -1,10 +1,11 @@
-import { INVALID_SPAN_CONTEXT, diag, trace, type TimeInput } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, diag, trace, type Attributes, type TimeInput } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import {
   CifSpanExporter,
   recordKpiEvent,
+  recordedKpiEventsOnly,
   traceIdToGuid,
   type CifKpiEvent,
   type CifKpiEventDetails,
@@ -141,4 +142,34 @@ describe('recordKpiEvent', () => {
     expect(messages).to.have.length(1);
     expect(messages[0]).to.match(/KPI event 'CallHold' not recorded.*span is closed/);
   });
+});
+
+describe('recordedKpiEventsOnly', () => {
+  it('as eventFilter, sends the KPI events recorded with recordKpiEvent and none of the other span events', async () => {
+    const client = new RecordingCifClient();
+    const provider = new BasicTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(new CifSpanExporter({ client, eventFilter: recordedKpiEventsOnly }))],
+    });
+    const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+    span.addEvent('ui.click', { 'target.id': 'accept' }, new Date(T1));
+    recordKpiEvent(span, 'CallAccepted', undefined, new Date(T1));
+    span.addEvent('websocket.message', {}, new Date(T1));
+    span.addEvent('CallHold', { 'cif.kpi.reason': 'no cif.kpi.name' }, new Date(T1));
+    span.end();
+    await provider.shutdown();
+    expect(client.calls.map((call) => call.eventName)).to.deep.equal(['CallAccepted']);
+  });
+
+  const events: Array<[string, { attributes?: Attributes }, boolean]> = [
+    ['an event recorded with recordKpiEvent', { attributes: { 'cif.kpi.name': 'CallHold' } }, true],
+    ['an event without attributes', {}, false],
+    ['an event with other cif.kpi.* attributes only', { attributes: { 'cif.kpi.reason': 'busy' } }, false],
+    ['an event whose cif.kpi.name is empty', { attributes: { 'cif.kpi.name': '' } }, false],
+    ['an event whose cif.kpi.name is not a string', { attributes: { 'cif.kpi.name': 7 } }, false],
+  ];
+  events.forEach(([what, event, kept]) =>
+    it(`${kept ? 'keeps' : 'leaves out'} ${what}`, () => {
+      expect(recordedKpiEventsOnly(event)).to.equal(kept);
+    }),
+  );
 });
