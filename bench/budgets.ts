@@ -1,4 +1,4 @@
-/** The limits `npm run bench:check` holds the exporter to. Each compares against an anchor measured in the same run. */
+/** The limits `npm run bench` holds the exporter to. Each compares against an anchor measured in the same run. */
 export const BUDGETS = {
   /** The mapping (`spansToCalls`) is at least this many times faster than OTLP's JsonTraceSerializer. */
   mappingSpeedupOverOtlp: 5,

@@ -1,4 +1,4 @@
-/** A limit checked by `npm run bench:check`. Limits compare quantities measured in the same run. */
+/** A limit checked by `npm run bench` (size limits also by `npm run check:size`). Limits compare quantities measured in the same run. */
 export interface Budget {
   name: string;
   /** The rule, as a reader states it: `at least 5x faster`. */
@@ -6,7 +6,7 @@ export interface Budget {
   /** What this run measured, formatted. */
   measured: string;
   holds: boolean;
-  /** `false` for a target that is reported but does not fail `bench:check`. */
+  /** `false` for a target that is reported but does not fail `npm run bench`. */
   enforced?: boolean;
   /** What to do when it does not hold. */
   hint: string;
