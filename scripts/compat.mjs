@@ -1,8 +1,9 @@
 // Installs the packed package into each project under test/compat/ (one per OpenTelemetry JS
 // line, each with its own lockfile), then type-checks it against that line's SDK types and runs
-// the shared end-to-end scenario there.
-import { existsSync, readdirSync } from 'node:fs';
+// the shared end-to-end scenario there, on the Node.js version the project's `engines` asks for.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { NODE_22, envWithNode } from './node-binary.mjs';
 import { isMain, manifest, root, run, typecheck, withPackedPackage } from './pack.mjs';
 
 const QUIET = ['--no-audit', '--no-fund', '--loglevel=error'];
@@ -16,10 +17,11 @@ export function runCompat({ tarball }) {
   if (fixtures.length === 0) throw new Error(`no compatibility projects under ${compat}`);
 
   for (const fixture of fixtures) {
-    console.log(`\n# ${fixture.slice(root.length)}`);
-    run('npm', ['ci', ...QUIET], { cwd: fixture });
+    const env = needsNode22(fixture) ? envWithNode(NODE_22) : process.env;
+    console.log(`\n# ${fixture.slice(root.length)}, Node.js ${run('node', ['--version'], { env, capture: true }).trim()}`);
+    run('npm', ['ci', ...QUIET], { cwd: fixture, env });
     // Not saved: the tarball's integrity changes with every build, the lockfile must not.
-    run('npm', ['install', '--no-save', ...QUIET, tarball], { cwd: fixture });
+    run('npm', ['install', '--no-save', ...QUIET, tarball], { cwd: fixture, env });
 
     const modules = join(fixture, 'node_modules');
     if (!existsSync(join(modules, manifest.name, 'package.json'))) throw new Error(`${manifest.name} is not installed`);
@@ -28,13 +30,19 @@ export function runCompat({ tarball }) {
     if (apis.length !== 1) throw new Error(`expected one @opentelemetry/api, found:\n${apis.join('\n')}`);
 
     typecheck(join(fixture, 'tsconfig.json'));
-    run('node', ['--test', '--test-reporter=spec', 'scenario.test.mjs'], { cwd: fixture });
+    run('node', ['--test', '--test-reporter=spec', 'scenario.test.mjs'], { cwd: fixture, env });
   }
   console.log(`\nCompatibility checks passed in ${fixtures.length} projects.`);
 }
 
+/** Whether the project at `fixture` asks for Node.js 22 (`engines.node` of `>=22...`). */
+function needsNode22(fixture) {
+  const { engines } = JSON.parse(readFileSync(join(fixture, 'package.json'), 'utf8'));
+  return /^>=\s*22\b/.test(engines?.node ?? '');
+}
+
 /** Every copy of package `name` installed under the node_modules folder `modules`, nested ones too. */
-function findPackages(modules, name) {
+export function findPackages(modules, name) {
   const found = existsSync(join(modules, name, 'package.json')) ? [join(modules, name)] : [];
   if (!existsSync(modules)) return found;
   for (const entry of readdirSync(modules, { withFileTypes: true })) {

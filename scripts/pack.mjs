@@ -16,9 +16,9 @@ export function isMain(url) {
 }
 
 /** Runs a command, echoing it; its output goes to this process's unless `capture` is set. */
-export function run(command, args, { cwd = root, capture = false, label = [command, ...args].join(' ') } = {}) {
+export function run(command, args, { cwd = root, env = process.env, capture = false, label = [command, ...args].join(' ') } = {}) {
   console.log(`$ ${label}${cwd === root ? '' : `   (in ${cwd})`}`);
-  return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: capture ? ['ignore', 'pipe', 'inherit'] : 'inherit' });
+  return execFileSync(command, args, { cwd, env, encoding: 'utf8', stdio: capture ? ['ignore', 'pipe', 'inherit'] : 'inherit' });
 }
 
 /** Builds `dist/`, packs it into a fresh temporary directory, and hands the result to `use`. */
@@ -53,15 +53,22 @@ function leaves(target) {
 
 /** Type-checks the project of `tsconfig` (in this process, to spare a compiler start-up). */
 export function typecheck(tsconfig) {
-  console.log(`$ tsc -p ${tsconfig.slice(root.length)}`);
-  const host = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => fail([d]) };
+  console.log(`$ tsc -p ${tsconfig.startsWith(root) ? tsconfig.slice(root.length) : tsconfig}`);
+  const host = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => failOnDiagnostics(tsconfig, [d]) };
   const config = ts.getParsedCommandLineOfConfigFile(tsconfig, undefined, host);
   const program = ts.createProgram({ rootNames: config.fileNames, options: config.options });
-  fail([...config.errors, ...ts.getPreEmitDiagnostics(program)]);
+  failOnDiagnostics(tsconfig, [...config.errors, ...ts.getPreEmitDiagnostics(program)]);
+}
 
-  function fail(diagnostics) {
-    if (diagnostics.length === 0) return;
-    const format = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' };
-    throw new Error(`${tsconfig} does not type-check:\n${ts.formatDiagnostics(diagnostics, format)}`);
-  }
+/** Type-checks `files` with compiler `options` in this process. */
+export function typecheckFiles(what, files, options) {
+  console.log(`$ tsc ${files.map((f) => (f.startsWith(root) ? f.slice(root.length) : f)).join(' ')}`);
+  const program = ts.createProgram({ rootNames: files, options: ts.convertCompilerOptionsFromJson(options, root).options });
+  failOnDiagnostics(what, ts.getPreEmitDiagnostics(program));
+}
+
+function failOnDiagnostics(what, diagnostics) {
+  if (diagnostics.length === 0) return;
+  const format = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => '\n' };
+  throw new Error(`${what} does not type-check:\n${ts.formatDiagnostics(diagnostics, format)}`);
 }
