@@ -3,13 +3,14 @@
 // and TypeScript with moduleResolution bundler and node16.
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { exportedEntries, isMain, manifest, root, run, typecheck, withPackedPackage } from './pack.mjs';
 
-const ALWAYS_SHIPPED = ['LICENSE', 'README.md', 'package.json'];
+const ALWAYS_SHIPPED = ['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json'];
 const SHIPPED_FROM_DIST = /^dist\/[\w./-]+\.(?:js|js\.map|d\.ts)$/;
+const SHIPPED_DOCS = /^docs\/[\w-]+\.md$/;
 
 /** Throws listing every problem found in the packed package. */
 export async function checkPackage({ tarball, files }) {
@@ -24,8 +25,10 @@ export async function checkPackage({ tarball, files }) {
   try {
     console.log('\n# tarball contents');
     for (const file of files) {
-      check(ALWAYS_SHIPPED.includes(file) || SHIPPED_FROM_DIST.test(file), `the tarball should not contain ${file}`);
+      const expected = ALWAYS_SHIPPED.includes(file) || SHIPPED_FROM_DIST.test(file) || SHIPPED_DOCS.test(file);
+      check(expected, `the tarball should not contain ${file}`);
     }
+    for (const problem of readmeLinkProblems(files)) check(false, problem);
     for (const file of [...ALWAYS_SHIPPED, ...entries.flatMap((e) => e.files)]) {
       check(files.includes(file), `the tarball is missing ${file}`);
     }
@@ -36,7 +39,7 @@ export async function checkPackage({ tarball, files }) {
         `${map} points at sources the tarball does not hold; embed them (inlineSources)`,
       );
     }
-    console.log(`${files.length} files: ${ALWAYS_SHIPPED.join(', ')} and dist/`);
+    console.log(`${files.length} files: ${ALWAYS_SHIPPED.join(', ')}, docs/ and dist/`);
 
     rmSync(consumer, { recursive: true, force: true });
     mkdirSync(installed, { recursive: true });
@@ -49,7 +52,7 @@ export async function checkPackage({ tarball, files }) {
     console.log(`${messages.length} messages`);
 
     console.log('\n# are the types wrong?');
-    // ESM only: CommonJS consumers use import(), which the esm-only profile expects.
+    // ESM only: CommonJS code on Node.js 20.19 or newer require()s it (the README's `commonjs` block proves it).
     run('npx', ['--no-install', 'attw', tarball, '--profile', 'esm-only', '--format', 'table-flipped', '--no-color']);
 
     console.log('\n# Node ESM');
@@ -110,6 +113,21 @@ export async function checkPackage({ tarball, files }) {
 
   if (failures.length > 0) throw new Error(`Package checks failed:\n- ${failures.join('\n- ')}`);
   console.log('\nPackage checks passed.');
+}
+
+/**
+ * What the README, the registry page, would show broken: a relative link to a file the tarball
+ * does not hold, or an image by a relative path, which the registry does not serve.
+ */
+function readmeLinkProblems(files) {
+  const problems = [];
+  const text = readFileSync(join(root, 'README.md'), 'utf8');
+  for (const [, bang, target] of text.matchAll(/(!?)\[[^\]]*\]\(([^)\s]+)\)/g)) {
+    if (/^(?:[a-z]+:|#)/i.test(target)) continue;
+    if (bang) problems.push(`README.md shows the image ${target} by a relative path; the registry page cannot`);
+    else if (!files.includes(posix.normalize(target.split('#')[0]))) problems.push(`README.md links to ${target}, which the tarball does not hold`);
+  }
+  return problems;
 }
 
 if (isMain(import.meta.url)) await withPackedPackage(checkPackage);

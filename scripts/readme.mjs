@@ -1,0 +1,184 @@
+// Proves what README.md shows. Each code block is claimed by a marker comment on the line
+// before it (`<!-- check: install otel-2 -->`); a TypeScript block or install line without one fails.
+// - install otel-N: each `npm install` line runs verbatim (the packed tarball in place of the
+//   package name) in a fresh project, on every Node.js version that line supports;
+// - quickstart otel-N / quickstart: the setup of line N and the shared part, type-checked
+//   against the packages that install line put there, then run with a stand-in CIF host;
+// - commonjs: compiled as a `.cts` file with the TypeScript settings the README names, then run;
+// - types: type-checked against the built package and this repository's dev dependencies.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { findPackages } from './compat.mjs';
+import { NODE_22, envWithNode } from './node-binary.mjs';
+import { isMain, manifest, root, run, typecheckFiles, withPackedPackage } from './pack.mjs';
+
+/** Where each OpenTelemetry JS line is proven: the Node.js versions its install line supports. */
+const LINES = {
+  'otel-2': { nodes: [process.version.slice(1), NODE_22] },
+  // The 3.x packages ask for Node.js 22.15 or newer (their `engines`, checked below).
+  'otel-3': { nodes: [NODE_22], engines: { '@opentelemetry/sdk-trace': '>=22.15.0' } },
+};
+
+/** How a user's bundled browser project compiles: what the quick starts are checked with. */
+const BROWSER_OPTIONS = {
+  target: 'ES2022',
+  module: 'ESNext',
+  moduleResolution: 'Bundler',
+  lib: ['ES2022', 'DOM'],
+  types: [],
+  strict: true,
+  noEmit: true,
+  skipLibCheck: true,
+};
+
+/** The configuration the README gives CommonJS projects in TypeScript. */
+const COMMONJS_OPTIONS = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', types: [], strict: true, skipLibCheck: true };
+
+const MARKER = /^<!-- check: ([\w -]+) -->$/;
+
+/** The fenced code blocks of `markdown`, each with the marker before it (if any) and its line. */
+export function codeBlocks(markdown) {
+  const lines = markdown.split('\n');
+  const blocks = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```(\w*)\s*$/.exec(lines[i]);
+    if (!open) continue;
+    const end = lines.indexOf('```', i + 1);
+    let before = i - 1;
+    while (before >= 0 && lines[before].trim() === '') before--;
+    const marker = MARKER.exec(lines[before] ?? '')?.[1].trim().split(/\s+/) ?? [];
+    blocks.push({ lang: open[1], code: lines.slice(i + 1, end).join('\n'), marker, line: i + 1 });
+    i = end;
+  }
+  return blocks;
+}
+
+function claimed(blocks) {
+  for (const b of blocks) {
+    if (['ts', 'typescript'].includes(b.lang) && b.marker.length === 0) {
+      throw new Error(`README.md:${b.line}: a TypeScript block without a <!-- check: ... --> marker`);
+    }
+    if (/^\s*npm (?:install|i) /m.test(b.code) && b.marker[0] !== 'install') {
+      throw new Error(`README.md:${b.line}: an install line without a <!-- check: install otel-N --> marker`);
+    }
+  }
+  const pick = (...marker) => blocks.filter((b) => marker.every((m, i) => b.marker[i] === m));
+  return { pick };
+}
+
+/** The README's `npm install` lines of block `code`, with the package name replaced by `tarball`. */
+function installLines(code, tarball) {
+  return code
+    .split('\n')
+    .map((line) => line.replace(/\s+#.*$/, '').trim())
+    .filter((line) => line.startsWith('npm install '))
+    .map((line) => line.replace(new RegExp(`(?<=\\s)${manifest.name}(?=\\s|$)`), tarball));
+}
+
+/** Runs the built quick start in `dir` against a stand-in CIF library, and checks what it sent. */
+const HARNESS = `
+import assert from 'node:assert/strict';
+import { installFakeCIFramework } from '${manifest.name}/testing';
+
+const { client } = installFakeCIFramework(globalThis);
+// The CIF 2.0 session APIs the quick start reads its ids from.
+Object.assign(globalThis.Microsoft.CIFramework, {
+  getFocusedSession: async () => 'session-1',
+  getSession: async (id) => new Map([['sessionId', id], ['conversationId', 'conv-001']]),
+});
+await import('./quickstart.mjs');
+const calls = client.calls.map(({ data, eventName, correlationId }) => ({
+  eventName,
+  ids: [data.conversationId, data.providerSessionId],
+  events: data.events.map(({ eventTimestamp, ...event }) => event),
+  correlationId: /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/.test(correlationId),
+}));
+assert.deepEqual(calls, [
+  {
+    eventName: 'CallAccepted',
+    ids: ['conv-001', 'CA5f3c2e9b7d'],
+    events: [{ kpiEventName: 'CallAccepted', notificationResponseAction: 'accepted' }],
+    correlationId: true,
+  },
+]);
+console.log('quick start: ' + calls.length + ' logAnalyticsEvent call, as expected, on Node ' + process.version);
+`;
+
+function proveLine(line, nodeVersion, { tarball, blocks }) {
+  const [install] = blocks.pick('install', line);
+  const setup = blocks.pick('quickstart', line);
+  const shared = blocks.filter((b) => b.marker.length === 1 && b.marker[0] === 'quickstart');
+  assert.ok(install && setup.length === 1 && shared.length === 1, `README.md: ${line} needs one install block, one setup and one shared quick start`);
+  const [commonjs] = blocks.pick('commonjs');
+
+  const dir = mkdtempSync(join(tmpdir(), `cif-readme-${line}-`));
+  try {
+    console.log(`\n# README, OpenTelemetry JS ${line.slice(5)}.x line, Node.js ${nodeVersion}`);
+    const env = nodeVersion === process.version.slice(1) ? process.env : envWithNode(nodeVersion);
+    const quiet = { ...env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+    assert.equal(run('node', ['--version'], { env, capture: true }).trim(), `v${nodeVersion}`);
+    // What `npm init -y` writes, less the noise.
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'readme-check', version: '1.0.0', private: true }, null, 2));
+    for (const command of installLines(install.code, tarball)) run('sh', ['-c', command], { cwd: dir, env: quiet, label: command });
+
+    const modules = join(dir, 'node_modules');
+    const apis = findPackages(modules, '@opentelemetry/api');
+    assert.equal(apis.length, 1, `one @opentelemetry/api for the page and the exporter, found:\n${apis.join('\n')}`);
+    for (const [name, range] of Object.entries(LINES[line].engines ?? {})) {
+      const { engines } = JSON.parse(readFileSync(join(modules, name, 'package.json'), 'utf8'));
+      assert.equal(engines?.node, range, `${name} asks for Node.js ${engines?.node}; the README says ${range}`);
+    }
+
+    const source = `${setup[0].code}\n\n${shared[0].code}\n`;
+    writeFileSync(join(dir, 'quickstart.ts'), source);
+    typecheckFiles(`README quick start (${line})`, [join(dir, 'quickstart.ts')], BROWSER_OPTIONS);
+    const js = ts.transpileModule(source, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
+    writeFileSync(join(dir, 'quickstart.mjs'), js.outputText);
+    writeFileSync(join(dir, 'harness.mjs'), HARNESS);
+    run('node', ['harness.mjs'], { cwd: dir, env, label: 'node harness.mjs (the quick start, with a stand-in CIF host)' });
+
+    if (commonjs) {
+      writeFileSync(join(dir, 'widget.cts'), commonjs.code);
+      const options = { ...COMMONJS_OPTIONS, outDir: dir };
+      typecheckFiles('README CommonJS example', [join(dir, 'widget.cts')], { ...options, noEmit: true });
+      const program = ts.createProgram([join(dir, 'widget.cts')], ts.convertCompilerOptionsFromJson(options, dir).options);
+      assert.equal(program.emit().emitSkipped, false);
+      run('node', ['widget.cjs'], { cwd: dir, env, label: 'node widget.cjs (the CommonJS example)' });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The blocks marked `types`, type-checked against the built package (dist/) and the dev dependencies. */
+function proveTypes(blocks) {
+  const dir = join(root, '.cache', 'readme-types');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const files = blocks.pick('types').map((b) => {
+    const file = join(dir, `block-${b.line}.ts`);
+    writeFileSync(file, `${b.code}\nexport {};\n`);
+    return file;
+  });
+  const paths = { [manifest.name]: [join(root, 'dist/index.d.ts')], [`${manifest.name}/testing`]: [join(root, 'dist/testing/index.d.ts')] };
+  console.log('\n# README, the other TypeScript blocks');
+  typecheckFiles('README TypeScript blocks', files, { ...BROWSER_OPTIONS, paths });
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Every check above, on the packed package. */
+export function proveReadme({ tarball }) {
+  const blocks = codeBlocks(readFileSync(join(root, 'README.md'), 'utf8'));
+  const { pick } = claimed(blocks);
+  const picked = Object.assign(blocks, { pick });
+  proveTypes(picked);
+  for (const [line, { nodes }] of Object.entries(LINES)) {
+    for (const node of nodes) proveLine(line, node, { tarball, blocks: picked });
+  }
+  console.log('\nREADME checks passed.');
+}
+
+if (isMain(import.meta.url)) await withPackedPackage(proveReadme);
