@@ -26,9 +26,21 @@ export async function startDemo(port = 0): Promise<DemoServer> {
   return { url: `http://127.0.0.1:${server.port}/`, stop: () => ctx.dispose() };
 }
 
+/** Whether `error` says the port is taken (esbuild reports Go's `bind: address already in use`). */
+function isPortInUse(error: unknown): boolean {
+  const text = `${(error as { code?: unknown })?.code ?? ''} ${(error as Error)?.message ?? String(error)}`;
+  return /EADDRINUSE|address already in use/i.test(text);
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const requested = Number(process.env['PORT'] ?? 8080);
-  const demo = await startDemo(requested);
-  console.log(`CIF softphone demo: ${demo.url}`);
-  console.log('Click "Simulate incoming call", then Accept, Hold, Transfer and End. Ctrl+C stops the server.');
+  try {
+    const demo = await startDemo(requested);
+    console.log(`CIF softphone demo: ${demo.url}`);
+    console.log('Click "Simulate incoming call", then Accept, Hold, Transfer and End. Ctrl+C stops the server.');
+  } catch (error) {
+    if (!isPortInUse(error)) throw error;
+    console.error(`Port ${requested} is already in use. Pick another one: PORT=${requested + 1} npm run demo`);
+    process.exit(1);
+  }
 }

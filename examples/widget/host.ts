@@ -30,12 +30,16 @@ function show(call: RecordedCifCall, index: number): void {
   document.getElementById('calls')!.append(item);
 }
 
-/** The payload one field a line: the ids as they are, each KPI event as compact JSON. */
+/** The payload one field a line: the ids as they are, each KPI event as indented JSON. */
 function fields(data: CifAnalyticsData): HTMLElement {
   const list = document.createElement('dl');
   const { events, ...identity } = data;
   for (const [name, value] of Object.entries(identity)) list.append(text('dt', name), text('dd', String(value)));
-  events.forEach((event, i) => list.append(text('dt', `events[${i}]`), text('dd', JSON.stringify(event))));
+  events.forEach((event, i) => {
+    const value = document.createElement('dd');
+    value.append(text('pre', JSON.stringify(event, null, 1)));
+    list.append(text('dt', `events[${i}]`), value);
+  });
   return list;
 }
 

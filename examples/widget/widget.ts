@@ -9,6 +9,7 @@ import {
   CifSpanExporter,
   recordKpiEvent,
   setCifSession,
+  traceIdToGuid,
   type CifKpiEventDetails,
 } from '../../src/index.js';
 
@@ -32,9 +33,12 @@ let onHold = false;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
+let kpiEventsRecorded = 0;
+
 /** One user action: a short child span of the call, carrying one KPI event. */
 function kpi(name: string, details?: CifKpiEventDetails): void {
   if (!call) return;
+  kpiEventsRecorded++;
   const span = tracer.startSpan(name, { attributes: { 'call.queue': 'billing' } }, call.context);
   recordKpiEvent(span, name, details);
   span.end();
@@ -50,7 +54,8 @@ function ring(): void {
   };
   $('conversation-id').textContent = conversationId;
   $('provider-session-id').textContent = providerSessionId;
-  $('trace-id').textContent = span.spanContext().traceId;
+  // As the host shows it: the correlationId of every call of this phone call.
+  $('trace-id').textContent = traceIdToGuid(span.spanContext().traceId);
   kpi('CallOffered', { reason: 'inbound' });
   show('ringing');
 }
@@ -95,6 +100,23 @@ function show(state: 'idle' | 'ringing' | 'connected'): void {
   $('controls').hidden = state !== 'connected';
   $('call-state').textContent = { idle: 'Idle', ringing: 'Ringing', connected: 'Connected' }[state];
 }
+
+let cifReady = false;
+addEventListener('CIFInitDone', () => (cifReady = true));
+
+/**
+ * The calls not yet delivered, one per KPI event: those the exporter holds and those whose spans
+ * still wait in the BatchSpanProcessor, which exports one batch at a time.
+ */
+function showExporterState(): void {
+  const { kpiEventsDelivered, dropped } = exporter.getStats();
+  const lost = Object.values(dropped).reduce((sum, n) => sum + n, 0);
+  const held = kpiEventsRecorded - kpiEventsDelivered - lost;
+  const state = $('exporter-state');
+  if (!cifReady && held > 0) state.textContent = `waiting for CIFInitDone: ${held} call${held === 1 ? '' : 's'} held`;
+  else state.textContent = `${kpiEventsDelivered} KPI event${kpiEventsDelivered === 1 ? '' : 's'} delivered${held > 0 ? `, ${held} on the way` : ''}`;
+}
+setInterval(showExporterState, 100);
 
 $('ring').addEventListener('click', ring);
 $('accept').addEventListener('click', accept);

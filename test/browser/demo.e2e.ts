@@ -1,13 +1,17 @@
 import { expect } from 'chai';
-import { mkdirSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
-import { traceIdToGuid, type CifAnalyticsData } from '../../src/index.js';
+import type { CifAnalyticsData } from '../../src/index.js';
 import type { RecordedCifCall } from '../../src/testing/index.js';
 import { startDemo, type DemoServer } from '../../scripts/demo.js';
 import { launchChromium, type Browser } from './chromium.js';
 
-const SCREENSHOT = fileURLToPath(new URL('../../docs/demo.png', import.meta.url));
+/** The narrowest window the demo is made for. */
+const NARROW = { width: 360, height: 800 };
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_MILLIS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 async function hostCalls(page: Page): Promise<RecordedCifCall[]> {
@@ -23,12 +27,28 @@ async function waitForCalls(page: Page, count: number): Promise<RecordedCifCall[
   return hostCalls(page);
 }
 
+/** The ids the widget shows; its trace id is shown as the host shows correlationId. */
 async function identity(page: Page) {
+  const correlationId = await page.locator('#trace-id').innerText();
+  expect(correlationId).to.match(GUID);
   return {
     conversationId: await page.locator('#conversation-id').innerText(),
     providerSessionId: await page.locator('#provider-session-id').innerText(),
-    correlationId: traceIdToGuid(await page.locator('#trace-id').innerText()),
+    correlationId,
   };
+}
+
+/** Elements wider than the window, or panels too narrow to read: none at 360 px. */
+async function layoutProblems(page: Page): Promise<string[]> {
+  return page.evaluate((width) => {
+    const problems: string[] = [];
+    if (document.documentElement.scrollWidth > width) problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px`);
+    for (const panel of document.querySelectorAll<HTMLElement>('.panel')) {
+      if (panel.getBoundingClientRect().width < width - 40) problems.push(`${panel.className} is ${panel.getBoundingClientRect().width} px wide`);
+      if (panel.scrollWidth > panel.clientWidth) problems.push(`${panel.className} scrolls sideways`);
+    }
+    return problems;
+  }, NARROW.width);
 }
 
 type Expected = [eventName: string, details: Record<string, string>];
@@ -73,10 +93,11 @@ describe('the demo widget in Chromium', function () {
     await demo?.stop();
   });
 
-  it('sends each KPI event of an accepted call, waiting for CIFInitDone, with the trace id as correlationId', async () => {
+  it('at 360 px, holds every KPI event of an accepted call until CIFInitDone, then sends them with the trace id as correlationId', async () => {
     const { page, errors } = await browser.newPage();
-    // The host takes 4 s to load the CIF library, time enough to click through the whole call.
-    await page.goto(`${demo.url}?cifLoadDelay=4000`);
+    await page.setViewportSize(NARROW);
+    // The host takes 6 s to load the CIF library, time enough to click through the whole call.
+    await page.goto(`${demo.url}?cifLoadDelay=6000`);
     // Ring before the host has loaded the CIF library: every call must wait for CIFInitDone.
     await page.click('#ring');
     expect(await page.locator('#cif-status').innerText()).to.match(/loading/);
@@ -85,6 +106,8 @@ describe('the demo widget in Chromium', function () {
     await page.click('#hold');
     await page.click('#transfer');
     await page.click('#end');
+    // The widget shows what its exporter holds while it waits.
+    await page.locator('#exporter-state', { hasText: 'waiting for CIFInitDone: 6 calls held' }).waitFor({ timeout: 5_000 });
     expect(await page.locator('#cif-status').innerText(), 'the host loaded CIF before the call ended').to.match(/loading/);
     expect(await hostCalls(page)).to.deep.equal([]);
     const id = await identity(page);
@@ -99,14 +122,14 @@ describe('the demo widget in Chromium', function () {
       ['CallEnded', { kpiEventReason: 'agent ended the call' }],
     ]);
     expect(await page.locator('#calls li').count()).to.equal(6);
+    await page.locator('#exporter-state', { hasText: '6 KPI events delivered' }).waitFor({ timeout: 5_000 });
+    expect(await layoutProblems(page)).to.deep.equal([]);
     expect(errors).to.deep.equal([]);
-
-    mkdirSync(new URL('../../docs/', import.meta.url), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
 
   it('sends a rejected notification as its own conversation and trace', async () => {
     const { page, errors } = await browser.newPage();
+    await page.setViewportSize(NARROW);
     await page.goto(demo.url);
     await page.locator('#cif-status', { hasText: 'CIFInitDone' }).waitFor();
     await page.click('#ring');
@@ -118,5 +141,28 @@ describe('the demo widget in Chromium', function () {
       ['CallRejected', { kpiEventReason: 'agent busy', notificationResponseAction: 'rejected' }],
     ]);
     expect(errors).to.deep.equal([]);
+  });
+
+  it('on a busy port, `npm run demo` says how to pick another one instead of printing a stack trace', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const { port } = busy.address() as { port: number };
+    try {
+      const demoScript = fileURLToPath(new URL('../../scripts/demo.ts', import.meta.url));
+      const failure = await promisify(execFile)(process.execPath, ['--import', 'tsx', demoScript], {
+        env: { ...process.env, PORT: String(port) },
+      }).then(
+        () => undefined,
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+      expect(failure, 'the demo started on a busy port').not.to.equal(undefined);
+      expect({ code: failure!.code, stdout: failure!.stdout, stderr: failure!.stderr }).to.deep.equal({
+        code: 1,
+        stdout: '',
+        stderr: `Port ${port} is already in use. Pick another one: PORT=${port + 1} npm run demo\n`,
+      });
+    } finally {
+      busy.close();
+    }
   });
 });
