@@ -1,20 +1,21 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { traceIdToGuid } from '../../src/index.js';
-import { SCRIPT_TAG_BUNDLE, buildScriptTagBundle } from '../../scripts/build-browser.js';
+import { traceIdToGuid, type CifExporterStats } from '../../src/index.js';
+import { SCRIPT_TAG_BUNDLES, buildScriptTagBundles } from '../../scripts/build-browser.js';
 import { launchChromium, type Browser } from './chromium.js';
 import { servePage, type ServedPage } from './serve.js';
 
-describe('the script-tag bundle in a plain HTML page', function () {
+describe('the script-tag bundles in a plain HTML page', function () {
   this.timeout(60_000);
   let browser: Browser;
   let served: ServedPage;
 
   before(async () => {
-    await buildScriptTagBundle();
+    await buildScriptTagBundles();
+    const bundles = Object.values(SCRIPT_TAG_BUNDLES).map(({ file }) => [basename(file), readFileSync(file)]);
     served = await servePage({
-      [basename(SCRIPT_TAG_BUNDLE)]: readFileSync(SCRIPT_TAG_BUNDLE),
+      ...Object.fromEntries(bundles),
       'index.html': readFileSync(new URL('./fixtures/script-tag.html', import.meta.url)),
     });
     browser = await launchChromium();
@@ -25,14 +26,14 @@ describe('the script-tag bundle in a plain HTML page', function () {
     await served?.stop();
   });
 
-  it('exports the page spans to Microsoft.CIFramework.logAnalyticsEvent', async () => {
+  it('exports the page spans to the stand-in Microsoft.CIFramework, and a session only to spans started before an await', async () => {
     const { page, errors } = await browser.newPage();
     await page.goto(served.url);
     await page.locator('#status', { hasText: 'done' }).waitFor();
-    const { calls, traceId } = await page.evaluate(() => ({
-      calls: (window as unknown as { cifCalls: unknown[] }).cifCalls,
-      traceId: (window as unknown as { traceId: string }).traceId,
-    }));
+    const { calls, traceId, sessionTraceId, stats } = await page.evaluate(() => {
+      const page = window as unknown as { cifCalls: unknown[]; traceId: string; sessionTraceId: string; stats: CifExporterStats };
+      return { calls: page.cifCalls, traceId: page.traceId, sessionTraceId: page.sessionTraceId, stats: page.stats };
+    });
     const correlationId = traceIdToGuid(traceId);
     const identity = { conversationId: 'conv-42', providerSessionId: 'CA42' };
     expect(calls).to.deep.equal([
@@ -54,7 +55,18 @@ describe('the script-tag bundle in a plain HTML page', function () {
         eventName: 'CallEnded',
         correlationId,
       },
+      {
+        data: {
+          conversationId: 'conv-43',
+          providerSessionId: 'CA43',
+          events: [{ kpiEventName: 'CallHold', eventTimestamp: '2026-11-25T10:20:00.000Z' }],
+        },
+        eventName: 'CallHold',
+        correlationId: traceIdToGuid(sessionTraceId),
+      },
     ]);
+    // The span started after the await had no session, so no ids: counted, not sent.
+    expect(stats.dropped.missing_identity).to.equal(1);
     expect(errors).to.deep.equal([]);
   });
 });
