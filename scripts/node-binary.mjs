@@ -5,6 +5,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { root, run } from './pack.mjs';
 
+/** The lowest Node.js version the package supports (`engines`): the first 20.x that require()s ES modules unflagged. */
+export const NODE_LOWEST = '20.19.0';
 /** The newer Node.js line the checks run on besides the one running them: 22.15 or newer, as the 3.x SDK asks. */
 export const NODE_22 = '22.23.3';
 

@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { findPackages } from './compat.mjs';
-import { NODE_22, envWithNode } from './node-binary.mjs';
+import { NODE_22, NODE_LOWEST, envWithNode } from './node-binary.mjs';
 import { isMain, manifest, root, run, typecheckFiles, withPackedPackage } from './pack.mjs';
 
 /** Where each OpenTelemetry JS line is proven: the Node.js versions its install line supports. */
 const LINES = {
-  'otel-2': { nodes: [process.version.slice(1), NODE_22] },
+  'otel-2': { nodes: [NODE_LOWEST, process.version.slice(1), NODE_22] },
   // The 3.x packages ask for Node.js 22.15 or newer (their `engines`, checked below).
   'otel-3': { nodes: [NODE_22], engines: { '@opentelemetry/sdk-trace': '>=22.15.0' } },
 };
@@ -174,9 +174,10 @@ export function proveReadme({ tarball }) {
   const blocks = codeBlocks(readFileSync(join(root, 'README.md'), 'utf8'));
   const { pick } = claimed(blocks);
   const picked = Object.assign(blocks, { pick });
+  assert.equal(manifest.engines.node, `>=${NODE_LOWEST.replace(/\.0$/, '')}`, 'engines.node is the lowest Node.js version checked here');
   proveTypes(picked);
   for (const [line, { nodes }] of Object.entries(LINES)) {
-    for (const node of nodes) proveLine(line, node, { tarball, blocks: picked });
+    for (const node of new Set(nodes)) proveLine(line, node, { tarball, blocks: picked });
   }
   console.log('\nREADME checks passed.');
 }
