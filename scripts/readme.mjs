@@ -81,7 +81,7 @@ function installLines(code, tarball) {
 /** Runs the built quick start in `dir` against a stand-in CIF library, and checks what it sent. */
 const HARNESS = `
 import assert from 'node:assert/strict';
-import { installFakeCIFramework } from '${manifest.name}/testing';
+import { RecordingCifClient, installFakeCIFramework } from '${manifest.name}/testing';
 
 const { client } = installFakeCIFramework(globalThis);
 // The CIF 2.0 session APIs the quick start reads its ids from.
@@ -105,6 +105,22 @@ assert.deepEqual(calls, [
   },
 ]);
 console.log('quick start: ' + calls.length + ' logAnalyticsEvent call, as expected, on Node ' + process.version);
+
+// A span with an invalid trace id gets a fresh v4 UUID (from uuid) as correlationId, on this Node too.
+const { CifSpanExporter } = await import('${manifest.name}');
+const recording = new RecordingCifClient();
+const when = [1764065730, 123000000];
+const invalid = {
+  name: 'call',
+  attributes: { 'cif.conversation.id': 'conv-002', 'cif.provider_session.id': 'CA2' },
+  events: [{ name: 'CallHold', time: when }],
+  endTime: when,
+  resource: { attributes: {} },
+  spanContext: () => ({ traceId: '0'.repeat(32), spanId: '0'.repeat(16), traceFlags: 1 }),
+};
+const result = await new Promise((resolve) => new CifSpanExporter({ client: recording }).export([invalid], resolve));
+assert.deepEqual([result.code, recording.calls.length], [0, 1], String(result.error));
+assert.match(recording.calls[0].correlationId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 `;
 
 function proveLine(line, nodeVersion, { tarball, blocks }) {
