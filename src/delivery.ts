@@ -263,7 +263,7 @@ export class CifDelivery {
   private answered(ref: AttemptRef, error: Error | undefined): void {
     if (this.abandoned.delete(ref)) {
       clearTimeout(ref.hold);
-      log('debug', 'a timed-out call was answered late; its slot is free');
+      log('debug', 'a timed-out call answered late; its slot is free');
       this.pump();
       return;
     }
@@ -379,7 +379,7 @@ export class CifDelivery {
   /** Calls whose wait ran out go without `CIFInitDone` if the library is there, else fail. */
   private readyTimeUp(): void {
     const present = this.readiness.lastChance();
-    if (present) log('debug', 'no CIFInitDone within readyTimeoutMillis; calling Microsoft.CIFramework without it');
+    if (present) log('debug', 'calling without CIFInitDone after readyTimeoutMillis');
     if (this.readiness.current() !== 'ready') {
       const now = Date.now();
       const error = this.readiness.error(this.options.readyTimeoutMillis);

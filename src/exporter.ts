@@ -10,7 +10,7 @@ import type { CifCall, CifReadableSpan } from './types.js';
 const DROP_WARNINGS: Partial<Record<CifDropReason, string>> = {
   sdk_event_limit:
     'KPI events lost: the SDK dropped events of a CIF span over spanLimits.eventCountLimit (128 by default). ' +
-    'Raise eventCountLimit, or put long series of KPI events on shorter spans.',
+    'Raise it, or put long series of KPI events on shorter spans.',
   identity_too_long: 'KPI events dropped: a CIF id is longer than its 100-character Dataverse column.',
   missing_kpi_name: 'KPI events dropped: a span event has an empty name and no cif.kpi.name.',
   invalid_timestamp: 'KPI events dropped: a span event has a time that is not a valid date.',
@@ -18,16 +18,13 @@ const DROP_WARNINGS: Partial<Record<CifDropReason, string>> = {
 };
 
 const FIELD_WARNINGS: Record<CifDroppedFieldReason, string> = {
-  invalid_custom_column:
-    'A customData item was left out: a cif.kpi.custom.* attribute does not name a msdyn_kpieventdata column, such as msdyn_customattribute1.',
-  unserializable_value: 'A KPI event field was left out: its attribute value could not be read or written as JSON.',
-  sdk_attribute_limit:
-    'KPI event fields may be missing: the SDK dropped attributes of a CIF span or event over spanLimits.attributeCountLimit. Raise it.',
+  invalid_custom_column: 'customData left out: a cif.kpi.custom.* key names no column, such as msdyn_customattribute1.',
+  unserializable_value: 'A field was left out: its value could not be read or written as JSON.',
+  sdk_attribute_limit: 'Fields may be missing: the SDK dropped attributes of a CIF span over spanLimits.attributeCountLimit. Raise it.',
 };
 
 const MISSING_IDENTITY_CAUSES =
-  'Likely causes: no CifSessionSpanProcessor registered, the CIF session lost after an await ' +
-  '(see Context managers in the README), or no `session` option.';
+  'Likely causes: no CifSessionSpanProcessor, the CIF session lost after an await (see Context managers in the README), or no `session` option.';
 
 /**
  * An OpenTelemetry `SpanExporter` that turns spans carrying `cif.*` attributes into
@@ -115,17 +112,17 @@ export class CifSpanExporter {
       if (droppedFields[reason as CifDroppedFieldReason] > 0) this.warnOnce(`droppedFields.${reason}`, message);
     }
     for (const [field, count] of Object.entries(truncated)) {
-      if (count > 0) this.warnOnce(`truncated.${field}`, `KPI event field ${field} was cut to its Dataverse column size.`);
+      if (count > 0) this.warnOnce(`truncated.${field}`, `${field} was cut to its Dataverse column size.`);
     }
     if (callbackErrors > 0) {
-      this.warnOnce('callbackErrors', 'An eventFilter, eventName or correlationId callback threw or returned a bad value; its default was used.');
+      this.warnOnce('callbackErrors', 'An eventFilter, eventName or correlationId callback failed; its default was used.');
     }
   }
 
   private warnOnce(counter: string, message: string): void {
     if (this.warned.has(counter)) return;
     this.warned.add(counter);
-    log('warn', `${message} Counted in getStats().${counter}; this warning is shown once.`);
+    log('warn', `${message} Counted in getStats().${counter}; shown once.`);
   }
 }
 

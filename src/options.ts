@@ -139,23 +139,7 @@ export const DEFAULT_OPTIONS = {
 } as const satisfies Partial<NormalizedOptions>;
 
 /** Every option name, so that a misspelt one can be pointed at its nearest. */
-const OPTION_NAMES: ReadonlyArray<keyof CifSpanExporterOptions> = [
-  'client',
-  'ready',
-  'readyTimeoutMillis',
-  'timeoutMillis',
-  'retry',
-  'maxConcurrentCalls',
-  'maxQueueSize',
-  'session',
-  'customAttributes',
-  'eventName',
-  'maxEventsPerCall',
-  'dataFormat',
-  'eventFilter',
-  'correlationId',
-];
-const RETRY_NAMES: ReadonlyArray<keyof CifRetryOptions> = ['maxAttempts', 'initialBackoffMillis', 'maxBackoffMillis'];
+const OPTION_NAMES = [...Object.keys(DEFAULT_OPTIONS), 'client', 'ready', 'session', 'customAttributes'];
 
 /** Validates the options and fills in defaults; throws a `TypeError` that says what to change. */
 export function normalizeOptions(options: CifSpanExporterOptions = {}): NormalizedOptions {
@@ -199,7 +183,7 @@ function normalizeRetry(retry: CifRetryOptions | undefined): RetryPolicy {
   const defaults = DEFAULT_OPTIONS.retry;
   if (retry === undefined) return { ...defaults };
   if (typeof retry !== 'object' || retry === null) fail('retry', 'must be an object', retry);
-  warnUnknown(retry, RETRY_NAMES, 'retry.');
+  warnUnknown(retry, Object.keys(DEFAULT_OPTIONS.retry), 'retry.');
   const initialBackoffMillis = millis('retry.initialBackoffMillis', retry.initialBackoffMillis, defaults.initialBackoffMillis, 0);
   const maxBackoffMillis = millis(
     'retry.maxBackoffMillis',

@@ -80,7 +80,7 @@ export class CifReadiness {
         this.target = target;
         target.addEventListener(CIF_INIT_DONE_EVENT, this.onInitDone);
       } else if (!pageCifClient()) {
-        log('warn', 'No `client` option and no window: no CIFInitDone event can come, so every call waits readyTimeoutMillis for Microsoft.CIFramework. Pass a `client`.');
+        log('warn', 'No `client` option and no window, so no CIFInitDone event can come: pass a `client`.');
       }
     }
   }

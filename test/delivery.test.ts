@@ -821,12 +821,12 @@ describe('CifDelivery', () => {
         // The calls made without CIFInitDone fail, so they wait once more, from their first attempt.
         expect(lines.filter((l) => l.includes('CIF'))).to.deep.equal([
           'waiting for CIF, at most 1000 ms',
-          'no CIFInitDone within readyTimeoutMillis; calling Microsoft.CIFramework without it',
+          'calling without CIFInitDone after readyTimeoutMillis',
           "call 'A' failed before CIFInitDone (Provider not active); waiting for CIF again",
           'waiting for CIF, at most 1000 ms',
           "call 'B' failed before CIFInitDone (Provider not active); waiting for CIF again",
           "call 'C' failed before CIFInitDone (Provider not active); waiting for CIF again",
-          'no CIFInitDone within readyTimeoutMillis; calling Microsoft.CIFramework without it',
+          'calling without CIFInitDone after readyTimeoutMillis',
         ]);
         expect(lines).to.include.members([
           "call 'A' failed (Provider not active); retry 1 in 250 ms",

@@ -186,7 +186,7 @@ describe('CifReadiness', () => {
     try {
       new CifReadiness({ kind: 'page', target: {} }, () => {});
       expect(messages).to.have.length(1);
-      expect(messages[0]).to.match(/No `client` option and no window: no CIFInitDone event can come.*Pass a `client`/);
+      expect(messages[0]).to.match(/No `client` option and no window, so no CIFInitDone event can come: pass a `client`/);
       installPageCif(faultyClient());
       new CifReadiness({ kind: 'page', target: {} }, () => {});
       new CifReadiness({ kind: 'page', target: windowLike() }, () => {});
