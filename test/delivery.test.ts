@@ -3,6 +3,7 @@ import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { CifDelivery, HOST_TIMEOUT_MILLIS, type DeliveryOptions, type DeliveryReport } from '../src/delivery.js';
 import { CifHostError, CifNotLoadedError } from '../src/errors.js';
+import { installThrowingDiag } from './helpers/diag.js';
 import { DEFAULT_OPTIONS } from '../src/options.js';
 import { pageCifClient } from '../src/readiness.js';
 import { createStats, type CifExporterStats } from '../src/stats.js';
@@ -851,19 +852,14 @@ describe('CifDelivery', () => {
     });
 
     it('keeps delivering when the installed diag logger throws', async () => {
-      let hostile = false;
-      const boom = () => {
-        if (hostile) throw new Error('logger bug');
-      };
-      diag.setLogger({ error: boom, warn: boom, info: boom, debug: boom, verbose: boom }, { logLevel: DiagLogLevel.ALL, suppressOverrideMessage: true });
-      hostile = true;
+      const restore = installThrowingDiag();
       try {
         const client = faultyClient((_, index) => (index === 0 ? rejects('once') : ok()));
         const result = watch(engine(client).deliver(calls('A')));
         await clock.runAllAsync();
         expect(result.value).to.deep.equal(delivered(1));
       } finally {
-        hostile = false; // diag.disable() itself logs.
+        restore();
       }
     });
   });

@@ -1,4 +1,4 @@
-import { context, diag, DiagLogLevel, type Tracer } from '@opentelemetry/api';
+import { context, diag, type Tracer } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -39,7 +39,7 @@ import {
   removePageCif,
   seededRandom,
 } from './helpers/fake-client.js';
-import { captureDiag } from './helpers/diag.js';
+import { captureDiag, installThrowingDiag } from './helpers/diag.js';
 import { IDENTITY, event, makeSpan } from './helpers/spans.js';
 
 /** Every result the callback got, once every call of the exporter has settled. */
@@ -420,12 +420,7 @@ describe('CifSpanExporter results', () => {
   });
 
   it('exports, calls back once and leaves no unhandled rejection when the installed diag logger throws', async () => {
-    let hostile = false;
-    const boom = () => {
-      if (hostile) throw new Error('logger bug');
-    };
-    diag.setLogger({ error: boom, warn: boom, info: boom, debug: boom, verbose: boom }, { logLevel: DiagLogLevel.ALL, suppressOverrideMessage: true });
-    hostile = true;
+    const restore = installThrowingDiag();
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
@@ -445,9 +440,8 @@ describe('CifSpanExporter results', () => {
       expect(exporter.getStats().dropped.missing_identity).to.equal(1);
       expect(unhandled).to.deep.equal([]);
     } finally {
-      hostile = false;
+      restore();
       process.off('unhandledRejection', onUnhandled);
-      diag.disable();
     }
   });
 });
