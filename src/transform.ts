@@ -406,30 +406,26 @@ function cut(
 
 /** One attribute as a payload string; a value that cannot be read or written is left out and counted. */
 function field(attributes: Attributes, key: string, stats: MappingStats): string | undefined {
-  const text = readField(attributes, key);
-  if (text !== UNSERIALIZABLE) return text;
-  stats.droppedFields.unserializable_value++;
-  return undefined;
+  return counted(readField(attributes, key), stats);
 }
 
+/** A getter on the attribute bag may throw: that loses the value, not the span. */
 function readField(attributes: Attributes, key: string): ReturnType<typeof toPayloadString> {
-  return payloadText(() => attributes[key]);
-}
-
-function payloadString(value: unknown, stats: MappingStats): string | undefined {
-  const text = payloadText(() => value);
-  if (text !== UNSERIALIZABLE) return text;
-  stats.droppedFields.unserializable_value++;
-  return undefined;
-}
-
-/** Getters, proxies and `toJSON` methods on a value may throw: that loses the value, not the span. */
-function payloadText(read: () => unknown): ReturnType<typeof toPayloadString> {
   try {
-    return toPayloadString(read());
+    return toPayloadString(attributes[key]);
   } catch {
     return UNSERIALIZABLE;
   }
+}
+
+function payloadString(value: unknown, stats: MappingStats): string | undefined {
+  return counted(toPayloadString(value), stats);
+}
+
+function counted(text: ReturnType<typeof toPayloadString>, stats: MappingStats): string | undefined {
+  if (text !== UNSERIALIZABLE) return text;
+  stats.droppedFields.unserializable_value++;
+  return undefined;
 }
 
 /** Dataverse keeps milliseconds: the rest of the nanoseconds is dropped, not rounded. */
