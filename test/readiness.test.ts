@@ -202,4 +202,15 @@ describe('CifReadiness', () => {
     (target as { removeEventListener?: unknown }).removeEventListener = undefined;
     expect(() => readiness.dispose()).not.to.throw();
   });
+
+  it('fails readably when the ready promise rejects with a value that cannot be read', async () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const readiness = new CifReadiness({ kind: 'promise', ready: Promise.reject(revoked.proxy) }, () => {});
+    await tick();
+    expect(readiness.current()).to.equal('failed');
+    expect(readiness.error(1).message).to.equal(
+      'CIF library not loaded: the ready promise rejected: CIF host rejected the call with a value that cannot be read',
+    );
+  });
 });
