@@ -1,6 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError, toError } from './errors.js';
+import { log } from './log.js';
 import { CifReadiness, type ReadinessSource } from './readiness.js';
 import { backoffMillis, type RetryPolicy } from './retry.js';
 import type { CifExporterStats, DeliveryDropReason } from './stats.js';
@@ -33,6 +34,7 @@ export type DeliveryStats = Pick<
   | 'callsTimedOut'
   | 'callsQueued'
   | 'callsInFlight'
+  | 'callsAbandoned'
   | 'dropped'
 >;
 
@@ -58,14 +60,20 @@ interface Batch {
 
 const MAX_REPORTED_ERRORS = 3;
 
+/** How long the host itself lets a call run (CIF docs): a timed-out call may hold its slot until then. */
+export const HOST_TIMEOUT_MILLIS = 100_000;
+
 interface Job {
   readonly call: CifCall;
   readonly events: number;
   readonly batch: Batch;
-  /** When a call still waiting for CIF gives up (epoch millis). */
-  readonly readyBy: number;
+  /** When a call still waiting for CIF gives up (epoch millis): from its admission, then from its first attempt. */
+  readyBy: number;
   state: JobState;
+  /** Attempts spent; one that failed before `CIFInitDone` is given back. */
   attempts: number;
+  /** Whether the host was called for it yet, so that later calls count as retries. */
+  called: boolean;
   /** The timeout of the attempt in flight, or the backoff before the next one. */
   timer: Timer | undefined;
   /** The attempt in flight, cut loose when the job settles so a silent host cannot hold the job. */
@@ -75,6 +83,8 @@ interface Job {
 /** Links a host answer to its job until the job stops caring (timeout, shutdown). */
 interface AttemptRef {
   job: Job | undefined;
+  /** Set while the attempt timed out and may still run at the host, holding its slot. */
+  hold: Timer | undefined;
 }
 
 interface Failure {
@@ -88,14 +98,16 @@ interface Failure {
  * settles every call exactly once as delivered or dropped for a counted reason.
  */
 export class CifDelivery {
-  /** New calls, oldest first; at most `maxQueueSize`, so shifting the array stays cheap. */
-  private readonly waiting: Job[] = [];
+  /** Calls waiting for CIF, oldest first; at most `maxQueueSize`, so shifting the array stays cheap. */
+  private waiting: Job[] = [];
   /** Calls whose backoff is over; they go before new calls. */
   private readonly retrying: Job[] = [];
   /** Every call admitted and not yet settled, in any state. */
   private readonly unsettled = new Set<Job>();
   /** One promise per `deliver()`, until it settles. */
   private readonly batches = new Set<Promise<DeliveryReport>>();
+  /** Timed-out attempts that may still run at the host; each keeps its slot (see `abandon`). */
+  private readonly abandoned = new Set<AttemptRef>();
   /** Shared by every call refused for a full queue: one error, however many calls. */
   private readonly queueFull: Error;
   private readonly refused = new CifShutdownError();
@@ -103,6 +115,8 @@ export class CifDelivery {
   private readonly random: () => number;
   private inFlight = 0;
   private readyTimer: Timer | undefined;
+  /** When `readyTimer` fires (epoch millis). */
+  private readyTimerAt = 0;
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -181,6 +195,7 @@ export class CifDelivery {
       readyBy: Date.now() + this.options.readyTimeoutMillis,
       state: 'waiting',
       attempts: 0,
+      called: false,
       timer: undefined,
       attempt: undefined,
     };
@@ -204,20 +219,20 @@ export class CifDelivery {
   /** Moves calls along as far as readiness and the concurrency limit allow. */
   private pump(): void {
     const readiness = this.readiness.current();
-    if (readiness === 'ready') {
-      this.stopReadyTimer();
-      while (this.inFlight < this.options.maxConcurrentCalls) {
-        const job = this.retrying.shift() ?? this.waiting.shift();
-        if (!job) break;
-        this.attempt(job);
-      }
-    } else if (readiness === 'failed') {
+    if (readiness === 'failed') {
       this.stopReadyTimer();
       const error = this.readiness.error(this.options.readyTimeoutMillis);
       for (const job of this.waiting.splice(0)) this.settle(job, { reason: 'cif_not_loaded', error });
-    } else {
-      this.startReadyTimer();
     }
+    const ready = readiness === 'ready';
+    if (ready) this.stopReadyTimer();
+    // Calls due for a retry are past their wait for CIF, so they go even while others wait.
+    while (this.inFlight + this.abandoned.size < this.options.maxConcurrentCalls) {
+      const job = this.retrying.shift() ?? (ready ? this.waiting.shift() : undefined);
+      if (!job) break;
+      this.attempt(job);
+    }
+    if (readiness === 'waiting') this.startReadyTimer();
     this.updateGauges();
   }
 
@@ -228,12 +243,14 @@ export class CifDelivery {
       this.settle(job, { reason: 'cif_not_loaded', error: new CifNotLoadedError() });
       return;
     }
+    if (!job.called) job.readyBy = Date.now() + this.options.readyTimeoutMillis;
+    else this.stats.callsRetried++;
+    job.called = true;
     job.attempts++;
     job.state = 'in_flight';
     this.inFlight++;
     this.stats.callsMade++;
-    if (job.attempts > 1) this.stats.callsRetried++;
-    const ref: AttemptRef = { job };
+    const ref: AttemptRef = { job, hold: undefined };
     job.attempt = ref;
     job.timer = startTimer(() => this.timedOut(ref), this.options.timeoutMillis);
     // These handlers live as long as the host's promise, so they hold `ref` alone, not the call.
@@ -244,11 +261,29 @@ export class CifDelivery {
   }
 
   private answered(ref: AttemptRef, error: Error | undefined): void {
+    if (this.abandoned.delete(ref)) {
+      clearTimeout(ref.hold);
+      log('debug', 'a timed-out call answered late; its slot is free');
+      this.pump();
+      return;
+    }
     const job = this.leaveHost(ref);
     if (!job) return;
-    if (!error) this.settle(job, undefined);
-    else if (job.attempts < this.options.retry.maxAttempts) this.backOff(job);
-    else this.settle(job, { reason: 'host_error', error });
+    if (!error) {
+      this.readiness.confirm();
+      this.settle(job, undefined);
+    } else if (!this.readiness.confirmed && Date.now() < job.readyBy) {
+      // The library may still be starting: the attempt is given back and the call waits for CIFInitDone.
+      job.attempts--;
+      this.readiness.unready();
+      this.waiting.unshift(job);
+      if (job.readyBy < this.readyTimerAt) this.stopReadyTimer();
+      log('debug', `call '${job.call.eventName}' failed before CIFInitDone (${error.message}); waiting for CIF again`);
+    } else if (job.attempts < this.options.retry.maxAttempts) {
+      this.backOff(job, error);
+    } else {
+      this.settle(job, { reason: 'host_error', error });
+    }
     this.pump();
   }
 
@@ -256,8 +291,23 @@ export class CifDelivery {
     const job = this.leaveHost(ref);
     if (!job) return;
     this.stats.callsTimedOut++;
+    this.abandon(ref);
     this.settle(job, { reason: 'timed_out', error: new CifTimeoutError(this.options.timeoutMillis) });
     this.pump();
+  }
+
+  /**
+   * A timed-out call may still run at the host: it keeps its slot until the host answers it, or
+   * until the host's own limit has surely passed, so calls wait instead of piling onto a host that
+   * does not answer. At most `maxConcurrentCalls` are held, and shutdown lets go of them all.
+   */
+  private abandon(ref: AttemptRef): void {
+    const millis = HOST_TIMEOUT_MILLIS - this.options.timeoutMillis;
+    if (millis <= 0) return;
+    this.abandoned.add(ref);
+    ref.hold = startTimer(() => {
+      if (this.abandoned.delete(ref)) this.pump();
+    }, millis);
   }
 
   /** The job of an answered or timed-out attempt, once; a late answer gets `undefined`. */
@@ -273,17 +323,16 @@ export class CifDelivery {
     return job;
   }
 
-  private backOff(job: Job): void {
+  private backOff(job: Job, error: Error): void {
     job.state = 'backoff';
-    job.timer = startTimer(
-      () => {
-        job.timer = undefined;
-        job.state = 'waiting';
-        this.retrying.push(job);
-        this.pump();
-      },
-      backoffMillis(job.attempts, this.options.retry, this.random),
-    );
+    const millis = backoffMillis(job.attempts, this.options.retry, this.random);
+    log('debug', `call '${job.call.eventName}' failed (${error.message}); retry ${job.attempts} in ${millis} ms`);
+    job.timer = startTimer(() => {
+      job.timer = undefined;
+      job.state = 'waiting';
+      this.retrying.push(job);
+      this.pump();
+    }, millis);
   }
 
   private drop(events: number, reason: DeliveryDropReason, error: Error): Error {
@@ -301,22 +350,25 @@ export class CifDelivery {
     job.timer = undefined;
     job.state = 'settled';
     this.stats.kpiEventsPending -= job.events;
-    if (failure) this.drop(job.events, failure.reason, failure.error);
-    else this.stats.kpiEventsDelivered += job.events;
+    if (failure) {
+      log('debug', `call '${job.call.eventName}' given up as ${failure.reason}: ${failure.error.message}`);
+      this.drop(job.events, failure.reason, failure.error);
+    } else this.stats.kpiEventsDelivered += job.events;
     this.finish(job.batch, failure?.error);
   }
 
-  /** Keeps one timer, for the oldest call still waiting for CIF. */
+  /** Keeps one timer, for the call whose wait for CIF runs out first. */
   private startReadyTimer(): void {
-    const head = this.waiting[0];
-    if (this.readyTimer !== undefined || !head) return;
-    this.readyTimer = startTimer(
-      () => {
-        this.readyTimer = undefined;
-        this.readyTimeUp();
-      },
-      Math.max(0, head.readyBy - Date.now()),
-    );
+    if (this.readyTimer !== undefined || this.waiting.length === 0) return;
+    let readyBy = Infinity;
+    for (const job of this.waiting) readyBy = Math.min(readyBy, job.readyBy);
+    const millis = Math.max(0, readyBy - Date.now());
+    this.readyTimerAt = readyBy;
+    log('debug', `waiting for CIF, at most ${millis} ms`);
+    this.readyTimer = startTimer(() => {
+      this.readyTimer = undefined;
+      this.readyTimeUp();
+    }, millis);
   }
 
   private stopReadyTimer(): void {
@@ -324,14 +376,20 @@ export class CifDelivery {
     this.readyTimer = undefined;
   }
 
+  /** Calls whose wait ran out go without `CIFInitDone` if the library is there, else fail. */
   private readyTimeUp(): void {
-    if (!this.readiness.lastChance()) {
+    const present = this.readiness.lastChance();
+    if (present) log('debug', 'calling without CIFInitDone after readyTimeoutMillis');
+    if (this.readiness.current() !== 'ready') {
       const now = Date.now();
       const error = this.readiness.error(this.options.readyTimeoutMillis);
-      for (let head = this.waiting[0]; head && head.readyBy <= now; head = this.waiting[0]) {
-        this.waiting.shift();
-        this.settle(head, { reason: 'cif_not_loaded', error });
+      const still: Job[] = [];
+      for (const job of this.waiting) {
+        if (job.readyBy > now) still.push(job);
+        else if (present) this.retrying.push(job);
+        else this.settle(job, { reason: 'cif_not_loaded', error });
       }
+      this.waiting = still;
     }
     this.pump();
   }
@@ -345,6 +403,8 @@ export class CifDelivery {
     clearTimeout(deadline);
     const error = new CifShutdownError('CifSpanExporter shut down before this call settled');
     for (const job of [...this.unsettled]) this.settle(job, { reason: 'after_shutdown', error });
+    for (const ref of this.abandoned) clearTimeout(ref.hold);
+    this.abandoned.clear();
     this.waiting.length = 0;
     this.retrying.length = 0;
     this.stopReadyTimer();
@@ -354,6 +414,7 @@ export class CifDelivery {
 
   private updateGauges(): void {
     this.stats.callsInFlight = this.inFlight;
+    this.stats.callsAbandoned = this.abandoned.size;
     this.stats.callsQueued = this.unsettled.size - this.inFlight;
   }
 }

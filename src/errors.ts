@@ -31,19 +31,59 @@ export class CifShutdownError extends Error {
 }
 
 /**
- * Whatever the host rejected with, as an `Error` with a readable message. Old CIF builds
- * reject with a `Map` holding `message`; others with strings or plain objects.
+ * The host rejected a call (or `logAnalyticsEvent` threw) with something other than an `Error`
+ * with a message: a `Map`, a string, an object, an `Error` with an empty message, or a value that
+ * cannot be read. `message` is readable; `cause` is what the host gave.
+ */
+export class CifHostError extends Error {
+  constructor(
+    message: string,
+    override readonly cause: unknown,
+  ) {
+    super(message);
+    this.name = 'CifHostError';
+  }
+}
+
+/**
+ * The `error` of a failed export result: `message` says how many calls failed and why; `errors`
+ * holds the errors behind it, one per distinct message, at most three, each one of the classes
+ * above or the host's own `Error`.
+ */
+export class CifExportError extends Error {
+  constructor(
+    message: string,
+    readonly errors: readonly Error[],
+  ) {
+    super(message);
+    this.name = 'CifExportError';
+  }
+}
+
+const REJECTED = 'CIF host rejected the call';
+
+/**
+ * Whatever the host rejected with, as an `Error` with a readable message: an `Error` with a
+ * message as it is, anything else as a `CifHostError`. Old CIF builds reject with a `Map`
+ * holding `message`; others with strings, plain objects, or values whose properties throw.
+ * Never throws.
  */
 export function toError(reason: unknown): Error {
-  if (reason instanceof Error) return reason;
-  const message = messageOf(reason);
-  const error = new Error(message === undefined ? `CIF host rejected the call: ${describe(reason)}` : message);
-  error.name = 'CifHostError';
-  return error;
+  try {
+    if (reason instanceof Error) {
+      // An own data property, so reading `message` later cannot run a getter.
+      if (nonEmpty(Object.getOwnPropertyDescriptor(reason, 'message')?.value)) return reason;
+      return new CifHostError(`${REJECTED}: ${String(reason.name)} with no message`, reason);
+    }
+    const message = messageOf(reason);
+    return new CifHostError(message ?? `${REJECTED}: ${describe(reason)}`, reason);
+  } catch {
+    return new CifHostError(`${REJECTED} with a value that cannot be read`, reason);
+  }
 }
 
 function messageOf(reason: unknown): string | undefined {
-  if (typeof reason === 'string') return reason === '' ? undefined : reason;
+  if (typeof reason === 'string') return nonEmpty(reason);
   if (reason instanceof Map) return nonEmpty(reason.get('message'));
   if (typeof reason === 'object' && reason !== null && 'message' in reason) return nonEmpty(reason.message);
   return undefined;

@@ -1,21 +1,30 @@
-import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { CifDelivery, type DeliveryReport } from './delivery.js';
-import { CifShutdownError } from './errors.js';
+import { CifExportError, CifShutdownError, toError } from './errors.js';
+import { log } from './log.js';
 import { normalizeOptions, type CifSpanExporterOptions, type NormalizedOptions } from './options.js';
-import { copyStats, createStats, type CifDropReason, type CifExporterStats } from './stats.js';
+import { copyStats, createStats, type CifDropReason, type CifDroppedFieldReason, type CifExporterStats } from './stats.js';
 import { spansToCalls } from './transform.js';
 import type { CifCall, CifReadableSpan } from './types.js';
 
-const WARNINGS: Partial<Record<CifDropReason, string>> = {
-  missing_identity:
-    'KPI events dropped: a CIF span has no conversation id or provider session id. Set cif.conversation.id ' +
-    'and cif.provider_session.id on the span or the resource, or pass the exporter a `session`.',
+const DROP_WARNINGS: Partial<Record<CifDropReason, string>> = {
+  sdk_event_limit:
+    'KPI events lost: the SDK dropped events of a CIF span over spanLimits.eventCountLimit (128 by default). ' +
+    'Raise it, or put long series of KPI events on shorter spans.',
   identity_too_long: 'KPI events dropped: a CIF id is longer than its 100-character Dataverse column.',
   missing_kpi_name: 'KPI events dropped: a span event has an empty name and no cif.kpi.name.',
   invalid_timestamp: 'KPI events dropped: a span event has a time that is not a valid date.',
   invalid_span: 'A span could not be read and was skipped: it is not an OpenTelemetry ReadableSpan.',
 };
+
+const FIELD_WARNINGS: Record<CifDroppedFieldReason, string> = {
+  invalid_custom_column: 'customData left out: a cif.kpi.custom.* key names no column, such as msdyn_customattribute1.',
+  unserializable_value: 'A field was left out: its value could not be read or written as JSON.',
+  sdk_attribute_limit: 'Fields may be missing: the SDK dropped attributes of a CIF span over spanLimits.attributeCountLimit. Raise it.',
+};
+
+const MISSING_IDENTITY_CAUSES =
+  'Likely causes: no CifSessionSpanProcessor, the CIF session lost after an await (see Context managers in the README), or no `session` option.';
 
 /**
  * An OpenTelemetry `SpanExporter` that turns spans carrying `cif.*` attributes into
@@ -25,8 +34,10 @@ export class CifSpanExporter {
   private readonly options: NormalizedOptions;
   private readonly stats = createStats();
   private readonly delivery: CifDelivery;
-  private readonly log = diag.createComponentLogger({ namespace: 'opentelemetry-exporter-cif' });
-  private readonly warned = new Set<CifDropReason>();
+  /** The counters already warned about, each once per exporter. */
+  private readonly warned = new Set<string>();
+  private readonly warnMapping = (reason: CifDropReason, detail: string): void =>
+    this.warnOnce(`dropped.${reason}`, `KPI events dropped: ${detail}. ${MISSING_IDENTITY_CAUSES}`);
 
   /** Throws a `TypeError` when an option is invalid; nothing after construction throws. */
   constructor(options?: CifSpanExporterOptions) {
@@ -41,12 +52,11 @@ export class CifSpanExporter {
   export(spans: CifReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     let calls: CifCall[];
     try {
-      this.stats.spansSeen += spans.length;
-      calls = spansToCalls(spans, this.options, this.stats);
-      this.warnOnce();
+      calls = spansToCalls(spans, this.options, this.stats, this.warnMapping);
+      this.warnCounters();
     } catch (error) {
-      // Only reachable when `spans` itself is not an array.
-      this.report(resultCallback, { code: ExportResultCode.FAILED, error: error as Error });
+      // Only reachable when `spans` itself cannot be iterated.
+      this.report(resultCallback, { code: ExportResultCode.FAILED, error: toError(error) });
       return;
     }
     if (this.delivery.isClosed) {
@@ -78,7 +88,7 @@ export class CifSpanExporter {
 
   /**
    * A copy of the counters: spans seen, KPI events sent, delivered and pending, calls made,
-   * retried, failed, timed out, queued and in flight, and what was dropped or cut, by reason.
+   * retried, failed, timed out, queued, in flight and abandoned, and what was dropped or cut, by reason.
    */
   getStats(): CifExporterStats {
     return copyStats(this.stats);
@@ -88,19 +98,34 @@ export class CifSpanExporter {
     try {
       resultCallback(result);
     } catch (error) {
-      this.log.error('export result callback threw', error);
+      log('error', 'export result callback threw', error);
     }
   }
 
-  private warnOnce(): void {
-    for (const reason of Object.keys(WARNINGS) as CifDropReason[]) {
-      if (this.stats.dropped[reason] === 0 || this.warned.has(reason)) continue;
-      this.warned.add(reason);
-      this.log.warn(`${WARNINGS[reason]} Counted in getStats().dropped.${reason}; this warning is shown once.`);
+  /** Warns once about each counter that moved, saying what to change. */
+  private warnCounters(): void {
+    const { dropped, droppedFields, truncated, callbackErrors } = this.stats;
+    for (const [reason, message] of Object.entries(DROP_WARNINGS)) {
+      if (dropped[reason as CifDropReason] > 0) this.warnOnce(`dropped.${reason}`, message);
     }
+    for (const [reason, message] of Object.entries(FIELD_WARNINGS)) {
+      if (droppedFields[reason as CifDroppedFieldReason] > 0) this.warnOnce(`droppedFields.${reason}`, message);
+    }
+    for (const [field, count] of Object.entries(truncated)) {
+      if (count > 0) this.warnOnce(`truncated.${field}`, `${field} was cut to its Dataverse column size.`);
+    }
+    if (callbackErrors > 0) {
+      this.warnOnce('callbackErrors', 'An eventFilter, eventName or correlationId callback failed; its default was used.');
+    }
+  }
+
+  private warnOnce(counter: string, message: string): void {
+    if (this.warned.has(counter)) return;
+    this.warned.add(counter);
+    log('warn', `${message} Counted in getStats().${counter}; shown once.`);
   }
 }
 
-function summarize({ calls, failed, errors }: DeliveryReport): Error {
-  return new Error(`${failed} of ${calls} logAnalyticsEvent calls failed: ${errors.map((e) => e.message).join('; ')}`);
+function summarize({ calls, failed, errors }: DeliveryReport): CifExportError {
+  return new CifExportError(`${failed} of ${calls} logAnalyticsEvent calls failed: ${errors.map((e) => e.message).join('; ')}`, errors);
 }

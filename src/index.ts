@@ -1,4 +1,12 @@
 export { CifSpanExporter } from './exporter.js';
+export {
+  CifExportError,
+  CifHostError,
+  CifNotLoadedError,
+  CifQueueFullError,
+  CifShutdownError,
+  CifTimeoutError,
+} from './errors.js';
 export type { CifRetryOptions, CifSpanExporterOptions } from './options.js';
 export { getCifSession, setCifSession, withCifSession } from './session.js';
 export { CifSessionSpanProcessor } from './session-span-processor.js';

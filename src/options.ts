@@ -1,4 +1,5 @@
 import { CIF_ATTRIBUTE_PREFIX, SESSION_FIELDS } from './attributes.js';
+import { log } from './log.js';
 import { pageCifClient, type ReadinessSource } from './readiness.js';
 import type { RetryPolicy } from './retry.js';
 import { MAX_TIMER_MILLIS } from './timers.js';
@@ -137,10 +138,13 @@ export const DEFAULT_OPTIONS = {
   correlationId: defaultCorrelationId,
 } as const satisfies Partial<NormalizedOptions>;
 
+/** Every option name, so that a misspelt one can be pointed at its nearest. */
+const OPTION_NAMES = [...Object.keys(DEFAULT_OPTIONS), 'client', 'ready', 'session', 'customAttributes'];
 
 /** Validates the options and fills in defaults; throws a `TypeError` that says what to change. */
 export function normalizeOptions(options: CifSpanExporterOptions = {}): NormalizedOptions {
   if (typeof options !== 'object' || options === null) fail('options', 'must be an object', options);
+  warnUnknown(options, OPTION_NAMES, '');
   const { client } = options;
   if (client !== undefined && typeof client?.logAnalyticsEvent !== 'function') {
     fail('client', 'must have a logAnalyticsEvent(data, eventName, correlationId) method', client);
@@ -179,6 +183,7 @@ function normalizeRetry(retry: CifRetryOptions | undefined): RetryPolicy {
   const defaults = DEFAULT_OPTIONS.retry;
   if (retry === undefined) return { ...defaults };
   if (typeof retry !== 'object' || retry === null) fail('retry', 'must be an object', retry);
+  warnUnknown(retry, Object.keys(DEFAULT_OPTIONS.retry), 'retry.');
   const initialBackoffMillis = millis('retry.initialBackoffMillis', retry.initialBackoffMillis, defaults.initialBackoffMillis, 0);
   const maxBackoffMillis = millis(
     'retry.maxBackoffMillis',
@@ -242,6 +247,31 @@ function normalizeCustomAttributes(map: Record<string, string> | undefined): Arr
     }
     return [key, column];
   });
+}
+
+/** A misspelt option would otherwise silently leave its default in place. */
+function warnUnknown(options: object, names: readonly string[], prefix: string): void {
+  for (const key of Object.keys(options)) {
+    if (names.includes(key)) continue;
+    let nearest = names[0]!;
+    for (const name of names) if (editDistance(key, name) < editDistance(key, nearest)) nearest = name;
+    log('warn', `${OPTION_OWNER} \`${prefix}${key}\` is unknown and ignored; did you mean \`${prefix}${nearest}\`?`);
+  }
+}
+
+/** Levenshtein distance, case-insensitive: the fewest one-character edits from `a` to `b`. */
+export function editDistance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
 }
 
 function callback<F>(name: string, value: F | undefined): F | undefined {

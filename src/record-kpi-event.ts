@@ -1,4 +1,4 @@
-import { diag, type Attributes, type Span, type TimeInput } from '@opentelemetry/api';
+import { type Attributes, type Span, type TimeInput } from '@opentelemetry/api';
 import {
   ATTR_CIF_KPI_ADDITIONAL_DATA,
   ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID,
@@ -7,6 +7,7 @@ import {
   ATTR_CIF_KPI_REASON,
   CIF_KPI_CUSTOM_PREFIX,
 } from './attributes.js';
+import { log } from './log.js';
 
 /** The optional fields of a KPI event recorded with `recordKpiEvent`. */
 export interface CifKpiEventDetails {
@@ -32,8 +33,6 @@ const DETAIL_ATTRIBUTES = [
   ['externalCorrelationId', ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID],
 ] as const;
 
-const log = diag.createComponentLogger({ namespace: 'opentelemetry-exporter-cif' });
-
 /**
  * Records the KPI event `name` on `span` as a span event carrying `cif.kpi.name` and the
  * `cif.kpi.*` attributes of `details`; `CifSpanExporter` sends it when the span ends.
@@ -48,13 +47,13 @@ export function recordKpiEvent(
   time?: TimeInput,
 ): void {
   if (typeof span?.addEvent !== 'function') {
-    log.warn(`KPI event '${String(name)}' not recorded: there is no span to record it on.`);
+    log('warn', `KPI event '${String(name)}' not recorded: there is no span to record it on.`);
     return;
   }
   try {
     span.addEvent(name, kpiEventAttributes(name, details), time);
   } catch (error) {
-    log.error(`KPI event '${String(name)}' not recorded`, error);
+    log('error', `KPI event '${String(name)}' not recorded`, error);
   }
 }
 

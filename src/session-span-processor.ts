@@ -1,5 +1,6 @@
-import { diag, type AttributeValue, type Attributes, type Context } from '@opentelemetry/api';
+import { type AttributeValue, type Attributes, type Context } from '@opentelemetry/api';
 import { SESSION_ATTRIBUTES } from './attributes.js';
+import { log } from './log.js';
 import { getCifSession } from './session.js';
 
 /**
@@ -19,8 +20,6 @@ export interface CifStartingSpan {
  * @example new WebTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new BatchSpanProcessor(new CifSpanExporter())] })
  */
 export class CifSessionSpanProcessor {
-  private readonly log = diag.createComponentLogger({ namespace: 'opentelemetry-exporter-cif' });
-
   onStart(span: CifStartingSpan, parentContext: Context): void {
     try {
       const session = getCifSession(parentContext);
@@ -31,7 +30,7 @@ export class CifSessionSpanProcessor {
       }
     } catch (error) {
       // Starting a span must never fail because of this processor.
-      this.log.error('could not stamp the CIF session on a span', error);
+      log('error', 'could not stamp the CIF session on a span', error);
     }
   }
 

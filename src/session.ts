@@ -1,12 +1,12 @@
-import { context, createContextKey, diag, type Context } from '@opentelemetry/api';
+import { context, createContextKey, type Context } from '@opentelemetry/api';
 import { SESSION_FIELDS } from './attributes.js';
+import { log } from './log.js';
 import { normalizeSession } from './options.js';
 import type { CifSession } from './types.js';
 
 const CIF_SESSION_KEY = createContextKey('opentelemetry-exporter-cif session');
 
 const OWNER = 'setCifSession:';
-const log = diag.createComponentLogger({ namespace: 'opentelemetry-exporter-cif' });
 
 /**
  * Returns a copy of `ctx` that carries `session`, merged over the session `ctx` already carries:
@@ -48,7 +48,7 @@ function validFields(session: CifSession): CifSession {
     try {
       normalizeSession(session, 'session', OWNER);
     } catch (error) {
-      log.warn(`${(error as Error).message} The session is ignored.`);
+      log('warn', `${(error as Error).message} The session is ignored.`);
     }
     return {};
   }
@@ -58,7 +58,7 @@ function validFields(session: CifSession): CifSession {
     try {
       Object.assign(valid, normalizeSession({ [field]: session[field] }, 'session', OWNER));
     } catch (error) {
-      log.warn(`${(error as Error).message} The field is left out.`);
+      log('warn', `${(error as Error).message} The field is left out.`);
     }
   }
   return valid;

@@ -1,9 +1,11 @@
 /**
- * Why KPI events were not delivered. Counted in KPI events, except `invalid_span` (in spans).
- * The mapping drops `missing_identity`, `identity_too_long`, `missing_kpi_name`,
- * `invalid_timestamp` and `invalid_span` before delivery; the rest are `DeliveryDropReason`s.
+ * Why KPI events were not delivered. Counted in KPI events, except `invalid_span` (in spans) and
+ * `sdk_event_limit` (span events of CIF spans that the SDK dropped over `spanLimits.eventCountLimit`,
+ * each possibly a KPI event). These never reach delivery, nor do `missing_identity`,
+ * `identity_too_long`, `missing_kpi_name` and `invalid_timestamp`; the rest are `DeliveryDropReason`s.
  */
 export type CifDropReason =
+  | 'sdk_event_limit'
   | 'missing_identity'
   | 'identity_too_long'
   | 'missing_kpi_name'
@@ -32,8 +34,11 @@ export type CifTruncatedField =
   | 'externalCorrelationId'
   | 'customData';
 
-/** Why a single field was left out of a KPI event that was still sent. */
-export type CifDroppedFieldReason = 'invalid_custom_column' | 'unserializable_value';
+/**
+ * Why a single field was left out of a KPI event that was still sent. `sdk_attribute_limit`
+ * counts attributes the SDK dropped from CIF spans and their events over its attribute limits.
+ */
+export type CifDroppedFieldReason = 'invalid_custom_column' | 'unserializable_value' | 'sdk_attribute_limit';
 
 /**
  * Counters since the exporter was created; `getStats()` returns a copy. KPI events balance:
@@ -63,7 +68,9 @@ export interface CifExporterStats {
   callsQueued: number;
   /** Calls the host has not answered yet, right now. */
   callsInFlight: number;
-  /** Times an `eventFilter`, `eventName` or `correlationId` callback threw or returned a bad value. */
+  /** Timed-out calls the host may still be running, right now; each holds a `maxConcurrentCalls` slot. */
+  callsAbandoned: number;
+  /** Times an `eventFilter`, `eventName` or `correlationId` callback you passed threw or returned a bad value. */
   callbackErrors: number;
   dropped: Record<CifDropReason, number>;
   truncated: Record<CifTruncatedField, number>;
@@ -83,8 +90,10 @@ export function createStats(): CifExporterStats {
     callsTimedOut: 0,
     callsQueued: 0,
     callsInFlight: 0,
+    callsAbandoned: 0,
     callbackErrors: 0,
     dropped: {
+      sdk_event_limit: 0,
       missing_identity: 0,
       identity_too_long: 0,
       missing_kpi_name: 0,
@@ -104,7 +113,7 @@ export function createStats(): CifExporterStats {
       externalCorrelationId: 0,
       customData: 0,
     },
-    droppedFields: { invalid_custom_column: 0, unserializable_value: 0 },
+    droppedFields: { invalid_custom_column: 0, unserializable_value: 0, sdk_attribute_limit: 0 },
   };
 }
 

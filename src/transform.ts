@@ -44,8 +44,17 @@ export interface MappingOptions {
 /** The counters the mapping updates. */
 export type MappingStats = Pick<
   CifExporterStats,
-  'cifSpans' | 'callbackErrors' | 'dropped' | 'truncated' | 'droppedFields'
+  'spansSeen' | 'cifSpans' | 'callbackErrors' | 'dropped' | 'truncated' | 'droppedFields'
 >;
+
+/** Told once per dropped span why its KPI events could not be sent, with what only the span shows. */
+export type MappingWarn = (reason: CifDropReason, detail: string) => void;
+
+/** The parts of a span the SDK may have cut, read only when present. */
+interface SdkLimits {
+  droppedEventsCount?: unknown;
+  droppedAttributesCount?: unknown;
+}
 
 type Identity = Omit<CifAnalyticsData, 'events'>;
 
@@ -75,14 +84,17 @@ export function spansToCalls(
   spans: readonly CifReadableSpan[],
   options: MappingOptions,
   stats: MappingStats,
+  warn?: MappingWarn,
 ): CifCall[] {
   const pending: PendingKpiEvent[] = [];
   for (const span of spans) {
+    stats.spansSeen++;
+    const before = pending.length;
     try {
-      // Taken whole or not at all: a span that breaks half way sends none of its KPI events.
-      pending.push(...collectSpan(span, options, stats));
+      collectSpan(span, options, stats, pending, warn);
     } catch {
-      // A malformed span object must not cost the rest of the batch.
+      // Taken whole or not at all, and a malformed span object must not cost the rest of the batch.
+      pending.length = before;
       stats.dropped.invalid_span++;
     }
   }
@@ -108,31 +120,47 @@ function hasCifAttribute(attributes: Attributes): boolean {
   return false;
 }
 
-/** The KPI events of one span, or none when it is not a CIF span or cannot be delivered. */
-function collectSpan(span: CifReadableSpan, options: MappingOptions, stats: MappingStats): PendingKpiEvent[] {
-  const out: PendingKpiEvent[] = [];
-  if (!isCifSpan(span)) return out;
+/**
+ * Adds the KPI events of one span to `out`: none when it is not a CIF span or cannot be delivered.
+ * Every read of the span comes before the first drop is counted, so a span that throws half way
+ * is counted once, as `invalid_span`, and its KPI events under no other reason.
+ */
+function collectSpan(
+  span: CifReadableSpan,
+  options: MappingOptions,
+  stats: MappingStats,
+  out: PendingKpiEvent[],
+  warn: MappingWarn | undefined,
+): void {
+  if (!isCifSpan(span)) return;
   stats.cifSpans++;
 
   const spanFields = readKpiFields(span.attributes, options.customAttributes, stats);
   const kpis: Array<{ name: unknown; time: HrTime; fields: KpiFields }> = [];
-  const spanKpiName = payloadString(span.attributes[ATTR_CIF_KPI_NAME], stats);
+  const spanKpiName = field(span.attributes, ATTR_CIF_KPI_NAME, stats);
   if (spanKpiName !== undefined) kpis.push({ name: spanKpiName, time: span.endTime, fields: spanFields });
+  let sdkDroppedAttributes = sdkCount((span as SdkLimits).droppedAttributesCount);
   for (const event of span.events) {
+    sdkDroppedAttributes += sdkCount((event as SdkLimits).droppedAttributesCount);
     if (!keepEvent(event, span, options, stats)) continue;
     const attributes = event.attributes ?? {};
     const fields = mergeFields(spanFields, readKpiFields(attributes, options.customAttributes, stats));
-    const name = payloadString(attributes[ATTR_CIF_KPI_NAME], stats) ?? event.name;
+    const name = field(attributes, ATTR_CIF_KPI_NAME, stats) ?? event.name;
     kpis.push({ name, time: event.time, fields });
   }
-  if (kpis.length === 0) return out;
+  const sdkDroppedEvents = sdkCount((span as SdkLimits).droppedEventsCount);
+  const identity = kpis.length === 0 ? undefined : resolveIdentity(span, options.session, stats);
+  const correlationId = typeof identity === 'object' ? resolveCorrelationId(span, options, stats) : '';
+  const missing = identity === 'missing_identity' && warn ? missingIds(span, options.session) : '';
 
-  const identity = resolveIdentity(span, options.session, stats);
+  stats.dropped.sdk_event_limit += sdkDroppedEvents;
+  stats.droppedFields.sdk_attribute_limit += sdkDroppedAttributes;
+  if (identity === undefined) return;
   if (typeof identity === 'string') {
     stats.dropped[identity] += kpis.length;
-    return out;
+    if (missing) warn?.(identity, missing);
+    return;
   }
-  const correlationId = resolveCorrelationId(span, options, stats);
   for (const kpi of kpis) {
     const name = payloadString(kpi.name, stats);
     if (name === undefined) {
@@ -148,7 +176,22 @@ function collectSpan(span: CifReadableSpan, options: MappingOptions, stats: Mapp
     const eventName = resolveEventName(event, span, options, stats);
     out.push({ millis, event, eventName, identity, correlationId });
   }
-  return out;
+}
+
+/** A count the SDK keeps on spans and events; anything else (older SDKs, hostile objects) is 0. */
+function sdkCount(value: unknown): number {
+  return typeof value === 'number' && value > 0 && Number.isSafeInteger(value) ? value : 0;
+}
+
+/** Which ids a span lacks, and where: for the warning, which a bare counter cannot say. */
+function missingIds(span: CifReadableSpan, session: CifSession): string {
+  const missing: string[] = [];
+  // The first two are the ids the docs require.
+  for (const [name, key] of SESSION_ATTRIBUTES.slice(0, 2)) {
+    const found = [readField(span.attributes, key), readField(span.resource.attributes, key), session[name]];
+    if (!found.some((value) => typeof value === 'string')) missing.push(key);
+  }
+  return `span '${String(span.name)}' has no ${missing.join(' and ')}`;
 }
 
 function keepEvent(
@@ -157,6 +200,8 @@ function keepEvent(
   options: MappingOptions,
   stats: MappingStats,
 ): boolean {
+  // The default failing means the event itself cannot be read: that is the span's fault.
+  if (options.eventFilter === defaultEventFilter) return defaultEventFilter(event);
   try {
     const keep = options.eventFilter(event, span);
     if (typeof keep === 'boolean') return keep;
@@ -225,6 +270,7 @@ function resolveEventName(
 }
 
 function resolveCorrelationId(span: CifReadableSpan, options: MappingOptions, stats: MappingStats): string {
+  if (options.correlationId === defaultCorrelationId) return defaultCorrelationId(span);
   try {
     const id = options.correlationId(span);
     if (typeof id === 'string' && id !== '') return id;
@@ -250,14 +296,11 @@ export function resolveIdentity(
   stats: MappingStats,
 ): Identity | CifDropReason {
   const identity: Partial<Identity> = {};
-  for (const [field, key] of SESSION_ATTRIBUTES) {
-    const value =
-      payloadString(span.attributes[key], stats) ??
-      payloadString(span.resource.attributes[key], stats) ??
-      session[field];
+  for (const [name, key] of SESSION_ATTRIBUTES) {
+    const value = field(span.attributes, key, stats) ?? field(span.resource.attributes, key, stats) ?? session[name];
     if (value === undefined || value === '') continue;
     if (value.length > MAX_TEXT_LENGTH) return 'identity_too_long';
-    identity[field] = value;
+    identity[name] = value;
   }
   if (identity.conversationId === undefined || identity.providerSessionId === undefined) {
     return 'missing_identity';
@@ -270,20 +313,20 @@ function readKpiFields(
   customAttributes: MappingOptions['customAttributes'],
   stats: MappingStats,
 ): KpiFields {
-  const reason = payloadString(attributes[ATTR_CIF_KPI_REASON], stats);
-  const additionalData = payloadString(attributes[ATTR_CIF_KPI_ADDITIONAL_DATA], stats);
-  const notificationResponseAction = payloadString(attributes[ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION], stats);
-  const externalCorrelationId = payloadString(attributes[ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID], stats);
+  const reason = field(attributes, ATTR_CIF_KPI_REASON, stats);
+  const additionalData = field(attributes, ATTR_CIF_KPI_ADDITIONAL_DATA, stats);
+  const notificationResponseAction = field(attributes, ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION, stats);
+  const externalCorrelationId = field(attributes, ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID, stats);
 
   // Mapped attributes first, so an explicit `cif.kpi.custom.*` on the same bag wins.
   let custom: Map<string, string> | undefined;
   for (const [key, column] of customAttributes) {
-    const value = payloadString(attributes[key], stats);
+    const value = field(attributes, key, stats);
     if (value !== undefined) (custom ??= new Map()).set(column, value);
   }
   for (const key in attributes) {
     if (!key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
-    const value = payloadString(attributes[key], stats);
+    const value = field(attributes, key, stats);
     if (value === undefined) continue;
     const column = key.slice(CIF_KPI_CUSTOM_PREFIX.length);
     if (!isColumnName(column)) {
@@ -361,8 +404,25 @@ function cut(
   return truncate(value, max);
 }
 
+/** One attribute as a payload string; a value that cannot be read or written is left out and counted. */
+function field(attributes: Attributes, key: string, stats: MappingStats): string | undefined {
+  return counted(readField(attributes, key), stats);
+}
+
+/** A getter on the attribute bag may throw: that loses the value, not the span. */
+function readField(attributes: Attributes, key: string): ReturnType<typeof toPayloadString> {
+  try {
+    return toPayloadString(attributes[key]);
+  } catch {
+    return UNSERIALIZABLE;
+  }
+}
+
 function payloadString(value: unknown, stats: MappingStats): string | undefined {
-  const text = toPayloadString(value);
+  return counted(toPayloadString(value), stats);
+}
+
+function counted(text: ReturnType<typeof toPayloadString>, stats: MappingStats): string | undefined {
   if (text !== UNSERIALIZABLE) return text;
   stats.droppedFields.unserializable_value++;
   return undefined;
@@ -372,8 +432,13 @@ function payloadString(value: unknown, stats: MappingStats): string | undefined 
 const MAX_DATE_MILLIS = 8.64e15;
 
 export function hrTimeToMillis(time: HrTime): number | undefined {
-  const millis = time[0] * 1000 + Math.floor(time[1] / 1e6);
-  return Number.isFinite(millis) && Math.abs(millis) <= MAX_DATE_MILLIS ? millis : undefined;
+  try {
+    const millis = time[0] * 1000 + Math.floor(time[1] / 1e6);
+    return Number.isFinite(millis) && Math.abs(millis) <= MAX_DATE_MILLIS ? millis : undefined;
+  } catch {
+    // A time that cannot be read is no valid date either.
+    return undefined;
+  }
 }
 
 function toCall(first: PendingKpiEvent, events: CifKpiEvent[]): CifCall {
@@ -413,7 +478,8 @@ function groupCalls(pending: readonly PendingKpiEvent[], maxEventsPerCall: numbe
   return calls;
 }
 
+/** JSON, so that no character inside an id can make two different groups share a key. */
 function groupKey(p: PendingKpiEvent): string {
   const { identity: id } = p;
-  return [p.eventName, p.correlationId, id.conversationId, id.providerSessionId, id.clientSessionId, id.participantId].join('\u0000');
+  return JSON.stringify([p.eventName, p.correlationId, id.conversationId, id.providerSessionId, id.clientSessionId, id.participantId]);
 }

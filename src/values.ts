@@ -9,7 +9,8 @@ export const UNSERIALIZABLE = Symbol('unserializable');
 /**
  * An attribute value as a payload string: strings as they are, numbers and booleans with
  * `String()`, byte arrays as base64, arrays and maps as JSON (bytes inside them as base64
- * strings). Empty or absent values give `undefined`.
+ * strings). Empty or absent values give `undefined`; a value that cannot be read or written
+ * (revoked proxies, throwing `toJSON`, cycles) gives `UNSERIALIZABLE`. Never throws.
  */
 export function toPayloadString(value: unknown): string | undefined | typeof UNSERIALIZABLE {
   switch (typeof value) {
@@ -20,21 +21,21 @@ export function toPayloadString(value: unknown): string | undefined | typeof UNS
     case 'bigint':
       return String(value);
     case 'object':
-      if (value instanceof Uint8Array) return value.length === 0 ? undefined : toBase64(value);
-      return value === null ? undefined : toJson(value);
+      try {
+        if (value instanceof Uint8Array) return value.length === 0 ? undefined : toBase64(value);
+        return value === null ? undefined : toJson(value);
+      } catch {
+        return UNSERIALIZABLE;
+      }
     default:
       return undefined;
   }
 }
 
-function toJson(value: object): string | undefined | typeof UNSERIALIZABLE {
+/** Throws for cycles, bigints inside maps, and values whose reading throws. */
+function toJson(value: object): string | undefined {
   if (Array.isArray(value) ? value.length === 0 : Object.keys(value).length === 0) return undefined;
-  try {
-    return JSON.stringify(value, (_key, item: unknown) => (item instanceof Uint8Array ? toBase64(item) : item));
-  } catch {
-    // Cycles and bigints inside maps cannot be written as JSON.
-    return UNSERIALIZABLE;
-  }
+  return JSON.stringify(value, (_key, item: unknown) => (item instanceof Uint8Array ? toBase64(item) : item));
 }
 
 // Byte arrays, which OpenTelemetry JS 3.x accepts as attribute values, written as OTLP/JSON does.

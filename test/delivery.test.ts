@@ -1,9 +1,13 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { expect } from 'chai';
-import { CifDelivery, type DeliveryOptions, type DeliveryReport } from '../src/delivery.js';
+import { CifDelivery, HOST_TIMEOUT_MILLIS, type DeliveryOptions, type DeliveryReport } from '../src/delivery.js';
+import { CifHostError, CifNotLoadedError } from '../src/errors.js';
+import { installThrowingDiag } from './helpers/diag.js';
 import { DEFAULT_OPTIONS } from '../src/options.js';
 import { pageCifClient } from '../src/readiness.js';
 import { createStats, type CifExporterStats } from '../src/stats.js';
+import { RecordingCifClient, installFakeCIFramework } from '../src/testing/index.js';
 import type { CifAnalyticsClient, CifCall } from '../src/types.js';
 import {
   later,
@@ -429,14 +433,15 @@ describe('CifDelivery', () => {
       // Like the CIF library waiting for the host page's reply, it holds on to every unanswered call.
       const unanswered: Array<(answer: string) => void> = [];
       const host: CifAnalyticsClient = { logAnalyticsEvent: () => new Promise((resolve) => unanswered.push(resolve)) };
-      const delivery = engine(host, { timeoutMillis: 1_000, maxConcurrentCalls: 1 });
+      // As long as the host's own limit, so that A gives its slot to B when it times out.
+      const delivery = engine(host, { timeoutMillis: HOST_TIMEOUT_MILLIS, maxConcurrentCalls: 1 });
       const [timedOut, cutOff] = ((batch: CifCall[]) => {
         void delivery.deliver(batch);
         return batch.map((call) => new WeakRef(call));
       })(calls('A', 'B'));
-      // At 1 s, A times out, B starts, and shutdown stops waiting and cuts B off in flight.
+      // At 100 s, A times out, B starts, and shutdown stops waiting and cuts B off in flight.
       const closed = delivery.shutdown();
-      await clock.tickAsync(1_000);
+      await clock.tickAsync(HOST_TIMEOUT_MILLIS);
       await closed;
       expect(stats).to.include({ callsTimedOut: 1, callsMade: 2 });
       expect(stats.dropped.after_shutdown).to.equal(1);
@@ -573,6 +578,289 @@ describe('CifDelivery', () => {
       await clock.runAllAsync();
       await delivery.flush();
       expect(clock.countTimers()).to.equal(0);
+    });
+  });
+
+  describe('before CIFInitDone', () => {
+    let page: ReturnType<typeof pageWindow>;
+    beforeEach(() => (page = pageWindow()));
+    afterEach(() => page.restore());
+
+    it('gives back the attempt of a call the library fails before CIFInitDone, and calls again when it comes', async () => {
+      const fake = installFakeCIFramework(globalThis, new RecordingCifClient(), { startAfterMillis: 30_000 });
+      try {
+        const delivery = engine(undefined, { readyTimeoutMillis: 60_000 });
+        const result = watch(delivery.deliver(calls('A')));
+        await clock.tickAsync(29_999);
+        // One attempt, rejected; no retries burnt while the library starts.
+        expect(stats).to.include({ callsMade: 1, callsRetried: 0, callsQueued: 1, kpiEventsPending: 1 });
+        expect(fake.client.calls).to.deep.equal([]);
+        await clock.tickAsync(1);
+        expect(fake.client.calls.map((c) => c.eventName)).to.deep.equal(['A']);
+        await settle(clock);
+        expect(result.value).to.deep.equal(delivered(1));
+        expect(stats).to.include({ callsMade: 2, callsRetried: 1, kpiEventsDelivered: 1 });
+        expect(stats.dropped.host_error).to.equal(0);
+      } finally {
+        fake.uninstall();
+      }
+    });
+
+    it('holds new calls back too once the library failed one before CIFInitDone', async () => {
+      const fake = installFakeCIFramework(globalThis, new RecordingCifClient(), { startAfterMillis: 5_000 });
+      try {
+        const delivery = engine(undefined);
+        void delivery.deliver(calls('A'));
+        await settle(clock);
+        void delivery.deliver(calls('B', 'C'));
+        await clock.tickAsync(4_999);
+        expect(stats.callsMade).to.equal(1);
+        await clock.tickAsync(1);
+        await delivery.flush();
+        expect(fake.client.calls.map((c) => c.eventName)).to.deep.equal(['A', 'B', 'C']);
+        expect(stats).to.include({ callsMade: 4, kpiEventsDelivered: 3 });
+      } finally {
+        fake.uninstall();
+      }
+    });
+
+    it('waits at most readyTimeoutMillis from the first attempt, then calls without CIFInitDone and spends attempts as usual', async () => {
+      const client = faultyClient(() => rejects(new Error('not initialized')));
+      installPageCif(client);
+      const delivery = engine(undefined, { readyTimeoutMillis: 10_000 });
+      const result = watch(delivery.deliver(calls('A')));
+      await clock.tickAsync(9_999);
+      expect(client.calls).to.have.length(1);
+      await clock.tickAsync(1);
+      expect(client.calls).to.have.length(2);
+      await clock.tickAsync(250 + 500);
+      expect(client.calls.map((c) => c.at - client.calls[0]!.at)).to.deep.equal([0, 10_000, 10_250, 10_750]);
+      expect(result.value!.errors.map((e) => e.message)).to.deep.equal(['not initialized']);
+      expect(stats).to.include({ callsMade: 4, callsRetried: 3, callsFailed: 1 });
+      expect(stats.dropped.host_error).to.equal(1);
+    });
+
+    it('retries a failure after CIFInitDone as usual, without waiting again', async () => {
+      const client = faultyClient(() => rejects('Provider not active'));
+      installPageCif(client);
+      const delivery = engine(undefined);
+      page.fire('CIFInitDone');
+      const result = watch(delivery.deliver(calls('A')));
+      await clock.tickAsync(250 + 500);
+      expect(client.calls.map((c) => c.at - client.calls[0]!.at)).to.deep.equal([0, 250, 750]);
+      expect(result.value!.failed).to.equal(1);
+      expect(stats.dropped.host_error).to.equal(1);
+    });
+
+    it('takes a call the library answered as its start: later failures are retried as usual', async () => {
+      const client = faultyClient((_, index) => (index === 0 ? ok() : rejects('Provider not active')));
+      installPageCif(client);
+      const delivery = engine(undefined);
+      await delivery.deliver(calls('A'));
+      const result = watch(delivery.deliver(calls('B')));
+      await clock.tickAsync(250 + 500);
+      expect(client.calls).to.have.length(4);
+      expect(result.value!.failed).to.equal(1);
+      expect(page.listeners('CIFInitDone')).to.equal(0);
+    });
+  });
+
+  describe('abandoned calls', () => {
+    it('keeps the slot of a timed-out call until the host answers it, so later calls wait', async () => {
+      const answers: Array<() => void> = [];
+      const host: CifAnalyticsClient = {
+        logAnalyticsEvent: () => new Promise((resolve) => answers.push(() => resolve('late'))),
+      };
+      const delivery = engine(host, { timeoutMillis: 1_000, maxConcurrentCalls: 1 });
+      const result = watch(delivery.deliver(calls('A', 'B')));
+      await clock.tickAsync(1_000);
+      expect(answers).to.have.length(1);
+      expect(stats).to.include({ callsTimedOut: 1, callsAbandoned: 1, callsInFlight: 0, callsQueued: 1 });
+      await clock.tickAsync(30_000);
+      expect(answers).to.have.length(1);
+      answers[0]!();
+      await settle(clock);
+      expect(answers).to.have.length(2);
+      expect(stats).to.include({ callsAbandoned: 0, callsInFlight: 1 });
+      answers[1]!();
+      await settle(clock);
+      expect(result.value!.failed).to.equal(1);
+      expect(stats.kpiEventsDelivered).to.equal(1);
+    });
+
+    it('lets the slot go once the host\'s own 100 s limit has passed', async () => {
+      const client = faultyClient(() => hangs());
+      const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 2 });
+      void delivery.deliver(calls('A', 'B', 'C', 'D'));
+      await clock.tickAsync(1_000);
+      expect(stats).to.include({ callsAbandoned: 2, callsMade: 2, callsQueued: 2 });
+      await clock.tickAsync(HOST_TIMEOUT_MILLIS - 1_001);
+      expect(stats.callsMade).to.equal(2);
+      await clock.tickAsync(1);
+      expect(names(client)).to.deep.equal(['A', 'B', 'C', 'D']);
+      expect(stats).to.include({ callsAbandoned: 0, callsInFlight: 2 });
+    });
+
+    it('never has more than maxConcurrentCalls calls at a silent host, abandoned ones included', async () => {
+      const client = faultyClient(() => hangs());
+      const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 3 });
+      void delivery.deliver(calls(...Array.from({ length: 50 }, (_, i) => `K${i}`)));
+      for (let second = 0; second < 300; second += 5) {
+        await clock.tickAsync(5_000);
+        expect(stats.callsInFlight + stats.callsAbandoned).to.be.at.most(3);
+      }
+      expect(stats.callsMade).to.equal(3 * 4);
+    });
+
+    it('resolves shutdown and clears the holds while abandoned calls fill every slot', async () => {
+      const client = faultyClient(() => hangs());
+      const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 1 });
+      const result = watch(delivery.deliver(calls('A', 'B')));
+      await clock.tickAsync(1_000);
+      const closed = watch(delivery.shutdown());
+      await clock.tickAsync(1_000);
+      expect(closed.settled).to.equal(true);
+      expect(result.value!.failed).to.equal(2);
+      expect(stats).to.include({ callsAbandoned: 0, callsQueued: 0 });
+      expect(stats.dropped).to.include({ timed_out: 1, after_shutdown: 1 });
+      expect(clock.countTimers()).to.equal(0);
+    });
+
+    it('lets go of an abandoned call though its slot is still held', async () => {
+      const gc = (globalThis as { gc?: () => void }).gc!;
+      const client = faultyClient(() => hangs());
+      const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 1 });
+      const ref = ((batch: CifCall[]) => {
+        void delivery.deliver(batch);
+        return new WeakRef(batch[0]!);
+      })(calls('A'));
+      await clock.tickAsync(1_000);
+      expect(stats.callsAbandoned).to.equal(1);
+      client.calls.length = 0;
+      gc();
+      await settle(clock);
+      expect(ref.deref()).to.equal(undefined);
+    });
+  });
+
+  describe('hostile hosts', () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    class Unreadable extends Error {
+      override get message(): string {
+        throw new Error('no message for you');
+      }
+    }
+    const throwingGetter = Object.defineProperty({}, 'message', { get: () => { throw new Error('boom'); }, enumerable: true });
+    class HostileMap extends Map<string, unknown> {
+      override get(): never {
+        throw new Error('no');
+      }
+    }
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['a revoked proxy', revoked.proxy, /^CIF host rejected the call with a value that cannot be read$/],
+      ['an Error subclass whose message getter throws', new Unreadable(), /^CIF host rejected the call: Error with no message$/],
+      ['an object whose message getter throws', throwingGetter, /^CIF host rejected the call with a value that cannot be read$/],
+      ['a Map whose get throws', new HostileMap(), /^CIF host rejected the call with a value that cannot be read$/],
+      ['an Error with an empty message', new TypeError(''), /^CIF host rejected the call: TypeError with no message$/],
+    ];
+    cases.forEach(([what, reason, message]) =>
+      it(`fails a call rejected with ${what} as host_error with a readable Error, and carries on`, async () => {
+        const client = faultyClient((_, index) => (index === 0 ? rejects(reason) : ok()));
+        const delivery = engine(client, { retry: { ...DEFAULT_OPTIONS.retry, maxAttempts: 1 } });
+        const report = await delivery.deliver(calls('A', 'B'));
+        expect(report.failed).to.equal(1);
+        expect(report.errors[0]).to.be.instanceOf(CifHostError);
+        expect(report.errors[0]!.message).to.match(message);
+        expect((report.errors[0] as CifHostError).cause).to.equal(reason);
+        expect(stats.dropped.host_error).to.equal(1);
+        expect(stats.kpiEventsDelivered).to.equal(1);
+      }),
+    );
+
+    it('fails a call whose answer is a thenable with a throwing then, and one whose method is a throwing getter', async () => {
+      const thenable = Object.defineProperty({}, 'then', { get: () => { throw new Error('then trap'); } });
+      const client = { logAnalyticsEvent: () => thenable as Promise<string> };
+      const report = await engine(client, { retry: { ...DEFAULT_OPTIONS.retry, maxAttempts: 1 } }).deliver(calls('A'));
+      expect(report.errors.map((e) => e.message)).to.deep.equal(['then trap']);
+      const getter = Object.defineProperty({}, 'logAnalyticsEvent', { get: () => { throw new Error('getter trap'); } });
+      const delivery = engine(getter as CifAnalyticsClient, { retry: { ...DEFAULT_OPTIONS.retry, maxAttempts: 1 } });
+      expect((await delivery.deliver(calls('B'))).errors.map((e) => e.message)).to.deep.equal(['getter trap']);
+    });
+
+    it('reads a Microsoft global whose getter throws as no library, failing calls as cif_not_loaded in time', async () => {
+      Object.defineProperty(globalThis, 'Microsoft', { get: () => { throw new Error('page trap'); }, configurable: true });
+      const delivery = engine(undefined, { readyTimeoutMillis: 1_000 });
+      const result = watch(delivery.deliver(calls('A')));
+      await clock.tickAsync(1_000);
+      expect(result.value!.errors[0]).to.be.instanceOf(CifNotLoadedError);
+      expect(stats.dropped.cif_not_loaded).to.equal(1);
+    });
+  });
+
+  describe('debug trail', () => {
+    let lines: string[];
+    beforeEach(() => {
+      lines = [];
+      // The component logger passes its namespace first.
+      const keep = (...args: unknown[]) => lines.push(args.slice(1).join(' '));
+      diag.setLogger({ error: keep, warn: keep, info: keep, debug: keep, verbose: keep }, { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true });
+      lines.length = 0;
+    });
+    afterEach(() => diag.disable());
+
+    it('says one line per wait, retry and give-up at DEBUG', async () => {
+      const page = pageWindow();
+      try {
+        const client = faultyClient(() => rejects('Provider not active'));
+        const delivery = engine(undefined, { readyTimeoutMillis: 1_000 });
+        void delivery.deliver(calls('A', 'B'));
+        void delivery.deliver(calls('C'));
+        installPageCif(client);
+        await clock.tickAsync(1_000);
+        await clock.runAllAsync();
+        // The calls made without CIFInitDone fail, so they wait once more, from their first attempt.
+        expect(lines.filter((l) => l.includes('CIF'))).to.deep.equal([
+          'waiting for CIF, at most 1000 ms',
+          'calling without CIFInitDone after readyTimeoutMillis',
+          "call 'A' failed before CIFInitDone (Provider not active); waiting for CIF again",
+          'waiting for CIF, at most 1000 ms',
+          "call 'B' failed before CIFInitDone (Provider not active); waiting for CIF again",
+          "call 'C' failed before CIFInitDone (Provider not active); waiting for CIF again",
+          'calling without CIFInitDone after readyTimeoutMillis',
+        ]);
+        expect(lines).to.include.members([
+          "call 'A' failed (Provider not active); retry 1 in 250 ms",
+          "call 'A' failed (Provider not active); retry 2 in 500 ms",
+          "call 'A' given up as host_error: Provider not active",
+        ]);
+        expect(lines.filter((l) => l.startsWith("call 'C'"))).to.have.length(4);
+      } finally {
+        page.restore();
+      }
+    });
+
+    it('says nothing above DEBUG for calls that wait, retry or fail', async () => {
+      diag.setLogger({ error: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), info: () => {}, debug: () => {}, verbose: () => {} }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+      lines.length = 0;
+      const client = faultyClient(() => rejects('no'));
+      await clock.runAllAsync();
+      const delivery = engine(client);
+      void delivery.deliver(calls('A'));
+      await clock.runAllAsync();
+      expect(lines).to.deep.equal([]);
+    });
+
+    it('keeps delivering when the installed diag logger throws', async () => {
+      const restore = installThrowingDiag();
+      try {
+        const client = faultyClient((_, index) => (index === 0 ? rejects('once') : ok()));
+        const result = watch(engine(client).deliver(calls('A')));
+        await clock.runAllAsync();
+        expect(result.value).to.deep.equal(delivered(1));
+      } finally {
+        restore();
+      }
     });
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { toError } from '../src/errors.js';
+import { CifExportError, CifHostError, toError } from '../src/errors.js';
 
 describe('toError', () => {
   it('keeps an Error as it is', () => {
@@ -31,4 +31,33 @@ describe('toError', () => {
       expect(error.message).to.equal(message);
     }),
   );
+
+  const revoked = Proxy.revocable({}, {});
+  revoked.revoke();
+  const hostile: Array<[string, unknown, string]> = [
+    ['a revoked proxy', revoked.proxy, 'CIF host rejected the call with a value that cannot be read'],
+    ['an object whose message getter throws', Object.defineProperty({}, 'message', { get: () => { throw new Error('x'); } }), 'CIF host rejected the call with a value that cannot be read'],
+    ['an Error with an empty message', new RangeError(''), 'CIF host rejected the call: RangeError with no message'],
+    [
+      'an Error whose name getter throws and that has no message',
+      Object.defineProperty(new Error(), 'name', { get: () => { throw new Error('x'); } }),
+      'CIF host rejected the call with a value that cannot be read',
+    ],
+  ];
+  hostile.forEach(([what, reason, message]) =>
+    it(`turns ${what} into a CifHostError with a readable message and the reason as its cause, without throwing`, () => {
+      const error = toError(reason);
+      expect(error).to.be.instanceOf(CifHostError);
+      expect(error.message).to.equal(message);
+      expect((error as CifHostError).cause).to.equal(reason);
+    }),
+  );
+
+  it('keeps the CifExportError errors it is given, and is an Error', () => {
+    const cause = new CifHostError('no', 'no');
+    const error = new CifExportError('1 of 1 logAnalyticsEvent calls failed: no', [cause]);
+    expect(error).to.be.instanceOf(Error);
+    expect(error.name).to.equal('CifExportError');
+    expect(error.errors).to.deep.equal([cause]);
+  });
 });

@@ -13,7 +13,18 @@ import { BatchSpanProcessor as BrowserBatchSpanProcessor } from '@opentelemetry/
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CifSpanExporter, traceIdToGuid, type CifDropReason, type CifSpanExporterOptions } from '../src/index.js';
+import {
+  CifExportError,
+  CifHostError,
+  CifNotLoadedError,
+  CifQueueFullError,
+  CifShutdownError,
+  CifSpanExporter,
+  CifTimeoutError,
+  traceIdToGuid,
+  type CifDropReason,
+  type CifSpanExporterOptions,
+} from '../src/index.js';
 import {
   later,
   expectBalanced,
@@ -28,7 +39,7 @@ import {
   removePageCif,
   seededRandom,
 } from './helpers/fake-client.js';
-import { captureDiag } from './helpers/diag.js';
+import { captureDiag, installThrowingDiag } from './helpers/diag.js';
 import { IDENTITY, event, makeSpan } from './helpers/spans.js';
 
 /** Every result the callback got, once every call of the exporter has settled. */
@@ -302,7 +313,7 @@ describe('CifSpanExporter results', () => {
   });
 
   const warned: Array<[reason: CifDropReason, span: () => ReturnType<typeof makeSpan>, message: RegExp]> = [
-    ['missing_identity', () => makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] }), /no conversation id or provider session id/],
+    ['missing_identity', () => makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] }), /span 'call' has no cif\.conversation\.id and cif\.provider_session\.id\. Likely causes: no CifSessionSpanProcessor/],
     ['identity_too_long', () => makeSpan({ attributes: { ...IDENTITY, 'cif.participant.id': 'p'.repeat(101) }, events: [event('A', T1)] }), /longer than its 100-character Dataverse column/],
     ['missing_kpi_name', () => makeSpan({ attributes: IDENTITY, events: [event('', T1)] }), /empty name and no cif\.kpi\.name/],
     ['invalid_timestamp', () => makeSpan({ attributes: IDENTITY, events: [{ name: 'A', time: [1e13, 0] }] }), /not a valid date/],
@@ -337,6 +348,100 @@ describe('CifSpanExporter results', () => {
       expect(innerSpanRecording).to.equal(false);
     } finally {
       context.disable();
+    }
+  });
+
+  it('counts the KPI events the SDK dropped over eventCountLimit, and says once how to fix it', async () => {
+    const messages = captureDiag();
+    try {
+      const client = recordingClient();
+      const exporter = new CifSpanExporter({ client });
+      const provider = new BasicTracerProvider({ spanLimits: { eventCountLimit: 2, attributeCountLimit: 3 }, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+      for (let round = 0; round < 2; round++) {
+        const span = provider.getTracer('softphone').startSpan('call', { attributes: { ...IDENTITY, 'call.queue': 'billing', 'call.kind': 'inbound' } });
+        for (let i = 0; i < 5; i++) span.addEvent(`K${i}`, { 'cif.kpi.reason': 'r' });
+        span.end();
+      }
+      await provider.forceFlush();
+      const stats = exporter.getStats();
+      expect(client.calls).to.have.length(4);
+      expect(stats.dropped.sdk_event_limit).to.equal(6);
+      expect(stats.droppedFields.sdk_attribute_limit).to.equal(2);
+      expect(stats.kpiEventsSent).to.equal(stats.kpiEventsDelivered);
+      // The SDK warns too, once per span; the exporter once in all.
+      const ours = messages.filter((m) => m.startsWith('opentelemetry-exporter-cif'));
+      expect(ours).to.have.length(2);
+      expect(ours[0]).to.match(/eventCountLimit \(128 by default\)\. Raise it, or put long series of KPI events on shorter spans\. Counted in getStats\(\)\.dropped\.sdk_event_limit/);
+      expect(ours[1]).to.match(/attributeCountLimit.*Counted in getStats\(\)\.droppedFields\.sdk_attribute_limit/);
+      await provider.shutdown();
+    } finally {
+      diag.disable();
+    }
+  });
+
+  it('warns once per reason about cut values, invalid custom columns and callbacks that failed', async () => {
+    const messages = captureDiag();
+    try {
+      const exporter = new CifSpanExporter({ client: recordingClient(), eventName: () => { throw new Error('bug'); } });
+      const attributes = { ...IDENTITY, 'cif.kpi.reason': 'r'.repeat(101), 'cif.kpi.custom.MyColumn': 'x' };
+      await exportOnce(exporter, [makeSpan({ attributes, events: [event('A', T1), event('B', T1)] })]);
+      await exportOnce(exporter, [makeSpan({ attributes, events: [event('C', T1)] })]);
+      expect(messages).to.have.length(3);
+      expect(messages.join('\n')).to.match(/msdyn_customattribute1\. Counted in getStats\(\)\.droppedFields\.invalid_custom_column; shown once/);
+      expect(messages.join('\n')).to.match(/ kpiEventReason was cut to its Dataverse column size\. Counted in getStats\(\)\.truncated\.kpiEventReason/);
+      expect(messages.join('\n')).to.match(/callback failed; its default was used\..*getStats\(\)\.callbackErrors/);
+    } finally {
+      diag.disable();
+    }
+  });
+
+  it('fails with a CifExportError whose errors a caller can tell apart, each an exported class', async () => {
+    const client = faultyClient((call) => (call.eventName === 'A' ? rejects(new Map([['message', 'Provider not active']])) : hangs()));
+    const exporter = new CifSpanExporter({ client, timeoutMillis: 50, retry: { maxAttempts: 1 } });
+    const [result] = await exportOnce(exporter, [makeSpan({ attributes: IDENTITY, events: [event('A', T1), event('B', T1)] })]);
+    expect(result!.code).to.equal(ExportResultCode.FAILED);
+    const error = result!.error as CifExportError;
+    expect(error).to.be.instanceOf(CifExportError);
+    expect(error.message).to.match(/^2 of 2 logAnalyticsEvent calls failed: Provider not active; logAnalyticsEvent did not answer within 50 ms/);
+    expect(error.errors.map((e) => e.constructor)).to.deep.equal([CifHostError, CifTimeoutError]);
+    expect((error.errors[0] as CifHostError).cause).to.be.instanceOf(Map);
+    expect([CifNotLoadedError, CifQueueFullError, CifShutdownError].every((c) => new c(1 as never) instanceof Error)).to.equal(true);
+    await exporter.shutdown();
+  });
+
+  it('fails a batch that is not an array with an Error, and keeps spansSeen a number', async () => {
+    const exporter = new CifSpanExporter({ client: recordingClient() });
+    const results: ExportResult[] = [];
+    exporter.export({ length: 3 } as never, (result) => results.push(result));
+    exporter.export(null as never, (result) => results.push(result));
+    expect(results.map((r) => r.code)).to.deep.equal([ExportResultCode.FAILED, ExportResultCode.FAILED]);
+    expect(results.every((r) => r.error instanceof Error)).to.equal(true);
+    expect(exporter.getStats().spansSeen).to.equal(0);
+  });
+
+  it('exports, calls back once and leaves no unhandled rejection when the installed diag logger throws', async () => {
+    const restore = installThrowingDiag();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const client = faultyClient((_, index) => (index === 0 ? rejects('once') : ok()));
+      const exporter = new CifSpanExporter({ client, sesion: {} } as CifSpanExporterOptions);
+      const spans = [makeSpan({ attributes: IDENTITY, events: [event('A', T1)] }), makeSpan({ attributes: { 'cif.x': 1 }, events: [event('B', T1)] })];
+      let called = 0;
+      exporter.export(spans, () => {
+        called++;
+        throw new Error('callback bug');
+      });
+      await exporter.forceFlush();
+      await new Promise((r) => setImmediate(r));
+      expect(called).to.equal(1);
+      expect(exporter.getStats()).to.include({ kpiEventsDelivered: 1 });
+      expect(exporter.getStats().dropped.missing_identity).to.equal(1);
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      restore();
+      process.off('unhandledRejection', onUnhandled);
     }
   });
 });

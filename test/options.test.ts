@@ -1,6 +1,8 @@
+import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { CifSpanExporter, type CifSpanExporterOptions } from '../src/index.js';
-import { DEFAULT_OPTIONS, normalizeOptions } from '../src/options.js';
+import { DEFAULT_OPTIONS, editDistance, normalizeOptions } from '../src/options.js';
+import { captureDiag } from './helpers/diag.js';
 
 describe('options', () => {
   it('fills in every default', () => {
@@ -89,5 +91,45 @@ describe('options', () => {
     it(`rejects ${what} in the constructor with a message that says what to change`, () => {
       expect(() => new CifSpanExporter(options)).to.throw(TypeError, message);
     }),
+  );
+
+  const misspelt: Array<[string, CifSpanExporterOptions, string]> = [
+    ['sesion', { sesion: {} } as CifSpanExporterOptions, 'CifSpanExporter: option `sesion` is unknown and ignored; did you mean `session`?'],
+    ['timeoutMilis', { timeoutMilis: 1 } as CifSpanExporterOptions, 'CifSpanExporter: option `timeoutMilis` is unknown and ignored; did you mean `timeoutMillis`?'],
+    ['MaxQueueSize', { MaxQueueSize: 1 } as CifSpanExporterOptions, 'CifSpanExporter: option `MaxQueueSize` is unknown and ignored; did you mean `maxQueueSize`?'],
+    ['retry.maxAttempt', { retry: { maxAttempt: 1 } } as CifSpanExporterOptions, 'CifSpanExporter: option `retry.maxAttempt` is unknown and ignored; did you mean `retry.maxAttempts`?'],
+  ];
+  misspelt.forEach(([what, options, message]) =>
+    it(`warns at construction about the unknown option ${what}, naming the nearest one`, () => {
+      const messages = captureDiag();
+      try {
+        new CifSpanExporter({ client: { logAnalyticsEvent: () => Promise.resolve('') }, ...options });
+        expect(messages).to.deep.equal([`opentelemetry-exporter-cif ${message}`]);
+      } finally {
+        diag.disable();
+      }
+    }),
+  );
+
+  it('warns about no option it knows', () => {
+    const messages = captureDiag();
+    try {
+      const client = { logAnalyticsEvent: () => Promise.resolve('') };
+      new CifSpanExporter({ client, ready: Promise.resolve(), readyTimeoutMillis: 1, timeoutMillis: 1, retry: { maxAttempts: 1, initialBackoffMillis: 1, maxBackoffMillis: 1 }, maxConcurrentCalls: 1, maxQueueSize: 1, session: {}, customAttributes: {}, eventName: (e) => e.kpiEventName, maxEventsPerCall: 1, dataFormat: 'json', eventFilter: () => true, correlationId: () => 'x' });
+      expect(messages).to.deep.equal([]);
+    } finally {
+      diag.disable();
+    }
+  });
+
+  const distances: Array<[string, string, number]> = [
+    ['session', 'session', 0],
+    ['sesion', 'session', 1],
+    ['Session', 'session', 0],
+    ['', 'retry', 5],
+    ['kitten', 'sitting', 3],
+  ];
+  distances.forEach(([a, b, distance]) =>
+    it(`counts ${distance} edits from '${a}' to '${b}'`, () => expect(editDistance(a, b)).to.equal(distance)),
   );
 });

@@ -1,5 +1,7 @@
+import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { CIF_INIT_DONE_EVENT, CifReadiness, pageCifClient } from '../src/readiness.js';
+import { captureDiag } from './helpers/diag.js';
 import { faultyClient, installPageCif, removePageCif } from './helpers/fake-client.js';
 
 /** An event target that counts its listeners. */
@@ -82,11 +84,15 @@ describe('CifReadiness', () => {
     expect(target.listeners()).to.equal(0);
   });
 
-  it('is ready at the first look when Microsoft.CIFramework is already on the page', () => {
+  it('is ready at the first look when Microsoft.CIFramework is already on the page, and listens on until it is confirmed', () => {
     const target = windowLike();
     installPageCif(faultyClient());
     const readiness = new CifReadiness({ kind: 'page', target }, () => {});
     expect(readiness.current()).to.equal('ready');
+    expect(readiness.confirmed).to.equal(false);
+    expect(target.listeners()).to.equal(1);
+    readiness.confirm();
+    expect(readiness.confirmed).to.equal(true);
     expect(target.listeners()).to.equal(0);
   });
 
@@ -139,5 +145,72 @@ describe('CifReadiness', () => {
     const client = faultyClient();
     installPageCif(client);
     expect(pageCifClient()).to.equal(client);
+  });
+
+  it('reads a Microsoft global whose getter throws as no library', () => {
+    Object.defineProperty(globalThis, 'Microsoft', { get: () => { throw new Error('page trap'); }, configurable: true });
+    expect(pageCifClient()).to.equal(undefined);
+  });
+
+  it('goes back to waiting when an unconfirmed library fails a call, and only CIFInitDone makes it ready again', () => {
+    const target = windowLike();
+    installPageCif(faultyClient());
+    let changes = 0;
+    const readiness = new CifReadiness({ kind: 'page', target }, () => changes++);
+    expect(readiness.current()).to.equal('ready');
+    readiness.unready();
+    expect(readiness.current()).to.equal('waiting');
+    // The library is there, so a wait that runs out may call it, but not every call at once.
+    expect(readiness.lastChance()).to.equal(true);
+    expect(readiness.current()).to.equal('waiting');
+    target.fire();
+    expect(readiness.current()).to.equal('ready');
+    expect(readiness.confirmed).to.equal(true);
+    expect(changes).to.equal(1);
+    readiness.unready();
+    expect(readiness.current()).to.equal('ready');
+  });
+
+  it('never goes back to waiting with an explicit client or a ready promise', async () => {
+    const client = new CifReadiness({ kind: 'client' }, () => {});
+    client.unready();
+    expect(client.current()).to.equal('ready');
+    const promised = new CifReadiness({ kind: 'promise', ready: Promise.resolve() }, () => {});
+    await tick();
+    promised.unready();
+    expect(promised.current()).to.equal('ready');
+  });
+
+  it('warns once, where there is no window and no library, that a client should be passed', () => {
+    const messages = captureDiag();
+    try {
+      new CifReadiness({ kind: 'page', target: {} }, () => {});
+      expect(messages).to.have.length(1);
+      expect(messages[0]).to.match(/No `client` option and no window, so no CIFInitDone event can come: pass a `client`/);
+      installPageCif(faultyClient());
+      new CifReadiness({ kind: 'page', target: {} }, () => {});
+      new CifReadiness({ kind: 'page', target: windowLike() }, () => {});
+      expect(messages).to.have.length(1);
+    } finally {
+      diag.disable();
+    }
+  });
+
+  it('does not throw when the page takes its removeEventListener away', () => {
+    const target = windowLike();
+    const readiness = new CifReadiness({ kind: 'page', target }, () => {});
+    (target as { removeEventListener?: unknown }).removeEventListener = undefined;
+    expect(() => readiness.dispose()).not.to.throw();
+  });
+
+  it('fails readably when the ready promise rejects with a value that cannot be read', async () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const readiness = new CifReadiness({ kind: 'promise', ready: Promise.reject(revoked.proxy) }, () => {});
+    await tick();
+    expect(readiness.current()).to.equal('failed');
+    expect(readiness.error(1).message).to.equal(
+      'CIF library not loaded: the ready promise rejected: CIF host rejected the call with a value that cannot be read',
+    );
   });
 });

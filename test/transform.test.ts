@@ -460,10 +460,88 @@ describe('spansToCalls', () => {
 
   it('sends none of the KPI events of a span that breaks half way, and counts the span', () => {
     const stats = createStats();
-    const broken = makeSpan({ attributes: IDENTITY, events: [event('A', T1), { name: 'B', time: undefined } as never] });
+    const unreadable = { name: 'B', time: at(T2), get attributes(): never { throw new Error('gone'); } };
+    const broken = makeSpan({ attributes: IDENTITY, events: [event('A', T1), unreadable] });
     const good = makeSpan({ attributes: IDENTITY, events: [event('C', T2)] });
     const calls = spansToCalls([broken, good], normalizeOptions(), stats);
     expect(calls).to.deep.equal([call([{ kpiEventName: 'C', eventTimestamp: T2 }])]);
     expect(stats.dropped.invalid_span).to.equal(1);
+  });
+
+  it('maps a span with 200 000 KPI events, more than fit in the arguments of one function call', () => {
+    const stats = createStats();
+    const events = Array.from({ length: 200_000 }, () => ({ name: 'K', time: at(T1) }));
+    const calls = spansToCalls([makeSpan({ attributes: IDENTITY, events })], normalizeOptions({ maxEventsPerCall: 1000 }), stats);
+    expect(calls).to.have.length(200);
+    expect(calls.reduce((sum, c) => sum + c.data.events.length, 0)).to.equal(200_000);
+    expect(stats.dropped.invalid_span).to.equal(0);
+  });
+
+  it('never groups KPI events whose ids differ, whatever characters the ids contain', () => {
+    const spans = [
+      { attributes: { 'cif.conversation.id': 'a\u0000b', 'cif.provider_session.id': 'c' }, events: [event('A', T1)] },
+      { attributes: { 'cif.conversation.id': 'a', 'cif.provider_session.id': 'b\u0000c' }, events: [event('A', T2)] },
+      { attributes: { 'cif.conversation.id': 'a","b', 'cif.provider_session.id': 'c' }, events: [event('A', T2)] },
+      { attributes: { 'cif.conversation.id': 'a', 'cif.provider_session.id': 'b","c' }, events: [event('A', T2)] },
+    ];
+    const { calls } = map(spans, { maxEventsPerCall: 10 });
+    expect(calls.map((c) => [c.data.conversationId, c.data.providerSessionId])).to.deep.equal([
+      ['a\u0000b', 'c'],
+      ['a', 'b\u0000c'],
+      ['a","b', 'c'],
+      ['a', 'b","c'],
+    ]);
+  });
+
+  it('counts the events and attributes the SDK dropped from CIF spans, and nothing for other spans', () => {
+    const stats = createStats();
+    const cif = { ...makeSpan({ attributes: IDENTITY, events: [{ ...event('A', T1), droppedAttributesCount: 2 }] }), droppedEventsCount: 5, droppedAttributesCount: 1 };
+    const other = { ...makeSpan({ events: [event('B', T1)] }), droppedEventsCount: 7, droppedAttributesCount: 7 };
+    const odd = { ...makeSpan({ attributes: IDENTITY }), droppedEventsCount: Number.NaN, droppedAttributesCount: '3' as never };
+    const calls = spansToCalls([cif, other, odd], normalizeOptions(), stats);
+    expect(calls).to.deep.equal([call([{ kpiEventName: 'A', eventTimestamp: T1 }])]);
+    expect(stats.dropped.sdk_event_limit).to.equal(5);
+    expect(stats.droppedFields.sdk_attribute_limit).to.equal(3);
+  });
+
+  it('drops an attribute value that cannot be read, not the span', () => {
+    const revoked = Proxy.revocable([1], {});
+    revoked.revoke();
+    const attributes = { ...IDENTITY, 'cif.kpi.additional_data': revoked.proxy as never };
+    Object.defineProperty(attributes, 'cif.kpi.reason', { get: () => { throw new Error('trap'); }, enumerable: true });
+    const eventAttributes = { 'cif.kpi.custom.msdyn_customattribute1': { toJSON: () => { throw new Error('trap'); } } as never };
+    const { calls, stats } = map([{ attributes, events: [event('A', T1, eventAttributes)] }]);
+    expect(calls).to.deep.equal([call([{ kpiEventName: 'A', eventTimestamp: T1 }])]);
+    expect(stats.droppedFields.unserializable_value).to.equal(3);
+    expect(stats.dropped.invalid_span).to.equal(0);
+  });
+
+  it('counts each KPI event under one reason when a later event of the span cannot be read', () => {
+    const stats = createStats();
+    const time = Object.defineProperty([0, 0], 0, { get: () => { throw new Error('trap'); } });
+    const span = makeSpan({ attributes: IDENTITY, events: [event('', T1), { name: 'B', time } as never, event('C', T2)] });
+    const calls = spansToCalls([span], normalizeOptions(), stats);
+    expect(calls).to.deep.equal([call([{ kpiEventName: 'C', eventTimestamp: T2 }])]);
+    expect(stats.dropped).to.include({ missing_kpi_name: 1, invalid_timestamp: 1, invalid_span: 0 });
+  });
+
+  it('counts only the callbacks the user passed in callbackErrors, and a span the defaults cannot read as invalid', () => {
+    const stats = createStats();
+    const unreadable = { ...makeSpan({ attributes: IDENTITY, events: [event('A', T1)] }), spanContext: () => { throw new Error('trap'); } };
+    const nameless = makeSpan({ attributes: IDENTITY, events: [Object.defineProperty({ time: at(T1) }, 'name', { get: () => { throw new Error('trap'); } }) as never] });
+    expect(spansToCalls([unreadable, nameless], normalizeOptions(), stats)).to.deep.equal([]);
+    expect(stats).to.include({ callbackErrors: 0, spansSeen: 2 });
+    expect(stats.dropped.invalid_span).to.equal(2);
+  });
+
+  it('tells the mapping which ids a span lacks, and on which span', () => {
+    const warnings: Array<[string, string]> = [];
+    spansToCalls(
+      [makeSpan({ name: 'wrap-up', attributes: { 'cif.conversation.id': 'c' }, events: [event('A', T1)] })],
+      normalizeOptions(),
+      createStats(),
+      (reason, detail) => warnings.push([reason, detail]),
+    );
+    expect(warnings).to.deep.equal([['missing_identity', "span 'wrap-up' has no cif.provider_session.id"]]);
   });
 });

@@ -26,6 +26,17 @@ describe('toPayloadString', () => {
     ['reports a map holding a bigint as unserializable', { n: 1n }, UNSERIALIZABLE],
   ];
   cases.forEach(([title, value, expected]) => it(title, () => expect(toPayloadString(value)).to.equal(expected)));
+
+  const revoked = Proxy.revocable({}, {});
+  revoked.revoke();
+  const unreadable: Array<[string, unknown]> = [
+    ['a revoked proxy', revoked.proxy],
+    ['a map whose toJSON throws', { toJSON: () => { throw new Error('trap'); } }],
+    ['a map with a throwing getter', Object.defineProperty({}, 'x', { get: () => { throw new Error('trap'); }, enumerable: true })],
+  ];
+  unreadable.forEach(([what, value]) =>
+    it(`reports ${what} as unserializable, without throwing`, () => expect(toPayloadString(value)).to.equal(UNSERIALIZABLE)),
+  );
 });
 
 describe('truncate', () => {

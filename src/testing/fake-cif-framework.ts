@@ -1,10 +1,25 @@
+import { startTimer, type Timer } from '../timers.js';
 import type { CifAnalyticsClient } from '../types.js';
 import { RecordingCifClient } from './recording-client.js';
+
+/** Options of `installFakeCIFramework`. Every one is optional. */
+export interface FakeCIFrameworkOptions {
+  /**
+   * Stands in for a library that is present but still starting: `Microsoft.CIFramework` is
+   * defined at once, but every call rejects with an `Error` (not passed to `client`) until
+   * `CIFInitDone` is dispatched this many milliseconds later.
+   * @default undefined: started at once, `CIFInitDone` dispatched synchronously
+   * @example installFakeCIFramework(window, undefined, { startAfterMillis: 2000 })
+   */
+  startAfterMillis?: number;
+}
 
 /** What `installFakeCIFramework` installed, and how to take it away. */
 export interface FakeCIFramework<C extends CifAnalyticsClient = RecordingCifClient> {
   /** The client that answers `Microsoft.CIFramework.logAnalyticsEvent`. */
   readonly client: C;
+  /** Resolves once the library has started and `CIFInitDone` was dispatched. */
+  readonly started: Promise<void>;
   /** Restores `Microsoft` and `Microsoft.CIFramework` on the target as they were. Safe to call twice. */
   uninstall(): void;
 }
@@ -16,19 +31,25 @@ type Host = { Microsoft?: { CIFramework?: unknown } };
  * `Microsoft.CIFramework.logAnalyticsEvent` on `target` (keeping whatever else `Microsoft` and
  * `Microsoft.CIFramework` already hold), answered by `client`, then dispatches the `CIFInitDone`
  * event on `target` when it is an `EventTarget` (a window). `CifSpanExporter` with no `client`
- * option then calls it.
- * @default target: globalThis; client: a new RecordingCifClient
+ * option then calls it. With `startAfterMillis` it starts later, rejecting calls until then.
+ * @default target: globalThis; client: a new RecordingCifClient; options: {}
  * @example const { client, uninstall } = installFakeCIFramework();
  */
-export function installFakeCIFramework(target?: object): FakeCIFramework;
+export function installFakeCIFramework(target?: object, client?: undefined, options?: FakeCIFrameworkOptions): FakeCIFramework;
 export function installFakeCIFramework<C extends CifAnalyticsClient>(
   target: object | undefined,
   client: C,
+  options?: FakeCIFrameworkOptions,
 ): FakeCIFramework<C>;
 export function installFakeCIFramework(
   target: object = globalThis,
   client: CifAnalyticsClient = new RecordingCifClient(),
+  options: FakeCIFrameworkOptions = {},
 ): FakeCIFramework<CifAnalyticsClient> {
+  const { startAfterMillis } = options;
+  if (startAfterMillis !== undefined && !(Number.isFinite(startAfterMillis) && startAfterMillis >= 0)) {
+    throw new TypeError(`installFakeCIFramework: startAfterMillis must be a number of at least 0 (got ${String(startAfterMillis)}).`);
+  }
   const host = target as Host;
   const hadMicrosoft = hasOwn(host, 'Microsoft');
   const previousMicrosoft = host.Microsoft;
@@ -40,21 +61,36 @@ export function installFakeCIFramework(
   const previousCif = microsoft.CIFramework;
   // Inherit from the CIFramework already there, so its other members stay reachable.
   const cif = Object.create(typeof previousCif === 'object' && previousCif !== null ? previousCif : Object.prototype) as CifAnalyticsClient;
-  cif.logAnalyticsEvent = (data, eventName, correlationId) => client.logAnalyticsEvent(data, eventName, correlationId);
+  let running = false;
+  cif.logAnalyticsEvent = (data, eventName, correlationId) =>
+    running
+      ? client.logAnalyticsEvent(data, eventName, correlationId)
+      : Promise.reject(new Error('CIF library not initialized yet: wait for CIFInitDone'));
   microsoft.CIFramework = cif;
   if (previousMicrosoft === undefined) host.Microsoft = microsoft;
 
-  const eventTarget = target as Partial<EventTarget>;
-  if (typeof eventTarget.dispatchEvent === 'function' && typeof Event === 'function') {
-    eventTarget.dispatchEvent(new Event('CIFInitDone'));
-  }
+  let resolveStarted!: () => void;
+  const started = new Promise<void>((resolve) => (resolveStarted = resolve));
+  const start = (): void => {
+    running = true;
+    const eventTarget = target as Partial<EventTarget>;
+    if (typeof eventTarget.dispatchEvent === 'function' && typeof Event === 'function') {
+      eventTarget.dispatchEvent(new Event('CIFInitDone'));
+    }
+    resolveStarted();
+  };
+  let timer: Timer | undefined;
+  if (startAfterMillis === undefined) start();
+  else timer = startTimer(start, startAfterMillis, true);
 
   let installed = true;
   return {
     client,
+    started,
     uninstall() {
       if (!installed) return;
       installed = false;
+      clearTimeout(timer);
       if (hadCif) microsoft.CIFramework = previousCif;
       else delete microsoft.CIFramework;
       if (!hadMicrosoft) delete host.Microsoft;

@@ -81,7 +81,7 @@ export function removePageCif(): void {
 
 /**
  * Makes `globalThis` an event target, as `window` is in a page, so that `CIFInitDone` can be
- * raised. Returns how to raise it, how many listeners are registered, and how to undo it.
+ * raised (by `fire`, or by `installFakeCIFramework` through `dispatchEvent`). Returns how to raise it, how many listeners are registered, and how to undo it.
  */
 export function pageWindow(): { fire(type: string): void; listeners(type: string): number; restore(): void } {
   const target = new EventTarget();
@@ -95,12 +95,14 @@ export function pageWindow(): { fire(type: string): void; listeners(type: string
     counts.set(type, (counts.get(type) ?? 0) - 1);
     target.removeEventListener(type, listener);
   };
+  g['dispatchEvent'] = (event: Event) => target.dispatchEvent(event);
   return {
     fire: (type) => target.dispatchEvent(new Event(type)),
     listeners: (type) => counts.get(type) ?? 0,
     restore: () => {
       delete g['addEventListener'];
       delete g['removeEventListener'];
+      delete g['dispatchEvent'];
     },
   };
 }

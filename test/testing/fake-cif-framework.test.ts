@@ -3,6 +3,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { CifSpanExporter, recordKpiEvent, traceIdToGuid, type CifAnalyticsClient } from '../../src/index.js';
 import { RecordingCifClient, installFakeCIFramework } from '../../src/testing/index.js';
+import { pageWindow } from '../helpers/fake-client.js';
 import { IDENTITY } from '../helpers/spans.js';
 
 type Host = EventTarget & { Microsoft?: { CIFramework?: CifAnalyticsClient & Record<string, unknown> } & Record<string, unknown> };
@@ -97,5 +98,54 @@ describe('installFakeCIFramework', () => {
       await provider.shutdown();
     }
     expect(Object.prototype.hasOwnProperty.call(globalThis, 'Microsoft')).to.equal(false);
+  });
+
+  it('with startAfterMillis, is present at once but rejects calls until it dispatches CIFInitDone', async () => {
+    const target: Host = new EventTarget();
+    let initDone = 0;
+    target.addEventListener('CIFInitDone', () => initDone++);
+    const fake = installFakeCIFramework(target, undefined, { startAfterMillis: 20 });
+    try {
+      const cif = target.Microsoft!.CIFramework!;
+      expect(typeof cif.logAnalyticsEvent).to.equal('function');
+      let rejection: unknown;
+      await cif.logAnalyticsEvent('{}', 'Early').catch((error: unknown) => (rejection = error));
+      expect(rejection).to.be.instanceOf(Error);
+      expect((rejection as Error).message).to.match(/not initialized yet/);
+      expect(initDone).to.equal(0);
+      await fake.started;
+      expect(initDone).to.equal(1);
+      expect(await cif.logAnalyticsEvent('{}', 'Late')).to.equal('ok');
+      expect(fake.client.calls.map((c) => c.eventName)).to.deep.equal(['Late']);
+    } finally {
+      fake.uninstall();
+    }
+  });
+
+  it('with startAfterMillis, has CifSpanExporter deliver a KPI event exported before the library started', async () => {
+    const page = pageWindow();
+    const fake = installFakeCIFramework(globalThis, undefined, { startAfterMillis: 50 });
+    const exporter = new CifSpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    try {
+      const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+      recordKpiEvent(span, 'CallAccepted', undefined, new Date('2026-11-25T10:15:30.123Z'));
+      span.end();
+      await provider.forceFlush();
+      expect(fake.client.calls.map((c) => c.eventName)).to.deep.equal(['CallAccepted']);
+      const stats = exporter.getStats();
+      expect(stats).to.include({ kpiEventsDelivered: 1, callsMade: 2, callsFailed: 0 });
+      expect(stats.dropped.host_error).to.equal(0);
+    } finally {
+      fake.uninstall();
+      page.restore();
+      await provider.shutdown();
+    }
+  });
+
+  it('starts at once without startAfterMillis, and refuses a startAfterMillis that is not a number of at least 0', async () => {
+    const fake = installFakeCIFramework(new EventTarget());
+    await fake.started;
+    expect(() => installFakeCIFramework(new EventTarget(), undefined, { startAfterMillis: -1 })).to.throw(TypeError, /startAfterMillis/);
   });
 });

@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { fileURLToPath } from 'node:url';
+import type { CifExporterStats } from '../../src/index.js';
+import type { RecordedCifCall } from '../../src/testing/index.js';
+import { launchChromium, type Browser } from './chromium.js';
+import { servePage, type ServedPage } from './serve.js';
+
+interface Results {
+  exportedBeforeStart: number;
+  calls: RecordedCifCall[];
+  stats: CifExporterStats;
+}
+
+describe('a CIF library that is present but not started yet, in Chromium', function () {
+  this.timeout(60_000);
+  let browser: Browser;
+  let served: ServedPage;
+
+  before(async () => {
+    served = await servePage(
+      { 'index.html': '<!doctype html><meta charset="utf-8"><script src="late-start-page.js"></script>' },
+      {
+        entryPoints: [fileURLToPath(new URL('./fixtures/late-start-page.ts', import.meta.url))],
+        bundle: true,
+        format: 'iife',
+        platform: 'browser',
+        target: 'es2020',
+      },
+    );
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await served?.stop();
+  });
+
+  it('delivers a KPI event exported before CIFInitDone once the library has started, without spending its retries', async () => {
+    const { page, errors } = await browser.newPage();
+    await page.goto(served.url);
+    const { exportedBeforeStart, calls, stats } = await page.evaluate(() =>
+      (window as unknown as { lateStartPage: { results(): Promise<Results> } }).lateStartPage.results(),
+    );
+    expect(exportedBeforeStart).to.equal(0);
+    expect(calls).to.deep.equal([
+      {
+        data: {
+          conversationId: 'conv-late',
+          providerSessionId: 'CA-late',
+          events: [{ kpiEventName: 'CallAccepted', eventTimestamp: '2026-11-25T10:15:30.123Z' }],
+        },
+        eventName: 'CallAccepted',
+        correlationId: calls[0]!.correlationId,
+      },
+    ]);
+    expect(stats).to.include({ kpiEventsSent: 1, kpiEventsDelivered: 1, callsMade: 2, callsFailed: 0, kpiEventsPending: 0 });
+    expect(stats.dropped.host_error).to.equal(0);
+    expect(errors).to.deep.equal([]);
+  });
+});
