@@ -1,12 +1,16 @@
-import { context } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
+import { countSettled, type Batch, type DeliveryReport } from './delivery-report.js';
 import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError, toError } from './errors.js';
 import { log } from './log.js';
+import { Queue } from './queue.js';
 import { CifReadiness, type ReadinessSource } from './readiness.js';
 import { backoffMillis, type RetryPolicy } from './retry.js';
 import type { CifExporterStats, DeliveryDropReason } from './stats.js';
 import { MAX_TIMER_MILLIS, startTimer, type Timer } from './timers.js';
 import type { CifAnalyticsClient, CifCall } from './types.js';
+
+export type { DeliveryReport } from './delivery-report.js';
 
 /** What the engine needs from the exporter's options, already validated. */
 export interface DeliveryOptions {
@@ -38,30 +42,35 @@ export type DeliveryStats = Pick<
   | 'dropped'
 >;
 
-/** Where a call is: waiting (for CIF, a slot or a retry), at the host, or done. */
-type JobState = 'waiting' | 'backoff' | 'in_flight' | 'settled';
-
-/** How the calls of one `deliver()` ended. */
-export interface DeliveryReport {
-  /** Calls handed to `deliver()`. */
-  calls: number;
-  /** Calls that failed for good. */
-  failed: number;
-  /** One error per distinct failure message, at most three, first seen first. */
-  errors: Error[];
+/** The delivery engine as the exporter uses it. */
+export interface CifDelivery {
+  /**
+   * Hands calls to the host, starting at once what CIF readiness and free slots allow. Never
+   * throws or rejects; resolves once every call has settled, saying how many failed and why.
+   */
+  deliver(calls: readonly CifCall[]): Promise<DeliveryReport>;
+  /**
+   * Resolves once every call handed to `deliver()` so far has settled. In Node it keeps the
+   * process alive meanwhile, which the engine's own timer does not.
+   */
+  flush(): Promise<void>;
+  /**
+   * Refuses new calls, waits up to `timeoutMillis` for the others, then fails what is left and
+   * stops the timer. Resolves even if the host never answers; later calls share the first.
+   */
+  shutdown(): Promise<void>;
+  /** True from the moment `shutdown()` is called. */
+  readonly isClosed: boolean;
 }
-
-/** One `deliver()` until its last call settles: counts only, so a batch's size costs nothing. */
-interface Batch {
-  readonly report: DeliveryReport;
-  pending: number;
-  readonly resolve: (report: DeliveryReport) => void;
-}
-
-const MAX_REPORTED_ERRORS = 3;
 
 /** How long the host itself lets a call run (CIF docs): a timed-out call may hold its slot until then. */
 export const HOST_TIMEOUT_MILLIS = 100_000;
+
+/** Where a call is: waiting (for CIF, a slot or a retry), in backoff, at the host, or done. */
+const WAITING = 0;
+const BACKOFF = 1;
+const IN_FLIGHT = 2;
+const SETTLED = 3;
 
 interface Job {
   readonly call: CifCall;
@@ -69,231 +78,180 @@ interface Job {
   readonly batch: Batch;
   /** When a call still waiting for CIF gives up (epoch millis): from its admission, then from its first attempt. */
   readyBy: number;
-  state: JobState;
+  state: number;
   /** Attempts spent; one that failed before `CIFInitDone` is given back. */
   attempts: number;
   /** Whether the host was called for it yet, so that later calls count as retries. */
   called: boolean;
-  /** The timeout of the attempt in flight, or the backoff before the next one. */
-  timer: Timer | undefined;
-  /** The attempt in flight, cut loose when the job settles so a silent host cannot hold the job. */
-  attempt: AttemptRef | undefined;
+  /** When the attempt in flight times out, or the backoff ends (epoch millis). */
+  due: number;
+  /** The attempt in flight, cut loose when the job leaves the host so a silent host cannot hold the job. */
+  attempt: Attempt | undefined;
+  /** Its index in `running` while in flight. */
+  slot: number;
 }
 
 /** Links a host answer to its job until the job stops caring (timeout, shutdown). */
-interface AttemptRef {
+interface Attempt {
   job: Job | undefined;
-  /** Set while the attempt timed out and may still run at the host, holding its slot. */
-  hold: Timer | undefined;
+  /** Set while the attempt timed out and may still run at the host, holding its slot until then. */
+  heldUntil: number;
 }
 
-interface Failure {
-  reason: DeliveryDropReason;
-  error: Error;
-}
+/** Every call to the host runs in this context, made once: no tracing of the host's messaging. */
+let suppressed: Context | undefined;
 
 /**
  * The delivery engine: admits calls into a bounded queue, holds them until CIF is ready, runs
  * at most `maxConcurrentCalls` at a time, times each out, retries rejections with backoff, and
- * settles every call exactly once as delivered or dropped for a counted reason.
+ * settles every call exactly once as delivered or dropped for a counted reason. One timer serves
+ * every deadline (timeouts, backoffs, the wait for CIF, held slots), whatever the number of calls.
  */
-export class CifDelivery {
-  /** Calls waiting for CIF, oldest first; at most `maxQueueSize`, so shifting the array stays cheap. */
-  private waiting: Job[] = [];
+export function createDelivery(options: DeliveryOptions, stats: DeliveryStats): CifDelivery {
+  const { timeoutMillis, readyTimeoutMillis, maxConcurrentCalls, maxQueueSize, retry } = options;
+  const random = options.random ?? Math.random;
+  /** Calls waiting for CIF or a slot, oldest first. */
+  const waiting = new Queue<Job>();
   /** Calls whose backoff is over; they go before new calls. */
-  private readonly retrying: Job[] = [];
-  /** Every call admitted and not yet settled, in any state. */
-  private readonly unsettled = new Set<Job>();
-  /** One promise per `deliver()`, until it settles. */
-  private readonly batches = new Set<Promise<DeliveryReport>>();
+  const retrying = new Queue<Job>();
+  /** Calls waiting out a backoff. */
+  let backingOff: Job[] = [];
+  /** Calls at the host, at most `maxConcurrentCalls`. */
+  const running: Job[] = [];
   /** Timed-out attempts that may still run at the host; each keeps its slot (see `abandon`). */
-  private readonly abandoned = new Set<AttemptRef>();
-  /** Shared by every call refused for a full queue: one error, however many calls. */
-  private readonly queueFull: Error;
-  private readonly refused = new CifShutdownError();
-  private readonly readiness: CifReadiness;
-  private readonly random: () => number;
-  private inFlight = 0;
-  private readyTimer: Timer | undefined;
-  /** When `readyTimer` fires (epoch millis). */
-  private readyTimerAt = 0;
-  private closed = false;
-  private closing: Promise<void> | undefined;
+  const abandoned: Attempt[] = [];
+  /** One promise per `deliver()`, until it settles. */
+  const batches = new Set<Promise<DeliveryReport>>();
+  /** Shared by every call refused for a full queue or after shutdown: one error, however many calls. */
+  const queueFullError = new CifQueueFullError(maxQueueSize);
+  const shutDownError = new CifShutdownError();
+  /** Calls admitted and not yet settled, in any state. */
+  let admitted = 0;
+  let timer: Timer | undefined;
+  /** When `timer` fires (epoch millis); `Infinity` when it is not set. */
+  let timerAt = Infinity;
+  /** When the current wait for CIF runs out, if calls wait for it. */
+  let readyWaitAt: number | undefined;
+  let closed = false;
+  let closing: Promise<void> | undefined;
+  const readiness = new CifReadiness(options.readiness, pump);
 
-  constructor(
-    private readonly options: DeliveryOptions,
-    private readonly stats: DeliveryStats,
-  ) {
-    this.random = options.random ?? Math.random;
-    this.queueFull = new CifQueueFullError(options.maxQueueSize);
-    this.readiness = new CifReadiness(options.readiness, () => this.pump());
-  }
-
-  /** True from the moment `shutdown()` is called. */
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  /**
-   * Hands calls to the host, starting at once what CIF readiness and free slots allow. Never
-   * throws or rejects; resolves once every call has settled, saying how many failed and why.
-   */
-  deliver(calls: readonly CifCall[]): Promise<DeliveryReport> {
-    const report: DeliveryReport = { calls: calls.length, failed: 0, errors: [] };
-    if (calls.length === 0) return Promise.resolve(report);
-    let resolve!: (report: DeliveryReport) => void;
-    const done = new Promise<DeliveryReport>((r) => (resolve = r));
-    const batch: Batch = { report, pending: calls.length, resolve };
-    for (const call of calls) this.submit(call, batch);
-    this.track(done);
-    return done;
-  }
-
-  /**
-   * Keeps `done` for `flush()` until it settles. A function of its own, so that the closure
-   * living as long as the batch does not also keep the batch's calls reachable.
-   */
-  private track(done: Promise<DeliveryReport>): void {
-    this.batches.add(done);
-    void done.then(() => this.batches.delete(done));
-  }
-
-  /**
-   * Resolves once every call handed to `deliver()` so far has settled. In Node it keeps the
-   * process alive meanwhile, which the calls' own timers do not.
-   */
-  async flush(): Promise<void> {
-    if (this.batches.size === 0) return;
-    const keepAlive = startTimer(() => {}, MAX_TIMER_MILLIS, true);
-    try {
-      await Promise.all(this.batches);
-    } finally {
-      clearTimeout(keepAlive);
-    }
-  }
-
-  /**
-   * Refuses new calls, waits up to `timeoutMillis` for the others, then fails what is left and
-   * stops every timer. Resolves even if the host never answers; later calls share the first.
-   */
-  shutdown(): Promise<void> {
-    this.closing ??= this.close();
-    return this.closing;
-  }
-
-  private submit(call: CifCall, batch: Batch): void {
+  function submit(call: CifCall, batch: Batch): void {
     const events = call.data.events.length;
-    this.stats.kpiEventsSent += events;
-    if (this.closed) return this.finish(batch, this.drop(events, 'after_shutdown', this.refused));
-    if (this.unsettled.size - this.inFlight >= this.options.maxQueueSize) {
-      return this.finish(batch, this.drop(events, 'queue_full', this.queueFull));
+    stats.kpiEventsSent += events;
+    const refusal = closed ? shutDownError : admitted - running.length >= maxQueueSize ? queueFullError : undefined;
+    if (refusal) {
+      countDrop(events, closed ? 'after_shutdown' : 'queue_full');
+      return countSettled(batch, refusal);
     }
     const job: Job = {
       call,
       events,
       batch,
-      readyBy: Date.now() + this.options.readyTimeoutMillis,
-      state: 'waiting',
+      readyBy: Date.now() + readyTimeoutMillis,
+      state: WAITING,
       attempts: 0,
       called: false,
-      timer: undefined,
+      due: 0,
       attempt: undefined,
+      slot: -1,
     };
-    this.unsettled.add(job);
-    this.stats.kpiEventsPending += events;
-    this.waiting.push(job);
-    this.pump();
-  }
-
-  /** Counts one settled call into its batch, and resolves the batch with its last call. */
-  private finish(batch: Batch, error: Error | undefined): void {
-    const { report } = batch;
-    if (error) {
-      report.failed++;
-      const known = report.errors.some((e) => e.message === error.message);
-      if (!known && report.errors.length < MAX_REPORTED_ERRORS) report.errors.push(error);
-    }
-    if (--batch.pending === 0) batch.resolve(report);
+    admitted++;
+    stats.kpiEventsPending += events;
+    waiting.push(job);
+    pump();
   }
 
   /** Moves calls along as far as readiness and the concurrency limit allow. */
-  private pump(): void {
-    const readiness = this.readiness.current();
-    if (readiness === 'failed') {
-      this.stopReadyTimer();
-      const error = this.readiness.error(this.options.readyTimeoutMillis);
-      for (const job of this.waiting.splice(0)) this.settle(job, { reason: 'cif_not_loaded', error });
+  function pump(): void {
+    const state = readiness.current();
+    if (state === 'failed') {
+      readyWaitAt = undefined;
+      const error = readiness.error(readyTimeoutMillis);
+      for (const job of waiting.takeAll()) settle(job, error, 'cif_not_loaded');
     }
-    const ready = readiness === 'ready';
-    if (ready) this.stopReadyTimer();
+    const ready = state === 'ready';
+    if (ready) readyWaitAt = undefined;
     // Calls due for a retry are past their wait for CIF, so they go even while others wait.
-    while (this.inFlight + this.abandoned.size < this.options.maxConcurrentCalls) {
-      const job = this.retrying.shift() ?? (ready ? this.waiting.shift() : undefined);
+    while (running.length + abandoned.length < maxConcurrentCalls) {
+      const job = retrying.shift() ?? (ready ? waiting.shift() : undefined);
       if (!job) break;
-      this.attempt(job);
+      attempt(job);
     }
-    if (readiness === 'waiting') this.startReadyTimer();
-    this.updateGauges();
+    if (state === 'waiting' && readyWaitAt === undefined && waiting.length > 0) waitForCif();
+    stats.callsInFlight = running.length;
+    stats.callsAbandoned = abandoned.length;
+    stats.callsQueued = admitted - running.length;
+    if (admitted === 0 && abandoned.length === 0) stopTimer();
   }
 
-  private attempt(job: Job): void {
-    const client = this.options.getClient();
+  function attempt(job: Job): void {
+    const client = options.getClient();
     if (!client) {
       // Ready by the `ready` promise, yet the default client has no library to call.
-      this.settle(job, { reason: 'cif_not_loaded', error: new CifNotLoadedError() });
-      return;
+      return settle(job, new CifNotLoadedError(), 'cif_not_loaded');
     }
-    if (!job.called) job.readyBy = Date.now() + this.options.readyTimeoutMillis;
-    else this.stats.callsRetried++;
+    const now = Date.now();
+    if (!job.called) job.readyBy = now + readyTimeoutMillis;
+    else stats.callsRetried++;
     job.called = true;
     job.attempts++;
-    job.state = 'in_flight';
-    this.inFlight++;
-    this.stats.callsMade++;
-    const ref: AttemptRef = { job, hold: undefined };
+    job.state = IN_FLIGHT;
+    job.slot = running.push(job) - 1;
+    job.due = now + timeoutMillis;
+    schedule(job.due);
+    stats.callsMade++;
+    const ref: Attempt = { job, heldUntil: 0 };
     job.attempt = ref;
-    job.timer = startTimer(() => this.timedOut(ref), this.options.timeoutMillis);
     // These handlers live as long as the host's promise, so they hold `ref` alone, not the call.
-    callHost(client, job.call, this.options.dataFormat).then(
-      () => this.answered(ref, undefined),
-      (reason: unknown) => this.answered(ref, toError(reason)),
+    callHost(client, job.call, options.dataFormat).then(
+      () => answered(ref, undefined),
+      (reason: unknown) => answered(ref, toError(reason)),
     );
   }
 
-  private answered(ref: AttemptRef, error: Error | undefined): void {
-    if (this.abandoned.delete(ref)) {
-      clearTimeout(ref.hold);
+  function answered(ref: Attempt, error: Error | undefined): void {
+    if (ref.heldUntil > 0) {
+      release(ref);
       log('debug', 'a timed-out call answered late; its slot is free');
-      this.pump();
-      return;
+      return pump();
     }
-    const job = this.leaveHost(ref);
+    const job = ref.job;
     if (!job) return;
+    detach(job);
     if (!error) {
-      this.readiness.confirm();
-      this.settle(job, undefined);
-    } else if (!this.readiness.confirmed && Date.now() < job.readyBy) {
+      readiness.confirm();
+      settle(job, undefined);
+    } else if (!readiness.confirmed && Date.now() < job.readyBy) {
       // The library may still be starting: the attempt is given back and the call waits for CIFInitDone.
       job.attempts--;
-      this.readiness.unready();
-      this.waiting.unshift(job);
-      if (job.readyBy < this.readyTimerAt) this.stopReadyTimer();
+      readiness.unready();
+      waiting.unshift(job);
+      if (readyWaitAt !== undefined && job.readyBy < readyWaitAt) readyWaitAt = undefined;
       log('debug', `call '${job.call.eventName}' failed before CIFInitDone (${error.message}); waiting for CIF again`);
-    } else if (job.attempts < this.options.retry.maxAttempts) {
-      this.backOff(job, error);
+    } else if (job.attempts < retry.maxAttempts) {
+      const millis = backoffMillis(job.attempts, retry, random);
+      log('debug', `call '${job.call.eventName}' failed (${error.message}); retry ${job.attempts} in ${millis} ms`);
+      job.state = BACKOFF;
+      job.due = Date.now() + millis;
+      backingOff.push(job);
+      schedule(job.due);
     } else {
-      this.settle(job, { reason: 'host_error', error });
+      settle(job, error, 'host_error');
     }
-    this.pump();
+    pump();
   }
 
-  private timedOut(ref: AttemptRef): void {
-    const job = this.leaveHost(ref);
-    if (!job) return;
-    this.stats.callsTimedOut++;
-    this.abandon(ref);
-    this.settle(job, { reason: 'timed_out', error: new CifTimeoutError(this.options.timeoutMillis) });
-    this.pump();
+  /** Takes a job off the host: its slot is free and a later answer no longer reaches it. */
+  function detach(job: Job): void {
+    const last = running.pop()!;
+    if (last !== job) {
+      running[job.slot] = last;
+      last.slot = job.slot;
+    }
+    job.attempt!.job = undefined;
+    job.attempt = undefined;
+    job.state = WAITING;
   }
 
   /**
@@ -301,135 +259,169 @@ export class CifDelivery {
    * until the host's own limit has surely passed, so calls wait instead of piling onto a host that
    * does not answer. At most `maxConcurrentCalls` are held, and shutdown lets go of them all.
    */
-  private abandon(ref: AttemptRef): void {
-    const millis = HOST_TIMEOUT_MILLIS - this.options.timeoutMillis;
-    if (millis <= 0) return;
-    this.abandoned.add(ref);
-    ref.hold = startTimer(() => {
-      if (this.abandoned.delete(ref)) this.pump();
-    }, millis);
+  function timedOut(job: Job, now: number): void {
+    const ref = job.attempt!;
+    detach(job);
+    stats.callsTimedOut++;
+    const millis = HOST_TIMEOUT_MILLIS - timeoutMillis;
+    if (millis > 0) {
+      ref.heldUntil = now + millis;
+      abandoned.push(ref);
+      schedule(ref.heldUntil);
+    }
+    settle(job, new CifTimeoutError(timeoutMillis), 'timed_out');
   }
 
-  /** The job of an answered or timed-out attempt, once; a late answer gets `undefined`. */
-  private leaveHost(ref: AttemptRef): Job | undefined {
-    const { job } = ref;
-    ref.job = undefined;
-    if (job?.state !== 'in_flight') return undefined;
-    job.attempt = undefined;
-    this.inFlight--;
-    clearTimeout(job.timer);
-    job.timer = undefined;
-    job.state = 'waiting';
-    return job;
+  function release(ref: Attempt): void {
+    const index = abandoned.indexOf(ref);
+    if (index >= 0) abandoned.splice(index, 1);
+    ref.heldUntil = 0;
   }
 
-  private backOff(job: Job, error: Error): void {
-    job.state = 'backoff';
-    const millis = backoffMillis(job.attempts, this.options.retry, this.random);
-    log('debug', `call '${job.call.eventName}' failed (${error.message}); retry ${job.attempts} in ${millis} ms`);
-    job.timer = startTimer(() => {
-      job.timer = undefined;
-      job.state = 'waiting';
-      this.retrying.push(job);
-      this.pump();
-    }, millis);
+  function countDrop(events: number, reason: DeliveryDropReason): void {
+    stats.callsFailed++;
+    stats.dropped[reason] += events;
   }
 
-  private drop(events: number, reason: DeliveryDropReason, error: Error): Error {
-    this.stats.callsFailed++;
-    this.stats.dropped[reason] += events;
-    return error;
+  /** A job is done: delivered when `error` is undefined, else dropped for `reason`. */
+  function settle(job: Job, error: Error | undefined, reason?: DeliveryDropReason): void {
+    if (job.state === SETTLED) return;
+    if (job.state === IN_FLIGHT) detach(job);
+    job.state = SETTLED;
+    admitted--;
+    stats.kpiEventsPending -= job.events;
+    if (error) {
+      log('debug', `call '${job.call.eventName}' given up as ${reason}: ${error.message}`);
+      countDrop(job.events, reason!);
+    } else stats.kpiEventsDelivered += job.events;
+    countSettled(job.batch, error);
   }
 
-  private settle(job: Job, failure: Failure | undefined): void {
-    if (!this.unsettled.delete(job)) return;
-    if (job.state === 'in_flight') this.inFlight--;
-    if (job.attempt) job.attempt.job = undefined;
-    job.attempt = undefined;
-    clearTimeout(job.timer);
-    job.timer = undefined;
-    job.state = 'settled';
-    this.stats.kpiEventsPending -= job.events;
-    if (failure) {
-      log('debug', `call '${job.call.eventName}' given up as ${failure.reason}: ${failure.error.message}`);
-      this.drop(job.events, failure.reason, failure.error);
-    } else this.stats.kpiEventsDelivered += job.events;
-    this.finish(job.batch, failure?.error);
-  }
-
-  /** Keeps one timer, for the call whose wait for CIF runs out first. */
-  private startReadyTimer(): void {
-    if (this.readyTimer !== undefined || this.waiting.length === 0) return;
+  /** Starts the wait for CIF of the calls waiting, up to the first of their `readyBy`. */
+  function waitForCif(): void {
     let readyBy = Infinity;
-    for (const job of this.waiting) readyBy = Math.min(readyBy, job.readyBy);
-    const millis = Math.max(0, readyBy - Date.now());
-    this.readyTimerAt = readyBy;
-    log('debug', `waiting for CIF, at most ${millis} ms`);
-    this.readyTimer = startTimer(() => {
-      this.readyTimer = undefined;
-      this.readyTimeUp();
-    }, millis);
-  }
-
-  private stopReadyTimer(): void {
-    clearTimeout(this.readyTimer);
-    this.readyTimer = undefined;
+    for (const job of waiting) readyBy = Math.min(readyBy, job.readyBy);
+    readyWaitAt = readyBy;
+    log('debug', `waiting for CIF, at most ${Math.max(0, readyBy - Date.now())} ms`);
+    schedule(readyBy);
   }
 
   /** Calls whose wait ran out go without `CIFInitDone` if the library is there, else fail. */
-  private readyTimeUp(): void {
-    const present = this.readiness.lastChance();
+  function readyTimeUp(now: number): void {
+    const present = readiness.lastChance();
     if (present) log('debug', 'calling without CIFInitDone after readyTimeoutMillis');
-    if (this.readiness.current() !== 'ready') {
-      const now = Date.now();
-      const error = this.readiness.error(this.options.readyTimeoutMillis);
-      const still: Job[] = [];
-      for (const job of this.waiting) {
-        if (job.readyBy > now) still.push(job);
-        else if (present) this.retrying.push(job);
-        else this.settle(job, { reason: 'cif_not_loaded', error });
-      }
-      this.waiting = still;
+    if (readiness.current() === 'ready') return;
+    const error = readiness.error(readyTimeoutMillis);
+    for (const job of waiting.takeWhere((job) => job.readyBy <= now)) {
+      if (present) retrying.push(job);
+      else settle(job, error, 'cif_not_loaded');
     }
-    this.pump();
   }
 
-  private async close(): Promise<void> {
-    this.closed = true;
+  /** Makes the engine's one timer fire by `at`. */
+  function schedule(at: number): void {
+    if (at >= timerAt) return;
+    clearTimeout(timer);
+    timerAt = at;
+    timer = startTimer(onTimer, Math.min(MAX_TIMER_MILLIS, Math.max(0, at - Date.now())));
+  }
+
+  function stopTimer(): void {
+    clearTimeout(timer);
+    timer = undefined;
+    timerAt = Infinity;
+  }
+
+  /** Handles every deadline that has passed, then sets the timer for the next one. */
+  function onTimer(): void {
+    timer = undefined;
+    timerAt = Infinity;
+    const now = Date.now();
+    for (const job of running.filter((job) => job.due <= now)) timedOut(job, now);
+    for (const ref of abandoned.filter((ref) => ref.heldUntil <= now)) release(ref);
+    const due = backingOff.filter((job) => job.due <= now).sort((a, b) => a.due - b.due);
+    backingOff = backingOff.filter((job) => job.due > now);
+    for (const job of due) {
+      job.state = WAITING;
+      retrying.push(job);
+    }
+    if (readyWaitAt !== undefined && readyWaitAt <= now) {
+      readyWaitAt = undefined;
+      readyTimeUp(now);
+    }
+    pump();
+    for (const job of running) schedule(job.due);
+    for (const ref of abandoned) schedule(ref.heldUntil);
+    for (const job of backingOff) schedule(job.due);
+    if (readyWaitAt !== undefined) schedule(readyWaitAt);
+  }
+
+  async function close(): Promise<void> {
+    closed = true;
     let deadline: Timer | undefined;
     // Kept alive in Node: the caller is waiting for shutdown, and it is bounded.
-    const timeUp = new Promise<void>((resolve) => (deadline = startTimer(resolve, this.options.timeoutMillis, true)));
-    await Promise.race([this.flush(), timeUp]);
+    const timeUp = new Promise<void>((resolve) => (deadline = startTimer(resolve, timeoutMillis, true)));
+    await Promise.race([flush(), timeUp]);
     clearTimeout(deadline);
     const error = new CifShutdownError('CifSpanExporter shut down before this call settled');
-    for (const job of [...this.unsettled]) this.settle(job, { reason: 'after_shutdown', error });
-    for (const ref of this.abandoned) clearTimeout(ref.hold);
-    this.abandoned.clear();
-    this.waiting.length = 0;
-    this.retrying.length = 0;
-    this.stopReadyTimer();
-    this.readiness.dispose();
-    this.updateGauges();
+    for (const job of [...running, ...retrying.takeAll(), ...backingOff, ...waiting.takeAll()]) {
+      settle(job, error, 'after_shutdown');
+    }
+    backingOff = [];
+    for (const ref of abandoned.splice(0)) ref.heldUntil = 0;
+    readyWaitAt = undefined;
+    readiness.dispose();
+    pump();
   }
 
-  private updateGauges(): void {
-    this.stats.callsInFlight = this.inFlight;
-    this.stats.callsAbandoned = this.abandoned.size;
-    this.stats.callsQueued = this.unsettled.size - this.inFlight;
+  /** Keeps `done` for `flush()` until it settles, holding the promise alone, not the batch's calls. */
+  function track(done: Promise<DeliveryReport>): void {
+    batches.add(done);
+    void done.then(() => batches.delete(done));
   }
+
+  async function flush(): Promise<void> {
+    if (batches.size === 0) return;
+    const keepAlive = startTimer(() => {}, MAX_TIMER_MILLIS, true);
+    try {
+      await Promise.all(batches);
+    } finally {
+      clearTimeout(keepAlive);
+    }
+  }
+
+  return {
+    deliver(calls) {
+      const report: DeliveryReport = { calls: calls.length, failed: 0, errors: [] };
+      if (calls.length === 0) return Promise.resolve(report);
+      let resolve!: (report: DeliveryReport) => void;
+      const done = new Promise<DeliveryReport>((r) => (resolve = r));
+      const batch: Batch = { report, pending: calls.length, resolve };
+      for (const call of calls) submit(call, batch);
+      track(done);
+      return done;
+    },
+    flush,
+    shutdown: () => (closing ??= close()),
+    get isClosed() {
+      return closed;
+    },
+  };
 }
 
 /**
  * One `logAnalyticsEvent` call with tracing suppressed, so that instrumentation of the host's
- * messaging never traces the exporter. A synchronous throw becomes a rejection.
+ * messaging never traces the exporter. A synchronous throw becomes a rejection, and whatever the
+ * host returns is read as a promise only through `Promise.resolve`, so a hostile thenable cannot throw.
  */
 function callHost(client: CifAnalyticsClient, call: CifCall, dataFormat: 'object' | 'json'): Promise<unknown> {
-  const data = dataFormat === 'json' ? JSON.stringify(call.data) : call.data;
-  return new Promise((resolve) =>
-    resolve(
-      context.with(suppressTracing(context.active()), () =>
-        client.logAnalyticsEvent(data, call.eventName, call.correlationId),
-      ),
-    ),
-  );
+  try {
+    const data = dataFormat === 'json' ? JSON.stringify(call.data) : call.data;
+    suppressed ??= suppressTracing(ROOT_CONTEXT);
+    return Promise.resolve(
+      context.with(suppressed, client.logAnalyticsEvent, client, data, call.eventName, call.correlationId),
+    );
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }

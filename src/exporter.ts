@@ -1,6 +1,7 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { CifDelivery, type DeliveryReport } from './delivery.js';
-import { CifExportError, CifShutdownError, toError } from './errors.js';
+import { createDelivery, type CifDelivery } from './delivery.js';
+import { summarize } from './delivery-report.js';
+import { CifShutdownError, toError } from './errors.js';
 import { log } from './log.js';
 import { normalizeOptions, type CifSpanExporterOptions, type NormalizedOptions } from './options.js';
 import { copyStats, createStats, type CifDropReason, type CifDroppedFieldReason, type CifExporterStats } from './stats.js';
@@ -42,7 +43,7 @@ export class CifSpanExporter {
   /** Throws a `TypeError` when an option is invalid; nothing after construction throws. */
   constructor(options?: CifSpanExporterOptions) {
     this.options = normalizeOptions(options);
-    this.delivery = new CifDelivery(this.options, this.stats);
+    this.delivery = createDelivery(this.options, this.stats);
   }
 
   /**
@@ -124,8 +125,4 @@ export class CifSpanExporter {
     this.warned.add(counter);
     log('warn', `${message} Counted in getStats().${counter}; shown once.`);
   }
-}
-
-function summarize({ calls, failed, errors }: DeliveryReport): CifExportError {
-  return new CifExportError(`${failed} of ${calls} logAnalyticsEvent calls failed: ${errors.map((e) => e.message).join('; ')}`, errors);
 }

@@ -1,7 +1,7 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { expect } from 'chai';
-import { CifDelivery, HOST_TIMEOUT_MILLIS, type DeliveryOptions, type DeliveryReport } from '../src/delivery.js';
+import { createDelivery, HOST_TIMEOUT_MILLIS, type CifDelivery, type DeliveryOptions, type DeliveryReport } from '../src/delivery.js';
 import { CifHostError, CifNotLoadedError } from '../src/errors.js';
 import { installThrowingDiag } from './helpers/diag.js';
 import { DEFAULT_OPTIONS } from '../src/options.js';
@@ -78,7 +78,7 @@ describe('CifDelivery', () => {
   });
 
   function engine(client: CifAnalyticsClient | undefined, options: Partial<DeliveryOptions> = {}): CifDelivery {
-    const delivery = new CifDelivery(
+    const delivery = createDelivery(
       {
         getClient: client ? () => client : pageCifClient,
         readiness: client ? { kind: 'client' } : { kind: 'page' },

@@ -1,0 +1,56 @@
+/**
+ * A first-in first-out queue that reads from a head index instead of `Array#shift`, which
+ * copies the whole array on long queues. Taken slots are let go of when the queue empties, or
+ * once they are most of a long array.
+ */
+export class Queue<T> {
+  private items: Array<T | undefined> = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: T): void {
+    this.items.push(item);
+  }
+
+  /** Puts `item` back at the front. */
+  unshift(item: T): void {
+    if (this.head > 0) this.items[--this.head] = item;
+    else this.items.unshift(item);
+  }
+
+  shift(): T | undefined {
+    if (this.head === this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  /** Removes and returns every item, oldest first. */
+  takeAll(): T[] {
+    return this.takeWhere(() => true);
+  }
+
+  /** Removes and returns the items `test` picks, oldest first; the others keep their order. */
+  takeWhere(test: (item: T) => boolean): T[] {
+    const taken: T[] = [];
+    const kept: T[] = [];
+    for (const item of this) (test(item) ? taken : kept).push(item);
+    this.items = kept;
+    this.head = 0;
+    return taken;
+  }
+
+  *[Symbol.iterator](): Iterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i]!;
+  }
+}
