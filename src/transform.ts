@@ -14,7 +14,6 @@ import { traceIdToGuid } from './trace-id.js';
 import type {
   CifAnalyticsData,
   CifCall,
-  CifCustomData,
   CifKpiEvent,
   CifReadableSpan,
   CifSession,
@@ -58,13 +57,22 @@ interface SdkLimits {
 
 type Identity = Omit<CifAnalyticsData, 'events'>;
 
+/** The optional text fields of a KPI event: payload field, the attribute it comes from, its column size. */
+const KPI_FIELDS = [
+  ['kpiEventReason', ATTR_CIF_KPI_REASON, MAX_TEXT_LENGTH],
+  ['additionalData', ATTR_CIF_KPI_ADDITIONAL_DATA, MAX_ADDITIONAL_DATA_LENGTH],
+  ['notificationResponseAction', ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION, MAX_TEXT_LENGTH],
+  ['externalCorrelationId', ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID, MAX_TEXT_LENGTH],
+] as const;
+
+/** `[column, value]` pairs, a column at most once: a handful per bag, so arrays beat `Map`s. */
+type CustomColumns = Array<[string, string]>;
+
 /** KPI fields read from one attribute bag (a span's or an event's), before truncation. */
 interface KpiFields {
-  reason: string | undefined;
-  additionalData: string | undefined;
-  notificationResponseAction: string | undefined;
-  externalCorrelationId: string | undefined;
-  custom: Map<string, string> | undefined;
+  /** One value per `KPI_FIELDS` entry, in its order. */
+  text: Array<string | undefined>;
+  custom: CustomColumns | undefined;
 }
 
 /** A KPI event on its way into a call. */
@@ -214,33 +222,14 @@ function keepEvent(
 
 /**
  * Span events that the web instrumentations (fetch, XHR, document load) record for network
- * timing: the values of `PerformanceTimingNames` in `@opentelemetry/sdk-trace-web`.
+ * timing: the values of `PerformanceTimingNames` in `@opentelemetry/sdk-trace-web`, all 23.
  */
-export const PERFORMANCE_TIMING_EVENT_NAMES: ReadonlySet<string> = new Set([
-  'connectEnd',
-  'connectStart',
-  'decodedBodySize',
-  'domComplete',
-  'domContentLoadedEventEnd',
-  'domContentLoadedEventStart',
-  'domInteractive',
-  'domainLookupEnd',
-  'domainLookupStart',
-  'encodedBodySize',
-  'fetchStart',
-  'loadEventEnd',
-  'loadEventStart',
-  'navigationStart',
-  'redirectEnd',
-  'redirectStart',
-  'requestStart',
-  'responseEnd',
-  'responseStart',
-  'secureConnectionStart',
-  'startTime',
-  'unloadEventEnd',
-  'unloadEventStart',
-]);
+const PERFORMANCE_TIMING_NAME =
+  /^(?:(?:connect|domainLookup|domContentLoadedEvent|(?:un)?loadEvent|redirect|response)(?:Start|End)|(?:fetch|navigation|request|secureConnection)Start|(?:de|en)codedBodySize|dom(?:Complete|Interactive)|startTime)$/;
+
+export function isPerformanceTimingName(name: string): boolean {
+  return PERFORMANCE_TIMING_NAME.test(name);
+}
 
 /**
  * Keeps every span event except the OpenTelemetry `exception` event and the network timing
@@ -249,7 +238,7 @@ export const PERFORMANCE_TIMING_EVENT_NAMES: ReadonlySet<string> = new Set([
  */
 export function defaultEventFilter(event: CifTimedEvent): boolean {
   if (event.name === 'exception') return false;
-  if (!PERFORMANCE_TIMING_EVENT_NAMES.has(event.name)) return true;
+  if (!isPerformanceTimingName(event.name)) return true;
   return event.attributes !== undefined && hasCifAttribute(event.attributes);
 }
 
@@ -313,16 +302,12 @@ function readKpiFields(
   customAttributes: MappingOptions['customAttributes'],
   stats: MappingStats,
 ): KpiFields {
-  const reason = field(attributes, ATTR_CIF_KPI_REASON, stats);
-  const additionalData = field(attributes, ATTR_CIF_KPI_ADDITIONAL_DATA, stats);
-  const notificationResponseAction = field(attributes, ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION, stats);
-  const externalCorrelationId = field(attributes, ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID, stats);
-
+  const text = KPI_FIELDS.map(([, key]) => field(attributes, key, stats));
   // Mapped attributes first, so an explicit `cif.kpi.custom.*` on the same bag wins.
-  let custom: Map<string, string> | undefined;
+  let custom: CustomColumns | undefined;
   for (const [key, column] of customAttributes) {
     const value = field(attributes, key, stats);
-    if (value !== undefined) (custom ??= new Map()).set(column, value);
+    if (value !== undefined) custom = setColumn(custom ?? [], column, value);
   }
   for (const key in attributes) {
     if (!key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
@@ -333,27 +318,27 @@ function readKpiFields(
       stats.droppedFields.invalid_custom_column++;
       continue;
     }
-    (custom ??= new Map()).set(column, value);
+    custom = setColumn(custom ?? [], column, value);
   }
-  // One object shape for every bag keeps the property reads below monomorphic.
-  return { reason, additionalData, notificationResponseAction, externalCorrelationId, custom };
+  return { text, custom };
+}
+
+/** Sets `column` in place, keeping the place of a column already there. */
+function setColumn(custom: CustomColumns, column: string, value: string): CustomColumns {
+  const entry = custom.find(([c]) => c === column);
+  if (entry) entry[1] = value;
+  else custom.push([column, value]);
+  return custom;
 }
 
 /** Event-level values win over the span-level defaults, column by column for custom data. */
 function mergeFields(span: KpiFields, event: KpiFields): KpiFields {
-  return {
-    reason: event.reason ?? span.reason,
-    additionalData: event.additionalData ?? span.additionalData,
-    notificationResponseAction: event.notificationResponseAction ?? span.notificationResponseAction,
-    externalCorrelationId: event.externalCorrelationId ?? span.externalCorrelationId,
-    custom: span.custom && event.custom ? mergeCustom(span.custom, event.custom) : (event.custom ?? span.custom),
-  };
-}
-
-function mergeCustom(span: Map<string, string>, event: Map<string, string>): Map<string, string> {
-  const merged = new Map(span);
-  for (const [column, value] of event) merged.set(column, value);
-  return merged;
+  let custom = event.custom ?? span.custom;
+  if (span.custom && event.custom) {
+    custom = span.custom.map(([column, value]): [string, string] => [column, value]);
+    for (const [column, value] of event.custom) setColumn(custom, column, value);
+  }
+  return { text: event.text.map((value, i) => value ?? span.text[i]), custom };
 }
 
 function buildKpiEvent(name: string, millis: number, fields: KpiFields, stats: MappingStats): CifKpiEvent {
@@ -361,34 +346,12 @@ function buildKpiEvent(name: string, millis: number, fields: KpiFields, stats: M
     kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName', stats),
     eventTimestamp: toIsoTimestamp(millis),
   };
-  if (fields.reason !== undefined) {
-    event.kpiEventReason = cut(fields.reason, MAX_TEXT_LENGTH, 'kpiEventReason', stats);
-  }
-  if (fields.additionalData !== undefined) {
-    event.additionalData = cut(fields.additionalData, MAX_ADDITIONAL_DATA_LENGTH, 'additionalData', stats);
-  }
-  if (fields.notificationResponseAction !== undefined) {
-    event.notificationResponseAction = cut(
-      fields.notificationResponseAction,
-      MAX_TEXT_LENGTH,
-      'notificationResponseAction',
-      stats,
-    );
-  }
-  if (fields.externalCorrelationId !== undefined) {
-    event.externalCorrelationId = cut(
-      fields.externalCorrelationId,
-      MAX_TEXT_LENGTH,
-      'externalCorrelationId',
-      stats,
-    );
-  }
+  KPI_FIELDS.forEach(([name, , max], i) => {
+    const value = fields.text[i];
+    if (value !== undefined) event[name] = cut(value, max, name, stats);
+  });
   if (fields.custom) {
-    const customData: CifCustomData[] = [];
-    for (const [attribute, value] of fields.custom) {
-      customData.push({ attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) });
-    }
-    event.customData = customData;
+    event.customData = fields.custom.map(([attribute, value]) => ({ attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) }));
   }
   return event;
 }

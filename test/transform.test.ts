@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import type { CifSpanExporterOptions } from '../src/options.js';
 import { normalizeOptions } from '../src/options.js';
 import { createStats, type CifExporterStats } from '../src/stats.js';
-import { PERFORMANCE_TIMING_EVENT_NAMES, spansToCalls } from '../src/transform.js';
+import { isPerformanceTimingName, spansToCalls } from '../src/transform.js';
 import type { CifCall } from '../src/types.js';
 import { IDENTITY, TRACE_GUID, at, event, makeSpan, type SpanOverrides } from './helpers/spans.js';
 
@@ -438,8 +438,15 @@ describe('spansToCalls', () => {
     }),
   );
 
-  it('knows the same network timing event names as @opentelemetry/sdk-trace-web', () => {
-    expect([...PERFORMANCE_TIMING_EVENT_NAMES].sort()).to.deep.equal(Object.values(PerformanceTimingNames).sort());
+  it('knows the same network timing event names as @opentelemetry/sdk-trace-web, and no other', () => {
+    const names: string[] = Object.values(PerformanceTimingNames);
+    // Every head of a name (cut at a capital) joined to every tail of a name: the near misses.
+    const cuts = names.flatMap((name) => [...name.matchAll(/[A-Z]/g)].map((m) => [name.slice(0, m.index), name.slice(m.index)]));
+    const candidates = new Set([...names, ...cuts.flatMap(([head]) => cuts.map(([, tail]) => head! + tail!)), 'x', '']);
+    for (const name of names) candidates.add(`${name}x`).add(`x${name}`).add(name.toLowerCase());
+    const matched = [...candidates].filter(isPerformanceTimingName).sort();
+    expect(matched).to.deep.equal([...names].sort());
+    expect(matched).to.have.length(23);
   });
 
   it('gives each call of a span with an all-zero trace id one fresh v4 correlation id', () => {
