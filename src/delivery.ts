@@ -4,7 +4,7 @@ import { countSettled, type Batch, type DeliveryReport } from './delivery-report
 import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError, toError } from './errors.js';
 import { log } from './log.js';
 import { Queue } from './queue.js';
-import { CifReadiness, type ReadinessSource } from './readiness.js';
+import { createReadiness, type ReadinessSource } from './readiness.js';
 import { backoffMillis, type RetryPolicy } from './retry.js';
 import type { CifExporterStats, DeliveryDropReason } from './stats.js';
 import { MAX_TIMER_MILLIS, startTimer, type Timer } from './timers.js';
@@ -134,7 +134,7 @@ export function createDelivery(options: DeliveryOptions, stats: DeliveryStats): 
   let readyWaitAt: number | undefined;
   let closed = false;
   let closing: Promise<void> | undefined;
-  const readiness = new CifReadiness(options.readiness, pump);
+  const readiness = createReadiness(options.readiness, pump);
 
   function submit(call: CifCall, batch: Batch): void {
     const events = call.data.events.length;

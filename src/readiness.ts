@@ -43,117 +43,119 @@ export function pageCifClient(): CifAnalyticsClient | undefined {
  * A library used without its event is not `confirmed` until it answers a call: a call it fails
  * says nothing about the host, and `unready()` sends calls back to waiting for the event.
  */
-export class CifReadiness {
-  private state: ReadinessState;
-  private failure: Error | undefined;
-  private checkedPage = false;
-  /** The page library raised `CIFInitDone` or answered a call. */
-  private confirmedPage = false;
-  /** The page library failed a call before `CIFInitDone`: only the event makes it ready again. */
-  private heldBack = false;
-  private target: EventTargetLike | undefined;
-  private onChange: (() => void) | undefined;
-  private readonly onInitDone = (): void => {
-    log('debug', 'CIFInitDone received');
-    const waited = this.state === 'waiting';
-    this.confirm();
-    if (waited) this.onChange?.();
-  };
-
-  constructor(
-    private readonly source: ReadinessSource,
-    onChange: () => void,
-  ) {
-    this.onChange = onChange;
-    this.state = source.kind === 'client' ? 'ready' : 'waiting';
-    if (source.kind === 'promise') {
-      Promise.resolve(source.ready).then(
-        () => this.settle('ready'),
-        (reason: unknown) => {
-          this.failure = new CifNotLoadedError(`CIF library not loaded: the ready promise rejected: ${toError(reason).message}`);
-          this.settle('failed');
-        },
-      );
-    } else if (source.kind === 'page') {
-      const target = source.target ?? globalThis;
-      if (isEventTarget(target)) {
-        this.target = target;
-        target.addEventListener(CIF_INIT_DONE_EVENT, this.onInitDone);
-      } else if (!pageCifClient()) {
-        log('warn', 'No `client` option and no window, so no CIFInitDone event can come: pass a `client`.');
-      }
-    }
-  }
-
+export interface CifReadiness {
   /** False while the page library is used without its `CIFInitDone` and has answered no call. */
-  get confirmed(): boolean {
-    return this.source.kind !== 'page' || this.confirmedPage;
-  }
-
+  readonly confirmed: boolean;
   /** Where readiness stands; with the page's library, the first look also checks the global. */
-  current(): ReadinessState {
-    if (this.source.kind === 'page' && !this.checkedPage) {
-      this.checkedPage = true;
-      if (this.state === 'waiting' && pageCifClient()) this.state = 'ready';
-    }
-    return this.state;
-  }
-
+  current(): ReadinessState;
   /** The library raised its event or answered a call: ready, and failures from now on are the host's. */
-  confirm(): void {
-    this.confirmedPage = true;
-    this.stopListening();
-    if (this.state === 'waiting') this.state = 'ready';
-  }
-
+  confirm(): void;
   /** The page library failed a call before it was confirmed: wait for `CIFInitDone` again. */
-  unready(): void {
-    if (this.confirmed || this.state !== 'ready') return;
-    this.state = 'waiting';
-    this.heldBack = true;
-  }
-
+  unready(): void;
   /**
    * A wait ran out: true if the page's library is there now, even without its event. Unless it
    * already failed a call before that event, it is then ready for every call.
    */
-  lastChance(): boolean {
-    if (this.source.kind !== 'page' || !pageCifClient()) return this.state === 'ready';
-    if (!this.heldBack) this.state = 'ready';
-    return true;
-  }
-
+  lastChance(): boolean;
   /** Why waiting calls fail: the `ready` promise rejected, or CIF was not ready within `millis`. */
-  error(millis: number): Error {
-    if (this.failure) return this.failure;
-    return new CifNotLoadedError(
-      this.source.kind === 'promise'
-        ? `CIF library not loaded: the ready promise did not resolve within ${millis} ms`
-        : `CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within ${millis} ms`,
-    );
-  }
-
+  error(millis: number): Error;
   /** Stops listening; later events and promise outcomes are ignored. */
-  dispose(): void {
-    this.stopListening();
-    this.onChange = undefined;
-  }
+  dispose(): void;
+}
 
-  private settle(state: 'ready' | 'failed'): void {
-    if (this.state !== 'waiting') return;
-    this.state = state;
-    this.onChange?.();
-  }
+const NOT_LOADED = 'CIF library not loaded: ';
 
-  private stopListening(): void {
-    const { target } = this;
-    this.target = undefined;
+export function createReadiness(source: ReadinessSource, onChange: () => void): CifReadiness {
+  const { kind } = source;
+  let state: ReadinessState = kind === 'client' ? 'ready' : 'waiting';
+  let failure: Error | undefined;
+  let checkedPage = false;
+  /** The page library raised `CIFInitDone` or answered a call. */
+  let confirmedPage = false;
+  /** The page library failed a call before `CIFInitDone`: only the event makes it ready again. */
+  let heldBack = false;
+  let target: EventTargetLike | undefined;
+  let changed: (() => void) | undefined = onChange;
+
+  const settle = (to: 'ready' | 'failed'): void => {
+    if (state !== 'waiting') return;
+    state = to;
+    changed?.();
+  };
+  const stopListening = (): void => {
+    const listening = target;
+    target = undefined;
     try {
-      target?.removeEventListener(CIF_INIT_DONE_EVENT, this.onInitDone);
+      listening?.removeEventListener(CIF_INIT_DONE_EVENT, onInitDone);
     } catch {
       // The page took its window methods away; the listener goes with them.
     }
+  };
+  const confirm = (): void => {
+    confirmedPage = true;
+    stopListening();
+    if (state === 'waiting') state = 'ready';
+  };
+  const onInitDone = (): void => {
+    log('debug', 'CIFInitDone received');
+    const waited = state === 'waiting';
+    confirm();
+    if (waited) changed?.();
+  };
+  const readiness: CifReadiness = {
+    get confirmed() {
+      return kind !== 'page' || confirmedPage;
+    },
+    current() {
+      if (kind === 'page' && !checkedPage) {
+        checkedPage = true;
+        if (state === 'waiting' && pageCifClient()) state = 'ready';
+      }
+      return state;
+    },
+    confirm,
+    unready() {
+      if (readiness.confirmed || state !== 'ready') return;
+      state = 'waiting';
+      heldBack = true;
+    },
+    lastChance() {
+      if (kind !== 'page' || !pageCifClient()) return state === 'ready';
+      if (!heldBack) state = 'ready';
+      return true;
+    },
+    error(millis) {
+      return (
+        failure ??
+        new CifNotLoadedError(
+          `${NOT_LOADED}${kind === 'promise' ? 'the ready promise did not resolve' : 'no CIFInitDone event and no Microsoft.CIFramework'} within ${millis} ms`,
+        )
+      );
+    },
+    dispose() {
+      stopListening();
+      changed = undefined;
+    },
+  };
+
+  if (kind === 'promise') {
+    Promise.resolve(source.ready).then(
+      () => settle('ready'),
+      (reason: unknown) => {
+        failure = new CifNotLoadedError(`${NOT_LOADED}the ready promise rejected: ${toError(reason).message}`);
+        settle('failed');
+      },
+    );
+  } else if (kind === 'page') {
+    const page = source.target ?? globalThis;
+    if (isEventTarget(page)) {
+      target = page;
+      page.addEventListener(CIF_INIT_DONE_EVENT, onInitDone);
+    } else if (!pageCifClient()) {
+      log('warn', 'No `client` option and no window, so no CIFInitDone event can come: pass a `client`.');
+    }
   }
+  return readiness;
 }
 
 function isEventTarget(value: unknown): value is EventTargetLike {

@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
-import { CIF_INIT_DONE_EVENT, CifReadiness, pageCifClient } from '../src/readiness.js';
+import { CIF_INIT_DONE_EVENT, createReadiness, pageCifClient } from '../src/readiness.js';
 import { captureDiag } from './helpers/diag.js';
 import { faultyClient, installPageCif, removePageCif } from './helpers/fake-client.js';
 
@@ -29,7 +29,7 @@ describe('CifReadiness', () => {
 
   it('is ready at once with an explicit client', () => {
     let changes = 0;
-    const readiness = new CifReadiness({ kind: 'client' }, () => changes++);
+    const readiness = createReadiness({ kind: 'client' }, () => changes++);
     expect(readiness.current()).to.equal('ready');
     expect(changes).to.equal(0);
   });
@@ -37,7 +37,7 @@ describe('CifReadiness', () => {
   it('waits for the ready promise, then says so once', async () => {
     let resolve!: () => void;
     let changes = 0;
-    const readiness = new CifReadiness({ kind: 'promise', ready: new Promise<void>((r) => (resolve = r)) }, () => changes++);
+    const readiness = createReadiness({ kind: 'promise', ready: new Promise<void>((r) => (resolve = r)) }, () => changes++);
     await tick();
     expect(readiness.current()).to.equal('waiting');
     resolve();
@@ -54,7 +54,7 @@ describe('CifReadiness', () => {
   rejections.forEach(([what, reason, message]) =>
     it(`fails with "CIF library not loaded" when the ready promise rejects with ${what}`, async () => {
       let changes = 0;
-      const readiness = new CifReadiness({ kind: 'promise', ready: Promise.reject(reason) }, () => changes++);
+      const readiness = createReadiness({ kind: 'promise', ready: Promise.reject(reason) }, () => changes++);
       await tick();
       expect(readiness.current()).to.equal('failed');
       expect(changes).to.equal(1);
@@ -66,7 +66,7 @@ describe('CifReadiness', () => {
 
   it('does not take the page library as ready on a last chance when the page passed a ready promise', async () => {
     installPageCif(faultyClient());
-    const readiness = new CifReadiness({ kind: 'promise', ready: new Promise(() => {}) }, () => {});
+    const readiness = createReadiness({ kind: 'promise', ready: new Promise(() => {}) }, () => {});
     expect(readiness.current()).to.equal('waiting');
     expect(readiness.lastChance()).to.equal(false);
     expect(readiness.error(500).message).to.equal('CIF library not loaded: the ready promise did not resolve within 500 ms');
@@ -75,7 +75,7 @@ describe('CifReadiness', () => {
   it('becomes ready when the page raises CIFInitDone, and stops listening', () => {
     const target = windowLike();
     let changes = 0;
-    const readiness = new CifReadiness({ kind: 'page', target }, () => changes++);
+    const readiness = createReadiness({ kind: 'page', target }, () => changes++);
     expect(target.listeners()).to.equal(1);
     expect(readiness.current()).to.equal('waiting');
     target.fire();
@@ -87,7 +87,7 @@ describe('CifReadiness', () => {
   it('is ready at the first look when Microsoft.CIFramework is already on the page, and listens on until it is confirmed', () => {
     const target = windowLike();
     installPageCif(faultyClient());
-    const readiness = new CifReadiness({ kind: 'page', target }, () => {});
+    const readiness = createReadiness({ kind: 'page', target }, () => {});
     expect(readiness.current()).to.equal('ready');
     expect(readiness.confirmed).to.equal(false);
     expect(target.listeners()).to.equal(1);
@@ -98,7 +98,7 @@ describe('CifReadiness', () => {
 
   it('does not take a library that appears after the first look as ready before its CIFInitDone', () => {
     const target = windowLike();
-    const readiness = new CifReadiness({ kind: 'page', target }, () => {});
+    const readiness = createReadiness({ kind: 'page', target }, () => {});
     expect(readiness.current()).to.equal('waiting');
     installPageCif(faultyClient());
     expect(readiness.current()).to.equal('waiting');
@@ -107,7 +107,7 @@ describe('CifReadiness', () => {
   });
 
   it('takes the library as ready on a last chance, even without its event', () => {
-    const readiness = new CifReadiness({ kind: 'page', target: windowLike() }, () => {});
+    const readiness = createReadiness({ kind: 'page', target: windowLike() }, () => {});
     expect(readiness.current()).to.equal('waiting');
     expect(readiness.lastChance()).to.equal(false);
     expect(readiness.error(20000).message).to.equal(
@@ -119,19 +119,19 @@ describe('CifReadiness', () => {
   });
 
   it('waits without listening where there is no window, as in Node', () => {
-    const readiness = new CifReadiness({ kind: 'page', target: {} }, () => {});
+    const readiness = createReadiness({ kind: 'page', target: {} }, () => {});
     expect(readiness.current()).to.equal('waiting');
   });
 
   it('ignores events and promise outcomes after dispose', async () => {
     const target = windowLike();
     let changes = 0;
-    const readiness = new CifReadiness({ kind: 'page', target }, () => changes++);
+    const readiness = createReadiness({ kind: 'page', target }, () => changes++);
     readiness.dispose();
     expect(target.listeners()).to.equal(0);
     target.fire();
     let resolve!: () => void;
-    const promised = new CifReadiness({ kind: 'promise', ready: new Promise<void>((r) => (resolve = r)) }, () => changes++);
+    const promised = createReadiness({ kind: 'promise', ready: new Promise<void>((r) => (resolve = r)) }, () => changes++);
     promised.dispose();
     resolve();
     await tick();
@@ -156,7 +156,7 @@ describe('CifReadiness', () => {
     const target = windowLike();
     installPageCif(faultyClient());
     let changes = 0;
-    const readiness = new CifReadiness({ kind: 'page', target }, () => changes++);
+    const readiness = createReadiness({ kind: 'page', target }, () => changes++);
     expect(readiness.current()).to.equal('ready');
     readiness.unready();
     expect(readiness.current()).to.equal('waiting');
@@ -172,10 +172,10 @@ describe('CifReadiness', () => {
   });
 
   it('never goes back to waiting with an explicit client or a ready promise', async () => {
-    const client = new CifReadiness({ kind: 'client' }, () => {});
+    const client = createReadiness({ kind: 'client' }, () => {});
     client.unready();
     expect(client.current()).to.equal('ready');
-    const promised = new CifReadiness({ kind: 'promise', ready: Promise.resolve() }, () => {});
+    const promised = createReadiness({ kind: 'promise', ready: Promise.resolve() }, () => {});
     await tick();
     promised.unready();
     expect(promised.current()).to.equal('ready');
@@ -184,12 +184,12 @@ describe('CifReadiness', () => {
   it('warns once, where there is no window and no library, that a client should be passed', () => {
     const messages = captureDiag();
     try {
-      new CifReadiness({ kind: 'page', target: {} }, () => {});
+      createReadiness({ kind: 'page', target: {} }, () => {});
       expect(messages).to.have.length(1);
       expect(messages[0]).to.match(/No `client` option and no window, so no CIFInitDone event can come: pass a `client`/);
       installPageCif(faultyClient());
-      new CifReadiness({ kind: 'page', target: {} }, () => {});
-      new CifReadiness({ kind: 'page', target: windowLike() }, () => {});
+      createReadiness({ kind: 'page', target: {} }, () => {});
+      createReadiness({ kind: 'page', target: windowLike() }, () => {});
       expect(messages).to.have.length(1);
     } finally {
       diag.disable();
@@ -198,7 +198,7 @@ describe('CifReadiness', () => {
 
   it('does not throw when the page takes its removeEventListener away', () => {
     const target = windowLike();
-    const readiness = new CifReadiness({ kind: 'page', target }, () => {});
+    const readiness = createReadiness({ kind: 'page', target }, () => {});
     (target as { removeEventListener?: unknown }).removeEventListener = undefined;
     expect(() => readiness.dispose()).not.to.throw();
   });
@@ -206,7 +206,7 @@ describe('CifReadiness', () => {
   it('fails readably when the ready promise rejects with a value that cannot be read', async () => {
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
-    const readiness = new CifReadiness({ kind: 'promise', ready: Promise.reject(revoked.proxy) }, () => {});
+    const readiness = createReadiness({ kind: 'promise', ready: Promise.reject(revoked.proxy) }, () => {});
     await tick();
     expect(readiness.current()).to.equal('failed');
     expect(readiness.error(1).message).to.equal(
