@@ -2,6 +2,12 @@
 export const BUDGETS = {
   /** The mapping (`spansToCalls`) is at least this many times faster than OTLP's JsonTraceSerializer. */
   mappingSpeedupOverOtlp: 5,
+  /** `export()` to its callback is at least this many times faster than OTLP's JsonTraceSerializer on the same spans. */
+  exportSpeedupOverOtlp: 2.5,
+  /** `export()` to its callback costs at most this many times mapping + bare client calls + `Promise.all`. */
+  exportOverFloor: 1.3,
+  /** The 99th percentile of `export()` to its callback is at most this many times its median. */
+  exportP99OverMedian: 2,
   /** Mapping plus `JSON.stringify` of its payloads costs at most this many times `JSON.stringify` alone. */
   mappingAndStringifyOverFloor: 3,
   /**
