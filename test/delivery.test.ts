@@ -409,6 +409,36 @@ describe('CifDelivery', () => {
     });
   });
 
+  describe('timers', () => {
+    const CALLS = 200;
+    const cases: Array<{ title: string; client: () => CifAnalyticsClient | undefined; options: Partial<DeliveryOptions>; after: number }> = [
+      { title: 'while every call hangs at the host', client: () => faultyClient(() => hangs()), options: { maxConcurrentCalls: CALLS }, after: 1_000 },
+      { title: 'while the calls wait out their backoffs', client: () => faultyClient(() => rejects('no')), options: { maxConcurrentCalls: CALLS }, after: 10 },
+      { title: 'while the calls wait for CIF', client: () => undefined, options: {}, after: 1_000 },
+      {
+        title: 'while timed-out calls hold their slots and others wait for one',
+        client: () => faultyClient(() => hangs()),
+        options: { maxConcurrentCalls: 50, timeoutMillis: 1_000 },
+        after: 1_000,
+      },
+    ];
+    cases.forEach((c) =>
+      it(`runs one engine timer for ${CALLS} calls ${c.title}`, async () => {
+        const delivery = engine(c.client(), c.options);
+        void delivery.deliver(Array.from({ length: CALLS }, (_, i) => call(`K${i}`)));
+        await clock.tickAsync(c.after);
+        expect(stats.kpiEventsPending).to.equal(CALLS - stats.callsFailed);
+        expect(clock.countTimers()).to.equal(1);
+      }),
+    );
+
+    it('runs no timer once every call has settled', async () => {
+      const delivery = engine(faultyClient());
+      await delivery.deliver(calls('A', 'B', 'C'));
+      expect(clock.countTimers()).to.equal(0);
+    });
+  });
+
   describe('memory', () => {
     it('keeps a batch reachable only through the calls still queued or in flight', async () => {
       const gc = (globalThis as { gc?: () => void }).gc;
