@@ -1,4 +1,7 @@
-/** The limits `npm run bench` holds the exporter to. Each compares against an anchor measured in the same run. */
+/**
+ * The limits `npm run bench` holds the exporter to. Each timing compares against an anchor measured
+ * in the same run; the size is absolute.
+ */
 export const BUDGETS = {
   /** The mapping (`spansToCalls`) is at least this many times faster than OTLP's JsonTraceSerializer. */
   mappingSpeedupOverOtlp: 5,
@@ -11,14 +14,10 @@ export const BUDGETS = {
   /** Mapping plus `JSON.stringify` of its payloads costs at most this many times `JSON.stringify` alone. */
   mappingAndStringifyOverFloor: 3,
   /**
-   * The main entry, minified and gzipped with OpenTelemetry external, is at most this many times
-   * the OTLP HTTP exporter measured the same way. It holds the mapping, the option checks, the
-   * delivery engine (readiness, timeouts, retries, bounded queue) and the session helpers; the
-   * OTLP exporter does a comparable job (serialise, queue, retry, send) in about 5 KiB.
+   * The main entry as published (`dist/`), minified and gzipped with the shared OpenTelemetry
+   * packages external. Machine independent, so `npm test` enforces it (`npm run check:size`).
    */
-  mainEntryOverOtlp: 1.6,
-  /** The first size target, reported beside the enforced budget: the features above do not fit in it. */
-  mainEntryGzipBytes: 3 * 1024,
+  mainEntryGzipBytes: 8_300,
   /**
    * Heap growth allowed between the median of the first and of the last rounds of 100 000 KPI
    * events. Single rounds still move by up to a few hundred KiB as V8 recompiles code and sweeps;

@@ -1,5 +1,5 @@
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -27,8 +27,11 @@ const CIF = 'opentelemetry-exporter-cif';
 const OTLP = '@opentelemetry/exporter-trace-otlp-http';
 const ZIPKIN = '@opentelemetry/exporter-zipkin';
 
+/** The main entry as published: `npm run build` writes it, and `check:size` and `bench` run that first. */
+const MAIN_ENTRY = 'dist/index.js';
+
 const ENTRIES = [
-  { name: `${CIF} (main entry)`, source: `export * from './src/index.ts';` },
+  { name: `${CIF} (main entry)`, source: `export * from './${MAIN_ENTRY}';` },
   { name: OTLP, source: `export * from '${OTLP}';` },
   { name: ZIPKIN, source: `export * from '${ZIPKIN}';` },
 ];
@@ -64,6 +67,7 @@ function versionOf(name: string): string {
 }
 
 export async function measureBundles(): Promise<Section> {
+  if (!existsSync(`${ROOT}${MAIN_ENTRY}`)) throw new Error(`${MAIN_ENTRY} is missing: run \`npm run build\` first`);
   const sizes: BundleSize[] = [];
   for (const entry of ENTRIES) sizes.push(await bundleSize(entry.name, entry.source));
   const [cif, otlp] = sizes as [BundleSize, BundleSize, BundleSize];
@@ -72,23 +76,15 @@ export async function measureBundles(): Promise<Section> {
     title: 'Bundle size: esbuild, minified, ESM, browser; shared OpenTelemetry packages external',
     header: ['package', 'version', 'minified', 'min+gzip'],
     rows: sizes.map((s) => [s.name, s.version, `${thousands(s.minifiedBytes)} B`, `${thousands(s.gzipBytes)} B (${kb(s.gzipBytes)})`]),
-    notes: [`External: ${SHARED_OPENTELEMETRY.map((p) => `\`${p}\``).join(', ')}. gzip at zlib's default level.`],
+    notes: [`The main entry is bundled from \`${MAIN_ENTRY}\`, as published. External: ${SHARED_OPENTELEMETRY.map((p) => `\`${p}\``).join(', ')}. gzip at zlib's default level.`],
     values: { external: SHARED_OPENTELEMETRY, entries: sizes },
     budgets: [
       {
-        name: 'main entry vs OTLP HTTP exporter',
-        rule: `at most ${BUDGETS.mainEntryOverOtlp}x, min+gzip`,
-        measured: `${(cif.gzipBytes / otlp.gzipBytes).toFixed(2)}x (${thousands(cif.gzipBytes)} B vs ${thousands(otlp.gzipBytes)} B)`,
-        holds: cif.gzipBytes <= otlp.gzipBytes * BUDGETS.mainEntryOverOtlp,
-        hint: 'the main entry grew; see what esbuild bundles with `metafile: true`',
-      },
-      {
-        name: 'main entry size target',
-        rule: `at most ${kb(BUDGETS.mainEntryGzipBytes)} min+gzip`,
-        measured: kb(cif.gzipBytes),
+        name: 'main entry size',
+        rule: `at most ${thousands(BUDGETS.mainEntryGzipBytes)} B min+gzip`,
+        measured: `${thousands(cif.gzipBytes)} B (${(cif.gzipBytes / otlp.gzipBytes).toFixed(2)}x the OTLP HTTP exporter)`,
         holds: cif.gzipBytes <= BUDGETS.mainEntryGzipBytes,
-        enforced: false,
-        hint: 'a target the main entry does not meet; reported, not enforced',
+        hint: 'the main entry grew; see what esbuild bundles with `metafile: true`, and keep messages users need whole',
       },
     ],
   };
