@@ -7,7 +7,7 @@ import { createStats } from '../src/stats.js';
 import { spansToCalls } from '../src/transform.js';
 import { BUDGETS } from './budgets.js';
 import { alternate, bestRatio, inThisThread, median, medianRatio, quantile } from './harness.js';
-import { ms, times, type Section } from './report.js';
+import { atMostBudget, fasterBudget, ms, times, type Section } from './report.js';
 import { EXPORTER_OPTIONS, immediateClient } from './spans.js';
 
 const EXPORT = 'export() to callback';
@@ -90,27 +90,25 @@ export async function measureExport(spans: ReadableSpan[], rounds: number, timeM
       bestExportOverFloor: bestOverFloor,
     },
     budgets: [
-      {
-        name: 'export() vs OTLP JSON serializer',
-        rule: `at least ${BUDGETS.exportSpeedupOverOtlp}x faster`,
-        measured: `${times(speedup)} faster`,
-        holds: speedup >= BUDGETS.exportSpeedupOverOtlp,
-        hint: 'profile with `node --cpu-prof --import tsx bench/run.ts` and look at src/delivery.ts',
-      },
-      {
-        name: 'export() vs its floor',
-        rule: `at most ${BUDGETS.exportOverFloor}x`,
-        measured: times(overFloor),
-        holds: overFloor <= BUDGETS.exportOverFloor,
-        hint: 'the engine costs more per call than the call itself; look for allocations per call in src/delivery.ts',
-      },
-      {
-        name: 'export() tail',
-        rule: `p99 at most ${BUDGETS.exportP99OverMedian}x the median`,
-        measured: times(tail),
-        holds: tail <= BUDGETS.exportP99OverMedian,
-        hint: 'long pauses: look for garbage collection with `node --trace-gc`',
-      },
+      fasterBudget(
+        'export() vs OTLP JSON serializer',
+        speedup,
+        BUDGETS.exportSpeedupOverOtlp,
+        'profile with `node --cpu-prof --import tsx bench/run.ts` and look at src/delivery.ts',
+      ),
+      atMostBudget(
+        'export() vs its floor',
+        overFloor,
+        BUDGETS.exportOverFloor,
+        'the engine costs more per call than the call itself; look for allocations per call in src/delivery.ts',
+      ),
+      atMostBudget(
+        'export() tail',
+        tail,
+        BUDGETS.exportP99OverMedian,
+        'long pauses: look for garbage collection with `node --trace-gc`',
+        `p99 at most ${BUDGETS.exportP99OverMedian}x the median`,
+      ),
     ],
   };
 }

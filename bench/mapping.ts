@@ -5,7 +5,7 @@ import { spansToCalls } from '../src/transform.js';
 import { BUDGETS } from './budgets.js';
 import { alternate, bestRatio, median, medianRatio } from './harness.js';
 import { inWorker } from './worker-runner.js';
-import { ms, thousands, times, type Section } from './report.js';
+import { atMostBudget, fasterBudget, ms, thousands, times, type Section } from './report.js';
 import { EXPORTER_OPTIONS } from './spans.js';
 
 export const CIF_MAPPING = 'CIF mapping (spansToCalls)';
@@ -58,20 +58,18 @@ export async function measureMapping(spans: ReadableSpan[], rounds: number, time
       bestMappingAndStringifyOverFloor: bestOverFloor,
     },
     budgets: [
-      {
-        name: 'mapping vs OTLP JSON serializer',
-        rule: `at least ${BUDGETS.mappingSpeedupOverOtlp}x faster`,
-        measured: `${times(bestSpeedup)} faster`,
-        holds: bestSpeedup >= BUDGETS.mappingSpeedupOverOtlp,
-        hint: 'profile with `node --cpu-prof --import tsx bench/run.ts` and look at src/transform.ts and src/values.ts',
-      },
-      {
-        name: 'mapping + stringify vs stringify floor',
-        rule: `at most ${BUDGETS.mappingAndStringifyOverFloor}x`,
-        measured: times(bestOverFloor),
-        holds: bestOverFloor <= BUDGETS.mappingAndStringifyOverFloor,
-        hint: 'the mapping costs more than writing its own output; profile src/transform.ts',
-      },
+      fasterBudget(
+        'mapping vs OTLP JSON serializer',
+        bestSpeedup,
+        BUDGETS.mappingSpeedupOverOtlp,
+        'profile with `node --cpu-prof --import tsx bench/run.ts` and look at src/transform.ts and src/values.ts',
+      ),
+      atMostBudget(
+        'mapping + stringify vs stringify floor',
+        bestOverFloor,
+        BUDGETS.mappingAndStringifyOverFloor,
+        'the mapping costs more than writing its own output; profile src/transform.ts',
+      ),
     ],
   };
 }

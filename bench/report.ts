@@ -57,3 +57,13 @@ export function times(ratio: number): string {
 export function kb(bytes: number): string {
   return `${(bytes / 1024).toFixed(2)} KiB`;
 }
+
+/** A budget that `ratio` is at least `min`: how many times faster than an anchor. */
+export function fasterBudget(name: string, ratio: number, min: number, hint: string): Budget {
+  return { name, rule: `at least ${min}x faster`, measured: `${times(ratio)} faster`, holds: ratio >= min, hint };
+}
+
+/** A budget that `ratio` is at most `max`: how many times a floor or a median. */
+export function atMostBudget(name: string, ratio: number, max: number, hint: string, rule = `at most ${max}x`): Budget {
+  return { name, rule, measured: times(ratio), holds: ratio <= max, hint };
+}
