@@ -3,7 +3,7 @@ import { log } from './log.js';
 import { pageCifClient, type ReadinessSource } from './readiness.js';
 import type { RetryPolicy } from './retry.js';
 import { MAX_TIMER_MILLIS } from './timers.js';
-import { defaultCorrelationId, defaultEventFilter, type MappingOptions } from './transform.js';
+import { defaultCorrelationId, defaultEventFilter, defaultEventName, type MappingOptions } from './transform.js';
 import type {
   CifAnalyticsClient,
   CifKpiEvent,
@@ -134,7 +134,7 @@ export const DEFAULT_OPTIONS = {
   maxConcurrentCalls: 8,
   maxQueueSize: 1_000,
   eventFilter: defaultEventFilter,
-  eventName: (kpiEvent: CifKpiEvent) => kpiEvent.kpiEventName,
+  eventName: defaultEventName,
   correlationId: defaultCorrelationId,
 } as const satisfies Partial<NormalizedOptions>;
 

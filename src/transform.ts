@@ -150,7 +150,7 @@ function collectSpan(
   let sdkDroppedAttributes = sdkCount((span as SdkLimits).droppedAttributesCount);
   for (const event of span.events) {
     sdkDroppedAttributes += sdkCount((event as SdkLimits).droppedAttributesCount);
-    if (!keepEvent(event, span, options, stats)) continue;
+    if (!ask(options.eventFilter, defaultEventFilter, isBoolean, event, span, stats)) continue;
     const attributes = event.attributes ?? {};
     const fields = mergeFields(spanFields, readKpiFields(attributes, options.customAttributes, stats));
     const name = field(attributes, ATTR_CIF_KPI_NAME, stats) ?? event.name;
@@ -158,7 +158,7 @@ function collectSpan(
   }
   const sdkDroppedEvents = sdkCount((span as SdkLimits).droppedEventsCount);
   const identity = kpis.length === 0 ? undefined : resolveIdentity(span, options.session, stats);
-  const correlationId = typeof identity === 'object' ? resolveCorrelationId(span, options, stats) : '';
+  const correlationId = typeof identity === 'object' ? ask(options.correlationId, defaultCorrelationId, isText, span, undefined, stats) : '';
   const missing = identity === 'missing_identity' && warn ? missingIds(span, options.session) : '';
 
   stats.dropped.sdk_event_limit += sdkDroppedEvents;
@@ -181,7 +181,7 @@ function collectSpan(
       continue;
     }
     const event = buildKpiEvent(name, millis, kpi.fields, stats);
-    const eventName = resolveEventName(event, span, options, stats);
+    const eventName = ask(options.eventName, defaultEventName, isText, event, span, stats);
     out.push({ millis, event, eventName, identity, correlationId });
   }
 }
@@ -202,23 +202,32 @@ function missingIds(span: CifReadableSpan, session: CifSession): string {
   return `span '${String(span.name)}' has no ${missing.join(' and ')}`;
 }
 
-function keepEvent(
-  event: CifTimedEvent,
-  span: CifReadableSpan,
-  options: MappingOptions,
+/**
+ * Asks a callback the user passed. A throw, or a value `valid` refuses, is counted in
+ * `callbackErrors` and gets `fallback`'s answer. The default itself runs unguarded: when it
+ * throws, the span or event cannot be read, which is the span's fault.
+ */
+function ask<A, B, R>(
+  callback: (a: A, b: B) => unknown,
+  fallback: (a: A, b: B) => R,
+  valid: (value: unknown) => value is R,
+  a: A,
+  b: B,
   stats: MappingStats,
-): boolean {
-  // The default failing means the event itself cannot be read: that is the span's fault.
-  if (options.eventFilter === defaultEventFilter) return defaultEventFilter(event);
+): R {
+  if (callback === fallback) return fallback(a, b);
   try {
-    const keep = options.eventFilter(event, span);
-    if (typeof keep === 'boolean') return keep;
+    const value = callback(a, b);
+    if (valid(value)) return value;
   } catch {
-    // Counted below; the default decides for this event.
+    // Counted below; the default answers for this one.
   }
   stats.callbackErrors++;
-  return defaultEventFilter(event);
+  return fallback(a, b);
 }
+
+const isBoolean = (value: unknown): value is boolean => typeof value === 'boolean';
+const isText = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
 /**
  * Span events that the web instrumentations (fetch, XHR, document load) record for network
@@ -242,32 +251,9 @@ export function defaultEventFilter(event: CifTimedEvent): boolean {
   return event.attributes !== undefined && hasCifAttribute(event.attributes);
 }
 
-function resolveEventName(
-  event: CifKpiEvent,
-  span: CifReadableSpan,
-  options: MappingOptions,
-  stats: MappingStats,
-): string {
-  try {
-    const name = options.eventName(event, span);
-    if (typeof name === 'string' && name !== '') return name;
-  } catch {
-    // Counted below, and the KPI event still goes out under its own name.
-  }
-  stats.callbackErrors++;
-  return event.kpiEventName;
-}
-
-function resolveCorrelationId(span: CifReadableSpan, options: MappingOptions, stats: MappingStats): string {
-  if (options.correlationId === defaultCorrelationId) return defaultCorrelationId(span);
-  try {
-    const id = options.correlationId(span);
-    if (typeof id === 'string' && id !== '') return id;
-  } catch {
-    // Counted below; the default keeps the call correlated with its trace.
-  }
-  stats.callbackErrors++;
-  return defaultCorrelationId(span);
+/** The KPI event's own name. */
+export function defaultEventName(kpiEvent: CifKpiEvent): string {
+  return kpiEvent.kpiEventName;
 }
 
 /** The span's trace id as a GUID. */
