@@ -5,7 +5,7 @@
  */
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { measureBundles } from './bundle.js';
 import { measureExport } from './export.js';
 import { measureMapping } from './mapping.js';
@@ -31,14 +31,20 @@ const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: availableParallelism(),
   platform: `${process.platform} ${process.arch}`,
+  /** One-minute load average before and after the run: other work on the machine skews timings. */
+  load: { before: loadavg()[0]!, after: 0 },
 };
 
 const spans = await recordCallSpans();
 const sections: Section[] = [];
 for (const measure of MEASUREMENTS) sections.push(await measure(spans));
 const budgets = sections.flatMap((s) => s.budgets);
+machine.load.after = loadavg()[0]!;
 
-console.log(`Node ${machine.node}, ${machine.cpu}, ${machine.cores} cores, ${machine.platform}\n`);
+console.log(
+  `Node ${machine.node}, ${machine.cpu}, ${machine.cores} cores, ${machine.platform}, ` +
+    `load average (1 min) ${machine.load.before.toFixed(2)} before, ${machine.load.after.toFixed(2)} after\n`,
+);
 for (const section of sections) console.log(`${formatSection(section)}\n`);
 console.log(`### Budgets\n\n${formatBudgets(budgets)}\n`);
 
