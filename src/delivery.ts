@@ -204,10 +204,13 @@ export function createDelivery(options: DeliveryOptions, stats: DeliveryStats): 
     const ref: Attempt = { job, heldUntil: 0 };
     job.attempt = ref;
     // These handlers live as long as the host's promise, so they hold `ref` alone, not the call.
-    callHost(client, job.call, options.dataFormat).then(
-      () => answered(ref, undefined),
-      (reason: unknown) => answered(ref, toError(reason)),
-    );
+    const onFailure = (reason: unknown): void => answered(ref, toError(reason));
+    try {
+      callHost(client, job.call, options.dataFormat).then(() => answered(ref, undefined), onFailure);
+    } catch (error) {
+      // A proxy of a promise passes for one, and `then` refuses it: the call failed.
+      Promise.reject(error).catch(onFailure);
+    }
   }
 
   function answered(ref: Attempt, error: Error | undefined): void {
@@ -411,17 +414,26 @@ export function createDelivery(options: DeliveryOptions, stats: DeliveryStats): 
 
 /**
  * One `logAnalyticsEvent` call with tracing suppressed, so that instrumentation of the host's
- * messaging never traces the exporter. A synchronous throw becomes a rejection, and whatever the
- * host returns is read as a promise only through `Promise.resolve`, so a hostile thenable cannot throw.
+ * messaging never traces the exporter. A synchronous throw becomes a rejection. The host's own
+ * promise is used as it is, saving a wrapper per call; anything else, such as a thenable or a
+ * promise with a `then` of its own, is adopted by a new promise, which cannot throw or answer twice.
  */
 function callHost(client: CifAnalyticsClient, call: CifCall, dataFormat: 'object' | 'json'): Promise<unknown> {
   try {
     const data = dataFormat === 'json' ? JSON.stringify(call.data) : call.data;
     suppressed ??= suppressTracing(ROOT_CONTEXT);
-    return Promise.resolve(
-      context.with(suppressed, client.logAnalyticsEvent, client, data, call.eventName, call.correlationId),
-    );
+    const answer: unknown = context.with(suppressed, client.logAnalyticsEvent, client, data, call.eventName, call.correlationId);
+    return isPlainPromise(answer) ? answer : new Promise((resolve) => resolve(answer));
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** A promise whose `then` is `Promise.prototype.then`. Reading a proxy may throw; the caller catches. */
+function isPlainPromise(value: unknown): value is Promise<unknown> {
+  return (
+    value instanceof Promise &&
+    Object.getPrototypeOf(value) === Promise.prototype &&
+    !Object.prototype.hasOwnProperty.call(value, 'then')
+  );
 }

@@ -818,6 +818,60 @@ describe('CifDelivery', () => {
       expect((await delivery.deliver(calls('B'))).errors.map((e) => e.message)).to.deep.equal(['getter trap']);
     });
 
+    const promises: Array<[string, () => Promise<string>, string[]]> = [
+      [
+        'a promise whose own then throws',
+        () => Object.defineProperty(Promise.resolve('ok'), 'then', { value: () => { throw new Error('own then trap'); } }),
+        ['own then trap'],
+      ],
+      [
+        'a promise of a subclass whose then throws',
+        () => {
+          class Hostile<T> extends Promise<T> {
+            override then(): never {
+              throw new Error('subclass then trap');
+            }
+          }
+          return new Hostile<string>((resolve) => resolve('ok'));
+        },
+        ['subclass then trap'],
+      ],
+      [
+        'a promise whose own then answers twice, both ways',
+        () =>
+          Object.defineProperty(Promise.resolve('ok'), 'then', {
+            value: (onOk: (v: string) => void, onFail: (e: unknown) => void) => {
+              onOk('ok');
+              onFail(new Error('too late'));
+            },
+          }),
+        [],
+      ],
+    ];
+    promises.forEach(([what, answer, messages]) =>
+      it(`settles a call answered with ${what} once, without throwing from deliver()`, async () => {
+        const client = { logAnalyticsEvent: answer };
+        const delivery = engine(client, { retry: { ...DEFAULT_OPTIONS.retry, maxAttempts: 1 } });
+        let done: Promise<DeliveryReport> | undefined;
+        expect(() => (done = delivery.deliver(calls('A', 'B')))).not.to.throw();
+        const report = await done!;
+        expect(report.errors.map((e) => e.message)).to.deep.equal(messages);
+        expect(report.failed).to.equal(messages.length === 0 ? 0 : 2);
+        expect(stats.kpiEventsDelivered + stats.dropped.host_error).to.equal(2);
+      }),
+    );
+
+    it('fails a call answered with a proxy of a promise, which then refuses, without throwing from deliver()', async () => {
+      const client = { logAnalyticsEvent: () => new Proxy(Promise.resolve('ok'), {}) };
+      const delivery = engine(client, { retry: { ...DEFAULT_OPTIONS.retry, maxAttempts: 1 } });
+      let done: Promise<DeliveryReport> | undefined;
+      expect(() => (done = delivery.deliver(calls('A')))).not.to.throw();
+      const report = await done!;
+      expect(report.failed).to.equal(1);
+      expect(report.errors[0]).to.be.instanceOf(TypeError);
+      expect(stats.dropped.host_error).to.equal(1);
+    });
+
     it('reads a Microsoft global whose getter throws as no library, failing calls as cif_not_loaded in time', async () => {
       Object.defineProperty(globalThis, 'Microsoft', { get: () => { throw new Error('page trap'); }, configurable: true });
       const delivery = engine(undefined, { readyTimeoutMillis: 1_000 });
