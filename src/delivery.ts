@@ -429,10 +429,14 @@ function callHost(client: CifAnalyticsClient, call: CifCall, dataFormat: 'object
   }
 }
 
-/** A promise whose `then` is `Promise.prototype.then`. Reading a proxy may throw; the caller catches. */
+/**
+ * A promise whose `then` is `Promise.prototype.then`, or an object posing as one, which that
+ * `then` refuses at once (see `attempt`). Reading a proxy may throw; the caller catches.
+ */
 function isPlainPromise(value: unknown): value is Promise<unknown> {
   return (
-    value instanceof Promise &&
+    typeof value === 'object' &&
+    value !== null &&
     Object.getPrototypeOf(value) === Promise.prototype &&
     !Object.prototype.hasOwnProperty.call(value, 'then')
   );
