@@ -204,13 +204,11 @@ export function createDelivery(options: DeliveryOptions, stats: DeliveryStats): 
     const ref: Attempt = { job, heldUntil: 0 };
     job.attempt = ref;
     // These handlers live as long as the host's promise, so they hold `ref` alone, not the call.
-    const onFailure = (reason: unknown): void => answered(ref, toError(reason));
-    try {
-      callHost(client, job.call, options.dataFormat).then(() => answered(ref, undefined), onFailure);
-    } catch (error) {
-      // A proxy of a promise passes for one, and `then` refuses it: the call failed.
-      Promise.reject(error).catch(onFailure);
-    }
+    listen(
+      callHost(client, job.call, options.dataFormat),
+      () => answered(ref, undefined),
+      (reason: unknown) => answered(ref, toError(reason)),
+    );
   }
 
   function answered(ref: Attempt, error: Error | undefined): void {
@@ -426,6 +424,15 @@ function callHost(client: CifAnalyticsClient, call: CifCall, dataFormat: 'object
     return isPlainPromise(answer) ? answer : new Promise((resolve) => resolve(answer));
   } catch (error) {
     return Promise.reject(error);
+  }
+}
+
+/** Waits for the host's answer. A proxy of a promise passes for one, and `then` refuses it: the call failed. */
+function listen(answer: Promise<unknown>, onAnswer: () => void, onFailure: (reason: unknown) => void): void {
+  try {
+    answer.then(onAnswer, onFailure);
+  } catch (error) {
+    Promise.reject(error).catch(onFailure);
   }
 }
 
