@@ -13,7 +13,7 @@ import { BatchSpanProcessor as BrowserBatchSpanProcessor } from '@opentelemetry/
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CifSpanExporter, traceIdToGuid, type CifDropReason, type CifSpanExporterOptions } from '../src/index.js';
+import { CifSpanExporter, type CifDropReason, type CifSpanExporterOptions } from '../src/index.js';
 import {
   later,
   expectBalanced,
@@ -29,7 +29,7 @@ import {
   seededRandom,
 } from './helpers/fake-client.js';
 import { captureDiag } from './helpers/diag.js';
-import { IDENTITY, event, makeSpan } from './helpers/spans.js';
+import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID, event, makeSpan } from './helpers/spans.js';
 
 /** Every result the callback got, once every call of the exporter has settled. */
 async function exportOnce(exporter: CifSpanExporter, spans: ReturnType<typeof makeSpan>[]): Promise<ExportResult[]> {
@@ -58,6 +58,7 @@ describe('CifSpanExporter with the OpenTelemetry SDK', () => {
     const exporter = new CifSpanExporter({ client, ...options });
     const spanProcessor = processor === 'simple' ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
     const provider = new Provider({
+      idGenerator: FIXED_TRACE_ID,
       resource: resourceFromAttributes({ 'service.name': 'softphone', 'cif.participant.id': 'agent-7' }),
       spanProcessors: [spanProcessor],
     });
@@ -86,7 +87,6 @@ describe('CifSpanExporter with the OpenTelemetry SDK', () => {
       span.end();
       await provider.forceFlush();
 
-      const correlationId = traceIdToGuid(span.spanContext().traceId);
       const identity = { conversationId: 'conv-1', providerSessionId: 'prov-1', participantId: 'agent-7' };
       expect(client.calls).to.deep.equal([
         {
@@ -102,7 +102,7 @@ describe('CifSpanExporter with the OpenTelemetry SDK', () => {
             ],
           },
           eventName: 'CallAccepted',
-          correlationId,
+          correlationId: TRACE_GUID,
         },
         {
           data: {
@@ -112,7 +112,7 @@ describe('CifSpanExporter with the OpenTelemetry SDK', () => {
             ],
           },
           eventName: 'CallHold',
-          correlationId,
+          correlationId: TRACE_GUID,
         },
       ]);
     }),

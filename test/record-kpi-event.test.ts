@@ -5,13 +5,12 @@ import { expect } from 'chai';
 import {
   CifSpanExporter,
   recordKpiEvent,
-  traceIdToGuid,
   type CifKpiEvent,
   type CifKpiEventDetails,
 } from '../src/index.js';
 import { RecordingCifClient } from '../src/testing/index.js';
 import { captureDiag } from './helpers/diag.js';
-import { IDENTITY } from './helpers/spans.js';
+import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID } from './helpers/spans.js';
 
 const T1 = '2026-11-25T10:15:30.123Z';
 
@@ -21,6 +20,7 @@ describe('recordKpiEvent', () => {
   beforeEach(() => {
     client = new RecordingCifClient();
     provider = new BasicTracerProvider({
+      idGenerator: FIXED_TRACE_ID,
       resource: resourceFromAttributes({ 'cif.participant.id': 'agent-7' }),
       spanProcessors: [new SimpleSpanProcessor(new CifSpanExporter({ client }))],
     });
@@ -77,7 +77,7 @@ describe('recordKpiEvent', () => {
         {
           data: { conversationId: 'conv-1', providerSessionId: 'prov-1', participantId: 'agent-7', events: [expected] },
           eventName: name,
-          correlationId: traceIdToGuid(span.spanContext().traceId),
+          correlationId: TRACE_GUID,
         },
       ]);
     }),

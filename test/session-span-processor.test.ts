@@ -14,13 +14,13 @@ import {
   CifSpanExporter,
   recordKpiEvent,
   setCifSession,
-  traceIdToGuid,
   withCifSession,
   type CifSession,
   type CifStartingSpan,
 } from '../src/index.js';
 import { RecordingCifClient } from '../src/testing/index.js';
 import { captureDiag } from './helpers/diag.js';
+import { FIXED_TRACE_ID, TRACE_GUID } from './helpers/spans.js';
 
 const T1 = '2026-11-25T10:15:30.123Z';
 const T2 = '2026-11-25T10:16:00.000Z';
@@ -38,6 +38,7 @@ function setup(
   const client = new RecordingCifClient();
   const exporter = new CifSpanExporter({ client });
   const provider: Provider = new Provider({
+    idGenerator: FIXED_TRACE_ID,
     resource: resourceFromAttributes({ 'service.name': 'softphone' }),
     spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)],
   });
@@ -75,7 +76,6 @@ describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
       await provider.forceFlush();
 
       expect((child as unknown as ReadableSpan).parentSpanContext?.spanId).to.equal(call.spanContext().spanId);
-      const correlationId = traceIdToGuid(call.spanContext().traceId);
       const data = { conversationId: 'conv-1', providerSessionId: 'prov-1', participantId: 'agent-7' };
       expect(client.calls).to.deep.equal([
         {
@@ -84,12 +84,12 @@ describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
             events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1, notificationResponseAction: 'accepted' }],
           },
           eventName: 'CallAccepted',
-          correlationId,
+          correlationId: TRACE_GUID,
         },
         {
           data: { ...data, events: [{ kpiEventName: 'CallEnded', eventTimestamp: T2 }] },
           eventName: 'CallEnded',
-          correlationId,
+          correlationId: TRACE_GUID,
         },
       ]);
     }),

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { CifSpanExporter, recordKpiEvent, traceIdToGuid, type CifAnalyticsClient } from '../../src/index.js';
+import { CifSpanExporter, recordKpiEvent, type CifAnalyticsClient } from '../../src/index.js';
 import { RecordingCifClient, installFakeCIFramework } from '../../src/testing/index.js';
-import { IDENTITY } from '../helpers/spans.js';
+import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID } from '../helpers/spans.js';
 
 type Host = EventTarget & { Microsoft?: { CIFramework?: CifAnalyticsClient & Record<string, unknown> } & Record<string, unknown> };
 
@@ -73,6 +73,7 @@ describe('installFakeCIFramework', () => {
   it('on globalThis, is what CifSpanExporter calls when it has no client option', async () => {
     const { client, uninstall } = installFakeCIFramework();
     const provider = new BasicTracerProvider({
+      idGenerator: FIXED_TRACE_ID,
       resource: resourceFromAttributes({}),
       spanProcessors: [new SimpleSpanProcessor(new CifSpanExporter())],
     });
@@ -89,7 +90,7 @@ describe('installFakeCIFramework', () => {
             events: [{ kpiEventName: 'CallHold', eventTimestamp: '2026-11-25T10:15:30.123Z' }],
           },
           eventName: 'CallHold',
-          correlationId: traceIdToGuid(span.spanContext().traceId),
+          correlationId: TRACE_GUID,
         },
       ]);
     } finally {
