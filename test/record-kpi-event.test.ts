@@ -141,4 +141,37 @@ describe('recordKpiEvent', () => {
     expect(messages).to.have.length(1);
     expect(messages[0]).to.match(/KPI event 'CallHold' not recorded.*span is closed/);
   });
+
+  const notObjects: Array<[what: string, details: unknown]> = [
+    ['null', null],
+    ['a string', 'escalation'],
+    ['a number', 42],
+    ['true', true],
+  ];
+  notObjects.forEach(([what, details]) =>
+    it(`records the KPI event with its name alone, and does not throw, when details is ${what}`, () => {
+      const span = provider.getTracer('softphone').startSpan('call');
+      expect(() => recordKpiEvent(span, 'CallHold', details as CifKpiEventDetails)).not.to.throw();
+      span.end();
+      expect((span as unknown as ReadableSpan).events.map(({ name, attributes }) => ({ name, attributes }))).to.deep.equal([
+        { name: 'CallHold', attributes: { 'cif.kpi.name': 'CallHold' } },
+      ]);
+    }),
+  );
+
+  const badCustomData: Array<[what: string, customData: unknown]> = [
+    ['null', null],
+    ['a string', 'msdyn_customattribute1'],
+    ['a number', 7],
+  ];
+  badCustomData.forEach(([what, customData]) =>
+    it(`records the other details and leaves customData out when customData is ${what}`, () => {
+      const span = provider.getTracer('softphone').startSpan('call');
+      recordKpiEvent(span, 'CallHold', { reason: 'hold', customData } as CifKpiEventDetails);
+      span.end();
+      expect((span as unknown as ReadableSpan).events.map(({ name, attributes }) => ({ name, attributes }))).to.deep.equal([
+        { name: 'CallHold', attributes: { 'cif.kpi.name': 'CallHold', 'cif.kpi.reason': 'hold' } },
+      ]);
+    }),
+  );
 });
