@@ -233,8 +233,29 @@ describe('CifSessionSpanProcessor', () => {
 
   it('type-checks as the SDK SpanProcessor, and flushes and shuts down at once', async () => {
     const processor: SpanProcessor = new CifSessionSpanProcessor();
-    expect(await processor.forceFlush()).to.equal(undefined);
-    expect(await processor.shutdown()).to.equal(undefined);
+    const settled: unknown[] = [];
+    processor.forceFlush().then((value) => settled.push(['forceFlush', value]));
+    processor.shutdown().then((value) => settled.push(['shutdown', value]));
+    // Resolved before any timer or I/O callback could run: nothing was waited for.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).to.deep.equal([
+      ['forceFlush', undefined],
+      ['shutdown', undefined],
+    ]);
+  });
+
+  it('leaves a span that already carries a session attribute as it is, and adds the others', () => {
+    const stamped: Array<[string, unknown]> = [];
+    const span: CifStartingSpan = {
+      attributes: { 'cif.conversation.id': 'conv-own' },
+      setAttribute: (key, value) => stamped.push([key, value]),
+    };
+    const ctx = setCifSession(context.active(), { conversationId: 'conv-1', providerSessionId: 'prov-1', participantId: 'agent-7' });
+    new CifSessionSpanProcessor().onStart(span, ctx);
+    expect(stamped).to.deep.equal([
+      ['cif.provider_session.id', 'prov-1'],
+      ['cif.participant.id', 'agent-7'],
+    ]);
   });
 
   it('never throws into the span start, and reports through diag when a span cannot take attributes', () => {
