@@ -51,27 +51,45 @@ describe('CifDelivery', () => {
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
   before(() => process.on('unhandledRejection', onUnhandled));
-  after(() => {
-    process.off('unhandledRejection', onUnhandled);
-    expect(unhandled, 'unhandled rejections').to.deep.equal([]);
-  });
+  after(() => process.off('unhandledRejection', onUnhandled));
 
   beforeEach(() => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 1_800_000_000_000 });
     stats = createStats();
+    unhandled.length = 0;
   });
   afterEach(async () => {
+    // Only cleans up after a test that failed before its end checks: a failing hook would skip the suite.
     try {
-      expectBalanced(stats);
       const closing = engines.splice(0).map((e) => e.shutdown());
       await clock.runAllAsync();
       await Promise.all(closing);
-      expect(clock.countTimers(), 'timers left behind').to.equal(0);
+    } catch {
+      // The test has failed already, and says why.
     } finally {
       clock.uninstall();
       removePageCif();
     }
   });
+
+  /** What holds at the end of every test, whatever it did: checked in the test, so a failure names it. */
+  async function expectCleanEnd(): Promise<void> {
+    expectBalanced(stats);
+    const closing = engines.splice(0).map((e) => e.shutdown());
+    await clock.runAllAsync();
+    await Promise.all(closing);
+    expect(clock.countTimers(), 'timers left behind').to.equal(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(unhandled, 'unhandled rejections').to.deep.equal([]);
+  }
+
+  /** `it`, ending each test of this suite with `expectCleanEnd()`. */
+  function it(title: string, fn: () => unknown): Mocha.Test {
+    return globalThis.it(title, async () => {
+      await fn();
+      await expectCleanEnd();
+    });
+  }
 
   function engine(client: CifAnalyticsClient | undefined, options: Partial<DeliveryOptions> = {}): CifDelivery {
     const delivery = new CifDelivery(
