@@ -668,4 +668,29 @@ describe('spansToCalls', () => {
     expect(calls).to.deep.equal([call([{ kpiEventName: 'B', eventTimestamp: T2 }])]);
     expect(stats.callbackErrors).to.equal(0);
   });
+
+  it('sends a value exactly at its column size whole, without counting a cut', () => {
+    const { calls, stats } = map([
+      { attributes: IDENTITY, events: [event('n'.repeat(100), T1, { 'cif.kpi.reason': 'r'.repeat(100), 'cif.kpi.additional_data': 'd'.repeat(2000) })] },
+    ]);
+    expect(calls).to.deep.equal([
+      call([{ kpiEventName: 'n'.repeat(100), kpiEventReason: 'r'.repeat(100), eventTimestamp: T1, additionalData: 'd'.repeat(2000) }]),
+    ]);
+    expect(Object.values(stats.truncated)).to.deep.equal([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('sends a KPI event stamped at the latest time a Date can hold', () => {
+    const { calls, stats } = map([{ attributes: IDENTITY, events: [{ name: 'A', time: [8.64e12, 0] }] }]);
+    expect(calls).to.deep.equal([call([{ kpiEventName: 'A', eventTimestamp: '+275760-09-13T00:00:00.000Z' }])]);
+    expect(stats.dropped.invalid_timestamp).to.equal(0);
+  });
+
+  it('calls no option callback for a CIF span that has no KPI event', () => {
+    const called: string[] = [];
+    const { calls, stats } = map([{ attributes: IDENTITY }], {
+      eventName: () => (called.push('eventName'), 'x'),
+      correlationId: () => (called.push('correlationId'), 'x'),
+    });
+    expect([calls, called, stats.callbackErrors]).to.deep.equal([[], [], 0]);
+  });
 });
