@@ -237,6 +237,42 @@ describe('CifDelivery', () => {
       expect(stats.dropped.cif_not_loaded).to.equal(2);
     });
 
+    it('stops waiting on its ready timer once CIFInitDone fires', async () => {
+      const page = pageWindow();
+      try {
+        const delivery = engine(undefined);
+        const result = watch(delivery.deliver(calls('A')));
+        expect(clock.countTimers(), 'the ready timer').to.equal(1);
+        installPageCif(faultyClient());
+        page.fire('CIFInitDone');
+        await settle(clock);
+        expect(result.value).to.deep.equal(delivered(1));
+        expect(clock.countTimers(), 'timers once every call settled').to.equal(0);
+      } finally {
+        page.restore();
+      }
+    });
+
+    it('stops waiting on its ready timer once the ready promise rejects', async () => {
+      let reject!: (reason: unknown) => void;
+      const delivery = engine(faultyClient(), { readiness: { kind: 'promise', ready: new Promise((_, r) => (reject = r)) } });
+      const result = watch(delivery.deliver(calls('A')));
+      expect(clock.countTimers(), 'the ready timer').to.equal(1);
+      reject('no');
+      await settle(clock);
+      expect(result.settled).to.equal(true);
+      expect(clock.countTimers(), 'timers once every call settled').to.equal(0);
+    });
+
+    it('keeps one ready timer however many calls wait for CIF', async () => {
+      const delivery = engine(undefined);
+      void delivery.deliver(calls('A'));
+      await clock.tickAsync(1_000);
+      void delivery.deliver(calls('B', 'C'));
+      expect(clock.countTimers()).to.equal(1);
+      expect(stats.callsQueued).to.equal(3);
+    });
+
     it('fails with "CIF library not loaded" when the ready promise resolved but the page has no library', async () => {
       const delivery = engine(undefined, { readiness: { kind: 'promise', ready: Promise.resolve() } });
       const { failed, errors } = await delivery.deliver(calls('A'));
@@ -269,6 +305,15 @@ describe('CifDelivery', () => {
       await Promise.all([engine(client, { timeoutMillis: 1_000 }).deliver(calls('A')), clock.tickAsync(1_000)]);
       await clock.tickAsync(30_000);
       expect(stats).to.include({ kpiEventsDelivered: 0, callsTimedOut: 1, callsFailed: 1 });
+    });
+
+    it('ignores a rejection that comes after the timeout, and does not retry the call', async () => {
+      const client = faultyClient(() => later(20_000, rejects('late no')));
+      await Promise.all([engine(client, { timeoutMillis: 1_000 }).deliver(calls('A')), clock.tickAsync(1_000)]);
+      await clock.tickAsync(30_000);
+      expect(client.calls).to.have.length(1);
+      expect(stats).to.include({ kpiEventsDelivered: 0, callsTimedOut: 1, callsFailed: 1, callsRetried: 0 });
+      expect(stats.dropped).to.include({ timed_out: 1, host_error: 0 });
     });
 
     it('delivers a call answered just within the timeout', async () => {
@@ -440,6 +485,18 @@ describe('CifDelivery', () => {
       expect(array.deref(), 'the array of calls handed to deliver()').to.equal(undefined);
       expect(refused.deref(), 'a call refused for a full queue').to.equal(undefined);
       expect(queued.deref(), 'a call still queued').to.not.equal(undefined);
+    });
+
+    it('lets go of the promise deliver() returned once its calls have settled', async () => {
+      const gc = (globalThis as { gc?: () => void }).gc!;
+      const delivery = engine(faultyClient());
+      // Created in a function of its own, so this test keeps no reference to the promise.
+      const promise = ((d: CifDelivery) => new WeakRef(d.deliver(calls('A', 'B'))))(delivery);
+      await settle(clock);
+      expect(stats.kpiEventsDelivered).to.equal(2);
+      gc();
+      await settle(clock);
+      expect(promise.deref(), 'the promise of a settled batch').to.equal(undefined);
     });
 
     it('lets go of a call once it timed out, or shutdown gave up on it, though the host never answers', async () => {
