@@ -296,9 +296,12 @@ describe('CifSpanExporter results', () => {
     const stats = exporter.getStats();
     stats.spansSeen = 99;
     stats.dropped.host_error = 99;
+    stats.truncated.customData = 99;
+    stats.droppedFields.invalid_custom_column = 99;
     exporter.export([], () => {});
-    expect(exporter.getStats()).to.include({ spansSeen: 0 });
-    expect(exporter.getStats().dropped.host_error).to.equal(0);
+    const live = exporter.getStats();
+    expect(live).to.include({ spansSeen: 0 });
+    expect([live.dropped.host_error, live.truncated.customData, live.droppedFields.invalid_custom_column]).to.deep.equal([0, 0, 0]);
   });
 
   const warned: Array<[reason: CifDropReason, span: () => ReturnType<typeof makeSpan>, message: RegExp]> = [
@@ -320,6 +323,28 @@ describe('CifSpanExporter results', () => {
       expect(exporter.getStats().dropped[reason]).to.equal(3);
     }),
   );
+
+  it('warns under its own diag namespace, saying what to set when the identity is missing', async () => {
+    const messages = captureDiag();
+    const exporter = new CifSpanExporter({ client: recordingClient() });
+    await exportOnce(exporter, [makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] })]);
+    expect(messages).to.deep.equal([
+      'opentelemetry-exporter-cif KPI events dropped: a CIF span has no conversation id or provider session id. ' +
+        'Set cif.conversation.id and cif.provider_session.id on the span or the resource, or pass the exporter a `session`. ' +
+        'Counted in getStats().dropped.missing_identity; this warning is shown once.',
+    ]);
+  });
+
+  it('calls back FAILED with every distinct host error of the batch, separated by semicolons', async () => {
+    const exporter = new CifSpanExporter({
+      client: recordingClient((call) => Promise.reject(new Error(`${call.eventName} refused`))),
+      retry: { maxAttempts: 1 },
+    });
+    const results = await exportOnce(exporter, [makeSpan({ attributes: IDENTITY, events: [event('A', T1), event('B', T1)] })]);
+    expect(results.map((r) => [r.code, r.error?.message])).to.deep.equal([
+      [ExportResultCode.FAILED, '2 of 2 logAnalyticsEvent calls failed: A refused; B refused'],
+    ]);
+  });
 
   it('calls the host with tracing suppressed, so instrumentation never traces the exporter', async () => {
     const contextManager = new StackContextManager().enable();
