@@ -132,6 +132,30 @@ describe('CifReadiness', () => {
     expect(changes).to.equal(0);
   });
 
+  it('leaves no unhandled rejection when the ready promise settles after dispose', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let resolve!: () => void;
+      new CifReadiness({ kind: 'promise', ready: new Promise<void>((r) => (resolve = r)) }, () => {}).dispose();
+      resolve();
+      await tick();
+      await tick();
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('does not listen on a target that can add a listener but not remove it', () => {
+    let added = 0;
+    const target = { addEventListener: () => added++ };
+    const readiness = new CifReadiness({ kind: 'page', target }, () => {});
+    expect(readiness.current()).to.equal('waiting');
+    expect(added).to.equal(0);
+  });
+
   it('finds Microsoft.CIFramework only when it has logAnalyticsEvent', () => {
     expect(pageCifClient()).to.equal(undefined);
     (globalThis as Record<string, unknown>)['Microsoft'] = { CIFramework: {} };
