@@ -269,7 +269,16 @@ describe('CifSessionSpanProcessor', () => {
     const ctx: Context = setCifSession(context.active(), { conversationId: 'conv-1' } satisfies CifSession);
     expect(() => new CifSessionSpanProcessor().onStart(span, ctx)).not.to.throw();
     expect(messages).to.have.length(1);
-    expect(messages[0]).to.match(/could not stamp the CIF session on a span.*span is frozen/);
+    expect(messages[0]).to.match(/^opentelemetry-exporter-cif could not stamp the CIF session on a span.*span is frozen/);
+  });
+
+  it('leaves a span started outside any CIF session untouched, and says nothing', () => {
+    const messages = captureDiag();
+    const stamped: unknown[] = [];
+    const span: CifStartingSpan = { attributes: {}, setAttribute: (key) => stamped.push(key) };
+    new CifSessionSpanProcessor().onStart(span, context.active());
+    expect(stamped).to.deep.equal([]);
+    expect(messages).to.deep.equal([]);
   });
 });
 
