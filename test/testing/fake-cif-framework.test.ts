@@ -99,4 +99,27 @@ describe('installFakeCIFramework', () => {
     }
     expect(Object.prototype.hasOwnProperty.call(globalThis, 'Microsoft')).to.equal(false);
   });
+
+  const notObjects: Array<[what: string, microsoft: unknown]> = [
+    ['null', null],
+    ['a string', 'Microsoft'],
+  ];
+  notObjects.forEach(([what, microsoft]) =>
+    it(`throws a TypeError when target.Microsoft is ${what}`, () => {
+      const target = { Microsoft: microsoft };
+      expect(() => installFakeCIFramework(target)).to.throw(TypeError, /target\.Microsoft must be an object/);
+      expect(target).to.deep.equal({ Microsoft: microsoft });
+    }),
+  );
+
+  it('does nothing on a second uninstall, even after the target got a Microsoft of its own', () => {
+    const target: Host = new EventTarget();
+    const fake = installFakeCIFramework(target);
+    fake.uninstall();
+    const own = { CIFramework: { logAnalyticsEvent: () => Promise.resolve('own') } };
+    (target as unknown as Record<string, unknown>)['Microsoft'] = own;
+    fake.uninstall();
+    expect(target.Microsoft).to.equal(own);
+    expect(own.CIFramework.logAnalyticsEvent).to.be.a('function');
+  });
 });
