@@ -16,6 +16,7 @@ describe('toError', () => {
     ['describes undefined', undefined, 'CIF host rejected the call: undefined'],
     ['describes an empty string', '', 'CIF host rejected the call: ""'],
     ['describes a number', 404, 'CIF host rejected the call: 404'],
+    ['describes a symbol, which JSON cannot write', Symbol('busy'), 'CIF host rejected the call: Symbol(busy)'],
     ['describes an object whose message is not a string', { message: 42 }, 'CIF host rejected the call: {"message":42}'],
     ['describes an object whose message is empty', { message: '' }, 'CIF host rejected the call: {"message":""}'],
     ['describes a Map whose message is empty', new Map([['message', '']]), 'CIF host rejected the call: {"message":""}'],

@@ -71,7 +71,7 @@ describe('setCifSession and getCifSession', () => {
       title: 'a null session',
       session: null,
       expected: {},
-      warning: /setCifSession: `session` must be an object \(got null\)\. The session is ignored\./,
+      warning: /^opentelemetry-exporter-cif setCifSession: `session` must be an object \(got null\)\. The session is ignored\.$/,
     },
     {
       title: 'a session that is not an object',

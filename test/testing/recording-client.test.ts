@@ -118,6 +118,7 @@ describe('RecordingCifClient', () => {
   const shapes: Array<[what: string, data: unknown, printed: string[]]> = [
     ['an object without events', { conversationId: 'conv-1' }, ['  data {"conversationId":"conv-1"}']],
     ['an array', ['conv-1'], ['  data ["conv-1"]']],
+    ['null', null, ['  data null']],
     ['JSON text that is not an object', '"conv-1"', ['  data "\\"conv-1\\""']],
     [
       'events that are not objects, and fields that are not strings',
