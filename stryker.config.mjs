@@ -11,11 +11,16 @@ export default {
   testRunnerNodeArgs: ['--import', 'tsx', '--expose-gc'],
   mochaOptions: {
     config: '.mocharc.json',
-    // The package and example tests run the built package in child processes, out of Stryker's reach.
     spec: ['test/**/*.test.ts'],
-    ignore: ['test/package.test.ts', 'test/example.test.ts'],
+    // The package and example tests run the built package in child processes, where no mutant is
+    // active. The soak tests take seconds each and cover the same code as faster tests that kill
+    // what they would (docs/mutation-testing.md).
+    ignore: ['test/package.test.ts', 'test/example.test.ts', 'test/soak.test.ts'],
   },
   coverageAnalysis: 'perTest',
+  // Reuses the results of mutants whose code and covering tests did not change since the committed run.
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
   concurrency: 2,
   reporters: ['clear-text', 'progress', 'json', 'html'],
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
