@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { traceIdToGuid } from '../../src/index.js';
 import { SCRIPT_TAG_BUNDLE, buildScriptTagBundle } from '../../scripts/build-browser.js';
 import { launchChromium, type Browser } from './chromium.js';
 import { servePage, type ServedPage } from './serve.js';
@@ -33,7 +32,8 @@ describe('the script-tag bundle in a plain HTML page', function () {
       calls: (window as unknown as { cifCalls: unknown[] }).cifCalls,
       traceId: (window as unknown as { traceId: string }).traceId,
     }));
-    const correlationId = traceIdToGuid(traceId);
+    expect(traceId).to.equal('4bf92f3577b34da6a3ce929d0e0e4736');
+    const correlationId = '4bf92f35-77b3-4da6-a3ce-929d0e0e4736';
     const identity = { conversationId: 'conv-42', providerSessionId: 'CA42' };
     expect(calls).to.deep.equal([
       {
