@@ -244,6 +244,27 @@ describe('CifSpanExporter results', () => {
     expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
   });
 
+  it('holds Node open with one timer while forceFlush waits and two while shutdown does, and with none once they resolve', async () => {
+    // Timers that keep the event loop alive; the timers of calls in flight do not.
+    const openTimers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    let answer!: (value: string) => void;
+    const exporter = new CifSpanExporter({ client: recordingClient(() => new Promise((r) => (answer = r))) });
+    // Mocha arms this test's own timeout once the test function first awaits.
+    await new Promise((resolve) => setImmediate(resolve));
+    const before = openTimers();
+    exporter.export([makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })], () => {});
+    const counts = [openTimers() - before];
+    const flushed = exporter.forceFlush();
+    counts.push(openTimers() - before);
+    // shutdown waits with a deadline of its own, beside the wait for calls in flight.
+    const shutDown = exporter.shutdown();
+    counts.push(openTimers() - before);
+    answer('ok');
+    await Promise.all([flushed, shutDown]);
+    counts.push(openTimers() - before);
+    expect(counts).to.deep.equal([0, 1, 3, 0]);
+  });
+
   it('never throws out of export, even when handed something that is not an array', async () => {
     const exporter = new CifSpanExporter({ client: recordingClient() });
     const results: ExportResult[] = [];
