@@ -570,6 +570,7 @@ describe('CifDelivery', () => {
       const delivery = engine(faultyClient());
       const first = watch(delivery.flush());
       const second = watch(delivery.flush());
+      expect(clock.countTimers(), 'a keep-alive timer started').to.equal(0);
       await settle(clock);
       expect([first.settled, second.settled]).to.deep.equal([true, true]);
       expect(clock.countTimers(), 'a keep-alive timer left behind').to.equal(0);
