@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { CIF_INIT_DONE_EVENT, CifReadiness, pageCifClient } from '../src/readiness.js';
-import { faultyClient, installPageCif, removePageCif } from './helpers/fake-client.js';
+import { faultyClient, installPageCif, pageWindow, removePageCif } from './helpers/fake-client.js';
 
 /** An event target that counts its listeners. */
 function windowLike() {
@@ -30,6 +30,17 @@ describe('CifReadiness', () => {
     const readiness = new CifReadiness({ kind: 'client' }, () => changes++);
     expect(readiness.current()).to.equal('ready');
     expect(changes).to.equal(0);
+  });
+
+  it('does not listen for CIFInitDone on the page with an explicit client', () => {
+    const page = pageWindow();
+    try {
+      const readiness = new CifReadiness({ kind: 'client' }, () => {});
+      expect(readiness.current()).to.equal('ready');
+      expect(page.listeners(CIF_INIT_DONE_EVENT)).to.equal(0);
+    } finally {
+      page.restore();
+    }
   });
 
   it('waits for the ready promise, then says so once', async () => {
