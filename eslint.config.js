@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.package-check/', '.cache/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.package-check/', '.cache/', '.stryker-tmp/', 'reports/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,7 +18,7 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
-    files: ['scripts/**/*.mjs', 'test/compat/**/*.mjs'],
+    files: ['scripts/**/*.mjs', 'scripts/**/*.cjs', 'test/compat/**/*.mjs', '*.config.mjs'],
     languageOptions: { globals: globals.node },
   },
 );

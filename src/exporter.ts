@@ -25,7 +25,7 @@ const FIELD_WARNINGS: Record<CifDroppedFieldReason, string> = {
 };
 
 const MISSING_IDENTITY_CAUSES =
-  'Likely causes: no CifSessionSpanProcessor, the CIF session lost after an await (see Context managers in the README), or no `session` option.';
+  'Likely causes: no CifSessionSpanProcessor, the CIF session lost after an await (see docs/session-context.md), or no `session` option.';
 
 /**
  * An OpenTelemetry `SpanExporter` that turns spans carrying `cif.*` attributes into

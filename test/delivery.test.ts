@@ -55,27 +55,45 @@ describe('CifDelivery', () => {
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
   before(() => process.on('unhandledRejection', onUnhandled));
-  after(() => {
-    process.off('unhandledRejection', onUnhandled);
-    expect(unhandled, 'unhandled rejections').to.deep.equal([]);
-  });
+  after(() => process.off('unhandledRejection', onUnhandled));
 
   beforeEach(() => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 1_800_000_000_000 });
     stats = createStats();
+    unhandled.length = 0;
   });
   afterEach(async () => {
+    // Only cleans up after a test that failed before its end checks: a failing hook would skip the suite.
     try {
-      expectBalanced(stats);
       const closing = engines.splice(0).map((e) => e.shutdown());
       await clock.runAllAsync();
       await Promise.all(closing);
-      expect(clock.countTimers(), 'timers left behind').to.equal(0);
+    } catch {
+      // The test has failed already, and says why.
     } finally {
       clock.uninstall();
       removePageCif();
     }
   });
+
+  /** What holds at the end of every test, whatever it did: checked in the test, so a failure names it. */
+  async function expectCleanEnd(): Promise<void> {
+    expectBalanced(stats);
+    const closing = engines.splice(0).map((e) => e.shutdown());
+    await clock.runAllAsync();
+    await Promise.all(closing);
+    expect(clock.countTimers(), 'timers left behind').to.equal(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(unhandled, 'unhandled rejections').to.deep.equal([]);
+  }
+
+  /** `it`, ending each test of this suite with `expectCleanEnd()`. */
+  function it(title: string, fn: () => unknown): Mocha.Test {
+    return globalThis.it(title, async () => {
+      await fn();
+      await expectCleanEnd();
+    });
+  }
 
   function engine(client: CifAnalyticsClient | undefined, options: Partial<DeliveryOptions> = {}): CifDelivery {
     const delivery = createDelivery(
@@ -223,6 +241,42 @@ describe('CifDelivery', () => {
       expect(stats.dropped.cif_not_loaded).to.equal(2);
     });
 
+    it('stops waiting on its ready timer once CIFInitDone fires', async () => {
+      const page = pageWindow();
+      try {
+        const delivery = engine(undefined);
+        const result = watch(delivery.deliver(calls('A')));
+        expect(clock.countTimers(), 'the ready timer').to.equal(1);
+        installPageCif(faultyClient());
+        page.fire('CIFInitDone');
+        await settle(clock);
+        expect(result.value).to.deep.equal(delivered(1));
+        expect(clock.countTimers(), 'timers once every call settled').to.equal(0);
+      } finally {
+        page.restore();
+      }
+    });
+
+    it('stops waiting on its ready timer once the ready promise rejects', async () => {
+      let reject!: (reason: unknown) => void;
+      const delivery = engine(faultyClient(), { readiness: { kind: 'promise', ready: new Promise((_, r) => (reject = r)) } });
+      const result = watch(delivery.deliver(calls('A')));
+      expect(clock.countTimers(), 'the ready timer').to.equal(1);
+      reject('no');
+      await settle(clock);
+      expect(result.settled).to.equal(true);
+      expect(clock.countTimers(), 'timers once every call settled').to.equal(0);
+    });
+
+    it('keeps one ready timer however many calls wait for CIF', async () => {
+      const delivery = engine(undefined);
+      void delivery.deliver(calls('A'));
+      await clock.tickAsync(1_000);
+      void delivery.deliver(calls('B', 'C'));
+      expect(clock.countTimers()).to.equal(1);
+      expect(stats.callsQueued).to.equal(3);
+    });
+
     it('fails with "CIF library not loaded" when the ready promise resolved but the page has no library', async () => {
       const delivery = engine(undefined, { readiness: { kind: 'promise', ready: Promise.resolve() } });
       const { failed, errors } = await delivery.deliver(calls('A'));
@@ -255,6 +309,15 @@ describe('CifDelivery', () => {
       await Promise.all([engine(client, { timeoutMillis: 1_000 }).deliver(calls('A')), clock.tickAsync(1_000)]);
       await clock.tickAsync(30_000);
       expect(stats).to.include({ kpiEventsDelivered: 0, callsTimedOut: 1, callsFailed: 1 });
+    });
+
+    it('ignores a rejection that comes after the timeout, and does not retry the call', async () => {
+      const client = faultyClient(() => later(20_000, rejects('late no')));
+      await Promise.all([engine(client, { timeoutMillis: 1_000 }).deliver(calls('A')), clock.tickAsync(1_000)]);
+      await clock.tickAsync(30_000);
+      expect(client.calls).to.have.length(1);
+      expect(stats).to.include({ kpiEventsDelivered: 0, callsTimedOut: 1, callsFailed: 1, callsRetried: 0 });
+      expect(stats.dropped).to.include({ timed_out: 1, host_error: 0 });
     });
 
     it('delivers a call answered just within the timeout', async () => {
@@ -458,6 +521,18 @@ describe('CifDelivery', () => {
       expect(queued.deref(), 'a call still queued').to.not.equal(undefined);
     });
 
+    it('lets go of the promise deliver() returned once its calls have settled', async () => {
+      const gc = (globalThis as { gc?: () => void }).gc!;
+      const delivery = engine(faultyClient());
+      // Created in a function of its own, so this test keeps no reference to the promise.
+      const promise = ((d: CifDelivery) => new WeakRef(d.deliver(calls('A', 'B'))))(delivery);
+      await settle(clock);
+      expect(stats.kpiEventsDelivered).to.equal(2);
+      gc();
+      await settle(clock);
+      expect(promise.deref(), 'the promise of a settled batch').to.equal(undefined);
+    });
+
     it('lets go of a call once it timed out, or shutdown gave up on it, though the host never answers', async () => {
       const gc = (globalThis as { gc?: () => void }).gc!;
       // Like the CIF library waiting for the host page's reply, it holds on to every unanswered call.
@@ -530,6 +605,7 @@ describe('CifDelivery', () => {
       const delivery = engine(faultyClient());
       const first = watch(delivery.flush());
       const second = watch(delivery.flush());
+      expect(clock.countTimers(), 'a keep-alive timer started').to.equal(0);
       await settle(clock);
       expect([first.settled, second.settled]).to.deep.equal([true, true]);
       expect(clock.countTimers(), 'a keep-alive timer left behind').to.equal(0);

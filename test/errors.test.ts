@@ -16,6 +16,11 @@ describe('toError', () => {
     ['describes undefined', undefined, 'CIF host rejected the call: undefined'],
     ['describes an empty string', '', 'CIF host rejected the call: ""'],
     ['describes a number', 404, 'CIF host rejected the call: 404'],
+    ['describes a symbol, which JSON cannot write', Symbol('busy'), 'CIF host rejected the call: Symbol(busy)'],
+    ['describes an object whose message is not a string', { message: 42 }, 'CIF host rejected the call: {"message":42}'],
+    ['describes an object whose message is empty', { message: '' }, 'CIF host rejected the call: {"message":""}'],
+    ['describes a Map whose message is empty', new Map([['message', '']]), 'CIF host rejected the call: {"message":""}'],
+    ['describes an empty object with String()', {}, 'CIF host rejected the call: [object Object]'],
     ['describes a value JSON cannot write', { n: 1n }, 'CIF host rejected the call: [object Object]'],
     ['describes an object without a prototype', Object.create(null), 'CIF host rejected the call: [object Object]'],
     [
@@ -59,5 +64,9 @@ describe('toError', () => {
     expect(error).to.be.instanceOf(Error);
     expect(error.name).to.equal('CifExportError');
     expect(error.errors).to.deep.equal([cause]);
+  });
+
+  it('names what the host rejected with CifHostError, so it can be told from errors of the library', () => {
+    expect(['busy', { code: 7 }].map((reason) => toError(reason).name)).to.deep.equal(['CifHostError', 'CifHostError']);
   });
 });

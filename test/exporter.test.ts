@@ -21,7 +21,6 @@ import {
   CifShutdownError,
   CifSpanExporter,
   CifTimeoutError,
-  traceIdToGuid,
   type CifDropReason,
   type CifSpanExporterOptions,
 } from '../src/index.js';
@@ -40,7 +39,7 @@ import {
   seededRandom,
 } from './helpers/fake-client.js';
 import { captureDiag, installThrowingDiag } from './helpers/diag.js';
-import { IDENTITY, event, makeSpan } from './helpers/spans.js';
+import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID, event, makeSpan } from './helpers/spans.js';
 
 /** Every result the callback got, once every call of the exporter has settled. */
 async function exportOnce(exporter: CifSpanExporter, spans: ReturnType<typeof makeSpan>[]): Promise<ExportResult[]> {
@@ -69,6 +68,7 @@ describe('CifSpanExporter with the OpenTelemetry SDK', () => {
     const exporter = new CifSpanExporter({ client, ...options });
     const spanProcessor = processor === 'simple' ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
     const provider = new Provider({
+      idGenerator: FIXED_TRACE_ID,
       resource: resourceFromAttributes({ 'service.name': 'softphone', 'cif.participant.id': 'agent-7' }),
       spanProcessors: [spanProcessor],
     });
@@ -97,7 +97,6 @@ describe('CifSpanExporter with the OpenTelemetry SDK', () => {
       span.end();
       await provider.forceFlush();
 
-      const correlationId = traceIdToGuid(span.spanContext().traceId);
       const identity = { conversationId: 'conv-1', providerSessionId: 'prov-1', participantId: 'agent-7' };
       expect(client.calls).to.deep.equal([
         {
@@ -113,7 +112,7 @@ describe('CifSpanExporter with the OpenTelemetry SDK', () => {
             ],
           },
           eventName: 'CallAccepted',
-          correlationId,
+          correlationId: TRACE_GUID,
         },
         {
           data: {
@@ -123,7 +122,7 @@ describe('CifSpanExporter with the OpenTelemetry SDK', () => {
             ],
           },
           eventName: 'CallHold',
-          correlationId,
+          correlationId: TRACE_GUID,
         },
       ]);
     }),
@@ -255,6 +254,27 @@ describe('CifSpanExporter results', () => {
     expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
   });
 
+  it('holds Node open with one timer while forceFlush waits and two while shutdown does, and with none once they resolve', async () => {
+    // Timers that keep the event loop alive; the timers of calls in flight do not.
+    const openTimers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    let answer!: (value: string) => void;
+    const exporter = new CifSpanExporter({ client: recordingClient(() => new Promise((r) => (answer = r))) });
+    // Mocha arms this test's own timeout once the test function first awaits.
+    await new Promise((resolve) => setImmediate(resolve));
+    const before = openTimers();
+    exporter.export([makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })], () => {});
+    const counts = [openTimers() - before];
+    const flushed = exporter.forceFlush();
+    counts.push(openTimers() - before);
+    // shutdown waits with a deadline of its own, beside the wait for calls in flight.
+    const shutDown = exporter.shutdown();
+    counts.push(openTimers() - before);
+    answer('ok');
+    await Promise.all([flushed, shutDown]);
+    counts.push(openTimers() - before);
+    expect(counts).to.deep.equal([0, 1, 3, 0]);
+  });
+
   it('never throws out of export, even when handed something that is not an array', async () => {
     const exporter = new CifSpanExporter({ client: recordingClient() });
     const results: ExportResult[] = [];
@@ -307,9 +327,12 @@ describe('CifSpanExporter results', () => {
     const stats = exporter.getStats();
     stats.spansSeen = 99;
     stats.dropped.host_error = 99;
+    stats.truncated.customData = 99;
+    stats.droppedFields.invalid_custom_column = 99;
     exporter.export([], () => {});
-    expect(exporter.getStats()).to.include({ spansSeen: 0 });
-    expect(exporter.getStats().dropped.host_error).to.equal(0);
+    const live = exporter.getStats();
+    expect(live).to.include({ spansSeen: 0 });
+    expect([live.dropped.host_error, live.truncated.customData, live.droppedFields.invalid_custom_column]).to.deep.equal([0, 0, 0]);
   });
 
   const warned: Array<[reason: CifDropReason, span: () => ReturnType<typeof makeSpan>, message: RegExp]> = [
@@ -331,6 +354,28 @@ describe('CifSpanExporter results', () => {
       expect(exporter.getStats().dropped[reason]).to.equal(3);
     }),
   );
+
+  it('warns under its own diag namespace, saying what to set when the identity is missing', async () => {
+    const messages = captureDiag();
+    const exporter = new CifSpanExporter({ client: recordingClient() });
+    await exportOnce(exporter, [makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] })]);
+    expect(messages).to.deep.equal([
+      "opentelemetry-exporter-cif KPI events dropped: span 'call' has no cif.conversation.id and cif.provider_session.id. " +
+        'Likely causes: no CifSessionSpanProcessor, the CIF session lost after an await (see docs/session-context.md), ' +
+        'or no `session` option. Counted in getStats().dropped.missing_identity; shown once.',
+    ]);
+  });
+
+  it('calls back FAILED with every distinct host error of the batch, separated by semicolons', async () => {
+    const exporter = new CifSpanExporter({
+      client: recordingClient((call) => Promise.reject(new Error(`${call.eventName} refused`))),
+      retry: { maxAttempts: 1 },
+    });
+    const results = await exportOnce(exporter, [makeSpan({ attributes: IDENTITY, events: [event('A', T1), event('B', T1)] })]);
+    expect(results.map((r) => [r.code, r.error?.message])).to.deep.equal([
+      [ExportResultCode.FAILED, '2 of 2 logAnalyticsEvent calls failed: A refused; B refused'],
+    ]);
+  });
 
   it('calls the host with tracing suppressed, so instrumentation never traces the exporter', async () => {
     const contextManager = new StackContextManager().enable();

@@ -65,13 +65,25 @@ describe('options', () => {
 
   const bad: Array<[string, CifSpanExporterOptions, RegExp]> = [
     ['a client without logAnalyticsEvent', { client: {} as never }, /`client` must have a logAnalyticsEvent/],
-    ['maxEventsPerCall of 0', { maxEventsPerCall: 0 }, /`maxEventsPerCall` must be a whole number of at least 1 \(got 0\)/],
+    ['maxEventsPerCall of 0', { maxEventsPerCall: 0 }, /^CifSpanExporter: option `maxEventsPerCall` must be a whole number of at least 1 \(got 0\)\.$/],
+    ['options that are not an object', 42 as never, /`options` must be an object \(got 42\)/],
+    ['null options', null as never, /`options` must be an object \(got null\)/],
+    ['a null client', { client: null as never }, /`client` must have a logAnalyticsEvent\(data, eventName, correlationId\) method \(got null\)/],
+    ['a null ready', { ready: null as never }, /`ready` must be a Promise \(got null\)/],
+    ['a null retry', { retry: null as never }, /`retry` must be an object \(got null\)/],
+    ['a negative retry.maxBackoffMillis', { retry: { maxBackoffMillis: -1 } }, /`retry.maxBackoffMillis` must be a whole number of milliseconds from 0 to 2147483647 \(got -1\)/],
+    ['a null session', { session: null as never }, /`session` must be an object \(got null\)/],
+    ['customAttributes that are not an object', { customAttributes: 'call.queue' as never }, /`customAttributes` must be an object \(got 'call.queue'\)/],
+    ['null customAttributes', { customAttributes: null as never }, /`customAttributes` must be an object \(got null\)/],
+    ['a custom column given as an array', { customAttributes: { 'call.queue': ['msdyn_customattribute1'] as never } }, /`customAttributes\['call.queue'\]` must be a column logical name/],
+    ['a long text value, shown cut to 120 characters', { dataFormat: 'x'.repeat(200) as never }, /\(got 'x{120}'\)\.$/],
+    ['a value that cannot be printed, shown by its type', { dataFormat: Object.create(null) as never }, /`dataFormat` must be 'object' or 'json' \(got object\)\.$/],
     ['a fractional maxEventsPerCall', { maxEventsPerCall: 1.5 }, /`maxEventsPerCall`/],
     ['an unknown dataFormat', { dataFormat: 'xml' as never }, /`dataFormat` must be 'object' or 'json' \(got 'xml'\)/],
     ['a session id longer than its column', { session: { conversationId: 'c'.repeat(101) } }, /`session.conversationId` must be at most 100 characters/],
     ['a session id that is not a string', { session: { participantId: 7 as never } }, /`session.participantId` must be a string/],
     ['a custom column that is not a column name', { customAttributes: { 'call.queue': '__proto__' } }, /`customAttributes\['call.queue'\]` must be a column logical name/],
-    ['a custom mapping from a cif. attribute', { customAttributes: { 'cif.kpi.reason': 'msdyn_customattribute1' } }, /outside the cif. namespace/],
+    ['a custom mapping from a cif. attribute', { customAttributes: { 'cif.kpi.reason': 'msdyn_customattribute1' } }, /`customAttributes\['cif.kpi.reason'\]` must name an attribute outside the cif. namespace/],
     ['an eventFilter that is not a function', { eventFilter: 'all' as never }, /`eventFilter` must be a function/],
     ['an eventName that is not a function', { eventName: 1 as never }, /`eventName` must be a function/],
     ['a correlationId that is not a function', { correlationId: 'abc' as never }, /`correlationId` must be a function/],
@@ -132,4 +144,17 @@ describe('options', () => {
   distances.forEach(([a, b, distance]) =>
     it(`counts ${distance} edits from '${a}' to '${b}'`, () => expect(editDistance(a, b)).to.equal(distance)),
   );
+  it('accepts the smallest and largest value of every bounded option, and keeps each as given', () => {
+    const extremes = {
+      maxEventsPerCall: 1,
+      readyTimeoutMillis: 0,
+      timeoutMillis: 1,
+      maxConcurrentCalls: 1,
+      maxQueueSize: 1,
+      retry: { maxAttempts: 1, initialBackoffMillis: 0, maxBackoffMillis: 2_147_483_647 },
+      session: { conversationId: 'c'.repeat(100) },
+    };
+    expect(normalizeOptions(extremes)).to.deep.include(extremes);
+    expect(normalizeOptions({ readyTimeoutMillis: 2_147_483_647 }).readyTimeoutMillis).to.equal(2_147_483_647);
+  });
 });

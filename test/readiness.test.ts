@@ -2,7 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { CIF_INIT_DONE_EVENT, createReadiness, pageCifClient } from '../src/readiness.js';
 import { captureDiag } from './helpers/diag.js';
-import { faultyClient, installPageCif, removePageCif } from './helpers/fake-client.js';
+import { faultyClient, installPageCif, pageWindow, removePageCif } from './helpers/fake-client.js';
 
 /** An event target that counts its listeners. */
 function windowLike() {
@@ -32,6 +32,17 @@ describe('CifReadiness', () => {
     const readiness = createReadiness({ kind: 'client' }, () => changes++);
     expect(readiness.current()).to.equal('ready');
     expect(changes).to.equal(0);
+  });
+
+  it('does not listen for CIFInitDone on the page with an explicit client', () => {
+    const page = pageWindow();
+    try {
+      const readiness = createReadiness({ kind: 'client' }, () => {});
+      expect(readiness.current()).to.equal('ready');
+      expect(page.listeners(CIF_INIT_DONE_EVENT)).to.equal(0);
+    } finally {
+      page.restore();
+    }
   });
 
   it('waits for the ready promise, then says so once', async () => {
@@ -137,6 +148,37 @@ describe('CifReadiness', () => {
     await tick();
     expect(changes).to.equal(0);
   });
+
+  it('leaves no unhandled rejection when the ready promise settles after dispose', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let resolve!: () => void;
+      createReadiness({ kind: 'promise', ready: new Promise<void>((r) => (resolve = r)) }, () => {}).dispose();
+      resolve();
+      await tick();
+      await tick();
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  const halfTargets: Array<[what: string, target: Record<string, () => void>]> = [
+    ['can add a listener but not remove it', { addEventListener: () => {} }],
+    ['can remove a listener but not add it', { removeEventListener: () => {} }],
+  ];
+  halfTargets.forEach(([what, target]) =>
+    it(`waits without listening on a target that ${what}`, () => {
+      const calls: string[] = [];
+      for (const key of Object.keys(target)) target[key] = () => calls.push(key);
+      const readiness = createReadiness({ kind: 'page', target }, () => {});
+      expect(readiness.current()).to.equal('waiting');
+      readiness.dispose();
+      expect(calls).to.deep.equal([]);
+    }),
+  );
 
   it('finds Microsoft.CIFramework only when it has logAnalyticsEvent', () => {
     expect(pageCifClient()).to.equal(undefined);

@@ -6,13 +6,12 @@ import {
   CifSpanExporter,
   recordKpiEvent,
   recordedKpiEventsOnly,
-  traceIdToGuid,
   type CifKpiEvent,
   type CifKpiEventDetails,
 } from '../src/index.js';
 import { RecordingCifClient } from '../src/testing/index.js';
 import { captureDiag } from './helpers/diag.js';
-import { IDENTITY } from './helpers/spans.js';
+import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID } from './helpers/spans.js';
 
 const T1 = '2026-11-25T10:15:30.123Z';
 
@@ -22,6 +21,7 @@ describe('recordKpiEvent', () => {
   beforeEach(() => {
     client = new RecordingCifClient();
     provider = new BasicTracerProvider({
+      idGenerator: FIXED_TRACE_ID,
       resource: resourceFromAttributes({ 'cif.participant.id': 'agent-7' }),
       spanProcessors: [new SimpleSpanProcessor(new CifSpanExporter({ client }))],
     });
@@ -78,7 +78,7 @@ describe('recordKpiEvent', () => {
         {
           data: { conversationId: 'conv-1', providerSessionId: 'prov-1', participantId: 'agent-7', events: [expected] },
           eventName: name,
-          correlationId: traceIdToGuid(span.spanContext().traceId),
+          correlationId: TRACE_GUID,
         },
       ]);
     }),
@@ -128,8 +128,7 @@ describe('recordKpiEvent', () => {
   it('warns through diag and does not throw when there is no span', () => {
     const messages = captureDiag();
     expect(() => recordKpiEvent(trace.getActiveSpan(), 'CallHold')).not.to.throw();
-    expect(messages).to.have.length(1);
-    expect(messages[0]).to.match(/KPI event 'CallHold' not recorded: there is no span to record it on/);
+    expect(messages).to.deep.equal(["opentelemetry-exporter-cif KPI event 'CallHold' not recorded: there is no span to record it on."]);
   });
 
   it('does not throw when the span throws, and reports it through diag', () => {
@@ -142,6 +141,39 @@ describe('recordKpiEvent', () => {
     expect(messages).to.have.length(1);
     expect(messages[0]).to.match(/KPI event 'CallHold' not recorded.*span is closed/);
   });
+
+  const notObjects: Array<[what: string, details: unknown]> = [
+    ['null', null],
+    ['a string', 'escalation'],
+    ['a number', 42],
+    ['true', true],
+  ];
+  notObjects.forEach(([what, details]) =>
+    it(`records the KPI event with its name alone, and does not throw, when details is ${what}`, () => {
+      const span = provider.getTracer('softphone').startSpan('call');
+      expect(() => recordKpiEvent(span, 'CallHold', details as CifKpiEventDetails)).not.to.throw();
+      span.end();
+      expect((span as unknown as ReadableSpan).events.map(({ name, attributes }) => ({ name, attributes }))).to.deep.equal([
+        { name: 'CallHold', attributes: { 'cif.kpi.name': 'CallHold' } },
+      ]);
+    }),
+  );
+
+  const badCustomData: Array<[what: string, customData: unknown]> = [
+    ['null', null],
+    ['a string', 'msdyn_customattribute1'],
+    ['a number', 7],
+  ];
+  badCustomData.forEach(([what, customData]) =>
+    it(`records the other details and leaves customData out when customData is ${what}`, () => {
+      const span = provider.getTracer('softphone').startSpan('call');
+      recordKpiEvent(span, 'CallHold', { reason: 'hold', customData } as CifKpiEventDetails);
+      span.end();
+      expect((span as unknown as ReadableSpan).events.map(({ name, attributes }) => ({ name, attributes }))).to.deep.equal([
+        { name: 'CallHold', attributes: { 'cif.kpi.name': 'CallHold', 'cif.kpi.reason': 'hold' } },
+      ]);
+    }),
+  );
 });
 
 describe('recordedKpiEventsOnly', () => {

@@ -14,13 +14,13 @@ import {
   CifSpanExporter,
   recordKpiEvent,
   setCifSession,
-  traceIdToGuid,
   withCifSession,
   type CifSession,
   type CifStartingSpan,
 } from '../src/index.js';
 import { RecordingCifClient } from '../src/testing/index.js';
 import { captureDiag } from './helpers/diag.js';
+import { FIXED_TRACE_ID, TRACE_GUID } from './helpers/spans.js';
 
 const T1 = '2026-11-25T10:15:30.123Z';
 const T2 = '2026-11-25T10:16:00.000Z';
@@ -38,6 +38,7 @@ function setup(
   const client = new RecordingCifClient();
   const exporter = new CifSpanExporter({ client });
   const provider: Provider = new Provider({
+    idGenerator: FIXED_TRACE_ID,
     resource: resourceFromAttributes({ 'service.name': 'softphone' }),
     spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)],
   });
@@ -75,7 +76,6 @@ describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
       await provider.forceFlush();
 
       expect((child as unknown as ReadableSpan).parentSpanContext?.spanId).to.equal(call.spanContext().spanId);
-      const correlationId = traceIdToGuid(call.spanContext().traceId);
       const data = { conversationId: 'conv-1', providerSessionId: 'prov-1', participantId: 'agent-7' };
       expect(client.calls).to.deep.equal([
         {
@@ -84,12 +84,12 @@ describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
             events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1, notificationResponseAction: 'accepted' }],
           },
           eventName: 'CallAccepted',
-          correlationId,
+          correlationId: TRACE_GUID,
         },
         {
           data: { ...data, events: [{ kpiEventName: 'CallEnded', eventTimestamp: T2 }] },
           eventName: 'CallEnded',
-          correlationId,
+          correlationId: TRACE_GUID,
         },
       ]);
     }),
@@ -233,8 +233,29 @@ describe('CifSessionSpanProcessor', () => {
 
   it('type-checks as the SDK SpanProcessor, and flushes and shuts down at once', async () => {
     const processor: SpanProcessor = new CifSessionSpanProcessor();
-    expect(await processor.forceFlush()).to.equal(undefined);
-    expect(await processor.shutdown()).to.equal(undefined);
+    const settled: unknown[] = [];
+    processor.forceFlush().then((value) => settled.push(['forceFlush', value]));
+    processor.shutdown().then((value) => settled.push(['shutdown', value]));
+    // Resolved before any timer or I/O callback could run: nothing was waited for.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).to.deep.equal([
+      ['forceFlush', undefined],
+      ['shutdown', undefined],
+    ]);
+  });
+
+  it('leaves a span that already carries a session attribute as it is, and adds the others', () => {
+    const stamped: Array<[string, unknown]> = [];
+    const span: CifStartingSpan = {
+      attributes: { 'cif.conversation.id': 'conv-own' },
+      setAttribute: (key, value) => stamped.push([key, value]),
+    };
+    const ctx = setCifSession(context.active(), { conversationId: 'conv-1', providerSessionId: 'prov-1', participantId: 'agent-7' });
+    new CifSessionSpanProcessor().onStart(span, ctx);
+    expect(stamped).to.deep.equal([
+      ['cif.provider_session.id', 'prov-1'],
+      ['cif.participant.id', 'agent-7'],
+    ]);
   });
 
   it('never throws into the span start, and reports through diag when a span cannot take attributes', () => {
@@ -248,7 +269,16 @@ describe('CifSessionSpanProcessor', () => {
     const ctx: Context = setCifSession(context.active(), { conversationId: 'conv-1' } satisfies CifSession);
     expect(() => new CifSessionSpanProcessor().onStart(span, ctx)).not.to.throw();
     expect(messages).to.have.length(1);
-    expect(messages[0]).to.match(/could not stamp the CIF session on a span.*span is frozen/);
+    expect(messages[0]).to.match(/^opentelemetry-exporter-cif could not stamp the CIF session on a span.*span is frozen/);
+  });
+
+  it('leaves a span started outside any CIF session untouched, and says nothing', () => {
+    const messages = captureDiag();
+    const stamped: unknown[] = [];
+    const span: CifStartingSpan = { attributes: {}, setAttribute: (key) => stamped.push(key) };
+    new CifSessionSpanProcessor().onStart(span, context.active());
+    expect(stamped).to.deep.equal([]);
+    expect(messages).to.deep.equal([]);
   });
 });
 

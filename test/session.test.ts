@@ -68,6 +68,12 @@ describe('setCifSession and getCifSession', () => {
       warning: /`session.conversationId` must be at most 100 characters.*The field is left out\./,
     },
     {
+      title: 'a null session',
+      session: null,
+      expected: {},
+      warning: /^opentelemetry-exporter-cif setCifSession: `session` must be an object \(got null\)\. The session is ignored\.$/,
+    },
+    {
       title: 'a session that is not an object',
       session: 'conv-1',
       expected: {},

@@ -26,4 +26,17 @@ describe('startTimer', () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(ran).to.equal(true);
   });
+
+  it('starts the timer where setTimeout gives a number, as in browsers', () => {
+    const nodeSetTimeout = globalThis.setTimeout;
+    const started: unknown[] = [];
+    const callback = () => {};
+    globalThis.setTimeout = ((...args: unknown[]) => (started.push(...args), 42)) as never;
+    try {
+      expect(startTimer(callback, 5)).to.equal(42);
+    } finally {
+      globalThis.setTimeout = nodeSetTimeout;
+    }
+    expect(started).to.deep.equal([callback, 5]);
+  });
 });

@@ -551,4 +551,231 @@ describe('spansToCalls', () => {
     );
     expect(warnings).to.deep.equal([['missing_identity', "span 'wrap-up' has no cif.provider_session.id"]]);
   });
+
+  const kpiFields: Array<[attribute: string, field: 'kpiEventReason' | 'additionalData' | 'notificationResponseAction' | 'externalCorrelationId']> = [
+    ['cif.kpi.reason', 'kpiEventReason'],
+    ['cif.kpi.additional_data', 'additionalData'],
+    ['cif.kpi.notification_response_action', 'notificationResponseAction'],
+    ['cif.kpi.external_correlation_id', 'externalCorrelationId'],
+  ];
+  const precedence: Array<[where: string, span: string | undefined, event: string | undefined, sent: string]> = [
+    ['only the span sets', 'from span', undefined, 'from span'],
+    ['only the event sets', undefined, 'from event', 'from event'],
+    ['both the span and the event set', 'from span', 'from event', 'from event'],
+  ];
+  kpiFields.forEach(([attribute, field]) =>
+    precedence.forEach(([where, spanValue, eventValue, sent]) =>
+      it(`sends the ${where} value of ${attribute} as ${field}`, () => {
+        const spanAttributes = spanValue === undefined ? IDENTITY : { ...IDENTITY, [attribute]: spanValue };
+        const eventAttributes = eventValue === undefined ? undefined : { [attribute]: eventValue };
+        const { calls } = map([{ attributes: spanAttributes, events: [event('A', T1, eventAttributes)] }]);
+        expect(calls).to.deep.equal([call([{ kpiEventName: 'A', eventTimestamp: T1, [field]: sent }])]);
+      }),
+    ),
+  );
+
+  const customPrecedence: Array<{ title: string; span: Record<string, string>; event: Record<string, string>; options?: CifSpanExporterOptions; sent: Array<[string, string]> }> = [
+    {
+      title: 'keeps the span custom columns when the event has none',
+      span: { 'cif.kpi.custom.msdyn_customattribute1': 'span 1' },
+      event: {},
+      sent: [['msdyn_customattribute1', 'span 1']],
+    },
+    {
+      title: 'sends the event custom columns when the span has none',
+      span: {},
+      event: { 'cif.kpi.custom.msdyn_customattribute1': 'event 1' },
+      sent: [['msdyn_customattribute1', 'event 1']],
+    },
+    {
+      title: 'adds the event custom columns after the span ones, the event winning on a shared column',
+      span: { 'cif.kpi.custom.msdyn_customattribute1': 'span 1', 'cif.kpi.custom.msdyn_customattribute2': 'span 2' },
+      event: { 'cif.kpi.custom.msdyn_customattribute2': 'event 2', 'cif.kpi.custom.msdyn_customattribute3': 'event 3' },
+      sent: [
+        ['msdyn_customattribute1', 'span 1'],
+        ['msdyn_customattribute2', 'event 2'],
+        ['msdyn_customattribute3', 'event 3'],
+      ],
+    },
+    {
+      title: 'lets an explicit cif.kpi.custom. column on the event win over a mapped attribute on the same event',
+      span: {},
+      event: { 'call.queue': 'mapped', 'cif.kpi.custom.msdyn_customattribute1': 'explicit' },
+      options: { customAttributes: { 'call.queue': 'msdyn_customattribute1' } },
+      sent: [['msdyn_customattribute1', 'explicit']],
+    },
+    {
+      title: 'lets an explicit cif.kpi.custom. column on the span win over a mapped attribute on the same span',
+      span: { 'cif.kpi.custom.msdyn_customattribute1': 'explicit', 'call.queue': 'mapped' },
+      event: {},
+      options: { customAttributes: { 'call.queue': 'msdyn_customattribute1' } },
+      sent: [['msdyn_customattribute1', 'explicit']],
+    },
+    {
+      title: 'lets a mapped attribute on the event win over an explicit cif.kpi.custom. column on the span',
+      span: { 'cif.kpi.custom.msdyn_customattribute1': 'explicit on span' },
+      event: { 'call.queue': 'mapped on event' },
+      options: { customAttributes: { 'call.queue': 'msdyn_customattribute1' } },
+      sent: [['msdyn_customattribute1', 'mapped on event']],
+    },
+  ];
+  customPrecedence.forEach((c) =>
+    it(c.title, () => {
+      const { calls } = map([{ attributes: { ...IDENTITY, ...c.span }, events: [event('A', T1, c.event)] }], c.options);
+      const customData = c.sent.map(([attribute, value]) => ({ attribute, value }));
+      expect(calls).to.deep.equal([call([{ kpiEventName: 'A', eventTimestamp: T1, customData }])]);
+    }),
+  );
+
+  const identities: Array<[differs: string, attributes: Record<string, string>, data: Omit<CifCall['data'], 'events'>]> = [
+    ['conversation id', { 'cif.conversation.id': 'conv-2', 'cif.provider_session.id': 'prov-1' }, { conversationId: 'conv-2', providerSessionId: 'prov-1' }],
+    ['provider session id', { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-2' }, { conversationId: 'conv-1', providerSessionId: 'prov-2' }],
+    ['client session id', { ...IDENTITY, 'cif.client_session.id': 'client-2' }, { conversationId: 'conv-1', providerSessionId: 'prov-1', clientSessionId: 'client-2' }],
+    ['participant id', { ...IDENTITY, 'cif.participant.id': 'agent-2' }, { conversationId: 'conv-1', providerSessionId: 'prov-1', participantId: 'agent-2' }],
+    ['ids that read the same run together', { 'cif.conversation.id': 'conv-1p', 'cif.provider_session.id': 'rov-1' }, { conversationId: 'conv-1p', providerSessionId: 'rov-1' }],
+  ];
+  identities.forEach(([differs, attributes, data]) =>
+    it(`keeps KPI events apart in their own calls when only their ${differs} differs, with maxEventsPerCall above 1`, () => {
+      const { calls } = map(
+        [
+          { attributes: IDENTITY, events: [event('Hold', '2026-11-25T10:15:01.000Z'), event('Hold', '2026-11-25T10:15:03.000Z')] },
+          { attributes, events: [event('Hold', '2026-11-25T10:15:02.000Z'), event('Hold', '2026-11-25T10:15:04.000Z')] },
+        ],
+        { maxEventsPerCall: 10 },
+      );
+      expect(calls).to.deep.equal([
+        call([
+          { kpiEventName: 'Hold', eventTimestamp: '2026-11-25T10:15:01.000Z' },
+          { kpiEventName: 'Hold', eventTimestamp: '2026-11-25T10:15:03.000Z' },
+        ]),
+        {
+          data: {
+            ...data,
+            events: [
+              { kpiEventName: 'Hold', eventTimestamp: '2026-11-25T10:15:02.000Z' },
+              { kpiEventName: 'Hold', eventTimestamp: '2026-11-25T10:15:04.000Z' },
+            ],
+          },
+          eventName: 'Hold',
+          correlationId: TRACE_GUID,
+        },
+      ]);
+    }),
+  );
+
+  it('keeps KPI events apart in their own calls when only their eventName differs, with maxEventsPerCall above 1', () => {
+    const { calls } = map(
+      [
+        { name: 'inbound', attributes: IDENTITY, events: [event('Hold', '2026-11-25T10:15:01.000Z'), event('Hold', '2026-11-25T10:15:03.000Z')] },
+        { name: 'outbound', attributes: IDENTITY, events: [event('Hold', '2026-11-25T10:15:02.000Z')] },
+      ],
+      { maxEventsPerCall: 10, eventName: (kpi, span) => `${span.name} ${kpi.kpiEventName}` },
+    );
+    expect(calls).to.deep.equal([
+      call(
+        [
+          { kpiEventName: 'Hold', eventTimestamp: '2026-11-25T10:15:01.000Z' },
+          { kpiEventName: 'Hold', eventTimestamp: '2026-11-25T10:15:03.000Z' },
+        ],
+        'inbound Hold',
+      ),
+      call([{ kpiEventName: 'Hold', eventTimestamp: '2026-11-25T10:15:02.000Z' }], 'outbound Hold'),
+    ]);
+  });
+
+  const missingIdentity: Array<[what: string, span: SpanOverrides, options?: CifSpanExporterOptions]> = [
+    ['no conversation id', { attributes: { 'cif.provider_session.id': 'prov-1' } }],
+    ['no provider session id', { attributes: { 'cif.conversation.id': 'conv-1' } }],
+    ['neither id, only a client session and a participant', { attributes: { 'cif.client_session.id': 'c', 'cif.participant.id': 'p' } }],
+    ['an empty conversation id everywhere', { attributes: { 'cif.conversation.id': '', 'cif.provider_session.id': 'prov-1' }, resource: { 'cif.conversation.id': '' } }, { session: { conversationId: '' } }],
+    ['a conversation id only in the session option, and no provider session id', { attributes: { 'cif.kpi.reason': 'x' } }, { session: { conversationId: 'conv-1' } }],
+  ];
+  missingIdentity.forEach(([what, span, options]) =>
+    it(`drops and counts as missing_identity the KPI events of a CIF span with ${what}`, () => {
+      const { calls, stats } = map([{ ...span, events: [event('A', T1), event('B', T2)] }], options);
+      expect(calls).to.deep.equal([]);
+      expect(stats.dropped).to.deep.include({ missing_identity: 2, identity_too_long: 0 });
+    }),
+  );
+
+  const identitySources: Array<[what: string, span: SpanOverrides, options?: CifSpanExporterOptions]> = [
+    ['an empty span attribute falls back to the resource', { attributes: { 'cif.conversation.id': '', 'cif.provider_session.id': 'prov-1', 'cif.kpi.reason': 'x' }, resource: { 'cif.conversation.id': 'conv-1' } }],
+    ['an empty resource attribute falls back to the session option', { attributes: { 'cif.provider_session.id': 'prov-1', 'cif.kpi.reason': 'x' }, resource: { 'cif.conversation.id': '' } }, { session: { conversationId: 'conv-1' } }],
+  ];
+  identitySources.forEach(([what, span, options]) =>
+    it(`resolves identity where ${what}`, () => {
+      const { calls } = map([{ ...span, events: [event('A', T1)] }], options);
+      expect(calls).to.deep.equal([call([{ kpiEventName: 'A', kpiEventReason: 'x', eventTimestamp: T1 }])]);
+    }),
+  );
+
+  it('sends an id of exactly 100 characters and drops one of 101 as identity_too_long', () => {
+    const { calls, stats } = map([
+      { attributes: { ...IDENTITY, 'cif.client_session.id': 'c'.repeat(100) }, events: [event('A', T1)] },
+      { attributes: { ...IDENTITY, 'cif.conversation.id': 'c'.repeat(101) }, events: [event('B', T2)] },
+    ]);
+    expect(calls).to.deep.equal([
+      {
+        data: { conversationId: 'conv-1', providerSessionId: 'prov-1', clientSessionId: 'c'.repeat(100), events: [{ kpiEventName: 'A', eventTimestamp: T1 }] },
+        eventName: 'A',
+        correlationId: TRACE_GUID,
+      },
+    ]);
+    expect(stats.dropped).to.deep.include({ identity_too_long: 1, missing_identity: 0 });
+  });
+
+  const callbackFailures: Array<[option: string, failure: string, options: CifSpanExporterOptions, errors: number]> = [
+    ['eventFilter', 'throws', { eventFilter: () => { throw new Error('filter bug'); } }, 2],
+    ['eventFilter', 'returns undefined', { eventFilter: (() => undefined) as never }, 2],
+    ['eventFilter', 'returns a truthy string', { eventFilter: (() => 'yes') as never }, 2],
+    ['eventFilter', 'returns 1', { eventFilter: (() => 1) as never }, 2],
+    ['eventName', 'throws', { eventName: () => { throw new Error('name bug'); } }, 1],
+    ['eventName', "returns ''", { eventName: () => '' }, 1],
+    ['eventName', 'returns undefined', { eventName: (() => undefined) as never }, 1],
+    ['eventName', 'returns a number', { eventName: (() => 42) as never }, 1],
+    ['correlationId', 'throws', { correlationId: () => { throw new Error('id bug'); } }, 1],
+    ['correlationId', "returns ''", { correlationId: () => '' }, 1],
+    ['correlationId', 'returns undefined', { correlationId: (() => undefined) as never }, 1],
+    ['correlationId', 'returns a number', { correlationId: (() => 7) as never }, 1],
+  ];
+  callbackFailures.forEach(([option, failure, options, errors]) =>
+    it(`uses the default ${option}, and counts it in callbackErrors, when the callback ${failure}`, () => {
+      const { calls, stats } = map([{ attributes: IDENTITY, events: [event('A', T1), event('exception', T2)] }], options);
+      expect(calls).to.deep.equal([call([{ kpiEventName: 'A', eventTimestamp: T1 }])]);
+      expect(stats.callbackErrors).to.equal(errors);
+    }),
+  );
+
+  it('honours an eventFilter that returns false, without counting an error', () => {
+    const { calls, stats } = map([{ attributes: IDENTITY, events: [event('A', T1), event('B', T2)] }], {
+      eventFilter: (e) => e.name === 'B',
+    });
+    expect(calls).to.deep.equal([call([{ kpiEventName: 'B', eventTimestamp: T2 }])]);
+    expect(stats.callbackErrors).to.equal(0);
+  });
+
+  it('sends a value exactly at its column size whole, without counting a cut', () => {
+    const { calls, stats } = map([
+      { attributes: IDENTITY, events: [event('n'.repeat(100), T1, { 'cif.kpi.reason': 'r'.repeat(100), 'cif.kpi.additional_data': 'd'.repeat(2000) })] },
+    ]);
+    expect(calls).to.deep.equal([
+      call([{ kpiEventName: 'n'.repeat(100), kpiEventReason: 'r'.repeat(100), eventTimestamp: T1, additionalData: 'd'.repeat(2000) }]),
+    ]);
+    expect(Object.values(stats.truncated)).to.deep.equal([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('sends a KPI event stamped at the latest time a Date can hold', () => {
+    const { calls, stats } = map([{ attributes: IDENTITY, events: [{ name: 'A', time: [8.64e12, 0] }] }]);
+    expect(calls).to.deep.equal([call([{ kpiEventName: 'A', eventTimestamp: '+275760-09-13T00:00:00.000Z' }])]);
+    expect(stats.dropped.invalid_timestamp).to.equal(0);
+  });
+
+  it('calls no option callback for a CIF span that has no KPI event', () => {
+    const called: string[] = [];
+    const { calls, stats } = map([{ attributes: IDENTITY }], {
+      eventName: () => (called.push('eventName'), 'x'),
+      correlationId: () => (called.push('correlationId'), 'x'),
+    });
+    expect([calls, called, stats.callbackErrors]).to.deep.equal([[], [], 0]);
+  });
 });

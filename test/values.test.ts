@@ -37,6 +37,9 @@ describe('toPayloadString', () => {
   unreadable.forEach(([what, value]) =>
     it(`reports ${what} as unserializable, without throwing`, () => expect(toPayloadString(value)).to.equal(UNSERIALIZABLE)),
   );
+  it('tells objects from undefined, functions and symbols in one batch of values', () => {
+    expect([{ a: 1 }, undefined, () => 1, Symbol('s')].map(toPayloadString)).to.deep.equal(['{"a":1}', undefined, undefined, undefined]);
+  });
 });
 
 describe('truncate', () => {
@@ -45,6 +48,10 @@ describe('truncate', () => {
     ['cuts a longer value to the limit', 'abcdef', 3, 'abc'],
     ['steps back rather than split a surrogate pair', 'ab😀', 3, 'ab'],
     ['keeps a whole surrogate pair that fits', 'a😀b', 3, 'a😀'],
+    ['keeps a value at the limit even when it ends in a lone high surrogate', 'ab\ud83d', 3, 'ab\ud83d'],
+    ['steps back from the lowest high surrogate', 'ab\ud800\udc00', 3, 'ab'],
+    ['steps back from the highest high surrogate', 'ab\udbff\udfff', 3, 'ab'],
+    ['cuts after a low surrogate, which never starts a pair', 'ab\udc00x', 3, 'ab\udc00'],
   ];
   cases.forEach(([title, value, max, expected]) => it(title, () => expect(truncate(value, max)).to.equal(expected)));
 });
@@ -63,6 +70,9 @@ describe('isColumnName', () => {
     ['a_x', false],
     ['toolongprefix_x', false],
     [`msdyn_${'x'.repeat(95)}`, false],
+    [`msdyn_${'x'.repeat(94)}`, true],
+    ['msdyn_customattribute1!', false],
+    ['msdyn_custom-attribute', false],
   ];
   cases.forEach(([name, expected]) =>
     it(`${expected ? 'accepts' : 'rejects'} ${name.slice(0, 30)}`, () => expect(isColumnName(name)).to.equal(expected)),
@@ -73,6 +83,7 @@ describe('toIsoTimestamp', () => {
   const cases: Array<[string, number, string]> = [
     ['writes the epoch', 0, '1970-01-01T00:00:00.000Z'],
     ['pads every part of the time of day', Date.UTC(2026, 10, 25, 1, 2, 3, 4), '2026-11-25T01:02:03.004Z'],
+    ['pads milliseconds of two digits', Date.UTC(2026, 10, 25, 10, 20, 30, 45), '2026-11-25T10:20:30.045Z'],
     ['writes the last millisecond of a day', Date.UTC(2026, 10, 25, 23, 59, 59, 999), '2026-11-25T23:59:59.999Z'],
     ['writes a time before the epoch', -1, '1969-12-31T23:59:59.999Z'],
     ['drops a fraction of a millisecond toward zero, as Date does', 1000.9, '1970-01-01T00:00:01.000Z'],

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { traceIdToGuid, type CifExporterStats } from '../../src/index.js';
+import type { CifExporterStats } from '../../src/index.js';
 import { SCRIPT_TAG_BUNDLES, buildScriptTagBundles } from '../../scripts/build-browser.js';
 import { launchChromium, type Browser } from './chromium.js';
 import { servePage, type ServedPage } from './serve.js';
@@ -34,7 +34,8 @@ describe('the script-tag bundles in a plain HTML page', function () {
       const page = window as unknown as { cifCalls: unknown[]; traceId: string; sessionTraceId: string; stats: CifExporterStats };
       return { calls: page.cifCalls, traceId: page.traceId, sessionTraceId: page.sessionTraceId, stats: page.stats };
     });
-    const correlationId = traceIdToGuid(traceId);
+    expect([traceId, sessionTraceId]).to.deep.equal(['4bf92f3577b34da6a3ce929d0e0e4736', '0af7651916cd43dd8448eb211c80319c']);
+    const correlationId = '4bf92f35-77b3-4da6-a3ce-929d0e0e4736';
     const identity = { conversationId: 'conv-42', providerSessionId: 'CA42' };
     expect(calls).to.deep.equal([
       {
@@ -62,7 +63,7 @@ describe('the script-tag bundles in a plain HTML page', function () {
           events: [{ kpiEventName: 'CallHold', eventTimestamp: '2026-11-25T10:20:00.000Z' }],
         },
         eventName: 'CallHold',
-        correlationId: traceIdToGuid(sessionTraceId),
+        correlationId: '0af76519-16cd-43dd-8448-eb211c80319c',
       },
     ]);
     // The span started after the await had no session, so no ids: counted, not sent.

@@ -11,7 +11,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
  * @property {{ enable(): unknown, disable(): unknown }} contextManager
  * @property {Function} CifSpanExporter from the installed package
  * @property {(traceId: string) => string} traceIdToGuid from the installed package
- * @property {(exporter: object, processor: 'simple' | 'batch', resource: object) => any} createProvider
+ * @property {(exporter: object, processor: 'simple' | 'batch', resource: object, idGenerator: object) => any} createProvider
  * @property {boolean} anyValueAttributes whether the SDK keeps map and mixed-array span attributes
  */
 
@@ -21,6 +21,14 @@ const T3 = '2026-11-25T10:17:45.500Z';
 const IDENTITY = { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' };
 const RESOURCE = { 'service.name': 'softphone', 'cif.participant.id': 'agent-7' };
 const SENT_IDENTITY = { conversationId: 'conv-1', providerSessionId: 'prov-1', participantId: 'agent-7' };
+/** Every trace gets this id, so the tests expect its GUID as a literal. */
+const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const TRACE_GUID = '4bf92f35-77b3-4da6-a3ce-929d0e0e4736';
+let spans = 0;
+const FIXED_TRACE_ID = {
+  generateTraceId: () => TRACE_ID,
+  generateSpanId: () => (++spans).toString(16).padStart(16, '0'),
+};
 
 function recordingClient(onCall = () => {}) {
   const calls = [];
@@ -41,7 +49,7 @@ export function describeScenario(line) {
     function setup(processor, onCall) {
       const client = recordingClient(onCall);
       const exporter = new line.CifSpanExporter({ client });
-      const provider = line.createProvider(exporter, processor, RESOURCE);
+      const provider = line.createProvider(exporter, processor, RESOURCE, FIXED_TRACE_ID);
       providers.push(provider);
       return { client, exporter, provider, tracer: provider.getTracer('softphone') };
     }
@@ -62,7 +70,7 @@ export function describeScenario(line) {
         span.end();
         await provider.forceFlush();
 
-        const correlationId = line.traceIdToGuid(span.spanContext().traceId);
+        const correlationId = TRACE_GUID;
         assert.deepEqual(client.calls, [
           {
             data: {
@@ -122,7 +130,7 @@ export function describeScenario(line) {
             ],
           },
           eventName: 'CallTransferred',
-          correlationId: line.traceIdToGuid(span.spanContext().traceId),
+          correlationId: TRACE_GUID,
         },
       ]);
     });
@@ -169,9 +177,13 @@ export function describeScenario(line) {
         {
           data: { ...SENT_IDENTITY, events: [expected] },
           eventName: 'WrapUpCompleted',
-          correlationId: line.traceIdToGuid(span.spanContext().traceId),
+          correlationId: TRACE_GUID,
         },
       ]);
+    });
+
+    it('exports traceIdToGuid, which writes a trace id as a GUID', () => {
+      assert.equal(line.traceIdToGuid(TRACE_ID), TRACE_GUID);
     });
 
     it("calls the host with tracing suppressed, through the fixture's own API and context manager", async () => {

@@ -2,7 +2,7 @@ import type { Attributes, HrTime } from '@opentelemetry/api';
 import { SpanKind, TraceFlags } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import type { IdGenerator, ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 
 export const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 export const TRACE_GUID = '4bf92f35-77b3-4da6-a3ce-929d0e0e4736';
@@ -53,3 +53,10 @@ export function makeSpan(overrides: SpanOverrides = {}): ReadableSpan {
     droppedLinksCount: 0,
   };
 }
+
+let spanCount = 0;
+/** Ids for a real tracer provider: every trace is TRACE_ID, so tests can expect TRACE_GUID as a literal. */
+export const FIXED_TRACE_ID: IdGenerator = {
+  generateTraceId: () => TRACE_ID,
+  generateSpanId: () => (++spanCount).toString(16).padStart(16, '0'),
+};

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { CifSpanExporter, recordKpiEvent, traceIdToGuid, type CifAnalyticsClient } from '../../src/index.js';
+import { CifSpanExporter, recordKpiEvent, type CifAnalyticsClient } from '../../src/index.js';
 import { RecordingCifClient, installFakeCIFramework } from '../../src/testing/index.js';
 import { pageWindow } from '../helpers/fake-client.js';
-import { IDENTITY } from '../helpers/spans.js';
+import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID } from '../helpers/spans.js';
 
 type Host = EventTarget & { Microsoft?: { CIFramework?: CifAnalyticsClient & Record<string, unknown> } & Record<string, unknown> };
 
@@ -74,6 +74,7 @@ describe('installFakeCIFramework', () => {
   it('on globalThis, is what CifSpanExporter calls when it has no client option', async () => {
     const { client, uninstall } = installFakeCIFramework();
     const provider = new BasicTracerProvider({
+      idGenerator: FIXED_TRACE_ID,
       resource: resourceFromAttributes({}),
       spanProcessors: [new SimpleSpanProcessor(new CifSpanExporter())],
     });
@@ -90,7 +91,7 @@ describe('installFakeCIFramework', () => {
             events: [{ kpiEventName: 'CallHold', eventTimestamp: '2026-11-25T10:15:30.123Z' }],
           },
           eventName: 'CallHold',
-          correlationId: traceIdToGuid(span.spanContext().traceId),
+          correlationId: TRACE_GUID,
         },
       ]);
     } finally {
@@ -147,5 +148,28 @@ describe('installFakeCIFramework', () => {
     const fake = installFakeCIFramework(new EventTarget());
     await fake.started;
     expect(() => installFakeCIFramework(new EventTarget(), undefined, { startAfterMillis: -1 })).to.throw(TypeError, /startAfterMillis/);
+  });
+
+  const notObjects: Array<[what: string, microsoft: unknown]> = [
+    ['null', null],
+    ['a string', 'Microsoft'],
+  ];
+  notObjects.forEach(([what, microsoft]) =>
+    it(`throws a TypeError when target.Microsoft is ${what}`, () => {
+      const target = { Microsoft: microsoft };
+      expect(() => installFakeCIFramework(target)).to.throw(TypeError, /target\.Microsoft must be an object/);
+      expect(target).to.deep.equal({ Microsoft: microsoft });
+    }),
+  );
+
+  it('does nothing on a second uninstall, even after the target got a Microsoft of its own', () => {
+    const target: Host = new EventTarget();
+    const fake = installFakeCIFramework(target);
+    fake.uninstall();
+    const own = { CIFramework: { logAnalyticsEvent: () => Promise.resolve('own') } };
+    (target as unknown as Record<string, unknown>)['Microsoft'] = own;
+    fake.uninstall();
+    expect(target.Microsoft).to.equal(own);
+    expect(own.CIFramework.logAnalyticsEvent).to.be.a('function');
   });
 });

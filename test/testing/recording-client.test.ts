@@ -115,6 +115,33 @@ describe('RecordingCifClient', () => {
     );
   });
 
+  const shapes: Array<[what: string, data: unknown, printed: string[]]> = [
+    ['an object without events', { conversationId: 'conv-1' }, ['  data {"conversationId":"conv-1"}']],
+    ['an array', ['conv-1'], ['  data ["conv-1"]']],
+    ['null', null, ['  data null']],
+    ['JSON text that is not an object', '"conv-1"', ['  data "\\"conv-1\\""']],
+    [
+      'events that are not objects, and fields that are not strings',
+      { conversationId: 7, events: ['CallHold', { kpiEventName: 'A', customData: [{ attribute: 'msdyn_x1', value: 'v' }, 'loose'], n: [1] }] },
+      [
+        '  conversationId  7',
+        '  events[0]',
+        '    value  CallHold',
+        '  events[1]',
+        '    kpiEventName  A',
+        '    customData    msdyn_x1 = v, "loose"',
+        '    n             [1]',
+      ],
+    ],
+    ['a customData field that is not an array', { events: [{ customData: 'none' }] }, ['  events[0]', '    customData  none']],
+  ];
+  shapes.forEach(([what, data, printed]) =>
+    it(`prints data that is ${what} as it is, without failing`, () => {
+      const call = { data: data as never, eventName: 'A', correlationId: undefined };
+      expect(formatCifCall(call).split('\n')).to.deep.equal(["logAnalyticsEvent 'A'  correlationId (none)", ...printed]);
+    }),
+  );
+
   it('prints data that is not a CIF payload as JSON instead of failing', () => {
     const call = { data: 'not json', eventName: 'A', correlationId: GUID };
     expect(formatCifCall(call)).to.equal(`logAnalyticsEvent 'A'  correlationId ${GUID}\n  data "not json"`);

@@ -11,8 +11,9 @@ describeScenario({
   contextManager: new AsyncLocalStorageContextManager(),
   CifSpanExporter,
   traceIdToGuid,
-  createProvider: (exporter, processor, resource) =>
+  createProvider: (exporter, processor, resource, idGenerator) =>
     new TracerProvider({
+      idGenerator,
       resource: resourceFromAttributes(resource),
       spanProcessors: [processor === 'simple' ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter })],
     }),
