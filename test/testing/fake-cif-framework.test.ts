@@ -185,9 +185,14 @@ describe('installFakeCIFramework', () => {
     }
   });
 
-  it('installs into a Microsoft object the target holds in a read-only property', async () => {
+  it('installs into a Microsoft object the target will not let be replaced', async () => {
     const microsoft: Record<string, unknown> = {};
-    const target = Object.defineProperty(new EventTarget(), 'Microsoft', { value: microsoft, writable: false, enumerable: true }) as Host;
+    const target = Object.defineProperty(new EventTarget(), 'Microsoft', {
+      get: () => microsoft,
+      set: () => {
+        throw new TypeError('Microsoft cannot be replaced');
+      },
+    }) as Host;
     const fake = installFakeCIFramework(target);
     expect(target.Microsoft).to.equal(microsoft);
     expect(await target.Microsoft!.CIFramework!.logAnalyticsEvent('{}', 'A', 'id')).to.equal('ok');
