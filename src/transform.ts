@@ -273,7 +273,7 @@ export function resolveIdentity(
   const identity: Partial<Identity> = {};
   for (const [name, key] of SESSION_ATTRIBUTES) {
     const value = field(span.attributes, key, stats) ?? field(span.resource.attributes, key, stats) ?? session[name];
-    if (value === undefined || value === '') continue;
+    if (value === undefined) continue;
     if (value.length > MAX_TEXT_LENGTH) return 'identity_too_long';
     identity[name] = value;
   }

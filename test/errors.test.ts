@@ -14,6 +14,7 @@ describe('toError', () => {
     ['describes a Map without a message', new Map([['code', 7]]), 'CIF host rejected the call: {"code":7}'],
     ['describes an object without a message', { code: 7 }, 'CIF host rejected the call: {"code":7}'],
     ['describes undefined', undefined, 'CIF host rejected the call: undefined'],
+    ['describes null', null, 'CIF host rejected the call: null'],
     ['describes an empty string', '', 'CIF host rejected the call: ""'],
     ['describes a number', 404, 'CIF host rejected the call: 404'],
     ['describes a symbol, which JSON cannot write', Symbol('busy'), 'CIF host rejected the call: Symbol(busy)'],

@@ -424,6 +424,23 @@ describe('CifSpanExporter results', () => {
     }
   });
 
+  it('warns once, in words, about a field whose value JSON cannot write', async () => {
+    const messages = captureDiag();
+    try {
+      const exporter = new CifSpanExporter({ client: recordingClient() });
+      const cyclic: Record<string, unknown> = {};
+      cyclic['self'] = cyclic;
+      const attributes = { ...IDENTITY, 'cif.kpi.additional_data': cyclic as never };
+      await exportOnce(exporter, [makeSpan({ attributes, events: [event('A', T1)] })]);
+      await exportOnce(exporter, [makeSpan({ attributes, events: [event('B', T1)] })]);
+      expect(messages).to.deep.equal([
+        'opentelemetry-exporter-cif A field was left out: its value could not be read or written as JSON. Counted in getStats().droppedFields.unserializable_value; shown once.',
+      ]);
+    } finally {
+      diag.disable();
+    }
+  });
+
   it('warns once per reason about cut values, invalid custom columns and callbacks that failed', async () => {
     const messages = captureDiag();
     try {

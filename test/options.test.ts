@@ -110,6 +110,7 @@ describe('options', () => {
     ['timeoutMilis', { timeoutMilis: 1 } as CifSpanExporterOptions, 'CifSpanExporter: option `timeoutMilis` is unknown and ignored; did you mean `timeoutMillis`?'],
     ['MaxQueueSize', { MaxQueueSize: 1 } as CifSpanExporterOptions, 'CifSpanExporter: option `MaxQueueSize` is unknown and ignored; did you mean `maxQueueSize`?'],
     ['retry.maxAttempt', { retry: { maxAttempt: 1 } } as CifSpanExporterOptions, 'CifSpanExporter: option `retry.maxAttempt` is unknown and ignored; did you mean `retry.maxAttempts`?'],
+    ['retry.maxMillis, as near to maxAttempts as to maxBackoffMillis', { retry: { maxMillis: 1 } } as CifSpanExporterOptions, 'CifSpanExporter: option `retry.maxMillis` is unknown and ignored; did you mean `retry.maxAttempts`?'],
   ];
   misspelt.forEach(([what, options, message]) =>
     it(`warns at construction about the unknown option ${what}, naming the nearest one`, () => {

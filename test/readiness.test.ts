@@ -1,4 +1,4 @@
-import { diag } from '@opentelemetry/api';
+import { DiagLogLevel, diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { CIF_INIT_DONE_EVENT, createReadiness, pageCifClient } from '../src/readiness.js';
 import { captureDiag } from './helpers/diag.js';
@@ -243,6 +243,71 @@ describe('CifReadiness', () => {
     const readiness = createReadiness({ kind: 'page', target }, () => {});
     (target as { removeEventListener?: unknown }).removeEventListener = undefined;
     expect(() => readiness.dispose()).not.to.throw();
+  });
+
+  it('says at DEBUG level that CIFInitDone was received', () => {
+    const messages: string[] = [];
+    const keep = (...args: unknown[]) => messages.push(args.map(String).join(' '));
+    diag.setLogger({ error: keep, warn: keep, info: keep, debug: keep, verbose: keep }, { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true });
+    try {
+      const target = windowLike();
+      createReadiness({ kind: 'page', target }, () => {});
+      target.fire();
+      expect(messages.filter((m) => m.startsWith('opentelemetry-exporter-cif'))).to.deep.equal(['opentelemetry-exporter-cif CIFInitDone received']);
+    } finally {
+      diag.disable();
+    }
+  });
+
+  it('confirms, without saying so again, when CIFInitDone comes after the library was taken as ready at the first look', () => {
+    const target = windowLike();
+    installPageCif(faultyClient());
+    let changes = 0;
+    const readiness = createReadiness({ kind: 'page', target }, () => changes++);
+    expect(readiness.current()).to.equal('ready');
+    target.fire();
+    expect([readiness.current(), readiness.confirmed, changes]).to.deep.equal(['ready', true, 0]);
+  });
+
+  it('ignores a CIFInitDone that reaches a listener the page would not let go of after dispose', () => {
+    let listener: (() => void) | undefined;
+    const target = {
+      addEventListener: (_type: string, added: () => void) => (listener = added),
+      removeEventListener: () => {
+        throw new Error('page trap');
+      },
+    };
+    let changes = 0;
+    createReadiness({ kind: 'page', target }, () => changes++).dispose();
+    expect(() => listener!()).not.to.throw();
+    expect(changes).to.equal(0);
+  });
+
+  it('stays ready when the ready promise rejects after the host answered a call', async () => {
+    let reject!: (reason: unknown) => void;
+    let changes = 0;
+    const readiness = createReadiness({ kind: 'promise', ready: new Promise((_, r) => (reject = r)) }, () => changes++);
+    readiness.confirm();
+    reject(new Error('late'));
+    await tick();
+    expect([readiness.current(), changes]).to.deep.equal(['ready', 0]);
+  });
+
+  it('ignores unready() while still waiting, so a last chance still takes the library as ready', () => {
+    const readiness = createReadiness({ kind: 'page', target: windowLike() }, () => {});
+    expect(readiness.current()).to.equal('waiting');
+    readiness.unready();
+    installPageCif(faultyClient());
+    expect(readiness.lastChance()).to.equal(true);
+    expect(readiness.current()).to.equal('ready');
+  });
+
+  it('answers a last chance with whether it is ready, when it does not wait for the page library', async () => {
+    const client = createReadiness({ kind: 'client' }, () => {});
+    const promised = createReadiness({ kind: 'promise', ready: Promise.resolve() }, () => {});
+    await tick();
+    const page = createReadiness({ kind: 'page', target: windowLike() }, () => {});
+    expect([client.lastChance(), promised.lastChance(), page.lastChance()]).to.deep.equal([true, true, false]);
   });
 
   it('fails readably when the ready promise rejects with a value that cannot be read', async () => {

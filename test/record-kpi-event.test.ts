@@ -147,6 +147,7 @@ describe('recordKpiEvent', () => {
     ['a string', 'escalation'],
     ['a number', 42],
     ['true', true],
+    ['a function with a reason property', Object.assign(() => {}, { reason: 'hold' })],
   ];
   notObjects.forEach(([what, details]) =>
     it(`records the KPI event with its name alone, and does not throw, when details is ${what}`, () => {

@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, context, diag } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context, createContextKey, diag } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { expect } from 'chai';
 import { getCifSession, setCifSession, withCifSession, type CifSession } from '../src/index.js';
@@ -8,6 +8,11 @@ const CALL: CifSession = { conversationId: 'conv-1', providerSessionId: 'prov-1'
 
 describe('setCifSession and getCifSession', () => {
   afterEach(() => diag.disable());
+
+  it('keeps the session under the context key every copy of the library creates, so two bundles on one page share it', () => {
+    const ctx = ROOT_CONTEXT.setValue(createContextKey('opentelemetry-exporter-cif session'), { conversationId: 'conv-1' });
+    expect(getCifSession(ctx)).to.deep.equal({ conversationId: 'conv-1' });
+  });
 
   it('finds no session in a context that was never given one', () => {
     expect(getCifSession(ROOT_CONTEXT)).to.equal(undefined);

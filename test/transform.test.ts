@@ -511,6 +511,21 @@ describe('spansToCalls', () => {
     expect(stats.droppedFields.sdk_attribute_limit).to.equal(3);
   });
 
+  it('counts no SDK drops from a negative, fractional or unsafe count', () => {
+    const stats = createStats();
+    const negative = { ...makeSpan({ attributes: IDENTITY, events: [event('A', T1)] }), droppedEventsCount: -1, droppedAttributesCount: -2 };
+    const fractional = { ...makeSpan({ attributes: IDENTITY, events: [event('B', T1)] }), droppedEventsCount: 1.5, droppedAttributesCount: 2 ** 53 };
+    spansToCalls([negative, fractional], normalizeOptions(), stats);
+    expect([stats.dropped.sdk_event_limit, stats.droppedFields.sdk_attribute_limit]).to.deep.equal([0, 0]);
+  });
+
+  it('treats an empty id in the session as missing', () => {
+    const spans = [{ attributes: { 'cif.provider_session.id': 'prov-1' }, events: [event('A', T1)] }];
+    const { calls, stats } = map(spans, { session: { conversationId: '' } });
+    expect(calls).to.deep.equal([]);
+    expect(stats.dropped.missing_identity).to.equal(1);
+  });
+
   it('drops an attribute value that cannot be read, not the span', () => {
     const revoked = Proxy.revocable([1], {});
     revoked.revoke();

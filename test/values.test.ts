@@ -84,6 +84,8 @@ describe('toIsoTimestamp', () => {
     ['writes the epoch', 0, '1970-01-01T00:00:00.000Z'],
     ['pads every part of the time of day', Date.UTC(2026, 10, 25, 1, 2, 3, 4), '2026-11-25T01:02:03.004Z'],
     ['pads milliseconds of two digits', Date.UTC(2026, 10, 25, 10, 20, 30, 45), '2026-11-25T10:20:30.045Z'],
+    ['pads exactly 10 milliseconds to three digits', Date.UTC(2026, 10, 25, 10, 20, 30, 10), '2026-11-25T10:20:30.010Z'],
+    ['writes exactly 100 milliseconds unpadded', Date.UTC(2026, 10, 25, 10, 20, 30, 100), '2026-11-25T10:20:30.100Z'],
     ['writes the last millisecond of a day', Date.UTC(2026, 10, 25, 23, 59, 59, 999), '2026-11-25T23:59:59.999Z'],
     ['writes a time before the epoch', -1, '1969-12-31T23:59:59.999Z'],
     ['drops a fraction of a millisecond toward zero, as Date does', 1000.9, '1970-01-01T00:00:01.000Z'],

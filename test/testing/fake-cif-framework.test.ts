@@ -1,3 +1,4 @@
+import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -148,6 +149,70 @@ describe('installFakeCIFramework', () => {
     const fake = installFakeCIFramework(new EventTarget());
     await fake.started;
     expect(() => installFakeCIFramework(new EventTarget(), undefined, { startAfterMillis: -1 })).to.throw(TypeError, /startAfterMillis/);
+  });
+
+  it('with a startAfterMillis of 0, starts on the next turn of the timers', async () => {
+    const target: Host = new EventTarget();
+    let initDone = 0;
+    target.addEventListener('CIFInitDone', () => initDone++);
+    const fake = installFakeCIFramework(target, undefined, { startAfterMillis: 0 });
+    expect(initDone).to.equal(0);
+    await fake.started;
+    expect(initDone).to.equal(1);
+    fake.uninstall();
+  });
+
+  it('with startAfterMillis, keeps Node running until it starts', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    const before = timers();
+    const fake = installFakeCIFramework(new EventTarget(), undefined, { startAfterMillis: 1 });
+    expect(timers()).to.equal(before + 1);
+    await fake.started;
+    fake.uninstall();
+  });
+
+  it('never starts when uninstalled before startAfterMillis ran out', () => {
+    const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const target: Host = new EventTarget();
+      let initDone = 0;
+      target.addEventListener('CIFInitDone', () => initDone++);
+      installFakeCIFramework(target, undefined, { startAfterMillis: 10 }).uninstall();
+      clock.runAll();
+      expect(initDone).to.equal(0);
+    } finally {
+      clock.uninstall();
+    }
+  });
+
+  it('installs into a Microsoft object the target will not let be replaced', async () => {
+    const microsoft: Record<string, unknown> = {};
+    const target = Object.defineProperty(new EventTarget(), 'Microsoft', {
+      get: () => microsoft,
+      set: () => {
+        throw new TypeError('Microsoft cannot be replaced');
+      },
+    }) as Host;
+    const fake = installFakeCIFramework(target);
+    expect(target.Microsoft).to.equal(microsoft);
+    expect(await target.Microsoft!.CIFramework!.logAnalyticsEvent('{}', 'A', 'id')).to.equal('ok');
+    fake.uninstall();
+    expect(microsoft).to.deep.equal({});
+  });
+
+  it('starts without dispatching CIFInitDone where there is no Event constructor', async () => {
+    const target: Host = new EventTarget();
+    const { Event: savedEvent } = globalThis;
+    let fake: ReturnType<typeof installFakeCIFramework> | undefined;
+    delete (globalThis as { Event?: unknown }).Event;
+    try {
+      fake = installFakeCIFramework(target);
+    } finally {
+      globalThis.Event = savedEvent;
+    }
+    await fake.started;
+    expect(await target.Microsoft!.CIFramework!.logAnalyticsEvent('{}', 'A', 'id')).to.equal('ok');
+    fake.uninstall();
   });
 
   const notObjects: Array<[what: string, microsoft: unknown]> = [
