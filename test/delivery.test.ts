@@ -784,6 +784,26 @@ describe('CifDelivery', () => {
       expect(stats.dropped.host_error).to.equal(1);
     });
 
+    it('waits for CIF up to the earliest deadline, that of a call sent back to wait after a later one', async () => {
+      // B is called at 0 and fails at 3 s; C is called at 50 ms and fails at once.
+      const client = faultyClient((c, index) => (index === 0 ? later(3_000, rejects('no')) : index === 1 ? rejects('no') : ok()));
+      installPageCif(client);
+      const delivery = engine(undefined, { readyTimeoutMillis: 10_000, timeoutMillis: 5_000 });
+      const start = Date.now();
+      const result = watch(delivery.deliver(calls('B')));
+      await clock.tickAsync(50);
+      const other = watch(delivery.deliver(calls('C')));
+      await clock.tickAsync(10_000);
+      expect(client.calls.map((c) => [c.eventName, c.at - start])).to.deep.equal([
+        ['B', 0],
+        ['C', 50],
+        ['B', 10_000],
+        // B's answer confirms the library, so C goes at once.
+        ['C', 10_000],
+      ]);
+      expect([result.value, other.value]).to.deep.equal([delivered(1), delivered(1)]);
+    });
+
     it('retries a failure after CIFInitDone as usual, without waiting again', async () => {
       const client = faultyClient(() => rejects('Provider not active'));
       installPageCif(client);
@@ -1130,6 +1150,22 @@ describe('CifDelivery', () => {
           'waiting for CIF, at most 10000 ms',
           'calling without CIFInitDone after readyTimeoutMillis',
         ]);
+      } finally {
+        page.restore();
+      }
+    });
+
+    it('stops its wait for CIF once CIFInitDone fires, though a call is still at the host', async () => {
+      const page = pageWindow();
+      try {
+        const delivery = engine(undefined, { readyTimeoutMillis: 10_000, timeoutMillis: 20_000 });
+        void delivery.deliver(calls('A'));
+        await clock.tickAsync(1_000);
+        installPageCif(faultyClient(() => hangs()));
+        page.fire('CIFInitDone');
+        await clock.tickAsync(20_000);
+        expect(lines.filter((l) => l.includes('CIF'))).to.deep.equal(['waiting for CIF, at most 10000 ms', 'CIFInitDone received']);
+        expect(stats.callsTimedOut).to.equal(1);
       } finally {
         page.restore();
       }
