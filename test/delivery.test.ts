@@ -1,6 +1,8 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
-import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel } from '@opentelemetry/api';
 import { expect } from 'chai';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { isTracingSuppressed } from '@opentelemetry/core';
 import { createDelivery, HOST_TIMEOUT_MILLIS, type CifDelivery, type DeliveryOptions, type DeliveryReport } from '../src/delivery.js';
 import { CifHostError, CifNotLoadedError } from '../src/errors.js';
 import { installThrowingDiag } from './helpers/diag.js';
@@ -147,6 +149,18 @@ describe('CifDelivery', () => {
       const c = call('A');
       await engine(client, { dataFormat: 'json' }).deliver([c]);
       expect(client.calls[0]!.data).to.equal(JSON.stringify(c.data));
+    });
+
+    it('calls the host with tracing suppressed in the active context', async () => {
+      const seen: boolean[] = [];
+      context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+      try {
+        const client = { logAnalyticsEvent: () => (seen.push(isTracingSuppressed(context.active())), Promise.resolve('ok')) };
+        expect(await engine(client).deliver(calls('A', 'B'))).to.deep.equal(delivered(2));
+      } finally {
+        context.disable();
+      }
+      expect(seen).to.deep.equal([true, true]);
     });
 
     it('calls Microsoft.CIFramework at once when it is already on the page at the first call', () => {
@@ -320,6 +334,16 @@ describe('CifDelivery', () => {
       expect(stats.dropped).to.include({ timed_out: 1, host_error: 0 });
     });
 
+    it('ignores an answer after the timeout when timeoutMillis is as long as the host\'s own limit', async () => {
+      const client = faultyClient(() => later(HOST_TIMEOUT_MILLIS + 20_000, ok()));
+      const result = watch(engine(client, { timeoutMillis: HOST_TIMEOUT_MILLIS }).deliver(calls('A')));
+      await clock.tickAsync(HOST_TIMEOUT_MILLIS);
+      expect(result.value!.errors.map((e) => e.name)).to.deep.equal(['CifTimeoutError']);
+      expect(stats).to.include({ callsTimedOut: 1, callsAbandoned: 0 });
+      await clock.tickAsync(30_000);
+      expect(stats).to.include({ kpiEventsDelivered: 0, callsFailed: 1 });
+    });
+
     it('delivers a call answered just within the timeout', async () => {
       const client = faultyClient(() => later(999, ok()));
       const result = watch(engine(client, { timeoutMillis: 1_000 }).deliver(calls('A')));
@@ -396,6 +420,20 @@ describe('CifDelivery', () => {
       await clock.runAllAsync();
       await done;
       expect(client.calls.map((c) => c.at - start)).to.deep.equal([0, 200]);
+    });
+
+    it('retries calls whose backoffs ran out by the same timer in the order they fell due', async () => {
+      // A fails at 0 and 250 (due again at 750); B fails at 300 (due at 550).
+      const client = faultyClient((c, index) => (index === 1 ? later(300, rejects('no')) : c.eventName === 'A' && index < 3 ? rejects('no') : ok()));
+      const delivery = engine(client);
+      const result = watch(delivery.deliver(calls('A', 'B')));
+      await clock.tickAsync(300);
+      expect(names(client)).to.deep.equal(['A', 'B', 'A']);
+      // The page was asleep: when the timer for B fires, A's backoff is over too.
+      clock.setSystemTime(Date.now() + 1_000);
+      await clock.tickAsync(250);
+      expect(names(client)).to.deep.equal(['A', 'B', 'A', 'B', 'A']);
+      expect(result.value).to.deep.equal(delivered(2));
     });
 
     it('counts a call waiting out its backoff as queued, not in flight', async () => {
@@ -746,6 +784,26 @@ describe('CifDelivery', () => {
       expect(stats.dropped.host_error).to.equal(1);
     });
 
+    it('waits for CIF up to the earliest deadline, that of a call sent back to wait after a later one', async () => {
+      // B is called at 0 and fails at 3 s; C is called at 50 ms and fails at once.
+      const client = faultyClient((c, index) => (index === 0 ? later(3_000, rejects('no')) : index === 1 ? rejects('no') : ok()));
+      installPageCif(client);
+      const delivery = engine(undefined, { readyTimeoutMillis: 10_000, timeoutMillis: 5_000 });
+      const start = Date.now();
+      const result = watch(delivery.deliver(calls('B')));
+      await clock.tickAsync(50);
+      const other = watch(delivery.deliver(calls('C')));
+      await clock.tickAsync(10_000);
+      expect(client.calls.map((c) => [c.eventName, c.at - start])).to.deep.equal([
+        ['B', 0],
+        ['C', 50],
+        ['B', 10_000],
+        // B's answer confirms the library, so C goes at once.
+        ['C', 10_000],
+      ]);
+      expect([result.value, other.value]).to.deep.equal([delivered(1), delivered(1)]);
+    });
+
     it('retries a failure after CIFInitDone as usual, without waiting again', async () => {
       const client = faultyClient(() => rejects('Provider not active'));
       installPageCif(client);
@@ -805,6 +863,41 @@ describe('CifDelivery', () => {
       await clock.tickAsync(1);
       expect(names(client)).to.deep.equal(['A', 'B', 'C', 'D']);
       expect(stats).to.include({ callsAbandoned: 0, callsInFlight: 2 });
+    });
+
+    it('lets each held slot go at its own host limit, though the slots were taken at different times', async () => {
+      const client = faultyClient((c) => (c.eventName === 'C' ? ok() : hangs()));
+      const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 2 });
+      const start = Date.now();
+      void delivery.deliver(calls('A'));
+      await clock.tickAsync(2_000);
+      void delivery.deliver(calls('B'));
+      await clock.tickAsync(2_000);
+      void delivery.deliver(calls('C'));
+      expect(stats).to.include({ callsAbandoned: 2, callsQueued: 1 });
+      await clock.tickAsync(HOST_TIMEOUT_MILLIS);
+      expect(client.calls.map((c) => c.at - start)).to.deep.equal([0, 2_000, HOST_TIMEOUT_MILLIS]);
+    });
+
+    it('still lets a held slot go at the host limit after another held call answered and no call is left', async () => {
+      const answers: Array<() => void> = [];
+      const client = faultyClient((c) => (c.eventName < 'C' ? hangs() : ok()));
+      const host: CifAnalyticsClient = {
+        logAnalyticsEvent: (...args) => {
+          void client.logAnalyticsEvent(...args);
+          return answers.length < 2 ? new Promise((resolve) => answers.push(() => resolve('late'))) : Promise.resolve('ok');
+        },
+      };
+      const delivery = engine(host, { timeoutMillis: 1_000, maxConcurrentCalls: 2 });
+      void delivery.deliver(calls('A', 'B'));
+      await clock.tickAsync(5_000);
+      answers[0]!();
+      await settle(clock);
+      expect(stats).to.include({ callsAbandoned: 1, callsQueued: 0 });
+      expect(clock.countTimers(), 'the timer for the held slot').to.equal(1);
+      await clock.tickAsync(HOST_TIMEOUT_MILLIS);
+      expect(await delivery.deliver(calls('C', 'D'))).to.deep.equal(delivered(2));
+      expect(names(client)).to.deep.equal(['A', 'B', 'C', 'D']);
     });
 
     it('never has more than maxConcurrentCalls calls at a silent host, abandoned ones included', async () => {
@@ -937,6 +1030,22 @@ describe('CifDelivery', () => {
       }),
     );
 
+    const values: Array<[string, () => unknown]> = [
+      ['undefined', () => undefined],
+      ['null', () => null],
+      ['a string', () => 'ok'],
+      ['a plain object', () => ({ ok: true })],
+      ['a promise whose own then is not a function', () => Object.defineProperty(Promise.resolve('ok'), 'then', { value: 42 })],
+    ];
+    values.forEach(([what, answer]) =>
+      it(`delivers a call the host answered with ${what}, as a value rather than a promise`, async () => {
+        const client = { logAnalyticsEvent: answer as () => Promise<string> };
+        const delivery = engine(client, { retry: { ...DEFAULT_OPTIONS.retry, maxAttempts: 1 } });
+        expect(await delivery.deliver(calls('A'))).to.deep.equal(delivered(1));
+        expect(stats).to.include({ kpiEventsDelivered: 1, callsFailed: 0 });
+      }),
+    );
+
     it('fails a call answered with a proxy of a promise, which then refuses, without throwing from deliver()', async () => {
       const client = { logAnalyticsEvent: () => new Proxy(Promise.resolve('ok'), {}) };
       const delivery = engine(client, { retry: { ...DEFAULT_OPTIONS.retry, maxAttempts: 1 } });
@@ -995,6 +1104,68 @@ describe('CifDelivery', () => {
           "call 'A' given up as host_error: Provider not active",
         ]);
         expect(lines.filter((l) => l.startsWith("call 'C'"))).to.have.length(4);
+      } finally {
+        page.restore();
+      }
+    });
+
+    it('says so when a timed-out call answers late and frees its slot', async () => {
+      const answers: Array<() => void> = [];
+      const host: CifAnalyticsClient = { logAnalyticsEvent: () => new Promise((resolve) => answers.push(() => resolve('late'))) };
+      void engine(host, { timeoutMillis: 1_000 }).deliver(calls('A'));
+      await clock.tickAsync(1_000);
+      lines.length = 0;
+      answers[0]!();
+      await settle(clock);
+      expect(lines).to.deep.equal(['a timed-out call answered late; its slot is free']);
+    });
+
+    it('says a waiting call failed for want of the library, without calling it', async () => {
+      const page = pageWindow();
+      try {
+        const delivery = engine(undefined, { readyTimeoutMillis: 1_000 });
+        void delivery.deliver(calls('A'));
+        await clock.tickAsync(1_000);
+        expect(lines).to.deep.equal([
+          'waiting for CIF, at most 1000 ms',
+          "call 'A' given up as cif_not_loaded: CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 1000 ms",
+        ]);
+      } finally {
+        page.restore();
+      }
+    });
+
+    it('waits for CIF again from a failed first attempt, while another call times out, and calls once that wait is over', async () => {
+      const page = pageWindow();
+      try {
+        const client = faultyClient((c, index) => (c.eventName === 'B' ? hangs() : index === 0 ? rejects('no') : ok()));
+        installPageCif(client);
+        const delivery = engine(undefined, { readyTimeoutMillis: 10_000, timeoutMillis: 1_000 });
+        const start = Date.now();
+        void delivery.deliver(calls('A', 'B'));
+        await clock.tickAsync(10_000);
+        expect(client.calls.map((c) => [c.eventName, c.at - start])).to.deep.equal([['A', 0], ['B', 0], ['A', 10_000]]);
+        expect(lines.filter((l) => l.includes('CIF'))).to.deep.equal([
+          "call 'A' failed before CIFInitDone (no); waiting for CIF again",
+          'waiting for CIF, at most 10000 ms',
+          'calling without CIFInitDone after readyTimeoutMillis',
+        ]);
+      } finally {
+        page.restore();
+      }
+    });
+
+    it('stops its wait for CIF once CIFInitDone fires, though a call is still at the host', async () => {
+      const page = pageWindow();
+      try {
+        const delivery = engine(undefined, { readyTimeoutMillis: 10_000, timeoutMillis: 20_000 });
+        void delivery.deliver(calls('A'));
+        await clock.tickAsync(1_000);
+        installPageCif(faultyClient(() => hangs()));
+        page.fire('CIFInitDone');
+        await clock.tickAsync(20_000);
+        expect(lines.filter((l) => l.includes('CIF'))).to.deep.equal(['waiting for CIF, at most 10000 ms', 'CIFInitDone received']);
+        expect(stats.callsTimedOut).to.equal(1);
       } finally {
         page.restore();
       }

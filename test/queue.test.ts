@@ -1,0 +1,105 @@
+import { expect } from 'chai';
+import { Queue } from '../src/queue.js';
+
+/** A queue holding `items`, pushed in order. */
+function queueOf<T>(...items: T[]): Queue<T> {
+  const queue = new Queue<T>();
+  for (const item of items) queue.push(item);
+  return queue;
+}
+
+/** Shifts `count` items off `queue`, returning them. */
+function shiftMany<T>(queue: Queue<T>, count: number): Array<T | undefined> {
+  return Array.from({ length: count }, () => queue.shift());
+}
+
+/** How many slots the queue's array holds, taken ones included: what it keeps in memory. */
+const slots = (queue: Queue<unknown>) => (Reflect.get(queue, 'items') as unknown[]).length;
+
+const range = (length: number) => Array.from({ length }, (_, i) => i);
+
+describe('Queue', () => {
+  it('gives its items back first in, first out, and undefined once empty', () => {
+    const queue = queueOf('A', 'B', 'C');
+    expect(shiftMany(queue, 4)).to.deep.equal(['A', 'B', 'C', undefined]);
+    expect(queue.length).to.equal(0);
+  });
+
+  it('counts only the items not yet taken', () => {
+    const queue = queueOf('A', 'B', 'C');
+    queue.shift();
+    expect(queue.length).to.equal(2);
+    expect([...queue]).to.deep.equal(['B', 'C']);
+  });
+
+  const putBack: Array<{ title: string; taken: number; expected: string[] }> = [
+    { title: 'a queue nothing was taken from', taken: 0, expected: ['X', 'A', 'B', 'C'] },
+    { title: 'a queue an item was taken from', taken: 1, expected: ['X', 'B', 'C'] },
+    { title: 'a queue two items were taken from', taken: 2, expected: ['X', 'C'] },
+  ];
+  putBack.forEach(({ title, taken, expected }) =>
+    it(`puts an item back at the front of ${title}`, () => {
+      const queue = queueOf('A', 'B', 'C');
+      shiftMany(queue, taken);
+      queue.unshift('X');
+      expect(queue.length).to.equal(expected.length);
+      expect(shiftMany(queue, expected.length + 1)).to.deep.equal([...expected, undefined]);
+    }),
+  );
+
+  it('puts items back at the front of an empty queue, last put back first', () => {
+    const queue = new Queue<string>();
+    queue.unshift('B');
+    queue.unshift('A');
+    queue.push('C');
+    expect(queue.length).to.equal(3);
+    expect(shiftMany(queue, 4)).to.deep.equal(['A', 'B', 'C', undefined]);
+  });
+
+  it('lets go of every slot once it empties', () => {
+    const queue = queueOf('A', 'B', 'C');
+    shiftMany(queue, 3);
+    expect(slots(queue)).to.equal(0);
+    queue.push('D');
+    expect(slots(queue)).to.equal(1);
+    expect([...queue]).to.deep.equal(['D']);
+  });
+
+  const compaction: Array<{ title: string; pushed: number; taken: number; slots: number }> = [
+    { title: 'keeps the taken slots of a short queue', pushed: 3, taken: 1, slots: 3 },
+    { title: 'keeps the taken slots of a short queue, though they are most of it', pushed: 3, taken: 2, slots: 3 },
+    { title: 'keeps 1023 taken slots, though they are most of the array', pushed: 1030, taken: 1023, slots: 1030 },
+    { title: 'lets go of 1024 taken slots once they are half the array', pushed: 2048, taken: 1024, slots: 1024 },
+    { title: 'keeps 1024 taken slots while they are less than half the array', pushed: 2049, taken: 1024, slots: 2049 },
+    { title: 'keeps 1024 taken slots of a long array', pushed: 4096, taken: 1024, slots: 4096 },
+    { title: 'lets go of the taken slots once they are half of a long array', pushed: 4096, taken: 2048, slots: 2048 },
+  ];
+  compaction.forEach((c) =>
+    it(`${c.title}, and keeps the order of the rest`, () => {
+      const queue = queueOf(...range(c.pushed));
+      expect(shiftMany(queue, c.taken)).to.deep.equal(range(c.taken));
+      expect(slots(queue)).to.equal(c.slots);
+      expect(queue.length).to.equal(c.pushed - c.taken);
+      expect([...queue]).to.deep.equal(range(c.pushed).slice(c.taken));
+    }),
+  );
+
+  it('puts an item back at the front after letting go of the taken slots', () => {
+    const queue = queueOf(...range(2048));
+    shiftMany(queue, 1024);
+    queue.unshift(-1);
+    expect(queue.shift()).to.equal(-1);
+    expect(queue.shift()).to.equal(1024);
+    expect(queue.length).to.equal(1023);
+  });
+
+  it('takes the items a test picks, oldest first, and keeps the others in order', () => {
+    const queue = queueOf(1, 2, 3, 4, 5);
+    queue.shift();
+    expect(queue.takeWhere((n) => n % 2 === 0)).to.deep.equal([2, 4]);
+    expect([...queue]).to.deep.equal([3, 5]);
+    queue.unshift(0);
+    expect(queue.takeAll()).to.deep.equal([0, 3, 5]);
+    expect(queue.length).to.equal(0);
+  });
+});
