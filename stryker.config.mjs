@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Mutation testing of src/ with StrykerJS: `npm run test:mutation`. See docs/mutation-testing.md.
+ * Mutation testing of src/ with StrykerJS: `npm run test:mutation`. See CONTRIBUTING.md, "Mutation testing".
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
  */
 export default {
@@ -14,7 +14,7 @@ export default {
     spec: ['test/**/*.test.ts'],
     // The package and example tests run the built package in child processes, where no mutant is
     // active. The soak tests take seconds each and cover the same code as faster tests that kill
-    // what they would (docs/mutation-testing.md).
+    // what they would (CONTRIBUTING.md).
     ignore: ['test/package.test.ts', 'test/example.test.ts', 'test/soak.test.ts'],
   },
   coverageAnalysis: 'perTest',
