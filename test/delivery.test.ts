@@ -393,6 +393,25 @@ describe('CifDelivery', () => {
       }),
     );
 
+    it('retries each call when its own backoff ends, when backoffs of different lengths overlap', async () => {
+      // A fails at once and B after 100 ms: A's retry is due at 250 ms, B's at 350 ms.
+      const client = faultyClient((call) => {
+        const first = client.calls.filter((c) => c.eventName === call.eventName).length === 1;
+        if (!first) return ok();
+        return call.eventName === 'A' ? rejects('A busy') : later(100, rejects('B busy'));
+      });
+      const start = Date.now();
+      const result = watch(engine(client).deliver(calls('A', 'B')));
+      await clock.runAllAsync();
+      expect(client.calls.map((c) => [c.eventName, c.at - start])).to.deep.equal([
+        ['A', 0],
+        ['B', 0],
+        ['A', 250],
+        ['B', 350],
+      ]);
+      expect(result.value).to.deep.equal(delivered(2));
+    });
+
     it('does not retry when maxAttempts is 1', async () => {
       const client = faultyClient(() => rejects('no'));
       await engine(client, { retry: { maxAttempts: 1, initialBackoffMillis: 250, maxBackoffMillis: 5000 } }).deliver(
