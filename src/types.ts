@@ -36,7 +36,7 @@ export interface CifAnalyticsClient {
   ): Promise<string>;
 }
 
-/** Who a KPI event belongs to. Every field is optional; see the identity rules in the README. */
+/** Who a KPI event belongs to. Every field is optional; the identity rules are in docs/mapping.md. */
 export interface CifSession {
   conversationId?: string;
   providerSessionId?: string;
