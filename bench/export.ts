@@ -3,8 +3,8 @@ import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { CifSpanExporter } from '../src/index.js';
 import { normalizeOptions } from '../src/options.js';
-import { createStats } from '../src/stats.js';
-import { spansToCalls } from '../src/transform.js';
+import  { createSpanMappingStats } from '../src/mapping/spans.js';
+import { spansToCalls } from '../src/mapping/spans.js';
 import { BUDGETS } from './budgets.js';
 import { alternate, bestRatio, inThisThread, median, medianRatio, quantile } from './harness.js';
 import { atMostBudget, fasterBudget, ms, times, type Section } from './report.js';
@@ -37,7 +37,7 @@ export async function measureExport(spans: ReadableSpan[], rounds: number, timeM
       {
         name: FLOOR,
         fn: async () => {
-          const calls = spansToCalls(spans, options, createStats());
+          const calls = spansToCalls(spans, options, createSpanMappingStats());
           await Promise.all(calls.map((c) => client.logAnalyticsEvent(c.data, c.eventName, c.correlationId)));
           checksum += calls.length;
         },

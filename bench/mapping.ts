@@ -1,7 +1,7 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { normalizeOptions } from '../src/options.js';
-import { createStats } from '../src/stats.js';
-import { spansToCalls } from '../src/transform.js';
+import  { createSpanMappingStats } from '../src/mapping/spans.js';
+import { spansToCalls } from '../src/mapping/spans.js';
 import { BUDGETS } from './budgets.js';
 import { alternate, bestRatio, median, medianRatio } from './harness.js';
 import { inWorker } from './worker-runner.js';
@@ -16,7 +16,7 @@ const CONTENDERS = [CIF_MAPPING, CIF_MAPPING_JSON, OTLP_JSON, JSON_FLOOR];
 
 /** The same spans through this exporter's mapping and through the OTLP JSON serializer, alternating. */
 export async function measureMapping(spans: ReadableSpan[], rounds: number, timeMs: number): Promise<Section> {
-  const builtCalls = spansToCalls(spans, normalizeOptions(EXPORTER_OPTIONS), createStats());
+  const builtCalls = spansToCalls(spans, normalizeOptions(EXPORTER_OPTIONS), createSpanMappingStats());
   // Each contender in a worker of its own: sharing one heap, the OTLP serializer's garbage made
   // V8 place the mapping's objects in old space and slowed it by up to 4x, depending on the order.
   const runners = CONTENDERS.map((name) => inWorker(name, new URL('./mapping-worker.ts', import.meta.url)));

@@ -1,4 +1,5 @@
-export { CifSpanExporter } from './exporter.js';
+export { CifSpanExporter } from './exporters/span-exporter.js';
+export { CifDelivery } from './delivery/cif-delivery.js';
 export {
   CifExportError,
   CifHostError,
@@ -7,12 +8,12 @@ export {
   CifShutdownError,
   CifTimeoutError,
 } from './errors.js';
-export type { CifRetryOptions, CifSpanExporterOptions } from './options.js';
-export { getCifSession, setCifSession, withCifSession } from './session.js';
-export { CifSessionSpanProcessor } from './session-span-processor.js';
-export type { CifStartingSpan } from './session-span-processor.js';
-export { recordKpiEvent, recordedKpiEventsOnly } from './record-kpi-event.js';
-export type { CifKpiEventDetails } from './record-kpi-event.js';
+export type { CifDeliveryOptions, CifExporterOptions, CifRetryOptions, CifSpanExporterOptions } from './options.js';
+export { getCifSession, setCifSession, withCifSession } from './session/context.js';
+export { CifSessionSpanProcessor } from './session/span-processor.js';
+export type { CifStartingSpan } from './session/span-processor.js';
+export { recordKpiEvent, recordedKpiEventsOnly } from './recording/record-kpi-event.js';
+export type { CifKpiEventDetails } from './recording/kpi-event-attributes.js';
 export type {
   CifAnalyticsClient,
   CifAnalyticsData,
@@ -22,7 +23,13 @@ export type {
   CifSession,
   CifTimedEvent,
 } from './types.js';
-export type { CifDropReason, CifDroppedFieldReason, CifExporterStats, CifTruncatedField } from './stats.js';
+export type {
+  CifDeliveryStats,
+  CifDropReason,
+  CifDroppedFieldReason,
+  CifExporterStats,
+  CifTruncatedField,
+} from './stats.js';
 export {
   ATTR_CIF_CLIENT_SESSION_ID,
   ATTR_CIF_CONVERSATION_ID,
@@ -35,4 +42,4 @@ export {
   ATTR_CIF_PROVIDER_SESSION_ID,
   CIF_KPI_CUSTOM_PREFIX,
 } from './attributes.js';
-export { traceIdToGuid } from './trace-id.js';
+export { traceIdToGuid } from './mapping/trace-id.js';

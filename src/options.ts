@@ -1,21 +1,17 @@
 import { CIF_ATTRIBUTE_PREFIX, SESSION_FIELDS } from './attributes.js';
+import type { CifDelivery } from './delivery/cif-delivery.js';
+import type { DeliveryOptions } from './delivery/engine.js';
+import { pageCifClient, type ReadinessSource } from './delivery/readiness.js';
+import type { RetryPolicy } from './delivery/retry.js';
+import { MAX_TIMER_MILLIS } from './delivery/timers.js';
 import { log } from './log.js';
-import { pageCifClient, type ReadinessSource } from './readiness.js';
-import type { RetryPolicy } from './retry.js';
-import { MAX_TIMER_MILLIS } from './timers.js';
-import { defaultCorrelationId, defaultEventFilter, defaultEventName, type MappingOptions } from './transform.js';
-import type {
-  CifAnalyticsClient,
-  CifKpiEvent,
-  CifReadableSpan,
-  CifSession,
-  CifTimedEvent,
-} from './types.js';
-import { MAX_TEXT_LENGTH, isColumnName } from './values.js';
-import type { DeliveryOptions } from './delivery.js';
+import { defaultEventName, type KpiEventOptions } from './mapping/kpi-events.js';
+import { defaultCorrelationId, defaultEventFilter } from './mapping/spans.js';
+import { MAX_TEXT_LENGTH, isColumnName } from './mapping/values.js';
+import type { CifAnalyticsClient, CifKpiEvent, CifReadableSpan, CifSession, CifTimedEvent } from './types.js';
 
-/** Options of `CifSpanExporter`. Every one is optional. */
-export interface CifSpanExporterOptions {
+/** Options of `CifDelivery`; an exporter given no `delivery` takes them to make its own. Every one is optional. */
+export interface CifDeliveryOptions {
   /**
    * The CIF client to call. Pass a fake in tests or outside Dynamics 365.
    * @default globalThis.Microsoft.CIFramework, looked up at each call, so the exporter can be
@@ -63,6 +59,23 @@ export interface CifSpanExporterOptions {
    */
   maxQueueSize?: number;
   /**
+   * `'object'` passes the payload as an object (current docs); `'json'` passes
+   * `JSON.stringify(payload)`, for hosts built to the docs before 2023.
+   * @default 'object'
+   */
+  dataFormat?: 'object' | 'json';
+}
+
+/** Options every exporter takes. Every one is optional. */
+export interface CifExporterOptions extends CifDeliveryOptions {
+  /**
+   * The delivery to send through, shared with other exporters: one readiness wait, one
+   * concurrency limit, one queue bound. The delivery options then belong to it, not here.
+   * @default a delivery of this exporter's own, made from its delivery options
+   * @example const delivery = new CifDelivery(); new CifSpanExporter({ delivery }); new CifLogRecordExporter({ delivery });
+   */
+  delivery?: CifDelivery;
+  /**
    * Identity used for any field that neither the span nor the resource carries.
    * @default {}
    */
@@ -74,22 +87,20 @@ export interface CifSpanExporterOptions {
    */
   customAttributes?: Record<string, string>;
   /**
-   * The `eventName` argument of each call.
-   * @default (kpiEvent) => kpiEvent.kpiEventName
-   */
-  eventName?: (kpiEvent: CifKpiEvent, span: CifReadableSpan) => string;
-  /**
    * Most KPI events per call. Above 1, KPI events of one export batch that share eventName,
    * identity and correlationId go in one call, in timestamp order.
    * @default 1
    */
   maxEventsPerCall?: number;
+}
+
+/** Options of `CifSpanExporter`. Every one is optional. */
+export interface CifSpanExporterOptions extends CifExporterOptions {
   /**
-   * `'object'` passes the payload as an object (current docs); `'json'` passes
-   * `JSON.stringify(payload)`, for hosts built to the docs before 2023.
-   * @default 'object'
+   * The `eventName` argument of each call.
+   * @default (kpiEvent) => kpiEvent.kpiEventName
    */
-  dataFormat?: 'object' | 'json';
+  eventName?: (kpiEvent: CifKpiEvent, span: CifReadableSpan) => string;
   /**
    * Which span events become KPI events. Yours replaces the whole default.
    * @default every event except the OpenTelemetry `exception` event and, unless they carry a
@@ -123,7 +134,26 @@ export interface CifRetryOptions {
 }
 
 /** The options after validation, with every default filled in. */
-export interface NormalizedOptions extends MappingOptions, DeliveryOptions {}
+export interface NormalizedOptions<S = CifReadableSpan, F = (event: CifTimedEvent, span: CifReadableSpan) => boolean>
+  extends KpiEventOptions<S>,
+    DeliveryOptions {
+  eventFilter: F;
+  /** The shared delivery, when one was given: the delivery options above are then its defaults, unused. */
+  delivery: CifDelivery | undefined;
+}
+
+/** An exporter's defaults for the callbacks whose arguments depend on its source. */
+export interface SourceDefaults<S, F> {
+  owner: string;
+  eventFilter: F;
+  correlationId: KpiEventOptions<S>['correlationId'];
+}
+
+const SPAN_DEFAULTS: SourceDefaults<CifReadableSpan, NormalizedOptions['eventFilter']> = {
+  owner: 'CifSpanExporter: option',
+  eventFilter: defaultEventFilter,
+  correlationId: defaultCorrelationId,
+};
 
 export const DEFAULT_OPTIONS = {
   maxEventsPerCall: 1,
@@ -133,29 +163,60 @@ export const DEFAULT_OPTIONS = {
   retry: { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5_000 },
   maxConcurrentCalls: 8,
   maxQueueSize: 1_000,
-  eventFilter: defaultEventFilter,
-  eventName: defaultEventName,
-  correlationId: defaultCorrelationId,
-} as const satisfies Partial<NormalizedOptions>;
+} as const;
 
 /** Every option name, so that a misspelt one can be pointed at its nearest. */
-const OPTION_NAMES = [...Object.keys(DEFAULT_OPTIONS), 'client', 'ready', 'session', 'customAttributes'];
+const DELIVERY_OPTION_NAMES = ['client', 'ready', 'readyTimeoutMillis', 'timeoutMillis', 'retry', 'maxConcurrentCalls', 'maxQueueSize', 'dataFormat'];
+const EXPORTER_OPTION_NAMES = [...DELIVERY_OPTION_NAMES, 'delivery', 'session', 'customAttributes', 'maxEventsPerCall', 'eventName', 'eventFilter', 'correlationId'];
 
-/** Validates the options and fills in defaults; throws a `TypeError` that says what to change. */
-export function normalizeOptions(options: CifSpanExporterOptions = {}): NormalizedOptions {
-  if (typeof options !== 'object' || options === null) fail('options', 'must be an object', options);
-  warnUnknown(options, OPTION_NAMES, '');
-  const { client } = options;
+/** Validates an exporter's options and fills in defaults; throws a `TypeError` that says what to change. */
+export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eventFilter']>(
+  options: CifExporterOptions & { eventName?: unknown; eventFilter?: unknown; correlationId?: unknown } = {},
+  defaults: SourceDefaults<S, F> = SPAN_DEFAULTS as never,
+): NormalizedOptions<S, F> {
+  return withOwner(defaults.owner, () => {
+    checkObject(options, EXPORTER_OPTION_NAMES, defaults.owner);
+    const { delivery } = options;
+    if (delivery !== undefined) {
+      for (const name of DELIVERY_OPTION_NAMES) {
+        if (options[name as keyof CifDeliveryOptions] !== undefined) {
+          fail(name, 'belongs to the CifDelivery passed as `delivery`; set it there', options[name as keyof CifDeliveryOptions]);
+        }
+      }
+    }
+    const maxEventsPerCall = options.maxEventsPerCall ?? DEFAULT_OPTIONS.maxEventsPerCall;
+    if (!Number.isInteger(maxEventsPerCall) || maxEventsPerCall < 1) {
+      fail('maxEventsPerCall', 'must be a whole number of at least 1', maxEventsPerCall);
+    }
+    return {
+      ...deliveryOptions(options, defaults.owner),
+      delivery,
+      session: normalizeSession(options.session),
+      customAttributes: normalizeCustomAttributes(options.customAttributes),
+      eventFilter: callback('eventFilter', options.eventFilter) ?? defaults.eventFilter,
+      eventName: callback('eventName', options.eventName) ?? defaultEventName,
+      correlationId: callback('correlationId', options.correlationId) ?? defaults.correlationId,
+      maxEventsPerCall,
+    } as unknown as NormalizedOptions<S, F>;
+  });
+}
+
+/** Validates the options of a `CifDelivery` and fills in defaults; throws a `TypeError` that says what to change. */
+export function normalizeDeliveryOptions(options: CifDeliveryOptions = {}): DeliveryOptions {
+  const owner = 'CifDelivery: option';
+  return withOwner(owner, () => {
+    checkObject(options, DELIVERY_OPTION_NAMES, owner);
+    return deliveryOptions(options, owner);
+  });
+}
+
+function deliveryOptions(options: CifDeliveryOptions, owner: string): DeliveryOptions {
+  const { client, ready } = options;
   if (client !== undefined && typeof client?.logAnalyticsEvent !== 'function') {
     fail('client', 'must have a logAnalyticsEvent(data, eventName, correlationId) method', client);
   }
-  const maxEventsPerCall = options.maxEventsPerCall ?? DEFAULT_OPTIONS.maxEventsPerCall;
-  if (!Number.isInteger(maxEventsPerCall) || maxEventsPerCall < 1) {
-    fail('maxEventsPerCall', 'must be a whole number of at least 1', maxEventsPerCall);
-  }
   const dataFormat = options.dataFormat ?? DEFAULT_OPTIONS.dataFormat;
   if (dataFormat !== 'object' && dataFormat !== 'json') fail('dataFormat', "must be 'object' or 'json'", dataFormat);
-  const { ready } = options;
   if (ready !== undefined && typeof (ready as Partial<PromiseLike<unknown>> | null)?.then !== 'function') {
     fail('ready', 'must be a Promise', ready);
   }
@@ -166,24 +227,23 @@ export function normalizeOptions(options: CifSpanExporterOptions = {}): Normaliz
     readiness,
     readyTimeoutMillis: millis('readyTimeoutMillis', options.readyTimeoutMillis, DEFAULT_OPTIONS.readyTimeoutMillis, 0),
     timeoutMillis: millis('timeoutMillis', options.timeoutMillis, DEFAULT_OPTIONS.timeoutMillis, 1),
-    retry: normalizeRetry(options.retry),
+    retry: normalizeRetry(options.retry, owner),
     maxConcurrentCalls: count('maxConcurrentCalls', options.maxConcurrentCalls, DEFAULT_OPTIONS.maxConcurrentCalls),
     maxQueueSize: count('maxQueueSize', options.maxQueueSize, DEFAULT_OPTIONS.maxQueueSize),
-    session: normalizeSession(options.session),
-    customAttributes: normalizeCustomAttributes(options.customAttributes),
-    eventFilter: callback('eventFilter', options.eventFilter) ?? DEFAULT_OPTIONS.eventFilter,
-    eventName: callback('eventName', options.eventName) ?? DEFAULT_OPTIONS.eventName,
-    correlationId: callback('correlationId', options.correlationId) ?? DEFAULT_OPTIONS.correlationId,
-    maxEventsPerCall,
     dataFormat,
   };
 }
 
-function normalizeRetry(retry: CifRetryOptions | undefined): RetryPolicy {
+function checkObject(options: object, names: readonly string[], owner: string): void {
+  if (typeof options !== 'object' || options === null) fail('options', 'must be an object', options);
+  warnUnknown(options, names, '', owner);
+}
+
+function normalizeRetry(retry: CifRetryOptions | undefined, owner: string): RetryPolicy {
   const defaults = DEFAULT_OPTIONS.retry;
   if (retry === undefined) return { ...defaults };
   if (typeof retry !== 'object' || retry === null) fail('retry', 'must be an object', retry);
-  warnUnknown(retry, Object.keys(DEFAULT_OPTIONS.retry), 'retry.');
+  warnUnknown(retry, Object.keys(defaults), 'retry.', owner);
   const initialBackoffMillis = millis('retry.initialBackoffMillis', retry.initialBackoffMillis, defaults.initialBackoffMillis, 0);
   const maxBackoffMillis = millis(
     'retry.maxBackoffMillis',
@@ -211,20 +271,17 @@ function millis(name: string, value: number | undefined, fallback: number, min: 
   return n;
 }
 
-export function normalizeSession(
-  session: CifSession | undefined,
-  name = 'session',
-  owner = OPTION_OWNER,
-): CifSession {
+/** Validates a session; `name` is what the message calls it. Throws a `TypeError` without its owner. */
+export function normalizeSession(session: CifSession | undefined, name = 'session'): CifSession {
   if (session === undefined) return {};
-  if (typeof session !== 'object' || session === null) fail(name, 'must be an object', session, owner);
+  if (typeof session !== 'object' || session === null) fail(name, 'must be an object', session);
   const normalized: CifSession = {};
   for (const field of SESSION_FIELDS) {
     const value = session[field];
     if (value === undefined || value === '') continue;
-    if (typeof value !== 'string') fail(`${name}.${field}`, 'must be a string', value, owner);
+    if (typeof value !== 'string') fail(`${name}.${field}`, 'must be a string', value);
     if (value.length > MAX_TEXT_LENGTH) {
-      fail(`${name}.${field}`, `must be at most ${MAX_TEXT_LENGTH} characters (its Dataverse column size)`, value, owner);
+      fail(`${name}.${field}`, `must be at most ${MAX_TEXT_LENGTH} characters (its Dataverse column size)`, value);
     }
     normalized[field] = value;
   }
@@ -250,12 +307,12 @@ function normalizeCustomAttributes(map: Record<string, string> | undefined): Arr
 }
 
 /** A misspelt option would otherwise silently leave its default in place. */
-function warnUnknown(options: object, names: readonly string[], prefix: string): void {
+function warnUnknown(options: object, names: readonly string[], prefix: string, owner: string): void {
   for (const key of Object.keys(options)) {
     if (names.includes(key)) continue;
     let nearest = names[0]!;
     for (const name of names) if (editDistance(key, name) < editDistance(key, nearest)) nearest = name;
-    log('warn', `${OPTION_OWNER} \`${prefix}${key}\` is unknown and ignored; did you mean \`${prefix}${nearest}\`?`);
+    log('warn', `${owner} \`${prefix}${key}\` is unknown and ignored; did you mean \`${prefix}${nearest}\`?`);
   }
 }
 
@@ -279,14 +336,24 @@ function callback<F>(name: string, value: F | undefined): F | undefined {
   return value;
 }
 
-const OPTION_OWNER = 'CifSpanExporter: option';
+/** Option errors, thrown by `fail` and given their owner by `withOwner`. */
+class OptionError extends TypeError {}
 
-function fail(option: string, rule: string, value: unknown, owner = OPTION_OWNER): never {
+/** Runs a validation; an option error thrown inside says whose option it was. */
+export function withOwner<T>(owner: string, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw error instanceof OptionError ? new TypeError(`${owner} ${error.message}`) : error;
+  }
+}
+
+function fail(option: string, rule: string, value: unknown): never {
   let shown: string;
   try {
     shown = typeof value === 'string' ? `'${value.slice(0, 120)}'` : String(value);
   } catch {
     shown = typeof value;
   }
-  throw new TypeError(`${owner} \`${option}\` ${rule} (got ${shown}).`);
+  throw new OptionError(`\`${option}\` ${rule} (got ${shown}).`);
 }

@@ -4,26 +4,22 @@
  * each possibly a KPI event). These never reach delivery, nor do `missing_identity`,
  * `identity_too_long`, `missing_kpi_name` and `invalid_timestamp`; the rest are `DeliveryDropReason`s.
  */
-export type CifDropReason =
-  | 'sdk_event_limit'
-  | 'missing_identity'
-  | 'identity_too_long'
-  | 'missing_kpi_name'
-  | 'invalid_timestamp'
-  | 'invalid_span'
-  | DeliveryDropReason;
+export type CifDropReason = 'sdk_event_limit' | 'invalid_span' | MappingDropReason | DeliveryDropReason;
+
+/**
+ * Why KPI events of log records were not delivered: as for spans, with `invalid_log_record`
+ * (in log records that could not be read) in place of `invalid_span` and `sdk_event_limit`.
+ */
+export type CifLogRecordDropReason = 'invalid_log_record' | MappingDropReason | DeliveryDropReason;
+
+/** Why the mapping dropped a KPI event, whatever its source. */
+export type MappingDropReason = 'missing_identity' | 'identity_too_long' | 'missing_kpi_name' | 'invalid_timestamp';
 
 /** Why a call handed to delivery failed for good; every KPI event of the call is counted. */
 export type DeliveryDropReason = (typeof DELIVERY_DROP_REASONS)[number];
 
 /** The drop reasons of delivery, the ones in the `kpiEventsSent` balance. */
-export const DELIVERY_DROP_REASONS = [
-  'cif_not_loaded',
-  'host_error',
-  'timed_out',
-  'queue_full',
-  'after_shutdown',
-] as const;
+export const DELIVERY_DROP_REASONS = ['cif_not_loaded', 'host_error', 'timed_out', 'queue_full', 'after_shutdown'] as const;
 
 /** Payload fields that were cut to their Dataverse column size. */
 export type CifTruncatedField =
@@ -36,20 +32,13 @@ export type CifTruncatedField =
 
 /**
  * Why a single field was left out of a KPI event that was still sent. `sdk_attribute_limit`
- * counts attributes the SDK dropped from CIF spans and their events over its attribute limits.
+ * counts attributes the SDK dropped from CIF spans, their events and CIF log records over its
+ * attribute limits.
  */
 export type CifDroppedFieldReason = 'invalid_custom_column' | 'unserializable_value' | 'sdk_attribute_limit';
 
-/**
- * Counters since the exporter was created; `getStats()` returns a copy. KPI events balance:
- * `kpiEventsSent` = `kpiEventsDelivered` + `kpiEventsPending` + the sum of `dropped` over
- * `cif_not_loaded`, `host_error`, `timed_out`, `queue_full` and `after_shutdown`.
- */
-export interface CifExporterStats {
-  /** Spans handed to `export()`. */
-  spansSeen: number;
-  /** Spans that carry a `cif.` attribute. */
-  cifSpans: number;
+/** The counters of delivery, shared by the exporters that share a `CifDelivery`. */
+export interface CifDeliveryStats {
   /** KPI events the mapping put in calls and handed to delivery (refused ones included). */
   kpiEventsSent: number;
   /** KPI events whose call the host resolved. */
@@ -70,17 +59,46 @@ export interface CifExporterStats {
   callsInFlight: number;
   /** Timed-out calls the host may still be running, right now; each holds a `maxConcurrentCalls` slot. */
   callsAbandoned: number;
+  dropped: Record<DeliveryDropReason, number>;
+}
+
+/** The counters of the mapping, each exporter its own. */
+export interface CifMappingStats<R extends string> {
   /** Times an `eventFilter`, `eventName` or `correlationId` callback you passed threw or returned a bad value. */
   callbackErrors: number;
-  dropped: Record<CifDropReason, number>;
+  dropped: Record<R, number>;
   truncated: Record<CifTruncatedField, number>;
   droppedFields: Record<CifDroppedFieldReason, number>;
 }
 
-export function createStats(): CifExporterStats {
+/**
+ * Counters of `CifSpanExporter` since it was created; `getStats()` returns a copy. KPI events
+ * balance: `kpiEventsSent` = `kpiEventsDelivered` + `kpiEventsPending` + the sum of `dropped` over
+ * `cif_not_loaded`, `host_error`, `timed_out`, `queue_full` and `after_shutdown`. The delivery
+ * counters are those of its `CifDelivery`, shared with any other exporter given the same one.
+ */
+export interface CifExporterStats extends Omit<CifDeliveryStats, 'dropped'>, CifMappingStats<CifDropReason> {
+  /** Spans handed to `export()`. */
+  spansSeen: number;
+  /** Spans that carry a `cif.` attribute. */
+  cifSpans: number;
+}
+
+/** Counters of `CifLogRecordExporter`, balanced as in `CifExporterStats`. */
+export interface CifLogRecordExporterStats
+  extends Omit<CifDeliveryStats, 'dropped'>,
+    CifMappingStats<CifLogRecordDropReason> {
+  /** Log records handed to `export()`. */
+  logRecordsSeen: number;
+  /** Log records that carry a `cif.` attribute. */
+  cifLogRecords: number;
+}
+
+/** The mapping counters every source updates. */
+export type MappingStats = CifMappingStats<MappingDropReason>;
+
+export function createDeliveryStats(): CifDeliveryStats {
   return {
-    spansSeen: 0,
-    cifSpans: 0,
     kpiEventsSent: 0,
     kpiEventsDelivered: 0,
     kpiEventsPending: 0,
@@ -91,20 +109,15 @@ export function createStats(): CifExporterStats {
     callsQueued: 0,
     callsInFlight: 0,
     callsAbandoned: 0,
+    dropped: { cif_not_loaded: 0, host_error: 0, timed_out: 0, queue_full: 0, after_shutdown: 0 },
+  };
+}
+
+/** Mapping counters, with `sourceDrops` (reasons of one source) ahead of the shared ones. */
+export function createMappingStats<R extends string>(sourceDrops: Record<R, number>): CifMappingStats<R | MappingDropReason> {
+  return {
     callbackErrors: 0,
-    dropped: {
-      sdk_event_limit: 0,
-      missing_identity: 0,
-      identity_too_long: 0,
-      missing_kpi_name: 0,
-      invalid_timestamp: 0,
-      invalid_span: 0,
-      cif_not_loaded: 0,
-      host_error: 0,
-      timed_out: 0,
-      queue_full: 0,
-      after_shutdown: 0,
-    },
+    dropped: { ...sourceDrops, missing_identity: 0, identity_too_long: 0, missing_kpi_name: 0, invalid_timestamp: 0 },
     truncated: {
       kpiEventName: 0,
       kpiEventReason: 0,
@@ -117,11 +130,13 @@ export function createStats(): CifExporterStats {
   };
 }
 
-export function copyStats(stats: CifExporterStats): CifExporterStats {
+/** One copy of a source's mapping counters and its delivery's, as `getStats()` returns it. */
+export function copyStats<M extends CifMappingStats<string>>(mapping: M, delivery: CifDeliveryStats): M & CifDeliveryStats {
   return {
-    ...stats,
-    dropped: { ...stats.dropped },
-    truncated: { ...stats.truncated },
-    droppedFields: { ...stats.droppedFields },
+    ...mapping,
+    ...delivery,
+    dropped: { ...mapping.dropped, ...delivery.dropped },
+    truncated: { ...mapping.truncated },
+    droppedFields: { ...mapping.droppedFields },
   };
 }

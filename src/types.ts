@@ -70,3 +70,16 @@ export interface CifTimedEvent {
   readonly time: HrTime;
   readonly attributes?: Attributes;
 }
+
+/**
+ * The parts of an exported log record the exporter reads. The SDK's `ReadableLogRecord`
+ * (`@opentelemetry/sdk-logs` 0.2xx and 3.x) satisfies it. The `body` is never read.
+ */
+export interface CifReadableLogRecord {
+  readonly eventName?: string;
+  readonly hrTime: HrTime;
+  readonly hrTimeObserved: HrTime;
+  readonly spanContext?: SpanContext;
+  readonly attributes: { readonly [key: string]: unknown };
+  readonly resource: { readonly attributes: Attributes };
+}

@@ -1,8 +1,10 @@
 import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { CifSpanExporter, type CifSpanExporterOptions } from '../src/index.js';
-import { DEFAULT_OPTIONS, editDistance, normalizeOptions } from '../src/options.js';
+import { editDistance, normalizeOptions } from '../src/options.js';
 import { captureDiag } from './helpers/diag.js';
+import { defaultEventName } from '../src/mapping/kpi-events.js';
+import { defaultCorrelationId, defaultEventFilter } from '../src/mapping/spans.js';
 
 describe('options', () => {
   it('fills in every default', () => {
@@ -10,9 +12,9 @@ describe('options', () => {
     expect(options).to.include({
       maxEventsPerCall: 1,
       dataFormat: 'object',
-      eventFilter: DEFAULT_OPTIONS.eventFilter,
-      eventName: DEFAULT_OPTIONS.eventName,
-      correlationId: DEFAULT_OPTIONS.correlationId,
+      eventFilter: defaultEventFilter,
+      eventName: defaultEventName,
+      correlationId: defaultCorrelationId,
     });
     expect(options.session).to.deep.equal({});
     expect(options.customAttributes).to.deep.equal([]);

@@ -1,4 +1,4 @@
-import { startTimer, type Timer } from '../timers.js';
+import { startTimer, type Timer } from '../delivery/timers.js';
 import type { CifAnalyticsClient } from '../types.js';
 import { RecordingCifClient } from './recording-client.js';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { CifAnalyticsClient, CifAnalyticsData, CifExporterStats } from '../../src/index.js';
+import type { CifAnalyticsClient, CifAnalyticsData, CifDeliveryStats } from '../../src/index.js';
 import { DELIVERY_DROP_REASONS } from '../../src/stats.js';
 
 export interface RecordedCall {
@@ -108,7 +108,7 @@ export function pageWindow(): { fire(type: string): void; listeners(type: string
 }
 
 /** KPI events handed to delivery all end up delivered, pending, or dropped for a delivery reason. */
-export function expectBalanced(stats: CifExporterStats): void {
+export function expectBalanced(stats: CifDeliveryStats): void {
   const dropped = DELIVERY_DROP_REASONS.reduce((sum, reason) => sum + stats.dropped[reason], 0);
   expect(stats.kpiEventsDelivered + stats.kpiEventsPending + dropped, 'kpiEventsSent balance').to.equal(
     stats.kpiEventsSent,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { traceIdToGuid } from '../src/index.js';
+import { traceIdToGuid } from '../../src/index.js';
 
 const V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -1,8 +1,8 @@
 import { DiagLogLevel, diag } from '@opentelemetry/api';
 import { expect } from 'chai';
-import { CIF_INIT_DONE_EVENT, createReadiness, pageCifClient } from '../src/readiness.js';
-import { captureDiag } from './helpers/diag.js';
-import { faultyClient, installPageCif, pageWindow, removePageCif } from './helpers/fake-client.js';
+import { CIF_INIT_DONE_EVENT, createReadiness, pageCifClient } from '../../src/delivery/readiness.js';
+import { captureDiag } from '../helpers/diag.js';
+import { faultyClient, installPageCif, pageWindow, removePageCif } from '../helpers/fake-client.js';
 
 /** An event target that counts its listeners. */
 function windowLike() {

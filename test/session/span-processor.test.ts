@@ -17,10 +17,10 @@ import {
   withCifSession,
   type CifSession,
   type CifStartingSpan,
-} from '../src/index.js';
-import { RecordingCifClient } from '../src/testing/index.js';
-import { captureDiag } from './helpers/diag.js';
-import { FIXED_TRACE_ID, TRACE_GUID } from './helpers/spans.js';
+} from '../../src/index.js';
+import { RecordingCifClient } from '../../src/testing/index.js';
+import { captureDiag } from '../helpers/diag.js';
+import { FIXED_TRACE_ID, TRACE_GUID } from '../helpers/spans.js';
 
 const T1 = '2026-11-25T10:15:30.123Z';
 const T2 = '2026-11-25T10:16:00.000Z';

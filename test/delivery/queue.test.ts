@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Queue } from '../src/queue.js';
+import { Queue } from '../../src/delivery/queue.js';
 
 /** A queue holding `items`, pushed in order. */
 function queueOf<T>(...items: T[]): Queue<T> {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { backoffMillis, type RetryPolicy } from '../src/retry.js';
+import { backoffMillis, type RetryPolicy } from '../../src/delivery/retry.js';
 
 const POLICY: RetryPolicy = { maxAttempts: 10, initialBackoffMillis: 250, maxBackoffMillis: 5000 };
 

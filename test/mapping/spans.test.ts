@@ -1,14 +1,13 @@
 import { PerformanceTimingNames } from '@opentelemetry/sdk-trace-web';
 import { expect } from 'chai';
-import type { CifSpanExporterOptions } from '../src/options.js';
-import { normalizeOptions } from '../src/options.js';
-import { createStats, type CifExporterStats } from '../src/stats.js';
-import { isPerformanceTimingName, spansToCalls } from '../src/transform.js';
-import type { CifCall } from '../src/types.js';
-import { IDENTITY, TRACE_GUID, at, event, makeSpan, type SpanOverrides } from './helpers/spans.js';
+import type { CifSpanExporterOptions } from '../../src/options.js';
+import { normalizeOptions } from '../../src/options.js';
+import { createSpanMappingStats, isPerformanceTimingName, spansToCalls, type SpanMappingStats } from '../../src/mapping/spans.js';
+import type { CifCall } from '../../src/types.js';
+import { IDENTITY, TRACE_GUID, at, event, makeSpan, type SpanOverrides } from '../helpers/spans.js';
 
 function map(spans: SpanOverrides[], options: CifSpanExporterOptions = {}) {
-  const stats = createStats();
+  const stats = createSpanMappingStats();
   const calls = spansToCalls(spans.map(makeSpan), normalizeOptions(options), stats);
   return { calls, stats };
 }
@@ -34,7 +33,7 @@ interface Case {
   spans: SpanOverrides[];
   options?: CifSpanExporterOptions;
   calls: CifCall[];
-  stats?: (stats: CifExporterStats) => void;
+  stats?: (stats: SpanMappingStats) => void;
 }
 
 const cases: Case[] = [
@@ -457,7 +456,7 @@ describe('spansToCalls', () => {
   });
 
   it('skips and counts a malformed span without losing the rest of the batch', () => {
-    const stats = createStats();
+    const stats = createSpanMappingStats();
     const broken = { ...makeSpan({ attributes: IDENTITY }), events: null } as unknown as ReturnType<typeof makeSpan>;
     const good = makeSpan({ attributes: IDENTITY, events: [event('A', T1)] });
     const calls = spansToCalls([broken, good], normalizeOptions(), stats);
@@ -466,7 +465,7 @@ describe('spansToCalls', () => {
   });
 
   it('sends none of the KPI events of a span that breaks half way, and counts the span', () => {
-    const stats = createStats();
+    const stats = createSpanMappingStats();
     const unreadable = { name: 'B', time: at(T2), get attributes(): never { throw new Error('gone'); } };
     const broken = makeSpan({ attributes: IDENTITY, events: [event('A', T1), unreadable] });
     const good = makeSpan({ attributes: IDENTITY, events: [event('C', T2)] });
@@ -476,7 +475,7 @@ describe('spansToCalls', () => {
   });
 
   it('maps a span with 200 000 KPI events, more than fit in the arguments of one function call', () => {
-    const stats = createStats();
+    const stats = createSpanMappingStats();
     const events = Array.from({ length: 200_000 }, () => ({ name: 'K', time: at(T1) }));
     const calls = spansToCalls([makeSpan({ attributes: IDENTITY, events })], normalizeOptions({ maxEventsPerCall: 1000 }), stats);
     expect(calls).to.have.length(200);
@@ -501,7 +500,7 @@ describe('spansToCalls', () => {
   });
 
   it('counts the events and attributes the SDK dropped from CIF spans, and nothing for other spans', () => {
-    const stats = createStats();
+    const stats = createSpanMappingStats();
     const cif = { ...makeSpan({ attributes: IDENTITY, events: [{ ...event('A', T1), droppedAttributesCount: 2 }] }), droppedEventsCount: 5, droppedAttributesCount: 1 };
     const other = { ...makeSpan({ events: [event('B', T1)] }), droppedEventsCount: 7, droppedAttributesCount: 7 };
     const odd = { ...makeSpan({ attributes: IDENTITY }), droppedEventsCount: Number.NaN, droppedAttributesCount: '3' as never };
@@ -512,7 +511,7 @@ describe('spansToCalls', () => {
   });
 
   it('counts no SDK drops from a negative, fractional or unsafe count', () => {
-    const stats = createStats();
+    const stats = createSpanMappingStats();
     const negative = { ...makeSpan({ attributes: IDENTITY, events: [event('A', T1)] }), droppedEventsCount: -1, droppedAttributesCount: -2 };
     const fractional = { ...makeSpan({ attributes: IDENTITY, events: [event('B', T1)] }), droppedEventsCount: 1.5, droppedAttributesCount: 2 ** 53 };
     spansToCalls([negative, fractional], normalizeOptions(), stats);
@@ -539,7 +538,7 @@ describe('spansToCalls', () => {
   });
 
   it('counts each KPI event under one reason when a later event of the span cannot be read', () => {
-    const stats = createStats();
+    const stats = createSpanMappingStats();
     const time = Object.defineProperty([0, 0], 0, { get: () => { throw new Error('trap'); } });
     const span = makeSpan({ attributes: IDENTITY, events: [event('', T1), { name: 'B', time } as never, event('C', T2)] });
     const calls = spansToCalls([span], normalizeOptions(), stats);
@@ -548,7 +547,7 @@ describe('spansToCalls', () => {
   });
 
   it('counts only the callbacks the user passed in callbackErrors, and a span the defaults cannot read as invalid', () => {
-    const stats = createStats();
+    const stats = createSpanMappingStats();
     const unreadable = { ...makeSpan({ attributes: IDENTITY, events: [event('A', T1)] }), spanContext: () => { throw new Error('trap'); } };
     const nameless = makeSpan({ attributes: IDENTITY, events: [Object.defineProperty({ time: at(T1) }, 'name', { get: () => { throw new Error('trap'); } }) as never] });
     expect(spansToCalls([unreadable, nameless], normalizeOptions(), stats)).to.deep.equal([]);
@@ -561,7 +560,7 @@ describe('spansToCalls', () => {
     spansToCalls(
       [makeSpan({ name: 'wrap-up', attributes: { 'cif.conversation.id': 'c' }, events: [event('A', T1)] })],
       normalizeOptions(),
-      createStats(),
+      createSpanMappingStats(),
       (reason, detail) => warnings.push([reason, detail]),
     );
     expect(warnings).to.deep.equal([['missing_identity', "span 'wrap-up' has no cif.provider_session.id"]]);

@@ -1,6 +1,6 @@
-import { CifNotLoadedError, toError } from './errors.js';
-import { log } from './log.js';
-import type { CifAnalyticsClient } from './types.js';
+import { CifNotLoadedError, toError } from '../errors.js';
+import { log } from '../log.js';
+import type { CifAnalyticsClient } from '../types.js';
 
 /** The window event the CIF library raises once its APIs may be called. */
 export const CIF_INIT_DONE_EVENT = 'CIFInitDone';

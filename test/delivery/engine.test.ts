@@ -3,14 +3,14 @@ import { context, diag, DiagLogLevel } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { isTracingSuppressed } from '@opentelemetry/core';
-import { createDelivery, HOST_TIMEOUT_MILLIS, type CifDelivery, type DeliveryOptions, type DeliveryReport } from '../src/delivery.js';
-import { CifHostError, CifNotLoadedError } from '../src/errors.js';
-import { installThrowingDiag } from './helpers/diag.js';
-import { DEFAULT_OPTIONS } from '../src/options.js';
-import { pageCifClient } from '../src/readiness.js';
-import { createStats, type CifExporterStats } from '../src/stats.js';
-import { RecordingCifClient, installFakeCIFramework } from '../src/testing/index.js';
-import type { CifAnalyticsClient, CifCall } from '../src/types.js';
+import { createDelivery, HOST_TIMEOUT_MILLIS, type DeliveryEngine, type DeliveryOptions, type DeliveryReport } from '../../src/delivery/engine.js';
+import { CifHostError, CifNotLoadedError } from '../../src/errors.js';
+import { installThrowingDiag } from '../helpers/diag.js';
+import { DEFAULT_OPTIONS } from '../../src/options.js';
+import { pageCifClient } from '../../src/delivery/readiness.js';
+import { createDeliveryStats, type CifDeliveryStats } from '../../src/stats.js';
+import { RecordingCifClient, installFakeCIFramework } from '../../src/testing/index.js';
+import type { CifAnalyticsClient, CifCall } from '../../src/types.js';
 import {
   later,
   expectBalanced,
@@ -24,7 +24,7 @@ import {
   throws,
   type Answer,
   type FakeClient,
-} from './helpers/fake-client.js';
+} from '../helpers/fake-client.js';
 
 /** A call carrying `events` KPI events named `name`, `name#2`, ... */
 function call(name: string, events = 1): CifCall {
@@ -52,8 +52,8 @@ const settle = (clock: InstalledClock) => clock.tickAsync(0);
 
 describe('CifDelivery', () => {
   let clock: InstalledClock;
-  let stats: CifExporterStats;
-  const engines: CifDelivery[] = [];
+  let stats: CifDeliveryStats;
+  const engines: DeliveryEngine[] = [];
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
   before(() => process.on('unhandledRejection', onUnhandled));
@@ -61,7 +61,7 @@ describe('CifDelivery', () => {
 
   beforeEach(() => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 1_800_000_000_000 });
-    stats = createStats();
+    stats = createDeliveryStats();
     unhandled.length = 0;
   });
   afterEach(async () => {
@@ -97,7 +97,7 @@ describe('CifDelivery', () => {
     });
   }
 
-  function engine(client: CifAnalyticsClient | undefined, options: Partial<DeliveryOptions> = {}): CifDelivery {
+  function engine(client: CifAnalyticsClient | undefined, options: Partial<DeliveryOptions> = {}): DeliveryEngine {
     const delivery = createDelivery(
       {
         getClient: client ? () => client : pageCifClient,
@@ -582,7 +582,7 @@ describe('CifDelivery', () => {
       const gc = (globalThis as { gc?: () => void }).gc!;
       const delivery = engine(faultyClient());
       // Created in a function of its own, so this test keeps no reference to the promise.
-      const promise = ((d: CifDelivery) => new WeakRef(d.deliver(calls('A', 'B'))))(delivery);
+      const promise = ((d: DeliveryEngine) => new WeakRef(d.deliver(calls('A', 'B'))))(delivery);
       await settle(clock);
       expect(stats.kpiEventsDelivered).to.equal(2);
       gc();
@@ -675,7 +675,7 @@ describe('CifDelivery', () => {
       expect(delivery.isClosed).to.equal(true);
       const { failed, errors } = await delivery.deliver([call('A', 2)]);
       expect(failed).to.equal(1);
-      expect(errors.map((e) => [e.name, e.message])).to.deep.equal([['CifShutdownError', 'CifSpanExporter is shut down']]);
+      expect(errors.map((e) => [e.name, e.message])).to.deep.equal([['CifShutdownError', 'the CIF delivery is shut down']]);
       expect(client.calls).to.have.length(0);
       expect(stats.dropped.after_shutdown).to.equal(2);
     });
@@ -726,7 +726,7 @@ describe('CifDelivery', () => {
         const closed = watch(delivery.shutdown());
         await clock.tickAsync(DEFAULT_OPTIONS.timeoutMillis);
         expect(closed.settled).to.equal(true);
-        expect(result.value!.errors.map((e) => e.message)).to.deep.equal(['CifSpanExporter shut down before this call settled']);
+        expect(result.value!.errors.map((e) => e.message)).to.deep.equal(['the CIF delivery shut down before this call settled']);
         expect(page.listeners('CIFInitDone')).to.equal(0);
         expect(clock.countTimers()).to.equal(0);
       } finally {

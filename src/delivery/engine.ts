@@ -1,16 +1,16 @@
 import { context, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
-import { countSettled, type Batch, type DeliveryReport } from './delivery-report.js';
-import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError, toError } from './errors.js';
-import { log } from './log.js';
+import { countSettled, type Batch, type DeliveryReport } from './report.js';
+import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError, toError } from '../errors.js';
+import { log } from '../log.js';
 import { Queue } from './queue.js';
 import { createReadiness, type ReadinessSource } from './readiness.js';
 import { backoffMillis, type RetryPolicy } from './retry.js';
-import type { CifExporterStats, DeliveryDropReason } from './stats.js';
+import type { CifDeliveryStats, DeliveryDropReason } from '../stats.js';
 import { MAX_TIMER_MILLIS, startTimer, type Timer } from './timers.js';
-import type { CifAnalyticsClient, CifCall } from './types.js';
+import type { CifAnalyticsClient, CifCall } from '../types.js';
 
-export type { DeliveryReport } from './delivery-report.js';
+export type { DeliveryReport } from './report.js';
 
 /** What the engine needs from the exporter's options, already validated. */
 export interface DeliveryOptions {
@@ -26,34 +26,19 @@ export interface DeliveryOptions {
   random?: () => number;
 }
 
-/** The counters delivery updates. */
-export type DeliveryStats = Pick<
-  CifExporterStats,
-  | 'kpiEventsSent'
-  | 'kpiEventsDelivered'
-  | 'kpiEventsPending'
-  | 'callsMade'
-  | 'callsRetried'
-  | 'callsFailed'
-  | 'callsTimedOut'
-  | 'callsQueued'
-  | 'callsInFlight'
-  | 'callsAbandoned'
-  | 'dropped'
->;
-
-/** The delivery engine as the exporter uses it. */
-export interface CifDelivery {
+/** The delivery engine as the exporters use it. */
+export interface DeliveryEngine {
   /**
    * Hands calls to the host, starting at once what CIF readiness and free slots allow. Never
    * throws or rejects; resolves once every call has settled, saying how many failed and why.
+   * With `refuse`, for an exporter that is shut down, every call fails as `after_shutdown`.
    */
-  deliver(calls: readonly CifCall[]): Promise<DeliveryReport>;
+  deliver(calls: readonly CifCall[], refuse?: boolean): Promise<DeliveryReport>;
   /**
-   * Resolves once every call handed to `deliver()` so far has settled. In Node it keeps the
-   * process alive meanwhile, which the engine's own timer does not.
+   * Resolves once every call handed to `deliver()` so far has settled, or after `timeoutMillis`
+   * when given. In Node it keeps the process alive meanwhile, which the engine's own timer does not.
    */
-  flush(): Promise<void>;
+  flush(timeoutMillis?: number): Promise<void>;
   /**
    * Refuses new calls, waits up to `timeoutMillis` for the others, then fails what is left and
    * stops the timer. Resolves even if the host never answers; later calls share the first.
@@ -107,7 +92,7 @@ let suppressed: Context | undefined;
  * settles every call exactly once as delivered or dropped for a counted reason. One timer serves
  * every deadline (timeouts, backoffs, the wait for CIF, held slots), whatever the number of calls.
  */
-export function createDelivery(options: DeliveryOptions, stats: DeliveryStats): CifDelivery {
+export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats): DeliveryEngine {
   const { timeoutMillis, readyTimeoutMillis, maxConcurrentCalls, maxQueueSize, retry } = options;
   const random = options.random ?? Math.random;
   /** Calls waiting for CIF or a slot, oldest first. */
@@ -124,7 +109,7 @@ export function createDelivery(options: DeliveryOptions, stats: DeliveryStats): 
   const batches = new Set<Promise<DeliveryReport>>();
   /** Shared by every call refused for a full queue or after shutdown: one error, however many calls. */
   const queueFullError = new CifQueueFullError(maxQueueSize);
-  const shutDownError = new CifShutdownError();
+  const shutDownError = new CifShutdownError('the CIF delivery is shut down');
   /** Calls admitted and not yet settled, in any state. */
   let admitted = 0;
   let timer: Timer | undefined;
@@ -136,12 +121,12 @@ export function createDelivery(options: DeliveryOptions, stats: DeliveryStats): 
   let closing: Promise<void> | undefined;
   const readiness = createReadiness(options.readiness, pump);
 
-  function submit(call: CifCall, batch: Batch): void {
+  function submit(call: CifCall, batch: Batch, refuse: boolean): void {
     const events = call.data.events.length;
     stats.kpiEventsSent += events;
-    const refusal = closed ? shutDownError : admitted - running.length >= maxQueueSize ? queueFullError : undefined;
+    const refusal = closed || refuse ? shutDownError : admitted - running.length >= maxQueueSize ? queueFullError : undefined;
     if (refusal) {
-      countDrop(events, closed ? 'after_shutdown' : 'queue_full');
+      countDrop(events, refusal === shutDownError ? 'after_shutdown' : 'queue_full');
       return countSettled(batch, refusal);
     }
     const job: Job = {
@@ -359,12 +344,8 @@ export function createDelivery(options: DeliveryOptions, stats: DeliveryStats): 
 
   async function close(): Promise<void> {
     closed = true;
-    let deadline: Timer | undefined;
-    // Kept alive in Node: the caller is waiting for shutdown, and it is bounded.
-    const timeUp = new Promise<void>((resolve) => (deadline = startTimer(resolve, timeoutMillis, true)));
-    await Promise.race([flush(), timeUp]);
-    clearTimeout(deadline);
-    const error = new CifShutdownError('CifSpanExporter shut down before this call settled');
+    await flush(timeoutMillis);
+    const error = new CifShutdownError('the CIF delivery shut down before this call settled');
     for (const job of [...running, ...retrying.takeAll(), ...backingOff, ...waiting.takeAll()]) {
       settle(job, error, 'after_shutdown');
     }
@@ -381,24 +362,26 @@ export function createDelivery(options: DeliveryOptions, stats: DeliveryStats): 
     void done.then(() => batches.delete(done));
   }
 
-  async function flush(): Promise<void> {
+  async function flush(timeoutMillis = MAX_TIMER_MILLIS): Promise<void> {
     if (batches.size === 0) return;
-    const keepAlive = startTimer(() => {}, MAX_TIMER_MILLIS, true);
+    let keepAlive: Timer | undefined;
+    // Kept alive in Node: the caller is waiting, and the wait is bounded.
+    const timeUp = new Promise<void>((resolve) => (keepAlive = startTimer(resolve, timeoutMillis, true)));
     try {
-      await Promise.all(batches);
+      await Promise.race([Promise.all(batches), timeUp]);
     } finally {
       clearTimeout(keepAlive);
     }
   }
 
   return {
-    deliver(calls) {
+    deliver(calls, refuse = false) {
       const report: DeliveryReport = { calls: calls.length, failed: 0, errors: [] };
       if (calls.length === 0) return Promise.resolve(report);
       let resolve!: (report: DeliveryReport) => void;
       const done = new Promise<DeliveryReport>((r) => (resolve = r));
       const batch: Batch = { report, pending: calls.length, resolve };
-      for (const call of calls) submit(call, batch);
+      for (const call of calls) submit(call, batch, refuse);
       track(done);
       return done;
     },

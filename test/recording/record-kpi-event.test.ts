@@ -8,10 +8,10 @@ import {
   recordedKpiEventsOnly,
   type CifKpiEvent,
   type CifKpiEventDetails,
-} from '../src/index.js';
-import { RecordingCifClient } from '../src/testing/index.js';
-import { captureDiag } from './helpers/diag.js';
-import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID } from './helpers/spans.js';
+} from '../../src/index.js';
+import { RecordingCifClient } from '../../src/testing/index.js';
+import { captureDiag } from '../helpers/diag.js';
+import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID } from '../helpers/spans.js';
 
 const T1 = '2026-11-25T10:15:30.123Z';
 

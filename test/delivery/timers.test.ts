@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startTimer } from '../src/timers.js';
+import { startTimer } from '../../src/delivery/timers.js';
 
 describe('startTimer', () => {
   it('does not keep a Node process alive by default', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { UNSERIALIZABLE, isColumnName, toIsoTimestamp, toPayloadString, truncate } from '../src/values.js';
+import { UNSERIALIZABLE, isColumnName, toIsoTimestamp, toPayloadString, truncate } from '../../src/mapping/values.js';
 
 describe('toPayloadString', () => {
   const cyclic: Record<string, unknown> = {};

@@ -1,8 +1,8 @@
 import { ROOT_CONTEXT, context, createContextKey, diag } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { expect } from 'chai';
-import { getCifSession, setCifSession, withCifSession, type CifSession } from '../src/index.js';
-import { captureDiag } from './helpers/diag.js';
+import { getCifSession, setCifSession, withCifSession, type CifSession } from '../../src/index.js';
+import { captureDiag } from '../helpers/diag.js';
 
 const CALL: CifSession = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
 

@@ -1,7 +1,5 @@
-import { type AttributeValue, type Attributes, type Context } from '@opentelemetry/api';
-import { SESSION_ATTRIBUTES } from './attributes.js';
-import { log } from './log.js';
-import { getCifSession } from './session.js';
+import type { AttributeValue, Attributes, Context } from '@opentelemetry/api';
+import { stampSession } from './stamp.js';
 
 /**
  * The parts of a starting span the processor uses. The SDK's `Span` (2.x and 3.x) satisfies it;
@@ -21,17 +19,7 @@ export interface CifStartingSpan {
  */
 export class CifSessionSpanProcessor {
   onStart(span: CifStartingSpan, parentContext: Context): void {
-    try {
-      const session = getCifSession(parentContext);
-      if (session === undefined) return;
-      for (const [field, key] of SESSION_ATTRIBUTES) {
-        const value = session[field];
-        if (value !== undefined && span.attributes[key] === undefined) span.setAttribute(key, value);
-      }
-    } catch (error) {
-      // Starting a span must never fail because of this processor.
-      log('error', 'could not stamp the CIF session on a span', error);
-    }
+    stampSession(span, parentContext, 'span');
   }
 
   onEnd(_span: unknown): void {}

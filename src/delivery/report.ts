@@ -1,4 +1,4 @@
-import { CifExportError } from './errors.js';
+import { CifExportError } from '../errors.js';
 
 /** How the calls of one `deliver()` ended. */
 export interface DeliveryReport {

@@ -1,0 +1,44 @@
+import { normalizeDeliveryOptions, type CifDeliveryOptions } from '../options.js';
+import { createDeliveryStats, type CifDeliveryStats } from '../stats.js';
+import { createDelivery, type DeliveryEngine, type DeliveryOptions } from './engine.js';
+
+/** A delivery and the exporters that send through it. */
+export interface SharedDelivery {
+  readonly engine: DeliveryEngine;
+  readonly stats: CifDeliveryStats;
+  readonly timeoutMillis: number;
+  /** Exporters given it that are not shut down: the last one to shut down shuts it down. */
+  users: number;
+}
+
+const deliveries = new WeakMap<CifDelivery, SharedDelivery>();
+
+/**
+ * The way to CIF of the exporters given it: one readiness wait, one concurrency limit, one queue
+ * bound, and one set of delivery counters, which each exporter's `getStats()` shows. Pass one to
+ * both `CifSpanExporter` and `CifLogRecordExporter` when a page uses both; an exporter given none
+ * makes its own. It shuts down when the last exporter given it shuts down, and stays shut down.
+ * @example
+ * const delivery = new CifDelivery({ maxQueueSize: 500 });
+ * new CifSpanExporter({ delivery });
+ * new CifLogRecordExporter({ delivery });
+ */
+export class CifDelivery {
+  /** Throws a `TypeError` when an option is invalid. */
+  constructor(options?: CifDeliveryOptions) {
+    deliveries.set(this, share(normalizeDeliveryOptions(options)));
+  }
+}
+
+/** A delivery of one exporter's own, from its validated options. */
+export function share(options: DeliveryOptions): SharedDelivery {
+  const stats = createDeliveryStats();
+  return { engine: createDelivery(options, stats), stats, timeoutMillis: options.timeoutMillis, users: 0 };
+}
+
+/** The delivery behind `delivery`; throws a `TypeError` for anything else. */
+export function sharedDelivery(delivery: CifDelivery, owner: string): SharedDelivery {
+  const shared = deliveries.get(delivery);
+  if (!shared) throw new TypeError(`${owner} \`delivery\` must be a CifDelivery (got ${typeof delivery}).`);
+  return shared;
+}

@@ -1,0 +1,75 @@
+import {
+  createLogRecordMappingStats,
+  defaultLogRecordCorrelationId,
+  defaultLogRecordFilter,
+  logRecordsToCalls,
+  type LogRecordMappingStats,
+} from '../mapping/log-records.js';
+import { normalizeOptions, type CifExporterOptions, type NormalizedOptions } from '../options.js';
+import type { CifLogRecordExporterStats } from '../stats.js';
+import type { CifKpiEvent, CifReadableLogRecord } from '../types.js';
+import { KpiEventExporter, type Source } from './kpi-exporter.js';
+
+/** Options of `CifLogRecordExporter`. Every one is optional. */
+export interface CifLogRecordExporterOptions extends CifExporterOptions {
+  /**
+   * The `eventName` argument of each call.
+   * @default (kpiEvent) => kpiEvent.kpiEventName
+   */
+  eventName?: (kpiEvent: CifKpiEvent, record: CifReadableLogRecord) => string;
+  /**
+   * Which log-based events become KPI events. Yours replaces the whole default.
+   * @default every event except the OpenTelemetry `exception` event
+   */
+  eventFilter?: (record: CifReadableLogRecord) => boolean;
+  /**
+   * The `correlationId` argument of each call.
+   * @default the trace id of the record's span context as a GUID; outside any trace, a UUID
+   * named by the record's conversation and provider session (v5), the same for all of them
+   */
+  correlationId?: (record: CifReadableLogRecord) => string;
+}
+
+type LogRecordOptions = NormalizedOptions<CifReadableLogRecord, (record: CifReadableLogRecord) => boolean>;
+
+const OWNER = 'CifLogRecordExporter';
+
+const LOG_RECORDS: Source<CifReadableLogRecord, LogRecordOptions, LogRecordMappingStats> = {
+  name: OWNER,
+  map: logRecordsToCalls,
+  warnings: {
+    'dropped.missing_kpi_name': 'KPI events dropped: a log record has a cif.kpi.name that cannot be read and no eventName.',
+    'dropped.invalid_timestamp': 'KPI events dropped: a log record has no time that is a valid date.',
+    'dropped.invalid_log_record': 'A log record could not be read and was skipped: it is not an OpenTelemetry ReadableLogRecord.',
+    'droppedFields.sdk_attribute_limit':
+      'Fields may be missing: the SDK dropped attributes of a CIF log record over logRecordLimits.attributeCountLimit. Raise it.',
+  },
+  missingIdentityCauses:
+    'Likely causes: no CifSessionLogRecordProcessor ahead of the exporting processor, the CIF session lost after an await (see docs/session-context.md), or no `session` option.',
+};
+
+/**
+ * An OpenTelemetry `LogRecordExporter` that turns log-based events carrying `cif.*` attributes
+ * into `Microsoft.CIFramework.logAnalyticsEvent` calls, by the rules of `CifSpanExporter`. A log
+ * record is a KPI event when it has an `eventName` or `cif.kpi.name`; other records are ignored,
+ * and no record's body is sent.
+ */
+export class CifLogRecordExporter extends KpiEventExporter<
+  CifReadableLogRecord,
+  LogRecordOptions,
+  LogRecordMappingStats,
+  CifLogRecordExporterStats
+> {
+  /** Throws a `TypeError` when an option is invalid; nothing after construction throws. */
+  constructor(options?: CifLogRecordExporterOptions) {
+    super(
+      LOG_RECORDS,
+      normalizeOptions(options, {
+        owner: `${OWNER}: option`,
+        eventFilter: defaultLogRecordFilter,
+        correlationId: defaultLogRecordCorrelationId,
+      }),
+      createLogRecordMappingStats(),
+    );
+  }
+}

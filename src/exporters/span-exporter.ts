@@ -1,0 +1,35 @@
+import { createSpanMappingStats, spansToCalls, type SpanMappingStats } from '../mapping/spans.js';
+import { normalizeOptions, type CifSpanExporterOptions, type NormalizedOptions } from '../options.js';
+import type { CifExporterStats } from '../stats.js';
+import type { CifReadableSpan } from '../types.js';
+import { KpiEventExporter, type Source } from './kpi-exporter.js';
+
+type SpanOptions = NormalizedOptions<CifReadableSpan>;
+
+const SPANS: Source<CifReadableSpan, SpanOptions, SpanMappingStats> = {
+  name: 'CifSpanExporter',
+  map: spansToCalls,
+  warnings: {
+    'dropped.sdk_event_limit':
+      'KPI events lost: the SDK dropped events of a CIF span over spanLimits.eventCountLimit (128 by default). ' +
+      'Raise it, or put long series of KPI events on shorter spans.',
+    'dropped.missing_kpi_name': 'KPI events dropped: a span event has an empty name and no cif.kpi.name.',
+    'dropped.invalid_timestamp': 'KPI events dropped: a span event has a time that is not a valid date.',
+    'dropped.invalid_span': 'A span could not be read and was skipped: it is not an OpenTelemetry ReadableSpan.',
+    'droppedFields.sdk_attribute_limit':
+      'Fields may be missing: the SDK dropped attributes of a CIF span over spanLimits.attributeCountLimit. Raise it.',
+  },
+  missingIdentityCauses:
+    'Likely causes: no CifSessionSpanProcessor, the CIF session lost after an await (see docs/session-context.md), or no `session` option.',
+};
+
+/**
+ * An OpenTelemetry `SpanExporter` that turns spans carrying `cif.*` attributes into
+ * `Microsoft.CIFramework.logAnalyticsEvent` calls. Other spans are ignored.
+ */
+export class CifSpanExporter extends KpiEventExporter<CifReadableSpan, SpanOptions, SpanMappingStats, CifExporterStats> {
+  /** Throws a `TypeError` when an option is invalid; nothing after construction throws. */
+  constructor(options?: CifSpanExporterOptions) {
+    super(SPANS, normalizeOptions(options), createSpanMappingStats());
+  }
+}

@@ -1,0 +1,172 @@
+import {
+  ATTR_CIF_KPI_ADDITIONAL_DATA,
+  ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID,
+  ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION,
+  ATTR_CIF_KPI_REASON,
+  CIF_ATTRIBUTE_PREFIX,
+  CIF_KPI_CUSTOM_PREFIX,
+  SESSION_ATTRIBUTES,
+} from '../attributes.js';
+import type { MappingStats } from '../stats.js';
+import type { CifAnalyticsData, CifKpiEvent, CifSession } from '../types.js';
+import {
+  MAX_ADDITIONAL_DATA_LENGTH,
+  MAX_TEXT_LENGTH,
+  UNSERIALIZABLE,
+  isColumnName,
+  toIsoTimestamp,
+  toPayloadString,
+  truncate,
+} from './values.js';
+
+/** Who a call's KPI events belong to: the payload without its events. */
+export type Identity = Omit<CifAnalyticsData, 'events'>;
+
+/** Attributes of a span, a span event, a log record or a resource; log records may nest values. */
+export type AttributeBag = { readonly [key: string]: unknown };
+
+/** `[attribute key, column]` pairs from `customAttributes`. */
+export type CustomAttributes = ReadonlyArray<readonly [string, string]>;
+
+/** The optional text fields of a KPI event: payload field, the attribute it comes from, its column size. */
+const KPI_FIELDS = [
+  ['kpiEventReason', ATTR_CIF_KPI_REASON, MAX_TEXT_LENGTH],
+  ['additionalData', ATTR_CIF_KPI_ADDITIONAL_DATA, MAX_ADDITIONAL_DATA_LENGTH],
+  ['notificationResponseAction', ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION, MAX_TEXT_LENGTH],
+  ['externalCorrelationId', ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID, MAX_TEXT_LENGTH],
+] as const;
+
+/** `[column, value]` pairs, a column at most once: a handful per bag, so arrays beat `Map`s. */
+type CustomColumns = Array<[string, string]>;
+
+/** KPI fields read from one attribute bag (a span's, an event's, a log record's), before truncation. */
+export interface KpiFields {
+  /** One value per `KPI_FIELDS` entry, in its order. */
+  text: Array<string | undefined>;
+  custom: CustomColumns | undefined;
+}
+
+export function hasCifAttribute(attributes: AttributeBag): boolean {
+  for (const key in attributes) {
+    if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) return true;
+  }
+  return false;
+}
+
+export function readKpiFields(attributes: AttributeBag, customAttributes: CustomAttributes, stats: MappingStats): KpiFields {
+  const text = KPI_FIELDS.map(([, key]) => field(attributes, key, stats));
+  // Mapped attributes first, so an explicit `cif.kpi.custom.*` on the same bag wins.
+  let custom: CustomColumns | undefined;
+  for (const [key, column] of customAttributes) {
+    const value = field(attributes, key, stats);
+    if (value !== undefined) custom = setColumn(custom ?? [], column, value);
+  }
+  for (const key in attributes) {
+    if (!key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
+    const value = field(attributes, key, stats);
+    if (value === undefined) continue;
+    const column = key.slice(CIF_KPI_CUSTOM_PREFIX.length);
+    if (!isColumnName(column)) {
+      stats.droppedFields.invalid_custom_column++;
+      continue;
+    }
+    custom = setColumn(custom ?? [], column, value);
+  }
+  return { text, custom };
+}
+
+/** Sets `column` in place, keeping the place of a column already there. */
+function setColumn(custom: CustomColumns, column: string, value: string): CustomColumns {
+  const entry = custom.find(([c]) => c === column);
+  if (entry) entry[1] = value;
+  else custom.push([column, value]);
+  return custom;
+}
+
+/** Event-level values win over the span-level defaults, column by column for custom data. */
+export function mergeFields(span: KpiFields, event: KpiFields): KpiFields {
+  let custom = event.custom ?? span.custom;
+  if (span.custom && event.custom) {
+    custom = span.custom.map(([column, value]): [string, string] => [column, value]);
+    for (const [column, value] of event.custom) setColumn(custom, column, value);
+  }
+  return { text: event.text.map((value, i) => value ?? span.text[i]), custom };
+}
+
+export function buildKpiEvent(name: string, millis: number, fields: KpiFields, stats: MappingStats): CifKpiEvent {
+  const event: CifKpiEvent = {
+    kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName', stats),
+    eventTimestamp: toIsoTimestamp(millis),
+  };
+  KPI_FIELDS.forEach(([name, , max], i) => {
+    const value = fields.text[i];
+    if (value !== undefined) event[name] = cut(value, max, name, stats);
+  });
+  if (fields.custom) {
+    event.customData = fields.custom.map(([attribute, value]) => ({ attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) }));
+  }
+  return event;
+}
+
+function cut(value: string, max: number, field: keyof MappingStats['truncated'], stats: MappingStats): string {
+  if (value.length <= max) return value;
+  stats.truncated[field]++;
+  return truncate(value, max);
+}
+
+/**
+ * Identity per field: the source's attribute, then the resource's, then the configured session.
+ * Gives the drop reason when the KPI events cannot be delivered.
+ */
+export function resolveIdentity(
+  attributes: AttributeBag,
+  resourceAttributes: AttributeBag,
+  session: CifSession,
+  stats: MappingStats,
+): Identity | 'missing_identity' | 'identity_too_long' {
+  const identity: Partial<Identity> = {};
+  for (const [name, key] of SESSION_ATTRIBUTES) {
+    const value = field(attributes, key, stats) ?? field(resourceAttributes, key, stats) ?? session[name];
+    if (value === undefined) continue;
+    if (value.length > MAX_TEXT_LENGTH) return 'identity_too_long';
+    identity[name] = value;
+  }
+  if (identity.conversationId === undefined || identity.providerSessionId === undefined) {
+    return 'missing_identity';
+  }
+  return identity as Identity;
+}
+
+/** Which of the ids the docs require a source lacks everywhere: for the warning, which a bare counter cannot say. */
+export function missingIds(attributes: AttributeBag, resourceAttributes: AttributeBag, session: CifSession): string {
+  const missing: string[] = [];
+  for (const [name, key] of SESSION_ATTRIBUTES.slice(0, 2)) {
+    const found = [readField(attributes, key), readField(resourceAttributes, key), session[name]];
+    if (!found.some((value) => typeof value === 'string')) missing.push(key);
+  }
+  return missing.join(' and ');
+}
+
+/** One attribute as a payload string; a value that cannot be read or written is left out and counted. */
+export function field(attributes: AttributeBag, key: string, stats: MappingStats): string | undefined {
+  return counted(readField(attributes, key), stats);
+}
+
+/** A getter on the attribute bag may throw: that loses the value, not the source. */
+export function readField(attributes: AttributeBag, key: string): ReturnType<typeof toPayloadString> {
+  try {
+    return toPayloadString(attributes[key]);
+  } catch {
+    return UNSERIALIZABLE;
+  }
+}
+
+export function payloadString(value: unknown, stats: MappingStats): string | undefined {
+  return counted(toPayloadString(value), stats);
+}
+
+function counted(text: ReturnType<typeof toPayloadString>, stats: MappingStats): string | undefined {
+  if (text !== UNSERIALIZABLE) return text;
+  stats.droppedFields.unserializable_value++;
+  return undefined;
+}

@@ -1,0 +1,95 @@
+import { isValidTraceId } from '@opentelemetry/api';
+import { v5 as uuidv5 } from 'uuid';
+import { ATTR_CIF_KPI_NAME } from '../attributes.js';
+import { createMappingStats, type CifLogRecordExporterStats, type CifMappingStats, type MappingDropReason } from '../stats.js';
+import type { CifCall, CifReadableLogRecord } from '../types.js';
+import { collectCalls } from './calls.js';
+import { addKpiEvents, ask, hrTimeToMillis, isBoolean, resolveOwner, type KpiEventOptions, type MappingWarn, type PendingKpiEvent } from './kpi-events.js';
+import { hasCifAttribute, readField, readKpiFields, type Identity } from './kpi-fields.js';
+import { sdkCount } from './spans.js';
+import { traceIdToGuid } from './trace-id.js';
+import { UNSERIALIZABLE } from './values.js';
+
+/** What the log record mapping needs from the exporter's options, already validated. */
+export interface LogRecordMappingOptions extends KpiEventOptions<CifReadableLogRecord> {
+  eventFilter: (record: CifReadableLogRecord) => boolean;
+}
+
+/** The counters the log record mapping updates. */
+export type LogRecordMappingStats = Pick<CifLogRecordExporterStats, 'logRecordsSeen' | 'cifLogRecords'> &
+  CifMappingStats<'invalid_log_record' | MappingDropReason>;
+
+export function createLogRecordMappingStats(): LogRecordMappingStats {
+  return { logRecordsSeen: 0, cifLogRecords: 0, ...createMappingStats({ invalid_log_record: 0 }) };
+}
+
+/**
+ * Maps one export batch of log records to `logAnalyticsEvent` calls, by the rules of spans.
+ * Pure: no I/O and no clock; what it drops, cuts or leaves out is counted in `stats`.
+ */
+export function logRecordsToCalls(
+  records: readonly CifReadableLogRecord[],
+  options: LogRecordMappingOptions,
+  stats: LogRecordMappingStats,
+  warn?: MappingWarn,
+): CifCall[] {
+  return collectCalls(
+    records,
+    (record, out) => collectLogRecord(record, options, stats, out, warn),
+    () => stats.dropped.invalid_log_record++,
+    options.maxEventsPerCall,
+  );
+}
+
+/**
+ * Adds the KPI event of one log record to `out`. A record is one when it carries a `cif.`
+ * attribute (the session processor stamps them) and an event name: `cif.kpi.name`, else its
+ * `eventName`. As for spans, every read comes before the first drop is counted.
+ */
+function collectLogRecord(
+  record: CifReadableLogRecord,
+  options: LogRecordMappingOptions,
+  stats: LogRecordMappingStats,
+  out: PendingKpiEvent[],
+  warn: MappingWarn | undefined,
+): void {
+  stats.logRecordsSeen++;
+  const { attributes } = record;
+  if (!hasCifAttribute(attributes)) return;
+  stats.cifLogRecords++;
+
+  const kpiName = readField(attributes, ATTR_CIF_KPI_NAME);
+  const eventName = record.eventName;
+  // Absent both ways it is a plain log line; a `cif.kpi.name` that cannot be read still marks a KPI event.
+  if (kpiName === undefined && (eventName === undefined || eventName === '')) return;
+  if (!ask(options.eventFilter, defaultLogRecordFilter, isBoolean, record, undefined, stats)) return;
+  const name = typeof kpiName === 'string' ? kpiName : eventName;
+  const fields = readKpiFields(attributes, options.customAttributes, stats);
+  // The SDK stamps `hrTime` at emit when the record has no timestamp; a foreign record may lack it.
+  const time = hrTimeToMillis(record.hrTime) === undefined ? record.hrTimeObserved : record.hrTime;
+  const owner = resolveOwner(record, attributes, record.resource.attributes, options, defaultLogRecordCorrelationId, () => `log record '${String(name)}'`, stats);
+  const sdkDroppedAttributes = sdkCount((record as { droppedAttributesCount?: unknown }).droppedAttributesCount);
+
+  if (kpiName === UNSERIALIZABLE) stats.droppedFields.unserializable_value++;
+  stats.droppedFields.sdk_attribute_limit += sdkDroppedAttributes;
+  addKpiEvents(record, [{ name, time, fields }], owner, options, stats, out, warn);
+}
+
+/** Keeps every event but the OpenTelemetry `exception` event, as for span events. */
+export function defaultLogRecordFilter(record: CifReadableLogRecord): boolean {
+  return record.eventName !== 'exception';
+}
+
+/** Names traceless records' correlation ids: fixed, so that they are the same on every page. */
+const CORRELATION_NAMESPACE = '54eb8120-2f21-4cf9-886d-88b804abe84b';
+
+/**
+ * The trace id of the record's span context as a GUID, shared with the span events of that trace.
+ * A record emitted outside any trace gets a UUID named by its conversation and provider session
+ * (v5): every such record of one conversation shares it, with no state kept.
+ */
+export function defaultLogRecordCorrelationId(record: CifReadableLogRecord, identity: Identity): string {
+  const traceId = record.spanContext?.traceId;
+  if (traceId !== undefined && isValidTraceId(traceId)) return traceIdToGuid(traceId);
+  return uuidv5(JSON.stringify([identity.conversationId, identity.providerSessionId]), CORRELATION_NAMESPACE);
+}

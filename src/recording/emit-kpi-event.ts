@@ -1,0 +1,62 @@
+import type { Attributes, Context, TimeInput } from '@opentelemetry/api';
+import { log } from '../log.js';
+import { kpiEventAttributes, type CifKpiEventDetails } from './kpi-event-attributes.js';
+
+/** The log record `emitKpiEvent` emits. */
+export interface CifKpiLogRecord {
+  eventName: string;
+  attributes: Attributes;
+  timestamp?: TimeInput;
+  context?: Context;
+}
+
+/**
+ * The part of a `Logger` that `emitKpiEvent` uses. The `Logger` of `@opentelemetry/api` 1.10 and
+ * of `@opentelemetry/api-logs` 0.2xx satisfy it.
+ */
+export interface CifLogger {
+  emit(logRecord: CifKpiLogRecord): void;
+}
+
+/** Options of `emitKpiEvent`. Every one is optional. */
+export interface CifEmitKpiEventOptions {
+  /**
+   * When the KPI event happened.
+   * @default now, as the logs SDK stamps it
+   */
+  time?: TimeInput;
+  /**
+   * The context to emit in: its span gives the record its trace id, so the `correlationId` it
+   * shares with that span's KPI events, and its CIF session gives the ids.
+   * @default the active context
+   */
+  context?: Context;
+}
+
+/**
+ * Emits the KPI event `name` as a log-based event: a log record with `eventName` set to `name`,
+ * carrying `cif.kpi.name` and the `cif.kpi.*` attributes of `details`, and no body.
+ * `CifLogRecordExporter` sends it. With no logger nothing is emitted and a `diag.warn` says so.
+ * Never throws.
+ * @example emitKpiEvent(logger, 'CallAccepted', { notificationResponseAction: 'accepted' });
+ */
+export function emitKpiEvent(
+  logger: CifLogger | undefined,
+  name: string,
+  details?: CifKpiEventDetails,
+  options?: CifEmitKpiEventOptions,
+): void {
+  if (typeof logger?.emit !== 'function') {
+    log('warn', `KPI event '${String(name)}' not emitted: there is no logger to emit it with.`);
+    return;
+  }
+  try {
+    const record: CifKpiLogRecord = { eventName: name, attributes: kpiEventAttributes(name, details) };
+    const { time, context } = options ?? {};
+    if (time !== undefined) record.timestamp = time;
+    if (context !== undefined) record.context = context;
+    logger.emit(record);
+  } catch (error) {
+    log('error', `KPI event '${String(name)}' not emitted`, error);
+  }
+}

@@ -1,0 +1,49 @@
+import type { Attributes } from '@opentelemetry/api';
+import {
+  ATTR_CIF_KPI_ADDITIONAL_DATA,
+  ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID,
+  ATTR_CIF_KPI_NAME,
+  ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION,
+  ATTR_CIF_KPI_REASON,
+  CIF_KPI_CUSTOM_PREFIX,
+} from '../attributes.js';
+
+/** The optional fields of a KPI event recorded with `recordKpiEvent` or `emitKpiEvent`. */
+export interface CifKpiEventDetails {
+  /** `kpiEventReason`. */
+  reason?: string;
+  /** `additionalData`, up to 2000 characters; JSON text is common. */
+  additionalData?: string;
+  /** `notificationResponseAction`: `'accepted'`, `'rejected'` or a value of your own. */
+  notificationResponseAction?: 'accepted' | 'rejected' | (string & {});
+  /** `externalCorrelationId`: the id of this event in the provider's own system. */
+  externalCorrelationId?: string;
+  /**
+   * `customData`, by column logical name of `msdyn_kpieventdata`.
+   * @example { msdyn_customattribute1: 'billing' }
+   */
+  customData?: Record<string, string | number | boolean>;
+}
+
+const DETAIL_ATTRIBUTES = [
+  ['reason', ATTR_CIF_KPI_REASON],
+  ['additionalData', ATTR_CIF_KPI_ADDITIONAL_DATA],
+  ['notificationResponseAction', ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION],
+  ['externalCorrelationId', ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID],
+] as const;
+
+/** The attributes of one KPI event, on a span event or a log record. Throws only if `details` does. */
+export function kpiEventAttributes(name: string, details: CifKpiEventDetails = {}): Attributes {
+  const attributes: Attributes = { [ATTR_CIF_KPI_NAME]: name };
+  if (typeof details !== 'object' || details === null) return attributes;
+  for (const [field, key] of DETAIL_ATTRIBUTES) {
+    const value = details[field];
+    if (value !== undefined) attributes[key] = value;
+  }
+  if (typeof details.customData === 'object' && details.customData !== null) {
+    for (const [column, value] of Object.entries(details.customData)) {
+      attributes[CIF_KPI_CUSTOM_PREFIX + column] = value;
+    }
+  }
+  return attributes;
+}

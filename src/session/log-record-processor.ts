@@ -1,0 +1,33 @@
+import type { Context } from '@opentelemetry/api';
+import { stampSession } from './stamp.js';
+
+/**
+ * The parts of a log record being emitted that the processor uses. The SDK's `ReadWriteLogRecord`
+ * (`@opentelemetry/sdk-logs` 0.2xx and 3.x) satisfies it.
+ */
+export interface CifEmittingLogRecord {
+  readonly attributes: { readonly [key: string]: unknown };
+  setAttribute(key: string, value: string): unknown;
+}
+
+/**
+ * A `LogRecordProcessor` that stamps the CIF session of the emit context (see `withCifSession`)
+ * onto every log record: `cif.conversation.id`, `cif.provider_session.id`,
+ * `cif.client_session.id` and `cif.participant.id`. An attribute the record already has is kept.
+ * Register it before the processor of `CifLogRecordExporter`, so that a `SimpleLogRecordProcessor`
+ * exports the record stamped; it exports nothing itself.
+ * @example new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new BatchLogRecordProcessor(new CifLogRecordExporter())] })
+ */
+export class CifSessionLogRecordProcessor {
+  onEmit(logRecord: CifEmittingLogRecord, emitContext?: Context): void {
+    stampSession(logRecord, emitContext, 'log record');
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}

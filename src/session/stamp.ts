@@ -1,0 +1,27 @@
+import type { Context } from '@opentelemetry/api';
+import { SESSION_ATTRIBUTES } from '../attributes.js';
+import { log } from '../log.js';
+import { getCifSession } from './context.js';
+
+/** A span as it starts, or a log record as it is emitted: what the session processors write to. */
+export interface Stampable {
+  readonly attributes: { readonly [key: string]: unknown };
+  setAttribute(key: string, value: string): unknown;
+}
+
+/**
+ * Writes the CIF session `ctx` (by default the active context) carries onto `target`, keeping any id it already has. Never throws:
+ * starting a span or emitting a log record must not fail because of it.
+ */
+export function stampSession(target: Stampable, ctx: Context | undefined, what: string): void {
+  try {
+    const session = getCifSession(ctx);
+    if (session === undefined) return;
+    for (const [field, key] of SESSION_ATTRIBUTES) {
+      const value = session[field];
+      if (value !== undefined && target.attributes[key] === undefined) target.setAttribute(key, value);
+    }
+  } catch (error) {
+    log('error', `could not stamp the CIF session on a ${what}`, error);
+  }
+}
