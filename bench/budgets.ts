@@ -18,7 +18,7 @@ export const BUDGETS = {
    * packages external: what it measures today plus about 1.7%. Machine independent, so
    * `npm test` enforces it (`npm run check:size`). Where the bytes go: bench/README.md.
    */
-  mainEntryGzipBytes: 9_800,
+  mainEntryGzipBytes: 10_200,
   /**
    * Heap growth allowed between the median of the first and of the last rounds of 100 000 KPI
    * events. Single rounds still move by up to a few hundred KiB as V8 recompiles code and sweeps;

@@ -144,13 +144,14 @@ export interface NormalizedOptions<S = CifReadableSpan, F = (event: CifTimedEven
 
 /** An exporter's defaults for the callbacks whose arguments depend on its source. */
 export interface SourceDefaults<S, F> {
-  owner: string;
+  /** The exporter's class name, for messages. */
+  name: string;
   eventFilter: F;
   correlationId: KpiEventOptions<S>['correlationId'];
 }
 
 const SPAN_DEFAULTS: SourceDefaults<CifReadableSpan, NormalizedOptions['eventFilter']> = {
-  owner: 'CifSpanExporter: option',
+  name: 'CifSpanExporter',
   eventFilter: defaultEventFilter,
   correlationId: defaultCorrelationId,
 };
@@ -165,52 +166,45 @@ export const DEFAULT_OPTIONS = {
   maxQueueSize: 1_000,
 } as const;
 
-/** Every option name, so that a misspelt one can be pointed at its nearest. */
-const DELIVERY_OPTION_NAMES = ['client', 'ready', 'readyTimeoutMillis', 'timeoutMillis', 'retry', 'maxConcurrentCalls', 'maxQueueSize', 'dataFormat'];
+/** Every option name, so that a misspelt one can be pointed at its nearest. After `maxEventsPerCall`, the defaults are delivery's. */
+const DELIVERY_OPTION_NAMES = ['client', 'ready', ...Object.keys(DEFAULT_OPTIONS).slice(1)];
 const EXPORTER_OPTION_NAMES = [...DELIVERY_OPTION_NAMES, 'delivery', 'session', 'customAttributes', 'maxEventsPerCall', 'eventName', 'eventFilter', 'correlationId'];
+
+/** Whose options are being checked, for messages: set by each entry point, which runs synchronously. */
+let owner = '';
 
 /** Validates an exporter's options and fills in defaults; throws a `TypeError` that says what to change. */
 export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eventFilter']>(
   options: CifExporterOptions & { eventName?: unknown; eventFilter?: unknown; correlationId?: unknown } = {},
   defaults: SourceDefaults<S, F> = SPAN_DEFAULTS as never,
 ): NormalizedOptions<S, F> {
-  return withOwner(defaults.owner, () => {
-    checkObject(options, EXPORTER_OPTION_NAMES, defaults.owner);
-    const { delivery } = options;
-    if (delivery !== undefined) {
-      for (const name of DELIVERY_OPTION_NAMES) {
-        if (options[name as keyof CifDeliveryOptions] !== undefined) {
-          fail(name, 'belongs to the CifDelivery passed as `delivery`; set it there', options[name as keyof CifDeliveryOptions]);
-        }
-      }
-    }
-    const maxEventsPerCall = options.maxEventsPerCall ?? DEFAULT_OPTIONS.maxEventsPerCall;
-    if (!Number.isInteger(maxEventsPerCall) || maxEventsPerCall < 1) {
-      fail('maxEventsPerCall', 'must be a whole number of at least 1', maxEventsPerCall);
-    }
-    return {
-      ...deliveryOptions(options, defaults.owner),
-      delivery,
-      session: normalizeSession(options.session),
-      customAttributes: normalizeCustomAttributes(options.customAttributes),
-      eventFilter: callback('eventFilter', options.eventFilter) ?? defaults.eventFilter,
-      eventName: callback('eventName', options.eventName) ?? defaultEventName,
-      correlationId: callback('correlationId', options.correlationId) ?? defaults.correlationId,
-      maxEventsPerCall,
-    } as unknown as NormalizedOptions<S, F>;
-  });
+  owner = `${defaults.name}: option`;
+  checkObject(options, EXPORTER_OPTION_NAMES);
+  const { delivery } = options;
+  for (const name of delivery === undefined ? [] : DELIVERY_OPTION_NAMES) {
+    const value = options[name as keyof CifDeliveryOptions];
+    if (value !== undefined) fail(name, 'belongs to the CifDelivery passed as `delivery`; set it there', value);
+  }
+  return {
+    ...deliveryOptions(options),
+    delivery,
+    session: normalizeSession(options.session),
+    customAttributes: normalizeCustomAttributes(options.customAttributes),
+    eventFilter: callback('eventFilter', options.eventFilter) ?? defaults.eventFilter,
+    eventName: callback('eventName', options.eventName) ?? defaultEventName,
+    correlationId: callback('correlationId', options.correlationId) ?? defaults.correlationId,
+    maxEventsPerCall: count('maxEventsPerCall', options.maxEventsPerCall, DEFAULT_OPTIONS.maxEventsPerCall),
+  } as unknown as NormalizedOptions<S, F>;
 }
 
 /** Validates the options of a `CifDelivery` and fills in defaults; throws a `TypeError` that says what to change. */
 export function normalizeDeliveryOptions(options: CifDeliveryOptions = {}): DeliveryOptions {
-  const owner = 'CifDelivery: option';
-  return withOwner(owner, () => {
-    checkObject(options, DELIVERY_OPTION_NAMES, owner);
-    return deliveryOptions(options, owner);
-  });
+  owner = 'CifDelivery: option';
+  checkObject(options, DELIVERY_OPTION_NAMES);
+  return deliveryOptions(options);
 }
 
-function deliveryOptions(options: CifDeliveryOptions, owner: string): DeliveryOptions {
+function deliveryOptions(options: CifDeliveryOptions): DeliveryOptions {
   const { client, ready } = options;
   if (client !== undefined && typeof client?.logAnalyticsEvent !== 'function') {
     fail('client', 'must have a logAnalyticsEvent(data, eventName, correlationId) method', client);
@@ -227,23 +221,23 @@ function deliveryOptions(options: CifDeliveryOptions, owner: string): DeliveryOp
     readiness,
     readyTimeoutMillis: millis('readyTimeoutMillis', options.readyTimeoutMillis, DEFAULT_OPTIONS.readyTimeoutMillis, 0),
     timeoutMillis: millis('timeoutMillis', options.timeoutMillis, DEFAULT_OPTIONS.timeoutMillis, 1),
-    retry: normalizeRetry(options.retry, owner),
+    retry: normalizeRetry(options.retry),
     maxConcurrentCalls: count('maxConcurrentCalls', options.maxConcurrentCalls, DEFAULT_OPTIONS.maxConcurrentCalls),
     maxQueueSize: count('maxQueueSize', options.maxQueueSize, DEFAULT_OPTIONS.maxQueueSize),
     dataFormat,
   };
 }
 
-function checkObject(options: object, names: readonly string[], owner: string): void {
+function checkObject(options: object, names: readonly string[]): void {
   if (typeof options !== 'object' || options === null) fail('options', 'must be an object', options);
-  warnUnknown(options, names, '', owner);
+  warnUnknown(options, names, '');
 }
 
-function normalizeRetry(retry: CifRetryOptions | undefined, owner: string): RetryPolicy {
+function normalizeRetry(retry: CifRetryOptions | undefined): RetryPolicy {
   const defaults = DEFAULT_OPTIONS.retry;
   if (retry === undefined) return { ...defaults };
   if (typeof retry !== 'object' || retry === null) fail('retry', 'must be an object', retry);
-  warnUnknown(retry, Object.keys(defaults), 'retry.', owner);
+  warnUnknown(retry, Object.keys(defaults), 'retry.');
   const initialBackoffMillis = millis('retry.initialBackoffMillis', retry.initialBackoffMillis, defaults.initialBackoffMillis, 0);
   const maxBackoffMillis = millis(
     'retry.maxBackoffMillis',
@@ -271,8 +265,10 @@ function millis(name: string, value: number | undefined, fallback: number, min: 
   return n;
 }
 
-/** Validates a session; `name` is what the message calls it. Throws a `TypeError` without its owner. */
-export function normalizeSession(session: CifSession | undefined, name = 'session'): CifSession {
+/** Validates a session; `by` names the caller when it is not an exporter's constructor. */
+export function normalizeSession(session: CifSession | undefined, by?: string): CifSession {
+  const name = 'session';
+  if (by !== undefined) owner = by;
   if (session === undefined) return {};
   if (typeof session !== 'object' || session === null) fail(name, 'must be an object', session);
   const normalized: CifSession = {};
@@ -307,7 +303,7 @@ function normalizeCustomAttributes(map: Record<string, string> | undefined): Arr
 }
 
 /** A misspelt option would otherwise silently leave its default in place. */
-function warnUnknown(options: object, names: readonly string[], prefix: string, owner: string): void {
+function warnUnknown(options: object, names: readonly string[], prefix: string): void {
   for (const key of Object.keys(options)) {
     if (names.includes(key)) continue;
     let nearest = names[0]!;
@@ -336,18 +332,6 @@ function callback<F>(name: string, value: F | undefined): F | undefined {
   return value;
 }
 
-/** Option errors, thrown by `fail` and given their owner by `withOwner`. */
-class OptionError extends TypeError {}
-
-/** Runs a validation; an option error thrown inside says whose option it was. */
-export function withOwner<T>(owner: string, check: () => T): T {
-  try {
-    return check();
-  } catch (error) {
-    throw error instanceof OptionError ? new TypeError(`${owner} ${error.message}`) : error;
-  }
-}
-
 function fail(option: string, rule: string, value: unknown): never {
   let shown: string;
   try {
@@ -355,5 +339,5 @@ function fail(option: string, rule: string, value: unknown): never {
   } catch {
     shown = typeof value;
   }
-  throw new OptionError(`\`${option}\` ${rule} (got ${shown}).`);
+  throw new TypeError(`${owner} \`${option}\` ${rule} (got ${shown}).`);
 }

@@ -36,6 +36,11 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
   /** The counters already warned about, each once per exporter. */
   private readonly warned = new Set<string>();
   private readonly warnMapping: MappingWarn;
+  private readonly warnOnce = (counter: string, message: string): void => {
+    if (this.warned.has(counter)) return;
+    this.warned.add(counter);
+    log('warn', `${message} Counted in getStats().${counter}; shown once.`);
+  };
 
   constructor(
     private readonly source: Source<S, O, M>,
@@ -56,22 +61,22 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     let calls: CifCall[];
     try {
       calls = this.source.map(items, this.options, this.mappingStats, this.warnMapping);
-      this.warnCounters();
+      warnCounters(this.mappingStats, this.source.warnings, this.warnOnce);
     } catch (error) {
       // Only reachable when `items` itself cannot be iterated.
-      this.report(resultCallback, { code: ExportResultCode.FAILED, error: toError(error) });
+      report(resultCallback, { code: ExportResultCode.FAILED, error: toError(error) });
       return;
     }
     const { engine } = this.delivery;
     if (this.closing || engine.isClosed) {
       void engine.deliver(calls, true); // Refused there, and counted in dropped.after_shutdown.
-      this.report(resultCallback, { code: ExportResultCode.FAILED, error: new CifShutdownError(`${this.source.name} is shut down`) });
+      report(resultCallback, { code: ExportResultCode.FAILED, error: new CifShutdownError(`${this.source.name} is shut down`) });
       return;
     }
-    void engine.deliver(calls).then((report) =>
-      this.report(
+    void engine.deliver(calls).then((outcome) =>
+      report(
         resultCallback,
-        report.failed === 0 ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: summarize(report) },
+        outcome.failed === 0 ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: summarize(outcome) },
       ),
     );
   }
@@ -103,32 +108,31 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     return copyStats(this.mappingStats, this.delivery.stats) as unknown as T;
   }
 
-  private report(resultCallback: (result: ExportResult) => void, result: ExportResult): void {
-    try {
-      resultCallback(result);
-    } catch (error) {
-      log('error', 'export result callback threw', error);
-    }
-  }
+}
 
-  /** Warns once about each counter that moved, saying what to change. */
-  private warnCounters(): void {
-    const stats = this.mappingStats as unknown as Record<string, Record<string, number>>;
-    for (const [counter, message] of Object.entries({ ...WARNINGS, ...this.source.warnings })) {
-      const [group, reason] = counter.split('.') as [string, string];
-      if (stats[group]![reason]! > 0) this.warnOnce(counter, message);
-    }
-    for (const [field, count] of Object.entries(this.mappingStats.truncated)) {
-      if (count > 0) this.warnOnce(`truncated.${field}`, `${field} was cut to its Dataverse column size.`);
-    }
-    if (this.mappingStats.callbackErrors > 0) {
-      this.warnOnce('callbackErrors', 'An eventFilter, eventName or correlationId callback failed; its default was used.');
-    }
+function report(resultCallback: (result: ExportResult) => void, result: ExportResult): void {
+  try {
+    resultCallback(result);
+  } catch (error) {
+    log('error', 'export result callback threw', error);
   }
+}
 
-  private warnOnce(counter: string, message: string): void {
-    if (this.warned.has(counter)) return;
-    this.warned.add(counter);
-    log('warn', `${message} Counted in getStats().${counter}; shown once.`);
+/** Warns once about each counter that moved, saying what to change. */
+function warnCounters(
+  stats: CifMappingStats<string>,
+  warnings: Source<unknown, unknown, unknown>['warnings'],
+  warnOnce: (counter: string, message: string) => void,
+): void {
+  const groups = stats as unknown as Record<string, Record<string, number>>;
+  for (const [counter, message] of Object.entries({ ...WARNINGS, ...warnings })) {
+    const [group, reason] = counter.split('.') as [string, string];
+    if (groups[group]![reason]! > 0) warnOnce(counter, message);
+  }
+  for (const [field, count] of Object.entries(stats.truncated)) {
+    if (count > 0) warnOnce(`truncated.${field}`, `${field} was cut to its Dataverse column size.`);
+  }
+  if (stats.callbackErrors > 0) {
+    warnOnce('callbackErrors', 'An eventFilter, eventName or correlationId callback failed; its default was used.');
   }
 }

@@ -65,7 +65,7 @@ export class CifLogRecordExporter extends KpiEventExporter<
     super(
       LOG_RECORDS,
       normalizeOptions(options, {
-        owner: `${OWNER}: option`,
+        name: OWNER,
         eventFilter: defaultLogRecordFilter,
         correlationId: defaultLogRecordCorrelationId,
       }),

@@ -170,3 +170,8 @@ function counted(text: ReturnType<typeof toPayloadString>, stats: MappingStats):
   stats.droppedFields.unserializable_value++;
   return undefined;
 }
+
+/** A count the SDK keeps on spans, events and log records; anything else (older SDKs, hostile objects) is 0. */
+export function sdkCount(value: unknown): number {
+  return typeof value === 'number' && value > 0 && Number.isSafeInteger(value) ? value : 0;
+}

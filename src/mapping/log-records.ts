@@ -5,8 +5,7 @@ import { createMappingStats, type CifLogRecordExporterStats, type CifMappingStat
 import type { CifCall, CifReadableLogRecord } from '../types.js';
 import { collectCalls } from './calls.js';
 import { addKpiEvents, ask, hrTimeToMillis, isBoolean, resolveOwner, type KpiEventOptions, type MappingWarn, type PendingKpiEvent } from './kpi-events.js';
-import { hasCifAttribute, readField, readKpiFields, type Identity } from './kpi-fields.js';
-import { sdkCount } from './spans.js';
+import { hasCifAttribute, readField, readKpiFields, sdkCount, type Identity } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
 import { UNSERIALIZABLE } from './values.js';
 

@@ -3,7 +3,7 @@ import { createMappingStats, type CifExporterStats, type CifMappingStats, type M
 import type { CifCall, CifReadableSpan, CifTimedEvent } from '../types.js';
 import { collectCalls } from './calls.js';
 import { addKpiEvents, ask, isBoolean, resolveOwner, type KpiCandidate, type KpiEventOptions, type MappingWarn, type PendingKpiEvent } from './kpi-events.js';
-import { field, hasCifAttribute, mergeFields, readKpiFields } from './kpi-fields.js';
+import { field, hasCifAttribute, mergeFields, readKpiFields, sdkCount } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
 
 /** What the span mapping needs from the exporter's options, already validated. */
@@ -90,11 +90,6 @@ function collectSpan(
   stats.dropped.sdk_event_limit += sdkDroppedEvents;
   stats.droppedFields.sdk_attribute_limit += sdkDroppedAttributes;
   if (owner) addKpiEvents(span, kpis, owner, options, stats, out, warn);
-}
-
-/** A count the SDK keeps on spans, events and log records; anything else (older SDKs, hostile objects) is 0. */
-export function sdkCount(value: unknown): number {
-  return typeof value === 'number' && value > 0 && Number.isSafeInteger(value) ? value : 0;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { context, createContextKey, type Context } from '@opentelemetry/api';
 import { SESSION_FIELDS } from '../attributes.js';
 import { log } from '../log.js';
-import { normalizeSession, withOwner } from '../options.js';
+import { normalizeSession } from '../options.js';
 import type { CifSession } from '../types.js';
 
 const CIF_SESSION_KEY = createContextKey('opentelemetry-exporter-cif session');
@@ -46,7 +46,7 @@ export function withCifSession<A extends unknown[], F extends (...args: A) => Re
 function validFields(session: CifSession): CifSession {
   if (typeof session !== 'object' || session === null) {
     try {
-      withOwner(OWNER, () => normalizeSession(session));
+      normalizeSession(session, OWNER);
     } catch (error) {
       log('warn', `${(error as Error).message} The session is ignored.`);
     }
@@ -56,7 +56,7 @@ function validFields(session: CifSession): CifSession {
   const valid: CifSession = {};
   for (const field of SESSION_FIELDS) {
     try {
-      Object.assign(valid, withOwner(OWNER, () => normalizeSession({ [field]: session[field] })));
+      Object.assign(valid, normalizeSession({ [field]: session[field] }, OWNER));
     } catch (error) {
       log('warn', `${(error as Error).message} The field is left out.`);
     }
