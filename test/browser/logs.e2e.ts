@@ -1,0 +1,139 @@
+import { expect } from 'chai';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import type { CifLogRecordExporterStats } from '../../src/logs.js';
+import type { RecordedCifCall } from '../../src/testing/index.js';
+import { launchChromium, type Browser } from './chromium.js';
+import { servePage, type ServedPage } from './serve.js';
+
+interface LogsPage {
+  emitted: Promise<void>;
+  calls: RecordedCifCall[];
+  stats(): CifLogRecordExporterStats;
+  flush(): Promise<void>;
+}
+
+declare const logsPage: LogsPage;
+
+const identity = { conversationId: 'conv-logs', providerSessionId: 'CA-logs' };
+/** Records emitted outside any trace share one id per conversation: a v5 UUID of [conversation, provider session]. */
+const conversationCorrelationId = 'c04a933b-241d-5b91-8cc0-2241fd5011c2';
+
+/** Every call the page's three KPI events make, in full. */
+const expectedCalls: RecordedCifCall[] = [
+  {
+    data: {
+      ...identity,
+      events: [{ kpiEventName: 'CallAccepted', eventTimestamp: '2026-11-25T10:15:30.000Z', notificationResponseAction: 'accepted' }],
+    },
+    eventName: 'CallAccepted',
+    correlationId: conversationCorrelationId,
+  },
+  {
+    data: {
+      ...identity,
+      events: [
+        {
+          kpiEventName: 'CallTransferred',
+          eventTimestamp: '2026-11-25T10:15:31.000Z',
+          kpiEventReason: 'skill mismatch',
+          customData: [{ attribute: 'msdyn_customattribute1', value: 'billing' }],
+        },
+      ],
+    },
+    eventName: 'CallTransferred',
+    correlationId: conversationCorrelationId,
+  },
+  {
+    data: { ...identity, events: [{ kpiEventName: 'CallHold', eventTimestamp: '2026-11-25T10:15:32.000Z', additionalData: '{"hold":1}' }] },
+    eventName: 'CallHold',
+    // The trace id of the span context the record was emitted in, as a GUID.
+    correlationId: '4bf92f35-77b3-4da6-a3ce-929d0e0e4736',
+  },
+];
+
+async function openPage(browser: Browser, url: string): Promise<{ page: Page; errors: string[] }> {
+  const opened = await browser.newPage();
+  await opened.page.goto(url);
+  await opened.page.evaluate(() => logsPage.emitted);
+  return opened;
+}
+
+/** Every KPI event delivered in one call of its own, and no counter of a loss, cut or error moved. */
+function expectAllDelivered(stats: CifLogRecordExporterStats): void {
+  const zeros = (counters: object) => Object.fromEntries(Object.keys(counters).map((key) => [key, 0]));
+  expect(stats).to.deep.equal({
+    logRecordsSeen: 3,
+    cifLogRecords: 3,
+    kpiEventsSent: 3,
+    kpiEventsDelivered: 3,
+    kpiEventsPending: 0,
+    callsMade: 3,
+    callsRetried: 0,
+    callsFailed: 0,
+    callsTimedOut: 0,
+    callsQueued: 0,
+    callsInFlight: 0,
+    callsAbandoned: 0,
+    callbackErrors: 0,
+    dropped: zeros(stats.dropped),
+    truncated: zeros(stats.truncated),
+    droppedFields: zeros(stats.droppedFields),
+  });
+  expect(Object.keys(stats.dropped)).to.include.members(['missing_identity', 'invalid_log_record', 'host_error', 'queue_full']);
+}
+
+describe('log-based KPI events from the browser logs SDK in Chromium', function () {
+  this.timeout(60_000);
+  let browser: Browser;
+  let served: ServedPage;
+
+  before(async () => {
+    served = await servePage(
+      { 'index.html': '<!doctype html><meta charset="utf-8"><script src="logs-page.js"></script>' },
+      {
+        entryPoints: [fileURLToPath(new URL('./fixtures/logs-page.ts', import.meta.url))],
+        bundle: true,
+        format: 'iife',
+        // Picks the browser entry of @opentelemetry/sdk-logs, whose BatchLogRecordProcessor flushes when the page is hidden.
+        platform: 'browser',
+        // Zone follows promises, not native async/await: ES2016 turns `await` into promises.
+        target: 'es2016',
+      },
+    );
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await served?.stop();
+  });
+
+  it('sends emitKpiEvent and logger.emit events under withCifSession, after an await, in a timer and in a trace, without the body', async () => {
+    const { page, errors } = await openPage(browser, served.url);
+    await page.evaluate(() => logsPage.flush());
+    const { calls, stats } = await page.evaluate(() => ({ calls: logsPage.calls, stats: logsPage.stats() }));
+    expect(calls).to.deep.equal(expectedCalls);
+    expect(JSON.stringify(calls)).not.to.include('4111');
+    expect(JSON.stringify(calls)).not.to.include('555 0100');
+    expectAllDelivered(stats);
+    expect(errors).to.deep.equal([]);
+  });
+
+  it('exports the batch when the page is hidden, before its schedule comes due', async () => {
+    const { page, errors } = await openPage(browser, served.url);
+    const before = await page.evaluate(() => ({ calls: logsPage.calls.length, stats: logsPage.stats() }));
+    expect(before.calls).to.equal(0);
+    expect(before.stats.logRecordsSeen).to.equal(0);
+
+    await page.evaluate(() => {
+      Object.defineProperty(document, 'visibilityState', { configurable: true, value: 'hidden' });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await page.waitForFunction(() => logsPage.stats().kpiEventsDelivered === 3);
+    const { calls, stats } = await page.evaluate(() => ({ calls: logsPage.calls, stats: logsPage.stats() }));
+    expect(calls).to.deep.equal(expectedCalls);
+    expectAllDelivered(stats);
+    expect(errors).to.deep.equal([]);
+  });
+});
