@@ -97,13 +97,13 @@ export async function measureExport(spans: ReadableSpan[], rounds: number, timeM
         'export() vs OTLP JSON serializer',
         speedup,
         BUDGETS.exportSpeedupOverOtlp,
-        'profile with `node --cpu-prof --import tsx bench/run.ts` and look at src/delivery.ts',
+        'profile with `node --cpu-prof --import tsx bench/run.ts` and look at src/delivery/engine.ts',
       ),
       atMostBudget(
         'export() vs its floor',
         overFloor,
         BUDGETS.exportOverFloor,
-        'the engine costs more per call than the call itself; look for allocations per call in src/delivery.ts',
+        'the engine costs more per call than the call itself; look for allocations per call in src/delivery/engine.ts',
       ),
       atMostBudget(
         'export() tail',
