@@ -47,7 +47,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     private readonly options: O,
     private readonly mappingStats: M,
   ) {
-    this.delivery = options.delivery ? sharedDelivery(options.delivery, `${source.name}: option`) : share(options);
+    this.delivery = options.delivery !== undefined ? sharedDelivery(options.delivery, `${source.name}: option`) : share(options);
     this.delivery.users++;
     this.warnMapping = (reason, detail) =>
       this.warnOnce(`dropped.${reason}`, `KPI events dropped: ${detail}. ${source.missingIdentityCauses}`);

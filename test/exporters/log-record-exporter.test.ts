@@ -1,0 +1,514 @@
+import { context, diag, trace, type Tracer } from '@opentelemetry/api';
+import type { Logger } from '@opentelemetry/api-logs';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BatchLogRecordProcessor,
+  InMemoryLogRecordExporter,
+  LoggerProvider,
+  SimpleLogRecordProcessor,
+  type ReadableLogRecord,
+} from '@opentelemetry/sdk-logs';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import {
+  CifDelivery,
+  CifExportError,
+  CifQueueFullError,
+  CifSessionSpanProcessor,
+  CifShutdownError,
+  CifSpanExporter,
+  recordKpiEvent,
+  withCifSession,
+  type CifAnalyticsData,
+  type CifKpiEventDetails,
+} from '../../src/index.js';
+import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent, type CifLogRecordExporterOptions } from '../../src/logs.js';
+import { RecordingCifClient, installFakeCIFramework, type RecordedCifCall } from '../../src/testing/index.js';
+import { captureDiag } from '../helpers/diag.js';
+import { expectBalanced } from '../helpers/fake-client.js';
+import { FIXED_TRACE_ID, TRACE_GUID } from '../helpers/spans.js';
+
+const T1 = '2026-11-25T10:15:30.123Z';
+const T2 = '2026-11-25T10:16:00.000Z';
+const T3 = '2026-11-25T10:17:45.500Z';
+const CALL = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
+const RESOURCE = { 'service.name': 'softphone', 'cif.participant.id': 'agent-7' };
+
+type Closeable = { shutdown(): Promise<void> };
+
+/** Lets every pending promise callback and I/O turn run. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A host that answers nothing until told to: `release()` answers the oldest held call. */
+function holdingHost() {
+  const held: Array<() => void> = [];
+  let answered = 0;
+  let maxInFlight = 0;
+  const client = new RecordingCifClient({
+    answer: () => new Promise<string>((resolve) => held.push(() => resolve('ok'))),
+    onCall: () => {
+      maxInFlight = Math.max(maxInFlight, client.calls.length - answered);
+    },
+  });
+  return {
+    client,
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    async release() {
+      const answer = held.shift();
+      expect(answer, 'a held call to answer').to.not.equal(undefined);
+      answered++;
+      answer!();
+      await settle();
+    },
+  };
+}
+
+/** Exports once and waits for every call to settle, so a second callback would be seen. */
+async function exportAll(exporter: CifLogRecordExporter | CifSpanExporter, items: unknown[]): Promise<ExportResult[]> {
+  const results: ExportResult[] = [];
+  await new Promise<void>((resolve) =>
+    (exporter as CifLogRecordExporter).export(items as ReadableLogRecord[], (result) => {
+      results.push(result);
+      resolve();
+    }),
+  );
+  await exporter.forceFlush();
+  await settle();
+  return results;
+}
+
+/** The counters both exporters have, without those only one source has. */
+function commonCounters(stats: object): Record<string, unknown> {
+  const copy = structuredClone(stats) as Record<string, unknown> & { dropped: Record<string, number> };
+  for (const key of ['spansSeen', 'cifSpans', 'logRecordsSeen', 'cifLogRecords']) delete copy[key];
+  for (const key of ['invalid_span', 'sdk_event_limit', 'invalid_log_record']) delete copy.dropped[key];
+  return copy;
+}
+
+function kpiNames(calls: RecordedCifCall[]): string[] {
+  return calls.flatMap((c) => (c.data as CifAnalyticsData).events.map((e) => e.kpiEventName));
+}
+
+describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
+  const closeables: Closeable[] = [];
+  beforeEach(() => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  });
+  afterEach(async () => {
+    await Promise.all(closeables.splice(0).map((c) => c.shutdown()));
+    context.disable();
+    diag.disable();
+  });
+
+  function tracerProvider(exporter?: CifSpanExporter): { provider: BasicTracerProvider; tracer: Tracer } {
+    const spanProcessors = exporter ? [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] : [];
+    const provider = new BasicTracerProvider({ idGenerator: FIXED_TRACE_ID, resource: resourceFromAttributes(RESOURCE), spanProcessors });
+    closeables.push(provider);
+    return { provider, tracer: provider.getTracer('softphone') };
+  }
+
+  function loggerProvider(exporter: CifLogRecordExporter | InMemoryLogRecordExporter, processor: 'simple' | 'batch', stamp = true) {
+    const exporting = processor === 'simple' ? new SimpleLogRecordProcessor({ exporter }) : new BatchLogRecordProcessor({ exporter });
+    const provider = new LoggerProvider({
+      resource: resourceFromAttributes(RESOURCE),
+      processors: stamp ? [new CifSessionLogRecordProcessor(), exporting] : [exporting],
+    });
+    closeables.push(provider);
+    return { provider, logger: provider.getLogger('softphone') };
+  }
+
+  /** Log records as the SDK hands them to exporters, emitted by `emit` under the call's session and span. */
+  async function sdkLogRecords(emit: (logger: Logger) => void): Promise<ReadableLogRecord[]> {
+    const memory = new InMemoryLogRecordExporter();
+    const { provider, logger } = loggerProvider(memory, 'simple');
+    const { tracer } = tracerProvider();
+    withCifSession(CALL, () => tracer.startActiveSpan('inbound call', (span) => (emit(logger), span.end())));
+    await provider.forceFlush();
+    return [...memory.getFinishedLogRecords()];
+  }
+
+  async function sdkSpans(record: (tracer: Tracer) => void): Promise<ReadableSpan[]> {
+    const memory = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({
+      idGenerator: FIXED_TRACE_ID,
+      resource: resourceFromAttributes(RESOURCE),
+      spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(memory)],
+    });
+    closeables.push(provider);
+    withCifSession(CALL, () => record(provider.getTracer('softphone')));
+    await provider.forceFlush();
+    return [...memory.getFinishedSpans()];
+  }
+
+  /** One widget flow: accept, hold across an await, end; `kpi` records each KPI event one way. */
+  async function widgetFlow(tracer: Tracer, kpi: (name: string, details: CifKpiEventDetails | undefined, iso: string) => void): Promise<void> {
+    await withCifSession(CALL, () =>
+      tracer.startActiveSpan('inbound call', async (span) => {
+        kpi('CallAccepted', { notificationResponseAction: 'accepted', reason: 'inbound' }, T1);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        kpi('CallHold', { reason: 'customer asked', customData: { msdyn_customattribute1: 'billing' } }, T2);
+        await Promise.resolve();
+        kpi('CallEnded', { additionalData: '{"duration":135}' }, T3);
+        span.end();
+      }),
+    );
+  }
+
+  const identity = { conversationId: 'conv-1', providerSessionId: 'prov-1', participantId: 'agent-7' };
+  const expectedFlow: RecordedCifCall[] = [
+    {
+      data: { ...identity, events: [{ kpiEventName: 'CallAccepted', kpiEventReason: 'inbound', eventTimestamp: T1, notificationResponseAction: 'accepted' }] },
+      eventName: 'CallAccepted',
+      correlationId: TRACE_GUID,
+    },
+    {
+      data: {
+        ...identity,
+        events: [{ kpiEventName: 'CallHold', kpiEventReason: 'customer asked', eventTimestamp: T2, customData: [{ attribute: 'msdyn_customattribute1', value: 'billing' }] }],
+      },
+      eventName: 'CallHold',
+      correlationId: TRACE_GUID,
+    },
+    {
+      data: { ...identity, events: [{ kpiEventName: 'CallEnded', eventTimestamp: T3, additionalData: '{"duration":135}' }] },
+      eventName: 'CallEnded',
+      correlationId: TRACE_GUID,
+    },
+  ];
+
+  (['simple', 'batch'] as const).forEach((processor) =>
+    it(`sends the same calls and counts the same for a widget instrumented with log-based events (${processor} processor) as with span events`, async () => {
+      const spanClient = new RecordingCifClient();
+      const spanExporter = new CifSpanExporter({ client: spanClient });
+      const { tracer: spanTracer, provider: spanProvider } = tracerProvider(spanExporter);
+      await widgetFlow(spanTracer, (name, details, iso) => recordKpiEvent(trace.getActiveSpan(), name, details, new Date(iso)));
+      await spanProvider.forceFlush();
+      await spanExporter.forceFlush();
+
+      const logClient = new RecordingCifClient();
+      const logExporter = new CifLogRecordExporter({ client: logClient });
+      const { logger, provider: logProvider } = loggerProvider(logExporter, processor);
+      const { tracer } = tracerProvider();
+      await widgetFlow(tracer, (name, details, iso) => {
+        if (name === 'CallHold') {
+          // The way of the OpenTelemetry guidance, without the library's function.
+          logger.emit({
+            eventName: name,
+            timestamp: new Date(iso),
+            attributes: { 'cif.kpi.reason': details!.reason!, 'cif.kpi.custom.msdyn_customattribute1': 'billing' },
+            body: 'agent put the customer on hold: card 4111 1111 1111 1111',
+          });
+        } else {
+          emitKpiEvent(logger, name, details, { time: new Date(iso) });
+        }
+      });
+      await logProvider.forceFlush();
+      await logExporter.forceFlush();
+
+      expect(logClient.calls).to.deep.equal(expectedFlow);
+      expect(spanClient.calls).to.deep.equal(expectedFlow);
+      expect(JSON.stringify(logClient.calls)).not.to.include('4111');
+      const spanStats = spanExporter.getStats();
+      const logStats = logExporter.getStats();
+      expect(commonCounters(logStats)).to.deep.equal(commonCounters(spanStats));
+      expect(logStats).to.include({ kpiEventsSent: 3, kpiEventsDelivered: 3, callsMade: 3, logRecordsSeen: 3, cifLogRecords: 3 });
+    }),
+  );
+
+  it('stamps the session on records emitted after an await, through AsyncLocalStorage, and not on records outside it', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifLogRecordExporter({ client });
+    const { logger, provider } = loggerProvider(exporter, 'batch');
+    await withCifSession({ ...CALL, clientSessionId: 'client-1' }, async () => {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      await Promise.resolve();
+      emitKpiEvent(logger, 'CallAccepted', undefined, { time: new Date(T1) });
+    });
+    emitKpiEvent(logger, 'Outside', undefined, { time: new Date(T2) });
+    await provider.forceFlush();
+    await exporter.forceFlush();
+
+    expect(client.calls).to.have.length(1);
+    const { correlationId, ...rest } = client.calls[0]!;
+    expect(rest).to.deep.equal({
+      data: { ...CALL, clientSessionId: 'client-1', participantId: 'agent-7', events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }] },
+      eventName: 'CallAccepted',
+    });
+    expect(correlationId).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(exporter.getStats().dropped.missing_identity).to.equal(1);
+  });
+
+  it('calls the export result callback once with SUCCESS when the host accepts every call', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifLogRecordExporter({ client });
+    const records = await sdkLogRecords((logger) => {
+      emitKpiEvent(logger, 'CallAccepted');
+      emitKpiEvent(logger, 'CallHold');
+    });
+    expect(await exportAll(exporter, records)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+    expect(kpiNames(client.calls)).to.deep.equal(['CallAccepted', 'CallHold']);
+  });
+
+  it('retries a call the host rejected and reports SUCCESS once it is accepted', async () => {
+    const client = new RecordingCifClient({ answer: (_call, index) => (index === 0 ? Promise.reject(new Error('Provider not active')) : 'ok') });
+    const exporter = new CifLogRecordExporter({ client, retry: { maxAttempts: 3, initialBackoffMillis: 0, maxBackoffMillis: 0 } });
+    const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'CallAccepted'));
+    expect(await exportAll(exporter, records)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+    expect(kpiNames(client.calls)).to.deep.equal(['CallAccepted', 'CallAccepted']);
+    expect(exporter.getStats()).to.include({ callsMade: 2, callsRetried: 1, callsFailed: 0, kpiEventsDelivered: 1 });
+  });
+
+  it('calls the export result callback once with FAILED and a CifExportError when the host keeps rejecting', async () => {
+    const rejection = new Error('Provider not active');
+    const client = new RecordingCifClient({ answer: () => Promise.reject(rejection) });
+    const exporter = new CifLogRecordExporter({ client, retry: { maxAttempts: 2, initialBackoffMillis: 0, maxBackoffMillis: 0 } });
+    const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'CallAccepted'));
+    const results = await exportAll(exporter, records);
+    expect(results).to.have.length(1);
+    expect(results[0]!.code).to.equal(ExportResultCode.FAILED);
+    const error = results[0]!.error as CifExportError;
+    expect(error).to.be.instanceOf(CifExportError);
+    expect(error.message).to.equal('1 of 1 logAnalyticsEvent calls failed: Provider not active');
+    expect(error.errors).to.deep.equal([rejection]);
+    const stats = exporter.getStats();
+    expect(stats).to.include({ callsMade: 2, callsRetried: 1, callsFailed: 1, kpiEventsDelivered: 0 });
+    expect(stats.dropped.host_error).to.equal(1);
+    expectBalanced(stats);
+  });
+
+  it('sends through the page CIF library when given no client', async () => {
+    const fake = installFakeCIFramework();
+    try {
+      const exporter = new CifLogRecordExporter();
+      const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'CallAccepted', undefined, { time: new Date(T1) }));
+      expect(await exportAll(exporter, records)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+      expect(fake.client.calls).to.deep.equal([{ ...expectedFlow[0]!, data: { ...identity, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }] } }]);
+      await exporter.shutdown();
+    } finally {
+      fake.uninstall();
+    }
+  });
+
+  describe('sharing one CifDelivery with CifSpanExporter', () => {
+    function sharedPair(client: RecordingCifClient, options: ConstructorParameters<typeof CifDelivery>[0] = {}) {
+      const delivery = new CifDelivery({ client, ...options });
+      const spanExporter = new CifSpanExporter({ delivery });
+      const logExporter = new CifLogRecordExporter({ delivery });
+      closeables.push(spanExporter, logExporter);
+      return { spanExporter, logExporter };
+    }
+
+    it('keeps at most maxConcurrentCalls calls in flight across both exporters', async () => {
+      const host = holdingHost();
+      const { spanExporter, logExporter } = sharedPair(host.client, { maxConcurrentCalls: 1 });
+      const spanResults: ExportResult[] = [];
+      const logResults: ExportResult[] = [];
+      const spans = await sdkSpans((tracer) =>
+        tracer.startActiveSpan('inbound call', (span) => {
+          recordKpiEvent(span, 'SpanA');
+          recordKpiEvent(span, 'SpanB');
+          span.end();
+        }),
+      );
+      const records = await sdkLogRecords((logger) => {
+        emitKpiEvent(logger, 'LogA');
+        emitKpiEvent(logger, 'LogB');
+      });
+      spanExporter.export(spans, (r) => spanResults.push(r));
+      logExporter.export(records as never, (r) => logResults.push(r));
+      await settle();
+
+      expect(host.client.calls).to.have.length(1);
+      for (const stats of [spanExporter.getStats(), logExporter.getStats()]) {
+        expect(stats).to.include({ callsInFlight: 1, callsQueued: 3, kpiEventsSent: 4, kpiEventsPending: 4 });
+      }
+      for (let answered = 1; answered <= 4; answered++) {
+        await host.release();
+        expect(host.client.calls).to.have.length(Math.min(answered + 1, 4));
+      }
+      expect(host.maxInFlight).to.equal(1);
+      expect(kpiNames(host.client.calls).sort()).to.deep.equal(['LogA', 'LogB', 'SpanA', 'SpanB']);
+      expect(spanResults).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+      expect(logResults).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+      expect(commonCounters(spanExporter.getStats())).to.deep.equal(commonCounters(logExporter.getStats()));
+      expect(logExporter.getStats()).to.include({ kpiEventsDelivered: 4, kpiEventsPending: 0, callsMade: 4 });
+    });
+
+    it('bounds the queue of both exporters with one maxQueueSize, counting the overflow as queue_full in both', async () => {
+      const host = holdingHost();
+      const { spanExporter, logExporter } = sharedPair(host.client, { maxConcurrentCalls: 1, maxQueueSize: 1 });
+      const spans = await sdkSpans((tracer) =>
+        tracer.startActiveSpan('inbound call', (span) => {
+          recordKpiEvent(span, 'SpanA');
+          span.end();
+        }),
+      );
+      const records = await sdkLogRecords((logger) => {
+        emitKpiEvent(logger, 'LogA', undefined, { time: new Date(T1) });
+        emitKpiEvent(logger, 'LogB', undefined, { time: new Date(T2) });
+      });
+      const logResults: ExportResult[] = [];
+      spanExporter.export(spans, () => {});
+      await settle();
+      logExporter.export(records as never, (r) => logResults.push(r));
+      await settle();
+
+      for (const stats of [spanExporter.getStats(), logExporter.getStats()]) {
+        expect(stats.dropped.queue_full).to.equal(1);
+        expect(stats).to.include({ kpiEventsSent: 3, kpiEventsPending: 2, callsInFlight: 1, callsQueued: 1 });
+        expectBalanced(stats);
+      }
+      await host.release();
+      await host.release();
+      expect(kpiNames(host.client.calls)).to.deep.equal(['SpanA', 'LogA']);
+      expect(logResults).to.have.length(1);
+      expect(logResults[0]!.code).to.equal(ExportResultCode.FAILED);
+      expect((logResults[0]!.error as CifExportError).errors[0]).to.be.instanceOf(CifQueueFullError);
+      const stats = logExporter.getStats();
+      expect(stats).to.include({ kpiEventsSent: 3, kpiEventsDelivered: 2, kpiEventsPending: 0 });
+      expectBalanced(stats);
+      expect(commonCounters(spanExporter.getStats())).to.deep.equal(commonCounters(stats));
+    });
+
+    it('keeps delivering for the other exporter when one shuts down, and refuses the one shut down', async () => {
+      const client = new RecordingCifClient();
+      const { spanExporter, logExporter } = sharedPair(client);
+      await spanExporter.shutdown();
+      const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'AfterSpanShutdown'));
+      expect(await exportAll(logExporter, records)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+      const spans = await sdkSpans((tracer) =>
+        tracer.startActiveSpan('inbound call', (span) => {
+          recordKpiEvent(span, 'Refused');
+          span.end();
+        }),
+      );
+      const refused = await exportAll(spanExporter, spans);
+      expect(refused.map((r) => r.code)).to.deep.equal([ExportResultCode.FAILED]);
+      expect(refused[0]!.error).to.be.instanceOf(CifShutdownError);
+      expect(kpiNames(client.calls)).to.deep.equal(['AfterSpanShutdown']);
+      const stats = logExporter.getStats();
+      expect(stats).to.include({ kpiEventsSent: 2, kpiEventsDelivered: 1 });
+      expect(stats.dropped.after_shutdown).to.equal(1);
+      expectBalanced(stats);
+    });
+
+    it('fails the calls still waiting as after_shutdown when the last exporter using the delivery shuts down', async () => {
+      const client = new RecordingCifClient();
+      // CIF never becomes ready: every call waits, and only the shutdowns end them.
+      const { spanExporter, logExporter } = sharedPair(client, { ready: new Promise(() => {}), readyTimeoutMillis: 600_000, timeoutMillis: 20 });
+      const spans = await sdkSpans((tracer) =>
+        tracer.startActiveSpan('inbound call', (span) => {
+          recordKpiEvent(span, 'SpanA');
+          span.end();
+        }),
+      );
+      const records = await sdkLogRecords((logger) => {
+        emitKpiEvent(logger, 'LogA');
+        emitKpiEvent(logger, 'LogB');
+      });
+      const spanResults: ExportResult[] = [];
+      const logResults: ExportResult[] = [];
+      spanExporter.export(spans, (r) => spanResults.push(r));
+      logExporter.export(records as never, (r) => logResults.push(r));
+
+      await spanExporter.shutdown();
+      expect(logExporter.getStats()).to.include({ kpiEventsPending: 3 });
+      expect(logExporter.getStats().dropped.after_shutdown).to.equal(0);
+      await logExporter.shutdown();
+      await settle();
+
+      for (const stats of [spanExporter.getStats(), logExporter.getStats()]) {
+        expect(stats).to.include({ kpiEventsSent: 3, kpiEventsPending: 0, kpiEventsDelivered: 0, callsMade: 0 });
+        expect(stats.dropped.after_shutdown).to.equal(3);
+        expectBalanced(stats);
+      }
+      expect(client.calls).to.deep.equal([]);
+      for (const results of [spanResults, logResults]) {
+        expect(results).to.have.length(1);
+        expect(results[0]!.code).to.equal(ExportResultCode.FAILED);
+        expect((results[0]!.error as CifExportError).errors[0]).to.be.instanceOf(CifShutdownError);
+      }
+    });
+
+    const deliveryOptions: Array<[string, CifLogRecordExporterOptions]> = [
+      ['client', { client: new RecordingCifClient() }],
+      ['maxConcurrentCalls', { maxConcurrentCalls: 2 }],
+      ['maxQueueSize', { maxQueueSize: 10 }],
+      ['timeoutMillis', { timeoutMillis: 100 }],
+    ];
+    deliveryOptions.forEach(([name, options]) =>
+      it(`throws a TypeError naming \`${name}\` when it is passed together with a delivery`, () => {
+        const delivery = new CifDelivery({ client: new RecordingCifClient() });
+        expect(() => new CifLogRecordExporter({ delivery, ...options }))
+          .to.throw(TypeError, `CifLogRecordExporter: option \`${name}\` belongs to the CifDelivery passed as \`delivery\``);
+      }),
+    );
+
+    const notDeliveries: Array<[string, unknown]> = [
+      ['a plain object', { client: new RecordingCifClient() }],
+      ['a string', 'delivery'],
+      ['null', null],
+      ['false', false],
+    ];
+    notDeliveries.forEach(([what, delivery]) =>
+      it(`throws a TypeError when delivery is ${what}, not a CifDelivery`, () => {
+        expect(() => new CifLogRecordExporter({ delivery: delivery as CifDelivery })).to.throw(TypeError, 'CifLogRecordExporter: option `delivery` must be a CifDelivery');
+      }),
+    );
+  });
+
+  it('warns once, naming CifSessionLogRecordProcessor, when KPI events have no CIF identity', async () => {
+    const messages = captureDiag();
+    const client = new RecordingCifClient();
+    const exporter = new CifLogRecordExporter({ client });
+    const { logger, provider } = loggerProvider(exporter, 'simple', false);
+    withCifSession(CALL, () => {
+      emitKpiEvent(logger, 'CallAccepted');
+      emitKpiEvent(logger, 'CallHold');
+    });
+    await provider.forceFlush();
+
+    const warnings = messages.filter((m) => m.includes('CifSessionLogRecordProcessor'));
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.include("KPI events dropped: log record 'CallAccepted' has no cif.conversation.id and cif.provider_session.id.");
+    expect(warnings[0]).to.include('getStats().dropped.missing_identity; shown once.');
+    expect(client.calls).to.deep.equal([]);
+    expect(exporter.getStats().dropped.missing_identity).to.equal(2);
+  });
+
+  it('refuses an export after shutdown as after_shutdown, and still resolves forceFlush', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifLogRecordExporter({ client });
+    const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'Late'));
+    await exporter.shutdown();
+    const results = await exportAll(exporter, records);
+    expect(results).to.have.length(1);
+    expect(results[0]!.code).to.equal(ExportResultCode.FAILED);
+    expect(results[0]!.error).to.be.instanceOf(CifShutdownError);
+    await exporter.forceFlush();
+    expect(client.calls).to.deep.equal([]);
+    const stats = exporter.getStats();
+    expect(stats).to.include({ kpiEventsSent: 1, logRecordsSeen: 1, cifLogRecords: 1 });
+    expect(stats.dropped.after_shutdown).to.equal(1);
+    expectBalanced(stats);
+  });
+
+  it('resolves forceFlush once every call in flight has settled', async () => {
+    const host = holdingHost();
+    const exporter = new CifLogRecordExporter({ client: host.client });
+    const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'CallAccepted'));
+    exporter.export(records, () => {});
+    let flushed = false;
+    const flushing = exporter.forceFlush().then(() => (flushed = true));
+    await settle();
+    expect(flushed).to.equal(false);
+    await host.release();
+    await flushing;
+    expect(flushed).to.equal(true);
+    expect(exporter.getStats()).to.include({ kpiEventsDelivered: 1, kpiEventsPending: 0 });
+  });
+});

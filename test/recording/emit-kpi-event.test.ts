@@ -1,0 +1,160 @@
+import { context, diag, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { millisToHrTime } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import { setCifSession, type CifKpiEventDetails } from '../../src/index.js';
+import { CifSessionLogRecordProcessor, emitKpiEvent, type CifLogger } from '../../src/logs.js';
+import { captureDiag, installThrowingDiag } from '../helpers/diag.js';
+import { FIXED_TRACE_ID, TRACE_ID } from '../helpers/spans.js';
+
+const T1 = '2026-11-25T10:15:30.123Z';
+
+describe('emitKpiEvent', () => {
+  let provider: LoggerProvider;
+  let memory: InMemoryLogRecordExporter;
+  beforeEach(() => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    memory = new InMemoryLogRecordExporter();
+    provider = new LoggerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'softphone' }),
+      processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter: memory })],
+    });
+  });
+  afterEach(async () => {
+    await provider.shutdown();
+    context.disable();
+    diag.disable();
+  });
+
+  /** What the SDK exported: the parts of each record the exporter reads, and the body it must not send. */
+  function emitted() {
+    return memory.getFinishedLogRecords().map((r) => ({ eventName: r.eventName, attributes: r.attributes, body: r.body }));
+  }
+
+  const detailCases: Array<[string, CifKpiEventDetails | undefined, Record<string, unknown>]> = [
+    ['no details', undefined, {}],
+    [
+      'every detail',
+      {
+        reason: 'inbound',
+        additionalData: '{"queue":"billing"}',
+        notificationResponseAction: 'accepted',
+        externalCorrelationId: 'ext-42',
+        customData: { msdyn_customattribute1: 'billing', msdyn_customattribute2: 7, msdyn_customattribute3: true },
+      },
+      {
+        'cif.kpi.reason': 'inbound',
+        'cif.kpi.additional_data': '{"queue":"billing"}',
+        'cif.kpi.notification_response_action': 'accepted',
+        'cif.kpi.external_correlation_id': 'ext-42',
+        'cif.kpi.custom.msdyn_customattribute1': 'billing',
+        'cif.kpi.custom.msdyn_customattribute2': 7,
+        'cif.kpi.custom.msdyn_customattribute3': true,
+      },
+    ],
+    ['only a reason', { reason: 'customer asked' }, { 'cif.kpi.reason': 'customer asked' }],
+    ['details that are not an object', 'oops' as unknown as CifKpiEventDetails, {}],
+    ['null details', null as unknown as CifKpiEventDetails, {}],
+  ];
+  detailCases.forEach(([what, details, attributes]) =>
+    it(`emits one log-based event named by its KPI event, with cif.kpi.name and no body, given ${what}`, () => {
+      emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted', details);
+      expect(emitted()).to.deep.equal([{ eventName: 'CallAccepted', attributes: { 'cif.kpi.name': 'CallAccepted', ...attributes }, body: undefined }]);
+    }),
+  );
+
+  it('stamps the record at the time option', () => {
+    emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted', undefined, { time: new Date(T1) });
+    expect(memory.getFinishedLogRecords().map((r) => r.hrTime)).to.deep.equal([millisToHrTime(Date.parse(T1))]);
+  });
+
+  it('emits in the context option: its span gives the trace id and its CIF session the ids', () => {
+    const spanContext = { traceId: TRACE_ID, spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED };
+    const ctx = setCifSession(trace.setSpanContext(ROOT_CONTEXT, spanContext), { conversationId: 'conv-1', providerSessionId: 'prov-1' });
+    emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted', undefined, { context: ctx });
+    const [record] = memory.getFinishedLogRecords();
+    expect(record!.spanContext).to.deep.equal(spanContext);
+    expect(record!.attributes).to.deep.equal({ 'cif.kpi.name': 'CallAccepted', 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' });
+  });
+
+  it('emits in the active context by default, linking the record to the active span', async () => {
+    const tracerProvider = new BasicTracerProvider({ idGenerator: FIXED_TRACE_ID });
+    try {
+      const span = tracerProvider.getTracer('softphone').startActiveSpan('inbound call', (span) => {
+        emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted');
+        span.end();
+        return span;
+      });
+      const [record] = memory.getFinishedLogRecords();
+      expect(record!.spanContext?.traceId).to.equal(TRACE_ID);
+      expect(record!.spanContext?.spanId).to.equal(span.spanContext().spanId);
+    } finally {
+      await tracerProvider.shutdown();
+    }
+  });
+
+  it('emits a record with no span context outside any span', () => {
+    emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted');
+    expect(memory.getFinishedLogRecords()[0]!.spanContext).to.equal(undefined);
+  });
+
+  const noLoggers: Array<[string, unknown]> = [
+    ['undefined', undefined],
+    ['null', null],
+    ['an object without emit', {}],
+    ['an object whose emit is not a function', { emit: 'no' }],
+  ];
+  noLoggers.forEach(([what, logger]) =>
+    it(`warns and emits nothing, without throwing, when the logger is ${what}`, () => {
+      const messages = captureDiag();
+      expect(() => emitKpiEvent(logger as CifLogger, 'CallAccepted')).not.to.throw();
+      expect(messages).to.have.length(1);
+      expect(messages[0]).to.include("KPI event 'CallAccepted' not emitted: there is no logger to emit it with.");
+    }),
+  );
+
+  it('says at error level, without throwing, when the logger throws', () => {
+    const messages = captureDiag();
+    const logger: CifLogger = {
+      emit: () => {
+        throw new Error('logger shut down badly');
+      },
+    };
+    expect(() => emitKpiEvent(logger, 'CallAccepted')).not.to.throw();
+    expect(messages).to.have.length(1);
+    expect(messages[0]).to.include("KPI event 'CallAccepted' not emitted");
+    expect(messages[0]).to.include('logger shut down badly');
+  });
+
+  it('does not throw when the logger and the installed diag logger both throw', () => {
+    const restore = installThrowingDiag();
+    try {
+      expect(() => emitKpiEvent({ emit: () => { throw new Error('boom'); } }, 'CallAccepted')).not.to.throw();
+      expect(() => emitKpiEvent(undefined, 'CallAccepted')).not.to.throw();
+    } finally {
+      restore();
+    }
+  });
+
+  const hostileDetails: Array<[string, () => CifKpiEventDetails]> = [
+    ['a reason getter that throws', () => Object.defineProperty({}, 'reason', { get: () => { throw new Error('reason trap'); } })],
+    ['a customData getter that throws', () => Object.defineProperty({}, 'customData', { get: () => { throw new Error('customData trap'); } })],
+    ['customData that is a revoked Proxy', () => {
+      const revocable = Proxy.revocable({}, {});
+      revocable.revoke();
+      return { customData: revocable.proxy as Record<string, string> };
+    }],
+  ];
+  hostileDetails.forEach(([what, make]) =>
+    it(`emits nothing and says why at error level, without throwing, given details with ${what}`, () => {
+      const messages = captureDiag();
+      expect(() => emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted', make())).not.to.throw();
+      expect(emitted()).to.deep.equal([]);
+      expect(messages).to.have.length(1);
+      expect(messages[0]).to.include("KPI event 'CallAccepted' not emitted");
+    }),
+  );
+});
