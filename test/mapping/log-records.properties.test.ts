@@ -177,7 +177,7 @@ function expectWithinColumns(call: CifCall, maxEventsPerCall: number): void {
 function map(records: unknown[], options: CifLogRecordExporterOptions) {
   const stats = createLogRecordMappingStats();
   const normalized = normalizeOptions(options, {
-    owner: 'CifLogRecordExporter: option',
+    name: 'CifLogRecordExporter',
     eventFilter: defaultLogRecordFilter,
     correlationId: defaultLogRecordCorrelationId,
   });

@@ -58,7 +58,7 @@ function makeLogRecord(overrides: LogRecordOverrides = {}): CifReadableLogRecord
 function map(records: readonly CifReadableLogRecord[], options: CifLogRecordExporterOptions = {}) {
   const stats = createLogRecordMappingStats();
   const normalized = normalizeOptions(options, {
-    owner: 'CifLogRecordExporter: option',
+    name: 'CifLogRecordExporter',
     eventFilter: defaultLogRecordFilter,
     correlationId: defaultLogRecordCorrelationId,
   });
@@ -485,7 +485,7 @@ describe('logRecordsToCalls', () => {
     const stats = createLogRecordMappingStats();
     const options = normalizeOptions<CifReadableLogRecord, (record: CifReadableLogRecord) => boolean>(
       {},
-      { owner: 'CifLogRecordExporter: option', eventFilter: defaultLogRecordFilter, correlationId: defaultLogRecordCorrelationId },
+      { name: 'CifLogRecordExporter', eventFilter: defaultLogRecordFilter, correlationId: defaultLogRecordCorrelationId },
     );
     logRecordsToCalls([makeLogRecord({ eventName: 'CallHold', attributes: { 'cif.participant.id': 'agent-7' } })], options, stats, (reason, detail) =>
       warnings.push([reason, detail]),
