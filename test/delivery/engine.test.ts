@@ -155,7 +155,7 @@ describe('CifDelivery', () => {
       const seen: boolean[] = [];
       context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
       try {
-        const client = { logAnalyticsEvent: () => (seen.push(isTracingSuppressed(context.active())), Promise.resolve('ok')) };
+        const client = new RecordingCifClient({ onCall: () => seen.push(isTracingSuppressed(context.active())) });
         expect(await engine(client).deliver(calls('A', 'B'))).to.deep.equal(delivered(2));
       } finally {
         context.disable();
@@ -593,7 +593,7 @@ describe('CifDelivery', () => {
       const gc = (globalThis as { gc?: () => void }).gc!;
       // Like the CIF library waiting for the host page's reply, it holds on to every unanswered call.
       const unanswered: Array<(answer: string) => void> = [];
-      const host: CifAnalyticsClient = { logAnalyticsEvent: () => new Promise((resolve) => unanswered.push(resolve)) };
+      const host = new RecordingCifClient({ answer: () => new Promise((resolve) => unanswered.push(resolve)) });
       // As long as the host's own limit, so that A gives its slot to B when it times out.
       const delivery = engine(host, { timeoutMillis: HOST_TIMEOUT_MILLIS, maxConcurrentCalls: 1 });
       const [timedOut, cutOff] = ((batch: CifCall[]) => {
@@ -849,9 +849,7 @@ describe('CifDelivery', () => {
   describe('abandoned calls', () => {
     it('keeps the slot of a timed-out call until the host answers it, so later calls wait', async () => {
       const answers: Array<() => void> = [];
-      const host: CifAnalyticsClient = {
-        logAnalyticsEvent: () => new Promise((resolve) => answers.push(() => resolve('late'))),
-      };
+      const host = new RecordingCifClient({ answer: () => new Promise((resolve) => answers.push(() => resolve('late'))) });
       const delivery = engine(host, { timeoutMillis: 1_000, maxConcurrentCalls: 1 });
       const result = watch(delivery.deliver(calls('A', 'B')));
       await clock.tickAsync(1_000);
@@ -898,14 +896,10 @@ describe('CifDelivery', () => {
 
     it('still lets a held slot go at the host limit after another held call answered and no call is left', async () => {
       const answers: Array<() => void> = [];
-      const client = new RecordingCifClient({ answer: (c) => (c.eventName < 'C' ? hangs() : 'ok') });
-      const host: CifAnalyticsClient = {
-        logAnalyticsEvent: (...args) => {
-          void client.logAnalyticsEvent(...args);
-          return answers.length < 2 ? new Promise((resolve) => answers.push(() => resolve('late'))) : Promise.resolve('ok');
-        },
-      };
-      const delivery = engine(host, { timeoutMillis: 1_000, maxConcurrentCalls: 2 });
+      const client = new RecordingCifClient({
+        answer: () => (answers.length < 2 ? new Promise((resolve) => answers.push(() => resolve('late'))) : 'ok'),
+      });
+      const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 2 });
       void delivery.deliver(calls('A', 'B'));
       await clock.tickAsync(5_000);
       answers[0]!();
@@ -1128,7 +1122,7 @@ describe('CifDelivery', () => {
 
     it('says so when a timed-out call answers late and frees its slot', async () => {
       const answers: Array<() => void> = [];
-      const host: CifAnalyticsClient = { logAnalyticsEvent: () => new Promise((resolve) => answers.push(() => resolve('late'))) };
+      const host = new RecordingCifClient({ answer: () => new Promise((resolve) => answers.push(() => resolve('late'))) });
       void engine(host, { timeoutMillis: 1_000 }).deliver(calls('A'));
       await clock.tickAsync(1_000);
       lines.length = 0;
