@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode } from '@opentelemetry/core';
 import { CifSpanExporter, type CifAnalyticsData, type CifSpanExporterOptions } from '../src/index.js';
-import { expectBalanced, faultyClient, hangs, ok, rejects, throws, type Answer } from './helpers/fake-client.js';
+import { expectBalanced, hangs, throws, timedClient, type Answer } from './helpers/fake-client.js';
 import { at, makeSpan } from './helpers/spans.js';
 
 /** Attribute values as a page may hand them over, hostile ones included. */
@@ -89,16 +89,21 @@ const hostileReasons: Array<() => unknown> = [
   () => Object.defineProperty({}, 'message', { get: () => { throw new Error('message trap'); } }),
   () => new Error(''),
 ];
+/** How the host answers a call: a number picks one of the hostile rejection reasons. */
+type AnswerPlan = 'ok' | 'hang' | { reject: unknown } | { throw: unknown } | number;
 const answer = fc.oneof(
-  fc.constant<Answer | number>(ok()),
-  fc.anything().map((reason): Answer | number => rejects(reason)),
-  fc.anything().map((reason): Answer | number => throws(reason)),
-  fc.constant<Answer | number>(hangs()),
+  fc.constant<AnswerPlan>('ok'),
+  fc.anything().map((reason): AnswerPlan => ({ reject: reason })),
+  fc.anything().map((reason): AnswerPlan => ({ throw: reason })),
+  fc.constant<AnswerPlan>('hang'),
   fc.nat(hostileReasons.length - 1),
 );
 
-function buildAnswer(plan: Answer | number): Answer {
-  return typeof plan === 'number' ? rejects(hostileReasons[plan]!()) : plan;
+function buildAnswer(plan: AnswerPlan): Answer {
+  if (typeof plan === 'number') return Promise.reject(hostileReasons[plan]!());
+  if (plan === 'ok') return 'ok';
+  if (plan === 'hang') return hangs();
+  return 'reject' in plan ? Promise.reject(plan.reject) : throws(plan.throw);
 }
 const options = fc.record({
   maxEventsPerCall: fc.integer({ min: 1, max: 3 }),
@@ -146,7 +151,7 @@ describe('CifSpanExporter properties', () => {
       await fc.assert(
         fc.asyncProperty(fc.array(span, { maxLength: 4 }), fc.array(answer, { minLength: 1, maxLength: 8 }), options, async (plans, answers, chosen) => {
           const spans = plans.map(buildSpan);
-          const client = faultyClient((_, index) => buildAnswer(answers[index % answers.length]!));
+          const client = timedClient((_, index) => buildAnswer(answers[index % answers.length]!));
           const exporter = new CifSpanExporter({ client, timeoutMillis: 1_000, ...chosen } as CifSpanExporterOptions);
           const results: ExportResult[] = [];
           expect(() => exporter.export(spans, (result) => results.push(result))).not.to.throw();

@@ -3,7 +3,8 @@ import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } from '@o
 import { expect } from 'chai';
 import { CifSpanExporter, type CifAnalyticsClient } from '../src/index.js';
 import { DELIVERY_DROP_REASONS } from '../src/stats.js';
-import { expectBalanced, faultyClient, hangs, kpiNames, seededRandom } from './helpers/fake-client.js';
+import { RecordingCifClient } from '../src/testing/index.js';
+import { expectBalanced, hangs, kpiNames, seededRandom } from './helpers/fake-client.js';
 import { IDENTITY } from './helpers/spans.js';
 
 const SPANS = 2_500;
@@ -109,7 +110,7 @@ describe('soak', function () {
 
   it('holds no more than its queue bound while the host never answers, and still shuts down', async () => {
     const stall = (spans: number) => {
-      const exporter = new CifSpanExporter({ client: faultyClient(() => hangs()), maxQueueSize: 100, timeoutMillis: 1_000 });
+      const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: hangs }), maxQueueSize: 100, timeoutMillis: 1_000 });
       const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
       endSpans(provider.getTracer('stall'), 'stall', spans);
       return exporter;

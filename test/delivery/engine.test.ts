@@ -9,21 +9,18 @@ import { installThrowingDiag } from '../helpers/diag.js';
 import { DEFAULT_OPTIONS } from '../../src/options.js';
 import { pageCifClient } from '../../src/delivery/readiness.js';
 import { createDeliveryStats, type CifDeliveryStats } from '../../src/stats.js';
-import { RecordingCifClient, installFakeCIFramework } from '../../src/testing/index.js';
+import { RecordingCifClient, installFakeCIFramework, type FakeCIFramework, type RecordedCifCall } from '../../src/testing/index.js';
 import type { CifAnalyticsClient, CifCall } from '../../src/types.js';
 import {
-  later,
   expectBalanced,
-  faultyClient,
   hangs,
-  installPageCif,
-  ok,
+  installCifWithoutInitDone,
+  later,
   pageWindow,
-  rejects,
   removePageCif,
   throws,
+  timedClient,
   type Answer,
-  type FakeClient,
 } from '../helpers/fake-client.js';
 
 /** A call carrying `events` KPI events named `name`, `name#2`, ... */
@@ -45,7 +42,7 @@ function call(name: string, events = 1): CifCall {
 const calls = (...names: string[]) => names.map((name) => call(name));
 /** The report of a batch of `calls` calls that all were delivered. */
 const delivered = (calls: number): DeliveryReport => ({ calls, failed: 0, errors: [] });
-const names = (client: FakeClient) => client.calls.map((c) => c.eventName);
+const names = (client: { calls: RecordedCifCall[] }) => client.calls.map((c) => c.eventName);
 
 /** Settles the promises that are ready without moving the clock. */
 const settle = (clock: InstalledClock) => clock.tickAsync(0);
@@ -54,6 +51,8 @@ describe('CifDelivery', () => {
   let clock: InstalledClock;
   let stats: CifDeliveryStats;
   const engines: DeliveryEngine[] = [];
+  // Fake CIF libraries put on the page, taken away after each test.
+  const fakes: Array<FakeCIFramework<CifAnalyticsClient>> = [];
   const unhandled: unknown[] = [];
   const onUnhandled = (reason: unknown) => unhandled.push(reason);
   before(() => process.on('unhandledRejection', onUnhandled));
@@ -74,6 +73,7 @@ describe('CifDelivery', () => {
       // The test has failed already, and says why.
     } finally {
       clock.uninstall();
+      fakes.splice(0).forEach((fake) => fake.uninstall());
       removePageCif();
     }
   });
@@ -129,13 +129,13 @@ describe('CifDelivery', () => {
 
   describe('readiness', () => {
     it('makes calls synchronously with an explicit client, in the order given', () => {
-      const client = faultyClient();
+      const client = new RecordingCifClient();
       void engine(client).deliver(calls('A', 'B', 'C'));
       expect(names(client)).to.deep.equal(['A', 'B', 'C']);
     });
 
     it('passes the payload, eventName and correlationId through unchanged', async () => {
-      const client = faultyClient();
+      const client = timedClient();
       const c = call('CallAccepted', 2);
       expect(await engine(client).deliver([c])).to.deep.equal(delivered(1));
       expect(client.calls).to.deep.equal([
@@ -145,7 +145,7 @@ describe('CifDelivery', () => {
     });
 
     it('sends JSON text when dataFormat is json', async () => {
-      const client = faultyClient();
+      const client = new RecordingCifClient();
       const c = call('A');
       await engine(client, { dataFormat: 'json' }).deliver([c]);
       expect(client.calls[0]!.data).to.equal(JSON.stringify(c.data));
@@ -155,7 +155,7 @@ describe('CifDelivery', () => {
       const seen: boolean[] = [];
       context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
       try {
-        const client = { logAnalyticsEvent: () => (seen.push(isTracingSuppressed(context.active())), Promise.resolve('ok')) };
+        const client = new RecordingCifClient({ onCall: () => seen.push(isTracingSuppressed(context.active())) });
         expect(await engine(client).deliver(calls('A', 'B'))).to.deep.equal(delivered(2));
       } finally {
         context.disable();
@@ -164,8 +164,8 @@ describe('CifDelivery', () => {
     });
 
     it('calls Microsoft.CIFramework at once when it is already on the page at the first call', () => {
-      const client = faultyClient();
-      installPageCif(client);
+      const client = new RecordingCifClient();
+      fakes.push(installFakeCIFramework(globalThis, client));
       void engine(undefined).deliver(calls('A'));
       expect(names(client)).to.deep.equal(['A']);
     });
@@ -175,9 +175,9 @@ describe('CifDelivery', () => {
       try {
         const delivery = engine(undefined);
         const result = watch(delivery.deliver(calls('A', 'B')));
-        const client = faultyClient();
+        const client = new RecordingCifClient();
         await clock.tickAsync(1000);
-        installPageCif(client);
+        installCifWithoutInitDone(client);
         await clock.tickAsync(5000);
         expect(client.calls).to.have.length(0);
         expect(stats).to.include({ callsQueued: 2, callsInFlight: 0, kpiEventsPending: 2 });
@@ -214,8 +214,8 @@ describe('CifDelivery', () => {
     it('delivers waiting calls when their wait runs out and the library is there without its event', async () => {
       const delivery = engine(undefined, { readyTimeoutMillis: 1_000 });
       const result = watch(delivery.deliver(calls('A')));
-      const client = faultyClient();
-      installPageCif(client);
+      const client = new RecordingCifClient();
+      fakes.push(installFakeCIFramework(globalThis, client));
       await clock.tickAsync(999);
       expect(client.calls).to.have.length(0);
       await clock.tickAsync(1);
@@ -226,7 +226,7 @@ describe('CifDelivery', () => {
 
     it('waits for the ready promise even with an explicit client', async () => {
       let resolve!: () => void;
-      const client = faultyClient();
+      const client = new RecordingCifClient();
       const delivery = engine(client, { readiness: { kind: 'promise', ready: new Promise<void>((r) => (resolve = r)) } });
       const result = watch(delivery.deliver(calls('A')));
       await clock.tickAsync(10_000);
@@ -239,7 +239,7 @@ describe('CifDelivery', () => {
 
     it('fails waiting and later calls at once when the ready promise rejects, with its reason', async () => {
       let reject!: (reason: unknown) => void;
-      const client = faultyClient();
+      const client = new RecordingCifClient();
       const delivery = engine(client, { readiness: { kind: 'promise', ready: new Promise((_, r) => (reject = r)) } });
       const waiting = watch(delivery.deliver(calls('A')));
       reject(new Map([['message', 'provider disabled']]));
@@ -261,8 +261,7 @@ describe('CifDelivery', () => {
         const delivery = engine(undefined);
         const result = watch(delivery.deliver(calls('A')));
         expect(clock.countTimers(), 'the ready timer').to.equal(1);
-        installPageCif(faultyClient());
-        page.fire('CIFInitDone');
+        fakes.push(installFakeCIFramework(globalThis, new RecordingCifClient()));
         await settle(clock);
         expect(result.value).to.deep.equal(delivered(1));
         expect(clock.countTimers(), 'timers once every call settled').to.equal(0);
@@ -273,7 +272,7 @@ describe('CifDelivery', () => {
 
     it('stops waiting on its ready timer once the ready promise rejects', async () => {
       let reject!: (reason: unknown) => void;
-      const delivery = engine(faultyClient(), { readiness: { kind: 'promise', ready: new Promise((_, r) => (reject = r)) } });
+      const delivery = engine(new RecordingCifClient(), { readiness: { kind: 'promise', ready: new Promise((_, r) => (reject = r)) } });
       const result = watch(delivery.deliver(calls('A')));
       expect(clock.countTimers(), 'the ready timer').to.equal(1);
       reject('no');
@@ -303,7 +302,7 @@ describe('CifDelivery', () => {
 
   describe('timeouts', () => {
     it('fails a call the host does not answer within timeoutMillis, and does not retry it', async () => {
-      const client = faultyClient(() => hangs());
+      const client = new RecordingCifClient({ answer: hangs });
       const result = watch(engine(client, { timeoutMillis: 15_000 }).deliver(calls('A')));
       await clock.tickAsync(14_999);
       expect(result.settled).to.equal(false);
@@ -319,14 +318,14 @@ describe('CifDelivery', () => {
     });
 
     it('ignores an answer that comes after the timeout', async () => {
-      const client = faultyClient(() => later(20_000, ok()));
+      const client = new RecordingCifClient({ answer: () => later(20_000, 'ok') });
       await Promise.all([engine(client, { timeoutMillis: 1_000 }).deliver(calls('A')), clock.tickAsync(1_000)]);
       await clock.tickAsync(30_000);
       expect(stats).to.include({ kpiEventsDelivered: 0, callsTimedOut: 1, callsFailed: 1 });
     });
 
     it('ignores a rejection that comes after the timeout, and does not retry the call', async () => {
-      const client = faultyClient(() => later(20_000, rejects('late no')));
+      const client = new RecordingCifClient({ answer: () => later(20_000, () => Promise.reject('late no')) });
       await Promise.all([engine(client, { timeoutMillis: 1_000 }).deliver(calls('A')), clock.tickAsync(1_000)]);
       await clock.tickAsync(30_000);
       expect(client.calls).to.have.length(1);
@@ -335,7 +334,7 @@ describe('CifDelivery', () => {
     });
 
     it('ignores an answer after the timeout when timeoutMillis is as long as the host\'s own limit', async () => {
-      const client = faultyClient(() => later(HOST_TIMEOUT_MILLIS + 20_000, ok()));
+      const client = new RecordingCifClient({ answer: () => later(HOST_TIMEOUT_MILLIS + 20_000, 'ok') });
       const result = watch(engine(client, { timeoutMillis: HOST_TIMEOUT_MILLIS }).deliver(calls('A')));
       await clock.tickAsync(HOST_TIMEOUT_MILLIS);
       expect(result.value!.errors.map((e) => e.name)).to.deep.equal(['CifTimeoutError']);
@@ -345,7 +344,7 @@ describe('CifDelivery', () => {
     });
 
     it('delivers a call answered just within the timeout', async () => {
-      const client = faultyClient(() => later(999, ok()));
+      const client = new RecordingCifClient({ answer: () => later(999, 'ok') });
       const result = watch(engine(client, { timeoutMillis: 1_000 }).deliver(calls('A')));
       await clock.tickAsync(999);
       expect(result.value).to.deep.equal(delivered(1));
@@ -354,25 +353,25 @@ describe('CifDelivery', () => {
   });
 
   describe('retries', () => {
-    const faults: Array<[string, Answer, string]> = [
-      ['rejects with an Error', rejects(new Error('Provider not active')), 'Provider not active'],
-      ['rejects with a Map holding message', rejects(new Map([['message', 'Not allowed']])), 'Not allowed'],
-      ['rejects with a string', rejects('host busy'), 'host busy'],
-      ['rejects with undefined', rejects(undefined), 'CIF host rejected the call: undefined'],
-      ['throws synchronously', throws(new TypeError('sync failure')), 'sync failure'],
-      ['throws a plain object', throws({ code: 42 }), 'CIF host rejected the call: {"code":42}'],
-      ['rejects with an object without a prototype', rejects(Object.create(null)), 'CIF host rejected the call: [object Object]'],
-      ['fails after a delay', later(100, rejects('late no')), 'late no'],
+    // What the host does, the message it comes to, and how long after the call it fails.
+    const faults: Array<[string, () => Answer, string, number]> = [
+      ['rejects with an Error', () => Promise.reject(new Error('Provider not active')), 'Provider not active', 0],
+      ['rejects with a Map holding message', () => Promise.reject(new Map([['message', 'Not allowed']])), 'Not allowed', 0],
+      ['rejects with a string', () => Promise.reject('host busy'), 'host busy', 0],
+      ['rejects with undefined', () => Promise.reject(undefined), 'CIF host rejected the call: undefined', 0],
+      ['throws synchronously', () => throws(new TypeError('sync failure')), 'sync failure', 0],
+      ['throws a plain object', () => throws({ code: 42 }), 'CIF host rejected the call: {"code":42}', 0],
+      ['rejects with an object without a prototype', () => Promise.reject(Object.create(null)), 'CIF host rejected the call: [object Object]', 0],
+      ['fails after a delay', () => later(100, () => Promise.reject('late no')), 'late no', 100],
     ];
 
-    faults.forEach(([what, fault]) =>
+    faults.forEach(([what, fault, , failedAt]) =>
       it(`retries a call whose host ${what}, after 250 then 500 ms, and delivers it`, async () => {
-        const client = faultyClient((_, index) => (index < 2 ? fault : ok()));
+        const client = timedClient((_, index) => (index < 2 ? fault() : 'ok'));
         const delivery = engine(client);
         const start = Date.now();
         const result = watch(delivery.deliver(calls('A')));
         await clock.runAllAsync();
-        const failedAt = 'after' in fault ? 100 : 0;
         expect(client.calls.map((c) => c.at - start)).to.deep.equal([0, failedAt + 250, 2 * failedAt + 750]);
         expect(result.value).to.deep.equal(delivered(1));
         expect(stats).to.include({ callsMade: 3, callsRetried: 2, callsFailed: 0, kpiEventsDelivered: 1 });
@@ -381,7 +380,7 @@ describe('CifDelivery', () => {
 
     faults.forEach(([what, fault, message]) =>
       it(`drops a call as host_error after maxAttempts when the host always ${what}`, async () => {
-        const client = faultyClient(() => fault);
+        const client = timedClient(fault);
         const result = watch(engine(client).deliver([call('A', 3)]));
         await clock.runAllAsync();
         expect(result.value!.failed).to.equal(1);
@@ -395,10 +394,10 @@ describe('CifDelivery', () => {
 
     it('retries each call when its own backoff ends, when backoffs of different lengths overlap', async () => {
       // A fails at once and B after 100 ms: A's retry is due at 250 ms, B's at 350 ms.
-      const client = faultyClient((call) => {
+      const client = timedClient((call) => {
         const first = client.calls.filter((c) => c.eventName === call.eventName).length === 1;
-        if (!first) return ok();
-        return call.eventName === 'A' ? rejects('A busy') : later(100, rejects('B busy'));
+        if (!first) return 'ok';
+        return call.eventName === 'A' ? Promise.reject('A busy') : later(100, () => Promise.reject('B busy'));
       });
       const start = Date.now();
       const result = watch(engine(client).deliver(calls('A', 'B')));
@@ -413,7 +412,7 @@ describe('CifDelivery', () => {
     });
 
     it('does not retry when maxAttempts is 1', async () => {
-      const client = faultyClient(() => rejects('no'));
+      const client = new RecordingCifClient({ answer: () => Promise.reject('no') });
       await engine(client, { retry: { maxAttempts: 1, initialBackoffMillis: 250, maxBackoffMillis: 5000 } }).deliver(
         calls('A'),
       );
@@ -422,7 +421,7 @@ describe('CifDelivery', () => {
     });
 
     it('doubles the backoff up to maxBackoffMillis', async () => {
-      const client = faultyClient(() => rejects('no'));
+      const client = timedClient(() => Promise.reject('no'));
       const start = Date.now();
       const done = engine(client, { retry: { maxAttempts: 5, initialBackoffMillis: 1_000, maxBackoffMillis: 3_000 } }).deliver(
         calls('A'),
@@ -433,7 +432,7 @@ describe('CifDelivery', () => {
     });
 
     it('applies jitter from its random source', async () => {
-      const client = faultyClient((_, index) => (index === 0 ? rejects('no') : ok()));
+      const client = timedClient((_, index) => (index === 0 ? Promise.reject('no') : 'ok'));
       const start = Date.now();
       const done = engine(client, { random: () => 0 }).deliver(calls('A'));
       await clock.runAllAsync();
@@ -443,7 +442,7 @@ describe('CifDelivery', () => {
 
     it('retries calls whose backoffs ran out by the same timer in the order they fell due', async () => {
       // A fails at 0 and 250 (due again at 750); B fails at 300 (due at 550).
-      const client = faultyClient((c, index) => (index === 1 ? later(300, rejects('no')) : c.eventName === 'A' && index < 3 ? rejects('no') : ok()));
+      const client = new RecordingCifClient({ answer: (c, index) => (index === 1 ? later(300, () => Promise.reject('no')) : c.eventName === 'A' && index < 3 ? Promise.reject('no') : 'ok') });
       const delivery = engine(client);
       const result = watch(delivery.deliver(calls('A', 'B')));
       await clock.tickAsync(300);
@@ -456,7 +455,7 @@ describe('CifDelivery', () => {
     });
 
     it('counts a call waiting out its backoff as queued, not in flight', async () => {
-      const client = faultyClient((_, index) => (index === 0 ? rejects('no') : ok()));
+      const client = new RecordingCifClient({ answer: (_, index) => (index === 0 ? Promise.reject('no') : 'ok') });
       void engine(client).deliver(calls('A'));
       await settle(clock);
       expect(stats).to.include({ callsQueued: 1, callsInFlight: 0, kpiEventsPending: 1 });
@@ -467,7 +466,7 @@ describe('CifDelivery', () => {
 
   describe('concurrency and the queue', () => {
     it('keeps at most maxConcurrentCalls in flight and starts the next as one settles', async () => {
-      const client = faultyClient((c) => later(c.eventName === 'A' ? 100 : 1_000, ok()));
+      const client = new RecordingCifClient({ answer: (c) => later(c.eventName === 'A' ? 100 : 1_000, 'ok') });
       void engine(client, { maxConcurrentCalls: 2 }).deliver(calls('A', 'B', 'C', 'D'));
       expect(names(client)).to.deep.equal(['A', 'B']);
       expect(stats).to.include({ callsInFlight: 2, callsQueued: 2 });
@@ -479,14 +478,14 @@ describe('CifDelivery', () => {
     });
 
     it('gives a call whose backoff is over the next free slot, before newer calls', async () => {
-      const client = faultyClient((c, index) => (index === 0 ? rejects('no') : later(c.eventName === 'B' ? 300 : 1_000, ok())));
+      const client = new RecordingCifClient({ answer: (c, index) => (index === 0 ? Promise.reject('no') : later(c.eventName === 'B' ? 300 : 1_000, 'ok')) });
       void engine(client, { maxConcurrentCalls: 1 }).deliver(calls('A', 'B', 'C'));
       await clock.runAllAsync();
       expect(names(client)).to.deep.equal(['A', 'B', 'A', 'C']);
     });
 
     it('drops new calls as queue_full once maxQueueSize calls wait, and answers them at once', async () => {
-      const client = faultyClient(() => hangs());
+      const client = new RecordingCifClient({ answer: hangs });
       const delivery = engine(client, { maxConcurrentCalls: 1, maxQueueSize: 3 });
       const results = Array.from({ length: 6 }, (_, i) => watch(delivery.deliver([call(`K${i}`, 2)])));
       await settle(clock);
@@ -500,7 +499,7 @@ describe('CifDelivery', () => {
     });
 
     it('admits calls again once the queue has room', async () => {
-      const client = faultyClient(() => later(100, ok()));
+      const client = new RecordingCifClient({ answer: () => later(100, 'ok') });
       const delivery = engine(client, { maxConcurrentCalls: 1, maxQueueSize: 1 });
       const first = delivery.deliver(calls('A', 'B', 'C'));
       await clock.tickAsync(100);
@@ -514,7 +513,7 @@ describe('CifDelivery', () => {
     });
 
     it('never holds more than maxQueueSize waiting calls while the host stalls, however many arrive', async () => {
-      const client = faultyClient(() => hangs());
+      const client = new RecordingCifClient({ answer: hangs });
       const delivery = engine(client, { maxConcurrentCalls: 4, maxQueueSize: 50, timeoutMillis: 60_000 });
       let mostQueued = 0;
       for (let i = 0; i < 200; i++) {
@@ -532,12 +531,12 @@ describe('CifDelivery', () => {
   describe('timers', () => {
     const CALLS = 200;
     const cases: Array<{ title: string; client: () => CifAnalyticsClient | undefined; options: Partial<DeliveryOptions>; after: number }> = [
-      { title: 'while every call hangs at the host', client: () => faultyClient(() => hangs()), options: { maxConcurrentCalls: CALLS }, after: 1_000 },
-      { title: 'while the calls wait out their backoffs', client: () => faultyClient(() => rejects('no')), options: { maxConcurrentCalls: CALLS }, after: 10 },
+      { title: 'while every call hangs at the host', client: () => new RecordingCifClient({ answer: hangs }), options: { maxConcurrentCalls: CALLS }, after: 1_000 },
+      { title: 'while the calls wait out their backoffs', client: () => new RecordingCifClient({ answer: () => Promise.reject('no') }), options: { maxConcurrentCalls: CALLS }, after: 10 },
       { title: 'while the calls wait for CIF', client: () => undefined, options: {}, after: 1_000 },
       {
         title: 'while timed-out calls hold their slots and others wait for one',
-        client: () => faultyClient(() => hangs()),
+        client: () => new RecordingCifClient({ answer: hangs }),
         options: { maxConcurrentCalls: 50, timeoutMillis: 1_000 },
         after: 1_000,
       },
@@ -553,7 +552,7 @@ describe('CifDelivery', () => {
     );
 
     it('runs no timer once every call has settled', async () => {
-      const delivery = engine(faultyClient());
+      const delivery = engine(new RecordingCifClient());
       await delivery.deliver(calls('A', 'B', 'C'));
       expect(clock.countTimers()).to.equal(0);
     });
@@ -563,7 +562,7 @@ describe('CifDelivery', () => {
     it('keeps a batch reachable only through the calls still queued or in flight', async () => {
       const gc = (globalThis as { gc?: () => void }).gc;
       if (!gc) throw new Error('this test needs node --expose-gc (see .mocharc.json)');
-      const delivery = engine(faultyClient(() => hangs()), { maxConcurrentCalls: 1, maxQueueSize: 1 });
+      const delivery = engine(new RecordingCifClient({ answer: hangs }), { maxConcurrentCalls: 1, maxQueueSize: 1 });
       // Handed over in a function of its own, so this test keeps no reference to the batch.
       const { array, refused, queued } = ((batch: CifCall[]) => {
         void delivery.deliver(batch);
@@ -580,7 +579,7 @@ describe('CifDelivery', () => {
 
     it('lets go of the promise deliver() returned once its calls have settled', async () => {
       const gc = (globalThis as { gc?: () => void }).gc!;
-      const delivery = engine(faultyClient());
+      const delivery = engine(new RecordingCifClient());
       // Created in a function of its own, so this test keeps no reference to the promise.
       const promise = ((d: DeliveryEngine) => new WeakRef(d.deliver(calls('A', 'B'))))(delivery);
       await settle(clock);
@@ -594,7 +593,7 @@ describe('CifDelivery', () => {
       const gc = (globalThis as { gc?: () => void }).gc!;
       // Like the CIF library waiting for the host page's reply, it holds on to every unanswered call.
       const unanswered: Array<(answer: string) => void> = [];
-      const host: CifAnalyticsClient = { logAnalyticsEvent: () => new Promise((resolve) => unanswered.push(resolve)) };
+      const host = new RecordingCifClient({ answer: () => new Promise((resolve) => unanswered.push(resolve)) });
       // As long as the host's own limit, so that A gives its slot to B when it times out.
       const delivery = engine(host, { timeoutMillis: HOST_TIMEOUT_MILLIS, maxConcurrentCalls: 1 });
       const [timedOut, cutOff] = ((batch: CifCall[]) => {
@@ -617,9 +616,9 @@ describe('CifDelivery', () => {
 
   describe('results', () => {
     it('resolves once every call of the batch settled, with the errors of those that failed', async () => {
-      const client = faultyClient((c) =>
-        c.eventName === 'slow' ? later(5_000, ok()) : c.eventName === 'bad' ? rejects('no') : ok(),
-      );
+      const client = new RecordingCifClient({
+        answer: (c) => (c.eventName === 'slow' ? later(5_000, 'ok') : c.eventName === 'bad' ? Promise.reject('no') : 'ok'),
+      });
       const result = watch(engine(client).deliver(calls('fine', 'bad', 'slow')));
       await clock.tickAsync(4_999);
       expect(result.settled).to.equal(false);
@@ -631,7 +630,7 @@ describe('CifDelivery', () => {
 
     it('reports failures as a count and at most three distinct errors, however many calls failed', async () => {
       const messages = ['one', 'two', 'three', 'four'];
-      const client = faultyClient((_, index) => rejects(messages[index % 4]!));
+      const client = new RecordingCifClient({ answer: (_, index) => Promise.reject(messages[index % 4]!) });
       const batch = Array.from({ length: 40 }, (_, i) => call(`K${i}`));
       const report = watch(engine(client, { retry: { maxAttempts: 1, initialBackoffMillis: 0, maxBackoffMillis: 0 } }).deliver(batch));
       await clock.runAllAsync();
@@ -641,13 +640,13 @@ describe('CifDelivery', () => {
     });
 
     it('resolves at once for no calls', async () => {
-      expect(await engine(faultyClient()).deliver([])).to.deep.equal(delivered(0));
+      expect(await engine(new RecordingCifClient()).deliver([])).to.deep.equal(delivered(0));
     });
   });
 
   describe('flush and shutdown', () => {
     it('flushes once every call queued or in flight has settled, retries included', async () => {
-      const client = faultyClient((_, index) => (index === 0 ? rejects('no') : later(1_000, ok())));
+      const client = new RecordingCifClient({ answer: (_, index) => (index === 0 ? Promise.reject('no') : later(1_000, 'ok')) });
       const delivery = engine(client, { maxConcurrentCalls: 1 });
       void delivery.deliver(calls('A', 'B'));
       const flushed = watch(delivery.flush());
@@ -659,7 +658,7 @@ describe('CifDelivery', () => {
     });
 
     it('flushes at once when nothing is pending, and twice in a row', async () => {
-      const delivery = engine(faultyClient());
+      const delivery = engine(new RecordingCifClient());
       const first = watch(delivery.flush());
       const second = watch(delivery.flush());
       expect(clock.countTimers(), 'a keep-alive timer started').to.equal(0);
@@ -669,7 +668,7 @@ describe('CifDelivery', () => {
     });
 
     it('refuses calls after shutdown as after_shutdown, without calling the host', async () => {
-      const client = faultyClient();
+      const client = new RecordingCifClient();
       const delivery = engine(client);
       await delivery.shutdown();
       expect(delivery.isClosed).to.equal(true);
@@ -681,7 +680,7 @@ describe('CifDelivery', () => {
     });
 
     it('lets calls in flight and in backoff finish during shutdown', async () => {
-      const client = faultyClient((_, index) => (index === 0 ? rejects('no') : later(1_000, ok())));
+      const client = new RecordingCifClient({ answer: (_, index) => (index === 0 ? Promise.reject('no') : later(1_000, 'ok')) });
       const delivery = engine(client);
       const result = watch(delivery.deliver(calls('A', 'B')));
       const closed = watch(delivery.shutdown());
@@ -693,7 +692,7 @@ describe('CifDelivery', () => {
     });
 
     it('resolves within timeoutMillis when the host never answers, failing what is left as after_shutdown', async () => {
-      const client = faultyClient(() => hangs());
+      const client = new RecordingCifClient({ answer: hangs });
       const delivery = engine(client, { maxConcurrentCalls: 2, timeoutMillis: 3_000 });
       const result = watch(delivery.deliver(calls('A', 'B', 'C', 'D')));
       await clock.tickAsync(1_000);
@@ -713,7 +712,7 @@ describe('CifDelivery', () => {
     });
 
     it('returns the same promise from a second shutdown', () => {
-      const delivery = engine(faultyClient());
+      const delivery = engine(new RecordingCifClient());
       expect(delivery.shutdown()).to.equal(delivery.shutdown());
     });
 
@@ -735,7 +734,7 @@ describe('CifDelivery', () => {
     });
 
     it('leaves no timer behind once every call has settled', async () => {
-      const client = faultyClient((_, index) => (index % 2 === 0 ? rejects('no') : later(10, ok())));
+      const client = new RecordingCifClient({ answer: (_, index) => (index % 2 === 0 ? Promise.reject('no') : later(10, 'ok')) });
       const delivery = engine(client, { maxConcurrentCalls: 2 });
       void delivery.deliver(calls('A', 'B', 'C', 'D', 'E'));
       await clock.runAllAsync();
@@ -788,8 +787,8 @@ describe('CifDelivery', () => {
     });
 
     it('waits at most readyTimeoutMillis from the first attempt, then calls without CIFInitDone and spends attempts as usual', async () => {
-      const client = faultyClient(() => rejects(new Error('not initialized')));
-      installPageCif(client);
+      const client = timedClient(() => Promise.reject(new Error('not initialized')));
+      installCifWithoutInitDone(client);
       const delivery = engine(undefined, { readyTimeoutMillis: 10_000 });
       const result = watch(delivery.deliver(calls('A')));
       await clock.tickAsync(9_999);
@@ -805,8 +804,8 @@ describe('CifDelivery', () => {
 
     it('waits for CIF up to the earliest deadline, that of a call sent back to wait after a later one', async () => {
       // B is called at 0 and fails at 3 s; C is called at 50 ms and fails at once.
-      const client = faultyClient((c, index) => (index === 0 ? later(3_000, rejects('no')) : index === 1 ? rejects('no') : ok()));
-      installPageCif(client);
+      const client = timedClient((c, index) => (index === 0 ? later(3_000, () => Promise.reject('no')) : index === 1 ? Promise.reject('no') : 'ok'));
+      installCifWithoutInitDone(client);
       const delivery = engine(undefined, { readyTimeoutMillis: 10_000, timeoutMillis: 5_000 });
       const start = Date.now();
       const result = watch(delivery.deliver(calls('B')));
@@ -824,10 +823,9 @@ describe('CifDelivery', () => {
     });
 
     it('retries a failure after CIFInitDone as usual, without waiting again', async () => {
-      const client = faultyClient(() => rejects('Provider not active'));
-      installPageCif(client);
+      const client = timedClient(() => Promise.reject('Provider not active'));
       const delivery = engine(undefined);
-      page.fire('CIFInitDone');
+      fakes.push(installFakeCIFramework(globalThis, client));
       const result = watch(delivery.deliver(calls('A')));
       await clock.tickAsync(250 + 500);
       expect(client.calls.map((c) => c.at - client.calls[0]!.at)).to.deep.equal([0, 250, 750]);
@@ -836,8 +834,8 @@ describe('CifDelivery', () => {
     });
 
     it('takes a call the library answered as its start: later failures are retried as usual', async () => {
-      const client = faultyClient((_, index) => (index === 0 ? ok() : rejects('Provider not active')));
-      installPageCif(client);
+      const client = new RecordingCifClient({ answer: (_, index) => (index === 0 ? 'ok' : Promise.reject('Provider not active')) });
+      installCifWithoutInitDone(client);
       const delivery = engine(undefined);
       await delivery.deliver(calls('A'));
       const result = watch(delivery.deliver(calls('B')));
@@ -851,9 +849,7 @@ describe('CifDelivery', () => {
   describe('abandoned calls', () => {
     it('keeps the slot of a timed-out call until the host answers it, so later calls wait', async () => {
       const answers: Array<() => void> = [];
-      const host: CifAnalyticsClient = {
-        logAnalyticsEvent: () => new Promise((resolve) => answers.push(() => resolve('late'))),
-      };
+      const host = new RecordingCifClient({ answer: () => new Promise((resolve) => answers.push(() => resolve('late'))) });
       const delivery = engine(host, { timeoutMillis: 1_000, maxConcurrentCalls: 1 });
       const result = watch(delivery.deliver(calls('A', 'B')));
       await clock.tickAsync(1_000);
@@ -872,7 +868,7 @@ describe('CifDelivery', () => {
     });
 
     it('lets the slot go once the host\'s own 100 s limit has passed', async () => {
-      const client = faultyClient(() => hangs());
+      const client = new RecordingCifClient({ answer: hangs });
       const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 2 });
       void delivery.deliver(calls('A', 'B', 'C', 'D'));
       await clock.tickAsync(1_000);
@@ -885,7 +881,7 @@ describe('CifDelivery', () => {
     });
 
     it('lets each held slot go at its own host limit, though the slots were taken at different times', async () => {
-      const client = faultyClient((c) => (c.eventName === 'C' ? ok() : hangs()));
+      const client = timedClient((c) => (c.eventName === 'C' ? 'ok' : hangs()));
       const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 2 });
       const start = Date.now();
       void delivery.deliver(calls('A'));
@@ -900,14 +896,10 @@ describe('CifDelivery', () => {
 
     it('still lets a held slot go at the host limit after another held call answered and no call is left', async () => {
       const answers: Array<() => void> = [];
-      const client = faultyClient((c) => (c.eventName < 'C' ? hangs() : ok()));
-      const host: CifAnalyticsClient = {
-        logAnalyticsEvent: (...args) => {
-          void client.logAnalyticsEvent(...args);
-          return answers.length < 2 ? new Promise((resolve) => answers.push(() => resolve('late'))) : Promise.resolve('ok');
-        },
-      };
-      const delivery = engine(host, { timeoutMillis: 1_000, maxConcurrentCalls: 2 });
+      const client = new RecordingCifClient({
+        answer: () => (answers.length < 2 ? new Promise((resolve) => answers.push(() => resolve('late'))) : 'ok'),
+      });
+      const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 2 });
       void delivery.deliver(calls('A', 'B'));
       await clock.tickAsync(5_000);
       answers[0]!();
@@ -920,7 +912,7 @@ describe('CifDelivery', () => {
     });
 
     it('never has more than maxConcurrentCalls calls at a silent host, abandoned ones included', async () => {
-      const client = faultyClient(() => hangs());
+      const client = new RecordingCifClient({ answer: hangs });
       const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 3 });
       void delivery.deliver(calls(...Array.from({ length: 50 }, (_, i) => `K${i}`)));
       for (let second = 0; second < 300; second += 5) {
@@ -931,7 +923,7 @@ describe('CifDelivery', () => {
     });
 
     it('resolves shutdown and clears the holds while abandoned calls fill every slot', async () => {
-      const client = faultyClient(() => hangs());
+      const client = new RecordingCifClient({ answer: hangs });
       const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 1 });
       const result = watch(delivery.deliver(calls('A', 'B')));
       await clock.tickAsync(1_000);
@@ -946,7 +938,7 @@ describe('CifDelivery', () => {
 
     it('lets go of an abandoned call though its slot is still held', async () => {
       const gc = (globalThis as { gc?: () => void }).gc!;
-      const client = faultyClient(() => hangs());
+      const client = new RecordingCifClient({ answer: hangs });
       const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 1 });
       const ref = ((batch: CifCall[]) => {
         void delivery.deliver(batch);
@@ -984,7 +976,7 @@ describe('CifDelivery', () => {
     ];
     cases.forEach(([what, reason, message]) =>
       it(`fails a call rejected with ${what} as host_error with a readable Error, and carries on`, async () => {
-        const client = faultyClient((_, index) => (index === 0 ? rejects(reason) : ok()));
+        const client = new RecordingCifClient({ answer: (_, index) => (index === 0 ? Promise.reject(reason) : 'ok') });
         const delivery = engine(client, { retry: { ...DEFAULT_OPTIONS.retry, maxAttempts: 1 } });
         const report = await delivery.deliver(calls('A', 'B'));
         expect(report.failed).to.equal(1);
@@ -1100,11 +1092,11 @@ describe('CifDelivery', () => {
     it('says one line per wait, retry and give-up at DEBUG', async () => {
       const page = pageWindow();
       try {
-        const client = faultyClient(() => rejects('Provider not active'));
+        const client = new RecordingCifClient({ answer: () => Promise.reject('Provider not active') });
         const delivery = engine(undefined, { readyTimeoutMillis: 1_000 });
         void delivery.deliver(calls('A', 'B'));
         void delivery.deliver(calls('C'));
-        installPageCif(client);
+        installCifWithoutInitDone(client);
         await clock.tickAsync(1_000);
         await clock.runAllAsync();
         // The calls made without CIFInitDone fail, so they wait once more, from their first attempt.
@@ -1130,7 +1122,7 @@ describe('CifDelivery', () => {
 
     it('says so when a timed-out call answers late and frees its slot', async () => {
       const answers: Array<() => void> = [];
-      const host: CifAnalyticsClient = { logAnalyticsEvent: () => new Promise((resolve) => answers.push(() => resolve('late'))) };
+      const host = new RecordingCifClient({ answer: () => new Promise((resolve) => answers.push(() => resolve('late'))) });
       void engine(host, { timeoutMillis: 1_000 }).deliver(calls('A'));
       await clock.tickAsync(1_000);
       lines.length = 0;
@@ -1157,8 +1149,8 @@ describe('CifDelivery', () => {
     it('waits for CIF again from a failed first attempt, while another call times out, and calls once that wait is over', async () => {
       const page = pageWindow();
       try {
-        const client = faultyClient((c, index) => (c.eventName === 'B' ? hangs() : index === 0 ? rejects('no') : ok()));
-        installPageCif(client);
+        const client = timedClient((c, index) => (c.eventName === 'B' ? hangs() : index === 0 ? Promise.reject('no') : 'ok'));
+        installCifWithoutInitDone(client);
         const delivery = engine(undefined, { readyTimeoutMillis: 10_000, timeoutMillis: 1_000 });
         const start = Date.now();
         void delivery.deliver(calls('A', 'B'));
@@ -1180,8 +1172,7 @@ describe('CifDelivery', () => {
         const delivery = engine(undefined, { readyTimeoutMillis: 10_000, timeoutMillis: 20_000 });
         void delivery.deliver(calls('A'));
         await clock.tickAsync(1_000);
-        installPageCif(faultyClient(() => hangs()));
-        page.fire('CIFInitDone');
+        fakes.push(installFakeCIFramework(globalThis, new RecordingCifClient({ answer: hangs })));
         await clock.tickAsync(20_000);
         expect(lines.filter((l) => l.includes('CIF'))).to.deep.equal(['waiting for CIF, at most 10000 ms', 'CIFInitDone received']);
         expect(stats.callsTimedOut).to.equal(1);
@@ -1193,7 +1184,7 @@ describe('CifDelivery', () => {
     it('says nothing above DEBUG for calls that wait, retry or fail', async () => {
       diag.setLogger({ error: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), info: () => {}, debug: () => {}, verbose: () => {} }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
       lines.length = 0;
-      const client = faultyClient(() => rejects('no'));
+      const client = new RecordingCifClient({ answer: () => Promise.reject('no') });
       await clock.runAllAsync();
       const delivery = engine(client);
       void delivery.deliver(calls('A'));
@@ -1204,7 +1195,7 @@ describe('CifDelivery', () => {
     it('keeps delivering when the installed diag logger throws', async () => {
       const restore = installThrowingDiag();
       try {
-        const client = faultyClient((_, index) => (index === 0 ? rejects('once') : ok()));
+        const client = new RecordingCifClient({ answer: (_, index) => (index === 0 ? Promise.reject('once') : 'ok') });
         const result = watch(engine(client).deliver(calls('A')));
         await clock.runAllAsync();
         expect(result.value).to.deep.equal(delivered(1));

@@ -2,7 +2,8 @@ import { DiagLogLevel, diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { CIF_INIT_DONE_EVENT, createReadiness, pageCifClient } from '../../src/delivery/readiness.js';
 import { captureDiag } from '../helpers/diag.js';
-import { faultyClient, installPageCif, pageWindow, removePageCif } from '../helpers/fake-client.js';
+import { installFakeCIFramework, type FakeCIFramework } from '../../src/testing/index.js';
+import { pageWindow, removePageCif } from '../helpers/fake-client.js';
 
 /** An event target that counts its listeners. */
 function windowLike() {
@@ -25,7 +26,17 @@ function windowLike() {
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('CifReadiness', () => {
-  afterEach(removePageCif);
+  const fakes: FakeCIFramework[] = [];
+  /** Starts a fake CIF library on the page; `globalThis` in Node raises no CIFInitDone. */
+  function installCif(): FakeCIFramework {
+    const fake = installFakeCIFramework(globalThis);
+    fakes.push(fake);
+    return fake;
+  }
+  afterEach(() => {
+    fakes.splice(0).forEach((fake) => fake.uninstall());
+    removePageCif();
+  });
 
   it('is ready at once with an explicit client', () => {
     let changes = 0;
@@ -76,7 +87,7 @@ describe('CifReadiness', () => {
   );
 
   it('does not take the page library as ready on a last chance when the page passed a ready promise', async () => {
-    installPageCif(faultyClient());
+    installCif();
     const readiness = createReadiness({ kind: 'promise', ready: new Promise(() => {}) }, () => {});
     expect(readiness.current()).to.equal('waiting');
     expect(readiness.lastChance()).to.equal(false);
@@ -97,7 +108,7 @@ describe('CifReadiness', () => {
 
   it('is ready at the first look when Microsoft.CIFramework is already on the page, and listens on until it is confirmed', () => {
     const target = windowLike();
-    installPageCif(faultyClient());
+    installCif();
     const readiness = createReadiness({ kind: 'page', target }, () => {});
     expect(readiness.current()).to.equal('ready');
     expect(readiness.confirmed).to.equal(false);
@@ -111,7 +122,7 @@ describe('CifReadiness', () => {
     const target = windowLike();
     const readiness = createReadiness({ kind: 'page', target }, () => {});
     expect(readiness.current()).to.equal('waiting');
-    installPageCif(faultyClient());
+    installCif();
     expect(readiness.current()).to.equal('waiting');
     target.fire();
     expect(readiness.current()).to.equal('ready');
@@ -124,7 +135,7 @@ describe('CifReadiness', () => {
     expect(readiness.error(20000).message).to.equal(
       'CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 20000 ms',
     );
-    installPageCif(faultyClient());
+    installCif();
     expect(readiness.lastChance()).to.equal(true);
     expect(readiness.current()).to.equal('ready');
   });
@@ -184,9 +195,11 @@ describe('CifReadiness', () => {
     expect(pageCifClient()).to.equal(undefined);
     (globalThis as Record<string, unknown>)['Microsoft'] = { CIFramework: {} };
     expect(pageCifClient()).to.equal(undefined);
-    const client = faultyClient();
-    installPageCif(client);
-    expect(pageCifClient()).to.equal(client);
+    const { client } = installCif();
+    const found = pageCifClient();
+    expect(found).to.equal((globalThis as { Microsoft?: { CIFramework?: unknown } }).Microsoft!.CIFramework);
+    void found!.logAnalyticsEvent('{}', 'A');
+    expect(client.calls.map((c) => c.eventName)).to.deep.equal(['A']);
   });
 
   it('reads a Microsoft global whose getter throws as no library', () => {
@@ -196,7 +209,7 @@ describe('CifReadiness', () => {
 
   it('goes back to waiting when an unconfirmed library fails a call, and only CIFInitDone makes it ready again', () => {
     const target = windowLike();
-    installPageCif(faultyClient());
+    installCif();
     let changes = 0;
     const readiness = createReadiness({ kind: 'page', target }, () => changes++);
     expect(readiness.current()).to.equal('ready');
@@ -229,7 +242,7 @@ describe('CifReadiness', () => {
       createReadiness({ kind: 'page', target: {} }, () => {});
       expect(messages).to.have.length(1);
       expect(messages[0]).to.match(/No `client` option and no window, so no CIFInitDone event can come: pass a `client`/);
-      installPageCif(faultyClient());
+      installCif();
       createReadiness({ kind: 'page', target: {} }, () => {});
       createReadiness({ kind: 'page', target: windowLike() }, () => {});
       expect(messages).to.have.length(1);
@@ -261,7 +274,7 @@ describe('CifReadiness', () => {
 
   it('confirms, without saying so again, when CIFInitDone comes after the library was taken as ready at the first look', () => {
     const target = windowLike();
-    installPageCif(faultyClient());
+    installCif();
     let changes = 0;
     const readiness = createReadiness({ kind: 'page', target }, () => changes++);
     expect(readiness.current()).to.equal('ready');
@@ -297,7 +310,7 @@ describe('CifReadiness', () => {
     const readiness = createReadiness({ kind: 'page', target: windowLike() }, () => {});
     expect(readiness.current()).to.equal('waiting');
     readiness.unready();
-    installPageCif(faultyClient());
+    installCif();
     expect(readiness.lastChance()).to.equal(true);
     expect(readiness.current()).to.equal('ready');
   });

@@ -24,19 +24,19 @@ import {
   type CifDropReason,
   type CifSpanExporterOptions,
 } from '../../src/index.js';
+import { RecordingCifClient, installFakeCIFramework } from '../../src/testing/index.js';
 import {
-  later,
   expectBalanced,
-  faultyClient,
   hangs,
-  installPageCif,
+  installCifWithoutInitDone,
   kpiNames,
-  ok,
+  later,
   pageWindow,
-  recordingClient,
-  rejects,
   removePageCif,
   seededRandom,
+  throws,
+  timedClient,
+  type Answer,
 } from '../helpers/fake-client.js';
 import { captureDiag, installThrowingDiag } from '../helpers/diag.js';
 import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID, event, makeSpan } from '../helpers/spans.js';
@@ -64,7 +64,7 @@ describe('CifSpanExporter with the OpenTelemetry SDK', () => {
     processor: 'simple' | 'batch',
     options: CifSpanExporterOptions = {},
   ) {
-    const client = recordingClient();
+    const client = new RecordingCifClient();
     const exporter = new CifSpanExporter({ client, ...options });
     const spanProcessor = processor === 'simple' ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
     const provider = new Provider({
@@ -144,7 +144,7 @@ describe('CifSpanExporter with the OpenTelemetry SDK', () => {
   });
 
   it('implements the SDK SpanExporter interface', () => {
-    const exporter: SpanExporter = new CifSpanExporter({ client: recordingClient() });
+    const exporter: SpanExporter = new CifSpanExporter({ client: new RecordingCifClient() });
     expect(exporter.forceFlush).to.be.a('function');
   });
 });
@@ -153,14 +153,14 @@ describe('CifSpanExporter results', () => {
   afterEach(() => diag.disable());
 
   it('calls back SUCCESS once for an empty batch, without calling the host', async () => {
-    const client = recordingClient();
+    const client = new RecordingCifClient();
     const exporter = new CifSpanExporter({ client });
     expect(await exportOnce(exporter, [])).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
     expect(client.calls).to.have.length(0);
   });
 
   it('calls back SUCCESS once without calling the host when no span is a CIF span', async () => {
-    const client = recordingClient();
+    const client = new RecordingCifClient();
     const exporter = new CifSpanExporter({ client });
     const results = await exportOnce(exporter, [makeSpan({ events: [event('click', T1)] })]);
     expect(results).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
@@ -168,22 +168,16 @@ describe('CifSpanExporter results', () => {
     expect(exporter.getStats()).to.include({ spansSeen: 1, cifSpans: 0, callsMade: 0 });
   });
 
-  const rejections: Array<[string, () => Promise<string>, string]> = [
+  const rejections: Array<[string, () => Answer, string]> = [
     ['an Error', () => Promise.reject(new Error('Provider not active')), 'Provider not active'],
     ['a Map holding message', () => Promise.reject(new Map([['message', 'Not allowed']])), 'Not allowed'],
     ['a string', () => Promise.reject('host busy'), 'host busy'],
-    [
-      'a synchronous throw',
-      () => {
-        throw new Error('sync failure');
-      },
-      'sync failure',
-    ],
+    ['a synchronous throw', () => throws(new Error('sync failure')), 'sync failure'],
   ];
   rejections.forEach(([what, answer, message]) =>
     it(`calls back FAILED once with a readable Error when the host answers every attempt with ${what}`, async () => {
       const exporter = new CifSpanExporter({
-        client: recordingClient(answer),
+        client: timedClient(answer),
         retry: { maxAttempts: 2, initialBackoffMillis: 1 },
       });
       const span = makeSpan({ attributes: IDENTITY, events: [event('A', T1), event('B', T1)] });
@@ -212,19 +206,18 @@ describe('CifSpanExporter results', () => {
 
   it('uses Microsoft.CIFramework when it appears after the exporter was created', async () => {
     const exporter = new CifSpanExporter();
-    const client = recordingClient();
-    (globalThis as Record<string, unknown>)['Microsoft'] = { CIFramework: client };
+    const { client, uninstall } = installFakeCIFramework();
     try {
       const results = await exportOnce(exporter, [makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })]);
       expect(results).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
       expect(client.calls).to.have.length(1);
     } finally {
-      delete (globalThis as Record<string, unknown>)['Microsoft'];
+      uninstall();
     }
   });
 
   it('fails every export after shutdown, counting its KPI events as dropped', async () => {
-    const client = recordingClient();
+    const client = new RecordingCifClient();
     const exporter = new CifSpanExporter({ client });
     await exporter.shutdown();
     await exporter.shutdown();
@@ -239,7 +232,7 @@ describe('CifSpanExporter results', () => {
 
   it('waits in forceFlush and shutdown for calls still in flight', async () => {
     let answer!: (value: string) => void;
-    const exporter = new CifSpanExporter({ client: recordingClient(() => new Promise((r) => (answer = r))) });
+    const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: () => new Promise((r) => (answer = r)) }) });
     const done: ExportResult[] = [];
     exporter.export([makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })], (r) => done.push(r));
     let flushed = false;
@@ -258,7 +251,7 @@ describe('CifSpanExporter results', () => {
     // Timers that keep the event loop alive; the timers of calls in flight do not.
     const openTimers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
     let answer!: (value: string) => void;
-    const exporter = new CifSpanExporter({ client: recordingClient(() => new Promise((r) => (answer = r))) });
+    const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: () => new Promise((r) => (answer = r)) }) });
     // Mocha arms this test's own timeout once the test function first awaits.
     await new Promise((resolve) => setImmediate(resolve));
     const before = openTimers();
@@ -276,7 +269,7 @@ describe('CifSpanExporter results', () => {
   });
 
   it('never throws out of export, even when handed something that is not an array', async () => {
-    const exporter = new CifSpanExporter({ client: recordingClient() });
+    const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
     const results: ExportResult[] = [];
     expect(() => exporter.export(null as never, (r) => results.push(r))).to.not.throw();
     expect(results).to.have.length(1);
@@ -305,7 +298,7 @@ describe('CifSpanExporter results', () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const exporter = new CifSpanExporter({ client: recordingClient() });
+      const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
       let called = 0;
       exporter.export([makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })], () => {
         called++;
@@ -323,7 +316,7 @@ describe('CifSpanExporter results', () => {
   });
 
   it('returns a copy from getStats, not the live counters', () => {
-    const exporter = new CifSpanExporter({ client: recordingClient() });
+    const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
     const stats = exporter.getStats();
     stats.spansSeen = 99;
     stats.dropped.host_error = 99;
@@ -345,7 +338,7 @@ describe('CifSpanExporter results', () => {
   warned.forEach(([reason, span, message]) =>
     it(`warns once through diag, not once per span, about ${reason}`, async () => {
       const messages = captureDiag();
-      const exporter = new CifSpanExporter({ client: recordingClient() });
+      const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
       await exportOnce(exporter, [span(), span()]);
       await exportOnce(exporter, [span()]);
       expect(messages).to.have.length(1);
@@ -357,7 +350,7 @@ describe('CifSpanExporter results', () => {
 
   it('warns under its own diag namespace, saying what to set when the identity is missing', async () => {
     const messages = captureDiag();
-    const exporter = new CifSpanExporter({ client: recordingClient() });
+    const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
     await exportOnce(exporter, [makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] })]);
     expect(messages).to.deep.equal([
       "opentelemetry-exporter-cif KPI events dropped: span 'call' has no cif.conversation.id and cif.provider_session.id. " +
@@ -368,7 +361,7 @@ describe('CifSpanExporter results', () => {
 
   it('calls back FAILED with every distinct host error of the batch, separated by semicolons', async () => {
     const exporter = new CifSpanExporter({
-      client: recordingClient((call) => Promise.reject(new Error(`${call.eventName} refused`))),
+      client: new RecordingCifClient({ answer: (call) => Promise.reject(new Error(`${call.eventName} refused`)) }),
       retry: { maxAttempts: 1 },
     });
     const results = await exportOnce(exporter, [makeSpan({ attributes: IDENTITY, events: [event('A', T1), event('B', T1)] })]);
@@ -380,12 +373,14 @@ describe('CifSpanExporter results', () => {
   it('calls the host with tracing suppressed, so instrumentation never traces the exporter', async () => {
     const contextManager = new StackContextManager().enable();
     context.setGlobalContextManager(contextManager);
-    const inner = recordingClient();
+    const inner = new RecordingCifClient();
     let innerSpanRecording: boolean | undefined;
     const provider = new BasicTracerProvider({ spanProcessors: [] });
-    const client = recordingClient(() => {
-      innerSpanRecording = provider.getTracer('host').startSpan('postMessage').isRecording();
-      return inner.logAnalyticsEvent({ conversationId: '', providerSessionId: '', events: [] }, 'x');
+    const client = new RecordingCifClient({
+      answer: () => {
+        innerSpanRecording = provider.getTracer('host').startSpan('postMessage').isRecording();
+        return inner.logAnalyticsEvent({ conversationId: '', providerSessionId: '', events: [] }, 'x');
+      },
     });
     const exporter = new CifSpanExporter({ client });
     try {
@@ -399,7 +394,7 @@ describe('CifSpanExporter results', () => {
   it('counts the KPI events the SDK dropped over eventCountLimit, and says once how to fix it', async () => {
     const messages = captureDiag();
     try {
-      const client = recordingClient();
+      const client = new RecordingCifClient();
       const exporter = new CifSpanExporter({ client });
       const provider = new BasicTracerProvider({ spanLimits: { eventCountLimit: 2, attributeCountLimit: 3 }, spanProcessors: [new SimpleSpanProcessor(exporter)] });
       for (let round = 0; round < 2; round++) {
@@ -427,7 +422,7 @@ describe('CifSpanExporter results', () => {
   it('warns once, in words, about a field whose value JSON cannot write', async () => {
     const messages = captureDiag();
     try {
-      const exporter = new CifSpanExporter({ client: recordingClient() });
+      const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
       const cyclic: Record<string, unknown> = {};
       cyclic['self'] = cyclic;
       const attributes = { ...IDENTITY, 'cif.kpi.additional_data': cyclic as never };
@@ -444,7 +439,7 @@ describe('CifSpanExporter results', () => {
   it('warns once per reason about cut values, invalid custom columns and callbacks that failed', async () => {
     const messages = captureDiag();
     try {
-      const exporter = new CifSpanExporter({ client: recordingClient(), eventName: () => { throw new Error('bug'); } });
+      const exporter = new CifSpanExporter({ client: new RecordingCifClient(), eventName: () => { throw new Error('bug'); } });
       const attributes = { ...IDENTITY, 'cif.kpi.reason': 'r'.repeat(101), 'cif.kpi.custom.MyColumn': 'x' };
       await exportOnce(exporter, [makeSpan({ attributes, events: [event('A', T1), event('B', T1)] })]);
       await exportOnce(exporter, [makeSpan({ attributes, events: [event('C', T1)] })]);
@@ -458,7 +453,7 @@ describe('CifSpanExporter results', () => {
   });
 
   it('fails with a CifExportError whose errors a caller can tell apart, each an exported class', async () => {
-    const client = faultyClient((call) => (call.eventName === 'A' ? rejects(new Map([['message', 'Provider not active']])) : hangs()));
+    const client = new RecordingCifClient({ answer: (call) => (call.eventName === 'A' ? Promise.reject(new Map([['message', 'Provider not active']])) : hangs()) });
     const exporter = new CifSpanExporter({ client, timeoutMillis: 50, retry: { maxAttempts: 1 } });
     const [result] = await exportOnce(exporter, [makeSpan({ attributes: IDENTITY, events: [event('A', T1), event('B', T1)] })]);
     expect(result!.code).to.equal(ExportResultCode.FAILED);
@@ -472,7 +467,7 @@ describe('CifSpanExporter results', () => {
   });
 
   it('fails a batch that is not an array with an Error, and keeps spansSeen a number', async () => {
-    const exporter = new CifSpanExporter({ client: recordingClient() });
+    const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
     const results: ExportResult[] = [];
     exporter.export({ length: 3 } as never, (result) => results.push(result));
     exporter.export(null as never, (result) => results.push(result));
@@ -487,7 +482,7 @@ describe('CifSpanExporter results', () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const client = faultyClient((_, index) => (index === 0 ? rejects('once') : ok()));
+      const client = new RecordingCifClient({ answer: (_, index) => (index === 0 ? Promise.reject('once') : 'ok') });
       const exporter = new CifSpanExporter({ client, sesion: {} } as CifSpanExporterOptions);
       const spans = [makeSpan({ attributes: IDENTITY, events: [event('A', T1)] }), makeSpan({ attributes: { 'cif.x': 1 }, events: [event('B', T1)] })];
       let called = 0;
@@ -521,10 +516,12 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
   it('delivers every KPI event exactly once while exports, forceFlush and shutdown race', async () => {
     const random = seededRandom(7);
     const delivered = new Map<string, number>();
-    const client = faultyClient((call) => {
-      const fail = random() < 0.25;
-      if (!fail) for (const name of kpiNames(call)) delivered.set(name, (delivered.get(name) ?? 0) + 1);
-      return later(Math.floor(random() * 3), fail ? rejects(new Map([['message', 'busy']])) : ok());
+    const client = new RecordingCifClient({
+      answer: (call) => {
+        const fail = random() < 0.25;
+        if (!fail) for (const name of kpiNames(call)) delivered.set(name, (delivered.get(name) ?? 0) + 1);
+        return later(Math.floor(random() * 3), fail ? () => Promise.reject(new Map([['message', 'busy']])) : 'ok');
+      },
     });
     const exporter = new CifSpanExporter({
       client,
@@ -582,8 +579,8 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
       const tracer = provider.getTracer('softphone');
       kpiSpan(tracer, 'early', 2);
       const flushed = provider.forceFlush();
-      const client = faultyClient();
-      installPageCif(client);
+      const client = new RecordingCifClient();
+      installCifWithoutInitDone(client);
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(client.calls).to.have.length(0);
       expect(exporter.getStats()).to.include({ callsQueued: 2, kpiEventsPending: 2 });
@@ -599,7 +596,7 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
 
   it('waits for the ready promise the page passes before calling the host', async () => {
     let ready!: () => void;
-    const client = faultyClient();
+    const client = new RecordingCifClient();
     const exporter = new CifSpanExporter({ client, ready: new Promise<void>((r) => (ready = r)) });
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     kpiSpan(provider.getTracer('softphone'), 'held', 1);
@@ -612,7 +609,7 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
   });
 
   it('bounds what a host that never answers can make it hold, and still shuts down', async () => {
-    const client = faultyClient(() => hangs());
+    const client = new RecordingCifClient({ answer: hangs });
     const exporter = new CifSpanExporter({ client, maxConcurrentCalls: 2, maxQueueSize: 20, timeoutMillis: 200 });
     const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     const tracer = provider.getTracer('softphone');
@@ -648,7 +645,7 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
     ];
     hides.forEach(([when, hide]) =>
       it(`hands the KPI events to the host before returning when ${when}`, async () => {
-        const client = faultyClient();
+        const client = new RecordingCifClient();
         const exporter = new CifSpanExporter({ client });
         const provider = new BasicTracerProvider({
           spanProcessors: [new BrowserBatchSpanProcessor({ exporter, scheduledDelayMillis: 60_000 })],
@@ -662,7 +659,7 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
     );
 
     it('does not flush when the page becomes visible again', async () => {
-      const client = faultyClient();
+      const client = new RecordingCifClient();
       const exporter = new CifSpanExporter({ client });
       const provider = new BasicTracerProvider({
         spanProcessors: [new BrowserBatchSpanProcessor({ exporter, scheduledDelayMillis: 60_000 })],

@@ -1,80 +1,73 @@
 import { expect } from 'chai';
 import type { CifAnalyticsClient, CifAnalyticsData, CifDeliveryStats } from '../../src/index.js';
+import { RecordingCifClient, type RecordedCifCall } from '../../src/testing/index.js';
 import { DELIVERY_DROP_REASONS } from '../../src/stats.js';
 
-export interface RecordedCall {
-  data: CifAnalyticsData | string;
-  eventName: string;
-  correlationId: string | undefined;
-}
-
 /** A recorded call and `Date.now()` when it was made (the fake clock's, under fake timers). */
-export interface TimedCall extends RecordedCall {
+export interface TimedCall extends RecordedCifCall {
   at: number;
 }
 
-/** How the fake host answers one call. */
-export type Answer =
-  | { ok: string }
-  | { reject: unknown }
-  | { throw: unknown }
-  | { hang: true }
-  | { after: number; answer: Answer };
+/** An answer that makes `logAnalyticsEvent` throw synchronously instead of returning a promise. */
+export interface SyncThrow {
+  throws: unknown;
+}
 
-export const ok = (value = 'ok'): Answer => ({ ok: value });
-export const rejects = (reason: unknown): Answer => ({ reject: reason });
-export const throws = (reason: unknown): Answer => ({ throw: reason });
-export const hangs = (): Answer => ({ hang: true });
-export const later = (millis: number, answer: Answer): Answer => ({ after: millis, answer });
+export const throws = (reason: unknown): SyncThrow => ({ throws: reason });
 
-export type FakeClient = CifAnalyticsClient & { calls: TimedCall[] };
+/** An answer that never settles, as from a host that never replies. */
+export const hangs = (): Promise<string> => new Promise(() => {});
+
+/** An answer that comes `millis` later: `answer`, or what it returns then (so a rejection starts then). */
+export const later = (millis: number, answer: string | (() => string | Promise<string>)): Promise<string> =>
+  new Promise((resolve) => setTimeout(() => resolve(typeof answer === 'function' ? answer() : answer), millis));
+
+/** What a timed client answers a call with: what `RecordingCifClient` may answer, or a synchronous throw. */
+export type Answer = string | Promise<string> | SyncThrow;
+
+export type TimedClient = Omit<RecordingCifClient, 'calls'> & { readonly calls: TimedCall[] };
 
 /**
- * A fault-injecting CIF client: records every call and answers as `script(call, index)` says:
- * resolve, reject with anything, throw synchronously, never answer, or any of those after a delay.
+ * A `RecordingCifClient` that also stamps each call with the time it was made and, where
+ * `answer` returns `throws(reason)`, throws synchronously as a broken host may: a
+ * `RecordingCifClient` always returns a promise.
  */
-export function faultyClient(script: (call: TimedCall, index: number) => Answer = () => ok()): FakeClient {
-  const calls: TimedCall[] = [];
-  return {
-    calls,
-    logAnalyticsEvent(data, eventName, correlationId) {
-      const call = { data, eventName, correlationId, at: Date.now() };
-      calls.push(call);
-      const answer = script(call, calls.length - 1);
-      if ('throw' in answer) throw answer.throw;
-      return respond(answer);
+export function timedClient(answer: (call: TimedCall, index: number) => Answer = () => 'ok'): TimedClient {
+  let thrown: SyncThrow | undefined;
+  const client = new RecordingCifClient({
+    onCall: (call) => ((call as TimedCall).at = Date.now()),
+    answer: (call, index) => {
+      const result = answer(call as TimedCall, index);
+      if (typeof result === 'object' && 'throws' in result) {
+        thrown = result;
+        return '';
+      }
+      return result;
     },
+  });
+  const record = client.logAnalyticsEvent.bind(client);
+  client.logAnalyticsEvent = (data, eventName, correlationId) => {
+    const promise = record(data, eventName, correlationId);
+    if (thrown) {
+      const { throws: reason } = thrown;
+      thrown = undefined;
+      throw reason;
+    }
+    return promise;
   };
+  return client as unknown as TimedClient;
 }
 
-function respond(answer: Answer): Promise<string> {
-  if ('ok' in answer) return Promise.resolve(answer.ok);
-  if ('reject' in answer) return Promise.reject(answer.reject);
-  if ('throw' in answer) return Promise.reject(answer.throw);
-  if ('hang' in answer) return new Promise(() => {});
-  return new Promise((resolve) => setTimeout(() => resolve(respond(answer.answer)), answer.after));
-}
-
-/** A client that records every call and answers with `answer(call, index)`. */
-export function recordingClient(
-  answer: (call: RecordedCall, index: number) => Promise<string> = () => Promise.resolve('ok'),
-): CifAnalyticsClient & { calls: RecordedCall[] } {
-  const calls: RecordedCall[] = [];
-  return {
-    calls,
-    logAnalyticsEvent(data, eventName, correlationId) {
-      const call = { data, eventName, correlationId };
-      calls.push(call);
-      return answer(call, calls.length - 1);
-    },
-  };
-}
-
-/** Puts `client` on the page as `Microsoft.CIFramework`, as the CIF library does when it loads. */
-export function installPageCif(client: CifAnalyticsClient): void {
+/**
+ * Puts `client` on the page as `Microsoft.CIFramework` and raises no `CIFInitDone`: a library that
+ * answers though its event never came (or came before anyone listened). `installFakeCIFramework`
+ * raises the event where the page can, or fails calls until it does.
+ */
+export function installCifWithoutInitDone(client: CifAnalyticsClient): void {
   (globalThis as Record<string, unknown>)['Microsoft'] = { CIFramework: client };
 }
 
+/** Takes `Microsoft` off the page, however it was put there. */
 export function removePageCif(): void {
   delete (globalThis as Record<string, unknown>)['Microsoft'];
 }
@@ -131,7 +124,7 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** The KPI event names of a recorded call's payload. */
-export function kpiNames(call: RecordedCall): string[] {
+export function kpiNames(call: RecordedCifCall): string[] {
   const data = typeof call.data === 'string' ? (JSON.parse(call.data) as CifAnalyticsData) : call.data;
   return data.events.map((e) => e.kpiEventName);
 }
