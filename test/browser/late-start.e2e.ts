@@ -1,9 +1,7 @@
 import { expect } from 'chai';
-import { fileURLToPath } from 'node:url';
 import type { CifExporterStats } from '../../src/index.js';
 import type { RecordedCifCall } from '../../src/testing/index.js';
-import { launchChromium, type Browser } from './chromium.js';
-import { servePage, type ServedPage } from './serve.js';
+import { useFixturePage } from './serve.js';
 
 interface Results {
   exportedBeforeStart: number;
@@ -13,31 +11,11 @@ interface Results {
 
 describe('a CIF library that is present but not started yet, in Chromium', function () {
   this.timeout(60_000);
-  let browser: Browser;
-  let served: ServedPage;
-
-  before(async () => {
-    served = await servePage(
-      { 'index.html': '<!doctype html><meta charset="utf-8"><script src="late-start-page.js"></script>' },
-      {
-        entryPoints: [fileURLToPath(new URL('./fixtures/late-start-page.ts', import.meta.url))],
-        bundle: true,
-        format: 'iife',
-        platform: 'browser',
-        target: 'es2020',
-      },
-    );
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  const fixture = useFixturePage('late-start-page');
 
   it('delivers a KPI event exported before CIFInitDone once the library has started, without spending its retries', async () => {
-    const { page, errors } = await browser.newPage();
-    await page.goto(served.url);
+    const { page, errors } = await fixture.browser.newPage();
+    await page.goto(fixture.url);
     const { exportedBeforeStart, calls, stats } = await page.evaluate(() =>
       (window as unknown as { lateStartPage: { results(): Promise<Results> } }).lateStartPage.results(),
     );

@@ -1,10 +1,8 @@
 import { expect } from 'chai';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { CifLogRecordExporterStats } from '../../src/logs.js';
 import type { RecordedCifCall } from '../../src/testing/index.js';
-import { launchChromium, type Browser } from './chromium.js';
-import { servePage, type ServedPage } from './serve.js';
+import { useFixturePage, type FixturePage } from './serve.js';
 
 interface LogsPage {
   emitted: Promise<void>;
@@ -52,7 +50,7 @@ const expectedCalls: RecordedCifCall[] = [
   },
 ];
 
-async function openPage(browser: Browser, url: string): Promise<{ page: Page; errors: string[] }> {
+async function openPage({ browser, url }: FixturePage): Promise<{ page: Page; errors: string[] }> {
   const opened = await browser.newPage();
   await opened.page.goto(url);
   await opened.page.evaluate(() => logsPage.emitted);
@@ -85,32 +83,11 @@ function expectAllDelivered(stats: CifLogRecordExporterStats): void {
 
 describe('log-based KPI events from the browser logs SDK in Chromium', function () {
   this.timeout(60_000);
-  let browser: Browser;
-  let served: ServedPage;
-
-  before(async () => {
-    served = await servePage(
-      { 'index.html': '<!doctype html><meta charset="utf-8"><script src="logs-page.js"></script>' },
-      {
-        entryPoints: [fileURLToPath(new URL('./fixtures/logs-page.ts', import.meta.url))],
-        bundle: true,
-        format: 'iife',
-        // Picks the browser entry of @opentelemetry/sdk-logs, whose BatchLogRecordProcessor flushes when the page is hidden.
-        platform: 'browser',
-        // Zone follows promises, not native async/await: ES2016 turns `await` into promises.
-        target: 'es2016',
-      },
-    );
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  // Zone follows promises, not native async/await: ES2016 turns `await` into promises.
+  const fixture = useFixturePage('logs-page', { target: 'es2016' });
 
   it('sends emitKpiEvent and logger.emit events under withCifSession, after an await, in a timer and in a trace, without the body', async () => {
-    const { page, errors } = await openPage(browser, served.url);
+    const { page, errors } = await openPage(fixture);
     await page.evaluate(() => logsPage.flush());
     const { calls, stats } = await page.evaluate(() => ({ calls: logsPage.calls, stats: logsPage.stats() }));
     expect(calls).to.deep.equal(expectedCalls);
@@ -121,7 +98,7 @@ describe('log-based KPI events from the browser logs SDK in Chromium', function 
   });
 
   it('exports the batch when the page is hidden, before its schedule comes due', async () => {
-    const { page, errors } = await openPage(browser, served.url);
+    const { page, errors } = await openPage(fixture);
     const before = await page.evaluate(() => ({ calls: logsPage.calls.length, stats: logsPage.stats() }));
     expect(before.calls).to.equal(0);
     expect(before.stats.logRecordsSeen).to.equal(0);

@@ -2,6 +2,8 @@ import { context, type BuildOptions } from 'esbuild';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launchChromium, type Browser } from './chromium.js';
 
 export interface ServedPage {
   url: string;
@@ -22,6 +24,46 @@ export async function servePage(files: Record<string, string | Buffer>, build: B
     async stop() {
       await server.dispose();
       rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What `useFixturePage` opened, readable once its `before` hook has run. */
+export interface FixturePage {
+  readonly browser: Browser;
+  readonly url: string;
+}
+
+/**
+ * For the tests of one `describe`: serves `fixtures/<name>.ts` bundled for the browser, after
+ * `body` in the page, and launches Chromium; both are stopped after the tests.
+ */
+export function useFixturePage(name: string, { body = '', target = 'es2020' }: { body?: string; target?: string } = {}): FixturePage {
+  let browser: Browser | undefined;
+  let served: ServedPage | undefined;
+  before(async () => {
+    served = await servePage(
+      { 'index.html': `<!doctype html><meta charset="utf-8">${body}<script src="${name}.js"></script>` },
+      {
+        entryPoints: [fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url))],
+        bundle: true,
+        format: 'iife',
+        platform: 'browser',
+        target,
+      },
+    );
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await served?.stop();
+  });
+  return {
+    get browser() {
+      return browser!;
+    },
+    get url() {
+      return served!.url;
     },
   };
 }

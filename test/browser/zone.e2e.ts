@@ -1,10 +1,8 @@
 import { expect } from 'chai';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import type { CifExporterStats } from '../../src/index.js';
 import type { RecordedCifCall } from '../../src/testing/index.js';
-import { launchChromium, type Browser } from './chromium.js';
-import { servePage, type ServedPage } from './serve.js';
+import { useFixturePage } from './serve.js';
 
 interface Results {
   calls: RecordedCifCall[];
@@ -20,32 +18,12 @@ async function clickThrough(page: Page, url: string): Promise<Results> {
 
 describe('the CIF session across await, timers and events in Chromium', function () {
   this.timeout(60_000);
-  let browser: Browser;
-  let served: ServedPage;
-
-  before(async () => {
-    served = await servePage(
-      { 'index.html': '<!doctype html><meta charset="utf-8"><button id="hold">Hold</button><script src="zone-page.js"></script>' },
-      {
-        entryPoints: [fileURLToPath(new URL('./fixtures/zone-page.ts', import.meta.url))],
-        bundle: true,
-        format: 'iife',
-        platform: 'browser',
-        // Zone follows promises, not native async/await: ES2016 turns `await` into promises.
-        target: 'es2016',
-      },
-    );
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  // Zone follows promises, not native async/await: ES2016 turns `await` into promises.
+  const fixture = useFixturePage('zone-page', { body: '<button id="hold">Hold</button>', target: 'es2016' });
 
   it('stamps the session on spans started after an await, in a timer and in a click handler with ZoneContextManager', async () => {
-    const { page, errors } = await browser.newPage();
-    const { calls, stats } = await clickThrough(page, `${served.url}?context=zone`);
+    const { page, errors } = await fixture.browser.newPage();
+    const { calls, stats } = await clickThrough(page, `${fixture.url}?context=zone`);
     const identity = { conversationId: 'conv-zone', providerSessionId: 'CA-zone' };
     expect(calls.map((call) => call.data)).to.deep.equal([
       { ...identity, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: '2026-11-25T10:15:30.000Z' }] },
@@ -57,8 +35,8 @@ describe('the CIF session across await, timers and events in Chromium', function
   });
 
   it('loses the session there with StackContextManager, and counts the KPI events as missing_identity', async () => {
-    const { page } = await browser.newPage();
-    const { calls, stats } = await clickThrough(page, `${served.url}?context=stack`);
+    const { page } = await fixture.browser.newPage();
+    const { calls, stats } = await clickThrough(page, `${fixture.url}?context=stack`);
     expect(calls).to.deep.equal([]);
     expect(stats.dropped.missing_identity).to.equal(3);
   });
