@@ -6,21 +6,8 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { CifSpanExporter, type CifAnalyticsData, type CifSpanExporterOptions } from '../src/index.js';
 import { expectBalanced, hangs, throws, timedClient, type Answer } from './helpers/fake-client.js';
 import { at, makeSpan } from './helpers/spans.js';
+import { hostileValues } from './helpers/hostile.js';
 
-/** Attribute values as a page may hand them over, hostile ones included. */
-const hostileValues: Array<() => unknown> = [
-  () => {
-    const revoked = Proxy.revocable({}, {});
-    revoked.revoke();
-    return revoked.proxy;
-  },
-  () => ({ toJSON: () => { throw new Error('toJSON trap'); } }),
-  () => {
-    const cyclic: Record<string, unknown> = {};
-    cyclic['self'] = cyclic;
-    return cyclic;
-  },
-];
 const attributeValue = fc.oneof(
   fc.string({ maxLength: 150 }),
   fc.string({ minLength: 1900, maxLength: 2100 }),

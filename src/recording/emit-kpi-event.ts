@@ -1,6 +1,5 @@
 import type { Attributes, Context, TimeInput } from '@opentelemetry/api';
-import { log } from '../log.js';
-import { kpiEventAttributes, type CifKpiEventDetails } from './kpi-event-attributes.js';
+import { kpiEventAttributes, writeKpiEvent, type CifKpiEventDetails } from './kpi-event-attributes.js';
 
 /** The log record `emitKpiEvent` emits. */
 export interface CifKpiLogRecord {
@@ -46,17 +45,12 @@ export function emitKpiEvent(
   details?: CifKpiEventDetails,
   options?: CifEmitKpiEventOptions,
 ): void {
-  if (typeof logger?.emit !== 'function') {
-    log('warn', `KPI event '${String(name)}' not emitted: there is no logger to emit it with.`);
-    return;
-  }
-  try {
+  const emit = () => {
     const record: CifKpiLogRecord = { eventName: name, attributes: kpiEventAttributes(name, details) };
     const { time, context } = options ?? {};
     if (time !== undefined) record.timestamp = time;
     if (context !== undefined) record.context = context;
-    logger.emit(record);
-  } catch (error) {
-    log('error', `KPI event '${String(name)}' not emitted`, error);
-  }
+    logger!.emit(record);
+  };
+  writeKpiEvent(name, typeof logger?.emit === 'function' ? emit : undefined, 'emitted', 'there is no logger to emit it with');
 }

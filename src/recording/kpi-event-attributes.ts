@@ -1,4 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
+import { log } from '../log.js';
 import {
   ATTR_CIF_KPI_ADDITIONAL_DATA,
   ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID,
@@ -46,4 +47,20 @@ export function kpiEventAttributes(name: string, details: CifKpiEventDetails = {
     }
   }
   return attributes;
+}
+
+/**
+ * Writes the KPI event `name` with `write`, or, with none, warns that it was not `verb` because
+ * `absent`. Never throws: instrumenting a widget must not break it.
+ */
+export function writeKpiEvent(name: string, write: (() => void) | undefined, verb: string, absent: string): void {
+  if (!write) {
+    log('warn', `KPI event '${String(name)}' not ${verb}: ${absent}.`);
+    return;
+  }
+  try {
+    write();
+  } catch (error) {
+    log('error', `KPI event '${String(name)}' not ${verb}`, error);
+  }
 }

@@ -1,7 +1,6 @@
 import type { Span, TimeInput } from '@opentelemetry/api';
 import { ATTR_CIF_KPI_NAME } from '../attributes.js';
-import { log } from '../log.js';
-import { kpiEventAttributes, type CifKpiEventDetails } from './kpi-event-attributes.js';
+import { kpiEventAttributes, writeKpiEvent, type CifKpiEventDetails } from './kpi-event-attributes.js';
 
 /**
  * Records the KPI event `name` on `span` as a span event carrying `cif.kpi.name` and the
@@ -16,15 +15,8 @@ export function recordKpiEvent(
   details?: CifKpiEventDetails,
   time?: TimeInput,
 ): void {
-  if (typeof span?.addEvent !== 'function') {
-    log('warn', `KPI event '${String(name)}' not recorded: there is no span to record it on.`);
-    return;
-  }
-  try {
-    span.addEvent(name, kpiEventAttributes(name, details), time);
-  } catch (error) {
-    log('error', `KPI event '${String(name)}' not recorded`, error);
-  }
+  const record = () => span!.addEvent(name, kpiEventAttributes(name, details), time);
+  writeKpiEvent(name, typeof span?.addEvent === 'function' ? record : undefined, 'recorded', 'there is no span to record it on');
 }
 
 /**

@@ -13,21 +13,8 @@ import {
 import { normalizeOptions } from '../../src/options.js';
 import type { CifCall, CifReadableLogRecord } from '../../src/types.js';
 import { TRACE_GUID, TRACE_ID } from '../helpers/spans.js';
+import { hostileValues } from '../helpers/hostile.js';
 
-/** Values that throw when read or written, built inside the property: fast-check must not touch them. */
-const hostileValues: Array<() => unknown> = [
-  () => {
-    const revocable = Proxy.revocable({}, {});
-    revocable.revoke();
-    return revocable.proxy;
-  },
-  () => ({ toJSON: () => { throw new Error('toJSON trap'); } }),
-  () => {
-    const cyclic: Record<string, unknown> = {};
-    cyclic['self'] = cyclic;
-    return cyclic;
-  },
-];
 
 /** What one attribute holds: a plain value, a hostile value, or a getter that throws. */
 type ValuePlan = { plain: unknown } | { hostile: number } | { throws: true };
