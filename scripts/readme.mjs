@@ -4,10 +4,12 @@
 //   package name) in a fresh project, on every Node.js version that line supports;
 // - quickstart otel-N / quickstart: the setup of line N and the shared part, type-checked
 //   against the packages that install line put there, then run with a stand-in CIF host;
+// - install otel-N logs, logs otel-N / logs: the same for log-based events, in the same project
+//   after the span quick start, which they follow (its ids, its session, its calls);
 // - commonjs: compiled as a `.cts` file with the TypeScript settings the README names, then run;
 // - types: type-checked against the built package and this repository's dev dependencies.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -19,7 +21,7 @@ import { isMain, manifest, root, run, typecheckFiles, withPackedPackage } from '
 const LINES = {
   'otel-2': { nodes: [NODE_LOWEST, process.version.slice(1), NODE_22] },
   // The 3.x packages ask for Node.js 22.15 or newer (their `engines`, checked below).
-  'otel-3': { nodes: [NODE_22], engines: { '@opentelemetry/sdk-trace': '>=22.15.0' } },
+  'otel-3': { nodes: [NODE_22], engines: { '@opentelemetry/sdk-trace': '>=22.15.0', '@opentelemetry/sdk-logs': '>=22.15.0' } },
 };
 
 /** How a user's bundled browser project compiles: what the quick starts are checked with. */
@@ -38,6 +40,8 @@ const BROWSER_OPTIONS = {
 const COMMONJS_OPTIONS = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', types: [], strict: true, skipLibCheck: true };
 
 const MARKER = /^<!-- check: ([\w -]+) -->$/;
+/** Every marker this script proves; any other is a typo that would leave its block unchecked. */
+const KNOWN_MARKER = /^(?:install otel-\d+(?: logs)?|(?:quickstart|logs)(?: otel-\d+)?|commonjs|types)$/;
 
 /** The fenced code blocks of `markdown`, each with the marker before it (if any) and its line. */
 export function codeBlocks(markdown) {
@@ -58,6 +62,9 @@ export function codeBlocks(markdown) {
 
 function claimed(blocks) {
   for (const b of blocks) {
+    if (b.marker.length > 0 && !KNOWN_MARKER.test(b.marker.join(' '))) {
+      throw new Error(`README.md:${b.line}: <!-- check: ${b.marker.join(' ')} --> is not a check this script runs`);
+    }
     if (['ts', 'typescript'].includes(b.lang) && b.marker.length === 0) {
       throw new Error(`README.md:${b.line}: a TypeScript block without a <!-- check: ... --> marker`);
     }
@@ -65,7 +72,7 @@ function claimed(blocks) {
       throw new Error(`README.md:${b.line}: an install line without a <!-- check: install otel-N --> marker`);
     }
   }
-  const pick = (...marker) => blocks.filter((b) => marker.every((m, i) => b.marker[i] === m));
+  const pick = (...marker) => blocks.filter((b) => b.marker.length === marker.length && marker.every((m, i) => b.marker[i] === m));
   return { pick };
 }
 
@@ -78,8 +85,19 @@ function installLines(code, tarball) {
     .map((line) => line.replace(new RegExp(`(?<=\\s)${manifest.name}(?=\\s|$)`), tarball));
 }
 
-/** Runs the built quick start in `dir` against a stand-in CIF library, and checks what it sent. */
-const HARNESS = `
+/** The call the quick start makes for its KPI event, span or log-based, less its timestamp. */
+const CALL_ACCEPTED = {
+  eventName: 'CallAccepted',
+  ids: ['conv-001', 'CA5f3c2e9b7d'],
+  events: [{ kpiEventName: 'CallAccepted', notificationResponseAction: 'accepted' }],
+  correlationId: true,
+};
+
+/**
+ * Runs the built quick start `module` in `dir` against a stand-in CIF library, and checks that
+ * it made the calls `expected`; `more` is checked after it.
+ */
+const harness = (module, expected, more = '') => `
 import assert from 'node:assert/strict';
 import { RecordingCifClient, installFakeCIFramework } from '${manifest.name}/testing';
 
@@ -89,23 +107,19 @@ Object.assign(globalThis.Microsoft.CIFramework, {
   getFocusedSession: async () => 'session-1',
   getSession: async (id) => new Map([['sessionId', id], ['conversationId', 'conv-001']]),
 });
-await import('./quickstart.mjs');
+await import('./${module}');
 const calls = client.calls.map(({ data, eventName, correlationId }) => ({
   eventName,
   ids: [data.conversationId, data.providerSessionId],
   events: data.events.map(({ eventTimestamp, ...event }) => event),
   correlationId: /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/.test(correlationId),
 }));
-assert.deepEqual(calls, [
-  {
-    eventName: 'CallAccepted',
-    ids: ['conv-001', 'CA5f3c2e9b7d'],
-    events: [{ kpiEventName: 'CallAccepted', notificationResponseAction: 'accepted' }],
-    correlationId: true,
-  },
-]);
-console.log('quick start: ' + calls.length + ' logAnalyticsEvent call, as expected, on Node ' + process.version);
+assert.deepEqual(calls, ${JSON.stringify(expected)});
+console.log('${module}: ' + calls.length + ' logAnalyticsEvent calls, as expected, on Node ' + process.version);
+${more}`;
 
+/** Checked after the span quick start, on the same Node.js. */
+const INVALID_TRACE_ID = `
 // A span with an invalid trace id gets a fresh v4 UUID (from uuid) as correlationId, on this Node too.
 const { CifSpanExporter } = await import('${manifest.name}');
 const recording = new RecordingCifClient();
@@ -123,11 +137,21 @@ assert.deepEqual([result.code, recording.calls.length], [0, 1], String(result.er
 assert.match(recording.calls[0].correlationId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 `;
 
+/** Checked after the log-based quick start: its record, emitted outside any span, has a v5 UUID. */
+const TRACELESS_CORRELATION = `
+const [, logCall] = client.calls;
+assert.match(logCall.correlationId, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+`;
+
 function proveLine(line, nodeVersion, { tarball, blocks }) {
   const [install] = blocks.pick('install', line);
   const setup = blocks.pick('quickstart', line);
-  const shared = blocks.filter((b) => b.marker.length === 1 && b.marker[0] === 'quickstart');
+  const shared = blocks.pick('quickstart');
   assert.ok(install && setup.length === 1 && shared.length === 1, `README.md: ${line} needs one install block, one setup and one shared quick start`);
+  const [logsInstall] = blocks.pick('install', line, 'logs');
+  const logsSetup = blocks.pick('logs', line);
+  const logsShared = blocks.pick('logs');
+  assert.ok(logsInstall && logsSetup.length === 1 && logsShared.length === 1, `README.md: ${line} needs one logs install block, one logs setup and one shared logs quick start`);
   const [commonjs] = blocks.pick('commonjs');
 
   const dir = mkdtempSync(join(tmpdir(), `cif-readme-${line}-`));
@@ -138,23 +162,34 @@ function proveLine(line, nodeVersion, { tarball, blocks }) {
     assert.equal(run('node', ['--version'], { env, capture: true }).trim(), `v${nodeVersion}`);
     // What `npm init -y` writes, less the noise.
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'readme-check', version: '1.0.0', private: true }, null, 2));
-    for (const command of installLines(install.code, tarball)) run('sh', ['-c', command], { cwd: dir, env: quiet, label: command });
+    const installAll = (code) => {
+      for (const command of installLines(code, tarball)) run('sh', ['-c', command], { cwd: dir, env: quiet, label: command });
+      const modules = join(dir, 'node_modules');
+      const apis = findPackages(modules, '@opentelemetry/api');
+      assert.equal(apis.length, 1, `one @opentelemetry/api for the page and the exporter, found:\n${apis.join('\n')}`);
+      for (const [name, range] of Object.entries(LINES[line].engines ?? {})) {
+        const file = join(modules, name, 'package.json');
+        if (!existsSync(file)) continue; // the logs SDK, before its install line
+        const { engines } = JSON.parse(readFileSync(file, 'utf8'));
+        assert.equal(engines?.node, range, `${name} asks for Node.js ${engines?.node}; the README says ${range}`);
+      }
+    };
+    /** Type-checks the blocks as one module, then runs it with a stand-in CIF host. */
+    const prove = (name, parts, expected, more) => {
+      const source = `${parts.map((b) => b.code).join('\n\n')}\n`;
+      writeFileSync(join(dir, `${name}.ts`), source);
+      typecheckFiles(`README ${name} (${line})`, [join(dir, `${name}.ts`)], BROWSER_OPTIONS);
+      const js = ts.transpileModule(source, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
+      writeFileSync(join(dir, `${name}.mjs`), js.outputText);
+      writeFileSync(join(dir, `${name}-harness.mjs`), harness(`${name}.mjs`, expected, more));
+      run('node', [`${name}-harness.mjs`], { cwd: dir, env, label: `node ${name}-harness.mjs (with a stand-in CIF host)` });
+    };
 
-    const modules = join(dir, 'node_modules');
-    const apis = findPackages(modules, '@opentelemetry/api');
-    assert.equal(apis.length, 1, `one @opentelemetry/api for the page and the exporter, found:\n${apis.join('\n')}`);
-    for (const [name, range] of Object.entries(LINES[line].engines ?? {})) {
-      const { engines } = JSON.parse(readFileSync(join(modules, name, 'package.json'), 'utf8'));
-      assert.equal(engines?.node, range, `${name} asks for Node.js ${engines?.node}; the README says ${range}`);
-    }
-
-    const source = `${setup[0].code}\n\n${shared[0].code}\n`;
-    writeFileSync(join(dir, 'quickstart.ts'), source);
-    typecheckFiles(`README quick start (${line})`, [join(dir, 'quickstart.ts')], BROWSER_OPTIONS);
-    const js = ts.transpileModule(source, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
-    writeFileSync(join(dir, 'quickstart.mjs'), js.outputText);
-    writeFileSync(join(dir, 'harness.mjs'), HARNESS);
-    run('node', ['harness.mjs'], { cwd: dir, env, label: 'node harness.mjs (the quick start, with a stand-in CIF host)' });
+    installAll(install.code);
+    prove('quickstart', [setup[0], shared[0]], [CALL_ACCEPTED], INVALID_TRACE_ID);
+    // Log-based events follow the span quick start: the same KPI event, once from each source.
+    installAll(logsInstall.code);
+    prove('logs', [setup[0], shared[0], logsSetup[0], logsShared[0]], [CALL_ACCEPTED, CALL_ACCEPTED], TRACELESS_CORRELATION);
 
     if (commonjs) {
       writeFileSync(join(dir, 'widget.cts'), commonjs.code);
@@ -174,13 +209,19 @@ function proveTypes(blocks) {
   const dir = join(root, '.cache', 'readme-types');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const files = blocks.pick('types').map((b) => {
+  const typed = blocks.pick('types');
+  console.log('\n# README, the other TypeScript blocks');
+  if (typed.length === 0) return console.log('none');
+  const files = typed.map((b) => {
     const file = join(dir, `block-${b.line}.ts`);
     writeFileSync(file, `${b.code}\nexport {};\n`);
     return file;
   });
-  const paths = { [manifest.name]: [join(root, 'dist/index.d.ts')], [`${manifest.name}/testing`]: [join(root, 'dist/testing/index.d.ts')] };
-  console.log('\n# README, the other TypeScript blocks');
+  const paths = {
+    [manifest.name]: [join(root, 'dist/index.d.ts')],
+    [`${manifest.name}/logs`]: [join(root, 'dist/logs.d.ts')],
+    [`${manifest.name}/testing`]: [join(root, 'dist/testing/index.d.ts')],
+  };
   typecheckFiles('README TypeScript blocks', files, { ...BROWSER_OPTIONS, paths });
   rmSync(dir, { recursive: true, force: true });
 }

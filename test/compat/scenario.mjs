@@ -13,6 +13,16 @@ import { after, afterEach, before, describe, it } from 'node:test';
  * @property {(traceId: string) => string} traceIdToGuid from the installed package
  * @property {(exporter: object, processor: 'simple' | 'batch', resource: object, idGenerator: object) => any} createProvider
  * @property {boolean} anyValueAttributes whether the SDK keeps map and mixed-array span attributes
+ * @property {Function} withCifSession from the installed package
+ * @property {Function} CifDelivery from the installed package's main entry
+ * @property {LogsLine} [logs] log-based events, where the fixture installs a logs SDK
+ */
+
+/**
+ * @typedef {object} LogsLine
+ * @property {typeof import('opentelemetry-exporter-cif/logs')} cif the installed `opentelemetry-exporter-cif/logs`
+ * @property {(processors: object[], resource: object) => any} createLoggerProvider
+ * @property {(exporter: object, processor: 'simple' | 'batch') => object} createProcessor
  */
 
 const T1 = '2026-11-25T10:15:30.123Z';
@@ -29,6 +39,33 @@ const FIXED_TRACE_ID = {
   generateTraceId: () => TRACE_ID,
   generateSpanId: () => (++spans).toString(16).padStart(16, '0'),
 };
+
+/** The KPI events of one call, as CIF receives them, whether recorded as span events or log-based events. */
+const CALL_KPI_EVENTS = [
+  {
+    data: {
+      ...SENT_IDENTITY,
+      events: [
+        {
+          kpiEventName: 'CallAccepted',
+          eventTimestamp: T1,
+          kpiEventReason: 'inbound',
+          notificationResponseAction: 'accepted',
+        },
+      ],
+    },
+    eventName: 'CallAccepted',
+    correlationId: TRACE_GUID,
+  },
+  {
+    data: {
+      ...SENT_IDENTITY,
+      events: [{ kpiEventName: 'CallHold', eventTimestamp: T2, kpiEventReason: 'customer asked' }],
+    },
+    eventName: 'CallHold',
+    correlationId: TRACE_GUID,
+  },
+];
 
 function recordingClient(onCall = () => {}) {
   const calls = [];
@@ -70,33 +107,8 @@ export function describeScenario(line) {
         span.end();
         await provider.forceFlush();
 
-        const correlationId = TRACE_GUID;
-        assert.deepEqual(client.calls, [
-          {
-            data: {
-              ...SENT_IDENTITY,
-              events: [
-                {
-                  kpiEventName: 'CallAccepted',
-                  eventTimestamp: T1,
-                  kpiEventReason: 'inbound',
-                  notificationResponseAction: 'accepted',
-                },
-              ],
-            },
-            eventName: 'CallAccepted',
-            correlationId,
-          },
-          {
-            data: {
-              ...SENT_IDENTITY,
-              events: [{ kpiEventName: 'CallHold', eventTimestamp: T2, kpiEventReason: 'customer asked' }],
-            },
-            eventName: 'CallHold',
-            correlationId,
-          },
-        ]);
-        assert.match(correlationId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        assert.deepEqual(client.calls, CALL_KPI_EVENTS);
+        assert.match(TRACE_GUID, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
         const stats = exporter.getStats();
         assert.deepEqual(
           [stats.spansSeen, stats.cifSpans, stats.kpiEventsSent, stats.callsMade, stats.callsFailed],
@@ -201,6 +213,123 @@ export function describeScenario(line) {
       assert.equal(hostSpanRecording, false);
       assert.equal(outside.isRecording(), true);
       outside.end();
+    });
+
+    if (line.logs) describeLogBasedEvents(line, line.logs, { setup, providers });
+  });
+}
+
+/**
+ * Log-based events on this line's logs SDK: the same KPI events reach CIF as from span events.
+ * @param {Line} line
+ * @param {LogsLine} logs
+ */
+function describeLogBasedEvents(line, logs, { setup, providers }) {
+  const { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent } = logs.cif;
+  const SESSION = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
+
+  /** A logger provider with the session processor first, then the exporter's processor. */
+  function loggerProvider(exporter, processor) {
+    const provider = logs.createLoggerProvider(
+      [new CifSessionLogRecordProcessor(), logs.createProcessor(exporter, processor)],
+      RESOURCE,
+    );
+    providers.push(provider);
+    return provider;
+  }
+
+  /**
+   * The call of the span scenario, recorded twice inside one active span: as span events, and as
+   * log-based events (`emitKpiEvent`, then a raw `logger.emit`) under `withCifSession`.
+   */
+  function recordCall(tracer, logger) {
+    tracer.startActiveSpan('inbound call', { attributes: { ...IDENTITY, 'cif.kpi.reason': 'inbound' } }, (span) => {
+      span.addEvent('CallAccepted', { 'cif.kpi.notification_response_action': 'accepted' }, new Date(T1));
+      span.addEvent('CallHold', { 'cif.kpi.reason': 'customer asked' }, new Date(T2));
+      line.withCifSession(SESSION, () => {
+        emitKpiEvent(logger, 'CallAccepted', { reason: 'inbound', notificationResponseAction: 'accepted' }, { time: new Date(T1) });
+        logger.emit({
+          eventName: 'CallHold',
+          body: 'the customer asked to hold; never sent',
+          attributes: { 'cif.kpi.reason': 'customer asked' },
+          timestamp: new Date(T2),
+        });
+        // Stamped with the session, but neither an event name nor cif.kpi.name: not a KPI event.
+        logger.emit({ body: 'ringing stopped', attributes: { 'call.leg': 'inbound' } });
+      });
+      // An event outside any CIF session, without cif.* attributes: left alone.
+      logger.emit({ eventName: 'page.visible', timestamp: new Date(T3) });
+      span.end();
+    });
+  }
+
+  describe('log-based events', () => {
+    ['simple', 'batch'].forEach((processor) =>
+      it(`sends the KPI events a call span sends, from log records through a ${processor} log record processor`, async () => {
+        const spans = setup('simple');
+        const client = recordingClient();
+        const exporter = new CifLogRecordExporter({ client });
+        const provider = loggerProvider(exporter, processor);
+
+        recordCall(spans.tracer, provider.getLogger('softphone'));
+        await Promise.all([spans.provider.forceFlush(), provider.forceFlush()]);
+
+        assert.deepEqual(client.calls, CALL_KPI_EVENTS);
+        assert.deepEqual(client.calls, spans.client.calls);
+        const stats = exporter.getStats();
+        assert.deepEqual(
+          [stats.logRecordsSeen, stats.cifLogRecords, stats.kpiEventsSent, stats.kpiEventsDelivered, stats.callsMade, stats.callsFailed],
+          [4, 3, 2, 2, 2, 0],
+        );
+      }),
+    );
+
+    it('sends the span and log-based KPI events of a page through one shared CifDelivery, under its one set of limits', async () => {
+      assert.equal(logs.cif.CifDelivery, line.CifDelivery, 'one CifDelivery class behind both entries');
+      // The host answers only when told to; one call at a time and one waiting, for both exporters together.
+      const answers = [];
+      const client = recordingClient(() => {});
+      const logAnalyticsEvent = client.logAnalyticsEvent;
+      client.logAnalyticsEvent = (...args) => {
+        logAnalyticsEvent(...args);
+        return new Promise((resolve) => answers.push(() => resolve('ok')));
+      };
+      const delivery = new line.CifDelivery({ client, maxConcurrentCalls: 1, maxQueueSize: 1 });
+      const spanExporter = new line.CifSpanExporter({ delivery });
+      const logExporter = new CifLogRecordExporter({ delivery });
+      const tracerProvider = line.createProvider(spanExporter, 'simple', RESOURCE, FIXED_TRACE_ID);
+      providers.push(tracerProvider);
+      const provider = loggerProvider(logExporter, 'simple');
+      const tracer = tracerProvider.getTracer('softphone');
+      const logger = provider.getLogger('softphone');
+
+      tracer.startActiveSpan('inbound call', { attributes: { ...IDENTITY, 'cif.kpi.reason': 'inbound' } }, (span) => {
+        span.addEvent('CallAccepted', { 'cif.kpi.notification_response_action': 'accepted' }, new Date(T1));
+        span.end(); // exported at once: its call goes to the host, which does not answer yet
+        line.withCifSession(SESSION, () => {
+          emitKpiEvent(logger, 'CallHold', { reason: 'customer asked' }, { time: new Date(T2) });
+          emitKpiEvent(logger, 'CallResumed', {}, { time: new Date(T3) });
+        });
+      });
+      assert.deepEqual(client.calls.map((call) => call.eventName), ['CallAccepted']);
+      // Answer each call the host receives, until both providers have flushed. The SDK's flush
+      // reports the export that failed (queue_full), so its outcome is not the point here.
+      let flushed = false;
+      const flushing = Promise.allSettled([tracerProvider.forceFlush(), provider.forceFlush()]).then(() => (flushed = true));
+      for (let turn = 0; !flushed; turn++) {
+        assert.ok(turn < 1000, 'the providers flush once the host answers');
+        answers.splice(0).forEach((answer) => answer());
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await flushing;
+
+      // The log-based CallHold waited behind the span's call; CallResumed found the shared queue full.
+      assert.deepEqual(client.calls, CALL_KPI_EVENTS);
+      const [fromSpans, fromLogs] = [spanExporter.getStats(), logExporter.getStats()];
+      const delivered = (stats) => [stats.kpiEventsSent, stats.kpiEventsDelivered, stats.callsMade, stats.dropped.queue_full];
+      assert.deepEqual(delivered(fromSpans), [3, 2, 2, 1]);
+      assert.deepEqual(delivered(fromLogs), delivered(fromSpans));
+      assert.deepEqual([fromSpans.spansSeen, fromLogs.logRecordsSeen], [1, 2]);
     });
   });
 }

@@ -2,7 +2,7 @@ import * as api from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { CifSpanExporter, traceIdToGuid } from 'opentelemetry-exporter-cif';
+import { CifDelivery, CifSpanExporter, traceIdToGuid, withCifSession } from 'opentelemetry-exporter-cif';
 import { describeScenario } from '../scenario.mjs';
 
 describeScenario({
@@ -10,7 +10,9 @@ describeScenario({
   api,
   contextManager: new AsyncLocalStorageContextManager(),
   CifSpanExporter,
+  CifDelivery,
   traceIdToGuid,
+  withCifSession,
   createProvider: (exporter, processor, resource, idGenerator) =>
     new BasicTracerProvider({
       idGenerator,

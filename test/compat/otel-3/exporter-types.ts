@@ -1,7 +1,15 @@
 // Compiles only while the published declarations fit this line's SDK types.
+import { logs, type Logger } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
+import type { LogRecordExporter, LogRecordProcessor, ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { ReadableSpan, SpanExporter, TimedEvent } from '@opentelemetry/sdk-trace';
-import { CifSpanExporter, type CifReadableSpan, type CifTimedEvent } from 'opentelemetry-exporter-cif';
+import { CifDelivery, CifSpanExporter, type CifReadableSpan, type CifTimedEvent } from 'opentelemetry-exporter-cif';
+import {
+  CifLogRecordExporter,
+  CifSessionLogRecordProcessor,
+  emitKpiEvent,
+  type CifReadableLogRecord,
+} from 'opentelemetry-exporter-cif/logs';
 
 export const exporter: SpanExporter = new CifSpanExporter({
   eventFilter: (event, span) => event.name !== 'exception' && span.name !== 'health check',
@@ -14,3 +22,21 @@ export function exportSpans(spans: ReadableSpan[], done: (result: ExportResult) 
 
 export const asCifSpan = (span: ReadableSpan): CifReadableSpan => span;
 export const asCifEvent = (event: TimedEvent): CifTimedEvent => event;
+
+const delivery = new CifDelivery({ maxQueueSize: 500 });
+export const spanExporter: SpanExporter = new CifSpanExporter({ delivery });
+export const logExporter: LogRecordExporter = new CifLogRecordExporter({
+  delivery,
+  eventFilter: (record) => record.eventName !== 'exception',
+  correlationId: (record) => record.spanContext?.traceId ?? 'no trace',
+});
+export const sessionProcessor: LogRecordProcessor = new CifSessionLogRecordProcessor();
+
+export function exportLogRecords(records: ReadableLogRecord[], done: (result: ExportResult) => void): void {
+  new CifLogRecordExporter().export(records, done);
+}
+
+export const asCifLogRecord = (record: ReadableLogRecord): CifReadableLogRecord => record;
+
+const logger: Logger = logs.getLogger('softphone');
+emitKpiEvent(logger, 'CallAccepted', { notificationResponseAction: 'accepted' }, { time: Date.now() });

@@ -1,16 +1,20 @@
 import * as api from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchLogRecordProcessor, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { CifSpanExporter, traceIdToGuid } from 'opentelemetry-exporter-cif';
+import { CifDelivery, CifSpanExporter, traceIdToGuid, withCifSession } from 'opentelemetry-exporter-cif';
+import * as cifLogs from 'opentelemetry-exporter-cif/logs';
 import { describeScenario } from '../scenario.mjs';
 
 describeScenario({
-  name: 'OpenTelemetry JS 3.x (TracerProvider)',
+  name: 'OpenTelemetry JS 3.x (TracerProvider, LoggerProvider)',
   api,
   contextManager: new AsyncLocalStorageContextManager(),
   CifSpanExporter,
+  CifDelivery,
   traceIdToGuid,
+  withCifSession,
   createProvider: (exporter, processor, resource, idGenerator) =>
     new TracerProvider({
       idGenerator,
@@ -18,4 +22,10 @@ describeScenario({
       spanProcessors: [processor === 'simple' ? new SimpleSpanProcessor({ exporter }) : new BatchSpanProcessor({ exporter })],
     }),
   anyValueAttributes: true,
+  logs: {
+    cif: cifLogs,
+    createLoggerProvider: (processors, resource) => new LoggerProvider({ resource: resourceFromAttributes(resource), processors }),
+    createProcessor: (exporter, processor) =>
+      processor === 'simple' ? new SimpleLogRecordProcessor({ exporter }) : new BatchLogRecordProcessor({ exporter }),
+  },
 });
