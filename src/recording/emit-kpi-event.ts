@@ -45,12 +45,14 @@ export function emitKpiEvent(
   details?: CifKpiEventDetails,
   options?: CifEmitKpiEventOptions,
 ): void {
-  const emit = () => {
+  const emit = (): boolean => {
+    if (typeof logger?.emit !== 'function') return false;
     const record: CifKpiLogRecord = { eventName: name, attributes: kpiEventAttributes(name, details) };
     const { time, context } = options ?? {};
     if (time !== undefined) record.timestamp = time;
     if (context !== undefined) record.context = context;
-    logger!.emit(record);
+    logger.emit(record);
+    return true;
   };
-  writeKpiEvent(name, typeof logger?.emit === 'function' ? emit : undefined, 'emitted', 'there is no logger to emit it with');
+  writeKpiEvent(name, emit, 'emitted', 'there is no logger to emit it with');
 }

@@ -50,17 +50,22 @@ export function kpiEventAttributes(name: string, details: CifKpiEventDetails = {
 }
 
 /**
- * Writes the KPI event `name` with `write`, or, with none, warns that it was not `verb` because
- * `absent`. Never throws: instrumenting a widget must not break it.
+ * Writes the KPI event `name` with `write`, which says false when there is nothing to write to:
+ * then a warning says it was not `verb` because `absent`. Never throws, whatever the caller
+ * passed: instrumenting a widget must not break it.
  */
-export function writeKpiEvent(name: string, write: (() => void) | undefined, verb: string, absent: string): void {
-  if (!write) {
-    log('warn', `KPI event '${String(name)}' not ${verb}: ${absent}.`);
-    return;
-  }
+export function writeKpiEvent(name: string, write: () => boolean, verb: string, absent: string): void {
   try {
-    write();
+    if (!write()) log('warn', `KPI event '${shown(name)}' not ${verb}: ${absent}.`);
   } catch (error) {
-    log('error', `KPI event '${String(name)}' not ${verb}`, error);
+    log('error', `KPI event '${shown(name)}' not ${verb}`, error);
+  }
+}
+
+function shown(name: unknown): string {
+  try {
+    return String(name);
+  } catch {
+    return typeof name;
   }
 }

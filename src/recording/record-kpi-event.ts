@@ -15,8 +15,12 @@ export function recordKpiEvent(
   details?: CifKpiEventDetails,
   time?: TimeInput,
 ): void {
-  const record = () => span!.addEvent(name, kpiEventAttributes(name, details), time);
-  writeKpiEvent(name, typeof span?.addEvent === 'function' ? record : undefined, 'recorded', 'there is no span to record it on');
+  const record = (): boolean => {
+    if (typeof span?.addEvent !== 'function') return false;
+    span.addEvent(name, kpiEventAttributes(name, details), time);
+    return true;
+  };
+  writeKpiEvent(name, record, 'recorded', 'there is no span to record it on');
 }
 
 /**

@@ -129,6 +129,33 @@ describe('emitKpiEvent', () => {
     expect(messages[0]).to.include('logger shut down badly');
   });
 
+  const hostileLoggers: Array<[string, () => unknown]> = [
+    ['a Proxy whose every read throws', () => new Proxy({}, { get: () => { throw new Error('logger trap'); } })],
+    ['a revoked Proxy', () => {
+      const revocable = Proxy.revocable({}, {});
+      revocable.revoke();
+      return revocable.proxy;
+    }],
+  ];
+  hostileLoggers.forEach(([what, logger]) =>
+    it(`says at error level, without throwing, when the logger is ${what}`, () => {
+      const messages = captureDiag();
+      expect(() => emitKpiEvent(logger() as CifLogger, 'CallAccepted')).not.to.throw();
+      expect(messages).to.have.length(1);
+      expect(messages[0]).to.include("KPI event 'CallAccepted' not emitted");
+    }),
+  );
+
+  it('does not throw when the name cannot be written as a string, with or without a logger', () => {
+    const messages = captureDiag();
+    const name = { toString: () => { throw new Error('toString trap'); } } as unknown as string;
+    expect(() => emitKpiEvent(undefined, name)).not.to.throw();
+    expect(() => emitKpiEvent({ emit: () => { throw new Error('boom'); } }, name)).not.to.throw();
+    expect(messages).to.have.length(2);
+    expect(messages[0]).to.include("KPI event 'object' not emitted: there is no logger to emit it with.");
+    expect(messages[1]).to.include("KPI event 'object' not emitted");
+  });
+
   it('does not throw when the logger and the installed diag logger both throw', () => {
     const restore = installThrowingDiag();
     try {

@@ -1,4 +1,4 @@
-import { INVALID_SPAN_CONTEXT, diag, trace, type Attributes, type TimeInput } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, diag, trace, type Attributes, type Span, type TimeInput } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
@@ -140,6 +140,17 @@ describe('recordKpiEvent', () => {
     expect(() => recordKpiEvent(span, 'CallHold')).not.to.throw();
     expect(messages).to.have.length(1);
     expect(messages[0]).to.match(/KPI event 'CallHold' not recorded.*span is closed/);
+  });
+
+  it('does not throw when the span is a Proxy whose every read throws, or the name cannot be written', () => {
+    const messages = captureDiag();
+    const span = new Proxy({}, { get: () => { throw new Error('span trap'); } }) as Span;
+    const name = { toString: () => { throw new Error('toString trap'); } } as unknown as string;
+    expect(() => recordKpiEvent(span, 'CallHold')).not.to.throw();
+    expect(() => recordKpiEvent(undefined, name)).not.to.throw();
+    expect(messages).to.have.length(2);
+    expect(messages[0]).to.match(/KPI event 'CallHold' not recorded.*span trap/);
+    expect(messages[1]).to.include("KPI event 'object' not recorded: there is no span to record it on.");
   });
 
   const notObjects: Array<[what: string, details: unknown]> = [
