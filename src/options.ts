@@ -306,6 +306,10 @@ function normalizeCustomAttributes(map: Record<string, string> | undefined): Arr
 function warnUnknown(options: object, names: readonly string[], prefix: string): void {
   for (const key of Object.keys(options)) {
     if (names.includes(key)) continue;
+    if (EXPORTER_OPTION_NAMES.includes(key)) {
+      log('warn', `${owner} \`${key}\` is an option of the exporters, not of CifDelivery, and is ignored here.`);
+      continue;
+    }
     let nearest = names[0]!;
     for (const name of names) if (editDistance(key, name) < editDistance(key, nearest)) nearest = name;
     log('warn', `${owner} \`${prefix}${key}\` is unknown and ignored; did you mean \`${prefix}${nearest}\`?`);

@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
-import { CifSpanExporter, type CifSpanExporterOptions } from '../src/index.js';
+import { CifDelivery, CifSpanExporter, type CifDeliveryOptions, type CifSpanExporterOptions } from '../src/index.js';
 import { editDistance, normalizeOptions } from '../src/options.js';
 import { captureDiag } from './helpers/diag.js';
 import { defaultEventName } from '../src/mapping/kpi-events.js';
@@ -125,6 +125,29 @@ describe('options', () => {
       }
     }),
   );
+
+  it('tells a CifDelivery given an exporter option that it belongs to the exporters, and still rejects its bad options', () => {
+    const messages = captureDiag();
+    try {
+      const client = { logAnalyticsEvent: () => Promise.resolve('') };
+      new CifDelivery({ client, session: { conversationId: 'c' }, maxQueueSzie: 5 } as CifDeliveryOptions);
+      expect(messages).to.deep.equal([
+        'opentelemetry-exporter-cif CifDelivery: option `session` is an option of the exporters, not of CifDelivery, and is ignored here.',
+        'opentelemetry-exporter-cif CifDelivery: option `maxQueueSzie` is unknown and ignored; did you mean `maxQueueSize`?',
+      ]);
+      expect(() => new CifDelivery({ maxQueueSize: 0 })).to.throw(TypeError, /^CifDelivery: option `maxQueueSize` must be a whole number of at least 1 \(got 0\)\.$/);
+    } finally {
+      diag.disable();
+    }
+  });
+
+  it('rejects a delivery option given beside a shared delivery, naming where it belongs', () => {
+    const delivery = new CifDelivery({ client: { logAnalyticsEvent: () => Promise.resolve('') } });
+    expect(() => new CifSpanExporter({ delivery, maxQueueSize: 5 })).to.throw(
+      TypeError,
+      'CifSpanExporter: option `maxQueueSize` belongs to the CifDelivery passed as `delivery`; set it there (got 5).',
+    );
+  });
 
   it('warns about no option it knows', () => {
     const messages = captureDiag();

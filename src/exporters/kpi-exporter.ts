@@ -49,6 +49,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
   ) {
     this.delivery = options.delivery !== undefined ? sharedDelivery(options.delivery, `${source.name}: option`) : share(options);
     this.delivery.users++;
+    if (this.delivery.engine.isClosed) log('warn', `${source.name}: its CifDelivery is shut down, so every export is refused (dropped.after_shutdown).`);
     this.warnMapping = (reason, detail) =>
       this.warnOnce(`dropped.${reason}`, `KPI events dropped: ${detail}. ${source.missingIdentityCauses}`);
   }
@@ -70,7 +71,8 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     const { engine } = this.delivery;
     if (this.closing || engine.isClosed) {
       void engine.deliver(calls, true); // Refused there, and counted in dropped.after_shutdown.
-      report(resultCallback, { code: ExportResultCode.FAILED, error: new CifShutdownError(`${this.source.name} is shut down`) });
+      const what = this.closing ? this.source.name : 'its CifDelivery';
+      report(resultCallback, { code: ExportResultCode.FAILED, error: new CifShutdownError(`${what} is shut down`) });
       return;
     }
     void engine.deliver(calls).then((outcome) =>

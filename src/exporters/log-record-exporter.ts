@@ -25,7 +25,7 @@ export interface CifLogRecordExporterOptions extends CifExporterOptions {
   /**
    * The `correlationId` argument of each call.
    * @default the trace id of the record's span context as a GUID; outside any trace, a UUID
-   * named by the record's conversation and provider session (v5), the same for all of them
+   * named by the record's conversation and provider session (v5), one per conversation
    */
   correlationId?: (record: CifReadableLogRecord) => string;
 }
@@ -45,14 +45,14 @@ const LOG_RECORDS: Source<CifReadableLogRecord, LogRecordOptions, LogRecordMappi
       'Fields may be missing: the SDK dropped attributes of a CIF log record over logRecordLimits.attributeCountLimit. Raise it.',
   },
   missingIdentityCauses:
-    'Likely causes: no CifSessionLogRecordProcessor ahead of the exporting processor, the CIF session lost after an await (see docs/session-context.md), or no `session` option.',
+    'Likely causes: no context manager, no CifSessionLogRecordProcessor ahead of the exporting processor, the CIF session lost after an await (see docs/session-context.md), or no `session` option.',
 };
 
 /**
- * An OpenTelemetry `LogRecordExporter` that turns log-based events carrying `cif.*` attributes
- * into `Microsoft.CIFramework.logAnalyticsEvent` calls, by the rules of `CifSpanExporter`. A log
- * record is a KPI event when it has an `eventName` or `cif.kpi.name`; other records are ignored,
- * and no record's body is sent.
+ * An OpenTelemetry `LogRecordExporter` that turns log-based events into
+ * `Microsoft.CIFramework.logAnalyticsEvent` calls, by the rules of `CifSpanExporter`. A log record
+ * is a KPI event when it carries a `cif.` attribute (`CifSessionLogRecordProcessor` stamps them)
+ * and has `cif.kpi.name` or an `eventName`; other records are ignored, and no record's body is sent.
  */
 export class CifLogRecordExporter extends KpiEventExporter<
   CifReadableLogRecord,

@@ -20,7 +20,7 @@ const SPANS: Source<CifReadableSpan, SpanOptions, SpanMappingStats> = {
       'Fields may be missing: the SDK dropped attributes of a CIF span over spanLimits.attributeCountLimit. Raise it.',
   },
   missingIdentityCauses:
-    'Likely causes: no CifSessionSpanProcessor, the CIF session lost after an await (see docs/session-context.md), or no `session` option.',
+    'Likely causes: no context manager, no CifSessionSpanProcessor, the CIF session lost after an await (see docs/session-context.md), or no `session` option.',
 };
 
 /**

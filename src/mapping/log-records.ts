@@ -62,7 +62,8 @@ function collectLogRecord(
   // Absent both ways it is a plain log line; a `cif.kpi.name` that cannot be read still marks a KPI event.
   if (kpiName === undefined && (eventName === undefined || eventName === '')) return;
   if (!ask(options.eventFilter, defaultLogRecordFilter, isBoolean, record, undefined, stats)) return;
-  const name = typeof kpiName === 'string' ? kpiName : eventName;
+  // A name of another type is not one: the KPI event is counted as missing its name.
+  const name = typeof kpiName === 'string' ? kpiName : typeof eventName === 'string' ? eventName : undefined;
   const fields = readKpiFields(attributes, options.customAttributes, stats);
   // The SDK stamps `hrTime` at emit when the record has no timestamp; a foreign record may lack it.
   const time = hrTimeToMillis(record.hrTime) === undefined ? record.hrTimeObserved : record.hrTime;

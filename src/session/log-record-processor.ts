@@ -16,7 +16,7 @@ export interface CifEmittingLogRecord {
  * `cif.client_session.id` and `cif.participant.id`. An attribute the record already has is kept.
  * Register it before the processor of `CifLogRecordExporter`, so that a `SimpleLogRecordProcessor`
  * exports the record stamped; it exports nothing itself.
- * @example new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new BatchLogRecordProcessor(new CifLogRecordExporter())] })
+ * @example new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new BatchLogRecordProcessor({ exporter: new CifLogRecordExporter() })] })
  */
 export class CifSessionLogRecordProcessor {
   onEmit(logRecord: CifEmittingLogRecord, emitContext?: Context): void {

@@ -396,6 +396,25 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       expectBalanced(stats);
     });
 
+    it('warns when given a delivery already shut down, and refuses every export saying the delivery is shut down', async () => {
+      const client = new RecordingCifClient();
+      const delivery = new CifDelivery({ client });
+      const spanExporter = new CifSpanExporter({ delivery });
+      await spanExporter.shutdown();
+      const messages = captureDiag();
+      const logExporter = new CifLogRecordExporter({ delivery });
+      closeables.push(logExporter);
+      expect(messages).to.deep.equal([
+        'opentelemetry-exporter-cif CifLogRecordExporter: its CifDelivery is shut down, so every export is refused (dropped.after_shutdown).',
+      ]);
+      const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'TooLate'));
+      const results = await exportAll(logExporter, records);
+      expect(results.map((r) => [r.code, r.error?.message])).to.deep.equal([[ExportResultCode.FAILED, 'its CifDelivery is shut down']]);
+      expect(client.calls).to.deep.equal([]);
+      expect(logExporter.getStats().dropped.after_shutdown).to.equal(1);
+      expectBalanced(logExporter.getStats());
+    });
+
     it('fails the calls still waiting as after_shutdown when the last exporter using the delivery shuts down', async () => {
       const client = new RecordingCifClient();
       // CIF never becomes ready: every call waits, and only the shutdowns end them.
@@ -489,6 +508,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     expect(results).to.have.length(1);
     expect(results[0]!.code).to.equal(ExportResultCode.FAILED);
     expect(results[0]!.error).to.be.instanceOf(CifShutdownError);
+    expect(results[0]!.error!.message).to.equal('CifLogRecordExporter is shut down');
     await exporter.forceFlush();
     expect(client.calls).to.deep.equal([]);
     const stats = exporter.getStats();

@@ -329,7 +329,7 @@ describe('CifSpanExporter results', () => {
   });
 
   const warned: Array<[reason: CifDropReason, span: () => ReturnType<typeof makeSpan>, message: RegExp]> = [
-    ['missing_identity', () => makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] }), /span 'call' has no cif\.conversation\.id and cif\.provider_session\.id\. Likely causes: no CifSessionSpanProcessor/],
+    ['missing_identity', () => makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] }), /span 'call' has no cif\.conversation\.id and cif\.provider_session\.id\. Likely causes: no context manager, no CifSessionSpanProcessor/],
     ['identity_too_long', () => makeSpan({ attributes: { ...IDENTITY, 'cif.participant.id': 'p'.repeat(101) }, events: [event('A', T1)] }), /longer than its 100-character Dataverse column/],
     ['missing_kpi_name', () => makeSpan({ attributes: IDENTITY, events: [event('', T1)] }), /empty name and no cif\.kpi\.name/],
     ['invalid_timestamp', () => makeSpan({ attributes: IDENTITY, events: [{ name: 'A', time: [1e13, 0] }] }), /not a valid date/],
@@ -354,7 +354,7 @@ describe('CifSpanExporter results', () => {
     await exportOnce(exporter, [makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] })]);
     expect(messages).to.deep.equal([
       "opentelemetry-exporter-cif KPI events dropped: span 'call' has no cif.conversation.id and cif.provider_session.id. " +
-        'Likely causes: no CifSessionSpanProcessor, the CIF session lost after an await (see docs/session-context.md), ' +
+        'Likely causes: no context manager, no CifSessionSpanProcessor, the CIF session lost after an await (see docs/session-context.md), ' +
         'or no `session` option. Counted in getStats().dropped.missing_identity; shown once.',
     ]);
   });

@@ -117,6 +117,16 @@ const cases: Case[] = [
     stats: { logRecordsSeen: 1, cifLogRecords: 1 },
   },
   {
+    title: 'counts as missing its name a KPI event whose eventName is not a string, and whose cif.kpi.name cannot be read',
+    records: [
+      { eventName: { name: 'CallAccepted' } as unknown as string },
+      { eventName: 42 as unknown as string },
+      { eventName: undefined, attributes: { ...IDENTITY, 'cif.kpi.name': [1n] as unknown as string } },
+    ],
+    calls: [],
+    stats: { logRecordsSeen: 3, cifLogRecords: 3, dropped: { missing_kpi_name: 3 }, droppedFields: { unserializable_value: 1 } },
+  },
+  {
     title: 'ignores a plain log line of a CIF session: no eventName and no cif.kpi.name',
     records: [{ eventName: undefined }, { eventName: '' }],
     calls: [],
