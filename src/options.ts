@@ -181,9 +181,11 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
   owner = `${defaults.name}: option`;
   checkObject(options, EXPORTER_OPTION_NAMES);
   const { delivery } = options;
-  for (const name of delivery === undefined ? [] : DELIVERY_OPTION_NAMES) {
-    const value = options[name as keyof CifDeliveryOptions];
-    if (value !== undefined) fail(name, 'belongs to the CifDelivery passed as `delivery`; set it there', value);
+  if (delivery !== undefined) {
+    for (const name of DELIVERY_OPTION_NAMES) {
+      const value = options[name as keyof CifDeliveryOptions];
+      if (value !== undefined) fail(name, 'belongs to the CifDelivery passed as `delivery`; set it there', value);
+    }
   }
   return {
     ...deliveryOptions(options),

@@ -141,6 +141,19 @@ describe('options', () => {
     }
   });
 
+  it('takes every exporter option beside a shared delivery without a warning', () => {
+    const messages = captureDiag();
+    try {
+      const delivery = new CifDelivery({ client: { logAnalyticsEvent: () => Promise.resolve('') } });
+      const options = normalizeOptions({ delivery, session: {}, customAttributes: {}, maxEventsPerCall: 3, eventName: () => 'x', eventFilter: () => true, correlationId: () => 'x' });
+      expect(options.delivery).to.equal(delivery);
+      expect(options.maxEventsPerCall).to.equal(3);
+      expect(messages).to.deep.equal([]);
+    } finally {
+      diag.disable();
+    }
+  });
+
   it('rejects a delivery option given beside a shared delivery, naming where it belongs', () => {
     const delivery = new CifDelivery({ client: { logAnalyticsEvent: () => Promise.resolve('') } });
     expect(() => new CifSpanExporter({ delivery, maxQueueSize: 5 })).to.throw(

@@ -38,7 +38,7 @@ const LOG_RECORDS: Source<CifReadableLogRecord, LogRecordOptions, LogRecordMappi
   name: OWNER,
   map: logRecordsToCalls,
   warnings: {
-    'dropped.missing_kpi_name': 'KPI events dropped: a log record has a cif.kpi.name that cannot be read and no eventName.',
+    'dropped.missing_kpi_name': 'KPI events dropped: a log record has neither a readable cif.kpi.name nor an eventName that is a string.',
     'dropped.invalid_timestamp': 'KPI events dropped: a log record has no time that is a valid date.',
     'dropped.invalid_log_record': 'A log record could not be read and was skipped: it is not an OpenTelemetry ReadableLogRecord.',
     'droppedFields.sdk_attribute_limit':

@@ -396,6 +396,17 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       expectBalanced(stats);
     });
 
+    it('returns the first promise when one exporter shuts down twice, and does not count it as the other leaving', async () => {
+      const client = new RecordingCifClient();
+      const { spanExporter, logExporter } = sharedPair(client);
+      const first = spanExporter.shutdown();
+      expect(spanExporter.shutdown()).to.equal(first);
+      await first;
+      const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'StillSent'));
+      expect(await exportAll(logExporter, records)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+      expect(kpiNames(client.calls)).to.deep.equal(['StillSent']);
+    });
+
     it('warns when given a delivery already shut down, and refuses every export saying the delivery is shut down', async () => {
       const client = new RecordingCifClient();
       const delivery = new CifDelivery({ client });
@@ -479,6 +490,35 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       }),
     );
   });
+
+  const at = (iso: string): [number, number] => [Math.floor(Date.parse(iso) / 1000), (Date.parse(iso) % 1000) * 1e6];
+  const record = (overrides: Record<string, unknown>) => ({
+    eventName: 'CallHold',
+    hrTime: at(T1),
+    hrTimeObserved: at(T1),
+    attributes: { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' },
+    resource: { attributes: {} },
+    ...overrides,
+  });
+  const warnings: Array<[counter: string, records: () => unknown[], message: string]> = [
+    ['dropped.invalid_log_record', () => [null], 'A log record could not be read and was skipped: it is not an OpenTelemetry ReadableLogRecord.'],
+    ['dropped.missing_kpi_name', () => [record({ eventName: 42 })], 'KPI events dropped: a log record has neither a readable cif.kpi.name nor an eventName that is a string.'],
+    ['dropped.invalid_timestamp', () => [record({ hrTime: [NaN, 0], hrTimeObserved: [Infinity, 0] })], 'KPI events dropped: a log record has no time that is a valid date.'],
+    [
+      'droppedFields.sdk_attribute_limit',
+      () => [record({ droppedAttributesCount: 2 })],
+      'Fields may be missing: the SDK dropped attributes of a CIF log record over logRecordLimits.attributeCountLimit. Raise it.',
+    ],
+  ];
+  warnings.forEach(([counter, records, message]) =>
+    it(`warns once about ${counter}, saying what happened and where it is counted`, async () => {
+      const messages = captureDiag();
+      const exporter = new CifLogRecordExporter({ client: new RecordingCifClient() });
+      await exportAll(exporter, records());
+      await exportAll(exporter, records());
+      expect(messages).to.deep.equal([`opentelemetry-exporter-cif ${message} Counted in getStats().${counter}; shown once.`]);
+    }),
+  );
 
   it('warns once, naming CifSessionLogRecordProcessor, when KPI events have no CIF identity', async () => {
     const messages = captureDiag();
