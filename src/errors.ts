@@ -24,7 +24,7 @@ export class CifQueueFullError extends Error {
 
 /** A call came after `shutdown()`, or had not settled when shutdown stopped waiting. */
 export class CifShutdownError extends Error {
-  constructor(message = 'the exporter is shut down') {
+  constructor(message: string) {
     super(message);
     this.name = 'CifShutdownError';
   }

@@ -60,9 +60,11 @@ describe('emitKpiEvent', () => {
     ['null details', null as unknown as CifKpiEventDetails, {}],
   ];
   detailCases.forEach(([what, details, attributes]) =>
-    it(`emits one log-based event named by its KPI event, with cif.kpi.name and no body, given ${what}`, () => {
+    it(`emits one log-based event named by its KPI event, with cif.kpi.name and no body, given ${what}, saying nothing`, () => {
+      const messages = captureDiag();
       emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted', details);
       expect(emitted()).to.deep.equal([{ eventName: 'CallAccepted', attributes: { 'cif.kpi.name': 'CallAccepted', ...attributes }, body: undefined }]);
+      expect(messages).to.deep.equal([]);
     }),
   );
 

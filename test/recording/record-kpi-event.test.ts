@@ -84,9 +84,11 @@ describe('recordKpiEvent', () => {
     }),
   );
 
-  it('records the span event with cif.kpi.name and the cif.kpi.* attributes', () => {
+  it('records the span event with cif.kpi.name and the cif.kpi.* attributes, saying nothing', () => {
+    const messages = captureDiag();
     const span = provider.getTracer('softphone').startSpan('call');
     recordKpiEvent(span, 'CallAccepted', { reason: 'inbound', customData: { msdyn_customattribute1: 'billing' } });
+    expect(messages).to.deep.equal([]);
     span.end();
     expect((span as unknown as ReadableSpan).events.map(({ name, attributes }) => ({ name, attributes }))).to.deep.equal([
       {
