@@ -15,10 +15,10 @@ export const BUDGETS = {
   mappingAndStringifyOverFloor: 3,
   /**
    * The main entry as published (`dist/`), minified and gzipped with the shared OpenTelemetry
-   * packages external: what it measures today plus about 1.7%. Machine independent, so
+   * packages external: what it measures today plus about 1.5%. Machine independent, so
    * `npm test` enforces it (`npm run check:size`). Where the bytes go: bench/README.md.
    */
-  mainEntryGzipBytes: 10_200,
+  mainEntryGzipBytes: 10_400,
   /**
    * Heap growth allowed between the median of the first and of the last rounds of 100 000 KPI
    * events. Single rounds still move by up to a few hundred KiB as V8 recompiles code and sweeps;
