@@ -6,15 +6,10 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { CifSpanExporter, type CifAnalyticsData, type CifSpanExporterOptions } from '../src/index.js';
 import { expectBalanced, hangs, throws, timedClient, type Answer } from './helpers/fake-client.js';
 import { at, makeSpan } from './helpers/spans.js';
-import { hostileValues } from './helpers/hostile.js';
+import { hostileValues, plainValues } from './helpers/attribute-values.js';
 
 const attributeValue = fc.oneof(
-  fc.string({ maxLength: 150 }),
-  fc.string({ minLength: 1900, maxLength: 2100 }),
-  fc.integer(),
-  fc.boolean(),
-  fc.constant(undefined),
-  fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }),
+  ...plainValues,
   // Built inside the property: fast-check itself must not touch them.
   fc.nat(hostileValues.length - 1).map((hostile) => ({ hostile })),
 );

@@ -13,19 +13,14 @@ import {
 import { normalizeOptions } from '../../src/options.js';
 import type { CifCall, CifReadableLogRecord } from '../../src/types.js';
 import { TRACE_GUID, TRACE_ID } from '../helpers/spans.js';
-import { hostileValues } from '../helpers/hostile.js';
+import { hostileValues, plainValues } from '../helpers/attribute-values.js';
 
 
 /** What one attribute holds: a plain value, a hostile value, or a getter that throws. */
 type ValuePlan = { plain: unknown } | { hostile: number } | { throws: true };
 
 const plainValue = fc.oneof(
-  fc.string({ maxLength: 120 }),
-  fc.string({ minLength: 1900, maxLength: 2100 }),
-  fc.integer(),
-  fc.boolean(),
-  fc.constant(undefined),
-  fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }),
+  ...plainValues,
   fc.dictionary(fc.string({ maxLength: 3 }), fc.string({ maxLength: 3 }), { maxKeys: 2 }),
 );
 const valuePlan: fc.Arbitrary<ValuePlan> = fc.oneof(

@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+
 /**
  * Attribute values that throw when read or written, as a page may hand them over. Each is built
  * when called, inside a property: fast-check must not touch them.
@@ -19,3 +21,13 @@ export const hostileValues: ReadonlyArray<() => unknown> = [
     return cyclic;
   },
 ];
+
+/** Attribute values a page commonly sets: short and long text, numbers, booleans, absent, arrays. */
+export const plainValues = [
+  fc.string({ maxLength: 150 }),
+  fc.string({ minLength: 1900, maxLength: 2100 }),
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(undefined),
+  fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }),
+] as const;
