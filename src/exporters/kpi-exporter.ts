@@ -36,6 +36,8 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
   /** The counters already warned about, each once per exporter. */
   private readonly warned = new Set<string>();
   private readonly warnMapping: MappingWarn;
+  /** `[counter, message]` for each counter that warns when it moves, made once. */
+  private readonly warnings: Array<[string, string]>;
   private readonly warnOnce = (counter: string, message: string): void => {
     if (this.warned.has(counter)) return;
     this.warned.add(counter);
@@ -50,6 +52,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     this.delivery = options.delivery !== undefined ? sharedDelivery(options.delivery, `${source.name}: option`) : share(options);
     this.delivery.users++;
     if (this.delivery.engine.isClosed) log('warn', `${source.name}: its CifDelivery is shut down, so every export is refused (dropped.after_shutdown).`);
+    this.warnings = Object.entries({ ...WARNINGS, ...source.warnings });
     this.warnMapping = (reason, detail) =>
       this.warnOnce(`dropped.${reason}`, `KPI events dropped: ${detail}. ${source.missingIdentityCauses}`);
   }
@@ -62,7 +65,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     let calls: CifCall[];
     try {
       calls = this.source.map(items, this.options, this.mappingStats, this.warnMapping);
-      warnCounters(this.mappingStats, this.source.warnings, this.warnOnce);
+      warnCounters(this.mappingStats, this.warnings, this.warnOnce);
     } catch (error) {
       // Only reachable when `items` itself cannot be iterated.
       report(resultCallback, { code: ExportResultCode.FAILED, error: toError(error) });
@@ -123,11 +126,11 @@ function report(resultCallback: (result: ExportResult) => void, result: ExportRe
 /** Warns once about each counter that moved, saying what to change. */
 function warnCounters(
   stats: CifMappingStats<string>,
-  warnings: Source<unknown, unknown, unknown>['warnings'],
+  warnings: ReadonlyArray<[string, string]>,
   warnOnce: (counter: string, message: string) => void,
 ): void {
   const groups = stats as unknown as Record<string, Record<string, number>>;
-  for (const [counter, message] of Object.entries({ ...WARNINGS, ...warnings })) {
+  for (const [counter, message] of warnings) {
     const [group, reason] = counter.split('.') as [string, string];
     if (groups[group]![reason]! > 0) warnOnce(counter, message);
   }
