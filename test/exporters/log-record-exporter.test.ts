@@ -20,6 +20,7 @@ import {
   CifShutdownError,
   CifSpanExporter,
   recordKpiEvent,
+  recordedKpiEventsOnly,
   withCifSession,
   type CifAnalyticsData,
   type CifKpiEventDetails,
@@ -278,6 +279,19 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     expect(stats).to.include({ callsMade: 2, callsRetried: 1, callsFailed: 1, kpiEventsDelivered: 0 });
     expect(stats.dropped.host_error).to.equal(1);
     expectBalanced(stats);
+  });
+
+  it('sends only the KPI events of emitKpiEvent with eventFilter recordedKpiEventsOnly, not other log events of the session', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifLogRecordExporter({ client, eventFilter: recordedKpiEventsOnly });
+    closeables.push(exporter);
+    const records = await sdkLogRecords((logger) => {
+      emitKpiEvent(logger, 'CallAccepted');
+      logger.emit({ eventName: 'browser.page_view', attributes: { 'url.path': '/softphone' } });
+    });
+    expect(await exportAll(exporter, records)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+    expect(kpiNames(client.calls)).to.deep.equal(['CallAccepted']);
+    expect(exporter.getStats()).to.include({ logRecordsSeen: 2, cifLogRecords: 2, kpiEventsSent: 1, callbackErrors: 0 });
   });
 
   it('sends through the page CIF library when given no client', async () => {
