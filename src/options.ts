@@ -145,12 +145,12 @@ export interface NormalizedOptions<S = CifReadableSpan, F = (event: CifTimedEven
 /** An exporter's defaults for the callbacks whose arguments depend on its source. */
 export interface SourceDefaults<S, F> {
   /** The exporter's class name, for messages. */
-  name: string;
-  eventFilter: F;
-  correlationId: KpiEventOptions<S>['correlationId'];
+  readonly name: string;
+  readonly eventFilter: F;
+  readonly correlationId: KpiEventOptions<S>['correlationId'];
 }
 
-const SPAN_DEFAULTS: SourceDefaults<CifReadableSpan, NormalizedOptions['eventFilter']> = {
+export const SPAN_DEFAULTS: SourceDefaults<CifReadableSpan, NormalizedOptions['eventFilter']> = {
   name: 'CifSpanExporter',
   eventFilter: defaultEventFilter,
   correlationId: defaultCorrelationId,

@@ -4,14 +4,12 @@ import { summarize } from '../delivery/report.js';
 import { CifShutdownError, toError } from '../errors.js';
 import { log } from '../log.js';
 import type { MappingWarn } from '../mapping/kpi-events.js';
-import type { NormalizedOptions } from '../options.js';
+import type { NormalizedOptions, SourceDefaults } from '../options.js';
 import { copyStats, type CifMappingStats } from '../stats.js';
 import type { CifCall } from '../types.js';
 
-/** What an exporter knows of its source: how to map a batch, and what to tell the user. */
-export interface Source<S, O, M> {
-  /** `CifSpanExporter`, ...: names the exporter in messages. */
-  readonly name: string;
+/** What an exporter knows of its source: its defaults, how to map a batch, and what to tell the user. */
+export interface Source<S, O extends NormalizedOptions<S, unknown>, M> extends SourceDefaults<S, O['eventFilter']> {
   map(items: readonly S[], options: O, stats: M, warn: MappingWarn): CifCall[];
   /** Warnings by counter (`dropped.invalid_span`, ...), for the counters only this source has. */
   readonly warnings: Readonly<Record<string, string>>;

@@ -32,10 +32,10 @@ export interface CifLogRecordExporterOptions extends CifExporterOptions {
 
 type LogRecordOptions = NormalizedOptions<CifReadableLogRecord, (record: CifReadableLogRecord) => boolean>;
 
-const OWNER = 'CifLogRecordExporter';
-
 const LOG_RECORDS: Source<CifReadableLogRecord, LogRecordOptions, LogRecordMappingStats> = {
-  name: OWNER,
+  name: 'CifLogRecordExporter',
+  eventFilter: defaultLogRecordFilter,
+  correlationId: defaultLogRecordCorrelationId,
   map: logRecordsToCalls,
   warnings: {
     'dropped.missing_kpi_name': 'KPI events dropped: a log record has neither a readable cif.kpi.name nor an eventName that is a string.',
@@ -64,11 +64,7 @@ export class CifLogRecordExporter extends KpiEventExporter<
   constructor(options?: CifLogRecordExporterOptions) {
     super(
       LOG_RECORDS,
-      normalizeOptions(options, {
-        name: OWNER,
-        eventFilter: defaultLogRecordFilter,
-        correlationId: defaultLogRecordCorrelationId,
-      }),
+      normalizeOptions(options, LOG_RECORDS),
       createLogRecordMappingStats(),
     );
   }

@@ -1,5 +1,5 @@
 import { createSpanMappingStats, spansToCalls, type SpanMappingStats } from '../mapping/spans.js';
-import { normalizeOptions, type CifSpanExporterOptions, type NormalizedOptions } from '../options.js';
+import { SPAN_DEFAULTS, normalizeOptions, type CifSpanExporterOptions, type NormalizedOptions } from '../options.js';
 import type { CifExporterStats } from '../stats.js';
 import type { CifReadableSpan } from '../types.js';
 import { KpiEventExporter, type Source } from './kpi-exporter.js';
@@ -7,7 +7,7 @@ import { KpiEventExporter, type Source } from './kpi-exporter.js';
 type SpanOptions = NormalizedOptions<CifReadableSpan>;
 
 const SPANS: Source<CifReadableSpan, SpanOptions, SpanMappingStats> = {
-  name: 'CifSpanExporter',
+  ...SPAN_DEFAULTS,
   map: spansToCalls,
   warnings: {
     'dropped.sdk_event_limit':
@@ -30,6 +30,6 @@ const SPANS: Source<CifReadableSpan, SpanOptions, SpanMappingStats> = {
 export class CifSpanExporter extends KpiEventExporter<CifReadableSpan, SpanOptions, SpanMappingStats, CifExporterStats> {
   /** Throws a `TypeError` when an option is invalid; nothing after construction throws. */
   constructor(options?: CifSpanExporterOptions) {
-    super(SPANS, normalizeOptions(options), createSpanMappingStats());
+    super(SPANS, normalizeOptions(options, SPANS), createSpanMappingStats());
   }
 }
