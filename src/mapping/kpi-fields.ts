@@ -8,7 +8,7 @@ import {
   SESSION_ATTRIBUTES,
 } from '../attributes.js';
 import type { MappingStats } from '../stats.js';
-import type { CifAnalyticsData, CifKpiEvent, CifSession } from '../types.js';
+import type { CifAnalyticsData, CifCustomData, CifKpiEvent, CifSession } from '../types.js';
 import {
   MAX_ADDITIONAL_DATA_LENGTH,
   MAX_TEXT_LENGTH,
@@ -37,7 +37,8 @@ const KPI_FIELDS = [
 ] as const;
 
 /** `[column, value]` pairs, a column at most once: a handful per bag, so arrays beat `Map`s. */
-type CustomColumns = Array<[string, string]>;
+type CustomColumn = readonly [column: string, value: string];
+type CustomColumns = readonly CustomColumn[];
 
 /** KPI fields read from one attribute bag (a span's, an event's, a log record's), before truncation. */
 export interface KpiFields {
@@ -53,44 +54,51 @@ export function hasCifAttribute(attributes: AttributeBag): boolean {
   return false;
 }
 
-export function readKpiFields(attributes: AttributeBag, customAttributes: CustomAttributes, stats: MappingStats): KpiFields {
-  const text = KPI_FIELDS.map(([, key]) => field(attributes, key, stats));
+/**
+ * Reads the KPI fields of one attribute bag. With `inherited` (a span's fields, for one of its
+ * events), a field the bag lacks keeps the inherited value, and custom columns are set over the
+ * inherited ones, column by column. Indexed loops: this runs for every span event.
+ */
+export function readKpiFields(
+  attributes: AttributeBag,
+  customAttributes: CustomAttributes,
+  stats: MappingStats,
+  inherited?: KpiFields,
+): KpiFields {
+  // Arrays sized up front: growing one from empty reserves room for 16 values.
+  const text = new Array<string | undefined>(KPI_FIELDS.length);
+  for (let i = 0; i < KPI_FIELDS.length; i++) {
+    text[i] = field(attributes, KPI_FIELDS[i]![1], stats) ?? inherited?.text[i];
+  }
+  let custom = inherited?.custom;
   // Mapped attributes first, so an explicit `cif.kpi.custom.*` on the same bag wins.
-  let custom: CustomColumns | undefined;
-  for (const [key, column] of customAttributes) {
-    const value = field(attributes, key, stats);
-    if (value !== undefined) custom = setColumn(custom ?? [], column, value);
+  for (let i = 0; i < customAttributes.length; i++) {
+    const value = field(attributes, customAttributes[i]![0], stats);
+    if (value !== undefined) custom = withColumn(custom, customAttributes[i]![1], value);
   }
   for (const key in attributes) {
     if (!key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
     const value = field(attributes, key, stats);
     if (value === undefined) continue;
     const column = key.slice(CIF_KPI_CUSTOM_PREFIX.length);
-    if (!isColumnName(column)) {
-      stats.droppedFields.invalid_custom_column++;
-      continue;
-    }
-    custom = setColumn(custom ?? [], column, value);
+    if (isColumnName(column)) custom = withColumn(custom, column, value);
+    else stats.droppedFields.invalid_custom_column++;
   }
   return { text, custom };
 }
 
-/** Sets `column` in place, keeping the place of a column already there. */
-function setColumn(custom: CustomColumns, column: string, value: string): CustomColumns {
-  const entry = custom.find(([c]) => c === column);
-  if (entry) entry[1] = value;
-  else custom.push([column, value]);
-  return custom;
-}
-
-/** Event-level values win over the span-level defaults, column by column for custom data. */
-export function mergeFields(span: KpiFields, event: KpiFields): KpiFields {
-  let custom = event.custom ?? span.custom;
-  if (span.custom && event.custom) {
-    custom = span.custom.map(([column, value]): [string, string] => [column, value]);
-    for (const [column, value] of event.custom) setColumn(custom, column, value);
-  }
-  return { text: event.text.map((value, i) => value ?? span.text[i]), custom };
+/**
+ * `columns` with `column` set to `value`, in its place when already there, else last. A new
+ * array of the exact size: a span's columns are shared by its events, and growing an array
+ * reserves room for 16 more.
+ */
+function withColumn(columns: CustomColumns = [], column: string, value: string): CustomColumns {
+  let at = 0;
+  while (at < columns.length && columns[at]![0] !== column) at++;
+  const next = new Array<CustomColumn>(Math.max(columns.length, at + 1));
+  for (let i = 0; i < columns.length; i++) next[i] = columns[i]!;
+  next[at] = [column, value];
+  return next;
 }
 
 export function buildKpiEvent(name: string, millis: number, fields: KpiFields, stats: MappingStats): CifKpiEvent {
@@ -98,12 +106,19 @@ export function buildKpiEvent(name: string, millis: number, fields: KpiFields, s
     kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName', stats),
     eventTimestamp: toIsoTimestamp(millis),
   };
-  KPI_FIELDS.forEach(([name, , max], i) => {
+  for (let i = 0; i < KPI_FIELDS.length; i++) {
     const value = fields.text[i];
-    if (value !== undefined) event[name] = cut(value, max, name, stats);
-  });
-  if (fields.custom) {
-    event.customData = fields.custom.map(([attribute, value]) => ({ attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) }));
+    if (value === undefined) continue;
+    const entry = KPI_FIELDS[i]!;
+    event[entry[0]] = cut(value, entry[2], entry[0], stats);
+  }
+  const { custom } = fields;
+  if (custom) {
+    const customData = new Array<CifCustomData>(custom.length);
+    for (let i = 0; i < custom.length; i++) {
+      customData[i] = { attribute: custom[i]![0], value: cut(custom[i]![1], MAX_TEXT_LENGTH, 'customData', stats) };
+    }
+    event.customData = customData;
   }
   return event;
 }

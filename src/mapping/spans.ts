@@ -3,7 +3,7 @@ import { createMappingStats, type CifExporterStats, type CifMappingStats, type M
 import type { CifCall, CifReadableSpan, CifTimedEvent } from '../types.js';
 import { collectCalls } from './calls.js';
 import { addKpiEvents, ask, isBoolean, resolveOwner, type KpiCandidate, type KpiEventOptions, type MappingWarn, type PendingKpiEvent } from './kpi-events.js';
-import { field, hasCifAttribute, mergeFields, readKpiFields, sdkCount } from './kpi-fields.js';
+import { field, hasCifAttribute, readKpiFields, sdkCount } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
 
 /** What the span mapping needs from the exporter's options, already validated. */
@@ -77,7 +77,7 @@ function collectSpan(
     sdkDroppedAttributes += sdkCount((event as SdkLimits).droppedAttributesCount);
     if (!ask(options.eventFilter, defaultEventFilter, isBoolean, event, span, stats)) continue;
     const attributes = event.attributes ?? {};
-    const fields = mergeFields(spanFields, readKpiFields(attributes, options.customAttributes, stats));
+    const fields = readKpiFields(attributes, options.customAttributes, stats, spanFields);
     const name = field(attributes, ATTR_CIF_KPI_NAME, stats) ?? event.name;
     kpis.push({ name, time: event.time, fields });
   }
