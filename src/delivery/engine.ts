@@ -121,7 +121,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let closing: Promise<void> | undefined;
   const readiness = createReadiness(options.readiness, pump);
 
-  function submit(call: CifCall, batch: Batch, refuse: boolean): void {
+  function submit(call: CifCall, batch: Batch, refuse: boolean, now: number): void {
     const events = call.data.events.length;
     stats.kpiEventsSent += events;
     const refusal = closed || refuse ? shutDownError : admitted - running.length >= maxQueueSize ? queueFullError : undefined;
@@ -133,7 +133,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       call,
       events,
       batch,
-      readyBy: Date.now() + readyTimeoutMillis,
+      readyBy: now + readyTimeoutMillis,
       state: WAITING,
       attempts: 0,
       called: false,
@@ -144,7 +144,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     admitted++;
     stats.kpiEventsPending += events;
     waiting.push(job);
-    pump();
+    // With every slot taken and CIF ready, the call only waits: most calls of a large batch.
+    if (running.length + abandoned.length < maxConcurrentCalls || readiness.current() !== 'ready') pump();
+    else stats.callsQueued = admitted - running.length;
   }
 
   /** Moves calls along as far as readiness and the concurrency limit allow. */
@@ -381,7 +383,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       let resolve!: (report: DeliveryReport) => void;
       const done = new Promise<DeliveryReport>((r) => (resolve = r));
       const batch: Batch = { report, pending: calls.length, resolve };
-      for (const call of calls) submit(call, batch, refuse);
+      const now = Date.now();
+      for (const call of calls) submit(call, batch, refuse, now);
       track(done);
       return done;
     },
