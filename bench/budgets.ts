@@ -9,8 +9,17 @@ export const BUDGETS = {
   exportSpeedupOverOtlp: 2.5,
   /** `export()` to its callback costs at most this many times mapping + bare client calls + `Promise.all`. */
   exportOverFloor: 1.3,
-  /** The 99th percentile of `export()` to its callback is at most this many times its median. */
+  /**
+   * The 99th percentile of `export()` to its callback is at most this many times its median: a
+   * target, reported but not enforced, since the floor misses it too (bench/README.md, "Export").
+   */
   exportP99OverMedian: 2,
+  /**
+   * `export()` allocates at most this many bytes per KPI event beyond its floor: the delivery
+   * engine's garbage, which sets how often the young generation is collected, and so the tail.
+   * Bytes do not move with the CPU or its load.
+   */
+  engineGarbageBytesPerKpiEvent: 512,
   /** Mapping plus `JSON.stringify` of its payloads costs at most this many times `JSON.stringify` alone. */
   mappingAndStringifyOverFloor: 3,
   /**

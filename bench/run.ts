@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { measureBundles } from './bundle.js';
 import { measureExport } from './export.js';
+import { measureGarbage } from './garbage.js';
 import { measureMapping } from './mapping.js';
 import { measureHeapGrowth } from './memory.js';
 import { formatBudgets, formatSection, type Section } from './report.js';
@@ -21,6 +22,7 @@ const TIME_PER_ROUND_MS = 200;
 const MEASUREMENTS: ReadonlyArray<(spans: ReadableSpan[]) => Promise<Section>> = [
   (spans) => measureMapping(spans, ROUNDS, TIME_PER_ROUND_MS),
   (spans) => measureExport(spans, ROUNDS, TIME_PER_ROUND_MS),
+  () => measureGarbage(),
   () => measureBundles(),
   (spans) => measureHeapGrowth(spans, 6),
   (spans) => measureStalledHost(spans),
