@@ -472,6 +472,7 @@ describe('CifDelivery', () => {
       expect(stats).to.include({ callsInFlight: 2, callsQueued: 2 });
       await clock.tickAsync(100);
       expect(names(client)).to.deep.equal(['A', 'B', 'C']);
+      expect(stats).to.include({ callsInFlight: 2, callsQueued: 1 });
       await clock.runAllAsync();
       expect(names(client)).to.deep.equal(['A', 'B', 'C', 'D']);
       expect(stats).to.include({ callsInFlight: 0, callsQueued: 0, kpiEventsDelivered: 4 });
@@ -800,6 +801,23 @@ describe('CifDelivery', () => {
       expect(result.value!.errors.map((e) => e.message)).to.deep.equal(['not initialized']);
       expect(stats).to.include({ callsMade: 4, callsRetried: 3, callsFailed: 1 });
       expect(stats.dropped.host_error).to.equal(1);
+    });
+
+    it('gives up on a call readyTimeoutMillis after it was handed over, while a call past its wait holds every slot', async () => {
+      // A fails before CIFInitDone, goes without it once its wait runs out, and then hangs.
+      const client = timedClient((_, index) => (index === 0 ? Promise.reject('not initialized') : hangs()));
+      installCifWithoutInitDone(client);
+      const delivery = engine(undefined, { readyTimeoutMillis: 10_000, timeoutMillis: 60_000, maxConcurrentCalls: 1 });
+      watch(delivery.deliver(calls('A')));
+      await clock.tickAsync(10_000);
+      expect(names(client)).to.deep.equal(['A', 'A']);
+      // B comes while CIF is still not ready and A holds the only slot; then the library goes away.
+      const result = watch(delivery.deliver(calls('B')));
+      removePageCif();
+      await clock.tickAsync(10_000);
+      expect(result.value?.errors.map((e) => e.name)).to.deep.equal(['CifNotLoadedError']);
+      expect(stats.dropped.cif_not_loaded).to.equal(1);
+      expect(names(client)).to.deep.equal(['A', 'A']);
     });
 
     it('waits for CIF up to the earliest deadline, that of a call sent back to wait after a later one', async () => {
