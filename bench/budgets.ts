@@ -28,6 +28,8 @@ export const BUDGETS = {
    * `npm test` enforces it (`npm run check:size`). Where the bytes go: bench/README.md.
    */
   mainEntryGzipBytes: 10_400,
+  /** The size once asked for, 6.5 KB: reported, not enforced, since the behaviour the entry must keep does not fit in it. */
+  mainEntryTargetGzipBytes: 6_656,
   /**
    * Heap growth allowed between the median of the first and of the last rounds of 100 000 KPI
    * events. Single rounds still move by up to a few hundred KiB as V8 recompiles code and sweeps;

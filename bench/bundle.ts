@@ -86,6 +86,15 @@ export async function measureBundles(): Promise<Section> {
         holds: cif.gzipBytes <= BUDGETS.mainEntryGzipBytes,
         hint: 'the main entry grew; see what esbuild bundles with `metafile: true`, and keep messages users need whole',
       },
+      {
+        // A target, not enforced: the behaviour the main entry must keep does not fit in it (bench/README.md, "Bundle").
+        name: 'main entry size target',
+        rule: `at most ${thousands(BUDGETS.mainEntryTargetGzipBytes)} B min+gzip (target)`,
+        measured: `${thousands(cif.gzipBytes)} B`,
+        holds: cif.gzipBytes <= BUDGETS.mainEntryTargetGzipBytes,
+        enforced: false,
+        hint: 'see bench/README.md, "Bundle"',
+      },
     ],
   };
 }
