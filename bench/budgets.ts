@@ -16,8 +16,8 @@ export const BUDGETS = {
   exportP99OverMedian: 2,
   /**
    * `export()` allocates at most this many bytes per KPI event beyond its floor: the delivery
-   * engine's garbage, which sets how often the young generation is collected, and so the tail.
-   * Bytes do not move with the CPU or its load.
+   * engine's garbage, which adds to how often the young generation is collected. Bytes do not
+   * move with the CPU or its load.
    */
   engineGarbageBytesPerKpiEvent: 512,
   /** Mapping plus `JSON.stringify` of its payloads costs at most this many times `JSON.stringify` alone. */
@@ -28,7 +28,7 @@ export const BUDGETS = {
    * `npm test` enforces it (`npm run check:size`). Where the bytes go: bench/README.md.
    */
   mainEntryGzipBytes: 10_400,
-  /** The size once asked for, 6.5 KB: reported, not enforced, since the behaviour the entry must keep does not fit in it. */
+  /** A 6.5 KB main entry: a target, reported and not enforced, since the behaviour the entry must keep does not fit in it. */
   mainEntryTargetGzipBytes: 6_656,
   /**
    * Heap growth allowed between the median of the first and of the last rounds of 100 000 KPI

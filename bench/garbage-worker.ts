@@ -1,5 +1,5 @@
 // Measures the garbage of export() and of its floor in a worker thread of its own (see
-// garbage.ts): the main thread decides the worker's young generation, and so how often it collects.
+// garbage.ts), so that no other contender's garbage shares its heap.
 import { Session, type HeapProfiler } from 'node:inspector/promises';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -10,7 +10,7 @@ import { KPI_EVENTS_PER_SPAN, recordCallSpans } from './spans.js';
 export type GarbageProbe = 'allocation' | 'collection';
 
 export interface GarbageResult {
-  /** Bytes allocated per KPI event, median of the batches measured. */
+  /** Bytes allocated per KPI event, the mean over the batches measured. */
   exportBytesPerKpiEvent: number;
   floorBytesPerKpiEvent: number;
   /** Share of the time of back-to-back export() calls spent in garbage collection, 0 to 1. */

@@ -4,7 +4,7 @@ import type { Section } from './report.js';
 import type { GarbageProbe, GarbageResult } from './garbage-worker.js';
 
 /** Runs one probe in a worker thread of its own, with its own V8 heap. */
-function probe(probe: GarbageProbe): Promise<Partial<GarbageResult>> {
+function runProbe(probe: GarbageProbe): Promise<Partial<GarbageResult>> {
   // The benchmark runs TypeScript through tsx, whose loader a worker has to register for itself.
   const module = new URL('./garbage-worker.ts', import.meta.url);
   const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); });`;
@@ -20,8 +20,8 @@ function probe(probe: GarbageProbe): Promise<Partial<GarbageResult>> {
  * event, and the share of its time V8 spends collecting when batches follow one another.
  */
 export async function measureGarbage(): Promise<Section> {
-  const { exportBytesPerKpiEvent: exportBytes, floorBytesPerKpiEvent: floorBytes } = await probe('allocation');
-  const { exportCollectionShare: share } = await probe('collection');
+  const { exportBytesPerKpiEvent: exportBytes, floorBytesPerKpiEvent: floorBytes } = await runProbe('allocation');
+  const { exportCollectionShare: share } = await runProbe('collection');
   const engineBytes = exportBytes! - floorBytes!;
   return {
     id: 'garbage',

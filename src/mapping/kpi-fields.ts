@@ -70,35 +70,36 @@ export function readKpiFields(
   for (let i = 0; i < KPI_FIELDS.length; i++) {
     text[i] = field(attributes, KPI_FIELDS[i]![1], stats) ?? inherited?.text[i];
   }
-  let custom = inherited?.custom;
+  // The span's columns are shared by its events: a bag copies them when it sets its first column.
+  const shared = inherited?.custom;
+  let custom: CustomColumn[] | undefined;
   // Mapped attributes first, so an explicit `cif.kpi.custom.*` on the same bag wins.
   for (let i = 0; i < customAttributes.length; i++) {
     const value = field(attributes, customAttributes[i]![0], stats);
-    if (value !== undefined) custom = withColumn(custom, customAttributes[i]![1], value);
+    if (value !== undefined) setColumn((custom ??= copyColumns(shared)), customAttributes[i]![1], value);
   }
   for (const key in attributes) {
     if (!key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
     const value = field(attributes, key, stats);
     if (value === undefined) continue;
     const column = key.slice(CIF_KPI_CUSTOM_PREFIX.length);
-    if (isColumnName(column)) custom = withColumn(custom, column, value);
+    if (isColumnName(column)) setColumn((custom ??= copyColumns(shared)), column, value);
     else stats.droppedFields.invalid_custom_column++;
   }
-  return { text, custom };
+  return { text, custom: custom ?? shared };
 }
 
-/**
- * `columns` with `column` set to `value`, in its place when already there, else last. A new
- * array of the exact size: a span's columns are shared by its events, and growing an array
- * reserves room for 16 more.
- */
-function withColumn(columns: CustomColumns = [], column: string, value: string): CustomColumns {
+function copyColumns(columns: CustomColumns = []): CustomColumn[] {
+  const copy = new Array<CustomColumn>(columns.length);
+  for (let i = 0; i < columns.length; i++) copy[i] = columns[i]!;
+  return copy;
+}
+
+/** Sets `column` to `value` in its place when already there, else last. Pairs are shared, so a new one replaces the old. */
+function setColumn(columns: CustomColumn[], column: string, value: string): void {
   let at = 0;
   while (at < columns.length && columns[at]![0] !== column) at++;
-  const next = new Array<CustomColumn>(Math.max(columns.length, at + 1));
-  for (let i = 0; i < columns.length; i++) next[i] = columns[i]!;
-  next[at] = [column, value];
-  return next;
+  columns[at] = [column, value];
 }
 
 export function buildKpiEvent(name: string, millis: number, fields: KpiFields, stats: MappingStats): CifKpiEvent {
