@@ -1,14 +1,11 @@
-import { Worker } from 'node:worker_threads';
 import { BUDGETS } from './budgets.js';
 import type { Section } from './report.js';
 import type { GarbageProbe, GarbageResult } from './garbage-worker.js';
+import { startWorker } from './worker-runner.js';
 
 /** Runs one probe in a worker thread of its own, with its own V8 heap. */
 function runProbe(probe: GarbageProbe): Promise<Partial<GarbageResult>> {
-  // The benchmark runs TypeScript through tsx, whose loader a worker has to register for itself.
-  const module = new URL('./garbage-worker.ts', import.meta.url);
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); });`;
-  const worker = new Worker(bootstrap, { eval: true, workerData: { probe } });
+  const worker = startWorker(new URL('./garbage-worker.ts', import.meta.url), { probe });
   return new Promise((resolve, reject) => {
     worker.once('message', (result: Partial<GarbageResult>) => void worker.terminate().then(() => resolve(result)));
     worker.once('error', reject);

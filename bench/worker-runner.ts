@@ -11,9 +11,7 @@ interface RoundRequest {
  * contender's garbage cannot change how V8 collects or places its allocations.
  */
 export function inWorker(name: string, module: URL): Runner & { close(): Promise<number> } {
-  // The benchmark runs TypeScript through tsx, whose loader a worker has to register for itself.
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); });`;
-  const worker = new Worker(bootstrap, { eval: true, workerData: { name } });
+  const worker = startWorker(module, { name });
   let waiting: { resolve: (result: RoundResult) => void; reject: (error: Error) => void } | undefined;
   worker.on('message', (result: RoundResult) => waiting?.resolve(result));
   worker.on('error', (error) => waiting?.reject(error));
@@ -27,6 +25,13 @@ export function inWorker(name: string, module: URL): Runner & { close(): Promise
     },
     close: () => worker.terminate(),
   };
+}
+
+/** Starts the TypeScript module `module` in a worker thread of its own. */
+export function startWorker(module: URL, workerData: unknown): Worker {
+  // The benchmark runs TypeScript through tsx, whose loader a worker has to register for itself.
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(module.href)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }
 
 /** In a worker module: times `fn` for each round the main thread asks for. */
