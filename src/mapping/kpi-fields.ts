@@ -76,23 +76,17 @@ export function readKpiFields(
   // Mapped attributes first, so an explicit `cif.kpi.custom.*` on the same bag wins.
   for (let i = 0; i < customAttributes.length; i++) {
     const value = field(attributes, customAttributes[i]![0], stats);
-    if (value !== undefined) setColumn((custom ??= copyColumns(shared)), customAttributes[i]![1], value);
+    if (value !== undefined) setColumn((custom ??= shared?.slice() ?? []), customAttributes[i]![1], value);
   }
   for (const key in attributes) {
     if (!key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
     const value = field(attributes, key, stats);
     if (value === undefined) continue;
     const column = key.slice(CIF_KPI_CUSTOM_PREFIX.length);
-    if (isColumnName(column)) setColumn((custom ??= copyColumns(shared)), column, value);
+    if (isColumnName(column)) setColumn((custom ??= shared?.slice() ?? []), column, value);
     else stats.droppedFields.invalid_custom_column++;
   }
   return { text, custom: custom ?? shared };
-}
-
-function copyColumns(columns: CustomColumns = []): CustomColumn[] {
-  const copy = new Array<CustomColumn>(columns.length);
-  for (let i = 0; i < columns.length; i++) copy[i] = columns[i]!;
-  return copy;
 }
 
 /** Sets `column` to `value` in its place when already there, else last. Pairs are shared, so a new one replaces the old. */

@@ -26,6 +26,7 @@ const T1 = '2026-11-25T10:15:30.123Z';
 const CYCLIC: Record<string, unknown> = {};
 CYCLIC['self'] = CYCLIC;
 const T2 = '2026-11-25T10:16:00.000Z';
+const T3 = '2026-11-25T10:17:00.000Z';
 const END = '2026-11-25T10:20:00.000Z';
 
 interface Case {
@@ -51,6 +52,44 @@ const cases: Case[] = [
       call([{ kpiEventName: 'CallHold', eventTimestamp: T2 }]),
     ],
     stats: (s) => expect(s.cifSpans).to.equal(1),
+  },
+  {
+    title: "keeps an event's own custom columns off the span's other KPI events",
+    spans: [
+      {
+        attributes: { ...IDENTITY, 'cif.kpi.name': 'WrapUp', 'cif.kpi.custom.msdyn_customattribute1': 'span' },
+        events: [
+          event('A', T1, { 'call.queue': 'queue A' }),
+          event('B', T2, { 'cif.kpi.custom.msdyn_customattribute1': 'B', 'cif.kpi.custom.msdyn_customattribute2': 'only B' }),
+          event('C', T3),
+        ],
+      },
+    ],
+    options: { customAttributes: { 'call.queue': 'msdyn_customattribute3' } },
+    calls: [
+      call([
+        {
+          kpiEventName: 'A',
+          eventTimestamp: T1,
+          customData: [
+            { attribute: 'msdyn_customattribute1', value: 'span' },
+            { attribute: 'msdyn_customattribute3', value: 'queue A' },
+          ],
+        },
+      ]),
+      call([
+        {
+          kpiEventName: 'B',
+          eventTimestamp: T2,
+          customData: [
+            { attribute: 'msdyn_customattribute1', value: 'B' },
+            { attribute: 'msdyn_customattribute2', value: 'only B' },
+          ],
+        },
+      ]),
+      call([{ kpiEventName: 'C', eventTimestamp: T3, customData: [{ attribute: 'msdyn_customattribute1', value: 'span' }] }]),
+      call([{ kpiEventName: 'WrapUp', eventTimestamp: END, customData: [{ attribute: 'msdyn_customattribute1', value: 'span' }] }]),
+    ],
   },
   {
     title: 'treats a span as a CIF span when only one of its events has a cif. attribute',
