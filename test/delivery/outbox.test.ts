@@ -61,8 +61,8 @@ describe('outbox', () => {
     now = NOW;
     logged = [];
     // The component logger puts its namespace first; the API logs of its own.
-    const keep = (level: string) => (namespace: string, message: string) => {
-      if (namespace === 'opentelemetry-exporter-cif') logged.push([level, message]);
+    const keep = (level: string) => (namespace: string, message?: unknown) => {
+      if (namespace === 'opentelemetry-exporter-cif') logged.push([level, String(message)]);
     };
     diag.setLogger(
       { error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug'), verbose: keep('verbose') },
@@ -474,6 +474,120 @@ describe('outbox', () => {
       expect(page.claimed).to.deep.equal([]);
       expect(manager.held()).to.deep.equal([]);
       expect(page.stats.storeErrors).to.equal(0);
+    });
+  });
+
+  describe('a hostile store or lock manager', () => {
+    const boom = () => {
+      throw new DOMException('the store went away', 'SecurityError');
+    };
+    /** Faults applied to the shared store once a page gone has stored B0 and B1 and page A has started. */
+    const faults: Array<{ title: string; fault: Partial<Record<keyof OutboxStore, unknown>>; removed: boolean; claimed: string[]; errors: boolean }> = [
+      { title: 'getItem throws', fault: { getItem: boom }, removed: true, claimed: [], errors: true },
+      { title: 'setItem throws', fault: { setItem: boom }, removed: true, claimed: ['B0', 'B1'], errors: true },
+      { title: 'removeItem throws', fault: { removeItem: boom }, removed: false, claimed: ['B0', 'B1'], errors: true },
+      { title: 'key throws', fault: { key: boom }, removed: true, claimed: [], errors: true },
+      { title: 'length throws', fault: { length: { get: boom } }, removed: true, claimed: [], errors: true },
+      { title: 'getItem returns garbage', fault: { getItem: () => 42 }, removed: true, claimed: [], errors: false },
+      { title: 'key returns garbage', fault: { key: () => ({ toString: boom }) }, removed: true, claimed: [], errors: false },
+      { title: 'length is NaN', fault: { length: { value: Number.NaN } }, removed: true, claimed: [], errors: false },
+      { title: 'length is huge', fault: { length: { value: 1e300 } }, removed: true, claimed: ['B0', 'B1'], errors: false },
+      { title: 'length is negative', fault: { length: { value: -1 } }, removed: true, claimed: [], errors: false },
+    ];
+    faults.forEach(({ title, fault, removed, claimed, errors }) =>
+      it(`never throws when ${title}: every failure counted, warned once, and what it could not remove not handed over`, async () => {
+        await crashedWith(PAGE_B, [call('B0'), call('B1')]);
+        const page = open(PAGE_A);
+        await settle();
+        const entry = page.outbox.add(call('A0'));
+        for (const [name, value] of Object.entries(fault)) {
+          const descriptor = typeof value === 'object' && value !== null ? value : { value };
+          Object.defineProperty(store, name, { ...descriptor, configurable: true });
+        }
+        expect(page.outbox.remove(entry)).to.equal(removed);
+        page.outbox.restore(entry);
+        page.outbox.add(call('A1'));
+        claim(page);
+        await settle();
+        expect(page.claimed.map(names)).to.deep.equal(claimed.length > 0 ? [claimed] : []);
+        expect(page.stats.storeErrors > 0).to.equal(errors);
+        expect(warnings()).to.deep.equal(
+          errors ? ['warn: outbox: the store or a lock failed; calls it cannot keep travel in memory only'] : [],
+        );
+        page.outbox.dispose();
+      }),
+    );
+
+    it('counts as not stored, not an error of the store, a call the store refuses after a write it took', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      Object.defineProperty(store, 'setItem', { value: boom, configurable: true });
+      page.outbox.add(call('A0', 3));
+      expect(page.stats).to.deep.equal({ ...createOutboxStats(), notStored: { full: 0, store_error: 3 }, storeErrors: 1 });
+    });
+
+    it('takes a call out of a store that was cleared by another tab, and stores it again when put back', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      const entry = page.outbox.add(call('A0'));
+      store.items.clear();
+      expect(page.outbox.remove(entry)).to.equal(true);
+      page.outbox.restore(entry);
+      expect(store.contents()).to.deep.equal({ [key(PAGE_A, 0)]: storedValue(call('A0')) });
+    });
+
+    it('says a call was taken out when removeItem throws yet the entry is gone', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      const entry = page.outbox.add(call('A0'));
+      Object.defineProperty(store, 'removeItem', {
+        value: (k: string) => {
+          store.items.delete(k);
+          boom();
+        },
+        configurable: true,
+      });
+      expect(page.outbox.remove(entry)).to.equal(true);
+      expect(page.stats.storeErrors).to.equal(1);
+    });
+
+    const brokenLocks: Array<{ title: string; locks: OutboxLocks; errors: number }> = [
+      // Each of its requests fails: its own lock, the claim's and the wait for a page that may be open.
+      { title: 'request throws', locks: { request: boom }, errors: 1 },
+      { title: 'request rejects', locks: { request: () => Promise.reject(new Error('no locks')) }, errors: 1 },
+      { title: 'request resolves without granting', locks: { request: () => Promise.resolve(undefined) }, errors: 0 },
+      { title: 'request returns a thenable that throws', locks: { request: () => ({ then: boom }) as unknown as Promise<unknown> }, errors: 1 },
+      { title: 'request grants a null lock', locks: { request: async (_n, _o, callback) => callback(null) }, errors: 0 },
+    ];
+    brokenLocks.forEach(({ title, locks, errors }) =>
+      it(`stores nothing and never throws when the lock manager's ${title}, counting each call as not stored`, async () => {
+        await crashedWith(PAGE_B, [call('B0')]);
+        const page = open(PAGE_A, {}, locks);
+        page.outbox.add(call('A0'));
+        await settle();
+        const late = page.outbox.add(call('A1', 2));
+        page.outbox.remove(late);
+        page.outbox.restore(late);
+        claim(page);
+        await settle();
+        expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_B, 0)]);
+        expect(page.claimed).to.deep.equal([]);
+        expect(page.stats).to.deep.equal({ ...createOutboxStats(), notStored: { full: 0, store_error: 5 }, storeErrors: 3 * errors });
+      }),
+    );
+
+    it('lets go of the calls taken out while it waits for a lock that never comes, and writes the others at dispose', async () => {
+      const page = open(PAGE_A, {}, { request: () => new Promise(() => {}) });
+      const first = new WeakRef(page.outbox.add(call('X')));
+      page.outbox.remove(first.deref()!);
+      for (let i = 1; i < 2000; i++) page.outbox.remove(page.outbox.add(call('X')));
+      const waiting = page.outbox.add(call('Y'));
+      await settle();
+      global.gc!();
+      expect(first.deref()).to.equal(undefined);
+      page.outbox.dispose();
+      expect(page.outbox.remove(waiting)).to.equal(false);
+      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 2000)]);
     });
   });
 
