@@ -53,7 +53,7 @@ export interface OutboxOptions {
   /**
    * Most bytes the outbox's entries may take in the store, every page of this name together, as
    * Web Storage counts them (UTF-16: two per character of key and value). localStorage holds
-   * about 5 MB per origin, shared with the widget's own data: 1 MiB keeps about 2,000 calls.
+   * about 5 MB per origin, shared with the widget's own data: 1 MiB leaves it four fifths.
    * @default 1_048_576
    */
   maxBytes?: number;
