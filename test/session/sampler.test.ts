@@ -12,8 +12,10 @@ import {
   type IdGenerator,
   type Sampler,
 } from '@opentelemetry/sdk-trace-base';
+import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { expect } from 'chai';
 import { CifSampler, CifSessionSpanProcessor, CifSpanExporter, setCifSession, withCifSession, type CifWrappedSampler } from '../../src/index.js';
+import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent } from '../../src/logs.js';
 import type * as RecordKpiEventModule from '../../src/recording/record-kpi-event.js';
 import { RecordingCifClient, type RecordedCifCall } from '../../src/testing/index.js';
 import { captureDiag } from '../helpers/diag.js';
@@ -120,6 +122,24 @@ describe('CifSampler', () => {
       "debug opentelemetry-exporter-cif KPI event 'CallHold'",
     ]);
     await provider.shutdown();
+  });
+
+  it('delivers log-based KPI events emitted in spans the trace sampler dropped: trace sampling does not touch log records', async () => {
+    const { provider, tracer } = setup(new AlwaysOffSampler());
+    const client = new RecordingCifClient();
+    const loggerProvider = new LoggerProvider({
+      processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter: new CifLogRecordExporter({ client }) })],
+    });
+    withCifSession(CALL, () =>
+      tracer.startActiveSpan('call', (span) => {
+        emitKpiEvent(loggerProvider.getLogger('softphone'), 'CallAccepted', undefined, { time: new Date('2026-11-25T10:15:30.000Z') });
+        span.end();
+        return span.isRecording();
+      }),
+    );
+    await loggerProvider.forceFlush();
+    expect(client.calls.map((c) => c.data)).to.deep.equal([{ ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: '2026-11-25T10:15:30.000Z' }] }]);
+    await Promise.all([loggerProvider.shutdown(), provider.shutdown()]);
   });
 
   it('records a child under a CIF session whose parent the wrapped ParentBasedSampler did not sample', async () => {
