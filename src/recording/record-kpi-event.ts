@@ -21,7 +21,11 @@ export function recordKpiEvent(
   const record = (): boolean => {
     if (typeof span?.addEvent !== 'function') return false;
     span.addEvent(name, kpiEventAttributes(name, details), time);
-    if (isRecording(span) === false) warnNotRecording(name);
+    if (isRecording(span) === false) {
+      // Once per page: a sampler drops spans by the thousand, and the fix is the same for each.
+      log(warnedNotRecording ? 'debug' : 'warn', `KPI event '${name}' lost: its span is not recording${warnedNotRecording ? '.' : NOT_RECORDING_FIX}`);
+      warnedNotRecording = true;
+    }
     return true;
   };
   writeKpiEvent(name, record, 'recorded', 'there is no span to record it on');
@@ -37,20 +41,7 @@ function isRecording(span: Span): boolean | undefined {
 }
 
 let warnedNotRecording = false;
-
-/** Once per page: a sampler drops spans by the thousand, and the fix is the same for each. */
-function warnNotRecording(name: string): void {
-  if (warnedNotRecording) {
-    log('debug', `KPI event '${name}' lost: its span is not recording.`);
-    return;
-  }
-  warnedNotRecording = true;
-  log(
-    'warn',
-    `KPI event '${name}' lost: its span is not recording, so no exporter will see it. A trace sampler dropped the span ` +
-      '(wrap it: `sampler: new CifSampler(yourSampler)`), or no tracer provider is registered. Shown once.',
-  );
-}
+const NOT_RECORDING_FIX = ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`), or no tracer provider is registered. Shown once.';
 
 /**
  * An `eventFilter` that keeps only the KPI events recorded with `recordKpiEvent` or

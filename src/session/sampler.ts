@@ -37,45 +37,25 @@ export class CifSampler {
   constructor(private readonly sampler: CifWrappedSampler) {}
 
   shouldSample(context: Context, traceId: string, spanName: string, spanKind: SpanKind, attributes: Attributes, links: Link[]): CifSamplingResult {
-    const result = this.ask(context, traceId, spanName, spanKind, attributes, links);
-    if (result.decision === RECORD_AND_SAMPLED || !isCifStart(context, attributes)) return result;
-    return { ...result, decision: RECORD_AND_SAMPLED };
+    const cif = isCifStart(context, attributes);
+    try {
+      // Read once and copied, so that no getter of a foreign result runs inside the SDK.
+      const { decision, attributes: added, traceState } = this.sampler.shouldSample(context, traceId, spanName, spanKind, attributes, links);
+      if (decision !== 0 && decision !== 1 && decision !== 2) throw new TypeError(`it answered the decision ${String(decision)}`);
+      return { decision: cif ? RECORD_AND_SAMPLED : decision, attributes: added, traceState };
+    } catch (error) {
+      if (!this.warned) log('warn', 'CifSampler: the wrapped sampler failed; its spans are dropped, those under a CIF session kept. Shown once.', error);
+      this.warned = true;
+    }
+    return { decision: cif ? RECORD_AND_SAMPLED : NOT_RECORD };
   }
 
   toString(): string {
-    let inner: string;
     try {
-      inner = String(this.sampler);
+      return `CifSampler{${String(this.sampler)}}`;
     } catch {
-      inner = 'unknown';
+      return 'CifSampler{unknown}';
     }
-    return `CifSampler{${inner}}`;
-  }
-
-  /** The wrapped sampler's answer, copied so that a getter cannot change it later; its failure is a decision not to record. */
-  private ask(...args: Parameters<CifWrappedSampler['shouldSample']>): CifSamplingResult {
-    try {
-      const { decision, attributes, traceState } = this.sampler.shouldSample(...args);
-      if (decision === 0 || decision === 1 || decision === 2) {
-        const result: CifSamplingResult = { decision };
-        if (attributes !== undefined) result.attributes = attributes;
-        if (traceState !== undefined) result.traceState = traceState;
-        return result;
-      }
-      this.fail(`answered the decision ${String(decision)}`);
-    } catch (error) {
-      this.fail('threw', error);
-    }
-    return { decision: NOT_RECORD };
-  }
-
-  private fail(what: string, error?: unknown): void {
-    if (this.warned) {
-      log('debug', `CifSampler: the wrapped sampler ${what}; the span is dropped unless it is a CIF span.`);
-      return;
-    }
-    this.warned = true;
-    log('warn', `CifSampler: the wrapped sampler ${what}; its spans are dropped, spans under a CIF session kept. Shown once.`, error);
   }
 }
 
