@@ -2,8 +2,8 @@
 import { logs, type Logger } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { LogRecordExporter, LogRecordProcessor, ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { ReadableSpan, SpanExporter, TimedEvent } from '@opentelemetry/sdk-trace';
-import { CifDelivery, CifSpanExporter, type CifReadableSpan, type CifTimedEvent } from 'opentelemetry-exporter-cif';
+import { ParentBasedSampler, TraceIdRatioBasedSampler, type ReadableSpan, type Sampler, type SpanExporter, type TimedEvent } from '@opentelemetry/sdk-trace';
+import { CifDelivery, CifSampler, CifSpanExporter, type CifReadableSpan, type CifTimedEvent } from 'opentelemetry-exporter-cif';
 import {
   CifLogRecordExporter,
   CifSessionLogRecordProcessor,
@@ -40,3 +40,5 @@ export const asCifLogRecord = (record: ReadableLogRecord): CifReadableLogRecord 
 
 const logger: Logger = logs.getLogger('softphone');
 emitKpiEvent(logger, 'CallAccepted', { notificationResponseAction: 'accepted' }, { time: Date.now() });
+
+export const sampler: Sampler = new CifSampler(new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.25) }));
