@@ -131,7 +131,8 @@ export class CifInstrumentation {
     if (target !== undefined && (typeof target !== 'object' || target === null)) {
       throw new TypeError(`CifInstrumentation: target must be an object such as window (got ${String(target)}).`);
     }
-    this.config = { ...config };
+    // As InstrumentationBase has it: `registerInstrumentations` enables only what says it is not enabled.
+    this.config = { ...config, enabled: config.enabled ?? true };
   }
 
   getConfig(): CifInstrumentationConfig {

@@ -1,4 +1,6 @@
 // Compiles only while the published declarations fit this line's SDK types.
+import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
+import { CifInstrumentation } from 'opentelemetry-exporter-cif/instrumentation';
 import type { ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import { CifSpanExporter, type CifReadableSpan, type CifTimedEvent } from 'opentelemetry-exporter-cif';
@@ -14,3 +16,8 @@ export function exportSpans(spans: ReadableSpan[], done: (result: ExportResult) 
 
 export const asCifSpan = (span: ReadableSpan): CifReadableSpan => span;
 export const asCifEvent = (event: TimedEvent): CifTimedEvent => event;
+
+// registerInstrumentations of this line takes the CIF instrumentation as an Instrumentation.
+
+export const instrumentation: Instrumentation = new CifInstrumentation({ enabled: false, correlationId: true });
+export const unregister: () => void = registerInstrumentations({ instrumentations: [instrumentation] });
