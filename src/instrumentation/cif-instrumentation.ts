@@ -181,11 +181,12 @@ export class CifInstrumentation {
   private wrapCall(library: object, method: string, original: AnyFunction): AnyFunction {
     const name = `${PREFIX}.${method}`;
     const attributes = { [ATTR_RPC_SYSTEM]: RPC_SYSTEM, [ATTR_RPC_METHOD]: method };
-    const self = this;
+    const start = () => this.startSpan(name, SpanKind.CLIENT, attributes);
+    const argumentsFor = (args: unknown[], span: Span) => this.argumentsFor(library, method, args, span);
     const wrapper: AnyFunction = function (this: unknown, ...args: unknown[]): unknown {
-      const started = self.startSpan(name, SpanKind.CLIENT, attributes);
+      const started = start();
       if (!started) return Reflect.apply(original, this, args);
-      const callArgs = self.argumentsFor(library, method, args, started.span);
+      const callArgs = argumentsFor(args, started.span);
       return runInSpan(started.span, started.parent, () => Reflect.apply(original, this, callArgs));
     };
     wrappers.add(wrapper);
@@ -214,9 +215,9 @@ export class CifInstrumentation {
   private wrapHandler(eventName: string, handler: AnyFunction): AnyFunction {
     const name = `${PREFIX} ${eventName}`;
     const attributes = { [ATTR_EVENT]: eventName };
-    const self = this;
+    const start = () => this.startSpan(name, SpanKind.INTERNAL, attributes);
     const wrapper: AnyFunction = function (this: unknown, ...args: unknown[]): unknown {
-      const started = self.startSpan(name, SpanKind.INTERNAL, attributes);
+      const started = start();
       if (!started) return Reflect.apply(handler, this, args);
       return runInSpan(started.span, started.parent, () => Reflect.apply(handler, this, args));
     };

@@ -293,7 +293,7 @@ function describeInstrumentation(line, cif, providers) {
       assert.deepEqual(answered, [true, [{ templateName: 'chat' }, TRACE_GUID], 'Provider not active']);
       const accept = finished.pop();
       assert.equal(accept.name, 'accept call');
-      assert.deepEqual(finished.map(({ id, ...span }) => span), [
+      assert.deepEqual(finished.map(({ id: _id, ...span }) => span), [
         call('setPresence', accept.id),
         call('createSession', accept.id),
         call('getMode', accept.id, { code: 2, message: 'Provider not active' }, ['exception']),
@@ -319,7 +319,7 @@ function describeInstrumentation(line, cif, providers) {
       await kpiProvider.forceFlush();
 
       const session = finished.find((s) => s.name === 'Microsoft.CIFramework onsessionswitched');
-      assert.deepEqual(finished.map(({ id, ...rest }) => rest), [
+      assert.deepEqual(finished.map(({ id: _id, ...rest }) => rest), [
         call('addHandler', undefined),
         { name: 'show session', kind: line.api.SpanKind.INTERNAL, parent: session.id, status: OK, attributes: {}, events: [] },
         { name: 'Microsoft.CIFramework onsessionswitched', kind: line.api.SpanKind.INTERNAL, parent: undefined, status: OK, attributes: { 'ciframework.event': 'onsessionswitched' }, events: [] },
@@ -344,7 +344,7 @@ function describeInstrumentation(line, cif, providers) {
       await library.setPresence('Available');
       again.disable();
       await library.setPresence('Away');
-      assert.deepEqual(finished.map(({ id, ...rest }) => rest), [call('setPresence', undefined)]);
+      assert.deepEqual(finished.map(({ id: _id, ...rest }) => rest), [call('setPresence', undefined)]);
     });
   });
 }
