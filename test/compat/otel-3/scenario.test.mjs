@@ -5,6 +5,9 @@ import { BatchLogRecordProcessor, LoggerProvider, SimpleLogRecordProcessor } fro
 import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { CifDelivery, CifSpanExporter, traceIdToGuid, withCifSession } from 'opentelemetry-exporter-cif';
 import * as cifLogs from 'opentelemetry-exporter-cif/logs';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { CifInstrumentation } from 'opentelemetry-exporter-cif/instrumentation';
+import { installFakeCIFramework } from 'opentelemetry-exporter-cif/testing';
 import { describeScenario } from '../scenario.mjs';
 
 describeScenario({
@@ -15,6 +18,7 @@ describeScenario({
   CifDelivery,
   traceIdToGuid,
   withCifSession,
+  instrumentation: { CifInstrumentation, registerInstrumentations, installFakeCIFramework },
   createProvider: (exporter, processor, resource, idGenerator) =>
     new TracerProvider({
       idGenerator,
