@@ -121,7 +121,7 @@ function expectFitsColumns(data: CifAnalyticsData | string): void {
 describe('CifSpanExporter properties', () => {
   let clock: InstalledClock;
   beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 1_800_000_000_000 });
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
   });
   afterEach(() => clock.uninstall());
 
