@@ -1,3 +1,4 @@
+import FakeTimers from '@sinonjs/fake-timers';
 import { context, diag, type Tracer } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -670,5 +671,57 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
       await provider.shutdown();
       expect(client.calls).to.have.length(1);
     });
+  });
+});
+
+describe('CifSpanExporter under default options, with a host that answers in 2 ms', () => {
+  let clock: FakeTimers.InstalledClock;
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+  });
+  afterEach(() => clock.uninstall());
+
+  /** A span with 4 KPI events, named `${name}.0` to `${name}.3`. */
+  function burstSpan(tracer: Tracer, name: string): void {
+    const span = tracer.startSpan(name, { attributes: IDENTITY });
+    for (let i = 0; i < 4; i++) span.addEvent(`${name}.${i}`);
+    span.end();
+  }
+  const expectedNames = (spans: number) => Array.from({ length: spans }, (_, s) => [0, 1, 2, 3].map((i) => `s${s}.${i}`)).flat();
+
+  it('delivers a whole export of 512 spans with 4 KPI events each, the BatchSpanProcessor default batch', async () => {
+    const client = new RecordingCifClient({ answer: () => later(2, 'ok') });
+    const exporter = new CifSpanExporter({ client });
+    const spans = Array.from({ length: 512 }, (_, s) =>
+      makeSpan({ attributes: IDENTITY, events: [0, 1, 2, 3].map((i) => event(`s${s}.${i}`, T1)) }),
+    );
+    const results: ExportResult[] = [];
+    exporter.export(spans, (result) => results.push(result));
+    await clock.tickAsync(10_000);
+    expect(results).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+    expect(client.calls.map(kpiNames).flat()).to.deep.equal(expectedNames(512));
+    const stats = exporter.getStats();
+    expectBalanced(stats);
+    expect(stats).to.include({ kpiEventsSent: 2048, kpiEventsDelivered: 2048, callsFailed: 0 });
+    await exporter.shutdown();
+  });
+
+  it('delivers the 2048 spans of a BatchSpanProcessor at its defaults, 4 KPI events each, flushed at once', async () => {
+    const client = new RecordingCifClient({ answer: () => later(2, 'ok') });
+    const exporter = new CifSpanExporter({ client });
+    const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+    const tracer = provider.getTracer('softphone');
+    for (let s = 0; s < 2048; s++) burstSpan(tracer, `s${s}`);
+    let flushed = false;
+    void provider.forceFlush().then(() => (flushed = true));
+    await clock.tickAsync(10_000);
+    expect(flushed).to.equal(true);
+    expect(client.calls.map(kpiNames).flat().sort()).to.deep.equal(expectedNames(2048).sort());
+    const stats = exporter.getStats();
+    expectBalanced(stats);
+    expect(stats).to.include({ spansSeen: 2048, kpiEventsSent: 8192, kpiEventsDelivered: 8192, callsFailed: 0 });
+    const closed = provider.shutdown();
+    await clock.tickAsync(0);
+    await closed;
   });
 });
