@@ -770,6 +770,32 @@ describe('CifDelivery', () => {
       }
     });
 
+    it('keeps the order of a batch whose calls the starting library failed, once CIFInitDone comes', async () => {
+      const fake = installFakeCIFramework(globalThis, timedClient(), { startAfterMillis: 5_000 });
+      try {
+        const delivery = engine(undefined);
+        const result = watch(delivery.deliver(calls('Event1', 'Event2', 'Event3', 'Event4')));
+        await clock.tickAsync(5_000);
+        expect(names(fake.client)).to.deep.equal(['Event1', 'Event2', 'Event3', 'Event4']);
+        expect(result.value).to.deep.equal(delivered(4));
+      } finally {
+        fake.uninstall();
+      }
+    });
+
+    it('keeps admission order when the starting library fails the calls in the reverse order', async () => {
+      const delays: Record<string, number> = { A: 30, B: 20, C: 10, D: 0 };
+      const client = timedClient((c, index) => (index < 4 ? later(delays[c.eventName]!, () => Promise.reject('not started')) : 'ok'));
+      installCifWithoutInitDone(client);
+      const delivery = engine(undefined, { maxConcurrentCalls: 4 });
+      const result = watch(delivery.deliver(calls('A', 'B', 'C', 'D', 'E')));
+      await clock.tickAsync(100);
+      page.fire('CIFInitDone');
+      await settle(clock);
+      expect(names(client)).to.deep.equal(['A', 'B', 'C', 'D', 'A', 'B', 'C', 'D', 'E']);
+      expect(result.value).to.deep.equal(delivered(5));
+    });
+
     it('holds new calls back too once the library failed one before CIFInitDone', async () => {
       const fake = installFakeCIFramework(globalThis, new RecordingCifClient(), { startAfterMillis: 5_000 });
       try {
