@@ -1,4 +1,4 @@
-import FakeTimers from '@sinonjs/fake-timers';
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { context, diag, type Tracer } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -675,7 +675,7 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
 });
 
 describe('CifSpanExporter under default options, with a host that answers in 2 ms', () => {
-  let clock: FakeTimers.InstalledClock;
+  let clock: InstalledClock;
   beforeEach(() => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
   });
@@ -723,5 +723,50 @@ describe('CifSpanExporter under default options, with a host that answers in 2 m
     const closed = provider.shutdown();
     await clock.tickAsync(0);
     await closed;
+  });
+});
+
+describe('CifSpanExporter when the wall clock is set mid-call', () => {
+  let clock: InstalledClock;
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: Date.parse(T1) });
+  });
+  afterEach(() => clock.uninstall());
+
+  const HOUR = 3_600_000;
+  const steps: Array<[string, number]> = [
+    ['back an hour', -HOUR],
+    ['forward an hour', HOUR],
+  ];
+  steps.forEach(([how, step]) =>
+    it(`still times out a call at 300 ms, and its forceFlush resolves, when the wall clock steps ${how}`, async () => {
+      const client = new RecordingCifClient({ answer: hangs });
+      const exporter = new CifSpanExporter({ client, timeoutMillis: 300 });
+      const results: ExportResult[] = [];
+      exporter.export([makeSpan({ attributes: IDENTITY, events: [event('CallAccepted', T1)] })], (result) => results.push(result));
+      let flushed = false;
+      void exporter.forceFlush().then(() => (flushed = true));
+      await clock.tickAsync(100);
+      clock.setSystemTime(Date.now() + step);
+      await clock.tickAsync(199);
+      expect(results).to.deep.equal([]);
+      await clock.tickAsync(1);
+      expect(results.map((r) => r.code)).to.deep.equal([ExportResultCode.FAILED]);
+      expect(flushed).to.equal(true);
+      expect(exporter.getStats()).to.include({ callsTimedOut: 1, kpiEventsPending: 0 });
+      const closed = exporter.shutdown();
+      await clock.tickAsync(0);
+      await closed;
+    }),
+  );
+
+  it('keeps the wall-clock time of the event as eventTimestamp, whatever the monotonic clock says', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client });
+    clock.setSystemTime(Date.now() - HOUR);
+    exporter.export([makeSpan({ attributes: IDENTITY, events: [event('CallAccepted', T1)] })], () => {});
+    await clock.tickAsync(0);
+    expect(client.calls.map((c) => (c.data as { events: Array<{ eventTimestamp: string }> }).events[0]!.eventTimestamp)).to.deep.equal([T1]);
+    await exporter.shutdown();
   });
 });
