@@ -15,6 +15,7 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
+  CifDelivery,
   CifExportError,
   CifHostError,
   CifNotLoadedError,
@@ -767,6 +768,91 @@ describe('CifSpanExporter when the wall clock is set mid-call', () => {
     exporter.export([makeSpan({ attributes: IDENTITY, events: [event('CallAccepted', T1)] })], () => {});
     await clock.tickAsync(0);
     expect(client.calls.map((c) => (c.data as { events: Array<{ eventTimestamp: string }> }).events[0]!.eventTimestamp)).to.deep.equal([T1]);
+    await exporter.shutdown();
+  });
+});
+
+describe("CifSpanExporter on a page whose own objects throw", () => {
+  let messages: string[];
+  const g = globalThis as Record<string, unknown>;
+  beforeEach(() => (messages = captureDiag()));
+  afterEach(() => {
+    diag.disable();
+    delete g['addEventListener'];
+    delete g['removeEventListener'];
+    removePageCif();
+  });
+
+  function throwingListeners(): void {
+    g['addEventListener'] = () => {
+      throw new Error('sandboxed');
+    };
+    g['removeEventListener'] = () => {};
+  }
+
+  const constructors: Array<[string, () => unknown]> = [
+    ['CifSpanExporter', () => new CifSpanExporter()],
+    ['CifDelivery', () => new CifDelivery()],
+  ];
+  constructors.forEach(([name, make]) =>
+    it(`constructs a ${name} when addEventListener throws, and warns once that it cannot hear CIFInitDone`, () => {
+      throwingListeners();
+      expect(make).not.to.throw();
+      expect(messages.filter((m) => m.includes('CIFInitDone'))).to.have.length(1);
+      expect(messages[0]).to.include('addEventListener threw: sandboxed');
+    }),
+  );
+
+  const finds: Array<[string, boolean]> = [
+    ['at the first call', true],
+    ['when the wait for CIF runs out', false],
+  ];
+  finds.forEach(([when, before]) =>
+    it(`still finds Microsoft.CIFramework ${when} when addEventListener throws`, async () => {
+      throwingListeners();
+      const client = new RecordingCifClient();
+      if (before) installCifWithoutInitDone(client);
+      const exporter = new CifSpanExporter({ readyTimeoutMillis: 10 });
+      const results: ExportResult[] = [];
+      exporter.export([makeSpan({ attributes: IDENTITY, events: [event('CallAccepted', T1)] })], (r) => results.push(r));
+      if (!before) installCifWithoutInitDone(client);
+      await exporter.forceFlush();
+      expect(results).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+      expect(client.calls.map(kpiNames)).to.deep.equal([['CallAccepted']]);
+      await exporter.shutdown();
+    }),
+  );
+
+  it('gives calls up as no_timer when setTimeout throws, calls back once, warns once, and recovers with the page', async () => {
+    const realSetTimeout = globalThis.setTimeout;
+    const client = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client });
+    const results: ExportResult[] = [];
+    const spans = [makeSpan({ attributes: IDENTITY, events: [event('A', T1), event('B', T1)] })];
+    globalThis.setTimeout = (() => {
+      throw new Error('timers are off');
+    }) as unknown as typeof setTimeout;
+    try {
+      expect(() => exporter.export(spans, (r) => results.push(r))).not.to.throw();
+      await exporter.forceFlush();
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
+    await new Promise((resolve) => realSetTimeout(resolve, 0));
+    expect(results).to.have.length(1);
+    const error = results[0]!.error as CifExportError;
+    expect(error.errors.map((e) => [e.name, e.message])).to.deep.equal([
+      ['CifTimerError', 'setTimeout threw (timers are off), so calls cannot be timed: given up'],
+    ]);
+    expect(client.calls).to.deep.equal([]);
+    const stats = exporter.getStats();
+    expectBalanced(stats);
+    expect(stats).to.include({ kpiEventsPending: 0, callsMade: 0, callsFailed: 2 });
+    expect(stats.dropped.no_timer).to.equal(2);
+    expect(messages.filter((m) => m.includes('no_timer'))).to.have.length(1);
+    // Once the page's timers work again, so does delivery.
+    expect(await exportOnce(exporter, spans)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+    expect(client.calls.map(kpiNames)).to.deep.equal([['A'], ['B']]);
     await exporter.shutdown();
   });
 });
