@@ -8,7 +8,7 @@ import { CifHostError, CifNotLoadedError } from '../../src/errors.js';
 import { installThrowingDiag } from '../helpers/diag.js';
 import { DEFAULT_OPTIONS } from '../../src/options.js';
 import { pageCifClient } from '../../src/delivery/readiness.js';
-import { createDeliveryStats, type CifDeliveryStats } from '../../src/stats.js';
+import { createDeliveryStats, type CifDeliveryStats, type DeliveryDropReason } from '../../src/stats.js';
 import { RecordingCifClient, installFakeCIFramework, type FakeCIFramework, type RecordedCifCall } from '../../src/testing/index.js';
 import type { CifAnalyticsClient, CifCall } from '../../src/types.js';
 import {
@@ -1270,6 +1270,50 @@ describe('CifDelivery', () => {
         'warn KPI events dropped: no. The channel provider must be active and the call made from its widget iframe. Counted in getStats().dropped.host_error; shown once.',
       ]);
     });
+
+    const drops: Array<[DeliveryDropReason, string, () => Promise<unknown>]> = [
+      ['cif_not_loaded', 'Load msdyn_ciLibrary.js', async () => {
+        const delivery = engine(undefined, { readyTimeoutMillis: 100 });
+        void delivery.deliver(calls('A'));
+        void delivery.deliver(calls('B'));
+        await clock.tickAsync(100);
+      }],
+      ['host_error', 'The channel provider must be active', async () => {
+        const delivery = engine(new RecordingCifClient({ answer: () => Promise.reject('Provider not active') }), { retry: { ...DEFAULT_OPTIONS.retry, maxAttempts: 1 } });
+        await delivery.deliver(calls('A', 'B'));
+      }],
+      ['timed_out', 'The host is not answering', async () => {
+        void engine(new RecordingCifClient({ answer: hangs }), { timeoutMillis: 100 }).deliver(calls('A', 'B'));
+        await clock.tickAsync(100);
+      }],
+      ['queue_full', 'Raise maxQueueSize', async () => {
+        void engine(new RecordingCifClient({ answer: hangs }), { maxQueueSize: 1 }).deliver(calls('A', 'B', 'C'));
+        await settle(clock);
+      }],
+      ['after_shutdown', 'Export before shutdown()', async () => {
+        const delivery = engine(new RecordingCifClient());
+        await delivery.shutdown();
+        await delivery.deliver(calls('A', 'B'));
+      }],
+      ['no_timer', "The page's setTimeout must work", async () => {
+        const real = globalThis.setTimeout;
+        globalThis.setTimeout = (() => { throw new Error('off'); }) as unknown as typeof setTimeout;
+        try {
+          await engine(new RecordingCifClient()).deliver(calls('A', 'B'));
+        } finally {
+          globalThis.setTimeout = real;
+        }
+      }],
+    ];
+    drops.forEach(([reason, fix, run]) =>
+      it(`warns once per delivery, with the fix, when calls are dropped as ${reason}`, async () => {
+        await run();
+        expect(stats.dropped[reason]).to.be.at.least(2);
+        const warnings = lines.filter((l) => l.startsWith('KPI events dropped'));
+        expect(warnings).to.have.length(1);
+        expect(warnings[0]).to.include(fix).and.include(`Counted in getStats().dropped.${reason}; shown once.`);
+      }),
+    );
 
     it('keeps delivering when the installed diag logger throws', async () => {
       const restore = installThrowingDiag();
