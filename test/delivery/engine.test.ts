@@ -1,6 +1,7 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { context, diag, DiagLogLevel } from '@opentelemetry/api';
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { createDelivery, HOST_TIMEOUT_MILLIS, type DeliveryEngine, type DeliveryOptions, type DeliveryReport } from '../../src/delivery/engine.js';
@@ -1314,6 +1315,44 @@ describe('CifDelivery', () => {
         expect(warnings[0]).to.include(fix).and.include(`Counted in getStats().dropped.${reason}; shown once.`);
       }),
     );
+
+    it('prints at DEBUG exactly the lines docs/delivery.md quotes', async () => {
+      const debug: string[] = [];
+      // The component logger passes its namespace first; the API's own lines are not the library's.
+      const keep = (namespace: unknown, ...args: unknown[]) => namespace === 'opentelemetry-exporter-cif' && debug.push(args.join(' '));
+      diag.setLogger({ error: () => {}, warn: () => {}, info: () => {}, debug: keep, verbose: () => {} }, { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true });
+      const docs = readFileSync(new URL('../../docs/delivery.md', import.meta.url), 'utf8');
+      const table = docs.slice(docs.indexOf('| line | when |'));
+      const quoted = [...table.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!);
+      const patterns = quoted.map((line) => new RegExp(`^${line.split(/<[^>]+>/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+')}$`));
+      const page = pageWindow();
+      try {
+        // A library that fails calls before CIFInitDone, then every call: waits, calls without the event, retries, gives up.
+        installCifWithoutInitDone(new RecordingCifClient({ answer: () => Promise.reject('not started') }));
+        void engine(undefined, { readyTimeoutMillis: 1_000 }).deliver(calls('A'));
+        await clock.runAllAsync();
+        removePageCif();
+        // A library whose CIFInitDone comes while a call waits.
+        void engine(undefined).deliver(calls('B'));
+        fakes.push(installFakeCIFramework(globalThis, new RecordingCifClient()));
+        await clock.runAllAsync();
+        // Timed-out calls: one answered late, one let go at the host's limit.
+        const answers: Array<() => void> = [];
+        void engine(new RecordingCifClient({ answer: (_, index) => (index === 0 ? new Promise((resolve) => answers.push(() => resolve('late'))) : hangs()) }), { timeoutMillis: 1_000 }).deliver(calls('C', 'D'));
+        await clock.tickAsync(1_000);
+        answers[0]!();
+        await clock.tickAsync(HOST_TIMEOUT_MILLIS);
+      } finally {
+        page.restore();
+      }
+      expect(quoted, 'lines quoted in docs/delivery.md').to.have.length.above(5);
+      for (const [i, pattern] of patterns.entries()) {
+        expect(debug.some((line) => pattern.test(line)), `printed: ${quoted[i]}`).to.equal(true);
+      }
+      for (const line of debug) {
+        expect(patterns.some((pattern) => pattern.test(line)), `quoted in docs/delivery.md: ${line}`).to.equal(true);
+      }
+    });
 
     it('keeps delivering when the installed diag logger throws', async () => {
       const restore = installThrowingDiag();
