@@ -14,10 +14,10 @@ export class CifTimeoutError extends Error {
   }
 }
 
-/** A call found `maxQueueSize` calls already waiting and was dropped. */
+/** A call found `maxQueueSize` KPI events already pending (waiting or in flight) and was dropped. */
 export class CifQueueFullError extends Error {
   constructor(maxQueueSize: number) {
-    super(`delivery queue full: ${maxQueueSize} calls already waiting (maxQueueSize)`);
+    super(`delivery queue full: ${maxQueueSize} KPI events already pending (maxQueueSize)`);
     this.name = 'CifQueueFullError';
   }
 }
@@ -31,9 +31,9 @@ export class CifShutdownError extends Error {
 }
 
 /**
- * The host rejected a call (or `logAnalyticsEvent` threw) with something other than an `Error`
- * with a message: a `Map`, a string, an object, an `Error` with an empty message, or a value that
- * cannot be read. `message` is readable; `cause` is what the host gave.
+ * The host rejected a call, or `logAnalyticsEvent` threw: with an `Error`, a `Map` (old CIF
+ * builds), a string, an object, or a value that cannot be read. `message` is a string read once
+ * from what the host gave, or a description of it; `cause` is what the host gave.
  */
 export class CifHostError extends Error {
   constructor(
@@ -42,6 +42,14 @@ export class CifHostError extends Error {
   ) {
     super(message);
     this.name = 'CifHostError';
+  }
+}
+
+/** The page's `setTimeout` threw, so a call's deadline could not be kept and the call was given up. */
+export class CifTimerError extends Error {
+  constructor(reason: unknown) {
+    super(`setTimeout threw (${toError(reason).message}), so calls cannot be timed: given up`);
+    this.name = 'CifTimerError';
   }
 }
 
@@ -63,20 +71,17 @@ export class CifExportError extends Error {
 const REJECTED = 'CIF host rejected the call';
 
 /**
- * Whatever the host rejected with, as an `Error` with a readable message: an `Error` with a
- * message as it is, anything else as a `CifHostError`. Old CIF builds reject with a `Map`
- * holding `message`; others with strings, plain objects, or values whose properties throw.
- * Never throws.
+ * Whatever the host rejected with, as a `CifHostError` whose message is a plain string, read once:
+ * the message of an `Error`, of a `Map` (old CIF builds) or object holding one, a string, else a
+ * description. The host's value may be a proxy whose getters throw or answer differently each
+ * time, so nothing reads it after this. Never throws.
  */
 export function toError(reason: unknown): Error {
   try {
-    if (reason instanceof Error) {
-      // An own data property, so reading `message` later cannot run a getter.
-      if (nonEmpty(Object.getOwnPropertyDescriptor(reason, 'message')?.value)) return reason;
-      return new CifHostError(`${REJECTED}: ${String(reason.name)} with no message`, reason);
-    }
     const message = messageOf(reason);
-    return new CifHostError(message ?? `${REJECTED}: ${describe(reason)}`, reason);
+    if (message !== undefined) return new CifHostError(message, reason);
+    if (reason instanceof Error) return new CifHostError(`${REJECTED}: ${String(reason.name)} with no message`, reason);
+    return new CifHostError(`${REJECTED}: ${describe(reason)}`, reason);
   } catch {
     return new CifHostError(`${REJECTED} with a value that cannot be read`, reason);
   }

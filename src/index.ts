@@ -7,6 +7,7 @@ export {
   CifQueueFullError,
   CifShutdownError,
   CifTimeoutError,
+  CifTimerError,
 } from './errors.js';
 export type { CifDeliveryOptions, CifExporterOptions, CifRetryOptions, CifSpanExporterOptions } from './options.js';
 export { getCifSession, setCifSession, withCifSession } from './session/context.js';

@@ -53,9 +53,11 @@ export interface CifDeliveryOptions {
    */
   maxConcurrentCalls?: number;
   /**
-   * Most calls waiting (for CIF, for a free slot, or to retry). A new call beyond it is dropped,
-   * counted in `dropped.queue_full`, so memory stays bounded however long the host stalls.
-   * @default 1000
+   * Most KPI events pending (waiting for CIF, a free slot or a retry, or in flight). A call that
+   * finds this many is dropped, counted in `dropped.queue_full`, so memory stays bounded however
+   * long the host stalls. The default holds a `BatchSpanProcessor`'s whole default queue (2048
+   * spans) at 4 KPI events a span.
+   * @default 10000
    */
   maxQueueSize?: number;
   /**
@@ -164,7 +166,7 @@ export const DEFAULT_OPTIONS = {
   timeoutMillis: 15_000,
   retry: { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5_000 },
   maxConcurrentCalls: 8,
-  maxQueueSize: 1_000,
+  maxQueueSize: 10_000,
 } as const;
 
 /** Every option name, so that a misspelt one can be pointed at its nearest. After `maxEventsPerCall`, the defaults are delivery's. */

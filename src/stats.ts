@@ -19,7 +19,7 @@ export type MappingDropReason = 'missing_identity' | 'identity_too_long' | 'miss
 export type DeliveryDropReason = (typeof DELIVERY_DROP_REASONS)[number];
 
 /** The drop reasons of delivery, the ones in the `kpiEventsSent` balance. */
-export const DELIVERY_DROP_REASONS = ['cif_not_loaded', 'host_error', 'timed_out', 'queue_full', 'after_shutdown'] as const;
+export const DELIVERY_DROP_REASONS = ['cif_not_loaded', 'host_error', 'timed_out', 'queue_full', 'after_shutdown', 'no_timer'] as const;
 
 /** Payload fields that were cut to their Dataverse column size. */
 export type CifTruncatedField =
@@ -74,7 +74,7 @@ export interface CifMappingStats<R extends string> {
 /**
  * Counters of `CifSpanExporter` since it was created; `getStats()` returns a copy. KPI events
  * balance: `kpiEventsSent` = `kpiEventsDelivered` + `kpiEventsPending` + the sum of `dropped` over
- * `cif_not_loaded`, `host_error`, `timed_out`, `queue_full` and `after_shutdown`. The delivery
+ * `cif_not_loaded`, `host_error`, `timed_out`, `queue_full`, `after_shutdown` and `no_timer`. The delivery
  * counters are those of its `CifDelivery`, shared with any other exporter given the same one.
  */
 export interface CifExporterStats extends Omit<CifDeliveryStats, 'dropped'>, CifMappingStats<CifDropReason> {
@@ -109,7 +109,7 @@ export function createDeliveryStats(): CifDeliveryStats {
     callsQueued: 0,
     callsInFlight: 0,
     callsAbandoned: 0,
-    dropped: { cif_not_loaded: 0, host_error: 0, timed_out: 0, queue_full: 0, after_shutdown: 0 },
+    dropped: { cif_not_loaded: 0, host_error: 0, timed_out: 0, queue_full: 0, after_shutdown: 0, no_timer: 0 },
   };
 }
 

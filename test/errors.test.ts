@@ -2,9 +2,14 @@ import { expect } from 'chai';
 import { CifExportError, CifHostError, toError } from '../src/errors.js';
 
 describe('toError', () => {
-  it('keeps an Error as it is', () => {
+  it('turns an Error into a CifHostError with its message, read once, and the Error as its cause', () => {
     const error = new TypeError('boom');
-    expect(toError(error)).to.equal(error);
+    let reads = 0;
+    const counted = new Proxy(error, { get: (target, key) => (key === 'message' && reads++, Reflect.get(target, key)) });
+    const normalised = toError(counted);
+    expect(normalised).to.be.instanceOf(CifHostError).and.include({ message: 'boom', cause: counted });
+    expect(Object.getOwnPropertyDescriptor(normalised, 'message')?.value).to.equal('boom');
+    expect(reads).to.equal(1);
   });
 
   const cases: Array<[string, unknown, string]> = [

@@ -24,7 +24,7 @@ describe('options', () => {
       timeoutMillis: 15_000,
       retry: { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5_000 },
       maxConcurrentCalls: 8,
-      maxQueueSize: 1_000,
+      maxQueueSize: 10_000,
     });
   });
 

@@ -72,6 +72,8 @@ const hostileReasons: Array<() => unknown> = [
   ...hostileValues,
   () => Object.defineProperty({}, 'message', { get: () => { throw new Error('message trap'); } }),
   () => new Error(''),
+  () => new Proxy(new Error('hidden'), { get: (target, key) => { if (key === 'message') throw new Error('message trap'); return Reflect.get(target, key); } }),
+  () => new Proxy(new Error('hidden'), { get: () => { throw new Error('get trap'); } }),
 ];
 /** How the host answers a call: a number picks one of the hostile rejection reasons. */
 type AnswerPlan = 'ok' | 'hang' | { reject: unknown } | { throw: unknown } | number;
@@ -96,6 +98,37 @@ const options = fc.record({
   maxConcurrentCalls: fc.integer({ min: 1, max: 3 }),
   maxQueueSize: fc.integer({ min: 1, max: 10 }),
 });
+
+/**
+ * What happens to the clocks while calls are out: the page is suspended (the monotonic clock and
+ * the wall clock jump forward, timers fire once), or the wall clock alone is set either way.
+ */
+const clockStep = fc.record({
+  after: fc.nat(2_000),
+  kind: fc.constantFrom('suspend', 'wall'),
+  millis: fc.integer({ min: -7_200_000, max: 7_200_000 }),
+});
+type ClockStep = typeof clockStep extends fc.Arbitrary<infer T> ? T : never;
+
+async function runClockSteps(clock: InstalledClock, steps: readonly ClockStep[]): Promise<void> {
+  for (const { after, kind, millis } of steps) {
+    await clock.tickAsync(after);
+    if (kind === 'suspend') clock.jump(Math.abs(millis));
+    else clock.setSystemTime(Date.now() + millis);
+  }
+}
+
+/** Makes the `n`th `setTimeout` from now throw, as on a hardened page; returns how to undo it. */
+function breakTimer(n: number | null): () => void {
+  const real = globalThis.setTimeout;
+  if (n === null) return () => {};
+  let calls = 0;
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    if (calls++ === n) throw new Error('setTimeout trap');
+    return real(...args);
+  }) as typeof setTimeout;
+  return () => (globalThis.setTimeout = real);
+}
 
 const COLUMN_SIZES: Record<string, number> = { additionalData: 2000 };
 
@@ -124,25 +157,37 @@ function expectFitsColumns(data: CifAnalyticsData | string): void {
 describe('CifSpanExporter properties', () => {
   let clock: InstalledClock;
   beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 1_800_000_000_000 });
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
   });
   afterEach(() => clock.uninstall());
 
-  it('never throws, calls back once, balances its counters, sends only fields that fit, and leaves nothing pending after forceFlush', async () => {
+  it('never throws, calls back once, balances its counters, sends only fields that fit, and leaves nothing pending after forceFlush, whatever the clocks and timers do', async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
       await fc.assert(
-        fc.asyncProperty(fc.array(span, { maxLength: 4 }), fc.array(answer, { minLength: 1, maxLength: 8 }), options, async (plans, answers, chosen) => {
+        fc.asyncProperty(
+          fc.array(span, { maxLength: 4 }),
+          fc.array(answer, { minLength: 1, maxLength: 8 }),
+          options,
+          fc.array(clockStep, { maxLength: 3 }),
+          fc.option(fc.nat(4)),
+          async (plans, answers, chosen, steps, brokenTimer) => {
           const spans = plans.map(buildSpan);
           const client = timedClient((_, index) => buildAnswer(answers[index % answers.length]!));
           const exporter = new CifSpanExporter({ client, timeoutMillis: 1_000, ...chosen } as CifSpanExporterOptions);
           const results: ExportResult[] = [];
-          expect(() => exporter.export(spans, (result) => results.push(result))).not.to.throw();
-          const flushed = exporter.forceFlush();
-          await clock.runAllAsync();
-          await flushed;
+          const repair = breakTimer(brokenTimer);
+          try {
+            expect(() => exporter.export(spans, (result) => results.push(result))).not.to.throw();
+            const flushed = exporter.forceFlush();
+            await runClockSteps(clock, steps);
+            await clock.runAllAsync();
+            await flushed;
+          } finally {
+            repair();
+          }
           expect(results).to.have.length(1);
           if (results[0]!.code === ExportResultCode.FAILED) expect(results[0]!.error).to.be.instanceOf(Error);
           const stats = exporter.getStats();
@@ -154,7 +199,7 @@ describe('CifSpanExporter properties', () => {
           await closed;
           expect(clock.countTimers()).to.equal(0);
         }),
-        { numRuns: 150 },
+        { numRuns: 200 },
       );
       await new Promise((resolve) => setImmediate(resolve));
       expect(unhandled).to.deep.equal([]);

@@ -1,13 +1,13 @@
 import { context, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { countSettled, type Batch, type DeliveryReport } from './report.js';
-import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError, toError } from '../errors.js';
+import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError, CifTimerError, toError } from '../errors.js';
 import { log } from '../log.js';
 import { Queue } from './queue.js';
 import { createReadiness, type ReadinessSource } from './readiness.js';
 import { backoffMillis, type RetryPolicy } from './retry.js';
 import type { CifDeliveryStats, DeliveryDropReason } from '../stats.js';
-import { MAX_TIMER_MILLIS, startTimer, type Timer } from './timers.js';
+import { MAX_TIMER_MILLIS, monotonicNow, startTimer, stopTimer as cancel, type Timer } from './timers.js';
 import type { CifAnalyticsClient, CifCall } from '../types.js';
 
 export type { DeliveryReport } from './report.js';
@@ -24,6 +24,8 @@ export interface DeliveryOptions {
   maxQueueSize: number;
   /** Source of backoff jitter; `Math.random` unless pinned. */
   random?: () => number;
+  /** The monotonic clock every deadline is taken on; `performance.now()` unless pinned. */
+  now?: () => number;
 }
 
 /** The delivery engine as the exporters use it. */
@@ -59,16 +61,18 @@ const SETTLED = 3;
 
 interface Job {
   readonly call: CifCall;
+  /** Its rank in admission order: every queue keeps its calls in this order. */
+  readonly seq: number;
   readonly events: number;
   readonly batch: Batch;
-  /** When a call still waiting for CIF gives up (epoch millis): from its admission, then from its first attempt. */
+  /** When a call still waiting for CIF gives up (monotonic millis): from its admission, then from its first attempt. */
   readyBy: number;
   state: number;
   /** Attempts spent; one that failed before `CIFInitDone` is given back. */
   attempts: number;
   /** Whether the host was called for it yet, so that later calls count as retries. */
   called: boolean;
-  /** When the attempt in flight times out, or the backoff ends (epoch millis). */
+  /** When the attempt in flight times out, or the backoff ends (monotonic millis). */
   due: number;
   /** The attempt in flight, cut loose when the job leaves the host so a silent host cannot hold the job. */
   attempt: Attempt | undefined;
@@ -83,6 +87,19 @@ interface Attempt {
   heldUntil: number;
 }
 
+/** Ranks calls in admission order. */
+const rank = (job: Job): number => job.seq;
+
+/** What a user can do about each delivery drop reason, said in its one warning. */
+const FIXES: Readonly<Record<DeliveryDropReason, string>> = {
+  cif_not_loaded: 'Load msdyn_ciLibrary.js and create the exporter early, so it hears CIFInitDone; outside a window pass a `client`.',
+  host_error: 'The channel provider must be active and the call made from its widget iframe.',
+  timed_out: 'The host is not answering; the host may still record these.',
+  queue_full: 'Raise maxQueueSize, or find why the host stalls.',
+  after_shutdown: 'Export before shutdown(), or give shutdown longer (timeoutMillis).',
+  no_timer: "The page's setTimeout must work for calls to be timed.",
+};
+
 /** Every call to the host runs in this context, made once: no tracing of the host's messaging. */
 let suppressed: Context | undefined;
 
@@ -95,6 +112,7 @@ let suppressed: Context | undefined;
 export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats): DeliveryEngine {
   const { timeoutMillis, readyTimeoutMillis, maxConcurrentCalls, maxQueueSize, retry } = options;
   const random = options.random ?? Math.random;
+  const clock = options.now ?? monotonicNow;
   /** Calls waiting for CIF or a slot, oldest first. */
   const waiting = new Queue<Job>();
   /** Calls whose backoff is over; they go before new calls. */
@@ -109,11 +127,17 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const batches = new Set<Promise<DeliveryReport>>();
   /** Shared by every call refused for a full queue or after shutdown: one error, however many calls. */
   const queueFullError = new CifQueueFullError(maxQueueSize);
+  /** The drop reasons warned about, each once per delivery. */
+  const warned = new Set<DeliveryDropReason>();
+  /** Set when the page's `setTimeout` threw: the calls that need a deadline are given up. */
+  let timerFailure: Error | undefined;
+  /** Calls admitted so far, which ranks each call. */
+  let seq = 0;
   const shutDownError = new CifShutdownError('the CIF delivery is shut down');
   /** Calls admitted and not yet settled, in any state. */
   let admitted = 0;
   let timer: Timer | undefined;
-  /** When `timer` fires (epoch millis); `Infinity` when it is not set. */
+  /** When `timer` fires (monotonic millis); `Infinity` when it is not set. */
   let timerAt = Infinity;
   /** When the current wait for CIF runs out, if calls wait for it. */
   let readyWaitAt: number | undefined;
@@ -124,13 +148,15 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   function submit(call: CifCall, batch: Batch, refuse: boolean, now: number): void {
     const events = call.data.events.length;
     stats.kpiEventsSent += events;
-    const refusal = closed || refuse ? shutDownError : admitted - running.length >= maxQueueSize ? queueFullError : undefined;
+    // KPI events bound memory (each is capped by its columns), whatever their grouping into calls.
+    const refusal = closed || refuse ? shutDownError : stats.kpiEventsPending >= maxQueueSize ? queueFullError : undefined;
     if (refusal) {
-      countDrop(events, refusal === shutDownError ? 'after_shutdown' : 'queue_full');
+      countDrop(events, refusal === shutDownError ? 'after_shutdown' : 'queue_full', refusal);
       return countSettled(batch, refusal);
     }
     const job: Job = {
       call,
+      seq: seq++,
       events,
       batch,
       readyBy: now + readyTimeoutMillis,
@@ -160,12 +186,16 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const ready = state === 'ready';
     if (ready) readyWaitAt = undefined;
     // Calls due for a retry are past their wait for CIF, so they go even while others wait.
-    while (running.length + abandoned.length < maxConcurrentCalls) {
-      const job = retrying.shift() ?? (ready ? waiting.shift() : undefined);
+    while (!timerFailure && running.length + abandoned.length < maxConcurrentCalls) {
+      // Oldest first; calls due for a retry are past their wait for CIF, so they go even while others wait.
+      const next = ready ? waiting.first : undefined;
+      const retry = retrying.first;
+      const job = next && !(retry && retry.seq < next.seq) ? waiting.shift() : retrying.shift();
       if (!job) break;
       attempt(job);
     }
     if (state === 'waiting' && readyWaitAt === undefined && waiting.length > 0) waitForCif();
+    if (timerFailure) giveUpUntimed();
     stats.callsInFlight = running.length;
     stats.callsAbandoned = abandoned.length;
     stats.callsQueued = admitted - running.length;
@@ -178,7 +208,10 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       // Ready by the `ready` promise, yet the default client has no library to call.
       return settle(job, new CifNotLoadedError(), 'cif_not_loaded');
     }
-    const now = Date.now();
+    const now = clock();
+    schedule(now + timeoutMillis);
+    // Without a timer the call could hang unbounded: it is not made, and `pump()` gives it up.
+    if (timerFailure) return waiting.insert(job, rank);
     if (!job.called) job.readyBy = now + readyTimeoutMillis;
     else stats.callsRetried++;
     job.called = true;
@@ -186,7 +219,6 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     job.state = IN_FLIGHT;
     job.slot = running.push(job) - 1;
     job.due = now + timeoutMillis;
-    schedule(job.due);
     stats.callsMade++;
     const ref: Attempt = { job, heldUntil: 0 };
     job.attempt = ref;
@@ -210,18 +242,18 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (!error) {
       readiness.confirm();
       settle(job, undefined);
-    } else if (!readiness.confirmed && Date.now() < job.readyBy) {
+    } else if (!readiness.confirmed && clock() < job.readyBy) {
       // The library may still be starting: the attempt is given back and the call waits for CIFInitDone.
       job.attempts--;
       readiness.unready();
-      waiting.unshift(job);
+      waiting.insert(job, rank);
       if (readyWaitAt !== undefined && job.readyBy < readyWaitAt) readyWaitAt = undefined;
       log('debug', `call '${job.call.eventName}' failed before CIFInitDone (${error.message}); waiting for CIF again`);
     } else if (job.attempts < retry.maxAttempts) {
       const millis = backoffMillis(job.attempts, retry, random);
       log('debug', `call '${job.call.eventName}' failed (${error.message}); retry ${job.attempts} in ${millis} ms`);
       job.state = BACKOFF;
-      job.due = Date.now() + millis;
+      job.due = clock() + millis;
       backingOff.push(job);
       schedule(job.due);
     } else {
@@ -266,9 +298,12 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     ref.heldUntil = 0;
   }
 
-  function countDrop(events: number, reason: DeliveryDropReason): void {
+  function countDrop(events: number, reason: DeliveryDropReason, error: Error): void {
     stats.callsFailed++;
     stats.dropped[reason] += events;
+    if (warned.has(reason)) return;
+    warned.add(reason);
+    log('warn', `KPI events dropped: ${error.message}. ${FIXES[reason]} Counted in getStats().dropped.${reason}; shown once.`);
   }
 
   /** A job is done: delivered when `error` is undefined, else dropped for `reason`. */
@@ -280,7 +315,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     stats.kpiEventsPending -= job.events;
     if (error) {
       log('debug', `call '${job.call.eventName}' given up as ${reason}: ${error.message}`);
-      countDrop(job.events, reason!);
+      countDrop(job.events, reason!, error);
     } else stats.kpiEventsDelivered += job.events;
     countSettled(job.batch, error);
   }
@@ -290,7 +325,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     let readyBy = Infinity;
     for (const job of waiting) readyBy = Math.min(readyBy, job.readyBy);
     readyWaitAt = readyBy;
-    log('debug', `waiting for CIF, at most ${Math.max(0, readyBy - Date.now())} ms`);
+    log('debug', `waiting for CIF, at most ${Math.max(0, Math.round(readyBy - clock()))} ms`);
     schedule(readyBy);
   }
 
@@ -301,7 +336,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (readiness.current() === 'ready') return;
     const error = readiness.error(readyTimeoutMillis);
     for (const job of waiting.takeWhere((job) => job.readyBy <= now)) {
-      if (present) retrying.push(job);
+      if (present) retrying.insert(job, rank);
       else settle(job, error, 'cif_not_loaded');
     }
   }
@@ -309,30 +344,55 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** Makes the engine's one timer fire by `at`. */
   function schedule(at: number): void {
     if (at >= timerAt) return;
-    clearTimeout(timer);
-    timerAt = at;
-    timer = startTimer(onTimer, Math.min(MAX_TIMER_MILLIS, Math.max(0, at - Date.now())));
+    stopTimer();
+    try {
+      timer = startTimer(onTimer, Math.min(MAX_TIMER_MILLIS, Math.max(0, at - clock())));
+      timerAt = at;
+    } catch (error) {
+      timerFailure ??= new CifTimerError(error);
+    }
   }
 
   function stopTimer(): void {
-    clearTimeout(timer);
+    cancel(timer);
     timer = undefined;
     timerAt = Infinity;
+  }
+
+  /**
+   * Without a timer no deadline holds, so no call could be sure to settle: every call not yet
+   * settled is given up, and held slots are let go. The next call tries `setTimeout` again.
+   */
+  function giveUpUntimed(): void {
+    const error = timerFailure!;
+    timerFailure = undefined;
+    settleAll(error, 'no_timer');
+  }
+
+  /** Settles every call not yet settled, oldest first, and lets go of held slots. */
+  function settleAll(error: Error, reason: DeliveryDropReason): void {
+    const left = [...running, ...retrying.takeAll(), ...backingOff, ...waiting.takeAll()].sort((a, b) => a.seq - b.seq);
+    backingOff = [];
+    for (const job of left) settle(job, error, reason);
+    for (const ref of abandoned.splice(0)) ref.heldUntil = 0;
+    readyWaitAt = undefined;
   }
 
   /** Handles every deadline that has passed, then sets the timer for the next one. */
   function onTimer(): void {
     timer = undefined;
     timerAt = Infinity;
-    const now = Date.now();
+    const now = clock();
     for (const job of running.filter((job) => job.due <= now)) timedOut(job, now);
-    for (const ref of abandoned.filter((ref) => ref.heldUntil <= now)) release(ref);
-    const due = backingOff.filter((job) => job.due <= now).sort((a, b) => a.due - b.due);
-    backingOff = backingOff.filter((job) => job.due > now);
-    for (const job of due) {
-      job.state = WAITING;
-      retrying.push(job);
+    for (const ref of abandoned.filter((ref) => ref.heldUntil <= now)) {
+      release(ref);
+      log('debug', "a timed-out call's slot is free: the host's own time limit has passed");
     }
+    for (const job of backingOff.filter((job) => job.due <= now)) {
+      job.state = WAITING;
+      retrying.insert(job, rank);
+    }
+    backingOff = backingOff.filter((job) => job.due > now);
     if (readyWaitAt !== undefined && readyWaitAt <= now) {
       readyWaitAt = undefined;
       readyTimeUp(now);
@@ -342,18 +402,13 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     for (const ref of abandoned) schedule(ref.heldUntil);
     for (const job of backingOff) schedule(job.due);
     if (readyWaitAt !== undefined) schedule(readyWaitAt);
+    if (timerFailure) pump();
   }
 
   async function close(): Promise<void> {
     closed = true;
     await flush(timeoutMillis);
-    const error = new CifShutdownError('the CIF delivery shut down before this call settled');
-    for (const job of [...running, ...retrying.takeAll(), ...backingOff, ...waiting.takeAll()]) {
-      settle(job, error, 'after_shutdown');
-    }
-    backingOff = [];
-    for (const ref of abandoned.splice(0)) ref.heldUntil = 0;
-    readyWaitAt = undefined;
+    settleAll(new CifShutdownError('the CIF delivery shut down before this call settled'), 'after_shutdown');
     readiness.dispose();
     pump();
   }
@@ -367,12 +422,19 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   async function flush(timeoutMillis = MAX_TIMER_MILLIS): Promise<void> {
     if (batches.size === 0) return;
     let keepAlive: Timer | undefined;
-    // Kept alive in Node: the caller is waiting, and the wait is bounded.
-    const timeUp = new Promise<void>((resolve) => (keepAlive = startTimer(resolve, timeoutMillis, true)));
+    // Kept alive in Node: the caller is waiting, and the wait is bounded. Without a timer no call
+    // can be at the host (see `giveUpUntimed`), so the calls alone bound the wait.
+    const timeUp = new Promise<void>((resolve) => {
+      try {
+        keepAlive = startTimer(resolve, timeoutMillis, true);
+      } catch {
+        // Waits for the calls alone.
+      }
+    });
     try {
       await Promise.race([Promise.all(batches), timeUp]);
     } finally {
-      clearTimeout(keepAlive);
+      cancel(keepAlive);
     }
   }
 
@@ -383,7 +445,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       let resolve!: (report: DeliveryReport) => void;
       const done = new Promise<DeliveryReport>((r) => (resolve = r));
       const batch: Batch = { report, pending: calls.length, resolve };
-      const now = Date.now();
+      const now = clock();
       for (const call of calls) submit(call, batch, refuse, now);
       track(done);
       return done;

@@ -15,10 +15,26 @@ export class Queue<T> {
     this.items.push(item);
   }
 
-  /** Puts `item` back at the front. */
-  unshift(item: T): void {
-    if (this.head > 0) this.items[--this.head] = item;
-    else this.items.unshift(item);
+  /** The oldest item, left in place. */
+  get first(): T | undefined {
+    return this.items[this.head];
+  }
+
+  /**
+   * Puts `item` in its place in a queue kept in ascending `rank` (the rank of every item pushed is
+   * above all others), so an item that comes back keeps its order with the rest.
+   */
+  insert(item: T, rank: (item: T) => number): void {
+    const r = rank(item);
+    let low = this.head;
+    let high = this.items.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (rank(this.items[mid]!) < r) low = mid + 1;
+      else high = mid;
+    }
+    if (low === this.head && this.head > 0) this.items[--this.head] = item;
+    else this.items.splice(low, 0, item);
   }
 
   shift(): T | undefined {

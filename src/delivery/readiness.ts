@@ -148,11 +148,16 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
     );
   } else if (kind === 'page') {
     const page = source.target ?? globalThis;
-    if (isEventTarget(page)) {
-      target = page;
-      page.addEventListener(CIF_INIT_DONE_EVENT, onInitDone);
-    } else if (!pageCifClient()) {
-      log('warn', 'No `client` option and no window, so no CIFInitDone event can come: pass a `client`.');
+    try {
+      if (isEventTarget(page)) {
+        page.addEventListener(CIF_INIT_DONE_EVENT, onInitDone);
+        target = page;
+      } else if (!pageCifClient()) {
+        log('warn', 'No `client` option and no window, so no CIFInitDone event can come: pass a `client`.');
+      }
+    } catch (error) {
+      // A sandboxed or hardened page: the global is still looked for at the first call and when a wait runs out.
+      log('warn', `Cannot listen for CIFInitDone (addEventListener threw: ${toError(error).message}); Microsoft.CIFramework is looked for at the first call instead. Pass a \`client\` or \`ready\` to decide yourself.`);
     }
   }
   return readiness;

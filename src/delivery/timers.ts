@@ -6,11 +6,28 @@ export type Timer = ReturnType<typeof setTimeout>;
 
 /**
  * `setTimeout` that does not keep a Node process alive unless `keepAlive` is set. Browsers have
- * no such notion, so there it is plain `setTimeout`.
+ * no such notion, so there it is plain `setTimeout`. Throws what the page's `setTimeout` throws.
  */
 export function startTimer(callback: () => void, millis: number, keepAlive = false): Timer {
   const timer = setTimeout(callback, millis);
   // Typed as a number under the DOM library alone; a Node `Timeout` has `unref`.
   if (!keepAlive) (timer as unknown as { unref?: () => unknown }).unref?.();
   return timer;
+}
+
+/** `clearTimeout` that never throws: the page owns it, and a timer left running only fires early work. */
+export function stopTimer(timer: Timer | undefined): void {
+  try {
+    clearTimeout(timer);
+  } catch {
+    // The timer fires; whoever set it finds nothing due and carries on.
+  }
+}
+
+/**
+ * Milliseconds on a clock that neither steps back nor jumps when the wall clock is set (NTP, the
+ * user): every deadline is taken on it. Read at each call, so fake timers can stand in for it.
+ */
+export function monotonicNow(): number {
+  return performance.now();
 }

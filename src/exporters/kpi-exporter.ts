@@ -67,7 +67,8 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
       warnCounters(this.mappingStats, this.warnings, this.warnOnce);
     } catch (error) {
       // Only reachable when `items` itself cannot be iterated.
-      report(resultCallback, { code: ExportResultCode.FAILED, error: toError(error) });
+      const error_ = new TypeError(`${this.source.name}: export() needs an array (${toError(error).message})`);
+      report(resultCallback, { code: ExportResultCode.FAILED, error: error_ });
       return;
     }
     const { engine } = this.delivery;

@@ -1,6 +1,7 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { context, diag, DiagLogLevel } from '@opentelemetry/api';
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { createDelivery, HOST_TIMEOUT_MILLIS, type DeliveryEngine, type DeliveryOptions, type DeliveryReport } from '../../src/delivery/engine.js';
@@ -8,7 +9,7 @@ import { CifHostError, CifNotLoadedError } from '../../src/errors.js';
 import { installThrowingDiag } from '../helpers/diag.js';
 import { DEFAULT_OPTIONS } from '../../src/options.js';
 import { pageCifClient } from '../../src/delivery/readiness.js';
-import { createDeliveryStats, type CifDeliveryStats } from '../../src/stats.js';
+import { createDeliveryStats, type CifDeliveryStats, type DeliveryDropReason } from '../../src/stats.js';
 import { RecordingCifClient, installFakeCIFramework, type FakeCIFramework, type RecordedCifCall } from '../../src/testing/index.js';
 import type { CifAnalyticsClient, CifCall } from '../../src/types.js';
 import {
@@ -59,7 +60,7 @@ describe('CifDelivery', () => {
   after(() => process.off('unhandledRejection', onUnhandled));
 
   beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 1_800_000_000_000 });
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
     stats = createDeliveryStats();
     unhandled.length = 0;
   });
@@ -440,17 +441,17 @@ describe('CifDelivery', () => {
       expect(client.calls.map((c) => c.at - start)).to.deep.equal([0, 200]);
     });
 
-    it('retries calls whose backoffs ran out by the same timer in the order they fell due', async () => {
+    it('retries calls whose backoffs ran out by the same timer oldest first, though the newer fell due first', async () => {
       // A fails at 0 and 250 (due again at 750); B fails at 300 (due at 550).
       const client = new RecordingCifClient({ answer: (c, index) => (index === 1 ? later(300, () => Promise.reject('no')) : c.eventName === 'A' && index < 3 ? Promise.reject('no') : 'ok') });
       const delivery = engine(client);
       const result = watch(delivery.deliver(calls('A', 'B')));
       await clock.tickAsync(300);
       expect(names(client)).to.deep.equal(['A', 'B', 'A']);
-      // The page was asleep: when the timer for B fires, A's backoff is over too.
-      clock.setSystemTime(Date.now() + 1_000);
-      await clock.tickAsync(250);
-      expect(names(client)).to.deep.equal(['A', 'B', 'A', 'B', 'A']);
+      // The page was suspended: when the timer for B fires, A's backoff is over too.
+      clock.jump(1_000);
+      await settle(clock);
+      expect(names(client)).to.deep.equal(['A', 'B', 'A', 'A', 'B']);
       expect(result.value).to.deep.equal(delivered(2));
     });
 
@@ -485,23 +486,24 @@ describe('CifDelivery', () => {
       expect(names(client)).to.deep.equal(['A', 'B', 'A', 'C']);
     });
 
-    it('drops new calls as queue_full once maxQueueSize calls wait, and answers them at once', async () => {
+    it('drops a call as queue_full once maxQueueSize KPI events are pending, in flight included, and answers it at once', async () => {
       const client = new RecordingCifClient({ answer: hangs });
       const delivery = engine(client, { maxConcurrentCalls: 1, maxQueueSize: 3 });
-      const results = Array.from({ length: 6 }, (_, i) => watch(delivery.deliver([call(`K${i}`, 2)])));
+      // Two KPI events a call: the second call finds 2 pending and gets in, the third finds 4.
+      const results = Array.from({ length: 5 }, (_, i) => watch(delivery.deliver([call(`K${i}`, 2)])));
       await settle(clock);
       expect(names(client)).to.deep.equal(['K0']);
-      expect(stats).to.include({ callsInFlight: 1, callsQueued: 3, kpiEventsPending: 8 });
-      expect(stats.dropped.queue_full).to.equal(4);
-      expect(results.map((r) => r.settled)).to.deep.equal([false, false, false, false, true, true]);
-      expect(results[4]!.value!.errors.map((e) => [e.name, e.message])).to.deep.equal([
-        ['CifQueueFullError', 'delivery queue full: 3 calls already waiting (maxQueueSize)'],
+      expect(stats).to.include({ callsInFlight: 1, callsQueued: 1, kpiEventsPending: 4 });
+      expect(stats.dropped.queue_full).to.equal(6);
+      expect(results.map((r) => r.settled)).to.deep.equal([false, false, true, true, true]);
+      expect(results[2]!.value!.errors.map((e) => [e.name, e.message])).to.deep.equal([
+        ['CifQueueFullError', 'delivery queue full: 3 KPI events already pending (maxQueueSize)'],
       ]);
     });
 
     it('admits calls again once the queue has room', async () => {
       const client = new RecordingCifClient({ answer: () => later(100, 'ok') });
-      const delivery = engine(client, { maxConcurrentCalls: 1, maxQueueSize: 1 });
+      const delivery = engine(client, { maxConcurrentCalls: 1, maxQueueSize: 2 });
       const first = delivery.deliver(calls('A', 'B', 'C'));
       await clock.tickAsync(100);
       const second = delivery.deliver(calls('D'));
@@ -513,19 +515,19 @@ describe('CifDelivery', () => {
       expect(names(client)).to.deep.equal(['A', 'B', 'D']);
     });
 
-    it('never holds more than maxQueueSize waiting calls while the host stalls, however many arrive', async () => {
+    it('never holds more than maxQueueSize KPI events while the host stalls, however many arrive', async () => {
       const client = new RecordingCifClient({ answer: hangs });
       const delivery = engine(client, { maxConcurrentCalls: 4, maxQueueSize: 50, timeoutMillis: 60_000 });
-      let mostQueued = 0;
+      let mostPending = 0;
       for (let i = 0; i < 200; i++) {
         void delivery.deliver(Array.from({ length: 10 }, (_, j) => call(`K${i}.${j}`)));
-        mostQueued = Math.max(mostQueued, stats.callsQueued);
+        mostPending = Math.max(mostPending, stats.kpiEventsPending);
         await clock.tickAsync(100);
       }
-      expect(mostQueued).to.equal(50);
+      expect(mostPending).to.equal(50);
       expect(client.calls).to.have.length(4);
-      expect(stats.dropped.queue_full).to.equal(2000 - 54);
-      expect(stats).to.include({ callsInFlight: 4, kpiEventsPending: 54 });
+      expect(stats.dropped.queue_full).to.equal(2000 - 50);
+      expect(stats).to.include({ callsInFlight: 4, callsQueued: 46, kpiEventsPending: 50 });
     });
   });
 
@@ -563,7 +565,7 @@ describe('CifDelivery', () => {
     it('keeps a batch reachable only through the calls still queued or in flight', async () => {
       const gc = (globalThis as { gc?: () => void }).gc;
       if (!gc) throw new Error('this test needs node --expose-gc (see .mocharc.json)');
-      const delivery = engine(new RecordingCifClient({ answer: hangs }), { maxConcurrentCalls: 1, maxQueueSize: 1 });
+      const delivery = engine(new RecordingCifClient({ answer: hangs }), { maxConcurrentCalls: 1, maxQueueSize: 2 });
       // Handed over in a function of its own, so this test keeps no reference to the batch.
       const { array, refused, queued } = ((batch: CifCall[]) => {
         void delivery.deliver(batch);
@@ -767,6 +769,32 @@ describe('CifDelivery', () => {
       } finally {
         fake.uninstall();
       }
+    });
+
+    it('keeps the order of a batch whose calls the starting library failed, once CIFInitDone comes', async () => {
+      const fake = installFakeCIFramework(globalThis, timedClient(), { startAfterMillis: 5_000 });
+      try {
+        const delivery = engine(undefined);
+        const result = watch(delivery.deliver(calls('Event1', 'Event2', 'Event3', 'Event4')));
+        await clock.tickAsync(5_000);
+        expect(names(fake.client)).to.deep.equal(['Event1', 'Event2', 'Event3', 'Event4']);
+        expect(result.value).to.deep.equal(delivered(4));
+      } finally {
+        fake.uninstall();
+      }
+    });
+
+    it('keeps admission order when the starting library fails the calls in the reverse order', async () => {
+      const delays: Record<string, number> = { A: 30, B: 20, C: 10, D: 0 };
+      const client = timedClient((c, index) => (index < 4 ? later(delays[c.eventName]!, () => Promise.reject('not started')) : 'ok'));
+      installCifWithoutInitDone(client);
+      const delivery = engine(undefined, { maxConcurrentCalls: 4 });
+      const result = watch(delivery.deliver(calls('A', 'B', 'C', 'D', 'E')));
+      await clock.tickAsync(100);
+      page.fire('CIFInitDone');
+      await settle(clock);
+      expect(names(client)).to.deep.equal(['A', 'B', 'C', 'D', 'A', 'B', 'C', 'D', 'E']);
+      expect(result.value).to.deep.equal(delivered(5));
     });
 
     it('holds new calls back too once the library failed one before CIFInitDone', async () => {
@@ -985,9 +1013,34 @@ describe('CifDelivery', () => {
         throw new Error('no');
       }
     }
+    let reads = 0;
     const cases: Array<[string, unknown, RegExp]> = [
       ['a revoked proxy', revoked.proxy, /^CIF host rejected the call with a value that cannot be read$/],
-      ['an Error subclass whose message getter throws', new Unreadable(), /^CIF host rejected the call: Error with no message$/],
+      ['an Error subclass whose message getter throws', new Unreadable(), /^CIF host rejected the call with a value that cannot be read$/],
+      [
+        'a proxy of an Error whose message getter throws',
+        new Proxy(new Error('hidden'), { get: (target, key) => { if (key === 'message') throw new Error('message trap'); return Reflect.get(target, key); } }),
+        /^CIF host rejected the call with a value that cannot be read$/,
+      ],
+      [
+        'a proxy of an Error whose every getter throws',
+        new Proxy(new Error('hidden'), { get: () => { throw new Error('get trap'); } }),
+        /^CIF host rejected the call with a value that cannot be read$/,
+      ],
+      [
+        'a proxy of an Error whose message is a string once, then throws',
+        new Proxy(new Error('hidden'), { get: (target, key) => { if (key === 'message' && reads++ > 0) throw new Error('second read'); return Reflect.get(target, key); } }),
+        /^hidden$/,
+      ],
+      [
+        'an Error whose name and stack getters throw',
+        Object.defineProperty(
+          Object.defineProperty(new Error('Provider not active'), 'stack', { get: () => { throw new Error('stack trap'); } }),
+          'name',
+          { get: () => { throw new Error('name trap'); } },
+        ),
+        /^Provider not active$/,
+      ],
       ['an object whose message getter throws', throwingGetter, /^CIF host rejected the call with a value that cannot be read$/],
       ['a Map whose get throws', new HostileMap(), /^CIF host rejected the call with a value that cannot be read$/],
       ['an Error with an empty message', new TypeError(''), /^CIF host rejected the call: TypeError with no message$/],
@@ -1082,7 +1135,8 @@ describe('CifDelivery', () => {
       expect(() => (done = delivery.deliver(calls('A')))).not.to.throw();
       const report = await done!;
       expect(report.failed).to.equal(1);
-      expect(report.errors[0]).to.be.instanceOf(TypeError);
+      expect(report.errors[0]).to.be.instanceOf(CifHostError);
+      expect((report.errors[0] as CifHostError).cause).to.be.instanceOf(TypeError);
       expect(stats.dropped.host_error).to.equal(1);
     });
 
@@ -1158,6 +1212,7 @@ describe('CifDelivery', () => {
         expect(lines).to.deep.equal([
           'waiting for CIF, at most 1000 ms',
           "call 'A' given up as cif_not_loaded: CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 1000 ms",
+          'KPI events dropped: CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 1000 ms. Load msdyn_ciLibrary.js and create the exporter early, so it hears CIFInitDone; outside a window pass a `client`. Counted in getStats().dropped.cif_not_loaded; shown once.',
         ]);
       } finally {
         page.restore();
@@ -1199,15 +1254,104 @@ describe('CifDelivery', () => {
       }
     });
 
-    it('says nothing above DEBUG for calls that wait, retry or fail', async () => {
-      diag.setLogger({ error: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), info: () => {}, debug: () => {}, verbose: () => {} }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+    it('says nothing above DEBUG for calls that wait or retry, and warns once when calls fail for good', async () => {
+      // The component logger passes its namespace first.
+      const at = (level: string) => (...args: unknown[]) => lines.push(`${level} ${args.slice(1).join(' ')}`);
+      diag.setLogger({ error: at('error'), warn: at('warn'), info: () => {}, debug: () => {}, verbose: () => {} }, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
       lines.length = 0;
       const client = new RecordingCifClient({ answer: () => Promise.reject('no') });
-      await clock.runAllAsync();
       const delivery = engine(client);
       void delivery.deliver(calls('A'));
       await clock.runAllAsync();
-      expect(lines).to.deep.equal([]);
+      expect(lines).to.have.length(1);
+      void delivery.deliver(calls('B', 'C'));
+      await clock.runAllAsync();
+      expect(stats.dropped.host_error).to.equal(3);
+      expect(lines).to.deep.equal([
+        'warn KPI events dropped: no. The channel provider must be active and the call made from its widget iframe. Counted in getStats().dropped.host_error; shown once.',
+      ]);
+    });
+
+    const drops: Array<[DeliveryDropReason, string, () => Promise<unknown>]> = [
+      ['cif_not_loaded', 'Load msdyn_ciLibrary.js', async () => {
+        const delivery = engine(undefined, { readyTimeoutMillis: 100 });
+        void delivery.deliver(calls('A'));
+        void delivery.deliver(calls('B'));
+        await clock.tickAsync(100);
+      }],
+      ['host_error', 'The channel provider must be active', async () => {
+        const delivery = engine(new RecordingCifClient({ answer: () => Promise.reject('Provider not active') }), { retry: { ...DEFAULT_OPTIONS.retry, maxAttempts: 1 } });
+        await delivery.deliver(calls('A', 'B'));
+      }],
+      ['timed_out', 'The host is not answering', async () => {
+        void engine(new RecordingCifClient({ answer: hangs }), { timeoutMillis: 100 }).deliver(calls('A', 'B'));
+        await clock.tickAsync(100);
+      }],
+      ['queue_full', 'Raise maxQueueSize', async () => {
+        void engine(new RecordingCifClient({ answer: hangs }), { maxQueueSize: 1 }).deliver(calls('A', 'B', 'C'));
+        await settle(clock);
+      }],
+      ['after_shutdown', 'Export before shutdown()', async () => {
+        const delivery = engine(new RecordingCifClient());
+        await delivery.shutdown();
+        await delivery.deliver(calls('A', 'B'));
+      }],
+      ['no_timer', "The page's setTimeout must work", async () => {
+        const real = globalThis.setTimeout;
+        globalThis.setTimeout = (() => { throw new Error('off'); }) as unknown as typeof setTimeout;
+        try {
+          await engine(new RecordingCifClient()).deliver(calls('A', 'B'));
+        } finally {
+          globalThis.setTimeout = real;
+        }
+      }],
+    ];
+    drops.forEach(([reason, fix, run]) =>
+      it(`warns once per delivery, with the fix, when calls are dropped as ${reason}`, async () => {
+        await run();
+        expect(stats.dropped[reason]).to.be.at.least(2);
+        const warnings = lines.filter((l) => l.startsWith('KPI events dropped'));
+        expect(warnings).to.have.length(1);
+        expect(warnings[0]).to.include(fix).and.include(`Counted in getStats().dropped.${reason}; shown once.`);
+      }),
+    );
+
+    it('prints at DEBUG exactly the lines docs/delivery.md quotes', async () => {
+      const debug: string[] = [];
+      // The component logger passes its namespace first; the API's own lines are not the library's.
+      const keep = (namespace: unknown, ...args: unknown[]) => namespace === 'opentelemetry-exporter-cif' && debug.push(args.join(' '));
+      diag.setLogger({ error: () => {}, warn: () => {}, info: () => {}, debug: keep, verbose: () => {} }, { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true });
+      const docs = readFileSync(new URL('../../docs/delivery.md', import.meta.url), 'utf8');
+      const table = docs.slice(docs.indexOf('| line | when |'));
+      const quoted = [...table.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!);
+      const patterns = quoted.map((line) => new RegExp(`^${line.split(/<[^>]+>/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.+')}$`));
+      const page = pageWindow();
+      try {
+        // A library that fails calls before CIFInitDone, then every call: waits, calls without the event, retries, gives up.
+        installCifWithoutInitDone(new RecordingCifClient({ answer: () => Promise.reject('not started') }));
+        void engine(undefined, { readyTimeoutMillis: 1_000 }).deliver(calls('A'));
+        await clock.runAllAsync();
+        removePageCif();
+        // A library whose CIFInitDone comes while a call waits.
+        void engine(undefined).deliver(calls('B'));
+        fakes.push(installFakeCIFramework(globalThis, new RecordingCifClient()));
+        await clock.runAllAsync();
+        // Timed-out calls: one answered late, one let go at the host's limit.
+        const answers: Array<() => void> = [];
+        void engine(new RecordingCifClient({ answer: (_, index) => (index === 0 ? new Promise((resolve) => answers.push(() => resolve('late'))) : hangs()) }), { timeoutMillis: 1_000 }).deliver(calls('C', 'D'));
+        await clock.tickAsync(1_000);
+        answers[0]!();
+        await clock.tickAsync(HOST_TIMEOUT_MILLIS);
+      } finally {
+        page.restore();
+      }
+      expect(quoted, 'lines quoted in docs/delivery.md').to.have.length.above(5);
+      for (const [i, pattern] of patterns.entries()) {
+        expect(debug.some((line) => pattern.test(line)), `printed: ${quoted[i]}`).to.equal(true);
+      }
+      for (const line of debug) {
+        expect(patterns.some((pattern) => pattern.test(line)), `quoted in docs/delivery.md: ${line}`).to.equal(true);
+      }
     });
 
     it('keeps delivering when the installed diag logger throws', async () => {

@@ -32,28 +32,33 @@ describe('Queue', () => {
     expect([...queue]).to.deep.equal(['B', 'C']);
   });
 
-  const putBack: Array<{ title: string; taken: number; expected: string[] }> = [
-    { title: 'a queue nothing was taken from', taken: 0, expected: ['X', 'A', 'B', 'C'] },
-    { title: 'a queue an item was taken from', taken: 1, expected: ['X', 'B', 'C'] },
-    { title: 'a queue two items were taken from', taken: 2, expected: ['X', 'C'] },
+  const byValue = (n: number) => n;
+  const putBack: Array<{ title: string; taken: number; item: number; expected: number[] }> = [
+    { title: 'at the front of a queue nothing was taken from', taken: 0, item: 0, expected: [0, 10, 20, 30] },
+    { title: 'at the front of a queue an item was taken from', taken: 1, item: 15, expected: [15, 20, 30] },
+    { title: 'at the front of a queue two items were taken from', taken: 2, item: 5, expected: [5, 30] },
+    { title: 'between two items', taken: 0, item: 25, expected: [10, 20, 25, 30] },
+    { title: 'between two items of a queue an item was taken from', taken: 1, item: 25, expected: [20, 25, 30] },
+    { title: 'at the end', taken: 1, item: 35, expected: [20, 30, 35] },
+    { title: 'after the items of the same rank', taken: 0, item: 20, expected: [10, 20, 20, 30] },
   ];
-  putBack.forEach(({ title, taken, expected }) =>
-    it(`puts an item back at the front of ${title}`, () => {
-      const queue = queueOf('A', 'B', 'C');
+  putBack.forEach(({ title, taken, item, expected }) =>
+    it(`puts an item back in rank order, ${title}`, () => {
+      const queue = queueOf(10, 20, 30);
       shiftMany(queue, taken);
-      queue.unshift('X');
+      queue.insert(item, byValue);
       expect(queue.length).to.equal(expected.length);
       expect(shiftMany(queue, expected.length + 1)).to.deep.equal([...expected, undefined]);
     }),
   );
 
-  it('puts items back at the front of an empty queue, last put back first', () => {
-    const queue = new Queue<string>();
-    queue.unshift('B');
-    queue.unshift('A');
-    queue.push('C');
-    expect(queue.length).to.equal(3);
-    expect(shiftMany(queue, 4)).to.deep.equal(['A', 'B', 'C', undefined]);
+  it('keeps items put back out of order in rank order, in an empty queue too', () => {
+    const queue = new Queue<number>();
+    for (const n of [3, 1, 4, 2]) queue.insert(n, byValue);
+    queue.push(5);
+    expect(queue.first).to.equal(1);
+    expect(shiftMany(queue, 6)).to.deep.equal([1, 2, 3, 4, 5, undefined]);
+    expect(queue.first).to.equal(undefined);
   });
 
   it('lets go of every slot once it empties', () => {
@@ -87,7 +92,7 @@ describe('Queue', () => {
   it('puts an item back at the front after letting go of the taken slots', () => {
     const queue = queueOf(...range(2048));
     shiftMany(queue, 1024);
-    queue.unshift(-1);
+    queue.insert(-1, byValue);
     expect(queue.shift()).to.equal(-1);
     expect(queue.shift()).to.equal(1024);
     expect(queue.length).to.equal(1023);
@@ -98,7 +103,7 @@ describe('Queue', () => {
     queue.shift();
     expect(queue.takeWhere((n) => n % 2 === 0)).to.deep.equal([2, 4]);
     expect([...queue]).to.deep.equal([3, 5]);
-    queue.unshift(0);
+    queue.insert(0, byValue);
     expect(queue.takeAll()).to.deep.equal([0, 3, 5]);
     expect(queue.length).to.equal(0);
   });

@@ -15,6 +15,7 @@ import { expect } from 'chai';
 import {
   CifDelivery,
   CifExportError,
+  CifHostError,
   CifQueueFullError,
   CifSessionSpanProcessor,
   CifShutdownError,
@@ -274,7 +275,8 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     const error = results[0]!.error as CifExportError;
     expect(error).to.be.instanceOf(CifExportError);
     expect(error.message).to.equal('1 of 1 logAnalyticsEvent calls failed: Provider not active');
-    expect(error.errors).to.deep.equal([rejection]);
+    expect(error.errors).to.have.length(1);
+    expect(error.errors[0]).to.be.instanceOf(CifHostError).and.include({ message: 'Provider not active', cause: rejection });
     const stats = exporter.getStats();
     expect(stats).to.include({ callsMade: 2, callsRetried: 1, callsFailed: 1, kpiEventsDelivered: 0 });
     expect(stats.dropped.host_error).to.equal(1);
@@ -354,7 +356,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
 
     it('bounds the queue of both exporters with one maxQueueSize, counting the overflow as queue_full in both', async () => {
       const host = holdingHost();
-      const { spanExporter, logExporter } = sharedPair(host.client, { maxConcurrentCalls: 1, maxQueueSize: 1 });
+      const { spanExporter, logExporter } = sharedPair(host.client, { maxConcurrentCalls: 1, maxQueueSize: 2 });
       const spans = await sdkSpans((tracer) =>
         tracer.startActiveSpan('inbound call', (span) => {
           recordKpiEvent(span, 'SpanA');

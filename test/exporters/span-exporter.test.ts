@@ -1,3 +1,4 @@
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { context, diag, type Tracer } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -14,6 +15,7 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
+  CifDelivery,
   CifExportError,
   CifHostError,
   CifNotLoadedError,
@@ -617,8 +619,8 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
     const tracer = provider.getTracer('softphone');
     for (let i = 0; i < 500; i++) kpiSpan(tracer, `k${i}`, 1);
     const stats = exporter.getStats();
-    expect(stats).to.include({ callsInFlight: 2, callsQueued: 20, kpiEventsPending: 22 });
-    expect(stats.dropped.queue_full).to.equal(478);
+    expect(stats).to.include({ callsInFlight: 2, callsQueued: 18, kpiEventsPending: 20 });
+    expect(stats.dropped.queue_full).to.equal(480);
     expect(client.calls).to.have.length(2);
     const started = Date.now();
     await provider.shutdown();
@@ -672,5 +674,187 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
       await provider.shutdown();
       expect(client.calls).to.have.length(1);
     });
+  });
+});
+
+describe('CifSpanExporter under default options, with a host that answers in 2 ms', () => {
+  let clock: InstalledClock;
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+  });
+  afterEach(() => clock.uninstall());
+
+  /** A span with 4 KPI events, named `${name}.0` to `${name}.3`. */
+  function burstSpan(tracer: Tracer, name: string): void {
+    const span = tracer.startSpan(name, { attributes: IDENTITY });
+    for (let i = 0; i < 4; i++) span.addEvent(`${name}.${i}`);
+    span.end();
+  }
+  const expectedNames = (spans: number) => Array.from({ length: spans }, (_, s) => [0, 1, 2, 3].map((i) => `s${s}.${i}`)).flat();
+
+  it('delivers a whole export of 512 spans with 4 KPI events each, the BatchSpanProcessor default batch', async () => {
+    const client = new RecordingCifClient({ answer: () => later(2, 'ok') });
+    const exporter = new CifSpanExporter({ client });
+    const spans = Array.from({ length: 512 }, (_, s) =>
+      makeSpan({ attributes: IDENTITY, events: [0, 1, 2, 3].map((i) => event(`s${s}.${i}`, T1)) }),
+    );
+    const results: ExportResult[] = [];
+    exporter.export(spans, (result) => results.push(result));
+    await clock.tickAsync(10_000);
+    expect(results).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+    expect(client.calls.map(kpiNames).flat()).to.deep.equal(expectedNames(512));
+    const stats = exporter.getStats();
+    expectBalanced(stats);
+    expect(stats).to.include({ kpiEventsSent: 2048, kpiEventsDelivered: 2048, callsFailed: 0 });
+    await exporter.shutdown();
+  });
+
+  it('delivers the 2048 spans of a BatchSpanProcessor at its defaults, 4 KPI events each, flushed at once', async () => {
+    const client = new RecordingCifClient({ answer: () => later(2, 'ok') });
+    const exporter = new CifSpanExporter({ client });
+    const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+    const tracer = provider.getTracer('softphone');
+    for (let s = 0; s < 2048; s++) burstSpan(tracer, `s${s}`);
+    let flushed = false;
+    void provider.forceFlush().then(() => (flushed = true));
+    await clock.tickAsync(10_000);
+    expect(flushed).to.equal(true);
+    expect(client.calls.map(kpiNames).flat().sort()).to.deep.equal(expectedNames(2048).sort());
+    const stats = exporter.getStats();
+    expectBalanced(stats);
+    expect(stats).to.include({ spansSeen: 2048, kpiEventsSent: 8192, kpiEventsDelivered: 8192, callsFailed: 0 });
+    const closed = provider.shutdown();
+    await clock.tickAsync(0);
+    await closed;
+  });
+});
+
+describe('CifSpanExporter when the wall clock is set mid-call', () => {
+  let clock: InstalledClock;
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: Date.parse(T1) });
+  });
+  afterEach(() => clock.uninstall());
+
+  const HOUR = 3_600_000;
+  const steps: Array<[string, number]> = [
+    ['back an hour', -HOUR],
+    ['forward an hour', HOUR],
+  ];
+  steps.forEach(([how, step]) =>
+    it(`still times out a call at 300 ms, and its forceFlush resolves, when the wall clock steps ${how}`, async () => {
+      const client = new RecordingCifClient({ answer: hangs });
+      const exporter = new CifSpanExporter({ client, timeoutMillis: 300 });
+      const results: ExportResult[] = [];
+      exporter.export([makeSpan({ attributes: IDENTITY, events: [event('CallAccepted', T1)] })], (result) => results.push(result));
+      let flushed = false;
+      void exporter.forceFlush().then(() => (flushed = true));
+      await clock.tickAsync(100);
+      clock.setSystemTime(Date.now() + step);
+      await clock.tickAsync(199);
+      expect(results).to.deep.equal([]);
+      await clock.tickAsync(1);
+      expect(results.map((r) => r.code)).to.deep.equal([ExportResultCode.FAILED]);
+      expect(flushed).to.equal(true);
+      expect(exporter.getStats()).to.include({ callsTimedOut: 1, kpiEventsPending: 0 });
+      const closed = exporter.shutdown();
+      await clock.tickAsync(0);
+      await closed;
+    }),
+  );
+
+  it('keeps the wall-clock time of the event as eventTimestamp, whatever the monotonic clock says', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client });
+    clock.setSystemTime(Date.now() - HOUR);
+    exporter.export([makeSpan({ attributes: IDENTITY, events: [event('CallAccepted', T1)] })], () => {});
+    await clock.tickAsync(0);
+    expect(client.calls.map((c) => (c.data as { events: Array<{ eventTimestamp: string }> }).events[0]!.eventTimestamp)).to.deep.equal([T1]);
+    await exporter.shutdown();
+  });
+});
+
+describe("CifSpanExporter on a page whose own objects throw", () => {
+  let messages: string[];
+  const g = globalThis as Record<string, unknown>;
+  beforeEach(() => (messages = captureDiag()));
+  afterEach(() => {
+    diag.disable();
+    delete g['addEventListener'];
+    delete g['removeEventListener'];
+    removePageCif();
+  });
+
+  function throwingListeners(): void {
+    g['addEventListener'] = () => {
+      throw new Error('sandboxed');
+    };
+    g['removeEventListener'] = () => {};
+  }
+
+  const constructors: Array<[string, () => unknown]> = [
+    ['CifSpanExporter', () => new CifSpanExporter()],
+    ['CifDelivery', () => new CifDelivery()],
+  ];
+  constructors.forEach(([name, make]) =>
+    it(`constructs a ${name} when addEventListener throws, and warns once that it cannot hear CIFInitDone`, () => {
+      throwingListeners();
+      expect(make).not.to.throw();
+      expect(messages.filter((m) => m.includes('CIFInitDone'))).to.have.length(1);
+      expect(messages[0]).to.include('addEventListener threw: sandboxed');
+    }),
+  );
+
+  const finds: Array<[string, boolean]> = [
+    ['at the first call', true],
+    ['when the wait for CIF runs out', false],
+  ];
+  finds.forEach(([when, before]) =>
+    it(`still finds Microsoft.CIFramework ${when} when addEventListener throws`, async () => {
+      throwingListeners();
+      const client = new RecordingCifClient();
+      if (before) installCifWithoutInitDone(client);
+      const exporter = new CifSpanExporter({ readyTimeoutMillis: 10 });
+      const results: ExportResult[] = [];
+      exporter.export([makeSpan({ attributes: IDENTITY, events: [event('CallAccepted', T1)] })], (r) => results.push(r));
+      if (!before) installCifWithoutInitDone(client);
+      await exporter.forceFlush();
+      expect(results).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+      expect(client.calls.map(kpiNames)).to.deep.equal([['CallAccepted']]);
+      await exporter.shutdown();
+    }),
+  );
+
+  it('gives calls up as no_timer when setTimeout throws, calls back once, warns once, and recovers with the page', async () => {
+    const realSetTimeout = globalThis.setTimeout;
+    const client = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client });
+    const results: ExportResult[] = [];
+    const spans = [makeSpan({ attributes: IDENTITY, events: [event('A', T1), event('B', T1)] })];
+    globalThis.setTimeout = (() => {
+      throw new Error('timers are off');
+    }) as unknown as typeof setTimeout;
+    try {
+      expect(() => exporter.export(spans, (r) => results.push(r))).not.to.throw();
+      await exporter.forceFlush();
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
+    await new Promise((resolve) => realSetTimeout(resolve, 0));
+    expect(results).to.have.length(1);
+    const error = results[0]!.error as CifExportError;
+    expect(error.errors.map((e) => [e.name, e.message])).to.deep.equal([
+      ['CifTimerError', 'setTimeout threw (timers are off), so calls cannot be timed: given up'],
+    ]);
+    expect(client.calls).to.deep.equal([]);
+    const stats = exporter.getStats();
+    expectBalanced(stats);
+    expect(stats).to.include({ kpiEventsPending: 0, callsMade: 0, callsFailed: 2 });
+    expect(stats.dropped.no_timer).to.equal(2);
+    expect(messages.filter((m) => m.includes('no_timer'))).to.have.length(1);
+    // Once the page's timers work again, so does delivery.
+    expect(await exportOnce(exporter, spans)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+    expect(client.calls.map(kpiNames)).to.deep.equal([['A'], ['B']]);
+    await exporter.shutdown();
   });
 });
