@@ -59,10 +59,10 @@ function endWhenSettled(span: Span, answer: unknown): void {
 /** ERROR status with the reason read as the exporter reads host rejections, the exception, then the end. */
 function fail(span: Span, reason: unknown): void {
   try {
-    const error = toError(reason);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
-    // An error made here from what the host gave has a stack of this library's, not the host's.
-    span.recordException(error === reason ? error : { name: error.name, message: error.message });
+    const { message, name } = toError(reason);
+    span.setStatus({ code: SpanStatusCode.ERROR, message });
+    // The widget's own type and stack where they read as strings; never the stack of an error made here.
+    span.recordException({ name: textOf(reason, 'name') ?? name, message, stack: textOf(reason, 'stack') });
   } catch {
     // A reason whose name or stack cannot be read: the status is set, the exception is not recorded.
   }
@@ -74,5 +74,15 @@ function end(span: Span): void {
     span.end();
   } catch {
     // A span of a broken tracer provider: nothing to end.
+  }
+}
+
+/** `reason[key]` when it reads as a string; a getter or proxy that throws reads as nothing. */
+function textOf(reason: unknown, key: 'name' | 'stack'): string | undefined {
+  try {
+    const value: unknown = reason instanceof Error ? reason[key] : undefined;
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
   }
 }

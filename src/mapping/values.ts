@@ -49,7 +49,8 @@ function toBase64(bytes: Uint8Array): string {
 export function truncate(value: string, max: number): string {
   if (value.length <= max) return value;
   const end = isHighSurrogate(value.charCodeAt(max - 1)) ? max - 1 : max;
-  return value.slice(0, end);
+  // A copy: V8's slice would keep the whole long value alive for as long as the call waits.
+  return JSON.parse(JSON.stringify(value.slice(0, end))) as string;
 }
 
 function isHighSurrogate(code: number): boolean {
