@@ -1,83 +1,63 @@
-import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CifSpanExporter } from '../src/index.js';
-import { BUDGETS } from './budgets.js';
-import { median } from './harness.js';
-import { kb, thousands, type Section } from './report.js';
-import { EXPORTER_OPTIONS, immediateClient } from './spans.js';
-
-const KPI_EVENTS_PER_ROUND = 100_000;
-const SWEEP_MILLIS = 10;
-/** Rounds that settle compiled code and caches; they are run but not compared. */
-const WARM_UP_ROUNDS = 3;
+import { DEFAULT_OPTIONS } from '../src/options.js';
+import { handWrittenCalls } from './floor.js';
+import { kib, thousands, type Section } from './report.js';
+import { SteppedHost, nextTask } from './workload.js';
 
 /** Heap in use once everything unreachable has been collected. */
-export async function settledHeap(): Promise<number> {
+async function settledHeap(): Promise<number> {
   const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('memory measurements need `node --expose-gc`; run them through `npm run bench`');
+  if (!gc) throw new Error('memory is measured with `node --expose-gc`; run it through `npm run bench`');
   // V8 sweeps concurrently and heapUsed counts unswept garbage until it has: of a few readings,
-  // each after a collection and a pause, the lowest is the heap that is really in use.
+  // each after a collection and a pause, the lowest is the heap really in use.
   let lowest = Number.POSITIVE_INFINITY;
   for (let reading = 0; reading < 3; reading++) {
-    await sleep(SWEEP_MILLIS);
+    await sleep(10);
     gc();
-    await sleep(SWEEP_MILLIS);
+    await sleep(10);
     lowest = Math.min(lowest, process.memoryUsage().heapUsed);
   }
   return lowest;
 }
 
 /**
- * One exporter, as a page keeps it all day, exports 100 000 KPI events per round, a batch at a
- * time as a BatchSpanProcessor does; the heap is read after each round and a full collection.
+ * The memory the default queue bound lets the exporter hold while the host does not answer:
+ * batches are exported to a host that answers nothing until they are all in, with the heap read
+ * before, after the first batch and after the last. Then the host answers everything.
  */
-export async function measureHeapGrowth(spans: ReadableSpan[], rounds: number): Promise<Section> {
-  const exporter = new CifSpanExporter({ ...EXPORTER_OPTIONS, client: immediateClient() });
-  const exportBatch = () =>
-    new Promise<void>((resolve, reject) =>
-      exporter.export(spans, (result) => (result.code === ExportResultCode.SUCCESS ? resolve() : reject(result.error))),
-    );
+export async function measureQueueMemory(spans: ReadableSpan[], batches = 3): Promise<Section> {
+  const host = new SteppedHost();
+  const exporter = new CifSpanExporter({ client: host });
+  const before = await settledHeap();
   const heap: number[] = [];
-  let batches = 0;
-  for (let round = 0; round < WARM_UP_ROUNDS + rounds; round++) {
-    const target = exporter.getStats().kpiEventsSent + KPI_EVENTS_PER_ROUND;
-    while (exporter.getStats().kpiEventsSent < target) {
-      await exportBatch();
-      batches++;
-    }
-    await exporter.forceFlush();
-    if (round >= WARM_UP_ROUNDS) heap.push(await settledHeap());
+  for (let batch = 0; batch < batches; batch++) {
+    exporter.export(spans, () => {});
+    heap.push((await settledHeap()) - before);
   }
-  const sent = exporter.getStats().kpiEventsSent;
+  const stats = exporter.getStats();
+  const held = stats.callsQueued + stats.callsInFlight;
+  while (host.answerOne()) await nextTask();
   await exporter.shutdown();
 
-  // Halves compared by their medians: single readings still move by a few hundred KiB as V8
-  // recompiles and sweeps, and a leak shows as a shift of the whole second half.
-  const half = Math.floor(heap.length / 2);
-  const growth = median(heap.slice(-half)) - median(heap.slice(0, half));
-  const perRound = batches / (WARM_UP_ROUNDS + rounds);
+  const calls = handWrittenCalls(spans);
+  const jsonBytes = calls.reduce((sum, call) => sum + JSON.stringify(call.data).length, 0) / calls.length;
+  const [first, last] = [heap[0]!, heap.at(-1)!];
+  const bound = `maxQueueSize ${DEFAULT_OPTIONS.maxQueueSize} + maxConcurrentCalls ${DEFAULT_OPTIONS.maxConcurrentCalls}`;
   return {
-    id: 'heapGrowth',
-    title: `Heap growth: ${rounds} rounds of ${thousands(KPI_EVENTS_PER_ROUND)} KPI events through one exporter`,
+    id: 'memory',
+    title: 'Memory the default queue bound allows',
+    claim: `The heap the exporter holds, with default options, while the host answers no call: ${batches} batches of ${thousands(calls.length)} calls exported one after another.`,
     header: ['measure', 'value'],
     rows: [
-      ['KPI events exported, warm-up rounds included', thousands(sent)],
-      ['export batches per round', perRound.toFixed(0)],
-      ['heap after each measured round, from the first', heap.map((h) => kb(h - heap[0]!)).join(', ')],
-      ['growth, median of the last half of the rounds over the first', kb(growth)],
+      ['calls held (queued + in flight), default bound', `${thousands(held)} (${bound})`],
+      ['calls dropped as queue_full', thousands(stats.dropped.queue_full)],
+      ['heap held after the first batch', kib(first)],
+      ['heap held per call held', `${(first / held).toFixed(0)} B (each payload is ${jsonBytes.toFixed(0)} B as JSON)`],
+      [`heap held after batch ${batches}`, kib(last)],
     ],
-    notes: [`Read after a full collection (\`--expose-gc\`); ${WARM_UP_ROUNDS} warm-up rounds run first.`],
-    values: { kpiEventsPerRound: KPI_EVENTS_PER_ROUND, warmUpRounds: WARM_UP_ROUNDS, kpiEventsSent: sent, heapBytes: heap, growthBytes: growth },
-    budgets: [
-      {
-        name: 'heap growth over repeated rounds',
-        rule: `at most ${kb(BUDGETS.heapGrowthBytes)} (noise)`,
-        measured: kb(growth),
-        holds: growth <= BUDGETS.heapGrowthBytes,
-        hint: 'something outlives its export: look at what the exporter and delivery keep between batches (`node --heapsnapshot-signal`)',
-      },
-    ],
+    notes: ['Heap above its level before the first export, the lowest of three readings after full collections (`--expose-gc`).'],
+    values: { held, defaults: { ...DEFAULT_OPTIONS }, droppedQueueFull: stats.dropped.queue_full, heapBytes: heap, payloadJsonBytes: jsonBytes },
   };
 }
-
