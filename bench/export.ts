@@ -74,7 +74,7 @@ export async function measureExport(spans: ReadableSpan[], floor: FloorSending, 
       id: 'perKpiEvent',
       title: `Main-thread cost per KPI event, the host's copy included, against OTLP: ${sentence}`,
       claim:
-        "The whole main-thread cost of sending the batch, the host's copy of each payload included (`structuredClone`, the algorithm of the `postMessage` that carries it to the host page; for `dataFormat: 'json'`, `JSON.stringify` then the copy of the string), against the OTLP exporter's serialize-and-encode of the same spans.",
+        "The whole main-thread cost of sending the batch, the host's copy of each payload included (`structuredClone` per call, a stand-in for the copy the CIF library's messaging to the host page makes; for `dataFormat: 'json'`, `JSON.stringify` then the copy of the string), against the OTLP exporter's serialize-and-encode of the same spans.",
       header: ['contender', 'median per batch', 'per KPI event', 'OTLP / this'],
       rows: [
         [...perKpiEvent(EXPORT_COPIED), otlpOver(EXPORT_COPIED)],

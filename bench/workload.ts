@@ -61,8 +61,8 @@ export function answeringHost(): CifAnalyticsClient {
 }
 
 /**
- * A host that copies each payload, as the CIF library's `postMessage` to the host page does on
- * the widget's main thread (`structuredClone` is the same algorithm), then answers at once.
+ * A host that copies each payload on the widget's main thread, then answers at once:
+ * `structuredClone` stands in for the copy the CIF library's messaging to the host page makes.
  */
 export function copyingHost(): CifAnalyticsClient {
   return {
