@@ -17,15 +17,15 @@ import { recordCallSpans } from './workload.js';
 
 const ROUNDS = { rounds: 5, timeMs: 250 };
 
-const load = () => loadavg().map((l) => l.toFixed(2)).join(', ');
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: availableParallelism(),
   memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
   node: process.version,
   platform: `${process.platform} ${process.arch}`,
-  loadBefore: load(),
-  loadAfter: '',
+  /** Load averages over 1, 5 and 15 minutes: other work on the machine skews timings. */
+  loadBefore: loadavg(),
+  loadAfter: [] as number[],
 };
 
 const spans = await recordCallSpans();
@@ -38,15 +38,19 @@ const sections: Section[] = [
 ];
 const bundles = await measureBundles();
 sections.push(...bundles.sections);
-machine.loadAfter = load();
+machine.loadAfter = loadavg();
 
+const load = (averages: number[]) => averages.map((l) => l.toFixed(2)).join(', ');
 const targets = [...sections.flatMap((s) => s.targets ?? []), ...bundles.targets];
 console.log(
   `### Machine\n\n${markdownTable(
     ['CPU', 'cores', 'memory', 'Node', 'platform', 'load average (1, 5, 15 min) before', 'after'],
-    [[machine.cpu, String(machine.cores), machine.memory, machine.node, machine.platform, machine.loadBefore, machine.loadAfter]],
+    [[machine.cpu, String(machine.cores), machine.memory, machine.node, machine.platform, load(machine.loadBefore), load(machine.loadAfter)]],
   )}\n`,
 );
+if (Math.max(machine.loadBefore[0]!, machine.loadAfter[0]!) > machine.cores) {
+  console.log('The load average was above the number of cores: other work shared the CPU, and the timings below are not those of a quiet machine.\n');
+}
 for (const section of sections) console.log(`${formatSection(section)}\n`);
 console.log(`### Targets (issue #22)\n\n${formatTargets(targets)}\n`);
 
