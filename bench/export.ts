@@ -4,7 +4,7 @@ import { CifSpanExporter, type CifAnalyticsClient } from '../src/index.js';
 import { TARGETS } from './budgets.js';
 import { exportOnce, handWrittenCalls, sendCalls, type FloorSending } from './floor.js';
 import { alternate, median, medianRatio, type Rounds } from './harness.js';
-import { ms, ratioTarget, times, type Section } from './report.js';
+import { ms, ratioTarget, thousands, times, type Section } from './report.js';
 import { KPI_EVENTS_PER_SPAN, answeringHost, copyingHost } from './workload.js';
 
 const EXPORT = 'export(), host answering at once';
@@ -47,7 +47,7 @@ export async function measureExport(spans: ReadableSpan[], floor: FloorSending, 
   const dropped = kpiEvents - floor.count;
   return {
     id: 'export',
-    title: `export() against a hand-written floor: ${spans.length} spans, ${kpiEvents} KPI events`,
+    title: `export() against a hand-written floor: ${spans.length} spans, ${thousands(kpiEvents)} KPI events`,
     claim: `\`export()\` to its callback against the floor: a mapper written by hand for these spans that builds the same payloads (checked deep-equal, every call) and calls the host once per payload, ${floor.concurrency} at a time as the exporter does; the host answers at once.`,
     header: ['contender', 'median per batch'],
     rows: [
@@ -57,8 +57,8 @@ export async function measureExport(spans: ReadableSpan[], floor: FloorSending, 
     ],
     notes: [
       dropped > 0
-        ? `With default options the queue bound admits ${floor.count} of the batch's ${kpiEvents} calls and drops ${dropped} (queue_full): the export() rows cover the calls it makes, and the floor makes the same ${floor.count}.`
-        : `With default options every one of the batch's ${kpiEvents} calls is made.`,
+        ? `With default options the queue bound admits ${thousands(floor.count)} of the batch's ${thousands(kpiEvents)} calls and drops ${thousands(dropped)} (queue_full): the export() rows cover the calls it makes, and the floor makes the same ${thousands(floor.count)}.`
+        : `With default options every one of the batch's ${thousands(kpiEvents)} calls is made.`,
     ],
     values: { kpiEvents, callsMade: floor.count, exportMs: of(EXPORT), floorMs: of(FLOOR), exportOverFloor: overFloor },
     targets: [ratioTarget('export() against the floor', overFloor, TARGETS.exportOverFloor, 'the floor')],
@@ -83,7 +83,7 @@ export async function measurePerKpiEvent(spans: ReadableSpan[], callsMade: numbe
   const outbox = outboxCostPerKpiEvent();
   return {
     id: 'perKpiEvent',
-    title: `Main-thread cost per KPI event, the host's copy included, against OTLP: ${spans.length} spans, ${kpiEvents} KPI events`,
+    title: `Main-thread cost per KPI event, the host's copy included, against OTLP: ${spans.length} spans, ${thousands(kpiEvents)} KPI events`,
     claim:
       "The whole main-thread cost of sending the batch, the host's copy of each payload included (`structuredClone` per call, a stand-in for the copy the CIF library's messaging to the host page makes; for `dataFormat: 'json'`, `JSON.stringify` then the copy of the string), against the OTLP exporter's serialize-and-encode of the same spans.",
     header: ['contender', 'median per batch', 'per KPI event', 'OTLP / this'],
@@ -99,8 +99,8 @@ export async function measurePerKpiEvent(spans: ReadableSpan[], callsMade: numbe
       ],
     ],
     notes: [
-      `Per KPI event: the batch's time over its ${kpiEvents} KPI events. OTLP / this: the median of the rounds' ratios.`,
-      ...(callsMade < kpiEvents ? [`The export() rows copy the ${callsMade} calls the default queue admits, not all ${kpiEvents}.`] : []),
+      `Per KPI event: the batch's time over its ${thousands(kpiEvents)} KPI events. OTLP / this: the median of the rounds' ratios.`,
+      ...(callsMade < kpiEvents ? [`The export() rows copy the ${thousands(callsMade)} calls the default queue admits, not all ${thousands(kpiEvents)}.`] : []),
     ],
     values: {
       exportCopiedMs: of(EXPORT_COPIED),
