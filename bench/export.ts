@@ -30,7 +30,7 @@ function exporting(spans: ReadableSpan[], client: CifAnalyticsClient, dataFormat
 
 /**
  * `export()` against the hand-written floor, the two alone in their rounds: timed beside other
- * contenders in one heap, the floor ran several times slower as their garbage changed how V8 collected.
+ * contenders in one heap, the floor ran several times slower in a trial run, as their garbage changed how V8 collected.
  */
 export async function measureExport(spans: ReadableSpan[], floor: FloorSending, rounds: Rounds): Promise<Section> {
   const host = answeringHost();
