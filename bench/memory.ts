@@ -1,83 +1,71 @@
-import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CifSpanExporter } from '../src/index.js';
-import { BUDGETS } from './budgets.js';
-import { median } from './harness.js';
-import { kb, thousands, type Section } from './report.js';
-import { EXPORTER_OPTIONS, immediateClient } from './spans.js';
-
-const KPI_EVENTS_PER_ROUND = 100_000;
-const SWEEP_MILLIS = 10;
-/** Rounds that settle compiled code and caches; they are run but not compared. */
-const WARM_UP_ROUNDS = 3;
+import { DEFAULT_OPTIONS } from '../src/options.js';
+import { exportOnce, handWrittenCalls } from './floor.js';
+import { kib, thousands, type Section } from './report.js';
+import { SteppedHost, answeringHost, nextTask } from './workload.js';
 
 /** Heap in use once everything unreachable has been collected. */
-export async function settledHeap(): Promise<number> {
+async function settledHeap(): Promise<number> {
   const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('memory measurements need `node --expose-gc`; run them through `npm run bench`');
+  if (!gc) throw new Error('memory is measured with `node --expose-gc`; run it through `npm run bench`');
   // V8 sweeps concurrently and heapUsed counts unswept garbage until it has: of a few readings,
-  // each after a collection and a pause, the lowest is the heap that is really in use.
+  // each after a collection and a pause, the lowest is the heap really in use.
   let lowest = Number.POSITIVE_INFINITY;
   for (let reading = 0; reading < 3; reading++) {
-    await sleep(SWEEP_MILLIS);
+    await sleep(10);
     gc();
-    await sleep(SWEEP_MILLIS);
+    await sleep(10);
     lowest = Math.min(lowest, process.memoryUsage().heapUsed);
   }
   return lowest;
 }
 
+/** Enough calls to fill any bound a page could afford: past it, the bound is reported as not reached. */
+const MAX_BATCHES = 64;
+
 /**
- * One exporter, as a page keeps it all day, exports 100 000 KPI events per round, a batch at a
- * time as a BatchSpanProcessor does; the heap is read after each round and a full collection.
+ * The memory the default queue bound lets the exporter hold while the host answers nothing:
+ * batches are exported until the bound refuses calls, the heap is read, one more batch is
+ * exported and the heap read again. Then the host answers everything.
  */
-export async function measureHeapGrowth(spans: ReadableSpan[], rounds: number): Promise<Section> {
-  const exporter = new CifSpanExporter({ ...EXPORTER_OPTIONS, client: immediateClient() });
-  const exportBatch = () =>
-    new Promise<void>((resolve, reject) =>
-      exporter.export(spans, (result) => (result.code === ExportResultCode.SUCCESS ? resolve() : reject(result.error))),
-    );
-  const heap: number[] = [];
+export async function measureQueueMemory(spans: ReadableSpan[]): Promise<Section> {
+  // Compiled code counts in the heap: the exporter's is compiled before the first reading.
+  await exportOnce(new CifSpanExporter({ client: answeringHost() }), spans);
+  const host = new SteppedHost();
+  const exporter = new CifSpanExporter({ client: host });
+  const before = await settledHeap();
   let batches = 0;
-  for (let round = 0; round < WARM_UP_ROUNDS + rounds; round++) {
-    const target = exporter.getStats().kpiEventsSent + KPI_EVENTS_PER_ROUND;
-    while (exporter.getStats().kpiEventsSent < target) {
-      await exportBatch();
-      batches++;
-    }
-    await exporter.forceFlush();
-    if (round >= WARM_UP_ROUNDS) heap.push(await settledHeap());
+  while (exporter.getStats().dropped.queue_full === 0 && batches < MAX_BATCHES) {
+    exporter.export(spans, () => {});
+    batches++;
   }
-  const sent = exporter.getStats().kpiEventsSent;
+  const stats = exporter.getStats();
+  const held = stats.callsQueued + stats.callsInFlight;
+  const full = (await settledHeap()) - before;
+  exporter.export(spans, () => {});
+  const oneMore = (await settledHeap()) - before;
+  while (host.answerOne()) await nextTask();
   await exporter.shutdown();
 
-  // Halves compared by their medians: single readings still move by a few hundred KiB as V8
-  // recompiles and sweeps, and a leak shows as a shift of the whole second half.
-  const half = Math.floor(heap.length / 2);
-  const growth = median(heap.slice(-half)) - median(heap.slice(0, half));
-  const perRound = batches / (WARM_UP_ROUNDS + rounds);
+  const calls = handWrittenCalls(spans);
+  const jsonBytes = calls.reduce((sum, call) => sum + JSON.stringify(call.data).length, 0) / calls.length;
+  const reached = stats.dropped.queue_full > 0;
+  const bound = `maxQueueSize ${DEFAULT_OPTIONS.maxQueueSize} + maxConcurrentCalls ${DEFAULT_OPTIONS.maxConcurrentCalls}`;
   return {
-    id: 'heapGrowth',
-    title: `Heap growth: ${rounds} rounds of ${thousands(KPI_EVENTS_PER_ROUND)} KPI events through one exporter`,
+    id: 'memory',
+    title: 'Memory the default queue bound allows',
+    claim: `The heap the exporter holds, with default options, while the host answers no call and batches of ${thousands(calls.length)} calls keep coming, once the bound refuses calls.`,
     header: ['measure', 'value'],
     rows: [
-      ['KPI events exported, warm-up rounds included', thousands(sent)],
-      ['export batches per round', perRound.toFixed(0)],
-      ['heap after each measured round, from the first', heap.map((h) => kb(h - heap[0]!)).join(', ')],
-      ['growth, median of the last half of the rounds over the first', kb(growth)],
+      ['batches exported until the bound refused calls', reached ? String(batches) : `not reached in ${MAX_BATCHES}`],
+      ['calls held (queued + in flight), default bound', `${thousands(held)} (${bound})`],
+      ['heap held', kib(full)],
+      ['heap held per call held', `${(full / held).toFixed(0)} B (each payload is ${jsonBytes.toFixed(0)} B as JSON)`],
+      ['heap held after one more batch', kib(oneMore)],
     ],
-    notes: [`Read after a full collection (\`--expose-gc\`); ${WARM_UP_ROUNDS} warm-up rounds run first.`],
-    values: { kpiEventsPerRound: KPI_EVENTS_PER_ROUND, warmUpRounds: WARM_UP_ROUNDS, kpiEventsSent: sent, heapBytes: heap, growthBytes: growth },
-    budgets: [
-      {
-        name: 'heap growth over repeated rounds',
-        rule: `at most ${kb(BUDGETS.heapGrowthBytes)} (noise)`,
-        measured: kb(growth),
-        holds: growth <= BUDGETS.heapGrowthBytes,
-        hint: 'something outlives its export: look at what the exporter and delivery keep between batches (`node --heapsnapshot-signal`)',
-      },
-    ],
+    notes: ['Heap above its level before the first export, the lowest of three readings after full collections (`--expose-gc`).'],
+    values: { defaults: { ...DEFAULT_OPTIONS }, batches, reached, held, heapBytes: full, heapBytesAfterOneMore: oneMore, payloadJsonBytes: jsonBytes },
   };
 }
-

@@ -1,27 +1,25 @@
-/** A limit checked by `npm run bench` (size limits also by `npm run check:size`). Limits compare quantities measured in the same run. */
-export interface Budget {
+/** A target of issue #22: reported by `npm run bench` as met or missed, never enforced. */
+export interface Target {
   name: string;
-  /** The rule, as a reader states it: `at least 5x faster`. */
+  /** The rule, as a reader states it: `at most 1.3x the floor`. */
   rule: string;
   /** What this run measured, formatted. */
   measured: string;
-  holds: boolean;
-  /** `false` for a target that is reported but does not fail `npm run bench`. */
-  enforced?: boolean;
-  /** What to do when it does not hold. */
-  hint: string;
+  met: boolean;
 }
 
-/** One measurement: a printed table, its machine-readable values, and the budgets it checks. */
+/** One measurement: a printed table, its machine-readable values, and the targets it checks. */
 export interface Section {
   /** Key in `bench/results.json`. */
   id: string;
   title: string;
+  /** One sentence: what is compared with what. */
+  claim: string;
   header: string[];
   rows: string[][];
   notes?: string[];
   values: Record<string, unknown>;
-  budgets: Budget[];
+  targets?: Target[];
 }
 
 export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -31,13 +29,13 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
 
 export function formatSection(section: Section): string {
   const notes = section.notes?.map((n) => `\n${n}`).join('') ?? '';
-  return `### ${section.title}\n\n${markdownTable(section.header, section.rows)}\n${notes}`;
+  return `### ${section.title}\n\n${section.claim}\n\n${markdownTable(section.header, section.rows)}\n${notes}`;
 }
 
-export function formatBudgets(budgets: readonly Budget[]): string {
+export function formatTargets(targets: readonly Target[]): string {
   return markdownTable(
-    ['budget', 'rule', 'this run', ''],
-    budgets.map((b) => [b.name, b.rule, b.measured, b.holds ? 'holds' : b.enforced === false ? 'missed (target)' : 'MISSED']),
+    ['target', 'rule', 'this run', ''],
+    targets.map((t) => [t.name, t.rule, t.measured, t.met ? 'met' : 'missed']),
   );
 }
 
@@ -54,16 +52,11 @@ export function times(ratio: number): string {
   return `${ratio.toFixed(2)}x`;
 }
 
-export function kb(bytes: number): string {
-  return `${(bytes / 1024).toFixed(2)} KiB`;
+export function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(0)} KiB`;
 }
 
-/** A budget that `ratio` is at least `min`: how many times faster than an anchor. */
-export function fasterBudget(name: string, ratio: number, min: number, hint: string): Budget {
-  return { name, rule: `at least ${min}x faster`, measured: `${times(ratio)} faster`, holds: ratio >= min, hint };
-}
-
-/** A budget that `ratio` is at most `max`: how many times a floor or a median. */
-export function atMostBudget(name: string, ratio: number, max: number, hint: string, rule = `at most ${max}x`): Budget {
-  return { name, rule, measured: times(ratio), holds: ratio <= max, hint };
+/** A target that `ratio` is at most `max` times its anchor. */
+export function ratioTarget(name: string, ratio: number, max: number, anchor: string): Target {
+  return { name, rule: `at most ${max}x ${anchor}`, measured: times(ratio), met: ratio <= max };
 }

@@ -1,23 +1,14 @@
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-  type ReadableSpan,
-} from '@opentelemetry/sdk-trace-base';
-import type { CifAnalyticsClient, CifSpanExporterOptions } from '../src/index.js';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { CifAnalyticsClient } from '../src/index.js';
 
+/** The BatchSpanProcessor's default `maxExportBatchSize`. */
 export const BATCH_SIZE = 512;
 export const KPI_EVENTS_PER_SPAN = 4;
 
-/** Options every contender runs with: one mapped attribute beside the `cif.kpi.custom.*` ones. */
-export const EXPORTER_OPTIONS = {
-  customAttributes: { 'call.queue': 'msdyn_customattribute2' },
-  // One batch is 2048 calls (512 spans, four KPI events each), past the default queue of 1000.
-  maxQueueSize: 4096,
-} satisfies CifSpanExporterOptions;
-
 const KPI_EVENTS = ['CallOffered', 'CallAccepted', 'CallHold', 'CallEnded'] as const;
+/** Event times are fixed, so every run maps the same timestamps: one call every 2 s, events 437 ms apart. */
+const FIRST_EVENT_MILLIS = Date.UTC(2026, 2, 2, 9, 0, 0, 0);
 
 /**
  * Finished SDK spans as a widget records a call: identity on span and resource, custom columns,
@@ -48,12 +39,13 @@ export async function recordCallSpans(count = BATCH_SIZE): Promise<ReadableSpan[
       },
     });
     for (const [n, name] of KPI_EVENTS.entries()) {
-      span.addEvent(name, {
+      const attributes = {
         'cif.kpi.additional_data': JSON.stringify({ step: n, channel: 'voice' }),
         'cif.kpi.external_correlation_id': `ext-${i}-${n}`,
         ...(name === 'CallAccepted' ? { 'cif.kpi.notification_response_action': 'accepted' } : {}),
         ...(name === 'CallHold' ? { 'cif.kpi.custom.msdyn_customattribute3': 'customer request' } : {}),
-      });
+      };
+      span.addEvent(name, attributes, new Date(FIRST_EVENT_MILLIS + i * 2_000 + n * 437));
     }
     span.end();
   }
@@ -63,7 +55,45 @@ export async function recordCallSpans(count = BATCH_SIZE): Promise<ReadableSpan[
   return spans;
 }
 
-/** A CIF client that accepts every call at once. */
-export function immediateClient(): CifAnalyticsClient {
+/** A host that answers every call at once and does nothing else: the exporter's own cost alone. */
+export function answeringHost(): CifAnalyticsClient {
   return { logAnalyticsEvent: () => Promise.resolve('ok') };
+}
+
+/**
+ * A host that copies each payload on the widget's main thread, then answers at once:
+ * `structuredClone` stands in for the copy the CIF library's messaging to the host page makes.
+ */
+export function copyingHost(): CifAnalyticsClient {
+  return {
+    logAnalyticsEvent: (data) => {
+      structuredClone(data);
+      return Promise.resolve('ok');
+    },
+  };
+}
+
+/**
+ * A host that copies each payload and answers only when told, one call at a time, oldest first,
+ * as the host page's reply messages arrive: each answer is a task of its own.
+ */
+export class SteppedHost implements CifAnalyticsClient {
+  private readonly answers: Array<(answer: string) => void> = [];
+
+  logAnalyticsEvent(data: unknown): Promise<string> {
+    structuredClone(data);
+    return new Promise((resolve) => this.answers.push(resolve));
+  }
+
+  /** Answers the oldest call waiting; false when none waits. */
+  answerOne(): boolean {
+    const answer = this.answers.shift();
+    answer?.('ok');
+    return answer !== undefined;
+  }
+}
+
+/** Resolves in a later task, once the microtasks queued before it have run. */
+export function nextTask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

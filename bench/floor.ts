@@ -1,0 +1,108 @@
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { deepStrictEqual, strictEqual } from 'node:assert/strict';
+import { CifSpanExporter, type CifAnalyticsClient, type CifAnalyticsData, type CifKpiEvent } from '../src/index.js';
+import { createSpanMappingStats, spansToCalls } from '../src/mapping/spans.js';
+import { normalizeOptions } from '../src/options.js';
+import { RecordingCifClient } from '../src/testing/index.js';
+import type { CifCall } from '../src/types.js';
+
+/**
+ * The calls of this workload's spans, written by hand for them: what a mapper that knows its
+ * input must do at least. `checkFloor` proves it builds the same payloads as the exporter.
+ */
+export function handWrittenCalls(spans: readonly ReadableSpan[]): CifCall[] {
+  const calls: CifCall[] = [];
+  for (const span of spans) {
+    const attributes = span.attributes as Record<string, string>;
+    const traceId = span.spanContext().traceId;
+    const correlationId = `${traceId.slice(0, 8)}-${traceId.slice(8, 12)}-${traceId.slice(12, 16)}-${traceId.slice(16, 20)}-${traceId.slice(20)}`;
+    for (const spanEvent of span.events) {
+      const eventAttributes = spanEvent.attributes as Record<string, string | undefined>;
+      const event: CifKpiEvent = {
+        kpiEventName: spanEvent.name,
+        eventTimestamp: isoTimestamp(spanEvent.time[0] * 1000 + Math.floor(spanEvent.time[1] / 1e6)),
+        kpiEventReason: attributes['cif.kpi.reason'],
+        additionalData: eventAttributes['cif.kpi.additional_data'],
+      };
+      const action = eventAttributes['cif.kpi.notification_response_action'];
+      if (action !== undefined) event.notificationResponseAction = action;
+      event.externalCorrelationId = eventAttributes['cif.kpi.external_correlation_id'];
+      event.customData = [{ attribute: 'msdyn_customattribute1', value: attributes['cif.kpi.custom.msdyn_customattribute1']! }];
+      const hold = eventAttributes['cif.kpi.custom.msdyn_customattribute3'];
+      if (hold !== undefined) event.customData.push({ attribute: 'msdyn_customattribute3', value: hold });
+      const data: CifAnalyticsData = {
+        conversationId: attributes['cif.conversation.id']!,
+        providerSessionId: attributes['cif.provider_session.id']!,
+        clientSessionId: attributes['cif.client_session.id']!,
+        participantId: span.resource.attributes['cif.participant.id'] as string,
+        events: [event],
+      };
+      calls.push({ data, eventName: spanEvent.name, correlationId });
+    }
+  }
+  return calls;
+}
+
+let second = Number.NaN;
+let prefix = '';
+
+/** `Date#toISOString` for times after 1970, asking `Date` once per second seen: it costs more than the rest of a payload. */
+function isoTimestamp(millis: number): string {
+  const ms = millis % 1000;
+  if (millis - ms !== second) {
+    second = millis - ms;
+    prefix = new Date(second).toISOString().slice(0, 20);
+  }
+  return `${prefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+}
+
+/** How the floor sends: the same concurrency as the exporter, and the calls its bound admits. */
+export interface FloorSending {
+  /** `maxConcurrentCalls`: calls at the host at once; each answer starts the next. */
+  concurrency: number;
+  /** How many of the calls the exporter makes (its queue bound may drop the rest of a burst). */
+  count: number;
+  dataFormat: 'object' | 'json';
+}
+
+/** The floor's delivery: one host call per payload, `concurrency` at a time, nothing else. */
+export async function sendCalls(client: CifAnalyticsClient, calls: readonly CifCall[], sending: FloorSending): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < sending.count) {
+      const call = calls[next++]!;
+      const data = sending.dataFormat === 'json' ? JSON.stringify(call.data) : call.data;
+      await client.logAnalyticsEvent(data, call.eventName, call.correlationId);
+    }
+  };
+  await Promise.all(Array.from({ length: sending.concurrency }, lane));
+}
+
+/** `export()` until its callback, which comes once every call is answered or dropped; never rejects. */
+export function exportOnce(exporter: CifSpanExporter, spans: ReadableSpan[]): Promise<unknown> {
+  return new Promise((resolve) => exporter.export(spans, resolve));
+}
+
+/**
+ * Proves the floor builds and sends what the exporter does, with default options: its payloads
+ * equal the library's mapping of the whole batch, field order included, and its host calls
+ * (arguments and order) equal the exporter's, in both data formats. Returns how many calls the exporter makes.
+ */
+export async function checkFloor(spans: ReadableSpan[], concurrency: number): Promise<number> {
+  const calls = handWrittenCalls(spans);
+  const mapped = spansToCalls(spans, normalizeOptions(), createSpanMappingStats());
+  deepStrictEqual(calls, mapped);
+  strictEqual(JSON.stringify(calls), JSON.stringify(mapped), 'the floor writes the fields of a payload in another order');
+  let count = 0;
+  for (const dataFormat of ['object', 'json'] as const) {
+    const exporterHost = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client: exporterHost, dataFormat });
+    await exportOnce(exporter, spans);
+    await exporter.shutdown();
+    const floorHost = new RecordingCifClient();
+    await sendCalls(floorHost, calls, { concurrency, count: exporterHost.calls.length, dataFormat });
+    deepStrictEqual(floorHost.calls, exporterHost.calls);
+    count = exporterHost.calls.length;
+  }
+  return count;
+}

@@ -1,0 +1,89 @@
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { CifSpanExporter } from '../src/index.js';
+import { TARGETS } from './budgets.js';
+import { exportOnce, handWrittenCalls, sendCalls, type FloorSending } from './floor.js';
+import { alternate, median, medianRatio, type Contender, type Rounds } from './harness.js';
+import { ms, ratioTarget, times, type Section } from './report.js';
+import { KPI_EVENTS_PER_SPAN, SteppedHost, nextTask } from './workload.js';
+
+/**
+ * Runs one export against a host that answers one call per task and times each task the page
+ * spends on it: the first (the export itself, its microtasks included), then one per answer.
+ */
+async function sliceTimes(host: SteppedHost, start: () => Promise<unknown>): Promise<number[]> {
+  const slices: number[] = [];
+  let began = performance.now();
+  const done = start();
+  for (;;) {
+    await nextTask();
+    slices.push(performance.now() - began);
+    began = performance.now();
+    if (!host.answerOne()) break;
+  }
+  // Every call is answered and its microtasks have run: an export still open would never end.
+  if (!(await Promise.race([done.then(() => true), nextTask().then(() => false)]))) throw new Error('an export did not end once every call was answered');
+  return slices;
+}
+
+/** A contender whose tinybench sample is one slice of each export: `pick` chooses which. */
+function sliced(name: string, start: (host: SteppedHost) => () => Promise<unknown>, pick: (slices: number[]) => number): Contender {
+  const host = new SteppedHost();
+  const run = start(host);
+  return { name, fn: async () => ({ overriddenDuration: pick(await sliceTimes(host, run)) }) };
+}
+
+const longest = (slices: number[]) => Math.max(...slices);
+const first = (slices: number[]) => slices[0]!;
+
+/**
+ * The page's longest synchronous slice while one large batch is sent, against the floor's; and
+ * the export's first slice against that of an export of one `maxConcurrentCalls` group.
+ */
+export async function measureSlices(spans: ReadableSpan[], floor: FloorSending, rounds: Rounds): Promise<Section> {
+  const groupSpans = spans.slice(0, Math.ceil(floor.concurrency / KPI_EVENTS_PER_SPAN));
+  const exporting = (batch: ReadableSpan[]) => (host: SteppedHost) => {
+    const exporter = new CifSpanExporter({ client: host });
+    return () => exportOnce(exporter, batch);
+  };
+  const EXPORT_LONGEST = 'export(): longest slice';
+  const EXPORT_FIRST = 'export(): first slice';
+  const FLOOR_LONGEST = 'floor: longest slice';
+  const GROUP_FIRST = `export() of ${groupSpans.length * KPI_EVENTS_PER_SPAN} KPI events (one group): first slice`;
+  const medians = await alternate(
+    [
+      sliced(EXPORT_LONGEST, exporting(spans), longest),
+      sliced(EXPORT_FIRST, exporting(spans), first),
+      sliced(FLOOR_LONGEST, (host) => () => sendCalls(host, handWrittenCalls(spans), floor), longest),
+      sliced(GROUP_FIRST, exporting(groupSpans), first),
+    ],
+    rounds,
+  );
+  const of = (name: string) => median(medians.get(name)!);
+  const overFloor = medianRatio(medians.get(EXPORT_LONGEST)!, medians.get(FLOOR_LONGEST)!);
+  const firstOverGroup = medianRatio(medians.get(EXPORT_FIRST)!, medians.get(GROUP_FIRST)!);
+  return {
+    id: 'slices',
+    title: `Synchronous slices: one export of ${spans.length} spans x ${KPI_EVENTS_PER_SPAN} KPI events, host answering one call per task`,
+    claim:
+      `The longest task the page runs while the batch is sent (the export with its microtasks, or one host answer with the call it starts), against the floor's; and the first task (mapping and admission of the whole batch, and the first ${floor.concurrency} calls) against the first task of an export of one \`maxConcurrentCalls\` group. The host copies each payload (\`structuredClone\`) and answers the oldest call in a task of its own.`,
+    header: ['contender', 'median'],
+    rows: [
+      [EXPORT_LONGEST, ms(of(EXPORT_LONGEST))],
+      [FLOOR_LONGEST, ms(of(FLOOR_LONGEST))],
+      ['export() / floor, longest slice', `${times(overFloor)} (median of the rounds' ratios)`],
+      [EXPORT_FIRST, ms(of(EXPORT_FIRST))],
+      [GROUP_FIRST, ms(of(GROUP_FIRST))],
+      ['first slice / one group\'s', `${times(firstOverGroup)} (median of the rounds' ratios)`],
+    ],
+    notes: [`A slice is timed from its start until a task queued behind it runs (\`setImmediate\`), so each includes one turn of the event loop.`],
+    values: {
+      exportLongestMs: of(EXPORT_LONGEST),
+      floorLongestMs: of(FLOOR_LONGEST),
+      longestOverFloor: overFloor,
+      exportFirstMs: of(EXPORT_FIRST),
+      groupFirstMs: of(GROUP_FIRST),
+      firstOverGroup,
+    },
+    targets: [ratioTarget('longest slice against the floor\'s', overFloor, TARGETS.longestSliceOverFloor, "the floor's")],
+  };
+}
