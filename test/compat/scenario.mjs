@@ -416,7 +416,8 @@ function describeLogBasedEvents(line, logs, { setup, providers }) {
 
     it('sends the span and log-based KPI events of a page through one shared CifDelivery, under its one set of limits', async () => {
       assert.equal(logs.cif.CifDelivery, line.CifDelivery, 'one CifDelivery class behind both entries');
-      // The host answers only when told to; one call at a time and one waiting, for both exporters together.
+      // The host answers only when told to; one call at a time and two KPI events pending (in flight
+      // or waiting), for both exporters together.
       const answers = [];
       const client = recordingClient(() => {});
       const logAnalyticsEvent = client.logAnalyticsEvent;
@@ -424,7 +425,7 @@ function describeLogBasedEvents(line, logs, { setup, providers }) {
         logAnalyticsEvent(...args);
         return new Promise((resolve) => answers.push(() => resolve('ok')));
       };
-      const delivery = new line.CifDelivery({ client, maxConcurrentCalls: 1, maxQueueSize: 1 });
+      const delivery = new line.CifDelivery({ client, maxConcurrentCalls: 1, maxQueueSize: 2 });
       const spanExporter = new line.CifSpanExporter({ delivery });
       const logExporter = new CifLogRecordExporter({ delivery });
       const tracerProvider = line.createProvider(spanExporter, 'simple', RESOURCE, FIXED_TRACE_ID);
