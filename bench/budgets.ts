@@ -27,7 +27,7 @@ export const BUDGETS = {
    * packages external: what it measures today plus about 1.5%. Machine independent, so
    * `npm test` enforces it (`npm run check:size`). Where the bytes go: bench/README.md.
    */
-  mainEntryGzipBytes: 10_400,
+  mainEntryGzipBytes: 10_900,
   /** A 6.5 KB main entry: a target, reported and not enforced, since the behaviour the entry must keep does not fit in it. */
   mainEntryTargetGzipBytes: 6_656,
   /**

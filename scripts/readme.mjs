@@ -242,6 +242,7 @@ function proveTypes(blocks) {
   const paths = {
     [manifest.name]: [join(root, 'dist/index.d.ts')],
     [`${manifest.name}/logs`]: [join(root, 'dist/logs.d.ts')],
+    [`${manifest.name}/instrumentation`]: [join(root, 'dist/instrumentation.d.ts')],
     [`${manifest.name}/testing`]: [join(root, 'dist/testing/index.d.ts')],
   };
   typecheckFiles('README and docs/ TypeScript blocks', files, { ...BROWSER_OPTIONS, paths });

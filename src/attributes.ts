@@ -33,6 +33,8 @@ export const ATTR_CIF_KPI_ADDITIONAL_DATA = 'cif.kpi.additional_data';
 export const ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION = 'cif.kpi.notification_response_action';
 /** `externalCorrelationId`: the id in the provider's own system; on a span, a default. */
 export const ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID = 'cif.kpi.external_correlation_id';
+/** Prefix of the attributes of a KPI event's own fields, `cif.kpi.name` and the others above. */
+export const CIF_KPI_PREFIX = 'cif.kpi.';
 /**
  * Prefix of attributes that become `customData` items: `cif.kpi.custom.msdyn_customattribute1`
  * becomes `{ attribute: 'msdyn_customattribute1', value }`.

@@ -12,6 +12,8 @@ export type { CifDeliveryOptions, CifExporterOptions, CifRetryOptions, CifSpanEx
 export { getCifSession, setCifSession, withCifSession } from './session/context.js';
 export { CifSessionSpanProcessor } from './session/span-processor.js';
 export type { CifStartingSpan } from './session/span-processor.js';
+export { CifSampler } from './session/sampler.js';
+export type { CifSamplingResult, CifWrappedSampler } from './session/sampler.js';
 export { recordKpiEvent, recordedKpiEventsOnly } from './recording/record-kpi-event.js';
 export type { CifKpiEventDetails } from './recording/kpi-event-attributes.js';
 export type {

@@ -103,8 +103,9 @@ export interface CifSpanExporterOptions extends CifExporterOptions {
   eventName?: (kpiEvent: CifKpiEvent, span: CifReadableSpan) => string;
   /**
    * Which span events become KPI events. Yours replaces the whole default.
-   * @default every event except the OpenTelemetry `exception` event and, unless they carry a
-   * `cif.` attribute, the network timing events of the web instrumentations (`fetchStart`, ...)
+   * @default every event except, unless the event carries a `cif.` attribute: the OpenTelemetry
+   * `exception` event, the network timing events (`fetchStart`, ...), and the events of spans whose
+   * instrumentation scope starts `@opentelemetry/instrumentation-` (`open`, `send`, `loaded`, ...)
    */
   eventFilter?: (event: CifTimedEvent, span: CifReadableSpan) => boolean;
   /**

@@ -61,6 +61,8 @@ export interface CifReadableSpan {
   readonly events: readonly CifTimedEvent[];
   readonly endTime: HrTime;
   readonly resource: { readonly attributes: Attributes };
+  /** Who made the span; the default `eventFilter` leaves out the events of instrumentation libraries. */
+  readonly instrumentationScope?: { readonly name: string };
   spanContext(): SpanContext;
 }
 
@@ -82,4 +84,6 @@ export interface CifReadableLogRecord {
   readonly spanContext?: SpanContext;
   readonly attributes: { readonly [key: string]: unknown };
   readonly resource: { readonly attributes: Attributes };
+  /** Who emitted the record; the default `eventFilter` leaves out the events of instrumentation libraries. */
+  readonly instrumentationScope?: { readonly name: string };
 }

@@ -54,7 +54,7 @@ describe('the published package', () => {
     const { exports } = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
       exports: Record<string, Record<string, string>>;
     };
-    for (const subpath of ['.', './testing']) {
+    for (const subpath of ['.', './instrumentation', './testing']) {
       const entry = exports[subpath]!;
       expect(Object.keys(entry), subpath).to.deep.equal(['types', 'default']);
       for (const file of Object.values(entry)) expect((await stat(join(installed, file))).isFile(), file).to.equal(true);
@@ -89,5 +89,13 @@ describe('the published package', () => {
       expect(testing, name).to.include(name);
       expect(main, name).not.to.include(name);
     }
+  });
+
+  it('keeps the instrumentation out of a bundle of the main entry, and the exporter out of a bundle of the instrumentation', async () => {
+    const main = await bundle(`export * from '${PACKAGE}';`, consumer);
+    const instrumentation = await bundle(`export * from '${PACKAGE}/instrumentation';`, consumer);
+    expect(instrumentation).to.include('CifInstrumentation');
+    expect(main).not.to.include('CifInstrumentation');
+    expect(instrumentation).not.to.include('CifSpanExporter');
   });
 });

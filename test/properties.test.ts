@@ -47,6 +47,8 @@ const time = fc.oneof(
   fc.integer({ min: 0, max: 4_000_000_000 }).map((s) => [s, 0] as [number, number]),
   fc.constant([Number.NaN, 0] as [number, number]),
   fc.constant([1e13, 0] as [number, number]),
+  // A Date holds them, Dataverse does not: before 1753, after 9999, and microseconds taken for milliseconds.
+  fc.constantFrom<[number, number]>([-7_000_000_000, 0], [-62_198_755_200, 0], [253_402_300_800, 0], [1_800_000_000_000, 0]),
 );
 const span = fc.record({
   identity,
@@ -111,6 +113,7 @@ function expectFitsColumns(data: CifAnalyticsData | string): void {
         }
       } else if (field === 'eventTimestamp') {
         expect(value).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        expect(value >= '1753-01-01' && value <= '9999-12-31T23:59:59.999Z', `${value} is in Dataverse's range`).to.equal(true);
       } else {
         expect(value).to.be.a('string').with.length.within(1, COLUMN_SIZES[field] ?? 100);
       }

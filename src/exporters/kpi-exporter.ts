@@ -19,7 +19,6 @@ export interface Source<S, O extends NormalizedOptions<S, unknown>, M> extends S
 
 const WARNINGS: Readonly<Record<string, string>> = {
   'dropped.identity_too_long': 'KPI events dropped: a CIF id is longer than its 100-character Dataverse column.',
-  'droppedFields.invalid_custom_column': 'customData left out: a cif.kpi.custom.* key names no column, such as msdyn_customattribute1.',
   'droppedFields.unserializable_value': 'A field was left out: its value could not be read or written as JSON.',
 };
 
@@ -52,7 +51,9 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     if (this.delivery.engine.isClosed) log('warn', `${source.name}: its CifDelivery is shut down, so every export is refused (dropped.after_shutdown).`);
     this.warnings = Object.entries({ ...WARNINGS, ...source.warnings });
     this.warnMapping = (reason, detail) =>
-      this.warnOnce(`dropped.${reason}`, `KPI events dropped: ${detail}. ${source.missingIdentityCauses}`);
+      reason === 'invalid_custom_column'
+        ? this.warnOnce(`droppedFields.${reason}`, `customData left out: ${detail}, such as msdyn_customattribute1.`)
+        : this.warnOnce(`dropped.${reason}`, `KPI events dropped: ${detail}. ${source.missingIdentityCauses}`);
   }
 
   /**

@@ -19,7 +19,8 @@ export interface CifLogRecordExporterOptions extends CifExporterOptions {
   eventName?: (kpiEvent: CifKpiEvent, record: CifReadableLogRecord) => string;
   /**
    * Which log-based events become KPI events. Yours replaces the whole default.
-   * @default every event except the OpenTelemetry `exception` event
+   * @default every event except, unless the record carries a `cif.kpi.` attribute: the
+   * OpenTelemetry `exception` event and the records of scopes starting `@opentelemetry/instrumentation-`
    */
   eventFilter?: (record: CifReadableLogRecord) => boolean;
   /**

@@ -11,6 +11,7 @@ import {
   type Identity,
   type KpiFields,
 } from './kpi-fields.js';
+import { isDataverseTime } from './values.js';
 
 /** What the mapping of any source needs from its exporter's options, already validated. */
 export interface KpiEventOptions<S> {
@@ -21,8 +22,11 @@ export interface KpiEventOptions<S> {
   maxEventsPerCall: number;
 }
 
-/** Told once per dropped source why its KPI events could not be sent, with what only the source shows. */
-export type MappingWarn = (reason: MappingDropReason, detail: string) => void;
+/**
+ * Told why KPI events or a field could not be sent, with what only the source shows: which span
+ * lacks which ids, which key names no column. The exporter shows each reason once.
+ */
+export type MappingWarn = (reason: MappingDropReason | 'invalid_custom_column', detail: string) => void;
 
 /** A KPI event as its source holds it: name and time as found, fields already read. */
 export interface KpiCandidate {
@@ -91,7 +95,7 @@ export function addKpiEvents<S>(
       continue;
     }
     const millis = hrTimeToMillis(kpi.time);
-    if (millis === undefined) {
+    if (millis === undefined || !isDataverseTime(millis)) {
       stats.dropped.invalid_timestamp++;
       continue;
     }

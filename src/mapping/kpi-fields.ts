@@ -8,6 +8,7 @@ import {
   SESSION_ATTRIBUTES,
 } from '../attributes.js';
 import type { MappingStats } from '../stats.js';
+import type { MappingWarn } from './kpi-events.js';
 import type { CifAnalyticsData, CifCustomData, CifKpiEvent, CifSession } from '../types.js';
 import {
   MAX_ADDITIONAL_DATA_LENGTH,
@@ -36,9 +37,8 @@ const KPI_FIELDS = [
   ['externalCorrelationId', ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID, MAX_TEXT_LENGTH],
 ] as const;
 
-/** `[column, value]` pairs, a column at most once: a handful per bag, so arrays beat `Map`s. */
-type CustomColumn = readonly [column: string, value: string];
-type CustomColumns = readonly CustomColumn[];
+/** Value by column, in the order the columns were first set: a `Map` keeps a bag of many columns linear. */
+type CustomColumns = ReadonlyMap<string, string>;
 
 /** KPI fields read from one attribute bag (a span's, an event's, a log record's), before truncation. */
 export interface KpiFields {
@@ -47,11 +47,20 @@ export interface KpiFields {
   custom: CustomColumns | undefined;
 }
 
-export function hasCifAttribute(attributes: AttributeBag): boolean {
+export function hasCifAttribute(attributes: AttributeBag, prefix = CIF_ATTRIBUTE_PREFIX): boolean {
   for (const key in attributes) {
-    if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) return true;
+    if (key.startsWith(prefix)) return true;
   }
   return false;
+}
+
+/** The scope name every OpenTelemetry JS instrumentation library gives its tracer and logger. */
+const INSTRUMENTATION_SCOPE_PREFIX = '@opentelemetry/instrumentation-';
+
+/** Whether a span or log record was made by an instrumentation library (fetch, XHR, document load, ...). */
+export function isInstrumentationScope(scope: { readonly name?: unknown } | undefined): boolean {
+  const name = scope?.name;
+  return typeof name === 'string' && name.startsWith(INSTRUMENTATION_SCOPE_PREFIX);
 }
 
 /**
@@ -63,6 +72,7 @@ export function readKpiFields(
   attributes: AttributeBag,
   customAttributes: CustomAttributes,
   stats: MappingStats,
+  warn: MappingWarn | undefined,
   inherited?: KpiFields,
 ): KpiFields {
   // Arrays sized up front: growing one from empty reserves room for 16 values.
@@ -72,28 +82,26 @@ export function readKpiFields(
   }
   // The span's columns are shared by its events: a bag copies them when it sets its first column.
   const shared = inherited?.custom;
-  let custom: CustomColumn[] | undefined;
+  // A column set again keeps its place and takes the new value.
+  let custom: Map<string, string> | undefined;
   // Mapped attributes first, so an explicit `cif.kpi.custom.*` on the same bag wins.
   for (let i = 0; i < customAttributes.length; i++) {
     const value = field(attributes, customAttributes[i]![0], stats);
-    if (value !== undefined) setColumn((custom ??= shared?.slice() ?? []), customAttributes[i]![1], value);
+    if (value !== undefined) (custom ??= new Map(shared)).set(customAttributes[i]![1], value);
   }
   for (const key in attributes) {
     if (!key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
     const value = field(attributes, key, stats);
     if (value === undefined) continue;
     const column = key.slice(CIF_KPI_CUSTOM_PREFIX.length);
-    if (isColumnName(column)) setColumn((custom ??= shared?.slice() ?? []), column, value);
-    else stats.droppedFields.invalid_custom_column++;
+    if (isColumnName(column)) {
+      (custom ??= new Map(shared)).set(column, value);
+    } else {
+      stats.droppedFields.invalid_custom_column++;
+      warn?.('invalid_custom_column', `'${key}' names no column of msdyn_kpieventdata`);
+    }
   }
   return { text, custom: custom ?? shared };
-}
-
-/** Sets `column` to `value` in its place when already there, else last. Pairs are shared, so a new one replaces the old. */
-function setColumn(columns: CustomColumn[], column: string, value: string): void {
-  let at = 0;
-  while (at < columns.length && columns[at]![0] !== column) at++;
-  columns[at] = [column, value];
 }
 
 export function buildKpiEvent(name: string, millis: number, fields: KpiFields, stats: MappingStats): CifKpiEvent {
@@ -109,10 +117,8 @@ export function buildKpiEvent(name: string, millis: number, fields: KpiFields, s
   }
   const { custom } = fields;
   if (custom) {
-    const customData = new Array<CifCustomData>(custom.length);
-    for (let i = 0; i < custom.length; i++) {
-      customData[i] = { attribute: custom[i]![0], value: cut(custom[i]![1], MAX_TEXT_LENGTH, 'customData', stats) };
-    }
+    const customData: CifCustomData[] = [];
+    for (const [attribute, value] of custom) customData.push({ attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) });
     event.customData = customData;
   }
   return event;

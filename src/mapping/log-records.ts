@@ -1,11 +1,11 @@
 import { isValidTraceId } from '@opentelemetry/api';
 import { v5 as uuidv5 } from 'uuid';
-import { ATTR_CIF_KPI_NAME } from '../attributes.js';
+import { ATTR_CIF_KPI_NAME, CIF_KPI_PREFIX } from '../attributes.js';
 import { createMappingStats, type CifLogRecordExporterStats, type CifMappingStats, type MappingDropReason } from '../stats.js';
 import type { CifCall, CifReadableLogRecord } from '../types.js';
 import { collectCalls } from './calls.js';
 import { addKpiEvents, ask, hrTimeToMillis, isBoolean, resolveOwner, type KpiEventOptions, type MappingWarn, type PendingKpiEvent } from './kpi-events.js';
-import { hasCifAttribute, readField, readKpiFields, sdkCount, type Identity } from './kpi-fields.js';
+import { hasCifAttribute, isInstrumentationScope, readField, readKpiFields, sdkCount, type Identity } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
 import { UNSERIALIZABLE } from './values.js';
 
@@ -59,12 +59,13 @@ function collectLogRecord(
 
   const kpiName = readField(attributes, ATTR_CIF_KPI_NAME);
   const eventName = record.eventName;
-  // Absent both ways it is a plain log line; a `cif.kpi.name` that cannot be read still marks a KPI event.
-  if (kpiName === undefined && (eventName === undefined || eventName === '')) return;
+  // Absent both ways it is a plain log line. A `cif.kpi.name` that is there, even empty or
+  // unreadable, marks a KPI event: `emitKpiEvent(logger, '')` is counted, as on spans.
+  if (kpiName === undefined && attributes[ATTR_CIF_KPI_NAME] === undefined && (eventName === undefined || eventName === '')) return;
   if (!ask(options.eventFilter, defaultLogRecordFilter, isBoolean, record, undefined, stats)) return;
   // A name of another type is not one: the KPI event is counted as missing its name.
   const name = typeof kpiName === 'string' ? kpiName : typeof eventName === 'string' ? eventName : undefined;
-  const fields = readKpiFields(attributes, options.customAttributes, stats);
+  const fields = readKpiFields(attributes, options.customAttributes, stats, warn);
   // The SDK stamps `hrTime` at emit when the record has no timestamp; a foreign record may lack it.
   const time = hrTimeToMillis(record.hrTime) === undefined ? record.hrTimeObserved : record.hrTime;
   const owner = resolveOwner(record, attributes, record.resource.attributes, options, defaultLogRecordCorrelationId, () => `log record '${String(name)}'`, stats);
@@ -75,9 +76,14 @@ function collectLogRecord(
   addKpiEvents(record, [{ name, time, fields }], owner, options, stats, out, warn);
 }
 
-/** Keeps every event but the OpenTelemetry `exception` event, as for span events. */
+/**
+ * As for span events: leaves out the OpenTelemetry `exception` event and the events of
+ * instrumentation libraries, unless they carry a `cif.kpi.` attribute (the session's `cif.` ids
+ * are on every record, so they mark nothing).
+ */
 export function defaultLogRecordFilter(record: CifReadableLogRecord): boolean {
-  return record.eventName !== 'exception';
+  const left = record.eventName === 'exception' || isInstrumentationScope(record.instrumentationScope);
+  return !left || hasCifAttribute(record.attributes, CIF_KPI_PREFIX);
 }
 
 /** Names traceless records' correlation ids: fixed, so that they are the same on every page. */

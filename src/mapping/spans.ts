@@ -3,7 +3,7 @@ import { createMappingStats, type CifExporterStats, type CifMappingStats, type M
 import type { CifCall, CifReadableSpan, CifTimedEvent } from '../types.js';
 import { collectCalls } from './calls.js';
 import { addKpiEvents, ask, isBoolean, resolveOwner, type KpiCandidate, type KpiEventOptions, type MappingWarn, type PendingKpiEvent } from './kpi-events.js';
-import { field, hasCifAttribute, readKpiFields, sdkCount } from './kpi-fields.js';
+import { field, hasCifAttribute, isInstrumentationScope, readKpiFields, sdkCount } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
 
 /** What the span mapping needs from the exporter's options, already validated. */
@@ -68,7 +68,7 @@ function collectSpan(
   if (!isCifSpan(span)) return;
   stats.cifSpans++;
 
-  const spanFields = readKpiFields(span.attributes, options.customAttributes, stats);
+  const spanFields = readKpiFields(span.attributes, options.customAttributes, stats, warn);
   const kpis: KpiCandidate[] = [];
   const spanKpiName = field(span.attributes, ATTR_CIF_KPI_NAME, stats);
   if (spanKpiName !== undefined) kpis.push({ name: spanKpiName, time: span.endTime, fields: spanFields });
@@ -77,7 +77,7 @@ function collectSpan(
     sdkDroppedAttributes += sdkCount((event as SdkLimits).droppedAttributesCount);
     if (!ask(options.eventFilter, defaultEventFilter, isBoolean, event, span, stats)) continue;
     const attributes = event.attributes ?? {};
-    const fields = readKpiFields(attributes, options.customAttributes, stats, spanFields);
+    const fields = readKpiFields(attributes, options.customAttributes, stats, warn, spanFields);
     const name = field(attributes, ATTR_CIF_KPI_NAME, stats) ?? event.name;
     kpis.push({ name, time: event.time, fields });
   }
@@ -104,14 +104,14 @@ export function isPerformanceTimingName(name: string): boolean {
 }
 
 /**
- * Keeps every span event except the OpenTelemetry `exception` event and the network timing
- * events of the web instrumentations (`fetchStart`, `responseEnd`, ...), which a span gets once
- * the session processor makes it a CIF span. A timing-named event with a `cif.` attribute is kept.
+ * Leaves out the span events no widget means as KPI events: the OpenTelemetry `exception` event,
+ * the network timing events (`fetchStart`, `responseEnd`, ...), and every event of a span made by
+ * an instrumentation library (`open`, `send`, `loaded`, `firstPaint`, ...), which a span gets once
+ * the session processor makes it a CIF span. Any of these with a `cif.` attribute is kept.
  */
-export function defaultEventFilter(event: CifTimedEvent): boolean {
-  if (event.name === 'exception') return false;
-  if (!isPerformanceTimingName(event.name)) return true;
-  return event.attributes !== undefined && hasCifAttribute(event.attributes);
+export function defaultEventFilter(event: CifTimedEvent, span: CifReadableSpan): boolean {
+  const left = event.name === 'exception' || isPerformanceTimingName(event.name) || isInstrumentationScope(span.instrumentationScope);
+  return !left || (event.attributes !== undefined && hasCifAttribute(event.attributes));
 }
 
 /** The span's trace id as a GUID. */

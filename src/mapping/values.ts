@@ -66,6 +66,15 @@ export function isColumnName(name: string): boolean {
   return name.length <= MAX_TEXT_LENGTH && COLUMN_NAME.test(name);
 }
 
+/** The range of a Dataverse DateTime column: 1753-01-01 to 9999-12-31, both whole days. */
+const MIN_DATAVERSE_MILLIS = Date.UTC(1753, 0, 1);
+const MAX_DATAVERSE_MILLIS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** Whether Dataverse can store the time: outside its range are negative years and `+058889-...` (microseconds taken for milliseconds). */
+export function isDataverseTime(millis: number): boolean {
+  return millis >= MIN_DATAVERSE_MILLIS && millis <= MAX_DATAVERSE_MILLIS;
+}
+
 // The part before the milliseconds of the last timestamp written: KPI events of a batch share seconds.
 let cachedSecond = Number.NaN;
 let cachedPrefix = '';

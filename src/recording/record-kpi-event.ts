@@ -1,12 +1,15 @@
 import type { Span, TimeInput } from '@opentelemetry/api';
 import { ATTR_CIF_KPI_NAME } from '../attributes.js';
+import { log } from '../log.js';
 import { kpiEventAttributes, writeKpiEvent, type CifKpiEventDetails } from './kpi-event-attributes.js';
 
 /**
  * Records the KPI event `name` on `span` as a span event carrying `cif.kpi.name` and the
  * `cif.kpi.*` attributes of `details`; `CifSpanExporter` sends it when the span ends.
  * `time` defaults to now. With no span (`trace.getActiveSpan()` outside any span) nothing is
- * recorded and a `diag.warn` says so. Never throws.
+ * recorded and a `diag.warn` says so; on a span that is not recording (a sampler dropped it, or
+ * no SDK is registered) the KPI event is lost, and a `diag.warn` says so once, naming `CifSampler`.
+ * Never throws.
  * @example recordKpiEvent(span, 'CallAccepted', { notificationResponseAction: 'accepted' });
  */
 export function recordKpiEvent(
@@ -18,10 +21,27 @@ export function recordKpiEvent(
   const record = (): boolean => {
     if (typeof span?.addEvent !== 'function') return false;
     span.addEvent(name, kpiEventAttributes(name, details), time);
+    if (isRecording(span) === false) {
+      // Once per page: a sampler drops spans by the thousand, and the fix is the same for each.
+      log(warnedNotRecording ? 'debug' : 'warn', `KPI event '${name}' lost: its span is not recording${warnedNotRecording ? '.' : NOT_RECORDING_FIX}`);
+      warnedNotRecording = true;
+    }
     return true;
   };
   writeKpiEvent(name, record, 'recorded', 'there is no span to record it on');
 }
+
+/** `undefined` when the span cannot say: it is then taken as recording. */
+function isRecording(span: Span): boolean | undefined {
+  try {
+    return span.isRecording();
+  } catch {
+    return undefined;
+  }
+}
+
+let warnedNotRecording = false;
+const NOT_RECORDING_FIX = ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`), or no tracer provider is registered. Shown once.';
 
 /**
  * An `eventFilter` that keeps only the KPI events recorded with `recordKpiEvent` or

@@ -22,6 +22,8 @@ export interface FakeCIFramework<C extends CifAnalyticsClient = RecordingCifClie
   readonly started: Promise<void>;
   /** Restores `Microsoft` and `Microsoft.CIFramework` on the target as they were. Safe to call twice. */
   uninstall(): void;
+  /** Calls the handlers added for `eventName`, as the host does when the event happens (see `addHandlers`). */
+  fireEvent: FakeHandlers['fireEvent'];
 }
 
 type Host = { Microsoft?: { CIFramework?: unknown } };
@@ -69,6 +71,7 @@ export function installFakeCIFramework(
     running ? answer() : Promise.reject(new Error('CIF library not initialized yet: wait for CIFInitDone'));
   cif.logAnalyticsEvent = (data, eventName, correlationId) => whenRunning(() => client.logAnalyticsEvent(data, eventName, correlationId));
   Object.assign(cif, fakeSessionApis(whenRunning));
+  const handlers = addHandlers(cif);
   microsoft.CIFramework = cif;
   if (previousMicrosoft === undefined) host.Microsoft = microsoft;
 
@@ -90,6 +93,7 @@ export function installFakeCIFramework(
   return {
     client,
     started,
+    fireEvent: handlers.fireEvent,
     uninstall() {
       if (!installed) return;
       installed = false;
@@ -146,5 +150,48 @@ function fakeSessionApis(whenRunning: WhenRunning): FakeCifSessionApis {
           ['isFocused', sessionId === focused],
         ]);
       }),
+  };
+}
+
+// --- Client-side events: addHandler, removeHandler, and fireEvent to raise one.
+
+interface FakeHandlers {
+  /**
+   * Calls each handler added for `eventName` (case-insensitive, as added, oldest first) with
+   * `eventData`, and resolves with what they answer, in order; a handler that throws or rejects
+   * makes it reject.
+   * @example await fireEvent('onsessionswitched', { sessionId: 'session-2', focused: true })
+   */
+  fireEvent(eventName: string, eventData?: unknown): Promise<unknown[]>;
+}
+
+type Handler = (eventData: unknown) => unknown;
+
+/**
+ * Defines `addHandler(eventName, handler)` and `removeHandler(eventName, handler)` on `cif`. As
+ * with `addEventListener`, a handler added twice for one event is held once. `removeHandler`
+ * resolves with whether it removed the handler, as the CIF reference describes.
+ */
+function addHandlers(cif: object): FakeHandlers {
+  const byEvent = new Map<string, Handler[]>();
+  Object.assign(cif, {
+    addHandler(eventName: string, handler: Handler): void {
+      const key = String(eventName).toLowerCase();
+      const list = byEvent.get(key) ?? [];
+      if (!list.includes(handler)) list.push(handler);
+      byEvent.set(key, list);
+    },
+    removeHandler(eventName: string, handler: Handler): Promise<boolean> {
+      const list = byEvent.get(String(eventName).toLowerCase()) ?? [];
+      const index = list.indexOf(handler);
+      if (index >= 0) list.splice(index, 1);
+      return Promise.resolve(index >= 0);
+    },
+  });
+  return {
+    fireEvent: (eventName, eventData) => {
+      const list = [...(byEvent.get(eventName.toLowerCase()) ?? [])];
+      return Promise.all(list.map(async (handler) => handler(eventData)));
+    },
   };
 }

@@ -2,7 +2,7 @@
 // It imports no package itself: each fixture hands in its own copies, so that everything
 // resolves from the fixture's node_modules and never from this repository's.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 
 /**
  * @typedef {object} Line
@@ -16,6 +16,14 @@ import { after, afterEach, before, describe, it } from 'node:test';
  * @property {Function} withCifSession from the installed package
  * @property {Function} CifDelivery from the installed package's main entry
  * @property {LogsLine} [logs] log-based events, where the fixture installs a logs SDK
+ * @property {InstrumentationLine} [instrumentation] the CIF instrumentation with this line's `registerInstrumentations`
+ */
+
+/**
+ * @typedef {object} InstrumentationLine
+ * @property {Function} CifInstrumentation from the installed `opentelemetry-exporter-cif/instrumentation`
+ * @property {Function} registerInstrumentations from the fixture's `@opentelemetry/instrumentation`
+ * @property {Function} installFakeCIFramework from the installed `opentelemetry-exporter-cif/testing`
  */
 
 /**
@@ -216,6 +224,128 @@ export function describeScenario(line) {
     });
 
     if (line.logs) describeLogBasedEvents(line, line.logs, { setup, providers });
+    if (line.instrumentation) describeInstrumentation(line, line.instrumentation, providers);
+  });
+}
+
+/**
+ * The CIF instrumentation registered with this line's `registerInstrumentations` and provider:
+ * the spans of the widget's CIF calls and handlers, and none of the exporter's calls.
+ * @param {Line} line
+ * @param {InstrumentationLine} cif
+ */
+function describeInstrumentation(line, cif, providers) {
+  describe('the CIF instrumentation', () => {
+    let target;
+    let fake;
+    let unregister;
+    let finished;
+    let provider;
+    const shown = (span) => ({
+      id: span.spanContext().spanId,
+      name: span.name,
+      kind: span.kind,
+      parent: span.parentSpanContext?.spanId ?? span.parentSpanId,
+      status: span.status,
+      attributes: span.attributes,
+      events: span.events.map((event) => event.name),
+    });
+    const OK = { code: 0 };
+    const call = (method, parent, status = OK, events = []) => ({
+      name: `Microsoft.CIFramework.${method}`,
+      kind: line.api.SpanKind.CLIENT,
+      parent,
+      status,
+      attributes: { 'rpc.system': 'ciframework', 'rpc.method': method },
+      events,
+    });
+
+    beforeEach(() => {
+      finished = [];
+      const spans = { export: (batch, done) => (finished.push(...batch.map(shown)), done({ code: 0 })), shutdown: async () => {} };
+      provider = line.createProvider(spans, 'simple', RESOURCE, FIXED_TRACE_ID);
+      providers.push(provider);
+      target = new EventTarget();
+      unregister = cif.registerInstrumentations({ instrumentations: [new cif.CifInstrumentation({ target })], tracerProvider: provider });
+    });
+    afterEach(() => {
+      unregister();
+      fake?.uninstall();
+    });
+
+    /** The library arrives after the instrumentation, with CIFInitDone, as in a page. */
+    function loadLibrary() {
+      const answers = { setPresence: () => Promise.resolve(true), createSession: (...args) => Promise.resolve(args), getMode: () => Promise.reject(new Map([['message', 'Provider not active']])) };
+      target.Microsoft = { CIFramework: answers };
+      fake = cif.installFakeCIFramework(target);
+      return target.Microsoft.CIFramework;
+    }
+
+    it('traces the calls of a library that arrives late: names, kinds, parents, status, arguments, answers and the correlationId', async () => {
+      const library = loadLibrary();
+      const tracer = provider.getTracer('widget');
+      const answered = await tracer.startActiveSpan('accept call', async (span) => {
+        const results = [await library.setPresence('On call'), await library.createSession({ templateName: 'chat' })];
+        results.push(await library.getMode().catch((error) => error.get('message')));
+        span.end();
+        return results;
+      });
+      assert.deepEqual(answered, [true, [{ templateName: 'chat' }, TRACE_GUID], 'Provider not active']);
+      const accept = finished.pop();
+      assert.equal(accept.name, 'accept call');
+      assert.deepEqual(finished.map(({ id: _id, ...span }) => span), [
+        call('setPresence', accept.id),
+        call('createSession', accept.id),
+        call('getMode', accept.id, { code: 2, message: 'Provider not active' }, ['exception']),
+      ]);
+    });
+
+    it("runs the host's calls of a handler inside a span naming the event, and leaves the exporter's calls untraced", async () => {
+      const library = loadLibrary();
+      const widget = provider.getTracer('widget');
+      const handler = () => widget.startSpan('show session').end();
+      library.addHandler('onsessionswitched', handler);
+      await fake.fireEvent('onsessionswitched', { sessionId: 'session-2', focused: true });
+      assert.equal(await library.removeHandler('onsessionswitched', handler), true);
+      await fake.fireEvent('onsessionswitched', { sessionId: 'session-1', focused: true });
+
+      // The exporter calls the instrumented library itself, with tracing suppressed.
+      const kpiExporter = new line.CifSpanExporter({ client: library });
+      const kpiProvider = line.createProvider(kpiExporter, 'simple', RESOURCE, FIXED_TRACE_ID);
+      providers.push(kpiProvider);
+      const span = kpiProvider.getTracer('widget').startSpan('hold', { attributes: IDENTITY });
+      span.addEvent('CallHold', new Date(T2));
+      span.end();
+      await kpiProvider.forceFlush();
+
+      const session = finished.find((s) => s.name === 'Microsoft.CIFramework onsessionswitched');
+      assert.deepEqual(finished.map(({ id: _id, ...rest }) => rest), [
+        call('addHandler', undefined),
+        { name: 'show session', kind: line.api.SpanKind.INTERNAL, parent: session.id, status: OK, attributes: {}, events: [] },
+        { name: 'Microsoft.CIFramework onsessionswitched', kind: line.api.SpanKind.INTERNAL, parent: undefined, status: OK, attributes: { 'ciframework.event': 'onsessionswitched' }, events: [] },
+        call('removeHandler', undefined),
+      ]);
+      assert.deepEqual(fake.client.calls.map((c) => [c.eventName, c.correlationId]), [['CallHold', TRACE_GUID]]);
+    });
+
+    it('puts the original functions back when disabled, and wraps them once when enabled twice', async () => {
+      const library = loadLibrary();
+      // The library's own functions are inherited from the CIFramework the page loaded: the wrappers shadow them.
+      const loaded = Object.getPrototypeOf(library);
+      unregister();
+      unregister();
+      assert.deepEqual(Object.getOwnPropertyNames(library).sort(), ['addHandler', 'logAnalyticsEvent', 'removeHandler']);
+      assert.equal(library.setPresence, loaded.setPresence);
+      await library.logAnalyticsEvent({ conversationId: 'c', providerSessionId: 'p', events: [] }, 'CallHold');
+      assert.deepEqual(fake.client.calls.map((c) => c.correlationId), [undefined]);
+      const again = new cif.CifInstrumentation({ target });
+      again.setTracerProvider(provider);
+      again.enable();
+      await library.setPresence('Available');
+      again.disable();
+      await library.setPresence('Away');
+      assert.deepEqual(finished.map(({ id: _id, ...rest }) => rest), [call('setPresence', undefined)]);
+    });
   });
 }
 

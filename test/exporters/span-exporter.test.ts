@@ -444,7 +444,9 @@ describe('CifSpanExporter results', () => {
       await exportOnce(exporter, [makeSpan({ attributes, events: [event('A', T1), event('B', T1)] })]);
       await exportOnce(exporter, [makeSpan({ attributes, events: [event('C', T1)] })]);
       expect(messages).to.have.length(3);
-      expect(messages.join('\n')).to.match(/msdyn_customattribute1\. Counted in getStats\(\)\.droppedFields\.invalid_custom_column; shown once/);
+      expect(messages).to.include(
+        "opentelemetry-exporter-cif customData left out: 'cif.kpi.custom.MyColumn' names no column of msdyn_kpieventdata, such as msdyn_customattribute1. Counted in getStats().droppedFields.invalid_custom_column; shown once.",
+      );
       expect(messages.join('\n')).to.match(/ kpiEventReason was cut to its Dataverse column size\. Counted in getStats\(\)\.truncated\.kpiEventReason/);
       expect(messages.join('\n')).to.match(/callback failed; its default was used\..*getStats\(\)\.callbackErrors/);
     } finally {

@@ -28,6 +28,8 @@ export interface SpanOverrides {
   endTime?: HrTime;
   resource?: Attributes;
   traceId?: string;
+  /** The instrumentation scope's name. */
+  scope?: string;
 }
 
 /** A finished span shaped as the SDK hands it to exporters. */
@@ -47,7 +49,7 @@ export function makeSpan(overrides: SpanOverrides = {}): ReadableSpan {
     duration: [300, 0],
     ended: true,
     resource: resourceFromAttributes(overrides.resource ?? {}),
-    instrumentationScope: { name: 'test' },
+    instrumentationScope: { name: overrides.scope ?? 'test' },
     droppedAttributesCount: 0,
     droppedEventsCount: 0,
     droppedLinksCount: 0,

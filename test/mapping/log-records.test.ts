@@ -36,6 +36,8 @@ interface LogRecordOverrides {
   spanContext?: SpanContext | null;
   body?: unknown;
   droppedAttributesCount?: number;
+  /** The instrumentation scope's name. */
+  scope?: string;
 }
 
 /** A log record shaped as sdk-logs hands it to exporters: in a trace, carrying the CIF identity, with a body. */
@@ -45,7 +47,7 @@ function makeLogRecord(overrides: LogRecordOverrides = {}): CifReadableLogRecord
     hrTimeObserved: overrides.hrTimeObserved ?? at(T3),
     attributes: overrides.attributes ?? { ...IDENTITY },
     resource: resourceFromAttributes(overrides.resource ?? {}),
-    instrumentationScope: { name: 'softphone' },
+    instrumentationScope: { name: overrides.scope ?? 'softphone' },
     droppedAttributesCount: overrides.droppedAttributesCount ?? 0,
     body: overrides.body ?? `customer card: ${SECRET}`,
   };
@@ -125,6 +127,12 @@ const cases: Case[] = [
     ],
     calls: [],
     stats: { logRecordsSeen: 3, cifLogRecords: 3, dropped: { missing_kpi_name: 3 }, droppedFields: { unserializable_value: 1 } },
+  },
+  {
+    title: 'counts as missing its name a KPI event whose cif.kpi.name and eventName are empty, as emitKpiEvent(logger, "") emits it',
+    records: [{ eventName: '', attributes: { ...IDENTITY, 'cif.kpi.name': '' } }, { eventName: undefined, attributes: { ...IDENTITY, 'cif.kpi.name': '' } }],
+    calls: [],
+    stats: { logRecordsSeen: 2, cifLogRecords: 2, dropped: { missing_kpi_name: 2 } },
   },
   {
     title: 'ignores a plain log line of a CIF session: no eventName and no cif.kpi.name',
@@ -266,6 +274,31 @@ const cases: Case[] = [
     records: [{ eventName: 'exception', attributes: { ...IDENTITY, 'exception.message': 'boom' } }, { eventName: 'CallHold', hrTime: at(T2) }],
     calls: [call([{ kpiEventName: 'CallHold', eventTimestamp: T2 }])],
     stats: { logRecordsSeen: 2, cifLogRecords: 2 },
+  },
+  {
+    title: 'sends an exception event that carries a cif.kpi. attribute, as emitKpiEvent(logger, "exception") emits it',
+    records: [
+      { eventName: 'exception', attributes: { ...IDENTITY, 'cif.kpi.name': 'exception' } },
+      { eventName: 'exception', attributes: { ...IDENTITY, 'cif.kpi.reason': 'crash' }, hrTime: at(T2) },
+    ],
+    calls: [call([{ kpiEventName: 'exception', eventTimestamp: T1 }]), call([{ kpiEventName: 'exception', kpiEventReason: 'crash', eventTimestamp: T2 }])],
+    stats: { logRecordsSeen: 2, cifLogRecords: 2 },
+  },
+  {
+    title: 'leaves out the events of an instrumentation library by default, unless they carry a cif.kpi. attribute',
+    records: [
+      { eventName: 'browser.page_view', scope: '@opentelemetry/instrumentation-document-load' },
+      { eventName: 'open', scope: '@opentelemetry/instrumentation-xml-http-request', attributes: { ...IDENTITY, 'cif.kpi.name': 'CallAccepted' }, hrTime: at(T2) },
+      { eventName: 'open', scope: 'softphone', hrTime: at(T3) },
+    ],
+    calls: [call([{ kpiEventName: 'CallAccepted', eventTimestamp: T2 }]), call([{ kpiEventName: 'open', eventTimestamp: T3 }])],
+    stats: { logRecordsSeen: 3, cifLogRecords: 3 },
+  },
+  {
+    title: 'drops and counts a KPI event whose time Dataverse cannot hold, rather than sending its observed time',
+    records: [{ hrTime: [1_764_065_730_123, 0] }, { hrTime: [-7_000_000_000, 0] }],
+    calls: [],
+    stats: { logRecordsSeen: 2, cifLogRecords: 2, dropped: { invalid_timestamp: 2 } },
   },
   {
     title: 'keeps the exception event when an eventFilter of the user replaces the default',

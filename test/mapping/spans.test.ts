@@ -2,7 +2,7 @@ import { PerformanceTimingNames } from '@opentelemetry/sdk-trace-web';
 import { expect } from 'chai';
 import type { CifSpanExporterOptions } from '../../src/options.js';
 import { normalizeOptions } from '../../src/options.js';
-import { createSpanMappingStats, isPerformanceTimingName, spansToCalls, type SpanMappingStats } from '../../src/mapping/spans.js';
+import { createSpanMappingStats, defaultEventFilter, isPerformanceTimingName, spansToCalls, type SpanMappingStats } from '../../src/mapping/spans.js';
 import type { CifCall } from '../../src/types.js';
 import { IDENTITY, TRACE_GUID, at, event, makeSpan, type SpanOverrides } from '../helpers/spans.js';
 
@@ -219,6 +219,22 @@ const cases: Case[] = [
     title: 'leaves out the OpenTelemetry exception event by default',
     spans: [{ attributes: IDENTITY, events: [event('exception', T1, { 'exception.message': 'x' }), event('A', T2)] }],
     calls: [call([{ kpiEventName: 'A', eventTimestamp: T2 }])],
+  },
+  {
+    title: 'sends an exception event that carries a cif. attribute, as recordKpiEvent(span, "exception") records it',
+    spans: [{ attributes: IDENTITY, events: [event('exception', T1, { 'cif.kpi.name': 'exception', 'cif.kpi.reason': 'crash' })] }],
+    calls: [call([{ kpiEventName: 'exception', kpiEventReason: 'crash', eventTimestamp: T1 }])],
+  },
+  {
+    title: 'leaves out the events of a span made by a web instrumentation, and sends the KPI events recorded on it',
+    spans: [
+      {
+        attributes: IDENTITY,
+        scope: '@opentelemetry/instrumentation-xml-http-request',
+        events: [event('open', T1), event('send', T1), event('loaded', T2), event('CallAccepted', T3, { 'cif.kpi.name': 'CallAccepted' })],
+      },
+    ],
+    calls: [call([{ kpiEventName: 'CallAccepted', eventTimestamp: T3 }])],
   },
   {
     title: 'leaves out the network timing events of the web instrumentations by default',
@@ -473,6 +489,55 @@ describe('spansToCalls', () => {
       const { calls, stats } = map(c.spans, c.options);
       expect(calls).to.deep.equal(c.calls);
       c.stats?.(stats);
+    }),
+  );
+
+  /** The scopes of the four web instrumentations and the events each adds besides the network timing ones. */
+  const instrumentations: Array<[scope: string, events: string[]]> = [
+    ['@opentelemetry/instrumentation-xml-http-request', ['open', 'send', 'loaded', 'error', 'abort', 'timeout']],
+    ['@opentelemetry/instrumentation-fetch', []],
+    ['@opentelemetry/instrumentation-document-load', ['firstPaint', 'firstContentfulPaint']],
+    ['@opentelemetry/instrumentation-user-interaction', []],
+  ];
+  const filterCases: Array<[what: string, name: string, attributes: Record<string, string> | undefined, scope: string | undefined, kept: boolean]> = [
+    ...instrumentations.flatMap(([scope, names]) =>
+      [...names, 'fetchStart', 'CallAccepted'].map((name): [string, string, undefined, string, boolean] => [`'${name}' on a span of ${scope}`, name, undefined, scope, false]),
+    ),
+    ...instrumentations.map(([scope]): [string, string, Record<string, string>, string, boolean] => [`an event with a cif. attribute on a span of ${scope}`, 'open', { 'cif.kpi.name': 'CallAccepted' }, scope, true]),
+    ["an event named 'loaded' on the widget's own span", 'loaded', undefined, 'softphone', true],
+    ["the widget's own event on its own span", 'CallAccepted', undefined, 'softphone', true],
+    ["an event with other attributes on a span of @opentelemetry/instrumentation-fetch", 'CallAccepted', { 'http.url': '/x' }, '@opentelemetry/instrumentation-fetch', false],
+    ['an event on a span of a scope that only resembles an instrumentation', 'open', undefined, 'opentelemetry/instrumentation-xml-http-request', true],
+    ['an event on a span with no instrumentation scope (older SDKs, foreign spans)', 'open', undefined, undefined, true],
+    ["the exception event on the widget's own span", 'exception', undefined, 'softphone', false],
+    ['an exception event with a cif. attribute', 'exception', { 'cif.kpi.reason': 'crash' }, 'softphone', true],
+  ];
+  filterCases.forEach(([what, name, attributes, scope, kept]) =>
+    it(`by default ${kept ? 'keeps' : 'leaves out'} ${what}`, () => {
+      const span = makeSpan({ attributes: IDENTITY, ...(scope === undefined ? {} : { scope }) });
+      const spanWithoutScope = scope === undefined ? { ...span, instrumentationScope: undefined } : span;
+      expect(defaultEventFilter(event(name, T1, attributes), spanWithoutScope)).to.equal(kept);
+    }),
+  );
+
+  [500, 1000].forEach((columns) =>
+    it(`maps a span with ${columns} custom columns in linear time: one keyed write per column, no scan of those set before`, () => {
+      const attributes: Record<string, string> = { ...IDENTITY };
+      for (let i = 0; i < columns; i++) attributes[`cif.kpi.custom.msdyn_c${i}`] = `v${i}`;
+      const set = Map.prototype.set;
+      let writes = 0;
+      Map.prototype.set = function (this: Map<unknown, unknown>, key: unknown, value: unknown) {
+        writes++;
+        return set.call(this, key, value);
+      };
+      let calls: CifCall[];
+      try {
+        calls = map([{ attributes, events: [event('A', T1)] }]).calls;
+      } finally {
+        Map.prototype.set = set;
+      }
+      const customData = Array.from({ length: columns }, (_, i) => ({ attribute: `msdyn_c${i}`, value: `v${i}` }));
+      expect([writes, calls]).to.deep.equal([columns, [call([{ kpiEventName: 'A', eventTimestamp: T1, customData }])]]);
     }),
   );
 
@@ -817,11 +882,22 @@ describe('spansToCalls', () => {
     expect(Object.values(stats.truncated)).to.deep.equal([0, 0, 0, 0, 0, 0]);
   });
 
-  it('sends a KPI event stamped at the latest time a Date can hold', () => {
-    const { calls, stats } = map([{ attributes: IDENTITY, events: [{ name: 'A', time: [8.64e12, 0] }] }]);
-    expect(calls).to.deep.equal([call([{ kpiEventName: 'A', eventTimestamp: '+275760-09-13T00:00:00.000Z' }])]);
-    expect(stats.dropped.invalid_timestamp).to.equal(0);
-  });
+  const dataverseRange: Array<[what: string, millis: number, sent: string | undefined]> = [
+    ['the first millisecond of 1753, the start of the Dataverse DateTime range', Date.UTC(1753, 0, 1), '1753-01-01T00:00:00.000Z'],
+    ['the last millisecond of 9999, the end of the Dataverse DateTime range', Date.UTC(9999, 11, 31, 23, 59, 59, 999), '9999-12-31T23:59:59.999Z'],
+    ['the last millisecond of 1752', Date.UTC(1753, 0, 1) - 1, undefined],
+    ['the first millisecond of 10000', Date.UTC(10000, 0, 1), undefined],
+    ['a time in microseconds taken for milliseconds (+058889-...)', Date.parse(T1) * 1000, undefined],
+    ['a negative year', Date.UTC(-1, 0, 1), undefined],
+    ['the latest time a Date can hold', 8.64e15, undefined],
+  ];
+  dataverseRange.forEach(([what, millis, sent]) =>
+    it(`${sent ? 'sends' : 'drops as invalid_timestamp'} a KPI event stamped at ${what}`, () => {
+      const time: [number, number] = [Math.floor(millis / 1000), (millis % 1000 + 1000) % 1000 * 1e6];
+      const { calls, stats } = map([{ attributes: IDENTITY, events: [{ name: 'A', time }] }]);
+      expect([calls, stats.dropped.invalid_timestamp]).to.deep.equal(sent ? [[call([{ kpiEventName: 'A', eventTimestamp: sent }])], 0] : [[], 1]);
+    }),
+  );
 
   it('calls no option callback for a CIF span that has no KPI event', () => {
     const called: string[] = [];

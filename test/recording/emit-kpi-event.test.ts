@@ -3,10 +3,11 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { millisToHrTime } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
-import { setCifSession, type CifKpiEventDetails } from '../../src/index.js';
-import { CifSessionLogRecordProcessor, emitKpiEvent, type CifLogger } from '../../src/logs.js';
+import { CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, setCifSession, withCifSession, type CifKpiEventDetails } from '../../src/index.js';
+import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent, type CifLogger } from '../../src/logs.js';
+import { RecordingCifClient, type RecordedCifCall } from '../../src/testing/index.js';
 import { captureDiag, installThrowingDiag } from '../helpers/diag.js';
 import { FIXED_TRACE_ID, TRACE_ID } from '../helpers/spans.js';
 
@@ -186,4 +187,55 @@ describe('emitKpiEvent', () => {
       expect(messages[0]).to.include("KPI event 'CallAccepted' not emitted");
     }),
   );
+});
+
+describe('recordKpiEvent and emitKpiEvent under one rule', () => {
+  before(() => context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()));
+  after(() => context.disable());
+
+  const IDS = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
+
+  /** Records one KPI event through each authoring API and its exporter, and reads what came out. */
+  const sources: Array<[api: string, record: (name: string) => Promise<{ calls: RecordedCifCall[]; missing: number }>]> = [
+    [
+      'recordKpiEvent',
+      async (name) => {
+        const client = new RecordingCifClient();
+        const exporter = new CifSpanExporter({ client });
+        const tracerProvider = new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] });
+        withCifSession(IDS, () => {
+          const span = tracerProvider.getTracer('softphone').startSpan('call');
+          recordKpiEvent(span, name, undefined, new Date(T1));
+          span.end();
+        });
+        await tracerProvider.shutdown();
+        return { calls: client.calls, missing: exporter.getStats().dropped.missing_kpi_name };
+      },
+    ],
+    [
+      'emitKpiEvent',
+      async (name) => {
+        const client = new RecordingCifClient();
+        const exporter = new CifLogRecordExporter({ client });
+        const loggerProvider = new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter })] });
+        withCifSession(IDS, () => emitKpiEvent(loggerProvider.getLogger('softphone'), name, undefined, { time: new Date(T1) }));
+        await loggerProvider.shutdown();
+        return { calls: client.calls, missing: exporter.getStats().dropped.missing_kpi_name };
+      },
+    ],
+  ];
+  sources.forEach(([api, record]) => {
+    it(`sends a KPI event named exception recorded with ${api}`, async () => {
+      const { calls, missing } = await record('exception');
+      expect([calls.map((c) => [c.data, c.eventName]), missing]).to.deep.equal([
+        [[{ ...IDS, events: [{ kpiEventName: 'exception', eventTimestamp: T1 }] }, 'exception']],
+        0,
+      ]);
+    });
+
+    it(`counts a KPI event with an empty name recorded with ${api} as missing_kpi_name`, async () => {
+      const { calls, missing } = await record('');
+      expect([calls, missing]).to.deep.equal([[], 1]);
+    });
+  });
 });

@@ -350,3 +350,47 @@ describe('installFakeCIFramework', () => {
     });
   });
 });
+
+describe('installFakeCIFramework client-side events', () => {
+  type Handlers = {
+    addHandler(eventName: string, handler: (data: unknown) => unknown): void;
+    removeHandler(eventName: string, handler: (data: unknown) => unknown): Promise<boolean>;
+  };
+  const library = (target: Host) => target.Microsoft!.CIFramework as unknown as Handlers;
+
+  it('calls the handlers added for an event, in the order added, each once, and resolves with their answers', async () => {
+    const target: Host = new EventTarget();
+    const fake = installFakeCIFramework(target);
+    const seen: string[] = [];
+    const first = (data: unknown) => (seen.push(`first ${JSON.stringify(data)}`), 'one');
+    const second = () => (seen.push('second'), Promise.resolve('two'));
+    library(target).addHandler('onSessionSwitched', first);
+    library(target).addHandler('onsessionswitched', second);
+    library(target).addHandler('onsessionswitched', first);
+    library(target).addHandler('onmodechanged', () => seen.push('wrong event'));
+    expect(await fake.fireEvent('onsessionswitched', { sessionId: 's-2', focused: true })).to.deep.equal(['one', 'two']);
+    expect(seen).to.deep.equal(['first {"sessionId":"s-2","focused":true}', 'second']);
+  });
+
+  it('removes a handler with removeHandler, resolving whether there was one to remove', async () => {
+    const target: Host = new EventTarget();
+    const fake = installFakeCIFramework(target);
+    let calls = 0;
+    const handler = () => calls++;
+    library(target).addHandler('onclicktoact', handler);
+    expect(await library(target).removeHandler('onClickToAct', handler)).to.equal(true);
+    expect(await library(target).removeHandler('onclicktoact', handler)).to.equal(false);
+    expect(await fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' })).to.deep.equal([]);
+    expect(calls).to.equal(0);
+  });
+
+  it('rejects fireEvent with what a handler throws', async () => {
+    const target: Host = new EventTarget();
+    const fake = installFakeCIFramework(target);
+    const thrown = new Error('handler bug');
+    library(target).addHandler('onsessionclosed', () => {
+      throw thrown;
+    });
+    expect(await fake.fireEvent('onsessionclosed').catch((error: unknown) => error)).to.equal(thrown);
+  });
+});

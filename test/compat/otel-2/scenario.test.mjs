@@ -3,6 +3,9 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { CifDelivery, CifSpanExporter, traceIdToGuid, withCifSession } from 'opentelemetry-exporter-cif';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { CifInstrumentation } from 'opentelemetry-exporter-cif/instrumentation';
+import { installFakeCIFramework } from 'opentelemetry-exporter-cif/testing';
 import { describeScenario } from '../scenario.mjs';
 
 describeScenario({
@@ -13,6 +16,7 @@ describeScenario({
   CifDelivery,
   traceIdToGuid,
   withCifSession,
+  instrumentation: { CifInstrumentation, registerInstrumentations, installFakeCIFramework },
   createProvider: (exporter, processor, resource, idGenerator) =>
     new BasicTracerProvider({
       idGenerator,

@@ -1,9 +1,11 @@
 // Compiles only while the published declarations fit this line's SDK types.
+import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
+import { CifInstrumentation } from 'opentelemetry-exporter-cif/instrumentation';
 import { logs, type Logger } from '@opentelemetry/api';
 import type { ExportResult } from '@opentelemetry/core';
 import type { LogRecordExporter, LogRecordProcessor, ReadableLogRecord } from '@opentelemetry/sdk-logs';
-import type { ReadableSpan, SpanExporter, TimedEvent } from '@opentelemetry/sdk-trace';
-import { CifDelivery, CifSpanExporter, type CifReadableSpan, type CifTimedEvent } from 'opentelemetry-exporter-cif';
+import { ParentBasedSampler, TraceIdRatioBasedSampler, type ReadableSpan, type Sampler, type SpanExporter, type TimedEvent } from '@opentelemetry/sdk-trace';
+import { CifDelivery, CifSampler, CifSpanExporter, type CifReadableSpan, type CifTimedEvent } from 'opentelemetry-exporter-cif';
 import {
   CifLogRecordExporter,
   CifSessionLogRecordProcessor,
@@ -40,3 +42,10 @@ export const asCifLogRecord = (record: ReadableLogRecord): CifReadableLogRecord 
 
 const logger: Logger = logs.getLogger('softphone');
 emitKpiEvent(logger, 'CallAccepted', { notificationResponseAction: 'accepted' }, { time: Date.now() });
+
+export const sampler: Sampler = new CifSampler(new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.25) }));
+
+// registerInstrumentations of this line takes the CIF instrumentation as an Instrumentation.
+
+export const instrumentation: Instrumentation = new CifInstrumentation({ enabled: false, correlationId: true });
+export const unregister: () => void = registerInstrumentations({ instrumentations: [instrumentation] });

@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CifDelivery, CifSpanExporter, traceIdToGuid, withCifSession } from 'opentelemetry-exporter-cif';
 import * as cifLogs from 'opentelemetry-exporter-cif/logs';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { CifInstrumentation } from 'opentelemetry-exporter-cif/instrumentation';
+import { installFakeCIFramework } from 'opentelemetry-exporter-cif/testing';
 import { describeScenario } from '../scenario.mjs';
 
 describeScenario({
@@ -17,6 +20,7 @@ describeScenario({
   CifDelivery,
   traceIdToGuid,
   withCifSession,
+  instrumentation: { CifInstrumentation, registerInstrumentations, installFakeCIFramework },
   createProvider: (exporter, processor, resource, idGenerator) =>
     new TracerProvider({
       idGenerator,

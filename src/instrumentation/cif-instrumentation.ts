@@ -1,0 +1,307 @@
+import { context, SpanKind, trace, type Attributes, type Context, type MeterProvider, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { isTracingSuppressed } from '@opentelemetry/core';
+import { log } from '../log.js';
+import { withCorrelationId } from './correlation.js';
+import { HandlerRegistry, type AnyFunction } from './handlers.js';
+import { runInSpan } from './run-in-span.js';
+
+/** Options of `CifInstrumentation`. Every one is optional. */
+export interface CifInstrumentationConfig {
+  /**
+   * Whether the constructor enables it. `registerInstrumentations` enables it either way.
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * Where `Microsoft.CIFramework` is looked up, and where `CIFInitDone` is listened for.
+   * @default globalThis
+   */
+  target?: object;
+  /**
+   * Whether a call of a method whose signature ends with `correlationId`, made without one, goes
+   * to the host with the trace id as a GUID (`traceIdToGuid`), as the exporter's calls do.
+   * @default true
+   */
+  correlationId?: boolean;
+}
+
+/** The scope of the spans, as a tracing backend shows it (`otel.scope.name`). */
+const NAME = 'opentelemetry-exporter-cif/instrumentation';
+/** The package version; a test holds it to package.json. */
+const VERSION = '0.1.0';
+const PREFIX = 'Microsoft.CIFramework';
+const ATTR_RPC_SYSTEM = 'rpc.system';
+const ATTR_RPC_METHOD = 'rpc.method';
+/** The attribute of a handler span naming the event; not `cif.*`, which marks spans for the exporter. */
+const ATTR_EVENT = 'ciframework.event';
+const RPC_SYSTEM = 'ciframework';
+
+/** Every wrapper made by any instance, so that no function is wrapped twice. */
+const wrappers = new WeakSet<AnyFunction>();
+
+interface WrappedMethod {
+  original: AnyFunction;
+  wrapper: AnyFunction;
+  /** Whether the original was an own property; else the wrapper shadows an inherited one. */
+  own: boolean;
+}
+
+/**
+ * Traces the widget's calls to the CIF library: each call of a `Microsoft.CIFramework` function
+ * is a CLIENT span `Microsoft.CIFramework.<method>`, and each handler added with `addHandler`
+ * runs inside a span `Microsoft.CIFramework <event>`. An OpenTelemetry `Instrumentation`: pass it
+ * to `registerInstrumentations` from `@opentelemetry/instrumentation`, or call `enable()`.
+ * The exporter's own calls, made with tracing suppressed, are not traced.
+ * @example registerInstrumentations({ instrumentations: [new CifInstrumentation()] });
+ */
+export class CifInstrumentation {
+  readonly instrumentationName = NAME;
+  readonly instrumentationVersion = VERSION;
+  private config: CifInstrumentationConfig = {};
+  private tracer: Tracer = trace.getTracer(NAME, VERSION);
+  private enabled = false;
+  /** The CIFramework objects wrapped since `enable()`, with what replaced what. */
+  private readonly libraries = new Map<object, Map<string, WrappedMethod>>();
+  private readonly handlers = new HandlerRegistry();
+  /** The target listened to for `CIFInitDone`, while enabled. */
+  private listening: EventTarget | undefined;
+  private readonly onInitDone = () => this.wrapLibrary();
+
+  constructor(config: CifInstrumentationConfig = {}) {
+    this.setConfig(config);
+    if (this.config.enabled !== false) this.enable();
+  }
+
+  /**
+   * Wraps the functions of `Microsoft.CIFramework` now if the library is there, and again at each
+   * `CIFInitDone`, so a library that arrives or is replaced later is traced too. Calling it again
+   * wraps what is new; nothing is wrapped twice.
+   */
+  enable(): void {
+    this.enabled = true;
+    const target = this.target();
+    try {
+      if (!this.listening && typeof (target as Partial<EventTarget>).addEventListener === 'function') {
+        (target as EventTarget).addEventListener('CIFInitDone', this.onInitDone);
+        this.listening = target as EventTarget;
+      }
+    } catch {
+      // A target that refuses listeners: the library is wrapped when enable() finds it.
+    }
+    this.wrapLibrary();
+  }
+
+  /**
+   * Puts back every function it replaced that the page has not replaced since, and hands the host
+   * the widget's own handlers in place of their wrappers, so `removeHandler` keeps working.
+   */
+  disable(): void {
+    this.enabled = false;
+    try {
+      this.listening?.removeEventListener('CIFInitDone', this.onInitDone);
+    } catch {
+      // Nothing else to undo there.
+    }
+    this.listening = undefined;
+    for (const [library, methods] of this.libraries) {
+      for (const [name, method] of methods) restore(library, name, method);
+      this.unwrapHandlers(library, methods);
+    }
+    this.libraries.clear();
+  }
+
+  setTracerProvider(tracerProvider: TracerProvider): void {
+    this.tracer = tracerProvider.getTracer(NAME, VERSION);
+  }
+
+  /** It records no metrics. */
+  setMeterProvider(_meterProvider: MeterProvider): void {}
+
+  /** Replaces the options; `target` is read at the next `enable()` or `CIFInitDone`. */
+  setConfig(config: CifInstrumentationConfig = {}): void {
+    if (typeof config !== 'object' || config === null) {
+      throw new TypeError(`CifInstrumentation: the config must be an object (got ${String(config)}).`);
+    }
+    const { enabled, target, correlationId } = config;
+    for (const [name, value] of Object.entries({ enabled, correlationId })) {
+      if (value !== undefined && typeof value !== 'boolean') {
+        throw new TypeError(`CifInstrumentation: ${name} must be true or false (got ${String(value)}).`);
+      }
+    }
+    if (target !== undefined && (typeof target !== 'object' || target === null)) {
+      throw new TypeError(`CifInstrumentation: target must be an object such as window (got ${String(target)}).`);
+    }
+    // As InstrumentationBase has it: `registerInstrumentations` enables only what says it is not enabled.
+    this.config = { ...config, enabled: config.enabled ?? true };
+  }
+
+  getConfig(): CifInstrumentationConfig {
+    return this.config;
+  }
+
+  private target(): object {
+    return this.config.target ?? globalThis;
+  }
+
+  /** Wraps each function of the CIFramework object on the page that is not wrapped yet. */
+  private wrapLibrary(): void {
+    if (!this.enabled) return;
+    const library = findLibrary(this.target());
+    if (!library) return log('debug', `${PREFIX} is not on the page yet; its calls are traced from CIFInitDone`);
+    let methods = this.libraries.get(library);
+    if (!methods) this.libraries.set(library, (methods = new Map()));
+    let wrapped = 0;
+    for (const name of functionNames(library)) {
+      if (this.wrapMethod(library, name, methods)) wrapped++;
+    }
+    log('debug', `tracing ${wrapped} more functions of ${PREFIX}, ${methods.size} in all`);
+  }
+
+  /** Replaces one function by its wrapper; false when it is not a plain writable function. */
+  private wrapMethod(library: object, name: string, methods: Map<string, WrappedMethod>): boolean {
+    try {
+      const value: unknown = (library as Record<string, unknown>)[name];
+      if (typeof value !== 'function' || wrappers.has(value as AnyFunction)) return false;
+      const original = value as AnyFunction;
+      const descriptor = Object.getOwnPropertyDescriptor(library, name);
+      // A getter computes its function each time, and a read-only one cannot be replaced: left alone.
+      if (descriptor && !(descriptor.writable && 'value' in descriptor)) return false;
+      const wrapper = this.wrapCall(library, name, original);
+      if (descriptor) (library as Record<string, unknown>)[name] = wrapper;
+      else Object.defineProperty(library, name, { value: wrapper, writable: true, configurable: true, enumerable: isEnumerable(library, name) });
+      methods.set(name, { original, wrapper, own: descriptor !== undefined });
+      return true;
+    } catch (error) {
+      log('debug', `${PREFIX}.${name} cannot be wrapped; its calls are not traced`, error);
+      return false;
+    }
+  }
+
+  /** What the widget calls in place of `original`: the same call, inside a CLIENT span. */
+  private wrapCall(library: object, method: string, original: AnyFunction): AnyFunction {
+    const name = `${PREFIX}.${method}`;
+    const attributes = { [ATTR_RPC_SYSTEM]: RPC_SYSTEM, [ATTR_RPC_METHOD]: method };
+    const start = () => this.startSpan(name, SpanKind.CLIENT, attributes);
+    const argumentsFor = (args: unknown[], span: Span) => this.argumentsFor(library, method, args, span);
+    const wrapper: AnyFunction = function (this: unknown, ...args: unknown[]): unknown {
+      const started = start();
+      if (!started) return Reflect.apply(original, this, args);
+      const callArgs = argumentsFor(args, started.span);
+      return runInSpan(started.span, started.parent, () => Reflect.apply(original, this, callArgs));
+    };
+    wrappers.add(wrapper);
+    return wrapper;
+  }
+
+  /** The arguments the host gets: the correlationId filled in, a handler swapped for its wrapper. */
+  private argumentsFor(library: object, method: string, args: unknown[], span: Span): readonly unknown[] {
+    try {
+      const [eventName, handler] = args;
+      if ((method === 'addHandler' || method === 'removeHandler') && typeof eventName === 'string' && typeof handler === 'function') {
+        const own = handler as AnyFunction;
+        const wrapper =
+          method === 'addHandler'
+            ? this.handlers.add(library, eventName, own, () => this.wrapHandler(eventName, own))
+            : this.handlers.remove(library, eventName, own);
+        return wrapper ? [eventName, wrapper, ...args.slice(2)] : args;
+      }
+      return this.config.correlationId === false ? args : withCorrelationId(method, args, span.spanContext().traceId);
+    } catch {
+      return args;
+    }
+  }
+
+  /** What the host calls in place of the widget's handler: the handler, inside a span naming the event. */
+  private wrapHandler(eventName: string, handler: AnyFunction): AnyFunction {
+    const name = `${PREFIX} ${eventName}`;
+    const attributes = { [ATTR_EVENT]: eventName };
+    const start = () => this.startSpan(name, SpanKind.INTERNAL, attributes);
+    const wrapper: AnyFunction = function (this: unknown, ...args: unknown[]): unknown {
+      const started = start();
+      if (!started) return Reflect.apply(handler, this, args);
+      return runInSpan(started.span, started.parent, () => Reflect.apply(handler, this, args));
+    };
+    wrappers.add(wrapper);
+    return wrapper;
+  }
+
+  /** A span under the active context; none while disabled, with tracing suppressed, or if the tracer throws. */
+  private startSpan(name: string, kind: SpanKind, attributes: Attributes): { span: Span; parent: Context } | undefined {
+    if (!this.enabled) return undefined;
+    try {
+      const parent = context.active();
+      if (isTracingSuppressed(parent)) return undefined;
+      return { span: this.tracer.startSpan(name, { kind, attributes }, parent), parent };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Gives the host each registered handler itself in place of its wrapper, with the original functions. */
+  private unwrapHandlers(library: object, methods: Map<string, WrappedMethod>): void {
+    const add = methods.get('addHandler')?.original;
+    const remove = methods.get('removeHandler')?.original;
+    for (const { eventName, handler, wrapper } of this.handlers.takeAll(library)) {
+      if (!add || !remove) continue;
+      try {
+        quiet(Reflect.apply(remove, library, [eventName, wrapper]));
+        quiet(Reflect.apply(add, library, [eventName, handler]));
+      } catch (error) {
+        log('debug', `the ${eventName} handler stays wrapped: the host refused to swap it back`, error);
+      }
+    }
+  }
+}
+
+/** `target.Microsoft.CIFramework` if it is an object; reading it may throw. */
+function findLibrary(target: object): object | undefined {
+  try {
+    const library: unknown = (target as { Microsoft?: { CIFramework?: unknown } }).Microsoft?.CIFramework;
+    return (typeof library === 'object' && library !== null) || typeof library === 'function' ? library : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The names of every property of `library` and its prototypes, but those every object has. */
+function functionNames(library: object): Set<string> {
+  const names = new Set<string>();
+  try {
+    for (let o: object | null = library; o && o !== Object.prototype && o !== Function.prototype; o = Object.getPrototypeOf(o) as object | null) {
+      for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor') names.add(name);
+    }
+  } catch {
+    // A proxy that refuses to list its keys: the names read so far.
+  }
+  return names;
+}
+
+/** Whether the property `name` that `library` inherits is enumerable, so its shadow lists as it did. */
+function isEnumerable(library: object, name: string): boolean {
+  for (let o = Object.getPrototypeOf(library) as object | null; o; o = Object.getPrototypeOf(o) as object | null) {
+    const descriptor = Object.getOwnPropertyDescriptor(o, name);
+    if (descriptor) return descriptor.enumerable === true;
+  }
+  return false;
+}
+
+/** Puts `method.original` back unless the page has replaced the wrapper since. */
+function restore(library: object, name: string, method: WrappedMethod): void {
+  try {
+    if (Object.getOwnPropertyDescriptor(library, name)?.value !== method.wrapper) return;
+    if (method.own) (library as Record<string, unknown>)[name] = method.original;
+    else delete (library as Record<string, unknown>)[name];
+  } catch {
+    // A library frozen since: the wrapper stays, and calls through to the original while disabled.
+  }
+}
+
+/** A host answer nobody waits for: a rejection must not surface as unhandled. */
+function quiet(answer: unknown): void {
+  try {
+    const then = (answer as { then?: unknown } | undefined)?.then;
+    if (typeof then === 'function') then.call(answer, undefined, () => {});
+  } catch {
+    // Nothing to listen to.
+  }
+}

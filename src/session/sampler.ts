@@ -1,0 +1,70 @@
+import type { Attributes, Context, Link, SpanKind, TraceState } from '@opentelemetry/api';
+import { log } from '../log.js';
+import { hasCifAttribute } from '../mapping/kpi-fields.js';
+import { getCifSession } from './context.js';
+
+/** The values of the SDK's `SamplingDecision`, kept here so that no SDK is imported at run time. */
+const NOT_RECORD = 0;
+const RECORD_AND_SAMPLED = 2;
+
+/** A sampling result, as the SDK's `SamplingResult` (`@opentelemetry/sdk-trace-base` 2.x, `sdk-trace` 3.x). */
+export interface CifSamplingResult {
+  /** `0` NOT_RECORD, `1` RECORD, `2` RECORD_AND_SAMPLED: the SDK's `SamplingDecision`. */
+  decision: 0 | 1 | 2;
+  attributes?: Readonly<Attributes>;
+  traceState?: TraceState;
+}
+
+/** A trace sampler, as the SDK's `Sampler` (2.x and 3.x), which satisfies it. */
+export interface CifWrappedSampler {
+  shouldSample(context: Context, traceId: string, spanName: string, spanKind: SpanKind, attributes: Attributes, links: Link[]): CifSamplingResult;
+  toString(): string;
+}
+
+/**
+ * A trace `Sampler` that keeps every KPI event: a span started under a CIF session
+ * (`withCifSession`) or with a `cif.` attribute is recorded and sampled, whatever `sampler`
+ * decides; every other span gets `sampler`'s decision. Give it to the provider as its sampler,
+ * outermost: a `ParentBasedSampler` around it would drop a session's spans under an unsampled
+ * parent before it is asked. The spans it keeps are sampled for every exporter of the provider.
+ * A `sampler` that throws or answers something else than a sampling result is warned about
+ * once; its spans are then dropped, but the CIF spans kept. Never throws.
+ * @example new WebTracerProvider({ sampler: new CifSampler(new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.25) })), spanProcessors })
+ */
+export class CifSampler {
+  private warned = false;
+
+  constructor(private readonly sampler: CifWrappedSampler) {}
+
+  shouldSample(context: Context, traceId: string, spanName: string, spanKind: SpanKind, attributes: Attributes, links: Link[]): CifSamplingResult {
+    const cif = isCifStart(context, attributes);
+    try {
+      // Read once and copied, so that no getter of a foreign result runs inside the SDK.
+      const { decision, attributes: added, traceState } = this.sampler.shouldSample(context, traceId, spanName, spanKind, attributes, links);
+      if (decision !== 0 && decision !== 1 && decision !== 2) throw new TypeError(`it answered the decision ${String(decision)}`);
+      return { decision: cif ? RECORD_AND_SAMPLED : decision, attributes: added, traceState };
+    } catch (error) {
+      if (!this.warned) log('warn', 'CifSampler: the wrapped sampler failed; its spans are dropped, those under a CIF session kept. Shown once.', error);
+      this.warned = true;
+    }
+    return { decision: cif ? RECORD_AND_SAMPLED : NOT_RECORD };
+  }
+
+  toString(): string {
+    try {
+      return `CifSampler{${String(this.sampler)}}`;
+    } catch {
+      return 'CifSampler{unknown}';
+    }
+  }
+}
+
+/** A span that starts under a CIF session, or with `cif.` attributes, may carry KPI events. */
+function isCifStart(context: Context, attributes: Attributes): boolean {
+  try {
+    return getCifSession(context) !== undefined || hasCifAttribute(attributes);
+  } catch {
+    // A context or attribute bag that cannot be read: keep the span rather than lose KPI events.
+    return true;
+  }
+}

@@ -1,0 +1,621 @@
+import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { expect } from 'chai';
+import {
+  createOutbox,
+  createOutboxStats,
+  OUTBOX_DEFAULTS,
+  type Outbox,
+  type OutboxEntry,
+  type OutboxLocks,
+  type OutboxOptions,
+  type OutboxStats,
+  type OutboxStore,
+} from '../../src/delivery/outbox.js';
+import type { CifCall } from '../../src/types.js';
+import { createLockManager, MemoryStore, type LockClient } from '../helpers/web-storage.js';
+
+const PAGE_A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
+const PAGE_B = 'bbbbbbbb-bbbb-4bbb-bbbb-bbbbbbbbbbbb';
+const PAGE_C = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc';
+const NOW = 1_800_000_000_000;
+const DAY = 86_400_000;
+
+/** A call named `name` carrying `events` KPI events. */
+function call(name: string, events = 1): CifCall {
+  return {
+    data: {
+      conversationId: 'conv-1',
+      providerSessionId: 'prov-1',
+      events: Array.from({ length: events }, () => ({ kpiEventName: name, eventTimestamp: '2026-11-25T10:15:30.123Z' })),
+    },
+    eventName: name,
+    correlationId: '4bf92f35-77b3-4da6-a3ce-929d0e0e4736',
+  };
+}
+
+/** The stored value of `call` admitted at `at`, parsed. */
+const storedValue = (c: CifCall, at = NOW) => ({ v: 1, t: at, data: c.data, eventName: c.eventName, correlationId: c.correlationId });
+const key = (page: string, seq: number, name = 'widget') => `otel-cif/${name}/${page}/${seq}`;
+/** Runs every pending microtask, lock grants included. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+const names = (entries: readonly OutboxEntry[]) => entries.map((entry) => entry.call.eventName);
+
+interface Page {
+  outbox: Outbox;
+  stats: OutboxStats;
+  client: LockClient;
+  /** What `claim()` handed over, each hand-over its own array. */
+  claimed: OutboxEntry[][];
+}
+
+describe('outbox', () => {
+  let store: MemoryStore;
+  let manager: ReturnType<typeof createLockManager>;
+  let now: number;
+  let logged: Array<[string, string]>;
+  const pages: Page[] = [];
+
+  beforeEach(() => {
+    store = new MemoryStore();
+    manager = createLockManager();
+    now = NOW;
+    logged = [];
+    // The component logger puts its namespace first; the API logs of its own.
+    const keep = (level: string) => (namespace: string, message?: unknown) => {
+      if (namespace === 'opentelemetry-exporter-cif') logged.push([level, String(message)]);
+    };
+    diag.setLogger(
+      { error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug'), verbose: keep('verbose') },
+      { logLevel: DiagLogLevel.ALL, suppressOverrideMessage: true },
+    );
+  });
+  afterEach(() => {
+    pages.splice(0).forEach((page) => page.outbox.dispose());
+    diag.disable();
+  });
+
+  /** A page of the widget with its own outbox over the shared store and lock manager. */
+  function open(pageId: string, options: OutboxOptions = {}, locks?: OutboxLocks): Page {
+    const client = manager.client();
+    const stats = createOutboxStats();
+    const outbox = createOutbox({ store, name: 'widget', ...options }, stats, { locks: locks ?? client.locks, now: () => now, uuid: () => pageId });
+    if (!outbox) throw new Error('no outbox');
+    const page: Page = { outbox, stats, client, claimed: [] };
+    pages.push(page);
+    return page;
+  }
+
+  /** A page that stored `calls` (admitted at `at`) and crashed. */
+  async function crashedWith(pageId: string, calls: CifCall[], at = NOW): Promise<void> {
+    const saved = now;
+    now = at;
+    const page = open(pageId);
+    await settle();
+    calls.forEach((c) => page.outbox.add(c));
+    now = saved;
+    page.client.crash();
+  }
+
+  const claim = (page: Page) => page.outbox.claim((entries) => page.claimed.push(entries));
+  const warnings = () => logged.filter(([level]) => level !== 'debug').map(([level, message]) => `${level}: ${message}`);
+  const debugLines = () => logged.filter(([level]) => level === 'debug').map(([, message]) => message);
+
+  describe('where it keeps calls', () => {
+    const absent: Array<{ title: string; store: OutboxStore | false | undefined; locks: boolean; reason: string }> = [
+      { title: 'turned off', store: false, locks: true, reason: 'no outbox: turned off' },
+      {
+        title: 'without Web Locks, as outside a secure context or in Node',
+        store: new MemoryStore(),
+        locks: false,
+        reason: 'no outbox: no navigator.locks (Web Locks need a secure context: https or localhost)',
+      },
+      { title: 'without a store, as in Node', store: undefined, locks: true, reason: 'no outbox: no localStorage on this page' },
+      {
+        title: 'over a store that refuses a test write, as a sandboxed frame or a full quota',
+        store: Object.assign(new MemoryStore(), {
+          setItem() {
+            throw new DOMException('denied', 'SecurityError');
+          },
+        }),
+        locks: true,
+        reason: 'no outbox: the store refused a test write',
+      },
+    ];
+    absent.forEach(({ title, store: given, locks, reason }) =>
+      it(`is not made ${title}, and says why at DEBUG`, () => {
+        const outbox = createOutbox({ store: given }, createOutboxStats(), locks ? { locks: manager.client().locks } : {});
+        expect(outbox).to.equal(undefined);
+        expect(logged).to.deep.equal([['debug', reason]]);
+      }),
+    );
+
+    const pageGlobals: Array<{ title: string; globals: Record<string, PropertyDescriptor>; made: boolean }> = [
+      {
+        title: 'uses localStorage and navigator.locks by default',
+        globals: { localStorage: { value: new MemoryStore() }, navigator: { value: { locks: {} } } },
+        made: true,
+      },
+      {
+        title: 'is not made where reading localStorage throws, as in a sandboxed frame',
+        globals: {
+          localStorage: {
+            get() {
+              throw new DOMException('denied', 'SecurityError');
+            },
+          },
+          navigator: { value: { locks: {} } },
+        },
+        made: false,
+      },
+      {
+        title: 'is not made where reading navigator throws',
+        globals: {
+          localStorage: { value: new MemoryStore() },
+          navigator: {
+            get() {
+              throw new Error('page bug');
+            },
+          },
+        },
+        made: false,
+      },
+    ];
+    pageGlobals.forEach(({ title, globals, made }) =>
+      it(title, async () => {
+        const locks = manager.client().locks;
+        const navigator = globals['navigator']!;
+        if ('value' in navigator) navigator.value = { locks };
+        const saved = Object.fromEntries(Object.keys(globals).map((name) => [name, Object.getOwnPropertyDescriptor(globalThis, name)]));
+        try {
+          for (const [name, descriptor] of Object.entries(globals)) Object.defineProperty(globalThis, name, { ...descriptor, configurable: true });
+          const outbox = createOutbox({ name: 'widget' }, createOutboxStats(), { uuid: () => PAGE_A, now: () => now });
+          expect(outbox !== undefined).to.equal(made);
+          outbox?.add(call('CallAccepted'));
+          await settle();
+          outbox?.dispose();
+          if (made) expect((globals['localStorage']!.value as MemoryStore).contents()).to.deep.equal({ [key(PAGE_A, 0)]: storedValue(call('CallAccepted')) });
+        } finally {
+          for (const [name, descriptor] of Object.entries(saved)) {
+            if (descriptor) Object.defineProperty(globalThis, name, descriptor);
+            else Reflect.deleteProperty(globalThis, name);
+          }
+        }
+      }),
+    );
+
+    it("names its entries for the page's path by default", async () => {
+      const saved = Object.getOwnPropertyDescriptor(globalThis, 'location');
+      Object.defineProperty(globalThis, 'location', { value: { origin: 'https://widget.example', pathname: '/cif/widget.html' }, configurable: true });
+      try {
+        const outbox = createOutbox({ store }, createOutboxStats(), { locks: manager.client().locks, uuid: () => PAGE_A, now: () => now })!;
+        await settle();
+        outbox.add(call('CallAccepted'));
+        outbox.dispose();
+      } finally {
+        if (saved) Object.defineProperty(globalThis, 'location', saved);
+        else Reflect.deleteProperty(globalThis, 'location');
+      }
+      expect([...store.items.keys()]).to.deep.equal([`otel-cif//cif/widget.html/${PAGE_A}/0`]);
+    });
+
+    it('has a 1 MiB byte cap and a 7 day age cap by default', () => {
+      expect(OUTBOX_DEFAULTS).to.deep.equal({ maxBytes: 1_048_576, maxAgeMillis: 7 * DAY });
+    });
+  });
+
+  describe('on admission', () => {
+    it('stores each call under its page and sequence number, as versioned JSON with its admission time', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      page.outbox.add(call('CallAccepted', 2));
+      now += 5;
+      page.outbox.add(call('CallEnded'));
+      expect(store.contents()).to.deep.equal({
+        [key(PAGE_A, 0)]: storedValue(call('CallAccepted', 2)),
+        [key(PAGE_A, 1)]: storedValue(call('CallEnded'), NOW + 5),
+      });
+      expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored: 3 });
+      expect(debugLines()).to.deep.equal([`outbox: storing calls under 'otel-cif/widget/' as page ${PAGE_A}`]);
+    });
+
+    it('keeps calls admitted before its lock is granted in memory, and writes those still there once it is', async () => {
+      const page = open(PAGE_A);
+      const first = page.outbox.add(call('CallAccepted'));
+      page.outbox.add(call('CallEnded'));
+      expect(store.contents()).to.deep.equal({});
+      expect(page.outbox.remove(first)).to.equal(true);
+      await settle();
+      expect(store.contents()).to.deep.equal({ [key(PAGE_A, 1)]: storedValue(call('CallEnded')) });
+      expect(page.stats.stored).to.equal(1);
+    });
+
+    it("holds its page's lock for its whole life, and lets go when disposed", async () => {
+      const page = open(PAGE_A);
+      await settle();
+      expect(manager.held()).to.deep.equal([`otel-cif/widget/${PAGE_A}`]);
+      page.outbox.dispose();
+      await settle();
+      expect(manager.held()).to.deep.equal([]);
+    });
+
+    it('takes a call out before it goes to the host, and puts it back with its admission time when the host rejects it', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      const entry = page.outbox.add(call('CallAccepted'));
+      now += 1000;
+      expect(page.outbox.remove(entry)).to.equal(true);
+      expect(store.contents()).to.deep.equal({});
+      page.outbox.restore(entry);
+      page.outbox.restore(entry);
+      expect(store.contents()).to.deep.equal({ [key(PAGE_A, 0)]: storedValue(call('CallAccepted')) });
+      expect(page.stats.stored).to.equal(1);
+    });
+
+    it('puts a call back in memory when the host rejects it before the lock is granted', async () => {
+      const page = open(PAGE_A);
+      const entry = page.outbox.add(call('CallAccepted'));
+      page.outbox.remove(entry);
+      page.outbox.restore(entry);
+      await settle();
+      expect(store.contents()).to.deep.equal({ [key(PAGE_A, 0)]: storedValue(call('CallAccepted')) });
+    });
+  });
+
+  describe('bounds', () => {
+    // Key 'otel-cif/widget/<uuid>/0' is 54 characters; the value of call('X') 236.
+    const entryBytes = 2 * (key(PAGE_A, 0).length + JSON.stringify(storedValue(call('X'))).length);
+
+    it('counts an entry as Web Storage does, two bytes per character of key and value', () => {
+      expect(entryBytes).to.equal(580);
+    });
+
+    const caps: Array<{ maxBytes: number; stored: number }> = [
+      { maxBytes: 2 * entryBytes, stored: 2 },
+      { maxBytes: 2 * entryBytes - 1, stored: 1 },
+      { maxBytes: entryBytes - 1, stored: 0 },
+    ];
+    caps.forEach(({ maxBytes, stored }) =>
+      it(`stores ${stored} of 3 calls under maxBytes ${maxBytes}, counts the rest as full and warns once`, async () => {
+        const page = open(PAGE_A, { maxBytes });
+        await settle();
+        ['X', 'X', 'X'].forEach((name) => page.outbox.add(call(name)));
+        expect(store.items.size).to.equal(stored);
+        expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored, notStored: { full: 3 - stored, store_error: 0 } });
+        expect(warnings()).to.deep.equal([
+          `warn: outbox: full (maxBytes ${maxBytes} or the store's quota); calls that do not fit travel in memory only`,
+        ]);
+      }),
+    );
+
+    it('stores again once its own calls leave room', async () => {
+      const page = open(PAGE_A, { maxBytes: entryBytes });
+      await settle();
+      const first = page.outbox.add(call('X'));
+      page.outbox.add(call('Y'));
+      page.outbox.remove(first);
+      page.outbox.add(call('Z'));
+      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 2)]);
+    });
+
+    it("counts other pages' entries, and counts the store again at most once a second when full", async () => {
+      await crashedWith(PAGE_B, [call('X')]);
+      const page = open(PAGE_A, { maxBytes: 2 * entryBytes });
+      await settle();
+      page.outbox.add(call('A'));
+      store.removeItem(key(PAGE_B, 0));
+      now += 999;
+      page.outbox.add(call('B'));
+      now += 1;
+      page.outbox.add(call('C'));
+      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 0), key(PAGE_A, 2)]);
+      expect(page.stats.notStored.full).to.equal(1);
+    });
+
+    it("counts a write past the store's own quota as full", async () => {
+      store = new MemoryStore(entryBytes);
+      const page = open(PAGE_A);
+      await settle();
+      page.outbox.add(call('X'));
+      page.outbox.add(call('Y'));
+      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 0)]);
+      expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored: 1, notStored: { full: 1, store_error: 0 } });
+    });
+
+    const ages: Array<{ title: string; at: number; expired: boolean }> = [
+      { title: 'exactly maxAgeMillis old', at: NOW - 7 * DAY, expired: false },
+      { title: 'older than maxAgeMillis', at: NOW - 7 * DAY - 1, expired: true },
+      { title: 'dated more than maxAgeMillis ahead, by a wrong clock', at: NOW + 7 * DAY + 1, expired: true },
+      { title: 'dated ahead by less', at: NOW + DAY, expired: false },
+    ];
+    ages.forEach(({ title, at, expired }) =>
+      it(`${expired ? 'removes unsent' : 'replays'} a stored call ${title}`, async () => {
+        await crashedWith(PAGE_B, [call('Old', 2)], at);
+        const page = open(PAGE_A);
+        claim(page);
+        await settle();
+        expect(page.claimed.map(names)).to.deep.equal(expired ? [] : [['Old']]);
+        expect(store.items.size).to.equal(expired ? 0 : 1);
+        expect(page.stats).to.deep.equal({ ...createOutboxStats(), replayed: expired ? 0 : 2, expired: expired ? 2 : 0 });
+        if (expired) {
+          expect(warnings()).to.deep.equal([`warn: outbox: removed KPI events older than maxAgeMillis (${7 * DAY} ms) unsent`]);
+          expect(debugLines()).to.include('outbox: removed 2 KPI events older than maxAgeMillis');
+        }
+      }),
+    );
+  });
+
+  describe('claims', () => {
+    it('hands over the calls of pages that are gone, oldest first by admission time then order, with the original payloads', async () => {
+      await crashedWith(PAGE_B, [call('B0'), call('B1')], NOW - 10);
+      await crashedWith(PAGE_C, [call('C0')], NOW - 20);
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      expect(page.claimed.map(names)).to.deep.equal([['C0', 'B0', 'B1']]);
+      expect(page.claimed[0]![1]!.call).to.deep.equal(call('B0'));
+      expect(page.stats.replayed).to.equal(3);
+      expect(debugLines()).to.include.members(['outbox: claiming the calls of 2 other pages', 'outbox: replaying 3 calls of 2 pages gone']);
+    });
+
+    it("never takes the calls of a page still open, and takes them when it goes", async () => {
+      const live = open(PAGE_B);
+      await settle();
+      live.outbox.add(call('B0'));
+      const handedOver = live.outbox.add(call('B1'));
+      live.outbox.add(call('B2'));
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      expect(page.claimed).to.deep.equal([]);
+      expect(debugLines()).to.include('outbox: 1 pages still open; taking over their calls when they close');
+      live.outbox.remove(handedOver);
+      live.outbox.dispose();
+      await settle();
+      expect(page.claimed.map(names)).to.deep.equal([['B0', 'B2']]);
+    });
+
+    it('keeps the locks of pages it took from until it goes, so what it has not removed is taken by the next page', async () => {
+      await crashedWith(PAGE_C, [call('C0'), call('C1'), call('C2')]);
+      const first = open(PAGE_A);
+      const second = open(PAGE_B);
+      claim(first);
+      claim(second);
+      await settle();
+      expect(first.claimed.map(names)).to.deep.equal([['C0', 'C1', 'C2']]);
+      expect(second.claimed).to.deep.equal([]);
+      const [c0, c1] = first.claimed[0]!;
+      first.outbox.remove(c0!);
+      first.outbox.remove(c1!);
+      first.outbox.restore(c1!);
+      first.client.crash();
+      await settle();
+      expect(second.claimed.map(names)).to.deep.equal([['C1', 'C2']]);
+    });
+
+    it("never claims its own calls, nor another name's", async () => {
+      await crashedWith(PAGE_B, [call('Other')]);
+      const other = { ...store.contents() };
+      const page = open(PAGE_A, { name: 'widget/2' });
+      await settle();
+      page.outbox.add(call('Own'));
+      claim(page);
+      await settle();
+      expect(page.claimed).to.deep.equal([]);
+      expect(Object.keys(other)).to.deep.equal([key(PAGE_B, 0)]);
+      expect(store.items.has(key(PAGE_B, 0))).to.equal(true);
+    });
+
+    const unreadable: Array<{ title: string; value: string }> = [
+      { title: 'text that is not JSON', value: 'not json' },
+      { title: 'JSON that is not an object', value: '[1,2]' },
+      { title: 'an older or newer format', value: JSON.stringify({ ...storedValue(call('X')), v: 2 }) },
+      { title: 'a time that is not a number', value: JSON.stringify({ ...storedValue(call('X')), t: '2026' }) },
+      { title: 'no event name', value: JSON.stringify({ ...storedValue(call('X')), eventName: undefined }) },
+      { title: 'a correlation id that is not a string', value: JSON.stringify({ ...storedValue(call('X')), correlationId: 1 }) },
+      { title: 'no KPI events', value: JSON.stringify({ ...storedValue(call('X')), data: { events: [] } }) },
+      { title: 'KPI events that are not objects', value: JSON.stringify({ ...storedValue(call('X')), data: { events: ['x'] } }) },
+      { title: 'data that is an array', value: JSON.stringify({ ...storedValue(call('X')), data: [] }) },
+    ];
+    unreadable.forEach(({ title, value }) =>
+      it(`removes an entry of a page gone holding ${title}, counted and warned, and replays the others`, async () => {
+        await crashedWith(PAGE_B, [call('B0'), call('B1')]);
+        store.setItem(key(PAGE_B, 0), value);
+        const page = open(PAGE_A);
+        claim(page);
+        await settle();
+        expect(page.claimed.map(names)).to.deep.equal([['B1']]);
+        expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_B, 1)]);
+        expect(page.stats).to.deep.equal({ ...createOutboxStats(), replayed: 1, unreadable: 1 });
+        expect(warnings()).to.deep.equal(['warn: outbox: removed 1 stored entries this version cannot read']);
+      }),
+    );
+
+    const foreignKeys = [
+      'otel-cif/widget/not-a-page/0',
+      `otel-cif/widget/${PAGE_B}/x`,
+      `otel-cif/widget/${PAGE_B}/0/1`,
+      `otel-cif/widget/${PAGE_B.toUpperCase()}/0`,
+      `otel-cif/widget-2/${PAGE_B}/0`,
+      'the widget’s own data',
+    ];
+    it('leaves keys of any other format alone', async () => {
+      for (const foreign of foreignKeys) store.setItem(foreign, 'garbage');
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      page.outbox.add(call('A'));
+      expect(Object.keys(store.contents())).to.deep.equal([...foreignKeys, key(PAGE_A, 0)]);
+      expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored: 1 });
+      expect(page.claimed).to.deep.equal([]);
+    });
+
+    it('keeps the calls stored when delivery refuses them, and warns', async () => {
+      await crashedWith(PAGE_B, [call('B0')]);
+      const page = open(PAGE_A);
+      page.outbox.claim(() => {
+        throw new Error('engine bug');
+      });
+      await settle();
+      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_B, 0)]);
+      expect(warnings()).to.deep.equal(['warn: outbox: delivery refused the calls of pages gone']);
+    });
+
+    it('hands nothing over once disposed, and stops waiting for pages still open', async () => {
+      const live = open(PAGE_B);
+      await settle();
+      live.outbox.add(call('B0'));
+      await crashedWith(PAGE_C, [call('C0')]);
+      const page = open(PAGE_A);
+      claim(page);
+      page.outbox.dispose();
+      await settle();
+      live.outbox.dispose();
+      await settle();
+      expect(page.claimed).to.deep.equal([]);
+      expect(manager.held()).to.deep.equal([]);
+      expect(page.stats.storeErrors).to.equal(0);
+    });
+  });
+
+  describe('a hostile store or lock manager', () => {
+    const boom = () => {
+      throw new DOMException('the store went away', 'SecurityError');
+    };
+    /** Faults applied to the shared store once a page gone has stored B0 and B1 and page A has started. */
+    const faults: Array<{ title: string; fault: Partial<Record<keyof OutboxStore, unknown>>; removed: boolean; claimed: string[]; errors: boolean }> = [
+      { title: 'getItem throws', fault: { getItem: boom }, removed: true, claimed: [], errors: true },
+      { title: 'setItem throws', fault: { setItem: boom }, removed: true, claimed: ['B0', 'B1'], errors: true },
+      { title: 'removeItem throws', fault: { removeItem: boom }, removed: false, claimed: ['B0', 'B1'], errors: true },
+      { title: 'key throws', fault: { key: boom }, removed: true, claimed: [], errors: true },
+      { title: 'length throws', fault: { length: { get: boom } }, removed: true, claimed: [], errors: true },
+      { title: 'getItem returns garbage', fault: { getItem: () => 42 }, removed: true, claimed: [], errors: false },
+      { title: 'key returns garbage', fault: { key: () => ({ toString: boom }) }, removed: true, claimed: [], errors: false },
+      { title: 'length is NaN', fault: { length: { value: Number.NaN } }, removed: true, claimed: [], errors: false },
+      { title: 'length is huge', fault: { length: { value: 1e300 } }, removed: true, claimed: ['B0', 'B1'], errors: false },
+      { title: 'length is negative', fault: { length: { value: -1 } }, removed: true, claimed: [], errors: false },
+    ];
+    faults.forEach(({ title, fault, removed, claimed, errors }) =>
+      it(`never throws when ${title}: every failure counted, warned once, and what it could not remove not handed over`, async () => {
+        await crashedWith(PAGE_B, [call('B0'), call('B1')]);
+        const page = open(PAGE_A);
+        await settle();
+        const entry = page.outbox.add(call('A0'));
+        for (const [name, value] of Object.entries(fault)) {
+          const descriptor = typeof value === 'object' && value !== null ? value : { value };
+          Object.defineProperty(store, name, { ...descriptor, configurable: true });
+        }
+        expect(page.outbox.remove(entry)).to.equal(removed);
+        page.outbox.restore(entry);
+        page.outbox.add(call('A1'));
+        claim(page);
+        await settle();
+        expect(page.claimed.map(names)).to.deep.equal(claimed.length > 0 ? [claimed] : []);
+        expect(page.stats.storeErrors > 0).to.equal(errors);
+        expect(warnings()).to.deep.equal(
+          errors ? ['warn: outbox: the store or a lock failed; calls it cannot keep travel in memory only'] : [],
+        );
+        page.outbox.dispose();
+      }),
+    );
+
+    it('counts as not stored, not an error of the store, a call the store refuses after a write it took', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      Object.defineProperty(store, 'setItem', { value: boom, configurable: true });
+      page.outbox.add(call('A0', 3));
+      expect(page.stats).to.deep.equal({ ...createOutboxStats(), notStored: { full: 0, store_error: 3 }, storeErrors: 1 });
+    });
+
+    it('takes a call out of a store that was cleared by another tab, and stores it again when put back', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      const entry = page.outbox.add(call('A0'));
+      store.items.clear();
+      expect(page.outbox.remove(entry)).to.equal(true);
+      page.outbox.restore(entry);
+      expect(store.contents()).to.deep.equal({ [key(PAGE_A, 0)]: storedValue(call('A0')) });
+    });
+
+    it('says a call was taken out when removeItem throws yet the entry is gone', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      const entry = page.outbox.add(call('A0'));
+      Object.defineProperty(store, 'removeItem', {
+        value: (k: string) => {
+          store.items.delete(k);
+          boom();
+        },
+        configurable: true,
+      });
+      expect(page.outbox.remove(entry)).to.equal(true);
+      expect(page.stats.storeErrors).to.equal(1);
+    });
+
+    const brokenLocks: Array<{ title: string; locks: OutboxLocks; errors: number }> = [
+      // Each of its requests fails: its own lock, the claim's and the wait for a page that may be open.
+      { title: 'request throws', locks: { request: boom }, errors: 1 },
+      { title: 'request rejects', locks: { request: () => Promise.reject(new Error('no locks')) }, errors: 1 },
+      { title: 'request resolves without granting', locks: { request: () => Promise.resolve(undefined) }, errors: 0 },
+      { title: 'request returns a thenable that throws', locks: { request: () => ({ then: boom }) as unknown as Promise<unknown> }, errors: 1 },
+      { title: 'request grants a null lock', locks: { request: async (_n, _o, callback) => callback(null) }, errors: 0 },
+    ];
+    brokenLocks.forEach(({ title, locks, errors }) =>
+      it(`stores nothing and never throws when the lock manager's ${title}, counting each call as not stored`, async () => {
+        await crashedWith(PAGE_B, [call('B0')]);
+        const page = open(PAGE_A, {}, locks);
+        page.outbox.add(call('A0'));
+        await settle();
+        const late = page.outbox.add(call('A1', 2));
+        page.outbox.remove(late);
+        page.outbox.restore(late);
+        claim(page);
+        await settle();
+        expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_B, 0)]);
+        expect(page.claimed).to.deep.equal([]);
+        expect(page.stats).to.deep.equal({ ...createOutboxStats(), notStored: { full: 0, store_error: 5 }, storeErrors: 3 * errors });
+      }),
+    );
+
+    it('lets go of the calls taken out while it waits for a lock that never comes, and writes the others at dispose', async () => {
+      const page = open(PAGE_A, {}, { request: () => new Promise(() => {}) });
+      const first = new WeakRef(page.outbox.add(call('X')));
+      page.outbox.remove(first.deref()!);
+      for (let i = 1; i < 2000; i++) page.outbox.remove(page.outbox.add(call('X')));
+      const waiting = page.outbox.add(call('Y'));
+      await settle();
+      global.gc!();
+      expect(first.deref()).to.equal(undefined);
+      page.outbox.dispose();
+      expect(page.outbox.remove(waiting)).to.equal(false);
+      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 2000)]);
+    });
+  });
+
+  describe('dispose', () => {
+    it('leaves what is stored for a later page: remove() then says the call must not be handed over', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      const stored = page.outbox.add(call('Stored'));
+      const taken = page.outbox.add(call('Taken'));
+      page.outbox.remove(taken);
+      page.outbox.dispose();
+      expect(page.outbox.remove(stored)).to.equal(false);
+      expect(page.outbox.remove(taken)).to.equal(true);
+      page.outbox.restore(taken);
+      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 0)]);
+    });
+
+    it('writes the calls admitted before its lock came, for a later page', async () => {
+      const page = open(PAGE_A);
+      page.outbox.add(call('Early'));
+      page.outbox.dispose();
+      await settle();
+      expect(store.contents()).to.deep.equal({ [key(PAGE_A, 0)]: storedValue(call('Early')) });
+      expect(manager.held()).to.deep.equal([]);
+      const next = open(PAGE_B);
+      claim(next);
+      await settle();
+      expect(next.claimed.map(names)).to.deep.equal([['Early']]);
+    });
+  });
+});

@@ -1,0 +1,462 @@
+import { context, ProxyTracerProvider, SpanKind, SpanStatusCode, type TracerProvider } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { suppressTracing } from '@opentelemetry/core';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { AlwaysOffSampler, BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, withCifSession } from '../../src/index.js';
+import { CifInstrumentation, type CifInstrumentationConfig } from '../../src/instrumentation.js';
+import { installFakeCIFramework, type FakeCIFramework } from '../../src/testing/index.js';
+import { FIXED_TRACE_ID, TRACE_GUID } from '../helpers/spans.js';
+
+type Fn = (...args: unknown[]) => unknown;
+type Library = Record<string, Fn>;
+type Host = EventTarget & { Microsoft?: { CIFramework?: Library } };
+
+/** What a tracing backend shows of a span: whole, so a test compares it in one deep equality. */
+function shown(span: ReadableSpan) {
+  return {
+    name: span.name,
+    kind: SpanKind[span.kind],
+    parent: span.parentSpanContext?.spanId,
+    status: span.status,
+    attributes: span.attributes,
+    events: span.events.map((e) => ({ name: e.name, attributes: e.attributes })),
+  };
+}
+
+const callSpan = (method: string, parent: string | undefined, status: object = { code: SpanStatusCode.UNSET }, events: object[] = []) => ({
+  name: `Microsoft.CIFramework.${method}`,
+  kind: 'CLIENT',
+  parent,
+  status,
+  attributes: { 'rpc.system': 'ciframework', 'rpc.method': method },
+  events,
+});
+
+/** The status and events of a span whose call failed with `message`; an `Error` adds its stack. */
+const failed = (message: string, type: string, stack?: string): [object, object[]] => [
+  { code: SpanStatusCode.ERROR, message },
+  [{ name: 'exception', attributes: { 'exception.type': type, 'exception.message': message, ...(stack ? { 'exception.stacktrace': stack } : {}) } }],
+];
+
+describe('CifInstrumentation', () => {
+  const contextManager = new AsyncLocalStorageContextManager();
+  let spans: InMemorySpanExporter;
+  let provider: BasicTracerProvider;
+  let target: Host;
+  let fake: FakeCIFramework;
+  /** Every call the stand-in host's extra methods received: method, this, arguments. */
+  let received: Array<{ method: string; self: unknown; args: unknown[] }>;
+  let unregister: (() => void) | undefined;
+  let instrumentation: CifInstrumentation;
+
+  /** The methods the examples call, answered at once and recorded. */
+  function hostMethods(): Library {
+    const method =
+      (name: string, answer: (...args: unknown[]) => unknown) =>
+      function (this: unknown, ...args: unknown[]) {
+        received.push({ method: name, self: this, args });
+        return answer(...args);
+      };
+    return {
+      setPresence: method('setPresence', () => Promise.resolve(true)),
+      createSession: method('createSession', () => Promise.resolve('session-7')),
+      updateContext: method('updateContext', () => Promise.resolve('{}')),
+      searchAndOpenRecords: method('searchAndOpenRecords', () => Promise.resolve('[]')),
+      getMode: method('getMode', () => 1),
+    };
+  }
+
+  /** A new `Microsoft` on the page, whose CIFramework the stand-in host extends, as the library brings it. */
+  function install(into: Host = target): Library {
+    into.Microsoft = { CIFramework: hostMethods() };
+    fake = installFakeCIFramework(into);
+    return into.Microsoft.CIFramework!;
+  }
+
+  function register(config: CifInstrumentationConfig = {}, tracerProvider: TracerProvider = provider): CifInstrumentation {
+    instrumentation = new CifInstrumentation({ target, ...config });
+    unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider });
+    return instrumentation;
+  }
+
+  const cif = () => target.Microsoft!.CIFramework!;
+  /** Every enumerable function of `library`, inherited ones too, as the page sees them. */
+  const snapshot = (library: Library) => {
+    const all: Record<string, unknown> = {};
+    for (const name in library) all[name] = library[name];
+    return all;
+  };
+  const tracer = () => provider.getTracer('widget');
+  const finished = () => spans.getFinishedSpans().map(shown);
+  const spanIdOf = (name: string) => spans.getFinishedSpans().find((s) => s.name === name)?.spanContext().spanId;
+  const flushMicrotasks = () => new Promise((resolve) => setImmediate(resolve));
+
+  before(() => context.setGlobalContextManager(contextManager.enable()));
+  after(() => context.disable());
+  beforeEach(() => {
+    spans = new InMemorySpanExporter();
+    provider = new BasicTracerProvider({ idGenerator: FIXED_TRACE_ID, spanProcessors: [new SimpleSpanProcessor(spans)] });
+    target = new EventTarget() as Host;
+    received = [];
+    unregister = undefined;
+  });
+  afterEach(async () => {
+    unregister?.();
+    fake?.uninstall();
+    await provider.shutdown();
+  });
+
+  describe('calls', () => {
+    it('makes each call a CLIENT span named for the method, a child of the active span, ended when its promise settles', async () => {
+      install();
+      register();
+      let answer!: Promise<unknown>;
+      tracer().startActiveSpan('go available', (span) => {
+        answer = cif().setPresence!('Available') as Promise<unknown>;
+        span.end();
+      });
+      expect(finished().map((s) => s.name)).to.deep.equal(['go available']);
+      expect(await answer).to.equal(true);
+      expect(finished()).to.deep.equal([
+        { name: 'go available', kind: 'INTERNAL', parent: undefined, status: { code: SpanStatusCode.UNSET }, attributes: {}, events: [] },
+        callSpan('setPresence', spanIdOf('go available')),
+      ]);
+    });
+
+    it('passes the arguments, this, and the very promise the host answers with, through untouched', async () => {
+      const library = install();
+      const answer = Promise.resolve('[{"fullname":"Ada"}]');
+      const original = library.searchAndOpenRecords!;
+      library.searchAndOpenRecords = function (this: unknown, ...args: unknown[]) {
+        original.apply(this, args);
+        return answer;
+      };
+      register();
+      const query = { toString: () => '?$select=fullname' };
+      const returned = cif().searchAndOpenRecords!('contact', query, true);
+      expect(returned).to.equal(answer);
+      await returned;
+      expect(received).to.have.length(1);
+      expect(received[0]!.self).to.equal(cif());
+      expect(received[0]!.args).to.deep.equal(['contact', query, true]);
+      expect(received[0]!.args[1]).to.equal(query);
+      expect(finished()).to.deep.equal([callSpan('searchAndOpenRecords', undefined)]);
+    });
+
+    it('ends the span of a call that answers a plain value at once, and returns that value', () => {
+      install();
+      register();
+      expect(cif().getMode!()).to.equal(1);
+      expect(finished()).to.deep.equal([callSpan('getMode', undefined)]);
+    });
+
+    const rejected = new Error('Provider not active');
+    const hostile = new Proxy({}, { get: () => { throw new Error('no reading me'); }, has: () => { throw new Error('no'); } });
+    [
+      { what: 'an Error', reason: rejected, shows: failed('Provider not active', 'Error', rejected.stack) },
+      { what: 'a Map holding message, as old CIF builds do', reason: new Map([['message', 'Session not found']]), shows: failed('Session not found', 'CifHostError') },
+      { what: 'a string', reason: 'FAILED', shows: failed('FAILED', 'CifHostError') },
+      { what: 'a value that cannot be read', reason: hostile, shows: failed('CIF host rejected the call with a value that cannot be read', 'CifHostError') },
+    ].forEach(({ what, reason, shows: [status, events] }) =>
+      it(`sets ERROR and records the exception when the host rejects with ${what}, and rejects the widget's call with the same reason`, async () => {
+        const library = install();
+        library.setPresence = () => Promise.reject(reason);
+        register();
+        const caught = await (cif().setPresence!('Busy') as Promise<unknown>).then(undefined, (error: unknown) => ({ error }));
+        expect((caught as { error: unknown }).error === reason, 'the same reason').to.equal(true);
+        await flushMicrotasks();
+        expect(finished()).to.deep.equal([callSpan('setPresence', undefined, status, events)]);
+      }),
+    );
+
+    it('rethrows what a method throws, as it is, and marks its span ERROR', () => {
+      const library = install();
+      const thrown = new TypeError('presenceText must be a string');
+      library.setPresence = () => {
+        throw thrown;
+      };
+      register();
+      expect(() => cif().setPresence!(42)).to.throw(thrown);
+      expect(finished()).to.deep.equal([callSpan('setPresence', undefined, ...failed('presenceText must be a string', 'TypeError', thrown.stack))]);
+    });
+
+    it('makes no span for a call made with tracing suppressed, and passes its arguments untouched', async () => {
+      install();
+      register();
+      await context.with(suppressTracing(context.active()), () => cif().createSession!({ templateName: 'msdyn_chat' }));
+      expect(received.map((r) => r.args)).to.deep.equal([[{ templateName: 'msdyn_chat' }]]);
+      expect(finished()).to.deep.equal([]);
+    });
+  });
+
+  describe('correlationId', () => {
+    const DATA = { conversationId: 'conv-1', providerSessionId: 'prov-1', events: [] };
+    [
+      { call: 'createSession', args: [{ templateName: 't' }], host: [{ templateName: 't' }, TRACE_GUID] },
+      { call: 'updateContext', args: [{ customer: 'Contoso' }, 'session-1'], host: [{ customer: 'Contoso' }, 'session-1', undefined, TRACE_GUID] },
+      { call: 'updateContext', args: [{ customer: 'Contoso' }, 'session-1', true, 'mine'], host: [{ customer: 'Contoso' }, 'session-1', true, 'mine'] },
+      { call: 'createSession', args: [{ templateName: 't' }, undefined], host: [{ templateName: 't' }, undefined] },
+      { call: 'setPresence', args: ['Available'], host: ['Available'] },
+      { call: 'searchAndOpenRecords', args: ['contact', '?$top=1', true], host: ['contact', '?$top=1', true] },
+    ].forEach(({ call, args, host }) =>
+      it(`calls ${call}(${args.map((a) => JSON.stringify(a) ?? 'undefined').join(', ')}) as ${call}(${host.map((a) => JSON.stringify(a) ?? 'undefined').join(', ')})`, async () => {
+        install();
+        register();
+        await tracer().startActiveSpan('call', async (span) => {
+          await cif()[call]!(...args);
+          span.end();
+        });
+        expect(received).to.deep.equal([{ method: call, self: cif(), args: host }]);
+      }),
+    );
+
+    it("gives logAnalyticsEvent without a correlationId the trace id as a GUID, and leaves the widget's own alone", async () => {
+      install();
+      register();
+      await tracer().startActiveSpan('call', async (span) => {
+        await cif().logAnalyticsEvent!(DATA, 'CallHold');
+        await cif().logAnalyticsEvent!(DATA, 'CallHold', 'b1e2c3d4-0000-4000-8000-000000000001');
+        span.end();
+      });
+      expect(fake.client.calls.map((c) => c.correlationId)).to.deep.equal([TRACE_GUID, 'b1e2c3d4-0000-4000-8000-000000000001']);
+    });
+
+    [
+      { what: 'with correlationId: false', config: { correlationId: false }, provider: 'default', expected: [[{ templateName: 't' }]] },
+      { what: 'when no tracer provider is set, so there is no trace id', config: {}, provider: new ProxyTracerProvider(), expected: [[{ templateName: 't' }]] },
+      { what: 'when the sampler drops the span, with the trace id still', config: {}, provider: 'off', expected: [[{ templateName: 't' }, TRACE_GUID]] },
+    ].forEach(({ what, config, provider: chosen, expected }) =>
+      it(`fills the correlationId as the rule says ${what}`, async () => {
+        install();
+        const off = new BasicTracerProvider({ idGenerator: FIXED_TRACE_ID, sampler: new AlwaysOffSampler() });
+        register(config, chosen === 'off' ? off : typeof chosen === 'object' ? chosen : provider);
+        await cif().createSession!({ templateName: 't' });
+        expect(received.map((r) => r.args)).to.deep.equal(expected);
+      }),
+    );
+  });
+
+  describe('the exporter', () => {
+    it("makes no span for the exporter's own logAnalyticsEvent calls, and no KPI event for the call spans of a CIF session", async () => {
+      install();
+      const exporter = new CifSpanExporter({ client: cif() as never });
+      provider = new BasicTracerProvider({
+        idGenerator: FIXED_TRACE_ID,
+        spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(spans), new SimpleSpanProcessor(exporter)],
+      });
+      register();
+      await withCifSession({ conversationId: 'conv-1', providerSessionId: 'prov-1' }, () =>
+        tracer().startActiveSpan('hold', async (span) => {
+          recordKpiEvent(span, 'CallHold');
+          await cif().setPresence!('On hold');
+          span.end();
+        }),
+      );
+      await provider.forceFlush();
+      expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework.setPresence', 'hold']);
+      expect(fake.client.calls.map((c) => [c.eventName, c.correlationId])).to.deep.equal([['CallHold', TRACE_GUID]]);
+      expect(exporter.getStats().kpiEventsSent).to.equal(1);
+    });
+  });
+
+  describe('handlers', () => {
+    it('runs a handler the host calls inside a span naming the event, the parent of the spans it starts', async () => {
+      install();
+      register();
+      const seen: unknown[] = [];
+      const handler = function (this: unknown, eventData: unknown) {
+        seen.push(eventData);
+        tracer().startSpan('show session').end();
+        return Promise.resolve('handled');
+      };
+      cif().addHandler!('onsessionswitched', handler);
+      const payload = { sessionId: 'session-2', focused: true, context: {} };
+      expect(await fake.fireEvent('onsessionswitched', payload)).to.deep.equal(['handled']);
+      expect(seen).to.deep.equal([payload]);
+      expect(seen[0]).to.equal(payload);
+      expect(finished()).to.deep.equal([
+        callSpan('addHandler', undefined),
+        { name: 'show session', kind: 'INTERNAL', parent: spanIdOf('Microsoft.CIFramework onsessionswitched'), status: { code: SpanStatusCode.UNSET }, attributes: {}, events: [] },
+        {
+          name: 'Microsoft.CIFramework onsessionswitched',
+          kind: 'INTERNAL',
+          parent: undefined,
+          status: { code: SpanStatusCode.UNSET },
+          attributes: { 'ciframework.event': 'onsessionswitched' },
+          events: [],
+        },
+      ]);
+    });
+
+    it('marks the span of a handler that throws ERROR, and the host sees the same throw', async () => {
+      install();
+      register();
+      const thrown = new Error('no session');
+      cif().addHandler!('onsessionclosed', () => {
+        throw thrown;
+      });
+      expect(await fake.fireEvent('onsessionclosed').catch((error: unknown) => error)).to.equal(thrown);
+      expect(finished()[1]).to.deep.equal({
+        name: 'Microsoft.CIFramework onsessionclosed',
+        kind: 'INTERNAL',
+        parent: undefined,
+        status: { code: SpanStatusCode.ERROR, message: 'no session' },
+        attributes: { 'ciframework.event': 'onsessionclosed' },
+        events: [{ name: 'exception', attributes: { 'exception.type': 'Error', 'exception.message': 'no session', 'exception.stacktrace': thrown.stack } }],
+      });
+    });
+
+    it('removes with removeHandler a handler added twice, and the host held it once', async () => {
+      install();
+      register();
+      let calls = 0;
+      const handler = () => void calls++;
+      cif().addHandler!('onmodechanged', handler);
+      cif().addHandler!('onModeChanged', handler);
+      await fake.fireEvent('onmodechanged', 0);
+      expect(await cif().removeHandler!('onmodechanged', handler)).to.equal(true);
+      await fake.fireEvent('onmodechanged', 1);
+      expect(calls).to.equal(1);
+    });
+
+    it('hands the host the handler itself after disable(), so removeHandler still removes it', async () => {
+      install();
+      register();
+      let calls = 0;
+      const handler = () => void calls++;
+      cif().addHandler!('onclicktoact', handler);
+      instrumentation.disable();
+      await fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' });
+      expect(await cif().removeHandler!('onclicktoact', handler)).to.equal(true);
+      await fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' });
+      expect(calls).to.equal(1);
+      expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework.addHandler']);
+    });
+  });
+
+  describe('enable and disable', () => {
+    it('traces a library that arrives after enable(), with CIFInitDone', async () => {
+      register();
+      install();
+      await cif().setPresence!('Available');
+      expect(finished()).to.deep.equal([callSpan('setPresence', undefined)]);
+    });
+
+    it('traces a library that replaces the one there, and puts back the functions of both on disable()', async () => {
+      const first = install();
+      const firstOriginals = snapshot(first);
+      register();
+      fake.uninstall();
+      const second = install();
+      await second.setPresence!('Busy');
+      await first.setPresence!('Available');
+      instrumentation.disable();
+      await second.setPresence!('Away');
+      await second.logAnalyticsEvent!({ conversationId: 'c', providerSessionId: 'p', events: [] }, 'CallHold');
+      expect(finished()).to.deep.equal([callSpan('setPresence', undefined), callSpan('setPresence', undefined)]);
+      expect(snapshot(first)).to.deep.equal(firstOriginals);
+      expect(Object.getOwnPropertyNames(second).sort()).to.deep.equal(['addHandler', 'logAnalyticsEvent', 'removeHandler']);
+      expect(fake.client.calls.map((c) => c.correlationId)).to.deep.equal([undefined]);
+    });
+
+    it('wraps each function once however often it is enabled, and restores the originals when disabled twice', async () => {
+      const library = install();
+      const originals = snapshot(library);
+      const own = Object.keys(library);
+      register();
+      instrumentation.enable();
+      target.dispatchEvent(new Event('CIFInitDone'));
+      expect(snapshot(library)).to.have.keys(Object.keys(originals));
+      await cif().setPresence!('Available');
+      instrumentation.disable();
+      instrumentation.disable();
+      expect(snapshot(library)).to.deep.equal(originals);
+      expect(Object.keys(library)).to.deep.equal(own);
+      instrumentation.enable();
+      await cif().setPresence!('Busy');
+      instrumentation.disable();
+      await cif().setPresence!('Away');
+      expect(finished()).to.deep.equal([callSpan('setPresence', undefined), callSpan('setPresence', undefined)]);
+    });
+
+    it('leaves a function the page replaced after enable() where the page put it', () => {
+      const library = install();
+      register();
+      const pages = () => 'the page';
+      library.getMode = pages;
+      instrumentation.disable();
+      expect(library.getMode).to.equal(pages);
+    });
+
+    it('is enabled by registerInstrumentations when created with enabled: false', async () => {
+      install();
+      instrumentation = new CifInstrumentation({ target, enabled: false });
+      await cif().setPresence!('Available');
+      expect(finished()).to.deep.equal([]);
+      unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: provider });
+      await cif().setPresence!('Busy');
+      expect(finished()).to.deep.equal([callSpan('setPresence', undefined)]);
+    });
+  });
+
+  describe('never breaks the page', () => {
+    it('leaves getters, values that are not functions, and read-only functions alone, and still calls them', () => {
+      const library = install();
+      Object.defineProperty(library, 'version', { get: () => '9.2', configurable: true, enumerable: true });
+      Object.defineProperty(library, 'broken', { get: () => { throw new Error('getter bug'); }, configurable: true });
+      const fixed = () => 'read-only';
+      Object.defineProperty(library, 'getWidth', { value: fixed, writable: false, enumerable: true });
+      library.settings = { mode: 1 } as never;
+      register();
+      expect([library.version, library.getWidth, library.settings]).to.deep.equal(['9.2', fixed, { mode: 1 }]);
+      expect(library.getWidth!()).to.equal('read-only');
+      expect(() => library.broken).to.throw('getter bug');
+      expect(finished()).to.deep.equal([]);
+    });
+
+    it('calls the host once, with its arguments, when the tracer throws', async () => {
+      install();
+      const broken = { getTracer: () => ({ startSpan: () => { throw new Error('tracer bug'); }, startActiveSpan: () => { throw new Error('tracer bug'); } }) };
+      register({}, broken as unknown as TracerProvider);
+      expect(await cif().createSession!({ templateName: 't' })).to.equal('session-7');
+      expect(received.map((r) => r.args)).to.deep.equal([[{ templateName: 't' }]]);
+    });
+
+    [
+      { what: 'a frozen library', library: () => Object.freeze({ getMode: () => 1 }) },
+      { what: 'a library whose keys cannot be listed', library: () => new Proxy({ getMode: () => 1 }, { ownKeys: () => { throw new Error('no keys'); } }) },
+      { what: 'a Microsoft getter that throws', library: undefined },
+    ].forEach(({ what, library }) =>
+      it(`enables and disables without a throw on ${what}`, () => {
+        if (library) target.Microsoft = { CIFramework: library() as Library };
+        else Object.defineProperty(target, 'Microsoft', { get: () => { throw new Error('no Microsoft'); } });
+        register();
+        instrumentation.disable();
+        if (library) expect(target.Microsoft!.CIFramework!.getMode!()).to.equal(1);
+      }),
+    );
+  });
+
+  describe('as an OpenTelemetry instrumentation', () => {
+    it('names its scope and version after the package', () => {
+      const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+      const created = new CifInstrumentation({ target, enabled: false });
+      expect([created.instrumentationName, created.instrumentationVersion]).to.deep.equal(['opentelemetry-exporter-cif/instrumentation', version]);
+      expect(created.getConfig()).to.deep.equal({ target, enabled: false });
+    });
+
+    [
+      { config: { enabled: 'yes' }, message: 'CifInstrumentation: enabled must be true or false (got yes).' },
+      { config: { correlationId: 1 }, message: 'CifInstrumentation: correlationId must be true or false (got 1).' },
+      { config: { target: 'window' }, message: 'CifInstrumentation: target must be an object such as window (got window).' },
+      { config: null, message: 'CifInstrumentation: the config must be an object (got null).' },
+    ].forEach(({ config, message }) =>
+      it(`refuses ${JSON.stringify(config)} with a TypeError that says what to change`, () => {
+        expect(() => new CifInstrumentation(config as never)).to.throw(TypeError, message);
+      }),
+    );
+  });
+});
