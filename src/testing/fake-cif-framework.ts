@@ -70,7 +70,8 @@ export function installFakeCIFramework(
   const whenRunning: WhenRunning = (answer) =>
     running ? answer() : Promise.reject(new Error('CIF library not initialized yet: wait for CIFInitDone'));
   cif.logAnalyticsEvent = (data, eventName, correlationId) => whenRunning(() => client.logAnalyticsEvent(data, eventName, correlationId));
-  Object.assign(cif, fakeSessionApis(whenRunning));
+  // A session API the CIFramework already there has stays reachable, as its other members do.
+  for (const [name, api] of Object.entries(fakeSessionApis(whenRunning))) if (!(name in cif)) Object.assign(cif, { [name]: api });
   const handlers = addHandlers(cif);
   microsoft.CIFramework = cif;
   if (previousMicrosoft === undefined) host.Microsoft = microsoft;
@@ -112,9 +113,10 @@ function hasOwn(object: object, key: string): boolean {
 // The CIF 2.0 session APIs a widget reads its ids from, as Microsoft's CIF 2.0 samples call them.
 
 /**
- * The session APIs `installFakeCIFramework` defines on `Microsoft.CIFramework`. Session `n`
- * (counting from 1) has the id `session-<n>` and the conversation id `conversation-<n>`; session 1
- * exists and is focused from the start. Before the library has started, each rejects.
+ * The session APIs `installFakeCIFramework` defines on `Microsoft.CIFramework`, each unless the
+ * `Microsoft.CIFramework` already there has it. Session `n` (counting from 1) has the id
+ * `session-<n>` and the conversation id `conversation-<n>`; session 1 exists and is focused from
+ * the start. Before the library has started, each rejects.
  */
 export interface FakeCifSessionApis {
   /** Creates the next session and focuses it; resolves with its id. Its input is not read. */

@@ -46,13 +46,16 @@ describe('installFakeCIFramework', () => {
   it('keeps what Microsoft and Microsoft.CIFramework already hold, and restores them on uninstall', async () => {
     const getEnvironment = () => Promise.resolve('environment of the page');
     const original = () => Promise.resolve('real host');
-    const cif = { getEnvironment, logAnalyticsEvent: original };
+    const getFocusedSession = () => Promise.resolve('session of the page');
+    const cif = { getEnvironment, getFocusedSession, logAnalyticsEvent: original };
     const microsoft = { Dynamic365: 'kept', CIFramework: cif };
     const target = { Microsoft: microsoft } as unknown as Host;
     const fake = installFakeCIFramework(target);
     expect(target.Microsoft).to.equal(microsoft);
     expect(target.Microsoft!['Dynamic365']).to.equal('kept');
     expect(await (target.Microsoft!.CIFramework!['getEnvironment'] as typeof getEnvironment)()).to.equal('environment of the page');
+    expect(await (target.Microsoft!.CIFramework!['getFocusedSession'] as typeof getFocusedSession)()).to.equal('session of the page');
+    expect(await (target.Microsoft!.CIFramework!['getSession'] as (id: string) => Promise<Map<string, unknown>>)('session-1')).to.be.instanceOf(Map);
     expect(await target.Microsoft!.CIFramework!.logAnalyticsEvent('{}', 'A')).to.equal('ok');
 
     fake.uninstall();
