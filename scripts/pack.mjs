@@ -1,5 +1,5 @@
-// Shared by the package checks and the compatibility run: build, then pack the package
-// exactly as `npm publish` would, and type-check small projects that import it.
+// Shared by the package checks and the compatibility run: pack the package exactly as
+// `npm publish` would (its `prepack` script builds dist/), and type-check small projects that import it.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,13 +21,18 @@ export function run(command, args, { cwd = root, env = process.env, capture = fa
   return execFileSync(command, args, { cwd, env, encoding: 'utf8', stdio: capture ? ['ignore', 'pipe', 'inherit'] : 'inherit' });
 }
 
-/** Builds `dist/`, packs it into a fresh temporary directory, and hands the result to `use`. */
+/**
+ * Packs the package into a fresh temporary directory, as from a fresh clone (no `dist/`: its
+ * `prepack` script must build it), and hands the result to `use`.
+ */
 export async function withPackedPackage(use) {
-  run('npm', ['run', 'build', '--silent']);
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
   const directory = mkdtempSync(join(tmpdir(), 'cif-pack-'));
   try {
     const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', directory], { capture: true }));
-    return await use({ tarball: join(directory, packed.filename), files: packed.files.map((f) => f.path) });
+    const files = packed.files.map((f) => f.path);
+    if (!files.includes(manifest.main.replace(/^\.\//, ''))) throw new Error(`npm pack shipped no ${manifest.main}: the prepack script must build dist/`);
+    return await use({ tarball: join(directory, packed.filename), files });
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }

@@ -1,18 +1,24 @@
-// Proves what README.md shows. Each code block is claimed by a marker comment on the line
-// before it (`<!-- check: install otel-2 -->`); a TypeScript block or install line without one fails.
+// Proves the code blocks of README.md and docs/*.md. Each block is claimed by a marker comment on
+// the line before it (`<!-- check: install otel-2 -->`); a block without one, or with one this
+// script does not know, fails the run (scripts/code-blocks.mjs finds them). In the README only:
 // - install otel-N: each `npm install` line runs verbatim (the packed tarball in place of the
 //   package name) in a fresh project, on every Node.js version that line supports;
 // - quickstart otel-N / quickstart: the setup of line N and the shared part, type-checked
-//   against the packages that install line put there, then run with a stand-in CIF host;
+//   against the packages that install line put there, then run with the stand-in CIF host
+//   (installFakeCIFramework), once answering and once refusing every call;
 // - install otel-N logs, logs otel-N / logs: the same for log-based events, in the same project
 //   after the span quick start, which they follow (its ids, its session, its calls);
-// - commonjs: compiled as a `.cts` file with the TypeScript settings the README names, then run;
-// - types: type-checked against the built package and this repository's dev dependencies.
+// - commonjs: compiled as a `.cts` file with the TypeScript settings the README names, then run.
+// Anywhere:
+// - types: type-checked against the built package and this repository's dev dependencies;
+// - npm-scripts: each `npm run <script>` names a script of package.json;
+// - script-tag: an HTML page with the script-tag bundles, run in Chromium by test/browser/script-tag.e2e.ts.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
+import { documentedBlocks } from './code-blocks.mjs';
 import { findPackages } from './compat.mjs';
 import { NODE_22, NODE_LOWEST, envWithNode } from './node-binary.mjs';
 import { isMain, manifest, root, run, typecheckFiles, withPackedPackage } from './pack.mjs';
@@ -39,37 +45,22 @@ const BROWSER_OPTIONS = {
 /** The configuration the README gives CommonJS projects in TypeScript. */
 const COMMONJS_OPTIONS = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', types: [], strict: true, skipLibCheck: true };
 
-const MARKER = /^<!-- check: ([\w -]+) -->$/;
-/** Every marker this script proves; any other is a typo that would leave its block unchecked. */
-const KNOWN_MARKER = /^(?:install otel-\d+(?: logs)?|(?:quickstart|logs)(?: otel-\d+)?|commonjs|types)$/;
+/** Markers proven with the README's install lines and quick start, which only the README has. */
+const README_MARKER = /^(?:install otel-\d+(?: logs)?|(?:quickstart|logs)(?: otel-\d+)?|commonjs)$/;
+/** Markers any page may use. Any other marker is a typo that would leave its block unchecked. */
+const ANY_PAGE_MARKER = /^(?:types|npm-scripts|script-tag)$/;
 
-/** The fenced code blocks of `markdown`, each with the marker before it (if any) and its line. */
-export function codeBlocks(markdown) {
-  const lines = markdown.split('\n');
-  const blocks = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(\w*)\s*$/.exec(lines[i]);
-    if (!open) continue;
-    const end = lines.indexOf('```', i + 1);
-    let before = i - 1;
-    while (before >= 0 && lines[before].trim() === '') before--;
-    const marker = MARKER.exec(lines[before] ?? '')?.[1].trim().split(/\s+/) ?? [];
-    blocks.push({ lang: open[1], code: lines.slice(i + 1, end).join('\n'), marker, line: i + 1 });
-    i = end;
-  }
-  return blocks;
-}
-
+/** Throws at the first block no check claims; returns `pick(...marker)`, the blocks with that marker. */
 function claimed(blocks) {
   for (const b of blocks) {
-    if (b.marker.length > 0 && !KNOWN_MARKER.test(b.marker.join(' '))) {
-      throw new Error(`README.md:${b.line}: <!-- check: ${b.marker.join(' ')} --> is not a check this script runs`);
-    }
-    if (['ts', 'typescript'].includes(b.lang) && b.marker.length === 0) {
-      throw new Error(`README.md:${b.line}: a TypeScript block without a <!-- check: ... --> marker`);
+    const marker = b.marker.join(' ');
+    const where = `${b.file}:${b.line}`;
+    if (marker === '') throw new Error(`${where}: a code block without a <!-- check: ... --> marker`);
+    if (!ANY_PAGE_MARKER.test(marker) && !(b.file === 'README.md' && README_MARKER.test(marker))) {
+      throw new Error(`${where}: <!-- check: ${marker} --> is not a check this script runs${README_MARKER.test(marker) ? ' outside README.md' : ''}`);
     }
     if (/^\s*npm (?:install|i) /m.test(b.code) && b.marker[0] !== 'install') {
-      throw new Error(`README.md:${b.line}: an install line without a <!-- check: install otel-N --> marker`);
+      throw new Error(`${where}: an install line without a <!-- check: install otel-N --> marker`);
     }
   }
   const pick = (...marker) => blocks.filter((b) => b.marker.length === marker.length && marker.every((m, i) => b.marker[i] === m));
@@ -88,25 +79,33 @@ function installLines(code, tarball) {
 /** The call the quick start makes for its KPI event, span or log-based, less its timestamp. */
 const CALL_ACCEPTED = {
   eventName: 'CallAccepted',
-  ids: ['conv-001', 'CA5f3c2e9b7d'],
+  // The conversation of the session installFakeCIFramework focuses, and the README's call id.
+  ids: ['conversation-1', 'CA5f3c2e9b7d'],
   events: [{ kpiEventName: 'CallAccepted', notificationResponseAction: 'accepted' }],
   correlationId: true,
 };
 
 /**
- * Runs the built quick start `module` in `dir` against a stand-in CIF library, and checks that
- * it made the calls `expected`; `more` is checked after it.
+ * Runs the built quick start `module` in `dir` against the stand-in CIF library, and checks that
+ * it made the calls `expected` and printed nothing; `more` is checked after it. With the argument
+ * `refusing`, the stand-in refuses every call: then each call must be one of `expected`, and the
+ * quick start must have printed the rejection of `forceFlush()`, the SDK's array of errors.
  */
 const harness = (module, expected, more = '') => `
 import assert from 'node:assert/strict';
-import { RecordingCifClient, installFakeCIFramework } from '${manifest.name}/testing';
 
-const { client } = installFakeCIFramework(globalThis);
-// The CIF 2.0 session APIs the quick start reads its ids from.
-Object.assign(globalThis.Microsoft.CIFramework, {
-  getFocusedSession: async () => 'session-1',
-  getSession: async (id) => new Map([['sessionId', id], ['conversationId', 'conv-001']]),
-});
+// What the quick start prints, through the console; replaced before @opentelemetry/api loads,
+// since its DiagConsoleLogger keeps the console methods it finds then.
+const print = console.log;
+const printed = [];
+for (const level of ['error', 'warn', 'info', 'debug', 'trace', 'log']) console[level] = (...args) => printed.push([level, ...args]);
+const { CifExportError } = await import('${manifest.name}');
+const { RecordingCifClient, installFakeCIFramework } = await import('${manifest.name}/testing');
+
+const refusing = process.argv[2] === 'refusing';
+const refusal = new Error('the channel provider is not active');
+const answer = refusing ? () => Promise.reject(refusal) : 'ok';
+const { client } = installFakeCIFramework(globalThis, new RecordingCifClient({ answer }));
 await import('./${module}');
 const calls = client.calls.map(({ data, eventName, correlationId }) => ({
   eventName,
@@ -114,14 +113,36 @@ const calls = client.calls.map(({ data, eventName, correlationId }) => ({
   events: data.events.map(({ eventTimestamp, ...event }) => event),
   correlationId: /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/.test(correlationId),
 }));
-assert.deepEqual(calls, ${JSON.stringify(expected)});
-console.log('${module}: ' + calls.length + ' logAnalyticsEvent calls, as expected, on Node ' + process.version);
-${more}`;
+const expected = ${JSON.stringify(expected)};
+if (refusing) {
+  assert.ok(calls.length > 0, 'the refused call was made');
+  assert.deepEqual(calls, calls.map(() => expected[0]));
+  const caught = printed.filter(([level, message]) => level === 'warn' && message === 'KPI events not delivered');
+  assert.equal(caught.length, 1, 'the quick start caught the rejection of forceFlush()');
+  const [[, , errors]] = caught;
+  assert.ok(Array.isArray(errors) && errors.length > 0, 'forceFlush() rejected with an array of errors');
+  for (const error of errors) assert.ok(error instanceof CifExportError && error.errors.includes(refusal), String(error));
+  print('${module}: forceFlush() rejected with [' + errors.map(String).join(', ') + '], as the README says, on Node ' + process.version);
+} else {
+  assert.deepEqual(calls, expected);
+  assert.deepEqual(printed, [], 'the quick start printed nothing');
+  print('${module}: ' + calls.length + ' logAnalyticsEvent calls, as expected, on Node ' + process.version);
+${more}}`;
+
+/** Checked after the span quick start: the diag logger it sets prints the exporter's warnings, and nothing below WARN. */
+const DIAG_AT_WARN = `
+const { CifSpanExporter } = await import('${manifest.name}');
+const { diag } = await import('@opentelemetry/api');
+new CifSpanExporter({ sesion: {} });
+diag.info('not printed at WARN');
+assert.equal(printed.length, 1, JSON.stringify(printed));
+assert.equal(printed[0][0], 'warn');
+assert.match(printed[0].join(' '), /sesion/);
+`;
 
 /** Checked after the span quick start, on the same Node.js. */
 const INVALID_TRACE_ID = `
 // A span with an invalid trace id gets a fresh v4 UUID (from uuid) as correlationId, on this Node too.
-const { CifSpanExporter } = await import('${manifest.name}');
 const recording = new RecordingCifClient();
 const when = [1764065730, 123000000];
 const invalid = {
@@ -186,7 +207,8 @@ function proveLine(line, nodeVersion, { tarball, blocks }) {
     };
 
     installAll(install.code);
-    prove('quickstart', [setup[0], shared[0]], [CALL_ACCEPTED], INVALID_TRACE_ID);
+    prove('quickstart', [setup[0], shared[0]], [CALL_ACCEPTED], DIAG_AT_WARN + INVALID_TRACE_ID);
+    run('node', ['quickstart-harness.mjs', 'refusing'], { cwd: dir, env, label: 'node quickstart-harness.mjs refusing (a host that refuses every call)' });
     // Log-based events follow the span quick start: the same KPI event, once from each source.
     installAll(logsInstall.code);
     prove('logs', [setup[0], shared[0], logsSetup[0], logsShared[0]], [CALL_ACCEPTED, CALL_ACCEPTED], TRACELESS_CORRELATION);
@@ -210,10 +232,10 @@ function proveTypes(blocks) {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const typed = blocks.pick('types');
-  console.log('\n# README, the other TypeScript blocks');
+  console.log('\n# README and docs/, the `types` blocks');
   if (typed.length === 0) return console.log('none');
   const files = typed.map((b) => {
-    const file = join(dir, `block-${b.line}.ts`);
+    const file = join(dir, `${b.file.replace(/\W/g, '-')}-${b.line}.ts`);
     writeFileSync(file, `${b.code}\nexport {};\n`);
     return file;
   });
@@ -223,21 +245,34 @@ function proveTypes(blocks) {
     [`${manifest.name}/instrumentation`]: [join(root, 'dist/instrumentation.d.ts')],
     [`${manifest.name}/testing`]: [join(root, 'dist/testing/index.d.ts')],
   };
-  typecheckFiles('README TypeScript blocks', files, { ...BROWSER_OPTIONS, paths });
+  typecheckFiles('README and docs/ TypeScript blocks', files, { ...BROWSER_OPTIONS, paths });
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Every check above, on the packed package. */
+/** The blocks marked `npm-scripts`: each `npm run <script>` in them names a script of package.json. */
+function proveNpmScripts(blocks) {
+  console.log('\n# README and docs/, the `npm-scripts` blocks');
+  for (const b of blocks.pick('npm-scripts')) {
+    const names = [...b.code.matchAll(/\bnpm run ([\w:-]+)/g)].map(([, name]) => name);
+    assert.ok(names.length > 0, `${b.file}:${b.line}: an npm-scripts block that runs no script`);
+    for (const name of names) assert.ok(Object.hasOwn(manifest.scripts, name), `${b.file}:${b.line}: npm run ${name}, which package.json does not define`);
+    console.log(`${b.file}:${b.line}: npm run ${names.join(', npm run ')}`);
+  }
+}
+
+/** Every check above: the blocks of README.md and docs/*.md, the README's on the packed package. */
 export function proveReadme({ tarball }) {
-  const blocks = codeBlocks(readFileSync(join(root, 'README.md'), 'utf8'));
+  const blocks = documentedBlocks();
   const { pick } = claimed(blocks);
   const picked = Object.assign(blocks, { pick });
   assert.equal(manifest.engines.node, `>=${NODE_LOWEST.replace(/\.0$/, '')}`, 'engines.node is the lowest Node.js version checked here');
   proveTypes(picked);
+  proveNpmScripts(picked);
+  console.log(`\n${picked.pick('script-tag').length} script-tag block(s): run by test/browser/script-tag.e2e.ts`);
   for (const [line, { nodes }] of Object.entries(LINES)) {
     for (const node of new Set(nodes)) proveLine(line, node, { tarball, blocks: picked });
   }
-  console.log('\nREADME checks passed.');
+  console.log('\nREADME and docs/ checks passed.');
 }
 
 if (isMain(import.meta.url)) await withPackedPackage(proveReadme);

@@ -27,11 +27,14 @@ export interface FakeCIFramework<C extends CifAnalyticsClient = RecordingCifClie
 }
 
 type Host = { Microsoft?: { CIFramework?: unknown } };
+/** Answers as the library does once started; before that, rejects as a library still starting may. */
+type WhenRunning = <T>(answer: () => Promise<T>) => Promise<T>;
 
 /**
  * Stands in for the CIF library outside Dynamics 365: defines
  * `Microsoft.CIFramework.logAnalyticsEvent` on `target` (keeping whatever else `Microsoft` and
- * `Microsoft.CIFramework` already hold), answered by `client`, then dispatches the `CIFInitDone`
+ * `Microsoft.CIFramework` already hold), answered by `client`, and the session APIs of
+ * {@link FakeCifSessionApis} with one session focused, then dispatches the `CIFInitDone`
  * event on `target` when it is an `EventTarget` (a window). `CifSpanExporter` with no `client`
  * option then calls it. With `startAfterMillis` it starts later, rejecting calls until then.
  * @default target: globalThis; client: a new RecordingCifClient; options: {}
@@ -64,10 +67,11 @@ export function installFakeCIFramework(
   // Inherit from the CIFramework already there, so its other members stay reachable.
   const cif = Object.create(typeof previousCif === 'object' && previousCif !== null ? previousCif : Object.prototype) as CifAnalyticsClient;
   let running = false;
-  cif.logAnalyticsEvent = (data, eventName, correlationId) =>
-    running
-      ? client.logAnalyticsEvent(data, eventName, correlationId)
-      : Promise.reject(new Error('CIF library not initialized yet: wait for CIFInitDone'));
+  const whenRunning: WhenRunning = (answer) =>
+    running ? answer() : Promise.reject(new Error('CIF library not initialized yet: wait for CIFInitDone'));
+  cif.logAnalyticsEvent = (data, eventName, correlationId) => whenRunning(() => client.logAnalyticsEvent(data, eventName, correlationId));
+  // A session API the CIFramework already there has stays reachable, as its other members do.
+  for (const [name, api] of Object.entries(fakeSessionApis(whenRunning))) if (!(name in cif)) Object.assign(cif, { [name]: api });
   const handlers = addHandlers(cif);
   microsoft.CIFramework = cif;
   if (previousMicrosoft === undefined) host.Microsoft = microsoft;
@@ -104,6 +108,51 @@ export function installFakeCIFramework(
 
 function hasOwn(object: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(object, key);
+}
+
+// The CIF 2.0 session APIs a widget reads its ids from, as Microsoft's CIF 2.0 samples call them.
+
+/**
+ * The session APIs `installFakeCIFramework` defines on `Microsoft.CIFramework`, each unless the
+ * `Microsoft.CIFramework` already there has it. Session `n` (counting from 1) has the id
+ * `session-<n>` and the conversation id `conversation-<n>`; session 1 exists and is focused from
+ * the start. Before the library has started, each rejects.
+ */
+export interface FakeCifSessionApis {
+  /** Creates the next session and focuses it; resolves with its id. Its input is not read. */
+  createSession(input?: unknown, correlationId?: string): Promise<string>;
+  /** Resolves with the id of the focused session. */
+  getFocusedSession(correlationId?: string): Promise<string>;
+  /**
+   * Resolves with a `Map` of the session's `sessionId`, `conversationId` and `isFocused`, read as
+   * `(await getSession(id)).get('conversationId')`; rejects with an `Error` for an unknown id.
+   */
+  getSession(sessionId: string, correlationId?: string): Promise<Map<string, string | boolean>>;
+}
+
+function fakeSessionApis(whenRunning: WhenRunning): FakeCifSessionApis {
+  const conversations = new Map([['session-1', 'conversation-1']]);
+  let focused = 'session-1';
+  return {
+    createSession: () =>
+      whenRunning(async () => {
+        const n = conversations.size + 1;
+        focused = `session-${n}`;
+        conversations.set(focused, `conversation-${n}`);
+        return focused;
+      }),
+    getFocusedSession: () => whenRunning(async () => focused),
+    getSession: (sessionId) =>
+      whenRunning(async () => {
+        const conversationId = conversations.get(sessionId);
+        if (conversationId === undefined) throw new Error(`getSession: no session ${String(sessionId)}`);
+        return new Map<string, string | boolean>([
+          ['sessionId', sessionId],
+          ['conversationId', conversationId],
+          ['isFocused', sessionId === focused],
+        ]);
+      }),
+  };
 }
 
 // --- Client-side events: addHandler, removeHandler, and fireEvent to raise one.

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { CifExporterStats } from '../../src/index.js';
+import type { CifAnalyticsData, CifExporterStats } from '../../src/index.js';
 import { SCRIPT_TAG_BUNDLES, buildScriptTagBundles } from '../../scripts/build-browser.js';
+import { documentedBlocks } from '../../scripts/code-blocks.mjs';
 import { launchChromium, type Browser } from './chromium.js';
 import { servePage, type ServedPage } from './serve.js';
 
@@ -10,6 +11,8 @@ describe('the script-tag bundles in a plain HTML page', function () {
   this.timeout(60_000);
   let browser: Browser;
   let served: ServedPage;
+  /** The HTML blocks of the docs marked `<!-- check: script-tag -->`, each run as a page of its own. */
+  const documented = documentedBlocks().filter((block) => block.marker.join(' ') === 'script-tag');
 
   before(async () => {
     await buildScriptTagBundles();
@@ -17,6 +20,7 @@ describe('the script-tag bundles in a plain HTML page', function () {
     served = await servePage({
       ...Object.fromEntries(bundles),
       'index.html': readFileSync(new URL('./fixtures/script-tag.html', import.meta.url)),
+      ...Object.fromEntries(documented.map((block, i) => [`documented-${i}.html`, block.code])),
     });
     browser = await launchChromium();
   });
@@ -69,5 +73,35 @@ describe('the script-tag bundles in a plain HTML page', function () {
     // The span started after the await had no session, so no ids: counted, not sent.
     expect(stats.dropped.missing_identity).to.equal(1);
     expect(errors).to.deep.equal([]);
+  });
+
+  it('runs the script-tag example of docs/browser.md as written, and its client.calls holds its call', async () => {
+    expect(documented.map((block) => block.file)).to.deep.equal(['docs/browser.md']);
+    const { page, errors } = await browser.newPage();
+    const warnings: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'warning') warnings.push(message.text());
+    });
+    await page.goto(`${served.url}documented-0.html`);
+    // The page's own globals: the example's `const provider` and `const { client }`.
+    type Call = { data: CifAnalyticsData; eventName: string; correlationId: string };
+    const calls = (await page.evaluate('provider.forceFlush().then(() => client.calls)')) as Call[];
+    // The trace id and the time are the page's own: checked for form, then expected as they came.
+    const correlationId = calls[0]?.correlationId;
+    const eventTimestamp = calls[0]?.data.events[0]?.eventTimestamp;
+    expect(correlationId).to.match(/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/);
+    expect(eventTimestamp).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(calls).to.deep.equal([
+      {
+        data: {
+          conversationId: 'conv-42',
+          providerSessionId: 'CA42',
+          events: [{ kpiEventName: 'CallAccepted', eventTimestamp, notificationResponseAction: 'accepted' }],
+        },
+        eventName: 'CallAccepted',
+        correlationId,
+      },
+    ]);
+    expect({ errors, warnings }).to.deep.equal({ errors: [], warnings: [] });
   });
 });

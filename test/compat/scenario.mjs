@@ -334,7 +334,7 @@ function describeInstrumentation(line, cif, providers) {
       const loaded = Object.getPrototypeOf(library);
       unregister();
       unregister();
-      assert.deepEqual(Object.getOwnPropertyNames(library).sort(), ['addHandler', 'logAnalyticsEvent', 'removeHandler']);
+      assert.deepEqual(Object.getOwnPropertyNames(library).sort(), ['addHandler', 'getFocusedSession', 'getSession', 'logAnalyticsEvent', 'removeHandler']);
       assert.equal(library.setPresence, loaded.setPresence);
       await library.logAnalyticsEvent({ conversationId: 'c', providerSessionId: 'p', events: [] }, 'CallHold');
       assert.deepEqual(fake.client.calls.map((c) => c.correlationId), [undefined]);

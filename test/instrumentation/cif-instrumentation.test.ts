@@ -358,7 +358,7 @@ describe('CifInstrumentation', () => {
       await second.logAnalyticsEvent!({ conversationId: 'c', providerSessionId: 'p', events: [] }, 'CallHold');
       expect(finished()).to.deep.equal([callSpan('setPresence', undefined), callSpan('setPresence', undefined)]);
       expect(snapshot(first)).to.deep.equal(firstOriginals);
-      expect(Object.getOwnPropertyNames(second).sort()).to.deep.equal(['addHandler', 'logAnalyticsEvent', 'removeHandler']);
+      expect(Object.getOwnPropertyNames(second).sort()).to.deep.equal(['addHandler', 'getFocusedSession', 'getSession', 'logAnalyticsEvent', 'removeHandler']);
       expect(fake.client.calls.map((c) => c.correlationId)).to.deep.equal([undefined]);
     });
 

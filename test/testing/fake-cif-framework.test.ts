@@ -1,9 +1,12 @@
 import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
+import { context } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { StackContextManager } from '@opentelemetry/sdk-trace-web';
 import { CifSpanExporter, recordKpiEvent, type CifAnalyticsClient } from '../../src/index.js';
-import { RecordingCifClient, installFakeCIFramework } from '../../src/testing/index.js';
+import { CifSessionSpanProcessor, withCifSession } from '../../src/index.js';
+import { RecordingCifClient, installFakeCIFramework, type FakeCifSessionApis } from '../../src/testing/index.js';
 import { pageWindow } from '../helpers/fake-client.js';
 import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID } from '../helpers/spans.js';
 
@@ -41,15 +44,18 @@ describe('installFakeCIFramework', () => {
   });
 
   it('keeps what Microsoft and Microsoft.CIFramework already hold, and restores them on uninstall', async () => {
-    const getFocusedSession = () => Promise.resolve('session-1');
+    const getEnvironment = () => Promise.resolve('environment of the page');
     const original = () => Promise.resolve('real host');
-    const cif = { getFocusedSession, logAnalyticsEvent: original };
+    const getFocusedSession = () => Promise.resolve('session of the page');
+    const cif = { getEnvironment, getFocusedSession, logAnalyticsEvent: original };
     const microsoft = { Dynamic365: 'kept', CIFramework: cif };
     const target = { Microsoft: microsoft } as unknown as Host;
     const fake = installFakeCIFramework(target);
     expect(target.Microsoft).to.equal(microsoft);
     expect(target.Microsoft!['Dynamic365']).to.equal('kept');
-    expect(await (target.Microsoft!.CIFramework!['getFocusedSession'] as typeof getFocusedSession)()).to.equal('session-1');
+    expect(await (target.Microsoft!.CIFramework!['getEnvironment'] as typeof getEnvironment)()).to.equal('environment of the page');
+    expect(await (target.Microsoft!.CIFramework!['getFocusedSession'] as typeof getFocusedSession)()).to.equal('session of the page');
+    expect(await (target.Microsoft!.CIFramework!['getSession'] as (id: string) => Promise<Map<string, unknown>>)('session-1')).to.be.instanceOf(Map);
     expect(await target.Microsoft!.CIFramework!.logAnalyticsEvent('{}', 'A')).to.equal('ok');
 
     fake.uninstall();
@@ -236,6 +242,115 @@ describe('installFakeCIFramework', () => {
     fake.uninstall();
     expect(target.Microsoft).to.equal(own);
     expect(own.CIFramework.logAnalyticsEvent).to.be.a('function');
+  });
+
+  describe('the session APIs', () => {
+    type SessionHost = EventTarget & { Microsoft: { CIFramework: FakeCifSessionApis } };
+    const install = (options?: { startAfterMillis: number }) => {
+      const target = new EventTarget() as SessionHost;
+      const fake = installFakeCIFramework(target, undefined, options);
+      return { fake, cif: target.Microsoft.CIFramework };
+    };
+    const session = (n: number, isFocused: boolean) =>
+      new Map<string, string | boolean>([
+        ['sessionId', `session-${n}`],
+        ['conversationId', `conversation-${n}`],
+        ['isFocused', isFocused],
+      ]);
+
+    it('focus one session from the start, whose Map gives its conversation id', async () => {
+      const { cif } = install();
+      const sessionId = await cif.getFocusedSession();
+      expect(sessionId).to.equal('session-1');
+      const info = await cif.getSession(sessionId);
+      expect(info).to.deep.equal(session(1, true));
+      expect(info.get('conversationId')).to.equal('conversation-1');
+    });
+
+    it('create each new session with the next ids and focus it', async () => {
+      const { cif } = install();
+      expect([await cif.createSession({ templateName: 'msdyn_chat_session' }), await cif.createSession()]).to.deep.equal([
+        'session-2',
+        'session-3',
+      ]);
+      expect(await cif.getFocusedSession()).to.equal('session-3');
+      const sessions = await Promise.all(['session-1', 'session-2', 'session-3'].map((id) => cif.getSession(id)));
+      expect(sessions).to.deep.equal([session(1, false), session(2, false), session(3, true)]);
+    });
+
+    const unknown: Array<[what: string, id: unknown]> = [
+      ['a session not created yet', 'session-2'],
+      ['an empty id', ''],
+      ['an id that is not a string', 1],
+      ['a name of Object.prototype', 'constructor'],
+    ];
+    unknown.forEach(([what, id]) =>
+      it(`reject getSession for ${what}`, async () => {
+        const { cif } = install();
+        let rejection: unknown;
+        await cif.getSession(id as string).catch((error: unknown) => (rejection = error));
+        expect(rejection).to.be.instanceOf(Error);
+        expect((rejection as Error).message).to.equal(`getSession: no session ${String(id)}`);
+      }),
+    );
+
+    const calls: Array<[name: keyof FakeCifSessionApis, call: (cif: FakeCifSessionApis) => Promise<unknown>]> = [
+      ['createSession', (cif) => cif.createSession()],
+      ['getFocusedSession', (cif) => cif.getFocusedSession()],
+      ['getSession', (cif) => cif.getSession('session-1')],
+    ];
+    calls.forEach(([name, call]) =>
+      it(`reject ${name} until the library has started, then answer it`, async () => {
+        const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout'] });
+        const { fake, cif } = install({ startAfterMillis: 10 });
+        try {
+          let rejection: unknown;
+          await call(cif).catch((error: unknown) => (rejection = error));
+          expect((rejection as Error).message).to.equal('CIF library not initialized yet: wait for CIFInitDone');
+          await clock.tickAsync(10);
+          await fake.started;
+          expect(await call(cif)).to.not.equal(undefined);
+        } finally {
+          fake.uninstall();
+          clock.uninstall();
+        }
+      }),
+    );
+
+    it("give the ids of the README's quick start, which CifSpanExporter then sends", async () => {
+      const { client, uninstall } = installFakeCIFramework();
+      context.setGlobalContextManager(new StackContextManager().enable());
+      const provider = new BasicTracerProvider({
+        idGenerator: FIXED_TRACE_ID,
+        spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(new CifSpanExporter())],
+      });
+      try {
+        const cif = (globalThis as unknown as SessionHost).Microsoft.CIFramework;
+        const sessionId = await cif.getFocusedSession();
+        const conversationId = (await cif.getSession(sessionId)).get('conversationId') as string;
+        withCifSession({ conversationId, providerSessionId: 'CA5f3c2e9b7d' }, () => {
+          const span = provider.getTracer('softphone').startSpan('accept call');
+          recordKpiEvent(span, 'CallAccepted', { notificationResponseAction: 'accepted' }, new Date('2026-11-25T10:15:30.123Z'));
+          span.end();
+        });
+        await provider.forceFlush();
+        expect(client.calls).to.deep.equal([
+          {
+            data: {
+              conversationId: 'conversation-1',
+              providerSessionId: 'CA5f3c2e9b7d',
+              events: [{ kpiEventName: 'CallAccepted', eventTimestamp: '2026-11-25T10:15:30.123Z', notificationResponseAction: 'accepted' }],
+            },
+            eventName: 'CallAccepted',
+            correlationId: TRACE_GUID,
+          },
+        ]);
+      } finally {
+        uninstall();
+        context.disable();
+        await provider.shutdown();
+      }
+    });
   });
 });
 
