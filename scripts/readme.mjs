@@ -121,7 +121,7 @@ if (refusing) {
   assert.equal(caught.length, 1, 'the quick start caught the rejection of forceFlush()');
   const [[, , errors]] = caught;
   assert.ok(Array.isArray(errors) && errors.length > 0, 'forceFlush() rejected with an array of errors');
-  for (const error of errors) assert.ok(error instanceof CifExportError && error.errors.includes(refusal), String(error));
+  for (const error of errors) assert.ok(error instanceof CifExportError && error.errors.some((e) => e.cause === refusal), String(error));
   print('${module}: forceFlush() rejected with [' + errors.map(String).join(', ') + '], as the README says, on Node ' + process.version);
 } else {
   assert.deepEqual(calls, expected);
