@@ -3,7 +3,7 @@ import { isTracingSuppressed } from '@opentelemetry/core';
 import { log } from '../log.js';
 import { withCorrelationId } from './correlation.js';
 import { HandlerRegistry, type AnyFunction } from './handlers.js';
-import { runInSpan } from './run-in-span.js';
+import { listen, runInSpan } from './run-in-span.js';
 
 /** Options of `CifInstrumentation`. Every one is optional. */
 export interface CifInstrumentationConfig {
@@ -79,14 +79,14 @@ export class CifInstrumentation {
    */
   enable(): void {
     this.enabled = true;
-    const target = this.target();
-    try {
-      if (!this.listening && typeof (target as Partial<EventTarget>).addEventListener === 'function') {
-        (target as EventTarget).addEventListener('CIFInitDone', this.onInitDone);
-        this.listening = target as EventTarget;
+    const target = this.target() as EventTarget;
+    if (!this.listening) {
+      try {
+        target.addEventListener('CIFInitDone', this.onInitDone);
+        this.listening = target;
+      } catch {
+        // Not an EventTarget, or one that refuses listeners: the library is wrapped when enable() finds it.
       }
-    } catch {
-      // A target that refuses listeners: the library is wrapped when enable() finds it.
     }
     this.wrapLibrary();
   }
@@ -216,13 +216,11 @@ export class CifInstrumentation {
     const name = `${PREFIX} ${eventName}`;
     const attributes = { [ATTR_EVENT]: eventName };
     const start = () => this.startSpan(name, SpanKind.INTERNAL, attributes);
-    const wrapper: AnyFunction = function (this: unknown, ...args: unknown[]): unknown {
+    return function (this: unknown, ...args: unknown[]): unknown {
       const started = start();
       if (!started) return Reflect.apply(handler, this, args);
       return runInSpan(started.span, started.parent, () => Reflect.apply(handler, this, args));
     };
-    wrappers.add(wrapper);
-    return wrapper;
   }
 
   /** A span under the active context; none while disabled, with tracing suppressed, or if the tracer throws. */
@@ -298,10 +296,5 @@ function restore(library: object, name: string, method: WrappedMethod): void {
 
 /** A host answer nobody waits for: a rejection must not surface as unhandled. */
 function quiet(answer: unknown): void {
-  try {
-    const then = (answer as { then?: unknown } | undefined)?.then;
-    if (typeof then === 'function') then.call(answer, undefined, () => {});
-  } catch {
-    // Nothing to listen to.
-  }
+  listen(answer, () => {}, () => {});
 }
