@@ -197,12 +197,14 @@ export class CifInstrumentation {
   private argumentsFor(library: object, method: string, args: unknown[], span: Span): readonly unknown[] {
     try {
       const [eventName, handler] = args;
-      if ((method === 'addHandler' || method === 'removeHandler') && typeof eventName === 'string' && typeof handler === 'function') {
+      if ((method === 'addHandler' || method === 'removeHandler') && typeof handler === 'function') {
+        // As the host reads it; a name whose toString throws leaves the call as it is.
+        const event = String(eventName);
         const own = handler as AnyFunction;
         const wrapper =
           method === 'addHandler'
-            ? this.handlers.add(library, eventName, own, () => this.wrapHandler(eventName, own))
-            : this.handlers.remove(library, eventName, own);
+            ? this.handlers.add(library, event, own, () => this.wrapHandler(event, own))
+            : this.handlers.remove(library, event, own);
         return wrapper ? [eventName, wrapper, ...args.slice(2)] : args;
       }
       return this.config.correlationId === false ? args : withCorrelationId(method, args, span.spanContext().traceId);
@@ -251,11 +253,12 @@ export class CifInstrumentation {
   }
 }
 
-/** `target.Microsoft.CIFramework` if it is an object; reading it may throw. */
+/** `target.Microsoft.CIFramework` if it is an object or a function; reading it may throw. */
 function findLibrary(target: object): object | undefined {
   try {
     const library: unknown = (target as { Microsoft?: { CIFramework?: unknown } }).Microsoft?.CIFramework;
-    return (typeof library === 'object' && library !== null) || typeof library === 'function' ? library : undefined;
+    // Object() returns objects and functions themselves, and wraps anything else in a new object.
+    return Object(library) === library ? (library as object) : undefined;
   } catch {
     return undefined;
   }

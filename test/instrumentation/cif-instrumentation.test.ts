@@ -431,6 +431,23 @@ describe('CifInstrumentation', () => {
       expect([seen[0]![0], typeof seen[0]![1], seen[0]![1] === handler, seen[0]!.slice(2)]).to.deep.equal(['onmodechanged', 'function', false, ['extra', 2]]);
     });
 
+    it('passes a handler that is not a function as it is, and wraps one added for an event name that is not a string', async () => {
+      const library = install();
+      const hostAdd = library.addHandler!;
+      const seen: unknown[][] = [];
+      library.addHandler = function (this: unknown, ...args: unknown[]) {
+        seen.push(args);
+        return hostAdd.apply(this, args);
+      };
+      register();
+      const handler = () => 'handled';
+      cif().addHandler!('onclicktoact', undefined);
+      cif().addHandler!(42, handler);
+      expect([seen[0], seen[1]![0], seen[1]![1] === handler]).to.deep.equal([['onclicktoact', undefined], 42, false]);
+      expect(await fake.fireEvent('42')).to.deep.equal(['handled']);
+      expect(finished().map((s) => s.name).slice(-1)).to.deep.equal(['Microsoft.CIFramework 42']);
+    });
+
     it('passes a handler given to another method as it is, and removeHandler still removes it', async () => {
       install();
       register();
@@ -593,18 +610,19 @@ describe('CifInstrumentation', () => {
       };
       register();
       instrumentation.disable();
-      const library = install();
-      const originals = snapshot(library);
+      const getMode = () => 1;
+      target.Microsoft = { CIFramework: { getMode } };
       target.dispatchEvent(new Event('CIFInitDone'));
-      expect(snapshot(library)).to.deep.equal(originals);
+      expect(target.Microsoft.CIFramework!.getMode).to.equal(getMode);
     });
 
     it('traces the functions a library inherits from its class, without changing what it lists, and puts them back', async () => {
-      class CifLibrary {
+      class Base {
         getMode() {
           return 2;
         }
       }
+      class CifLibrary extends Base {}
       const library = new CifLibrary();
       target.Microsoft = { CIFramework: library as unknown as Library };
       register();
@@ -642,7 +660,10 @@ describe('CifInstrumentation', () => {
       register();
       target.Microsoft = { CIFramework: null as unknown as Library };
       instrumentation.enable();
+      target.Microsoft = { CIFramework: 'loading' as unknown as Library };
+      instrumentation.enable();
       expect(lines).to.deep.equal([
+        'Microsoft.CIFramework is not on the page yet; its calls are traced from CIFInitDone',
         'Microsoft.CIFramework is not on the page yet; its calls are traced from CIFInitDone',
         'Microsoft.CIFramework is not on the page yet; its calls are traced from CIFInitDone',
       ]);
