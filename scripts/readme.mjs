@@ -6,6 +6,9 @@
 //   against the packages that install line put there, then run with a stand-in CIF host;
 // - install otel-N logs, logs otel-N / logs: the same for log-based events, in the same project
 //   after the span quick start, which they follow (its ids, its session, its calls);
+// - install otel-N instrumentation, instrumentation: in the same project after those, the install
+//   line, then the `instrumentation` block after the setup of line N, type-checked and run: a call
+//   the widget makes in a span, without a correlationId, must reach the host with the trace id;
 // - commonjs: compiled as a `.cts` file with the TypeScript settings the README names, then run;
 // - types: type-checked against the built package and this repository's dev dependencies.
 import assert from 'node:assert/strict';
@@ -41,7 +44,7 @@ const COMMONJS_OPTIONS = { target: 'ES2022', module: 'NodeNext', moduleResolutio
 
 const MARKER = /^<!-- check: ([\w -]+) -->$/;
 /** Every marker this script proves; any other is a typo that would leave its block unchecked. */
-const KNOWN_MARKER = /^(?:install otel-\d+(?: logs)?|(?:quickstart|logs)(?: otel-\d+)?|commonjs|types)$/;
+const KNOWN_MARKER = /^(?:install otel-\d+(?: logs| instrumentation)?|(?:quickstart|logs)(?: otel-\d+)?|instrumentation|commonjs|types)$/;
 
 /** The fenced code blocks of `markdown`, each with the marker before it (if any) and its line. */
 export function codeBlocks(markdown) {
@@ -143,6 +146,18 @@ const [, logCall] = client.calls;
 assert.match(logCall.correlationId, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 `;
 
+/** Checked after the instrumentation block: the registered CifInstrumentation fills a call's correlationId. */
+const TRACED_CALL = `
+const { context, trace } = await import('@opentelemetry/api');
+const { traceIdToGuid } = await import('${manifest.name}');
+const span = trace.getTracer('readme-check').startSpan('call');
+await context.with(trace.setSpan(context.active(), span), () =>
+  globalThis.Microsoft.CIFramework.logAnalyticsEvent({ conversationId: 'c', providerSessionId: 'p', events: [] }, 'Probe'),
+);
+span.end();
+assert.deepEqual(client.calls.map((call) => call.correlationId), [traceIdToGuid(span.spanContext().traceId)]);
+`;
+
 function proveLine(line, nodeVersion, { tarball, blocks }) {
   const [install] = blocks.pick('install', line);
   const setup = blocks.pick('quickstart', line);
@@ -190,6 +205,11 @@ function proveLine(line, nodeVersion, { tarball, blocks }) {
     // Log-based events follow the span quick start: the same KPI event, once from each source.
     installAll(logsInstall.code);
     prove('logs', [setup[0], shared[0], logsSetup[0], logsShared[0]], [CALL_ACCEPTED, CALL_ACCEPTED], TRACELESS_CORRELATION);
+    const [instrumentationInstall] = blocks.pick('install', line, 'instrumentation');
+    const instrumentation = blocks.pick('instrumentation');
+    assert.ok(instrumentationInstall && instrumentation.length === 1, `README.md: ${line} needs one instrumentation install block and one instrumentation block`);
+    installAll(instrumentationInstall.code);
+    prove('instrumentation', [setup[0], instrumentation[0]], [], TRACED_CALL);
 
     if (commonjs) {
       writeFileSync(join(dir, 'widget.cts'), commonjs.code);
