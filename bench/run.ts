@@ -26,6 +26,7 @@ const MEASUREMENTS: ReadonlyArray<(spans: ReadableSpan[]) => Promise<Section>> =
   () => measureBundles(),
   (spans) => measureHeapGrowth(spans, 6),
   (spans) => measureStalledHost(spans),
+  () => import('./instrumentation.js').then((m) => m.measureInstrumentation()),
 ];
 
 const machine = {
