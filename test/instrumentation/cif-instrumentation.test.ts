@@ -483,6 +483,23 @@ describe('CifInstrumentation', () => {
     });
 
 
+    it('lets go of a handler the widget removed', async () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) throw new Error('this test needs node --expose-gc (see .mocharc.json)');
+      install();
+      register();
+      // Made in a function of its own, so this test keeps no reference to the handler.
+      const removed = await (async () => {
+        const handler = () => {};
+        cif().addHandler!('onmodechanged', handler);
+        await cif().removeHandler!('onmodechanged', handler);
+        return new WeakRef(handler);
+      })();
+      await flushMicrotasks();
+      gc();
+      expect(removed.deref()).to.equal(undefined);
+    });
+
     it('leaves no rejection unhandled when the host refuses to swap a handler back on disable()', async () => {
       const library = install();
       library.removeHandler = () => Promise.reject(new Error('host refuses'));
