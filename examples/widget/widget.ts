@@ -73,9 +73,13 @@ const cif = () => (window as unknown as { Microsoft?: { CIFramework?: CIFramewor
 function setPresence(presence: string, parent: Context): void {
   const library = cif();
   if (!library) return; // the host has not loaded the CIF library yet
-  void context.with(parent, () => library.setPresence(presence)).then((done) => {
-    if (done) $('presence').textContent = presence;
-  });
+  // A rejection is on the call's span (ERROR, with the exception); the widget shows the last presence set.
+  void context.with(parent, () => library.setPresence(presence)).then(
+    (done) => {
+      if (done) $('presence').textContent = presence;
+    },
+    () => {},
+  );
 }
 
 /** The call in progress: its root span, and the context that carries it and its CIF session. */
@@ -159,7 +163,10 @@ function onCifReady(): void {
   cifReady = true;
   void cif()
     ?.getPresence()
-    .then((presence) => ($('presence').textContent = presence));
+    .then(
+      (presence) => ($('presence').textContent = presence),
+      () => {}, // on the call's span too
+    );
 }
 // The host may have loaded the CIF library before this script ran: then CIFInitDone has fired already.
 if (cif()) onCifReady();
