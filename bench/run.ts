@@ -12,6 +12,7 @@ import { measureExport, measurePerKpiEvent } from './export.js';
 import { checkFloor } from './floor.js';
 import { measureQueueMemory } from './memory.js';
 import { formatSection, formatTargets, markdownTable, type Section } from './report.js';
+import { measureInstrumentation } from './instrumentation.js';
 import { measureSlices } from './slices.js';
 import { recordCallSpans } from './workload.js';
 
@@ -37,6 +38,7 @@ const sections: Section[] = [
   await measureSlices(spans, floor, ROUNDS),
   await measurePerKpiEvent(spans, floor.count, ROUNDS),
   await measureQueueMemory(spans),
+  await measureInstrumentation(),
 ];
 const bundles = await measureBundles();
 sections.push(...bundles.sections);

@@ -8,6 +8,9 @@
 //   (installFakeCIFramework), once answering and once refusing every call;
 // - install otel-N logs, logs otel-N / logs: the same for log-based events, in the same project
 //   after the span quick start, which they follow (its ids, its session, its calls);
+// - install otel-N instrumentation, instrumentation: in the same project after those, the install
+//   line, then the `instrumentation` block after the setup of line N, type-checked and run: a call
+//   the widget makes in a span, without a correlationId, must reach the host with the trace id;
 // - commonjs: compiled as a `.cts` file with the TypeScript settings the README names, then run.
 // Anywhere:
 // - types: type-checked against the built package and this repository's dev dependencies;
@@ -46,7 +49,7 @@ const BROWSER_OPTIONS = {
 const COMMONJS_OPTIONS = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', types: [], strict: true, skipLibCheck: true };
 
 /** Markers proven with the README's install lines and quick start, which only the README has. */
-const README_MARKER = /^(?:install otel-\d+(?: logs)?|(?:quickstart|logs)(?: otel-\d+)?|commonjs)$/;
+const README_MARKER = /^(?:install otel-\d+(?: logs| instrumentation)?|(?:quickstart|logs)(?: otel-\d+)?|instrumentation|commonjs)$/;
 /** Markers any page may use. Any other marker is a typo that would leave its block unchecked. */
 const ANY_PAGE_MARKER = /^(?:types|npm-scripts|script-tag)$/;
 
@@ -164,6 +167,18 @@ const [, logCall] = client.calls;
 assert.match(logCall.correlationId, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 `;
 
+/** Checked after the instrumentation block: the registered CifInstrumentation fills a call's correlationId. */
+const TRACED_CALL = `
+const { context, trace } = await import('@opentelemetry/api');
+const { traceIdToGuid } = await import('${manifest.name}');
+const span = trace.getTracer('readme-check').startSpan('call');
+await context.with(trace.setSpan(context.active(), span), () =>
+  globalThis.Microsoft.CIFramework.logAnalyticsEvent({ conversationId: 'c', providerSessionId: 'p', events: [] }, 'Probe'),
+);
+span.end();
+assert.deepEqual(client.calls.map((call) => call.correlationId), [traceIdToGuid(span.spanContext().traceId)]);
+`;
+
 function proveLine(line, nodeVersion, { tarball, blocks }) {
   const [install] = blocks.pick('install', line);
   const setup = blocks.pick('quickstart', line);
@@ -212,6 +227,11 @@ function proveLine(line, nodeVersion, { tarball, blocks }) {
     // Log-based events follow the span quick start: the same KPI event, once from each source.
     installAll(logsInstall.code);
     prove('logs', [setup[0], shared[0], logsSetup[0], logsShared[0]], [CALL_ACCEPTED, CALL_ACCEPTED], TRACELESS_CORRELATION);
+    const [instrumentationInstall] = blocks.pick('install', line, 'instrumentation');
+    const instrumentation = blocks.pick('instrumentation');
+    assert.ok(instrumentationInstall && instrumentation.length === 1, `README.md: ${line} needs one instrumentation install block and one instrumentation block`);
+    installAll(instrumentationInstall.code);
+    prove('instrumentation', [setup[0], instrumentation[0]], [], TRACED_CALL);
 
     if (commonjs) {
       writeFileSync(join(dir, 'widget.cts'), commonjs.code);

@@ -3,7 +3,7 @@ import { isTracingSuppressed } from '@opentelemetry/core';
 import { log } from '../log.js';
 import { withCorrelationId } from './correlation.js';
 import { HandlerRegistry, type AnyFunction } from './handlers.js';
-import { runInSpan } from './run-in-span.js';
+import { listen, runInSpan } from './run-in-span.js';
 
 /** Options of `CifInstrumentation`. Every one is optional. */
 export interface CifInstrumentationConfig {
@@ -79,14 +79,14 @@ export class CifInstrumentation {
    */
   enable(): void {
     this.enabled = true;
-    const target = this.target();
-    try {
-      if (!this.listening && typeof (target as Partial<EventTarget>).addEventListener === 'function') {
-        (target as EventTarget).addEventListener('CIFInitDone', this.onInitDone);
-        this.listening = target as EventTarget;
+    const target = this.target() as EventTarget;
+    if (!this.listening) {
+      try {
+        target.addEventListener('CIFInitDone', this.onInitDone);
+        this.listening = target;
+      } catch {
+        // Not an EventTarget, or one that refuses listeners: the library is wrapped when enable() finds it.
       }
-    } catch {
-      // A target that refuses listeners: the library is wrapped when enable() finds it.
     }
     this.wrapLibrary();
   }
@@ -197,12 +197,14 @@ export class CifInstrumentation {
   private argumentsFor(library: object, method: string, args: unknown[], span: Span): readonly unknown[] {
     try {
       const [eventName, handler] = args;
-      if ((method === 'addHandler' || method === 'removeHandler') && typeof eventName === 'string' && typeof handler === 'function') {
+      if ((method === 'addHandler' || method === 'removeHandler') && typeof handler === 'function') {
+        // As the host reads it; a name whose toString throws leaves the call as it is.
+        const event = String(eventName);
         const own = handler as AnyFunction;
         const wrapper =
           method === 'addHandler'
-            ? this.handlers.add(library, eventName, own, () => this.wrapHandler(eventName, own))
-            : this.handlers.remove(library, eventName, own);
+            ? this.handlers.add(library, event, own, () => this.wrapHandler(event, own))
+            : this.handlers.remove(library, event, own);
         return wrapper ? [eventName, wrapper, ...args.slice(2)] : args;
       }
       return this.config.correlationId === false ? args : withCorrelationId(method, args, span.spanContext().traceId);
@@ -216,13 +218,11 @@ export class CifInstrumentation {
     const name = `${PREFIX} ${eventName}`;
     const attributes = { [ATTR_EVENT]: eventName };
     const start = () => this.startSpan(name, SpanKind.INTERNAL, attributes);
-    const wrapper: AnyFunction = function (this: unknown, ...args: unknown[]): unknown {
+    return function (this: unknown, ...args: unknown[]): unknown {
       const started = start();
       if (!started) return Reflect.apply(handler, this, args);
       return runInSpan(started.span, started.parent, () => Reflect.apply(handler, this, args));
     };
-    wrappers.add(wrapper);
-    return wrapper;
   }
 
   /** A span under the active context; none while disabled, with tracing suppressed, or if the tracer throws. */
@@ -253,11 +253,12 @@ export class CifInstrumentation {
   }
 }
 
-/** `target.Microsoft.CIFramework` if it is an object; reading it may throw. */
+/** `target.Microsoft.CIFramework` if it is an object or a function; reading it may throw. */
 function findLibrary(target: object): object | undefined {
   try {
     const library: unknown = (target as { Microsoft?: { CIFramework?: unknown } }).Microsoft?.CIFramework;
-    return (typeof library === 'object' && library !== null) || typeof library === 'function' ? library : undefined;
+    // Object() returns objects and functions themselves, and wraps anything else in a new object.
+    return Object(library) === library ? (library as object) : undefined;
   } catch {
     return undefined;
   }
@@ -298,10 +299,5 @@ function restore(library: object, name: string, method: WrappedMethod): void {
 
 /** A host answer nobody waits for: a rejection must not surface as unhandled. */
 function quiet(answer: unknown): void {
-  try {
-    const then = (answer as { then?: unknown } | undefined)?.then;
-    if (typeof then === 'function') then.call(answer, undefined, () => {});
-  } catch {
-    // Nothing to listen to.
-  }
+  listen(answer, () => {}, () => {});
 }

@@ -15,7 +15,7 @@ interface Registration {
  * wrapper. An entry lives from `addHandler` to `removeHandler`, as the host's does.
  */
 export class HandlerRegistry {
-  private readonly byLibrary = new Map<object, Map<AnyFunction, Map<string, Registration>>>();
+  private readonly byLibrary = new WeakMap<object, Map<AnyFunction, Map<string, Registration>>>();
 
   /** The wrapper the host gets for `handler` on `eventName`; `wrap` makes it the first time. */
   add(library: object, eventName: string, handler: AnyFunction, wrap: () => AnyFunction): AnyFunction {
@@ -38,7 +38,6 @@ export class HandlerRegistry {
     if (!registration) return undefined;
     events!.delete(key);
     if (events!.size === 0) handlers!.delete(handler);
-    if (handlers!.size === 0) this.byLibrary.delete(library);
     return registration.wrapper;
   }
 

@@ -28,10 +28,7 @@ export function runInSpan<T>(span: Span, parent: Context, fn: () => T): T {
   return answer;
 }
 
-/**
- * Listens to `answer` if it is a thenable. Listening marks a rejected promise as handled, so the
- * page no longer reports it as unhandled; everything else about it is the host's.
- */
+/** Ends `span` when `answer` settles, or now when it is not a thenable that can be listened to. */
 function endWhenSettled(span: Span, answer: unknown): void {
   let settled = false;
   const once = (done: () => void) => () => {
@@ -39,21 +36,23 @@ function endWhenSettled(span: Span, answer: unknown): void {
     settled = true;
     done();
   };
+  const ended = once(() => end(span));
+  if (!listen(answer, ended, (reason: unknown) => once(() => fail(span, reason))())) ended();
+}
+
+/**
+ * Calls `answer.then(onFulfilled, onRejected)` if it can; whether it did. Listening marks a
+ * rejected promise as handled, so the page no longer reports it as unhandled.
+ */
+export function listen(answer: unknown, onFulfilled: () => void, onRejected: (reason: unknown) => void): boolean {
   try {
-    // Reading `then` of a proxy or a getter may throw; calling it may too.
-    const then = (typeof answer === 'object' && answer !== null) || typeof answer === 'function' ? (answer as { then?: unknown }).then : undefined;
-    if (typeof then === 'function') {
-      then.call(
-        answer,
-        once(() => end(span)),
-        (reason: unknown) => once(() => fail(span, reason))(),
-      );
-      return;
-    }
+    // Reading `then` of a proxy or a getter may throw; a `then` that is not a function throws at `.call`.
+    const then = (Object(answer) as { then: (this: unknown, ...callbacks: unknown[]) => unknown }).then;
+    then.call(answer, onFulfilled, onRejected);
+    return true;
   } catch {
-    // A thenable that cannot be listened to: the span ends now.
+    return false;
   }
-  once(() => end(span))();
 }
 
 /** ERROR status with the reason read as the exporter reads host rejections, the exception, then the end. */

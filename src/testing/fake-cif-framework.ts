@@ -155,7 +155,8 @@ function fakeSessionApis(whenRunning: WhenRunning): FakeCifSessionApis {
   };
 }
 
-// --- Client-side events: addHandler, removeHandler, and fireEvent to raise one.
+// --- What a widget's own CIF calls meet (the CIF instrumentation's example and demo make them):
+// client-side events, with fireEvent to raise one, and the agent's presence.
 
 interface FakeHandlers {
   /**
@@ -170,13 +171,14 @@ interface FakeHandlers {
 type Handler = (eventData: unknown) => unknown;
 
 /**
- * Defines `addHandler(eventName, handler)` and `removeHandler(eventName, handler)` on `cif`. As
- * with `addEventListener`, a handler added twice for one event is held once. `removeHandler`
- * resolves with whether it removed the handler, as the CIF reference describes.
+ * Defines `addHandler(eventName, handler)` and `removeHandler(eventName, handler)` on `cif`, and
+ * the presence APIs (`presenceApis`). As with `addEventListener`, a handler added twice for one
+ * event is held once. `removeHandler` resolves with whether it removed the handler, as the CIF
+ * reference describes.
  */
 function addHandlers(cif: object): FakeHandlers {
   const byEvent = new Map<string, Handler[]>();
-  Object.assign(cif, {
+  Object.assign(cif, presenceApis(), {
     addHandler(eventName: string, handler: Handler): void {
       const key = String(eventName).toLowerCase();
       const list = byEvent.get(key) ?? [];
@@ -195,5 +197,21 @@ function addHandlers(cif: object): FakeHandlers {
       const list = [...(byEvent.get(eventName.toLowerCase()) ?? [])];
       return Promise.all(list.map(async (handler) => handler(eventData)));
     },
+  };
+}
+
+/**
+ * `setPresence(presenceText)` and `getPresence()`. The agent starts `Available`; `setPresence`
+ * resolves with its boolean of success: false, and no change, for anything but a non-empty string.
+ */
+function presenceApis(): { setPresence(presenceText: unknown): Promise<boolean>; getPresence(): Promise<string> } {
+  let presence = 'Available';
+  return {
+    setPresence(presenceText) {
+      const valid = typeof presenceText === 'string' && presenceText !== '';
+      if (valid) presence = presenceText;
+      return Promise.resolve(valid);
+    },
+    getPresence: () => Promise.resolve(presence),
   };
 }

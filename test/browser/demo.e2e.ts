@@ -143,6 +143,47 @@ describe('the demo widget in Chromium', function () {
     expect(errors).to.deep.equal([]);
   });
 
+  it("lists the widget's CIF calls as spans of the call's trace, beside its KPI calls, and no span for the exporter's calls", async () => {
+    const { page, errors } = await browser.newPage();
+    await page.setViewportSize(NARROW);
+    await page.goto(`${demo.url}?cifLoadDelay=0`);
+    await page.locator('#presence', { hasText: 'Available' }).waitFor();
+    await page.click('#ring');
+    await page.click('#accept');
+    await page.locator('#presence', { hasText: 'Busy' }).waitFor();
+    await page.click('#end');
+    await page.locator('#presence', { hasText: 'Available' }).waitFor();
+    const id = await identity(page);
+    const calls = await waitForCalls(page, 3);
+    expect(calls.map((call) => [call.eventName, call.correlationId])).to.deep.equal([
+      ['CallOffered', id.correlationId],
+      ['CallAccepted', id.correlationId],
+      ['CallEnded', id.correlationId],
+    ]);
+    await page.waitForFunction(() => (window as unknown as { widgetSpans: unknown[] }).widgetSpans.length >= 7);
+    type Shown = { name: string; kind: string; parent?: string; traceId: string };
+    const spans = await page.evaluate(() => (window as unknown as { widgetSpans: Shown[] }).widgetSpans);
+    const callTrace = id.correlationId.replace(/-/g, '');
+    const startTrace = spans[0]!.traceId;
+    expect(startTrace).not.to.equal(callTrace);
+    expect(spans).to.deep.equal([
+      { name: 'Microsoft.CIFramework.getPresence', kind: 'CLIENT', parent: undefined, traceId: startTrace },
+      { name: 'CallOffered', kind: 'INTERNAL', parent: 'inbound call', traceId: callTrace },
+      { name: 'CallAccepted', kind: 'INTERNAL', parent: 'inbound call', traceId: callTrace },
+      { name: 'Microsoft.CIFramework.setPresence', kind: 'CLIENT', parent: 'inbound call', traceId: callTrace },
+      { name: 'CallEnded', kind: 'INTERNAL', parent: 'inbound call', traceId: callTrace },
+      { name: 'inbound call', kind: 'INTERNAL', parent: undefined, traceId: callTrace },
+      { name: 'Microsoft.CIFramework.setPresence', kind: 'CLIENT', parent: 'inbound call', traceId: callTrace },
+    ]);
+    expect(await page.locator('#cif-spans li').allInnerTexts()).to.deep.equal([
+      'Microsoft.CIFramework.getPresence (CLIENT)',
+      'Microsoft.CIFramework.setPresence (CLIENT, in inbound call)',
+      'Microsoft.CIFramework.setPresence (CLIENT, in inbound call)',
+    ]);
+    expect(await layoutProblems(page)).to.deep.equal([]);
+    expect(errors).to.deep.equal([]);
+  });
+
   it('on a busy port, `npm run demo` says how to pick another one instead of printing a stack trace', async () => {
     const busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));

@@ -334,8 +334,8 @@ function describeInstrumentation(line, cif, providers) {
       const loaded = Object.getPrototypeOf(library);
       unregister();
       unregister();
-      assert.deepEqual(Object.getOwnPropertyNames(library).sort(), ['addHandler', 'getFocusedSession', 'getSession', 'logAnalyticsEvent', 'removeHandler']);
-      assert.equal(library.setPresence, loaded.setPresence);
+      assert.deepEqual(Object.getOwnPropertyNames(library).sort(), ['addHandler', 'getFocusedSession', 'getPresence', 'getSession', 'logAnalyticsEvent', 'removeHandler', 'setPresence']);
+      assert.equal(library.getMode, loaded.getMode);
       await library.logAnalyticsEvent({ conversationId: 'c', providerSessionId: 'p', events: [] }, 'CallHold');
       assert.deepEqual(fake.client.calls.map((c) => c.correlationId), [undefined]);
       const again = new cif.CifInstrumentation({ target });

@@ -1,4 +1,4 @@
-import { context, ProxyTracerProvider, SpanKind, SpanStatusCode, type TracerProvider } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type ContextManager, type TracerProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { suppressTracing } from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, withCifSession } from '../../src/index.js';
 import { CifInstrumentation, type CifInstrumentationConfig } from '../../src/instrumentation.js';
 import { installFakeCIFramework, type FakeCIFramework } from '../../src/testing/index.js';
+import { captureDiag } from '../helpers/diag.js';
 import { FIXED_TRACE_ID, TRACE_GUID } from '../helpers/spans.js';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -52,7 +53,7 @@ describe('CifInstrumentation', () => {
   let unregister: (() => void) | undefined;
   let instrumentation: CifInstrumentation;
 
-  /** The methods the examples call, answered at once and recorded. */
+  /** Methods the stand-in host lacks, answered at once and recorded; it answers setPresence itself. */
   function hostMethods(): Library {
     const method =
       (name: string, answer: (...args: unknown[]) => unknown) =>
@@ -61,7 +62,6 @@ describe('CifInstrumentation', () => {
         return answer(...args);
       };
     return {
-      setPresence: method('setPresence', () => Promise.resolve(true)),
       createSession: method('createSession', () => Promise.resolve('session-7')),
       updateContext: method('updateContext', () => Promise.resolve('{}')),
       searchAndOpenRecords: method('searchAndOpenRecords', () => Promise.resolve('[]')),
@@ -93,6 +93,23 @@ describe('CifInstrumentation', () => {
   const finished = () => spans.getFinishedSpans().map(shown);
   const spanIdOf = (name: string) => spans.getFinishedSpans().find((s) => s.name === name)?.spanContext().spanId;
   const flushMicrotasks = () => new Promise((resolve) => setImmediate(resolve));
+  /** Makes the host's addHandler record the arguments it gets, before the instrumentation wraps it. */
+  const recordAddHandler = (library: Library) => {
+    const hostAdd = library.addHandler!;
+    const seen: unknown[][] = [];
+    library.addHandler = function (this: unknown, ...args: unknown[]) {
+      seen.push(args);
+      return hostAdd.apply(this, args);
+    };
+    return seen;
+  };
+  /** What the library says at DEBUG through diag, each line without the component name, until afterEach. */
+  const captureDebug = () => {
+    const lines: string[] = [];
+    const keep = (component: unknown, message: unknown) => void (component === 'opentelemetry-exporter-cif' && lines.push(String(message)));
+    diag.setLogger({ error: keep, warn: keep, info: keep, debug: keep, verbose: () => {} }, { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true });
+    return lines;
+  };
 
   before(() => context.setGlobalContextManager(contextManager.enable()));
   after(() => context.disable());
@@ -106,6 +123,7 @@ describe('CifInstrumentation', () => {
   afterEach(async () => {
     unregister?.();
     fake?.uninstall();
+    diag.disable();
     await provider.shutdown();
   });
 
@@ -192,6 +210,67 @@ describe('CifInstrumentation', () => {
     });
   });
 
+  describe('calls, against hostile tracers and context managers', () => {
+    it('makes no span with tracing suppressed even when the tracer would start one', async () => {
+      install();
+      const started: string[] = [];
+      const naive = { getTracer: () => ({ startSpan: (name: string) => (started.push(name), trace.wrapSpanContext(trace.getSpanContext(ROOT_CONTEXT)!)) }) };
+      register({}, naive as unknown as TracerProvider);
+      await context.with(suppressTracing(context.active()), () => cif().createSession!({ templateName: 't' }));
+      expect(started).to.deep.equal([]);
+      expect(received.map((r) => r.args)).to.deep.equal([[{ templateName: 't' }]]);
+    });
+
+    it("calls the host once, with the widget's own arguments, when the span cannot say its trace id", async () => {
+      install();
+      const span = { spanContext: () => { throw new Error('span bug'); }, end: () => {}, setStatus: () => {}, recordException: () => {} };
+      register({}, { getTracer: () => ({ startSpan: () => span }) } as unknown as TracerProvider);
+      expect(await cif().createSession!({ templateName: 't' })).to.equal('session-7');
+      expect(received.map((r) => r.args)).to.deep.equal([[{ templateName: 't' }]]);
+    });
+
+    it('makes the call once, and ends its span, when the context manager throws', async () => {
+      install();
+      const ended: string[] = [];
+      const spanContext = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 };
+      const recording = { getTracer: () => ({ startSpan: (name: string) => ({ spanContext: () => spanContext, end: () => void ended.push(name) }) }) };
+      register({}, recording as unknown as TracerProvider);
+      const throwing: ContextManager = {
+        active: () => ROOT_CONTEXT,
+        with: () => {
+          throw new Error('context manager bug');
+        },
+        bind: (_context, target) => target,
+        enable() {
+          return this;
+        },
+        disable() {
+          return this;
+        },
+      };
+      context.disable();
+      context.setGlobalContextManager(throwing);
+      try {
+        expect(await cif().createSession!({ templateName: 't' })).to.equal('session-7');
+      } finally {
+        context.disable();
+        context.setGlobalContextManager(contextManager.enable());
+      }
+      expect(received.map((r) => r.args)).to.deep.equal([[{ templateName: 't' }, TRACE_GUID]]);
+      expect(ended).to.deep.equal(['Microsoft.CIFramework.createSession']);
+    });
+
+    it('ends the span once, with the first answer, when a thenable calls back twice', async () => {
+      const library = install();
+      library.getMode = () => ({ then: (resolve: () => void, reject: (reason: unknown) => void) => (resolve(), reject(new Error('late'))) });
+      register();
+      const warnings = captureDiag();
+      cif().getMode!();
+      expect(finished()).to.deep.equal([callSpan('getMode', undefined)]);
+      expect(warnings).to.deep.equal([]);
+    });
+  });
+
   describe('correlationId', () => {
     const DATA = { conversationId: 'conv-1', providerSessionId: 'prov-1', events: [] };
     [
@@ -199,7 +278,7 @@ describe('CifInstrumentation', () => {
       { call: 'updateContext', args: [{ customer: 'Contoso' }, 'session-1'], host: [{ customer: 'Contoso' }, 'session-1', undefined, TRACE_GUID] },
       { call: 'updateContext', args: [{ customer: 'Contoso' }, 'session-1', true, 'mine'], host: [{ customer: 'Contoso' }, 'session-1', true, 'mine'] },
       { call: 'createSession', args: [{ templateName: 't' }, undefined], host: [{ templateName: 't' }, undefined] },
-      { call: 'setPresence', args: ['Available'], host: ['Available'] },
+      { call: 'getMode', args: [], host: [] },
       { call: 'searchAndOpenRecords', args: ['contact', '?$top=1', true], host: ['contact', '?$top=1', true] },
     ].forEach(({ call, args, host }) =>
       it(`calls ${call}(${args.map((a) => JSON.stringify(a) ?? 'undefined').join(', ')}) as ${call}(${host.map((a) => JSON.stringify(a) ?? 'undefined').join(', ')})`, async () => {
@@ -322,18 +401,121 @@ describe('CifInstrumentation', () => {
       expect(calls).to.equal(1);
     });
 
-    it('hands the host the handler itself after disable(), so removeHandler still removes it', async () => {
+    [
+      { when: 'after disable()', enableAgain: false },
+      { when: 'after disable() and enable()', enableAgain: true },
+    ].forEach(({ when, enableAgain }) =>
+      it(`removes with removeHandler a handler added before, ${when}: the host holds the handler itself again`, async () => {
+        install();
+        register();
+        let calls = 0;
+        const handler = () => void calls++;
+        cif().addHandler!('onclicktoact', handler);
+        instrumentation.disable();
+        if (enableAgain) instrumentation.enable();
+        await fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' });
+        expect(await cif().removeHandler!('onclicktoact', handler)).to.equal(true);
+        await fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' });
+        expect(calls).to.equal(1);
+        expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework.addHandler', ...(enableAgain ? ['Microsoft.CIFramework.removeHandler'] : [])]);
+      }),
+    );
+  });
+
+  describe('handlers, as the widget and the host use them', () => {
+    it('runs a handler without a span when the host calls it with tracing suppressed', async () => {
+      install();
+      register();
+      const handler = () => tracer().startSpan('inside').end();
+      cif().addHandler!('onsessionclosed', handler);
+      await context.with(suppressTracing(context.active()), () => fake.fireEvent('onsessionclosed'));
+      expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework.addHandler']);
+    });
+
+    it('passes the arguments after the handler on to the host', () => {
+      const library = install();
+      const seen = recordAddHandler(library);
+      register();
+      const handler = () => {};
+      cif().addHandler!('onmodechanged', handler, 'extra', 2);
+      expect(seen).to.have.length(1);
+      expect([seen[0]![0], typeof seen[0]![1], seen[0]![1] === handler, seen[0]!.slice(2)]).to.deep.equal(['onmodechanged', 'function', false, ['extra', 2]]);
+    });
+
+    it('passes a handler that is not a function as it is, and wraps one added for an event name that is not a string', async () => {
+      const library = install();
+      const seen = recordAddHandler(library);
+      register();
+      const handler = () => 'handled';
+      cif().addHandler!('onclicktoact', undefined);
+      cif().addHandler!(42, handler);
+      expect([seen[0], seen[1]![0], seen[1]![1] === handler]).to.deep.equal([['onclicktoact', undefined], 42, false]);
+      expect(await fake.fireEvent('42')).to.deep.equal(['handled']);
+      expect(finished().map((s) => s.name).slice(-1)).to.deep.equal(['Microsoft.CIFramework 42']);
+    });
+
+    it('passes a handler given to another method as it is, and removeHandler still removes it', async () => {
       install();
       register();
       let calls = 0;
       const handler = () => void calls++;
       cif().addHandler!('onclicktoact', handler);
-      instrumentation.disable();
-      await fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' });
+      await cif().searchAndOpenRecords!('onclicktoact', handler);
+      expect(received[0]!.args[1]).to.equal(handler);
       expect(await cif().removeHandler!('onclicktoact', handler)).to.equal(true);
-      await fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' });
-      expect(calls).to.equal(1);
-      expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework.addHandler']);
+      await fake.fireEvent('onclicktoact', {});
+      expect(calls).to.equal(0);
+    });
+
+    it('keeps a handler removed after disable(), and one handler on two events removable from each', async () => {
+      install();
+      register();
+      const seen: string[] = [];
+      const handler = (event: unknown) => void seen.push(String(event));
+      cif().addHandler!('onmodechanged', handler);
+      cif().addHandler!('onsizechanged', handler);
+      expect(await cif().removeHandler!('onmodechanged', handler)).to.equal(true);
+      expect(await cif().removeHandler!('onsizechanged', handler)).to.equal(true);
+      instrumentation.disable();
+      await fake.fireEvent('onmodechanged', 'mode');
+      await fake.fireEvent('onsizechanged', 'size');
+      expect(seen).to.deep.equal([]);
+    });
+
+
+    it('lets go of a handler the widget removed', async () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) throw new Error('this test needs node --expose-gc (see .mocharc.json)');
+      install();
+      register();
+      // Made in a function of its own, so this test keeps no reference to the handler.
+      const removed = await (async () => {
+        const handler = () => {};
+        cif().addHandler!('onmodechanged', handler);
+        await cif().removeHandler!('onmodechanged', handler);
+        return new WeakRef(handler);
+      })();
+      await flushMicrotasks();
+      gc();
+      expect(removed.deref()).to.equal(undefined);
+    });
+
+    it('leaves no rejection unhandled when the host refuses to swap a handler back on disable()', async () => {
+      const library = install();
+      library.removeHandler = () => Promise.reject(new Error('host refuses'));
+      register();
+      cif().addHandler!('onsetpresence', () => {});
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        instrumentation.disable();
+        await flushMicrotasks();
+        await flushMicrotasks();
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+      expect(unhandled).to.deep.equal([]);
     });
   });
 
@@ -358,7 +540,7 @@ describe('CifInstrumentation', () => {
       await second.logAnalyticsEvent!({ conversationId: 'c', providerSessionId: 'p', events: [] }, 'CallHold');
       expect(finished()).to.deep.equal([callSpan('setPresence', undefined), callSpan('setPresence', undefined)]);
       expect(snapshot(first)).to.deep.equal(firstOriginals);
-      expect(Object.getOwnPropertyNames(second).sort()).to.deep.equal(['addHandler', 'getFocusedSession', 'getSession', 'logAnalyticsEvent', 'removeHandler']);
+      expect(Object.getOwnPropertyNames(second).sort()).to.deep.equal(['addHandler', 'getFocusedSession', 'getPresence', 'getSession', 'logAnalyticsEvent', 'removeHandler', 'setPresence']);
       expect(fake.client.calls.map((c) => c.correlationId)).to.deep.equal([undefined]);
     });
 
@@ -399,6 +581,143 @@ describe('CifInstrumentation', () => {
       unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: provider });
       await cif().setPresence!('Busy');
       expect(finished()).to.deep.equal([callSpan('setPresence', undefined)]);
+    });
+  });
+
+  describe('enable and disable, in detail', () => {
+    it('leaves the functions alone when created with enabled: false', () => {
+      const library = install();
+      const originals = snapshot(library);
+      instrumentation = new CifInstrumentation({ target, enabled: false });
+      instrumentation.setTracerProvider(provider);
+      expect(snapshot(library)).to.deep.equal(originals);
+    });
+
+    it('makes no span from a wrapper the page kept after disable()', async () => {
+      install();
+      register();
+      const kept = cif().createSession!;
+      instrumentation.disable();
+      await kept.call(cif(), { templateName: 't' });
+      expect(finished()).to.deep.equal([]);
+      expect(received.map((r) => r.args)).to.deep.equal([[{ templateName: 't' }]]);
+    });
+
+    it('stops listening for CIFInitDone on disable()', () => {
+      const calls: string[] = [];
+      const listeners = new Set<unknown>();
+      target = Object.assign(new EventTarget(), {
+        addEventListener: (type: string, listener: unknown) => (calls.push(`add ${type}`), listeners.add(listener)),
+        removeEventListener: (type: string, listener: unknown) => (calls.push(`remove ${type}`), listeners.delete(listener)),
+      }) as unknown as Host;
+      register();
+      instrumentation.disable();
+      expect([calls, listeners.size]).to.deep.equal([['add CIFInitDone', 'remove CIFInitDone'], 0]);
+    });
+
+    it('wraps nothing at a CIFInitDone after disable(), even where the listener cannot be removed', () => {
+      target.removeEventListener = () => {
+        throw new Error('no removing');
+      };
+      register();
+      instrumentation.disable();
+      const getMode = () => 1;
+      target.Microsoft = { CIFramework: { getMode } };
+      target.dispatchEvent(new Event('CIFInitDone'));
+      expect(target.Microsoft.CIFramework!.getMode).to.equal(getMode);
+    });
+
+    it('traces the functions a library inherits from its class, without changing what it lists, and puts them back', async () => {
+      class Base {
+        getMode() {
+          return 2;
+        }
+      }
+      class CifLibrary extends Base {}
+      const library = new CifLibrary();
+      target.Microsoft = { CIFramework: library as unknown as Library };
+      register();
+      expect(library.getMode()).to.equal(2);
+      expect([Object.keys(library), Object.getOwnPropertyNames(library)]).to.deep.equal([[], ['getMode']]);
+      const pages = () => 3;
+      (library as { getMode: () => number }).getMode = pages;
+      instrumentation.disable();
+      expect(library.getMode).to.equal(pages);
+      delete (library as { getMode?: unknown }).getMode;
+      instrumentation.enable();
+      instrumentation.disable();
+      expect(Object.getOwnPropertyNames(library)).to.deep.equal([]);
+      expect(finished()).to.deep.equal([callSpan('getMode', undefined)]);
+    });
+
+    it('traces a CIFramework that is a function, and wraps nothing every object or function has', async () => {
+      const library = Object.assign(function CIFramework() {}, { getMode: () => 1 });
+      const own = Object.getOwnPropertyNames(library).sort();
+      target.Microsoft = { CIFramework: library as unknown as Library };
+      register();
+      expect(library.getMode()).to.equal(1);
+      expect(Object.getOwnPropertyNames(library).sort()).to.deep.equal(own);
+      expect(finished()).to.deep.equal([callSpan('getMode', undefined)]);
+      const plain = install();
+      const names = Object.getOwnPropertyNames(plain).sort();
+      instrumentation.enable();
+      expect(Object.getOwnPropertyNames(plain).sort()).to.deep.equal(names);
+    });
+  });
+
+  describe('the debug trail', () => {
+    it('says when the library is not there yet', () => {
+      const lines = captureDebug();
+      register();
+      target.Microsoft = { CIFramework: null as unknown as Library };
+      instrumentation.enable();
+      target.Microsoft = { CIFramework: 'loading' as unknown as Library };
+      instrumentation.enable();
+      expect(lines).to.deep.equal([
+        'Microsoft.CIFramework is not on the page yet; its calls are traced from CIFInitDone',
+        'Microsoft.CIFramework is not on the page yet; its calls are traced from CIFInitDone',
+        'Microsoft.CIFramework is not on the page yet; its calls are traced from CIFInitDone',
+      ]);
+    });
+
+    it('counts what it wraps, and names a function it cannot wrap, but not getters, values and read-only functions', () => {
+      const inherited = { searchAndOpenRecords: () => '[]' };
+      const library = Object.create(inherited) as Library;
+      library.getMode = () => 1;
+      Object.defineProperty(library, 'version', { get: () => () => '9.2', set: () => {}, enumerable: true });
+      Object.defineProperty(library, 'getWidth', { value: () => 400, writable: false });
+      (library as Record<string, unknown>).settings = { mode: 1 };
+      Object.preventExtensions(library);
+      target.Microsoft = { CIFramework: library };
+      const lines = captureDebug();
+      register();
+      instrumentation.enable();
+      expect(lines).to.deep.equal([
+        'Microsoft.CIFramework.searchAndOpenRecords cannot be wrapped; its calls are not traced',
+        'tracing 1 more functions of Microsoft.CIFramework, 1 in all',
+        'Microsoft.CIFramework.searchAndOpenRecords cannot be wrapped; its calls are not traced',
+        'tracing 0 more functions of Microsoft.CIFramework, 1 in all',
+      ]);
+    });
+
+    it('says when a handler stays wrapped because the host throws when it is swapped back, and not when there is no removeHandler', () => {
+      const library = install();
+      library.removeHandler = () => {
+        throw new Error('host bug');
+      };
+      register();
+      cif().addHandler!('onsessionswitched', () => {});
+      const lines = captureDebug();
+      instrumentation.disable();
+      const other = install();
+      delete (other as Record<string, unknown>).removeHandler;
+      Object.setPrototypeOf(other, Object.prototype);
+      instrumentation.enable();
+      cif().addHandler!('onsessionswitched', () => {});
+      instrumentation.disable();
+      expect(lines.filter((line) => line.includes('stays wrapped'))).to.deep.equal([
+        'the onsessionswitched handler stays wrapped: the host refused to swap it back',
+      ]);
     });
   });
 
@@ -448,11 +767,20 @@ describe('CifInstrumentation', () => {
       expect(created.getConfig()).to.deep.equal({ target, enabled: false });
     });
 
+    it('is enabled, on globalThis, by default', () => {
+      instrumentation = new CifInstrumentation();
+      expect(instrumentation.getConfig()).to.deep.equal({ enabled: true });
+      instrumentation.disable();
+      expect(new CifInstrumentation({ target, enabled: undefined }).getConfig()).to.deep.equal({ target, enabled: true });
+    });
+
     [
       { config: { enabled: 'yes' }, message: 'CifInstrumentation: enabled must be true or false (got yes).' },
       { config: { correlationId: 1 }, message: 'CifInstrumentation: correlationId must be true or false (got 1).' },
       { config: { target: 'window' }, message: 'CifInstrumentation: target must be an object such as window (got window).' },
       { config: null, message: 'CifInstrumentation: the config must be an object (got null).' },
+      { config: 'on', message: 'CifInstrumentation: the config must be an object (got on).' },
+      { config: { target: null }, message: 'CifInstrumentation: target must be an object such as window (got null).' },
     ].forEach(({ config, message }) =>
       it(`refuses ${JSON.stringify(config)} with a TypeError that says what to change`, () => {
         expect(() => new CifInstrumentation(config as never)).to.throw(TypeError, message);

@@ -387,6 +387,15 @@ describe('installFakeCIFramework client-side events', () => {
     expect(calls).to.equal(0);
   });
 
+  it("answers setPresence with its boolean of success, and getPresence with the agent's presence", async () => {
+    const target: Host = new EventTarget();
+    installFakeCIFramework(target);
+    const cif = target.Microsoft!.CIFramework as unknown as { setPresence(text: unknown): Promise<boolean>; getPresence(): Promise<string> };
+    const answers = [await cif.getPresence()];
+    for (const text of ['Busy', '', 42, 'Away']) answers.push(`${String(text)}: ${await cif.setPresence(text)}, now ${await cif.getPresence()}`);
+    expect(answers).to.deep.equal(['Available', 'Busy: true, now Busy', ': false, now Busy', '42: false, now Busy', 'Away: true, now Away']);
+  });
+
   it('rejects fireEvent with what a handler throws', async () => {
     const target: Host = new EventTarget();
     const fake = installFakeCIFramework(target);
