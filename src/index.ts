@@ -9,7 +9,8 @@ export {
   CifTimeoutError,
   CifTimerError,
 } from './errors.js';
-export type { CifDeliveryOptions, CifExporterOptions, CifRetryOptions, CifSpanExporterOptions } from './options.js';
+export type { CifDeliveryOptions, CifRetryOptions } from './delivery/options.js';
+export type { CifExporterOptions, CifSpanExporterOptions } from './options.js';
 export { getCifSession, setCifSession, withCifSession } from './session/context.js';
 export { CifSessionSpanProcessor } from './session/span-processor.js';
 export type { CifStartingSpan } from './session/span-processor.js';

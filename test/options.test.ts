@@ -1,7 +1,8 @@
 import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { CifDelivery, CifSpanExporter, type CifDeliveryOptions, type CifSpanExporterOptions } from '../src/index.js';
-import { editDistance, normalizeOptions } from '../src/options.js';
+import { normalizeOptions } from '../src/options.js';
+import { editDistance } from '../src/validate.js';
 import { captureDiag } from './helpers/diag.js';
 import { defaultEventName } from '../src/mapping/kpi-events.js';
 import { defaultCorrelationId, defaultEventFilter } from '../src/mapping/spans.js';

@@ -1,6 +1,6 @@
-import { normalizeDeliveryOptions, type CifDeliveryOptions } from '../options.js';
 import { createDeliveryStats, type CifDeliveryStats } from '../stats.js';
-import { createDelivery, type DeliveryEngine, type DeliveryOptions } from './engine.js';
+import { createDelivery, type DeliveryEngine } from './engine.js';
+import { normalizeDeliveryOptions, type CifDeliveryOptions, type DeliveryOptions } from './options.js';
 
 /** A delivery and the exporters that send through it. */
 export interface SharedDelivery {
