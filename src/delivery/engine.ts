@@ -4,6 +4,7 @@ import type { CifDeliveryStats, DeliveryDropReason } from '../stats.js';
 import type { CifCall } from '../types.js';
 import { callHost } from './host-call.js';
 import { createJobTable, type Attempt, type Job } from './jobs.js';
+import type { Outbox, OutboxEntry } from './outbox.js';
 import type { DeliveryOptions } from './options.js';
 import { createReadiness } from './readiness.js';
 import { countSettled, createBatches, type Batch, type DeliveryReport } from './report.js';
@@ -52,11 +53,12 @@ const FIXES: Readonly<Record<DeliveryDropReason, string>> = {
 /**
  * The delivery engine: admits calls up to a bound, holds them until CIF is ready, runs at most
  * `maxConcurrentCalls` at a time, times each out, retries rejections with backoff, and settles
- * every call exactly once as delivered or dropped for a counted reason. It orchestrates its parts:
- * the job table (where each waiting call is), the slots (calls at the host, and held ones), the
- * one timer of every deadline, readiness, and the open batches.
+ * every call exactly once as delivered, dropped for a counted reason, or kept in the outbox for a
+ * later page. It orchestrates its parts: the job table (where each waiting call is), the slots
+ * (calls at the host, and held ones), the one timer of every deadline, readiness, the open
+ * batches, and the outbox, where a call stays from its admission until it is handed to the host.
  */
-export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats): DeliveryEngine {
+export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats, outbox?: Outbox): DeliveryEngine {
   const { timeoutMillis, readyTimeoutMillis, maxQueueSize, retry } = options;
   const random = options.random ?? Math.random;
   const clock = options.now ?? monotonicNow;
@@ -69,8 +71,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** Shared by every call refused for a full queue or after shutdown: one error, however many calls. */
   const queueFullError = new CifQueueFullError(maxQueueSize);
   const shutDownError = new CifShutdownError('the CIF delivery is shut down');
-  /** Calls admitted so far, which ranks each call. */
+  /** Calls admitted so far, which ranks each call; calls of earlier pages rank before every call of this one. */
   let seq = 0;
+  let replayed = Number.MIN_SAFE_INTEGER;
   /** Calls admitted and not yet settled, in any state. */
   let admitted = 0;
   /** When the current wait for CIF runs out, if calls wait for it. */
@@ -78,17 +81,19 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let closed = false;
   let closing: Promise<void> | undefined;
   const readiness = createReadiness(options.readiness, pump);
+  /** The outbox could not take a call out before its handover: it stays there for a later page. */
+  const notTakenError = new Error('the outbox could not take this call out, so it is left for a later page');
 
-  function submit(call: CifCall, batch: Batch, refuse: boolean, now: number): void {
+  /** Admits a call of this page, or with `entry` one an earlier page left in the outbox. */
+  function submit(call: CifCall, batch: Batch, refuse: boolean, now: number, entry?: OutboxEntry): void {
     const events = call.data.events.length;
-    stats.kpiEventsSent += events;
+    if (!entry) stats.kpiEventsSent += events;
     // KPI events bound memory (each is capped by its columns), whatever their grouping into calls.
     const refusal = closed || refuse ? shutDownError : stats.kpiEventsPending >= maxQueueSize ? queueFullError : undefined;
-    if (refusal) {
-      countDrop(events, refusal === shutDownError ? 'after_shutdown' : 'queue_full', refusal);
-      return countSettled(batch, refusal);
-    }
-    const job: Job = { call, seq: seq++, events, batch, state: 'waiting', readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0, attempt: undefined, slot: -1 };
+    if (refusal) return count(events, batch, entry, refusal, refusal === shutDownError ? 'after_shutdown' : 'queue_full');
+    const rank = entry ? replayed++ : seq++;
+    entry ??= outbox?.add(call);
+    const job: Job = { call, seq: rank, events, batch, state: 'waiting', readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0, attempt: undefined, slot: -1, entry };
     admitted++;
     stats.kpiEventsPending += events;
     jobs.put(job, 'waiting');
@@ -128,6 +133,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     timer.schedule(now + timeoutMillis);
     // Without a timer the call could hang unbounded: it is not made, and `pump()` gives it up.
     if (timer.failure) return jobs.put(job, 'waiting');
+    // At most once: a call the outbox still holds is never handed over, and stays for a later page.
+    if (job.entry && !outbox!.remove(job.entry)) return settle(job, notTakenError, 'after_shutdown');
     if (!job.called) job.readyBy = now + readyTimeoutMillis;
     else stats.callsRetried++;
     job.called = true;
@@ -153,6 +160,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       // The library may still be starting: the attempt is given back and the call waits for CIFInitDone.
       job.attempts--;
       readiness.unready();
+      restore(job);
       jobs.put(job, 'waiting');
       if (readyWaitAt !== undefined && job.readyBy < readyWaitAt) readyWaitAt = undefined;
       log('debug', `call '${job.call.eventName}' failed before CIFInitDone (${error.message}); waiting for CIF again`);
@@ -160,6 +168,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       const millis = backoffMillis(job.attempts, retry, random);
       log('debug', `call '${job.call.eventName}' failed (${error.message}); retry ${job.attempts} in ${millis} ms`);
       job.due = clock() + millis;
+      restore(job);
       jobs.put(job, 'backoff');
       timer.schedule(job.due);
     } else settle(job, error, 'host_error');
@@ -182,18 +191,32 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     log('warn', `KPI events dropped: ${error.message}. ${FIXES[reason]} Counted in getStats().dropped.${reason}; shown once.`);
   }
 
-  /** A job is done: delivered when `error` is undefined, else dropped for `reason`. */
+  /** A call the host rejected goes back in the outbox while it waits to be tried again. */
+  function restore(job: Job): void {
+    if (job.entry) outbox!.restore(job.entry);
+  }
+
+  /** A job is done: delivered when `error` is undefined, else given up (see `count`). */
   function settle(job: Job, error?: Error, reason?: DeliveryDropReason): void {
     if (job.state === 'settled') return;
     if (job.attempt) slots.stop(job);
     job.state = 'settled';
     admitted--;
     stats.kpiEventsPending -= job.events;
-    if (error) {
-      log('debug', `call '${job.call.eventName}' given up as ${reason}: ${error.message}`);
-      countDrop(job.events, reason!, error);
-    } else stats.kpiEventsDelivered += job.events;
-    countSettled(job.batch, error);
+    count(job.events, job.batch, job.entry, error, reason, job.call.eventName);
+  }
+
+  /** Counts how a call ended: delivered, else kept when the outbox still holds it for a later page, else dropped for `reason`. */
+  function count(events: number, batch: Batch, entry: OutboxEntry | undefined, error?: Error, reason?: DeliveryDropReason, name?: string): void {
+    if (!error) stats.kpiEventsDelivered += events;
+    else if (entry && outbox!.holds(entry)) {
+      stats.kpiEventsKept += events;
+      log('debug', `call '${entry.call.eventName}' kept in the outbox for a later page: ${error.message}`);
+    } else {
+      if (name !== undefined) log('debug', `call '${name}' given up as ${reason}: ${error.message}`);
+      countDrop(events, reason!, error);
+    }
+    countSettled(batch, error);
   }
 
   /** Settles every call not yet settled, oldest first, and lets go of held slots. */
@@ -244,9 +267,17 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     closed = true;
     await batches.flush(timeoutMillis);
     settleAll(new CifShutdownError('the CIF delivery shut down before this call settled'), 'after_shutdown');
+    outbox?.dispose();
     readiness.dispose();
     pump();
   }
+
+  // Calls earlier pages left go before this page's own, in their order, once CIF is ready.
+  outbox?.claim((entries) => {
+    const [batch] = batches.open(entries.length);
+    const now = clock();
+    for (const entry of entries) submit(entry.call, batch, false, now, entry);
+  });
 
   return {
     deliver(calls, refuse = false) {

@@ -1,4 +1,5 @@
 import type { CifCall } from '../types.js';
+import type { OutboxEntry } from './outbox.js';
 import { Queue } from './queue.js';
 import type { Batch } from './report.js';
 
@@ -28,6 +29,8 @@ export interface Job {
   attempt: Attempt | undefined;
   /** Its index among the running calls while in flight. */
   slot: number;
+  /** Its call in the outbox, where there is one. */
+  readonly entry: OutboxEntry | undefined;
 }
 
 /** Links a host answer to its job until the job stops caring (timeout, shutdown). */

@@ -1,5 +1,6 @@
 import { check, type Check } from '../validate.js';
 import type { CifAnalyticsClient } from '../types.js';
+import { OUTBOX_DEFAULTS, type OutboxOptions } from './outbox.js';
 import { pageCifClient, type ReadinessSource } from './readiness.js';
 import type { RetryPolicy } from './retry.js';
 
@@ -59,7 +60,18 @@ export interface CifDeliveryOptions {
    * @default 'object'
    */
   dataFormat?: 'object' | 'json';
+  /**
+   * Keeps every call not yet handed to the host in web storage, so that the next page of the
+   * widget sends what a reload, a crash or a closed tab left (docs/page-lifecycle.md). `false`
+   * turns it off; an object sets where and how much it keeps.
+   * @default on where `localStorage` and `navigator.locks` work (a browser page over https or
+   * localhost), off elsewhere; `{ name: location.pathname, maxBytes: 1048576, maxAgeMillis: 604800000 }`
+   */
+  outbox?: false | CifOutboxOptions;
 }
+
+/** The `outbox` option of `CifDelivery` and the exporters. */
+export type CifOutboxOptions = OutboxOptions;
 
 /** The `retry` option of `CifDelivery` and the exporters. */
 export interface CifRetryOptions {
@@ -90,6 +102,8 @@ export interface DeliveryOptions {
   retry: RetryPolicy;
   maxConcurrentCalls: number;
   maxQueueSize: number;
+  /** `store: false` when turned off. */
+  outbox: OutboxOptions;
   /** Source of backoff jitter; `Math.random` unless pinned. */
   random?: () => number;
   /** The monotonic clock every deadline is taken on; `performance.now()` unless pinned. */
@@ -105,7 +119,7 @@ export const DELIVERY_DEFAULTS = {
   maxQueueSize: 10_000,
 } as const;
 
-export const DELIVERY_OPTION_NAMES = ['client', 'ready', ...Object.keys(DELIVERY_DEFAULTS)];
+export const DELIVERY_OPTION_NAMES = ['client', 'ready', 'outbox', ...Object.keys(DELIVERY_DEFAULTS)];
 /** The options only exporters take, so that `CifDelivery` can say where one given to it belongs. */
 export const EXPORTER_ONLY_OPTION_NAMES = ['delivery', 'session', 'customAttributes', 'maxEventsPerCall', 'eventName', 'eventFilter', 'correlationId'];
 
@@ -135,6 +149,24 @@ export function deliveryOptions(options: CifDeliveryOptions, c: Check): Delivery
     maxConcurrentCalls: c.count('maxConcurrentCalls', options.maxConcurrentCalls, DELIVERY_DEFAULTS.maxConcurrentCalls),
     maxQueueSize: c.count('maxQueueSize', options.maxQueueSize, DELIVERY_DEFAULTS.maxQueueSize),
     dataFormat,
+    outbox: outboxOptions(options.outbox, c),
+  };
+}
+
+function outboxOptions(outbox: false | CifOutboxOptions | undefined, c: Check): OutboxOptions {
+  if (outbox === false) return { store: false };
+  if (outbox === undefined) return { ...OUTBOX_DEFAULTS };
+  c.object('outbox', outbox, ['store', 'name', ...Object.keys(OUTBOX_DEFAULTS)], 'outbox.');
+  const { store, name } = outbox;
+  if (store !== undefined && store !== false && typeof store?.getItem !== 'function') {
+    c.fail('outbox.store', 'must be false or a Web Storage object such as localStorage', store);
+  }
+  if (name !== undefined && typeof name !== 'string') c.fail('outbox.name', 'must be a string', name);
+  return {
+    store,
+    name,
+    maxBytes: c.count('outbox.maxBytes', outbox.maxBytes, OUTBOX_DEFAULTS.maxBytes),
+    maxAgeMillis: c.count('outbox.maxAgeMillis', outbox.maxAgeMillis, OUTBOX_DEFAULTS.maxAgeMillis),
   };
 }
 

@@ -21,10 +21,12 @@
  */
 import { v4 as uuidv4 } from 'uuid';
 import { log } from '../log.js';
+import { createOutboxStats, type CifOutboxStats as OutboxStats } from '../stats.js';
 import type { CifCall } from '../types.js';
 import { decode, encode, guardStore, sizeOf, type FoundKey, type OutboxStore, type WriteOutcome } from './outbox-store.js';
 
 export type { OutboxStore } from './outbox-store.js';
+export { createOutboxStats, type OutboxStats };
 
 /** The part of the Web Locks API the outbox uses; `navigator.locks` satisfies it. */
 export interface OutboxLocks {
@@ -74,19 +76,6 @@ export interface OutboxDeps {
   uuid?: () => string;
 }
 
-export interface OutboxStats {
-  stored: number;
-  notStored: { full: number; store_error: number };
-  replayed: number;
-  expired: number;
-  unreadable: number;
-  storeErrors: number;
-}
-
-export function createOutboxStats(): OutboxStats {
-  return { stored: 0, notStored: { full: 0, store_error: 0 }, replayed: 0, expired: 0, unreadable: 0, storeErrors: 0 };
-}
-
 /** A call the outbox knows of, as the engine holds it. */
 export interface OutboxEntry {
   readonly call: CifCall;
@@ -102,6 +91,8 @@ export interface Outbox {
   remove(entry: OutboxEntry): boolean;
   /** Puts back an entry whose call the host rejected and that waits for a retry. */
   restore(entry: OutboxEntry): void;
+  /** Whether the entry's call stays stored for a later page: it is stored, or will be once this page holds its lock. */
+  holds(entry: OutboxEntry): boolean;
   /**
    * Finds the calls of pages that are gone and hands them to `onCalls`, oldest first, each as an
    * entry this outbox now holds: at once for pages gone now, later for each page still open now
@@ -129,7 +120,7 @@ const RECOUNT_MILLIS = 1000;
 export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: OutboxDeps = {}): Outbox | undefined {
   const found = findStore(options.store, deps.locks);
   if (typeof found === 'string') {
-    log('debug', `no outbox: ${found}`);
+    if (found) log('debug', `no outbox: ${found}`);
     return undefined;
   }
   const { locks } = found;
@@ -313,6 +304,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       else if (state === 'locking') hold(entry);
       else notStored(entry, 'error');
     },
+    holds: (entry) => (entry as Entry).state !== 'out',
     claim(onCalls) {
       if (state === 'disposed') return;
       const found = new Set<string>();
@@ -356,10 +348,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   }
 }
 
-/** The store and lock manager to use, or why there is no outbox. */
+/** The store and lock manager to use, or why there is no outbox (empty outside a browser page). */
 function findStore(given: OutboxStore | false | undefined, givenLocks: OutboxLocks | undefined): { store: OutboxStore; locks: OutboxLocks } | string {
   if (given === false) return 'turned off';
   const locks = givenLocks ?? pageLocks();
+  // Not a browser page (Node, a worker without storage): nothing to say.
+  if (!locks && !given && !pageStorage()) return '';
   if (!locks) return 'no navigator.locks (Web Locks need a secure context: https or localhost)';
   const store = given ?? pageStorage();
   if (!store) return 'no localStorage on this page';

@@ -110,6 +110,7 @@ describe('CifDelivery', () => {
         retry: { ...DEFAULT_OPTIONS.retry },
         maxConcurrentCalls: DEFAULT_OPTIONS.maxConcurrentCalls,
         maxQueueSize: DEFAULT_OPTIONS.maxQueueSize,
+        outbox: { store: false },
         random: () => 0.5,
         ...options,
       },

@@ -5,7 +5,7 @@ import { createJobTable, type Job } from '../../src/delivery/jobs.js';
 function job(seq: number, fields: Partial<Job> = {}): Job {
   const batch = { report: { calls: 1, failed: 0, errors: [] }, pending: 1, resolve: () => {} };
   const call = { data: { conversationId: 'c', providerSessionId: 'p', events: [{ kpiEventName: `K${seq}`, eventTimestamp: '' }] }, eventName: `K${seq}`, correlationId: 'c' };
-  return { call, seq, events: 1, batch, state: 'waiting', readyBy: 0, attempts: 0, called: false, due: 0, attempt: undefined, slot: -1, ...fields };
+  return { call, seq, events: 1, batch, state: 'waiting', readyBy: 0, attempts: 0, called: false, due: 0, attempt: undefined, slot: -1, entry: undefined, ...fields };
 }
 
 const seqs = (jobs: readonly Job[]) => jobs.map((j) => j.seq);

@@ -129,6 +129,11 @@ describe('outbox', () => {
       }),
     );
 
+    it('is not made and says nothing where there is neither a store nor Web Locks, as in Node', () => {
+      expect(createOutbox({}, createOutboxStats())).to.equal(undefined);
+      expect(logged).to.deep.equal([]);
+    });
+
     const pageGlobals: Array<{ title: string; globals: Record<string, PropertyDescriptor>; made: boolean }> = [
       {
         title: 'uses localStorage and navigator.locks by default',
