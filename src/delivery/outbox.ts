@@ -48,8 +48,11 @@ export interface OutboxOptions {
   store?: OutboxStore | false;
   /**
    * Which widget the calls belong to: a later page with the same name sends them. Storage and
-   * locks are per origin already, so the default is the page's path alone.
-   * @default location.pathname
+   * locks are per origin already. A framed widget's storage is shared by every top-level page of
+   * one site, and Dynamics 365 organisations share the site `dynamics.com`, so the default puts the
+   * origin of the page at the top first, where the browser tells it (`location.ancestorOrigins`,
+   * else the referrer's origin): one organisation's calls then never go to another's host.
+   * @default location.pathname, after the top page's origin in a frame
    */
   name?: string;
   /**
@@ -127,7 +130,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   const store = guardStore(found.store, countError);
   const now = deps.now ?? Date.now;
   const { maxBytes = OUTBOX_DEFAULTS.maxBytes, maxAgeMillis = OUTBOX_DEFAULTS.maxAgeMillis } = options;
-  const base = `${PREFIX}/${options.name ?? pagePath()}/`;
+  const base = `${PREFIX}/${options.name ?? defaultName()}/`;
   const pageId = (deps.uuid ?? uuidv4)();
   let state: 'locking' | 'live' | 'failed' | 'disposed' = 'locking';
   /** Calls admitted before this page held its lock, oldest first. */
@@ -385,11 +388,26 @@ function pageStorage(): OutboxStore | undefined {
   }
 }
 
-function pagePath(): string {
+interface PageGlobals {
+  location?: { pathname?: unknown; ancestorOrigins?: ArrayLike<unknown> };
+  document?: { referrer?: unknown };
+  top?: unknown;
+  self?: unknown;
+}
+
+/** The page's path; in a frame, after the origin of the page at the top, or of the referrer where the browser does not say. */
+function defaultName(): string {
+  let name = '';
   try {
-    const path: unknown = (globalThis as { location?: { pathname?: unknown } }).location?.pathname;
-    return typeof path === 'string' ? path : '';
+    const page = globalThis as PageGlobals;
+    const path = page.location?.pathname;
+    name = typeof path === 'string' ? path : '';
+    if (page.top === page.self) return name;
+    const ancestors = page.location?.ancestorOrigins;
+    const top = ancestors?.length ? ancestors[ancestors.length - 1] : new URL(String(page.document?.referrer)).origin;
+    return `${String(top)}${name}`;
   } catch {
-    return '';
+    // The page's globals would not tell: the path alone.
+    return name;
   }
 }

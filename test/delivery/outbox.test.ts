@@ -203,6 +203,42 @@ describe('outbox', () => {
       expect([...store.items.keys()]).to.deep.equal([`otel-cif//cif/widget.html/${PAGE_A}/0`]);
     });
 
+    const framed: Array<{ title: string; globals: Record<string, unknown>; name: string }> = [
+      {
+        title: 'the origin of the page at the top, where the browser gives its ancestors',
+        globals: { location: { pathname: '/cif/widget.html', ancestorOrigins: ['https://other.example', 'https://contoso.crm.dynamics.com'] }, top: {}, self: {} },
+        name: 'https://contoso.crm.dynamics.com/cif/widget.html',
+      },
+      {
+        title: "the referrer's origin, where the browser gives no ancestors",
+        globals: { location: { pathname: '/cif/widget.html' }, document: { referrer: 'https://fabrikam.crm4.dynamics.com/main.aspx?app=x' }, top: {}, self: {} },
+        name: 'https://fabrikam.crm4.dynamics.com/cif/widget.html',
+      },
+      {
+        title: 'nothing more, where neither says which page is at the top',
+        globals: { location: { pathname: '/cif/widget.html' }, document: { referrer: '' }, top: {}, self: {} },
+        name: '/cif/widget.html',
+      },
+    ];
+    framed.forEach(({ title, globals, name }) =>
+      it(`names the entries of a framed widget after its path and ${title}`, async () => {
+        const saved = Object.fromEntries(Object.keys(globals).map((g) => [g, Object.getOwnPropertyDescriptor(globalThis, g)]));
+        for (const [g, value] of Object.entries(globals)) Object.defineProperty(globalThis, g, { value, configurable: true });
+        try {
+          const outbox = createOutbox({ store }, createOutboxStats(), { locks: manager.client().locks, uuid: () => PAGE_A, now: () => now })!;
+          await settle();
+          outbox.add(call('CallAccepted'));
+          outbox.dispose();
+        } finally {
+          for (const [g, descriptor] of Object.entries(saved)) {
+            if (descriptor) Object.defineProperty(globalThis, g, descriptor);
+            else Reflect.deleteProperty(globalThis, g);
+          }
+        }
+        expect([...store.items.keys()]).to.deep.equal([`otel-cif/${name}/${PAGE_A}/0`]);
+      }),
+    );
+
     it('has a 1 MiB byte cap and a 7 day age cap by default', () => {
       expect(OUTBOX_DEFAULTS).to.deep.equal({ maxBytes: 1_048_576, maxAgeMillis: 7 * DAY });
     });
