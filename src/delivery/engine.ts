@@ -80,6 +80,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let readyWaitAt: number | undefined;
   let closed = false;
   let closing: Promise<void> | undefined;
+  /** Until the outbox has handed over what pages gone left, this page's own calls wait (at most their wait for CIF). */
+  let claiming = outbox !== undefined;
   const readiness = createReadiness(options.readiness, pump);
   /** The outbox could not take a call out before its handover: it stays there for a later page. */
   const notTakenError = new Error('the outbox could not take this call out, so it is left for a later page');
@@ -104,7 +106,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
 
   /** Moves calls along as far as readiness and free slots allow. */
   function pump(): void {
-    const state = readiness.current();
+    const cif = readiness.current();
+    const state = cif === 'ready' && claiming ? 'waiting' : cif;
     if (state !== 'waiting') readyWaitAt = undefined;
     if (state === 'failed') {
       const error = readiness.error(readyTimeoutMillis);
@@ -256,6 +259,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     jobs.endBackoffs(now);
     if (readyWaitAt !== undefined && readyWaitAt <= now) {
       readyWaitAt = undefined;
+      claiming = false;
       readyTimeUp(now);
     }
     pump();
@@ -273,11 +277,17 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   }
 
   // Calls earlier pages left go before this page's own, in their order, once CIF is ready.
-  outbox?.claim((entries) => {
-    const [batch] = batches.open(entries.length);
-    const now = clock();
-    for (const entry of entries) submit(entry.call, batch, false, now, entry);
-  });
+  outbox?.claim(
+    (entries) => {
+      const [batch] = batches.open(entries.length);
+      const now = clock();
+      for (const entry of entries) submit(entry.call, batch, false, now, entry);
+    },
+    () => {
+      claiming = false;
+      pump();
+    },
+  );
 
   return {
     deliver(calls, refuse = false) {

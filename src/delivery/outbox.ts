@@ -99,9 +99,10 @@ export interface Outbox {
   /**
    * Finds the calls of pages that are gone and hands them to `onCalls`, oldest first, each as an
    * entry this outbox now holds: at once for pages gone now, later for each page still open now
-   * when it goes. Call it once.
+   * when it goes. `onFirstPass` runs once the pages gone now are handed over (at once when the
+   * store holds no other page), so that a page can send them before its own calls. Call it once.
    */
-  claim(onCalls: (entries: OutboxEntry[]) => void): void;
+  claim(onCalls: (entries: OutboxEntry[]) => void, onFirstPass?: () => void): void;
   /** Lets go of every lock: what is still stored is left for a later page. */
   dispose(): void;
 }
@@ -308,19 +309,20 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       else notStored(entry, 'error');
     },
     holds: (entry) => (entry as Entry).state !== 'out',
-    claim(onCalls) {
-      if (state === 'disposed') return;
+    claim(onCalls, onFirstPass = () => {}) {
+      if (state === 'disposed') return onFirstPass();
       const found = new Set<string>();
       for (const { pageId: id } of store.list(base)) if (id !== pageId) found.add(id);
-      if (found.size === 0) return;
+      if (found.size === 0) return onFirstPass();
       log('debug', `outbox: claiming the calls of ${found.size} other pages`);
       const gone = new Set<string>();
       const asked = [...found].map((id) =>
         requestLock(base + id, { ifAvailable: true }, holdIfLive).then((held) => held && gone.add(id)),
       );
       void Promise.all(asked).then(() => {
+        if (state !== 'disposed' && gone.size > 0) takeOver(gone, onCalls);
+        onFirstPass();
         if (state === 'disposed') return;
-        if (gone.size > 0) takeOver(gone, onCalls);
         const open = [...found].filter((id) => !gone.has(id));
         if (open.length > 0) log('debug', `outbox: ${open.length} pages still open; taking over their calls when they close`);
         for (const id of open) {

@@ -96,6 +96,42 @@ describe('delivery with the outbox', () => {
     expectBalanced(second.stats);
   });
 
+  it('holds its own calls while the outbox takes over what a page gone left, with CIF ready at once, and sends those first', async () => {
+    const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
+    void first.engine.deliver(calls('A1'));
+    await settle();
+    crash(first);
+    const host = new RecordingCifClient();
+    const second = page(PAGE_B, host);
+    void second.engine.deliver(calls('B1'));
+    expect(host.calls).to.deep.equal([]);
+    await settle();
+    expect(sent(host)).to.deep.equal(calls('A1', 'B1'));
+  });
+
+  it('sends its own calls at once when the store holds no other page', async () => {
+    const host = new RecordingCifClient();
+    const only = page(PAGE_A, host);
+    void only.engine.deliver(calls('A1'));
+    expect(sent(host)).to.deep.equal(calls('A1'));
+  });
+
+  it('stops holding its own calls after readyTimeoutMillis when the lock manager never answers a claim', async () => {
+    store.setItem(`otel-cif/widget/${PAGE_B}/0`, JSON.stringify({ v: 1, t: Date.now(), ...call('B0') }));
+    const host = new RecordingCifClient();
+    const stats = createDeliveryStats();
+    const silent = { request: () => new Promise<unknown>(() => {}) };
+    const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: silent, uuid: () => PAGE_A });
+    const engine = createDelivery({ ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, getClient: () => host, readiness: { kind: 'client' }, outbox: {} }, stats, outbox);
+    engines.push(engine);
+    void engine.deliver(calls('A1'));
+    await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis - 1);
+    expect(host.calls).to.deep.equal([]);
+    await clock.tickAsync(1);
+    expect(sent(host)).to.deep.equal(calls('A1'));
+    expectBalanced(stats);
+  });
+
   it('takes a call out before it goes to the host, so one the host never answered is not sent again', async () => {
     const first = page(PAGE_A, new RecordingCifClient({ answer: hangs }));
     void first.engine.deliver(calls('A1'));
