@@ -9,7 +9,8 @@ export {
   CifTimeoutError,
   CifTimerError,
 } from './errors.js';
-export type { CifDeliveryOptions, CifRetryOptions } from './delivery/options.js';
+export type { CifDeliveryOptions, CifOutboxOptions, CifRetryOptions } from './delivery/options.js';
+export type { OutboxStore as CifOutboxStore } from './delivery/outbox-store.js';
 export type { CifExporterOptions, CifSpanExporterOptions } from './options.js';
 export { getCifSession, setCifSession, withCifSession } from './session/context.js';
 export { CifSessionSpanProcessor } from './session/span-processor.js';
@@ -32,6 +33,7 @@ export type {
   CifDropReason,
   CifDroppedFieldReason,
   CifExporterStats,
+  CifOutboxStats,
   CifTruncatedField,
 } from './stats.js';
 export {
