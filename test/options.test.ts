@@ -34,6 +34,7 @@ describe('options', () => {
   it('turns the outbox off with false, and keeps the store and name given', () => {
     const store = new MemoryStore();
     expect(normalizeOptions({ outbox: false }).outbox).to.deep.equal({ store: false });
+    expect(normalizeOptions({ outbox: { store: false } }).outbox).to.deep.include({ store: false });
     expect(normalizeOptions({ outbox: { store, name: 'softphone', maxBytes: 10 } }).outbox).to.deep.equal({
       store,
       name: 'softphone',
@@ -115,6 +116,7 @@ describe('options', () => {
     ['maxConcurrentCalls of 0', { maxConcurrentCalls: 0 }, /`maxConcurrentCalls` must be a whole number of at least 1/],
     ['an outbox that is neither false nor an object', { outbox: true as never }, /`outbox` must be an object \(got true\)/],
     ['an outbox store that is not Web Storage', { outbox: { store: {} as never } }, /`outbox.store` must be false or a Web Storage object such as localStorage \(got \[object Object\]\)/],
+    ['a null outbox store', { outbox: { store: null as never } }, /`outbox.store` must be false or a Web Storage object such as localStorage \(got null\)/],
     ['an outbox name that is not a string', { outbox: { name: 5 as never } }, /`outbox.name` must be a string \(got 5\)/],
     ['outbox.maxBytes of 0', { outbox: { maxBytes: 0 } }, /`outbox.maxBytes` must be a whole number of at least 1 \(got 0\)/],
     ['a fractional outbox.maxAgeMillis', { outbox: { maxAgeMillis: 1.5 } }, /`outbox.maxAgeMillis` must be a whole number of at least 1/],
@@ -156,6 +158,7 @@ describe('options', () => {
         'opentelemetry-exporter-cif CifDelivery: option `maxQueueSzie` is unknown and ignored; did you mean `maxQueueSize`?',
       ]);
       expect(() => new CifDelivery({ maxQueueSize: 0 })).to.throw(TypeError, /^CifDelivery: option `maxQueueSize` must be a whole number of at least 1 \(got 0\)\.$/);
+      expect(() => new CifDelivery(42 as never)).to.throw(TypeError, /^CifDelivery: option `options` must be an object \(got 42\)\.$/);
     } finally {
       diag.disable();
     }
@@ -186,7 +189,7 @@ describe('options', () => {
     const messages = captureDiag();
     try {
       const client = { logAnalyticsEvent: () => Promise.resolve('') };
-      new CifSpanExporter({ client, ready: Promise.resolve(), readyTimeoutMillis: 1, timeoutMillis: 1, retry: { maxAttempts: 1, initialBackoffMillis: 1, maxBackoffMillis: 1 }, maxConcurrentCalls: 1, maxQueueSize: 1, session: {}, customAttributes: {}, eventName: (e) => e.kpiEventName, maxEventsPerCall: 1, dataFormat: 'json', eventFilter: () => true, correlationId: () => 'x', outbox: false });
+      new CifSpanExporter({ client, ready: Promise.resolve(), readyTimeoutMillis: 1, timeoutMillis: 1, retry: { maxAttempts: 1, initialBackoffMillis: 1, maxBackoffMillis: 1 }, maxConcurrentCalls: 1, maxQueueSize: 1, session: {}, customAttributes: {}, eventName: (e) => e.kpiEventName, maxEventsPerCall: 1, dataFormat: 'json', eventFilter: () => true, correlationId: () => 'x', outbox: { store: false, name: 'x', maxBytes: 1, maxAgeMillis: 1 } });
       expect(messages).to.deep.equal([]);
     } finally {
       diag.disable();
