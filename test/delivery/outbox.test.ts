@@ -195,6 +195,16 @@ describe('outbox', () => {
         name: '/cif/widget.html',
       },
       {
+        title: 'nothing more, where the page is at the top, whatever its referrer',
+        globals: { location: { pathname: '/cif/widget.html' }, document: { referrer: 'https://search.example/' }, top: globalThis, self: globalThis },
+        name: '/cif/widget.html',
+      },
+      {
+        title: 'nothing, where the path is not a string',
+        globals: { location: { pathname: 42 } },
+        name: '',
+      },
+      {
         title: 'the origin of the page at the top, where the browser gives its ancestors',
         globals: { location: { pathname: '/cif/widget.html', ancestorOrigins: ['https://other.example', 'https://contoso.crm.dynamics.com'] }, top: {}, self: {} },
         name: 'https://contoso.crm.dynamics.com/cif/widget.html',
