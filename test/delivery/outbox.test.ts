@@ -632,6 +632,84 @@ describe('outbox', () => {
     });
   });
 
+  describe('each warning and outcome on its own', () => {
+    it('warns once for each of a failing store and a full one, and says at DEBUG which call did not fit', async () => {
+      const page = open(PAGE_A, { maxBytes: 2 * 580 - 1 });
+      await settle();
+      const setItem = store.setItem.bind(store);
+      store.setItem = () => {
+        throw new DOMException('denied', 'SecurityError');
+      };
+      page.outbox.add(call('X'));
+      store.setItem = setItem;
+      page.outbox.add(call('Y'));
+      page.outbox.add(call('Z'));
+      expect(warnings()).to.deep.equal([
+        'warn: outbox: the store or a lock failed; calls it cannot keep travel in memory only',
+        "warn: outbox: full (maxBytes 1159 or the store's quota); calls that do not fit travel in memory only",
+      ]);
+      expect(debugLines()).to.include("outbox: call 'Z' not stored: full");
+      expect(page.stats).to.deep.include({ stored: 1, notStored: { full: 1, store_error: 1 } });
+    });
+
+    it('warns once for each of unreadable and expired entries found in one claim', async () => {
+      await crashedWith(PAGE_B, [call('B0'), call('B1')], NOW - 8 * DAY);
+      store.setItem(key(PAGE_B, 0), 'not json');
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      expect(warnings()).to.deep.equal([
+        'warn: outbox: removed 1 stored entries this version cannot read',
+        `warn: outbox: removed KPI events older than maxAgeMillis (${7 * DAY} ms) unsent`,
+      ]);
+      expect(page.stats).to.deep.include({ unreadable: 1, expired: 1, replayed: 0 });
+    });
+
+    it('neither stores nor counts a call put back after dispose', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      const entry = page.outbox.add(call('A0'));
+      page.outbox.remove(entry);
+      page.outbox.dispose();
+      page.outbox.restore(entry);
+      expect(page.outbox.holds(entry)).to.equal(false);
+      expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored: 1 });
+      expect(store.contents()).to.deep.equal({});
+    });
+
+    it('writes a call put back while still stored only once, counting its bytes once', async () => {
+      const page = open(PAGE_A, { maxBytes: 2 * 580 });
+      await settle();
+      const entry = page.outbox.add(call('X'));
+      page.outbox.restore(entry);
+      page.outbox.add(call('X'));
+      expect(page.stats).to.deep.include({ stored: 2, notStored: { full: 0, store_error: 0 } });
+    });
+
+    it('says whether it still holds a call: stored, or waiting for the lock, until taken out', async () => {
+      const page = open(PAGE_A);
+      const early = page.outbox.add(call('A0'));
+      expect(page.outbox.holds(early)).to.equal(true);
+      await settle();
+      const stored = page.outbox.add(call('A1'));
+      expect([page.outbox.holds(stored), page.outbox.remove(stored), page.outbox.holds(stored)]).to.deep.equal([true, true, false]);
+    });
+
+    it('says when its first claim pass is over: at once with no other page, after the hand-over with one gone', async () => {
+      const alone = open(PAGE_A);
+      let first = 0;
+      alone.outbox.claim(() => {}, () => first++);
+      expect(first).to.equal(1);
+      await crashedWith(PAGE_B, [call('B0')]);
+      const next = open(PAGE_C);
+      const order: string[] = [];
+      next.outbox.claim((entries) => order.push(...names(entries)), () => order.push('first pass'));
+      expect(order).to.deep.equal([]);
+      await settle();
+      expect(order).to.deep.equal(['B0', 'first pass']);
+    });
+  });
+
   describe('dispose', () => {
     it('leaves what is stored for a later page: remove() then says the call must not be handed over', async () => {
       const page = open(PAGE_A);
