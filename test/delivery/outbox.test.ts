@@ -433,6 +433,31 @@ describe('outbox', () => {
       expect(second.claimed.map(names)).to.deep.equal([['C1', 'C2']]);
     });
 
+    it('hands over only the calls of the pages gone, not its own stored ones, and says which at DEBUG', async () => {
+      await crashedWith(PAGE_B, [call('B0')]);
+      const page = open(PAGE_A);
+      await settle();
+      page.outbox.add(call('A0'));
+      claim(page);
+      await settle();
+      expect(page.claimed.map(names)).to.deep.equal([['B0']]);
+      expect(debugLines().filter((line) => line.startsWith('outbox: ') && !line.startsWith('outbox: storing'))).to.deep.equal([
+        'outbox: claiming the calls of 1 other pages',
+        'outbox: replaying 1 calls of 1 pages gone',
+      ]);
+    });
+
+    it('ends its first claim pass at once, handing nothing over, when claimed after dispose', async () => {
+      await crashedWith(PAGE_B, [call('B0')]);
+      const page = open(PAGE_A);
+      page.outbox.dispose();
+      let first = 0;
+      page.outbox.claim((entries) => page.claimed.push(entries), () => first++);
+      expect(first).to.equal(1);
+      await settle();
+      expect(page.claimed).to.deep.equal([]);
+    });
+
     it("never claims its own calls, nor another name's", async () => {
       await crashedWith(PAGE_B, [call('Other')]);
       const other = { ...store.contents() };
@@ -616,6 +641,15 @@ describe('outbox', () => {
         expect(page.stats).to.deep.equal({ ...createOutboxStats(), notStored: { full: 0, store_error: 5 }, storeErrors: 3 * errors });
       }),
     );
+
+    it('counts as not stored, when its lock request fails, only the calls it still holds', async () => {
+      const page = open(PAGE_A, {}, { request: () => new Promise((_, reject) => setImmediate(() => reject(new Error('no locks')))) });
+      page.outbox.remove(page.outbox.add(call('X')));
+      page.outbox.add(call('Y'));
+      await settle();
+      await settle();
+      expect(page.stats.notStored).to.deep.equal({ full: 0, store_error: 1 });
+    });
 
     it('lets go of the calls taken out while it waits for a lock that never comes, and writes the others at dispose', async () => {
       const page = open(PAGE_A, {}, { request: () => new Promise(() => {}) });
