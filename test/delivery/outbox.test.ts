@@ -447,6 +447,17 @@ describe('outbox', () => {
       ]);
     });
 
+    it('skips an entry another tab removed between listing and reading, and replays the others', async () => {
+      await crashedWith(PAGE_B, [call('B0'), call('B1')]);
+      const getItem = store.getItem.bind(store);
+      store.getItem = (k: string) => (k === key(PAGE_B, 0) ? null : getItem(k));
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      expect(page.claimed.map(names)).to.deep.equal([['B1']]);
+      expect(page.stats).to.deep.include({ replayed: 1, unreadable: 0, storeErrors: 0 });
+    });
+
     it('ends its first claim pass at once, handing nothing over, when claimed after dispose', async () => {
       await crashedWith(PAGE_B, [call('B0')]);
       const page = open(PAGE_A);
@@ -653,16 +664,17 @@ describe('outbox', () => {
 
     it('lets go of the calls taken out while it waits for a lock that never comes, and writes the others at dispose', async () => {
       const page = open(PAGE_A, {}, { request: () => new Promise(() => {}) });
+      const kept = page.outbox.add(call('W'));
       const first = new WeakRef(page.outbox.add(call('X')));
       page.outbox.remove(first.deref()!);
-      for (let i = 1; i < 2000; i++) page.outbox.remove(page.outbox.add(call('X')));
+      for (let i = 2; i < 3000; i++) page.outbox.remove(page.outbox.add(call('X')));
       const waiting = page.outbox.add(call('Y'));
       await settle();
       global.gc!();
       expect(first.deref()).to.equal(undefined);
       page.outbox.dispose();
-      expect(page.outbox.remove(waiting)).to.equal(false);
-      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 2000)]);
+      expect([page.outbox.remove(kept), page.outbox.remove(waiting)]).to.deep.equal([false, false]);
+      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 0), key(PAGE_A, 3000)]);
     });
   });
 
