@@ -653,6 +653,31 @@ describe('outbox', () => {
       }),
     );
 
+    it('leaves for a later page what it wrote at dispose, though its lock request ends without the lock afterwards', async () => {
+      let end!: () => void;
+      const page = open(PAGE_A, {}, { request: () => new Promise<unknown>((resolve) => (end = () => resolve(undefined))) });
+      const entry = page.outbox.add(call('A0'));
+      page.outbox.dispose();
+      end();
+      await settle();
+      expect(page.outbox.remove(entry)).to.equal(false);
+      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 0)]);
+      expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored: 1 });
+    });
+
+    it('counts no store error when dispose stops its wait for a page still open', async () => {
+      const live = open(PAGE_B);
+      await settle();
+      live.outbox.add(call('B0'));
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      page.outbox.dispose();
+      await settle();
+      expect(page.stats.storeErrors).to.equal(0);
+      expect(warnings()).to.deep.equal([]);
+    });
+
     it('counts as not stored, when its lock request fails, only the calls it still holds', async () => {
       const page = open(PAGE_A, {}, { request: () => new Promise((_, reject) => setImmediate(() => reject(new Error('no locks')))) });
       page.outbox.remove(page.outbox.add(call('X')));
