@@ -200,6 +200,17 @@ describe('outbox', () => {
         name: '/cif/widget.html',
       },
       {
+        title: 'nothing, where reading the path throws',
+        globals: {
+          location: {
+            get pathname() {
+              throw new Error('page bug');
+            },
+          },
+        },
+        name: '',
+      },
+      {
         title: 'nothing, where the path is not a string',
         globals: { location: { pathname: 42 } },
         name: '',
@@ -734,6 +745,44 @@ describe('outbox', () => {
         `warn: outbox: removed KPI events older than maxAgeMillis (${7 * DAY} ms) unsent`,
       ]);
       expect(page.stats).to.deep.include({ unreadable: 1, expired: 1, replayed: 0 });
+    });
+
+    it('counts a call it cannot write as JSON as a store error, never throwing, and no longer holds it', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      const odd = call('X');
+      (odd.data.events[0] as unknown as Record<string, unknown>)['msdyn_customattribute1'] = 1n;
+      const entry = page.outbox.add(odd);
+      expect(page.outbox.holds(entry)).to.equal(false);
+      expect(page.stats).to.deep.include({ stored: 0, notStored: { full: 0, store_error: 1 }, storeErrors: 1 });
+    });
+
+    it('no longer holds a call that did not fit', async () => {
+      const page = open(PAGE_A, { maxBytes: 1 });
+      await settle();
+      expect(page.outbox.holds(page.outbox.add(call('X')))).to.equal(false);
+    });
+
+    it('counts the store again only when its own count says full, though other pages wrote meanwhile', async () => {
+      const other = open(PAGE_B);
+      const page = open(PAGE_A, { maxBytes: 2 * 580 });
+      await settle();
+      other.outbox.add(call('X'));
+      now += 1_000;
+      page.outbox.add(call('X'));
+      page.outbox.add(call('X'));
+      expect(page.stats).to.deep.include({ stored: 2, notStored: { full: 0, store_error: 0 } });
+    });
+
+    it('says nothing of pages still open once disposed during its claim', async () => {
+      const live = open(PAGE_B);
+      await settle();
+      live.outbox.add(call('B0'));
+      const page = open(PAGE_A);
+      claim(page);
+      page.outbox.dispose();
+      await settle();
+      expect(debugLines().filter((line) => line.includes('still open'))).to.deep.equal([]);
     });
 
     it('neither stores nor counts a call put back after dispose', async () => {
