@@ -36,7 +36,8 @@ export interface OutboxLocks {
 /** The options of a lock request the outbox makes: every lock is exclusive. */
 export interface LockOptions {
   ifAvailable?: boolean;
-  signal?: AbortSignal;
+  /** An `AbortSignal`, typed by what a lock manager reads of it, so that no DOM types are needed. */
+  signal?: { readonly aborted: boolean; addEventListener(type: 'abort', listener: () => void): void };
 }
 
 export interface OutboxOptions {
