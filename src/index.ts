@@ -9,7 +9,9 @@ export {
   CifTimeoutError,
   CifTimerError,
 } from './errors.js';
-export type { CifDeliveryOptions, CifExporterOptions, CifRetryOptions, CifSpanExporterOptions } from './options.js';
+export type { CifDeliveryOptions, CifOutboxOptions, CifRetryOptions } from './delivery/options.js';
+export type { OutboxStore as CifOutboxStore } from './delivery/outbox-store.js';
+export type { CifExporterOptions, CifSpanExporterOptions } from './options.js';
 export { getCifSession, setCifSession, withCifSession } from './session/context.js';
 export { CifSessionSpanProcessor } from './session/span-processor.js';
 export type { CifStartingSpan } from './session/span-processor.js';
@@ -31,6 +33,7 @@ export type {
   CifDropReason,
   CifDroppedFieldReason,
   CifExporterStats,
+  CifOutboxStats,
   CifTruncatedField,
 } from './stats.js';
 export {

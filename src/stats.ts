@@ -37,6 +37,25 @@ export type CifTruncatedField =
  */
 export type CifDroppedFieldReason = 'invalid_custom_column' | 'unserializable_value' | 'sdk_attribute_limit';
 
+/**
+ * The counters of the outbox (see docs/page-lifecycle.md), in KPI events unless said; all stay 0
+ * where there is no outbox.
+ */
+export interface CifOutboxStats {
+  /** Admitted and written to the store. */
+  stored: number;
+  /** Admitted but not written, so kept in memory only: over `maxBytes` or the store's quota (`full`), or the store or a lock failed (`store_error`). */
+  notStored: { full: number; store_error: number };
+  /** Stored by earlier pages that are gone, and handed to this delivery. */
+  replayed: number;
+  /** Stored by earlier pages, older than `maxAgeMillis`, removed unsent. */
+  expired: number;
+  /** Stored entries (not KPI events) this version cannot read, removed. */
+  unreadable: number;
+  /** Store or lock accesses that threw, other than for quota. */
+  storeErrors: number;
+}
+
 /** The counters of delivery, shared by the exporters that share a `CifDelivery`. */
 export interface CifDeliveryStats {
   /** KPI events the mapping put in calls and handed to delivery (refused ones included). */
@@ -45,6 +64,11 @@ export interface CifDeliveryStats {
   kpiEventsDelivered: number;
   /** KPI events in calls that are queued or in flight right now. */
   kpiEventsPending: number;
+  /**
+   * KPI events this page gave up on (waiting for CIF, refused at shutdown, or that the store
+   * would not let go) whose calls stay in the outbox for a later page, which sends them.
+   */
+  kpiEventsKept: number;
   /** `logAnalyticsEvent` invocations, retries included. */
   callsMade: number;
   /** Of `callsMade`, the invocations that were retries. */
@@ -60,6 +84,7 @@ export interface CifDeliveryStats {
   /** Timed-out calls the host may still be running, right now; each holds a `maxConcurrentCalls` slot. */
   callsAbandoned: number;
   dropped: Record<DeliveryDropReason, number>;
+  outbox: CifOutboxStats;
 }
 
 /** The counters of the mapping, each exporter its own. */
@@ -73,9 +98,10 @@ export interface CifMappingStats<R extends string> {
 
 /**
  * Counters of `CifSpanExporter` since it was created; `getStats()` returns a copy. KPI events
- * balance: `kpiEventsSent` = `kpiEventsDelivered` + `kpiEventsPending` + the sum of `dropped` over
- * `cif_not_loaded`, `host_error`, `timed_out`, `queue_full`, `after_shutdown` and `no_timer`. The delivery
- * counters are those of its `CifDelivery`, shared with any other exporter given the same one.
+ * balance: `kpiEventsSent` + `outbox.replayed` = `kpiEventsDelivered` + `kpiEventsPending` +
+ * `kpiEventsKept` + the sum of `dropped` over `cif_not_loaded`, `host_error`, `timed_out`,
+ * `queue_full`, `after_shutdown` and `no_timer`. The delivery counters are those of its
+ * `CifDelivery`, shared with any other exporter given the same one.
  */
 export interface CifExporterStats extends Omit<CifDeliveryStats, 'dropped'>, CifMappingStats<CifDropReason> {
   /** Spans handed to `export()`. */
@@ -109,8 +135,14 @@ export function createDeliveryStats(): CifDeliveryStats {
     callsQueued: 0,
     callsInFlight: 0,
     callsAbandoned: 0,
+    kpiEventsKept: 0,
     dropped: { cif_not_loaded: 0, host_error: 0, timed_out: 0, queue_full: 0, after_shutdown: 0, no_timer: 0 },
+    outbox: createOutboxStats(),
   };
+}
+
+export function createOutboxStats(): CifOutboxStats {
+  return { stored: 0, notStored: { full: 0, store_error: 0 }, replayed: 0, expired: 0, unreadable: 0, storeErrors: 0 };
 }
 
 /** Mapping counters, with `sourceDrops` (reasons of one source) ahead of the shared ones. */
@@ -136,6 +168,7 @@ export function copyStats<M extends CifMappingStats<string>>(mapping: M, deliver
     ...mapping,
     ...delivery,
     dropped: { ...mapping.dropped, ...delivery.dropped },
+    outbox: { ...delivery.outbox, notStored: { ...delivery.outbox.notStored } },
     truncated: { ...mapping.truncated },
     droppedFields: { ...mapping.droppedFields },
   };

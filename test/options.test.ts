@@ -1,8 +1,10 @@
 import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { CifDelivery, CifSpanExporter, type CifDeliveryOptions, type CifSpanExporterOptions } from '../src/index.js';
-import { editDistance, normalizeOptions } from '../src/options.js';
+import { normalizeOptions } from '../src/options.js';
+import { editDistance } from '../src/validate.js';
 import { captureDiag } from './helpers/diag.js';
+import { MemoryStore } from './helpers/web-storage.js';
 import { defaultEventName } from '../src/mapping/kpi-events.js';
 import { defaultCorrelationId, defaultEventFilter } from '../src/mapping/spans.js';
 
@@ -25,6 +27,19 @@ describe('options', () => {
       retry: { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5_000 },
       maxConcurrentCalls: 8,
       maxQueueSize: 10_000,
+      outbox: { maxBytes: 1_048_576, maxAgeMillis: 604_800_000 },
+    });
+  });
+
+  it('turns the outbox off with false, and keeps the store and name given', () => {
+    const store = new MemoryStore();
+    expect(normalizeOptions({ outbox: false }).outbox).to.deep.equal({ store: false });
+    expect(normalizeOptions({ outbox: { store: false } }).outbox).to.deep.include({ store: false });
+    expect(normalizeOptions({ outbox: { store, name: 'softphone', maxBytes: 10 } }).outbox).to.deep.equal({
+      store,
+      name: 'softphone',
+      maxBytes: 10,
+      maxAgeMillis: 604_800_000,
     });
   });
 
@@ -99,6 +114,12 @@ describe('options', () => {
     ['a fractional retry.initialBackoffMillis', { retry: { initialBackoffMillis: 0.5 } }, /`retry.initialBackoffMillis`/],
     ['retry.maxBackoffMillis below initialBackoffMillis', { retry: { initialBackoffMillis: 500, maxBackoffMillis: 100 } }, /`retry.maxBackoffMillis` must be at least retry.initialBackoffMillis \(500\)/],
     ['maxConcurrentCalls of 0', { maxConcurrentCalls: 0 }, /`maxConcurrentCalls` must be a whole number of at least 1/],
+    ['an outbox that is neither false nor an object', { outbox: true as never }, /`outbox` must be an object \(got true\)/],
+    ['an outbox store that is not Web Storage', { outbox: { store: {} as never } }, /`outbox.store` must be false or a Web Storage object such as localStorage \(got \[object Object\]\)/],
+    ['a null outbox store', { outbox: { store: null as never } }, /`outbox.store` must be false or a Web Storage object such as localStorage \(got null\)/],
+    ['an outbox name that is not a string', { outbox: { name: 5 as never } }, /`outbox.name` must be a string \(got 5\)/],
+    ['outbox.maxBytes of 0', { outbox: { maxBytes: 0 } }, /`outbox.maxBytes` must be a whole number of at least 1 \(got 0\)/],
+    ['a fractional outbox.maxAgeMillis', { outbox: { maxAgeMillis: 1.5 } }, /`outbox.maxAgeMillis` must be a whole number of at least 1/],
     ['maxQueueSize that is not a number', { maxQueueSize: '10' as never }, /`maxQueueSize` must be a whole number of at least 1 \(got '10'\)/],
   ];
   bad.forEach(([what, options, message]) =>
@@ -112,6 +133,7 @@ describe('options', () => {
     ['timeoutMilis', { timeoutMilis: 1 } as CifSpanExporterOptions, 'CifSpanExporter: option `timeoutMilis` is unknown and ignored; did you mean `timeoutMillis`?'],
     ['MaxQueueSize', { MaxQueueSize: 1 } as CifSpanExporterOptions, 'CifSpanExporter: option `MaxQueueSize` is unknown and ignored; did you mean `maxQueueSize`?'],
     ['retry.maxAttempt', { retry: { maxAttempt: 1 } } as CifSpanExporterOptions, 'CifSpanExporter: option `retry.maxAttempt` is unknown and ignored; did you mean `retry.maxAttempts`?'],
+    ['outbox.maxByte', { outbox: { maxByte: 1 } } as CifSpanExporterOptions, 'CifSpanExporter: option `outbox.maxByte` is unknown and ignored; did you mean `outbox.maxBytes`?'],
     ['retry.maxMillis, as near to maxAttempts as to maxBackoffMillis', { retry: { maxMillis: 1 } } as CifSpanExporterOptions, 'CifSpanExporter: option `retry.maxMillis` is unknown and ignored; did you mean `retry.maxAttempts`?'],
   ];
   misspelt.forEach(([what, options, message]) =>
@@ -136,6 +158,7 @@ describe('options', () => {
         'opentelemetry-exporter-cif CifDelivery: option `maxQueueSzie` is unknown and ignored; did you mean `maxQueueSize`?',
       ]);
       expect(() => new CifDelivery({ maxQueueSize: 0 })).to.throw(TypeError, /^CifDelivery: option `maxQueueSize` must be a whole number of at least 1 \(got 0\)\.$/);
+      expect(() => new CifDelivery(42 as never)).to.throw(TypeError, /^CifDelivery: option `options` must be an object \(got 42\)\.$/);
     } finally {
       diag.disable();
     }
@@ -166,7 +189,7 @@ describe('options', () => {
     const messages = captureDiag();
     try {
       const client = { logAnalyticsEvent: () => Promise.resolve('') };
-      new CifSpanExporter({ client, ready: Promise.resolve(), readyTimeoutMillis: 1, timeoutMillis: 1, retry: { maxAttempts: 1, initialBackoffMillis: 1, maxBackoffMillis: 1 }, maxConcurrentCalls: 1, maxQueueSize: 1, session: {}, customAttributes: {}, eventName: (e) => e.kpiEventName, maxEventsPerCall: 1, dataFormat: 'json', eventFilter: () => true, correlationId: () => 'x' });
+      new CifSpanExporter({ client, ready: Promise.resolve(), readyTimeoutMillis: 1, timeoutMillis: 1, retry: { maxAttempts: 1, initialBackoffMillis: 1, maxBackoffMillis: 1 }, maxConcurrentCalls: 1, maxQueueSize: 1, session: {}, customAttributes: {}, eventName: (e) => e.kpiEventName, maxEventsPerCall: 1, dataFormat: 'json', eventFilter: () => true, correlationId: () => 'x', outbox: { store: false, name: 'x', maxBytes: 1, maxAgeMillis: 1 } });
       expect(messages).to.deep.equal([]);
     } finally {
       diag.disable();

@@ -1,6 +1,7 @@
-import { normalizeDeliveryOptions, type CifDeliveryOptions } from '../options.js';
 import { createDeliveryStats, type CifDeliveryStats } from '../stats.js';
-import { createDelivery, type DeliveryEngine, type DeliveryOptions } from './engine.js';
+import { createDelivery, type DeliveryEngine } from './engine.js';
+import { createOutbox } from './outbox.js';
+import { normalizeDeliveryOptions, type CifDeliveryOptions, type DeliveryOptions } from './options.js';
 
 /** A delivery and the exporters that send through it. */
 export interface SharedDelivery {
@@ -15,7 +16,7 @@ const deliveries = new WeakMap<CifDelivery, SharedDelivery>();
 
 /**
  * The way to CIF of the exporters given it: one readiness wait, one concurrency limit, one queue
- * bound, and one set of delivery counters, which each exporter's `getStats()` shows. Pass one to
+ * bound, one outbox, and one set of delivery counters, which each exporter's `getStats()` shows. Pass one to
  * both `CifSpanExporter` and `CifLogRecordExporter` when a page uses both; an exporter given none
  * makes its own. It shuts down when the last exporter given it shuts down, and stays shut down.
  * @example
@@ -33,7 +34,8 @@ export class CifDelivery {
 /** A delivery of one exporter's own, from its validated options. */
 export function share(options: DeliveryOptions): SharedDelivery {
   const stats = createDeliveryStats();
-  return { engine: createDelivery(options, stats), stats, timeoutMillis: options.timeoutMillis, users: 0 };
+  const outbox = createOutbox(options.outbox, stats.outbox);
+  return { engine: createDelivery(options, stats, outbox), stats, timeoutMillis: options.timeoutMillis, users: 0 };
 }
 
 /** The delivery behind `delivery`; throws a `TypeError` for anything else. */

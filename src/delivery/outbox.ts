@@ -21,10 +21,12 @@
  */
 import { v4 as uuidv4 } from 'uuid';
 import { log } from '../log.js';
+import { createOutboxStats, type CifOutboxStats as OutboxStats } from '../stats.js';
 import type { CifCall } from '../types.js';
 import { decode, encode, guardStore, sizeOf, type FoundKey, type OutboxStore, type WriteOutcome } from './outbox-store.js';
 
 export type { OutboxStore } from './outbox-store.js';
+export { createOutboxStats, type OutboxStats };
 
 /** The part of the Web Locks API the outbox uses; `navigator.locks` satisfies it. */
 export interface OutboxLocks {
@@ -34,7 +36,8 @@ export interface OutboxLocks {
 /** The options of a lock request the outbox makes: every lock is exclusive. */
 export interface LockOptions {
   ifAvailable?: boolean;
-  signal?: AbortSignal;
+  /** An `AbortSignal`, typed by what a lock manager reads of it, so that no DOM types are needed. */
+  signal?: { readonly aborted: boolean; addEventListener(type: 'abort', listener: () => void): void };
 }
 
 export interface OutboxOptions {
@@ -46,8 +49,11 @@ export interface OutboxOptions {
   store?: OutboxStore | false;
   /**
    * Which widget the calls belong to: a later page with the same name sends them. Storage and
-   * locks are per origin already, so the default is the page's path alone.
-   * @default location.pathname
+   * locks are per origin already. A framed widget's storage is shared by every top-level page of
+   * one site, and Dynamics 365 organisations share the site `dynamics.com`, so the default puts the
+   * origin of the page at the top first, where the browser tells it (`location.ancestorOrigins`,
+   * else the referrer's origin): one organisation's calls then never go to another's host.
+   * @default location.pathname, after the top page's origin in a frame
    */
   name?: string;
   /**
@@ -74,19 +80,6 @@ export interface OutboxDeps {
   uuid?: () => string;
 }
 
-export interface OutboxStats {
-  stored: number;
-  notStored: { full: number; store_error: number };
-  replayed: number;
-  expired: number;
-  unreadable: number;
-  storeErrors: number;
-}
-
-export function createOutboxStats(): OutboxStats {
-  return { stored: 0, notStored: { full: 0, store_error: 0 }, replayed: 0, expired: 0, unreadable: 0, storeErrors: 0 };
-}
-
 /** A call the outbox knows of, as the engine holds it. */
 export interface OutboxEntry {
   readonly call: CifCall;
@@ -102,12 +95,15 @@ export interface Outbox {
   remove(entry: OutboxEntry): boolean;
   /** Puts back an entry whose call the host rejected and that waits for a retry. */
   restore(entry: OutboxEntry): void;
+  /** Whether the entry's call stays stored for a later page: it is stored, or will be once this page holds its lock. */
+  holds(entry: OutboxEntry): boolean;
   /**
    * Finds the calls of pages that are gone and hands them to `onCalls`, oldest first, each as an
    * entry this outbox now holds: at once for pages gone now, later for each page still open now
-   * when it goes. Call it once.
+   * when it goes. `onFirstPass` runs once the pages gone now are handed over (at once when the
+   * store holds no other page), so that a page can send them before its own calls. Call it once.
    */
-  claim(onCalls: (entries: OutboxEntry[]) => void): void;
+  claim(onCalls: (entries: OutboxEntry[]) => void, onFirstPass?: () => void): void;
   /** Lets go of every lock: what is still stored is left for a later page. */
   dispose(): void;
 }
@@ -129,14 +125,14 @@ const RECOUNT_MILLIS = 1000;
 export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: OutboxDeps = {}): Outbox | undefined {
   const found = findStore(options.store, deps.locks);
   if (typeof found === 'string') {
-    log('debug', `no outbox: ${found}`);
+    if (found) log('debug', `no outbox: ${found}`);
     return undefined;
   }
   const { locks } = found;
   const store = guardStore(found.store, countError);
   const now = deps.now ?? Date.now;
   const { maxBytes = OUTBOX_DEFAULTS.maxBytes, maxAgeMillis = OUTBOX_DEFAULTS.maxAgeMillis } = options;
-  const base = `${PREFIX}/${options.name ?? pagePath()}/`;
+  const base = `${PREFIX}/${options.name ?? defaultName()}/`;
   const pageId = (deps.uuid ?? uuidv4)();
   let state: 'locking' | 'live' | 'failed' | 'disposed' = 'locking';
   /** Calls admitted before this page held its lock, oldest first. */
@@ -313,19 +309,21 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       else if (state === 'locking') hold(entry);
       else notStored(entry, 'error');
     },
-    claim(onCalls) {
-      if (state === 'disposed') return;
+    holds: (entry) => (entry as Entry).state !== 'out',
+    claim(onCalls, onFirstPass = () => {}) {
+      if (state === 'disposed') return onFirstPass();
       const found = new Set<string>();
       for (const { pageId: id } of store.list(base)) if (id !== pageId) found.add(id);
-      if (found.size === 0) return;
+      if (found.size === 0) return onFirstPass();
       log('debug', `outbox: claiming the calls of ${found.size} other pages`);
       const gone = new Set<string>();
       const asked = [...found].map((id) =>
         requestLock(base + id, { ifAvailable: true }, holdIfLive).then((held) => held && gone.add(id)),
       );
       void Promise.all(asked).then(() => {
+        if (state !== 'disposed' && gone.size > 0) takeOver(gone, onCalls);
+        onFirstPass();
         if (state === 'disposed') return;
-        if (gone.size > 0) takeOver(gone, onCalls);
         const open = [...found].filter((id) => !gone.has(id));
         if (open.length > 0) log('debug', `outbox: ${open.length} pages still open; taking over their calls when they close`);
         for (const id of open) {
@@ -356,10 +354,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   }
 }
 
-/** The store and lock manager to use, or why there is no outbox. */
+/** The store and lock manager to use, or why there is no outbox (empty outside a browser page). */
 function findStore(given: OutboxStore | false | undefined, givenLocks: OutboxLocks | undefined): { store: OutboxStore; locks: OutboxLocks } | string {
   if (given === false) return 'turned off';
   const locks = givenLocks ?? pageLocks();
+  // Not a browser page (Node, a worker without storage): nothing to say.
+  if (!locks && !given && !pageStorage()) return '';
   if (!locks) return 'no navigator.locks (Web Locks need a secure context: https or localhost)';
   const store = given ?? pageStorage();
   if (!store) return 'no localStorage on this page';
@@ -391,11 +391,26 @@ function pageStorage(): OutboxStore | undefined {
   }
 }
 
-function pagePath(): string {
+interface PageGlobals {
+  location?: { pathname?: unknown; ancestorOrigins?: ArrayLike<unknown> };
+  document?: { referrer?: unknown };
+  top?: unknown;
+  self?: unknown;
+}
+
+/** The page's path; in a frame, after the origin of the page at the top, or of the referrer where the browser does not say. */
+function defaultName(): string {
+  let name = '';
   try {
-    const path: unknown = (globalThis as { location?: { pathname?: unknown } }).location?.pathname;
-    return typeof path === 'string' ? path : '';
+    const page = globalThis as PageGlobals;
+    const path = page.location?.pathname;
+    name = typeof path === 'string' ? path : '';
+    if (page.top === page.self) return name;
+    const ancestors = page.location?.ancestorOrigins;
+    const top = ancestors?.length ? ancestors[ancestors.length - 1] : new URL(String(page.document?.referrer)).origin;
+    return `${String(top)}${name}`;
   } catch {
-    return '';
+    // The page's globals would not tell: the path alone.
+    return name;
   }
 }

@@ -1,4 +1,5 @@
 import { CifExportError } from '../errors.js';
+import { MAX_TIMER_MILLIS, startTimer, stopTimer, type Timer } from './timers.js';
 
 /** How the calls of one `deliver()` ended. */
 export interface DeliveryReport {
@@ -33,4 +34,47 @@ export function countSettled(batch: Batch, error: Error | undefined): void {
 /** The `error` of a failed export: how many calls failed, and the distinct reasons. */
 export function summarize({ calls, failed, errors }: DeliveryReport): CifExportError {
   return new CifExportError(`${failed} of ${calls} logAnalyticsEvent calls failed: ${errors.map((e) => e.message).join('; ')}`, errors);
+}
+
+/**
+ * The batches of one engine until their last call settles, holding each one's promise alone, not
+ * its calls, so that `flush()` can wait for them.
+ */
+export function createBatches() {
+  const open = new Set<Promise<DeliveryReport>>();
+  return {
+    /** A batch of `calls` calls, and the promise its last call resolves. */
+    open(calls: number): [Batch, Promise<DeliveryReport>] {
+      const report: DeliveryReport = { calls, failed: 0, errors: [] };
+      let resolve!: (report: DeliveryReport) => void;
+      const done = new Promise<DeliveryReport>((r) => (resolve = r));
+      if (calls === 0) resolve(report);
+      else {
+        open.add(done);
+        void done.then(() => open.delete(done));
+      }
+      return [{ report, pending: calls, resolve }, done];
+    },
+    /**
+     * Resolves once every batch open now has settled, or after `timeoutMillis`. In Node it keeps
+     * the process alive meanwhile: the caller is waiting, and the wait is bounded. Without a timer
+     * no call can be at the host (the engine gives them up), so the calls alone bound the wait.
+     */
+    async flush(timeoutMillis = MAX_TIMER_MILLIS): Promise<void> {
+      if (open.size === 0) return;
+      let keepAlive: Timer | undefined;
+      const timeUp = new Promise<void>((resolve) => {
+        try {
+          keepAlive = startTimer(resolve, timeoutMillis, true);
+        } catch {
+          // Waits for the calls alone.
+        }
+      });
+      try {
+        await Promise.race([Promise.all(open), timeUp]);
+      } finally {
+        stopTimer(keepAlive);
+      }
+    },
+  };
 }

@@ -4,10 +4,11 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { isTracingSuppressed } from '@opentelemetry/core';
-import { createDelivery, HOST_TIMEOUT_MILLIS, type DeliveryEngine, type DeliveryOptions, type DeliveryReport } from '../../src/delivery/engine.js';
+import { createDelivery, HOST_TIMEOUT_MILLIS, type DeliveryEngine, type DeliveryReport } from '../../src/delivery/engine.js';
+import type { DeliveryOptions } from '../../src/delivery/options.js';
 import { CifHostError, CifNotLoadedError } from '../../src/errors.js';
 import { installThrowingDiag } from '../helpers/diag.js';
-import { DEFAULT_OPTIONS } from '../../src/options.js';
+import { DELIVERY_DEFAULTS as DEFAULT_OPTIONS } from '../../src/delivery/options.js';
 import { pageCifClient } from '../../src/delivery/readiness.js';
 import { createDeliveryStats, type CifDeliveryStats, type DeliveryDropReason } from '../../src/stats.js';
 import { RecordingCifClient, installFakeCIFramework, type FakeCIFramework, type RecordedCifCall } from '../../src/testing/index.js';
@@ -109,6 +110,7 @@ describe('CifDelivery', () => {
         retry: { ...DEFAULT_OPTIONS.retry },
         maxConcurrentCalls: DEFAULT_OPTIONS.maxConcurrentCalls,
         maxQueueSize: DEFAULT_OPTIONS.maxQueueSize,
+        outbox: { store: false },
         random: () => 0.5,
         ...options,
       },

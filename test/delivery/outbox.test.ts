@@ -129,6 +129,11 @@ describe('outbox', () => {
       }),
     );
 
+    it('is not made and says nothing where there is neither a store nor Web Locks, as in Node', () => {
+      expect(createOutbox({}, createOutboxStats())).to.equal(undefined);
+      expect(logged).to.deep.equal([]);
+    });
+
     const pageGlobals: Array<{ title: string; globals: Record<string, PropertyDescriptor>; made: boolean }> = [
       {
         title: 'uses localStorage and navigator.locks by default',
@@ -183,20 +188,67 @@ describe('outbox', () => {
       }),
     );
 
-    it("names its entries for the page's path by default", async () => {
-      const saved = Object.getOwnPropertyDescriptor(globalThis, 'location');
-      Object.defineProperty(globalThis, 'location', { value: { origin: 'https://widget.example', pathname: '/cif/widget.html' }, configurable: true });
-      try {
-        const outbox = createOutbox({ store }, createOutboxStats(), { locks: manager.client().locks, uuid: () => PAGE_A, now: () => now })!;
-        await settle();
-        outbox.add(call('CallAccepted'));
-        outbox.dispose();
-      } finally {
-        if (saved) Object.defineProperty(globalThis, 'location', saved);
-        else Reflect.deleteProperty(globalThis, 'location');
-      }
-      expect([...store.items.keys()]).to.deep.equal([`otel-cif//cif/widget.html/${PAGE_A}/0`]);
-    });
+    const framed: Array<{ title: string; globals: Record<string, unknown>; name: string }> = [
+      {
+        title: 'nothing more, where the page is not framed',
+        globals: { location: { origin: 'https://widget.example', pathname: '/cif/widget.html' } },
+        name: '/cif/widget.html',
+      },
+      {
+        title: 'nothing more, where the page is at the top, whatever its referrer',
+        globals: { location: { pathname: '/cif/widget.html' }, document: { referrer: 'https://search.example/' }, top: globalThis, self: globalThis },
+        name: '/cif/widget.html',
+      },
+      {
+        title: 'nothing, where reading the path throws',
+        globals: {
+          location: {
+            get pathname() {
+              throw new Error('page bug');
+            },
+          },
+        },
+        name: '',
+      },
+      {
+        title: 'nothing, where the path is not a string',
+        globals: { location: { pathname: 42 } },
+        name: '',
+      },
+      {
+        title: 'the origin of the page at the top, where the browser gives its ancestors',
+        globals: { location: { pathname: '/cif/widget.html', ancestorOrigins: ['https://other.example', 'https://contoso.crm.dynamics.com'] }, top: {}, self: {} },
+        name: 'https://contoso.crm.dynamics.com/cif/widget.html',
+      },
+      {
+        title: "the referrer's origin, where the browser gives no ancestors",
+        globals: { location: { pathname: '/cif/widget.html' }, document: { referrer: 'https://fabrikam.crm4.dynamics.com/main.aspx?app=x' }, top: {}, self: {} },
+        name: 'https://fabrikam.crm4.dynamics.com/cif/widget.html',
+      },
+      {
+        title: 'nothing more, where neither says which page is at the top',
+        globals: { location: { pathname: '/cif/widget.html' }, document: { referrer: '' }, top: {}, self: {} },
+        name: '/cif/widget.html',
+      },
+    ];
+    framed.forEach(({ title, globals, name }) =>
+      it(`names its entries after the page's path and ${title}`, async () => {
+        const saved = Object.fromEntries(Object.keys(globals).map((g) => [g, Object.getOwnPropertyDescriptor(globalThis, g)]));
+        for (const [g, value] of Object.entries(globals)) Object.defineProperty(globalThis, g, { value, configurable: true });
+        try {
+          const outbox = createOutbox({ store }, createOutboxStats(), { locks: manager.client().locks, uuid: () => PAGE_A, now: () => now })!;
+          await settle();
+          outbox.add(call('CallAccepted'));
+          outbox.dispose();
+        } finally {
+          for (const [g, descriptor] of Object.entries(saved)) {
+            if (descriptor) Object.defineProperty(globalThis, g, descriptor);
+            else Reflect.deleteProperty(globalThis, g);
+          }
+        }
+        expect([...store.items.keys()]).to.deep.equal([`otel-cif/${name}/${PAGE_A}/0`]);
+      }),
+    );
 
     it('has a 1 MiB byte cap and a 7 day age cap by default', () => {
       expect(OUTBOX_DEFAULTS).to.deep.equal({ maxBytes: 1_048_576, maxAgeMillis: 7 * DAY });
@@ -392,6 +444,42 @@ describe('outbox', () => {
       expect(second.claimed.map(names)).to.deep.equal([['C1', 'C2']]);
     });
 
+    it('hands over only the calls of the pages gone, not its own stored ones, and says which at DEBUG', async () => {
+      await crashedWith(PAGE_B, [call('B0')]);
+      const page = open(PAGE_A);
+      await settle();
+      page.outbox.add(call('A0'));
+      claim(page);
+      await settle();
+      expect(page.claimed.map(names)).to.deep.equal([['B0']]);
+      expect(debugLines().filter((line) => line.startsWith('outbox: ') && !line.startsWith('outbox: storing'))).to.deep.equal([
+        'outbox: claiming the calls of 1 other pages',
+        'outbox: replaying 1 calls of 1 pages gone',
+      ]);
+    });
+
+    it('skips an entry another tab removed between listing and reading, and replays the others', async () => {
+      await crashedWith(PAGE_B, [call('B0'), call('B1')]);
+      const getItem = store.getItem.bind(store);
+      store.getItem = (k: string) => (k === key(PAGE_B, 0) ? null : getItem(k));
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      expect(page.claimed.map(names)).to.deep.equal([['B1']]);
+      expect(page.stats).to.deep.include({ replayed: 1, unreadable: 0, storeErrors: 0 });
+    });
+
+    it('ends its first claim pass at once, handing nothing over, when claimed after dispose', async () => {
+      await crashedWith(PAGE_B, [call('B0')]);
+      const page = open(PAGE_A);
+      page.outbox.dispose();
+      let first = 0;
+      page.outbox.claim((entries) => page.claimed.push(entries), () => first++);
+      expect(first).to.equal(1);
+      await settle();
+      expect(page.claimed).to.deep.equal([]);
+    });
+
     it("never claims its own calls, nor another name's", async () => {
       await crashedWith(PAGE_B, [call('Other')]);
       const other = { ...store.contents() };
@@ -576,18 +664,169 @@ describe('outbox', () => {
       }),
     );
 
+    it('leaves for a later page what it wrote at dispose, though its lock request ends without the lock afterwards', async () => {
+      let end!: () => void;
+      const page = open(PAGE_A, {}, { request: () => new Promise<unknown>((resolve) => (end = () => resolve(undefined))) });
+      const entry = page.outbox.add(call('A0'));
+      page.outbox.dispose();
+      end();
+      await settle();
+      expect(page.outbox.remove(entry)).to.equal(false);
+      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 0)]);
+      expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored: 1 });
+    });
+
+    it('counts no store error when dispose stops its wait for a page still open', async () => {
+      const live = open(PAGE_B);
+      await settle();
+      live.outbox.add(call('B0'));
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      page.outbox.dispose();
+      await settle();
+      expect(page.stats.storeErrors).to.equal(0);
+      expect(warnings()).to.deep.equal([]);
+    });
+
+    it('counts as not stored, when its lock request fails, only the calls it still holds', async () => {
+      const page = open(PAGE_A, {}, { request: () => new Promise((_, reject) => setImmediate(() => reject(new Error('no locks')))) });
+      page.outbox.remove(page.outbox.add(call('X')));
+      page.outbox.add(call('Y'));
+      await settle();
+      await settle();
+      expect(page.stats.notStored).to.deep.equal({ full: 0, store_error: 1 });
+    });
+
     it('lets go of the calls taken out while it waits for a lock that never comes, and writes the others at dispose', async () => {
       const page = open(PAGE_A, {}, { request: () => new Promise(() => {}) });
+      const kept = page.outbox.add(call('W'));
       const first = new WeakRef(page.outbox.add(call('X')));
       page.outbox.remove(first.deref()!);
-      for (let i = 1; i < 2000; i++) page.outbox.remove(page.outbox.add(call('X')));
+      for (let i = 2; i < 3000; i++) page.outbox.remove(page.outbox.add(call('X')));
       const waiting = page.outbox.add(call('Y'));
       await settle();
       global.gc!();
       expect(first.deref()).to.equal(undefined);
       page.outbox.dispose();
-      expect(page.outbox.remove(waiting)).to.equal(false);
-      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 2000)]);
+      expect([page.outbox.remove(kept), page.outbox.remove(waiting)]).to.deep.equal([false, false]);
+      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 0), key(PAGE_A, 3000)]);
+    });
+  });
+
+  describe('each warning and outcome on its own', () => {
+    it('warns once for each of a failing store and a full one, and says at DEBUG which call did not fit', async () => {
+      const page = open(PAGE_A, { maxBytes: 2 * 580 - 1 });
+      await settle();
+      const setItem = store.setItem.bind(store);
+      store.setItem = () => {
+        throw new DOMException('denied', 'SecurityError');
+      };
+      page.outbox.add(call('X'));
+      store.setItem = setItem;
+      page.outbox.add(call('Y'));
+      page.outbox.add(call('Z'));
+      expect(warnings()).to.deep.equal([
+        'warn: outbox: the store or a lock failed; calls it cannot keep travel in memory only',
+        "warn: outbox: full (maxBytes 1159 or the store's quota); calls that do not fit travel in memory only",
+      ]);
+      expect(debugLines()).to.include("outbox: call 'Z' not stored: full");
+      expect(page.stats).to.deep.include({ stored: 1, notStored: { full: 1, store_error: 1 } });
+    });
+
+    it('warns once for each of unreadable and expired entries found in one claim', async () => {
+      await crashedWith(PAGE_B, [call('B0'), call('B1')], NOW - 8 * DAY);
+      store.setItem(key(PAGE_B, 0), 'not json');
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      expect(warnings()).to.deep.equal([
+        'warn: outbox: removed 1 stored entries this version cannot read',
+        `warn: outbox: removed KPI events older than maxAgeMillis (${7 * DAY} ms) unsent`,
+      ]);
+      expect(page.stats).to.deep.include({ unreadable: 1, expired: 1, replayed: 0 });
+    });
+
+    it('counts a call it cannot write as JSON as a store error, never throwing, and no longer holds it', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      const odd = call('X');
+      (odd.data.events[0] as unknown as Record<string, unknown>)['msdyn_customattribute1'] = 1n;
+      const entry = page.outbox.add(odd);
+      expect(page.outbox.holds(entry)).to.equal(false);
+      expect(page.stats).to.deep.include({ stored: 0, notStored: { full: 0, store_error: 1 }, storeErrors: 1 });
+    });
+
+    it('no longer holds a call that did not fit', async () => {
+      const page = open(PAGE_A, { maxBytes: 1 });
+      await settle();
+      expect(page.outbox.holds(page.outbox.add(call('X')))).to.equal(false);
+    });
+
+    it('counts the store again only when its own count says full, though other pages wrote meanwhile', async () => {
+      const other = open(PAGE_B);
+      const page = open(PAGE_A, { maxBytes: 2 * 580 });
+      await settle();
+      other.outbox.add(call('X'));
+      now += 1_000;
+      page.outbox.add(call('X'));
+      page.outbox.add(call('X'));
+      expect(page.stats).to.deep.include({ stored: 2, notStored: { full: 0, store_error: 0 } });
+    });
+
+    it('says nothing of pages still open once disposed during its claim', async () => {
+      const live = open(PAGE_B);
+      await settle();
+      live.outbox.add(call('B0'));
+      const page = open(PAGE_A);
+      claim(page);
+      page.outbox.dispose();
+      await settle();
+      expect(debugLines().filter((line) => line.includes('still open'))).to.deep.equal([]);
+    });
+
+    it('neither stores nor counts a call put back after dispose', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      const entry = page.outbox.add(call('A0'));
+      page.outbox.remove(entry);
+      page.outbox.dispose();
+      page.outbox.restore(entry);
+      expect(page.outbox.holds(entry)).to.equal(false);
+      expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored: 1 });
+      expect(store.contents()).to.deep.equal({});
+    });
+
+    it('writes a call put back while still stored only once, counting its bytes once', async () => {
+      const page = open(PAGE_A, { maxBytes: 2 * 580 });
+      await settle();
+      const entry = page.outbox.add(call('X'));
+      page.outbox.restore(entry);
+      page.outbox.add(call('X'));
+      expect(page.stats).to.deep.include({ stored: 2, notStored: { full: 0, store_error: 0 } });
+    });
+
+    it('says whether it still holds a call: stored, or waiting for the lock, until taken out', async () => {
+      const page = open(PAGE_A);
+      const early = page.outbox.add(call('A0'));
+      expect(page.outbox.holds(early)).to.equal(true);
+      await settle();
+      const stored = page.outbox.add(call('A1'));
+      expect([page.outbox.holds(stored), page.outbox.remove(stored), page.outbox.holds(stored)]).to.deep.equal([true, true, false]);
+    });
+
+    it('says when its first claim pass is over: at once with no other page, after the hand-over with one gone', async () => {
+      const alone = open(PAGE_A);
+      let first = 0;
+      alone.outbox.claim(() => {}, () => first++);
+      expect(first).to.equal(1);
+      await crashedWith(PAGE_B, [call('B0')]);
+      const next = open(PAGE_C);
+      const order: string[] = [];
+      next.outbox.claim((entries) => order.push(...names(entries)), () => order.push('first pass'));
+      expect(order).to.deep.equal([]);
+      await settle();
+      expect(order).to.deep.equal(['B0', 'first pass']);
     });
   });
 

@@ -1,0 +1,268 @@
+// The outbox end to end, as a widget page without a bundler uses it: the script-tag bundles of
+// dist/browser, default options, a WebTracerProvider with a BatchSpanProcessor (what the README
+// sets up for a page, and what exports a widget's last spans when a reload hides the page), and
+// the stand-in CIF host each load installs or not. Each test reloads, crashes or opens tabs of one
+// widget (its own path, so its own outbox), records what each page's host received, and compares
+// the whole story with what the outbox promises: every call sent once, with its own
+// eventTimestamp and correlationId, and none sent again once handed to the host.
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { Page } from 'playwright-core';
+import type { RecordedCifCall } from '../../src/testing/index.js';
+import { SCRIPT_TAG_BUNDLES, buildScriptTagBundles } from '../../scripts/build-browser.js';
+import { launchChromium, type Browser } from './chromium.js';
+import { servePage, type ServedPage } from './serve.js';
+
+/**
+ * One load of the widget page (fixtures/outbox-reload.html): its stand-in CIF host and the KPI
+ * events it records on one span, exported by a BatchSpanProcessor.
+ */
+interface WidgetLoad {
+  /**
+   * `none`: no CIF library; `starting`: present, not started while this page lives; `late`:
+   * started shortly after the page loads; `ready`: started; `silent`: started, never answers.
+   */
+  cif: 'none' | 'starting' | 'late' | 'ready' | 'silent';
+  /** The correlationId of its calls: the span's trace id, as CIF shows it. */
+  correlationId: string;
+  conversationId: string;
+  events: Array<[kpiEventName: string, eventTimestamp: string]>;
+  /** `now`: the page flushes the span at once; `hide`: the BatchSpanProcessor exports it when the page is hidden. */
+  flush?: 'now' | 'hide';
+}
+
+/** What one load of the widget left when the test went on: its host's calls, and the outbox's entries. */
+interface Seen {
+  host: RecordedCifCall[];
+  stored: number;
+  /** Uncaught errors and console errors of the tab since the last look, and diag warnings of the page. */
+  problems: string[];
+}
+
+/** What the test waits for before it looks: at least `calls` calls at the host, and `stored` entries. */
+interface Until {
+  calls?: number;
+  stored?: number;
+}
+
+/**
+ * How long a wait lasts before the test looks anyway: what it sees then fails the assertion with
+ * a diff of what each page's host got. Every wait met so far took under 200 ms on a loaded machine.
+ */
+const WAIT_MILLIS = 2_000;
+/** `maxConcurrentCalls`' default: calls beyond it wait behind the slots. */
+const SLOTS = 8;
+
+/** The calls a load's KPI events make: one each, with the load's identity and correlationId. */
+const callsOf = ({ conversationId, correlationId, events }: WidgetLoad): RecordedCifCall[] =>
+  events.map(([kpiEventName, eventTimestamp]) => ({
+    data: { conversationId, providerSessionId: `CA-${conversationId}`, events: [{ kpiEventName, eventTimestamp }] },
+    eventName: kpiEventName,
+    correlationId,
+  }));
+
+/** A load whose calls have `correlationId` (digit `n` throughout) and whose KPI events are `names`, a second apart. */
+function load(cif: WidgetLoad['cif'], n: number, names: string[], flush: WidgetLoad['flush'] = 'now'): WidgetLoad {
+  return {
+    cif,
+    correlationId: `${n}`.repeat(8) + `-${n}${n}${n}${n}`.repeat(3) + '-' + `${n}`.repeat(12),
+    conversationId: `conv-${n}`,
+    events: names.map((name, i) => [name, new Date(Date.UTC(2026, 10, 25, 10, n, i, 123)).toISOString()]),
+    flush,
+  };
+}
+
+describe('the outbox across reloads, crashes and tabs, through the script-tag bundle in Chromium', function () {
+  this.timeout(60_000);
+  let browser: Browser;
+  let served: ServedPage;
+  /** Every tab a test opened, closed after it. */
+  let tabs: Tab[] = [];
+
+  /** The widget page of the script-tag bundle, served once per test under its own path: one widget each. */
+  const WIDGETS = ['reload-none', 'reload-starting', 'crash', 'tabs', 'silent', 'delivered'];
+
+  before(async () => {
+    await buildScriptTagBundles();
+    const bundles = Object.values(SCRIPT_TAG_BUNDLES).map(({ file }) => [basename(file), readFileSync(file)]);
+    const page = readFileSync(new URL('./fixtures/outbox-reload.html', import.meta.url));
+    served = await servePage({ ...Object.fromEntries(bundles), ...Object.fromEntries(WIDGETS.map((name) => [`${name}.html`, page])) });
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await served?.stop();
+  });
+
+  afterEach(async () => {
+    await Promise.all(tabs.map(({ page }) => page.close()));
+    tabs = [];
+  });
+
+  interface Tab {
+    page: Page;
+    errors: string[];
+  }
+
+  const urlOf = (widget: string, widgetLoad: WidgetLoad) => {
+    const { cif, correlationId, conversationId, events, flush } = widgetLoad;
+    const query = JSON.stringify({ cif, trace: correlationId.replaceAll('-', ''), conv: conversationId, events, flush });
+    return `${served.url}${widget}.html?widget=${encodeURIComponent(query)}`;
+  };
+
+  /** A new tab of `widget`, loaded as `widgetLoad` says. */
+  async function open(widget: string, widgetLoad: WidgetLoad): Promise<Tab> {
+    const tab = await browser.newPage();
+    tabs.push(tab);
+    await tab.page.goto(urlOf(widget, widgetLoad));
+    return tab;
+  }
+
+  /** Reloads the tab's widget page, this time loaded as `widgetLoad` says. */
+  async function reload(tab: Tab, widget: string, widgetLoad: WidgetLoad): Promise<void> {
+    await tab.page.evaluate((url) => history.replaceState(null, '', url), urlOf(widget, widgetLoad));
+    await tab.page.reload();
+  }
+
+  const look = (tab: Tab) =>
+    tab.page.evaluate(() => {
+      const { widget } = window as unknown as { widget: { calls: RecordedCifCall[]; stored(): number; warnings: string[] } };
+      return { host: widget.calls, stored: widget.stored(), warnings: widget.warnings };
+    });
+
+  /** Polls `check` until it holds or WAIT_MILLIS have passed. */
+  async function waitFor(check: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + WAIT_MILLIS;
+    while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  /** Waits until the tab's page has what `until` says, or WAIT_MILLIS, then says what it has. */
+  async function observe(tab: Tab, { calls = 0, stored = 0 }: Until): Promise<Seen> {
+    await waitFor(async () => {
+      const now = await look(tab);
+      return now.host.length >= calls && now.stored === stored;
+    });
+    const { host, stored: entries, warnings } = await look(tab);
+    return { host, stored: entries, problems: [...tab.errors.splice(0), ...warnings] };
+  }
+
+  /** Waits until this page of the widget holds its outbox's lock (its entries are written from then on). */
+  const outboxLocked = (tab: Tab) =>
+    waitFor(() =>
+      tab.page.evaluate(async () => {
+        const { held = [] } = await navigator.locks.query();
+        return held.some(({ name }) => name?.startsWith(`otel-cif/${location.pathname}/`));
+      }),
+    );
+
+  const seen = (host: RecordedCifCall[], stored = 0): Seen => ({ host, stored, problems: [] });
+
+  describe('sends the KPI events recorded while CIF was not ready once, after a reload, and never again', () => {
+    const cases = [
+      {
+        title: 'with no CIF library, exported at once, replayed once the reloaded page’s library starts',
+        widget: 'reload-none',
+        first: load('none', 1, ['CallAccepted', 'CallHold']),
+        reloaded: load('late', 2, ['CallResume']),
+        storedAtReload: 2,
+      },
+      {
+        title: 'with the CIF library still starting, still in the BatchSpanProcessor until the reload hides the page',
+        widget: 'reload-starting',
+        first: load('starting', 1, ['CallAccepted', 'CallHold'], 'hide'),
+        reloaded: load('ready', 2, ['CallResume']),
+        storedAtReload: 0,
+      },
+    ];
+    cases.forEach(({ title, widget, first, reloaded, storedAtReload }) => {
+      it(title, async () => {
+        const later = [load('ready', 3, ['CallTransfer']), load('ready', 4, ['CallEnded'])];
+        const tab = await open(widget, first);
+        if (first.flush === 'hide') await outboxLocked(tab);
+        const story = [await observe(tab, { stored: storedAtReload })];
+        await reload(tab, widget, reloaded);
+        story.push(await observe(tab, { calls: 3 }));
+        for (const widgetLoad of later) {
+          await reload(tab, widget, widgetLoad);
+          story.push(await observe(tab, { calls: 1 }));
+        }
+        expect(story).to.deep.equal([
+          seen([], storedAtReload),
+          seen([...callsOf(first), ...callsOf(reloaded)]),
+          ...later.map((widgetLoad) => seen(callsOf(widgetLoad))),
+        ]);
+      });
+    });
+  });
+
+  it('sends the KPI events waiting when the renderer crashed once, from a new tab of the widget', async () => {
+    const [crashed, next] = [load('none', 1, ['CallAccepted', 'CallHold']), load('ready', 2, ['CallResume'])];
+    const tab = await open('crash', crashed);
+    const story = [await observe(tab, { stored: 2 })];
+    const session = await browser.context.newCDPSession(tab.page);
+    const crash = tab.page.waitForEvent('crash');
+    // The renderer dies before it can answer the command.
+    void session.send('Page.crash').catch(() => undefined);
+    await crash;
+    story.push(await observe(await open('crash', next), { calls: 3 }));
+    expect(story).to.deep.equal([seen([], 2), seen([...callsOf(crashed), ...callsOf(next)])]);
+  });
+
+  it('lets exactly one of two open tabs send each KPI event a closed page left, and each tab its own once', async () => {
+    const [closed, left, right] = [load('none', 1, ['CallAccepted', 'CallHold']), load('none', 2, ['CallResume']), load('none', 3, ['CallEnded'])];
+    const closing = await open('tabs', closed);
+    const closedSeen = await observe(closing, { stored: 2 });
+    await closing.page.close();
+    // Both tabs find the stored calls while CIF is not there yet, then CIF comes to both at once.
+    const both = await Promise.all([open('tabs', left), open('tabs', right)]);
+    const storedAtStart = (await observe(both[0]!, { stored: 4 })).stored;
+    await Promise.all(both.map(({ page }) => page.evaluate(() => (window as unknown as { widget: { loadCif(): void } }).widget.loadCif())));
+    await waitFor(async () => {
+      const [a, b] = await Promise.all(both.map(look));
+      return a!.host.length + b!.host.length >= 4 && a!.stored === 0;
+    });
+    const tabsSeen = await Promise.all(both.map((tab) => observe(tab, {})));
+    // The outbox takes a closed page's calls under that page's lock, so one tab takes them all:
+    // the one whose host got the first of them (the left one, if neither did).
+    const taker = Math.max(0, tabsSeen.findIndex(({ host }) => host.some(({ correlationId }) => correlationId === closed.correlationId)));
+    expect({ closedSeen, storedAtStart, tabsSeen }).to.deep.equal({
+      closedSeen: seen([], 2),
+      storedAtStart: 4,
+      tabsSeen: [left, right].map((own, i) => seen([...(i === taker ? callsOf(closed) : []), ...callsOf(own)])),
+    });
+  });
+
+  it('never sends again a call handed to a host that did not answer, and sends the calls queued behind it once', async () => {
+    const names = Array.from({ length: SLOTS + 2 }, (_, i) => `Step${i + 1}`);
+    const [silent, reloaded, later] = [load('silent', 1, names), load('ready', 2, ['CallResume']), load('ready', 3, ['CallEnded'])];
+    const tab = await open('silent', silent);
+    const story = [await observe(tab, { calls: SLOTS, stored: 2 })];
+    await reload(tab, 'silent', reloaded);
+    story.push(await observe(tab, { calls: 3 }));
+    await reload(tab, 'silent', later);
+    story.push(await observe(tab, { calls: 1 }));
+    const [handedOver, queued] = [callsOf(silent).slice(0, SLOTS), callsOf(silent).slice(SLOTS)];
+    expect(story).to.deep.equal([seen(handedOver, 2), seen([...queued, ...callsOf(reloaded)]), seen(callsOf(later))]);
+  });
+
+  it('never sends a delivered KPI event again on later loads, while one stored in between is sent once', async () => {
+    const loads = [load('ready', 1, ['CallAccepted', 'CallHold']), load('none', 2, ['CallResume']), load('ready', 3, ['CallTransfer']), load('ready', 4, ['CallEnded'])];
+    const [delivered, waiting, reloaded, later] = loads;
+    const tab = await open('delivered', delivered!);
+    const story = [await observe(tab, { calls: 2 })];
+    await reload(tab, 'delivered', waiting!);
+    story.push(await observe(tab, { stored: 1 }));
+    await reload(tab, 'delivered', reloaded!);
+    story.push(await observe(tab, { calls: 2 }));
+    await reload(tab, 'delivered', later!);
+    story.push(await observe(tab, { calls: 1 }));
+    expect(story).to.deep.equal([
+      seen(callsOf(delivered!)),
+      seen([], 1),
+      seen([...callsOf(waiting!), ...callsOf(reloaded!)]),
+      seen(callsOf(later!)),
+    ]);
+  });
+});

@@ -1,0 +1,231 @@
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { expect } from 'chai';
+import { createDelivery, type DeliveryEngine } from '../../src/delivery/engine.js';
+import { DELIVERY_DEFAULTS } from '../../src/delivery/options.js';
+import { createOutbox, type OutboxStore } from '../../src/delivery/outbox.js';
+import type { ReadinessSource } from '../../src/delivery/readiness.js';
+import { createDeliveryStats, type CifDeliveryStats } from '../../src/stats.js';
+import { RecordingCifClient } from '../../src/testing/index.js';
+import type { CifCall } from '../../src/types.js';
+import { expectBalanced, hangs } from '../helpers/fake-client.js';
+import { createLockManager, MemoryStore, type LockClient } from '../helpers/web-storage.js';
+
+const PAGE_A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
+const PAGE_B = 'bbbbbbbb-bbbb-4bbb-bbbb-bbbbbbbbbbbb';
+
+function call(name: string): CifCall {
+  return {
+    data: { conversationId: 'conv-1', providerSessionId: 'prov-1', events: [{ kpiEventName: name, eventTimestamp: '2026-11-25T10:15:30.123Z' }] },
+    eventName: name,
+    correlationId: `corr-${name}`,
+  };
+}
+const calls = (...names: string[]) => names.map(call);
+const sent = (client: RecordingCifClient) => client.calls.map(({ data, eventName, correlationId }) => ({ data, eventName, correlationId }));
+
+interface Page {
+  engine: DeliveryEngine;
+  stats: CifDeliveryStats;
+  locks: LockClient;
+  /** Makes CIF ready on a page made with `ready: false`. */
+  ready: () => void;
+}
+
+describe('delivery with the outbox', () => {
+  let clock: InstalledClock;
+  let store: MemoryStore;
+  let manager: ReturnType<typeof createLockManager>;
+  const engines: DeliveryEngine[] = [];
+
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
+    store = new MemoryStore();
+    manager = createLockManager();
+  });
+  afterEach(async () => {
+    const closing = engines.splice(0).map((engine) => engine.shutdown());
+    await clock.runAllAsync();
+    await Promise.all(closing);
+    clock.uninstall();
+  });
+
+  /** Lets lock grants and host answers through without moving the clock. */
+  const settle = () => clock.tickAsync(0);
+
+  /** A page of the widget: its own engine and outbox over the shared store and locks; CIF ready at once unless `ready: false`. */
+  function page(pageId: string, client: RecordingCifClient, options: { ready?: boolean; store?: OutboxStore; maxAttempts?: number } = {}): Page {
+    const locks = manager.client();
+    const stats = createDeliveryStats();
+    let ready!: () => void;
+    const readiness: ReadinessSource = options.ready === false ? { kind: 'promise', ready: new Promise<void>((r) => (ready = r)) } : { kind: 'client' };
+    const outbox = createOutbox({ store: options.store ?? store, name: 'widget' }, stats.outbox, { locks: locks.locks, uuid: () => pageId, now: Date.now });
+    const engine = createDelivery(
+      { ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry, maxAttempts: options.maxAttempts ?? 3 }, getClient: () => client, readiness, outbox: {}, random: () => 0.5 },
+      stats,
+      outbox,
+    );
+    engines.push(engine);
+    return { engine, stats, locks, ready: () => ready() };
+  }
+
+  /** Ends a page as a crash or a closed tab does: its engine is dropped, its locks let go, nothing disposed. */
+  function crash(p: Page): void {
+    engines.splice(engines.indexOf(p.engine), 1);
+    p.locks.crash();
+  }
+
+  it('keeps calls waiting for CIF, and the next page sends them once, before its own, with their original payloads', async () => {
+    const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
+    void first.engine.deliver(calls('A1', 'A2'));
+    await settle();
+    expect(Object.keys(store.contents())).to.have.length(2);
+    expectBalanced(first.stats);
+    crash(first);
+
+    const host = new RecordingCifClient();
+    const second = page(PAGE_B, host, { ready: false });
+    void second.engine.deliver(calls('B1'));
+    await settle();
+    expect(host.calls).to.deep.equal([]);
+    second.ready();
+    await settle();
+    expect(sent(host)).to.deep.equal(calls('A1', 'A2', 'B1'));
+    expect(store.contents()).to.deep.equal({});
+    expect(second.stats).to.deep.include({ kpiEventsSent: 1, kpiEventsDelivered: 3, kpiEventsKept: 0 });
+    expect(second.stats.outbox).to.deep.include({ replayed: 2, stored: 1 });
+    expectBalanced(second.stats);
+  });
+
+  it('holds its own calls while the outbox takes over what a page gone left, with CIF ready at once, and sends those first', async () => {
+    const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
+    void first.engine.deliver(calls('A1'));
+    await settle();
+    crash(first);
+    const host = new RecordingCifClient();
+    const second = page(PAGE_B, host);
+    void second.engine.deliver(calls('B1'));
+    expect(host.calls).to.deep.equal([]);
+    await settle();
+    expect(sent(host)).to.deep.equal(calls('A1', 'B1'));
+  });
+
+  it('sends its own calls at once when the store holds no other page', async () => {
+    const host = new RecordingCifClient();
+    const only = page(PAGE_A, host);
+    void only.engine.deliver(calls('A1'));
+    expect(sent(host)).to.deep.equal(calls('A1'));
+  });
+
+  it('stops holding its own calls after readyTimeoutMillis when the lock manager never answers a claim', async () => {
+    store.setItem(`otel-cif/widget/${PAGE_B}/0`, JSON.stringify({ v: 1, t: Date.now(), ...call('B0') }));
+    const host = new RecordingCifClient();
+    const stats = createDeliveryStats();
+    const silent = { request: () => new Promise<unknown>(() => {}) };
+    const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: silent, uuid: () => PAGE_A });
+    const engine = createDelivery({ ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, getClient: () => host, readiness: { kind: 'client' }, outbox: {} }, stats, outbox);
+    engines.push(engine);
+    void engine.deliver(calls('A1'));
+    await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis - 1);
+    expect(host.calls).to.deep.equal([]);
+    await clock.tickAsync(1);
+    expect(sent(host)).to.deep.equal(calls('A1'));
+    expectBalanced(stats);
+  });
+
+  it('takes a call out before it goes to the host, so one the host never answered is not sent again', async () => {
+    const first = page(PAGE_A, new RecordingCifClient({ answer: hangs }));
+    void first.engine.deliver(calls('A1'));
+    await settle();
+    expect(store.contents()).to.deep.equal({});
+    crash(first);
+    const host = new RecordingCifClient();
+    page(PAGE_B, host);
+    await settle();
+    expect(host.calls).to.deep.equal([]);
+  });
+
+  it('never sends a delivered call again', async () => {
+    const first = page(PAGE_A, new RecordingCifClient());
+    await first.engine.deliver(calls('A1'));
+    crash(first);
+    const host = new RecordingCifClient();
+    const second = page(PAGE_B, host);
+    await settle();
+    expect([host.calls, second.stats.outbox.replayed]).to.deep.equal([[], 0]);
+  });
+
+  it('puts a rejected call back while it waits for its retry, and the next page sends it once', async () => {
+    const first = page(PAGE_A, new RecordingCifClient({ answer: () => Promise.reject(new Error('Provider not active')) }));
+    void first.engine.deliver(calls('A1'));
+    await settle();
+    expect(Object.keys(store.contents())).to.have.length(1);
+    crash(first);
+    const host = new RecordingCifClient();
+    page(PAGE_B, host);
+    await settle();
+    await clock.runAllAsync();
+    expect(sent(host)).to.deep.equal(calls('A1'));
+  });
+
+  it('keeps what shutdown gives up on for a later page, counted as kept rather than dropped', async () => {
+    const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
+    void first.engine.deliver(calls('A1', 'A2'));
+    await settle();
+    const closing = first.engine.shutdown();
+    await clock.tickAsync(DELIVERY_DEFAULTS.timeoutMillis);
+    await closing;
+    expect(first.stats).to.deep.include({ kpiEventsKept: 2, kpiEventsPending: 0 });
+    expect(first.stats.dropped.after_shutdown).to.equal(0);
+    expectBalanced(first.stats);
+
+    const host = new RecordingCifClient();
+    page(PAGE_B, host);
+    await settle();
+    expect(sent(host)).to.deep.equal(calls('A1', 'A2'));
+  });
+
+  it('keeps calls that found no CIF in time for the next page, rather than dropping them as cif_not_loaded', async () => {
+    const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
+    void first.engine.deliver(calls('A1'));
+    await settle();
+    await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+    expect(first.stats).to.deep.include({ kpiEventsKept: 1 });
+    expect(first.stats.dropped.cif_not_loaded).to.equal(0);
+    expectBalanced(first.stats);
+  });
+
+  it('does not hand over a call the store will not let go, and keeps it', async () => {
+    const sticky = Object.assign(new MemoryStore(), {
+      removeItem(key: string) {
+        if (key.endsWith('/0')) throw new DOMException('denied', 'SecurityError');
+        MemoryStore.prototype.removeItem.call(this, key);
+      },
+    });
+    const host = new RecordingCifClient();
+    const first = page(PAGE_A, host, { store: sticky });
+    await settle();
+    await first.engine.deliver(calls('A1', 'A2'));
+    expect(sent(host)).to.deep.equal(calls('A2'));
+    expect(first.stats).to.deep.include({ kpiEventsKept: 1, kpiEventsDelivered: 1 });
+    expect(first.stats.outbox.storeErrors).to.equal(1);
+    expectBalanced(first.stats);
+  });
+
+  it('still delivers from memory when the store throws on every write, counting each call not stored', async () => {
+    let probed = false;
+    const broken = Object.assign(new MemoryStore(), {
+      setItem(key: string, value: string) {
+        if (probed) throw new DOMException('disabled', 'SecurityError');
+        probed = true;
+        MemoryStore.prototype.setItem.call(this, key, value);
+      },
+    });
+    const host = new RecordingCifClient();
+    const first = page(PAGE_A, host, { store: broken });
+    await settle();
+    await first.engine.deliver(calls('A1', 'A2'));
+    expect(sent(host)).to.deep.equal(calls('A1', 'A2'));
+    expect(first.stats.outbox).to.deep.include({ stored: 0, notStored: { full: 0, store_error: 2 } });
+    expectBalanced(first.stats);
+  });
+});

@@ -1,0 +1,64 @@
+import { context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { isTracingSuppressed } from '@opentelemetry/core';
+import { expect } from 'chai';
+import { callHost } from '../../src/delivery/host-call.js';
+import { CifHostError } from '../../src/errors.js';
+import type { CifAnalyticsClient, CifCall } from '../../src/types.js';
+
+const call: CifCall = {
+  data: { conversationId: 'conv-1', providerSessionId: 'prov-1', events: [{ kpiEventName: 'Accepted', eventTimestamp: '2026-11-25T10:15:30.123Z' }] },
+  eventName: 'Accepted',
+  correlationId: '4bf92f35-77b3-4da6-a3ce-929d0e0e4736',
+};
+
+/** Calls a host answering with `answer()` and resolves with what `answered` got, each time it ran. */
+async function answersOf(answer: () => unknown, dataFormat: 'object' | 'json' = 'object'): Promise<Array<Error | undefined>> {
+  const answers: Array<Error | undefined> = [];
+  callHost({ logAnalyticsEvent: answer as CifAnalyticsClient['logAnalyticsEvent'] }, call, dataFormat, (error) => answers.push(error));
+  await new Promise((resolve) => setImmediate(resolve));
+  return answers;
+}
+
+describe('callHost', () => {
+  it('passes the payload, eventName and correlationId, the payload as JSON text when asked', async () => {
+    const seen: unknown[][] = [];
+    const client = { logAnalyticsEvent: (...args: unknown[]) => (seen.push(args), Promise.resolve('ok')) };
+    callHost(client as CifAnalyticsClient, call, 'object', () => {});
+    callHost(client as CifAnalyticsClient, call, 'json', () => {});
+    expect(seen).to.deep.equal([
+      [call.data, 'Accepted', call.correlationId],
+      [JSON.stringify(call.data), 'Accepted', call.correlationId],
+    ]);
+  });
+
+  it('calls the host with tracing suppressed', () => {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    context.setGlobalContextManager(manager);
+    let suppressed: boolean | undefined;
+    try {
+      callHost({ logAnalyticsEvent: () => ((suppressed = isTracingSuppressed(context.active())), Promise.resolve('')) }, call, 'object', () => {});
+    } finally {
+      context.disable();
+    }
+    expect(suppressed).to.equal(true);
+  });
+
+  const answers: Array<[string, () => unknown, string | undefined]> = [
+    ['a resolved promise', () => Promise.resolve('ok'), undefined],
+    ['a plain value', () => 'ok', undefined],
+    ['a thenable', () => ({ then: (resolve: (v: string) => void) => resolve('ok') }), undefined],
+    ['a rejection', () => Promise.reject(new Error('Provider not active')), 'Provider not active'],
+    ['a synchronous throw', () => { throw 'no host'; }, 'no host'],
+    ['a thenable whose then throws', () => ({ then: () => { throw new Error('bad then'); } }), 'bad then'],
+    ['a proxy of a promise', () => new Proxy(Promise.resolve('ok'), {}), 'incompatible receiver'],
+  ];
+  answers.forEach(([what, answer, failure]) =>
+    it(`answers once for a host that returns ${what}`, async () => {
+      const got = await answersOf(answer);
+      expect(got).to.have.length(1);
+      if (failure === undefined) expect(got[0]).to.equal(undefined);
+      else expect(got[0]).to.be.instanceOf(CifHostError).and.have.property('message').that.contains(failure);
+    }),
+  );
+});
