@@ -55,6 +55,29 @@ export async function recordCallSpans(count = BATCH_SIZE): Promise<ReadableSpan[
   return spans;
 }
 
+/**
+ * The largest KPI events the mapping sends: every id and field at its Dataverse column size, five
+ * custom columns, all in two-byte text (V8 then stores two bytes per character), one per span.
+ */
+export async function recordWidestSpans(count = BATCH_SIZE): Promise<ReadableSpan[]> {
+  const text = (length: number, i: number): string => String(i).padEnd(length, 'ж');
+  const memory = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
+  const tracer = provider.getTracer('softphone');
+  for (let i = 0; i < count; i++) {
+    const attributes: Record<string, string> = {};
+    for (const key of ['conversation.id', 'provider_session.id', 'client_session.id', 'participant.id']) attributes[`cif.${key}`] = text(100, i);
+    for (const key of ['name', 'reason', 'notification_response_action', 'external_correlation_id']) attributes[`cif.kpi.${key}`] = text(100, i);
+    for (let column = 1; column <= 5; column++) attributes[`cif.kpi.custom.msdyn_customattribute${column}`] = text(100, i);
+    attributes['cif.kpi.additional_data'] = text(2000, i);
+    tracer.startSpan('inbound call', { attributes }, undefined).end();
+  }
+  await provider.forceFlush();
+  const spans = memory.getFinishedSpans();
+  await provider.shutdown();
+  return spans;
+}
+
 /** A host that answers every call at once and does nothing else: the exporter's own cost alone. */
 export function answeringHost(): CifAnalyticsClient {
   return { logAnalyticsEvent: () => Promise.resolve('ok') };
