@@ -10,15 +10,15 @@ const exporter = new CifSpanExporter({
 });
 
 // In a page, this BatchSpanProcessor calls its own forceFlush() when the document becomes hidden
-// (visibilitychange) and on pagehide, so buffered spans reach the exporter; once CIF is ready it
-// calls logAnalyticsEvent before that event handler returns, for up to maxConcurrentCalls calls.
+// (visibilitychange), so buffered spans reach the exporter; once CIF is ready it calls
+// logAnalyticsEvent before that event handler returns, for up to maxConcurrentCalls calls.
 const provider = new WebTracerProvider({
   spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1_000 })],
 });
 provider.register();
 
-// Only needed with `disableAutoFlushOnDocumentHide: true` or a processor of your own: flush
-// on pagehide. Do not shut down here: a page restored from the back/forward cache keeps using
+// For pages left without visibilitychange (Safari), or with `disableAutoFlushOnDocumentHide: true`:
+// flush on pagehide, which browsers fire on window, not on the document the processor listens on. Do not shut down here: a page restored from the back/forward cache keeps using
 // this provider, and a shut down exporter refuses every later export.
 window.addEventListener('pagehide', () => {
   provider.forceFlush().catch(() => {
