@@ -2,12 +2,14 @@ import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError
 import { log } from '../log.js';
 import type { CifDeliveryStats, DeliveryDropReason } from '../stats.js';
 import type { CifCall } from '../types.js';
+import { readyTimeUp } from './cif-wait.js';
+import { createCountEnd } from './count.js';
 import { callHost } from './host-call.js';
 import { createJobTable, type Attempt, type Job } from './jobs.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 import type { DeliveryOptions } from './options.js';
 import { createReadiness } from './readiness.js';
-import { countSettled, createBatches, type Batch, type DeliveryReport } from './report.js';
+import { createBatches, type Batch, type DeliveryReport } from './report.js';
 import { backoffMillis } from './retry.js';
 import { createSlots } from './slots.js';
 import { createDeadlineTimer, monotonicNow } from './timers.js';
@@ -40,16 +42,6 @@ export interface DeliveryEngine {
 /** How long the host itself lets a call run (CIF docs): a timed-out call may hold its slot until then. */
 export const HOST_TIMEOUT_MILLIS = 100_000;
 
-/** What a user can do about each delivery drop reason, said in its one warning. */
-const FIXES: Readonly<Record<DeliveryDropReason, string>> = {
-  cif_not_loaded: 'Load msdyn_ciLibrary.js and create the exporter early, so it hears CIFInitDone; outside a window pass a `client`.',
-  host_error: 'The channel provider must be active and the call made from its widget iframe.',
-  timed_out: 'The host is not answering; the host may still record these.',
-  queue_full: 'Raise maxQueueSize, or find why the host stalls.',
-  after_shutdown: 'Export before shutdown(), or give shutdown longer (timeoutMillis).',
-  no_timer: "The page's setTimeout must work for calls to be timed.",
-};
-
 /**
  * The delivery engine: admits calls up to a bound, holds them until CIF is ready, runs at most
  * `maxConcurrentCalls` at a time, times each out, retries rejections with backoff, and settles
@@ -60,14 +52,12 @@ const FIXES: Readonly<Record<DeliveryDropReason, string>> = {
  */
 export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats, outbox?: Outbox): DeliveryEngine {
   const { timeoutMillis, readyTimeoutMillis, maxQueueSize, retry } = options;
-  const random = options.random ?? Math.random;
   const clock = options.now ?? monotonicNow;
   const jobs = createJobTable();
   const slots = createSlots(options.maxConcurrentCalls);
   const batches = createBatches();
   const timer = createDeadlineTimer(onTimer, clock);
-  /** The drop reasons warned about, each once per delivery. */
-  const warned = new Set<DeliveryDropReason>();
+  const count = createCountEnd(stats, outbox);
   /** Shared by every call refused for a full queue or after shutdown: one error, however many calls. */
   const queueFullError = new CifQueueFullError(maxQueueSize);
   const shutDownError = new CifShutdownError('the CIF delivery is shut down');
@@ -168,7 +158,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       if (readyWaitAt !== undefined && job.readyBy < readyWaitAt) readyWaitAt = undefined;
       log('debug', `call '${job.call.eventName}' failed before CIFInitDone (${error.message}); waiting for CIF again`);
     } else if (job.attempts < retry.maxAttempts) {
-      const millis = backoffMillis(job.attempts, retry, random);
+      const millis = backoffMillis(job.attempts, retry, options.random);
       log('debug', `call '${job.call.eventName}' failed (${error.message}); retry ${job.attempts} in ${millis} ms`);
       job.due = clock() + millis;
       restore(job);
@@ -186,14 +176,6 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     settle(job, new CifTimeoutError(timeoutMillis), 'timed_out');
   }
 
-  function countDrop(events: number, reason: DeliveryDropReason, error: Error): void {
-    stats.callsFailed++;
-    stats.dropped[reason] += events;
-    if (warned.has(reason)) return;
-    warned.add(reason);
-    log('warn', `KPI events dropped: ${error.message}. ${FIXES[reason]} Counted in getStats().dropped.${reason}; shown once.`);
-  }
-
   /** A call the host rejected goes back in the outbox while it waits to be tried again. */
   function restore(job: Job): void {
     if (job.entry) outbox!.restore(job.entry);
@@ -207,19 +189,6 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     admitted--;
     stats.kpiEventsPending -= job.events;
     count(job.events, job.batch, job.entry, error, reason, job.call.eventName);
-  }
-
-  /** Counts how a call ended: delivered, else kept when the outbox still holds it for a later page, else dropped for `reason`. */
-  function count(events: number, batch: Batch, entry: OutboxEntry | undefined, error?: Error, reason?: DeliveryDropReason, name?: string): void {
-    if (!error) stats.kpiEventsDelivered += events;
-    else if (entry && outbox!.holds(entry)) {
-      stats.kpiEventsKept += events;
-      log('debug', `call '${entry.call.eventName}' kept in the outbox for a later page: ${error.message}`);
-    } else {
-      if (name !== undefined) log('debug', `call '${name}' given up as ${reason}: ${error.message}`);
-      countDrop(events, reason!, error);
-    }
-    countSettled(batch, error);
   }
 
   /** Settles every call not yet settled, oldest first, and lets go of held slots. */
@@ -236,18 +205,6 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     timer.schedule(readyWaitAt);
   }
 
-  /** Calls whose wait ran out go without `CIFInitDone` if the library is there, else fail. */
-  function readyTimeUp(now: number): void {
-    const present = readiness.lastChance();
-    if (present) log('debug', 'calling without CIFInitDone after readyTimeoutMillis');
-    if (readiness.current() === 'ready') return;
-    const error = readiness.error(readyTimeoutMillis);
-    for (const job of jobs.waiting.takeWhere((job) => job.readyBy <= now)) {
-      if (present) jobs.put(job, 'due');
-      else settle(job, error, 'cif_not_loaded');
-    }
-  }
-
   /** Handles every deadline that has passed, then sets the timer for the next one. */
   function onTimer(): void {
     const now = clock();
@@ -260,7 +217,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (readyWaitAt !== undefined && readyWaitAt <= now) {
       readyWaitAt = undefined;
       claiming = false;
-      readyTimeUp(now);
+      readyTimeUp(readiness, jobs, now, readyTimeoutMillis, settle);
     }
     pump();
     timer.schedule(Math.min(slots.nextDeadline(), jobs.nextBackoff(), readyWaitAt ?? Infinity));

@@ -25,6 +25,14 @@ export interface FoundKey {
   seq: number;
 }
 
+/** A call the outbox keeps: where it is or will be stored, the bytes it takes there, and whether it is there. */
+export interface Entry extends StoredCall, Pick<FoundKey, 'key' | 'seq'> {
+  readonly call: CifCall;
+  /** Bytes it takes while stored. */
+  size: number;
+  state: 'pending' | 'stored' | 'out';
+}
+
 const FORMAT = 1;
 /** `<pageId>/<seq>` after the outbox's `<prefix>/<name>/`; a pageId is a v4 UUID. */
 const PAGE_AND_SEQ = /^([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})\/(\d{1,15})$/;

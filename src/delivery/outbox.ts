@@ -1,123 +1,16 @@
-/**
- * The outbox: every call admitted and not yet handed to the host is kept in a Web Storage store,
- * so that a later page of the same widget sends what a reload, a crash or a closed tab left.
- *
- * Keys are `otel-cif/<name>/<pageId>/<seq>`, values `{"v":1,"t":<admitted, wall ms>,"data",
- * "eventName","correlationId"}`. Each outbox holds the Web Lock `otel-cif/<name>/<pageId>` for its
- * whole life and writes only once it holds it, so an entry whose page's lock is free belongs to a
- * page that is gone. A page takes such entries only while holding that lock itself, and keeps it
- * until it is disposed: two tabs never both take one entry, and what it has not removed when it
- * dies is taken by the next.
- *
- * Counters (`OutboxStats`, KPI events unless said): `stored` written on admission; `notStored`
- * admitted but not written (`full`: over `maxBytes` or the store's quota; `store_error`: the
- * store or the lock failed), they still travel in memory; `replayed` of pages gone, handed to
- * delivery here; `expired` of pages gone, older than `maxAgeMillis`, removed unsent;
- * `unreadable` entries (not KPI events) under this name this version cannot read, removed;
- * `storeErrors` store or lock accesses that threw (not for quota). Proposed balance for
- * `getStats()`: `kpiEventsSent + replayed = kpiEventsDelivered + kpiEventsPending + Σ dropped
- * + kept`, where `kept` counts KPI events this page gave up on (`cif_not_loaded`, refused at
- * shutdown, or `remove()` false) that stay stored for a later page.
- */
+/** The outbox of one delivery engine: see outbox-api.ts for what it keeps, where, and its counters. */
 import { v4 as uuidv4 } from 'uuid';
 import { log } from '../log.js';
 import { createOutboxStats, type CifOutboxStats as OutboxStats } from '../stats.js';
-import type { CifCall } from '../types.js';
-import { decode, encode, guardStore, sizeOf, type FoundKey, type OutboxStore, type WriteOutcome } from './outbox-store.js';
+import { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
+import { PREFIX, defaultName, findStore, lockRequests } from './outbox-page.js';
+import { decode, encode, guardStore, sizeOf, type Entry, type WriteOutcome } from './outbox-store.js';
 
+export { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
+export type { LockOptions, OutboxLocks } from './outbox-page.js';
 export type { OutboxStore } from './outbox-store.js';
 export { createOutboxStats, type OutboxStats };
 
-/** The part of the Web Locks API the outbox uses; `navigator.locks` satisfies it. */
-export interface OutboxLocks {
-  request(name: string, options: LockOptions, callback: (lock: object | null) => unknown): Promise<unknown>;
-}
-
-/** The options of a lock request the outbox makes: every lock is exclusive. */
-export interface LockOptions {
-  ifAvailable?: boolean;
-  /** An `AbortSignal`, typed by what a lock manager reads of it, so that no DOM types are needed. */
-  signal?: { readonly aborted: boolean; addEventListener(type: 'abort', listener: () => void): void };
-}
-
-export interface OutboxOptions {
-  /**
-   * Where calls are kept, or `false` for no outbox. The default, `localStorage`, is used when a
-   * test write to it works and `navigator.locks` exists (Web Locks need https or localhost).
-   * @default localStorage, where it works
-   */
-  store?: OutboxStore | false;
-  /**
-   * Which widget the calls belong to: a later page with the same name sends them. Storage and
-   * locks are per origin already. A framed widget's storage is shared by every top-level page of
-   * one site, and Dynamics 365 organisations share the site `dynamics.com`, so the default puts the
-   * origin of the page at the top first, where the browser tells it (`location.ancestorOrigins`,
-   * else the referrer's origin): one organisation's calls then never go to another's host.
-   * @default location.pathname, after the top page's origin in a frame
-   */
-  name?: string;
-  /**
-   * Most bytes the outbox's entries may take in the store, every page of this name together, as
-   * Web Storage counts them (UTF-16: two per character of key and value). localStorage holds
-   * about 5 MB per origin, shared with the widget's own data: 1 MiB leaves it four fifths.
-   * @default 1_048_576
-   */
-  maxBytes?: number;
-  /**
-   * Stored calls older than this are removed unsent when a later page finds them: a week covers
-   * a weekend or a few days off, as the Application Insights offline channel does.
-   * @default 604_800_000 (7 days)
-   */
-  maxAgeMillis?: number;
-}
-
-export const OUTBOX_DEFAULTS = { maxBytes: 1_048_576, maxAgeMillis: 7 * 24 * 60 * 60 * 1000 } as const;
-
-/** What tests replace: the lock manager (else `navigator.locks`), the wall clock, the page id. */
-export interface OutboxDeps {
-  locks?: OutboxLocks;
-  now?: () => number;
-  uuid?: () => string;
-}
-
-/** A call the outbox knows of, as the engine holds it. */
-export interface OutboxEntry {
-  readonly call: CifCall;
-}
-
-export interface Outbox {
-  /** Keeps a call from its admission on. Written at once, or once this page holds its lock. */
-  add(call: CifCall): OutboxEntry;
-  /**
-   * Takes an entry out, just before its call goes to the host. False when it could not be, or
-   * after `dispose()`: the call then stays stored for a later page and must not be handed over.
-   */
-  remove(entry: OutboxEntry): boolean;
-  /** Puts back an entry whose call the host rejected and that waits for a retry. */
-  restore(entry: OutboxEntry): void;
-  /** Whether the entry's call stays stored for a later page: it is stored, or will be once this page holds its lock. */
-  holds(entry: OutboxEntry): boolean;
-  /**
-   * Finds the calls of pages that are gone and hands them to `onCalls`, oldest first, each as an
-   * entry this outbox now holds: at once for pages gone now, later for each page still open now
-   * when it goes. `onFirstPass` runs once the pages gone now are handed over (at once when the
-   * store holds no other page), so that a page can send them before its own calls. Call it once.
-   */
-  claim(onCalls: (entries: OutboxEntry[]) => void, onFirstPass?: () => void): void;
-  /** Lets go of every lock: what is still stored is left for a later page. */
-  dispose(): void;
-}
-
-interface Entry extends OutboxEntry, StoredKey {
-  at: number;
-  /** Bytes it takes while stored. */
-  size: number;
-  state: 'pending' | 'stored' | 'out';
-}
-
-type StoredKey = Pick<FoundKey, 'key' | 'seq'>;
-
-const PREFIX = 'otel-cif';
 /** When the byte count says full, the store is counted again at most this often (other tabs remove too). */
 const RECOUNT_MILLIS = 1000;
 
@@ -128,7 +21,6 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
     if (found) log('debug', `no outbox: ${found}`);
     return undefined;
   }
-  const { locks } = found;
   const store = guardStore(found.store, countError);
   const now = deps.now ?? Date.now;
   const { maxBytes = OUTBOX_DEFAULTS.maxBytes, maxAgeMillis = OUTBOX_DEFAULTS.maxAgeMillis } = options;
@@ -146,6 +38,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   const life = new Promise<void>((resolve) => (endLife = resolve));
   const stopWaiting = new AbortController();
   const warned = new Set<string>();
+  const requestLock = lockRequests(found.locks, stopWaiting.signal, countError);
 
   /** Past this length, `pending` drops the entries taken out meanwhile (when the lock is slow to come). */
   let pendingLimit = 1024;
@@ -178,30 +71,6 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
     if (warned.has(reason)) return;
     warned.add(reason);
     log('warn', message, error);
-  }
-
-  /**
-   * Asks for a lock and resolves true once granted, the lock then held while `onGranted`'s promise
-   * lasts; false when not granted: not available, aborted, or the lock manager failed (counted).
-   */
-  function requestLock(name: string, lockOptions: LockOptions, onGranted: () => Promise<void> | undefined): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      const onFailure = (error: unknown) => {
-        if (!stopWaiting.signal.aborted) countError(error);
-        resolve(false);
-      };
-      try {
-        const request = locks.request(name, lockOptions, (lock) => {
-          const held = lock ? onGranted() : undefined;
-          resolve(held !== undefined);
-          return held;
-        });
-        // A request that ends without granting the lock leaves nothing waiting for it.
-        Promise.resolve(request).then(() => resolve(false), onFailure);
-      } catch (error) {
-        onFailure(error);
-      }
-    });
   }
 
   function countBytes(): void {
@@ -292,22 +161,13 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   return {
     add(call) {
       const entry: Entry = { call, key: `${base}${pageId}/${seq}`, seq: seq++, at: now(), size: 0, state: 'pending' };
-      if (state === 'locking') hold(entry);
-      else if (state === 'live') write(entry, true);
-      else notStored(entry, 'error');
+      keep(entry, true);
       return entry;
     },
-    remove(outboxEntry) {
-      const entry = outboxEntry as Entry;
-      // Once disposed, what is stored belongs to the next page.
-      return state === 'disposed' ? entry.state !== 'stored' : take(entry);
-    },
-    restore(outboxEntry) {
-      const entry = outboxEntry as Entry;
-      if (entry.state !== 'out' || state === 'disposed') return;
-      if (state === 'live') write(entry, false);
-      else if (state === 'locking') hold(entry);
-      else notStored(entry, 'error');
+    // Once disposed, what is stored belongs to the next page.
+    remove: (entry) => (state === 'disposed' ? (entry as Entry).state !== 'stored' : take(entry as Entry)),
+    restore(entry) {
+      if ((entry as Entry).state === 'out' && state !== 'disposed') keep(entry as Entry, false);
     },
     holds: (entry) => (entry as Entry).state !== 'out',
     claim(onCalls, onFirstPass = () => {}) {
@@ -341,7 +201,10 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
     },
   };
 
-  function hold(entry: Entry): void {
+  /** Keeps an entry until this page holds its lock, or writes it (counted as stored when `admitted`), or counts it not stored. */
+  function keep(entry: Entry, admitted: boolean): void {
+    if (state === 'live') return write(entry, admitted);
+    if (state !== 'locking') return notStored(entry, 'error');
     entry.state = 'pending';
     pending.push(entry);
     if (pending.length < pendingLimit) return;
@@ -351,66 +214,5 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
 
   function holdIfLive(): Promise<void> | undefined {
     return state === 'disposed' ? undefined : life;
-  }
-}
-
-/** The store and lock manager to use, or why there is no outbox (empty outside a browser page). */
-function findStore(given: OutboxStore | false | undefined, givenLocks: OutboxLocks | undefined): { store: OutboxStore; locks: OutboxLocks } | string {
-  if (given === false) return 'turned off';
-  const locks = givenLocks ?? pageLocks();
-  // Not a browser page (Node, a worker without storage): nothing to say.
-  if (!locks && !given && !pageStorage()) return '';
-  if (!locks) return 'no navigator.locks (Web Locks need a secure context: https or localhost)';
-  const store = given ?? pageStorage();
-  if (!store) return 'no localStorage on this page';
-  const probe = `${PREFIX}/probe`;
-  try {
-    store.setItem(probe, '1');
-    store.removeItem(probe);
-  } catch {
-    return 'the store refused a test write';
-  }
-  return { store, locks };
-}
-
-function pageLocks(): OutboxLocks | undefined {
-  try {
-    const locks = (globalThis as { navigator?: { locks?: OutboxLocks } }).navigator?.locks;
-    return typeof locks?.request === 'function' ? locks : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `localStorage`, whose mere reading throws `SecurityError` in a sandboxed frame. */
-function pageStorage(): OutboxStore | undefined {
-  try {
-    return (globalThis as { localStorage?: OutboxStore }).localStorage ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-interface PageGlobals {
-  location?: { pathname?: unknown; ancestorOrigins?: ArrayLike<unknown> };
-  document?: { referrer?: unknown };
-  top?: unknown;
-  self?: unknown;
-}
-
-/** The page's path; in a frame, after the origin of the page at the top, or of the referrer where the browser does not say. */
-function defaultName(): string {
-  let name = '';
-  try {
-    const page = globalThis as PageGlobals;
-    const path = page.location?.pathname;
-    name = typeof path === 'string' ? path : '';
-    if (page.top === page.self) return name;
-    const ancestors = page.location?.ancestorOrigins;
-    const top = ancestors?.length ? ancestors[ancestors.length - 1] : new URL(String(page.document?.referrer)).origin;
-    return `${String(top)}${name}`;
-  } catch {
-    // The page's globals would not tell: the path alone.
-    return name;
   }
 }

@@ -1,0 +1,92 @@
+/**
+ * The outbox: every call admitted and not yet handed to the host is kept in a Web Storage store,
+ * so that a later page of the same widget sends what a reload, a crash or a closed tab left.
+ *
+ * Keys are `otel-cif/<name>/<pageId>/<seq>`, values `{"v":1,"t":<admitted, wall ms>,"data",
+ * "eventName","correlationId"}`. Each outbox holds the Web Lock `otel-cif/<name>/<pageId>` for its
+ * whole life and writes only once it holds it, so an entry whose page's lock is free belongs to a
+ * page that is gone. A page takes such entries only while holding that lock itself, and keeps it
+ * until it is disposed: two tabs never both take one entry, and what it has not removed when it
+ * dies is taken by the next.
+ *
+ * Counters (`OutboxStats`, KPI events unless said): `stored` written on admission; `notStored`
+ * admitted but not written (`full`: over `maxBytes` or the store's quota; `store_error`: the
+ * store or the lock failed), they still travel in memory; `replayed` of pages gone, handed to
+ * delivery here; `expired` of pages gone, older than `maxAgeMillis`, removed unsent;
+ * `unreadable` entries (not KPI events) under this name this version cannot read, removed;
+ * `storeErrors` store or lock accesses that threw (not for quota). Proposed balance for
+ * `getStats()`: `kpiEventsSent + replayed = kpiEventsDelivered + kpiEventsPending + Σ dropped
+ * + kept`, where `kept` counts KPI events this page gave up on (`cif_not_loaded`, refused at
+ * shutdown, or `remove()` false) that stay stored for a later page.
+ */
+import type { CifCall } from '../types.js';
+import type { OutboxLocks } from './outbox-page.js';
+import type { OutboxStore } from './outbox-store.js';
+
+export interface OutboxOptions {
+  /**
+   * Where calls are kept, or `false` for no outbox. The default, `localStorage`, is used when a
+   * test write to it works and `navigator.locks` exists (Web Locks need https or localhost).
+   * @default localStorage, where it works
+   */
+  store?: OutboxStore | false;
+  /**
+   * Which widget the calls belong to: a later page with the same name sends them. Storage and
+   * locks are per origin already. A framed widget's storage is shared by every top-level page of
+   * one site, and Dynamics 365 organisations share the site `dynamics.com`, so the default puts the
+   * origin of the page at the top first, where the browser tells it (`location.ancestorOrigins`,
+   * else the referrer's origin): one organisation's calls then never go to another's host.
+   * @default location.pathname, after the top page's origin in a frame
+   */
+  name?: string;
+  /**
+   * Most bytes the outbox's entries may take in the store, every page of this name together, as
+   * Web Storage counts them (UTF-16: two per character of key and value). localStorage holds
+   * about 5 MB per origin, shared with the widget's own data: 1 MiB leaves it four fifths.
+   * @default 1_048_576
+   */
+  maxBytes?: number;
+  /**
+   * Stored calls older than this are removed unsent when a later page finds them: a week covers
+   * a weekend or a few days off, as the Application Insights offline channel does.
+   * @default 604_800_000 (7 days)
+   */
+  maxAgeMillis?: number;
+}
+
+export const OUTBOX_DEFAULTS = { maxBytes: 1_048_576, maxAgeMillis: 7 * 24 * 60 * 60 * 1000 } as const;
+
+/** What tests replace: the lock manager (else `navigator.locks`), the wall clock, the page id. */
+export interface OutboxDeps {
+  locks?: OutboxLocks;
+  now?: () => number;
+  uuid?: () => string;
+}
+
+/** A call the outbox knows of, as the engine holds it. */
+export interface OutboxEntry {
+  readonly call: CifCall;
+}
+
+export interface Outbox {
+  /** Keeps a call from its admission on. Written at once, or once this page holds its lock. */
+  add(call: CifCall): OutboxEntry;
+  /**
+   * Takes an entry out, just before its call goes to the host. False when it could not be, or
+   * after `dispose()`: the call then stays stored for a later page and must not be handed over.
+   */
+  remove(entry: OutboxEntry): boolean;
+  /** Puts back an entry whose call the host rejected and that waits for a retry. */
+  restore(entry: OutboxEntry): void;
+  /** Whether the entry's call stays stored for a later page: it is stored, or will be once this page holds its lock. */
+  holds(entry: OutboxEntry): boolean;
+  /**
+   * Finds the calls of pages that are gone and hands them to `onCalls`, oldest first, each as an
+   * entry this outbox now holds: at once for pages gone now, later for each page still open now
+   * when it goes. `onFirstPass` runs once the pages gone now are handed over (at once when the
+   * store holds no other page), so that a page can send them before its own calls. Call it once.
+   */
+  claim(onCalls: (entries: OutboxEntry[]) => void, onFirstPass?: () => void): void;
+  /** Lets go of every lock: what is still stored is left for a later page. */
+  dispose(): void;
+}
