@@ -1,5 +1,6 @@
 import { context, SpanKind, trace, type Attributes, type Context, type MeterProvider, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
+import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
 import { log } from '../log.js';
 import { withCorrelationId } from './correlation.js';
 import { HandlerRegistry, type AnyFunction } from './handlers.js';
@@ -82,7 +83,7 @@ export class CifInstrumentation {
     const target = this.target() as EventTarget;
     if (!this.listening) {
       try {
-        target.addEventListener('CIFInitDone', this.onInitDone);
+        target.addEventListener(CIF_INIT_DONE_EVENT, this.onInitDone);
         this.listening = target;
       } catch {
         // Not an EventTarget, or one that refuses listeners: the library is wrapped when enable() finds it.
@@ -98,7 +99,7 @@ export class CifInstrumentation {
   disable(): void {
     this.enabled = false;
     try {
-      this.listening?.removeEventListener('CIFInitDone', this.onInitDone);
+      this.listening?.removeEventListener(CIF_INIT_DONE_EVENT, this.onInitDone);
     } catch {
       // Nothing else to undo there.
     }

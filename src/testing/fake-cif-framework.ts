@@ -1,4 +1,5 @@
 import { startTimer, type Timer } from '../delivery/timers.js';
+import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
 import type { CifAnalyticsClient } from '../types.js';
 import { RecordingCifClient } from './recording-client.js';
 
@@ -82,7 +83,7 @@ export function installFakeCIFramework(
     running = true;
     const eventTarget = target as Partial<EventTarget>;
     if (typeof eventTarget.dispatchEvent === 'function' && typeof Event === 'function') {
-      eventTarget.dispatchEvent(new Event('CIFInitDone'));
+      eventTarget.dispatchEvent(new Event(CIF_INIT_DONE_EVENT));
     }
     resolveStarted();
   };
