@@ -42,7 +42,10 @@ export type CifDroppedFieldReason = 'invalid_custom_column' | 'unserializable_va
  * where there is no outbox.
  */
 export interface CifOutboxStats {
-  /** Admitted and written to the store. */
+  /**
+   * Admitted and written to the store. A call handed over before the page holds its outbox lock
+   * (its first milliseconds) is never written, so it is counted neither here nor in `notStored`.
+   */
   stored: number;
   /** Admitted but not written, so kept in memory only: over `maxBytes` or the store's quota (`full`), or the store or a lock failed (`store_error`). */
   notStored: { full: number; store_error: number };
