@@ -25,33 +25,31 @@ export const PREFIX = 'otel-cif';
 export function lockRequests(locks: OutboxLocks, stopped: NonNullable<LockOptions['signal']>, onError: (error: unknown) => void): LockRequest {
   return (name, options, onGranted) =>
     new Promise<boolean>((resolve) => {
-      const onFailure = (error: unknown) => {
-        if (!stopped.aborted) onError(error);
-        resolve(false);
-      };
-      try {
-        const request = locks.request(name, options, (lock) => {
+      // Async, so that a lock manager that throws, or returns a thenable that throws, rejects.
+      const request = async () =>
+        locks.request(name, options, (lock) => {
           const held = lock ? onGranted() : undefined;
           resolve(held !== undefined);
           return held;
         });
-        // A request that ends without granting the lock leaves nothing waiting for it.
-        Promise.resolve(request).then(() => resolve(false), onFailure);
-      } catch (error) {
-        onFailure(error);
-      }
+      // A request that ends without granting the lock leaves nothing waiting for it.
+      request()
+        .catch((error: unknown) => {
+          if (!stopped.aborted) onError(error);
+        })
+        .finally(() => resolve(false));
     });
 }
 
 /** The store and lock manager to use, or why there is no outbox (empty outside a browser page). */
 export function findStore(given: OutboxStore | false | undefined, givenLocks: OutboxLocks | undefined): { store: OutboxStore; locks: OutboxLocks } | string {
   if (given === false) return 'turned off';
-  const locks = givenLocks ?? pageLocks();
-  const store = given ?? pageStorage();
+  const locks = givenLocks ?? pageGlobal(({ navigator }) => (typeof navigator?.locks?.request === 'function' ? navigator.locks : undefined));
+  const store = given ?? pageGlobal(({ localStorage }) => localStorage);
   // Not a browser page (Node, a worker without storage): nothing to say.
   if (!locks && !store) return '';
-  if (!locks) return 'no navigator.locks (Web Locks need a secure context: https or localhost)';
-  if (!store) return 'no localStorage on this page';
+  if (!locks) return 'no navigator.locks (Web Locks need https or localhost)';
+  if (!store) return 'no localStorage';
   const probe = `${PREFIX}/probe`;
   try {
     store.setItem(probe, '1');
@@ -62,42 +60,35 @@ export function findStore(given: OutboxStore | false | undefined, givenLocks: Ou
   return { store, locks };
 }
 
-function pageLocks(): OutboxLocks | undefined {
-  try {
-    const locks = (globalThis as { navigator?: { locks?: OutboxLocks } }).navigator?.locks;
-    return typeof locks?.request === 'function' ? locks : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `localStorage`, whose mere reading throws `SecurityError` in a sandboxed frame. */
-function pageStorage(): OutboxStore | undefined {
-  try {
-    return (globalThis as { localStorage?: OutboxStore }).localStorage ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 interface PageGlobals {
+  navigator?: { locks?: OutboxLocks };
+  localStorage?: OutboxStore | null;
   location?: { pathname?: unknown; ancestorOrigins?: ArrayLike<unknown> };
   document?: { referrer?: unknown };
   top?: unknown;
   self?: unknown;
 }
 
+/** What `read` finds on the page, or undefined where a global throws (`localStorage` in a sandboxed frame). */
+function pageGlobal<T>(read: (page: PageGlobals) => T): T | undefined {
+  try {
+    return read(globalThis as PageGlobals);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The page's path; in a frame, after the origin of the page at the top, or of the referrer where the browser does not say. */
 export function defaultName(): string {
   let name = '';
   try {
-    const page = globalThis as PageGlobals;
-    const path = page.location?.pathname;
+    const { location, document, top, self } = globalThis as PageGlobals;
+    const path = location?.pathname;
     name = typeof path === 'string' ? path : '';
-    if (page.top === page.self) return name;
-    const ancestors = page.location?.ancestorOrigins;
-    const top = ancestors?.length ? ancestors[ancestors.length - 1] : new URL(String(page.document?.referrer)).origin;
-    return `${String(top)}${name}`;
+    if (top === self) return name;
+    const ancestors = location?.ancestorOrigins;
+    const origin = ancestors?.length ? ancestors[ancestors.length - 1] : new URL(document?.referrer as string).origin;
+    return `${origin}${name}`;
   } catch {
     // The page's globals would not tell: the path alone.
     return name;

@@ -4,7 +4,7 @@ import { log } from '../log.js';
 import { createOutboxStats, type CifOutboxStats as OutboxStats } from '../stats.js';
 import { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
 import { PREFIX, defaultName, findStore, lockRequests } from './outbox-page.js';
-import { decode, encode, guardStore, sizeOf, type Entry, type WriteOutcome } from './outbox-store.js';
+import { PAGE_AND_SEQ, decode, encode, sizeOf, type Entry } from './outbox-store.js';
 
 export { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
 export type { LockOptions, OutboxLocks } from './outbox-page.js';
@@ -13,6 +13,10 @@ export { createOutboxStats, type OutboxStats };
 
 /** When the byte count says full, the store is counted again at most this often (other tabs remove too). */
 const RECOUNT_MILLIS = 1000;
+/** A store may report any length; a scan reads at most this many keys (a 5 MB store holds fewer). */
+const MAX_KEYS = 1_000_000;
+
+const eventsOf = (entry: OutboxEntry): number => entry.call.data.events.length;
 
 /** The outbox of one delivery engine, or undefined where there is no store or no Web Locks. */
 export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: OutboxDeps = {}): Outbox | undefined {
@@ -21,198 +25,213 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
     if (found) log('debug', `no outbox: ${found}`);
     return undefined;
   }
-  const store = guardStore(found.store, countError);
+  const { store } = found;
   const now = deps.now ?? Date.now;
   const { maxBytes = OUTBOX_DEFAULTS.maxBytes, maxAgeMillis = OUTBOX_DEFAULTS.maxAgeMillis } = options;
   const base = `${PREFIX}/${options.name ?? defaultName()}/`;
   const pageId = (deps.uuid ?? uuidv4)();
-  let state: 'locking' | 'live' | 'failed' | 'disposed' = 'locking';
-  /** Calls admitted before this page held its lock, oldest first. */
-  let pending: Entry[] = [];
+  /** Calls admitted before this page held its lock, until it holds it, fails to, or is disposed. */
+  let pending: Set<Entry> | undefined = new Set();
+  /** This page holds its lock and writes calls: from the grant to `dispose()`. */
+  let live = false;
+  let disposed = false;
   let seq = 0;
   /** Bytes of every entry under `base`, as last counted plus this page's own changes since. */
   let bytes = 0;
-  let countedAt = -Infinity;
+  let countedAt = 0;
   let endLife!: () => void;
   /** Every lock this page holds is held until this resolves. */
   const life = new Promise<void>((resolve) => (endLife = resolve));
+  const hold = () => life;
   const stopWaiting = new AbortController();
-  const warned = new Set<string>();
   const requestLock = lockRequests(found.locks, stopWaiting.signal, countError);
-
-  /** Past this length, `pending` drops the entries taken out meanwhile (when the lock is slow to come). */
-  let pendingLimit = 1024;
+  /** Where `claim()` hands the calls of pages gone. */
+  let handOver: (entries: OutboxEntry[]) => void;
 
   void requestLock(base + pageId, {}, () => {
-    if (state !== 'locking') return undefined;
-    state = 'live';
-    log('debug', `outbox: storing calls under '${base}' as page ${pageId}`);
-    writePending();
+    if (!pending) return undefined;
+    live = true;
+    say('debug', `storing calls under '${base}' as page ${pageId}`);
+    endWait(true);
     return life;
-  }).then((held) => {
-    if (held || state !== 'locking') return;
-    state = 'failed';
-    for (const entry of pending) if (entry.state === 'pending') notStored(entry, 'error');
-    pending = [];
-  });
+  }).then(() => endWait(false));
 
-  function writePending(): void {
-    countBytes();
-    for (const entry of pending) if (entry.state === 'pending') write(entry, true);
-    pending = [];
+  function say(level: 'debug' | 'warn', message: string, error?: unknown): void {
+    log(level, `outbox: ${message}`, error);
+  }
+
+  /** Says `message` at WARN the first time, when its counter stood at `counted` 0, and at DEBUG after. */
+  function report(counted: number, message: string, error?: unknown): void {
+    say(counted === 0 ? 'warn' : 'debug', message, error);
   }
 
   function countError(error: unknown): void {
-    stats.storeErrors++;
-    warnOnce('store_error', 'outbox: the store or a lock failed; calls it cannot keep travel in memory only', error);
+    report(stats.storeErrors++, 'the store or a lock failed; calls it cannot keep travel in memory only', error);
   }
 
-  function warnOnce(reason: string, message: string, error?: unknown): void {
-    if (warned.has(reason)) return;
-    warned.add(reason);
-    log('warn', message, error);
+  /** Removes `key`, of `size` bytes; true once it is surely gone: removed, or found absent after a failed removal. */
+  function erase(key: string, size: number): boolean {
+    try {
+      store.removeItem(key);
+    } catch (error) {
+      countError(error);
+      try {
+        if (store.getItem(key) !== null) return false;
+      } catch {
+        return false;
+      }
+    }
+    bytes -= size;
+    return true;
+  }
+
+  /** The entries under `base` in this outbox's format, in store order: key, page, sequence number and value. */
+  function list(): Array<[key: string, pageId: string, seq: number, value: string]> {
+    const found: Array<[string, string, number, string]> = [];
+    try {
+      const length = Math.min(store.length, MAX_KEYS);
+      for (let i = 0; i < length; i++) {
+        const key: unknown = store.key(i);
+        if (typeof key !== 'string' || !key.startsWith(base)) continue;
+        const match = PAGE_AND_SEQ.exec(key.slice(base.length));
+        // Gone since it was listed (another tab took it), or a store that lies: skipped.
+        const value: unknown = match && store.getItem(key);
+        if (match && typeof value === 'string') found.push([key, match[1]!, Number(match[2]), value]);
+      }
+    } catch (error) {
+      countError(error);
+    }
+    return found;
   }
 
   function countBytes(): void {
     countedAt = now();
     bytes = 0;
-    for (const { key } of store.list(base)) bytes += sizeOf(key, store.read(key) ?? '');
+    for (const [key, , , value] of list()) bytes += sizeOf(key, value);
   }
 
-  function write(entry: Entry, admitted: boolean): void {
-    let value: string;
-    try {
-      value = encode(entry);
-    } catch (error) {
-      countError(error);
-      return notStored(entry, 'error');
+  /** Ends the wait for this page's lock: the calls still waiting are written, or counted not stored. */
+  function endWait(write: boolean): void {
+    if (!pending) return;
+    const waiting = pending;
+    pending = undefined;
+    if (write) countBytes();
+    for (const entry of waiting) {
+      if (write) writeEntry(entry, true);
+      else notStored(entry, 'store_error');
     }
-    const size = sizeOf(entry.key, value);
-    if (bytes + size > maxBytes && now() - countedAt >= RECOUNT_MILLIS) countBytes();
-    const outcome: WriteOutcome = bytes + size > maxBytes ? 'full' : store.write(entry.key, value);
-    if (outcome !== 'ok') return notStored(entry, outcome);
-    entry.state = 'stored';
-    entry.size = size;
-    bytes += size;
-    if (admitted) stats.stored += entry.call.data.events.length;
   }
 
-  function notStored(entry: Entry, outcome: Exclude<WriteOutcome, 'ok'>): void {
-    entry.state = 'out';
-    const events = entry.call.data.events.length;
-    if (outcome === 'full') {
-      stats.notStored.full += events;
-      warnOnce('full', `outbox: full (maxBytes ${maxBytes} or the store's quota); calls that do not fit travel in memory only`);
-      log('debug', `outbox: call '${entry.call.eventName}' not stored: full`);
-    } else stats.notStored.store_error += events;
+  /** Keeps an entry until this page holds its lock, or writes it (counted as stored when `admitted`), or counts it not stored. */
+  function keep(entry: Entry, admitted: boolean): void {
+    if (pending) pending.add(entry);
+    else if (live) writeEntry(entry, admitted);
+    else notStored(entry, 'store_error');
   }
 
-  function take(entry: Entry): boolean {
-    if (entry.state === 'stored' && !erase(entry.key, entry.size)) return false;
-    entry.state = 'out';
-    return true;
+  /** Writes an entry, counted as stored when `admitted`, or counts it not stored: over `maxBytes`, the quota, or a store failure. */
+  function writeEntry(entry: Entry, admitted: boolean): void {
+    try {
+      const value = encode(entry);
+      const size = sizeOf(entry.key, value);
+      if (bytes + size > maxBytes && now() - countedAt >= RECOUNT_MILLIS) countBytes();
+      if (bytes + size > maxBytes) return notStored(entry, 'full');
+      store.setItem(entry.key, value);
+      entry.size = size;
+      bytes += size;
+      if (admitted) stats.stored += eventsOf(entry);
+    } catch (error) {
+      if (isQuotaError(error)) return notStored(entry, 'full');
+      countError(error);
+      notStored(entry, 'store_error');
+    }
   }
 
-  function erase(key: string, size: number): boolean {
-    if (!store.remove(key)) return false;
-    bytes -= size;
-    return true;
+  function notStored(entry: Entry, reason: keyof OutboxStats['notStored']): void {
+    if (reason === 'full') report(stats.notStored.full, `call '${entry.call.eventName}' travels in memory only: full (maxBytes ${maxBytes} or the store's quota)`);
+    stats.notStored[reason] += eventsOf(entry);
   }
 
-  /** Takes the entries of `pageIds`, whose locks this page now holds: expired and unreadable ones are removed. */
-  function takeOver(pageIds: ReadonlySet<string>, onCalls: (entries: OutboxEntry[]) => void): void {
+  /** Hands over the entries of `pageIds`, whose locks this page now holds; removes expired and unreadable ones. */
+  function takeOver(pageIds: string[]): void {
+    if (disposed) return;
     const at = now();
     const taken: Entry[] = [];
-    let expired = 0;
-    let unreadable = 0;
-    for (const { key, pageId, seq } of store.list(base)) {
-      if (!pageIds.has(pageId)) continue;
-      const value = store.read(key);
-      if (value === undefined) continue;
+    for (const [key, id, seq, value] of list()) {
+      if (!pageIds.includes(id)) continue;
       const size = sizeOf(key, value);
       const stored = decode(value);
-      if (!stored) {
-        if (erase(key, size)) unreadable++;
-      } else if (Math.abs(at - stored.at) > maxAgeMillis) {
-        if (erase(key, size)) expired += stored.call.data.events.length;
-      } else taken.push({ ...stored, key, seq, size, state: 'stored' });
-    }
-    if (unreadable > 0) {
-      stats.unreadable += unreadable;
-      warnOnce('unreadable', `outbox: removed ${unreadable} stored entries this version cannot read`);
-    }
-    if (expired > 0) {
-      stats.expired += expired;
-      warnOnce('expired', `outbox: removed KPI events older than maxAgeMillis (${maxAgeMillis} ms) unsent`);
-      log('debug', `outbox: removed ${expired} KPI events older than maxAgeMillis`);
+      if (stored && Math.abs(at - stored.at) <= maxAgeMillis) taken.push({ ...stored, key, seq, size });
+      else if (!erase(key, size)) continue;
+      else if (stored) {
+        report(stats.expired, `removed call '${stored.call.eventName}' unsent: older than maxAgeMillis (${maxAgeMillis} ms)`);
+        stats.expired += eventsOf(stored);
+      } else report(stats.unreadable++, `removed '${key}': this version cannot read it`);
     }
     if (taken.length === 0) return;
     taken.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    for (const entry of taken) stats.replayed += entry.call.data.events.length;
-    log('debug', `outbox: replaying ${taken.length} calls of ${pageIds.size} pages gone`);
+    for (const entry of taken) stats.replayed += eventsOf(entry);
+    say('debug', `replaying ${taken.length} calls of ${pageIds.length} pages gone`);
     try {
-      onCalls(taken);
+      handOver(taken);
     } catch (error) {
       // They stay stored, under locks this page holds until it goes.
-      log('warn', 'outbox: delivery refused the calls of pages gone', error);
+      say('warn', 'delivery refused the calls of pages gone', error);
     }
   }
 
+  const holds = (entry: Entry): boolean => entry.size > 0 || (pending?.has(entry) ?? false);
+
   return {
     add(call) {
-      const entry: Entry = { call, key: `${base}${pageId}/${seq}`, seq: seq++, at: now(), size: 0, state: 'pending' };
+      const entry: Entry = { call, key: `${base}${pageId}/${seq}`, seq: seq++, at: now(), size: 0 };
       keep(entry, true);
       return entry;
     },
-    // Once disposed, what is stored belongs to the next page.
-    remove: (entry) => (state === 'disposed' ? (entry as Entry).state !== 'stored' : take(entry as Entry)),
-    restore(entry) {
-      if ((entry as Entry).state === 'out' && state !== 'disposed') keep(entry as Entry, false);
+    remove(entry: Entry) {
+      // Once disposed, what is stored belongs to the next page.
+      if (disposed) return entry.size === 0;
+      if (entry.size > 0 && !erase(entry.key, entry.size)) return false;
+      entry.size = 0;
+      pending?.delete(entry);
+      return true;
     },
-    holds: (entry) => (entry as Entry).state !== 'out',
+    restore(entry: Entry) {
+      if (!disposed && !holds(entry)) keep(entry, false);
+    },
+    holds,
     claim(onCalls, onFirstPass = () => {}) {
-      if (state === 'disposed') return onFirstPass();
-      const found = new Set<string>();
-      for (const { pageId: id } of store.list(base)) if (id !== pageId) found.add(id);
-      if (found.size === 0) return onFirstPass();
-      log('debug', `outbox: claiming the calls of ${found.size} other pages`);
-      const gone = new Set<string>();
-      const asked = [...found].map((id) =>
-        requestLock(base + id, { ifAvailable: true }, holdIfLive).then((held) => held && gone.add(id)),
-      );
-      void Promise.all(asked).then(() => {
-        if (state !== 'disposed' && gone.size > 0) takeOver(gone, onCalls);
+      handOver = onCalls;
+      const others = disposed ? [] : [...new Set(list().map(([, id]) => id))].filter((id) => id !== pageId);
+      if (others.length === 0) return onFirstPass();
+      say('debug', `claiming the calls of ${others.length} other pages`);
+      void Promise.all(others.map((id) => requestLock(base + id, { ifAvailable: true }, hold))).then((granted) => {
+        const open = others.filter((_, i) => !granted[i]);
+        takeOver(others.filter((_, i) => granted[i]));
         onFirstPass();
-        if (state === 'disposed') return;
-        const open = [...found].filter((id) => !gone.has(id));
-        if (open.length > 0) log('debug', `outbox: ${open.length} pages still open; taking over their calls when they close`);
+        if (disposed || open.length === 0) return;
+        say('debug', `${open.length} pages still open; taking over their calls when they close`);
         for (const id of open) {
-          void requestLock(base + id, { signal: stopWaiting.signal }, holdIfLive).then((held) => held && takeOver(new Set([id]), onCalls));
+          void requestLock(base + id, { signal: stopWaiting.signal }, hold).then((held) => held && takeOver([id]));
         }
       });
     },
     dispose() {
-      if (state === 'disposed') return;
       // Calls admitted before the lock came are left for a later page as the others are.
-      if (state === 'locking') writePending();
-      state = 'disposed';
+      endWait(true);
+      live = false;
+      disposed = true;
       stopWaiting.abort();
       endLife();
     },
   };
+}
 
-  /** Keeps an entry until this page holds its lock, or writes it (counted as stored when `admitted`), or counts it not stored. */
-  function keep(entry: Entry, admitted: boolean): void {
-    if (state === 'live') return write(entry, admitted);
-    if (state !== 'locking') return notStored(entry, 'error');
-    entry.state = 'pending';
-    pending.push(entry);
-    if (pending.length < pendingLimit) return;
-    pending = pending.filter((held) => held.state === 'pending');
-    pendingLimit = Math.max(1024, 2 * pending.length);
-  }
-
-  function holdIfLive(): Promise<void> | undefined {
-    return state === 'disposed' ? undefined : life;
+/** A write that failed for lack of room: `QuotaExceededError`, or `NS_ERROR_DOM_QUOTA_REACHED` in older Firefox. */
+function isQuotaError(error: unknown): boolean {
+  try {
+    return /quota/i.test((error as Error).name);
+  } catch {
+    return false;
   }
 }

@@ -15,8 +15,8 @@ describe('what the page offers the outbox', () => {
     [
       { what: 'turned off', given: false as const, locks, found: 'turned off' },
       { what: 'nothing to say outside a browser page', given: undefined, locks: undefined, found: '' },
-      { what: 'that Web Locks are missing', given: store, locks: undefined, found: 'no navigator.locks (Web Locks need a secure context: https or localhost)' },
-      { what: 'that there is no localStorage', given: undefined, locks, found: 'no localStorage on this page' },
+      { what: 'that Web Locks are missing', given: store, locks: undefined, found: 'no navigator.locks (Web Locks need https or localhost)' },
+      { what: 'that there is no localStorage', given: undefined, locks, found: 'no localStorage' },
       { what: 'that the store refused a test write', given: refusing, locks, found: 'the store refused a test write' },
       { what: 'the store and locks given, leaving no probe behind', given: store, locks, found: { store, locks } },
     ].forEach((c) =>

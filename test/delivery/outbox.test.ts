@@ -33,12 +33,16 @@ function call(name: string, events = 1): CifCall {
   };
 }
 
-/** The stored value of `call` admitted at `at`, parsed. */
-const storedValue = (c: CifCall, at = NOW) => ({ v: 1, t: at, data: c.data, eventName: c.eventName, correlationId: c.correlationId });
+/** The stored value of `call` admitted at `at`, parsed: format 2, `[2, at, data, eventName, correlationId]`. */
+const storedValue = (c: CifCall, at = NOW): unknown[] => [2, at, c.data, c.eventName, c.correlationId];
 const key = (page: string, seq: number, name = 'widget') => `otel-cif/${name}/${page}/${seq}`;
+/** Bytes of the entry of call('X') as Web Storage counts them: key 'otel-cif/widget/<uuid>/0' is 54 characters, the value 193. */
+const entryBytes = 2 * (key(PAGE_A, 0).length + JSON.stringify(storedValue(call('X'))).length);
 /** Runs every pending microtask, lock grants included. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 const names = (entries: readonly OutboxEntry[]) => entries.map((entry) => entry.call.eventName);
+/** The stored value of call('X') with field `index` replaced by `value`. */
+const withField = (index: number, value: unknown) => storedValue(call('X')).map((field, i) => (i === index ? value : field));
 
 interface Page {
   outbox: Outbox;
@@ -107,9 +111,9 @@ describe('outbox', () => {
         title: 'without Web Locks, as outside a secure context or in Node',
         store: new MemoryStore(),
         locks: false,
-        reason: 'no outbox: no navigator.locks (Web Locks need a secure context: https or localhost)',
+        reason: 'no outbox: no navigator.locks (Web Locks need https or localhost)',
       },
-      { title: 'without a store, as in Node', store: undefined, locks: true, reason: 'no outbox: no localStorage on this page' },
+      { title: 'without a store, as in Node', store: undefined, locks: true, reason: 'no outbox: no localStorage' },
       {
         title: 'over a store that refuses a test write, as a sandboxed frame or a full quota',
         store: Object.assign(new MemoryStore(), {
@@ -314,11 +318,8 @@ describe('outbox', () => {
   });
 
   describe('bounds', () => {
-    // Key 'otel-cif/widget/<uuid>/0' is 54 characters; the value of call('X') 236.
-    const entryBytes = 2 * (key(PAGE_A, 0).length + JSON.stringify(storedValue(call('X'))).length);
-
     it('counts an entry as Web Storage does, two bytes per character of key and value', () => {
-      expect(entryBytes).to.equal(580);
+      expect(entryBytes).to.equal(494);
     });
 
     const caps: Array<{ maxBytes: number; stored: number }> = [
@@ -333,9 +334,7 @@ describe('outbox', () => {
         ['X', 'X', 'X'].forEach((name) => page.outbox.add(call(name)));
         expect(store.items.size).to.equal(stored);
         expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored, notStored: { full: 3 - stored, store_error: 0 } });
-        expect(warnings()).to.deep.equal([
-          `warn: outbox: full (maxBytes ${maxBytes} or the store's quota); calls that do not fit travel in memory only`,
-        ]);
+        expect(warnings()).to.deep.equal([`warn: outbox: call 'X' travels in memory only: full (maxBytes ${maxBytes} or the store's quota)`]);
       }),
     );
 
@@ -389,8 +388,7 @@ describe('outbox', () => {
         expect(store.items.size).to.equal(expired ? 0 : 1);
         expect(page.stats).to.deep.equal({ ...createOutboxStats(), replayed: expired ? 0 : 2, expired: expired ? 2 : 0 });
         if (expired) {
-          expect(warnings()).to.deep.equal([`warn: outbox: removed KPI events older than maxAgeMillis (${7 * DAY} ms) unsent`]);
-          expect(debugLines()).to.include('outbox: removed 2 KPI events older than maxAgeMillis');
+          expect(warnings()).to.deep.equal([`warn: outbox: removed call 'Old' unsent: older than maxAgeMillis (${7 * DAY} ms)`]);
         }
       }),
     );
@@ -495,14 +493,22 @@ describe('outbox', () => {
 
     const unreadable: Array<{ title: string; value: string }> = [
       { title: 'text that is not JSON', value: 'not json' },
-      { title: 'JSON that is not an object', value: '[1,2]' },
-      { title: 'an older or newer format', value: JSON.stringify({ ...storedValue(call('X')), v: 2 }) },
-      { title: 'a time that is not a number', value: JSON.stringify({ ...storedValue(call('X')), t: '2026' }) },
-      { title: 'no event name', value: JSON.stringify({ ...storedValue(call('X')), eventName: undefined }) },
-      { title: 'a correlation id that is not a string', value: JSON.stringify({ ...storedValue(call('X')), correlationId: 1 }) },
-      { title: 'no KPI events', value: JSON.stringify({ ...storedValue(call('X')), data: { events: [] } }) },
-      { title: 'KPI events that are not objects', value: JSON.stringify({ ...storedValue(call('X')), data: { events: ['x'] } }) },
-      { title: 'data that is an array', value: JSON.stringify({ ...storedValue(call('X')), data: [] }) },
+      { title: 'JSON that is not an array', value: '{"0":2}' },
+      { title: 'JSON null', value: 'null' },
+      {
+        title: 'the object of format 1',
+        value: JSON.stringify({ v: 1, t: NOW, data: call('X').data, eventName: 'X', correlationId: call('X').correlationId }),
+      },
+      { title: 'an older or newer format', value: JSON.stringify(withField(0, 3)) },
+      { title: 'a time that is not a number', value: JSON.stringify(withField(1, '2026')) },
+      { title: 'no data', value: JSON.stringify(withField(2, null)) },
+      { title: 'data that is an array', value: JSON.stringify(withField(2, [])) },
+      { title: 'no event name', value: JSON.stringify(withField(3, null)) },
+      { title: 'a correlation id that is not a string', value: JSON.stringify(withField(4, 1)) },
+      { title: 'no KPI events', value: JSON.stringify(withField(2, { events: [] })) },
+      { title: 'KPI events that are not objects', value: JSON.stringify(withField(2, { events: ['x'] })) },
+      { title: 'KPI events that are a string', value: JSON.stringify(withField(2, { events: 'xy' })) },
+      { title: 'KPI events that are an object with a length', value: JSON.stringify(withField(2, { events: { length: 1 } })) },
     ];
     unreadable.forEach(({ title, value }) =>
       it(`removes an entry of a page gone holding ${title}, counted and warned, and replays the others`, async () => {
@@ -514,7 +520,7 @@ describe('outbox', () => {
         expect(page.claimed.map(names)).to.deep.equal([['B1']]);
         expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_B, 1)]);
         expect(page.stats).to.deep.equal({ ...createOutboxStats(), replayed: 1, unreadable: 1 });
-        expect(warnings()).to.deep.equal(['warn: outbox: removed 1 stored entries this version cannot read']);
+        expect(warnings()).to.deep.equal([`warn: outbox: removed '${key(PAGE_B, 0)}': this version cannot read it`]);
       }),
     );
 
@@ -715,8 +721,8 @@ describe('outbox', () => {
   });
 
   describe('each warning and outcome on its own', () => {
-    it('warns once for each of a failing store and a full one, and says at DEBUG which call did not fit', async () => {
-      const page = open(PAGE_A, { maxBytes: 2 * 580 - 1 });
+    it('warns once for each of a failing store and a full one, then says at DEBUG each call that did not fit', async () => {
+      const page = open(PAGE_A, { maxBytes: 2 * entryBytes - 1 });
       await settle();
       const setItem = store.setItem.bind(store);
       store.setItem = () => {
@@ -726,25 +732,30 @@ describe('outbox', () => {
       store.setItem = setItem;
       page.outbox.add(call('Y'));
       page.outbox.add(call('Z'));
+      page.outbox.add(call('W'));
+      const full = `full (maxBytes ${2 * entryBytes - 1} or the store's quota)`;
       expect(warnings()).to.deep.equal([
         'warn: outbox: the store or a lock failed; calls it cannot keep travel in memory only',
-        "warn: outbox: full (maxBytes 1159 or the store's quota); calls that do not fit travel in memory only",
+        `warn: outbox: call 'Z' travels in memory only: ${full}`,
       ]);
-      expect(debugLines()).to.include("outbox: call 'Z' not stored: full");
-      expect(page.stats).to.deep.include({ stored: 1, notStored: { full: 1, store_error: 1 } });
+      expect(debugLines()).to.include(`outbox: call 'W' travels in memory only: ${full}`);
+      expect(page.stats).to.deep.include({ stored: 1, notStored: { full: 2, store_error: 1 } });
     });
 
-    it('warns once for each of unreadable and expired entries found in one claim', async () => {
-      await crashedWith(PAGE_B, [call('B0'), call('B1')], NOW - 8 * DAY);
+    it('warns once for each of unreadable and expired entries found in one claim, then says each at DEBUG', async () => {
+      await crashedWith(PAGE_B, [call('B0'), call('B1'), call('B2'), call('B3')], NOW - 8 * DAY);
       store.setItem(key(PAGE_B, 0), 'not json');
+      store.setItem(key(PAGE_B, 1), 'not json either');
       const page = open(PAGE_A);
       claim(page);
       await settle();
+      const older = `older than maxAgeMillis (${7 * DAY} ms)`;
       expect(warnings()).to.deep.equal([
-        'warn: outbox: removed 1 stored entries this version cannot read',
-        `warn: outbox: removed KPI events older than maxAgeMillis (${7 * DAY} ms) unsent`,
+        `warn: outbox: removed '${key(PAGE_B, 0)}': this version cannot read it`,
+        `warn: outbox: removed call 'B2' unsent: ${older}`,
       ]);
-      expect(page.stats).to.deep.include({ unreadable: 1, expired: 1, replayed: 0 });
+      expect(debugLines()).to.include.members([`outbox: removed '${key(PAGE_B, 1)}': this version cannot read it`, `outbox: removed call 'B3' unsent: ${older}`]);
+      expect(page.stats).to.deep.include({ unreadable: 2, expired: 2, replayed: 0 });
     });
 
     it('counts a call it cannot write as JSON as a store error, never throwing, and no longer holds it', async () => {
@@ -765,7 +776,7 @@ describe('outbox', () => {
 
     it('counts the store again only when its own count says full, though other pages wrote meanwhile', async () => {
       const other = open(PAGE_B);
-      const page = open(PAGE_A, { maxBytes: 2 * 580 });
+      const page = open(PAGE_A, { maxBytes: 2 * entryBytes });
       await settle();
       other.outbox.add(call('X'));
       now += 1_000;
@@ -798,7 +809,7 @@ describe('outbox', () => {
     });
 
     it('writes a call put back while still stored only once, counting its bytes once', async () => {
-      const page = open(PAGE_A, { maxBytes: 2 * 580 });
+      const page = open(PAGE_A, { maxBytes: 2 * entryBytes });
       await settle();
       const entry = page.outbox.add(call('X'));
       page.outbox.restore(entry);
