@@ -3,7 +3,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { log } from '../log.js';
 import { createOutboxStats, type CifOutboxStats as OutboxStats } from '../stats.js';
 import { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
-import { PREFIX, defaultName, findStore, lockRequests } from './outbox-page.js';
+import { PREFIX, defaultName, findStore, lockRequests, type LockOptions } from './outbox-page.js';
 import { PAGE_AND_SEQ, decode, encode, sizeOf, type Entry } from './outbox-store.js';
 
 export { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
@@ -51,18 +51,18 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   void requestLock(base + pageId, {}, () => {
     if (!pending) return undefined;
     live = true;
-    say('debug', `storing calls under '${base}' as page ${pageId}`);
+    say(`storing calls under '${base}' as page ${pageId}`);
     endWait(true);
     return life;
   }).then(() => endWait(false));
 
-  function say(level: 'debug' | 'warn', message: string, error?: unknown): void {
+  function say(message: string, level: 'debug' | 'warn' = 'debug', error?: unknown): void {
     log(level, `outbox: ${message}`, error);
   }
 
   /** Says `message` at WARN the first time, when its counter stood at `counted` 0, and at DEBUG after. */
   function report(counted: number, message: string, error?: unknown): void {
-    say(counted === 0 ? 'warn' : 'debug', message, error);
+    say(message, counted === 0 ? 'warn' : 'debug', error);
   }
 
   function countError(error: unknown): void {
@@ -154,7 +154,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
 
   /** Hands over the entries of `pageIds`, whose locks this page now holds; removes expired and unreadable ones. */
   function takeOver(pageIds: string[]): void {
-    if (disposed) return;
+    if (disposed || pageIds.length === 0) return;
     const at = now();
     const taken: Entry[] = [];
     for (const [key, id, seq, value] of list()) {
@@ -162,22 +162,30 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       const size = sizeOf(key, value);
       const stored = decode(value);
       if (stored && Math.abs(at - stored.at) <= maxAgeMillis) taken.push({ ...stored, key, seq, size });
-      else if (!erase(key, size)) continue;
-      else if (stored) {
-        report(stats.expired, `removed call '${stored.call.eventName}' unsent: older than maxAgeMillis (${maxAgeMillis} ms)`);
-        stats.expired += eventsOf(stored);
-      } else report(stats.unreadable++, `removed '${key}': this version cannot read it`);
+      else if (erase(key, size)) {
+        if (stored) {
+          report(stats.expired, `removed call '${stored.call.eventName}' unsent: older than maxAgeMillis (${maxAgeMillis} ms)`);
+          stats.expired += eventsOf(stored);
+        } else report(stats.unreadable++, `removed '${key}': this version cannot read it`);
+      }
     }
     if (taken.length === 0) return;
     taken.sort((a, b) => a.at - b.at || a.seq - b.seq);
     for (const entry of taken) stats.replayed += eventsOf(entry);
-    say('debug', `replaying ${taken.length} calls of ${pageIds.length} pages gone`);
+    say(`replaying ${taken.length} calls of ${pageIds.length} pages gone`);
     try {
       handOver(taken);
     } catch (error) {
       // They stay stored, under locks this page holds until it goes.
-      say('warn', 'delivery refused the calls of pages gone', error);
+      say('delivery refused the calls of pages gone', 'warn', error);
     }
+  }
+
+  /** Asks for the locks of `pageIds` and takes over the entries of those granted; resolves with the others. */
+  async function claimPages(pageIds: string[], options: LockOptions): Promise<string[]> {
+    const granted = await Promise.all(pageIds.map((id) => requestLock(base + id, options, hold)));
+    takeOver(pageIds.filter((_, i) => granted[i]));
+    return pageIds.filter((_, i) => !granted[i]);
   }
 
   const holds = (entry: Entry): boolean => entry.size > 0 || (pending?.has(entry) ?? false);
@@ -204,16 +212,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       handOver = onCalls;
       const others = disposed ? [] : [...new Set(list().map(([, id]) => id))].filter((id) => id !== pageId);
       if (others.length === 0) return onFirstPass();
-      say('debug', `claiming the calls of ${others.length} other pages`);
-      void Promise.all(others.map((id) => requestLock(base + id, { ifAvailable: true }, hold))).then((granted) => {
-        const open = others.filter((_, i) => !granted[i]);
-        takeOver(others.filter((_, i) => granted[i]));
+      say(`claiming the calls of ${others.length} other pages`);
+      void claimPages(others, { ifAvailable: true }).then((open) => {
         onFirstPass();
         if (disposed || open.length === 0) return;
-        say('debug', `${open.length} pages still open; taking over their calls when they close`);
-        for (const id of open) {
-          void requestLock(base + id, { signal: stopWaiting.signal }, hold).then((held) => held && takeOver([id]));
-        }
+        say(`${open.length} pages still open; taking over their calls when they close`);
+        for (const id of open) void claimPages([id], { signal: stopWaiting.signal });
       });
     },
     dispose() {

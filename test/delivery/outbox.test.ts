@@ -372,6 +372,38 @@ describe('outbox', () => {
       expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored: 1, notStored: { full: 1, store_error: 0 } });
     });
 
+    const thrown: Array<{ title: string; error: () => unknown; outcome: 'full' | 'store_error' }> = [
+      { title: 'QuotaExceededError', error: () => new DOMException('quota exceeded', 'QuotaExceededError'), outcome: 'full' },
+      { title: "older Firefox's NS_ERROR_DOM_QUOTA_REACHED", error: () => Object.assign(new Error('quota'), { name: 'NS_ERROR_DOM_QUOTA_REACHED' }), outcome: 'full' },
+      { title: 'any other error', error: () => new DOMException('denied', 'SecurityError'), outcome: 'store_error' },
+      { title: 'null', error: () => null, outcome: 'store_error' },
+      {
+        title: 'an error whose name throws',
+        error: () => ({
+          get name(): string {
+            throw new Error('page bug');
+          },
+        }),
+        outcome: 'store_error',
+      },
+    ];
+    thrown.forEach(({ title, error, outcome }) =>
+      it(`counts a call whose write throws ${title} as not stored, ${outcome}, and never throws`, async () => {
+        const page = open(PAGE_A);
+        await settle();
+        store.setItem = () => {
+          throw error();
+        };
+        const entry = page.outbox.add(call('X', 2));
+        expect(page.outbox.holds(entry)).to.equal(false);
+        expect(page.stats).to.deep.equal({
+          ...createOutboxStats(),
+          notStored: { full: 0, store_error: 0, [outcome]: 2 },
+          storeErrors: outcome === 'full' ? 0 : 1,
+        });
+      }),
+    );
+
     const ages: Array<{ title: string; at: number; expired: boolean }> = [
       { title: 'exactly maxAgeMillis old', at: NOW - 7 * DAY, expired: false },
       { title: 'older than maxAgeMillis', at: NOW - 7 * DAY - 1, expired: true },
