@@ -94,7 +94,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
         const key: unknown = store.key(i);
         if (typeof key !== 'string' || !key.startsWith(base)) continue;
         const match = PAGE_AND_SEQ.exec(key.slice(base.length));
-        // Gone since it was listed (another tab took it), or a store that lies: skipped.
+        // Removed by another tab since `key()` named it, or a store that lies: skipped.
         const value: unknown = match && store.getItem(key);
         if (match && typeof value === 'string') found.push([key, match[1]!, Number(match[2]), value]);
       }
