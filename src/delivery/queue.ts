@@ -1,7 +1,7 @@
 /**
- * A first-in first-out queue that reads from a head index instead of `Array#shift`, which
- * copies the whole array on long queues. Taken slots are let go of when the queue empties, or
- * once they are most of a long array.
+ * A first-in first-out queue kept in ascending rank, read from a head index instead of
+ * `Array#shift`, which copies the whole array on long queues. Taken slots are let go of when the
+ * queue empties, or once they are most of a long array.
  */
 export class Queue<T> {
   private items: Array<T | undefined> = [];
@@ -25,27 +25,26 @@ export class Queue<T> {
    * above all others), so an item that comes back keeps its order with the rest.
    */
   insert(item: T, rank: (item: T) => number): void {
+    const { items } = this;
     const r = rank(item);
     let low = this.head;
-    let high = this.items.length;
+    let high = items.length;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if (rank(this.items[mid]!) < r) low = mid + 1;
+      if (rank(items[mid]!) < r) low = mid + 1;
       else high = mid;
     }
-    if (low === this.head && this.head > 0) this.items[--this.head] = item;
-    else this.items.splice(low, 0, item);
+    items.splice(low, 0, item);
   }
 
   shift(): T | undefined {
-    if (this.head === this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
+    const { items } = this;
+    if (this.head === items.length) return undefined;
+    const item = items[this.head];
+    items[this.head++] = undefined;
+    // Emptied, or taken slots are half of a long array: let go of them.
+    if (this.head === items.length || (this.head >= 1024 && this.head * 2 >= items.length)) {
+      this.items = items.slice(this.head);
       this.head = 0;
     }
     return item;
