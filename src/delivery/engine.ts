@@ -58,6 +58,8 @@ const FIXES: Readonly<Record<DeliveryDropReason, string>> = {
 interface Slot {
   job: Job | undefined;
   until: number;
+  /** Its index in `slots` while it holds one. */
+  at: number;
 }
 
 /**
@@ -72,7 +74,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const { timeoutMillis, readyTimeoutMillis, maxQueueSize, retry } = options;
   const clock = options.now ?? monotonicNow;
   const jobs = createJobTable();
-  const slots = new Set<Slot>();
+  const slots: Slot[] = [];
   const batches = createBatches();
   const timer = createDeadlineTimer(onTimer, clock);
   /** The fix of each drop reason not yet warned about: each is told once per delivery. */
@@ -109,7 +111,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     job.entry ??= outbox?.add(call);
     jobs.put(job);
     // With every slot taken and CIF ready, the call only waits: most calls of a large batch.
-    if (slots.size < options.maxConcurrentCalls || readiness.current() !== 'ready') pump();
+    if (slots.length < options.maxConcurrentCalls || readiness.current() !== 'ready') pump();
     else stats.callsQueued = admitted - inFlight;
   }
 
@@ -122,13 +124,12 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       const error = readiness.error(readyTimeoutMillis);
       for (const job of jobs.waiting.takeAll()) settle(job, error, 'cif_not_loaded');
     }
-    const now = clock();
     let job: Job | undefined;
     // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
-    while (!timer.failure && slots.size < options.maxConcurrentCalls && (job = jobs.next(state === 'ready', now))) attempt(job);
+    while (!timer.failure && slots.length < options.maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
     if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting.length > 0) {
       readyWaitAt = jobs.readyBy();
-      log('debug', `waiting for CIF, at most ${Math.max(0, Math.round(readyWaitAt - now))} ms`);
+      log('debug', `waiting for CIF, at most ${Math.max(0, Math.round(readyWaitAt - clock()))} ms`);
       timer.schedule(readyWaitAt);
     }
     // Without a timer no deadline holds, so no call could be sure to settle: all are given up. The next call tries again.
@@ -137,9 +138,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       timer.failure = undefined;
     }
     stats.callsInFlight = inFlight;
-    stats.callsAbandoned = slots.size - inFlight;
+    stats.callsAbandoned = slots.length - inFlight;
     stats.callsQueued = admitted - inFlight;
-    if (admitted === 0 && slots.size === 0) timer.stop();
+    if (admitted === 0 && slots.length === 0) timer.stop();
   }
 
   function attempt(job: Job): void {
@@ -158,15 +159,15 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     job.called = true;
     job.attempts++;
     stats.callsMade++;
-    const slot: Slot = { job, until };
-    slots.add(slot);
+    const slot: Slot = { job, until, at: slots.length };
+    slots.push(slot);
     inFlight++;
     callHost(client, job.call, options.dataFormat, (error) => answered(slot, error));
   }
 
   function answered(slot: Slot, error: Error | undefined): void {
     // A slot shutdown or the host's limit let go of: nothing waits for this answer.
-    if (!slots.delete(slot)) return;
+    if (!release(slot)) return;
     const { job } = slot;
     if (!job) {
       log('debug', 'a timed-out call answered late; its slot is free');
@@ -221,6 +222,17 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     countSettled(job.batch, error);
   }
 
+  /** Frees the slot `slot` holds; false when it holds none any more. */
+  function release(slot: Slot): boolean {
+    if (slots[slot.at] !== slot) return false;
+    const last = slots.pop()!;
+    if (last !== slot) {
+      slots[slot.at] = last;
+      last.at = slot.at;
+    }
+    return true;
+  }
+
   /** Settles every call not yet settled, oldest first, and lets go of every slot. */
   function settleAll(error: Error, reason: DeliveryDropReason): void {
     const all = jobs.takeAll();
@@ -228,7 +240,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       if (slot.job) all.push(slot.job);
       slot.job = undefined;
     }
-    slots.clear();
+    slots.length = 0;
     inFlight = 0;
     for (const job of all.sort((a, b) => a.seq - b.seq)) settle(job, error, reason);
     readyWaitAt = undefined;
@@ -237,19 +249,19 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** Handles every deadline that has passed, then sets the timer for the next one. */
   function onTimer(): void {
     const now = clock();
-    for (const slot of slots) {
+    for (const slot of [...slots]) {
       const { job } = slot;
       if (slot.until > now) continue;
       if (job) {
         // Past its timeout the call fails; it may still run at the host, so it keeps its slot until the host's own limit.
         slot.job = undefined;
         slot.until = now + HOST_TIMEOUT_MILLIS - timeoutMillis;
-        if (slot.until <= now) slots.delete(slot);
+        if (slot.until <= now) release(slot);
         inFlight--;
         stats.callsTimedOut++;
         settle(job, new CifTimeoutError(timeoutMillis), 'timed_out');
       } else {
-        slots.delete(slot);
+        release(slot);
         log('debug', "a timed-out call's slot is free: the host's own time limit has passed");
       }
     }

@@ -20,13 +20,16 @@ export function callHost(
   dataFormat: 'object' | 'json',
   answered: (error: Error | undefined) => void,
 ): void {
-  const failed = (reason: unknown) => answered(toError(reason));
   try {
     const data = dataFormat === 'json' ? JSON.stringify(call.data) : call.data;
     const value: unknown = context.with((suppressed ??= suppressTracing(ROOT_CONTEXT)), client.logAnalyticsEvent, client, data, call.eventName, call.correlationId);
     const plain = value instanceof Promise && Object.getPrototypeOf(value) === Promise.prototype && !Object.prototype.hasOwnProperty.call(value, 'then');
-    (plain ? value : new Promise((resolve) => resolve(value))).then(() => answered(undefined), failed);
+    (plain ? value : new Promise((resolve) => resolve(value))).then(
+      () => answered(undefined),
+      (reason: unknown) => answered(toError(reason)),
+    );
   } catch (error) {
-    void Promise.reject(error).catch(failed);
+    // Answered later all the same, as a rejection would be.
+    void Promise.resolve().then(() => answered(toError(error)));
   }
 }

@@ -44,9 +44,13 @@ export function createJobTable() {
       while (i > 0 && retrying[i - 1]!.seq > job.seq) i--;
       retrying.splice(i, 0, job);
     },
-    /** Takes the oldest job that may go at `now`: a retrying one that is due, or a waiting one once CIF is `ready`. */
-    next(ready: boolean, now: number): Job | undefined {
-      const i = retrying.length > 0 ? retrying.findIndex((job) => job.due <= now) : -1;
+    /** Takes the oldest job that may go now, on `clock`: a retrying one that is due, or a waiting one once CIF is `ready`. */
+    next(ready: boolean, clock: () => number): Job | undefined {
+      let i = -1;
+      if (retrying.length > 0) {
+        const now = clock();
+        i = retrying.findIndex((job) => job.due <= now);
+      }
       const first = ready ? waiting.first : undefined;
       if (first && !(i >= 0 && retrying[i]!.seq < first.seq)) return waiting.shift();
       return i < 0 ? undefined : retrying.splice(i, 1)[0];
