@@ -71,7 +71,7 @@ interface Slot {
  * call stays from its admission until it is handed to the host.
  */
 export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats, outbox?: Outbox): DeliveryEngine {
-  const { timeoutMillis, readyTimeoutMillis, maxQueueSize, retry } = options;
+  const { timeoutMillis, readyTimeoutMillis, maxQueueSize, maxConcurrentCalls, retry } = options;
   const clock = options.now ?? monotonicNow;
   const jobs = createJobTable();
   const slots: Slot[] = [];
@@ -111,7 +111,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     job.entry ??= outbox?.add(call);
     jobs.put(job);
     // With every slot taken and CIF ready, the call only waits: most calls of a large batch.
-    if (slots.length < options.maxConcurrentCalls || readiness.current() !== 'ready') pump();
+    if (slots.length < maxConcurrentCalls || readiness.current() !== 'ready') pump();
     else stats.callsQueued = admitted - inFlight;
   }
 
@@ -122,11 +122,11 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (state !== 'waiting') readyWaitAt = undefined;
     if (state === 'failed') {
       const error = readiness.error(readyTimeoutMillis);
-      for (const job of jobs.waiting.takeAll()) settle(job, error, 'cif_not_loaded');
+      for (const job of jobs.waiting.take()) settle(job, error, 'cif_not_loaded');
     }
     let job: Job | undefined;
     // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
-    while (!timer.failure && slots.length < options.maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
+    while (!timer.failure && slots.length < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
     if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting.length > 0) {
       readyWaitAt = jobs.readyBy();
       log('debug', `waiting for CIF, at most ${Math.max(0, Math.round(readyWaitAt - clock()))} ms`);
@@ -235,14 +235,13 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
 
   /** Settles every call not yet settled, oldest first, and lets go of every slot. */
   function settleAll(error: Error, reason: DeliveryDropReason): void {
-    const all = jobs.takeAll();
-    for (const slot of slots) {
-      if (slot.job) all.push(slot.job);
+    const inSlots: Job[] = [];
+    for (const slot of slots.splice(0)) {
+      if (slot.job) inSlots.push(slot.job);
       slot.job = undefined;
     }
-    slots.length = 0;
     inFlight = 0;
-    for (const job of all.sort((a, b) => a.seq - b.seq)) settle(job, error, reason);
+    for (const job of jobs.takeAll(inSlots)) settle(job, error, reason);
     readyWaitAt = undefined;
   }
 
@@ -273,7 +272,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       if (present) log('debug', 'calling without CIFInitDone after readyTimeoutMillis');
       if (readiness.current() !== 'ready') {
         const error = readiness.error(readyTimeoutMillis);
-        for (const job of jobs.waiting.takeWhere((job) => job.readyBy <= now)) {
+        for (const job of jobs.waiting.take((job) => job.readyBy <= now)) {
           if (present) jobs.put(job, now);
           else settle(job, error, 'cif_not_loaded');
         }

@@ -27,18 +27,16 @@ export interface Job {
 
 export type JobTable = ReturnType<typeof createJobTable>;
 
-const rank = (job: Job): number => job.seq;
-
 /** The jobs not at the host, each in one place, each place in admission order. */
 export function createJobTable() {
-  const waiting = new Queue<Job>();
+  const waiting = new Queue<Job>((job) => job.seq);
   /** Calls that go again at their `due`, CIF ready or not: retries, and calls past their wait for CIF while the library is there. */
   const retrying: Job[] = [];
   return {
     waiting,
     /** Puts `job` in `retrying` when `due` is given, else in `waiting`, in its rank among the others. */
     put(job: Job, due?: number): void {
-      if (due === undefined) return waiting.insert(job, rank);
+      if (due === undefined) return waiting.insert(job);
       job.due = due;
       let i = retrying.length;
       while (i > 0 && retrying[i - 1]!.seq > job.seq) i--;
@@ -67,9 +65,9 @@ export function createJobTable() {
       for (const job of waiting) readyBy = Math.min(readyBy, job.readyBy);
       return readyBy;
     },
-    /** Takes every job, oldest first. */
-    takeAll(): Job[] {
-      return [...waiting.takeAll(), ...retrying.splice(0)].sort((a, b) => a.seq - b.seq);
+    /** Takes every job, and `more`, oldest first. */
+    takeAll(more: Job[] = []): Job[] {
+      return [...waiting.take(), ...retrying.splice(0), ...more].sort((a, b) => a.seq - b.seq);
     },
   };
 }

@@ -7,12 +7,10 @@ export class Queue<T> {
   private items: Array<T | undefined> = [];
   private head = 0;
 
+  constructor(private readonly rank: (item: T) => number) {}
+
   get length(): number {
     return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
   }
 
   /** The oldest item, left in place. */
@@ -20,15 +18,14 @@ export class Queue<T> {
     return this.items[this.head];
   }
 
-  /**
-   * Puts `item` in its place in a queue kept in ascending `rank` (the rank of every item pushed is
-   * above all others), so an item that comes back keeps its order with the rest.
-   */
-  insert(item: T, rank: (item: T) => number): void {
-    const { items } = this;
+  /** Puts `item` in its place by rank, so an item that comes back keeps its order with the rest. */
+  insert(item: T): void {
+    const { items, rank } = this;
     const r = rank(item);
     let low = this.head;
     let high = items.length;
+    // Most items come last, in admission order.
+    if (low < high && rank(items[high - 1]!) < r) low = high;
     while (low < high) {
       const mid = (low + high) >>> 1;
       if (rank(items[mid]!) < r) low = mid + 1;
@@ -50,13 +47,8 @@ export class Queue<T> {
     return item;
   }
 
-  /** Removes and returns every item, oldest first. */
-  takeAll(): T[] {
-    return this.takeWhere(() => true);
-  }
-
-  /** Removes and returns the items `test` picks, oldest first; the others keep their order. */
-  takeWhere(test: (item: T) => boolean): T[] {
+  /** Removes and returns the items `test` picks (every item without one), oldest first; the others keep their order. */
+  take(test: (item: T) => boolean = () => true): T[] {
     const taken: T[] = [];
     const kept: T[] = [];
     for (const item of this) (test(item) ? taken : kept).push(item);

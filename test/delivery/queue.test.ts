@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { Queue } from '../../src/delivery/queue.js';
 
-/** A queue holding `items`, pushed in order. */
-function queueOf<T>(...items: T[]): Queue<T> {
-  const queue = new Queue<T>();
-  for (const item of items) queue.push(item);
+/** A queue of numbers ranked by value, holding `items`, put in order. */
+function queueOf(...items: number[]): Queue<number> {
+  const queue = new Queue<number>((n) => n);
+  for (const item of items) queue.insert(item);
   return queue;
 }
 
@@ -14,25 +14,24 @@ function shiftMany<T>(queue: Queue<T>, count: number): Array<T | undefined> {
 }
 
 /** How many slots the queue's array holds, taken ones included: what it keeps in memory. */
-const slots = (queue: Queue<unknown>) => (Reflect.get(queue, 'items') as unknown[]).length;
+const slots = (queue: Queue<number>) => (Reflect.get(queue, 'items') as unknown[]).length;
 
 const range = (length: number) => Array.from({ length }, (_, i) => i);
 
 describe('Queue', () => {
   it('gives its items back first in, first out, and undefined once empty', () => {
-    const queue = queueOf('A', 'B', 'C');
-    expect(shiftMany(queue, 4)).to.deep.equal(['A', 'B', 'C', undefined]);
+    const queue = queueOf(1, 2, 3);
+    expect(shiftMany(queue, 4)).to.deep.equal([1, 2, 3, undefined]);
     expect(queue.length).to.equal(0);
   });
 
   it('counts only the items not yet taken', () => {
-    const queue = queueOf('A', 'B', 'C');
+    const queue = queueOf(1, 2, 3);
     queue.shift();
     expect(queue.length).to.equal(2);
-    expect([...queue]).to.deep.equal(['B', 'C']);
+    expect([...queue]).to.deep.equal([2, 3]);
   });
 
-  const byValue = (n: number) => n;
   const putBack: Array<{ title: string; taken: number; item: number; expected: number[] }> = [
     { title: 'at the front of a queue nothing was taken from', taken: 0, item: 0, expected: [0, 10, 20, 30] },
     { title: 'at the front of a queue an item was taken from', taken: 1, item: 15, expected: [15, 20, 30] },
@@ -46,28 +45,27 @@ describe('Queue', () => {
     it(`puts an item back in rank order, ${title}`, () => {
       const queue = queueOf(10, 20, 30);
       shiftMany(queue, taken);
-      queue.insert(item, byValue);
+      queue.insert(item);
       expect(queue.length).to.equal(expected.length);
       expect(shiftMany(queue, expected.length + 1)).to.deep.equal([...expected, undefined]);
     }),
   );
 
   it('keeps items put back out of order in rank order, in an empty queue too', () => {
-    const queue = new Queue<number>();
-    for (const n of [3, 1, 4, 2]) queue.insert(n, byValue);
-    queue.push(5);
+    const queue = new Queue<number>((n) => n);
+    for (const n of [3, 1, 4, 2, 5]) queue.insert(n);
     expect(queue.first).to.equal(1);
     expect(shiftMany(queue, 6)).to.deep.equal([1, 2, 3, 4, 5, undefined]);
     expect(queue.first).to.equal(undefined);
   });
 
   it('lets go of every slot once it empties', () => {
-    const queue = queueOf('A', 'B', 'C');
+    const queue = queueOf(1, 2, 3);
     shiftMany(queue, 3);
     expect(slots(queue)).to.equal(0);
-    queue.push('D');
+    queue.insert(4);
     expect(slots(queue)).to.equal(1);
-    expect([...queue]).to.deep.equal(['D']);
+    expect([...queue]).to.deep.equal([4]);
   });
 
   const compaction: Array<{ title: string; pushed: number; taken: number; slots: number }> = [
@@ -92,7 +90,7 @@ describe('Queue', () => {
   it('puts an item back at the front after letting go of the taken slots', () => {
     const queue = queueOf(...range(2048));
     shiftMany(queue, 1024);
-    queue.insert(-1, byValue);
+    queue.insert(-1);
     expect(queue.shift()).to.equal(-1);
     expect(queue.shift()).to.equal(1024);
     expect(queue.length).to.equal(1023);
@@ -101,10 +99,10 @@ describe('Queue', () => {
   it('takes the items a test picks, oldest first, and keeps the others in order', () => {
     const queue = queueOf(1, 2, 3, 4, 5);
     queue.shift();
-    expect(queue.takeWhere((n) => n % 2 === 0)).to.deep.equal([2, 4]);
+    expect(queue.take((n) => n % 2 === 0)).to.deep.equal([2, 4]);
     expect([...queue]).to.deep.equal([3, 5]);
-    queue.insert(0, byValue);
-    expect(queue.takeAll()).to.deep.equal([0, 3, 5]);
+    queue.insert(0);
+    expect(queue.take()).to.deep.equal([0, 3, 5]);
     expect(queue.length).to.equal(0);
   });
 });
