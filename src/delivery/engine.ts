@@ -83,7 +83,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const queueFullError = new CifQueueFullError(maxQueueSize);
   const shutDownError = new CifShutdownError('the CIF delivery is shut down');
   /** The outbox could not take a call out before its handover: it stays there for a later page. */
-  const notTakenError = new Error('the outbox could not take this call out, so it is left for a later page');
+  const notTakenError = new Error('the outbox could not take this call out');
   /** Calls admitted so far, which ranks each call; calls of earlier pages rank before every call of this one. */
   let seq = 0;
   let replayed = Number.MIN_SAFE_INTEGER;
