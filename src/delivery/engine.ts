@@ -122,12 +122,12 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (state !== 'waiting') readyWaitAt = undefined;
     if (state === 'failed') {
       const error = readiness.error(readyTimeoutMillis);
-      for (const job of jobs.waiting.take()) settle(job, error, 'cif_not_loaded');
+      for (const job of jobs.take()) settle(job, error, 'cif_not_loaded');
     }
     let job: Job | undefined;
     // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
     while (!timer.failure && slots.length < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
-    if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting.length > 0) {
+    if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting > 0) {
       readyWaitAt = jobs.readyBy();
       log('debug', `waiting for CIF, at most ${Math.max(0, Math.round(readyWaitAt - clock()))} ms`);
       timer.schedule(readyWaitAt);
@@ -272,7 +272,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       if (present) log('debug', 'calling without CIFInitDone after readyTimeoutMillis');
       if (readiness.current() !== 'ready') {
         const error = readiness.error(readyTimeoutMillis);
-        for (const job of jobs.waiting.take((job) => job.readyBy <= now)) {
+        for (const job of jobs.take((job) => job.readyBy <= now)) {
           if (present) jobs.put(job, now);
           else settle(job, error, 'cif_not_loaded');
         }

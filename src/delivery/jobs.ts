@@ -1,6 +1,5 @@
 import type { CifCall } from '../types.js';
 import type { OutboxEntry } from './outbox.js';
-import { Queue } from './queue.js';
 import type { Batch } from './report.js';
 
 /**
@@ -23,20 +22,75 @@ export interface Job {
   called: boolean;
   /** When a retrying call may go again, CIF ready or not (monotonic millis). */
   due: number;
+  /** The job waiting behind it, while it waits. */
+  behind?: Job | undefined;
 }
 
 export type JobTable = ReturnType<typeof createJobTable>;
 
-/** The jobs not at the host, each in one place, each place in admission order. */
+/**
+ * The jobs not at the host, each in one place, each place in admission order. The waiting jobs
+ * are a list linked by `behind`, so that taking the first costs the same however many wait.
+ */
 export function createJobTable() {
-  const waiting = new Queue<Job>((job) => job.seq);
+  let first: Job | undefined;
+  let last: Job | undefined;
+  let waiting = 0;
   /** Calls that go again at their `due`, CIF ready or not: retries, and calls past their wait for CIF while the library is there. */
   const retrying: Job[] = [];
+
+  /** Every waiting job, first to last. */
+  const list = (): Job[] => {
+    const jobs: Job[] = [];
+    for (let job = first; job; job = job.behind) jobs.push(job);
+    return jobs;
+  };
+  /** Puts `job` to wait: last, as most jobs come, or in its rank before newer ones when it comes back. */
+  const wait = (job: Job): void => {
+    waiting++;
+    job.behind = undefined;
+    if (!last) {
+      first = job;
+      last = job;
+    } else if (last.seq < job.seq) {
+      last.behind = job;
+      last = job;
+    } else if (first!.seq > job.seq) {
+      job.behind = first;
+      first = job;
+    } else {
+      let before = first!;
+      while (before.behind!.seq < job.seq) before = before.behind!;
+      job.behind = before.behind;
+      before.behind = job;
+    }
+  };
+  /** Takes the waiting jobs `test` picks (every one without it), first to last; the others keep their order. */
+  const take = (test: (job: Job) => boolean = () => true): Job[] => {
+    const all = list();
+    first = undefined;
+    last = undefined;
+    waiting = 0;
+    const taken: Job[] = [];
+    for (const job of all) {
+      if (test(job)) {
+        job.behind = undefined;
+        taken.push(job);
+      } else wait(job);
+    }
+    return taken;
+  };
+
   return {
-    waiting,
-    /** Puts `job` in `retrying` when `due` is given, else in `waiting`, in its rank among the others. */
+    /** How many jobs wait. */
+    get waiting(): number {
+      return waiting;
+    },
+    list,
+    take,
+    /** Puts `job` in `retrying` when `due` is given, else to wait, in its rank among the others. */
     put(job: Job, due?: number): void {
-      if (due === undefined) return waiting.insert(job);
+      if (due === undefined) return wait(job);
       job.due = due;
       let i = retrying.length;
       while (i > 0 && retrying[i - 1]!.seq > job.seq) i--;
@@ -49,9 +103,13 @@ export function createJobTable() {
         const now = clock();
         i = retrying.findIndex((job) => job.due <= now);
       }
-      const first = ready ? waiting.first : undefined;
-      if (first && !(i >= 0 && retrying[i]!.seq < first.seq)) return waiting.shift();
-      return i < 0 ? undefined : retrying.splice(i, 1)[0];
+      const job = ready ? first : undefined;
+      if (!job || (i >= 0 && retrying[i]!.seq < job.seq)) return i < 0 ? undefined : retrying.splice(i, 1)[0];
+      first = job.behind;
+      if (!first) last = undefined;
+      job.behind = undefined;
+      waiting--;
+      return job;
     },
     /** When the next retrying job falls due after `now`. */
     nextDue(now: number): number {
@@ -62,12 +120,12 @@ export function createJobTable() {
     /** When the first wait for CIF of the waiting jobs ends. */
     readyBy(): number {
       let readyBy = Infinity;
-      for (const job of waiting) readyBy = Math.min(readyBy, job.readyBy);
+      for (let job = first; job; job = job.behind) readyBy = Math.min(readyBy, job.readyBy);
       return readyBy;
     },
     /** Takes every job, and `more`, oldest first. */
     takeAll(more: Job[] = []): Job[] {
-      return [...waiting.take(), ...retrying.splice(0), ...more].sort((a, b) => a.seq - b.seq);
+      return [...take(), ...retrying.splice(0), ...more].sort((a, b) => a.seq - b.seq);
     },
   };
 }
