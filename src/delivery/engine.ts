@@ -58,8 +58,6 @@ const FIXES: Readonly<Record<DeliveryDropReason, string>> = {
 interface Slot {
   job: Job | undefined;
   until: number;
-  /** Its index in `slots` while it holds one. */
-  at: number;
 }
 
 /**
@@ -159,7 +157,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     job.called = true;
     job.attempts++;
     stats.callsMade++;
-    const slot: Slot = { job, until, at: slots.length };
+    const slot: Slot = { job, until };
     slots.push(slot);
     inFlight++;
     callHost(client, job.call, options.dataFormat, (error) => answered(slot, error));
@@ -224,13 +222,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
 
   /** Frees the slot `slot` holds; false when it holds none any more. */
   function release(slot: Slot): boolean {
-    if (slots[slot.at] !== slot) return false;
-    const last = slots.pop()!;
-    if (last !== slot) {
-      slots[slot.at] = last;
-      last.at = slot.at;
-    }
-    return true;
+    const at = slots.indexOf(slot);
+    if (at >= 0) slots.splice(at, 1);
+    return at >= 0;
   }
 
   /** Settles every call not yet settled, oldest first, and lets go of every slot. */
