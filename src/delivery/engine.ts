@@ -2,16 +2,13 @@ import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError
 import { log } from '../log.js';
 import type { CifDeliveryStats, DeliveryDropReason } from '../stats.js';
 import type { CifCall } from '../types.js';
-import { readyTimeUp } from './cif-wait.js';
-import { createCountEnd } from './count.js';
 import { callHost } from './host-call.js';
-import { createJobTable, type Attempt, type Job } from './jobs.js';
+import { createJobTable, type Job } from './jobs.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 import type { DeliveryOptions } from './options.js';
 import { createReadiness } from './readiness.js';
-import { createBatches, type Batch, type DeliveryReport } from './report.js';
+import { countSettled, createBatches, type Batch, type DeliveryReport } from './report.js';
 import { backoffMillis } from './retry.js';
-import { createSlots } from './slots.js';
 import { createDeadlineTimer, monotonicNow } from './timers.js';
 
 export type { DeliveryReport } from './report.js';
@@ -42,30 +39,55 @@ export interface DeliveryEngine {
 /** How long the host itself lets a call run (CIF docs): a timed-out call may hold its slot until then. */
 export const HOST_TIMEOUT_MILLIS = 100_000;
 
+/** What a user can do about each delivery drop reason, said in its one warning. */
+const FIXES: Readonly<Record<DeliveryDropReason, string>> = {
+  cif_not_loaded: 'Load msdyn_ciLibrary.js and create the exporter early, so it hears CIFInitDone; outside a window pass a `client`.',
+  host_error: 'The channel provider must be active and the call made from its widget iframe.',
+  timed_out: 'The host is not answering; the host may still record these.',
+  queue_full: 'Raise maxQueueSize, or find why the host stalls.',
+  after_shutdown: 'Export before shutdown(), or give shutdown longer (timeoutMillis).',
+  no_timer: "The page's setTimeout must work for calls to be timed.",
+};
+
+/**
+ * One of the `maxConcurrentCalls` slots at the host: a call in flight until `until`, its timeout;
+ * or, once its `job` is cut loose, a timed-out call that may still run there, which keeps the slot
+ * until the host answers it or `until`, the host's own limit, so calls wait instead of piling
+ * onto a host that does not answer. The host's answer holds the slot alone, not the job.
+ */
+interface Slot {
+  job: Job | undefined;
+  until: number;
+}
+
 /**
  * The delivery engine: admits calls up to a bound, holds them until CIF is ready, runs at most
  * `maxConcurrentCalls` at a time, times each out, retries rejections with backoff, and settles
  * every call exactly once as delivered, dropped for a counted reason, or kept in the outbox for a
- * later page. It orchestrates its parts: the job table (where each waiting call is), the slots
- * (calls at the host, and held ones), the one timer of every deadline, readiness, the open
- * batches, and the outbox, where a call stays from its admission until it is handed to the host.
+ * later page. It orchestrates its parts: the job table (where each call not at the host is), the
+ * slots, the one timer of every deadline, readiness, the open batches, and the outbox, where a
+ * call stays from its admission until it is handed to the host.
  */
 export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats, outbox?: Outbox): DeliveryEngine {
-  const { timeoutMillis, readyTimeoutMillis, maxQueueSize, retry } = options;
+  const { timeoutMillis, readyTimeoutMillis, maxQueueSize, maxConcurrentCalls, retry } = options;
   const clock = options.now ?? monotonicNow;
   const jobs = createJobTable();
-  const slots = createSlots(options.maxConcurrentCalls);
+  const slots: Slot[] = [];
   const batches = createBatches();
   const timer = createDeadlineTimer(onTimer, clock);
-  const count = createCountEnd(stats, outbox);
+  /** The fix of each drop reason not yet warned about: each is told once per delivery. */
+  const untold: Partial<Record<DeliveryDropReason, string>> = { ...FIXES };
   /** Shared by every call refused for a full queue or after shutdown: one error, however many calls. */
   const queueFullError = new CifQueueFullError(maxQueueSize);
   const shutDownError = new CifShutdownError('the CIF delivery is shut down');
+  /** The outbox could not take a call out before its handover: it stays there for a later page. */
+  const notTakenError = new Error('the outbox could not take this call out');
   /** Calls admitted so far, which ranks each call; calls of earlier pages rank before every call of this one. */
   let seq = 0;
   let replayed = Number.MIN_SAFE_INTEGER;
-  /** Calls admitted and not yet settled, in any state. */
+  /** Calls admitted and not yet settled, in any place; of them, the calls in a slot. */
   let admitted = 0;
+  let inFlight = 0;
   /** When the current wait for CIF runs out, if calls wait for it. */
   let readyWaitAt: number | undefined;
   let closed = false;
@@ -73,8 +95,6 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** Until the outbox has handed over what pages gone left, this page's own calls wait (at most their wait for CIF). */
   let claiming = outbox !== undefined;
   const readiness = createReadiness(options.readiness, pump);
-  /** The outbox could not take a call out before its handover: it stays there for a later page. */
-  const notTakenError = new Error('the outbox could not take this call out, so it is left for a later page');
 
   /** Admits a call of this page, or with `entry` one an earlier page left in the outbox. */
   function submit(call: CifCall, batch: Batch, refuse: boolean, now: number, entry?: OutboxEntry): void {
@@ -82,16 +102,15 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (!entry) stats.kpiEventsSent += events;
     // KPI events bound memory (each is capped by its columns), whatever their grouping into calls.
     const refusal = closed || refuse ? shutDownError : stats.kpiEventsPending >= maxQueueSize ? queueFullError : undefined;
-    if (refusal) return count(events, batch, entry, refusal, refusal === shutDownError ? 'after_shutdown' : 'queue_full');
-    const rank = entry ? replayed++ : seq++;
-    entry ??= outbox?.add(call);
-    const job: Job = { call, seq: rank, events, batch, state: 'waiting', readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0, attempt: undefined, slot: -1, entry };
+    const job: Job = { call, seq: entry ? replayed++ : seq++, events, batch, entry, readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0 };
     admitted++;
     stats.kpiEventsPending += events;
-    jobs.put(job, 'waiting');
+    if (refusal) return settle(job, refusal, refusal === shutDownError ? 'after_shutdown' : 'queue_full');
+    job.entry ??= outbox?.add(call);
+    jobs.put(job);
     // With every slot taken and CIF ready, the call only waits: most calls of a large batch.
-    if (slots.free || readiness.current() !== 'ready') pump();
-    else stats.callsQueued = admitted - slots.running.length;
+    if (slots.length < maxConcurrentCalls || readiness.current() !== 'ready') pump();
+    else stats.callsQueued = admitted - inFlight;
   }
 
   /** Moves calls along as far as readiness and free slots allow. */
@@ -101,21 +120,25 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (state !== 'waiting') readyWaitAt = undefined;
     if (state === 'failed') {
       const error = readiness.error(readyTimeoutMillis);
-      for (const job of jobs.waiting.takeAll()) settle(job, error, 'cif_not_loaded');
+      for (const job of jobs.take()) settle(job, error, 'cif_not_loaded');
     }
     let job: Job | undefined;
-    // Oldest first; calls due for a retry are past their wait for CIF, so they go even while others wait.
-    while (!timer.failure && slots.free && (job = jobs.next(state === 'ready'))) attempt(job);
-    if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting.length > 0) waitForCif();
+    // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
+    while (!timer.failure && slots.length < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
+    if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting > 0) {
+      readyWaitAt = jobs.readyBy();
+      log('debug', `waiting for CIF, at most ${Math.max(0, Math.round(readyWaitAt - clock()))} ms`);
+      timer.schedule(readyWaitAt);
+    }
     // Without a timer no deadline holds, so no call could be sure to settle: all are given up. The next call tries again.
     if (timer.failure) {
       settleAll(timer.failure, 'no_timer');
       timer.failure = undefined;
     }
-    stats.callsInFlight = slots.running.length;
-    stats.callsAbandoned = slots.held.length;
-    stats.callsQueued = admitted - slots.running.length;
-    if (admitted === 0 && slots.held.length === 0) timer.stop();
+    stats.callsInFlight = inFlight;
+    stats.callsAbandoned = slots.length - inFlight;
+    stats.callsQueued = admitted - inFlight;
+    if (admitted === 0 && slots.length === 0) timer.stop();
   }
 
   function attempt(job: Job): void {
@@ -123,104 +146,136 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     // Ready by the `ready` promise, yet the default client has no library to call.
     if (!client) return settle(job, new CifNotLoadedError(), 'cif_not_loaded');
     const now = clock();
-    timer.schedule(now + timeoutMillis);
+    const until = now + timeoutMillis;
+    timer.schedule(until);
     // Without a timer the call could hang unbounded: it is not made, and `pump()` gives it up.
-    if (timer.failure) return jobs.put(job, 'waiting');
+    if (timer.failure) return jobs.put(job);
     // At most once: a call the outbox still holds is never handed over, and stays for a later page.
     if (job.entry && !outbox!.remove(job.entry)) return settle(job, notTakenError, 'after_shutdown');
-    if (!job.called) job.readyBy = now + readyTimeoutMillis;
-    else stats.callsRetried++;
+    if (job.called) stats.callsRetried++;
+    else job.readyBy = now + readyTimeoutMillis;
     job.called = true;
     job.attempts++;
     stats.callsMade++;
-    const ref = slots.start(job, now + timeoutMillis);
-    // The answer lives as long as the host's promise, so it holds `ref` alone, not the call.
-    callHost(client, job.call, options.dataFormat, (error) => answered(ref, error));
+    const slot: Slot = { job, until };
+    slots.push(slot);
+    inFlight++;
+    callHost(client, job.call, options.dataFormat, (error) => answered(slot, error));
   }
 
-  function answered(ref: Attempt, error: Error | undefined): void {
-    if (slots.release(ref)) {
+  function answered(slot: Slot, error: Error | undefined): void {
+    // A slot shutdown or the host's limit let go of: nothing waits for this answer.
+    if (!release(slot)) return;
+    const { job } = slot;
+    if (!job) {
       log('debug', 'a timed-out call answered late; its slot is free');
       return pump();
     }
-    const job = ref.job;
-    if (!job) return;
-    slots.stop(job);
+    inFlight--;
+    const early = error && !readiness.confirmed && clock() < job.readyBy;
     if (!error) {
       readiness.confirm();
       settle(job);
-    } else if (!readiness.confirmed && clock() < job.readyBy) {
-      // The library may still be starting: the attempt is given back and the call waits for CIFInitDone.
-      job.attempts--;
-      readiness.unready();
-      restore(job);
-      jobs.put(job, 'waiting');
-      if (readyWaitAt !== undefined && job.readyBy < readyWaitAt) readyWaitAt = undefined;
-      log('debug', `call '${job.call.eventName}' failed before CIFInitDone (${error.message}); waiting for CIF again`);
-    } else if (job.attempts < retry.maxAttempts) {
-      const millis = backoffMillis(job.attempts, retry, options.random);
-      log('debug', `call '${job.call.eventName}' failed (${error.message}); retry ${job.attempts} in ${millis} ms`);
-      job.due = clock() + millis;
-      restore(job);
-      jobs.put(job, 'backoff');
-      timer.schedule(job.due);
-    } else settle(job, error, 'host_error');
+    } else if (!early && job.attempts >= retry.maxAttempts) settle(job, error, 'host_error');
+    else {
+      // Back in the outbox while it waits to go again.
+      if (job.entry) outbox!.restore(job.entry);
+      const failed = `call '${job.call.eventName}' failed`;
+      if (early) {
+        // The library may still be starting: the attempt is given back and the call waits for CIFInitDone.
+        job.attempts--;
+        readiness.unready();
+        jobs.put(job);
+        if (job.readyBy < (readyWaitAt ?? -Infinity)) readyWaitAt = undefined;
+        log('debug', `${failed} before CIFInitDone (${error.message}); waiting for CIF again`);
+      } else {
+        const millis = backoffMillis(job.attempts, retry, options.random);
+        log('debug', `${failed} (${error.message}); retry ${job.attempts} in ${millis} ms`);
+        jobs.put(job, clock() + millis);
+        timer.schedule(job.due);
+      }
+    }
     pump();
   }
 
-  /** A call past its timeout fails; it may still run at the host, so its slot is held until the host's own limit. */
-  function timedOut(job: Job, now: number): void {
-    const ref = slots.stop(job);
-    stats.callsTimedOut++;
-    if (HOST_TIMEOUT_MILLIS > timeoutMillis) slots.hold(ref, now + HOST_TIMEOUT_MILLIS - timeoutMillis);
-    settle(job, new CifTimeoutError(timeoutMillis), 'timed_out');
-  }
-
-  /** A call the host rejected goes back in the outbox while it waits to be tried again. */
-  function restore(job: Job): void {
-    if (job.entry) outbox!.restore(job.entry);
-  }
-
-  /** A job is done: delivered when `error` is undefined, else given up (see `count`). */
+  /** A job is done: delivered without `error`; else kept when the outbox still holds its call for a later page; else dropped for `reason`. */
   function settle(job: Job, error?: Error, reason?: DeliveryDropReason): void {
-    if (job.state === 'settled') return;
-    if (job.attempt) slots.stop(job);
-    job.state = 'settled';
+    const { events, entry } = job;
     admitted--;
-    stats.kpiEventsPending -= job.events;
-    count(job.events, job.batch, job.entry, error, reason, job.call.eventName);
+    stats.kpiEventsPending -= events;
+    if (!error) stats.kpiEventsDelivered += events;
+    else if (entry && outbox!.holds(entry)) {
+      stats.kpiEventsKept += events;
+      log('debug', `call '${job.call.eventName}' kept in the outbox for a later page: ${error.message}`);
+    } else {
+      log('debug', `call '${job.call.eventName}' given up as ${reason}: ${error.message}`);
+      stats.callsFailed++;
+      stats.dropped[reason!] += events;
+      const fix = untold[reason!];
+      if (fix) {
+        untold[reason!] = undefined;
+        log('warn', `KPI events dropped: ${error.message}. ${fix} Counted in getStats().dropped.${reason}; shown once.`);
+      }
+    }
+    countSettled(job.batch, error);
   }
 
-  /** Settles every call not yet settled, oldest first, and lets go of held slots. */
+  /** Frees the slot `slot` holds; false when it holds none any more. */
+  function release(slot: Slot): boolean {
+    const at = slots.indexOf(slot);
+    if (at >= 0) slots.splice(at, 1);
+    return at >= 0;
+  }
+
+  /** Settles every call not yet settled, oldest first, and lets go of every slot. */
   function settleAll(error: Error, reason: DeliveryDropReason): void {
-    for (const job of [...slots.running, ...jobs.takeAll()].sort((a, b) => a.seq - b.seq)) settle(job, error, reason);
-    slots.releaseAll();
+    const inSlots: Job[] = [];
+    for (const slot of slots.splice(0)) {
+      if (slot.job) inSlots.push(slot.job);
+      slot.job = undefined;
+    }
+    inFlight = 0;
+    for (const job of jobs.takeAll(inSlots)) settle(job, error, reason);
     readyWaitAt = undefined;
-  }
-
-  /** Starts the wait for CIF of the calls waiting, up to the first of their `readyBy`. */
-  function waitForCif(): void {
-    readyWaitAt = jobs.readyBy();
-    log('debug', `waiting for CIF, at most ${Math.max(0, Math.round(readyWaitAt - clock()))} ms`);
-    timer.schedule(readyWaitAt);
   }
 
   /** Handles every deadline that has passed, then sets the timer for the next one. */
   function onTimer(): void {
     const now = clock();
-    for (const job of slots.running.filter((job) => job.due <= now)) timedOut(job, now);
-    for (const ref of slots.held.filter((ref) => ref.heldUntil <= now)) {
-      slots.release(ref);
-      log('debug', "a timed-out call's slot is free: the host's own time limit has passed");
+    for (const slot of [...slots]) {
+      const { job } = slot;
+      if (slot.until > now) continue;
+      if (job) {
+        // Past its timeout the call fails; it may still run at the host, so it keeps its slot until the host's own limit.
+        slot.job = undefined;
+        slot.until = now + HOST_TIMEOUT_MILLIS - timeoutMillis;
+        if (slot.until <= now) release(slot);
+        inFlight--;
+        stats.callsTimedOut++;
+        settle(job, new CifTimeoutError(timeoutMillis), 'timed_out');
+      } else {
+        release(slot);
+        log('debug', "a timed-out call's slot is free: the host's own time limit has passed");
+      }
     }
-    jobs.endBackoffs(now);
     if (readyWaitAt !== undefined && readyWaitAt <= now) {
+      // The wait for CIF ran out: the calls past it go without CIFInitDone if the library is there, else they fail.
       readyWaitAt = undefined;
       claiming = false;
-      readyTimeUp(readiness, jobs, now, readyTimeoutMillis, settle);
+      const present = readiness.lastChance();
+      if (present) log('debug', 'calling without CIFInitDone after readyTimeoutMillis');
+      if (readiness.current() !== 'ready') {
+        const error = readiness.error(readyTimeoutMillis);
+        for (const job of jobs.take((job) => job.readyBy <= now)) {
+          if (present) jobs.put(job, now);
+          else settle(job, error, 'cif_not_loaded');
+        }
+      }
     }
     pump();
-    timer.schedule(Math.min(slots.nextDeadline(), jobs.nextBackoff(), readyWaitAt ?? Infinity));
+    let next = Math.min(jobs.nextDue(now), readyWaitAt ?? Infinity);
+    for (const slot of slots) next = Math.min(next, slot.until);
+    timer.schedule(next);
     if (timer.failure) pump();
   }
 

@@ -67,64 +67,60 @@ const NOT_LOADED = 'CIF library not loaded: ';
 
 export function createReadiness(source: ReadinessSource, onChange: () => void): CifReadiness {
   const { kind } = source;
+  const page = kind === 'page';
   let state: ReadinessState = kind === 'client' ? 'ready' : 'waiting';
   let failure: Error | undefined;
-  let checkedPage = false;
-  /** The page library raised `CIFInitDone` or answered a call. */
-  let confirmedPage = false;
+  /** Whether the page's global was looked for yet: at the first call. */
+  let looked = !page;
   /** The page library failed a call before `CIFInitDone`: only the event makes it ready again. */
   let heldBack = false;
   let target: EventTargetLike | undefined;
   let changed: (() => void) | undefined = onChange;
 
-  const settle = (to: 'ready' | 'failed'): void => {
+  /** Leaves `waiting` for `to`, and says so unless `quiet`. */
+  const become = (to: 'ready' | 'failed', quiet = false): void => {
     if (state !== 'waiting') return;
     state = to;
-    changed?.();
+    if (!quiet) changed?.();
   };
   const stopListening = (): void => {
-    const listening = target;
-    target = undefined;
     try {
-      listening?.removeEventListener(CIF_INIT_DONE_EVENT, onInitDone);
+      target?.removeEventListener(CIF_INIT_DONE_EVENT, onInitDone);
     } catch {
       // The page took its window methods away; the listener goes with them.
     }
+    target = undefined;
   };
-  const confirm = (): void => {
-    confirmedPage = true;
+  const confirm = (quiet = true): void => {
+    readiness.confirmed = true;
     stopListening();
-    if (state === 'waiting') state = 'ready';
+    become('ready', quiet);
   };
   const onInitDone = (): void => {
     log('debug', 'CIFInitDone received');
-    const waited = state === 'waiting';
-    confirm();
-    if (waited) changed?.();
+    confirm(false);
   };
-  const readiness: CifReadiness = {
-    get confirmed() {
-      return kind !== 'page' || confirmedPage;
-    },
+  const readiness = {
+    confirmed: !page,
     current() {
-      if (kind === 'page' && !checkedPage) {
-        checkedPage = true;
-        if (state === 'waiting' && pageCifClient()) state = 'ready';
+      if (!looked) {
+        looked = true;
+        if (pageCifClient()) become('ready', true);
       }
       return state;
     },
-    confirm,
+    confirm: () => confirm(),
     unready() {
       if (readiness.confirmed || state !== 'ready') return;
       state = 'waiting';
       heldBack = true;
     },
     lastChance() {
-      if (kind !== 'page' || !pageCifClient()) return state === 'ready';
+      if (!page || !pageCifClient()) return state === 'ready';
       if (!heldBack) state = 'ready';
       return true;
     },
-    error(millis) {
+    error(millis: number) {
       return (
         failure ??
         new CifNotLoadedError(
@@ -140,18 +136,18 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
 
   if (kind === 'promise') {
     Promise.resolve(source.ready).then(
-      () => settle('ready'),
+      () => become('ready'),
       (reason: unknown) => {
         failure = new CifNotLoadedError(`${NOT_LOADED}the ready promise rejected: ${toError(reason).message}`);
-        settle('failed');
+        become('failed');
       },
     );
-  } else if (kind === 'page') {
-    const page = source.target ?? globalThis;
+  } else if (page) {
+    const on = (source.target ?? globalThis) as Partial<EventTargetLike>;
     try {
-      if (isEventTarget(page)) {
-        page.addEventListener(CIF_INIT_DONE_EVENT, onInitDone);
-        target = page;
+      if (typeof on.addEventListener === 'function' && typeof on.removeEventListener === 'function') {
+        on.addEventListener(CIF_INIT_DONE_EVENT, onInitDone);
+        target = on as EventTargetLike;
       } else if (!pageCifClient()) {
         log('warn', 'No `client` option and no window, so no CIFInitDone event can come: pass a `client`.');
       }
@@ -161,9 +157,4 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
     }
   }
   return readiness;
-}
-
-function isEventTarget(value: unknown): value is EventTargetLike {
-  const target = value as Partial<EventTargetLike> | null | undefined;
-  return typeof target?.addEventListener === 'function' && typeof target.removeEventListener === 'function';
 }

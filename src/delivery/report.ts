@@ -18,15 +18,13 @@ export interface Batch {
   readonly resolve: (report: DeliveryReport) => void;
 }
 
-const MAX_REPORTED_ERRORS = 3;
-
 /** Counts one settled call into its batch, and resolves the batch with its last call. */
 export function countSettled(batch: Batch, error: Error | undefined): void {
   const { report } = batch;
   if (error) {
     report.failed++;
-    const known = report.errors.some((e) => e.message === error.message);
-    if (!known && report.errors.length < MAX_REPORTED_ERRORS) report.errors.push(error);
+    const { errors } = report;
+    if (errors.length < 3 && !errors.some((e) => e.message === error.message)) errors.push(error);
   }
   if (--batch.pending === 0) batch.resolve(report);
 }

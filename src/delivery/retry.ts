@@ -12,13 +12,12 @@ export interface RetryPolicy {
 export const BACKOFF_JITTER = 0.2;
 
 /**
- * Milliseconds to wait after the `failedAttempts`-th failed attempt: `initialBackoffMillis`
- * doubled per earlier failure, capped at `maxBackoffMillis`, with jitter so that calls that
- * failed together do not all come back at the same moment.
+ * Milliseconds to wait after the `failedAttempts`-th failed attempt (1 or more):
+ * `initialBackoffMillis` doubled per earlier failure, capped at `maxBackoffMillis`, with jitter so
+ * that calls that failed together do not all come back at the same moment.
  */
 export function backoffMillis(failedAttempts: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const exponential = policy.initialBackoffMillis * 2 ** Math.max(0, failedAttempts - 1);
-  const base = Math.min(policy.maxBackoffMillis, exponential);
-  const jittered = base * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * random());
-  return Math.min(policy.maxBackoffMillis, Math.round(jittered));
+  const { maxBackoffMillis } = policy;
+  const base = Math.min(maxBackoffMillis, policy.initialBackoffMillis * 2 ** (failedAttempts - 1));
+  return Math.min(maxBackoffMillis, Math.round(base * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * random())));
 }

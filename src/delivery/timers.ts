@@ -52,28 +52,26 @@ export function createDeadlineTimer(onFire: () => void, clock: () => number): De
   let timer: Timer | undefined;
   /** When `timer` fires; `Infinity` when it is not set. */
   let timerAt = Infinity;
-  const fire = (): void => {
-    timer = undefined;
+  const stop = (): void => {
+    stopTimer(timer);
     timerAt = Infinity;
-    onFire();
   };
   const self: DeadlineTimer = {
     failure: undefined,
     schedule(at) {
       if (at >= timerAt) return;
-      self.stop();
+      stop();
       try {
-        timer = startTimer(fire, Math.min(MAX_TIMER_MILLIS, Math.max(0, at - clock())));
+        timer = startTimer(() => {
+          timerAt = Infinity;
+          onFire();
+        }, Math.min(MAX_TIMER_MILLIS, Math.max(0, at - clock())));
         timerAt = at;
       } catch (error) {
         self.failure ??= new CifTimerError(error);
       }
     },
-    stop() {
-      stopTimer(timer);
-      timer = undefined;
-      timerAt = Infinity;
-    },
+    stop,
   };
   return self;
 }

@@ -959,6 +959,20 @@ describe('CifDelivery', () => {
       expect(names(client)).to.deep.equal(['A', 'B', 'C', 'D']);
     });
 
+    it('frees no other slot when a timed-out call answers after the host limit already let its slot go', async () => {
+      // A answers at 150 s, long after its slot was let go at 100 s and taken by B, which times out at 101 s.
+      const client = new RecordingCifClient({ answer: (c) => (c.eventName === 'A' ? later(150_000, 'late') : hangs()) });
+      const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 1 });
+      void delivery.deliver(calls('A', 'B', 'C'));
+      await clock.tickAsync(150_000);
+      expect(names(client)).to.deep.equal(['A', 'B']);
+      expect(stats).to.include({ callsAbandoned: 1, callsInFlight: 0, callsQueued: 1 });
+      await clock.tickAsync(49_999);
+      expect(names(client)).to.deep.equal(['A', 'B']);
+      await clock.tickAsync(1);
+      expect(names(client)).to.deep.equal(['A', 'B', 'C']);
+    });
+
     it('never has more than maxConcurrentCalls calls at a silent host, abandoned ones included', async () => {
       const client = new RecordingCifClient({ answer: hangs });
       const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 3 });

@@ -1,72 +1,126 @@
 import { expect } from 'chai';
 import { createJobTable, type Job } from '../../src/delivery/jobs.js';
 
-/** A job ranked `seq`, whose wait for CIF ends at `readyBy` and whose backoff ends at `due`. */
+/** A job ranked `seq`, whose wait for CIF ends at `readyBy`. */
 function job(seq: number, fields: Partial<Job> = {}): Job {
   const batch = { report: { calls: 1, failed: 0, errors: [] }, pending: 1, resolve: () => {} };
   const call = { data: { conversationId: 'c', providerSessionId: 'p', events: [{ kpiEventName: `K${seq}`, eventTimestamp: '' }] }, eventName: `K${seq}`, correlationId: 'c' };
-  return { call, seq, events: 1, batch, state: 'waiting', readyBy: 0, attempts: 0, called: false, due: 0, attempt: undefined, slot: -1, entry: undefined, ...fields };
+  return { call, seq, events: 1, batch, readyBy: 0, attempts: 0, called: false, due: 0, entry: undefined, ...fields };
 }
 
+type JobTable = ReturnType<typeof createJobTable>;
 const seqs = (jobs: readonly Job[]) => jobs.map((j) => j.seq);
 
-describe('job table', () => {
-  it('names the place of each job it holds by its state', () => {
-    const table = createJobTable();
-    const [a, b, c] = [job(0), job(1), job(2)];
-    table.put(a, 'waiting');
-    table.put(b, 'due');
-    table.put(c, 'backoff');
-    expect([a.state, b.state, c.state]).to.deep.equal(['waiting', 'due', 'backoff']);
-  });
+/** A table whose waiting jobs are ranked `seqs`, put in that order. */
+function waitingTable(...ranks: number[]): JobTable {
+  const table = createJobTable();
+  for (const seq of ranks) table.put(job(seq));
+  return table;
+}
 
-  const nextCases: Array<{ title: string; waiting: number[]; due: number[]; ready: boolean; expected: Array<number | undefined> }> = [
-    { title: 'gives the oldest first when CIF is ready, waiting or due', waiting: [0, 3], due: [1, 2], ready: true, expected: [0, 1, 2, 3, undefined] },
-    { title: 'gives only calls due for a retry while CIF is not ready', waiting: [0, 3], due: [2], ready: false, expected: [2, undefined] },
-    { title: 'gives nothing when empty', waiting: [], due: [], ready: true, expected: [undefined] },
+/** Takes up to `count` jobs from `table` that may go at `now`, undefined for each it has none. */
+function takeMany(table: JobTable, count: number, ready = true, now = 0): Array<number | undefined> {
+  return Array.from({ length: count }, () => table.next(ready, () => now)?.seq);
+}
+
+describe('job table', () => {
+  const nextCases: Array<{ title: string; waiting: number[]; retrying: Array<[seq: number, due: number]>; ready: boolean; expected: Array<number | undefined> }> = [
+    { title: 'gives the oldest first when CIF is ready, waiting or due again', waiting: [0, 3], retrying: [[2, 0], [1, 0]], ready: true, expected: [0, 1, 2, 3, undefined] },
+    { title: 'gives only calls due again while CIF is not ready', waiting: [0, 3], retrying: [[2, 0]], ready: false, expected: [2, undefined] },
+    { title: 'gives a retrying call only once it is due, oldest first though the newer fell due first', waiting: [], retrying: [[0, 150], [1, 100], [2, 200], [3, 50]], ready: true, expected: [0, 1, 3, undefined] },
+    { title: 'gives nothing when empty', waiting: [], retrying: [], ready: true, expected: [undefined] },
   ];
   nextCases.forEach((c) =>
     it(c.title, () => {
-      const table = createJobTable();
-      for (const seq of c.waiting) table.put(job(seq), 'waiting');
-      for (const seq of c.due) table.put(job(seq), 'due');
-      expect(c.expected.map(() => table.next(c.ready)?.seq)).to.deep.equal(c.expected);
+      const table = waitingTable(...c.waiting);
+      for (const [seq, due] of c.retrying) table.put(job(seq), due);
+      expect(takeMany(table, c.expected.length, c.ready, 150)).to.deep.equal(c.expected);
     }),
   );
 
-  it('keeps admission order when a job comes back to wait behind newer ones', () => {
-    const table = createJobTable();
-    for (const seq of [1, 2]) table.put(job(seq), 'waiting');
-    table.put(job(0), 'waiting');
-    expect(seqs([...table.waiting])).to.deep.equal([0, 1, 2]);
+  it('gives waiting jobs back first in, first out, and counts only those not yet taken', () => {
+    const table = waitingTable(1, 2, 3);
+    expect(takeMany(table, 1)).to.deep.equal([1]);
+    expect([table.waiting, seqs(table.list())]).to.deep.equal([2, [2, 3]]);
+    expect(takeMany(table, 3)).to.deep.equal([2, 3, undefined]);
+    expect(table.waiting).to.equal(0);
   });
 
-  it('makes the jobs whose backoff has ended due, oldest first, and says when the next one ends', () => {
+  const putBack: Array<{ title: string; taken: number; seq: number; expected: number[] }> = [
+    { title: 'first, in a list nothing was taken from', taken: 0, seq: 0, expected: [0, 10, 20, 30] },
+    { title: 'first, in a list a job was taken from', taken: 1, seq: 15, expected: [15, 20, 30] },
+    { title: 'between two jobs', taken: 0, seq: 25, expected: [10, 20, 25, 30] },
+    { title: 'between two jobs of a list a job was taken from', taken: 1, seq: 25, expected: [20, 25, 30] },
+    { title: 'last', taken: 1, seq: 35, expected: [20, 30, 35] },
+    { title: 'in a list every job was taken from', taken: 3, seq: 5, expected: [5] },
+  ];
+  putBack.forEach(({ title, taken, seq, expected }) =>
+    it(`puts a job that comes back to wait in its rank, ${title}`, () => {
+      const table = waitingTable(10, 20, 30);
+      takeMany(table, taken);
+      table.put(job(seq));
+      expect([table.waiting, seqs(table.list())]).to.deep.equal([expected.length, expected]);
+      expect(takeMany(table, expected.length + 1)).to.deep.equal([...expected, undefined]);
+    }),
+  );
+
+  it('keeps jobs put back out of order in rank order, and puts a newer one last', () => {
+    const table = waitingTable(3, 1, 4, 2);
+    table.put(job(5));
+    expect(takeMany(table, 6)).to.deep.equal([1, 2, 3, 4, 5, undefined]);
+  });
+
+  it('takes the waiting jobs a test picks, oldest first, keeping the others in order', () => {
+    const table = waitingTable(1, 2, 3, 4, 5);
+    takeMany(table, 1);
+    expect(seqs(table.take((j) => j.seq % 2 === 0))).to.deep.equal([2, 4]);
+    expect([table.waiting, seqs(table.list())]).to.deep.equal([2, [3, 5]]);
+    table.put(job(0));
+    expect(seqs(table.take())).to.deep.equal([0, 3, 5]);
+    expect([table.waiting, table.list(), table.next(true, () => 0)]).to.deep.equal([0, [], undefined]);
+  });
+
+  it('lets go of the jobs it gave out', async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) throw new Error('this test needs node --expose-gc (see .mocharc.json)');
     const table = createJobTable();
-    const jobs = [job(0, { due: 300 }), job(1, { due: 100 }), job(2, { due: 200 })];
-    for (const j of jobs) table.put(j, 'backoff');
-    expect(table.nextBackoff()).to.equal(100);
-    table.endBackoffs(200);
-    expect(jobs.map((j) => j.state)).to.deep.equal(['backoff', 'due', 'due']);
-    expect(table.nextBackoff()).to.equal(300);
-    expect([table.next(false)?.seq, table.next(false)?.seq, table.next(false)]).to.deep.equal([1, 2, undefined]);
+    // Made in a function of its own, so this test keeps no reference to the jobs.
+    const refs = ((jobs: Job[]) => {
+      for (const j of jobs) table.put(j);
+      return jobs.map((j) => new WeakRef(j));
+    })([job(0), job(1), job(2)]);
+    takeMany(table, 2);
+    table.take((j) => j.seq === 2);
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    expect(refs.map((ref) => ref.deref())).to.deep.equal([undefined, undefined, undefined]);
+  });
+
+  it('says when the next retry falls due after now, and Infinity when none does', () => {
+    const table = createJobTable();
+    expect(table.nextDue(0)).to.equal(Infinity);
+    for (const [seq, due] of [[0, 300], [1, 100], [2, 200]] as const) table.put(job(seq), due);
+    expect(table.nextDue(0)).to.equal(100);
+    expect(table.nextDue(200)).to.equal(300);
+    expect(takeMany(table, 3, false, 200)).to.deep.equal([1, 2, undefined]);
+    expect(table.nextDue(300)).to.equal(Infinity);
   });
 
   it('says when the first wait for CIF ends, and Infinity when no job waits', () => {
     const table = createJobTable();
     expect(table.readyBy()).to.equal(Infinity);
-    table.put(job(0, { readyBy: 500 }), 'waiting');
-    table.put(job(1, { readyBy: 400 }), 'waiting');
+    table.put(job(0, { readyBy: 500 }));
+    table.put(job(1, { readyBy: 400 }));
     expect(table.readyBy()).to.equal(400);
   });
 
   it('gives every job up in admission order, from every place, and is empty after', () => {
     const table = createJobTable();
-    table.put(job(3), 'waiting');
-    table.put(job(1, { due: 10 }), 'backoff');
-    table.put(job(2), 'due');
-    table.put(job(0), 'waiting');
-    expect(seqs(table.takeAll())).to.deep.equal([0, 1, 2, 3]);
-    expect([table.takeAll(), table.nextBackoff(), table.next(true)]).to.deep.equal([[], Infinity, undefined]);
+    table.put(job(3));
+    table.put(job(1), 10);
+    table.put(job(2), 0);
+    table.put(job(0));
+    expect(seqs(table.takeAll([job(4), job(-1)]))).to.deep.equal([-1, 0, 1, 2, 3, 4]);
+    expect([table.takeAll(), table.nextDue(0), table.next(true, () => Infinity), table.waiting]).to.deep.equal([[], Infinity, undefined, 0]);
   });
 });
