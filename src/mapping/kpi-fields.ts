@@ -10,15 +10,7 @@ import {
 import type { MappingStats } from '../stats.js';
 import type { MappingWarn } from './kpi-events.js';
 import type { CifAnalyticsData, CifCustomData, CifKpiEvent, CifSession } from '../types.js';
-import {
-  MAX_ADDITIONAL_DATA_LENGTH,
-  MAX_TEXT_LENGTH,
-  UNSERIALIZABLE,
-  isColumnName,
-  toIsoTimestamp,
-  toPayloadString,
-  truncate,
-} from './values.js';
+import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, UNSERIALIZABLE, isColumnName, toIsoTimestamp, toPayloadString, truncate } from './values.js';
 
 /** Who a call's KPI events belong to: the payload without its events. */
 export type Identity = Omit<CifAnalyticsData, 'events'>;
@@ -37,15 +29,17 @@ const KPI_FIELDS = [
   ['externalCorrelationId', ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID, MAX_TEXT_LENGTH],
 ] as const;
 
-/** Value by column, in the order the columns were first set: a `Map` keeps a bag of many columns linear. */
-type CustomColumns = ReadonlyMap<string, string>;
+/**
+ * Value by column, in the order the columns were first set: an array while there are few, a `Map`
+ * once there are many, so that a bag of many columns stays linear.
+ */
+type CustomColumns = Array<[column: string, value: string]> | Map<string, string>;
 
-/** KPI fields read from one attribute bag (a span's, an event's, a log record's), before truncation. */
-export interface KpiFields {
-  /** One value per `KPI_FIELDS` entry, in its order. */
-  text: Array<string | undefined>;
-  custom: CustomColumns | undefined;
-}
+/**
+ * KPI fields read from one attribute bag (a span's, an event's, a log record's), before
+ * truncation: one value per `KPI_FIELDS` entry, in its order, then the custom columns.
+ */
+export type KpiFields = [reason?: string, additionalData?: string, action?: string, externalId?: string, custom?: CustomColumns];
 
 export function hasCifAttribute(attributes: AttributeBag, prefix = CIF_ATTRIBUTE_PREFIX): boolean {
   for (const key in attributes) {
@@ -54,13 +48,10 @@ export function hasCifAttribute(attributes: AttributeBag, prefix = CIF_ATTRIBUTE
   return false;
 }
 
-/** The scope name every OpenTelemetry JS instrumentation library gives its tracer and logger. */
-const INSTRUMENTATION_SCOPE_PREFIX = '@opentelemetry/instrumentation-';
-
-/** Whether a span or log record was made by an instrumentation library (fetch, XHR, document load, ...). */
+/** Whether a span or log record was made by an instrumentation library (fetch, XHR, document load, ...), by the scope name they all use. */
 export function isInstrumentationScope(scope: { readonly name?: unknown } | undefined): boolean {
   const name = scope?.name;
-  return typeof name === 'string' && name.startsWith(INSTRUMENTATION_SCOPE_PREFIX);
+  return typeof name === 'string' && name.startsWith('@opentelemetry/instrumentation-');
 }
 
 /**
@@ -75,19 +66,15 @@ export function readKpiFields(
   warn: MappingWarn | undefined,
   inherited?: KpiFields,
 ): KpiFields {
-  // Arrays sized up front: growing one from empty reserves room for 16 values.
-  const text = new Array<string | undefined>(KPI_FIELDS.length);
-  for (let i = 0; i < KPI_FIELDS.length; i++) {
-    text[i] = field(attributes, KPI_FIELDS[i]![1], stats) ?? inherited?.text[i];
-  }
+  const fields: KpiFields = [];
+  for (let i = 0; i < 4; i++) fields[i] = field(attributes, KPI_FIELDS[i]![1], stats) ?? (inherited?.[i] as string | undefined);
   // The span's columns are shared by its events: a bag copies them when it sets its first column.
-  const shared = inherited?.custom;
-  // A column set again keeps its place and takes the new value.
-  let custom: Map<string, string> | undefined;
+  const shared = inherited?.[4];
+  let custom: CustomColumns | undefined;
   // Mapped attributes first, so an explicit `cif.kpi.custom.*` on the same bag wins.
   for (let i = 0; i < customAttributes.length; i++) {
     const value = field(attributes, customAttributes[i]![0], stats);
-    if (value !== undefined) (custom ??= new Map(shared)).set(customAttributes[i]![1], value);
+    if (value !== undefined) custom = setColumn(custom ?? copy(shared), customAttributes[i]![1], value);
   }
   for (const key in attributes) {
     if (!key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
@@ -95,13 +82,32 @@ export function readKpiFields(
     if (value === undefined) continue;
     const column = key.slice(CIF_KPI_CUSTOM_PREFIX.length);
     if (isColumnName(column)) {
-      (custom ??= new Map(shared)).set(column, value);
+      custom = setColumn(custom ?? copy(shared), column, value);
     } else {
       stats.droppedFields.invalid_custom_column++;
       warn?.('invalid_custom_column', `'${key}' names no column of msdyn_kpieventdata`);
     }
   }
-  return { text, custom: custom ?? shared };
+  fields[4] = custom ?? shared;
+  return fields;
+}
+
+function copy(columns: CustomColumns | undefined): CustomColumns {
+  return columns instanceof Map ? new Map(columns) : [...(columns ?? [])];
+}
+
+/** A column set again keeps its place and takes the new value. A scan finds it among a few; past 8 a `Map` does. */
+function setColumn(columns: CustomColumns, column: string, value: string): CustomColumns {
+  if (columns instanceof Map) return columns.set(column, value);
+  for (let i = 0; i < columns.length; i++) {
+    if (columns[i]![0] === column) {
+      columns[i] = [column, value];
+      return columns;
+    }
+  }
+  if (columns.length < 8) columns.push([column, value]);
+  else return new Map(columns).set(column, value);
+  return columns;
 }
 
 export function buildKpiEvent(name: string, millis: number, fields: KpiFields, stats: MappingStats): CifKpiEvent {
@@ -109,13 +115,14 @@ export function buildKpiEvent(name: string, millis: number, fields: KpiFields, s
     kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName', stats),
     eventTimestamp: toIsoTimestamp(millis),
   };
-  for (let i = 0; i < KPI_FIELDS.length; i++) {
-    const value = fields.text[i];
-    if (value === undefined) continue;
-    const entry = KPI_FIELDS[i]!;
-    event[entry[0]] = cut(value, entry[2], entry[0], stats);
+  for (let i = 0; i < 4; i++) {
+    const value = fields[i] as string | undefined;
+    if (value !== undefined) {
+      const [name, , max] = KPI_FIELDS[i]!;
+      event[name] = cut(value, max, name, stats);
+    }
   }
-  const { custom } = fields;
+  const custom = fields[4];
   if (custom) {
     const customData: CifCustomData[] = [];
     for (const [attribute, value] of custom) customData.push({ attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) });
@@ -147,20 +154,15 @@ export function resolveIdentity(
     if (value.length > MAX_TEXT_LENGTH) return 'identity_too_long';
     identity[name] = value;
   }
-  if (identity.conversationId === undefined || identity.providerSessionId === undefined) {
-    return 'missing_identity';
-  }
-  return identity as Identity;
+  return identity.conversationId === undefined || identity.providerSessionId === undefined ? 'missing_identity' : (identity as Identity);
 }
 
 /** Which of the ids the docs require a source lacks everywhere: for the warning, which a bare counter cannot say. */
 export function missingIds(attributes: AttributeBag, resourceAttributes: AttributeBag, session: CifSession): string {
-  const missing: string[] = [];
-  for (const [name, key] of SESSION_ATTRIBUTES.slice(0, 2)) {
-    const found = [readField(attributes, key), readField(resourceAttributes, key), session[name]];
-    if (!found.some((value) => typeof value === 'string')) missing.push(key);
-  }
-  return missing.join(' and ');
+  return SESSION_ATTRIBUTES.slice(0, 2)
+    .filter(([name, key]) => ![readField(attributes, key), readField(resourceAttributes, key), session[name]].some((value) => typeof value === 'string'))
+    .map(([, key]) => key)
+    .join(' and ');
 }
 
 /** One attribute as a payload string; a value that cannot be read or written is left out and counted. */
