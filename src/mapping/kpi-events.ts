@@ -1,7 +1,7 @@
 import type { HrTime } from '@opentelemetry/api';
 import type { MappingDropReason, MappingStats } from '../stats.js';
 import type { CifAnalyticsData, CifCall, CifKpiEvent, CifSession } from '../types.js';
-import { buildKpiEvent, missingIds, payloadString, resolveIdentity, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
+import { buildKpiEvent, payloadString, resolveIdentity, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
 import { isDataverseTime } from './values.js';
 
 /** What the mapping of any source needs from its exporter's options, already validated. */
@@ -45,13 +45,14 @@ export function addKpiEvents<S>(
   warn: MappingWarn | undefined,
 ): void {
   const identity = resolveIdentity(attributes, resourceAttributes, options.session, stats);
-  if (typeof identity === 'string') {
-    const detail = identity === 'missing_identity' && `${label()} has no ${missingIds(attributes, resourceAttributes, options.session)}`;
-    stats.dropped[identity] += kpis.length;
-    if (detail) warn?.(identity, detail);
+  if (Array.isArray(identity)) {
+    const [reason, missing] = identity;
+    const detail = missing && `${label()} has no ${missing}`;
+    stats.dropped[reason] += kpis.length;
+    if (detail) warn?.(reason, detail);
     return;
   }
-  const correlationId = ask(options.correlationId, defaultCorrelationId, isText, source, identity, stats);
+  const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, identity, stats);
   for (const [kpiName, time, fields] of kpis) {
     const name = payloadString(kpiName, stats);
     const millis = hrTimeToMillis(time);
@@ -59,7 +60,7 @@ export function addKpiEvents<S>(
     else if (millis === undefined || !isDataverseTime(millis)) stats.dropped.invalid_timestamp++;
     else {
       const event = buildKpiEvent(name, millis, fields, stats);
-      const eventName = ask(options.eventName, defaultEventName, isText, event, source, stats);
+      const eventName = ask(options.eventName, defaultEventName, 'string', event, source, stats);
       // Each payload made once, whole: the identity, then the events.
       out.push([millis, { data: payload(identity, event), eventName, correlationId }]);
     }
@@ -82,14 +83,14 @@ export function defaultEventName(kpiEvent: CifKpiEvent): string {
 }
 
 /**
- * Asks a callback the user passed. A throw, or a value `valid` refuses, is counted in
- * `callbackErrors` and gets `fallback`'s answer. The default itself runs unguarded: when it
- * throws, the source cannot be read, which is the source's fault.
+ * Asks a callback the user passed. A throw, or an answer that is not of the `type` its default
+ * gives (or is an empty string), is counted in `callbackErrors` and gets `fallback`'s answer. The
+ * default itself runs unguarded: when it throws, the source cannot be read, which is the source's fault.
  */
-export function ask<A, B, R>(
+export function ask<A, B, R extends boolean | string>(
   callback: (a: A, b: B) => unknown,
   fallback: (a: A, b: B) => R,
-  valid: (value: unknown) => value is R,
+  type: 'boolean' | 'string',
   a: A,
   b: B,
   stats: MappingStats,
@@ -97,16 +98,13 @@ export function ask<A, B, R>(
   if (callback === fallback) return fallback(a, b);
   try {
     const value = callback(a, b);
-    if (valid(value)) return value;
+    if (typeof value === type && value !== '') return value as R;
   } catch {
     // Counted below; the default answers for this one.
   }
   stats.callbackErrors++;
   return fallback(a, b);
 }
-
-export const isBoolean = (value: unknown): value is boolean => typeof value === 'boolean';
-const isText = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
 /** Dataverse keeps milliseconds: the rest of the nanoseconds is dropped, not rounded. A time that cannot be read is no valid date either. */
 export function hrTimeToMillis(time: HrTime): number | undefined {

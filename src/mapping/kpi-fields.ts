@@ -29,11 +29,8 @@ const KPI_FIELDS = [
   ['externalCorrelationId', ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID, MAX_TEXT_LENGTH],
 ] as const;
 
-/**
- * Value by column, in the order the columns were first set: an array while there are few, a `Map`
- * once there are many, so that a bag of many columns stays linear.
- */
-type CustomColumns = Array<[column: string, value: string]> | Map<string, string>;
+/** Value by column, in the order the columns were first set: a `Map` keeps a bag of many columns linear. */
+type CustomColumns = Map<string, string>;
 
 /**
  * KPI fields read from one attribute bag (a span's, an event's, a log record's), before
@@ -71,10 +68,10 @@ export function readKpiFields(
   // The span's columns are shared by its events: a bag copies them when it sets its first column.
   const shared = inherited?.[4];
   let custom: CustomColumns | undefined;
-  // Mapped attributes first, so an explicit `cif.kpi.custom.*` on the same bag wins.
+  // A column set again keeps its place and takes the new value. Mapped attributes first, so an explicit `cif.kpi.custom.*` on the same bag wins.
   for (let i = 0; i < customAttributes.length; i++) {
     const value = field(attributes, customAttributes[i]![0], stats);
-    if (value !== undefined) custom = setColumn(custom ?? copy(shared), customAttributes[i]![1], value);
+    if (value !== undefined) (custom ??= new Map(shared)).set(customAttributes[i]![1], value);
   }
   for (const key in attributes) {
     if (!key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
@@ -82,7 +79,7 @@ export function readKpiFields(
     if (value === undefined) continue;
     const column = key.slice(CIF_KPI_CUSTOM_PREFIX.length);
     if (isColumnName(column)) {
-      custom = setColumn(custom ?? copy(shared), column, value);
+      (custom ??= new Map(shared)).set(column, value);
     } else {
       stats.droppedFields.invalid_custom_column++;
       warn?.('invalid_custom_column', `'${key}' names no column of msdyn_kpieventdata`);
@@ -90,24 +87,6 @@ export function readKpiFields(
   }
   fields[4] = custom ?? shared;
   return fields;
-}
-
-function copy(columns: CustomColumns | undefined): CustomColumns {
-  return columns instanceof Map ? new Map(columns) : [...(columns ?? [])];
-}
-
-/** A column set again keeps its place and takes the new value. A scan finds it among a few; past 8 a `Map` does. */
-function setColumn(columns: CustomColumns, column: string, value: string): CustomColumns {
-  if (columns instanceof Map) return columns.set(column, value);
-  for (let i = 0; i < columns.length; i++) {
-    if (columns[i]![0] === column) {
-      columns[i] = [column, value];
-      return columns;
-    }
-  }
-  if (columns.length < 8) columns.push([column, value]);
-  else return new Map(columns).set(column, value);
-  return columns;
 }
 
 export function buildKpiEvent(name: string, millis: number, fields: KpiFields, stats: MappingStats): CifKpiEvent {
@@ -139,30 +118,26 @@ function cut(value: string, max: number, field: keyof MappingStats['truncated'],
 
 /**
  * Identity per field: the source's attribute, then the resource's, then the configured session.
- * Gives the drop reason when the KPI events cannot be delivered.
+ * When the KPI events cannot be delivered, gives the drop reason, and for `missing_identity` the
+ * attributes of the ids the docs require that it lacks everywhere, for the warning.
  */
 export function resolveIdentity(
   attributes: AttributeBag,
   resourceAttributes: AttributeBag,
   session: CifSession,
   stats: MappingStats,
-): Identity | 'missing_identity' | 'identity_too_long' {
+): Identity | ['identity_too_long'] | ['missing_identity', string] {
   const identity: Partial<Identity> = {};
+  const missing: string[] = [];
   for (const [name, key] of SESSION_ATTRIBUTES) {
     const value = field(attributes, key, stats) ?? field(resourceAttributes, key, stats) ?? session[name];
-    if (value === undefined) continue;
-    if (value.length > MAX_TEXT_LENGTH) return 'identity_too_long';
-    identity[name] = value;
+    if (value === undefined) {
+      if (name === 'conversationId' || name === 'providerSessionId') missing.push(key);
+    } else if (value.length > MAX_TEXT_LENGTH) {
+      return ['identity_too_long'];
+    } else identity[name] = value;
   }
-  return identity.conversationId === undefined || identity.providerSessionId === undefined ? 'missing_identity' : (identity as Identity);
-}
-
-/** Which of the ids the docs require a source lacks everywhere: for the warning, which a bare counter cannot say. */
-export function missingIds(attributes: AttributeBag, resourceAttributes: AttributeBag, session: CifSession): string {
-  return SESSION_ATTRIBUTES.slice(0, 2)
-    .filter(([name, key]) => ![readField(attributes, key), readField(resourceAttributes, key), session[name]].some((value) => typeof value === 'string'))
-    .map(([, key]) => key)
-    .join(' and ');
+  return missing.length > 0 ? ['missing_identity', missing.join(' and ')] : (identity as Identity);
 }
 
 /** One attribute as a payload string; a value that cannot be read or written is left out and counted. */

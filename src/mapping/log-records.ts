@@ -4,7 +4,7 @@ import { ATTR_CIF_KPI_NAME, CIF_KPI_PREFIX } from '../attributes.js';
 import { createMappingStats, type CifLogRecordExporterStats, type CifMappingStats, type MappingDropReason } from '../stats.js';
 import type { CifCall, CifReadableLogRecord } from '../types.js';
 import { collectCalls } from './calls.js';
-import { addKpiEvents, ask, hrTimeToMillis, isBoolean, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
+import { addKpiEvents, ask, hrTimeToMillis, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
 import { hasCifAttribute, isInstrumentationScope, readField, readKpiFields, sdkCount, type Identity } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
 import { UNSERIALIZABLE } from './values.js';
@@ -62,7 +62,7 @@ function collectLogRecord(
   // Absent both ways it is a plain log line. A `cif.kpi.name` that is there, even empty or
   // unreadable, marks a KPI event: `emitKpiEvent(logger, '')` is counted, as on spans.
   if (kpiName === undefined && attributes[ATTR_CIF_KPI_NAME] === undefined && (eventName === undefined || eventName === '')) return;
-  if (!ask(options.eventFilter, defaultLogRecordFilter, isBoolean, record, undefined, stats)) return;
+  if (!ask(options.eventFilter, defaultLogRecordFilter, 'boolean', record, undefined, stats)) return;
   // A name of another type is not one: the KPI event is counted as missing its name.
   const name = typeof kpiName === 'string' ? kpiName : typeof eventName === 'string' ? eventName : undefined;
   const fields = readKpiFields(attributes, options.customAttributes, stats, warn);

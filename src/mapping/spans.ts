@@ -2,7 +2,7 @@ import { ATTR_CIF_KPI_NAME } from '../attributes.js';
 import { createMappingStats, type CifExporterStats, type CifMappingStats, type MappingDropReason } from '../stats.js';
 import type { CifCall, CifReadableSpan, CifTimedEvent } from '../types.js';
 import { collectCalls } from './calls.js';
-import { addKpiEvents, ask, isBoolean, type KpiCandidate, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
+import { addKpiEvents, ask, type KpiCandidate, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
 import { field, hasCifAttribute, isInstrumentationScope, readKpiFields, sdkCount } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
 
@@ -61,7 +61,7 @@ function collectSpan(span: CifReadableSpan, options: SpanMappingOptions, stats: 
   let sdkDroppedAttributes = sdkCount((span as SdkLimits).droppedAttributesCount);
   for (const event of events) {
     sdkDroppedAttributes += sdkCount((event as SdkLimits).droppedAttributesCount);
-    if (!ask(options.eventFilter, defaultEventFilter, isBoolean, event, span, stats)) continue;
+    if (!ask(options.eventFilter, defaultEventFilter, 'boolean', event, span, stats)) continue;
     const eventAttributes = event.attributes ?? {};
     const fields = readKpiFields(eventAttributes, options.customAttributes, stats, warn, spanFields);
     kpis.push([field(eventAttributes, ATTR_CIF_KPI_NAME, stats) ?? event.name, event.time, fields]);
