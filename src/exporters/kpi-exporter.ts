@@ -60,8 +60,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
         calls = source.map(items, options, mappingStats, warnMapping);
       } catch (error) {
         // Only reachable when `items` itself cannot be iterated.
-        const failure = new TypeError(`${name}: export() needs an array (${toError(error).message})`);
-        return report(resultCallback, { code: ExportResultCode.FAILED, error: failure });
+        return report(resultCallback, failed(new TypeError(`${name}: export() needs an array (${toError(error).message})`)));
       }
       for (const counter in warnings) {
         const [group, reason] = counter.split('.') as [string, string?];
@@ -71,11 +70,10 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
       const { engine } = delivery;
       if (this.closing || engine.isClosed) {
         void engine.deliver(calls, true); // Refused there, and counted in dropped.after_shutdown.
-        const error = new CifShutdownError(`${this.closing ? name : 'its CifDelivery'} is shut down`);
-        return report(resultCallback, { code: ExportResultCode.FAILED, error });
+        return report(resultCallback, failed(new CifShutdownError(`${this.closing ? name : 'its CifDelivery'} is shut down`)));
       }
       void engine.deliver(calls).then((outcome) =>
-        report(resultCallback, outcome.failed === 0 ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: summarize(outcome) }),
+        report(resultCallback, outcome.failed === 0 ? { code: ExportResultCode.SUCCESS } : failed(summarize(outcome))),
       );
     };
   }
@@ -111,6 +109,10 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
   getStats(): T {
     return copyStats(this.mappingStats, this.delivery.stats) as unknown as T;
   }
+}
+
+function failed(error: Error): ExportResult {
+  return { code: ExportResultCode.FAILED, error };
 }
 
 function report(resultCallback: (result: ExportResult) => void, result: ExportResult): void {
