@@ -21,8 +21,11 @@ export type AttributeBag = { readonly [key: string]: unknown };
 /** `[attribute key, column]` pairs from `customAttributes`. */
 export type CustomAttributes = ReadonlyArray<readonly [string, string]>;
 
-/** The optional text fields of a KPI event: payload field, the attribute it comes from, its column size. */
-const KPI_FIELDS = [
+/**
+ * The optional text fields of a KPI event: payload field, the attribute it comes from, its column
+ * size. `recordKpiEvent` and `emitKpiEvent` take them by the same names, but `reason`.
+ */
+export const KPI_FIELDS = [
   ['kpiEventReason', ATTR_CIF_KPI_REASON, MAX_TEXT_LENGTH],
   ['additionalData', ATTR_CIF_KPI_ADDITIONAL_DATA, MAX_ADDITIONAL_DATA_LENGTH],
   ['notificationResponseAction', ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION, MAX_TEXT_LENGTH],
