@@ -28,9 +28,10 @@ export type PendingCall = [millis: number, call: CifCall];
 /**
  * The rules every source shares, applied once its fields are read: its KPI events get their
  * owner (identity from the source's attributes, its resource and the `session` option, and the
- * `correlationId`; `label` names the source in the warning), then each a name, a valid time and its fields cut to their columns, or is
- * counted under the reason it was dropped. Every read comes before the first count, so a source
- * that throws here is counted once, by the caller, and its KPI events under no other reason.
+ * `correlationId`; `label` names the source in the warning), then each a name, a valid time and
+ * its fields cut to their columns, or is counted under the reason it was dropped. Every read
+ * comes before the first count, so a source that throws here is counted once, by the caller,
+ * and its KPI events under no other reason.
  */
 export function addKpiEvents<S>(
   source: S,

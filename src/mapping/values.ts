@@ -63,7 +63,7 @@ export function isColumnName(name: string): boolean {
  * whole days. Outside are negative years and `+058889-...` (microseconds taken for milliseconds).
  */
 export function isDataverseTime(millis: number): boolean {
-  return millis >= -6_847_804_800_000 && millis < 253_402_300_800_000;
+  return millis >= -6_847_804_800_000 && millis <= 253_402_300_799_999;
 }
 
 // The part up to the seconds of the last timestamp written: KPI events of a batch share minutes.
