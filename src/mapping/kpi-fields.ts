@@ -66,7 +66,8 @@ export function readKpiFields(
   warn: MappingWarn | undefined,
   inherited?: KpiFields,
 ): KpiFields {
-  const fields: KpiFields = [];
+  // Sized up front: growing an array from empty reserves room for 16 values.
+  const fields = new Array(5) as KpiFields;
   for (let i = 0; i < 4; i++) fields[i] = field(attributes, KPI_FIELDS[i]![1], stats) ?? (inherited?.[i] as string | undefined);
   // The span's columns are shared by its events: a bag copies them when it sets its first column.
   const shared = inherited?.[4];

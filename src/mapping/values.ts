@@ -54,8 +54,10 @@ export function truncate(value: string, max: number): string {
  * A Dataverse column logical name: a publisher prefix (a letter, then 1 to 7 letters or digits),
  * an underscore, then lower-case letters, digits and underscores. Rejects `__proto__` and friends.
  */
+const COLUMN_NAME = /^[a-z][a-z0-9]{1,7}_[a-z0-9_]+$/;
+
 export function isColumnName(name: string): boolean {
-  return name.length <= MAX_TEXT_LENGTH && /^[a-z][a-z0-9]{1,7}_[a-z0-9_]+$/.test(name);
+  return name.length <= MAX_TEXT_LENGTH && COLUMN_NAME.test(name);
 }
 
 /**
