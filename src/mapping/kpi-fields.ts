@@ -72,7 +72,8 @@ export function readKpiFields(
   // The span's columns are shared by its events: a bag copies them when it sets its first column.
   const shared = inherited?.[4];
   let custom: CustomColumns | undefined;
-  // A column set again keeps its place and takes the new value. Mapped attributes first, so an explicit `cif.kpi.custom.*` on the same bag wins.
+  // A column set again keeps its place and takes the new value. Mapped attributes first, so an
+  // explicit `cif.kpi.custom.*` on the same bag wins.
   for (let i = 0; i < customAttributes.length; i++) {
     const value = field(attributes, customAttributes[i]![0], stats);
     if (value !== undefined) (custom ??= new Map(shared)).set(customAttributes[i]![1], value);
@@ -101,8 +102,8 @@ export function buildKpiEvent(name: string, millis: number, fields: KpiFields, s
   for (let i = 0; i < 4; i++) {
     const value = fields[i] as string | undefined;
     if (value !== undefined) {
-      const [name, , max] = KPI_FIELDS[i]!;
-      event[name] = cut(value, max, name, stats);
+      const [payloadField, , max] = KPI_FIELDS[i]!;
+      event[payloadField] = cut(value, max, payloadField, stats);
     }
   }
   const custom = fields[4];
