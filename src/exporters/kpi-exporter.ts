@@ -20,6 +20,7 @@ export interface Source<S, O extends NormalizedOptions<S, unknown>, M> extends S
 const WARNINGS: Readonly<Record<string, string>> = {
   'dropped.identity_too_long': 'KPI events dropped: a CIF id is longer than its 100-character Dataverse column.',
   'droppedFields.unserializable_value': 'A field was left out: its value could not be read or written as JSON.',
+  callbackErrors: 'An eventFilter, eventName or correlationId callback failed; its default was used.',
 };
 
 /**
@@ -30,30 +31,51 @@ const WARNINGS: Readonly<Record<string, string>> = {
 export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M extends CifMappingStats<string>, T> {
   private readonly delivery: SharedDelivery;
   private closing: Promise<void> | undefined;
-  /** The counters already warned about, each once per exporter. */
-  private readonly warned = new Set<string>();
-  private readonly warnMapping: MappingWarn;
-  /** `[counter, message]` for each counter that warns when it moves, made once. */
-  private readonly warnings: Array<[string, string]>;
-  private readonly warnOnce = (counter: string, message: string): void => {
-    if (this.warned.has(counter)) return;
-    this.warned.add(counter);
-    log('warn', `${message} Counted in getStats().${counter}; shown once.`);
-  };
+  /** `export()`, made in the constructor around what it shares with the mapping's warnings. */
+  private readonly exportBatch: (items: S[], resultCallback: (result: ExportResult) => void) => void;
 
-  constructor(
-    private readonly source: Source<S, O, M>,
-    private readonly options: O,
-    private readonly mappingStats: M,
-  ) {
-    this.delivery = options.delivery !== undefined ? sharedDelivery(options.delivery, `${source.name}: option`) : share(options);
-    this.delivery.users++;
-    if (this.delivery.engine.isClosed) log('warn', `${source.name}: its CifDelivery is shut down, so every export is refused (dropped.after_shutdown).`);
-    this.warnings = Object.entries({ ...WARNINGS, ...source.warnings });
-    this.warnMapping = (reason, detail) =>
+  constructor(source: Source<S, O, M>, options: O, private readonly mappingStats: M) {
+    const { name } = source;
+    const delivery = (this.delivery = options.delivery !== undefined ? sharedDelivery(options.delivery, `${name}: option`) : share(options));
+    delivery.users++;
+    if (delivery.engine.isClosed) log('warn', `${name}: its CifDelivery is shut down, so every export is refused (dropped.after_shutdown).`);
+    // Each counter that warns when it moves, with its message; each warns once per exporter.
+    const warnings: Record<string, string> = { ...WARNINGS, ...source.warnings };
+    for (const field in mappingStats.truncated) warnings[`truncated.${field}`] = `${field} was cut to its Dataverse column size.`;
+    const warned = new Set<string>();
+    const warnOnce = (counter: string, message = warnings[counter]): void => {
+      if (warned.has(counter)) return;
+      warned.add(counter);
+      log('warn', `${message} Counted in getStats().${counter}; shown once.`);
+    };
+    const warnMapping: MappingWarn = (reason, detail) =>
       reason === 'invalid_custom_column'
-        ? this.warnOnce(`droppedFields.${reason}`, `customData left out: ${detail}, such as msdyn_customattribute1.`)
-        : this.warnOnce(`dropped.${reason}`, `KPI events dropped: ${detail}. ${source.missingIdentityCauses}`);
+        ? warnOnce(`droppedFields.${reason}`, `customData left out: ${detail}, such as msdyn_customattribute1.`)
+        : warnOnce(`dropped.${reason}`, `KPI events dropped: ${detail}. ${source.missingIdentityCauses}`);
+    const counters = mappingStats as unknown as Record<string, number | Record<string, number>>;
+
+    this.exportBatch = (items, resultCallback) => {
+      let calls: CifCall[];
+      try {
+        calls = source.map(items, options, mappingStats, warnMapping);
+      } catch (error) {
+        // Only reachable when `items` itself cannot be iterated.
+        return report(resultCallback, failed(new TypeError(`${name}: export() needs an array (${toError(error).message})`)));
+      }
+      for (const counter in warnings) {
+        const [group, reason] = counter.split('.') as [string, string?];
+        const count = reason === undefined ? counters[group] : (counters[group] as Record<string, number>)[reason];
+        if ((count as number) > 0) warnOnce(counter);
+      }
+      const { engine } = delivery;
+      if (this.closing || engine.isClosed) {
+        void engine.deliver(calls, true); // Refused there, and counted in dropped.after_shutdown.
+        return report(resultCallback, failed(new CifShutdownError(`${this.closing ? name : 'its CifDelivery'} is shut down`)));
+      }
+      void engine.deliver(calls).then((outcome) =>
+        report(resultCallback, outcome.failed === 0 ? { code: ExportResultCode.SUCCESS } : failed(summarize(outcome))),
+      );
+    };
   }
 
   /**
@@ -61,29 +83,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
    * has settled. Safe to call again before earlier exports have settled.
    */
   export(items: S[], resultCallback: (result: ExportResult) => void): void {
-    let calls: CifCall[];
-    try {
-      calls = this.source.map(items, this.options, this.mappingStats, this.warnMapping);
-      warnCounters(this.mappingStats, this.warnings, this.warnOnce);
-    } catch (error) {
-      // Only reachable when `items` itself cannot be iterated.
-      const error_ = new TypeError(`${this.source.name}: export() needs an array (${toError(error).message})`);
-      report(resultCallback, { code: ExportResultCode.FAILED, error: error_ });
-      return;
-    }
-    const { engine } = this.delivery;
-    if (this.closing || engine.isClosed) {
-      void engine.deliver(calls, true); // Refused there, and counted in dropped.after_shutdown.
-      const what = this.closing ? this.source.name : 'its CifDelivery';
-      report(resultCallback, { code: ExportResultCode.FAILED, error: new CifShutdownError(`${what} is shut down`) });
-      return;
-    }
-    void engine.deliver(calls).then((outcome) =>
-      report(
-        resultCallback,
-        outcome.failed === 0 ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error: summarize(outcome) },
-      ),
-    );
+    this.exportBatch(items, resultCallback);
   }
 
   /** Resolves when every call queued or in flight in its delivery has settled. Never rejects. */
@@ -97,11 +97,8 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
    * Resolves even if the host never answers; a second call returns the first one's promise.
    */
   shutdown(): Promise<void> {
-    if (!this.closing) {
-      const delivery = this.delivery;
-      this.closing = --delivery.users === 0 ? delivery.engine.shutdown() : delivery.engine.flush(delivery.timeoutMillis);
-    }
-    return this.closing;
+    const { delivery } = this;
+    return (this.closing ??= --delivery.users === 0 ? delivery.engine.shutdown() : delivery.engine.flush(delivery.timeoutMillis));
   }
 
   /**
@@ -112,7 +109,10 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
   getStats(): T {
     return copyStats(this.mappingStats, this.delivery.stats) as unknown as T;
   }
+}
 
+function failed(error: Error): ExportResult {
+  return { code: ExportResultCode.FAILED, error };
 }
 
 function report(resultCallback: (result: ExportResult) => void, result: ExportResult): void {
@@ -120,24 +120,5 @@ function report(resultCallback: (result: ExportResult) => void, result: ExportRe
     resultCallback(result);
   } catch (error) {
     log('error', 'export result callback threw', error);
-  }
-}
-
-/** Warns once about each counter that moved, saying what to change. */
-function warnCounters(
-  stats: CifMappingStats<string>,
-  warnings: ReadonlyArray<[string, string]>,
-  warnOnce: (counter: string, message: string) => void,
-): void {
-  const groups = stats as unknown as Record<string, Record<string, number>>;
-  for (const [counter, message] of warnings) {
-    const [group, reason] = counter.split('.') as [string, string];
-    if (groups[group]![reason]! > 0) warnOnce(counter, message);
-  }
-  for (const [field, count] of Object.entries(stats.truncated)) {
-    if (count > 0) warnOnce(`truncated.${field}`, `${field} was cut to its Dataverse column size.`);
-  }
-  if (stats.callbackErrors > 0) {
-    warnOnce('callbackErrors', 'An eventFilter, eventName or correlationId callback failed; its default was used.');
   }
 }

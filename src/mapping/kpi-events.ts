@@ -1,16 +1,7 @@
 import type { HrTime } from '@opentelemetry/api';
 import type { MappingDropReason, MappingStats } from '../stats.js';
-import type { CifKpiEvent, CifSession } from '../types.js';
-import {
-  buildKpiEvent,
-  missingIds,
-  payloadString,
-  resolveIdentity,
-  type AttributeBag,
-  type CustomAttributes,
-  type Identity,
-  type KpiFields,
-} from './kpi-fields.js';
+import type { CifAnalyticsData, CifCall, CifKpiEvent, CifSession } from '../types.js';
+import { buildKpiEvent, payloadString, resolveIdentity, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
 import { isDataverseTime } from './values.js';
 
 /** What the mapping of any source needs from its exporter's options, already validated. */
@@ -29,80 +20,62 @@ export interface KpiEventOptions<S> {
 export type MappingWarn = (reason: MappingDropReason | 'invalid_custom_column', detail: string) => void;
 
 /** A KPI event as its source holds it: name and time as found, fields already read. */
-export interface KpiCandidate {
-  name: unknown;
-  time: HrTime;
-  fields: KpiFields;
-}
+export type KpiCandidate = [name: unknown, time: HrTime, fields: KpiFields];
 
-/** A KPI event on its way into a call. */
-export interface PendingKpiEvent {
-  millis: number;
-  event: CifKpiEvent;
-  eventName: string;
-  identity: Identity;
-  correlationId: string;
-}
-
-/** Who the KPI events of one source (a span, a log record) belong to, or why they go nowhere. */
-export type Owner =
-  | { identity: Identity; correlationId: string }
-  | { drop: 'missing_identity' | 'identity_too_long'; detail: string };
+/** A KPI event's call, with its time to put the calls in order. */
+export type PendingCall = [millis: number, call: CifCall];
 
 /**
- * Reads the owner of a source's KPI events: identity from its attributes, its resource and the
- * `session` option, and the `correlationId`. `label` names the source in the warning.
- */
-export function resolveOwner<S>(
-  source: S,
-  attributes: AttributeBag,
-  resourceAttributes: AttributeBag,
-  options: KpiEventOptions<S>,
-  defaultCorrelationId: (source: S, identity: Identity) => string,
-  label: () => string,
-  stats: MappingStats,
-): Owner {
-  const identity = resolveIdentity(attributes, resourceAttributes, options.session, stats);
-  if (identity === 'identity_too_long') return { drop: identity, detail: '' };
-  if (identity === 'missing_identity') {
-    return { drop: identity, detail: `${label()} has no ${missingIds(attributes, resourceAttributes, options.session)}` };
-  }
-  return { identity, correlationId: ask(options.correlationId, defaultCorrelationId, isText, source, identity, stats) };
-}
-
-/**
- * The rules every source shares, applied once its reads are done: each KPI event gets a name, a
- * valid time and its fields cut to their columns, or is counted under the reason it was dropped.
+ * The rules every source shares, applied once its fields are read: its KPI events get their
+ * owner (identity from the source's attributes, its resource and the `session` option, and the
+ * `correlationId`; `label` names the source in the warning), then each a name, a valid time and
+ * its fields cut to their columns, or is counted under the reason it was dropped. Every read
+ * comes before the first count, so a source that throws here is counted once, by the caller,
+ * and its KPI events under no other reason.
  */
 export function addKpiEvents<S>(
   source: S,
   kpis: readonly KpiCandidate[],
-  owner: Owner,
+  attributes: AttributeBag,
+  resourceAttributes: AttributeBag,
+  label: () => string,
+  defaultCorrelationId: (source: S, identity: Identity) => string,
   options: KpiEventOptions<S>,
   stats: MappingStats,
-  out: PendingKpiEvent[],
+  out: PendingCall[],
   warn: MappingWarn | undefined,
 ): void {
-  if ('drop' in owner) {
-    stats.dropped[owner.drop] += kpis.length;
-    if (owner.detail) warn?.(owner.drop, owner.detail);
+  const identity = resolveIdentity(attributes, resourceAttributes, options.session, stats);
+  if (Array.isArray(identity)) {
+    const [reason, missing] = identity;
+    const detail = missing && `${label()} has no ${missing}`;
+    stats.dropped[reason] += kpis.length;
+    if (detail) warn?.(reason, detail);
     return;
   }
-  for (const kpi of kpis) {
-    const name = payloadString(kpi.name, stats);
-    if (name === undefined) {
-      stats.dropped.missing_kpi_name++;
-      continue;
+  const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, identity, stats);
+  for (const [kpiName, time, fields] of kpis) {
+    const name = payloadString(kpiName, stats);
+    const millis = hrTimeToMillis(time);
+    if (name === undefined) stats.dropped.missing_kpi_name++;
+    else if (millis === undefined || !isDataverseTime(millis)) stats.dropped.invalid_timestamp++;
+    else {
+      const event = buildKpiEvent(name, millis, fields, stats);
+      const eventName = ask(options.eventName, defaultEventName, 'string', event, source, stats);
+      // Each payload made once, whole: the identity, then the events.
+      out.push([millis, { data: payload(identity, event), eventName, correlationId }]);
     }
-    const millis = hrTimeToMillis(kpi.time);
-    if (millis === undefined || !isDataverseTime(millis)) {
-      stats.dropped.invalid_timestamp++;
-      continue;
-    }
-    const event = buildKpiEvent(name, millis, kpi.fields, stats);
-    const eventName = ask(options.eventName, defaultEventName, isText, event, source, stats);
-    out.push({ millis, event, eventName, identity: owner.identity, correlationId: owner.correlationId });
   }
+}
+
+/** Built field by field: spreading the identity into every payload was the mapping's slowest step. */
+function payload(identity: Identity, event: CifKpiEvent): CifAnalyticsData {
+  // `events` is set last so the payload keeps its field order: the identity, then the events.
+  const data = { conversationId: identity.conversationId, providerSessionId: identity.providerSessionId } as CifAnalyticsData;
+  if (identity.clientSessionId !== undefined) data.clientSessionId = identity.clientSessionId;
+  if (identity.participantId !== undefined) data.participantId = identity.participantId;
+  data.events = [event];
+  return data;
 }
 
 /** The KPI event's own name. */
@@ -111,14 +84,14 @@ export function defaultEventName(kpiEvent: CifKpiEvent): string {
 }
 
 /**
- * Asks a callback the user passed. A throw, or a value `valid` refuses, is counted in
- * `callbackErrors` and gets `fallback`'s answer. The default itself runs unguarded: when it
- * throws, the source cannot be read, which is the source's fault.
+ * Asks a callback the user passed. A throw, or an answer that is not of the `type` its default
+ * gives (or is an empty string), is counted in `callbackErrors` and gets `fallback`'s answer. The
+ * default itself runs unguarded: when it throws, the source cannot be read, which is the source's fault.
  */
-export function ask<A, B, R>(
+export function ask<A, B, R extends boolean | string>(
   callback: (a: A, b: B) => unknown,
   fallback: (a: A, b: B) => R,
-  valid: (value: unknown) => value is R,
+  type: 'boolean' | 'string',
   a: A,
   b: B,
   stats: MappingStats,
@@ -126,7 +99,7 @@ export function ask<A, B, R>(
   if (callback === fallback) return fallback(a, b);
   try {
     const value = callback(a, b);
-    if (valid(value)) return value;
+    if (typeof value === type && value !== '') return value as R;
   } catch {
     // Counted below; the default answers for this one.
   }
@@ -134,18 +107,14 @@ export function ask<A, B, R>(
   return fallback(a, b);
 }
 
-export const isBoolean = (value: unknown): value is boolean => typeof value === 'boolean';
-const isText = (value: unknown): value is string => typeof value === 'string' && value !== '';
-
-/** Dataverse keeps milliseconds: the rest of the nanoseconds is dropped, not rounded. */
-const MAX_DATE_MILLIS = 8.64e15;
-
+/** Dataverse keeps milliseconds: the rest of the nanoseconds is dropped, not rounded. A time that cannot be read is no valid date either. */
 export function hrTimeToMillis(time: HrTime): number | undefined {
   try {
     const millis = time[0] * 1000 + Math.floor(time[1] / 1e6);
-    return Number.isFinite(millis) && Math.abs(millis) <= MAX_DATE_MILLIS ? millis : undefined;
+    // Within what a `Date` holds.
+    if (Math.abs(millis) <= 8.64e15) return millis;
   } catch {
-    // A time that cannot be read is no valid date either.
-    return undefined;
+    // Below.
   }
+  return undefined;
 }

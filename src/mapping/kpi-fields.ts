@@ -10,15 +10,7 @@ import {
 import type { MappingStats } from '../stats.js';
 import type { MappingWarn } from './kpi-events.js';
 import type { CifAnalyticsData, CifCustomData, CifKpiEvent, CifSession } from '../types.js';
-import {
-  MAX_ADDITIONAL_DATA_LENGTH,
-  MAX_TEXT_LENGTH,
-  UNSERIALIZABLE,
-  isColumnName,
-  toIsoTimestamp,
-  toPayloadString,
-  truncate,
-} from './values.js';
+import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, UNSERIALIZABLE, isColumnName, toIsoTimestamp, toPayloadString, truncate } from './values.js';
 
 /** Who a call's KPI events belong to: the payload without its events. */
 export type Identity = Omit<CifAnalyticsData, 'events'>;
@@ -29,8 +21,11 @@ export type AttributeBag = { readonly [key: string]: unknown };
 /** `[attribute key, column]` pairs from `customAttributes`. */
 export type CustomAttributes = ReadonlyArray<readonly [string, string]>;
 
-/** The optional text fields of a KPI event: payload field, the attribute it comes from, its column size. */
-const KPI_FIELDS = [
+/**
+ * The optional text fields of a KPI event: payload field, the attribute it comes from, its column
+ * size. `recordKpiEvent` and `emitKpiEvent` take them by the same names, but `reason`.
+ */
+export const KPI_FIELDS = [
   ['kpiEventReason', ATTR_CIF_KPI_REASON, MAX_TEXT_LENGTH],
   ['additionalData', ATTR_CIF_KPI_ADDITIONAL_DATA, MAX_ADDITIONAL_DATA_LENGTH],
   ['notificationResponseAction', ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION, MAX_TEXT_LENGTH],
@@ -38,14 +33,13 @@ const KPI_FIELDS = [
 ] as const;
 
 /** Value by column, in the order the columns were first set: a `Map` keeps a bag of many columns linear. */
-type CustomColumns = ReadonlyMap<string, string>;
+type CustomColumns = Map<string, string>;
 
-/** KPI fields read from one attribute bag (a span's, an event's, a log record's), before truncation. */
-export interface KpiFields {
-  /** One value per `KPI_FIELDS` entry, in its order. */
-  text: Array<string | undefined>;
-  custom: CustomColumns | undefined;
-}
+/**
+ * KPI fields read from one attribute bag (a span's, an event's, a log record's), before
+ * truncation: one value per `KPI_FIELDS` entry, in its order, then the custom columns.
+ */
+export type KpiFields = [reason?: string, additionalData?: string, action?: string, externalId?: string, custom?: CustomColumns];
 
 export function hasCifAttribute(attributes: AttributeBag, prefix = CIF_ATTRIBUTE_PREFIX): boolean {
   for (const key in attributes) {
@@ -54,13 +48,10 @@ export function hasCifAttribute(attributes: AttributeBag, prefix = CIF_ATTRIBUTE
   return false;
 }
 
-/** The scope name every OpenTelemetry JS instrumentation library gives its tracer and logger. */
-const INSTRUMENTATION_SCOPE_PREFIX = '@opentelemetry/instrumentation-';
-
-/** Whether a span or log record was made by an instrumentation library (fetch, XHR, document load, ...). */
+/** Whether a span or log record was made by an instrumentation library (fetch, XHR, document load, ...), by the scope name they all use. */
 export function isInstrumentationScope(scope: { readonly name?: unknown } | undefined): boolean {
   const name = scope?.name;
-  return typeof name === 'string' && name.startsWith(INSTRUMENTATION_SCOPE_PREFIX);
+  return typeof name === 'string' && name.startsWith('@opentelemetry/instrumentation-');
 }
 
 /**
@@ -75,16 +66,14 @@ export function readKpiFields(
   warn: MappingWarn | undefined,
   inherited?: KpiFields,
 ): KpiFields {
-  // Arrays sized up front: growing one from empty reserves room for 16 values.
-  const text = new Array<string | undefined>(KPI_FIELDS.length);
-  for (let i = 0; i < KPI_FIELDS.length; i++) {
-    text[i] = field(attributes, KPI_FIELDS[i]![1], stats) ?? inherited?.text[i];
-  }
+  // Sized up front: growing an array from empty reserves room for 16 values.
+  const fields = new Array(5) as KpiFields;
+  for (let i = 0; i < 4; i++) fields[i] = field(attributes, KPI_FIELDS[i]![1], stats) ?? (inherited?.[i] as string | undefined);
   // The span's columns are shared by its events: a bag copies them when it sets its first column.
-  const shared = inherited?.custom;
-  // A column set again keeps its place and takes the new value.
-  let custom: Map<string, string> | undefined;
-  // Mapped attributes first, so an explicit `cif.kpi.custom.*` on the same bag wins.
+  const shared = inherited?.[4];
+  let custom: CustomColumns | undefined;
+  // A column set again keeps its place and takes the new value. Mapped attributes first, so an
+  // explicit `cif.kpi.custom.*` on the same bag wins.
   for (let i = 0; i < customAttributes.length; i++) {
     const value = field(attributes, customAttributes[i]![0], stats);
     if (value !== undefined) (custom ??= new Map(shared)).set(customAttributes[i]![1], value);
@@ -101,7 +90,8 @@ export function readKpiFields(
       warn?.('invalid_custom_column', `'${key}' names no column of msdyn_kpieventdata`);
     }
   }
-  return { text, custom: custom ?? shared };
+  fields[4] = custom ?? shared;
+  return fields;
 }
 
 export function buildKpiEvent(name: string, millis: number, fields: KpiFields, stats: MappingStats): CifKpiEvent {
@@ -109,13 +99,14 @@ export function buildKpiEvent(name: string, millis: number, fields: KpiFields, s
     kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName', stats),
     eventTimestamp: toIsoTimestamp(millis),
   };
-  for (let i = 0; i < KPI_FIELDS.length; i++) {
-    const value = fields.text[i];
-    if (value === undefined) continue;
-    const entry = KPI_FIELDS[i]!;
-    event[entry[0]] = cut(value, entry[2], entry[0], stats);
+  for (let i = 0; i < 4; i++) {
+    const value = fields[i] as string | undefined;
+    if (value !== undefined) {
+      const [payloadField, , max] = KPI_FIELDS[i]!;
+      event[payloadField] = cut(value, max, payloadField, stats);
+    }
   }
-  const { custom } = fields;
+  const custom = fields[4];
   if (custom) {
     const customData: CifCustomData[] = [];
     for (const [attribute, value] of custom) customData.push({ attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) });
@@ -132,35 +123,26 @@ function cut(value: string, max: number, field: keyof MappingStats['truncated'],
 
 /**
  * Identity per field: the source's attribute, then the resource's, then the configured session.
- * Gives the drop reason when the KPI events cannot be delivered.
+ * When the KPI events cannot be delivered, gives the drop reason, and for `missing_identity` the
+ * attributes of the ids the docs require that it lacks everywhere, for the warning.
  */
 export function resolveIdentity(
   attributes: AttributeBag,
   resourceAttributes: AttributeBag,
   session: CifSession,
   stats: MappingStats,
-): Identity | 'missing_identity' | 'identity_too_long' {
+): Identity | ['identity_too_long'] | ['missing_identity', string] {
   const identity: Partial<Identity> = {};
+  const missing: string[] = [];
   for (const [name, key] of SESSION_ATTRIBUTES) {
     const value = field(attributes, key, stats) ?? field(resourceAttributes, key, stats) ?? session[name];
-    if (value === undefined) continue;
-    if (value.length > MAX_TEXT_LENGTH) return 'identity_too_long';
-    identity[name] = value;
+    if (value === undefined) {
+      if (name === 'conversationId' || name === 'providerSessionId') missing.push(key);
+    } else if (value.length > MAX_TEXT_LENGTH) {
+      return ['identity_too_long'];
+    } else identity[name] = value;
   }
-  if (identity.conversationId === undefined || identity.providerSessionId === undefined) {
-    return 'missing_identity';
-  }
-  return identity as Identity;
-}
-
-/** Which of the ids the docs require a source lacks everywhere: for the warning, which a bare counter cannot say. */
-export function missingIds(attributes: AttributeBag, resourceAttributes: AttributeBag, session: CifSession): string {
-  const missing: string[] = [];
-  for (const [name, key] of SESSION_ATTRIBUTES.slice(0, 2)) {
-    const found = [readField(attributes, key), readField(resourceAttributes, key), session[name]];
-    if (!found.some((value) => typeof value === 'string')) missing.push(key);
-  }
-  return missing.join(' and ');
+  return missing.length > 0 ? ['missing_identity', missing.join(' and ')] : (identity as Identity);
 }
 
 /** One attribute as a payload string; a value that cannot be read or written is left out and counted. */

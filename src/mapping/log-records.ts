@@ -4,7 +4,7 @@ import { ATTR_CIF_KPI_NAME, CIF_KPI_PREFIX } from '../attributes.js';
 import { createMappingStats, type CifLogRecordExporterStats, type CifMappingStats, type MappingDropReason } from '../stats.js';
 import type { CifCall, CifReadableLogRecord } from '../types.js';
 import { collectCalls } from './calls.js';
-import { addKpiEvents, ask, hrTimeToMillis, isBoolean, resolveOwner, type KpiEventOptions, type MappingWarn, type PendingKpiEvent } from './kpi-events.js';
+import { addKpiEvents, ask, hrTimeToMillis, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
 import { hasCifAttribute, isInstrumentationScope, readField, readKpiFields, sdkCount, type Identity } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
 import { UNSERIALIZABLE } from './values.js';
@@ -49,7 +49,7 @@ function collectLogRecord(
   record: CifReadableLogRecord,
   options: LogRecordMappingOptions,
   stats: LogRecordMappingStats,
-  out: PendingKpiEvent[],
+  out: PendingCall[],
   warn: MappingWarn | undefined,
 ): void {
   stats.logRecordsSeen++;
@@ -62,18 +62,17 @@ function collectLogRecord(
   // Absent both ways it is a plain log line. A `cif.kpi.name` that is there, even empty or
   // unreadable, marks a KPI event: `emitKpiEvent(logger, '')` is counted, as on spans.
   if (kpiName === undefined && attributes[ATTR_CIF_KPI_NAME] === undefined && (eventName === undefined || eventName === '')) return;
-  if (!ask(options.eventFilter, defaultLogRecordFilter, isBoolean, record, undefined, stats)) return;
+  if (!ask(options.eventFilter, defaultLogRecordFilter, 'boolean', record, undefined, stats)) return;
   // A name of another type is not one: the KPI event is counted as missing its name.
   const name = typeof kpiName === 'string' ? kpiName : typeof eventName === 'string' ? eventName : undefined;
   const fields = readKpiFields(attributes, options.customAttributes, stats, warn);
   // The SDK stamps `hrTime` at emit when the record has no timestamp; a foreign record may lack it.
   const time = hrTimeToMillis(record.hrTime) === undefined ? record.hrTimeObserved : record.hrTime;
-  const owner = resolveOwner(record, attributes, record.resource.attributes, options, defaultLogRecordCorrelationId, () => `log record '${String(name)}'`, stats);
   const sdkDroppedAttributes = sdkCount((record as { droppedAttributesCount?: unknown }).droppedAttributesCount);
 
+  addKpiEvents(record, [[name, time, fields]], attributes, record.resource.attributes, () => `log record '${String(name)}'`, defaultLogRecordCorrelationId, options, stats, out, warn);
   if (kpiName === UNSERIALIZABLE) stats.droppedFields.unserializable_value++;
   stats.droppedFields.sdk_attribute_limit += sdkDroppedAttributes;
-  addKpiEvents(record, [{ name, time, fields }], owner, options, stats, out, warn);
 }
 
 /**

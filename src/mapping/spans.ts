@@ -2,7 +2,7 @@ import { ATTR_CIF_KPI_NAME } from '../attributes.js';
 import { createMappingStats, type CifExporterStats, type CifMappingStats, type MappingDropReason } from '../stats.js';
 import type { CifCall, CifReadableSpan, CifTimedEvent } from '../types.js';
 import { collectCalls } from './calls.js';
-import { addKpiEvents, ask, isBoolean, resolveOwner, type KpiCandidate, type KpiEventOptions, type MappingWarn, type PendingKpiEvent } from './kpi-events.js';
+import { addKpiEvents, ask, type KpiCandidate, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
 import { field, hasCifAttribute, isInstrumentationScope, readKpiFields, sdkCount } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
 
@@ -19,7 +19,7 @@ export function createSpanMappingStats(): SpanMappingStats {
   return { spansSeen: 0, cifSpans: 0, ...createMappingStats({ sdk_event_limit: 0, invalid_span: 0 }) };
 }
 
-/** The parts of a span the SDK may have cut, read only when present. */
+/** The parts of a span or span event the SDK may have cut, read only when present. */
 interface SdkLimits {
   droppedEventsCount?: unknown;
   droppedAttributesCount?: unknown;
@@ -43,53 +43,34 @@ export function spansToCalls(
   );
 }
 
-/** A span is a CIF span when it or one of its events has a `cif.` attribute. */
-export function isCifSpan(span: CifReadableSpan): boolean {
-  if (hasCifAttribute(span.attributes)) return true;
-  for (const event of span.events) {
-    if (event.attributes && hasCifAttribute(event.attributes)) return true;
-  }
-  return false;
-}
-
 /**
- * Adds the KPI events of one span to `out`: none when it is not a CIF span or cannot be delivered.
- * Every read of the span comes before the first drop is counted, so a span that throws half way
- * is counted once, as `invalid_span`, and its KPI events under no other reason.
+ * Adds the KPI events of one span to `out`: none when it is not a CIF span (it or one of its
+ * events has a `cif.` attribute) or cannot be delivered. Every read of the span comes before the
+ * first drop is counted, so a span that throws half way is counted once, as `invalid_span`.
  */
-function collectSpan(
-  span: CifReadableSpan,
-  options: SpanMappingOptions,
-  stats: SpanMappingStats,
-  out: PendingKpiEvent[],
-  warn: MappingWarn | undefined,
-): void {
+function collectSpan(span: CifReadableSpan, options: SpanMappingOptions, stats: SpanMappingStats, out: PendingCall[], warn: MappingWarn | undefined): void {
   stats.spansSeen++;
-  if (!isCifSpan(span)) return;
+  const { attributes, events } = span;
+  if (!hasCifAttribute(attributes) && !events.some((event) => event.attributes && hasCifAttribute(event.attributes))) return;
   stats.cifSpans++;
 
-  const spanFields = readKpiFields(span.attributes, options.customAttributes, stats, warn);
+  const spanFields = readKpiFields(attributes, options.customAttributes, stats, warn);
   const kpis: KpiCandidate[] = [];
-  const spanKpiName = field(span.attributes, ATTR_CIF_KPI_NAME, stats);
-  if (spanKpiName !== undefined) kpis.push({ name: spanKpiName, time: span.endTime, fields: spanFields });
+  const spanKpiName = field(attributes, ATTR_CIF_KPI_NAME, stats);
+  if (spanKpiName !== undefined) kpis.push([spanKpiName, span.endTime, spanFields]);
   let sdkDroppedAttributes = sdkCount((span as SdkLimits).droppedAttributesCount);
-  for (const event of span.events) {
+  for (const event of events) {
     sdkDroppedAttributes += sdkCount((event as SdkLimits).droppedAttributesCount);
-    if (!ask(options.eventFilter, defaultEventFilter, isBoolean, event, span, stats)) continue;
-    const attributes = event.attributes ?? {};
-    const fields = readKpiFields(attributes, options.customAttributes, stats, warn, spanFields);
-    const name = field(attributes, ATTR_CIF_KPI_NAME, stats) ?? event.name;
-    kpis.push({ name, time: event.time, fields });
+    if (!ask(options.eventFilter, defaultEventFilter, 'boolean', event, span, stats)) continue;
+    const eventAttributes = event.attributes ?? {};
+    const fields = readKpiFields(eventAttributes, options.customAttributes, stats, warn, spanFields);
+    kpis.push([field(eventAttributes, ATTR_CIF_KPI_NAME, stats) ?? event.name, event.time, fields]);
   }
   const sdkDroppedEvents = sdkCount((span as SdkLimits).droppedEventsCount);
-  const owner =
-    kpis.length === 0
-      ? undefined
-      : resolveOwner(span, span.attributes, span.resource.attributes, options, defaultCorrelationId, () => `span '${String(span.name)}'`, stats);
-
+  // No owner is asked for (no callback runs) when the span has no KPI event.
+  if (kpis.length > 0) addKpiEvents(span, kpis, attributes, span.resource.attributes, () => `span '${String(span.name)}'`, defaultCorrelationId, options, stats, out, warn);
   stats.dropped.sdk_event_limit += sdkDroppedEvents;
   stats.droppedFields.sdk_attribute_limit += sdkDroppedAttributes;
-  if (owner) addKpiEvents(span, kpis, owner, options, stats, out, warn);
 }
 
 /**

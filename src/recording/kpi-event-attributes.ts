@@ -1,13 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { log } from '../log.js';
-import {
-  ATTR_CIF_KPI_ADDITIONAL_DATA,
-  ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID,
-  ATTR_CIF_KPI_NAME,
-  ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION,
-  ATTR_CIF_KPI_REASON,
-  CIF_KPI_CUSTOM_PREFIX,
-} from '../attributes.js';
+import { ATTR_CIF_KPI_NAME, CIF_KPI_CUSTOM_PREFIX } from '../attributes.js';
+import { KPI_FIELDS } from '../mapping/kpi-fields.js';
 
 /** The optional fields of a KPI event recorded with `recordKpiEvent` or `emitKpiEvent`. */
 export interface CifKpiEventDetails {
@@ -26,19 +20,12 @@ export interface CifKpiEventDetails {
   customData?: Record<string, string | number | boolean>;
 }
 
-const DETAIL_ATTRIBUTES = [
-  ['reason', ATTR_CIF_KPI_REASON],
-  ['additionalData', ATTR_CIF_KPI_ADDITIONAL_DATA],
-  ['notificationResponseAction', ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION],
-  ['externalCorrelationId', ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID],
-] as const;
-
 /** The attributes of one KPI event, on a span event or a log record. Throws only if `details` does. */
 export function kpiEventAttributes(name: string, details: CifKpiEventDetails = {}): Attributes {
   const attributes: Attributes = { [ATTR_CIF_KPI_NAME]: name };
   if (typeof details !== 'object' || details === null) return attributes;
-  for (const [field, key] of DETAIL_ATTRIBUTES) {
-    const value = details[field];
+  for (const [field, key] of KPI_FIELDS) {
+    const value = details[field === 'kpiEventReason' ? 'reason' : field];
     if (value !== undefined) attributes[key] = value;
   }
   if (typeof details.customData === 'object' && details.customData !== null) {
