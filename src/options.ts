@@ -2,13 +2,13 @@ import { CIF_ATTRIBUTE_PREFIX, SESSION_FIELDS } from './attributes.js';
 import type { CifDelivery } from './delivery/cif-delivery.js';
 import {
   DELIVERY_DEFAULTS,
+  DELIVERY_OPTIONS,
   DELIVERY_OPTION_NAMES,
-  EXPORTER_ONLY_OPTION_NAMES,
   deliveryOptions,
   type CifDeliveryOptions,
   type DeliveryOptions,
 } from './delivery/options.js';
-import { check, type Check } from './validate.js';
+import { callback, check, count, type Check } from './validate.js';
 import { defaultEventName, type KpiEventOptions } from './mapping/kpi-events.js';
 import { defaultCorrelationId, defaultEventFilter } from './mapping/spans.js';
 import { MAX_TEXT_LENGTH, isColumnName } from './mapping/values.js';
@@ -89,7 +89,29 @@ export const SPAN_DEFAULTS: SourceDefaults<CifReadableSpan, NormalizedOptions['e
 /** Every default of an exporter: its own, then its delivery's. */
 export const DEFAULT_OPTIONS = { maxEventsPerCall: 1, ...DELIVERY_DEFAULTS } as const;
 
-const EXPORTER_OPTION_NAMES = [...DELIVERY_OPTION_NAMES, ...EXPORTER_ONLY_OPTION_NAMES];
+/** The options of every exporter but those of its delivery; the source's defaults fill in its callbacks. */
+const EXPORTER_OPTIONS = {
+  ...DELIVERY_OPTIONS,
+  // Checked by the exporter, which finds the delivery behind it.
+  delivery: (delivery: CifDelivery | undefined) => delivery,
+  session: (session: CifSession | undefined, c: Check) => sessionOf(session, c),
+  customAttributes: (map: Record<string, string> | undefined, c: Check): Array<[string, string]> => {
+    if (map === undefined) return [];
+    if (typeof map !== 'object' || map === null) c.fail('customAttributes', 'must be an object', map);
+    return Object.entries(map).map(([key, column]) => {
+      const option = `customAttributes['${key}']`;
+      if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) c.fail(option, 'must name an attribute outside the cif. namespace', key);
+      if (typeof column !== 'string' || !isColumnName(column)) {
+        c.fail(option, 'must be a column logical name of msdyn_kpieventdata, such as msdyn_customattribute1', column);
+      }
+      return [key, column];
+    });
+  },
+  maxEventsPerCall: count(DEFAULT_OPTIONS.maxEventsPerCall),
+  eventName: callback(defaultEventName),
+  eventFilter: callback(),
+  correlationId: callback(),
+} as const;
 
 /** Validates an exporter's options and fills in defaults; throws a `TypeError` that says what to change. */
 export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eventFilter']>(
@@ -97,24 +119,16 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
   defaults: SourceDefaults<S, F> = SPAN_DEFAULTS as never,
 ): NormalizedOptions<S, F> {
   const c = check(`${defaults.name}: option`);
-  c.object('options', options, EXPORTER_OPTION_NAMES);
-  const { delivery } = options;
-  if (delivery !== undefined) {
+  if (options?.delivery !== undefined) {
     for (const name of DELIVERY_OPTION_NAMES) {
       const value = options[name as keyof CifDeliveryOptions];
       if (value !== undefined) c.fail(name, 'belongs to the CifDelivery passed as `delivery`; set it there', value);
     }
   }
-  return {
-    ...deliveryOptions(options, c),
-    delivery,
-    session: sessionOf(options.session, c),
-    customAttributes: normalizeCustomAttributes(options.customAttributes, c),
-    eventFilter: c.callback('eventFilter', options.eventFilter) ?? defaults.eventFilter,
-    eventName: c.callback('eventName', options.eventName) ?? defaultEventName,
-    correlationId: c.callback('correlationId', options.correlationId) ?? defaults.correlationId,
-    maxEventsPerCall: c.count('maxEventsPerCall', options.maxEventsPerCall, DEFAULT_OPTIONS.maxEventsPerCall),
-  } as unknown as NormalizedOptions<S, F>;
+  const normalized = deliveryOptions<NormalizedOptions<S, F>>(options, c, EXPORTER_OPTIONS);
+  normalized.eventFilter ??= defaults.eventFilter;
+  normalized.correlationId ??= defaults.correlationId;
+  return normalized;
 }
 
 /** Validates a session for `owner` (such as `setCifSession: option`); throws a `TypeError` that says what to change. */
@@ -129,25 +143,10 @@ function sessionOf(session: CifSession | undefined, c: Check): CifSession {
   for (const field of SESSION_FIELDS) {
     const value = session[field];
     if (value === undefined || value === '') continue;
-    if (typeof value !== 'string') c.fail(`session.${field}`, 'must be a string', value);
-    if (value.length > MAX_TEXT_LENGTH) {
-      c.fail(`session.${field}`, `must be at most ${MAX_TEXT_LENGTH} characters (its Dataverse column size)`, value);
+    if (typeof value !== 'string' || value.length > MAX_TEXT_LENGTH) {
+      c.fail(`session.${field}`, `must be a string of at most ${MAX_TEXT_LENGTH} characters (its Dataverse column size)`, value);
     }
     normalized[field] = value;
   }
   return normalized;
-}
-
-function normalizeCustomAttributes(map: Record<string, string> | undefined, c: Check): Array<[string, string]> {
-  if (map === undefined) return [];
-  if (typeof map !== 'object' || map === null) c.fail('customAttributes', 'must be an object', map);
-  return Object.entries(map).map(([key, column]) => {
-    if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) {
-      c.fail(`customAttributes['${key}']`, 'must name an attribute outside the cif. namespace', key);
-    }
-    if (typeof column !== 'string' || !isColumnName(column)) {
-      c.fail(`customAttributes['${key}']`, 'must be a column logical name of msdyn_kpieventdata, such as msdyn_customattribute1', column);
-    }
-    return [key, column];
-  });
 }

@@ -126,53 +126,35 @@ export interface CifLogRecordExporterStats
 /** The mapping counters every source updates. */
 export type MappingStats = CifMappingStats<MappingDropReason>;
 
+/** Counters at 0, one for each of the space-separated `names`. */
+function zeros(names: string): Record<string, number> {
+  return Object.fromEntries(names.split(' ').map((name) => [name, 0]));
+}
+
 export function createDeliveryStats(): CifDeliveryStats {
   return {
-    kpiEventsSent: 0,
-    kpiEventsDelivered: 0,
-    kpiEventsPending: 0,
-    callsMade: 0,
-    callsRetried: 0,
-    callsFailed: 0,
-    callsTimedOut: 0,
-    callsQueued: 0,
-    callsInFlight: 0,
-    callsAbandoned: 0,
-    kpiEventsKept: 0,
-    dropped: { cif_not_loaded: 0, host_error: 0, timed_out: 0, queue_full: 0, after_shutdown: 0, no_timer: 0 },
+    ...zeros('kpiEventsSent kpiEventsDelivered kpiEventsPending kpiEventsKept callsMade callsRetried callsFailed callsTimedOut callsQueued callsInFlight callsAbandoned'),
+    dropped: zeros(DELIVERY_DROP_REASONS.join(' ')),
     outbox: createOutboxStats(),
-  };
+  } as CifDeliveryStats;
 }
 
 export function createOutboxStats(): CifOutboxStats {
-  return { stored: 0, notStored: { full: 0, store_error: 0 }, replayed: 0, expired: 0, unreadable: 0, storeErrors: 0 };
+  return { ...zeros('stored replayed expired unreadable storeErrors'), notStored: zeros('full store_error') } as CifOutboxStats;
 }
 
 /** Mapping counters, with `sourceDrops` (reasons of one source) ahead of the shared ones. */
 export function createMappingStats<R extends string>(sourceDrops: Record<R, number>): CifMappingStats<R | MappingDropReason> {
   return {
     callbackErrors: 0,
-    dropped: { ...sourceDrops, missing_identity: 0, identity_too_long: 0, missing_kpi_name: 0, invalid_timestamp: 0 },
-    truncated: {
-      kpiEventName: 0,
-      kpiEventReason: 0,
-      additionalData: 0,
-      notificationResponseAction: 0,
-      externalCorrelationId: 0,
-      customData: 0,
-    },
-    droppedFields: { invalid_custom_column: 0, unserializable_value: 0, sdk_attribute_limit: 0 },
-  };
+    dropped: { ...sourceDrops, ...zeros('missing_identity identity_too_long missing_kpi_name invalid_timestamp') },
+    truncated: zeros('kpiEventName kpiEventReason additionalData notificationResponseAction externalCorrelationId customData'),
+    droppedFields: zeros('invalid_custom_column unserializable_value sdk_attribute_limit'),
+  } as CifMappingStats<R | MappingDropReason>;
 }
 
 /** One copy of a source's mapping counters and its delivery's, as `getStats()` returns it. */
 export function copyStats<M extends CifMappingStats<string>>(mapping: M, delivery: CifDeliveryStats): M & CifDeliveryStats {
-  return {
-    ...mapping,
-    ...delivery,
-    dropped: { ...mapping.dropped, ...delivery.dropped },
-    outbox: { ...delivery.outbox, notStored: { ...delivery.outbox.notStored } },
-    truncated: { ...mapping.truncated },
-    droppedFields: { ...mapping.droppedFields },
-  };
+  // Counters only: JSON copies them whole, nested objects included.
+  return JSON.parse(JSON.stringify({ ...mapping, ...delivery, dropped: { ...mapping.dropped, ...delivery.dropped } }));
 }

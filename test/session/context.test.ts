@@ -64,13 +64,13 @@ describe('setCifSession and getCifSession', () => {
       title: 'an id that is not a string',
       session: { ...CALL, participantId: 7 },
       expected: CALL,
-      warning: /setCifSession: `session.participantId` must be a string \(got 7\)\. The field is left out\./,
+      warning: /setCifSession: `session.participantId` must be a string of at most 100 characters \(its Dataverse column size\) \(got 7\)\. The field is left out\./,
     },
     {
       title: 'an id longer than its 100-character column',
       session: { conversationId: 'c'.repeat(101), providerSessionId: 'prov-1' },
       expected: { providerSessionId: 'prov-1' },
-      warning: /`session.conversationId` must be at most 100 characters.*The field is left out\./,
+      warning: /`session.conversationId` must be a string of at most 100 characters.*The field is left out\./,
     },
     {
       title: 'a null session',
