@@ -1,14 +1,15 @@
 import { CIF_ATTRIBUTE_PREFIX, SESSION_FIELDS } from './attributes.js';
 import type { CifDelivery } from './delivery/cif-delivery.js';
 import {
-  DELIVERY_DEFAULTS,
+  type DELIVERY_DEFAULTS,
   DELIVERY_OPTIONS,
   DELIVERY_OPTION_NAMES,
   deliveryOptions,
   type CifDeliveryOptions,
   type DeliveryOptions,
 } from './delivery/options.js';
-import { callback, check, count, type Check } from './validate.js';
+import { log } from './log.js';
+import { callback, check, count, isObject, type Check } from './validate.js';
 import { defaultEventName, type KpiEventOptions } from './mapping/kpi-events.js';
 import { defaultCorrelationId, defaultEventFilter } from './mapping/spans.js';
 import { MAX_TEXT_LENGTH, isColumnName } from './mapping/values.js';
@@ -86,18 +87,16 @@ export const SPAN_DEFAULTS: SourceDefaults<CifReadableSpan, NormalizedOptions['e
   correlationId: defaultCorrelationId,
 };
 
-/** Every default of an exporter: its own, then its delivery's. */
-export const DEFAULT_OPTIONS = { maxEventsPerCall: 1, ...DELIVERY_DEFAULTS } as const;
 
 /** The options of every exporter but those of its delivery; the source's defaults fill in its callbacks. */
 const EXPORTER_OPTIONS = {
   ...DELIVERY_OPTIONS,
   // Checked by the exporter, which finds the delivery behind it.
   delivery: (delivery: CifDelivery | undefined) => delivery,
-  session: (session: CifSession | undefined, c: Check) => sessionOf(session, c),
+  session: sessionOf,
   customAttributes: (map: Record<string, string> | undefined, c: Check): Array<[string, string]> => {
     if (map === undefined) return [];
-    if (typeof map !== 'object' || map === null) c.fail('customAttributes', 'must be an object', map);
+    if (!isObject(map)) c.fail('customAttributes', 'must be an object', map);
     return Object.entries(map).map(([key, column]) => {
       const option = `customAttributes['${key}']`;
       if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) c.fail(option, 'must name an attribute outside the cif. namespace', key);
@@ -107,11 +106,14 @@ const EXPORTER_OPTIONS = {
       return [key, column];
     });
   },
-  maxEventsPerCall: count(DEFAULT_OPTIONS.maxEventsPerCall),
+  maxEventsPerCall: count(1),
   eventName: callback(defaultEventName),
   eventFilter: callback(),
   correlationId: callback(),
 } as const;
+
+/** Every default of an exporter: its own, then its delivery's. */
+export const DEFAULT_OPTIONS: typeof DELIVERY_DEFAULTS & { maxEventsPerCall: number } = /* @__PURE__ */ check('').options(EXPORTER_OPTIONS, {});
 
 /** Validates an exporter's options and fills in defaults; throws a `TypeError` that says what to change. */
 export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eventFilter']>(
@@ -131,22 +133,33 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
   return normalized;
 }
 
-/** Validates a session for `owner` (such as `setCifSession: option`); throws a `TypeError` that says what to change. */
-export function normalizeSession(session: CifSession | undefined, owner: string): CifSession {
-  return sessionOf(session, check(owner));
+/**
+ * Validates a session for `owner` (such as `setCifSession:`): throws a `TypeError` that says what
+ * to change; or, given `leftOut`, warns with it appended instead and leaves the field out (all of
+ * them when `session` is not an object).
+ */
+export function normalizeSession(session: CifSession | undefined, owner: string, leftOut?: string): CifSession {
+  return sessionOf(session, check(owner), leftOut);
 }
 
-function sessionOf(session: CifSession | undefined, c: Check): CifSession {
-  if (session === undefined) return {};
-  if (typeof session !== 'object' || session === null) c.fail('session', 'must be an object', session);
+function sessionOf(session: CifSession | undefined, c: Check, leftOut?: string): CifSession {
   const normalized: CifSession = {};
-  for (const field of SESSION_FIELDS) {
-    const value = session[field];
-    if (value === undefined || value === '') continue;
-    if (typeof value !== 'string' || value.length > MAX_TEXT_LENGTH) {
-      c.fail(`session.${field}`, `must be a string of at most ${MAX_TEXT_LENGTH} characters (its Dataverse column size)`, value);
+  const fields = session === undefined ? [] : SESSION_FIELDS;
+  for (const field of fields) {
+    try {
+      if (!isObject(session)) c.fail('session', 'must be an object', session);
+      const value = session[field];
+      if (typeof value === 'string' && value.length <= MAX_TEXT_LENGTH) {
+        if (value !== '') normalized[field] = value;
+      } else if (value !== undefined) {
+        c.fail(`session.${field}`, `must be a string of at most ${MAX_TEXT_LENGTH} characters (its Dataverse column size)`, value);
+      }
+    } catch (error) {
+      if (leftOut === undefined) throw error;
+      log('warn', `${(error as Error).message}${leftOut}`);
+      // One warning for a session that is not an object.
+      if (!isObject(session)) break;
     }
-    normalized[field] = value;
   }
   return normalized;
 }

@@ -23,6 +23,9 @@ export interface Check {
 
 const WHOLE = 'must be a whole number of ';
 
+/** Whether `value` is an object (not null) whose keys can be read. */
+export const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
+
 /** A whole number of at least 1. */
 export const count = (fallback: number): Rule => [fallback, (n: number) => Number.isInteger(n) && n > 0, WHOLE + 'at least 1'];
 
@@ -34,13 +37,13 @@ export const millis = (fallback: number, min: number): Rule => [
 ];
 
 /** A function. */
-export const callback = (fallback?: unknown): Rule => [fallback, (f) => typeof f == 'function', 'must be a function'];
+export const callback = (fallback?: unknown): Rule => [fallback, (f) => typeof f === 'function', 'must be a function'];
 
 export function check(owner: string): Check {
   const fail = (option: string, must: string, value: unknown): never => {
     let shown: string;
     try {
-      shown = typeof value == 'string' ? `'${value.slice(0, 120)}'` : String(value);
+      shown = typeof value === 'string' ? `'${value.slice(0, 120)}'` : String(value);
     } catch {
       shown = typeof value;
     }
@@ -49,14 +52,13 @@ export function check(owner: string): Check {
   const c: Check = {
     fail,
     options(table, value = {}, prefix = '', elsewhere = []) {
-      if (typeof value != 'object' || value === null) fail(prefix.slice(0, -1) || 'options', 'must be an object', value);
+      if (!isObject(value)) fail(prefix.slice(0, -1) || 'options', 'must be an object', value);
       const given = value as Record<string, unknown>;
       const names = Object.keys(table);
       // A misspelt option would otherwise silently leave its default in place.
       for (const key of Object.keys(given)) {
         if (names.includes(key)) continue;
-        let nearest = names[0]!;
-        for (const name of names) if (editDistance(key, name) < editDistance(key, nearest)) nearest = name;
+        const nearest = names.reduce((near, name) => (editDistance(key, name) < editDistance(key, near) ? name : near));
         log(
           'warn',
           elsewhere.includes(key)
@@ -68,7 +70,7 @@ export function check(owner: string): Check {
       for (const name of names) {
         const rule = table[name]!;
         let value = given[name];
-        if (typeof rule == 'function') {
+        if (typeof rule === 'function') {
           value = rule(value as never, c);
         } else {
           const [fallback, test, must] = rule;

@@ -85,7 +85,7 @@ describe('options', () => {
     ['maxEventsPerCall of 0', { maxEventsPerCall: 0 }, /^CifSpanExporter: option `maxEventsPerCall` must be a whole number of at least 1 \(got 0\)\.$/],
     ['options that are not an object', 42 as never, /`options` must be an object \(got 42\)/],
     ['null options', null as never, /`options` must be an object \(got null\)/],
-    ['a null client', { client: null as never }, /`client` must have a logAnalyticsEvent\(data, eventName, correlationId\) method \(got null\)/],
+    ['a null client', { client: null as never }, /`client` must have a logAnalyticsEvent method \(got null\)/],
     ['a null ready', { ready: null as never }, /`ready` must be a Promise \(got null\)/],
     ['a null retry', { retry: null as never }, /`retry` must be an object \(got null\)/],
     ['a negative retry.maxBackoffMillis', { retry: { maxBackoffMillis: -1 } }, /`retry.maxBackoffMillis` must be a whole number of milliseconds from 0 to 2147483647 \(got -1\)/],

@@ -125,20 +125,18 @@ const OUTBOX_OPTIONS: OptionTable = {
 
 /** Every option of `CifDelivery`: its default and its rule. */
 export const DELIVERY_OPTIONS: OptionTable = {
-  client: [undefined, (client?: CifAnalyticsClient) => typeof client?.logAnalyticsEvent === 'function', 'must have a logAnalyticsEvent(data, eventName, correlationId) method'],
+  client: [undefined, (client?: CifAnalyticsClient) => typeof client?.logAnalyticsEvent === 'function', 'must have a logAnalyticsEvent method'],
   ready: [undefined, (ready?: PromiseLike<unknown>) => typeof ready?.then === 'function', 'must be a Promise'],
   dataFormat: ['object', (format) => format === 'object' || format === 'json', "must be 'object' or 'json'"],
   readyTimeoutMillis: millis(20_000, 0),
   timeoutMillis: millis(15_000, 1),
   retry: (retry: CifRetryOptions | undefined, c): RetryPolicy => {
     const policy = c.options<RetryPolicy>(RETRY_OPTIONS, retry, 'retry.');
-    const { initialBackoffMillis } = policy;
-    if (policy.maxBackoffMillis < initialBackoffMillis) {
-      // A larger initialBackoffMillis raises the default maxBackoffMillis; one given must be at least it.
-      if (retry?.maxBackoffMillis != null) {
-        c.fail('retry.maxBackoffMillis', `must be at least retry.initialBackoffMillis (${initialBackoffMillis})`, policy.maxBackoffMillis);
-      }
-      policy.maxBackoffMillis = initialBackoffMillis;
+    const { initialBackoffMillis, maxBackoffMillis } = policy;
+    // Left out, maxBackoffMillis rises to a larger initialBackoffMillis; given, it must be at least that.
+    if (retry?.maxBackoffMillis == null) policy.maxBackoffMillis = Math.max(maxBackoffMillis, initialBackoffMillis);
+    else if (maxBackoffMillis < initialBackoffMillis) {
+      c.fail('retry.maxBackoffMillis', `must be at least retry.initialBackoffMillis (${initialBackoffMillis})`, maxBackoffMillis);
     }
     return policy;
   },
@@ -153,7 +151,7 @@ export const DELIVERY_OPTION_NAMES = Object.keys(DELIVERY_OPTIONS);
 export const EXPORTER_ONLY_OPTION_NAMES = ['delivery', 'session', 'customAttributes', 'maxEventsPerCall', 'eventName', 'eventFilter', 'correlationId'];
 
 /** Every default of `CifDelivery`. */
-export const DELIVERY_DEFAULTS: Omit<DeliveryOptions, 'getClient' | 'readiness'> = check('').options(DELIVERY_OPTIONS, {});
+export const DELIVERY_DEFAULTS: Omit<DeliveryOptions, 'getClient' | 'readiness'> = /* @__PURE__ */ check('').options(DELIVERY_OPTIONS, {});
 
 /** Validates the options of a `CifDelivery` and fills in defaults; throws a `TypeError` that says what to change. */
 export function normalizeDeliveryOptions(options?: CifDeliveryOptions): DeliveryOptions {

@@ -44,7 +44,7 @@ export class CifSampler {
       if (decision !== 0 && decision !== 1 && decision !== 2) throw new TypeError(`it answered the decision ${String(decision)}`);
       return { decision: cif ? RECORD_AND_SAMPLED : decision, attributes: added, traceState };
     } catch (error) {
-      if (!this.warned) log('warn', 'CifSampler: the wrapped sampler failed; its spans are dropped, those under a CIF session kept. Shown once.', error);
+      if (!this.warned) log('warn', 'CifSampler: the wrapped sampler failed; only CIF spans are kept. Shown once.', error);
       this.warned = true;
     }
     return { decision: cif ? RECORD_AND_SAMPLED : NOT_RECORD };

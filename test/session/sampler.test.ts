@@ -230,7 +230,7 @@ describe('CifSampler', () => {
       expect([outside!.isRecording(), names(client.calls)]).to.deep.equal([false, ['A', 'B']]);
       expect(messages).to.have.length(1);
       expect(messages[0]).to.match(warning);
-      expect(messages[0]).to.match(/those under a CIF session kept\. Shown once\./);
+      expect(messages[0]).to.match(/the wrapped sampler failed; only CIF spans are kept\. Shown once\./);
       await provider.shutdown();
     }),
   );
