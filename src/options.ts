@@ -94,8 +94,7 @@ const EXPORTER_OPTIONS = {
   // Checked by the exporter, which finds the delivery behind it.
   delivery: (delivery: CifDelivery | undefined) => delivery,
   session: sessionOf,
-  customAttributes: (map: Record<string, string> | undefined, c: Check): Array<[string, string]> => {
-    if (map === undefined) return [];
+  customAttributes: (map: Record<string, string> = {}, c: Check): Array<[string, string]> => {
     if (!isObject(map)) c.fail('customAttributes', 'must be an object', map);
     return Object.entries(map).map(([key, column]) => {
       const option = `customAttributes['${key}']`;
