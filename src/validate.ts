@@ -26,15 +26,19 @@ const WHOLE = 'must be a whole number of ';
 /** Whether `value` is an object (not null) whose keys can be read. */
 export const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
 
+/** A whole number from `min` to `max`; null, like undefined, leaves the default in place. */
+const whole = (fallback: number, min: number, max: number, must: string): Rule => [
+  fallback,
+  (n: number | null) => n === null || (Number.isInteger(n) && n >= min && n <= max),
+  must,
+];
+
 /** A whole number of at least 1. */
-export const count = (fallback: number): Rule => [fallback, (n: number) => Number.isInteger(n) && n > 0, WHOLE + 'at least 1'];
+export const count = (fallback: number): Rule => whole(fallback, 1, Infinity, WHOLE + 'at least 1');
 
 /** A whole number of milliseconds `setTimeout` can wait, from `min`. */
-export const millis = (fallback: number, min: number): Rule => [
-  fallback,
-  (n: number) => Number.isInteger(n) && n >= min && n <= MAX_TIMER_MILLIS,
-  `${WHOLE}milliseconds from ${min} to ${MAX_TIMER_MILLIS}`,
-];
+export const millis = (fallback: number, min: number): Rule =>
+  whole(fallback, min, MAX_TIMER_MILLIS, `${WHOLE}milliseconds from ${min} to ${MAX_TIMER_MILLIS}`);
 
 /** A function. */
 export const callback = (fallback?: unknown): Rule => [fallback, (f) => typeof f === 'function', 'must be a function'];
@@ -74,8 +78,7 @@ export function check(owner: string): Check {
           value = rule(value as never, c);
         } else {
           const [fallback, test, must] = rule;
-          // `??`: null leaves the default in place; it still fails an option without one.
-          if (value !== undefined && !test((value ?? fallback) as never)) fail(prefix + name, must, value);
+          if (value !== undefined && !test(value as never)) fail(prefix + name, must, value);
           value ??= fallback;
         }
         if (value !== undefined) normalized[name] = value;

@@ -68,6 +68,20 @@ describe('options', () => {
     });
   });
 
+  it('takes null for a number option as its default', () => {
+    const nulls = { readyTimeoutMillis: null, timeoutMillis: null, maxConcurrentCalls: null, maxQueueSize: null, maxEventsPerCall: null };
+    const options = normalizeOptions({ ...nulls, retry: { maxAttempts: null, initialBackoffMillis: null, maxBackoffMillis: null }, outbox: { maxBytes: null, maxAgeMillis: null } } as never);
+    expect(options).to.deep.include({
+      readyTimeoutMillis: 20_000,
+      timeoutMillis: 15_000,
+      maxConcurrentCalls: 8,
+      maxQueueSize: 10_000,
+      maxEventsPerCall: 1,
+      retry: { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5_000 },
+      outbox: { maxBytes: 1_048_576, maxAgeMillis: 604_800_000 },
+    });
+  });
+
   it('looks the default client up on the page at call time, not at construction', () => {
     const options = normalizeOptions();
     expect(options.getClient()).to.equal(undefined);
@@ -87,6 +101,10 @@ describe('options', () => {
     ['null options', null as never, /`options` must be an object \(got null\)/],
     ['a null client', { client: null as never }, /`client` must have a logAnalyticsEvent method \(got null\)/],
     ['a null ready', { ready: null as never }, /`ready` must be a Promise \(got null\)/],
+    ['a null dataFormat', { dataFormat: null as never }, /`dataFormat` must be 'object' or 'json' \(got null\)/],
+    ['a null eventName', { eventName: null as never }, /`eventName` must be a function \(got null\)/],
+    ['a null eventFilter', { eventFilter: null as never }, /`eventFilter` must be a function \(got null\)/],
+    ['a null outbox name', { outbox: { name: null as never } }, /`outbox.name` must be a string \(got null\)/],
     ['a null retry', { retry: null as never }, /`retry` must be an object \(got null\)/],
     ['a negative retry.maxBackoffMillis', { retry: { maxBackoffMillis: -1 } }, /`retry.maxBackoffMillis` must be a whole number of milliseconds from 0 to 2147483647 \(got -1\)/],
     ['a null session', { session: null as never }, /`session` must be an object \(got null\)/],
