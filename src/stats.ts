@@ -16,10 +16,12 @@ export type CifLogRecordDropReason = 'invalid_log_record' | MappingDropReason | 
 export type MappingDropReason = 'missing_identity' | 'identity_too_long' | 'missing_kpi_name' | 'invalid_timestamp';
 
 /** Why a call handed to delivery failed for good; every KPI event of the call is counted. */
-export type DeliveryDropReason = (typeof DELIVERY_DROP_REASONS)[number];
+export type DeliveryDropReason = Words<typeof DELIVERY_DROPS>;
+
+const DELIVERY_DROPS = 'cif_not_loaded host_error timed_out queue_full after_shutdown no_timer';
 
 /** The drop reasons of delivery, the ones in the `kpiEventsSent` balance. */
-export const DELIVERY_DROP_REASONS = ['cif_not_loaded', 'host_error', 'timed_out', 'queue_full', 'after_shutdown', 'no_timer'] as const;
+export const DELIVERY_DROP_REASONS = /* @__PURE__ */ DELIVERY_DROPS.split(' ') as readonly DeliveryDropReason[];
 
 /** Payload fields that were cut to their Dataverse column size. */
 export type CifTruncatedField =
@@ -126,21 +128,24 @@ export interface CifLogRecordExporterStats
 /** The mapping counters every source updates. */
 export type MappingStats = CifMappingStats<MappingDropReason>;
 
-/** Counters at 0, one for each of the space-separated `names`. */
-function zeros(names: string): Record<string, number> {
-  return Object.fromEntries(names.split(' ').map((name) => [name, 0]));
+/** The words of a space-separated string, as a union: `Words<'a b'>` is `'a' | 'b'`. */
+type Words<S extends string> = S extends `${infer Word} ${infer Rest}` ? Word | Words<Rest> : S;
+
+/** Counters at 0, one for each of the space-separated `names`; the type checks them against the stats interfaces. */
+function zeros<S extends string>(names: S): Record<Words<S>, number> {
+  return Object.fromEntries(names.split(' ').map((name) => [name, 0])) as Record<Words<S>, number>;
 }
 
 export function createDeliveryStats(): CifDeliveryStats {
   return {
     ...zeros('kpiEventsSent kpiEventsDelivered kpiEventsPending kpiEventsKept callsMade callsRetried callsFailed callsTimedOut callsQueued callsInFlight callsAbandoned'),
-    dropped: zeros(DELIVERY_DROP_REASONS.join(' ')),
+    dropped: zeros(DELIVERY_DROPS),
     outbox: createOutboxStats(),
-  } as CifDeliveryStats;
+  };
 }
 
 export function createOutboxStats(): CifOutboxStats {
-  return { ...zeros('stored replayed expired unreadable storeErrors'), notStored: zeros('full store_error') } as CifOutboxStats;
+  return { ...zeros('stored replayed expired unreadable storeErrors'), notStored: zeros('full store_error') };
 }
 
 /** Mapping counters, with `sourceDrops` (reasons of one source) ahead of the shared ones. */
@@ -150,7 +155,7 @@ export function createMappingStats<R extends string>(sourceDrops: Record<R, numb
     dropped: { ...sourceDrops, ...zeros('missing_identity identity_too_long missing_kpi_name invalid_timestamp') },
     truncated: zeros('kpiEventName kpiEventReason additionalData notificationResponseAction externalCorrelationId customData'),
     droppedFields: zeros('invalid_custom_column unserializable_value sdk_attribute_limit'),
-  } as CifMappingStats<R | MappingDropReason>;
+  };
 }
 
 /** One copy of a source's mapping counters and its delivery's, as `getStats()` returns it. */
