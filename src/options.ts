@@ -95,7 +95,7 @@ const EXPORTER_OPTIONS = {
   delivery: (delivery: CifDelivery | undefined) => delivery,
   session: sessionOf,
   customAttributes: (map: Record<string, string> = {}, c: Check): Array<[string, string]> => {
-    if (!isObject(map)) c.fail('customAttributes', 'must be an object', map);
+    c.object('customAttributes', map);
     return Object.entries(map).map(([key, column]) => {
       const option = `customAttributes['${key}']`;
       if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) c.fail(option, 'must name an attribute outside the cif. namespace', key);
@@ -146,7 +146,7 @@ function sessionOf(session: CifSession | undefined, c: Check, leftOut?: string):
   const fields = session === undefined ? [] : SESSION_FIELDS;
   for (const field of fields) {
     try {
-      if (!isObject(session)) c.fail('session', 'must be an object', session);
+      c.object('session', session);
       const value = session[field];
       if (typeof value === 'string' && value.length <= MAX_TEXT_LENGTH) {
         if (value !== '') normalized[field] = value;

@@ -13,6 +13,8 @@ export interface OptionTable {
 export interface Check {
   /** Throws a `TypeError` that says what to change. */
   fail(option: string, must: string, value: unknown): never;
+  /** Throws unless `value` is an object (not null). */
+  object(option: string, value: unknown): asserts value is object;
   /**
    * Validates the object `value` (by default `{}`) by `table` and returns it with every default
    * filled in; warns about each key not in `table`, naming the nearest (`elsewhere`: keys that are
@@ -53,10 +55,14 @@ export function check(owner: string): Check {
     }
     throw new TypeError(`${owner} \`${option}\` ${must} (got ${shown}).`);
   };
+  const object: Check['object'] = (option, value) => {
+    if (!isObject(value)) fail(option, 'must be an object', value);
+  };
   const c: Check = {
     fail,
+    object,
     options(table, value = {}, prefix = '', elsewhere = []) {
-      if (!isObject(value)) fail(prefix.slice(0, -1) || 'options', 'must be an object', value);
+      object(prefix.slice(0, -1) || 'options', value);
       const given = value as Record<string, unknown>;
       const names = Object.keys(table);
       // A misspelt option would otherwise silently leave its default in place.
