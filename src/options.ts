@@ -3,7 +3,6 @@ import type { CifDelivery } from './delivery/cif-delivery.js';
 import {
   type DELIVERY_DEFAULTS,
   DELIVERY_OPTIONS,
-  DELIVERY_OPTION_NAMES,
   deliveryOptions,
   type CifDeliveryOptions,
   type DeliveryOptions,
@@ -121,7 +120,7 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
 ): NormalizedOptions<S, F> {
   const c = check(`${defaults.name}: option`);
   if (options?.delivery !== undefined) {
-    for (const name of DELIVERY_OPTION_NAMES) {
+    for (const name of Object.keys(DELIVERY_OPTIONS)) {
       const value = options[name as keyof CifDeliveryOptions];
       if (value !== undefined) c.fail(name, 'belongs to the CifDelivery passed as `delivery`; set it there', value);
     }

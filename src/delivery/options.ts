@@ -145,8 +145,6 @@ export const DELIVERY_OPTIONS: OptionTable = {
   outbox: (outbox: false | CifOutboxOptions | undefined, c) => (outbox === false ? { store: false } : c.options(OUTBOX_OPTIONS, outbox, 'outbox.')),
 };
 
-/** The names of the options of `CifDelivery`. */
-export const DELIVERY_OPTION_NAMES = Object.keys(DELIVERY_OPTIONS);
 /** The options only exporters take, so that `CifDelivery` can say where one given to it belongs. */
 export const EXPORTER_ONLY_OPTION_NAMES = ['delivery', 'session', 'customAttributes', 'maxEventsPerCall', 'eventName', 'eventFilter', 'correlationId'];
 
@@ -159,10 +157,15 @@ export function normalizeDeliveryOptions(options?: CifDeliveryOptions): Delivery
 }
 
 /**
- * Validates `options` by `table`, the delivery options and maybe others, and fills in defaults,
+ * Validates `options` by `table` (the delivery options, and maybe others) and fills in defaults,
  * with the client lookup and the readiness they make.
  */
-export function deliveryOptions<T = unknown>(options: unknown, c: Check, table: OptionTable, elsewhere?: readonly string[]): DeliveryOptions & T {
+export function deliveryOptions<T = unknown>(
+  options: unknown,
+  c: Check,
+  table: OptionTable = DELIVERY_OPTIONS,
+  elsewhere?: readonly string[],
+): DeliveryOptions & T {
   const normalized = c.options<CifDeliveryOptions & DeliveryOptions & T>(table, options, '', elsewhere);
   const { client, ready } = normalized;
   normalized.getClient = client ? () => client : pageCifClient;
