@@ -8,7 +8,7 @@ import {
   type DeliveryOptions,
 } from './delivery/options.js';
 import { log } from './log.js';
-import { callback, check, count, isObject, type Check } from './validate.js';
+import { callback, check, count, isObject, type Check, type OptionTable } from './validate.js';
 import { defaultEventName, type KpiEventOptions } from './mapping/kpi-events.js';
 import { defaultCorrelationId, defaultEventFilter } from './mapping/spans.js';
 import { MAX_TEXT_LENGTH, isColumnName } from './mapping/values.js';
@@ -86,9 +86,8 @@ export const SPAN_DEFAULTS: SourceDefaults<CifReadableSpan, NormalizedOptions['e
   correlationId: defaultCorrelationId,
 };
 
-
-/** The options of every exporter but those of its delivery; the source's defaults fill in its callbacks. */
-const EXPORTER_OPTIONS = {
+/** Every option of an exporter: its delivery's, then its own; the source's defaults fill in `eventFilter` and `correlationId`. */
+const EXPORTER_OPTIONS: OptionTable = {
   ...DELIVERY_OPTIONS,
   // Checked by the exporter, which finds the delivery behind it.
   delivery: (delivery: CifDelivery | undefined) => delivery,
@@ -108,7 +107,7 @@ const EXPORTER_OPTIONS = {
   eventName: callback(defaultEventName),
   eventFilter: callback(),
   correlationId: callback(),
-} as const;
+};
 
 /** Every default of an exporter: its own, then its delivery's. */
 export const DEFAULT_OPTIONS: typeof DELIVERY_DEFAULTS & { maxEventsPerCall: number } = /* @__PURE__ */ check('').options(EXPORTER_OPTIONS, {});
@@ -145,6 +144,7 @@ function sessionOf(session: CifSession | undefined, c: Check, leftOut?: string):
   const fields = session === undefined ? [] : SESSION_FIELDS;
   for (const field of fields) {
     try {
+      // In the loop, so that a session that is not an object is left out like a bad field, warned about once.
       c.object('session', session);
       const value = session[field];
       if (typeof value === 'string' && value.length <= MAX_TEXT_LENGTH) {
@@ -155,7 +155,6 @@ function sessionOf(session: CifSession | undefined, c: Check, leftOut?: string):
     } catch (error) {
       if (leftOut === undefined) throw error;
       log('warn', `${(error as Error).message}${leftOut}`);
-      // One warning for a session that is not an object.
       if (!isObject(session)) break;
     }
   }

@@ -73,6 +73,12 @@ describe('setCifSession and getCifSession', () => {
       warning: /`session.conversationId` must be a string of at most 100 characters.*It is left out\./,
     },
     {
+      title: 'an id whose getter throws',
+      session: Object.defineProperty({ ...CALL }, 'participantId', { enumerable: true, get: () => { throw new Error('getter bug'); } }),
+      expected: CALL,
+      warning: /^opentelemetry-exporter-cif getter bug It is left out\.$/,
+    },
+    {
       title: 'a null session',
       session: null,
       expected: {},
