@@ -182,6 +182,20 @@ describe('options', () => {
     }
   });
 
+  it('tells a CifDelivery given any exporter option that it belongs to the exporters', () => {
+    const client = { logAnalyticsEvent: () => Promise.resolve('') };
+    const messages = captureDiag();
+    try {
+      const own = { delivery: new CifDelivery({ client }), session: {}, customAttributes: {}, maxEventsPerCall: 3, eventName: () => 'x', eventFilter: () => true, correlationId: () => 'x' };
+      new CifDelivery({ client, ...own } as CifDeliveryOptions);
+      expect(messages).to.deep.equal(
+        Object.keys(own).map((name) => `opentelemetry-exporter-cif CifDelivery: option \`${name}\` is an option of the exporters, not of CifDelivery, and is ignored here.`),
+      );
+    } finally {
+      diag.disable();
+    }
+  });
+
   it('takes every exporter option beside a shared delivery without a warning', () => {
     const messages = captureDiag();
     try {
