@@ -1,55 +1,59 @@
-/** The default client was needed but `Microsoft.CIFramework` is not on the page. */
-export class CifNotLoadedError extends Error {
-  constructor(message = 'CIF library not loaded: Microsoft.CIFramework.logAnalyticsEvent is not on this page') {
-    super(message);
-    this.name = 'CifNotLoadedError';
-  }
+/**
+ * An error class whose instances carry `name`, which minifying the class would lose, and the
+ * message `describe` makes of the constructor's arguments.
+ */
+function errorClass<A extends unknown[]>(name: string, describe: (...args: A) => string) {
+  return class extends Error {
+    constructor(...args: A) {
+      super(describe(...args));
+      this.name = name;
+    }
+  };
 }
+
+/** The default client was needed but `Microsoft.CIFramework` is not on the page. */
+export const CifNotLoadedError = errorClass(
+  'CifNotLoadedError',
+  (message?: string) => message ?? 'CIF library not loaded: Microsoft.CIFramework.logAnalyticsEvent is not on this page',
+);
+export type CifNotLoadedError = InstanceType<typeof CifNotLoadedError>;
 
 /** The host did not answer a call within `timeoutMillis`; it may still have recorded it. */
-export class CifTimeoutError extends Error {
-  constructor(millis: number) {
-    super(`logAnalyticsEvent did not answer within ${millis} ms (timeoutMillis); not retried, the host may still record it`);
-    this.name = 'CifTimeoutError';
-  }
-}
+export const CifTimeoutError = errorClass(
+  'CifTimeoutError',
+  (millis: number) => `logAnalyticsEvent did not answer within ${millis} ms (timeoutMillis); not retried, the host may still record it`,
+);
+export type CifTimeoutError = InstanceType<typeof CifTimeoutError>;
 
 /** A call found `maxQueueSize` KPI events already pending (waiting or in flight) and was dropped. */
-export class CifQueueFullError extends Error {
-  constructor(maxQueueSize: number) {
-    super(`delivery queue full: ${maxQueueSize} KPI events already pending (maxQueueSize)`);
-    this.name = 'CifQueueFullError';
-  }
-}
+export const CifQueueFullError = errorClass(
+  'CifQueueFullError',
+  (maxQueueSize: number) => `delivery queue full: ${maxQueueSize} KPI events already pending (maxQueueSize)`,
+);
+export type CifQueueFullError = InstanceType<typeof CifQueueFullError>;
 
 /** A call came after `shutdown()`, or had not settled when shutdown stopped waiting. */
-export class CifShutdownError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CifShutdownError';
-  }
-}
+export const CifShutdownError = errorClass('CifShutdownError', (message: string) => message);
+export type CifShutdownError = InstanceType<typeof CifShutdownError>;
+
+/** The page's `setTimeout` threw, so a call's deadline could not be kept and the call was given up. */
+export const CifTimerError = errorClass(
+  'CifTimerError',
+  (reason: unknown) => `setTimeout threw (${toError(reason).message}), so calls cannot be timed: given up`,
+);
+export type CifTimerError = InstanceType<typeof CifTimerError>;
 
 /**
  * The host rejected a call, or `logAnalyticsEvent` threw: with an `Error`, a `Map` (old CIF
  * builds), a string, an object, or a value that cannot be read. `message` is a string read once
  * from what the host gave, or a description of it; `cause` is what the host gave.
  */
-export class CifHostError extends Error {
+export class CifHostError extends errorClass('CifHostError', (message: string) => message) {
   constructor(
     message: string,
     override readonly cause: unknown,
   ) {
     super(message);
-    this.name = 'CifHostError';
-  }
-}
-
-/** The page's `setTimeout` threw, so a call's deadline could not be kept and the call was given up. */
-export class CifTimerError extends Error {
-  constructor(reason: unknown) {
-    super(`setTimeout threw (${toError(reason).message}), so calls cannot be timed: given up`);
-    this.name = 'CifTimerError';
   }
 }
 
@@ -58,13 +62,12 @@ export class CifTimerError extends Error {
  * holds the errors behind it, one per distinct message, at most three, each one of the classes
  * above or the host's own `Error`.
  */
-export class CifExportError extends Error {
+export class CifExportError extends errorClass('CifExportError', (message: string) => message) {
   constructor(
     message: string,
     readonly errors: readonly Error[],
   ) {
     super(message);
-    this.name = 'CifExportError';
   }
 }
 
@@ -77,31 +80,24 @@ const REJECTED = 'CIF host rejected the call';
  * time, so nothing reads it after this. Never throws.
  */
 export function toError(reason: unknown): Error {
+  let message: string;
   try {
-    const message = messageOf(reason);
-    if (message !== undefined) return new CifHostError(message, reason);
-    if (reason instanceof Error) return new CifHostError(`${REJECTED}: ${String(reason.name)} with no message`, reason);
-    return new CifHostError(`${REJECTED}: ${describe(reason)}`, reason);
+    const text = typeof reason === 'string' ? reason : reason instanceof Map ? reason.get('message') : (reason as Partial<Error> | null)?.message;
+    message =
+      typeof text === 'string' && text !== ''
+        ? text
+        : `${REJECTED}: ${reason instanceof Error ? `${String(reason.name)} with no message` : describe(reason)}`;
   } catch {
-    return new CifHostError(`${REJECTED} with a value that cannot be read`, reason);
+    message = `${REJECTED} with a value that cannot be read`;
   }
-}
-
-function messageOf(reason: unknown): string | undefined {
-  if (typeof reason === 'string') return nonEmpty(reason);
-  if (reason instanceof Map) return nonEmpty(reason.get('message'));
-  if (typeof reason === 'object' && reason !== null && 'message' in reason) return nonEmpty(reason.message);
-  return undefined;
-}
-
-function nonEmpty(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
+  return new CifHostError(message, reason);
 }
 
 function describe(reason: unknown): string {
   try {
     const json = JSON.stringify(reason instanceof Map ? Object.fromEntries(reason) : reason);
-    if (json !== undefined && json !== '{}') return json;
+    // JSON writes no string for undefined, functions and symbols, and nothing useful for most objects.
+    if (json && json !== '{}') return json;
   } catch {
     // Falls through to String() for cycles and bigints.
   }

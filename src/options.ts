@@ -1,14 +1,14 @@
 import { CIF_ATTRIBUTE_PREFIX, SESSION_FIELDS } from './attributes.js';
 import type { CifDelivery } from './delivery/cif-delivery.js';
 import {
-  DELIVERY_DEFAULTS,
-  DELIVERY_OPTION_NAMES,
-  EXPORTER_ONLY_OPTION_NAMES,
+  type DELIVERY_DEFAULTS,
+  DELIVERY_OPTIONS,
   deliveryOptions,
   type CifDeliveryOptions,
   type DeliveryOptions,
 } from './delivery/options.js';
-import { check, type Check } from './validate.js';
+import { log } from './log.js';
+import { callback, check, count, isObject, type Check, type OptionTable } from './validate.js';
 import { defaultEventName, type KpiEventOptions } from './mapping/kpi-events.js';
 import { defaultCorrelationId, defaultEventFilter } from './mapping/spans.js';
 import { MAX_TEXT_LENGTH, isColumnName } from './mapping/values.js';
@@ -86,10 +86,31 @@ export const SPAN_DEFAULTS: SourceDefaults<CifReadableSpan, NormalizedOptions['e
   correlationId: defaultCorrelationId,
 };
 
-/** Every default of an exporter: its own, then its delivery's. */
-export const DEFAULT_OPTIONS = { maxEventsPerCall: 1, ...DELIVERY_DEFAULTS } as const;
+/** Every option of an exporter: its delivery's, then its own; the source's defaults fill in `eventFilter` and `correlationId`. */
+const EXPORTER_OPTIONS: OptionTable = {
+  ...DELIVERY_OPTIONS,
+  // Checked by the exporter, which finds the delivery behind it.
+  delivery: (delivery: CifDelivery | undefined) => delivery,
+  session: sessionOf,
+  customAttributes: (map: Record<string, string> = {}, c: Check): Array<[string, string]> => {
+    c.object('customAttributes', map);
+    return Object.entries(map).map(([key, column]) => {
+      const option = `customAttributes['${key}']`;
+      if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) c.fail(option, 'must name an attribute outside the cif. namespace', key);
+      if (typeof column !== 'string' || !isColumnName(column)) {
+        c.fail(option, 'must be a column logical name of msdyn_kpieventdata, such as msdyn_customattribute1', column);
+      }
+      return [key, column];
+    });
+  },
+  maxEventsPerCall: count(1),
+  eventName: callback(defaultEventName),
+  eventFilter: callback(),
+  correlationId: callback(),
+};
 
-const EXPORTER_OPTION_NAMES = [...DELIVERY_OPTION_NAMES, ...EXPORTER_ONLY_OPTION_NAMES];
+/** Every default of an exporter: its own, then its delivery's. */
+export const DEFAULT_OPTIONS: typeof DELIVERY_DEFAULTS & { maxEventsPerCall: number } = /* @__PURE__ */ check('').options(EXPORTER_OPTIONS, {});
 
 /** Validates an exporter's options and fills in defaults; throws a `TypeError` that says what to change. */
 export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eventFilter']>(
@@ -97,57 +118,45 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
   defaults: SourceDefaults<S, F> = SPAN_DEFAULTS as never,
 ): NormalizedOptions<S, F> {
   const c = check(`${defaults.name}: option`);
-  c.object('options', options, EXPORTER_OPTION_NAMES);
-  const { delivery } = options;
-  if (delivery !== undefined) {
-    for (const name of DELIVERY_OPTION_NAMES) {
+  if (options?.delivery !== undefined) {
+    for (const name of Object.keys(DELIVERY_OPTIONS)) {
       const value = options[name as keyof CifDeliveryOptions];
       if (value !== undefined) c.fail(name, 'belongs to the CifDelivery passed as `delivery`; set it there', value);
     }
   }
-  return {
-    ...deliveryOptions(options, c),
-    delivery,
-    session: sessionOf(options.session, c),
-    customAttributes: normalizeCustomAttributes(options.customAttributes, c),
-    eventFilter: c.callback('eventFilter', options.eventFilter) ?? defaults.eventFilter,
-    eventName: c.callback('eventName', options.eventName) ?? defaultEventName,
-    correlationId: c.callback('correlationId', options.correlationId) ?? defaults.correlationId,
-    maxEventsPerCall: c.count('maxEventsPerCall', options.maxEventsPerCall, DEFAULT_OPTIONS.maxEventsPerCall),
-  } as unknown as NormalizedOptions<S, F>;
-}
-
-/** Validates a session for `owner` (such as `setCifSession: option`); throws a `TypeError` that says what to change. */
-export function normalizeSession(session: CifSession | undefined, owner: string): CifSession {
-  return sessionOf(session, check(owner));
-}
-
-function sessionOf(session: CifSession | undefined, c: Check): CifSession {
-  if (session === undefined) return {};
-  if (typeof session !== 'object' || session === null) c.fail('session', 'must be an object', session);
-  const normalized: CifSession = {};
-  for (const field of SESSION_FIELDS) {
-    const value = session[field];
-    if (value === undefined || value === '') continue;
-    if (typeof value !== 'string') c.fail(`session.${field}`, 'must be a string', value);
-    if (value.length > MAX_TEXT_LENGTH) {
-      c.fail(`session.${field}`, `must be at most ${MAX_TEXT_LENGTH} characters (its Dataverse column size)`, value);
-    }
-    normalized[field] = value;
-  }
+  const normalized = deliveryOptions<NormalizedOptions<S, F>>(options, c, EXPORTER_OPTIONS);
+  normalized.eventFilter ??= defaults.eventFilter;
+  normalized.correlationId ??= defaults.correlationId;
   return normalized;
 }
 
-function normalizeCustomAttributes(map: Record<string, string> | undefined, c: Check): Array<[string, string]> {
-  if (map === undefined) return [];
-  if (typeof map !== 'object' || map === null) c.fail('customAttributes', 'must be an object', map);
-  return Object.entries(map).map(([key, column]) => {
-    if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) {
-      c.fail(`customAttributes['${key}']`, 'must name an attribute outside the cif. namespace', key);
+/**
+ * Validates a session for `owner` (such as `setCifSession:`): throws a `TypeError` that says what
+ * to change; or, given `leftOut`, warns with it appended instead and leaves the field out (all of
+ * them when `session` is not an object).
+ */
+export function normalizeSession(session: CifSession | undefined, owner: string, leftOut?: string): CifSession {
+  return sessionOf(session, check(owner), leftOut);
+}
+
+function sessionOf(session: CifSession | undefined, c: Check, leftOut?: string): CifSession {
+  const normalized: CifSession = {};
+  const fields = session === undefined ? [] : SESSION_FIELDS;
+  for (const field of fields) {
+    try {
+      // In the loop, so that a session that is not an object is left out like a bad field, warned about once.
+      c.object('session', session);
+      const value = session[field];
+      if (typeof value === 'string' && value.length <= MAX_TEXT_LENGTH) {
+        if (value !== '') normalized[field] = value;
+      } else if (value !== undefined) {
+        c.fail(`session.${field}`, `must be a string of at most ${MAX_TEXT_LENGTH} characters (its Dataverse column size)`, value);
+      }
+    } catch (error) {
+      if (leftOut === undefined) throw error;
+      log('warn', `${(error as Error).message}${leftOut}`);
+      if (!isObject(session)) break;
     }
-    if (typeof column !== 'string' || !isColumnName(column)) {
-      c.fail(`customAttributes['${key}']`, 'must be a column logical name of msdyn_kpieventdata, such as msdyn_customattribute1', column);
-    }
-    return [key, column];
-  });
+  }
+  return normalized;
 }

@@ -16,10 +16,12 @@ export type CifLogRecordDropReason = 'invalid_log_record' | MappingDropReason | 
 export type MappingDropReason = 'missing_identity' | 'identity_too_long' | 'missing_kpi_name' | 'invalid_timestamp';
 
 /** Why a call handed to delivery failed for good; every KPI event of the call is counted. */
-export type DeliveryDropReason = (typeof DELIVERY_DROP_REASONS)[number];
+export type DeliveryDropReason = Words<typeof DELIVERY_DROPS>;
+
+const DELIVERY_DROPS = 'cif_not_loaded host_error timed_out queue_full after_shutdown no_timer';
 
 /** The drop reasons of delivery, the ones in the `kpiEventsSent` balance. */
-export const DELIVERY_DROP_REASONS = ['cif_not_loaded', 'host_error', 'timed_out', 'queue_full', 'after_shutdown', 'no_timer'] as const;
+export const DELIVERY_DROP_REASONS = /* @__PURE__ */ DELIVERY_DROPS.split(' ') as readonly DeliveryDropReason[];
 
 /** Payload fields that were cut to their Dataverse column size. */
 export type CifTruncatedField =
@@ -126,53 +128,38 @@ export interface CifLogRecordExporterStats
 /** The mapping counters every source updates. */
 export type MappingStats = CifMappingStats<MappingDropReason>;
 
+/** The words of a space-separated string, as a union: `Words<'a b'>` is `'a' | 'b'`. */
+type Words<S extends string> = S extends `${infer Word} ${infer Rest}` ? Word | Words<Rest> : S;
+
+/** Counters at 0, one for each of the space-separated `names`; the type checks them against the stats interfaces. */
+function zeros<S extends string>(names: S): Record<Words<S>, number> {
+  return Object.fromEntries(names.split(' ').map((name) => [name, 0])) as Record<Words<S>, number>;
+}
+
 export function createDeliveryStats(): CifDeliveryStats {
   return {
-    kpiEventsSent: 0,
-    kpiEventsDelivered: 0,
-    kpiEventsPending: 0,
-    callsMade: 0,
-    callsRetried: 0,
-    callsFailed: 0,
-    callsTimedOut: 0,
-    callsQueued: 0,
-    callsInFlight: 0,
-    callsAbandoned: 0,
-    kpiEventsKept: 0,
-    dropped: { cif_not_loaded: 0, host_error: 0, timed_out: 0, queue_full: 0, after_shutdown: 0, no_timer: 0 },
+    ...zeros('kpiEventsSent kpiEventsDelivered kpiEventsPending kpiEventsKept callsMade callsRetried callsFailed callsTimedOut callsQueued callsInFlight callsAbandoned'),
+    dropped: zeros(DELIVERY_DROPS),
     outbox: createOutboxStats(),
   };
 }
 
 export function createOutboxStats(): CifOutboxStats {
-  return { stored: 0, notStored: { full: 0, store_error: 0 }, replayed: 0, expired: 0, unreadable: 0, storeErrors: 0 };
+  return { ...zeros('stored replayed expired unreadable storeErrors'), notStored: zeros('full store_error') };
 }
 
 /** Mapping counters, with `sourceDrops` (reasons of one source) ahead of the shared ones. */
 export function createMappingStats<R extends string>(sourceDrops: Record<R, number>): CifMappingStats<R | MappingDropReason> {
   return {
     callbackErrors: 0,
-    dropped: { ...sourceDrops, missing_identity: 0, identity_too_long: 0, missing_kpi_name: 0, invalid_timestamp: 0 },
-    truncated: {
-      kpiEventName: 0,
-      kpiEventReason: 0,
-      additionalData: 0,
-      notificationResponseAction: 0,
-      externalCorrelationId: 0,
-      customData: 0,
-    },
-    droppedFields: { invalid_custom_column: 0, unserializable_value: 0, sdk_attribute_limit: 0 },
+    dropped: { ...sourceDrops, ...zeros('missing_identity identity_too_long missing_kpi_name invalid_timestamp') },
+    truncated: zeros('kpiEventName kpiEventReason additionalData notificationResponseAction externalCorrelationId customData'),
+    droppedFields: zeros('invalid_custom_column unserializable_value sdk_attribute_limit'),
   };
 }
 
 /** One copy of a source's mapping counters and its delivery's, as `getStats()` returns it. */
 export function copyStats<M extends CifMappingStats<string>>(mapping: M, delivery: CifDeliveryStats): M & CifDeliveryStats {
-  return {
-    ...mapping,
-    ...delivery,
-    dropped: { ...mapping.dropped, ...delivery.dropped },
-    outbox: { ...delivery.outbox, notStored: { ...delivery.outbox.notStored } },
-    truncated: { ...mapping.truncated },
-    droppedFields: { ...mapping.droppedFields },
-  };
+  // Counters only: JSON copies them whole, nested objects included.
+  return JSON.parse(JSON.stringify({ ...mapping, ...delivery, dropped: { ...mapping.dropped, ...delivery.dropped } }));
 }

@@ -68,6 +68,20 @@ describe('options', () => {
     });
   });
 
+  it('takes null for a number option as its default', () => {
+    const nulls = { readyTimeoutMillis: null, timeoutMillis: null, maxConcurrentCalls: null, maxQueueSize: null, maxEventsPerCall: null };
+    const options = normalizeOptions({ ...nulls, retry: { maxAttempts: null, initialBackoffMillis: null, maxBackoffMillis: null }, outbox: { maxBytes: null, maxAgeMillis: null } } as never);
+    expect(options).to.deep.include({
+      readyTimeoutMillis: 20_000,
+      timeoutMillis: 15_000,
+      maxConcurrentCalls: 8,
+      maxQueueSize: 10_000,
+      maxEventsPerCall: 1,
+      retry: { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5_000 },
+      outbox: { maxBytes: 1_048_576, maxAgeMillis: 604_800_000 },
+    });
+  });
+
   it('looks the default client up on the page at call time, not at construction', () => {
     const options = normalizeOptions();
     expect(options.getClient()).to.equal(undefined);
@@ -85,8 +99,12 @@ describe('options', () => {
     ['maxEventsPerCall of 0', { maxEventsPerCall: 0 }, /^CifSpanExporter: option `maxEventsPerCall` must be a whole number of at least 1 \(got 0\)\.$/],
     ['options that are not an object', 42 as never, /`options` must be an object \(got 42\)/],
     ['null options', null as never, /`options` must be an object \(got null\)/],
-    ['a null client', { client: null as never }, /`client` must have a logAnalyticsEvent\(data, eventName, correlationId\) method \(got null\)/],
+    ['a null client', { client: null as never }, /`client` must have a logAnalyticsEvent method \(got null\)/],
     ['a null ready', { ready: null as never }, /`ready` must be a Promise \(got null\)/],
+    ['a null dataFormat', { dataFormat: null as never }, /`dataFormat` must be 'object' or 'json' \(got null\)/],
+    ['a null eventName', { eventName: null as never }, /`eventName` must be a function \(got null\)/],
+    ['a null eventFilter', { eventFilter: null as never }, /`eventFilter` must be a function \(got null\)/],
+    ['a null outbox name', { outbox: { name: null as never } }, /`outbox.name` must be a string \(got null\)/],
     ['a null retry', { retry: null as never }, /`retry` must be an object \(got null\)/],
     ['a negative retry.maxBackoffMillis', { retry: { maxBackoffMillis: -1 } }, /`retry.maxBackoffMillis` must be a whole number of milliseconds from 0 to 2147483647 \(got -1\)/],
     ['a null session', { session: null as never }, /`session` must be an object \(got null\)/],
@@ -97,8 +115,8 @@ describe('options', () => {
     ['a value that cannot be printed, shown by its type', { dataFormat: Object.create(null) as never }, /`dataFormat` must be 'object' or 'json' \(got object\)\.$/],
     ['a fractional maxEventsPerCall', { maxEventsPerCall: 1.5 }, /`maxEventsPerCall`/],
     ['an unknown dataFormat', { dataFormat: 'xml' as never }, /`dataFormat` must be 'object' or 'json' \(got 'xml'\)/],
-    ['a session id longer than its column', { session: { conversationId: 'c'.repeat(101) } }, /`session.conversationId` must be at most 100 characters/],
-    ['a session id that is not a string', { session: { participantId: 7 as never } }, /`session.participantId` must be a string/],
+    ['a session id longer than its column', { session: { conversationId: 'c'.repeat(101) } }, /`session.conversationId` must be a string of at most 100 characters \(its Dataverse column size\) \(got 'c{101}'\)/],
+    ['a session id that is not a string', { session: { participantId: 7 as never } }, /`session.participantId` must be a string of at most 100 characters \(its Dataverse column size\) \(got 7\)/],
     ['a custom column that is not a column name', { customAttributes: { 'call.queue': '__proto__' } }, /`customAttributes\['call.queue'\]` must be a column logical name/],
     ['a custom mapping from a cif. attribute', { customAttributes: { 'cif.kpi.reason': 'msdyn_customattribute1' } }, /`customAttributes\['cif.kpi.reason'\]` must name an attribute outside the cif. namespace/],
     ['an eventFilter that is not a function', { eventFilter: 'all' as never }, /`eventFilter` must be a function/],
@@ -159,6 +177,20 @@ describe('options', () => {
       ]);
       expect(() => new CifDelivery({ maxQueueSize: 0 })).to.throw(TypeError, /^CifDelivery: option `maxQueueSize` must be a whole number of at least 1 \(got 0\)\.$/);
       expect(() => new CifDelivery(42 as never)).to.throw(TypeError, /^CifDelivery: option `options` must be an object \(got 42\)\.$/);
+    } finally {
+      diag.disable();
+    }
+  });
+
+  it('tells a CifDelivery given any exporter option that it belongs to the exporters', () => {
+    const client = { logAnalyticsEvent: () => Promise.resolve('') };
+    const messages = captureDiag();
+    try {
+      const own = { delivery: new CifDelivery({ client }), session: {}, customAttributes: {}, maxEventsPerCall: 3, eventName: () => 'x', eventFilter: () => true, correlationId: () => 'x' };
+      new CifDelivery({ client, ...own } as CifDeliveryOptions);
+      expect(messages).to.deep.equal(
+        Object.keys(own).map((name) => `opentelemetry-exporter-cif CifDelivery: option \`${name}\` is an option of the exporters, not of CifDelivery, and is ignored here.`),
+      );
     } finally {
       diag.disable();
     }

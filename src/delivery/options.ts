@@ -1,4 +1,4 @@
-import { check, type Check } from '../validate.js';
+import { check, count, millis, type Check, type OptionTable } from '../validate.js';
 import type { CifAnalyticsClient } from '../types.js';
 import { OUTBOX_DEFAULTS, type OutboxOptions } from './outbox.js';
 import { pageCifClient, type ReadinessSource } from './readiness.js';
@@ -110,74 +110,65 @@ export interface DeliveryOptions {
   now?: () => number;
 }
 
-export const DELIVERY_DEFAULTS = {
-  dataFormat: 'object',
-  readyTimeoutMillis: 20_000,
-  timeoutMillis: 15_000,
-  retry: { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5_000 },
-  maxConcurrentCalls: 8,
-  maxQueueSize: 10_000,
-} as const;
+const RETRY_OPTIONS: OptionTable = {
+  maxAttempts: count(3),
+  initialBackoffMillis: millis(250, 0),
+  maxBackoffMillis: millis(5_000, 0),
+};
 
-export const DELIVERY_OPTION_NAMES = ['client', 'ready', 'outbox', ...Object.keys(DELIVERY_DEFAULTS)];
+const OUTBOX_OPTIONS: OptionTable = {
+  store: [undefined, (store?: false | Storage) => store === false || typeof store?.getItem === 'function', 'must be false or a Web Storage object such as localStorage'],
+  name: [undefined, (name) => typeof name === 'string', 'must be a string'],
+  maxBytes: count(OUTBOX_DEFAULTS.maxBytes),
+  maxAgeMillis: count(OUTBOX_DEFAULTS.maxAgeMillis),
+};
+
+/** Every option of `CifDelivery`: its default and its rule. */
+export const DELIVERY_OPTIONS: OptionTable = {
+  client: [undefined, (client?: CifAnalyticsClient) => typeof client?.logAnalyticsEvent === 'function', 'must have a logAnalyticsEvent method'],
+  ready: [undefined, (ready?: PromiseLike<unknown>) => typeof ready?.then === 'function', 'must be a Promise'],
+  dataFormat: ['object', (format) => format === 'object' || format === 'json', "must be 'object' or 'json'"],
+  readyTimeoutMillis: millis(20_000, 0),
+  timeoutMillis: millis(15_000, 1),
+  retry: (retry: CifRetryOptions | undefined, c): RetryPolicy => {
+    const policy = c.options<RetryPolicy>(RETRY_OPTIONS, retry, 'retry.');
+    const { initialBackoffMillis, maxBackoffMillis } = policy;
+    // Left out, maxBackoffMillis rises to a larger initialBackoffMillis; given, it must be at least that.
+    if (retry?.maxBackoffMillis == null) policy.maxBackoffMillis = Math.max(maxBackoffMillis, initialBackoffMillis);
+    else if (maxBackoffMillis < initialBackoffMillis) {
+      c.fail('retry.maxBackoffMillis', `must be at least retry.initialBackoffMillis (${initialBackoffMillis})`, maxBackoffMillis);
+    }
+    return policy;
+  },
+  maxConcurrentCalls: count(8),
+  maxQueueSize: count(10_000),
+  outbox: (outbox: false | CifOutboxOptions | undefined, c) => (outbox === false ? { store: false } : c.options(OUTBOX_OPTIONS, outbox, 'outbox.')),
+};
+
 /** The options only exporters take, so that `CifDelivery` can say where one given to it belongs. */
 export const EXPORTER_ONLY_OPTION_NAMES = ['delivery', 'session', 'customAttributes', 'maxEventsPerCall', 'eventName', 'eventFilter', 'correlationId'];
 
+/** Every default of `CifDelivery`. */
+export const DELIVERY_DEFAULTS: Omit<DeliveryOptions, 'getClient' | 'readiness'> = /* @__PURE__ */ check('').options(DELIVERY_OPTIONS, {});
+
 /** Validates the options of a `CifDelivery` and fills in defaults; throws a `TypeError` that says what to change. */
-export function normalizeDeliveryOptions(options: CifDeliveryOptions = {}): DeliveryOptions {
-  const c = check('CifDelivery: option');
-  c.object('options', options, DELIVERY_OPTION_NAMES, '', EXPORTER_ONLY_OPTION_NAMES);
-  return deliveryOptions(options, c);
+export function normalizeDeliveryOptions(options?: CifDeliveryOptions): DeliveryOptions {
+  return deliveryOptions(options, check('CifDelivery: option'), DELIVERY_OPTIONS, EXPORTER_ONLY_OPTION_NAMES);
 }
 
-/** The delivery options among `options`, already checked to be an object, validated by `c`. */
-export function deliveryOptions(options: CifDeliveryOptions, c: Check): DeliveryOptions {
-  const { client, ready, dataFormat = DELIVERY_DEFAULTS.dataFormat } = options;
-  if (client !== undefined && typeof client?.logAnalyticsEvent !== 'function') {
-    c.fail('client', 'must have a logAnalyticsEvent(data, eventName, correlationId) method', client);
-  }
-  if (dataFormat !== 'object' && dataFormat !== 'json') c.fail('dataFormat', "must be 'object' or 'json'", dataFormat);
-  if (ready !== undefined && typeof (ready as Partial<PromiseLike<unknown>> | null)?.then !== 'function') {
-    c.fail('ready', 'must be a Promise', ready);
-  }
-  return {
-    getClient: client ? () => client : pageCifClient,
-    readiness: ready !== undefined ? { kind: 'promise', ready } : client ? { kind: 'client' } : { kind: 'page' },
-    readyTimeoutMillis: c.millis('readyTimeoutMillis', options.readyTimeoutMillis, DELIVERY_DEFAULTS.readyTimeoutMillis, 0),
-    timeoutMillis: c.millis('timeoutMillis', options.timeoutMillis, DELIVERY_DEFAULTS.timeoutMillis, 1),
-    retry: retryPolicy(options.retry, c),
-    maxConcurrentCalls: c.count('maxConcurrentCalls', options.maxConcurrentCalls, DELIVERY_DEFAULTS.maxConcurrentCalls),
-    maxQueueSize: c.count('maxQueueSize', options.maxQueueSize, DELIVERY_DEFAULTS.maxQueueSize),
-    dataFormat,
-    outbox: outboxOptions(options.outbox, c),
-  };
-}
-
-function outboxOptions(outbox: false | CifOutboxOptions | undefined, c: Check): OutboxOptions {
-  if (outbox === false) return { store: false };
-  if (outbox === undefined) return { ...OUTBOX_DEFAULTS };
-  c.object('outbox', outbox, ['store', 'name', ...Object.keys(OUTBOX_DEFAULTS)], 'outbox.');
-  const { store, name } = outbox;
-  if (store !== undefined && store !== false && typeof store?.getItem !== 'function') {
-    c.fail('outbox.store', 'must be false or a Web Storage object such as localStorage', store);
-  }
-  if (name !== undefined && typeof name !== 'string') c.fail('outbox.name', 'must be a string', name);
-  return {
-    store,
-    name,
-    maxBytes: c.count('outbox.maxBytes', outbox.maxBytes, OUTBOX_DEFAULTS.maxBytes),
-    maxAgeMillis: c.count('outbox.maxAgeMillis', outbox.maxAgeMillis, OUTBOX_DEFAULTS.maxAgeMillis),
-  };
-}
-
-function retryPolicy(retry: CifRetryOptions | undefined, c: Check): RetryPolicy {
-  const defaults = DELIVERY_DEFAULTS.retry;
-  if (retry === undefined) return { ...defaults };
-  c.object('retry', retry, Object.keys(defaults), 'retry.');
-  const initialBackoffMillis = c.millis('retry.initialBackoffMillis', retry.initialBackoffMillis, defaults.initialBackoffMillis, 0);
-  const maxBackoffMillis = c.millis('retry.maxBackoffMillis', retry.maxBackoffMillis, Math.max(defaults.maxBackoffMillis, initialBackoffMillis), 0);
-  if (maxBackoffMillis < initialBackoffMillis) {
-    c.fail('retry.maxBackoffMillis', `must be at least retry.initialBackoffMillis (${initialBackoffMillis})`, maxBackoffMillis);
-  }
-  return { maxAttempts: c.count('retry.maxAttempts', retry.maxAttempts, defaults.maxAttempts), initialBackoffMillis, maxBackoffMillis };
+/**
+ * Validates `options` by `table` (the delivery options, and maybe others) and fills in defaults,
+ * with the client lookup and the readiness they make.
+ */
+export function deliveryOptions<T = unknown>(
+  options: unknown,
+  c: Check,
+  table: OptionTable = DELIVERY_OPTIONS,
+  elsewhere?: readonly string[],
+): DeliveryOptions & T {
+  const normalized = c.options<CifDeliveryOptions & DeliveryOptions & T>(table, options, '', elsewhere);
+  const { client, ready } = normalized;
+  normalized.getClient = client ? () => client : pageCifClient;
+  normalized.readiness = ready ? { kind: 'promise', ready } : client ? { kind: 'client' } : { kind: 'page' };
+  return normalized;
 }

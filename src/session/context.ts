@@ -1,12 +1,8 @@
 import { context, createContextKey, type Context } from '@opentelemetry/api';
-import { SESSION_FIELDS } from '../attributes.js';
-import { log } from '../log.js';
 import { normalizeSession } from '../options.js';
 import type { CifSession } from '../types.js';
 
 const CIF_SESSION_KEY = createContextKey('opentelemetry-exporter-cif session');
-
-const OWNER = 'setCifSession:';
 
 /**
  * Returns a copy of `ctx` that carries `session`, merged over the session `ctx` already carries:
@@ -15,7 +11,7 @@ const OWNER = 'setCifSession:';
  * @example const ctx = setCifSession(context.active(), { conversationId, providerSessionId });
  */
 export function setCifSession(ctx: Context, session: CifSession): Context {
-  const merged: CifSession = { ...getCifSession(ctx), ...validFields(session) };
+  const merged: CifSession = { ...getCifSession(ctx), ...normalizeSession(session, 'setCifSession:', ' It is left out.') };
   return ctx.setValue(CIF_SESSION_KEY, Object.freeze(merged));
 }
 
@@ -40,26 +36,4 @@ export function withCifSession<A extends unknown[], F extends (...args: A) => Re
   ...args: A
 ): ReturnType<F> {
   return context.with(setCifSession(context.active(), session), fn, thisArg, ...args);
-}
-
-/** The fields of `session` that can be sent; each invalid one is warned about and left out. */
-function validFields(session: CifSession): CifSession {
-  if (typeof session !== 'object' || session === null) {
-    try {
-      normalizeSession(session, OWNER);
-    } catch (error) {
-      log('warn', `${(error as Error).message} The session is ignored.`);
-    }
-    return {};
-  }
-  // Field by field, so that one bad id does not cost the whole session.
-  const valid: CifSession = {};
-  for (const field of SESSION_FIELDS) {
-    try {
-      Object.assign(valid, normalizeSession({ [field]: session[field] }, OWNER));
-    } catch (error) {
-      log('warn', `${(error as Error).message} The field is left out.`);
-    }
-  }
-  return valid;
 }

@@ -23,11 +23,7 @@ export class CifSessionLogRecordProcessor {
     stampSession(logRecord, emitContext, 'log record');
   }
 
-  forceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
+  async forceFlush(): Promise<void> {}
 
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
+  async shutdown(): Promise<void> {}
 }

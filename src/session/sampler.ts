@@ -32,7 +32,7 @@ export interface CifWrappedSampler {
  * @example new WebTracerProvider({ sampler: new CifSampler(new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.25) })), spanProcessors })
  */
 export class CifSampler {
-  private warned = false;
+  private warned?: boolean;
 
   constructor(private readonly sampler: CifWrappedSampler) {}
 
@@ -41,10 +41,10 @@ export class CifSampler {
     try {
       // Read once and copied, so that no getter of a foreign result runs inside the SDK.
       const { decision, attributes: added, traceState } = this.sampler.shouldSample(context, traceId, spanName, spanKind, attributes, links);
-      if (decision !== 0 && decision !== 1 && decision !== 2) throw new TypeError(`it answered the decision ${String(decision)}`);
+      if (![0, 1, 2].includes(decision)) throw new TypeError(`it answered the decision ${String(decision)}`);
       return { decision: cif ? RECORD_AND_SAMPLED : decision, attributes: added, traceState };
     } catch (error) {
-      if (!this.warned) log('warn', 'CifSampler: the wrapped sampler failed; its spans are dropped, those under a CIF session kept. Shown once.', error);
+      if (!this.warned) log('warn', 'CifSampler: the wrapped sampler failed; only CIF spans are kept. Shown once.', error);
       this.warned = true;
     }
     return { decision: cif ? RECORD_AND_SAMPLED : NOT_RECORD };
@@ -52,7 +52,7 @@ export class CifSampler {
 
   toString(): string {
     try {
-      return `CifSampler{${String(this.sampler)}}`;
+      return `CifSampler{${this.sampler}}`;
     } catch {
       return 'CifSampler{unknown}';
     }

@@ -24,11 +24,7 @@ export class CifSessionSpanProcessor {
 
   onEnd(_span: unknown): void {}
 
-  forceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
+  async forceFlush(): Promise<void> {}
 
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
+  async shutdown(): Promise<void> {}
 }

@@ -16,9 +16,8 @@ export interface Stampable {
 export function stampSession(target: Stampable, ctx: Context | undefined, what: string): void {
   try {
     const session = getCifSession(ctx);
-    if (session === undefined) return;
     for (const [field, key] of SESSION_ATTRIBUTES) {
-      const value = session[field];
+      const value = session?.[field];
       if (value !== undefined && target.attributes[key] === undefined) target.setAttribute(key, value);
     }
   } catch (error) {

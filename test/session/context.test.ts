@@ -64,25 +64,31 @@ describe('setCifSession and getCifSession', () => {
       title: 'an id that is not a string',
       session: { ...CALL, participantId: 7 },
       expected: CALL,
-      warning: /setCifSession: `session.participantId` must be a string \(got 7\)\. The field is left out\./,
+      warning: /setCifSession: `session.participantId` must be a string of at most 100 characters \(its Dataverse column size\) \(got 7\)\. It is left out\./,
     },
     {
       title: 'an id longer than its 100-character column',
       session: { conversationId: 'c'.repeat(101), providerSessionId: 'prov-1' },
       expected: { providerSessionId: 'prov-1' },
-      warning: /`session.conversationId` must be at most 100 characters.*The field is left out\./,
+      warning: /`session.conversationId` must be a string of at most 100 characters.*It is left out\./,
+    },
+    {
+      title: 'an id whose getter throws',
+      session: Object.defineProperty({ ...CALL }, 'participantId', { enumerable: true, get: () => { throw new Error('getter bug'); } }),
+      expected: CALL,
+      warning: /^opentelemetry-exporter-cif getter bug It is left out\.$/,
     },
     {
       title: 'a null session',
       session: null,
       expected: {},
-      warning: /^opentelemetry-exporter-cif setCifSession: `session` must be an object \(got null\)\. The session is ignored\.$/,
+      warning: /^opentelemetry-exporter-cif setCifSession: `session` must be an object \(got null\)\. It is left out\.$/,
     },
     {
       title: 'a session that is not an object',
       session: 'conv-1',
       expected: {},
-      warning: /setCifSession: `session` must be an object \(got 'conv-1'\)\. The session is ignored\./,
+      warning: /setCifSession: `session` must be an object \(got 'conv-1'\)\. It is left out\./,
     },
   ];
   invalid.forEach(({ title, session, expected, warning }) =>

@@ -199,6 +199,12 @@ describe('CifSampler', () => {
     expect(String(new CifSampler(new AlwaysOnSampler()))).to.equal('CifSampler{AlwaysOnSampler}');
   });
 
+  it('keeps a span whose context cannot be read, rather than lose its KPI events', () => {
+    const unreadable = new Proxy(ROOT_CONTEXT, { get: () => { throw new Error('trap'); } });
+    const result = new CifSampler(new AlwaysOffSampler()).shouldSample(unreadable, '1'.repeat(32), 'call', SpanKind.INTERNAL, {}, []);
+    expect(result).to.deep.equal({ decision: SamplingDecision.RECORD_AND_SAMPLED, attributes: undefined, traceState: undefined });
+  });
+
   it('still names itself when the wrapped sampler cannot say its name', () => {
     const sampler = new CifSampler({ shouldSample: () => ({ decision: 0 }), toString: () => { throw new Error('trap'); } });
     expect(sampler.toString()).to.equal('CifSampler{unknown}');
@@ -230,7 +236,7 @@ describe('CifSampler', () => {
       expect([outside!.isRecording(), names(client.calls)]).to.deep.equal([false, ['A', 'B']]);
       expect(messages).to.have.length(1);
       expect(messages[0]).to.match(warning);
-      expect(messages[0]).to.match(/those under a CIF session kept\. Shown once\./);
+      expect(messages[0]).to.match(/the wrapped sampler failed; only CIF spans are kept\. Shown once\./);
       await provider.shutdown();
     }),
   );
