@@ -64,7 +64,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
       }
       for (const counter in warnings) {
         const [group, reason] = counter.split('.') as [string, string?];
-        const count = reason === undefined ? counters[group] : (counters[group] as Record<string, number>)[reason];
+        const count = reason ? (counters[group] as Record<string, number>)[reason] : counters[group];
         if ((count as number) > 0) warnOnce(counter);
       }
       const { engine } = delivery;

@@ -22,15 +22,17 @@ export type AttributeBag = { readonly [key: string]: unknown };
 export type CustomAttributes = ReadonlyArray<readonly [string, string]>;
 
 /**
- * The optional text fields of a KPI event: payload field, the attribute it comes from, its column
- * size. `recordKpiEvent` and `emitKpiEvent` take them by the same names, but `reason`.
+ * The optional text fields of a KPI event: payload field and the attribute it comes from.
+ * `recordKpiEvent` and `emitKpiEvent` take them by the same names, but `reason`.
  */
 export const KPI_FIELDS = [
-  ['kpiEventReason', ATTR_CIF_KPI_REASON, MAX_TEXT_LENGTH],
-  ['additionalData', ATTR_CIF_KPI_ADDITIONAL_DATA, MAX_ADDITIONAL_DATA_LENGTH],
-  ['notificationResponseAction', ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION, MAX_TEXT_LENGTH],
-  ['externalCorrelationId', ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID, MAX_TEXT_LENGTH],
+  ['kpiEventReason', ATTR_CIF_KPI_REASON],
+  ['additionalData', ATTR_CIF_KPI_ADDITIONAL_DATA],
+  ['notificationResponseAction', ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION],
+  ['externalCorrelationId', ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID],
 ] as const;
+
+const KPI_KEYS: readonly string[] = KPI_FIELDS.map(([, key]) => key);
 
 /** Value by column, in the order the columns were first set: a `Map` keeps a bag of many columns linear. */
 type CustomColumns = Map<string, string>;
@@ -57,7 +59,7 @@ export function isInstrumentationScope(scope: { readonly name?: unknown } | unde
 /**
  * Reads the KPI fields of one attribute bag. With `inherited` (a span's fields, for one of its
  * events), a field the bag lacks keeps the inherited value, and custom columns are set over the
- * inherited ones, column by column. Indexed loops: this runs for every span event.
+ * inherited ones, column by column.
  */
 export function readKpiFields(
   attributes: AttributeBag,
@@ -66,31 +68,33 @@ export function readKpiFields(
   warn: MappingWarn | undefined,
   inherited?: KpiFields,
 ): KpiFields {
-  // Sized up front: growing an array from empty reserves room for 16 values.
-  const fields = new Array(5) as KpiFields;
-  for (let i = 0; i < 4; i++) fields[i] = field(attributes, KPI_FIELDS[i]![1], stats) ?? (inherited?.[i] as string | undefined);
-  // The span's columns are shared by its events: a bag copies them when it sets its first column.
-  const shared = inherited?.[4];
+  // An event starts from its span's fields (sized up front: an array grown from empty reserves 16
+  // values). The span's columns are shared by its events: a bag copies them when it sets its first column.
+  const fields = (inherited?.slice() ?? new Array(5)) as KpiFields;
+  const shared = fields[4];
   let custom: CustomColumns | undefined;
   // A column set again keeps its place and takes the new value. Mapped attributes first, so an
   // explicit `cif.kpi.custom.*` on the same bag wins.
-  for (let i = 0; i < customAttributes.length; i++) {
-    const value = field(attributes, customAttributes[i]![0], stats);
-    if (value !== undefined) (custom ??= new Map(shared)).set(customAttributes[i]![1], value);
+  for (const [key, column] of customAttributes) {
+    const value = field(attributes, key, stats);
+    if (value !== undefined) (custom ??= new Map(shared)).set(column, value);
   }
+  // One pass over the keys the bag has: looking up each field's key cost more, as most are absent.
   for (const key in attributes) {
-    if (!key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
+    const at = KPI_KEYS.indexOf(key);
+    if (at < 0 && !key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
     const value = field(attributes, key, stats);
     if (value === undefined) continue;
     const column = key.slice(CIF_KPI_CUSTOM_PREFIX.length);
-    if (isColumnName(column)) {
+    if (at >= 0) fields[at] = value;
+    else if (isColumnName(column)) {
       (custom ??= new Map(shared)).set(column, value);
     } else {
       stats.droppedFields.invalid_custom_column++;
       warn?.('invalid_custom_column', `'${key}' names no column of msdyn_kpieventdata`);
     }
   }
-  fields[4] = custom ?? shared;
+  if (custom) fields[4] = custom;
   return fields;
 }
 
@@ -101,10 +105,9 @@ export function buildKpiEvent(name: string, millis: number, fields: KpiFields, s
   };
   for (let i = 0; i < 4; i++) {
     const value = fields[i] as string | undefined;
-    if (value !== undefined) {
-      const [payloadField, , max] = KPI_FIELDS[i]!;
-      event[payloadField] = cut(value, max, payloadField, stats);
-    }
+    const payloadField = KPI_FIELDS[i]![0];
+    // additionalData (i = 1) has the larger column.
+    if (value !== undefined) event[payloadField] = cut(value, i === 1 ? MAX_ADDITIONAL_DATA_LENGTH : MAX_TEXT_LENGTH, payloadField, stats);
   }
   const custom = fields[4];
   if (custom) {
