@@ -556,6 +556,25 @@ describe('CifDelivery', () => {
       }),
     );
 
+    it('gives up the calls left as no_timer at once when setTimeout fails as its timer is set again after firing', async () => {
+      const delivery = engine(new RecordingCifClient({ answer: hangs }), { timeoutMillis: 1_000 });
+      void delivery.deliver(calls('A'));
+      await clock.tickAsync(500);
+      const result = watch(delivery.deliver(calls('B')));
+      const fake = globalThis.setTimeout;
+      globalThis.setTimeout = (() => {
+        throw new Error('off');
+      }) as unknown as typeof setTimeout;
+      try {
+        await clock.tickAsync(500);
+      } finally {
+        globalThis.setTimeout = fake;
+      }
+      expect(result.value?.errors.map((e) => [e.name, e.message])).to.deep.equal([['CifTimerError', 'setTimeout threw (off), so calls cannot be timed: given up']]);
+      expect(stats.dropped).to.include({ timed_out: 1, no_timer: 1 });
+      expect(stats).to.include({ callsInFlight: 0, callsAbandoned: 0, kpiEventsPending: 0 });
+    });
+
     it('runs no timer once every call has settled', async () => {
       const delivery = engine(new RecordingCifClient());
       await delivery.deliver(calls('A', 'B', 'C'));
