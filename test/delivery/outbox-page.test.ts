@@ -40,6 +40,14 @@ describe('what the page offers the outbox', () => {
       }),
     );
 
+    it("leaves the page's own items as they were, one under the empty key included", () => {
+      const page = new MemoryStore();
+      page.setItem('', 'the page');
+      page.setItem('settings', '{}');
+      expect(findStore(page, locks)).to.deep.equal({ store: page, locks });
+      expect(page.contents()).to.deep.equal({ '': 'the page', settings: {} });
+    });
+
     it('says that Web Locks are missing where the page has navigator.locks without request()', () => {
       expect(withGlobals({ navigator: { locks: {} } }, () => findStore(store, undefined))).to.equal('no navigator.locks (Web Locks need https or localhost)');
     });
