@@ -1,13 +1,14 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { createDelivery, type DeliveryEngine } from '../../src/delivery/engine.js';
 import { DELIVERY_DEFAULTS } from '../../src/delivery/options.js';
 import { createOutbox, type OutboxStore } from '../../src/delivery/outbox.js';
-import type { ReadinessSource } from '../../src/delivery/readiness.js';
+import { pageCifClient, type ReadinessSource } from '../../src/delivery/readiness.js';
 import { createDeliveryStats, type CifDeliveryStats } from '../../src/stats.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import type { CifCall } from '../../src/types.js';
-import { expectBalanced, hangs } from '../helpers/fake-client.js';
+import { expectBalanced, hangs, installCifWithoutInitDone, removePageCif } from '../helpers/fake-client.js';
 import { createLockManager, MemoryStore, type LockClient } from '../helpers/web-storage.js';
 
 const PAGE_A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
@@ -130,6 +131,42 @@ describe('delivery with the outbox', () => {
     await clock.tickAsync(1);
     expect(sent(host)).to.deep.equal(calls('A1'));
     expectBalanced(stats);
+  });
+
+  it('sends a call past its wait as a last chance once more when the page library, ready while a claim outlasted the wait, fails the call before it', async () => {
+    store.setItem(`otel-cif/widget/${PAGE_B}/0`, JSON.stringify({ v: 1, t: Date.now(), ...call('B0') }));
+    let answers = 0;
+    const library = new RecordingCifClient({ answer: () => (answers++ === 0 ? Promise.reject('Provider not active') : Promise.resolve('ok')) });
+    installCifWithoutInitDone(library);
+    const lines: string[] = [];
+    // The component logger passes its namespace first.
+    const keep = (...args: unknown[]) => lines.push(args.slice(1).join(' '));
+    diag.setLogger({ error: keep, warn: keep, info: keep, debug: keep, verbose: keep }, { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true });
+    try {
+      const stats = createDeliveryStats();
+      const silent = { request: () => new Promise<unknown>(() => {}) };
+      const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: silent, uuid: () => PAGE_A });
+      const options = { ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, maxConcurrentCalls: 1, outbox: {} };
+      const engine = createDelivery({ ...options, getClient: pageCifClient, readiness: { kind: 'page', target: {} } }, stats, outbox);
+      engines.push(engine);
+      const result = engine.deliver(calls('A1', 'A2'));
+      // A1 goes when the wait runs out and fails; A2, past its wait too, goes at the timer's next turn.
+      await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis + 1);
+      expect(await result).to.deep.equal({ calls: 2, failed: 0, errors: [] });
+      expect(library.calls.map((c) => c.eventName)).to.deep.equal(['A1', 'A2', 'A1']);
+      expect(lines.filter((line) => line && !line.startsWith('outbox:'))).to.deep.equal([
+        `waiting for CIF, at most ${DELIVERY_DEFAULTS.readyTimeoutMillis} ms`,
+        'calling without CIFInitDone after readyTimeoutMillis',
+        "call 'A1' failed before CIFInitDone (Provider not active); waiting for CIF again",
+        'waiting for CIF, at most 0 ms',
+        'calling without CIFInitDone after readyTimeoutMillis',
+        // A1 waits again from its attempt, a millisecond earlier.
+        `waiting for CIF, at most ${DELIVERY_DEFAULTS.readyTimeoutMillis - 1} ms`,
+      ]);
+    } finally {
+      diag.disable();
+      removePageCif();
+    }
   });
 
   it('takes a call out before it goes to the host, so one the host never answered is not sent again', async () => {
