@@ -241,7 +241,8 @@ describe('delivery with the outbox', () => {
     const host = new RecordingCifClient();
     const first = page(PAGE_A, host, { store: sticky });
     await settle();
-    await first.engine.deliver(calls('A1', 'A2'));
+    const report = await first.engine.deliver(calls('A1', 'A2'));
+    expect({ ...report, errors: report.errors.map((e) => e.message) }).to.deep.equal({ calls: 2, failed: 1, errors: ['the outbox could not take this call out'] });
     expect(sent(host)).to.deep.equal(calls('A2'));
     expect(first.stats).to.deep.include({ kpiEventsKept: 1, kpiEventsDelivered: 1 });
     expect(first.stats.outbox.storeErrors).to.equal(1);

@@ -1048,7 +1048,9 @@ describe('CifDelivery', () => {
         throw new Error('no');
       }
     }
+    // Counted per test, so that the case holds however often it runs in one process (as the mutation run does).
     let reads = 0;
+    beforeEach(() => (reads = 0));
     const cases: Array<[string, unknown, RegExp]> = [
       ['a revoked proxy', revoked.proxy, /^CIF host rejected the call with a value that cannot be read$/],
       ['an Error subclass whose message getter throws', new Unreadable(), /^CIF host rejected the call with a value that cannot be read$/],

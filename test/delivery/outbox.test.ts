@@ -660,6 +660,16 @@ describe('outbox', () => {
       }),
     );
 
+    it('reads no further than the length the store gives', async () => {
+      await crashedWith(PAGE_B, [call('B0'), call('B1')]);
+      const page = open(PAGE_A);
+      await settle();
+      Object.defineProperty(store, 'length', { get: () => store.items.size - 1, configurable: true });
+      claim(page);
+      await settle();
+      expect(page.claimed.map(names)).to.deep.equal([['B0']]);
+    });
+
     it('counts as not stored, not an error of the store, a call the store refuses after a write it took', async () => {
       const page = open(PAGE_A);
       await settle();
