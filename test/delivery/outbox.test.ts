@@ -750,15 +750,17 @@ describe('outbox', () => {
       expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored: 1 });
     });
 
-    it('counts no store error when dispose stops its wait for a page still open', async () => {
+    it('withdraws at dispose its wait for the lock of a page still open, counting no store error', async () => {
       const live = open(PAGE_B);
       await settle();
       live.outbox.add(call('B0'));
       const page = open(PAGE_A);
       claim(page);
       await settle();
+      expect(manager.waiting()).to.deep.equal([`otel-cif/widget/${PAGE_B}`]);
       page.outbox.dispose();
       await settle();
+      expect(manager.waiting()).to.deep.equal([]);
       expect(page.stats.storeErrors).to.equal(0);
       expect(warnings()).to.deep.equal([]);
     });
@@ -851,19 +853,6 @@ describe('outbox', () => {
       page.outbox.add(call('X'));
       page.outbox.add(call('X'));
       expect(page.stats).to.deep.include({ stored: 2, notStored: { full: 0, store_error: 0 } });
-    });
-
-    it('withdraws at dispose its wait for the lock of a page still open', async () => {
-      const live = open(PAGE_B);
-      await settle();
-      live.outbox.add(call('B0'));
-      const page = open(PAGE_A);
-      claim(page);
-      await settle();
-      expect(manager.waiting()).to.deep.equal([`otel-cif/widget/${PAGE_B}`]);
-      page.outbox.dispose();
-      await settle();
-      expect(manager.waiting()).to.deep.equal([]);
     });
 
     it('reads the store once when claiming while every other page is still open', async () => {
