@@ -984,8 +984,10 @@ describe('CifDelivery', () => {
       const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 1 });
       void delivery.deliver(calls('A', 'B', 'C'));
       await clock.tickAsync(150_000);
+      // A call handed over now finds the one slot still held by B.
+      void delivery.deliver(calls('D'));
       expect(names(client)).to.deep.equal(['A', 'B']);
-      expect(stats).to.include({ callsAbandoned: 1, callsInFlight: 0, callsQueued: 1 });
+      expect(stats).to.include({ callsAbandoned: 1, callsInFlight: 0, callsQueued: 2 });
       await clock.tickAsync(49_999);
       expect(names(client)).to.deep.equal(['A', 'B']);
       await clock.tickAsync(1);

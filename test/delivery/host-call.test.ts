@@ -12,6 +12,15 @@ const call: CifCall = {
   correlationId: '4bf92f35-77b3-4da6-a3ce-929d0e0e4736',
 };
 
+/** A promise whose `then` calls both of its callbacks. */
+class TwiceAnswering extends Promise<string> {
+  override then<A = string, B = never>(onOk?: ((value: string) => A | PromiseLike<A>) | null, onError?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    onOk?.('ok');
+    onError?.(new Error('answered twice'));
+    return Promise.resolve() as Promise<A | B>;
+  }
+}
+
 /** Calls a host answering with `answer()` and resolves with what `answered` got, each time it ran. */
 async function answersOf(answer: () => unknown, dataFormat: 'object' | 'json' = 'object'): Promise<Array<Error | undefined>> {
   const answers: Array<Error | undefined> = [];
@@ -57,6 +66,7 @@ describe('callHost', () => {
     ['a synchronous throw', () => { throw 'no host'; }, 'no host'],
     ['a thenable whose then throws', () => ({ then: () => { throw new Error('bad then'); } }), 'bad then'],
     ['a proxy of a promise', () => new Proxy(Promise.resolve('ok'), {}), 'incompatible receiver'],
+    ['a promise of a subclass whose then answers twice', () => TwiceAnswering.resolve('ok'), undefined],
   ];
   answers.forEach(([what, answer, failure]) =>
     it(`answers once for a host that returns ${what}`, async () => {

@@ -538,6 +538,16 @@ describe('outbox', () => {
       expect(store.items.has(key(PAGE_B, 0))).to.equal(true);
     });
 
+    it('never claims the calls of a name nested in its own', async () => {
+      const nested = `otel-cif/widget/2/${PAGE_B}/0`;
+      store.setItem(nested, JSON.stringify(storedValue(call('Nested'))));
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      expect(page.claimed).to.deep.equal([]);
+      expect(store.items.has(nested)).to.equal(true);
+    });
+
     const unreadable: Array<{ title: string; value: string }> = [
       { title: 'text that is not JSON', value: 'not json' },
       { title: 'JSON that is not an array', value: '{"0":2}' },
