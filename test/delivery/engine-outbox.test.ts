@@ -1,13 +1,14 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { expect } from 'chai';
-import { createDelivery, type DeliveryEngine } from '../../src/delivery/engine.js';
+import { createDelivery, type DeliveryEngine, type DeliveryReport } from '../../src/delivery/engine.js';
 import { DELIVERY_DEFAULTS } from '../../src/delivery/options.js';
 import { createOutbox, type OutboxStore } from '../../src/delivery/outbox.js';
-import type { ReadinessSource } from '../../src/delivery/readiness.js';
+import { pageCifClient, type ReadinessSource } from '../../src/delivery/readiness.js';
 import { createDeliveryStats, type CifDeliveryStats } from '../../src/stats.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import type { CifCall } from '../../src/types.js';
-import { expectBalanced, hangs } from '../helpers/fake-client.js';
+import { expectBalanced, hangs, installCifWithoutInitDone, removePageCif } from '../helpers/fake-client.js';
 import { createLockManager, MemoryStore, type LockClient } from '../helpers/web-storage.js';
 
 const PAGE_A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
@@ -47,7 +48,18 @@ describe('delivery with the outbox', () => {
     await clock.runAllAsync();
     await Promise.all(closing);
     clock.uninstall();
+    diag.disable();
+    removePageCif();
   });
+
+  /** Keeps what the engine says at DEBUG and above from now to the end of the test, namespace left out. */
+  function debugLines(): string[] {
+    const lines: string[] = [];
+    const keep = (...args: unknown[]) => lines.push(args.slice(1).join(' '));
+    diag.setLogger({ error: keep, warn: keep, info: keep, debug: keep, verbose: keep }, { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true });
+    lines.length = 0;
+    return lines;
+  }
 
   /** Lets lock grants and host answers through without moving the clock. */
   const settle = () => clock.tickAsync(0);
@@ -132,6 +144,55 @@ describe('delivery with the outbox', () => {
     expectBalanced(stats);
   });
 
+  it('sends a call past its wait as a last chance once more when the page library, ready while a claim outlasted the wait, fails the call before it', async () => {
+    store.setItem(`otel-cif/widget/${PAGE_B}/0`, JSON.stringify({ v: 1, t: Date.now(), ...call('B0') }));
+    let answers = 0;
+    const library = new RecordingCifClient({ answer: () => (answers++ === 0 ? Promise.reject('Provider not active') : Promise.resolve('ok')) });
+    installCifWithoutInitDone(library);
+    const lines = debugLines();
+    const stats = createDeliveryStats();
+    const silent = { request: () => new Promise<unknown>(() => {}) };
+    const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: silent, uuid: () => PAGE_A });
+    const options = { ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, maxConcurrentCalls: 1, outbox: {} };
+    const engine = createDelivery({ ...options, getClient: pageCifClient, readiness: { kind: 'page', target: {} } }, stats, outbox);
+    engines.push(engine);
+    const result = engine.deliver(calls('A1', 'A2'));
+    // A1 goes when the wait runs out and fails; A2, past its wait too, goes at the timer's next turn.
+    await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis + 1);
+    expect(await result).to.deep.equal({ calls: 2, failed: 0, errors: [] });
+    expect(library.calls.map((c) => c.eventName)).to.deep.equal(['A1', 'A2', 'A1']);
+    expect(lines.filter((line) => !line.startsWith('outbox:'))).to.deep.equal([
+      `waiting for CIF, at most ${DELIVERY_DEFAULTS.readyTimeoutMillis} ms`,
+      'calling without CIFInitDone after readyTimeoutMillis',
+      "call 'A1' failed before CIFInitDone (Provider not active); waiting for CIF again",
+      'waiting for CIF, at most 0 ms',
+      'calling without CIFInitDone after readyTimeoutMillis',
+      // A1 waits again from its attempt, a millisecond earlier.
+      `waiting for CIF, at most ${DELIVERY_DEFAULTS.readyTimeoutMillis - 1} ms`,
+    ]);
+  });
+
+  it('fails its calls at once when the ready promise rejects while the outbox still claims, keeping them for a later page', async () => {
+    store.setItem(`otel-cif/widget/${PAGE_B}/0`, JSON.stringify({ v: 1, t: Date.now(), ...call('B0') }));
+    const stats = createDeliveryStats();
+    const silent = { request: () => new Promise<unknown>(() => {}) };
+    const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: silent, uuid: () => PAGE_A });
+    let reject!: (reason: unknown) => void;
+    const ready = new Promise<void>((_, r) => (reject = r));
+    const engine = createDelivery({ ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, getClient: () => new RecordingCifClient(), readiness: { kind: 'promise', ready }, outbox: {} }, stats, outbox);
+    engines.push(engine);
+    let report: DeliveryReport | undefined;
+    void engine.deliver(calls('A1')).then((r) => (report = r));
+    reject(new Error('no CIF here'));
+    await settle();
+    expect(report && { ...report, errors: report.errors.map((e) => e.message) }).to.deep.equal({
+      calls: 1,
+      failed: 1,
+      errors: ['CIF library not loaded: the ready promise rejected: no CIF here'],
+    });
+    expect(stats).to.deep.include({ kpiEventsKept: 1, kpiEventsPending: 0 });
+  });
+
   it('takes a call out before it goes to the host, so one the host never answered is not sent again', async () => {
     const first = page(PAGE_A, new RecordingCifClient({ answer: hangs }));
     void first.engine.deliver(calls('A1'));
@@ -202,12 +263,15 @@ describe('delivery with the outbox', () => {
       },
     });
     const host = new RecordingCifClient();
+    const lines = debugLines();
     const first = page(PAGE_A, host, { store: sticky });
     await settle();
-    await first.engine.deliver(calls('A1', 'A2'));
+    const report = await first.engine.deliver(calls('A1', 'A2'));
+    expect({ ...report, errors: report.errors.map((e) => e.message) }).to.deep.equal({ calls: 2, failed: 1, errors: ['the outbox could not take this call out'] });
     expect(sent(host)).to.deep.equal(calls('A2'));
     expect(first.stats).to.deep.include({ kpiEventsKept: 1, kpiEventsDelivered: 1 });
     expect(first.stats.outbox.storeErrors).to.equal(1);
+    expect(lines).to.include("call 'A1' kept in the outbox for a later page: the outbox could not take this call out");
     expectBalanced(first.stats);
   });
 

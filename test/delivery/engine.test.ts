@@ -556,6 +556,25 @@ describe('CifDelivery', () => {
       }),
     );
 
+    it('gives up the calls left as no_timer at once when setTimeout fails as its timer is set again after firing', async () => {
+      const delivery = engine(new RecordingCifClient({ answer: hangs }), { timeoutMillis: 1_000 });
+      void delivery.deliver(calls('A'));
+      await clock.tickAsync(500);
+      const result = watch(delivery.deliver(calls('B')));
+      const fake = globalThis.setTimeout;
+      globalThis.setTimeout = (() => {
+        throw new Error('off');
+      }) as unknown as typeof setTimeout;
+      try {
+        await clock.tickAsync(500);
+      } finally {
+        globalThis.setTimeout = fake;
+      }
+      expect(result.value?.errors.map((e) => [e.name, e.message])).to.deep.equal([['CifTimerError', 'setTimeout threw (off), so calls cannot be timed: given up']]);
+      expect(stats.dropped).to.include({ timed_out: 1, no_timer: 1 });
+      expect(stats).to.include({ callsInFlight: 0, callsAbandoned: 0, kpiEventsPending: 0 });
+    });
+
     it('runs no timer once every call has settled', async () => {
       const delivery = engine(new RecordingCifClient());
       await delivery.deliver(calls('A', 'B', 'C'));
@@ -965,8 +984,10 @@ describe('CifDelivery', () => {
       const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 1 });
       void delivery.deliver(calls('A', 'B', 'C'));
       await clock.tickAsync(150_000);
+      // A call handed over now finds the one slot still held by B.
+      void delivery.deliver(calls('D'));
       expect(names(client)).to.deep.equal(['A', 'B']);
-      expect(stats).to.include({ callsAbandoned: 1, callsInFlight: 0, callsQueued: 1 });
+      expect(stats).to.include({ callsAbandoned: 1, callsInFlight: 0, callsQueued: 2 });
       await clock.tickAsync(49_999);
       expect(names(client)).to.deep.equal(['A', 'B']);
       await clock.tickAsync(1);
@@ -1029,7 +1050,9 @@ describe('CifDelivery', () => {
         throw new Error('no');
       }
     }
+    // Counted per test, so that the case holds however often it runs in one process (as the mutation run does).
     let reads = 0;
+    beforeEach(() => (reads = 0));
     const cases: Array<[string, unknown, RegExp]> = [
       ['a revoked proxy', revoked.proxy, /^CIF host rejected the call with a value that cannot be read$/],
       ['an Error subclass whose message getter throws', new Unreadable(), /^CIF host rejected the call with a value that cannot be read$/],

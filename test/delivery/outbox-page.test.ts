@@ -9,6 +9,20 @@ const refusing = Object.assign(new MemoryStore(), {
   },
 });
 
+/** Runs `fn` with the page globals `globals` defined, then puts back what was there. */
+function withGlobals<T>(globals: Record<string, unknown>, fn: () => T): T {
+  const saved = Object.fromEntries(Object.keys(globals).map((name) => [name, Object.getOwnPropertyDescriptor(globalThis, name)]));
+  for (const [name, value] of Object.entries(globals)) Object.defineProperty(globalThis, name, { value, configurable: true });
+  try {
+    return fn();
+  } finally {
+    for (const [name, descriptor] of Object.entries(saved)) {
+      if (descriptor) Object.defineProperty(globalThis, name, descriptor);
+      else Reflect.deleteProperty(globalThis, name);
+    }
+  }
+}
+
 describe('what the page offers the outbox', () => {
   describe('findStore', () => {
     const store = new MemoryStore();
@@ -25,6 +39,18 @@ describe('what the page offers the outbox', () => {
         expect(store.length).to.equal(0);
       }),
     );
+
+    it("leaves the page's own items as they were, one under the empty key included", () => {
+      const page = new MemoryStore();
+      page.setItem('', 'the page');
+      page.setItem('settings', '{}');
+      expect(findStore(page, locks)).to.deep.equal({ store: page, locks });
+      expect(page.contents()).to.deep.equal({ '': 'the page', settings: {} });
+    });
+
+    it('says that Web Locks are missing where the page has navigator.locks without request()', () => {
+      expect(withGlobals({ navigator: { locks: {} } }, () => findStore(store, undefined))).to.equal('no navigator.locks (Web Locks need https or localhost)');
+    });
   });
 
   describe('lockRequests', () => {
@@ -49,5 +75,10 @@ describe('what the page offers the outbox', () => {
 
   it('names the widget by its path outside a frame', () => {
     expect(defaultName()).to.equal('');
+  });
+
+  it("names the widget by its referrer's origin in a frame whose page has no location", () => {
+    const frame = { location: undefined, document: { referrer: 'https://contoso.crm.dynamics.com/main.aspx' }, top: {}, self: {} };
+    expect(withGlobals(frame, defaultName)).to.equal('https://contoso.crm.dynamics.com');
   });
 });

@@ -43,6 +43,12 @@ const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 const names = (entries: readonly OutboxEntry[]) => entries.map((entry) => entry.call.eventName);
 /** The stored value of call('X') with field `index` replaced by `value`. */
 const withField = (index: number, value: unknown) => storedValue(call('X')).map((field, i) => (i === index ? value : field));
+/** Counts from now on the scans of `store`: each scan reads its length once. */
+function countScans(store: MemoryStore): () => number {
+  let scans = 0;
+  Object.defineProperty(store, 'length', { get: () => (scans++, store.items.size), configurable: true });
+  return () => scans;
+}
 
 interface Page {
   outbox: Outbox;
@@ -439,6 +445,15 @@ describe('outbox', () => {
       expect(debugLines()).to.include.members(['outbox: claiming the calls of 2 other pages', 'outbox: replaying 3 calls of 2 pages gone']);
     });
 
+    it('hands over every call of a page gone, those with sequence numbers of two digits included', async () => {
+      const left = Array.from({ length: 12 }, (_, i) => `B${i}`);
+      await crashedWith(PAGE_B, left.map((name) => call(name)));
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      expect(page.claimed.map(names)).to.deep.equal([left]);
+    });
+
     it("never takes the calls of a page still open, and takes them when it goes", async () => {
       const live = open(PAGE_B);
       await settle();
@@ -521,6 +536,16 @@ describe('outbox', () => {
       expect(page.claimed).to.deep.equal([]);
       expect(Object.keys(other)).to.deep.equal([key(PAGE_B, 0)]);
       expect(store.items.has(key(PAGE_B, 0))).to.equal(true);
+    });
+
+    it('never claims the calls of a name nested in its own', async () => {
+      const nested = `otel-cif/widget/2/${PAGE_B}/0`;
+      store.setItem(nested, JSON.stringify(storedValue(call('Nested'))));
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      expect(page.claimed).to.deep.equal([]);
+      expect(store.items.has(nested)).to.equal(true);
     });
 
     const unreadable: Array<{ title: string; value: string }> = [
@@ -612,6 +637,7 @@ describe('outbox', () => {
       { title: 'getItem throws', fault: { getItem: boom }, removed: true, claimed: [], errors: true },
       { title: 'setItem throws', fault: { setItem: boom }, removed: true, claimed: ['B0', 'B1'], errors: true },
       { title: 'removeItem throws', fault: { removeItem: boom }, removed: false, claimed: ['B0', 'B1'], errors: true },
+      { title: 'removeItem and getItem throw', fault: { removeItem: boom, getItem: boom }, removed: false, claimed: [], errors: true },
       { title: 'key throws', fault: { key: boom }, removed: true, claimed: [], errors: true },
       { title: 'length throws', fault: { length: { get: boom } }, removed: true, claimed: [], errors: true },
       { title: 'getItem returns garbage', fault: { getItem: () => 42 }, removed: true, claimed: [], errors: false },
@@ -644,6 +670,16 @@ describe('outbox', () => {
       }),
     );
 
+    it('reads no further than the length the store gives', async () => {
+      await crashedWith(PAGE_B, [call('B0'), call('B1')]);
+      const page = open(PAGE_A);
+      await settle();
+      Object.defineProperty(store, 'length', { get: () => store.items.size - 1, configurable: true });
+      claim(page);
+      await settle();
+      expect(page.claimed.map(names)).to.deep.equal([['B0']]);
+    });
+
     it('counts as not stored, not an error of the store, a call the store refuses after a write it took', async () => {
       const page = open(PAGE_A);
       await settle();
@@ -660,6 +696,16 @@ describe('outbox', () => {
       expect(page.outbox.remove(entry)).to.equal(true);
       page.outbox.restore(entry);
       expect(store.contents()).to.deep.equal({ [key(PAGE_A, 0)]: storedValue(call('A0')) });
+    });
+
+    it('takes out a call it has not written yet without touching the store', async () => {
+      const page = open(PAGE_A);
+      const entry = page.outbox.add(call('A0'));
+      Object.defineProperty(store, 'removeItem', { value: boom, configurable: true });
+      expect(page.outbox.remove(entry)).to.equal(true);
+      await settle();
+      expect(page.stats).to.deep.equal(createOutboxStats());
+      expect(store.contents()).to.deep.equal({});
     });
 
     it('says a call was taken out when removeItem throws yet the entry is gone', async () => {
@@ -714,15 +760,17 @@ describe('outbox', () => {
       expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored: 1 });
     });
 
-    it('counts no store error when dispose stops its wait for a page still open', async () => {
+    it('withdraws at dispose its wait for the lock of a page still open, counting no store error', async () => {
       const live = open(PAGE_B);
       await settle();
       live.outbox.add(call('B0'));
       const page = open(PAGE_A);
       claim(page);
       await settle();
+      expect(manager.waiting()).to.deep.equal([`otel-cif/widget/${PAGE_B}`]);
       page.outbox.dispose();
       await settle();
+      expect(manager.waiting()).to.deep.equal([]);
       expect(page.stats.storeErrors).to.equal(0);
       expect(warnings()).to.deep.equal([]);
     });
@@ -817,6 +865,27 @@ describe('outbox', () => {
       expect(page.stats).to.deep.include({ stored: 2, notStored: { full: 0, store_error: 0 } });
     });
 
+    it('reads the store once when claiming while every other page is still open', async () => {
+      const live = open(PAGE_B);
+      await settle();
+      live.outbox.add(call('B0'));
+      const page = open(PAGE_A);
+      await settle();
+      const reads = countScans(store);
+      claim(page);
+      await settle();
+      expect([reads(), page.claimed]).to.deep.equal([1, []]);
+    });
+
+    it('never reads the store when its lock request fails', async () => {
+      const reads = countScans(store);
+      const page = open(PAGE_A, {}, { request: () => Promise.reject(new Error('no locks')) });
+      page.outbox.add(call('A0'));
+      await settle();
+      expect(reads()).to.equal(0);
+      expect(page.stats).to.deep.equal({ ...createOutboxStats(), notStored: { full: 0, store_error: 1 }, storeErrors: 1 });
+    });
+
     it('says nothing of pages still open once disposed during its claim', async () => {
       const live = open(PAGE_B);
       await settle();
@@ -885,6 +954,26 @@ describe('outbox', () => {
       expect(page.outbox.remove(taken)).to.equal(true);
       page.outbox.restore(taken);
       expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 0)]);
+    });
+
+    it('writes no call added after dispose, counting it not stored', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      page.outbox.dispose();
+      page.outbox.add(call('Late'));
+      expect(store.contents()).to.deep.equal({});
+      expect(page.stats).to.deep.equal({ ...createOutboxStats(), notStored: { full: 0, store_error: 1 } });
+    });
+
+    it('lets go at once of its own lock granted only after dispose, writing nothing more', async () => {
+      let grant!: () => unknown;
+      const page = open(PAGE_A, {}, { request: (_name, _options, callback) => new Promise((resolve) => (grant = () => resolve(callback({})))) });
+      page.outbox.dispose();
+      const held = grant();
+      page.outbox.add(call('Late'));
+      expect(held).to.equal(undefined);
+      expect(store.contents()).to.deep.equal({});
+      expect(debugLines()).to.deep.equal([]);
     });
 
     it('writes the calls admitted before its lock came, for a later page', async () => {

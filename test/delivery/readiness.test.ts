@@ -251,6 +251,22 @@ describe('CifReadiness', () => {
     }
   });
 
+  [
+    { what: 'neither listener method', target: {} },
+    { what: 'removeEventListener alone', target: { removeEventListener: () => {} } },
+    { what: 'addEventListener alone', target: { addEventListener: () => {} } },
+  ].forEach(({ what, target }) =>
+    it(`takes a target with ${what} for no window, listening on nothing and warning that a client should be passed`, () => {
+      const messages = captureDiag();
+      try {
+        createReadiness({ kind: 'page', target }, () => {});
+      } finally {
+        diag.disable();
+      }
+      expect(messages).to.deep.equal(['opentelemetry-exporter-cif No `client` option and no window, so no CIFInitDone event can come: pass a `client`.']);
+    }),
+  );
+
   it('does not throw when the page takes its removeEventListener away', () => {
     const target = windowLike();
     const readiness = createReadiness({ kind: 'page', target }, () => {});

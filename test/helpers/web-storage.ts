@@ -98,6 +98,8 @@ export function createLockManager() {
   return {
     /** Names of the locks held right now. */
     held: () => [...held.keys()],
+    /** Names of the locks asked for and not yet granted, once per request. */
+    waiting: () => [...queues.values()].flatMap((queue) => queue.map((request) => request.name)),
     client(): LockClient {
       const client = { crashed: false };
       clients.push(client);
