@@ -13,13 +13,6 @@ export interface Rounds {
 }
 
 /**
- * A full collection before each contender's turn (`node --expose-gc`, as `npm run bench` runs), so
- * that each pays for its own garbage, not for what the contender before it left: without it, the
- * same code measured from 0.6x to 7.5x the floor, depending on which one a collection fell in.
- */
-const collectGarbage = (): void => (globalThis as { gc?: () => void }).gc?.();
-
-/**
  * Times the contenders with tinybench, round after round, each round starting with the next
  * contender, so that a busy neighbour on a shared machine slows them alike. Gives each
  * contender's median latency per round, in milliseconds.
@@ -30,7 +23,7 @@ export async function alternate(contenders: readonly Contender[], { rounds, time
     // Tinybench warms each task up in the first round; the code stays compiled after that.
     const bench = new Bench({ time: timeMs, iterations: 10, warmup: round === 0, warmupTime: timeMs / 2, throws: true });
     const start = round % contenders.length;
-    for (const c of [...contenders.slice(start), ...contenders.slice(0, start)]) bench.add(c.name, c.fn, { beforeAll: collectGarbage });
+    for (const c of [...contenders.slice(start), ...contenders.slice(0, start)]) bench.add(c.name, c.fn);
     for (const task of await bench.run()) {
       if (task.result.state !== 'completed') throw new Error(`${task.name}: benchmark ${task.result.state}`);
       medians.get(task.name)!.push(task.result.latency.p50);
