@@ -95,13 +95,19 @@ describe('outbox', () => {
     return page;
   }
 
+  /** A page, once it holds its lock, that stored `calls`. */
+  async function openWith(pageId: string, calls: CifCall[]): Promise<Page> {
+    const page = open(pageId);
+    await settle();
+    calls.forEach((c) => page.outbox.add(c));
+    return page;
+  }
+
   /** A page that stored `calls` (admitted at `at`) and crashed. */
   async function crashedWith(pageId: string, calls: CifCall[], at = NOW): Promise<void> {
     const saved = now;
     now = at;
-    const page = open(pageId);
-    await settle();
-    calls.forEach((c) => page.outbox.add(c));
+    const page = await openWith(pageId, calls);
     now = saved;
     page.client.crash();
   }
@@ -455,9 +461,7 @@ describe('outbox', () => {
     });
 
     it("never takes the calls of a page still open, and takes them when it goes", async () => {
-      const live = open(PAGE_B);
-      await settle();
-      live.outbox.add(call('B0'));
+      const live = await openWith(PAGE_B, [call('B0')]);
       const handedOver = live.outbox.add(call('B1'));
       live.outbox.add(call('B2'));
       const page = open(PAGE_A);
@@ -612,9 +616,7 @@ describe('outbox', () => {
     });
 
     it('hands nothing over once disposed, and stops waiting for pages still open', async () => {
-      const live = open(PAGE_B);
-      await settle();
-      live.outbox.add(call('B0'));
+      const live = await openWith(PAGE_B, [call('B0')]);
       await crashedWith(PAGE_C, [call('C0')]);
       const page = open(PAGE_A);
       claim(page);
@@ -761,9 +763,7 @@ describe('outbox', () => {
     });
 
     it('withdraws at dispose its wait for the lock of a page still open, counting no store error', async () => {
-      const live = open(PAGE_B);
-      await settle();
-      live.outbox.add(call('B0'));
+      await openWith(PAGE_B, [call('B0')]);
       const page = open(PAGE_A);
       claim(page);
       await settle();
@@ -866,9 +866,7 @@ describe('outbox', () => {
     });
 
     it('reads the store once when claiming while every other page is still open', async () => {
-      const live = open(PAGE_B);
-      await settle();
-      live.outbox.add(call('B0'));
+      await openWith(PAGE_B, [call('B0')]);
       const page = open(PAGE_A);
       await settle();
       const reads = countScans(store);
@@ -887,9 +885,7 @@ describe('outbox', () => {
     });
 
     it('says nothing of pages still open once disposed during its claim', async () => {
-      const live = open(PAGE_B);
-      await settle();
-      live.outbox.add(call('B0'));
+      await openWith(PAGE_B, [call('B0')]);
       const page = open(PAGE_A);
       claim(page);
       page.outbox.dispose();
