@@ -1,5 +1,5 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { share, sharedDelivery, type SharedDelivery } from '../delivery/cif-delivery.js';
+import { share, sharedDelivery } from '../delivery/cif-delivery.js';
 import { summarize } from '../delivery/report.js';
 import { CifShutdownError, toError } from '../errors.js';
 import { log } from '../log.js';
@@ -13,12 +13,10 @@ export interface Source<S, O extends NormalizedOptions<S, unknown>, M> extends S
   map(items: readonly S[], options: O, stats: M, warn: MappingWarn): CifCall[];
   /** Warnings by counter (`dropped.invalid_span`, ...), for the counters only this source has. */
   readonly warnings: Readonly<Record<string, string>>;
-  /** Where to look when a source has no CIF identity. */
-  readonly missingIdentityCauses: string;
 }
 
 const WARNINGS: Readonly<Record<string, string>> = {
-  'dropped.identity_too_long': 'KPI events dropped: a CIF id is longer than its 100-character Dataverse column.',
+  'dropped.identity_too_long': 'KPI events dropped: a CIF id is longer than its 100-character column.',
   'droppedFields.unserializable_value': 'A field was left out: its value could not be read or written as JSON.',
   callbackErrors: 'An eventFilter, eventName or correlationId callback failed; its default was used.',
 };
@@ -29,52 +27,61 @@ const WARNINGS: Readonly<Record<string, string>> = {
  * `getStats()` returns.
  */
 export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M extends CifMappingStats<string>, T> {
-  private readonly delivery: SharedDelivery;
-  private closing: Promise<void> | undefined;
-  /** `export()`, made in the constructor around what it shares with the mapping's warnings. */
-  private readonly exportBatch: (items: S[], resultCallback: (result: ExportResult) => void) => void;
+  /** The work of each method, made in the constructor as closures over what they share. */
+  private readonly run: {
+    export: (items: S[], resultCallback: (result: ExportResult) => void) => void;
+    flush: () => Promise<void>;
+    shutdown: () => Promise<void>;
+    stats: () => T;
+  };
 
-  constructor(source: Source<S, O, M>, options: O, private readonly mappingStats: M) {
+  constructor(source: Source<S, O, M>, options: O, stats: M) {
     const { name } = source;
-    const delivery = (this.delivery = options.delivery !== undefined ? sharedDelivery(options.delivery, `${name}: option`) : share(options));
+    const delivery = options.delivery !== undefined ? sharedDelivery(options.delivery, `${name}: option`) : share(options);
+    const { engine } = delivery;
+    let closing: Promise<void> | undefined;
     delivery.users++;
-    if (delivery.engine.isClosed) log('warn', `${name}: its CifDelivery is shut down, so every export is refused (dropped.after_shutdown).`);
+    if (engine.isClosed) log('warn', `${name}: its CifDelivery is shut down, so every export is refused (dropped.after_shutdown).`);
     // Each counter that warns when it moves, with its message; each warns once per exporter.
     const warnings: Record<string, string> = { ...WARNINGS, ...source.warnings };
-    for (const field in mappingStats.truncated) warnings[`truncated.${field}`] = `${field} was cut to its Dataverse column size.`;
+    for (const field in stats.truncated) warnings[`truncated.${field}`] = `${field} was cut to its Dataverse column size.`;
     const warned = new Set<string>();
-    const warnOnce = (counter: string, message = warnings[counter]): void => {
+    const warn = (counter: string, message = warnings[counter]): void => {
       if (warned.has(counter)) return;
       warned.add(counter);
       log('warn', `${message} Counted in getStats().${counter}; shown once.`);
     };
     const warnMapping: MappingWarn = (reason, detail) =>
       reason === 'invalid_custom_column'
-        ? warnOnce(`droppedFields.${reason}`, `customData left out: ${detail}, such as msdyn_customattribute1.`)
-        : warnOnce(`dropped.${reason}`, `KPI events dropped: ${detail}. ${source.missingIdentityCauses}`);
-    const counters = mappingStats as unknown as Record<string, number | Record<string, number>>;
+        ? warn(`droppedFields.${reason}`, `customData left out: ${detail}.`)
+        : warn(`dropped.${reason}`, `KPI events dropped: ${detail}.`);
+    const counters = stats as unknown as Record<string, number & Record<string, number>>;
 
-    this.exportBatch = (items, resultCallback) => {
+    const exportBatch = (items: S[], resultCallback: (result: ExportResult) => void): void => {
       let calls: CifCall[];
       try {
-        calls = source.map(items, options, mappingStats, warnMapping);
+        calls = source.map(items, options, stats, warnMapping);
       } catch (error) {
         // Only reachable when `items` itself cannot be iterated.
         return report(resultCallback, failed(new TypeError(`${name}: export() needs an array (${toError(error).message})`)));
       }
       for (const counter in warnings) {
         const [group, reason] = counter.split('.') as [string, string?];
-        const count = reason ? (counters[group] as Record<string, number>)[reason] : counters[group];
-        if ((count as number) > 0) warnOnce(counter);
+        if ((reason ? counters[group]![reason]! : counters[group]!) > 0) warn(counter);
       }
-      const { engine } = delivery;
-      if (this.closing || engine.isClosed) {
+      if (closing || engine.isClosed) {
         void engine.deliver(calls, true); // Refused there, and counted in dropped.after_shutdown.
-        return report(resultCallback, failed(new CifShutdownError(`${this.closing ? name : 'its CifDelivery'} is shut down`)));
+        return report(resultCallback, failed(new CifShutdownError(`${closing ? name : 'its CifDelivery'} is shut down`)));
       }
       void engine.deliver(calls).then((outcome) =>
         report(resultCallback, outcome.failed === 0 ? { code: ExportResultCode.SUCCESS } : failed(summarize(outcome))),
       );
+    };
+    this.run = {
+      export: exportBatch,
+      flush: () => engine.flush(),
+      shutdown: () => (closing ??= --delivery.users === 0 ? engine.shutdown() : engine.flush(delivery.timeoutMillis)),
+      stats: () => copyStats(stats, delivery.stats) as unknown as T,
     };
   }
 
@@ -83,12 +90,12 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
    * has settled. Safe to call again before earlier exports have settled.
    */
   export(items: S[], resultCallback: (result: ExportResult) => void): void {
-    this.exportBatch(items, resultCallback);
+    this.run.export(items, resultCallback);
   }
 
   /** Resolves when every call queued or in flight in its delivery has settled. Never rejects. */
   forceFlush(): Promise<void> {
-    return this.delivery.engine.flush();
+    return this.run.flush();
   }
 
   /**
@@ -97,8 +104,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
    * Resolves even if the host never answers; a second call returns the first one's promise.
    */
   shutdown(): Promise<void> {
-    const { delivery } = this;
-    return (this.closing ??= --delivery.users === 0 ? delivery.engine.shutdown() : delivery.engine.flush(delivery.timeoutMillis));
+    return this.run.shutdown();
   }
 
   /**
@@ -107,7 +113,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
    * in flight and abandoned, and what was dropped or cut, by reason.
    */
   getStats(): T {
-    return copyStats(this.mappingStats, this.delivery.stats) as unknown as T;
+    return this.run.stats();
   }
 }
 
