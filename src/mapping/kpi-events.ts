@@ -1,8 +1,9 @@
 import type { HrTime } from '@opentelemetry/api';
+import { SESSION_ATTRIBUTES } from '../attributes.js';
 import type { MappingDropReason, MappingStats } from '../stats.js';
-import type { CifAnalyticsData, CifCall, CifKpiEvent, CifSession } from '../types.js';
-import { buildKpiEvent, payloadString, resolveIdentity, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
-import { isDataverseTime } from './values.js';
+import type { CifAnalyticsData, CifCall, CifCustomData, CifKpiEvent, CifSession } from '../types.js';
+import { KPI_FIELDS, field, payloadString, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
+import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, isDataverseTime, toIsoTimestamp, truncate } from './values.js';
 
 /** What the mapping of any source needs from its exporter's options, already validated. */
 export interface KpiEventOptions<S> {
@@ -45,37 +46,57 @@ export function addKpiEvents<S>(
   out: PendingCall[],
   warn: MappingWarn | undefined,
 ): void {
-  const identity = resolveIdentity(attributes, resourceAttributes, options.session, stats);
-  if (Array.isArray(identity)) {
-    const [reason, missing] = identity;
-    const detail = missing && `${label()} has no ${missing}`;
+  // Identity per field: the source's attribute, then the resource's, then the configured session.
+  const identity: Partial<Identity> = {};
+  const missing: string[] = [];
+  let tooLong = false;
+  for (const [name, key] of SESSION_ATTRIBUTES) {
+    const value = field(attributes, key, stats) ?? field(resourceAttributes, key, stats) ?? options.session[name];
+    if (value === undefined) {
+      if (name === 'conversationId' || name === 'providerSessionId') missing.push(key);
+    } else if (value.length > MAX_TEXT_LENGTH) tooLong = true;
+    else identity[name] = value;
+  }
+  if (tooLong || missing.length > 0) {
+    const reason = tooLong ? 'identity_too_long' : 'missing_identity';
     stats.dropped[reason] += kpis.length;
-    if (detail) warn?.(reason, detail);
+    if (!tooLong) warn?.(reason, `${label()} has no ${missing.join(' and ')}`);
     return;
   }
-  const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, identity, stats);
+  const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, identity as Identity, stats);
+  const cut = (value: string, max: number, payloadField: keyof MappingStats['truncated']): string => {
+    if (value.length <= max) return value;
+    stats.truncated[payloadField]++;
+    return truncate(value, max);
+  };
   for (const [kpiName, time, fields] of kpis) {
     const name = payloadString(kpiName, stats);
     const millis = hrTimeToMillis(time);
     if (name === undefined) stats.dropped.missing_kpi_name++;
     else if (millis === undefined || !isDataverseTime(millis)) stats.dropped.invalid_timestamp++;
     else {
-      const event = buildKpiEvent(name, millis, fields, stats);
+      const event: CifKpiEvent = { kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName'), eventTimestamp: toIsoTimestamp(millis) };
+      for (let i = 0; i < 4; i++) {
+        const value = fields[i] as string | undefined;
+        const payloadField = KPI_FIELDS[i]![0];
+        // additionalData (i = 1) has the larger column.
+        if (value !== undefined) event[payloadField] = cut(value, i === 1 ? MAX_ADDITIONAL_DATA_LENGTH : MAX_TEXT_LENGTH, payloadField);
+      }
+      const custom = fields[4];
+      if (custom) {
+        const customData: CifCustomData[] = (event.customData = []);
+        for (const [attribute, value] of custom) customData.push({ attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData') });
+      }
       const eventName = ask(options.eventName, defaultEventName, 'string', event, source, stats);
-      // Each payload made once, whole: the identity, then the events.
-      out.push([millis, { data: payload(identity, event), eventName, correlationId }]);
+      // Each payload made once, whole, field by field (a spread of the identity was many times
+      // slower): the identity, then the events.
+      const data = { conversationId: identity.conversationId, providerSessionId: identity.providerSessionId } as CifAnalyticsData;
+      if (identity.clientSessionId !== undefined) data.clientSessionId = identity.clientSessionId;
+      if (identity.participantId !== undefined) data.participantId = identity.participantId;
+      data.events = [event];
+      out.push([millis, { data, eventName, correlationId }]);
     }
   }
-}
-
-/** Built field by field: spreading the identity into every payload was the mapping's slowest step. */
-function payload(identity: Identity, event: CifKpiEvent): CifAnalyticsData {
-  // `events` is set last so the payload keeps its field order: the identity, then the events.
-  const data = { conversationId: identity.conversationId, providerSessionId: identity.providerSessionId } as CifAnalyticsData;
-  if (identity.clientSessionId !== undefined) data.clientSessionId = identity.clientSessionId;
-  if (identity.participantId !== undefined) data.participantId = identity.participantId;
-  data.events = [event];
-  return data;
 }
 
 /** The KPI event's own name. */
