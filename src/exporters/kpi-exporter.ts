@@ -1,7 +1,7 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { share, sharedDelivery } from '../delivery/cif-delivery.js';
 import { summarize } from '../delivery/report.js';
-import { CifShutdownError, toError } from '../errors.js';
+import { CifShutdownError } from '../errors.js';
 import { log } from '../log.js';
 import type { MappingWarn } from '../mapping/kpi-events.js';
 import type { NormalizedOptions, SourceDefaults } from '../options.js';
@@ -61,9 +61,9 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
       let calls: CifCall[];
       try {
         calls = source.map(items, options, stats, warnMapping);
-      } catch (error) {
+      } catch {
         // Only reachable when `items` itself cannot be iterated.
-        return report(resultCallback, failed(new TypeError(`${name}: export() needs an array (${toError(error).message})`)));
+        return report(resultCallback, failed(new TypeError(`${name}: export() needs an array`)));
       }
       for (const counter in warnings) {
         const [group, reason] = counter.split('.') as [string, string?];

@@ -13,8 +13,8 @@ const SPANS: Source<CifReadableSpan, SpanOptions, SpanMappingStats> = {
     'dropped.sdk_event_limit': 'KPI events lost: the SDK dropped events of a CIF span over spanLimits.eventCountLimit.',
     'dropped.missing_kpi_name': 'KPI events dropped: a span event has an empty name and no cif.kpi.name.',
     'dropped.invalid_timestamp': 'KPI events dropped: a span event has a time that is not a valid date.',
-    'dropped.invalid_span': 'A span that is not an OpenTelemetry ReadableSpan was skipped.',
-    'droppedFields.sdk_attribute_limit': 'Fields may be missing: the SDK dropped attributes of a CIF span over spanLimits.attributeCountLimit.',
+    'dropped.invalid_span': 'A span that is not a ReadableSpan was skipped.',
+    'droppedFields.sdk_attribute_limit': 'Fields may be lost: the SDK dropped attributes of a CIF span over spanLimits.attributeCountLimit.',
   },
 };
 

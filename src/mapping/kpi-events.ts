@@ -2,7 +2,7 @@ import type { HrTime } from '@opentelemetry/api';
 import { SESSION_ATTRIBUTES } from '../attributes.js';
 import type { MappingDropReason, MappingStats } from '../stats.js';
 import type { CifAnalyticsData, CifCall, CifCustomData, CifKpiEvent, CifSession } from '../types.js';
-import { KPI_FIELDS, field, payloadString, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
+import { KPI_FIELDS, field, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
 import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, isDataverseTime, toIsoTimestamp, truncate } from './values.js';
 
 /** What the mapping of any source needs from its exporter's options, already validated. */
@@ -20,8 +20,8 @@ export interface KpiEventOptions<S> {
  */
 export type MappingWarn = (reason: MappingDropReason | 'invalid_custom_column', detail: string) => void;
 
-/** A KPI event as its source holds it: name and time as found, fields already read. */
-export type KpiCandidate = [name: unknown, time: HrTime, fields: KpiFields];
+/** A KPI event as its source holds it: its name and fields already read, its time as found. */
+export type KpiCandidate = [name: string | undefined, time: HrTime, fields: KpiFields];
 
 /** A KPI event's call, with its time to put the calls in order. */
 export type PendingCall = [millis: number, call: CifCall];
@@ -64,28 +64,22 @@ export function addKpiEvents<S>(
     return;
   }
   const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, identity as Identity, stats);
-  const cut = (value: string, max: number, payloadField: keyof MappingStats['truncated']): string => {
-    if (value.length <= max) return value;
-    stats.truncated[payloadField]++;
-    return truncate(value, max);
-  };
-  for (const [kpiName, time, fields] of kpis) {
-    const name = payloadString(kpiName, stats);
+  for (const [name, time, fields] of kpis) {
     const millis = hrTimeToMillis(time);
-    if (name === undefined) stats.dropped.missing_kpi_name++;
+    if (!name) stats.dropped.missing_kpi_name++;
     else if (millis === undefined || !isDataverseTime(millis)) stats.dropped.invalid_timestamp++;
     else {
-      const event: CifKpiEvent = { kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName'), eventTimestamp: toIsoTimestamp(millis) };
+      const event: CifKpiEvent = { kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName', stats), eventTimestamp: toIsoTimestamp(millis) };
       for (let i = 0; i < 4; i++) {
         const value = fields[i] as string | undefined;
         const payloadField = KPI_FIELDS[i]![0];
         // additionalData (i = 1) has the larger column.
-        if (value !== undefined) event[payloadField] = cut(value, i === 1 ? MAX_ADDITIONAL_DATA_LENGTH : MAX_TEXT_LENGTH, payloadField);
+        if (value !== undefined) event[payloadField] = cut(value, i === 1 ? MAX_ADDITIONAL_DATA_LENGTH : MAX_TEXT_LENGTH, payloadField, stats);
       }
       const custom = fields[4];
       if (custom) {
         const customData: CifCustomData[] = (event.customData = []);
-        for (const [attribute, value] of custom) customData.push({ attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData') });
+        for (const [attribute, value] of custom) customData.push({ attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) });
       }
       const eventName = ask(options.eventName, defaultEventName, 'string', event, source, stats);
       // Each payload made once, whole, field by field (a spread of the identity was many times
@@ -97,6 +91,12 @@ export function addKpiEvents<S>(
       out.push([millis, { data, eventName, correlationId }]);
     }
   }
+}
+
+function cut(value: string, max: number, payloadField: keyof MappingStats['truncated'], stats: MappingStats): string {
+  if (value.length <= max) return value;
+  stats.truncated[payloadField]++;
+  return truncate(value, max);
 }
 
 /** The KPI event's own name. */

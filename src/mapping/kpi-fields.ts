@@ -98,28 +98,22 @@ export function readKpiFields(
 }
 
 /** One attribute as a payload string; a value that cannot be read or written is left out and counted. */
-export function field(attributes: AttributeBag, key: string, stats: MappingStats): string | undefined {
-  return counted(readField(attributes, key), stats);
+export function field(attributes: object, key: string, stats: MappingStats): string | undefined {
+  const text = readField(attributes, key);
+  if (text !== UNSERIALIZABLE) return text;
+  stats.droppedFields.unserializable_value++;
+  return undefined;
 }
 
 /** A getter on the attribute bag may throw: that loses the value, not the source. */
-export function readField(attributes: AttributeBag, key: string): ReturnType<typeof toPayloadString> {
+export function readField(attributes: object, key: string): ReturnType<typeof toPayloadString> {
   try {
-    return toPayloadString(attributes[key]);
+    return toPayloadString((attributes as AttributeBag)[key]);
   } catch {
     return UNSERIALIZABLE;
   }
 }
 
-export function payloadString(value: unknown, stats: MappingStats): string | undefined {
-  return counted(toPayloadString(value), stats);
-}
-
-function counted(text: ReturnType<typeof toPayloadString>, stats: MappingStats): string | undefined {
-  if (text !== UNSERIALIZABLE) return text;
-  stats.droppedFields.unserializable_value++;
-  return undefined;
-}
 
 /** A count the SDK keeps on spans, events and log records; anything else (older SDKs, hostile objects) is 0. */
 export function sdkCount(value: unknown): number {

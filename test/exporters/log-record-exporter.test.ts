@@ -517,13 +517,13 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     ...overrides,
   });
   const warnings: Array<[counter: string, records: () => unknown[], message: string]> = [
-    ['dropped.invalid_log_record', () => [null], 'A log record that is not an OpenTelemetry ReadableLogRecord was skipped.'],
+    ['dropped.invalid_log_record', () => [null], 'A log record that is not a ReadableLogRecord was skipped.'],
     ['dropped.missing_kpi_name', () => [record({ eventName: 42 })], 'KPI events dropped: a log record has neither a readable cif.kpi.name nor an eventName that is a string.'],
     ['dropped.invalid_timestamp', () => [record({ hrTime: [NaN, 0], hrTimeObserved: [Infinity, 0] })], 'KPI events dropped: a log record has no time that is a valid date.'],
     [
       'droppedFields.sdk_attribute_limit',
       () => [record({ droppedAttributesCount: 2 })],
-      'Fields may be missing: the SDK dropped attributes of a CIF log record over logRecordLimits.attributeCountLimit.',
+      'Fields may be lost: the SDK dropped attributes of a CIF log record over logRecordLimits.attributeCountLimit.',
     ],
   ];
   warnings.forEach(([counter, records, message]) =>
