@@ -46,21 +46,17 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     const warnings: Record<string, string> = { ...WARNINGS, ...source.warnings };
     for (const field in stats.truncated) warnings[`truncated.${field}`] = `${field} was cut to its Dataverse column size.`;
     const warned = new Set<string>();
-    const warn = (counter: string, message = warnings[counter]): void => {
+    const warn = (counter: string, message = warnings[counter]!): void => {
       if (warned.has(counter)) return;
       warned.add(counter);
       log('warn', `${message} Counted in getStats().${counter}; shown once.`);
     };
-    const warnMapping: MappingWarn = (reason, detail) =>
-      reason === 'invalid_custom_column'
-        ? warn(`droppedFields.${reason}`, `customData left out: ${detail}.`)
-        : warn(`dropped.${reason}`, `KPI events dropped: ${detail}.`);
     const counters = stats as unknown as Record<string, number & Record<string, number>>;
 
     const exportBatch = (items: S[], resultCallback: (result: ExportResult) => void): void => {
       let calls: CifCall[];
       try {
-        calls = source.map(items, options, stats, warnMapping);
+        calls = source.map(items, options, stats, warn);
       } catch {
         // Only reachable when `items` itself cannot be iterated.
         return report(resultCallback, failed(new TypeError(`${name}: export() needs an array`)));

@@ -16,9 +16,9 @@ export interface KpiEventOptions<S> {
 
 /**
  * Told why KPI events or a field could not be sent, with what only the source shows: which span
- * lacks which ids, which key names no column. The exporter shows each reason once.
+ * lacks which ids, which key names no column. The exporter shows each counter's message once.
  */
-export type MappingWarn = (reason: MappingDropReason | 'invalid_custom_column', detail: string) => void;
+export type MappingWarn = (counter: `dropped.${MappingDropReason}` | 'droppedFields.invalid_custom_column', message: string) => void;
 
 /** A KPI event as its source holds it: its name and fields already read, its time as found. */
 export type KpiCandidate = [name: string | undefined, time: HrTime, fields: KpiFields];
@@ -57,10 +57,14 @@ export function addKpiEvents<S>(
     } else if (value.length > MAX_TEXT_LENGTH) tooLong = true;
     else identity[name] = value;
   }
-  if (tooLong || missing.length > 0) {
-    const reason = tooLong ? 'identity_too_long' : 'missing_identity';
-    stats.dropped[reason] += kpis.length;
-    if (!tooLong) warn?.(reason, `${label()} has no ${missing.join(' and ')}`);
+  if (tooLong) {
+    stats.dropped.identity_too_long += kpis.length;
+    return;
+  }
+  if (missing.length > 0) {
+    const message = `KPI events dropped: ${label()} has no ${missing.join(' and ')}.`; // Before the count: `label` reads the source.
+    stats.dropped.missing_identity += kpis.length;
+    warn?.('dropped.missing_identity', message);
     return;
   }
   const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, identity as Identity, stats);
@@ -82,11 +86,9 @@ export function addKpiEvents<S>(
         for (const [attribute, value] of custom) customData.push({ attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) });
       }
       const eventName = ask(options.eventName, defaultEventName, 'string', event, source, stats);
-      // Each payload made once, whole, field by field (a spread of the identity was many times
-      // slower): the identity, then the events.
-      const data = { conversationId: identity.conversationId, providerSessionId: identity.providerSessionId } as CifAnalyticsData;
-      if (identity.clientSessionId !== undefined) data.clientSessionId = identity.clientSessionId;
-      if (identity.participantId !== undefined) data.participantId = identity.participantId;
+      // The identity, then the events. `Object.assign` copies it as fast as field by field, and a
+      // spread many times slower.
+      const data = Object.assign({}, identity) as CifAnalyticsData;
       data.events = [event];
       out.push([millis, { data, eventName, correlationId }]);
     }

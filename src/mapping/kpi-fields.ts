@@ -90,7 +90,7 @@ export function readKpiFields(
       (custom ??= new Map(shared)).set(column, value);
     } else {
       stats.droppedFields.invalid_custom_column++;
-      warn?.('invalid_custom_column', `'${key}' names no column of msdyn_kpieventdata`);
+      warn?.('droppedFields.invalid_custom_column', `customData left out: '${key}' names no column of msdyn_kpieventdata.`);
     }
   }
   if (custom) fields[4] = custom;
