@@ -10,11 +10,11 @@ const SPANS: Source<CifReadableSpan, SpanOptions, SpanMappingStats> = {
   ...SPAN_DEFAULTS,
   map: spansToCalls,
   warnings: {
-    'dropped.sdk_event_limit': 'KPI events lost: the SDK dropped events of a CIF span over spanLimits.eventCountLimit.',
-    'dropped.missing_kpi_name': 'KPI events dropped: a span event has an empty name and no cif.kpi.name.',
-    'dropped.invalid_timestamp': 'KPI events dropped: a span event has a time that is not a valid date.',
+    'dropped.sdk_event_limit': 'KPI events lost: the SDK dropped span events over spanLimits.eventCountLimit.',
+    'dropped.missing_kpi_name': 'KPI events dropped: a span event has no name and no cif.kpi.name.',
+    'dropped.invalid_timestamp': "KPI events dropped: a span event's time is not a valid date.",
     'dropped.invalid_span': 'A span that is not a ReadableSpan was skipped.',
-    'droppedFields.sdk_attribute_limit': 'Fields may be lost: the SDK dropped attributes of a CIF span over spanLimits.attributeCountLimit.',
+    'droppedFields.sdk_attribute_limit': 'Fields lost: the SDK dropped span attributes over spanLimits.attributeCountLimit.',
   },
 };
 

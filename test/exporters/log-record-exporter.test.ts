@@ -523,7 +523,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     [
       'droppedFields.sdk_attribute_limit',
       () => [record({ droppedAttributesCount: 2 })],
-      'Fields may be lost: the SDK dropped attributes of a CIF log record over logRecordLimits.attributeCountLimit.',
+      'Fields lost: the SDK dropped log record attributes over logRecordLimits.attributeCountLimit.',
     ],
   ];
   warnings.forEach(([counter, records, message]) =>

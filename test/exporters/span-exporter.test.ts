@@ -332,9 +332,9 @@ describe('CifSpanExporter results', () => {
 
   const warned: Array<[reason: CifDropReason, span: () => ReturnType<typeof makeSpan>, message: RegExp]> = [
     ['missing_identity', () => makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] }), /span 'call' has no cif\.conversation\.id and cif\.provider_session\.id\./],
-    ['identity_too_long', () => makeSpan({ attributes: { ...IDENTITY, 'cif.participant.id': 'p'.repeat(101) }, events: [event('A', T1)] }), /a CIF id is longer than its 100-character column\./],
-    ['missing_kpi_name', () => makeSpan({ attributes: IDENTITY, events: [event('', T1)] }), /empty name and no cif\.kpi\.name/],
-    ['invalid_timestamp', () => makeSpan({ attributes: IDENTITY, events: [{ name: 'A', time: [1e13, 0] }] }), /not a valid date/],
+    ['identity_too_long', () => makeSpan({ attributes: { ...IDENTITY, 'cif.participant.id': 'p'.repeat(101) }, events: [event('A', T1)] }), /a CIF id is over its 100-character column\./],
+    ['missing_kpi_name', () => makeSpan({ attributes: IDENTITY, events: [event('', T1)] }), /a span event has no name and no cif\.kpi\.name\./],
+    ['invalid_timestamp', () => makeSpan({ attributes: IDENTITY, events: [{ name: 'A', time: [1e13, 0] }] }), /a span event's time is not a valid date\./],
     ['invalid_span', () => ({ ...makeSpan({ attributes: IDENTITY }), events: null }) as never, /A span that is not a ReadableSpan was skipped\./],
   ];
   warned.forEach(([reason, span, message]) =>
@@ -412,8 +412,8 @@ describe('CifSpanExporter results', () => {
       // The SDK warns too, once per span; the exporter once in all.
       const ours = messages.filter((m) => m.startsWith('opentelemetry-exporter-cif'));
       expect(ours).to.have.length(2);
-      expect(ours[0]).to.match(/the SDK dropped events of a CIF span over spanLimits\.eventCountLimit\. Counted in getStats\(\)\.dropped\.sdk_event_limit/);
-      expect(ours[1]).to.match(/attributeCountLimit.*Counted in getStats\(\)\.droppedFields\.sdk_attribute_limit/);
+      expect(ours[0]).to.match(/the SDK dropped span events over spanLimits\.eventCountLimit\. Counted in getStats\(\)\.dropped\.sdk_event_limit/);
+      expect(ours[1]).to.equal('opentelemetry-exporter-cif Fields lost: the SDK dropped span attributes over spanLimits.attributeCountLimit. Counted in getStats().droppedFields.sdk_attribute_limit; shown once.');
       await provider.shutdown();
     } finally {
       diag.disable();
@@ -430,7 +430,7 @@ describe('CifSpanExporter results', () => {
       await exportOnce(exporter, [makeSpan({ attributes, events: [event('A', T1)] })]);
       await exportOnce(exporter, [makeSpan({ attributes, events: [event('B', T1)] })]);
       expect(messages).to.deep.equal([
-        'opentelemetry-exporter-cif A field was left out: its value could not be read or written as JSON. Counted in getStats().droppedFields.unserializable_value; shown once.',
+        'opentelemetry-exporter-cif A field was left out: its value cannot be read or written as JSON. Counted in getStats().droppedFields.unserializable_value; shown once.',
       ]);
     } finally {
       diag.disable();
