@@ -48,12 +48,12 @@ export function addKpiEvents<S>(
 ): void {
   // Identity per field: the source's attribute, then the resource's, then the configured session.
   const identity: Partial<Identity> = {};
-  const missing: string[] = [];
+  let missing = ''; // The attributes of the ids the docs require that it lacks everywhere.
   let tooLong = false;
   for (const [name, key] of SESSION_ATTRIBUTES) {
     const value = field(attributes, key, stats) ?? field(resourceAttributes, key, stats) ?? options.session[name];
     if (value === undefined) {
-      if (name === 'conversationId' || name === 'providerSessionId') missing.push(key);
+      if (name === 'conversationId' || name === 'providerSessionId') missing += missing ? ` and ${key}` : key;
     } else if (value.length > MAX_TEXT_LENGTH) tooLong = true;
     else identity[name] = value;
   }
@@ -61,8 +61,8 @@ export function addKpiEvents<S>(
     stats.dropped.identity_too_long += kpis.length;
     return;
   }
-  if (missing.length > 0) {
-    const message = `KPI events dropped: ${label()} has no ${missing.join(' and ')}.`; // Before the count: `label` reads the source.
+  if (missing) {
+    const message = `KPI events dropped: ${label()} has no ${missing}.`; // Before the count: `label` reads the source.
     stats.dropped.missing_identity += kpis.length;
     warn?.('dropped.missing_identity', message);
     return;
