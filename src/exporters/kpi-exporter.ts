@@ -42,16 +42,15 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     let closing: Promise<void> | undefined;
     delivery.users++;
     if (engine.isClosed) log('warn', `${name}: its CifDelivery is shut down, so every export is refused (dropped.after_shutdown).`);
-    // Each counter that warns when it moves, with its message; each warns once per exporter.
+    // Each counter of drops and cuts warns once per exporter when it moves, with its message (the
+    // mapping words the ones only it can detail, before they are looked for here).
     const warnings: Record<string, string> = { ...WARNINGS, ...source.warnings };
-    for (const field in stats.truncated) warnings[`truncated.${field}`] = `${field} was cut to its Dataverse column size.`;
     const warned = new Set<string>();
-    const warn = (counter: string, message = warnings[counter]!): void => {
+    const warn = (counter: string, message = warnings[counter] ?? 'A value was cut to its Dataverse column size.'): void => {
       if (warned.has(counter)) return;
       warned.add(counter);
       log('warn', `${message} Counted in getStats().${counter}; shown once.`);
     };
-    const counters = stats as unknown as Record<string, number & Record<string, number>>;
 
     const exportBatch = (items: S[], resultCallback: (result: ExportResult) => void): void => {
       let calls: CifCall[];
@@ -61,9 +60,11 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
         // Only reachable when `items` itself cannot be iterated.
         return report(resultCallback, failed(new TypeError(`${name}: export() needs an array`)));
       }
-      for (const counter in warnings) {
-        const [group, reason] = counter.split('.') as [string, string?];
-        if ((reason ? counters[group]![reason]! : counters[group]!) > 0) warn(counter);
+      for (const group in stats) {
+        const counters = stats[group] as number | Record<string, number>;
+        if (typeof counters === 'object') {
+          for (const reason in counters) if (counters[reason]! > 0) warn(`${group}.${reason}`);
+        } else if (counters > 0 && warnings[group]) warn(group); // callbackErrors, not spansSeen.
       }
       if (closing || engine.isClosed) {
         void engine.deliver(calls, true); // Refused there, and counted in dropped.after_shutdown.

@@ -448,7 +448,7 @@ describe('CifSpanExporter results', () => {
       expect(messages).to.include(
         "opentelemetry-exporter-cif customData left out: 'cif.kpi.custom.MyColumn' names no column of msdyn_kpieventdata. Counted in getStats().droppedFields.invalid_custom_column; shown once.",
       );
-      expect(messages.join('\n')).to.match(/ kpiEventReason was cut to its Dataverse column size\. Counted in getStats\(\)\.truncated\.kpiEventReason/);
+      expect(messages.join('\n')).to.match(/ A value was cut to its Dataverse column size\. Counted in getStats\(\)\.truncated\.kpiEventReason; shown once\./);
       expect(messages.join('\n')).to.match(/callback failed; its default was used\..*getStats\(\)\.callbackErrors/);
     } finally {
       diag.disable();
