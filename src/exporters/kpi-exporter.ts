@@ -42,8 +42,9 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     let closing: Promise<void> | undefined;
     delivery.users++;
     if (engine.isClosed) log('warn', `${name}: its CifDelivery is shut down, so every export is refused (dropped.after_shutdown).`);
-    // Each counter of drops and cuts warns once per exporter when it moves, with its message (the
-    // mapping words the ones only it can detail, before they are looked for here).
+    // Each counter of drops and cuts warns once per exporter when it moves, with its message: from
+    // these tables, from the mapping for what only it can detail (before it is looked for here),
+    // and one for every `truncated.*` counter.
     const warnings: Record<string, string> = { ...WARNINGS, ...source.warnings };
     const warned = new Set<string>();
     const warn = (counter: string, message = warnings[counter] ?? 'A value was cut to its Dataverse column size.'): void => {
