@@ -21,7 +21,7 @@ export type CifNotLoadedError = InstanceType<typeof CifNotLoadedError>;
 /** The host did not answer a call within `timeoutMillis`; it may still have recorded it. */
 export const CifTimeoutError = errorClass(
   'CifTimeoutError',
-  (millis: number) => `logAnalyticsEvent did not answer within ${millis} ms (timeoutMillis); not retried, the host may still record it`,
+  (millis: number) => `logAnalyticsEvent did not answer within ${millis} ms (timeoutMillis)`,
 );
 export type CifTimeoutError = InstanceType<typeof CifTimeoutError>;
 
