@@ -84,7 +84,7 @@ export function toError(reason: unknown): Error {
   try {
     const text = typeof reason === 'string' ? reason : reason instanceof Map ? reason.get('message') : (reason as Partial<Error> | null)?.message;
     message =
-      typeof text === 'string' && text !== ''
+      text && typeof text === 'string'
         ? text
         : `${REJECTED}: ${reason instanceof Error ? `${String(reason.name)} with no message` : describe(reason)}`;
   } catch {

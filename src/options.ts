@@ -96,7 +96,7 @@ const EXPORTER_ONLY_OPTIONS: Record<ExporterOnlyOption, OptionTable[string]> = {
     c.object('customAttributes', map);
     return Object.entries(map).map(([key, column]) => {
       const option = `customAttributes['${key}']`;
-      if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) c.fail(option, 'must name an attribute outside the cif. namespace', key);
+      if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) c.fail(option, 'must not map a cif. attribute', key);
       if (typeof column !== 'string' || !isColumnName(column)) c.fail(option, 'must be a column logical name such as msdyn_customattribute1', column);
       return [key, column];
     });
@@ -107,7 +107,7 @@ const EXPORTER_ONLY_OPTIONS: Record<ExporterOnlyOption, OptionTable[string]> = {
   correlationId: callback(),
 };
 
-/** Every option of an exporter: its delivery's, then its own; the source's defaults fill in `eventFilter` and `correlationId`. */
+/** Every option of an exporter: its delivery's, then its own; `normalizeOptions` gives `eventFilter` and `correlationId` the source's defaults. */
 const EXPORTER_OPTIONS: OptionTable = { ...DELIVERY_OPTIONS, ...EXPORTER_ONLY_OPTIONS };
 
 /** Every default of an exporter: its own, then its delivery's. */
@@ -125,10 +125,11 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
       if (value !== undefined) c.fail(name, 'belongs to the CifDelivery passed as `delivery`', value);
     }
   }
-  const normalized = deliveryOptions<NormalizedOptions<S, F>>(options, c, EXPORTER_OPTIONS);
-  normalized.eventFilter ??= defaults.eventFilter;
-  normalized.correlationId ??= defaults.correlationId;
-  return normalized;
+  return deliveryOptions(options, c, {
+    ...EXPORTER_OPTIONS,
+    eventFilter: callback(defaults.eventFilter),
+    correlationId: callback(defaults.correlationId),
+  });
 }
 
 /**
