@@ -125,7 +125,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     let job: Job | undefined;
     // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
     while (!timer.failure && slots.length < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
-    if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting > 0) {
+    if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting.length > 0) {
       readyWaitAt = jobs.readyBy();
       log('debug', `waiting for CIF, at most ${Math.max(0, Math.round(readyWaitAt - clock()))} ms`);
       timer.schedule(readyWaitAt);

@@ -22,106 +22,65 @@ export interface Job {
   called: boolean;
   /** When a retrying call may go again, CIF ready or not (monotonic millis). */
   due: number;
-  /** The job waiting behind it, while it waits. */
-  behind?: Job | undefined;
 }
 
 export type JobTable = ReturnType<typeof createJobTable>;
 
-/**
- * The jobs not at the host, each in one place, each place in admission order. The waiting jobs
- * are a list linked by `behind`, so that taking the first costs the same however many wait.
- */
+/** Puts `job` in `jobs` in its rank: last, as most jobs come, or before newer ones when it comes back. */
+function insert(jobs: Job[], job: Job): void {
+  const last = jobs[jobs.length - 1];
+  if (!last || last.seq < job.seq) jobs.push(job);
+  else jobs.splice(jobs.findIndex((other) => other.seq > job.seq), 0, job);
+}
+
+/** The jobs not at the host, each in one place, each place in admission order. */
 export function createJobTable() {
-  let first: Job | undefined;
-  let last: Job | undefined;
-  let waiting = 0;
+  /** Calls waiting for CIF or a free slot. Taking the first is cheap: V8 moves the array's start. */
+  const waiting: Job[] = [];
   /** Calls that go again at their `due`, CIF ready or not: retries, and calls past their wait for CIF while the library is there. */
   const retrying: Job[] = [];
 
-  /** Every waiting job, first to last. */
-  const list = (): Job[] => {
-    const jobs: Job[] = [];
-    for (let job = first; job; job = job.behind) jobs.push(job);
-    return jobs;
-  };
-  /** Puts `job` to wait: last, as most jobs come, or in its rank before newer ones when it comes back. */
-  const wait = (job: Job): void => {
-    waiting++;
-    job.behind = undefined;
-    if (!last) {
-      first = job;
-      last = job;
-    } else if (last.seq < job.seq) {
-      last.behind = job;
-      last = job;
-    } else if (first!.seq > job.seq) {
-      job.behind = first;
-      first = job;
-    } else {
-      let before = first!;
-      while (before.behind!.seq < job.seq) before = before.behind!;
-      job.behind = before.behind;
-      before.behind = job;
-    }
-  };
   /** Takes the waiting jobs `test` picks (every one without it), first to last; the others keep their order. */
   const take = (test: (job: Job) => boolean = () => true): Job[] => {
-    const all = list();
-    first = undefined;
-    last = undefined;
-    waiting = 0;
     const taken: Job[] = [];
-    for (const job of all) {
-      if (test(job)) {
-        job.behind = undefined;
-        taken.push(job);
-      } else wait(job);
+    let kept = 0;
+    for (const job of waiting) {
+      if (test(job)) taken.push(job);
+      else waiting[kept++] = job;
     }
+    waiting.length = kept;
     return taken;
   };
 
   return {
-    /** How many jobs wait. */
-    get waiting(): number {
-      return waiting;
-    },
-    list,
+    /** The waiting jobs, first to last. */
+    waiting: waiting as readonly Job[],
     take,
     /** Puts `job` in `retrying` when `due` is given, else to wait, in its rank among the others. */
     put(job: Job, due?: number): void {
-      if (due === undefined) return wait(job);
+      if (due === undefined) return insert(waiting, job);
       job.due = due;
-      let i = retrying.length;
-      while (i > 0 && retrying[i - 1]!.seq > job.seq) i--;
-      retrying.splice(i, 0, job);
+      insert(retrying, job);
     },
     /** Takes the oldest job that may go now, on `clock`: a retrying one that is due, or a waiting one once CIF is `ready`. */
     next(ready: boolean, clock: () => number): Job | undefined {
       let i = -1;
+      // The clock is read only when a job retries: most calls go without.
       if (retrying.length > 0) {
         const now = clock();
         i = retrying.findIndex((job) => job.due <= now);
       }
-      const job = ready ? first : undefined;
-      if (!job || (i >= 0 && retrying[i]!.seq < job.seq)) return i < 0 ? undefined : retrying.splice(i, 1)[0];
-      first = job.behind;
-      if (!first) last = undefined;
-      job.behind = undefined;
-      waiting--;
-      return job;
+      const first = ready ? waiting[0] : undefined;
+      if (first && !(i >= 0 && retrying[i]!.seq < first.seq)) return waiting.shift();
+      return i < 0 ? undefined : retrying.splice(i, 1)[0];
     },
     /** When the next retrying job falls due after `now`. */
     nextDue(now: number): number {
-      let next = Infinity;
-      for (const job of retrying) if (job.due > now) next = Math.min(next, job.due);
-      return next;
+      return retrying.reduce((next, job) => (job.due > now ? Math.min(next, job.due) : next), Infinity);
     },
     /** When the first wait for CIF of the waiting jobs ends. */
     readyBy(): number {
-      let readyBy = Infinity;
-      for (let job = first; job; job = job.behind) readyBy = Math.min(readyBy, job.readyBy);
-      return readyBy;
+      return waiting.reduce((first, job) => Math.min(first, job.readyBy), Infinity);
     },
     /** Takes every job, and `more`, oldest first. */
     takeAll(more: Job[] = []): Job[] {
