@@ -39,16 +39,6 @@ export interface DeliveryEngine {
 /** How long the host itself lets a call run (CIF docs): a timed-out call may hold its slot until then. */
 export const HOST_TIMEOUT_MILLIS = 100_000;
 
-/** What a user can do about each delivery drop reason, said in its one warning. */
-const FIXES: Readonly<Record<DeliveryDropReason, string>> = {
-  cif_not_loaded: 'Load msdyn_ciLibrary.js and create the exporter early, so it hears CIFInitDone; outside a window pass a `client`.',
-  host_error: 'The channel provider must be active and the call made from its widget iframe.',
-  timed_out: 'The host is not answering; the host may still record these.',
-  queue_full: 'Raise maxQueueSize, or find why the host stalls.',
-  after_shutdown: 'Export before shutdown(), or give shutdown longer (timeoutMillis).',
-  no_timer: "The page's setTimeout must work for calls to be timed.",
-};
-
 /**
  * One of the `maxConcurrentCalls` slots at the host: a call in flight until `until`, its timeout;
  * or, once its `job` is cut loose, a timed-out call that may still run there, which keeps the slot
@@ -75,8 +65,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const slots: Slot[] = [];
   const batches = createBatches();
   const timer = createDeadlineTimer(onTimer, clock);
-  /** The fix of each drop reason not yet warned about: each is told once per delivery. */
-  const untold: Partial<Record<DeliveryDropReason, string>> = { ...FIXES };
+  /** The drop reasons warned about: each once per delivery. */
+  const told = new Set<DeliveryDropReason>();
   /** Shared by every call refused for a full queue or after shutdown: one error, however many calls. */
   const queueFullError = new CifQueueFullError(maxQueueSize);
   const shutDownError = new CifShutdownError('the CIF delivery is shut down');
@@ -84,7 +74,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const notTakenError = new Error('the outbox could not take this call out');
   /** Calls admitted so far, which ranks each call; calls of earlier pages rank before every call of this one. */
   let seq = 0;
-  let replayed = Number.MIN_SAFE_INTEGER;
+  let replayed = -(2 ** 53);
   /** Calls admitted and not yet settled, in any place; of them, the calls in a slot. */
   let admitted = 0;
   let inFlight = 0;
@@ -110,7 +100,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     jobs.put(job);
     // With every slot taken and CIF ready, the call only waits: most calls of a large batch.
     if (slots.length < maxConcurrentCalls || readiness.current() !== 'ready') pump();
-    else stats.callsQueued = admitted - inFlight;
+    else stats.callsQueued++;
   }
 
   /** Moves calls along as far as readiness and free slots allow. */
@@ -180,17 +170,16 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     else {
       // Back in the outbox while it waits to go again.
       if (job.entry) outbox!.restore(job.entry);
-      const failed = `call '${job.call.eventName}' failed`;
       if (early) {
         // The library may still be starting: the attempt is given back and the call waits for CIFInitDone.
         job.attempts--;
         readiness.unready();
         jobs.put(job);
         if (job.readyBy < (readyWaitAt ?? -Infinity)) readyWaitAt = undefined;
-        log('debug', `${failed} before CIFInitDone (${error.message}); waiting for CIF again`);
+        trace(job, `failed before CIFInitDone (${error.message}); waiting for CIF again`);
       } else {
         const millis = backoffMillis(job.attempts, retry, options.random);
-        log('debug', `${failed} (${error.message}); retry ${job.attempts} in ${millis} ms`);
+        trace(job, `failed (${error.message}); retry ${job.attempts} in ${millis} ms`);
         jobs.put(job, clock() + millis);
         timer.schedule(job.due);
       }
@@ -206,18 +195,22 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (!error) stats.kpiEventsDelivered += events;
     else if (entry && outbox!.holds(entry)) {
       stats.kpiEventsKept += events;
-      log('debug', `call '${job.call.eventName}' kept in the outbox for a later page: ${error.message}`);
+      trace(job, `kept in the outbox for a later page: ${error.message}`);
     } else {
-      log('debug', `call '${job.call.eventName}' given up as ${reason}: ${error.message}`);
+      trace(job, `given up as ${reason}: ${error.message}`);
       stats.callsFailed++;
       stats.dropped[reason!] += events;
-      const fix = untold[reason!];
-      if (fix) {
-        untold[reason!] = undefined;
-        log('warn', `KPI events dropped: ${error.message}. ${fix} Counted in getStats().dropped.${reason}; shown once.`);
+      if (!told.has(reason!)) {
+        told.add(reason!);
+        log('warn', `KPI events dropped: ${error.message}. Counted in getStats().dropped.${reason}; shown once.`);
       }
     }
     countSettled(job.batch, error);
+  }
+
+  /** The debug line of one call. */
+  function trace(job: Job, what: string): void {
+    log('debug', `call '${job.call.eventName}' ${what}`);
   }
 
   /** Frees the slot `slot` holds; false when it holds none any more. */
