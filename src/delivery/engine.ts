@@ -7,7 +7,7 @@ import { createJobTable, type Job } from './jobs.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 import type { DeliveryOptions } from './options.js';
 import { createReadiness } from './readiness.js';
-import { countSettled, createBatches, type Batch, type DeliveryReport } from './report.js';
+import { createBatches, type Batch, type DeliveryReport } from './report.js';
 import { backoffMillis } from './retry.js';
 import { createDeadlineTimer, monotonicNow } from './timers.js';
 
@@ -205,7 +205,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
         log('warn', `KPI events dropped: ${error.message}. Counted in getStats().dropped.${reason}; shown once.`);
       }
     }
-    countSettled(job.batch, error);
+    job.batch(error);
   }
 
   /** The debug line of one call. */

@@ -3,7 +3,7 @@ import { createJobTable, type Job } from '../../src/delivery/jobs.js';
 
 /** A job ranked `seq`, whose wait for CIF ends at `readyBy`. */
 function job(seq: number, fields: Partial<Job> = {}): Job {
-  const batch = { report: { calls: 1, failed: 0, errors: [] }, pending: 1, resolve: () => {} };
+  const batch = () => {};
   const call = { data: { conversationId: 'c', providerSessionId: 'p', events: [{ kpiEventName: `K${seq}`, eventTimestamp: '' }] }, eventName: `K${seq}`, correlationId: 'c' };
   return { call, seq, events: 1, batch, readyBy: 0, attempts: 0, called: false, due: 0, entry: undefined, ...fields };
 }
