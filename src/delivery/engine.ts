@@ -108,10 +108,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const cif = readiness.current();
     const state = cif === 'ready' && claiming ? 'waiting' : cif;
     if (state !== 'waiting') readyWaitAt = undefined;
-    if (state === 'failed') {
-      const error = readiness.error(readyTimeoutMillis);
-      for (const job of jobs.take()) settle(job, error, 'cif_not_loaded');
-    }
+    if (state === 'failed') notReady();
     let job: Job | undefined;
     // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
     while (!timer.failure && slots.length < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
@@ -257,19 +254,25 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       claiming = false;
       const present = readiness.lastChance();
       if (present) log('debug', 'calling without CIFInitDone after readyTimeoutMillis');
-      if (readiness.current() !== 'ready') {
-        const error = readiness.error(readyTimeoutMillis);
-        for (const job of jobs.take((job) => job.readyBy <= now)) {
-          if (present) jobs.put(job, now);
-          else settle(job, error, 'cif_not_loaded');
-        }
-      }
+      if (readiness.current() !== 'ready') notReady((job) => job.readyBy <= now, present && now);
     }
     pump();
-    let next = Math.min(jobs.nextDue(now), readyWaitAt ?? Infinity);
-    for (const slot of slots) next = Math.min(next, slot.until);
-    timer.schedule(next);
+    // The timer fired, so it is set again for the earliest deadline left.
+    timer.schedule(Math.min(jobs.nextDue(now), readyWaitAt ?? Infinity));
+    for (const slot of slots) timer.schedule(slot.until);
     if (timer.failure) pump();
+  }
+
+  /**
+   * Takes the waiting calls `test` picks (all without it) off their wait for CIF: with `dueAt`, the
+   * library is there and they go at that time, else they fail as `cif_not_loaded`.
+   */
+  function notReady(test?: (job: Job) => boolean, dueAt: number | false = false): void {
+    const error = readiness.error(readyTimeoutMillis);
+    for (const job of jobs.take(test)) {
+      if (dueAt === false) settle(job, error, 'cif_not_loaded');
+      else jobs.put(job, dueAt);
+    }
   }
 
   async function close(): Promise<void> {
