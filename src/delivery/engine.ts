@@ -62,7 +62,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const { timeoutMillis, readyTimeoutMillis, maxQueueSize, maxConcurrentCalls, retry } = options;
   const clock = options.now ?? monotonicNow;
   const jobs = createJobTable();
-  const slots: Slot[] = [];
+  /** The slots taken, in the order they were: a slot let go of is in none, so a late answer finds nothing to free. */
+  const slots = new Set<Slot>();
   const batches = createBatches();
   const timer = createDeadlineTimer(onTimer, clock);
   /** The drop reasons warned about: each once per delivery. */
@@ -99,7 +100,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     job.entry ??= outbox?.add(call);
     jobs.put(job);
     // With every slot taken and CIF ready, the call only waits: most calls of a large batch.
-    if (slots.length < maxConcurrentCalls || readiness.current() !== 'ready') pump();
+    if (slots.size < maxConcurrentCalls || readiness.current() !== 'ready') pump();
     else stats.callsQueued++;
   }
 
@@ -111,7 +112,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (state === 'failed') notReady();
     let job: Job | undefined;
     // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
-    while (!timer.failure && slots.length < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
+    while (!timer.failure && slots.size < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
     if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting.length > 0) {
       readyWaitAt = jobs.readyBy();
       log('debug', `waiting for CIF, at most ${Math.max(0, Math.round(readyWaitAt - clock()))} ms`);
@@ -123,9 +124,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       timer.failure = undefined;
     }
     stats.callsInFlight = inFlight;
-    stats.callsAbandoned = slots.length - inFlight;
+    stats.callsAbandoned = slots.size - inFlight;
     stats.callsQueued = admitted - inFlight;
-    if (admitted === 0 && slots.length === 0) timer.stop();
+    if (admitted === 0 && slots.size === 0) timer.stop();
   }
 
   function attempt(job: Job): void {
@@ -145,14 +146,14 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     job.attempts++;
     stats.callsMade++;
     const slot: Slot = { job, until };
-    slots.push(slot);
+    slots.add(slot);
     inFlight++;
     callHost(client, job.call, options.dataFormat, (error) => answered(slot, error));
   }
 
   function answered(slot: Slot, error: Error | undefined): void {
     // A slot shutdown or the host's limit let go of: nothing waits for this answer.
-    if (!release(slot)) return;
+    if (!slots.delete(slot)) return;
     const { job } = slot;
     if (!job) {
       log('debug', 'a timed-out call answered late; its slot is free');
@@ -210,20 +211,14 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     log('debug', `call '${job.call.eventName}' ${what}`);
   }
 
-  /** Frees the slot `slot` holds; false when it holds none any more. */
-  function release(slot: Slot): boolean {
-    const at = slots.indexOf(slot);
-    if (at >= 0) slots.splice(at, 1);
-    return at >= 0;
-  }
-
   /** Settles every call not yet settled, oldest first, and lets go of every slot. */
   function settleAll(error: Error, reason: DeliveryDropReason): void {
     const inSlots: Job[] = [];
-    for (const slot of slots.splice(0)) {
+    for (const slot of slots) {
       if (slot.job) inSlots.push(slot.job);
       slot.job = undefined;
     }
+    slots.clear();
     inFlight = 0;
     for (const job of jobs.takeAll(inSlots)) settle(job, error, reason);
     readyWaitAt = undefined;
@@ -232,19 +227,19 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** Handles every deadline that has passed, then sets the timer for the next one. */
   function onTimer(): void {
     const now = clock();
-    for (const slot of [...slots]) {
+    for (const slot of slots) {
       const { job } = slot;
       if (slot.until > now) continue;
       if (job) {
         // Past its timeout the call fails; it may still run at the host, so it keeps its slot until the host's own limit.
         slot.job = undefined;
         slot.until = now + HOST_TIMEOUT_MILLIS - timeoutMillis;
-        if (slot.until <= now) release(slot);
+        if (slot.until <= now) slots.delete(slot);
         inFlight--;
         stats.callsTimedOut++;
         settle(job, new CifTimeoutError(timeoutMillis), 'timed_out');
       } else {
-        release(slot);
+        slots.delete(slot);
         log('debug', "a timed-out call's slot is free: the host's own time limit has passed");
       }
     }
