@@ -1,4 +1,4 @@
-import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError } from '../errors.js';
+import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError, CifTimerError } from '../errors.js';
 import { log } from '../log.js';
 import type { CifDeliveryStats, DeliveryDropReason } from '../stats.js';
 import type { CifCall } from '../types.js';
@@ -9,7 +9,7 @@ import type { DeliveryOptions } from './options.js';
 import { createReadiness } from './readiness.js';
 import { createBatches, type Batch, type DeliveryReport } from './report.js';
 import { backoffMillis } from './retry.js';
-import { createDeadlineTimer, monotonicNow } from './timers.js';
+import { MAX_TIMER_MILLIS, monotonicNow, startTimer, stopTimer, type Timer } from './timers.js';
 
 export type { DeliveryReport } from './report.js';
 export type { DeliveryOptions } from './options.js';
@@ -65,7 +65,6 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** The slots taken, in the order they were: a slot let go of is in none, so a late answer finds nothing to free. */
   const slots = new Set<Slot>();
   const batches = createBatches();
-  const timer = createDeadlineTimer(onTimer, clock);
   /** The drop reasons warned about: each once per delivery. */
   const told = new Set<DeliveryDropReason>();
   /** Shared by every call refused for a full queue or after shutdown: one error, however many calls. */
@@ -83,6 +82,11 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let readyWaitAt: number | undefined;
   let closed = false;
   let closing: Promise<void> | undefined;
+  /** The engine's one timer, set for the earliest deadline asked of it, on `clock`; `timerAt` is `Infinity` when it is not set. */
+  let timer: Timer | undefined;
+  let timerAt = Infinity;
+  /** Why the page's `setTimeout` threw, until `pump()` gives the calls up. */
+  let noTimer: Error | undefined;
   /** Until the outbox has handed over what pages gone left, this page's own calls wait (at most their wait for CIF). */
   let claiming = outbox !== undefined;
   const readiness = createReadiness(options.readiness, pump);
@@ -112,21 +116,21 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (state === 'failed') notReady();
     let job: Job | undefined;
     // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
-    while (!timer.failure && slots.size < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
+    while (!noTimer && slots.size < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
     if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting.length > 0) {
       readyWaitAt = jobs.readyBy();
       log('debug', `waiting for CIF, at most ${Math.max(0, Math.round(readyWaitAt - clock()))} ms`);
-      timer.schedule(readyWaitAt);
+      schedule(readyWaitAt);
     }
     // Without a timer no deadline holds, so no call could be sure to settle: all are given up. The next call tries again.
-    if (timer.failure) {
-      settleAll(timer.failure, 'no_timer');
-      timer.failure = undefined;
+    if (noTimer) {
+      settleAll(noTimer, 'no_timer');
+      noTimer = undefined;
     }
     stats.callsInFlight = inFlight;
     stats.callsAbandoned = slots.size - inFlight;
     stats.callsQueued = admitted - inFlight;
-    if (admitted === 0 && slots.size === 0) timer.stop();
+    if (admitted === 0 && slots.size === 0) stop();
   }
 
   function attempt(job: Job): void {
@@ -135,9 +139,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (!client) return settle(job, new CifNotLoadedError(), 'cif_not_loaded');
     const now = clock();
     const until = now + timeoutMillis;
-    timer.schedule(until);
+    schedule(until);
     // Without a timer the call could hang unbounded: it is not made, and `pump()` gives it up.
-    if (timer.failure) return jobs.put(job);
+    if (noTimer) return jobs.put(job);
     // At most once: a call the outbox still holds is never handed over, and stays for a later page.
     if (job.entry && !outbox!.remove(job.entry)) return settle(job, notTakenError, 'after_shutdown');
     if (job.called) stats.callsRetried++;
@@ -179,7 +183,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
         const millis = backoffMillis(job.attempts, retry, options.random);
         trace(job, `failed (${error.message}); retry ${job.attempts} in ${millis} ms`);
         jobs.put(job, clock() + millis);
-        timer.schedule(job.due);
+        schedule(job.due);
       }
     }
     pump();
@@ -224,8 +228,26 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     readyWaitAt = undefined;
   }
 
+  function stop(): void {
+    stopTimer(timer);
+    timerAt = Infinity;
+  }
+
+  /** Makes the timer fire by `at` (monotonic millis); when the page's `setTimeout` throws, sets `noTimer`. */
+  function schedule(at: number): void {
+    if (at >= timerAt) return;
+    stop();
+    try {
+      timer = startTimer(onTimer, Math.min(MAX_TIMER_MILLIS, Math.max(0, at - clock())));
+      timerAt = at;
+    } catch (error) {
+      noTimer ??= new CifTimerError(error);
+    }
+  }
+
   /** Handles every deadline that has passed, then sets the timer for the next one. */
   function onTimer(): void {
+    timerAt = Infinity;
     const now = clock();
     for (const slot of slots) {
       const { job } = slot;
@@ -253,9 +275,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     }
     pump();
     // The timer fired, so it is set again for the earliest deadline left.
-    timer.schedule(Math.min(jobs.nextDue(now), readyWaitAt ?? Infinity));
-    for (const slot of slots) timer.schedule(slot.until);
-    if (timer.failure) pump();
+    schedule(Math.min(jobs.nextDue(now), readyWaitAt ?? Infinity));
+    for (const slot of slots) schedule(slot.until);
+    if (noTimer) pump();
   }
 
   /**

@@ -575,6 +575,35 @@ describe('CifDelivery', () => {
       expect(stats).to.include({ callsInFlight: 0, callsAbandoned: 0, kpiEventsPending: 0 });
     });
 
+    it('takes every deadline on the clock it was given, not the wall clock', async () => {
+      const delivery = engine(new RecordingCifClient({ answer: hangs }), { timeoutMillis: 300, now: () => performance.now() + 1_000_000 });
+      const result = watch(delivery.deliver(calls('A')));
+      await clock.tickAsync(299);
+      expect(result.settled).to.equal(false);
+      await clock.tickAsync(1);
+      expect([result.settled, stats.callsTimedOut]).to.deep.equal([true, 1]);
+    });
+
+    it('sets its timer again for later calls once setTimeout works again', async () => {
+      const client = new RecordingCifClient({ answer: () => later(100, 'ok') });
+      const delivery = engine(client, { timeoutMillis: 1_000 });
+      const fake = globalThis.setTimeout;
+      globalThis.setTimeout = (() => {
+        throw new Error('blocked');
+      }) as unknown as typeof setTimeout;
+      let first: DeliveryReport;
+      try {
+        first = await delivery.deliver(calls('A'));
+      } finally {
+        globalThis.setTimeout = fake;
+      }
+      expect(first.errors.map((e) => [e.name, e.message])).to.deep.equal([['CifTimerError', 'setTimeout threw (blocked), so calls cannot be timed: given up']]);
+      const second = watch(delivery.deliver(calls('B')));
+      expect(clock.countTimers()).to.equal(2);
+      await clock.tickAsync(100);
+      expect([second.value, names(client)]).to.deep.equal([delivered(1), ['B']]);
+    });
+
     it('runs no timer once every call has settled', async () => {
       const delivery = engine(new RecordingCifClient());
       await delivery.deliver(calls('A', 'B', 'C'));
