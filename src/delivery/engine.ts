@@ -74,7 +74,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const notTakenError = new Error('the outbox could not take this call out');
   /** Calls admitted so far, which ranks each call; calls of earlier pages rank before every call of this one. */
   let seq = 0;
-  let replayed = -(2 ** 53);
+  let replayed = Number.MIN_SAFE_INTEGER;
   /** Calls admitted and not yet settled, in any place; of them, the calls in a slot. */
   let admitted = 0;
   let inFlight = 0;
@@ -117,7 +117,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     let job: Job | undefined;
     // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
     while (!noTimer && slots.size < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
-    if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting.length > 0) {
+    if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting > 0) {
       readyWaitAt = jobs.readyBy();
       log('debug', `waiting for CIF, at most ${Math.max(0, Math.round(readyWaitAt - clock()))} ms`);
       schedule(readyWaitAt);

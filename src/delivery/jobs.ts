@@ -22,45 +22,68 @@ export interface Job {
   called: boolean;
   /** When a retrying call may go again, CIF ready or not (monotonic millis). */
   due: number;
+  /** The job waiting behind it, while it waits. */
+  behind?: Job | undefined;
 }
+
+/** A place in the list of waiting jobs: a job, or the list's head, ranked before every job. */
+type Link = Pick<Job, 'seq' | 'behind'>;
 
 export type JobTable = ReturnType<typeof createJobTable>;
 
-/** Puts `job` in `jobs` in its rank: last, as most jobs come, or before newer ones when it comes back. */
-function insert(jobs: Job[], job: Job): void {
-  const last = jobs[jobs.length - 1];
-  if (!last || last.seq < job.seq) jobs.push(job);
-  else jobs.splice(jobs.findIndex((other) => other.seq > job.seq), 0, job);
+/** Puts `job` in `retrying` in its rank: last, as most jobs come, or before newer ones. */
+function insert(retrying: Job[], job: Job): void {
+  const last = retrying[retrying.length - 1];
+  if (!last || last.seq < job.seq) retrying.push(job);
+  else retrying.splice(retrying.findIndex((other) => other.seq > job.seq), 0, job);
 }
 
-/** The jobs not at the host, each in one place, each place in admission order. */
+/**
+ * The jobs not at the host, each in one place, each place in admission order. The waiting jobs
+ * are a list linked by `behind`, so that taking the first costs the same however many wait.
+ */
 export function createJobTable() {
-  /** Calls waiting for CIF or a free slot. Taking the first is cheap: V8 moves the array's start. */
-  const waiting: Job[] = [];
+  const head: Link = { seq: -Infinity };
+  let last: Link = head;
+  let waiting = 0;
   /** Calls that go again at their `due`, CIF ready or not: retries, and calls past their wait for CIF while the library is there. */
   const retrying: Job[] = [];
 
   /** Takes the waiting jobs `test` picks (every one without it), first to last; the others keep their order. */
   const take = (test: (job: Job) => boolean = () => true): Job[] => {
     const taken: Job[] = [];
-    let kept = 0;
-    for (const job of waiting) {
-      if (test(job)) taken.push(job);
-      else waiting[kept++] = job;
+    let before = head;
+    for (let job = head.behind; job; job = before.behind) {
+      if (test(job)) {
+        before.behind = job.behind;
+        job.behind = undefined;
+        taken.push(job);
+        waiting--;
+      } else before = job;
     }
-    waiting.length = kept;
+    last = before;
     return taken;
   };
 
   return {
-    /** The waiting jobs, first to last. */
-    waiting: waiting as readonly Job[],
+    /** How many jobs wait. */
+    get waiting(): number {
+      return waiting;
+    },
     take,
     /** Puts `job` in `retrying` when `due` is given, else to wait, in its rank among the others. */
     put(job: Job, due?: number): void {
-      if (due === undefined) return insert(waiting, job);
-      job.due = due;
-      insert(retrying, job);
+      if (due !== undefined) {
+        job.due = due;
+        return insert(retrying, job);
+      }
+      waiting++;
+      // Last, as most jobs come; else, coming back, before the first newer one.
+      let before = last.seq < job.seq ? last : head;
+      while (before.behind && before.behind.seq < job.seq) before = before.behind;
+      job.behind = before.behind;
+      before.behind = job;
+      if (!job.behind) last = job;
     },
     /** Takes the oldest job that may go now, on `clock`: a retrying one that is due, or a waiting one once CIF is `ready`. */
     next(ready: boolean, clock: () => number): Job | undefined {
@@ -70,9 +93,13 @@ export function createJobTable() {
         const now = clock();
         i = retrying.findIndex((job) => job.due <= now);
       }
-      const first = ready ? waiting[0] : undefined;
-      if (first && !(i >= 0 && retrying[i]!.seq < first.seq)) return waiting.shift();
-      return i < 0 ? undefined : retrying.splice(i, 1)[0];
+      const job = ready ? head.behind : undefined;
+      if (!job || (i >= 0 && retrying[i]!.seq < job.seq)) return i < 0 ? undefined : retrying.splice(i, 1)[0];
+      head.behind = job.behind;
+      if (last === job) last = head;
+      job.behind = undefined;
+      waiting--;
+      return job;
     },
     /** When the next retrying job falls due after `now`. */
     nextDue(now: number): number {
@@ -80,7 +107,9 @@ export function createJobTable() {
     },
     /** When the first wait for CIF of the waiting jobs ends. */
     readyBy(): number {
-      return waiting.reduce((first, job) => Math.min(first, job.readyBy), Infinity);
+      let readyBy = Infinity;
+      for (let job = head.behind; job; job = job.behind) readyBy = Math.min(readyBy, job.readyBy);
+      return readyBy;
     },
     /** Takes every job, and `more`, oldest first. */
     takeAll(more: Job[] = []): Job[] {

@@ -38,12 +38,12 @@ describe('job table', () => {
     }),
   );
 
-  it('gives waiting jobs back first in, first out, and lists only those not yet taken', () => {
+  it('gives waiting jobs back first in, first out, and counts only those not yet taken', () => {
     const table = waitingTable(1, 2, 3);
     expect(takeMany(table, 1)).to.deep.equal([1]);
-    expect(seqs(table.waiting)).to.deep.equal([2, 3]);
+    expect(table.waiting).to.equal(2);
     expect(takeMany(table, 3)).to.deep.equal([2, 3, undefined]);
-    expect(table.waiting).to.deep.equal([]);
+    expect(table.waiting).to.equal(0);
   });
 
   const putBack: Array<{ title: string; taken: number; seq: number; expected: number[] }> = [
@@ -59,7 +59,7 @@ describe('job table', () => {
       const table = waitingTable(10, 20, 30);
       takeMany(table, taken);
       table.put(job(seq));
-      expect(seqs(table.waiting)).to.deep.equal(expected);
+      expect(table.waiting).to.equal(expected.length);
       expect(takeMany(table, expected.length + 1)).to.deep.equal([...expected, undefined]);
     }),
   );
@@ -74,10 +74,10 @@ describe('job table', () => {
     const table = waitingTable(1, 2, 3, 4, 5);
     takeMany(table, 1);
     expect(seqs(table.take((j) => j.seq % 2 === 0))).to.deep.equal([2, 4]);
-    expect(seqs(table.waiting)).to.deep.equal([3, 5]);
+    expect(table.waiting).to.equal(2);
     table.put(job(0));
     expect(seqs(table.take())).to.deep.equal([0, 3, 5]);
-    expect([table.waiting, table.next(true, () => 0)]).to.deep.equal([[], undefined]);
+    expect([table.waiting, table.next(true, () => 0)]).to.deep.equal([0, undefined]);
   });
 
   it('lets go of the jobs it gave out', async () => {
@@ -121,6 +121,6 @@ describe('job table', () => {
     table.put(job(2), 0);
     table.put(job(0));
     expect(seqs(table.takeAll([job(4), job(-1)]))).to.deep.equal([-1, 0, 1, 2, 3, 4]);
-    expect([table.takeAll(), table.nextDue(0), table.next(true, () => Infinity), table.waiting]).to.deep.equal([[], Infinity, undefined, []]);
+    expect([table.takeAll(), table.nextDue(0), table.next(true, () => Infinity), table.waiting]).to.deep.equal([[], Infinity, undefined, 0]);
   });
 });
