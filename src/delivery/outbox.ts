@@ -3,7 +3,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { log } from '../log.js';
 import { createOutboxStats, type CifOutboxStats as OutboxStats } from '../stats.js';
 import { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
-import { PREFIX, defaultName, findStore, lockRequests, type LockOptions } from './outbox-page.js';
+import { PREFIX, defaultName, findStore, type LockOptions } from './outbox-page.js';
 import { PAGE_AND_SEQ, decode, encode, sizeOf, type Entry } from './outbox-store.js';
 
 export { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
@@ -25,7 +25,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
     if (found) log('debug', `no outbox: ${found}`);
     return undefined;
   }
-  const { store } = found;
+  const [store, locks] = found;
   const now = deps.now ?? Date.now;
   const { maxBytes = OUTBOX_DEFAULTS.maxBytes, maxAgeMillis = OUTBOX_DEFAULTS.maxAgeMillis } = options;
   const base = `${PREFIX}/${options.name ?? defaultName()}/`;
@@ -39,34 +39,35 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   /** Bytes of every entry under `base`, as last counted plus this page's own changes since. */
   let bytes = 0;
   let countedAt = 0;
-  let endLife!: () => void;
-  /** Every lock this page holds is held until this resolves. */
-  const life = new Promise<void>((resolve) => (endLife = resolve));
-  const hold = () => life;
   const stopWaiting = new AbortController();
-  const requestLock = lockRequests(found.locks, stopWaiting.signal, countError);
+  /** Every lock this page holds is held until this resolves, at `dispose()`. */
+  const life = new Promise((resolve) => (stopWaiting.signal.onabort = resolve));
   /** Where `claim()` hands the calls of pages gone. */
   let handOver: (entries: OutboxEntry[]) => void;
 
-  void requestLock(base + pageId, {}, () => {
-    if (!pending) return undefined;
-    live = true;
-    say(`storing calls under '${base}' as page ${pageId}`);
-    endWait(true);
-    return life;
-  }).then(() => endWait(false));
+  /** Says `message` at DEBUG; at WARN when `counted`, the count before this one, is 0. */
+  const say = (message: string, counted?: number, error?: unknown): void => log(counted === 0 ? 'warn' : 'debug', `outbox: ${message}`, error);
 
-  function say(message: string, level: 'debug' | 'warn' = 'debug', error?: unknown): void {
-    log(level, `outbox: ${message}`, error);
-  }
+  const countError = (error: unknown): void => say('store or lock failed (getStats().outbox.storeErrors)', stats.storeErrors++, error);
 
-  /** Says `message` at WARN the first time, when its counter stood at `counted` 0, and at DEBUG after. */
-  function report(counted: number, message: string, error?: unknown): void {
-    say(message, counted === 0 ? 'warn' : 'debug', error);
-  }
-
-  function countError(error: unknown): void {
-    report(stats.storeErrors++, 'the store or a lock failed; calls it cannot keep travel in memory only', error);
+  /**
+   * Asks for the lock of page `id`; resolves true once granted, the lock then held until this page
+   * goes; false when not: not available, aborted, disposed, or the lock manager failed (counted).
+   */
+  function lock(id: string, options: LockOptions): Promise<boolean> {
+    return new Promise((resolve) => {
+      // Async, so that a lock manager that throws, or returns a thenable that throws, rejects.
+      const request = async () =>
+        locks.request(base + id, options, (granted) => {
+          const held = !!granted && !disposed;
+          resolve(held);
+          return held ? life : undefined;
+        });
+      // A request that ends without granting the lock leaves nothing waiting for it.
+      request()
+        .catch((error: unknown) => disposed || countError(error))
+        .finally(() => resolve(false));
+    });
   }
 
   /** Removes `key`, of `size` bytes; true once it is surely gone: removed, or found absent after a failed removal. */
@@ -87,21 +88,20 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
 
   /** The entries under `base` in this outbox's format, in store order: key, page, sequence number and value. */
   function list(): Array<[key: string, pageId: string, seq: number, value: string]> {
-    const found: Array<[string, string, number, string]> = [];
+    const rows: Array<[string, string, number, string]> = [];
     try {
       const length = Math.min(store.length, MAX_KEYS);
       for (let i = 0; i < length; i++) {
         const key: unknown = store.key(i);
-        if (typeof key !== 'string' || !key.startsWith(base)) continue;
-        const match = PAGE_AND_SEQ.exec(key.slice(base.length));
+        const match = typeof key === 'string' && key.startsWith(base) ? PAGE_AND_SEQ.exec(key.slice(base.length)) : null;
         // Removed by another tab since `key()` named it, or a store that lies: skipped.
-        const value: unknown = match && store.getItem(key);
-        if (match && typeof value === 'string') found.push([key, match[1]!, Number(match[2]), value]);
+        const value: unknown = match && store.getItem(key as string);
+        if (typeof value === 'string') rows.push([key as string, match![1]!, +match![2]!, value]);
       }
     } catch (error) {
       countError(error);
     }
-    return found;
+    return rows;
   }
 
   function countBytes(): void {
@@ -112,13 +112,13 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
 
   /** Ends the wait for this page's lock: the calls still waiting are written, or counted not stored. */
   function endWait(write: boolean): void {
-    if (!pending) return;
     const waiting = pending;
     pending = undefined;
+    if (!waiting) return;
     if (write) countBytes();
     for (const entry of waiting) {
       if (write) writeEntry(entry, true);
-      else notStored(entry, 'store_error');
+      else notStored(entry);
     }
   }
 
@@ -126,7 +126,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   function keep(entry: Entry, admitted: boolean): void {
     if (pending) pending.add(entry);
     else if (live) writeEntry(entry, admitted);
-    else notStored(entry, 'store_error');
+    else notStored(entry);
   }
 
   /** Writes an entry, counted as stored when `admitted`, or counts it not stored: over `maxBytes`, the quota, or a store failure. */
@@ -135,64 +135,72 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       const value = encode(entry);
       const size = sizeOf(entry.key, value);
       if (bytes + size > maxBytes && now() - countedAt >= RECOUNT_MILLIS) countBytes();
-      if (bytes + size > maxBytes) return notStored(entry, 'full');
+      if (bytes + size > maxBytes) return notStored(entry, true);
       store.setItem(entry.key, value);
       entry.size = size;
       bytes += size;
       if (admitted) stats.stored += eventsOf(entry);
     } catch (error) {
-      if (isQuotaError(error)) return notStored(entry, 'full');
+      if (isQuotaError(error)) return notStored(entry, true);
       countError(error);
-      notStored(entry, 'store_error');
+      notStored(entry);
     }
   }
 
-  function notStored(entry: Entry, reason: keyof OutboxStats['notStored']): void {
-    if (reason === 'full') report(stats.notStored.full, `call '${entry.call.eventName}' travels in memory only: full (maxBytes ${maxBytes} or the store's quota)`);
-    stats.notStored[reason] += eventsOf(entry);
+  /** Counts a call not stored: `full` over `maxBytes` or the quota, else for a store or lock failure. */
+  function notStored(entry: Entry, full?: boolean): void {
+    if (full) say(`call '${entry.call.eventName}' not stored: over maxBytes ${maxBytes} or the quota (getStats().outbox.notStored.full)`, stats.notStored.full);
+    stats.notStored[full ? 'full' : 'store_error'] += eventsOf(entry);
   }
 
-  /** Hands over the entries of `pageIds`, whose locks this page now holds; removes expired and unreadable ones. */
-  function takeOver(pageIds: string[]): void {
-    if (disposed || pageIds.length === 0) return;
+  /**
+   * Asks for the locks of `pageIds` and hands over, oldest first, the entries of those granted,
+   * removing expired and unreadable ones; resolves with the pages not granted.
+   */
+  async function claimPages(pageIds: string[], options: LockOptions): Promise<string[]> {
+    const granted = await Promise.all(pageIds.map((id) => lock(id, options)));
+    const gone = pageIds.filter((_, i) => granted[i]);
     const at = now();
     const taken: Entry[] = [];
-    for (const [key, id, seq, value] of list()) {
-      if (!pageIds.includes(id)) continue;
+    for (const [key, id, seq, value] of gone.length > 0 && !disposed ? list() : []) {
+      if (!gone.includes(id)) continue;
       const size = sizeOf(key, value);
       const stored = decode(value);
       if (stored && Math.abs(at - stored.at) <= maxAgeMillis) taken.push({ ...stored, key, seq, size });
       else if (erase(key, size)) {
         if (stored) {
-          report(stats.expired, `removed call '${stored.call.eventName}' unsent: older than maxAgeMillis (${maxAgeMillis} ms)`);
+          say(`call '${stored.call.eventName}' removed unsent: older than ${maxAgeMillis} ms (getStats().outbox.expired)`, stats.expired);
           stats.expired += eventsOf(stored);
-        } else report(stats.unreadable++, `removed '${key}': this version cannot read it`);
+        } else say(`${key} removed: unreadable (getStats().outbox.unreadable)`, stats.unreadable++);
       }
     }
-    if (taken.length === 0) return;
-    taken.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    for (const entry of taken) stats.replayed += eventsOf(entry);
-    say(`replaying ${taken.length} calls of ${pageIds.length} pages gone`);
-    try {
-      handOver(taken);
-    } catch (error) {
-      // They stay stored, under locks this page holds until it goes.
-      say('delivery refused the calls of pages gone', 'warn', error);
+    if (taken.length > 0) {
+      taken.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      for (const entry of taken) stats.replayed += eventsOf(entry);
+      say(`replaying ${taken.length} calls of ${gone.length} pages`);
+      try {
+        handOver(taken);
+      } catch (error) {
+        // They stay stored, under locks this page holds until it goes.
+        say('delivery threw', 0, error);
+      }
     }
-  }
-
-  /** Asks for the locks of `pageIds` and takes over the entries of those granted; resolves with the others. */
-  async function claimPages(pageIds: string[], options: LockOptions): Promise<string[]> {
-    const granted = await Promise.all(pageIds.map((id) => requestLock(base + id, options, hold)));
-    takeOver(pageIds.filter((_, i) => granted[i]));
     return pageIds.filter((_, i) => !granted[i]);
   }
 
-  const holds = (entry: Entry): boolean => entry.size > 0 || (pending?.has(entry) ?? false);
+  const holds = (entry: Entry): boolean => entry.size > 0 || !!pending?.has(entry);
+
+  void lock(pageId, {}).then((granted) => {
+    if (granted && !disposed) {
+      live = true;
+      say(`storing as ${base}${pageId}`);
+    }
+    endWait(granted);
+  });
 
   return {
     add(call) {
-      const entry: Entry = { call, key: `${base}${pageId}/${seq}`, seq: seq++, at: now(), size: 0 };
+      const entry: Entry = { call, key: base + pageId + '/' + seq, seq: seq++, at: now(), size: 0 };
       keep(entry, true);
       return entry;
     },
@@ -212,11 +220,11 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       handOver = onCalls;
       const others = disposed ? [] : [...new Set(list().map(([, id]) => id))].filter((id) => id !== pageId);
       if (others.length === 0) return onFirstPass();
-      say(`claiming the calls of ${others.length} other pages`);
+      say(`claiming ${others.length} other pages`);
       void claimPages(others, { ifAvailable: true }).then((open) => {
         onFirstPass();
         if (disposed || open.length === 0) return;
-        say(`${open.length} pages still open; taking over their calls when they close`);
+        say(`waiting for ${open.length} open pages to close`);
         for (const id of open) void claimPages([id], { signal: stopWaiting.signal });
       });
     },
@@ -226,7 +234,6 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       live = false;
       disposed = true;
       stopWaiting.abort();
-      endLife();
     },
   };
 }
