@@ -141,7 +141,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       bytes += size;
       if (admitted) stats.stored += eventsOf(entry);
     } catch (error) {
-      if (isQuotaError(error)) return notStored(entry, true);
+      // A write past the quota: `QuotaExceededError`, or `NS_ERROR_DOM_QUOTA_REACHED` in older Firefox.
+      try {
+        if (/quota/i.test((error as Error).name)) return notStored(entry, true);
+      } catch {
+        // An error whose name throws is not the quota's.
+      }
       countError(error);
       notStored(entry);
     }
@@ -236,13 +241,4 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       stopWaiting.abort();
     },
   };
-}
-
-/** A write that failed for lack of room: `QuotaExceededError`, or `NS_ERROR_DOM_QUOTA_REACHED` in older Firefox. */
-function isQuotaError(error: unknown): boolean {
-  try {
-    return /quota/i.test((error as Error).name);
-  } catch {
-    return false;
-  }
 }

@@ -45,7 +45,7 @@ describe('outbox properties', () => {
         const broken: string[] = [];
         let pages = 0;
 
-        const storedIds = () => new Set([...store.items.values()].map((value) => (JSON.parse(value) as unknown[])[3]));
+        const storedIds = () => new Set([...store.items.values()].map((value) => (JSON.parse(value) as [number, number, CifCall])[2].eventName));
         const holder = (id: string) => live.filter((page) => page.holds.has(id));
 
         function open(): SimPage {

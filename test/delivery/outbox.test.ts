@@ -33,16 +33,18 @@ function call(name: string, events = 1): CifCall {
   };
 }
 
-/** The stored value of `call` admitted at `at`, parsed: format 2, `[2, at, data, eventName, correlationId]`. */
-const storedValue = (c: CifCall, at = NOW): unknown[] => [2, at, c.data, c.eventName, c.correlationId];
+/** The stored value of `call` admitted at `at`, parsed: format 3, `[3, at, call]`. */
+const storedValue = (c: CifCall, at = NOW): unknown[] => [3, at, c];
 const key = (page: string, seq: number, name = 'widget') => `otel-cif/${name}/${page}/${seq}`;
-/** Bytes of the entry of call('X') as Web Storage counts them: key 'otel-cif/widget/<uuid>/0' is 54 characters, the value 193. */
+/** Bytes of the entry of call('X') as Web Storage counts them: key 'otel-cif/widget/<uuid>/0' is 54 characters, the value 230. */
 const entryBytes = 2 * (key(PAGE_A, 0).length + JSON.stringify(storedValue(call('X'))).length);
 /** Runs every pending microtask, lock grants included. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 const names = (entries: readonly OutboxEntry[]) => entries.map((entry) => entry.call.eventName);
 /** The stored value of call('X') with field `index` replaced by `value`. */
 const withField = (index: number, value: unknown) => storedValue(call('X')).map((field, i) => (i === index ? value : field));
+/** The stored value of call('X') with the call's fields `fields` replaced. */
+const withCall = (fields: Record<string, unknown>) => withField(2, { ...call('X'), ...fields });
 /** Counts from now on the scans of `store`: each scan reads its length once. */
 function countScans(store: MemoryStore): () => number {
   let scans = 0;
@@ -331,7 +333,7 @@ describe('outbox', () => {
 
   describe('bounds', () => {
     it('counts an entry as Web Storage does, two bytes per character of key and value', () => {
-      expect(entryBytes).to.equal(494);
+      expect(entryBytes).to.equal(568);
     });
 
     const caps: Array<{ maxBytes: number; stored: number }> = [
@@ -560,16 +562,22 @@ describe('outbox', () => {
         title: 'the object of format 1',
         value: JSON.stringify({ v: 1, t: NOW, data: call('X').data, eventName: 'X', correlationId: call('X').correlationId }),
       },
-      { title: 'an older or newer format', value: JSON.stringify(withField(0, 3)) },
+      {
+        title: 'the array of format 2',
+        value: JSON.stringify([2, NOW, call('X').data, 'X', call('X').correlationId]),
+      },
+      { title: 'a newer format', value: JSON.stringify(withField(0, 4)) },
       { title: 'a time that is not a number', value: JSON.stringify(withField(1, '2026')) },
-      { title: 'no data', value: JSON.stringify(withField(2, null)) },
-      { title: 'data that is an array', value: JSON.stringify(withField(2, [])) },
-      { title: 'no event name', value: JSON.stringify(withField(3, null)) },
-      { title: 'a correlation id that is not a string', value: JSON.stringify(withField(4, 1)) },
-      { title: 'no KPI events', value: JSON.stringify(withField(2, { events: [] })) },
-      { title: 'KPI events that are not objects', value: JSON.stringify(withField(2, { events: ['x'] })) },
-      { title: 'KPI events that are a string', value: JSON.stringify(withField(2, { events: 'xy' })) },
-      { title: 'KPI events that are an object with a length', value: JSON.stringify(withField(2, { events: { length: 1 } })) },
+      { title: 'no call', value: JSON.stringify(withField(2, null)) },
+      { title: 'a call that is an array', value: JSON.stringify(withField(2, [])) },
+      { title: 'no data', value: JSON.stringify(withCall({ data: null })) },
+      { title: 'data that is an array', value: JSON.stringify(withCall({ data: [] })) },
+      { title: 'no event name', value: JSON.stringify(withCall({ eventName: null })) },
+      { title: 'a correlation id that is not a string', value: JSON.stringify(withCall({ correlationId: 1 })) },
+      { title: 'no KPI events', value: JSON.stringify(withCall({ data: { events: [] } })) },
+      { title: 'KPI events that are not objects', value: JSON.stringify(withCall({ data: { events: ['x'] } })) },
+      { title: 'KPI events that are a string', value: JSON.stringify(withCall({ data: { events: 'xy' } })) },
+      { title: 'KPI events that are an object with a length', value: JSON.stringify(withCall({ data: { events: { length: 1 } } })) },
     ];
     unreadable.forEach(({ title, value }) =>
       it(`removes an entry of a page gone holding ${title}, counted and warned, and replays the others`, async () => {
