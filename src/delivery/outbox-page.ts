@@ -13,8 +13,6 @@ export interface LockOptions {
   signal?: { readonly aborted: boolean; addEventListener(type: 'abort', listener: () => void): void };
 }
 
-export const PREFIX = 'otel-cif';
-
 interface PageGlobals {
   navigator?: { locks?: OutboxLocks };
   localStorage?: OutboxStore | null;
@@ -39,7 +37,7 @@ export function findStore(given: OutboxStore | false | undefined, givenLocks: Ou
   // Not a browser page (Node, a worker without storage): nothing to say.
   if (typeof locks?.request !== 'function') return store ? 'no navigator.locks' : '';
   if (!store) return 'no localStorage';
-  const probe = `${PREFIX}/probe`;
+  const probe = 'otel-cif/probe';
   try {
     store.setItem(probe, '1');
     store.removeItem(probe);

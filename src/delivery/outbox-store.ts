@@ -49,4 +49,5 @@ export function decode(value: string): StoredCall | undefined {
   return undefined;
 }
 
-const isObject = (value: unknown): boolean => value instanceof Object && !Array.isArray(value);
+/** A plain object, as JSON.parse makes them: not an array, a string or null. */
+const isObject = (value: unknown): boolean => (value as object | null)?.constructor === Object;

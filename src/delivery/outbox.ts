@@ -3,18 +3,13 @@ import { v4 as uuidv4 } from 'uuid';
 import { log } from '../log.js';
 import { createOutboxStats, type CifOutboxStats as OutboxStats } from '../stats.js';
 import { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
-import { PREFIX, defaultName, findStore, type LockOptions } from './outbox-page.js';
+import { defaultName, findStore, type LockOptions } from './outbox-page.js';
 import { PAGE_AND_SEQ, decode, encode, sizeOf, type Entry } from './outbox-store.js';
 
 export { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
 export type { LockOptions, OutboxLocks } from './outbox-page.js';
 export type { OutboxStore } from './outbox-store.js';
 export { createOutboxStats, type OutboxStats };
-
-/** When the byte count says full, the store is counted again at most this often (other tabs remove too). */
-const RECOUNT_MILLIS = 1000;
-/** A store may report any length; a scan reads at most this many keys (a 5 MB store holds fewer). */
-const MAX_KEYS = 1_000_000;
 
 const eventsOf = (entry: OutboxEntry): number => entry.call.data.events.length;
 
@@ -28,7 +23,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   const [store, locks] = found;
   const now = deps.now ?? Date.now;
   const { maxBytes = OUTBOX_DEFAULTS.maxBytes, maxAgeMillis = OUTBOX_DEFAULTS.maxAgeMillis } = options;
-  const base = `${PREFIX}/${options.name ?? defaultName()}/`;
+  const base = `otel-cif/${options.name ?? defaultName()}/`;
   const pageId = (deps.uuid ?? uuidv4)();
   /** Calls admitted before this page held its lock, until it holds it, fails to, or is disposed. */
   let pending: Set<Entry> | undefined = new Set();
@@ -45,10 +40,11 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   /** Where `claim()` hands the calls of pages gone. */
   let handOver: (entries: OutboxEntry[]) => void;
 
-  /** Says `message` at DEBUG; at WARN when `counted`, the count before this one, is 0. */
-  const say = (message: string, counted?: number, error?: unknown): void => log(counted === 0 ? 'warn' : 'debug', `outbox: ${message}`, error);
+  /** Says `what` at DEBUG, and with `counter` where it is counted; at WARN when `counted`, the count before this one, is 0. */
+  const say = (what: string, counter?: string, counted?: number, error?: unknown): void =>
+    log(counted === 0 ? 'warn' : 'debug', `outbox: ${what}${counter ? ` (getStats().outbox.${counter})` : ''}`, error);
 
-  const countError = (error: unknown): void => say('store or lock failed (getStats().outbox.storeErrors)', stats.storeErrors++, error);
+  const countError = (error: unknown): void => say('store or lock failed', 'storeErrors', stats.storeErrors++, error);
 
   /**
    * Asks for the lock of page `id`; resolves true once granted, the lock then held until this page
@@ -61,12 +57,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
         locks.request(base + id, options, (granted) => {
           const held = !!granted && !disposed;
           resolve(held);
-          return held ? life : undefined;
+          return held && life;
         });
       // A request that ends without granting the lock leaves nothing waiting for it.
-      request()
+      void request()
         .catch((error: unknown) => disposed || countError(error))
-        .finally(() => resolve(false));
+        .then(() => resolve(false));
     });
   }
 
@@ -90,13 +86,15 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   function list(): Array<[key: string, pageId: string, seq: number, value: string]> {
     const rows: Array<[string, string, number, string]> = [];
     try {
-      const length = Math.min(store.length, MAX_KEYS);
+      // A store may report any length: a 5 MB store holds fewer than a million keys.
+      const length = Math.min(store.length, 1e6);
       for (let i = 0; i < length; i++) {
         const key: unknown = store.key(i);
-        const match = typeof key === 'string' && key.startsWith(base) ? PAGE_AND_SEQ.exec(key.slice(base.length)) : null;
+        const match = typeof key === 'string' && key.startsWith(base) && PAGE_AND_SEQ.exec(key.slice(base.length));
+        if (!match) continue;
         // Removed by another tab since `key()` named it, or a store that lies: skipped.
-        const value: unknown = match && store.getItem(key as string);
-        if (typeof value === 'string') rows.push([key as string, match![1]!, +match![2]!, value]);
+        const value: unknown = store.getItem(key as string);
+        if (typeof value === 'string') rows.push([key as string, match[1]!, +match[2]!, value]);
       }
     } catch (error) {
       countError(error);
@@ -134,7 +132,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
     try {
       const value = encode(entry);
       const size = sizeOf(entry.key, value);
-      if (bytes + size > maxBytes && now() - countedAt >= RECOUNT_MILLIS) countBytes();
+      // When the count says full, the store is counted again at most once a second: other tabs remove too.
+      if (bytes + size > maxBytes && now() - countedAt >= 1000) countBytes();
       if (bytes + size > maxBytes) return notStored(entry, true);
       store.setItem(entry.key, value);
       entry.size = size;
@@ -154,7 +153,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
 
   /** Counts a call not stored: `full` over `maxBytes` or the quota, else for a store or lock failure. */
   function notStored(entry: Entry, full?: boolean): void {
-    if (full) say(`call '${entry.call.eventName}' not stored: over maxBytes ${maxBytes} or the quota (getStats().outbox.notStored.full)`, stats.notStored.full);
+    if (full) say(`call '${entry.call.eventName}' not stored: over maxBytes ${maxBytes} or the quota`, 'notStored.full', stats.notStored.full);
     stats.notStored[full ? 'full' : 'store_error'] += eventsOf(entry);
   }
 
@@ -171,23 +170,23 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       if (!gone.includes(id)) continue;
       const size = sizeOf(key, value);
       const stored = decode(value);
-      if (stored && Math.abs(at - stored.at) <= maxAgeMillis) taken.push({ ...stored, key, seq, size });
-      else if (erase(key, size)) {
-        if (stored) {
-          say(`call '${stored.call.eventName}' removed unsent: older than ${maxAgeMillis} ms (getStats().outbox.expired)`, stats.expired);
-          stats.expired += eventsOf(stored);
-        } else say(`${key} removed: unreadable (getStats().outbox.unreadable)`, stats.unreadable++);
+      if (stored && Math.abs(at - stored.at) <= maxAgeMillis) {
+        taken.push({ ...stored, key, seq, size });
+        stats.replayed += eventsOf(stored);
+      } else if (erase(key, size)) {
+        const counter = stored ? 'expired' : 'unreadable';
+        say(stored ? `call '${stored.call.eventName}' removed unsent: older than ${maxAgeMillis} ms` : `${key} removed: unreadable`, counter, stats[counter]);
+        stats[counter] += stored ? eventsOf(stored) : 1;
       }
     }
     if (taken.length > 0) {
       taken.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      for (const entry of taken) stats.replayed += eventsOf(entry);
       say(`replaying ${taken.length} calls of ${gone.length} pages`);
       try {
         handOver(taken);
       } catch (error) {
         // They stay stored, under locks this page holds until it goes.
-        say('delivery threw', 0, error);
+        say('delivery threw', '', 0, error);
       }
     }
     return pageIds.filter((_, i) => !granted[i]);
