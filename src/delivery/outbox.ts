@@ -22,7 +22,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   }
   const [store, locks] = found;
   const now = deps.now ?? Date.now;
-  const { maxBytes = OUTBOX_DEFAULTS.maxBytes, maxAgeMillis = OUTBOX_DEFAULTS.maxAgeMillis } = options;
+  const { maxBytes, maxAgeMillis } = { ...OUTBOX_DEFAULTS, ...options };
   const base = `otel-cif/${options.name ?? defaultName()}/`;
   const pageId = (deps.uuid ?? uuidv4)();
   /** Calls admitted before this page held its lock, until it holds it, fails to, or is disposed. */
@@ -108,16 +108,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
     for (const [key, , , value] of list()) bytes += sizeOf(key, value);
   }
 
-  /** Ends the wait for this page's lock: the calls still waiting are written, or counted not stored. */
-  function endWait(write: boolean): void {
+  /** Ends the wait for this page's lock: the calls still waiting are written when `live`, else counted not stored. */
+  function endWait(): void {
     const waiting = pending;
     pending = undefined;
-    if (!waiting) return;
-    if (write) countBytes();
-    for (const entry of waiting) {
-      if (write) writeEntry(entry, true);
-      else notStored(entry);
-    }
+    if (live && waiting) countBytes();
+    waiting?.forEach((entry) => keep(entry, true));
   }
 
   /** Keeps an entry until this page holds its lock, or writes it (counted as stored when `admitted`), or counts it not stored. */
@@ -195,11 +191,9 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   const holds = (entry: Entry): boolean => entry.size > 0 || !!pending?.has(entry);
 
   void lock(pageId, {}).then((granted) => {
-    if (granted && !disposed) {
-      live = true;
-      say(`storing as ${base}${pageId}`);
-    }
-    endWait(granted);
+    live = granted && !disposed;
+    if (live) say(`storing as ${base}${pageId}`);
+    endWait();
   });
 
   return {
@@ -233,8 +227,9 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       });
     },
     dispose() {
-      // Calls admitted before the lock came are left for a later page as the others are.
-      endWait(true);
+      // Calls admitted before the lock came are written for a later page as the others are.
+      live = true;
+      endWait();
       live = false;
       disposed = true;
       stopWaiting.abort();
