@@ -57,7 +57,7 @@ describe('outbox properties', () => {
           outbox.claim((entries) => {
             for (const entry of entries) {
               const id = entry.call.eventName;
-              // The outbox catches what its callback throws, so broken rules are collected here.
+              // Broken rules are collected here and asserted after the run, outside the claim.
               if (delivered.has(id)) broken.push(`${id} claimed after it was delivered`);
               if (holder(id).length > 0) broken.push(`${id} claimed while a live page holds it`);
               page.holds.set(id, entry);

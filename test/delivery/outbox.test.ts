@@ -612,17 +612,6 @@ describe('outbox', () => {
       expect(page.claimed).to.deep.equal([]);
     });
 
-    it('keeps the calls stored when delivery refuses them, and warns', async () => {
-      await crashedWith(PAGE_B, [call('B0')]);
-      const page = open(PAGE_A);
-      page.outbox.claim(() => {
-        throw new Error('engine bug');
-      });
-      await settle();
-      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_B, 0)]);
-      expect(warnings()).to.deep.equal(['warn: outbox: delivery threw']);
-    });
-
     it('hands nothing over once disposed, and stops waiting for pages still open', async () => {
       const live = await openWith(PAGE_B, [call('B0')]);
       await crashedWith(PAGE_C, [call('C0')]);
