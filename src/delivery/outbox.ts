@@ -82,9 +82,14 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
     return true;
   }
 
-  /** The entries under `base` in this outbox's format, in store order: key, page, sequence number and value. */
+  /**
+   * The entries under `base` in this outbox's format, in store order: key, page, sequence number and
+   * value. Counts `bytes` afresh on the way.
+   */
   function list(): Array<[key: string, pageId: string, seq: number, value: string]> {
     const rows: Array<[string, string, number, string]> = [];
+    countedAt = now();
+    bytes = 0;
     try {
       // A store may report any length: a 5 MB store holds fewer than a million keys.
       const length = Math.min(store.length, 1e6);
@@ -94,7 +99,9 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
         if (!match) continue;
         // Removed by another tab since `key()` named it, or a store that lies: skipped.
         const value: unknown = store.getItem(key as string);
-        if (typeof value === 'string') rows.push([key as string, match[1]!, +match[2]!, value]);
+        if (typeof value !== 'string') continue;
+        rows.push([key as string, match[1]!, +match[2]!, value]);
+        bytes += sizeOf(key as string, value);
       }
     } catch (error) {
       countError(error);
@@ -102,17 +109,11 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
     return rows;
   }
 
-  function countBytes(): void {
-    countedAt = now();
-    bytes = 0;
-    for (const [key, , , value] of list()) bytes += sizeOf(key, value);
-  }
-
   /** Ends the wait for this page's lock: the calls still waiting are written when `live`, else counted not stored. */
   function endWait(): void {
     const waiting = pending;
     pending = undefined;
-    if (live && waiting) countBytes();
+    if (live && waiting) list();
     waiting?.forEach((entry) => keep(entry, true));
   }
 
@@ -129,7 +130,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       const value = encode(entry);
       const size = sizeOf(entry.key, value);
       // When the count says full, the store is counted again at most once a second: other tabs remove too.
-      if (bytes + size > maxBytes && now() - countedAt >= 1000) countBytes();
+      if (bytes + size > maxBytes && now() - countedAt >= 1000) list();
       if (bytes + size > maxBytes) return notStored(entry, true);
       store.setItem(entry.key, value);
       entry.size = size;
