@@ -117,39 +117,37 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
     waiting?.forEach((entry) => keep(entry, true));
   }
 
-  /** Keeps an entry until this page holds its lock, or writes it (counted as stored when `admitted`), or counts it not stored. */
+  /**
+   * Keeps an entry until this page holds its lock, or writes it (counted as stored when `admitted`),
+   * or counts it not stored: full (over `maxBytes` or the quota), or for a store or lock failure.
+   */
   function keep(entry: Entry, admitted: boolean): void {
-    if (pending) pending.add(entry);
-    else if (live) writeEntry(entry, admitted);
-    else notStored(entry);
-  }
-
-  /** Writes an entry, counted as stored when `admitted`, or counts it not stored: over `maxBytes`, the quota, or a store failure. */
-  function writeEntry(entry: Entry, admitted: boolean): void {
-    try {
-      const value = encode(entry);
-      const size = sizeOf(entry.key, value);
-      // When the count says full, the store is counted again at most once a second: other tabs remove too.
-      if (bytes + size > maxBytes && now() - countedAt >= 1000) list();
-      if (bytes + size > maxBytes) return notStored(entry, true);
-      store.setItem(entry.key, value);
-      entry.size = size;
-      bytes += size;
-      if (admitted) stats.stored += eventsOf(entry);
-    } catch (error) {
-      // A write past the quota: `QuotaExceededError`, or `NS_ERROR_DOM_QUOTA_REACHED` in older Firefox.
+    if (pending) return void pending.add(entry);
+    let full = false;
+    if (live) {
       try {
-        if (/quota/i.test((error as Error).name)) return notStored(entry, true);
-      } catch {
-        // An error whose name throws is not the quota's.
+        const value = encode(entry);
+        const size = sizeOf(entry.key, value);
+        // When the count says full, the store is counted again at most once a second: other tabs remove too.
+        if (bytes + size > maxBytes && now() - countedAt >= 1000) list();
+        full = bytes + size > maxBytes;
+        if (!full) {
+          store.setItem(entry.key, value);
+          entry.size = size;
+          bytes += size;
+          if (admitted) stats.stored += eventsOf(entry);
+          return;
+        }
+      } catch (error) {
+        // A write past the quota: `QuotaExceededError`, or `NS_ERROR_DOM_QUOTA_REACHED` in older Firefox.
+        try {
+          full = /quota/i.test((error as Error).name);
+        } catch {
+          // An error whose name throws is not the quota's.
+        }
+        if (!full) countError(error);
       }
-      countError(error);
-      notStored(entry);
     }
-  }
-
-  /** Counts a call not stored: `full` over `maxBytes` or the quota, else for a store or lock failure. */
-  function notStored(entry: Entry, full?: boolean): void {
     if (full) say(`call '${entry.call.eventName}' not stored: over maxBytes ${maxBytes} or the quota`, 'notStored.full', stats.notStored.full);
     stats.notStored[full ? 'full' : 'store_error'] += eventsOf(entry);
   }
