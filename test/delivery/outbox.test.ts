@@ -576,6 +576,8 @@ describe('outbox', () => {
       { title: 'a correlation id that is not a string', value: JSON.stringify(withCall({ correlationId: 1 })) },
       { title: 'no KPI events', value: JSON.stringify(withCall({ data: { events: [] } })) },
       { title: 'KPI events that are not objects', value: JSON.stringify(withCall({ data: { events: ['x'] } })) },
+      { title: 'a KPI event that is an array', value: JSON.stringify(withCall({ data: { events: [{}, []] } })) },
+      { title: 'a KPI event that is null', value: JSON.stringify(withCall({ data: { events: [{}, null] } })) },
       { title: 'KPI events that are a string', value: JSON.stringify(withCall({ data: { events: 'xy' } })) },
       { title: 'KPI events that are an object with a length', value: JSON.stringify(withCall({ data: { events: { length: 1 } } })) },
     ];
