@@ -57,11 +57,15 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
         locks.request(base + id, options, (granted) => {
           const held = !!granted && !disposed;
           resolve(held);
+          // A lock not held is let go at once.
           return held && life;
         });
       // A request that ends without granting the lock leaves nothing waiting for it.
       void request()
-        .catch((error: unknown) => disposed || countError(error))
+        .catch((error: unknown) => {
+          // Withdrawn at dispose, or failed.
+          if (!disposed) countError(error);
+        })
         .then(() => resolve(false));
     });
   }
@@ -122,7 +126,10 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
    * or counts it not stored: full (over `maxBytes` or the quota), or for a store or lock failure.
    */
   function keep(entry: Entry, admitted: boolean): void {
-    if (pending) return void pending.add(entry);
+    if (pending) {
+      pending.add(entry);
+      return;
+    }
     let full = false;
     if (live) {
       try {
@@ -222,7 +229,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       });
     },
     dispose() {
-      // Calls admitted before the lock came are written for a later page as the others are.
+      // Calls admitted before the lock came are written for a later page as the others are: live for this once.
       live = true;
       endWait();
       live = false;
