@@ -159,13 +159,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
     stats.notStored[full ? 'full' : 'store_error'] += eventsOf(entry);
   }
 
-  /**
-   * Asks for the locks of `pageIds` and hands over, oldest first, the entries of those granted,
-   * removing expired and unreadable ones; resolves with the pages not granted.
-   */
-  async function claimPages(pageIds: string[], options: LockOptions): Promise<string[]> {
-    const granted = await Promise.all(pageIds.map((id) => lock(id, options)));
-    const gone = pageIds.filter((_, i) => granted[i]);
+  /** Hands over, oldest first, the entries of the pages `gone`, whose locks this page now holds; removes expired and unreadable ones. */
+  function takeOver(gone: string[]): void {
     const at = now();
     const taken: Entry[] = [];
     for (const [key, id, seq, value] of gone.length > 0 && !disposed ? list() : []) {
@@ -187,7 +182,6 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       // Delivery admits them as it admits an export's calls, which never throws.
       handOver(taken);
     }
-    return pageIds.filter((_, i) => !granted[i]);
   }
 
   const holds = (entry: Entry): boolean => entry.size > 0 || !!pending?.has(entry);
@@ -221,11 +215,13 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       const others = disposed ? [] : [...new Set(list().map(([, id]) => id))].filter((id) => id !== pageId);
       if (others.length === 0) return onFirstPass();
       say(`claiming ${others.length} other pages`);
-      void claimPages(others, { ifAvailable: true }).then((open) => {
+      void Promise.all(others.map((id) => lock(id, { ifAvailable: true }))).then((granted) => {
+        takeOver(others.filter((_, i) => granted[i]));
         onFirstPass();
+        const open = others.filter((_, i) => !granted[i]);
         if (disposed || open.length === 0) return;
         say(`waiting for ${open.length} open pages to close`);
-        for (const id of open) void claimPages([id], { signal: stopWaiting.signal });
+        for (const id of open) void lock(id, { signal: stopWaiting.signal }).then((held) => held && takeOver([id]));
       });
     },
     dispose() {
