@@ -22,11 +22,9 @@ interface PageGlobals {
   self?: unknown;
 }
 
-/** The store and lock manager to use, or why there is no outbox (empty outside a browser page). */
-export function findStore(given: OutboxStore | false | undefined, givenLocks: OutboxLocks | undefined): [OutboxStore, OutboxLocks] | string {
-  if (given === false) return 'turned off';
-  let locks = givenLocks;
-  let store: OutboxStore | null | undefined = given;
+/** The store and lock manager to use, those given else the page's, or why there is no outbox (empty outside a browser page). */
+export function findStore(store: OutboxStore | false | null | undefined, locks: OutboxLocks | undefined): [OutboxStore, OutboxLocks] | string {
+  if (store === false) return 'turned off';
   try {
     const page = globalThis as PageGlobals;
     locks ??= page.navigator?.locks;
