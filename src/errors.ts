@@ -21,7 +21,7 @@ export type CifNotLoadedError = InstanceType<typeof CifNotLoadedError>;
 /** The host did not answer a call within `timeoutMillis`; it may still have recorded it. */
 export const CifTimeoutError = errorClass(
   'CifTimeoutError',
-  (millis: number) => `logAnalyticsEvent did not answer within ${millis} ms (timeoutMillis); not retried, the host may still record it`,
+  (millis: number) => `logAnalyticsEvent did not answer within ${millis} ms (timeoutMillis)`,
 );
 export type CifTimeoutError = InstanceType<typeof CifTimeoutError>;
 
@@ -84,7 +84,7 @@ export function toError(reason: unknown): Error {
   try {
     const text = typeof reason === 'string' ? reason : reason instanceof Map ? reason.get('message') : (reason as Partial<Error> | null)?.message;
     message =
-      typeof text === 'string' && text !== ''
+      text && typeof text === 'string'
         ? text
         : `${REJECTED}: ${reason instanceof Error ? `${String(reason.name)} with no message` : describe(reason)}`;
   } catch {

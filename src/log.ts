@@ -1,6 +1,9 @@
 import { diag } from '@opentelemetry/api';
 
-const logger = diag.createComponentLogger({ namespace: 'opentelemetry-exporter-cif' });
+/** The package's name, which its diag lines and context key carry. */
+export const NAMESPACE = 'opentelemetry-exporter-cif';
+
+const logger = diag.createComponentLogger({ namespace: NAMESPACE });
 
 /** Logs through `diag`. The page's logger may throw; that must never reach the telemetry path. */
 export function log(level: 'debug' | 'warn' | 'error', message: string, error?: unknown): void {

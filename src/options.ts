@@ -4,6 +4,7 @@ import {
   type DELIVERY_DEFAULTS,
   DELIVERY_OPTIONS,
   deliveryOptions,
+  type ExporterOnlyOption,
   type CifDeliveryOptions,
   type DeliveryOptions,
 } from './delivery/options.js';
@@ -86,9 +87,8 @@ export const SPAN_DEFAULTS: SourceDefaults<CifReadableSpan, NormalizedOptions['e
   correlationId: defaultCorrelationId,
 };
 
-/** Every option of an exporter: its delivery's, then its own; the source's defaults fill in `eventFilter` and `correlationId`. */
-const EXPORTER_OPTIONS: OptionTable = {
-  ...DELIVERY_OPTIONS,
+/** The options only an exporter takes: each name in `EXPORTER_ONLY_OPTION_NAMES`, no other. */
+const EXPORTER_ONLY_OPTIONS: Record<ExporterOnlyOption, OptionTable[string]> = {
   // Checked by the exporter, which finds the delivery behind it.
   delivery: (delivery: CifDelivery | undefined) => delivery,
   session: sessionOf,
@@ -96,10 +96,8 @@ const EXPORTER_OPTIONS: OptionTable = {
     c.object('customAttributes', map);
     return Object.entries(map).map(([key, column]) => {
       const option = `customAttributes['${key}']`;
-      if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) c.fail(option, 'must name an attribute outside the cif. namespace', key);
-      if (typeof column !== 'string' || !isColumnName(column)) {
-        c.fail(option, 'must be a column logical name of msdyn_kpieventdata, such as msdyn_customattribute1', column);
-      }
+      if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) c.fail(option, 'must not map a cif. attribute', key);
+      if (typeof column !== 'string' || !isColumnName(column)) c.fail(option, 'must be a column logical name such as msdyn_customattribute1', column);
       return [key, column];
     });
   },
@@ -109,10 +107,13 @@ const EXPORTER_OPTIONS: OptionTable = {
   correlationId: callback(),
 };
 
+/** Every option of an exporter: its delivery's, then its own; `normalizeOptions` gives `eventFilter` and `correlationId` the source's defaults. */
+const EXPORTER_OPTIONS: OptionTable = { ...DELIVERY_OPTIONS, ...EXPORTER_ONLY_OPTIONS };
+
 /** Every default of an exporter: its own, then its delivery's. */
 export const DEFAULT_OPTIONS: typeof DELIVERY_DEFAULTS & { maxEventsPerCall: number } = /* @__PURE__ */ check('').options(EXPORTER_OPTIONS, {});
 
-/** Validates an exporter's options and fills in defaults; throws a `TypeError` that says what to change. */
+/** Validates an exporter's options and fills in defaults; throws a `TypeError` that says what an option must be. */
 export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eventFilter']>(
   options: CifExporterOptions & { eventName?: unknown; eventFilter?: unknown; correlationId?: unknown } = {},
   defaults: SourceDefaults<S, F> = SPAN_DEFAULTS as never,
@@ -121,19 +122,20 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
   if (options?.delivery !== undefined) {
     for (const name of Object.keys(DELIVERY_OPTIONS)) {
       const value = options[name as keyof CifDeliveryOptions];
-      if (value !== undefined) c.fail(name, 'belongs to the CifDelivery passed as `delivery`; set it there', value);
+      if (value !== undefined) c.fail(name, 'belongs to the CifDelivery passed as `delivery`', value);
     }
   }
-  const normalized = deliveryOptions<NormalizedOptions<S, F>>(options, c, EXPORTER_OPTIONS);
-  normalized.eventFilter ??= defaults.eventFilter;
-  normalized.correlationId ??= defaults.correlationId;
-  return normalized;
+  return deliveryOptions(options, c, {
+    ...EXPORTER_OPTIONS,
+    eventFilter: callback(defaults.eventFilter),
+    correlationId: callback(defaults.correlationId),
+  });
 }
 
 /**
  * Validates a session for `owner` (such as `setCifSession:`): throws a `TypeError` that says what
- * to change; or, given `leftOut`, warns with it appended instead and leaves the field out (all of
- * them when `session` is not an object).
+ * a field must be; or, given `leftOut`, warns with it appended instead and leaves the field out
+ * (all of them when `session` is not an object).
  */
 export function normalizeSession(session: CifSession | undefined, owner: string, leftOut?: string): CifSession {
   return sessionOf(session, check(owner), leftOut);
@@ -141,8 +143,7 @@ export function normalizeSession(session: CifSession | undefined, owner: string,
 
 function sessionOf(session: CifSession | undefined, c: Check, leftOut?: string): CifSession {
   const normalized: CifSession = {};
-  const fields = session === undefined ? [] : SESSION_FIELDS;
-  for (const field of fields) {
+  for (const field of session === undefined ? [] : SESSION_FIELDS) {
     try {
       // In the loop, so that a session that is not an object is left out like a bad field, warned about once.
       c.object('session', session);
@@ -150,11 +151,12 @@ function sessionOf(session: CifSession | undefined, c: Check, leftOut?: string):
       if (typeof value === 'string' && value.length <= MAX_TEXT_LENGTH) {
         if (value !== '') normalized[field] = value;
       } else if (value !== undefined) {
-        c.fail(`session.${field}`, `must be a string of at most ${MAX_TEXT_LENGTH} characters (its Dataverse column size)`, value);
+        c.fail(`session.${field}`, `must be a string of at most ${MAX_TEXT_LENGTH} characters`, value);
       }
     } catch (error) {
       if (leftOut === undefined) throw error;
-      log('warn', `${(error as Error).message}${leftOut}`);
+      // A getter of the page's session may throw anything, null included.
+      log('warn', `${(error as Error | null)?.message}${leftOut}`);
       if (!isObject(session)) break;
     }
   }

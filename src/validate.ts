@@ -11,19 +11,17 @@ export interface OptionTable {
 
 /** Checks the options of one constructor; every message starts with `owner`, such as `CifDelivery: option`. */
 export interface Check {
-  /** Throws a `TypeError` that says what to change. */
+  /** Throws a `TypeError` that says what the option must be. */
   fail(option: string, must: string, value: unknown): never;
   /** Throws unless `value` is an object (not null). */
   object(option: string, value: unknown): asserts value is object;
   /**
    * Validates the object `value` (by default `{}`) by `table` and returns it with every default
-   * filled in; warns about each key not in `table`, naming the nearest (`elsewhere`: keys that are
-   * options of the exporters). `prefix` names the object, such as `retry.`.
+   * filled in; warns about each key not in `table`, and says so of those in `elsewhere` (options
+   * of the exporters). `prefix` names the object, such as `retry.`.
    */
   options<T>(table: OptionTable, value: unknown, prefix?: string, elsewhere?: readonly string[]): T;
 }
-
-const WHOLE = 'must be a whole number of ';
 
 /** Whether `value` is an object (not null) whose keys can be read. */
 export const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
@@ -32,15 +30,15 @@ export const isObject = (value: unknown): value is object => typeof value === 'o
 const whole = (fallback: number, min: number, max: number, must: string): Rule => [
   fallback,
   (n: number | null) => n === null || (Number.isInteger(n) && n >= min && n <= max),
-  must,
+  'must be a whole number of ' + must,
 ];
 
 /** A whole number of at least 1. */
-export const count = (fallback: number): Rule => whole(fallback, 1, Infinity, WHOLE + 'at least 1');
+export const count = (fallback: number): Rule => whole(fallback, 1, Infinity, 'at least 1');
 
 /** A whole number of milliseconds `setTimeout` can wait, from `min`. */
 export const millis = (fallback: number, min: number): Rule =>
-  whole(fallback, min, MAX_TIMER_MILLIS, `${WHOLE}milliseconds from ${min} to ${MAX_TIMER_MILLIS}`);
+  whole(fallback, min, MAX_TIMER_MILLIS, `milliseconds from ${min} to ${MAX_TIMER_MILLIS}`);
 
 /** A function. */
 export const callback = (fallback?: unknown): Rule => [fallback, (f) => typeof f === 'function', 'must be a function'];
@@ -65,47 +63,26 @@ export function check(owner: string): Check {
       object(prefix.slice(0, -1) || 'options', value);
       const given = value as Record<string, unknown>;
       const names = Object.keys(table);
+      const normalized: Record<string, unknown> = {};
       // A misspelt option would otherwise silently leave its default in place.
       for (const key of Object.keys(given)) {
-        if (names.includes(key)) continue;
-        const nearest = names.reduce((near, name) => (editDistance(key, name) < editDistance(key, near) ? name : near));
-        log(
-          'warn',
-          elsewhere.includes(key)
-            ? `${owner} \`${key}\` is an option of the exporters, not of CifDelivery, and is ignored here.`
-            : `${owner} \`${prefix}${key}\` is unknown and ignored; did you mean \`${prefix}${nearest}\`?`,
-        );
+        if (!names.includes(key)) {
+          log('warn', `${owner} \`${prefix}${key}\` is ${elsewhere.includes(key) ? 'an option of the exporters' : 'unknown'} and ignored.`);
+        }
       }
-      const normalized: Record<string, unknown> = {};
       for (const name of names) {
         const rule = table[name]!;
-        let value = given[name];
+        let option = given[name];
         if (typeof rule === 'function') {
-          value = rule(value as never, c);
+          option = rule(option as never, c);
         } else {
-          const [fallback, test, must] = rule;
-          if (value !== undefined && !test(value as never)) fail(prefix + name, must, value);
-          value ??= fallback;
+          if (option !== undefined && !rule[1](option as never)) fail(prefix + name, rule[2], option);
+          option ??= rule[0];
         }
-        if (value !== undefined) normalized[name] = value;
+        if (option !== undefined) normalized[name] = option;
       }
       return normalized as never;
     },
   };
   return c;
-}
-
-/** Levenshtein distance, case-insensitive: the fewest one-character edits from `a` to `b`. */
-export function editDistance(a: string, b: string): number {
-  a = a.toLowerCase();
-  b = b.toLowerCase();
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length]!;
 }

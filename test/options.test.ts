@@ -2,7 +2,6 @@ import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { CifDelivery, CifSpanExporter, type CifDeliveryOptions, type CifSpanExporterOptions } from '../src/index.js';
 import { normalizeOptions } from '../src/options.js';
-import { editDistance } from '../src/validate.js';
 import { captureDiag } from './helpers/diag.js';
 import { MemoryStore } from './helpers/web-storage.js';
 import { defaultEventName } from '../src/mapping/kpi-events.js';
@@ -115,10 +114,10 @@ describe('options', () => {
     ['a value that cannot be printed, shown by its type', { dataFormat: Object.create(null) as never }, /`dataFormat` must be 'object' or 'json' \(got object\)\.$/],
     ['a fractional maxEventsPerCall', { maxEventsPerCall: 1.5 }, /`maxEventsPerCall`/],
     ['an unknown dataFormat', { dataFormat: 'xml' as never }, /`dataFormat` must be 'object' or 'json' \(got 'xml'\)/],
-    ['a session id longer than its column', { session: { conversationId: 'c'.repeat(101) } }, /`session.conversationId` must be a string of at most 100 characters \(its Dataverse column size\) \(got 'c{101}'\)/],
-    ['a session id that is not a string', { session: { participantId: 7 as never } }, /`session.participantId` must be a string of at most 100 characters \(its Dataverse column size\) \(got 7\)/],
+    ['a session id longer than its column', { session: { conversationId: 'c'.repeat(101) } }, /`session.conversationId` must be a string of at most 100 characters \(got 'c{101}'\)/],
+    ['a session id that is not a string', { session: { participantId: 7 as never } }, /`session.participantId` must be a string of at most 100 characters \(got 7\)/],
     ['a custom column that is not a column name', { customAttributes: { 'call.queue': '__proto__' } }, /`customAttributes\['call.queue'\]` must be a column logical name/],
-    ['a custom mapping from a cif. attribute', { customAttributes: { 'cif.kpi.reason': 'msdyn_customattribute1' } }, /`customAttributes\['cif.kpi.reason'\]` must name an attribute outside the cif. namespace/],
+    ['a custom mapping from a cif. attribute', { customAttributes: { 'cif.kpi.reason': 'msdyn_customattribute1' } }, /`customAttributes\['cif.kpi.reason'\]` must not map a cif\. attribute \(got 'cif\.kpi\.reason'\)/],
     ['an eventFilter that is not a function', { eventFilter: 'all' as never }, /`eventFilter` must be a function/],
     ['an eventName that is not a function', { eventName: 1 as never }, /`eventName` must be a function/],
     ['a correlationId that is not a function', { correlationId: 'abc' as never }, /`correlationId` must be a function/],
@@ -130,11 +129,11 @@ describe('options', () => {
     ['a retry that is not an object', { retry: 3 as never }, /`retry` must be an object/],
     ['retry.maxAttempts of 0', { retry: { maxAttempts: 0 } }, /`retry.maxAttempts` must be a whole number of at least 1/],
     ['a fractional retry.initialBackoffMillis', { retry: { initialBackoffMillis: 0.5 } }, /`retry.initialBackoffMillis`/],
-    ['retry.maxBackoffMillis below initialBackoffMillis', { retry: { initialBackoffMillis: 500, maxBackoffMillis: 100 } }, /`retry.maxBackoffMillis` must be at least retry.initialBackoffMillis \(500\)/],
+    ['retry.maxBackoffMillis below initialBackoffMillis', { retry: { initialBackoffMillis: 500, maxBackoffMillis: 100 } }, /`retry.maxBackoffMillis` must be at least initialBackoffMillis \(500\) \(got 100\)/],
     ['maxConcurrentCalls of 0', { maxConcurrentCalls: 0 }, /`maxConcurrentCalls` must be a whole number of at least 1/],
     ['an outbox that is neither false nor an object', { outbox: true as never }, /`outbox` must be an object \(got true\)/],
-    ['an outbox store that is not Web Storage', { outbox: { store: {} as never } }, /`outbox.store` must be false or a Web Storage object such as localStorage \(got \[object Object\]\)/],
-    ['a null outbox store', { outbox: { store: null as never } }, /`outbox.store` must be false or a Web Storage object such as localStorage \(got null\)/],
+    ['an outbox store that is not Web Storage', { outbox: { store: {} as never } }, /`outbox.store` must be false or a Storage such as localStorage \(got \[object Object\]\)/],
+    ['a null outbox store', { outbox: { store: null as never } }, /`outbox.store` must be false or a Storage such as localStorage \(got null\)/],
     ['an outbox name that is not a string', { outbox: { name: 5 as never } }, /`outbox.name` must be a string \(got 5\)/],
     ['outbox.maxBytes of 0', { outbox: { maxBytes: 0 } }, /`outbox.maxBytes` must be a whole number of at least 1 \(got 0\)/],
     ['a fractional outbox.maxAgeMillis', { outbox: { maxAgeMillis: 1.5 } }, /`outbox.maxAgeMillis` must be a whole number of at least 1/],
@@ -147,15 +146,15 @@ describe('options', () => {
   );
 
   const misspelt: Array<[string, CifSpanExporterOptions, string]> = [
-    ['sesion', { sesion: {} } as CifSpanExporterOptions, 'CifSpanExporter: option `sesion` is unknown and ignored; did you mean `session`?'],
-    ['timeoutMilis', { timeoutMilis: 1 } as CifSpanExporterOptions, 'CifSpanExporter: option `timeoutMilis` is unknown and ignored; did you mean `timeoutMillis`?'],
-    ['MaxQueueSize', { MaxQueueSize: 1 } as CifSpanExporterOptions, 'CifSpanExporter: option `MaxQueueSize` is unknown and ignored; did you mean `maxQueueSize`?'],
-    ['retry.maxAttempt', { retry: { maxAttempt: 1 } } as CifSpanExporterOptions, 'CifSpanExporter: option `retry.maxAttempt` is unknown and ignored; did you mean `retry.maxAttempts`?'],
-    ['outbox.maxByte', { outbox: { maxByte: 1 } } as CifSpanExporterOptions, 'CifSpanExporter: option `outbox.maxByte` is unknown and ignored; did you mean `outbox.maxBytes`?'],
-    ['retry.maxMillis, as near to maxAttempts as to maxBackoffMillis', { retry: { maxMillis: 1 } } as CifSpanExporterOptions, 'CifSpanExporter: option `retry.maxMillis` is unknown and ignored; did you mean `retry.maxAttempts`?'],
+    ['sesion', { sesion: {} } as CifSpanExporterOptions, 'CifSpanExporter: option `sesion` is unknown and ignored.'],
+    ['timeoutMilis', { timeoutMilis: 1 } as CifSpanExporterOptions, 'CifSpanExporter: option `timeoutMilis` is unknown and ignored.'],
+    ['MaxQueueSize', { MaxQueueSize: 1 } as CifSpanExporterOptions, 'CifSpanExporter: option `MaxQueueSize` is unknown and ignored.'],
+    ['retry.maxAttempt', { retry: { maxAttempt: 1 } } as CifSpanExporterOptions, 'CifSpanExporter: option `retry.maxAttempt` is unknown and ignored.'],
+    ['outbox.maxByte', { outbox: { maxByte: 1 } } as CifSpanExporterOptions, 'CifSpanExporter: option `outbox.maxByte` is unknown and ignored.'],
+    ['retry.maxMillis', { retry: { maxMillis: 1 } } as CifSpanExporterOptions, 'CifSpanExporter: option `retry.maxMillis` is unknown and ignored.'],
   ];
   misspelt.forEach(([what, options, message]) =>
-    it(`warns at construction about the unknown option ${what}, naming the nearest one`, () => {
+    it(`warns at construction that the unknown option ${what} is ignored, naming it and the object it was given to`, () => {
       const messages = captureDiag();
       try {
         new CifSpanExporter({ client: { logAnalyticsEvent: () => Promise.resolve('') }, ...options });
@@ -172,8 +171,8 @@ describe('options', () => {
       const client = { logAnalyticsEvent: () => Promise.resolve('') };
       new CifDelivery({ client, session: { conversationId: 'c' }, maxQueueSzie: 5 } as CifDeliveryOptions);
       expect(messages).to.deep.equal([
-        'opentelemetry-exporter-cif CifDelivery: option `session` is an option of the exporters, not of CifDelivery, and is ignored here.',
-        'opentelemetry-exporter-cif CifDelivery: option `maxQueueSzie` is unknown and ignored; did you mean `maxQueueSize`?',
+        'opentelemetry-exporter-cif CifDelivery: option `session` is an option of the exporters and ignored.',
+        'opentelemetry-exporter-cif CifDelivery: option `maxQueueSzie` is unknown and ignored.',
       ]);
       expect(() => new CifDelivery({ maxQueueSize: 0 })).to.throw(TypeError, /^CifDelivery: option `maxQueueSize` must be a whole number of at least 1 \(got 0\)\.$/);
       expect(() => new CifDelivery(42 as never)).to.throw(TypeError, /^CifDelivery: option `options` must be an object \(got 42\)\.$/);
@@ -189,7 +188,7 @@ describe('options', () => {
       const own = { delivery: new CifDelivery({ client }), session: {}, customAttributes: {}, maxEventsPerCall: 3, eventName: () => 'x', eventFilter: () => true, correlationId: () => 'x' };
       new CifDelivery({ client, ...own } as CifDeliveryOptions);
       expect(messages).to.deep.equal(
-        Object.keys(own).map((name) => `opentelemetry-exporter-cif CifDelivery: option \`${name}\` is an option of the exporters, not of CifDelivery, and is ignored here.`),
+        Object.keys(own).map((name) => `opentelemetry-exporter-cif CifDelivery: option \`${name}\` is an option of the exporters and ignored.`),
       );
     } finally {
       diag.disable();
@@ -213,7 +212,7 @@ describe('options', () => {
     const delivery = new CifDelivery({ client: { logAnalyticsEvent: () => Promise.resolve('') } });
     expect(() => new CifSpanExporter({ delivery, maxQueueSize: 5 })).to.throw(
       TypeError,
-      'CifSpanExporter: option `maxQueueSize` belongs to the CifDelivery passed as `delivery`; set it there (got 5).',
+      'CifSpanExporter: option `maxQueueSize` belongs to the CifDelivery passed as `delivery` (got 5).',
     );
   });
 
@@ -228,16 +227,6 @@ describe('options', () => {
     }
   });
 
-  const distances: Array<[string, string, number]> = [
-    ['session', 'session', 0],
-    ['sesion', 'session', 1],
-    ['Session', 'session', 0],
-    ['', 'retry', 5],
-    ['kitten', 'sitting', 3],
-  ];
-  distances.forEach(([a, b, distance]) =>
-    it(`counts ${distance} edits from '${a}' to '${b}'`, () => expect(editDistance(a, b)).to.equal(distance)),
-  );
   it('accepts the smallest and largest value of every bounded option, and keeps each as given', () => {
     const extremes = {
       maxEventsPerCall: 1,

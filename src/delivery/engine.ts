@@ -1,4 +1,4 @@
-import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError } from '../errors.js';
+import { CifNotLoadedError, CifQueueFullError, CifShutdownError, CifTimeoutError, CifTimerError } from '../errors.js';
 import { log } from '../log.js';
 import type { CifDeliveryStats, DeliveryDropReason } from '../stats.js';
 import type { CifCall } from '../types.js';
@@ -7,9 +7,9 @@ import { createJobTable, type Job } from './jobs.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 import type { DeliveryOptions } from './options.js';
 import { createReadiness } from './readiness.js';
-import { countSettled, createBatches, type Batch, type DeliveryReport } from './report.js';
+import { createBatches, type Batch, type DeliveryReport } from './report.js';
 import { backoffMillis } from './retry.js';
-import { createDeadlineTimer, monotonicNow } from './timers.js';
+import { MAX_TIMER_MILLIS, monotonicNow, startTimer, stopTimer, type Timer } from './timers.js';
 
 export type { DeliveryReport } from './report.js';
 export type { DeliveryOptions } from './options.js';
@@ -39,16 +39,6 @@ export interface DeliveryEngine {
 /** How long the host itself lets a call run (CIF docs): a timed-out call may hold its slot until then. */
 export const HOST_TIMEOUT_MILLIS = 100_000;
 
-/** What a user can do about each delivery drop reason, said in its one warning. */
-const FIXES: Readonly<Record<DeliveryDropReason, string>> = {
-  cif_not_loaded: 'Load msdyn_ciLibrary.js and create the exporter early, so it hears CIFInitDone; outside a window pass a `client`.',
-  host_error: 'The channel provider must be active and the call made from its widget iframe.',
-  timed_out: 'The host is not answering; the host may still record these.',
-  queue_full: 'Raise maxQueueSize, or find why the host stalls.',
-  after_shutdown: 'Export before shutdown(), or give shutdown longer (timeoutMillis).',
-  no_timer: "The page's setTimeout must work for calls to be timed.",
-};
-
 /**
  * One of the `maxConcurrentCalls` slots at the host: a call in flight until `until`, its timeout;
  * or, once its `job` is cut loose, a timed-out call that may still run there, which keeps the slot
@@ -72,11 +62,11 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const { timeoutMillis, readyTimeoutMillis, maxQueueSize, maxConcurrentCalls, retry } = options;
   const clock = options.now ?? monotonicNow;
   const jobs = createJobTable();
-  const slots: Slot[] = [];
+  /** The slots taken, in the order they were: a slot let go of is in none, so a late answer finds nothing to free. */
+  const slots = new Set<Slot>();
   const batches = createBatches();
-  const timer = createDeadlineTimer(onTimer, clock);
-  /** The fix of each drop reason not yet warned about: each is told once per delivery. */
-  const untold: Partial<Record<DeliveryDropReason, string>> = { ...FIXES };
+  /** The drop reasons warned about: each once per delivery. */
+  const told = new Set<DeliveryDropReason>();
   /** Shared by every call refused for a full queue or after shutdown: one error, however many calls. */
   const queueFullError = new CifQueueFullError(maxQueueSize);
   const shutDownError = new CifShutdownError('the CIF delivery is shut down');
@@ -92,6 +82,11 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let readyWaitAt: number | undefined;
   let closed = false;
   let closing: Promise<void> | undefined;
+  /** The engine's one timer, set for the earliest deadline asked of it, on `clock`; `timerAt` is `Infinity` when it is not set. */
+  let timer: Timer | undefined;
+  let timerAt = Infinity;
+  /** Why the page's `setTimeout` threw, until `pump()` gives the calls up. */
+  let noTimer: Error | undefined;
   /** Until the outbox has handed over what pages gone left, this page's own calls wait (at most their wait for CIF). */
   let claiming = outbox !== undefined;
   const readiness = createReadiness(options.readiness, pump);
@@ -109,8 +104,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     job.entry ??= outbox?.add(call);
     jobs.put(job);
     // With every slot taken and CIF ready, the call only waits: most calls of a large batch.
-    if (slots.length < maxConcurrentCalls || readiness.current() !== 'ready') pump();
-    else stats.callsQueued = admitted - inFlight;
+    if (slots.size < maxConcurrentCalls || readiness.current() !== 'ready') pump();
+    else stats.callsQueued++;
   }
 
   /** Moves calls along as far as readiness and free slots allow. */
@@ -118,27 +113,24 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const cif = readiness.current();
     const state = cif === 'ready' && claiming ? 'waiting' : cif;
     if (state !== 'waiting') readyWaitAt = undefined;
-    if (state === 'failed') {
-      const error = readiness.error(readyTimeoutMillis);
-      for (const job of jobs.take()) settle(job, error, 'cif_not_loaded');
-    }
+    if (state === 'failed') notReady();
     let job: Job | undefined;
     // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
-    while (!timer.failure && slots.length < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
+    while (!noTimer && slots.size < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
     if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting > 0) {
       readyWaitAt = jobs.readyBy();
       log('debug', `waiting for CIF, at most ${Math.max(0, Math.round(readyWaitAt - clock()))} ms`);
-      timer.schedule(readyWaitAt);
+      schedule(readyWaitAt);
     }
     // Without a timer no deadline holds, so no call could be sure to settle: all are given up. The next call tries again.
-    if (timer.failure) {
-      settleAll(timer.failure, 'no_timer');
-      timer.failure = undefined;
+    if (noTimer) {
+      settleAll(noTimer, 'no_timer');
+      noTimer = undefined;
     }
     stats.callsInFlight = inFlight;
-    stats.callsAbandoned = slots.length - inFlight;
+    stats.callsAbandoned = slots.size - inFlight;
     stats.callsQueued = admitted - inFlight;
-    if (admitted === 0 && slots.length === 0) timer.stop();
+    if (admitted === 0 && slots.size === 0) stop();
   }
 
   function attempt(job: Job): void {
@@ -147,9 +139,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (!client) return settle(job, new CifNotLoadedError(), 'cif_not_loaded');
     const now = clock();
     const until = now + timeoutMillis;
-    timer.schedule(until);
+    schedule(until);
     // Without a timer the call could hang unbounded: it is not made, and `pump()` gives it up.
-    if (timer.failure) return jobs.put(job);
+    if (noTimer) return jobs.put(job);
     // At most once: a call the outbox still holds is never handed over, and stays for a later page.
     if (job.entry && !outbox!.remove(job.entry)) return settle(job, notTakenError, 'after_shutdown');
     if (job.called) stats.callsRetried++;
@@ -158,14 +150,14 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     job.attempts++;
     stats.callsMade++;
     const slot: Slot = { job, until };
-    slots.push(slot);
+    slots.add(slot);
     inFlight++;
     callHost(client, job.call, options.dataFormat, (error) => answered(slot, error));
   }
 
   function answered(slot: Slot, error: Error | undefined): void {
     // A slot shutdown or the host's limit let go of: nothing waits for this answer.
-    if (!release(slot)) return;
+    if (!slots.delete(slot)) return;
     const { job } = slot;
     if (!job) {
       log('debug', 'a timed-out call answered late; its slot is free');
@@ -180,19 +172,18 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     else {
       // Back in the outbox while it waits to go again.
       if (job.entry) outbox!.restore(job.entry);
-      const failed = `call '${job.call.eventName}' failed`;
       if (early) {
         // The library may still be starting: the attempt is given back and the call waits for CIFInitDone.
         job.attempts--;
         readiness.unready();
         jobs.put(job);
         if (job.readyBy < (readyWaitAt ?? -Infinity)) readyWaitAt = undefined;
-        log('debug', `${failed} before CIFInitDone (${error.message}); waiting for CIF again`);
+        trace(job, `failed before CIFInitDone (${error.message}); waiting for CIF again`);
       } else {
         const millis = backoffMillis(job.attempts, retry, options.random);
-        log('debug', `${failed} (${error.message}); retry ${job.attempts} in ${millis} ms`);
+        trace(job, `failed (${error.message}); retry ${job.attempts} in ${millis} ms`);
         jobs.put(job, clock() + millis);
-        timer.schedule(job.due);
+        schedule(job.due);
       }
     }
     pump();
@@ -206,55 +197,71 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (!error) stats.kpiEventsDelivered += events;
     else if (entry && outbox!.holds(entry)) {
       stats.kpiEventsKept += events;
-      log('debug', `call '${job.call.eventName}' kept in the outbox for a later page: ${error.message}`);
+      trace(job, `kept in the outbox for a later page: ${error.message}`);
     } else {
-      log('debug', `call '${job.call.eventName}' given up as ${reason}: ${error.message}`);
+      trace(job, `given up as ${reason}: ${error.message}`);
       stats.callsFailed++;
       stats.dropped[reason!] += events;
-      const fix = untold[reason!];
-      if (fix) {
-        untold[reason!] = undefined;
-        log('warn', `KPI events dropped: ${error.message}. ${fix} Counted in getStats().dropped.${reason}; shown once.`);
+      if (!told.has(reason!)) {
+        told.add(reason!);
+        log('warn', `KPI events dropped: ${error.message}. Counted in getStats().dropped.${reason}; shown once.`);
       }
     }
-    countSettled(job.batch, error);
+    job.batch(error);
   }
 
-  /** Frees the slot `slot` holds; false when it holds none any more. */
-  function release(slot: Slot): boolean {
-    const at = slots.indexOf(slot);
-    if (at >= 0) slots.splice(at, 1);
-    return at >= 0;
+  /** The debug line of one call. */
+  function trace(job: Job, what: string): void {
+    log('debug', `call '${job.call.eventName}' ${what}`);
   }
 
   /** Settles every call not yet settled, oldest first, and lets go of every slot. */
   function settleAll(error: Error, reason: DeliveryDropReason): void {
     const inSlots: Job[] = [];
-    for (const slot of slots.splice(0)) {
+    for (const slot of slots) {
       if (slot.job) inSlots.push(slot.job);
       slot.job = undefined;
     }
+    slots.clear();
     inFlight = 0;
     for (const job of jobs.takeAll(inSlots)) settle(job, error, reason);
     readyWaitAt = undefined;
   }
 
+  function stop(): void {
+    stopTimer(timer);
+    timerAt = Infinity;
+  }
+
+  /** Makes the timer fire by `at` (monotonic millis); when the page's `setTimeout` throws, sets `noTimer`. */
+  function schedule(at: number): void {
+    if (at >= timerAt) return;
+    stop();
+    try {
+      timer = startTimer(onTimer, Math.min(MAX_TIMER_MILLIS, Math.max(0, at - clock())));
+      timerAt = at;
+    } catch (error) {
+      noTimer ??= new CifTimerError(error);
+    }
+  }
+
   /** Handles every deadline that has passed, then sets the timer for the next one. */
   function onTimer(): void {
+    timerAt = Infinity;
     const now = clock();
-    for (const slot of [...slots]) {
+    for (const slot of slots) {
       const { job } = slot;
       if (slot.until > now) continue;
       if (job) {
         // Past its timeout the call fails; it may still run at the host, so it keeps its slot until the host's own limit.
         slot.job = undefined;
         slot.until = now + HOST_TIMEOUT_MILLIS - timeoutMillis;
-        if (slot.until <= now) release(slot);
+        if (slot.until <= now) slots.delete(slot);
         inFlight--;
         stats.callsTimedOut++;
         settle(job, new CifTimeoutError(timeoutMillis), 'timed_out');
       } else {
-        release(slot);
+        slots.delete(slot);
         log('debug', "a timed-out call's slot is free: the host's own time limit has passed");
       }
     }
@@ -264,19 +271,25 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       claiming = false;
       const present = readiness.lastChance();
       if (present) log('debug', 'calling without CIFInitDone after readyTimeoutMillis');
-      if (readiness.current() !== 'ready') {
-        const error = readiness.error(readyTimeoutMillis);
-        for (const job of jobs.take((job) => job.readyBy <= now)) {
-          if (present) jobs.put(job, now);
-          else settle(job, error, 'cif_not_loaded');
-        }
-      }
+      if (readiness.current() !== 'ready') notReady((job) => job.readyBy <= now, present && now);
     }
     pump();
-    let next = Math.min(jobs.nextDue(now), readyWaitAt ?? Infinity);
-    for (const slot of slots) next = Math.min(next, slot.until);
-    timer.schedule(next);
-    if (timer.failure) pump();
+    // The timer fired, so it is set again for the earliest deadline left.
+    schedule(Math.min(jobs.nextDue(now), readyWaitAt ?? Infinity));
+    for (const slot of slots) schedule(slot.until);
+    if (noTimer) pump();
+  }
+
+  /**
+   * Takes the waiting calls `test` picks (all without it) off their wait for CIF: with `dueAt`, the
+   * library is there and they go at that time, else they fail as `cif_not_loaded`.
+   */
+  function notReady(test?: (job: Job) => boolean, dueAt: number | false = false): void {
+    const error = readiness.error(readyTimeoutMillis);
+    for (const job of jobs.take(test)) {
+      if (dueAt === false) settle(job, error, 'cif_not_loaded');
+      else jobs.put(job, dueAt);
+    }
   }
 
   async function close(): Promise<void> {

@@ -26,58 +26,42 @@ export interface Job {
   behind?: Job | undefined;
 }
 
+/** A place in the list of waiting jobs: a job, or the list's head, ranked before every job. */
+type Link = Pick<Job, 'seq' | 'behind'>;
+
 export type JobTable = ReturnType<typeof createJobTable>;
+
+/** Puts `job` in `retrying` in its rank: last, as most jobs come, or before newer ones. */
+function insert(retrying: Job[], job: Job): void {
+  const last = retrying[retrying.length - 1];
+  if (!last || last.seq < job.seq) retrying.push(job);
+  else retrying.splice(retrying.findIndex((other) => other.seq > job.seq), 0, job);
+}
 
 /**
  * The jobs not at the host, each in one place, each place in admission order. The waiting jobs
  * are a list linked by `behind`, so that taking the first costs the same however many wait.
  */
 export function createJobTable() {
-  let first: Job | undefined;
-  let last: Job | undefined;
+  const head: Link = { seq: -Infinity };
+  let last: Link = head;
   let waiting = 0;
   /** Calls that go again at their `due`, CIF ready or not: retries, and calls past their wait for CIF while the library is there. */
   const retrying: Job[] = [];
 
-  /** Every waiting job, first to last. */
-  const list = (): Job[] => {
-    const jobs: Job[] = [];
-    for (let job = first; job; job = job.behind) jobs.push(job);
-    return jobs;
-  };
-  /** Puts `job` to wait: last, as most jobs come, or in its rank before newer ones when it comes back. */
-  const wait = (job: Job): void => {
-    waiting++;
-    job.behind = undefined;
-    if (!last) {
-      first = job;
-      last = job;
-    } else if (last.seq < job.seq) {
-      last.behind = job;
-      last = job;
-    } else if (first!.seq > job.seq) {
-      job.behind = first;
-      first = job;
-    } else {
-      let before = first!;
-      while (before.behind!.seq < job.seq) before = before.behind!;
-      job.behind = before.behind;
-      before.behind = job;
-    }
-  };
   /** Takes the waiting jobs `test` picks (every one without it), first to last; the others keep their order. */
   const take = (test: (job: Job) => boolean = () => true): Job[] => {
-    const all = list();
-    first = undefined;
-    last = undefined;
-    waiting = 0;
     const taken: Job[] = [];
-    for (const job of all) {
+    let before = head;
+    for (let job = head.behind; job; job = before.behind) {
       if (test(job)) {
+        before.behind = job.behind;
         job.behind = undefined;
         taken.push(job);
-      } else wait(job);
+        waiting--;
+      } else before = job;
     }
+    last = before;
     return taken;
   };
 
@@ -86,41 +70,45 @@ export function createJobTable() {
     get waiting(): number {
       return waiting;
     },
-    list,
     take,
     /** Puts `job` in `retrying` when `due` is given, else to wait, in its rank among the others. */
     put(job: Job, due?: number): void {
-      if (due === undefined) return wait(job);
-      job.due = due;
-      let i = retrying.length;
-      while (i > 0 && retrying[i - 1]!.seq > job.seq) i--;
-      retrying.splice(i, 0, job);
+      if (due !== undefined) {
+        job.due = due;
+        return insert(retrying, job);
+      }
+      waiting++;
+      // Last, as most jobs come; else, coming back, before the first newer one.
+      let before = last.seq < job.seq ? last : head;
+      while (before.behind && before.behind.seq < job.seq) before = before.behind;
+      job.behind = before.behind;
+      before.behind = job;
+      if (!job.behind) last = job;
     },
     /** Takes the oldest job that may go now, on `clock`: a retrying one that is due, or a waiting one once CIF is `ready`. */
     next(ready: boolean, clock: () => number): Job | undefined {
       let i = -1;
+      // The clock is read only when a job retries: most calls go without.
       if (retrying.length > 0) {
         const now = clock();
         i = retrying.findIndex((job) => job.due <= now);
       }
-      const job = ready ? first : undefined;
+      const job = ready ? head.behind : undefined;
       if (!job || (i >= 0 && retrying[i]!.seq < job.seq)) return i < 0 ? undefined : retrying.splice(i, 1)[0];
-      first = job.behind;
-      if (!first) last = undefined;
+      head.behind = job.behind;
+      if (last === job) last = head;
       job.behind = undefined;
       waiting--;
       return job;
     },
     /** When the next retrying job falls due after `now`. */
     nextDue(now: number): number {
-      let next = Infinity;
-      for (const job of retrying) if (job.due > now) next = Math.min(next, job.due);
-      return next;
+      return retrying.reduce((next, job) => (job.due > now ? Math.min(next, job.due) : next), Infinity);
     },
     /** When the first wait for CIF of the waiting jobs ends. */
     readyBy(): number {
       let readyBy = Infinity;
-      for (let job = first; job; job = job.behind) readyBy = Math.min(readyBy, job.readyBy);
+      for (let job = head.behind; job; job = job.behind) readyBy = Math.min(readyBy, job.readyBy);
       return readyBy;
     },
     /** Takes every job, and `more`, oldest first. */

@@ -117,7 +117,7 @@ const RETRY_OPTIONS: OptionTable = {
 };
 
 const OUTBOX_OPTIONS: OptionTable = {
-  store: [undefined, (store?: false | Storage) => store === false || typeof store?.getItem === 'function', 'must be false or a Web Storage object such as localStorage'],
+  store: [undefined, (store?: false | Storage) => store === false || typeof store?.getItem === 'function', 'must be false or a Storage such as localStorage'],
   name: [undefined, (name) => typeof name === 'string', 'must be a string'],
   maxBytes: count(OUTBOX_DEFAULTS.maxBytes),
   maxAgeMillis: count(OUTBOX_DEFAULTS.maxAgeMillis),
@@ -133,10 +133,10 @@ export const DELIVERY_OPTIONS: OptionTable = {
   retry: (retry: CifRetryOptions | undefined, c): RetryPolicy => {
     const policy = c.options<RetryPolicy>(RETRY_OPTIONS, retry, 'retry.');
     const { initialBackoffMillis, maxBackoffMillis } = policy;
-    // Left out, maxBackoffMillis rises to a larger initialBackoffMillis; given, it must be at least that.
-    if (retry?.maxBackoffMillis == null) policy.maxBackoffMillis = Math.max(maxBackoffMillis, initialBackoffMillis);
-    else if (maxBackoffMillis < initialBackoffMillis) {
-      c.fail('retry.maxBackoffMillis', `must be at least retry.initialBackoffMillis (${initialBackoffMillis})`, maxBackoffMillis);
+    if (maxBackoffMillis < initialBackoffMillis) {
+      // Given, maxBackoffMillis must be at least initialBackoffMillis; left out, it rises to it.
+      if (retry?.maxBackoffMillis != null) c.fail('retry.maxBackoffMillis', `must be at least initialBackoffMillis (${initialBackoffMillis})`, maxBackoffMillis);
+      policy.maxBackoffMillis = initialBackoffMillis;
     }
     return policy;
   },
@@ -145,13 +145,19 @@ export const DELIVERY_OPTIONS: OptionTable = {
   outbox: (outbox: false | CifOutboxOptions | undefined, c) => (outbox === false ? { store: false } : c.options(OUTBOX_OPTIONS, outbox, 'outbox.')),
 };
 
-/** The options only exporters take, so that `CifDelivery` can say where one given to it belongs. */
-export const EXPORTER_ONLY_OPTION_NAMES = ['delivery', 'session', 'customAttributes', 'maxEventsPerCall', 'eventName', 'eventFilter', 'correlationId'];
+/**
+ * The options only exporters take, so that `CifDelivery` can say where one given to it belongs;
+ * the exporters' table of them (src/options.ts) is typed by this list, so the two cannot drift apart.
+ */
+export const EXPORTER_ONLY_OPTION_NAMES = ['delivery', 'session', 'customAttributes', 'maxEventsPerCall', 'eventName', 'eventFilter', 'correlationId'] as const;
+
+/** The name of an option only exporters take. */
+export type ExporterOnlyOption = (typeof EXPORTER_ONLY_OPTION_NAMES)[number];
 
 /** Every default of `CifDelivery`. */
 export const DELIVERY_DEFAULTS: Omit<DeliveryOptions, 'getClient' | 'readiness'> = /* @__PURE__ */ check('').options(DELIVERY_OPTIONS, {});
 
-/** Validates the options of a `CifDelivery` and fills in defaults; throws a `TypeError` that says what to change. */
+/** Validates the options of a `CifDelivery` and fills in defaults; throws a `TypeError` that says what an option must be. */
 export function normalizeDeliveryOptions(options?: CifDeliveryOptions): DeliveryOptions {
   return deliveryOptions(options, check('CifDelivery: option'), DELIVERY_OPTIONS, EXPORTER_ONLY_OPTION_NAMES);
 }

@@ -13,53 +13,6 @@ export interface LockOptions {
   signal?: { readonly aborted: boolean; addEventListener(type: 'abort', listener: () => void): void };
 }
 
-/**
- * Asks for a lock and resolves true once granted, the lock then held while `onGranted`'s promise
- * lasts; false when not granted: not available, aborted, or the lock manager failed (`onError`).
- */
-export type LockRequest = (name: string, options: LockOptions, onGranted: () => Promise<void> | undefined) => Promise<boolean>;
-
-export const PREFIX = 'otel-cif';
-
-/** Lock requests on `locks` that never throw; a failure is `onError`'s unless `stopped` was aborted. */
-export function lockRequests(locks: OutboxLocks, stopped: NonNullable<LockOptions['signal']>, onError: (error: unknown) => void): LockRequest {
-  return (name, options, onGranted) =>
-    new Promise<boolean>((resolve) => {
-      // Async, so that a lock manager that throws, or returns a thenable that throws, rejects.
-      const request = async () =>
-        locks.request(name, options, (lock) => {
-          const held = lock ? onGranted() : undefined;
-          resolve(held !== undefined);
-          return held;
-        });
-      // A request that ends without granting the lock leaves nothing waiting for it.
-      request()
-        .catch((error: unknown) => {
-          if (!stopped.aborted) onError(error);
-        })
-        .finally(() => resolve(false));
-    });
-}
-
-/** The store and lock manager to use, or why there is no outbox (empty outside a browser page). */
-export function findStore(given: OutboxStore | false | undefined, givenLocks: OutboxLocks | undefined): { store: OutboxStore; locks: OutboxLocks } | string {
-  if (given === false) return 'turned off';
-  const locks = givenLocks ?? pageGlobal(({ navigator }) => (typeof navigator?.locks?.request === 'function' ? navigator.locks : undefined));
-  const store = given ?? pageGlobal(({ localStorage }) => localStorage);
-  // Not a browser page (Node, a worker without storage): nothing to say.
-  if (!locks && !store) return '';
-  if (!locks) return 'no navigator.locks (Web Locks need https or localhost)';
-  if (!store) return 'no localStorage';
-  const probe = `${PREFIX}/probe`;
-  try {
-    store.setItem(probe, '1');
-    store.removeItem(probe);
-  } catch {
-    return 'the store refused a test write';
-  }
-  return { store, locks };
-}
-
 interface PageGlobals {
   navigator?: { locks?: OutboxLocks };
   localStorage?: OutboxStore | null;
@@ -69,13 +22,27 @@ interface PageGlobals {
   self?: unknown;
 }
 
-/** What `read` finds on the page, or undefined where a global throws (`localStorage` in a sandboxed frame). */
-function pageGlobal<T>(read: (page: PageGlobals) => T): T | undefined {
+/** The store and lock manager to use, those given else the page's, or why there is no outbox (empty outside a browser page). */
+export function findStore(store: OutboxStore | false | null | undefined, locks: OutboxLocks | undefined): [OutboxStore, OutboxLocks] | string {
+  if (store === false) return 'turned off';
   try {
-    return read(globalThis as PageGlobals);
+    const page = globalThis as PageGlobals;
+    locks ??= page.navigator?.locks;
+    store ??= page.localStorage;
   } catch {
-    return undefined;
+    // A page global that throws (`localStorage` in a sandboxed frame) offers nothing.
   }
+  // Not a browser page (Node, a worker without storage): nothing to say.
+  if (typeof locks?.request !== 'function') return store ? 'no navigator.locks' : '';
+  if (!store) return 'no localStorage';
+  const probe = 'otel-cif/probe';
+  try {
+    store.setItem(probe, '1');
+    store.removeItem(probe);
+  } catch {
+    return 'test write refused';
+  }
+  return [store, locks];
 }
 
 /** The page's path; in a frame, after the origin of the page at the top, or of the referrer where the browser does not say. */

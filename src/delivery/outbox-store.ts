@@ -23,8 +23,8 @@ export interface Entry extends StoredCall {
   size: number;
 }
 
-/** Values are `[FORMAT, admitted at, data, eventName, correlationId]`; format 1's objects read as unreadable. */
-const FORMAT = 2;
+/** Values are `[FORMAT, admitted at, call]`; those of earlier formats read as unreadable. */
+const FORMAT = 3;
 
 /** `<pageId>/<seq>` after the outbox's `<prefix>/<name>/`; a pageId is a UUID. */
 export const PAGE_AND_SEQ = /^([\da-f-]{36})\/(\d+)$/;
@@ -32,16 +32,16 @@ export const PAGE_AND_SEQ = /^([\da-f-]{36})\/(\d+)$/;
 /** Bytes a key and its value take in Web Storage, which counts UTF-16 code units. */
 export const sizeOf = (key: string, value: string): number => 2 * (key.length + value.length);
 
-export const encode = ({ at, call }: StoredCall): string => JSON.stringify([FORMAT, at, call.data, call.eventName, call.correlationId]);
+export const encode = ({ at, call }: StoredCall): string => JSON.stringify([FORMAT, at, call]);
 
 /** The stored call in `value`, or undefined for anything this version did not write. */
 export function decode(value: string): StoredCall | undefined {
-  // What is not JSON, not an array, has no data, or events that cannot be spread, throws: unreadable as the rest.
+  // What is not JSON, not an array, has no call or data, or events that cannot be spread, throws: unreadable as the rest.
   try {
-    const [format, at, data, eventName, correlationId] = JSON.parse(value) as unknown[];
-    const { events } = data as { events: unknown[] };
-    if (format === FORMAT && Number.isFinite(at) && typeof eventName === 'string' && typeof correlationId === 'string' && events.length > 0 && [data, ...events].every(isObject)) {
-      return { at: at as number, call: { data: data as CifCall['data'], eventName, correlationId } };
+    const [format, at, call] = JSON.parse(value) as [unknown, number, CifCall];
+    const { data, eventName, correlationId } = call;
+    if (format === FORMAT && Number.isFinite(at) && typeof eventName === 'string' && typeof correlationId === 'string' && data.events.length > 0 && [data, ...data.events].every(isObject)) {
+      return { at, call };
     }
   } catch {
     // Unreadable.
@@ -49,4 +49,5 @@ export function decode(value: string): StoredCall | undefined {
   return undefined;
 }
 
-const isObject = (value: unknown): boolean => value instanceof Object && !Array.isArray(value);
+/** A plain object, as JSON.parse makes them: not an array, a string or null. */
+const isObject = (value: unknown): boolean => (value as object | null)?.constructor === Object;

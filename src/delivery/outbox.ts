@@ -3,18 +3,13 @@ import { v4 as uuidv4 } from 'uuid';
 import { log } from '../log.js';
 import { createOutboxStats, type CifOutboxStats as OutboxStats } from '../stats.js';
 import { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
-import { PREFIX, defaultName, findStore, lockRequests, type LockOptions } from './outbox-page.js';
+import { defaultName, findStore, type LockOptions } from './outbox-page.js';
 import { PAGE_AND_SEQ, decode, encode, sizeOf, type Entry } from './outbox-store.js';
 
 export { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
 export type { LockOptions, OutboxLocks } from './outbox-page.js';
 export type { OutboxStore } from './outbox-store.js';
 export { createOutboxStats, type OutboxStats };
-
-/** When the byte count says full, the store is counted again at most this often (other tabs remove too). */
-const RECOUNT_MILLIS = 1000;
-/** A store may report any length; a scan reads at most this many keys (a 5 MB store holds fewer). */
-const MAX_KEYS = 1_000_000;
 
 const eventsOf = (entry: OutboxEntry): number => entry.call.data.events.length;
 
@@ -25,10 +20,10 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
     if (found) log('debug', `no outbox: ${found}`);
     return undefined;
   }
-  const { store } = found;
+  const [store, locks] = found;
   const now = deps.now ?? Date.now;
-  const { maxBytes = OUTBOX_DEFAULTS.maxBytes, maxAgeMillis = OUTBOX_DEFAULTS.maxAgeMillis } = options;
-  const base = `${PREFIX}/${options.name ?? defaultName()}/`;
+  const { maxBytes, maxAgeMillis } = { ...OUTBOX_DEFAULTS, ...options };
+  const base = `otel-cif/${options.name ?? defaultName()}/`;
   const pageId = (deps.uuid ?? uuidv4)();
   /** Calls admitted before this page held its lock, until it holds it, fails to, or is disposed. */
   let pending: Set<Entry> | undefined = new Set();
@@ -39,34 +34,40 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   /** Bytes of every entry under `base`, as last counted plus this page's own changes since. */
   let bytes = 0;
   let countedAt = 0;
-  let endLife!: () => void;
-  /** Every lock this page holds is held until this resolves. */
-  const life = new Promise<void>((resolve) => (endLife = resolve));
-  const hold = () => life;
   const stopWaiting = new AbortController();
-  const requestLock = lockRequests(found.locks, stopWaiting.signal, countError);
+  /** Every lock this page holds is held until this resolves, at `dispose()`. */
+  const life = new Promise((resolve) => (stopWaiting.signal.onabort = resolve));
   /** Where `claim()` hands the calls of pages gone. */
   let handOver: (entries: OutboxEntry[]) => void;
 
-  void requestLock(base + pageId, {}, () => {
-    if (!pending) return undefined;
-    live = true;
-    say(`storing calls under '${base}' as page ${pageId}`);
-    endWait(true);
-    return life;
-  }).then(() => endWait(false));
+  /** Says `what` at DEBUG, and with `counter` where it is counted; at WARN when `counted`, the count before this one, is 0. */
+  const say = (what: string, counter?: string, counted?: number, error?: unknown): void =>
+    log(counted === 0 ? 'warn' : 'debug', `outbox: ${what}${counter ? ` (getStats().outbox.${counter})` : ''}`, error);
 
-  function say(message: string, level: 'debug' | 'warn' = 'debug', error?: unknown): void {
-    log(level, `outbox: ${message}`, error);
-  }
+  const countError = (error: unknown): void => say('store or lock failed', 'storeErrors', stats.storeErrors++, error);
 
-  /** Says `message` at WARN the first time, when its counter stood at `counted` 0, and at DEBUG after. */
-  function report(counted: number, message: string, error?: unknown): void {
-    say(message, counted === 0 ? 'warn' : 'debug', error);
-  }
-
-  function countError(error: unknown): void {
-    report(stats.storeErrors++, 'the store or a lock failed; calls it cannot keep travel in memory only', error);
+  /**
+   * Asks for the lock of page `id`; resolves true once granted, the lock then held until this page
+   * goes; false when not: not available, aborted, disposed, or the lock manager failed (counted).
+   */
+  function lock(id: string, options: LockOptions): Promise<boolean> {
+    return new Promise((resolve) => {
+      // Async, so that a lock manager that throws, or returns a thenable that throws, rejects.
+      const request = async () =>
+        locks.request(base + id, options, (granted) => {
+          const held = !!granted && !disposed;
+          resolve(held);
+          // A lock not held is let go at once.
+          return held && life;
+        });
+      // A request that ends without granting the lock leaves nothing waiting for it.
+      void request()
+        .catch((error: unknown) => {
+          // Withdrawn at dispose, or failed.
+          if (!disposed) countError(error);
+        })
+        .then(() => resolve(false));
+    });
   }
 
   /** Removes `key`, of `size` bytes; true once it is surely gone: removed, or found absent after a failed removal. */
@@ -85,114 +86,115 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
     return true;
   }
 
-  /** The entries under `base` in this outbox's format, in store order: key, page, sequence number and value. */
+  /**
+   * The entries under `base` in this outbox's format, in store order: key, page, sequence number and
+   * value. Counts `bytes` afresh on the way.
+   */
   function list(): Array<[key: string, pageId: string, seq: number, value: string]> {
-    const found: Array<[string, string, number, string]> = [];
-    try {
-      const length = Math.min(store.length, MAX_KEYS);
-      for (let i = 0; i < length; i++) {
-        const key: unknown = store.key(i);
-        if (typeof key !== 'string' || !key.startsWith(base)) continue;
-        const match = PAGE_AND_SEQ.exec(key.slice(base.length));
-        // Removed by another tab since `key()` named it, or a store that lies: skipped.
-        const value: unknown = match && store.getItem(key);
-        if (match && typeof value === 'string') found.push([key, match[1]!, Number(match[2]), value]);
-      }
-    } catch (error) {
-      countError(error);
-    }
-    return found;
-  }
-
-  function countBytes(): void {
+    const rows: Array<[string, string, number, string]> = [];
     countedAt = now();
     bytes = 0;
-    for (const [key, , , value] of list()) bytes += sizeOf(key, value);
+    try {
+      // A store may report any length: a 5 MB store holds fewer than a million keys.
+      const length = Math.min(store.length, 1e6);
+      for (let i = 0; i < length; i++) {
+        const key: unknown = store.key(i);
+        const match = typeof key === 'string' && key.startsWith(base) && PAGE_AND_SEQ.exec(key.slice(base.length));
+        if (!match) continue;
+        // Removed by another tab since `key()` named it, or a store that lies: skipped.
+        const value: unknown = store.getItem(key as string);
+        if (typeof value !== 'string') continue;
+        rows.push([key as string, match[1]!, +match[2]!, value]);
+        bytes += sizeOf(key as string, value);
+      }
+    } catch (error) {
+      countError(error);
+    }
+    return rows;
   }
 
-  /** Ends the wait for this page's lock: the calls still waiting are written, or counted not stored. */
-  function endWait(write: boolean): void {
-    if (!pending) return;
+  /** Ends the wait for this page's lock: the calls still waiting are written when `live`, else counted not stored. */
+  function endWait(): void {
     const waiting = pending;
     pending = undefined;
-    if (write) countBytes();
-    for (const entry of waiting) {
-      if (write) writeEntry(entry, true);
-      else notStored(entry, 'store_error');
-    }
+    if (live && waiting) list();
+    waiting?.forEach((entry) => keep(entry, true));
   }
 
-  /** Keeps an entry until this page holds its lock, or writes it (counted as stored when `admitted`), or counts it not stored. */
+  /**
+   * Keeps an entry until this page holds its lock, or writes it (counted as stored when `admitted`),
+   * or counts it not stored: full (over `maxBytes` or the quota), or for a store or lock failure.
+   */
   function keep(entry: Entry, admitted: boolean): void {
-    if (pending) pending.add(entry);
-    else if (live) writeEntry(entry, admitted);
-    else notStored(entry, 'store_error');
-  }
-
-  /** Writes an entry, counted as stored when `admitted`, or counts it not stored: over `maxBytes`, the quota, or a store failure. */
-  function writeEntry(entry: Entry, admitted: boolean): void {
-    try {
-      const value = encode(entry);
-      const size = sizeOf(entry.key, value);
-      if (bytes + size > maxBytes && now() - countedAt >= RECOUNT_MILLIS) countBytes();
-      if (bytes + size > maxBytes) return notStored(entry, 'full');
-      store.setItem(entry.key, value);
-      entry.size = size;
-      bytes += size;
-      if (admitted) stats.stored += eventsOf(entry);
-    } catch (error) {
-      if (isQuotaError(error)) return notStored(entry, 'full');
-      countError(error);
-      notStored(entry, 'store_error');
+    if (pending) {
+      pending.add(entry);
+      return;
     }
-  }
-
-  function notStored(entry: Entry, reason: keyof OutboxStats['notStored']): void {
-    if (reason === 'full') report(stats.notStored.full, `call '${entry.call.eventName}' travels in memory only: full (maxBytes ${maxBytes} or the store's quota)`);
-    stats.notStored[reason] += eventsOf(entry);
-  }
-
-  /** Hands over the entries of `pageIds`, whose locks this page now holds; removes expired and unreadable ones. */
-  function takeOver(pageIds: string[]): void {
-    if (disposed || pageIds.length === 0) return;
-    const at = now();
-    const taken: Entry[] = [];
-    for (const [key, id, seq, value] of list()) {
-      if (!pageIds.includes(id)) continue;
-      const size = sizeOf(key, value);
-      const stored = decode(value);
-      if (stored && Math.abs(at - stored.at) <= maxAgeMillis) taken.push({ ...stored, key, seq, size });
-      else if (erase(key, size)) {
-        if (stored) {
-          report(stats.expired, `removed call '${stored.call.eventName}' unsent: older than maxAgeMillis (${maxAgeMillis} ms)`);
-          stats.expired += eventsOf(stored);
-        } else report(stats.unreadable++, `removed '${key}': this version cannot read it`);
+    let full = false;
+    if (live) {
+      try {
+        const value = encode(entry);
+        const size = sizeOf(entry.key, value);
+        // When the count says full, the store is counted again at most once a second: other tabs remove too.
+        if (bytes + size > maxBytes && now() - countedAt >= 1000) list();
+        full = bytes + size > maxBytes;
+        if (!full) {
+          store.setItem(entry.key, value);
+          entry.size = size;
+          bytes += size;
+          if (admitted) stats.stored += eventsOf(entry);
+          return;
+        }
+      } catch (error) {
+        // A write past the quota: `QuotaExceededError`, or `NS_ERROR_DOM_QUOTA_REACHED` in older Firefox.
+        try {
+          full = /quota/i.test((error as Error).name);
+        } catch {
+          // An error whose name throws is not the quota's.
+        }
+        if (!full) countError(error);
       }
     }
-    if (taken.length === 0) return;
-    taken.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    for (const entry of taken) stats.replayed += eventsOf(entry);
-    say(`replaying ${taken.length} calls of ${pageIds.length} pages gone`);
-    try {
+    if (full) say(`call '${entry.call.eventName}' not stored: over maxBytes ${maxBytes} or the quota`, 'notStored.full', stats.notStored.full);
+    stats.notStored[full ? 'full' : 'store_error'] += eventsOf(entry);
+  }
+
+  /** Hands over, oldest first, the entries of the pages `gone`, whose locks this page now holds; removes expired and unreadable ones. */
+  function takeOver(gone: string[]): void {
+    const at = now();
+    const taken: Entry[] = [];
+    for (const [key, id, seq, value] of gone.length > 0 && !disposed ? list() : []) {
+      if (!gone.includes(id)) continue;
+      const size = sizeOf(key, value);
+      const stored = decode(value);
+      if (stored && Math.abs(at - stored.at) <= maxAgeMillis) {
+        taken.push({ ...stored, key, seq, size });
+        stats.replayed += eventsOf(stored);
+      } else if (erase(key, size)) {
+        const counter = stored ? 'expired' : 'unreadable';
+        say(stored ? `call '${stored.call.eventName}' removed unsent: older than ${maxAgeMillis} ms` : `${key} removed: unreadable`, counter, stats[counter]);
+        stats[counter] += stored ? eventsOf(stored) : 1;
+      }
+    }
+    if (taken.length > 0) {
+      taken.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      say(`replaying ${taken.length} calls of ${gone.length} pages`);
+      // Delivery admits them as it admits an export's calls, which never throws.
       handOver(taken);
-    } catch (error) {
-      // They stay stored, under locks this page holds until it goes.
-      say('delivery refused the calls of pages gone', 'warn', error);
     }
   }
 
-  /** Asks for the locks of `pageIds` and takes over the entries of those granted; resolves with the others. */
-  async function claimPages(pageIds: string[], options: LockOptions): Promise<string[]> {
-    const granted = await Promise.all(pageIds.map((id) => requestLock(base + id, options, hold)));
-    takeOver(pageIds.filter((_, i) => granted[i]));
-    return pageIds.filter((_, i) => !granted[i]);
-  }
+  const holds = (entry: Entry): boolean => entry.size > 0 || !!pending?.has(entry);
 
-  const holds = (entry: Entry): boolean => entry.size > 0 || (pending?.has(entry) ?? false);
+  void lock(pageId, {}).then((granted) => {
+    live = granted && !disposed;
+    if (live) say(`storing as ${base}${pageId}`);
+    endWait();
+  });
 
   return {
     add(call) {
-      const entry: Entry = { call, key: `${base}${pageId}/${seq}`, seq: seq++, at: now(), size: 0 };
+      const entry: Entry = { call, key: base + pageId + '/' + seq, seq: seq++, at: now(), size: 0 };
       keep(entry, true);
       return entry;
     },
@@ -212,30 +214,23 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       handOver = onCalls;
       const others = disposed ? [] : [...new Set(list().map(([, id]) => id))].filter((id) => id !== pageId);
       if (others.length === 0) return onFirstPass();
-      say(`claiming the calls of ${others.length} other pages`);
-      void claimPages(others, { ifAvailable: true }).then((open) => {
+      say(`claiming ${others.length} other pages`);
+      void Promise.all(others.map((id) => lock(id, { ifAvailable: true }))).then((granted) => {
+        takeOver(others.filter((_, i) => granted[i]));
         onFirstPass();
+        const open = others.filter((_, i) => !granted[i]);
         if (disposed || open.length === 0) return;
-        say(`${open.length} pages still open; taking over their calls when they close`);
-        for (const id of open) void claimPages([id], { signal: stopWaiting.signal });
+        say(`waiting for ${open.length} open pages to close`);
+        for (const id of open) void lock(id, { signal: stopWaiting.signal }).then((held) => held && takeOver([id]));
       });
     },
     dispose() {
-      // Calls admitted before the lock came are left for a later page as the others are.
-      endWait(true);
+      // Calls admitted before the lock came are written for a later page as the others are: live for this once.
+      live = true;
+      endWait();
       live = false;
       disposed = true;
       stopWaiting.abort();
-      endLife();
     },
   };
-}
-
-/** A write that failed for lack of room: `QuotaExceededError`, or `NS_ERROR_DOM_QUOTA_REACHED` in older Firefox. */
-function isQuotaError(error: unknown): boolean {
-  try {
-    return /quota/i.test((error as Error).name);
-  } catch {
-    return false;
-  }
 }

@@ -149,11 +149,11 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
         on.addEventListener(CIF_INIT_DONE_EVENT, onInitDone);
         target = on as EventTargetLike;
       } else if (!pageCifClient()) {
-        log('warn', 'No `client` option and no window, so no CIFInitDone event can come: pass a `client`.');
+        log('warn', 'No `client` option and no window, so no CIFInitDone event can come');
       }
     } catch (error) {
       // A sandboxed or hardened page: the global is still looked for at the first call and when a wait runs out.
-      log('warn', `Cannot listen for CIFInitDone (addEventListener threw: ${toError(error).message}); Microsoft.CIFramework is looked for at the first call instead. Pass a \`client\` or \`ready\` to decide yourself.`);
+      log('warn', `Cannot listen for CIFInitDone (addEventListener threw: ${toError(error).message}); Microsoft.CIFramework is looked for at the first call instead`);
     }
   }
   return readiness;

@@ -11,23 +11,8 @@ export interface DeliveryReport {
   errors: Error[];
 }
 
-/** One `deliver()` until its last call settles: counts only, so a batch's size costs nothing. */
-export interface Batch {
-  readonly report: DeliveryReport;
-  pending: number;
-  readonly resolve: (report: DeliveryReport) => void;
-}
-
-/** Counts one settled call into its batch, and resolves the batch with its last call. */
-export function countSettled(batch: Batch, error: Error | undefined): void {
-  const { report } = batch;
-  if (error) {
-    report.failed++;
-    const { errors } = report;
-    if (errors.length < 3 && !errors.some((e) => e.message === error.message)) errors.push(error);
-  }
-  if (--batch.pending === 0) batch.resolve(report);
-}
+/** Counts one settled call of a `deliver()`, failed with `error` or delivered without: counts only, so a batch's size costs nothing. */
+export type Batch = (error?: Error) => void;
 
 /** The `error` of a failed export: how many calls failed, and the distinct reasons. */
 export function summarize({ calls, failed, errors }: DeliveryReport): CifExportError {
@@ -44,6 +29,8 @@ export function createBatches() {
     /** A batch of `calls` calls, and the promise its last call resolves. */
     open(calls: number): [Batch, Promise<DeliveryReport>] {
       const report: DeliveryReport = { calls, failed: 0, errors: [] };
+      const { errors } = report;
+      let pending = calls;
       let resolve!: (report: DeliveryReport) => void;
       const done = new Promise<DeliveryReport>((r) => (resolve = r));
       if (calls === 0) resolve(report);
@@ -51,7 +38,15 @@ export function createBatches() {
         open.add(done);
         void done.then(() => open.delete(done));
       }
-      return [{ report, pending: calls, resolve }, done];
+      const count: Batch = (error) => {
+        if (error) {
+          report.failed++;
+          if (errors.length < 3 && !errors.some((e) => e.message === error.message)) errors.push(error);
+        }
+        // The last call resolves the batch.
+        if (--pending === 0) resolve(report);
+      };
+      return [count, done];
     },
     /**
      * Resolves once every batch open now has settled, or after `timeoutMillis`. In Node it keeps

@@ -1,5 +1,3 @@
-import { CifTimerError } from '../errors.js';
-
 /** Longest delay `setTimeout` honours; a larger one fires at once. */
 export const MAX_TIMER_MILLIS = 2_147_483_647;
 
@@ -37,41 +35,4 @@ export function monotonicNow(): number {
     // The page replaced `performance.now` with one that throws: the wall clock is the next best.
     return Date.now();
   }
-}
-
-/** The engine's one timer: set for the earliest deadline asked of it, on the monotonic clock. */
-export interface DeadlineTimer {
-  /** Makes the timer fire by `at` (monotonic millis); when the page's `setTimeout` throws, sets `failure`. */
-  schedule(at: number): void;
-  stop(): void;
-  /** Why `setTimeout` could not be set, until the engine takes it. */
-  failure: Error | undefined;
-}
-
-export function createDeadlineTimer(onFire: () => void, clock: () => number): DeadlineTimer {
-  let timer: Timer | undefined;
-  /** When `timer` fires; `Infinity` when it is not set. */
-  let timerAt = Infinity;
-  const stop = (): void => {
-    stopTimer(timer);
-    timerAt = Infinity;
-  };
-  const self: DeadlineTimer = {
-    failure: undefined,
-    schedule(at) {
-      if (at >= timerAt) return;
-      stop();
-      try {
-        timer = startTimer(() => {
-          timerAt = Infinity;
-          onFire();
-        }, Math.min(MAX_TIMER_MILLIS, Math.max(0, at - clock())));
-        timerAt = at;
-      } catch (error) {
-        self.failure ??= new CifTimerError(error);
-      }
-    },
-    stop,
-  };
-  return self;
 }

@@ -1,8 +1,9 @@
 import { context, createContextKey, type Context } from '@opentelemetry/api';
+import { NAMESPACE } from '../log.js';
 import { normalizeSession } from '../options.js';
 import type { CifSession } from '../types.js';
 
-const CIF_SESSION_KEY = createContextKey('opentelemetry-exporter-cif session');
+const CIF_SESSION_KEY = createContextKey(`${NAMESPACE} session`);
 
 /**
  * Returns a copy of `ctx` that carries `session`, merged over the session `ctx` already carries:

@@ -36,11 +36,17 @@ export class CifSampler {
 
   constructor(private readonly sampler: CifWrappedSampler) {}
 
-  shouldSample(context: Context, traceId: string, spanName: string, spanKind: SpanKind, attributes: Attributes, links: Link[]): CifSamplingResult {
-    const cif = isCifStart(context, attributes);
+  shouldSample(...args: Parameters<CifWrappedSampler['shouldSample']>): CifSamplingResult {
+    const [context, , , , attributes] = args;
+    let cif = true;
+    try {
+      cif = getCifSession(context) !== undefined || hasCifAttribute(attributes);
+    } catch {
+      // A context or attribute bag that cannot be read: keep the span rather than lose KPI events.
+    }
     try {
       // Read once and copied, so that no getter of a foreign result runs inside the SDK.
-      const { decision, attributes: added, traceState } = this.sampler.shouldSample(context, traceId, spanName, spanKind, attributes, links);
+      const { decision, attributes: added, traceState } = this.sampler.shouldSample(...args);
       if (![0, 1, 2].includes(decision)) throw new TypeError(`it answered the decision ${String(decision)}`);
       return { decision: cif ? RECORD_AND_SAMPLED : decision, attributes: added, traceState };
     } catch (error) {
@@ -56,15 +62,5 @@ export class CifSampler {
     } catch {
       return 'CifSampler{unknown}';
     }
-  }
-}
-
-/** A span that starts under a CIF session, or with `cif.` attributes, may carry KPI events. */
-function isCifStart(context: Context, attributes: Attributes): boolean {
-  try {
-    return getCifSession(context) !== undefined || hasCifAttribute(attributes);
-  } catch {
-    // A context or attribute bag that cannot be read: keep the span rather than lose KPI events.
-    return true;
   }
 }

@@ -12,7 +12,7 @@ interface OutboxPage {
   stats(): OutboxStats;
 }
 
-const STILL_OPEN = 'outbox: 1 pages still open; taking over their calls when they close';
+const STILL_OPEN = 'outbox: waiting for 1 open pages to close';
 
 describe('the outbox over localStorage and Web Locks, in two Chromium tabs', function () {
   this.timeout(60_000);

@@ -312,7 +312,7 @@ describe('CifDelivery', () => {
       expect(stats.callsInFlight).to.equal(1);
       await clock.tickAsync(1);
       expect(result.value!.errors.map((e) => [e.name, e.message])).to.deep.equal([
-        ['CifTimeoutError', 'logAnalyticsEvent did not answer within 15000 ms (timeoutMillis); not retried, the host may still record it'],
+        ['CifTimeoutError', 'logAnalyticsEvent did not answer within 15000 ms (timeoutMillis)'],
       ]);
       await clock.tickAsync(60_000);
       expect(client.calls).to.have.length(1);
@@ -573,6 +573,35 @@ describe('CifDelivery', () => {
       expect(result.value?.errors.map((e) => [e.name, e.message])).to.deep.equal([['CifTimerError', 'setTimeout threw (off), so calls cannot be timed: given up']]);
       expect(stats.dropped).to.include({ timed_out: 1, no_timer: 1 });
       expect(stats).to.include({ callsInFlight: 0, callsAbandoned: 0, kpiEventsPending: 0 });
+    });
+
+    it('takes every deadline on the clock it was given, not the wall clock', async () => {
+      const delivery = engine(new RecordingCifClient({ answer: hangs }), { timeoutMillis: 300, now: () => performance.now() + 1_000_000 });
+      const result = watch(delivery.deliver(calls('A')));
+      await clock.tickAsync(299);
+      expect(result.settled).to.equal(false);
+      await clock.tickAsync(1);
+      expect([result.settled, stats.callsTimedOut]).to.deep.equal([true, 1]);
+    });
+
+    it('sets its timer again for later calls once setTimeout works again', async () => {
+      const client = new RecordingCifClient({ answer: () => later(100, 'ok') });
+      const delivery = engine(client, { timeoutMillis: 1_000 });
+      const fake = globalThis.setTimeout;
+      globalThis.setTimeout = (() => {
+        throw new Error('blocked');
+      }) as unknown as typeof setTimeout;
+      let first: DeliveryReport;
+      try {
+        first = await delivery.deliver(calls('A'));
+      } finally {
+        globalThis.setTimeout = fake;
+      }
+      expect(first.errors.map((e) => [e.name, e.message])).to.deep.equal([['CifTimerError', 'setTimeout threw (blocked), so calls cannot be timed: given up']]);
+      const second = watch(delivery.deliver(calls('B')));
+      expect(clock.countTimers()).to.equal(2);
+      await clock.tickAsync(100);
+      expect([second.value, names(client)]).to.deep.equal([delivered(1), ['B']]);
     });
 
     it('runs no timer once every call has settled', async () => {
@@ -1251,7 +1280,7 @@ describe('CifDelivery', () => {
         expect(lines).to.deep.equal([
           'waiting for CIF, at most 1000 ms',
           "call 'A' given up as cif_not_loaded: CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 1000 ms",
-          'KPI events dropped: CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 1000 ms. Load msdyn_ciLibrary.js and create the exporter early, so it hears CIFInitDone; outside a window pass a `client`. Counted in getStats().dropped.cif_not_loaded; shown once.',
+          'KPI events dropped: CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 1000 ms. Counted in getStats().dropped.cif_not_loaded; shown once.',
         ]);
       } finally {
         page.restore();
@@ -1307,35 +1336,35 @@ describe('CifDelivery', () => {
       await clock.runAllAsync();
       expect(stats.dropped.host_error).to.equal(3);
       expect(lines).to.deep.equal([
-        'warn KPI events dropped: no. The channel provider must be active and the call made from its widget iframe. Counted in getStats().dropped.host_error; shown once.',
+        'warn KPI events dropped: no. Counted in getStats().dropped.host_error; shown once.',
       ]);
     });
 
     const drops: Array<[DeliveryDropReason, string, () => Promise<unknown>]> = [
-      ['cif_not_loaded', 'Load msdyn_ciLibrary.js', async () => {
+      ['cif_not_loaded', 'CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 100 ms', async () => {
         const delivery = engine(undefined, { readyTimeoutMillis: 100 });
         void delivery.deliver(calls('A'));
         void delivery.deliver(calls('B'));
         await clock.tickAsync(100);
       }],
-      ['host_error', 'The channel provider must be active', async () => {
+      ['host_error', 'Provider not active', async () => {
         const delivery = engine(new RecordingCifClient({ answer: () => Promise.reject('Provider not active') }), { retry: { ...DEFAULT_OPTIONS.retry, maxAttempts: 1 } });
         await delivery.deliver(calls('A', 'B'));
       }],
-      ['timed_out', 'The host is not answering', async () => {
+      ['timed_out', 'logAnalyticsEvent did not answer within 100 ms', async () => {
         void engine(new RecordingCifClient({ answer: hangs }), { timeoutMillis: 100 }).deliver(calls('A', 'B'));
         await clock.tickAsync(100);
       }],
-      ['queue_full', 'Raise maxQueueSize', async () => {
+      ['queue_full', 'delivery queue full: 1 KPI events already pending', async () => {
         void engine(new RecordingCifClient({ answer: hangs }), { maxQueueSize: 1 }).deliver(calls('A', 'B', 'C'));
         await settle(clock);
       }],
-      ['after_shutdown', 'Export before shutdown()', async () => {
+      ['after_shutdown', 'the CIF delivery is shut down', async () => {
         const delivery = engine(new RecordingCifClient());
         await delivery.shutdown();
         await delivery.deliver(calls('A', 'B'));
       }],
-      ['no_timer', "The page's setTimeout must work", async () => {
+      ['no_timer', 'setTimeout threw (off)', async () => {
         const real = globalThis.setTimeout;
         globalThis.setTimeout = (() => { throw new Error('off'); }) as unknown as typeof setTimeout;
         try {
@@ -1345,13 +1374,13 @@ describe('CifDelivery', () => {
         }
       }],
     ];
-    drops.forEach(([reason, fix, run]) =>
-      it(`warns once per delivery, with the fix, when calls are dropped as ${reason}`, async () => {
+    drops.forEach(([reason, why, run]) =>
+      it(`warns once per delivery, with the reason and its counter, when calls are dropped as ${reason}`, async () => {
         await run();
         expect(stats.dropped[reason]).to.be.at.least(2);
         const warnings = lines.filter((l) => l.startsWith('KPI events dropped'));
         expect(warnings).to.have.length(1);
-        expect(warnings[0]).to.include(fix).and.include(`Counted in getStats().dropped.${reason}; shown once.`);
+        expect(warnings[0]).to.include(`KPI events dropped: ${why}`).and.include(`Counted in getStats().dropped.${reason}; shown once.`);
       }),
     );
 

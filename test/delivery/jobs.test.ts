@@ -3,7 +3,7 @@ import { createJobTable, type Job } from '../../src/delivery/jobs.js';
 
 /** A job ranked `seq`, whose wait for CIF ends at `readyBy`. */
 function job(seq: number, fields: Partial<Job> = {}): Job {
-  const batch = { report: { calls: 1, failed: 0, errors: [] }, pending: 1, resolve: () => {} };
+  const batch = () => {};
   const call = { data: { conversationId: 'c', providerSessionId: 'p', events: [{ kpiEventName: `K${seq}`, eventTimestamp: '' }] }, eventName: `K${seq}`, correlationId: 'c' };
   return { call, seq, events: 1, batch, readyBy: 0, attempts: 0, called: false, due: 0, entry: undefined, ...fields };
 }
@@ -41,7 +41,7 @@ describe('job table', () => {
   it('gives waiting jobs back first in, first out, and counts only those not yet taken', () => {
     const table = waitingTable(1, 2, 3);
     expect(takeMany(table, 1)).to.deep.equal([1]);
-    expect([table.waiting, seqs(table.list())]).to.deep.equal([2, [2, 3]]);
+    expect(table.waiting).to.equal(2);
     expect(takeMany(table, 3)).to.deep.equal([2, 3, undefined]);
     expect(table.waiting).to.equal(0);
   });
@@ -59,7 +59,7 @@ describe('job table', () => {
       const table = waitingTable(10, 20, 30);
       takeMany(table, taken);
       table.put(job(seq));
-      expect([table.waiting, seqs(table.list())]).to.deep.equal([expected.length, expected]);
+      expect(table.waiting).to.equal(expected.length);
       expect(takeMany(table, expected.length + 1)).to.deep.equal([...expected, undefined]);
     }),
   );
@@ -74,10 +74,10 @@ describe('job table', () => {
     const table = waitingTable(1, 2, 3, 4, 5);
     takeMany(table, 1);
     expect(seqs(table.take((j) => j.seq % 2 === 0))).to.deep.equal([2, 4]);
-    expect([table.waiting, seqs(table.list())]).to.deep.equal([2, [3, 5]]);
+    expect(table.waiting).to.equal(2);
     table.put(job(0));
     expect(seqs(table.take())).to.deep.equal([0, 3, 5]);
-    expect([table.waiting, table.list(), table.next(true, () => 0)]).to.deep.equal([0, [], undefined]);
+    expect([table.waiting, table.next(true, () => 0)]).to.deep.equal([0, undefined]);
   });
 
   it('lets go of the jobs it gave out', async () => {

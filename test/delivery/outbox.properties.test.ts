@@ -45,7 +45,7 @@ describe('outbox properties', () => {
         const broken: string[] = [];
         let pages = 0;
 
-        const storedIds = () => new Set([...store.items.values()].map((value) => (JSON.parse(value) as unknown[])[3]));
+        const storedIds = () => new Set([...store.items.values()].map((value) => (JSON.parse(value) as [number, number, CifCall])[2].eventName));
         const holder = (id: string) => live.filter((page) => page.holds.has(id));
 
         function open(): SimPage {
@@ -57,7 +57,7 @@ describe('outbox properties', () => {
           outbox.claim((entries) => {
             for (const entry of entries) {
               const id = entry.call.eventName;
-              // The outbox catches what its callback throws, so broken rules are collected here.
+              // Broken rules are collected here and asserted after the run, outside the claim.
               if (delivered.has(id)) broken.push(`${id} claimed after it was delivered`);
               if (holder(id).length > 0) broken.push(`${id} claimed while a live page holds it`);
               page.holds.set(id, entry);

@@ -33,16 +33,18 @@ function call(name: string, events = 1): CifCall {
   };
 }
 
-/** The stored value of `call` admitted at `at`, parsed: format 2, `[2, at, data, eventName, correlationId]`. */
-const storedValue = (c: CifCall, at = NOW): unknown[] => [2, at, c.data, c.eventName, c.correlationId];
+/** The stored value of `call` admitted at `at`, parsed: format 3, `[3, at, call]`. */
+const storedValue = (c: CifCall, at = NOW): unknown[] => [3, at, c];
 const key = (page: string, seq: number, name = 'widget') => `otel-cif/${name}/${page}/${seq}`;
-/** Bytes of the entry of call('X') as Web Storage counts them: key 'otel-cif/widget/<uuid>/0' is 54 characters, the value 193. */
+/** Bytes of the entry of call('X') as Web Storage counts them: key 'otel-cif/widget/<uuid>/0' is 54 characters, the value 230. */
 const entryBytes = 2 * (key(PAGE_A, 0).length + JSON.stringify(storedValue(call('X'))).length);
 /** Runs every pending microtask, lock grants included. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 const names = (entries: readonly OutboxEntry[]) => entries.map((entry) => entry.call.eventName);
 /** The stored value of call('X') with field `index` replaced by `value`. */
 const withField = (index: number, value: unknown) => storedValue(call('X')).map((field, i) => (i === index ? value : field));
+/** The stored value of call('X') with the call's fields `fields` replaced. */
+const withCall = (fields: Record<string, unknown>) => withField(2, { ...call('X'), ...fields });
 /** Counts from now on the scans of `store`: each scan reads its length once. */
 function countScans(store: MemoryStore): () => number {
   let scans = 0;
@@ -123,7 +125,7 @@ describe('outbox', () => {
         title: 'without Web Locks, as outside a secure context or in Node',
         store: new MemoryStore(),
         locks: false,
-        reason: 'no outbox: no navigator.locks (Web Locks need https or localhost)',
+        reason: 'no outbox: no navigator.locks',
       },
       { title: 'without a store, as in Node', store: undefined, locks: true, reason: 'no outbox: no localStorage' },
       {
@@ -134,7 +136,7 @@ describe('outbox', () => {
           },
         }),
         locks: true,
-        reason: 'no outbox: the store refused a test write',
+        reason: 'no outbox: test write refused',
       },
     ];
     absent.forEach(({ title, store: given, locks, reason }) =>
@@ -283,7 +285,7 @@ describe('outbox', () => {
         [key(PAGE_A, 1)]: storedValue(call('CallEnded'), NOW + 5),
       });
       expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored: 3 });
-      expect(debugLines()).to.deep.equal([`outbox: storing calls under 'otel-cif/widget/' as page ${PAGE_A}`]);
+      expect(debugLines()).to.deep.equal([`outbox: storing as otel-cif/widget/${PAGE_A}`]);
     });
 
     it('keeps calls admitted before its lock is granted in memory, and writes those still there once it is', async () => {
@@ -331,7 +333,7 @@ describe('outbox', () => {
 
   describe('bounds', () => {
     it('counts an entry as Web Storage does, two bytes per character of key and value', () => {
-      expect(entryBytes).to.equal(494);
+      expect(entryBytes).to.equal(568);
     });
 
     const caps: Array<{ maxBytes: number; stored: number }> = [
@@ -346,7 +348,7 @@ describe('outbox', () => {
         ['X', 'X', 'X'].forEach((name) => page.outbox.add(call(name)));
         expect(store.items.size).to.equal(stored);
         expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored, notStored: { full: 3 - stored, store_error: 0 } });
-        expect(warnings()).to.deep.equal([`warn: outbox: call 'X' travels in memory only: full (maxBytes ${maxBytes} or the store's quota)`]);
+        expect(warnings()).to.deep.equal([`warn: outbox: call 'X' not stored: over maxBytes ${maxBytes} or the quota (getStats().outbox.notStored.full)`]);
       }),
     );
 
@@ -432,7 +434,7 @@ describe('outbox', () => {
         expect(store.items.size).to.equal(expired ? 0 : 1);
         expect(page.stats).to.deep.equal({ ...createOutboxStats(), replayed: expired ? 0 : 2, expired: expired ? 2 : 0 });
         if (expired) {
-          expect(warnings()).to.deep.equal([`warn: outbox: removed call 'Old' unsent: older than maxAgeMillis (${7 * DAY} ms)`]);
+          expect(warnings()).to.deep.equal([`warn: outbox: call 'Old' removed unsent: older than ${7 * DAY} ms (getStats().outbox.expired)`]);
         }
       }),
     );
@@ -448,7 +450,7 @@ describe('outbox', () => {
       expect(page.claimed.map(names)).to.deep.equal([['C0', 'B0', 'B1']]);
       expect(page.claimed[0]![1]!.call).to.deep.equal(call('B0'));
       expect(page.stats.replayed).to.equal(3);
-      expect(debugLines()).to.include.members(['outbox: claiming the calls of 2 other pages', 'outbox: replaying 3 calls of 2 pages gone']);
+      expect(debugLines()).to.include.members(['outbox: claiming 2 other pages', 'outbox: replaying 3 calls of 2 pages']);
     });
 
     it('hands over every call of a page gone, those with sequence numbers of two digits included', async () => {
@@ -468,7 +470,7 @@ describe('outbox', () => {
       claim(page);
       await settle();
       expect(page.claimed).to.deep.equal([]);
-      expect(debugLines()).to.include('outbox: 1 pages still open; taking over their calls when they close');
+      expect(debugLines()).to.include('outbox: waiting for 1 open pages to close');
       live.outbox.remove(handedOver);
       live.outbox.dispose();
       await settle();
@@ -502,8 +504,8 @@ describe('outbox', () => {
       await settle();
       expect(page.claimed.map(names)).to.deep.equal([['B0']]);
       expect(debugLines().filter((line) => line.startsWith('outbox: ') && !line.startsWith('outbox: storing'))).to.deep.equal([
-        'outbox: claiming the calls of 1 other pages',
-        'outbox: replaying 1 calls of 1 pages gone',
+        'outbox: claiming 1 other pages',
+        'outbox: replaying 1 calls of 1 pages',
       ]);
     });
 
@@ -560,16 +562,24 @@ describe('outbox', () => {
         title: 'the object of format 1',
         value: JSON.stringify({ v: 1, t: NOW, data: call('X').data, eventName: 'X', correlationId: call('X').correlationId }),
       },
-      { title: 'an older or newer format', value: JSON.stringify(withField(0, 3)) },
+      {
+        title: 'the array of format 2',
+        value: JSON.stringify([2, NOW, call('X').data, 'X', call('X').correlationId]),
+      },
+      { title: 'a newer format', value: JSON.stringify(withField(0, 4)) },
       { title: 'a time that is not a number', value: JSON.stringify(withField(1, '2026')) },
-      { title: 'no data', value: JSON.stringify(withField(2, null)) },
-      { title: 'data that is an array', value: JSON.stringify(withField(2, [])) },
-      { title: 'no event name', value: JSON.stringify(withField(3, null)) },
-      { title: 'a correlation id that is not a string', value: JSON.stringify(withField(4, 1)) },
-      { title: 'no KPI events', value: JSON.stringify(withField(2, { events: [] })) },
-      { title: 'KPI events that are not objects', value: JSON.stringify(withField(2, { events: ['x'] })) },
-      { title: 'KPI events that are a string', value: JSON.stringify(withField(2, { events: 'xy' })) },
-      { title: 'KPI events that are an object with a length', value: JSON.stringify(withField(2, { events: { length: 1 } })) },
+      { title: 'no call', value: JSON.stringify(withField(2, null)) },
+      { title: 'a call that is an array', value: JSON.stringify(withField(2, [])) },
+      { title: 'no data', value: JSON.stringify(withCall({ data: null })) },
+      { title: 'data that is an array', value: JSON.stringify(withCall({ data: [] })) },
+      { title: 'no event name', value: JSON.stringify(withCall({ eventName: null })) },
+      { title: 'a correlation id that is not a string', value: JSON.stringify(withCall({ correlationId: 1 })) },
+      { title: 'no KPI events', value: JSON.stringify(withCall({ data: { events: [] } })) },
+      { title: 'KPI events that are not objects', value: JSON.stringify(withCall({ data: { events: ['x'] } })) },
+      { title: 'a KPI event that is an array', value: JSON.stringify(withCall({ data: { events: [{}, []] } })) },
+      { title: 'a KPI event that is null', value: JSON.stringify(withCall({ data: { events: [{}, null] } })) },
+      { title: 'KPI events that are a string', value: JSON.stringify(withCall({ data: { events: 'xy' } })) },
+      { title: 'KPI events that are an object with a length', value: JSON.stringify(withCall({ data: { events: { length: 1 } } })) },
     ];
     unreadable.forEach(({ title, value }) =>
       it(`removes an entry of a page gone holding ${title}, counted and warned, and replays the others`, async () => {
@@ -581,7 +591,7 @@ describe('outbox', () => {
         expect(page.claimed.map(names)).to.deep.equal([['B1']]);
         expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_B, 1)]);
         expect(page.stats).to.deep.equal({ ...createOutboxStats(), replayed: 1, unreadable: 1 });
-        expect(warnings()).to.deep.equal([`warn: outbox: removed '${key(PAGE_B, 0)}': this version cannot read it`]);
+        expect(warnings()).to.deep.equal([`warn: outbox: ${key(PAGE_B, 0)} removed: unreadable (getStats().outbox.unreadable)`]);
       }),
     );
 
@@ -602,17 +612,6 @@ describe('outbox', () => {
       expect(Object.keys(store.contents())).to.deep.equal([...foreignKeys, key(PAGE_A, 0)]);
       expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored: 1 });
       expect(page.claimed).to.deep.equal([]);
-    });
-
-    it('keeps the calls stored when delivery refuses them, and warns', async () => {
-      await crashedWith(PAGE_B, [call('B0')]);
-      const page = open(PAGE_A);
-      page.outbox.claim(() => {
-        throw new Error('engine bug');
-      });
-      await settle();
-      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_B, 0)]);
-      expect(warnings()).to.deep.equal(['warn: outbox: delivery refused the calls of pages gone']);
     });
 
     it('hands nothing over once disposed, and stops waiting for pages still open', async () => {
@@ -666,7 +665,7 @@ describe('outbox', () => {
         expect(page.claimed.map(names)).to.deep.equal(claimed.length > 0 ? [claimed] : []);
         expect(page.stats.storeErrors > 0).to.equal(errors);
         expect(warnings()).to.deep.equal(
-          errors ? ['warn: outbox: the store or a lock failed; calls it cannot keep travel in memory only'] : [],
+          errors ? ['warn: outbox: store or lock failed (getStats().outbox.storeErrors)'] : [],
         );
         page.outbox.dispose();
       }),
@@ -813,12 +812,12 @@ describe('outbox', () => {
       page.outbox.add(call('Y'));
       page.outbox.add(call('Z'));
       page.outbox.add(call('W'));
-      const full = `full (maxBytes ${2 * entryBytes - 1} or the store's quota)`;
+      const full = `over maxBytes ${2 * entryBytes - 1} or the quota (getStats().outbox.notStored.full)`;
       expect(warnings()).to.deep.equal([
-        'warn: outbox: the store or a lock failed; calls it cannot keep travel in memory only',
-        `warn: outbox: call 'Z' travels in memory only: ${full}`,
+        'warn: outbox: store or lock failed (getStats().outbox.storeErrors)',
+        `warn: outbox: call 'Z' not stored: ${full}`,
       ]);
-      expect(debugLines()).to.include(`outbox: call 'W' travels in memory only: ${full}`);
+      expect(debugLines()).to.include(`outbox: call 'W' not stored: ${full}`);
       expect(page.stats).to.deep.include({ stored: 1, notStored: { full: 2, store_error: 1 } });
     });
 
@@ -829,12 +828,12 @@ describe('outbox', () => {
       const page = open(PAGE_A);
       claim(page);
       await settle();
-      const older = `older than maxAgeMillis (${7 * DAY} ms)`;
+      const older = `older than ${7 * DAY} ms (getStats().outbox.expired)`;
       expect(warnings()).to.deep.equal([
-        `warn: outbox: removed '${key(PAGE_B, 0)}': this version cannot read it`,
-        `warn: outbox: removed call 'B2' unsent: ${older}`,
+        `warn: outbox: ${key(PAGE_B, 0)} removed: unreadable (getStats().outbox.unreadable)`,
+        `warn: outbox: call 'B2' removed unsent: ${older}`,
       ]);
-      expect(debugLines()).to.include.members([`outbox: removed '${key(PAGE_B, 1)}': this version cannot read it`, `outbox: removed call 'B3' unsent: ${older}`]);
+      expect(debugLines()).to.include.members([`outbox: ${key(PAGE_B, 1)} removed: unreadable (getStats().outbox.unreadable)`, `outbox: call 'B3' removed unsent: ${older}`]);
       expect(page.stats).to.deep.include({ unreadable: 2, expired: 2, replayed: 0 });
     });
 
@@ -890,7 +889,7 @@ describe('outbox', () => {
       claim(page);
       page.outbox.dispose();
       await settle();
-      expect(debugLines().filter((line) => line.includes('still open'))).to.deep.equal([]);
+      expect(debugLines().filter((line) => line.includes('open pages'))).to.deep.equal([]);
     });
 
     it('neither stores nor counts a call put back after dispose', async () => {

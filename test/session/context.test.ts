@@ -64,7 +64,7 @@ describe('setCifSession and getCifSession', () => {
       title: 'an id that is not a string',
       session: { ...CALL, participantId: 7 },
       expected: CALL,
-      warning: /setCifSession: `session.participantId` must be a string of at most 100 characters \(its Dataverse column size\) \(got 7\)\. It is left out\./,
+      warning: /setCifSession: `session.participantId` must be a string of at most 100 characters \(got 7\)\. It is left out\./,
     },
     {
       title: 'an id longer than its 100-character column',
