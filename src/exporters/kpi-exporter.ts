@@ -1,7 +1,7 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { share, sharedDelivery, type SharedDelivery } from '../delivery/cif-delivery.js';
+import { share, sharedDelivery } from '../delivery/cif-delivery.js';
 import { summarize } from '../delivery/report.js';
-import { CifShutdownError, toError } from '../errors.js';
+import { CifShutdownError } from '../errors.js';
 import { log } from '../log.js';
 import type { MappingWarn } from '../mapping/kpi-events.js';
 import type { NormalizedOptions, SourceDefaults } from '../options.js';
@@ -13,13 +13,11 @@ export interface Source<S, O extends NormalizedOptions<S, unknown>, M> extends S
   map(items: readonly S[], options: O, stats: M, warn: MappingWarn): CifCall[];
   /** Warnings by counter (`dropped.invalid_span`, ...), for the counters only this source has. */
   readonly warnings: Readonly<Record<string, string>>;
-  /** Where to look when a source has no CIF identity. */
-  readonly missingIdentityCauses: string;
 }
 
 const WARNINGS: Readonly<Record<string, string>> = {
-  'dropped.identity_too_long': 'KPI events dropped: a CIF id is longer than its 100-character Dataverse column.',
-  'droppedFields.unserializable_value': 'A field was left out: its value could not be read or written as JSON.',
+  'dropped.identity_too_long': 'KPI events dropped: a CIF id is over its 100-character column.',
+  'droppedFields.unserializable_value': 'A field was left out: its value cannot be read or written as JSON.',
   callbackErrors: 'An eventFilter, eventName or correlationId callback failed; its default was used.',
 };
 
@@ -29,52 +27,59 @@ const WARNINGS: Readonly<Record<string, string>> = {
  * `getStats()` returns.
  */
 export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M extends CifMappingStats<string>, T> {
-  private readonly delivery: SharedDelivery;
-  private closing: Promise<void> | undefined;
-  /** `export()`, made in the constructor around what it shares with the mapping's warnings. */
-  private readonly exportBatch: (items: S[], resultCallback: (result: ExportResult) => void) => void;
+  /** The work of each method, made in the constructor as closures over what they share. */
+  private readonly run: {
+    export: (items: S[], resultCallback: (result: ExportResult) => void) => void;
+    flush: () => Promise<void>;
+    shutdown: () => Promise<void>;
+    stats: () => T;
+  };
 
-  constructor(source: Source<S, O, M>, options: O, private readonly mappingStats: M) {
+  constructor(source: Source<S, O, M>, options: O, stats: M) {
     const { name } = source;
-    const delivery = (this.delivery = options.delivery !== undefined ? sharedDelivery(options.delivery, `${name}: option`) : share(options));
+    const delivery = options.delivery !== undefined ? sharedDelivery(options.delivery, `${name}: option`) : share(options);
+    const { engine } = delivery;
+    let closing: Promise<void> | undefined;
     delivery.users++;
-    if (delivery.engine.isClosed) log('warn', `${name}: its CifDelivery is shut down, so every export is refused (dropped.after_shutdown).`);
-    // Each counter that warns when it moves, with its message; each warns once per exporter.
+    if (engine.isClosed) log('warn', `${name}: its CifDelivery is shut down, so every export is refused (dropped.after_shutdown).`);
+    // Each counter of drops and cuts warns once per exporter when it moves, with its message: from
+    // these tables, from the mapping for what only it can detail (before it is looked for here),
+    // and one for every `truncated.*` counter.
     const warnings: Record<string, string> = { ...WARNINGS, ...source.warnings };
-    for (const field in mappingStats.truncated) warnings[`truncated.${field}`] = `${field} was cut to its Dataverse column size.`;
     const warned = new Set<string>();
-    const warnOnce = (counter: string, message = warnings[counter]): void => {
+    const warn = (counter: string, message = warnings[counter] ?? 'A value was cut to its Dataverse column size.'): void => {
       if (warned.has(counter)) return;
       warned.add(counter);
       log('warn', `${message} Counted in getStats().${counter}; shown once.`);
     };
-    const warnMapping: MappingWarn = (reason, detail) =>
-      reason === 'invalid_custom_column'
-        ? warnOnce(`droppedFields.${reason}`, `customData left out: ${detail}, such as msdyn_customattribute1.`)
-        : warnOnce(`dropped.${reason}`, `KPI events dropped: ${detail}. ${source.missingIdentityCauses}`);
-    const counters = mappingStats as unknown as Record<string, number | Record<string, number>>;
 
-    this.exportBatch = (items, resultCallback) => {
+    const exportBatch = (items: S[], resultCallback: (result: ExportResult) => void): void => {
       let calls: CifCall[];
       try {
-        calls = source.map(items, options, mappingStats, warnMapping);
-      } catch (error) {
+        calls = source.map(items, options, stats, warn);
+      } catch {
         // Only reachable when `items` itself cannot be iterated.
-        return report(resultCallback, failed(new TypeError(`${name}: export() needs an array (${toError(error).message})`)));
+        return report(resultCallback, failed(new TypeError(`${name}: export() needs an array`)));
       }
-      for (const counter in warnings) {
-        const [group, reason] = counter.split('.') as [string, string?];
-        const count = reason ? (counters[group] as Record<string, number>)[reason] : counters[group];
-        if ((count as number) > 0) warnOnce(counter);
+      for (const group in stats) {
+        const counters = stats[group] as number | Record<string, number>;
+        if (typeof counters === 'object') {
+          for (const reason in counters) if (counters[reason]! > 0) warn(`${group}.${reason}`);
+        } else if (counters > 0 && warnings[group]) warn(group); // callbackErrors, not spansSeen.
       }
-      const { engine } = delivery;
-      if (this.closing || engine.isClosed) {
+      if (closing || engine.isClosed) {
         void engine.deliver(calls, true); // Refused there, and counted in dropped.after_shutdown.
-        return report(resultCallback, failed(new CifShutdownError(`${this.closing ? name : 'its CifDelivery'} is shut down`)));
+        return report(resultCallback, failed(new CifShutdownError(`${closing ? name : 'its CifDelivery'} is shut down`)));
       }
       void engine.deliver(calls).then((outcome) =>
         report(resultCallback, outcome.failed === 0 ? { code: ExportResultCode.SUCCESS } : failed(summarize(outcome))),
       );
+    };
+    this.run = {
+      export: exportBatch,
+      flush: () => engine.flush(),
+      shutdown: () => (closing ??= --delivery.users === 0 ? engine.shutdown() : engine.flush(delivery.timeoutMillis)),
+      stats: () => copyStats(stats, delivery.stats) as unknown as T,
     };
   }
 
@@ -83,12 +88,12 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
    * has settled. Safe to call again before earlier exports have settled.
    */
   export(items: S[], resultCallback: (result: ExportResult) => void): void {
-    this.exportBatch(items, resultCallback);
+    this.run.export(items, resultCallback);
   }
 
   /** Resolves when every call queued or in flight in its delivery has settled. Never rejects. */
   forceFlush(): Promise<void> {
-    return this.delivery.engine.flush();
+    return this.run.flush();
   }
 
   /**
@@ -97,8 +102,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
    * Resolves even if the host never answers; a second call returns the first one's promise.
    */
   shutdown(): Promise<void> {
-    const { delivery } = this;
-    return (this.closing ??= --delivery.users === 0 ? delivery.engine.shutdown() : delivery.engine.flush(delivery.timeoutMillis));
+    return this.run.shutdown();
   }
 
   /**
@@ -107,7 +111,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
    * in flight and abandoned, and what was dropped or cut, by reason.
    */
   getStats(): T {
-    return copyStats(this.mappingStats, this.delivery.stats) as unknown as T;
+    return this.run.stats();
   }
 }
 

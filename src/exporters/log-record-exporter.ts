@@ -41,12 +41,9 @@ const LOG_RECORDS: Source<CifReadableLogRecord, LogRecordOptions, LogRecordMappi
   warnings: {
     'dropped.missing_kpi_name': 'KPI events dropped: a log record has neither a readable cif.kpi.name nor an eventName that is a string.',
     'dropped.invalid_timestamp': 'KPI events dropped: a log record has no time that is a valid date.',
-    'dropped.invalid_log_record': 'A log record could not be read and was skipped: it is not an OpenTelemetry ReadableLogRecord.',
-    'droppedFields.sdk_attribute_limit':
-      'Fields may be missing: the SDK dropped attributes of a CIF log record over logRecordLimits.attributeCountLimit. Raise it.',
+    'dropped.invalid_log_record': 'A log record that is not a ReadableLogRecord was skipped.',
+    'droppedFields.sdk_attribute_limit': 'Fields lost: the SDK dropped log record attributes over logRecordLimits.attributeCountLimit.',
   },
-  missingIdentityCauses:
-    'Likely causes: no context manager, no CifSessionLogRecordProcessor ahead of the exporting processor, the CIF session lost after an await (see docs/session-context.md), or no `session` option.',
 };
 
 /**

@@ -10,17 +10,12 @@ const SPANS: Source<CifReadableSpan, SpanOptions, SpanMappingStats> = {
   ...SPAN_DEFAULTS,
   map: spansToCalls,
   warnings: {
-    'dropped.sdk_event_limit':
-      'KPI events lost: the SDK dropped events of a CIF span over spanLimits.eventCountLimit (128 by default). ' +
-      'Raise it, or put long series of KPI events on shorter spans.',
-    'dropped.missing_kpi_name': 'KPI events dropped: a span event has an empty name and no cif.kpi.name.',
-    'dropped.invalid_timestamp': 'KPI events dropped: a span event has a time that is not a valid date.',
-    'dropped.invalid_span': 'A span could not be read and was skipped: it is not an OpenTelemetry ReadableSpan.',
-    'droppedFields.sdk_attribute_limit':
-      'Fields may be missing: the SDK dropped attributes of a CIF span over spanLimits.attributeCountLimit. Raise it.',
+    'dropped.sdk_event_limit': 'KPI events lost: the SDK dropped span events over spanLimits.eventCountLimit.',
+    'dropped.missing_kpi_name': 'KPI events dropped: a span event has no name and no cif.kpi.name.',
+    'dropped.invalid_timestamp': "KPI events dropped: a span event's time is not a valid date.",
+    'dropped.invalid_span': 'A span that is not a ReadableSpan was skipped.',
+    'droppedFields.sdk_attribute_limit': 'Fields lost: the SDK dropped span attributes over spanLimits.attributeCountLimit.',
   },
-  missingIdentityCauses:
-    'Likely causes: no context manager, no CifSessionSpanProcessor, the CIF session lost after an await (see docs/session-context.md), or no `session` option.',
 };
 
 /**

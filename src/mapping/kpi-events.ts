@@ -1,8 +1,9 @@
 import type { HrTime } from '@opentelemetry/api';
+import { SESSION_ATTRIBUTES } from '../attributes.js';
 import type { MappingDropReason, MappingStats } from '../stats.js';
-import type { CifAnalyticsData, CifCall, CifKpiEvent, CifSession } from '../types.js';
-import { buildKpiEvent, payloadString, resolveIdentity, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
-import { isDataverseTime } from './values.js';
+import type { CifAnalyticsData, CifCall, CifCustomData, CifKpiEvent, CifSession } from '../types.js';
+import { KPI_FIELDS, field, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
+import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, isDataverseTime, toIsoTimestamp, truncate } from './values.js';
 
 /** What the mapping of any source needs from its exporter's options, already validated. */
 export interface KpiEventOptions<S> {
@@ -15,12 +16,12 @@ export interface KpiEventOptions<S> {
 
 /**
  * Told why KPI events or a field could not be sent, with what only the source shows: which span
- * lacks which ids, which key names no column. The exporter shows each reason once.
+ * lacks which ids, which key names no column. The exporter shows each counter's message once.
  */
-export type MappingWarn = (reason: MappingDropReason | 'invalid_custom_column', detail: string) => void;
+export type MappingWarn = (counter: `dropped.${MappingDropReason}` | 'droppedFields.invalid_custom_column', message: string) => void;
 
-/** A KPI event as its source holds it: name and time as found, fields already read. */
-export type KpiCandidate = [name: unknown, time: HrTime, fields: KpiFields];
+/** A KPI event as its source holds it: its name and fields already read, its time as found. */
+export type KpiCandidate = [name: string | undefined, time: HrTime, fields: KpiFields];
 
 /** A KPI event's call, with its time to put the calls in order. */
 export type PendingCall = [millis: number, call: CifCall];
@@ -45,37 +46,61 @@ export function addKpiEvents<S>(
   out: PendingCall[],
   warn: MappingWarn | undefined,
 ): void {
-  const identity = resolveIdentity(attributes, resourceAttributes, options.session, stats);
-  if (Array.isArray(identity)) {
-    const [reason, missing] = identity;
-    const detail = missing && `${label()} has no ${missing}`;
-    stats.dropped[reason] += kpis.length;
-    if (detail) warn?.(reason, detail);
+  // Identity per field: the source's attribute, then the resource's, then the configured session.
+  const identity: Partial<Identity> = {};
+  let missing = ''; // The attributes of the ids the docs require that it lacks everywhere.
+  let tooLong = false;
+  for (const [name, key] of SESSION_ATTRIBUTES) {
+    const value = field(attributes, key, stats) ?? field(resourceAttributes, key, stats) ?? options.session[name];
+    if (value === undefined) {
+      if (name === 'conversationId' || name === 'providerSessionId') missing += missing ? ` and ${key}` : key;
+    } else if (value.length > MAX_TEXT_LENGTH) tooLong = true;
+    else identity[name] = value;
+  }
+  if (tooLong) {
+    stats.dropped.identity_too_long += kpis.length;
     return;
   }
-  const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, identity, stats);
-  for (const [kpiName, time, fields] of kpis) {
-    const name = payloadString(kpiName, stats);
+  if (missing) {
+    const message = `KPI events dropped: ${label()} has no ${missing}.`; // Before the count: `label` reads the source.
+    stats.dropped.missing_identity += kpis.length;
+    warn?.('dropped.missing_identity', message);
+    return;
+  }
+  const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, identity as Identity, stats);
+  for (const [name, time, fields] of kpis) {
     const millis = hrTimeToMillis(time);
-    if (name === undefined) stats.dropped.missing_kpi_name++;
+    if (!name) stats.dropped.missing_kpi_name++;
     else if (millis === undefined || !isDataverseTime(millis)) stats.dropped.invalid_timestamp++;
     else {
-      const event = buildKpiEvent(name, millis, fields, stats);
+      const event: CifKpiEvent = { kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName', stats), eventTimestamp: toIsoTimestamp(millis) };
+      for (let i = 0; i < 4; i++) {
+        const value = fields[i] as string | undefined;
+        const payloadField = KPI_FIELDS[i]![0];
+        // additionalData (i = 1) has the larger column.
+        if (value !== undefined) event[payloadField] = cut(value, i === 1 ? MAX_ADDITIONAL_DATA_LENGTH : MAX_TEXT_LENGTH, payloadField, stats);
+      }
+      const custom = fields[4];
+      if (custom) {
+        const customData: CifCustomData[] = (event.customData = []);
+        for (const [attribute, value] of custom) customData.push({ attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) });
+      }
       const eventName = ask(options.eventName, defaultEventName, 'string', event, source, stats);
-      // Each payload made once, whole: the identity, then the events.
-      out.push([millis, { data: payload(identity, event), eventName, correlationId }]);
+      // Each payload made once, field by field: `Object.assign` or a spread of the identity made
+      // payloads that hold 16 B more, or took many times longer. The identity, then the events.
+      const data = { conversationId: identity.conversationId, providerSessionId: identity.providerSessionId } as CifAnalyticsData;
+      if (identity.clientSessionId !== undefined) data.clientSessionId = identity.clientSessionId;
+      if (identity.participantId !== undefined) data.participantId = identity.participantId;
+      data.events = [event];
+      out.push([millis, { data, eventName, correlationId }]);
     }
   }
 }
 
-/** Built field by field: spreading the identity into every payload was the mapping's slowest step. */
-function payload(identity: Identity, event: CifKpiEvent): CifAnalyticsData {
-  // `events` is set last so the payload keeps its field order: the identity, then the events.
-  const data = { conversationId: identity.conversationId, providerSessionId: identity.providerSessionId } as CifAnalyticsData;
-  if (identity.clientSessionId !== undefined) data.clientSessionId = identity.clientSessionId;
-  if (identity.participantId !== undefined) data.participantId = identity.participantId;
-  data.events = [event];
-  return data;
+function cut(value: string, max: number, payloadField: keyof MappingStats['truncated'], stats: MappingStats): string {
+  if (value.length <= max) return value;
+  stats.truncated[payloadField]++;
+  return truncate(value, max);
 }
 
 /** The KPI event's own name. */

@@ -5,12 +5,11 @@ import {
   ATTR_CIF_KPI_REASON,
   CIF_ATTRIBUTE_PREFIX,
   CIF_KPI_CUSTOM_PREFIX,
-  SESSION_ATTRIBUTES,
 } from '../attributes.js';
 import type { MappingStats } from '../stats.js';
 import type { MappingWarn } from './kpi-events.js';
-import type { CifAnalyticsData, CifCustomData, CifKpiEvent, CifSession } from '../types.js';
-import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, UNSERIALIZABLE, isColumnName, toIsoTimestamp, toPayloadString, truncate } from './values.js';
+import type { CifAnalyticsData } from '../types.js';
+import { UNSERIALIZABLE, isColumnName, toPayloadString } from './values.js';
 
 /** Who a call's KPI events belong to: the payload without its events. */
 export type Identity = Omit<CifAnalyticsData, 'events'>;
@@ -91,88 +90,32 @@ export function readKpiFields(
       (custom ??= new Map(shared)).set(column, value);
     } else {
       stats.droppedFields.invalid_custom_column++;
-      warn?.('invalid_custom_column', `'${key}' names no column of msdyn_kpieventdata`);
+      warn?.('droppedFields.invalid_custom_column', `customData left out: '${key}' names no column of msdyn_kpieventdata.`);
     }
   }
   if (custom) fields[4] = custom;
   return fields;
 }
 
-export function buildKpiEvent(name: string, millis: number, fields: KpiFields, stats: MappingStats): CifKpiEvent {
-  const event: CifKpiEvent = {
-    kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName', stats),
-    eventTimestamp: toIsoTimestamp(millis),
-  };
-  for (let i = 0; i < 4; i++) {
-    const value = fields[i] as string | undefined;
-    const payloadField = KPI_FIELDS[i]![0];
-    // additionalData (i = 1) has the larger column.
-    if (value !== undefined) event[payloadField] = cut(value, i === 1 ? MAX_ADDITIONAL_DATA_LENGTH : MAX_TEXT_LENGTH, payloadField, stats);
-  }
-  const custom = fields[4];
-  if (custom) {
-    const customData: CifCustomData[] = [];
-    for (const [attribute, value] of custom) customData.push({ attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) });
-    event.customData = customData;
-  }
-  return event;
-}
-
-function cut(value: string, max: number, field: keyof MappingStats['truncated'], stats: MappingStats): string {
-  if (value.length <= max) return value;
-  stats.truncated[field]++;
-  return truncate(value, max);
-}
-
-/**
- * Identity per field: the source's attribute, then the resource's, then the configured session.
- * When the KPI events cannot be delivered, gives the drop reason, and for `missing_identity` the
- * attributes of the ids the docs require that it lacks everywhere, for the warning.
- */
-export function resolveIdentity(
-  attributes: AttributeBag,
-  resourceAttributes: AttributeBag,
-  session: CifSession,
-  stats: MappingStats,
-): Identity | ['identity_too_long'] | ['missing_identity', string] {
-  const identity: Partial<Identity> = {};
-  const missing: string[] = [];
-  for (const [name, key] of SESSION_ATTRIBUTES) {
-    const value = field(attributes, key, stats) ?? field(resourceAttributes, key, stats) ?? session[name];
-    if (value === undefined) {
-      if (name === 'conversationId' || name === 'providerSessionId') missing.push(key);
-    } else if (value.length > MAX_TEXT_LENGTH) {
-      return ['identity_too_long'];
-    } else identity[name] = value;
-  }
-  return missing.length > 0 ? ['missing_identity', missing.join(' and ')] : (identity as Identity);
-}
-
 /** One attribute as a payload string; a value that cannot be read or written is left out and counted. */
-export function field(attributes: AttributeBag, key: string, stats: MappingStats): string | undefined {
-  return counted(readField(attributes, key), stats);
-}
-
-/** A getter on the attribute bag may throw: that loses the value, not the source. */
-export function readField(attributes: AttributeBag, key: string): ReturnType<typeof toPayloadString> {
-  try {
-    return toPayloadString(attributes[key]);
-  } catch {
-    return UNSERIALIZABLE;
-  }
-}
-
-export function payloadString(value: unknown, stats: MappingStats): string | undefined {
-  return counted(toPayloadString(value), stats);
-}
-
-function counted(text: ReturnType<typeof toPayloadString>, stats: MappingStats): string | undefined {
+export function field(attributes: object, key: string, stats: MappingStats): string | undefined {
+  const text = readField(attributes, key);
   if (text !== UNSERIALIZABLE) return text;
   stats.droppedFields.unserializable_value++;
   return undefined;
 }
 
+/** A getter on the attribute bag may throw: that loses the value, not the source. */
+export function readField(attributes: object, key: string): ReturnType<typeof toPayloadString> {
+  try {
+    return toPayloadString((attributes as AttributeBag)[key]);
+  } catch {
+    return UNSERIALIZABLE;
+  }
+}
+
+
 /** A count the SDK keeps on spans, events and log records; anything else (older SDKs, hostile objects) is 0. */
 export function sdkCount(value: unknown): number {
-  return typeof value === 'number' && value > 0 && Number.isSafeInteger(value) ? value : 0;
+  return Number.isSafeInteger(value) && (value as number) > 0 ? (value as number) : 0;
 }

@@ -64,7 +64,8 @@ function collectSpan(span: CifReadableSpan, options: SpanMappingOptions, stats: 
     if (!ask(options.eventFilter, defaultEventFilter, 'boolean', event, span, stats)) continue;
     const eventAttributes = event.attributes ?? {};
     const fields = readKpiFields(eventAttributes, options.customAttributes, stats, warn, spanFields);
-    kpis.push([field(eventAttributes, ATTR_CIF_KPI_NAME, stats) ?? event.name, event.time, fields]);
+    // The event's own name, read as an attribute is: a value of another type is written as one.
+    kpis.push([field(eventAttributes, ATTR_CIF_KPI_NAME, stats) ?? field(event, 'name', stats), event.time, fields]);
   }
   const sdkDroppedEvents = sdkCount((span as SdkLimits).droppedEventsCount);
   // No owner is asked for (no callback runs) when the span has no KPI event.

@@ -21,19 +21,21 @@ export interface CifKpiEventDetails {
 }
 
 /** The attributes of one KPI event, on a span event or a log record. Throws only if `details` does. */
-export function kpiEventAttributes(name: string, details: CifKpiEventDetails = {}): Attributes {
+export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): Attributes {
   const attributes: Attributes = { [ATTR_CIF_KPI_NAME]: name };
-  if (typeof details !== 'object' || details === null) return attributes;
-  for (const [field, key] of KPI_FIELDS) {
-    const value = details[field === 'kpiEventReason' ? 'reason' : field];
-    if (value !== undefined) attributes[key] = value;
-  }
-  if (typeof details.customData === 'object' && details.customData !== null) {
-    for (const [column, value] of Object.entries(details.customData)) {
-      attributes[CIF_KPI_CUSTOM_PREFIX + column] = value;
+  if (isObject(details)) {
+    for (const [field, key] of KPI_FIELDS) {
+      const value = details[field === 'kpiEventReason' ? 'reason' : field];
+      if (value !== undefined) attributes[key] = value;
     }
+    const { customData } = details;
+    if (isObject(customData)) for (const [column, value] of Object.entries(customData)) attributes[CIF_KPI_CUSTOM_PREFIX + column] = value;
   }
   return attributes;
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
 }
 
 /**

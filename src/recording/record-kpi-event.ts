@@ -41,7 +41,7 @@ function isRecording(span: Span): boolean | undefined {
 }
 
 let warnedNotRecording = false;
-const NOT_RECORDING_FIX = ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`), or no tracer provider is registered. Shown once.';
+const NOT_RECORDING_FIX = ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`) or no tracer provider is registered. Shown once.';
 
 /**
  * An `eventFilter` that keeps only the KPI events recorded with `recordKpiEvent` or

@@ -517,13 +517,13 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     ...overrides,
   });
   const warnings: Array<[counter: string, records: () => unknown[], message: string]> = [
-    ['dropped.invalid_log_record', () => [null], 'A log record could not be read and was skipped: it is not an OpenTelemetry ReadableLogRecord.'],
+    ['dropped.invalid_log_record', () => [null], 'A log record that is not a ReadableLogRecord was skipped.'],
     ['dropped.missing_kpi_name', () => [record({ eventName: 42 })], 'KPI events dropped: a log record has neither a readable cif.kpi.name nor an eventName that is a string.'],
     ['dropped.invalid_timestamp', () => [record({ hrTime: [NaN, 0], hrTimeObserved: [Infinity, 0] })], 'KPI events dropped: a log record has no time that is a valid date.'],
     [
       'droppedFields.sdk_attribute_limit',
       () => [record({ droppedAttributesCount: 2 })],
-      'Fields may be missing: the SDK dropped attributes of a CIF log record over logRecordLimits.attributeCountLimit. Raise it.',
+      'Fields lost: the SDK dropped log record attributes over logRecordLimits.attributeCountLimit.',
     ],
   ];
   warnings.forEach(([counter, records, message]) =>
@@ -536,7 +536,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     }),
   );
 
-  it('warns once, naming CifSessionLogRecordProcessor, when KPI events have no CIF identity', async () => {
+  it('warns once, naming the record and the ids it lacks, when KPI events have no CIF identity', async () => {
     const messages = captureDiag();
     const client = new RecordingCifClient();
     const exporter = new CifLogRecordExporter({ client });
@@ -547,10 +547,11 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     });
     await provider.forceFlush();
 
-    const warnings = messages.filter((m) => m.includes('CifSessionLogRecordProcessor'));
-    expect(warnings).to.have.length(1);
-    expect(warnings[0]).to.include("KPI events dropped: log record 'CallAccepted' has no cif.conversation.id and cif.provider_session.id.");
-    expect(warnings[0]).to.include('getStats().dropped.missing_identity; shown once.');
+    const warnings = messages.filter((m) => m.includes('missing_identity'));
+    expect(warnings).to.deep.equal([
+      "opentelemetry-exporter-cif KPI events dropped: log record 'CallAccepted' has no cif.conversation.id and cif.provider_session.id. " +
+        'Counted in getStats().dropped.missing_identity; shown once.',
+    ]);
     expect(client.calls).to.deep.equal([]);
     expect(exporter.getStats().dropped.missing_identity).to.equal(2);
   });

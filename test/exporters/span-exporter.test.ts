@@ -331,11 +331,11 @@ describe('CifSpanExporter results', () => {
   });
 
   const warned: Array<[reason: CifDropReason, span: () => ReturnType<typeof makeSpan>, message: RegExp]> = [
-    ['missing_identity', () => makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] }), /span 'call' has no cif\.conversation\.id and cif\.provider_session\.id\. Likely causes: no context manager, no CifSessionSpanProcessor/],
-    ['identity_too_long', () => makeSpan({ attributes: { ...IDENTITY, 'cif.participant.id': 'p'.repeat(101) }, events: [event('A', T1)] }), /longer than its 100-character Dataverse column/],
-    ['missing_kpi_name', () => makeSpan({ attributes: IDENTITY, events: [event('', T1)] }), /empty name and no cif\.kpi\.name/],
-    ['invalid_timestamp', () => makeSpan({ attributes: IDENTITY, events: [{ name: 'A', time: [1e13, 0] }] }), /not a valid date/],
-    ['invalid_span', () => ({ ...makeSpan({ attributes: IDENTITY }), events: null }) as never, /could not be read/],
+    ['missing_identity', () => makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] }), /span 'call' has no cif\.conversation\.id and cif\.provider_session\.id\./],
+    ['identity_too_long', () => makeSpan({ attributes: { ...IDENTITY, 'cif.participant.id': 'p'.repeat(101) }, events: [event('A', T1)] }), /a CIF id is over its 100-character column\./],
+    ['missing_kpi_name', () => makeSpan({ attributes: IDENTITY, events: [event('', T1)] }), /a span event has no name and no cif\.kpi\.name\./],
+    ['invalid_timestamp', () => makeSpan({ attributes: IDENTITY, events: [{ name: 'A', time: [1e13, 0] }] }), /a span event's time is not a valid date\./],
+    ['invalid_span', () => ({ ...makeSpan({ attributes: IDENTITY }), events: null }) as never, /A span that is not a ReadableSpan was skipped\./],
   ];
   warned.forEach(([reason, span, message]) =>
     it(`warns once through diag, not once per span, about ${reason}`, async () => {
@@ -350,14 +350,13 @@ describe('CifSpanExporter results', () => {
     }),
   );
 
-  it('warns under its own diag namespace, saying what to set when the identity is missing', async () => {
+  it('warns under its own diag namespace, naming the span and the ids it lacks', async () => {
     const messages = captureDiag();
     const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
     await exportOnce(exporter, [makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] })]);
     expect(messages).to.deep.equal([
       "opentelemetry-exporter-cif KPI events dropped: span 'call' has no cif.conversation.id and cif.provider_session.id. " +
-        'Likely causes: no context manager, no CifSessionSpanProcessor, the CIF session lost after an await (see docs/session-context.md), ' +
-        'or no `session` option. Counted in getStats().dropped.missing_identity; shown once.',
+        'Counted in getStats().dropped.missing_identity; shown once.',
     ]);
   });
 
@@ -393,7 +392,7 @@ describe('CifSpanExporter results', () => {
     }
   });
 
-  it('counts the KPI events the SDK dropped over eventCountLimit, and says once how to fix it', async () => {
+  it('counts the KPI events the SDK dropped over eventCountLimit, and says so once', async () => {
     const messages = captureDiag();
     try {
       const client = new RecordingCifClient();
@@ -413,8 +412,8 @@ describe('CifSpanExporter results', () => {
       // The SDK warns too, once per span; the exporter once in all.
       const ours = messages.filter((m) => m.startsWith('opentelemetry-exporter-cif'));
       expect(ours).to.have.length(2);
-      expect(ours[0]).to.match(/eventCountLimit \(128 by default\)\. Raise it, or put long series of KPI events on shorter spans\. Counted in getStats\(\)\.dropped\.sdk_event_limit/);
-      expect(ours[1]).to.match(/attributeCountLimit.*Counted in getStats\(\)\.droppedFields\.sdk_attribute_limit/);
+      expect(ours[0]).to.match(/the SDK dropped span events over spanLimits\.eventCountLimit\. Counted in getStats\(\)\.dropped\.sdk_event_limit/);
+      expect(ours[1]).to.equal('opentelemetry-exporter-cif Fields lost: the SDK dropped span attributes over spanLimits.attributeCountLimit. Counted in getStats().droppedFields.sdk_attribute_limit; shown once.');
       await provider.shutdown();
     } finally {
       diag.disable();
@@ -431,7 +430,7 @@ describe('CifSpanExporter results', () => {
       await exportOnce(exporter, [makeSpan({ attributes, events: [event('A', T1)] })]);
       await exportOnce(exporter, [makeSpan({ attributes, events: [event('B', T1)] })]);
       expect(messages).to.deep.equal([
-        'opentelemetry-exporter-cif A field was left out: its value could not be read or written as JSON. Counted in getStats().droppedFields.unserializable_value; shown once.',
+        'opentelemetry-exporter-cif A field was left out: its value cannot be read or written as JSON. Counted in getStats().droppedFields.unserializable_value; shown once.',
       ]);
     } finally {
       diag.disable();
@@ -447,9 +446,9 @@ describe('CifSpanExporter results', () => {
       await exportOnce(exporter, [makeSpan({ attributes, events: [event('C', T1)] })]);
       expect(messages).to.have.length(3);
       expect(messages).to.include(
-        "opentelemetry-exporter-cif customData left out: 'cif.kpi.custom.MyColumn' names no column of msdyn_kpieventdata, such as msdyn_customattribute1. Counted in getStats().droppedFields.invalid_custom_column; shown once.",
+        "opentelemetry-exporter-cif customData left out: 'cif.kpi.custom.MyColumn' names no column of msdyn_kpieventdata. Counted in getStats().droppedFields.invalid_custom_column; shown once.",
       );
-      expect(messages.join('\n')).to.match(/ kpiEventReason was cut to its Dataverse column size\. Counted in getStats\(\)\.truncated\.kpiEventReason/);
+      expect(messages.join('\n')).to.match(/ A value was cut to its Dataverse column size\. Counted in getStats\(\)\.truncated\.kpiEventReason; shown once\./);
       expect(messages.join('\n')).to.match(/callback failed; its default was used\..*getStats\(\)\.callbackErrors/);
     } finally {
       diag.disable();

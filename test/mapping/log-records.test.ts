@@ -530,9 +530,11 @@ describe('logRecordsToCalls', () => {
       {},
       { name: 'CifLogRecordExporter', eventFilter: defaultLogRecordFilter, correlationId: defaultLogRecordCorrelationId },
     );
-    logRecordsToCalls([makeLogRecord({ eventName: 'CallHold', attributes: { 'cif.participant.id': 'agent-7' } })], options, stats, (reason, detail) =>
-      warnings.push([reason, detail]),
+    logRecordsToCalls([makeLogRecord({ eventName: 'CallHold', attributes: { 'cif.participant.id': 'agent-7' } })], options, stats, (counter, message) =>
+      warnings.push([counter, message]),
     );
-    expect(warnings).to.deep.equal([['missing_identity', "log record 'CallHold' has no cif.conversation.id and cif.provider_session.id"]]);
+    expect(warnings).to.deep.equal([
+      ['dropped.missing_identity', "KPI events dropped: log record 'CallHold' has no cif.conversation.id and cif.provider_session.id."],
+    ]);
   });
 });

@@ -665,9 +665,9 @@ describe('spansToCalls', () => {
       [makeSpan({ name: 'wrap-up', attributes: { 'cif.conversation.id': 'c' }, events: [event('A', T1)] })],
       normalizeOptions(),
       createSpanMappingStats(),
-      (reason, detail) => warnings.push([reason, detail]),
+      (counter, message) => warnings.push([counter, message]),
     );
-    expect(warnings).to.deep.equal([['missing_identity', "span 'wrap-up' has no cif.provider_session.id"]]);
+    expect(warnings).to.deep.equal([['dropped.missing_identity', "KPI events dropped: span 'wrap-up' has no cif.provider_session.id."]]);
   });
 
   const kpiFields: Array<[attribute: string, field: 'kpiEventReason' | 'additionalData' | 'notificationResponseAction' | 'externalCorrelationId']> = [
