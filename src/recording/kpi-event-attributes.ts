@@ -1,3 +1,4 @@
+import { isObject } from '../validate.js';
 import type { Attributes } from '@opentelemetry/api';
 import { log } from '../log.js';
 import { ATTR_CIF_KPI_NAME, CIF_KPI_CUSTOM_PREFIX } from '../attributes.js';
@@ -32,10 +33,6 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
     if (isObject(customData)) for (const [column, value] of Object.entries(customData)) attributes[CIF_KPI_CUSTOM_PREFIX + column] = value;
   }
   return attributes;
-}
-
-function isObject(value: unknown): value is object {
-  return typeof value === 'object' && value !== null;
 }
 
 /**
