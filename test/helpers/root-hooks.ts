@@ -1,8 +1,8 @@
 /**
  * Mocha root hooks, loaded by .mocharc.json `require`: after each test, shuts down what the test
- * gave `shutDownAfterTest`, then fails the test if a timer the library set in it still runs. Such a
- * timer fires into a later test, maybe under that test's fake timers (which then warn that a
- * native timer was cleared), and so makes later tests flaky under load.
+ * gave `shutDownAfterTest`, then fails the test if a timer the library set in it still runs, or if
+ * fake timers were asked to clear a real one. A timer left running fires into a later test, maybe
+ * under that test's fake timers (which then only warn, once), and so makes later tests flaky under load.
  */
 import type { RootHookObject } from 'mocha';
 import { shutDownAll } from './shut-down.js';
@@ -14,6 +14,8 @@ const real = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clear
 /** The library's timers set since the current test began and neither fired nor cleared, with where each was set. */
 const running = new Map<unknown, string>();
 let inTest = false;
+/** What @sinonjs/fake-timers warned during the current test: a real timer handed to its `clearTimeout`. */
+let mixed: string | undefined;
 
 function setTimeout(callback: (...args: unknown[]) => void, millis?: number, ...args: unknown[]): unknown {
   const stack = inTest ? (new Error().stack ?? '') : '';
@@ -40,9 +42,16 @@ Object.defineProperties(setTimeout, Object.getOwnPropertyDescriptors(real.setTim
 globalThis.setTimeout = setTimeout as unknown as typeof globalThis.setTimeout;
 globalThis.clearTimeout = clearTimeout;
 
+const warn = console.warn.bind(console);
+console.warn = (...args: unknown[]) => {
+  if (typeof args[0] === 'string' && args[0].startsWith('FakeTimers: ') && args[0].includes('native timer')) mixed ??= args[0];
+  warn(...args);
+};
+
 export const mochaHooks: RootHookObject = {
   beforeEach() {
     running.clear();
+    mixed = undefined;
     inTest = true;
   },
   async afterEach() {
@@ -57,5 +66,6 @@ export const mochaHooks: RootHookObject = {
           `(shutDownAfterTest in test/helpers/shut-down.ts). The first was set\n${left[0]![1]}`,
       );
     }
+    if (mixed) throw new Error(`this test, or a timer an earlier test left, mixed real and fake timers: ${mixed}`);
   },
 };
