@@ -6,6 +6,7 @@ import { captureDiag } from './helpers/diag.js';
 import { MemoryStore } from './helpers/web-storage.js';
 import { defaultEventName } from '../src/mapping/kpi-events.js';
 import { defaultCorrelationId, defaultEventFilter } from '../src/mapping/spans.js';
+import { shutDownAfterTest, shutDownDeliveryAfterTest } from './helpers/shut-down.js';
 
 describe('options', () => {
   it('fills in every default', () => {
@@ -157,7 +158,7 @@ describe('options', () => {
     it(`warns at construction that the unknown option ${what} is ignored, naming it and the object it was given to`, () => {
       const messages = captureDiag();
       try {
-        new CifSpanExporter({ client: { logAnalyticsEvent: () => Promise.resolve('') }, ...options });
+        shutDownAfterTest(new CifSpanExporter({ client: { logAnalyticsEvent: () => Promise.resolve('') }, ...options }));
         expect(messages).to.deep.equal([`opentelemetry-exporter-cif ${message}`]);
       } finally {
         diag.disable();
@@ -169,7 +170,7 @@ describe('options', () => {
     const messages = captureDiag();
     try {
       const client = { logAnalyticsEvent: () => Promise.resolve('') };
-      new CifDelivery({ client, session: { conversationId: 'c' }, maxQueueSzie: 5 } as CifDeliveryOptions);
+      shutDownDeliveryAfterTest(new CifDelivery({ client, session: { conversationId: 'c' }, maxQueueSzie: 5 } as CifDeliveryOptions));
       expect(messages).to.deep.equal([
         'opentelemetry-exporter-cif CifDelivery: option `session` is an option of the exporters and ignored.',
         'opentelemetry-exporter-cif CifDelivery: option `maxQueueSzie` is unknown and ignored.',
@@ -185,8 +186,8 @@ describe('options', () => {
     const client = { logAnalyticsEvent: () => Promise.resolve('') };
     const messages = captureDiag();
     try {
-      const own = { delivery: new CifDelivery({ client }), session: {}, customAttributes: {}, maxEventsPerCall: 3, eventName: () => 'x', eventFilter: () => true, correlationId: () => 'x' };
-      new CifDelivery({ client, ...own } as CifDeliveryOptions);
+      const own = { delivery: shutDownDeliveryAfterTest(new CifDelivery({ client })), session: {}, customAttributes: {}, maxEventsPerCall: 3, eventName: () => 'x', eventFilter: () => true, correlationId: () => 'x' };
+      shutDownDeliveryAfterTest(new CifDelivery({ client, ...own } as CifDeliveryOptions));
       expect(messages).to.deep.equal(
         Object.keys(own).map((name) => `opentelemetry-exporter-cif CifDelivery: option \`${name}\` is an option of the exporters and ignored.`),
       );
@@ -198,7 +199,7 @@ describe('options', () => {
   it('takes every exporter option beside a shared delivery without a warning', () => {
     const messages = captureDiag();
     try {
-      const delivery = new CifDelivery({ client: { logAnalyticsEvent: () => Promise.resolve('') } });
+      const delivery = shutDownDeliveryAfterTest(new CifDelivery({ client: { logAnalyticsEvent: () => Promise.resolve('') } }));
       const options = normalizeOptions({ delivery, session: {}, customAttributes: {}, maxEventsPerCall: 3, eventName: () => 'x', eventFilter: () => true, correlationId: () => 'x' });
       expect(options.delivery).to.equal(delivery);
       expect(options.maxEventsPerCall).to.equal(3);
@@ -209,7 +210,7 @@ describe('options', () => {
   });
 
   it('rejects a delivery option given beside a shared delivery, naming where it belongs', () => {
-    const delivery = new CifDelivery({ client: { logAnalyticsEvent: () => Promise.resolve('') } });
+    const delivery = shutDownDeliveryAfterTest(new CifDelivery({ client: { logAnalyticsEvent: () => Promise.resolve('') } }));
     expect(() => new CifSpanExporter({ delivery, maxQueueSize: 5 })).to.throw(
       TypeError,
       'CifSpanExporter: option `maxQueueSize` belongs to the CifDelivery passed as `delivery` (got 5).',
@@ -220,7 +221,7 @@ describe('options', () => {
     const messages = captureDiag();
     try {
       const client = { logAnalyticsEvent: () => Promise.resolve('') };
-      new CifSpanExporter({ client, ready: Promise.resolve(), readyTimeoutMillis: 1, timeoutMillis: 1, retry: { maxAttempts: 1, initialBackoffMillis: 1, maxBackoffMillis: 1 }, maxConcurrentCalls: 1, maxQueueSize: 1, session: {}, customAttributes: {}, eventName: (e) => e.kpiEventName, maxEventsPerCall: 1, dataFormat: 'json', eventFilter: () => true, correlationId: () => 'x', outbox: { store: false, name: 'x', maxBytes: 1, maxAgeMillis: 1 } });
+      shutDownAfterTest(new CifSpanExporter({ client, ready: Promise.resolve(), readyTimeoutMillis: 1, timeoutMillis: 1, retry: { maxAttempts: 1, initialBackoffMillis: 1, maxBackoffMillis: 1 }, maxConcurrentCalls: 1, maxQueueSize: 1, session: {}, customAttributes: {}, eventName: (e) => e.kpiEventName, maxEventsPerCall: 1, dataFormat: 'json', eventFilter: () => true, correlationId: () => 'x', outbox: { store: false, name: 'x', maxBytes: 1, maxAgeMillis: 1 } }));
       expect(messages).to.deep.equal([]);
     } finally {
       diag.disable();

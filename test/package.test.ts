@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { build } from 'esbuild';
+import { shutDownAfterTest, type Closeable } from './helpers/shut-down.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PACKAGE = 'opentelemetry-exporter-cif';
@@ -68,13 +69,14 @@ describe('the published package', () => {
       `import { CifSpanExporter } from '${PACKAGE}';\n` +
         `import { RecordingCifClient, installFakeCIFramework } from '${PACKAGE}/testing';\n` +
         'const client = new RecordingCifClient();\n' +
-        'new CifSpanExporter({ client });\n' +
+        'export const exporter = new CifSpanExporter({ client });\n' +
         'const target = {};\n' +
         'installFakeCIFramework(target, client);\n' +
         "export const answer = await target.Microsoft.CIFramework.logAnalyticsEvent('{}', 'CallHold', 'id');\n" +
         'export const calls = client.calls;\n',
     );
-    const loaded = (await import(pathToFileURL(file).href)) as { answer: string; calls: unknown[] };
+    const loaded = (await import(pathToFileURL(file).href)) as { answer: string; calls: unknown[]; exporter: Closeable };
+    shutDownAfterTest(loaded.exporter);
     expect(loaded.answer).to.equal('ok');
     expect(loaded.calls).to.deep.equal([{ data: '{}', eventName: 'CallHold', correlationId: 'id' }]);
   });

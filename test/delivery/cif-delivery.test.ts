@@ -3,10 +3,14 @@ import { CifDelivery, CifSpanExporter } from '../../src/index.js';
 import { CifLogRecordExporter } from '../../src/logs.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { IDENTITY, at, event, makeSpan } from '../helpers/spans.js';
+import { shutDownAfterTest } from '../helpers/shut-down.js';
 import { createLockManager, MemoryStore } from '../helpers/web-storage.js';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** CIF never ready; shutdown after the test waits `timeoutMillis` for the calls left waiting, so it is short. */
+const NEVER_READY = { ready: new Promise(() => {}), timeoutMillis: 1 };
 
 describe('CifDelivery with an outbox', () => {
   const globals = ['localStorage', 'navigator'] as const;
@@ -28,9 +32,9 @@ describe('CifDelivery with an outbox', () => {
   });
 
   it('keeps the calls of both exporters it is shared by in one outbox, on by default where the page has web storage and Web Locks', async () => {
-    const delivery = new CifDelivery({ client: new RecordingCifClient(), ready: new Promise(() => {}) });
-    const spans = new CifSpanExporter({ delivery });
-    const logs = new CifLogRecordExporter({ delivery });
+    const delivery = new CifDelivery({ client: new RecordingCifClient(), ...NEVER_READY });
+    const spans = shutDownAfterTest(new CifSpanExporter({ delivery }));
+    const logs = shutDownAfterTest(new CifLogRecordExporter({ delivery }));
     const provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: logs })] });
     await settle();
     spans.export([makeSpan({ attributes: IDENTITY, events: [event('CallAccepted', '2026-11-25T10:15:30.123Z')] })], () => {});
@@ -45,7 +49,7 @@ describe('CifDelivery with an outbox', () => {
   });
 
   it('keeps nothing when turned off', async () => {
-    const spans = new CifSpanExporter({ client: new RecordingCifClient(), ready: new Promise(() => {}), outbox: false });
+    const spans = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient(), ...NEVER_READY, outbox: false }));
     spans.export([makeSpan({ attributes: IDENTITY, events: [event('CallAccepted', '2026-11-25T10:15:30.123Z')] })], () => {});
     await settle();
     expect([store.contents(), spans.getStats().outbox.stored]).to.deep.equal([{}, 0]);

@@ -1,6 +1,6 @@
 import { DiagLogLevel, diag } from '@opentelemetry/api';
 import { expect } from 'chai';
-import { CIF_INIT_DONE_EVENT, createReadiness, pageCifClient } from '../../src/delivery/readiness.js';
+import { CIF_INIT_DONE_EVENT, createReadiness as create, pageCifClient, type CifReadiness } from '../../src/delivery/readiness.js';
 import { captureDiag } from '../helpers/diag.js';
 import { installFakeCIFramework, type FakeCIFramework } from '../../src/testing/index.js';
 import { pageWindow, removePageCif } from '../helpers/fake-client.js';
@@ -33,7 +33,15 @@ describe('CifReadiness', () => {
     fakes.push(fake);
     return fake;
   }
+  const made: CifReadiness[] = [];
+  /** `createReadiness`, disposed after the test, so that nothing a test made listens on. */
+  function createReadiness(...args: Parameters<typeof create>): CifReadiness {
+    const readiness = create(...args);
+    made.push(readiness);
+    return readiness;
+  }
   afterEach(() => {
+    made.splice(0).forEach((readiness) => readiness.dispose());
     fakes.splice(0).forEach((fake) => fake.uninstall());
     removePageCif();
   });

@@ -31,6 +31,7 @@ import { RecordingCifClient, installFakeCIFramework, type RecordedCifCall } from
 import { captureDiag } from '../helpers/diag.js';
 import { expectBalanced } from '../helpers/fake-client.js';
 import { FIXED_TRACE_ID, TRACE_GUID } from '../helpers/spans.js';
+import { shutDownAfterTest, shutDownDeliveryAfterTest } from '../helpers/shut-down.js';
 
 const T1 = '2026-11-25T10:15:30.123Z';
 const T2 = '2026-11-25T10:16:00.000Z';
@@ -246,7 +247,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
 
   it('calls the export result callback once with SUCCESS when the host accepts every call', async () => {
     const client = new RecordingCifClient();
-    const exporter = new CifLogRecordExporter({ client });
+    const exporter = shutDownAfterTest(new CifLogRecordExporter({ client }));
     const records = await sdkLogRecords((logger) => {
       emitKpiEvent(logger, 'CallAccepted');
       emitKpiEvent(logger, 'CallHold');
@@ -257,7 +258,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
 
   it('retries a call the host rejected and reports SUCCESS once it is accepted', async () => {
     const client = new RecordingCifClient({ answer: (_call, index) => (index === 0 ? Promise.reject(new Error('Provider not active')) : 'ok') });
-    const exporter = new CifLogRecordExporter({ client, retry: { maxAttempts: 3, initialBackoffMillis: 0, maxBackoffMillis: 0 } });
+    const exporter = shutDownAfterTest(new CifLogRecordExporter({ client, retry: { maxAttempts: 3, initialBackoffMillis: 0, maxBackoffMillis: 0 } }));
     const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'CallAccepted'));
     expect(await exportAll(exporter, records)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
     expect(kpiNames(client.calls)).to.deep.equal(['CallAccepted', 'CallAccepted']);
@@ -267,7 +268,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
   it('calls the export result callback once with FAILED and a CifExportError when the host keeps rejecting', async () => {
     const rejection = new Error('Provider not active');
     const client = new RecordingCifClient({ answer: () => Promise.reject(rejection) });
-    const exporter = new CifLogRecordExporter({ client, retry: { maxAttempts: 2, initialBackoffMillis: 0, maxBackoffMillis: 0 } });
+    const exporter = shutDownAfterTest(new CifLogRecordExporter({ client, retry: { maxAttempts: 2, initialBackoffMillis: 0, maxBackoffMillis: 0 } }));
     const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'CallAccepted'));
     const results = await exportAll(exporter, records);
     expect(results).to.have.length(1);
@@ -488,7 +489,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     ];
     deliveryOptions.forEach(([name, options]) =>
       it(`throws a TypeError naming \`${name}\` when it is passed together with a delivery`, () => {
-        const delivery = new CifDelivery({ client: new RecordingCifClient() });
+        const delivery = shutDownDeliveryAfterTest(new CifDelivery({ client: new RecordingCifClient() }));
         expect(() => new CifLogRecordExporter({ delivery, ...options }))
           .to.throw(TypeError, `CifLogRecordExporter: option \`${name}\` belongs to the CifDelivery passed as \`delivery\``);
       }),
@@ -529,7 +530,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
   warnings.forEach(([counter, records, message]) =>
     it(`warns once about ${counter}, saying what happened and where it is counted`, async () => {
       const messages = captureDiag();
-      const exporter = new CifLogRecordExporter({ client: new RecordingCifClient() });
+      const exporter = shutDownAfterTest(new CifLogRecordExporter({ client: new RecordingCifClient() }));
       await exportAll(exporter, records());
       await exportAll(exporter, records());
       expect(messages).to.deep.equal([`opentelemetry-exporter-cif ${message} Counted in getStats().${counter}; shown once.`]);
@@ -576,7 +577,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
 
   it('resolves forceFlush once every call in flight has settled', async () => {
     const host = holdingHost();
-    const exporter = new CifLogRecordExporter({ client: host.client });
+    const exporter = shutDownAfterTest(new CifLogRecordExporter({ client: host.client }));
     const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'CallAccepted'));
     exporter.export(records, () => {});
     let flushed = false;

@@ -42,6 +42,7 @@ import {
 } from '../helpers/fake-client.js';
 import { captureDiag, installThrowingDiag } from '../helpers/diag.js';
 import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID, event, makeSpan } from '../helpers/spans.js';
+import { shutDownAfterTest, shutDownDeliveryAfterTest } from '../helpers/shut-down.js';
 
 /** Every result the callback got, once every call of the exporter has settled. */
 async function exportOnce(exporter: CifSpanExporter, spans: ReturnType<typeof makeSpan>[]): Promise<ExportResult[]> {
@@ -146,7 +147,7 @@ describe('CifSpanExporter with the OpenTelemetry SDK', () => {
   });
 
   it('implements the SDK SpanExporter interface', () => {
-    const exporter: SpanExporter = new CifSpanExporter({ client: new RecordingCifClient() });
+    const exporter: SpanExporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient() }));
     expect(exporter.forceFlush).to.be.a('function');
   });
 });
@@ -156,14 +157,14 @@ describe('CifSpanExporter results', () => {
 
   it('calls back SUCCESS once for an empty batch, without calling the host', async () => {
     const client = new RecordingCifClient();
-    const exporter = new CifSpanExporter({ client });
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client }));
     expect(await exportOnce(exporter, [])).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
     expect(client.calls).to.have.length(0);
   });
 
   it('calls back SUCCESS once without calling the host when no span is a CIF span', async () => {
     const client = new RecordingCifClient();
-    const exporter = new CifSpanExporter({ client });
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client }));
     const results = await exportOnce(exporter, [makeSpan({ events: [event('click', T1)] })]);
     expect(results).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
     expect(client.calls).to.have.length(0);
@@ -178,10 +179,10 @@ describe('CifSpanExporter results', () => {
   ];
   rejections.forEach(([what, answer, message]) =>
     it(`calls back FAILED once with a readable Error when the host answers every attempt with ${what}`, async () => {
-      const exporter = new CifSpanExporter({
+      const exporter = shutDownAfterTest(new CifSpanExporter({
         client: timedClient(answer),
         retry: { maxAttempts: 2, initialBackoffMillis: 1 },
-      });
+      }));
       const span = makeSpan({ attributes: IDENTITY, events: [event('A', T1), event('B', T1)] });
       const results = await exportOnce(exporter, [span]);
       expect(results).to.have.length(1);
@@ -195,7 +196,7 @@ describe('CifSpanExporter results', () => {
   );
 
   it('fails with "CIF library not loaded" when CIF is not ready within readyTimeoutMillis', async () => {
-    const exporter = new CifSpanExporter({ readyTimeoutMillis: 10 });
+    const exporter = shutDownAfterTest(new CifSpanExporter({ readyTimeoutMillis: 10 }));
     const results = await exportOnce(exporter, [makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })]);
     expect(results).to.have.length(1);
     expect(results[0]!.code).to.equal(ExportResultCode.FAILED);
@@ -207,7 +208,7 @@ describe('CifSpanExporter results', () => {
   });
 
   it('uses Microsoft.CIFramework when it appears after the exporter was created', async () => {
-    const exporter = new CifSpanExporter();
+    const exporter = shutDownAfterTest(new CifSpanExporter());
     const { client, uninstall } = installFakeCIFramework();
     try {
       const results = await exportOnce(exporter, [makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })]);
@@ -271,7 +272,7 @@ describe('CifSpanExporter results', () => {
   });
 
   it('never throws out of export, even when handed something that is not an array', async () => {
-    const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient() }));
     const results: ExportResult[] = [];
     expect(() => exporter.export(null as never, (r) => results.push(r))).to.not.throw();
     expect(results).to.have.length(1);
@@ -300,7 +301,7 @@ describe('CifSpanExporter results', () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
+      const exporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient() }));
       let called = 0;
       exporter.export([makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })], () => {
         called++;
@@ -318,7 +319,7 @@ describe('CifSpanExporter results', () => {
   });
 
   it('returns a copy from getStats, not the live counters', () => {
-    const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient() }));
     const stats = exporter.getStats();
     stats.spansSeen = 99;
     stats.dropped.host_error = 99;
@@ -340,7 +341,7 @@ describe('CifSpanExporter results', () => {
   warned.forEach(([reason, span, message]) =>
     it(`warns once through diag, not once per span, about ${reason}`, async () => {
       const messages = captureDiag();
-      const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
+      const exporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient() }));
       await exportOnce(exporter, [span(), span()]);
       await exportOnce(exporter, [span()]);
       expect(messages).to.have.length(1);
@@ -352,7 +353,7 @@ describe('CifSpanExporter results', () => {
 
   it('warns under its own diag namespace, naming the span and the ids it lacks', async () => {
     const messages = captureDiag();
-    const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient() }));
     await exportOnce(exporter, [makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] })]);
     expect(messages).to.deep.equal([
       "opentelemetry-exporter-cif KPI events dropped: span 'call' has no cif.conversation.id and cif.provider_session.id. " +
@@ -361,10 +362,10 @@ describe('CifSpanExporter results', () => {
   });
 
   it('calls back FAILED with every distinct host error of the batch, separated by semicolons', async () => {
-    const exporter = new CifSpanExporter({
+    const exporter = shutDownAfterTest(new CifSpanExporter({
       client: new RecordingCifClient({ answer: (call) => Promise.reject(new Error(`${call.eventName} refused`)) }),
       retry: { maxAttempts: 1 },
-    });
+    }));
     const results = await exportOnce(exporter, [makeSpan({ attributes: IDENTITY, events: [event('A', T1), event('B', T1)] })]);
     expect(results.map((r) => [r.code, r.error?.message])).to.deep.equal([
       [ExportResultCode.FAILED, '2 of 2 logAnalyticsEvent calls failed: A refused; B refused'],
@@ -383,7 +384,7 @@ describe('CifSpanExporter results', () => {
         return inner.logAnalyticsEvent({ conversationId: '', providerSessionId: '', events: [] }, 'x');
       },
     });
-    const exporter = new CifSpanExporter({ client });
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client }));
     try {
       await exportOnce(exporter, [makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })]);
       expect(innerSpanRecording).to.equal(false);
@@ -423,7 +424,7 @@ describe('CifSpanExporter results', () => {
   it('warns once, in words, about a field whose value JSON cannot write', async () => {
     const messages = captureDiag();
     try {
-      const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
+      const exporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient() }));
       const cyclic: Record<string, unknown> = {};
       cyclic['self'] = cyclic;
       const attributes = { ...IDENTITY, 'cif.kpi.additional_data': cyclic as never };
@@ -440,7 +441,7 @@ describe('CifSpanExporter results', () => {
   it('warns once per reason about cut values, invalid custom columns and callbacks that failed', async () => {
     const messages = captureDiag();
     try {
-      const exporter = new CifSpanExporter({ client: new RecordingCifClient(), eventName: () => { throw new Error('bug'); } });
+      const exporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient(), eventName: () => { throw new Error('bug'); } }));
       const attributes = { ...IDENTITY, 'cif.kpi.reason': 'r'.repeat(101), 'cif.kpi.custom.MyColumn': 'x' };
       await exportOnce(exporter, [makeSpan({ attributes, events: [event('A', T1), event('B', T1)] })]);
       await exportOnce(exporter, [makeSpan({ attributes, events: [event('C', T1)] })]);
@@ -470,7 +471,7 @@ describe('CifSpanExporter results', () => {
   });
 
   it('fails a batch that is not an array with an Error, and keeps spansSeen a number', async () => {
-    const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient() }));
     const results: ExportResult[] = [];
     exporter.export({ length: 3 } as never, (result) => results.push(result));
     exporter.export(null as never, (result) => results.push(result));
@@ -486,7 +487,7 @@ describe('CifSpanExporter results', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       const client = new RecordingCifClient({ answer: (_, index) => (index === 0 ? Promise.reject('once') : 'ok') });
-      const exporter = new CifSpanExporter({ client, sesion: {} } as CifSpanExporterOptions);
+      const exporter = shutDownAfterTest(new CifSpanExporter({ client, sesion: {} } as CifSpanExporterOptions));
       const spans = [makeSpan({ attributes: IDENTITY, events: [event('A', T1)] }), makeSpan({ attributes: { 'cif.x': 1 }, events: [event('B', T1)] })];
       let called = 0;
       exporter.export(spans, () => {
@@ -792,8 +793,8 @@ describe("CifSpanExporter on a page whose own objects throw", () => {
   }
 
   const constructors: Array<[string, () => unknown]> = [
-    ['CifSpanExporter', () => new CifSpanExporter()],
-    ['CifDelivery', () => new CifDelivery()],
+    ['CifSpanExporter', () => shutDownAfterTest(new CifSpanExporter())],
+    ['CifDelivery', () => shutDownDeliveryAfterTest(new CifDelivery())],
   ];
   constructors.forEach(([name, make]) =>
     it(`constructs a ${name} when addEventListener throws, and warns once that it cannot hear CIFInitDone`, () => {
