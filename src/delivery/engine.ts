@@ -164,7 +164,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       return pump();
     }
     inFlight--;
-    const early = error && !readiness.confirmed && clock() < job.readyBy;
+    // Within its wait for CIF, a call the page library fails before it is confirmed waits for CIFInitDone again.
+    const early = error && clock() < job.readyBy && readiness.unready();
     if (!error) {
       readiness.confirm();
       settle(job);
@@ -173,9 +174,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       // Back in the outbox while it waits to go again.
       if (job.entry) outbox!.restore(job.entry);
       if (early) {
-        // The library may still be starting: the attempt is given back and the call waits for CIFInitDone.
+        // The library may still be starting: the attempt is given back.
         job.attempts--;
-        readiness.unready();
         jobs.put(job);
         if (job.readyBy < (readyWaitAt ?? -Infinity)) readyWaitAt = undefined;
         trace(job, `failed before CIFInitDone (${error.message}); waiting for CIF again`);

@@ -40,18 +40,20 @@ export function pageCifClient(): CifAnalyticsClient | undefined {
  * library it listens for `CIFInitDone` from creation, so an event fired before the first export
  * is not missed, and looks for the global only at the first call and when a wait runs out: the
  * library defines the global before its start-up is done, and the docs forbid calls until then.
- * A library used without its event is not `confirmed` until it answers a call: a call it fails
+ * A library used without its event is not confirmed until it answers a call: a call it fails
  * says nothing about the host, and `unready()` sends calls back to waiting for the event.
  */
 export interface CifReadiness {
-  /** False while the page library is used without its `CIFInitDone` and has answered no call. */
-  readonly confirmed: boolean;
   /** Where readiness stands; with the page's library, the first look also checks the global. */
   current(): ReadinessState;
   /** The library raised its event or answered a call: ready, and failures from now on are the host's. */
   confirm(): void;
-  /** The page library failed a call before it was confirmed: wait for `CIFInitDone` again. */
-  unready(): void;
+  /**
+   * A call failed: false once confirmed, the failure then the host's; before, while the page
+   * library is used without its `CIFInitDone` and has answered no call, true, and calls that were
+   * ready wait for `CIFInitDone` again.
+   */
+  unready(): boolean;
   /**
    * A wait ran out: true if the page's library is there now, even without its event. Unless it
    * already failed a call before that event, it is then ready for every call.
@@ -74,6 +76,8 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
   let looked = !page;
   /** The page library failed a call before `CIFInitDone`: only the event makes it ready again. */
   let heldBack = false;
+  /** Ready by `CIFInitDone`, an answered call, or anything but the page's library. */
+  let confirmed = !page;
   let target: EventTargetLike | undefined;
   let changed: (() => void) | undefined = onChange;
 
@@ -92,7 +96,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
     target = undefined;
   };
   const confirm = (quiet = true): void => {
-    readiness.confirmed = true;
+    confirmed = true;
     stopListening();
     become('ready', quiet);
   };
@@ -100,8 +104,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
     log('debug', 'CIFInitDone received');
     confirm(false);
   };
-  const readiness = {
-    confirmed: !page,
+  const readiness: CifReadiness = {
     current() {
       if (!looked) {
         looked = true;
@@ -111,9 +114,11 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
     },
     confirm: () => confirm(),
     unready() {
-      if (readiness.confirmed || state !== 'ready') return;
-      state = 'waiting';
-      heldBack = true;
+      if (!confirmed && state === 'ready') {
+        state = 'waiting';
+        heldBack = true;
+      }
+      return !confirmed;
     },
     lastChance() {
       if (!page || !pageCifClient()) return state === 'ready';
