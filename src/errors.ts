@@ -50,7 +50,7 @@ export type CifTimerError = InstanceType<typeof CifTimerError>;
  * builds), a string, an object, or a value that cannot be read. `message` is a string read once
  * from what the host gave, or a description of it; `cause` is what the host gave.
  */
-export const CifHostError = errorClass('CifHostError', (message: string, _cause: unknown) => message, 'cause');
+export const CifHostError = errorClass<[message: string, cause: unknown], 'cause'>('CifHostError', (message) => message, 'cause');
 export type CifHostError = InstanceType<typeof CifHostError>;
 
 /**
@@ -58,7 +58,7 @@ export type CifHostError = InstanceType<typeof CifHostError>;
  * holds the errors behind it, one per distinct message, at most three, each one of the classes
  * above or the host's own `Error`.
  */
-export const CifExportError = errorClass('CifExportError', (message: string, _errors: readonly Error[]) => message, 'errors');
+export const CifExportError = errorClass<[message: string, errors: readonly Error[]], 'errors'>('CifExportError', (message) => message, 'errors');
 export type CifExportError = InstanceType<typeof CifExportError>;
 
 const REJECTED = 'CIF host rejected the call';
