@@ -81,11 +81,11 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
   let target: EventTargetLike | undefined;
   let changed: (() => void) | undefined = onChange;
 
-  /** Leaves `waiting` for `to`, and says so unless `quiet`. */
-  const become = (to: 'ready' | 'failed', quiet = false): void => {
+  /** Leaves `waiting` for `to`, and with `say` says so: not when the engine itself asked. */
+  const become = (to: 'ready' | 'failed', say = false): void => {
     if (state !== 'waiting') return;
     state = to;
-    if (!quiet) changed?.();
+    if (say) changed?.();
   };
   const stopListening = (): void => {
     try {
@@ -95,24 +95,24 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
     }
     target = undefined;
   };
-  const confirm = (quiet = true): void => {
+  const confirm = (say = false): void => {
     confirmed = true;
     stopListening();
-    become('ready', quiet);
+    become('ready', say);
   };
   const onInitDone = (): void => {
     log('debug', 'CIFInitDone received');
-    confirm(false);
+    confirm(true);
   };
   const readiness: CifReadiness = {
     current() {
       if (!looked) {
         looked = true;
-        if (pageCifClient()) become('ready', true);
+        if (pageCifClient()) become('ready');
       }
       return state;
     },
-    confirm: () => confirm(),
+    confirm,
     unready() {
       if (!confirmed && state === 'ready') {
         state = 'waiting';
@@ -141,10 +141,10 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
 
   if (kind === 'promise') {
     Promise.resolve(source.ready).then(
-      () => become('ready'),
+      () => become('ready', true),
       (reason: unknown) => {
         failure = new CifNotLoadedError(`${NOT_LOADED}the ready promise rejected: ${toError(reason).message}`);
-        become('failed');
+        become('failed', true);
       },
     );
   } else if (page) {
