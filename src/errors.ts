@@ -1,14 +1,16 @@
 /**
  * An error class whose instances carry `name`, which minifying the class would lose, and the
- * message `describe` makes of the constructor's arguments.
+ * message `describe` makes of the constructor's arguments; with `field`, the second argument
+ * also as that public field.
  */
-function errorClass<A extends unknown[]>(name: string, describe: (...args: A) => string) {
+function errorClass<A extends unknown[], F extends string = never>(name: string, describe: (...args: A) => string, field?: F) {
   return class extends Error {
     constructor(...args: A) {
       super(describe(...args));
       this.name = name;
+      if (field) (this as Record<string, unknown>)[field] = args[1];
     }
-  };
+  } as new (...args: A) => Error & { readonly [K in F]: A[1] };
 }
 
 /** The default client was needed but `Microsoft.CIFramework` is not on the page. */
@@ -48,28 +50,16 @@ export type CifTimerError = InstanceType<typeof CifTimerError>;
  * builds), a string, an object, or a value that cannot be read. `message` is a string read once
  * from what the host gave, or a description of it; `cause` is what the host gave.
  */
-export class CifHostError extends errorClass('CifHostError', (message: string) => message) {
-  constructor(
-    message: string,
-    override readonly cause: unknown,
-  ) {
-    super(message);
-  }
-}
+export const CifHostError = errorClass<[message: string, cause: unknown], 'cause'>('CifHostError', (message) => message, 'cause');
+export type CifHostError = InstanceType<typeof CifHostError>;
 
 /**
  * The `error` of a failed export result: `message` says how many calls failed and why; `errors`
  * holds the errors behind it, one per distinct message, at most three, each one of the classes
  * above or the host's own `Error`.
  */
-export class CifExportError extends errorClass('CifExportError', (message: string) => message) {
-  constructor(
-    message: string,
-    readonly errors: readonly Error[],
-  ) {
-    super(message);
-  }
-}
+export const CifExportError = errorClass<[message: string, errors: readonly Error[]], 'errors'>('CifExportError', (message) => message, 'errors');
+export type CifExportError = InstanceType<typeof CifExportError>;
 
 const REJECTED = 'CIF host rejected the call';
 

@@ -1,4 +1,5 @@
 import { createDeliveryStats, type CifDeliveryStats } from '../stats.js';
+import { check } from '../validate.js';
 import { createDelivery, type DeliveryEngine } from './engine.js';
 import { createOutbox } from './outbox.js';
 import { normalizeDeliveryOptions, type CifDeliveryOptions, type DeliveryOptions } from './options.js';
@@ -41,6 +42,5 @@ export function share(options: DeliveryOptions): SharedDelivery {
 /** The delivery behind `delivery`; throws a `TypeError` for anything else. */
 export function sharedDelivery(delivery: CifDelivery, owner: string): SharedDelivery {
   const shared = deliveries.get(delivery);
-  if (!shared) throw new TypeError(`${owner} \`delivery\` must be a CifDelivery (got ${typeof delivery}).`);
-  return shared;
+  return shared ?? check(owner).fail('delivery', 'must be a CifDelivery', delivery);
 }

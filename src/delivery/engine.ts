@@ -80,7 +80,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let inFlight = 0;
   /** When the current wait for CIF runs out, if calls wait for it. */
   let readyWaitAt: number | undefined;
-  let closed = false;
+  /** Set when `shutdown()` is called: from then on, calls are refused. */
   let closing: Promise<void> | undefined;
   /** The engine's one timer, set for the earliest deadline asked of it, on `clock`; `timerAt` is `Infinity` when it is not set. */
   let timer: Timer | undefined;
@@ -96,7 +96,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const events = call.data.events.length;
     if (!entry) stats.kpiEventsSent += events;
     // KPI events bound memory (each is capped by its columns), whatever their grouping into calls.
-    const refusal = closed || refuse ? shutDownError : stats.kpiEventsPending >= maxQueueSize ? queueFullError : undefined;
+    const refusal = closing || refuse ? shutDownError : stats.kpiEventsPending >= maxQueueSize ? queueFullError : undefined;
     const job: Job = { call, seq: entry ? replayed++ : seq++, events, batch, entry, readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0 };
     admitted++;
     stats.kpiEventsPending += events;
@@ -164,7 +164,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       return pump();
     }
     inFlight--;
-    const early = error && !readiness.confirmed && clock() < job.readyBy;
+    // Within its wait for CIF, a call the page library fails before it is confirmed waits for CIFInitDone again.
+    const early = error && clock() < job.readyBy && readiness.unready();
     if (!error) {
       readiness.confirm();
       settle(job);
@@ -173,9 +174,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       // Back in the outbox while it waits to go again.
       if (job.entry) outbox!.restore(job.entry);
       if (early) {
-        // The library may still be starting: the attempt is given back and the call waits for CIFInitDone.
+        // The library may still be starting: the attempt is given back.
         job.attempts--;
-        readiness.unready();
         jobs.put(job);
         if (job.readyBy < (readyWaitAt ?? -Infinity)) readyWaitAt = undefined;
         trace(job, `failed before CIFInitDone (${error.message}); waiting for CIF again`);
@@ -293,7 +293,6 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   }
 
   async function close(): Promise<void> {
-    closed = true;
     await batches.flush(timeoutMillis);
     settleAll(new CifShutdownError('the CIF delivery shut down before this call settled'), 'after_shutdown');
     outbox?.dispose();
@@ -324,7 +323,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     flush: batches.flush,
     shutdown: () => (closing ??= close()),
     get isClosed() {
-      return closed;
+      return !!closing;
     },
   };
 }

@@ -40,18 +40,20 @@ export function pageCifClient(): CifAnalyticsClient | undefined {
  * library it listens for `CIFInitDone` from creation, so an event fired before the first export
  * is not missed, and looks for the global only at the first call and when a wait runs out: the
  * library defines the global before its start-up is done, and the docs forbid calls until then.
- * A library used without its event is not `confirmed` until it answers a call: a call it fails
+ * A library used without its event is not confirmed until it answers a call: a call it fails
  * says nothing about the host, and `unready()` sends calls back to waiting for the event.
  */
 export interface CifReadiness {
-  /** False while the page library is used without its `CIFInitDone` and has answered no call. */
-  readonly confirmed: boolean;
   /** Where readiness stands; with the page's library, the first look also checks the global. */
   current(): ReadinessState;
   /** The library raised its event or answered a call: ready, and failures from now on are the host's. */
   confirm(): void;
-  /** The page library failed a call before it was confirmed: wait for `CIFInitDone` again. */
-  unready(): void;
+  /**
+   * A call failed: false once confirmed, the failure then the host's; before, while the page
+   * library is used without its `CIFInitDone` and has answered no call, true, and calls that were
+   * ready wait for `CIFInitDone` again.
+   */
+  unready(): boolean;
   /**
    * A wait ran out: true if the page's library is there now, even without its event. Unless it
    * already failed a call before that event, it is then ready for every call.
@@ -74,14 +76,16 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
   let looked = !page;
   /** The page library failed a call before `CIFInitDone`: only the event makes it ready again. */
   let heldBack = false;
+  /** Ready by `CIFInitDone`, an answered call, or anything but the page's library. */
+  let confirmed = !page;
   let target: EventTargetLike | undefined;
   let changed: (() => void) | undefined = onChange;
 
-  /** Leaves `waiting` for `to`, and says so unless `quiet`. */
-  const become = (to: 'ready' | 'failed', quiet = false): void => {
+  /** Leaves `waiting` for `to`, and with `say` says so: not when the engine itself asked. */
+  const become = (to: 'ready' | 'failed', say = false): void => {
     if (state !== 'waiting') return;
     state = to;
-    if (!quiet) changed?.();
+    if (say) changed?.();
   };
   const stopListening = (): void => {
     try {
@@ -91,29 +95,30 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
     }
     target = undefined;
   };
-  const confirm = (quiet = true): void => {
-    readiness.confirmed = true;
+  const confirm = (say = false): void => {
+    confirmed = true;
     stopListening();
-    become('ready', quiet);
+    become('ready', say);
   };
   const onInitDone = (): void => {
     log('debug', 'CIFInitDone received');
-    confirm(false);
+    confirm(true);
   };
-  const readiness = {
-    confirmed: !page,
+  const readiness: CifReadiness = {
     current() {
       if (!looked) {
         looked = true;
-        if (pageCifClient()) become('ready', true);
+        if (pageCifClient()) become('ready');
       }
       return state;
     },
-    confirm: () => confirm(),
+    confirm,
     unready() {
-      if (readiness.confirmed || state !== 'ready') return;
-      state = 'waiting';
-      heldBack = true;
+      if (!confirmed && state === 'ready') {
+        state = 'waiting';
+        heldBack = true;
+      }
+      return !confirmed;
     },
     lastChance() {
       if (!page || !pageCifClient()) return state === 'ready';
@@ -136,10 +141,10 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
 
   if (kind === 'promise') {
     Promise.resolve(source.ready).then(
-      () => become('ready'),
+      () => become('ready', true),
       (reason: unknown) => {
         failure = new CifNotLoadedError(`${NOT_LOADED}the ready promise rejected: ${toError(reason).message}`);
-        become('failed');
+        become('failed', true);
       },
     );
   } else if (page) {

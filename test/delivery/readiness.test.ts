@@ -114,16 +114,17 @@ describe('CifReadiness', () => {
     expect(target.listeners()).to.equal(0);
   });
 
-  it('is ready at the first look when Microsoft.CIFramework is already on the page, and listens on until it is confirmed', () => {
+  it('is ready at the first look when Microsoft.CIFramework is already on the page, and listens on, unconfirmed, until it is confirmed', () => {
     const target = windowLike();
     installCif();
     const readiness = createReadiness({ kind: 'page', target }, () => {});
     expect(readiness.current()).to.equal('ready');
-    expect(readiness.confirmed).to.equal(false);
     expect(target.listeners()).to.equal(1);
+    expect(readiness.unready(), 'a failure before confirmation taken as the library still starting').to.equal(true);
     readiness.confirm();
-    expect(readiness.confirmed).to.equal(true);
     expect(target.listeners()).to.equal(0);
+    expect(readiness.unready(), 'a failure taken as the library still starting').to.equal(false);
+    expect(readiness.current()).to.equal('ready');
   });
 
   it('does not take a library that appears after the first look as ready before its CIFInitDone', () => {
@@ -221,26 +222,25 @@ describe('CifReadiness', () => {
     let changes = 0;
     const readiness = createReadiness({ kind: 'page', target }, () => changes++);
     expect(readiness.current()).to.equal('ready');
-    readiness.unready();
+    expect(readiness.unready()).to.equal(true);
     expect(readiness.current()).to.equal('waiting');
     // The library is there, so a wait that runs out may call it, but not every call at once.
     expect(readiness.lastChance()).to.equal(true);
     expect(readiness.current()).to.equal('waiting');
     target.fire();
     expect(readiness.current()).to.equal('ready');
-    expect(readiness.confirmed).to.equal(true);
     expect(changes).to.equal(1);
-    readiness.unready();
+    expect(readiness.unready(), 'a failure taken as the library still starting').to.equal(false);
     expect(readiness.current()).to.equal('ready');
   });
 
   it('never goes back to waiting with an explicit client or a ready promise', async () => {
     const client = createReadiness({ kind: 'client' }, () => {});
-    client.unready();
+    expect(client.unready()).to.equal(false);
     expect(client.current()).to.equal('ready');
     const promised = createReadiness({ kind: 'promise', ready: Promise.resolve() }, () => {});
     await tick();
-    promised.unready();
+    expect(promised.unready()).to.equal(false);
     expect(promised.current()).to.equal('ready');
   });
 
@@ -303,7 +303,9 @@ describe('CifReadiness', () => {
     const readiness = createReadiness({ kind: 'page', target }, () => changes++);
     expect(readiness.current()).to.equal('ready');
     target.fire();
-    expect([readiness.current(), readiness.confirmed, changes]).to.deep.equal(['ready', true, 0]);
+    expect([readiness.current(), changes]).to.deep.equal(['ready', 0]);
+    expect(readiness.unready(), 'a failure taken as the library still starting').to.equal(false);
+    expect(readiness.current()).to.equal('ready');
   });
 
   it('ignores a CIFInitDone that reaches a listener the page would not let go of after dispose', () => {
@@ -333,7 +335,7 @@ describe('CifReadiness', () => {
   it('ignores unready() while still waiting, so a last chance still takes the library as ready', () => {
     const readiness = createReadiness({ kind: 'page', target: windowLike() }, () => {});
     expect(readiness.current()).to.equal('waiting');
-    readiness.unready();
+    expect(readiness.unready()).to.equal(true);
     installCif();
     expect(readiness.lastChance()).to.equal(true);
     expect(readiness.current()).to.equal('ready');
