@@ -59,7 +59,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
         calls = source.map(items, options, stats, warn);
       } catch {
         // Only reachable when `items` itself cannot be iterated.
-        return report(resultCallback, failed(new TypeError(`${name}: export() needs an array`)));
+        return report(resultCallback, new TypeError(`${name}: export() needs an array`));
       }
       for (const group in stats) {
         const counters = stats[group] as number | Record<string, number>;
@@ -69,11 +69,9 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
       }
       if (closing || engine.isClosed) {
         void engine.deliver(calls, true); // Refused there, and counted in dropped.after_shutdown.
-        return report(resultCallback, failed(new CifShutdownError(`${closing ? name : 'its CifDelivery'} is shut down`)));
+        return report(resultCallback, new CifShutdownError(`${closing ? name : 'its CifDelivery'} is shut down`));
       }
-      void engine.deliver(calls).then((outcome) =>
-        report(resultCallback, outcome.failed === 0 ? { code: ExportResultCode.SUCCESS } : failed(summarize(outcome))),
-      );
+      void engine.deliver(calls).then((outcome) => report(resultCallback, outcome.failed === 0 ? undefined : summarize(outcome)));
     };
     this.run = {
       export: exportBatch,
@@ -115,13 +113,10 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
   }
 }
 
-function failed(error: Error): ExportResult {
-  return { code: ExportResultCode.FAILED, error };
-}
-
-function report(resultCallback: (result: ExportResult) => void, result: ExportResult): void {
+/** Tells the SDK the export succeeded, or failed with `error`. */
+function report(resultCallback: (result: ExportResult) => void, error?: Error): void {
   try {
-    resultCallback(result);
+    resultCallback(error ? { code: ExportResultCode.FAILED, error } : { code: ExportResultCode.SUCCESS });
   } catch (error) {
     log('error', 'export result callback threw', error);
   }
