@@ -1,4 +1,4 @@
-import { CIF_ATTRIBUTE_PREFIX, SESSION_FIELDS } from './attributes.js';
+import { CIF_ATTRIBUTE_PREFIX, SESSION_ATTRIBUTES } from './attributes.js';
 import type { CifDelivery } from './delivery/cif-delivery.js';
 import {
   type DELIVERY_DEFAULTS,
@@ -143,7 +143,7 @@ export function normalizeSession(session: CifSession | undefined, owner: string,
 
 function sessionOf(session: CifSession | undefined, c: Check, leftOut?: string): CifSession {
   const normalized: CifSession = {};
-  for (const field of session === undefined ? [] : SESSION_FIELDS) {
+  for (const [field] of session === undefined ? [] : SESSION_ATTRIBUTES) {
     try {
       // In the loop, so that a session that is not an object is left out like a bad field, warned about once.
       c.object('session', session);
