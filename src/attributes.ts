@@ -9,16 +9,13 @@ export const ATTR_CIF_CLIENT_SESSION_ID = 'cif.client_session.id';
 /** Span or resource attribute whose value becomes the payload's `participantId` (the agent). */
 export const ATTR_CIF_PARTICIPANT_ID = 'cif.participant.id';
 
-/** The attribute that carries each identity field. */
+/** The attribute that carries each identity field, in payload order: the first two are required. */
 export const SESSION_ATTRIBUTES: ReadonlyArray<readonly [keyof CifSession, string]> = [
   ['conversationId', ATTR_CIF_CONVERSATION_ID],
   ['providerSessionId', ATTR_CIF_PROVIDER_SESSION_ID],
   ['clientSessionId', ATTR_CIF_CLIENT_SESSION_ID],
   ['participantId', ATTR_CIF_PARTICIPANT_ID],
 ];
-
-/** The identity fields of a CIF session, in payload order. */
-export const SESSION_FIELDS = SESSION_ATTRIBUTES.map(([field]) => field);
 
 /**
  * On a span event: the KPI event name (instead of the event's own name).

@@ -1,4 +1,4 @@
-import { CIF_ATTRIBUTE_PREFIX, SESSION_FIELDS } from './attributes.js';
+import { CIF_ATTRIBUTE_PREFIX, SESSION_ATTRIBUTES } from './attributes.js';
 import type { CifDelivery } from './delivery/cif-delivery.js';
 import {
   type DELIVERY_DEFAULTS,
@@ -91,7 +91,7 @@ export const SPAN_DEFAULTS: SourceDefaults<CifReadableSpan, NormalizedOptions['e
 const EXPORTER_ONLY_OPTIONS: Record<ExporterOnlyOption, OptionTable[string]> = {
   // Checked by the exporter, which finds the delivery behind it.
   delivery: (delivery: CifDelivery | undefined) => delivery,
-  session: sessionOf,
+  session: normalizeSession,
   customAttributes: (map: Record<string, string> = {}, c: Check): Array<[string, string]> => {
     c.object('customAttributes', map);
     return Object.entries(map).map(([key, column]) => {
@@ -133,17 +133,13 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
 }
 
 /**
- * Validates a session for `owner` (such as `setCifSession:`): throws a `TypeError` that says what
- * a field must be; or, given `leftOut`, warns with it appended instead and leaves the field out
- * (all of them when `session` is not an object).
+ * Validates a session with the check of its owner (such as `check('setCifSession:')`): throws a
+ * `TypeError` that says what a field must be; or, given `leftOut`, warns with it appended instead
+ * and leaves the field out (all of them when `session` is not an object).
  */
-export function normalizeSession(session: CifSession | undefined, owner: string, leftOut?: string): CifSession {
-  return sessionOf(session, check(owner), leftOut);
-}
-
-function sessionOf(session: CifSession | undefined, c: Check, leftOut?: string): CifSession {
+export function normalizeSession(session: CifSession | undefined, c: Check, leftOut?: string): CifSession {
   const normalized: CifSession = {};
-  for (const field of session === undefined ? [] : SESSION_FIELDS) {
+  for (const [field] of session === undefined ? [] : SESSION_ATTRIBUTES) {
     try {
       // In the loop, so that a session that is not an object is left out like a bad field, warned about once.
       c.object('session', session);

@@ -1,28 +1,32 @@
+import type { CifMappingStats } from '../stats.js';
 import type { CifCall } from '../types.js';
-import type { PendingCall } from './kpi-events.js';
+import type { KpiEventOptions, MappingWarn, PendingCall } from './kpi-events.js';
 
 /**
  * Maps one export batch of any source to `logAnalyticsEvent` calls: `collect` adds the calls of
  * one source item, one per KPI event. An item is taken whole or not at all, and one that cannot
- * be read (`collect` throws) is counted by `countInvalid` without costing the rest of the batch.
+ * be read (`collect` throws) is counted in `dropped[invalid]` without costing the rest of the batch.
  * With `maxEventsPerCall` above 1, KPI events sharing eventName, identity and correlationId go
  * together, in time order: walking them in that order, a call opens with its first KPI event, so
  * the calls stay in time order too, and each group's call in progress takes the group's next ones.
  */
-export function collectCalls<S>(
+export function collectCalls<S, O extends KpiEventOptions<S>, R extends string, M extends CifMappingStats<R>>(
   sources: readonly S[],
-  collect: (source: S, out: PendingCall[]) => void,
-  countInvalid: () => void,
-  maxEventsPerCall: number,
+  collect: (source: S, options: O, stats: M, out: PendingCall[], warn: MappingWarn | undefined) => void,
+  invalid: R,
+  options: O,
+  stats: M,
+  warn: MappingWarn | undefined,
 ): CifCall[] {
+  const { maxEventsPerCall } = options;
   const pending: PendingCall[] = [];
   for (const source of sources) {
     const before = pending.length;
     try {
-      collect(source, pending);
+      collect(source, options, stats, pending, warn);
     } catch {
       pending.length = before;
-      countInvalid();
+      stats.dropped[invalid]++;
     }
   }
   pending.sort((a, b) => a[0] - b[0]);

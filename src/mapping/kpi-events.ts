@@ -71,7 +71,7 @@ export function addKpiEvents<S>(
   for (const [name, time, fields] of kpis) {
     const millis = hrTimeToMillis(time);
     if (!name) stats.dropped.missing_kpi_name++;
-    else if (millis === undefined || !isDataverseTime(millis)) stats.dropped.invalid_timestamp++;
+    else if (!isDataverseTime(millis)) stats.dropped.invalid_timestamp++;
     else {
       const event: CifKpiEvent = { kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName', stats), eventTimestamp: toIsoTimestamp(millis) };
       for (let i = 0; i < 4; i++) {

@@ -32,12 +32,7 @@ export function logRecordsToCalls(
   stats: LogRecordMappingStats,
   warn?: MappingWarn,
 ): CifCall[] {
-  return collectCalls(
-    records,
-    (record, out) => collectLogRecord(record, options, stats, out, warn),
-    () => stats.dropped.invalid_log_record++,
-    options.maxEventsPerCall,
-  );
+  return collectCalls(records, collectLogRecord, 'invalid_log_record', options, stats, warn);
 }
 
 /**

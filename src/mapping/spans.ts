@@ -35,12 +35,7 @@ export function spansToCalls(
   stats: SpanMappingStats,
   warn?: MappingWarn,
 ): CifCall[] {
-  return collectCalls(
-    spans,
-    (span, out) => collectSpan(span, options, stats, out, warn),
-    () => stats.dropped.invalid_span++,
-    options.maxEventsPerCall,
-  );
+  return collectCalls(spans, collectSpan, 'invalid_span', options, stats, warn);
 }
 
 /**

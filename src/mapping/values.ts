@@ -64,8 +64,9 @@ export function isColumnName(name: string): boolean {
  * Whether Dataverse can store the time: a DateTime column holds 1753-01-01 to 9999-12-31, both
  * whole days. Outside are negative years and `+058889-...` (microseconds taken for milliseconds).
  */
-export function isDataverseTime(millis: number): boolean {
-  return millis >= -6_847_804_800_000 && millis <= 253_402_300_799_999;
+export function isDataverseTime(millis: number | undefined): millis is number {
+  // No time at all (`undefined`) compares false.
+  return (millis as number) >= -6_847_804_800_000 && (millis as number) <= 253_402_300_799_999;
 }
 
 // The part up to the seconds of the last timestamp written: KPI events of a batch share minutes.

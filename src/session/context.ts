@@ -1,6 +1,7 @@
 import { context, createContextKey, type Context } from '@opentelemetry/api';
 import { NAMESPACE } from '../log.js';
 import { normalizeSession } from '../options.js';
+import { check } from '../validate.js';
 import type { CifSession } from '../types.js';
 
 const CIF_SESSION_KEY = createContextKey(`${NAMESPACE} session`);
@@ -12,7 +13,7 @@ const CIF_SESSION_KEY = createContextKey(`${NAMESPACE} session`);
  * @example const ctx = setCifSession(context.active(), { conversationId, providerSessionId });
  */
 export function setCifSession(ctx: Context, session: CifSession): Context {
-  const merged: CifSession = { ...getCifSession(ctx), ...normalizeSession(session, 'setCifSession:', ' It is left out.') };
+  const merged: CifSession = { ...getCifSession(ctx), ...normalizeSession(session, check('setCifSession:'), ' It is left out.') };
   return ctx.setValue(CIF_SESSION_KEY, Object.freeze(merged));
 }
 
