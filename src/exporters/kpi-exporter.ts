@@ -27,30 +27,14 @@ const WARNINGS: Readonly<Record<string, string>> = {
  * `getStats()` returns.
  */
 export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M extends CifMappingStats<string>, T> {
-  /**
-   * Maps the batch and hands the calls to delivery; `resultCallback` runs once, when every call
-   * has settled. Safe to call again before earlier exports have settled.
-   */
-  declare export: (items: S[], resultCallback: (result: ExportResult) => void) => void;
+  /** The work of each method, made in the constructor as closures over what they share. */
+  private readonly run: {
+    export: (items: S[], resultCallback: (result: ExportResult) => void) => void;
+    flush: () => Promise<void>;
+    shutdown: () => Promise<void>;
+    stats: () => T;
+  };
 
-  /** Resolves when every call queued or in flight in its delivery has settled. Never rejects. */
-  declare forceFlush: () => Promise<void>;
-
-  /**
-   * Refuses further exports, waits up to `timeoutMillis` for calls queued or in flight, then,
-   * when no other exporter shares its delivery, fails the rest (`dropped.after_shutdown`).
-   * Resolves even if the host never answers; a second call returns the first one's promise.
-   */
-  declare shutdown: () => Promise<void>;
-
-  /**
-   * A copy of the counters: what the mapping saw, sent and dropped, and the counters of its
-   * delivery: KPI events delivered and pending, calls made, retried, failed, timed out, queued,
-   * in flight and abandoned, and what was dropped or cut, by reason.
-   */
-  declare getStats: () => T;
-
-  /** Each method is a closure over what they share, made here. */
   constructor(source: Source<S, O, M>, options: O, stats: M) {
     const { name } = source;
     const delivery = options.delivery !== undefined ? sharedDelivery(options.delivery, `${name}: option`) : share(options);
@@ -89,10 +73,43 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
       }
       void engine.deliver(calls).then((outcome) => report(resultCallback, outcome.failed === 0 ? undefined : summarize(outcome)));
     };
-    this.export = exportBatch;
-    this.forceFlush = () => engine.flush();
-    this.shutdown = () => (closing ??= --delivery.users === 0 ? engine.shutdown() : engine.flush(delivery.timeoutMillis));
-    this.getStats = () => copyStats(stats, delivery.stats) as unknown as T;
+    this.run = {
+      export: exportBatch,
+      flush: () => engine.flush(),
+      shutdown: () => (closing ??= --delivery.users === 0 ? engine.shutdown() : engine.flush(delivery.timeoutMillis)),
+      stats: () => copyStats(stats, delivery.stats) as unknown as T,
+    };
+  }
+
+  /**
+   * Maps the batch and hands the calls to delivery; `resultCallback` runs once, when every call
+   * has settled. Safe to call again before earlier exports have settled.
+   */
+  export(items: S[], resultCallback: (result: ExportResult) => void): void {
+    this.run.export(items, resultCallback);
+  }
+
+  /** Resolves when every call queued or in flight in its delivery has settled. Never rejects. */
+  forceFlush(): Promise<void> {
+    return this.run.flush();
+  }
+
+  /**
+   * Refuses further exports, waits up to `timeoutMillis` for calls queued or in flight, then,
+   * when no other exporter shares its delivery, fails the rest (`dropped.after_shutdown`).
+   * Resolves even if the host never answers; a second call returns the first one's promise.
+   */
+  shutdown(): Promise<void> {
+    return this.run.shutdown();
+  }
+
+  /**
+   * A copy of the counters: what the mapping saw, sent and dropped, and the counters of its
+   * delivery: KPI events delivered and pending, calls made, retried, failed, timed out, queued,
+   * in flight and abandoned, and what was dropped or cut, by reason.
+   */
+  getStats(): T {
+    return this.run.stats();
   }
 }
 

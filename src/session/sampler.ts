@@ -32,36 +32,35 @@ export interface CifWrappedSampler {
  * @example new WebTracerProvider({ sampler: new CifSampler(new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.25) })), spanProcessors })
  */
 export class CifSampler {
-  declare shouldSample: (...args: Parameters<CifWrappedSampler['shouldSample']>) => CifSamplingResult;
-  declare toString: () => string;
+  private warned?: boolean;
 
-  constructor(sampler: CifWrappedSampler) {
-    let warned = false;
-    this.shouldSample = (...args) => {
-      const [context, , , , attributes] = args;
-      let cif = true;
-      try {
-        cif = getCifSession(context) !== undefined || hasCifAttribute(attributes);
-      } catch {
-        // A context or attribute bag that cannot be read: keep the span rather than lose KPI events.
-      }
-      try {
-        // Read once and copied, so that no getter of a foreign result runs inside the SDK.
-        const { decision, attributes: added, traceState } = sampler.shouldSample(...args);
-        if (![0, 1, 2].includes(decision)) throw new TypeError(`it answered the decision ${String(decision)}`);
-        return { decision: cif ? RECORD_AND_SAMPLED : decision, attributes: added, traceState };
-      } catch (error) {
-        if (!warned) log('warn', 'CifSampler: the wrapped sampler failed; only CIF spans are kept. Shown once.', error);
-        warned = true;
-      }
-      return { decision: cif ? RECORD_AND_SAMPLED : NOT_RECORD };
-    };
-    this.toString = () => {
-      try {
-        return `CifSampler{${sampler}}`;
-      } catch {
-        return 'CifSampler{unknown}';
-      }
-    };
+  constructor(private readonly sampler: CifWrappedSampler) {}
+
+  shouldSample(...args: Parameters<CifWrappedSampler['shouldSample']>): CifSamplingResult {
+    const [context, , , , attributes] = args;
+    let cif = true;
+    try {
+      cif = getCifSession(context) !== undefined || hasCifAttribute(attributes);
+    } catch {
+      // A context or attribute bag that cannot be read: keep the span rather than lose KPI events.
+    }
+    try {
+      // Read once and copied, so that no getter of a foreign result runs inside the SDK.
+      const { decision, attributes: added, traceState } = this.sampler.shouldSample(...args);
+      if (![0, 1, 2].includes(decision)) throw new TypeError(`it answered the decision ${String(decision)}`);
+      return { decision: cif ? RECORD_AND_SAMPLED : decision, attributes: added, traceState };
+    } catch (error) {
+      if (!this.warned) log('warn', 'CifSampler: the wrapped sampler failed; only CIF spans are kept. Shown once.', error);
+      this.warned = true;
+    }
+    return { decision: cif ? RECORD_AND_SAMPLED : NOT_RECORD };
+  }
+
+  toString(): string {
+    try {
+      return `CifSampler{${this.sampler}}`;
+    } catch {
+      return 'CifSampler{unknown}';
+    }
   }
 }
