@@ -82,6 +82,25 @@ describe('CifSpanExporter with the OpenTelemetry SDK', () => {
     await Promise.all(providers.splice(0).map((p) => p.shutdown()));
   });
 
+  it('calls the export() of a subclass, which can add to the one it overrides', async () => {
+    const seen: number[] = [];
+    class CountingExporter extends CifSpanExporter {
+      override export(spans: Parameters<CifSpanExporter['export']>[0], done: (result: ExportResult) => void): void {
+        seen.push(spans.length);
+        super.export(spans, done);
+      }
+    }
+    const client = new RecordingCifClient();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(new CountingExporter({ client }))] });
+    providers.push(provider);
+    const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+    span.addEvent('CallAccepted');
+    span.end();
+    await provider.forceFlush();
+    expect(seen).to.deep.equal([1]);
+    expect(client.calls.flatMap(kpiNames)).to.deep.equal(['CallAccepted']);
+  });
+
   const matrix = [
     [BasicTracerProvider, 'simple'],
     [BasicTracerProvider, 'batch'],

@@ -193,6 +193,19 @@ describe('CifSampler', () => {
     expect(asked).to.deep.equal([[SESSION_CONTEXT, 'a'.repeat(32), 'call', SpanKind.CLIENT, { k: 'v' }, [link]]]);
   });
 
+  it("calls the shouldSample() of a subclass, which can defer to CifSampler's", () => {
+    class Counting extends CifSampler {
+      asked = 0;
+      override shouldSample(...args: Parameters<CifSampler['shouldSample']>) {
+        this.asked++;
+        return super.shouldSample(...args);
+      }
+    }
+    const sampler = new Counting(new AlwaysOffSampler());
+    expect(sampler.shouldSample(SESSION_CONTEXT, 'a'.repeat(32), 'call', SpanKind.INTERNAL, {}, []).decision).to.equal(SamplingDecision.RECORD_AND_SAMPLED);
+    expect(sampler.asked).to.equal(1);
+  });
+
   it('names the sampler it wraps in toString()', () => {
     const inner = new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.25) });
     expect(new CifSampler(inner).toString()).to.equal(`CifSampler{${inner.toString()}}`);
