@@ -28,6 +28,7 @@ describe('job table', () => {
     { title: 'gives the oldest first when CIF is ready, waiting or due again', waiting: [0, 3], retrying: [[2, 0], [1, 0]], ready: true, expected: [0, 1, 2, 3, undefined] },
     { title: 'gives only calls due again while CIF is not ready', waiting: [0, 3], retrying: [[2, 0]], ready: false, expected: [2, undefined] },
     { title: 'gives a retrying call only once it is due, oldest first though the newer fell due first', waiting: [], retrying: [[0, 150], [1, 100], [2, 200], [3, 50]], ready: true, expected: [0, 1, 3, undefined] },
+    { title: 'gives calls due again in rank order, though they were put back out of it', waiting: [], retrying: [[0, 0], [2, 0], [4, 0], [1, 0], [3, 0]], ready: false, expected: [0, 1, 2, 3, 4, undefined] },
     { title: 'gives nothing when empty', waiting: [], retrying: [], ready: true, expected: [undefined] },
   ];
   nextCases.forEach((c) =>

@@ -48,6 +48,10 @@ describe('what the page offers the outbox', () => {
       expect(page.contents()).to.deep.equal({ '': 'the page', settings: {} });
     });
 
+    it("finds the page's localStorage on a page without navigator, given the locks", () => {
+      expect(withGlobals({ navigator: undefined, localStorage: store }, () => findStore(undefined, locks))).to.deep.equal([store, locks]);
+    });
+
     it('says that Web Locks are missing where the page has navigator.locks without request()', () => {
       expect(withGlobals({ navigator: { locks: {} } }, () => findStore(store, undefined))).to.equal('no navigator.locks');
     });

@@ -746,6 +746,7 @@ describe('outbox', () => {
         expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_B, 0)]);
         expect(page.claimed).to.deep.equal([]);
         expect(page.stats).to.deep.equal({ ...createOutboxStats(), notStored: { full: 0, store_error: 5 }, storeErrors: 3 * errors });
+        expect(debugLines()).not.to.include(`outbox: storing as otel-cif/widget/${PAGE_A}`);
       }),
     );
 

@@ -79,6 +79,12 @@ describe('setCifSession and getCifSession', () => {
       warning: /^opentelemetry-exporter-cif getter bug It is left out\.$/,
     },
     {
+      title: 'an id whose getter throws null',
+      session: Object.defineProperty({ ...CALL }, 'participantId', { enumerable: true, get: () => { throw null; } }),
+      expected: CALL,
+      warning: /^opentelemetry-exporter-cif undefined It is left out\.$/,
+    },
+    {
       title: 'a null session',
       session: null,
       expected: {},
