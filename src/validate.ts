@@ -76,8 +76,9 @@ export function check(owner: string): Check {
         if (typeof rule === 'function') {
           option = rule(option as never, c);
         } else {
-          if (option !== undefined && !rule[1](option as never)) fail(prefix + name, rule[2], option);
-          option ??= rule[0];
+          const [fallback, test, must] = rule;
+          if (option !== undefined && !test(option as never)) fail(prefix + name, must, option);
+          option ??= fallback;
         }
         if (option !== undefined) normalized[name] = option;
       }
