@@ -1,4 +1,5 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { CifSpanExporter } from '../src/index.js';
 import { TARGETS } from './budgets.js';
 import { exportOnce, handWrittenCalls, sendCalls, type FloorSending } from './floor.js';
@@ -6,18 +7,28 @@ import { alternate, median, medianRatio, type Contender, type Rounds } from './h
 import { ms, ratioTarget, times, type Section } from './report.js';
 import { KPI_EVENTS_PER_SPAN, SteppedHost, nextTask } from './workload.js';
 
+/** A task the page ran: when it began and ended (`performance.now()`). */
+type Slice = [began: number, ended: number];
+
+/** The garbage collector's pauses of the main thread, as V8 reports them, while slices are timed. */
+const pauses: Slice[] = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) pauses.push([entry.startTime, entry.startTime + entry.duration]);
+}).observe({ entryTypes: ['gc'] });
+
 /**
  * Runs one export against a host that answers one call per task and times each task the page
  * spends on it: the first (the export itself, its microtasks included), then one per answer.
  */
-async function sliceTimes(host: SteppedHost, start: () => Promise<unknown>): Promise<number[]> {
-  const slices: number[] = [];
+async function sliceTimes(host: SteppedHost, start: () => Promise<unknown>): Promise<Slice[]> {
+  const slices: Slice[] = [];
   let began = performance.now();
   const done = start();
   for (;;) {
     await nextTask();
-    slices.push(performance.now() - began);
-    began = performance.now();
+    const ended = performance.now();
+    slices.push([began, ended]);
+    began = ended;
     if (!host.answerOne()) break;
   }
   // Every call is answered and its microtasks have run: an export still open would never end.
@@ -25,15 +36,31 @@ async function sliceTimes(host: SteppedHost, start: () => Promise<unknown>): Pro
   return slices;
 }
 
-/** A contender whose tinybench sample is one slice of each export: `pick` chooses which. */
-function sliced(name: string, start: (host: SteppedHost) => () => Promise<unknown>, pick: (slices: number[]) => number): Contender {
+/**
+ * A contender whose tinybench sample is one slice of each export, which `pick` chooses; with
+ * `gcPauses`, it also keeps, per sample, the garbage collector's pauses within that slice.
+ */
+function sliced(name: string, start: (host: SteppedHost) => () => Promise<unknown>, pick: (slices: Slice[]) => Slice, gcPauses?: number[]): Contender {
   const host = new SteppedHost();
   const run = start(host);
-  return { name, fn: async () => ({ overriddenDuration: pick(await sliceTimes(host, run)) }) };
+  return {
+    name,
+    fn: async () => {
+      pauses.length = 0;
+      const [began, ended] = pick(await sliceTimes(host, run));
+      if (gcPauses) {
+        // V8 reports a pause after it ends: one task later, every pause in the slice is in.
+        await nextTask();
+        gcPauses.push(pauses.reduce((sum, [from, to]) => sum + Math.max(0, Math.min(to, ended) - Math.max(from, began)), 0));
+      }
+      return { overriddenDuration: ended - began };
+    },
+  };
 }
 
-const longest = (slices: number[]) => Math.max(...slices);
-const first = (slices: number[]) => slices[0]!;
+const duration = ([began, ended]: Slice) => ended - began;
+const longest = (slices: Slice[]) => slices.reduce((a, b) => (duration(b) > duration(a) ? b : a));
+const first = (slices: Slice[]) => slices[0]!;
 
 /**
  * The page's longest synchronous slice while one large batch is sent, against the floor's; and
@@ -49,11 +76,13 @@ export async function measureSlices(spans: ReadableSpan[], floor: FloorSending, 
   const EXPORT_FIRST = 'export(): first slice';
   const FLOOR_LONGEST = 'floor: longest slice';
   const GROUP_FIRST = `export() of ${groupSpans.length * KPI_EVENTS_PER_SPAN} KPI events (one group): first slice`;
+  const exportPauses: number[] = [];
+  const floorPauses: number[] = [];
   const medians = await alternate(
     [
-      sliced(EXPORT_LONGEST, exporting(spans), longest),
+      sliced(EXPORT_LONGEST, exporting(spans), longest, exportPauses),
       sliced(EXPORT_FIRST, exporting(spans), first),
-      sliced(FLOOR_LONGEST, (host) => () => sendCalls(host, handWrittenCalls(spans), floor), longest),
+      sliced(FLOOR_LONGEST, (host) => () => sendCalls(host, handWrittenCalls(spans), floor), longest, floorPauses),
       sliced(GROUP_FIRST, exporting(groupSpans), first),
     ],
     rounds,
@@ -69,16 +98,23 @@ export async function measureSlices(spans: ReadableSpan[], floor: FloorSending, 
     header: ['contender', 'median'],
     rows: [
       [EXPORT_LONGEST, ms(of(EXPORT_LONGEST))],
+      ['of which the garbage collector paused the page', ms(median(exportPauses))],
       [FLOOR_LONGEST, ms(of(FLOOR_LONGEST))],
+      ['of which the garbage collector paused the page', ms(median(floorPauses))],
       ['export() / floor, longest slice', `${times(overFloor)} (median of the rounds' ratios)`],
       [EXPORT_FIRST, ms(of(EXPORT_FIRST))],
       [GROUP_FIRST, ms(of(GROUP_FIRST))],
       ['first slice / one group\'s', `${times(firstOverGroup)} (median of the rounds' ratios)`],
     ],
-    notes: [`A slice is timed from its start until a task queued behind it runs (\`setImmediate\`), so each includes one turn of the event loop.`],
+    notes: [
+      `A slice is timed from its start until a task queued behind it runs (\`setImmediate\`), so each includes one turn of the event loop.`,
+      "Garbage collector pauses: the median over every sample of the main-thread pauses V8 reports (`PerformanceObserver`, entry type `gc`) within the longest slice.",
+    ],
     values: {
       exportLongestMs: of(EXPORT_LONGEST),
+      exportLongestGcMs: median(exportPauses),
       floorLongestMs: of(FLOOR_LONGEST),
+      floorLongestGcMs: median(floorPauses),
       longestOverFloor: overFloor,
       exportFirstMs: of(EXPORT_FIRST),
       groupFirstMs: of(GROUP_FIRST),
