@@ -97,7 +97,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (!entry) stats.kpiEventsSent += events;
     // KPI events bound memory (each is capped by its columns), whatever their grouping into calls.
     const refusal = closing || refuse ? shutDownError : stats.kpiEventsPending >= maxQueueSize ? queueFullError : undefined;
-    const job: Job = { call, seq: entry ? replayed++ : seq++, events, batch, entry, readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0 };
+    const job: Job = { call, seq: entry ? replayed++ : seq++, events, batch, entry, readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0, behind: undefined };
     admitted++;
     stats.kpiEventsPending += events;
     if (refusal) return settle(job, refusal, refusal === shutDownError ? 'after_shutdown' : 'queue_full');
@@ -152,7 +152,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const slot: Slot = { job, until };
     slots.add(slot);
     inFlight++;
-    callHost(client, job.call, options.dataFormat, (error) => answered(slot, error));
+    callHost(client, job.call, options.dataFormat, answered, slot);
   }
 
   function answered(slot: Slot, error: Error | undefined): void {
