@@ -62,8 +62,6 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const { timeoutMillis, readyTimeoutMillis, maxQueueSize, maxConcurrentCalls, retry } = options;
   const clock = options.now ?? monotonicNow;
   const jobs = createJobTable();
-  /** The slots taken, in the order they were: a slot let go of is in none, so a late answer finds nothing to free. */
-  const slots = new Set<Slot>();
   const batches = createBatches();
   /** The drop reasons warned about: each once per delivery. */
   const told = new Set<DeliveryDropReason>();
@@ -78,6 +76,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** Calls admitted and not yet settled, in any place; of them, the calls in a slot. */
   let admitted = 0;
   let inFlight = 0;
+  /** The slots taken, in no order: a slot let go of is in none, so a late answer finds nothing to free. */
+  let slots: Slot[] = [];
   /** When the current wait for CIF runs out, if calls wait for it. */
   let readyWaitAt: number | undefined;
   /** Set when `shutdown()` is called: from then on, calls are refused. */
@@ -97,14 +97,14 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (!entry) stats.kpiEventsSent += events;
     // KPI events bound memory (each is capped by its columns), whatever their grouping into calls.
     const refusal = closing || refuse ? shutDownError : stats.kpiEventsPending >= maxQueueSize ? queueFullError : undefined;
-    const job: Job = { call, seq: entry ? replayed++ : seq++, events, batch, entry, readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0 };
+    const job: Job = { call, seq: entry ? replayed++ : seq++, events, batch, entry, readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0, behind: undefined };
     admitted++;
     stats.kpiEventsPending += events;
     if (refusal) return settle(job, refusal, refusal === shutDownError ? 'after_shutdown' : 'queue_full');
     job.entry ??= outbox?.add(call);
     jobs.put(job);
     // With every slot taken and CIF ready, the call only waits: most calls of a large batch.
-    if (slots.size < maxConcurrentCalls || readiness.current() !== 'ready') pump();
+    if (slots.length < maxConcurrentCalls || readiness.current() !== 'ready') pump();
     else stats.callsQueued++;
   }
 
@@ -116,7 +116,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (state === 'failed') notReady();
     let job: Job | undefined;
     // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
-    while (!noTimer && slots.size < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
+    while (!noTimer && slots.length < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
     if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting > 0) {
       readyWaitAt = jobs.readyBy();
       log('debug', `waiting for CIF, at most ${Math.max(0, Math.round(readyWaitAt - clock()))} ms`);
@@ -128,9 +128,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       noTimer = undefined;
     }
     stats.callsInFlight = inFlight;
-    stats.callsAbandoned = slots.size - inFlight;
+    stats.callsAbandoned = slots.length - inFlight;
     stats.callsQueued = admitted - inFlight;
-    if (admitted === 0 && slots.size === 0) stop();
+    if (admitted + slots.length === 0) stop();
   }
 
   function attempt(job: Job): void {
@@ -150,14 +150,18 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     job.attempts++;
     stats.callsMade++;
     const slot: Slot = { job, until };
-    slots.add(slot);
+    slots.push(slot);
     inFlight++;
-    callHost(client, job.call, options.dataFormat, (error) => answered(slot, error));
+    callHost(client, job.call, options.dataFormat, answered, slot);
   }
 
   function answered(slot: Slot, error: Error | undefined): void {
+    const at = slots.indexOf(slot);
     // A slot shutdown or the host's limit let go of: nothing waits for this answer.
-    if (!slots.delete(slot)) return;
+    if (at < 0) return;
+    // The last slot takes its place: slots are in no order.
+    slots[at] = slots[slots.length - 1]!;
+    slots.pop();
     const { job } = slot;
     if (!job) {
       log('debug', 'a timed-out call answered late; its slot is free');
@@ -222,7 +226,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       if (slot.job) inSlots.push(slot.job);
       slot.job = undefined;
     }
-    slots.clear();
+    slots = [];
     inFlight = 0;
     for (const job of jobs.takeAll(inSlots)) settle(job, error, reason);
     readyWaitAt = undefined;
@@ -256,15 +260,12 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
         // Past its timeout the call fails; it may still run at the host, so it keeps its slot until the host's own limit.
         slot.job = undefined;
         slot.until = now + HOST_TIMEOUT_MILLIS - timeoutMillis;
-        if (slot.until <= now) slots.delete(slot);
         inFlight--;
         stats.callsTimedOut++;
         settle(job, new CifTimeoutError(timeoutMillis), 'timed_out');
-      } else {
-        slots.delete(slot);
-        log('debug', "a timed-out call's slot is free: the host's own time limit has passed");
-      }
+      } else log('debug', "a timed-out call's slot is free: the host's own time limit has passed");
     }
+    slots = slots.filter((slot) => slot.until > now);
     if (readyWaitAt !== undefined && readyWaitAt <= now) {
       // The wait for CIF ran out: the calls past it go without CIFInitDone if the library is there, else they fail.
       readyWaitAt = undefined;

@@ -14,22 +14,23 @@ let suppressed: Context | undefined;
  * answer twice. A promise whose `then` is not `Promise.prototype.then` is anything else; a proxy
  * of a promise passes for one, and `then` refuses it: the call failed.
  */
-export function callHost(
+export function callHost<T>(
   client: CifAnalyticsClient,
   call: CifCall,
   dataFormat: 'object' | 'json',
-  answered: (error: Error | undefined) => void,
+  answered: (of: T, error: Error | undefined) => void,
+  of: T,
 ): void {
   try {
     const data = dataFormat === 'json' ? JSON.stringify(call.data) : call.data;
     const value: unknown = context.with((suppressed ??= suppressTracing(ROOT_CONTEXT)), client.logAnalyticsEvent, client, data, call.eventName, call.correlationId);
     const plain = value instanceof Promise && Object.getPrototypeOf(value) === Promise.prototype && !Object.prototype.hasOwnProperty.call(value, 'then');
     (plain ? value : new Promise((resolve) => resolve(value))).then(
-      () => answered(undefined),
-      (reason: unknown) => answered(toError(reason)),
+      () => answered(of, undefined),
+      (reason: unknown) => answered(of, toError(reason)),
     );
   } catch (error) {
     // Answered later all the same, as a rejection would be.
-    void Promise.resolve().then(() => answered(toError(error)));
+    void Promise.resolve().then(() => answered(of, toError(error)));
   }
 }

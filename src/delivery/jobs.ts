@@ -31,11 +31,10 @@ type Link = Pick<Job, 'seq' | 'behind'>;
 
 export type JobTable = ReturnType<typeof createJobTable>;
 
-/** Puts `job` in `retrying` in its rank: last, as most jobs come, or before newer ones. */
+/** Puts `job` in `retrying` in its rank: before the first newer one, else last. */
 function insert(retrying: Job[], job: Job): void {
-  const last = retrying[retrying.length - 1];
-  if (!last || last.seq < job.seq) retrying.push(job);
-  else retrying.splice(retrying.findIndex((other) => other.seq > job.seq), 0, job);
+  const at = retrying.findIndex((other) => other.seq > job.seq);
+  retrying.splice(at < 0 ? retrying.length : at, 0, job);
 }
 
 /**
@@ -112,7 +111,7 @@ export function createJobTable() {
       return readyBy;
     },
     /** Takes every job, and `more`, oldest first. */
-    takeAll(more: Job[] = []): Job[] {
+    takeAll(more: Job[]): Job[] {
       return [...take(), ...retrying.splice(0), ...more].sort((a, b) => a.seq - b.seq);
     },
   };

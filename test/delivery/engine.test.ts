@@ -481,6 +481,26 @@ describe('CifDelivery', () => {
       expect(stats).to.include({ callsInFlight: 0, callsQueued: 0, kpiEventsDelivered: 4 });
     });
 
+    [
+      { order: 'the oldest first', millis: { A: 100, B: 200, C: 300 } },
+      { order: 'the newest first', millis: { A: 300, B: 200, C: 100 } },
+      { order: 'the middle one first', millis: { A: 200, B: 100, C: 300 } },
+    ].forEach(({ order, millis }) =>
+      it(`frees the slot of whichever call answers, ${order}, and starts one call per answer`, async () => {
+        const client = new RecordingCifClient({ answer: (c) => later(millis[c.eventName as 'A'] ?? 1_000, 'ok') });
+        const done = engine(client, { maxConcurrentCalls: 3 }).deliver(calls('A', 'B', 'C', 'D', 'E', 'F'));
+        const started: number[] = [];
+        for (let t = 0; t < 3; t++) {
+          await clock.tickAsync(100);
+          started.push(client.calls.length);
+          expect(stats).to.include({ callsInFlight: 3, callsAbandoned: 0 });
+        }
+        expect(started).to.deep.equal([4, 5, 6]);
+        await clock.runAllAsync();
+        expect(await done).to.deep.equal(delivered(6));
+      }),
+    );
+
     it('gives a call whose backoff is over the next free slot, before newer calls', async () => {
       const client = new RecordingCifClient({ answer: (c, index) => (index === 0 ? Promise.reject('no') : later(c.eventName === 'B' ? 300 : 1_000, 'ok')) });
       void engine(client, { maxConcurrentCalls: 1 }).deliver(calls('A', 'B', 'C'));

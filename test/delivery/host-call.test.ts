@@ -24,7 +24,7 @@ class TwiceAnswering extends Promise<string> {
 /** Calls a host answering with `answer()` and resolves with what `answered` got, each time it ran. */
 async function answersOf(answer: () => unknown, dataFormat: 'object' | 'json' = 'object'): Promise<Array<Error | undefined>> {
   const answers: Array<Error | undefined> = [];
-  callHost({ logAnalyticsEvent: answer as CifAnalyticsClient['logAnalyticsEvent'] }, call, dataFormat, (error) => answers.push(error));
+  callHost({ logAnalyticsEvent: answer as CifAnalyticsClient['logAnalyticsEvent'] }, call, dataFormat, (_, error) => answers.push(error), 0);
   await new Promise((resolve) => setImmediate(resolve));
   return answers;
 }
@@ -33,8 +33,8 @@ describe('callHost', () => {
   it('passes the payload, eventName and correlationId, the payload as JSON text when asked', async () => {
     const seen: unknown[][] = [];
     const client = { logAnalyticsEvent: (...args: unknown[]) => (seen.push(args), Promise.resolve('ok')) };
-    callHost(client as CifAnalyticsClient, call, 'object', () => {});
-    callHost(client as CifAnalyticsClient, call, 'json', () => {});
+    callHost(client as CifAnalyticsClient, call, 'object', () => {}, 0);
+    callHost(client as CifAnalyticsClient, call, 'json', () => {}, 0);
     expect(seen).to.deep.equal([
       [call.data, 'Accepted', call.correlationId],
       [JSON.stringify(call.data), 'Accepted', call.correlationId],
@@ -50,8 +50,8 @@ describe('callHost', () => {
     const suppressed: boolean[] = [];
     const client = { logAnalyticsEvent: () => (suppressed.push(isTracingSuppressed(context.active())), Promise.resolve('')) };
     try {
-      firstCallHost(client, call, 'object', () => {});
-      firstCallHost(client, call, 'object', () => {});
+      firstCallHost(client, call, 'object', () => {}, 0);
+      firstCallHost(client, call, 'object', () => {}, 0);
     } finally {
       context.disable();
     }
