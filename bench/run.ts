@@ -3,6 +3,9 @@
  * hand-written floor and the OpenTelemetry exporters; prints Markdown tables with the machine
  * and its load, the targets of issue #22 as met or missed, and writes bench/results.json.
  * Never part of `npm test`: timings depend on the machine and its load.
+ *
+ * Each step runs in a process of its own (`run.ts <step>`): in one process, the exporters and hosts
+ * of one step left the call sites of the next polymorphic and its heap full of their garbage.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -11,6 +14,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { DEFAULT_OPTIONS } from '../src/options.js';
 import { measureBundles } from './bundle.js';
 import { measureExport, measurePerKpiEvent } from './export.js';
+import { checkFloor, type FloorSending } from './floor.js';
 import { measureQueueMemory } from './memory.js';
 import { formatSection, formatTargets, markdownTable, type Section } from './report.js';
 import { measureInstrumentation } from './instrumentation.js';
@@ -18,49 +22,63 @@ import { measureSlices } from './slices.js';
 import { recordCallSpans } from './workload.js';
 
 const ROUNDS = { rounds: 5, timeMs: 250 };
+const concurrency = DEFAULT_OPTIONS.maxConcurrentCalls;
 
-const machine = {
-  cpu: cpus()[0]?.model ?? 'unknown',
-  cores: availableParallelism(),
-  memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
-  node: process.version,
-  platform: `${process.platform} ${process.arch}`,
-  /** Load averages over 1, 5 and 15 minutes: other work on the machine skews timings. */
-  loadBefore: loadavg(),
-  loadAfter: [] as number[],
+/** The steps, each run alone: the proof of the floor (how many calls the exporter makes), then the timed sections. */
+const STEPS: Record<string, (floor: FloorSending) => Promise<Section | number>> = {
+  floor: async () => checkFloor(await recordCallSpans(), concurrency),
+  export: async (floor) => measureExport(await recordCallSpans(), floor, ROUNDS),
+  slices: async (floor) => measureSlices(await recordCallSpans(), floor, ROUNDS),
+  perKpiEvent: async (floor) => measurePerKpiEvent(await recordCallSpans(), floor.count, ROUNDS),
+  memory: async () => measureQueueMemory(await recordCallSpans()),
+  instrumentation: () => measureInstrumentation(),
 };
 
-const spans = await recordCallSpans();
-const concurrency = DEFAULT_OPTIONS.maxConcurrentCalls;
-// The floor is proven in a process of its own (bench/check-floor.ts), so that the check's exporters leave no trace here.
-const checked = execFileSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('check-floor.ts', import.meta.url)), String(concurrency)], { encoding: 'utf8' });
-const floor = { concurrency, count: Number(checked.trim()), dataFormat: 'object' } as const;
-// OTLP's garbage last: it changes how V8 collects for whatever runs after it.
-const sections: Section[] = [
-  await measureExport(spans, floor, ROUNDS),
-  await measureSlices(spans, floor, ROUNDS),
-  await measurePerKpiEvent(spans, floor.count, ROUNDS),
-  await measureQueueMemory(spans),
-  await measureInstrumentation(),
-];
-const bundles = await measureBundles();
-sections.push(...bundles.sections);
-machine.loadAfter = loadavg();
-
-const load = (averages: number[]) => averages.map((l) => l.toFixed(2)).join(', ');
-const targets = [...sections.flatMap((s) => s.targets ?? []), ...bundles.targets];
-console.log(
-  `### Machine\n\n${markdownTable(
-    ['CPU', 'cores', 'memory', 'Node', 'platform', 'load average (1, 5, 15 min) before', 'after'],
-    [[machine.cpu, String(machine.cores), machine.memory, machine.node, machine.platform, load(machine.loadBefore), load(machine.loadAfter)]],
-  )}\n`,
-);
-if (Math.max(machine.loadBefore[0]!, machine.loadAfter[0]!) > machine.cores) {
-  console.log('The load average was above the number of cores: other work shared the CPU, and the timings below are not those of a quiet machine.\n');
+/** Runs `step` in a child process and returns what it printed, as JSON. */
+function runAlone<T>(step: string, floor?: FloorSending): T {
+  const args = ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), step, JSON.stringify(floor ?? null)];
+  return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })) as T;
 }
-for (const section of sections) console.log(`${formatSection(section)}\n`);
-console.log(`### Targets (issue #22)\n\n${formatTargets(targets)}\n`);
 
-const results = { date: new Date().toISOString(), machine, ...Object.fromEntries(sections.map((s) => [s.id, s.values])), targets };
-writeFileSync(new URL('results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
-console.log('Wrote bench/results.json');
+const [step, floorJson] = process.argv.slice(2);
+if (step) {
+  const run = STEPS[step];
+  if (!run) throw new Error(`no bench step '${step}': ${Object.keys(STEPS).join(', ')}`);
+  process.stdout.write(JSON.stringify(await run(JSON.parse(floorJson ?? 'null') as FloorSending)));
+} else {
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    /** Load averages over 1, 5 and 15 minutes: other work on the machine skews timings. */
+    loadBefore: loadavg(),
+    loadAfter: [] as number[],
+  };
+  const floor: FloorSending = { concurrency, count: runAlone<number>('floor'), dataFormat: 'object' };
+  const sections = Object.keys(STEPS)
+    .filter((name) => name !== 'floor')
+    .map((name) => runAlone<Section>(name, floor));
+  const bundles = await measureBundles();
+  sections.push(...bundles.sections);
+  machine.loadAfter = loadavg();
+
+  const load = (averages: number[]) => averages.map((l) => l.toFixed(2)).join(', ');
+  const targets = [...sections.flatMap((s) => s.targets ?? []), ...bundles.targets];
+  console.log(
+    `### Machine\n\n${markdownTable(
+      ['CPU', 'cores', 'memory', 'Node', 'platform', 'load average (1, 5, 15 min) before', 'after'],
+      [[machine.cpu, String(machine.cores), machine.memory, machine.node, machine.platform, load(machine.loadBefore), load(machine.loadAfter)]],
+    )}\n`,
+  );
+  if (Math.max(machine.loadBefore[0]!, machine.loadAfter[0]!) > machine.cores) {
+    console.log('The load average was above the number of cores: other work shared the CPU, and the timings below are not those of a quiet machine.\n');
+  }
+  for (const section of sections) console.log(`${formatSection(section)}\n`);
+  console.log(`### Targets (issue #22)\n\n${formatTargets(targets)}\n`);
+
+  const results = { date: new Date().toISOString(), machine, ...Object.fromEntries(sections.map((s) => [s.id, s.values])), targets };
+  writeFileSync(new URL('results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+  console.log('Wrote bench/results.json');
+}
