@@ -10,11 +10,8 @@ import { KPI_EVENTS_PER_SPAN, SteppedHost, nextTask } from './workload.js';
 /** A task the page ran: when it began and ended (`performance.now()`). */
 type Slice = [began: number, ended: number];
 
-/** The garbage collector's pauses of the main thread, as V8 reports them, while slices are timed. */
+/** The garbage collector's pauses of the main thread, as V8 reports them, while slices are timed (`measureSlices`). */
 const pauses: Slice[] = [];
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) pauses.push([entry.startTime, entry.startTime + entry.duration]);
-}).observe({ entryTypes: ['gc'] });
 
 /**
  * Runs one export against a host that answers one call per task and times each task the page
@@ -78,6 +75,10 @@ export async function measureSlices(spans: ReadableSpan[], floor: FloorSending, 
   const GROUP_FIRST = `export() of ${groupSpans.length * KPI_EVENTS_PER_SPAN} KPI events (one group): first slice`;
   const exportPauses: number[] = [];
   const floorPauses: number[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) pauses.push([entry.startTime, entry.startTime + entry.duration]);
+  });
+  observer.observe({ entryTypes: ['gc'] });
   const medians = await alternate(
     [
       sliced(EXPORT_LONGEST, exporting(spans), longest, exportPauses),
@@ -86,7 +87,7 @@ export async function measureSlices(spans: ReadableSpan[], floor: FloorSending, 
       sliced(GROUP_FIRST, exporting(groupSpans), first),
     ],
     rounds,
-  );
+  ).finally(() => observer.disconnect());
   const of = (name: string) => median(medians.get(name)!);
   const overFloor = medianRatio(medians.get(EXPORT_LONGEST)!, medians.get(FLOOR_LONGEST)!);
   const firstOverGroup = medianRatio(medians.get(EXPORT_FIRST)!, medians.get(GROUP_FIRST)!);

@@ -8,7 +8,7 @@ let suppressed: Context | undefined;
 
 /**
  * One `logAnalyticsEvent` call with tracing suppressed, so that instrumentation of the host's
- * messaging never traces the exporter; `answered` runs once, later, with the failure if any. Never
+ * messaging never traces the exporter; `answered` runs once, later, with `of` and the failure if any. Never
  * throws: a synchronous throw is a failure. The host's own promise is used as it is, saving a
  * wrapper per call; anything else, such as a thenable, is adopted by a new promise, which cannot
  * answer twice. A promise whose `then` is not `Promise.prototype.then` is anything else; a proxy
