@@ -31,11 +31,8 @@ type Link = Pick<Job, 'seq' | 'behind'>;
 
 export type JobTable = ReturnType<typeof createJobTable>;
 
-/** Puts `job` in `retrying` in its rank: before the first newer one, else last. */
-function insert(retrying: Job[], job: Job): void {
-  const at = retrying.findIndex((other) => other.seq > job.seq);
-  retrying.splice(at < 0 ? retrying.length : at, 0, job);
-}
+/** Admission order. */
+const bySeq = (a: Job, b: Job): number => a.seq - b.seq;
 
 /**
  * The jobs not at the host, each in one place, each place in admission order. The waiting jobs
@@ -74,7 +71,9 @@ export function createJobTable() {
     put(job: Job, due?: number): void {
       if (due !== undefined) {
         job.due = due;
-        return insert(retrying, job);
+        retrying.push(job);
+        retrying.sort(bySeq);
+        return;
       }
       waiting++;
       // Last, as most jobs come; else, coming back, before the first newer one.
@@ -112,7 +111,7 @@ export function createJobTable() {
     },
     /** Takes every job, and `more`, oldest first. */
     takeAll(more: Job[]): Job[] {
-      return [...take(), ...retrying.splice(0), ...more].sort((a, b) => a.seq - b.seq);
+      return [...take(), ...retrying.splice(0), ...more].sort(bySeq);
     },
   };
 }
