@@ -169,7 +169,7 @@ export function normalizeDeliveryOptions(options?: CifDeliveryOptions): Delivery
 export function deliveryOptions<T = unknown>(
   options: unknown,
   c: Check,
-  table: OptionTable = DELIVERY_OPTIONS,
+  table: OptionTable,
   elsewhere?: readonly string[],
 ): DeliveryOptions & T {
   const normalized = c.options<CifDeliveryOptions & DeliveryOptions & T>(table, options, '', elsewhere);
