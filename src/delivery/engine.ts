@@ -70,9 +70,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const shutDownError = new CifShutdownError('the CIF delivery is shut down');
   /** The outbox could not take a call out before its handover: it stays there for a later page. */
   const notTakenError = new Error('the outbox could not take this call out');
-  /** Calls admitted so far, which ranks each call; calls of earlier pages rank before every call of this one. */
+  /** Calls admitted so far, which ranks each call; calls of earlier pages rank before every call of this one, as no store holds 1e9. */
   let seq = 0;
-  let replayed = Number.MIN_SAFE_INTEGER;
+  let replayed = -1e9;
   /** Calls admitted and not yet settled, in any place; of them, the calls in a slot. */
   let admitted = 0;
   let inFlight = 0;
