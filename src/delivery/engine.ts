@@ -63,8 +63,6 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const clock = options.now ?? monotonicNow;
   const jobs = createJobTable();
   const batches = createBatches();
-  /** The drop reasons warned about: each once per delivery. */
-  const told = new Set<DeliveryDropReason>();
   /** Shared by every call refused for a full queue or after shutdown: one error, however many calls. */
   const queueFullError = new CifQueueFullError(maxQueueSize);
   const shutDownError = new CifShutdownError('the CIF delivery is shut down');
@@ -205,11 +203,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     } else {
       trace(job, `given up as ${reason}: ${error.message}`);
       stats.callsFailed++;
+      // Each reason is warned about once per delivery: at its first drop.
+      if (!stats.dropped[reason!]) log('warn', `KPI events dropped: ${error.message}. Counted in getStats().dropped.${reason}; shown once.`);
       stats.dropped[reason!] += events;
-      if (!told.has(reason!)) {
-        told.add(reason!);
-        log('warn', `KPI events dropped: ${error.message}. Counted in getStats().dropped.${reason}; shown once.`);
-      }
     }
     job.batch(error);
   }
