@@ -28,8 +28,8 @@ export function createBatches() {
   return {
     /** A batch of `calls` calls, and the promise its last call resolves. */
     open(calls: number): [Batch, Promise<DeliveryReport>] {
-      const report: DeliveryReport = { calls, failed: 0, errors: [] };
-      const { errors } = report;
+      const errors: Error[] = [];
+      const report: DeliveryReport = { calls, failed: 0, errors };
       let pending = calls;
       let resolve!: (report: DeliveryReport) => void;
       const done = new Promise<DeliveryReport>((r) => (resolve = r));
