@@ -259,7 +259,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
         inFlight--;
         stats.callsTimedOut++;
         settle(job, new CifTimeoutError(timeoutMillis), 'timed_out');
-      } else log('debug', "a timed-out call's slot is free: the host's own time limit has passed");
+      } else log('debug', "a timed-out call's slot is free at the host's time limit");
     }
     slots = slots.filter((slot) => slot.until > now);
     if (readyWaitAt !== undefined && readyWaitAt <= now) {
