@@ -85,12 +85,9 @@ export function createJobTable() {
     },
     /** Takes the oldest job that may go now, on `clock`: a retrying one that is due, or a waiting one once CIF is `ready`. */
     next(ready: boolean, clock: () => number): Job | undefined {
-      let i = -1;
       // The clock is read only when a job retries: most calls go without.
-      if (retrying.length > 0) {
-        const now = clock();
-        i = retrying.findIndex((job) => job.due <= now);
-      }
+      let now: number | undefined;
+      const i = retrying.findIndex((job) => job.due <= (now ??= clock()));
       const job = ready ? head.behind : undefined;
       if (!job || (i >= 0 && retrying[i]!.seq < job.seq)) return i < 0 ? undefined : retrying.splice(i, 1)[0];
       head.behind = job.behind;
