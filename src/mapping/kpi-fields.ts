@@ -42,7 +42,9 @@ type CustomColumns = Map<string, string>;
  */
 export type KpiFields = [reason?: string, additionalData?: string, action?: string, externalId?: string, custom?: CustomColumns];
 
-export function hasCifAttribute(attributes: AttributeBag, prefix = CIF_ATTRIBUTE_PREFIX): boolean {
+/** Whether a key of `attributes` starts with `prefix`; a bag that is absent (a span event's may be) has none. */
+export function hasCifAttribute(attributes: AttributeBag | undefined, prefix = CIF_ATTRIBUTE_PREFIX): boolean {
+  // `for...in` over `undefined` runs no iteration.
   for (const key in attributes) {
     if (key.startsWith(prefix)) return true;
   }

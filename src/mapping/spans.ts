@@ -46,7 +46,7 @@ export function spansToCalls(
 function collectSpan(span: CifReadableSpan, options: SpanMappingOptions, stats: SpanMappingStats, out: PendingCall[], warn: MappingWarn | undefined): void {
   stats.spansSeen++;
   const { attributes, events } = span;
-  if (!hasCifAttribute(attributes) && !events.some((event) => event.attributes && hasCifAttribute(event.attributes))) return;
+  if (!hasCifAttribute(attributes) && !events.some((event) => hasCifAttribute(event.attributes))) return;
   stats.cifSpans++;
 
   const spanFields = readKpiFields(attributes, options.customAttributes, stats, warn);
@@ -88,7 +88,7 @@ export function isPerformanceTimingName(name: string): boolean {
  */
 export function defaultEventFilter(event: CifTimedEvent, span: CifReadableSpan): boolean {
   const left = event.name === 'exception' || isPerformanceTimingName(event.name) || isInstrumentationScope(span.instrumentationScope);
-  return !left || (event.attributes !== undefined && hasCifAttribute(event.attributes));
+  return !left || hasCifAttribute(event.attributes);
 }
 
 /** The span's trace id as a GUID. */
