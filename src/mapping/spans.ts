@@ -73,12 +73,8 @@ function collectSpan(span: CifReadableSpan, options: SpanMappingOptions, stats: 
  * Span events that the web instrumentations (fetch, XHR, document load) record for network
  * timing: the values of `PerformanceTimingNames` in `@opentelemetry/sdk-trace-web`, all 23.
  */
-const PERFORMANCE_TIMING_NAME =
+export const PERFORMANCE_TIMING_NAME =
   /^(?:(?:connect|domainLookup|domContentLoadedEvent|(?:un)?loadEvent|redirect|response)(?:Start|End)|(?:fetch|navigation|request|secureConnection)Start|(?:de|en)codedBodySize|dom(?:Complete|Interactive)|startTime)$/;
-
-export function isPerformanceTimingName(name: string): boolean {
-  return PERFORMANCE_TIMING_NAME.test(name);
-}
 
 /**
  * Leaves out the span events no widget means as KPI events: the OpenTelemetry `exception` event,
@@ -87,7 +83,7 @@ export function isPerformanceTimingName(name: string): boolean {
  * the session processor makes it a CIF span. Any of these with a `cif.` attribute is kept.
  */
 export function defaultEventFilter(event: CifTimedEvent, span: CifReadableSpan): boolean {
-  const left = event.name === 'exception' || isPerformanceTimingName(event.name) || isInstrumentationScope(span.instrumentationScope);
+  const left = event.name === 'exception' || PERFORMANCE_TIMING_NAME.test(event.name) || isInstrumentationScope(span.instrumentationScope);
   return !left || hasCifAttribute(event.attributes);
 }
 
