@@ -148,11 +148,11 @@ export function createOutboxStats(): CifOutboxStats {
   return { ...zeros('stored replayed expired unreadable storeErrors'), notStored: zeros('full store_error') };
 }
 
-/** Mapping counters, with `sourceDrops` (reasons of one source) ahead of the shared ones. */
-export function createMappingStats<R extends string>(sourceDrops: Record<R, number>): CifMappingStats<R | MappingDropReason> {
+/** Mapping counters, with the space-separated `sourceDrops` (reasons of one source) ahead of the shared ones. */
+export function createMappingStats<S extends string>(sourceDrops: S): CifMappingStats<Words<S> | MappingDropReason> {
   return {
     callbackErrors: 0,
-    dropped: { ...sourceDrops, ...zeros('missing_identity identity_too_long missing_kpi_name invalid_timestamp') },
+    dropped: zeros(`${sourceDrops} missing_identity identity_too_long missing_kpi_name invalid_timestamp`) as Record<Words<S> | MappingDropReason, number>,
     truncated: zeros('kpiEventName kpiEventReason additionalData notificationResponseAction externalCorrelationId customData'),
     droppedFields: zeros('invalid_custom_column unserializable_value sdk_attribute_limit'),
   };

@@ -19,7 +19,7 @@ export type LogRecordMappingStats = Pick<CifLogRecordExporterStats, 'logRecordsS
   CifMappingStats<'invalid_log_record' | MappingDropReason>;
 
 export function createLogRecordMappingStats(): LogRecordMappingStats {
-  return { logRecordsSeen: 0, cifLogRecords: 0, ...createMappingStats({ invalid_log_record: 0 }) };
+  return { logRecordsSeen: 0, cifLogRecords: 0, ...createMappingStats('invalid_log_record') };
 }
 
 /**

@@ -16,7 +16,7 @@ export type SpanMappingStats = Pick<CifExporterStats, 'spansSeen' | 'cifSpans'> 
   CifMappingStats<'sdk_event_limit' | 'invalid_span' | MappingDropReason>;
 
 export function createSpanMappingStats(): SpanMappingStats {
-  return { spansSeen: 0, cifSpans: 0, ...createMappingStats({ sdk_event_limit: 0, invalid_span: 0 }) };
+  return { spansSeen: 0, cifSpans: 0, ...createMappingStats('sdk_event_limit invalid_span') };
 }
 
 /** The parts of a span or span event the SDK may have cut, read only when present. */
