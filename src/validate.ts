@@ -43,15 +43,18 @@ export const millis = (fallback: number, min: number): Rule =>
 /** A function. */
 export const callback = (fallback?: unknown): Rule => [fallback, (f) => typeof f === 'function', 'must be a function'];
 
+/** `String(value)` for a message; a value whose conversion throws (a symbol, a hostile object) is shown by its type. */
+export function shown(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return typeof value;
+  }
+}
+
 export function check(owner: string): Check {
   const fail = (option: string, must: string, value: unknown): never => {
-    let shown: string;
-    try {
-      shown = typeof value === 'string' ? `'${value.slice(0, 120)}'` : String(value);
-    } catch {
-      shown = typeof value;
-    }
-    throw new TypeError(`${owner} \`${option}\` ${must} (got ${shown}).`);
+    throw new TypeError(`${owner} \`${option}\` ${must} (got ${typeof value === 'string' ? `'${value.slice(0, 120)}'` : shown(value)}).`);
   };
   const object: Check['object'] = (option, value) => {
     if (!isObject(value)) fail(option, 'must be an object', value);

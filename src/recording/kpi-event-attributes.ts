@@ -1,4 +1,4 @@
-import { isObject } from '../validate.js';
+import { isObject, shown } from '../validate.js';
 import type { Attributes } from '@opentelemetry/api';
 import { log } from '../log.js';
 import { ATTR_CIF_KPI_NAME, CIF_KPI_CUSTOM_PREFIX } from '../attributes.js';
@@ -45,13 +45,5 @@ export function writeKpiEvent(name: string, write: () => boolean, verb: string, 
     if (!write()) log('warn', `KPI event '${shown(name)}' not ${verb}: ${absent}.`);
   } catch (error) {
     log('error', `KPI event '${shown(name)}' not ${verb}`, error);
-  }
-}
-
-function shown(name: unknown): string {
-  try {
-    return String(name);
-  } catch {
-    return typeof name;
   }
 }
