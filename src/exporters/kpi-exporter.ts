@@ -46,10 +46,10 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     // these tables, from the mapping for what only it can detail (before it is looked for here),
     // and one for every `truncated.*` counter.
     const warnings: Record<string, string> = { ...WARNINGS, ...source.warnings };
-    const warned = new Set<string>();
+    const warned: Record<string, true> = {};
     const warn = (counter: string, message = warnings[counter] ?? 'A value was cut to its Dataverse column size.'): void => {
-      if (warned.has(counter)) return;
-      warned.add(counter);
+      if (warned[counter]) return;
+      warned[counter] = true;
       log('warn', `${message} Counted in getStats().${counter}; shown once.`);
     };
 
