@@ -3,7 +3,7 @@
  * measures today. A ratchet: lower it whenever the entry shrinks (check:size says so), never raise
  * it to let code in. Sizes do not depend on the machine, so they may gate; timings never do.
  */
-export const MAIN_ENTRY_GZIP_GATE = 12_068;
+export const MAIN_ENTRY_GZIP_GATE = 11_976;
 
 /** The targets of issue #22, which `npm run bench` reports as met or missed. */
 export const TARGETS = {
