@@ -116,7 +116,6 @@ export function readField(attributes: object, key: string): ReturnType<typeof to
   }
 }
 
-
 /** A count the SDK keeps on spans, events and log records; anything else (older SDKs, hostile objects) is 0. */
 export function sdkCount(value: unknown): number {
   return Number.isSafeInteger(value) && (value as number) > 0 ? (value as number) : 0;
