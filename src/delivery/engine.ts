@@ -68,7 +68,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const shutDownError = new CifShutdownError('the CIF delivery is shut down');
   /** The outbox could not take a call out before its handover: it stays there for a later page. */
   const notTakenError = new Error('the outbox could not take this call out');
-  /** Calls admitted so far, which ranks each call; calls of earlier pages rank before every call of this one, as no store holds 1e9. */
+  /** Calls admitted so far, which ranks each call; calls of earlier pages rank from -1e9, before every call of this one (no outbox holds a billion). */
   let seq = 0;
   let replayed = -1e9;
   /** Calls admitted and not yet settled, in any place; of them, the calls in a slot. */
