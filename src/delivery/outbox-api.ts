@@ -33,9 +33,10 @@ export interface OutboxOptions {
   /**
    * Which widget the calls belong to: a later page with the same name sends them. Storage and
    * locks are per origin already. A framed widget's storage is shared by every top-level page of
-   * one site, and Dynamics 365 organisations share the site `dynamics.com`, so the default puts the
-   * origin of the page at the top first, where the browser tells it (`location.ancestorOrigins`,
-   * else the referrer's origin): one organisation's calls then never go to another's host.
+   * one site, and Dynamics 365 organisations share the site `dynamics.com`, so in a frame the
+   * default puts the origin of the page at the top first, as `location.ancestorOrigins` gives it:
+   * one organisation's calls then never go to another's host. Where a frame cannot tell that
+   * origin, there is no default and no outbox without a name.
    * @default location.pathname, after the top page's origin in a frame
    */
   name?: string;

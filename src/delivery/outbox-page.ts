@@ -17,13 +17,19 @@ interface PageGlobals {
   navigator?: { locks?: OutboxLocks };
   localStorage?: OutboxStore | null;
   location?: { pathname?: unknown; ancestorOrigins?: ArrayLike<unknown> };
-  document?: { referrer?: unknown };
   top?: unknown;
   self?: unknown;
 }
 
-/** The store and lock manager to use, those given else the page's, or why there is no outbox (empty outside a browser page). */
-export function findStore(store: OutboxStore | false | null | undefined, locks: OutboxLocks | undefined): [OutboxStore, OutboxLocks] | string {
+/**
+ * The store, lock manager and name to use, those given else the page's, or why there is no outbox
+ * (empty outside a browser page).
+ */
+export function findStore(
+  store: OutboxStore | false | null | undefined,
+  locks: OutboxLocks | undefined,
+  name = defaultName(),
+): [OutboxStore, OutboxLocks, string] | string {
   if (store === false) return 'turned off';
   try {
     const page = globalThis as PageGlobals;
@@ -35,6 +41,7 @@ export function findStore(store: OutboxStore | false | null | undefined, locks: 
   // Not a browser page (Node, a worker without storage): nothing to say.
   if (typeof locks?.request !== 'function') return store ? 'no navigator.locks' : '';
   if (!store) return 'no localStorage';
+  if (name === undefined) return "the top page's origin is unknown: set outbox.name";
   const probe = 'otel-cif/probe';
   try {
     store.setItem(probe, '1');
@@ -42,22 +49,25 @@ export function findStore(store: OutboxStore | false | null | undefined, locks: 
   } catch {
     return 'test write refused';
   }
-  return [store, locks];
+  return [store, locks, name];
 }
 
-/** The page's path; in a frame, after the origin of the page at the top, or of the referrer where the browser does not say. */
-export function defaultName(): string {
-  let name = '';
+/**
+ * The page's path; in a frame, after the origin of the page at the top, or none where the browser
+ * does not tell it (no `location.ancestorOrigins`, or the origin hidden by a referrer policy): a
+ * frame's storage is shared by every organisation on the site `dynamics.com`, and a referrer names
+ * the page that navigated the frame last, which may be the widget's own or a sign-in page.
+ */
+export function defaultName(): string | undefined {
   try {
-    const { location, document, top, self } = globalThis as PageGlobals;
+    const { location, top, self } = globalThis as PageGlobals;
     const path = location?.pathname;
-    name = typeof path === 'string' ? path : '';
-    if (top === self) return name;
     const ancestors = location?.ancestorOrigins;
-    const origin = ancestors?.length ? ancestors[ancestors.length - 1] : new URL(document?.referrer as string).origin;
-    return `${origin}${name}`;
+    const origin = top === self ? '' : ancestors?.[ancestors.length - 1];
+    // An origin hidden by the top page's referrer policy reads "null".
+    if (typeof origin === 'string' && origin !== 'null') return origin + (typeof path === 'string' ? path : '');
   } catch {
-    // The page's globals would not tell: the path alone.
-    return name;
+    // The page's globals would not tell.
   }
+  return undefined;
 }

@@ -3,7 +3,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { log } from '../log.js';
 import { createOutboxStats, type CifOutboxStats as OutboxStats } from '../stats.js';
 import { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
-import { defaultName, findStore, type LockOptions } from './outbox-page.js';
+import { findStore, type LockOptions } from './outbox-page.js';
 import { PAGE_AND_SEQ, decode, encode, sizeOf, type Entry } from './outbox-store.js';
 
 export { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
@@ -15,15 +15,15 @@ const eventsOf = (entry: OutboxEntry): number => entry.call.data.events.length;
 
 /** The outbox of one delivery engine, or undefined where there is no store or no Web Locks. */
 export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: OutboxDeps = {}): Outbox | undefined {
-  const found = findStore(options.store, deps.locks);
+  const found = findStore(options.store, deps.locks, options.name);
   if (typeof found === 'string') {
     if (found) log('debug', `no outbox: ${found}`);
     return undefined;
   }
-  const [store, locks] = found;
+  const [store, locks, name] = found;
   const now = deps.now ?? Date.now;
   const { maxBytes, maxAgeMillis } = { ...OUTBOX_DEFAULTS, ...options };
-  const base = `otel-cif/${options.name ?? defaultName()}/`;
+  const base = `otel-cif/${name}/`;
   const pageId = (deps.uuid ?? uuidv4)();
   /** Calls admitted before this page held its lock, until it holds it, fails to, or is disposed. */
   let pending: Set<Entry> | undefined = new Set();

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { defaultName, findStore, type OutboxLocks } from '../../src/delivery/outbox-page.js';
+import { withPageGlobals } from '../helpers/page-globals.js';
 import { MemoryStore } from '../helpers/web-storage.js';
 
 const locks: OutboxLocks = { request: () => Promise.resolve() };
@@ -8,20 +9,6 @@ const refusing = Object.assign(new MemoryStore(), {
     throw new Error('SecurityError');
   },
 });
-
-/** Runs `fn` with the page globals `globals` defined, then puts back what was there. */
-function withGlobals<T>(globals: Record<string, unknown>, fn: () => T): T {
-  const saved = Object.fromEntries(Object.keys(globals).map((name) => [name, Object.getOwnPropertyDescriptor(globalThis, name)]));
-  for (const [name, value] of Object.entries(globals)) Object.defineProperty(globalThis, name, { value, configurable: true });
-  try {
-    return fn();
-  } finally {
-    for (const [name, descriptor] of Object.entries(saved)) {
-      if (descriptor) Object.defineProperty(globalThis, name, descriptor);
-      else Reflect.deleteProperty(globalThis, name);
-    }
-  }
-}
 
 describe('what the page offers the outbox', () => {
   describe('findStore', () => {
@@ -32,7 +19,7 @@ describe('what the page offers the outbox', () => {
       { what: 'that Web Locks are missing', given: store, locks: undefined, found: 'no navigator.locks' },
       { what: 'that there is no localStorage', given: undefined, locks, found: 'no localStorage' },
       { what: 'that the store refused a test write', given: refusing, locks, found: 'test write refused' },
-      { what: 'the store and locks given, leaving no probe behind', given: store, locks, found: [store, locks] },
+      { what: 'the store and locks given, and the name, leaving no probe behind', given: store, locks, found: [store, locks, ''] },
     ].forEach((c) =>
       it(`says ${c.what}`, () => {
         expect(findStore(c.given, c.locks)).to.deep.equal(c.found);
@@ -44,16 +31,16 @@ describe('what the page offers the outbox', () => {
       const page = new MemoryStore();
       page.setItem('', 'the page');
       page.setItem('settings', '{}');
-      expect(findStore(page, locks)).to.deep.equal([page, locks]);
+      expect(findStore(page, locks)).to.deep.equal([page, locks, '']);
       expect(page.contents()).to.deep.equal({ '': 'the page', settings: {} });
     });
 
     it("finds the page's localStorage on a page without navigator, given the locks", () => {
-      expect(withGlobals({ navigator: undefined, localStorage: store }, () => findStore(undefined, locks))).to.deep.equal([store, locks]);
+      expect(withPageGlobals({ navigator: undefined, localStorage: store }, () => findStore(undefined, locks))).to.deep.equal([store, locks, '']);
     });
 
     it('says that Web Locks are missing where the page has navigator.locks without request()', () => {
-      expect(withGlobals({ navigator: { locks: {} } }, () => findStore(store, undefined))).to.equal('no navigator.locks');
+      expect(withPageGlobals({ navigator: { locks: {} } }, () => findStore(store, undefined))).to.equal('no navigator.locks');
     });
   });
 
@@ -61,8 +48,15 @@ describe('what the page offers the outbox', () => {
     expect(defaultName()).to.equal('');
   });
 
-  it("names the widget by its referrer's origin in a frame whose page has no location", () => {
-    const frame = { location: undefined, document: { referrer: 'https://contoso.crm.dynamics.com/main.aspx' }, top: {}, self: {} };
-    expect(withGlobals(frame, defaultName)).to.equal('https://contoso.crm.dynamics.com');
+  it('says that the origin of the page at the top is unknown, in a frame without ancestor origins, before any write', () => {
+    // A store that refuses every write: the probe would say so.
+    const frame = { location: { pathname: '/widget.html' }, document: { referrer: 'https://contoso.crm.dynamics.com/main.aspx' }, top: {}, self: {} };
+    expect(withPageGlobals(frame, () => findStore(refusing, locks))).to.equal("the top page's origin is unknown: set outbox.name");
+  });
+
+  it('takes the name given over the default, in a frame without ancestor origins', () => {
+    const store = new MemoryStore();
+    const frame = { location: { pathname: '/widget.html' }, top: {}, self: {} };
+    expect(withPageGlobals(frame, () => findStore(store, locks, 'contoso/softphone'))).to.deep.equal([store, locks, 'contoso/softphone']);
   });
 });

@@ -12,6 +12,7 @@ import {
   type OutboxStore,
 } from '../../src/delivery/outbox.js';
 import type { CifCall } from '../../src/types.js';
+import { withPageGlobals } from '../helpers/page-globals.js';
 import { createLockManager, MemoryStore, type LockClient } from '../helpers/web-storage.js';
 
 const PAGE_A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
@@ -188,45 +189,25 @@ describe('outbox', () => {
         const locks = manager.client().locks;
         const navigator = globals['navigator']!;
         if ('value' in navigator) navigator.value = { locks };
-        const saved = Object.fromEntries(Object.keys(globals).map((name) => [name, Object.getOwnPropertyDescriptor(globalThis, name)]));
-        try {
-          for (const [name, descriptor] of Object.entries(globals)) Object.defineProperty(globalThis, name, { ...descriptor, configurable: true });
-          const outbox = createOutbox({ name: 'widget' }, createOutboxStats(), { uuid: () => PAGE_A, now: () => now });
-          expect(outbox !== undefined).to.equal(made);
-          outbox?.add(call('CallAccepted'));
-          await settle();
-          outbox?.dispose();
-          if (made) expect((globals['localStorage']!.value as MemoryStore).contents()).to.deep.equal({ [key(PAGE_A, 0)]: storedValue(call('CallAccepted')) });
-        } finally {
-          for (const [name, descriptor] of Object.entries(saved)) {
-            if (descriptor) Object.defineProperty(globalThis, name, descriptor);
-            else Reflect.deleteProperty(globalThis, name);
-          }
-        }
+        const outbox = withPageGlobals(globals, () => createOutbox({ name: 'widget' }, createOutboxStats(), { uuid: () => PAGE_A, now: () => now }), true);
+        expect(outbox !== undefined).to.equal(made);
+        outbox?.add(call('CallAccepted'));
+        await settle();
+        outbox?.dispose();
+        if (made) expect((globals['localStorage']!.value as MemoryStore).contents()).to.deep.equal({ [key(PAGE_A, 0)]: storedValue(call('CallAccepted')) });
       }),
     );
 
-    const framed: Array<{ title: string; globals: Record<string, unknown>; name: string }> = [
+    const framed: Array<{ title: string; globals: Record<string, unknown>; name: string | undefined }> = [
       {
-        title: 'nothing more, where the page is not framed',
+        title: 'its path, where the page is not framed',
         globals: { location: { origin: 'https://widget.example', pathname: '/cif/widget.html' } },
         name: '/cif/widget.html',
       },
       {
-        title: 'nothing more, where the page is at the top, whatever its referrer',
+        title: 'its path, where the page is at the top, whatever its referrer',
         globals: { location: { pathname: '/cif/widget.html' }, document: { referrer: 'https://search.example/' }, top: globalThis, self: globalThis },
         name: '/cif/widget.html',
-      },
-      {
-        title: 'nothing, where reading the path throws',
-        globals: {
-          location: {
-            get pathname() {
-              throw new Error('page bug');
-            },
-          },
-        },
-        name: '',
       },
       {
         title: 'nothing, where the path is not a string',
@@ -234,39 +215,63 @@ describe('outbox', () => {
         name: '',
       },
       {
-        title: 'the origin of the page at the top, where the browser gives its ancestors',
+        title: 'the origin of the page at the top, then the path, where the browser gives its ancestors',
         globals: { location: { pathname: '/cif/widget.html', ancestorOrigins: ['https://other.example', 'https://contoso.crm.dynamics.com'] }, top: {}, self: {} },
         name: 'https://contoso.crm.dynamics.com/cif/widget.html',
       },
-      {
-        title: "the referrer's origin, where the browser gives no ancestors",
-        globals: { location: { pathname: '/cif/widget.html' }, document: { referrer: 'https://fabrikam.crm4.dynamics.com/main.aspx?app=x' }, top: {}, self: {} },
-        name: 'https://fabrikam.crm4.dynamics.com/cif/widget.html',
-      },
-      {
-        title: 'nothing more, where neither says which page is at the top',
-        globals: { location: { pathname: '/cif/widget.html' }, document: { referrer: '' }, top: {}, self: {} },
-        name: '/cif/widget.html',
-      },
     ];
     framed.forEach(({ title, globals, name }) =>
-      it(`names its entries after the page's path and ${title}`, async () => {
-        const saved = Object.fromEntries(Object.keys(globals).map((g) => [g, Object.getOwnPropertyDescriptor(globalThis, g)]));
-        for (const [g, value] of Object.entries(globals)) Object.defineProperty(globalThis, g, { value, configurable: true });
-        try {
-          const outbox = createOutbox({ store }, createOutboxStats(), { locks: manager.client().locks, uuid: () => PAGE_A, now: () => now })!;
-          await settle();
-          outbox.add(call('CallAccepted'));
-          outbox.dispose();
-        } finally {
-          for (const [g, descriptor] of Object.entries(saved)) {
-            if (descriptor) Object.defineProperty(globalThis, g, descriptor);
-            else Reflect.deleteProperty(globalThis, g);
-          }
-        }
+      it(`names its entries after ${title}`, async () => {
+        const outbox = withPageGlobals(globals, () =>
+          createOutbox({ store }, createOutboxStats(), { locks: manager.client().locks, uuid: () => PAGE_A, now: () => now }),
+        )!;
+        await settle();
+        outbox.add(call('CallAccepted'));
+        outbox.dispose();
         expect([...store.items.keys()]).to.deep.equal([`otel-cif/${name}/${PAGE_A}/0`]);
       }),
     );
+
+    // Every organisation is on the site dynamics.com, which a frame's storage is shared by: a name
+    // without the top page's origin would send one organisation's calls to another's host.
+    const unnamed: Array<{ title: string; globals: Record<string, unknown> }> = [
+      {
+        title: 'a frame whose browser gives no ancestors, whatever its referrer',
+        globals: { location: { pathname: '/cif/widget.html' }, document: { referrer: 'https://fabrikam.crm4.dynamics.com/main.aspx' }, top: {}, self: {} },
+      },
+      {
+        title: "a frame whose top page's origin is hidden by its referrer policy",
+        globals: { location: { pathname: '/cif/widget.html', ancestorOrigins: ['null'] }, top: {}, self: {} },
+      },
+      {
+        title: 'a page whose location throws',
+        globals: {
+          location: {
+            get pathname() {
+              throw new Error('page bug');
+            },
+          },
+        },
+      },
+    ];
+    unnamed.forEach(({ title, globals }) => {
+      it(`is not made by default in ${title}, and says why at DEBUG`, () => {
+        const outbox = withPageGlobals(globals, () => createOutbox({ store }, createOutboxStats(), { locks: manager.client().locks, uuid: () => PAGE_A }));
+        expect(outbox).to.equal(undefined);
+        expect(store.items.size).to.equal(0);
+        expect(debugLines()).to.deep.equal(["no outbox: the top page's origin is unknown: set outbox.name"]);
+      });
+
+      it(`is made in ${title} when given a name`, async () => {
+        const outbox = withPageGlobals(globals, () =>
+          createOutbox({ store, name: 'fabrikam/widget' }, createOutboxStats(), { locks: manager.client().locks, uuid: () => PAGE_A, now: () => now }),
+        )!;
+        await settle();
+        outbox.add(call('CallAccepted'));
+        outbox.dispose();
+        expect([...store.items.keys()]).to.deep.equal([`otel-cif/fabrikam/widget/${PAGE_A}/0`]);
+      });
+    });
 
     it('has a 1 MiB byte cap and a 7 day age cap by default', () => {
       expect(OUTBOX_DEFAULTS).to.deep.equal({ maxBytes: 1_048_576, maxAgeMillis: 7 * DAY });
