@@ -143,7 +143,13 @@ export function normalizeSession(session: CifSession | undefined, c: Check, left
     try {
       // In the loop, so that a session that is not an object is left out like a bad field, warned about once.
       c.object('session', session);
-      const value = session[field];
+      let value: unknown;
+      try {
+        value = session[field];
+      } catch (error) {
+        // A getter of the page's session may throw anything, null or a hostile proxy included.
+        c.fail(`session.${field}`, 'cannot be read', error);
+      }
       if (typeof value === 'string' && value.length <= MAX_TEXT_LENGTH) {
         if (value !== '') normalized[field] = value;
       } else if (value !== undefined) {
@@ -151,8 +157,7 @@ export function normalizeSession(session: CifSession | undefined, c: Check, left
       }
     } catch (error) {
       if (leftOut === undefined) throw error;
-      // A getter of the page's session may throw anything, null included.
-      log('warn', `${(error as Error | null)?.message}${leftOut}`);
+      log('warn', (error as Error).message + leftOut);
       if (!isObject(session)) break;
     }
   }

@@ -117,6 +117,7 @@ describe('options', () => {
     ['an unknown dataFormat', { dataFormat: 'xml' as never }, /`dataFormat` must be 'object' or 'json' \(got 'xml'\)/],
     ['a session id longer than its column', { session: { conversationId: 'c'.repeat(101) } }, /`session.conversationId` must be a string of at most 100 characters \(got 'c{101}'\)/],
     ['a session id that is not a string', { session: { participantId: 7 as never } }, /`session.participantId` must be a string of at most 100 characters \(got 7\)/],
+    ['a session id whose getter throws', { session: { get participantId(): string { throw new Error('getter bug'); } } }, /`session.participantId` cannot be read \(got Error: getter bug\)/],
     ['a custom column that is not a column name', { customAttributes: { 'call.queue': '__proto__' } }, /`customAttributes\['call.queue'\]` must be a column logical name/],
     ['a custom mapping from a cif. attribute', { customAttributes: { 'cif.kpi.reason': 'msdyn_customattribute1' } }, /`customAttributes\['cif.kpi.reason'\]` must not map a cif\. attribute \(got 'cif\.kpi\.reason'\)/],
     ['an eventFilter that is not a function', { eventFilter: 'all' as never }, /`eventFilter` must be a function/],

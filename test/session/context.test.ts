@@ -76,13 +76,19 @@ describe('setCifSession and getCifSession', () => {
       title: 'an id whose getter throws',
       session: Object.defineProperty({ ...CALL }, 'participantId', { enumerable: true, get: () => { throw new Error('getter bug'); } }),
       expected: CALL,
-      warning: /^opentelemetry-exporter-cif getter bug It is left out\.$/,
+      warning: /^opentelemetry-exporter-cif setCifSession: `session.participantId` cannot be read \(got Error: getter bug\)\. It is left out\.$/,
     },
     {
       title: 'an id whose getter throws null',
       session: Object.defineProperty({ ...CALL }, 'participantId', { enumerable: true, get: () => { throw null; } }),
       expected: CALL,
-      warning: /^opentelemetry-exporter-cif undefined It is left out\.$/,
+      warning: /^opentelemetry-exporter-cif setCifSession: `session.participantId` cannot be read \(got null\)\. It is left out\.$/,
+    },
+    {
+      title: 'an id whose getter throws a value whose message cannot be read',
+      session: Object.defineProperty({ ...CALL }, 'participantId', { enumerable: true, get: () => { throw new Proxy({}, { get: () => { throw new Error('trap'); } }); } }),
+      expected: CALL,
+      warning: /^opentelemetry-exporter-cif setCifSession: `session.participantId` cannot be read \(got object\)\. It is left out\.$/,
     },
     {
       title: 'a null session',
