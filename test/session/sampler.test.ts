@@ -104,11 +104,11 @@ describe('CifSampler', () => {
     await provider.forceFlush();
     expect(client.calls.length).to.be.within(1, KPI_EVENTS - 1);
     expect(messages).to.have.length(1);
-    expect(messages[0]).to.match(/^opentelemetry-exporter-cif KPI event 'Call\d+' lost: its span is not recording.*new CifSampler\(yourSampler\).*Shown once\.$/);
+    expect(messages[0]).to.match(/^opentelemetry-exporter-cif KPI event 'Call\d+' lost: its span is not sampled.*new CifSampler\(yourSampler\).*Shown once\.$/);
     await provider.shutdown();
   });
 
-  it('says each later KPI event lost on a span that is not recording in a debug line', async () => {
+  it('says each later KPI event lost on a span that is not sampled in a debug line', async () => {
     const recordKpiEvent = await freshRecordKpiEvent('debug');
     const lines: string[] = [];
     const keep = (level: string) => (...args: unknown[]) => lines.push(`${level} ${args.join(' ')}`);
@@ -122,6 +122,38 @@ describe('CifSampler', () => {
       "debug opentelemetry-exporter-cif KPI event 'CallHold'",
     ]);
     await provider.shutdown();
+  });
+
+  it('warns of a KPI event lost on a span recorded but not sampled, which no span processor exports', async () => {
+    const recordKpiEvent = await freshRecordKpiEvent('record-only');
+    const messages = captureDiag();
+    const { client, provider, tracer } = setup({ shouldSample: () => ({ decision: SamplingDecision.RECORD }), toString: () => 'RecordOnly' });
+    withCifSession(CALL, () => {
+      const span = tracer.startSpan('call');
+      recordKpiEvent(span, 'CallAccepted');
+      span.end();
+    });
+    await provider.forceFlush();
+    expect(client.calls).to.deep.equal([]);
+    expect(messages).to.have.length(1);
+    expect(messages[0]).to.match(/^opentelemetry-exporter-cif KPI event 'CallAccepted' lost: its span is not sampled: a trace sampler dropped it .*Shown once\.$/);
+    await provider.shutdown();
+  });
+
+  it('leaves a KPI event recorded on a span that has ended to the SDK, which warns, and keeps its one warning for the sampler', async () => {
+    const recordKpiEvent = await freshRecordKpiEvent('ended');
+    const messages = captureDiag();
+    const { provider, tracer } = setup(new AlwaysOnSampler());
+    const ended = tracer.startSpan('call');
+    ended.end();
+    recordKpiEvent(ended, 'CallAccepted');
+    const { provider: sampling, tracer: dropping } = setup(new AlwaysOffSampler());
+    recordKpiEvent(dropping.startSpan('call'), 'CallHold');
+    expect(messages.map((m) => m.replace(/ \{traceId: .*/, '').replace(/(not sampled): .*/, '$1'))).to.deep.equal([
+      'Cannot execute the operation on ended Span',
+      "opentelemetry-exporter-cif KPI event 'CallHold' lost: its span is not sampled",
+    ]);
+    await Promise.all([provider.shutdown(), sampling.shutdown()]);
   });
 
   it('delivers log-based KPI events emitted in spans the trace sampler dropped: trace sampling does not touch log records', async () => {
