@@ -183,20 +183,25 @@ export class CifInstrumentation {
     const name = `${PREFIX}.${method}`;
     const attributes = { [ATTR_RPC_SYSTEM]: RPC_SYSTEM, [ATTR_RPC_METHOD]: method };
     const start = () => this.startSpan(name, SpanKind.CLIENT, attributes);
-    const argumentsFor = (args: unknown[], span: Span) => this.argumentsFor(library, method, args, span);
+    const argumentsFor = (args: unknown[], span: Span | undefined) => this.argumentsFor(library, method, args, span);
     const wrapper: AnyFunction = function (this: unknown, ...args: unknown[]): unknown {
       const started = start();
-      if (!started) return Reflect.apply(original, this, args);
-      const callArgs = argumentsFor(args, started.span);
-      return runInSpan(started.span, started.parent, () => Reflect.apply(original, this, callArgs));
+      // Handlers are swapped even for a call not traced, so that the host and the registry agree.
+      const callArgs = argumentsFor(args, started?.span);
+      const call = () => Reflect.apply(original, this, callArgs);
+      return started ? runInSpan(started.span, started.parent, call) : call();
     };
     wrappers.add(wrapper);
     return wrapper;
   }
 
-  /** The arguments the host gets: the correlationId filled in, a handler swapped for its wrapper. */
-  private argumentsFor(library: object, method: string, args: unknown[], span: Span): readonly unknown[] {
+  /**
+   * The arguments the host gets: a handler swapped for its wrapper while enabled, traced or not;
+   * the correlationId filled in when the call has a span.
+   */
+  private argumentsFor(library: object, method: string, args: unknown[], span: Span | undefined): readonly unknown[] {
     try {
+      if (!this.enabled) return args;
       const [eventName, handler] = args;
       if ((method === 'addHandler' || method === 'removeHandler') && typeof handler === 'function') {
         // As the host reads it; a name whose toString throws leaves the call as it is.
@@ -208,7 +213,7 @@ export class CifInstrumentation {
             : this.handlers.remove(library, event, own);
         return wrapper ? [eventName, wrapper, ...args.slice(2)] : args;
       }
-      return this.config.correlationId === false ? args : withCorrelationId(method, args, span.spanContext().traceId);
+      return !span || this.config.correlationId === false ? args : withCorrelationId(method, args, span.spanContext().traceId);
     } catch {
       return args;
     }

@@ -1,4 +1,4 @@
-import { context, diag, DiagLogLevel, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type ContextManager, type TracerProvider } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type ContextManager, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { suppressTracing } from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
@@ -52,6 +52,8 @@ describe('CifInstrumentation', () => {
   let received: Array<{ method: string; self: unknown; args: unknown[] }>;
   let unregister: (() => void) | undefined;
   let instrumentation: CifInstrumentation;
+  /** Makes the tracer of a test's flaky provider throw from then on. */
+  let tracerBroken = false;
 
   /** Methods the stand-in host lacks, answered at once and recorded; it answers setPresence itself. */
   function hostMethods(): Library {
@@ -119,6 +121,7 @@ describe('CifInstrumentation', () => {
     target = new EventTarget() as Host;
     received = [];
     unregister = undefined;
+    tracerBroken = false;
   });
   afterEach(async () => {
     unregister?.();
@@ -431,6 +434,24 @@ describe('CifInstrumentation', () => {
       await context.with(suppressTracing(context.active()), () => fake.fireEvent('onsessionclosed'));
       expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework.addHandler']);
     });
+
+    [
+      { when: 'with tracing suppressed', remove: (run: () => unknown) => context.with(suppressTracing(context.active()), run) },
+      { when: 'by a tracer that throws by then', remove: (run: () => unknown) => ((tracerBroken = true), run()) },
+    ].forEach(({ when, remove }) =>
+      it(`removes a handler added while traced when removeHandler is not traced, ${when}`, async () => {
+        install();
+        const working = provider.getTracer('x');
+        const flaky = { getTracer: () => ({ startSpan: (...args: Parameters<Tracer['startSpan']>) => { if (tracerBroken) throw new Error('tracer bug'); return working.startSpan(...args); } }) };
+        register({}, flaky as unknown as TracerProvider);
+        const calls: unknown[] = [];
+        const handler = (data: unknown) => void calls.push(data);
+        await cif().addHandler!('onclicktoact', handler);
+        await remove(() => cif().removeHandler!('onclicktoact', handler));
+        await fake.fireEvent('onclicktoact', '{"value":"555"}');
+        expect(calls).to.deep.equal([]);
+      }),
+    );
 
     it('passes the arguments after the handler on to the host', () => {
       const library = install();
