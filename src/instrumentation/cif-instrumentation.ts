@@ -161,16 +161,17 @@ export class CifInstrumentation {
   /** Replaces one function by its wrapper; false when it is not a plain writable function. */
   private wrapMethod(library: object, name: string, methods: Map<string, WrappedMethod>): boolean {
     try {
+      const own = Object.getOwnPropertyDescriptor(library, name);
+      const descriptor = own ?? inheritedDescriptor(library, name);
+      // A getter, own or inherited, computes its function each time, and a read-only one cannot be replaced: left alone.
+      if (!descriptor?.writable) return false;
       const value: unknown = (library as Record<string, unknown>)[name];
       if (typeof value !== 'function' || wrappers.has(value as AnyFunction)) return false;
       const original = value as AnyFunction;
-      const descriptor = Object.getOwnPropertyDescriptor(library, name);
-      // A getter computes its function each time, and a read-only one cannot be replaced: left alone.
-      if (descriptor && !(descriptor.writable && 'value' in descriptor)) return false;
       const wrapper = this.wrapCall(library, name, original);
-      if (descriptor) (library as Record<string, unknown>)[name] = wrapper;
-      else Object.defineProperty(library, name, { value: wrapper, writable: true, configurable: true, enumerable: isEnumerable(library, name) });
-      methods.set(name, { original, wrapper, own: descriptor !== undefined });
+      if (own) (library as Record<string, unknown>)[name] = wrapper;
+      else Object.defineProperty(library, name, { value: wrapper, writable: true, configurable: true, enumerable: descriptor.enumerable === true });
+      methods.set(name, { original, wrapper, own: own !== undefined });
       return true;
     } catch (error) {
       log('debug', `${PREFIX}.${name} cannot be wrapped; its calls are not traced`, error);
@@ -283,13 +284,13 @@ function functionNames(library: object): Set<string> {
   return names;
 }
 
-/** Whether the property `name` that `library` inherits is enumerable, so its shadow lists as it did. */
-function isEnumerable(library: object, name: string): boolean {
+/** The descriptor of the property `name` that `library` inherits, if any: its shadow keeps what it says. */
+function inheritedDescriptor(library: object, name: string): PropertyDescriptor | undefined {
   for (let o = Object.getPrototypeOf(library) as object | null; o; o = Object.getPrototypeOf(o) as object | null) {
     const descriptor = Object.getOwnPropertyDescriptor(o, name);
-    if (descriptor) return descriptor.enumerable === true;
+    if (descriptor) return descriptor;
   }
-  return false;
+  return undefined;
 }
 
 /** Puts `method.original` back unless the page has replaced the wrapper since. */

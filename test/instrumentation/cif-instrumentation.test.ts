@@ -757,6 +757,24 @@ describe('CifInstrumentation', () => {
       expect(finished()).to.deep.equal([]);
     });
 
+    it('leaves a getter and a read-only function the library inherits alone, and adds no property of its own', () => {
+      let made = 0;
+      class Library {
+        /** A getter that makes its function at each read, as a lazy binding does. */
+        get getWidth() {
+          const n = ++made;
+          return () => n;
+        }
+      }
+      const fixed = () => 'read-only';
+      Object.defineProperty(Library.prototype, 'getMode', { value: fixed, writable: false, enumerable: true });
+      const library = new Library() as unknown as Library & { getMode(): string };
+      target.Microsoft = { CIFramework: library as never };
+      register();
+      expect([Object.getOwnPropertyNames(library), library.getWidth(), library.getWidth(), library.getMode, library.getMode()]).to.deep.equal([[], 1, 2, fixed, 'read-only']);
+      expect(finished()).to.deep.equal([]);
+    });
+
     it('calls the host once, with its arguments, when the tracer throws', async () => {
       install();
       const broken = { getTracer: () => ({ startSpan: () => { throw new Error('tracer bug'); }, startActiveSpan: () => { throw new Error('tracer bug'); } }) };
