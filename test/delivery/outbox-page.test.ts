@@ -39,6 +39,10 @@ describe('what the page offers the outbox', () => {
       expect(withPageGlobals({ navigator: undefined, localStorage: store }, () => findStore(undefined, locks))).to.deep.equal([store, locks, '']);
     });
 
+    it('says that Web Locks are missing on a page with localStorage and no navigator', () => {
+      expect(withPageGlobals({ navigator: undefined, localStorage: store }, () => findStore(undefined, undefined))).to.equal('no navigator.locks');
+    });
+
     it('says that Web Locks are missing where the page has navigator.locks without request()', () => {
       expect(withPageGlobals({ navigator: { locks: {} } }, () => findStore(store, undefined))).to.equal('no navigator.locks');
     });
