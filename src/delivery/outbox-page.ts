@@ -54,9 +54,9 @@ export function findStore(
 
 /**
  * The page's path; in a frame, after the origin of the page at the top, or none where the browser
- * does not tell it (no `location.ancestorOrigins`, or the origin hidden by a referrer policy): a
- * frame's storage is shared by every organisation on the site `dynamics.com`, and a referrer names
- * the page that navigated the frame last, which may be the widget's own or a sign-in page.
+ * does not tell it (no `location.ancestorOrigins`, or an opaque origin): a frame's storage is
+ * shared by every organisation on the site `dynamics.com`, and a referrer names the page that
+ * navigated the frame last, which may be the widget's own or a sign-in page.
  */
 export function defaultName(): string | undefined {
   try {
@@ -64,7 +64,7 @@ export function defaultName(): string | undefined {
     const path = location?.pathname;
     const ancestors = location?.ancestorOrigins;
     const origin = top === self ? '' : ancestors?.[ancestors.length - 1];
-    // An origin hidden by the top page's referrer policy reads "null".
+    // An opaque origin (a sandboxed page's) reads "null", the same for every page.
     if (typeof origin === 'string' && origin !== 'null') return origin + (typeof path === 'string' ? path : '');
   } catch {
     // The page's globals would not tell.

@@ -240,7 +240,7 @@ describe('outbox', () => {
         globals: { location: { pathname: '/cif/widget.html' }, document: { referrer: 'https://fabrikam.crm4.dynamics.com/main.aspx' }, top: {}, self: {} },
       },
       {
-        title: "a frame whose top page's origin is hidden by its referrer policy",
+        title: 'a frame whose top page has an opaque origin',
         globals: { location: { pathname: '/cif/widget.html', ancestorOrigins: ['null'] }, top: {}, self: {} },
       },
       {
