@@ -7,7 +7,7 @@ import { kpiEventAttributes, writeKpiEvent, type CifKpiEventDetails } from './kp
  * Records the KPI event `name` on `span` as a span event carrying `cif.kpi.name` and the
  * `cif.kpi.*` attributes of `details`; `CifSpanExporter` sends it when the span ends.
  * `time` defaults to now. With no span (`trace.getActiveSpan()` outside any span) nothing is
- * recorded and a `diag.warn` says so; on a span that is not sampled (a sampler dropped it, or
+ * recorded and a `diag.warn` says so; on a span that is not exported (a sampler dropped it, or
  * no SDK is registered) the KPI event is lost, and a `diag.warn` says so once, naming `CifSampler`.
  * Never throws.
  * @example recordKpiEvent(span, 'CallAccepted', { notificationResponseAction: 'accepted' });
@@ -21,28 +21,30 @@ export function recordKpiEvent(
   const record = (): boolean => {
     if (typeof span?.addEvent !== 'function') return false;
     span.addEvent(name, kpiEventAttributes(name, details), time);
-    // Processors export sampled spans only; the SDK itself warns of a span that has ended.
-    if (!isSampled(span)) {
+    if (!isExported(span)) {
       // Once per page: a sampler drops spans by the thousand, and the fix is the same for each.
-      log(warnedNotSampled ? 'debug' : 'warn', `KPI event '${name}' lost: its span is not sampled${warnedNotSampled ? '.' : NOT_SAMPLED_FIX}`);
-      warnedNotSampled = true;
+      log(warnedNotExported ? 'debug' : 'warn', `KPI event '${name}' lost: its span is not exported${warnedNotExported ? '.' : NOT_EXPORTED_FIX}`);
+      warnedNotExported = true;
     }
     return true;
   };
   writeKpiEvent(name, record, 'recorded', 'there is no span to record it on');
 }
 
-/** The SAMPLED bit of the span's trace flags; a span that cannot say is taken as sampled. */
-function isSampled(span: Span): number {
+/**
+ * Whether span processors get the span: it records and is sampled (a remote parent's span is
+ * neither). A span that has ended, which the SDK warns of itself, or that cannot say is taken as exported.
+ */
+function isExported(span: Span): unknown {
   try {
-    return span.spanContext().traceFlags & 1;
+    return (span as { ended?: unknown }).ended || (span.isRecording() && span.spanContext().traceFlags & 1);
   } catch {
-    return 1;
+    return true;
   }
 }
 
-let warnedNotSampled = false;
-const NOT_SAMPLED_FIX = ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`) or no tracer provider is registered. Shown once.';
+let warnedNotExported = false;
+const NOT_EXPORTED_FIX = ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`) or no tracer provider is registered. Shown once.';
 
 /**
  * An `eventFilter` that keeps only the KPI events recorded with `recordKpiEvent` or

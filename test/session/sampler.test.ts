@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, SpanKind, context, diag, DiagLogLevel, trace, type Attributes, type Context } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, TraceFlags, context, diag, DiagLogLevel, trace, type Attributes, type Context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { TraceState } from '@opentelemetry/core';
 import {
@@ -104,11 +104,11 @@ describe('CifSampler', () => {
     await provider.forceFlush();
     expect(client.calls.length).to.be.within(1, KPI_EVENTS - 1);
     expect(messages).to.have.length(1);
-    expect(messages[0]).to.match(/^opentelemetry-exporter-cif KPI event 'Call\d+' lost: its span is not sampled.*new CifSampler\(yourSampler\).*Shown once\.$/);
+    expect(messages[0]).to.match(/^opentelemetry-exporter-cif KPI event 'Call\d+' lost: its span is not exported.*new CifSampler\(yourSampler\).*Shown once\.$/);
     await provider.shutdown();
   });
 
-  it('says each later KPI event lost on a span that is not sampled in a debug line', async () => {
+  it('says each later KPI event lost on a span that is not exported in a debug line', async () => {
     const recordKpiEvent = await freshRecordKpiEvent('debug');
     const lines: string[] = [];
     const keep = (level: string) => (...args: unknown[]) => lines.push(`${level} ${args.join(' ')}`);
@@ -136,8 +136,17 @@ describe('CifSampler', () => {
     await provider.forceFlush();
     expect(client.calls).to.deep.equal([]);
     expect(messages).to.have.length(1);
-    expect(messages[0]).to.match(/^opentelemetry-exporter-cif KPI event 'CallAccepted' lost: its span is not sampled: a trace sampler dropped it .*Shown once\.$/);
+    expect(messages[0]).to.match(/^opentelemetry-exporter-cif KPI event 'CallAccepted' lost: its span is not exported: a trace sampler dropped it .*Shown once\.$/);
     await provider.shutdown();
+  });
+
+  it("warns of a KPI event lost on a remote parent's span, sampled but recording nothing", async () => {
+    const recordKpiEvent = await freshRecordKpiEvent('remote');
+    const messages = captureDiag();
+    const remote = trace.wrapSpanContext({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED, isRemote: true });
+    recordKpiEvent(remote, 'CallAccepted');
+    expect(messages).to.have.length(1);
+    expect(messages[0]).to.match(/^opentelemetry-exporter-cif KPI event 'CallAccepted' lost: its span is not exported: .*Shown once\.$/);
   });
 
   it('leaves a KPI event recorded on a span that has ended to the SDK, which warns, and keeps its one warning for the sampler', async () => {
@@ -149,9 +158,9 @@ describe('CifSampler', () => {
     recordKpiEvent(ended, 'CallAccepted');
     const { provider: sampling, tracer: dropping } = setup(new AlwaysOffSampler());
     recordKpiEvent(dropping.startSpan('call'), 'CallHold');
-    expect(messages.map((m) => m.replace(/ \{traceId: .*/, '').replace(/(not sampled): .*/, '$1'))).to.deep.equal([
+    expect(messages.map((m) => m.replace(/ \{traceId: .*/, '').replace(/(not exported): .*/, '$1'))).to.deep.equal([
       'Cannot execute the operation on ended Span',
-      "opentelemetry-exporter-cif KPI event 'CallHold' lost: its span is not sampled",
+      "opentelemetry-exporter-cif KPI event 'CallHold' lost: its span is not exported",
     ]);
     await Promise.all([provider.shutdown(), sampling.shutdown()]);
   });
