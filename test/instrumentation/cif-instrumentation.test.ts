@@ -176,8 +176,19 @@ describe('CifInstrumentation', () => {
 
     const rejected = new Error('Provider not active');
     const hostile = new Proxy({}, { get: () => { throw new Error('no reading me'); }, has: () => { throw new Error('no'); } });
+    const oddlyNamed = Object.assign(new Error('Provider not active'), { name: 42, stack: undefined });
+    const unreadableName = new Error('Provider not active');
+    // Read before the name is made unreadable: V8 writes the stack on first read, with the name.
+    const stack = unreadableName.stack;
+    Object.defineProperty(unreadableName, 'name', {
+      get() {
+        throw new Error('no reading me');
+      },
+    });
     [
       { what: 'an Error', reason: rejected, shows: failed('Provider not active', 'Error', rejected.stack) },
+      { what: 'an Error whose name and stack are not strings', reason: oddlyNamed, shows: failed('Provider not active', 'CifHostError') },
+      { what: 'an Error whose name cannot be read', reason: unreadableName, shows: failed('Provider not active', 'CifHostError', stack) },
       { what: 'a Map holding message, as old CIF builds do', reason: new Map([['message', 'Session not found']]), shows: failed('Session not found', 'CifHostError') },
       { what: 'a string', reason: 'FAILED', shows: failed('FAILED', 'CifHostError') },
       { what: 'a value that cannot be read', reason: hostile, shows: failed('CIF host rejected the call with a value that cannot be read', 'CifHostError') },
@@ -622,6 +633,29 @@ describe('CifInstrumentation', () => {
       await kept.call(cif(), { templateName: 't' });
       expect(finished()).to.deep.equal([]);
       expect(received.map((r) => r.args)).to.deep.equal([[{ templateName: 't' }]]);
+    });
+
+    it('passes the widget\'s own handler to the host through an addHandler wrapper the page kept after disable()', async () => {
+      const library = install();
+      const seen = recordAddHandler(library);
+      register();
+      const kept = cif().addHandler!;
+      instrumentation.disable();
+      const handler = () => undefined;
+      await kept.call(cif(), 'onclicktoact', handler);
+      expect(seen).to.deep.equal([['onclicktoact', handler]]);
+    });
+
+    it('wraps a writable function the library holds as an own property that cannot be reconfigured, and keeps it enumerable', async () => {
+      const library = install();
+      const setPresence = library.setPresence!;
+      Reflect.deleteProperty(library, 'setPresence');
+      Object.defineProperty(library, 'setPresence', { value: setPresence, writable: true, enumerable: true, configurable: false });
+      register();
+      expect(cif().setPresence).not.to.equal(setPresence);
+      expect(Object.getOwnPropertyDescriptor(cif(), 'setPresence')).to.include({ writable: true, enumerable: true, configurable: false });
+      await cif().setPresence!('Available');
+      expect(finished().map((span) => span.name)).to.deep.equal(['Microsoft.CIFramework.setPresence']);
     });
 
     it('stops listening for CIFInitDone on disable()', () => {

@@ -149,6 +149,19 @@ describe('CifSampler', () => {
     expect(messages[0]).to.match(/^opentelemetry-exporter-cif KPI event 'CallAccepted' lost: its span is not exported: .*Shown once\.$/);
   });
 
+  it('takes a span that cannot say whether it records as exported, and records on it without a warning', async () => {
+    const recordKpiEvent = await freshRecordKpiEvent('cannot-say');
+    const messages = captureDiag();
+    const events: string[] = [];
+    const span = trace.wrapSpanContext({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.NONE });
+    span.addEvent = (name: string) => (events.push(name), span);
+    span.isRecording = () => {
+      throw new Error('span bug');
+    };
+    recordKpiEvent(span, 'CallAccepted');
+    expect([events, messages]).to.deep.equal([['CallAccepted'], []]);
+  });
+
   it('leaves a KPI event recorded on a span that has ended to the SDK, which warns, and keeps its one warning for the sampler', async () => {
     const recordKpiEvent = await freshRecordKpiEvent('ended');
     const messages = captureDiag();
