@@ -189,8 +189,9 @@ export class CifInstrumentation {
       const started = start();
       // Handlers are swapped even for a call not traced, so that the host and the registry agree.
       const callArgs = argumentsFor(args, started?.span);
-      const call = () => Reflect.apply(original, this, callArgs);
-      return started ? runInSpan(started.span, started.parent, call) : call();
+      // The exporter's own calls are not traced: no closure for them.
+      if (!started) return Reflect.apply(original, this, callArgs);
+      return runInSpan(started.span, started.parent, () => Reflect.apply(original, this, callArgs));
     };
     wrappers.add(wrapper);
     return wrapper;

@@ -33,7 +33,8 @@ export function recordKpiEvent(
 
 /**
  * Whether span processors get the span: it records and is sampled (a remote parent's span is
- * neither). A span that has ended, which the SDK warns of itself, or that cannot say is taken as exported.
+ * sampled but does not record). A span that has ended, which the SDK warns of itself, or that
+ * cannot say is taken as exported.
  */
 function isExported(span: Span): unknown {
   try {
