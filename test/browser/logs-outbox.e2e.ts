@@ -1,0 +1,194 @@
+// The outbox end to end for log-based KPI events: the browser logs SDK's BatchLogRecordProcessor
+// and CifLogRecordExporter at their defaults (fixtures/logs-outbox-page.ts). Each test reloads or
+// opens tabs of one widget (its own path, so its own outbox), records what each page's host
+// received, and compares the whole story with what the outbox promises: every call sent once,
+// and none sent again once handed to the host.
+import { expect } from 'chai';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import type { RecordedCifCall } from '../../src/testing/index.js';
+import { launchChromium, type Browser } from './chromium.js';
+import { servePage, type ServedPage } from './serve.js';
+
+/** One load of the widget page: its stand-in CIF host and the KPI events it emits in one trace. */
+interface WidgetLoad {
+  /** `none`: no CIF library; `starting`: present, not started while this page lives; `ready`: started; `silent`: started, never answers. */
+  cif: 'none' | 'starting' | 'ready' | 'silent';
+  correlationId: string;
+  conversationId: string;
+  events: Array<[kpiEventName: string, eventTimestamp: string]>;
+  /** `now`: the page flushes its logger provider at once; `hide`: the records wait in the processor until the page is hidden. */
+  flush: 'now' | 'hide';
+}
+
+interface Seen {
+  host: RecordedCifCall[];
+  stored: number;
+  /** Uncaught errors and console errors of the tab, and diag warnings of the page. */
+  problems: string[];
+}
+
+/** How long a wait lasts before the test looks anyway, and fails with a diff of what each host got. */
+const WAIT_MILLIS = 2_000;
+/** `maxConcurrentCalls`' default. */
+const SLOTS = 8;
+
+const callsOf = ({ conversationId, correlationId, events }: WidgetLoad): RecordedCifCall[] =>
+  events.map(([kpiEventName, eventTimestamp]) => ({
+    data: { conversationId, providerSessionId: `CA-${conversationId}`, events: [{ kpiEventName, eventTimestamp }] },
+    eventName: kpiEventName,
+    correlationId,
+  }));
+
+function load(cif: WidgetLoad['cif'], n: number, names: string[], flush: WidgetLoad['flush'] = 'now'): WidgetLoad {
+  return {
+    cif,
+    correlationId: `${n}`.repeat(8) + `-${n}${n}${n}${n}`.repeat(3) + '-' + `${n}`.repeat(12),
+    conversationId: `conv-${n}`,
+    events: names.map((name, i) => [name, new Date(Date.UTC(2026, 10, 25, 10, n, i, 123)).toISOString()]),
+    flush,
+  };
+}
+
+describe('the outbox across reloads and tabs for log-based KPI events, in Chromium', function () {
+  this.timeout(60_000);
+  let browser: Browser;
+  let served: ServedPage;
+  let tabs: Tab[] = [];
+  const WIDGETS = ['reload-none', 'reload-starting', 'silent', 'tabs'];
+
+  interface Tab {
+    page: Page;
+    errors: string[];
+  }
+
+  before(async () => {
+    const html = '<!doctype html><meta charset="utf-8"><script src="logs-outbox-page.js"></script>';
+    served = await servePage(Object.fromEntries(WIDGETS.map((name) => [`${name}.html`, html])), {
+      entryPoints: [fileURLToPath(new URL('./fixtures/logs-outbox-page.ts', import.meta.url))],
+      bundle: true,
+      format: 'iife',
+      platform: 'browser',
+      target: 'es2020',
+    });
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await served?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(tabs.map(({ page }) => page.close()));
+    tabs = [];
+  });
+
+  const urlOf = (widget: string, { cif, correlationId, conversationId, events, flush }: WidgetLoad) =>
+    `${served.url}${widget}.html?widget=${encodeURIComponent(JSON.stringify({ cif, trace: correlationId.replaceAll('-', ''), conv: conversationId, events, flush }))}`;
+
+  async function open(widget: string, widgetLoad: WidgetLoad): Promise<Tab> {
+    const tab = await browser.newPage();
+    tabs.push(tab);
+    await tab.page.goto(urlOf(widget, widgetLoad));
+    return tab;
+  }
+
+  async function reload(tab: Tab, widget: string, widgetLoad: WidgetLoad): Promise<void> {
+    await tab.page.evaluate((url) => history.replaceState(null, '', url), urlOf(widget, widgetLoad));
+    await tab.page.reload();
+  }
+
+  const look = (tab: Tab) =>
+    tab.page.evaluate(() => {
+      const { widget } = window as unknown as { widget: { calls: RecordedCifCall[]; stored(): number; warnings: string[] } };
+      return { host: widget.calls, stored: widget.stored(), warnings: widget.warnings };
+    });
+
+  async function waitFor(check: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + WAIT_MILLIS;
+    while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  /** Waits until the tab's host has at least `calls` calls and its outbox `stored` entries, or WAIT_MILLIS, then says what it has. */
+  async function observe(tab: Tab, { calls = 0, stored = 0 }: { calls?: number; stored?: number }): Promise<Seen> {
+    await waitFor(async () => {
+      const now = await look(tab);
+      return now.host.length >= calls && now.stored === stored;
+    });
+    const { host, stored: entries, warnings } = await look(tab);
+    return { host, stored: entries, problems: [...tab.errors.splice(0), ...warnings] };
+  }
+
+  /** Waits until this page of the widget holds its outbox's lock (its entries are written from then on). */
+  const outboxLocked = (tab: Tab) =>
+    waitFor(() =>
+      tab.page.evaluate(async () => {
+        const { held = [] } = await navigator.locks.query();
+        return held.some(({ name }) => name?.startsWith(`otel-cif/${location.pathname}/`));
+      }),
+    );
+
+  const seen = (host: RecordedCifCall[], stored = 0): Seen => ({ host, stored, problems: [] });
+
+  const cases = [
+    {
+      title: 'with no CIF library, exported at once, and sent by the reloaded page',
+      widget: 'reload-none',
+      first: load('none', 1, ['CallAccepted', 'CallHold']),
+      storedAtReload: 2,
+    },
+    {
+      title: 'with the CIF library still starting, still in the BatchLogRecordProcessor until the reload hides the page',
+      widget: 'reload-starting',
+      first: load('starting', 1, ['CallAccepted', 'CallHold'], 'hide'),
+      storedAtReload: 0,
+    },
+  ];
+  cases.forEach(({ title, widget, first, storedAtReload }) =>
+    it(`sends the log-based KPI events recorded while CIF was not ready once, after a reload, and never again: ${title}`, async () => {
+      const [reloaded, later] = [load('ready', 2, ['CallResume']), load('ready', 3, ['CallEnded'])];
+      const tab = await open(widget, first);
+      if (first.flush === 'hide') await outboxLocked(tab);
+      const story = [await observe(tab, { stored: storedAtReload })];
+      await reload(tab, widget, reloaded);
+      story.push(await observe(tab, { calls: 3 }));
+      await reload(tab, widget, later);
+      story.push(await observe(tab, { calls: 1 }));
+      expect(story).to.deep.equal([seen([], storedAtReload), seen([...callsOf(first), ...callsOf(reloaded)]), seen(callsOf(later))]);
+    }),
+  );
+
+  it('never sends again a log-based KPI event handed to a host that did not answer, and sends those queued behind it once after a reload', async () => {
+    const names = Array.from({ length: SLOTS + 2 }, (_, i) => `Step${i + 1}`);
+    const [silent, reloaded, later] = [load('silent', 1, names), load('ready', 2, ['CallResume']), load('ready', 3, ['CallEnded'])];
+    const tab = await open('silent', silent);
+    const story = [await observe(tab, { calls: SLOTS, stored: 2 })];
+    await reload(tab, 'silent', reloaded);
+    story.push(await observe(tab, { calls: 3 }));
+    await reload(tab, 'silent', later);
+    story.push(await observe(tab, { calls: 1 }));
+    const [handedOver, queued] = [callsOf(silent).slice(0, SLOTS), callsOf(silent).slice(SLOTS)];
+    expect(story).to.deep.equal([seen(handedOver, 2), seen([...queued, ...callsOf(reloaded)]), seen(callsOf(later))]);
+  });
+
+  it('lets exactly one of two open tabs send each log-based KPI event a closed page left, and each tab its own once', async () => {
+    const [closed, left, right] = [load('none', 1, ['CallAccepted', 'CallHold']), load('none', 2, ['CallResume']), load('none', 3, ['CallEnded'])];
+    const closing = await open('tabs', closed);
+    const closedSeen = await observe(closing, { stored: 2 });
+    await closing.page.close();
+    const both = await Promise.all([open('tabs', left), open('tabs', right)]);
+    const storedAtStart = (await observe(both[0]!, { stored: 4 })).stored;
+    await Promise.all(both.map(({ page }) => page.evaluate(() => (window as unknown as { widget: { loadCif(): void } }).widget.loadCif())));
+    await waitFor(async () => {
+      const [a, b] = await Promise.all(both.map(look));
+      return a!.host.length + b!.host.length >= 4 && a!.stored === 0;
+    });
+    const tabsSeen = await Promise.all(both.map((tab) => observe(tab, {})));
+    // One tab takes all of the closed page's calls, under that page's lock.
+    const taker = Math.max(0, tabsSeen.findIndex(({ host }) => host.some(({ correlationId }) => correlationId === closed.correlationId)));
+    expect({ closedSeen, storedAtStart, tabsSeen }).to.deep.equal({
+      closedSeen: seen([], 2),
+      storedAtStart: 4,
+      tabsSeen: [left, right].map((own, i) => seen([...(i === taker ? callsOf(closed) : []), ...callsOf(own)])),
+    });
+  });
+});
