@@ -18,12 +18,13 @@ export type { DeliveryOptions } from './options.js';
 export interface DeliveryEngine {
   /**
    * Hands calls to the host, starting at once what CIF readiness and free slots allow. Never
-   * throws or rejects; resolves once every call has settled, saying how many failed and why.
+   * throws or rejects; resolves once every call has settled or is kept in the outbox for a later
+   * page, saying how many failed and why.
    * With `refuse`, for an exporter that is shut down, every call fails as `after_shutdown`.
    */
   deliver(calls: readonly CifCall[], refuse?: boolean): Promise<DeliveryReport>;
   /**
-   * Resolves once every call handed to `deliver()` so far has settled, or after `timeoutMillis`
+   * Resolves once every call handed to `deliver()` so far has settled or is kept in the outbox, or after `timeoutMillis`
    * when given. In Node it keeps the process alive meanwhile, which the engine's own timer does not.
    */
   flush(timeoutMillis?: number): Promise<void>;
@@ -35,6 +36,9 @@ export interface DeliveryEngine {
   /** True from the moment `shutdown()` is called. */
   readonly isClosed: boolean;
 }
+
+/** The batch of a call the outbox kept at its admission, which was told so then. */
+const kept: Batch = () => {};
 
 /** How long the host itself lets a call run (CIF docs): a timed-out call may hold its slot until then. */
 export const HOST_TIMEOUT_MILLIS = 100_000;
@@ -78,6 +82,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let slots: Slot[] = [];
   /** When the current wait for CIF runs out, if calls wait for it. */
   let readyWaitAt: number | undefined;
+  /** Resolves the wait of `shutdown()` once every call has settled. */
+  let drained: (() => void) | undefined;
   /** Set when `shutdown()` is called: from then on, calls are refused. */
   let closing: Promise<void> | undefined;
   /** The engine's one timer, set for the earliest deadline asked of it, on `clock`; `timerAt` is `Infinity` when it is not set. */
@@ -100,6 +106,11 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     stats.kpiEventsPending += events;
     if (refusal) return settle(job, refusal, refusal === shutDownError ? 'after_shutdown' : 'queue_full');
     job.entry ??= outbox?.add(call);
+    if (job.entry && outbox!.holds(job.entry)) {
+      // Kept for a later page should this one go: its export need not wait for the host.
+      job.batch();
+      job.batch = kept;
+    }
     jobs.put(job);
     // With every slot taken and CIF ready, the call only waits: most calls of a large batch.
     if (slots.length < maxConcurrentCalls || readiness.current() !== 'ready') pump();
@@ -194,7 +205,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** A job is done: delivered without `error`; else kept when the outbox still holds its call for a later page; else dropped for `reason`. */
   function settle(job: Job, error?: Error, reason?: DeliveryDropReason): void {
     const { events, entry } = job;
-    admitted--;
+    if (--admitted === 0) drained?.();
     stats.kpiEventsPending -= events;
     if (!error) stats.kpiEventsDelivered += events;
     else if (entry && outbox!.holds(entry)) {
@@ -290,7 +301,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   }
 
   async function close(): Promise<void> {
-    await batches.flush(timeoutMillis);
+    if (admitted > 0) await batches.flush(timeoutMillis, new Promise<void>((resolve) => (drained = resolve)));
     settleAll(new CifShutdownError('the CIF delivery shut down before this call settled'), 'after_shutdown');
     outbox?.dispose();
     readiness.dispose();

@@ -11,7 +11,8 @@ export interface Job {
   /** Its rank in admission order: every place keeps its calls in this order. */
   readonly seq: number;
   readonly events: number;
-  readonly batch: Batch;
+  /** Told once of its call: when it settles, or earlier when the outbox keeps it. */
+  batch: Batch;
   /** Its call in the outbox, where there is one. */
   entry: OutboxEntry | undefined;
   /** When a call still waiting for CIF gives up (monotonic millis): from its admission, then from its first attempt. */

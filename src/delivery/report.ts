@@ -11,7 +11,10 @@ export interface DeliveryReport {
   errors: Error[];
 }
 
-/** Counts one settled call of a `deliver()`, failed with `error` or delivered without: counts only, so a batch's size costs nothing. */
+/**
+ * Counts one call of a `deliver()`, failed with `error` or done without: delivered, or kept in the
+ * outbox for a later page. Counts only, so a batch's size costs nothing.
+ */
 export type Batch = (error?: Error) => void;
 
 /** The `error` of a failed export: how many calls failed, and the distinct reasons. */
@@ -49,12 +52,12 @@ export function createBatches() {
       return [count, done];
     },
     /**
-     * Resolves once every batch open now has settled, or after `timeoutMillis`. In Node it keeps
+     * Resolves once every batch open now is done (or `until` resolves), or after `timeoutMillis`. In Node it keeps
      * the process alive meanwhile: the caller is waiting, and the wait is bounded. Without a timer
      * no call can be at the host (the engine gives them up), so the calls alone bound the wait.
      */
-    async flush(timeoutMillis = MAX_TIMER_MILLIS): Promise<void> {
-      if (open.size === 0) return;
+    async flush(timeoutMillis = MAX_TIMER_MILLIS, until: Promise<unknown> | false = open.size > 0 && Promise.all(open)): Promise<void> {
+      if (!until) return;
       let keepAlive: Timer | undefined;
       const timeUp = new Promise<void>((resolve) => {
         try {
@@ -64,7 +67,7 @@ export function createBatches() {
         }
       });
       try {
-        await Promise.race([Promise.all(open), timeUp]);
+        await Promise.race([until, timeUp]);
       } finally {
         stopTimer(keepAlive);
       }

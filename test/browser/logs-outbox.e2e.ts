@@ -55,7 +55,7 @@ describe('the outbox across reloads and tabs for log-based KPI events, in Chromi
   let browser: Browser;
   let served: ServedPage;
   let tabs: Tab[] = [];
-  const WIDGETS = ['reload-none', 'reload-starting', 'silent', 'tabs'];
+  const WIDGETS = ['reload-none', 'reload-starting', 'reload-burst', 'silent', 'tabs', 'behind'];
 
   interface Tab {
     page: Page;
@@ -142,6 +142,12 @@ describe('the outbox across reloads and tabs for log-based KPI events, in Chromi
       first: load('starting', 1, ['CallAccepted', 'CallHold'], 'hide'),
       storedAtReload: 0,
     },
+    {
+      title: 'with the CIF library still starting, 1000 records: a full batch exported at once, the rest in the processor until the reload hides the page',
+      widget: 'reload-burst',
+      first: load('starting', 1, Array.from({ length: 1000 }, (_, i) => `Step${i + 1}`), 'hide'),
+      storedAtReload: 512,
+    },
   ];
   cases.forEach(({ title, widget, first, storedAtReload }) =>
     it(`sends the log-based KPI events recorded while CIF was not ready once, after a reload, and never again: ${title}`, async () => {
@@ -150,12 +156,26 @@ describe('the outbox across reloads and tabs for log-based KPI events, in Chromi
       if (first.flush === 'hide') await outboxLocked(tab);
       const story = [await observe(tab, { stored: storedAtReload })];
       await reload(tab, widget, reloaded);
-      story.push(await observe(tab, { calls: 3 }));
+      story.push(await observe(tab, { calls: first.events.length + 1 }));
       await reload(tab, widget, later);
       story.push(await observe(tab, { calls: 1 }));
       expect(story).to.deep.equal([seen([], storedAtReload), seen([...callsOf(first), ...callsOf(reloaded)]), seen(callsOf(later))]);
     }),
   );
+
+  it('keeps a log-based KPI event emitted while an earlier export waits for CIF, and the reloaded page sends both once', async () => {
+    const [first, reloaded] = [load('none', 1, ['CallAccepted']), load('ready', 2, ['CallResume'])];
+    const hold: [string, string] = ['CallHold', '2026-11-25T10:01:01.123Z'];
+    const tab = await open('behind', first);
+    const story = [await observe(tab, { stored: 1 })];
+    await tab.page.evaluate(([name, at]) => (window as unknown as { widget: { emit(name: string, at: string): void } }).widget.emit(name, at), hold);
+    // The processor's default schedule (1 s) comes due while the first export still waits for CIF.
+    story.push(await observe(tab, { stored: 2 }));
+    await reload(tab, 'behind', reloaded);
+    story.push(await observe(tab, { calls: 3 }));
+    const both = { ...first, events: [...first.events, hold] };
+    expect(story).to.deep.equal([seen([], 1), seen([], 2), seen([...callsOf(both), ...callsOf(reloaded)])]);
+  });
 
   it('never sends again a log-based KPI event handed to a host that did not answer, and sends those queued behind it once after a reload', async () => {
     const names = Array.from({ length: SLOTS + 2 }, (_, i) => `Step${i + 1}`);
