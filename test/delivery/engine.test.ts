@@ -298,7 +298,7 @@ describe('CifDelivery', () => {
       const { failed, errors } = await delivery.deliver(calls('A'));
       expect(failed).to.equal(1);
       expect(errors.map((e) => e.name)).to.deep.equal(['CifNotLoadedError']);
-      expect(errors[0]!.message).to.match(/^CIF library not loaded/);
+      expect(errors[0]!.message).to.equal('CIF library not loaded: Microsoft.CIFramework.logAnalyticsEvent is not on this page');
       expect(stats.dropped.cif_not_loaded).to.equal(1);
     });
   });
