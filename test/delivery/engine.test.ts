@@ -901,6 +901,21 @@ describe('CifDelivery', () => {
       expect(stats.dropped.host_error).to.equal(1);
     });
 
+    it('retries a call past its wait on its backoff while a later call still waits for CIF', async () => {
+      const client = timedClient(() => Promise.reject(new Error('not initialized')));
+      installCifWithoutInitDone(client);
+      const delivery = engine(undefined, { readyTimeoutMillis: 10_000 });
+      const start = Date.now();
+      void delivery.deliver(calls('A'));
+      await clock.tickAsync(10_100);
+      void delivery.deliver(calls('B'));
+      await clock.tickAsync(1_000);
+      expect(client.calls.map((c) => [c.eventName, c.at - start])).to.deep.equal([['A', 0], ['A', 10_000], ['A', 10_250], ['A', 10_750]]);
+      expect(stats).to.include({ callsQueued: 1, kpiEventsPending: 1 });
+      await clock.tickAsync(9_000);
+      expect(client.calls.map((c) => [c.eventName, c.at - start]).slice(4)).to.deep.equal([['B', 20_100]]);
+    });
+
     it('gives up on a call readyTimeoutMillis after it was handed over, while a call past its wait holds every slot', async () => {
       // A fails before CIFInitDone, goes without it once its wait runs out, and then hangs.
       const client = timedClient((_, index) => (index === 0 ? Promise.reject('not initialized') : hangs()));
