@@ -358,6 +358,31 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       expect(logExporter.getStats()).to.include({ kpiEventsDelivered: 4, kpiEventsPending: 0, callsMade: 4 });
     });
 
+    it("waits in either exporter's forceFlush for the calls of the other", async () => {
+      const host = holdingHost();
+      const { spanExporter, logExporter } = sharedPair(host.client);
+      const spans = await sdkSpans((tracer) =>
+        tracer.startActiveSpan('inbound call', (span) => {
+          recordKpiEvent(span, 'SpanA');
+          span.end();
+        }),
+      );
+      const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'LogA'));
+      spanExporter.export(spans, () => {});
+      logExporter.export(records as never, () => {});
+      await settle();
+      const flushed: string[] = [];
+      const flushes = [
+        logExporter.forceFlush().then(() => flushed.push('log exporter')),
+        spanExporter.forceFlush().then(() => flushed.push('span exporter')),
+      ];
+      await host.release();
+      expect(flushed).to.deep.equal([]);
+      await host.release();
+      await Promise.all(flushes);
+      expect(flushed).to.have.members(['log exporter', 'span exporter']);
+    });
+
     it('bounds the queue of both exporters with one maxQueueSize, counting the overflow as queue_full in both', async () => {
       const host = holdingHost();
       const { spanExporter, logExporter } = sharedPair(host.client, { maxConcurrentCalls: 1, maxQueueSize: 2 });
