@@ -298,7 +298,7 @@ describe('CifDelivery', () => {
       const { failed, errors } = await delivery.deliver(calls('A'));
       expect(failed).to.equal(1);
       expect(errors.map((e) => e.name)).to.deep.equal(['CifNotLoadedError']);
-      expect(errors[0]!.message).to.match(/^CIF library not loaded/);
+      expect(errors[0]!.message).to.equal('CIF library not loaded: Microsoft.CIFramework.logAnalyticsEvent is not on this page');
       expect(stats.dropped.cif_not_loaded).to.equal(1);
     });
   });
@@ -899,6 +899,21 @@ describe('CifDelivery', () => {
       expect(result.value!.errors.map((e) => e.message)).to.deep.equal(['not initialized']);
       expect(stats).to.include({ callsMade: 4, callsRetried: 3, callsFailed: 1 });
       expect(stats.dropped.host_error).to.equal(1);
+    });
+
+    it('retries a call past its wait on its backoff while a later call still waits for CIF', async () => {
+      const client = timedClient(() => Promise.reject(new Error('not initialized')));
+      installCifWithoutInitDone(client);
+      const delivery = engine(undefined, { readyTimeoutMillis: 10_000 });
+      const start = Date.now();
+      void delivery.deliver(calls('A'));
+      await clock.tickAsync(10_100);
+      void delivery.deliver(calls('B'));
+      await clock.tickAsync(1_000);
+      expect(client.calls.map((c) => [c.eventName, c.at - start])).to.deep.equal([['A', 0], ['A', 10_000], ['A', 10_250], ['A', 10_750]]);
+      expect(stats).to.include({ callsQueued: 1, kpiEventsPending: 1 });
+      await clock.tickAsync(9_000);
+      expect(client.calls.map((c) => [c.eventName, c.at - start]).slice(4)).to.deep.equal([['B', 20_100]]);
     });
 
     it('gives up on a call readyTimeoutMillis after it was handed over, while a call past its wait holds every slot', async () => {

@@ -8,8 +8,11 @@ import {
   InMemoryLogRecordExporter,
   LoggerProvider,
   SimpleLogRecordProcessor,
+  type LogRecordProcessor,
   type ReadableLogRecord,
 } from '@opentelemetry/sdk-logs';
+// What a bundler resolves `BatchLogRecordProcessor` to in a page: the one that flushes on page hide.
+import { BatchLogRecordProcessor as BrowserBatchLogRecordProcessor } from '@opentelemetry/sdk-logs/build/src/platform/browser/index.js';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import {
@@ -355,6 +358,31 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       expect(logExporter.getStats()).to.include({ kpiEventsDelivered: 4, kpiEventsPending: 0, callsMade: 4 });
     });
 
+    it("waits in either exporter's forceFlush for the calls of the other", async () => {
+      const host = holdingHost();
+      const { spanExporter, logExporter } = sharedPair(host.client);
+      const spans = await sdkSpans((tracer) =>
+        tracer.startActiveSpan('inbound call', (span) => {
+          recordKpiEvent(span, 'SpanA');
+          span.end();
+        }),
+      );
+      const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'LogA'));
+      spanExporter.export(spans, () => {});
+      logExporter.export(records as never, () => {});
+      await settle();
+      const flushed: string[] = [];
+      const flushes = [
+        logExporter.forceFlush().then(() => flushed.push('log exporter')),
+        spanExporter.forceFlush().then(() => flushed.push('span exporter')),
+      ];
+      await host.release();
+      expect(flushed).to.deep.equal([]);
+      await host.release();
+      await Promise.all(flushes);
+      expect(flushed).to.have.members(['log exporter', 'span exporter']);
+    });
+
     it('bounds the queue of both exporters with one maxQueueSize, counting the overflow as queue_full in both', async () => {
       const host = holdingHost();
       const { spanExporter, logExporter } = sharedPair(host.client, { maxConcurrentCalls: 1, maxQueueSize: 2 });
@@ -537,6 +565,25 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     }),
   );
 
+  it('counts the attributes the SDK dropped over logRecordLimits.attributeCountLimit in droppedFields.sdk_attribute_limit', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifLogRecordExporter({ client });
+    const provider = new LoggerProvider({ logRecordLimits: { attributeCountLimit: 2 }, processors: [new SimpleLogRecordProcessor({ exporter })] });
+    const messages = captureDiag();
+    try {
+      const attributes = { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1', 'cif.kpi.reason': 'busy', 'call.queue': 'billing' };
+      provider.getLogger('softphone').emit({ eventName: 'CallAccepted', attributes });
+      await provider.forceFlush();
+    } finally {
+      diag.disable();
+    }
+    expect(kpiNames(client.calls)).to.deep.equal(['CallAccepted']);
+    expect((client.calls[0]!.data as CifAnalyticsData).events[0]!.kpiEventReason).to.equal(undefined);
+    expect(exporter.getStats().droppedFields.sdk_attribute_limit).to.equal(2);
+    expect(messages.filter((m) => m.includes('logRecordLimits.attributeCountLimit'))).to.have.length(1);
+    await provider.shutdown();
+  });
+
   it('warns once, naming the record and the ids it lacks, when KPI events have no CIF identity', async () => {
     const messages = captureDiag();
     const client = new RecordingCifClient();
@@ -589,4 +636,60 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     expect(flushed).to.equal(true);
     expect(exporter.getStats()).to.include({ kpiEventsDelivered: 1, kpiEventsPending: 0 });
   });
+});
+
+describe('CifLogRecordExporter in a page, with the 2.x browser BatchLogRecordProcessor', () => {
+  let document: EventTarget & { visibilityState: string };
+  beforeEach(() => {
+    document = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+    (globalThis as Record<string, unknown>)['document'] = document;
+  });
+  afterEach(() => {
+    delete (globalThis as Record<string, unknown>)['document'];
+  });
+
+  const hides: Array<[string, () => void]> = [
+    ['the page is hidden', () => {
+      document.visibilityState = 'hidden';
+      document.dispatchEvent(new Event('visibilitychange'));
+    }],
+    ['pagehide is dispatched on document', () => document.dispatchEvent(new Event('pagehide'))],
+  ];
+  hides.forEach(([when, hide]) =>
+    it(`hands the KPI event to the host a moment after ${when}`, async () => {
+      const client = new RecordingCifClient();
+      const provider = new LoggerProvider({
+        processors: [new BrowserBatchLogRecordProcessor({ exporter: new CifLogRecordExporter({ client }), scheduledDelayMillis: 60_000 })],
+      });
+      provider.getLogger('softphone').emit({ eventName: 'CallAccepted', attributes: { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' } });
+      hide();
+      expect(client.calls).to.deep.equal([]);
+      await settle();
+      expect(kpiNames(client.calls)).to.deep.equal(['CallAccepted']);
+      await provider.shutdown();
+    }),
+  );
+
+  /** The types of the listeners on `document` now, as the processors add and remove them. */
+  function listening(): () => string[] {
+    const types: string[] = [];
+    document.addEventListener = (type: string) => void types.push(type);
+    document.removeEventListener = (type: string) => void types.splice(types.indexOf(type), 1);
+    return () => [...types];
+  }
+
+  const processors: Array<[string, (exporter: CifLogRecordExporter) => LogRecordProcessor, string[]]> = [
+    ['the browser BatchLogRecordProcessor', (exporter) => new BrowserBatchLogRecordProcessor({ exporter }), ['visibilitychange', 'pagehide']],
+    ['the browser BatchLogRecordProcessor with disableAutoFlushOnDocumentHide', (exporter) => new BrowserBatchLogRecordProcessor({ exporter, disableAutoFlushOnDocumentHide: true }), []],
+    ["Node's BatchLogRecordProcessor", (exporter) => new BatchLogRecordProcessor({ exporter }), []],
+  ];
+  processors.forEach(([what, make, expected]) =>
+    it(`finds ${what} listening on document for ${expected.join(' and ') || 'nothing'}, and for nothing once shut down`, async () => {
+      const listeners = listening();
+      const provider = new LoggerProvider({ processors: [make(new CifLogRecordExporter({ client: new RecordingCifClient() }))] });
+      expect(listeners()).to.deep.equal(expected);
+      await provider.shutdown();
+      expect(listeners()).to.deep.equal([]);
+    }),
+  );
 });

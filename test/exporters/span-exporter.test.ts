@@ -7,6 +7,7 @@ import {
   BatchSpanProcessor,
   SimpleSpanProcessor,
   type SpanExporter,
+  type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { StackContextManager, WebTracerProvider } from '@opentelemetry/sdk-trace-web';
 // What a bundler resolves `BatchSpanProcessor` to in a page: the one that flushes on page hide.
@@ -681,6 +682,29 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
       }),
     );
 
+    /** The types of the listeners on `document` now, as the processors add and remove them. */
+    function listening(): () => string[] {
+      const types: string[] = [];
+      document.addEventListener = (type: string) => void types.push(type);
+      document.removeEventListener = (type: string) => void types.splice(types.indexOf(type), 1);
+      return () => [...types];
+    }
+
+    const processors: Array<[string, (exporter: CifSpanExporter) => SpanProcessor, string[]]> = [
+      ['the browser BatchSpanProcessor', (exporter) => new BrowserBatchSpanProcessor({ exporter }), ['visibilitychange', 'pagehide']],
+      ['the browser BatchSpanProcessor with disableAutoFlushOnDocumentHide', (exporter) => new BrowserBatchSpanProcessor({ exporter, disableAutoFlushOnDocumentHide: true }), []],
+      ["Node's BatchSpanProcessor", (exporter) => new BatchSpanProcessor(exporter), []],
+    ];
+    processors.forEach(([what, make, expected]) =>
+      it(`finds ${what} listening on document for ${expected.join(' and ') || 'nothing'}, and for nothing once shut down`, async () => {
+        const listeners = listening();
+        const provider = new BasicTracerProvider({ spanProcessors: [make(new CifSpanExporter({ client: new RecordingCifClient() }))] });
+        expect(listeners()).to.deep.equal(expected);
+        await provider.shutdown();
+        expect(listeners()).to.deep.equal([]);
+      }),
+    );
+
     it('does not flush when the page becomes visible again', async () => {
       const client = new RecordingCifClient();
       const exporter = new CifSpanExporter({ client });
@@ -790,6 +814,136 @@ describe('CifSpanExporter when the wall clock is set mid-call', () => {
     await clock.tickAsync(0);
     expect(client.calls.map((c) => (c.data as { events: Array<{ eventTimestamp: string }> }).events[0]!.eventTimestamp)).to.deep.equal([T1]);
     await exporter.shutdown();
+  });
+});
+
+describe('CifSpanExporter behind the SDK at its defaults', () => {
+  let clock: InstalledClock;
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+  });
+  afterEach(() => clock.uninstall());
+
+  /** Shuts `provider` down while the fake clock runs. */
+  async function shutDown(provider: { shutdown(): Promise<void> }): Promise<void> {
+    const closed = provider.shutdown();
+    await clock.runAllAsync();
+    await closed;
+  }
+
+  it('exports a span 5 s after it ends through a BatchSpanProcessor at its defaults', async () => {
+    const client = new RecordingCifClient();
+    const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(new CifSpanExporter({ client }))] });
+    const span = provider.getTracer('softphone').startSpan('accept call', { attributes: IDENTITY });
+    span.addEvent('CallAccepted');
+    span.end();
+    await clock.tickAsync(4_999);
+    expect(client.calls).to.have.length(0);
+    await clock.tickAsync(1);
+    expect(client.calls.map(kpiNames)).to.deep.equal([['CallAccepted']]);
+    await shutDown(provider);
+  });
+
+  it('counts nothing for a span that has not ended: spansSeen stays 0', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client });
+    const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+    const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+    span.addEvent('CallAccepted');
+    const flushed = provider.forceFlush();
+    await clock.tickAsync(10_000);
+    await flushed;
+    expect(exporter.getStats()).to.include({ spansSeen: 0, cifSpans: 0, kpiEventsSent: 0 });
+    expect(client.calls).to.have.length(0);
+    span.end();
+    await shutDown(provider);
+  });
+
+  it("rejects provider.forceFlush() with the SDK's array of errors, a CifExportError, when no CIF library came within readyTimeoutMillis", async () => {
+    // Quiet: in Node no window can raise CIFInitDone, which the exporter warns about.
+    captureDiag();
+    try {
+      const exporter = new CifSpanExporter();
+      const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+      const span = provider.getTracer('softphone').startSpan('accept call', { attributes: IDENTITY });
+      span.addEvent('CallAccepted');
+      span.end();
+      let rejection: unknown;
+      const flushed = provider.forceFlush().catch((errors: unknown) => (rejection = errors));
+      await clock.tickAsync(19_999);
+      expect(rejection).to.equal(undefined);
+      await clock.tickAsync(1);
+      await flushed;
+      expect(rejection).to.be.an('array').with.length(1);
+      const [error] = rejection as unknown[];
+      expect(error).to.be.instanceOf(CifExportError);
+      expect((error as CifExportError).errors.map((e) => e.constructor)).to.deep.equal([CifNotLoadedError]);
+      expect(exporter.getStats().dropped.cif_not_loaded).to.equal(1);
+      await shutDown(provider);
+    } finally {
+      diag.disable();
+    }
+  });
+
+  it("stops a BatchSpanProcessor's flush after its exportTimeoutMillis of 30 s, while the call still settles and is counted", async () => {
+    const client = new RecordingCifClient({ answer: () => later(40_000, 'ok') });
+    const exporter = new CifSpanExporter({ client, timeoutMillis: 60_000 });
+    const processor = new BatchSpanProcessor(exporter);
+    const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+    const span = provider.getTracer('softphone').startSpan('accept call', { attributes: IDENTITY });
+    span.addEvent('CallAccepted');
+    span.end();
+    let rejection: unknown;
+    const flushed = processor.forceFlush().catch((error: unknown) => (rejection = error));
+    await clock.tickAsync(29_999);
+    expect(rejection).to.equal(undefined);
+    await clock.tickAsync(1);
+    await flushed;
+    expect(rejection).to.be.instanceOf(Error);
+    expect(exporter.getStats()).to.include({ kpiEventsPending: 1, callsInFlight: 1 });
+    await clock.tickAsync(10_000);
+    const stats = exporter.getStats();
+    expect(stats).to.include({ kpiEventsDelivered: 1, kpiEventsPending: 0, callsInFlight: 0 });
+    expectBalanced(stats);
+    await shutDown(provider);
+  });
+});
+
+describe('CifSpanExporter behind the SDK span limits', () => {
+  it('sends 128 events of a span at the default eventCountLimit, and counts the rest as sdk_event_limit', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client });
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const messages = captureDiag();
+    try {
+      const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+      for (let i = 0; i < 130; i++) span.addEvent(`K${i}`);
+      span.end();
+      await provider.forceFlush();
+    } finally {
+      diag.disable();
+    }
+    expect(client.calls).to.have.length(128);
+    expect(exporter.getStats().dropped.sdk_event_limit).to.equal(2);
+    expect(messages.filter((m) => m.startsWith('opentelemetry-exporter-cif'))).to.have.length(1);
+    await provider.shutdown();
+  });
+
+  it('sends ids and cif.kpi.* values as the SDK attributeValueLengthLimit cut them, counting no cut', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client });
+    const provider = new BasicTracerProvider({ spanLimits: { attributeValueLengthLimit: 4 }, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const span = provider.getTracer('softphone').startSpan('call', { attributes: { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' } });
+    span.addEvent('CallHold', { 'cif.kpi.reason': 'customer asked' }, new Date(T1));
+    span.end();
+    await provider.forceFlush();
+    expect(client.calls.map((c) => c.data)).to.deep.equal([
+      { conversationId: 'conv', providerSessionId: 'prov', events: [{ kpiEventName: 'CallHold', kpiEventReason: 'cust', eventTimestamp: T1 }] },
+    ]);
+    const stats = exporter.getStats();
+    expect(Object.values(stats.truncated).every((n) => n === 0)).to.equal(true);
+    expect(Object.values(stats.droppedFields).every((n) => n === 0)).to.equal(true);
+    await provider.shutdown();
   });
 });
 

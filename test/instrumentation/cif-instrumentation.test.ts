@@ -9,7 +9,7 @@ import { CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, withCifSessio
 import { CifInstrumentation, type CifInstrumentationConfig } from '../../src/instrumentation.js';
 import { installFakeCIFramework, type FakeCIFramework } from '../../src/testing/index.js';
 import { captureDiag } from '../helpers/diag.js';
-import { FIXED_TRACE_ID, TRACE_GUID } from '../helpers/spans.js';
+import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID, event, makeSpan } from '../helpers/spans.js';
 
 type Fn = (...args: unknown[]) => unknown;
 type Library = Record<string, Fn>;
@@ -215,6 +215,24 @@ describe('CifInstrumentation', () => {
       expect(finished()).to.deep.equal([callSpan('setPresence', undefined, ...failed('presenceText must be a string', 'TypeError', thrown.stack))]);
     });
 
+    it('marks a rejected answer the widget ignores as handled, so no unhandled rejection is reported', async () => {
+      const library = install();
+      library.setPresence = () => Promise.reject(new Error('Provider not active'));
+      register();
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        void cif().setPresence!('Busy');
+        await flushMicrotasks();
+        await flushMicrotasks();
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+      expect(unhandled).to.deep.equal([]);
+      expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework.setPresence']);
+    });
+
     it('makes no span for a call made with tracing suppressed, and passes its arguments untouched', async () => {
       install();
       register();
@@ -352,6 +370,25 @@ describe('CifInstrumentation', () => {
       expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework.setPresence', 'hold']);
       expect(fake.client.calls.map((c) => [c.eventName, c.correlationId])).to.deep.equal([['CallHold', TRACE_GUID]]);
       expect(exporter.getStats().kpiEventsSent).to.equal(1);
+    });
+
+    it("makes a CLIENT span of each of the exporter's calls where no context manager is registered, which is no CIF span and sends nothing", async () => {
+      install();
+      register();
+      const exporter = new CifSpanExporter({ client: cif() as never });
+      context.disable();
+      try {
+        exporter.export([makeSpan({ attributes: IDENTITY, events: [event('CallHold', '2026-11-25T10:15:30.123Z')] })], () => {});
+        await exporter.forceFlush();
+        expect(spans.getFinishedSpans().map((s) => [s.name, s.kind])).to.deep.equal([['Microsoft.CIFramework.logAnalyticsEvent', SpanKind.CLIENT]]);
+        exporter.export(spans.getFinishedSpans(), () => {});
+        await exporter.forceFlush();
+      } finally {
+        context.setGlobalContextManager(contextManager.enable());
+        await exporter.shutdown();
+      }
+      expect(exporter.getStats()).to.include({ spansSeen: 2, cifSpans: 1, kpiEventsSent: 1 });
+      expect(fake.client.calls.map((c) => c.eventName)).to.deep.equal(['CallHold']);
     });
   });
 

@@ -95,6 +95,25 @@ describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
     }),
   );
 
+  it("stamps the session as well when it comes after the exporter's processor in the provider", async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const client = new RecordingCifClient();
+    provider = new BasicTracerProvider({
+      idGenerator: FIXED_TRACE_ID,
+      spanProcessors: [new SimpleSpanProcessor(new CifSpanExporter({ client })), new CifSessionSpanProcessor()],
+    });
+    const tracer = provider.getTracer('softphone');
+    withCifSession(CALL, () => {
+      const span = tracer.startSpan('accept');
+      recordKpiEvent(span, 'CallAccepted', undefined, new Date(T1));
+      span.end();
+    });
+    await provider.forceFlush();
+    expect(client.calls).to.deep.equal([
+      { data: { ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }] }, eventName: 'CallAccepted', correlationId: TRACE_GUID },
+    ]);
+  });
+
   it('stamps the session on spans started after an await with AsyncLocalStorageContextManager', async () => {
     const s = setup(BasicTracerProvider, new AsyncLocalStorageContextManager());
     provider = s.provider;
