@@ -24,8 +24,9 @@ export interface DeliveryEngine {
    */
   deliver(calls: readonly CifCall[], refuse?: boolean): Promise<DeliveryReport>;
   /**
-   * Resolves once every call handed to `deliver()` so far has settled or is kept in the outbox, or after `timeoutMillis`
-   * when given. In Node it keeps the process alive meanwhile, which the engine's own timer does not.
+   * Resolves once every call handed to `deliver()` so far has settled or is kept in the outbox, or
+   * after `timeoutMillis` when given. In Node it keeps the process alive meanwhile, which the
+   * engine's own timer does not.
    */
   flush(timeoutMillis?: number): Promise<void>;
   /**

@@ -52,9 +52,10 @@ export function createBatches() {
       return [count, done];
     },
     /**
-     * Resolves once every batch open now is done (or `until` resolves), or after `timeoutMillis`. In Node it keeps
-     * the process alive meanwhile: the caller is waiting, and the wait is bounded. Without a timer
-     * no call can be at the host (the engine gives them up), so the calls alone bound the wait.
+     * Resolves once every batch open now is done (or `until` resolves), or after `timeoutMillis`.
+     * In Node it keeps the process alive meanwhile: the caller is waiting, and the wait is bounded.
+     * Without a timer no call can be at the host (the engine gives them up), so the calls alone
+     * bound the wait.
      */
     async flush(timeoutMillis = MAX_TIMER_MILLIS, until: Promise<unknown> | false = open.size > 0 && Promise.all(open)): Promise<void> {
       if (!until) return;
