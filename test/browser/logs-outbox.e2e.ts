@@ -5,62 +5,15 @@
 // and none sent again once handed to the host.
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
-import type { RecordedCifCall } from '../../src/testing/index.js';
 import { launchChromium, type Browser } from './chromium.js';
 import { servePage, type ServedPage } from './serve.js';
-
-/** One load of the widget page: its stand-in CIF host and the KPI events it emits in one trace. */
-interface WidgetLoad {
-  /** `none`: no CIF library; `starting`: present, not started while this page lives; `ready`: started; `silent`: started, never answers. */
-  cif: 'none' | 'starting' | 'ready' | 'silent';
-  correlationId: string;
-  conversationId: string;
-  events: Array<[kpiEventName: string, eventTimestamp: string]>;
-  /** `now`: the page flushes its logger provider at once; `hide`: the records wait in the processor until the page is hidden. */
-  flush: 'now' | 'hide';
-}
-
-interface Seen {
-  host: RecordedCifCall[];
-  stored: number;
-  /** Uncaught errors and console errors of the tab, and diag warnings of the page. */
-  problems: string[];
-}
-
-/** How long a wait lasts before the test looks anyway, and fails with a diff of what each host got. */
-const WAIT_MILLIS = 2_000;
-/** `maxConcurrentCalls`' default. */
-const SLOTS = 8;
-
-const callsOf = ({ conversationId, correlationId, events }: WidgetLoad): RecordedCifCall[] =>
-  events.map(([kpiEventName, eventTimestamp]) => ({
-    data: { conversationId, providerSessionId: `CA-${conversationId}`, events: [{ kpiEventName, eventTimestamp }] },
-    eventName: kpiEventName,
-    correlationId,
-  }));
-
-function load(cif: WidgetLoad['cif'], n: number, names: string[], flush: WidgetLoad['flush'] = 'now'): WidgetLoad {
-  return {
-    cif,
-    correlationId: `${n}`.repeat(8) + `-${n}${n}${n}${n}`.repeat(3) + '-' + `${n}`.repeat(12),
-    conversationId: `conv-${n}`,
-    events: names.map((name, i) => [name, new Date(Date.UTC(2026, 10, 25, 10, n, i, 123)).toISOString()]),
-    flush,
-  };
-}
+import { SLOTS, callsOf, load, seen, widgetTabs } from './widget-tabs.js';
 
 describe('the outbox across reloads and tabs for log-based KPI events, in Chromium', function () {
   this.timeout(60_000);
   let browser: Browser;
   let served: ServedPage;
-  let tabs: Tab[] = [];
   const WIDGETS = ['reload-none', 'reload-starting', 'reload-burst', 'silent', 'tabs', 'behind'];
-
-  interface Tab {
-    page: Page;
-    errors: string[];
-  }
 
   before(async () => {
     const html = '<!doctype html><meta charset="utf-8"><script src="logs-outbox-page.js"></script>';
@@ -77,57 +30,7 @@ describe('the outbox across reloads and tabs for log-based KPI events, in Chromi
     await browser?.close();
     await served?.stop();
   });
-  afterEach(async () => {
-    await Promise.all(tabs.map(({ page }) => page.close()));
-    tabs = [];
-  });
-
-  const urlOf = (widget: string, { cif, correlationId, conversationId, events, flush }: WidgetLoad) =>
-    `${served.url}${widget}.html?widget=${encodeURIComponent(JSON.stringify({ cif, trace: correlationId.replaceAll('-', ''), conv: conversationId, events, flush }))}`;
-
-  async function open(widget: string, widgetLoad: WidgetLoad): Promise<Tab> {
-    const tab = await browser.newPage();
-    tabs.push(tab);
-    await tab.page.goto(urlOf(widget, widgetLoad));
-    return tab;
-  }
-
-  async function reload(tab: Tab, widget: string, widgetLoad: WidgetLoad): Promise<void> {
-    await tab.page.evaluate((url) => history.replaceState(null, '', url), urlOf(widget, widgetLoad));
-    await tab.page.reload();
-  }
-
-  const look = (tab: Tab) =>
-    tab.page.evaluate(() => {
-      const { widget } = window as unknown as { widget: { calls: RecordedCifCall[]; stored(): number; warnings: string[] } };
-      return { host: widget.calls, stored: widget.stored(), warnings: widget.warnings };
-    });
-
-  async function waitFor(check: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + WAIT_MILLIS;
-    while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-
-  /** Waits until the tab's host has at least `calls` calls and its outbox `stored` entries, or WAIT_MILLIS, then says what it has. */
-  async function observe(tab: Tab, { calls = 0, stored = 0 }: { calls?: number; stored?: number }): Promise<Seen> {
-    await waitFor(async () => {
-      const now = await look(tab);
-      return now.host.length >= calls && now.stored === stored;
-    });
-    const { host, stored: entries, warnings } = await look(tab);
-    return { host, stored: entries, problems: [...tab.errors.splice(0), ...warnings] };
-  }
-
-  /** Waits until this page of the widget holds its outbox's lock (its entries are written from then on). */
-  const outboxLocked = (tab: Tab) =>
-    waitFor(() =>
-      tab.page.evaluate(async () => {
-        const { held = [] } = await navigator.locks.query();
-        return held.some(({ name }) => name?.startsWith(`otel-cif/${location.pathname}/`));
-      }),
-    );
-
-  const seen = (host: RecordedCifCall[], stored = 0): Seen => ({ host, stored, problems: [] });
+  const { open, reload, observe, outboxLocked, look, waitFor } = widgetTabs(() => browser, () => served.url);
 
   const cases = [
     {

@@ -8,77 +8,15 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { Page } from 'playwright-core';
-import type { RecordedCifCall } from '../../src/testing/index.js';
 import { SCRIPT_TAG_BUNDLES, buildScriptTagBundles } from '../../scripts/build-browser.js';
 import { launchChromium, type Browser } from './chromium.js';
 import { servePage, type ServedPage } from './serve.js';
-
-/**
- * One load of the widget page (fixtures/outbox-reload.html): its stand-in CIF host and the KPI
- * events it records on one span, exported by a BatchSpanProcessor.
- */
-interface WidgetLoad {
-  /**
-   * `none`: no CIF library; `starting`: present, not started while this page lives; `late`:
-   * started shortly after the page loads; `ready`: started; `silent`: started, never answers.
-   */
-  cif: 'none' | 'starting' | 'late' | 'ready' | 'silent';
-  /** The correlationId of its calls: the span's trace id, as CIF shows it. */
-  correlationId: string;
-  conversationId: string;
-  events: Array<[kpiEventName: string, eventTimestamp: string]>;
-  /** `now`: the page flushes the span at once; `hide`: the BatchSpanProcessor exports it when the page is hidden. */
-  flush?: 'now' | 'hide';
-}
-
-/** What one load of the widget left when the test went on: its host's calls, and the outbox's entries. */
-interface Seen {
-  host: RecordedCifCall[];
-  stored: number;
-  /** Uncaught errors and console errors of the tab since the last look, and diag warnings of the page. */
-  problems: string[];
-}
-
-/** What the test waits for before it looks: at least `calls` calls at the host, and `stored` entries. */
-interface Until {
-  calls?: number;
-  stored?: number;
-}
-
-/**
- * How long a wait lasts before the test looks anyway: what it sees then fails the assertion with
- * a diff of what each page's host got. Every wait met so far took under 200 ms on a loaded machine.
- */
-const WAIT_MILLIS = 2_000;
-/** `maxConcurrentCalls`' default: calls beyond it wait behind the slots. */
-const SLOTS = 8;
-
-/** The calls a load's KPI events make: one each, with the load's identity and correlationId. */
-const callsOf = ({ conversationId, correlationId, events }: WidgetLoad): RecordedCifCall[] =>
-  events.map(([kpiEventName, eventTimestamp]) => ({
-    data: { conversationId, providerSessionId: `CA-${conversationId}`, events: [{ kpiEventName, eventTimestamp }] },
-    eventName: kpiEventName,
-    correlationId,
-  }));
-
-/** A load whose calls have `correlationId` (digit `n` throughout) and whose KPI events are `names`, a second apart. */
-function load(cif: WidgetLoad['cif'], n: number, names: string[], flush: WidgetLoad['flush'] = 'now'): WidgetLoad {
-  return {
-    cif,
-    correlationId: `${n}`.repeat(8) + `-${n}${n}${n}${n}`.repeat(3) + '-' + `${n}`.repeat(12),
-    conversationId: `conv-${n}`,
-    events: names.map((name, i) => [name, new Date(Date.UTC(2026, 10, 25, 10, n, i, 123)).toISOString()]),
-    flush,
-  };
-}
+import { SLOTS, callsOf, load, seen, widgetTabs } from './widget-tabs.js';
 
 describe('the outbox across reloads, crashes and tabs, through the script-tag bundle in Chromium', function () {
   this.timeout(60_000);
   let browser: Browser;
   let served: ServedPage;
-  /** Every tab a test opened, closed after it. */
-  let tabs: Tab[] = [];
 
   /** The widget page of the script-tag bundle, served once per test under its own path: one widget each. */
   const WIDGETS = ['reload-none', 'reload-starting', 'crash', 'tabs', 'silent', 'delivered'];
@@ -95,69 +33,8 @@ describe('the outbox across reloads, crashes and tabs, through the script-tag bu
     await browser?.close();
     await served?.stop();
   });
+  const { open, reload, observe, outboxLocked, look, waitFor } = widgetTabs(() => browser, () => served.url);
 
-  afterEach(async () => {
-    await Promise.all(tabs.map(({ page }) => page.close()));
-    tabs = [];
-  });
-
-  interface Tab {
-    page: Page;
-    errors: string[];
-  }
-
-  const urlOf = (widget: string, widgetLoad: WidgetLoad) => {
-    const { cif, correlationId, conversationId, events, flush } = widgetLoad;
-    const query = JSON.stringify({ cif, trace: correlationId.replaceAll('-', ''), conv: conversationId, events, flush });
-    return `${served.url}${widget}.html?widget=${encodeURIComponent(query)}`;
-  };
-
-  /** A new tab of `widget`, loaded as `widgetLoad` says. */
-  async function open(widget: string, widgetLoad: WidgetLoad): Promise<Tab> {
-    const tab = await browser.newPage();
-    tabs.push(tab);
-    await tab.page.goto(urlOf(widget, widgetLoad));
-    return tab;
-  }
-
-  /** Reloads the tab's widget page, this time loaded as `widgetLoad` says. */
-  async function reload(tab: Tab, widget: string, widgetLoad: WidgetLoad): Promise<void> {
-    await tab.page.evaluate((url) => history.replaceState(null, '', url), urlOf(widget, widgetLoad));
-    await tab.page.reload();
-  }
-
-  const look = (tab: Tab) =>
-    tab.page.evaluate(() => {
-      const { widget } = window as unknown as { widget: { calls: RecordedCifCall[]; stored(): number; warnings: string[] } };
-      return { host: widget.calls, stored: widget.stored(), warnings: widget.warnings };
-    });
-
-  /** Polls `check` until it holds or WAIT_MILLIS have passed. */
-  async function waitFor(check: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + WAIT_MILLIS;
-    while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-
-  /** Waits until the tab's page has what `until` says, or WAIT_MILLIS, then says what it has. */
-  async function observe(tab: Tab, { calls = 0, stored = 0 }: Until): Promise<Seen> {
-    await waitFor(async () => {
-      const now = await look(tab);
-      return now.host.length >= calls && now.stored === stored;
-    });
-    const { host, stored: entries, warnings } = await look(tab);
-    return { host, stored: entries, problems: [...tab.errors.splice(0), ...warnings] };
-  }
-
-  /** Waits until this page of the widget holds its outbox's lock (its entries are written from then on). */
-  const outboxLocked = (tab: Tab) =>
-    waitFor(() =>
-      tab.page.evaluate(async () => {
-        const { held = [] } = await navigator.locks.query();
-        return held.some(({ name }) => name?.startsWith(`otel-cif/${location.pathname}/`));
-      }),
-    );
-
-  const seen = (host: RecordedCifCall[], stored = 0): Seen => ({ host, stored, problems: [] });
 
   describe('sends the KPI events recorded while CIF was not ready once, after a reload, and never again', () => {
     const cases = [

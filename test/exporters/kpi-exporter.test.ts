@@ -14,6 +14,7 @@ import { CifLogRecordExporter, emitKpiEvent } from '../../src/logs.js';
 import { RecordingCifClient, installFakeCIFramework, type RecordedCifCall } from '../../src/testing/index.js';
 import { expectBalanced, kpiNames, later, pageWindow, removePageCif } from '../helpers/fake-client.js';
 import { IDENTITY } from '../helpers/spans.js';
+import { hidePage, usePageDocument } from '../helpers/page-document.js';
 
 /** The default `maxQueueSize` of both SDK batch processors: what one hides the page with at most. */
 const SDK_QUEUE = 2048;
@@ -86,13 +87,11 @@ function expectNothingDropped(stats: CifDeliveryStats): void {
 describe('both exporters behind their browser batch processor at its defaults', () => {
   let clock: InstalledClock;
   let page: ReturnType<typeof pageWindow>;
-  let document: EventTarget & { visibilityState: string };
+  const document = usePageDocument();
   const widgets: Widget[] = [];
   beforeEach(() => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: Date.parse('2026-11-25T10:15:30.123Z') });
     page = pageWindow();
-    document = Object.assign(new EventTarget(), { visibilityState: 'visible' });
-    (globalThis as Record<string, unknown>)['document'] = document;
   });
   afterEach(async () => {
     try {
@@ -105,7 +104,6 @@ describe('both exporters behind their browser batch processor at its defaults', 
       clock.uninstall();
       page.restore();
       removePageCif();
-      delete (globalThis as Record<string, unknown>)['document'];
     }
   });
 
@@ -115,10 +113,7 @@ describe('both exporters behind their browser batch processor at its defaults', 
     return widget;
   }
 
-  function hide(): void {
-    document.visibilityState = 'hidden';
-    document.dispatchEvent(new Event('visibilitychange'));
-  }
+  const hide = () => hidePage(document());
 
   SOURCES.forEach((source) => {
     const { items, perItem, atHide } = source;

@@ -33,6 +33,7 @@ import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent, type 
 import { RecordingCifClient, installFakeCIFramework, type RecordedCifCall } from '../../src/testing/index.js';
 import { captureDiag } from '../helpers/diag.js';
 import { expectBalanced } from '../helpers/fake-client.js';
+import { PAGE_HIDES, listening, usePageDocument } from '../helpers/page-document.js';
 import { FIXED_TRACE_ID, TRACE_GUID } from '../helpers/spans.js';
 import { shutDownAfterTest, shutDownDeliveryAfterTest } from '../helpers/shut-down.js';
 
@@ -639,44 +640,21 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
 });
 
 describe('CifLogRecordExporter in a page, with the 2.x browser BatchLogRecordProcessor', () => {
-  let document: EventTarget & { visibilityState: string };
-  beforeEach(() => {
-    document = Object.assign(new EventTarget(), { visibilityState: 'visible' });
-    (globalThis as Record<string, unknown>)['document'] = document;
-  });
-  afterEach(() => {
-    delete (globalThis as Record<string, unknown>)['document'];
-  });
-
-  const hides: Array<[string, () => void]> = [
-    ['the page is hidden', () => {
-      document.visibilityState = 'hidden';
-      document.dispatchEvent(new Event('visibilitychange'));
-    }],
-    ['pagehide is dispatched on document', () => document.dispatchEvent(new Event('pagehide'))],
-  ];
-  hides.forEach(([when, hide]) =>
+  const document = usePageDocument();
+  PAGE_HIDES.forEach(([when, hide]) =>
     it(`hands the KPI event to the host a moment after ${when}`, async () => {
       const client = new RecordingCifClient();
       const provider = new LoggerProvider({
         processors: [new BrowserBatchLogRecordProcessor({ exporter: new CifLogRecordExporter({ client }), scheduledDelayMillis: 60_000 })],
       });
       provider.getLogger('softphone').emit({ eventName: 'CallAccepted', attributes: { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' } });
-      hide();
+      hide(document());
       expect(client.calls).to.deep.equal([]);
       await settle();
       expect(kpiNames(client.calls)).to.deep.equal(['CallAccepted']);
       await provider.shutdown();
     }),
   );
-
-  /** The types of the listeners on `document` now, as the processors add and remove them. */
-  function listening(): () => string[] {
-    const types: string[] = [];
-    document.addEventListener = (type: string) => void types.push(type);
-    document.removeEventListener = (type: string) => void types.splice(types.indexOf(type), 1);
-    return () => [...types];
-  }
 
   const processors: Array<[string, (exporter: CifLogRecordExporter) => LogRecordProcessor, string[]]> = [
     ['the browser BatchLogRecordProcessor', (exporter) => new BrowserBatchLogRecordProcessor({ exporter }), ['visibilitychange', 'pagehide']],
@@ -685,7 +663,7 @@ describe('CifLogRecordExporter in a page, with the 2.x browser BatchLogRecordPro
   ];
   processors.forEach(([what, make, expected]) =>
     it(`finds ${what} listening on document for ${expected.join(' and ') || 'nothing'}, and for nothing once shut down`, async () => {
-      const listeners = listening();
+      const listeners = listening(document());
       const provider = new LoggerProvider({ processors: [make(new CifLogRecordExporter({ client: new RecordingCifClient() }))] });
       expect(listeners()).to.deep.equal(expected);
       await provider.shutdown();

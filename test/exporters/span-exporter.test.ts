@@ -44,6 +44,7 @@ import {
 import { captureDiag, installThrowingDiag } from '../helpers/diag.js';
 import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID, event, makeSpan } from '../helpers/spans.js';
 import { shutDownAfterTest, shutDownDeliveryAfterTest } from '../helpers/shut-down.js';
+import { PAGE_HIDES, listening, usePageDocument } from '../helpers/page-document.js';
 
 /** Every result the callback got, once every call of the exporter has settled. */
 async function exportOnce(exporter: CifSpanExporter, spans: ReturnType<typeof makeSpan>[]): Promise<ExportResult[]> {
@@ -651,23 +652,8 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
   });
 
   describe('in a page, with the browser BatchSpanProcessor', () => {
-    let document: EventTarget & { visibilityState: string };
-    beforeEach(() => {
-      document = Object.assign(new EventTarget(), { visibilityState: 'visible' });
-      (globalThis as Record<string, unknown>)['document'] = document;
-    });
-    afterEach(() => {
-      delete (globalThis as Record<string, unknown>)['document'];
-    });
-
-    const hides: Array<[string, () => void]> = [
-      ['the page is hidden', () => {
-        document.visibilityState = 'hidden';
-        document.dispatchEvent(new Event('visibilitychange'));
-      }],
-      ['the page is unloaded (pagehide)', () => document.dispatchEvent(new Event('pagehide'))],
-    ];
-    hides.forEach(([when, hide]) =>
+    const document = usePageDocument();
+    PAGE_HIDES.forEach(([when, hide]) =>
       it(`hands the KPI events to the host before returning when ${when}`, async () => {
         const client = new RecordingCifClient();
         const exporter = new CifSpanExporter({ client });
@@ -676,19 +662,11 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
         });
         kpiSpan(provider.getTracer('softphone'), 'unload', 3);
         expect(client.calls).to.have.length(0);
-        hide();
+        hide(document());
         expect(client.calls.map(kpiNames)).to.deep.equal([['unload.0'], ['unload.1'], ['unload.2']]);
         await provider.shutdown();
       }),
     );
-
-    /** The types of the listeners on `document` now, as the processors add and remove them. */
-    function listening(): () => string[] {
-      const types: string[] = [];
-      document.addEventListener = (type: string) => void types.push(type);
-      document.removeEventListener = (type: string) => void types.splice(types.indexOf(type), 1);
-      return () => [...types];
-    }
 
     const processors: Array<[string, (exporter: CifSpanExporter) => SpanProcessor, string[]]> = [
       ['the browser BatchSpanProcessor', (exporter) => new BrowserBatchSpanProcessor({ exporter }), ['visibilitychange', 'pagehide']],
@@ -697,7 +675,7 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
     ];
     processors.forEach(([what, make, expected]) =>
       it(`finds ${what} listening on document for ${expected.join(' and ') || 'nothing'}, and for nothing once shut down`, async () => {
-        const listeners = listening();
+        const listeners = listening(document());
         const provider = new BasicTracerProvider({ spanProcessors: [make(new CifSpanExporter({ client: new RecordingCifClient() }))] });
         expect(listeners()).to.deep.equal(expected);
         await provider.shutdown();
@@ -712,7 +690,7 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
         spanProcessors: [new BrowserBatchSpanProcessor({ exporter, scheduledDelayMillis: 60_000 })],
       });
       kpiSpan(provider.getTracer('softphone'), 'visible', 1);
-      document.dispatchEvent(new Event('visibilitychange'));
+      document().dispatchEvent(new Event('visibilitychange'));
       expect(client.calls).to.have.length(0);
       await provider.shutdown();
       expect(client.calls).to.have.length(1);

@@ -1,0 +1,129 @@
+// What the outbox's Chromium tests share: the loads of a widget page (its stand-in CIF host and the
+// KPI events it records in one trace), the tabs a test opens, and what each tab's host received.
+import type { RecordedCifCall } from '../../src/testing/index.js';
+import type { Browser } from './chromium.js';
+
+/** One load of a widget page: its stand-in CIF host and the KPI events it records in one trace. */
+export interface WidgetLoad {
+  /**
+   * `none`: no CIF library; `starting`: present, not started while this page lives; `late`:
+   * started shortly after the page loads (span pages only); `ready`: started; `silent`: started,
+   * never answers.
+   */
+  cif: 'none' | 'starting' | 'late' | 'ready' | 'silent';
+  /** The correlationId of its calls: the trace id, as CIF shows it. */
+  correlationId: string;
+  conversationId: string;
+  events: Array<[kpiEventName: string, eventTimestamp: string]>;
+  /** `now`: the page flushes at once; `hide`: the batch processor exports when the page is hidden. */
+  flush?: 'now' | 'hide';
+}
+
+/** What one load of the widget left when the test went on: its host's calls, and the outbox's entries. */
+export interface Seen {
+  host: RecordedCifCall[];
+  stored: number;
+  /** Uncaught errors and console errors of the tab since the last look, and diag warnings of the page. */
+  problems: string[];
+}
+
+/** What the test waits for before it looks: at least `calls` calls at the host, and `stored` entries. */
+export interface Until {
+  calls?: number;
+  stored?: number;
+}
+
+export type Tab = Awaited<ReturnType<Browser['newPage']>>;
+
+/**
+ * How long a wait lasts before the test looks anyway: what it sees then fails the assertion with
+ * a diff of what each page's host got. Every wait met so far took under 200 ms on a loaded machine.
+ */
+export const WAIT_MILLIS = 2_000;
+/** `maxConcurrentCalls`' default: calls beyond it wait behind the slots. */
+export const SLOTS = 8;
+
+/** The calls a load's KPI events make: one each, with the load's identity and correlationId. */
+export const callsOf = ({ conversationId, correlationId, events }: WidgetLoad): RecordedCifCall[] =>
+  events.map(([kpiEventName, eventTimestamp]) => ({
+    data: { conversationId, providerSessionId: `CA-${conversationId}`, events: [{ kpiEventName, eventTimestamp }] },
+    eventName: kpiEventName,
+    correlationId,
+  }));
+
+/** A load whose calls have `correlationId` (digit `n` throughout) and whose KPI events are `names`, a second apart. */
+export function load(cif: WidgetLoad['cif'], n: number, names: string[], flush: WidgetLoad['flush'] = 'now'): WidgetLoad {
+  return {
+    cif,
+    correlationId: `${n}`.repeat(8) + `-${n}${n}${n}${n}`.repeat(3) + '-' + `${n}`.repeat(12),
+    conversationId: `conv-${n}`,
+    events: names.map((name, i) => [name, new Date(Date.UTC(2026, 10, 25, 10, n, i, 123)).toISOString()]),
+    flush,
+  };
+}
+
+/** What a tab shows when nothing went wrong. */
+export const seen = (host: RecordedCifCall[], stored = 0): Seen => ({ host, stored, problems: [] });
+
+/**
+ * The tabs of one suite's widget pages, at `url()` + `<widget>.html`, opened in `browser()` and
+ * closed after each test. Each page says what it has on `window.widget`.
+ */
+export function widgetTabs(browser: () => Browser, url: () => string) {
+  let tabs: Tab[] = [];
+  afterEach(async () => {
+    await Promise.all(tabs.map(({ page }) => page.close()));
+    tabs = [];
+  });
+
+  const urlOf = (widget: string, { cif, correlationId, conversationId, events, flush }: WidgetLoad) => {
+    const query = JSON.stringify({ cif, trace: correlationId.replaceAll('-', ''), conv: conversationId, events, flush });
+    return `${url()}${widget}.html?widget=${encodeURIComponent(query)}`;
+  };
+
+  const look = (tab: Tab) =>
+    tab.page.evaluate(() => {
+      const { widget } = window as unknown as { widget: { calls: RecordedCifCall[]; stored(): number; warnings: string[] } };
+      return { host: widget.calls, stored: widget.stored(), warnings: widget.warnings };
+    });
+
+  /** Polls `check` until it holds or WAIT_MILLIS have passed. */
+  async function waitFor(check: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + WAIT_MILLIS;
+    while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  return {
+    look,
+    waitFor,
+    /** A new tab of `widget`, loaded as `widgetLoad` says. */
+    async open(widget: string, widgetLoad: WidgetLoad): Promise<Tab> {
+      const tab = await browser().newPage();
+      tabs.push(tab);
+      await tab.page.goto(urlOf(widget, widgetLoad));
+      return tab;
+    },
+    /** Reloads the tab's widget page, this time loaded as `widgetLoad` says. */
+    async reload(tab: Tab, widget: string, widgetLoad: WidgetLoad): Promise<void> {
+      await tab.page.evaluate((next) => history.replaceState(null, '', next), urlOf(widget, widgetLoad));
+      await tab.page.reload();
+    },
+    /** Waits until the tab's page has what `until` says, or WAIT_MILLIS, then says what it has. */
+    async observe(tab: Tab, { calls = 0, stored = 0 }: Until): Promise<Seen> {
+      await waitFor(async () => {
+        const now = await look(tab);
+        return now.host.length >= calls && now.stored === stored;
+      });
+      const { host, stored: entries, warnings } = await look(tab);
+      return { host, stored: entries, problems: [...tab.errors.splice(0), ...warnings] };
+    },
+    /** Waits until this page of the widget holds its outbox's lock (its entries are written from then on). */
+    outboxLocked: (tab: Tab) =>
+      waitFor(() =>
+        tab.page.evaluate(async () => {
+          const { held = [] } = await navigator.locks.query();
+          return held.some(({ name }) => name?.startsWith(`otel-cif/${location.pathname}/`));
+        }),
+      ),
+  };
+}
