@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
 import { launchChromium, type Browser } from './chromium.js';
 import { servePage, type ServedPage } from './serve.js';
-import { SLOTS, callsOf, load, seen, widgetTabs } from './widget-tabs.js';
+import { callsOf, load, seen, widgetTabs } from './widget-tabs.js';
 
 describe('the outbox across reloads and tabs for log-based KPI events, in Chromium', function () {
   this.timeout(60_000);
@@ -30,7 +30,7 @@ describe('the outbox across reloads and tabs for log-based KPI events, in Chromi
     await browser?.close();
     await served?.stop();
   });
-  const { open, reload, observe, outboxLocked, look, waitFor } = widgetTabs(() => browser, () => served.url);
+  const { open, reload, observe, outboxLocked, twoTabsTakeOver, silentHostStory } = widgetTabs(() => browser, () => served.url);
 
   const cases = [
     {
@@ -81,37 +81,12 @@ describe('the outbox across reloads and tabs for log-based KPI events, in Chromi
   });
 
   it('never sends again a log-based KPI event handed to a host that did not answer, and sends those queued behind it once after a reload', async () => {
-    const names = Array.from({ length: SLOTS + 2 }, (_, i) => `Step${i + 1}`);
-    const [silent, reloaded, later] = [load('silent', 1, names), load('ready', 2, ['CallResume']), load('ready', 3, ['CallEnded'])];
-    const tab = await open('silent', silent);
-    const story = [await observe(tab, { calls: SLOTS, stored: 2 })];
-    await reload(tab, 'silent', reloaded);
-    story.push(await observe(tab, { calls: 3 }));
-    await reload(tab, 'silent', later);
-    story.push(await observe(tab, { calls: 1 }));
-    const [handedOver, queued] = [callsOf(silent).slice(0, SLOTS), callsOf(silent).slice(SLOTS)];
-    expect(story).to.deep.equal([seen(handedOver, 2), seen([...queued, ...callsOf(reloaded)]), seen(callsOf(later))]);
+    const { seen: story, promised } = await silentHostStory();
+    expect(story).to.deep.equal(promised);
   });
 
   it('lets exactly one of two open tabs send each log-based KPI event a closed page left, and each tab its own once', async () => {
-    const [closed, left, right] = [load('none', 1, ['CallAccepted', 'CallHold']), load('none', 2, ['CallResume']), load('none', 3, ['CallEnded'])];
-    const closing = await open('tabs', closed);
-    const closedSeen = await observe(closing, { stored: 2 });
-    await closing.page.close();
-    const both = await Promise.all([open('tabs', left), open('tabs', right)]);
-    const storedAtStart = (await observe(both[0]!, { stored: 4 })).stored;
-    await Promise.all(both.map(({ page }) => page.evaluate(() => (window as unknown as { widget: { loadCif(): void } }).widget.loadCif())));
-    await waitFor(async () => {
-      const [a, b] = await Promise.all(both.map(look));
-      return a!.host.length + b!.host.length >= 4 && a!.stored === 0;
-    });
-    const tabsSeen = await Promise.all(both.map((tab) => observe(tab, {})));
-    // One tab takes all of the closed page's calls, under that page's lock.
-    const taker = Math.max(0, tabsSeen.findIndex(({ host }) => host.some(({ correlationId }) => correlationId === closed.correlationId)));
-    expect({ closedSeen, storedAtStart, tabsSeen }).to.deep.equal({
-      closedSeen: seen([], 2),
-      storedAtStart: 4,
-      tabsSeen: [left, right].map((own, i) => seen([...(i === taker ? callsOf(closed) : []), ...callsOf(own)])),
-    });
+    const { seen: story, promised } = await twoTabsTakeOver();
+    expect(story).to.deep.equal(promised);
   });
 });

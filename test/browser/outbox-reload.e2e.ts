@@ -11,7 +11,7 @@ import { basename } from 'node:path';
 import { SCRIPT_TAG_BUNDLES, buildScriptTagBundles } from '../../scripts/build-browser.js';
 import { launchChromium, type Browser } from './chromium.js';
 import { servePage, type ServedPage } from './serve.js';
-import { SLOTS, callsOf, load, seen, widgetTabs } from './widget-tabs.js';
+import { callsOf, load, seen, widgetTabs } from './widget-tabs.js';
 
 describe('the outbox across reloads, crashes and tabs, through the script-tag bundle in Chromium', function () {
   this.timeout(60_000);
@@ -33,7 +33,7 @@ describe('the outbox across reloads, crashes and tabs, through the script-tag bu
     await browser?.close();
     await served?.stop();
   });
-  const { open, reload, observe, outboxLocked, look, waitFor } = widgetTabs(() => browser, () => served.url);
+  const { open, reload, observe, outboxLocked, twoTabsTakeOver, silentHostStory } = widgetTabs(() => browser, () => served.url);
 
 
   describe('sends the KPI events recorded while CIF was not ready once, after a reload, and never again', () => {
@@ -88,40 +88,13 @@ describe('the outbox across reloads, crashes and tabs, through the script-tag bu
   });
 
   it('lets exactly one of two open tabs send each KPI event a closed page left, and each tab its own once', async () => {
-    const [closed, left, right] = [load('none', 1, ['CallAccepted', 'CallHold']), load('none', 2, ['CallResume']), load('none', 3, ['CallEnded'])];
-    const closing = await open('tabs', closed);
-    const closedSeen = await observe(closing, { stored: 2 });
-    await closing.page.close();
-    // Both tabs find the stored calls while CIF is not there yet, then CIF comes to both at once.
-    const both = await Promise.all([open('tabs', left), open('tabs', right)]);
-    const storedAtStart = (await observe(both[0]!, { stored: 4 })).stored;
-    await Promise.all(both.map(({ page }) => page.evaluate(() => (window as unknown as { widget: { loadCif(): void } }).widget.loadCif())));
-    await waitFor(async () => {
-      const [a, b] = await Promise.all(both.map(look));
-      return a!.host.length + b!.host.length >= 4 && a!.stored === 0;
-    });
-    const tabsSeen = await Promise.all(both.map((tab) => observe(tab, {})));
-    // The outbox takes a closed page's calls under that page's lock, so one tab takes them all:
-    // the one whose host got the first of them (the left one, if neither did).
-    const taker = Math.max(0, tabsSeen.findIndex(({ host }) => host.some(({ correlationId }) => correlationId === closed.correlationId)));
-    expect({ closedSeen, storedAtStart, tabsSeen }).to.deep.equal({
-      closedSeen: seen([], 2),
-      storedAtStart: 4,
-      tabsSeen: [left, right].map((own, i) => seen([...(i === taker ? callsOf(closed) : []), ...callsOf(own)])),
-    });
+    const { seen: story, promised } = await twoTabsTakeOver();
+    expect(story).to.deep.equal(promised);
   });
 
   it('never sends again a call handed to a host that did not answer, and sends the calls queued behind it once', async () => {
-    const names = Array.from({ length: SLOTS + 2 }, (_, i) => `Step${i + 1}`);
-    const [silent, reloaded, later] = [load('silent', 1, names), load('ready', 2, ['CallResume']), load('ready', 3, ['CallEnded'])];
-    const tab = await open('silent', silent);
-    const story = [await observe(tab, { calls: SLOTS, stored: 2 })];
-    await reload(tab, 'silent', reloaded);
-    story.push(await observe(tab, { calls: 3 }));
-    await reload(tab, 'silent', later);
-    story.push(await observe(tab, { calls: 1 }));
-    const [handedOver, queued] = [callsOf(silent).slice(0, SLOTS), callsOf(silent).slice(SLOTS)];
-    expect(story).to.deep.equal([seen(handedOver, 2), seen([...queued, ...callsOf(reloaded)]), seen(callsOf(later))]);
+    const { seen: story, promised } = await silentHostStory();
+    expect(story).to.deep.equal(promised);
   });
 
   it('never sends a delivered KPI event again on later loads, while one stored in between is sent once', async () => {

@@ -39,9 +39,9 @@ export type Tab = Awaited<ReturnType<Browser['newPage']>>;
  * How long a wait lasts before the test looks anyway: what it sees then fails the assertion with
  * a diff of what each page's host got. Every wait met so far took under 200 ms on a loaded machine.
  */
-export const WAIT_MILLIS = 2_000;
+const WAIT_MILLIS = 2_000;
 /** `maxConcurrentCalls`' default: calls beyond it wait behind the slots. */
-export const SLOTS = 8;
+const SLOTS = 8;
 
 /** The calls a load's KPI events make: one each, with the load's identity and correlationId. */
 export const callsOf = ({ conversationId, correlationId, events }: WidgetLoad): RecordedCifCall[] =>
@@ -93,7 +93,7 @@ export function widgetTabs(browser: () => Browser, url: () => string) {
     while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
-  return {
+  const widgetTab = {
     look,
     waitFor,
     /** A new tab of `widget`, loaded as `widgetLoad` says. */
@@ -125,5 +125,54 @@ export function widgetTabs(browser: () => Browser, url: () => string) {
           return held.some(({ name }) => name?.startsWith(`otel-cif/${location.pathname}/`));
         }),
       ),
+    /**
+     * A page of the `tabs` widget with no CIF keeps two calls and closes; two tabs open, each with
+     * a call of its own, and CIF comes to both at once. Gives what each saw, and what the outbox
+     * promises: one tab, the one whose host got the closed page's first call (the left one, if
+     * neither did), sends all of the closed page's calls, since it takes them under that page's
+     * lock, and each tab its own.
+     */
+    async twoTabsTakeOver(): Promise<{ seen: unknown; promised: unknown }> {
+      const [closed, left, right] = [load('none', 1, ['CallAccepted', 'CallHold']), load('none', 2, ['CallResume']), load('none', 3, ['CallEnded'])];
+      const closing = await widgetTab.open('tabs', closed);
+      const closedSeen = await widgetTab.observe(closing, { stored: 2 });
+      await closing.page.close();
+      // Both tabs find the stored calls while CIF is not there yet, then CIF comes to both at once.
+      const both = await Promise.all([widgetTab.open('tabs', left), widgetTab.open('tabs', right)]);
+      const storedAtStart = (await widgetTab.observe(both[0]!, { stored: 4 })).stored;
+      await Promise.all(both.map(({ page }) => page.evaluate(() => (window as unknown as { widget: { loadCif(): void } }).widget.loadCif())));
+      await waitFor(async () => {
+        const [a, b] = await Promise.all(both.map(look));
+        return a!.host.length + b!.host.length >= 4 && a!.stored === 0;
+      });
+      const tabsSeen = await Promise.all(both.map((tab) => widgetTab.observe(tab, {})));
+      const taker = Math.max(0, tabsSeen.findIndex(({ host }) => host.some(({ correlationId }) => correlationId === closed.correlationId)));
+      return {
+        seen: { closedSeen, storedAtStart, tabsSeen },
+        promised: {
+          closedSeen: seen([], 2),
+          storedAtStart: 4,
+          tabsSeen: [left, right].map((own, i) => seen([...(i === taker ? callsOf(closed) : []), ...callsOf(own)])),
+        },
+      };
+    },
+    /**
+     * A page of the `silent` widget hands `SLOTS` calls to a host that never answers and stores the
+     * two behind them; it reloads twice with CIF ready. Gives what each load saw, and what the
+     * outbox promises: the calls handed over are never sent again, those queued behind them once.
+     */
+    async silentHostStory(): Promise<{ seen: Seen[]; promised: Seen[] }> {
+      const names = Array.from({ length: SLOTS + 2 }, (_, i) => `Step${i + 1}`);
+      const [silent, reloaded, later] = [load('silent', 1, names), load('ready', 2, ['CallResume']), load('ready', 3, ['CallEnded'])];
+      const tab = await widgetTab.open('silent', silent);
+      const story = [await widgetTab.observe(tab, { calls: SLOTS, stored: 2 })];
+      await widgetTab.reload(tab, 'silent', reloaded);
+      story.push(await widgetTab.observe(tab, { calls: 3 }));
+      await widgetTab.reload(tab, 'silent', later);
+      story.push(await widgetTab.observe(tab, { calls: 1 }));
+      const [handedOver, queued] = [callsOf(silent).slice(0, SLOTS), callsOf(silent).slice(SLOTS)];
+      return { seen: story, promised: [seen(handedOver, 2), seen([...queued, ...callsOf(reloaded)]), seen(callsOf(later))] };
+    },
   };
+  return widgetTab;
 }
