@@ -18,15 +18,15 @@ export type { DeliveryOptions } from './options.js';
 export interface DeliveryEngine {
   /**
    * Hands calls to the host, starting at once what CIF readiness and free slots allow. Never
-   * throws or rejects; resolves once every call has settled or is kept in the outbox for a later
-   * page, saying how many failed and why.
+   * throws or rejects; resolves once every call has settled or was kept in the outbox at its
+   * admission, for a later page, saying how many failed and why.
    * With `refuse`, for an exporter that is shut down, every call fails as `after_shutdown`.
    */
   deliver(calls: readonly CifCall[], refuse?: boolean): Promise<DeliveryReport>;
   /**
-   * Resolves once every call handed to `deliver()` so far has settled or is kept in the outbox, or
-   * after `timeoutMillis` when given. In Node it keeps the process alive meanwhile, which the
-   * engine's own timer does not.
+   * Resolves once every call handed to `deliver()` so far has settled or was kept in the outbox at
+   * its admission, or after `timeoutMillis` when given. In Node it keeps the process alive
+   * meanwhile, which the engine's own timer does not.
    */
   flush(timeoutMillis?: number): Promise<void>;
   /**

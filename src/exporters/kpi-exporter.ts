@@ -83,20 +83,22 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
 
   /**
    * Maps the batch and hands the calls to delivery; `resultCallback` runs once, when every call
-   * has settled or is kept in the outbox for a later page. Safe to call again before earlier exports have settled.
+   * has settled or was kept in the outbox at its admission, for a later page. Safe to call again
+   * before earlier exports have settled.
    */
   export(items: S[], resultCallback: (result: ExportResult) => void): void {
     this.run.export(items, resultCallback);
   }
 
-  /** Resolves when every call queued or in flight in its delivery has settled or is kept in the outbox. Never rejects. */
+  /** Resolves when every call queued or in flight in its delivery has settled or was kept in the outbox at its admission. Never rejects. */
   forceFlush(): Promise<void> {
     return this.run.flush();
   }
 
   /**
-   * Refuses further exports, waits up to `timeoutMillis` for calls queued or in flight, then,
-   * when no other exporter shares its delivery, fails the rest (`dropped.after_shutdown`).
+   * Refuses further exports. When no other exporter shares its delivery, waits up to
+   * `timeoutMillis` for calls queued or in flight, then fails the rest (`dropped.after_shutdown`);
+   * else waits up to `timeoutMillis` as `forceFlush()` does.
    * Resolves even if the host never answers; a second call returns the first one's promise.
    */
   shutdown(): Promise<void> {

@@ -3,8 +3,9 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { createDelivery, type DeliveryEngine } from '../../src/delivery/engine.js';
 import { DELIVERY_DEFAULTS } from '../../src/delivery/options.js';
-import { createOutbox, type OutboxStore } from '../../src/delivery/outbox.js';
-import { createDeliveryStats, type CifDeliveryStats } from '../../src/stats.js';
+import { createOutbox, type OutboxLocks, type OutboxStore } from '../../src/delivery/outbox.js';
+import type { DeliveryReport } from '../../src/delivery/report.js';
+import { createDeliveryStats, DELIVERY_DROP_REASONS, type CifDeliveryStats } from '../../src/stats.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import type { CifCall } from '../../src/types.js';
 import { expectBalanced, hangs } from '../helpers/fake-client.js';
@@ -151,6 +152,75 @@ describe('delivery with the outbox, properties', () => {
           expect(store.contents(), 'left in the store').to.deep.equal({});
           for (const p of ended) expectBalanced(p.stats);
           expect(last.stats.outbox.expired).to.equal(0);
+        } finally {
+          clock.uninstall();
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('resolves every deliver() and flush() once, and reports no more failures than calls dropped or kept, whatever the lock, the quota, the queue bound and the answers', async () => {
+    const steps = fc.array(
+      fc.oneof(
+        fc.record({ kind: fc.constant('deliver' as const), calls: fc.integer({ min: 1, max: 6 }) }),
+        fc.record({ kind: fc.constant('tick' as const), millis: fc.integer({ min: 0, max: 8_000 }) }),
+        fc.record({ kind: fc.constant('ready' as const) }),
+        fc.record({ kind: fc.constant('flush' as const) }),
+      ),
+      { maxLength: 25 },
+    );
+    const locks = fc.constantFrom('granted', 'silent', 'refused');
+    await fc.assert(
+      fc.asyncProperty(steps, locks, fc.integer({ min: 0, max: 3_000 }), fc.integer({ min: 1, max: 12 }), fc.array(fc.constantFrom<HostAnswer>('ok', 'reject', 'hang'), { minLength: 1, maxLength: 5 }), async (steps, lock, quotaBytes, maxQueueSize, answers) => {
+        const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
+        try {
+          // Room for the probe, then for a few calls at most.
+          const store = new MemoryStore(quotaBytes + 100);
+          const lockManager: OutboxLocks =
+            lock === 'granted' ? createLockManager().client().locks : lock === 'silent' ? { request: () => new Promise(() => {}) } : { request: () => Promise.reject(new Error('lock manager broken')) };
+          const stats = createDeliveryStats();
+          const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: lockManager, uuid: () => '00000000-0000-4000-8000-000000000000' });
+          let answered = 0;
+          const client = new RecordingCifClient({
+            answer: () => {
+              const given = answers[answered++ % answers.length];
+              return given === 'ok' ? Promise.resolve('') : given === 'reject' ? Promise.reject(new Error('Provider not active')) : hangs();
+            },
+          });
+          let ready!: () => void;
+          const readiness = { kind: 'promise', ready: new Promise<void>((r) => (ready = r)) } as const;
+          const engine = createDelivery(
+            { ...DELIVERY_DEFAULTS, maxQueueSize, timeoutMillis: 1_000, readyTimeoutMillis: 5_000, retry: { maxAttempts: 2, initialBackoffMillis: 100, maxBackoffMillis: 200 }, getClient: () => client, readiness, outbox: {}, random: () => 0.5 },
+            stats,
+            outbox,
+          );
+          const reports: DeliveryReport[][] = [];
+          let flushes = 0;
+          let flushed = 0;
+          let admitted = 0;
+          for (const s of steps) {
+            if (s.kind === 'deliver') {
+              const got: DeliveryReport[] = [];
+              reports.push(got);
+              void engine.deliver(Array.from({ length: s.calls }, () => call(`K${admitted++}`))).then((report) => got.push(report));
+            } else if (s.kind === 'tick') await clock.tickAsync(s.millis);
+            else if (s.kind === 'ready') ready();
+            else {
+              flushes++;
+              void engine.flush().then(() => flushed++);
+            }
+          }
+          const closing = engine.shutdown();
+          await clock.runAllAsync();
+          await closing;
+          expect(reports.map((got) => got.length), 'reports per deliver()').to.deep.equal(reports.map(() => 1));
+          expect(flushed, 'flushes resolved').to.equal(flushes);
+          const failed = reports.reduce((sum, [report]) => sum + report!.failed, 0);
+          const dropped = DELIVERY_DROP_REASONS.reduce((sum, reason) => sum + stats.dropped[reason], 0);
+          expect(failed, 'failures reported').to.be.at.most(dropped + stats.kpiEventsKept);
+          expect(stats.kpiEventsPending).to.equal(0);
+          expectBalanced(stats);
         } finally {
           clock.uninstall();
         }

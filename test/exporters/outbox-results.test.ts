@@ -1,0 +1,269 @@
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { diag, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
+import { ExportResultCode } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchLogRecordProcessor, InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { expect } from 'chai';
+import type { OutboxLocks } from '../../src/delivery/outbox.js';
+import { DELIVERY_DEFAULTS } from '../../src/delivery/options.js';
+import { CifDelivery, CifSpanExporter } from '../../src/index.js';
+import { CifLogRecordExporter, emitKpiEvent, type CifLogRecordExporterOptions } from '../../src/logs.js';
+import { RecordingCifClient } from '../../src/testing/index.js';
+import { captureDiag } from '../helpers/diag.js';
+import { expectBalanced, hangs } from '../helpers/fake-client.js';
+import { withPageGlobals } from '../helpers/page-globals.js';
+import { createLockManager, MemoryStore } from '../helpers/web-storage.js';
+
+const RESOURCE = { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' };
+const CALL_CONTEXT = trace.setSpanContext(ROOT_CONTEXT, { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: TraceFlags.SAMPLED });
+const { readyTimeoutMillis, timeoutMillis } = DELIVERY_DEFAULTS;
+const SUCCESS = { code: ExportResultCode.SUCCESS, error: undefined };
+/** A `ready` that never resolves: CIF still starting while the test looks. */
+const starting = () => new Promise<void>(() => {});
+/** A lock manager that never answers: the page never holds its lock. */
+const silentLocks: OutboxLocks = { request: () => new Promise(() => {}) };
+
+/**
+ * The exporters on a page with the outbox (a MemoryStore, and the shared fake lock manager as
+ * `navigator.locks`), the real logs SDK, and fake timers: what an export's result, `forceFlush()`
+ * and `shutdown()` wait for when the outbox keeps calls at their admission.
+ */
+describe('CifLogRecordExporter with the outbox: results, flush and shutdown', () => {
+  let clock: InstalledClock;
+  let store: MemoryStore;
+  let manager: ReturnType<typeof createLockManager>;
+  const closeables: Array<{ shutdown(): Promise<unknown> }> = [];
+
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
+    store = new MemoryStore();
+    manager = createLockManager();
+  });
+  afterEach(async () => {
+    const closing = closeables.splice(0).map((c) => c.shutdown());
+    await clock.runAllAsync();
+    await Promise.all(closing);
+    clock.uninstall();
+    diag.disable();
+  });
+
+  /** Lets lock grants, exports and host answers through without moving the clock. */
+  const settle = () => clock.tickAsync(0);
+
+  /** Makes `make` on a page whose `navigator.locks` is `locks`, by default a page of the shared lock manager. */
+  function onPage<T>(make: () => T, locks: OutboxLocks = manager.client().locks): T {
+    return withPageGlobals({ navigator: { locks } }, make);
+  }
+
+  function exporter(options: CifLogRecordExporterOptions, locks?: OutboxLocks): CifLogRecordExporter {
+    const made = onPage(() => new CifLogRecordExporter({ outbox: { store, name: 'widget' }, ...options }), locks);
+    closeables.push(made);
+    return made;
+  }
+
+  /** A logger provider with a BatchLogRecordProcessor at its defaults in front of `exporting`, and how to emit a KPI event into it. */
+  function batchLogger(exporting: CifLogRecordExporter) {
+    const provider = new LoggerProvider({ resource: resourceFromAttributes(RESOURCE), processors: [new BatchLogRecordProcessor({ exporter: exporting })] });
+    closeables.push(provider);
+    const logger = provider.getLogger('widget');
+    return { provider, emit: (name: string) => emitKpiEvent(logger, name, undefined, { time: new Date(Date.UTC(2026, 10, 25)), context: CALL_CONTEXT }) };
+  }
+
+  /** `count` log records of KPI events as the logs SDK hands them to exporters. */
+  async function records(count: number): Promise<ReadableLogRecord[]> {
+    const memory = new InMemoryLogRecordExporter();
+    const provider = new LoggerProvider({ resource: resourceFromAttributes(RESOURCE), processors: [new SimpleLogRecordProcessor({ exporter: memory })] });
+    const logger = provider.getLogger('widget');
+    for (let i = 0; i < count; i++) emitKpiEvent(logger, `K${i}`, undefined, { time: new Date(Date.UTC(2026, 10, 25)), context: CALL_CONTEXT });
+    await provider.forceFlush();
+    return [...memory.getFinishedLogRecords()];
+  }
+
+  /** Exports `items`, returning the results as they come, each as its code and error message. */
+  function exportNow(exporting: CifLogRecordExporter, items: ReadableLogRecord[]): Array<{ code: ExportResultCode; error: string | undefined }> {
+    const results: Array<{ code: ExportResultCode; error: string | undefined }> = [];
+    exporting.export(items, (result) => results.push({ code: result.code, error: result.error?.message }));
+    return results;
+  }
+
+  it('bounds delivery by maxQueueSize while a BatchLogRecordProcessor hands over every batch at once, counting and warning the rest once as queue_full', async () => {
+    const warnings = captureDiag();
+    const host = new RecordingCifClient();
+    let ready!: () => void;
+    const cif = exporter({ client: host, ready: new Promise<void>((r) => (ready = r)), maxQueueSize: 600 });
+    const { provider, emit } = batchLogger(cif);
+    await settle();
+    for (let i = 0; i < 1500; i++) emit(`K${i}`);
+    await provider.forceFlush();
+    const stats = cif.getStats();
+    expect([stats.kpiEventsSent, stats.kpiEventsPending, stats.dropped.queue_full, stats.outbox.stored]).to.deep.equal([1500, 600, 900, 600]);
+    expect(warnings.filter((w) => w.includes('queue_full'))).to.have.length(1);
+    ready();
+    await settle();
+    expect(host.calls.map((c) => c.eventName)).to.deep.equal(Array.from({ length: 600 }, (_, i) => `K${i}`));
+    expect(cif.getStats()).to.deep.include({ kpiEventsDelivered: 600, kpiEventsPending: 0 });
+    expect(store.contents()).to.deep.equal({});
+    expectBalanced(cif.getStats());
+  });
+
+  it('fails at once an export whose calls the outbox keeps in part and the queue refuses in part, saying how many were refused', async () => {
+    let ready!: () => void;
+    const cif = exporter({ client: new RecordingCifClient(), ready: new Promise<void>((r) => (ready = r)), maxQueueSize: 3 });
+    await settle();
+    const results = exportNow(cif, await records(5));
+    await settle();
+    expect(results).to.deep.equal([{ code: ExportResultCode.FAILED, error: '2 of 5 logAnalyticsEvent calls failed: delivery queue full: 3 KPI events already pending (maxQueueSize)' }]);
+    ready();
+    await settle();
+    expect(cif.getStats()).to.deep.include({ kpiEventsDelivered: 3, kpiEventsPending: 0 });
+    expectBalanced(cif.getStats());
+  });
+
+  it('hands batches over at once only up to the outbox maxBytes: past it, the BatchLogRecordProcessor waits for the calls the outbox could not keep', async () => {
+    const cif = exporter({ client: new RecordingCifClient(), ready: starting(), outbox: { store, name: 'widget', maxBytes: 100_000 } });
+    const { emit } = batchLogger(cif);
+    await settle();
+    for (let i = 0; i < 1000; i++) emit(`K${i}`);
+    await settle();
+    const { kpiEventsSent, outbox } = cif.getStats();
+    expect(outbox.stored).to.be.within(1, 511);
+    // The first batch only: the rest wait in the processor for its export.
+    expect({ kpiEventsSent, notKept: outbox.notStored.full }).to.deep.equal({ kpiEventsSent: 512, notKept: 512 - outbox.stored });
+    // Its export ends when they fail; the processor's next batch is due a scheduled delay (1 s) later.
+    await clock.tickAsync(readyTimeoutMillis + 1_000);
+    expect(cif.getStats().kpiEventsSent).to.equal(1000);
+    expectBalanced(cif.getStats());
+  });
+
+  it('calls back SUCCESS for calls kept while the page waits for its lock, and counts them dropped, warned, when the lock is refused and CIF never comes', async () => {
+    const warnings = captureDiag();
+    let refuse!: (error: Error) => void;
+    const refusing: OutboxLocks = { request: () => new Promise((_, reject) => (refuse = reject)) };
+    const cif = exporter({ client: new RecordingCifClient(), ready: starting() }, refusing);
+    const results = exportNow(cif, await records(2));
+    await settle();
+    expect(results).to.deep.equal([SUCCESS]);
+    refuse(new Error('lock manager broken'));
+    await clock.tickAsync(readyTimeoutMillis);
+    const stats = cif.getStats();
+    expect({ notStored: stats.outbox.notStored, dropped: stats.dropped.cif_not_loaded, kept: stats.kpiEventsKept }).to.deep.equal({
+      notStored: { full: 0, store_error: 2 },
+      dropped: 2,
+      kept: 0,
+    });
+    expect(warnings.filter((w) => w.includes('cif_not_loaded'))).to.have.length(1);
+    expect(results).to.deep.equal([SUCCESS]);
+    expectBalanced(stats);
+  });
+
+  it('shutdown() waits for calls kept while the lock never comes, and delivers them when CIF comes within timeoutMillis', async () => {
+    let ready!: () => void;
+    const host = new RecordingCifClient();
+    const cif = exporter({ client: host, ready: new Promise<void>((r) => (ready = r)) }, silentLocks);
+    const results = exportNow(cif, await records(2));
+    await settle();
+    expect(results).to.deep.equal([SUCCESS]);
+    let closed = false;
+    const closing = cif.shutdown().then(() => (closed = true));
+    await clock.tickAsync(timeoutMillis - 1);
+    expect(closed).to.equal(false);
+    ready();
+    await closing;
+    expect(host.calls.map((c) => c.eventName)).to.deep.equal(['K0', 'K1']);
+    expect(cif.getStats()).to.deep.include({ kpiEventsDelivered: 2, kpiEventsKept: 0 });
+    expect(store.contents()).to.deep.equal({});
+    expectBalanced(cif.getStats());
+  });
+
+  it('shutdown() keeps for a later page, after timeoutMillis, the calls kept while the lock never came and CIF did not either', async () => {
+    const cif = exporter({ client: new RecordingCifClient(), ready: starting() }, silentLocks);
+    exportNow(cif, await records(2));
+    await settle();
+    let closed = false;
+    const closing = cif.shutdown().then(() => (closed = true));
+    await clock.tickAsync(timeoutMillis - 1);
+    expect(closed).to.equal(false);
+    await clock.tickAsync(1);
+    await closing;
+    expect(cif.getStats()).to.deep.include({ kpiEventsKept: 2, kpiEventsPending: 0 });
+    expect(store.length).to.equal(2);
+    expectBalanced(cif.getStats());
+  });
+
+  it('resolves forceFlush() and calls back SUCCESS while a call kept at its admission is at a host that does not answer, and shutdown() waits for it up to timeoutMillis', async () => {
+    const host = new RecordingCifClient({ answer: hangs });
+    const cif = exporter({ client: host });
+    await settle();
+    const results = exportNow(cif, await records(1));
+    let flushed = false;
+    void cif.forceFlush().then(() => (flushed = true));
+    await settle();
+    expect({ calls: host.calls.length, flushed, results, stored: store.length }).to.deep.equal({ calls: 1, flushed: true, results: [SUCCESS], stored: 0 });
+    expect(cif.getStats()).to.deep.include({ callsInFlight: 1, kpiEventsPending: 1 });
+    let closed = false;
+    const closing = cif.shutdown().then(() => (closed = true));
+    await clock.tickAsync(timeoutMillis - 1);
+    expect(closed).to.equal(false);
+    await clock.tickAsync(1);
+    await closing;
+    expect(cif.getStats().dropped.timed_out).to.equal(1);
+    expectBalanced(cif.getStats());
+  });
+
+  it('waits, with outbox: false on the same page, for a call at the host before it calls back or forceFlush() resolves', async () => {
+    const host = new RecordingCifClient({ answer: hangs });
+    const cif = exporter({ client: host, outbox: false });
+    const results = exportNow(cif, await records(1));
+    let flushed = false;
+    void cif.forceFlush().then(() => (flushed = true));
+    await clock.tickAsync(timeoutMillis - 1);
+    expect({ calls: host.calls.length, flushed, results }).to.deep.equal({ calls: 1, flushed: false, results: [] });
+    await clock.tickAsync(1);
+    expect({ flushed, results }).to.deep.equal({ flushed: true, results: [{ code: ExportResultCode.FAILED, error: `1 of 1 logAnalyticsEvent calls failed: logAnalyticsEvent did not answer within ${timeoutMillis} ms (timeoutMillis)` }] });
+  });
+
+  it('resolves the shutdown() of one exporter of a shared CifDelivery once the outbox keeps its calls, refuses its later exports, and the other exporter keeps sending', async () => {
+    let ready!: () => void;
+    const host = new RecordingCifClient();
+    const delivery = onPage(() => new CifDelivery({ client: host, ready: new Promise<void>((r) => (ready = r)), outbox: { store, name: 'widget' } }));
+    const spans = new CifSpanExporter({ delivery });
+    const logs = new CifLogRecordExporter({ delivery });
+    closeables.push(spans, logs);
+    await settle();
+    exportNow(logs, await records(2));
+    let closed = false;
+    void logs.shutdown().then(() => (closed = true));
+    await settle();
+    expect({ closed, pending: logs.getStats().kpiEventsPending, stored: store.length }).to.deep.equal({ closed: true, pending: 2, stored: 2 });
+    const refused = exportNow(logs, await records(1));
+    expect(refused).to.deep.equal([{ code: ExportResultCode.FAILED, error: 'CifLogRecordExporter is shut down' }]);
+    expect(store.length).to.equal(2);
+    ready();
+    await settle();
+    expect(host.calls.map((c) => c.eventName)).to.deep.equal(['K0', 'K1']);
+    expect(logs.getStats()).to.deep.include({ kpiEventsDelivered: 2, kpiEventsPending: 0 });
+    expect(logs.getStats().dropped.after_shutdown).to.equal(1);
+    expectBalanced(spans.getStats());
+  });
+
+  it('resolves shutdown() when the page setTimeout throws from then on, once the calls kept give up waiting for CIF', async () => {
+    const cif = exporter({ client: new RecordingCifClient(), ready: starting() });
+    await settle();
+    exportNow(cif, await records(2));
+    await settle();
+    const fake = globalThis.setTimeout;
+    globalThis.setTimeout = (() => {
+      throw new Error('no timers here');
+    }) as unknown as typeof setTimeout;
+    let closed = false;
+    try {
+      void cif.shutdown().then(() => (closed = true));
+      await clock.tickAsync(readyTimeoutMillis);
+    } finally {
+      globalThis.setTimeout = fake;
+    }
+    expect(closed).to.equal(true);
+    expect(cif.getStats()).to.deep.include({ kpiEventsKept: 2, kpiEventsPending: 0 });
+    expectBalanced(cif.getStats());
+  });
+});
