@@ -50,6 +50,16 @@ describe('CifLogRecordExporter with the outbox: results, flush and shutdown', ()
   /** Lets lock grants, exports and host answers through without moving the clock. */
   const settle = () => clock.tickAsync(0);
 
+  /** Shuts `cif` down, and checks that it resolves when its wait of `timeoutMillis` runs out, not before. */
+  async function shutDownAtTimeout(cif: CifLogRecordExporter): Promise<void> {
+    let closed = false;
+    const closing = cif.shutdown().then(() => (closed = true));
+    await clock.tickAsync(timeoutMillis - 1);
+    expect(closed).to.equal(false);
+    await clock.tickAsync(1);
+    await closing;
+  }
+
   /** Makes `make` on a page whose `navigator.locks` is `locks`, by default a page of the shared lock manager. */
   function onPage<T>(make: () => T, locks: OutboxLocks = manager.client().locks): T {
     return withPageGlobals({ navigator: { locks } }, make);
@@ -179,12 +189,7 @@ describe('CifLogRecordExporter with the outbox: results, flush and shutdown', ()
     const cif = exporter({ client: new RecordingCifClient(), ready: starting() }, silentLocks);
     exportNow(cif, await records(2));
     await settle();
-    let closed = false;
-    const closing = cif.shutdown().then(() => (closed = true));
-    await clock.tickAsync(timeoutMillis - 1);
-    expect(closed).to.equal(false);
-    await clock.tickAsync(1);
-    await closing;
+    await shutDownAtTimeout(cif);
     expect(cif.getStats()).to.deep.include({ kpiEventsKept: 2, kpiEventsPending: 0 });
     expect(store.length).to.equal(2);
     expectBalanced(cif.getStats());
@@ -200,12 +205,7 @@ describe('CifLogRecordExporter with the outbox: results, flush and shutdown', ()
     await settle();
     expect({ calls: host.calls.length, flushed, results, stored: store.length }).to.deep.equal({ calls: 1, flushed: true, results: [SUCCESS], stored: 0 });
     expect(cif.getStats()).to.deep.include({ callsInFlight: 1, kpiEventsPending: 1 });
-    let closed = false;
-    const closing = cif.shutdown().then(() => (closed = true));
-    await clock.tickAsync(timeoutMillis - 1);
-    expect(closed).to.equal(false);
-    await clock.tickAsync(1);
-    await closing;
+    await shutDownAtTimeout(cif);
     expect(cif.getStats().dropped.timed_out).to.equal(1);
     expectBalanced(cif.getStats());
   });
