@@ -9,10 +9,10 @@ let suppressed: Context | undefined;
 /**
  * One `logAnalyticsEvent` call with tracing suppressed, so that instrumentation of the host's
  * messaging never traces the exporter; `answered` runs once, later, with `of` and the failure if any. Never
- * throws: a synchronous throw is a failure. The host's own promise is used as it is, saving a
- * wrapper per call; anything else, such as a thenable, is adopted by a new promise, which cannot
- * answer twice. A promise whose `then` is not `Promise.prototype.then` is anything else; a proxy
- * of a promise passes for one, and `then` refuses it: the call failed.
+ * throws: a synchronous throw is a failure. A promise whose `then` reads as `Promise.prototype.then`
+ * is used as it is, saving a wrapper per call, and that `then` is called, whatever a second read
+ * would give; anything else, such as a thenable, is adopted by a new promise, which cannot answer
+ * twice. A proxy of a promise passes for one, and `then` refuses it: the call failed.
  */
 export function callHost<T>(
   client: CifAnalyticsClient,
@@ -24,8 +24,10 @@ export function callHost<T>(
   try {
     const data = dataFormat === 'json' ? JSON.stringify(call.data) : call.data;
     const value: unknown = context.with((suppressed ??= suppressTracing(ROOT_CONTEXT)), client.logAnalyticsEvent, client, data, call.eventName, call.correlationId);
-    const plain = value instanceof Promise && Object.getPrototypeOf(value) === Promise.prototype && !Object.prototype.hasOwnProperty.call(value, 'then');
-    (plain ? value : new Promise((resolve) => resolve(value))).then(
+    const { then } = Promise.prototype;
+    const plain = value instanceof Promise && value.then === then;
+    then.call(
+      plain ? value : new Promise((resolve) => resolve(value)),
       () => answered(of, undefined),
       (reason: unknown) => answered(of, toError(reason)),
     );

@@ -25,6 +25,8 @@ class TwiceAnswering extends Promise<string> {
 async function answersOf(answer: () => unknown, dataFormat: 'object' | 'json' = 'object'): Promise<Array<Error | undefined>> {
   const answers: Array<Error | undefined> = [];
   callHost({ logAnalyticsEvent: answer as CifAnalyticsClient['logAnalyticsEvent'] }, call, dataFormat, (_, error) => answers.push(error), 0);
+  // Never before the call returns, whatever the host's `then` does.
+  expect(answers, 'answered during the call').to.deep.equal([]);
   await new Promise((resolve) => setImmediate(resolve));
   return answers;
 }
@@ -58,6 +60,28 @@ describe('callHost', () => {
     expect(suppressed).to.deep.equal([true, true]);
   });
 
+  /** Answers both ways at once, as a hostile `then` could. */
+  const twice = (onOk: (value: string) => void, onError: (reason: unknown) => void): void => {
+    onOk('ok');
+    onError(new Error('answered twice'));
+  };
+  /** A real promise whose `then` reads as the promise's own, then as `twice`. */
+  const changingThen = (): Promise<string> => {
+    const promise = Promise.resolve('ok');
+    let reads = 0;
+    Object.defineProperty(promise, 'then', { get: () => (reads++ === 0 ? Promise.prototype.then : twice) });
+    return promise;
+  };
+
+  it('answers once for a thenable that passes for a promise by the page\'s own `Promise[Symbol.hasInstance]`', async () => {
+    Object.defineProperty(Promise, Symbol.hasInstance, { value: () => true, configurable: true });
+    try {
+      expect(await answersOf(() => ({ then: (resolve: (v: string) => void) => resolve('ok') }))).to.deep.equal([undefined]);
+    } finally {
+      delete (Promise as { [Symbol.hasInstance]?: unknown })[Symbol.hasInstance];
+    }
+  });
+
   const answers: Array<[string, () => unknown, string | undefined]> = [
     ['a resolved promise', () => Promise.resolve('ok'), undefined],
     ['a plain value', () => 'ok', undefined],
@@ -67,6 +91,9 @@ describe('callHost', () => {
     ['a thenable whose then throws', () => ({ then: () => { throw new Error('bad then'); } }), 'bad then'],
     ['a proxy of a promise', () => new Proxy(Promise.resolve('ok'), {}), 'incompatible receiver'],
     ['a promise of a subclass whose then answers twice', () => TwiceAnswering.resolve('ok'), undefined],
+    ['a promise whose own then answers twice', () => Object.assign(Promise.resolve('ok'), { then: twice }), undefined],
+    ['a promise whose then changes once read', changingThen, undefined],
+    ['a promise whose own constructor is not Promise', () => Object.assign(Promise.resolve('ok'), { constructor: TwiceAnswering }), undefined],
   ];
   answers.forEach(([what, answer, failure]) =>
     it(`answers once for a host that returns ${what}`, async () => {
