@@ -19,13 +19,16 @@ export function codeBlocks(markdown, file) {
   const lines = markdown.split('\n');
   const blocks = [];
   for (let i = 0; i < lines.length; i++) {
-    const open = /^```(\w*)\s*$/.exec(lines[i]);
+    // Indented too: a block inside a list item is proven like any other.
+    const open = /^( *)```(\w*)\s*$/.exec(lines[i]);
     if (!open) continue;
-    const end = lines.indexOf('```', i + 1);
+    const [, indent, lang] = open;
+    const end = lines.indexOf(`${indent}\`\`\``, i + 1);
     let before = i - 1;
     while (before >= 0 && lines[before].trim() === '') before--;
-    const marker = MARKER.exec(lines[before] ?? '')?.[1].trim().split(/\s+/) ?? [];
-    blocks.push({ file, line: i + 1, lang: open[1], code: lines.slice(i + 1, end).join('\n'), marker });
+    const marker = MARKER.exec(lines[before]?.trim() ?? '')?.[1].trim().split(/\s+/) ?? [];
+    const code = lines.slice(i + 1, end).map((line) => (line.startsWith(indent) ? line.slice(indent.length) : line));
+    blocks.push({ file, line: i + 1, lang, code: code.join('\n'), marker });
     i = end;
   }
   return blocks;

@@ -19,7 +19,7 @@ export interface FakeCIFrameworkOptions {
 export interface FakeCIFramework<C extends CifAnalyticsClient = RecordingCifClient> {
   /** The client that answers `Microsoft.CIFramework.logAnalyticsEvent`. */
   readonly client: C;
-  /** Resolves once the library has started and `CIFInitDone` was dispatched. */
+  /** Resolves once the library has started, and `CIFInitDone` was dispatched where `target` is an `EventTarget`. */
   readonly started: Promise<void>;
   /** Restores `Microsoft` and `Microsoft.CIFramework` on the target as they were. Safe to call twice. */
   uninstall(): void;
@@ -35,8 +35,9 @@ type WhenRunning = <T>(answer: () => Promise<T>) => Promise<T>;
  * Stands in for the CIF library outside Dynamics 365: defines
  * `Microsoft.CIFramework.logAnalyticsEvent` on `target` (keeping whatever else `Microsoft` and
  * `Microsoft.CIFramework` already hold), answered by `client`, and the session APIs of
- * {@link FakeCifSessionApis} with one session focused, then dispatches the `CIFInitDone`
- * event on `target` when it is an `EventTarget` (a window). `CifSpanExporter` with no `client`
+ * {@link FakeCifSessionApis} with one session focused, `addHandler`, `removeHandler`, `setPresence`
+ * and `getPresence`, then dispatches the `CIFInitDone` event on `target` when it is an
+ * `EventTarget` (a window; not Node's `globalThis`). `CifSpanExporter` with no `client`
  * option then calls it. With `startAfterMillis` it starts later, rejecting calls until then.
  * @default target: globalThis; client: a new RecordingCifClient; options: {}
  * @example const { client, uninstall } = installFakeCIFramework();
