@@ -4,33 +4,15 @@
 // received, and compares the whole story with what the outbox promises: every call sent once,
 // and none sent again once handed to the host.
 import { expect } from 'chai';
-import { fileURLToPath } from 'node:url';
-import { launchChromium, type Browser } from './chromium.js';
-import { servePage, type ServedPage } from './serve.js';
+import { useFixturePages } from './serve.js';
 import { callsOf, load, seen, widgetTabs } from './widget-tabs.js';
 
 describe('the outbox across reloads and tabs for log-based KPI events, in Chromium', function () {
   this.timeout(60_000);
-  let browser: Browser;
-  let served: ServedPage;
   const WIDGETS = ['reload-none', 'reload-starting', 'reload-burst', 'silent', 'tabs', 'behind'];
-
-  before(async () => {
-    const html = '<!doctype html><meta charset="utf-8"><script src="logs-outbox-page.js"></script>';
-    served = await servePage(Object.fromEntries(WIDGETS.map((name) => [`${name}.html`, html])), {
-      entryPoints: [fileURLToPath(new URL('./fixtures/logs-outbox-page.ts', import.meta.url))],
-      bundle: true,
-      format: 'iife',
-      platform: 'browser',
-      target: 'es2020',
-    });
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
-  const { open, reload, observe, outboxLocked, twoTabsTakeOver, silentHostStory } = widgetTabs(() => browser, () => served.url);
+  const html = '<!doctype html><meta charset="utf-8"><script src="logs-outbox-page.js"></script>';
+  const served = useFixturePages(Object.fromEntries(WIDGETS.map((name) => [`${name}.html`, html])), ['logs-outbox-page']);
+  const { open, reload, observe, outboxLocked, twoTabsTakeOver, silentHostStory } = widgetTabs(() => served.browser, () => served.url);
 
   const cases = [
     {

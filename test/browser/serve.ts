@@ -35,23 +35,20 @@ export interface FixturePage {
 }
 
 /**
- * For the tests of one `describe`: serves `fixtures/<name>.ts` bundled for the browser, after
- * `body` in the page, and launches Chromium; both are stopped after the tests.
+ * For the tests of one `describe`: serves `files` and, bundled for the browser, `fixtures/<name>.ts`
+ * of each name in `fixtures` (as `<name>.js`), and launches Chromium; both are stopped after the tests.
  */
-export function useFixturePage(name: string, { body = '', target = 'es2020' }: { body?: string; target?: string } = {}): FixturePage {
+export function useFixturePages(files: Record<string, string>, fixtures: readonly string[], target = 'es2020'): FixturePage {
   let browser: Browser | undefined;
   let served: ServedPage | undefined;
   before(async () => {
-    served = await servePage(
-      { 'index.html': `<!doctype html><meta charset="utf-8">${body}<script src="${name}.js"></script>` },
-      {
-        entryPoints: [fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url))],
-        bundle: true,
-        format: 'iife',
-        platform: 'browser',
-        target,
-      },
-    );
+    served = await servePage(files, {
+      entryPoints: fixtures.map((name) => fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url))),
+      bundle: true,
+      format: 'iife',
+      platform: 'browser',
+      target,
+    });
     browser = await launchChromium();
   });
   after(async () => {
@@ -66,4 +63,9 @@ export function useFixturePage(name: string, { body = '', target = 'es2020' }: {
       return served!.url;
     },
   };
+}
+
+/** One page, `index.html`: `body`, then `fixtures/<name>.ts` bundled for the browser. */
+export function useFixturePage(name: string, { body = '', target = 'es2020' }: { body?: string; target?: string } = {}): FixturePage {
+  return useFixturePages({ 'index.html': `<!doctype html><meta charset="utf-8">${body}<script src="${name}.js"></script>` }, [name], target);
 }

@@ -5,14 +5,12 @@
 // for each KPI event recorded, for the counters, for the outbox's storage and for the heap is
 // checked at the end; nothing depends on how long anything takes.
 import { expect } from 'chai';
-import { fileURLToPath } from 'node:url';
 import type { CDPSession, Frame, Page } from 'playwright-core';
 import type { CifExporterStats } from '../../src/index.js';
 import { DELIVERY_DROP_REASONS } from '../../src/stats.js';
 import { expectBalanced } from '../helpers/fake-client.js';
-import { launchChromium, type Browser } from './chromium.js';
 import type { HostRecord, Outcome } from './fixtures/soak-host.js';
-import { servePage, type ServedPage } from './serve.js';
+import { useFixturePages } from './serve.js';
 
 /** The KPI events of each conversation (fixtures/soak-widget.ts): two on its span, one log-based. */
 const KPI_EVENTS = ['CallAccepted', 'CallEnded', 'WrapUpDone'];
@@ -38,29 +36,13 @@ type WidgetWindow = { widget: { converse(from: number, to: number): Promise<void
 
 describe('a busy day of the widget with the outbox, in Chromium', function () {
   this.timeout(60_000);
-  let browser: Browser;
-  let served: ServedPage;
-
-  before(async () => {
-    served = await servePage(
-      {
-        'index.html': `<!doctype html><meta charset="utf-8"><script src="soak-host.js"></script><iframe src="widget.html?morning=${MORNING}"></iframe>`,
-        'widget.html': '<!doctype html><meta charset="utf-8"><script src="soak-widget.js"></script>',
-      },
-      {
-        entryPoints: ['soak-host', 'soak-widget'].map((name) => fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url))),
-        bundle: true,
-        format: 'iife',
-        platform: 'browser',
-        target: 'es2020',
-      },
-    );
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await served?.stop();
-  });
+  const served = useFixturePages(
+    {
+      'index.html': `<!doctype html><meta charset="utf-8"><script src="soak-host.js"></script><iframe src="widget.html?morning=${MORNING}"></iframe>`,
+      'widget.html': '<!doctype html><meta charset="utf-8"><script src="soak-widget.js"></script>',
+    },
+    ['soak-host', 'soak-widget'],
+  );
 
   /** The host page's side of the test: what its host did, drained as the day goes, and each load's counters. */
   function hostOf(page: Page) {
@@ -107,11 +89,11 @@ describe('a busy day of the widget with the outbox, in Chromium', function () {
     frame.evaluate(([f, t]) => (window as unknown as WidgetWindow).widget.converse(f!, t!), [from, to]);
 
   it(`delivers ${CONVERSATIONS * KPI_EVENTS.length} KPI events at most once each through a flaky host and a reload, leaves no stored call, and gives the heap back`, async () => {
-    const { page, errors } = await browser.newPage();
+    const { page, errors } = await served.browser.newPage();
     const host = hostOf(page);
     await page.goto(`${served.url}index.html`);
     const frame = page.frames().find((f) => f.url().includes('widget.html'))!;
-    const cdp = await browser.context.newCDPSession(page);
+    const cdp = await served.browser.context.newCDPSession(page);
 
     // Morning: the first conversations are exported while CIF starts; then one batch more, and the warm-up is over.
     let recorded = MORNING;
