@@ -52,6 +52,15 @@ export class RecordingCifClient implements CifAnalyticsClient {
     }
   }
 
+  /**
+   * The payload of every call so far, oldest first, the ones sent as JSON text
+   * (`dataFormat: 'json'`) parsed: what a test reads KPI events from.
+   * @example expect(client.payloads().flatMap((data) => data.events.map((event) => event.kpiEventName))).to.deep.equal(['CallAccepted']);
+   */
+  payloads(): CifAnalyticsData[] {
+    return this.calls.map(({ data }) => (typeof data === 'string' ? (JSON.parse(data) as CifAnalyticsData) : data));
+  }
+
   /** Forgets the calls recorded so far. */
   clear(): void {
     this.calls.length = 0;

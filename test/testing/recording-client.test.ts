@@ -34,6 +34,14 @@ describe('RecordingCifClient', () => {
     ]);
   });
 
+  it('gives the payload of every call, oldest first, with the JSON text of dataFormat json parsed', async () => {
+    const client = new RecordingCifClient();
+    await client.logAnalyticsEvent(DATA, 'CallAccepted', GUID);
+    await client.logAnalyticsEvent(JSON.stringify({ ...DATA, conversationId: 'conv-2' }), 'CallAccepted', GUID);
+    expect(client.payloads()).to.deep.equal([DATA, { ...DATA, conversationId: 'conv-2' }]);
+    expect(client.payloads()[0]).to.equal(DATA);
+  });
+
   it('answers with a fixed string, or with what the answer function returns for each call', async () => {
     const fixed = new RecordingCifClient({ answer: 'recorded' });
     const perCall = new RecordingCifClient({ answer: (call, index) => `${call.eventName}#${index}` });
