@@ -154,7 +154,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
         on.addEventListener(CIF_INIT_DONE_EVENT, onInitDone);
         target = on as EventTargetLike;
       } else if (!pageCifClient()) {
-        log('warn', 'No `client` option and no window, so no CIFInitDone event can come');
+        log('warn', 'No window, so no CIFInitDone: pass a `client` option');
       }
     } catch (error) {
       // A sandboxed or hardened page: the global is still looked for at the first call and when a wait runs out.
