@@ -5,11 +5,10 @@ export const NAMESPACE = 'opentelemetry-exporter-cif';
 
 const logger = diag.createComponentLogger({ namespace: NAMESPACE });
 
-/** Logs through `diag`. The page's logger may throw; that must never reach the telemetry path. */
-export function log(level: 'debug' | 'warn' | 'error', message: string, error?: unknown): void {
+/** Logs through `diag`, with the error given, if any. The page's logger may throw; that must never reach the telemetry path. */
+export function log(level: 'debug' | 'warn' | 'error', ...args: [message: string, error?: unknown]): void {
   try {
-    if (error === undefined) logger[level](message);
-    else logger[level](message, error);
+    logger[level](...args);
   } catch {
     // Nothing left to tell it to.
   }

@@ -41,10 +41,10 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   let handOver: (entries: OutboxEntry[]) => void;
 
   /** Says `what` at DEBUG, and with `counter` where it is counted; at WARN when `counted`, the count before this one, is 0. */
-  const say = (what: string, counter?: string, counted?: number, error?: unknown): void =>
-    log(counted === 0 ? 'warn' : 'debug', `outbox: ${what}${counter ? ` (getStats().outbox.${counter})` : ''}`, error);
+  const say = (what: string, counter?: string, counted?: number): void =>
+    log(counted === 0 ? 'warn' : 'debug', `outbox: ${what}${counter ? ` (getStats().outbox.${counter})` : ''}`);
 
-  const countError = (error: unknown): void => say('store or lock failed', 'storeErrors', stats.storeErrors++, error);
+  const countError = (error: unknown): void => log(stats.storeErrors++ ? 'debug' : 'warn', 'outbox: store or lock failed (getStats().outbox.storeErrors)', error);
 
   /**
    * Asks for the lock of page `id`; resolves true once granted, the lock then held until this page
