@@ -18,14 +18,14 @@ export type { DeliveryOptions } from './options.js';
 export interface DeliveryEngine {
   /**
    * Hands calls to the host, starting at once what CIF readiness and free slots allow. Never
-   * throws or rejects; resolves once every call has settled or was kept in the outbox at its
-   * admission, for a later page, saying how many failed and why.
+   * throws or rejects; resolves once every call has settled or is kept in the outbox for a later
+   * page (at its admission, or while it waits for a retry), saying how many failed and why.
    * With `refuse`, for an exporter that is shut down, every call fails as `after_shutdown`.
    */
   deliver(calls: readonly CifCall[], refuse?: boolean): Promise<DeliveryReport>;
   /**
-   * Resolves once every call handed to `deliver()` so far has settled or was kept in the outbox at
-   * its admission, or after `timeoutMillis` when given. In Node it keeps the process alive
+   * Resolves once every call handed to `deliver()` so far has settled or is kept in the outbox,
+   * or after `timeoutMillis` when given. In Node it keeps the process alive
    * meanwhile, which the engine's own timer does not.
    */
   flush(timeoutMillis?: number): Promise<void>;
@@ -38,8 +38,8 @@ export interface DeliveryEngine {
   readonly isClosed: boolean;
 }
 
-/** The batch of a call the outbox kept at its admission, which was told so then. */
-const kept: Batch = () => {};
+/** The batch of a call the outbox kept, which was told so then. */
+const told: Batch = () => {};
 
 /** How long the host itself lets a call run (CIF docs): a timed-out call may hold its slot until then. */
 export const HOST_TIMEOUT_MILLIS = 100_000;
@@ -106,12 +106,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     admitted++;
     stats.kpiEventsPending += events;
     if (refusal) return settle(job, refusal, refusal === shutDownError ? 'after_shutdown' : 'queue_full');
-    job.entry ??= outbox?.add(call);
-    if (job.entry && outbox!.holds(job.entry)) {
-      // Kept for a later page should this one go: its export need not wait for the host.
-      job.batch();
-      job.batch = kept;
-    }
+    keep(job);
     jobs.put(job);
     // With every slot taken and CIF ready, the call only waits: most calls of a large batch.
     if (slots.length < maxConcurrentCalls || readiness.current() !== 'ready') pump();
@@ -186,7 +181,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     } else if (!early && job.attempts >= retry.maxAttempts) settle(job, error, 'host_error');
     else {
       // Back in the outbox while it waits to go again.
-      if (job.entry) outbox!.restore(job.entry);
+      keep(job);
       if (early) {
         // The library may still be starting: the attempt is given back.
         job.attempts--;
@@ -201,6 +196,19 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       }
     }
     pump();
+  }
+
+  /**
+   * Puts a job's call in the outbox, or back there; once the outbox holds it for a later page,
+   * should this one go, tells its batch, so that its export need not wait for the host.
+   */
+  function keep(job: Job): void {
+    if (job.entry) outbox!.restore(job.entry);
+    else job.entry = outbox?.add(job.call);
+    if (job.entry && outbox!.holds(job.entry)) {
+      job.batch();
+      job.batch = told;
+    }
   }
 
   /** A job is done: delivered without `error`; else kept when the outbox still holds its call for a later page; else dropped for `reason`. */

@@ -83,14 +83,14 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
 
   /**
    * Maps the batch and hands the calls to delivery; `resultCallback` runs once, when every call
-   * has settled or was kept in the outbox at its admission, for a later page. Safe to call again
+   * has settled or is kept in the outbox for a later page. Safe to call again
    * before earlier exports have settled.
    */
   export(items: S[], resultCallback: (result: ExportResult) => void): void {
     this.run.export(items, resultCallback);
   }
 
-  /** Resolves when every call queued or in flight in its delivery has settled or was kept in the outbox at its admission. Never rejects. */
+  /** Resolves when every call queued or in flight in its delivery has settled or is kept in the outbox. Never rejects. */
   forceFlush(): Promise<void> {
     return this.run.flush();
   }

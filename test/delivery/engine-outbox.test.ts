@@ -276,6 +276,38 @@ describe('delivery with the outbox', () => {
     expect(sent(host)).to.deep.equal(calls('A1'));
   });
 
+  it('resolves an export once a rejected call it could not store at admission is stored for its retry, and the next page sends it once', async () => {
+    let refuse = true;
+    const flaky = Object.assign(new MemoryStore(), {
+      setItem(key: string, value: string) {
+        if (refuse && key.startsWith('otel-cif/widget/')) {
+          refuse = false;
+          throw new DOMException('busy', 'UnknownError');
+        }
+        MemoryStore.prototype.setItem.call(this, key, value);
+      },
+    });
+    const first = page(PAGE_A, new RecordingCifClient({ answer: () => Promise.reject(new Error('Provider not active')) }), { store: flaky });
+    await settle();
+    let report: DeliveryReport | undefined;
+    void first.engine.deliver(calls('A1')).then((r) => (report = r));
+    await settle();
+    expect(first.stats.outbox).to.deep.include({ stored: 0, notStored: { full: 0, store_error: 1 } });
+    // Rejected, and stored while it waits for its retry: the export need not wait for the host.
+    expect(report).to.deep.equal({ calls: 1, failed: 0, errors: [] });
+    expect(Object.keys(store.contents())).to.deep.equal([]);
+    expect(Object.keys(flaky.contents())).to.deep.equal([`otel-cif/widget/${PAGE_A}/0`]);
+    expectBalanced(first.stats);
+    crash(first);
+
+    const host = new RecordingCifClient();
+    page(PAGE_B, host, { store: flaky });
+    await settle();
+    await clock.runAllAsync();
+    expect(sent(host)).to.deep.equal(calls('A1'));
+    expect(flaky.contents()).to.deep.equal({});
+  });
+
   it('keeps what shutdown gives up on for a later page, counted as kept rather than dropped', async () => {
     const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
     void first.engine.deliver(calls('A1', 'A2'));
