@@ -62,6 +62,12 @@ describe('the published package', () => {
     }
   });
 
+  it("takes @opentelemetry/api and @opentelemetry/core as peer dependencies, and no OpenTelemetry package as its own, so the page's copies are shared", async () => {
+    const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    expect(Object.keys(manifest['peerDependencies'] ?? {})).to.deep.equal(['@opentelemetry/api', '@opentelemetry/core']);
+    expect(Object.keys(manifest['dependencies'] ?? {}).filter((name) => name.startsWith('@opentelemetry/'))).to.deep.equal([]);
+  });
+
   it('serves the testing helpers from opentelemetry-exporter-cif/testing to a Node user', async () => {
     const file = join(consumer, 'consumer.mjs');
     await writeFile(

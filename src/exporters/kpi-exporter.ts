@@ -97,8 +97,9 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
 
   /**
    * Refuses further exports. When no other exporter shares its delivery, waits up to
-   * `timeoutMillis` for calls queued or in flight, then fails the rest (`dropped.after_shutdown`);
-   * else waits up to `timeoutMillis` as `forceFlush()` does.
+   * `timeoutMillis` for calls queued or in flight, then fails the rest (`dropped.after_shutdown`)
+   * but those the outbox keeps for a later page (`kpiEventsKept`); else waits up to
+   * `timeoutMillis` as `forceFlush()` does.
    * Resolves even if the host never answers; a second call returns the first one's promise.
    */
   shutdown(): Promise<void> {

@@ -145,6 +145,33 @@ describe('CifLogRecordExporter with the outbox: results, flush and shutdown', ()
     expectBalanced(cif.getStats());
   });
 
+  const emittedWhileWaiting: Array<{ what: string; outbox?: false; simple?: true; handedOver: number }> = [
+    { what: 'handed over by a BatchLogRecordProcessor at its next export, the outbox having kept the first', handedOver: 2 },
+    { what: 'held by a BatchLogRecordProcessor without the outbox until the first export ends', outbox: false, handedOver: 1 },
+    { what: 'handed over as it is emitted by a SimpleLogRecordProcessor without the outbox', outbox: false, simple: true, handedOver: 2 },
+  ];
+  emittedWhileWaiting.forEach(({ what, outbox, simple, handedOver }) =>
+    it(`a record emitted while an export waits for CIF is ${what}`, async () => {
+      const cif = exporter({ client: new RecordingCifClient(), ready: starting(), ...(outbox === false ? { outbox } : {}) });
+      const provider = new LoggerProvider({
+        resource: resourceFromAttributes(RESOURCE),
+        processors: [simple ? new SimpleLogRecordProcessor({ exporter: cif }) : new BatchLogRecordProcessor({ exporter: cif })],
+      });
+      closeables.push(provider);
+      const logger = provider.getLogger('widget');
+      const emit = (name: string) => emitKpiEvent(logger, name, undefined, { context: CALL_CONTEXT });
+      await settle();
+      emit('K0');
+      // The processor's schedule (1 s) comes due, and again for the record emitted meanwhile.
+      await clock.tickAsync(1_000);
+      emit('K1');
+      await clock.tickAsync(2_000);
+      expect(cif.getStats().kpiEventsSent).to.equal(handedOver);
+      await clock.tickAsync(readyTimeoutMillis);
+      expect(cif.getStats().kpiEventsSent).to.equal(2);
+    }),
+  );
+
   it('calls back SUCCESS for calls kept while the page waits for its lock, and counts them dropped, warned, when the lock is refused and CIF never comes', async () => {
     const warnings = captureDiag();
     let refuse!: (error: Error) => void;

@@ -1,5 +1,5 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
-import { context, diag, type Tracer } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, type Tracer } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -26,6 +26,7 @@ import {
   CifTimeoutError,
   type CifDropReason,
   type CifSpanExporterOptions,
+  recordKpiEvent,
 } from '../../src/index.js';
 import { RecordingCifClient, installFakeCIFramework } from '../../src/testing/index.js';
 import {
@@ -380,6 +381,34 @@ describe('CifSpanExporter results', () => {
       "opentelemetry-exporter-cif KPI events dropped: span 'call' has no cif.conversation.id and cif.provider_session.id. " +
         'Counted in getStats().dropped.missing_identity; shown once.',
     ]);
+  });
+
+  it("says each delivery drop after its reason's first as its given up line at DEBUG, and a mapping drop after its reason's first nowhere but getStats()", async () => {
+    const lines: string[] = [];
+    const keep = (level: string) => (...args: unknown[]) => lines.push(`${level} ${args.join(' ')}`);
+    diag.setLogger({ error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug'), verbose: () => {} }, { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true });
+    const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: () => Promise.reject(new Error('Provider not active')) }), retry: { maxAttempts: 1 } });
+    const provider = new BasicTracerProvider({ idGenerator: FIXED_TRACE_ID, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    try {
+      const tracer = provider.getTracer('softphone');
+      for (const attributes of [IDENTITY, {}, IDENTITY, {}]) {
+        const span = tracer.startSpan('call', { attributes });
+        recordKpiEvent(span, 'CallHold');
+        span.end();
+        // One span at a time, so the lines come in its order; it rejects with the failed export.
+        await provider.forceFlush().catch(() => {});
+      }
+      expect(lines.filter((line) => line.includes('opentelemetry-exporter-cif'))).to.deep.equal([
+        "debug opentelemetry-exporter-cif call 'CallHold' given up as host_error: Provider not active",
+        'warn opentelemetry-exporter-cif KPI events dropped: Provider not active. Counted in getStats().dropped.host_error; shown once.',
+        "warn opentelemetry-exporter-cif KPI events dropped: span 'call' has no cif.conversation.id and cif.provider_session.id. Counted in getStats().dropped.missing_identity; shown once.",
+        "debug opentelemetry-exporter-cif call 'CallHold' given up as host_error: Provider not active",
+      ]);
+      expect(exporter.getStats().dropped).to.include({ host_error: 2, missing_identity: 2 });
+    } finally {
+      await provider.shutdown();
+      diag.disable();
+    }
   });
 
   it('calls back FAILED with every distinct host error of the batch, separated by semicolons', async () => {

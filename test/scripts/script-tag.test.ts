@@ -1,6 +1,6 @@
-import { ROOT_CONTEXT, context, diag, propagation, trace, type ContextManager } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context, diag, propagation, trace, type ContextManager, type ProxyTracerProvider } from '@opentelemetry/api';
 import { BasicTracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { SimpleSpanProcessor } from '@opentelemetry/sdk-trace-web';
+import { SimpleSpanProcessor, StackContextManager, WebTracerProvider as SdkWebTracerProvider } from '@opentelemetry/sdk-trace-web';
 import { expect } from 'chai';
 import { WebTracerProvider } from '../../scripts/script-tag.js';
 
@@ -63,6 +63,19 @@ const registeredBy = (version: string) => () => {
 };
 
 describe('the script-tag bundle', () => {
+  it('holds every export of the main entry, none only /logs or /instrumentation has, and the OpenTelemetry pieces docs/browser.md names', async () => {
+    const [bundle, main, logs, instrumentation] = await Promise.all([
+      import('../../scripts/script-tag.js'),
+      import('../../src/index.js'),
+      import('../../src/logs.js'),
+      import('../../src/instrumentation.js'),
+    ]);
+    const api = ['trace', 'context', 'diag', 'DiagConsoleLogger', 'DiagLogLevel'];
+    const webSdk = ['WebTracerProvider', 'BatchSpanProcessor', 'SimpleSpanProcessor', 'StackContextManager'];
+    expect(Object.keys(bundle).sort()).to.deep.equal([...Object.keys(main), ...api, ...webSdk, 'resourceFromAttributes'].sort());
+    expect(Object.keys({ ...logs, ...instrumentation }).filter((name) => !(name in main))).to.include.members(['CifLogRecordExporter', 'emitKpiEvent', 'CifInstrumentation']);
+  });
+
   describe("WebTracerProvider.register() when the page's API registered first", () => {
     const refused: Array<[what: string, before: () => void, version: string, refusedPart: string]> = [
       ['an older @opentelemetry/api (1.4)', registeredBy('1.4.0'), '1.4.0', 'tracer provider'],
@@ -109,6 +122,17 @@ describe('the script-tag bundle', () => {
       ['by default', undefined],
       ['with no context manager', { contextManager: null }],
     ];
+    it("registers the global tracer provider and a StackContextManager, as the README's quick start says of the web SDK's register()", () =>
+      onPage(
+        () => {},
+        () => {
+          const provider = new SdkWebTracerProvider();
+          provider.register();
+          const registry = (globalThis as unknown as Record<symbol, Registry>)[REGISTRY]!;
+          expect([(trace.getTracerProvider() as ProxyTracerProvider).getDelegate(), registry['context']?.constructor]).to.deep.equal([provider, StackContextManager]);
+        },
+      ));
+
     configs.forEach(([what, config]) =>
       it(`says nothing and gets the spans of trace.getTracer(), ${what}`, () =>
         onPage(

@@ -6,6 +6,7 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
 import { StackContextManager } from '@opentelemetry/sdk-trace-web';
 import { CifSpanExporter, recordKpiEvent, type CifAnalyticsClient } from '../../src/index.js';
 import { CifSessionSpanProcessor, withCifSession } from '../../src/index.js';
+import { DEFAULT_OPTIONS } from '../../src/options.js';
 import { RecordingCifClient, installFakeCIFramework, type FakeCifSessionApis } from '../../src/testing/index.js';
 import { pageWindow } from '../helpers/fake-client.js';
 import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID } from '../helpers/spans.js';
@@ -106,6 +107,46 @@ describe('installFakeCIFramework', () => {
       await provider.shutdown();
     }
     expect(Object.prototype.hasOwnProperty.call(globalThis, 'Microsoft')).to.equal(false);
+  });
+
+  it("on Node's globalThis, dispatches no CIFInitDone, so a call its client fails, and one exported after it, wait until readyTimeoutMillis after its first attempt before CifSpanExporter makes them", async () => {
+    const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    const start = Date.now();
+    const made: Array<[string, number]> = [];
+    const client = new RecordingCifClient({
+      onCall: (call) => made.push([call.eventName, Date.now() - start]),
+      answer: (_call, index) => (index === 0 ? Promise.reject(new Error('Provider not active')) : 'ok'),
+    });
+    const fake = installFakeCIFramework(globalThis, client);
+    const exporter = new CifSpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    try {
+      await fake.started;
+      const record = (name: string) => {
+        const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+        recordKpiEvent(span, name);
+        span.end();
+      };
+      record('CallAccepted');
+      await clock.tickAsync(1_000);
+      record('CallHold');
+      await clock.tickAsync(DEFAULT_OPTIONS.readyTimeoutMillis - 1_001);
+      expect(made).to.deep.equal([['CallAccepted', 0]]);
+      await clock.tickAsync(1_001);
+      expect(made).to.deep.equal([
+        ['CallAccepted', 0],
+        ['CallAccepted', DEFAULT_OPTIONS.readyTimeoutMillis],
+        // Sent as the library answers the call before it: answered, it needs no CIFInitDone.
+        ['CallHold', DEFAULT_OPTIONS.readyTimeoutMillis],
+      ]);
+      expect(exporter.getStats()).to.include({ kpiEventsDelivered: 2, callsFailed: 0 });
+    } finally {
+      fake.uninstall();
+      const closing = provider.shutdown();
+      await clock.runAllAsync();
+      await closing;
+      clock.uninstall();
+    }
   });
 
   it('with startAfterMillis, is present at once but rejects calls until it dispatches CIFInitDone', async () => {
