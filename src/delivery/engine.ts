@@ -135,7 +135,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     stats.callsInFlight = inFlight;
     stats.callsAbandoned = slots.length - inFlight;
     stats.callsQueued = admitted - inFlight;
-    if (admitted + slots.length === 0) stop();
+    if (!(admitted + slots.length)) stop();
   }
 
   function attempt(job: Job): void {
@@ -221,11 +221,12 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       stats.kpiEventsKept += events;
       trace(job, `kept in the outbox for a later page: ${error.message}`);
     } else {
-      trace(job, `given up as ${reason}: ${error.message}`);
       stats.callsFailed++;
-      // Each reason is warned about once per delivery: at its first drop.
-      if (!stats.dropped[reason!]) log('warn', `KPI events dropped: ${error.message}. Counted in getStats().dropped.${reason}; shown once.`);
+      // Counted before it is told, so that a diag logger that reads getStats() sees the drop, and one that
+      // exports again at the warning is not warned again. Each reason is warned about once, at its first drop.
       stats.dropped[reason!] += events;
+      trace(job, `given up as ${reason}: ${error.message}`);
+      if (stats.dropped[reason!] === events) log('warn', `KPI events dropped: ${error.message}. Counted in getStats().dropped.${reason}; shown once.`);
     }
     job.batch(error);
   }

@@ -58,12 +58,12 @@ export function isInstrumentationScope(scope: { readonly name?: unknown } | unde
 }
 
 /**
- * Reads the KPI fields of one attribute bag. With `inherited` (a span's fields, for one of its
- * events), a field the bag lacks keeps the inherited value, and custom columns are set over the
- * inherited ones, column by column.
+ * Reads the KPI fields of one attribute bag, none when it is absent (a span event's may be). With
+ * `inherited` (a span's fields, for one of its events), a field the bag lacks keeps the inherited
+ * value, and custom columns are set over the inherited ones, column by column.
  */
 export function readKpiFields(
-  attributes: AttributeBag,
+  attributes: AttributeBag | undefined,
   customAttributes: CustomAttributes,
   stats: MappingStats,
   warn: MappingWarn | undefined,
@@ -100,17 +100,17 @@ export function readKpiFields(
 }
 
 /** One attribute as a payload string; a value that cannot be read or written is left out and counted. */
-export function field(attributes: object, key: string, stats: MappingStats): string | undefined {
+export function field(attributes: object | undefined, key: string, stats: MappingStats): string | undefined {
   const text = readField(attributes, key);
   if (text !== UNSERIALIZABLE) return text;
   stats.droppedFields.unserializable_value++;
   return undefined;
 }
 
-/** A getter on the attribute bag may throw: that loses the value, not the source. */
-export function readField(attributes: object, key: string): ReturnType<typeof toPayloadString> {
+/** A getter on the attribute bag may throw: that loses the value, not the source. A bag that is absent has no values. */
+export function readField(attributes: object | undefined, key: string): ReturnType<typeof toPayloadString> {
   try {
-    return toPayloadString((attributes as AttributeBag)[key]);
+    return toPayloadString((attributes as AttributeBag | undefined)?.[key]);
   } catch {
     return UNSERIALIZABLE;
   }

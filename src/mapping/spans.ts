@@ -57,7 +57,7 @@ function collectSpan(span: CifReadableSpan, options: SpanMappingOptions, stats: 
   for (const event of events) {
     sdkDroppedAttributes += sdkCount((event as SdkLimits).droppedAttributesCount);
     if (!ask(options.eventFilter, defaultEventFilter, 'boolean', event, span, stats)) continue;
-    const eventAttributes = event.attributes ?? {};
+    const eventAttributes = event.attributes;
     const fields = readKpiFields(eventAttributes, options.customAttributes, stats, warn, spanFields);
     // The event's own name, read as an attribute is: a value of another type is written as one.
     kpis.push([field(eventAttributes, ATTR_CIF_KPI_NAME, stats) ?? field(event, 'name', stats), event.time, fields]);

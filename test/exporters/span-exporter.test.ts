@@ -1,5 +1,5 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
-import { context, diag, DiagLogLevel, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context, diag, DiagLogLevel, type Tracer } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -23,10 +23,12 @@ import {
   CifQueueFullError,
   CifShutdownError,
   CifSpanExporter,
+  CifSessionSpanProcessor,
   CifTimeoutError,
+  recordKpiEvent,
+  setCifSession,
   type CifDropReason,
   type CifSpanExporterOptions,
-  recordKpiEvent,
 } from '../../src/index.js';
 import { RecordingCifClient, installFakeCIFramework } from '../../src/testing/index.js';
 import {
@@ -42,7 +44,7 @@ import {
   timedClient,
   type Answer,
 } from '../helpers/fake-client.js';
-import { captureDiag, installThrowingDiag } from '../helpers/diag.js';
+import { captureDiag, installActingDiag, installThrowingDiag } from '../helpers/diag.js';
 import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID, event, makeSpan } from '../helpers/spans.js';
 import { shutDownAfterTest, shutDownDeliveryAfterTest } from '../helpers/shut-down.js';
 import { PAGE_HIDES, listening, usePageDocument } from '../helpers/page-document.js';
@@ -555,6 +557,51 @@ describe('CifSpanExporter results', () => {
       process.off('unhandledRejection', onUnhandled);
     }
   });
+});
+
+describe('CifSpanExporter under a diag logger that acts on what it is told', () => {
+  const SESSION = setCifSession(ROOT_CONTEXT, { conversationId: 'conv-1', providerSessionId: 'prov-1' });
+  const drops: Array<[reason: CifDropReason, options: (hold: Promise<string>) => CifSpanExporterOptions, shutDown: boolean]> = [
+    ['host_error', () => ({ client: new RecordingCifClient({ answer: () => Promise.reject(new Error('refused')) }), retry: { maxAttempts: 1 } }), false],
+    ['queue_full', (hold) => ({ client: new RecordingCifClient({ answer: () => hold }), maxQueueSize: 1 }), false],
+    ['after_shutdown', () => ({ client: new RecordingCifClient() }), true],
+  ];
+  drops.forEach(([reason, options, shutDown]) =>
+    it(`counts a KPI event dropped as ${reason} before it says so: getStats() balances at every line, and a logger that records a KPI event at the warning is warned once`, async () => {
+      let release!: (answer: string) => void;
+      const exporter = new CifSpanExporter(options(new Promise((resolve) => (release = resolve))));
+      const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] }));
+      const recordOne = () => {
+        const span = provider.getTracer('softphone').startSpan('call', {}, SESSION);
+        recordKpiEvent(span, 'CallAccepted');
+        span.end();
+      };
+      if (shutDown) await exporter.shutdown();
+      const unbalanced: string[] = [];
+      const warnings: string[] = [];
+      const restore = installActingDiag((level, line) => {
+        try {
+          expectBalanced(exporter.getStats());
+        } catch (error) {
+          unbalanced.push(`${line}: ${(error as Error).message}`);
+        }
+        if (level === 'warn' && line.includes('KPI events dropped')) {
+          warnings.push(line);
+          recordOne();
+        }
+      });
+      try {
+        recordOne();
+        recordOne();
+        release('ok');
+        await exporter.forceFlush();
+      } finally {
+        restore();
+      }
+      const stats = exporter.getStats();
+      expect([unbalanced, warnings.length, stats.spansSeen, stats.dropped[reason] + stats.kpiEventsDelivered]).to.deep.equal([[], 1, 3, 3]);
+    }),
+  );
 });
 
 describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {

@@ -27,3 +27,21 @@ export function installThrowingDiag(): () => void {
     diag.disable();
   };
 }
+
+/**
+ * Installs a diag logger at every level that hands each line, its arguments joined, to `onLine`, as
+ * a page's logger that acts on what it is told may (reads the stats, exports again). Returns how
+ * to take it away again.
+ */
+export function installActingDiag(onLine: (level: 'error' | 'warn' | 'info' | 'debug' | 'verbose', line: string) => void): () => void {
+  let acting = false;
+  const to = (level: Parameters<typeof onLine>[0]) => (...args: unknown[]) => {
+    if (acting) onLine(level, args.map(String).join(' '));
+  };
+  diag.setLogger({ error: to('error'), warn: to('warn'), info: to('info'), debug: to('debug'), verbose: to('verbose') }, { logLevel: DiagLogLevel.ALL, suppressOverrideMessage: true });
+  acting = true;
+  return () => {
+    acting = false;
+    diag.disable();
+  };
+}

@@ -633,6 +633,27 @@ describe('CifInstrumentation', () => {
       expect(finished()).to.deep.equal([callSpan('setPresence', undefined), callSpan('setPresence', undefined)]);
     });
 
+    it('makes one span per call and per handler run with two instrumentations on the page, and restores the originals when both are disabled', async () => {
+      const library = install();
+      const originals = snapshot(library);
+      register();
+      const second = new CifInstrumentation({ target });
+      second.setTracerProvider(provider);
+      let calls = 0;
+      const handler = () => void calls++;
+      await cif().addHandler!('onclicktoact', handler);
+      await fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' });
+      expect(await cif().removeHandler!('onclicktoact', handler)).to.equal(true);
+      await fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' });
+      second.disable();
+      instrumentation.disable();
+      expect(snapshot(library)).to.deep.equal(originals);
+      expect([calls, finished().map((s) => s.name)]).to.deep.equal([
+        1,
+        ['Microsoft.CIFramework.addHandler', 'Microsoft.CIFramework onclicktoact', 'Microsoft.CIFramework.removeHandler'],
+      ]);
+    });
+
     it('leaves a function the page replaced after enable() where the page put it', () => {
       const library = install();
       register();

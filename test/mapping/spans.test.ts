@@ -641,6 +641,25 @@ describe('spansToCalls', () => {
     expect(stats.dropped.invalid_span).to.equal(0);
   });
 
+  const absentBags: Array<[what: string, span: () => object]> = [
+    ['a resource without attributes', () => ({ ...makeSpan({ attributes: IDENTITY, events: [event('A', T1)] }), resource: {} })],
+    ['a resource whose attributes are null', () => ({ ...makeSpan({ attributes: IDENTITY, events: [event('A', T1)] }), resource: { attributes: null } })],
+    ['no attributes of its own, its ids in the session option', () => ({ ...makeSpan({ events: [event('A', T1, { 'cif.kpi.reason': 'r' })] }), attributes: undefined })],
+  ];
+  absentBags.forEach(([what, span]) =>
+    it(`reads a foreign span with ${what} as having no such values, and counts none as unserializable`, () => {
+      const stats = createSpanMappingStats();
+      const options = normalizeOptions({ session: { conversationId: 'conv-1', providerSessionId: 'prov-1' }, customAttributes: { 'call.queue': 'msdyn_customattribute1' } });
+      const calls = spansToCalls([span() as never], options, stats);
+      const reason = what.startsWith('no attributes') ? { kpiEventReason: 'r' } : {};
+      expect([calls, stats.droppedFields, stats.dropped.invalid_span]).to.deep.equal([
+        [call([{ kpiEventName: 'A', ...reason, eventTimestamp: T1 }])],
+        { invalid_custom_column: 0, unserializable_value: 0, sdk_attribute_limit: 0 },
+        0,
+      ]);
+    }),
+  );
+
   it('counts each KPI event under one reason when a later event of the span cannot be read', () => {
     const stats = createSpanMappingStats();
     const time = Object.defineProperty([0, 0], 0, { get: () => { throw new Error('trap'); } });
