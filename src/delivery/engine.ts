@@ -223,10 +223,11 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     } else {
       stats.callsFailed++;
       // Counted before it is told, so that a diag logger that reads getStats() sees the drop, and one that
-      // exports again at the warning is not warned again. Each reason is warned about once, at its first drop.
+      // exports again as it is told is not warned again. Each reason is warned about once, at its first drop.
+      const first = !stats.dropped[reason!];
       stats.dropped[reason!] += events;
       trace(job, `given up as ${reason}: ${error.message}`);
-      if (stats.dropped[reason!] === events) log('warn', `KPI events dropped: ${error.message}. Counted in getStats().dropped.${reason}; shown once.`);
+      if (first) log('warn', `KPI events dropped: ${error.message}. Counted in getStats().dropped.${reason}; shown once.`);
     }
     job.batch(error);
   }
