@@ -9,7 +9,7 @@ const CIF_SESSION_KEY = createContextKey(`${NAMESPACE} session`);
 /**
  * Returns a copy of `ctx` that carries `session`, merged over the session `ctx` already carries:
  * the new session's fields win, the others are kept. A field that is not a string of at most 100
- * characters is left out with a `diag.warn`; this never throws.
+ * characters is left out with a `diag.warn`: no session, whatever it holds, makes this throw.
  * @example const ctx = setCifSession(context.active(), { conversationId, providerSessionId });
  */
 export function setCifSession(ctx: Context, session: CifSession): Context {
