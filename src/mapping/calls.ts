@@ -20,7 +20,8 @@ export function collectCalls<S, O extends KpiEventOptions<S>, R extends string, 
 ): CifCall[] {
   const { maxEventsPerCall } = options;
   const pending: PendingCall[] = [];
-  for (const source of sources) {
+  // Copied first: a batch whose iteration throws part way is refused whole, not half counted.
+  for (const source of [...sources]) {
     const before = pending.length;
     try {
       collect(source, options, stats, pending, warn);

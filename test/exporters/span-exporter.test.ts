@@ -532,6 +532,21 @@ describe('CifSpanExporter results', () => {
     expect(exporter.getStats().spansSeen).to.equal(0);
   });
 
+  it('refuses whole a batch whose iteration throws part way: nothing counted, nothing sent', async () => {
+    const client = new RecordingCifClient();
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client }));
+    const span = makeSpan({ attributes: IDENTITY, events: [event('A', T1)] });
+    const batch = (function* () {
+      yield span;
+      throw new Error('the batch cannot be read further');
+    })();
+    const results: ExportResult[] = [];
+    exporter.export(batch as never, (result) => results.push(result));
+    await exporter.forceFlush();
+    expect(results.map((r) => [r.code, r.error?.message])).to.deep.equal([[ExportResultCode.FAILED, 'CifSpanExporter: export() needs an array']]);
+    expect([exporter.getStats().spansSeen, exporter.getStats().kpiEventsSent, client.calls.length]).to.deep.equal([0, 0, 0]);
+  });
+
   it('exports, calls back once and leaves no unhandled rejection when the installed diag logger throws', async () => {
     const restore = installThrowingDiag();
     const unhandled: unknown[] = [];
