@@ -1,4 +1,5 @@
 import { PerformanceTimingNames } from '@opentelemetry/sdk-trace-web';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import type { CifSpanExporterOptions } from '../../src/options.js';
 import { normalizeOptions } from '../../src/options.js';
@@ -667,6 +668,20 @@ describe('spansToCalls', () => {
     const calls = spansToCalls([span], normalizeOptions(), stats);
     expect(calls).to.deep.equal([call([{ kpiEventName: 'C', eventTimestamp: T2 }])]);
     expect(stats.dropped).to.include({ missing_kpi_name: 1, invalid_timestamp: 1, invalid_span: 0 });
+  });
+
+  it('drops a span event named by a Symbol as missing_kpi_name, and sends the other KPI events of its span', async () => {
+    const memory = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
+    const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+    span.addEvent(Symbol('CallOffered') as never, at(T1));
+    span.addEvent('CallAccepted', at(T2));
+    span.end();
+    const stats = createSpanMappingStats();
+    const calls = spansToCalls(memory.getFinishedSpans(), normalizeOptions(), stats);
+    await provider.shutdown();
+    expect(calls.map((c) => c.eventName)).to.deep.equal(['CallAccepted']);
+    expect(stats.dropped).to.include({ missing_kpi_name: 1, invalid_span: 0 });
   });
 
   it('counts only the callbacks the user passed in callbackErrors, and a span the defaults cannot read as invalid', () => {
