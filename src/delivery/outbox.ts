@@ -40,9 +40,11 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   /** Where `claim()` hands the calls of pages gone. */
   let handOver: (entries: OutboxEntry[]) => void;
 
-  /** Says `what` at DEBUG, and with `counter` where it is counted; at WARN when `counted`, the count before this one, is 0. */
-  const say = (what: string, counter?: string, counted?: number): void =>
-    log(counted === 0 ? 'warn' : 'debug', `outbox: ${what}${counter ? ` (getStats().outbox.${counter})` : ''}`);
+  /** The counters warned about: each once, the first time it is said; from then on at DEBUG. */
+  const warned = new Set<string>();
+  /** Says `what` at DEBUG, and with `counter` where it is counted (and at WARN the first time). */
+  const say = (what: string, counter?: string): void =>
+    log(counter && !warned.has(counter) && warned.add(counter) ? 'warn' : 'debug', `outbox: ${what}${counter ? ` (getStats().outbox.${counter})` : ''}`);
 
   const countError = (error: unknown): void => log(stats.storeErrors++ ? 'debug' : 'warn', 'outbox: store or lock failed (getStats().outbox.storeErrors)', error);
 
@@ -155,8 +157,9 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
         if (!full) countError(error);
       }
     }
-    if (full) say(`call '${entry.call.eventName}' not stored: over maxBytes ${maxBytes} or the quota`, 'notStored.full', stats.notStored.full);
+    // Counted before it is told, as delivery's drops are: a diag logger may read the count, or export again.
     stats.notStored[full ? 'full' : 'store_error'] += eventsOf(entry);
+    if (full) say(`call '${entry.call.eventName}' not stored: over maxBytes ${maxBytes} or the quota`, 'notStored.full');
   }
 
   /** Hands over, oldest first, the entries of the pages `gone`, whose locks this page now holds; removes expired and unreadable ones. */
@@ -172,8 +175,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
         stats.replayed += eventsOf(stored);
       } else if (erase(key, size)) {
         const counter = stored ? 'expired' : 'unreadable';
-        say(stored ? `call '${stored.call.eventName}' removed unsent: older than ${maxAgeMillis} ms` : `${key} removed: unreadable`, counter, stats[counter]);
         stats[counter] += stored ? eventsOf(stored) : 1;
+        say(stored ? `call '${stored.call.eventName}' removed unsent: older than ${maxAgeMillis} ms` : `${key} removed: unreadable`, counter);
       }
     }
     if (taken.length > 0) {

@@ -9,7 +9,7 @@ import { DELIVERY_DEFAULTS } from '../../src/delivery/options.js';
 import { CifDelivery, CifSpanExporter } from '../../src/index.js';
 import { CifLogRecordExporter, emitKpiEvent, type CifLogRecordExporterOptions } from '../../src/logs.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
-import { captureDiag } from '../helpers/diag.js';
+import { captureDiag, installActingDiag } from '../helpers/diag.js';
 import { expectBalanced, hangs } from '../helpers/fake-client.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
 import { createLockManager, MemoryStore } from '../helpers/web-storage.js';
@@ -114,6 +114,29 @@ describe('CifLogRecordExporter with the outbox: results, flush and shutdown', ()
     expect(cif.getStats()).to.deep.include({ kpiEventsDelivered: 600, kpiEventsPending: 0 });
     expect(store.contents()).to.deep.equal({});
     expectBalanced(cif.getStats());
+  });
+
+  it('counts a call it cannot store before it says so: a diag logger that emits a KPI event at the warning is warned once, and reads the count', async () => {
+    const cif = exporter({ client: new RecordingCifClient({ answer: hangs }), outbox: { store, name: 'widget', maxBytes: 1 } });
+    const provider = new LoggerProvider({ resource: resourceFromAttributes(RESOURCE), processors: [new SimpleLogRecordProcessor({ exporter: cif })] });
+    closeables.push(provider);
+    const logger = provider.getLogger('widget');
+    const emit = (name: string) => emitKpiEvent(logger, name, undefined, { time: new Date(Date.UTC(2026, 10, 25)), context: CALL_CONTEXT });
+    await settle();
+    const warnings: Array<[line: string, notStored: number]> = [];
+    const restore = installActingDiag((level, line) => {
+      if (level !== 'warn' || !line.includes('not stored')) return;
+      warnings.push([line, cif.getStats().outbox.notStored.full]);
+      // At most a few, so that a warning repeated at every call shows as such, not as a stack overflow.
+      if (warnings.length < 4) emit(`again-${warnings.length}`);
+    });
+    try {
+      emit('CallAccepted');
+    } finally {
+      restore();
+    }
+    expect(warnings.map(([, counted]) => counted)).to.deep.equal([1]);
+    expect(cif.getStats().outbox.notStored.full).to.equal(2);
   });
 
   it('fails at once an export whose calls the outbox keeps in part and the queue refuses in part, saying how many were refused', async () => {
