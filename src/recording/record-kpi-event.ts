@@ -23,8 +23,9 @@ export function recordKpiEvent(
     span.addEvent(name, kpiEventAttributes(name, details), time);
     if (!isExported(span)) {
       // Once per page: a sampler drops spans by the thousand, and the fix is the same for each.
-      log(warnedNotExported ? 'debug' : 'warn', `KPI event '${name}' lost: its span is not exported${warnedNotExported ? '.' : NOT_EXPORTED_FIX}`);
-      warnedNotExported = true;
+      // Counted before it is said, so that a diag logger that records a KPI event as it is told is not warned again.
+      const warned = lostNotExported++;
+      log(warned ? 'debug' : 'warn', `KPI event '${name}' lost: its span is not exported${warned ? '.' : NOT_EXPORTED_FIX}`);
     }
     return true;
   };
@@ -44,7 +45,8 @@ function isExported(span: Span): unknown {
   }
 }
 
-let warnedNotExported = false;
+/** KPI events lost on spans not exported so far: the first is warned about, the others said at DEBUG. */
+let lostNotExported = 0;
 const NOT_EXPORTED_FIX = ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`) or no tracer provider is registered. Shown once.';
 
 /**

@@ -50,8 +50,11 @@ export class CifSampler {
       if (![0, 1, 2].includes(decision)) throw new TypeError(`it answered the decision ${String(decision)}`);
       return { decision: cif ? RECORD_AND_SAMPLED : decision, attributes: added, traceState };
     } catch (error) {
-      if (!this.warned) log('warn', 'CifSampler: the wrapped sampler failed; only CIF spans are kept. Shown once.', error);
-      this.warned = true;
+      if (!this.warned) {
+        // Marked before it is said, so that a diag logger that starts a span as it is told is not warned again.
+        this.warned = true;
+        log('warn', 'CifSampler: the wrapped sampler failed; only CIF spans are kept. Shown once.', error);
+      }
     }
     return { decision: cif ? RECORD_AND_SAMPLED : NOT_RECORD };
   }

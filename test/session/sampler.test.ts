@@ -18,7 +18,7 @@ import { CifSampler, CifSessionSpanProcessor, CifSpanExporter, setCifSession, wi
 import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent } from '../../src/logs.js';
 import type * as RecordKpiEventModule from '../../src/recording/record-kpi-event.js';
 import { RecordingCifClient, type RecordedCifCall } from '../../src/testing/index.js';
-import { captureDiag } from '../helpers/diag.js';
+import { captureDiag, installActingDiag } from '../helpers/diag.js';
 
 const CALL = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
 const KPI_EVENTS = 200;
@@ -121,6 +121,25 @@ describe('CifSampler', () => {
       "warn opentelemetry-exporter-cif KPI event 'CallAccepted'",
       "debug opentelemetry-exporter-cif KPI event 'CallHold'",
     ]);
+    await provider.shutdown();
+  });
+
+  it('warns once of KPI events lost on spans not exported, to a diag logger that records a KPI event at the warning', async () => {
+    const recordKpiEvent = await freshRecordKpiEvent('acting');
+    const { provider, tracer } = setup(new AlwaysOffSampler());
+    const warnings: string[] = [];
+    const restore = installActingDiag((level, line) => {
+      if (level !== 'warn' || !line.includes('lost')) return;
+      warnings.push(line);
+      // At most a few, so that a warning repeated at every KPI event shows as such, not as a stack overflow.
+      if (warnings.length < 4) recordKpiEvent(tracer.startSpan('diag'), 'Warned');
+    });
+    try {
+      recordKpiEvent(tracer.startSpan('call'), 'CallAccepted');
+    } finally {
+      restore();
+    }
+    expect(warnings).to.have.length(1);
     await provider.shutdown();
   });
 
@@ -284,6 +303,23 @@ describe('CifSampler', () => {
     ['answers a Proxy whose every read throws', { shouldSample: () => new Proxy({}, { get: () => { throw new Error('trap'); } }) as never, toString: () => 'x' }, /the wrapped sampler failed; .*trap/],
     ['is a Proxy whose every read throws', new Proxy({}, { get: () => { throw new Error('trap'); } }) as never, /the wrapped sampler failed; .*trap/],
   ];
+  it('warns once that the wrapped sampler failed, to a diag logger that starts a span at the warning', async () => {
+    const { provider, tracer } = setup(new CifSampler({ shouldSample: () => { throw new Error('sampler bug'); }, toString: () => 'x' }));
+    const warnings: string[] = [];
+    const restore = installActingDiag((level, line) => {
+      if (level !== 'warn' || !line.includes('CifSampler')) return;
+      warnings.push(line);
+      if (warnings.length < 4) tracer.startSpan('diag').end();
+    });
+    try {
+      tracer.startSpan('call').end();
+    } finally {
+      restore();
+    }
+    expect(warnings).to.have.length(1);
+    await provider.shutdown();
+  });
+
   hostile.forEach(([what, inner, warning]) =>
     it(`samples CIF spans, drops the others and warns once when the wrapped sampler ${what}`, async () => {
       const messages = captureDiag();
