@@ -49,7 +49,11 @@ export interface CifOutboxStats {
    * (its first milliseconds) is never written, so it is counted neither here nor in `notStored`.
    */
   stored: number;
-  /** Admitted but not written, so kept in memory only: over `maxBytes` or the store's quota (`full`), or the store or a lock failed (`store_error`). */
+  /**
+   * Admitted but not written then, so kept in memory: over `maxBytes` or the store's quota (`full`),
+   * or the store or a lock failed (`store_error`). Each call is counted once; the outbox writes it
+   * again while it waits for a retry, and keeps it if that write succeeds.
+   */
   notStored: { full: number; store_error: number };
   /** Stored by earlier pages that are gone, and handed to this delivery. */
   replayed: number;

@@ -106,7 +106,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     admitted++;
     stats.kpiEventsPending += events;
     if (refusal) return settle(job, refusal, refusal === shutDownError ? 'after_shutdown' : 'queue_full');
-    keep(job);
+    toOutbox(job);
     jobs.put(job);
     // With every slot taken and CIF ready, the call only waits: most calls of a large batch.
     if (slots.length < maxConcurrentCalls || readiness.current() !== 'ready') pump();
@@ -181,7 +181,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     } else if (!early && job.attempts >= retry.maxAttempts) settle(job, error, 'host_error');
     else {
       // Back in the outbox while it waits to go again.
-      keep(job);
+      toOutbox(job);
       if (early) {
         // The library may still be starting: the attempt is given back.
         job.attempts--;
@@ -202,7 +202,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
    * Puts a job's call in the outbox, or back there; once the outbox holds it for a later page,
    * should this one go, tells its batch, so that its export need not wait for the host.
    */
-  function keep(job: Job): void {
+  function toOutbox(job: Job): void {
     if (job.entry) outbox!.restore(job.entry);
     else job.entry = outbox?.add(job.call);
     if (job.entry && outbox!.holds(job.entry)) {

@@ -42,11 +42,14 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
 
   /** The counters warned about: each once, the first time it is said; from then on at DEBUG. */
   const warned = new Set<string>();
-  /** Says `what` at DEBUG, and with `counter` where it is counted (and at WARN the first time). */
-  const say = (what: string, counter?: string): void =>
-    log(counter && !warned.has(counter) && warned.add(counter) ? 'warn' : 'debug', `outbox: ${what}${counter ? ` (getStats().outbox.${counter})` : ''}`);
+  /** Says `what` at DEBUG, with `error` if given, and with `counter` where it is counted (and at WARN the first time). */
+  const say = (what: string, counter?: string, ...error: [unknown?]): void =>
+    log(counter && !warned.has(counter) && warned.add(counter) ? 'warn' : 'debug', `outbox: ${what}${counter ? ` (getStats().outbox.${counter})` : ''}`, ...error);
 
-  const countError = (error: unknown): void => log(stats.storeErrors++ ? 'debug' : 'warn', 'outbox: store or lock failed (getStats().outbox.storeErrors)', error);
+  const countError = (error: unknown): void => {
+    stats.storeErrors++;
+    say('store or lock failed', 'storeErrors', error);
+  };
 
   /**
    * Asks for the lock of page `id`; resolves true once granted, the lock then held until this page
@@ -124,8 +127,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
   }
 
   /**
-   * Keeps an entry until this page holds its lock, or writes it (counted as stored when `admitted`),
-   * or counts it not stored: full (over `maxBytes` or the quota), or for a store or lock failure.
+   * Keeps an entry until this page holds its lock, or writes it, or leaves it in memory: full (over
+   * `maxBytes` or the quota), or for a store or lock failure. Counted, as stored or not, when `admitted`.
    */
   function keep(entry: Entry, admitted: boolean): void {
     if (pending) {
@@ -158,7 +161,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       }
     }
     // Counted before it is told, as delivery's drops are: a diag logger may read the count, or export again.
-    stats.notStored[full ? 'full' : 'store_error'] += eventsOf(entry);
+    if (admitted) stats.notStored[full ? 'full' : 'store_error'] += eventsOf(entry);
     if (full) say(`call '${entry.call.eventName}' not stored: over maxBytes ${maxBytes} or the quota`, 'notStored.full');
   }
 

@@ -12,6 +12,7 @@ import {
   type OutboxStore,
 } from '../../src/delivery/outbox.js';
 import type { CifCall } from '../../src/types.js';
+import { installActingDiag } from '../helpers/diag.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
 import { createLockManager, MemoryStore, type LockClient } from '../helpers/web-storage.js';
 
@@ -738,7 +739,7 @@ describe('outbox', () => {
       { title: 'request grants a null lock', locks: { request: async (_n, _o, callback) => callback(null) }, errors: 0 },
     ];
     brokenLocks.forEach(({ title, locks, errors }) =>
-      it(`stores nothing and never throws when the lock manager's ${title}, counting each call as not stored`, async () => {
+      it(`stores nothing and never throws when the lock manager's ${title}, counting each call once, at its admission, as not stored`, async () => {
         await crashedWith(PAGE_B, [call('B0')]);
         const page = open(PAGE_A, {}, locks);
         page.outbox.add(call('A0'));
@@ -750,7 +751,7 @@ describe('outbox', () => {
         await settle();
         expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_B, 0)]);
         expect(page.claimed).to.deep.equal([]);
-        expect(page.stats).to.deep.equal({ ...createOutboxStats(), notStored: { full: 0, store_error: 5 }, storeErrors: 3 * errors });
+        expect(page.stats).to.deep.equal({ ...createOutboxStats(), notStored: { full: 0, store_error: 3 }, storeErrors: 3 * errors });
         expect(debugLines()).not.to.include(`outbox: storing as otel-cif/widget/${PAGE_A}`);
       }),
     );
@@ -842,6 +843,23 @@ describe('outbox', () => {
       ]);
       expect(debugLines()).to.include.members([`outbox: ${key(PAGE_B, 1)} removed: unreadable (getStats().outbox.unreadable)`, `outbox: call 'B3' removed unsent: ${older}`]);
       expect(page.stats).to.deep.include({ unreadable: 2, expired: 2, replayed: 0 });
+    });
+
+    it('counts each unreadable and expired entry before it says so, for a diag logger that reads the counters', async () => {
+      await crashedWith(PAGE_B, [call('B0'), call('B1'), call('B2')], NOW - 8 * DAY);
+      store.setItem(key(PAGE_B, 0), 'not json');
+      const page = open(PAGE_A);
+      const read: string[] = [];
+      const restore = installActingDiag((_level, line) => {
+        if (line.includes('removed')) read.push(`${line.includes('unreadable') ? 'unreadable' : 'expired'} ${page.stats.unreadable}/${page.stats.expired}`);
+      });
+      try {
+        claim(page);
+        await settle();
+      } finally {
+        restore();
+      }
+      expect(read).to.deep.equal(['unreadable 1/0', 'expired 1/1', 'expired 1/2']);
     });
 
     it('counts a call it cannot write as JSON as a store error, never throwing, and no longer holds it', async () => {
