@@ -37,8 +37,8 @@ export type PendingCall = [millis: number, call: CifCall];
 export function addKpiEvents<S>(
   source: S,
   kpis: readonly KpiCandidate[],
-  attributes: AttributeBag,
-  resourceAttributes: AttributeBag,
+  attributes: AttributeBag | undefined,
+  resourceAttributes: AttributeBag | undefined,
   label: () => string,
   defaultCorrelationId: (source: S, identity: Identity) => string,
   options: KpiEventOptions<S>,

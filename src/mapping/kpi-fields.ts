@@ -42,7 +42,7 @@ type CustomColumns = Map<string, string>;
  */
 export type KpiFields = [reason?: string, additionalData?: string, action?: string, externalId?: string, custom?: CustomColumns];
 
-/** Whether a key of `attributes` starts with `prefix`; a bag that is absent (a span event's may be) has none. */
+/** Whether a key of `attributes` starts with `prefix`; a bag that is absent (a foreign span's, its resource's or an event's may be) has none. */
 export function hasCifAttribute(attributes: AttributeBag | undefined, prefix = CIF_ATTRIBUTE_PREFIX): boolean {
   // `for...in` over `undefined` runs no iteration.
   for (const key in attributes) {
@@ -58,7 +58,7 @@ export function isInstrumentationScope(scope: { readonly name?: unknown } | unde
 }
 
 /**
- * Reads the KPI fields of one attribute bag, none when it is absent (a span event's may be). With
+ * Reads the KPI fields of one attribute bag, none when it is absent (see `hasCifAttribute`). With
  * `inherited` (a span's fields, for one of its events), a field the bag lacks keeps the inherited
  * value, and custom columns are set over the inherited ones, column by column.
  */

@@ -83,7 +83,7 @@ export const PERFORMANCE_TIMING_NAME =
  * the session processor makes it a CIF span. Any of these with a `cif.` attribute is kept.
  */
 export function defaultEventFilter(event: CifTimedEvent, span: CifReadableSpan): boolean {
-  const left = event.name === 'exception' || PERFORMANCE_TIMING_NAME.test(String(event.name)) || isInstrumentationScope(span.instrumentationScope);
+  const left = event.name === 'exception' || typeof event.name === 'string' && PERFORMANCE_TIMING_NAME.test(event.name) || isInstrumentationScope(span.instrumentationScope);
   return !left || hasCifAttribute(event.attributes);
 }
 

@@ -670,19 +670,27 @@ describe('spansToCalls', () => {
     expect(stats.dropped).to.include({ missing_kpi_name: 1, invalid_timestamp: 1, invalid_span: 0 });
   });
 
-  it('drops a span event named by a Symbol as missing_kpi_name, and sends the other KPI events of its span', async () => {
-    const memory = new InMemorySpanExporter();
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
-    const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
-    span.addEvent(Symbol('CallOffered') as never, at(T1));
-    span.addEvent('CallAccepted', at(T2));
-    span.end();
-    const stats = createSpanMappingStats();
-    const calls = spansToCalls(memory.getFinishedSpans(), normalizeOptions(), stats);
-    await provider.shutdown();
-    expect(calls.map((c) => c.eventName)).to.deep.equal(['CallAccepted']);
-    expect(stats.dropped).to.include({ missing_kpi_name: 1, invalid_span: 0 });
-  });
+  // A name that is not a string is read as an attribute value is: none for a Symbol or an empty object, else its JSON.
+  const oddNames: Array<[what: string, name: unknown, sent: string[], missingName: number]> = [
+    ['a Symbol', Symbol('CallOffered'), ['CallAccepted'], 1],
+    ['an object with no prototype', Object.create(null), ['CallAccepted'], 1],
+    ['an object whose toString throws', { toString: () => { throw new Error('trap'); } }, ['{}', 'CallAccepted'], 0],
+  ];
+  oddNames.forEach(([what, name, sent, missingName]) =>
+    it(`sends the other KPI events of a span whose event is named by ${what}`, async () => {
+      const memory = new InMemorySpanExporter();
+      const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
+      const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+      span.addEvent(name as never, at(T1));
+      span.addEvent('CallAccepted', at(T2));
+      span.end();
+      const stats = createSpanMappingStats();
+      const calls = spansToCalls(memory.getFinishedSpans(), normalizeOptions(), stats);
+      await provider.shutdown();
+      expect(calls.map((c) => c.eventName)).to.deep.equal(sent);
+      expect(stats.dropped).to.include({ missing_kpi_name: missingName, invalid_span: 0 });
+    }),
+  );
 
   it('counts only the callbacks the user passed in callbackErrors, and a span the defaults cannot read as invalid', () => {
     const stats = createSpanMappingStats();
