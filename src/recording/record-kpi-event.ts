@@ -5,7 +5,7 @@ import { kpiEventAttributes, writeKpiEvent, type CifKpiEventDetails } from './kp
 
 /**
  * Records the KPI event `name` on `span` as a span event carrying `cif.kpi.name` and the
- * `cif.kpi.*` attributes of `details`; `CifSpanExporter` sends it when the span ends.
+ * `cif.kpi.*` attributes of `details`; `CifSpanExporter` sends it after the span ends.
  * `time` defaults to now. With no span (`trace.getActiveSpan()` outside any span) nothing is
  * recorded and a `diag.warn` says so; on a span that is not exported (a sampler dropped it, or
  * no SDK is registered) the KPI event is lost, and a `diag.warn` says so once, naming `CifSampler`.
@@ -23,8 +23,9 @@ export function recordKpiEvent(
     span.addEvent(name, kpiEventAttributes(name, details), time);
     if (!isExported(span)) {
       // Once per page: a sampler drops spans by the thousand, and the fix is the same for each.
-      // Counted before it is said, so that a diag logger that records a KPI event as it is told is not warned again.
-      const warned = lostNotExported++;
+      // Marked before it is said, so that a diag logger that records a KPI event as it is told is not warned again.
+      const warned = warnedNotExported;
+      warnedNotExported = true;
       log(warned ? 'debug' : 'warn', `KPI event '${name}' lost: its span is not exported${warned ? '.' : NOT_EXPORTED_FIX}`);
     }
     return true;
@@ -45,8 +46,7 @@ function isExported(span: Span): unknown {
   }
 }
 
-/** KPI events lost on spans not exported so far: the first is warned about, the others said at DEBUG. */
-let lostNotExported = 0;
+let warnedNotExported = false;
 const NOT_EXPORTED_FIX = ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`) or no tracer provider is registered. Shown once.';
 
 /**

@@ -598,7 +598,7 @@ describe('CifSpanExporter under a diag logger that acts on what it is told', () 
       if (shutDown) await exporter.shutdown();
       const unbalanced: string[] = [];
       const warnings: string[] = [];
-      let acted = false;
+      let acted = 0;
       const restore = installActingDiag((level, line) => {
         try {
           expectBalanced(exporter.getStats());
@@ -606,8 +606,9 @@ describe('CifSpanExporter under a diag logger that acts on what it is told', () 
           unbalanced.push(`${line}: ${(error as Error).message}`);
         }
         if (level === 'warn' && line.includes('KPI events dropped')) warnings.push(line);
-        if (trigger(level, line) && !(once && acted)) {
-          acted = true;
+        // At most a few, so that a warning repeated at every drop shows as such, not as a stack overflow.
+        if (trigger(level, line) && acted < (once ? 1 : 4)) {
+          acted++;
           recordOne();
         }
       });

@@ -296,13 +296,6 @@ describe('CifSampler', () => {
     expect(sampler.toString()).to.equal('CifSampler{unknown}');
   });
 
-  const hostile: Array<[what: string, sampler: CifWrappedSampler, warning: RegExp]> = [
-    ['throws', { shouldSample: () => { throw new Error('sampler bug'); }, toString: () => 'x' }, /the wrapped sampler failed; .*sampler bug/],
-    ['answers undefined', { shouldSample: () => undefined as never, toString: () => 'x' }, /the wrapped sampler failed; .*TypeError/],
-    ['answers a decision the SDK does not know', { shouldSample: () => ({ decision: 7 as never }), toString: () => 'x' }, /the wrapped sampler failed; .*it answered the decision 7/],
-    ['answers a Proxy whose every read throws', { shouldSample: () => new Proxy({}, { get: () => { throw new Error('trap'); } }) as never, toString: () => 'x' }, /the wrapped sampler failed; .*trap/],
-    ['is a Proxy whose every read throws', new Proxy({}, { get: () => { throw new Error('trap'); } }) as never, /the wrapped sampler failed; .*trap/],
-  ];
   it('warns once that the wrapped sampler failed, to a diag logger that starts a span at the warning', async () => {
     const { provider, tracer } = setup(new CifSampler({ shouldSample: () => { throw new Error('sampler bug'); }, toString: () => 'x' }));
     const warnings: string[] = [];
@@ -320,6 +313,13 @@ describe('CifSampler', () => {
     await provider.shutdown();
   });
 
+  const hostile: Array<[what: string, sampler: CifWrappedSampler, warning: RegExp]> = [
+    ['throws', { shouldSample: () => { throw new Error('sampler bug'); }, toString: () => 'x' }, /the wrapped sampler failed; .*sampler bug/],
+    ['answers undefined', { shouldSample: () => undefined as never, toString: () => 'x' }, /the wrapped sampler failed; .*TypeError/],
+    ['answers a decision the SDK does not know', { shouldSample: () => ({ decision: 7 as never }), toString: () => 'x' }, /the wrapped sampler failed; .*it answered the decision 7/],
+    ['answers a Proxy whose every read throws', { shouldSample: () => new Proxy({}, { get: () => { throw new Error('trap'); } }) as never, toString: () => 'x' }, /the wrapped sampler failed; .*trap/],
+    ['is a Proxy whose every read throws', new Proxy({}, { get: () => { throw new Error('trap'); } }) as never, /the wrapped sampler failed; .*trap/],
+  ];
   hostile.forEach(([what, inner, warning]) =>
     it(`samples CIF spans, drops the others and warns once when the wrapped sampler ${what}`, async () => {
       const messages = captureDiag();
