@@ -356,15 +356,20 @@ describe('delivery with the outbox', () => {
     expectBalanced(first.stats);
   });
 
-  it('counts a call not stored once, at its admission, however often its writes at its retries fail', async () => {
+  /** A store that takes the outbox's test write and refuses every write after it, as a disabled one does. */
+  function refusingStore(): MemoryStore {
     let probed = false;
-    const broken = Object.assign(new MemoryStore(), {
+    return Object.assign(new MemoryStore(), {
       setItem(key: string, value: string) {
         if (probed) throw new DOMException('disabled', 'SecurityError');
         probed = true;
         MemoryStore.prototype.setItem.call(this, key, value);
       },
     });
+  }
+
+  it('counts a call not stored once, at its admission, however often its writes at its retries fail', async () => {
+    const broken = refusingStore();
     const host = new RecordingCifClient({ answer: (_call, index) => (index < 2 ? Promise.reject(new Error('Provider not active')) : 'ok') });
     const first = page(PAGE_A, host, { store: broken });
     await settle();
@@ -377,14 +382,7 @@ describe('delivery with the outbox', () => {
   });
 
   it('still delivers from memory when the store throws on every write, counting each call not stored', async () => {
-    let probed = false;
-    const broken = Object.assign(new MemoryStore(), {
-      setItem(key: string, value: string) {
-        if (probed) throw new DOMException('disabled', 'SecurityError');
-        probed = true;
-        MemoryStore.prototype.setItem.call(this, key, value);
-      },
-    });
+    const broken = refusingStore();
     const host = new RecordingCifClient();
     const first = page(PAGE_A, host, { store: broken });
     await settle();
