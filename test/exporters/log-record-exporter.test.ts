@@ -32,7 +32,7 @@ import {
 import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent, type CifLogRecordExporterOptions } from '../../src/logs.js';
 import { RecordingCifClient, installFakeCIFramework, type RecordedCifCall } from '../../src/testing/index.js';
 import { captureDiag } from '../helpers/diag.js';
-import { expectBalanced } from '../helpers/fake-client.js';
+import { expectBalanced, kpiNames } from '../helpers/fake-client.js';
 import { PAGE_HIDES, listening, usePageDocument } from '../helpers/page-document.js';
 import { FIXED_TRACE_ID, TRACE_GUID } from '../helpers/spans.js';
 import { shutDownAfterTest, shutDownDeliveryAfterTest } from '../helpers/shut-down.js';
@@ -94,10 +94,6 @@ function commonCounters(stats: object): Record<string, unknown> {
   for (const key of ['spansSeen', 'cifSpans', 'logRecordsSeen', 'cifLogRecords']) delete copy[key];
   for (const key of ['invalid_span', 'sdk_event_limit', 'invalid_log_record']) delete copy.dropped[key];
   return copy;
-}
-
-function kpiNames(calls: RecordedCifCall[]): string[] {
-  return calls.flatMap((c) => (c.data as CifAnalyticsData).events.map((e) => e.kpiEventName));
 }
 
 describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
@@ -257,7 +253,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       emitKpiEvent(logger, 'CallHold');
     });
     expect(await exportAll(exporter, records)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
-    expect(kpiNames(client.calls)).to.deep.equal(['CallAccepted', 'CallHold']);
+    expect(client.calls.flatMap(kpiNames)).to.deep.equal(['CallAccepted', 'CallHold']);
   });
 
   it('retries a call the host rejected and reports SUCCESS once it is accepted', async () => {
@@ -265,7 +261,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     const exporter = shutDownAfterTest(new CifLogRecordExporter({ client, retry: { maxAttempts: 3, initialBackoffMillis: 0, maxBackoffMillis: 0 } }));
     const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'CallAccepted'));
     expect(await exportAll(exporter, records)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
-    expect(kpiNames(client.calls)).to.deep.equal(['CallAccepted', 'CallAccepted']);
+    expect(client.calls.flatMap(kpiNames)).to.deep.equal(['CallAccepted', 'CallAccepted']);
     expect(exporter.getStats()).to.include({ callsMade: 2, callsRetried: 1, callsFailed: 0, kpiEventsDelivered: 1 });
   });
 
@@ -297,7 +293,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       logger.emit({ eventName: 'browser.page_view', attributes: { 'url.path': '/softphone' } });
     });
     expect(await exportAll(exporter, records)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
-    expect(kpiNames(client.calls)).to.deep.equal(['CallAccepted']);
+    expect(client.calls.flatMap(kpiNames)).to.deep.equal(['CallAccepted']);
     expect(exporter.getStats()).to.include({ logRecordsSeen: 2, cifLogRecords: 2, kpiEventsSent: 1, callbackErrors: 0 });
   });
 
@@ -352,7 +348,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
         expect(host.client.calls).to.have.length(Math.min(answered + 1, 4));
       }
       expect(host.maxInFlight).to.equal(1);
-      expect(kpiNames(host.client.calls).sort()).to.deep.equal(['LogA', 'LogB', 'SpanA', 'SpanB']);
+      expect(host.client.calls.flatMap(kpiNames).sort()).to.deep.equal(['LogA', 'LogB', 'SpanA', 'SpanB']);
       expect(spanResults).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
       expect(logResults).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
       expect(commonCounters(spanExporter.getStats())).to.deep.equal(commonCounters(logExporter.getStats()));
@@ -410,7 +406,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       }
       await host.release();
       await host.release();
-      expect(kpiNames(host.client.calls)).to.deep.equal(['SpanA', 'LogA']);
+      expect(host.client.calls.flatMap(kpiNames)).to.deep.equal(['SpanA', 'LogA']);
       expect(logResults).to.have.length(1);
       expect(logResults[0]!.code).to.equal(ExportResultCode.FAILED);
       expect((logResults[0]!.error as CifExportError).errors[0]).to.be.instanceOf(CifQueueFullError);
@@ -435,7 +431,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       const refused = await exportAll(spanExporter, spans);
       expect(refused.map((r) => r.code)).to.deep.equal([ExportResultCode.FAILED]);
       expect(refused[0]!.error).to.be.instanceOf(CifShutdownError);
-      expect(kpiNames(client.calls)).to.deep.equal(['AfterSpanShutdown']);
+      expect(client.calls.flatMap(kpiNames)).to.deep.equal(['AfterSpanShutdown']);
       const stats = logExporter.getStats();
       expect(stats).to.include({ kpiEventsSent: 2, kpiEventsDelivered: 1 });
       expect(stats.dropped.after_shutdown).to.equal(1);
@@ -450,7 +446,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       await first;
       const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'StillSent'));
       expect(await exportAll(logExporter, records)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
-      expect(kpiNames(client.calls)).to.deep.equal(['StillSent']);
+      expect(client.calls.flatMap(kpiNames)).to.deep.equal(['StillSent']);
     });
 
     it('warns when given a delivery already shut down, and refuses every export saying the delivery is shut down', async () => {
@@ -578,7 +574,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     } finally {
       diag.disable();
     }
-    expect(kpiNames(client.calls)).to.deep.equal(['CallAccepted']);
+    expect(client.calls.flatMap(kpiNames)).to.deep.equal(['CallAccepted']);
     expect((client.calls[0]!.data as CifAnalyticsData).events[0]!.kpiEventReason).to.equal(undefined);
     expect(exporter.getStats().droppedFields.sdk_attribute_limit).to.equal(2);
     expect(messages.filter((m) => m.includes('logRecordLimits.attributeCountLimit'))).to.have.length(1);
@@ -651,7 +647,7 @@ describe('CifLogRecordExporter in a page, with the 2.x browser BatchLogRecordPro
       hide(document());
       expect(client.calls).to.deep.equal([]);
       await settle();
-      expect(kpiNames(client.calls)).to.deep.equal(['CallAccepted']);
+      expect(client.calls.flatMap(kpiNames)).to.deep.equal(['CallAccepted']);
       await provider.shutdown();
     }),
   );
