@@ -43,17 +43,22 @@ export function handWrittenCalls(spans: readonly ReadableSpan[]): CifCall[] {
   return calls;
 }
 
-let second = Number.NaN;
+let minute = Number.NaN;
 let prefix = '';
 
-/** `Date#toISOString` for times after 1970, asking `Date` once per second seen: it costs more than the rest of a payload. */
+/**
+ * `Date#toISOString` for times after 1970, asking `Date` once per minute seen, as the library does:
+ * a `Date` per KPI event costs more than the rest of a payload.
+ */
 function isoTimestamp(millis: number): string {
-  const ms = millis % 1000;
-  if (millis - ms !== second) {
-    second = millis - ms;
-    prefix = new Date(second).toISOString().slice(0, 20);
+  const sinceMinute = millis % 60_000;
+  if (millis - sinceMinute !== minute) {
+    minute = millis - sinceMinute;
+    prefix = new Date(minute).toISOString().slice(0, 17);
   }
-  return `${prefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+  const seconds = Math.floor(sinceMinute / 1000);
+  const ms = sinceMinute % 1000;
+  return `${prefix}${seconds < 10 ? '0' : ''}${seconds}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
 }
 
 /** How the floor sends: the same concurrency as the exporter, and the calls its bound admits. */
