@@ -23,13 +23,24 @@ export async function alternate(contenders: readonly Contender[], { rounds, time
     // Tinybench warms each task up in the first round; the code stays compiled after that.
     const bench = new Bench({ time: timeMs, iterations: 10, warmup: round === 0, warmupTime: timeMs / 2, throws: true });
     const start = round % contenders.length;
-    for (const c of [...contenders.slice(start), ...contenders.slice(0, start)]) bench.add(c.name, c.fn);
+    for (const c of [...contenders.slice(start), ...contenders.slice(0, start)]) bench.add(c.name, c.fn, { beforeEach: collectYoung });
     for (const task of await bench.run()) {
       if (task.result.state !== 'completed') throw new Error(`${task.name}: benchmark ${task.result.state}`);
       medians.get(task.name)!.push(task.result.latency.p50);
     }
   }
   return medians;
+}
+
+const gc = (globalThis as { gc?: (options: { type: 'minor' }) => void }).gc;
+
+/**
+ * Empties the young generation before each sample, outside its time, so that a sample pays for
+ * the collection of its own garbage only, never for a neighbour's.
+ */
+function collectYoung(): void {
+  if (!gc) throw new Error('the bench runs with `node --expose-gc`; run it through `npm run bench`');
+  gc({ type: 'minor' });
 }
 
 export function median(values: readonly number[]): number {

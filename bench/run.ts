@@ -34,9 +34,12 @@ const STEPS: Record<string, (floor: FloorSending) => Promise<Section | number>> 
   instrumentation: () => measureInstrumentation(),
 };
 
-/** Runs `step` in a child process and returns what it printed, as JSON. */
+/**
+ * Runs `step` in a child process and returns what it printed, as JSON. Its young generation holds
+ * 64 MB, so that a sample's own garbage does not fill it (see `alternate`).
+ */
 function runAlone<T>(step: string, floor?: FloorSending): T {
-  const args = ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), step, JSON.stringify(floor ?? null)];
+  const args = ['--expose-gc', '--max-semi-space-size=64', '--import', 'tsx', fileURLToPath(import.meta.url), step, JSON.stringify(floor ?? null)];
   return JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })) as T;
 }
 
