@@ -15,15 +15,17 @@ export interface Rounds {
 /**
  * Times the contenders with tinybench, round after round, each round starting with the next
  * contender, so that a busy neighbour on a shared machine slows them alike. Gives each
- * contender's median latency per round, in milliseconds.
+ * contender's median latency per round, in milliseconds. With `collect`, the young generation is
+ * emptied before each sample (`collectYoung`); samples of microseconds go without, as the
+ * collection would take longer than they do.
  */
-export async function alternate(contenders: readonly Contender[], { rounds, timeMs }: Rounds): Promise<Map<string, number[]>> {
+export async function alternate(contenders: readonly Contender[], { rounds, timeMs }: Rounds, collect = true): Promise<Map<string, number[]>> {
   const medians = new Map(contenders.map((c) => [c.name, [] as number[]]));
   for (let round = 0; round < rounds; round++) {
     // Tinybench warms each task up in the first round; the code stays compiled after that.
     const bench = new Bench({ time: timeMs, iterations: 10, warmup: round === 0, warmupTime: timeMs / 2, throws: true });
     const start = round % contenders.length;
-    for (const c of [...contenders.slice(start), ...contenders.slice(0, start)]) bench.add(c.name, c.fn, { beforeEach: collectYoung });
+    for (const c of [...contenders.slice(start), ...contenders.slice(0, start)]) bench.add(c.name, c.fn, collect ? { beforeEach: collectYoung } : {});
     for (const task of await bench.run()) {
       if (task.result.state !== 'completed') throw new Error(`${task.name}: benchmark ${task.result.state}`);
       medians.get(task.name)!.push(task.result.latency.p50);

@@ -11,8 +11,8 @@ import { build } from 'esbuild';
 import { Session, type HeapProfiler } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { Bench } from 'tinybench';
 import { CifInstrumentation } from '../src/instrumentation.js';
+import { alternate, median as medianOf, type Rounds } from './harness.js';
 import type { Section } from './report.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -68,7 +68,7 @@ async function subpathSize(): Promise<{ minifiedBytes: number; gzipBytes: number
   return { minifiedBytes: code.length, gzipBytes: gzipSync(code).length };
 }
 
-export async function measureInstrumentation(): Promise<Section> {
+export async function measureInstrumentation(rounds: Rounds): Promise<Section> {
   context.setGlobalContextManager(new StackContextManager().enable());
   const provider = new BasicTracerProvider(); // records every span, exports none: the wrapper's own cost
   const parent = trace.setSpan(context.active(), provider.getTracer('bench').startSpan('call'));
@@ -93,18 +93,12 @@ export async function measureInstrumentation(): Promise<Section> {
     { name: "wrapped setPresence, tracing suppressed (the exporter's calls)", call: () => context.with(suppressed, () => wrapped.library.setPresence('Busy')) },
   ];
 
-  const bench = new Bench({ time: 500, warmup: true });
-  for (const c of contenders) {
-    bench.add(c.name, async () => {
-      await c.call();
-    });
-  }
-  await bench.run();
-  const median = (name: string) => {
-    const { result } = bench.getTask(name)!;
-    if (result.state !== 'completed') throw new Error(`${name}: benchmark ${result.state}`);
-    return result.latency.p50 * 1000; // µs
-  };
+  const medians = await alternate(
+    contenders.map((c) => ({ name: c.name, fn: async () => void (await c.call()) })),
+    rounds,
+    false,
+  );
+  const median = (name: string) => medianOf(medians.get(name)!) * 1000; // µs
   const bytes: number[] = [];
   for (const c of contenders) bytes.push((await bytesAllocated(() => callMany(c.call, CALLS))) / CALLS);
   instrumentation.disable();
@@ -128,7 +122,7 @@ export async function measureInstrumentation(): Promise<Section> {
       i === 0 ? '' : `${(moreBytes[i - 1]! - bareBytes!).toFixed(0)} B`,
     ]),
     notes: [
-      `Time: tinybench, 500 ms per contender, one awaited call per sample. Bytes: V8's sampling heap profiler over ${CALLS} calls, garbage already collected included.`,
+      `Time: one awaited call per sample. Bytes: V8's sampling heap profiler over ${CALLS} calls, garbage already collected included.`,
       `\`opentelemetry-exporter-cif/instrumentation\` from \`dist/\`, esbuild, minified, ESM, browser, \`@opentelemetry/api\` and \`@opentelemetry/core\` external: ${size.minifiedBytes} B minified, ${size.gzipBytes} B min+gzip.`,
     ],
     values: { contenders: contenders.map((c, i) => ({ name: c.name, medianMicros: median(c.name), bytesPerCall: bytes[i] })), subpath: size },

@@ -31,7 +31,7 @@ const STEPS: Record<string, (floor: FloorSending) => Promise<Section | number>> 
   slices: async (floor) => measureSlices(await recordCallSpans(), floor, ROUNDS),
   perKpiEvent: async (floor) => measurePerKpiEvent(await recordCallSpans(), floor.count, ROUNDS),
   memory: async () => measureQueueMemory(await recordCallSpans()),
-  instrumentation: () => measureInstrumentation(),
+  instrumentation: () => measureInstrumentation(ROUNDS),
 };
 
 /**
