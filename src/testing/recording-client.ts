@@ -7,6 +7,11 @@ export interface RecordedCifCall {
   correlationId: string | undefined;
 }
 
+/** The payload of a recorded call, parsed when it was sent as JSON text (`dataFormat: 'json'`). */
+export function payloadOf({ data }: RecordedCifCall): CifAnalyticsData {
+  return typeof data === 'string' ? (JSON.parse(data) as CifAnalyticsData) : data;
+}
+
 /** Options of `RecordingCifClient`. Every one is optional. */
 export interface RecordingCifClientOptions {
   /**
@@ -58,7 +63,7 @@ export class RecordingCifClient implements CifAnalyticsClient {
    * @example expect(client.payloads().flatMap((data) => data.events.map((event) => event.kpiEventName))).to.deep.equal(['CallAccepted']);
    */
   payloads(): CifAnalyticsData[] {
-    return this.calls.map(({ data }) => (typeof data === 'string' ? (JSON.parse(data) as CifAnalyticsData) : data));
+    return this.calls.map(payloadOf);
   }
 
   /** Forgets the calls recorded so far. */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import type { CifAnalyticsClient, CifAnalyticsData, CifDeliveryStats } from '../../src/index.js';
+import type { CifAnalyticsClient, CifDeliveryStats } from '../../src/index.js';
 import { RecordingCifClient, type RecordedCifCall } from '../../src/testing/index.js';
+import { payloadOf } from '../../src/testing/recording-client.js';
 import { DELIVERY_DROP_REASONS } from '../../src/stats.js';
 
 /** A recorded call and `Date.now()` when it was made (the fake clock's, under fake timers). */
@@ -125,6 +126,5 @@ export function seededRandom(seed: number): () => number {
 
 /** The KPI event names of a recorded call's payload. */
 export function kpiNames(call: RecordedCifCall): string[] {
-  const data = typeof call.data === 'string' ? (JSON.parse(call.data) as CifAnalyticsData) : call.data;
-  return data.events.map((e) => e.kpiEventName);
+  return payloadOf(call).events.map((e) => e.kpiEventName);
 }
