@@ -6,7 +6,8 @@ import { captureDiag } from './helpers/diag.js';
 import { MemoryStore } from './helpers/web-storage.js';
 import { defaultEventName } from '../src/mapping/kpi-events.js';
 import { defaultCorrelationId, defaultEventFilter } from '../src/mapping/spans.js';
-import { shutDownAfterTest, shutDownDeliveryAfterTest } from './helpers/shut-down.js';
+import { shutDownAfterTest } from './helpers/shut-down.js';
+import { shutDownDeliveryAfterTest } from './helpers/shut-down-delivery.js';
 
 describe('options', () => {
   it('fills in every default', () => {

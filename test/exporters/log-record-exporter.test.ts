@@ -35,7 +35,8 @@ import { captureDiag } from '../helpers/diag.js';
 import { expectBalanced, kpiNames } from '../helpers/fake-client.js';
 import { PAGE_HIDES, listening, usePageDocument } from '../helpers/page-document.js';
 import { FIXED_TRACE_ID, TRACE_GUID } from '../helpers/spans.js';
-import { shutDownAfterTest, shutDownDeliveryAfterTest } from '../helpers/shut-down.js';
+import { shutDownAfterTest } from '../helpers/shut-down.js';
+import { shutDownDeliveryAfterTest } from '../helpers/shut-down-delivery.js';
 
 const T1 = '2026-11-25T10:15:30.123Z';
 const T2 = '2026-11-25T10:16:00.000Z';

@@ -46,7 +46,8 @@ import {
 } from '../helpers/fake-client.js';
 import { captureDiag, installActingDiag, installThrowingDiag } from '../helpers/diag.js';
 import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID, event, makeSpan } from '../helpers/spans.js';
-import { shutDownAfterTest, shutDownDeliveryAfterTest } from '../helpers/shut-down.js';
+import { shutDownAfterTest } from '../helpers/shut-down.js';
+import { shutDownDeliveryAfterTest } from '../helpers/shut-down-delivery.js';
 import { PAGE_HIDES, listening, usePageDocument } from '../helpers/page-document.js';
 
 /** Every result the callback got, once every call of the exporter has settled. */

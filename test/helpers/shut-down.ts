@@ -1,5 +1,5 @@
-import { sharedDelivery } from '../../src/delivery/cif-delivery.js';
-import type { CifDelivery } from '../../src/index.js';
+// Nothing of src/ is imported here: the root hooks load this file before the test files, and a
+// module of src/ loaded then would miss a mutant a mutation run switches on at load (CONTRIBUTING.md).
 
 /** An exporter, a tracer or logger provider, a delivery engine: whatever a test must shut down. */
 export interface Closeable {
@@ -15,15 +15,6 @@ const open = new Set<Closeable>();
 export function shutDownAfterTest<T extends Closeable>(closeable: T): T {
   open.add(closeable);
   return closeable;
-}
-
-/**
- * Returns `delivery`, whose engine is shut down after the test: a `CifDelivery` shuts down with the
- * last exporter given it, so one given to no exporter, or to one never shut down, stays open.
- */
-export function shutDownDeliveryAfterTest(delivery: CifDelivery): CifDelivery {
-  shutDownAfterTest(sharedDelivery(delivery, 'shutDownDeliveryAfterTest').engine);
-  return delivery;
 }
 
 /** Shuts down, all at once, everything given to `shutDownAfterTest` since the last call. */

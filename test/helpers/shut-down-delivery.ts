@@ -1,0 +1,12 @@
+import { sharedDelivery } from '../../src/delivery/cif-delivery.js';
+import type { CifDelivery } from '../../src/index.js';
+import { shutDownAfterTest } from './shut-down.js';
+
+/**
+ * Returns `delivery`, whose engine is shut down after the test: a `CifDelivery` shuts down with the
+ * last exporter given it, so one given to no exporter, or to one never shut down, stays open.
+ */
+export function shutDownDeliveryAfterTest(delivery: CifDelivery): CifDelivery {
+  shutDownAfterTest(sharedDelivery(delivery, 'shutDownDeliveryAfterTest').engine);
+  return delivery;
+}
