@@ -416,16 +416,20 @@ describe('installFakeCIFramework client-side events', () => {
     expect(seen).to.deep.equal(['first {"sessionId":"s-2","focused":true}', 'second']);
   });
 
-  it('removes a handler with removeHandler, resolving whether there was one to remove', async () => {
+  it('removes a handler with removeHandler, resolving whether there was one to remove, and leaves the others', async () => {
     const target: Host = new EventTarget();
     const fake = installFakeCIFramework(target);
-    let calls = 0;
-    const handler = () => calls++;
+    const seen: string[] = [];
+    const handler = () => seen.push('removed');
+    const kept = () => (seen.push('kept'), 'kept');
+    library(target).addHandler('onclicktoact', kept);
     library(target).addHandler('onclicktoact', handler);
     expect(await library(target).removeHandler('onClickToAct', handler)).to.equal(true);
     expect(await library(target).removeHandler('onclicktoact', handler)).to.equal(false);
-    expect(await fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' })).to.deep.equal([]);
-    expect(calls).to.equal(0);
+    expect(await library(target).removeHandler('onmodechanged', handler)).to.equal(false);
+    expect(await fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' })).to.deep.equal(['kept']);
+    expect(await fake.fireEvent('onsendkbarticle')).to.deep.equal([]);
+    expect(seen).to.deep.equal(['kept']);
   });
 
   it("answers setPresence with its boolean of success, and getPresence with the agent's presence", async () => {
