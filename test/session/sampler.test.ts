@@ -23,12 +23,15 @@ import { captureDiag, installActingDiag } from '../helpers/diag.js';
 const CALL = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
 const KPI_EVENTS = 200;
 
+/** Copies of the module loaded so far: each call loads a new one, also when a test runs again in one process. */
+let copies = 0;
+
 /**
  * `recordKpiEvent` warns once per page: each test that checks the warning loads its own copy of
- * the module, so that no earlier test has used up the warning.
+ * the module, so that no earlier test, nor an earlier run of the same test, has used up the warning.
  */
 async function freshRecordKpiEvent(copy: string): Promise<typeof RecordKpiEventModule.recordKpiEvent> {
-  const url = new URL(`../../src/recording/record-kpi-event.js?${copy}`, import.meta.url);
+  const url = new URL(`../../src/recording/record-kpi-event.js?${copy}-${++copies}`, import.meta.url);
   return ((await import(url.href)) as typeof RecordKpiEventModule).recordKpiEvent;
 }
 
