@@ -9,6 +9,8 @@ import { root, run } from './pack.mjs';
 export const NODE_LOWEST = '20.19.0';
 /** The newer Node.js line the checks run on besides the one running them: 22.15 or newer, as the 3.x SDK asks. */
 export const NODE_22 = '22.23.3';
+/** The Node.js lines after 22 that are in long-term support: 24, and 26 since October 2026. */
+export const NODE_NEWER = ['24.22.3', '26.12.1'];
 
 /** The directory holding the `node` binary of version `version`, installed on first use. */
 export function nodeBinDir(version) {

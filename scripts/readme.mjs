@@ -23,14 +23,14 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { documentedBlocks } from './code-blocks.mjs';
 import { findPackages } from './compat.mjs';
-import { NODE_22, NODE_LOWEST, envWithNode } from './node-binary.mjs';
+import { NODE_22, NODE_LOWEST, NODE_NEWER, envWithNode } from './node-binary.mjs';
 import { isMain, manifest, root, run, typecheckFiles, withPackedPackage } from './pack.mjs';
 
 /** Where each OpenTelemetry JS line is proven: the Node.js versions its install line supports. */
 const LINES = {
-  'otel-2': { nodes: [NODE_LOWEST, process.version.slice(1), NODE_22] },
+  'otel-2': { nodes: [NODE_LOWEST, process.version.slice(1), NODE_22, ...NODE_NEWER] },
   // The 3.x packages ask for Node.js 22.15 or newer (their `engines`, checked below).
-  'otel-3': { nodes: [NODE_22], engines: { '@opentelemetry/sdk-trace': '>=22.15.0', '@opentelemetry/sdk-logs': '>=22.15.0' } },
+  'otel-3': { nodes: [NODE_22, ...NODE_NEWER], engines: { '@opentelemetry/sdk-trace': '>=22.15.0', '@opentelemetry/sdk-logs': '>=22.15.0' } },
 };
 
 /** How a user's bundled browser project compiles: what the quick starts are checked with. */
