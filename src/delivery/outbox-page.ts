@@ -33,13 +33,15 @@ export function findStore(
   if (store === false) return 'turned off';
   try {
     const page = globalThis as PageGlobals;
+    // Not a browser page (Node, which has Web Locks from 24 and warns when `localStorage` is read from 26): nothing to say.
+    if (!(store || locks || page.location)) return '';
     locks ??= page.navigator?.locks;
     store ??= page.localStorage;
   } catch {
     // A page global that throws (`localStorage` in a sandboxed frame) offers nothing.
   }
-  // Not a browser page (Node, a worker without storage): nothing to say.
-  if (typeof locks?.request !== 'function') return store ? 'no navigator.locks' : '';
+  // Web Locks need a secure context.
+  if (typeof locks?.request !== 'function') return 'no navigator.locks';
   if (!store) return 'no localStorage';
   if (name === undefined) return "the top page's origin is unknown: set outbox.name";
   const probe = 'otel-cif/probe';

@@ -13,7 +13,7 @@ const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 const NEVER_READY = { ready: new Promise(() => {}), timeoutMillis: 1 };
 
 describe('CifDelivery with an outbox', () => {
-  const globals = ['localStorage', 'navigator'] as const;
+  const globals = ['localStorage', 'navigator', 'location'] as const;
   let saved: Array<PropertyDescriptor | undefined>;
   let store: MemoryStore;
 
@@ -22,6 +22,7 @@ describe('CifDelivery with an outbox', () => {
     store = new MemoryStore();
     Object.defineProperty(globalThis, 'localStorage', { value: store, configurable: true });
     Object.defineProperty(globalThis, 'navigator', { value: { locks: createLockManager().client().locks }, configurable: true });
+    Object.defineProperty(globalThis, 'location', { value: { pathname: '/widget.html' }, configurable: true });
   });
   afterEach(() => {
     globals.forEach((name, i) => {

@@ -22,7 +22,8 @@ describe('what the page offers the outbox', () => {
       { what: 'the store and locks given, and the name, leaving no probe behind', given: store, locks, found: [store, locks, ''] },
     ].forEach((c) =>
       it(`says ${c.what}`, () => {
-        expect(findStore(c.given, c.locks)).to.deep.equal(c.found);
+        // Node.js has navigator.locks from 24: the page is the one each case describes.
+        expect(withPageGlobals({ navigator: undefined }, () => findStore(c.given, c.locks))).to.deep.equal(c.found);
         expect(store.length).to.equal(0);
       }),
     );
@@ -40,7 +41,15 @@ describe('what the page offers the outbox', () => {
     });
 
     it('says that Web Locks are missing on a page with localStorage and no navigator', () => {
-      expect(withPageGlobals({ navigator: undefined, localStorage: store }, () => findStore(undefined, undefined))).to.equal('no navigator.locks');
+      const page = { location: { pathname: '/widget.html' }, navigator: undefined, localStorage: store };
+      expect(withPageGlobals(page, () => findStore(undefined, undefined))).to.equal('no navigator.locks');
+    });
+
+    it('reads no page global outside a browser page, where Node.js 26 warns when localStorage is read', () => {
+      let read = false;
+      const node = { location: { value: undefined }, navigator: { value: { locks } }, localStorage: { get: () => ((read = true), undefined) } };
+      expect(withPageGlobals(node, () => findStore(undefined, undefined), true)).to.equal('');
+      expect(read).to.equal(false);
     });
 
     it('says that Web Locks are missing where the page has navigator.locks without request()', () => {
