@@ -143,8 +143,8 @@ describe('outbox', () => {
     ];
     absent.forEach(({ title, store: given, locks, reason }) =>
       it(`is not made ${title}, and says why at DEBUG`, () => {
-        // Node.js has navigator.locks from 24: the page is the one each case describes.
-        const outbox = withPageGlobals({ navigator: undefined }, () => createOutbox({ store: given }, createOutboxStats(), locks ? { locks: manager.client().locks } : {}));
+        // Node.js has navigator.locks from 24 and localStorage from 26: the page is the one each case describes.
+        const outbox = withPageGlobals({ navigator: undefined, localStorage: undefined }, () => createOutbox({ store: given }, createOutboxStats(), locks ? { locks: manager.client().locks } : {}));
         expect(outbox).to.equal(undefined);
         expect(logged).to.deep.equal([['debug', reason]]);
       }),
