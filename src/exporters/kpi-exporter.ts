@@ -16,7 +16,6 @@ export interface Source<S, O extends NormalizedOptions<S, unknown>, M> extends S
 }
 
 const WARNINGS: Readonly<Record<string, string>> = {
-  'dropped.identity_too_long': 'KPI events dropped: a CIF id is over its 100-character column.',
   'droppedFields.unserializable_value': 'A field was left out: its value cannot be read or written as JSON.',
   callbackErrors: 'An eventFilter, eventName or correlationId callback failed; its default was used.',
 };

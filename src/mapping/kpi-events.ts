@@ -48,23 +48,21 @@ export function addKpiEvents<S>(
 ): void {
   // Identity per field: the source's attribute, then the resource's, then the configured session.
   const identity: Partial<Identity> = {};
-  let missing = ''; // The attributes of the ids the docs require that it lacks everywhere.
-  let tooLong = false;
+  let missing = ''; // 'no ' and the attributes of the ids the docs require that it lacks everywhere.
+  let tooLong = ''; // An id over its column, as the warning says it.
   for (const [name, key] of SESSION_ATTRIBUTES) {
     const value = field(attributes, key, stats) ?? field(resourceAttributes, key, stats) ?? options.session[name];
     if (value === undefined) {
-      if (name === 'conversationId' || name === 'providerSessionId') missing += missing ? ` and ${key}` : key;
-    } else if (value.length > MAX_TEXT_LENGTH) tooLong = true;
+      if (name === 'conversationId' || name === 'providerSessionId') missing += missing ? ` and ${key}` : `no ${key}`;
+    } else if (value.length > MAX_TEXT_LENGTH) tooLong = key + ' over 100 characters';
     else identity[name] = value;
   }
-  if (tooLong) {
-    stats.dropped.identity_too_long += kpis.length;
-    return;
-  }
-  if (missing) {
-    const message = `KPI events dropped: ${label()} has no ${missing}.`; // Before the count: `label` reads the source.
-    stats.dropped.missing_identity += kpis.length;
-    warn?.('dropped.missing_identity', message);
+  if (tooLong || missing) {
+    // Before the count: `label` reads the source.
+    const message = `KPI events dropped: ${label()} has ${tooLong || missing}.`;
+    const reason = tooLong ? 'identity_too_long' : 'missing_identity';
+    stats.dropped[reason] += kpis.length;
+    warn?.(`dropped.${reason}`, message);
     return;
   }
   const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, identity as Identity, stats);

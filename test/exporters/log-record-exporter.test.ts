@@ -545,6 +545,11 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
   });
   const warnings: Array<[counter: string, records: () => unknown[], message: string]> = [
     ['dropped.invalid_log_record', () => [null], 'A log record that is not a ReadableLogRecord was skipped.'],
+    [
+      'dropped.identity_too_long',
+      () => [record({ attributes: { 'cif.conversation.id': 'c'.repeat(101), 'cif.provider_session.id': 'prov-1' } })],
+      "KPI events dropped: log record 'CallHold' has cif.conversation.id over 100 characters.",
+    ],
     ['dropped.missing_kpi_name', () => [record({ eventName: 42 })], 'KPI events dropped: a log record has neither a readable cif.kpi.name nor an eventName that is a string.'],
     ['dropped.invalid_timestamp', () => [record({ hrTime: [NaN, 0], hrTimeObserved: [Infinity, 0] })], 'KPI events dropped: a log record has no time that is a valid date.'],
     [
