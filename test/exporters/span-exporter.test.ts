@@ -467,8 +467,28 @@ describe('CifSpanExporter results', () => {
       const ours = messages.filter((m) => m.startsWith('opentelemetry-exporter-cif'));
       expect(ours).to.have.length(2);
       expect(ours[0]).to.match(/the SDK dropped span events over spanLimits\.eventCountLimit\. Counted in getStats\(\)\.dropped\.sdk_event_limit/);
-      expect(ours[1]).to.equal('opentelemetry-exporter-cif Fields lost: the SDK dropped span attributes over spanLimits.attributeCountLimit. Counted in getStats().droppedFields.sdk_attribute_limit; shown once.');
+      expect(ours[1]).to.equal('opentelemetry-exporter-cif Fields lost: the SDK dropped attributes over spanLimits.attribute*CountLimit. Counted in getStats().droppedFields.sdk_attribute_limit; shown once.');
       await provider.shutdown();
+    } finally {
+      diag.disable();
+    }
+  });
+
+  it('counts the fields the SDK dropped from a KPI event over attributePerEventCountLimit, which attributeCountLimit does not set, and names both', async () => {
+    const messages = captureDiag();
+    try {
+      const client = new RecordingCifClient();
+      const exporter = new CifSpanExporter({ client });
+      const provider = shutDownAfterTest(new BasicTracerProvider({ spanLimits: { attributeCountLimit: 2, attributePerEventCountLimit: 2 }, spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+      const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+      recordKpiEvent(span, 'CallAccepted', { reason: 'queue', additionalData: 'lost', notificationResponseAction: 'accepted' }, new Date(T1));
+      span.end();
+      await provider.forceFlush();
+      expect(client.payloads().map((data) => data.events)).to.deep.equal([[{ kpiEventName: 'CallAccepted', eventTimestamp: T1, kpiEventReason: 'queue' }]]);
+      expect(exporter.getStats().droppedFields.sdk_attribute_limit).to.equal(2);
+      expect(messages.filter((m) => m.startsWith('opentelemetry-exporter-cif'))).to.deep.equal([
+        'opentelemetry-exporter-cif Fields lost: the SDK dropped attributes over spanLimits.attribute*CountLimit. Counted in getStats().droppedFields.sdk_attribute_limit; shown once.',
+      ]);
     } finally {
       diag.disable();
     }
