@@ -20,9 +20,9 @@ export interface DeliveryEngine {
    * Hands calls to the host, starting at once what CIF readiness and free slots allow. Never
    * throws or rejects; resolves once every call has settled or is kept in the outbox for a later
    * page (at its admission, or while it waits for a retry), saying how many failed and why.
-   * With `refuse`, for an exporter that is shut down, every call fails as `after_shutdown`.
+   * With `refuse`, the error of an exporter that is shut down, every call fails with it as `after_shutdown`.
    */
-  deliver(calls: readonly CifCall[], refuse?: boolean): Promise<DeliveryReport>;
+  deliver(calls: readonly CifCall[], refuse?: Error): Promise<DeliveryReport>;
   /**
    * Resolves once every call handed to `deliver()` so far has settled or is kept in the outbox,
    * or after `timeoutMillis` when given. In Node it keeps the process alive
@@ -97,15 +97,15 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const readiness = createReadiness(options.readiness, pump);
 
   /** Admits a call of this page, or with `entry` one an earlier page left in the outbox. */
-  function submit(call: CifCall, batch: Batch, refuse: boolean, now: number, entry?: OutboxEntry): void {
+  function submit(call: CifCall, batch: Batch, refuse: Error | undefined, now: number, entry?: OutboxEntry): void {
     const events = call.data.events.length;
     if (!entry) stats.kpiEventsSent += events;
     // KPI events bound memory (each is capped by its columns), whatever their grouping into calls.
-    const refusal = closing || refuse ? shutDownError : stats.kpiEventsPending >= maxQueueSize ? queueFullError : undefined;
+    const refusal = refuse ?? (closing ? shutDownError : stats.kpiEventsPending >= maxQueueSize ? queueFullError : undefined);
     const job: Job = { call, seq: entry ? replayed++ : seq++, events, batch, entry, readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0, behind: undefined };
     admitted++;
     stats.kpiEventsPending += events;
-    if (refusal) return settle(job, refusal, refusal === shutDownError ? 'after_shutdown' : 'queue_full');
+    if (refusal) return settle(job, refusal, refusal === queueFullError ? 'queue_full' : 'after_shutdown');
     toOutbox(job);
     jobs.put(job);
     // With every slot taken and CIF ready, the call only waits: most calls of a large batch.
@@ -324,7 +324,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     (entries) => {
       const [batch] = batches.open(entries.length);
       const now = clock();
-      for (const entry of entries) submit(entry.call, batch, false, now, entry);
+      for (const entry of entries) submit(entry.call, batch, undefined, now, entry);
     },
     () => {
       claiming = false;
@@ -333,7 +333,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   );
 
   return {
-    deliver(calls, refuse = false) {
+    deliver(calls, refuse) {
       const [batch, done] = batches.open(calls.length);
       const now = clock();
       for (const call of calls) submit(call, batch, refuse, now);

@@ -67,8 +67,9 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
         } else if (counters > 0 && warnings[group]) warn(group); // callbackErrors, not spansSeen.
       }
       if (closing || engine.isClosed) {
-        void engine.deliver(calls, true); // Refused there, and counted in dropped.after_shutdown.
-        return report(resultCallback, new CifShutdownError(`${closing ? name : 'its CifDelivery'} is shut down`));
+        const error = new CifShutdownError(`${closing ? name : 'its CifDelivery'} is shut down`);
+        void engine.deliver(calls, error); // Refused there with this error, and counted in dropped.after_shutdown.
+        return report(resultCallback, error);
       }
       void engine.deliver(calls).then((outcome) => report(resultCallback, outcome.failed === 0 ? undefined : summarize(outcome)));
     };

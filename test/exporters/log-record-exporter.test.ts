@@ -1,4 +1,4 @@
-import { context, diag, trace, type Tracer } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, trace, type Tracer } from '@opentelemetry/api';
 import type { Logger } from '@opentelemetry/api-logs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -417,10 +417,11 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       expect(commonCounters(spanExporter.getStats())).to.deep.equal(commonCounters(stats));
     });
 
-    it('keeps delivering for the other exporter when one shuts down, and refuses the one shut down', async () => {
+    it('keeps delivering for the other exporter when one shuts down, and refuses the one shut down, saying at DEBUG which one', async () => {
       const client = new RecordingCifClient();
       const { spanExporter, logExporter } = sharedPair(client);
       await spanExporter.shutdown();
+      const lines = captureDiag(DiagLogLevel.DEBUG);
       const records = await sdkLogRecords((logger) => emitKpiEvent(logger, 'AfterSpanShutdown'));
       expect(await exportAll(logExporter, records)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
       const spans = await sdkSpans((tracer) =>
@@ -433,6 +434,12 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       expect(refused.map((r) => r.code)).to.deep.equal([ExportResultCode.FAILED]);
       expect(refused[0]!.error).to.be.instanceOf(CifShutdownError);
       expect(client.calls.flatMap(kpiNames)).to.deep.equal(['AfterSpanShutdown']);
+      // The delivery is not shut down: the lines name the exporter that is, as its export result does.
+      expect([refused[0]!.error!.message, lines.filter((line) => line.includes('Refused'))]).to.deep.equal([
+        'CifSpanExporter is shut down',
+        ["opentelemetry-exporter-cif call 'Refused' given up as after_shutdown: CifSpanExporter is shut down"],
+      ]);
+      expect(lines).to.include('opentelemetry-exporter-cif KPI events dropped: CifSpanExporter is shut down. Counted in getStats().dropped.after_shutdown; shown once.');
       const stats = logExporter.getStats();
       expect(stats).to.include({ kpiEventsSent: 2, kpiEventsDelivered: 1 });
       expect(stats.dropped.after_shutdown).to.equal(1);

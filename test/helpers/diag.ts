@@ -1,13 +1,13 @@
 import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 
-/** Collects what the library logs through `diag` at warn level and above, until `diag.disable()`. */
-export function captureDiag(): string[] {
+/** Collects what the library logs through `diag` at `logLevel` (warn by default) and above, until `diag.disable()`. */
+export function captureDiag(logLevel: DiagLogLevel.WARN | DiagLogLevel.DEBUG = DiagLogLevel.WARN): string[] {
   const messages: string[] = [];
   const keep = (...args: unknown[]) => {
     messages.push(args.map(String).join(' '));
   };
-  const logger: DiagLogger = { error: keep, warn: keep, info: () => {}, debug: () => {}, verbose: () => {} };
-  diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  const logger: DiagLogger = { error: keep, warn: keep, info: () => {}, debug: keep, verbose: () => {} };
+  diag.setLogger(logger, { logLevel, suppressOverrideMessage: true });
   return messages;
 }
 
