@@ -43,13 +43,20 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     if (engine.isClosed) log('warn', `${name}: its CifDelivery is shut down, so every export is refused (dropped.after_shutdown).`);
     // Each counter of drops and cuts warns once per exporter when it moves, with its message: from
     // these tables, from the mapping for what only it can detail (before it is looked for here),
-    // and one for every `truncated.*` counter.
+    // and one for every `truncated.*` counter. Later moves are told again at DEBUG.
     const warnings: Record<string, string> = { ...WARNINGS, ...source.warnings };
     const warned: Record<string, true> = {};
+    // Each counter as the last export left it, or Infinity once told until this export's look at
+    // the counters, so that one the mapping told of is not told again there.
+    const counts: Record<string, number> = {};
     const warn = (counter: string, message = warnings[counter] ?? 'A value was cut to its Dataverse column size.'): void => {
-      if (warned[counter]) return;
+      log(warned[counter] ? 'debug' : 'warn', `${message} Counted in getStats().${counter}${warned[counter] ? '' : '; shown once'}.`);
       warned[counter] = true;
-      log('warn', `${message} Counted in getStats().${counter}; shown once.`);
+      counts[counter] = Infinity;
+    };
+    const moved = (counter: string, count: number): void => {
+      if (count > (counts[counter] ?? 0)) warn(counter);
+      counts[counter] = count;
     };
 
     const exportBatch = (items: S[], resultCallback: (result: ExportResult) => void): void => {
@@ -63,8 +70,8 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
       for (const group in stats) {
         const counters = stats[group] as number | Record<string, number>;
         if (typeof counters === 'object') {
-          for (const reason in counters) if (counters[reason]! > 0) warn(`${group}.${reason}`);
-        } else if (counters > 0 && warnings[group]) warn(group); // callbackErrors, not spansSeen.
+          for (const reason in counters) moved(`${group}.${reason}`, counters[reason]!);
+        } else if (warnings[group]) moved(group, counters); // callbackErrors, not spansSeen.
       }
       if (closing || engine.isClosed) {
         const error = new CifShutdownError(`${closing ? name : 'its CifDelivery'} is shut down`);

@@ -386,7 +386,7 @@ describe('CifSpanExporter results', () => {
     ]);
   });
 
-  it("says each delivery drop after its reason's first as its given up line at DEBUG, and a mapping drop after its reason's first nowhere but getStats()", async () => {
+  it("says each drop after its reason's first at DEBUG: a delivery drop as its given up line, a mapping drop as its warning", async () => {
     const lines: string[] = [];
     const keep = (level: string) => (...args: unknown[]) => lines.push(`${level} ${args.join(' ')}`);
     diag.setLogger({ error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug'), verbose: () => {} }, { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true });
@@ -394,7 +394,8 @@ describe('CifSpanExporter results', () => {
     const provider = new BasicTracerProvider({ idGenerator: FIXED_TRACE_ID, spanProcessors: [new SimpleSpanProcessor(exporter)] });
     try {
       const tracer = provider.getTracer('softphone');
-      for (const attributes of [IDENTITY, {}, IDENTITY, {}]) {
+      const cut = { ...IDENTITY, 'cif.kpi.reason': 'r'.repeat(101) };
+      for (const attributes of [IDENTITY, {}, IDENTITY, {}, cut, IDENTITY, cut]) {
         const span = tracer.startSpan('call', { attributes });
         recordKpiEvent(span, 'CallHold');
         span.end();
@@ -406,8 +407,15 @@ describe('CifSpanExporter results', () => {
         'warn opentelemetry-exporter-cif KPI events dropped: Provider not active. Counted in getStats().dropped.host_error; shown once.',
         "warn opentelemetry-exporter-cif KPI events dropped: span 'call' has no cif.conversation.id and cif.provider_session.id. Counted in getStats().dropped.missing_identity; shown once.",
         "debug opentelemetry-exporter-cif call 'CallHold' given up as host_error: Provider not active",
+        "debug opentelemetry-exporter-cif KPI events dropped: span 'call' has no cif.conversation.id and cif.provider_session.id. Counted in getStats().dropped.missing_identity.",
+        'warn opentelemetry-exporter-cif A value was cut to its Dataverse column size. Counted in getStats().truncated.kpiEventReason; shown once.',
+        "debug opentelemetry-exporter-cif call 'CallHold' given up as host_error: Provider not active",
+        "debug opentelemetry-exporter-cif call 'CallHold' given up as host_error: Provider not active",
+        'debug opentelemetry-exporter-cif A value was cut to its Dataverse column size. Counted in getStats().truncated.kpiEventReason.',
+        "debug opentelemetry-exporter-cif call 'CallHold' given up as host_error: Provider not active",
       ]);
-      expect(exporter.getStats().dropped).to.include({ host_error: 2, missing_identity: 2 });
+      expect(exporter.getStats().dropped).to.include({ host_error: 5, missing_identity: 2 });
+      expect(exporter.getStats().truncated.kpiEventReason).to.equal(2);
     } finally {
       await provider.shutdown();
       diag.disable();
@@ -527,6 +535,54 @@ describe('CifSpanExporter results', () => {
     } finally {
       diag.disable();
     }
+  });
+
+  it('tells at DEBUG each later export that moves a counter already warned about, and nothing for one that moves none', async () => {
+    const messages = captureDiag(DiagLogLevel.DEBUG);
+    try {
+      const eventName = ({ kpiEventName }: { kpiEventName: string }): string => {
+        if (kpiEventName === 'D') return kpiEventName;
+        throw new Error('bug');
+      };
+      const exporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient(), eventName }));
+      const attributes = { ...IDENTITY, 'cif.kpi.reason': 'r'.repeat(101), 'cif.kpi.custom.MyColumn': 'x' };
+      await exportOnce(exporter, [makeSpan({ attributes, events: [event('A', T1), event('B', T1)] })]);
+      messages.length = 0;
+      await exportOnce(exporter, [makeSpan({ attributes, events: [event('C', T1)] })]);
+      await exportOnce(exporter, [makeSpan({ attributes: IDENTITY, events: [event('D', T1)] })]);
+      expect(messages.map((line) => line.replace('opentelemetry-exporter-cif ', ''))).to.have.members([
+        "customData left out: 'cif.kpi.custom.MyColumn' names no column of msdyn_kpieventdata. Counted in getStats().droppedFields.invalid_custom_column.",
+        'A value was cut to its Dataverse column size. Counted in getStats().truncated.kpiEventReason.',
+        'An eventFilter, eventName or correlationId callback failed; its default was used. Counted in getStats().callbackErrors.',
+      ]);
+    } finally {
+      diag.disable();
+    }
+  });
+
+  it('tells nothing a logger causes while it handles a line, so one that records a span at every DEBUG line cannot recurse without end', () => {
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient() }));
+    const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    // Without ids: each span is dropped as missing_identity when it ends, at once.
+    const recordOne = () => {
+      const span = provider.getTracer('softphone').startSpan('call', { attributes: { 'cif.kpi.reason': 'inbound' } });
+      span.addEvent('CallAccepted');
+      span.end();
+    };
+    const lines: string[] = [];
+    const restore = installActingDiag((_level, line) => {
+      lines.push(line);
+      recordOne();
+    });
+    try {
+      recordOne();
+      recordOne();
+    } finally {
+      restore();
+    }
+    expect(lines.map((line) => line.split('. ')[1])).to.deep.equal(['Counted in getStats().dropped.missing_identity; shown once.', 'Counted in getStats().dropped.missing_identity.']);
+    const stats = exporter.getStats();
+    expect([stats.spansSeen, stats.dropped.missing_identity]).to.deep.equal([4, 4]);
   });
 
   it('fails with a CifExportError whose errors a caller can tell apart, each an exported class', async () => {
