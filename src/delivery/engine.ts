@@ -124,7 +124,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     while (!noTimer && slots.length < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
     if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting > 0) {
       readyWaitAt = jobs.readyBy();
-      log('debug', `waiting for CIF, at most ${Math.max(0, Math.round(readyWaitAt - clock()))} ms`);
+      // CIF ready, the calls wait for the outbox to hand over what pages gone left.
+      log('debug', `waiting for ${cif === 'ready' ? 'the outbox' : 'CIF'}, at most ${Math.max(0, Math.round(readyWaitAt - clock()))} ms`);
       schedule(readyWaitAt);
     }
     // Without a timer no deadline holds, so no call could be sure to settle: all are given up. The next call tries again.
