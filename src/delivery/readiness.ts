@@ -129,7 +129,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
       return (
         failure ??
         new CifNotLoadedError(
-          `${NOT_LOADED}${kind === 'promise' ? 'the ready promise did not resolve' : 'no CIFInitDone event and no Microsoft.CIFramework'} within ${millis} ms`,
+          `${NOT_LOADED}${kind === 'promise' ? 'the ready promise did not resolve' : 'no CIFInitDone event and no Microsoft.CIFramework.logAnalyticsEvent'} within ${millis} ms`,
         )
       );
     },

@@ -204,7 +204,7 @@ describe('CifDelivery', () => {
       await clock.tickAsync(1);
       expect(first.value!.failed).to.equal(1);
       expect(first.value!.errors.map((e) => e.message)).to.deep.equal([
-        'CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 20000 ms',
+        'CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework.logAnalyticsEvent within 20000 ms',
       ]);
       expect(second.settled).to.equal(false);
       expect(stats.dropped.cif_not_loaded).to.equal(2);
@@ -1314,8 +1314,8 @@ describe('CifDelivery', () => {
         await clock.tickAsync(1_000);
         expect(lines).to.deep.equal([
           'waiting for CIF, at most 1000 ms',
-          "call 'A' given up as cif_not_loaded: CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 1000 ms",
-          'KPI events dropped: CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 1000 ms. Counted in getStats().dropped.cif_not_loaded; shown once.',
+          "call 'A' given up as cif_not_loaded: CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework.logAnalyticsEvent within 1000 ms",
+          'KPI events dropped: CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework.logAnalyticsEvent within 1000 ms. Counted in getStats().dropped.cif_not_loaded; shown once.',
         ]);
       } finally {
         page.restore();
@@ -1376,7 +1376,7 @@ describe('CifDelivery', () => {
     });
 
     const drops: Array<[DeliveryDropReason, string, () => Promise<unknown>]> = [
-      ['cif_not_loaded', 'CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 100 ms', async () => {
+      ['cif_not_loaded', 'CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework.logAnalyticsEvent within 100 ms', async () => {
         const delivery = engine(undefined, { readyTimeoutMillis: 100 });
         void delivery.deliver(calls('A'));
         void delivery.deliver(calls('B'));

@@ -142,7 +142,7 @@ describe('CifReadiness', () => {
     expect(readiness.current()).to.equal('waiting');
     expect(readiness.lastChance()).to.equal(false);
     expect(readiness.error(20000).message).to.equal(
-      'CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 20000 ms',
+      'CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework.logAnalyticsEvent within 20000 ms',
     );
     installCif();
     expect(readiness.lastChance()).to.equal(true);

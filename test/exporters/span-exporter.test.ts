@@ -226,7 +226,7 @@ describe('CifSpanExporter results', () => {
     expect(results).to.have.length(1);
     expect(results[0]!.code).to.equal(ExportResultCode.FAILED);
     expect(results[0]!.error!.message).to.equal(
-      '1 of 1 logAnalyticsEvent calls failed: CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework within 10 ms',
+      '1 of 1 logAnalyticsEvent calls failed: CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework.logAnalyticsEvent within 10 ms',
     );
     expect(exporter.getStats().dropped.cif_not_loaded).to.equal(1);
     expect(exporter.getStats().callsMade).to.equal(0);
