@@ -2,30 +2,14 @@ import { ROOT_CONTEXT, diag } from '@opentelemetry/api';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { setCifSession, type CifKpiEventDetails } from '../../src/index.js';
+import { setCifSession } from '../../src/index.js';
 import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent } from '../../src/logs.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { expectBalanced } from '../helpers/fake-client.js';
+import { cifSession, kpiEventDetails, kpiEventTime } from '../helpers/kpi-event-arbitraries.js';
 import { shutDownAfterTest } from '../helpers/shut-down.js';
 
-const text = fc.oneof(fc.string({ maxLength: 8 }), fc.string({ minLength: 95, maxLength: 2100 }));
-const details: fc.Arbitrary<CifKpiEventDetails | undefined> = fc.option(
-  fc.record(
-    {
-      reason: text,
-      additionalData: text,
-      notificationResponseAction: text,
-      externalCorrelationId: text,
-      customData: fc.dictionary(fc.constantFrom('msdyn_customattribute1', 'msdyn_customattribute2', 'Not A Column', '__proto__', ''), fc.oneof(text, fc.integer(), fc.boolean())),
-    },
-    { requiredKeys: [] },
-  ),
-  { nil: undefined },
-);
-/** Milliseconds, as `emitKpiEvent`'s `time` option takes them: within Dataverse's dates, outside them, or no number at all. */
-const time = fc.option(fc.oneof(fc.integer({ min: 0, max: 4_000_000_000_000 }), fc.constantFrom(Number.NaN, -7_000_000_000_000, 1e15, Infinity)), { nil: undefined });
-const session = fc.record({ conversationId: fc.string({ maxLength: 105 }), providerSessionId: fc.string({ maxLength: 105 }) }, { requiredKeys: [] });
-const kpiEvent = fc.record({ name: fc.string({ maxLength: 110 }), details, time, session });
+const kpiEvent = fc.record({ name: fc.string({ maxLength: 110 }), details: kpiEventDetails, time: kpiEventTime, session: cifSession });
 
 describe('CifLogRecordExporter properties, through the OpenTelemetry logs SDK', () => {
   afterEach(() => diag.disable());

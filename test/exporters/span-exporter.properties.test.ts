@@ -2,30 +2,14 @@ import { ROOT_CONTEXT, diag } from '@opentelemetry/api';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, setCifSession, type CifKpiEventDetails } from '../../src/index.js';
+import { CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, setCifSession } from '../../src/index.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { expectBalanced } from '../helpers/fake-client.js';
+import { cifSession, kpiEventDetails, kpiEventTime } from '../helpers/kpi-event-arbitraries.js';
 import { shutDownAfterTest } from '../helpers/shut-down.js';
 
-const text = fc.oneof(fc.string({ maxLength: 8 }), fc.string({ minLength: 95, maxLength: 2100 }));
-const details: fc.Arbitrary<CifKpiEventDetails | undefined> = fc.option(
-  fc.record(
-    {
-      reason: text,
-      additionalData: text,
-      notificationResponseAction: text,
-      externalCorrelationId: text,
-      customData: fc.dictionary(fc.constantFrom('msdyn_customattribute1', 'msdyn_customattribute2', 'Not A Column', '__proto__', ''), fc.oneof(text, fc.integer(), fc.boolean())),
-    },
-    { requiredKeys: [] },
-  ),
-  { nil: undefined },
-);
-/** Milliseconds, as `recordKpiEvent`'s `time` takes them: within Dataverse's dates, outside them, or no number at all. */
-const time = fc.option(fc.oneof(fc.integer({ min: 0, max: 4_000_000_000_000 }), fc.constantFrom(Number.NaN, -7_000_000_000_000, 1e15, Infinity)), { nil: undefined });
-const kpiEvent = fc.record({ name: fc.string({ maxLength: 110 }), details, time });
-const session = fc.record({ conversationId: fc.string({ maxLength: 105 }), providerSessionId: fc.string({ maxLength: 105 }) }, { requiredKeys: [] });
-const call = fc.record({ session, events: fc.array(kpiEvent, { maxLength: 4 }) });
+const kpiEvent = fc.record({ name: fc.string({ maxLength: 110 }), details: kpiEventDetails, time: kpiEventTime });
+const call = fc.record({ session: cifSession, events: fc.array(kpiEvent, { maxLength: 4 }) });
 
 describe('CifSpanExporter properties, through the OpenTelemetry trace SDK', () => {
   afterEach(() => diag.disable());
