@@ -54,7 +54,7 @@ export function addKpiEvents<S>(
     const value = field(attributes, key, stats) ?? field(resourceAttributes, key, stats) ?? options.session[name];
     if (value === undefined) {
       if (name === 'conversationId' || name === 'providerSessionId') missing += missing ? ` and ${key}` : `no ${key}`;
-    } else if (value.length > MAX_TEXT_LENGTH) tooLong = key + ' over 100 characters';
+    } else if (value.length > MAX_TEXT_LENGTH) tooLong = `${key} over ${MAX_TEXT_LENGTH} characters`;
     else identity[name] = value;
   }
   if (tooLong || missing) {
