@@ -32,7 +32,8 @@ export function monotonicNow(): number {
   try {
     return performance.now();
   } catch {
-    // The page replaced `performance.now` with one that throws: the wall clock is the next best.
-    return Date.now();
+    // The page replaced `performance.now` with one that throws, maybe only now and then: the wall
+    // clock is the next best, on the same scale, so that deadlines taken on either still compare.
+    return Date.now() - (performance.timeOrigin || 0);
   }
 }

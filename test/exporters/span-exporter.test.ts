@@ -1152,6 +1152,24 @@ describe("CifSpanExporter on a page whose own objects throw", () => {
     }),
   );
 
+  it('times out a call started while performance.now threw, its deadline on the scale of the readings before and after', async () => {
+    const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: hangs }), timeoutMillis: 50 });
+    const results: ExportResult[] = [];
+    const now = performance.now;
+    performance.now = () => {
+      throw new Error('replaced by the page');
+    };
+    try {
+      exporter.export([makeSpan({ attributes: IDENTITY, events: [event('CallAccepted', T1)] })], (r) => results.push(r));
+    } finally {
+      performance.now = now;
+    }
+    await exporter.forceFlush();
+    expect(results.map((r) => r.code)).to.deep.equal([ExportResultCode.FAILED]);
+    expect(exporter.getStats().dropped.timed_out).to.equal(1);
+    await exporter.shutdown();
+  });
+
   it('gives calls up as no_timer when setTimeout throws, calls back once, warns once, and recovers with the page', async () => {
     const realSetTimeout = globalThis.setTimeout;
     const client = new RecordingCifClient();
