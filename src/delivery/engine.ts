@@ -218,7 +218,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (--admitted === 0) drained?.();
     stats.kpiEventsPending -= events;
     if (!error) stats.kpiEventsDelivered += events;
-    else if (entry && outbox!.holds(entry)) {
+    else if (entry && outbox!.holds(entry, true)) {
       stats.kpiEventsKept += events;
       trace(job, `kept in the outbox for a later page: ${error.message}`);
     } else {

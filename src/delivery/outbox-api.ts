@@ -79,8 +79,12 @@ export interface Outbox {
   remove(entry: OutboxEntry): boolean;
   /** Puts back an entry whose call the host rejected and that waits for a retry. */
   restore(entry: OutboxEntry): void;
-  /** Whether the entry's call stays stored for a later page: it is stored, or will be once this page holds its lock. */
-  holds(entry: OutboxEntry): boolean;
+  /**
+   * Whether the entry's call stays stored for a later page: it is stored, or will be once this page
+   * holds its lock. With `look`, a stored entry is looked for in the store, which the page may have
+   * cleared since (`localStorage.clear()` at sign-out): one gone is no longer held.
+   */
+  holds(entry: OutboxEntry, look?: boolean): boolean;
   /**
    * Finds the calls of pages that are gone and hands them to `onCalls`, oldest first, each as an
    * entry this outbox now holds: at once for pages gone now, later for each page still open now

@@ -190,7 +190,15 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
     }
   }
 
-  const holds = (entry: Entry): boolean => entry.size > 0 || !!pending?.has(entry);
+  function holds(entry: Entry, look?: boolean): boolean {
+    try {
+      // Gone from the store, the entry is this page's to settle (`bytes` is counted afresh when it matters).
+      if (look && entry.size && store.getItem(entry.key) === null) entry.size = 0;
+    } catch {
+      // A store that cannot be read is taken to hold what it held.
+    }
+    return entry.size > 0 || !!pending?.has(entry);
+  }
 
   void lock(pageId, {}).then((granted) => {
     live = granted && !disposed;

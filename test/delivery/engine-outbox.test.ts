@@ -336,6 +336,29 @@ describe('delivery with the outbox', () => {
     expectBalanced(first.stats);
   });
 
+  it('drops a call that found no CIF in time as cif_not_loaded, not kept, when the page cleared the store meanwhile', async () => {
+    const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
+    void first.engine.deliver(calls('A1'));
+    await settle();
+    store.items.clear(); // localStorage.clear() at the widget's sign-out
+    await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+    expect(first.stats).to.deep.include({ kpiEventsKept: 0 });
+    expect(first.stats.dropped.cif_not_loaded).to.equal(1);
+    expectBalanced(first.stats);
+  });
+
+  it('stores a rejected call again while it waits for its next retry when the page cleared the store meanwhile', async () => {
+    const host = new RecordingCifClient({ answer: () => Promise.reject(new Error('Provider not active')) });
+    const first = page(PAGE_A, host);
+    void first.engine.deliver(calls('A1'));
+    await settle();
+    expect([host.calls.length, Object.keys(store.contents()).length]).to.deep.equal([1, 1]);
+    store.items.clear();
+    await clock.tickAsync(DELIVERY_DEFAULTS.retry.initialBackoffMillis * 1.2);
+    expect([host.calls.length, Object.keys(store.contents()).length]).to.deep.equal([2, 1]);
+    expectBalanced(first.stats);
+  });
+
   it('does not hand over a call the store will not let go, and keeps it', async () => {
     const sticky = Object.assign(new MemoryStore(), {
       removeItem(key: string) {
