@@ -48,10 +48,21 @@ export function findStore(
   try {
     store.setItem(probe, '1');
     store.removeItem(probe);
-  } catch {
-    return 'test write refused';
+  } catch (error) {
+    // A store full to its quota still works: calls earlier pages left can be sent, and free room.
+    if (!isQuotaError(error)) return 'test write refused';
   }
   return [store, locks, name];
+}
+
+/** A write past the quota: `QuotaExceededError`, or `NS_ERROR_DOM_QUOTA_REACHED` in older Firefox. */
+export function isQuotaError(error: unknown): boolean {
+  try {
+    return /quota/i.test((error as Error).name);
+  } catch {
+    // An error whose name throws is not the quota's.
+    return false;
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { log } from '../log.js';
 import { createOutboxStats, type CifOutboxStats as OutboxStats } from '../stats.js';
 import { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
-import { findStore, type LockOptions } from './outbox-page.js';
+import { findStore, isQuotaError, type LockOptions } from './outbox-page.js';
 import { PAGE_AND_SEQ, decode, encode, sizeOf, type Entry } from './outbox-store.js';
 
 export { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
@@ -151,12 +151,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
           return;
         }
       } catch (error) {
-        // A write past the quota: `QuotaExceededError`, or `NS_ERROR_DOM_QUOTA_REACHED` in older Firefox.
-        try {
-          full = /quota/i.test((error as Error).name);
-        } catch {
-          // An error whose name throws is not the quota's.
-        }
+        full = isQuotaError(error);
         if (!full) countError(error);
       }
     }

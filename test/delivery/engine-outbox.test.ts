@@ -359,6 +359,25 @@ describe('delivery with the outbox', () => {
     expectBalanced(first.stats);
   });
 
+  it('sends what an earlier page left though the page filled the store to its quota since', async () => {
+    const tight = new MemoryStore(4_000);
+    const first = page(PAGE_A, new RecordingCifClient(), { ready: false, store: tight });
+    void first.engine.deliver(calls('A1'));
+    await settle();
+    crash(first);
+    try {
+      for (let i = 0; ; i++) tight.setItem(`cache/${i}`, 'x');
+    } catch {
+      // Full: the widget's own data took what was left.
+    }
+    const host = new RecordingCifClient();
+    const second = page(PAGE_B, host, { store: tight });
+    await settle();
+    expect(sent(host)).to.deep.equal(calls('A1'));
+    expect(second.stats.outbox.replayed).to.equal(1);
+    expect(Object.keys(tight.contents()).filter((key) => key.startsWith('otel-cif/'))).to.deep.equal([]);
+  });
+
   it('does not hand over a call the store will not let go, and keeps it', async () => {
     const sticky = Object.assign(new MemoryStore(), {
       removeItem(key: string) {

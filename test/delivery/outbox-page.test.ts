@@ -10,6 +10,12 @@ const refusing = Object.assign(new MemoryStore(), {
   },
 });
 
+const full = Object.assign(new MemoryStore(), {
+  setItem() {
+    throw new DOMException('quota exceeded', 'QuotaExceededError');
+  },
+});
+
 describe('what the page offers the outbox', () => {
   describe('findStore', () => {
     const store = new MemoryStore();
@@ -19,6 +25,7 @@ describe('what the page offers the outbox', () => {
       { what: 'that Web Locks are missing', given: store, locks: undefined, found: 'no navigator.locks' },
       { what: 'that there is no localStorage', given: undefined, locks, found: 'no localStorage' },
       { what: 'that the store refused a test write', given: refusing, locks, found: 'test write refused' },
+      { what: 'a store full to its quota, which can still send and remove what it holds', given: full, locks, found: [full, locks, ''] },
       { what: 'the store and locks given, and the name, leaving no probe behind', given: store, locks, found: [store, locks, ''] },
     ].forEach((c) =>
       it(`says ${c.what}`, () => {
