@@ -55,7 +55,7 @@ export interface CifOutboxStats {
    * again while it waits for a retry, and keeps it if that write succeeds.
    */
   notStored: { full: number; store_error: number };
-  /** Stored by earlier pages that are gone, and handed to this delivery. */
+  /** Stored by earlier pages that are gone, and admitted by this delivery. */
   replayed: number;
   /** Stored by earlier pages, older than `maxAgeMillis`, removed unsent. */
   expired: number;

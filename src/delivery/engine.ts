@@ -99,7 +99,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** Admits a call of this page, or with `entry` one an earlier page left in the outbox. */
   function submit(call: CifCall, batch: Batch, refuse: Error | undefined, now: number, entry?: OutboxEntry): void {
     const events = call.data.events.length;
-    if (!entry) stats.kpiEventsSent += events;
+    // Counted as it is admitted, so that the counters balance at every line the page's logger is told.
+    if (entry) stats.outbox.replayed += events;
+    else stats.kpiEventsSent += events;
     // KPI events bound memory (each is capped by its columns), whatever their grouping into calls.
     const refusal = refuse ?? (closing ? shutDownError : stats.kpiEventsPending >= maxQueueSize ? queueFullError : undefined);
     const job: Job = { call, seq: entry ? replayed++ : seq++, events, batch, entry, readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0, behind: undefined };

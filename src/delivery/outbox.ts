@@ -170,7 +170,6 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       const stored = decode(value);
       if (stored && Math.abs(at - stored.at) <= maxAgeMillis) {
         taken.push({ ...stored, key, seq, size });
-        stats.replayed += eventsOf(stored);
       } else if (erase(key, size)) {
         const counter = stored ? 'expired' : 'unreadable';
         stats[counter] += stored ? eventsOf(stored) : 1;

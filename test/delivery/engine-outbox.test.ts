@@ -108,6 +108,33 @@ describe('delivery with the outbox', () => {
     expectBalanced(second.stats);
   });
 
+  it('balances its counters at every line a diag logger is told while it replays what a page gone left', async () => {
+    const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
+    void first.engine.deliver(calls('A1', 'A2'));
+    await settle();
+    crash(first);
+    const seen: string[] = [];
+    const unbalanced: string[] = [];
+    const replaying: { page?: Page } = {};
+    // The exporter keeps a logger's throw from the page, so each line is checked and kept here.
+    const check = (...args: unknown[]) => {
+      if (!replaying.page) return;
+      seen.push(String(args[1]));
+      try {
+        expectBalanced(replaying.page.stats);
+      } catch {
+        unbalanced.push(String(args[1]));
+      }
+    };
+    diag.setLogger({ error: check, warn: check, info: check, debug: check, verbose: check }, { logLevel: DiagLogLevel.ALL, suppressOverrideMessage: true });
+    const second = (replaying.page = page(PAGE_B, new RecordingCifClient(), { ready: false }));
+    await settle();
+    expect(seen).to.include.members(['outbox: replaying 2 calls of 1 pages', 'waiting for CIF, at most 20000 ms']);
+    expect(unbalanced).to.deep.equal([]);
+    expect(second.stats).to.deep.include({ kpiEventsPending: 2 });
+    expect(second.stats.outbox.replayed).to.equal(2);
+  });
+
   it('holds its own calls while the outbox takes over what a page gone left, with CIF ready at once, and sends those first', async () => {
     const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
     void first.engine.deliver(calls('A1'));
