@@ -92,6 +92,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let timerAt = Infinity;
   /** Why the page's `setTimeout` threw, until `pump()` gives the calls up. */
   let noTimer: Error | undefined;
+  /** Whether a call kept for another reason than shutdown was warned about. */
+  let keptTold = false;
   /** Until the outbox has handed over what pages gone left, this page's own calls wait (at most their wait for CIF). */
   let claiming = outbox !== undefined;
   const readiness = createReadiness(options.readiness, pump);
@@ -223,6 +225,11 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     else if (entry && outbox!.holds(entry, true)) {
       stats.kpiEventsKept += events;
       trace(job, `kept in the outbox for a later page: ${error.message}`);
+      // A page that shuts down keeps what still waits, as it should; any other reason (no CIF in time) is warned about once.
+      if (reason !== 'after_shutdown' && !keptTold) {
+        keptTold = true;
+        log('warn', `KPI events kept in the outbox for a later page: ${error.message}. Counted in getStats().kpiEventsKept; shown once.`);
+      }
     } else {
       stats.callsFailed++;
       // Counted before it is told, so that a diag logger that reads getStats() sees the drop, and one that

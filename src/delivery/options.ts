@@ -17,13 +17,14 @@ export interface CifDeliveryOptions {
    * example after `updateConversation` succeeded). When given, it alone decides. A rejection means
    * CIF will not be ready: waiting and later calls fail at once as `cif_not_loaded`.
    * @default with the default client: ready once the `CIFInitDone` window event has fired, or
-   * when `Microsoft.CIFramework` is already on the page at the first call; with an explicit
+   * when `Microsoft.CIFramework.logAnalyticsEvent` is already on the page at the first call; with an explicit
    * `client`: ready at once.
    */
   ready?: PromiseLike<unknown>;
   /**
    * How long a call waits for CIF to be ready before it fails with "CIF library not loaded",
-   * counted in `dropped.cif_not_loaded`.
+   * counted in `dropped.cif_not_loaded`, or, when the outbox holds it, is kept for a later page
+   * (`kpiEventsKept`), warned about once.
    * @default 20000
    */
   readyTimeoutMillis?: number;

@@ -336,8 +336,9 @@ describe('delivery with the outbox', () => {
     expect(flaky.contents()).to.deep.equal({});
   });
 
-  it('keeps what shutdown gives up on for a later page, counted as kept rather than dropped', async () => {
+  it('keeps what shutdown gives up on for a later page, counted as kept rather than dropped, with no warning', async () => {
     const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
+    const lines = debugLines();
     void first.engine.deliver(calls('A1', 'A2'));
     await settle();
     const closing = first.engine.shutdown();
@@ -345,6 +346,7 @@ describe('delivery with the outbox', () => {
     await closing;
     expect(first.stats).to.deep.include({ kpiEventsKept: 2, kpiEventsPending: 0 });
     expect(first.stats.dropped.after_shutdown).to.equal(0);
+    expect(lines.filter((line) => line.startsWith('KPI events'))).to.deep.equal([]);
     expectBalanced(first.stats);
 
     const host = new RecordingCifClient();
@@ -361,6 +363,27 @@ describe('delivery with the outbox', () => {
     expect(first.stats).to.deep.include({ kpiEventsKept: 1 });
     expect(first.stats.dropped.cif_not_loaded).to.equal(0);
     expectBalanced(first.stats);
+  });
+
+  it('warns once that calls which found no CIF in time are kept for a later page', async () => {
+    const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
+    const lines = debugLines();
+    void first.engine.deliver(calls('A1'));
+    await settle();
+    await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+    void first.engine.deliver(calls('A2'));
+    await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+    void first.engine.deliver(calls('A3'));
+    await settle();
+    const closing = first.engine.shutdown();
+    await clock.tickAsync(DELIVERY_DEFAULTS.timeoutMillis);
+    await closing;
+    expect(first.stats).to.deep.include({ kpiEventsKept: 3 });
+    const kept = lines.filter((line) => line.startsWith('KPI events kept'));
+    expect(kept).to.deep.equal([
+      `KPI events kept in the outbox for a later page: CIF library not loaded: the ready promise did not resolve within ${DELIVERY_DEFAULTS.readyTimeoutMillis} ms. Counted in getStats().kpiEventsKept; shown once.`,
+    ]);
+    expect(lines.filter((line) => line.includes("call 'A") && line.includes('kept in the outbox'))).to.have.length(3);
   });
 
   it('drops a call that found no CIF in time as cif_not_loaded, not kept, when the page cleared the store meanwhile', async () => {
