@@ -186,6 +186,8 @@ export class CifInstrumentation {
     const start = () => this.startSpan(name, SpanKind.CLIENT, attributes);
     const argumentsFor = (args: unknown[], span: Span | undefined) => this.argumentsFor(library, method, args, span);
     const wrapper: AnyFunction = function (this: unknown, ...args: unknown[]): unknown {
+      // A class or constructor of the library is built as before and not traced: it does not call the host.
+      if (new.target) return Reflect.construct(original, args, new.target);
       const started = start();
       // Handlers are swapped even for a call not traced, so that the host and the registry agree.
       const callArgs = argumentsFor(args, started?.span);
@@ -193,6 +195,9 @@ export class CifInstrumentation {
       if (!started) return Reflect.apply(original, this, callArgs);
       return runInSpan(started.span, started.parent, () => Reflect.apply(original, this, callArgs));
     };
+    // Statics read through to the original, and instances are `instanceof` both.
+    Object.setPrototypeOf(wrapper, original);
+    wrapper.prototype = original.prototype;
     wrappers.add(wrapper);
     return wrapper;
   }

@@ -890,6 +890,105 @@ describe('CifInstrumentation', () => {
     );
   });
 
+  describe('classes and constructors the library holds', () => {
+    interface Made {
+      id: string;
+      describe(): string;
+    }
+    type Constructor = (new (id: string) => Made) & { kind: string; create(id: string): Made };
+
+    /** A class, with a static value, a static factory that builds with `this`, and a method. */
+    class Session {
+      static kind = 'session';
+      static create(this: Constructor, id: string): Made {
+        return new this(id);
+      }
+      constructor(readonly id: string) {}
+      describe() {
+        return `session ${this.id}`;
+      }
+    }
+    /** An old-style constructor, with the same statics and a prototype method. */
+    function LegacySession(this: Made, id: string) {
+      this.id = id;
+    }
+    Object.assign(LegacySession, { kind: 'legacy session', create: Session.create });
+    LegacySession.prototype.describe = function (this: Made) {
+      return `legacy session ${this.id}`;
+    };
+
+    /** What the widget sees of `Member`, a constructor in place of `original`, as one record to compare whole. */
+    const use = (Member: Constructor, original: Constructor) => {
+      const made = new Member('s-1');
+      const sub = new (class extends Member {})('s-2');
+      return {
+        made: made.describe(),
+        kind: Member.kind,
+        created: Member.create('s-3').describe(),
+        sub: sub.describe(),
+        instanceOf: [made instanceof Member, made instanceof original, new original('s-4') instanceof Member, sub instanceof original],
+        prototype: Object.getPrototypeOf(made) === original.prototype,
+      };
+    };
+    /** The library on the page, holding `member` as `name`, traced. */
+    const registerWith = (name: string, member: Constructor) => {
+      install()[name] = member as unknown as Fn;
+      register();
+      return cif()[name] as unknown as Constructor;
+    };
+
+    [
+      { name: 'Session', what: 'a class', member: Session as Constructor, shows: 'session' },
+      { name: 'LegacySession', what: 'an old-style constructor', member: LegacySession as unknown as Constructor, shows: 'legacy session' },
+    ].forEach(({ name, what, member, shows }) => {
+      const asTheOriginal = {
+        made: `${shows} s-1`,
+        kind: shows,
+        created: `${shows} s-3`,
+        sub: `${shows} s-2`,
+        instanceOf: [true, true, true, true],
+        prototype: true,
+      };
+
+      it(`builds with new ${what} the library holds, its statics, prototype and subclasses as the original's, and makes no span`, () => {
+        const traced = registerWith(name, member);
+        expect(use(traced, member)).to.deep.equal(asTheOriginal);
+        expect(finished()).to.deep.equal([]);
+      });
+
+      it(`puts back ${what} on disable(), and what it built while enabled stays an instance of it`, () => {
+        const traced = registerWith(name, member);
+        const made = new traced('s-0');
+        instrumentation.disable();
+        expect([(cif()[name] as unknown) === member, made instanceof member, made.describe(), use(member, member)]).to.deep.equal([true, true, `${shows} s-0`, asTheOriginal]);
+      });
+    });
+
+    it('traces a call of an old-style constructor, as an old-style subclass makes one on its own instance', () => {
+      const traced = registerWith('LegacySession', LegacySession as unknown as Constructor);
+      function Child(this: Made, id: string) {
+        traced.call(this, id);
+      }
+      Child.prototype = Object.create(traced.prototype) as object;
+      const child = new (Child as unknown as Constructor)('s-5');
+      expect([child instanceof LegacySession, child instanceof traced, child.describe()]).to.deep.equal([true, true, 'legacy session s-5']);
+      expect(finished()).to.deep.equal([callSpan('LegacySession', undefined)]);
+    });
+
+    it('rethrows the TypeError of a class called without new, as the class throws it, and marks its span ERROR', () => {
+      const traced = registerWith('Session', Session as Constructor) as unknown as (id: string) => Made;
+      const thrown = (() => {
+        try {
+          traced('s-6');
+        } catch (error) {
+          return error as TypeError;
+        }
+      })();
+      expect([thrown instanceof TypeError, thrown?.message]).to.deep.equal([true, "Class constructor Session cannot be invoked without 'new'"]);
+      expect(finished()).to.deep.equal([callSpan('Session', undefined, ...failed(thrown!.message, 'TypeError', thrown!.stack))]);
+    });
+  });
+
   describe('as an OpenTelemetry instrumentation', () => {
     it('names its scope and version after the package', () => {
       const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
