@@ -2,7 +2,8 @@
 // the line before it (`<!-- check: install otel-2 -->`); a block without one, or with one this
 // script does not know, fails the run (scripts/code-blocks.mjs finds them). In the README only:
 // - install otel-N: each `npm install` line runs verbatim (the packed tarball in place of the
-//   package name) in a fresh project, on every Node.js version that line supports;
+//   package name) in a fresh project, on every Node.js version that line supports, and must leave
+//   one copy of `@opentelemetry/api` and of `@opentelemetry/core` (later install lines: of the API);
 // - quickstart otel-N / quickstart: the setup of line N and the shared part, type-checked
 //   against the packages that install line put there, then run with the stand-in CIF host
 //   (installFakeCIFramework), once answering and once refusing every call;
@@ -198,11 +199,14 @@ function proveLine(line, nodeVersion, { tarball, blocks }) {
     assert.equal(run('node', ['--version'], { env, capture: true }).trim(), `v${nodeVersion}`);
     // What `npm init -y` writes, less the noise.
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'readme-check', version: '1.0.0', private: true }, null, 2));
-    const installAll = (code) => {
+    /** Runs the install lines of `code`, then checks that node_modules holds one copy of each package of `single`. */
+    const installAll = (code, single = ['@opentelemetry/api']) => {
       for (const command of installLines(code, tarball)) run('sh', ['-c', command], { cwd: dir, env: quiet, label: command });
       const modules = join(dir, 'node_modules');
-      const apis = findPackages(modules, '@opentelemetry/api');
-      assert.equal(apis.length, 1, `one @opentelemetry/api for the page and the exporter, found:\n${apis.join('\n')}`);
+      for (const name of single) {
+        const copies = findPackages(modules, name);
+        assert.equal(copies.length, 1, `one ${name} for the page and the exporter, found:\n${copies.join('\n')}`);
+      }
       for (const [name, range] of Object.entries(LINES[line].engines ?? {})) {
         const file = join(modules, name, 'package.json');
         if (!existsSync(file)) continue; // the logs SDK, before its install line
@@ -221,7 +225,8 @@ function proveLine(line, nodeVersion, { tarball, blocks }) {
       run('node', [`${name}-harness.mjs`], { cwd: dir, env, label: `node ${name}-harness.mjs (with a stand-in CIF host)` });
     };
 
-    installAll(install.code);
+    // One `core` only here: on 2.x, sdk-logs 0.223.1 pins another `core` than the trace SDK 2.12.0 does.
+    installAll(install.code, ['@opentelemetry/api', '@opentelemetry/core']);
     prove('quickstart', [setup[0], shared[0]], [CALL_ACCEPTED], DIAG_AT_WARN + INVALID_TRACE_ID);
     run('node', ['quickstart-harness.mjs', 'refusing'], { cwd: dir, env, label: 'node quickstart-harness.mjs refusing (a host that refuses every call)' });
     // Log-based events follow the span quick start: the same KPI event, once from each source.
