@@ -12,8 +12,9 @@
  * Counters (`OutboxStats`, KPI events unless said): `stored` written on admission; `notStored`
  * admitted but not written (`full`: over `maxBytes` or the store's quota; `store_error`: the
  * store or the lock failed), they still travel in memory; `replayed` of pages gone, counted by
- * delivery as it admits what the outbox handed over; `expired` of pages gone, older than `maxAgeMillis`, removed unsent;
- * `unreadable` entries (not KPI events) under this name this version cannot read, removed;
+ * delivery as it admits what the outbox handed over; `expired` of pages gone, older than
+ * `maxAgeMillis`, removed unsent; `unreadable` entries (not KPI events) under this name this
+ * version cannot read, removed;
  * `storeErrors` store or lock accesses that threw (not for quota). The balance of
  * `getStats()`: `kpiEventsSent + replayed = kpiEventsDelivered + kpiEventsPending + Σ dropped
  * + kept`, where `kept` counts KPI events this page gave up on (`cif_not_loaded`, refused at
