@@ -10,8 +10,8 @@ export type Timer = ReturnType<typeof setTimeout>;
  */
 export function startTimer(callback: () => void, millis: number, keepAlive = false): Timer {
   const timer = setTimeout(callback, millis);
-  // Typed as a number under the DOM library alone; a Node `Timeout` has `unref`.
-  if (!keepAlive) (timer as unknown as { unref?: () => unknown }).unref?.();
+  // Typed as a number under the DOM library alone; a Node `Timeout` has `unref`; a page's wrapper may return nothing.
+  if (!keepAlive) (timer as unknown as { unref?: () => unknown } | undefined)?.unref?.();
   return timer;
 }
 

@@ -1170,6 +1170,32 @@ describe("CifSpanExporter on a page whose own objects throw", () => {
     await exporter.shutdown();
   });
 
+  it("delivers through a real provider where the page's setTimeout sets the timer but returns nothing", async () => {
+    const realSetTimeout = globalThis.setTimeout;
+    const timers: Array<ReturnType<typeof setTimeout>> = [];
+    const client = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client });
+    const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+    // A wrapper that forgets to return the handle: the timer runs, the page gets undefined.
+    globalThis.setTimeout = ((callback: () => void, millis?: number) => {
+      timers.push(realSetTimeout(callback, millis));
+    }) as unknown as typeof setTimeout;
+    try {
+      const span = provider.getTracer('softphone').startSpan('accept call', { attributes: IDENTITY });
+      recordKpiEvent(span, 'CallAccepted');
+      span.end();
+      await provider.forceFlush();
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+      timers.forEach((timer) => clearTimeout(timer));
+    }
+    expect(client.calls.map(kpiNames)).to.deep.equal([['CallAccepted']]);
+    const stats = exporter.getStats();
+    expectBalanced(stats);
+    expect(stats).to.include({ kpiEventsDelivered: 1, callsFailed: 0 });
+    expect(messages).to.deep.equal([]);
+  });
+
   it('gives calls up as no_timer when setTimeout throws, calls back once, warns once, and recovers with the page', async () => {
     const realSetTimeout = globalThis.setTimeout;
     const client = new RecordingCifClient();
