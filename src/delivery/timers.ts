@@ -24,16 +24,21 @@ export function stopTimer(timer: Timer | undefined): void {
   }
 }
 
+/** `performance.timeOrigin` as last read, for the wall clock to stand in on its scale. */
+let timeOrigin = 0;
+
 /**
  * Milliseconds on a clock that neither steps back nor jumps when the wall clock is set (NTP, the
  * user): every deadline is taken on it. Read at each call, so fake timers can stand in for it.
  */
 export function monotonicNow(): number {
   try {
+    timeOrigin = performance.timeOrigin || 0;
     return performance.now();
   } catch {
-    // The page replaced `performance.now` with one that throws, maybe only now and then: the wall
-    // clock is the next best, on the same scale, so that deadlines taken on either still compare.
-    return Date.now() - (performance.timeOrigin || 0);
+    // The page replaced `performance.now` with one that throws, maybe only now and then, or took
+    // `performance` away: the wall clock is the next best, on the same scale, so that deadlines
+    // taken on either still compare.
+    return Date.now() - timeOrigin;
   }
 }

@@ -5,6 +5,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
+  InMemorySpanExporter,
   SimpleSpanProcessor,
   type SpanExporter,
   type SpanProcessor,
@@ -49,6 +50,7 @@ import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID, event, makeSpan } from '../helper
 import { shutDownAfterTest } from '../helpers/shut-down.js';
 import { shutDownDeliveryAfterTest } from '../helpers/shut-down-delivery.js';
 import { PAGE_HIDES, listening, usePageDocument } from '../helpers/page-document.js';
+import { withPageGlobals } from '../helpers/page-globals.js';
 
 /** Every result the callback got, once every call of the exporter has settled. */
 async function exportOnce(exporter: CifSpanExporter, spans: ReturnType<typeof makeSpan>[]): Promise<ExportResult[]> {
@@ -1194,6 +1196,24 @@ describe("CifSpanExporter on a page whose own objects throw", () => {
     expectBalanced(stats);
     expect(stats).to.include({ kpiEventsDelivered: 1, callsFailed: 0 });
     expect(messages).to.deep.equal([]);
+  });
+
+  it('neither throws nor loses a KPI event when the page took performance away', async () => {
+    const ended = new InMemorySpanExporter();
+    const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(ended)] }));
+    const span = provider.getTracer('softphone').startSpan('accept call', { attributes: IDENTITY });
+    recordKpiEvent(span, 'CallAccepted');
+    span.end();
+    const client = new RecordingCifClient();
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client }));
+    const results: ExportResult[] = [];
+    withPageGlobals({ performance: undefined }, () => {
+      expect(() => exporter.export(ended.getFinishedSpans(), (result) => results.push(result))).not.to.throw();
+    });
+    await exporter.forceFlush();
+    expect(results).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+    expect(client.calls.map(kpiNames)).to.deep.equal([['CallAccepted']]);
+    expectBalanced(exporter.getStats());
   });
 
   it('gives calls up as no_timer when setTimeout throws, calls back once, warns once, and recovers with the page', async () => {
