@@ -19,5 +19,6 @@ export const BACKOFF_JITTER = 0.2;
 export function backoffMillis(failedAttempts: number, policy: RetryPolicy, random: () => number = Math.random): number {
   const { maxBackoffMillis } = policy;
   const base = Math.min(maxBackoffMillis, policy.initialBackoffMillis * 2 ** (failedAttempts - 1));
-  return Math.min(maxBackoffMillis, Math.round(base * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * random())));
+  // A `random` that gives no number (a page's stub) leaves no jitter, not a wait that never ends.
+  return Math.min(maxBackoffMillis, Math.round(base * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * random()))) || base;
 }

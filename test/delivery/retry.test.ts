@@ -41,6 +41,17 @@ describe('backoffMillis', () => {
     for (const wait of waits) expect(wait).to.be.within(800, 1200);
   });
 
+  const noNumbers: Array<[string, unknown]> = [
+    ['undefined', undefined],
+    ['NaN', Number.NaN],
+    ['an object', {}],
+  ];
+  noNumbers.forEach(([what, drawn]) =>
+    it(`waits without jitter when random gives ${what}`, () => {
+      expect(backoffMillis(3, POLICY, () => drawn as number)).to.equal(1000);
+    }),
+  );
+
   it('waits nothing when initialBackoffMillis is 0', () => {
     expect(backoffMillis(3, { maxAttempts: 3, initialBackoffMillis: 0, maxBackoffMillis: 0 })).to.equal(0);
   });

@@ -1216,6 +1216,32 @@ describe("CifSpanExporter on a page whose own objects throw", () => {
     expectBalanced(exporter.getStats());
   });
 
+  it('retries a rejected call within maxBackoffMillis when the page stubbed Math.random to return nothing', async () => {
+    const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    const random = Math.random;
+    try {
+      const client = new RecordingCifClient({ answer: (_call, index) => (index === 0 ? Promise.reject(new Error('busy')) : 'ok') });
+      const exporter = new CifSpanExporter({ client });
+      const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+      const span = provider.getTracer('softphone').startSpan('accept call', { attributes: IDENTITY });
+      recordKpiEvent(span, 'CallAccepted');
+      // As `sinon.stub(Math, 'random')` leaves it.
+      Math.random = (() => undefined) as unknown as () => number;
+      span.end();
+      await clock.tickAsync(5_000);
+      expect(client.calls.map(kpiNames)).to.deep.equal([['CallAccepted'], ['CallAccepted']]);
+      const stats = exporter.getStats();
+      expectBalanced(stats);
+      expect(stats).to.include({ kpiEventsDelivered: 1, kpiEventsPending: 0, callsRetried: 1 });
+      const closed = provider.shutdown();
+      await clock.tickAsync(0);
+      await closed;
+    } finally {
+      Math.random = random;
+      clock.uninstall();
+    }
+  });
+
   it('gives calls up as no_timer when setTimeout throws, calls back once, warns once, and recovers with the page', async () => {
     const realSetTimeout = globalThis.setTimeout;
     const client = new RecordingCifClient();
