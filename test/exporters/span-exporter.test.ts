@@ -773,6 +773,20 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
     expect(stats.callsRetried).to.be.greaterThan(100);
   });
 
+  it('settles, by exporter.forceFlush() after provider.forceFlush(), the calls of a full batch the BatchSpanProcessor exported before the flush', async () => {
+    const client = new RecordingCifClient({ answer: () => later(1, 'ok') });
+    const exporter = new CifSpanExporter({ client });
+    const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] }));
+    // 512 spans, the default maxExportBatchSize: exported as the last one ends, before any flush.
+    const tracer = provider.getTracer('softphone');
+    for (let i = 0; i < 512; i++) kpiSpan(tracer, `span${i}`, 1);
+    await provider.forceFlush();
+    await exporter.forceFlush();
+    const stats = exporter.getStats();
+    expectBalanced(stats);
+    expect(stats).to.include({ kpiEventsSent: 512, kpiEventsDelivered: 512, kpiEventsPending: 0 });
+  });
+
   it('holds KPI events ended before the CIF library loaded until CIFInitDone, then delivers them', async () => {
     const page = pageWindow();
     try {
