@@ -45,10 +45,10 @@ export class CifSampler {
       // A context or attribute bag that cannot be read: keep the span rather than lose KPI events.
     }
     try {
-      // Read once and copied, so that no getter of a foreign result runs inside the SDK.
+      // Read once and copied, attributes too, so that no getter of a foreign result runs inside the SDK.
       const { decision, attributes: added, traceState } = this.sampler.shouldSample(...args);
       if (![0, 1, 2].includes(decision)) throw new TypeError(`it answered the decision ${String(decision)}`);
-      return { decision: cif ? RECORD_AND_SAMPLED : decision, attributes: added, traceState };
+      return { decision: cif ? RECORD_AND_SAMPLED : decision, attributes: added && { ...added }, traceState };
     } catch (error) {
       if (!this.warned) {
         // Marked before it is said, so that a diag logger that starts a span as it is told is not warned again.

@@ -322,6 +322,8 @@ describe('CifSampler', () => {
     ['answers a decision the SDK does not know', { shouldSample: () => ({ decision: 7 as never }), toString: () => 'x' }, /the wrapped sampler failed; .*it answered the decision 7/],
     ['answers a Proxy whose every read throws', { shouldSample: () => new Proxy({}, { get: () => { throw new Error('trap'); } }) as never, toString: () => 'x' }, /the wrapped sampler failed; .*trap/],
     ['is a Proxy whose every read throws', new Proxy({}, { get: () => { throw new Error('trap'); } }) as never, /the wrapped sampler failed; .*trap/],
+    ['answers attributes whose keys cannot be listed', { shouldSample: () => ({ decision: 2, attributes: new Proxy({}, { ownKeys: () => { throw new Error('keys trap'); } }) }), toString: () => 'x' }, /the wrapped sampler failed; .*keys trap/],
+    ['answers attributes with a getter that throws', { shouldSample: () => ({ decision: 2, attributes: Object.defineProperty({}, 'sampler.rule', { get: () => { throw new Error('getter trap'); }, enumerable: true }) }), toString: () => 'x' }, /the wrapped sampler failed; .*getter trap/],
   ];
   hostile.forEach(([what, inner, warning]) =>
     it(`samples CIF spans, drops the others and warns once when the wrapped sampler ${what}`, async () => {
