@@ -81,7 +81,9 @@ export class CifInstrumentation {
   enable(): void {
     this.enabled = true;
     const target = this.target() as EventTarget;
-    if (!this.listening) {
+    // A target that `setConfig` changed is listened to from now on, in place of the one before.
+    if (this.listening !== target) {
+      this.stopListening();
       try {
         target.addEventListener(CIF_INIT_DONE_EVENT, this.onInitDone);
         this.listening = target;
@@ -98,17 +100,21 @@ export class CifInstrumentation {
    */
   disable(): void {
     this.enabled = false;
+    this.stopListening();
+    for (const [library, methods] of this.libraries) {
+      for (const [name, method] of methods) restore(library, name, method);
+      this.unwrapHandlers(library, methods);
+    }
+    this.libraries.clear();
+  }
+
+  private stopListening(): void {
     try {
       this.listening?.removeEventListener(CIF_INIT_DONE_EVENT, this.onInitDone);
     } catch {
       // Nothing else to undo there.
     }
     this.listening = undefined;
-    for (const [library, methods] of this.libraries) {
-      for (const [name, method] of methods) restore(library, name, method);
-      this.unwrapHandlers(library, methods);
-    }
-    this.libraries.clear();
   }
 
   setTracerProvider(tracerProvider: TracerProvider): void {

@@ -716,6 +716,22 @@ describe('CifInstrumentation', () => {
       expect(finished().map((span) => span.name)).to.deep.equal(['Microsoft.CIFramework.setPresence']);
     });
 
+    it('listens for CIFInitDone on the target setConfig gives from the next enable(), and no longer on the one before', async () => {
+      const calls: string[] = [];
+      const listeners = new Set<unknown>();
+      target = Object.assign(new EventTarget(), {
+        addEventListener: (type: string, listener: unknown) => (calls.push(`add ${type}`), listeners.add(listener)),
+        removeEventListener: (type: string, listener: unknown) => (calls.push(`remove ${type}`), listeners.delete(listener)),
+      }) as unknown as Host;
+      register();
+      const frame = new EventTarget() as Host;
+      instrumentation.setConfig({ target: frame });
+      instrumentation.enable();
+      install(frame);
+      await frame.Microsoft!.CIFramework!.setPresence!('Available');
+      expect([finished(), calls, listeners.size]).to.deep.equal([[callSpan('setPresence', undefined)], ['add CIFInitDone', 'remove CIFInitDone'], 0]);
+    });
+
     it('stops listening for CIFInitDone on disable()', () => {
       const calls: string[] = [];
       const listeners = new Set<unknown>();
