@@ -716,13 +716,19 @@ describe('CifInstrumentation', () => {
       expect(finished().map((span) => span.name)).to.deep.equal(['Microsoft.CIFramework.setPresence']);
     });
 
-    it('listens for CIFInitDone on the target setConfig gives from the next enable(), and no longer on the one before', async () => {
+    /** Makes `target` one that records each listener added and removed. */
+    function listeningTarget(): { calls: string[]; listeners: Set<unknown> } {
       const calls: string[] = [];
       const listeners = new Set<unknown>();
       target = Object.assign(new EventTarget(), {
         addEventListener: (type: string, listener: unknown) => (calls.push(`add ${type}`), listeners.add(listener)),
         removeEventListener: (type: string, listener: unknown) => (calls.push(`remove ${type}`), listeners.delete(listener)),
       }) as unknown as Host;
+      return { calls, listeners };
+    }
+
+    it('listens for CIFInitDone on the target setConfig gives from the next enable(), and no longer on the one before', async () => {
+      const { calls, listeners } = listeningTarget();
       register();
       const frame = new EventTarget() as Host;
       instrumentation.setConfig({ target: frame });
@@ -733,12 +739,7 @@ describe('CifInstrumentation', () => {
     });
 
     it('stops listening for CIFInitDone on disable()', () => {
-      const calls: string[] = [];
-      const listeners = new Set<unknown>();
-      target = Object.assign(new EventTarget(), {
-        addEventListener: (type: string, listener: unknown) => (calls.push(`add ${type}`), listeners.add(listener)),
-        removeEventListener: (type: string, listener: unknown) => (calls.push(`remove ${type}`), listeners.delete(listener)),
-      }) as unknown as Host;
+      const { calls, listeners } = listeningTarget();
       register();
       instrumentation.disable();
       expect([calls, listeners.size]).to.deep.equal([['add CIFInitDone', 'remove CIFInitDone'], 0]);
