@@ -13,7 +13,7 @@ export interface CifEmittingLogRecord {
 /**
  * A `LogRecordProcessor` that stamps the CIF session of the emit context (see `withCifSession`)
  * onto every log record: `cif.conversation.id`, `cif.provider_session.id`,
- * `cif.client_session.id` and `cif.participant.id`. An attribute the record already has is kept.
+ * `cif.client_session.id` and `cif.participant.id`. An id the record already has is kept, unless empty.
  * Register it before the processor of `CifLogRecordExporter`, so that a `SimpleLogRecordProcessor`
  * exports the record stamped; it exports nothing itself.
  * @example new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new BatchLogRecordProcessor({ exporter: new CifLogRecordExporter() })] })

@@ -13,7 +13,7 @@ export interface CifStartingSpan {
 /**
  * A `SpanProcessor` that stamps the CIF session of the parent context (see `withCifSession`)
  * onto every span as it starts: `cif.conversation.id`, `cif.provider_session.id`,
- * `cif.client_session.id` and `cif.participant.id`. An attribute the span already has is kept.
+ * `cif.client_session.id` and `cif.participant.id`. An id the span already has is kept, unless empty.
  * Register it beside the processor of `CifSpanExporter`; it exports nothing itself.
  * @example new WebTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new BatchSpanProcessor(new CifSpanExporter())] })
  */

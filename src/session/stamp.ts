@@ -10,15 +10,16 @@ export interface Stampable {
 }
 
 /**
- * Writes the CIF session `ctx` (by default the active context) carries onto `target`, keeping any id it already has. Never throws:
- * starting a span or emitting a log record must not fail because of it.
+ * Writes the CIF session `ctx` (by default the active context) carries onto `target`, keeping any id it already has;
+ * an empty one, which the mapping reads as absent, is filled. Never throws: starting a span or
+ * emitting a log record must not fail because of it.
  */
 export function stampSession(target: Stampable, ctx: Context | undefined, what: string): void {
   try {
     const session = getCifSession(ctx);
     for (const [field, key] of SESSION_ATTRIBUTES) {
       const value = session?.[field];
-      if (value !== undefined && target.attributes[key] === undefined) target.setAttribute(key, value);
+      if (value !== undefined && (target.attributes[key] ?? '') === '') target.setAttribute(key, value);
     }
   } catch (error) {
     log('error', `could not stamp the CIF session on a ${what}`, error);

@@ -50,6 +50,12 @@ describe('CifSessionLogRecordProcessor', () => {
     });
   });
 
+  it('fills an id the record carries as an empty string, which the mapping reads as absent', () => {
+    const record = emittingRecord({ 'cif.conversation.id': '' });
+    new CifSessionLogRecordProcessor().onEmit(record, setCifSession(ROOT_CONTEXT, SESSION));
+    expect(record.attributes).to.deep.equal(STAMPED);
+  });
+
   it('stamps only the ids the session has', () => {
     const record = emittingRecord();
     new CifSessionLogRecordProcessor().onEmit(record, setCifSession(ROOT_CONTEXT, { conversationId: 'conv-1' }));

@@ -165,14 +165,22 @@ describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
     const s = setup(BasicTracerProvider, new AsyncLocalStorageContextManager());
     provider = s.provider;
     const span = withCifSession({ ...CALL, participantId: 'agent-7' }, () =>
-      s.tracer.startSpan('transfer', { attributes: { 'cif.conversation.id': 'conv-explicit', 'cif.participant.id': '' } }),
+      s.tracer.startSpan('transfer', { attributes: { 'cif.conversation.id': 'conv-explicit', 'cif.participant.id': 'agent-own' } }),
     );
     span.end();
     expect(attributesOf(span)).to.deep.equal({
       'cif.conversation.id': 'conv-explicit',
+      'cif.participant.id': 'agent-own',
       'cif.provider_session.id': 'prov-1',
-      'cif.participant.id': '',
     });
+  });
+
+  it('fills an id the span was started with as an empty string, which the mapping reads as absent', () => {
+    const s = setup(BasicTracerProvider, new AsyncLocalStorageContextManager());
+    provider = s.provider;
+    const span = withCifSession(CALL, () => s.tracer.startSpan('transfer', { attributes: { 'cif.conversation.id': '' } }));
+    span.end();
+    expect(attributesOf(span)).to.deep.equal({ 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' });
   });
 
   it('lets an attribute set after the start win over the session', () => {
