@@ -26,6 +26,9 @@ export interface CifInstrumentationConfig {
   correlationId?: boolean;
 }
 
+/** Every option of `CifInstrumentationConfig`. */
+const OPTIONS = ['enabled', 'target', 'correlationId'];
+
 /** The scope of the spans, as a tracing backend shows it (`otel.scope.name`). */
 const NAME = 'opentelemetry-exporter-cif/instrumentation';
 /** The package version; a test holds it to package.json. */
@@ -130,6 +133,10 @@ export class CifInstrumentation {
       throw new TypeError(`CifInstrumentation: the config must be an object (got ${String(config)}).`);
     }
     const { enabled, target, correlationId } = config;
+    // A misspelt option would otherwise silently leave its default in place.
+    for (const key of Object.keys(config)) {
+      if (!OPTIONS.includes(key)) log('warn', `CifInstrumentation: option \`${key}\` is unknown and ignored.`);
+    }
     for (const [name, value] of Object.entries({ enabled, correlationId })) {
       if (value !== undefined && typeof value !== 'boolean') {
         throw new TypeError(`CifInstrumentation: ${name} must be true or false (got ${String(value)}).`);

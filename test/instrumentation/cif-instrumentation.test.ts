@@ -1033,5 +1033,20 @@ describe('CifInstrumentation', () => {
         expect(() => new CifInstrumentation(config as never)).to.throw(TypeError, message);
       }),
     );
+
+    it('warns of each option it does not know, in the constructor and in setConfig, and keeps the others', () => {
+      const warnings = captureDiag();
+      try {
+        const created = new CifInstrumentation({ target, enabled: false, correlationID: false } as CifInstrumentationConfig);
+        created.setConfig({ target, Enabled: true } as CifInstrumentationConfig);
+        expect(warnings).to.deep.equal([
+          'opentelemetry-exporter-cif CifInstrumentation: option `correlationID` is unknown and ignored.',
+          'opentelemetry-exporter-cif CifInstrumentation: option `Enabled` is unknown and ignored.',
+        ]);
+        expect(created.getConfig()).to.deep.include({ target, enabled: true });
+      } finally {
+        diag.disable();
+      }
+    });
   });
 });
