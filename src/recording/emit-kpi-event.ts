@@ -47,7 +47,8 @@ export function emitKpiEvent(
 ): void {
   const emit = (): boolean => {
     if (typeof logger?.emit !== 'function') return false;
-    const record: CifKpiLogRecord = { eventName: name, attributes: kpiEventAttributes(name, details) };
+    // An absent name is written empty, as the SDK leaves out an undefined attribute: the record stays a KPI event, counted as missing its name.
+    const record: CifKpiLogRecord = { eventName: name, attributes: kpiEventAttributes(name ?? '', details) };
     const { time, context } = options ?? {};
     if (time !== undefined) record.timestamp = time;
     if (context !== undefined) record.context = context;

@@ -237,5 +237,10 @@ describe('recordKpiEvent and emitKpiEvent under one rule', () => {
       const { calls, missing } = await record('');
       expect([calls, missing]).to.deep.equal([[], 1]);
     });
+
+    it(`counts a KPI event given no name (undefined, as from an untyped caller) with ${api} as missing_kpi_name`, async () => {
+      const { calls, missing } = await record(undefined as unknown as string);
+      expect([calls, missing]).to.deep.equal([[], 1]);
+    });
   });
 });
