@@ -97,6 +97,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
    */
   function list(): Array<[key: string, pageId: string, seq: number, value: string]> {
     const rows: Array<[string, string, number, string]> = [];
+    // A store that names a key twice would have its call handed over twice.
+    const seen = new Set<unknown>();
     countedAt = now();
     bytes = 0;
     try {
@@ -104,7 +106,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       const length = Math.min(store.length, 1e6);
       for (let i = 0; i < length; i++) {
         const key: unknown = store.key(i);
-        const match = typeof key === 'string' && key.startsWith(base) && PAGE_AND_SEQ.exec(key.slice(base.length));
+        const match = typeof key === 'string' && key.startsWith(base) && !seen.has(key) && seen.add(key) && PAGE_AND_SEQ.exec(key.slice(base.length));
         if (!match) continue;
         // Removed by another tab since `key()` named it, or a store that lies: skipped.
         const value: unknown = store.getItem(key as string);

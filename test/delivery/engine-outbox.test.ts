@@ -449,6 +449,26 @@ describe('delivery with the outbox', () => {
     expectBalanced(first.stats);
   });
 
+  it('sends a call an earlier page left once, though the store names its key twice', async () => {
+    const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
+    void first.engine.deliver(calls('A1'));
+    await settle();
+    crash(first);
+    // A Web Storage stand-in that lists each key twice, as one over a list with duplicates may.
+    const echoing = Object.assign(store, {
+      key(index: number) {
+        return MemoryStore.prototype.key.call(this, index >> 1);
+      },
+    });
+    Object.defineProperty(echoing, 'length', { get: () => 2 * echoing.items.size });
+    const host = new RecordingCifClient();
+    const second = page(PAGE_B, host, { store: echoing });
+    await settle();
+    expect(sent(host)).to.deep.equal(calls('A1'));
+    expect(second.stats.outbox.replayed).to.equal(1);
+    expectBalanced(second.stats);
+  });
+
   /** A store that takes the outbox's test write and refuses every write after it, as a disabled one does. */
   function refusingStore(): MemoryStore {
     let probed = false;
