@@ -196,7 +196,8 @@ function addHandlers(cif: object): FakeHandlers {
   });
   return {
     fireEvent: (eventName, eventData) => {
-      const list = [...(byEvent.get(eventName.toLowerCase()) ?? [])];
+      // Read as `addHandler` reads the name, so that any name finds its handlers and none throws.
+      const list = [...(byEvent.get(String(eventName).toLowerCase()) ?? [])];
       return Promise.all(list.map(async (handler) => handler(eventData)));
     },
   };

@@ -441,6 +441,14 @@ describe('installFakeCIFramework client-side events', () => {
     expect(answers).to.deep.equal(['Available', 'Busy: true, now Busy', ': false, now Busy', '42: false, now Busy', 'Away: true, now Away']);
   });
 
+  it('fires the handlers added under a name that is not a string, read as text as addHandler reads it, and never throws', async () => {
+    const target: Host = new EventTarget();
+    const fake = installFakeCIFramework(target);
+    library(target).addHandler(42 as unknown as string, () => 'answered');
+    const fire = (name: unknown) => fake.fireEvent(name as string).catch((error: unknown) => error);
+    expect([await fire(42), await fire('42'), await fire(undefined)]).to.deep.equal([['answered'], ['answered'], []]);
+  });
+
   it('rejects fireEvent with what a handler throws', async () => {
     const target: Host = new EventTarget();
     const fake = installFakeCIFramework(target);
