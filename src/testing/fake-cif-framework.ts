@@ -1,4 +1,4 @@
-import { startTimer, type Timer } from '../delivery/timers.js';
+import { MAX_TIMER_MILLIS, startTimer, type Timer } from '../delivery/timers.js';
 import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
 import type { CifAnalyticsClient } from '../types.js';
 import { RecordingCifClient } from './recording-client.js';
@@ -8,7 +8,7 @@ export interface FakeCIFrameworkOptions {
   /**
    * Stands in for a library that is present but still starting: `Microsoft.CIFramework` is
    * defined at once, but every call rejects with an `Error` (not passed to `client`) until
-   * `CIFInitDone` is dispatched this many milliseconds later.
+   * `CIFInitDone` is dispatched this many milliseconds later, at most 2147483647 (as `setTimeout`).
    * @default undefined: started at once, `CIFInitDone` dispatched synchronously
    * @example installFakeCIFramework(window, undefined, { startAfterMillis: 2000 })
    */
@@ -54,8 +54,9 @@ export function installFakeCIFramework(
   options: FakeCIFrameworkOptions = {},
 ): FakeCIFramework<CifAnalyticsClient> {
   const { startAfterMillis } = options;
-  if (startAfterMillis !== undefined && !(Number.isFinite(startAfterMillis) && startAfterMillis >= 0)) {
-    throw new TypeError(`installFakeCIFramework: startAfterMillis must be a number of at least 0 (got ${String(startAfterMillis)}).`);
+  // A longer delay than setTimeout honours would start the library at once.
+  if (startAfterMillis !== undefined && !(Number.isFinite(startAfterMillis) && startAfterMillis >= 0 && startAfterMillis <= MAX_TIMER_MILLIS)) {
+    throw new TypeError(`installFakeCIFramework: startAfterMillis must be a number from 0 to ${MAX_TIMER_MILLIS} (got ${String(startAfterMillis)}).`);
   }
   const host = target as Host;
   const hadMicrosoft = hasOwn(host, 'Microsoft');

@@ -198,6 +198,14 @@ describe('installFakeCIFramework', () => {
     expect(() => installFakeCIFramework(new EventTarget(), undefined, { startAfterMillis: -1 })).to.throw(TypeError, /startAfterMillis/);
   });
 
+  it('refuses a startAfterMillis past the longest delay setTimeout honours, which would start it at once', () => {
+    const target: Host = new EventTarget();
+    for (const startAfterMillis of [2 ** 31, '10' as unknown as number]) {
+      expect(() => installFakeCIFramework(target, undefined, { startAfterMillis })).to.throw(TypeError, /startAfterMillis/);
+    }
+    expect(target.Microsoft).to.equal(undefined);
+  });
+
   it('with a startAfterMillis of 0, starts on the next turn of the timers', async () => {
     const target: Host = new EventTarget();
     let initDone = 0;
