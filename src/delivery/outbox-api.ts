@@ -42,7 +42,8 @@ export interface OutboxOptions {
    */
   name?: string;
   /**
-   * Most bytes the outbox's entries may take in the store, every page of this name together, as
+   * Most bytes the outbox's entries may take in the store, every page of this name together as
+   * a page last counted them (tabs that store at once can each take the room that was free), as
    * Web Storage counts them (UTF-16: two per character of key and value). localStorage holds
    * about 5 MB per origin, shared with the widget's own data: 1 MiB leaves it four fifths.
    * @default 1_048_576

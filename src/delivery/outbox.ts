@@ -142,8 +142,9 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
       try {
         const value = encode(entry);
         const size = sizeOf(entry.key, value);
-        // When the count says full, the store is counted again at most once a second: other tabs remove too.
-        if (bytes + size > maxBytes && now() - countedAt >= 1000) list();
+        // When the count says full, the store is counted again at most once a second (either way, for
+        // a wall clock set back): other tabs remove too.
+        if (bytes + size > maxBytes && Math.abs(now() - countedAt) >= 1000) list();
         full = bytes + size > maxBytes;
         if (!full) {
           store.setItem(entry.key, value);

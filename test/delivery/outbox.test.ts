@@ -890,6 +890,19 @@ describe('outbox', () => {
       expect(page.stats).to.deep.include({ stored: 2, notStored: { full: 0, store_error: 0 } });
     });
 
+    it('counts the store again when its own count says full after the clock stepped back', async () => {
+      const other = open(PAGE_B);
+      await settle();
+      const left = other.outbox.add(call('X'));
+      const page = open(PAGE_A, { maxBytes: 2 * entryBytes });
+      await settle();
+      page.outbox.add(call('X'));
+      other.outbox.remove(left);
+      now -= 3_600_000;
+      page.outbox.add(call('X'));
+      expect(page.stats).to.deep.include({ stored: 2, notStored: { full: 0, store_error: 0 } });
+    });
+
     it('reads the store once when claiming while every other page is still open', async () => {
       await openWith(PAGE_B, [call('B0')]);
       const page = open(PAGE_A);
