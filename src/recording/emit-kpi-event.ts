@@ -47,7 +47,7 @@ export function emitKpiEvent(
 ): void {
   const emit = (): boolean => {
     if (typeof logger?.emit !== 'function') return false;
-    // An absent name is written empty, as the SDK leaves out an undefined attribute: the record stays a KPI event, counted as missing its name.
+    // The SDK leaves out an undefined attribute: an absent name is written empty, counted as missing.
     const record: CifKpiLogRecord = { eventName: name, attributes: kpiEventAttributes(name ?? '', details) };
     const { time, context } = options ?? {};
     if (time !== undefined) record.timestamp = time;

@@ -1034,7 +1034,7 @@ describe('CifInstrumentation', () => {
       }),
     );
 
-    it('warns of each option it does not know, in the constructor and in setConfig, and keeps the others', () => {
+    it('warns of each option it does not know, in the constructor and in setConfig, and applies the ones it knows', () => {
       const warnings = captureDiag();
       try {
         const created = new CifInstrumentation({ target, enabled: false, correlationID: false } as CifInstrumentationConfig);
