@@ -26,7 +26,7 @@ export interface CifLogRecordExporterOptions extends CifExporterOptions {
   /**
    * The `correlationId` argument of each call.
    * @default the trace id of the record's span context as a GUID; outside any trace, a UUID
-   * named by the record's conversation and provider session (v5), one per conversation
+   * named by the record's conversation and provider session (v5), one per pair
    */
   correlationId?: (record: CifReadableLogRecord) => string;
 }

@@ -86,7 +86,7 @@ const CORRELATION_NAMESPACE = '54eb8120-2f21-4cf9-886d-88b804abe84b';
 /**
  * The trace id of the record's span context as a GUID, shared with the span events of that trace.
  * A record emitted outside any trace gets a UUID named by its conversation and provider session
- * (v5): every such record of one conversation shares it, with no state kept.
+ * (v5): every such record of one conversation and provider session shares it, with no state kept.
  */
 export function defaultLogRecordCorrelationId(record: CifReadableLogRecord, identity: Identity): string {
   const traceId = record.spanContext?.traceId;
