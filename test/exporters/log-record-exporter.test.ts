@@ -557,7 +557,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       () => [record({ attributes: { 'cif.conversation.id': 'c'.repeat(101), 'cif.provider_session.id': 'prov-1' } })],
       "KPI events dropped: log record 'CallHold' has cif.conversation.id over 100 characters.",
     ],
-    ['dropped.missing_kpi_name', () => [record({ eventName: 42 })], 'KPI events dropped: a log record has neither a readable cif.kpi.name nor an eventName that is a string.'],
+    ['dropped.missing_kpi_name', () => [record({ eventName: 42 })], 'KPI events dropped: a log record has no cif.kpi.name or eventName that is a non-empty string.'],
     ['dropped.invalid_timestamp', () => [record({ hrTime: [NaN, 0], hrTimeObserved: [Infinity, 0] })], 'KPI events dropped: a log record has no time that is a valid date.'],
     [
       'droppedFields.sdk_attribute_limit',
@@ -574,6 +574,24 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       expect(messages).to.deep.equal([`opentelemetry-exporter-cif ${message} Counted in getStats().${counter}; shown once.`]);
     }),
   );
+
+  it('warns that a KPI event emitted with an empty name has no name, not that its name is no string', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifLogRecordExporter({ client, session: { conversationId: 'conv-1', providerSessionId: 'prov-1' } });
+    const provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter })] });
+    const messages = captureDiag();
+    try {
+      emitKpiEvent(provider.getLogger('softphone'), '');
+      await provider.forceFlush();
+    } finally {
+      diag.disable();
+    }
+    expect(exporter.getStats().dropped.missing_kpi_name).to.equal(1);
+    expect(messages).to.deep.equal([
+      'opentelemetry-exporter-cif KPI events dropped: a log record has no cif.kpi.name or eventName that is a non-empty string. Counted in getStats().dropped.missing_kpi_name; shown once.',
+    ]);
+    await provider.shutdown();
+  });
 
   it('counts the attributes the SDK dropped over logRecordLimits.attributeCountLimit in droppedFields.sdk_attribute_limit', async () => {
     const client = new RecordingCifClient();
