@@ -16,6 +16,7 @@ export interface Source<S, O extends NormalizedOptions<S, unknown>, M> extends S
 }
 
 const WARNINGS: Readonly<Record<string, string>> = {
+  'dropped.invalid_timestamp': 'KPI events dropped: a time Dataverse cannot store.',
   'droppedFields.unserializable_value': 'A field was left out: its value cannot be read or written as JSON.',
   callbackErrors: 'An eventFilter, eventName or correlationId callback failed; its default was used.',
 };

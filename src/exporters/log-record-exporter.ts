@@ -40,7 +40,6 @@ const LOG_RECORDS: Source<CifReadableLogRecord, LogRecordOptions, LogRecordMappi
   map: logRecordsToCalls,
   warnings: {
     'dropped.missing_kpi_name': 'KPI events dropped: a log record has no cif.kpi.name or eventName that is a non-empty string.',
-    'dropped.invalid_timestamp': 'KPI events dropped: a log record has no time that is a valid date.',
     'dropped.invalid_log_record': 'A log record that is not a ReadableLogRecord was skipped.',
     'droppedFields.sdk_attribute_limit': 'Fields lost: the SDK dropped log record attributes over logRecordLimits.attributeCountLimit.',
   },

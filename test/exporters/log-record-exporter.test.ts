@@ -558,7 +558,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       "KPI events dropped: log record 'CallHold' has cif.conversation.id over 100 characters.",
     ],
     ['dropped.missing_kpi_name', () => [record({ eventName: 42 })], 'KPI events dropped: a log record has no cif.kpi.name or eventName that is a non-empty string.'],
-    ['dropped.invalid_timestamp', () => [record({ hrTime: [NaN, 0], hrTimeObserved: [Infinity, 0] })], 'KPI events dropped: a log record has no time that is a valid date.'],
+    ['dropped.invalid_timestamp', () => [record({ hrTime: [NaN, 0], hrTimeObserved: [Infinity, 0] })], 'KPI events dropped: a time Dataverse cannot store.'],
     [
       'droppedFields.sdk_attribute_limit',
       () => [record({ droppedAttributesCount: 2 })],
@@ -590,6 +590,21 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     expect(messages).to.deep.equal([
       'opentelemetry-exporter-cif KPI events dropped: a log record has no cif.kpi.name or eventName that is a non-empty string. Counted in getStats().dropped.missing_kpi_name; shown once.',
     ]);
+    await provider.shutdown();
+  });
+
+  it('warns that a KPI event dated before 1753 has a time Dataverse cannot store, not that it is no valid date', async () => {
+    const exporter = new CifLogRecordExporter({ client: new RecordingCifClient(), session: { conversationId: 'conv-1', providerSessionId: 'prov-1' } });
+    const provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter })] });
+    const messages = captureDiag();
+    try {
+      emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted', undefined, { time: new Date('1500-01-01T00:00:00.000Z') });
+      await provider.forceFlush();
+    } finally {
+      diag.disable();
+    }
+    expect(exporter.getStats().dropped.invalid_timestamp).to.equal(1);
+    expect(messages).to.deep.equal(['opentelemetry-exporter-cif KPI events dropped: a time Dataverse cannot store. Counted in getStats().dropped.invalid_timestamp; shown once.']);
     await provider.shutdown();
   });
 

@@ -362,7 +362,7 @@ describe('CifSpanExporter results', () => {
     ['missing_identity', () => makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] }), /span 'call' has no cif\.conversation\.id and cif\.provider_session\.id\./],
     ['identity_too_long', () => makeSpan({ attributes: { ...IDENTITY, 'cif.participant.id': 'p'.repeat(101) }, events: [event('A', T1)] }), /span 'call' has cif\.participant\.id over 100 characters\./],
     ['missing_kpi_name', () => makeSpan({ attributes: IDENTITY, events: [event('', T1)] }), /a span event has no name and no cif\.kpi\.name\./],
-    ['invalid_timestamp', () => makeSpan({ attributes: IDENTITY, events: [{ name: 'A', time: [1e13, 0] }] }), /a span event's time is not a valid date\./],
+    ['invalid_timestamp', () => makeSpan({ attributes: IDENTITY, events: [{ name: 'A', time: [1e13, 0] }] }), /a time Dataverse cannot store\./],
     ['invalid_span', () => ({ ...makeSpan({ attributes: IDENTITY }), events: null }) as never, /A span that is not a ReadableSpan was skipped\./],
   ];
   warned.forEach(([reason, span, message]) =>
@@ -377,6 +377,24 @@ describe('CifSpanExporter results', () => {
       expect(exporter.getStats().dropped[reason]).to.equal(3);
     }),
   );
+
+  it('warns that a time in microseconds, taken for milliseconds, is one Dataverse cannot store, not that it is no valid date', async () => {
+    const exporter = new CifSpanExporter({ client: new RecordingCifClient() });
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const messages = captureDiag();
+    try {
+      const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+      // A valid date in the year 58870, which Dataverse cannot hold.
+      recordKpiEvent(span, 'CallAccepted', undefined, Date.parse(T1) * 1000);
+      span.end();
+      await provider.forceFlush();
+    } finally {
+      diag.disable();
+    }
+    expect(exporter.getStats().dropped.invalid_timestamp).to.equal(1);
+    expect(messages).to.deep.equal(['opentelemetry-exporter-cif KPI events dropped: a time Dataverse cannot store. Counted in getStats().dropped.invalid_timestamp; shown once.']);
+    await provider.shutdown();
+  });
 
   it('warns under its own diag namespace, naming the span and the ids it lacks', async () => {
     const messages = captureDiag();
