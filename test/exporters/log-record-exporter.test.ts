@@ -593,21 +593,6 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     await provider.shutdown();
   });
 
-  it('warns that a KPI event dated before 1753 has a time Dataverse cannot store, not that it is no valid date', async () => {
-    const exporter = new CifLogRecordExporter({ client: new RecordingCifClient(), session: { conversationId: 'conv-1', providerSessionId: 'prov-1' } });
-    const provider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter })] });
-    const messages = captureDiag();
-    try {
-      emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted', undefined, { time: new Date('1500-01-01T00:00:00.000Z') });
-      await provider.forceFlush();
-    } finally {
-      diag.disable();
-    }
-    expect(exporter.getStats().dropped.invalid_timestamp).to.equal(1);
-    expect(messages).to.deep.equal(['opentelemetry-exporter-cif KPI events dropped: a time Dataverse cannot store. Counted in getStats().dropped.invalid_timestamp; shown once.']);
-    await provider.shutdown();
-  });
-
   it('counts the attributes the SDK dropped over logRecordLimits.attributeCountLimit in droppedFields.sdk_attribute_limit', async () => {
     const client = new RecordingCifClient();
     const exporter = new CifLogRecordExporter({ client });

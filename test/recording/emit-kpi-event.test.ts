@@ -196,31 +196,48 @@ describe('recordKpiEvent and emitKpiEvent under one rule', () => {
   const IDS = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
 
   /** Records one KPI event through each authoring API and its exporter, and reads what came out. */
-  const sources: Array<[api: string, record: (name: string) => Promise<{ calls: RecordedCifCall[]; missing: number }>]> = [
+  interface Recorded {
+    calls: RecordedCifCall[];
+    missing: number;
+    invalid: number;
+    /** What the exporter warned of. */
+    warnings: string[];
+  }
+
+  /** Reads what one authoring API's exporter sent, counted and warned of; `diag` collects the warnings meanwhile. */
+  const outcome = (client: RecordingCifClient, { dropped }: { dropped: { missing_kpi_name: number; invalid_timestamp: number } }, warnings: string[]): Recorded => {
+    diag.disable();
+    return { calls: client.calls, missing: dropped.missing_kpi_name, invalid: dropped.invalid_timestamp, warnings };
+  };
+
+  /** Records one KPI event (at `time`, by default T1) through each authoring API and its exporter, and reads what came out. */
+  const sources: Array<[api: string, record: (name: string, time?: number) => Promise<Recorded>]> = [
     [
       'recordKpiEvent',
-      async (name) => {
+      async (name, time = Date.parse(T1)) => {
         const client = new RecordingCifClient();
         const exporter = new CifSpanExporter({ client });
+        const warnings = captureDiag();
         const tracerProvider = new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] });
         withCifSession(IDS, () => {
           const span = tracerProvider.getTracer('softphone').startSpan('call');
-          recordKpiEvent(span, name, undefined, new Date(T1));
+          recordKpiEvent(span, name, undefined, time);
           span.end();
         });
         await tracerProvider.shutdown();
-        return { calls: client.calls, missing: exporter.getStats().dropped.missing_kpi_name };
+        return outcome(client, exporter.getStats(), warnings);
       },
     ],
     [
       'emitKpiEvent',
-      async (name) => {
+      async (name, time = Date.parse(T1)) => {
         const client = new RecordingCifClient();
         const exporter = new CifLogRecordExporter({ client });
+        const warnings = captureDiag();
         const loggerProvider = new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter })] });
-        withCifSession(IDS, () => emitKpiEvent(loggerProvider.getLogger('softphone'), name, undefined, { time: new Date(T1) }));
+        withCifSession(IDS, () => emitKpiEvent(loggerProvider.getLogger('softphone'), name, undefined, { time }));
         await loggerProvider.shutdown();
-        return { calls: client.calls, missing: exporter.getStats().dropped.missing_kpi_name };
+        return outcome(client, exporter.getStats(), warnings);
       },
     ],
   ];
@@ -241,6 +258,16 @@ describe('recordKpiEvent and emitKpiEvent under one rule', () => {
     it(`counts a KPI event given no name (undefined, as from an untyped caller) with ${api} as missing_kpi_name`, async () => {
       const { calls, missing } = await record(undefined as unknown as string);
       expect([calls, missing]).to.deep.equal([[], 1]);
+    });
+
+    it(`warns that a time in microseconds, taken for milliseconds, given to ${api} is one Dataverse cannot store`, async () => {
+      // A valid date in the year 58870, which Dataverse cannot hold.
+      const { calls, invalid, warnings } = await record('CallAccepted', Date.parse(T1) * 1000);
+      expect([calls, invalid, warnings]).to.deep.equal([
+        [],
+        1,
+        ['opentelemetry-exporter-cif KPI events dropped: a time Dataverse cannot store. Counted in getStats().dropped.invalid_timestamp; shown once.'],
+      ]);
     });
   });
 });
