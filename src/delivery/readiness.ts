@@ -55,8 +55,8 @@ export interface CifReadiness {
    */
   unready(): boolean;
   /**
-   * A wait ran out: true if the page's library is there now, even without its event. Unless it
-   * already failed a call before that event, it is then ready for every call.
+   * A wait ran out: true if calls go without CIFInitDone, the page's library unconfirmed but there
+   * now. Unless it already failed a call before that event, it is then ready for every call.
    */
   lastChance(): boolean;
   /** Why waiting calls fail: the `ready` promise rejected, or CIF was not ready within `millis`. */
@@ -121,7 +121,9 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
       return !confirmed;
     },
     lastChance() {
-      if (!page || !pageCifClient()) return state === 'ready';
+      // A confirmed CIF (a client, a ready promise, CIFInitDone or an answer) waits for nothing of the library.
+      if (confirmed) return false;
+      if (!pageCifClient()) return state === 'ready';
       if (!heldBack) state = 'ready';
       return true;
     },

@@ -171,6 +171,37 @@ describe('delivery with the outbox', () => {
     expectBalanced(stats);
   });
 
+  const readyBefore: Array<[string, () => ReadinessSource]> = [
+    ['with a client', () => ({ kind: 'client' })],
+    ['with a ready promise that resolved', () => ({ kind: 'promise', ready: Promise.resolve() })],
+    [
+      'after CIFInitDone',
+      () => {
+        const target = new EventTarget();
+        setTimeout(() => target.dispatchEvent(new Event('CIFInitDone')), 0);
+        return { kind: 'page', target };
+      },
+    ],
+  ];
+  readyBefore.forEach(([when, readiness]) =>
+    it(`says nothing of calling without CIFInitDone when CIF was ready ${when} and a claim outlasted the wait`, async () => {
+      store.setItem(`otel-cif/widget/${PAGE_B}/0`, JSON.stringify({ v: 1, t: Date.now(), ...call('B0') }));
+      const host = new RecordingCifClient();
+      installCifWithoutInitDone(host);
+      const stats = createDeliveryStats();
+      const silent = { request: () => new Promise<unknown>(() => {}) };
+      const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: silent, uuid: () => PAGE_A });
+      const engine = createDelivery({ ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, getClient: () => host, readiness: readiness(), outbox: {} }, stats, outbox);
+      engines.push(engine);
+      await settle();
+      const lines = debugLines();
+      void engine.deliver(calls('A1'));
+      await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+      expect(sent(host)).to.deep.equal(calls('A1'));
+      expect(lines.filter((line) => !line.startsWith('outbox:'))).to.deep.equal([`waiting for the outbox, at most ${DELIVERY_DEFAULTS.readyTimeoutMillis} ms`]);
+    }),
+  );
+
   it('sends a call past its wait as a last chance once more when the page library, ready while a claim outlasted the wait, fails the call before it', async () => {
     store.setItem(`otel-cif/widget/${PAGE_B}/0`, JSON.stringify({ v: 1, t: Date.now(), ...call('B0') }));
     let answers = 0;

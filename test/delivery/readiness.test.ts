@@ -341,12 +341,13 @@ describe('CifReadiness', () => {
     expect(readiness.current()).to.equal('ready');
   });
 
-  it('answers a last chance with whether it is ready, when it does not wait for the page library', async () => {
+  it('answers a last chance with false when no call goes without CIFInitDone: a client, a resolved ready promise, or no page library', async () => {
     const client = createReadiness({ kind: 'client' }, () => {});
     const promised = createReadiness({ kind: 'promise', ready: Promise.resolve() }, () => {});
     await tick();
     const page = createReadiness({ kind: 'page', target: windowLike() }, () => {});
-    expect([client.lastChance(), promised.lastChance(), page.lastChance()]).to.deep.equal([true, true, false]);
+    expect([client.lastChance(), promised.lastChance(), page.lastChance()]).to.deep.equal([false, false, false]);
+    expect([client.current(), promised.current()]).to.deep.equal(['ready', 'ready']);
   });
 
   it('fails readably when the ready promise rejects with a value that cannot be read', async () => {
