@@ -32,13 +32,15 @@ let timeOrigin = 0;
  * user): every deadline is taken on it. Read at each call, so fake timers can stand in for it.
  */
 export function monotonicNow(): number {
+  let now: unknown;
   try {
     timeOrigin = performance.timeOrigin || 0;
-    return performance.now();
+    now = performance.now();
   } catch {
     // The page replaced `performance.now` with one that throws, maybe only now and then, or took
     // `performance` away: the wall clock is the next best, on the same scale, so that deadlines
     // taken on either still compare.
-    return Date.now() - timeOrigin;
   }
+  // So too where a stand-in gives no finite time: deadlines would never come, or the timer would fire at once without end.
+  return Number.isFinite(now) ? (now as number) : Date.now() - timeOrigin;
 }

@@ -56,4 +56,18 @@ describe('monotonicNow', () => {
       clock.uninstall();
     }
   });
+
+  [undefined, Number.NaN, 'soon', Infinity].forEach((reading) =>
+    it(`reads the wall clock on the scale of performance.now when the page's performance.now gives ${String(reading)}`, () => {
+      const clock = FakeTimers.install({ toFake: ['Date'], now: 1_800_000_000_000 });
+      const now = performance.now;
+      performance.now = () => reading as number;
+      try {
+        expect(monotonicNow()).to.equal(1_800_000_000_000 - performance.timeOrigin);
+      } finally {
+        performance.now = now;
+        clock.uninstall();
+      }
+    }),
+  );
 });

@@ -1186,6 +1186,32 @@ describe("CifSpanExporter on a page whose own objects throw", () => {
     await exporter.shutdown();
   });
 
+  [undefined, Number.NaN, 'soon', Infinity].forEach((reading) =>
+    it(`times out a hanging call at timeoutMillis, on one timer, when the page's performance.now gives ${String(reading)}`, async () => {
+      const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      const now = performance.now;
+      performance.now = () => reading as number;
+      try {
+        const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: hangs }), timeoutMillis: 300 });
+        const results: ExportResult[] = [];
+        exporter.export([makeSpan({ attributes: IDENTITY, events: [event('CallAccepted', T1)] })], (r) => results.push(r));
+        const start = Date.now();
+        expect(clock.countTimers()).to.equal(1);
+        await clock.nextAsync();
+        expect(Date.now() - start).to.equal(300);
+        await clock.tickAsync(0);
+        expect(results.map((r) => r.code)).to.deep.equal([ExportResultCode.FAILED]);
+        expect(exporter.getStats()).to.include({ callsTimedOut: 1, kpiEventsPending: 0 });
+        const closed = exporter.shutdown();
+        await clock.runAllAsync();
+        await closed;
+      } finally {
+        performance.now = now;
+        clock.uninstall();
+      }
+    }),
+  );
+
   it("delivers through a real provider where the page's setTimeout sets the timer but returns nothing", async () => {
     const realSetTimeout = globalThis.setTimeout;
     const timers: Array<ReturnType<typeof setTimeout>> = [];
