@@ -40,9 +40,10 @@ export class RecordingCifClient implements CifAnalyticsClient {
   private readonly answer: NonNullable<RecordingCifClientOptions['answer']>;
   private readonly onCall: RecordingCifClientOptions['onCall'];
 
-  constructor(options: RecordingCifClientOptions = {}) {
-    this.answer = options.answer ?? 'ok';
-    this.onCall = options.onCall;
+  constructor(options?: RecordingCifClientOptions) {
+    // `?.`, not a default: an untyped caller may pass null.
+    this.answer = options?.answer ?? 'ok';
+    this.onCall = options?.onCall;
   }
 
   logAnalyticsEvent(data: CifAnalyticsData | string, eventName: string, correlationId?: string): Promise<string> {
@@ -63,7 +64,14 @@ export class RecordingCifClient implements CifAnalyticsClient {
    * @example expect(client.payloads().flatMap((data) => data.events.map((event) => event.kpiEventName))).to.deep.equal(['CallAccepted']);
    */
   payloads(): CifAnalyticsData[] {
-    return this.calls.map(payloadOf);
+    return this.calls.map((call, index) => {
+      try {
+        return payloadOf(call);
+      } catch (error) {
+        // A call made directly with text that is not JSON: the test learns which one.
+        throw new SyntaxError(`call #${index + 1} ('${call.eventName}') has data that is text but not JSON: ${(error as Error).message}`, { cause: error });
+      }
+    });
   }
 
   /** Forgets the calls recorded so far. */

@@ -42,6 +42,18 @@ describe('RecordingCifClient', () => {
     expect(client.payloads()[0]).to.equal(DATA);
   });
 
+  it('names the call whose data is text that is not JSON when asked for the payloads', async () => {
+    const client = new RecordingCifClient();
+    await client.logAnalyticsEvent(DATA, 'CallAccepted', GUID);
+    await client.logAnalyticsEvent('not json', 'CallHold', GUID);
+    expect(() => client.payloads()).to.throw(SyntaxError, /^call #2 \('CallHold'\) has data that is text but not JSON: /);
+  });
+
+  it('takes null options as no options, as an untyped caller may pass them', async () => {
+    const client = new RecordingCifClient(null as never);
+    expect(await client.logAnalyticsEvent(DATA, 'CallAccepted', GUID)).to.equal('ok');
+  });
+
   it('answers with a fixed string, or with what the answer function returns for each call', async () => {
     const fixed = new RecordingCifClient({ answer: 'recorded' });
     const perCall = new RecordingCifClient({ answer: (call, index) => `${call.eventName}#${index}` });
