@@ -2,7 +2,8 @@ import { createDeliveryStats, type CifDeliveryStats } from '../stats.js';
 import { check } from '../validate.js';
 import { createDelivery, type DeliveryEngine } from './engine.js';
 import { createOutbox } from './outbox.js';
-import { normalizeDeliveryOptions, type CifDeliveryOptions, type DeliveryOptions } from './options.js';
+import { normalizeDeliveryOptions } from '../options.js';
+import type { CifDeliveryOptions, DeliveryOptions } from './options.js';
 
 /** A delivery and the exporters that send through it. */
 export interface SharedDelivery {

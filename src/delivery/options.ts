@@ -147,22 +147,11 @@ export const DELIVERY_OPTIONS: OptionTable = {
   outbox: (outbox: false | CifOutboxOptions | undefined, c) => (outbox === false ? { store: false } : c.options(OUTBOX_OPTIONS, outbox, 'outbox.')),
 };
 
-/**
- * The options only exporters take, so that `CifDelivery` can say where one given to it belongs;
- * the exporters' table of them (src/options.ts) is typed by this list, so the two cannot drift apart.
- */
-export const EXPORTER_ONLY_OPTION_NAMES = ['delivery', 'session', 'customAttributes', 'maxEventsPerCall', 'eventName', 'eventFilter', 'correlationId'] as const;
-
-/** The name of an option only exporters take. */
-export type ExporterOnlyOption = (typeof EXPORTER_ONLY_OPTION_NAMES)[number];
+/** The name of an option only exporters take; the exporters' table of them (src/options.ts) is typed by it. */
+export type ExporterOnlyOption = 'delivery' | 'session' | 'customAttributes' | 'maxEventsPerCall' | 'eventName' | 'eventFilter' | 'correlationId';
 
 /** Every default of `CifDelivery`. */
 export const DELIVERY_DEFAULTS: Omit<DeliveryOptions, 'getClient' | 'readiness'> = /* @__PURE__ */ check('').options(DELIVERY_OPTIONS, {});
-
-/** Validates the options of a `CifDelivery` and fills in defaults; throws a `TypeError` that says what an option must be. */
-export function normalizeDeliveryOptions(options?: CifDeliveryOptions): DeliveryOptions {
-  return deliveryOptions(options, check('CifDelivery: option'), DELIVERY_OPTIONS, EXPORTER_ONLY_OPTION_NAMES);
-}
 
 /**
  * Validates `options` by `table` (the delivery options, and maybe others) and fills in defaults,
