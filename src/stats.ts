@@ -144,13 +144,12 @@ export function createDeliveryStats(): CifDeliveryStats {
   return {
     ...zeros('kpiEventsSent kpiEventsDelivered kpiEventsPending kpiEventsKept callsMade callsRetried callsFailed callsTimedOut callsQueued callsInFlight callsAbandoned'),
     dropped: zeros(DELIVERY_DROPS),
-    outbox: createOutboxStats(),
+    outbox: { ...zeros('stored replayed expired unreadable storeErrors'), notStored: zeros('full store_error') },
   };
 }
 
-export function createOutboxStats(): CifOutboxStats {
-  return { ...zeros('stored replayed expired unreadable storeErrors'), notStored: zeros('full store_error') };
-}
+/** The outbox's counters at 0, as a delivery's hold them. */
+export const createOutboxStats = (): CifOutboxStats => createDeliveryStats().outbox;
 
 /** Mapping counters, with the space-separated `sourceDrops` (reasons of one source) ahead of the shared ones. */
 export function createMappingStats<S extends string>(sourceDrops: S): CifMappingStats<Words<S> | MappingDropReason> {
