@@ -3,10 +3,6 @@ import { log } from '../log.js';
 import { hasCifAttribute } from '../mapping/kpi-fields.js';
 import { getCifSession } from './context.js';
 
-/** The values of the SDK's `SamplingDecision`, kept here so that no SDK is imported at run time. */
-const NOT_RECORD = 0;
-const RECORD_AND_SAMPLED = 2;
-
 /** A sampling result, as the SDK's `SamplingResult` (`@opentelemetry/sdk-trace-base` 2.x, `sdk-trace` 3.x). */
 export interface CifSamplingResult {
   /** `0` NOT_RECORD, `1` RECORD, `2` RECORD_AND_SAMPLED: the SDK's `SamplingDecision`. */
@@ -36,6 +32,7 @@ export class CifSampler {
 
   constructor(private readonly sampler: CifWrappedSampler) {}
 
+  // Decisions are the SDK's `SamplingDecision` numbers, so that no SDK is imported at run time: 2 RECORD_AND_SAMPLED, 0 NOT_RECORD.
   shouldSample(...args: Parameters<CifWrappedSampler['shouldSample']>): CifSamplingResult {
     const [context, , , , attributes] = args;
     let cif = true;
@@ -48,7 +45,7 @@ export class CifSampler {
       // Read once and copied, attributes too, so that no getter of a foreign result runs inside the SDK.
       const { decision, attributes: added, traceState } = this.sampler.shouldSample(...args);
       if (![0, 1, 2].includes(decision)) throw new TypeError(`it answered the decision ${String(decision)}`);
-      return { decision: cif ? RECORD_AND_SAMPLED : decision, attributes: added && { ...added }, traceState };
+      return { decision: cif ? 2 : decision, attributes: added && { ...added }, traceState };
     } catch (error) {
       if (!this.warned) {
         // Marked before it is said, so that a diag logger that starts a span as it is told is not warned again.
@@ -56,7 +53,7 @@ export class CifSampler {
         log('warn', 'CifSampler: the wrapped sampler failed; only CIF spans are kept. Shown once.', error);
       }
     }
-    return { decision: cif ? RECORD_AND_SAMPLED : NOT_RECORD };
+    return { decision: cif ? 2 : 0 };
   }
 
   toString(): string {
