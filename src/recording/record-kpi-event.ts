@@ -26,7 +26,12 @@ export function recordKpiEvent(
       // Marked before it is said, so that a diag logger that records a KPI event as it is told is not warned again.
       const warned = warnedNotExported;
       warnedNotExported = true;
-      log(warned ? 'debug' : 'warn', `KPI event '${name}' lost: its span is not exported${warned ? '.' : NOT_EXPORTED_FIX}`);
+      log(
+        warned ? 'debug' : 'warn',
+        `KPI event '${name}' lost: its span is not exported${
+          warned ? '.' : ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`) or no tracer provider is registered. Shown once.'
+        }`,
+      );
     }
     return true;
   };
@@ -47,7 +52,6 @@ function isExported(span: Span): unknown {
 }
 
 let warnedNotExported = false;
-const NOT_EXPORTED_FIX = ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`) or no tracer provider is registered. Shown once.';
 
 /**
  * An `eventFilter` that keeps only the KPI events recorded with `recordKpiEvent` or
