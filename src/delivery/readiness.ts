@@ -65,8 +65,6 @@ export interface CifReadiness {
   dispose(): void;
 }
 
-const NOT_LOADED = 'CIF library not loaded: ';
-
 export function createReadiness(source: ReadinessSource, onChange: () => void): CifReadiness {
   const { kind } = source;
   const page = kind === 'page';
@@ -131,7 +129,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
       return (
         failure ??
         new CifNotLoadedError(
-          `${NOT_LOADED}${kind === 'promise' ? 'the ready promise did not resolve' : 'no CIFInitDone event and no Microsoft.CIFramework.logAnalyticsEvent'} within ${millis} ms`,
+          `CIF library not loaded: ${kind === 'promise' ? 'the ready promise did not resolve' : 'no CIFInitDone event and no Microsoft.CIFramework.logAnalyticsEvent'} within ${millis} ms`,
         )
       );
     },
@@ -145,7 +143,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
     Promise.resolve(source.ready).then(
       () => become('ready', true),
       (reason: unknown) => {
-        failure = new CifNotLoadedError(`${NOT_LOADED}the ready promise rejected: ${toError(reason).message}`);
+        failure = new CifNotLoadedError(`CIF library not loaded: the ready promise rejected: ${toError(reason).message}`);
         become('failed', true);
       },
     );
