@@ -61,8 +61,6 @@ export type CifHostError = InstanceType<typeof CifHostError>;
 export const CifExportError = errorClass<[message: string, errors: readonly Error[]], 'errors'>('CifExportError', (message) => message, 'errors');
 export type CifExportError = InstanceType<typeof CifExportError>;
 
-const REJECTED = 'CIF host rejected the call';
-
 /**
  * Whatever the host rejected with, as a `CifHostError` whose message is a plain string, read once:
  * the message of an `Error`, of a `Map` (old CIF builds) or object holding one, a string, else a
@@ -76,9 +74,9 @@ export function toError(reason: unknown): Error {
     message =
       text && typeof text === 'string'
         ? text
-        : `${REJECTED}: ${reason instanceof Error ? `${String(reason.name)} with no message` : describe(reason)}`;
+        : `CIF host rejected the call: ${reason instanceof Error ? `${String(reason.name)} with no message` : describe(reason)}`;
   } catch {
-    message = `${REJECTED} with a value that cannot be read`;
+    message = `CIF host rejected the call with a value that cannot be read`;
   }
   return new CifHostError(message, reason);
 }
