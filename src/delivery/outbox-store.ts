@@ -40,7 +40,9 @@ export function decode(value: string): StoredCall | undefined {
   try {
     const [format, at, call] = JSON.parse(value) as [unknown, number, CifCall];
     const { data, eventName, correlationId } = call;
-    if (format === FORMAT && Number.isFinite(at) && typeof eventName === 'string' && typeof correlationId === 'string' && data.events.length > 0 && [data, ...data.events].every(isObject)) {
+    // The data and each event a plain object, as JSON.parse makes them: not an array, a string or null.
+    const plain = (value: object | null): boolean => value?.constructor === Object;
+    if (format === FORMAT && Number.isFinite(at) && typeof eventName === 'string' && typeof correlationId === 'string' && data.events.length > 0 && [data, ...data.events].every(plain)) {
       return { at, call };
     }
   } catch {
@@ -48,6 +50,3 @@ export function decode(value: string): StoredCall | undefined {
   }
   return undefined;
 }
-
-/** A plain object, as JSON.parse makes them: not an array, a string or null. */
-const isObject = (value: unknown): boolean => (value as object | null)?.constructor === Object;
