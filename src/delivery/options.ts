@@ -112,19 +112,6 @@ export interface DeliveryOptions {
   now?: () => number;
 }
 
-const RETRY_OPTIONS: OptionTable = {
-  maxAttempts: count(3),
-  initialBackoffMillis: millis(250, 0),
-  maxBackoffMillis: millis(5_000, 0),
-};
-
-const OUTBOX_OPTIONS: OptionTable = {
-  store: [undefined, (store?: false | Storage) => store === false || typeof store?.getItem === 'function', 'must be false or a Storage such as localStorage'],
-  name: [undefined, (name) => typeof name === 'string', 'must be a string'],
-  maxBytes: count(OUTBOX_DEFAULTS.maxBytes),
-  maxAgeMillis: count(OUTBOX_DEFAULTS.maxAgeMillis),
-};
-
 /** Every option of `CifDelivery`: its default and its rule. */
 export const DELIVERY_OPTIONS: OptionTable = {
   client: [undefined, (client?: CifAnalyticsClient) => typeof client?.logAnalyticsEvent === 'function', 'must have a logAnalyticsEvent method'],
@@ -133,7 +120,7 @@ export const DELIVERY_OPTIONS: OptionTable = {
   readyTimeoutMillis: millis(20_000, 0),
   timeoutMillis: millis(15_000, 1),
   retry: (retry: CifRetryOptions | undefined, c): RetryPolicy => {
-    const policy = c.options<RetryPolicy>(RETRY_OPTIONS, retry, 'retry.');
+    const policy = c.options<RetryPolicy>({ maxAttempts: count(3), initialBackoffMillis: millis(250, 0), maxBackoffMillis: millis(5_000, 0) }, retry, 'retry.');
     const { initialBackoffMillis, maxBackoffMillis } = policy;
     if (maxBackoffMillis < initialBackoffMillis) {
       // Given, maxBackoffMillis must be at least initialBackoffMillis; left out, it rises to it.
@@ -144,7 +131,19 @@ export const DELIVERY_OPTIONS: OptionTable = {
   },
   maxConcurrentCalls: count(8),
   maxQueueSize: count(10_000),
-  outbox: (outbox: false | CifOutboxOptions | undefined, c) => (outbox === false ? { store: false } : c.options(OUTBOX_OPTIONS, outbox, 'outbox.')),
+  outbox: (outbox: false | CifOutboxOptions | undefined, c) =>
+    outbox === false
+      ? { store: false }
+      : c.options(
+          {
+            store: [undefined, (store?: false | Storage) => store === false || typeof store?.getItem === 'function', 'must be false or a Storage such as localStorage'],
+            name: [undefined, (name) => typeof name === 'string', 'must be a string'],
+            maxBytes: count(OUTBOX_DEFAULTS.maxBytes),
+            maxAgeMillis: count(OUTBOX_DEFAULTS.maxAgeMillis),
+          },
+          outbox,
+          'outbox.',
+        ),
 };
 
 /** The name of an option only exporters take; the exporters' table of them (src/options.ts) is typed by it. */
