@@ -80,7 +80,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
   let changed: (() => void) | undefined = onChange;
 
   /** Leaves `waiting` for `to`, and with `say` says so: not when the engine itself asked. */
-  const become = (to: 'ready' | 'failed', say = false): void => {
+  const become = (to: 'ready' | 'failed', say?: boolean): void => {
     if (state !== 'waiting') return;
     state = to;
     if (say) changed?.();
@@ -93,7 +93,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
     }
     target = undefined;
   };
-  const confirm = (say = false): void => {
+  const confirm = (say?: boolean): void => {
     confirmed = true;
     stopListening();
     become('ready', say);
