@@ -205,7 +205,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: O
 
   return {
     add(call) {
-      const entry: Entry = { call, key: base + pageId + '/' + seq, seq: seq++, at: now(), size: 0 };
+      const entry: Entry = { call, key: `${base}${pageId}/${seq}`, seq: seq++, at: now(), size: 0 };
       keep(entry, true);
       return entry;
     },
