@@ -14,17 +14,17 @@ export { createOutboxStats, type OutboxStats };
 const eventsOf = (entry: OutboxEntry): number => entry.call.data.events.length;
 
 /** The outbox of one delivery engine, or undefined where there is no store or no Web Locks. */
-export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps: OutboxDeps = {}): Outbox | undefined {
-  const found = findStore(options.store, deps.locks, options.name);
+export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: OutboxDeps): Outbox | undefined {
+  const found = findStore(options.store, deps?.locks, options.name);
   if (typeof found === 'string') {
     if (found) log('debug', `no outbox: ${found}`);
     return undefined;
   }
   const [store, locks, name] = found;
-  const now = deps.now ?? Date.now;
+  const now = deps?.now ?? Date.now;
   const { maxBytes, maxAgeMillis } = { ...OUTBOX_DEFAULTS, ...options };
   const base = `otel-cif/${name}/`;
-  const pageId = (deps.uuid ?? uuidv4)();
+  const pageId = (deps?.uuid ?? uuidv4)();
   /** Calls admitted before this page held its lock, until it holds it, fails to, or is disposed. */
   let pending: Set<Entry> | undefined = new Set();
   /** This page holds its lock and writes calls: from the grant to `dispose()`. */
