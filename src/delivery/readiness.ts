@@ -158,7 +158,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
       }
     } catch (error) {
       // A sandboxed or hardened page: the global is still looked for at the first call and when a wait runs out.
-      log('warn', `Cannot listen for CIFInitDone (addEventListener threw: ${toError(error).message}); looking for Microsoft.CIFramework at calls instead`);
+      log('warn', `Cannot listen for CIFInitDone (addEventListener threw: ${toError(error).message}); looking for Microsoft.CIFramework at calls`);
     }
   }
   return readiness;
