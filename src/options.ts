@@ -107,11 +107,12 @@ const EXPORTER_ONLY_OPTIONS: Record<ExporterOnlyOption, OptionTable[string]> = {
   correlationId: callback(),
 };
 
-/** Every option of an exporter: its delivery's, then its own; `normalizeOptions` gives `eventFilter` and `correlationId` the source's defaults. */
-const EXPORTER_OPTIONS: OptionTable = { ...DELIVERY_OPTIONS, ...EXPORTER_ONLY_OPTIONS };
-
 /** Every default of an exporter: its own, then its delivery's. */
-export const DEFAULT_OPTIONS: typeof DELIVERY_DEFAULTS & { maxEventsPerCall: number } = /* @__PURE__ */ check('').options(EXPORTER_OPTIONS, {});
+export const DEFAULT_OPTIONS: typeof DELIVERY_DEFAULTS & { maxEventsPerCall: number } = /* @__PURE__ */ check('').options(
+  // Object.assign, unlike a spread, can be marked pure, so that bundles leave these defaults out.
+  /* @__PURE__ */ Object.assign({}, DELIVERY_OPTIONS, EXPORTER_ONLY_OPTIONS),
+  {},
+);
 
 /** Validates the options of a `CifDelivery` and fills in defaults; throws a `TypeError` that says what an option must be. */
 export function normalizeDeliveryOptions(options?: CifDeliveryOptions): DeliveryOptions {
@@ -131,8 +132,10 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
       if (value !== undefined) c.fail(name, 'belongs to the CifDelivery passed as `delivery`', value);
     }
   }
+  // Every option of an exporter: its delivery's, then its own, `eventFilter` and `correlationId` with the source's defaults.
   return deliveryOptions(options, c, {
-    ...EXPORTER_OPTIONS,
+    ...DELIVERY_OPTIONS,
+    ...EXPORTER_ONLY_OPTIONS,
     eventFilter: callback(defaults.eventFilter),
     correlationId: callback(defaults.correlationId),
   });
