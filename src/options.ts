@@ -88,7 +88,7 @@ export const SPAN_DEFAULTS: SourceDefaults<CifReadableSpan, NormalizedOptions['e
 };
 
 /** The options only an exporter takes: each `ExporterOnlyOption`, no other. */
-const EXPORTER_ONLY_OPTIONS: Record<ExporterOnlyOption, OptionTable[string]> = {
+export const EXPORTER_ONLY_OPTIONS: Record<ExporterOnlyOption, OptionTable[string]> = {
   // Checked by the exporter, which finds the delivery behind it.
   delivery: (delivery: CifDelivery | undefined) => delivery,
   session: normalizeSession,
@@ -113,12 +113,6 @@ export const DEFAULT_OPTIONS: typeof DELIVERY_DEFAULTS & { maxEventsPerCall: num
   /* @__PURE__ */ Object.assign({}, DELIVERY_OPTIONS, EXPORTER_ONLY_OPTIONS),
   {},
 );
-
-/** Validates the options of a `CifDelivery` and fills in defaults; throws a `TypeError` that says what an option must be. */
-export function normalizeDeliveryOptions(options?: CifDeliveryOptions): DeliveryOptions {
-  // Naming the exporters' options tells a user who gave one here where it belongs.
-  return deliveryOptions(options, check('CifDelivery: option'), DELIVERY_OPTIONS, Object.keys(EXPORTER_ONLY_OPTIONS));
-}
 
 /** Validates an exporter's options and fills in defaults; throws a `TypeError` that says what an option must be. */
 export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eventFilter']>(

@@ -2,8 +2,8 @@ import { createDeliveryStats, type CifDeliveryStats } from '../stats.js';
 import { check } from '../validate.js';
 import { createDelivery, type DeliveryEngine } from './engine.js';
 import { createOutbox } from './outbox.js';
-import { normalizeDeliveryOptions } from '../options.js';
-import type { CifDeliveryOptions, DeliveryOptions } from './options.js';
+import { EXPORTER_ONLY_OPTIONS } from '../options.js';
+import { DELIVERY_OPTIONS, deliveryOptions, type CifDeliveryOptions, type DeliveryOptions } from './options.js';
 
 /** A delivery and the exporters that send through it. */
 export interface SharedDelivery {
@@ -29,7 +29,8 @@ const deliveries = new WeakMap<CifDelivery, SharedDelivery>();
 export class CifDelivery {
   /** Throws a `TypeError` when an option is invalid. */
   constructor(options?: CifDeliveryOptions) {
-    deliveries.set(this, share(normalizeDeliveryOptions(options)));
+    // Naming the exporters' options tells a user who gave one here where it belongs.
+    deliveries.set(this, share(deliveryOptions(options, check('CifDelivery: option'), DELIVERY_OPTIONS, Object.keys(EXPORTER_ONLY_OPTIONS))));
   }
 }
 
