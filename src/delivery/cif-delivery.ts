@@ -37,8 +37,7 @@ export class CifDelivery {
 /** A delivery of one exporter's own, from its validated options. */
 export function share(options: DeliveryOptions): SharedDelivery {
   const stats = createDeliveryStats();
-  const outbox = createOutbox(options.outbox, stats.outbox);
-  return { engine: createDelivery(options, stats, outbox), stats, timeoutMillis: options.timeoutMillis, users: 0 };
+  return { engine: createDelivery(options, stats, createOutbox(options.outbox, stats.outbox)), stats, timeoutMillis: options.timeoutMillis, users: 0 };
 }
 
 /** The delivery behind `delivery`; throws a `TypeError` for anything else. */
