@@ -13,8 +13,7 @@ const CIF_SESSION_KEY = createContextKey(`${NAMESPACE} session`);
  * @example const ctx = setCifSession(context.active(), { conversationId, providerSessionId });
  */
 export function setCifSession(ctx: Context, session: CifSession): Context {
-  const merged: CifSession = { ...getCifSession(ctx), ...normalizeSession(session, check('setCifSession:'), ' It is left out.') };
-  return ctx.setValue(CIF_SESSION_KEY, Object.freeze(merged));
+  return ctx.setValue(CIF_SESSION_KEY, Object.freeze({ ...getCifSession(ctx), ...normalizeSession(session, check('setCifSession:'), ' It is left out.') }));
 }
 
 /**
