@@ -64,18 +64,17 @@ export function check(owner: string): Check {
     object,
     options(table, value = {}, prefix = '', elsewhere = []) {
       object(prefix.slice(0, -1) || 'options', value);
-      const given = value as Record<string, unknown>;
       const names = Object.keys(table);
       const normalized: Record<string, unknown> = {};
       // A misspelt option would otherwise silently leave its default in place.
-      for (const key of Object.keys(given)) {
+      for (const key of Object.keys(value)) {
         if (!names.includes(key)) {
           log('warn', `${owner} \`${prefix}${key}\` is ${elsewhere.includes(key) ? 'an option of the exporters' : 'unknown'} and ignored.`);
         }
       }
       for (const name of names) {
         const rule = table[name]!;
-        let option = given[name];
+        let option = (value as Record<string, unknown>)[name];
         if (typeof rule === 'function') {
           option = rule(option as never, c);
         } else {
