@@ -29,10 +29,11 @@ export function pageCifClient(): CifAnalyticsClient | undefined {
   try {
     const cif = (globalThis as { Microsoft?: { CIFramework?: Partial<CifAnalyticsClient> } }).Microsoft
       ?.CIFramework;
-    return typeof cif?.logAnalyticsEvent === 'function' ? (cif as CifAnalyticsClient) : undefined;
+    if (typeof cif?.logAnalyticsEvent === 'function') return cif as CifAnalyticsClient;
   } catch {
-    return undefined;
+    // No library, as when the global is absent.
   }
+  return undefined;
 }
 
 /**
