@@ -44,10 +44,9 @@ export function findStore(
   if (typeof locks?.request !== 'function') return 'no navigator.locks';
   if (!store) return 'no localStorage';
   if (name === undefined) return "the top page's origin is unknown: set outbox.name";
-  const probe = 'otel-cif/probe';
   try {
-    store.setItem(probe, '1');
-    store.removeItem(probe);
+    store.setItem('otel-cif/probe', '1');
+    store.removeItem('otel-cif/probe');
   } catch (error) {
     // A store full to its quota still works: calls earlier pages left can be sent, and free room.
     if (!isQuotaError(error)) return 'test write refused';
