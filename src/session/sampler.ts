@@ -34,10 +34,10 @@ export class CifSampler {
 
   // Decisions are the SDK's `SamplingDecision` numbers, so that no SDK is imported at run time: 2 RECORD_AND_SAMPLED, 0 NOT_RECORD.
   shouldSample(...args: Parameters<CifWrappedSampler['shouldSample']>): CifSamplingResult {
+    const [context, , , , attributes] = args;
     let cif = true;
     try {
-      // The context and the span's attributes.
-      cif = getCifSession(args[0]) !== undefined || hasCifAttribute(args[4]);
+      cif = getCifSession(context) !== undefined || hasCifAttribute(attributes);
     } catch {
       // A context or attribute bag that cannot be read: keep the span rather than lose KPI events.
     }
