@@ -122,7 +122,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
     lastChance() {
       // A confirmed CIF (a client, a ready promise, CIFInitDone or an answer) waits for nothing of the library.
       if (confirmed) return false;
-      if (!pageCifClient()) return state === 'ready';
+      if (!pageCifClient()) return false;
       if (!heldBack) state = 'ready';
       return true;
     },

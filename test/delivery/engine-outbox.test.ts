@@ -231,6 +231,28 @@ describe('delivery with the outbox', () => {
     ]);
   });
 
+  it('says nothing of calling without CIFInitDone when the page library, there at the first call, is gone when a claim outlasts the wait', async () => {
+    store.setItem(`otel-cif/widget/${PAGE_B}/0`, JSON.stringify({ v: 1, t: Date.now(), ...call('B0') }));
+    installCifWithoutInitDone(new RecordingCifClient());
+    const lines = debugLines();
+    const stats = createDeliveryStats();
+    const silent = { request: () => new Promise<unknown>(() => {}) };
+    const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: silent, uuid: () => PAGE_A });
+    const options = { ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, outbox: {} };
+    const engine = createDelivery({ ...options, getClient: pageCifClient, readiness: { kind: 'page', target: {} } }, stats, outbox);
+    engines.push(engine);
+    const result = engine.deliver(calls('A1'));
+    removePageCif();
+    await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+    await result;
+    expect(stats.kpiEventsKept).to.equal(1);
+    expect(lines.filter((line) => !line.startsWith('outbox:'))).to.deep.equal([
+      `waiting for the outbox, at most ${DELIVERY_DEFAULTS.readyTimeoutMillis} ms`,
+      "call 'A1' kept in the outbox for a later page: CIF library not loaded: Microsoft.CIFramework.logAnalyticsEvent is not on this page",
+      'KPI events kept in the outbox for a later page: CIF library not loaded: Microsoft.CIFramework.logAnalyticsEvent is not on this page. Counted in getStats().kpiEventsKept; shown once.',
+    ]);
+  });
+
   it('resolves an export and flush() once the outbox keeps its calls, while they still wait for CIF, and shutdown() still waits for the host', async () => {
     const host = new RecordingCifClient();
     const p = page(PAGE_A, host, { ready: false });
