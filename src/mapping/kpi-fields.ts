@@ -86,9 +86,9 @@ export function readKpiFields(
     if (at < 0 && !key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
     const value = field(attributes, key, stats);
     if (value === undefined) continue;
-    const column = key.slice(CIF_KPI_CUSTOM_PREFIX.length);
+    let column: string; // Cut from the key only for a custom column: a KPI field's key needs no copy.
     if (at >= 0) fields[at] = value;
-    else if (isColumnName(column)) {
+    else if (isColumnName((column = key.slice(CIF_KPI_CUSTOM_PREFIX.length)))) {
       (custom ??= new Map(shared)).set(column, value);
     } else {
       stats.droppedFields.invalid_custom_column++;
