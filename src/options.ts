@@ -94,7 +94,7 @@ export const EXPORTER_ONLY_OPTIONS: Record<ExporterOnlyOption, OptionTable[strin
   session: normalizeSession,
   customAttributes: (map: Record<string, string> = {}, c: Check): Array<[string, string]> => {
     c.object('customAttributes', map);
-    return Object.entries(map).map(([key, column]) => {
+    return c.read('customAttributes', () => Object.entries(map)).map(([key, column]) => {
       const option = `customAttributes['${key}']`;
       if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) c.fail(option, 'must not map a cif. attribute', key);
       if (typeof column !== 'string' || !isColumnName(column)) c.fail(option, 'must be a column logical name such as msdyn_customattribute1', column);
@@ -120,9 +120,9 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
   defaults: SourceDefaults<S, F> = SPAN_DEFAULTS as never,
 ): NormalizedOptions<S, F> {
   const c = check(`${defaults.name}: option`);
-  if (options?.delivery !== undefined) {
+  if (c.read('delivery', () => options?.delivery) !== undefined) {
     for (const name of Object.keys(DELIVERY_OPTIONS)) {
-      const value = options[name as keyof CifDeliveryOptions];
+      const value = c.read(name, () => options[name as keyof CifDeliveryOptions]);
       if (value !== undefined) c.fail(name, 'belongs to the CifDelivery passed as `delivery`', value);
     }
   }
@@ -146,13 +146,8 @@ export function normalizeSession(session: CifSession | undefined, c: Check, left
     try {
       // In the loop, so that a session that is not an object is left out like a bad field, warned about once.
       c.object('session', session);
-      let value: unknown;
-      try {
-        value = session[field];
-      } catch (error) {
-        // A getter of the page's session may throw anything, null or a hostile proxy included.
-        c.fail(`session.${field}`, 'cannot be read', error);
-      }
+      // A getter of the page's session may throw anything, null or a hostile proxy included.
+      const value: unknown = c.read(`session.${field}`, () => session[field]);
       if (typeof value === 'string' && value.length <= MAX_TEXT_LENGTH) {
         if (value !== '') normalized[field] = value;
       } else if (value !== undefined) {

@@ -15,6 +15,8 @@ export interface Check {
   fail(option: string, must: string, value: unknown): never;
   /** Throws unless `value` is an object (not null). */
   object(option: string, value: unknown): asserts value is object;
+  /** `get()`, or a `TypeError` that says `option` cannot be read when a page's getter or proxy throws. */
+  read<T>(option: string, get: () => T): T;
   /**
    * Validates the object `value` (by default `{}`) by `table` and returns it with every default
    * filled in; warns about each key not in `table`, and says so of those in `elsewhere` (options
@@ -59,27 +61,36 @@ export function check(owner: string): Check {
   const object: Check['object'] = (option, value) => {
     if (!isObject(value)) fail(option, 'must be an object', value);
   };
+  const read = <T>(option: string, get: () => T): T => {
+    try {
+      return get();
+    } catch (error) {
+      return fail(option, 'cannot be read', error);
+    }
+  };
   const c: Check = {
     fail,
     object,
+    read,
     options(table, value = {}, prefix = '', elsewhere = []) {
-      object(prefix.slice(0, -1) || 'options', value);
+      const self = prefix.slice(0, -1) || 'options';
+      object(self, value);
       const names = Object.keys(table);
       const normalized: Record<string, unknown> = {};
       // A misspelt option would otherwise silently leave its default in place.
-      for (const key of Object.keys(value)) {
+      for (const key of read(self, () => Object.keys(value))) {
         if (!names.includes(key)) {
           log('warn', `${owner} \`${prefix}${key}\` is ${elsewhere.includes(key) ? 'an option of the exporters' : 'unknown'} and ignored.`);
         }
       }
       for (const name of names) {
         const rule = table[name]!;
-        let option = (value as Record<string, unknown>)[name];
+        let option = read(prefix + name, () => (value as Record<string, unknown>)[name]);
         if (typeof rule === 'function') {
           option = rule(option as never, c);
         } else {
           const [fallback, test, must] = rule;
-          if (option !== undefined && !test(option as never)) fail(prefix + name, must, option);
+          if (option !== undefined && !read(prefix + name, () => test(option as never))) fail(prefix + name, must, option);
           option ??= fallback;
         }
         if (option !== undefined) normalized[name] = option;

@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { CifDelivery, CifSpanExporter, type CifDeliveryOptions, type CifSpanExporterOptions } from '../src/index.js';
+import { CifLogRecordExporter } from '../src/logs.js';
 import { normalizeOptions } from '../src/options.js';
 import { captureDiag } from './helpers/diag.js';
 import { MemoryStore } from './helpers/web-storage.js';
@@ -145,6 +146,26 @@ describe('options', () => {
   bad.forEach(([what, options, message]) =>
     it(`rejects ${what} in the constructor with a message that says what to change`, () => {
       expect(() => new CifSpanExporter(options)).to.throw(TypeError, message);
+    }),
+  );
+
+  // A page's proxy or getter may throw anything; the constructor still says which option it could not read.
+  const getterThrows = new Proxy({}, { get: () => { throw new Error('page bug'); } });
+  const keysThrow = new Proxy({}, { ownKeys: () => { throw new Error('page bug'); } });
+  const unreadable: Array<[string, () => unknown, string]> = [
+    ['exporter options whose getters throw', () => new CifSpanExporter(getterThrows), 'CifSpanExporter: option `delivery` cannot be read (got Error: page bug).'],
+    ['exporter options whose keys cannot be listed', () => new CifSpanExporter(keysThrow), 'CifSpanExporter: option `options` cannot be read (got Error: page bug).'],
+    ['a retry whose getters throw', () => new CifSpanExporter({ retry: getterThrows }), 'CifSpanExporter: option `retry.maxAttempts` cannot be read (got Error: page bug).'],
+    ['an outbox whose keys cannot be listed', () => new CifSpanExporter({ outbox: keysThrow }), 'CifSpanExporter: option `outbox` cannot be read (got Error: page bug).'],
+    ['a client whose getters throw', () => new CifSpanExporter({ client: getterThrows as never }), 'CifSpanExporter: option `client` cannot be read (got Error: page bug).'],
+    ['a ready promise whose getters throw', () => new CifSpanExporter({ ready: getterThrows as never }), 'CifSpanExporter: option `ready` cannot be read (got Error: page bug).'],
+    ['customAttributes whose keys cannot be listed', () => new CifSpanExporter({ customAttributes: keysThrow }), 'CifSpanExporter: option `customAttributes` cannot be read (got Error: page bug).'],
+    ['CifDelivery options whose getters throw', () => new CifDelivery(getterThrows), 'CifDelivery: option `client` cannot be read (got Error: page bug).'],
+    ['CifLogRecordExporter options whose getters throw', () => new CifLogRecordExporter(getterThrows), 'CifLogRecordExporter: option `delivery` cannot be read (got Error: page bug).'],
+  ];
+  unreadable.forEach(([what, construct, message]) =>
+    it(`rejects ${what} with a TypeError naming the option it could not read`, () => {
+      expect(construct).to.throw(TypeError, message);
     }),
   );
 
