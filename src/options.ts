@@ -9,7 +9,7 @@ import {
   type DeliveryOptions,
 } from './delivery/options.js';
 import { log } from './log.js';
-import { callback, check, count, isObject, type Check, type OptionTable } from './validate.js';
+import { callback, check, count, isRecord, type Check, type OptionTable } from './validate.js';
 import { defaultEventName, type KpiEventOptions } from './mapping/kpi-events.js';
 import { defaultCorrelationId, defaultEventFilter } from './mapping/spans.js';
 import { MAX_TEXT_LENGTH, isColumnName } from './mapping/values.js';
@@ -156,7 +156,7 @@ export function normalizeSession(session: CifSession | undefined, c: Check, left
     } catch (error) {
       if (leftOut === undefined) throw error;
       log('warn', (error as Error).message + leftOut);
-      if (!isObject(session)) break;
+      if (!isRecord(session)) break;
     }
   }
   return normalized;

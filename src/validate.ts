@@ -28,6 +28,9 @@ export interface Check {
 /** Whether `value` is an object (not null) whose keys can be read. */
 export const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
 
+/** Whether `value` is an object of named options: an array, whose keys are indexes, is not. */
+export const isRecord = (value: unknown): value is object => isObject(value) && !Array.isArray(value);
+
 /** A whole number from `min` to `max`; null, like undefined, leaves the default in place. */
 const whole = (fallback: number, min: number, max: number, must: string): Rule => [
   fallback,
@@ -59,7 +62,7 @@ export function check(owner: string): Check {
     throw new TypeError(`${owner} \`${option}\` ${must} (got ${typeof value === 'string' ? `'${value.slice(0, 120)}'` : shown(value)}).`);
   };
   const object: Check['object'] = (option, value) => {
-    if (!isObject(value)) fail(option, 'must be an object', value);
+    if (!isRecord(value)) fail(option, 'must be an object', value);
   };
   const read = <T>(option: string, get: () => T): T => {
     try {

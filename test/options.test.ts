@@ -169,6 +169,20 @@ describe('options', () => {
     }),
   );
 
+  const arrays: Array<[string, () => unknown, string]> = [
+    ['exporter options', () => new CifSpanExporter([] as never), 'CifSpanExporter: option `options` must be an object'],
+    ['CifDelivery options', () => new CifDelivery([] as never), 'CifDelivery: option `options` must be an object'],
+    ['retry', () => new CifSpanExporter({ retry: [] as never }), 'CifSpanExporter: option `retry` must be an object'],
+    ['outbox', () => new CifSpanExporter({ outbox: [] as never }), 'CifSpanExporter: option `outbox` must be an object'],
+    ['session', () => new CifSpanExporter({ session: [] as never }), 'CifSpanExporter: option `session` must be an object'],
+    ['customAttributes', () => new CifSpanExporter({ customAttributes: [] as never }), 'CifSpanExporter: option `customAttributes` must be an object'],
+  ];
+  arrays.forEach(([what, construct, message]) =>
+    it(`rejects an array given as ${what}, rather than taking every default in silence`, () => {
+      expect(construct).to.throw(TypeError, message);
+    }),
+  );
+
   const misspelt: Array<[string, CifSpanExporterOptions, string]> = [
     ['sesion', { sesion: {} } as CifSpanExporterOptions, 'CifSpanExporter: option `sesion` is unknown and ignored.'],
     ['timeoutMilis', { timeoutMilis: 1 } as CifSpanExporterOptions, 'CifSpanExporter: option `timeoutMilis` is unknown and ignored.'],
