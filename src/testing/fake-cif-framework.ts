@@ -51,13 +51,15 @@ export function installFakeCIFramework<C extends CifAnalyticsClient>(
 export function installFakeCIFramework(
   target: object = globalThis,
   client: CifAnalyticsClient = new RecordingCifClient(),
-  options: FakeCIFrameworkOptions = {},
+  options?: FakeCIFrameworkOptions,
 ): FakeCIFramework<CifAnalyticsClient> {
-  const { startAfterMillis } = options;
+  // `?.`, not a default: an untyped caller may pass null.
+  const startAfterMillis = options?.startAfterMillis;
   // A longer delay than setTimeout honours would start the library at once.
   if (startAfterMillis !== undefined && !(Number.isFinite(startAfterMillis) && startAfterMillis >= 0 && startAfterMillis <= MAX_TIMER_MILLIS)) {
     throw new TypeError(`installFakeCIFramework: startAfterMillis must be a number from 0 to ${MAX_TIMER_MILLIS} (got ${String(startAfterMillis)}).`);
   }
+  if (target === null || (typeof target !== 'object' && typeof target !== 'function')) throw new TypeError(`installFakeCIFramework: target must be an object (got ${String(target)}).`);
   const host = target as Host;
   const hadMicrosoft = hasOwn(host, 'Microsoft');
   const previousMicrosoft = host.Microsoft;

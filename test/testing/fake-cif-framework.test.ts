@@ -79,6 +79,19 @@ describe('installFakeCIFramework', () => {
     expect(() => installFakeCIFramework({ Microsoft: 'x' })).to.throw(TypeError, /target.Microsoft must be an object/);
   });
 
+  it('throws a TypeError that names the target when it is null or not an object', () => {
+    expect(() => installFakeCIFramework(null as never)).to.throw(TypeError, 'installFakeCIFramework: target must be an object (got null).');
+    expect(() => installFakeCIFramework('x' as never)).to.throw(TypeError, 'installFakeCIFramework: target must be an object (got x).');
+  });
+
+  it('takes null options as no options, as RecordingCifClient does', async () => {
+    const target: { Microsoft?: { CIFramework?: CifAnalyticsClient } } = {};
+    const fake = installFakeCIFramework(target, undefined, null as never);
+    await target.Microsoft!.CIFramework!.logAnalyticsEvent({ events: [] } as never, 'e');
+    expect(fake.client.calls).to.have.length(1);
+    fake.uninstall();
+  });
+
   it('on globalThis, is what CifSpanExporter calls when it has no client option', async () => {
     const { client, uninstall } = installFakeCIFramework();
     const provider = new BasicTracerProvider({
