@@ -13,7 +13,7 @@ export interface OptionTable {
 export interface Check {
   /** Throws a `TypeError` that says what the option must be. */
   fail(option: string, must: string, value: unknown): never;
-  /** Throws unless `value` is an object (not null). */
+  /** Throws unless `value` is an object of named options: not null, not an array. */
   object(option: string, value: unknown): asserts value is object;
   /** `get()`, or a `TypeError` that says `option` cannot be read when a page's getter or proxy throws. */
   read<T>(option: string, get: () => T): T;
