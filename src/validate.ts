@@ -32,7 +32,7 @@ export const isObject = (value: unknown): value is object => typeof value === 'o
 export const isRecord = (value: unknown): value is object => isObject(value) && !Array.isArray(value);
 
 /** A whole number from `min` to `max`; null, like undefined, leaves the default in place. */
-const whole = (fallback: number, min: number, max: number, must: string): Rule => [
+const whole = (fallback: number | undefined, min: number, max: number, must: string): Rule => [
   fallback,
   (n: number | null) => n === null || (Number.isInteger(n) && n >= min && n <= max),
   'must be a whole number of ' + must,
@@ -42,7 +42,7 @@ const whole = (fallback: number, min: number, max: number, must: string): Rule =
 export const count = (fallback: number): Rule => whole(fallback, 1, Infinity, 'at least 1');
 
 /** A whole number of milliseconds `setTimeout` can wait, from `min`. */
-export const millis = (fallback: number, min: number): Rule =>
+export const millis = (fallback: number | undefined, min: number): Rule =>
   whole(fallback, min, MAX_TIMER_MILLIS, `milliseconds from ${min} to ${MAX_TIMER_MILLIS}`);
 
 /** A function. */

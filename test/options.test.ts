@@ -70,6 +70,19 @@ describe('options', () => {
     });
   });
 
+  it('reads retry.maxBackoffMillis once, so a getter that answers differently the second time is never asked again', () => {
+    let reads = 0;
+    const retry = {
+      initialBackoffMillis: 8_000,
+      get maxBackoffMillis(): number | undefined {
+        if (reads++ > 0) throw new Error('page bug');
+        return undefined;
+      },
+    };
+    expect(normalizeOptions({ retry }).retry).to.deep.equal({ maxAttempts: 3, initialBackoffMillis: 8_000, maxBackoffMillis: 8_000 });
+    expect(reads).to.equal(1);
+  });
+
   it('takes null for a number option as its default', () => {
     const nulls = { readyTimeoutMillis: null, timeoutMillis: null, maxConcurrentCalls: null, maxQueueSize: null, maxEventsPerCall: null };
     const options = normalizeOptions({ ...nulls, retry: { maxAttempts: null, initialBackoffMillis: null, maxBackoffMillis: null }, outbox: { maxBytes: null, maxAgeMillis: null } } as never);

@@ -120,13 +120,11 @@ export const DELIVERY_OPTIONS: OptionTable = {
   readyTimeoutMillis: millis(20_000, 0),
   timeoutMillis: millis(15_000, 1),
   retry: (retry: CifRetryOptions | undefined, c): RetryPolicy => {
-    const policy = c.options<RetryPolicy>({ maxAttempts: count(3), initialBackoffMillis: millis(250, 0), maxBackoffMillis: millis(5_000, 0) }, retry, 'retry.');
+    // maxBackoffMillis has no default here: left out, it is 5000 or initialBackoffMillis if larger.
+    const policy = c.options<RetryPolicy>({ maxAttempts: count(3), initialBackoffMillis: millis(250, 0), maxBackoffMillis: millis(undefined, 0) }, retry, 'retry.');
     const { initialBackoffMillis, maxBackoffMillis } = policy;
-    if (maxBackoffMillis < initialBackoffMillis) {
-      // Given, maxBackoffMillis must be at least initialBackoffMillis; left out, it rises to it.
-      if (retry?.maxBackoffMillis != null) c.fail('retry.maxBackoffMillis', `must be at least initialBackoffMillis (${initialBackoffMillis})`, maxBackoffMillis);
-      policy.maxBackoffMillis = initialBackoffMillis;
-    }
+    if (maxBackoffMillis < initialBackoffMillis) c.fail('retry.maxBackoffMillis', `must be at least initialBackoffMillis (${initialBackoffMillis})`, maxBackoffMillis);
+    policy.maxBackoffMillis ??= Math.max(5_000, initialBackoffMillis);
     return policy;
   },
   maxConcurrentCalls: count(8),
