@@ -60,6 +60,9 @@ export function installFakeCIFramework(
     throw new TypeError(`installFakeCIFramework: startAfterMillis must be a number from 0 to ${MAX_TIMER_MILLIS} (got ${String(startAfterMillis)}).`);
   }
   if (target === null || (typeof target !== 'object' && typeof target !== 'function')) throw new TypeError(`installFakeCIFramework: target must be an object (got ${String(target)}).`);
+  if (typeof client?.logAnalyticsEvent !== 'function') {
+    throw new TypeError(`installFakeCIFramework: client must have a logAnalyticsEvent method (got ${String(client)}).`);
+  }
   const host = target as Host;
   const hadMicrosoft = hasOwn(host, 'Microsoft');
   const previousMicrosoft = host.Microsoft;

@@ -43,7 +43,10 @@ export class RecordingCifClient implements CifAnalyticsClient {
   constructor(options?: RecordingCifClientOptions) {
     // `?.`, not a default: an untyped caller may pass null.
     this.answer = options?.answer ?? 'ok';
-    this.onCall = options?.onCall;
+    const onCall = options?.onCall;
+    // Refused here: taken as given, every call would fail with a TypeError of its own.
+    if (onCall !== undefined && typeof onCall !== 'function') throw new TypeError(`RecordingCifClient: onCall must be a function (got ${String(onCall)}).`);
+    this.onCall = onCall;
   }
 
   logAnalyticsEvent(data: CifAnalyticsData | string, eventName: string, correlationId?: string): Promise<string> {

@@ -84,6 +84,13 @@ describe('installFakeCIFramework', () => {
     expect(() => installFakeCIFramework('x' as never)).to.throw(TypeError, 'installFakeCIFramework: target must be an object (got x).');
   });
 
+  it('throws a TypeError that names the client when it has no logAnalyticsEvent method, leaving the target as it was', () => {
+    const target: Record<string, unknown> = {};
+    expect(() => installFakeCIFramework(target, {} as never)).to.throw(TypeError, 'installFakeCIFramework: client must have a logAnalyticsEvent method (got [object Object]).');
+    expect(() => installFakeCIFramework(target, null as never)).to.throw(TypeError, 'installFakeCIFramework: client must have a logAnalyticsEvent method (got null).');
+    expect(target).to.deep.equal({});
+  });
+
   it('takes null options as no options, as RecordingCifClient does', async () => {
     const target: { Microsoft?: { CIFramework?: CifAnalyticsClient } } = {};
     const fake = installFakeCIFramework(target, undefined, null as never);

@@ -49,6 +49,11 @@ describe('RecordingCifClient', () => {
     expect(() => client.payloads()).to.throw(SyntaxError, /^call #2 \('CallHold'\) has data that is text but not JSON: /);
   });
 
+  it('throws a TypeError when onCall is given and is not a function, instead of failing every call', () => {
+    expect(() => new RecordingCifClient({ onCall: 'log' as never })).to.throw(TypeError, 'RecordingCifClient: onCall must be a function (got log).');
+    expect(() => new RecordingCifClient({ onCall: null as never })).to.throw(TypeError, 'RecordingCifClient: onCall must be a function (got null).');
+  });
+
   it('takes null options as no options, as an untyped caller may pass them', async () => {
     const client = new RecordingCifClient(null as never);
     expect(await client.logAnalyticsEvent(DATA, 'CallAccepted', GUID)).to.equal('ok');
