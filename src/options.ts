@@ -1,5 +1,5 @@
 import { CIF_ATTRIBUTE_PREFIX, SESSION_ATTRIBUTES } from './attributes.js';
-import type { CifDelivery } from './delivery/cif-delivery.js';
+import type { CifDelivery, SharedDelivery } from './delivery/cif-delivery.js';
 import {
   type DELIVERY_DEFAULTS,
   DELIVERY_OPTIONS,
@@ -69,8 +69,8 @@ export interface NormalizedOptions<S = CifReadableSpan, F = (event: CifTimedEven
   extends KpiEventOptions<S>,
     DeliveryOptions {
   eventFilter: F;
-  /** The shared delivery, when one was given: the delivery options above are then its defaults, unused. */
-  delivery: CifDelivery | undefined;
+  /** The delivery behind the `CifDelivery` given, if one was: the delivery options above are then its defaults, unused. */
+  delivery: SharedDelivery | undefined;
 }
 
 /** An exporter's defaults for the callbacks whose arguments depend on its source. */
@@ -87,10 +87,16 @@ export const SPAN_DEFAULTS: SourceDefaults<CifReadableSpan, NormalizedOptions['e
   correlationId: defaultCorrelationId,
 };
 
+/** The delivery behind each `CifDelivery`, which its constructor sets. */
+export const deliveries = new WeakMap<CifDelivery, SharedDelivery>();
+
+/** The delivery behind the option `delivery`, if given; a `TypeError` for anything but a `CifDelivery`. */
+const sharedDelivery = (delivery: CifDelivery | undefined, c: Check): SharedDelivery | undefined =>
+  delivery === undefined ? undefined : deliveries.get(delivery) ?? c.fail('delivery', 'must be a CifDelivery', delivery);
+
 /** The options only an exporter takes: each `ExporterOnlyOption`, no other. */
 export const EXPORTER_ONLY_OPTIONS: Record<ExporterOnlyOption, OptionTable[string]> = {
-  // Checked by the exporter, which finds the delivery behind it.
-  delivery: (delivery: CifDelivery | undefined) => delivery,
+  delivery: sharedDelivery,
   session: normalizeSession,
   customAttributes: (map: Record<string, string> = {}, c: Check): Array<[string, string]> => {
     c.object('customAttributes', map);
@@ -120,7 +126,8 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
   defaults: SourceDefaults<S, F> = SPAN_DEFAULTS as never,
 ): NormalizedOptions<S, F> {
   const c = check(`${defaults.name}: option`);
-  if (c.read('delivery', () => options?.delivery) !== undefined) {
+  // The delivery first: beside what is no delivery, an option of one is not the mistake.
+  if (sharedDelivery(c.read('delivery', () => options?.delivery), c)) {
     for (const name of Object.keys(DELIVERY_OPTIONS)) {
       const value = c.read(name, () => options[name as keyof CifDeliveryOptions]);
       if (value !== undefined) c.fail(name, 'belongs to the CifDelivery passed as `delivery`', value);

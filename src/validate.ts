@@ -48,10 +48,10 @@ export const millis = (fallback: number | undefined, min: number): Rule =>
 /** A function. */
 export const callback = (fallback?: unknown): Rule => [fallback, (f) => typeof f === 'function', 'must be a function'];
 
-/** `String(value)` for a message; a value whose conversion throws (a symbol, a hostile object) is shown by its type. */
+/** `String(value)` for a message, an array in brackets; a value whose conversion throws (a symbol, a hostile object) is shown by its type. */
 export function shown(value: unknown): string {
   try {
-    return String(value);
+    return Array.isArray(value) ? `[${String(value)}]` : String(value);
   } catch {
     return typeof value;
   }

@@ -2,7 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { CifDelivery, CifSpanExporter, type CifDeliveryOptions, type CifSpanExporterOptions } from '../src/index.js';
 import { CifLogRecordExporter } from '../src/logs.js';
-import { normalizeOptions } from '../src/options.js';
+import { deliveries, normalizeOptions } from '../src/options.js';
 import { captureDiag } from './helpers/diag.js';
 import { MemoryStore } from './helpers/web-storage.js';
 import { defaultEventName } from '../src/mapping/kpi-events.js';
@@ -127,6 +127,8 @@ describe('options', () => {
     ['null customAttributes', { customAttributes: null as never }, /`customAttributes` must be an object \(got null\)/],
     ['a custom column given as an array', { customAttributes: { 'call.queue': ['msdyn_customattribute1'] as never } }, /`customAttributes\['call.queue'\]` must be a column logical name/],
     ['a long text value, shown cut to 120 characters', { dataFormat: 'x'.repeat(200) as never }, /\(got 'x{120}'\)\.$/],
+    ['an array, shown with its brackets so that an empty one shows', { dataFormat: [] as never }, /`dataFormat` must be 'object' or 'json' \(got \[\]\)\.$/],
+    ['an array of values, shown with its brackets', { maxQueueSize: [1, 2] as never }, /`maxQueueSize` must be a whole number of at least 1 \(got \[1,2\]\)\.$/],
     ['a value that cannot be printed, shown by its type', { dataFormat: Object.create(null) as never }, /`dataFormat` must be 'object' or 'json' \(got object\)\.$/],
     ['a fractional maxEventsPerCall', { maxEventsPerCall: 1.5 }, /`maxEventsPerCall`/],
     ['an unknown dataFormat', { dataFormat: 'xml' as never }, /`dataFormat` must be 'object' or 'json' \(got 'xml'\)/],
@@ -251,7 +253,7 @@ describe('options', () => {
     try {
       const delivery = shutDownDeliveryAfterTest(new CifDelivery({ client: { logAnalyticsEvent: () => Promise.resolve('') } }));
       const options = normalizeOptions({ delivery, session: {}, customAttributes: {}, maxEventsPerCall: 3, eventName: () => 'x', eventFilter: () => true, correlationId: () => 'x' });
-      expect(options.delivery).to.equal(delivery);
+      expect(options.delivery).to.equal(deliveries.get(delivery)).and.to.have.property('engine');
       expect(options.maxEventsPerCall).to.equal(3);
       expect(messages).to.deep.equal([]);
     } finally {
@@ -264,6 +266,17 @@ describe('options', () => {
     expect(() => new CifSpanExporter({ delivery, maxQueueSize: 5 })).to.throw(
       TypeError,
       'CifSpanExporter: option `maxQueueSize` belongs to the CifDelivery passed as `delivery` (got 5).',
+    );
+  });
+
+  it('blames a delivery that is no CifDelivery, not a delivery option given beside it', () => {
+    expect(() => new CifSpanExporter({ delivery: null as never, maxQueueSize: 3 })).to.throw(
+      TypeError,
+      'CifSpanExporter: option `delivery` must be a CifDelivery (got null).',
+    );
+    expect(() => new CifLogRecordExporter({ delivery: {} as never, client: { logAnalyticsEvent: () => Promise.resolve('') } })).to.throw(
+      TypeError,
+      'CifLogRecordExporter: option `delivery` must be a CifDelivery (got [object Object]).',
     );
   });
 

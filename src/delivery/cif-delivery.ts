@@ -2,7 +2,7 @@ import { createDeliveryStats, type CifDeliveryStats } from '../stats.js';
 import { check } from '../validate.js';
 import { createDelivery, type DeliveryEngine } from './engine.js';
 import { createOutbox } from './outbox.js';
-import { EXPORTER_ONLY_OPTIONS } from '../options.js';
+import { EXPORTER_ONLY_OPTIONS, deliveries } from '../options.js';
 import { DELIVERY_OPTIONS, deliveryOptions, type CifDeliveryOptions, type DeliveryOptions } from './options.js';
 
 /** A delivery and the exporters that send through it. */
@@ -13,8 +13,6 @@ export interface SharedDelivery {
   /** Exporters given it that are not shut down: the last one to shut down shuts it down. */
   users: number;
 }
-
-const deliveries = new WeakMap<CifDelivery, SharedDelivery>();
 
 /**
  * The way to CIF of the exporters given it: one readiness wait, one concurrency limit, one queue
@@ -38,10 +36,4 @@ export class CifDelivery {
 export function share(options: DeliveryOptions): SharedDelivery {
   const stats = createDeliveryStats();
   return { engine: createDelivery(options, stats, createOutbox(options.outbox, stats.outbox)), stats, timeoutMillis: options.timeoutMillis, users: 0 };
-}
-
-/** The delivery behind `delivery`; throws a `TypeError` for anything else. */
-export function sharedDelivery(delivery: CifDelivery, owner: string): SharedDelivery {
-  const shared = deliveries.get(delivery);
-  return shared ?? check(owner).fail('delivery', 'must be a CifDelivery', delivery);
 }

@@ -1,5 +1,5 @@
-import { sharedDelivery } from '../../src/delivery/cif-delivery.js';
 import type { CifDelivery } from '../../src/index.js';
+import { deliveries } from '../../src/options.js';
 import { shutDownAfterTest } from './shut-down.js';
 
 /**
@@ -7,6 +7,6 @@ import { shutDownAfterTest } from './shut-down.js';
  * last exporter given it, so one given to no exporter, or to one never shut down, stays open.
  */
 export function shutDownDeliveryAfterTest(delivery: CifDelivery): CifDelivery {
-  shutDownAfterTest(sharedDelivery(delivery, 'shutDownDeliveryAfterTest').engine);
+  shutDownAfterTest(deliveries.get(delivery)!.engine);
   return delivery;
 }
