@@ -40,8 +40,8 @@ const ATTR_RPC_METHOD = 'rpc.method';
 const ATTR_EVENT = 'ciframework.event';
 const RPC_SYSTEM = 'ciframework';
 
-/** Every wrapper made by any instance, so that no function is wrapped twice. */
-const wrappers = new WeakSet<AnyFunction>();
+/** Marks every wrapper, also those of another copy of the package on the page, so that no function is wrapped twice. */
+const WRAPPER = Symbol.for('opentelemetry-exporter-cif/instrumentation.wrapper');
 
 interface WrappedMethod {
   original: AnyFunction;
@@ -179,7 +179,7 @@ export class CifInstrumentation {
       // A getter, own or inherited, computes its function each time, and a read-only one cannot be replaced: left alone.
       if (!descriptor?.writable) return false;
       const value: unknown = (library as Record<string, unknown>)[name];
-      if (typeof value !== 'function' || wrappers.has(value as AnyFunction)) return false;
+      if (typeof value !== 'function' || Object.getOwnPropertyDescriptor(value, WRAPPER)) return false;
       const original = value as AnyFunction;
       const wrapper = this.wrapCall(library, name, original);
       if (own) (library as Record<string, unknown>)[name] = wrapper;
@@ -211,7 +211,7 @@ export class CifInstrumentation {
     // Statics read through to the original, and instances are `instanceof` both.
     Object.setPrototypeOf(wrapper, original);
     wrapper.prototype = original.prototype;
-    wrappers.add(wrapper);
+    Object.defineProperty(wrapper, WRAPPER, { value: true });
     return wrapper;
   }
 

@@ -42,6 +42,9 @@ const failed = (message: string, type: string, stack?: string): [object, object[
   [{ name: 'exception', attributes: { 'exception.type': type, 'exception.message': message, ...(stack ? { 'exception.stacktrace': stack } : {}) } }],
 ];
 
+/** Copies of the module loaded so far: each test that loads one gets a new one, also when it runs again in one process. */
+let copies = 0;
+
 describe('CifInstrumentation', () => {
   const contextManager = new AsyncLocalStorageContextManager();
   let spans: InMemorySpanExporter;
@@ -652,6 +655,22 @@ describe('CifInstrumentation', () => {
         1,
         ['Microsoft.CIFramework.addHandler', 'Microsoft.CIFramework onclicktoact', 'Microsoft.CIFramework.removeHandler'],
       ]);
+    });
+
+    it('makes one span per call with two copies of the library on the page, as a script-tag bundle beside a module build', async () => {
+      // A copy of the module loaded afresh, as a second bundle of the package brings its own.
+      const url = new URL(`../../src/instrumentation/cif-instrumentation.ts?copy-${++copies}`, import.meta.url);
+      const { CifInstrumentation: OtherCopy } = (await import(url.href)) as { CifInstrumentation: typeof CifInstrumentation };
+      const library = install();
+      const originals = snapshot(library);
+      register();
+      const other = new OtherCopy({ target });
+      other.setTracerProvider(provider);
+      await cif().setPresence!('Busy');
+      other.disable();
+      instrumentation.disable();
+      expect(snapshot(library)).to.deep.equal(originals);
+      expect(finished()).to.deep.equal([callSpan('setPresence', undefined)]);
     });
 
     it('leaves a function the page replaced after enable() where the page put it', () => {
