@@ -42,6 +42,10 @@ const RPC_SYSTEM = 'ciframework';
 
 /** Marks every wrapper, also those of another copy of the package on the page, so that no function is wrapped twice. */
 const WRAPPER = Symbol.for('opentelemetry-exporter-cif/instrumentation.wrapper');
+/** Dispatched on the target by a `disable()` that put functions back, so that instrumentations still enabled wrap them again. */
+const UNWRAPPED_EVENT = 'opentelemetry-exporter-cif.unwrapped';
+/** The events after which an enabled instrumentation wraps what is not wrapped. */
+const WRAP_EVENTS = [CIF_INIT_DONE_EVENT, UNWRAPPED_EVENT];
 
 interface WrappedMethod {
   original: AnyFunction;
@@ -88,7 +92,7 @@ export class CifInstrumentation {
     if (this.listening !== target) {
       this.stopListening();
       try {
-        target.addEventListener(CIF_INIT_DONE_EVENT, this.onInitDone);
+        for (const type of WRAP_EVENTS) target.addEventListener(type, this.onInitDone);
         this.listening = target;
       } catch {
         // Not an EventTarget, or one that refuses listeners: the library is wrapped when enable() finds it.
@@ -103,17 +107,25 @@ export class CifInstrumentation {
    */
   disable(): void {
     this.enabled = false;
+    const target = this.listening;
     this.stopListening();
+    let restored = false;
     for (const [library, methods] of this.libraries) {
-      for (const [name, method] of methods) restore(library, name, method);
+      for (const [name, method] of methods) restored = restore(library, name, method) || restored;
       this.unwrapHandlers(library, methods);
     }
     this.libraries.clear();
+    try {
+      // Another instrumentation on the page, of this copy of the package or another, traces on.
+      if (restored) target?.dispatchEvent(new Event(UNWRAPPED_EVENT));
+    } catch {
+      // A target that cannot dispatch: the others wrap again at the next CIFInitDone or enable().
+    }
   }
 
   private stopListening(): void {
     try {
-      this.listening?.removeEventListener(CIF_INIT_DONE_EVENT, this.onInitDone);
+      for (const type of WRAP_EVENTS) this.listening?.removeEventListener(type, this.onInitDone);
     } catch {
       // Nothing else to undo there.
     }
@@ -312,14 +324,16 @@ function inheritedDescriptor(library: object, name: string): PropertyDescriptor 
   return undefined;
 }
 
-/** Puts `method.original` back unless the page has replaced the wrapper since. */
-function restore(library: object, name: string, method: WrappedMethod): void {
+/** Puts `method.original` back unless the page has replaced the wrapper since; true when it did. */
+function restore(library: object, name: string, method: WrappedMethod): boolean {
   try {
-    if (Object.getOwnPropertyDescriptor(library, name)?.value !== method.wrapper) return;
+    if (Object.getOwnPropertyDescriptor(library, name)?.value !== method.wrapper) return false;
     if (method.own) (library as Record<string, unknown>)[name] = method.original;
     else delete (library as Record<string, unknown>)[name];
+    return true;
   } catch {
     // A library frozen since: the wrapper stays, and calls through to the original while disabled.
+    return false;
   }
 }
 

@@ -673,6 +673,24 @@ describe('CifInstrumentation', () => {
       expect(finished()).to.deep.equal([callSpan('setPresence', undefined)]);
     });
 
+    [false, true].forEach((otherCopy) =>
+      it(`keeps tracing through a second instrumentation${otherCopy ? ' of another copy of the library' : ''} once the first is disabled`, async () => {
+        const url = new URL(`../../src/instrumentation/cif-instrumentation.ts?copy-${++copies}`, import.meta.url);
+        const Second = otherCopy ? ((await import(url.href)) as { CifInstrumentation: typeof CifInstrumentation }).CifInstrumentation : CifInstrumentation;
+        const library = install();
+        const originals = snapshot(library);
+        register();
+        const second = new Second({ target });
+        second.setTracerProvider(provider);
+        instrumentation.disable();
+        await cif().setPresence!('Busy');
+        second.disable();
+        await cif().setPresence!('Away');
+        expect(snapshot(library)).to.deep.equal(originals);
+        expect(finished()).to.deep.equal([callSpan('setPresence', undefined)]);
+      }),
+    );
+
     it('leaves a function the page replaced after enable() where the page put it', () => {
       const library = install();
       register();
@@ -754,14 +772,14 @@ describe('CifInstrumentation', () => {
       instrumentation.enable();
       install(frame);
       await frame.Microsoft!.CIFramework!.setPresence!('Available');
-      expect([finished(), calls, listeners.size]).to.deep.equal([[callSpan('setPresence', undefined)], ['add CIFInitDone', 'remove CIFInitDone'], 0]);
+      expect([finished(), calls, listeners.size]).to.deep.equal([[callSpan('setPresence', undefined)], ['add CIFInitDone', 'add opentelemetry-exporter-cif.unwrapped', 'remove CIFInitDone', 'remove opentelemetry-exporter-cif.unwrapped'], 0]);
     });
 
     it('stops listening for CIFInitDone on disable()', () => {
       const { calls, listeners } = listeningTarget();
       register();
       instrumentation.disable();
-      expect([calls, listeners.size]).to.deep.equal([['add CIFInitDone', 'remove CIFInitDone'], 0]);
+      expect([calls, listeners.size]).to.deep.equal([['add CIFInitDone', 'add opentelemetry-exporter-cif.unwrapped', 'remove CIFInitDone', 'remove opentelemetry-exporter-cif.unwrapped'], 0]);
     });
 
     it('wraps nothing at a CIFInitDone after disable(), even where the listener cannot be removed', () => {
