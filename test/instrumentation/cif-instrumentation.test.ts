@@ -847,6 +847,19 @@ describe('CifInstrumentation', () => {
       ]);
     });
 
+    it('says that a second instrumentation wraps the functions a disabled one put back, and nothing when the disabled one put nothing back', () => {
+      install();
+      register();
+      const second = new CifInstrumentation({ target });
+      const third = new CifInstrumentation({ target });
+      const lines = captureDebug();
+      third.disable();
+      instrumentation.disable();
+      const all = Object.keys(snapshot(cif())).length;
+      expect(lines).to.deep.equal([`tracing ${all} more functions of Microsoft.CIFramework, ${all} in all`]);
+      second.disable();
+    });
+
     it('counts what it wraps, and names a function it cannot wrap, but not getters, values and read-only functions', () => {
       const inherited = { searchAndOpenRecords: () => '[]' };
       const library = Object.create(inherited) as Library;
