@@ -324,15 +324,19 @@ function inheritedDescriptor(library: object, name: string): PropertyDescriptor 
   return undefined;
 }
 
-/** Puts `method.original` back unless the page has replaced the wrapper since; true when it did. */
+/**
+ * Puts `method.original` back unless the page has replaced the wrapper since; true when it did.
+ * A library frozen since keeps the wrapper, which calls through to the original while disabled.
+ */
 function restore(library: object, name: string, method: WrappedMethod): boolean {
   try {
-    if (Object.getOwnPropertyDescriptor(library, name)?.value !== method.wrapper) return false;
-    if (method.own) (library as Record<string, unknown>)[name] = method.original;
-    else delete (library as Record<string, unknown>)[name];
-    return true;
+    // `Reflect` says false for a frozen library, where an assignment would throw or, in sloppy code, do nothing.
+    return (
+      Object.getOwnPropertyDescriptor(library, name)?.value === method.wrapper &&
+      (method.own ? Reflect.set(library, name, method.original) : Reflect.deleteProperty(library, name))
+    );
   } catch {
-    // A library frozen since: the wrapper stays, and calls through to the original while disabled.
+    // A proxy whose traps throw: as a frozen library.
     return false;
   }
 }

@@ -860,6 +860,59 @@ describe('CifInstrumentation', () => {
       second.disable();
     });
 
+    it('tells no other instrumentation when the page replaced the one function it wrapped', () => {
+      const library: Library = { getMode: () => 1 };
+      target.Microsoft = { CIFramework: library };
+      register();
+      const second = new CifInstrumentation({ target });
+      const pages = () => 'the page';
+      library.getMode = pages;
+      const lines = captureDebug();
+      instrumentation.disable();
+      expect(library.getMode).to.equal(pages);
+      expect(lines).to.deep.equal([]);
+      second.disable();
+    });
+
+    it('leaves its wrapper, calling through, and tells no other instrumentation when the library was frozen since', async () => {
+      const library: Library = { getMode: () => 1 };
+      target.Microsoft = { CIFramework: library };
+      register();
+      const second = new CifInstrumentation({ target });
+      Object.freeze(library);
+      const lines = captureDebug();
+      expect(() => instrumentation.disable()).not.to.throw();
+      expect(library.getMode!()).to.equal(1);
+      await flushMicrotasks();
+      expect(finished()).to.deep.equal([]);
+      expect(lines).to.deep.equal([]);
+      second.disable();
+    });
+
+    it('leaves its wrapper and tells no other instrumentation when the library is a proxy whose traps start to throw', () => {
+      let hostile = false;
+      const library = new Proxy<Library>(
+        { getMode: () => 1 },
+        {
+          getOwnPropertyDescriptor: (object, name) => {
+            if (hostile) throw new Error('page bug');
+            return Reflect.getOwnPropertyDescriptor(object, name);
+          },
+        },
+      );
+      target.Microsoft = { CIFramework: library };
+      register();
+      const second = new CifInstrumentation({ target });
+      const wrapper = library.getMode;
+      hostile = true;
+      const lines = captureDebug();
+      expect(() => instrumentation.disable()).not.to.throw();
+      expect(library.getMode).to.equal(wrapper);
+      expect(library.getMode!()).to.equal(1);
+      expect(lines).to.deep.equal([]);
+      second.disable();
+    });
+
     it('counts what it wraps, and names a function it cannot wrap, but not getters, values and read-only functions', () => {
       const inherited = { searchAndOpenRecords: () => '[]' };
       const library = Object.create(inherited) as Library;
