@@ -23,24 +23,24 @@ export interface CifExporterOptions extends CifDeliveryOptions {
    * @default a delivery of this exporter's own, made from its delivery options
    * @example const delivery = new CifDelivery(); new CifSpanExporter({ delivery }); new CifLogRecordExporter({ delivery });
    */
-  delivery?: CifDelivery;
+  delivery?: CifDelivery | undefined;
   /**
    * Identity used for any field that neither the span nor the resource carries.
    * @default {}
    */
-  session?: CifSession;
+  session?: CifSession | undefined;
   /**
    * Maps existing attribute keys to `customData` columns, so tracing already in place is reused.
    * @default {}
    * @example { 'call.queue': 'msdyn_customattribute1' }
    */
-  customAttributes?: Record<string, string>;
+  customAttributes?: Record<string, string> | undefined;
   /**
    * Most KPI events per call. Above 1, KPI events of one export batch that share eventName,
    * identity and correlationId go in one call, in timestamp order.
    * @default 1
    */
-  maxEventsPerCall?: number;
+  maxEventsPerCall?: number | undefined;
 }
 
 /** Options of `CifSpanExporter`. Every one is optional. */
@@ -49,19 +49,19 @@ export interface CifSpanExporterOptions extends CifExporterOptions {
    * The `eventName` argument of each call.
    * @default (kpiEvent) => kpiEvent.kpiEventName
    */
-  eventName?: (kpiEvent: CifKpiEvent, span: CifReadableSpan) => string;
+  eventName?: ((kpiEvent: CifKpiEvent, span: CifReadableSpan) => string) | undefined;
   /**
    * Which span events become KPI events. Yours replaces the whole default.
    * @default every event except, unless the event carries a `cif.` attribute: the OpenTelemetry
    * `exception` event, the network timing events (`fetchStart`, ...), and the events of spans whose
    * instrumentation scope starts `@opentelemetry/instrumentation-` (`open`, `send`, `loaded`, ...)
    */
-  eventFilter?: (event: CifTimedEvent, span: CifReadableSpan) => boolean;
+  eventFilter?: ((event: CifTimedEvent, span: CifReadableSpan) => boolean) | undefined;
   /**
    * The `correlationId` argument of each call.
    * @default the span's trace id as a GUID (`traceIdToGuid`)
    */
-  correlationId?: (span: CifReadableSpan) => string;
+  correlationId?: ((span: CifReadableSpan) => string) | undefined;
 }
 
 /** The options after validation, with every default filled in. */

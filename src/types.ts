@@ -38,10 +38,10 @@ export interface CifAnalyticsClient {
 
 /** Who a KPI event belongs to. Every field is optional; the identity rules are in docs/mapping.md. */
 export interface CifSession {
-  conversationId?: string;
-  providerSessionId?: string;
-  clientSessionId?: string;
-  participantId?: string;
+  conversationId?: string | undefined;
+  providerSessionId?: string | undefined;
+  clientSessionId?: string | undefined;
+  participantId?: string | undefined;
 }
 
 /** One `logAnalyticsEvent` call, as the mapping produces it. */

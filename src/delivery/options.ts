@@ -11,7 +11,7 @@ export interface CifDeliveryOptions {
    * @default globalThis.Microsoft.CIFramework, looked up at each call, so the exporter can be
    * created before the CIF library has loaded; calls wait until CIF is ready (see `ready`).
    */
-  client?: CifAnalyticsClient;
+  client?: CifAnalyticsClient | undefined;
   /**
    * Resolves when calls may go to the host, for pages that track CIF readiness themselves (for
    * example after `updateConversation` succeeded). When given, it alone decides. A rejection means
@@ -20,33 +20,33 @@ export interface CifDeliveryOptions {
    * when `Microsoft.CIFramework.logAnalyticsEvent` is already on the page at the first call; with an explicit
    * `client`: ready at once.
    */
-  ready?: PromiseLike<unknown>;
+  ready?: PromiseLike<unknown> | undefined;
   /**
    * How long a call waits for CIF to be ready before it fails with "CIF library not loaded",
    * counted in `dropped.cif_not_loaded`, or, when the outbox holds it, is kept for a later page
    * (`kpiEventsKept`), warned about once.
    * @default 20000
    */
-  readyTimeoutMillis?: number;
+  readyTimeoutMillis?: number | undefined;
   /**
    * How long one `logAnalyticsEvent` call may take. A call past it fails, counted in
    * `dropped.timed_out`, and is not retried: the host may still record it. Also bounds how long
    * `shutdown()` waits.
    * @default 15000
    */
-  timeoutMillis?: number;
+  timeoutMillis?: number | undefined;
   /**
    * Retries of a call the host rejected or that threw: exponential backoff from
    * `initialBackoffMillis`, doubling, capped at `maxBackoffMillis`, with ±20% jitter. Each field
    * is optional; `maxAttempts: 1` turns retries off.
    * @default { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5000 }
    */
-  retry?: CifRetryOptions;
+  retry?: CifRetryOptions | undefined;
   /**
    * Most calls in flight at once; the rest wait in the queue.
    * @default 8
    */
-  maxConcurrentCalls?: number;
+  maxConcurrentCalls?: number | undefined;
   /**
    * Most KPI events pending (waiting for CIF, a free slot or a retry, or in flight). A call that
    * finds this many is dropped, counted in `dropped.queue_full`, so memory stays bounded however
@@ -54,13 +54,13 @@ export interface CifDeliveryOptions {
    * spans) at 4 KPI events a span.
    * @default 10000
    */
-  maxQueueSize?: number;
+  maxQueueSize?: number | undefined;
   /**
    * `'object'` passes the payload as an object (current docs); `'json'` passes
    * `JSON.stringify(payload)`, for hosts built to the docs before 2023.
    * @default 'object'
    */
-  dataFormat?: 'object' | 'json';
+  dataFormat?: 'object' | 'json' | undefined;
   /**
    * Keeps every call not yet handed to the host in web storage, so that the next page of the
    * widget sends what a reload, a crash or a closed tab left (docs/page-lifecycle.md). `false`
@@ -69,7 +69,7 @@ export interface CifDeliveryOptions {
    * localhost) and, in a frame, `location.ancestorOrigins` or a `name` tells the top page; off
    * elsewhere; `name`: the page's path (after the top page's origin in a frame), `maxBytes: 1048576`, `maxAgeMillis: 604800000`
    */
-  outbox?: false | CifOutboxOptions;
+  outbox?: false | CifOutboxOptions | undefined;
 }
 
 /** The `outbox` option of `CifDelivery` and the exporters. */
@@ -81,17 +81,17 @@ export interface CifRetryOptions {
    * Attempts per call, the first one included.
    * @default 3
    */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /**
    * Wait before the first retry; each later wait doubles.
    * @default 250
    */
-  initialBackoffMillis?: number;
+  initialBackoffMillis?: number | undefined;
   /**
    * Longest wait between two attempts.
    * @default 5000
    */
-  maxBackoffMillis?: number;
+  maxBackoffMillis?: number | undefined;
 }
 
 /** What the engine needs, validated, every default filled in. */

@@ -30,7 +30,7 @@ export interface OutboxOptions {
    * test write to it works and `navigator.locks` exists (Web Locks need https or localhost).
    * @default localStorage, where it works
    */
-  store?: OutboxStore | false;
+  store?: OutboxStore | false | undefined;
   /**
    * Which widget the calls belong to: a later page with the same name sends them. Storage and
    * locks are per origin already. A framed widget's storage is shared by every top-level page of
@@ -40,7 +40,7 @@ export interface OutboxOptions {
    * origin, there is no default and no outbox without a name.
    * @default location.pathname, after the top page's origin in a frame
    */
-  name?: string;
+  name?: string | undefined;
   /**
    * Most bytes the outbox's entries may take in the store, every page of this name together as
    * a page last counted them (tabs that store at once can each take the room that was free), as
@@ -48,13 +48,13 @@ export interface OutboxOptions {
    * about 5 MB per origin, shared with the widget's own data: 1 MiB leaves it four fifths.
    * @default 1_048_576
    */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
   /**
    * Stored calls older than this are removed unsent when a later page finds them: a week covers
    * a weekend or a few days off, as the Application Insights offline channel does.
    * @default 604_800_000 (7 days)
    */
-  maxAgeMillis?: number;
+  maxAgeMillis?: number | undefined;
 }
 
 export const OUTBOX_DEFAULTS = { maxBytes: 1_048_576, maxAgeMillis: 7 * 24 * 60 * 60 * 1000 } as const;

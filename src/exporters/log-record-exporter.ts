@@ -16,19 +16,19 @@ export interface CifLogRecordExporterOptions extends CifExporterOptions {
    * The `eventName` argument of each call.
    * @default (kpiEvent) => kpiEvent.kpiEventName
    */
-  eventName?: (kpiEvent: CifKpiEvent, record: CifReadableLogRecord) => string;
+  eventName?: ((kpiEvent: CifKpiEvent, record: CifReadableLogRecord) => string) | undefined;
   /**
    * Which log-based events become KPI events. Yours replaces the whole default.
    * @default every event except, unless the record carries a `cif.kpi.` attribute: the
    * OpenTelemetry `exception` event and the records of scopes starting `@opentelemetry/instrumentation-`
    */
-  eventFilter?: (record: CifReadableLogRecord) => boolean;
+  eventFilter?: ((record: CifReadableLogRecord) => boolean) | undefined;
   /**
    * The `correlationId` argument of each call.
    * @default the trace id of the record's span context as a GUID; outside any trace, a UUID
    * named by the record's conversation and provider session (v5), one per pair
    */
-  correlationId?: (record: CifReadableLogRecord) => string;
+  correlationId?: ((record: CifReadableLogRecord) => string) | undefined;
 }
 
 type LogRecordOptions = NormalizedOptions<CifReadableLogRecord, (record: CifReadableLogRecord) => boolean>;

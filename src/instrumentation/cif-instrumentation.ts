@@ -8,6 +8,7 @@ import { listen, runInSpan } from './run-in-span.js';
 
 /** Options of `CifInstrumentation`. Every one is optional. */
 export interface CifInstrumentationConfig {
+  // No `| undefined`, as in `InstrumentationConfig`, or under exactOptionalPropertyTypes this is no Instrumentation.
   /**
    * Whether the constructor enables it. `registerInstrumentations` enables it either way.
    * @default true
@@ -17,13 +18,13 @@ export interface CifInstrumentationConfig {
    * Where `Microsoft.CIFramework` is looked up, and where `CIFInitDone` is listened for.
    * @default globalThis
    */
-  target?: object;
+  target?: object | undefined;
   /**
    * Whether a call of a method whose signature ends with `correlationId`, made without one, goes
    * to the host with the trace id as a GUID (`traceIdToGuid`), as the exporter's calls do.
    * @default true
    */
-  correlationId?: boolean;
+  correlationId?: boolean | undefined;
 }
 
 /** Every option of `CifInstrumentationConfig`. */

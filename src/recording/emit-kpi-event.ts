@@ -23,13 +23,13 @@ export interface CifEmitKpiEventOptions {
    * When the KPI event happened.
    * @default now, as the logs SDK stamps it
    */
-  time?: TimeInput;
+  time?: TimeInput | undefined;
   /**
    * The context to emit in: its span gives the record its trace id, so the `correlationId` it
    * shares with that span's KPI events, and its CIF session gives the ids.
    * @default the active context
    */
-  context?: Context;
+  context?: Context | undefined;
 }
 
 /**

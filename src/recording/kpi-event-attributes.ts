@@ -7,18 +7,18 @@ import { KPI_FIELDS } from '../mapping/kpi-fields.js';
 /** The optional fields of a KPI event recorded with `recordKpiEvent` or `emitKpiEvent`. */
 export interface CifKpiEventDetails {
   /** `kpiEventReason`. */
-  reason?: string;
+  reason?: string | undefined;
   /** `additionalData`, up to 2000 characters; JSON text is common. */
-  additionalData?: string;
+  additionalData?: string | undefined;
   /** `notificationResponseAction`: `'accepted'`, `'rejected'` or a value of your own. */
-  notificationResponseAction?: 'accepted' | 'rejected' | (string & {});
+  notificationResponseAction?: 'accepted' | 'rejected' | (string & {}) | undefined;
   /** `externalCorrelationId`: the id of this event in the provider's own system. */
-  externalCorrelationId?: string;
+  externalCorrelationId?: string | undefined;
   /**
    * `customData`, by column logical name of `msdyn_kpieventdata`.
    * @example { msdyn_customattribute1: 'billing' }
    */
-  customData?: Record<string, string | number | boolean>;
+  customData?: Record<string, string | number | boolean> | undefined;
 }
 
 /** The attributes of one KPI event, on a span event or a log record. Throws only if `details` does. */

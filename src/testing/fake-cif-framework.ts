@@ -12,7 +12,7 @@ export interface FakeCIFrameworkOptions {
    * @default undefined: started at once, `CIFInitDone` dispatched synchronously
    * @example installFakeCIFramework(window, undefined, { startAfterMillis: 2000 })
    */
-  startAfterMillis?: number;
+  startAfterMillis?: number | undefined;
 }
 
 /** What `installFakeCIFramework` installed, and how to take it away. */

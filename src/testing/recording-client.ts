@@ -20,13 +20,13 @@ export interface RecordingCifClientOptions {
    * @default 'ok'
    * @example (call, index) => (index === 0 ? Promise.reject(new Error('Provider not active')) : 'ok')
    */
-  answer?: string | ((call: RecordedCifCall, index: number) => string | Promise<string>);
+  answer?: string | ((call: RecordedCifCall, index: number) => string | Promise<string>) | undefined;
   /**
    * Called with each call as it is recorded, before it is answered; if it throws, the call fails.
    * @default none
    * @example (call, index) => printed.push(formatCifCall(call, index))
    */
-  onCall?: (call: RecordedCifCall, index: number) => void;
+  onCall?: ((call: RecordedCifCall, index: number) => void) | undefined;
 }
 
 /**
