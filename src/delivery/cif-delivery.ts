@@ -28,12 +28,12 @@ export class CifDelivery {
   /** Throws a `TypeError` when an option is invalid. */
   constructor(options?: CifDeliveryOptions) {
     // Naming the exporters' options tells a user who gave one here where it belongs.
-    deliveries.set(this, share(deliveryOptions(options, check('CifDelivery: option'), DELIVERY_OPTIONS, Object.keys(EXPORTER_ONLY_OPTIONS))));
+    deliveries.set(this, createSharedDelivery(deliveryOptions(options, check('CifDelivery: option'), DELIVERY_OPTIONS, Object.keys(EXPORTER_ONLY_OPTIONS))));
   }
 }
 
-/** A delivery of one exporter's own, from its validated options. */
-export function share(options: DeliveryOptions): SharedDelivery {
+/** The delivery behind a `CifDelivery`, or of an exporter given none, from validated delivery options. */
+export function createSharedDelivery(options: DeliveryOptions): SharedDelivery {
   const stats = createDeliveryStats();
   return { engine: createDelivery(options, stats, createOutbox(options.outbox, stats.outbox)), stats, timeoutMillis: options.timeoutMillis, users: 0 };
 }

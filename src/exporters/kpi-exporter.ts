@@ -1,5 +1,5 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { share } from '../delivery/cif-delivery.js';
+import { createSharedDelivery } from '../delivery/cif-delivery.js';
 import { summarize } from '../delivery/report.js';
 import { CifShutdownError } from '../errors.js';
 import { log } from '../log.js';
@@ -37,7 +37,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
 
   constructor(source: Source<S, O, M>, options: O, stats: M) {
     const { name } = source;
-    const delivery = options.delivery ?? share(options);
+    const delivery = options.delivery ?? createSharedDelivery(options);
     const { engine } = delivery;
     let closing: Promise<void> | undefined;
     delivery.users++;
