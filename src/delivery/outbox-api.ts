@@ -72,7 +72,7 @@ export interface OutboxEntry {
 }
 
 export interface Outbox {
-  /** Keeps a call from its admission on. Written at once, or once this page holds its lock. */
+  /** Holds a call from its admission on: stored at once, or once this page holds its lock. */
   add(call: CifCall): OutboxEntry;
   /**
    * Takes an entry out, just before its call goes to the host. False when it could not be, or

@@ -125,14 +125,14 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     const waiting = pending;
     pending = undefined;
     if (live && waiting) list();
-    waiting?.forEach((entry) => keep(entry, true));
+    waiting?.forEach((entry) => write(entry, true));
   }
 
   /**
-   * Keeps an entry until this page holds its lock, or writes it, or leaves it in memory: full (over
-   * `maxBytes` or the quota), or for a store or lock failure. Counted, as stored or not, when `admitted`.
+   * Writes an entry to the store, once this page holds its lock (it waits in `pending` until then), else leaves
+   * it in memory only: full (over `maxBytes` or the quota), or for a store or lock failure. Counted, as stored or not, when `admitted`.
    */
-  function keep(entry: Entry, admitted: boolean): void {
+  function write(entry: Entry, admitted: boolean): void {
     if (pending) {
       pending.add(entry);
       return;
@@ -206,7 +206,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   return {
     add(call) {
       const entry: Entry = { call, key: `${base}${pageId}/${seq}`, seq: seq++, at: now(), size: 0 };
-      keep(entry, true);
+      write(entry, true);
       return entry;
     },
     remove(entry: Entry) {
@@ -218,7 +218,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       return true;
     },
     restore(entry: Entry) {
-      if (!disposed && !holds(entry)) keep(entry, false);
+      if (!disposed && !holds(entry)) write(entry, false);
     },
     holds,
     claim(onCalls, onFirstPass = () => {}) {
