@@ -2,7 +2,7 @@ import { log } from './log.js';
 import { MAX_TIMER_MILLIS } from './delivery/timers.js';
 
 /** An option that takes a plain value: its default, the test a value given must pass, and what it must be. */
-export type Rule = readonly [fallback: unknown, test: (value: never) => boolean, must: string];
+type Rule = readonly [fallback: unknown, test: (value: never) => boolean, must: string];
 
 /** The options of one object by name: a `Rule`, or a function that validates and fills in an option of its own shape. */
 export interface OptionTable {

@@ -11,7 +11,7 @@ export interface OutboxStore {
 }
 
 /** A call as stored: the wall-clock millis it was admitted at, and the call itself. */
-export interface StoredCall {
+interface StoredCall {
   at: number;
   call: CifCall;
 }

@@ -14,7 +14,7 @@ export type ReadinessSource =
   /** The page's own CIF library: the `CIFInitDone` event, or the global already there. */
   | { kind: 'page'; target?: unknown };
 
-export type ReadinessState = 'waiting' | 'ready' | 'failed';
+type ReadinessState = 'waiting' | 'ready' | 'failed';
 
 interface EventTargetLike {
   addEventListener(type: string, listener: () => void): void;

@@ -9,7 +9,7 @@ export interface RetryPolicy {
 }
 
 /** Each wait is its exponential value times a random factor in [1 - JITTER, 1 + JITTER). */
-export const BACKOFF_JITTER = 0.2;
+const BACKOFF_JITTER = 0.2;
 
 /**
  * Milliseconds to wait after the `failedAttempts`-th failed attempt (1 or more):

@@ -10,7 +10,7 @@ import { traceIdToGuid } from './trace-id.js';
 import { UNSERIALIZABLE } from './values.js';
 
 /** What the log record mapping needs from the exporter's options, already validated. */
-export interface LogRecordMappingOptions extends KpiEventOptions<CifReadableLogRecord> {
+interface LogRecordMappingOptions extends KpiEventOptions<CifReadableLogRecord> {
   eventFilter: (record: CifReadableLogRecord) => boolean;
 }
 

@@ -7,7 +7,7 @@ import { field, hasCifAttribute, isInstrumentationScope, readKpiFields, sdkCount
 import { traceIdToGuid } from './trace-id.js';
 
 /** What the span mapping needs from the exporter's options, already validated. */
-export interface SpanMappingOptions extends KpiEventOptions<CifReadableSpan> {
+interface SpanMappingOptions extends KpiEventOptions<CifReadableSpan> {
   eventFilter: (event: CifTimedEvent, span: CifReadableSpan) => boolean;
 }
 

@@ -4,7 +4,7 @@ import { log } from '../log.js';
 import { getCifSession } from './context.js';
 
 /** A span as it starts, or a log record as it is emitted: what the session processors write to. */
-export interface Stampable {
+interface Stampable {
   readonly attributes: { readonly [key: string]: unknown };
   setAttribute(key: string, value: string): unknown;
 }
