@@ -178,7 +178,7 @@ export class CifInstrumentation {
     let methods = this.libraries.get(library);
     if (!methods) this.libraries.set(library, (methods = new Map()));
     let wrapped = 0;
-    for (const name of functionNames(library)) {
+    for (const name of propertyNames(library)) {
       if (this.wrapMethod(library, name, methods)) wrapped++;
     }
     log('debug', `tracing ${wrapped} more functions of ${PREFIX}, ${methods.size} in all`);
@@ -303,8 +303,8 @@ function findLibrary(target: object): object | undefined {
   }
 }
 
-/** The names of every property of `library` and its prototypes, but those every object has. */
-function functionNames(library: object): Set<string> {
+/** The names of every property of `library` and its prototypes, functions or not, but those every object has. */
+function propertyNames(library: object): Set<string> {
   const names = new Set<string>();
   try {
     for (let o: object | null = library; o && o !== Object.prototype && o !== Function.prototype; o = Object.getPrototypeOf(o) as object | null) {
