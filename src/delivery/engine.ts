@@ -12,7 +12,6 @@ import { backoffMillis } from './retry.js';
 import { MAX_TIMER_MILLIS, monotonicNow, startTimer, stopTimer, type Timer } from './timers.js';
 
 export type { DeliveryReport } from './report.js';
-export type { DeliveryOptions } from './options.js';
 
 /** The delivery engine as the exporters use it. */
 export interface DeliveryEngine {
