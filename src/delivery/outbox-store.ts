@@ -26,7 +26,7 @@ export interface Entry extends StoredCall {
 /** Values are `[FORMAT, admitted at, call]`; those of earlier formats read as unreadable. */
 const FORMAT = 3;
 
-/** `<pageId>/<seq>` after the outbox's `<prefix>/<name>/`; a pageId is a UUID. */
+/** `<pageId>/<seq>` after the outbox's `otel-cif/<name>/`; a pageId is a UUID. */
 export const PAGE_AND_SEQ = /^([\da-f-]{36})\/(\d+)$/;
 
 /** Bytes a key and its value take in Web Storage, which counts UTF-16 code units. */
