@@ -30,14 +30,15 @@ export function runInSpan<T>(span: Span, parent: Context, fn: () => T): T {
 
 /** Ends `span` when `answer` settles, or now when it is not a thenable that can be listened to. */
 function endWhenSettled(span: Span, answer: unknown): void {
+  // A thenable may call back twice, or both ways: its first call alone ends the span.
   let settled = false;
-  const once = (done: () => void) => () => {
+  const first = (endSpan: () => void): void => {
     if (settled) return;
     settled = true;
-    done();
+    endSpan();
   };
-  const ended = once(() => end(span));
-  if (!listen(answer, ended, (reason: unknown) => once(() => fail(span, reason))())) ended();
+  const ended = (): void => first(() => end(span));
+  if (!listen(answer, ended, (reason: unknown) => first(() => fail(span, reason)))) ended();
 }
 
 /**
