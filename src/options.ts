@@ -126,7 +126,7 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
   defaults: SourceDefaults<S, F> = SPAN_DEFAULTS as never,
 ): NormalizedOptions<S, F> {
   const c = check(`${defaults.name}: option`);
-  // The delivery first: beside what is no delivery, an option of one is not the mistake.
+  // The delivery first: when it is no CifDelivery, that is the mistake to name, not a delivery option beside it.
   if (sharedDelivery(c.read('delivery', () => options?.delivery), c)) {
     for (const name of Object.keys(DELIVERY_OPTIONS)) {
       const value = c.read(name, () => options[name as keyof CifDeliveryOptions]);

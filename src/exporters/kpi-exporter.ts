@@ -47,8 +47,8 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     // and one for every `truncated.*` counter. Later moves are told again at DEBUG.
     const warnings: Record<string, string> = { ...WARNINGS, ...source.warnings };
     const warned: Record<string, true> = {};
-    // Each counter as the last export left it, or Infinity once told until this export's look at
-    // the counters, so that one the mapping told of is not told again there.
+    // Each counter as the last look after an export left it; a warning from the mapping sets it to
+    // Infinity, so that the look after this export does not warn of it again.
     const counts: Record<string, number> = {};
     const warn = (counter: string, message = warnings[counter] ?? 'A value was cut to its Dataverse column size.'): void => {
       log(warned[counter] ? 'debug' : 'warn', `${message} Counted in getStats().${counter}${warned[counter] ? '' : '; shown once'}.`);
