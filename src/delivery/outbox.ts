@@ -6,8 +6,8 @@ import { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type O
 import { findStore, isQuotaError, type LockOptions } from './outbox-page.js';
 import { PAGE_AND_SEQ, decode, encode, sizeOf, type Entry } from './outbox-store.js';
 
-export { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
-export type { LockOptions, OutboxLocks } from './outbox-page.js';
+export { OUTBOX_DEFAULTS, type Outbox, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
+export type { OutboxLocks } from './outbox-page.js';
 export type { OutboxStore } from './outbox-store.js';
 export { createOutboxStats, type OutboxStats };
 
