@@ -41,7 +41,7 @@ export type CifShutdownError = InstanceType<typeof CifShutdownError>;
 /** The page's `setTimeout` threw, so a call's deadline could not be kept and the call was given up. */
 export const CifTimerError = errorClass(
   'CifTimerError',
-  (reason: unknown) => `setTimeout threw (${toError(reason).message}), so calls cannot be timed: given up`,
+  (reason: unknown) => `setTimeout threw (${reasonText(reason)}), so calls cannot be timed: given up`,
 );
 export type CifTimerError = InstanceType<typeof CifTimerError>;
 
@@ -62,23 +62,23 @@ export const CifExportError = errorClass<[message: string, errors: readonly Erro
 export type CifExportError = InstanceType<typeof CifExportError>;
 
 /**
- * Whatever the host rejected with, as a `CifHostError` whose message is a plain string, read once:
- * the message of an `Error`, of a `Map` (old CIF builds) or object holding one, a string, else a
- * description. The host's value may be a proxy whose getters throw or answer differently each
- * time, so nothing reads it after this. Never throws.
+ * What a thrown or rejected value says, read once: the message of an `Error`, of a `Map` (old CIF
+ * builds) or object holding one, a string; else `prefix` and a description. The value may be a
+ * proxy whose getters throw or answer differently each time, so nothing reads it after this.
+ * Never throws.
  */
-export function toError(reason: unknown): Error {
-  let message: string;
+export function reasonText(reason: unknown, prefix = ''): string {
   try {
     const text = typeof reason === 'string' ? reason : reason instanceof Map ? reason.get('message') : (reason as Partial<Error> | null)?.message;
-    message =
-      text && typeof text === 'string'
-        ? text
-        : `CIF host rejected the call: ${reason instanceof Error ? `${String(reason.name)} with no message` : describe(reason)}`;
+    return text && typeof text === 'string' ? text : prefix + (reason instanceof Error ? `${String(reason.name)} with no message` : describe(reason));
   } catch {
-    message = `CIF host rejected the call with a value that cannot be read`;
+    return `${prefix}a value that cannot be read`;
   }
-  return new CifHostError(message, reason);
+}
+
+/** Whatever the host rejected with, as a `CifHostError` whose message is `reasonText`'s and whose cause is the host's value. */
+export function toError(reason: unknown): Error {
+  return new CifHostError(reasonText(reason, 'CIF host rejected the call: '), reason);
 }
 
 function describe(reason: unknown): string {

@@ -46,13 +46,13 @@ describe('toError', () => {
   const revoked = Proxy.revocable({}, {});
   revoked.revoke();
   const hostile: Array<[string, unknown, string]> = [
-    ['a revoked proxy', revoked.proxy, 'CIF host rejected the call with a value that cannot be read'],
-    ['an object whose message getter throws', Object.defineProperty({}, 'message', { get: () => { throw new Error('x'); } }), 'CIF host rejected the call with a value that cannot be read'],
+    ['a revoked proxy', revoked.proxy, 'CIF host rejected the call: a value that cannot be read'],
+    ['an object whose message getter throws', Object.defineProperty({}, 'message', { get: () => { throw new Error('x'); } }), 'CIF host rejected the call: a value that cannot be read'],
     ['an Error with an empty message', new RangeError(''), 'CIF host rejected the call: RangeError with no message'],
     [
       'an Error whose name getter throws and that has no message',
       Object.defineProperty(new Error(), 'name', { get: () => { throw new Error('x'); } }),
-      'CIF host rejected the call with a value that cannot be read',
+      'CIF host rejected the call: a value that cannot be read',
     ],
   ];
   hostile.forEach(([what, reason, message]) =>

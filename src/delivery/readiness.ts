@@ -1,4 +1,4 @@
-import { CifNotLoadedError, toError } from '../errors.js';
+import { CifNotLoadedError, reasonText } from '../errors.js';
 import { log } from '../log.js';
 import type { CifAnalyticsClient } from '../types.js';
 
@@ -144,7 +144,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
     Promise.resolve(source.ready).then(
       () => become('ready', true),
       (reason: unknown) => {
-        failure = new CifNotLoadedError(`CIF library not loaded: the ready promise rejected: ${toError(reason).message}`);
+        failure = new CifNotLoadedError(`CIF library not loaded: the ready promise rejected: ${reasonText(reason)}`);
         become('failed', true);
       },
     );
@@ -159,7 +159,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
       }
     } catch (error) {
       // A sandboxed or hardened page: the global is still looked for at the first call and when a wait runs out.
-      log('warn', `Cannot listen for CIFInitDone (addEventListener threw: ${toError(error).message}); looking for Microsoft.CIFramework at calls`);
+      log('warn', `Cannot listen for CIFInitDone (addEventListener threw: ${reasonText(error)}); looking for Microsoft.CIFramework at calls`);
     }
   }
   return readiness;

@@ -576,6 +576,22 @@ describe('CifDelivery', () => {
       }),
     );
 
+    it('describes what setTimeout threw as thrown by the page, not as a host rejection', async () => {
+      const delivery = engine(new RecordingCifClient({ answer: hangs }), { timeoutMillis: 1_000 });
+      const fake = globalThis.setTimeout;
+      globalThis.setTimeout = (() => {
+        throw { code: 'TIMERS_OFF' };
+      }) as unknown as typeof setTimeout;
+      let result;
+      try {
+        result = watch(delivery.deliver(calls('A')));
+      } finally {
+        globalThis.setTimeout = fake;
+      }
+      await clock.tickAsync(0);
+      expect(result.value?.errors.map((e) => e.message)).to.deep.equal(['setTimeout threw ({"code":"TIMERS_OFF"}), so calls cannot be timed: given up']);
+    });
+
     it('gives up the calls left as no_timer at once when setTimeout fails as its timer is set again after firing', async () => {
       const delivery = engine(new RecordingCifClient({ answer: hangs }), { timeoutMillis: 1_000 });
       void delivery.deliver(calls('A'));
@@ -1118,17 +1134,17 @@ describe('CifDelivery', () => {
     let reads = 0;
     beforeEach(() => (reads = 0));
     const cases: Array<[string, unknown, RegExp]> = [
-      ['a revoked proxy', revoked.proxy, /^CIF host rejected the call with a value that cannot be read$/],
-      ['an Error subclass whose message getter throws', new Unreadable(), /^CIF host rejected the call with a value that cannot be read$/],
+      ['a revoked proxy', revoked.proxy, /^CIF host rejected the call: a value that cannot be read$/],
+      ['an Error subclass whose message getter throws', new Unreadable(), /^CIF host rejected the call: a value that cannot be read$/],
       [
         'a proxy of an Error whose message getter throws',
         new Proxy(new Error('hidden'), { get: (target, key) => { if (key === 'message') throw new Error('message trap'); return Reflect.get(target, key); } }),
-        /^CIF host rejected the call with a value that cannot be read$/,
+        /^CIF host rejected the call: a value that cannot be read$/,
       ],
       [
         'a proxy of an Error whose every getter throws',
         new Proxy(new Error('hidden'), { get: () => { throw new Error('get trap'); } }),
-        /^CIF host rejected the call with a value that cannot be read$/,
+        /^CIF host rejected the call: a value that cannot be read$/,
       ],
       [
         'a proxy of an Error whose message is a string once, then throws',
@@ -1144,8 +1160,8 @@ describe('CifDelivery', () => {
         ),
         /^Provider not active$/,
       ],
-      ['an object whose message getter throws', throwingGetter, /^CIF host rejected the call with a value that cannot be read$/],
-      ['a Map whose get throws', new HostileMap(), /^CIF host rejected the call with a value that cannot be read$/],
+      ['an object whose message getter throws', throwingGetter, /^CIF host rejected the call: a value that cannot be read$/],
+      ['a Map whose get throws', new HostileMap(), /^CIF host rejected the call: a value that cannot be read$/],
       ['an Error with an empty message', new TypeError(''), /^CIF host rejected the call: TypeError with no message$/],
     ];
     cases.forEach(([what, reason, message]) =>

@@ -350,6 +350,12 @@ describe('CifReadiness', () => {
     expect([client.current(), promised.current()]).to.deep.equal(['ready', 'ready']);
   });
 
+  it('describes what the ready promise rejected with as the page\'s, not as a host rejection', async () => {
+    const readiness = createReadiness({ kind: 'promise', ready: Promise.reject({ code: 'NO_CIF' }) }, () => {});
+    await tick();
+    expect(readiness.error(1).message).to.equal('CIF library not loaded: the ready promise rejected: {"code":"NO_CIF"}');
+  });
+
   it('fails readably when the ready promise rejects with a value that cannot be read', async () => {
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
@@ -357,7 +363,7 @@ describe('CifReadiness', () => {
     await tick();
     expect(readiness.current()).to.equal('failed');
     expect(readiness.error(1).message).to.equal(
-      'CIF library not loaded: the ready promise rejected: CIF host rejected the call with a value that cannot be read',
+      'CIF library not loaded: the ready promise rejected: a value that cannot be read',
     );
   });
 });

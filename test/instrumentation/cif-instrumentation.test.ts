@@ -194,7 +194,7 @@ describe('CifInstrumentation', () => {
       { what: 'an Error whose name cannot be read', reason: unreadableName, shows: failed('Provider not active', 'CifHostError', stack) },
       { what: 'a Map holding message, as old CIF builds do', reason: new Map([['message', 'Session not found']]), shows: failed('Session not found', 'CifHostError') },
       { what: 'a string', reason: 'FAILED', shows: failed('FAILED', 'CifHostError') },
-      { what: 'a value that cannot be read', reason: hostile, shows: failed('CIF host rejected the call with a value that cannot be read', 'CifHostError') },
+      { what: 'a value that cannot be read', reason: hostile, shows: failed('CIF host rejected the call: a value that cannot be read', 'CifHostError') },
     ].forEach(({ what, reason, shows: [status, events] }) =>
       it(`sets ERROR and records the exception when the host rejects with ${what}, and rejects the widget's call with the same reason`, async () => {
         const library = install();
