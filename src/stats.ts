@@ -50,9 +50,9 @@ export interface CifOutboxStats {
    */
   stored: number;
   /**
-   * Admitted but not written then, so kept in memory: over `maxBytes` or the store's quota (`full`),
-   * or the store or a lock failed (`store_error`). Each call is counted once; the outbox writes it
-   * again while it waits for a retry, and keeps it if that write succeeds.
+   * Admitted but not written then, so held in memory only: over `maxBytes` or the store's quota
+   * (`full`), or the store or a lock failed (`store_error`). Each call is counted once; the outbox
+   * writes it again while it waits for a retry, and stores it if that write succeeds.
    */
   notStored: { full: number; store_error: number };
   /** Stored by earlier pages that are gone, and admitted by this delivery. */

@@ -116,8 +116,9 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
 
   /**
    * A copy of the counters: what the mapping saw, sent and dropped, and the counters of its
-   * delivery: KPI events delivered and pending, calls made, retried, failed, timed out, queued,
-   * in flight and abandoned, and what was dropped or cut, by reason.
+   * delivery: KPI events delivered, pending and kept in the outbox for a later page, calls made,
+   * retried, failed, timed out, queued, in flight and abandoned, what was dropped or cut, by
+   * reason, and the outbox's own (`outbox.*`).
    */
   getStats(): T {
     return this.run.stats();
