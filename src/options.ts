@@ -145,7 +145,7 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
 /**
  * Validates a session with the check of its owner (such as `check('setCifSession:')`): throws a
  * `TypeError` that says what a field must be; or, given `leftOut`, warns with it appended instead
- * and leaves the field out (all of them when `session` is not an object).
+ * and leaves the field out, as `undefined` when it was given (all of them when `session` is not an object).
  */
 export function normalizeSession(session: CifSession | undefined, c: Check, leftOut?: string): CifSession {
   const normalized: CifSession = {};
@@ -163,6 +163,8 @@ export function normalizeSession(session: CifSession | undefined, c: Check, left
     } catch (error) {
       if (leftOut === undefined) throw error;
       log('warn', (error as Error).message + leftOut);
+      // Given, so that a nested session does not keep the enclosing one's in its place.
+      normalized[field] = undefined;
       if (!isRecord(session)) break;
     }
   }

@@ -1,7 +1,7 @@
 import { context, createContextKey, type Context } from '@opentelemetry/api';
 import { NAMESPACE } from '../log.js';
 import { normalizeSession } from '../options.js';
-import { check } from '../validate.js';
+import { check, isRecord } from '../validate.js';
 import type { CifSession } from '../types.js';
 
 const CIF_SESSION_KEY = createContextKey(`${NAMESPACE} session`);
@@ -9,11 +9,17 @@ const CIF_SESSION_KEY = createContextKey(`${NAMESPACE} session`);
 /**
  * Returns a copy of `ctx` that carries `session`, merged over the session `ctx` already carries:
  * the new session's fields win, the others are kept. A field that is not a string of at most 100
- * characters is left out with a `diag.warn`: no session, whatever it holds, makes this throw.
+ * characters is left out with a `diag.warn`, and the enclosing session's is not kept in its place
+ * (nor any, when `session` is not an object): no session, whatever it holds, makes this throw.
  * @example const ctx = setCifSession(context.active(), { conversationId, providerSessionId });
  */
 export function setCifSession(ctx: Context, session: CifSession): Context {
-  return ctx.setValue(CIF_SESSION_KEY, Object.freeze({ ...getCifSession(ctx), ...normalizeSession(session, check('setCifSession:'), ' It is left out.') }));
+  // What is left out is not taken from the enclosing session either: its KPI events are counted, never sent with another call's id.
+  // So a session that is no object keeps none of the enclosing ids; no session at all changes nothing.
+  const enclosing = session === undefined || isRecord(session) ? getCifSession(ctx) : undefined;
+  const merged: CifSession = { ...enclosing, ...normalizeSession(session, check('setCifSession:'), ' It is left out.') };
+  // Copied through JSON, which drops the fields left out: they hold undefined.
+  return ctx.setValue(CIF_SESSION_KEY, Object.freeze(JSON.parse(JSON.stringify(merged)) as CifSession));
 }
 
 /**

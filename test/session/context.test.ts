@@ -103,6 +103,24 @@ describe('setCifSession and getCifSession', () => {
       warning: /setCifSession: `session` must be an object \(got 'conv-1'\)\. It is left out\./,
     },
   ];
+  it('keeps the enclosing session as it is when given no session at all, as an untyped caller may', () => {
+    const messages = captureDiag();
+    const outer = { conversationId: 'conv-0', providerSessionId: 'prov-0' };
+    const ctx = setCifSession(setCifSession(ROOT_CONTEXT, outer), undefined as never);
+    expect(getCifSession(ctx)).to.deep.equal(outer);
+    expect(messages).to.deep.equal([]);
+  });
+
+  invalid.forEach(({ title, session, expected }) =>
+    it(`leaves out ${title} in a nested session without keeping the enclosing session's id in its place`, () => {
+      captureDiag();
+      const outer = { conversationId: 'conv-0', providerSessionId: 'prov-0', clientSessionId: 'tab-0', participantId: 'agent-0' };
+      const ctx = setCifSession(setCifSession(ROOT_CONTEXT, outer), session as CifSession);
+      // The outer fields the session does not name are kept; none is, beside a session that is not an object.
+      const kept = typeof session === 'object' && session !== null ? Object.entries(outer).filter(([field]) => !(field in session)) : [];
+      expect(getCifSession(ctx)).to.deep.equal({ ...Object.fromEntries(kept), ...expected });
+    }),
+  );
   invalid.forEach(({ title, session, expected, warning }) =>
     it(`leaves out ${title} with a diag warning instead of throwing`, () => {
       const messages = captureDiag();

@@ -206,6 +206,26 @@ describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
     });
   });
 
+  it("counts the KPI events of a nested session whose id is invalid, never sending them with the enclosing call's id in its place", async () => {
+    const s = setup(BasicTracerProvider, new AsyncLocalStorageContextManager());
+    provider = s.provider;
+    const messages = captureDiag();
+    withCifSession(CALL, () =>
+      // A telephony SDK's numeric call id, for a second call handled inside the first call's context.
+      withCifSession({ conversationId: 'conv-2', providerSessionId: 4711 } as unknown as CifSession, () => {
+        const span = s.tracer.startSpan('second call');
+        recordKpiEvent(span, 'CallAccepted', undefined, new Date(T1));
+        span.end();
+      }),
+    );
+    await provider.forceFlush();
+    expect(s.client.calls).to.deep.equal([]);
+    expect(s.exporter.getStats().dropped).to.include({ missing_identity: 1 });
+    expect(messages).to.have.length(2);
+    expect(messages[0]).to.match(/`session.providerSessionId` must be a string of at most 100 characters \(got 4711\)/);
+    expect(messages[1]).to.match(/span 'second call' has no cif\.provider_session\.id\./);
+  });
+
   it('reads the session from the parent context the span is started in, not only the active one', () => {
     const s = setup(BasicTracerProvider, new AsyncLocalStorageContextManager());
     provider = s.provider;
