@@ -28,8 +28,14 @@ export interface Check {
 /** Whether `value` is an object (not null) whose keys can be read. */
 export const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
 
-/** Whether `value` is an object of named options: an array, whose keys are indexes, is not. */
-export const isRecord = (value: unknown): value is object => isObject(value) && !Array.isArray(value);
+/** Whether `value` is an object of named options: an array, whose keys are indexes, is not, nor a revoked proxy, which cannot be told apart. */
+export const isRecord = (value: unknown): value is object => {
+  try {
+    return isObject(value) && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+};
 
 /** A whole number from `min` to `max`; null, like undefined, leaves the default in place. */
 const whole = (fallback: number | undefined, min: number, max: number, must: string): Rule => [

@@ -130,6 +130,15 @@ describe('setCifSession and getCifSession', () => {
       expect(messages[0]).to.match(warning);
     }),
   );
+
+  it('leaves out a revoked proxy as a session that is not an object, with a diag warning instead of throwing', () => {
+    const messages = captureDiag();
+    const { proxy, revoke } = Proxy.revocable({ conversationId: 'conv-1' }, {});
+    revoke();
+    const outer = setCifSession(ROOT_CONTEXT, { conversationId: 'conv-0', providerSessionId: 'prov-0' });
+    expect(getCifSession(setCifSession(outer, proxy))).to.deep.equal({});
+    expect(messages).to.deep.equal(['opentelemetry-exporter-cif setCifSession: `session` must be an object (got object). It is left out.']);
+  });
 });
 
 describe('withCifSession', () => {
