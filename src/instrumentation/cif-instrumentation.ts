@@ -219,7 +219,7 @@ export class CifInstrumentation {
       const callArgs = argumentsFor(args, started?.span);
       // The exporter's own calls are not traced: no closure for them.
       if (!started) return Reflect.apply(original, this, callArgs);
-      return runInSpan(started.span, started.parent, () => Reflect.apply(original, this, callArgs));
+      return runInSpan(started.span, started.parent, () => Reflect.apply(original, this, callArgs), true);
     };
     // Statics read through to the original, and instances are `instanceof` both.
     Object.setPrototypeOf(wrapper, original);

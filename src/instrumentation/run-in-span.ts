@@ -1,13 +1,14 @@
 import { context, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { toError } from '../errors.js';
+import { reasonText, toError } from '../errors.js';
 
 /**
  * Runs `fn` with `span` active under `parent`, and ends the span when `fn`'s answer settles: at
  * once for a value that is not a thenable, when a promise settles, with ERROR status and the
- * exception recorded for a throw or a rejection. What `fn` returns or throws passes through as
- * it is: the same promise, the same thrown value.
+ * exception recorded for a throw or a rejection: read as a host rejection for a call of the host,
+ * else as the page's own. What `fn` returns or throws passes through as it is: the same promise,
+ * the same thrown value.
  */
-export function runInSpan<T>(span: Span, parent: Context, fn: () => T): T {
+export function runInSpan<T>(span: Span, parent: Context, fn: () => T, host = false): T {
   let ran = false;
   let answer: T;
   try {
@@ -21,15 +22,15 @@ export function runInSpan<T>(span: Span, parent: Context, fn: () => T): T {
       end(span);
       return fn();
     }
-    fail(span, error);
+    fail(span, error, host);
     throw error;
   }
-  endWhenSettled(span, answer);
+  endWhenSettled(span, answer, host);
   return answer;
 }
 
 /** Ends `span` when `answer` settles, or now when it is not a thenable that can be listened to. */
-function endWhenSettled(span: Span, answer: unknown): void {
+function endWhenSettled(span: Span, answer: unknown, host: boolean): void {
   // A thenable may call back twice, or both ways: its first call alone ends the span.
   let settled = false;
   const first = (endSpan: () => void): void => {
@@ -38,7 +39,7 @@ function endWhenSettled(span: Span, answer: unknown): void {
     endSpan();
   };
   const ended = (): void => first(() => end(span));
-  if (!listen(answer, ended, (reason: unknown) => first(() => fail(span, reason)))) ended();
+  if (!listen(answer, ended, (reason: unknown) => first(() => fail(span, reason, host)))) ended();
 }
 
 /**
@@ -56,10 +57,11 @@ export function listen(answer: unknown, onFulfilled: () => void, onRejected: (re
   }
 }
 
-/** ERROR status with the reason read as the exporter reads host rejections, the exception, then the end. */
-function fail(span: Span, reason: unknown): void {
+/** ERROR status with the reason read as the exporter reads host rejections (or, not the host's, without naming the host), the exception, then the end. */
+function fail(span: Span, reason: unknown, host: boolean): void {
   try {
-    const { message, name } = toError(reason);
+    // A handler's throw is the page's own: no CifHostError type, no "CIF host rejected the call".
+    const { message, name } = host ? toError(reason) : { message: reasonText(reason), name: undefined };
     span.setStatus({ code: SpanStatusCode.ERROR, message });
     // The widget's own type and stack where they read as strings; never the stack of an error made here.
     span.recordException({ name: textOf(reason, 'name') ?? name, message, stack: textOf(reason, 'stack') });

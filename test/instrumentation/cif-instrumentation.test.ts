@@ -442,6 +442,20 @@ describe('CifInstrumentation', () => {
       });
     });
 
+    it('describes what a handler throws as its own, not as a host rejection, when it is no Error', async () => {
+      install();
+      register();
+      const thrown = { code: 'E_NO_SESSION' };
+      cif().addHandler!('onsessionclosed', () => {
+        throw thrown;
+      });
+      expect(await fake.fireEvent('onsessionclosed').catch((error: unknown) => error)).to.equal(thrown);
+      expect(finished()[1]).to.deep.include({
+        status: { code: SpanStatusCode.ERROR, message: '{"code":"E_NO_SESSION"}' },
+        events: [{ name: 'exception', attributes: { 'exception.message': '{"code":"E_NO_SESSION"}' } }],
+      });
+    });
+
     it('removes with removeHandler a handler added twice, and the host held it once', async () => {
       install();
       register();
