@@ -2,6 +2,7 @@ import { context, SpanKind, trace, type Attributes, type Context, type MeterProv
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
 import { log } from '../log.js';
+import { shown } from '../validate.js';
 import { withCorrelationId } from './correlation.js';
 import { HandlerRegistry, type AnyFunction } from './handlers.js';
 import { listen, runInSpan } from './run-in-span.js';
@@ -143,7 +144,7 @@ export class CifInstrumentation {
   /** Replaces the options; `target` is read at the next `enable()` or `CIFInitDone`. */
   setConfig(config: CifInstrumentationConfig = {}): void {
     if (typeof config !== 'object' || config === null) {
-      throw new TypeError(`CifInstrumentation: the config must be an object (got ${String(config)}).`);
+      throw new TypeError(`CifInstrumentation: the config must be an object (got ${shown(config)}).`);
     }
     const { enabled, target, correlationId } = config;
     // A misspelt option would otherwise silently leave its default in place.
@@ -152,11 +153,11 @@ export class CifInstrumentation {
     }
     for (const [name, value] of Object.entries({ enabled, correlationId })) {
       if (value !== undefined && typeof value !== 'boolean') {
-        throw new TypeError(`CifInstrumentation: ${name} must be true or false (got ${String(value)}).`);
+        throw new TypeError(`CifInstrumentation: ${name} must be true or false (got ${shown(value)}).`);
       }
     }
     if (target !== undefined && (typeof target !== 'object' || target === null)) {
-      throw new TypeError(`CifInstrumentation: target must be an object such as window (got ${String(target)}).`);
+      throw new TypeError(`CifInstrumentation: target must be an object such as window (got ${shown(target)}).`);
     }
     // As InstrumentationBase has it: `registerInstrumentations` enables only what says it is not enabled.
     this.config = { ...config, enabled: config.enabled ?? true };

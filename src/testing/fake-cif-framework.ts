@@ -1,6 +1,7 @@
 import { MAX_TIMER_MILLIS, startTimer, type Timer } from '../delivery/timers.js';
 import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
 import type { CifAnalyticsClient } from '../types.js';
+import { shown } from '../validate.js';
 import { RecordingCifClient } from './recording-client.js';
 
 /** Options of `installFakeCIFramework`. Every one is optional. */
@@ -57,17 +58,17 @@ export function installFakeCIFramework(
   const startAfterMillis = options?.startAfterMillis;
   // A longer delay than setTimeout honours would start the library at once.
   if (startAfterMillis !== undefined && !(Number.isFinite(startAfterMillis) && startAfterMillis >= 0 && startAfterMillis <= MAX_TIMER_MILLIS)) {
-    throw new TypeError(`installFakeCIFramework: startAfterMillis must be a number from 0 to ${MAX_TIMER_MILLIS} (got ${String(startAfterMillis)}).`);
+    throw new TypeError(`installFakeCIFramework: startAfterMillis must be a number from 0 to ${MAX_TIMER_MILLIS} (got ${shown(startAfterMillis)}).`);
   }
-  if (target === null || (typeof target !== 'object' && typeof target !== 'function')) throw new TypeError(`installFakeCIFramework: target must be an object (got ${String(target)}).`);
+  if (target === null || (typeof target !== 'object' && typeof target !== 'function')) throw new TypeError(`installFakeCIFramework: target must be an object (got ${shown(target)}).`);
   if (typeof client?.logAnalyticsEvent !== 'function') {
-    throw new TypeError(`installFakeCIFramework: client must have a logAnalyticsEvent method (got ${String(client)}).`);
+    throw new TypeError(`installFakeCIFramework: client must have a logAnalyticsEvent method (got ${shown(client)}).`);
   }
   const host = target as Host;
   const hadMicrosoft = hasOwn(host, 'Microsoft');
   const previousMicrosoft = host.Microsoft;
   if (previousMicrosoft !== undefined && (typeof previousMicrosoft !== 'object' || previousMicrosoft === null)) {
-    throw new TypeError(`installFakeCIFramework: target.Microsoft must be an object (got ${String(previousMicrosoft)}).`);
+    throw new TypeError(`installFakeCIFramework: target.Microsoft must be an object (got ${shown(previousMicrosoft)}).`);
   }
   const microsoft = previousMicrosoft ?? {};
   const hadCif = hasOwn(microsoft, 'CIFramework');

@@ -1,4 +1,5 @@
 import type { CifAnalyticsClient, CifAnalyticsData } from '../types.js';
+import { shown } from '../validate.js';
 
 /** One `logAnalyticsEvent` call, as the client received it. */
 export interface RecordedCifCall {
@@ -45,7 +46,7 @@ export class RecordingCifClient implements CifAnalyticsClient {
     this.answer = options?.answer ?? 'ok';
     const onCall = options?.onCall;
     // Refused here: taken as given, every call would fail with a TypeError of its own.
-    if (onCall !== undefined && typeof onCall !== 'function') throw new TypeError(`RecordingCifClient: onCall must be a function (got ${String(onCall)}).`);
+    if (onCall !== undefined && typeof onCall !== 'function') throw new TypeError(`RecordingCifClient: onCall must be a function (got ${shown(onCall)}).`);
     this.onCall = onCall;
   }
 

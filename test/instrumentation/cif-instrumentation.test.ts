@@ -1145,6 +1145,8 @@ describe('CifInstrumentation', () => {
       { config: null, message: 'CifInstrumentation: the config must be an object (got null).' },
       { config: 'on', message: 'CifInstrumentation: the config must be an object (got on).' },
       { config: { target: null }, message: 'CifInstrumentation: target must be an object such as window (got null).' },
+      { config: { enabled: [] }, message: 'CifInstrumentation: enabled must be true or false (got []).' },
+      { config: { correlationId: Object.create(null) as object }, message: 'CifInstrumentation: correlationId must be true or false (got object).' },
     ].forEach(({ config, message }) =>
       it(`refuses ${JSON.stringify(config)} with a TypeError that says what to change`, () => {
         expect(() => new CifInstrumentation(config as never)).to.throw(TypeError, message);

@@ -91,6 +91,15 @@ describe('installFakeCIFramework', () => {
     expect(target).to.deep.equal({});
   });
 
+  it('names the client in its TypeError also when the client has no prototype or is an array', () => {
+    expect(() => installFakeCIFramework({}, Object.create(null) as never)).to.throw(TypeError, 'installFakeCIFramework: client must have a logAnalyticsEvent method (got object).');
+    expect(() => installFakeCIFramework({}, [] as never)).to.throw(TypeError, 'installFakeCIFramework: client must have a logAnalyticsEvent method (got []).');
+    expect(() => installFakeCIFramework({}, undefined, { startAfterMillis: Object.create(null) as never })).to.throw(
+      TypeError,
+      'installFakeCIFramework: startAfterMillis must be a number from 0 to 2147483647 (got object).',
+    );
+  });
+
   it('takes null options as no options, as RecordingCifClient does', async () => {
     const target: { Microsoft?: { CIFramework?: CifAnalyticsClient } } = {};
     const fake = installFakeCIFramework(target, undefined, null as never);

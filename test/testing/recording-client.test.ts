@@ -52,6 +52,8 @@ describe('RecordingCifClient', () => {
   it('throws a TypeError when onCall is given and is not a function, instead of failing every call', () => {
     expect(() => new RecordingCifClient({ onCall: 'log' as never })).to.throw(TypeError, 'RecordingCifClient: onCall must be a function (got log).');
     expect(() => new RecordingCifClient({ onCall: null as never })).to.throw(TypeError, 'RecordingCifClient: onCall must be a function (got null).');
+    expect(() => new RecordingCifClient({ onCall: Object.create(null) as never })).to.throw(TypeError, 'RecordingCifClient: onCall must be a function (got object).');
+    expect(() => new RecordingCifClient({ onCall: [] as never })).to.throw(TypeError, 'RecordingCifClient: onCall must be a function (got []).');
   });
 
   it('takes null options as no options, as an untyped caller may pass them', async () => {
