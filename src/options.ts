@@ -127,7 +127,8 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
 ): NormalizedOptions<S, F> {
   const c = check(`${defaults.name}: option`);
   // The delivery first: when it is no CifDelivery, that is the mistake to name, not a delivery option beside it.
-  if (sharedDelivery(c.read('delivery', () => options?.delivery), c)) {
+  const delivery = sharedDelivery(c.read('delivery', () => options?.delivery), c);
+  if (delivery) {
     for (const name of Object.keys(DELIVERY_OPTIONS)) {
       const value = c.read(name, () => options[name as keyof CifDeliveryOptions]);
       if (value !== undefined) c.fail(name, 'belongs to the CifDelivery passed as `delivery`', value);
@@ -137,6 +138,8 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
   return deliveryOptions(options, c, {
     ...DELIVERY_OPTIONS,
     ...EXPORTER_ONLY_OPTIONS,
+    // The delivery the options beside it were checked by, whatever a getter answers next.
+    delivery: () => delivery,
     eventFilter: callback(defaults.eventFilter),
     correlationId: callback(defaults.correlationId),
   });

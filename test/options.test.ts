@@ -280,6 +280,26 @@ describe('options', () => {
     );
   });
 
+  it('sends through the delivery a getter of `delivery` answers first, by which it checked the delivery options beside it', () => {
+    const delivery = shutDownDeliveryAfterTest(new CifDelivery({ client: { logAnalyticsEvent: () => Promise.resolve('') } }));
+    let reads = 0;
+    const shared = normalizeOptions({
+      get delivery() {
+        return reads++ === 0 ? delivery : undefined;
+      },
+    });
+    expect(shared.delivery).to.equal(deliveries.get(delivery));
+    reads = 0;
+    const own = normalizeOptions({
+      get delivery() {
+        return reads++ === 0 ? undefined : delivery;
+      },
+      maxQueueSize: 5,
+    });
+    expect(own.delivery).to.equal(undefined);
+    expect(own.maxQueueSize).to.equal(5);
+  });
+
   it('warns about no option it knows', () => {
     const messages = captureDiag();
     try {
