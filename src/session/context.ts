@@ -11,13 +11,15 @@ const CIF_SESSION_KEY = createContextKey(`${NAMESPACE} session`);
  * the new session's fields win, the others are kept. A field that is not a string of at most 100
  * characters is left out with a `diag.warn`, and the enclosing session's is not kept in its place
  * (nor any, when `session` is not an object): no session, whatever it holds, makes this throw.
+ * Given `undefined`, it returns `ctx` itself.
  * @example const ctx = setCifSession(context.active(), { conversationId, providerSessionId });
  */
 export function setCifSession(ctx: Context, session: CifSession): Context {
+  // No session at all changes nothing: not even an empty session, which CifSampler would take as a CIF session.
+  if (session === undefined) return ctx;
   // What is left out is not taken from the enclosing session either: its KPI events are counted, never sent with another call's id.
-  // So a session that is no object keeps none of the enclosing ids; no session at all changes nothing.
-  const enclosing = session === undefined || isRecord(session) ? getCifSession(ctx) : undefined;
-  const merged: CifSession = { ...enclosing, ...normalizeSession(session, check('setCifSession:'), ' It is left out.') };
+  // So a session that is no object keeps none of the enclosing ids.
+  const merged: CifSession = { ...(isRecord(session) && getCifSession(ctx)), ...normalizeSession(session, check('setCifSession:'), ' It is left out.') };
   // Copied through JSON, which drops the fields left out: they hold undefined.
   return ctx.setValue(CIF_SESSION_KEY, Object.freeze(JSON.parse(JSON.stringify(merged)) as CifSession));
 }

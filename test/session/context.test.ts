@@ -1,7 +1,8 @@
 import { ROOT_CONTEXT, context, createContextKey, diag } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { expect } from 'chai';
-import { getCifSession, setCifSession, withCifSession, type CifSession } from '../../src/index.js';
+import { AlwaysOffSampler, BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { CifSampler, getCifSession, setCifSession, withCifSession, type CifSession } from '../../src/index.js';
 import { captureDiag } from '../helpers/diag.js';
 
 const CALL: CifSession = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
@@ -109,6 +110,14 @@ describe('setCifSession and getCifSession', () => {
     const ctx = setCifSession(setCifSession(ROOT_CONTEXT, outer), undefined as never);
     expect(getCifSession(ctx)).to.deep.equal(outer);
     expect(messages).to.deep.equal([]);
+  });
+
+  it('changes nothing when given no session at all where there was none, so CifSampler leaves the spans inside to its sampler', () => {
+    const provider = new BasicTracerProvider({ sampler: new CifSampler(new AlwaysOffSampler()) });
+    const ctx = setCifSession(ROOT_CONTEXT, undefined as never);
+    expect(getCifSession(ctx)).to.equal(undefined);
+    const span = withCifSession(undefined as never, () => provider.getTracer('widget').startSpan('idle'));
+    expect(span.isRecording()).to.equal(false);
   });
 
   invalid.forEach(({ title, session, expected }) =>
