@@ -132,14 +132,14 @@ export function ask<A, B, R extends boolean | string>(
   return fallback(a, b);
 }
 
-/** Dataverse keeps milliseconds: the rest of the nanoseconds is dropped, not rounded. A time that cannot be read is no valid date either. */
+/**
+ * Dataverse keeps milliseconds: the rest of the nanoseconds is dropped, not rounded. A time that
+ * cannot be read is none; one out of range comes out as it is (`isDataverseTime` tells), or `NaN`.
+ */
 export function hrTimeToMillis(time: HrTime): number | undefined {
   try {
-    const millis = time[0] * 1000 + Math.floor(time[1] / 1e6);
-    // Within what a `Date` holds.
-    if (Math.abs(millis) <= 8.64e15) return millis;
+    return time[0] * 1000 + Math.floor(time[1] / 1e6);
   } catch {
-    // Below.
+    return undefined;
   }
-  return undefined;
 }

@@ -61,8 +61,9 @@ function collectLogRecord(
   // A name of another type is not one: the KPI event is counted as missing its name.
   const name = typeof kpiName === 'string' ? kpiName : typeof eventName === 'string' ? eventName : undefined;
   const fields = readKpiFields(attributes, options.customAttributes, stats, warn);
-  // The SDK stamps `hrTime` at emit when the record has no timestamp; a foreign record may lack it.
-  const time = hrTimeToMillis(record.hrTime) === undefined ? record.hrTimeObserved : record.hrTime;
+  // The SDK stamps `hrTime` at emit when the record has no timestamp; a foreign record may lack it,
+  // or hold one past what a `Date` holds.
+  const time = Math.abs(hrTimeToMillis(record.hrTime) ?? NaN) <= 8.64e15 ? record.hrTime : record.hrTimeObserved;
   const sdkDroppedAttributes = sdkCount((record as { droppedAttributesCount?: unknown }).droppedAttributesCount);
 
   addKpiEvents(record, [[name, time, fields]], attributes, record.resource.attributes, () => `log record '${String(name)}'`, defaultLogRecordCorrelationId, options, stats, out, warn);

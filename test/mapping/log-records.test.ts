@@ -264,6 +264,18 @@ const cases: Case[] = [
     stats: { logRecordsSeen: 1, cifLogRecords: 1 },
   },
   {
+    title: 'keeps a record time at the last millisecond a Date holds, and drops the KPI event as Dataverse cannot store it',
+    records: [{ hrTime: [8.64e12, 0], hrTimeObserved: at(T2) }],
+    calls: [],
+    stats: { logRecordsSeen: 1, cifLogRecords: 1, dropped: { invalid_timestamp: 1 } },
+  },
+  {
+    title: 'stamps the KPI event at the observed time when the record time is a millisecond past what a Date holds',
+    records: [{ hrTime: [8.64e12, 1e6], hrTimeObserved: at(T2) }],
+    calls: [call([{ kpiEventName: 'CallAccepted', eventTimestamp: T2 }])],
+    stats: { logRecordsSeen: 1, cifLogRecords: 1 },
+  },
+  {
     title: 'drops and counts a KPI event when neither time is a valid date',
     records: [{ hrTime: [Number.NaN, 0], hrTimeObserved: [1e13, 0] }],
     calls: [],
