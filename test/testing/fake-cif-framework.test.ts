@@ -100,6 +100,19 @@ describe('installFakeCIFramework', () => {
     );
   });
 
+  it('installs on a function as target, as on any object', async () => {
+    const target = Object.assign(function page() {}, {}) as unknown as { Microsoft?: { CIFramework?: CifAnalyticsClient } };
+    const fake = installFakeCIFramework(target);
+    await target.Microsoft!.CIFramework!.logAnalyticsEvent({ events: [] } as never, 'e');
+    expect(fake.client.calls.map((c) => c.eventName)).to.deep.equal(['e']);
+  });
+
+  it('takes the longest delay setTimeout honours as startAfterMillis', () => {
+    let fake: ReturnType<typeof installFakeCIFramework> | undefined;
+    expect(() => (fake = installFakeCIFramework({}, undefined, { startAfterMillis: 2_147_483_647 }))).not.to.throw();
+    fake?.uninstall();
+  });
+
   it('takes null options as no options, as RecordingCifClient does', async () => {
     const target: { Microsoft?: { CIFramework?: CifAnalyticsClient } } = {};
     const fake = installFakeCIFramework(target, undefined, null as never);
