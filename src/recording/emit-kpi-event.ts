@@ -1,4 +1,6 @@
 import type { Attributes, Context, TimeInput } from '@opentelemetry/api';
+import { log } from '../log.js';
+import { shown } from '../validate.js';
 import { kpiEventAttributes, writeKpiEvent, type CifKpiEventDetails } from './kpi-event-attributes.js';
 
 /** The log record `emitKpiEvent` emits. */
@@ -15,6 +17,8 @@ export interface CifKpiLogRecord {
  */
 export interface CifLogger {
   emit(logRecord: CifKpiLogRecord): void;
+  /** False when the logger drops the record: no provider registered, or one shut down. */
+  enabled?(logRecord: CifKpiLogRecord): boolean;
 }
 
 /** Options of `emitKpiEvent`. Every one is optional. */
@@ -53,7 +57,27 @@ export function emitKpiEvent(
     if (time !== undefined) record.timestamp = time;
     if (context !== undefined) record.context = context;
     logger.emit(record);
+    if (!isEnabled(logger, record)) {
+      // Once per page, as for spans not exported: the fix is the same for each.
+      const warned = warnedNotEnabled;
+      warnedNotEnabled = true;
+      log(
+        warned ? 'debug' : 'warn',
+        `KPI event '${shown(name)}' lost: its logger is not enabled${warned ? '.' : ': no LoggerProvider is registered, or it is shut down or filters the record out. Shown once.'}`,
+      );
+    }
     return true;
   };
   writeKpiEvent(name, emit, 'emitted', 'there is no logger to emit it with');
 }
+
+/** Whether the logger keeps the record; one that cannot say is taken as keeping it. */
+function isEnabled(logger: CifLogger, record: CifKpiLogRecord): unknown {
+  try {
+    return typeof logger.enabled !== 'function' || logger.enabled(record);
+  } catch {
+    return true;
+  }
+}
+
+let warnedNotEnabled = false;

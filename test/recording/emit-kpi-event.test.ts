@@ -1,4 +1,5 @@
-import { context, diag, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { logs } from '@opentelemetry/api-logs';
+import { context, diag, DiagLogLevel, ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { millisToHrTime } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -118,6 +119,54 @@ describe('emitKpiEvent', () => {
       expect(messages[0]).to.include("KPI event 'CallAccepted' not emitted: there is no logger to emit it with.");
     }),
   );
+
+  const droppingLoggers: Array<[string, () => Promise<CifLogger>]> = [
+    ["the logs API's proxy logger, taken before any LoggerProvider is registered", async () => logs.getLogger('softphone')],
+    [
+      'of a LoggerProvider shut down',
+      async () => {
+        const logger = provider.getLogger('softphone');
+        await provider.shutdown();
+        return logger;
+      },
+    ],
+  ];
+  droppingLoggers.forEach(([what, take]) =>
+    it(`says the KPI event is lost, without throwing, when the logger is ${what}`, async () => {
+      const logger = await take();
+      const messages = captureDiag(DiagLogLevel.DEBUG);
+      expect(() => emitKpiEvent(logger, 'CallAccepted')).not.to.throw();
+      expect(messages.filter((m) => m.includes("KPI event 'CallAccepted' lost: its logger is not enabled"))).to.have.length(1);
+      expect(emitted()).to.deep.equal([]);
+    }),
+  );
+
+  it("sends through the logs API's proxy logger, saying nothing, once a LoggerProvider is registered after the logger was taken", () => {
+    const logger = logs.getLogger('softphone');
+    logs.setGlobalLoggerProvider(provider);
+    try {
+      const messages = captureDiag(DiagLogLevel.DEBUG);
+      emitKpiEvent(logger, 'CallAccepted');
+      expect(emitted().map((r) => r.eventName)).to.deep.equal(['CallAccepted']);
+      expect(messages.filter((m) => m.includes('opentelemetry-exporter-cif'))).to.deep.equal([]);
+    } finally {
+      logs.disable();
+    }
+  });
+
+  it('takes a logger whose enabled throws as keeping the record, and says nothing', () => {
+    const records: unknown[] = [];
+    const logger = {
+      emit: (record: unknown) => void records.push(record),
+      enabled: (): boolean => {
+        throw new Error('logger bug');
+      },
+    };
+    const messages = captureDiag(DiagLogLevel.DEBUG);
+    emitKpiEvent(logger, 'CallAccepted');
+    expect(records).to.have.length(1);
+    expect(messages.filter((m) => m.includes('opentelemetry-exporter-cif'))).to.deep.equal([]);
+  });
 
   it('says at error level, without throwing, when the logger throws', () => {
     const messages = captureDiag();
