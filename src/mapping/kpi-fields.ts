@@ -44,11 +44,8 @@ export type KpiFields = [reason?: string, additionalData?: string, action?: stri
 
 /** Whether a key of `attributes` starts with `prefix`; a bag that is absent (a foreign span's, its resource's or an event's may be) has none. */
 export function hasCifAttribute(attributes: AttributeBag | undefined, prefix = CIF_ATTRIBUTE_PREFIX): boolean {
-  // `for...in` over `undefined` runs no iteration.
-  for (const key in attributes) {
-    if (key.startsWith(prefix)) return true;
-  }
-  return false;
+  // Own keys only: a page's library may add enumerable keys to Object.prototype.
+  return Object.keys(attributes ?? {}).some((key) => key.startsWith(prefix));
 }
 
 /** Whether a span or log record was made by an instrumentation library (fetch, XHR, document load, ...), by the scope name they all use. */
@@ -81,7 +78,7 @@ export function readKpiFields(
     if (value !== undefined) (custom ??= new Map(shared)).set(column, value);
   }
   // One pass over the keys the bag has: looking up each field's key cost more, as most are absent.
-  for (const key in attributes) {
+  for (const key of Object.keys(attributes ?? {})) {
     const at = KPI_KEYS.indexOf(key);
     if (at < 0 && !key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
     const value = field(attributes, key, stats);

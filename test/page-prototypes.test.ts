@@ -1,0 +1,41 @@
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import { ATTR_CIF_CONVERSATION_ID, ATTR_CIF_PROVIDER_SESSION_ID, CifSpanExporter, recordKpiEvent } from '../src/index.js';
+import { RecordingCifClient } from '../src/testing/index.js';
+import { shutDownAfterTest } from './helpers/shut-down.js';
+
+/** Adds enumerable `properties` to `target` as old page libraries do, and returns how to take them away. */
+function extend(target: object, properties: Record<string, unknown>): () => void {
+  Object.assign(target, properties);
+  return () => {
+    for (const key of Object.keys(properties)) Reflect.deleteProperty(target, key);
+  };
+}
+
+/** Exports one span with one KPI event through a batch processor to `client`; returns the exporter. */
+async function exportOneKpiEvent(client: RecordingCifClient, options = {}): Promise<CifSpanExporter> {
+  const exporter = new CifSpanExporter({ client, ...options });
+  const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] }));
+  const span = provider.getTracer('widget').startSpan('call');
+  span.setAttributes({ [ATTR_CIF_CONVERSATION_ID]: 'c1', [ATTR_CIF_PROVIDER_SESSION_ID]: 'p1' });
+  recordKpiEvent(span, 'CallAccepted');
+  span.end();
+  await provider.forceFlush();
+  return exporter;
+}
+
+describe('a page whose old libraries added enumerable properties to Object.prototype', () => {
+  let restore: () => void = () => {};
+  afterEach(() => {
+    restore();
+  });
+
+  it('sends no KPI field that only Object.prototype holds', async () => {
+    restore = extend(Object.prototype, { 'cif.kpi.reason': 'from the page', 'cif.kpi.custom.msdyn_customattribute2': 'page' });
+    const client = new RecordingCifClient();
+    await exportOneKpiEvent(client);
+    expect(client.payloads().flatMap((data) => data.events)).to.deep.equal([
+      { kpiEventName: 'CallAccepted', eventTimestamp: client.payloads()[0]!.events[0]!.eventTimestamp },
+    ]);
+  });
+});
