@@ -1,7 +1,9 @@
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { ATTR_CIF_CONVERSATION_ID, ATTR_CIF_PROVIDER_SESSION_ID, CifSpanExporter, recordKpiEvent } from '../src/index.js';
 import { RecordingCifClient } from '../src/testing/index.js';
+import { captureDiag } from './helpers/diag.js';
 import { shutDownAfterTest } from './helpers/shut-down.js';
 
 /** Adds enumerable `properties` to `target` as old page libraries do, and returns how to take them away. */
@@ -28,6 +30,7 @@ describe('a page whose old libraries added enumerable properties to Object.proto
   let restore: () => void = () => {};
   afterEach(() => {
     restore();
+    diag.disable();
   });
 
   it('sends no KPI field that only Object.prototype holds', async () => {
@@ -37,5 +40,13 @@ describe('a page whose old libraries added enumerable properties to Object.proto
     expect(client.payloads().flatMap((data) => data.events)).to.deep.equal([
       { kpiEventName: 'CallAccepted', eventTimestamp: client.payloads()[0]!.events[0]!.eventTimestamp },
     ]);
+  });
+
+  it('warns of no counter that only Object.prototype holds', async () => {
+    restore = extend(Object.prototype, { count: 7 });
+    const messages = captureDiag(DiagLogLevel.DEBUG);
+    const exporter = await exportOneKpiEvent(new RecordingCifClient());
+    expect(messages.filter((line) => line.includes('count'))).to.deep.equal([]);
+    expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
   });
 });

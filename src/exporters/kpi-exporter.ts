@@ -68,10 +68,10 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
         // Only reachable when `items` itself cannot be iterated.
         return report(resultCallback, new TypeError(`${name}: export() needs an array`));
       }
-      for (const group in stats) {
-        const counters = stats[group] as number | Record<string, number>;
+      // Own keys only: a page's library may add enumerable keys to Object.prototype.
+      for (const [group, counters] of Object.entries(stats) as [string, number | Record<string, number>][]) {
         if (typeof counters === 'object') {
-          for (const reason in counters) moved(`${group}.${reason}`, counters[reason]!);
+          for (const [reason, count] of Object.entries(counters)) moved(`${group}.${reason}`, count);
         } else if (warnings[group]) moved(group, counters); // callbackErrors, not spansSeen.
       }
       if (closing || engine.isClosed) {
