@@ -95,6 +95,8 @@ export function check(owner: string): Check {
       for (const name of names) {
         const rule = table[name]!;
         let option = read(prefix + name, () => (value as Record<string, unknown>)[name]);
+        // What every object inherits is no option: a page library may add keys to Object.prototype.
+        if (option === ({} as Record<string, unknown>)[name]) option = undefined;
         if (typeof rule === 'function') {
           option = rule(option as never, c);
         } else {

@@ -49,4 +49,12 @@ describe('a page whose old libraries added enumerable properties to Object.proto
     expect(messages.filter((line) => line.includes('count'))).to.deep.equal([]);
     expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
   });
+
+  it('takes no option that only Object.prototype holds', async () => {
+    restore = extend(Object.prototype, { outbox: 5, dataFormat: 'xml', eventFilter: () => false });
+    const client = new RecordingCifClient();
+    const exporter = await exportOneKpiEvent(client);
+    expect(client.calls.map((call) => call.eventName)).to.deep.equal(['CallAccepted']);
+    expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
+  });
 });
