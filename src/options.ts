@@ -90,13 +90,10 @@ export const SPAN_DEFAULTS: SourceDefaults<CifReadableSpan, NormalizedOptions['e
 /** The delivery behind each `CifDelivery`, which its constructor sets. */
 export const deliveries = new WeakMap<CifDelivery, SharedDelivery>();
 
-/** The delivery behind the option `delivery`, if given; a `TypeError` for anything but a `CifDelivery`. */
-const sharedDelivery = (delivery: CifDelivery | undefined, c: Check): SharedDelivery | undefined =>
-  delivery === undefined ? undefined : deliveries.get(delivery) ?? c.fail('delivery', 'must be a CifDelivery', delivery);
-
 /** The options only an exporter takes: each `ExporterOnlyOption`, no other. */
 export const EXPORTER_ONLY_OPTIONS: Record<ExporterOnlyOption, OptionTable[string]> = {
-  delivery: sharedDelivery,
+  // Set by normalizeOptions, which checks it before the delivery options beside it.
+  delivery: () => undefined,
   session: normalizeSession,
   customAttributes: (map: Record<string, string> = {}, c: Check): Array<[string, string]> => {
     c.object('customAttributes', map);
@@ -127,7 +124,8 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
 ): NormalizedOptions<S, F> {
   const c = check(`${defaults.name}: option`);
   // The delivery first: when it is no CifDelivery, that is the mistake to name, not a delivery option beside it.
-  const delivery = sharedDelivery(c.read('delivery', () => options?.delivery), c);
+  const given = c.read('delivery', () => options?.delivery);
+  const delivery = given === undefined ? undefined : deliveries.get(given) ?? c.fail('delivery', 'must be a CifDelivery', given);
   if (delivery) {
     for (const name of Object.keys(DELIVERY_OPTIONS)) {
       const value = c.read(name, () => options[name as keyof CifDeliveryOptions]);
