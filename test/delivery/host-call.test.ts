@@ -21,6 +21,15 @@ class TwiceAnswering extends Promise<string> {
   }
 }
 
+/** A promise whose species constructor throws, so that `then` on it throws before it takes any callback. */
+class SpeciesThrowing extends Promise<string> {
+  static override get [Symbol.species](): PromiseConstructor {
+    return function () {
+      throw new Error('species constructor refused');
+    } as unknown as PromiseConstructor;
+  }
+}
+
 /** Calls a host answering with `answer()` and resolves with what `answered` got, each time it ran. */
 async function answersOf(answer: () => unknown, dataFormat: 'object' | 'json' = 'object'): Promise<Array<Error | undefined>> {
   const answers: Array<Error | undefined> = [];
@@ -94,6 +103,7 @@ describe('callHost', () => {
     ['a promise whose own then answers twice', () => Object.assign(Promise.resolve('ok'), { then: twice }), undefined],
     ['a promise whose then changes once read', changingThen, undefined],
     ['a promise whose own constructor is not Promise', () => Object.assign(Promise.resolve('ok'), { constructor: TwiceAnswering }), undefined],
+    ['a promise whose species constructor throws', () => SpeciesThrowing.resolve('ok'), 'species constructor refused'],
   ];
   answers.forEach(([what, answer, failure]) =>
     it(`answers once for a host that returns ${what}`, async () => {
