@@ -1259,6 +1259,23 @@ describe('CifDelivery', () => {
       expect(stats.dropped.host_error).to.equal(1);
     });
 
+    const unreadableAnswers: Array<[string, () => unknown]> = [
+      ['a revoked proxy', () => { const answer = Proxy.revocable({}, {}); answer.revoke(); return answer.proxy; }],
+      ['a proxy of a promise', () => new Proxy(Promise.resolve('ok'), {})],
+    ];
+    unreadableAnswers.forEach(([what, answer]) =>
+      it(`retries a call answered with ${what}, though the host took it, as it cannot tell`, async () => {
+        const made: string[] = [];
+        // Answered as it is, not through a promise of the client's that would adopt it.
+        const client = { logAnalyticsEvent: (_: unknown, eventName: string) => (made.push(eventName), made.length === 1 ? answer() : Promise.resolve('ok')) };
+        const result = watch(engine(client as CifAnalyticsClient).deliver(calls('A')));
+        await clock.runAllAsync();
+        expect(result.value).to.deep.equal(delivered(1));
+        expect(made).to.deep.equal(['A', 'A']);
+        expect(stats).to.include({ callsMade: 2, callsRetried: 1, kpiEventsDelivered: 1 });
+      }),
+    );
+
     it('reads a Microsoft global whose getter throws as no library, failing calls as cif_not_loaded in time', async () => {
       Object.defineProperty(globalThis, 'Microsoft', { get: () => { throw new Error('page trap'); }, configurable: true });
       const delivery = engine(undefined, { readyTimeoutMillis: 1_000 });
