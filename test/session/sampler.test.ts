@@ -12,7 +12,7 @@ import {
   type IdGenerator,
   type Sampler,
 } from '@opentelemetry/sdk-trace-base';
-import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { createLoggerConfigurator, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { expect } from 'chai';
 import { CifSampler, CifSessionSpanProcessor, CifSpanExporter, setCifSession, withCifSession, type CifWrappedSampler } from '../../src/index.js';
 import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent } from '../../src/logs.js';
@@ -216,6 +216,49 @@ describe('CifSampler', () => {
     await loggerProvider.forceFlush();
     expect(client.calls.map((c) => c.data)).to.deep.equal([{ ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: '2026-11-25T10:15:30.000Z' }] }]);
     await Promise.all([loggerProvider.shutdown(), provider.shutdown()]);
+  });
+
+  it('loses log-based KPI events emitted in unsampled spans when a loggerConfigurator sets traceBased: true, before any processor sees them', async () => {
+    const { provider, tracer } = setup(new AlwaysOffSampler());
+    const client = new RecordingCifClient();
+    const seen: string[] = [];
+    const loggerProvider = new LoggerProvider({
+      loggerConfigurator: createLoggerConfigurator([{ pattern: '*', config: { traceBased: true } }]),
+      processors: [
+        { onEmit: (record) => void seen.push(String(record.eventName)), forceFlush: () => Promise.resolve(), shutdown: () => Promise.resolve() },
+        new CifSessionLogRecordProcessor(),
+        new SimpleLogRecordProcessor({ exporter: new CifLogRecordExporter({ client }) }),
+      ],
+    });
+    // At DEBUG: emitKpiEvent warns once per page, and an earlier test may have had that warning.
+    const messages = captureDiag(DiagLogLevel.DEBUG);
+    withCifSession(CALL, () =>
+      tracer.startActiveSpan('call', (span) => {
+        emitKpiEvent(loggerProvider.getLogger('softphone'), 'CallAccepted');
+        span.end();
+      }),
+    );
+    await loggerProvider.forceFlush();
+    expect([seen, client.calls]).to.deep.equal([[], []]);
+    expect(messages.filter((m) => m.includes("KPI event 'CallAccepted' lost: its logger is not enabled"))).to.have.length(1);
+    await Promise.all([loggerProvider.shutdown(), provider.shutdown()]);
+  });
+
+  it('loses a child under a CIF session whose parent was not sampled when CifSampler is inside a ParentBasedSampler, which never asks it', async () => {
+    const cif = new CifSampler(new AlwaysOffSampler());
+    const asked: string[] = [];
+    const inner: Sampler = { shouldSample: (...args: Parameters<Sampler['shouldSample']>) => (asked.push(args[2]), cif.shouldSample(...args)), toString: () => cif.toString() };
+    const { client, provider, tracer } = setup(new ParentBasedSampler({ root: inner }));
+    const page = tracer.startSpan('page load');
+    withCifSession(CALL, () => {
+      const call = tracer.startSpan('call', {}, trace.setSpan(context.active(), page));
+      call.addEvent('CallAccepted');
+      call.end();
+    });
+    page.end();
+    await provider.forceFlush();
+    expect([asked, client.calls]).to.deep.equal([['page load'], []]);
+    await provider.shutdown();
   });
 
   it('records a child under a CIF session whose parent the wrapped ParentBasedSampler did not sample', async () => {
