@@ -226,6 +226,39 @@ describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
     expect(messages[1]).to.match(/span 'second call' has no cif\.provider_session\.id\./);
   });
 
+  it("stamps none of the ids on a span already at its attributeCountLimit, whose KPI events then drop as missing_identity unless the session option has them", async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const bare = new RecordingCifClient();
+    const withOption = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client: bare });
+    const messages = captureDiag();
+    provider = new BasicTracerProvider({
+      spanLimits: { attributeCountLimit: 2 },
+      spanProcessors: [
+        new CifSessionSpanProcessor(),
+        new SimpleSpanProcessor(exporter),
+        new SimpleSpanProcessor(new CifSpanExporter({ client: withOption, session: CALL })),
+      ],
+    });
+    withCifSession(CALL, () => {
+      const span = provider!.getTracer('softphone').startSpan('call', { attributes: { 'call.queue': 'billing', 'call.kind': 'inbound' } });
+      recordKpiEvent(span, 'CallAccepted', undefined, new Date(T1));
+      span.end();
+    });
+    await provider.forceFlush();
+    expect(bare.calls).to.deep.equal([]);
+    expect(exporter.getStats().dropped.missing_identity).to.equal(1);
+    expect(exporter.getStats().droppedFields.sdk_attribute_limit).to.equal(2);
+    const fieldsLost = 'opentelemetry-exporter-cif Fields lost: the SDK dropped attributes over spanLimits.attribute*CountLimit. Counted in getStats().droppedFields.sdk_attribute_limit; shown once.';
+    // The ids' warning from the exporter without them; the SDK's drop from both exporters.
+    expect(messages).to.deep.equal([
+      "opentelemetry-exporter-cif KPI events dropped: span 'call' has no cif.conversation.id and cif.provider_session.id. Counted in getStats().dropped.missing_identity; shown once.",
+      fieldsLost,
+      fieldsLost,
+    ]);
+    expect(withOption.payloads()).to.deep.equal([{ ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }] }]);
+  });
+
   it('reads the session from the parent context the span is started in, not only the active one', () => {
     const s = setup(BasicTracerProvider, new AsyncLocalStorageContextManager());
     provider = s.provider;
