@@ -144,6 +144,24 @@ describe('recordKpiEvent', () => {
     expect(messages[0]).to.match(/KPI event 'CallHold' not recorded.*span is closed/);
   });
 
+  const hostileDetails: Array<[string, () => CifKpiEventDetails]> = [
+    ['a reason getter that throws', () => Object.defineProperty({}, 'reason', { get: () => { throw new Error('reason trap'); } })],
+    ['customData whose keys cannot be listed', () => ({ customData: new Proxy({}, { ownKeys: () => { throw new Error('customData trap'); } }) })],
+  ];
+  hostileDetails.forEach(([what, make]) =>
+    it(`records nothing on the span and says why at error level, without throwing, given details with ${what}`, async () => {
+      const messages = captureDiag();
+      const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+      expect(() => recordKpiEvent(span, 'CallHold', make())).not.to.throw();
+      span.end();
+      await provider.forceFlush();
+      expect((span as unknown as ReadableSpan).events).to.deep.equal([]);
+      expect(client.calls).to.deep.equal([]);
+      expect(messages).to.have.length(1);
+      expect(messages[0]).to.match(/^opentelemetry-exporter-cif KPI event 'CallHold' not recorded Error: \w+ trap/);
+    }),
+  );
+
   it('does not throw when the span is a Proxy whose every read throws, or the name cannot be written', () => {
     const messages = captureDiag();
     const span = new Proxy({}, { get: () => { throw new Error('span trap'); } }) as Span;
