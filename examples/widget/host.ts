@@ -1,21 +1,29 @@
 // Plays the Dynamics 365 host: after a short delay (the CIF library loading) it installs a fake
 // Microsoft.CIFramework, which fires CIFInitDone, and lists each logAnalyticsEvent call.
+// `?cifLoadDelay=` sets the delay in milliseconds; `?cifLoadDelay=never` waits for `cifHost.load()`.
 import type { CifAnalyticsData } from '../../src/index.js';
 import { RecordingCifClient, installFakeCIFramework, type RecordedCifCall } from '../../src/testing/index.js';
 
-/** How long the library takes to "load"; `?cifLoadDelay=` changes it. */
-const LOAD_DELAY_MILLIS = Number(new URLSearchParams(location.search).get('cifLoadDelay') ?? 1500);
+const loadDelay = new URLSearchParams(location.search).get('cifLoadDelay') ?? '1500';
 
 const client = new RecordingCifClient({ onCall: show });
-// Read by the end-to-end tests.
-(window as unknown as { cifHost: { calls: RecordedCifCall[] } }).cifHost = { calls: client.calls };
+// Used by the end-to-end tests.
+(window as unknown as { cifHost: CifHost }).cifHost = { calls: client.calls, load };
 
-setTimeout(() => {
+if (loadDelay !== 'never') setTimeout(load, Number(loadDelay));
+
+function load(): void {
   installFakeCIFramework(window, client);
   const status = document.getElementById('cif-status')!;
   status.textContent = 'CIFInitDone: Microsoft.CIFramework is ready';
   status.className = 'status ready';
-}, LOAD_DELAY_MILLIS);
+}
+
+/** What the page shows the end-to-end tests as `window.cifHost`. */
+export interface CifHost {
+  calls: RecordedCifCall[];
+  load(): void;
+}
 
 function show(call: RecordedCifCall, index: number): void {
   const item = document.createElement('li');

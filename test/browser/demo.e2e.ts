@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type { Page } from 'playwright-core';
 import type { CifAnalyticsData } from '../../src/index.js';
 import type { RecordedCifCall } from '../../src/testing/index.js';
+import type { CifHost } from '../../examples/widget/host.js';
 import { startDemo, type DemoServer } from '../../scripts/demo.js';
 import { launchChromium, type Browser } from './chromium.js';
 
@@ -15,12 +16,12 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO_MILLIS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 async function hostCalls(page: Page): Promise<RecordedCifCall[]> {
-  return page.evaluate(() => (window as unknown as { cifHost: { calls: RecordedCifCall[] } }).cifHost.calls);
+  return page.evaluate(() => (window as unknown as { cifHost: CifHost }).cifHost.calls);
 }
 
 async function waitForCalls(page: Page, count: number): Promise<RecordedCifCall[]> {
   await page.waitForFunction(
-    (n) => (window as unknown as { cifHost: { calls: unknown[] } }).cifHost.calls.length >= n,
+    (n) => (window as unknown as { cifHost: CifHost }).cifHost.calls.length >= n,
     count,
     { timeout: 15_000 },
   );
@@ -96,8 +97,8 @@ describe('the demo widget in Chromium', function () {
   it('at 360 px, holds every KPI event of an accepted call until CIFInitDone, then sends them with the trace id as correlationId', async () => {
     const { page, errors } = await browser.newPage();
     await page.setViewportSize(NARROW);
-    // The host takes 6 s to load the CIF library, time enough to click through the whole call.
-    await page.goto(`${demo.url}?cifLoadDelay=6000`);
+    // The host loads the CIF library only when the test says, after the whole call.
+    await page.goto(`${demo.url}?cifLoadDelay=never`);
     // Ring before the host has loaded the CIF library: every call must wait for CIFInitDone.
     await page.click('#ring');
     expect(await page.locator('#cif-status').innerText()).to.match(/loading/);
@@ -111,6 +112,7 @@ describe('the demo widget in Chromium', function () {
     expect(await page.locator('#cif-status').innerText(), 'the host loaded CIF before the call ended').to.match(/loading/);
     expect(await hostCalls(page)).to.deep.equal([]);
     const id = await identity(page);
+    await page.evaluate(() => (window as unknown as { cifHost: CifHost }).cifHost.load());
     const calls = await waitForCalls(page, 6);
 
     expectCalls(calls, id, [
