@@ -187,6 +187,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     }
   }
 
+  /** Takes the calls of each page of `open` once it closes, as this page then holds its lock. */
+  function takeWhenClosed(open: string[]): void {
+    say(`waiting for ${open.length} open pages to close`);
+    for (const id of open) void lock(id, { signal: stopWaiting.signal }).then((held) => held && takeOver([id]));
+  }
+
   function holds(entry: Entry, look?: boolean): boolean {
     try {
       // Gone from the store, the entry is this page's to settle (`bytes` is counted afresh when it matters).
@@ -224,6 +230,28 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     claim(onCalls, onFirstPass = () => {}) {
       handOver = onCalls;
       const others = disposed ? [] : [...new Set(list().map(([, id]) => id))].filter((id) => id !== pageId);
+      const watched = new Set([pageId, ...others]);
+      try {
+        // A page that opens later is known by its first write, which other tabs hear of: its calls are taken when it closes.
+        addEventListener(
+          'storage',
+          (event: { key: string | null }) => {
+            try {
+              const { key } = event;
+              const id = key?.startsWith(base) && PAGE_AND_SEQ.exec(key.slice(base.length))?.[1];
+              if (id && !watched.has(id)) {
+                watched.add(id);
+                takeWhenClosed([id]);
+              }
+            } catch {
+              // An event the page made up, whose key cannot be read.
+            }
+          },
+          { signal: stopWaiting.signal },
+        );
+      } catch {
+        // No window to listen on (outside a page, with a store given): only the pages found now are watched.
+      }
       if (others.length === 0) return onFirstPass();
       say(`claiming ${others.length} other pages`);
       void Promise.all(others.map((id) => lock(id, { ifAvailable: true }))).then((granted) => {
@@ -231,8 +259,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
         onFirstPass();
         const open = others.filter((_, i) => !granted[i]);
         if (disposed || open.length === 0) return;
-        say(`waiting for ${open.length} open pages to close`);
-        for (const id of open) void lock(id, { signal: stopWaiting.signal }).then((held) => held && takeOver([id]));
+        takeWhenClosed(open);
       });
     },
     dispose() {

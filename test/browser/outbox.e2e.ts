@@ -74,4 +74,19 @@ describe('the outbox over localStorage and Web Locks, in two Chromium tabs', fun
     expect([...open.errors, ...other.errors]).to.deep.equal([]);
     await other.page.close();
   });
+
+  it('takes over the calls of a tab opened after it once that tab closes, knowing it by its writes', async () => {
+    const first = await tab('later');
+    const later = await tab('later');
+    await run(later.page, (outbox) => outbox.add(['C0', 'C1']));
+    await storedCount(later.page, 'later', 2);
+    await logged(first.page, STILL_OPEN);
+    expect(await run(first.page, (outbox) => outbox.claimed())).to.deep.equal([]);
+
+    await later.page.close();
+    await first.page.waitForFunction(() => (window as unknown as { outboxPage: OutboxPage }).outboxPage.claimed().length > 0);
+    expect(await run(first.page, (outbox) => outbox.claimed())).to.deep.equal(['C0', 'C1']);
+    expect([...first.errors, ...later.errors]).to.deep.equal([]);
+    await first.page.close();
+  });
 });

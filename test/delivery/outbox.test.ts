@@ -484,6 +484,101 @@ describe('outbox', () => {
       expect(page.claimed.map(names)).to.deep.equal([['B0', 'B2']]);
     });
 
+    describe('a page opened after its claim', () => {
+      /** The window of the claiming page: the storage events it hears are those the test fires. */
+      let window: EventTarget;
+      beforeEach(() => (window = new EventTarget()));
+      const claimInWindow = (page: Page) => withPageGlobals({ addEventListener: window.addEventListener.bind(window) }, () => claim(page));
+      /** What another tab's write (or removal) under `storageKey` tells this one, as a `StorageEvent` has it. */
+      const storageEvent = (storageKey: unknown) => window.dispatchEvent(Object.assign(new Event('storage'), { key: storageKey }));
+      /** A lock manager of its own for the claiming page, which notes the name of each lock asked for. */
+      function notingLocks(requests: string[]): OutboxLocks {
+        const { locks } = manager.client();
+        return { request: (name, options, callback) => (requests.push(name), locks.request(name, options, callback)) };
+      }
+
+      it('is known by the storage event of its first write, and its calls are taken when it closes', async () => {
+        const page = open(PAGE_A);
+        claimInWindow(page);
+        await settle();
+        const later = await openWith(PAGE_B, [call('B0'), call('B1')]);
+        storageEvent(key(PAGE_B, 0));
+        await settle();
+        expect(page.claimed).to.deep.equal([]);
+        expect(debugLines()).to.include('outbox: waiting for 1 open pages to close');
+        later.client.crash();
+        await settle();
+        expect(page.claimed.map(names)).to.deep.equal([['B0', 'B1']]);
+      });
+
+      it('asks for the lock of each such page once, whatever it writes or removes', async () => {
+        const requests: string[] = [];
+        const page = open(PAGE_A, {}, notingLocks(requests));
+        claimInWindow(page);
+        await settle();
+        [key(PAGE_B, 0), key(PAGE_B, 1), key(PAGE_B, 0), key(PAGE_C, 0)].forEach(storageEvent);
+        expect(requests).to.deep.equal([`otel-cif/widget/${PAGE_A}`, `otel-cif/widget/${PAGE_B}`, `otel-cif/widget/${PAGE_C}`]);
+      });
+
+      it('ignores the keys of other names, of names nested in its own, of other formats, its own and those it found at its claim', async () => {
+        await crashedWith(PAGE_C, [call('C0')]);
+        const requests: string[] = [];
+        const page = open(PAGE_A, {}, notingLocks(requests));
+        claimInWindow(page);
+        await settle();
+        requests.splice(0);
+        [key(PAGE_B, 0, 'other'), key(PAGE_B, 0, 'widget/nested'), `otel-cif/widget/${PAGE_B}`, 'otel-cif/probe', key(PAGE_A, 0), key(PAGE_C, 1), null].forEach(storageEvent);
+        await settle();
+        expect(requests).to.deep.equal([]);
+        expect(page.claimed.map(names)).to.deep.equal([['C0']]);
+      });
+
+      it('never throws into the page for an event it made up, whose key is no string or cannot be read', async () => {
+        const requests: string[] = [];
+        const page = open(PAGE_A, {}, notingLocks(requests));
+        claimInWindow(page);
+        await settle();
+        requests.splice(0);
+        const unreadable = Object.defineProperty(new Event('storage'), 'key', {
+          get() {
+            throw new Error('page bug');
+          },
+        });
+        for (const event of [unreadable, Object.assign(new Event('storage'), { key: 42 }), Object.assign(new Event('storage'), { key: { startsWith: 1 } })]) {
+          expect(window.dispatchEvent(event)).to.equal(true);
+        }
+        storageEvent(key(PAGE_B, 0));
+        expect(requests).to.deep.equal([`otel-cif/widget/${PAGE_B}`]);
+      });
+
+      it('stops listening once disposed', async () => {
+        const requests: string[] = [];
+        const page = open(PAGE_A, {}, notingLocks(requests));
+        claimInWindow(page);
+        await settle();
+        page.outbox.dispose();
+        requests.splice(0);
+        storageEvent(key(PAGE_B, 0));
+        await settle();
+        expect(requests).to.deep.equal([]);
+      });
+
+      it('is not watched where the page has no window to listen on, and the claim goes on', async () => {
+        await crashedWith(PAGE_C, [call('C0')]);
+        const page = open(PAGE_A);
+        withPageGlobals(
+          {
+            addEventListener: () => {
+              throw new Error('no window');
+            },
+          },
+          () => claim(page),
+        );
+        await settle();
+        expect(page.claimed.map(names)).to.deep.equal([['C0']]);
+      });
+    });
+
     it('keeps the locks of pages it took from until it goes, so what it has not removed is taken by the next page', async () => {
       await crashedWith(PAGE_C, [call('C0'), call('C1'), call('C2')]);
       const first = open(PAGE_A);
