@@ -49,5 +49,4 @@ describe('OpenTelemetry browser SDK, as docs/instrumentation.md describes it', (
       await sdk.shutdown();
     }
   });
-
 });
