@@ -239,7 +239,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
             try {
               const { key } = event;
               const id = key?.startsWith(base) && PAGE_AND_SEQ.exec(key.slice(base.length))?.[1];
-              if (id && !watched.has(id)) {
+              // Once disposed, in a browser that kept the listener for want of `signal` support.
+              if (id && !disposed && !watched.has(id)) {
                 watched.add(id);
                 takeWhenClosed([id]);
               }

@@ -563,6 +563,21 @@ describe('outbox', () => {
         expect(requests).to.deep.equal([]);
       });
 
+      it('hears nothing once disposed in a browser that keeps the listener, as one without `signal` in addEventListener options', async () => {
+        const requests: string[] = [];
+        const page = open(PAGE_A, {}, notingLocks(requests));
+        const withoutSignal = (type: string, listener: EventListener) => window.addEventListener(type, listener);
+        withPageGlobals({ addEventListener: withoutSignal }, () => claim(page));
+        await settle();
+        page.outbox.dispose();
+        requests.splice(0);
+        logged.splice(0);
+        storageEvent(key(PAGE_B, 0));
+        await settle();
+        expect(requests).to.deep.equal([]);
+        expect(debugLines()).to.deep.equal([]);
+      });
+
       it('is not watched where the page has no window to listen on, and the claim goes on', async () => {
         await crashedWith(PAGE_C, [call('C0')]);
         const page = open(PAGE_A);
