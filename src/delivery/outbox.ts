@@ -53,9 +53,10 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
 
   /**
    * Asks for the lock of page `id`; resolves true once granted, the lock then held until this page
-   * goes; false when not: not available, aborted, disposed, or the lock manager failed (counted).
+   * goes, or let go at once when `take` says nothing was taken; false when not: not available,
+   * aborted, disposed, or the lock manager failed (counted).
    */
-  function lock(id: string, options: LockOptions): Promise<boolean> {
+  function lock(id: string, options: LockOptions, take?: () => unknown): Promise<boolean> {
     return new Promise((resolve) => {
       // Async, so that a lock manager that throws, or returns a thenable that throws, rejects.
       const request = async () =>
@@ -63,7 +64,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
           const held = !!granted && !disposed;
           resolve(held);
           // A lock not held is let go at once.
-          return held && life;
+          return held && (!take || take()) && life;
         });
       // A request that ends without granting the lock leaves nothing waiting for it.
       void request()
@@ -163,8 +164,11 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     if (full) say(`call '${entry.call.eventName}' not stored: over maxBytes ${maxBytes} or the quota`, 'notStored.full');
   }
 
-  /** Hands over, oldest first, the entries of the pages `gone`, whose locks this page now holds; removes expired and unreadable ones. */
-  function takeOver(gone: string[]): void {
+  /**
+   * Hands over, oldest first, the entries of the pages `gone`, whose locks this page now holds; removes expired and
+   * unreadable ones. Returns how many it handed over.
+   */
+  function takeOver(gone: string[]): number {
     const at = now();
     const taken: Entry[] = [];
     for (const [key, id, seq, value] of gone.length > 0 && !disposed ? list() : []) {
@@ -185,12 +189,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       // Delivery admits them as it admits an export's calls, which never throws.
       handOver(taken);
     }
-  }
-
-  /** Takes the calls of each page of `open` once it closes, as this page then holds its lock. */
-  function takeWhenClosed(open: string[]): void {
-    say(`waiting for ${open.length} open pages to close`);
-    for (const id of open) void lock(id, { signal: stopWaiting.signal }).then((held) => held && takeOver([id]));
+    return taken.length;
   }
 
   function holds(entry: Entry, look?: boolean): boolean {
@@ -231,6 +230,11 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       handOver = onCalls;
       const others = disposed ? [] : [...new Set(list().map(([, id]) => id))].filter((id) => id !== pageId);
       const watched = new Set([pageId, ...others]);
+      /** Takes the calls of each page of `open` once it closes; the lock of one that left none is let go of, and the page forgotten. */
+      const takeWhenClosed = (open: string[]): void => {
+        say(`waiting for ${open.length} open pages to close`);
+        for (const id of open) void lock(id, { signal: stopWaiting.signal }, () => takeOver([id]) || !watched.delete(id));
+      };
       try {
         // A page that opens later is known by its first write, which other tabs hear of: its calls are taken when it closes.
         addEventListener(

@@ -578,6 +578,29 @@ describe('outbox', () => {
         expect(debugLines()).to.deep.equal([]);
       });
 
+      it('lets go of the lock of each page that closed leaving nothing to take, and forgets it, so made-up pages hold nothing', async () => {
+        const requests: string[] = [];
+        const page = open(PAGE_A, {}, notingLocks(requests));
+        claimInWindow(page);
+        await settle();
+        const sent = open(PAGE_B);
+        const left = open(PAGE_C);
+        await settle();
+        const b0 = sent.outbox.add(call('B0'));
+        left.outbox.add(call('C0'));
+        const madeUp = ['dddddddd-dddd-4ddd-8ddd-dddddddddddd', 'eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee'];
+        [PAGE_B, PAGE_C, ...madeUp].forEach((id) => storageEvent(key(id, 0)));
+        sent.outbox.remove(b0);
+        sent.client.crash();
+        left.client.crash();
+        await settle();
+        expect(page.claimed.map(names)).to.deep.equal([['C0']]);
+        expect(manager.held().sort()).to.deep.equal([`otel-cif/widget/${PAGE_A}`, `otel-cif/widget/${PAGE_C}`]);
+        requests.splice(0);
+        [PAGE_B, PAGE_C, ...madeUp].forEach((id) => storageEvent(key(id, 1)));
+        expect(requests).to.deep.equal([PAGE_B, ...madeUp].map((id) => `otel-cif/widget/${id}`));
+      });
+
       it('is not watched where the page has no window to listen on, and the claim goes on', async () => {
         await crashedWith(PAGE_C, [call('C0')]);
         const page = open(PAGE_A);
