@@ -551,12 +551,21 @@ describe('outbox', () => {
         expect(requests).to.deep.equal([`otel-cif/widget/${PAGE_B}`]);
       });
 
-      it('stops listening once disposed', async () => {
+      it('stops listening once disposed, its listener removed', async () => {
         const requests: string[] = [];
         const page = open(PAGE_A, {}, notingLocks(requests));
-        claimInWindow(page);
+        /** Listeners added and not yet removed by their `signal`. */
+        let listeners = 0;
+        const countingAdd = (type: string, listener: EventListener, options?: AddEventListenerOptions) => {
+          listeners++;
+          options?.signal?.addEventListener('abort', () => listeners--);
+          window.addEventListener(type, listener, options);
+        };
+        withPageGlobals({ addEventListener: countingAdd }, () => claim(page));
         await settle();
+        expect(listeners).to.equal(1);
         page.outbox.dispose();
+        expect(listeners).to.equal(0);
         requests.splice(0);
         storageEvent(key(PAGE_B, 0));
         await settle();
