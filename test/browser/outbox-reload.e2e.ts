@@ -19,7 +19,7 @@ describe('the outbox across reloads, crashes and tabs, through the script-tag bu
   let served: ServedPage;
 
   /** The widget page of the script-tag bundle, served once per test under its own path: one widget each. */
-  const WIDGETS = ['reload-none', 'reload-starting', 'crash', 'tabs', 'silent', 'delivered'];
+  const WIDGETS = ['reload-none', 'reload-starting', 'crash', 'tabs', 'later-tab', 'silent', 'delivered'];
 
   before(async () => {
     await buildScriptTagBundles();
@@ -90,6 +90,17 @@ describe('the outbox across reloads, crashes and tabs, through the script-tag bu
   it('lets exactly one of two open tabs send each KPI event a closed page left, and each tab its own once', async () => {
     const { seen: story, promised } = await twoTabsTakeOver();
     expect(story).to.deep.equal(promised);
+  });
+
+  it('sends from an open tab, once, the KPI events a tab opened after it left when it closed', async () => {
+    const [first, later] = [load('ready', 1, ['CallAccepted']), load('none', 2, ['CallHold', 'CallEnded'])];
+    const tab = await open('later-tab', first);
+    const story = [await observe(tab, { calls: 1 })];
+    const laterTab = await open('later-tab', later);
+    story.push(await observe(laterTab, { stored: 2 }));
+    await laterTab.page.close();
+    story.push(await observe(tab, { calls: 3 }));
+    expect(story).to.deep.equal([seen(callsOf(first)), seen([], 2), seen([...callsOf(first), ...callsOf(later)])]);
   });
 
   it('never sends again a call handed to a host that did not answer, and sends the calls queued behind it once', async () => {
