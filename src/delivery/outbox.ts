@@ -244,10 +244,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
               const { key } = event;
               const id = key?.startsWith(base) && PAGE_AND_SEQ.exec(key.slice(base.length))?.[1];
               // Once disposed, in a browser that kept the listener for want of `signal` support.
-              if (id && !disposed && !watched.has(id)) {
-                watched.add(id);
-                takeWhenClosed([id]);
-              }
+              if (id && !disposed && !watched.has(id) && watched.add(id)) takeWhenClosed([id]);
             } catch {
               // An event the page made up, whose key cannot be read.
             }
