@@ -92,6 +92,9 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     return true;
   }
 
+  /** The page id and sequence number a key of this outbox names; nothing for any other key. */
+  const parse = (key: unknown) => (typeof key === 'string' && key.startsWith(base) ? PAGE_AND_SEQ.exec(key.slice(base.length)) : null);
+
   /**
    * The entries under `base` in this outbox's format, in store order: key, page, sequence number and
    * value. Counts `bytes` afresh on the way.
@@ -107,7 +110,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       const length = Math.min(store.length, 1e6);
       for (let i = 0; i < length; i++) {
         const key: unknown = store.key(i);
-        const match = typeof key === 'string' && key.startsWith(base) && !seen.has(key) && seen.add(key) && PAGE_AND_SEQ.exec(key.slice(base.length));
+        const match = !seen.has(key) && seen.add(key) && parse(key);
         if (!match) continue;
         // Removed by another tab since `key()` named it, or a store that lies: skipped.
         const value: unknown = store.getItem(key as string);
@@ -241,8 +244,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
           'storage',
           (event: { key: string | null }) => {
             try {
-              const { key } = event;
-              const id = key?.startsWith(base) && PAGE_AND_SEQ.exec(key.slice(base.length))?.[1];
+              const id = parse(event.key)?.[1];
               // Once disposed, in a browser that kept the listener for want of `signal` support.
               if (id && !disposed && !watched.has(id) && watched.add(id)) takeWhenClosed([id]);
             } catch {
