@@ -35,8 +35,9 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   let bytes = 0;
   let countedAt = 0;
   const stopWaiting = new AbortController();
+  const { signal } = stopWaiting;
   /** Every lock this page holds is held until this resolves, at `dispose()`. */
-  const life = new Promise((resolve) => (stopWaiting.signal.onabort = resolve));
+  const life = new Promise((resolve) => (signal.onabort = resolve));
   /** Where `claim()` hands the calls of pages gone. */
   let handOver: (entries: OutboxEntry[]) => void;
 
@@ -236,7 +237,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       /** Takes the calls of each page of `open` once it closes; the lock of one that left none is let go of, and the page forgotten. */
       const takeWhenClosed = (open: string[]): void => {
         say(`waiting for ${open.length} open pages to close`);
-        for (const id of open) void lock(id, { signal: stopWaiting.signal }, () => takeOver([id]) || !watched.delete(id));
+        for (const id of open) void lock(id, { signal }, () => takeOver([id]) || !watched.delete(id));
       };
       try {
         // A page that opens later is known by its first write, which other tabs hear of: its calls are taken when it closes.
@@ -251,7 +252,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
               // An event the page made up, whose key cannot be read.
             }
           },
-          { signal: stopWaiting.signal },
+          { signal },
         );
       } catch {
         // No window to listen on (outside a page, with a store given): only the pages found now are watched.
