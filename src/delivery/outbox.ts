@@ -232,8 +232,9 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     holds,
     claim(onCalls, onFirstPass = () => {}) {
       handOver = onCalls;
-      const others = disposed ? [] : [...new Set(list().map(([, id]) => id))].filter((id) => id !== pageId);
-      const watched = new Set([pageId, ...others]);
+      /** This page and each page it takes from or waits for, so that it asks for each page's lock once. */
+      const watched = new Set([pageId]);
+      const others = disposed ? [] : list().map(([, id]) => id).filter((id) => !watched.has(id) && watched.add(id));
       /** Takes the calls of each page of `open` once it closes; the lock of one that left none is let go of, and the page forgotten. */
       const takeWhenClosed = (open: string[]): void => {
         say(`waiting for ${open.length} open pages to close`);
