@@ -235,8 +235,9 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       /** This page and each page it takes from or waits for, so that it asks for each page's lock once. */
       const watched = new Set([pageId]);
       const others = disposed ? [] : list().map(([, id]) => id).filter((id) => !watched.has(id) && watched.add(id));
-      /** Takes the calls of each page of `open` once it closes; the lock of one that left none is let go of, and the page forgotten. */
+      /** Takes the calls of each page of `open` once it closes (none once disposed); the lock of one that left none is let go of, and the page forgotten. */
       const takeWhenClosed = (open: string[]): void => {
+        if (disposed || open.length === 0) return;
         say(`waiting for ${open.length} open pages to close`);
         for (const id of open) void lock(id, { signal }, () => takeOver([id]) || !watched.delete(id));
       };
@@ -263,9 +264,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       void Promise.all(others.map((id) => lock(id, { ifAvailable: true }))).then((granted) => {
         takeOver(others.filter((_, i) => granted[i]));
         onFirstPass();
-        const open = others.filter((_, i) => !granted[i]);
-        if (disposed || open.length === 0) return;
-        takeWhenClosed(open);
+        takeWhenClosed(others.filter((_, i) => !granted[i]));
       });
     },
     dispose() {
