@@ -57,7 +57,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
    * goes, or let go at once when `take` says nothing was taken; false when not: not available,
    * aborted, disposed, or the lock manager failed (counted).
    */
-  function lock(id: string, options: LockOptions, take?: () => unknown): Promise<boolean> {
+  function lock(id: string, options: LockOptions, take = (): unknown => true): Promise<boolean> {
     return new Promise((resolve) => {
       // Async, so that a lock manager that throws, or returns a thenable that throws, rejects.
       const request = async () =>
@@ -65,7 +65,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
           const held = !!granted && !disposed;
           resolve(held);
           // A lock not held is let go at once.
-          return held && (!take || take()) && life;
+          return held && take() && life;
         });
       // A request that ends without granting the lock leaves nothing waiting for it.
       void request()
