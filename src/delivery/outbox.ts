@@ -54,8 +54,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
 
   /**
    * Asks for the lock of page `id`; resolves true once granted, the lock then held until this page
-   * goes, or let go at once when `take` says nothing was taken; false when not: not available,
-   * aborted, disposed, or the lock manager failed (counted).
+   * goes, or let go at once when `take`, run at the grant, says nothing was taken; false when not:
+   * not available, aborted, disposed, or the lock manager failed (counted).
    */
   function lock(id: string, options: LockOptions, take = (): unknown => true): Promise<boolean> {
     return new Promise((resolve) => {
@@ -206,11 +206,10 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     return entry.size > 0 || !!pending?.has(entry);
   }
 
-  void lock(pageId, {}).then((granted) => {
-    live = granted && !disposed;
-    if (live) say(`storing as ${base}${pageId}`);
-    endWait();
-  });
+  void lock(pageId, {}, () => {
+    say(`storing as ${base}${pageId}`);
+    return (live = true);
+  }).then(endWait);
 
   return {
     add(call) {
