@@ -47,6 +47,7 @@ import {
 } from '../helpers/fake-client.js';
 import { captureDiag, installActingDiag, installThrowingDiag } from '../helpers/diag.js';
 import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID, event, makeSpan } from '../helpers/spans.js';
+import { DEFAULT_OPTIONS } from '../../src/options.js';
 import { shutDownAfterTest } from '../helpers/shut-down.js';
 import { shutDownDeliveryAfterTest } from '../helpers/shut-down-delivery.js';
 import { PAGE_HIDES, listening, usePageDocument } from '../helpers/page-document.js';
@@ -261,20 +262,28 @@ describe('CifSpanExporter results', () => {
   });
 
   it('waits in forceFlush and shutdown for calls still in flight', async () => {
-    let answer!: (value: string) => void;
-    const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: () => new Promise((r) => (answer = r)) }) });
-    const done: ExportResult[] = [];
-    exporter.export([makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })], (r) => done.push(r));
-    let flushed = false;
-    let shutDown = false;
-    const flush = exporter.forceFlush().then(() => (flushed = true));
-    const shutdown = exporter.shutdown().then(() => (shutDown = true));
-    await new Promise((r) => setTimeout(r, 10));
-    expect([flushed, shutDown]).to.deep.equal([false, false]);
-    answer('ok');
-    await Promise.all([flush, shutdown]);
-    expect(done).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
-    expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
+    const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    try {
+      let answer!: (value: string) => void;
+      const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: () => new Promise((r) => (answer = r)) }) });
+      const done: ExportResult[] = [];
+      exporter.export([makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })], (r) => done.push(r));
+      let flushed = false;
+      let shutDown = false;
+      const flush = exporter.forceFlush().then(() => (flushed = true));
+      const shutdown = exporter.shutdown().then(() => (shutDown = true));
+      // Up to the moment before the call's deadline: only the host's answer can end the waits.
+      await clock.tickAsync(DEFAULT_OPTIONS.timeoutMillis - 1);
+      expect([flushed, shutDown]).to.deep.equal([false, false]);
+      answer('ok');
+      await clock.tickAsync(0);
+      expect([flushed, shutDown]).to.deep.equal([true, true]);
+      await Promise.all([flush, shutdown]);
+      expect(done).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+      expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
+    } finally {
+      clock.uninstall();
+    }
   });
 
   it('holds Node open with one timer while forceFlush waits and one more while shutdown does, and with none once they resolve', async () => {
@@ -788,6 +797,7 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
   });
 
   it('holds KPI events ended before the CIF library loaded until CIFInitDone, then delivers them', async () => {
+    const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const page = pageWindow();
     try {
       const exporter = new CifSpanExporter();
@@ -797,31 +807,46 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
       const flushed = provider.forceFlush();
       const client = new RecordingCifClient();
       installCifWithoutInitDone(client);
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Up to the moment before the wait for CIF runs out: only CIFInitDone can release the calls.
+      await clock.tickAsync(DEFAULT_OPTIONS.readyTimeoutMillis - 1);
       expect(client.calls).to.have.length(0);
       expect(exporter.getStats()).to.include({ callsQueued: 2, kpiEventsPending: 2 });
       page.fire('CIFInitDone');
+      await clock.tickAsync(0);
       await flushed;
       expect(client.calls.map(kpiNames)).to.deep.equal([['early.0'], ['early.1']]);
       expect(exporter.getStats()).to.include({ kpiEventsDelivered: 2, callsQueued: 0 });
-      await provider.shutdown();
+      const closed = provider.shutdown();
+      await clock.tickAsync(0);
+      await closed;
     } finally {
       page.restore();
+      clock.uninstall();
     }
   });
 
   it('waits for the ready promise the page passes before calling the host', async () => {
-    let ready!: () => void;
-    const client = new RecordingCifClient();
-    const exporter = new CifSpanExporter({ client, ready: new Promise<void>((r) => (ready = r)) });
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    kpiSpan(provider.getTracer('softphone'), 'held', 1);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(client.calls).to.have.length(0);
-    ready();
-    await provider.forceFlush();
-    expect(client.calls.map(kpiNames)).to.deep.equal([['held.0']]);
-    await provider.shutdown();
+    const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    try {
+      let ready!: () => void;
+      const client = new RecordingCifClient();
+      const exporter = new CifSpanExporter({ client, ready: new Promise<void>((r) => (ready = r)) });
+      const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+      kpiSpan(provider.getTracer('softphone'), 'held', 1);
+      // Up to the moment before the wait for CIF runs out: only the promise can release the call.
+      await clock.tickAsync(DEFAULT_OPTIONS.readyTimeoutMillis - 1);
+      expect(client.calls).to.have.length(0);
+      ready();
+      const flushed = provider.forceFlush();
+      await clock.tickAsync(0);
+      await flushed;
+      expect(client.calls.map(kpiNames)).to.deep.equal([['held.0']]);
+      const closed = provider.shutdown();
+      await clock.tickAsync(0);
+      await closed;
+    } finally {
+      clock.uninstall();
+    }
   });
 
   it('bounds what a host that never answers can make it hold, and still shuts down', async () => {
