@@ -850,21 +850,31 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
   });
 
   it('bounds what a host that never answers can make it hold, and still shuts down', async () => {
-    const client = new RecordingCifClient({ answer: hangs });
-    const exporter = new CifSpanExporter({ client, maxConcurrentCalls: 2, maxQueueSize: 20, timeoutMillis: 200 });
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    const tracer = provider.getTracer('softphone');
-    for (let i = 0; i < 500; i++) kpiSpan(tracer, `k${i}`, 1);
-    const stats = exporter.getStats();
-    expect(stats).to.include({ callsInFlight: 2, callsQueued: 18, kpiEventsPending: 20 });
-    expect(stats.dropped.queue_full).to.equal(480);
-    expect(client.calls).to.have.length(2);
-    const started = Date.now();
-    await provider.shutdown();
-    expect(Date.now() - started).to.be.below(2_000);
-    const settled = exporter.getStats();
-    expectBalanced(settled);
-    expect(settled).to.include({ callsInFlight: 0, callsQueued: 0, kpiEventsPending: 0, kpiEventsDelivered: 0 });
+    const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    try {
+      const client = new RecordingCifClient({ answer: hangs });
+      const exporter = new CifSpanExporter({ client, maxConcurrentCalls: 2, maxQueueSize: 20, timeoutMillis: 200 });
+      const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+      const tracer = provider.getTracer('softphone');
+      for (let i = 0; i < 500; i++) kpiSpan(tracer, `k${i}`, 1);
+      const stats = exporter.getStats();
+      expect(stats).to.include({ callsInFlight: 2, callsQueued: 18, kpiEventsPending: 20 });
+      expect(stats.dropped.queue_full).to.equal(480);
+      expect(client.calls).to.have.length(2);
+      let shutDown = false;
+      const closed = provider.shutdown().then(() => (shutDown = true));
+      // shutdown waits timeoutMillis for the calls, not one timeoutMillis per call the host leaves hanging.
+      await clock.tickAsync(199);
+      expect(shutDown).to.equal(false);
+      await clock.tickAsync(1);
+      expect(shutDown).to.equal(true);
+      await closed;
+      const settled = exporter.getStats();
+      expectBalanced(settled);
+      expect(settled).to.include({ callsInFlight: 0, callsQueued: 0, kpiEventsPending: 0, kpiEventsDelivered: 0 });
+    } finally {
+      clock.uninstall();
+    }
   });
 
   describe('in a page, with the browser BatchSpanProcessor', () => {
