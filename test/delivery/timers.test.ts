@@ -21,11 +21,18 @@ describe('startTimer', () => {
     }
   });
 
-  it('runs the callback after the delay', async () => {
-    let ran = false;
-    startTimer(() => (ran = true), 1);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(ran).to.equal(true);
+  it('runs the callback after the delay, not before', () => {
+    const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let ran = 0;
+      startTimer(() => ran++, 10);
+      clock.tick(9);
+      expect(ran).to.equal(0);
+      clock.tick(1);
+      expect(ran).to.equal(1);
+    } finally {
+      clock.uninstall();
+    }
   });
 
   it('starts the timer where setTimeout gives a number, as in browsers', () => {
