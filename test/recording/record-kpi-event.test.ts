@@ -1,6 +1,7 @@
 import { INVALID_SPAN_CONTEXT, diag, trace, type Attributes, type Span, type TimeInput } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
 import {
   CifSpanExporter,
@@ -118,13 +119,17 @@ describe('recordKpiEvent', () => {
   );
 
   it('stamps the KPI event with the current time when no time is given', async () => {
-    const before = Date.now();
-    const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
-    recordKpiEvent(span, 'CallHold');
-    span.end();
-    await provider.forceFlush();
-    const stamped = Date.parse((client.calls[0]?.data as { events: CifKpiEvent[] }).events[0]!.eventTimestamp);
-    expect(stamped).to.be.within(before, Date.now());
+    const clock = FakeTimers.install({ toFake: ['Date', 'performance'], now: Date.parse(T1) });
+    try {
+      const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+      clock.tick(1_500);
+      recordKpiEvent(span, 'CallHold');
+      span.end();
+      await provider.forceFlush();
+    } finally {
+      clock.uninstall();
+    }
+    expect((client.calls[0]?.data as { events: CifKpiEvent[] }).events[0]!.eventTimestamp).to.equal('2026-11-25T10:15:31.623Z');
   });
 
   it('warns through diag and does not throw when there is no span', () => {
