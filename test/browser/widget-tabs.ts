@@ -1,5 +1,6 @@
 // What the outbox's Chromium tests share: the loads of a widget page (its stand-in CIF host and the
 // KPI events it records in one trace), the tabs a test opens, and what each tab's host received.
+import { expect } from 'chai';
 import type { RecordedCifCall } from '../../src/testing/index.js';
 import type { Browser } from './chromium.js';
 
@@ -36,10 +37,11 @@ export interface Until {
 export type Tab = Awaited<ReturnType<Browser['newPage']>>;
 
 /**
- * How long a wait lasts before the test looks anyway: what it sees then fails the assertion with
- * a diff of what each page's host got. Every wait met so far took under 200 ms on a loaded machine.
+ * How long all the waits of one test may last before it looks anyway: what it sees then fails the
+ * assertion with a diff of what each page's host got, within the test's timeout. A bound for a
+ * failing run only: one wait took 1.9 s on a machine loaded to one busy core.
  */
-const WAIT_MILLIS = 2_000;
+const WAIT_MILLIS = 40_000;
 /** `maxConcurrentCalls`' default: calls beyond it wait behind the slots. */
 const SLOTS = 8;
 
@@ -71,6 +73,8 @@ export const seen = (host: RecordedCifCall[], stored = 0): Seen => ({ host, stor
  */
 export function widgetTabs(browser: () => Browser, url: () => string) {
   let tabs: Tab[] = [];
+  let deadline = 0;
+  beforeEach(() => (deadline = Date.now() + WAIT_MILLIS));
   afterEach(async () => {
     await Promise.all(tabs.map(({ page }) => page.close()));
     tabs = [];
@@ -87,10 +91,13 @@ export function widgetTabs(browser: () => Browser, url: () => string) {
       return { host: widget.calls, stored: widget.stored(), warnings: widget.warnings };
     });
 
-  /** Polls `check` until it holds or WAIT_MILLIS have passed. */
-  async function waitFor(check: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + WAIT_MILLIS;
-    while (!(await check()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  /** Polls `check` until it holds, or the test's waits have had WAIT_MILLIS; says whether it held. */
+  async function waitFor(check: () => Promise<boolean>): Promise<boolean> {
+    while (!(await check())) {
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return true;
   }
 
   const widgetTab = {
@@ -118,13 +125,15 @@ export function widgetTabs(browser: () => Browser, url: () => string) {
       return { host, stored: entries, problems: [...tab.errors.splice(0), ...warnings] };
     },
     /** Waits until this page of the widget holds its outbox's lock (its entries are written from then on). */
-    outboxLocked: (tab: Tab) =>
-      waitFor(() =>
+    async outboxLocked(tab: Tab): Promise<void> {
+      const locked = await waitFor(() =>
         tab.page.evaluate(async () => {
           const { held = [] } = await navigator.locks.query();
           return held.some(({ name }) => name?.startsWith(`otel-cif/${location.pathname}/`));
         }),
-      ),
+      );
+      expect(locked, 'the page holds its outbox lock').to.equal(true);
+    },
     /**
      * A page of the `tabs` widget with no CIF keeps two calls and closes; two tabs open, each with
      * a call of its own, and CIF comes to both at once. Gives what each saw, and what the outbox
