@@ -725,61 +725,72 @@ describe('CifSpanExporter delivery through the OpenTelemetry SDK', () => {
   }
 
   it('delivers every KPI event exactly once while exports, forceFlush and shutdown race', async () => {
-    const random = seededRandom(7);
-    const delivered = new Map<string, number>();
-    const client = new RecordingCifClient({
-      answer: (call) => {
-        const fail = random() < 0.25;
-        if (!fail) for (const name of kpiNames(call)) delivered.set(name, (delivered.get(name) ?? 0) + 1);
-        return later(Math.floor(random() * 3), fail ? () => Promise.reject(new Map([['message', 'busy']])) : 'ok');
-      },
-    });
-    const exporter = new CifSpanExporter({
-      client,
-      maxConcurrentCalls: 4,
-      retry: { maxAttempts: 10, initialBackoffMillis: 1, maxBackoffMillis: 4 },
-    });
-    const provider = new BasicTracerProvider({
-      spanProcessors: [
-        new BatchSpanProcessor(exporter, { maxExportBatchSize: 7, maxQueueSize: 5_000, scheduledDelayMillis: 1 }),
-      ],
-    });
-    const tracer = provider.getTracer('softphone');
-    const results: Array<{ id: string; result: ExportResult }> = [];
-    const direct = (id: string) =>
-      exporter.export([makeSpan({ attributes: IDENTITY, events: [event(id, T1)] })], (result) =>
-        results.push({ id, result }),
-      );
+    // On fake timers, which call meets which answer follows from the seed alone, not from the machine.
+    const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    /** `promise`, once the fake clock has run every timer the calls set. */
+    const settled = async <T>(promise: Promise<T>): Promise<T> => {
+      await clock.runAllAsync();
+      return promise;
+    };
+    try {
+      const random = seededRandom(7);
+      const delivered = new Map<string, number>();
+      const client = new RecordingCifClient({
+        answer: (call) => {
+          const fail = random() < 0.25;
+          if (!fail) for (const name of kpiNames(call)) delivered.set(name, (delivered.get(name) ?? 0) + 1);
+          return later(Math.floor(random() * 3), fail ? () => Promise.reject(new Map([['message', 'busy']])) : 'ok');
+        },
+      });
+      const exporter = new CifSpanExporter({
+        client,
+        maxConcurrentCalls: 4,
+        retry: { maxAttempts: 10, initialBackoffMillis: 1, maxBackoffMillis: 4 },
+      });
+      const provider = new BasicTracerProvider({
+        spanProcessors: [
+          new BatchSpanProcessor(exporter, { maxExportBatchSize: 7, maxQueueSize: 5_000, scheduledDelayMillis: 1 }),
+        ],
+      });
+      const tracer = provider.getTracer('softphone');
+      const results: Array<{ id: string; result: ExportResult }> = [];
+      const direct = (id: string) =>
+        exporter.export([makeSpan({ attributes: IDENTITY, events: [event(id, T1)] })], (result) =>
+          results.push({ id, result }),
+        );
 
-    for (let i = 0; i < 150; i++) kpiSpan(tracer, `span${i}`, 2);
-    direct('direct.0');
-    const flushes = [provider.forceFlush(), exporter.forceFlush(), exporter.forceFlush()];
-    for (let i = 150; i < 300; i++) kpiSpan(tracer, `span${i}`, 2);
-    direct('direct.1');
-    flushes.push(provider.forceFlush());
-    await Promise.all(flushes);
-    const shutdowns = [provider.shutdown(), exporter.shutdown()];
-    direct('after.shutdown');
-    await Promise.all(shutdowns);
-    await exporter.shutdown();
+      for (let i = 0; i < 150; i++) kpiSpan(tracer, `span${i}`, 2);
+      direct('direct.0');
+      const flushes = [provider.forceFlush(), exporter.forceFlush(), exporter.forceFlush()];
+      for (let i = 150; i < 300; i++) kpiSpan(tracer, `span${i}`, 2);
+      direct('direct.1');
+      flushes.push(provider.forceFlush());
+      await settled(Promise.all(flushes));
+      const shutdowns = [provider.shutdown(), exporter.shutdown()];
+      direct('after.shutdown');
+      await settled(Promise.all(shutdowns));
+      await settled(exporter.shutdown());
 
-    const expected = [
-      ...Array.from({ length: 300 }, (_, i) => [`span${i}.0`, `span${i}.1`]).flat(),
-      'direct.0',
-      'direct.1',
-    ];
-    expect([...delivered.keys()].sort()).to.deep.equal(expected.sort());
-    expect([...delivered.values()].every((n) => n === 1)).to.equal(true);
-    expect(results.map((r) => [r.id, r.result.code])).to.have.deep.members([
-      ['direct.0', ExportResultCode.SUCCESS],
-      ['direct.1', ExportResultCode.SUCCESS],
-      ['after.shutdown', ExportResultCode.FAILED],
-    ]);
-    const stats = exporter.getStats();
-    expectBalanced(stats);
-    expect(stats).to.include({ kpiEventsSent: 603, kpiEventsDelivered: 602, kpiEventsPending: 0, callsFailed: 1 });
-    expect(stats.dropped.after_shutdown).to.equal(1);
-    expect(stats.callsRetried).to.be.greaterThan(100);
+      const expected = [
+        ...Array.from({ length: 300 }, (_, i) => [`span${i}.0`, `span${i}.1`]).flat(),
+        'direct.0',
+        'direct.1',
+      ];
+      expect([...delivered.keys()].sort()).to.deep.equal(expected.sort());
+      expect([...delivered.values()].every((n) => n === 1)).to.equal(true);
+      expect(results.map((r) => [r.id, r.result.code])).to.have.deep.members([
+        ['direct.0', ExportResultCode.SUCCESS],
+        ['direct.1', ExportResultCode.SUCCESS],
+        ['after.shutdown', ExportResultCode.FAILED],
+      ]);
+      const stats = exporter.getStats();
+      expectBalanced(stats);
+      expect(stats).to.include({ kpiEventsSent: 603, kpiEventsDelivered: 602, kpiEventsPending: 0, callsFailed: 1 });
+      expect(stats.dropped.after_shutdown).to.equal(1);
+      expect(stats.callsRetried).to.be.greaterThan(100);
+    } finally {
+      clock.uninstall();
+    }
   });
 
   it('settles, by exporter.forceFlush() after provider.forceFlush(), the calls of a full batch the BatchSpanProcessor exported before the flush', async () => {
