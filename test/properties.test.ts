@@ -154,7 +154,9 @@ function expectFitsColumns(data: CifAnalyticsData | string): void {
   }
 }
 
-describe('CifSpanExporter properties', () => {
+describe('CifSpanExporter properties', function () {
+  // CPU-bound: about 1 s idle, several times that on a busy core.
+  this.timeout(60_000);
   let clock: InstalledClock;
   beforeEach(() => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });

@@ -315,7 +315,9 @@ describe('CifSpanExporter results', () => {
     expect(results[0]!.code).to.equal(ExportResultCode.FAILED);
   });
 
-  it('keeps Node running while forceFlush waits for a retry', async () => {
+  it('keeps Node running while forceFlush waits for a retry', async function () {
+    // A Node.js process of its own: about 1 s idle, 3 s on a busy core.
+    this.timeout(60_000);
     // A script that ends with `await forceFlush()`: the backoff timer alone would not keep it alive.
     const script = `
       import { CifSpanExporter } from ${JSON.stringify(new URL('../../src/index.ts', import.meta.url).href)};
