@@ -90,8 +90,9 @@ export interface Outbox {
   /**
    * Finds the calls of pages that are gone and hands them to `onCalls`, oldest first, each as an
    * entry this outbox now holds: at once for pages gone now, later for each page still open now,
-   * or opened later and heard of by its writes (`storage` events), when it goes. `onFirstPass` runs once the pages gone now are handed over (at once when the
-   * store holds no other page), so that a page can send them before its own calls. Call it once.
+   * or opened later and heard of by its writes (`storage` events), when it goes. `onFirstPass`
+   * runs once the pages gone now are handed over (at once when the store holds no other page), so
+   * that a page can send them before its own calls. Call it once.
    */
   claim(onCalls: (entries: OutboxEntry[]) => void, onFirstPass?: () => void): void;
   /** Lets go of every lock: what is still stored is left for a later page. */

@@ -236,6 +236,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       const others = disposed ? [] : list().map(([, id]) => id).filter((id) => !watched.has(id) && watched.add(id));
       /** Takes the calls of each page of `open` once it closes (none once disposed); the lock of one that left none is let go of, and the page forgotten. */
       const takeWhenClosed = (open: string[]): void => {
+        // Once disposed, also for a browser that keeps the storage listener for want of `signal` support.
         if (disposed || open.length === 0) return;
         say(`waiting for ${open.length} open pages to close`);
         for (const id of open) void lock(id, { signal }, () => takeOver([id]) || !watched.delete(id));
@@ -247,8 +248,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
           (event: { key: string | null }) => {
             try {
               const id = parse(event.key)?.[1];
-              // Once disposed, in a browser that kept the listener for want of `signal` support.
-              if (id && !disposed && !watched.has(id) && watched.add(id)) takeWhenClosed([id]);
+              if (id && !watched.has(id) && watched.add(id)) takeWhenClosed([id]);
             } catch {
               // An event the page made up, whose key cannot be read.
             }
