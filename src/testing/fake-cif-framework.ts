@@ -22,13 +22,20 @@ export interface FakeCIFramework<C extends CifAnalyticsClient = RecordingCifClie
   readonly client: C;
   /** Resolves once the library has started, and `CIFInitDone` was dispatched where `target` is an `EventTarget`. */
   readonly started: Promise<void>;
-  /** Restores `Microsoft` and `Microsoft.CIFramework` on the target as they were. Safe to call twice. */
+  /**
+   * Restores `Microsoft` and `Microsoft.CIFramework` on the target as they were. Safe to call
+   * twice, and in any order with the other fakes on the target: one installed over this one,
+   * also by another copy of the package, stays until it is uninstalled, then this one goes too.
+   */
   uninstall(): void;
   /** Calls the handlers added for `eventName`, as the host does when the event happens (see `addHandlers`). */
   fireEvent: FakeHandlers['fireEvent'];
 }
 
 type Host = { Microsoft?: { CIFramework?: unknown } };
+/** Marks each fake CIFramework, also of another copy of the package, with what puts back the one it replaced when uninstalled under a newer fake. */
+const FAKE = Symbol.for('opentelemetry-exporter-cif/testing.fake');
+type Uninstalled = { restore?: () => void };
 /** Answers as the library does once started; before that, rejects as a library still starting may. */
 type WhenRunning = <T>(answer: () => Promise<T>) => Promise<T>;
 
@@ -82,6 +89,8 @@ export function installFakeCIFramework(
   // A session API the CIFramework already there has stays reachable, as its other members do.
   for (const [name, api] of Object.entries(fakeSessionApis(whenRunning))) if (!(name in cif)) Object.assign(cif, { [name]: api });
   const handlers = addHandlers(cif);
+  const uninstalled: Uninstalled = {};
+  Object.defineProperty(cif, FAKE, { value: uninstalled });
   microsoft.CIFramework = cif;
   if (previousMicrosoft === undefined) host.Microsoft = microsoft;
 
@@ -99,6 +108,13 @@ export function installFakeCIFramework(
   if (startAfterMillis === undefined) start();
   else timer = startTimer(start, startAfterMillis, true);
 
+  const restore = (): void => {
+    if (hadCif) microsoft.CIFramework = previousCif;
+    else delete microsoft.CIFramework;
+    if (!hadMicrosoft) delete host.Microsoft;
+    // The fake this one replaced, uninstalled while this one was over it, goes now.
+    fakeOf(previousCif)?.restore?.();
+  };
   let installed = true;
   return {
     client,
@@ -108,15 +124,21 @@ export function installFakeCIFramework(
       if (!installed) return;
       installed = false;
       clearTimeout(timer);
-      if (hadCif) microsoft.CIFramework = previousCif;
-      else delete microsoft.CIFramework;
-      if (!hadMicrosoft) delete host.Microsoft;
+      const current = microsoft.CIFramework;
+      // Restoring now would take away the newer fake, and that one would then put this one back.
+      if (current !== cif && fakeOf(current)) uninstalled.restore = restore;
+      else restore();
     },
   };
 }
 
 function hasOwn(object: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(object, key);
+}
+
+/** What a fake CIFramework keeps for its uninstall, if `value` is one; own, as a newer fake inherits from it. */
+function fakeOf(value: unknown): Uninstalled | undefined {
+  return Object.getOwnPropertyDescriptor(Object(value), FAKE)?.value as Uninstalled | undefined;
 }
 
 // The CIF 2.0 session APIs a widget reads its ids from, as Microsoft's CIF 2.0 samples call them.

@@ -335,6 +335,62 @@ describe('installFakeCIFramework', () => {
     expect(own.CIFramework.logAnalyticsEvent).to.be.a('function');
   });
 
+  it('puts back the CIFramework it replaced when the page has replaced the fake since, with no fake of its own', () => {
+    const original = { logAnalyticsEvent: () => Promise.resolve('page') };
+    const microsoft: Record<string, unknown> = { CIFramework: original };
+    const fake = installFakeCIFramework({ Microsoft: microsoft });
+    microsoft['CIFramework'] = { logAnalyticsEvent: () => Promise.resolve('replaced by the page') };
+    fake.uninstall();
+    expect(microsoft['CIFramework']).to.equal(original);
+  });
+
+  describe('three fakes on one target, of two copies of the package, uninstalled in any order', () => {
+    /** Every order of uninstalling fakes 0, 1 and 2. */
+    const orders = [
+      [0, 1, 2],
+      [0, 2, 1],
+      [1, 0, 2],
+      [1, 2, 0],
+      [2, 0, 1],
+      [2, 1, 0],
+    ];
+    const pageHost = () => Promise.resolve('page');
+    const targets: Array<[what: string, make: () => Host]> = [
+      ['no Microsoft', () => new EventTarget()],
+      ['a Microsoft without CIFramework', () => Object.assign(new EventTarget(), { Microsoft: { Dynamic365: 'kept' } }) as Host],
+      ['a CIFramework of its own', () => Object.assign(new EventTarget(), { Microsoft: { CIFramework: { logAnalyticsEvent: pageHost } } }) as Host],
+    ];
+    /** What the page sees: whether the target holds Microsoft, which one, what it holds, and which CIFramework. */
+    const shape = (target: Host) => {
+      const microsoft = target.Microsoft;
+      return [Object.prototype.hasOwnProperty.call(target, 'Microsoft'), microsoft, Object.keys(microsoft ?? {}).join(), microsoft?.CIFramework];
+    };
+    /** Copies of the module loaded so far: each test loads a new one, also when it runs again in one process. */
+    let copies = 0;
+
+    targets.forEach(([what, make]) =>
+      orders.forEach((order) =>
+        it(`on a target with ${what}, uninstalled as ${order.join(', ')}: the newest fake still installed answers, and the target ends as it was`, async () => {
+          const url = new URL(`../../src/testing/fake-cif-framework.ts?copy-${++copies}`, import.meta.url);
+          const { installFakeCIFramework: otherCopy } = (await import(url.href)) as { installFakeCIFramework: typeof installFakeCIFramework };
+          const target = make();
+          const before = shape(target);
+          const fakes = [installFakeCIFramework, otherCopy, installFakeCIFramework].map((install, n) =>
+            install(target, new RecordingCifClient({ answer: `fake ${n}` })),
+          );
+          const installed = new Set([0, 1, 2]);
+          for (const n of order) {
+            fakes[n]!.uninstall();
+            installed.delete(n);
+            const newest = Math.max(...installed);
+            if (installed.size > 0) expect(await target.Microsoft!.CIFramework!.logAnalyticsEvent('{}', 'A')).to.equal(`fake ${newest}`);
+          }
+          expect(shape(target)).to.have.ordered.members(before);
+        }),
+      ),
+    );
+  });
+
   describe('the session APIs', () => {
     type SessionHost = EventTarget & { Microsoft: { CIFramework: FakeCifSessionApis } };
     const install = (options?: { startAfterMillis: number }) => {
