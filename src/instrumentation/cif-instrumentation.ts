@@ -4,7 +4,7 @@ import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
 import { log } from '../log.js';
 import { shown } from '../validate.js';
 import { withCorrelationId } from './correlation.js';
-import { HandlerRegistry, type AnyFunction } from './handlers.js';
+import { addedBy, HandlerRegistry, type AnyFunction, type Answered } from './handlers.js';
 import { listen, runInSpan } from './run-in-span.js';
 
 /** Options of `CifInstrumentation`. Every one is optional. */
@@ -217,10 +217,13 @@ export class CifInstrumentation {
       if (new.target) return Reflect.construct(original, args, new.target);
       const started = start();
       // Handlers are swapped even for a call not traced, so that the host and the registry agree.
-      const callArgs = argumentsFor(args, started?.span);
+      const [callArgs, answered] = argumentsFor(args, started?.span);
       // The exporter's own calls are not traced: no closure for them.
-      if (!started) return Reflect.apply(original, this, callArgs);
-      return runInSpan(started.span, started.parent, () => Reflect.apply(original, this, callArgs), true);
+      if (!started && !answered) return Reflect.apply(original, this, callArgs);
+      const call = () => Reflect.apply(original, this, callArgs);
+      // An addHandler's answer tells the registry whether the host holds the wrapper.
+      const made = answered ? () => addedBy(call, answered) : call;
+      return started ? runInSpan(started.span, started.parent, made, true) : made();
     };
     // Statics read through to the original, and instances are `instanceof` both.
     Object.setPrototypeOf(wrapper, original);
@@ -231,25 +234,26 @@ export class CifInstrumentation {
 
   /**
    * The arguments the host gets: a handler swapped for its wrapper while enabled, traced or not;
-   * the correlationId filled in when the call has a span.
+   * the correlationId filled in when the call has a span. For an `addHandler`, also what to tell
+   * the host's answer, so that a handler it refused is forgotten.
    */
-  private argumentsFor(library: object, method: string, args: unknown[], span: Span | undefined): readonly unknown[] {
+  private argumentsFor(library: object, method: string, args: unknown[], span: Span | undefined): [readonly unknown[], Answered?] {
     try {
-      if (!this.enabled) return args;
+      if (!this.enabled) return [args];
       const [eventName, handler] = args;
       if ((method === 'addHandler' || method === 'removeHandler') && typeof handler === 'function') {
         // As the host reads it; a name whose toString throws leaves the call as it is.
         const event = String(eventName);
         const own = handler as AnyFunction;
-        const wrapper =
+        const [wrapper, answered] =
           method === 'addHandler'
             ? this.handlers.add(library, event, own, () => this.wrapHandler(event, own))
-            : this.handlers.remove(library, event, own);
-        return wrapper ? [eventName, wrapper, ...args.slice(2)] : args;
+            : [this.handlers.remove(library, event, own)];
+        return [wrapper ? [eventName, wrapper, ...args.slice(2)] : args, answered];
       }
-      return !span || this.config.correlationId === false ? args : withCorrelationId(method, args, span.spanContext().traceId);
+      return [!span || this.config.correlationId === false ? args : withCorrelationId(method, args, span.spanContext().traceId)];
     } catch {
-      return args;
+      return [args];
     }
   }
 

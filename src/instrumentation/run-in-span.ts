@@ -46,7 +46,7 @@ function endWhenSettled(span: Span, answer: unknown, host: boolean): void {
  * Calls `answer.then(onFulfilled, onRejected)` if it can; whether it did. Listening marks a
  * rejected promise as handled, so the page no longer reports it as unhandled.
  */
-export function listen(answer: unknown, onFulfilled: () => void, onRejected: (reason: unknown) => void): boolean {
+export function listen(answer: unknown, onFulfilled: (value: unknown) => void, onRejected: (reason: unknown) => void): boolean {
   try {
     // Reading `then` of a proxy or a getter may throw; a `then` that is not a function throws at `.call`.
     const then = (Object(answer) as { then: (this: unknown, ...callbacks: unknown[]) => unknown }).then;

@@ -586,6 +586,180 @@ describe('CifInstrumentation', () => {
       expect(removed.deref()).to.equal(undefined);
     });
 
+    const refusals: Array<{ how: string; answer: () => unknown }> = [
+      { how: 'throws', answer: () => { throw new Error('host refuses'); } },
+      { how: 'rejects', answer: () => Promise.reject(new Error('host refuses')) },
+      { how: 'answers false', answer: () => false },
+      { how: 'resolves with false', answer: () => Promise.resolve(false) },
+    ];
+    /** Makes the host's addHandler refuse while `refusing()`, and records each addHandler and removeHandler it gets. */
+    const refuseAddHandler = (library: Library, answer: () => unknown, refusing: () => boolean = () => true) => {
+      const hostAdd = library.addHandler!;
+      const hostRemove = library.removeHandler!;
+      const calls: string[] = [];
+      library.addHandler = function (this: unknown, ...args: unknown[]) {
+        calls.push('addHandler');
+        return refusing() ? answer() : hostAdd.apply(this, args);
+      };
+      library.removeHandler = function (this: unknown, ...args: unknown[]) {
+        calls.push('removeHandler');
+        return hostRemove.apply(this, args);
+      };
+      return calls;
+    };
+    /** The widget's addHandler, its throw or rejection caught as a widget that retries catches it. */
+    const tryAddHandler = async (eventName: string, handler: Fn) => {
+      try {
+        return await cif().addHandler!(eventName, handler);
+      } catch {
+        return 'refused';
+      }
+    };
+
+    refusals.forEach(({ how, answer }) =>
+      [false, true].forEach((suppressed) =>
+        it(`forgets each handler the host refused, when its addHandler ${how}${suppressed ? ' with tracing suppressed' : ''}: disable() hands the host none of them back`, async () => {
+          const calls = refuseAddHandler(install(), answer);
+          register();
+          const attempt = () => tryAddHandler('onclicktoact', () => {});
+          for (let retry = 0; retry < 3; retry++) await (suppressed ? context.with(suppressTracing(context.active()), attempt) : attempt());
+          await flushMicrotasks();
+          instrumentation.disable();
+          expect(calls).to.deep.equal(['addHandler', 'addHandler', 'addHandler']);
+        }),
+      ),
+    );
+
+    it('lets go of the handlers the host refused', async () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) throw new Error('this test needs node --expose-gc (see .mocharc.json)');
+      refuseAddHandler(install(), () => Promise.reject(new Error('not in a session yet')));
+      register();
+      // Made in a function of its own, so this test keeps no reference to the handlers.
+      const refused = await (async () => {
+        const handlers = [() => {}, () => {}];
+        for (const handler of handlers) await tryAddHandler('onsessionswitched', handler);
+        return handlers.map((handler) => new WeakRef(handler));
+      })();
+      await flushMicrotasks();
+      gc();
+      expect(refused.map((handler) => handler.deref())).to.deep.equal([undefined, undefined]);
+    });
+
+    refusals.forEach(({ how, answer }) =>
+      it(`keeps a handler the host took when it refuses the same handler again, as its addHandler ${how}: removeHandler removes it`, async () => {
+        let refusing = false;
+        const calls = refuseAddHandler(install(), answer, () => refusing);
+        register();
+        let runs = 0;
+        const handler = () => void runs++;
+        await tryAddHandler('onmodechanged', handler);
+        refusing = true;
+        expect(await tryAddHandler('onModeChanged', handler)).to.equal(how.includes('false') ? false : 'refused');
+        await flushMicrotasks();
+        expect(await cif().removeHandler!('onmodechanged', handler)).to.equal(true);
+        await fake.fireEvent('onmodechanged', 0);
+        instrumentation.disable();
+        expect([runs, calls]).to.deep.equal([0, ['addHandler', 'addHandler', 'removeHandler']]);
+      }),
+    );
+
+    [
+      { answers: ['refuses', 'takes'], held: true },
+      { answers: ['takes', 'refuses'], held: true },
+      { answers: ['refuses', 'refuses'], held: false },
+    ].forEach(({ answers, held }) =>
+      it(`with the same handler added twice before the host answers, and the host ${answers.join(' then ')} it, ${held ? 'keeps it: disable() hands the host the handler itself' : 'forgets it'}`, async () => {
+        const library = install();
+        const hostAdd = library.addHandler!;
+        const settle: Array<(taken: boolean) => void> = [];
+        let deferring = true;
+        const calls: string[] = [];
+        library.addHandler = function (this: unknown, ...args: unknown[]) {
+          calls.push('addHandler');
+          if (!deferring) return hostAdd.apply(this, args);
+          return new Promise((resolve, reject) => settle.push((taken) => (taken ? resolve(hostAdd.apply(this, args)) : reject(new Error('refused')))));
+        };
+        register();
+        let runs = 0;
+        const handler = () => void runs++;
+        const added = [tryAddHandler('onsessionclosed', handler), tryAddHandler('onsessionclosed', handler)];
+        answers.forEach((answer, n) => settle[n]!(answer === 'takes'));
+        await Promise.all(added);
+        deferring = false;
+        instrumentation.disable();
+        await fake.fireEvent('onsessionclosed');
+        expect([runs, calls.length]).to.deep.equal(held ? [1, 3] : [0, 2]);
+      }),
+    );
+
+    it("keeps the handler added again after removeHandler when the host refuses the first addHandler only after that", async () => {
+      const library = install();
+      const hostAdd = library.addHandler!;
+      let refuseFirst: (() => void) | undefined;
+      library.addHandler = function (this: unknown, ...args: unknown[]) {
+        if (refuseFirst) return hostAdd.apply(this, args);
+        return new Promise((_resolve, reject) => (refuseFirst = () => reject(new Error('refused'))));
+      };
+      register();
+      let runs = 0;
+      const handler = () => void runs++;
+      const first = tryAddHandler('onsendkbarticle', handler);
+      await cif().removeHandler!('onsendkbarticle', handler);
+      await tryAddHandler('onsendkbarticle', handler);
+      refuseFirst!();
+      expect(await first).to.equal('refused');
+      expect(await cif().removeHandler!('onsendkbarticle', handler)).to.equal(true);
+      await fake.fireEvent('onsendkbarticle');
+      expect(runs).to.equal(0);
+    });
+
+    it('counts only the first answer of a host whose thenable calls back twice, as a refusal then as taken', async () => {
+      const library = install();
+      const hostAdd = library.addHandler!;
+      let calls = 0;
+      const onRefused: Array<(reason: unknown) => void> = [];
+      let takeSecond!: () => void;
+      library.addHandler = function (this: unknown, ...args: unknown[]) {
+        if (++calls === 2) return new Promise<void>((resolve) => (takeSecond = () => resolve(hostAdd.apply(this, args) as undefined)));
+        return { then: (_onTaken: unknown, refused: (reason: unknown) => void) => void onRefused.push(refused) };
+      };
+      register();
+      let runs = 0;
+      const handler = () => void runs++;
+      cif().addHandler!('onpagenavigate', handler);
+      const second = cif().addHandler!('onpagenavigate', handler);
+      // The first answer calls back twice, refusing, while the second is not answered yet: it counts once.
+      for (const reason of ['refused', 'again']) for (const refused of onRefused) refused(new Error(reason));
+      takeSecond();
+      await second;
+      expect(await cif().removeHandler!('onpagenavigate', handler)).to.equal(true);
+      await fake.fireEvent('onpagenavigate');
+      expect(runs).to.equal(0);
+    });
+
+    it('forgets nothing it no longer holds, and leaves no rejection unhandled, when the host refuses a handler after disable()', async () => {
+      const library = install();
+      const refusals: Array<() => void> = [];
+      library.addHandler = () => new Promise((_resolve, reject) => refusals.push(() => reject(new Error('refused late'))));
+      register();
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        const added = tryAddHandler('onsessionswitched', () => {});
+        instrumentation.disable();
+        // The widget's addHandler, then the one disable() made to hand the host the handler itself.
+        for (const refuse of refusals) refuse();
+        expect(await added).to.equal('refused');
+        await flushMicrotasks();
+        await flushMicrotasks();
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+      expect(unhandled).to.deep.equal([]);
+    });
+
     it('leaves no rejection unhandled when the host refuses to swap a handler back on disable()', async () => {
       const library = install();
       library.removeHandler = () => Promise.reject(new Error('host refuses'));
