@@ -150,7 +150,8 @@ describe('options', () => {
     ['a fractional retry.initialBackoffMillis', { retry: { initialBackoffMillis: 0.5 } }, /`retry.initialBackoffMillis`/],
     ['retry.maxBackoffMillis below initialBackoffMillis', { retry: { initialBackoffMillis: 500, maxBackoffMillis: 100 } }, /`retry.maxBackoffMillis` must be at least initialBackoffMillis \(500\) \(got 100\)/],
     ['maxConcurrentCalls of 0', { maxConcurrentCalls: 0 }, /`maxConcurrentCalls` must be a whole number of at least 1/],
-    ['an outbox that is neither false nor an object', { outbox: true as never }, /`outbox` must be an object \(got true\)/],
+    ['an outbox that is neither false nor an object, saying false is taken too', { outbox: true as never }, /^CifSpanExporter: option `outbox` must be false or an object \(got true\)\.$/],
+    ['a null outbox', { outbox: null as never }, /^CifSpanExporter: option `outbox` must be false or an object \(got null\)\.$/],
     ['an outbox store that is not Web Storage', { outbox: { store: {} as never } }, /`outbox.store` must be false or a Storage such as localStorage \(got \[object Object\]\)/],
     ['a null outbox store', { outbox: { store: null as never } }, /`outbox.store` must be false or a Storage such as localStorage \(got null\)/],
     ['an outbox name that is not a string', { outbox: { name: 5 as never } }, /`outbox.name` must be a string \(got 5\)/],
@@ -188,7 +189,7 @@ describe('options', () => {
     ['exporter options', () => new CifSpanExporter([] as never), 'CifSpanExporter: option `options` must be an object'],
     ['CifDelivery options', () => new CifDelivery([] as never), 'CifDelivery: option `options` must be an object'],
     ['retry', () => new CifSpanExporter({ retry: [] as never }), 'CifSpanExporter: option `retry` must be an object'],
-    ['outbox', () => new CifSpanExporter({ outbox: [] as never }), 'CifSpanExporter: option `outbox` must be an object'],
+    ['outbox', () => new CifSpanExporter({ outbox: [] as never }), 'CifSpanExporter: option `outbox` must be false or an object'],
     ['session', () => new CifSpanExporter({ session: [] as never }), 'CifSpanExporter: option `session` must be an object'],
     ['customAttributes', () => new CifSpanExporter({ customAttributes: [] as never }), 'CifSpanExporter: option `customAttributes` must be an object'],
   ];

@@ -1,4 +1,4 @@
-import { check, count, millis, type Check, type OptionTable } from '../validate.js';
+import { check, count, isRecord, millis, type Check, type OptionTable } from '../validate.js';
 import type { CifAnalyticsClient } from '../types.js';
 import { OUTBOX_DEFAULTS, type OutboxOptions } from './outbox.js';
 import { pageCifClient, type ReadinessSource } from './readiness.js';
@@ -129,19 +129,21 @@ export const DELIVERY_OPTIONS: OptionTable = {
   },
   maxConcurrentCalls: count(8),
   maxQueueSize: count(10_000),
-  outbox: (outbox: false | CifOutboxOptions | undefined, c) =>
-    outbox === false
-      ? { store: false }
-      : c.options(
-          {
-            store: [undefined, (store?: false | Storage) => store === false || typeof store?.getItem === 'function', 'must be false or a Storage such as localStorage'],
-            name: [undefined, (name) => typeof name === 'string', 'must be a string'],
-            maxBytes: count(OUTBOX_DEFAULTS.maxBytes),
-            maxAgeMillis: count(OUTBOX_DEFAULTS.maxAgeMillis),
-          },
-          outbox,
-          'outbox.',
-        ),
+  outbox: (outbox: false | CifOutboxOptions | undefined, c) => {
+    if (outbox === false) return { store: false };
+    // Checked here, as the object check of c.options() would leave out that `false` is taken too.
+    if (outbox !== undefined && !isRecord(outbox)) c.fail('outbox', 'must be false or an object', outbox);
+    return c.options(
+      {
+        store: [undefined, (store?: false | Storage) => store === false || typeof store?.getItem === 'function', 'must be false or a Storage such as localStorage'],
+        name: [undefined, (name) => typeof name === 'string', 'must be a string'],
+        maxBytes: count(OUTBOX_DEFAULTS.maxBytes),
+        maxAgeMillis: count(OUTBOX_DEFAULTS.maxAgeMillis),
+      },
+      outbox,
+      'outbox.',
+    );
+  },
 };
 
 /** The name of an option only exporters take; the exporters' table of them (src/options.ts) is typed by it. */
