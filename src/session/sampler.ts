@@ -1,6 +1,7 @@
 import type { Attributes, Context, Link, SpanKind, TraceState } from '@opentelemetry/api';
 import { log } from '../log.js';
 import { hasCifAttribute } from '../mapping/kpi-fields.js';
+import { check } from '../validate.js';
 import { getCifSession } from './context.js';
 
 /** A sampling result, as the SDK's `SamplingResult` (`@opentelemetry/sdk-trace-base` 2.x, `sdk-trace` 3.x). */
@@ -24,13 +25,22 @@ export interface CifWrappedSampler {
  * outermost: a `ParentBasedSampler` around it would drop a session's spans under an unsampled
  * parent before it is asked. The spans it keeps are sampled for every exporter of the provider.
  * A `sampler` that throws or answers something else than a sampling result is warned about
- * once; its spans are then dropped, but the CIF spans kept. Never throws.
+ * once; its spans are then dropped, but the CIF spans kept. Throws a `TypeError` at construction
+ * when `sampler` is missing or has no `shouldSample` method; never throws when asked.
  * @example new WebTracerProvider({ sampler: new CifSampler(new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.25) })), spanProcessors })
  */
 export class CifSampler {
   private warned?: boolean;
 
-  constructor(private readonly sampler: CifWrappedSampler) {}
+  constructor(private readonly sampler: CifWrappedSampler) {
+    try {
+      if (typeof sampler?.shouldSample === 'function') return;
+    } catch {
+      // A sampler that cannot be read is warned of at its first span, as one that throws.
+      return;
+    }
+    check('CifSampler: argument').fail('sampler', 'must be a Sampler', sampler);
+  }
 
   // Decisions are the SDK's `SamplingDecision` numbers, so that no SDK is imported at run time: 2 RECORD_AND_SAMPLED, 0 NOT_RECORD.
   shouldSample(...args: Parameters<CifWrappedSampler['shouldSample']>): CifSamplingResult {

@@ -304,6 +304,18 @@ describe('CifSampler', () => {
     }),
   );
 
+  const notSamplers: Array<[what: string, sampler: unknown, got: string]> = [
+    ['nothing', undefined, 'undefined'],
+    ['null', null, 'null'],
+    ['an object without shouldSample', { toString: () => 'AlwaysOn' }, 'AlwaysOn'],
+    ['a shouldSample that is not a function', { shouldSample: 'always' }, '[object Object]'],
+  ];
+  notSamplers.forEach(([what, sampler, got]) =>
+    it(`rejects ${what} as the sampler to wrap at construction, with a TypeError naming the argument`, () => {
+      expect(() => new CifSampler(sampler as never)).to.throw(TypeError, `CifSampler: argument \`sampler\` must be a Sampler (got ${got}).`);
+    }),
+  );
+
   it('asks the wrapped sampler with the arguments it was given', () => {
     const asked: unknown[][] = [];
     const sampler = new CifSampler({ shouldSample: (...args) => (asked.push(args), { decision: 2 }), toString: () => 'spy' });
