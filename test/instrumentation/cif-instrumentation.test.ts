@@ -760,6 +760,56 @@ describe('CifInstrumentation', () => {
       expect(unhandled).to.deep.equal([]);
     });
 
+    ['takes', 'refuses'].forEach((answer) =>
+      it(`leaves no rejection unhandled when the host ${answer} a handler the widget removed before the answer came`, async () => {
+        const library = install();
+        const hostAdd = library.addHandler!;
+        let settle!: () => void;
+        library.addHandler = function (this: unknown, ...args: unknown[]) {
+          return new Promise((resolve, reject) => (settle = () => (answer === 'takes' ? resolve(hostAdd.apply(this, args)) : reject(new Error('refused')))));
+        };
+        register();
+        const unhandled: unknown[] = [];
+        const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+        process.on('unhandledRejection', onUnhandled);
+        try {
+          const handler = () => {};
+          const added = tryAddHandler('onsetpresence', handler);
+          expect(await cif().removeHandler!('onsetpresence', handler)).to.equal(false);
+          settle();
+          expect(await added).to.equal(answer === 'takes' ? undefined : 'refused');
+          await flushMicrotasks();
+          await flushMicrotasks();
+        } finally {
+          process.off('unhandledRejection', onUnhandled);
+        }
+        expect(unhandled).to.deep.equal([]);
+      }),
+    );
+
+    [
+      { how: 'takes it', answer: undefined },
+      { how: 'answers false', answer: false },
+    ].forEach(({ how, answer }) =>
+      it(`returns the host's answer when its addHandler runs a handler that removes itself, then ${how}`, () => {
+        const library = install();
+        const hostAdd = library.addHandler!;
+        library.addHandler = function (this: unknown, eventName: unknown, handler: unknown) {
+          if (answer !== false) hostAdd.call(this, eventName, handler);
+          (handler as Fn)('fired on add');
+          return answer;
+        };
+        register();
+        const seen: unknown[] = [];
+        const once = (data: unknown) => {
+          seen.push(data);
+          void cif().removeHandler!('onmodechanged', once);
+        };
+        expect(cif().addHandler!('onmodechanged', once)).to.equal(answer);
+        expect(seen).to.deep.equal(['fired on add']);
+      }),
+    );
+
     it('leaves no rejection unhandled when the host refuses to swap a handler back on disable()', async () => {
       const library = install();
       library.removeHandler = () => Promise.reject(new Error('host refuses'));
