@@ -146,11 +146,17 @@ export class CifInstrumentation {
     if (typeof config !== 'object' || config === null) {
       throw new TypeError(`CifInstrumentation: the config must be an object (got ${shown(config)}).`);
     }
-    const { enabled, target, correlationId } = config;
     // A misspelt option would otherwise silently leave its default in place.
     for (const key of Object.keys(config)) {
       if (!OPTIONS.includes(key)) log('warn', `CifInstrumentation: option \`${key}\` is unknown and ignored.`);
     }
+    // As the exporters read theirs: inherited options count, those every object inherits do not.
+    const options = Object.create(null) as Record<string, unknown>;
+    for (const name of OPTIONS) {
+      const value = optionOf(config, name);
+      if (value !== undefined) options[name] = value;
+    }
+    const { enabled, target, correlationId } = options;
     for (const [name, value] of Object.entries({ enabled, correlationId })) {
       if (value !== undefined && typeof value !== 'boolean') {
         throw new TypeError(`CifInstrumentation: ${name} must be true or false (got ${shown(value)}).`);
@@ -160,7 +166,7 @@ export class CifInstrumentation {
       throw new TypeError(`CifInstrumentation: target must be an object such as window (got ${shown(target)}).`);
     }
     // As InstrumentationBase has it: `registerInstrumentations` enables only what says it is not enabled.
-    this.config = { ...config, enabled: config.enabled ?? true };
+    this.config = { ...options, enabled: (enabled as boolean | undefined) ?? true };
   }
 
   getConfig(): CifInstrumentationConfig {
@@ -168,7 +174,7 @@ export class CifInstrumentation {
   }
 
   private target(): object {
-    return this.config.target ?? globalThis;
+    return (optionOf(this.config, 'target') as object | undefined) ?? globalThis;
   }
 
   /** Wraps each function of the CIFramework object on the page that is not wrapped yet. */
@@ -251,7 +257,7 @@ export class CifInstrumentation {
             : [this.handlers.remove(library, event, own)];
         return [wrapper ? [eventName, wrapper, ...args.slice(2)] : args, answered];
       }
-      return [!span || this.config.correlationId === false ? args : withCorrelationId(method, args, span.spanContext().traceId)];
+      return [!span || optionOf(this.config, 'correlationId') === false ? args : withCorrelationId(method, args, span.spanContext().traceId)];
     } catch {
       return [args];
     }
@@ -295,6 +301,12 @@ export class CifInstrumentation {
       }
     }
   }
+}
+
+/** `config[name]`, inherited too, but not what every object inherits: a page library may add keys to Object.prototype. */
+function optionOf(config: object, name: string): unknown {
+  const value = (config as Record<string, unknown>)[name];
+  return value === ({} as Record<string, unknown>)[name] ? undefined : value;
 }
 
 /** `target.Microsoft.CIFramework` if it is an object or a function; reading it may throw. */

@@ -1377,6 +1377,49 @@ describe('CifInstrumentation', () => {
       }),
     );
 
+    // Functions of the target, which each test makes anew.
+    [
+      { inherits: 'target', config: (on: Host) => Object.create({ target: on }) as object, own: {}, host: [{ templateName: 't' }, TRACE_GUID] },
+      {
+        inherits: 'correlationId: false',
+        config: (on: Host) => Object.assign(Object.create({ correlationId: false }) as object, { target: on }),
+        own: { correlationId: false },
+        host: [{ templateName: 't' }],
+      },
+    ].forEach(({ inherits, config, own, host }) =>
+      it(`takes an option its config inherits, as the exporters take theirs: ${inherits}`, async () => {
+        install();
+        instrumentation = new CifInstrumentation(config(target));
+        unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: provider });
+        await cif().createSession!({ templateName: 't' });
+        expect(instrumentation.getConfig()).to.deep.equal({ target, ...own, enabled: true });
+        expect(received.map((r) => r.args)).to.deep.equal([host]);
+        expect(finished()).to.deep.equal([callSpan('createSession', undefined)]);
+      }),
+    );
+
+    it('takes no option from keys a page library adds to Object.prototype', async () => {
+      install();
+      // Another object, where the instrumentation finds the same library.
+      const page = { Microsoft: target.Microsoft };
+      const added = { target, correlationId: false, enabled: 'yes' };
+      for (const [key, value] of Object.entries(added)) Object.defineProperty(Object.prototype, key, { value, configurable: true, writable: true });
+      try {
+        instrumentation = new CifInstrumentation();
+        unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: provider });
+        // Not traced: the instrumentation looks on globalThis, not on the target Object.prototype names.
+        await cif().createSession!({ templateName: 't' });
+        instrumentation.setConfig({ target: page });
+        instrumentation.enable();
+        await cif().createSession!({ templateName: 't' });
+      } finally {
+        for (const key of Object.keys(added)) delete (Object.prototype as Record<string, unknown>)[key];
+      }
+      expect(instrumentation.getConfig()).to.deep.equal({ target: page, enabled: true });
+      expect(received.map((r) => r.args)).to.deep.equal([[{ templateName: 't' }], [{ templateName: 't' }, TRACE_GUID]]);
+      expect(finished()).to.deep.equal([callSpan('createSession', undefined)]);
+    });
+
     it('warns of each option it does not know, in the constructor and in setConfig, and applies the ones it knows', () => {
       const warnings = captureDiag();
       try {
