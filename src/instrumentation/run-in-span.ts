@@ -47,14 +47,22 @@ function endWhenSettled(span: Span, answer: unknown, host: boolean): void {
  * rejected promise as handled, so the page no longer reports it as unhandled.
  */
 export function listen(answer: unknown, onFulfilled: (value: unknown) => void, onRejected: (reason: unknown) => void): boolean {
+  let then: (this: unknown, ...callbacks: unknown[]) => unknown;
+  let listening: unknown;
   try {
     // Reading `then` of a proxy or a getter may throw; a `then` that is not a function throws at `.call`.
-    const then = (Object(answer) as { then: (this: unknown, ...callbacks: unknown[]) => unknown }).then;
-    then.call(answer, onFulfilled, onRejected);
-    return true;
+    then = (Object(answer) as { then: typeof then }).then;
+    listening = then.call(answer, onFulfilled, onRejected);
   } catch {
     return false;
   }
+  try {
+    // A thenable's own `then` may answer a rejected promise (an async `then` that throws), which no one else handles.
+    if (then !== Promise.prototype.then) Promise.prototype.then.call(listening, undefined, () => {});
+  } catch {
+    // Not a promise: nothing to leave unhandled.
+  }
+  return true;
 }
 
 /** ERROR status with the reason read as the exporter reads host rejections (or, not the host's, without naming the host), the exception, then the end. */

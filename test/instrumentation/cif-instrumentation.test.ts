@@ -295,6 +295,35 @@ describe('CifInstrumentation', () => {
       expect(ended).to.deep.equal(['Microsoft.CIFramework.createSession']);
     });
 
+    [
+      { call: 'setPresence', suppressed: false },
+      { call: 'addHandler', suppressed: false },
+      { call: 'addHandler', suppressed: true },
+    ].forEach(({ call, suppressed }) =>
+      it(`leaves no rejection unhandled when ${call}${suppressed ? ', with tracing suppressed,' : ''} answers a thenable whose async then throws, and the widget does not wait`, async () => {
+        const library = install();
+        library[call] = () => ({
+          async then() {
+            throw new Error('host bug');
+          },
+        });
+        register();
+        const unhandled: unknown[] = [];
+        const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+        process.on('unhandledRejection', onUnhandled);
+        try {
+          const made = () => void cif()[call]!('onclicktoact', () => {});
+          if (suppressed) context.with(suppressTracing(context.active()), made);
+          else made();
+          await flushMicrotasks();
+          await flushMicrotasks();
+        } finally {
+          process.off('unhandledRejection', onUnhandled);
+        }
+        expect(unhandled).to.deep.equal([]);
+      }),
+    );
+
     it('ends the span once, with the first answer, when a thenable calls back twice', async () => {
       const library = install();
       library.getMode = () => ({ then: (resolve: () => void, reject: (reason: unknown) => void) => (resolve(), reject(new Error('late'))) });
