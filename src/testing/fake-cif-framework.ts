@@ -35,7 +35,7 @@ export interface FakeCIFramework<C extends CifAnalyticsClient = RecordingCifClie
 type Host = { Microsoft?: { CIFramework?: unknown } };
 /** Marks each fake CIFramework, also of another copy of the package, with what puts back the one it replaced when uninstalled under a newer fake. */
 const FAKE = Symbol.for('opentelemetry-exporter-cif/testing.fake');
-type Uninstalled = { restore?: () => void };
+type Uninstalled = { restore: (() => void) | undefined };
 /** Answers as the library does once started; before that, rejects as a library still starting may. */
 type WhenRunning = <T>(answer: () => Promise<T>) => Promise<T>;
 
@@ -89,7 +89,8 @@ export function installFakeCIFramework(
   // A session API the CIFramework already there has stays reachable, as its other members do.
   for (const [name, api] of Object.entries(fakeSessionApis(whenRunning))) if (!(name in cif)) Object.assign(cif, { [name]: api });
   const handlers = addHandlers(cif);
-  const uninstalled: Uninstalled = {};
+  // Own, so that no `restore` a page library put on Object.prototype is called.
+  const uninstalled: Uninstalled = { restore: undefined };
   Object.defineProperty(cif, FAKE, { value: uninstalled });
   microsoft.CIFramework = cif;
   if (previousMicrosoft === undefined) host.Microsoft = microsoft;

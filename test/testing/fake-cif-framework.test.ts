@@ -344,6 +344,21 @@ describe('installFakeCIFramework', () => {
     expect(microsoft['CIFramework']).to.equal(original);
   });
 
+  it("calls no `restore` a page library put on Object.prototype when a fake over another is uninstalled", () => {
+    const calls: unknown[] = [];
+    Object.defineProperty(Object.prototype, 'restore', { value: () => void calls.push('restore'), configurable: true, writable: true });
+    const target: Host = new EventTarget();
+    try {
+      const older = installFakeCIFramework(target);
+      const newer = installFakeCIFramework(target);
+      newer.uninstall();
+      older.uninstall();
+    } finally {
+      delete (Object.prototype as Record<string, unknown>)['restore'];
+    }
+    expect([calls, 'Microsoft' in target]).to.deep.equal([[], false]);
+  });
+
   describe('three fakes on one target, of two copies of the package, uninstalled in any order', () => {
     /** Every order of uninstalling fakes 0, 1 and 2. */
     const orders = [
