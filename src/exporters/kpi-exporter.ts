@@ -60,29 +60,28 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
       counts[counter] = count;
     };
 
-    const exportBatch = (items: S[], resultCallback: (result: ExportResult) => void): void => {
-      let calls: CifCall[];
-      try {
-        calls = source.map(items, options, stats, warn);
-      } catch {
-        // Only reachable when `items` itself cannot be iterated.
-        return report(resultCallback, new TypeError(`${name}: export() needs an array`));
-      }
-      // Own keys only: a page's library may add enumerable keys to Object.prototype.
-      for (const [group, counters] of Object.entries(stats) as [string, number | Record<string, number>][]) {
-        if (typeof counters === 'object') {
-          for (const [reason, count] of Object.entries(counters)) moved(`${group}.${reason}`, count);
-        } else if (warnings[group]) moved(group, counters); // callbackErrors, not spansSeen.
-      }
-      if (closing || engine.isClosed) {
-        const error = new CifShutdownError(`${closing ? name : 'its CifDelivery'} is shut down`);
-        void engine.deliver(calls, error); // Refused there with this error, and counted in dropped.after_shutdown.
-        return report(resultCallback, error);
-      }
-      void engine.deliver(calls).then((outcome) => report(resultCallback, outcome.failed === 0 ? undefined : summarize(outcome)));
-    };
     this.run = {
-      export: exportBatch,
+      export: (items, resultCallback) => {
+        let calls: CifCall[];
+        try {
+          calls = source.map(items, options, stats, warn);
+        } catch {
+          // Only reachable when `items` itself cannot be iterated.
+          return report(resultCallback, new TypeError(`${name}: export() needs an array`));
+        }
+        // Own keys only: a page's library may add enumerable keys to Object.prototype.
+        for (const [group, counters] of Object.entries(stats) as [string, number | Record<string, number>][]) {
+          if (typeof counters === 'object') {
+            for (const [reason, count] of Object.entries(counters)) moved(`${group}.${reason}`, count);
+          } else if (warnings[group]) moved(group, counters); // callbackErrors, not spansSeen.
+        }
+        if (closing || engine.isClosed) {
+          const error = new CifShutdownError(`${closing ? name : 'its CifDelivery'} is shut down`);
+          void engine.deliver(calls, error); // Refused there with this error, and counted in dropped.after_shutdown.
+          return report(resultCallback, error);
+        }
+        void engine.deliver(calls).then((outcome) => report(resultCallback, outcome.failed === 0 ? undefined : summarize(outcome)));
+      },
       flush: () => engine.flush(),
       shutdown: () => (closing ??= --delivery.users === 0 ? engine.shutdown() : engine.flush(delivery.timeoutMillis)),
       stats: () => copyStats(stats, delivery.stats) as unknown as T,
