@@ -10,11 +10,13 @@ import { reasonText, toError } from '../errors.js';
  */
 export function runInSpan<T>(span: Span, parent: Context, fn: () => T, host = false): T {
   let ran = false;
-  let answer: T;
+  let returned = false;
+  let answer!: T;
   try {
-    answer = context.with(trace.setSpan(parent, span), () => {
+    context.with(trace.setSpan(parent, span), () => {
       ran = true;
-      return fn();
+      answer = fn();
+      returned = true;
     });
   } catch (error) {
     if (!ran) {
@@ -22,8 +24,11 @@ export function runInSpan<T>(span: Span, parent: Context, fn: () => T, host = fa
       end(span);
       return fn();
     }
-    fail(span, error, host);
-    throw error;
+    // Thrown on the way out, after the call answered: the context manager's, not the call's.
+    if (!returned) {
+      fail(span, error, host);
+      throw error;
+    }
   }
   endWhenSettled(span, answer, host);
   return answer;

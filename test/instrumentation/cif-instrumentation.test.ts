@@ -295,6 +295,37 @@ describe('CifInstrumentation', () => {
       expect(ended).to.deep.equal(['Microsoft.CIFramework.createSession']);
     });
 
+    it("returns the host's answer, and ends the span once it settles, when the context manager throws after the call ran", async () => {
+      install();
+      register();
+      const throwingAfter: ContextManager = {
+        active: () => ROOT_CONTEXT,
+        with: (ctx, fn, thisArg, ...args) => {
+          contextManager.with(ctx, fn, thisArg, ...args);
+          throw new Error('context manager bug on the way out');
+        },
+        bind: (_context, target) => target,
+        enable() {
+          return this;
+        },
+        disable() {
+          return this;
+        },
+      };
+      context.disable();
+      context.setGlobalContextManager(throwingAfter);
+      let answer: unknown;
+      try {
+        answer = cif().createSession!({ templateName: 't' });
+      } finally {
+        context.disable();
+        context.setGlobalContextManager(contextManager.enable());
+      }
+      expect(await answer).to.equal('session-7');
+      expect(received.map((r) => r.method)).to.deep.equal(['createSession']);
+      expect(finished().map((span) => [span.name, span.status.code])).to.deep.equal([['Microsoft.CIFramework.createSession', SpanStatusCode.UNSET]]);
+    });
+
     [
       { call: 'setPresence', suppressed: false },
       { call: 'addHandler', suppressed: false },
