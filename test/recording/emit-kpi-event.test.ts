@@ -141,6 +141,18 @@ describe('emitKpiEvent', () => {
     }),
   );
 
+  it('warns of the first KPI event lost to a logger not enabled, and tells the later ones at DEBUG', async () => {
+    // A copy of the module of its own: the warning is once per page, and other tests may have used it.
+    const url = new URL(`../../src/recording/emit-kpi-event.ts?copy-${Date.now()}`, import.meta.url);
+    const copy = (await import(url.href)) as { emitKpiEvent: typeof emitKpiEvent };
+    const logger = logs.getLogger('softphone');
+    const warnings = captureDiag(DiagLogLevel.WARN);
+    copy.emitKpiEvent(logger, 'CallAccepted');
+    copy.emitKpiEvent(logger, 'CallEnded');
+    expect(warnings.filter((m) => m.includes('lost: its logger is not enabled'))).to.have.length(1);
+    expect(warnings.join('\n')).to.include("KPI event 'CallAccepted' lost");
+  });
+
   it("sends through the logs API's proxy logger, saying nothing, once a LoggerProvider is registered after the logger was taken", () => {
     const logger = logs.getLogger('softphone');
     logs.setGlobalLoggerProvider(provider);

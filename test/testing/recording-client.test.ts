@@ -42,11 +42,12 @@ describe('RecordingCifClient', () => {
     expect(client.payloads()[0]).to.equal(DATA);
   });
 
-  it('names the call whose data is text that is not JSON when asked for the payloads', async () => {
+  it("names the call whose data is text that is not JSON when asked for the payloads, with the parser's error as its cause", async () => {
     const client = new RecordingCifClient();
     await client.logAnalyticsEvent(DATA, 'CallAccepted', GUID);
     await client.logAnalyticsEvent('not json', 'CallHold', GUID);
     expect(() => client.payloads()).to.throw(SyntaxError, /^call #2 \('CallHold'\) has data that is text but not JSON: /);
+    expect(() => client.payloads()).to.throw(SyntaxError).with.property('cause').that.is.instanceOf(SyntaxError);
   });
 
   it('throws a TypeError when onCall is given and is not a function, instead of failing every call', () => {
