@@ -16,6 +16,21 @@ type Library = Record<string, Fn>;
 type Host = EventTarget & { Microsoft?: { CIFramework?: Library } };
 
 /** What a tracing backend shows of a span: whole, so a test compares it in one deep equality. */
+/** A context manager whose `with` is `run`, and that is otherwise inert. */
+function contextManagerWith(run: ContextManager['with']): ContextManager {
+  return {
+    active: () => ROOT_CONTEXT,
+    with: run,
+    bind: (_context, target) => target,
+    enable() {
+      return this;
+    },
+    disable() {
+      return this;
+    },
+  };
+}
+
 function shown(span: ReadableSpan) {
   return {
     name: span.name,
@@ -270,21 +285,12 @@ describe('CifInstrumentation', () => {
       const spanContext = { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 };
       const recording = { getTracer: () => ({ startSpan: (name: string) => ({ spanContext: () => spanContext, end: () => void ended.push(name) }) }) };
       register({}, recording as unknown as TracerProvider);
-      const throwing: ContextManager = {
-        active: () => ROOT_CONTEXT,
-        with: () => {
-          throw new Error('context manager bug');
-        },
-        bind: (_context, target) => target,
-        enable() {
-          return this;
-        },
-        disable() {
-          return this;
-        },
-      };
       context.disable();
-      context.setGlobalContextManager(throwing);
+      context.setGlobalContextManager(
+        contextManagerWith(() => {
+          throw new Error('context manager bug');
+        }),
+      );
       try {
         expect(await cif().createSession!({ templateName: 't' })).to.equal('session-7');
       } finally {
@@ -298,22 +304,13 @@ describe('CifInstrumentation', () => {
     it("returns the host's answer, and ends the span once it settles, when the context manager throws after the call ran", async () => {
       install();
       register();
-      const throwingAfter: ContextManager = {
-        active: () => ROOT_CONTEXT,
-        with: (ctx, fn, thisArg, ...args) => {
+      context.disable();
+      context.setGlobalContextManager(
+        contextManagerWith((ctx, fn, thisArg, ...args) => {
           contextManager.with(ctx, fn, thisArg, ...args);
           throw new Error('context manager bug on the way out');
-        },
-        bind: (_context, target) => target,
-        enable() {
-          return this;
-        },
-        disable() {
-          return this;
-        },
-      };
-      context.disable();
-      context.setGlobalContextManager(throwingAfter);
+        }),
+      );
       let answer: unknown;
       try {
         answer = cif().createSession!({ templateName: 't' });
