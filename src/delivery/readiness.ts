@@ -141,7 +141,8 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
   };
 
   if (kind === 'promise') {
-    Promise.resolve(source.ready).then(
+    // Not `Promise.resolve()`, which reads a promise's `constructor` at once: a page's getter may throw there.
+    (async () => source.ready)().then(
       () => become('ready', true),
       (reason: unknown) => {
         failure = new CifNotLoadedError(`CIF library not loaded: the ready promise rejected: ${reasonText(reason)}`);

@@ -366,4 +366,17 @@ describe('CifReadiness', () => {
       'CIF library not loaded: the ready promise rejected: a value that cannot be read',
     );
   });
+
+  it('fails, and does not throw, when the ready promise\'s constructor cannot be read', async () => {
+    const ready = Promise.resolve();
+    Object.defineProperty(ready, 'constructor', {
+      get() {
+        throw new Error('hostile constructor');
+      },
+    });
+    const readiness = createReadiness({ kind: 'promise', ready }, () => {});
+    await tick();
+    expect(readiness.current()).to.equal('failed');
+    expect(readiness.error(1).message).to.equal('CIF library not loaded: the ready promise rejected: hostile constructor');
+  });
 });
