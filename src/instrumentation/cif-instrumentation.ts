@@ -70,8 +70,12 @@ export class CifInstrumentation {
   private config: CifInstrumentationConfig = {};
   private tracer: Tracer = trace.getTracer(NAME, VERSION);
   private enabled = false;
-  /** The CIFramework objects wrapped since `enable()`, with what replaced what. */
-  private readonly libraries = new Map<object, Map<string, WrappedMethod>>();
+  /**
+   * The CIFramework objects wrapped since `enable()`, with what replaced what: held weakly, so that
+   * a library the page replaced goes once nothing holds it, and pruned of those gone at each new one.
+   */
+  private libraries: Array<WeakRef<object>> = [];
+  private readonly wrapped = new WeakMap<object, Map<string, WrappedMethod>>();
   private readonly handlers = new HandlerRegistry();
   /** The target listened to for `CIFInitDone`, while enabled. */
   private listening: EventTarget | undefined;
@@ -112,11 +116,15 @@ export class CifInstrumentation {
     const target = this.listening;
     this.stopListening();
     let restored = false;
-    for (const [library, methods] of this.libraries) {
+    for (const ref of this.libraries) {
+      const library = ref.deref();
+      const methods = library && this.wrapped.get(library);
+      if (!methods) continue;
       for (const [name, method] of methods) restored = restore(library, name, method) || restored;
       this.unwrapHandlers(library, methods);
+      this.wrapped.delete(library);
     }
-    this.libraries.clear();
+    this.libraries = [];
     try {
       // Another instrumentation on the page, of this copy of the package or another, traces on.
       if (restored) target?.dispatchEvent(new Event(UNWRAPPED_EVENT));
@@ -146,14 +154,22 @@ export class CifInstrumentation {
     if (typeof config !== 'object' || config === null) {
       throw new TypeError(`CifInstrumentation: the config must be an object (got ${shown(config)}).`);
     }
+    // A page's getter or proxy may throw: the config is refused as one of the wrong type is.
+    const read = <T>(what: string, get: () => T): T => {
+      try {
+        return get();
+      } catch (error) {
+        throw new TypeError(`CifInstrumentation: ${what} cannot be read (got ${shown(error)}).`, { cause: error });
+      }
+    };
     // A misspelt option would otherwise silently leave its default in place.
-    for (const key of Object.keys(config)) {
+    for (const key of read('the config', () => Object.keys(config))) {
       if (!OPTIONS.includes(key)) log('warn', `CifInstrumentation: option \`${key}\` is unknown and ignored.`);
     }
     // As the exporters read theirs: inherited options count, those every object inherits do not.
     const options = Object.create(null) as Record<string, unknown>;
     for (const name of OPTIONS) {
-      const value = optionOf(config, name);
+      const value = read(name, () => optionOf(config, name));
       if (value !== undefined) options[name] = value;
     }
     const { enabled, target, correlationId } = options;
@@ -182,8 +198,12 @@ export class CifInstrumentation {
     if (!this.enabled) return;
     const library = findLibrary(this.target());
     if (!library) return log('debug', `${PREFIX} is not on the page yet; its calls are traced from CIFInitDone`);
-    let methods = this.libraries.get(library);
-    if (!methods) this.libraries.set(library, (methods = new Map()));
+    let methods = this.wrapped.get(library);
+    if (!methods) {
+      this.wrapped.set(library, (methods = new Map()));
+      this.libraries = this.libraries.filter((ref) => ref.deref());
+      this.libraries.push(new WeakRef(library));
+    }
     let wrapped = 0;
     for (const name of propertyNames(library)) {
       if (this.wrapMethod(library, name, methods)) wrapped++;

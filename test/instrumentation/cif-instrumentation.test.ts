@@ -911,6 +911,35 @@ describe('CifInstrumentation', () => {
       expect(fake.client.calls.map((c) => c.correlationId)).to.deep.equal([undefined]);
     });
 
+    it('lets go of each library the page replaced, and still puts back the functions of one the widget kept', async () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) throw new Error('this test needs node --expose-gc (see .mocharc.json)');
+      const kept = install();
+      const keptOriginals = snapshot(kept);
+      register();
+      // Made in a function of its own, so this test keeps no reference to the libraries it replaces.
+      const replaced = (() => {
+        const refs: Array<WeakRef<object>> = [];
+        for (let i = 0; i < 20; i++) {
+          fake.uninstall();
+          refs.push(new WeakRef(install()));
+        }
+        return refs;
+      })();
+      await flushMicrotasks();
+      gc();
+      // Each but the one on the page now.
+      expect(replaced.map((ref) => ref.deref() === undefined)).to.deep.equal([...Array<boolean>(19).fill(true), false]);
+      // A wrapper inherits from the function it wraps.
+      const wrappedOfCurrent = () => Object.values(snapshot(cif())).filter((f) => Object.getPrototypeOf(f) !== Function.prototype).length;
+      expect(wrappedOfCurrent()).to.be.greaterThan(0);
+      await kept.setPresence!('Busy');
+      instrumentation.disable();
+      expect(snapshot(kept)).to.deep.equal(keptOriginals);
+      expect(wrappedOfCurrent()).to.equal(0);
+      expect(finished()).to.deep.equal([callSpan('setPresence', undefined)]);
+    });
+
     it('wraps each function once however often it is enabled, and restores the originals when disabled twice', async () => {
       const library = install();
       const originals = snapshot(library);
@@ -1431,6 +1460,26 @@ describe('CifInstrumentation', () => {
     ].forEach(({ config, message }) =>
       it(`refuses ${JSON.stringify(config)} with a TypeError that says what to change`, () => {
         expect(() => new CifInstrumentation(config as never)).to.throw(TypeError, message);
+      }),
+    );
+
+    [
+      {
+        what: 'whose keys cannot be listed',
+        config: () => new Proxy({}, { ownKeys: () => { throw new Error('no keys'); } }),
+        message: 'CifInstrumentation: the config cannot be read (got Error: no keys).',
+      },
+      {
+        what: 'whose target getter throws',
+        config: () => ({ get target(): never { throw new Error('no target'); } }),
+        message: 'CifInstrumentation: target cannot be read (got Error: no target).',
+      },
+    ].forEach(({ what, config, message }) =>
+      it(`refuses a config ${what} with a TypeError that says so`, () => {
+        expect(() => new CifInstrumentation(config() as never)).to.throw(TypeError, message);
+        instrumentation = new CifInstrumentation({ target, enabled: false });
+        expect(() => instrumentation.setConfig(config() as never)).to.throw(TypeError, message);
+        expect(instrumentation.getConfig()).to.deep.equal({ target, enabled: false });
       }),
     );
 
