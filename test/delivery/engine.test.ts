@@ -194,6 +194,25 @@ describe('CifDelivery', () => {
       }
     });
 
+    it('fails a call at once as cif_not_loaded when the page took its library away after CIFInitDone', async () => {
+      const page = pageWindow();
+      try {
+        const delivery = engine(undefined);
+        const client = new RecordingCifClient();
+        installCifWithoutInitDone(client);
+        page.fire('CIFInitDone');
+        expect((await delivery.deliver(calls('A'))).failed).to.equal(0);
+        removePageCif();
+        const start = clock.now;
+        const { failed, errors } = await delivery.deliver(calls('B'));
+        expect([failed, errors.map((e) => e.message)]).to.deep.equal([1, ['CIF library not loaded: Microsoft.CIFramework.logAnalyticsEvent is not on this page']]);
+        // At once: no wait for the library to come back.
+        expect([names(client), stats.dropped.cif_not_loaded, clock.now - start]).to.deep.equal([['A'], 1, 0]);
+      } finally {
+        page.restore();
+      }
+    });
+
     it('fails each waiting call readyTimeoutMillis after it was handed over, as cif_not_loaded', async () => {
       const delivery = engine(undefined, { readyTimeoutMillis: 20_000 });
       const first = watch(delivery.deliver([call('A', 2)]));
