@@ -930,6 +930,10 @@ describe('CifInstrumentation', () => {
       gc();
       // Each but the one on the page now.
       expect(replaced.map((ref) => ref.deref() === undefined)).to.deep.equal([...Array<boolean>(19).fill(true), false]);
+      // The next library prunes the list of those wrapped: the one kept, the one it replaces, itself.
+      fake.uninstall();
+      install();
+      expect((instrumentation as unknown as { libraries: unknown[] }).libraries.length).to.be.at.most(3);
       // A wrapper inherits from the function it wraps.
       const wrappedOfCurrent = () => Object.values(snapshot(cif())).filter((f) => Object.getPrototypeOf(f) !== Function.prototype).length;
       expect(wrappedOfCurrent()).to.be.greaterThan(0);
@@ -1475,8 +1479,8 @@ describe('CifInstrumentation', () => {
         message: 'CifInstrumentation: target cannot be read (got Error: no target).',
       },
     ].forEach(({ what, config, message }) =>
-      it(`refuses a config ${what} with a TypeError that says so`, () => {
-        expect(() => new CifInstrumentation(config() as never)).to.throw(TypeError, message);
+      it(`refuses a config ${what} with a TypeError that says so, the page's error as its cause`, () => {
+        expect(() => new CifInstrumentation(config() as never)).to.throw(TypeError, message).with.property('cause').that.is.an('error');
         instrumentation = new CifInstrumentation({ target, enabled: false });
         expect(() => instrumentation.setConfig(config() as never)).to.throw(TypeError, message);
         expect(instrumentation.getConfig()).to.deep.equal({ target, enabled: false });
