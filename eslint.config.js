@@ -18,7 +18,7 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
-    files: ['scripts/**/*.mjs', 'scripts/**/*.cjs', 'test/compat/**/*.mjs', '*.config.mjs'],
+    files: ['scripts/**/*.mjs', 'scripts/**/*.cjs', 'test/compat/**/*.mjs', 'test/bundlers/**/*.mjs', '*.config.mjs'],
     languageOptions: { globals: globals.node },
   },
 );

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { NODE_22, envWithNode } from './node-binary.mjs';
 import { isMain, manifest, root, run, typecheck, withPackedPackage } from './pack.mjs';
 
-const QUIET = ['--no-audit', '--no-fund', '--loglevel=error'];
+/** npm's flags for an install that prints only errors. */
+export const QUIET = ['--no-audit', '--no-fund', '--loglevel=error'];
 
 /** Throws when a compatibility project fails to install, type-check or pass its scenario. */
 export function runCompat({ tarball }) {
