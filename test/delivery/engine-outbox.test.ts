@@ -499,6 +499,9 @@ describe('delivery with the outbox', () => {
     expect(first.stats).to.deep.include({ kpiEventsKept: 1, kpiEventsDelivered: 1 });
     expect(first.stats.outbox.storeErrors).to.equal(1);
     expect(lines).to.include("call 'A1' kept in the outbox for a later page: the outbox could not take this call out");
+    // Warned of as a store error, not as a call kept.
+    expect(lines.filter((line) => line.startsWith('outbox: store or lock failed (getStats().outbox.storeErrors)'))).to.have.length(1);
+    expect(lines.filter((line) => line.startsWith('KPI events kept'))).to.deep.equal([]);
     expectBalanced(first.stats);
   });
 
