@@ -1,7 +1,6 @@
 import type { Attributes, Context, TimeInput } from '@opentelemetry/api';
-import { log } from '../log.js';
 import { shown } from '../validate.js';
-import { kpiEventAttributes, writeKpiEvent, type CifKpiEventDetails } from './kpi-event-attributes.js';
+import { kpiEventAttributes, sayOnce, writeKpiEvent, type CifKpiEventDetails, type Warned } from './kpi-event-attributes.js';
 
 /** The log record `emitKpiEvent` emits. */
 export interface CifKpiLogRecord {
@@ -51,24 +50,22 @@ export function emitKpiEvent(
 ): void {
   const emit = (): boolean => {
     if (typeof logger?.emit !== 'function') return false;
-    // The SDK leaves out an undefined attribute: an absent name is written empty, counted as missing.
-    const record: CifKpiLogRecord = { eventName: name, attributes: kpiEventAttributes(name ?? '', details) };
+    const record: CifKpiLogRecord = { eventName: name, attributes: kpiEventAttributes(name, details) };
     const { time, context } = options ?? {};
     if (time !== undefined) record.timestamp = time;
     if (context !== undefined) record.context = context;
     logger.emit(record);
     if (!isEnabled(logger, record)) {
-      // Once per page, as for spans not exported: the fix is the same for each.
-      const warned = warnedNotEnabled;
-      warnedNotEnabled = true;
-      log(
-        warned ? 'debug' : 'warn',
-        `KPI event '${shown(name)}' lost: its logger is not enabled${warned ? '.' : ': no LoggerProvider is registered, or it is shut down or filters the record out. Shown once.'}`,
+      sayOnce(
+        warned,
+        'lost',
+        `KPI event '${shown(name)}' lost: its logger is not enabled`,
+        ': no LoggerProvider is registered, or it is shut down or filters the record out. Shown once.',
       );
     }
     return true;
   };
-  writeKpiEvent(name, emit, 'emitted', 'there is no logger to emit it with');
+  writeKpiEvent(name, emit, 'emitted', 'there is no logger to emit it with', warned);
 }
 
 /** Whether the logger keeps the record; one that cannot say is taken as keeping it. */
@@ -80,4 +77,4 @@ function isEnabled(logger: CifLogger, record: CifKpiLogRecord): unknown {
   }
 }
 
-let warnedNotEnabled = false;
+const warned: Warned = {};

@@ -21,9 +21,13 @@ export interface CifKpiEventDetails {
   customData?: Record<string, string | number | boolean> | undefined;
 }
 
-/** The attributes of one KPI event, on a span event or a log record. Throws only if `details` does. */
+/**
+ * The attributes of one KPI event, on a span event or a log record. Throws only if `details` does.
+ * The SDKs leave out an undefined attribute: an absent name is written empty, so that the
+ * exporter counts it as missing, `recordedKpiEventsOnly` or not.
+ */
 export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): Attributes {
-  const attributes: Attributes = { [ATTR_CIF_KPI_NAME]: name };
+  const attributes: Attributes = { [ATTR_CIF_KPI_NAME]: name ?? '' };
   if (isObject(details)) {
     for (const [field, key] of KPI_FIELDS) {
       const value = details[field === 'kpiEventReason' ? 'reason' : field];
@@ -35,14 +39,32 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
   return attributes;
 }
 
+/** What a writer of KPI events has warned of: each once per page, as its fix is the same for every KPI event. */
+export interface Warned {
+  /** No span or logger to write to. */
+  absent?: boolean;
+  /** Written, but its span is not exported or its logger not enabled. */
+  lost?: boolean;
+}
+
+/**
+ * Says `message` at WARN, ending with `first`, the first time `what` is said, and at DEBUG after.
+ * Marked before it is said, so that a diag logger that writes a KPI event as it is told is not warned again.
+ */
+export function sayOnce(warned: Warned, what: keyof Warned, message: string, first: string): void {
+  const again = warned[what];
+  warned[what] = true;
+  log(again ? 'debug' : 'warn', message + (again ? '.' : first));
+}
+
 /**
  * Writes the KPI event `name` with `write`, which says false when there is nothing to write to:
- * then a warning says it was not `verb` because `absent`. Never throws, whatever the caller
- * passed: instrumenting a widget must not break it.
+ * then a warning says it was not `verb` because `absent`, once (`warned`). Never throws, whatever
+ * the caller passed: instrumenting a widget must not break it.
  */
-export function writeKpiEvent(name: string, write: () => boolean, verb: string, absent: string): void {
+export function writeKpiEvent(name: string, write: () => boolean, verb: string, absent: string, warned: Warned): void {
   try {
-    if (!write()) log('warn', `KPI event '${shown(name)}' not ${verb}: ${absent}.`);
+    if (!write()) sayOnce(warned, 'absent', `KPI event '${shown(name)}' not ${verb}: ${absent}`, '. Shown once.');
   } catch (error) {
     log('error', `KPI event '${shown(name)}' not ${verb}`, error);
   }

@@ -1,7 +1,7 @@
 import type { Span, TimeInput } from '@opentelemetry/api';
 import { ATTR_CIF_KPI_NAME } from '../attributes.js';
-import { log } from '../log.js';
-import { kpiEventAttributes, writeKpiEvent, type CifKpiEventDetails } from './kpi-event-attributes.js';
+import { shown } from '../validate.js';
+import { kpiEventAttributes, sayOnce, writeKpiEvent, type CifKpiEventDetails, type Warned } from './kpi-event-attributes.js';
 
 /**
  * Records the KPI event `name` on `span` as a span event carrying `cif.kpi.name` and the
@@ -22,20 +22,17 @@ export function recordKpiEvent(
     if (typeof span?.addEvent !== 'function') return false;
     span.addEvent(name, kpiEventAttributes(name, details), time);
     if (!isExported(span)) {
-      // Once per page: a sampler drops spans by the thousand, and the fix is the same for each.
-      // Marked before it is said, so that a diag logger that records a KPI event as it is told is not warned again.
-      const warned = warnedNotExported;
-      warnedNotExported = true;
-      log(
-        warned ? 'debug' : 'warn',
-        `KPI event '${name}' lost: its span is not exported${
-          warned ? '.' : ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`) or no tracer provider is registered. Shown once.'
-        }`,
+      // A sampler drops spans by the thousand, and the fix is the same for each.
+      sayOnce(
+        warned,
+        'lost',
+        `KPI event '${shown(name)}' lost: its span is not exported`,
+        ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`, which keeps the spans started in a CIF session) or no tracer provider is registered. Shown once.',
       );
     }
     return true;
   };
-  writeKpiEvent(name, record, 'recorded', 'there is no span to record it on');
+  writeKpiEvent(name, record, 'recorded', 'there is no span to record it on', warned);
 }
 
 /**
@@ -51,7 +48,7 @@ function isExported(span: Span): unknown {
   }
 }
 
-let warnedNotExported = false;
+const warned: Warned = {};
 
 /**
  * An `eventFilter` that keeps only the KPI events recorded with `recordKpiEvent` or
@@ -60,6 +57,6 @@ let warnedNotExported = false;
  * @example new CifSpanExporter({ eventFilter: recordedKpiEventsOnly })
  */
 export function recordedKpiEventsOnly(event: { readonly attributes?: { readonly [key: string]: unknown } }): boolean {
-  const name = event.attributes?.[ATTR_CIF_KPI_NAME];
-  return typeof name === 'string' && name !== '';
+  // Whatever its value: an empty name is then counted as missing, not left out unseen.
+  return event.attributes?.[ATTR_CIF_KPI_NAME] !== undefined;
 }

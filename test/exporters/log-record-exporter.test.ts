@@ -298,6 +298,18 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     expect(exporter.getStats()).to.include({ logRecordsSeen: 2, cifLogRecords: 2, kpiEventsSent: 1, callbackErrors: 0 });
   });
 
+  it('counts a KPI event emitted with an empty or absent name as missing its name, with eventFilter recordedKpiEventsOnly', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifLogRecordExporter({ client, eventFilter: recordedKpiEventsOnly });
+    closeables.push(exporter);
+    const records = await sdkLogRecords((logger) => {
+      emitKpiEvent(logger, '');
+      emitKpiEvent(logger, undefined as unknown as string);
+    });
+    expect(await exportAll(exporter, records)).to.deep.equal([{ code: ExportResultCode.SUCCESS }]);
+    expect([client.calls, exporter.getStats().dropped.missing_kpi_name]).to.deep.equal([[], 2]);
+  });
+
   it('sends through the page CIF library when given no client', async () => {
     const fake = installFakeCIFramework();
     try {

@@ -11,6 +11,16 @@ export function captureDiag(logLevel: DiagLogLevel.WARN | DiagLogLevel.DEBUG = D
   return messages;
 }
 
+/** Collects what the library logs through `diag`, at every level, each line as `<level> <message> <error>`, until `diag.disable()`. */
+export function captureLevels(): string[] {
+  const lines: string[] = [];
+  const keep = (level: string) => (component: unknown, ...args: unknown[]) => {
+    if (component === 'opentelemetry-exporter-cif') lines.push(`${level} ${args.map(String).join(' ')}`);
+  };
+  diag.setLogger({ error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug'), verbose: keep('verbose') }, { logLevel: DiagLogLevel.ALL, suppressOverrideMessage: true });
+  return lines;
+}
+
 /**
  * Installs a diag logger that throws on every message, as a broken page logger may. Returns how
  * to take it away again (`diag.disable()` itself logs, so the logger stops throwing first).

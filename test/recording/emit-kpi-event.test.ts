@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, setCifSession, withCifSession, type CifKpiEventDetails } from '../../src/index.js';
 import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent, type CifLogger } from '../../src/logs.js';
 import { RecordingCifClient, type RecordedCifCall } from '../../src/testing/index.js';
-import { captureDiag, installThrowingDiag } from '../helpers/diag.js';
+import { captureDiag, captureLevels, installThrowingDiag } from '../helpers/diag.js';
 import { FIXED_TRACE_ID, TRACE_ID } from '../helpers/spans.js';
 
 const T1 = '2026-11-25T10:15:30.123Z';
@@ -112,13 +112,25 @@ describe('emitKpiEvent', () => {
     ['an object whose emit is not a function', { emit: 'no' }],
   ];
   noLoggers.forEach(([what, logger]) =>
-    it(`warns and emits nothing, without throwing, when the logger is ${what}`, () => {
-      const messages = captureDiag();
+    it(`says so and emits nothing, without throwing, when the logger is ${what}`, () => {
+      const lines = captureLevels();
       expect(() => emitKpiEvent(logger as CifLogger, 'CallAccepted')).not.to.throw();
-      expect(messages).to.have.length(1);
-      expect(messages[0]).to.include("KPI event 'CallAccepted' not emitted: there is no logger to emit it with.");
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/^(warn|debug) KPI event 'CallAccepted' not emitted: there is no logger to emit it with/);
     }),
   );
+
+  it('warns of the first KPI event with no logger to emit it with, and tells the later ones at DEBUG', async () => {
+    // A copy of the module of its own: the warning is once per page, and other tests may have used it.
+    const url = new URL(`../../src/recording/emit-kpi-event.ts?absent-${Date.now()}`, import.meta.url);
+    const copy = (await import(url.href)) as { emitKpiEvent: typeof emitKpiEvent };
+    const lines = captureLevels();
+    for (const name of ['CallAccepted', 'CallHold']) copy.emitKpiEvent(undefined, name);
+    expect(lines).to.deep.equal([
+      "warn KPI event 'CallAccepted' not emitted: there is no logger to emit it with. Shown once.",
+      "debug KPI event 'CallHold' not emitted: there is no logger to emit it with.",
+    ]);
+  });
 
   const droppingLoggers: Array<[string, () => Promise<CifLogger>]> = [
     ["the logs API's proxy logger, taken before any LoggerProvider is registered", async () => logs.getLogger('softphone')],
@@ -146,11 +158,13 @@ describe('emitKpiEvent', () => {
     const url = new URL(`../../src/recording/emit-kpi-event.ts?copy-${Date.now()}`, import.meta.url);
     const copy = (await import(url.href)) as { emitKpiEvent: typeof emitKpiEvent };
     const logger = logs.getLogger('softphone');
-    const warnings = captureDiag(DiagLogLevel.WARN);
+    const lines = captureLevels();
     copy.emitKpiEvent(logger, 'CallAccepted');
     copy.emitKpiEvent(logger, 'CallEnded');
-    expect(warnings.filter((m) => m.includes('lost: its logger is not enabled'))).to.have.length(1);
-    expect(warnings.join('\n')).to.include("KPI event 'CallAccepted' lost");
+    expect(lines).to.deep.equal([
+      "warn KPI event 'CallAccepted' lost: its logger is not enabled: no LoggerProvider is registered, or it is shut down or filters the record out. Shown once.",
+      "debug KPI event 'CallEnded' lost: its logger is not enabled.",
+    ]);
   });
 
   it("sends through the logs API's proxy logger, saying nothing, once a LoggerProvider is registered after the logger was taken", () => {
@@ -211,7 +225,7 @@ describe('emitKpiEvent', () => {
   );
 
   it('does not throw when the name cannot be written as a string, with or without a logger', () => {
-    const messages = captureDiag();
+    const messages = captureLevels();
     const name = { toString: () => { throw new Error('toString trap'); } } as unknown as string;
     expect(() => emitKpiEvent(undefined, name)).not.to.throw();
     expect(() => emitKpiEvent({ emit: () => { throw new Error('boom'); } }, name)).not.to.throw();

@@ -11,7 +11,7 @@ import {
   type CifKpiEventDetails,
 } from '../../src/index.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
-import { captureDiag } from '../helpers/diag.js';
+import { captureDiag, captureLevels } from '../helpers/diag.js';
 import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID } from '../helpers/spans.js';
 
 const T1 = '2026-11-25T10:15:30.123Z';
@@ -132,10 +132,36 @@ describe('recordKpiEvent', () => {
     expect((client.calls[0]?.data as { events: CifKpiEvent[] }).events[0]!.eventTimestamp).to.equal('2026-11-25T10:15:31.623Z');
   });
 
-  it('warns through diag and does not throw when there is no span', () => {
-    const messages = captureDiag();
+  it('says so through diag and does not throw when there is no span', () => {
+    const lines = captureLevels();
     expect(() => recordKpiEvent(trace.getActiveSpan(), 'CallHold')).not.to.throw();
-    expect(messages).to.deep.equal(["opentelemetry-exporter-cif KPI event 'CallHold' not recorded: there is no span to record it on."]);
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(/^(warn|debug) KPI event 'CallHold' not recorded: there is no span to record it on/);
+  });
+
+  it('warns of the first KPI event with no span to record it on, and tells the later ones at DEBUG', async () => {
+    // A copy of the module of its own: the warning is once per page, and other tests may have used it.
+    const url = new URL(`../../src/recording/record-kpi-event.ts?absent-${Date.now()}`, import.meta.url);
+    const copy = (await import(url.href)) as { recordKpiEvent: typeof recordKpiEvent };
+    const lines = captureLevels();
+    for (const name of ['CallAccepted', 'CallHold']) copy.recordKpiEvent(trace.getActiveSpan(), name);
+    expect(lines).to.deep.equal([
+      "warn KPI event 'CallAccepted' not recorded: there is no span to record it on. Shown once.",
+      "debug KPI event 'CallHold' not recorded: there is no span to record it on.",
+    ]);
+  });
+
+  it('warns of a KPI event lost on a span not exported though its name cannot be written as a string, and tells the later ones at DEBUG', async () => {
+    const url = new URL(`../../src/recording/record-kpi-event.ts?symbol-${Date.now()}`, import.meta.url);
+    const copy = (await import(url.href)) as { recordKpiEvent: typeof recordKpiEvent };
+    const lines = captureLevels();
+    const unsampled = () => trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+    copy.recordKpiEvent(unsampled(), Symbol('CallHold') as unknown as string);
+    copy.recordKpiEvent(unsampled(), 'CallEnded');
+    expect(lines.map((line) => line.replace(/(?<=exported): .+/, ': …'))).to.deep.equal([
+      "warn KPI event 'Symbol(CallHold)' lost: its span is not exported: …",
+      "debug KPI event 'CallEnded' lost: its span is not exported.",
+    ]);
   });
 
   it('does not throw when the span throws, and reports it through diag', () => {
@@ -168,7 +194,7 @@ describe('recordKpiEvent', () => {
   );
 
   it('does not throw when the span is a Proxy whose every read throws, or the name cannot be written', () => {
-    const messages = captureDiag();
+    const messages = captureLevels();
     const span = new Proxy({}, { get: () => { throw new Error('span trap'); } }) as Span;
     const name = { toString: () => { throw new Error('toString trap'); } } as unknown as string;
     expect(() => recordKpiEvent(span, 'CallHold')).not.to.throw();
@@ -229,12 +255,26 @@ describe('recordedKpiEventsOnly', () => {
     expect(client.calls.map((call) => call.eventName)).to.deep.equal(['CallAccepted']);
   });
 
+  it('as eventFilter, counts a KPI event recorded with an empty or absent name as missing its name', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client, eventFilter: recordedKpiEventsOnly });
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+    recordKpiEvent(span, '', undefined, new Date(T1));
+    recordKpiEvent(span, undefined as unknown as string, undefined, new Date(T1));
+    span.end();
+    await provider.forceFlush();
+    expect([client.calls, exporter.getStats().dropped.missing_kpi_name]).to.deep.equal([[], 2]);
+    await provider.shutdown();
+  });
+
   const events: Array<[string, { attributes?: Attributes }, boolean]> = [
     ['an event recorded with recordKpiEvent', { attributes: { 'cif.kpi.name': 'CallHold' } }, true],
     ['an event without attributes', {}, false],
     ['an event with other cif.kpi.* attributes only', { attributes: { 'cif.kpi.reason': 'busy' } }, false],
-    ['an event whose cif.kpi.name is empty', { attributes: { 'cif.kpi.name': '' } }, false],
-    ['an event whose cif.kpi.name is not a string', { attributes: { 'cif.kpi.name': 7 } }, false],
+    // Kept, so that the exporter counts the one with no name as missing.
+    ['an event whose cif.kpi.name is empty', { attributes: { 'cif.kpi.name': '' } }, true],
+    ['an event whose cif.kpi.name is not a string', { attributes: { 'cif.kpi.name': 7 } }, true],
   ];
   events.forEach(([what, event, kept]) =>
     it(`${kept ? 'keeps' : 'leaves out'} ${what}`, () => {
