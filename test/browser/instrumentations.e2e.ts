@@ -29,6 +29,8 @@ describe('the web instrumentations under a CIF session, in Chromium', function (
     const xhrEvents = instrumented.filter((s) => s.scope === '@opentelemetry/instrumentation-xml-http-request' && s.inSession).flatMap((s) => s.events);
     expect(xhrEvents).to.include.members(['open', 'send', 'loaded', 'error', 'abort']);
     expect(instrumented.filter((s) => s.scope === '@opentelemetry/instrumentation-fetch' && s.inSession).flatMap((s) => s.events)).to.include('fetchStart');
+    // The click span starts outside the listener's context, so never in its session (docs/session-context.md).
+    expect(instrumented.filter((s) => s.scope === '@opentelemetry/instrumentation-user-interaction').map((s) => s.inSession)).to.deep.equal([false]);
     expect(new Set(instrumented.map((s) => s.scope))).to.deep.equal(
       new Set([
         '@opentelemetry/instrumentation-xml-http-request',
