@@ -8,7 +8,8 @@ import { RecordingCifClient } from './recording-client.js';
 export interface FakeCIFrameworkOptions {
   /**
    * Stands in for a library that is present but still starting: `Microsoft.CIFramework` is
-   * defined at once, but every call rejects with an `Error` (not passed to `client`) until
+   * defined at once, but `logAnalyticsEvent` and the session APIs reject with an `Error` (not
+   * passed to `client`; the handler and presence functions answer from the start) until
    * `CIFInitDone` is dispatched this many milliseconds later, at most 2147483647 (as `setTimeout`).
    * @default undefined: started at once, `CIFInitDone` dispatched synchronously
    * @example installFakeCIFramework(window, undefined, { startAfterMillis: 2000 })
@@ -20,7 +21,10 @@ export interface FakeCIFrameworkOptions {
 export interface FakeCIFramework<C extends CifAnalyticsClient = RecordingCifClient> {
   /** The client that answers `Microsoft.CIFramework.logAnalyticsEvent`. */
   readonly client: C;
-  /** Resolves once the library has started, and `CIFInitDone` was dispatched where `target` is an `EventTarget`. */
+  /**
+   * Resolves once the library has started, and `CIFInitDone` was dispatched where `target` is an
+   * `EventTarget`; rejects when it is uninstalled before that.
+   */
   readonly started: Promise<void>;
   /**
    * Restores `Microsoft` and `Microsoft.CIFramework` on the target as they were. Safe to call
@@ -96,7 +100,13 @@ export function installFakeCIFramework(
   if (previousMicrosoft === undefined) host.Microsoft = microsoft;
 
   let resolveStarted!: () => void;
-  const started = new Promise<void>((resolve) => (resolveStarted = resolve));
+  let rejectStarted!: (error: Error) => void;
+  const started = new Promise<void>((resolve, reject) => {
+    resolveStarted = resolve;
+    rejectStarted = reject;
+  });
+  // Rejected only when uninstalled before it started: a test that never awaits it is not told of it as unhandled.
+  started.catch(() => {});
   const start = (): void => {
     running = true;
     const eventTarget = target as Partial<EventTarget>;
@@ -113,6 +123,7 @@ export function installFakeCIFramework(
     if (hadCif) microsoft.CIFramework = previousCif;
     else delete microsoft.CIFramework;
     if (!hadMicrosoft) delete host.Microsoft;
+    else if (previousMicrosoft === undefined) host.Microsoft = undefined;
     // The fake this one replaced, uninstalled while this one was over it, goes now.
     fakeOf(previousCif)?.restore?.();
   };
@@ -125,6 +136,8 @@ export function installFakeCIFramework(
       if (!installed) return;
       installed = false;
       clearTimeout(timer);
+      // A promise settles once: after the start, this changes nothing.
+      rejectStarted(new Error('the fake CIF library was uninstalled before it started'));
       const current = microsoft.CIFramework;
       // Restoring now would take away the newer fake, and that one would then put this one back.
       if (current !== cif && fakeOf(current)) uninstalled.restore = restore;

@@ -54,6 +54,20 @@ describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
     diag.disable();
   });
 
+  it('stamps nothing without a context manager, as in Node with none registered: the KPI events drop as missing_identity', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client });
+    provider = new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] });
+    const tracer = provider.getTracer('softphone');
+    withCifSession(CALL, () => {
+      const span = tracer.startSpan('accept');
+      recordKpiEvent(span, 'CallAccepted', undefined, new Date(T1));
+      span.end();
+    });
+    await provider.forceFlush();
+    expect([client.calls, exporter.getStats().dropped.missing_identity]).to.deep.equal([[], 1]);
+  });
+
   const contexts = [
     [BasicTracerProvider, () => new AsyncLocalStorageContextManager()],
     [WebTracerProvider, () => new StackContextManager()],

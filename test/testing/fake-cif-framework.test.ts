@@ -268,18 +268,42 @@ describe('installFakeCIFramework', () => {
     fake.uninstall();
   });
 
-  it('never starts when uninstalled before startAfterMillis ran out', () => {
+  it('never starts when uninstalled before startAfterMillis ran out, and rejects started', async () => {
     const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
       const target: Host = new EventTarget();
       let initDone = 0;
       target.addEventListener('CIFInitDone', () => initDone++);
-      installFakeCIFramework(target, undefined, { startAfterMillis: 10 }).uninstall();
+      const fake = installFakeCIFramework(target, undefined, { startAfterMillis: 10 });
+      fake.uninstall();
       clock.runAll();
       expect(initDone).to.equal(0);
+      // A test that awaits it in its cleanup does not hang.
+      let rejection: unknown;
+      await fake.started.catch((error: unknown) => (rejection = error));
+      expect(rejection).to.be.instanceOf(Error).with.property('message', 'the fake CIF library was uninstalled before it started');
     } finally {
       clock.uninstall();
     }
+  });
+
+  it('leaves no unhandled rejection when uninstalled before it started and started is never awaited', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      installFakeCIFramework(new EventTarget(), undefined, { startAfterMillis: 10 }).uninstall();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).to.deep.equal([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('puts back a Microsoft the target held as undefined on uninstall', () => {
+    const target: { Microsoft?: unknown } = { Microsoft: undefined };
+    installFakeCIFramework(target).uninstall();
+    expect(Object.getOwnPropertyDescriptor(target, 'Microsoft')).to.deep.include({ value: undefined });
   });
 
   it('installs into a Microsoft object the target will not let be replaced', async () => {
