@@ -282,9 +282,10 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       const { job } = slot;
       if (slot.until > now) continue;
       if (job) {
-        // Past its timeout the call fails; it may still run at the host, so it keeps its slot until the host's own limit.
+        // Past its timeout the call fails; it may still run at the host, so it keeps its slot until the host's own
+        // limit, counted from the call: a timer that fires late (a page asleep, a hidden tab) does not extend it.
         slot.job = undefined;
-        slot.until = now + HOST_TIMEOUT_MILLIS - timeoutMillis;
+        slot.until += HOST_TIMEOUT_MILLIS - timeoutMillis;
         inFlight--;
         stats.callsTimedOut++;
         settle(job, new CifTimeoutError(timeoutMillis), 'timed_out');

@@ -1046,6 +1046,18 @@ describe('CifDelivery', () => {
       expect(stats).to.include({ callsAbandoned: 0, callsInFlight: 2 });
     });
 
+    it('lets a slot go at the host limit counted from the call, though the timer fires late, as in a page that slept', async () => {
+      const client = new RecordingCifClient({ answer: hangs });
+      const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 1 });
+      void delivery.deliver(calls('A'));
+      // The page sleeps an hour: its timer fires once, when it wakes.
+      clock.jump(3_600_000);
+      await clock.tickAsync(0);
+      expect(stats).to.include({ callsTimedOut: 1, callsAbandoned: 0 });
+      void delivery.deliver(calls('B'));
+      expect(names(client)).to.deep.equal(['A', 'B']);
+    });
+
     it('lets each held slot go at its own host limit, though the slots were taken at different times', async () => {
       const client = timedClient((c) => (c.eventName === 'C' ? 'ok' : hangs()));
       const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 2 });
