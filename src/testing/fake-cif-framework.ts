@@ -32,7 +32,11 @@ export interface FakeCIFramework<C extends CifAnalyticsClient = RecordingCifClie
    * also by another copy of the package, stays until it is uninstalled, then this one goes too.
    */
   uninstall(): void;
-  /** Calls the handlers added for `eventName`, as the host does when the event happens (see `addHandlers`). */
+  /**
+   * Calls the handlers added with `addHandler` for `eventName` (any case), at once and in the order
+   * they were added, as the host does when the event happens; resolves once each has returned
+   * and its promise settled, and rejects if one throws or rejects.
+   */
   fireEvent: FakeHandlers['fireEvent'];
 }
 

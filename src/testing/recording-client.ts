@@ -78,7 +78,7 @@ export class RecordingCifClient implements CifAnalyticsClient {
     });
   }
 
-  /** Forgets the calls recorded so far. */
+  /** Forgets the calls recorded so far: the `index` that `answer` and `onCall` get counts from 0 again. */
   clear(): void {
     this.calls.length = 0;
   }
