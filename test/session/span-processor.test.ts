@@ -1,4 +1,4 @@
-import { context, diag, type Context, type ContextManager } from '@opentelemetry/api';
+import { context, diag, type Context, type ContextManager, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -45,6 +45,15 @@ function setup(
   return { client, exporter, provider, tracer: provider.getTracer('softphone') };
 }
 
+/** Records `CallAccepted` at T1 on a span started under `withCifSession(CALL)`. */
+function recordAcceptedInSession(tracer: Tracer): void {
+  withCifSession(CALL, () => {
+    const span = tracer.startSpan('accept');
+    recordKpiEvent(span, 'CallAccepted', undefined, new Date(T1));
+    span.end();
+  });
+}
+
 describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
   let provider: Provider | undefined;
   afterEach(async () => {
@@ -59,11 +68,7 @@ describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
     const exporter = new CifSpanExporter({ client });
     provider = new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] });
     const tracer = provider.getTracer('softphone');
-    withCifSession(CALL, () => {
-      const span = tracer.startSpan('accept');
-      recordKpiEvent(span, 'CallAccepted', undefined, new Date(T1));
-      span.end();
-    });
+    recordAcceptedInSession(tracer);
     await provider.forceFlush();
     expect([client.calls, exporter.getStats().dropped.missing_identity]).to.deep.equal([[], 1]);
   });
@@ -117,11 +122,7 @@ describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
       spanProcessors: [new SimpleSpanProcessor(new CifSpanExporter({ client })), new CifSessionSpanProcessor()],
     });
     const tracer = provider.getTracer('softphone');
-    withCifSession(CALL, () => {
-      const span = tracer.startSpan('accept');
-      recordKpiEvent(span, 'CallAccepted', undefined, new Date(T1));
-      span.end();
-    });
+    recordAcceptedInSession(tracer);
     await provider.forceFlush();
     expect(client.calls).to.deep.equal([
       { data: { ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }] }, eventName: 'CallAccepted', correlationId: TRACE_GUID },
