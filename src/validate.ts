@@ -85,7 +85,8 @@ export function check(owner: string): Check {
       const self = prefix.slice(0, -1) || 'options';
       object(self, value);
       const names = Object.keys(table);
-      const normalized: Record<string, unknown> = {};
+      // No prototype: an option left out without a default reads as undefined, whatever a page library adds to Object.prototype.
+      const normalized = Object.create(null) as Record<string, unknown>;
       // A misspelt option would otherwise silently leave its default in place.
       for (const key of read(self, () => Object.keys(value))) {
         if (!names.includes(key)) {

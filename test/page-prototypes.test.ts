@@ -50,6 +50,15 @@ describe('a page whose old libraries added enumerable properties to Object.proto
     expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
   });
 
+  it('takes no option without a default that only Object.prototype holds: ready, retry.maxBackoffMillis, the outbox store and name', async () => {
+    const refusing = { then: (_resolve: unknown, reject: (reason: unknown) => void) => reject(new Error('the page')) };
+    restore = extend(Object.prototype, { ready: refusing, maxBackoffMillis: 1, store: 'no store', name: 7 });
+    const client = new RecordingCifClient();
+    const exporter = await exportOneKpiEvent(client);
+    expect(client.calls.map((call) => call.eventName)).to.deep.equal(['CallAccepted']);
+    expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
+  });
+
   it('takes no option that only Object.prototype holds', async () => {
     restore = extend(Object.prototype, { outbox: 5, dataFormat: 'xml', eventFilter: () => false });
     const client = new RecordingCifClient();

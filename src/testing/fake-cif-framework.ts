@@ -1,7 +1,7 @@
 import { MAX_TIMER_MILLIS, startTimer, type Timer } from '../delivery/timers.js';
 import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
 import type { CifAnalyticsClient } from '../types.js';
-import { shown } from '../validate.js';
+import { check, shown } from '../validate.js';
 import { RecordingCifClient } from './recording-client.js';
 
 /** Options of `installFakeCIFramework`. Every one is optional. */
@@ -69,12 +69,12 @@ export function installFakeCIFramework(
   client: CifAnalyticsClient = new RecordingCifClient(),
   options?: FakeCIFrameworkOptions,
 ): FakeCIFramework<CifAnalyticsClient> {
-  // `?.`, not a default: an untyped caller may pass null.
-  const startAfterMillis = options?.startAfterMillis;
-  // A longer delay than setTimeout honours would start the library at once.
-  if (startAfterMillis !== undefined && !(Number.isFinite(startAfterMillis) && startAfterMillis >= 0 && startAfterMillis <= MAX_TIMER_MILLIS)) {
-    throw new TypeError(`installFakeCIFramework: startAfterMillis must be a number from 0 to ${MAX_TIMER_MILLIS} (got ${shown(startAfterMillis)}).`);
-  }
+  // Checked as the exporters check theirs; null, as an untyped caller may pass, is no options. A
+  // longer delay than setTimeout honours would start the library at once.
+  const { startAfterMillis } = check('installFakeCIFramework: option').options<FakeCIFrameworkOptions>(
+    { startAfterMillis: [undefined, (n: number) => Number.isFinite(n) && n >= 0 && n <= MAX_TIMER_MILLIS, `must be a number from 0 to ${MAX_TIMER_MILLIS}`] },
+    options ?? undefined,
+  );
   if (target === null || (typeof target !== 'object' && typeof target !== 'function')) throw new TypeError(`installFakeCIFramework: target must be an object (got ${shown(target)}).`);
   if (typeof client?.logAnalyticsEvent !== 'function') {
     throw new TypeError(`installFakeCIFramework: client must have a logAnalyticsEvent method (got ${shown(client)}).`);

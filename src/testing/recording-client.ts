@@ -1,5 +1,5 @@
 import type { CifAnalyticsClient, CifAnalyticsData } from '../types.js';
-import { shown } from '../validate.js';
+import { callback, check } from '../validate.js';
 
 /** One `logAnalyticsEvent` call, as the client received it. */
 export interface RecordedCifCall {
@@ -42,11 +42,13 @@ export class RecordingCifClient implements CifAnalyticsClient {
   private readonly onCall: RecordingCifClientOptions['onCall'];
 
   constructor(options?: RecordingCifClientOptions) {
-    // `?.`, not a default: an untyped caller may pass null.
-    this.answer = options?.answer ?? 'ok';
-    const onCall = options?.onCall;
-    // Refused here: taken as given, every call would fail with a TypeError of its own.
-    if (onCall !== undefined && typeof onCall !== 'function') throw new TypeError(`RecordingCifClient: onCall must be a function (got ${shown(onCall)}).`);
+    // Checked as the exporters check theirs, so that a bad option fails here, not every call. Null,
+    // as an untyped caller may pass, is no options.
+    const { answer, onCall } = check('RecordingCifClient: option').options<Required<RecordingCifClientOptions>>(
+      { answer: ['ok', (a) => typeof a === 'string' || typeof a === 'function', 'must be a string or a function'], onCall: callback() },
+      options ?? undefined,
+    );
+    this.answer = answer;
     this.onCall = onCall;
   }
 

@@ -7,7 +7,7 @@ import { StackContextManager } from '@opentelemetry/sdk-trace-web';
 import { CifSpanExporter, recordKpiEvent, type CifAnalyticsClient } from '../../src/index.js';
 import { CifSessionSpanProcessor, withCifSession } from '../../src/index.js';
 import { DEFAULT_OPTIONS } from '../../src/options.js';
-import { RecordingCifClient, installFakeCIFramework, type FakeCifSessionApis } from '../../src/testing/index.js';
+import { RecordingCifClient, installFakeCIFramework, type FakeCIFramework, type FakeCifSessionApis } from '../../src/testing/index.js';
 import { pageWindow } from '../helpers/fake-client.js';
 import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID } from '../helpers/spans.js';
 
@@ -96,7 +96,7 @@ describe('installFakeCIFramework', () => {
     expect(() => installFakeCIFramework({}, [] as never)).to.throw(TypeError, 'installFakeCIFramework: client must have a logAnalyticsEvent method (got []).');
     expect(() => installFakeCIFramework({}, undefined, { startAfterMillis: Object.create(null) as never })).to.throw(
       TypeError,
-      'installFakeCIFramework: startAfterMillis must be a number from 0 to 2147483647 (got object).',
+      'installFakeCIFramework: option `startAfterMillis` must be a number from 0 to 2147483647 (got object).',
     );
   });
 
@@ -105,6 +105,23 @@ describe('installFakeCIFramework', () => {
     const fake = installFakeCIFramework(target);
     await target.Microsoft!.CIFramework!.logAnalyticsEvent({ events: [] } as never, 'e');
     expect(fake.client.calls.map((c) => c.eventName)).to.deep.equal(['e']);
+  });
+
+  it('reads its options as the exporters read theirs: none from Object.prototype, and a getter that throws names the option', () => {
+    Object.defineProperty(Object.prototype, 'startAfterMillis', { value: 60_000, configurable: true, writable: true });
+    let fake: FakeCIFramework | undefined;
+    try {
+      const target: Host = new EventTarget();
+      let initDone = 0;
+      target.addEventListener('CIFInitDone', () => initDone++);
+      fake = installFakeCIFramework(target, undefined, {});
+      expect(initDone).to.equal(1);
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).startAfterMillis;
+      fake?.uninstall();
+    }
+    const unreadable = { get startAfterMillis(): never { throw new Error('no delay'); } };
+    expect(() => installFakeCIFramework({}, undefined, unreadable)).to.throw(TypeError, 'installFakeCIFramework: option `startAfterMillis` cannot be read (got Error: no delay).');
   });
 
   it('takes the longest delay setTimeout honours as startAfterMillis', () => {

@@ -51,10 +51,29 @@ describe('RecordingCifClient', () => {
   });
 
   it('throws a TypeError when onCall is given and is not a function, instead of failing every call', () => {
-    expect(() => new RecordingCifClient({ onCall: 'log' as never })).to.throw(TypeError, 'RecordingCifClient: onCall must be a function (got log).');
-    expect(() => new RecordingCifClient({ onCall: null as never })).to.throw(TypeError, 'RecordingCifClient: onCall must be a function (got null).');
-    expect(() => new RecordingCifClient({ onCall: Object.create(null) as never })).to.throw(TypeError, 'RecordingCifClient: onCall must be a function (got object).');
-    expect(() => new RecordingCifClient({ onCall: [] as never })).to.throw(TypeError, 'RecordingCifClient: onCall must be a function (got []).');
+    expect(() => new RecordingCifClient({ onCall: 'log' as never })).to.throw(TypeError, "RecordingCifClient: option `onCall` must be a function (got 'log').");
+    expect(() => new RecordingCifClient({ onCall: null as never })).to.throw(TypeError, 'RecordingCifClient: option `onCall` must be a function (got null).');
+    expect(() => new RecordingCifClient({ onCall: Object.create(null) as never })).to.throw(TypeError, 'RecordingCifClient: option `onCall` must be a function (got object).');
+    expect(() => new RecordingCifClient({ onCall: [] as never })).to.throw(TypeError, 'RecordingCifClient: option `onCall` must be a function (got []).');
+  });
+
+  it('throws a TypeError when answer is neither a string nor a function, or the options are no object', () => {
+    expect(() => new RecordingCifClient({ answer: 42 as never })).to.throw(TypeError, 'RecordingCifClient: option `answer` must be a string or a function (got 42).');
+    for (const [options, shown] of [[5, '5'], ['ok', "'ok'"], [[], '[]']] as const) {
+      expect(() => new RecordingCifClient(options as never)).to.throw(TypeError, `RecordingCifClient: option \`options\` must be an object (got ${shown}).`);
+    }
+  });
+
+  it('reads its options as the exporters read theirs: none from Object.prototype, and a getter that throws names the option', async () => {
+    for (const [key, value] of Object.entries({ answer: 'polluted', onCall: 'x' })) Object.defineProperty(Object.prototype, key, { value, configurable: true, writable: true });
+    try {
+      expect(await new RecordingCifClient({}).logAnalyticsEvent(DATA, 'CallAccepted', GUID)).to.equal('ok');
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).answer;
+      delete (Object.prototype as Record<string, unknown>).onCall;
+    }
+    const unreadable = { get answer(): never { throw new Error('no answer'); } };
+    expect(() => new RecordingCifClient(unreadable)).to.throw(TypeError, 'RecordingCifClient: option `answer` cannot be read (got Error: no answer).');
   });
 
   it('takes null options as no options, as an untyped caller may pass them', async () => {
