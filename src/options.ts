@@ -149,7 +149,8 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
  * and leaves the field out, as `undefined` when it was given (all of them when `session` is not an object).
  */
 export function normalizeSession(session: CifSession | undefined, c: Check, leftOut?: string): CifSession {
-  const normalized: CifSession = {};
+  // No prototype: a field left out reads as undefined, whatever a page library adds to Object.prototype.
+  const normalized: CifSession = Object.create(null) as CifSession;
   for (const [field] of session === undefined ? [] : SESSION_ATTRIBUTES) {
     try {
       // In the loop, so that a session that is not an object is left out like a bad field, warned about once.

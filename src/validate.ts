@@ -54,6 +54,12 @@ export const millis = (fallback: number | undefined, min: number): Rule =>
 /** A function. */
 export const callback = (fallback?: unknown): Rule => [fallback, (f) => typeof f === 'function', 'must be a function'];
 
+/** `object[key]`, inherited too, but not a value every object inherits: a page library may add keys to Object.prototype. */
+export function given(object: object, key: string): unknown {
+  const value = (object as Record<string, unknown>)[key];
+  return value === ({} as Record<string, unknown>)[key] ? undefined : value;
+}
+
 /** `String(value)` for a message, an array in brackets; a value whose conversion throws (a symbol, a hostile object) is shown by its type. */
 export function shown(value: unknown): string {
   try {
@@ -95,9 +101,7 @@ export function check(owner: string): Check {
       }
       for (const name of names) {
         const rule = table[name]!;
-        let option = read(prefix + name, () => (value as Record<string, unknown>)[name]);
-        // What every object inherits is no option: a page library may add keys to Object.prototype.
-        if (option === ({} as Record<string, unknown>)[name]) option = undefined;
+        let option = read(prefix + name, () => given(value, name));
         if (typeof rule === 'function') {
           option = rule(option as never, c);
         } else {

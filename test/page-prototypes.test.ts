@@ -1,7 +1,17 @@
-import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
-import { ATTR_CIF_CONVERSATION_ID, ATTR_CIF_PROVIDER_SESSION_ID, CifSpanExporter, recordKpiEvent } from '../src/index.js';
+import {
+  ATTR_CIF_CONVERSATION_ID,
+  ATTR_CIF_PROVIDER_SESSION_ID,
+  CifSessionSpanProcessor,
+  CifSpanExporter,
+  recordKpiEvent,
+  withCifSession,
+  type CifKpiEventDetails,
+} from '../src/index.js';
+import { emitKpiEvent } from '../src/logs.js';
 import { RecordingCifClient } from '../src/testing/index.js';
 import { captureDiag } from './helpers/diag.js';
 import { shutDownAfterTest } from './helpers/shut-down.js';
@@ -15,12 +25,12 @@ function extend(target: object, properties: Record<string, unknown>): () => void
 }
 
 /** Exports one span with one KPI event through a batch processor to `client`; returns the exporter. */
-async function exportOneKpiEvent(client: RecordingCifClient, options = {}): Promise<CifSpanExporter> {
+async function exportOneKpiEvent(client: RecordingCifClient, options = {}, details?: CifKpiEventDetails): Promise<CifSpanExporter> {
   const exporter = new CifSpanExporter({ client, ...options });
   const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] }));
   const span = provider.getTracer('widget').startSpan('call');
   span.setAttributes({ [ATTR_CIF_CONVERSATION_ID]: 'c1', [ATTR_CIF_PROVIDER_SESSION_ID]: 'p1' });
-  recordKpiEvent(span, 'CallAccepted');
+  recordKpiEvent(span, 'CallAccepted', details);
   span.end();
   await provider.forceFlush();
   return exporter;
@@ -57,6 +67,45 @@ describe('a page whose old libraries added enumerable properties to Object.proto
     const exporter = await exportOneKpiEvent(client);
     expect(client.calls.map((call) => call.eventName)).to.deep.equal(['CallAccepted']);
     expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
+  });
+
+  it('takes no id that only Object.prototype holds, for a span outside a session or in one without that id', async () => {
+    restore = extend(Object.prototype, { conversationId: 'page', providerSessionId: 'page', participantId: 'page' });
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const client = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client });
+    const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new BatchSpanProcessor(exporter)] }));
+    const tracer = provider.getTracer('widget');
+    const outside = tracer.startSpan('call');
+    recordKpiEvent(outside, 'CallOffered');
+    outside.end();
+    withCifSession({ conversationId: 'c1', providerSessionId: 'p1' }, () => {
+      const inside = tracer.startSpan('call');
+      recordKpiEvent(inside, 'CallAccepted');
+      inside.end();
+    });
+    await provider.forceFlush();
+    expect(client.payloads().map(({ events, ...identity }) => [identity, events.map((e) => e.kpiEventName)])).to.deep.equal([
+      [{ conversationId: 'c1', providerSessionId: 'p1' }, ['CallAccepted']],
+    ]);
+    expect(exporter.getStats().dropped.missing_identity).to.equal(1);
+    context.disable();
+  });
+
+  it('records no KPI detail, time or context that only Object.prototype holds', async () => {
+    restore = extend(Object.prototype, { reason: 'page', customData: { msdyn_customattribute1: 'page' }, time: 0 });
+    const client = new RecordingCifClient();
+    await exportOneKpiEvent(client, {}, {});
+    const records: unknown[] = [];
+    // Not while the span is made: a `context` on Object.prototype breaks the OpenTelemetry API itself.
+    const restoreContext = extend(Object.prototype, { context: 'page' });
+    try {
+      emitKpiEvent({ emit: (record) => void records.push(record) }, 'CallHold', {}, {});
+    } finally {
+      restoreContext();
+    }
+    expect(client.payloads()[0]!.events.map((event) => Object.keys(event))).to.deep.equal([['kpiEventName', 'eventTimestamp']]);
+    expect(records).to.deep.equal([{ eventName: 'CallHold', attributes: { 'cif.kpi.name': 'CallHold' } }]);
   });
 
   it('takes no option that only Object.prototype holds', async () => {

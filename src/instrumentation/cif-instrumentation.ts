@@ -2,7 +2,7 @@ import { context, SpanKind, trace, type Attributes, type Context, type MeterProv
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
 import { log } from '../log.js';
-import { shown } from '../validate.js';
+import { given, shown } from '../validate.js';
 import { withCorrelationId } from './correlation.js';
 import { addedBy, HandlerRegistry, type AnyFunction, type Answered } from './handlers.js';
 import { listen, runInSpan } from './run-in-span.js';
@@ -169,7 +169,7 @@ export class CifInstrumentation {
     // As the exporters read theirs: inherited options count, those every object inherits do not.
     const options = Object.create(null) as Record<string, unknown>;
     for (const name of OPTIONS) {
-      const value = read(name, () => optionOf(config, name));
+      const value = read(name, () => given(config, name));
       if (value !== undefined) options[name] = value;
     }
     const { enabled, target, correlationId } = options;
@@ -190,7 +190,7 @@ export class CifInstrumentation {
   }
 
   private target(): object {
-    return (optionOf(this.config, 'target') as object | undefined) ?? globalThis;
+    return (given(this.config, 'target') as object | undefined) ?? globalThis;
   }
 
   /** Wraps each function of the CIFramework object on the page that is not wrapped yet. */
@@ -277,7 +277,7 @@ export class CifInstrumentation {
             : [this.handlers.remove(library, event, own)];
         return [wrapper ? [eventName, wrapper, ...args.slice(2)] : args, answered];
       }
-      return [!span || optionOf(this.config, 'correlationId') === false ? args : withCorrelationId(method, args, span.spanContext().traceId)];
+      return [!span || given(this.config, 'correlationId') === false ? args : withCorrelationId(method, args, span.spanContext().traceId)];
     } catch {
       return [args];
     }
@@ -323,11 +323,6 @@ export class CifInstrumentation {
   }
 }
 
-/** `config[name]`, inherited too, but not what every object inherits: a page library may add keys to Object.prototype. */
-function optionOf(config: object, name: string): unknown {
-  const value = (config as Record<string, unknown>)[name];
-  return value === ({} as Record<string, unknown>)[name] ? undefined : value;
-}
 
 /** `target.Microsoft.CIFramework` if it is an object or a function; reading it may throw. */
 function findLibrary(target: object): object | undefined {

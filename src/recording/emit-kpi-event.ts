@@ -1,5 +1,5 @@
 import type { Attributes, Context, TimeInput } from '@opentelemetry/api';
-import { shown } from '../validate.js';
+import { given, shown } from '../validate.js';
 import { kpiEventAttributes, sayOnce, writeKpiEvent, type CifKpiEventDetails, type Warned } from './kpi-event-attributes.js';
 
 /** The log record `emitKpiEvent` emits. */
@@ -51,7 +51,8 @@ export function emitKpiEvent(
   const emit = (): boolean => {
     if (typeof logger?.emit !== 'function') return false;
     const record: CifKpiLogRecord = { eventName: name, attributes: kpiEventAttributes(name, details) };
-    const { time, context } = options ?? {};
+    const time = given(options ?? {}, 'time') as TimeInput | undefined;
+    const context = given(options ?? {}, 'context') as Context | undefined;
     if (time !== undefined) record.timestamp = time;
     if (context !== undefined) record.context = context;
     logger.emit(record);

@@ -1,4 +1,4 @@
-import { isObject, shown } from '../validate.js';
+import { given, isObject, shown } from '../validate.js';
 import type { Attributes } from '@opentelemetry/api';
 import { log } from '../log.js';
 import { ATTR_CIF_KPI_NAME, CIF_KPI_CUSTOM_PREFIX } from '../attributes.js';
@@ -30,10 +30,10 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
   const attributes: Attributes = { [ATTR_CIF_KPI_NAME]: name ?? '' };
   if (isObject(details)) {
     for (const [field, key] of KPI_FIELDS) {
-      const value = details[field === 'kpiEventReason' ? 'reason' : field];
+      const value = given(details, field === 'kpiEventReason' ? 'reason' : field) as Attributes[string];
       if (value !== undefined) attributes[key] = value;
     }
-    const { customData } = details;
+    const customData = given(details, 'customData');
     if (isObject(customData)) for (const [column, value] of Object.entries(customData)) attributes[CIF_KPI_CUSTOM_PREFIX + column] = value;
   }
   return attributes;

@@ -1,6 +1,7 @@
 import type { Context } from '@opentelemetry/api';
 import { SESSION_ATTRIBUTES } from '../attributes.js';
 import { log } from '../log.js';
+import { given } from '../validate.js';
 import { getCifSession } from './context.js';
 
 /** A span as it starts, or a log record as it is emitted: what the session processors write to. */
@@ -18,7 +19,7 @@ export function stampSession(target: Stampable, ctx: Context | undefined, what: 
   try {
     const session = getCifSession(ctx);
     for (const [field, key] of SESSION_ATTRIBUTES) {
-      const value = session?.[field];
+      const value = session && (given(session, field) as string | undefined);
       if (value !== undefined && (target.attributes[key] ?? '') === '') target.setAttribute(key, value);
     }
   } catch (error) {
