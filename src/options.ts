@@ -9,7 +9,7 @@ import {
   type DeliveryOptions,
 } from './delivery/options.js';
 import { log } from './log.js';
-import { callback, check, count, isRecord, type Check, type OptionTable } from './validate.js';
+import { callback, check, count, given, isRecord, type Check, type OptionTable } from './validate.js';
 import { defaultEventName, type KpiEventOptions } from './mapping/kpi-events.js';
 import { defaultCorrelationId, defaultEventFilter } from './mapping/spans.js';
 import { MAX_TEXT_LENGTH, isColumnName } from './mapping/values.js';
@@ -124,11 +124,11 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
 ): NormalizedOptions<S, F> {
   const c = check(`${defaults.name}: option`);
   // The delivery first: when it is no CifDelivery, that is the mistake to name, not a delivery option beside it.
-  const given = c.read('delivery', () => options?.delivery);
-  const delivery = given === undefined ? undefined : deliveries.get(given) ?? c.fail('delivery', 'must be a CifDelivery', given);
+  const shared = c.read('delivery', () => given(options ?? {}, 'delivery')) as CifDelivery | undefined;
+  const delivery = shared === undefined ? undefined : deliveries.get(shared) ?? c.fail('delivery', 'must be a CifDelivery', shared);
   if (delivery) {
     for (const name of Object.keys(DELIVERY_OPTIONS)) {
-      const value = c.read(name, () => options[name as keyof CifDeliveryOptions]);
+      const value = c.read(name, () => given(options, name));
       if (value !== undefined) c.fail(name, 'belongs to the CifDelivery passed as `delivery`', value);
     }
   }

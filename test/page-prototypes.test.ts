@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import {
   ATTR_CIF_CONVERSATION_ID,
   ATTR_CIF_PROVIDER_SESSION_ID,
+  CifDelivery,
   CifSessionSpanProcessor,
   CifSpanExporter,
   recordKpiEvent,
@@ -106,6 +107,14 @@ describe('a page whose old libraries added enumerable properties to Object.proto
     }
     expect(client.payloads()[0]!.events.map((event) => Object.keys(event))).to.deep.equal([['kpiEventName', 'eventTimestamp']]);
     expect(records).to.deep.equal([{ eventName: 'CallHold', attributes: { 'cif.kpi.name': 'CallHold' } }]);
+  });
+
+  it('takes no delivery, nor a delivery option beside a shared one, that only Object.prototype holds', async () => {
+    restore = extend(Object.prototype, { delivery: {}, timeoutMillis: 1 });
+    const client = new RecordingCifClient();
+    const exporter = await exportOneKpiEvent(client);
+    expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
+    expect(() => new CifSpanExporter({ delivery: new CifDelivery({ client }) })).not.to.throw();
   });
 
   it('takes no option that only Object.prototype holds', async () => {
