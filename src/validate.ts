@@ -11,8 +11,8 @@ export interface OptionTable {
 
 /** Checks the options of one constructor; every message starts with `owner`, such as `CifDelivery: option`. */
 export interface Check {
-  /** Throws a `TypeError` that says what the option must be. */
-  fail(option: string, must: string, value: unknown): never;
+  /** Throws a `TypeError` that says what the option must be; with `cause`, that error's cause. */
+  fail(option: string, must: string, value: unknown, cause?: { cause: unknown }): never;
   /** Throws unless `value` is an object of named options: not null, not an array. */
   object(option: string, value: unknown): asserts value is object;
   /** `get()`, or a `TypeError` that says `option` cannot be read when a page's getter or proxy throws. */
@@ -70,8 +70,8 @@ export function shown(value: unknown): string {
 }
 
 export function check(owner: string): Check {
-  const fail = (option: string, must: string, value: unknown): never => {
-    throw new TypeError(`${owner} \`${option}\` ${must} (got ${typeof value === 'string' ? `'${value.slice(0, 120)}'` : shown(value)}).`);
+  const fail = (option: string, must: string, value: unknown, cause?: { cause: unknown }): never => {
+    throw new TypeError(`${owner} \`${option}\` ${must} (got ${typeof value === 'string' ? `'${value.slice(0, 120)}'` : shown(value)}).`, cause);
   };
   const object: Check['object'] = (option, value) => {
     if (!isRecord(value)) fail(option, 'must be an object', value);
@@ -80,7 +80,8 @@ export function check(owner: string): Check {
     try {
       return get();
     } catch (error) {
-      return fail(option, 'cannot be read', error);
+      // The page's error as the cause, for a debugger to follow.
+      return fail(option, 'cannot be read', error, { cause: error });
     }
   };
   const c: Check = {

@@ -2,7 +2,7 @@ import { context, SpanKind, trace, type Attributes, type Context, type MeterProv
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
 import { log } from '../log.js';
-import { given, shown } from '../validate.js';
+import { check, isObject } from '../validate.js';
 import { withCorrelationId } from './correlation.js';
 import { addedBy, HandlerRegistry, type AnyFunction, type Answered } from './handlers.js';
 import { listen, runInSpan } from './run-in-span.js';
@@ -28,8 +28,9 @@ export interface CifInstrumentationConfig {
   correlationId?: boolean | undefined;
 }
 
-/** Every option of `CifInstrumentationConfig`. */
-const OPTIONS = ['enabled', 'target', 'correlationId'];
+/** The rule of `enabled` and `correlationId`. */
+const isBoolean = (value: unknown): boolean => typeof value === 'boolean';
+const MUST_BE_BOOLEAN = 'must be true or false';
 
 /** The scope of the spans, as a tracing backend shows it (`otel.scope.name`). */
 const NAME = 'opentelemetry-exporter-cif/instrumentation';
@@ -151,38 +152,13 @@ export class CifInstrumentation {
 
   /** Replaces the options; `target` is read at the next `enable()` or `CIFInitDone`. */
   setConfig(config: CifInstrumentationConfig = {}): void {
-    if (typeof config !== 'object' || config === null) {
-      throw new TypeError(`CifInstrumentation: the config must be an object (got ${shown(config)}).`);
-    }
-    // A page's getter or proxy may throw: the config is refused as one of the wrong type is.
-    const read = <T>(what: string, get: () => T): T => {
-      try {
-        return get();
-      } catch (error) {
-        throw new TypeError(`CifInstrumentation: ${what} cannot be read (got ${shown(error)}).`, { cause: error });
-      }
-    };
-    // A misspelt option would otherwise silently leave its default in place.
-    for (const key of read('the config', () => Object.keys(config))) {
-      if (!OPTIONS.includes(key)) log('warn', `CifInstrumentation: option \`${key}\` is unknown and ignored.`);
-    }
-    // As the exporters read theirs: inherited options count, those every object inherits do not.
-    const options = Object.create(null) as Record<string, unknown>;
-    for (const name of OPTIONS) {
-      const value = read(name, () => given(config, name));
-      if (value !== undefined) options[name] = value;
-    }
-    const { enabled, target, correlationId } = options;
-    for (const [name, value] of Object.entries({ enabled, correlationId })) {
-      if (value !== undefined && typeof value !== 'boolean') {
-        throw new TypeError(`CifInstrumentation: ${name} must be true or false (got ${shown(value)}).`);
-      }
-    }
-    if (target !== undefined && (typeof target !== 'object' || target === null)) {
-      throw new TypeError(`CifInstrumentation: target must be an object such as window (got ${shown(target)}).`);
-    }
-    // As InstrumentationBase has it: `registerInstrumentations` enables only what says it is not enabled.
-    this.config = { ...options, enabled: (enabled as boolean | undefined) ?? true };
+    // Checked as the exporters check theirs: a bad option or one that cannot be read throws a
+    // TypeError that names it, and an unknown one is warned of. `enabled` defaults to true, as
+    // InstrumentationBase has it: `registerInstrumentations` enables only what says it is not enabled.
+    this.config = check('CifInstrumentation: option').options<CifInstrumentationConfig>(
+      { enabled: [true, isBoolean, MUST_BE_BOOLEAN], target: [undefined, isObject, 'must be an object such as window'], correlationId: [undefined, isBoolean, MUST_BE_BOOLEAN] },
+      config,
+    );
   }
 
   getConfig(): CifInstrumentationConfig {
@@ -190,7 +166,7 @@ export class CifInstrumentation {
   }
 
   private target(): object {
-    return (given(this.config, 'target') as object | undefined) ?? globalThis;
+    return this.config.target ?? globalThis;
   }
 
   /** Wraps each function of the CIFramework object on the page that is not wrapped yet. */
@@ -277,7 +253,7 @@ export class CifInstrumentation {
             : [this.handlers.remove(library, event, own)];
         return [wrapper ? [eventName, wrapper, ...args.slice(2)] : args, answered];
       }
-      return [!span || given(this.config, 'correlationId') === false ? args : withCorrelationId(method, args, span.spanContext().traceId)];
+      return [!span || this.config.correlationId === false ? args : withCorrelationId(method, args, span.spanContext().traceId)];
     } catch {
       return [args];
     }
@@ -322,7 +298,6 @@ export class CifInstrumentation {
     }
   }
 }
-
 
 /** `target.Microsoft.CIFramework` if it is an object or a function; reading it may throw. */
 function findLibrary(target: object): object | undefined {

@@ -1453,14 +1453,14 @@ describe('CifInstrumentation', () => {
     });
 
     [
-      { config: { enabled: 'yes' }, message: 'CifInstrumentation: enabled must be true or false (got yes).' },
-      { config: { correlationId: 1 }, message: 'CifInstrumentation: correlationId must be true or false (got 1).' },
-      { config: { target: 'window' }, message: 'CifInstrumentation: target must be an object such as window (got window).' },
-      { config: null, message: 'CifInstrumentation: the config must be an object (got null).' },
-      { config: 'on', message: 'CifInstrumentation: the config must be an object (got on).' },
-      { config: { target: null }, message: 'CifInstrumentation: target must be an object such as window (got null).' },
-      { config: { enabled: [] }, message: 'CifInstrumentation: enabled must be true or false (got []).' },
-      { config: { correlationId: Object.create(null) as object }, message: 'CifInstrumentation: correlationId must be true or false (got object).' },
+      { config: { enabled: 'yes' }, message: "CifInstrumentation: option `enabled` must be true or false (got 'yes')." },
+      { config: { correlationId: 1 }, message: 'CifInstrumentation: option `correlationId` must be true or false (got 1).' },
+      { config: { target: 'window' }, message: "CifInstrumentation: option `target` must be an object such as window (got 'window')." },
+      { config: null, message: 'CifInstrumentation: option `options` must be an object (got null).' },
+      { config: 'on', message: "CifInstrumentation: option `options` must be an object (got 'on')." },
+      { config: { target: null }, message: 'CifInstrumentation: option `target` must be an object such as window (got null).' },
+      { config: { enabled: [] }, message: 'CifInstrumentation: option `enabled` must be true or false (got []).' },
+      { config: { correlationId: Object.create(null) as object }, message: 'CifInstrumentation: option `correlationId` must be true or false (got object).' },
     ].forEach(({ config, message }) =>
       it(`refuses ${JSON.stringify(config)} with a TypeError that says what to change`, () => {
         expect(() => new CifInstrumentation(config as never)).to.throw(TypeError, message);
@@ -1471,12 +1471,12 @@ describe('CifInstrumentation', () => {
       {
         what: 'whose keys cannot be listed',
         config: () => new Proxy({}, { ownKeys: () => { throw new Error('no keys'); } }),
-        message: 'CifInstrumentation: the config cannot be read (got Error: no keys).',
+        message: 'CifInstrumentation: option `options` cannot be read (got Error: no keys).',
       },
       {
         what: 'whose target getter throws',
         config: () => ({ get target(): never { throw new Error('no target'); } }),
-        message: 'CifInstrumentation: target cannot be read (got Error: no target).',
+        message: 'CifInstrumentation: option `target` cannot be read (got Error: no target).',
       },
     ].forEach(({ what, config, message }) =>
       it(`refuses a config ${what} with a TypeError that says so, the page's error as its cause`, () => {
