@@ -57,7 +57,8 @@ export const callback = (fallback?: unknown): Rule => [fallback, (f) => typeof f
 /** `object[key]`, inherited too, but not a value every object inherits: a page library may add keys to Object.prototype. */
 export function given(object: object, key: string): unknown {
   const value = (object as Record<string, unknown>)[key];
-  return value === ({} as Record<string, unknown>)[key] ? undefined : value;
+  // Object.prototype itself, not a new `{}`: this runs for each span a session processor stamps.
+  return value === (Object.prototype as Record<string, unknown>)[key] ? undefined : value;
 }
 
 /** `String(value)` for a message, an array in brackets; a value whose conversion throws (a symbol, a hostile object) is shown by its type. */
