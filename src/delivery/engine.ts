@@ -228,6 +228,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
         log('warn', `KPI events kept in the outbox for a later page: ${error.message}. Counted in getStats().kpiEventsKept; shown once.`);
       }
     } else {
+      // Nor written later: a call given up while it waits for the outbox's lock is dropped, not kept.
+      if (entry) outbox!.remove(entry);
       stats.callsFailed++;
       // Counted before it is told, so that a diag logger that reads getStats() sees the drop, and one that
       // exports again as it is told is not warned again. Each reason is warned about once, at its first drop.
@@ -321,8 +323,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
 
   async function close(): Promise<void> {
     if (admitted > 0) await batches.flush(timeoutMillis, new Promise<void>((resolve) => (drained = resolve)));
-    settleAll(new CifShutdownError('the CIF delivery shut down before this call settled'), 'after_shutdown');
+    // First the outbox writes what waits for its lock, so that those calls too are kept.
     outbox?.dispose();
+    settleAll(new CifShutdownError('the CIF delivery shut down before this call settled'), 'after_shutdown');
     readiness.dispose();
     pump();
   }

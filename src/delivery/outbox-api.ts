@@ -83,8 +83,8 @@ export interface Outbox {
   restore(entry: OutboxEntry): void;
   /**
    * Whether the entry's call stays stored for a later page: it is stored, or will be once this page
-   * holds its lock. With `look`, a stored entry is looked for in the store, which the page may have
-   * cleared since (`localStorage.clear()` at sign-out): one gone is no longer held.
+   * holds its lock. With `look`, only a stored entry is, and it is looked for in the store, which
+   * the page may have cleared since (`localStorage.clear()` at sign-out): one gone is no longer held.
    */
   holds(entry: OutboxEntry, look?: boolean): boolean;
   /**

@@ -203,7 +203,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     } catch {
       // A store that cannot be read is taken to hold what it held.
     }
-    return entry.size > 0 || !!pending?.has(entry);
+    // Looked for, an entry that waits for the lock is not held: the lock may never come, or the store be full then.
+    return entry.size > 0 || (!look && !!pending?.has(entry));
   }
 
   void lock(pageId, {}, () => {

@@ -231,7 +231,7 @@ describe('delivery with the outbox', () => {
     ]);
   });
 
-  it('says nothing of calling without CIFInitDone when the page library, there at the first call, is gone when a claim outlasts the wait', async () => {
+  it('says nothing of calling without CIFInitDone when the page library, there at the first call, is gone when a claim outlasts the wait, and drops a call its lock never let it store', async () => {
     store.setItem(`otel-cif/widget/${PAGE_B}/0`, JSON.stringify({ v: 1, t: Date.now(), ...call('B0') }));
     installCifWithoutInitDone(new RecordingCifClient());
     const lines = debugLines();
@@ -245,11 +245,12 @@ describe('delivery with the outbox', () => {
     removePageCif();
     await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
     await result;
-    expect(stats.kpiEventsKept).to.equal(1);
+    expect(stats).to.deep.include({ kpiEventsKept: 0, dropped: { ...createDeliveryStats().dropped, cif_not_loaded: 1 } });
+    expect(Object.keys(store.contents())).to.deep.equal([`otel-cif/widget/${PAGE_B}/0`]);
     expect(lines.filter((line) => !line.startsWith('outbox:'))).to.deep.equal([
       `waiting for the outbox, at most ${DELIVERY_DEFAULTS.readyTimeoutMillis} ms`,
-      "call 'A1' kept in the outbox for a later page: CIF library not loaded: Microsoft.CIFramework.logAnalyticsEvent is not on this page",
-      'KPI events kept in the outbox for a later page: CIF library not loaded: Microsoft.CIFramework.logAnalyticsEvent is not on this page. Counted in getStats().kpiEventsKept; shown once.',
+      "call 'A1' given up as cif_not_loaded: CIF library not loaded: Microsoft.CIFramework.logAnalyticsEvent is not on this page",
+      'KPI events dropped: CIF library not loaded: Microsoft.CIFramework.logAnalyticsEvent is not on this page. Counted in getStats().dropped.cif_not_loaded; shown once.',
     ]);
   });
 
@@ -304,7 +305,7 @@ describe('delivery with the outbox', () => {
     expectBalanced(p.stats);
   });
 
-  it('fails its calls at once when the ready promise rejects while the outbox still claims, keeping them for a later page', async () => {
+  it('fails its calls at once when the ready promise rejects while the outbox still waits for its lock, dropping what it could not store', async () => {
     store.setItem(`otel-cif/widget/${PAGE_B}/0`, JSON.stringify({ v: 1, t: Date.now(), ...call('B0') }));
     const stats = createDeliveryStats();
     const silent = { request: () => new Promise<unknown>(() => {}) };
@@ -317,9 +318,12 @@ describe('delivery with the outbox', () => {
     void engine.deliver(calls('A1')).then((r) => (report = r));
     reject(new Error('no CIF here'));
     await settle();
-    // Kept in the outbox (pending its lock) at admission: no failure of the export.
+    // Held for the outbox (pending its lock) at admission, so no failure of the export; then
+    // given up before the lock came, it is not stored, so it is dropped, not kept.
     expect(report).to.deep.equal({ calls: 1, failed: 0, errors: [] });
-    expect(stats).to.deep.include({ kpiEventsKept: 1, kpiEventsPending: 0 });
+    expect(stats).to.deep.include({ kpiEventsKept: 0, kpiEventsPending: 0 });
+    expect(stats.dropped.cif_not_loaded).to.equal(1);
+    expectBalanced(stats);
   });
 
   it('takes a call out before it goes to the host, so one the host never answered is not sent again', async () => {
