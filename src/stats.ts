@@ -59,7 +59,7 @@ export interface CifOutboxStats {
   replayed: number;
   /** Stored by earlier pages, older than `maxAgeMillis`, removed unsent. */
   expired: number;
-  /** Stored entries (not KPI events) this version cannot read, removed. */
+  /** Stored entries (not KPI events) of an earlier format, or that cannot be read, removed; a later format's are left alone. */
   unreadable: number;
   /** Store or lock accesses that threw, other than for quota. */
   storeErrors: number;

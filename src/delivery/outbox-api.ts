@@ -3,7 +3,7 @@
  * so that a later page of the same widget sends what a reload, a crash or a closed tab left.
  *
  * Keys are `otel-cif/<name>/<pageId>/<seq>`, values `[3,<admitted, wall ms>,<the call>]` (format 3;
- * the entries of formats 1 and 2 read as unreadable). Each outbox holds the
+ * the entries of formats 1 and 2 read as unreadable, those of later formats are left alone). Each outbox holds the
  * Web Lock `otel-cif/<name>/<pageId>` for its whole life and writes only once it holds it, so an
  * entry whose page's lock is free belongs to a page that is gone. A page takes such entries only while holding that lock itself, and keeps it
  * until it is disposed: two tabs never both take one entry, and what it has not removed when it

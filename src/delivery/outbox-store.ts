@@ -23,7 +23,7 @@ export interface Entry extends StoredCall {
   size: number;
 }
 
-/** Values are `[FORMAT, admitted at, call]`; those of earlier formats read as unreadable. */
+/** Values are `[FORMAT, admitted at, call]`; those of earlier formats read as unreadable, those of later ones are left alone. */
 const FORMAT = 3;
 
 /** `<pageId>/<seq>` after the outbox's `otel-cif/<name>/`; a pageId is a UUID. */
@@ -34,11 +34,12 @@ export const sizeOf = (key: string, value: string): number => 2 * (key.length + 
 
 export const encode = ({ at, call }: StoredCall): string => JSON.stringify([FORMAT, at, call]);
 
-/** The stored call in `value`, or undefined for anything this version did not write. */
-export function decode(value: string): StoredCall | undefined {
+/** The stored call in `value`; `null` for a later format, which a later version reads; else undefined, unreadable. */
+export function decode(value: string): StoredCall | null | undefined {
   // What is not JSON, not an array, has no call or data, or events that cannot be spread, throws: unreadable as the rest.
   try {
     const [format, at, call] = JSON.parse(value) as [unknown, number, CifCall];
+    if (typeof format === 'number' && format > FORMAT) return null;
     const { data, eventName, correlationId } = call;
     // The data and each event a plain object, as JSON.parse makes them: not an array, a string or null.
     const plain = (value: object | null): boolean => value?.constructor === Object;

@@ -77,17 +77,24 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     });
   }
 
-  /** Removes `key`, of `size` bytes; true once it is surely gone: removed, or found absent after a failed removal. */
+  /** Whether the store surely lacks `key`: one that cannot be read is taken to hold what it held. */
+  function absent(key: string): boolean {
+    try {
+      return store.getItem(key) === null;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Removes `key`, of `size` bytes; true once it is surely gone: removed, or found absent. */
   function erase(key: string, size: number): boolean {
+    // Counted off only if still there: what a page cleared (`localStorage.clear()` at sign-out) left the count with the clear.
+    if (absent(key)) return true;
     try {
       store.removeItem(key);
     } catch (error) {
       countError(error);
-      try {
-        if (store.getItem(key) !== null) return false;
-      } catch {
-        return false;
-      }
+      if (!absent(key)) return false;
     }
     bytes -= size;
     return true;
@@ -179,6 +186,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       if (!gone.includes(id)) continue;
       const size = sizeOf(key, value);
       const stored = decode(value);
+      // A newer version's entry is left for a page of that version.
+      if (stored === null) continue;
       if (stored && Math.abs(at - stored.at) <= maxAgeMillis) {
         taken.push({ ...stored, key, seq, size });
       } else if (erase(key, size)) {
@@ -197,12 +206,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   }
 
   function holds(entry: Entry, look?: boolean): boolean {
-    try {
-      // Gone from the store, the entry is this page's to settle (`bytes` is counted afresh when it matters).
-      if (look && entry.size && store.getItem(entry.key) === null) entry.size = 0;
-    } catch {
-      // A store that cannot be read is taken to hold what it held.
-    }
+    // Gone from the store, the entry is this page's to settle (`bytes` is counted afresh when it matters).
+    if (look && entry.size && absent(entry.key)) entry.size = 0;
     // Looked for, an entry that waits for the lock is not held: the lock may never come, or the store be full then.
     return entry.size > 0 || (!look && !!pending?.has(entry));
   }

@@ -371,6 +371,19 @@ describe('outbox', () => {
       expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 2)]);
     });
 
+    it('stays within maxBytes when calls stored before a localStorage.clear() (a sign-out) are taken out after it', async () => {
+      const page = open(PAGE_A, { maxBytes: 3 * entryBytes });
+      await settle();
+      const before = ['X', 'X', 'X'].map((name) => page.outbox.add(call(name)));
+      store.items.clear();
+      now += 1000;
+      page.outbox.add(call('X'));
+      // Gone with the clear, they free no room the count still held.
+      before.forEach((entry) => expect(page.outbox.remove(entry)).to.equal(true));
+      for (let i = 0; i < 5; i++) page.outbox.add(call('X'));
+      expect(store.items.size).to.equal(3);
+    });
+
     it("counts other pages' entries, and counts the store again at most once a second when full", async () => {
       await crashedWith(PAGE_B, [call('X')]);
       const page = open(PAGE_A, { maxBytes: 2 * entryBytes });
@@ -716,7 +729,7 @@ describe('outbox', () => {
         title: 'the array of format 2',
         value: JSON.stringify([2, NOW, call('X').data, 'X', call('X').correlationId]),
       },
-      { title: 'a newer format', value: JSON.stringify(withField(0, 4)) },
+      { title: 'a format that is not a number', value: JSON.stringify(withField(0, '4')) },
       { title: 'a time that is not a number', value: JSON.stringify(withField(1, '2026')) },
       { title: 'no call', value: JSON.stringify(withField(2, null)) },
       { title: 'a call that is an array', value: JSON.stringify(withField(2, [])) },
@@ -744,6 +757,19 @@ describe('outbox', () => {
         expect(warnings()).to.deep.equal([`warn: outbox: ${key(PAGE_B, 0)} removed: unreadable (getStats().outbox.unreadable)`]);
       }),
     );
+
+    it('leaves an entry of a later format, which a later version reads, in the store uncounted, and replays the others', async () => {
+      await crashedWith(PAGE_B, [call('B0'), call('B1')]);
+      const later = JSON.stringify([4, NOW, { ...call('B0'), attempts: 2 }]);
+      store.setItem(key(PAGE_B, 0), later);
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      expect(page.claimed.map(names)).to.deep.equal([['B1']]);
+      expect(store.getItem(key(PAGE_B, 0))).to.equal(later);
+      expect(page.stats).to.deep.equal(createOutboxStats());
+      expect(warnings()).to.deep.equal([]);
+    });
 
     const foreignKeys = [
       'otel-cif/widget/not-a-page/0',
