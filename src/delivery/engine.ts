@@ -75,6 +75,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** Calls admitted so far, which ranks each call; calls of earlier pages rank from -1e9, before every call of this one (no outbox holds a billion). */
   let seq = 0;
   let replayed = -1e9;
+  /** KPI events of earlier pages' calls not yet settled, which the queue bound leaves out. */
+  let replaying = 0;
   /** Calls admitted and not yet settled, in any place; of them, the calls in a slot. */
   let admitted = 0;
   let inFlight = 0;
@@ -103,8 +105,10 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     // Counted as it is admitted, so that the counters balance at every line the page's logger is told.
     if (entry) stats.outbox.replayed += events;
     else stats.kpiEventsSent += events;
-    // KPI events bound memory (each is capped by its columns), whatever their grouping into calls.
-    const refusal = refuse ?? (closing ? shutDownError : stats.kpiEventsPending >= maxQueueSize ? queueFullError : undefined);
+    // This page's KPI events bound memory (each is capped by its columns), whatever their grouping into calls. Calls of
+    // earlier pages are bounded by the outbox, which holds them: refused, they would stay under a lock this page holds.
+    if (entry) replaying += events;
+    const refusal = refuse ?? (closing ? shutDownError : !entry && stats.kpiEventsPending - replaying >= maxQueueSize ? queueFullError : undefined);
     const job: Job = { call, seq: entry ? replayed++ : seq++, events, batch, entry, readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0, behind: undefined };
     admitted++;
     stats.kpiEventsPending += events;
@@ -218,6 +222,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const { events, entry } = job;
     if (--admitted === 0) drained?.();
     stats.kpiEventsPending -= events;
+    // Calls of earlier pages rank below 0.
+    if (job.seq < 0) replaying -= events;
     if (!error) stats.kpiEventsDelivered += events;
     else if (entry && outbox!.holds(entry, true)) {
       stats.kpiEventsKept += events;

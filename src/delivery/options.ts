@@ -48,9 +48,9 @@ export interface CifDeliveryOptions {
    */
   maxConcurrentCalls?: number | undefined;
   /**
-   * Most KPI events pending (waiting for CIF, a free slot or a retry, or in flight). A call that
-   * finds this many is dropped, counted in `dropped.queue_full`, so memory stays bounded however
-   * long the host stalls. The default holds a `BatchSpanProcessor`'s whole default queue (2048
+   * Most KPI events of this page pending (waiting for CIF, a free slot or a retry, or in flight;
+   * those earlier pages left in the outbox come on top). A call that finds this many is dropped,
+   * counted in `dropped.queue_full`, so memory stays bounded however long the host stalls. The default holds a `BatchSpanProcessor`'s whole default queue (2048
    * spans) at 4 KPI events a span.
    * @default 10000
    */

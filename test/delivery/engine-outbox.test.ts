@@ -65,14 +65,22 @@ describe('delivery with the outbox', () => {
   const settle = () => clock.tickAsync(0);
 
   /** A page of the widget: its own engine and outbox over the shared store and locks; CIF ready at once unless `ready: false`. */
-  function page(pageId: string, client: RecordingCifClient, options: { ready?: boolean; store?: OutboxStore; maxAttempts?: number } = {}): Page {
+  function page(pageId: string, client: RecordingCifClient, options: { ready?: boolean; store?: OutboxStore; maxAttempts?: number; maxQueueSize?: number } = {}): Page {
     const locks = manager.client();
     const stats = createDeliveryStats();
     let ready!: () => void;
     const readiness: ReadinessSource = options.ready === false ? { kind: 'promise', ready: new Promise<void>((r) => (ready = r)) } : { kind: 'client' };
     const outbox = createOutbox({ store: options.store ?? store, name: 'widget' }, stats.outbox, { locks: locks.locks, uuid: () => pageId, now: Date.now });
     const engine = createDelivery(
-      { ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry, maxAttempts: options.maxAttempts ?? 3 }, getClient: () => client, readiness, outbox: {}, random: () => 0.5 },
+      {
+        ...DELIVERY_DEFAULTS,
+        maxQueueSize: options.maxQueueSize ?? DELIVERY_DEFAULTS.maxQueueSize,
+        retry: { ...DELIVERY_DEFAULTS.retry, maxAttempts: options.maxAttempts ?? 3 },
+        getClient: () => client,
+        readiness,
+        outbox: {},
+        random: () => 0.5,
+      },
       stats,
       outbox,
     );
@@ -324,6 +332,26 @@ describe('delivery with the outbox', () => {
     expect(stats).to.deep.include({ kpiEventsKept: 0, kpiEventsPending: 0 });
     expect(stats.dropped.cif_not_loaded).to.equal(1);
     expectBalanced(stats);
+  });
+
+  it('sends every call a page gone left, though more than maxQueueSize, and still admits its own up to the bound', async () => {
+    const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
+    void first.engine.deliver(calls('A1', 'A2', 'A3', 'A4'));
+    await settle();
+    crash(first);
+
+    const host = new RecordingCifClient();
+    const second = page(PAGE_B, host, { ready: false, maxQueueSize: 2 });
+    await settle();
+    void second.engine.deliver(calls('B1', 'B2', 'B3'));
+    await settle();
+    expect(second.stats).to.deep.include({ kpiEventsPending: 6, kpiEventsKept: 0 });
+    expect(second.stats.dropped.queue_full).to.equal(1);
+    second.ready();
+    await settle();
+    expect(sent(host).map((c) => c.eventName)).to.deep.equal(['A1', 'A2', 'A3', 'A4', 'B1', 'B2']);
+    expect(store.contents()).to.deep.equal({});
+    expectBalanced(second.stats);
   });
 
   it('takes a call out before it goes to the host, so one the host never answered is not sent again', async () => {
