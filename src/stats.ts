@@ -74,8 +74,10 @@ export interface CifDeliveryStats {
   /** KPI events in calls that are queued or in flight right now. */
   kpiEventsPending: number;
   /**
-   * KPI events this page gave up on (waiting for CIF, refused at shutdown, or that the store
-   * would not let go) whose calls stay in the outbox for a later page, which sends them.
+   * KPI events this page gave up on (waiting for CIF, refused at shutdown, its `setTimeout`
+   * throwing, or that the store would not let go) whose calls stay in the outbox for a later page,
+   * which sends them. Those that waited for CIF in vain leave the count and go again should CIF
+   * come while this page lives.
    */
   kpiEventsKept: number;
   /** `logAnalyticsEvent` invocations, retries included. */

@@ -93,6 +93,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let timerAt = Infinity;
   /** Why the page's `setTimeout` threw, until `pump()` gives the calls up. */
   let noTimer: Error | undefined;
+  /** Calls kept in the outbox for want of CIF, which go again should it come while this page lives. */
+  const late: Job[] = [];
   /** Whether a call kept for another reason than shutdown was warned about. */
   let keptTold = false;
   /** Until the outbox has handed over what pages gone left, this page's own calls wait (at most their wait for CIF). */
@@ -107,11 +109,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     else stats.kpiEventsSent += events;
     // This page's KPI events bound memory (each is capped by its columns), whatever their grouping into calls. Calls of
     // earlier pages are bounded by the outbox, which holds them: refused, they would stay under a lock this page holds.
-    if (entry) replaying += events;
     const refusal = refuse ?? (closing ? shutDownError : !entry && stats.kpiEventsPending - replaying >= maxQueueSize ? queueFullError : undefined);
     const job: Job = { call, seq: entry ? replayed++ : seq++, events, batch, entry, readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0, behind: undefined };
-    admitted++;
-    stats.kpiEventsPending += events;
+    count(job, 1);
     if (refusal) return settle(job, refusal, refusal === queueFullError ? 'queue_full' : 'after_shutdown');
     toOutbox(job);
     jobs.put(job);
@@ -120,10 +120,28 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     else stats.callsQueued++;
   }
 
+  /** Counts a job in (`sign` 1) or out (-1) of those not yet settled; calls of earlier pages rank below 0. */
+  function count(job: Job, sign: number): void {
+    admitted += sign;
+    stats.kpiEventsPending += sign * job.events;
+    if (job.seq < 0) replaying += sign * job.events;
+  }
+
   /** Moves calls along as far as readiness and free slots allow. */
   function pump(): void {
     const cif = readiness.current();
     const state = cif === 'ready' && claiming ? 'waiting' : cif;
+    if (state === 'ready' && late.length > 0 && !closing) {
+      // CIF came after all: what waited for it in vain goes now, rather than with a later page.
+      log('debug', `CIF ready: ${late.length} calls kept for want of it go again`);
+      for (const job of late.splice(0)) {
+        stats.kpiEventsKept -= job.events;
+        job.readyBy = clock() + readyTimeoutMillis;
+        count(job, 1);
+        toOutbox(job);
+        jobs.put(job);
+      }
+    }
     if (state !== 'waiting') readyWaitAt = undefined;
     if (state === 'failed') notReady();
     let job: Job | undefined;
@@ -220,13 +238,13 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** A job is done: delivered without `error`; else kept when the outbox still holds its call for a later page; else dropped for `reason`. */
   function settle(job: Job, error?: Error, reason?: DeliveryDropReason): void {
     const { events, entry } = job;
-    if (--admitted === 0) drained?.();
-    stats.kpiEventsPending -= events;
-    // Calls of earlier pages rank below 0.
-    if (job.seq < 0) replaying -= events;
+    count(job, -1);
+    if (admitted === 0) drained?.();
     if (!error) stats.kpiEventsDelivered += events;
     else if (entry && outbox!.holds(entry, true)) {
       stats.kpiEventsKept += events;
+      // Kept for want of CIF, which may still come while this page lives (not failed; not ready without a library): it goes again then.
+      if (reason === 'cif_not_loaded' && readiness.current() === 'waiting' && late.length < maxQueueSize) late.push(job);
       trace(job, `kept in the outbox for a later page: ${error.message}`);
       // A page that shuts down keeps what still waits, as it should; any other reason (no CIF in time) is warned about once.
       if (reason !== 'after_shutdown' && !keptTold) {

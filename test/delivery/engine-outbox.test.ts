@@ -450,6 +450,45 @@ describe('delivery with the outbox', () => {
     expectBalanced(first.stats);
   });
 
+  it('sends the calls it kept for want of CIF itself, in order, once CIF comes while the page lives', async () => {
+    const host = new RecordingCifClient();
+    const first = page(PAGE_A, host, { ready: false });
+    const lines = debugLines();
+    void first.engine.deliver(calls('A1', 'A2'));
+    await settle();
+    await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+    expect(first.stats.kpiEventsKept).to.equal(2);
+    void first.engine.deliver(calls('A3'));
+    await clock.tickAsync(5_000);
+    first.ready();
+    await settle();
+    expect(sent(host).map((c) => c.eventName)).to.deep.equal(['A1', 'A2', 'A3']);
+    expect(first.stats).to.deep.include({ kpiEventsKept: 0, kpiEventsDelivered: 3, kpiEventsPending: 0 });
+    expect(store.contents()).to.deep.equal({});
+    expect(lines).to.include('CIF ready: 2 calls kept for want of it go again');
+    expectBalanced(first.stats);
+  });
+
+  it('leaves for a later page the calls it kept when its ready promise rejected, as CIF never comes', async () => {
+    let reject!: (reason: unknown) => void;
+    const ready = new Promise<void>((_, r) => (reject = r));
+    const stats = createDeliveryStats();
+    const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: manager.client().locks, uuid: () => PAGE_A, now: Date.now });
+    const host = new RecordingCifClient();
+    const engine = createDelivery({ ...DELIVERY_DEFAULTS, getClient: () => host, readiness: { kind: 'promise', ready }, outbox: {} }, stats, outbox);
+    engines.push(engine);
+    await settle();
+    void engine.deliver(calls('A1'));
+    reject(new Error('no CIF here'));
+    await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+    void engine.deliver(calls('A2'));
+    await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+    expect(stats.kpiEventsKept).to.equal(2);
+    expect(host.calls).to.deep.equal([]);
+    expect(Object.keys(store.contents())).to.have.length(2);
+    expectBalanced(stats);
+  });
+
   it('warns once that calls which found no CIF in time are kept for a later page', async () => {
     const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
     const lines = debugLines();
