@@ -17,7 +17,9 @@ export function log(level: 'debug' | 'warn' | 'error', ...args: [message: string
   if (telling) return;
   telling = true;
   try {
-    logger[level](...args);
+    // A logger may answer with a promise (one that sends lines away): its rejection is not left unhandled in the page.
+    const answer: unknown = logger[level](...args);
+    if (answer) Promise.resolve(answer).catch(() => {});
   } catch {
     // Nothing left to tell it to.
   }

@@ -16,9 +16,7 @@ export interface Source<S, O extends NormalizedOptions<S, unknown>, M> extends S
 }
 
 const WARNINGS: Readonly<Record<string, string>> = {
-  'dropped.invalid_timestamp': 'KPI events dropped: a time Dataverse cannot store.',
   'droppedFields.unserializable_value': 'A field was left out: its value cannot be read or written as JSON.',
-  callbackErrors: 'An eventFilter, eventName or correlationId callback failed; its default was used.',
 };
 
 /**
@@ -71,9 +69,8 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
         }
         // Own keys only: a page's library may add enumerable keys to Object.prototype.
         for (const [group, counters] of Object.entries(stats) as [string, number | Record<string, number>][]) {
-          if (typeof counters === 'object') {
-            for (const [reason, count] of Object.entries(counters)) moved(`${group}.${reason}`, count);
-          } else if (warnings[group]) moved(group, counters); // callbackErrors, not spansSeen.
+          // Groups of counters; the counters on their own (spansSeen, callbackErrors) warn from the mapping or not at all.
+          if (typeof counters === 'object') for (const [reason, count] of Object.entries(counters)) moved(`${group}.${reason}`, count);
         }
         if (closing || engine.isClosed) {
           const error = new CifShutdownError(`${closing ? name : 'its CifDelivery'} is shut down`);

@@ -3,6 +3,7 @@ import { SESSION_ATTRIBUTES } from '../attributes.js';
 import type { MappingDropReason, MappingStats } from '../stats.js';
 import type { CifAnalyticsData, CifCall, CifCustomData, CifKpiEvent, CifSession } from '../types.js';
 import { KPI_FIELDS, field, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
+import { reasonText } from '../errors.js';
 import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, isDataverseTime, toIsoTimestamp, truncate } from './values.js';
 
 /** What the mapping of any source needs from its exporter's options, already validated. */
@@ -18,7 +19,7 @@ export interface KpiEventOptions<S> {
  * Told why KPI events or a field could not be sent, with what only the source shows: which span
  * lacks which ids, which key names no column. The exporter shows each counter's message once.
  */
-export type MappingWarn = (counter: `dropped.${MappingDropReason}` | 'droppedFields.invalid_custom_column', message: string) => void;
+export type MappingWarn = (counter: `dropped.${MappingDropReason}` | 'droppedFields.invalid_custom_column' | 'callbackErrors', message: string) => void;
 
 /** A KPI event as its source holds it: its name and fields already read, its time as found. */
 export type KpiCandidate = [name: string | undefined, time: HrTime, fields: KpiFields];
@@ -65,12 +66,22 @@ export function addKpiEvents<S>(
     warn?.(`dropped.${reason}`, message);
     return;
   }
-  const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, identity as Identity, stats);
+  // Frozen: the payloads are built from the ids checked, whatever a `correlationId` callback tries.
+  const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, Object.freeze(identity) as Identity, stats, warn, 'correlationId');
   for (const [name, time, fields] of kpis) {
     const millis = hrTimeToMillis(time);
     if (!name) stats.dropped.missing_kpi_name++;
-    else if (!isDataverseTime(millis)) stats.dropped.invalid_timestamp++;
-    else {
+    else if (!isDataverseTime(millis)) {
+      stats.dropped.invalid_timestamp++;
+      // Counts came before, so a source that throws now is named as one that cannot be read, not counted again.
+      let where = 'a source that cannot be read';
+      try {
+        where = label();
+      } catch {
+        // Said as above.
+      }
+      warn?.('dropped.invalid_timestamp', `KPI events dropped: ${where} has '${name}' at a time Dataverse cannot store.`);
+    } else {
       const event: CifKpiEvent = { kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName', stats), eventTimestamp: toIsoTimestamp(millis) };
       for (let i = 0; i < 4; i++) {
         const value = fields[i] as string | undefined;
@@ -85,7 +96,9 @@ export function addKpiEvents<S>(
         let i = 0;
         for (const [attribute, value] of custom) customData[i++] = { attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) };
       }
-      const eventName = ask(options.eventName, defaultEventName, 'string', event, source, stats);
+      // A callback of the user's is shown a copy: what it changes is not sent.
+      const shown = options.eventName === defaultEventName ? event : (JSON.parse(JSON.stringify(event)) as CifKpiEvent);
+      const eventName = ask(options.eventName, defaultEventName, 'string', shown, source, stats, warn, 'eventName');
       // Each payload made once, field by field: `Object.assign` or a spread of the identity made
       // payloads that hold 16 B more, or took many times longer. The identity, then the events.
       const data = { conversationId: identity.conversationId, providerSessionId: identity.providerSessionId } as CifAnalyticsData;
@@ -109,9 +122,10 @@ export function defaultEventName(kpiEvent: CifKpiEvent): string {
 }
 
 /**
- * Asks a callback the user passed. A throw, or an answer that is not of the `type` its default
- * gives (or is an empty string), is counted in `callbackErrors` and gets `fallback`'s answer. The
- * default itself runs unguarded: when it throws, the source cannot be read, which is the source's fault.
+ * Asks a callback the user passed as option `name`. A throw, or an answer that is not of the
+ * `type` its default gives (or is an empty string), is counted in `callbackErrors`, told to `warn`
+ * and gets `fallback`'s answer. The default itself runs unguarded: when it throws, the source
+ * cannot be read, which is the source's fault.
  */
 export function ask<A, B, R extends boolean | string>(
   callback: (a: A, b: B) => unknown,
@@ -120,15 +134,22 @@ export function ask<A, B, R extends boolean | string>(
   a: A,
   b: B,
   stats: MappingStats,
+  warn: MappingWarn | undefined,
+  name: string,
 ): R {
   if (callback === fallback) return fallback(a, b);
+  let why: string;
   try {
     const value = callback(a, b);
     if (typeof value === type && value !== '') return value as R;
-  } catch {
-    // Counted below; the default answers for this one.
+    why = value === '' ? 'returned an empty string' : `returned ${typeof value}, not ${type}`;
+    // A promise (an async callback) is no answer, and its rejection is not left unhandled in the page.
+    Promise.resolve(value).catch(() => {});
+  } catch (error) {
+    why = `threw: ${reasonText(error)}`;
   }
   stats.callbackErrors++;
+  warn?.('callbackErrors', `The \`${name}\` callback ${why}; its default was used.`);
   return fallback(a, b);
 }
 

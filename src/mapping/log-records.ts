@@ -57,7 +57,7 @@ function collectLogRecord(
   // Absent both ways it is a plain log line. A `cif.kpi.name` that is there, even empty or
   // unreadable, marks a KPI event: `emitKpiEvent(logger, '')` is counted, as on spans.
   if (kpiName === undefined && attributes[ATTR_CIF_KPI_NAME] === undefined && (eventName === undefined || eventName === '')) return;
-  if (!ask(options.eventFilter, defaultLogRecordFilter, 'boolean', record, undefined, stats)) return;
+  if (!ask(options.eventFilter, defaultLogRecordFilter, 'boolean', record, undefined, stats, warn, 'eventFilter')) return;
   // A name of another type is not one: the KPI event is counted as missing its name.
   const name = typeof kpiName === 'string' ? kpiName : typeof eventName === 'string' ? eventName : undefined;
   const fields = readKpiFields(attributes, options.customAttributes, stats, warn);

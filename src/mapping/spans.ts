@@ -56,7 +56,7 @@ function collectSpan(span: CifReadableSpan, options: SpanMappingOptions, stats: 
   let sdkDroppedAttributes = sdkCount((span as SdkLimits).droppedAttributesCount);
   for (const event of events) {
     sdkDroppedAttributes += sdkCount((event as SdkLimits).droppedAttributesCount);
-    if (!ask(options.eventFilter, defaultEventFilter, 'boolean', event, span, stats)) continue;
+    if (!ask(options.eventFilter, defaultEventFilter, 'boolean', event, span, stats, warn, 'eventFilter')) continue;
     const eventAttributes = event.attributes;
     const fields = readKpiFields(eventAttributes, options.customAttributes, stats, warn, spanFields);
     // The event's own name, read as an attribute is: a value of another type is written as one.

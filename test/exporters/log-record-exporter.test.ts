@@ -570,7 +570,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       "KPI events dropped: log record 'CallHold' has cif.conversation.id over 100 characters.",
     ],
     ['dropped.missing_kpi_name', () => [record({ eventName: 42 })], 'KPI events dropped: a log record has no cif.kpi.name or eventName that is a non-empty string.'],
-    ['dropped.invalid_timestamp', () => [record({ hrTime: [NaN, 0], hrTimeObserved: [Infinity, 0] })], 'KPI events dropped: a time Dataverse cannot store.'],
+    ['dropped.invalid_timestamp', () => [record({ hrTime: [NaN, 0], hrTimeObserved: [Infinity, 0] })], "KPI events dropped: log record 'CallHold' has 'CallHold' at a time Dataverse cannot store."],
     [
       'droppedFields.sdk_attribute_limit',
       () => [record({ droppedAttributesCount: 2 })],

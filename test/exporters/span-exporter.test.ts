@@ -373,7 +373,7 @@ describe('CifSpanExporter results', () => {
     ['missing_identity', () => makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] }), /span 'call' has no cif\.conversation\.id and cif\.provider_session\.id\./],
     ['identity_too_long', () => makeSpan({ attributes: { ...IDENTITY, 'cif.participant.id': 'p'.repeat(101) }, events: [event('A', T1)] }), /span 'call' has cif\.participant\.id over 100 characters\./],
     ['missing_kpi_name', () => makeSpan({ attributes: IDENTITY, events: [event('', T1)] }), /a span event has no name and no cif\.kpi\.name\./],
-    ['invalid_timestamp', () => makeSpan({ attributes: IDENTITY, events: [{ name: 'A', time: [1e13, 0] }] }), /a time Dataverse cannot store\./],
+    ['invalid_timestamp', () => makeSpan({ attributes: IDENTITY, events: [{ name: 'A', time: [1e13, 0] }] }), /span 'call' has 'A' at a time Dataverse cannot store\./],
     ['invalid_span', () => ({ ...makeSpan({ attributes: IDENTITY }), events: null }) as never, /A span that is not a ReadableSpan was skipped\./],
   ];
   warned.forEach(([reason, span, message]) =>
@@ -544,7 +544,7 @@ describe('CifSpanExporter results', () => {
         "opentelemetry-exporter-cif customData left out: 'cif.kpi.custom.MyColumn' names no column of msdyn_kpieventdata. Counted in getStats().droppedFields.invalid_custom_column; shown once.",
       );
       expect(messages.join('\n')).to.match(/ A value was cut to its Dataverse column size\. Counted in getStats\(\)\.truncated\.kpiEventReason; shown once\./);
-      expect(messages.join('\n')).to.match(/callback failed; its default was used\..*getStats\(\)\.callbackErrors/);
+      expect(messages).to.include('opentelemetry-exporter-cif The `eventName` callback threw: bug; its default was used. Counted in getStats().callbackErrors; shown once.');
     } finally {
       diag.disable();
     }
@@ -566,7 +566,7 @@ describe('CifSpanExporter results', () => {
       expect(messages.map((line) => line.replace('opentelemetry-exporter-cif ', ''))).to.have.members([
         "customData left out: 'cif.kpi.custom.MyColumn' names no column of msdyn_kpieventdata. Counted in getStats().droppedFields.invalid_custom_column.",
         'A value was cut to its Dataverse column size. Counted in getStats().truncated.kpiEventReason.',
-        'An eventFilter, eventName or correlationId callback failed; its default was used. Counted in getStats().callbackErrors.',
+        'The `eventName` callback threw: bug; its default was used. Counted in getStats().callbackErrors.',
       ]);
     } finally {
       diag.disable();

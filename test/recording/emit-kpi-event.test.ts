@@ -341,7 +341,7 @@ describe('recordKpiEvent and emitKpiEvent under one rule', () => {
       expect([calls, invalid, warnings]).to.deep.equal([
         [],
         1,
-        ['opentelemetry-exporter-cif KPI events dropped: a time Dataverse cannot store. Counted in getStats().dropped.invalid_timestamp; shown once.'],
+        [`opentelemetry-exporter-cif KPI events dropped: ${api === 'recordKpiEvent' ? "span 'call'" : "log record 'CallAccepted'"} has 'CallAccepted' at a time Dataverse cannot store. Counted in getStats().dropped.invalid_timestamp; shown once.`],
       ]);
     });
   });
