@@ -93,8 +93,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let timerAt = Infinity;
   /** Why the page's `setTimeout` threw, until `pump()` gives the calls up. */
   let noTimer: Error | undefined;
-  /** Calls kept in the outbox for want of CIF, which go again should it come while this page lives. */
-  const late: Job[] = [];
+  /** Calls kept in the outbox for want of CIF, and their KPI events, which go again should it come while this page lives. */
+  let late: Job[] = [];
+  let lateEvents = 0;
   /** Whether a call kept for another reason than shutdown was warned about. */
   let keptTold = false;
   /** Until the outbox has handed over what pages gone left, this page's own calls wait (at most their wait for CIF). */
@@ -131,19 +132,24 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   function pump(): void {
     const cif = readiness.current();
     const state = cif === 'ready' && claiming ? 'waiting' : cif;
-    if (state === 'ready' && late.length > 0 && !closing) {
-      // CIF came after all: what waited for it in vain goes now, rather than with a later page.
-      log('debug', `CIF ready: ${late.length} calls kept for want of it go again`);
-      for (const job of late.splice(0)) {
-        stats.kpiEventsKept -= job.events;
-        job.readyBy = clock() + readyTimeoutMillis;
-        count(job, 1);
-        toOutbox(job);
-        jobs.put(job);
-      }
+    // CIF is known to work after all: what waited for it in vain goes now, as the queue has room, rather than with a later page.
+    while (state === 'ready' && late.length > 0 && readiness.trusted() && !closing && stats.kpiEventsPending - replaying < maxQueueSize) {
+      const job = late.shift()!;
+      trace(job, 'goes again: CIF is ready');
+      lateEvents -= job.events;
+      stats.kpiEventsKept -= job.events;
+      job.readyBy = clock() + readyTimeoutMillis;
+      count(job, 1);
+      toOutbox(job);
+      jobs.put(job);
     }
     if (state !== 'waiting') readyWaitAt = undefined;
-    if (state === 'failed') notReady();
+    if (state === 'failed') {
+      notReady();
+      // CIF cannot come now: what it kept stays with the outbox alone.
+      late = [];
+      lateEvents = 0;
+    }
     let job: Job | undefined;
     // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
     while (!noTimer && slots.length < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
@@ -244,7 +250,10 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     else if (entry && outbox!.holds(entry, true)) {
       stats.kpiEventsKept += events;
       // Kept for want of CIF, which may still come while this page lives (not failed; not ready without a library): it goes again then.
-      if (reason === 'cif_not_loaded' && readiness.current() === 'waiting' && late.length < maxQueueSize) late.push(job);
+      if (reason === 'cif_not_loaded' && readiness.current() === 'waiting' && lateEvents + events <= maxQueueSize) {
+        late.push(job);
+        lateEvents += events;
+      }
       trace(job, `kept in the outbox for a later page: ${error.message}`);
       // A page that shuts down keeps what still waits, as it should; any other reason (no CIF in time) is warned about once.
       if (reason !== 'after_shutdown' && !keptTold) {
@@ -349,6 +358,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (admitted > 0) await batches.flush(timeoutMillis, new Promise<void>((resolve) => (drained = resolve)));
     // First the outbox writes what waits for its lock, so that those calls too are kept.
     outbox?.dispose();
+    late = [];
+    lateEvents = 0;
     settleAll(new CifShutdownError('the CIF delivery shut down before this call settled'), 'after_shutdown');
     readiness.dispose();
     pump();

@@ -54,18 +54,18 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
 
   /**
    * Asks for the lock of page `id`; resolves true once granted, the lock then held until this page
-   * goes, or let go at once when `take`, run at the grant, says nothing was taken; false when not:
-   * not available, aborted, disposed, or the lock manager failed (counted).
+   * goes, or let go as soon as `take`, run at the grant, says (or resolves to say) nothing was taken;
+   * false when not: not available, aborted, disposed, or the lock manager failed (counted).
    */
   function lock(id: string, options: LockOptions, take = (): unknown => true): Promise<boolean> {
     return new Promise((resolve) => {
       // Async, so that a lock manager that throws, or returns a thenable that throws, rejects.
       const request = async () =>
-        locks.request(base + id, options, (granted) => {
+        locks.request(base + id, options, async (granted) => {
           const held = !!granted && !disposed;
           resolve(held);
           // A lock not held is let go at once.
-          return held && take() && life;
+          return held && (await take()) && life;
         });
       // A request that ends without granting the lock leaves nothing waiting for it.
       void request()
@@ -177,11 +177,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
 
   /**
    * Hands over, oldest first, the entries of the pages `gone`, whose locks this page now holds; removes expired and
-   * unreadable ones. Returns how many it handed over.
+   * unreadable ones. Returns the pages it took calls from.
    */
-  function takeOver(gone: string[]): number {
+  function takeOver(gone: string[]): Set<string> {
     const at = now();
     const taken: Entry[] = [];
+    const from = new Set<string>();
     for (const [key, id, seq, value] of gone.length > 0 && !disposed ? list() : []) {
       if (!gone.includes(id)) continue;
       const size = sizeOf(key, value);
@@ -190,6 +191,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       if (stored === null) continue;
       if (stored && Math.abs(at - stored.at) <= maxAgeMillis) {
         taken.push({ ...stored, key, seq, size });
+        from.add(id);
       } else if (erase(key, size)) {
         const counter = stored ? 'expired' : 'unreadable';
         stats[counter] += stored ? eventsOf(stored) : 1;
@@ -202,7 +204,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       // Delivery admits them as it admits an export's calls, which never throws.
       handOver(taken);
     }
-    return taken.length;
+    return from;
   }
 
   function holds(entry: Entry, look?: boolean): boolean {
@@ -245,7 +247,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
         // Once disposed, also for a browser that keeps the storage listener for want of `signal` support.
         if (disposed || open.length === 0) return;
         say(`waiting for ${open.length} open pages to close`);
-        for (const id of open) void lock(id, { signal }, () => takeOver([id]) || !watched.delete(id));
+        for (const id of open) void lock(id, { signal }, () => takeOver([id]).size || !watched.delete(id));
       };
       try {
         // A page that opens later is known by its first write, which other tabs hear of: its calls are taken when it closes.
@@ -266,8 +268,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       }
       if (others.length === 0) return onFirstPass();
       say(`claiming ${others.length} other pages`);
-      void Promise.all(others.map((id) => lock(id, { ifAvailable: true }))).then((granted) => {
-        takeOver(others.filter((_, i) => granted[i]));
+      /** How each lock granted is to be kept: held for this page's life once calls were taken from its page, else let go. */
+      const keep = new Map<string, (took: boolean) => void>();
+      void Promise.all(others.map((id) => lock(id, { ifAvailable: true }, () => new Promise((took) => keep.set(id, took))))).then((granted) => {
+        const from = takeOver(others.filter((_, i) => granted[i]));
+        // A page that left nothing to take (expired, unreadable, or a later version's) is let go of.
+        keep.forEach((took, id) => took(from.has(id)));
         onFirstPass();
         takeWhenClosed(others.filter((_, i) => !granted[i]));
       });

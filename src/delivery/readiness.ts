@@ -60,6 +60,8 @@ export interface CifReadiness {
    * now. Unless it already failed a call before that event, it is then ready for every call.
    */
   lastChance(): boolean;
+  /** Whether CIF is ready and known to work (a client, the `ready` promise, `CIFInitDone`, an answer), not a library merely there. */
+  trusted(): boolean;
   /** Why waiting calls fail: the `ready` promise rejected, or CIF was not ready within `millis`. */
   error(millis: number): Error;
   /** Stops listening; later events and promise outcomes are ignored. */
@@ -126,6 +128,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
       if (!heldBack) state = 'ready';
       return true;
     },
+    trusted: () => confirmed && state === 'ready',
     error(millis: number) {
       return (
         failure ??

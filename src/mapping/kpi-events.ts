@@ -96,9 +96,7 @@ export function addKpiEvents<S>(
         let i = 0;
         for (const [attribute, value] of custom) customData[i++] = { attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) };
       }
-      // A callback of the user's is shown a copy: what it changes is not sent.
-      const shown = options.eventName === defaultEventName ? event : (JSON.parse(JSON.stringify(event)) as CifKpiEvent);
-      const eventName = ask(options.eventName, defaultEventName, 'string', shown, source, stats, warn, 'eventName');
+      const eventName = ask(options.eventName, defaultEventName, 'string', event, source, stats, warn, 'eventName', copyKpiEvent);
       // Each payload made once, field by field: `Object.assign` or a spread of the identity made
       // payloads that hold 16 B more, or took many times longer. The identity, then the events.
       const data = { conversationId: identity.conversationId, providerSessionId: identity.providerSessionId } as CifAnalyticsData;
@@ -108,6 +106,13 @@ export function addKpiEvents<S>(
       out.push([millis, { data, eventName, correlationId }]);
     }
   }
+}
+
+/** A copy of a KPI event, its custom columns too, for a callback of the user's to change: what it changes is not sent. */
+function copyKpiEvent(event: CifKpiEvent): CifKpiEvent {
+  const copy = { ...event };
+  if (copy.customData) copy.customData = copy.customData.map((column) => ({ ...column }));
+  return copy;
 }
 
 function cut(value: string, max: number, payloadField: keyof MappingStats['truncated'], stats: MappingStats): string {
@@ -122,10 +127,10 @@ export function defaultEventName(kpiEvent: CifKpiEvent): string {
 }
 
 /**
- * Asks a callback the user passed as option `name`. A throw, or an answer that is not of the
- * `type` its default gives (or is an empty string), is counted in `callbackErrors`, told to `warn`
- * and gets `fallback`'s answer. The default itself runs unguarded: when it throws, the source
- * cannot be read, which is the source's fault.
+ * Asks a callback the user passed as option `name`, showing it `show(a)` where given. A throw, or
+ * an answer that is not of the `type` its default gives (or is an empty string), is counted in
+ * `callbackErrors`, told to `warn` and gets `fallback`'s answer for `a`. The default itself runs
+ * unguarded: when it throws, the source cannot be read, which is the source's fault.
  */
 export function ask<A, B, R extends boolean | string>(
   callback: (a: A, b: B) => unknown,
@@ -136,11 +141,12 @@ export function ask<A, B, R extends boolean | string>(
   stats: MappingStats,
   warn: MappingWarn | undefined,
   name: string,
+  show?: (a: A) => A,
 ): R {
   if (callback === fallback) return fallback(a, b);
   let why: string;
   try {
-    const value = callback(a, b);
+    const value = callback(show ? show(a) : a, b);
     if (typeof value === type && value !== '') return value as R;
     why = value === '' ? 'returned an empty string' : `returned ${typeof value}, not ${type}`;
     // A promise (an async callback) is no answer, and its rejection is not left unhandled in the page.
