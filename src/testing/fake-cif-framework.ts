@@ -89,7 +89,7 @@ export function installFakeCIFramework(
   const hadCif = hasOwn(microsoft, 'CIFramework');
   const previousCif = microsoft.CIFramework;
   // Inherit from the CIFramework already there, so its other members stay reachable.
-  const cif = Object.create(typeof previousCif === 'object' && previousCif !== null ? previousCif : Object.prototype) as CifAnalyticsClient;
+  const cif = Object.create(Object(previousCif) === previousCif ? (previousCif as object) : Object.prototype) as CifAnalyticsClient;
   let running = false;
   const whenRunning: WhenRunning = (answer) =>
     running ? answer() : Promise.reject(new Error('CIF library not initialized yet: wait for CIFInitDone'));
@@ -114,14 +114,16 @@ export function installFakeCIFramework(
   const start = (): void => {
     running = true;
     const eventTarget = target as Partial<EventTarget>;
-    if (typeof eventTarget.dispatchEvent === 'function' && typeof Event === 'function') {
-      eventTarget.dispatchEvent(new Event(CIF_INIT_DONE_EVENT));
+    try {
+      if (typeof eventTarget.dispatchEvent === 'function' && typeof Event === 'function') {
+        eventTarget.dispatchEvent(new Event(CIF_INIT_DONE_EVENT));
+      }
+    } finally {
+      // Started, whatever the page's dispatchEvent does; what it throws is the page's to see.
+      resolveStarted();
     }
-    resolveStarted();
   };
   let timer: Timer | undefined;
-  if (startAfterMillis === undefined) start();
-  else timer = startTimer(start, startAfterMillis, true);
 
   const restore = (): void => {
     if (hadCif) microsoft.CIFramework = previousCif;
@@ -131,6 +133,15 @@ export function installFakeCIFramework(
     // The fake this one replaced, uninstalled while this one was over it, goes now.
     fakeOf(previousCif)?.restore?.();
   };
+  if (startAfterMillis === undefined) {
+    try {
+      start();
+    } catch (error) {
+      // Thrown to the caller, who then has no uninstall: nothing is left installed.
+      restore();
+      throw error;
+    }
+  } else timer = startTimer(start, startAfterMillis, true);
   let installed = true;
   return {
     client,

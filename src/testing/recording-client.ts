@@ -53,7 +53,8 @@ export class RecordingCifClient implements CifAnalyticsClient {
   }
 
   logAnalyticsEvent(data: CifAnalyticsData | string, eventName: string, correlationId?: string): Promise<string> {
-    const call: RecordedCifCall = { data, eventName, correlationId };
+    // Kept as received: the host copies the payload at the call, so a widget that changes its object later changes no call.
+    const call: RecordedCifCall = { data: copyOf(data), eventName, correlationId };
     const index = this.calls.push(call) - 1;
     try {
       this.onCall?.(call, index);
@@ -101,7 +102,7 @@ export function formatCifCall(call: RecordedCifCall, index?: number): string {
   const isText = typeof call.data === 'string';
   const data = isText ? parseJson(call.data as string) : call.data;
   if (!isRecord(data) || !Array.isArray(data['events'])) {
-    return `${header}\n  data ${JSON.stringify(call.data)}`;
+    return `${header}\n  data ${json(call.data)}`;
   }
   const { events, ...identity } = data;
   const lines = [isText ? `${header}  (data sent as JSON text)` : header, ...fieldLines(identity, '  ')];
@@ -120,9 +121,31 @@ function fieldLines(record: Record<string, unknown>, indent: string): string[] {
 
 function show(key: string, value: unknown): string {
   if (key === 'customData' && Array.isArray(value)) {
-    return value.map((item) => (isRecord(item) ? `${String(item['attribute'])} = ${String(item['value'])}` : JSON.stringify(item))).join(', ');
+    return value.map((item) => (isRecord(item) ? `${String(item['attribute'])} = ${String(item['value'])}` : json(item))).join(', ');
   }
-  return typeof value === 'string' ? value : JSON.stringify(value);
+  return typeof value === 'string' ? value : json(value);
+}
+
+/** A structured clone, as the host's messaging makes; what cannot be cloned (functions inside) is kept as it is. */
+function copyOf<T>(value: T): T {
+  try {
+    return structuredClone(value);
+  } catch {
+    return value;
+  }
+}
+
+/** JSON text of any value: what JSON cannot write (cycles, bigints) as `String()` gives it. */
+function json(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    try {
+      return String(value);
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
 }
 
 function parseJson(text: string): unknown {
