@@ -85,7 +85,7 @@ export async function measureInstrumentation(rounds: Rounds): Promise<Section> {
       // The anchor: what a span of the widget's own costs, started and ended by hand around the call.
       name: 'unwrapped setPresence, in a span started by hand',
       call: () => {
-        const span = tracer.startSpan('Microsoft.CIFramework.setPresence', undefined, parent);
+        const span = tracer.startSpan('Microsoft.CIFramework/setPresence', undefined, parent);
         return context.with(trace.setSpan(parent, span), () => bare.library.setPresence('Busy')).finally(() => span.end());
       },
     },

@@ -76,14 +76,14 @@ describe('npm run example:instrumentation', () => {
     const [start, call] = [spans[0]![0], spans[3]![0]];
     expect(spans).to.deep.equal([
       [start, 'softphone start', 'INTERNAL', undefined],
-      [start, 'Microsoft.CIFramework.addHandler', 'CLIENT', 'softphone start'],
-      [start, 'Microsoft.CIFramework.getPresence', 'CLIENT', 'softphone start'],
+      [start, 'Microsoft.CIFramework/addHandler', 'CLIENT', 'softphone start'],
+      [start, 'Microsoft.CIFramework/getPresence', 'CLIENT', 'softphone start'],
       [call, 'Microsoft.CIFramework onclicktoact', 'INTERNAL', undefined],
       [call, 'outbound call', 'INTERNAL', 'Microsoft.CIFramework onclicktoact'],
-      [call, 'Microsoft.CIFramework.setPresence', 'CLIENT', 'outbound call'],
+      [call, 'Microsoft.CIFramework/setPresence', 'CLIENT', 'outbound call'],
       [call, 'OutboundCallStarted', 'INTERNAL', 'outbound call'],
       [call, 'CallEnded', 'INTERNAL', 'outbound call'],
-      [call, 'Microsoft.CIFramework.setPresence', 'CLIENT', 'outbound call'],
+      [call, 'Microsoft.CIFramework/setPresence', 'CLIENT', 'outbound call'],
     ]);
     expect(start).not.to.equal(call);
   });

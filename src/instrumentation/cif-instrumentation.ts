@@ -4,7 +4,7 @@ import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
 import { log } from '../log.js';
 import { check, isObject } from '../validate.js';
 import { withCorrelationId } from './correlation.js';
-import { addedBy, HandlerRegistry, type AnyFunction, type Answered } from './handlers.js';
+import { doneBy, HandlerRegistry, type AnyFunction, type Answered } from './handlers.js';
 import { listen, runInSpan } from './run-in-span.js';
 
 /** Options of `CifInstrumentation`. Every one is optional. */
@@ -37,7 +37,8 @@ const NAME = 'opentelemetry-exporter-cif/instrumentation';
 /** The package version; a test holds it to package.json. */
 const VERSION = '0.1.0';
 const PREFIX = 'Microsoft.CIFramework';
-const ATTR_RPC_SYSTEM = 'rpc.system';
+/** The stable RPC conventions (`@opentelemetry/semantic-conventions` 1.45): the system, and the method fully qualified, which names the span. */
+const ATTR_RPC_SYSTEM = 'rpc.system.name';
 const ATTR_RPC_METHOD = 'rpc.method';
 /** The attribute of a handler span naming the event; not `cif.*`, which marks spans for the exporter. */
 const ATTR_EVENT = 'ciframework.event';
@@ -59,7 +60,7 @@ interface WrappedMethod {
 
 /**
  * Traces the widget's calls to the CIF library: each call of a `Microsoft.CIFramework` function
- * is a CLIENT span `Microsoft.CIFramework.<method>`, and each handler added with `addHandler`
+ * is a CLIENT span `Microsoft.CIFramework/<method>`, and each handler added with `addHandler`
  * runs inside a span `Microsoft.CIFramework <event>`. An OpenTelemetry `Instrumentation`: pass it
  * to `registerInstrumentations` from `@opentelemetry/instrumentation`, or call `enable()`.
  * The exporter's own calls, made with tracing suppressed, are not traced.
@@ -161,8 +162,9 @@ export class CifInstrumentation {
     );
   }
 
+  /** The options, `enabled` as it is now: `registerInstrumentations` enables again one a `disable()` left off. */
   getConfig(): CifInstrumentationConfig {
-    return this.config;
+    return { ...this.config, enabled: this.enabled };
   }
 
   private target(): object {
@@ -210,8 +212,8 @@ export class CifInstrumentation {
 
   /** What the widget calls in place of `original`: the same call, inside a CLIENT span. */
   private wrapCall(library: object, method: string, original: AnyFunction): AnyFunction {
-    const name = `${PREFIX}.${method}`;
-    const attributes = { [ATTR_RPC_SYSTEM]: RPC_SYSTEM, [ATTR_RPC_METHOD]: method };
+    const name = `${PREFIX}/${method}`;
+    const attributes = { [ATTR_RPC_SYSTEM]: RPC_SYSTEM, [ATTR_RPC_METHOD]: name };
     const start = () => this.startSpan(name, SpanKind.CLIENT, attributes);
     const argumentsFor = (args: unknown[], span: Span | undefined) => this.argumentsFor(library, method, args, span);
     const wrapper: AnyFunction = function (this: unknown, ...args: unknown[]): unknown {
@@ -223,34 +225,43 @@ export class CifInstrumentation {
       // The exporter's own calls are not traced: no closure for them.
       if (!started && !answered) return Reflect.apply(original, this, callArgs);
       const call = () => Reflect.apply(original, this, callArgs);
-      // An addHandler's answer tells the registry whether the host holds the wrapper.
-      const made = answered ? () => addedBy(call, answered) : call;
+      // An addHandler's or removeHandler's answer tells the registry whether the host holds the wrapper.
+      const made = answered ? () => doneBy(call, answered) : call;
       return started ? runInSpan(started.span, started.parent, made, true) : made();
     };
     // Statics read through to the original, and instances are `instanceof` both.
     Object.setPrototypeOf(wrapper, original);
     wrapper.prototype = original.prototype;
+    for (const key of ['name', 'length'] as const) {
+      try {
+        // As the page reads them; a value that cannot be read leaves the wrapper's own.
+        Object.defineProperty(wrapper, key, { value: original[key], configurable: true });
+      } catch {
+        // Left as it is.
+      }
+    }
     Object.defineProperty(wrapper, WRAPPER, { value: true });
     return wrapper;
   }
 
   /**
    * The arguments the host gets: a handler swapped for its wrapper while enabled, traced or not;
-   * the correlationId filled in when the call has a span. For an `addHandler`, also what to tell
-   * the host's answer, so that a handler it refused is forgotten.
+   * the correlationId filled in when the call has a span. For an `addHandler` or `removeHandler`,
+   * also what to tell the host's answer, so that a handler it refused is forgotten, and one it
+   * failed to remove is kept for the widget to try again.
    */
   private argumentsFor(library: object, method: string, args: unknown[], span: Span | undefined): [readonly unknown[], Answered?] {
     try {
       if (!this.enabled) return [args];
       const [eventName, handler] = args;
-      if ((method === 'addHandler' || method === 'removeHandler') && typeof handler === 'function') {
+      const methods = this.wrapped.get(library);
+      // Swapped only while both are wrapped, so that what one gives the host the other can take back.
+      if ((method === 'addHandler' || method === 'removeHandler') && typeof handler === 'function' && methods?.has('addHandler') && methods.has('removeHandler')) {
         // As the host reads it; a name whose toString throws leaves the call as it is.
         const event = String(eventName);
         const own = handler as AnyFunction;
         const [wrapper, answered] =
-          method === 'addHandler'
-            ? this.handlers.add(library, event, own, () => this.wrapHandler(event, own))
-            : [this.handlers.remove(library, event, own)];
+          method === 'addHandler' ? this.handlers.add(library, event, own, () => this.wrapHandler(event, own)) : this.handlers.remove(library, event, own);
         return [wrapper ? [eventName, wrapper, ...args.slice(2)] : args, answered];
       }
       return [!span || this.config.correlationId === false ? args : withCorrelationId(method, args, span.spanContext().traceId)];

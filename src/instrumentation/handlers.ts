@@ -14,8 +14,8 @@ interface Registration {
   held: boolean;
 }
 
-/** Tells a registration whether the host took the handler at one `addHandler` call; only the first answer counts. */
-export type Answered = (taken: boolean) => void;
+/** Tells a registration whether the host did what one `addHandler` or `removeHandler` call asked; only the first answer counts. */
+export type Answered = (done: boolean) => void;
 
 /**
  * The handlers the widget added through the instrumented `addHandler`, per CIFramework object:
@@ -29,10 +29,7 @@ export class HandlerRegistry {
 
   /** The wrapper the host gets for `handler` on `eventName` (`wrap` makes it the first time), and what to tell the host's answer. */
   add(library: object, eventName: string, handler: AnyFunction, wrap: () => AnyFunction): [AnyFunction, Answered] {
-    let handlers = this.byLibrary.get(library);
-    if (!handlers) this.byLibrary.set(library, (handlers = new Map()));
-    let events = handlers.get(handler);
-    if (!events) handlers.set(handler, (events = new Map()));
+    const events = this.eventsOf(library, handler);
     const key = eventName.toLowerCase();
     const registration = events.get(key) ?? { eventName, wrapper: wrap(), pending: 0, held: false };
     events.set(key, registration);
@@ -47,21 +44,46 @@ export class HandlerRegistry {
         if (taken) registration.held = true;
         // Refused at every call: the host holds no wrapper, so it is neither kept nor swapped back; unless removed or added anew since.
         const current = this.byLibrary.get(library)?.get(handler)?.get(key);
-        if (current === registration && !registration.held && registration.pending === 0) this.remove(library, eventName, handler);
+        if (current === registration && !registration.held && registration.pending === 0) this.forget(library, handler, key);
       },
     ];
   }
 
-  /** The wrapper the host holds for `handler` on `eventName`, forgotten from now on; or none. */
-  remove(library: object, eventName: string, handler: AnyFunction): AnyFunction | undefined {
+  /**
+   * The wrapper the host holds for `handler` on `eventName`, forgotten from now on, and what to tell
+   * the host's answer: a removal it fails leaves the registration as it was, so that the widget can
+   * try again. None when there is no wrapper.
+   */
+  remove(library: object, eventName: string, handler: AnyFunction): [AnyFunction, Answered] | [] {
+    const key = eventName.toLowerCase();
+    const registration = this.byLibrary.get(library)?.get(handler)?.get(key);
+    if (!registration) return [];
+    this.forget(library, handler, key);
+    return [
+      registration.wrapper,
+      (removed) => {
+        if (removed) return;
+        const events = this.eventsOf(library, handler);
+        // Unless added anew since.
+        if (!events.has(key)) events.set(key, registration);
+      },
+    ];
+  }
+
+  /** The registrations of `handler` on `library`, by event, made empty if there are none. */
+  private eventsOf(library: object, handler: AnyFunction): Map<string, Registration> {
+    let handlers = this.byLibrary.get(library);
+    if (!handlers) this.byLibrary.set(library, (handlers = new Map()));
+    let events = handlers.get(handler);
+    if (!events) handlers.set(handler, (events = new Map()));
+    return events;
+  }
+
+  private forget(library: object, handler: AnyFunction, key: string): void {
     const handlers = this.byLibrary.get(library);
     const events = handlers?.get(handler);
-    const key = eventName.toLowerCase();
-    const registration = events?.get(key);
-    if (!registration) return undefined;
-    events!.delete(key);
-    if (events!.size === 0) handlers!.delete(handler);
-    return registration.wrapper;
+    events?.delete(key);
+    if (events?.size === 0) handlers!.delete(handler);
   }
 
   /** Every registration of `library`, forgotten from now on. */
@@ -76,10 +98,10 @@ export class HandlerRegistry {
 }
 
 /**
- * Calls the host's `addHandler` with `call` and tells `answered` whether it took the handler:
- * not when it throws, rejects, or answers false, now or when its promise settles.
+ * Calls the host's `addHandler` or `removeHandler` with `call` and tells `answered` whether it did
+ * it: not when it throws, rejects, or answers false, now or when its promise settles.
  */
-export function addedBy(call: () => unknown, answered: Answered): unknown {
+export function doneBy(call: () => unknown, answered: Answered): unknown {
   let answer: unknown;
   try {
     answer = call();

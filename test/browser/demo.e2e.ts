@@ -169,18 +169,18 @@ describe('the demo widget in Chromium', function () {
     const startTrace = spans[0]!.traceId;
     expect(startTrace).not.to.equal(callTrace);
     expect(spans).to.deep.equal([
-      { name: 'Microsoft.CIFramework.getPresence', kind: 'CLIENT', parent: undefined, traceId: startTrace },
+      { name: 'Microsoft.CIFramework/getPresence', kind: 'CLIENT', parent: undefined, traceId: startTrace },
       { name: 'CallOffered', kind: 'INTERNAL', parent: 'inbound call', traceId: callTrace },
       { name: 'CallAccepted', kind: 'INTERNAL', parent: 'inbound call', traceId: callTrace },
-      { name: 'Microsoft.CIFramework.setPresence', kind: 'CLIENT', parent: 'inbound call', traceId: callTrace },
+      { name: 'Microsoft.CIFramework/setPresence', kind: 'CLIENT', parent: 'inbound call', traceId: callTrace },
       { name: 'CallEnded', kind: 'INTERNAL', parent: 'inbound call', traceId: callTrace },
       { name: 'inbound call', kind: 'INTERNAL', parent: undefined, traceId: callTrace },
-      { name: 'Microsoft.CIFramework.setPresence', kind: 'CLIENT', parent: 'inbound call', traceId: callTrace },
+      { name: 'Microsoft.CIFramework/setPresence', kind: 'CLIENT', parent: 'inbound call', traceId: callTrace },
     ]);
     expect(await page.locator('#cif-spans li').allInnerTexts()).to.deep.equal([
-      'Microsoft.CIFramework.getPresence (CLIENT)',
-      'Microsoft.CIFramework.setPresence (CLIENT, in inbound call)',
-      'Microsoft.CIFramework.setPresence (CLIENT, in inbound call)',
+      'Microsoft.CIFramework/getPresence (CLIENT)',
+      'Microsoft.CIFramework/setPresence (CLIENT, in inbound call)',
+      'Microsoft.CIFramework/setPresence (CLIENT, in inbound call)',
     ]);
     expect(await layoutProblems(page)).to.deep.equal([]);
     expect(errors).to.deep.equal([]);

@@ -252,11 +252,11 @@ function describeInstrumentation(line, cif, providers) {
     });
     const OK = { code: 0 };
     const call = (method, parent, status = OK, events = []) => ({
-      name: `Microsoft.CIFramework.${method}`,
+      name: `Microsoft.CIFramework/${method}`,
       kind: line.api.SpanKind.CLIENT,
       parent,
       status,
-      attributes: { 'rpc.system': 'ciframework', 'rpc.method': method },
+      attributes: { 'rpc.system.name': 'ciframework', 'rpc.method': `Microsoft.CIFramework/${method}` },
       events,
     });
 

@@ -43,11 +43,11 @@ function shown(span: ReadableSpan) {
 }
 
 const callSpan = (method: string, parent: string | undefined, status: object = { code: SpanStatusCode.UNSET }, events: object[] = []) => ({
-  name: `Microsoft.CIFramework.${method}`,
+  name: `Microsoft.CIFramework/${method}`,
   kind: 'CLIENT',
   parent,
   status,
-  attributes: { 'rpc.system': 'ciframework', 'rpc.method': method },
+  attributes: { 'rpc.system.name': 'ciframework', 'rpc.method': `Microsoft.CIFramework/${method}` },
   events,
 });
 
@@ -248,7 +248,7 @@ describe('CifInstrumentation', () => {
         process.off('unhandledRejection', onUnhandled);
       }
       expect(unhandled).to.deep.equal([]);
-      expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework.setPresence']);
+      expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework/setPresence']);
     });
 
     it('makes no span for a call made with tracing suppressed, and passes its arguments untouched', async () => {
@@ -298,7 +298,7 @@ describe('CifInstrumentation', () => {
         context.setGlobalContextManager(contextManager.enable());
       }
       expect(received.map((r) => r.args)).to.deep.equal([[{ templateName: 't' }, TRACE_GUID]]);
-      expect(ended).to.deep.equal(['Microsoft.CIFramework.createSession']);
+      expect(ended).to.deep.equal(['Microsoft.CIFramework/createSession']);
     });
 
     it("returns the host's answer, and ends the span once it settles, when the context manager throws after the call ran", async () => {
@@ -320,7 +320,7 @@ describe('CifInstrumentation', () => {
       }
       expect(await answer).to.equal('session-7');
       expect(received.map((r) => r.method)).to.deep.equal(['createSession']);
-      expect(finished().map((span) => [span.name, span.status.code])).to.deep.equal([['Microsoft.CIFramework.createSession', SpanStatusCode.UNSET]]);
+      expect(finished().map((span) => [span.name, span.status.code])).to.deep.equal([['Microsoft.CIFramework/createSession', SpanStatusCode.UNSET]]);
     });
 
     [
@@ -427,7 +427,7 @@ describe('CifInstrumentation', () => {
         }),
       );
       await provider.forceFlush();
-      expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework.setPresence', 'hold']);
+      expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework/setPresence', 'hold']);
       expect(fake.client.calls.map((c) => [c.eventName, c.correlationId])).to.deep.equal([['CallHold', TRACE_GUID]]);
       expect(exporter.getStats().kpiEventsSent).to.equal(1);
     });
@@ -440,7 +440,7 @@ describe('CifInstrumentation', () => {
       try {
         exporter.export([makeSpan({ attributes: IDENTITY, events: [event('CallHold', '2026-11-25T10:15:30.123Z')] })], () => {});
         await exporter.forceFlush();
-        expect(spans.getFinishedSpans().map((s) => [s.name, s.kind])).to.deep.equal([['Microsoft.CIFramework.logAnalyticsEvent', SpanKind.CLIENT]]);
+        expect(spans.getFinishedSpans().map((s) => [s.name, s.kind])).to.deep.equal([['Microsoft.CIFramework/logAnalyticsEvent', SpanKind.CLIENT]]);
         exporter.export(spans.getFinishedSpans(), () => {});
         await exporter.forceFlush();
       } finally {
@@ -542,7 +542,7 @@ describe('CifInstrumentation', () => {
         expect(await cif().removeHandler!('onclicktoact', handler)).to.equal(true);
         await fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' });
         expect(calls).to.equal(1);
-        expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework.addHandler', ...(enableAgain ? ['Microsoft.CIFramework.removeHandler'] : [])]);
+        expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework/addHandler', ...(enableAgain ? ['Microsoft.CIFramework/removeHandler'] : [])]);
       }),
     );
   });
@@ -554,7 +554,7 @@ describe('CifInstrumentation', () => {
       const handler = () => tracer().startSpan('inside').end();
       cif().addHandler!('onsessionclosed', handler);
       await context.with(suppressTracing(context.active()), () => fake.fireEvent('onsessionclosed'));
-      expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework.addHandler']);
+      expect(finished().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework/addHandler']);
     });
 
     [
@@ -981,7 +981,7 @@ describe('CifInstrumentation', () => {
       expect(snapshot(library)).to.deep.equal(originals);
       expect([calls, finished().map((s) => s.name)]).to.deep.equal([
         1,
-        ['Microsoft.CIFramework.addHandler', 'Microsoft.CIFramework onclicktoact', 'Microsoft.CIFramework.removeHandler'],
+        ['Microsoft.CIFramework/addHandler', 'Microsoft.CIFramework onclicktoact', 'Microsoft.CIFramework/removeHandler'],
       ]);
     });
 
@@ -1078,7 +1078,7 @@ describe('CifInstrumentation', () => {
       expect(cif().setPresence).not.to.equal(setPresence);
       expect(Object.getOwnPropertyDescriptor(cif(), 'setPresence')).to.include({ writable: true, enumerable: true, configurable: false });
       await cif().setPresence!('Available');
-      expect(finished().map((span) => span.name)).to.deep.equal(['Microsoft.CIFramework.setPresence']);
+      expect(finished().map((span) => span.name)).to.deep.equal(['Microsoft.CIFramework/setPresence']);
     });
 
     /** Makes `target` one that records each listener added and removed. */
@@ -1539,7 +1539,8 @@ describe('CifInstrumentation', () => {
           'opentelemetry-exporter-cif CifInstrumentation: option `correlationID` is unknown and ignored.',
           'opentelemetry-exporter-cif CifInstrumentation: option `Enabled` is unknown and ignored.',
         ]);
-        expect(created.getConfig()).to.deep.include({ target, enabled: true });
+        // `enabled` as it is: the constructor left it off, which setConfig does not change.
+        expect(created.getConfig()).to.deep.include({ target, enabled: false });
       } finally {
         diag.disable();
       }
