@@ -3,11 +3,11 @@ import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { createDelivery, type DeliveryEngine, type DeliveryReport } from '../../src/delivery/engine.js';
 import { DELIVERY_DEFAULTS } from '../../src/delivery/options.js';
-import { createOutbox, type OutboxStore } from '../../src/delivery/outbox.js';
+import { createOutbox, type OutboxLocks, type OutboxStore } from '../../src/delivery/outbox.js';
 import { pageCifClient, type ReadinessSource } from '../../src/delivery/readiness.js';
 import { createDeliveryStats, type CifDeliveryStats } from '../../src/stats.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
-import type { CifCall } from '../../src/types.js';
+import type { CifAnalyticsClient, CifCall } from '../../src/types.js';
 import { expectBalanced, hangs, installCifWithoutInitDone, removePageCif } from '../helpers/fake-client.js';
 import { createLockManager, MemoryStore, type LockClient } from '../helpers/web-storage.js';
 
@@ -64,19 +64,32 @@ describe('delivery with the outbox', () => {
   /** Lets lock grants and host answers through without moving the clock. */
   const settle = () => clock.tickAsync(0);
 
+  interface PageOptions {
+    /** False: CIF is ready once `ready()` is called. */
+    ready?: boolean;
+    /** In place of `ready`: what decides that CIF is ready. */
+    readiness?: ReadinessSource;
+    store?: OutboxStore;
+    /** In place of the shared lock manager. */
+    locks?: OutboxLocks;
+    maxAttempts?: number;
+    maxQueueSize?: number;
+  }
+
   /** A page of the widget: its own engine and outbox over the shared store and locks; CIF ready at once unless `ready: false`. */
-  function page(pageId: string, client: RecordingCifClient, options: { ready?: boolean; store?: OutboxStore; maxAttempts?: number; maxQueueSize?: number } = {}): Page {
+  function page(pageId: string, client: CifAnalyticsClient | (() => CifAnalyticsClient | undefined), options: PageOptions = {}): Page {
     const locks = manager.client();
     const stats = createDeliveryStats();
     let ready!: () => void;
-    const readiness: ReadinessSource = options.ready === false ? { kind: 'promise', ready: new Promise<void>((r) => (ready = r)) } : { kind: 'client' };
-    const outbox = createOutbox({ store: options.store ?? store, name: 'widget' }, stats.outbox, { locks: locks.locks, uuid: () => pageId, now: Date.now });
+    const readiness: ReadinessSource =
+      options.readiness ?? (options.ready === false ? { kind: 'promise', ready: new Promise<void>((r) => (ready = r)) } : { kind: 'client' });
+    const outbox = createOutbox({ store: options.store ?? store, name: 'widget' }, stats.outbox, { locks: options.locks ?? locks.locks, uuid: () => pageId, now: Date.now });
     const engine = createDelivery(
       {
         ...DELIVERY_DEFAULTS,
         maxQueueSize: options.maxQueueSize ?? DELIVERY_DEFAULTS.maxQueueSize,
         retry: { ...DELIVERY_DEFAULTS.retry, maxAttempts: options.maxAttempts ?? 3 },
-        getClient: () => client,
+        getClient: typeof client === 'function' ? client : () => client,
         readiness,
         outbox: {},
         random: () => 0.5,
@@ -630,5 +643,129 @@ describe('delivery with the outbox', () => {
     expect(sent(host)).to.deep.equal(calls('A1', 'A2'));
     expect(first.stats.outbox).to.deep.include({ stored: 0, notStored: { full: 0, store_error: 2 } });
     expectBalanced(first.stats);
+  });
+
+  /** A lock manager over the shared one whose grants wait until `grant()`; `fail()` rejects the waiting request instead. */
+  function heldBackLocks(): { locks: OutboxLocks; grant(): void; fail(): void } {
+    const inner = manager.client().locks;
+    const waiting: Array<{ go: () => void; fail: () => void }> = [];
+    return {
+      locks: {
+        request: (name, options, callback) =>
+          new Promise((resolve, reject) => {
+            waiting.push({ go: () => void inner.request(name, options, callback).then(resolve, reject), fail: () => reject(new DOMException('locks denied', 'SecurityError')) });
+          }),
+      },
+      grant: () => waiting.splice(0).forEach((w) => w.go()),
+      fail: () => waiting.splice(0).forEach((w) => w.fail()),
+    };
+  }
+
+  describe('a call given up while the page waits for its lock', () => {
+    const cases = [
+      { title: 'the lock request then fails', tight: false, then: (l: ReturnType<typeof heldBackLocks>) => l.fail() },
+      { title: 'the store is at its quota when the lock comes', tight: true, then: (l: ReturnType<typeof heldBackLocks>) => l.grant() },
+    ];
+    cases.forEach(({ title, tight, then }) =>
+      it(`counts it as dropped for its reason, not kept, when ${title}`, async () => {
+        const locks = heldBackLocks();
+        // A store that takes the probe (small) but no call.
+        const given = tight ? new MemoryStore(100) : store;
+        const p = page(PAGE_A, new RecordingCifClient(), { readiness: { kind: 'promise', ready: Promise.reject(new Error('no CIF on this page')) }, store: given, locks: locks.locks });
+        void p.engine.deliver(calls('A1'));
+        await settle();
+        then(locks);
+        await settle();
+        const closing = p.engine.shutdown();
+        await clock.runAllAsync();
+        await closing;
+        engines.splice(engines.indexOf(p.engine), 1);
+        // Nothing is in the store for a later page, so kpiEventsKept must not say it is.
+        expect([...given.items.keys()].filter((k) => k.startsWith('otel-cif/widget/'))).to.deep.equal([]);
+        expect({ kept: p.stats.kpiEventsKept, cif_not_loaded: p.stats.dropped.cif_not_loaded }).to.deep.equal({ kept: 0, cif_not_loaded: 1 });
+        expectBalanced(p.stats);
+      }),
+    );
+
+    it('holds in memory no more calls given up while its lock never comes than maxQueueSize', async () => {
+      const never: OutboxLocks = { request: () => new Promise(() => {}) };
+      const p = page(PAGE_A, new RecordingCifClient(), { readiness: { kind: 'promise', ready: new Promise(() => {}) }, locks: never, maxQueueSize: 10 });
+      const refs: Array<WeakRef<object>> = [];
+      for (let i = 0; i < 200; i++) {
+        const c = call(`A${i}`);
+        refs.push(new WeakRef(c.data));
+        void p.engine.deliver([c]);
+        // Each call gives up its wait for CIF before the next comes: the queue never holds more than one.
+        await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+      }
+      expect(p.stats.kpiEventsPending).to.equal(0);
+      global.gc!();
+      await settle();
+      global.gc!();
+      const alive = refs.filter((ref) => ref.deref() !== undefined).length;
+      expect(alive, 'payloads still held after every call settled').to.be.at.most(10);
+    });
+  });
+
+  describe('calls kept for want of CIF', () => {
+    it('holds no more KPI events of its own pending than maxQueueSize allows when the calls it kept go again as CIF comes', async () => {
+      let ready!: () => void;
+      const readiness: ReadinessSource = { kind: 'promise', ready: new Promise<void>((r) => (ready = r)) };
+      const host = new RecordingCifClient({ answer: hangs });
+      const p = page(PAGE_A, host, { readiness, maxQueueSize: 2 });
+      await settle();
+      void p.engine.deliver(calls('A1', 'A2'));
+      await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+      expect(p.stats.kpiEventsKept).to.equal(2);
+      void p.engine.deliver(calls('B1', 'B2'));
+      await settle();
+      expect(p.stats.kpiEventsPending).to.equal(2);
+      ready();
+      await settle();
+      // docs/delivery.md#memory: a call may take the count up to maxQueueSize + maxEventsPerCall - 1 (here 2).
+      expect(p.stats.kpiEventsPending, 'KPI events of this page pending').to.be.at.most(2);
+      expectBalanced(p.stats);
+    });
+
+    it('leaves in the outbox the calls it kept when a page library that never raised CIFInitDone comes and fails every call', async () => {
+      // The library is put on the page late, and its start-up never finishes: it fails every call.
+      const starting = new RecordingCifClient({ answer: () => Promise.reject(new Error('CIF is not initialised yet')) });
+      const p = page(PAGE_A, () => (globalThis as { Microsoft?: { CIFramework?: CifAnalyticsClient } }).Microsoft?.CIFramework, { readiness: { kind: 'page', target: new EventTarget() } });
+      await settle();
+      void p.engine.deliver(calls('A1'));
+      await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+      // No library at all: kept for a later page, whose CIF may work.
+      expect(p.stats.kpiEventsKept).to.equal(1);
+      installCifWithoutInitDone(starting);
+      void p.engine.deliver(calls('B1'));
+      await clock.tickAsync(10 * DELIVERY_DEFAULTS.readyTimeoutMillis);
+      expect(p.stats.kpiEventsPending).to.equal(0);
+      // B1 is this library's to fail; A1 was safe in the outbox and must not be spent on a library that never confirmed.
+      expect({ kept: p.stats.kpiEventsKept, host_error: p.stats.dropped.host_error }).to.deep.equal({ kept: 1, host_error: 1 });
+      expect(Object.keys(store.contents())).to.deep.equal([`otel-cif/widget/${PAGE_A}/0`]);
+      expectBalanced(p.stats);
+    });
+
+    it('holds in memory none of the calls it kept once its ready promise rejects, as CIF can no longer come', async () => {
+      let reject!: (reason: unknown) => void;
+      const readiness: ReadinessSource = { kind: 'promise', ready: new Promise<void>((_, r) => (reject = r)) };
+      const p = page(PAGE_A, new RecordingCifClient(), { readiness });
+      await settle();
+      const refs: Array<WeakRef<object>> = [];
+      for (let i = 0; i < 50; i++) {
+        const c = call(`A${i}`);
+        refs.push(new WeakRef(c.data));
+        void p.engine.deliver([c]);
+        await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+      }
+      expect(p.stats.kpiEventsKept).to.equal(50);
+      reject(new Error('no CIF on this page'));
+      await settle();
+      global.gc!();
+      await settle();
+      global.gc!();
+      // Every one is in the outbox for a later page; this page can send none of them (the last may live on in this test's frame).
+      expect(refs.filter((ref) => ref.deref() !== undefined).length, 'kept payloads still held').to.be.at.most(1);
+    });
   });
 });

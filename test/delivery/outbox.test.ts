@@ -771,6 +771,19 @@ describe('outbox', () => {
       expect(warnings()).to.deep.equal([]);
     });
 
+    it("lets go of the lock of a page gone that left only a later version's entries, so a page of that version can take them while this one lives", async () => {
+      const later = JSON.stringify([4, NOW, { ...call('B0'), attempts: 2 }]);
+      store.setItem(key(PAGE_B, 0), later);
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      expect(store.getItem(key(PAGE_B, 0))).to.equal(later);
+      // A page of the later version, opened now, asks for that page's lock as every page does at its claim.
+      let granted: unknown;
+      await manager.client().locks.request(`otel-cif/widget/${PAGE_B}`, { ifAvailable: true }, (lock) => (granted = lock));
+      expect(granted, `lock of ${PAGE_B} while this page lives`).to.not.equal(null);
+    });
+
     const foreignKeys = [
       'otel-cif/widget/not-a-page/0',
       `otel-cif/widget/${PAGE_B}/x`,
