@@ -76,7 +76,7 @@ export interface CifDeliveryStats {
   /**
    * KPI events this page gave up on (waiting for CIF, refused at shutdown, its `setTimeout`
    * throwing, or that the store would not let go) whose calls stay in the outbox for a later page,
-   * which sends them. Those that waited for CIF in vain leave the count and go again, as the queue
+   * which sends them. Those given up before CIF was ready leave the count and go again, as the queue
    * has room, should CIF come while this page lives (its event, the `ready` promise, an answer).
    */
   kpiEventsKept: number;

@@ -93,7 +93,10 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let timerAt = Infinity;
   /** Why the page's `setTimeout` threw, until `pump()` gives the calls up. */
   let noTimer: Error | undefined;
-  /** Calls kept in the outbox for want of CIF, and their KPI events, which go again should it come while this page lives. */
+  /**
+   * Calls kept in the outbox while CIF was not ready, which go again should it come while this page lives, and
+   * their KPI events: added to only until CIF is known to work, after which it never waits again.
+   */
   let late: Job[] = [];
   let lateEvents = 0;
   /** Whether a call kept for another reason than shutdown was warned about. */
@@ -133,14 +136,12 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const cif = readiness.current();
     const state = cif === 'ready' && claiming ? 'waiting' : cif;
     // CIF is known to work after all: what waited for it in vain goes now, as the queue has room, rather than with a later page.
-    while (state === 'ready' && late.length > 0 && readiness.trusted() && !closing && stats.kpiEventsPending - replaying < maxQueueSize) {
+    while (late.length > 0 && readiness.trusted() && !closing && stats.kpiEventsPending - replaying < maxQueueSize) {
       const job = late.shift()!;
       trace(job, 'goes again: CIF is ready');
-      lateEvents -= job.events;
       stats.kpiEventsKept -= job.events;
-      job.readyBy = clock() + readyTimeoutMillis;
+      // Its call is still in the store, where it was kept, and its batch was told then.
       count(job, 1);
-      toOutbox(job);
       jobs.put(job);
     }
     if (state !== 'waiting') readyWaitAt = undefined;
@@ -148,7 +149,6 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       notReady();
       // CIF cannot come now: what it kept stays with the outbox alone.
       late = [];
-      lateEvents = 0;
     }
     let job: Job | undefined;
     // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
@@ -249,8 +249,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (!error) stats.kpiEventsDelivered += events;
     else if (entry && outbox!.holds(entry, true)) {
       stats.kpiEventsKept += events;
-      // Kept for want of CIF, which may still come while this page lives (not failed; not ready without a library): it goes again then.
-      if (reason === 'cif_not_loaded' && readiness.current() === 'waiting' && lateEvents + events <= maxQueueSize) {
+      // Kept while CIF is not ready (not failed, nor ready without a library): it goes again should CIF come while this page lives.
+      if (readiness.current() === 'waiting' && lateEvents + events <= maxQueueSize) {
         late.push(job);
         lateEvents += events;
       }
@@ -359,7 +359,6 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     // First the outbox writes what waits for its lock, so that those calls too are kept.
     outbox?.dispose();
     late = [];
-    lateEvents = 0;
     settleAll(new CifShutdownError('the CIF delivery shut down before this call settled'), 'after_shutdown');
     readiness.dispose();
     pump();

@@ -57,7 +57,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
    * goes, or let go as soon as `take`, run at the grant, says (or resolves to say) nothing was taken;
    * false when not: not available, aborted, disposed, or the lock manager failed (counted).
    */
-  function lock(id: string, options: LockOptions, take = (): unknown => true): Promise<boolean> {
+  function lock(id: string, options: LockOptions, take: () => unknown): Promise<boolean> {
     return new Promise((resolve) => {
       // Async, so that a lock manager that throws, or returns a thenable that throws, rejects.
       const request = async () =>

@@ -79,11 +79,12 @@ export class HandlerRegistry {
     return events;
   }
 
+  /** Forgets the registration of `handler` on `key`, which there is. */
   private forget(library: object, handler: AnyFunction, key: string): void {
-    const handlers = this.byLibrary.get(library);
-    const events = handlers?.get(handler);
-    events?.delete(key);
-    if (events?.size === 0) handlers!.delete(handler);
+    const handlers = this.byLibrary.get(library)!;
+    const events = handlers.get(handler)!;
+    events.delete(key);
+    if (events.size === 0) handlers.delete(handler);
   }
 
   /** Every registration of `library`, forgotten from now on. */

@@ -74,6 +74,7 @@ describe('delivery with the outbox', () => {
     locks?: OutboxLocks;
     maxAttempts?: number;
     maxQueueSize?: number;
+    maxConcurrentCalls?: number;
   }
 
   /** A page of the widget: its own engine and outbox over the shared store and locks; CIF ready at once unless `ready: false`. */
@@ -88,6 +89,7 @@ describe('delivery with the outbox', () => {
       {
         ...DELIVERY_DEFAULTS,
         maxQueueSize: options.maxQueueSize ?? DELIVERY_DEFAULTS.maxQueueSize,
+        maxConcurrentCalls: options.maxConcurrentCalls ?? DELIVERY_DEFAULTS.maxConcurrentCalls,
         retry: { ...DELIVERY_DEFAULTS.retry, maxAttempts: options.maxAttempts ?? 3 },
         getClient: typeof client === 'function' ? client : () => client,
         readiness,
@@ -708,6 +710,65 @@ describe('delivery with the outbox', () => {
   });
 
   describe('calls kept for want of CIF', () => {
+    /** A call of `n` KPI events, as `maxEventsPerCall` above 1 makes them. */
+    const callOf = (name: string, n: number): CifCall => {
+      const one = call(name);
+      return { ...one, data: { ...one.data, events: Array.from({ length: n }, () => one.data.events[0]!) } };
+    };
+
+    it('holds at most maxQueueSize KPI events of them for CIF: the rest stay for a later page', async () => {
+      const host = new RecordingCifClient();
+      const p = page(PAGE_A, host, { ready: false, maxQueueSize: 2 });
+      await settle();
+      void p.engine.deliver(calls('A1', 'A2'));
+      await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+      void p.engine.deliver(calls('A3'));
+      await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+      expect(p.stats.kpiEventsKept).to.equal(3);
+      p.ready();
+      await settle();
+      expect(sent(host).map((c) => c.eventName)).to.deep.equal(['A1', 'A2']);
+      expect(p.stats.kpiEventsKept).to.equal(1);
+      expect(Object.keys(store.contents())).to.deep.equal([`otel-cif/widget/${PAGE_A}/2`]);
+      expectBalanced(p.stats);
+    });
+
+    it('leaves calls of earlier pages, of many KPI events each, out of the bound on its own, as they wait and as kept calls go again', async () => {
+      const first = page(PAGE_B, new RecordingCifClient(), { ready: false });
+      void first.engine.deliver([callOf('B1', 2), callOf('B2', 2)]);
+      await settle();
+      crash(first);
+      const p = page(PAGE_A, new RecordingCifClient({ answer: hangs }), { ready: false, maxQueueSize: 3 });
+      await settle();
+      void p.engine.deliver(calls('A1'));
+      await settle();
+      // Four KPI events of the page gone wait beside A1: its own count is 1.
+      expect(p.stats).to.deep.include({ kpiEventsPending: 5, kpiEventsKept: 0 });
+      expect(p.stats.dropped.queue_full).to.equal(0);
+      await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+      expect(p.stats.kpiEventsKept).to.equal(5);
+      p.ready();
+      await settle();
+      // Of the kept calls, memory holds B1 and A1 for CIF (3 KPI events; B2 stays for a later page).
+      // B1 goes again on top of the page's bound, A1 within it; the host answers neither.
+      expect(p.stats).to.deep.include({ kpiEventsPending: 3, kpiEventsKept: 2 });
+      expectBalanced(p.stats);
+    });
+
+    it('does not send again a call kept when CIF was ready but its library was not on the page', async () => {
+      const lines = debugLines();
+      const p = page(PAGE_A, () => undefined, { ready: false });
+      await settle();
+      p.ready();
+      await settle();
+      void p.engine.deliver(calls('A1'));
+      await settle();
+      void p.engine.deliver(calls('A2'));
+      await settle();
+      expect(p.stats.kpiEventsKept).to.equal(2);
+      expect(lines.filter((line) => line.includes('goes again'))).to.deep.equal([]);
+    });
+
     it('holds no more KPI events of its own pending than maxQueueSize allows when the calls it kept go again as CIF comes', async () => {
       let ready!: () => void;
       const readiness: ReadinessSource = { kind: 'promise', ready: new Promise<void>((r) => (ready = r)) };

@@ -19,7 +19,7 @@ import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent } from
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { payloadOf } from '../../src/testing/recording-client.js';
 import { captureLevels } from '../helpers/diag.js';
-import { FIXED_TRACE_ID, event, makeSpan, IDENTITY } from '../helpers/spans.js';
+import { FIXED_TRACE_ID, TRACE_GUID, event, makeSpan, IDENTITY } from '../helpers/spans.js';
 import { shutDownAfterTest } from '../helpers/shut-down.js';
 
 const CALL = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
@@ -57,15 +57,18 @@ describe('option callbacks the page passes', () => {
   }
 
   // Each changes the KPI event it is shown, as a widget might to namespace its KPI events, then answers or fails.
-  const eventNames: Array<{ title: string; eventName: (kpiEvent: CifKpiEvent) => string; failed: number }> = [
+  const eventNames: Array<{ title: string; eventName: (kpiEvent: CifKpiEvent) => string; sentAs?: string; warned: string[] }> = [
     {
-      title: 'answers',
+      title: 'answers from what it is shown',
       eventName: (kpiEvent) => {
+        const name = `${kpiEvent.kpiEventName}/${kpiEvent.customData![0]!.value}`;
         kpiEvent.kpiEventName = `contoso.softphone.${kpiEvent.kpiEventName}`.repeat(5);
         kpiEvent.additionalData = 'x'.repeat(5000);
-        return 'CallAccepted';
+        kpiEvent.customData![0]!.value = 'y'.repeat(500);
+        return name;
       },
-      failed: 0,
+      sentAs: 'CallAccepted/tier-2',
+      warned: [],
     },
     {
       title: 'throws',
@@ -73,7 +76,7 @@ describe('option callbacks the page passes', () => {
         kpiEvent.kpiEventName = `contoso.softphone.${kpiEvent.kpiEventName}`.repeat(5);
         throw new Error('eventName bug');
       },
-      failed: 1,
+      warned: ['warn The `eventName` callback threw: eventName bug; its default was used. Counted in getStats().callbackErrors; shown once.'],
     },
     {
       title: 'returns an empty string',
@@ -81,26 +84,47 @@ describe('option callbacks the page passes', () => {
         (kpiEvent as unknown as Record<string, unknown>)['kpiEventName'] = 42;
         return '';
       },
-      failed: 1,
+      warned: ['warn The `eventName` callback returned an empty string; its default was used. Counted in getStats().callbackErrors; shown once.'],
     },
   ];
-  eventNames.forEach(({ title, eventName, failed }) =>
+  eventNames.forEach(({ title, eventName, sentAs = 'CallAccepted', warned }) =>
     it(`sends the KPI event as mapped, under the name given or its own, when the eventName callback changes what it is shown and ${title}`, async () => {
+      const lines = captureLevels();
       const client = new RecordingCifClient();
       const exporter = shutDownAfterTest(new CifSpanExporter({ client, eventName }));
       const { provider, tracer } = tracerFor(exporter);
       withCifSession(CALL, () => {
         const span = tracer.startSpan('accept call');
-        recordKpiEvent(span, 'CallAccepted', undefined, new Date(T1));
+        recordKpiEvent(span, 'CallAccepted', { customData: { msdyn_customattribute1: 'tier-2' } }, new Date(T1));
         span.end();
       });
       await provider.forceFlush();
       await exporter.forceFlush();
       // The callback changed a copy; a failed one's default reads the KPI event itself.
-      expect(client.calls.map((call) => [call.eventName, payloadOf(call).events])).to.deep.equal([['CallAccepted', [{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }]]]);
-      expect(exporter.getStats().callbackErrors).to.equal(failed);
+      expect(client.calls.map((call) => [call.eventName, payloadOf(call).events])).to.deep.equal([
+        [sentAs, [{ kpiEventName: 'CallAccepted', eventTimestamp: T1, customData: [{ attribute: 'msdyn_customattribute1', value: 'tier-2' }] }]],
+      ]);
+      expect(exporter.getStats().callbackErrors).to.equal(warned.length);
+      expect(lines).to.deep.equal(warned);
     }),
   );
+
+  it('names the correlationId callback that failed, and sends the trace id as the GUID in its place', async () => {
+    const lines = captureLevels();
+    const client = new RecordingCifClient();
+    const exporter = shutDownAfterTest(
+      new CifSpanExporter({
+        client,
+        correlationId: () => {
+          throw new RangeError('no ticket id yet');
+        },
+      }),
+    );
+    exporter.export([makeSpan({ attributes: IDENTITY, events: [event('CallAccepted', T1)] })], () => {});
+    await exporter.forceFlush();
+    expect(client.calls.map((call) => call.correlationId)).to.deep.equal([TRACE_GUID]);
+    expect(lines).to.deep.equal(['warn The `correlationId` callback threw: no ticket id yet; its default was used. Counted in getStats().callbackErrors; shown once.']);
+  });
 
   it('sends the ids it checked, whatever a correlationId callback does with the arguments it is given', async () => {
     const client = new RecordingCifClient();
@@ -205,20 +229,26 @@ describe('each KPI event dropped for its time, at DEBUG', () => {
     diag.disable();
   });
 
-  it('names at DEBUG the span of each KPI event dropped for a time Dataverse cannot store', async () => {
+  it('names at DEBUG the span of each KPI event dropped for a time Dataverse cannot store, or says it cannot be read', async () => {
     const lines = captureLevels();
     const exporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient() }));
-    const spans = ['hold call', 'transfer call'].map((name) =>
+    const spans = ['hold call', 'transfer call', 'unreadable'].map((name) =>
       makeSpan({ name, attributes: IDENTITY, events: [{ name: 'CallHold', time: [1_764_000_000_000_000, 0] }] }),
     );
+    // A name that throws once read: the KPI event is still counted once, under its reason.
+    Object.defineProperty(spans[2]!, 'name', {
+      get() {
+        throw new Error('revoked');
+      },
+    });
     exporter.export(spans, () => {});
     await exporter.forceFlush();
-    expect(exporter.getStats().dropped.invalid_timestamp).to.equal(2);
-    const told = lines.filter((line) => line.includes('invalid_timestamp'));
-    expect(
-      ['hold call', 'transfer call'].map((name) => told.some((line) => line.includes(name))),
-      `each span named in ${JSON.stringify(told)}`,
-    ).to.deep.equal([true, true]);
+    expect(exporter.getStats().dropped).to.deep.include({ invalid_timestamp: 3, invalid_span: 0 });
+    expect(lines.filter((line) => line.includes('invalid_timestamp'))).to.deep.equal([
+      "warn KPI events dropped: span 'hold call' has 'CallHold' at a time Dataverse cannot store. Counted in getStats().dropped.invalid_timestamp; shown once.",
+      "debug KPI events dropped: span 'transfer call' has 'CallHold' at a time Dataverse cannot store. Counted in getStats().dropped.invalid_timestamp.",
+      "debug KPI events dropped: a source that cannot be read has 'CallHold' at a time Dataverse cannot store. Counted in getStats().dropped.invalid_timestamp.",
+    ]);
   });
 
   it('names at DEBUG each log-based KPI event dropped for a time Dataverse cannot store', async () => {
