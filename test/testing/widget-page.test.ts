@@ -32,10 +32,24 @@ describe('opentelemetry-exporter-cif/testing in a widget and its page', () => {
     expect(fake.client.payloads().map((p) => p.events[0]!.kpiEventName)).to.deep.equal(['CallAccepted', 'CallEnded']);
   });
 
+  it('keeps as it is a payload the host could not clone, one holding a function', async () => {
+    const client = new RecordingCifClient();
+    const payload = { ...data('CallHold'), describe: () => 'a widget helper' };
+    await client.logAnalyticsEvent(payload, 'CallHold');
+    expect(client.calls[0]!.data).to.equal(payload);
+  });
+
+  /** An object with no prototype that holds itself: JSON cannot write it, nor String() read it. */
+  const bare = (): object => {
+    const value = Object.create(null) as { self?: unknown };
+    value.self = value;
+    return value;
+  };
   [
-    { what: 'holds itself', make: () => Object.assign(data('CallHold'), { self: undefined as unknown }) },
-    { what: 'holds a bigint', make: () => ({ ...data('CallHold'), participantId: 7n }) },
-  ].forEach(({ what, make }) =>
+    { what: 'holds itself', make: () => Object.assign(data('CallHold'), { self: undefined as unknown }), line: '  self               [object Object]' },
+    { what: 'holds a bigint', make: () => ({ ...data('CallHold'), participantId: 7n }), line: '  participantId      7' },
+    { what: 'holds an object without a prototype that holds itself', make: () => ({ ...data('CallHold'), participantId: bare() }), line: '  participantId      [object Object]' },
+  ].forEach(({ what, make, line }) =>
     it(`prints a call whose data ${what} without failing, and so does not fail the call through the docs' onCall`, async () => {
       const payload = make() as CifAnalyticsData & { self?: unknown };
       if ('self' in payload) payload.self = payload;
@@ -46,6 +60,7 @@ describe('opentelemetry-exporter-cif/testing in a widget and its page', () => {
       const cif = target.Microsoft!.CIFramework as unknown as RecordingCifClient;
       expect(await cif.logAnalyticsEvent(payload, 'CallHold').catch((error: unknown) => error)).to.equal('ok');
       expect(printed).to.have.length(1);
+      expect(printed[0]!.split('\n')).to.include(line);
     }),
   );
 
@@ -58,18 +73,12 @@ describe('opentelemetry-exporter-cif/testing in a widget and its page', () => {
     expect(target.Microsoft.CIFramework!['getMode']).to.equal(getMode);
   });
 
-  it('leaves the target as it was, or hands back an uninstall, when dispatching CIFInitDone throws', () => {
+  it('throws what dispatching CIFInitDone throws, leaving the target as it was', () => {
     const target = new EventTarget() as EventTarget & Host;
     target.dispatchEvent = () => {
       throw new Error('a page wrapper of dispatchEvent with a bug');
     };
-    let installed: FakeCIFramework | undefined;
-    try {
-      installed = installFakeCIFramework(target);
-    } catch {
-      // Refusing is fine, if nothing is left behind.
-    }
-    installed?.uninstall();
+    expect(() => installFakeCIFramework(target)).to.throw(Error, 'a page wrapper of dispatchEvent with a bug');
     expect(Object.prototype.hasOwnProperty.call(target, 'Microsoft')).to.equal(false);
   });
 });
