@@ -187,7 +187,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       if (!gone.includes(id)) continue;
       const size = sizeOf(key, value);
       const stored = decode(value);
-      // A newer version's entry is left for a page of that version.
+      // A later version's entry is left for a page of that version.
       if (stored === null) continue;
       if (stored && Math.abs(at - stored.at) <= maxAgeMillis) {
         taken.push({ ...stored, key, seq, size });
