@@ -66,8 +66,8 @@ export function addKpiEvents<S>(
     warn?.(`dropped.${reason}`, message);
     return;
   }
-  // Frozen: the payloads are built from the ids checked, whatever a `correlationId` callback tries.
-  const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, Object.freeze(identity) as Identity, stats, warn, 'correlationId');
+  // The ids are the default's alone: a callback of the user's gets the source, as its type says.
+  const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, identity as Identity, stats, warn, 'correlationId', sourceOnly);
   for (const [name, time, fields] of kpis) {
     const millis = hrTimeToMillis(time);
     if (!name) stats.dropped.missing_kpi_name++;
@@ -96,7 +96,7 @@ export function addKpiEvents<S>(
         let i = 0;
         for (const [attribute, value] of custom) customData[i++] = { attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) };
       }
-      const eventName = ask(options.eventName, defaultEventName, 'string', event, source, stats, warn, 'eventName', copyKpiEvent);
+      const eventName = ask(options.eventName, defaultEventName, 'string', event, source, stats, warn, 'eventName', shownCopy);
       // Each payload made once, field by field: `Object.assign` or a spread of the identity made
       // payloads that hold 16 B more, or took many times longer. The identity, then the events.
       const data = { conversationId: identity.conversationId, providerSessionId: identity.providerSessionId } as CifAnalyticsData;
@@ -109,11 +109,14 @@ export function addKpiEvents<S>(
 }
 
 /** A copy of a KPI event, its custom columns too, for a callback of the user's to change: what it changes is not sent. */
-function copyKpiEvent(event: CifKpiEvent): CifKpiEvent {
+function shownCopy<S>(event: CifKpiEvent, source: S): [CifKpiEvent, S] {
   const copy = { ...event };
   if (copy.customData) copy.customData = copy.customData.map((column) => ({ ...column }));
-  return copy;
+  return [copy, source];
 }
+
+/** The source alone, for a callback whose type takes nothing else. */
+const sourceOnly = <S>(source: S): [S] => [source];
 
 function cut(value: string, max: number, payloadField: keyof MappingStats['truncated'], stats: MappingStats): string {
   if (value.length <= max) return value;
@@ -127,10 +130,10 @@ export function defaultEventName(kpiEvent: CifKpiEvent): string {
 }
 
 /**
- * Asks a callback the user passed as option `name`, showing it `show(a)` where given. A throw, or
- * an answer that is not of the `type` its default gives (or is an empty string), is counted in
- * `callbackErrors`, told to `warn` and gets `fallback`'s answer for `a`. The default itself runs
- * unguarded: when it throws, the source cannot be read, which is the source's fault.
+ * Asks a callback the user passed as option `name`, with the arguments `show` makes of `a` and `b`
+ * where given. A throw, or an answer that is not of the `type` its default gives (or is an empty
+ * string), is counted in `callbackErrors`, told to `warn` and gets `fallback`'s answer. The default
+ * itself runs unguarded: when it throws, the source cannot be read, which is the source's fault.
  */
 export function ask<A, B, R extends boolean | string>(
   callback: (a: A, b: B) => unknown,
@@ -141,12 +144,12 @@ export function ask<A, B, R extends boolean | string>(
   stats: MappingStats,
   warn: MappingWarn | undefined,
   name: string,
-  show?: (a: A) => A,
+  show?: (a: A, b: B) => unknown[],
 ): R {
   if (callback === fallback) return fallback(a, b);
   let why: string;
   try {
-    const value = callback(show ? show(a) : a, b);
+    const value = show ? (callback as (...args: unknown[]) => unknown)(...show(a, b)) : callback(a, b);
     if (typeof value === type && value !== '') return value as R;
     why = value === '' ? 'returned an empty string' : `returned ${typeof value}, not ${type}`;
     // A promise (an async callback) is no answer, and its rejection is not left unhandled in the page.
