@@ -229,16 +229,16 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   }
 
   /**
-   * Puts a job's call in the outbox, or back there; once the outbox holds it for a later page,
+   * Puts a job's call in the outbox, or back there; once the outbox stores it for a later page,
    * should this one go, tells its batch, so that its export need not wait for the host.
    */
   function toOutbox(job: Job): void {
-    if (job.entry) outbox!.restore(job.entry);
-    else job.entry = outbox?.add(job.call);
-    if (job.entry && outbox!.holds(job.entry)) {
+    const kept = (): void => {
       job.batch();
       job.batch = told;
-    }
+    };
+    if (job.entry) outbox!.restore(job.entry, kept);
+    else job.entry = outbox?.add(job.call, kept);
   }
 
   /** A job is done: delivered without `error`; else kept when the outbox still holds its call for a later page; else dropped for `reason`. */
@@ -247,7 +247,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     count(job, -1);
     if (admitted === 0) drained?.();
     if (!error) stats.kpiEventsDelivered += events;
-    else if (entry && outbox!.holds(entry, true)) {
+    else if (entry && outbox!.holds(entry)) {
       stats.kpiEventsKept += events;
       // Kept while CIF is not ready (not failed, nor ready without a library): it goes again should CIF come while this page lives.
       if (readiness.current() === 'waiting' && lateEvents + events <= maxQueueSize) {

@@ -72,21 +72,27 @@ export interface OutboxEntry {
 }
 
 export interface Outbox {
-  /** Holds a call from its admission on: stored at once, or once this page holds its lock. */
-  add(call: CifCall): OutboxEntry;
+  /**
+   * Holds a call from its admission on: stored at once, or once this page holds its lock, when
+   * `kept` runs (and each time it is written again); not at all if it does not fit.
+   */
+  add(call: CifCall, kept?: () => void): OutboxEntry;
   /**
    * Takes an entry out, just before its call goes to the host. False when it could not be, or
    * after `dispose()`: the call then stays stored for a later page and must not be handed over.
    */
   remove(entry: OutboxEntry): boolean;
-  /** Puts back an entry whose call the host rejected and that waits for a retry. */
-  restore(entry: OutboxEntry): void;
   /**
-   * Whether the entry's call stays stored for a later page: it is stored, or will be once this page
-   * holds its lock. With `look`, only a stored entry is, and it is looked for in the store, which
-   * the page may have cleared since (`localStorage.clear()` at sign-out): one gone is no longer held.
+   * Puts back an entry whose call the host rejected and that waits for a retry, or one taken over
+   * from a page gone as it is admitted; `kept` runs once it is stored, at once if it still is.
    */
-  holds(entry: OutboxEntry, look?: boolean): boolean;
+  restore(entry: OutboxEntry, kept?: () => void): void;
+  /**
+   * Whether the entry's call stays stored for a later page, looked for in the store, which the page
+   * may have cleared since (`localStorage.clear()` at sign-out): one gone is no longer held. An
+   * entry that waits for this page's lock is not: the lock may never come, or the store be full then.
+   */
+  holds(entry: OutboxEntry): boolean;
   /**
    * Finds the calls of pages that are gone and hands them to `onCalls`, oldest first, each as an
    * entry this outbox now holds: at once for pages gone now, later for each page still open now,

@@ -21,6 +21,8 @@ export interface Entry extends StoredCall {
   readonly key: string;
   readonly seq: number;
   size: number;
+  /** Runs each time the call is written to the store. */
+  kept?: (() => void) | undefined;
 }
 
 /** Values are `[FORMAT, admitted at, call]`; those of earlier formats read as unreadable, those of later ones are left alone. */

@@ -163,7 +163,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
           entry.size = size;
           bytes += size;
           if (admitted) stats.stored += eventsOf(entry);
-          return;
+          return entry.kept?.();
         }
       } catch (error) {
         full = isQuotaError(error);
@@ -207,11 +207,10 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     return from;
   }
 
-  function holds(entry: Entry, look?: boolean): boolean {
+  function holds(entry: Entry): boolean {
     // Gone from the store, the entry is this page's to settle (`bytes` is counted afresh when it matters).
-    if (look && entry.size && absent(entry.key)) entry.size = 0;
-    // Looked for, an entry that waits for the lock is not held: the lock may never come, or the store be full then.
-    return entry.size > 0 || (!look && !!pending?.has(entry));
+    if (entry.size && absent(entry.key)) entry.size = 0;
+    return entry.size > 0;
   }
 
   void lock(pageId, {}, () => {
@@ -220,8 +219,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   }).then(endWait);
 
   return {
-    add(call) {
-      const entry: Entry = { call, key: `${base}${pageId}/${seq}`, seq: seq++, at: now(), size: 0 };
+    add(call, kept) {
+      const entry: Entry = { call, key: `${base}${pageId}/${seq}`, seq: seq++, at: now(), size: 0, kept };
       write(entry, true);
       return entry;
     },
@@ -233,8 +232,10 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       pending?.delete(entry);
       return true;
     },
-    restore(entry: Entry) {
-      if (!disposed && !holds(entry)) write(entry, false);
+    restore(entry: Entry, kept) {
+      entry.kept = kept;
+      if (entry.size) kept?.();
+      else if (!disposed) write(entry, false);
     },
     holds,
     claim(onCalls, onFirstPass = () => {}) {

@@ -1134,13 +1134,28 @@ describe('outbox', () => {
       expect(page.stats).to.deep.include({ stored: 2, notStored: { full: 0, store_error: 0 } });
     });
 
-    it('says whether it still holds a call: stored, or waiting for the lock, until taken out', async () => {
+    it('says whether it holds a call, stored, until taken out; one waiting for the lock is held once written, and says so then', async () => {
       const page = open(PAGE_A);
-      const early = page.outbox.add(call('A0'));
-      expect(page.outbox.holds(early)).to.equal(true);
+      const told: string[] = [];
+      const early = page.outbox.add(call('A0'), () => told.push('A0'));
+      expect([page.outbox.holds(early), told]).to.deep.equal([false, []]);
       await settle();
-      const stored = page.outbox.add(call('A1'));
+      expect([page.outbox.holds(early), told]).to.deep.equal([true, ['A0']]);
+      const stored = page.outbox.add(call('A1'), () => told.push('A1'));
+      expect(told).to.deep.equal(['A0', 'A1']);
       expect([page.outbox.holds(stored), page.outbox.remove(stored), page.outbox.holds(stored)]).to.deep.equal([true, true, false]);
+      // Put back, it is written and told again; one still stored is told at once.
+      page.outbox.restore(stored, () => told.push('A1 again'));
+      page.outbox.restore(early, () => told.push('A0 again'));
+      expect(told).to.deep.equal(['A0', 'A1', 'A1 again', 'A0 again']);
+    });
+
+    it('tells nothing of a call that did not fit once the lock came', async () => {
+      const page = open(PAGE_A, { maxBytes: 1 });
+      const told: string[] = [];
+      const early = page.outbox.add(call('A0'), () => told.push('A0'));
+      await settle();
+      expect([page.outbox.holds(early), told, page.stats.notStored.full]).to.deep.equal([false, [], 1]);
     });
 
     it('says when its first claim pass is over: at once with no other page, after the hand-over with one gone', async () => {

@@ -195,14 +195,15 @@ describe('CifLogRecordExporter with the outbox: results, flush and shutdown', ()
     }),
   );
 
-  it('calls back SUCCESS for calls kept while the page waits for its lock, and counts them dropped, warned, when the lock is refused and CIF never comes', async () => {
+  it('calls back only once the calls settle while the page waits for its lock, and counts them dropped, warned, when the lock is refused and CIF never comes', async () => {
     const warnings = captureDiag();
     let refuse!: (error: Error) => void;
     const refusing: OutboxLocks = { request: () => new Promise((_, reject) => (refuse = reject)) };
     const cif = exporter({ client: new RecordingCifClient(), ready: starting() }, refusing);
     const results = exportNow(cif, await records(2));
     await settle();
-    expect(results).to.deep.equal([SUCCESS]);
+    // Nothing is stored yet, so nothing is kept for a later page: the result waits for the calls.
+    expect(results).to.deep.equal([]);
     refuse(new Error('lock manager broken'));
     await clock.tickAsync(readyTimeoutMillis);
     const stats = cif.getStats();
@@ -212,7 +213,7 @@ describe('CifLogRecordExporter with the outbox: results, flush and shutdown', ()
       kept: 0,
     });
     expect(warnings.filter((w) => w.includes('cif_not_loaded'))).to.have.length(1);
-    expect(results).to.deep.equal([SUCCESS]);
+    expect(results.map((result) => result.code)).to.deep.equal([ExportResultCode.FAILED]);
     expectBalanced(stats);
   });
 
@@ -222,13 +223,14 @@ describe('CifLogRecordExporter with the outbox: results, flush and shutdown', ()
     const cif = exporter({ client: host, ready: new Promise<void>((r) => (ready = r)) }, silentLocks);
     const results = exportNow(cif, await records(2));
     await settle();
-    expect(results).to.deep.equal([SUCCESS]);
+    expect(results).to.deep.equal([]);
     let closed = false;
     const closing = cif.shutdown().then(() => (closed = true));
     await clock.tickAsync(timeoutMillis - 1);
     expect(closed).to.equal(false);
     ready();
     await closing;
+    expect(results).to.deep.equal([SUCCESS]);
     expect(host.calls.map((c) => c.eventName)).to.deep.equal(['K0', 'K1']);
     expect(cif.getStats()).to.deep.include({ kpiEventsDelivered: 2, kpiEventsKept: 0 });
     expect(store.contents()).to.deep.equal({});
