@@ -29,7 +29,7 @@ describe('options', () => {
       retry: { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5_000 },
       maxConcurrentCalls: 8,
       maxQueueSize: 10_000,
-      outbox: { maxBytes: 1_048_576, maxAgeMillis: 604_800_000 },
+      outbox: { maxBytes: 2_097_152, maxAgeMillis: 604_800_000 },
     });
   });
 
@@ -93,7 +93,7 @@ describe('options', () => {
       maxQueueSize: 10_000,
       maxEventsPerCall: 1,
       retry: { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5_000 },
-      outbox: { maxBytes: 1_048_576, maxAgeMillis: 604_800_000 },
+      outbox: { maxBytes: 2_097_152, maxAgeMillis: 604_800_000 },
     });
   });
 

@@ -67,7 +67,7 @@ export interface CifDeliveryOptions {
    * turns it off; an object sets where and how much it keeps.
    * @default on where `localStorage` and `navigator.locks` work (a browser page over https or
    * localhost) and, in a frame, `location.ancestorOrigins` or a `name` tells the top page; off
-   * elsewhere; `name`: the page's path (after the top page's origin in a frame), `maxBytes: 1048576`, `maxAgeMillis: 604800000`
+   * elsewhere; `name`: the page's path (after the top page's origin in a frame), `maxBytes: 2097152`, `maxAgeMillis: 604800000`
    */
   outbox?: false | CifOutboxOptions | undefined;
 }

@@ -45,8 +45,9 @@ export interface OutboxOptions {
    * Most bytes the outbox's entries may take in the store, every page of this name together as
    * a page last counted them (tabs that store at once can each take the room that was free), as
    * Web Storage counts them (UTF-16: two per character of key and value). localStorage holds
-   * about 5 MB per origin, shared with the widget's own data: 1 MiB leaves it four fifths.
-   * @default 1_048_576
+   * about 5 MB per origin, shared with the widget's own data: 2 MiB leaves it three fifths, and
+   * holds what a `BatchSpanProcessor` at its defaults flushes as the page hides (2048 spans).
+   * @default 2_097_152
    */
   maxBytes?: number | undefined;
   /**
@@ -57,7 +58,7 @@ export interface OutboxOptions {
   maxAgeMillis?: number | undefined;
 }
 
-export const OUTBOX_DEFAULTS = { maxBytes: 1_048_576, maxAgeMillis: 7 * 24 * 60 * 60 * 1000 } as const;
+export const OUTBOX_DEFAULTS = { maxBytes: 2_097_152, maxAgeMillis: 7 * 24 * 60 * 60 * 1000 } as const;
 
 /** What tests replace: the lock manager (else `navigator.locks`), the wall clock, the page id. */
 export interface OutboxDeps {

@@ -276,8 +276,8 @@ describe('outbox', () => {
       });
     });
 
-    it('has a 1 MiB byte cap and a 7 day age cap by default', () => {
-      expect(OUTBOX_DEFAULTS).to.deep.equal({ maxBytes: 1_048_576, maxAgeMillis: 7 * DAY });
+    it('has a 2 MiB byte cap and a 7 day age cap by default', () => {
+      expect(OUTBOX_DEFAULTS).to.deep.equal({ maxBytes: 2_097_152, maxAgeMillis: 7 * DAY });
     });
   });
 
