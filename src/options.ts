@@ -156,7 +156,7 @@ export function normalizeSession(session: CifSession | undefined, c: Check, left
       // In the loop, so that a session that is not an object is left out like a bad field, warned about once.
       c.object('session', session);
       // A getter of the page's session may throw anything, null or a hostile proxy included.
-      const value: unknown = c.read(`session.${field}`, () => session[field]);
+      const value: unknown = c.read(`session.${field}`, () => given(session, field));
       if (typeof value === 'string' && value.length <= MAX_TEXT_LENGTH) {
         if (value !== '') normalized[field] = value;
       } else if (value !== undefined) {

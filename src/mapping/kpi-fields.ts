@@ -9,6 +9,7 @@ import {
 import type { MappingStats } from '../stats.js';
 import type { MappingWarn } from './kpi-events.js';
 import type { CifAnalyticsData } from '../types.js';
+import { given } from '../validate.js';
 import { UNSERIALIZABLE, isColumnName, toPayloadString } from './values.js';
 
 /** Who a call's KPI events belong to: the payload without its events. */
@@ -104,10 +105,13 @@ export function field(attributes: object | undefined, key: string, stats: Mappin
   return undefined;
 }
 
-/** A getter on the attribute bag may throw: that loses the value, not the source. A bag that is absent has no values. */
+/**
+ * A getter on the attribute bag may throw: that loses the value, not the source. A bag that is
+ * absent has no values, and none that every object inherits: a page library may add keys to Object.prototype.
+ */
 export function readField(attributes: object | undefined, key: string): ReturnType<typeof toPayloadString> {
   try {
-    return toPayloadString((attributes as AttributeBag | undefined)?.[key]);
+    return toPayloadString(attributes && given(attributes, key));
   } catch {
     return UNSERIALIZABLE;
   }

@@ -7,6 +7,7 @@ import { collectCalls } from './calls.js';
 import { addKpiEvents, ask, hrTimeToMillis, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
 import { hasCifAttribute, isInstrumentationScope, readField, readKpiFields, sdkCount, type Identity } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
+import { given } from '../validate.js';
 import { UNSERIALIZABLE } from './values.js';
 
 /** What the log record mapping needs from the exporter's options, already validated. */
@@ -56,7 +57,7 @@ function collectLogRecord(
   const eventName = record.eventName;
   // Absent both ways it is a plain log line. A `cif.kpi.name` that is there, even empty or
   // unreadable, marks a KPI event: `emitKpiEvent(logger, '')` is counted, as on spans.
-  if (kpiName === undefined && attributes[ATTR_CIF_KPI_NAME] === undefined && (eventName === undefined || eventName === '')) return;
+  if (kpiName === undefined && given(attributes, ATTR_CIF_KPI_NAME) === undefined && (eventName === undefined || eventName === '')) return;
   if (!ask(options.eventFilter, defaultLogRecordFilter, 'boolean', record, undefined, stats, warn, 'eventFilter')) return;
   // A name of another type is not one: the KPI event is counted as missing its name.
   const name = typeof kpiName === 'string' ? kpiName : typeof eventName === 'string' ? eventName : undefined;

@@ -20,7 +20,7 @@ export function stampSession(target: Stampable, ctx: Context | undefined, what: 
     const session = getCifSession(ctx);
     for (const [field, key] of SESSION_ATTRIBUTES) {
       const value = session && (given(session, field) as string | undefined);
-      if (value !== undefined && (target.attributes[key] ?? '') === '') target.setAttribute(key, value);
+      if (value !== undefined && (given(target.attributes, key) ?? '') === '') target.setAttribute(key, value);
     }
   } catch (error) {
     log('error', `could not stamp the CIF session on a ${what}`, error);
