@@ -17,11 +17,23 @@ export function log(level: 'debug' | 'warn' | 'error', ...args: [message: string
   if (telling) return;
   telling = true;
   try {
-    // A logger may answer with a promise (one that sends lines away): its rejection is not left unhandled in the page.
-    const answer: unknown = logger[level](...args);
-    if (answer) Promise.resolve(answer).catch(() => {});
+    // A logger may answer with a promise (one that sends lines away).
+    caught(logger[level](...args));
   } catch {
     // Nothing left to tell it to.
   }
   telling = false;
+}
+
+/**
+ * Catches the rejection of what the page's code answered, should it be a promise (an async
+ * callback, logger or sampler), which would else be left unhandled in the page; `onRejected` gets
+ * the reason. Never throws.
+ */
+export function caught(answer: unknown, onRejected: (reason: unknown) => void = () => {}): void {
+  try {
+    if (answer) Promise.resolve(answer).catch(onRejected);
+  } catch {
+    // A promise whose constructor cannot be read: nothing can be caught of it.
+  }
 }

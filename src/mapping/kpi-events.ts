@@ -4,6 +4,7 @@ import type { MappingDropReason, MappingStats } from '../stats.js';
 import type { CifAnalyticsData, CifCall, CifCustomData, CifKpiEvent, CifSession } from '../types.js';
 import { KPI_FIELDS, field, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
 import { reasonText } from '../errors.js';
+import { caught } from '../log.js';
 import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, isDataverseTime, toIsoTimestamp, truncate } from './values.js';
 
 /** What the mapping of any source needs from its exporter's options, already validated. */
@@ -152,8 +153,8 @@ export function ask<A, B, R extends boolean | string>(
     const value = show ? (callback as (...args: unknown[]) => unknown)(...show(a, b)) : callback(a, b);
     if (typeof value === type && value !== '') return value as R;
     why = value === '' ? 'returned an empty string' : `returned ${typeof value}, not ${type}`;
-    // A promise (an async callback) is no answer, and its rejection is not left unhandled in the page.
-    Promise.resolve(value).catch(() => {});
+    // A promise (an async callback) is no answer.
+    caught(value);
   } catch (error) {
     why = `threw: ${reasonText(error)}`;
   }

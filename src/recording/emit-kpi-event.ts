@@ -1,4 +1,5 @@
 import type { Attributes, Context, TimeInput } from '@opentelemetry/api';
+import { caught, log } from '../log.js';
 import { given, shown } from '../validate.js';
 import { kpiEventAttributes, sayOnce, writeKpiEvent, type CifKpiEventDetails, type Warned } from './kpi-event-attributes.js';
 
@@ -55,7 +56,8 @@ export function emitKpiEvent(
     const context = given(options ?? {}, 'context') as Context | undefined;
     if (time !== undefined) record.timestamp = time;
     if (context !== undefined) record.context = context;
-    logger.emit(record);
+    // A logger that emits asynchronously may fail after emit() returned.
+    caught(logger.emit(record), (error) => log('error', `KPI event '${shown(name)}' not emitted`, error));
     if (!isEnabled(logger, record)) {
       sayOnce(
         warned,
@@ -69,13 +71,17 @@ export function emitKpiEvent(
   writeKpiEvent(name, emit, 'emitted', 'there is no logger to emit it with', warned);
 }
 
-/** Whether the logger keeps the record; one that cannot say is taken as keeping it. */
+/** Whether the logger keeps the record; one that cannot say (it throws, or answers with a promise) is taken as keeping it. */
 function isEnabled(logger: CifLogger, record: CifKpiLogRecord): unknown {
   try {
-    return typeof logger.enabled !== 'function' || logger.enabled(record);
+    if (typeof logger.enabled !== 'function') return true;
+    const answer: unknown = logger.enabled(record);
+    if (typeof answer === 'boolean') return answer;
+    caught(answer);
   } catch {
-    return true;
+    // Said below.
   }
+  return true;
 }
 
 const warned: Warned = {};

@@ -1,5 +1,5 @@
 import type { Attributes, Context, Link, SpanKind, TraceState } from '@opentelemetry/api';
-import { log } from '../log.js';
+import { caught, log } from '../log.js';
 import { hasCifAttribute } from '../mapping/kpi-fields.js';
 import { check } from '../validate.js';
 import { getCifSession } from './context.js';
@@ -51,12 +51,16 @@ export class CifSampler {
     } catch {
       // A context or attribute bag that cannot be read: keep the span rather than lose KPI events.
     }
+    let result: unknown;
     try {
+      result = this.sampler.shouldSample(...args);
       // Read once and copied, attributes too, so that no getter of a foreign result runs inside the SDK.
-      const { decision, attributes: added, traceState } = this.sampler.shouldSample(...args);
+      const { decision, attributes: added, traceState } = result as CifSamplingResult;
       if (![0, 1, 2].includes(decision)) throw new TypeError(`it answered the decision ${String(decision)}`);
       return { decision: cif ? 2 : decision, attributes: added && { ...added }, traceState };
     } catch (error) {
+      // An answer that is a promise (an async sampler) is no decision.
+      caught(result);
       if (!this.warned) {
         // Marked before it is said, so that a diag logger that starts a span as it is told is not warned again.
         this.warned = true;
