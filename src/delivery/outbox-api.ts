@@ -85,7 +85,8 @@ export interface Outbox {
   remove(entry: OutboxEntry): boolean;
   /**
    * Puts back an entry whose call the host rejected and that waits for a retry, or one taken over
-   * from a page gone as it is admitted; `kept` runs once it is stored, at once if it still is.
+   * from a page gone as it is admitted: `kept` runs at once if it is still stored, else the
+   * entry is written again, and the `kept` it was added with runs if it is.
    */
   restore(entry: OutboxEntry, kept?: () => void): void;
   /**

@@ -233,7 +233,6 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       return true;
     },
     restore(entry: Entry, kept) {
-      entry.kept = kept;
       if (entry.size) kept?.();
       else if (!disposed) write(entry, false);
     },
