@@ -5,24 +5,36 @@ export const NAMESPACE = 'opentelemetry-exporter-cif';
 
 const logger = diag.createComponentLogger({ namespace: NAMESPACE });
 
-/** Whether a line is being told: what the page's logger does with it in turn is counted, not told. */
-let telling = false;
+type Line = [level: 'debug' | 'warn' | 'error', message: string, error?: unknown];
+
+/**
+ * While a line is told, the lines the page's logger causes in turn (it records or exports on it),
+ * told once it returns; `null` while those are told, as what they cause is left out.
+ */
+let caused: Line[] | null | undefined;
 
 /**
  * Logs through `diag`, with the error given, if any. The page's logger may throw; that must never
- * reach the telemetry path. A logger that records or exports on a line may cause another line
- * before it returns: that one is left out, so that a line cannot cause lines without end.
+ * reach the telemetry path. A logger that records or exports on a line may cause other lines
+ * before it returns: they are told after it, so that a warning said once is said; what they
+ * cause in turn is counted, not told, so that lines cannot cause lines without end.
  */
-export function log(level: 'debug' | 'warn' | 'error', ...args: [message: string, error?: unknown]): void {
-  if (telling) return;
-  telling = true;
+export function log(...line: Line): void {
+  if (caused !== undefined) return void caused?.push(line);
+  const later = (caused = []);
+  tell(line);
+  caused = null;
+  later.forEach(tell);
+  caused = undefined;
+}
+
+function tell([level, ...args]: Line): void {
   try {
     // A logger may answer with a promise (one that sends lines away).
     caught(logger[level](...args));
   } catch {
     // Nothing left to tell it to.
   }
-  telling = false;
 }
 
 /**

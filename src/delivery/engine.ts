@@ -121,7 +121,6 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     jobs.put(job);
     // With every slot taken and CIF ready, the call only waits: most calls of a large batch.
     if (slots.length < maxConcurrentCalls || readiness.current() !== 'ready') pump();
-    else stats.callsQueued++;
   }
 
   /** Counts a job in (`sign` 1) or out (-1) of those not yet settled; calls of earlier pages rank below 0. */
@@ -129,6 +128,14 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     admitted += sign;
     stats.kpiEventsPending += sign * job.events;
     if (job.seq < 0) replaying += sign * job.events;
+    gauges();
+  }
+
+  /** Sets the calls in flight, queued and abandoned as they are: each count changes before a line is told. */
+  function gauges(): void {
+    stats.callsInFlight = inFlight;
+    stats.callsAbandoned = slots.length - inFlight;
+    stats.callsQueued = admitted - inFlight;
   }
 
   /** Moves calls along as far as readiness and free slots allow. */
@@ -164,9 +171,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       settleAll(noTimer, 'no_timer');
       noTimer = undefined;
     }
-    stats.callsInFlight = inFlight;
-    stats.callsAbandoned = slots.length - inFlight;
-    stats.callsQueued = admitted - inFlight;
+    gauges();
     if (!(admitted + slots.length)) stop();
   }
 

@@ -49,9 +49,11 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     // Infinity, so that the look after this export does not warn of it again.
     const counts: Record<string, number> = {};
     const warn = (counter: string, message = warnings[counter] ?? 'A value was cut to its Dataverse column size.'): void => {
-      log(warned[counter] ? 'debug' : 'warn', `${message} Counted in getStats().${counter}${warned[counter] ? '' : '; shown once'}.`);
+      const again = warned[counter];
+      // Marked before it is told: a line the page's logger causes meanwhile is told as a later one.
       warned[counter] = true;
       counts[counter] = Infinity;
+      log(again ? 'debug' : 'warn', `${message} Counted in getStats().${counter}${again ? '' : '; shown once'}.`);
     };
     const moved = (counter: string, count: number): void => {
       if (count > (counts[counter] ?? 0)) warn(counter);
