@@ -14,6 +14,9 @@
 //   the widget makes in a span, without a correlationId, must reach the host with the trace id;
 // - commonjs: compiled as a `.cts` file with the TypeScript settings the README names, then run.
 // Anywhere:
+// - install browser-sdk, browser-sdk: the install line runs in a fresh project (the packed tarball
+//   in place of the package name), which must hold one `@opentelemetry/api`, and the block is
+//   type-checked against the packages it put there;
 // - types: type-checked against the built package and this repository's dev dependencies;
 // - npm-scripts: each `npm run <script>` names a script of package.json;
 // - script-tag: an HTML page with the script-tag bundles, run in Chromium by test/browser/script-tag.e2e.ts.
@@ -52,7 +55,7 @@ const COMMONJS_OPTIONS = { target: 'ES2022', module: 'NodeNext', moduleResolutio
 /** Markers proven with the README's install lines and quick start, which only the README has. */
 const README_MARKER = /^(?:install otel-\d+(?: logs| instrumentation)?|(?:quickstart|logs)(?: otel-\d+)?|instrumentation|commonjs)$/;
 /** Markers any page may use. Any other marker is a typo that would leave its block unchecked. */
-const ANY_PAGE_MARKER = /^(?:types|npm-scripts|script-tag)$/;
+const ANY_PAGE_MARKER = /^(?:types|npm-scripts|script-tag|(?:install )?browser-sdk)$/;
 
 /** Throws at the first block no check claims; returns `pick(...marker)`, the blocks with that marker. */
 function claimed(blocks) {
@@ -285,13 +288,35 @@ function proveNpmScripts(blocks) {
   }
 }
 
+/** The browser SDK's install line, run in a fresh project, and its block type-checked there. */
+function proveBrowserSdk(blocks, tarball) {
+  const [install] = blocks.pick('install', 'browser-sdk');
+  const [code] = blocks.pick('browser-sdk');
+  if (!install && !code) return;
+  assert.ok(install && code, 'a browser-sdk block needs its install line, and the line its block');
+  console.log(`\n# ${install.file}:${install.line}, the browser SDK's install line and block`);
+  const dir = mkdtempSync(join(tmpdir(), 'cif-browser-sdk-'));
+  try {
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'browser-sdk-check', version: '1.0.0', private: true }, null, 2));
+    const env = { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
+    for (const command of installLines(install.code, tarball)) run('sh', ['-c', command], { cwd: dir, env, label: command });
+    const copies = findPackages(join(dir, 'node_modules'), '@opentelemetry/api');
+    assert.equal(copies.length, 1, `one @opentelemetry/api, found:\n${copies.join('\n')}`);
+    writeFileSync(join(dir, 'widget.ts'), `${code.code}\nexport {};\n`);
+    typecheckFiles(`${code.file}:${code.line}`, [join(dir, 'widget.ts')], BROWSER_OPTIONS);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Every check above: the blocks of README.md and docs/*.md, the README's on the packed package. */
 export function proveReadme({ tarball }) {
   const blocks = documentedBlocks();
   const { pick } = claimed(blocks);
   const picked = Object.assign(blocks, { pick });
-  assert.equal(manifest.engines.node, `>=${NODE_LOWEST.replace(/\.0$/, '')}`, 'engines.node is the lowest Node.js version checked here');
+  assert.ok(manifest.engines.node.startsWith(`^${NODE_LOWEST} `), 'engines.node starts at the lowest Node.js version checked here');
   proveTypes(picked);
+  proveBrowserSdk(picked, tarball);
   proveNpmScripts(picked);
   console.log(`\n${picked.pick('script-tag').length} script-tag block(s): run by test/browser/script-tag.e2e.ts`);
   for (const [line, { nodes }] of Object.entries(LINES)) {
