@@ -109,6 +109,22 @@ describe('delivery with the outbox', () => {
     p.locks.crash();
   }
 
+  it('hands over a call it has not written yet without touching the store, so a store that fails cannot keep it from the host', async () => {
+    const failing = new MemoryStore();
+    const host = new RecordingCifClient();
+    const first = page(PAGE_A, host, { store: failing });
+    // The store fails once the page has started (a quota manager, a storage partition going away).
+    failing.getItem = failing.removeItem = () => {
+      throw new Error('storage gone');
+    };
+    // Before the lock grant a microtask later: the call waits for the lock in memory only.
+    void first.engine.deliver(calls('A1'));
+    await settle();
+    expect(host.calls.map((c) => c.eventName)).to.deep.equal(['A1']);
+    expect(first.stats).to.deep.include({ kpiEventsDelivered: 1, kpiEventsPending: 0 });
+    expectBalanced(first.stats);
+  });
+
   it('keeps calls waiting for CIF, and the next page sends them once, before its own, with their original payloads', async () => {
     const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
     void first.engine.deliver(calls('A1', 'A2'));

@@ -22,6 +22,12 @@ function setup(options: CifSpanExporterOptions) {
       span.end();
     },
     /** A KPI event whose span carries a reason over its column, which warns of truncated.kpiEventReason. */
+    /** A KPI event under the session whose span names no column, which warns of droppedFields.invalid_custom_column each time. */
+    recordBadColumn: () => {
+      const span = tracer.startSpan('call', { attributes: { 'cif.kpi.custom.Not a column': 'x' } }, SESSION);
+      span.addEvent('CallAccepted');
+      span.end();
+    },
     recordCut: () => {
       const span = tracer.startSpan('call', { attributes: { 'cif.kpi.reason': 'r'.repeat(101) } }, SESSION);
       span.addEvent('CallAccepted');
@@ -80,6 +86,26 @@ describe('what the exporters tell and count while the page\'s diag logger acts o
     }
     expect(exporter.getStats().dropped.queue_full).to.equal(3);
     expect(warnings.filter((line) => line.includes('getStats().dropped.queue_full'))).to.have.length(1);
+  });
+
+  it('delivers each span a diag logger records while it is told a line, also while it is told the lines that caused', async () => {
+    const client = new RecordingCifClient();
+    const { exporter, recordBadColumn } = setup({ client });
+    let recorded = 0;
+    const record = () => {
+      recorded++;
+      recordBadColumn(); // Each warns of droppedFields.invalid_custom_column: at WARN, then at DEBUG.
+    };
+    // At each line it is told, the logger records one more span, five at most.
+    const restore = installActingDiag(() => recorded < 5 && record());
+    try {
+      record();
+      await exporter.forceFlush();
+    } finally {
+      restore();
+    }
+    // The page's span, the one recorded at its warning, and the one recorded at the line that caused.
+    expect([recorded, client.calls.length, exporter.getStats().kpiEventsDelivered]).to.deep.equal([3, 3, 3]);
   });
 
   it('shows, at every diag line, each pending call as queued or in flight, as callsQueued and callsInFlight say "right now"', async () => {

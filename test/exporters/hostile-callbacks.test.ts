@@ -149,6 +149,25 @@ describe('option callbacks the page passes', () => {
     expect(client.calls.map((call) => payloadOf(call).conversationId)).to.deep.equal(['conv-1']);
   });
 
+  it("names a log record exporter's eventFilter that threw in its warning, and sends the record by the default", async () => {
+    const lines = captureLevels();
+    const client = new RecordingCifClient();
+    const exporter = shutDownAfterTest(
+      new CifLogRecordExporter({
+        client,
+        eventFilter: () => {
+          throw new Error('filter bug');
+        },
+      }),
+    );
+    const provider = shutDownAfterTest(new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter })] }));
+    withCifSession(CALL, () => emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted', undefined, { time: new Date(T1) }));
+    await provider.forceFlush();
+    await exporter.forceFlush();
+    expect(client.calls.map((call) => call.eventName)).to.deep.equal(['CallAccepted']);
+    expect(lines).to.deep.equal(['warn The `eventFilter` callback threw: filter bug; its default was used. Counted in getStats().callbackErrors; shown once.']);
+  });
+
   it('leaves no unhandled rejection in the page when an option callback is async and rejects, and says what it returned', async () => {
     const lines = captureLevels();
     const watch = watchUnhandledRejections();

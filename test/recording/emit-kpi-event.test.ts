@@ -180,6 +180,14 @@ describe('emitKpiEvent', () => {
     }
   });
 
+  it('takes a logger without enabled() as keeping the record, and says nothing', () => {
+    const records: unknown[] = [];
+    const messages = captureDiag(DiagLogLevel.DEBUG);
+    emitKpiEvent({ emit: (record: unknown) => void records.push(record) }, 'CallAccepted');
+    expect(records).to.have.length(1);
+    expect(messages.filter((m) => m.includes('opentelemetry-exporter-cif'))).to.deep.equal([]);
+  });
+
   it('takes a logger whose enabled throws as keeping the record, and says nothing', () => {
     const records: unknown[] = [];
     const logger = {
