@@ -238,12 +238,14 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
    * should this one go, tells its batch, so that its export need not wait for the host.
    */
   function toOutbox(job: Job): void {
+    // Without an outbox, no callback is made: one per call would cost more than the rest of its admission.
+    if (!outbox) return;
     const kept = (): void => {
       job.batch();
       job.batch = told;
     };
-    if (job.entry) outbox!.restore(job.entry, kept);
-    else job.entry = outbox?.add(job.call, kept);
+    if (job.entry) outbox.restore(job.entry, kept);
+    else job.entry = outbox.add(job.call, kept);
   }
 
   /** A job is done: delivered without `error`; else kept when the outbox still holds its call for a later page; else dropped for `reason`. */
