@@ -1,33 +1,14 @@
 import { context, diag } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, SimpleSpanProcessor, type Sampler } from '@opentelemetry/sdk-trace-base';
+import type { Sampler } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
-import { CifSampler, CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, withCifSession } from '../src/index.js';
+import { CifSampler, recordKpiEvent, withCifSession } from '../src/index.js';
 import { emitKpiEvent, type CifLogger } from '../src/logs.js';
-import { RecordingCifClient } from '../src/testing/index.js';
 import { captureDiag, captureLevels } from './helpers/diag.js';
-import { shutDownAfterTest } from './helpers/shut-down.js';
+import { spanPipeline } from './helpers/pipelines.js';
+import { unhandledRejectionsOf } from './helpers/unhandled.js';
 
 const CALL = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
-
-/** Lets every pending promise callback, and Node's unhandled-rejection check, run. */
-const settle = async () => {
-  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-};
-
-/** Collects the unhandled rejections of the page while `run` runs and settles. */
-async function unhandledRejectionsOf(run: () => void | Promise<void>): Promise<unknown[]> {
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(reason);
-  process.on('unhandledRejection', onUnhandled);
-  try {
-    await run();
-    await settle();
-  } finally {
-    process.off('unhandledRejection', onUnhandled);
-  }
-  return unhandled;
-}
 
 describe('log records and sessions with asynchronous loggers and samplers', () => {
   beforeEach(() => context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()));
@@ -35,20 +16,6 @@ describe('log records and sessions with asynchronous loggers and samplers', () =
     context.disable();
     diag.disable();
   });
-
-  /** A tracer provider wired as the README says, sending to a recording host. */
-  function spanPipeline(options: ConstructorParameters<typeof CifSpanExporter>[0] = {}, sampler?: Sampler) {
-    const client = new RecordingCifClient();
-    const exporter = new CifSpanExporter({ client, outbox: false, ...options });
-    const provider = shutDownAfterTest(
-      new BasicTracerProvider({ ...(sampler && { sampler }), spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] }),
-    );
-    const flush = async () => {
-      await provider.forceFlush();
-      await exporter.forceFlush();
-    };
-    return { client, exporter, tracer: provider.getTracer('softphone'), flush };
-  }
 
   describe('a logger or sampler of the page that answers with a promise', () => {
     it('emitKpiEvent leaves no unhandled rejection, and reports the KPI event lost, when the logger emits asynchronously and fails', async () => {

@@ -1,10 +1,7 @@
 import { context, diag, ROOT_CONTEXT } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { BasicTracerProvider, SimpleSpanProcessor, type Sampler } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import {
-  CifSessionSpanProcessor,
   CifSpanExporter,
   getCifSession,
   recordKpiEvent,
@@ -12,9 +9,10 @@ import {
   setCifSession,
   withCifSession,
 } from '../src/index.js';
-import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent } from '../src/logs.js';
+import { CifLogRecordExporter, emitKpiEvent } from '../src/logs.js';
 import { RecordingCifClient } from '../src/testing/index.js';
 import { captureDiag } from './helpers/diag.js';
+import { logPipeline, spanPipeline } from './helpers/pipelines.js';
 import { shutDownAfterTest } from './helpers/shut-down.js';
 
 const CALL = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
@@ -33,34 +31,6 @@ describe('log records, sessions and recording on a page whose libraries added ke
     context.disable();
     diag.disable();
   });
-
-  /** A logger provider wired as the README says, sending to a recording host. */
-  function logPipeline(options: ConstructorParameters<typeof CifLogRecordExporter>[0] = {}) {
-    const client = new RecordingCifClient();
-    const exporter = new CifLogRecordExporter({ client, outbox: false, ...options });
-    const provider = shutDownAfterTest(
-      new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter })] }),
-    );
-    const flush = async () => {
-      await provider.forceFlush();
-      await exporter.forceFlush();
-    };
-    return { client, exporter, logger: provider.getLogger('softphone'), flush };
-  }
-
-  /** A tracer provider wired as the README says, sending to a recording host. */
-  function spanPipeline(options: ConstructorParameters<typeof CifSpanExporter>[0] = {}, sampler?: Sampler) {
-    const client = new RecordingCifClient();
-    const exporter = new CifSpanExporter({ client, outbox: false, ...options });
-    const provider = shutDownAfterTest(
-      new BasicTracerProvider({ ...(sampler && { sampler }), spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] }),
-    );
-    const flush = async () => {
-      await provider.forceFlush();
-      await exporter.forceFlush();
-    };
-    return { client, exporter, tracer: provider.getTracer('softphone'), flush };
-  }
 
   describe('cif.* keys only Object.prototype holds', () => {
     let restore: () => void = () => {};

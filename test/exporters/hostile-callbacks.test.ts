@@ -21,25 +21,10 @@ import { payloadOf } from '../../src/testing/recording-client.js';
 import { captureLevels } from '../helpers/diag.js';
 import { FIXED_TRACE_ID, TRACE_GUID, event, makeSpan, IDENTITY } from '../helpers/spans.js';
 import { shutDownAfterTest } from '../helpers/shut-down.js';
+import { watchUnhandledRejections } from '../helpers/unhandled.js';
 
 const CALL = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
 const T1 = '2026-11-25T10:15:30.123Z';
-
-/** Collects the unhandled rejections of the test's lifetime; `stop()` takes the listener away and returns them. */
-function watchUnhandledRejections(): { stop(): Promise<unknown[]> } {
-  const seen: unknown[] = [];
-  const onUnhandled = (reason: unknown) => seen.push(reason);
-  process.on('unhandledRejection', onUnhandled);
-  return {
-    async stop() {
-      // Node reports an unhandled rejection after the microtasks of the turn it was made in.
-      await new Promise((resolve) => setImmediate(resolve));
-      await new Promise((resolve) => setImmediate(resolve));
-      process.off('unhandledRejection', onUnhandled);
-      return seen;
-    },
-  };
-}
 
 describe('option callbacks the page passes', () => {
   beforeEach(() => context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()));
