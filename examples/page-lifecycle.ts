@@ -27,9 +27,13 @@ window.addEventListener('pagehide', () => {
 });
 
 // Shut down only when the widget is torn down for good; it resolves within `timeoutMillis`
-// (15 s by default) even if the host never answers.
+// (15 s by default) even if the host never answers. The provider rejects, and leaves the exporter
+// open, when a call of its last flush failed: the exporter is shut down after it either way.
 export async function disposeWidget(): Promise<void> {
-  await provider.shutdown();
+  await provider.shutdown().catch(() => {
+    // Counted in exporter.getStats(), as above.
+  });
+  await exporter.shutdown();
   console.log('KPI events delivered:', exporter.getStats().kpiEventsDelivered);
 }
 
