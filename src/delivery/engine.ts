@@ -159,7 +159,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     }
     let job: Job | undefined;
     // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
-    while (!noTimer && slots.length < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) attempt(job);
+    // A call put back to wait for CIF makes it wait: the rest is done again from there.
+    while (!noTimer && slots.length < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) if (attempt(job)) return pump();
     if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting > 0) {
       readyWaitAt = jobs.readyBy();
       // CIF ready, the calls wait for the outbox to hand over what pages gone left.
@@ -175,10 +176,15 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     if (!(admitted + slots.length)) stop();
   }
 
-  function attempt(job: Job): void {
+  /** Hands a call to the host; true when it went back to wait for CIF instead. */
+  function attempt(job: Job): boolean | void {
     const client = options.getClient();
-    // Ready by the `ready` promise, yet the default client has no library to call.
-    if (!client) return settle(job, new CifNotLoadedError(), 'cif_not_loaded');
+    if (!client) {
+      const error = new CifNotLoadedError();
+      // Ready by a first look at the page, whose library is gone again before it was confirmed, it may be starting;
+      // ready by the `ready` promise, or confirmed, the default client has no library to call.
+      return clock() < job.readyBy && readiness.unready() ? waitAgain(job, error) : settle(job, error, 'cif_not_loaded');
+    }
     const now = clock();
     const until = now + timeoutMillis;
     schedule(until);
@@ -220,9 +226,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       if (early) {
         // The library may still be starting: the attempt is given back.
         job.attempts--;
-        jobs.put(job);
-        if (job.readyBy < (readyWaitAt ?? -Infinity)) readyWaitAt = undefined;
-        trace(job, `failed before CIFInitDone (${error.message}); waiting for CIF again`);
+        waitAgain(job, error);
       } else {
         const millis = backoffMillis(job.attempts, retry, options.random);
         trace(job, `failed (${error.message}); retry ${job.attempts} in ${millis} ms`);
@@ -231,6 +235,14 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       }
     }
     pump();
+  }
+
+  /** A call the library failed, or found missing, before it was confirmed waits for CIF again. */
+  function waitAgain(job: Job, error: Error): true {
+    jobs.put(job);
+    if (job.readyBy < (readyWaitAt ?? -Infinity)) readyWaitAt = undefined;
+    trace(job, `failed before CIFInitDone (${error.message}); waiting for CIF again`);
+    return true;
   }
 
   /**

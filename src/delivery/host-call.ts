@@ -23,7 +23,10 @@ export function callHost<T>(
 ): void {
   try {
     const data = dataFormat === 'json' ? JSON.stringify(call.data) : call.data;
-    const value: unknown = context.with((suppressed ??= suppressTracing(ROOT_CONTEXT)), client.logAnalyticsEvent, client, data, call.eventName, call.correlationId);
+    // Read out of the call, which the answer's callbacks must not keep alive.
+    const { eventName, correlationId } = call;
+    // Called as a method, so that a client whose method went away fails naming it.
+    const value: unknown = context.with((suppressed ??= suppressTracing(ROOT_CONTEXT)), () => client.logAnalyticsEvent(data, eventName, correlationId));
     const { then } = Promise.prototype;
     const plain = value instanceof Promise && value.then === then;
     then.call(

@@ -80,7 +80,8 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
   /** Ready by `CIFInitDone`, an answered call, or anything but the page's library. */
   let confirmed = !page;
   let target: EventTargetLike | undefined;
-  let changed: (() => void) | undefined = onChange;
+  /** Told of a change the engine did not ask for; not while this is made, as a page may fire the event at once. */
+  let changed: (() => void) | undefined;
 
   /** Leaves `waiting` for `to`, and with `say` says so: not when the engine itself asked. */
   const become = (to: 'ready' | 'failed', say?: boolean): void => {
@@ -156,8 +157,9 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
     const on = (source.target ?? globalThis) as Partial<EventTargetLike>;
     try {
       if (typeof on.addEventListener === 'function' && typeof on.removeEventListener === 'function') {
-        on.addEventListener(CIF_INIT_DONE_EVENT, onInitDone);
+        // Known first: a page that hands the listener an event already fired has it removed at once.
         target = on as EventTargetLike;
+        on.addEventListener(CIF_INIT_DONE_EVENT, onInitDone);
       } else if (!pageCifClient()) {
         log('warn', 'No window, so no CIFInitDone: pass a `client` option');
       }
@@ -166,5 +168,6 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
       log('warn', `Cannot listen for CIFInitDone (addEventListener threw: ${reasonText(error)}); looking for Microsoft.CIFramework at calls`);
     }
   }
+  changed = onChange;
   return readiness;
 }
