@@ -1,12 +1,13 @@
 // How the delivery finds, waits for and calls the CIF library on a page that does odd things:
 // hands a listener an event already fired, loses its library before CIFInitDone, swaps a method out.
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
-import { DiagLogLevel, diag } from '@opentelemetry/api';
+import { diag } from '@opentelemetry/api';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { CifSpanExporter, type CifAnalyticsClient, type CifSpanExporterOptions } from '../../src/index.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { expectBalanced, hangs, installCifWithoutInitDone, pageWindow, removePageCif } from '../helpers/fake-client.js';
+import { captureLevels } from '../helpers/diag.js';
 import { IDENTITY } from '../helpers/spans.js';
 
 describe('finding and waiting for the CIF library on the page', () => {
@@ -17,14 +18,7 @@ describe('finding and waiting for the CIF library on the page', () => {
 
   beforeEach(() => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
-    lines = [];
-    // The component logger passes its namespace first.
-    const keep = (level: string) => (...args: unknown[]) => lines.push(`${level} ${args.slice(1).join(' ')}`);
-    diag.setLogger(
-      { error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug'), verbose: keep('verbose') },
-      { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true },
-    );
-    lines.length = 0;
+    lines = captureLevels();
   });
   afterEach(async () => {
     try {
