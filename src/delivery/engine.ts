@@ -210,6 +210,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     slots.splice(at, 1);
     const { job } = slot;
     if (!job) {
+      gauges();
       log('debug', 'a timed-out call answered late; its slot is free');
       return pump();
     }
@@ -334,8 +335,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const now = clock();
     for (const slot of slots) {
       const { job } = slot;
-      if (slot.until > now) continue;
-      if (job) {
+      if (job && slot.until <= now) {
         // Past its timeout the call fails; it may still run at the host, so it keeps its slot until the host's own
         // limit, counted from the call: a timer that fires late (a page asleep, a hidden tab) does not extend it.
         slot.job = undefined;
@@ -343,9 +343,12 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
         inFlight--;
         stats.callsTimedOut++;
         settle(job, new CifTimeoutError(timeoutMillis), 'timed_out');
-      } else log('debug', "a timed-out call's slot is free at the host's time limit");
+      }
     }
+    const held = slots.length;
     slots = slots.filter((slot) => slot.until > now);
+    gauges();
+    for (let i = slots.length; i < held; i++) log('debug', "a timed-out call's slot is free at the host's time limit");
     if (readyWaitAt !== undefined && readyWaitAt <= now) {
       // The wait for CIF ran out: the calls past it go without CIFInitDone if the library is there, else they fail.
       readyWaitAt = undefined;

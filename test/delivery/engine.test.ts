@@ -1072,6 +1072,31 @@ describe('CifDelivery', () => {
       expect(client.calls.map((c) => c.at - start)).to.deep.equal([0, 2_000, HOST_TIMEOUT_MILLIS]);
     });
 
+    it('counts a freed slot out of callsAbandoned before it says the slot is free', async () => {
+      const answers: Array<() => void> = [];
+      const client = new RecordingCifClient({
+        answer: (c) => (c.eventName === 'A' ? new Promise((resolve) => answers.push(() => resolve('late'))) : hangs()),
+      });
+      const told: Array<[string, number]> = [];
+      const keep = (...args: unknown[]) => told.push([args.slice(1).join(' '), stats.callsAbandoned]);
+      diag.setLogger({ error: keep, warn: keep, info: keep, debug: keep, verbose: keep }, { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true });
+      try {
+        const delivery = engine(client, { timeoutMillis: 1_000, maxConcurrentCalls: 2 });
+        void delivery.deliver(calls('A', 'B'));
+        await clock.tickAsync(1_000);
+        expect(stats.callsAbandoned).to.equal(2);
+        answers[0]!();
+        await settle(clock);
+        await clock.tickAsync(HOST_TIMEOUT_MILLIS);
+        expect(told.filter(([line]) => line.includes('slot is free'))).to.deep.equal([
+          ['a timed-out call answered late; its slot is free', 1],
+          ["a timed-out call's slot is free at the host's time limit", 0],
+        ]);
+      } finally {
+        diag.disable();
+      }
+    });
+
     it('still lets a held slot go at the host limit after another held call answered and no call is left', async () => {
       const answers: Array<() => void> = [];
       const client = new RecordingCifClient({
