@@ -4,8 +4,8 @@ import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
 import { log } from '../log.js';
 import { check, isObject } from '../validate.js';
 import { withCorrelationId } from './correlation.js';
-import { doneBy, HandlerRegistry, type AnyFunction, type Answered } from './handlers.js';
-import { listen, runInSpan } from './run-in-span.js';
+import { HandlerRegistry, type AnyFunction, type Answered } from './handlers.js';
+import { callAndWatch, runInSpan, type Settled } from './run-in-span.js';
 
 /** Options of `CifInstrumentation`. Every one is optional. */
 export interface CifInstrumentationConfig {
@@ -43,6 +43,9 @@ const ATTR_RPC_METHOD = 'rpc.method';
 /** The attribute of a handler span naming the event; not `cif.*`, which marks spans for the exporter. */
 const ATTR_EVENT = 'ciframework.event';
 const RPC_SYSTEM = 'ciframework';
+
+/** The method whose wrapper is calling its function now, synchronously: a wrapper it reaches again (bound or wrapped by the page, then wrapped) only calls through. */
+let calling: string | undefined;
 
 /** Marks every wrapper, also those of another copy of the package on the page, so that no function is wrapped twice. */
 const WRAPPER = Symbol.for('opentelemetry-exporter-cif/instrumentation.wrapper');
@@ -122,11 +125,10 @@ export class CifInstrumentation {
       const library = ref.deref();
       const methods = library && this.wrapped.get(library);
       if (!methods) continue;
-      for (const [name, method] of methods) restored = restore(library, name, method) || restored;
       this.unwrapHandlers(library, methods);
-      this.wrapped.delete(library);
+      // A wrapper the page froze in place stays known, so that handlers are swapped again once enabled.
+      for (const [name, method] of methods) if (restore(library, name, method)) restored = methods.delete(name);
     }
-    this.libraries = [];
     try {
       // Another instrumentation on the page, of this copy of the package or another, traces on.
       if (restored) target?.dispatchEvent(new Event(UNWRAPPED_EVENT));
@@ -219,15 +221,23 @@ export class CifInstrumentation {
     const wrapper: AnyFunction = function (this: unknown, ...args: unknown[]): unknown {
       // A class or constructor of the library is built as before and not traced: it does not call the host.
       if (new.target) return Reflect.construct(original, args, new.target);
-      const started = start();
-      // Handlers are swapped even for a call not traced, so that the host and the registry agree.
-      const [callArgs, answered] = argumentsFor(args, started?.span);
-      // The exporter's own calls are not traced: no closure for them.
-      if (!started && !answered) return Reflect.apply(original, this, callArgs);
-      const call = () => Reflect.apply(original, this, callArgs);
-      // An addHandler's or removeHandler's answer tells the registry whether the host holds the wrapper.
-      const made = answered ? () => doneBy(call, answered) : call;
-      return started ? runInSpan(started.span, started.parent, made, true) : made();
+      // Called by a wrapper of the same method, which the page bound or wrapped and was wrapped again: that one traces the call.
+      if (calling === method) return Reflect.apply(original, this, args);
+      const outer = calling;
+      calling = method;
+      try {
+        const started = start();
+        // Handlers are swapped even for a call not traced, so that the host and the registry agree.
+        const [callArgs, answered] = argumentsFor(args, started?.span);
+        // The exporter's own calls are not traced: no closure for them.
+        if (!started && !answered) return Reflect.apply(original, this, callArgs);
+        const call = () => Reflect.apply(original, this, callArgs);
+        // An addHandler's or removeHandler's answer tells the registry whether the host did it: not when it throws, rejects or answers false.
+        const settled: Settled | undefined = answered && ((ok, value) => answered(ok && value !== false));
+        return started ? runInSpan(started.span, started.parent, call, true, settled) : callAndWatch(call, settled!);
+      } finally {
+        calling = outer;
+      }
     };
     // Statics read through to the original, and instances are `instanceof` both.
     Object.setPrototypeOf(wrapper, original);
@@ -300,12 +310,25 @@ export class CifInstrumentation {
     const remove = methods.get('removeHandler')?.original;
     for (const { eventName, handler, wrapper } of this.handlers.takeAll(library)) {
       if (!add || !remove) continue;
-      try {
-        quiet(Reflect.apply(remove, library, [eventName, wrapper]));
-        quiet(Reflect.apply(add, library, [eventName, handler]));
-      } catch (error) {
-        log('debug', `the ${eventName} handler stays wrapped: the host refused to swap it back`, error);
-      }
+      /** Calls the host's `fn`; `done` is told whether it did it: not when it throws, rejects or answers false. */
+      const ask = (fn: AnyFunction, handed: AnyFunction, done: (did: boolean, value: unknown) => void): void => {
+        try {
+          callAndWatch(() => Reflect.apply(fn, library, [eventName, handed]), (ok, value) => done(ok && value !== false, value));
+        } catch {
+          // Told to `done`.
+        }
+      };
+      const stays = (what: string, why: unknown): void => log('debug', `the ${eventName} handler stays wrapped: the host ${what}`, why);
+      // The handler itself first, and its wrapper out once the host took it: no event finds neither, and none finds
+      // both once the host has answered.
+      ask(add, handler, (taken, why) => {
+        if (!taken) return stays('did not take it back', why);
+        ask(remove, wrapper, (removed, why) => {
+          if (removed) return;
+          stays('did not remove its wrapper', why);
+          ask(remove, handler, () => {});
+        });
+      });
     }
   }
 }
@@ -358,9 +381,4 @@ function restore(library: object, name: string, method: WrappedMethod): boolean 
     // A proxy whose traps throw: as a frozen library.
     return false;
   }
-}
-
-/** A host answer nobody waits for: a rejection must not surface as unhandled. */
-function quiet(answer: unknown): void {
-  listen(answer, () => {}, () => {});
 }

@@ -1,5 +1,3 @@
-import { listen } from './run-in-span.js';
-
 /** A function of the page or the host, called with whatever `this` and arguments it was given. */
 export type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -96,20 +94,4 @@ export class HandlerRegistry {
     this.byLibrary.delete(library);
     return taken;
   }
-}
-
-/**
- * Calls the host's `addHandler` or `removeHandler` with `call` and tells `answered` whether it did
- * it: not when it throws, rejects, or answers false, now or when its promise settles.
- */
-export function doneBy(call: () => unknown, answered: Answered): unknown {
-  let answer: unknown;
-  try {
-    answer = call();
-  } catch (error) {
-    answered(false);
-    throw error;
-  }
-  if (!listen(answer, (value) => answered(value !== false), () => answered(false))) answered(answer !== false);
-  return answer;
 }

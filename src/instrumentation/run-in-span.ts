@@ -5,10 +5,15 @@ import { reasonText, toError } from '../errors.js';
  * Runs `fn` with `span` active under `parent`, and ends the span when `fn`'s answer settles: at
  * once for a value that is not a thenable, when a promise settles, with ERROR status and the
  * exception recorded for a throw or a rejection: read as a host rejection for a call of the host,
- * else as the page's own. What `fn` returns or throws passes through as it is: the same promise,
- * the same thrown value.
+ * else as the page's own. Then tells `settled`. What `fn` returns or throws passes through as it
+ * is: the same promise, the same thrown value.
  */
-export function runInSpan<T>(span: Span, parent: Context, fn: () => T, host = false): T {
+export function runInSpan<T>(span: Span, parent: Context, fn: () => T, host = false, settled: Settled = () => {}): T {
+  const ended: Settled = (ok, value) => {
+    if (ok) end(span);
+    else fail(span, value, host);
+    settled(ok, value);
+  };
   let ran = false;
   let returned = false;
   let answer!: T;
@@ -22,29 +27,48 @@ export function runInSpan<T>(span: Span, parent: Context, fn: () => T, host = fa
     if (!ran) {
       // The context manager failed before the call: the call still happens, untraced.
       end(span);
-      return fn();
+      return callAndWatch(fn, settled);
     }
     // Thrown on the way out, after the call answered: the context manager's, not the call's.
     if (!returned) {
-      fail(span, error, host);
+      ended(false, error);
       throw error;
     }
   }
-  endWhenSettled(span, answer, host);
+  whenSettled(answer, ended);
   return answer;
 }
 
-/** Ends `span` when `answer` settles, or now when it is not a thenable that can be listened to. */
-function endWhenSettled(span: Span, answer: unknown, host: boolean): void {
-  // A thenable may call back twice, or both ways: its first call alone ends the span.
-  let settled = false;
-  const first = (endSpan: () => void): void => {
-    if (settled) return;
-    settled = true;
-    endSpan();
-  };
-  const ended = (): void => first(() => end(span));
-  if (!listen(answer, ended, (reason: unknown) => first(() => fail(span, reason, host)))) ended();
+/** How a call ended: `ok` with its value, or not, with what it threw or rejected with. */
+export type Settled = (ok: boolean, value: unknown) => void;
+
+/** Calls `fn` and tells `settled` how it ends, a throw too, which is then thrown on. */
+export function callAndWatch<T>(fn: () => T, settled: Settled): T {
+  let answer: T;
+  try {
+    answer = fn();
+  } catch (error) {
+    settled(false, error);
+    throw error;
+  }
+  whenSettled(answer, settled);
+  return answer;
+}
+
+/**
+ * Tells `settled` how `answer` ends: when it settles, if it is a thenable (whose `then` is called
+ * once, and whose first callback alone counts: a thenable may call back twice, or both ways), else at once.
+ */
+function whenSettled(answer: unknown, settled: Settled): void {
+  let done = false;
+  const first =
+    (ok: boolean) =>
+    (value: unknown): void => {
+      if (done) return;
+      done = true;
+      settled(ok, value);
+    };
+  if (!listen(answer, first(true), first(false))) first(true)(answer);
 }
 
 /**

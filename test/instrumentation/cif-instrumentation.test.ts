@@ -1277,7 +1277,7 @@ describe('CifInstrumentation', () => {
       cif().addHandler!('onsessionswitched', () => {});
       instrumentation.disable();
       expect(lines.filter((line) => line.includes('stays wrapped'))).to.deep.equal([
-        'the onsessionswitched handler stays wrapped: the host refused to swap it back',
+        'the onsessionswitched handler stays wrapped: the host did not remove its wrapper',
       ]);
     });
   });

@@ -1,0 +1,163 @@
+import { context, diag, SpanKind } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import { CifInstrumentation } from '../../src/instrumentation.js';
+import { installFakeCIFramework, type FakeCIFramework } from '../../src/testing/index.js';
+import { captureLevels } from '../helpers/diag.js';
+
+type Fn = (...args: unknown[]) => unknown;
+type Library = Record<string, Fn>;
+type Host = EventTarget & { Microsoft?: { CIFramework?: Library } };
+
+describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, and hosts that refuse', () => {
+  const contextManager = new AsyncLocalStorageContextManager();
+  let spans: InMemorySpanExporter;
+  let provider: BasicTracerProvider;
+  let target: Host;
+  let fake: FakeCIFramework | undefined;
+  let unregister: (() => void) | undefined;
+
+  const cif = () => target.Microsoft!.CIFramework!;
+  const names = () => spans.getFinishedSpans().map((s) => `${SpanKind[s.kind]} ${s.name}`);
+  const register = (instrumentation = new CifInstrumentation({ target })) => {
+    unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: provider });
+    return instrumentation;
+  };
+
+  before(() => context.setGlobalContextManager(contextManager.enable()));
+  after(() => context.disable());
+  beforeEach(() => {
+    spans = new InMemorySpanExporter();
+    provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+    target = new EventTarget() as Host;
+    fake = undefined;
+    unregister = undefined;
+  });
+  afterEach(async () => {
+    diag.disable();
+    unregister?.();
+    fake?.uninstall();
+    await provider.shutdown();
+  });
+
+  describe('a function the page binds or wraps after enable()', () => {
+    it('makes one span per call when the page binds a traced function to the library and CIFInitDone comes again', async () => {
+      fake = installFakeCIFramework(target);
+      register();
+      cif().setPresence = cif().setPresence!.bind(cif());
+      target.dispatchEvent(new Event('CIFInitDone'));
+      await cif().setPresence!('Busy');
+      expect(names()).to.deep.equal(['CLIENT Microsoft.CIFramework/setPresence']);
+    });
+
+    it('makes one span per call when the page wraps a traced function in one of its own and enable() is called again', async () => {
+      fake = installFakeCIFramework(target);
+      const instrumentation = register();
+      const traced = cif().getPresence!;
+      cif().getPresence = function (this: unknown, ...args: unknown[]) {
+        return traced.apply(this, args);
+      };
+      instrumentation.enable();
+      await cif().getPresence!();
+      expect(names()).to.deep.equal(['CLIENT Microsoft.CIFramework/getPresence']);
+    });
+
+    it('removes with removeHandler a handler added through an addHandler the page bound after enable(), once CIFInitDone came again', async () => {
+      fake = installFakeCIFramework(target);
+      register();
+      cif().addHandler = cif().addHandler!.bind(cif());
+      target.dispatchEvent(new Event('CIFInitDone'));
+      const seen: unknown[] = [];
+      const handler = (data: unknown) => void seen.push(data);
+      await cif().addHandler!('onclicktoact', handler);
+      await cif().removeHandler!('onclicktoact', handler);
+      await fake.fireEvent('onclicktoact', 'after removeHandler');
+      expect(seen).to.deep.equal([]);
+    });
+  });
+
+  describe('a library the page froze after enable()', () => {
+    it('runs a handler added after disable() and enable() inside a span, as it traces the calls', async () => {
+      fake = installFakeCIFramework(target);
+      const instrumentation = register();
+      Object.freeze(cif());
+      instrumentation.disable();
+      instrumentation.enable();
+      await cif().addHandler!('onclicktoact', () => 'handled');
+      await fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' });
+      expect(names()).to.deep.equal(['CLIENT Microsoft.CIFramework/addHandler', 'INTERNAL Microsoft.CIFramework onclicktoact']);
+    });
+  });
+
+  describe('disable() with a host that fails to remove the wrapper', () => {
+    for (const [how, fail] of [
+      ['rejects', () => Promise.reject(new Error('host busy'))],
+      ['answers false', () => Promise.resolve(false)],
+    ] as const) {
+      it(`calls the handler once per event after disable() when the host's removeHandler ${how} at the swap`, async () => {
+        fake = installFakeCIFramework(target);
+        const hostRemove = cif().removeHandler!;
+        let failNext = false;
+        cif().removeHandler = function (this: unknown, ...args: unknown[]) {
+          if (!failNext) return hostRemove.apply(this, args);
+          failNext = false;
+          return fail();
+        };
+        register();
+        let calls = 0;
+        await cif().addHandler!('onclicktoact', () => void calls++);
+        failNext = true;
+        unregister!();
+        unregister = undefined;
+        // Once the host has answered the swap.
+        await new Promise(setImmediate);
+        await fake.fireEvent('onclicktoact', {});
+        expect(calls).to.equal(1);
+      });
+    }
+  });
+
+  describe('disable() with a host that refuses the handler back', () => {
+    it('leaves the wrapper with the host, which calls the handler once per event, and says so at DEBUG', async () => {
+      fake = installFakeCIFramework(target);
+      const hostAdd = cif().addHandler!;
+      let refuse = false;
+      cif().addHandler = function (this: unknown, ...args: unknown[]) {
+        return refuse ? Promise.reject(new Error('host busy')) : hostAdd.apply(this, args);
+      };
+      register();
+      let calls = 0;
+      await cif().addHandler!('onclicktoact', () => void calls++);
+      const lines = captureLevels();
+      refuse = true;
+      unregister!();
+      unregister = undefined;
+      await new Promise(setImmediate);
+      await fake.fireEvent('onclicktoact', {});
+      expect(calls).to.equal(1);
+      expect(lines.filter((line) => line.includes('stays wrapped'))).to.deep.equal(['debug the onclicktoact handler stays wrapped: the host did not take it back Error: host busy']);
+    });
+  });
+
+  describe("the host's answer to addHandler", () => {
+    it('calls the then of a thenable addHandler answers once, as it does for any other call', () => {
+      fake = installFakeCIFramework(target);
+      const hostAdd = cif().addHandler!;
+      let thens = 0;
+      cif().addHandler = function (this: unknown, ...args: unknown[]) {
+        hostAdd.apply(this, args);
+        return {
+          then(resolve: Fn) {
+            thens++;
+            resolve(true);
+          },
+        };
+      };
+      register();
+      cif().addHandler!('onclicktoact', () => {});
+      expect(thens).to.equal(1);
+    });
+  });
+});
