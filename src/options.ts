@@ -126,21 +126,22 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
   // The delivery first: when it is no CifDelivery, that is the mistake to name, not a delivery option beside it.
   const shared = c.read('delivery', () => given(options ?? {}, 'delivery')) as CifDelivery | undefined;
   const delivery = shared === undefined ? undefined : deliveries.get(shared) ?? c.fail('delivery', 'must be a CifDelivery', shared);
-  if (delivery) {
-    for (const name of Object.keys(DELIVERY_OPTIONS)) {
-      const value = c.read(name, () => given(options, name));
-      if (value !== undefined) c.fail(name, 'belongs to the CifDelivery passed as `delivery`', value);
-    }
-  }
   // Every option of an exporter: its delivery's, then its own, `eventFilter` and `correlationId` with the source's defaults.
-  return deliveryOptions(options, c, {
+  const table: Record<string, OptionTable[string]> = {
     ...DELIVERY_OPTIONS,
     ...EXPORTER_ONLY_OPTIONS,
-    // The delivery the options beside it were checked by, whatever a getter answers next.
+    // The delivery the options beside it are checked by, whatever a getter answers next.
     delivery: () => delivery,
     eventFilter: callback(defaults.eventFilter),
     correlationId: callback(defaults.correlationId),
-  });
+  };
+  // Beside a CifDelivery, its options must be left out; each is read once, as every option is.
+  if (delivery) {
+    for (const name of Object.keys(DELIVERY_OPTIONS)) {
+      table[name] = (value: unknown) => (value === undefined ? value : c.fail(name, 'belongs to the CifDelivery passed as `delivery`', value));
+    }
+  }
+  return deliveryOptions(options, c, table);
 }
 
 /**
@@ -155,6 +156,7 @@ export function normalizeSession(session: CifSession | undefined, c: Check, left
     try {
       // In the loop, so that a session that is not an object is left out like a bad field, warned about once.
       c.object('session', session);
+      if (field === 'conversationId') c.known(session, SESSION_ATTRIBUTES.map(([name]) => name), 'session.');
       // A getter of the page's session may throw anything, null or a hostile proxy included.
       const value: unknown = c.read(`session.${field}`, () => given(session, field));
       if (typeof value === 'string' && value.length <= MAX_TEXT_LENGTH) {

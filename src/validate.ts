@@ -18,6 +18,11 @@ export interface Check {
   /** `get()`, or a `TypeError` that says `option` cannot be read when a page's getter or proxy throws. */
   read<T>(option: string, get: () => T): T;
   /**
+   * Warns about each key of the object `value` not in `names`, and says so of those in `elsewhere`
+   * (options of the exporters); `prefix` names the object, such as `retry.`.
+   */
+  known(value: object, names: readonly string[], prefix?: string, elsewhere?: readonly string[]): void;
+  /**
    * Validates the object `value` (by default `{}`) by `table` and returns it with every default
    * filled in; warns about each key not in `table`, and says so of those in `elsewhere` (options
    * of the exporters). `prefix` names the object, such as `retry.`.
@@ -28,10 +33,13 @@ export interface Check {
 /** Whether `value` is an object (not null) whose keys can be read. */
 export const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
 
-/** Whether `value` is an object of named options: an array, whose keys are indexes, is not, nor a revoked proxy, which cannot be told apart. */
+/**
+ * Whether `value` is an object of named options: not a collection (an array, whose keys are
+ * indexes, or a Map, whose entries are no keys), nor a revoked proxy, which cannot be told apart.
+ */
 export const isRecord = (value: unknown): value is object => {
   try {
-    return isObject(value) && !Array.isArray(value);
+    return isObject(value) && !(Symbol.iterator in value);
   } catch {
     return false;
   }
@@ -89,18 +97,20 @@ export function check(owner: string): Check {
     fail,
     object,
     read,
-    options(table, value = {}, prefix = '', elsewhere = []) {
-      const self = prefix.slice(0, -1) || 'options';
-      object(self, value);
-      const names = Object.keys(table);
-      // No prototype: an option left out without a default reads as undefined, whatever a page library adds to Object.prototype.
-      const normalized = Object.create(null) as Record<string, unknown>;
+    known(value, names, prefix = '', elsewhere = []) {
       // A misspelt option would otherwise silently leave its default in place.
-      for (const key of read(self, () => Object.keys(value))) {
+      for (const key of read(prefix.slice(0, -1) || 'options', () => Object.keys(value))) {
         if (!names.includes(key)) {
           log('warn', `${owner} \`${prefix}${key}\` is ${elsewhere.includes(key) ? 'an option of the exporters' : 'unknown'} and ignored.`);
         }
       }
+    },
+    options(table, value = {}, prefix = '', elsewhere) {
+      object(prefix.slice(0, -1) || 'options', value);
+      const names = Object.keys(table);
+      // No prototype: an option left out without a default reads as undefined, whatever a page library adds to Object.prototype.
+      const normalized = Object.create(null) as Record<string, unknown>;
+      c.known(value, names, prefix, elsewhere);
       for (const name of names) {
         const rule = table[name]!;
         let option = read(prefix + name, () => given(value, name));

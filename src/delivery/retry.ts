@@ -18,7 +18,8 @@ const BACKOFF_JITTER = 0.2;
  */
 export function backoffMillis(failedAttempts: number, policy: RetryPolicy, random: () => number = Math.random): number {
   const { maxBackoffMillis } = policy;
-  const base = Math.min(maxBackoffMillis, policy.initialBackoffMillis * 2 ** (failedAttempts - 1));
+  // 0 doubled past 1024 times is 0 times Infinity: no wait, not NaN.
+  const base = Math.min(maxBackoffMillis, policy.initialBackoffMillis * 2 ** (failedAttempts - 1)) || 0;
   // A `random` that gives no number (a page's stub) leaves no jitter, not a wait that never ends.
   return Math.min(maxBackoffMillis, Math.round(base * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * random()))) || base;
 }
