@@ -1,4 +1,4 @@
-import { MAX_TIMER_MILLIS, startTimer, type Timer } from '../delivery/timers.js';
+import { MAX_TIMER_MILLIS, startTimer, stopTimer, type Timer } from '../delivery/timers.js';
 import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
 import type { CifAnalyticsClient } from '../types.js';
 import { check, shown } from '../validate.js';
@@ -91,8 +91,9 @@ export function installFakeCIFramework(
   // Inherit from the CIFramework already there, so its other members stay reachable.
   const cif = Object.create(Object(previousCif) === previousCif ? (previousCif as object) : Object.prototype) as CifAnalyticsClient;
   let running = false;
+  // Always a promise, as the host's answers are: a client that throws rejects it.
   const whenRunning: WhenRunning = (answer) =>
-    running ? answer() : Promise.reject(new Error('CIF library not initialized yet: wait for CIFInitDone'));
+    running ? new Promise((resolve) => resolve(answer())) : Promise.reject(new Error('CIF library not initialized yet: wait for CIFInitDone'));
   cif.logAnalyticsEvent = (data, eventName, correlationId) => whenRunning(() => client.logAnalyticsEvent(data, eventName, correlationId));
   // A session API the CIFramework already there has stays reachable, as its other members do.
   for (const [name, api] of Object.entries(fakeSessionApis(whenRunning))) if (!(name in cif)) Object.assign(cif, { [name]: api });
@@ -112,6 +113,8 @@ export function installFakeCIFramework(
   // Rejected only when uninstalled before it started: a test that never awaits it is not told of it as unhandled.
   started.catch(() => {});
   const start = (): void => {
+    // A timer the page's clearTimeout could not clear (a fake clock uninstalled first) starts nothing.
+    if (!installed) return;
     running = true;
     const eventTarget = target as Partial<EventTarget>;
     try {
@@ -124,6 +127,7 @@ export function installFakeCIFramework(
     }
   };
   let timer: Timer | undefined;
+  let installed = true;
 
   const restore = (): void => {
     if (hadCif) microsoft.CIFramework = previousCif;
@@ -142,7 +146,6 @@ export function installFakeCIFramework(
       throw error;
     }
   } else timer = startTimer(start, startAfterMillis, true);
-  let installed = true;
   return {
     client,
     started,
@@ -150,7 +153,7 @@ export function installFakeCIFramework(
     uninstall() {
       if (!installed) return;
       installed = false;
-      clearTimeout(timer);
+      stopTimer(timer);
       // A promise settles once: after the start, this changes nothing.
       rejectStarted(new Error('the fake CIF library was uninstalled before it started'));
       const current = microsoft.CIFramework;

@@ -53,10 +53,11 @@ export class RecordingCifClient implements CifAnalyticsClient {
   }
 
   logAnalyticsEvent(data: CifAnalyticsData | string, eventName: string, correlationId?: string): Promise<string> {
-    // Kept as received: the host copies the payload at the call, so a widget that changes its object later changes no call.
-    const call: RecordedCifCall = { data: copyOf(data), eventName, correlationId };
-    const index = this.calls.push(call) - 1;
     try {
+      // Kept as received: the host's messaging copies the payload at the call, so a widget that changes its
+      // object later changes no call, and data it cannot copy (a function, a proxy) fails the call unrecorded.
+      const call: RecordedCifCall = { data: structuredClone(data), eventName, correlationId };
+      const index = this.calls.push(call) - 1;
       this.onCall?.(call, index);
       const answer = this.answer;
       return Promise.resolve(typeof answer === 'function' ? answer(call, index) : answer);
@@ -101,16 +102,20 @@ export function formatCifCall(call: RecordedCifCall, index?: number): string {
   const header = `${number}logAnalyticsEvent '${call.eventName}'  correlationId ${call.correlationId ?? '(none)'}`;
   const isText = typeof call.data === 'string';
   const data = isText ? parseJson(call.data as string) : call.data;
-  if (!isRecord(data) || !Array.isArray(data['events'])) {
-    return `${header}\n  data ${json(call.data)}`;
+  try {
+    if (isRecord(data) && Array.isArray(data['events'])) {
+      const { events, ...identity } = data;
+      const lines = [isText ? `${header}  (data sent as JSON text)` : header, ...fieldLines(identity, '  ')];
+      (events as unknown[]).forEach((event, i) => {
+        lines.push(`  events[${i}]`);
+        lines.push(...fieldLines(isRecord(event) ? event : { value: event }, '    '));
+      });
+      return lines.join('\n');
+    }
+  } catch {
+    // Data whose reading throws (a getter of the widget's own object) is printed as the rest.
   }
-  const { events, ...identity } = data;
-  const lines = [isText ? `${header}  (data sent as JSON text)` : header, ...fieldLines(identity, '  ')];
-  (events as unknown[]).forEach((event, i) => {
-    lines.push(`  events[${i}]`);
-    lines.push(...fieldLines(isRecord(event) ? event : { value: event }, '    '));
-  });
-  return lines.join('\n');
+  return `${header}\n  data ${json(call.data)}`;
 }
 
 function fieldLines(record: Record<string, unknown>, indent: string): string[] {
@@ -121,18 +126,14 @@ function fieldLines(record: Record<string, unknown>, indent: string): string[] {
 
 function show(key: string, value: unknown): string {
   if (key === 'customData' && Array.isArray(value)) {
-    return value.map((item) => (isRecord(item) ? `${String(item['attribute'])} = ${String(item['value'])}` : json(item))).join(', ');
+    return value.map((item) => (isRecord(item) ? `${text(item['attribute'])} = ${text(item['value'])}` : json(item))).join(', ');
   }
-  return typeof value === 'string' ? value : json(value);
+  return text(value);
 }
 
-/** A structured clone, as the host's messaging makes; what cannot be cloned (functions inside) is kept as it is. */
-function copyOf<T>(value: T): T {
-  try {
-    return structuredClone(value);
-  } catch {
-    return value;
-  }
+/** A string as it is, anything else as JSON text. */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : json(value);
 }
 
 /** JSON text of any value: what JSON cannot write (cycles, bigints) as `String()` gives it. */

@@ -32,13 +32,6 @@ describe('opentelemetry-exporter-cif/testing in a widget and its page', () => {
     expect(fake.client.payloads().map((p) => p.events[0]!.kpiEventName)).to.deep.equal(['CallAccepted', 'CallEnded']);
   });
 
-  it('keeps as it is a payload the host could not clone, one holding a function', async () => {
-    const client = new RecordingCifClient();
-    const payload = { ...data('CallHold'), describe: () => 'a widget helper' };
-    await client.logAnalyticsEvent(payload, 'CallHold');
-    expect(client.calls[0]!.data).to.equal(payload);
-  });
-
   /** An object with no prototype that holds itself: JSON cannot write it, nor String() read it. */
   const bare = (): object => {
     const value = Object.create(null) as { self?: unknown };
