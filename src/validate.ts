@@ -21,7 +21,7 @@ export interface Check {
    * Warns about each key of the object `value` not in `names`, and says so of those in `elsewhere`
    * (options of the exporters); `prefix` names the object, such as `retry.`.
    */
-  known(value: object, names: readonly string[], prefix?: string, elsewhere?: readonly string[]): void;
+  known(value: object, names: readonly string[], prefix: string, elsewhere?: readonly string[]): void;
   /**
    * Validates the object `value` (by default `{}`) by `table` and returns it with every default
    * filled in; warns about each key not in `table`, and says so of those in `elsewhere` (options
@@ -97,7 +97,7 @@ export function check(owner: string): Check {
     fail,
     object,
     read,
-    known(value, names, prefix = '', elsewhere = []) {
+    known(value, names, prefix, elsewhere = []) {
       // A misspelt option would otherwise silently leave its default in place.
       for (const key of read(prefix.slice(0, -1) || 'options', () => Object.keys(value))) {
         if (!names.includes(key)) {

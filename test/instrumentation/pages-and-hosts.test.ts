@@ -91,6 +91,24 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
     });
   });
 
+  describe('a library the page froze, while disabled', () => {
+    it('hands the host a handler added while disabled as it is: it runs without a span once enabled again, and removeHandler removes it', async () => {
+      fake = installFakeCIFramework(target);
+      const instrumentation = register();
+      Object.freeze(cif());
+      instrumentation.disable();
+      let calls = 0;
+      const handler = () => void calls++;
+      await cif().addHandler!('onclicktoact', handler);
+      instrumentation.enable();
+      await fake.fireEvent('onclicktoact', {});
+      await cif().removeHandler!('onclicktoact', handler);
+      await fake.fireEvent('onclicktoact', {});
+      expect(calls).to.equal(1);
+      expect(names()).to.deep.equal(['CLIENT Microsoft.CIFramework/removeHandler']);
+    });
+  });
+
   describe('disable() with a host that fails to remove the wrapper', () => {
     for (const [how, fail] of [
       ['rejects', () => Promise.reject(new Error('host busy'))],
