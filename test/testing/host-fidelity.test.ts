@@ -61,6 +61,13 @@ describe('formatCifCall: any call printed without failing', () => {
       },
     ],
   ];
+  it('prints data whose events are no array, such as a Map, as JSON, not as KPI events', () => {
+    const data = { conversationId: 'conv-1', events: new Map([['CallAccepted', 1]]) };
+    expect(formatCifCall({ data: data as unknown as CifAnalyticsData, eventName: 'CallAccepted', correlationId: undefined })).to.equal(
+      `${header}\n  data {"conversationId":"conv-1","events":{}}`,
+    );
+  });
+
   odd.forEach(([what, data]) =>
     it(`prints a call whose data has ${what}`, () => {
       let printed: string | undefined;
