@@ -9,6 +9,7 @@ import { CifExportError, CifShutdownError, CifSpanExporter, type CifSpanExporter
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { captureLevels } from '../helpers/diag.js';
 import { expectBalanced, hangs, installCifWithoutInitDone, later, pageWindow, removePageCif } from '../helpers/fake-client.js';
+import { pageWidget, type Closeables } from '../helpers/pipelines.js';
 import { IDENTITY } from '../helpers/spans.js';
 
 /** Spans as the trace SDK ends them, one KPI event each, named `names`. */
@@ -27,7 +28,7 @@ function sdkSpans(...names: string[]): ReadableSpan[] {
 describe('CifSpanExporter delivery, as docs/delivery.md describes it', () => {
   let clock: InstalledClock;
   let lines: string[];
-  const closeables: Array<{ shutdown(): Promise<unknown> }> = [];
+  const closeables: Closeables = [];
 
   beforeEach(() => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
@@ -46,22 +47,7 @@ describe('CifSpanExporter delivery, as docs/delivery.md describes it', () => {
     }
   });
 
-  /** A widget as the README wires it: the exporter behind a SimpleSpanProcessor, no outbox; `record` ends a span of one KPI event. */
-  function widget(options: CifSpanExporterOptions = {}) {
-    const exporter = new CifSpanExporter({ outbox: false, ...options });
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    closeables.push(provider, exporter);
-    const tracer = provider.getTracer('softphone');
-    return {
-      exporter,
-      provider,
-      record(name: string) {
-        const span = tracer.startSpan('call', { attributes: IDENTITY });
-        span.addEvent(name);
-        span.end();
-      },
-    };
-  }
+  const widget = (options: CifSpanExporterOptions = {}) => pageWidget(closeables, options);
 
   it('hears a CIFInitDone that fires after construction and before the first export, so a first failure is a host error retried on its backoff', async () => {
     const page = pageWindow();

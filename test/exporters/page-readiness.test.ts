@@ -2,19 +2,18 @@
 // hands a listener an event already fired, loses its library before CIFInitDone, swaps a method out.
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { diag } from '@opentelemetry/api';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
-import { CifSpanExporter, type CifAnalyticsClient, type CifSpanExporterOptions } from '../../src/index.js';
+import type { CifAnalyticsClient, CifSpanExporterOptions } from '../../src/index.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { expectBalanced, hangs, installCifWithoutInitDone, pageWindow, removePageCif } from '../helpers/fake-client.js';
 import { captureLevels } from '../helpers/diag.js';
-import { IDENTITY } from '../helpers/spans.js';
+import { pageWidget, type Closeables } from '../helpers/pipelines.js';
 
 describe('finding and waiting for the CIF library on the page', () => {
   let clock: InstalledClock;
   /** What the exporter told `diag`, each line as `<level> <message>`. */
   let lines: string[];
-  const providers: BasicTracerProvider[] = [];
+  const closeables: Closeables = [];
 
   beforeEach(() => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
@@ -22,7 +21,7 @@ describe('finding and waiting for the CIF library on the page', () => {
   });
   afterEach(async () => {
     try {
-      const closing = Promise.all(providers.splice(0).map((provider) => provider.shutdown()));
+      const closing = Promise.all(closeables.splice(0).map((c) => c.shutdown().catch(() => {})));
       await clock.runAllAsync();
       await closing;
     } finally {
@@ -32,23 +31,7 @@ describe('finding and waiting for the CIF library on the page', () => {
     }
   });
 
-  /** A widget as the README wires it: a span exporter behind a SimpleSpanProcessor of the real SDK, no outbox. */
-  function widget(options: CifSpanExporterOptions = {}) {
-    const exporter = new CifSpanExporter({ outbox: false, ...options });
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    providers.push(provider);
-    const tracer = provider.getTracer('softphone');
-    return {
-      exporter,
-      provider,
-      /** One span carrying one KPI event named `name`, exported as it ends. */
-      record(name: string) {
-        const span = tracer.startSpan('call', { attributes: IDENTITY });
-        span.addEvent(name);
-        span.end();
-      },
-    };
-  }
+  const widget = (options: CifSpanExporterOptions = {}) => pageWidget(closeables, options);
 
   /**
    * Makes `globalThis` a window whose `addEventListener` hands a `CIFInitDone` listener the event at

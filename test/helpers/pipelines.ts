@@ -4,6 +4,7 @@ import { CifSessionSpanProcessor, CifSpanExporter, type CifSpanExporterOptions }
 import { CifLogRecordExporter, CifSessionLogRecordProcessor, type CifLogRecordExporterOptions } from '../../src/logs.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { shutDownAfterTest } from './shut-down.js';
+import { IDENTITY } from './spans.js';
 
 /** A tracer provider wired as the README says (the session processor first), sending each span as it ends to a recording host, with no outbox. */
 export function spanPipeline(options: CifSpanExporterOptions = {}, sampler?: Sampler) {
@@ -29,4 +30,28 @@ export function logPipeline(options: CifLogRecordExporterOptions = {}) {
     await exporter.forceFlush();
   };
   return { client, exporter, logger: provider.getLogger('softphone'), flush };
+}
+
+/** What a test shuts down itself, under its fake clock, once it is over. */
+export type Closeables = Array<{ shutdown(): Promise<unknown> }>;
+
+/**
+ * A widget as the README wires it, calling the page's CIF library (or `options.client`): the
+ * exporter behind a `SimpleSpanProcessor`, no outbox. `record` ends a span of one KPI event named
+ * `name`. The provider and the exporter go to `closeables`.
+ */
+export function pageWidget(closeables: Closeables, options: CifSpanExporterOptions = {}) {
+  const exporter = new CifSpanExporter({ outbox: false, ...options });
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  closeables.push(provider, exporter);
+  const tracer = provider.getTracer('softphone');
+  return {
+    exporter,
+    provider,
+    record(name: string) {
+      const span = tracer.startSpan('call', { attributes: IDENTITY });
+      span.addEvent(name);
+      span.end();
+    },
+  };
 }
