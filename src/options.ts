@@ -156,7 +156,8 @@ export function normalizeSession(session: CifSession | undefined, c: Check, left
     try {
       // In the loop, so that a session that is not an object is left out like a bad field, warned about once.
       c.object('session', session);
-      if (field === 'conversationId') c.known(session, SESSION_ATTRIBUTES.map(([name]) => name), 'session.');
+      // A misspelt field of the option warns; `setCifSession` may be given a larger object at every call, which would warn each time.
+      if (leftOut === undefined && field === 'conversationId') c.known(session, SESSION_ATTRIBUTES.map(([name]) => name), 'session.');
       // A getter of the page's session may throw anything, null or a hostile proxy included.
       const value: unknown = c.read(`session.${field}`, () => given(session, field));
       if (typeof value === 'string' && value.length <= MAX_TEXT_LENGTH) {
