@@ -95,11 +95,12 @@ export class RecordingCifClient implements CifAnalyticsClient {
 
 /**
  * One call written for people to read: a header with the event name and correlation id, then
- * the identity and each KPI event, one field a line. JSON text data is shown parsed.
+ * the identity and each KPI event, one field a line (a value with line breaks as JSON text).
+ * A payload sent as JSON text is shown parsed; `index` counts from 0 and is shown from `#1`.
  */
 export function formatCifCall(call: RecordedCifCall, index?: number): string {
   const number = index === undefined ? '' : `#${index + 1} `;
-  const header = `${number}logAnalyticsEvent '${call.eventName}'  correlationId ${call.correlationId ?? '(none)'}`;
+  const header = `${number}logAnalyticsEvent '${text(call.eventName)}'  correlationId ${text(call.correlationId ?? '(none)')}`;
   const isText = typeof call.data === 'string';
   const data = isText ? parseJson(call.data as string) : call.data;
   try {
@@ -131,9 +132,9 @@ function show(key: string, value: unknown): string {
   return text(value);
 }
 
-/** A string as it is, anything else as JSON text. */
+/** A string as it is, anything else, and a string that would break its line, as JSON text. */
 function text(value: unknown): string {
-  return typeof value === 'string' ? value : json(value);
+  return typeof value === 'string' && !/[\n\r\u2028\u2029]/.test(value) ? value : json(value);
 }
 
 /** JSON text of any value: what JSON cannot write (cycles, bigints) as `String()` gives it. */

@@ -1,0 +1,29 @@
+import { expect } from 'chai';
+import { recordKpiEvent } from '../../src/index.js';
+import { formatCifCall } from '../../src/testing/index.js';
+import { spanPipeline } from '../helpers/pipelines.js';
+
+// `format()` returns every call as text for people to read, one field a line. additionalData is
+// often JSON text, which a widget may well write indented.
+describe('RecordingCifClient.format: one field a line, also for a value with line breaks', () => {
+  it('prints an indented JSON additionalData a widget recorded on the one line of its field', async () => {
+    const { client, tracer, flush } = spanPipeline({ session: { conversationId: 'conv-42', providerSessionId: 'CA42' } });
+    const additionalData = JSON.stringify({ queue: 'sales', skills: ['french'] }, null, 2);
+    const span = tracer.startSpan('accept call');
+    recordKpiEvent(span, 'CallAccepted', { additionalData });
+    span.end();
+    await flush();
+
+    expect(client.payloads()[0]?.events[0]?.additionalData).to.equal(additionalData);
+    const lines = client.format().split('\n');
+    // The header, conversationId, providerSessionId, events[0], kpiEventName, eventTimestamp, additionalData.
+    expect(lines).to.have.length(7);
+    const field = lines.find((line) => line.trimStart().startsWith('additionalData'));
+    expect(field).to.include('sales').and.to.include('french');
+  });
+
+  it('prints an event name with a line break on the header line, as JSON text', () => {
+    const printed = formatCifCall({ data: { conversationId: 'c', providerSessionId: 'p', events: [] }, eventName: 'Call\nAccepted', correlationId: undefined });
+    expect(printed.split('\n')[0]).to.equal(`logAnalyticsEvent '"Call\\nAccepted"'  correlationId (none)`);
+  });
+});
