@@ -32,7 +32,8 @@ export interface RecordingCifClientOptions {
 
 /**
  * A CIF client for tests and for running a widget outside Dynamics 365: keeps every
- * `logAnalyticsEvent` call in `calls` and answers it with `answer`.
+ * `logAnalyticsEvent` call in `calls`, a structured clone of its data, and answers it with
+ * `answer`; data that cannot be cloned fails the call, unrecorded, as the host's messaging does.
  * @example const client = new RecordingCifClient(); new CifSpanExporter({ client });
  */
 export class RecordingCifClient implements CifAnalyticsClient {
