@@ -1,7 +1,5 @@
 // Claims of docs/delivery.md that no other test checks, each asserted as the doc words it, through
 // the real OpenTelemetry trace SDK. The doc line each test proves is named in its comment.
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
-import { diag } from '@opentelemetry/api';
 import { ExportResultCode, loggingErrorHandler, setGlobalErrorHandler, type ExportResult } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
@@ -9,7 +7,7 @@ import { CifExportError, CifShutdownError, CifSpanExporter, type CifSpanExporter
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { captureLevels } from '../helpers/diag.js';
 import { expectBalanced, hangs, installCifWithoutInitDone, later, pageWindow, removePageCif } from '../helpers/fake-client.js';
-import { pageWidget, type Closeables } from '../helpers/pipelines.js';
+import { pageWidget, useFakeClock } from '../helpers/pipelines.js';
 import { IDENTITY } from '../helpers/spans.js';
 
 /** Spans as the trace SDK ends them, one KPI event each, named `names`. */
@@ -26,28 +24,16 @@ function sdkSpans(...names: string[]): ReadableSpan[] {
 }
 
 describe('CifSpanExporter delivery, as docs/delivery.md describes it', () => {
-  let clock: InstalledClock;
+  const time = useFakeClock(() => {
+    removePageCif();
+    setGlobalErrorHandler(loggingErrorHandler());
+  });
   let lines: string[];
-  const closeables: Closeables = [];
-
   beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
     lines = captureLevels();
   });
-  afterEach(async () => {
-    try {
-      const closing = Promise.all(closeables.splice(0).map((c) => c.shutdown().catch(() => {})));
-      await clock.runAllAsync();
-      await closing;
-    } finally {
-      clock.uninstall();
-      diag.disable();
-      removePageCif();
-      setGlobalErrorHandler(loggingErrorHandler());
-    }
-  });
 
-  const widget = (options: CifSpanExporterOptions = {}) => pageWidget(closeables, options);
+  const widget = (options: CifSpanExporterOptions = {}) => pageWidget(time.closeables, options);
 
   it('hears a CIFInitDone that fires after construction and before the first export, so a first failure is a host error retried on its backoff', async () => {
     const page = pageWindow();
@@ -58,11 +44,11 @@ describe('CifSpanExporter delivery, as docs/delivery.md describes it', () => {
       installCifWithoutInitDone(host);
       page.fire('CIFInitDone');
       record('CallAccepted');
-      await clock.tickAsync(0);
+      await time.clock.tickAsync(0);
       expect(lines.filter((l) => l.includes("call 'CallAccepted'"))).to.have.length(1);
       expect(lines.find((l) => l.includes("call 'CallAccepted'"))).to.match(/^debug call 'CallAccepted' failed \(Provider not active\); retry 1 in \d+ ms$/);
       // The longest backoff of the first retry: 250 ms times the largest jitter, 1.2.
-      await clock.tickAsync(300);
+      await time.clock.tickAsync(300);
       expect(host.calls).to.have.length(2);
       expect(exporter.getStats()).to.include({ kpiEventsDelivered: 1, callsRetried: 1 });
       expect(lines.some((l) => l.includes('waiting for CIF again'))).to.equal(false);
@@ -76,9 +62,9 @@ describe('CifSpanExporter delivery, as docs/delivery.md describes it', () => {
     const { exporter, record } = widget({ client: host, timeoutMillis: 120_000, maxConcurrentCalls: 1 });
     record('A');
     record('B');
-    await clock.tickAsync(119_999);
+    await time.clock.tickAsync(119_999);
     expect(host.calls.map((c) => c.eventName)).to.deep.equal(['A']);
-    await clock.tickAsync(1);
+    await time.clock.tickAsync(1);
     expect(host.calls.map((c) => c.eventName)).to.deep.equal(['A', 'B']);
     expect(exporter.getStats()).to.include({ callsTimedOut: 1, callsAbandoned: 0, kpiEventsDelivered: 1 });
   });
@@ -89,7 +75,7 @@ describe('CifSpanExporter delivery, as docs/delivery.md describes it', () => {
     record('A');
     // A, in backoff, is still pending: B finds the queue full.
     record('B');
-    await clock.tickAsync(2_000);
+    await time.clock.tickAsync(2_000);
     const stats = exporter.getStats();
     expect(stats).to.include({ callsMade: 3, callsRetried: 2, callsFailed: 2, kpiEventsPending: 0 });
     expect(stats.dropped).to.include({ host_error: 1, queue_full: 1 });
@@ -99,7 +85,7 @@ describe('CifSpanExporter delivery, as docs/delivery.md describes it', () => {
   it('refuses an export made after shutdown() was called and before it resolved, with the CifShutdownError itself, and lets the call in flight finish', async () => {
     const host = new RecordingCifClient({ answer: () => later(1_000, 'ok') });
     const exporter = new CifSpanExporter({ client: host, outbox: false });
-    closeables.push(exporter);
+    time.closeables.push(exporter);
     const [first, second] = sdkSpans('A', 'B');
     const results: ExportResult[] = [];
     exporter.export([first!], (r) => results.push(r));
@@ -111,7 +97,7 @@ describe('CifSpanExporter delivery, as docs/delivery.md describes it', () => {
     expect(results[0]!.code).to.equal(ExportResultCode.FAILED);
     expect(results[0]!.error).to.be.instanceOf(CifShutdownError).and.not.to.be.instanceOf(CifExportError);
     expect(results[0]!.error!.message).to.equal('CifSpanExporter is shut down');
-    await clock.tickAsync(1_000);
+    await time.clock.tickAsync(1_000);
     await closing;
     expect(host.calls.map((c) => c.eventName)).to.deep.equal(['A']);
     expect(results.map((r) => r.code)).to.deep.equal([ExportResultCode.FAILED, ExportResultCode.SUCCESS]);
@@ -128,12 +114,12 @@ describe('CifSpanExporter delivery, as docs/delivery.md describes it', () => {
       const provider = new BasicTracerProvider({
         spanProcessors: [processor === 'SimpleSpanProcessor' ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter)],
       });
-      closeables.push(provider, exporter);
+      time.closeables.push(provider, exporter);
       const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
       span.addEvent('CallAccepted');
       span.end();
       // The BatchSpanProcessor exports on its timer, 5 s by default: not through forceFlush, which would reject instead.
-      await clock.tickAsync(5_000);
+      await time.clock.tickAsync(5_000);
       expect(handled).to.have.length(1);
       expect(handled[0]).to.be.instanceOf(CifExportError);
       expect((handled[0] as Error).message).to.equal('1 of 1 logAnalyticsEvent calls failed: Provider not active');
@@ -143,7 +129,7 @@ describe('CifSpanExporter delivery, as docs/delivery.md describes it', () => {
   it('calls back SUCCESS for an export whose only failures are mapping drops, and sends the KPI events the mapping kept', async () => {
     const host = new RecordingCifClient();
     const exporter = new CifSpanExporter({ client: host, outbox: false });
-    closeables.push(exporter);
+    time.closeables.push(exporter);
     const memory = new InMemorySpanExporter();
     const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] }).getTracer('softphone');
     const spans: Array<[attributes: Record<string, string>, event: string]> = [
@@ -159,7 +145,7 @@ describe('CifSpanExporter delivery, as docs/delivery.md describes it', () => {
     }
     const results: ExportResult[] = [];
     exporter.export(memory.getFinishedSpans(), (r) => results.push(r));
-    await clock.tickAsync(0);
+    await time.clock.tickAsync(0);
     expect(results.map((r) => [r.code, r.error])).to.deep.equal([[ExportResultCode.SUCCESS, undefined]]);
     expect(exporter.getStats().dropped).to.include({ missing_identity: 1, identity_too_long: 1, missing_kpi_name: 1 });
     expect(host.calls.map((c) => c.eventName)).to.deep.equal(['CallAccepted']);

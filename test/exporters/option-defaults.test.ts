@@ -2,51 +2,26 @@
  * The delivery defaults of the README's options table, as a CifSpanExporter given no delivery
  * option applies them behind the real trace SDK, on fake timers.
  */
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
-import { diag } from '@opentelemetry/api';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
-import { CifSpanExporter, type CifSpanExporterOptions } from '../../src/index.js';
+import type { CifSpanExporterOptions } from '../../src/index.js';
 import { RecordingCifClient, type RecordingCifClientOptions } from '../../src/testing/index.js';
 import { hangs } from '../helpers/fake-client.js';
-import { IDENTITY } from '../helpers/spans.js';
+import { pageWidget, useFakeClock } from '../helpers/pipelines.js';
 
 describe('the delivery defaults of the README options table, through CifSpanExporter', () => {
-  let clock: InstalledClock;
-  const closeables: Array<{ shutdown(): Promise<unknown> }> = [];
-
-  beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
-  });
-  afterEach(async () => {
-    try {
-      const closing = Promise.all(closeables.splice(0).map((c) => c.shutdown().catch(() => {})));
-      await clock.runAllAsync();
-      await closing;
-    } finally {
-      clock.uninstall();
-      diag.disable();
-    }
-  });
+  const time = useFakeClock();
 
   /** A widget as the README wires it, with `answer` at the host; `record` ends spans of one KPI event each; `times` are when each call reached the host. */
   function widget(answer: RecordingCifClientOptions['answer'], options: CifSpanExporterOptions = {}) {
     const start = Date.now();
     const times: number[] = [];
     const client = new RecordingCifClient({ answer, onCall: () => void times.push(Date.now() - start) });
-    const exporter = new CifSpanExporter({ client, outbox: false, ...options });
-    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-    closeables.push(provider, exporter);
-    const tracer = provider.getTracer('softphone');
+    const { exporter, record } = pageWidget(time.closeables, { client, ...options });
     return {
       exporter,
       times,
       record(count: number) {
-        for (let i = 0; i < count; i++) {
-          const span = tracer.startSpan('call', { attributes: IDENTITY });
-          span.addEvent(`K${i}`);
-          span.end();
-        }
+        for (let i = 0; i < count; i++) record(`K${i}`);
       },
     };
   }
@@ -54,15 +29,15 @@ describe('the delivery defaults of the README options table, through CifSpanExpo
   it('holds 8 calls at the host at once and fails each one unanswered after 15 s, without retrying it', async () => {
     const { exporter, times, record } = widget(hangs);
     record(9);
-    await clock.tickAsync(0);
+    await time.clock.tickAsync(0);
     const atStart = [times.length, exporter.getStats().callsQueued];
-    await clock.tickAsync(14_999);
+    await time.clock.tickAsync(14_999);
     const before = exporter.getStats().dropped.timed_out;
-    await clock.tickAsync(1);
+    await time.clock.tickAsync(1);
     const after = exporter.getStats().dropped.timed_out;
     // A timed-out call holds its slot up to 100 s (docs/delivery.md): the ninth goes then, and also times out.
-    await clock.tickAsync(100_000 - 15_000);
-    await clock.tickAsync(15_000);
+    await time.clock.tickAsync(100_000 - 15_000);
+    await time.clock.tickAsync(15_000);
     expect({ atStart, before, after, times, timedOut: exporter.getStats().dropped.timed_out }).to.deep.equal({
       atStart: [8, 1],
       before: 0,
@@ -85,7 +60,7 @@ describe('the delivery defaults of the README options table, through CifSpanExpo
       try {
         const { exporter, times, record } = widget(() => Promise.reject(new Error('Provider not active')), options);
         record(1);
-        await clock.tickAsync(60_000);
+        await time.clock.tickAsync(60_000);
         expect({ times, hostError: exporter.getStats().dropped.host_error }).to.deep.equal({ times: expected, hostError: 1 });
       } finally {
         Math.random = random;
@@ -96,9 +71,9 @@ describe('the delivery defaults of the README options table, through CifSpanExpo
   it('waits 20 s for a CIF library that never comes before it fails a call as cif_not_loaded', async () => {
     const { exporter, record } = widget('ok', { client: undefined });
     record(1);
-    await clock.tickAsync(19_999);
+    await time.clock.tickAsync(19_999);
     const before = exporter.getStats().dropped.cif_not_loaded;
-    await clock.tickAsync(1);
+    await time.clock.tickAsync(1);
     expect([before, exporter.getStats().dropped.cif_not_loaded]).to.deep.equal([0, 1]);
   });
 });

@@ -1,37 +1,21 @@
 // How the delivery finds, waits for and calls the CIF library on a page that does odd things:
 // hands a listener an event already fired, loses its library before CIFInitDone, swaps a method out.
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
-import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import type { CifAnalyticsClient, CifSpanExporterOptions } from '../../src/index.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { expectBalanced, hangs, installCifWithoutInitDone, pageWindow, removePageCif } from '../helpers/fake-client.js';
 import { captureLevels } from '../helpers/diag.js';
-import { pageWidget, type Closeables } from '../helpers/pipelines.js';
+import { pageWidget, useFakeClock } from '../helpers/pipelines.js';
 
 describe('finding and waiting for the CIF library on the page', () => {
-  let clock: InstalledClock;
+  const time = useFakeClock(removePageCif);
   /** What the exporter told `diag`, each line as `<level> <message>`. */
   let lines: string[];
-  const closeables: Closeables = [];
-
   beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
     lines = captureLevels();
   });
-  afterEach(async () => {
-    try {
-      const closing = Promise.all(closeables.splice(0).map((c) => c.shutdown().catch(() => {})));
-      await clock.runAllAsync();
-      await closing;
-    } finally {
-      clock.uninstall();
-      diag.disable();
-      removePageCif();
-    }
-  });
 
-  const widget = (options: CifSpanExporterOptions = {}) => pageWidget(closeables, options);
+  const widget = (options: CifSpanExporterOptions = {}) => pageWidget(time.closeables, options);
 
   /**
    * Makes `globalThis` a window whose `addEventListener` hands a `CIFInitDone` listener the event at
@@ -80,7 +64,7 @@ describe('finding and waiting for the CIF library on the page', () => {
       page.fire();
       const { exporter, record } = widget();
       record('CallAccepted');
-      await clock.tickAsync(0);
+      await time.clock.tickAsync(0);
       expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
       // The listener runs the engine's pump before createDelivery has assigned `readiness`: a ReferenceError.
       expect(thrown.map(String)).to.deep.equal([]);
@@ -97,7 +81,7 @@ describe('finding and waiting for the CIF library on the page', () => {
       page.fire();
       const { exporter, provider, record } = widget();
       record('CallAccepted');
-      await clock.tickAsync(0);
+      await time.clock.tickAsync(0);
       expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
       await provider.shutdown();
       // The page's addEventListener worked; the exporter's own listener threw, and the exporter then forgot where it listens.
@@ -114,17 +98,17 @@ describe('finding and waiting for the CIF library on the page', () => {
       installCifWithoutInitDone(new RecordingCifClient({ answer: hangs }));
       const { exporter, record } = widget({ readyTimeoutMillis: 10_000, timeoutMillis: 30_000 });
       record('CallAccepted');
-      await clock.tickAsync(100);
+      await time.clock.tickAsync(100);
       // The page takes its unconfirmed library away (reloading it); the next call finds none.
       removePageCif();
       record('CallHold');
-      await clock.tickAsync(1_000);
+      await time.clock.tickAsync(1_000);
       // Well within readyTimeoutMillis, CIF has not been confirmed yet: the call must still wait.
       expect(exporter.getStats().dropped.cif_not_loaded, 'dropped at once as cif_not_loaded').to.equal(0);
       const started = new RecordingCifClient();
       installCifWithoutInitDone(started);
       page.fire('CIFInitDone');
-      await clock.tickAsync(0);
+      await time.clock.tickAsync(0);
       expect(started.calls.map((c) => c.eventName)).to.deep.equal(['CallHold']);
       expectBalanced(exporter.getStats());
     } finally {
@@ -136,12 +120,12 @@ describe('finding and waiting for the CIF library on the page', () => {
     const client: { logAnalyticsEvent: unknown } = new RecordingCifClient();
     const { exporter, record } = widget({ client: client as CifAnalyticsClient });
     record('CallAccepted');
-    await clock.tickAsync(0);
+    await time.clock.tickAsync(0);
     expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
     // The page's code swaps the method out, as a client it does not own may.
     client.logAnalyticsEvent = undefined;
     record('CallHold');
-    await clock.runAllAsync();
+    await time.clock.runAllAsync();
     const drops = lines.filter((line) => line.startsWith('warn KPI events dropped'));
     expect(drops).to.have.length(1);
     // Not "Cannot read properties of undefined (reading 'call')", which names nothing the user wrote.

@@ -1,4 +1,6 @@
+import { diag } from '@opentelemetry/api';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { BasicTracerProvider, SimpleSpanProcessor, type Sampler } from '@opentelemetry/sdk-trace-base';
 import { CifSessionSpanProcessor, CifSpanExporter, type CifSpanExporterOptions } from '../../src/index.js';
 import { CifLogRecordExporter, CifSessionLogRecordProcessor, type CifLogRecordExporterOptions } from '../../src/logs.js';
@@ -34,6 +36,36 @@ export function logPipeline(options: CifLogRecordExporterOptions = {}) {
 
 /** What a test shuts down itself, under its fake clock, once it is over. */
 export type Closeables = Array<{ shutdown(): Promise<unknown> }>;
+
+/**
+ * A fake clock (`setTimeout`, `clearTimeout`, `Date` and `performance`) for each test of the suite
+ * it is called in. After each test, what it put in `closeables` is shut down under that clock, so
+ * that no wait costs real time; then the clock and the diag logger go, and `cleanUp` runs.
+ */
+export function useFakeClock(cleanUp: () => void = () => {}): { readonly clock: InstalledClock; readonly closeables: Closeables } {
+  let clock: InstalledClock | undefined;
+  const closeables: Closeables = [];
+  beforeEach(() => {
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
+  });
+  afterEach(async () => {
+    try {
+      const closing = Promise.all(closeables.splice(0).map((c) => c.shutdown().catch(() => {})));
+      await clock!.runAllAsync();
+      await closing;
+    } finally {
+      clock!.uninstall();
+      diag.disable();
+      cleanUp();
+    }
+  });
+  return {
+    get clock() {
+      return clock!;
+    },
+    closeables,
+  };
+}
 
 /**
  * A widget as the README wires it, calling the page's CIF library (or `options.client`): the
