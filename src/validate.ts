@@ -34,12 +34,12 @@ export interface Check {
 export const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
 
 /**
- * Whether `value` is an object of named options: not a collection (an array, whose keys are
- * indexes, or a Map, whose entries are no keys), nor a revoked proxy, which cannot be told apart.
+ * Whether `value` is an object of named options: not an array, whose keys are indexes, nor a Map
+ * (as CIF's `getSession` answers), whose entries are no keys, nor a revoked proxy, which cannot be told apart.
  */
 export const isRecord = (value: unknown): value is object => {
   try {
-    return isObject(value) && !(Symbol.iterator in value);
+    return isObject(value) && !Array.isArray(value) && !(value instanceof Map);
   } catch {
     return false;
   }

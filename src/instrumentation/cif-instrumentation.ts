@@ -223,14 +223,14 @@ export class CifInstrumentation {
       if (new.target) return Reflect.construct(original, args, new.target);
       // Called by a wrapper of the same method, which the page bound or wrapped and was wrapped again: that one traces the call.
       if (calling === method) return Reflect.apply(original, this, args);
+      const started = start();
+      // Handlers are swapped even for a call not traced, so that the host and the registry agree.
+      const [callArgs, answered] = argumentsFor(args, started?.span);
+      // The exporter's own calls are not traced: no closure for them. Nor, when disabled, does this wrapper stop one under it.
+      if (!started && !answered) return Reflect.apply(original, this, callArgs);
       const outer = calling;
       calling = method;
       try {
-        const started = start();
-        // Handlers are swapped even for a call not traced, so that the host and the registry agree.
-        const [callArgs, answered] = argumentsFor(args, started?.span);
-        // The exporter's own calls are not traced: no closure for them.
-        if (!started && !answered) return Reflect.apply(original, this, callArgs);
         const call = () => Reflect.apply(original, this, callArgs);
         // An addHandler's or removeHandler's answer tells the registry whether the host did it: not when it throws, rejects or answers false.
         const settled: Settled | undefined = answered && ((ok, value) => answered(ok && value !== false));
@@ -286,9 +286,16 @@ export class CifInstrumentation {
     const attributes = { [ATTR_EVENT]: eventName };
     const start = () => this.startSpan(name, SpanKind.INTERNAL, attributes);
     return function (this: unknown, ...args: unknown[]): unknown {
-      const started = start();
-      if (!started) return Reflect.apply(handler, this, args);
-      return runInSpan(started.span, started.parent, () => Reflect.apply(handler, this, args));
+      // The handler's own calls are its own, also when the host runs it within a call of the same method.
+      const outer = calling;
+      calling = undefined;
+      try {
+        const started = start();
+        if (!started) return Reflect.apply(handler, this, args);
+        return runInSpan(started.span, started.parent, () => Reflect.apply(handler, this, args));
+      } finally {
+        calling = outer;
+      }
     };
   }
 

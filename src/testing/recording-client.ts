@@ -122,8 +122,8 @@ export function formatCifCall(call: RecordedCifCall, index?: number): string {
 
 function fieldLines(record: Record<string, unknown>, indent: string): string[] {
   const entries = Object.entries(record);
-  const width = Math.max(0, ...entries.map(([key]) => key.length));
-  return entries.map(([key, value]) => `${indent}${key.padEnd(width)}  ${show(key, value)}`);
+  const width = Math.max(0, ...entries.map(([key]) => text(key).length));
+  return entries.map(([key, value]) => `${indent}${text(key).padEnd(width)}  ${show(key, value)}`);
 }
 
 function show(key: string, value: unknown): string {
@@ -146,8 +146,17 @@ function json(value: unknown): string {
     try {
       return String(value);
     } catch {
-      return Object.prototype.toString.call(value);
+      return describeType(value);
     }
+  }
+}
+
+/** `[object Type]` as `Object.prototype.toString` writes it, or the type alone for a proxy that refuses that too. */
+function describeType(value: unknown): string {
+  try {
+    return Object.prototype.toString.call(value);
+  } catch {
+    return typeof value;
   }
 }
 

@@ -18,6 +18,7 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
   let target: Host;
   let fake: FakeCIFramework | undefined;
   let unregister: (() => void) | undefined;
+  const others: Array<{ disable(): void }> = [];
 
   const cif = () => target.Microsoft!.CIFramework!;
   const names = () => spans.getFinishedSpans().map((s) => `${SpanKind[s.kind]} ${s.name}`);
@@ -37,6 +38,7 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
   });
   afterEach(async () => {
     diag.disable();
+    for (const other of others.splice(0)) other.disable();
     unregister?.();
     fake?.uninstall();
     await provider.shutdown();
@@ -75,6 +77,47 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
       await cif().removeHandler!('onclicktoact', handler);
       await fake.fireEvent('onclicktoact', 'after removeHandler');
       expect(seen).to.deep.equal([]);
+    });
+  });
+
+  describe('a call made again from within a call', () => {
+    it('traces a call of setPresence that a handler makes while the host runs it within a call of setPresence', async () => {
+      // A stand-in host (a page's own, outside Dynamics 365) that raises onsetpresence at once, inside setPresence.
+      const handlers: Fn[] = [];
+      const library: Library = {
+        addHandler: (_event, handler) => void handlers.push(handler as Fn),
+        removeHandler: (_event, handler) => Promise.resolve(handlers.splice(handlers.indexOf(handler as Fn), 1).length > 0),
+        setPresence(text) {
+          for (const handler of [...handlers]) handler(text);
+          return Promise.resolve(true);
+        },
+      };
+      target.Microsoft = { CIFramework: library };
+      register();
+      // The widget's handler puts the agent back to Away when something set Offline.
+      cif().addHandler!('onsetpresence', (text: unknown) => {
+        if (text === 'Offline') void cif().setPresence!('Away');
+      });
+      spans.reset();
+      await cif().setPresence!('Offline');
+      await new Promise(setImmediate);
+      // Each call of the widget is a CLIENT span, that of the handler too (docs/instrumentation.md, Spans).
+      expect(names().filter((name) => name === 'CLIENT Microsoft.CIFramework/setPresence')).to.have.length(2);
+    });
+
+    it('leaves an enabled instrumentation tracing when the wrapper of another one, disabled, stays frozen around it', async () => {
+      fake = installFakeCIFramework(target);
+      register();
+      // The page binds a traced function, a second instrumentation wraps that, and the page freezes the library.
+      cif().setPresence = cif().setPresence!.bind(cif());
+      const second = new CifInstrumentation({ target });
+      second.setTracerProvider(provider);
+      others.push(second);
+      Object.freeze(cif());
+      second.disable();
+      await cif().setPresence!('Busy');
+      // The first instrumentation is still enabled: its call is traced, once.
+      expect(names()).to.deep.equal(['CLIENT Microsoft.CIFramework/setPresence']);
     });
   });
 
