@@ -105,6 +105,27 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
       expect(names().filter((name) => name === 'CLIENT Microsoft.CIFramework/setPresence')).to.have.length(2);
     });
 
+    it('does not trace a call the host makes of the same method within its own call, after it ran a handler there', async () => {
+      // A stand-in host that raises onsetpresence inside setPresence, then, for 'Offline', sets 'Away' itself through the global.
+      const handlers: Fn[] = [];
+      const library: Library = {
+        addHandler: (_event, handler) => void handlers.push(handler as Fn),
+        removeHandler: (_event, handler) => Promise.resolve(handlers.splice(handlers.indexOf(handler as Fn), 1).length > 0),
+        setPresence(text) {
+          for (const handler of [...handlers]) handler(text);
+          if (text === 'Offline') void cif().setPresence!('Away');
+          return Promise.resolve(true);
+        },
+      };
+      target.Microsoft = { CIFramework: library };
+      register();
+      cif().addHandler!('onsetpresence', () => {});
+      spans.reset();
+      await cif().setPresence!('Offline');
+      await new Promise(setImmediate);
+      expect(names()).to.deep.equal(['INTERNAL Microsoft.CIFramework onsetpresence', 'INTERNAL Microsoft.CIFramework onsetpresence', 'CLIENT Microsoft.CIFramework/setPresence']);
+    });
+
     it('leaves an enabled instrumentation tracing when the wrapper of another one, disabled, stays frozen around it', async () => {
       fake = installFakeCIFramework(target);
       register();
