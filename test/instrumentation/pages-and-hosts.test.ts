@@ -81,18 +81,27 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
   });
 
   describe('a call made again from within a call', () => {
-    it('traces a call of setPresence that a handler makes while the host runs it within a call of setPresence', async () => {
-      // A stand-in host (a page's own, outside Dynamics 365) that raises onsetpresence at once, inside setPresence.
+    /**
+     * A stand-in host (a page's own, outside Dynamics 365) whose setPresence raises onsetpresence
+     * at once, inside the call, then runs `after`.
+     */
+    function installPresenceHost(after: (text: unknown) => unknown = () => {}): void {
       const handlers: Fn[] = [];
-      const library: Library = {
-        addHandler: (_event, handler) => void handlers.push(handler as Fn),
-        removeHandler: (_event, handler) => Promise.resolve(handlers.splice(handlers.indexOf(handler as Fn), 1).length > 0),
-        setPresence(text) {
-          for (const handler of [...handlers]) handler(text);
-          return Promise.resolve(true);
+      target.Microsoft = {
+        CIFramework: {
+          addHandler: (_event, handler) => void handlers.push(handler as Fn),
+          removeHandler: (_event, handler) => Promise.resolve(handlers.splice(handlers.indexOf(handler as Fn), 1).length > 0),
+          setPresence(text) {
+            for (const handler of [...handlers]) handler(text);
+            after(text);
+            return Promise.resolve(true);
+          },
         },
       };
-      target.Microsoft = { CIFramework: library };
+    }
+
+    it('traces a call of setPresence that a handler makes while the host runs it within a call of setPresence', async () => {
+      installPresenceHost();
       register();
       // The widget's handler puts the agent back to Away when something set Offline.
       cif().addHandler!('onsetpresence', (text: unknown) => {
@@ -106,18 +115,8 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
     });
 
     it('does not trace a call the host makes of the same method within its own call, after it ran a handler there', async () => {
-      // A stand-in host that raises onsetpresence inside setPresence, then, for 'Offline', sets 'Away' itself through the global.
-      const handlers: Fn[] = [];
-      const library: Library = {
-        addHandler: (_event, handler) => void handlers.push(handler as Fn),
-        removeHandler: (_event, handler) => Promise.resolve(handlers.splice(handlers.indexOf(handler as Fn), 1).length > 0),
-        setPresence(text) {
-          for (const handler of [...handlers]) handler(text);
-          if (text === 'Offline') void cif().setPresence!('Away');
-          return Promise.resolve(true);
-        },
-      };
-      target.Microsoft = { CIFramework: library };
+      // For 'Offline', the host sets 'Away' itself, through the global.
+      installPresenceHost((text) => text === 'Offline' && void cif().setPresence!('Away'));
       register();
       cif().addHandler!('onsetpresence', () => {});
       spans.reset();
