@@ -4,18 +4,25 @@ import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trac
 import { expect } from 'chai';
 import {
   ATTR_CIF_CONVERSATION_ID,
+  ATTR_CIF_KPI_ADDITIONAL_DATA,
   ATTR_CIF_PROVIDER_SESSION_ID,
   CifDelivery,
   CifSessionSpanProcessor,
   CifSpanExporter,
   recordKpiEvent,
   withCifSession,
+  type CifAnalyticsData,
   type CifKpiEventDetails,
+  type CifSpanExporterOptions,
 } from '../src/index.js';
+import { decode, encode } from '../src/delivery/outbox-store.js';
+import type { CifCall } from '../src/types.js';
 import { emitKpiEvent } from '../src/logs.js';
 import { RecordingCifClient } from '../src/testing/index.js';
 import { captureDiag } from './helpers/diag.js';
+import { spanPipeline } from './helpers/pipelines.js';
 import { shutDownAfterTest } from './helpers/shut-down.js';
+import { IDENTITY, TRACE_GUID } from './helpers/spans.js';
 
 /** Adds enumerable `properties` to `target` as old page libraries do, and returns how to take them away. */
 function extend(target: object, properties: Record<string, unknown>): () => void {
@@ -123,5 +130,54 @@ describe('a page whose old libraries added enumerable properties to Object.proto
     const exporter = await exportOneKpiEvent(client);
     expect(client.calls.map((call) => call.eventName)).to.deep.equal(['CallAccepted']);
     expect(exporter.getStats().kpiEventsDelivered).to.equal(1);
+  });
+});
+
+describe('a page whose old library gave arrays a toJSON that writes a string, as Prototype.js 1.6 did', () => {
+  /** Runs `fn` while arrays have Prototype.js 1.6's `toJSON`, which writes `["a","b"]` as the string `'["a", "b"]'`. */
+  async function withArrayToJson<T>(fn: () => T | Promise<T>): Promise<T> {
+    const restore = extend(Array.prototype, {
+      toJSON(this: unknown[]) {
+        return `[${this.map((item) => JSON.stringify(item)).join(', ')}]`;
+      },
+    });
+    try {
+      return await fn();
+    } finally {
+      restore();
+    }
+  }
+
+  /** Sends one KPI event whose additionalData is the array attribute `['a', 'b']`, arrays having that `toJSON` from the span's end. */
+  async function sendArrayAttribute(options: CifSpanExporterOptions = {}): Promise<RecordingCifClient> {
+    const { client, tracer, flush } = spanPipeline(options);
+    const span = tracer.startSpan('call', { attributes: IDENTITY });
+    span.addEvent('CallAccepted', { [ATTR_CIF_KPI_ADDITIONAL_DATA]: ['a', 'b'] });
+    await withArrayToJson(async () => {
+      span.end();
+      await flush();
+    });
+    return client;
+  }
+
+  it('writes an array attribute as the JSON of its items', async () => {
+    const client = await sendArrayAttribute();
+    expect(client.payloads().map((data) => data.events[0]!.additionalData)).to.deep.equal(['["a","b"]']);
+  });
+
+  it("writes a payload's events as an array with dataFormat json", async () => {
+    const client = await sendArrayAttribute({ dataFormat: 'json' });
+    const data = JSON.parse(client.calls[0]!.data as string) as CifAnalyticsData;
+    expect([Array.isArray(data.events), data.events[0]?.additionalData]).to.deep.equal([true, '["a","b"]']);
+  });
+
+  it('stores a call in the outbox in a form the next page reads', async () => {
+    const call: CifCall = {
+      data: { conversationId: 'conv-1', providerSessionId: 'prov-1', events: [{ kpiEventName: 'CallHold', eventTimestamp: '2026-11-25T10:15:30.123Z' }] },
+      eventName: 'CallHold',
+      correlationId: TRACE_GUID,
+    };
+    const stored = await withArrayToJson(() => encode({ at: 1, call }));
+    expect(decode(stored)).to.deep.equal({ at: 1, call });
   });
 });

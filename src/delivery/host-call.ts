@@ -1,6 +1,7 @@
 import { context, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { suppressTracing } from '@opentelemetry/core';
 import { toError } from '../errors.js';
+import { toJson } from '../mapping/values.js';
 import type { CifAnalyticsClient, CifCall } from '../types.js';
 
 /** Every call to the host runs in this context, made once: no tracing of the host's messaging. */
@@ -22,7 +23,7 @@ export function callHost<T>(
   of: T,
 ): void {
   try {
-    const data = dataFormat === 'json' ? JSON.stringify(call.data) : call.data;
+    const data = dataFormat === 'json' ? toJson(call.data) : call.data;
     // Read out of the call, which the answer's callbacks must not keep alive.
     const { eventName, correlationId } = call;
     // Called as a method, so that a client whose method went away fails naming it.

@@ -1,4 +1,5 @@
 /** The stored format: what a key and a value of the outbox hold. */
+import { toJson } from '../mapping/values.js';
 import type { CifCall } from '../types.js';
 
 /** The part of the Web Storage API the outbox uses; `localStorage` satisfies it. */
@@ -34,7 +35,7 @@ export const PAGE_AND_SEQ = /^([\da-f-]{36})\/(\d+)$/;
 /** Bytes a key and its value take in Web Storage, which counts UTF-16 code units. */
 export const sizeOf = (key: string, value: string): number => 2 * (key.length + value.length);
 
-export const encode = ({ at, call }: StoredCall): string => JSON.stringify([FORMAT, at, call]);
+export const encode = ({ at, call }: StoredCall): string => toJson([FORMAT, at, call]);
 
 /** The stored call in `value`; `null` for a later format, which a later version reads; else undefined, unreadable. */
 export function decode(value: string): StoredCall | null | undefined {

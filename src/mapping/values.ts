@@ -25,13 +25,30 @@ export function toPayloadString(value: unknown): string | undefined | typeof UNS
         if (value instanceof Uint8Array) return value.length === 0 ? undefined : toBase64(value);
         // Throws for cycles, bigints inside maps, and values whose reading throws.
         if (value !== null && (Array.isArray(value) ? value.length : Object.keys(value).length) > 0) {
-          return JSON.stringify(value, (_key, item: unknown) => (item instanceof Uint8Array ? toBase64(item) : item));
+          return toJson(value, (item) => (item instanceof Uint8Array ? toBase64(item) : item));
         }
       } catch {
         return UNSERIALIZABLE;
       }
   }
   return undefined;
+}
+
+/**
+ * `JSON.stringify(value)`, each value passed through `replace` when given, that writes arrays as
+ * arrays where a page library (Prototype.js 1.6) gave them a `toJSON` that writes a string.
+ */
+export function toJson(value: unknown, replace?: (item: unknown) => unknown): string {
+  return JSON.stringify(
+    value,
+    replace || (Array.prototype as { toJSON?: unknown }).toJSON
+      ? function (this: Record<string, unknown>, key: string, item: unknown) {
+          const own = this[key];
+          item = Array.isArray(own) ? own : item;
+          return replace ? replace(item) : item;
+        }
+      : undefined,
+  );
 }
 
 // Byte arrays, which OpenTelemetry JS 3.x accepts as attribute values, written as OTLP/JSON does.
