@@ -33,9 +33,9 @@ export type CifTruncatedField =
   | 'customData';
 
 /**
- * Why a single field was left out of a KPI event that was still sent. `sdk_attribute_limit`
- * counts attributes the SDK dropped from CIF spans, their events and CIF log records over its
- * attribute limits.
+ * Why a single field was left out of a KPI event that was still sent, counted once per such KPI
+ * event. `sdk_attribute_limit` counts attributes the SDK dropped from CIF spans, their events and
+ * CIF log records over its attribute limits.
  */
 export type CifDroppedFieldReason = 'invalid_custom_column' | 'unserializable_value' | 'sdk_attribute_limit';
 

@@ -124,6 +124,17 @@ describe('a page whose old libraries added enumerable properties to Object.proto
     expect(() => new CifSpanExporter({ delivery: new CifDelivery({ client }) })).not.to.throw();
   });
 
+  it("sends no custom column for customAttributes['__proto__'], as a JSON config may hold it", async () => {
+    const { client, tracer, flush } = spanPipeline({ customAttributes: JSON.parse('{"__proto__": "msdyn_customattribute1"}') as Record<string, string> });
+    restore = extend(Object.prototype, { pageLibrary: 'from the page' });
+    const span = tracer.startSpan('call', { attributes: IDENTITY });
+    span.addEvent('CallAccepted');
+    span.end();
+    await flush();
+    restore();
+    expect(client.payloads().flatMap((data) => data.events.map((kpiEvent) => kpiEvent.customData))).to.deep.equal([undefined]);
+  });
+
   it('takes no option that only Object.prototype holds', async () => {
     restore = extend(Object.prototype, { outbox: 5, dataFormat: 'xml', eventFilter: () => false });
     const client = new RecordingCifClient();

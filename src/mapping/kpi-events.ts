@@ -5,7 +5,7 @@ import type { CifAnalyticsData, CifCall, CifCustomData, CifKpiEvent, CifSession 
 import { KPI_FIELDS, field, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
 import { reasonText } from '../errors.js';
 import { caught } from '../log.js';
-import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, isDataverseTime, toIsoTimestamp, truncate } from './values.js';
+import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, UNSERIALIZABLE, isDataverseTime, toIsoTimestamp, truncate } from './values.js';
 
 /** What the mapping of any source needs from its exporter's options, already validated. */
 export interface KpiEventOptions<S> {
@@ -22,8 +22,8 @@ export interface KpiEventOptions<S> {
  */
 export type MappingWarn = (counter: `dropped.${MappingDropReason}` | 'droppedFields.invalid_custom_column' | 'callbackErrors', message: string) => void;
 
-/** A KPI event as its source holds it: its name and fields already read, its time as found. */
-export type KpiCandidate = [name: string | undefined, time: HrTime, fields: KpiFields];
+/** A KPI event as its source holds it: its name and fields already read (a name that cannot be read is none), its time as found. */
+export type KpiCandidate = [name: string | undefined | typeof UNSERIALIZABLE, time: HrTime, fields: KpiFields];
 
 /** A KPI event's call, with its time to put the calls in order. */
 export type PendingCall = [millis: number, call: CifCall];
@@ -50,10 +50,12 @@ export function addKpiEvents<S>(
 ): void {
   // Identity per field: the source's attribute, then the resource's, then the configured session.
   const identity: Partial<Identity> = {};
+  // Counts its values that cannot be read, left out of every KPI event sent.
+  const identityReads: KpiFields = [];
   let missing = ''; // 'no ' and the attributes of the ids the docs require that it lacks everywhere.
   let tooLong = ''; // An id over its column, as the warning says it.
   for (const [name, key] of SESSION_ATTRIBUTES) {
-    const value = field(attributes, key, stats) ?? field(resourceAttributes, key, stats) ?? options.session[name];
+    const value = field(attributes, key, identityReads) ?? field(resourceAttributes, key, identityReads) ?? options.session[name];
     if (value === undefined) {
       if (name === 'conversationId' || name === 'providerSessionId') missing += missing ? ` and ${key}` : `no ${key}`;
     } else if (value.length > MAX_TEXT_LENGTH) tooLong = `${key} over ${MAX_TEXT_LENGTH} characters`;
@@ -71,7 +73,7 @@ export function addKpiEvents<S>(
   const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, identity as Identity, stats, warn, 'correlationId', sourceOnly);
   for (const [name, time, fields] of kpis) {
     const millis = hrTimeToMillis(time);
-    if (!name) stats.dropped.missing_kpi_name++;
+    if (!name || name === UNSERIALIZABLE) stats.dropped.missing_kpi_name++;
     else if (!isDataverseTime(millis)) {
       stats.dropped.invalid_timestamp++;
       // Counts came before, so a source that throws now is named as one that cannot be read, not counted again.
@@ -91,6 +93,12 @@ export function addKpiEvents<S>(
         if (value !== undefined) event[payloadField] = cut(value, i === 1 ? MAX_ADDITIONAL_DATA_LENGTH : MAX_TEXT_LENGTH, payloadField, stats);
       }
       const custom = fields[4];
+      const unreadable = (fields[5] ?? 0) + (identityReads[5] ?? 0);
+      if (unreadable) stats.droppedFields.unserializable_value += unreadable;
+      if (fields[6]) {
+        stats.droppedFields.invalid_custom_column += fields[6];
+        warn?.('droppedFields.invalid_custom_column', `customData left out: '${fields[7]}' names no column of msdyn_kpieventdata.`);
+      }
       if (custom) {
         // Made at its length: an array grown from empty holds room for 16 columns while the call waits.
         const customData: CifCustomData[] = (event.customData = new Array(custom.size));
@@ -165,12 +173,15 @@ export function ask<A, B, R extends boolean | string>(
 
 /**
  * Dataverse keeps milliseconds: the rest of the nanoseconds is dropped, not rounded. A time that
- * cannot be read is none; one out of range comes out as it is (`isDataverseTime` tells), or `NaN`.
+ * cannot be read, or is no pair of numbers, is none; one out of range comes out as it is (`isDataverseTime` tells), or `NaN`.
  */
 export function hrTimeToMillis(time: HrTime): number | undefined {
   try {
-    return time[0] * 1000 + Math.floor(time[1] / 1e6);
+    const seconds: unknown = time[0];
+    const nanos: unknown = time[1];
+    if (typeof seconds === 'number' && typeof nanos === 'number') return seconds * 1000 + Math.floor(nanos / 1e6);
   } catch {
-    return undefined;
+    // No time, as one of another shape.
   }
+  return undefined;
 }

@@ -6,10 +6,7 @@ import {
   CIF_ATTRIBUTE_PREFIX,
   CIF_KPI_CUSTOM_PREFIX,
 } from '../attributes.js';
-import type { MappingStats } from '../stats.js';
-import type { MappingWarn } from './kpi-events.js';
 import type { CifAnalyticsData } from '../types.js';
-import { given } from '../validate.js';
 import { UNSERIALIZABLE, isColumnName, toPayloadString } from './values.js';
 
 /** Who a call's KPI events belong to: the payload without its events. */
@@ -39,9 +36,20 @@ type CustomColumns = Map<string, string>;
 
 /**
  * KPI fields read from one attribute bag (a span's, an event's, a log record's), before
- * truncation: one value per `KPI_FIELDS` entry, in its order, then the custom columns.
+ * truncation: one value per `KPI_FIELDS` entry, in its order, then the custom columns; then what
+ * the reads left out, counted once per KPI event sent with these fields: values that cannot be
+ * read or written, and keys that name no column, the first of them for the warning.
  */
-export type KpiFields = [reason?: string, additionalData?: string, action?: string, externalId?: string, custom?: CustomColumns];
+export type KpiFields = [
+  reason?: string,
+  additionalData?: string,
+  action?: string,
+  externalId?: string,
+  custom?: CustomColumns,
+  unreadable?: number,
+  invalidColumns?: number,
+  invalidKey?: string,
+];
 
 /** Whether a key of `attributes` starts with `prefix`; a bag that is absent (a foreign span's, its resource's or an event's may be) has none. */
 export function hasCifAttribute(attributes: AttributeBag | undefined, prefix = CIF_ATTRIBUTE_PREFIX): boolean {
@@ -60,62 +68,66 @@ export function isInstrumentationScope(scope: { readonly name?: unknown } | unde
  * `inherited` (a span's fields, for one of its events), a field the bag lacks keeps the inherited
  * value, and custom columns are set over the inherited ones, column by column.
  */
-export function readKpiFields(
-  attributes: AttributeBag | undefined,
-  customAttributes: CustomAttributes,
-  stats: MappingStats,
-  warn: MappingWarn | undefined,
-  inherited?: KpiFields,
-): KpiFields {
+export function readKpiFields(attributes: AttributeBag | undefined, customAttributes: CustomAttributes, inherited?: KpiFields): KpiFields {
   // An event starts from its span's fields (sized up front: an array grown from empty reserves 16
   // values). The span's columns are shared by its events: a bag copies them when it sets its first column.
-  const fields = (inherited?.slice() ?? new Array(5)) as KpiFields;
+  const fields = (inherited?.slice() ?? new Array(8)) as KpiFields;
   const shared = fields[4];
   let custom: CustomColumns | undefined;
   // A column set again keeps its place and takes the new value. Mapped attributes first, so an
   // explicit `cif.kpi.custom.*` on the same bag wins.
   for (const [key, column] of customAttributes) {
-    const value = field(attributes, key, stats);
+    const value = field(attributes, key, fields);
     if (value !== undefined) (custom ??= new Map(shared)).set(column, value);
   }
   // One pass over the keys the bag has: looking up each field's key cost more, as most are absent.
   for (const key of Object.keys(attributes ?? {})) {
     const at = KPI_KEYS.indexOf(key);
     if (at < 0 && !key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
-    const value = field(attributes, key, stats);
+    const value = field(attributes, key, fields);
     if (value === undefined) continue;
     let column: string; // Cut from the key only for a custom column: a KPI field's key needs no copy.
     if (at >= 0) fields[at] = value;
     else if (isColumnName((column = key.slice(CIF_KPI_CUSTOM_PREFIX.length)))) {
       (custom ??= new Map(shared)).set(column, value);
     } else {
-      stats.droppedFields.invalid_custom_column++;
-      warn?.('droppedFields.invalid_custom_column', `customData left out: '${key}' names no column of msdyn_kpieventdata.`);
+      fields[6] = (fields[6] ?? 0) + 1;
+      fields[7] ??= key;
     }
   }
   if (custom) fields[4] = custom;
   return fields;
 }
 
-/** One attribute as a payload string; a value that cannot be read or written is left out and counted. */
-export function field(attributes: object | undefined, key: string, stats: MappingStats): string | undefined {
+/** One attribute as a payload string; a value that cannot be read or written is left out, and counted in `fields`. */
+export function field(attributes: object | undefined, key: string, fields: KpiFields): string | undefined {
   const text = readField(attributes, key);
   if (text !== UNSERIALIZABLE) return text;
-  stats.droppedFields.unserializable_value++;
+  fields[5] = (fields[5] ?? 0) + 1;
   return undefined;
 }
 
 /**
- * A getter on the attribute bag may throw: that loses the value, not the source. A bag that is
- * absent has no values, and none that every object inherits: a page library may add keys to Object.prototype.
+ * One attribute as a payload string. A getter on the bag may throw: that loses the value, not the
+ * source. A bag that is absent has no values.
  */
 export function readField(attributes: object | undefined, key: string): ReturnType<typeof toPayloadString> {
   try {
-    return toPayloadString(attributes && given(attributes, key));
+    return toPayloadString(own(attributes, key));
   } catch {
     return UNSERIALIZABLE;
   }
 }
+
+/**
+ * The bag's own value at `key`; nothing it inherits, which a page library may add to
+ * Object.prototype, or the SDK take from a log attribute named `__proto__`. May throw.
+ */
+export function own(attributes: object | undefined, key: string): unknown {
+  return attributes && hasOwnProperty.call(attributes, key) ? (attributes as AttributeBag)[key] : undefined;
+}
+
+const { hasOwnProperty } = Object.prototype;
 
 /** A count the SDK keeps on spans, events and log records; anything else (older SDKs, hostile objects) is 0. */
 export function sdkCount(value: unknown): number {

@@ -5,9 +5,8 @@ import { createMappingStats, type CifLogRecordExporterStats, type CifMappingStat
 import type { CifCall, CifReadableLogRecord } from '../types.js';
 import { collectCalls } from './calls.js';
 import { addKpiEvents, ask, hrTimeToMillis, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
-import { hasCifAttribute, isInstrumentationScope, readField, readKpiFields, sdkCount, type Identity } from './kpi-fields.js';
+import { hasCifAttribute, isInstrumentationScope, own, readField, readKpiFields, sdkCount, type Identity } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
-import { given } from '../validate.js';
 import { UNSERIALIZABLE } from './values.js';
 
 /** What the log record mapping needs from the exporter's options, already validated. */
@@ -57,18 +56,19 @@ function collectLogRecord(
   const eventName = record.eventName;
   // Absent both ways it is a plain log line. A `cif.kpi.name` that is there, even empty or
   // unreadable, marks a KPI event: `emitKpiEvent(logger, '')` is counted, as on spans.
-  if (kpiName === undefined && given(attributes, ATTR_CIF_KPI_NAME) === undefined && (eventName === undefined || eventName === '')) return;
+  if (kpiName === undefined && own(attributes, ATTR_CIF_KPI_NAME) === undefined && (eventName === undefined || eventName === '')) return;
   if (!ask(options.eventFilter, defaultLogRecordFilter, 'boolean', record, undefined, stats, warn, 'eventFilter')) return;
   // A name of another type is not one: the KPI event is counted as missing its name.
   const name = typeof kpiName === 'string' ? kpiName : typeof eventName === 'string' ? eventName : undefined;
-  const fields = readKpiFields(attributes, options.customAttributes, stats, warn);
+  const fields = readKpiFields(attributes, options.customAttributes);
+  // Left out of the KPI event the record's eventName names.
+  if (kpiName === UNSERIALIZABLE) fields[5] = (fields[5] ?? 0) + 1;
   // The SDK stamps `hrTime` at emit when the record has no timestamp; a foreign record may lack it,
   // or hold one past what a `Date` holds.
   const time = Math.abs(hrTimeToMillis(record.hrTime) ?? NaN) <= 8.64e15 ? record.hrTime : record.hrTimeObserved;
   const sdkDroppedAttributes = sdkCount((record as { droppedAttributesCount?: unknown }).droppedAttributesCount);
 
   addKpiEvents(record, [[name, time, fields]], attributes, record.resource.attributes, () => `log record '${String(name)}'`, defaultLogRecordCorrelationId, options, stats, out, warn);
-  if (kpiName === UNSERIALIZABLE) stats.droppedFields.unserializable_value++;
   stats.droppedFields.sdk_attribute_limit += sdkDroppedAttributes;
 }
 

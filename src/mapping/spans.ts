@@ -3,7 +3,7 @@ import { createMappingStats, type CifExporterStats, type CifMappingStats, type M
 import type { CifCall, CifReadableSpan, CifTimedEvent } from '../types.js';
 import { collectCalls } from './calls.js';
 import { addKpiEvents, ask, type KpiCandidate, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
-import { field, hasCifAttribute, isInstrumentationScope, readKpiFields, sdkCount } from './kpi-fields.js';
+import { field, hasCifAttribute, isInstrumentationScope, readField, readKpiFields, sdkCount } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
 
 /** What the span mapping needs from the exporter's options, already validated. */
@@ -49,18 +49,19 @@ function collectSpan(span: CifReadableSpan, options: SpanMappingOptions, stats: 
   if (!hasCifAttribute(attributes) && !events.some((event) => hasCifAttribute(event.attributes))) return;
   stats.cifSpans++;
 
-  const spanFields = readKpiFields(attributes, options.customAttributes, stats, warn);
+  const spanFields = readKpiFields(attributes, options.customAttributes);
   const kpis: KpiCandidate[] = [];
-  const spanKpiName = field(attributes, ATTR_CIF_KPI_NAME, stats);
+  const spanKpiName = readField(attributes, ATTR_CIF_KPI_NAME);
+  // One that cannot be read still marks the span's KPI event, dropped as missing its name.
   if (spanKpiName !== undefined) kpis.push([spanKpiName, span.endTime, spanFields]);
   let sdkDroppedAttributes = sdkCount((span as SdkLimits).droppedAttributesCount);
   for (const event of events) {
     sdkDroppedAttributes += sdkCount((event as SdkLimits).droppedAttributesCount);
     if (!ask(options.eventFilter, defaultEventFilter, 'boolean', event, span, stats, warn, 'eventFilter')) continue;
     const eventAttributes = event.attributes;
-    const fields = readKpiFields(eventAttributes, options.customAttributes, stats, warn, spanFields);
+    const fields = readKpiFields(eventAttributes, options.customAttributes, spanFields);
     // The event's own name, read as an attribute is: a value of another type is written as one.
-    kpis.push([field(eventAttributes, ATTR_CIF_KPI_NAME, stats) ?? field(event, 'name', stats), event.time, fields]);
+    kpis.push([field(eventAttributes, ATTR_CIF_KPI_NAME, fields) ?? readField(event, 'name'), event.time, fields]);
   }
   const sdkDroppedEvents = sdkCount((span as SdkLimits).droppedEventsCount);
   // No owner is asked for (no callback runs) when the span has no KPI event.

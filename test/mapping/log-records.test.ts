@@ -13,6 +13,7 @@ import {
 } from '../../src/mapping/log-records.js';
 import { normalizeOptions } from '../../src/options.js';
 import type { CifCall, CifKpiEvent, CifReadableLogRecord } from '../../src/types.js';
+import { logPipeline } from '../helpers/pipelines.js';
 import { IDENTITY, TRACE_GUID, TRACE_ID } from '../helpers/spans.js';
 
 const T1 = '2026-11-25T10:15:30.123Z';
@@ -119,14 +120,20 @@ const cases: Case[] = [
     stats: { logRecordsSeen: 1, cifLogRecords: 1 },
   },
   {
-    title: 'counts as missing its name a KPI event whose eventName is not a string, and whose cif.kpi.name cannot be read',
+    title: 'counts as missing its name a KPI event whose eventName is not a string, and whose cif.kpi.name cannot be read, and no field as left out of it',
     records: [
       { eventName: { name: 'CallAccepted' } as unknown as string },
       { eventName: 42 as unknown as string },
       { eventName: undefined, attributes: { ...IDENTITY, 'cif.kpi.name': [1n] as unknown as string } },
     ],
     calls: [],
-    stats: { logRecordsSeen: 3, cifLogRecords: 3, dropped: { missing_kpi_name: 3 }, droppedFields: { unserializable_value: 1 } },
+    stats: { logRecordsSeen: 3, cifLogRecords: 3, dropped: { missing_kpi_name: 3 } },
+  },
+  {
+    title: 'names the KPI event by eventName when cif.kpi.name cannot be read, and counts that value as left out',
+    records: [{ eventName: 'CallAccepted', attributes: { ...IDENTITY, 'cif.kpi.name': [1n] as unknown as string } }],
+    calls: [call([{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }])],
+    stats: { logRecordsSeen: 1, cifLogRecords: 1, droppedFields: { unserializable_value: 1 } },
   },
   {
     title: 'counts as missing its name a KPI event whose cif.kpi.name and eventName are empty, as emitKpiEvent(logger, "") emits it',
@@ -254,6 +261,12 @@ const cases: Case[] = [
   {
     title: 'stamps the KPI event at the observed time when the record time is not a valid time',
     records: [{ hrTime: [Number.NaN, 0], hrTimeObserved: at(T2) }],
+    calls: [call([{ kpiEventName: 'CallAccepted', eventTimestamp: T2 }])],
+    stats: { logRecordsSeen: 1, cifLogRecords: 1 },
+  },
+  {
+    title: 'stamps the KPI event at the observed time when the record time is no pair of numbers',
+    records: [{ hrTime: T1 as never, hrTimeObserved: at(T2) }],
     calls: [call([{ kpiEventName: 'CallAccepted', eventTimestamp: T2 }])],
     stats: { logRecordsSeen: 1, cifLogRecords: 1 },
   },
@@ -438,6 +451,16 @@ describe('logRecordsToCalls', () => {
       expect(stats).to.deep.equal(statsWith(c.stats));
     }),
   );
+
+  it("reads no field from a map attribute named '__proto__', which the SDK makes the prototype of the record's attributes", async () => {
+    const { client, logger, flush } = logPipeline({ customAttributes: { 'call.queue': 'msdyn_customattribute1' } });
+    const fromServer = JSON.parse('{"__proto__": {"cif.kpi.name": "Forged", "call.queue": "from the map"}}') as Record<string, unknown>;
+    logger.emit({ eventName: 'CallAccepted', attributes: { ...IDENTITY, ...fromServer } as never });
+    await flush();
+    expect(client.payloads().flatMap((data) => data.events.map((kpiEvent) => [kpiEvent.kpiEventName, kpiEvent.customData]))).to.deep.equal([
+      ['CallAccepted', undefined],
+    ]);
+  });
 
   it('never puts the record body in any payload, and never reads it', () => {
     let bodyReads = 0;

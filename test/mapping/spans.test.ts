@@ -477,6 +477,12 @@ const cases: Case[] = [
     stats: (s) => expect(s.dropped.invalid_timestamp).to.equal(1),
   },
   {
+    title: 'drops and counts a KPI event whose time is no pair of numbers: an ISO string, or [null, null]',
+    spans: [{ attributes: IDENTITY, events: [{ name: 'A', time: T1 as never }, { name: 'B', time: [null, null] as never }, event('C', T2)] }],
+    calls: [call([{ kpiEventName: 'C', eventTimestamp: T2 }])],
+    stats: (s) => expect(s.dropped.invalid_timestamp).to.equal(2),
+  },
+  {
     title: 'leaves out and counts a value JSON cannot write, and still sends the KPI event',
     spans: [{ attributes: IDENTITY, events: [event('A', T1, { 'cif.kpi.additional_data': CYCLIC as never })] }],
     calls: [call([{ kpiEventName: 'A', eventTimestamp: T1 }])],
