@@ -200,7 +200,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     }
     if (taken.length > 0) {
       taken.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      say(`replaying ${taken.length} calls of ${gone.length} pages`);
+      say(`replaying ${taken.length} calls of ${from.size} pages`);
       // Delivery admits them as it admits an export's calls, which never throws.
       handOver(taken);
     }

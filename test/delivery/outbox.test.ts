@@ -474,6 +474,23 @@ describe('outbox', () => {
       expect(debugLines()).to.include.members(['outbox: claiming 2 other pages', 'outbox: replaying 3 calls of 2 pages']);
     });
 
+    it('hands over the calls of a page by the wall clock at their admission, and counts at DEBUG only the pages it took calls from', async () => {
+      const gone = open(PAGE_B);
+      await settle();
+      gone.outbox.add(call('First'));
+      // The wall clock set back an hour (NTP, the user) between two calls.
+      now = NOW - 3_600_000;
+      gone.outbox.add(call('Second'));
+      gone.client.crash();
+      await crashedWith(PAGE_C, [call('Old')], NOW - 8 * DAY);
+      now = NOW;
+      const page = open(PAGE_A);
+      claim(page);
+      await settle();
+      expect(page.claimed.map(names)).to.deep.equal([['Second', 'First']]);
+      expect(debugLines()).to.include.members(['outbox: claiming 2 other pages', 'outbox: replaying 2 calls of 1 pages']);
+    });
+
     it('hands over every call of a page gone, those with sequence numbers of two digits included', async () => {
       const left = Array.from({ length: 12 }, (_, i) => `B${i}`);
       await crashedWith(PAGE_B, left.map((name) => call(name)));
