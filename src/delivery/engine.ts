@@ -317,12 +317,18 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     timerAt = Infinity;
   }
 
-  /** Makes the timer fire by `at` (monotonic millis); when the page's `setTimeout` throws, sets `noTimer`. */
+  /**
+   * Makes the timer fire by `at` (monotonic millis); when the page's `setTimeout` throws, or calls back before it
+   * returns (which keeps no deadline), sets `noTimer`.
+   */
   function schedule(at: number): void {
     if (at >= timerAt) return;
     stop();
+    let early: boolean | undefined;
     try {
-      timer = startTimer(onTimer, Math.min(MAX_TIMER_MILLIS, Math.max(0, at - clock())));
+      timer = startTimer(() => (early === undefined ? (early = true) : onTimer()), Math.min(MAX_TIMER_MILLIS, Math.max(0, at - clock())));
+      if (early) throw new Error('it called back before it returned');
+      early = false;
       timerAt = at;
     } catch (error) {
       noTimer ??= new CifTimerError(error);

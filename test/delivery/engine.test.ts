@@ -608,7 +608,7 @@ describe('CifDelivery', () => {
         globalThis.setTimeout = fake;
       }
       await clock.tickAsync(0);
-      expect(result.value?.errors.map((e) => e.message)).to.deep.equal(['setTimeout threw ({"code":"TIMERS_OFF"}), so calls cannot be timed: given up']);
+      expect(result.value?.errors.map((e) => e.message)).to.deep.equal(['setTimeout failed ({"code":"TIMERS_OFF"}), so calls cannot be timed: given up']);
     });
 
     it('gives up the calls left as no_timer at once when setTimeout fails as its timer is set again after firing', async () => {
@@ -625,9 +625,33 @@ describe('CifDelivery', () => {
       } finally {
         globalThis.setTimeout = fake;
       }
-      expect(result.value?.errors.map((e) => [e.name, e.message])).to.deep.equal([['CifTimerError', 'setTimeout threw (off), so calls cannot be timed: given up']]);
+      expect(result.value?.errors.map((e) => [e.name, e.message])).to.deep.equal([['CifTimerError', 'setTimeout failed (off), so calls cannot be timed: given up']]);
       expect(stats.dropped).to.include({ timed_out: 1, no_timer: 1 });
       expect(stats).to.include({ callsInFlight: 0, callsAbandoned: 0, kpiEventsPending: 0 });
+    });
+
+    it('gives up as no_timer a call whose setTimeout called back before it returned, and times the next call as usual', async () => {
+      const client = new RecordingCifClient({ answer: hangs });
+      const delivery = engine(client, { timeoutMillis: 1_000 });
+      const fake = globalThis.setTimeout;
+      // The page's wrapper runs the callback at once, once, and returns a timer that does nothing.
+      globalThis.setTimeout = ((callback: () => void) => {
+        globalThis.setTimeout = fake;
+        callback();
+        return fake(() => {}, 0);
+      }) as typeof setTimeout;
+      let first: DeliveryReport;
+      try {
+        first = await delivery.deliver(calls('A'));
+      } finally {
+        globalThis.setTimeout = fake;
+      }
+      expect(first.errors.map((e) => [e.name, e.message])).to.deep.equal([
+        ['CifTimerError', 'setTimeout failed (it called back before it returned), so calls cannot be timed: given up'],
+      ]);
+      const second = watch(delivery.deliver(calls('B')));
+      await clock.tickAsync(1_000);
+      expect([second.value?.failed, stats.dropped.no_timer, stats.dropped.timed_out, stats.kpiEventsPending]).to.deep.equal([1, 1, 1, 0]);
     });
 
     it('takes every deadline on the clock it was given, not the wall clock', async () => {
@@ -652,7 +676,7 @@ describe('CifDelivery', () => {
       } finally {
         globalThis.setTimeout = fake;
       }
-      expect(first.errors.map((e) => [e.name, e.message])).to.deep.equal([['CifTimerError', 'setTimeout threw (blocked), so calls cannot be timed: given up']]);
+      expect(first.errors.map((e) => [e.name, e.message])).to.deep.equal([['CifTimerError', 'setTimeout failed (blocked), so calls cannot be timed: given up']]);
       const second = watch(delivery.deliver(calls('B')));
       expect(clock.countTimers()).to.equal(2);
       await clock.tickAsync(100);
@@ -1488,7 +1512,7 @@ describe('CifDelivery', () => {
         await delivery.shutdown();
         await delivery.deliver(calls('A', 'B'));
       }],
-      ['no_timer', 'setTimeout threw (off)', async () => {
+      ['no_timer', 'setTimeout failed (off)', async () => {
         const real = globalThis.setTimeout;
         globalThis.setTimeout = (() => { throw new Error('off'); }) as unknown as typeof setTimeout;
         try {

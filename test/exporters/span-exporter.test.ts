@@ -1351,7 +1351,7 @@ describe("CifSpanExporter on a page whose own objects throw", () => {
     expect(results).to.have.length(1);
     const error = results[0]!.error as CifExportError;
     expect(error.errors.map((e) => [e.name, e.message])).to.deep.equal([
-      ['CifTimerError', 'setTimeout threw (timers are off), so calls cannot be timed: given up'],
+      ['CifTimerError', 'setTimeout failed (timers are off), so calls cannot be timed: given up'],
     ]);
     expect(client.calls).to.deep.equal([]);
     const stats = exporter.getStats();
