@@ -45,6 +45,11 @@ export function createJobTable() {
   let waiting = 0;
   /** Calls that go again at their `due`, CIF ready or not: retries, and calls past their wait for CIF while the library is there. */
   const retrying: Job[] = [];
+  /** No retrying job falls due before this, so `next()` looks at none of them until then. */
+  let soonest = Infinity;
+
+  /** When the next retrying job falls due after `now`. */
+  const nextDue = (now: number): number => retrying.reduce((next, job) => (job.due > now ? Math.min(next, job.due) : next), Infinity);
 
   /** Takes the waiting jobs `test` picks (every one without it), first to last; the others keep their order. */
   const take = (test: (job: Job) => boolean = () => true): Job[] => {
@@ -72,8 +77,11 @@ export function createJobTable() {
     put(job: Job, due?: number): void {
       if (due !== undefined) {
         job.due = due;
-        retrying.push(job);
-        retrying.sort(bySeq);
+        soonest = Math.min(soonest, due);
+        // In rank order, found from the end: calls mostly fail in the order they went, and a burst of failures stays linear.
+        let at = retrying.length;
+        while (at > 0 && retrying[at - 1]!.seq > job.seq) at--;
+        retrying.splice(at, 0, job);
         return;
       }
       waiting++;
@@ -86,9 +94,15 @@ export function createJobTable() {
     },
     /** Takes the oldest job that may go now, on `clock`: a retrying one that is due, or a waiting one once CIF is `ready`. */
     next(ready: boolean, clock: () => number): Job | undefined {
-      // The clock is read only when a job retries: most calls go without.
-      let now: number | undefined;
-      const i = retrying.findIndex((job) => job.due <= (now ??= clock()));
+      // The clock is read only when a job retries: most calls go without. Jobs in backoff are looked at only once one
+      // may be due, so that each call of a burst that failed does not look at all the others again.
+      let i = -1;
+      const now = retrying.length > 0 ? clock() : -Infinity;
+      if (now >= soonest) {
+        i = retrying.findIndex((job) => job.due <= now);
+        // None due: none is until the soonest of them.
+        if (i < 0) soonest = nextDue(now);
+      }
       const job = ready ? head.behind : undefined;
       if (!job || (i >= 0 && retrying[i]!.seq < job.seq)) return i < 0 ? undefined : retrying.splice(i, 1)[0];
       head.behind = job.behind;
@@ -97,10 +111,7 @@ export function createJobTable() {
       waiting--;
       return job;
     },
-    /** When the next retrying job falls due after `now`. */
-    nextDue(now: number): number {
-      return retrying.reduce((next, job) => (job.due > now ? Math.min(next, job.due) : next), Infinity);
-    },
+    nextDue,
     /** When the first wait for CIF of the waiting jobs ends. */
     readyBy(): number {
       let readyBy = Infinity;
