@@ -1,5 +1,6 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { deepStrictEqual, strictEqual } from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { CifSpanExporter, type CifAnalyticsClient, type CifAnalyticsData, type CifKpiEvent } from '../src/index.js';
 import { createSpanMappingStats, spansToCalls } from '../src/mapping/spans.js';
 import { normalizeOptions } from '../src/options.js';
@@ -68,10 +69,24 @@ export interface FloorSending {
   /** How many of the calls the exporter makes (its queue bound may drop the rest of a burst). */
   count: number;
   dataFormat: 'object' | 'json';
+  /** SHA-256 of the floor's calls for the batch `checkFloor` proved: each timed step checks its own batch is that one (`checkProvenBatch`). */
+  payloads: string;
+}
+
+function digest(calls: readonly CifCall[]): string {
+  return createHash('sha256').update(JSON.stringify(calls)).digest('hex');
+}
+
+/**
+ * Throws unless the floor's calls for `spans` are those `checkFloor` proved in its own process:
+ * a step's timed batch is then the proven one, not one like it.
+ */
+export function checkProvenBatch(spans: readonly ReadableSpan[], floor: FloorSending): void {
+  strictEqual(digest(handWrittenCalls(spans)), floor.payloads, 'this step recorded another batch than the one whose floor was proven');
 }
 
 /** The floor's delivery: one host call per payload, `concurrency` at a time, nothing else. */
-export async function sendCalls(client: CifAnalyticsClient, calls: readonly CifCall[], sending: FloorSending): Promise<void> {
+export async function sendCalls(client: CifAnalyticsClient, calls: readonly CifCall[], sending: Omit<FloorSending, 'payloads'>): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < sending.count) {
@@ -91,9 +106,10 @@ export function exportOnce(exporter: CifSpanExporter, spans: ReadableSpan[]): Pr
 /**
  * Proves the floor builds and sends what the exporter does, with default options: its payloads
  * equal the library's mapping of the whole batch, field order included, and its host calls
- * (arguments and order) equal the exporter's, in both data formats. Returns how many calls the exporter makes.
+ * (arguments and order) equal the exporter's, in both data formats. Returns how many calls the
+ * exporter makes, and a digest of the floor's payloads for the timed steps to check their batch by.
  */
-export async function checkFloor(spans: ReadableSpan[], concurrency: number): Promise<number> {
+export async function checkFloor(spans: ReadableSpan[], concurrency: number): Promise<{ count: number; payloads: string }> {
   const calls = handWrittenCalls(spans);
   const mapped = spansToCalls(spans, normalizeOptions(), createSpanMappingStats());
   deepStrictEqual(calls, mapped);
@@ -109,5 +125,5 @@ export async function checkFloor(spans: ReadableSpan[], concurrency: number): Pr
     deepStrictEqual(floorHost.calls, exporterHost.calls);
     count = exporterHost.calls.length;
   }
-  return count;
+  return { count, payloads: digest(calls) };
 }

@@ -14,7 +14,8 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { DEFAULT_OPTIONS } from '../src/options.js';
 import { measureBundles } from './bundle.js';
 import { measureExport, measurePerKpiEvent } from './export.js';
-import { checkFloor, type FloorSending } from './floor.js';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { checkFloor, checkProvenBatch, type FloorSending } from './floor.js';
 import { measureQueueMemory } from './memory.js';
 import { formatSection, formatTargets, markdownTable, type Section } from './report.js';
 import { measureInstrumentation } from './instrumentation.js';
@@ -24,13 +25,23 @@ import { recordCallSpans } from './workload.js';
 const ROUNDS = { rounds: 5, timeMs: 250 };
 const concurrency = DEFAULT_OPTIONS.maxConcurrentCalls;
 
-/** The steps, each run alone: the proof of the floor (how many calls the exporter makes), then the timed sections. */
-const STEPS: Record<string, (floor: FloorSending) => Promise<Section | number>> = {
+/** The batch, recorded again in each step's process, and checked to be the one whose floor was proven. */
+async function provenSpans(floor: FloorSending): Promise<ReadableSpan[]> {
+  const spans = await recordCallSpans();
+  checkProvenBatch(spans, floor);
+  return spans;
+}
+
+/**
+ * The steps, each run alone: the proof of the floor (how many calls the exporter makes, and a
+ * digest of the proven payloads), then the timed sections.
+ */
+const STEPS: Record<string, (floor: FloorSending) => Promise<Section | { count: number; payloads: string }>> = {
   floor: async () => checkFloor(await recordCallSpans(), concurrency),
-  export: async (floor) => measureExport(await recordCallSpans(), floor, ROUNDS),
-  slices: async (floor) => measureSlices(await recordCallSpans(), floor, ROUNDS),
-  perKpiEvent: async (floor) => measurePerKpiEvent(await recordCallSpans(), floor.count, ROUNDS),
-  memory: async () => measureQueueMemory(await recordCallSpans()),
+  export: async (floor) => measureExport(await provenSpans(floor), floor, ROUNDS),
+  slices: async (floor) => measureSlices(await provenSpans(floor), floor, ROUNDS),
+  perKpiEvent: async (floor) => measurePerKpiEvent(await provenSpans(floor), floor.count, ROUNDS),
+  memory: async (floor) => measureQueueMemory(await provenSpans(floor)),
   instrumentation: () => measureInstrumentation(ROUNDS),
 };
 
@@ -59,7 +70,7 @@ if (step) {
     loadBefore: loadavg(),
     loadAfter: [] as number[],
   };
-  const floor: FloorSending = { concurrency, count: runAlone<number>('floor'), dataFormat: 'object' };
+  const floor: FloorSending = { concurrency, dataFormat: 'object', ...runAlone<{ count: number; payloads: string }>('floor') };
   const sections = Object.keys(STEPS)
     .filter((name) => name !== 'floor')
     .map((name) => runAlone<Section>(name, floor));

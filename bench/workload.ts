@@ -1,5 +1,5 @@
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type IdGenerator, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { CifAnalyticsClient } from '../src/index.js';
 
 /** The BatchSpanProcessor's default `maxExportBatchSize`. */
@@ -11,12 +11,32 @@ const KPI_EVENTS = ['CallOffered', 'CallAccepted', 'CallHold', 'CallEnded'] as c
 const FIRST_EVENT_MILLIS = Date.UTC(2026, 2, 2, 9, 0, 0, 0);
 
 /**
+ * Trace and span ids that look random but are the same in every process (xorshift32 from a fixed
+ * seed): each bench step records the very batch whose floor `checkFloor` proved in its own process.
+ */
+function fixedIds(): IdGenerator {
+  let state = 0x9e3779b9;
+  const hex = (digits: number): string => {
+    let out = '';
+    while (out.length < digits) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      out += (state >>> 0).toString(16).padStart(8, '0');
+    }
+    return out.slice(0, digits);
+  };
+  return { generateTraceId: () => hex(32), generateSpanId: () => hex(16) };
+}
+
+/**
  * Finished SDK spans as a widget records a call: identity on span and resource, custom columns,
- * ordinary attributes beside them, and four KPI events each.
+ * ordinary attributes beside them, and four KPI events each. The same spans in every process.
  */
 export async function recordCallSpans(count = BATCH_SIZE): Promise<ReadableSpan[]> {
   const memory = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
+    idGenerator: fixedIds(),
     resource: resourceFromAttributes({
       'service.name': 'softphone-widget',
       'service.version': '4.2.0',
