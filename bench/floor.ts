@@ -6,6 +6,7 @@ import { createSpanMappingStats, spansToCalls } from '../src/mapping/spans.js';
 import { normalizeOptions } from '../src/options.js';
 import { RecordingCifClient } from '../src/testing/index.js';
 import type { CifCall } from '../src/types.js';
+import { SteppedHost, nextTask } from './workload.js';
 
 /**
  * The calls of this workload's spans, written by hand for them: what a mapper that knows its
@@ -104,9 +105,31 @@ export function exportOnce(exporter: CifSpanExporter, spans: ReadableSpan[]): Pr
 }
 
 /**
+ * The calls at the host once the task that started `send` has run, and the most at once until
+ * all are answered; the host copies each payload and answers one call per task, oldest first.
+ */
+async function callsAtOnce(send: (host: SteppedHost) => Promise<unknown>): Promise<{ afterFirstTask: number; most: number }> {
+  let open = 0;
+  let most = 0;
+  const host = new SteppedHost();
+  const call = host.logAnalyticsEvent.bind(host);
+  host.logAnalyticsEvent = (data) => {
+    most = Math.max(most, ++open);
+    return call(data).finally(() => open--);
+  };
+  const done = send(host);
+  await nextTask();
+  const afterFirstTask = open;
+  while (host.answerOne()) await nextTask();
+  await done;
+  return { afterFirstTask, most };
+}
+
+/**
  * Proves the floor builds and sends what the exporter does, with default options: its payloads
- * equal the library's mapping of the whole batch, field order included, and its host calls
- * (arguments and order) equal the exporter's, in both data formats. Returns how many calls the
+ * equal the library's mapping of the whole batch, field order included; its host calls
+ * (arguments and order) equal the exporter's, in both data formats; and as many calls are at the
+ * host at once, after the first task and at most, as the exporter's. Returns how many calls the
  * exporter makes, and a digest of the floor's payloads for the timed steps to check their batch by.
  */
 export async function checkFloor(spans: ReadableSpan[], concurrency: number): Promise<{ count: number; payloads: string }> {
@@ -125,5 +148,13 @@ export async function checkFloor(spans: ReadableSpan[], concurrency: number): Pr
     deepStrictEqual(floorHost.calls, exporterHost.calls);
     count = exporterHost.calls.length;
   }
+  const exporterAtOnce = await callsAtOnce((host) => {
+    const stepped = new CifSpanExporter({ client: host });
+    return exportOnce(stepped, spans).finally(() => stepped.shutdown());
+  });
+  const floorAtOnce = await callsAtOnce((host) => sendCalls(host, calls, { concurrency, count, dataFormat: 'object' }));
+  deepStrictEqual(floorAtOnce, exporterAtOnce, 'the floor has another number of calls at the host at once than the exporter');
+  const atOnce = Math.min(concurrency, count);
+  deepStrictEqual(exporterAtOnce, { afterFirstTask: atOnce, most: atOnce }, `the exporter has not ${atOnce} calls at the host at once`);
   return { count, payloads: digest(calls) };
 }
