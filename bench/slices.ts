@@ -110,6 +110,7 @@ export async function measureSlices(spans: ReadableSpan[], floor: FloorSending, 
     notes: [
       `A slice is timed from its start until a task queued behind it runs (\`setImmediate\`), so each includes one turn of the event loop.`,
       "Garbage collector pauses: the median over every sample of the main-thread pauses V8 reports (`PerformanceObserver`, entry type `gc`) within the longest slice.",
+      "Each row is timed over exports of its own: the longest slice of an export is never shorter than its first, but the medians of two rows may cross by noise.",
     ],
     values: {
       exportLongestMs: of(EXPORT_LONGEST),
