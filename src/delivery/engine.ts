@@ -324,11 +324,12 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   function schedule(at: number): void {
     if (at >= timerAt) return;
     stop();
-    let early: boolean | undefined;
+    // Whether setTimeout returned: false when it called back first.
+    let returned: boolean | undefined;
     try {
-      timer = startTimer(() => (early === undefined ? (early = true) : onTimer()), Math.min(MAX_TIMER_MILLIS, Math.max(0, at - clock())));
-      if (early) throw new Error('it called back before it returned');
-      early = false;
+      timer = startTimer(() => (returned ? onTimer() : (returned = false)), Math.min(MAX_TIMER_MILLIS, Math.max(0, at - clock())));
+      if (returned === false) throw new Error('it called back before it returned');
+      returned = true;
       timerAt = at;
     } catch (error) {
       noTimer ??= new CifTimerError(error);

@@ -97,11 +97,13 @@ export function createJobTable() {
       // The clock is read only when a job retries: most calls go without. Jobs in backoff are looked at only once one
       // may be due, so that each call of a burst that failed does not look at all the others again.
       let i = -1;
-      const now = retrying.length > 0 ? clock() : -Infinity;
-      if (now >= soonest) {
-        i = retrying.findIndex((job) => job.due <= now);
-        // None due: none is until the soonest of them.
-        if (i < 0) soonest = nextDue(now);
+      if (retrying.length > 0) {
+        const now = clock();
+        if (now >= soonest) {
+          i = retrying.findIndex((job) => job.due <= now);
+          // None due: none is until the soonest of them.
+          if (i < 0) soonest = nextDue(now);
+        }
       }
       const job = ready ? head.behind : undefined;
       if (!job || (i >= 0 && retrying[i]!.seq < job.seq)) return i < 0 ? undefined : retrying.splice(i, 1)[0];

@@ -93,8 +93,7 @@ export function addKpiEvents<S>(
         if (value !== undefined) event[payloadField] = cut(value, i === 1 ? MAX_ADDITIONAL_DATA_LENGTH : MAX_TEXT_LENGTH, payloadField, stats);
       }
       const custom = fields[4];
-      const unreadable = (fields[5] ?? 0) + (identityReads[5] ?? 0);
-      if (unreadable) stats.droppedFields.unserializable_value += unreadable;
+      stats.droppedFields.unserializable_value += (fields[5] ?? 0) + (identityReads[5] ?? 0);
       if (fields[6]) {
         stats.droppedFields.invalid_custom_column += fields[6];
         warn?.('droppedFields.invalid_custom_column', `customData left out: '${fields[7]}' names no column of msdyn_kpieventdata.`);

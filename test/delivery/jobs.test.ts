@@ -55,7 +55,18 @@ describe('job table', () => {
       table.put(counted(seq), 1_000 + seq);
       expect(table.next(true, () => 0)).to.equal(undefined);
     }
-    expect([takeMany(table, 2, false, 1_000), reads < 10 * burst]).to.deep.equal([[0, undefined], true]);
+    expect(takeMany(table, 2, false, 1_000)).to.deep.equal([0, undefined]);
+    // The soonest job went; the next is due a millisecond later, whatever the engine asks meanwhile.
+    for (let k = 0; k < burst; k++) table.next(false, () => 1_000);
+    expect(reads).to.be.below(10 * burst);
+  });
+
+  it('reads no clock while no job retries', () => {
+    const table = waitingTable(0, 1);
+    const clock = () => {
+      throw new Error('the clock was read');
+    };
+    expect([table.next(true, clock)?.seq, table.next(false, clock)]).to.deep.equal([0, undefined]);
   });
 
   it('gives waiting jobs back first in, first out, and counts only those not yet taken', () => {

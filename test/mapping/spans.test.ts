@@ -478,9 +478,20 @@ const cases: Case[] = [
   },
   {
     title: 'drops and counts a KPI event whose time is no pair of numbers: an ISO string, or [null, null]',
-    spans: [{ attributes: IDENTITY, events: [{ name: 'A', time: T1 as never }, { name: 'B', time: [null, null] as never }, event('C', T2)] }],
-    calls: [call([{ kpiEventName: 'C', eventTimestamp: T2 }])],
-    stats: (s) => expect(s.dropped.invalid_timestamp).to.equal(2),
+    spans: [
+      {
+        attributes: IDENTITY,
+        events: [
+          { name: 'A', time: T1 as never },
+          { name: 'B', time: [null, null] as never },
+          { name: 'C', time: [1.8e9, null] as never },
+          { name: 'D', time: [null, 5e8] as never },
+          event('E', T2),
+        ],
+      },
+    ],
+    calls: [call([{ kpiEventName: 'E', eventTimestamp: T2 }])],
+    stats: (s) => expect(s.dropped.invalid_timestamp).to.equal(4),
   },
   {
     title: 'leaves out and counts a value JSON cannot write, and still sends the KPI event',
