@@ -1,10 +1,12 @@
-import { context, diag, DiagLogLevel } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import {
+  ATTR_CIF_CLIENT_SESSION_ID,
   ATTR_CIF_CONVERSATION_ID,
   ATTR_CIF_KPI_ADDITIONAL_DATA,
+  ATTR_CIF_PARTICIPANT_ID,
   ATTR_CIF_PROVIDER_SESSION_ID,
   CifDelivery,
   CifSessionSpanProcessor,
@@ -20,7 +22,7 @@ import type { CifCall } from '../src/types.js';
 import { emitKpiEvent } from '../src/logs.js';
 import { RecordingCifClient } from '../src/testing/index.js';
 import { captureDiag } from './helpers/diag.js';
-import { spanPipeline } from './helpers/pipelines.js';
+import { logPipeline, spanPipeline } from './helpers/pipelines.js';
 import { shutDownAfterTest } from './helpers/shut-down.js';
 import { IDENTITY, TRACE_GUID } from './helpers/spans.js';
 
@@ -145,11 +147,14 @@ describe('a page whose old libraries added enumerable properties to Object.proto
 });
 
 describe('a page whose old library gave arrays a toJSON that writes a string, as Prototype.js 1.6 did', () => {
-  /** Runs `fn` while arrays have Prototype.js 1.6's `toJSON`, which writes `["a","b"]` as the string `'["a", "b"]'`. */
+  /**
+   * Runs `fn` while arrays have Prototype.js 1.6's `toJSON`, which writes `["a", undefined, "b"]` as
+   * the string `'["a", "b"]'`: each item as JSON, those JSON writes nothing of left out.
+   */
   async function withArrayToJson<T>(fn: () => T | Promise<T>): Promise<T> {
     const restore = extend(Array.prototype, {
       toJSON(this: unknown[]) {
-        return `[${this.map((item) => JSON.stringify(item)).join(', ')}]`;
+        return `[${this.map((item) => JSON.stringify(item)).filter((item) => item !== undefined).join(', ')}]`;
       },
     });
     try {
@@ -180,6 +185,38 @@ describe('a page whose old library gave arrays a toJSON that writes a string, as
     const client = await sendArrayAttribute({ dataFormat: 'json' });
     const data = JSON.parse(client.calls[0]!.data as string) as CifAnalyticsData;
     expect([Array.isArray(data.events), data.events[0]?.additionalData]).to.deep.equal([true, '["a","b"]']);
+  });
+
+  it('keeps KPI events of different ids in calls of their own, with maxEventsPerCall', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client, outbox: false, maxEventsPerCall: 10 });
+    const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] }));
+    // Two spans of one trace, so of one correlationId.
+    const tracer = provider.getTracer('softphone');
+    const call = tracer.startSpan('call', { attributes: { ...IDENTITY, [ATTR_CIF_CLIENT_SESSION_ID]: 'x' } });
+    const hold = tracer.startSpan('hold', { attributes: { ...IDENTITY, [ATTR_CIF_PARTICIPANT_ID]: 'x' } }, trace.setSpan(context.active(), call));
+    for (const span of [hold, call]) {
+      span.addEvent('CallAccepted');
+      span.end();
+    }
+    // One batch of both spans.
+    await withArrayToJson(() => provider.forceFlush());
+    expect(client.payloads().map((data) => [data.clientSessionId, data.participantId, data.events.length])).to.have.deep.members([
+      ['x', undefined, 1],
+      [undefined, 'x', 1],
+    ]);
+  });
+
+  it('gives traceless log records of one conversation and provider session one correlationId', async () => {
+    const { client, logger, flush } = logPipeline();
+    logger.emit({ eventName: 'CallAccepted', attributes: IDENTITY });
+    await flush();
+    await withArrayToJson(async () => {
+      logger.emit({ eventName: 'CallEnded', attributes: IDENTITY });
+      await flush();
+    });
+    const [first, second] = client.calls.map((call) => call.correlationId);
+    expect(second).to.equal(first);
   });
 
   it('stores a call in the outbox in a form the next page reads', async () => {

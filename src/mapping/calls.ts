@@ -1,6 +1,7 @@
 import type { CifMappingStats } from '../stats.js';
 import type { CifCall } from '../types.js';
 import type { KpiEventOptions, MappingWarn, PendingCall } from './kpi-events.js';
+import { toJson } from './values.js';
 
 /**
  * Maps one export batch of any source to `logAnalyticsEvent` calls: `collect` adds the calls of
@@ -37,7 +38,7 @@ export function collectCalls<S, O extends KpiEventOptions<S>, R extends string, 
     if (maxEventsPerCall > 1) {
       const { data } = call;
       // JSON, so that no character inside an id can make two different groups share a key.
-      const key = JSON.stringify([call.eventName, call.correlationId, data.conversationId, data.providerSessionId, data.clientSessionId, data.participantId]);
+      const key = toJson([call.eventName, call.correlationId, data.conversationId, data.providerSessionId, data.clientSessionId, data.participantId]);
       const events = open.get(key)?.data.events;
       if (events && events.length < maxEventsPerCall) {
         events.push(data.events[0]!);

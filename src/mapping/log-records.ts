@@ -7,7 +7,7 @@ import { collectCalls } from './calls.js';
 import { addKpiEvents, ask, hrTimeToMillis, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
 import { hasCifAttribute, isInstrumentationScope, own, readField, readKpiFields, sdkCount, type Identity } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
-import { UNSERIALIZABLE } from './values.js';
+import { UNSERIALIZABLE, toJson } from './values.js';
 
 /** What the log record mapping needs from the exporter's options, already validated. */
 interface LogRecordMappingOptions extends KpiEventOptions<CifReadableLogRecord> {
@@ -93,5 +93,5 @@ const CORRELATION_NAMESPACE = '54eb8120-2f21-4cf9-886d-88b804abe84b';
 export function defaultLogRecordCorrelationId(record: CifReadableLogRecord, identity: Identity): string {
   const traceId = record.spanContext?.traceId;
   if (traceId !== undefined && isValidTraceId(traceId)) return traceIdToGuid(traceId);
-  return uuidv5(JSON.stringify([identity.conversationId, identity.providerSessionId]), CORRELATION_NAMESPACE);
+  return uuidv5(toJson([identity.conversationId, identity.providerSessionId]), CORRELATION_NAMESPACE);
 }

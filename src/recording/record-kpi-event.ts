@@ -1,6 +1,7 @@
 import type { Span, TimeInput } from '@opentelemetry/api';
 import { ATTR_CIF_KPI_NAME } from '../attributes.js';
-import { given, shown } from '../validate.js';
+import { own } from '../mapping/kpi-fields.js';
+import { shown } from '../validate.js';
 import { kpiEventAttributes, sayOnce, writeKpiEvent, type CifKpiEventDetails, type Warned } from './kpi-event-attributes.js';
 
 /**
@@ -58,5 +59,5 @@ const warned: Warned = {};
  */
 export function recordedKpiEventsOnly(event: { readonly attributes?: { readonly [key: string]: unknown } }): boolean {
   // Whatever its value: an empty name is then counted as missing, not left out unseen.
-  return given(event.attributes ?? {}, ATTR_CIF_KPI_NAME) !== undefined;
+  return own(event.attributes, ATTR_CIF_KPI_NAME) !== undefined;
 }

@@ -11,6 +11,7 @@ import {
   logRecordsToCalls,
   type LogRecordMappingStats,
 } from '../../src/mapping/log-records.js';
+import { recordedKpiEventsOnly } from '../../src/index.js';
 import { normalizeOptions } from '../../src/options.js';
 import type { CifCall, CifKpiEvent, CifReadableLogRecord } from '../../src/types.js';
 import { logPipeline } from '../helpers/pipelines.js';
@@ -460,6 +461,14 @@ describe('logRecordsToCalls', () => {
     expect(client.payloads().flatMap((data) => data.events.map((kpiEvent) => [kpiEvent.kpiEventName, kpiEvent.customData]))).to.deep.equal([
       ['CallAccepted', undefined],
     ]);
+  });
+
+  it("is left out by recordedKpiEventsOnly when its cif.kpi.name only comes from a map attribute named '__proto__'", async () => {
+    const { client, logger, flush } = logPipeline({ eventFilter: recordedKpiEventsOnly });
+    const fromServer = JSON.parse('{"__proto__": {"cif.kpi.name": "CallAccepted"}}') as Record<string, unknown>;
+    logger.emit({ eventName: 'other.library.event', attributes: { ...IDENTITY, ...fromServer } as never });
+    await flush();
+    expect(client.calls).to.deep.equal([]);
   });
 
   it('never puts the record body in any payload, and never reads it', () => {
