@@ -144,6 +144,9 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
   return deliveryOptions(options, c, table);
 }
 
+/** The session fields `setCifSession` has warned of. */
+const sessionWarned: Partial<Record<keyof CifSession, true>> = {};
+
 /**
  * Validates a session with the check of its owner (such as `check('setCifSession:')`): throws a
  * `TypeError` that says what a field must be; or, given `leftOut`, warns with it appended instead
@@ -167,7 +170,10 @@ export function normalizeSession(session: CifSession | undefined, c: Check, left
       }
     } catch (error) {
       if (leftOut === undefined) throw error;
-      log('warn', (error as Error).message + leftOut);
+      // A page sets its sessions at every call: a field wrong once is wrong each time, so it warns once, then at DEBUG.
+      const again = sessionWarned[field];
+      sessionWarned[field] = true;
+      log(again ? 'debug' : 'warn', (error as Error).message + leftOut);
       // Given, so that a nested session does not keep the enclosing one's in its place.
       normalized[field] = undefined;
       if (!isRecord(session)) break;

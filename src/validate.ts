@@ -83,7 +83,7 @@ export function check(owner: string): Check {
     throw new TypeError(`${owner} \`${option}\` ${must} (got ${typeof value === 'string' ? `'${value.slice(0, 120)}'` : shown(value)}).`, cause);
   };
   const object: Check['object'] = (option, value) => {
-    if (!isRecord(value)) fail(option, 'must be an object', value);
+    if (!isRecord(value)) fail(option, 'must be a plain object', value);
   };
   const read = <T>(option: string, get: () => T): T => {
     try {

@@ -112,19 +112,19 @@ describe('options', () => {
   const bad: Array<[string, CifSpanExporterOptions, RegExp]> = [
     ['a client without logAnalyticsEvent', { client: {} as never }, /`client` must have a logAnalyticsEvent/],
     ['maxEventsPerCall of 0', { maxEventsPerCall: 0 }, /^CifSpanExporter: option `maxEventsPerCall` must be a whole number of at least 1 \(got 0\)\.$/],
-    ['options that are not an object', 42 as never, /`options` must be an object \(got 42\)/],
-    ['null options', null as never, /`options` must be an object \(got null\)/],
+    ['options that are not an object', 42 as never, /`options` must be a plain object \(got 42\)/],
+    ['null options', null as never, /`options` must be a plain object \(got null\)/],
     ['a null client', { client: null as never }, /`client` must have a logAnalyticsEvent method \(got null\)/],
     ['a null ready', { ready: null as never }, /`ready` must be a Promise \(got null\)/],
     ['a null dataFormat', { dataFormat: null as never }, /`dataFormat` must be 'object' or 'json' \(got null\)/],
     ['a null eventName', { eventName: null as never }, /`eventName` must be a function \(got null\)/],
     ['a null eventFilter', { eventFilter: null as never }, /`eventFilter` must be a function \(got null\)/],
     ['a null outbox name', { outbox: { name: null as never } }, /`outbox.name` must be a string \(got null\)/],
-    ['a null retry', { retry: null as never }, /`retry` must be an object \(got null\)/],
+    ['a null retry', { retry: null as never }, /`retry` must be a plain object \(got null\)/],
     ['a negative retry.maxBackoffMillis', { retry: { maxBackoffMillis: -1 } }, /`retry.maxBackoffMillis` must be a whole number of milliseconds from 0 to 2147483647 \(got -1\)/],
-    ['a null session', { session: null as never }, /`session` must be an object \(got null\)/],
-    ['customAttributes that are not an object', { customAttributes: 'call.queue' as never }, /`customAttributes` must be an object \(got 'call.queue'\)/],
-    ['null customAttributes', { customAttributes: null as never }, /`customAttributes` must be an object \(got null\)/],
+    ['a null session', { session: null as never }, /`session` must be a plain object \(got null\)/],
+    ['customAttributes that are not an object', { customAttributes: 'call.queue' as never }, /`customAttributes` must be a plain object \(got 'call.queue'\)/],
+    ['null customAttributes', { customAttributes: null as never }, /`customAttributes` must be a plain object \(got null\)/],
     ['a custom column given as an array', { customAttributes: { 'call.queue': ['msdyn_customattribute1'] as never } }, /`customAttributes\['call.queue'\]` must be a column logical name/],
     ['a long text value, shown cut to 120 characters', { dataFormat: 'x'.repeat(200) as never }, /\(got 'x{120}'\)\.$/],
     ['an array, shown with its brackets so that an empty one shows', { dataFormat: [] as never }, /`dataFormat` must be 'object' or 'json' \(got \[\]\)\.$/],
@@ -145,7 +145,7 @@ describe('options', () => {
     ['a timeoutMillis of 0', { timeoutMillis: 0 }, /`timeoutMillis` must be a whole number of milliseconds from 1/],
     ['a timeoutMillis setTimeout cannot wait', { timeoutMillis: 2 ** 31 }, /`timeoutMillis` must be a whole number of milliseconds from 1 to 2147483647/],
     ['an infinite readyTimeoutMillis', { readyTimeoutMillis: Infinity }, /`readyTimeoutMillis`/],
-    ['a retry that is not an object', { retry: 3 as never }, /`retry` must be an object/],
+    ['a retry that is not an object', { retry: 3 as never }, /`retry` must be a plain object/],
     ['retry.maxAttempts of 0', { retry: { maxAttempts: 0 } }, /`retry.maxAttempts` must be a whole number of at least 1/],
     ['a fractional retry.initialBackoffMillis', { retry: { initialBackoffMillis: 0.5 } }, /`retry.initialBackoffMillis`/],
     ['retry.maxBackoffMillis below initialBackoffMillis', { retry: { initialBackoffMillis: 500, maxBackoffMillis: 100 } }, /`retry.maxBackoffMillis` must be at least initialBackoffMillis \(500\) \(got 100\)/],
@@ -186,12 +186,12 @@ describe('options', () => {
   );
 
   const arrays: Array<[string, () => unknown, string]> = [
-    ['exporter options', () => new CifSpanExporter([] as never), 'CifSpanExporter: option `options` must be an object'],
-    ['CifDelivery options', () => new CifDelivery([] as never), 'CifDelivery: option `options` must be an object'],
-    ['retry', () => new CifSpanExporter({ retry: [] as never }), 'CifSpanExporter: option `retry` must be an object'],
+    ['exporter options', () => new CifSpanExporter([] as never), 'CifSpanExporter: option `options` must be a plain object'],
+    ['CifDelivery options', () => new CifDelivery([] as never), 'CifDelivery: option `options` must be a plain object'],
+    ['retry', () => new CifSpanExporter({ retry: [] as never }), 'CifSpanExporter: option `retry` must be a plain object'],
     ['outbox', () => new CifSpanExporter({ outbox: [] as never }), 'CifSpanExporter: option `outbox` must be false or an object'],
-    ['session', () => new CifSpanExporter({ session: [] as never }), 'CifSpanExporter: option `session` must be an object'],
-    ['customAttributes', () => new CifSpanExporter({ customAttributes: [] as never }), 'CifSpanExporter: option `customAttributes` must be an object'],
+    ['session', () => new CifSpanExporter({ session: [] as never }), 'CifSpanExporter: option `session` must be a plain object'],
+    ['customAttributes', () => new CifSpanExporter({ customAttributes: [] as never }), 'CifSpanExporter: option `customAttributes` must be a plain object'],
   ];
   arrays.forEach(([what, construct, message]) =>
     it(`rejects an array given as ${what}, rather than taking every default in silence`, () => {
@@ -229,7 +229,7 @@ describe('options', () => {
         'opentelemetry-exporter-cif CifDelivery: option `maxQueueSzie` is unknown and ignored.',
       ]);
       expect(() => new CifDelivery({ maxQueueSize: 0 })).to.throw(TypeError, /^CifDelivery: option `maxQueueSize` must be a whole number of at least 1 \(got 0\)\.$/);
-      expect(() => new CifDelivery(42 as never)).to.throw(TypeError, /^CifDelivery: option `options` must be an object \(got 42\)\.$/);
+      expect(() => new CifDelivery(42 as never)).to.throw(TypeError, /^CifDelivery: option `options` must be a plain object \(got 42\)\.$/);
     } finally {
       diag.disable();
     }

@@ -1,7 +1,7 @@
 import type { Attributes, Context, TimeInput } from '@opentelemetry/api';
 import { caught, log } from '../log.js';
 import { given, shown } from '../validate.js';
-import { kpiEventAttributes, sayOnce, writeKpiEvent, type CifKpiEventDetails, type Warned } from './kpi-event-attributes.js';
+import { kpiEventAttributes, sayOnce, timeInput, writeKpiEvent, type CifKpiEventDetails, type Warned } from './kpi-event-attributes.js';
 
 /** The log record `emitKpiEvent` emits. */
 export interface CifKpiLogRecord {
@@ -24,7 +24,8 @@ export interface CifLogger {
 /** Options of `emitKpiEvent`. Every one is optional. */
 export interface CifEmitKpiEventOptions {
   /**
-   * When the KPI event happened.
+   * When the KPI event happened: a `Date` (also one of another frame), epoch milliseconds or an
+   * `HrTime`; any other value is now.
    * @default now, as the logs SDK stamps it
    */
   time?: TimeInput | undefined;
@@ -52,7 +53,7 @@ export function emitKpiEvent(
   const emit = (): boolean => {
     if (typeof logger?.emit !== 'function') return false;
     const record: CifKpiLogRecord = { eventName: name, attributes: kpiEventAttributes(name, details) };
-    const time = given(options ?? {}, 'time') as TimeInput | undefined;
+    const time = timeInput(given(options ?? {}, 'time'));
     const context = given(options ?? {}, 'context') as Context | undefined;
     if (time !== undefined) record.timestamp = time;
     if (context !== undefined) record.context = context;

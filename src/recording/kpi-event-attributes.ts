@@ -1,5 +1,6 @@
 import { given, isObject, shown } from '../validate.js';
-import type { Attributes } from '@opentelemetry/api';
+import type { Attributes, TimeInput } from '@opentelemetry/api';
+import { isTimeInput } from '@opentelemetry/core';
 import { log } from '../log.js';
 import { ATTR_CIF_KPI_NAME, CIF_KPI_CUSTOM_PREFIX } from '../attributes.js';
 import { KPI_FIELDS } from '../mapping/kpi-fields.js';
@@ -15,10 +16,10 @@ export interface CifKpiEventDetails {
   /** `externalCorrelationId`: the id of this event in the provider's own system. */
   externalCorrelationId?: string | undefined;
   /**
-   * `customData`, by column logical name of `msdyn_kpieventdata`.
+   * `customData`, by column logical name of `msdyn_kpieventdata`: an object, or a `Map`.
    * @example { msdyn_customattribute1: 'billing' }
    */
-  customData?: Record<string, string | number | boolean> | undefined;
+  customData?: Record<string, string | number | boolean> | ReadonlyMap<string, string | number | boolean> | undefined;
 }
 
 /**
@@ -34,9 +35,21 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
       if (value !== undefined) attributes[key] = value;
     }
     const customData = given(details, 'customData');
-    if (isObject(customData)) for (const [column, value] of Object.entries(customData)) attributes[CIF_KPI_CUSTOM_PREFIX + column] = value;
+    // A Map's entries too, as CIF's own APIs answer with Maps.
+    if (isObject(customData)) {
+      for (const [column, value] of customData instanceof Map ? customData : Object.entries(customData)) attributes[CIF_KPI_CUSTOM_PREFIX + column] = value as Attributes[string];
+    }
   }
   return attributes;
+}
+
+/**
+ * A time as the SDKs take it: a `Date` of another frame, which fails their `instanceof Date`, made
+ * again in this one; anything but a number, a `Date` or an `HrTime` of two numbers is none (now).
+ */
+export function timeInput(time: unknown): TimeInput | undefined {
+  if (!(time instanceof Date) && typeof (time as Partial<Date> | undefined)?.getTime === 'function') return new Date((time as Date).getTime());
+  return isTimeInput(time) ? time : undefined;
 }
 
 /** What a writer of KPI events has warned of: each once per page, as its fix is the same for every KPI event. */

@@ -2,7 +2,8 @@ import type { Span, TimeInput } from '@opentelemetry/api';
 import { ATTR_CIF_KPI_NAME } from '../attributes.js';
 import { own } from '../mapping/kpi-fields.js';
 import { shown } from '../validate.js';
-import { kpiEventAttributes, sayOnce, writeKpiEvent, type CifKpiEventDetails, type Warned } from './kpi-event-attributes.js';
+import { kpiEventAttributes, sayOnce, timeInput, writeKpiEvent, type CifKpiEventDetails, type Warned } from './kpi-event-attributes.js';
+import { caught } from '../log.js';
 
 /**
  * Records the KPI event `name` on `span` as a span event carrying `cif.kpi.name` and the
@@ -21,7 +22,8 @@ export function recordKpiEvent(
 ): void {
   const record = (): boolean => {
     if (typeof span?.addEvent !== 'function') return false;
-    span.addEvent(name, kpiEventAttributes(name, details), time);
+    // A span of another SDK may answer with a promise.
+    caught(span.addEvent(name, kpiEventAttributes(name, details), timeInput(time)));
     if (!isExported(span)) {
       // A sampler drops spans by the thousand, and the fix is the same for each.
       sayOnce(

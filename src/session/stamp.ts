@@ -1,6 +1,6 @@
 import type { Context } from '@opentelemetry/api';
 import { SESSION_ATTRIBUTES } from '../attributes.js';
-import { log } from '../log.js';
+import { caught, log } from '../log.js';
 import { given } from '../validate.js';
 import { getCifSession } from './context.js';
 
@@ -20,7 +20,7 @@ export function stampSession(target: Stampable, ctx: Context | undefined, what: 
     const session = getCifSession(ctx);
     for (const [field, key] of SESSION_ATTRIBUTES) {
       const value = session && (given(session, field) as string | undefined);
-      if (value !== undefined && (given(target.attributes, key) ?? '') === '') target.setAttribute(key, value);
+      if (value !== undefined && (given(target.attributes, key) ?? '') === '') caught(target.setAttribute(key, value));
     }
   } catch (error) {
     log('error', `could not stamp the CIF session on a ${what}`, error);

@@ -1,0 +1,102 @@
+import vm from 'node:vm';
+import { context, INVALID_SPAN_CONTEXT, trace, TraceFlags, type Span } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import { CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, withCifSession, type CifKpiEventDetails, type CifSession } from '../../src/index.js';
+import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent } from '../../src/logs.js';
+import { RecordingCifClient } from '../../src/testing/index.js';
+import { captureDiag } from '../helpers/diag.js';
+import { shutDownAfterTest } from '../helpers/shut-down.js';
+import { unhandledRejectionsOf } from '../helpers/unhandled.js';
+
+const T1 = '2026-11-25T10:15:30.123Z';
+const CALL: CifSession = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
+
+/** A tracer provider wired as the README says, sending each span as it ends. */
+function spanPipeline() {
+  const client = new RecordingCifClient();
+  const exporter = shutDownAfterTest(new CifSpanExporter({ client }));
+  const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] }));
+  return { client, provider, tracer: provider.getTracer('softphone') };
+}
+
+/** A logger provider wired as the README says, sending each record as it is emitted. */
+function logPipeline() {
+  const client = new RecordingCifClient();
+  const exporter = shutDownAfterTest(new CifLogRecordExporter({ client }));
+  const provider = shutDownAfterTest(new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter })] }));
+  const flush = async () => {
+    await provider.forceFlush();
+    await exporter.forceFlush();
+  };
+  return { client, logger: provider.getLogger('softphone'), flush };
+}
+
+/** A Date made in another realm (an iframe's), which fails `instanceof Date` here. */
+const otherRealmDate = () => vm.runInNewContext(`new Date(${JSON.stringify(T1)})`) as Date;
+
+describe('the recording API, given what other frames and SDKs make', () => {
+  before(() => context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()));
+  after(() => context.disable());
+
+  it('catches the rejection of a span of another SDK whose addEvent answers with a promise', async () => {
+    captureDiag();
+    const span = trace.wrapSpanContext({ ...INVALID_SPAN_CONTEXT, traceFlags: TraceFlags.SAMPLED });
+    span.isRecording = () => true;
+    (span as { addEvent: unknown }).addEvent = async () => {
+      throw new Error('span of another SDK, closed');
+    };
+    const unhandled = await unhandledRejectionsOf(() => recordKpiEvent(span as Span, 'CallAccepted'));
+    expect(unhandled).to.deep.equal([]);
+  });
+
+  it('sends the columns of customData given as a Map, as CIF answers with Maps', async () => {
+    const { client, provider, tracer } = spanPipeline();
+    withCifSession(CALL, () => {
+      const span = tracer.startSpan('call');
+      const customData = new Map([['msdyn_customattribute1', 'billing']]) as unknown as CifKpiEventDetails['customData'];
+      recordKpiEvent(span, 'CallAccepted', { customData }, new Date(T1));
+      span.end();
+    });
+    await provider.forceFlush();
+    expect(client.payloads()).to.deep.equal([
+      { ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1, customData: [{ attribute: 'msdyn_customattribute1', value: 'billing' }] }] },
+    ]);
+  });
+
+  it('stamps a KPI event recorded with a Date of another frame at that date', async () => {
+    const { client, provider, tracer } = spanPipeline();
+    withCifSession(CALL, () => {
+      const span = tracer.startSpan('call');
+      recordKpiEvent(span, 'CallAccepted', undefined, otherRealmDate());
+      span.end();
+    });
+    await provider.forceFlush();
+    expect(client.payloads()).to.deep.equal([{ ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }] }]);
+  });
+
+  it('stamps a KPI event emitted with a Date of another frame at that date', async () => {
+    const { client, logger, flush } = logPipeline();
+    withCifSession(CALL, () => emitKpiEvent(logger, 'CallAccepted', undefined, { time: otherRealmDate() }));
+    await flush();
+    expect(client.payloads()).to.deep.equal([{ ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }] }]);
+  });
+
+  const notTimes: Array<[what: string, time: unknown]> = [
+    ['an ISO string, from an untyped caller', T1],
+    ['an HrTime of strings', ['1764065730', '123000000']],
+  ];
+  notTimes.forEach(([what, time]) =>
+    it(`emits a KPI event whose time is ${what} stamped now, as recordKpiEvent records it`, async () => {
+      const messages = captureDiag();
+      const { client, logger, flush } = logPipeline();
+      const before = Date.now();
+      withCifSession(CALL, () => emitKpiEvent(logger, 'CallAccepted', undefined, { time: time as Date }));
+      await flush();
+      const stamped = Date.parse(client.payloads()[0]!.events[0]!.eventTimestamp);
+      expect([client.calls.length, stamped >= before && stamped <= Date.now(), messages]).to.deep.equal([1, true, []]);
+    }),
+  );
+});
