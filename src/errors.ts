@@ -1,3 +1,5 @@
+import { truncate } from './mapping/values.js';
+
 /**
  * An error class whose instances carry `name`, which minifying the class would lose, and the
  * message `describe` makes of the constructor's arguments; with `field`, the second argument
@@ -65,16 +67,22 @@ export type CifExportError = InstanceType<typeof CifExportError>;
  * What a thrown or rejected value says, read once: the message of an `Error`, of a `Map` (old CIF
  * builds) or object holding one, a string; else `prefix` and a description. The value may be a
  * proxy whose getters throw or answer differently each time, so nothing reads it after this.
- * Never throws.
+ * Bounded (`bounded`). Never throws.
  */
 export function reasonText(reason: unknown, prefix = ''): string {
   try {
     const text = typeof reason === 'string' ? reason : reason instanceof Map ? reason.get('message') : (reason as Partial<Error> | null)?.message;
-    return text && typeof text === 'string' ? text : prefix + (reason instanceof Error ? `${String(reason.name)} with no message` : describe(reason));
+    return bounded(text && typeof text === 'string' ? text : prefix + (reason instanceof Error ? `${String(reason.name)} with no message` : describe(reason)));
   } catch {
     return `${prefix}a value that cannot be read`;
   }
 }
+
+/** Longest text kept of what a host or page gave: errors, and the lines that tell of them, stay small. */
+const MAX_REASON_LENGTH = 2000;
+
+/** `text`, cut to `MAX_REASON_LENGTH` and marked `…` where it is longer. */
+export const bounded = (text: string): string => (text.length > MAX_REASON_LENGTH ? `${truncate(text, MAX_REASON_LENGTH)}…` : text);
 
 /** Whatever the host rejected with, as a `CifHostError` whose message is `reasonText`'s and whose cause is the host's value. */
 export function toError(reason: unknown): Error {

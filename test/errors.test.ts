@@ -64,6 +64,14 @@ describe('toError', () => {
     }),
   );
 
+  it('cuts what a huge reason says to 2000 characters and an ellipsis, never inside a surrogate pair, and keeps the reason whole as the cause', () => {
+    const object = { details: 'x'.repeat(1_000_000) };
+    const described = toError(object);
+    const message = toError(new Error(`${'x'.repeat(1_999)}😀 and more`)).message;
+    expect([described.message.length, described.message.endsWith('x…'), (described as CifHostError).cause]).to.deep.equal([2001, true, object]);
+    expect(message).to.equal(`${'x'.repeat(1_999)}…`);
+  });
+
   it('keeps the CifExportError errors it is given, and is an Error', () => {
     const cause = new CifHostError('no', 'no');
     const error = new CifExportError('1 of 1 logAnalyticsEvent calls failed: no', [cause]);

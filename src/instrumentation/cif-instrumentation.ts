@@ -2,6 +2,7 @@ import { context, SpanKind, trace, type Attributes, type Context, type MeterProv
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
 import { log } from '../log.js';
+import { MAX_TEXT_LENGTH, truncate } from '../mapping/values.js';
 import { check, isObject } from '../validate.js';
 import { withCorrelationId } from './correlation.js';
 import { HandlerRegistry, type AnyFunction, type Answered } from './handlers.js';
@@ -282,8 +283,10 @@ export class CifInstrumentation {
 
   /** What the host calls in place of the widget's handler: the handler, inside a span naming the event. */
   private wrapHandler(eventName: string, handler: AnyFunction): AnyFunction {
-    const name = `${PREFIX} ${eventName}`;
-    const attributes = { [ATTR_EVENT]: eventName };
+    // As the exporter cuts a KPI event's name: a span name nothing else bounds.
+    const shown = truncate(eventName, MAX_TEXT_LENGTH);
+    const name = `${PREFIX} ${shown}`;
+    const attributes = { [ATTR_EVENT]: shown };
     const start = () => this.startSpan(name, SpanKind.INTERNAL, attributes);
     return function (this: unknown, ...args: unknown[]): unknown {
       // The handler's own calls are its own, also when the host runs it within a call of the same method.
@@ -355,13 +358,21 @@ function findLibrary(target: object): object | undefined {
 function propertyNames(library: object): Set<string> {
   const names = new Set<string>();
   try {
-    for (let o: object | null = library; o && o !== Object.prototype && o !== Function.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    // Up to Object.prototype or Function.prototype, this frame's or the one the library was made in: the first with no
+    // prototype, or a function whose prototype has none.
+    for (let o: object | null = library; o && !(o !== library && isBase(o)); o = Object.getPrototypeOf(o) as object | null) {
       for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor') names.add(name);
     }
   } catch {
     // A proxy that refuses to list its keys: the names read so far.
   }
   return names;
+}
+
+/** Whether `o` is some frame's Object.prototype or Function.prototype (or an object made like them). */
+function isBase(o: object): boolean {
+  const proto = Object.getPrototypeOf(o) as object | null;
+  return proto === null || (typeof o === 'function' && Object.getPrototypeOf(proto) === null);
 }
 
 /** The descriptor of the property `name` that `library` inherits, if any: its shadow keeps what it says. */

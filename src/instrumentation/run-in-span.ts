@@ -1,5 +1,5 @@
 import { context, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
-import { reasonText, toError } from '../errors.js';
+import { bounded, reasonText, toError } from '../errors.js';
 
 /**
  * Runs `fn` with `span` active under `parent`, and ends the span when `fn`'s answer settles: at
@@ -120,7 +120,7 @@ function end(span: Span): void {
 function textOf(reason: unknown, key: 'name' | 'stack'): string | undefined {
   try {
     const value: unknown = reason instanceof Error ? reason[key] : undefined;
-    return typeof value === 'string' ? value : undefined;
+    return typeof value === 'string' ? bounded(value) : undefined;
   } catch {
     return undefined;
   }
