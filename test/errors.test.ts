@@ -70,6 +70,7 @@ describe('toError', () => {
     const message = toError(new Error(`${'x'.repeat(1_999)}😀 and more`)).message;
     expect([described.message.length, described.message.endsWith('x…'), (described as CifHostError).cause]).to.deep.equal([2001, true, object]);
     expect(message).to.equal(`${'x'.repeat(1_999)}…`);
+    expect(toError(new Error('y'.repeat(2_000))).message).to.equal('y'.repeat(2_000));
   });
 
   it('keeps the CifExportError errors it is given, and is an Error', () => {

@@ -51,6 +51,23 @@ describe('CifInstrumentation with a library of another frame, huge names and rea
     expect(spans.getFinishedSpans().map((s) => s.name)).to.deep.equal([]);
   });
 
+  it('traces the methods of a library made with no prototype, and the static methods a library class inherits', () => {
+    const bare = Object.assign(Object.create(null) as Library, { getMode: () => 1 });
+    class Base {
+      static getEnvironment(): number {
+        return 2;
+      }
+    }
+    class Framework extends Base {}
+    for (const [library, method] of [[bare, 'getMode'], [Framework, 'getEnvironment']] as const) {
+      target.Microsoft = { CIFramework: library as unknown as Record<string, Fn> };
+      register();
+      cif()[method]!();
+      unregister!();
+    }
+    expect(spans.getFinishedSpans().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework/getMode', 'Microsoft.CIFramework/getEnvironment']);
+  });
+
   it('cuts the event name in the name and ciframework.event of a handler span to 100 characters, as a KPI event name is cut', async () => {
     fake = installFakeCIFramework(target);
     register();
