@@ -144,8 +144,8 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
   return deliveryOptions(options, c, table);
 }
 
-/** The session fields `setCifSession` has warned of. */
-const sessionWarned: Partial<Record<keyof CifSession, true>> = {};
+/** The session fields `setCifSession` has warned of, and whether it warned of a session that is no object. */
+const sessionWarned: Partial<Record<keyof CifSession | 'session', true>> = {};
 
 /**
  * Validates a session with the check of its owner (such as `check('setCifSession:')`): throws a
@@ -171,8 +171,10 @@ export function normalizeSession(session: CifSession | undefined, c: Check, left
     } catch (error) {
       if (leftOut === undefined) throw error;
       // A page sets its sessions at every call: a field wrong once is wrong each time, so it warns once, then at DEBUG.
-      const again = sessionWarned[field];
-      sessionWarned[field] = true;
+      // A session that is no object is warned of as one, apart from its fields.
+      const what = isRecord(session) ? field : 'session';
+      const again = sessionWarned[what];
+      sessionWarned[what] = true;
       log(again ? 'debug' : 'warn', (error as Error).message + leftOut);
       // Given, so that a nested session does not keep the enclosing one's in its place.
       normalized[field] = undefined;

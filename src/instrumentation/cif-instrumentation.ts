@@ -328,7 +328,7 @@ export class CifInstrumentation {
           // Told to `done`.
         }
       };
-      const stays = (what: string, why: unknown): void => log('debug', `the ${eventName} handler stays wrapped: the host ${what}`, why);
+      const stays = (what: string, why: unknown): void => log('debug', `the ${truncate(eventName, MAX_TEXT_LENGTH)} handler stays wrapped: the host ${what}`, why);
       // The handler itself first, and its wrapper out once the host took it: no event finds neither, and none finds
       // both once the host has answered.
       ask(add, handler, (taken, why) => {
@@ -358,8 +358,7 @@ function findLibrary(target: object): object | undefined {
 function propertyNames(library: object): Set<string> {
   const names = new Set<string>();
   try {
-    // Up to Object.prototype or Function.prototype, this frame's or the one the library was made in: the first with no
-    // prototype, or a function whose prototype has none.
+    // Up to Object.prototype or Function.prototype, this frame's or the one the library was made in.
     for (let o: object | null = library; o && !(o !== library && isBase(o)); o = Object.getPrototypeOf(o) as object | null) {
       for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor') names.add(name);
     }
@@ -369,10 +368,10 @@ function propertyNames(library: object): Set<string> {
   return names;
 }
 
-/** Whether `o` is some frame's Object.prototype or Function.prototype (or an object made like them). */
+/** Whether `o` is some frame's Object.prototype or Function.prototype: the prototype of its own `Object` or `Function`. */
 function isBase(o: object): boolean {
-  const proto = Object.getPrototypeOf(o) as object | null;
-  return proto === null || (typeof o === 'function' && Object.getPrototypeOf(proto) === null);
+  const { constructor } = o as { constructor?: { name?: unknown; prototype?: unknown } };
+  return constructor?.prototype === o && (constructor.name === 'Object' || constructor.name === 'Function');
 }
 
 /** The descriptor of the property `name` that `library` inherits, if any: its shadow keeps what it says. */

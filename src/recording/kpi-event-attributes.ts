@@ -5,6 +5,8 @@ import { log } from '../log.js';
 import { ATTR_CIF_KPI_NAME, CIF_KPI_CUSTOM_PREFIX } from '../attributes.js';
 import { KPI_FIELDS } from '../mapping/kpi-fields.js';
 
+const { toString } = Object.prototype;
+
 /** The optional fields of a KPI event recorded with `recordKpiEvent` or `emitKpiEvent`. */
 export interface CifKpiEventDetails {
   /** `kpiEventReason`. */
@@ -37,19 +39,25 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
     const customData = given(details, 'customData');
     // A Map's entries too, as CIF's own APIs answer with Maps.
     if (isObject(customData)) {
-      for (const [column, value] of customData instanceof Map ? customData : Object.entries(customData)) attributes[CIF_KPI_CUSTOM_PREFIX + column] = value as Attributes[string];
+      // A Map of any frame; a key that is no string (a symbol) becomes a column name the exporter refuses and counts.
+      const columns = toString.call(customData) === '[object Map]' ? (customData as Map<unknown, unknown>) : Object.entries(customData);
+      for (const [column, value] of columns) attributes[CIF_KPI_CUSTOM_PREFIX + String(column)] = value as Attributes[string];
     }
   }
   return attributes;
 }
 
 /**
- * A time as the SDKs take it: a `Date` of another frame, which fails their `instanceof Date`, made
- * again in this one; anything but a number, a `Date` or an `HrTime` of two numbers is none (now).
+ * A time as the SDKs take it: a `Date`, which fails their `instanceof Date` if it is of another
+ * frame, made again in this one; anything but a number, a `Date` or an `HrTime` of two numbers, or a value
+ * whose reading throws, is none (now).
  */
 export function timeInput(time: unknown): TimeInput | undefined {
-  if (!(time instanceof Date) && typeof (time as Partial<Date> | undefined)?.getTime === 'function') return new Date((time as Date).getTime());
-  return isTimeInput(time) ? time : undefined;
+  try {
+    return toString.call(time) === '[object Date]' ? new Date(+(time as Date)) : isTimeInput(time) ? time : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What a writer of KPI events has warned of: each once per page, as its fix is the same for every KPI event. */

@@ -51,7 +51,7 @@ describe('CifInstrumentation with a library of another frame, huge names and rea
     expect(spans.getFinishedSpans().map((s) => s.name)).to.deep.equal([]);
   });
 
-  it('traces the methods of a library made with no prototype, and the static methods a library class inherits', () => {
+  it('traces the methods of a library made with no prototype, the static methods a library class inherits, and those of a prototype with none', () => {
     const bare = Object.assign(Object.create(null) as Library, { getMode: () => 1 });
     class Base {
       static getEnvironment(): number {
@@ -59,13 +59,18 @@ describe('CifInstrumentation with a library of another frame, huge names and rea
       }
     }
     class Framework extends Base {}
-    for (const [library, method] of [[bare, 'getMode'], [Framework, 'getEnvironment']] as const) {
+    const heir = Object.create(Object.assign(Object.create(null) as object, { getSession: () => 3 })) as Library;
+    for (const [library, method] of [[bare, 'getMode'], [Framework, 'getEnvironment'], [heir, 'getSession']] as const) {
       target.Microsoft = { CIFramework: library as unknown as Record<string, Fn> };
       register();
       cif()[method]!();
       unregister!();
     }
-    expect(spans.getFinishedSpans().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework/getMode', 'Microsoft.CIFramework/getEnvironment']);
+    expect(spans.getFinishedSpans().map((s) => s.name)).to.deep.equal([
+      'Microsoft.CIFramework/getMode',
+      'Microsoft.CIFramework/getEnvironment',
+      'Microsoft.CIFramework/getSession',
+    ]);
   });
 
   it('cuts the event name in the name and ciframework.event of a handler span to 100 characters, as a KPI event name is cut', async () => {

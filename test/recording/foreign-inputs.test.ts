@@ -84,6 +84,74 @@ describe('the recording API, given what other frames and SDKs make', () => {
     expect(client.payloads()).to.deep.equal([{ ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }] }]);
   });
 
+  it('sends the columns of a customData Map made in another frame', async () => {
+    const { client, provider, tracer } = spanPipeline();
+    withCifSession(CALL, () => {
+      const span = tracer.startSpan('call');
+      const customData = vm.runInNewContext(`new Map([['msdyn_customattribute1', 'billing']])`) as CifKpiEventDetails['customData'];
+      recordKpiEvent(span, 'CallAccepted', { customData }, new Date(T1));
+      span.end();
+    });
+    await provider.forceFlush();
+    expect(client.payloads()[0]?.events[0]?.customData).to.deep.equal([{ attribute: 'msdyn_customattribute1', value: 'billing' }]);
+  });
+
+  it('sends a KPI event whose customData Map has a symbol key, without that column', async () => {
+    captureDiag();
+    const { client, provider, tracer } = spanPipeline();
+    withCifSession(CALL, () => {
+      const span = tracer.startSpan('call');
+      const customData = new Map<unknown, string>([
+        [Symbol('column'), 'x'],
+        ['msdyn_customattribute1', 'billing'],
+      ]) as CifKpiEventDetails['customData'];
+      recordKpiEvent(span, 'CallAccepted', { customData }, new Date(T1));
+      span.end();
+    });
+    await provider.forceFlush();
+    expect(client.payloads().map((p) => p.events.map((e) => [e.kpiEventName, e.customData]))).to.deep.equal([
+      [['CallAccepted', [{ attribute: 'msdyn_customattribute1', value: 'billing' }]]],
+    ]);
+  });
+
+  /** Values no SDK reads as a time, whose reading throws. */
+  const unreadableTimes: Array<[what: string, make: () => unknown]> = [
+    ['a Date.prototype of another frame, whose getTime throws', () => vm.runInNewContext('Object.create(Date.prototype)')],
+    [
+      'a revoked proxy',
+      () => {
+        const { proxy, revoke } = Proxy.revocable({}, {});
+        revoke();
+        return proxy;
+      },
+    ],
+  ];
+  unreadableTimes.forEach(([what, make]) => {
+    it(`records a KPI event whose time is ${what} at now`, async () => {
+      captureDiag();
+      const { client, provider, tracer } = spanPipeline();
+      const before = Date.now();
+      withCifSession(CALL, () => {
+        const span = tracer.startSpan('call');
+        recordKpiEvent(span, 'CallAccepted', undefined, make() as Date);
+        span.end();
+      });
+      await provider.forceFlush();
+      const stamped = Date.parse(client.payloads()[0]?.events[0]?.eventTimestamp ?? '');
+      expect(stamped >= before && stamped <= Date.now(), `stamped ${stamped}`).to.equal(true);
+    });
+
+    it(`emits a KPI event whose time is ${what} at now`, async () => {
+      captureDiag();
+      const { client, logger, flush } = logPipeline();
+      const before = Date.now();
+      withCifSession(CALL, () => emitKpiEvent(logger, 'CallAccepted', undefined, { time: make() as Date }));
+      await flush();
+      const stamped = Date.parse(client.payloads()[0]?.events[0]?.eventTimestamp ?? '');
+      expect(stamped >= before && stamped <= Date.now(), `stamped ${stamped}`).to.equal(true);
+    });
+  });
+
   const notTimes: Array<[what: string, time: unknown]> = [
     ['an ISO string, from an untyped caller', T1],
     ['an HrTime of strings', ['1764065730', '123000000']],

@@ -42,4 +42,13 @@ describe('the session helpers, given what other SDKs and CIF make', () => {
     const warning = 'setCifSession: `session.providerSessionId` must be a string of at most 100 characters (got 4711). It is left out.';
     expect(lines).to.deep.equal([`warn ${warning}`, `debug ${warning}`, `debug ${warning}`]);
   });
+
+  it('warns of a session that is no object apart from its fields: a Map after a conversationId', async () => {
+    const copy = (await import(`../../src/options.ts?session-apart-${Date.now()}`)) as { normalizeSession: typeof normalizeSession };
+    const leftOut = (session: unknown) => copy.normalizeSession(session as CifSession, check('setCifSession:'), ' It is left out.');
+    const lines = captureLevels();
+    leftOut({ conversationId: 7 });
+    leftOut(new Map([['conversationId', 'conv-1']]));
+    expect(lines.map((line) => line.split(' ', 2).join(' '))).to.deep.equal(['warn setCifSession:', 'warn setCifSession:']);
+  });
 });
