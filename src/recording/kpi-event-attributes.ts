@@ -49,15 +49,16 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
 
 /**
  * A time as the SDKs take it: a `Date`, which fails their `instanceof Date` if it is of another
- * frame, made again in this one; anything but a number, a `Date` or an `HrTime` of two numbers, or a value
- * whose reading throws, is none (now).
+ * frame, made again in this one; anything but a number, a `Date` or an `HrTime` of two numbers,
+ * or a value whose reading throws, is none (now).
  */
 export function timeInput(time: unknown): TimeInput | undefined {
   try {
     return toString.call(time) === '[object Date]' ? new Date(+(time as Date)) : isTimeInput(time) ? time : undefined;
   } catch {
-    return undefined;
+    // None, as a value of another kind.
   }
+  return undefined;
 }
 
 /** What a writer of KPI events has warned of: each once per page, as its fix is the same for every KPI event. */
