@@ -9,7 +9,7 @@ import { CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, withCifSessio
 import { RecordingCifClient, formatCifCall, installFakeCIFramework } from '../src/testing/index.js';
 
 // --- Setup, done once by the page. In a browser: WebTracerProvider, and ZoneContextManager to keep
-// the session across await (see "Session context" in the README).
+// the session across await (see docs/session-context.md).
 const client = new RecordingCifClient({ onCall: (call, index) => console.log(`${formatCifCall(call, index)}\n`) });
 const cif = installFakeCIFramework(globalThis, client);
 const exporter = new CifSpanExporter(); // calls Microsoft.CIFramework, here the fake one
