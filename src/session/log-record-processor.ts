@@ -23,6 +23,11 @@ export class CifSessionLogRecordProcessor {
     stampSession(logRecord, emitContext, 'log record');
   }
 
+  /** False: it exports nothing, so it leaves the logger's `enabled()` to the processors that do. */
+  enabled(): boolean {
+    return false;
+  }
+
   async forceFlush(): Promise<void> {}
 
   async shutdown(): Promise<void> {}

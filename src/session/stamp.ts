@@ -20,9 +20,20 @@ export function stampSession(target: Stampable, ctx: Context | undefined, what: 
     const session = getCifSession(ctx);
     for (const [field, key] of SESSION_ATTRIBUTES) {
       const value = session && (given(session, field) as string | undefined);
-      if (value !== undefined && (given(target.attributes, key) ?? '') === '') caught(target.setAttribute(key, value));
+      if (value !== undefined && (given(target.attributes, key) ?? '') === '') {
+        caught(target.setAttribute(key, value));
+        // The SDK keeps no attribute past its attributeCountLimit and cuts values to its attributeValueLengthLimit: a
+        // span or record so full takes no id, and a record with none is no CIF record. Said once: the fix is the same.
+        if (given(target.attributes, key) !== value && !warnedNotKept) {
+          warnedNotKept = true;
+          log('warn', `The SDK did not keep ${key} on a ${what}: raise its attributeCountLimit or attributeValueLengthLimit. Shown once.`);
+        }
+      }
     }
   } catch (error) {
     log('error', `could not stamp the CIF session on a ${what}`, error);
   }
 }
+
+/** Whether a span or record that did not keep an id was warned of. */
+let warnedNotKept = false;

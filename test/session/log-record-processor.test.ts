@@ -1,4 +1,4 @@
-import { context, diag, ROOT_CONTEXT } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, ROOT_CONTEXT, type Context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
@@ -6,7 +6,8 @@ import { expect } from 'chai';
 import { setCifSession, withCifSession } from '../../src/index.js';
 import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent, type CifEmittingLogRecord } from '../../src/logs.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
-import { captureDiag, installThrowingDiag } from '../helpers/diag.js';
+import type { stampSession } from '../../src/session/stamp.js';
+import { captureDiag, captureLevels, installThrowingDiag } from '../helpers/diag.js';
 
 const SESSION = { conversationId: 'conv-1', providerSessionId: 'prov-1', clientSessionId: 'client-1', participantId: 'agent-7' };
 const STAMPED = {
@@ -31,6 +32,31 @@ describe('CifSessionLogRecordProcessor', () => {
   afterEach(() => {
     context.disable();
     diag.disable();
+  });
+
+  it('leaves the logger enabled or not by the processors that export, as it exports nothing', () => {
+    const dropping = { onEmit: () => {}, enabled: () => false, forceFlush: async () => {}, shutdown: async () => {} } as LogRecordProcessor;
+    const provider = new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), dropping] });
+    const logger = provider.getLogger('softphone');
+    const messages = captureDiag(DiagLogLevel.DEBUG);
+    withCifSession(SESSION, () => emitKpiEvent(logger, 'CallAccepted'));
+    expect(logger.enabled({ eventName: 'CallAccepted' })).to.equal(false);
+    expect(messages.filter((message) => message.includes("KPI event 'CallAccepted' lost"))).to.have.length(1);
+  });
+
+  it('warns once that the SDK did not keep an id on a record at its attributeCountLimit, whose KPI event no exporter can then see', async () => {
+    // A copy of the module of its own: the warning is once per page, and other tests may have used it.
+    const copy = (await import(`../../src/session/stamp.ts?not-kept-${Date.now()}`)) as { stampSession: typeof stampSession };
+    const stamping = { onEmit: (record: CifEmittingLogRecord, ctx: Context) => copy.stampSession(record, ctx, 'log record'), forceFlush: async () => {}, shutdown: async () => {} };
+    const provider = new LoggerProvider({ processors: [stamping as unknown as LogRecordProcessor] });
+    const attributes = Object.fromEntries(Array.from({ length: 128 }, (_, i) => [`widget.field${i}`, 'x']));
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    const lines = captureLevels();
+    for (let i = 0; i < 2; i++) withCifSession(SESSION, () => provider.getLogger('softphone').emit({ eventName: 'CallAccepted', attributes }));
+    await provider.shutdown();
+    expect(lines).to.deep.equal([
+      'warn The SDK did not keep cif.conversation.id on a log record: raise its attributeCountLimit or attributeValueLengthLimit. Shown once.',
+    ]);
   });
 
   it('stamps every id of the emit context session onto the record', () => {
