@@ -1,4 +1,5 @@
 import { truncate } from './mapping/values.js';
+import { isMap } from './validate.js';
 
 /**
  * An error class whose instances carry `name`, which minifying the class would lose, and the
@@ -71,7 +72,7 @@ export type CifExportError = InstanceType<typeof CifExportError>;
  */
 export function reasonText(reason: unknown, prefix = ''): string {
   try {
-    const text = typeof reason === 'string' ? reason : reason instanceof Map ? reason.get('message') : (reason as Partial<Error> | null)?.message;
+    const text = typeof reason === 'string' ? reason : isMap(reason) ? reason.get('message') : (reason as Partial<Error> | null)?.message;
     return bounded(text && typeof text === 'string' ? text : prefix + (reason instanceof Error ? `${String(reason.name)} with no message` : describe(reason)));
   } catch {
     return `${prefix}a value that cannot be read`;
@@ -91,7 +92,7 @@ export function toError(reason: unknown): Error {
 
 function describe(reason: unknown): string {
   try {
-    const json = JSON.stringify(reason instanceof Map ? Object.fromEntries(reason) : reason);
+    const json = JSON.stringify(isMap(reason) ? Object.fromEntries(reason) : reason);
     // JSON writes no string for undefined, functions and symbols, and nothing useful for most objects.
     if (json && json !== '{}') return json;
   } catch {

@@ -33,13 +33,28 @@ export interface Check {
 /** Whether `value` is an object (not null) whose keys can be read. */
 export const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
 
+const { has: mapHas } = Map.prototype;
+
+/**
+ * Whether `value` is a `Map` of any frame, as CIF's answers may come from another: told by what
+ * only a Map has, so that nothing of another object (a proxy's traps) is read.
+ */
+export function isMap(value: unknown): value is Map<unknown, unknown> {
+  try {
+    mapHas.call(value, undefined);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Whether `value` is an object of named options: not an array, whose keys are indexes, nor a Map
  * (as CIF's `getSession` answers), whose entries are no keys, nor a revoked proxy, which cannot be told apart.
  */
 export const isRecord = (value: unknown): value is object => {
   try {
-    return isObject(value) && !Array.isArray(value) && !(value instanceof Map);
+    return isObject(value) && !Array.isArray(value) && !isMap(value);
   } catch {
     return false;
   }

@@ -57,7 +57,7 @@ export function createBatches() {
      * Without a timer no call can be at the host (the engine gives them up), so the calls alone
      * bound the wait.
      */
-    async flush(timeoutMillis = MAX_TIMER_MILLIS, until: Promise<unknown> | false = open.size > 0 && Promise.all(open)): Promise<void> {
+    async flush(timeoutMillis = MAX_TIMER_MILLIS, until: Promise<unknown> | false = open.size > 0 && Promise.all([...open])): Promise<void> {
       if (!until) return;
       let keepAlive: Timer | undefined;
       const timeUp = new Promise<void>((resolve) => {

@@ -24,7 +24,7 @@ export function stopTimer(timer: Timer | undefined): void {
   }
 }
 
-/** `performance.timeOrigin` as last read, for the wall clock to stand in on its scale. */
+/** `performance.timeOrigin` as last read (where it has none, the wall clock less `performance.now()`), for the wall clock to stand in on its scale. */
 let timeOrigin = 0;
 
 /**
@@ -34,8 +34,11 @@ let timeOrigin = 0;
 export function monotonicNow(): number {
   let now: unknown;
   try {
-    timeOrigin = performance.timeOrigin || 0;
+    const origin = performance.timeOrigin;
+    if (origin) timeOrigin = origin;
     now = performance.now();
+    // Without a timeOrigin (an old or stubbed performance), the wall clock at a reading that works stands in for it.
+    if (!origin && Number.isFinite(now)) timeOrigin = Date.now() - (now as number);
   } catch {
     // The page replaced `performance.now` with one that throws, maybe only now and then, or took
     // `performance` away: the wall clock is the next best, on the same scale, so that deadlines

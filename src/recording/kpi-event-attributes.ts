@@ -1,4 +1,4 @@
-import { given, isObject, shown } from '../validate.js';
+import { given, isMap, isObject, shown } from '../validate.js';
 import type { Attributes, TimeInput } from '@opentelemetry/api';
 import { isTimeInput } from '@opentelemetry/core';
 import { log } from '../log.js';
@@ -40,7 +40,7 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
     // A Map's entries too, as CIF's own APIs answer with Maps.
     if (isObject(customData)) {
       // A Map of any frame; a key that is no string (a symbol) becomes a column name the exporter refuses and counts.
-      const columns = toString.call(customData) === '[object Map]' ? (customData as Map<unknown, unknown>) : Object.entries(customData);
+      const columns = isMap(customData) ? customData : Object.entries(customData);
       for (const [column, value] of columns) attributes[CIF_KPI_CUSTOM_PREFIX + String(column)] = value as Attributes[string];
     }
   }
