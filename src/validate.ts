@@ -33,20 +33,12 @@ export interface Check {
 /** Whether `value` is an object (not null) whose keys can be read. */
 export const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
 
-const { has: mapHas } = Map.prototype;
-
 /**
- * Whether `value` is a `Map` of any frame, as CIF's answers may come from another: told by what
- * only a Map has, so that nothing of another object (a proxy's traps) is read.
+ * Whether `value` is a `Map` or reads as one (its tag says `Map`): one of another frame, as CIF's
+ * answers may come from another, or a Map behind a proxy (Vue's `reactive()`) or like one
+ * (MobX's `ObservableMap`). Throws where reading the tag does.
  */
-export function isMap(value: unknown): value is Map<unknown, unknown> {
-  try {
-    mapHas.call(value, undefined);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const isMap = (value: unknown): value is Map<unknown, unknown> => value instanceof Map || Object.prototype.toString.call(value) === '[object Map]';
 
 /**
  * Whether `value` is an object of named options: not an array, whose keys are indexes, nor a Map
@@ -54,7 +46,8 @@ export function isMap(value: unknown): value is Map<unknown, unknown> {
  */
 export const isRecord = (value: unknown): value is object => {
   try {
-    return isObject(value) && !Array.isArray(value) && !isMap(value);
+    // A Map of this frame: other objects' traps are not read, so that a getter that throws names its option.
+    return isObject(value) && !Array.isArray(value) && !(value instanceof Map);
   } catch {
     return false;
   }

@@ -20,12 +20,11 @@ export function backoffMillis(failedAttempts: number, policy: RetryPolicy, rando
   const { maxBackoffMillis } = policy;
   // 0 doubled past 1024 times is 0 times Infinity: no wait, not NaN.
   const base = Math.min(maxBackoffMillis, policy.initialBackoffMillis * 2 ** (failedAttempts - 1)) || 0;
-  // A `random` that gives no number (a page's stub) or throws (SES's hardened Math) leaves no jitter, not a wait that never ends.
-  let jitter = 0.5;
+  // A `random` that gives no number (a page's stub), one that cannot be used as one (a BigInt), or throws (SES's
+  // hardened Math) leaves no jitter, not a wait that never ends.
   try {
-    jitter = random();
+    return Math.min(maxBackoffMillis, Math.round(base * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * random()))) || base;
   } catch {
-    // No jitter, as above.
+    return base;
   }
-  return Math.min(maxBackoffMillis, Math.round(base * (1 - BACKOFF_JITTER + 2 * BACKOFF_JITTER * jitter))) || base;
 }
