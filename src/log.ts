@@ -44,7 +44,14 @@ function tell([level, ...args]: Line): void {
  */
 export function caught(answer: unknown, onRejected: (reason: unknown) => void = () => {}): void {
   try {
-    if (answer) Promise.resolve(answer).catch(onRejected);
+    // Only a thenable: a span's addEvent or setAttribute answers with the span, which needs no promise of its own.
+    let then: unknown;
+    try {
+      then = (answer as { then?: unknown } | null | undefined)?.then;
+    } catch (error) {
+      return onRejected(error);
+    }
+    if (typeof then === 'function') Promise.resolve(answer).catch(onRejected);
   } catch {
     // A promise whose constructor cannot be read: nothing can be caught of it.
   }
