@@ -11,8 +11,6 @@ export type { OutboxLocks } from './outbox-page.js';
 export type { OutboxStore } from './outbox-store.js';
 export { createOutboxStats, type OutboxStats };
 
-const eventsOf = (entry: OutboxEntry): number => entry.call.data.events.length;
-
 /** The outbox of one delivery engine, or undefined where there is no store or no Web Locks. */
 export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: OutboxDeps): Outbox | undefined {
   const found = findStore(options.store, deps?.locks, options.name);
@@ -162,7 +160,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
           store.setItem(entry.key, value);
           entry.size = size;
           bytes += size;
-          if (admitted) stats.stored += eventsOf(entry);
+          if (admitted) stats.stored += entry.call.data.events.length;
           return entry.kept?.();
         }
       } catch (error) {
@@ -171,7 +169,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       }
     }
     // Counted before it is told, as delivery's drops are: a diag logger may read the count, or export again.
-    if (admitted) stats.notStored[full ? 'full' : 'store_error'] += eventsOf(entry);
+    if (admitted) stats.notStored[full ? 'full' : 'store_error'] += entry.call.data.events.length;
     if (full) say(`call '${entry.call.eventName}' not stored: over maxBytes ${maxBytes} or the quota`, 'notStored.full');
   }
 
@@ -194,7 +192,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
         from.add(id);
       } else if (erase(key, size)) {
         const counter = stored ? 'expired' : 'unreadable';
-        stats[counter] += stored ? eventsOf(stored) : 1;
+        stats[counter] += stored ? stored.call.data.events.length : 1;
+
         say(stored ? `call '${stored.call.eventName}' removed unsent: older than ${maxAgeMillis} ms` : `${key} removed: unreadable`, counter);
       }
     }
