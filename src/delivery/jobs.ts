@@ -32,9 +32,6 @@ type Link = Pick<Job, 'seq' | 'behind'>;
 
 export type JobTable = ReturnType<typeof createJobTable>;
 
-/** Admission order. */
-const bySeq = (a: Job, b: Job): number => a.seq - b.seq;
-
 /**
  * The jobs not at the host, each in one place, each place in admission order. The waiting jobs
  * are a list linked by `behind`, so that taking the first costs the same however many wait.
@@ -59,8 +56,8 @@ export function createJobTable() {
       if (test(job)) {
         before.behind = job.behind;
         job.behind = undefined;
-        taken.push(job);
         waiting--;
+        taken.push(job);
       } else before = job;
     }
     last = before;
@@ -73,24 +70,25 @@ export function createJobTable() {
       return waiting;
     },
     take,
-    /** Puts `job` in `retrying` when `due` is given, else to wait, in its rank among the others. */
+    /** Puts `job` to wait, or in `retrying` when `due` is given, in its rank among the others. */
     put(job: Job, due?: number): void {
-      if (due !== undefined) {
-        job.due = due;
-        soonest = Math.min(soonest, due);
-        // In rank order, found from the end: calls mostly fail in the order they went, and a burst of failures stays linear.
-        let at = retrying.length;
-        while (at > 0 && retrying[at - 1]!.seq > job.seq) at--;
-        retrying.splice(at, 0, job);
+      if (due === undefined) {
+        waiting++;
+        // Last, as most jobs come; else, coming back, before the first newer one.
+        let before = last.seq < job.seq ? last : head;
+        while (before.behind && before.behind.seq < job.seq) before = before.behind;
+        job.behind = before.behind;
+        before.behind = job;
+        if (!job.behind) last = job;
         return;
       }
-      waiting++;
-      // Last, as most jobs come; else, coming back, before the first newer one.
-      let before = last.seq < job.seq ? last : head;
-      while (before.behind && before.behind.seq < job.seq) before = before.behind;
-      job.behind = before.behind;
-      before.behind = job;
-      if (!job.behind) last = job;
+      job.due = due;
+      soonest = Math.min(soonest, due);
+      // In rank order, found from the end: calls mostly fail in the order they went, and a burst of failures stays linear.
+      let at = retrying.length;
+      while (at > 0 && retrying[at - 1]!.seq > job.seq) at--;
+      retrying.splice(at, 0, job);
+
     },
     /** Takes the oldest job that may go now, on `clock`: a retrying one that is due, or a waiting one once CIF is `ready`. */
     next(ready: boolean, clock: () => number): Job | undefined {
@@ -108,9 +106,9 @@ export function createJobTable() {
       const job = ready ? head.behind : undefined;
       if (!job || (i >= 0 && retrying[i]!.seq < job.seq)) return i < 0 ? undefined : retrying.splice(i, 1)[0];
       head.behind = job.behind;
-      if (last === job) last = head;
       job.behind = undefined;
       waiting--;
+      if (last === job) last = head;
       return job;
     },
     nextDue,
@@ -122,7 +120,8 @@ export function createJobTable() {
     },
     /** Takes every job, and `more`, oldest first. */
     takeAll(more: Job[]): Job[] {
-      return [...take(), ...retrying.splice(0), ...more].sort(bySeq);
+      // In admission order.
+      return [...take(), ...retrying.splice(0), ...more].sort((a, b) => a.seq - b.seq);
     },
   };
 }
