@@ -145,7 +145,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     // CIF is known to work after all: what waited for it in vain goes now, as the queue has room, rather than with a later page.
     while (late.length > 0 && readiness.trusted() && !closing && stats.kpiEventsPending - replaying < maxQueueSize) {
       const job = late.shift()!;
-      trace(job, 'goes again: CIF is ready');
+      log('debug', `call '${job.call.eventName}' goes again: CIF is ready`);
       stats.kpiEventsKept -= job.events;
       // Its call is still in the store, where it was kept, and its batch was told then.
       count(job, 1);
@@ -230,7 +230,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
         waitAgain(job, error);
       } else {
         const millis = backoffMillis(job.attempts, retry, options.random);
-        trace(job, `failed (${error.message}); retry ${job.attempts} in ${millis} ms`);
+        log('debug', `call '${job.call.eventName}' failed (${error.message}); retry ${job.attempts} in ${millis} ms`);
         jobs.put(job, clock() + millis);
         schedule(job.due);
       }
@@ -242,7 +242,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   function waitAgain(job: Job, error: Error): true {
     jobs.put(job);
     if (job.readyBy < (readyWaitAt ?? -Infinity)) readyWaitAt = undefined;
-    trace(job, `failed before CIFInitDone (${error.message}); waiting for CIF again`);
+    log('debug', `call '${job.call.eventName}' failed before CIFInitDone (${error.message}); waiting for CIF again`);
     return true;
   }
 
@@ -274,7 +274,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
         late.push(job);
         lateEvents += events;
       }
-      trace(job, `kept in the outbox for a later page: ${error.message}`);
+      log('debug', `call '${job.call.eventName}' kept in the outbox for a later page: ${error.message}`);
       // A page that shuts down keeps what still waits, as it should; any other reason (no CIF in time) is warned about once.
       if (reason !== 'after_shutdown' && !keptTold) {
         keptTold = true;
@@ -288,15 +288,10 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       // exports again as it is told is not warned again. Each reason is warned about once, at its first drop.
       const first = !stats.dropped[reason!];
       stats.dropped[reason!] += events;
-      trace(job, `given up as ${reason}: ${error.message}`);
+      log('debug', `call '${job.call.eventName}' given up as ${reason}: ${error.message}`);
       if (first) log('warn', `KPI events dropped: ${error.message}. Counted in getStats().dropped.${reason}; shown once.`);
     }
     job.batch(error);
-  }
-
-  /** The debug line of one call. */
-  function trace(job: Job, what: string): void {
-    log('debug', `call '${job.call.eventName}' ${what}`);
   }
 
   /** Settles every call not yet settled, oldest first, and lets go of every slot. */
