@@ -37,17 +37,17 @@ export function createBatches() {
       let resolve!: (report: DeliveryReport) => void;
       const done = new Promise<DeliveryReport>((r) => (resolve = r));
       if (calls === 0) resolve(report);
-      else {
-        open.add(done);
-        void done.then(() => open.delete(done));
-      }
+      else open.add(done);
       const count: Batch = (error) => {
         if (error) {
           report.failed++;
           if (errors.length < 3 && !errors.some((e) => e.message === error.message)) errors.push(error);
         }
-        // The last call resolves the batch.
-        if (--pending === 0) resolve(report);
+        // The last call closes the batch and resolves it.
+        if (--pending === 0) {
+          open.delete(done);
+          resolve(report);
+        }
       };
       return [count, done];
     },
@@ -67,11 +67,9 @@ export function createBatches() {
           // Waits for the calls alone.
         }
       });
-      try {
-        await Promise.race([until, timeUp]);
-      } finally {
-        stopTimer(keepAlive);
-      }
+      // Neither promise rejects, so the timer is stopped once either resolves.
+      await Promise.race([until, timeUp]);
+      stopTimer(keepAlive);
     },
   };
 }
