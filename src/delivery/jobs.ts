@@ -88,7 +88,6 @@ export function createJobTable() {
       let at = retrying.length;
       while (at > 0 && retrying[at - 1]!.seq > job.seq) at--;
       retrying.splice(at, 0, job);
-
     },
     /** Takes the oldest job that may go now, on `clock`: a retrying one that is due, or a waiting one once CIF is `ready`. */
     next(ready: boolean, clock: () => number): Job | undefined {

@@ -193,7 +193,6 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       } else if (erase(key, size)) {
         const counter = stored ? 'expired' : 'unreadable';
         stats[counter] += stored ? stored.call.data.events.length : 1;
-
         say(stored ? `call '${stored.call.eventName}' removed unsent: older than ${maxAgeMillis} ms` : `${key} removed: unreadable`, counter);
       }
     }
