@@ -173,7 +173,11 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       noTimer = undefined;
     }
     gauges();
-    if (!(admitted + slots.length)) stop();
+    // No call and no slot left: nothing to time.
+    if (!(admitted + slots.length)) {
+      stopTimer(timer);
+      timerAt = Infinity;
+    }
   }
 
   /** Hands a call to the host; true when it went back to wait for CIF instead. */
@@ -241,7 +245,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** A call the library failed, or found missing, before it was confirmed waits for CIF again. */
   function waitAgain(job: Job, error: Error): true {
     jobs.put(job);
-    if (job.readyBy < (readyWaitAt ?? -Infinity)) readyWaitAt = undefined;
+    if (readyWaitAt !== undefined && job.readyBy < readyWaitAt) readyWaitAt = undefined;
     log('debug', `call '${job.call.eventName}' failed before CIFInitDone (${error.message}); waiting for CIF again`);
     return true;
   }
@@ -307,18 +311,14 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     readyWaitAt = undefined;
   }
 
-  function stop(): void {
-    stopTimer(timer);
-    timerAt = Infinity;
-  }
-
   /**
    * Makes the timer fire by `at` (monotonic millis); when the page's `setTimeout` throws, or calls back before it
    * returns (which keeps no deadline), sets `noTimer`.
    */
   function schedule(at: number): void {
     if (at >= timerAt) return;
-    stop();
+    stopTimer(timer);
+    timerAt = Infinity;
     // Whether setTimeout returned: false when it called back first.
     let returned: boolean | undefined;
     try {
@@ -360,8 +360,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       if (readiness.current() !== 'ready') notReady((job) => job.readyBy <= now, present && now);
     }
     pump();
-    // The timer fired, so it is set again for the earliest deadline left.
-    schedule(Math.min(jobs.nextDue(now), readyWaitAt ?? Infinity));
+    // The timer fired, so it is set again, deadline by deadline, for the earliest left.
+    schedule(jobs.nextDue(now));
+    if (readyWaitAt !== undefined) schedule(readyWaitAt);
     for (const slot of slots) schedule(slot.until);
     if (noTimer) pump();
   }
