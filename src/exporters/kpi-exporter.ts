@@ -1,4 +1,4 @@
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ExportResult } from '@opentelemetry/core';
 import { createSharedDelivery } from '../delivery/cif-delivery.js';
 import { summarize } from '../delivery/report.js';
 import { CifShutdownError } from '../errors.js';
@@ -123,10 +123,10 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
   }
 }
 
-/** Tells the SDK the export succeeded, or failed with `error`. */
+/** Tells the SDK the export succeeded, or failed with `error`, by `ExportResultCode`'s numbers: 0 SUCCESS, 1 FAILED (core 2.x and 3.x). */
 function report(resultCallback: (result: ExportResult) => void, error?: Error): void {
   try {
-    resultCallback(error ? { code: ExportResultCode.FAILED, error } : { code: ExportResultCode.SUCCESS });
+    resultCallback(error ? { code: 1, error } : { code: 0 });
   } catch (error) {
     log('error', 'export result callback threw', error);
   }
