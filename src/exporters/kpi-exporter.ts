@@ -15,10 +15,6 @@ export interface Source<S, O extends NormalizedOptions<S, unknown>, M> extends S
   readonly warnings: Readonly<Record<string, string>>;
 }
 
-const WARNINGS: Readonly<Record<string, string>> = {
-  'droppedFields.unserializable_value': 'A field was left out: its value cannot be read or written as JSON.',
-};
-
 /**
  * What every CIF exporter does around its source's mapping: hands the calls to its delivery,
  * reports once per export, shuts down, counts and warns. `S` is the source item, `T` the stats
@@ -41,9 +37,12 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
     delivery.users++;
     if (engine.isClosed) log('warn', `${name}: its CifDelivery is shut down, so every export is refused (dropped.after_shutdown).`);
     // Each counter of drops and cuts warns once per exporter when it moves, with its message: from
-    // these tables, from the mapping for what only it can detail (before it is looked for here),
+    // this table and the source's, from the mapping for what only it can detail (before it is looked for here),
     // and one for every `truncated.*` counter. Later moves are told again at DEBUG.
-    const warnings: Record<string, string> = { ...WARNINGS, ...source.warnings };
+    const warnings: Record<string, string> = {
+      'droppedFields.unserializable_value': 'A field was left out: its value cannot be read or written as JSON.',
+      ...source.warnings,
+    };
     const warned: Record<string, true> = {};
     // Each counter as the last look after an export left it; a warning from the mapping sets it to
     // Infinity, so that the look after this export does not warn of it again.
@@ -54,10 +53,6 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
       warned[counter] = true;
       counts[counter] = Infinity;
       log(again ? 'debug' : 'warn', `${message} Counted in getStats().${counter}${again ? '' : '; shown once'}.`);
-    };
-    const moved = (counter: string, count: number): void => {
-      if (count > (counts[counter] ?? 0)) warn(counter);
-      counts[counter] = count;
     };
 
     this.run = {
@@ -72,7 +67,13 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
         // Own keys only: a page's library may add enumerable keys to Object.prototype.
         for (const [group, counters] of Object.entries(stats) as [string, number | Record<string, number>][]) {
           // Groups of counters; the counters on their own (spansSeen, callbackErrors) warn from the mapping or not at all.
-          if (typeof counters === 'object') for (const [reason, count] of Object.entries(counters)) moved(`${group}.${reason}`, count);
+          if (typeof counters === 'object') {
+            for (const [reason, count] of Object.entries(counters)) {
+              const counter = `${group}.${reason}`;
+              if (count > (counts[counter] ?? 0)) warn(counter);
+              counts[counter] = count;
+            }
+          }
         }
         if (closing || engine.isClosed) {
           const error = new CifShutdownError(`${closing ? name : 'its CifDelivery'} is shut down`);
