@@ -161,7 +161,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
         target = on as EventTargetLike;
         on.addEventListener(CIF_INIT_DONE_EVENT, onInitDone);
       } else if (!pageCifClient()) {
-        log('warn', 'No window, so no CIFInitDone: pass a `client` option');
+        log('warn', 'No window, so no CIFInitDone: pass a `client` or `ready` option');
       }
     } catch (error) {
       // A sandboxed or hardened page: the global is still looked for at the first call and when a wait runs out.

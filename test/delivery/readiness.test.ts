@@ -249,7 +249,7 @@ describe('CifReadiness', () => {
     try {
       createReadiness({ kind: 'page', target: {} }, () => {});
       expect(messages).to.have.length(1);
-      expect(messages[0]).to.match(/^opentelemetry-exporter-cif No window, so no CIFInitDone: pass a `client` option$/);
+      expect(messages[0]).to.match(/^opentelemetry-exporter-cif No window, so no CIFInitDone: pass a `client` or `ready` option$/);
       installCif();
       createReadiness({ kind: 'page', target: {} }, () => {});
       createReadiness({ kind: 'page', target: windowLike() }, () => {});
@@ -271,7 +271,7 @@ describe('CifReadiness', () => {
       } finally {
         diag.disable();
       }
-      expect(messages).to.deep.equal(['opentelemetry-exporter-cif No window, so no CIFInitDone: pass a `client` option']);
+      expect(messages).to.deep.equal(['opentelemetry-exporter-cif No window, so no CIFInitDone: pass a `client` or `ready` option']);
     }),
   );
 
