@@ -15,11 +15,16 @@ const CIF_SESSION_KEY = createContextKey(`${NAMESPACE} session`);
  * @example const ctx = setCifSession(context.active(), { conversationId, providerSessionId });
  */
 export function setCifSession(ctx: Context, session: CifSession): Context {
+  return merge(ctx, session, 'setCifSession:');
+}
+
+/** `setCifSession`, its warnings starting with `owner`: the function the widget called. */
+function merge(ctx: Context, session: CifSession, owner: string): Context {
   // No session at all changes nothing: not even an empty session, which CifSampler would take as a CIF session.
   if (session === undefined) return ctx;
   // What is left out is not taken from the enclosing session either: its KPI events are counted, never sent with another call's id.
   // So a session that is no object keeps none of the enclosing ids.
-  const merged: CifSession = { ...(isRecord(session) && getCifSession(ctx)), ...normalizeSession(session, check('setCifSession:'), ' It is left out.') };
+  const merged: CifSession = { ...(isRecord(session) && getCifSession(ctx)), ...normalizeSession(session, check(owner), ' It is left out.') };
   // Copied through JSON, which drops the fields left out: they hold undefined.
   return ctx.setValue(CIF_SESSION_KEY, Object.freeze(JSON.parse(JSON.stringify(merged)) as CifSession));
 }
@@ -44,5 +49,5 @@ export function withCifSession<A extends unknown[], F extends (...args: A) => Re
   thisArg?: ThisParameterType<F>,
   ...args: A
 ): ReturnType<F> {
-  return context.with(setCifSession(context.active(), session), fn, thisArg, ...args);
+  return context.with(merge(context.active(), session, 'withCifSession:'), fn, thisArg, ...args);
 }

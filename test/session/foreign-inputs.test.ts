@@ -1,6 +1,6 @@
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { expect } from 'chai';
-import { CifSessionSpanProcessor, getCifSession, setCifSession, type CifSession, type CifStartingSpan } from '../../src/index.js';
+import { CifSessionSpanProcessor, getCifSession, setCifSession, withCifSession, type CifSession, type CifStartingSpan } from '../../src/index.js';
 import { CifSessionLogRecordProcessor, type CifEmittingLogRecord } from '../../src/logs.js';
 import type { normalizeSession } from '../../src/options.js';
 import { check } from '../../src/validate.js';
@@ -32,6 +32,15 @@ describe('the session helpers, given what other SDKs and CIF make', () => {
     expect(getCifSession(setCifSession(ROOT_CONTEXT, fromGetSession as unknown as CifSession))).to.deep.equal({});
     // At WARN, or at DEBUG once another test warned of the field.
     expect(lines.map((line) => line.replace(/^(warn|debug) /, ''))).to.deep.equal(['setCifSession: `session` must be a plain object (got [object Map]). It is left out.']);
+  });
+
+  it('names withCifSession in the warnings of a session given to it, as the function the widget called', () => {
+    const lines = captureLevels();
+    withCifSession({ ...CALL, participantId: 7 } as unknown as CifSession, () => {});
+    // At WARN, or at DEBUG once another test warned of the field.
+    expect(lines.map((line) => line.replace(/^(warn|debug) /, ''))).to.deep.equal([
+      'withCifSession: `session.participantId` must be a string of at most 100 characters (got 7). It is left out.',
+    ]);
   });
 
   it('warns of a field left out once per page, then at DEBUG, as a page sets its sessions at every call', async () => {
