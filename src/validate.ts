@@ -9,7 +9,10 @@ export interface OptionTable {
   readonly [name: string]: Rule | ((value: never, c: Check) => unknown);
 }
 
-/** Checks the options of one constructor; every message starts with `owner`, such as `CifDelivery: option`. */
+/**
+ * Checks the options of one constructor; every message starts with `owner`, such as `CifDelivery: option`,
+ * and names the option; the option `''` is the options object itself (`CifDelivery: options must be ...`).
+ */
 export interface Check {
   /** Throws a `TypeError` that says what the option must be; with `cause`, that error's cause. */
   fail(option: string, must: string, value: unknown, cause?: { cause: unknown }): never;
@@ -88,7 +91,7 @@ export function shown(value: unknown): string {
 
 export function check(owner: string): Check {
   const fail = (option: string, must: string, value: unknown, cause?: { cause: unknown }): never => {
-    throw new TypeError(`${owner} \`${option}\` ${must} (got ${typeof value === 'string' ? `'${value.slice(0, 120)}'` : shown(value)}).`, cause);
+    throw new TypeError(`${option ? `${owner} \`${option}\`` : `${owner}s`} ${must} (got ${typeof value === 'string' ? `'${value.slice(0, 120)}'` : shown(value)}).`, cause);
   };
   const object: Check['object'] = (option, value) => {
     if (!isRecord(value)) fail(option, 'must be a plain object', value);
@@ -107,14 +110,14 @@ export function check(owner: string): Check {
     read,
     known(value, names, prefix, elsewhere = []) {
       // A misspelt option would otherwise silently leave its default in place.
-      for (const key of read(prefix.slice(0, -1) || 'options', () => Object.keys(value))) {
+      for (const key of read(prefix.slice(0, -1), () => Object.keys(value))) {
         if (!names.includes(key)) {
           log('warn', `${owner} \`${prefix}${key}\` is ${elsewhere.includes(key) ? 'an option of the exporters' : 'unknown'} and ignored.`);
         }
       }
     },
     options(table, value = {}, prefix = '', elsewhere) {
-      object(prefix.slice(0, -1) || 'options', value);
+      object(prefix.slice(0, -1), value);
       const names = Object.keys(table);
       // No prototype: an option left out without a default reads as undefined, whatever a page library adds to Object.prototype.
       const normalized = Object.create(null) as Record<string, unknown>;

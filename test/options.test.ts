@@ -112,8 +112,8 @@ describe('options', () => {
   const bad: Array<[string, CifSpanExporterOptions, RegExp]> = [
     ['a client without logAnalyticsEvent', { client: {} as never }, /`client` must have a logAnalyticsEvent/],
     ['maxEventsPerCall of 0', { maxEventsPerCall: 0 }, /^CifSpanExporter: option `maxEventsPerCall` must be a whole number of at least 1 \(got 0\)\.$/],
-    ['options that are not an object', 42 as never, /`options` must be a plain object \(got 42\)/],
-    ['null options', null as never, /`options` must be a plain object \(got null\)/],
+    ['options that are not an object', 42 as never, /^CifSpanExporter: options must be a plain object \(got 42\)\.$/],
+    ['null options', null as never, /^CifSpanExporter: options must be a plain object \(got null\)\.$/],
     ['a null client', { client: null as never }, /`client` must have a logAnalyticsEvent method \(got null\)/],
     ['a null ready', { ready: null as never }, /`ready` must be a Promise \(got null\)/],
     ['a null dataFormat', { dataFormat: null as never }, /`dataFormat` must be 'object' or 'json' \(got null\)/],
@@ -170,7 +170,7 @@ describe('options', () => {
   const keysThrow = new Proxy({}, { ownKeys: () => { throw new Error('page bug'); } });
   const unreadable: Array<[string, () => unknown, string]> = [
     ['exporter options whose getters throw', () => new CifSpanExporter(getterThrows), 'CifSpanExporter: option `delivery` cannot be read (got Error: page bug).'],
-    ['exporter options whose keys cannot be listed', () => new CifSpanExporter(keysThrow), 'CifSpanExporter: option `options` cannot be read (got Error: page bug).'],
+    ['exporter options whose keys cannot be listed', () => new CifSpanExporter(keysThrow), 'CifSpanExporter: options cannot be read (got Error: page bug).'],
     ['a retry whose getters throw', () => new CifSpanExporter({ retry: getterThrows }), 'CifSpanExporter: option `retry.maxAttempts` cannot be read (got Error: page bug).'],
     ['an outbox whose keys cannot be listed', () => new CifSpanExporter({ outbox: keysThrow }), 'CifSpanExporter: option `outbox` cannot be read (got Error: page bug).'],
     ['a client whose getters throw', () => new CifSpanExporter({ client: getterThrows as never }), 'CifSpanExporter: option `client` cannot be read (got Error: page bug).'],
@@ -186,8 +186,8 @@ describe('options', () => {
   );
 
   const arrays: Array<[string, () => unknown, string]> = [
-    ['exporter options', () => new CifSpanExporter([] as never), 'CifSpanExporter: option `options` must be a plain object'],
-    ['CifDelivery options', () => new CifDelivery([] as never), 'CifDelivery: option `options` must be a plain object'],
+    ['exporter options', () => new CifSpanExporter([] as never), 'CifSpanExporter: options must be a plain object'],
+    ['CifDelivery options', () => new CifDelivery([] as never), 'CifDelivery: options must be a plain object'],
     ['retry', () => new CifSpanExporter({ retry: [] as never }), 'CifSpanExporter: option `retry` must be a plain object'],
     ['outbox', () => new CifSpanExporter({ outbox: [] as never }), 'CifSpanExporter: option `outbox` must be false or an object'],
     ['session', () => new CifSpanExporter({ session: [] as never }), 'CifSpanExporter: option `session` must be a plain object'],
@@ -229,7 +229,7 @@ describe('options', () => {
         'opentelemetry-exporter-cif CifDelivery: option `maxQueueSzie` is unknown and ignored.',
       ]);
       expect(() => new CifDelivery({ maxQueueSize: 0 })).to.throw(TypeError, /^CifDelivery: option `maxQueueSize` must be a whole number of at least 1 \(got 0\)\.$/);
-      expect(() => new CifDelivery(42 as never)).to.throw(TypeError, /^CifDelivery: option `options` must be a plain object \(got 42\)\.$/);
+      expect(() => new CifDelivery(42 as never)).to.throw(TypeError, /^CifDelivery: options must be a plain object \(got 42\)\.$/);
     } finally {
       diag.disable();
     }

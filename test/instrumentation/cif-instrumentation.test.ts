@@ -1456,8 +1456,8 @@ describe('CifInstrumentation', () => {
       { config: { enabled: 'yes' }, message: "CifInstrumentation: option `enabled` must be true or false (got 'yes')." },
       { config: { correlationId: 1 }, message: 'CifInstrumentation: option `correlationId` must be true or false (got 1).' },
       { config: { target: 'window' }, message: "CifInstrumentation: option `target` must be an object such as window (got 'window')." },
-      { config: null, message: 'CifInstrumentation: option `options` must be a plain object (got null).' },
-      { config: 'on', message: "CifInstrumentation: option `options` must be a plain object (got 'on')." },
+      { config: null, message: 'CifInstrumentation: options must be a plain object (got null).' },
+      { config: 'on', message: "CifInstrumentation: options must be a plain object (got 'on')." },
       { config: { target: null }, message: 'CifInstrumentation: option `target` must be an object such as window (got null).' },
       { config: { enabled: [] }, message: 'CifInstrumentation: option `enabled` must be true or false (got []).' },
       { config: { correlationId: Object.create(null) as object }, message: 'CifInstrumentation: option `correlationId` must be true or false (got object).' },
@@ -1471,7 +1471,7 @@ describe('CifInstrumentation', () => {
       {
         what: 'whose keys cannot be listed',
         config: () => new Proxy({}, { ownKeys: () => { throw new Error('no keys'); } }),
-        message: 'CifInstrumentation: option `options` cannot be read (got Error: no keys).',
+        message: 'CifInstrumentation: options cannot be read (got Error: no keys).',
       },
       {
         what: 'whose target getter throws',

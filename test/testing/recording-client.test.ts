@@ -61,7 +61,7 @@ describe('RecordingCifClient', () => {
   it('throws a TypeError when answer is neither a string nor a function, or the options are no object', () => {
     expect(() => new RecordingCifClient({ answer: 42 as never })).to.throw(TypeError, 'RecordingCifClient: option `answer` must be a string or a function (got 42).');
     for (const [options, shown] of [[5, '5'], ['ok', "'ok'"], [[], '[]']] as const) {
-      expect(() => new RecordingCifClient(options as never)).to.throw(TypeError, `RecordingCifClient: option \`options\` must be a plain object (got ${shown}).`);
+      expect(() => new RecordingCifClient(options as never)).to.throw(TypeError, `RecordingCifClient: options must be a plain object (got ${shown}).`);
     }
   });
 
