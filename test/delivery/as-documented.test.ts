@@ -1,0 +1,248 @@
+// What docs/delivery.md says of delivery, as it is worded, each through the
+// real OpenTelemetry trace and logs SDKs. The doc line each test checks is quoted in its comment.
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import { diag } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import { CifDelivery, CifSpanExporter } from '../../src/index.js';
+import { CifLogRecordExporter } from '../../src/logs.js';
+import { RecordingCifClient } from '../../src/testing/index.js';
+import { captureDiag } from '../helpers/diag.js';
+import { expectBalanced, hangs, installCifWithoutInitDone, removePageCif } from '../helpers/fake-client.js';
+import { useFakeClock } from '../helpers/pipelines.js';
+import { shutDownDeliveryAfterTest } from '../helpers/shut-down-delivery.js';
+import { IDENTITY } from '../helpers/spans.js';
+
+/** A tracer whose spans `exporter` gets as each ends; the provider goes to `closeables`. */
+function tracerFor(exporter: CifSpanExporter, closeables: Array<{ shutdown(): Promise<unknown> }>) {
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  closeables.push(provider);
+  return provider.getTracer('softphone');
+}
+
+describe('the delivery options of a shared CifDelivery', () => {
+  // "The delivery options (`client`, `ready`, `readyTimeoutMillis`, `timeoutMillis`, `retry`,
+  // `maxConcurrentCalls`, `maxQueueSize`, `dataFormat`, `outbox`) then belong to the `CifDelivery`;
+  // giving one of them to an exporter beside `delivery` throws a `TypeError`."
+  const given: Array<[string, unknown]> = [
+    ['client', new RecordingCifClient()],
+    ['ready', Promise.resolve()],
+    ['readyTimeoutMillis', 1_000],
+    ['timeoutMillis', 1_000],
+    ['retry', { maxAttempts: 1 }],
+    ['maxConcurrentCalls', 2],
+    ['maxQueueSize', 10],
+    ['dataFormat', 'json'],
+    ['outbox', false],
+  ];
+  const exporters = [
+    ['CifSpanExporter', (options: object) => new CifSpanExporter(options)],
+    ['CifLogRecordExporter', (options: object) => new CifLogRecordExporter(options)],
+  ] as const;
+  for (const [exporter, make] of exporters) {
+    it(`makes ${exporter} throw a TypeError naming each of the nine delivery options given beside a delivery`, () => {
+      const delivery = shutDownDeliveryAfterTest(new CifDelivery({ client: new RecordingCifClient(), outbox: false }));
+      const thrown = given.map(([name, value]) => {
+        try {
+          make({ delivery, [name]: value });
+          return `${name}: no error`;
+        } catch (error) {
+          return `${name}: ${(error as Error).name} ${/`(\w+)` belongs to the CifDelivery passed as `delivery`/.exec((error as Error).message)?.[1] ?? (error as Error).message}`;
+        }
+      });
+      expect(thrown).to.deep.equal(given.map(([name]) => `${name}: TypeError ${name}`));
+    });
+  }
+});
+
+describe('CifSpanExporter without a window, as in Node', () => {
+  // "Without a `window` (Node, workers) no event can come: the exporter warns once at construction
+  // when it has neither `client` nor `ready` and finds no `Microsoft.CIFramework`."
+  const WARNING = 'opentelemetry-exporter-cif No window, so no CIFInitDone: pass a `client` or `ready` option';
+  let messages: string[];
+  beforeEach(() => {
+    messages = captureDiag();
+  });
+  afterEach(() => {
+    removePageCif();
+    diag.disable();
+  });
+
+  it('warns once, at construction, when it has neither client nor ready and the page has no Microsoft.CIFramework', async () => {
+    expect((globalThis as { addEventListener?: unknown }).addEventListener).to.equal(undefined);
+    const exporter = new CifSpanExporter({ outbox: false, readyTimeoutMillis: 0 });
+    expect(messages).to.deep.equal([WARNING]);
+    await exporter.shutdown();
+    expect(messages.filter((m) => m === WARNING)).to.have.length(1);
+  });
+
+  const quiet: Array<[string, () => CifSpanExporter]> = [
+    ['a client', () => new CifSpanExporter({ outbox: false, client: new RecordingCifClient() })],
+    ['a ready promise', () => new CifSpanExporter({ outbox: false, ready: Promise.resolve() })],
+    [
+      'Microsoft.CIFramework on the page',
+      () => {
+        installCifWithoutInitDone(new RecordingCifClient());
+        return new CifSpanExporter({ outbox: false });
+      },
+    ],
+  ];
+  for (const [what, make] of quiet) {
+    it(`does not warn of the missing window when it has ${what}`, async () => {
+      const exporter = make();
+      await exporter.shutdown();
+      expect(messages.filter((m) => m.includes('No window'))).to.deep.equal([]);
+    });
+  }
+});
+
+describe('CifSpanExporter with a host that rejects a call of several KPI events', () => {
+  const time = useFakeClock(() => diag.disable());
+
+  it('counts every KPI event of the failed call under dropped.host_error, and the call once in callsFailed', async () => {
+    // "Every KPI event of a failed call is counted (more than one with `maxEventsPerCall` above 1)."
+    const host = new RecordingCifClient({ answer: () => Promise.reject(new Error('Provider not active')) });
+    const exporter = new CifSpanExporter({ client: host, outbox: false, maxEventsPerCall: 3, retry: { maxAttempts: 1 }, eventName: () => 'KpiEvents' });
+    time.closeables.push(exporter);
+    const memory = new InMemorySpanExporter();
+    const span = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] }).getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+    for (const name of ['CallAccepted', 'CallHold', 'CallEnded']) span.addEvent(name);
+    span.end();
+    const results: ExportResult[] = [];
+    exporter.export(memory.getFinishedSpans(), (r) => results.push(r));
+    await time.clock.tickAsync(0);
+    expect(host.calls).to.have.length(1);
+    expect(results.map((r) => [r.code, r.error?.message])).to.deep.equal([[ExportResultCode.FAILED, '1 of 1 logAnalyticsEvent calls failed: Provider not active']]);
+    const stats = exporter.getStats();
+    expect(stats).to.include({ kpiEventsSent: 3, callsMade: 1, callsFailed: 1 });
+    expect(stats.dropped.host_error).to.equal(3);
+    expectBalanced(stats);
+  });
+});
+
+describe('two exporters sharing one CifDelivery', () => {
+  const time = useFakeClock(() => diag.disable());
+
+  it("shows in each exporter's getStats() its own mapping counters and the delivery's counters, which the two share", async () => {
+    // "Each exporter's `getStats()` shows its own mapping counters and the delivery's counters
+    // (`kpiEventsSent` to `callsAbandoned`, `kpiEventsKept`, `outbox`, and the delivery reasons of
+    // `dropped`), which the two share."
+    const host = new RecordingCifClient();
+    const delivery = new CifDelivery({ client: host, outbox: false });
+    const spanExporter = new CifSpanExporter({ delivery });
+    const logExporter = new CifLogRecordExporter({ delivery });
+    time.closeables.push(spanExporter, logExporter);
+    const tracer = tracerFor(spanExporter, time.closeables);
+    const lonely = tracer.startSpan('no ids', { attributes: { 'cif.kpi.reason': 'queue' } });
+    lonely.addEvent('Lost');
+    lonely.end();
+    const call = tracer.startSpan('call', { attributes: IDENTITY });
+    call.addEvent('CallAccepted');
+    call.end();
+    const loggers = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: logExporter })] });
+    time.closeables.push(loggers);
+    loggers.getLogger('softphone').emit({ eventName: 'ChatAccepted', attributes: { 'cif.conversation.id': 'conv-2', 'cif.provider_session.id': 'prov-2' } });
+    await time.clock.tickAsync(0);
+    const spans = spanExporter.getStats();
+    const logs = logExporter.getStats();
+    expect(host.calls.map((c) => c.eventName).sort()).to.deep.equal(['CallAccepted', 'ChatAccepted']);
+    // Their own: what each mapping saw and dropped.
+    expect([spans.spansSeen, spans.cifSpans, spans.dropped.missing_identity]).to.deep.equal([2, 2, 1]);
+    expect([logs.logRecordsSeen, logs.cifLogRecords, logs.dropped.missing_identity]).to.deep.equal([1, 1, 0]);
+    // Shared: the delivery's.
+    const shared = (stats: typeof spans | typeof logs) => ({
+      kpiEventsSent: stats.kpiEventsSent,
+      kpiEventsDelivered: stats.kpiEventsDelivered,
+      kpiEventsPending: stats.kpiEventsPending,
+      kpiEventsKept: stats.kpiEventsKept,
+      callsMade: stats.callsMade,
+      outbox: stats.outbox,
+      host_error: stats.dropped.host_error,
+    });
+    expect(shared(spans)).to.deep.equal(shared(logs));
+    expect(shared(spans)).to.include({ kpiEventsSent: 2, kpiEventsDelivered: 2, callsMade: 2 });
+  });
+
+  it('resolves the shutdown() of one exporter after timeoutMillis while its call hangs at the host, and the other keeps sending', async () => {
+    // "`shutdown()` of one exporter refuses that exporter's later exports and waits up to
+    // `timeoutMillis` for the delivery to flush, as `forceFlush()` does ...; the other keeps sending."
+    const host = new RecordingCifClient({ answer: (call) => (call.eventName === 'Hanging' ? hangs() : 'ok') });
+    const delivery = new CifDelivery({ client: host, outbox: false, timeoutMillis: 30_000 });
+    const spanExporter = new CifSpanExporter({ delivery });
+    const logExporter = new CifLogRecordExporter({ delivery });
+    time.closeables.push(spanExporter, logExporter);
+    const tracer = tracerFor(spanExporter, time.closeables);
+    const span = tracer.startSpan('call', { attributes: IDENTITY });
+    span.addEvent('Hanging');
+    span.end();
+    await time.clock.tickAsync(0);
+    let closed = false;
+    void spanExporter.shutdown().then(() => (closed = true));
+    await time.clock.tickAsync(29_999);
+    expect(closed).to.equal(false);
+    await time.clock.tickAsync(1);
+    expect(closed).to.equal(true);
+    const loggers = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: logExporter })] });
+    time.closeables.push(loggers);
+    loggers.getLogger('softphone').emit({ eventName: 'ChatAccepted', attributes: { 'cif.conversation.id': 'conv-2', 'cif.provider_session.id': 'prov-2' } });
+    await time.clock.tickAsync(0);
+    expect(host.calls.map((c) => c.eventName)).to.deep.equal(['Hanging', 'ChatAccepted']);
+    expect(logExporter.getStats()).to.include({ kpiEventsDelivered: 1, callsTimedOut: 1 });
+    expect(logExporter.getStats().dropped.after_shutdown).to.equal(0);
+  });
+});
+
+describe("CifSpanExporter on a page whose performance.now stands still", () => {
+  // "A `performance.now` the page replaced is the clock of every deadline: ... one that stands
+  // still or steps back holds deadlines until it passes them."
+  // "The waits of `forceFlush()` and `shutdown()` are `setTimeout` delays of their own, which end even
+  // where the page's `performance.now` stands still."
+  let clock: InstalledClock;
+  let reading: number;
+  const now = performance.now;
+  beforeEach(() => {
+    // The page's timers run; its performance.now is the page's own, which the test moves.
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 1_800_000_000_000 });
+    reading = 1_000;
+    performance.now = () => reading;
+  });
+  afterEach(async () => {
+    performance.now = now;
+    await clock.runAllAsync();
+    clock.uninstall();
+    diag.disable();
+  });
+
+  it("holds a call's timeout while performance.now stands still, and times the call out once the clock passes it", async () => {
+    const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: hangs }), outbox: false, timeoutMillis: 1_000 });
+    const span = tracerFor(exporter, []).startSpan('call', { attributes: IDENTITY });
+    span.addEvent('CallAccepted');
+    span.end();
+    await clock.tickAsync(10_000);
+    expect(exporter.getStats()).to.include({ callsInFlight: 1, callsTimedOut: 0 });
+    reading = 2_000;
+    await clock.tickAsync(1_000);
+    expect(exporter.getStats()).to.include({ callsInFlight: 0, callsTimedOut: 1 });
+    expect(exporter.getStats().dropped.timed_out).to.equal(1);
+    reading = 200_000;
+    await exporter.shutdown();
+  });
+
+  it('ends the wait of shutdown() after timeoutMillis of setTimeout while performance.now stands still, giving up the hanging call', async () => {
+    const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: hangs }), outbox: false, timeoutMillis: 1_000 });
+    const span = tracerFor(exporter, []).startSpan('call', { attributes: IDENTITY });
+    span.addEvent('CallAccepted');
+    span.end();
+    let closed = false;
+    const closing = exporter.shutdown().then(() => (closed = true));
+    await clock.tickAsync(999);
+    expect(closed, 'shutdown() resolved before timeoutMillis').to.equal(false);
+    await clock.tickAsync(1);
+    await closing;
+    // The call's own timeout is held by the clock that stands still: shutdown() gave it up.
+    expect(exporter.getStats()).to.include({ callsInFlight: 0, callsTimedOut: 0 });
+    expect(exporter.getStats().dropped.after_shutdown).to.equal(1);
+  });
+});
