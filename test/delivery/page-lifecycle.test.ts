@@ -1,8 +1,6 @@
 // What docs/page-lifecycle.md says, as it is worded, through the real
 // OpenTelemetry trace and logs SDKs: the pagehide listener it shows, and the outbox of two
 // deliveries under one name. The doc line each test checks is quoted in its comment.
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
-import { diag } from '@opentelemetry/api';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 // What a bundler resolves the batch processors to in a page: those that flush on page hide.
 import { BatchLogRecordProcessor as BrowserBatchLogRecordProcessor } from '@opentelemetry/sdk-logs/build/src/platform/browser/index.js';
@@ -15,6 +13,7 @@ import { CifLogRecordExporter } from '../../src/logs.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { expectBalanced, kpiNames } from '../helpers/fake-client.js';
 import { usePageDocument } from '../helpers/page-document.js';
+import { useFakeClock } from '../helpers/pipelines.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
 import { IDENTITY } from '../helpers/spans.js';
 import { createLockManager, MemoryStore } from '../helpers/web-storage.js';
@@ -83,21 +82,8 @@ describe('the outbox of two deliveries under one name on one page', () => {
   // `client` and `dataFormat`, once its own `ready` resolves, or removes it past its own
   // `maxAgeMillis`, counted in its own `getStats()`."
   const HOUR = 3_600_000;
-  let clock: InstalledClock;
-  const open: CifSpanExporter[] = [];
-  beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
-  });
-  afterEach(async () => {
-    try {
-      const closing = Promise.all(open.splice(0).map((exporter) => exporter.shutdown()));
-      await clock.runAllAsync();
-      await closing;
-    } finally {
-      clock.uninstall();
-      diag.disable();
-    }
-  });
+  const fake = useFakeClock();
+  const open = fake.closeables;
 
   function exporterOn(store: MemoryStore, locks: OutboxLocks, options: CifSpanExporterOptions, maxAgeMillis?: number): CifSpanExporter {
     const made = withPageGlobals({ navigator: { locks } }, () => new CifSpanExporter({ outbox: { store, name: 'widget', ...(maxAgeMillis && { maxAgeMillis }) }, ...options }));
@@ -113,24 +99,24 @@ describe('the outbox of two deliveries under one name on one page', () => {
       const first = manager.client();
       // CIF never comes on the first page: its call stays in the store.
       const before = exporterOn(store, first.locks, { client: new RecordingCifClient(), ready: new Promise<void>(() => {}) });
-      await clock.tickAsync(0);
+      await fake.clock.tickAsync(0);
       const memory = new InMemorySpanExporter();
       const span = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] }).getTracer('softphone').startSpan('call', { attributes: IDENTITY });
       span.addEvent('CallAccepted');
       span.end();
       before.export(memory.getFinishedSpans(), () => {});
-      await clock.tickAsync(0);
+      await fake.clock.tickAsync(0);
       expect(Object.keys(store.contents())).to.have.length(1);
       open.splice(open.indexOf(before), 1);
       first.crash();
 
       // The next page, two hours later: one delivery keeps calls for an hour, the other for the default 7 days.
-      clock.setSystemTime(Date.now() + 2 * HOUR);
+      fake.clock.setSystemTime(Date.now() + 2 * HOUR);
       const next = manager.client();
       const made = { short: { host: new RecordingCifClient(), maxAge: HOUR }, long: { host: new RecordingCifClient(), maxAge: undefined } };
       const order = claimsFirst === 'short' ? (['short', 'long'] as const) : (['long', 'short'] as const);
       const exporters = Object.fromEntries(order.map((which) => [which, exporterOn(store, next.locks, { client: made[which].host }, made[which].maxAge)])) as Record<'short' | 'long', CifSpanExporter>;
-      await clock.tickAsync(10);
+      await fake.clock.tickAsync(10);
       const took = (which: 'short' | 'long') => exporters[which].getStats().outbox.expired + exporters[which].getStats().outbox.replayed;
       const claimer = took('short') > 0 ? 'short' : 'long';
       const outcome = {

@@ -1,9 +1,15 @@
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { context, diag, propagation, trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { startBrowserSdk } from '@opentelemetry/browser-sdk';
 import { LoggerProvider, type LogRecordProcessor, type SdkLogRecord } from '@opentelemetry/sdk-logs';
 import { expect } from 'chai';
 import { captureDiag } from '../helpers/diag.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** A log record processor that keeps the event name of every record it is handed. */
 function recordingProcessor(names: unknown[]): LogRecordProcessor {
@@ -48,5 +54,29 @@ describe('OpenTelemetry browser SDK, as docs/instrumentation.md describes it', (
     } finally {
       await sdk.shutdown();
     }
+  });
+
+  it('depends on @opentelemetry/sdk-trace 2.x, not on sdk-trace-web, and on sdk-logs 0.222', () => {
+    const require = createRequire(import.meta.url);
+    const manifest = require('@opentelemetry/browser-sdk/package.json') as { version: string; dependencies: Record<string, string> };
+    expect(manifest.version).to.match(/^0\.4\./);
+    expect(manifest.dependencies['@opentelemetry/sdk-trace']).to.match(/^\^2\./);
+    expect(manifest.dependencies).not.to.have.property('@opentelemetry/sdk-trace-web');
+    expect(manifest.dependencies['@opentelemetry/sdk-logs']).to.match(/^\^0\.222\./);
+  });
+
+  it("sets a DiagConsoleLogger at 'INFO' when given no logLevel", () => {
+    // A process of its own: the SDK sets its logger once per page, and another test may have started it.
+    const page = [
+      "import { diag } from '@opentelemetry/api';",
+      "import { startBrowserSdk } from '@opentelemetry/browser-sdk';",
+      'const quiet = { onStart() {}, onEmit() {}, onEnd() {}, forceFlush: async () => {}, shutdown: async () => {} };',
+      "const sdk = startBrowserSdk({ serviceName: 'contoso-softphone', traces: { processors: [quiet] }, logs: { processors: [quiet] } });",
+      "diag.info('an info line');",
+      "diag.debug('a debug line');",
+      'await sdk.shutdown();',
+    ].join('\n');
+    const printed = execFileSync(process.execPath, ['--input-type=module', '-e', page], { cwd: ROOT, encoding: 'utf8' });
+    expect(printed.split('\n').filter(Boolean)).to.deep.equal(['an info line']);
   });
 });

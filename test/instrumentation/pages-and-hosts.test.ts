@@ -315,4 +315,31 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
       expect(received).to.deep.equal([[{ templateName: 't' }, traceIdToGuid(traceId)]]);
     });
   });
+
+  // docs/instrumentation.md
+  describe('as docs/instrumentation.md says', () => {
+    it('traces a library the page replaced without a new CIFInitDone from the next enable() on', async () => {
+      fake = installFakeCIFramework(target);
+      const instrumentation = register();
+      // The page puts a new library in place, and no CIFInitDone follows.
+      target.Microsoft = { CIFramework: { setPresence: () => Promise.resolve(true) } };
+      await target.Microsoft.CIFramework!['setPresence']!('Busy');
+      expect(names()).to.deep.equal([]);
+      instrumentation.enable();
+      await target.Microsoft.CIFramework!['setPresence']!('Away');
+      expect(names()).to.deep.equal(['CLIENT Microsoft.CIFramework/setPresence']);
+    });
+
+    it('holds twice a handler the host held itself before enable() and that is added again while enabled, itself and its wrapper', async () => {
+      fake = installFakeCIFramework(target);
+      let calls = 0;
+      const handler = () => void calls++;
+      await target.Microsoft!.CIFramework!['addHandler']!('onmodechanged', handler);
+      register();
+      await target.Microsoft!.CIFramework!['addHandler']!('onmodechanged', handler);
+      await fake.fireEvent('onmodechanged', 1);
+      expect(calls).to.equal(2);
+      expect(names().filter((name) => name === 'INTERNAL Microsoft.CIFramework onmodechanged')).to.have.length(1);
+    });
+  });
 });

@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { build } from 'esbuild';
 import ts from 'typescript';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,5 +32,19 @@ describe('the language level docs/browser.md names', function () {
   it('uses nothing past ES2020 in /instrumentation but WeakRef, of ES2021, and the cause of an error', () => {
     expect(errorsAgainst(['lib.es2020.d.ts', 'lib.es2021.weakref.d.ts', ERROR_CAUSE], ['src/instrumentation.ts'])).to.deep.equal([]);
     expect(errorsAgainst(['lib.es2020.d.ts', ERROR_CAUSE], ['src/instrumentation.ts']).filter((error) => !/'WeakRef'/.test(error))).to.deep.equal([]);
+  });
+});
+
+// docs/instrumentation.md: the subpath is apart from the main entry, and needs no @opentelemetry/instrumentation.
+describe('what each entry bundles', () => {
+  it('bundles /instrumentation without @opentelemetry/instrumentation, and the main entry without the instrumentation', async () => {
+    const inputs = async (entry: string) => {
+      const { metafile } = await build({ entryPoints: [join(ROOT, entry)], bundle: true, write: false, metafile: true, format: 'esm', platform: 'browser', logLevel: 'silent' });
+      return Object.keys(metafile.inputs);
+    };
+    const instrumentation = await inputs('src/instrumentation.ts');
+    expect(instrumentation.filter((path) => path.includes('node_modules/@opentelemetry/instrumentation/'))).to.deep.equal([]);
+    expect(instrumentation).to.include('src/instrumentation/cif-instrumentation.ts');
+    expect((await inputs('src/index.ts')).filter((path) => path.startsWith('src/instrumentation'))).to.deep.equal([]);
   });
 });
