@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { codeBlocks, documents } from '../scripts/code-blocks.mjs';
+import { OUTBOX_DEFAULTS } from '../src/delivery/outbox.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const read = (file: string): string => readFileSync(join(ROOT, file), 'utf8');
@@ -93,5 +94,16 @@ describe('what the user documentation says, against the package', () => {
     ];
     expect(rows).to.have.length(2);
     rows.forEach((row, i) => row.forEach((said, j) => expect(said / recorded[i]![j]!, `row ${i + 1}, figure ${j + 1}`).to.be.within(0.9, 1.1)));
+  });
+
+  it("gives in docs/page-lifecycle.md the calls the default outbox holds of the bench's typical KPI event, as bench/README.md's run stores it", () => {
+    const row = read('bench/README.md')
+      .split('\n')
+      .find((line) => line.startsWith('| outbox: storing and removing each call'));
+    const stored = Number(/(\d+) B stored/.exec(row ?? '')?.[1]);
+    const [, calls, bytes] = /about ([\d,]+) calls of the bench's typical KPI event, which takes ([\d,]+) B/.exec(read('docs/page-lifecycle.md').replace(/\n\s*/g, ' ')) ?? [];
+    const number = (text = '') => Number(text.replace(/,/g, ''));
+    expect(number(bytes)).to.equal(stored);
+    expect(number(calls) / (OUTBOX_DEFAULTS.maxBytes / stored)).to.be.within(0.99, 1.01);
   });
 });

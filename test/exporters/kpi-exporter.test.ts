@@ -8,11 +8,11 @@ import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { BatchLogRecordProcessor as BrowserBatchLogRecordProcessor } from '@opentelemetry/sdk-logs/build/src/platform/browser/index.js';
 import { BatchSpanProcessor as BrowserBatchSpanProcessor } from '@opentelemetry/sdk-trace/build/src/platform/browser/index.js';
 import { expect } from 'chai';
-import { CifSpanExporter, type CifAnalyticsData, type CifDeliveryStats } from '../../src/index.js';
+import { CifSpanExporter, type CifAnalyticsData } from '../../src/index.js';
 import { DEFAULT_OPTIONS } from '../../src/options.js';
 import { CifLogRecordExporter, emitKpiEvent } from '../../src/logs.js';
 import { RecordingCifClient, installFakeCIFramework, type RecordedCifCall } from '../../src/testing/index.js';
-import { expectBalanced, kpiNames, later, pageWindow, removePageCif } from '../helpers/fake-client.js';
+import { expectBalanced, expectNothingDropped, kpiNames, later, pageWindow, removePageCif } from '../helpers/fake-client.js';
 import { IDENTITY } from '../helpers/spans.js';
 import { hidePage, usePageDocument } from '../helpers/page-document.js';
 
@@ -78,11 +78,6 @@ const SOURCES: Source[] = [
 
 /** The KPI event names of every call, in the order made. */
 const sentNames = (calls: readonly RecordedCifCall[]) => calls.flatMap(kpiNames);
-
-/** Every counter of a loss at 0. */
-function expectNothingDropped(stats: CifDeliveryStats): void {
-  expect(Object.values(stats.dropped).every((n) => n === 0), JSON.stringify(stats.dropped)).to.equal(true);
-}
 
 describe('both exporters behind their browser batch processor at its defaults', () => {
   let clock: InstalledClock;

@@ -1,5 +1,5 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
-import { diag, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
+import { diag, ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -9,6 +9,7 @@ import { RecordingCifClient } from '../../src/testing/index.js';
 import { expectBalanced } from '../helpers/fake-client.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
 import { shutDownAfterTest } from '../helpers/shut-down.js';
+import { IDENTITY } from '../helpers/spans.js';
 import { createLockManager, MemoryStore } from '../helpers/web-storage.js';
 
 const RESOURCE = { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' };
@@ -113,6 +114,59 @@ describe('ordinary production set-ups', () => {
     expect(stats.kpiEventsSent).to.equal(2048);
     // The page is about to go: whatever the outbox did not store is lost with it.
     expect({ stored: stats.outbox.stored, notStoredFull: stats.outbox.notStored.full }).to.deep.equal({ stored: 2048, notStoredFull: 0 });
+  });
+
+  // Without the outbox an export lasts until its calls settle, so while CIF starts the batch
+  // processor holds the spans the page ends meanwhile (the fetch and XHR instrumentations' too), up
+  // to its own maxQueueSize, as docs/page-lifecycle.md says: what it drops past that the exporter
+  // never sees. With the outbox, each export calls back once its calls are kept.
+  /**
+   * A widget that records a KPI event, ends 2048 spans of its telephony polls while CIF starts, then
+   * records a second KPI event; what its host got, and the spans the exporter saw.
+   */
+  async function startOnBusyPage(outbox: 'off' | 'page default', processorQueue?: number): Promise<{ sent: string[]; seen: number }> {
+    let ready!: () => void;
+    const client = new RecordingCifClient();
+    const options = { client, ready: new Promise<void>((resolve) => (ready = resolve)) };
+    const exporter =
+      outbox === 'off'
+        ? new CifSpanExporter({ ...options, outbox: false })
+        : withPageGlobals({ navigator: { locks: createLockManager().client().locks } }, () => new CifSpanExporter({ ...options, outbox: { store: new MemoryStore(), name: '/softphone' } }));
+    const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: processorQueue })] });
+    const tracer = provider.getTracer('softphone');
+    const kpi = (name: string) => {
+      const span = tracer.startSpan('agent action', { attributes: IDENTITY }, CALL_CONTEXT);
+      recordKpiEvent(span, name);
+      span.end();
+    };
+    try {
+      kpi('WidgetLoaded');
+      await clock.tickAsync(5_000); // The processor's schedule: its export now waits for CIF.
+      for (let i = 0; i < 2048; i++) tracer.startSpan('HTTP GET', { kind: SpanKind.CLIENT, attributes: { 'http.url': `https://telephony.example/poll/${i}` } }).end();
+      kpi('AgentAvailable');
+      await clock.tickAsync(10_000);
+      ready();
+      await clock.tickAsync(10_000);
+      await provider.forceFlush();
+      expectBalanced(exporter.getStats());
+      return { sent: client.calls.map((c) => c.eventName), seen: exporter.getStats().spansSeen };
+    } finally {
+      const closing = Promise.all([provider.shutdown(), exporter.shutdown()]);
+      await clock.runAllAsync();
+      await closing;
+    }
+  }
+
+  it('never sees a span past the processor default maxQueueSize, 2048, without the outbox, so a KPI event recorded then is lost uncounted', async () => {
+    expect(await startOnBusyPage('off')).to.deep.equal({ sent: ['WidgetLoaded'], seen: 2049 });
+  });
+
+  it('sends it without the outbox once the processor maxQueueSize holds what the page ends while CIF starts', async () => {
+    expect(await startOnBusyPage('off', 4096)).to.deep.equal({ sent: ['WidgetLoaded', 'AgentAvailable'], seen: 2050 });
+  });
+
+  it('sends it at the processor defaults with the outbox, whose export calls back once its calls are kept', async () => {
+    expect(await startOnBusyPage('page default')).to.deep.equal({ sent: ['WidgetLoaded', 'AgentAvailable'], seen: 2050 });
   });
 });
 

@@ -112,6 +112,11 @@ export function expectBalanced(stats: CifDeliveryStats): void {
   expect(stats.callsMade - stats.callsRetried, 'first attempts').to.be.at.most(stats.kpiEventsSent + stats.outbox.replayed);
 }
 
+/** Every counter of a loss at 0. */
+export function expectNothingDropped(stats: CifDeliveryStats): void {
+  expect(Object.values(stats.dropped).every((n) => n === 0), JSON.stringify(stats.dropped)).to.equal(true);
+}
+
 /** A seeded pseudo-random source (mulberry32), so a randomised test fails the same way twice. */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
