@@ -1,55 +1,19 @@
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { createOutbox, createOutboxStats, type OutboxLocks, type OutboxStore } from '../src/delivery/outbox.js';
 import { CifSpanExporter, type CifAnalyticsClient } from '../src/index.js';
 import { TARGETS } from './budgets.js';
-import { exportOnce, handWrittenCalls, sendCalls, type FloorSending } from './floor.js';
+import { handWrittenCalls } from './floor-calls.js';
+import { exportOnce, sendCalls, type FloorSending } from './floor.js';
 import { alternate, median, medianRatio, type Rounds } from './harness.js';
+import { grantingLocks, memoryStore, outboxCosts } from './outbox.js';
 import { ms, ratioTarget, thousands, times, type Section } from './report.js';
-import { KPI_EVENTS_PER_SPAN, answeringHost, copyingHost, nextTask } from './workload.js';
+import { KPI_EVENTS_PER_SPAN, answeringHost, copyingHost } from './workload.js';
 
 const EXPORT = 'export(), host answering at once';
 const FLOOR = 'floor, host answering at once';
 const EXPORT_COPIED = "export(), dataFormat 'object', host copying each payload";
 const EXPORT_JSON = "export(), dataFormat 'json', host copying each string";
 const OTLP = 'OTLP JsonTraceSerializer.serializeRequest (request built, JSON.stringify, TextEncoder)';
-
-/**
- * The outbox's own cost per KPI event: main-thread time to store a call and remove it (what a page
- * pays per call where the outbox is on), over an in-memory Web Storage stand-in with locks granted
- * at once, and the bytes each call takes in the store as Web Storage counts them. Node has no
- * outbox, so the `export()` rows do not include it; a browser's localStorage costs more than the stand-in.
- */
-async function outboxCostPerKpiEvent(spans: readonly ReadableSpan[], rounds: Rounds): Promise<{ microseconds: number; storedBytes: number }> {
-  const calls = handWrittenCalls(spans);
-  const items = new Map<string, string>();
-  const store: OutboxStore = {
-    get length() {
-      return items.size;
-    },
-    key: (index) => [...items.keys()][index] ?? null,
-    getItem: (key) => items.get(key) ?? null,
-    setItem: (key, value) => void items.set(key, value),
-    removeItem: (key) => void items.delete(key),
-  };
-  const locks: OutboxLocks = { request: (_name, _options, callback) => Promise.resolve(callback({})) };
-  const stats = createOutboxStats();
-  const outbox = createOutbox({ store }, stats, { locks })!;
-  // The outbox writes once this page holds its lock, granted after the current task's microtasks.
-  await nextTask();
-  let storedChars = 0;
-  for (const call of calls) {
-    const entry = outbox.add(call);
-    for (const [key, value] of items) storedChars += key.length + value.length;
-    outbox.remove(entry);
-  }
-  const kpiEvents = calls.reduce((sum, call) => sum + call.data.events.length, 0);
-  if (stats.stored !== kpiEvents || items.size !== 0) throw new Error('the outbox did not store and remove every call');
-  const name = 'outbox: add and remove every call';
-  const medians = await alternate([{ name, fn: () => void calls.forEach((call) => outbox.remove(outbox.add(call))) }], rounds);
-  outbox.dispose();
-  return { microseconds: (median(medians.get(name)!) * 1000) / kpiEvents, storedBytes: Math.round((2 * storedChars) / kpiEvents) };
-}
 
 /** `export()` of the batch to its callback, through one exporter with default options, as a page keeps it. */
 function exporting(spans: ReadableSpan[], client: CifAnalyticsClient, dataFormat?: 'json'): () => Promise<unknown> {
@@ -109,7 +73,10 @@ export async function measurePerKpiEvent(spans: ReadableSpan[], callsMade: numbe
   const of = (name: string) => median(medians.get(name)!);
   const perKpiEvent = (name: string) => [name, ms(of(name)), `${((of(name) * 1000) / kpiEvents).toFixed(2)} µs`];
   const otlpOver = (name: string) => medianRatio(medians.get(OTLP)!, medians.get(name)!);
-  const outbox = await outboxCostPerKpiEvent(spans, rounds);
+  // Node has no outbox (no page), so the export() rows leave it out; its own cost, over an in-memory stand-in (the browser step times localStorage).
+  const STAND_IN = 'outbox over an in-memory stand-in';
+  const { microseconds, storedBytes } = (await outboxCosts(handWrittenCalls(spans), [{ name: STAND_IN, store: memoryStore(), locks: grantingLocks }], rounds)).get(STAND_IN)!;
+  const outbox = { microseconds, storedBytes };
   return {
     id: 'perKpiEvent',
     title: `Main-thread cost per KPI event, the host's copy included, against OTLP: ${spans.length} spans, ${thousands(kpiEvents)} KPI events`,

@@ -2,7 +2,8 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CifSpanExporter } from '../src/index.js';
 import { DEFAULT_OPTIONS } from '../src/options.js';
-import { exportOnce, handWrittenCalls } from './floor.js';
+import { handWrittenCalls } from './floor-calls.js';
+import { exportOnce } from './floor.js';
 import { kib, thousands, type Section } from './report.js';
 import { SteppedHost, answeringHost, nextTask, recordCallSpans, recordWidestSpans } from './workload.js';
 

@@ -12,6 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { DEFAULT_OPTIONS } from '../src/options.js';
+import { measureBrowserOutbox } from './browser.js';
 import { measureBundles } from './bundle.js';
 import { measureExport, measurePerKpiEvent } from './export.js';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -41,6 +42,7 @@ const STEPS: Record<string, (floor: FloorSending) => Promise<Section | { count: 
   export: async (floor) => measureExport(await provenSpans(floor), floor, ROUNDS),
   slices: async (floor) => measureSlices(await provenSpans(floor), floor, ROUNDS),
   perKpiEvent: async (floor) => measurePerKpiEvent(await provenSpans(floor), floor.count, ROUNDS),
+  browserOutbox: (floor) => measureBrowserOutbox(floor, ROUNDS),
   memory: async (floor) => measureQueueMemory(await provenSpans(floor)),
   instrumentation: () => measureInstrumentation(ROUNDS),
 };

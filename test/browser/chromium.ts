@@ -30,13 +30,13 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** Headless Chromium with a fresh profile directory, removed again on close. */
-export async function launchChromium(): Promise<Browser> {
+/** Headless Chromium with a fresh profile directory, removed again on close; `args` are added to its flags. */
+export async function launchChromium(args: readonly string[] = []): Promise<Browser> {
   const userDataDir = mkdtempSync(join(tmpdir(), 'cif-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: findChromium(),
     headless: true,
-    args: ARGS,
+    args: [...ARGS, ...args],
     viewport: { width: 1280, height: 900 },
   });
   return {

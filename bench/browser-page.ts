@@ -1,0 +1,122 @@
+/**
+ * The bench's page in Chromium (`browser.ts` bundles it as test/browser bundles its fixtures): the
+ * outbox over the page's own `localStorage` and `navigator.locks`, timed with the bench's harness.
+ */
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { CifSpanExporter } from '../src/index.js';
+import { handWrittenCalls } from './floor-calls.js';
+import { alternate, type Rounds } from './harness.js';
+import { grantingLocks, memoryStore, outboxCosts, type OutboxCost } from './outbox.js';
+import { SteppedHost, recordCallSpans } from './workload.js';
+
+/** What the page measured, for `browser.ts`. */
+export interface PageResults {
+  /** Storing and removing each call over the page's `localStorage` and Web Locks, and over the in-memory stand-in. */
+  perCall: { localStorage: OutboxCost; standIn: OutboxCost };
+  /** Each round's median first slice, in milliseconds, of an export with the outbox on and with `outbox: false`. */
+  firstSlices: { outboxOn: number[]; outboxOff: number[] };
+  /** The fewest and the most KPI events the outbox stored in a timed first slice; the rest of the batch found no room. */
+  storedInFirstSlice: [fewest: number, most: number];
+  /** The smallest step `performance.now()` takes in this page, in milliseconds. */
+  timerStepMs: number;
+}
+
+const channel = new MessageChannel();
+const queued: Array<() => void> = [];
+channel.port1.onmessage = () => queued.shift()?.();
+
+/** Resolves in a later task (a `MessageChannel` message), once the microtasks queued before it have run. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    queued.push(resolve);
+    channel.port2.postMessage(null);
+  });
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/** The smallest step between distinct readings of `performance.now()`, over a thousand steps. */
+function timerStep(): number {
+  let step = Infinity;
+  let last = performance.now();
+  for (let steps = 0; steps < 1000; ) {
+    const now = performance.now();
+    if (now === last) continue;
+    step = Math.min(step, now - last);
+    last = now;
+    steps++;
+  }
+  return step;
+}
+
+const outboxKeys = () => Object.keys(localStorage).filter((key) => key.startsWith('otel-cif/'));
+
+/**
+ * One exporter with default options but `outbox`, kept for every sample as a page keeps it, whose
+ * host answers one call per task; a sample is the first slice of one export of `spans`: from the
+ * call of `export()` until a task queued behind it runs. The rest of the export is answered untimed,
+ * and each export checked to make `count` calls, succeed and leave nothing stored.
+ */
+async function firstSliceOf(spans: ReadableSpan[], count: number, outbox: boolean) {
+  const name = outbox ? 'outbox on' : 'outbox: false';
+  const host = new SteppedHost();
+  const exporter = new CifSpanExporter({ client: host, ...(outbox ? {} : { outbox: false }) });
+  const inSlice: Array<[stored: number, full: number]> = [];
+  const sample = async (): Promise<number> => {
+    const before = exporter.getStats().outbox;
+    const [stored, full] = [before.stored, before.notStored.full];
+    let result: ExportResult | undefined;
+    const began = performance.now();
+    exporter.export(spans, (r) => (result = r));
+    await nextTask();
+    const ended = performance.now();
+    const after = exporter.getStats().outbox;
+    inSlice.push([after.stored - stored, after.notStored.full - full]);
+    let answered = 0;
+    while (host.answerOne()) {
+      answered++;
+      await nextTask();
+    }
+    if (result?.code !== ExportResultCode.SUCCESS || answered !== count || outboxKeys().length > 0) {
+      throw new Error(`${name}: ${answered} of ${count} calls answered, result ${JSON.stringify(result)}, ${outboxKeys().length} calls left stored`);
+    }
+    return ended - began;
+  };
+  // The outbox stores once this page holds its lock, a few tasks after the exporter is made.
+  for (let tries = 0; outbox && !(inSlice.at(-1)?.[0] ?? 0); tries++) {
+    if (tries === 100) throw new Error('the outbox never held its lock');
+    await sample();
+  }
+  inSlice.length = 0;
+  return { contender: { name, fn: async () => ({ overriddenDuration: await sample() }) }, inSlice };
+}
+
+/** Measures, once the page's batch is checked to be the one whose floor was proven (`FloorSending`'s `payloads`). */
+async function run({ count, payloads }: { count: number; payloads: string }, rounds: Rounds): Promise<PageResults> {
+  const spans = await recordCallSpans();
+  const calls = handWrittenCalls(spans);
+  if ((await sha256(JSON.stringify(calls))) !== payloads) throw new Error('the page recorded another batch than the one whose floor was proven');
+
+  const on = await firstSliceOf(spans, count, true);
+  const off = await firstSliceOf(spans, count, false);
+  const slices = await alternate([on.contender, off.contender], rounds);
+  // Each call admitted is stored or found no room; the keys grow by a digit now and then (a call's number), so how many fit varies a little.
+  const stored = on.inSlice.map(([stored]) => stored);
+  if (on.inSlice.some(([stored, full]) => stored === 0 || stored + full !== count) || off.inSlice.some(([stored, full]) => stored + full > 0)) {
+    throw new Error(`a first slice did not store, or find no room for, each call it admitted: ${on.inSlice.join('; ')}`);
+  }
+
+  const perCall = await outboxCosts(calls, [{ name: 'localStorage' }, { name: 'stand-in', store: memoryStore(), locks: grantingLocks }], rounds);
+  return {
+    perCall: { localStorage: perCall.get('localStorage')!, standIn: perCall.get('stand-in')! },
+    firstSlices: { outboxOn: slices.get(on.contender.name)!, outboxOff: slices.get(off.contender.name)! },
+    storedInFirstSlice: [Math.min(...stored), Math.max(...stored)],
+    timerStepMs: timerStep(),
+  };
+}
+
+Object.assign(window, { benchOutbox: { run } });
