@@ -106,4 +106,17 @@ describe('what the user documentation says, against the package', () => {
     expect(number(bytes)).to.equal(stored);
     expect(number(calls) / (OUTBOX_DEFAULTS.maxBytes / stored)).to.be.within(0.99, 1.01);
   });
+
+  it("says in docs/page-lifecycle.md what the outbox costs in Chromium as bench/README.md's run measured it: tens of microseconds a call, tens of milliseconds a batch", () => {
+    const bench = read('bench/README.md');
+    expect(bench).to.include('### The outbox in Chromium');
+    const cell = (first: string, unit: string): number => Number(new RegExp(`^\\| ${first} \\| ([\\d.]+) ?${unit}`, 'm').exec(bench)?.[1]);
+    const cost = (read('docs/page-lifecycle.md').split('- **Cost.**')[1] ?? '').split('\n- ')[0]!.replace(/\s+/g, ' ');
+    expect(cost).to.include('tens of microseconds a call').and.to.include('runs for tens of milliseconds, where it runs for a few without the outbox');
+    expect(cell('outbox over localStorage: storing and removing each call', 'µs')).to.be.at.least(10).and.below(100);
+    expect(cell('export\\(\\), outbox on: first slice', 'ms')).to.be.at.least(10).and.below(100);
+    expect(cell('export\\(\\), outbox: false: first slice', 'ms')).to.be.at.least(1).and.below(10);
+    // "Many times what the rest of an export spends on the call".
+    expect(cell('outbox on / outbox: false, first slice', 'x')).to.be.at.least(5);
+  });
 });
