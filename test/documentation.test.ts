@@ -1,19 +1,44 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { codeBlocks, documents } from '../scripts/code-blocks.mjs';
 import { OUTBOX_DEFAULTS } from '../src/delivery/outbox.js';
+import { CifSpanExporter } from '../src/index.js';
+import { RecordingCifClient } from '../src/testing/index.js';
+import { useFakeClock } from './helpers/pipelines.js';
+import { IDENTITY } from './helpers/spans.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const read = (file: string): string => readFileSync(join(ROOT, file), 'utf8');
-const README = read('README.md');
 
-/** The cells of the README table row whose first cell is `first` (backticks included). */
-function readmeRow(first: string): string[] {
-  const row = README.split('\n').find((line) => line.startsWith(`| ${first} |`));
-  if (!row) throw new Error(`README.md has no table row for ${first}`);
+/** The cells of the table row of `file` whose first cell is `first` (backticks included). */
+function tableRow(file: string, first: string): string[] {
+  const row = read(file)
+    .split('\n')
+    .find((line) => line.startsWith(`| ${first} |`));
+  if (!row) throw new Error(`${file} has no table row for ${first}`);
   return row.split(' | ').map((cell) => cell.replace(/^\| |\s*\|$/g, ''));
+}
+
+/** The cells of the README table row whose first cell is `first`. */
+const readmeRow = (first: string): string[] => tableRow('README.md', first);
+
+/** The figures of the row of bench/README.md's recorded run whose first cell is `first`. */
+const benchRow = (first: string): string[] => tableRow('bench/README.md', first).slice(1);
+
+/** The last cell of the README table row whose first cell is `first`: what CI checks, in the support table. */
+const readmeCell = (first: string): string => readmeRow(first).at(-1)!;
+
+/** The version of each `@opentelemetry/*` package a compatibility project's lockfile installs. */
+function locked(project: string): Record<string, string> {
+  const lock = JSON.parse(read(`test/compat/${project}/package-lock.json`)) as { packages: Record<string, { version: string }> };
+  return Object.fromEntries(
+    Object.entries(lock.packages)
+      .filter(([path]) => /^node_modules\/@opentelemetry\/[^/]+$/.test(path))
+      .map(([path, { version }]) => [path.slice('node_modules/@opentelemetry/'.length), version]),
+  );
 }
 
 /** The lines of `markdown` outside its fenced code blocks, with their line numbers. */
@@ -76,12 +101,11 @@ describe('what the user documentation says, against the package', () => {
 
   it('gives in docs/delivery.md the memory of the run bench/README.md shows, within a tenth', () => {
     // The docs round the bench's figures ("about"); bench/README.md holds the run as the bench printed it.
-    const bench = read('bench/README.md').split('\n');
-    const cells = (first: string): number[] => {
-      const row = bench.find((line) => line.startsWith(`| ${first} |`));
-      if (!row) throw new Error(`bench/README.md has no row ${first}`);
-      return [...row.matchAll(/\| ([\d ]+) (KiB|B) /g)].map(([, n, unit]) => Number(n!.replace(/ /g, '')) * (unit === 'KiB' ? 1024 : 1));
-    };
+    const cells = (first: string): number[] =>
+      benchRow(first).map((cell) => {
+        const [, n, unit] = /^([\d ]+) (KiB|B)$/.exec(cell)!;
+        return Number(n!.replace(/ /g, '')) * (unit === 'KiB' ? 1024 : 1);
+      });
     const [typical, widest] = cells('heap held');
     const [typicalEach, widestEach] = cells('heap held per KPI event');
     const rows = read('docs/delivery.md')
@@ -97,10 +121,7 @@ describe('what the user documentation says, against the package', () => {
   });
 
   it("gives in docs/page-lifecycle.md the calls the default outbox holds of the bench's typical KPI event, as bench/README.md's run stores it", () => {
-    const row = read('bench/README.md')
-      .split('\n')
-      .find((line) => line.startsWith('| outbox: storing and removing each call'));
-    const stored = Number(/(\d+) B stored/.exec(row ?? '')?.[1]);
+    const stored = Number(/(\d+) B stored/.exec(benchRow('outbox: storing and removing each call, bytes stored').join(' '))?.[1]);
     const [, calls, bytes] = /about ([\d,]+) calls of the bench's typical KPI event, which takes ([\d,]+) B/.exec(read('docs/page-lifecycle.md').replace(/\n\s*/g, ' ')) ?? [];
     const number = (text = '') => Number(text.replace(/,/g, ''));
     expect(number(bytes)).to.equal(stored);
@@ -108,15 +129,64 @@ describe('what the user documentation says, against the package', () => {
   });
 
   it("says in docs/page-lifecycle.md what the outbox costs in Chromium as bench/README.md's run measured it: tens of microseconds a call, tens of milliseconds a batch", () => {
-    const bench = read('bench/README.md');
-    expect(bench).to.include('### The outbox in Chromium');
-    const cell = (first: string, unit: string): number => Number(new RegExp(`^\\| ${first} \\| ([\\d.]+) ?${unit}`, 'm').exec(bench)?.[1]);
+    expect(read('bench/README.md')).to.include('### The outbox in Chromium');
+    const cell = (first: string, unit: string): number => Number(new RegExp(`^([\\d.]+) ?${unit}`).exec(benchRow(first)[0]!)?.[1]);
     const cost = (read('docs/page-lifecycle.md').split('- **Cost.**')[1] ?? '').split('\n- ')[0]!.replace(/\s+/g, ' ');
     expect(cost).to.include('tens of microseconds a call').and.to.include('runs for tens of milliseconds, where it runs for a few without the outbox');
     expect(cell('outbox over localStorage: storing and removing each call', 'µs')).to.be.at.least(10).and.below(100);
-    expect(cell('export\\(\\), outbox on: first slice', 'ms')).to.be.at.least(10).and.below(100);
-    expect(cell('export\\(\\), outbox: false: first slice', 'ms')).to.be.at.least(1).and.below(10);
+    expect(cell('export(), outbox on: first slice', 'ms')).to.be.at.least(10).and.below(100);
+    expect(cell('export(), outbox: false: first slice', 'ms')).to.be.at.least(1).and.below(10);
     // "Many times what the rest of an export spends on the call".
     expect(cell('outbox on / outbox: false, first slice', 'x')).to.be.at.least(5);
+  });
+});
+
+// README.md, "More": the supported versions and those CI checks.
+describe('the versions the README says CI checks', () => {
+  it('installs api 1.3.0 with core and SDK 2.0.0, and api 1.9.x with core and SDK 2.12.x, for OpenTelemetry JS 2.x', () => {
+    expect(readmeCell('OpenTelemetry JS 2.x')).to.equal('api 1.3.0, 1.9.x; core and SDK 2.0.0 and 2.12.x');
+    const oldest = locked('otel-2');
+    expect([oldest['api'], oldest['core'], oldest['sdk-trace-base']]).to.deep.equal(['1.3.0', '2.0.0', '2.0.0']);
+    const own = (JSON.parse(read('package.json')) as { devDependencies: Record<string, string> }).devDependencies;
+    expect([own['@opentelemetry/api'], own['@opentelemetry/core'], own['@opentelemetry/sdk-trace-base']].map((v) => v?.replace(/\.\d+$/, '.x'))).to.deep.equal(['1.9.x', '2.12.x', '2.12.x']);
+  });
+
+  it('installs core and sdk-trace 3.1.1 for OpenTelemetry JS 3.x, and sdk-logs 0.223.0 with api 1.4.0 and 3.1.1 for log-based events', () => {
+    expect(readmeCell('OpenTelemetry JS 3.x')).to.equal('3.1.1, and the newest 3.x on install');
+    expect(readmeCell('log-based events')).to.equal('0.223.0 with api 1.4.0, 3.1.1, and the newest on install');
+    const three = locked('otel-3');
+    expect([three['core'], three['sdk-trace'], three['sdk-logs']]).to.deep.equal(['3.1.1', '3.1.1', '3.1.1']);
+    const logs = locked('otel-2-logs');
+    expect([logs['sdk-logs'], logs['api-logs'], logs['api']]).to.deep.equal(['0.223.0', '0.223.0', '1.4.0']);
+  });
+
+  it('runs on Node.js 20.19.0, 22.x, 24.x and 26.x besides the one running npm test', () => {
+    expect(readmeCell('Node.js')).to.equal('20.19.0, 20.x, 22.x, 24.x, 26.x');
+    const script = read('scripts/node-binary.mjs');
+    const constant = (name: string) => new RegExp(`export const ${name} = ([^;]+);`).exec(script)?.[1];
+    expect([constant('NODE_LOWEST'), constant('NODE_22')?.replace(/\.\d+\.\d+'$/, ".x'"), constant('NODE_NEWER')?.replace(/\.\d+\.\d+'/g, ".x'")]).to.deep.equal([
+      "'20.19.0'",
+      "'22.x'",
+      "['24.x', '26.x']",
+    ]);
+  });
+});
+
+// README.md, quick start: "The processor exports within 5 s".
+describe("the quick start's BatchSpanProcessor at its defaults", () => {
+  const fake = useFakeClock();
+
+  it('hands a KPI event to the host 5 s after its span ended, and not before', async () => {
+    const client = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client, outbox: false });
+    const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+    fake.closeables.push(provider, exporter);
+    const span = provider.getTracer('softphone').startSpan('accept call', { attributes: IDENTITY });
+    span.addEvent('CallAccepted');
+    span.end();
+    await fake.clock.tickAsync(4_999);
+    expect(client.calls).to.deep.equal([]);
+    await fake.clock.tickAsync(1);
+    expect(client.calls.map((call) => call.eventName)).to.deep.equal(['CallAccepted']);
   });
 });

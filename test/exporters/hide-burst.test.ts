@@ -28,6 +28,16 @@ const SPANS = 2048;
 const PER_SPAN = 4;
 
 /**
+ * What `make` makes with the outbox `off`, or with the page's outbox over `store` and the page's
+ * Web Locks, under the name a Dynamics 365 web resource has.
+ */
+function onPage<T>(outbox: 'page default' | 'off', store: MemoryStore, make: (options: { outbox: false | { store: MemoryStore; name: string } }) => T): T {
+  if (outbox === 'off') return make({ outbox: false });
+  const { locks } = createLockManager().client();
+  return withPageGlobals({ navigator: { locks } }, () => make({ outbox: { store, name: '/WebResources/new_softphone/index.html' } }));
+}
+
+/**
  * Ends the 2048 spans of `PER_SPAN` KPI events each that the processor holds, and with `logger` a
  * KPI event log record after each span; the names of the KPI events go to `expected`.
  */
@@ -70,11 +80,7 @@ describe('a flush-on-hide burst while CIF is not yet ready', () => {
     /** The widget as the README wires it, on the page's CIF library; `outbox` as the page gives it. */
     function widget(outbox: 'page default' | 'off') {
       const store = new MemoryStore();
-      const manager = createLockManager();
-      const exporter =
-        outbox === 'off'
-          ? new CifSpanExporter({ outbox: false })
-          : withPageGlobals({ navigator: { locks: manager.client().locks } }, () => new CifSpanExporter({ outbox: { store, name: '/WebResources/new_softphone/index.html' } }));
+      const exporter = onPage(outbox, store, (options) => new CifSpanExporter(options));
       const provider = new BasicTracerProvider({ spanProcessors: [new BrowserBatchSpanProcessor({ exporter })] });
       closeables.push(provider, exporter);
       const tracer = provider.getTracer('softphone');
@@ -128,11 +134,7 @@ describe('a flush-on-hide burst while CIF is not yet ready', () => {
     /** Both exporters on one delivery of the page's CIF library, as the docs wire them; `outbox` as the page gives it. */
     function widget(outbox: 'page default' | 'off') {
       const store = new MemoryStore();
-      const manager = createLockManager();
-      const delivery =
-        outbox === 'off'
-          ? new CifDelivery({ outbox: false })
-          : withPageGlobals({ navigator: { locks: manager.client().locks } }, () => new CifDelivery({ outbox: { store, name: '/WebResources/new_softphone/index.html' } }));
+      const delivery = onPage(outbox, store, (options) => new CifDelivery(options));
       const spanExporter = new CifSpanExporter({ delivery });
       const logExporter = new CifLogRecordExporter({ delivery });
       const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BrowserBatchSpanProcessor({ exporter: spanExporter })] });
