@@ -45,8 +45,9 @@ export type CifDroppedFieldReason = 'invalid_custom_column' | 'unserializable_va
  */
 export interface CifOutboxStats {
   /**
-   * Admitted and written to the store. A call handed over before the page holds its outbox lock
-   * (its first milliseconds) is never written, so it is counted neither here nor in `notStored`.
+   * Admitted and written to the store. A call handed to the host in the task that admits it, or
+   * before the page holds its outbox lock (its first milliseconds), is never written, so it is
+   * counted neither here nor in `notStored` unless it is written later, to wait for a retry.
    */
   stored: number;
   /**

@@ -17,8 +17,9 @@ export type { DeliveryReport } from './report.js';
 export interface DeliveryEngine {
   /**
    * Hands calls to the host, starting at once what CIF readiness and free slots allow. Never
-   * throws or rejects; resolves once every call has settled or is kept in the outbox for a later
-   * page (at its admission, or while it waits for a retry), saying how many failed and why.
+   * throws or rejects; resolves once every call has settled or, with an outbox, is kept in it for a
+   * later page (as its task ends, or while it waits for a retry) or was handed to the host in the
+   * task that admitted it, never written; saying how many failed and why.
    * With `refuse`, the error of an exporter that is shut down, every call fails with it as `after_shutdown`.
    */
   deliver(calls: readonly CifCall[], refuse?: Error): Promise<DeliveryReport>;
@@ -60,7 +61,7 @@ interface Slot {
  * every call exactly once as delivered, dropped for a counted reason, or kept in the outbox for a
  * later page. It orchestrates its parts: the job table (where each call not at the host is), the
  * slots, the one timer of every deadline, readiness, the open batches, and the outbox, where a
- * call stays from its admission until it is handed to the host.
+ * call not handed to the host in the task that admits it stays from the end of that task until it is.
  */
 export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats, outbox?: Outbox): DeliveryEngine {
   const { timeoutMillis, readyTimeoutMillis, maxQueueSize, maxConcurrentCalls, retry } = options;
@@ -101,6 +102,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let lateEvents = 0;
   /** Whether a call kept for another reason than shutdown was warned about. */
   let keptTold = false;
+  /** Calls admitted in this task, put in the outbox as it ends (a microtask later) unless handed to the host first. */
+  let unwritten: Set<Job> | undefined;
   /** Until the outbox has handed over what pages gone left, this page's own calls wait (at most their wait for CIF). */
   let claiming = outbox !== undefined;
   const readiness = createReadiness(options.readiness, pump);
@@ -117,7 +120,14 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const job: Job = { call, seq: entry ? replayed++ : seq++, events, batch, entry, readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0, behind: undefined };
     count(job, 1);
     if (refusal) return settle(job, refusal, refusal === queueFullError ? 'queue_full' : 'after_shutdown');
-    toOutbox(job);
+    // Put in the outbox as this task ends: a call that goes to the host before then is never written, as the store costs tens of microseconds a call.
+    if (outbox) {
+      if (!unwritten) {
+        unwritten = new Set();
+        void writeLater();
+      }
+      unwritten.add(job);
+    }
     jobs.put(job);
     // With every slot taken and CIF ready, the call only waits: most calls of a large batch.
     if (slots.length < maxConcurrentCalls || readiness.current() !== 'ready') pump();
@@ -194,6 +204,11 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     schedule(until);
     // Without a timer the call could hang unbounded: it is not made, and `pump()` gives it up.
     if (noTimer) return jobs.put(job);
+    // Handed over in the task it was admitted in, never written: its batch is told, as of a call stored then handed over.
+    if (unwritten?.delete(job)) {
+      job.batch();
+      job.batch = told;
+    }
     // At most once: a call the outbox still holds is never handed over, and stays for a later page.
     if (job.entry && !outbox!.remove(job.entry)) return settle(job, notTakenError, 'after_shutdown');
     if (job.called) stats.callsRetried++;
@@ -265,8 +280,24 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     else job.entry = outbox.add(job.call, kept);
   }
 
+  /**
+   * Puts in the outbox, as this task ends, its calls not handed to the host: after a bare `await`, which no page's
+   * `Promise.prototype.then` can change. Each leaves the set as it is written, so that a call a diag logger or a store
+   * sends, settles or admits meanwhile is handled as in any other task. Never rejects: the outbox never throws.
+   */
+  async function writeLater(): Promise<void> {
+    await 0;
+    for (const job of unwritten!) {
+      unwritten!.delete(job);
+      toOutbox(job);
+    }
+    unwritten = undefined;
+  }
+
   /** A job is done: delivered without `error`; else kept when the outbox still holds its call for a later page; else dropped for `reason`. */
   function settle(job: Job, error?: Error, reason?: DeliveryDropReason): void {
+    // Given up in the task it was admitted in, it is written first, as it would have been.
+    if (unwritten?.delete(job)) toOutbox(job);
     const { events, entry } = job;
     count(job, -1);
     if (admitted === 0) drained?.();

@@ -1,5 +1,5 @@
 /**
- * The outbox: every call admitted and not yet handed to the host is kept in a Web Storage store,
+ * The outbox: every call delivery gives it, not yet handed to the host, is kept in a Web Storage store,
  * so that a later page of the same widget sends what a reload, a crash or a closed tab left.
  *
  * Keys are `otel-cif/<name>/<pageId>/<seq>`, values `[3,<admitted, wall ms>,<the call>]` (format 3;
@@ -9,7 +9,7 @@
  * until it is disposed: two tabs never both take one entry, and what it has not removed when it
  * dies is taken by the next.
  *
- * Counters (`OutboxStats`, KPI events unless said): `stored` written on admission; `notStored`
+ * Counters (`OutboxStats`, KPI events unless said): `stored` written when added; `notStored`
  * admitted but not written (`full`: over `maxBytes` or the store's quota; `store_error`: the
  * store or the lock failed), they still travel in memory; `replayed` of pages gone, counted by
  * delivery as it admits what the outbox handed over; `expired` of pages gone, older than

@@ -150,6 +150,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     let full = false;
     if (live) {
       try {
+        // Stamped at its first write, where a page's clock that throws is a failed write.
+        entry.at ||= now();
         const value = encode(entry);
         const size = sizeOf(entry.key, value);
         // When the count says full, the store is counted again at most once a second (either way, for
@@ -218,7 +220,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
 
   return {
     add(call, kept) {
-      const entry: Entry = { call, key: `${base}${pageId}/${seq}`, seq: seq++, at: now(), size: 0, kept };
+      const entry: Entry = { call, key: `${base}${pageId}/${seq}`, seq: seq++, at: 0, size: 0, kept };
       write(entry, true);
       return entry;
     },

@@ -194,6 +194,40 @@ describe('delivery with the outbox', () => {
     expect(sent(host)).to.deep.equal(calls('A1'));
   });
 
+  it('never writes a call it hands to the host in the task that admits it, and writes the calls that wait as that task ends', async () => {
+    const touched: string[] = [];
+    const watched = Object.assign(new MemoryStore(), {
+      setItem(key: string, value: string) {
+        if (key.startsWith('otel-cif/widget/')) touched.push(`set ${key}`);
+        MemoryStore.prototype.setItem.call(this, key, value);
+      },
+      removeItem(key: string) {
+        if (key.startsWith('otel-cif/widget/')) touched.push(`remove ${key}`);
+        MemoryStore.prototype.removeItem.call(this, key);
+      },
+    });
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    const host = new RecordingCifClient({ answer: () => answered.then(() => 'ok') });
+    const only = page(PAGE_A, host, { store: watched, maxConcurrentCalls: 2 });
+    await settle();
+    let report: DeliveryReport | undefined;
+    void only.engine.deliver(calls('A1', 'A2', 'A3')).then((r) => (report = r));
+    expect([host.calls.length, touched]).to.deep.equal([2, []]);
+    await Promise.resolve();
+    // The outbox numbers the calls it is given: A3 is its first.
+    expect(touched).to.deep.equal([`set otel-cif/widget/${PAGE_A}/0`]);
+    expect(only.stats.outbox).to.deep.include({ stored: 1, notStored: { full: 0, store_error: 0 } });
+    // Each call at the host or stored, the export does not wait for the host's answers, as when all were stored.
+    await settle();
+    expect(report).to.deep.equal({ calls: 3, failed: 0, errors: [] });
+    answer();
+    await settle();
+    expect(sent(host)).to.deep.equal(calls('A1', 'A2', 'A3'));
+    expect(touched).to.deep.equal([`set otel-cif/widget/${PAGE_A}/0`, `remove otel-cif/widget/${PAGE_A}/0`]);
+    expectBalanced(only.stats);
+  });
+
   it('stops holding its own calls after readyTimeoutMillis when the lock manager never answers a claim', async () => {
     store.setItem(`otel-cif/widget/${PAGE_B}/0`, JSON.stringify({ v: 1, t: Date.now(), ...call('B0') }));
     const host = new RecordingCifClient();
@@ -431,12 +465,16 @@ describe('delivery with the outbox', () => {
       },
     });
     const firstHost = new RecordingCifClient({ answer: () => Promise.reject(new Error('Provider not active')) });
-    const first = page(PAGE_A, firstHost, { store: flaky });
+    // CIF not ready, so the call waits, and is written, as its task ends.
+    const first = page(PAGE_A, firstHost, { store: flaky, ready: false });
     await settle();
     let report: DeliveryReport | undefined;
     void first.engine.deliver(calls('A1')).then((r) => (report = r));
     await settle();
     expect(first.stats.outbox).to.deep.include({ stored: 0, notStored: { full: 0, store_error: 1 } });
+    expect(report).to.equal(undefined);
+    first.ready();
+    await settle();
     // Rejected, and stored while it waits for its retry: the export need not wait for the host.
     expect(report).to.deep.equal({ calls: 1, failed: 0, errors: [] });
     expect(Object.keys(flaky.contents())).to.deep.equal([`otel-cif/widget/${PAGE_A}/0`]);
@@ -591,10 +629,11 @@ describe('delivery with the outbox', () => {
     });
     const host = new RecordingCifClient();
     const lines = debugLines();
-    const first = page(PAGE_A, host, { store: sticky });
+    const first = page(PAGE_A, host, { store: sticky, ready: false });
     await settle();
     const report = await first.engine.deliver(calls('A1', 'A2'));
     expect(report).to.deep.equal({ calls: 2, failed: 0, errors: [] });
+    first.ready();
     await settle();
     expect(sent(host)).to.deep.equal(calls('A2'));
     expect(first.stats).to.deep.include({ kpiEventsKept: 1, kpiEventsDelivered: 1 });
@@ -641,9 +680,11 @@ describe('delivery with the outbox', () => {
   it('counts a call not stored once, at its admission, however often its writes at its retries fail', async () => {
     const broken = refusingStore();
     const host = new RecordingCifClient({ answer: (_call, index) => (index < 2 ? Promise.reject(new Error('Provider not active')) : 'ok') });
-    const first = page(PAGE_A, host, { store: broken });
+    const first = page(PAGE_A, host, { store: broken, ready: false });
     await settle();
     void first.engine.deliver(calls('A1'));
+    await settle();
+    first.ready();
     await clock.runAllAsync();
     expect(host.calls).to.have.length(3);
     expect(first.stats.outbox).to.deep.include({ stored: 0, notStored: { full: 0, store_error: 1 }, storeErrors: 3 });
@@ -654,9 +695,12 @@ describe('delivery with the outbox', () => {
   it('still delivers from memory when the store throws on every write, counting each call not stored', async () => {
     const broken = refusingStore();
     const host = new RecordingCifClient();
-    const first = page(PAGE_A, host, { store: broken });
+    const first = page(PAGE_A, host, { store: broken, ready: false });
     await settle();
-    await first.engine.deliver(calls('A1', 'A2'));
+    const done = first.engine.deliver(calls('A1', 'A2'));
+    await settle();
+    first.ready();
+    await done;
     expect(sent(host)).to.deep.equal(calls('A1', 'A2'));
     expect(first.stats.outbox).to.deep.include({ stored: 0, notStored: { full: 0, store_error: 2 } });
     expectBalanced(first.stats);

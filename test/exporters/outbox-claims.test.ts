@@ -136,19 +136,20 @@ describe('CifSpanExporter with an outbox, as docs/delivery.md and docs/page-life
     expectBalanced(stats);
   });
 
-  it('counts in neither outbox.stored nor outbox.notStored a call handed to the host before the page holds its outbox lock, and one after it in outbox.stored', async () => {
+  it('counts in neither outbox.stored nor outbox.notStored a call handed to the host in the task of its export, before the page holds its outbox lock or after, and one that waits for a slot in outbox.stored', async () => {
     const host = new RecordingCifClient();
-    const exporter = exporterOn(manager.client().locks, { client: host });
+    const exporter = exporterOn(manager.client().locks, { client: host, maxConcurrentCalls: 1 });
     // In the page's first moments: the lock is granted a microtask later.
     exportNow(exporter, sdkSpans(['CallAccepted']));
     expect(host.calls).to.have.length(1);
     await settle();
     expect(exporter.getStats().outbox).to.deep.include({ stored: 0, notStored: { full: 0, store_error: 0 } });
-    exportNow(exporter, sdkSpans(['CallEnded']));
-    await settle();
+    exportNow(exporter, sdkSpans(['CallEnded', 'CallHeld']));
     expect(host.calls).to.have.length(2);
+    await settle();
+    expect(host.calls).to.have.length(3);
     expect(exporter.getStats().outbox).to.deep.include({ stored: 1, notStored: { full: 0, store_error: 0 } });
-    expect(exporter.getStats()).to.include({ kpiEventsDelivered: 2 });
+    expect(exporter.getStats()).to.include({ kpiEventsDelivered: 3 });
   });
 
   it('sends, through the client of whichever delivery of the next page claims first, what every delivery of one name on a page left, counting KPI events in its own outbox.replayed', async () => {

@@ -117,7 +117,8 @@ describe('CifLogRecordExporter with the outbox: results, flush and shutdown', ()
   });
 
   it('counts a call it cannot store before it says so: a diag logger that emits a KPI event at the warning is warned once, and reads the count', async () => {
-    const cif = exporter({ client: new RecordingCifClient({ answer: hangs }), outbox: { store, name: 'widget', maxBytes: 1 } });
+    // CIF never ready, so each call waits, and is written as the task that admits it ends.
+    const cif = exporter({ client: new RecordingCifClient(), ready: new Promise<void>(() => {}), outbox: { store, name: 'widget', maxBytes: 1 } });
     const provider = new LoggerProvider({ resource: resourceFromAttributes(RESOURCE), processors: [new SimpleLogRecordProcessor({ exporter: cif })] });
     closeables.push(provider);
     const logger = provider.getLogger('widget');
@@ -132,6 +133,7 @@ describe('CifLogRecordExporter with the outbox: results, flush and shutdown', ()
     });
     try {
       emit('CallAccepted');
+      await settle();
     } finally {
       restore();
     }
@@ -247,7 +249,7 @@ describe('CifLogRecordExporter with the outbox: results, flush and shutdown', ()
     expectBalanced(cif.getStats());
   });
 
-  it('resolves forceFlush() and calls back SUCCESS while a call kept at its admission is at a host that does not answer, and shutdown() waits for it up to timeoutMillis', async () => {
+  it('resolves forceFlush() and calls back SUCCESS while a call it handed over in the task of its export, never written, is at a host that does not answer, and shutdown() waits for it up to timeoutMillis', async () => {
     const host = new RecordingCifClient({ answer: hangs });
     const cif = exporter({ client: host });
     await settle();
