@@ -8,7 +8,8 @@ import { CifSpanExporter } from '../src/index.js';
 import { handWrittenCalls } from './floor-calls.js';
 import { alternate, type Rounds } from './harness.js';
 import { grantingLocks, memoryStore, outboxCosts, type OutboxCost } from './outbox.js';
-import { SteppedHost, recordCallSpans } from './workload.js';
+import type { FloorSending } from './floor.js';
+import { KPI_EVENTS_PER_SPAN, SteppedHost, recordCallSpans } from './workload.js';
 
 /** What the page measured, for `browser.ts`. */
 export interface PageResults {
@@ -16,6 +17,8 @@ export interface PageResults {
   perCall: { localStorage: OutboxCost; standIn: OutboxCost };
   /** Each round's median first slice, in milliseconds, of an export with the outbox on and with `outbox: false`. */
   firstSlices: { outboxOn: number[]; outboxOff: number[] };
+  /** The same of an export of one `maxConcurrentCalls` group, whose calls all go to the host in its first slice: a sample is the mean of `GROUP_EXPORTS` exports. */
+  groupSlices: { outboxOn: number[]; outboxOff: number[]; exports: number };
   /** The fewest and the most KPI events the outbox stored in a timed first slice; the rest of the batch found no room. */
   storedInFirstSlice: [fewest: number, most: number];
   /** The smallest step `performance.now()` takes in this page, in milliseconds. */
@@ -54,28 +57,35 @@ function timerStep(): number {
 }
 
 const outboxKeys = () => Object.keys(localStorage).filter((key) => key.startsWith('otel-cif/'));
+const heldLocks = async () => (await navigator.locks.query()).held?.filter((lock) => lock.name?.startsWith('otel-cif/')).length ?? 0;
+
+/** Exports of one group a sample of its first slice takes the mean of: `performance.now()` moves in steps of 100 µs in this page. */
+const GROUP_EXPORTS = 20;
 
 /**
  * One exporter with default options but `outbox`, kept for every sample as a page keeps it, whose
- * host answers one call per task; a sample is the first slice of one export of `spans`: from the
- * call of `export()` until a task queued behind it runs. The rest of the export is answered untimed,
- * and each export checked to make `count` calls, succeed and leave nothing stored.
+ * host answers one call per task; a sample is the first slice of one export of `spans` (the mean
+ * of `exports` exports): from the call of `export()` until a task queued behind it runs. The rest of
+ * each export is answered untimed, and each export checked to make `count` calls, succeed and leave
+ * nothing stored.
  */
-async function firstSliceOf(spans: ReadableSpan[], count: number, outbox: boolean) {
-  const name = outbox ? 'outbox on' : 'outbox: false';
+async function firstSliceOf(spans: ReadableSpan[], count: number, outbox: boolean, exports = 1) {
+  const name = `${count} calls, ${outbox ? 'outbox on' : 'outbox: false'}`;
   const host = new SteppedHost();
+  const locks = await heldLocks();
   const exporter = new CifSpanExporter({ client: host, ...(outbox ? {} : { outbox: false }) });
-  const inSlice: Array<[stored: number, full: number]> = [];
-  const sample = async (): Promise<number> => {
-    const before = exporter.getStats().outbox;
-    const [stored, full] = [before.stored, before.notStored.full];
+  /** Of each export, the KPI events its first slice stored, found no room for, and handed to the host. */
+  const inSlice: Array<[stored: number, full: number, atHost: number]> = [];
+  const once = async (): Promise<number> => {
+    const before = exporter.getStats();
+    const [stored, full, made] = [before.outbox.stored, before.outbox.notStored.full, before.callsMade];
     let result: ExportResult | undefined;
     const began = performance.now();
     exporter.export(spans, (r) => (result = r));
     await nextTask();
     const ended = performance.now();
-    const after = exporter.getStats().outbox;
-    inSlice.push([after.stored - stored, after.notStored.full - full]);
+    const after = exporter.getStats();
+    inSlice.push([after.outbox.stored - stored, after.outbox.notStored.full - full, after.callsMade - made]);
     let answered = 0;
     while (host.answerOne()) {
       answered++;
@@ -86,17 +96,21 @@ async function firstSliceOf(spans: ReadableSpan[], count: number, outbox: boolea
     }
     return ended - began;
   };
+  const sample = async (): Promise<number> => {
+    let total = 0;
+    for (let i = 0; i < exports; i++) total += await once();
+    return total / exports;
+  };
   // The outbox stores once this page holds its lock, a few tasks after the exporter is made.
-  for (let tries = 0; outbox && !(inSlice.at(-1)?.[0] ?? 0); tries++) {
+  for (let tries = 0; outbox && (await heldLocks()) === locks; tries++) {
     if (tries === 100) throw new Error('the outbox never held its lock');
-    await sample();
+    await nextTask();
   }
-  inSlice.length = 0;
   return { contender: { name, fn: async () => ({ overriddenDuration: await sample() }) }, inSlice };
 }
 
 /** Measures, once the page's batch is checked to be the one whose floor was proven (`FloorSending`'s `payloads`). */
-async function run({ count, payloads }: { count: number; payloads: string }, rounds: Rounds): Promise<PageResults> {
+async function run({ count, payloads, concurrency }: Pick<FloorSending, 'count' | 'payloads' | 'concurrency'>, rounds: Rounds): Promise<PageResults> {
   const spans = await recordCallSpans();
   const calls = handWrittenCalls(spans);
   if ((await sha256(JSON.stringify(calls))) !== payloads) throw new Error('the page recorded another batch than the one whose floor was proven');
@@ -104,16 +118,28 @@ async function run({ count, payloads }: { count: number; payloads: string }, rou
   const on = await firstSliceOf(spans, count, true);
   const off = await firstSliceOf(spans, count, false);
   const slices = await alternate([on.contender, off.contender], rounds);
-  // Each call admitted is stored or found no room; the keys grow by a digit now and then (a call's number), so how many fit varies a little.
+  // One call per KPI event. Each call admitted goes to the host in the slice, or is stored, or finds no room; the keys grow by a
+  // digit now and then (a call's number), so how many fit varies a little. Without the outbox, none is stored.
   const stored = on.inSlice.map(([stored]) => stored);
-  if (on.inSlice.some(([stored, full]) => stored === 0 || stored + full !== count) || off.inSlice.some(([stored, full]) => stored + full > 0)) {
-    throw new Error(`a first slice did not store, or find no room for, each call it admitted: ${on.inSlice.join('; ')}`);
+  if (on.inSlice.some(([stored, full, atHost]) => stored === 0 || stored + full + atHost !== count) || off.inSlice.some(([stored, full]) => stored + full > 0)) {
+    throw new Error(`a first slice did not hand over, store, or find no room for, each call it admitted: ${on.inSlice.join('; ')}`);
+  }
+
+  // One group: every call goes to the host in the first slice, so the outbox writes none.
+  const groupSpans = spans.slice(0, Math.ceil(concurrency / KPI_EVENTS_PER_SPAN));
+  const groupCount = handWrittenCalls(groupSpans).length;
+  const groupOn = await firstSliceOf(groupSpans, groupCount, true, GROUP_EXPORTS);
+  const groupOff = await firstSliceOf(groupSpans, groupCount, false, GROUP_EXPORTS);
+  const groupSlices = await alternate([groupOn.contender, groupOff.contender], rounds);
+  if ([...groupOn.inSlice, ...groupOff.inSlice].some(([stored, full, atHost]) => stored + full > 0 || atHost !== groupCount)) {
+    throw new Error(`an export of one group did not hand each call to the host in its first slice, or the outbox wrote one: ${groupOn.inSlice.join('; ')}`);
   }
 
   const perCall = await outboxCosts(calls, [{ name: 'localStorage' }, { name: 'stand-in', store: memoryStore(), locks: grantingLocks }], rounds);
   return {
     perCall: { localStorage: perCall.get('localStorage')!, standIn: perCall.get('stand-in')! },
     firstSlices: { outboxOn: slices.get(on.contender.name)!, outboxOff: slices.get(off.contender.name)! },
+    groupSlices: { outboxOn: groupSlices.get(groupOn.contender.name)!, outboxOff: groupSlices.get(groupOff.contender.name)!, exports: GROUP_EXPORTS },
     storedInFirstSlice: [Math.min(...stored), Math.max(...stored)],
     timerStepMs: timerStep(),
   };

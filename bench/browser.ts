@@ -17,7 +17,7 @@ const V8_FLAGS = '--js-flags=--expose-gc --max-semi-space-size=64';
 /**
  * The outbox in headless Chromium, with default options, over the page's real `localStorage` and
  * Web Locks: the cost of storing and removing each call beside the in-memory stand-in's, and an
- * export's first slice with the outbox on against `outbox: false`. The library is bundled from
+ * export's first slice with the outbox on against `outbox: false`, of the batch and of one group. The library is bundled from
  * `src/` for the browser as test/browser bundles it (esbuild, IIFE, es2020).
  */
 export async function measureBrowserOutbox(floor: FloorSending, rounds: Rounds): Promise<Section> {
@@ -33,31 +33,33 @@ export async function measureBrowserOutbox(floor: FloorSending, rounds: Rounds):
     const { product } = (await session.send('Browser.getVersion')) as { product: string };
     const results = (await page.evaluate(
       ([proven, r]) => (window as unknown as { benchOutbox: { run(floor: typeof proven, rounds: Rounds): Promise<PageResults> } }).benchOutbox.run(proven, r),
-      [{ count: floor.count, payloads: floor.payloads }, rounds] as const,
+      [{ count: floor.count, payloads: floor.payloads, concurrency: floor.concurrency }, rounds] as const,
     )) as PageResults;
     strictEqual(errors.join('\n'), '', 'the bench page logged errors');
     strictEqual(results.perCall.localStorage.storedBytes, results.perCall.standIn.storedBytes, 'a call took other bytes in localStorage than in the stand-in');
     // The product as the browser names itself (`HeadlessChrome/…` or `Chrome/…`): its version is Chromium's.
-    return section(`headless Chromium ${product.split('/')[1]}`, results);
+    return section(`headless Chromium ${product.split('/')[1]}`, results, floor.concurrency);
   } finally {
     await browser.close();
     await served.stop();
   }
 }
 
-function section(browser: string, results: PageResults): Section {
+function section(browser: string, results: PageResults, concurrency: number): Section {
   const kpiEvents = BATCH_SIZE * KPI_EVENTS_PER_SPAN;
-  const { perCall, firstSlices, storedInFirstSlice, timerStepMs } = results;
+  const { perCall, firstSlices, groupSlices, storedInFirstSlice, timerStepMs } = results;
   const [fewest, most] = storedInFirstSlice;
   const perCallText = ({ microseconds }: { microseconds: number }) => `${microseconds.toFixed(2)} µs per call`;
   const storageOverStandIn = medianRatio(perCall.localStorage.medians, perCall.standIn.medians);
   const onOverOff = medianRatio(firstSlices.outboxOn, firstSlices.outboxOff);
+  const groupOnOverOff = medianRatio(groupSlices.outboxOn, groupSlices.outboxOff);
+  const group = `export() of ${KPI_EVENTS_PER_SPAN * Math.ceil(concurrency / KPI_EVENTS_PER_SPAN)} KPI events (one group)`;
   const ratio = (value: number) => `${times(value)} (median of the rounds' ratios)`;
   return {
     id: 'browserOutbox',
     title: `The outbox in Chromium: ${thousands(kpiEvents)} calls stored in localStorage, and an export's first slice`,
     claim:
-      "In headless Chromium, with default options, over the page's own `localStorage` and Web Locks: storing and removing each call of the batch, one call at a time, against the same over the Node row's in-memory stand-in in the same page; and the first slice of one export of the batch with the outbox on, against `outbox: false`, the host copying each payload and answering one call per task as in the slices table.",
+      "In headless Chromium, with default options, over the page's own `localStorage` and Web Locks: storing and removing each call of the batch, one call at a time, against the same over the Node row's in-memory stand-in in the same page; and the first slice of one export of the batch with the outbox on, against `outbox: false`, and the same of an export of one `maxConcurrentCalls` group, whose calls all go to the host in that slice; the host copying each payload and answering one call per task as in the slices table.",
     header: ['contender', `median, ${browser}`],
     rows: [
       ['outbox over localStorage: storing and removing each call', perCallText(perCall.localStorage)],
@@ -66,10 +68,14 @@ function section(browser: string, results: PageResults): Section {
       ['export(), outbox on: first slice', ms(median(firstSlices.outboxOn))],
       ['export(), outbox: false: first slice', ms(median(firstSlices.outboxOff))],
       ['outbox on / outbox: false, first slice', ratio(onOverOff)],
-      ['KPI events the outbox stored in the first slice', `${thousands(fewest)}${most > fewest ? ` to ${thousands(most)}` : ''} of ${thousands(kpiEvents)}, the rest found no room (\`notStored.full\`)`],
+      ['KPI events the outbox stored in the first slice', `${thousands(fewest)}${most > fewest ? ` to ${thousands(most)}` : ''} of ${thousands(kpiEvents)}; ${concurrency} went to the host, the rest found no room (\`notStored.full\`)`],
+      [`${group}, outbox on: first slice`, ms(median(groupSlices.outboxOn))],
+      [`${group}, outbox: false: first slice`, ms(median(groupSlices.outboxOff))],
+      ['outbox on / outbox: false, first slice of one group', ratio(groupOnOverOff)],
     ],
     notes: [
       `A first slice is timed from the call of \`export()\` until a task queued behind it runs (a \`MessageChannel\` message), so it includes one turn of the event loop; \`performance.now()\` in this page moved in steps of ${(timerStepMs * 1000).toFixed(0)} µs at the least.`,
+      `One group: every call goes to the host in the first slice, so the outbox writes none (checked); a sample is the mean first slice of ${groupSlices.exports} exports, each answered before the next.`,
       `Per call: the time to store and remove the batch's calls over its ${thousands(kpiEvents)} calls. A call took as many bytes in \`localStorage\` as in the stand-in (checked).`,
       "Each pair is timed in rounds of its own, the young generation emptied before each sample, with V8's flags of the Node steps.",
     ],
@@ -82,6 +88,9 @@ function section(browser: string, results: PageResults): Section {
       outboxOnFirstSliceMs: median(firstSlices.outboxOn),
       outboxOffFirstSliceMs: median(firstSlices.outboxOff),
       outboxOnOverOff: onOverOff,
+      groupOutboxOnFirstSliceMs: median(groupSlices.outboxOn),
+      groupOutboxOffFirstSliceMs: median(groupSlices.outboxOff),
+      groupOutboxOnOverOff: groupOnOverOff,
       storedInFirstSlice,
       timerStepMs,
     },
