@@ -11,7 +11,7 @@ export interface Job {
   /** Its rank in admission order: every place keeps its calls in this order. */
   readonly seq: number;
   readonly events: number;
-  /** Told once of its call: when it settles, or earlier when the outbox keeps it. */
+  /** Told once of its call: when it settles, or earlier when the outbox keeps it or, with an outbox, it goes to the host in the task that admitted it. */
   batch: Batch;
   /** Its call in the outbox, where there is one. */
   entry: OutboxEntry | undefined;

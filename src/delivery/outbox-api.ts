@@ -2,7 +2,7 @@
  * The outbox: every call delivery gives it, not yet handed to the host, is kept in a Web Storage store,
  * so that a later page of the same widget sends what a reload, a crash or a closed tab left.
  *
- * Keys are `otel-cif/<name>/<pageId>/<seq>`, values `[3,<admitted, wall ms>,<the call>]` (format 3;
+ * Keys are `otel-cif/<name>/<pageId>/<seq>`, values `[3,<first written, wall ms>,<the call>]` (format 3;
  * the entries of formats 1 and 2 read as unreadable, those of later formats are left alone). Each outbox holds the
  * Web Lock `otel-cif/<name>/<pageId>` for its whole life and writes only once it holds it, so an
  * entry whose page's lock is free belongs to a page that is gone. A page takes such entries only while holding that lock itself, and keeps it

@@ -11,7 +11,7 @@ export interface OutboxStore {
   readonly length: number;
 }
 
-/** A call as stored: the wall-clock millis it was admitted at, and the call itself. */
+/** A call as stored: the wall-clock millis it was first written at, and the call itself. */
 interface StoredCall {
   at: number;
   call: CifCall;
@@ -26,7 +26,7 @@ export interface Entry extends StoredCall {
   kept?: (() => void) | undefined;
 }
 
-/** Values are `[FORMAT, admitted at, call]`; those of earlier formats read as unreadable, those of later ones are left alone. */
+/** Values are `[FORMAT, first written at, call]`; those of earlier formats read as unreadable, those of later ones are left alone. */
 const FORMAT = 3;
 
 /** `<pageId>/<seq>` after the outbox's `otel-cif/<name>/`; a pageId is a UUID. */
