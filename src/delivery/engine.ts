@@ -277,7 +277,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       job.batch = told;
     };
     if (job.entry) outbox.restore(job.entry, kept);
-    else job.entry = outbox.add(job.call, kept);
+    // Ranked by its admission, though written later (as its task ends, or at its retry), so that a page's calls replay in that order.
+    else job.entry = outbox.add(job.call, kept, job.seq);
   }
 
   /**

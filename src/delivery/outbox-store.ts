@@ -22,6 +22,8 @@ export interface Entry extends StoredCall {
   readonly key: string;
   readonly seq: number;
   size: number;
+  /** The page that stored it, once taken over from a page gone. */
+  page?: string;
   /** Runs each time the call is written to the store. */
   kept?: (() => void) | undefined;
 }

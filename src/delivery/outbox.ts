@@ -190,7 +190,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       // A later version's entry is left for a page of that version.
       if (stored === null) continue;
       if (stored && Math.abs(at - stored.at) <= maxAgeMillis) {
-        taken.push({ ...stored, key, seq, size });
+        taken.push({ ...stored, key, seq, size, page: id });
         from.add(id);
       } else if (erase(key, size)) {
         const counter = stored ? 'expired' : 'unreadable';
@@ -199,7 +199,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       }
     }
     if (taken.length > 0) {
-      taken.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      // A page's calls in the order it admitted them (a call rejected at once is stored later); pages' by the wall clock.
+      taken.sort((a, b) => (a.page === b.page ? 0 : a.at - b.at) || a.seq - b.seq);
       say(`replaying ${taken.length} calls of ${from.size} pages`);
       // Delivery admits them as it admits an export's calls, which never throws.
       handOver(taken);
@@ -219,8 +220,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   }).then(endWait);
 
   return {
-    add(call, kept) {
-      const entry: Entry = { call, key: `${base}${pageId}/${seq}`, seq: seq++, at: 0, size: 0, kept };
+    add(call, kept, rank = seq++) {
+      const entry: Entry = { call, key: `${base}${pageId}/${rank}`, seq: rank, at: 0, size: 0, kept };
       write(entry, true);
       return entry;
     },

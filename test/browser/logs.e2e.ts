@@ -78,9 +78,9 @@ function expectAllDelivered(stats: CifLogRecordExporterStats): void {
     dropped: zeros(stats.dropped),
     truncated: zeros(stats.truncated),
     droppedFields: zeros(stats.droppedFields),
-    // On by default in a browser: with the page's lock held (the page waits for it), each call is
-    // stored on admission and taken out before its handover.
-    outbox: { stored: 3, notStored: { full: 0, store_error: 0 }, replayed: 0, expired: 0, unreadable: 0, storeErrors: 0 },
+    // On by default in a browser, with the page's lock held (the page waits for it): CIF ready and
+    // slots free, each call goes to the host in the task that admits it, so none is ever written.
+    outbox: { stored: 0, notStored: { full: 0, store_error: 0 }, replayed: 0, expired: 0, unreadable: 0, storeErrors: 0 },
   });
   expect(Object.keys(stats.dropped)).to.include.members(['missing_identity', 'invalid_log_record', 'host_error', 'queue_full']);
 }

@@ -215,8 +215,8 @@ describe('delivery with the outbox', () => {
     void only.engine.deliver(calls('A1', 'A2', 'A3')).then((r) => (report = r));
     expect([host.calls.length, touched]).to.deep.equal([2, []]);
     await Promise.resolve();
-    // The outbox numbers the calls it is given: A3 is its first.
-    expect(touched).to.deep.equal([`set otel-cif/widget/${PAGE_A}/0`]);
+    // Keyed by its rank among the page's calls: A3 is the third.
+    expect(touched).to.deep.equal([`set otel-cif/widget/${PAGE_A}/2`]);
     expect(only.stats.outbox).to.deep.include({ stored: 1, notStored: { full: 0, store_error: 0 } });
     // Each call at the host or stored, the export does not wait for the host's answers, as when all were stored.
     await settle();
@@ -224,7 +224,7 @@ describe('delivery with the outbox', () => {
     answer();
     await settle();
     expect(sent(host)).to.deep.equal(calls('A1', 'A2', 'A3'));
-    expect(touched).to.deep.equal([`set otel-cif/widget/${PAGE_A}/0`, `remove otel-cif/widget/${PAGE_A}/0`]);
+    expect(touched).to.deep.equal([`set otel-cif/widget/${PAGE_A}/2`, `remove otel-cif/widget/${PAGE_A}/2`]);
     expectBalanced(only.stats);
   });
 

@@ -220,7 +220,7 @@ describe('delivery writing the outbox as the admitting task ends', () => {
     expectBalanced(first.stats);
   });
 
-  it('has the next page send what a page left oldest first by when each call was first written: a call the host rejected at once, at its retry', async () => {
+  it('has the next page send what a page left in the order it admitted the calls, a call rejected at its first attempt, stored only then, included', async () => {
     // A1 goes at once and the host rejects it a second later; A2 and A3 wait behind it for the one slot meanwhile.
     const host = new RecordingCifClient({ answer: (_call, index) => (index === 0 ? later(1_000, () => Promise.reject(new Error('Provider not active'))) : hangs()) });
     const first = page(PAGE_A, host, { maxConcurrentCalls: 1 });
@@ -237,8 +237,8 @@ describe('delivery writing the outbox as the admitting task ends', () => {
     const next = new RecordingCifClient();
     page(PAGE_B, next);
     await settle();
-    // A3 was written as its task ended, 500 ms after A1's admission; A1 at its retry, 500 ms later still.
-    expect(names(next), 'docs/page-lifecycle.md: oldest first by the wall clock when each was first written').to.deep.equal(['A3', 'A1']);
+    // A1 was stored at its retry, after A3, yet admitted 500 ms before it.
+    expect(names(next), "docs/page-lifecycle.md: each page's calls in the order it admitted them").to.deep.equal(['A1', 'A3']);
   });
 
   it('keeps every call of an export whose setTimeout throws in the task that admits them, tells the export once, and the next page sends each once', async () => {
