@@ -283,15 +283,12 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
 
   /**
    * Puts in the outbox, as this task ends, its calls not handed to the host: after a bare `await`, which no page's
-   * `Promise.prototype.then` can change. Each leaves the set as it is written, so that a call a diag logger or a store
+   * `Promise.prototype.then` can change. The set stays until all are written, so that a call a diag logger or a store
    * sends, settles or admits meanwhile is handled as in any other task. Never rejects: the outbox never throws.
    */
   async function writeLater(): Promise<void> {
     await 0;
-    for (const job of unwritten!) {
-      unwritten!.delete(job);
-      toOutbox(job);
-    }
+    unwritten!.forEach(toOutbox);
     unwritten = undefined;
   }
 
