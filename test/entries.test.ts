@@ -39,7 +39,7 @@ describe('the language level docs/browser.md names', function () {
 describe('what each entry bundles', () => {
   it('bundles /instrumentation without @opentelemetry/instrumentation, and the main entry without the instrumentation', async () => {
     const inputs = async (entry: string) => {
-      const { metafile } = await build({ entryPoints: [join(ROOT, entry)], bundle: true, write: false, metafile: true, format: 'esm', platform: 'browser', logLevel: 'silent' });
+      const { metafile } = await build({ entryPoints: [join(ROOT, entry)], absWorkingDir: ROOT, bundle: true, write: false, metafile: true, format: 'esm', platform: 'browser', logLevel: 'silent' });
       return Object.keys(metafile.inputs);
     };
     const instrumentation = await inputs('src/instrumentation.ts');
