@@ -8,7 +8,9 @@ import { pageCifClient, type ReadinessSource } from '../../src/delivery/readines
 import { createDeliveryStats, type CifDeliveryStats } from '../../src/stats.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import type { CifAnalyticsClient, CifCall } from '../../src/types.js';
-import { expectBalanced, hangs, installCifWithoutInitDone, removePageCif } from '../helpers/fake-client.js';
+import { installActingDiag, installThrowingDiag } from '../helpers/diag.js';
+import { expectBalanced, hangs, installCifWithoutInitDone, later, removePageCif, throws, timedClient } from '../helpers/fake-client.js';
+import { watchUnhandledRejections } from '../helpers/unhandled.js';
 import { createLockManager, MemoryStore, type LockClient } from '../helpers/web-storage.js';
 
 const PAGE_A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
@@ -22,6 +24,8 @@ function call(name: string): CifCall {
   };
 }
 const calls = (...names: string[]) => names.map(call);
+const PREFIX = 'otel-cif/widget/';
+const names = (...hosts: RecordingCifClient[]) => hosts.flatMap((host) => host.calls.map((c) => c.eventName));
 const sent = (client: RecordingCifClient) => client.calls.map(({ data, eventName, correlationId }) => ({ data, eventName, correlationId }));
 
 interface Page {
@@ -75,6 +79,9 @@ describe('delivery with the outbox', () => {
     maxAttempts?: number;
     maxQueueSize?: number;
     maxConcurrentCalls?: number;
+    maxBytes?: number;
+    /** The outbox's wall clock, in place of `Date.now`. */
+    now?: () => number;
   }
 
   /** A page of the widget: its own engine and outbox over the shared store and locks; CIF ready at once unless `ready: false`. */
@@ -84,7 +91,11 @@ describe('delivery with the outbox', () => {
     let ready!: () => void;
     const readiness: ReadinessSource =
       options.readiness ?? (options.ready === false ? { kind: 'promise', ready: new Promise<void>((r) => (ready = r)) } : { kind: 'client' });
-    const outbox = createOutbox({ store: options.store ?? store, name: 'widget' }, stats.outbox, { locks: options.locks ?? locks.locks, uuid: () => pageId, now: Date.now });
+    const outbox = createOutbox(
+      { store: options.store ?? store, name: 'widget', ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}) },
+      stats.outbox,
+      { locks: options.locks ?? locks.locks, uuid: () => pageId, now: options.now ?? Date.now },
+    );
     const engine = createDelivery(
       {
         ...DELIVERY_DEFAULTS,
@@ -886,6 +897,316 @@ describe('delivery with the outbox', () => {
       global.gc!();
       // Every one is in the outbox for a later page; this page can send none of them (the last may live on in this test's frame).
       expect(refs.filter((ref) => ref.deref() !== undefined).length, 'kept payloads still held').to.be.at.most(1);
+    });
+  });
+
+  describe('as the task that admits them ends', () => {
+    /** The event names of the calls the store holds for the widget, in store order. */
+    const storedNames = (of: MemoryStore) =>
+      Object.entries(of.contents())
+        .filter(([key]) => key.startsWith(PREFIX))
+        .map(([, value]) => (value as [number, number, CifCall])[2].eventName);
+
+    it('never leaves in the store a call it handed to the host while it wrote the calls of the task before, so the next page does not send it again', async () => {
+      // The page's logger, told that a call did not fit, lets CIF be ready then (it raises the page's CIFInitDone).
+      const target = new EventTarget();
+      const host = new RecordingCifClient();
+      const first = page(PAGE_A, host, { readiness: { kind: 'page', target }, maxBytes: 2_000 });
+      await settle();
+      const restore = installActingDiag((level, line) => {
+        if (level === 'warn' && line.includes('not stored')) target.dispatchEvent(new Event('CIFInitDone'));
+      });
+      const big = { ...call('Big'), correlationId: 'x'.repeat(1_000) };
+      let report: DeliveryReport | undefined;
+      try {
+        // CIF not ready: both calls wait, and are written as this task ends; the first does not fit.
+        void first.engine.deliver([big, call('Small')]).then((r) => (report = r));
+        await settle();
+      } finally {
+        restore();
+      }
+      expect(names(host)).to.deep.equal(['Big', 'Small']);
+      expect(report).to.deep.equal({ calls: 2, failed: 0, errors: [] });
+      expect(first.stats).to.deep.include({ kpiEventsDelivered: 2, kpiEventsPending: 0 });
+      // Delivered, so nothing of it may stay for a later page.
+      const left = storedNames(store);
+      crash(first);
+
+      const next = new RecordingCifClient();
+      const second = page(PAGE_B, next);
+      await settle();
+      expect({ sent: names(host, next), left }, 'every call once across both pages; none left stored once delivered').to.deep.equal({ sent: ['Big', 'Small'], left: [] });
+      expectBalanced(second.stats);
+    });
+
+    it('leaves no unhandled rejection, and writes the other waiting calls of the task, when the outbox wall clock throws at one write', async () => {
+      let failing = false;
+      const wallClock = () => {
+        if (failing) {
+          failing = false;
+          throw new TypeError('secure mode Date.now() throws');
+        }
+        return Date.now();
+      };
+      const host = new RecordingCifClient();
+      const first = page(PAGE_A, host, { ready: false, now: wallClock });
+      await settle();
+      const watch = watchUnhandledRejections();
+      let report: DeliveryReport | undefined;
+      failing = true;
+      try {
+        void first.engine.deliver(calls('A1', 'A2')).then((r) => (report = r));
+      } catch (error) {
+        // Before the deferred write, the throw came out of deliver() itself.
+        expect.fail(`deliver() threw: ${String(error)}`);
+      }
+      await settle();
+      const rejections = await watch.stop();
+      // Each is seen twice (mocha hands it on to the process listeners again). The call whose write threw travels in
+      // memory; the one after it is still written.
+      expect({ unhandled: [...new Set(rejections)].map(String), stored: storedNames(store) }).to.deep.equal({ unhandled: [], stored: ['A2'] });
+      first.ready();
+      await settle();
+      expect(report).to.deep.equal({ calls: 2, failed: 0, errors: [] });
+      expectBalanced(first.stats);
+    });
+
+    it('leaves no unhandled rejection from the deferred write when the store throws at every access and the diag logger throws at every line, and delivers from memory', async () => {
+      const broken = new MemoryStore();
+      const host = new RecordingCifClient();
+      const first = page(PAGE_A, host, { store: broken, ready: false });
+      await settle();
+      for (const method of ['getItem', 'setItem', 'removeItem', 'key'] as const) {
+        broken[method] = () => {
+          throw new DOMException('storage gone', 'SecurityError');
+        };
+      }
+      Object.defineProperty(broken, 'length', {
+        get() {
+          throw new DOMException('storage gone', 'SecurityError');
+        },
+      });
+      const restore = installThrowingDiag();
+      const watch = watchUnhandledRejections();
+      let report: DeliveryReport | undefined;
+      try {
+        void first.engine.deliver(calls('A1', 'A2')).then((r) => (report = r));
+        await settle();
+        first.ready();
+        await settle();
+      } finally {
+        restore();
+      }
+      expect([...new Set(await watch.stop())].map(String)).to.deep.equal([]);
+      expect(names(host)).to.deep.equal(['A1', 'A2']);
+      expect(report).to.deep.equal({ calls: 2, failed: 0, errors: [] });
+      expect(first.stats.outbox).to.deep.include({ stored: 0, notStored: { full: 0, store_error: 2 } });
+      expectBalanced(first.stats);
+    });
+
+    it('has the next page send what a page left in the order it admitted the calls, a call rejected at its first attempt, stored only then, included', async () => {
+      // A1 goes at once and the host rejects it a second later; A2 and A3 wait behind it for the one slot meanwhile.
+      const host = new RecordingCifClient({ answer: (_call, index) => (index === 0 ? later(1_000, () => Promise.reject(new Error('Provider not active'))) : hangs()) });
+      const first = page(PAGE_A, host, { maxConcurrentCalls: 1 });
+      await settle();
+      void first.engine.deliver(calls('A1'));
+      await clock.tickAsync(500);
+      void first.engine.deliver(calls('A2', 'A3'));
+      await clock.tickAsync(500);
+      // A1 waits for its retry, A2 is at the host, A3 waits for the slot: the page goes.
+      expect(names(host)).to.deep.equal(['A1', 'A2']);
+      expect(storedNames(store).sort()).to.deep.equal(['A1', 'A3']);
+      crash(first);
+
+      const next = new RecordingCifClient();
+      page(PAGE_B, next);
+      await settle();
+      // A1 was stored at its retry, after A3, yet admitted 500 ms before it.
+      expect(names(next), "docs/page-lifecycle.md: each page's calls in the order it admitted them").to.deep.equal(['A1', 'A3']);
+    });
+
+    it('keeps every call of an export whose setTimeout throws in the task that admits them, tells the export once, and the next page sends each once', async () => {
+      const host = new RecordingCifClient();
+      const first = page(PAGE_A, host);
+      await settle();
+      const fake = globalThis.setTimeout;
+      globalThis.setTimeout = (() => {
+        throw new Error('no timers here');
+      }) as unknown as typeof setTimeout;
+      let report: DeliveryReport | undefined;
+      try {
+        void first.engine.deliver(calls('A1', 'A2')).then((r) => (report = r));
+      } finally {
+        globalThis.setTimeout = fake;
+      }
+      await settle();
+      expect(host.calls).to.deep.equal([]);
+      expect(report).to.deep.equal({ calls: 2, failed: 0, errors: [] });
+      expect(first.stats).to.deep.include({ kpiEventsKept: 2, kpiEventsPending: 0 });
+      expect(first.stats.outbox).to.deep.include({ stored: 2 });
+      expect(storedNames(store)).to.deep.equal(['A1', 'A2']);
+      expectBalanced(first.stats);
+      crash(first);
+
+      const next = new RecordingCifClient();
+      const second = page(PAGE_B, next);
+      await settle();
+      expect(names(host, next)).to.deep.equal(['A1', 'A2']);
+      expect(storedNames(store)).to.deep.equal([]);
+      expectBalanced(second.stats);
+    });
+
+    it("sends once each call of a page gone and this page's own calls admitted in the task that hands them over, and leaves nothing stored", async () => {
+      const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
+      await settle();
+      void first.engine.deliver(calls('A1', 'A2'));
+      await settle();
+      crash(first);
+
+      const host = new RecordingCifClient();
+      let replaying!: Page;
+      // The page's own export runs as the outbox hands over what the page gone left: in the same task, the same microtask.
+      const restore = installActingDiag((_level, line) => {
+        if (line.includes('outbox: replaying')) void replaying.engine.deliver(calls('B1', 'B2'));
+      });
+      try {
+        replaying = page(PAGE_B, host, { maxConcurrentCalls: 3 });
+        await settle();
+      } finally {
+        restore();
+      }
+      await settle();
+      expect(names(host)).to.deep.equal(['A1', 'A2', 'B1', 'B2']);
+      expect(storedNames(store)).to.deep.equal([]);
+      expect(replaying.stats).to.deep.include({ kpiEventsDelivered: 4, kpiEventsPending: 0, kpiEventsKept: 0 });
+      expectBalanced(replaying.stats);
+    });
+
+    it('has the next page send the calls that waited as a page crashed right after the task that admitted them, and not the ones it handed over then', async () => {
+      const host = new RecordingCifClient({ answer: hangs });
+      const first = page(PAGE_A, host, { maxConcurrentCalls: 2 });
+      await settle();
+      void first.engine.deliver(calls('A1', 'A2', 'A3', 'A4'));
+      // The microtasks of the task run; the tab dies before the host answers.
+      await Promise.resolve();
+      expect(storedNames(store)).to.deep.equal(['A3', 'A4']);
+      crash(first);
+
+      const next = new RecordingCifClient();
+      const second = page(PAGE_B, next);
+      await settle();
+      expect(names(host, next)).to.deep.equal(['A1', 'A2', 'A3', 'A4']);
+      expect(storedNames(store)).to.deep.equal([]);
+      expectBalanced(second.stats);
+    });
+
+    it('writes a call handed over at once and rejected while it waits for its retry, counting it stored then; a page that goes meanwhile leaves it for the next', async () => {
+      for (const failure of ['throws', 'rejects'] as const) {
+        store = new MemoryStore();
+        // The host fails its first call synchronously: it throws, or returns a promise already rejected.
+        const host = timedClient((_call, index) => (index > 0 ? 'ok' : failure === 'throws' ? throws(new Error('Provider not active')) : Promise.reject(new Error('Provider not active'))));
+        const first = page(failure === 'throws' ? PAGE_A : PAGE_B, host);
+        await settle();
+        let report: DeliveryReport | undefined;
+        void first.engine.deliver(calls('A1')).then((r) => (report = r));
+        await settle();
+        expect(report, failure).to.deep.equal({ calls: 1, failed: 0, errors: [] });
+        expect(storedNames(store), failure).to.deep.equal(['A1']);
+        expect(first.stats.outbox, failure).to.deep.include({ stored: 1, notStored: { full: 0, store_error: 0 } });
+        crash(first);
+
+        const next = new RecordingCifClient();
+        const second = page(failure === 'throws' ? PAGE_B : PAGE_A, next);
+        await settle();
+        expect(names(next), failure).to.deep.equal(['A1']);
+        expect(storedNames(store), failure).to.deep.equal([]);
+        expectBalanced(second.stats);
+        crash(second);
+      }
+    });
+
+    it('neither writes nor keeps a call refused for maxQueueSize in a task that admits others, which it writes', async () => {
+      const first = page(PAGE_A, new RecordingCifClient(), { ready: false, maxQueueSize: 2 });
+      await settle();
+      let report: DeliveryReport | undefined;
+      void first.engine.deliver(calls('A1', 'A2', 'A3', 'A4')).then((r) => (report = r));
+      await settle();
+      expect(storedNames(store)).to.deep.equal(['A1', 'A2']);
+      expect(report?.failed).to.equal(2);
+      expect(first.stats).to.deep.include({ kpiEventsPending: 2, kpiEventsKept: 0 });
+      expect(first.stats.dropped.queue_full).to.equal(2);
+      expect(first.stats.outbox).to.deep.include({ stored: 2, notStored: { full: 0, store_error: 0 } });
+      expectBalanced(first.stats);
+    });
+
+    it('sends each call once and stores none when the host exports again from inside logAnalyticsEvent in the task of the export', async () => {
+      const exporting: { engine?: DeliveryEngine } = {};
+      let nested = 0;
+      const host = new RecordingCifClient({
+        onCall: () => {
+          if (nested++ < 3) void exporting.engine!.deliver(calls(`N${nested}`));
+        },
+      });
+      const touched: string[] = [];
+      const watched = Object.assign(new MemoryStore(), {
+        setItem(key: string, value: string) {
+          if (key.startsWith(PREFIX)) touched.push(key);
+          MemoryStore.prototype.setItem.call(this, key, value);
+        },
+      });
+      const only = page(PAGE_A, host, { store: watched, maxConcurrentCalls: 2 });
+      exporting.engine = only.engine;
+      await settle();
+      void only.engine.deliver(calls('A1', 'A2'));
+      await settle();
+      await settle();
+      expect(names(host).sort()).to.deep.equal(['A1', 'A2', 'N1', 'N2', 'N3']);
+      expect(watched.contents()).to.deep.equal({});
+      expectBalanced(only.stats);
+      // Only calls that waited for a slot were written.
+      expect(touched.length).to.equal(only.stats.outbox.stored);
+    });
+
+    it('writes nothing when CIF becomes ready later in the task that admitted the calls, and the export calls back without waiting for the host', async () => {
+      const target = new EventTarget();
+      const host = new RecordingCifClient({ answer: hangs });
+      const touched: string[] = [];
+      const watched = Object.assign(new MemoryStore(), {
+        setItem(key: string, value: string) {
+          if (key.startsWith(PREFIX)) touched.push(key);
+          MemoryStore.prototype.setItem.call(this, key, value);
+        },
+      });
+      const only = page(PAGE_A, host, { readiness: { kind: 'page', target }, store: watched });
+      await settle();
+      let report: DeliveryReport | undefined;
+      void only.engine.deliver(calls('A1', 'A2')).then((r) => (report = r));
+      expect(host.calls).to.deep.equal([]);
+      target.dispatchEvent(new Event('CIFInitDone'));
+      expect(names(host)).to.deep.equal(['A1', 'A2']);
+      await settle();
+      expect({ touched, report }).to.deep.equal({ touched: [], report: { calls: 2, failed: 0, errors: [] } });
+      expect(only.stats.outbox).to.deep.include({ stored: 0, notStored: { full: 0, store_error: 0 } });
+    });
+
+    it('holds no call once it has settled: the set of calls still to write lets go of them', async () => {
+      // node --expose-gc, as .mocharc.json runs it.
+      expect(globalThis.gc).to.be.a('function');
+      const host = new RecordingCifClient({ answer: (_call, index) => (index % 2 ? Promise.reject(new Error('Provider not active')) : 'ok') });
+      const only = page(PAGE_A, host, { maxConcurrentCalls: 2, maxAttempts: 1 });
+      await settle();
+      const refs: Array<WeakRef<CifCall>> = [];
+      (() => {
+        const made = calls('A1', 'A2', 'A3', 'A4', 'A5');
+        made.forEach((c) => refs.push(new WeakRef(c)));
+        void only.engine.deliver(made);
+      })();
+      await settle();
+      await settle();
+      expect(only.stats).to.deep.include({ kpiEventsPending: 0 });
+      await new Promise((resolve) => setImmediate(resolve));
+      globalThis.gc!();
+      expect(refs.filter((ref) => ref.deref() !== undefined).length, 'calls still reachable').to.equal(0);
     });
   });
 });

@@ -4,7 +4,7 @@
 import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import type { OutboxLocks } from '../../src/delivery/outbox.js';
 import { CifSpanExporter, type CifSpanExporterOptions } from '../../src/index.js';
@@ -12,21 +12,9 @@ import { RecordingCifClient } from '../../src/testing/index.js';
 import { captureLevels } from '../helpers/diag.js';
 import { expectBalanced, hangs, kpiNames } from '../helpers/fake-client.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
-import { IDENTITY } from '../helpers/spans.js';
+import { IDENTITY, sdkSpans } from '../helpers/spans.js';
 import { createLockManager, MemoryStore } from '../helpers/web-storage.js';
 
-/** Spans as the trace SDK ends them, each with the KPI events named in its entry. */
-function sdkSpans(...spans: string[][]): ReadableSpan[] {
-  const memory = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
-  const tracer = provider.getTracer('softphone');
-  for (const names of spans) {
-    const span = tracer.startSpan('call', { attributes: IDENTITY });
-    for (const name of names) span.addEvent(name);
-    span.end();
-  }
-  return memory.getFinishedSpans();
-}
 
 /** Exports `spans` through `exporter`, returning the results as they come. */
 function exportNow(exporter: CifSpanExporter, spans: ReadableSpan[]): ExportResult[] {

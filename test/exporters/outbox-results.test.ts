@@ -9,9 +9,11 @@ import { DELIVERY_DEFAULTS } from '../../src/delivery/options.js';
 import { CifDelivery, CifSpanExporter } from '../../src/index.js';
 import { CifLogRecordExporter, emitKpiEvent, type CifLogRecordExporterOptions } from '../../src/logs.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
+import type { CifCall } from '../../src/types.js';
 import { captureDiag, installActingDiag } from '../helpers/diag.js';
 import { expectBalanced, hangs } from '../helpers/fake-client.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
+import { sdkSpans } from '../helpers/spans.js';
 import { createLockManager, MemoryStore } from '../helpers/web-storage.js';
 
 const RESOURCE = { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' };
@@ -90,7 +92,7 @@ describe('CifLogRecordExporter with the outbox: results, flush and shutdown', ()
   }
 
   /** Exports `items`, returning the results as they come, each as its code and error message. */
-  function exportNow(exporting: CifLogRecordExporter, items: ReadableLogRecord[]): Array<{ code: ExportResultCode; error: string | undefined }> {
+  function exportNow<T>(exporting: { export(items: T[], done: (result: { code: ExportResultCode; error?: Error }) => void): void }, items: T[]): Array<{ code: ExportResultCode; error: string | undefined }> {
     const results: Array<{ code: ExportResultCode; error: string | undefined }> = [];
     exporting.export(items, (result) => results.push({ code: result.code, error: result.error?.message }));
     return results;
@@ -318,6 +320,100 @@ describe('CifLogRecordExporter with the outbox: results, flush and shutdown', ()
     }
     expect(closed).to.equal(true);
     expect(cif.getStats()).to.deep.include({ kpiEventsKept: 2, kpiEventsPending: 0 });
+    expectBalanced(cif.getStats());
+  });
+
+  /** The event names of the calls the store holds for the widget, in store order. */
+  const storedNames = (of: MemoryStore) =>
+    Object.entries(of.contents())
+      .filter(([key]) => key.startsWith('otel-cif/widget/'))
+      .map(([, value]) => (value as [number, number, CifCall])[2].eventName);
+
+
+  /** Where the outbox cannot keep a call: a store full to its quota (it is still used), or a lock manager that never grants. */
+  const cannotKeep: Array<{ what: string; store: () => MemoryStore; locks?: OutboxLocks }> = [
+    { what: 'a localStorage full to its quota', store: () => new MemoryStore(64) },
+    { what: 'a lock that never comes', store: () => new MemoryStore(), locks: { request: () => new Promise(() => {}) } },
+  ];
+  cannotKeep.forEach(({ what, store: made, locks }) =>
+    it(`with ${what}, calls back at once for a call it handed over in the task of its export, never written, and counts its failure, as docs/delivery.md says`, async () => {
+      store = made();
+      const host = new RecordingCifClient({ answer: () => Promise.reject(new Error('Provider not active')) });
+      const cif = exporter({ client: host, retry: { maxAttempts: 1 } }, locks);
+      await settle();
+      const results = exportNow(cif, await records(1));
+      expect(host.calls).to.have.length(1);
+      await settle();
+      expect(cif.getStats().dropped.host_error).to.equal(1);
+      expect(storedNames(store)).to.deep.equal([]);
+      // Whether the store could keep it was never asked: the export treats it as a stored call, and the failure is counted.
+      expect(results).to.deep.equal([{ code: ExportResultCode.SUCCESS, error: undefined }]);
+      expectBalanced(cif.getStats());
+    }),
+  );
+
+  it('calls back FAILED, with outbox: false, for a call the host fails in the task of its export: nothing of the deferred write applies', async () => {
+    const host = new RecordingCifClient({ answer: () => Promise.reject(new Error('Provider not active')) });
+    const cif = exporter({ client: host, retry: { maxAttempts: 1 }, outbox: false });
+    const results = exportNow(cif, await records(1));
+    await settle();
+    expect(results).to.deep.equal([{ code: ExportResultCode.FAILED, error: '1 of 1 logAnalyticsEvent calls failed: Provider not active' }]);
+    expect(store.length).to.equal(0);
+  });
+
+  it('resolves forceFlush(), called in the task of the export, only once the calls that wait are stored', async () => {
+    const cif = exporter({ client: new RecordingCifClient(), ready: starting() });
+    await settle();
+    const batch = await records(3);
+    let storedAtFlush: number | undefined;
+    const results = exportNow(cif, batch);
+    void cif.forceFlush().then(() => (storedAtFlush = storedNames(store).length));
+    expect(storedNames(store)).to.deep.equal([]);
+    await settle();
+    expect(storedAtFlush).to.equal(3);
+    expect(results.map((r) => r.code)).to.deep.equal([ExportResultCode.SUCCESS]);
+    expectBalanced(cif.getStats());
+  });
+
+  it('keeps for a later page the calls of an export followed by shutdown() in the same task, CIF never ready', async () => {
+    const made = onPage(() => new CifSpanExporter({ client: new RecordingCifClient(), ready: starting(), outbox: { store, name: 'widget' } }));
+    closeables.push(made);
+    await settle();
+    const results = exportNow(made, sdkSpans(['CallAccepted', 'CallHeld'], ['CallEnded']));
+    let closed = false;
+    void made.shutdown().then(() => (closed = true));
+    await settle();
+    expect(results.map((r) => r.code)).to.deep.equal([ExportResultCode.SUCCESS]);
+    await clock.tickAsync(timeoutMillis);
+    expect(closed).to.equal(true);
+    expect(made.getStats()).to.deep.include({ kpiEventsKept: 3, kpiEventsPending: 0 });
+    expect(storedNames(store).sort()).to.deep.equal(['CallAccepted', 'CallEnded', 'CallHeld']);
+    expectBalanced(made.getStats());
+  });
+
+  it('balances its counters and stores nothing twice when a diag logger exports again at every warning while the calls of a task are written', async () => {
+    const cif = exporter({ client: new RecordingCifClient(), ready: starting(), outbox: { store, name: 'widget', maxBytes: 3_000 } });
+    const provider = new LoggerProvider({ resource: resourceFromAttributes(RESOURCE), processors: [new SimpleLogRecordProcessor({ exporter: cif })] });
+    closeables.push(provider);
+    const logger = provider.getLogger('widget');
+    await settle();
+    let again = 0;
+    const restore = installActingDiag((level) => {
+      if (level === 'warn' && again < 5) emitKpiEvent(logger, `again-${again++}`, undefined, { context: CALL_CONTEXT });
+    });
+    try {
+      exportNow(cif, await records(6));
+      await settle();
+    } finally {
+      restore();
+    }
+    const stats = cif.getStats();
+    expect(stats.outbox.stored + stats.outbox.notStored.full).to.equal(stats.kpiEventsSent);
+    expect(new Set(storedNames(store)).size).to.equal(storedNames(store).length);
+    expect(storedNames(store)).to.have.length(stats.outbox.stored);
+    expectBalanced(stats);
+    await clock.tickAsync(readyTimeoutMillis);
+    expect(cif.getStats()).to.deep.include({ kpiEventsPending: 0, kpiEventsKept: stats.outbox.stored });
     expectBalanced(cif.getStats());
   });
 });

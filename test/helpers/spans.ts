@@ -2,7 +2,7 @@ import type { Attributes, HrTime } from '@opentelemetry/api';
 import { SpanKind, TraceFlags } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { IdGenerator, ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type IdGenerator, type ReadableSpan, type TimedEvent } from '@opentelemetry/sdk-trace-base';
 
 export const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 export const TRACE_GUID = '4bf92f35-77b3-4da6-a3ce-929d0e0e4736';
@@ -62,3 +62,16 @@ export const FIXED_TRACE_ID: IdGenerator = {
   generateTraceId: () => TRACE_ID,
   generateSpanId: () => (++spanCount).toString(16).padStart(16, '0'),
 };
+
+/** Spans as the trace SDK ends them (a real `BasicTracerProvider`), under `IDENTITY`, each with the KPI events named in its entry. */
+export function sdkSpans(...spans: string[][]): ReadableSpan[] {
+  const memory = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
+  const tracer = provider.getTracer('softphone');
+  for (const names of spans) {
+    const span = tracer.startSpan('call', { attributes: IDENTITY });
+    for (const name of names) span.addEvent(name);
+    span.end();
+  }
+  return memory.getFinishedSpans();
+}
