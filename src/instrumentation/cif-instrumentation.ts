@@ -243,16 +243,8 @@ export class CifInstrumentation {
     // Statics read through to the original, and instances are `instanceof` both.
     Object.setPrototypeOf(wrapper, original);
     wrapper.prototype = original.prototype;
-    for (const key of ['name', 'length'] as const) {
-      try {
-        // As the page reads them; a value that cannot be read leaves the wrapper's own.
-        Object.defineProperty(wrapper, key, { value: original[key], configurable: true });
-      } catch {
-        // Left as it is.
-      }
-    }
     Object.defineProperty(wrapper, WRAPPER, { value: true });
-    return wrapper;
+    return looksLike(wrapper, original);
   }
 
   /**
@@ -288,7 +280,7 @@ export class CifInstrumentation {
     const name = `${PREFIX} ${shown}`;
     const attributes = { [ATTR_EVENT]: shown };
     const start = () => this.startSpan(name, SpanKind.INTERNAL, attributes);
-    return function (this: unknown, ...args: unknown[]): unknown {
+    return looksLike(function (this: unknown, ...args: unknown[]): unknown {
       // The handler's own calls are its own, also when the host runs it within a call of the same method.
       const outer = calling;
       calling = undefined;
@@ -299,7 +291,7 @@ export class CifInstrumentation {
       } finally {
         calling = outer;
       }
-    };
+    }, handler);
   }
 
   /** A span under the active context; none while disabled, with tracing suppressed, or if the tracer throws. */
@@ -344,6 +336,18 @@ export class CifInstrumentation {
 }
 
 /** `target.Microsoft.CIFramework` if it is an object or a function; reading it may throw. */
+/** `wrapper`, with the `name` and `length` of `original` as the page reads them; one that cannot be read leaves the wrapper's own. */
+function looksLike(wrapper: AnyFunction, original: AnyFunction): AnyFunction {
+  for (const key of ['name', 'length'] as const) {
+    try {
+      Object.defineProperty(wrapper, key, { value: original[key], configurable: true });
+    } catch {
+      // Left as it is.
+    }
+  }
+  return wrapper;
+}
+
 function findLibrary(target: object): object | undefined {
   try {
     const library: unknown = (target as { Microsoft?: { CIFramework?: unknown } }).Microsoft?.CIFramework;

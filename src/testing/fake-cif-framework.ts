@@ -257,8 +257,13 @@ function addHandlers(cif: object): FakeHandlers {
   });
   return {
     fireEvent: (eventName, eventData) => {
-      // Read as `addHandler` reads the name, so that any name finds its handlers and none throws.
-      const list = [...(byEvent.get(String(eventName).toLowerCase()) ?? [])];
+      let list: Handler[] = [];
+      try {
+        // Read as `addHandler` reads the name, so that any name finds its handlers; one that cannot be read has none.
+        list = [...(byEvent.get(String(eventName).toLowerCase()) ?? [])];
+      } catch {
+        // As `addHandler` throws for it, no handler was added under it.
+      }
       return Promise.all(list.map(async (handler) => handler(eventData)));
     },
   };

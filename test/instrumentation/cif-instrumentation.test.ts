@@ -1631,6 +1631,16 @@ describe('CifInstrumentation', () => {
       expect([cif().setPresence!.name, cif().setPresence!.length]).to.deep.equal([original.name, original.length]);
     });
 
+    it("hands the host a handler with the name and length of the widget's own", () => {
+      const library = install();
+      const seen = recordAddHandler(library);
+      register();
+      function onClickToAct(_eventData: unknown, _extra: unknown): void {}
+      cif().addHandler!('onclicktoact', onClickToAct);
+      const handed = seen[0]![1] as Fn;
+      expect([handed === onClickToAct, handed.name, handed.length]).to.deep.equal([false, 'onClickToAct', 2]);
+    });
+
     it('calls the then of a thenable the host answers, once, to end the span, as docs/instrumentation.md says', () => {
       const library = install();
       let thens = 0;

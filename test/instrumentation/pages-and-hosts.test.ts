@@ -205,7 +205,7 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
   });
 
   describe('disable() with a host that refuses the handler back', () => {
-    it('leaves the wrapper with the host, which calls the handler once per event, and says so at DEBUG', async () => {
+    it("leaves the wrapper with the host, which calls the handler once per event, says so at DEBUG, and the widget's removeHandler of its handler cannot reach it", async () => {
       fake = installFakeCIFramework(target);
       const hostAdd = cif().addHandler!;
       let refuse = false;
@@ -214,7 +214,8 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
       };
       register();
       let calls = 0;
-      await cif().addHandler!('onclicktoact', () => void calls++);
+      const handler = () => void calls++;
+      await cif().addHandler!('onclicktoact', handler);
       const lines = captureLevels();
       refuse = true;
       unregister!();
@@ -223,6 +224,10 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
       await fake.fireEvent('onclicktoact', {});
       expect(calls).to.equal(1);
       expect(lines.filter((line) => line.includes('stays wrapped'))).to.deep.equal(['debug the onclicktoact handler stays wrapped: the host did not take it back Error: host busy']);
+      // As docs/instrumentation.md says: remove handlers before disable().
+      expect(await cif().removeHandler!('onclicktoact', handler)).to.equal(false);
+      await fake.fireEvent('onclicktoact', {});
+      expect(calls).to.equal(2);
     });
   });
 

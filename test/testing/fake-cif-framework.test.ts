@@ -611,6 +611,16 @@ describe('installFakeCIFramework client-side events', () => {
     expect([await fire(42), await fire('42'), await fire(undefined)]).to.deep.equal([['answered'], ['answered'], []]);
   });
 
+  it('answers fireEvent for a name that cannot be read as text (no prototype, a toString that throws) with no handler called, and never throws', async () => {
+    const target: Host = new EventTarget();
+    const fake = installFakeCIFramework(target);
+    let calls = 0;
+    library(target).addHandler('[object Object]', () => calls++);
+    const names = [Object.create(null) as unknown, { toString: () => { throw new Error('no name'); } }];
+    const answers = names.map((name) => fake.fireEvent(name as string).catch((error: unknown) => error));
+    expect([await Promise.all(answers), calls]).to.deep.equal([[[], []], 0]);
+  });
+
   it('rejects fireEvent with what a handler throws', async () => {
     const target: Host = new EventTarget();
     const fake = installFakeCIFramework(target);
