@@ -45,7 +45,9 @@ export function spansToCalls(
  */
 function collectSpan(span: CifReadableSpan, options: SpanMappingOptions, stats: SpanMappingStats, out: PendingCall[], warn: MappingWarn | undefined): void {
   stats.spansSeen++;
-  const { attributes, events } = span;
+  const { attributes } = span;
+  // Copied: the events asked about are those the span had, whatever a callback does to its array.
+  const events = [...span.events];
   if (!hasCifAttribute(attributes) && !events.some((event) => hasCifAttribute(event.attributes))) return;
   stats.cifSpans++;
 

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import type { CifSpanExporterOptions } from '../../src/options.js';
 import { normalizeOptions } from '../../src/options.js';
 import { createSpanMappingStats, defaultEventFilter, PERFORMANCE_TIMING_NAME, spansToCalls, type SpanMappingStats } from '../../src/mapping/spans.js';
-import type { CifCall } from '../../src/types.js';
+import type { CifCall, CifTimedEvent } from '../../src/types.js';
 import { IDENTITY, TRACE_GUID, at, event, makeSpan, type SpanOverrides } from '../helpers/spans.js';
 
 function map(spans: SpanOverrides[], options: CifSpanExporterOptions = {}) {
@@ -932,6 +932,26 @@ describe('spansToCalls', () => {
     expect(calls).to.deep.equal([call([{ kpiEventName: 'B', eventTimestamp: T2 }])]);
     expect(stats.callbackErrors).to.equal(0);
   });
+
+  const changingFilters: Array<[what: string, change: (event: CifTimedEvent, events: CifTimedEvent[]) => void]> = [
+    ['removes the event it is asked about from the span', (event, events) => events.splice(events.indexOf(event), 1)],
+    ['removes every event from the span', (_event, events) => (events.length = 0)],
+    // At most 10, so that a mapping that asks about the events added ends all the same.
+    ['adds an event to the span each time it is asked', (_event, events) => events.length < 10 && events.push(event(`Added${events.length}`, T2))],
+  ];
+  changingFilters.forEach(([what, change]) =>
+    it(`asks eventFilter once about each event the span had when exported, and sends those, when the filter ${what}`, () => {
+      const asked: string[] = [];
+      const { calls, stats } = map([{ attributes: IDENTITY, events: [event('A', T1), event('B', T1), event('C', T1)] }], {
+        eventFilter: (e, span) => {
+          asked.push(e.name);
+          change(e, span.events as CifTimedEvent[]);
+          return true;
+        },
+      });
+      expect([asked, calls.map((c) => c.eventName), stats.callbackErrors]).to.deep.equal([['A', 'B', 'C'], ['A', 'B', 'C'], 0]);
+    }),
+  );
 
   it('sends a value exactly at its column size whole, without counting a cut', () => {
     const { calls, stats } = map([
