@@ -277,8 +277,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       job.batch = told;
     };
     if (job.entry) outbox.restore(job.entry, kept);
-    // Ranked by its admission, though written later (as its task ends, or at its retry), so that a page's calls replay in that order.
-    else job.entry = outbox.add(job.call, kept, job.seq);
+    // Ranked and counted as admitted, though written later (as its task ends, or at its retry, after the host had the payload),
+    // so that a page's calls replay in that order, and a host that changed the payload changes no count.
+    else job.entry = outbox.add(job.call, kept, job.seq, job.events);
   }
 
   /**

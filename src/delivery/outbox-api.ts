@@ -77,8 +77,9 @@ export interface Outbox {
    * Holds a call from now on: stored at once, or once this page holds its lock, when `kept` runs
    * (and each time it is written again); not at all if it does not fit. It is ranked `rank` among
    * this page's calls (after the last one added, by default): a page gone has its calls replayed in that order.
+   * It counts as `events` KPI events (by default, those `call` holds now), whatever a host handed the call does to it.
    */
-  add(call: CifCall, kept?: () => void, rank?: number): OutboxEntry;
+  add(call: CifCall, kept?: () => void, rank?: number, events?: number): OutboxEntry;
   /**
    * Takes an entry out, just before its call goes to the host. False when it could not be, or
    * after `dispose()`: the call then stays stored for a later page and must not be handed over.

@@ -21,6 +21,8 @@ interface StoredCall {
 export interface Entry extends StoredCall {
   readonly key: string;
   readonly seq: number;
+  /** Its KPI events, as admitted: a host that changes the payload it was handed changes no count. */
+  readonly events: number;
   size: number;
   /** The page that stored it, once taken over from a page gone. */
   page?: string;

@@ -162,7 +162,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
           store.setItem(entry.key, value);
           entry.size = size;
           bytes += size;
-          if (admitted) stats.stored += entry.call.data.events.length;
+          if (admitted) stats.stored += entry.events;
           return entry.kept?.();
         }
       } catch (error) {
@@ -171,7 +171,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       }
     }
     // Counted before it is told, as delivery's drops are: a diag logger may read the count, or export again.
-    if (admitted) stats.notStored[full ? 'full' : 'store_error'] += entry.call.data.events.length;
+    if (admitted) stats.notStored[full ? 'full' : 'store_error'] += entry.events;
     if (full) say(`call '${entry.call.eventName}' not stored: over maxBytes ${maxBytes} or the quota`, 'notStored.full');
   }
 
@@ -190,7 +190,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       // A later version's entry is left for a page of that version.
       if (stored === null) continue;
       if (stored && Math.abs(at - stored.at) <= maxAgeMillis) {
-        taken.push({ ...stored, key, seq, size, page: id });
+        taken.push({ ...stored, key, seq, events: stored.call.data.events.length, size, page: id });
         from.add(id);
       } else if (erase(key, size)) {
         const counter = stored ? 'expired' : 'unreadable';
@@ -220,8 +220,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   }).then(endWait);
 
   return {
-    add(call, kept, rank = seq++) {
-      const entry: Entry = { call, key: `${base}${pageId}/${rank}`, seq: rank, at: 0, size: 0, kept };
+    add(call, kept, rank = seq++, events = call.data.events.length) {
+      const entry: Entry = { call, key: `${base}${pageId}/${rank}`, seq: rank, events, at: 0, size: 0, kept };
       write(entry, true);
       return entry;
     },

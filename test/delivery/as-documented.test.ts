@@ -6,14 +6,17 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
-import { CifDelivery, CifSpanExporter } from '../../src/index.js';
+import { CifDelivery, CifSpanExporter, type CifAnalyticsClient } from '../../src/index.js';
 import { CifLogRecordExporter } from '../../src/logs.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { captureDiag } from '../helpers/diag.js';
 import { expectBalanced, hangs, installCifWithoutInitDone, removePageCif } from '../helpers/fake-client.js';
 import { useFakeClock } from '../helpers/pipelines.js';
 import { shutDownDeliveryAfterTest } from '../helpers/shut-down-delivery.js';
+import { withPageGlobals } from '../helpers/page-globals.js';
 import { IDENTITY } from '../helpers/spans.js';
+import { watchUnhandledRejections } from '../helpers/unhandled.js';
+import { MemoryStore, createLockManager } from '../helpers/web-storage.js';
 
 /** A tracer whose spans `exporter` gets as each ends; the provider goes to `closeables`. */
 function tracerFor(exporter: CifSpanExporter, closeables: Array<{ shutdown(): Promise<unknown> }>) {
@@ -245,4 +248,64 @@ describe("CifSpanExporter on a page whose performance.now stands still", () => {
     expect(exporter.getStats()).to.include({ callsInFlight: 0, callsTimedOut: 0 });
     expect(exporter.getStats().dropped.after_shutdown).to.equal(1);
   });
+});
+
+describe('CifSpanExporter with a host that changes the payload it was handed, then rejects the call', () => {
+  // "A host is handed the payload itself (`dataFormat: 'object'`), as the CIF library copies it to the
+  // host page: a host that changes it changes what a retry sends and what the outbox keeps, never a count."
+  const fake = useFakeClock();
+
+  const changes: Array<[what: string, change: (data: Record<string, unknown>) => void]> = [
+    ['empties its events', (data) => void (data['events'] as unknown[]).splice(0)],
+    ['replaces its events with their JSON', (data) => void (data['events'] = JSON.stringify(data['events']))],
+    ['deletes its events', (data) => void delete data['events']],
+    ['moves it to another conversation', (data) => void (data['conversationId'] = 'conv-of-another-call')],
+  ];
+
+  /** A host that records the JSON of each payload it gets, and changes the first one with `change` before it rejects it. */
+  function changingHost(change: (data: Record<string, unknown>) => void): CifAnalyticsClient & { seen: unknown[] } {
+    const seen: unknown[] = [];
+    return {
+      seen,
+      logAnalyticsEvent(data) {
+        seen.push(JSON.parse(JSON.stringify(data)));
+        if (seen.length > 1) return Promise.resolve('ok');
+        change(data as unknown as Record<string, unknown>);
+        return Promise.reject(new Error('host busy'));
+      },
+    };
+  }
+
+  [true, false].forEach((withOutbox) =>
+    changes.forEach(([what, change]) =>
+      it(`retries with what the host left, counts the KPI event once${withOutbox ? ', and in the outbox when written for the retry,' : ''} and leaves nothing pending or unhandled, when the host ${what}`, async () => {
+        const unhandled = watchUnhandledRejections();
+        const host = changingHost(change);
+        const store = new MemoryStore();
+        const options = { client: host, retry: { initialBackoffMillis: 0 } };
+        const exporter = withOutbox
+          ? withPageGlobals({ navigator: { locks: createLockManager().client().locks } }, () => new CifSpanExporter({ ...options, outbox: { store, name: 'widget' } }))
+          : new CifSpanExporter({ ...options, outbox: false });
+        fake.closeables.push(exporter);
+        // The page holds its outbox lock before the call.
+        await fake.clock.tickAsync(0);
+        const span = tracerFor(exporter, fake.closeables).startSpan('call', { attributes: IDENTITY });
+        span.addEvent('CallAccepted');
+        span.end();
+        await fake.clock.runAllAsync();
+        const left = JSON.parse(JSON.stringify(host.seen[0]));
+        change(left);
+        const stats = exporter.getStats();
+        expectBalanced(stats);
+        const { stored, notStored } = stats.outbox;
+        expect({
+          unhandled: (await unhandled.stop()).map(String),
+          second: host.seen[1],
+          delivered: stats.kpiEventsDelivered,
+          pending: stats.kpiEventsPending,
+          written: stored + notStored.full + notStored.store_error,
+        }).to.deep.equal({ unhandled: [], second: left, delivered: 1, pending: 0, written: withOutbox ? 1 : 0 });
+      }),
+    ),
+  );
 });
