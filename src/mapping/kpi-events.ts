@@ -18,7 +18,7 @@ export interface KpiEventOptions<S> {
 
 /**
  * Told why KPI events or a field could not be sent, with what only the source shows: which span
- * lacks which ids, which key names no column. The exporter shows each counter's message once.
+ * lacks which ids, which key names no field or column. The exporter shows each counter's message once.
  */
 export type MappingWarn = (counter: `dropped.${MappingDropReason}` | 'droppedFields.invalid_custom_column' | 'callbackErrors', message: string) => void;
 
@@ -96,7 +96,7 @@ export function addKpiEvents<S>(
       stats.droppedFields.unserializable_value += (fields[5] ?? 0) + (identityReads[5] ?? 0);
       if (fields[6]) {
         stats.droppedFields.invalid_custom_column += fields[6];
-        warn?.('droppedFields.invalid_custom_column', `customData left out: '${fields[7]}' names no column of msdyn_kpieventdata.`);
+        warn?.('droppedFields.invalid_custom_column', `'${fields[7]}' left out: it names no field or column of msdyn_kpieventdata.`);
       }
       if (custom) {
         // Made at its length: an array grown from empty holds room for 16 columns while the call waits.

@@ -1,10 +1,12 @@
 import {
   ATTR_CIF_KPI_ADDITIONAL_DATA,
   ATTR_CIF_KPI_EXTERNAL_CORRELATION_ID,
+  ATTR_CIF_KPI_NAME,
   ATTR_CIF_KPI_NOTIFICATION_RESPONSE_ACTION,
   ATTR_CIF_KPI_REASON,
   CIF_ATTRIBUTE_PREFIX,
   CIF_KPI_CUSTOM_PREFIX,
+  CIF_KPI_PREFIX,
 } from '../attributes.js';
 import type { CifAnalyticsData } from '../types.js';
 import { UNSERIALIZABLE, isColumnName, toPayloadString } from './values.js';
@@ -38,7 +40,7 @@ type CustomColumns = Map<string, string>;
  * KPI fields read from one attribute bag (a span's, an event's, a log record's), before
  * truncation: one value per `KPI_FIELDS` entry, in its order, then the custom columns; then what
  * the reads left out, counted once per KPI event sent with these fields: values that cannot be
- * read or written, and keys that name no column, the first of them for the warning.
+ * read or written, and `cif.kpi.` keys that name no field or column, the first of them for the warning.
  */
 export type KpiFields = [
   reason?: string,
@@ -83,12 +85,13 @@ export function readKpiFields(attributes: AttributeBag | undefined, customAttrib
   // One pass over the keys the bag has: looking up each field's key cost more, as most are absent.
   for (const key of Object.keys(attributes ?? {})) {
     const at = KPI_KEYS.indexOf(key);
-    if (at < 0 && !key.startsWith(CIF_KPI_CUSTOM_PREFIX)) continue;
+    // Any other `cif.kpi.` key but the name's is a custom column's, or one misspelt, whose value would go nowhere.
+    if (at < 0 && (!key.startsWith(CIF_KPI_PREFIX) || key === ATTR_CIF_KPI_NAME)) continue;
     const value = field(attributes, key, fields);
     if (value === undefined) continue;
     let column: string; // Cut from the key only for a custom column: a KPI field's key needs no copy.
     if (at >= 0) fields[at] = value;
-    else if (isColumnName((column = key.slice(CIF_KPI_CUSTOM_PREFIX.length)))) {
+    else if (key.startsWith(CIF_KPI_CUSTOM_PREFIX) && isColumnName((column = key.slice(CIF_KPI_CUSTOM_PREFIX.length)))) {
       (custom ??= new Map(shared)).set(column, value);
     } else {
       fields[6] = (fields[6] ?? 0) + 1;

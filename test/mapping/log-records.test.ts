@@ -222,6 +222,12 @@ const cases: Case[] = [
     stats: { logRecordsSeen: 1, cifLogRecords: 1, droppedFields: { invalid_custom_column: 1 } },
   },
   {
+    title: 'leaves out and counts a cif.kpi. key that names no field (misspelt)',
+    records: [{ attributes: { ...IDENTITY, 'cif.kpi.additionaldata': 'x' } }],
+    calls: [call([{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }])],
+    stats: { logRecordsSeen: 1, cifLogRecords: 1, droppedFields: { invalid_custom_column: 1 } },
+  },
+  {
     title: 'resolves identity per field: the record, then the resource, then the session option',
     records: [
       {

@@ -384,6 +384,17 @@ const cases: Case[] = [
     stats: (s) => expect(s.droppedFields.invalid_custom_column).to.equal(2),
   },
   {
+    title: 'leaves out and counts, once per KPI event, a cif.kpi. key that names no field (misspelt), on the span or an event, and sends the rest',
+    spans: [
+      {
+        attributes: { ...IDENTITY, 'cif.kpi.reson': 'inbound', 'cif.kpi.reason': 'kept' },
+        events: [event('A', T1), event('B', T2, { 'cif.kpi.additionaldata': 'lost', 'cif.kpi.name': 'Named' })],
+      },
+    ],
+    calls: [call([{ kpiEventName: 'A', kpiEventReason: 'kept', eventTimestamp: T1 }]), call([{ kpiEventName: 'Named', kpiEventReason: 'kept', eventTimestamp: T2 }])],
+    stats: (s) => expect(s.droppedFields.invalid_custom_column).to.equal(3),
+  },
+  {
     title: 'drops the nanoseconds below the millisecond',
     spans: [{ attributes: IDENTITY, events: [{ name: 'A', time: at(T1, 999_999) }] }],
     calls: [call([{ kpiEventName: 'A', eventTimestamp: T1 }])],
