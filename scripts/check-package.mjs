@@ -28,7 +28,7 @@ export async function checkPackage({ tarball, files }) {
       const expected = ALWAYS_SHIPPED.includes(file) || SHIPPED_FROM_DIST.test(file) || SHIPPED_DOCS.test(file);
       check(expected, `the tarball should not contain ${file}`);
     }
-    for (const problem of readmeLinkProblems(files)) check(false, problem);
+    for (const problem of docLinkProblems(files)) check(false, problem);
     for (const file of [...ALWAYS_SHIPPED, ...entries.flatMap((e) => e.files)]) {
       check(files.includes(file), `the tarball is missing ${file}`);
     }
@@ -119,13 +119,17 @@ export async function checkPackage({ tarball, files }) {
  * What the README, the registry page, would show broken: a relative link to a file the tarball
  * does not hold, or an image by a relative path, which the registry does not serve.
  */
-function readmeLinkProblems(files) {
+function docLinkProblems(files) {
   const problems = [];
-  const text = readFileSync(join(root, 'README.md'), 'utf8');
-  for (const [, bang, target] of text.matchAll(/(!?)\[[^\]]*\]\(([^)\s]+)\)/g)) {
-    if (/^(?:[a-z]+:|#)/i.test(target)) continue;
-    if (bang) problems.push(`README.md shows the image ${target} by a relative path; the registry page cannot`);
-    else if (!files.includes(posix.normalize(target.split('#')[0]))) problems.push(`README.md links to ${target}, which the tarball does not hold`);
+  for (const doc of files.filter((file) => file === 'README.md' || file.startsWith('docs/'))) {
+    if (!doc.endsWith('.md')) continue;
+    const text = readFileSync(join(root, doc), 'utf8');
+    for (const [, bang, target] of text.matchAll(/(!?)\[[^\]]*\]\(([^)\s]+)\)/g)) {
+      if (/^(?:[a-z]+:|#)/i.test(target)) continue;
+      const path = posix.normalize(posix.join(posix.dirname(doc), target.split('#')[0]));
+      if (bang) problems.push(`${doc} shows the image ${target} by a relative path; the registry page cannot`);
+      else if (!files.includes(path)) problems.push(`${doc} links to ${target}, which the tarball does not hold`);
+    }
   }
   return problems;
 }
