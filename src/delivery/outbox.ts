@@ -19,7 +19,15 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     return undefined;
   }
   const [store, locks, name] = found;
-  const now = deps?.now ?? Date.now;
+  const clock = deps?.now ?? Date.now;
+  /** The wall clock, or NaN where the page's throws: what it stamps cannot be written, and ages nothing. */
+  const now = (): number => {
+    try {
+      return clock();
+    } catch {
+      return NaN;
+    }
+  };
   const { maxBytes, maxAgeMillis } = { ...OUTBOX_DEFAULTS, ...options };
   const base = `otel-cif/${name}/`;
   const pageId = (deps?.uuid ?? uuidv4)();
@@ -57,10 +65,13 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
    */
   function lock(id: string, options: LockOptions, take: () => unknown): Promise<boolean> {
     return new Promise((resolve) => {
+      let called = false;
       // Async, so that a lock manager that throws, or returns a thenable that throws, rejects.
       const request = async () =>
         locks.request(base + id, options, async (granted) => {
-          const held = !!granted && !disposed;
+          // Granted once, whatever the lock manager does: a second grant would take the same calls again.
+          const held = !called && !!granted && !disposed;
+          called = true;
           resolve(held);
           // A lock not held is let go at once.
           return held && (await take()) && life;
@@ -150,8 +161,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     let full = false;
     if (live) {
       try {
-        // Stamped at its first write, where a page's clock that throws is a failed write.
-        entry.at ||= now();
+        // Stamped at its first write, where a page's clock that gives no time is a failed write: the next page could not read it.
+        if (!Number.isFinite((entry.at ||= now()))) throw new TypeError('the wall clock gave no time');
         const value = encode(entry);
         const size = sizeOf(entry.key, value);
         // When the count says full, the store is counted again at most once a second (either way, for
@@ -189,7 +200,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       const stored = decode(value);
       // A later version's entry is left for a page of that version.
       if (stored === null) continue;
-      if (stored && Math.abs(at - stored.at) <= maxAgeMillis) {
+      // Kept unless surely too old: a clock that gives no time ages nothing.
+      if (stored && !(Math.abs(at - stored.at) > maxAgeMillis)) {
         taken.push({ ...stored, key, seq, events: stored.call.data.events.length, size, page: id });
         from.add(id);
       } else if (erase(key, size)) {
@@ -199,8 +211,11 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       }
     }
     if (taken.length > 0) {
-      // A page's calls in the order it admitted them (a call rejected at once is stored later); pages' by the wall clock.
-      taken.sort((a, b) => (a.page === b.page ? 0 : a.at - b.at) || a.seq - b.seq);
+      // Pages in the order of their first call stored, by the wall clock; a page's calls in the order it admitted them
+      // (a call rejected at once is stored later).
+      taken.sort((a, b) => a.at - b.at);
+      const pages = [...new Set(taken.map((entry) => entry.page))];
+      taken.sort((a, b) => pages.indexOf(a.page) - pages.indexOf(b.page) || a.seq - b.seq);
       say(`replaying ${taken.length} calls of ${from.size} pages`);
       // Delivery admits them as it admits an export's calls, which never throws.
       handOver(taken);

@@ -1,0 +1,192 @@
+// Pages of one widget over a shared store and lock manager (test/helpers/web-storage.ts), through
+// the real trace SDK, each page an exporter whose `navigator.locks` is its own view of that manager,
+// facing page globals, a lock manager and a diag logger that misbehave. Each test names the promise
+// of docs/page-lifecycle.md or docs/delivery.md it holds the exporter to.
+import type { Tracer } from '@opentelemetry/api';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import type { OutboxLocks } from '../../src/delivery/outbox.js';
+import { CifSpanExporter, type CifSpanExporterOptions } from '../../src/index.js';
+import { RecordingCifClient } from '../../src/testing/index.js';
+import { expectBalanced, hangs, kpiNames, later } from '../helpers/fake-client.js';
+import { withPageGlobals } from '../helpers/page-globals.js';
+import { useFakeClock } from '../helpers/pipelines.js';
+import { IDENTITY } from '../helpers/spans.js';
+import { unhandledRejectionsOf } from '../helpers/unhandled.js';
+import { createLockManager, MemoryStore, type LockClient } from '../helpers/web-storage.js';
+
+/** A `ready` that never resolves: CIF still starting on that page. */
+const starting = () => new Promise<void>(() => {});
+
+describe('pages of one widget over one outbox, with page globals, a lock manager and a diag logger that misbehave', () => {
+  const fake = useFakeClock();
+  let store: MemoryStore;
+  let manager: ReturnType<typeof createLockManager>;
+
+  beforeEach(() => {
+    store = new MemoryStore();
+    manager = createLockManager();
+  });
+
+  interface Page {
+    exporter: CifSpanExporter;
+    tracer: Tracer;
+    locks: LockClient;
+    /** Ends a span with one KPI event per name, which the exporter gets as it ends. */
+    record(...names: string[]): void;
+  }
+
+  /** A page of the widget whose `navigator.locks` is `locks` (by default its own view of the shared manager). */
+  function page(options: CifSpanExporterOptions, locks: LockClient = manager.client(), pageLocks: OutboxLocks = locks.locks): Page {
+    const exporter = withPageGlobals({ navigator: { locks: pageLocks } }, () => new CifSpanExporter({ outbox: { store, name: 'widget' }, ...options }));
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    fake.closeables.push(provider, exporter);
+    const tracer = provider.getTracer('softphone');
+    return {
+      exporter,
+      tracer,
+      locks,
+      record(...names) {
+        for (const name of names) {
+          const span = tracer.startSpan('call', { attributes: IDENTITY });
+          span.addEvent(name);
+          span.end();
+        }
+      },
+    };
+  }
+
+  /** Ends a page as a closed tab or a crash does: nothing disposed, its locks let go. */
+  function crash(p: Page): void {
+    fake.closeables.splice(fake.closeables.indexOf(p.exporter), 1);
+    p.locks.crash();
+  }
+
+  const settle = () => fake.clock.tickAsync(0);
+
+  // "At most once. ... once handed over it is never sent again, even if the page dies before the
+  // answer" and "two open tabs never both send one stored call", with a lock manager
+  // that grants twice (a polyfill with a bug).
+  it('sends a call a closed tab left once, though the lock manager calls back twice as it grants that tab\'s lock', async () => {
+    const first = page({ client: new RecordingCifClient(), ready: starting() });
+    await settle();
+    first.record('CallAccepted');
+    await settle();
+    expect(Object.keys(store.contents())).to.have.length(1);
+
+    // A second tab opens while the first is open: it waits for the first tab's lock. Its lock
+    // manager (a polyfill with a bug) runs the callback of a granted request twice.
+    const host = new RecordingCifClient();
+    let ready!: () => void;
+    const own = manager.client();
+    const twice: OutboxLocks = {
+      request: (name, options, callback) =>
+        own.locks.request(name, options, (lock) => {
+          const answer = callback(lock);
+          if (lock) callback(lock);
+          return answer;
+        }),
+    };
+    const second = page({ client: host, ready: new Promise<void>((resolve) => (ready = resolve)) }, own, twice);
+    await settle();
+    crash(first);
+    await settle();
+    ready();
+    await settle();
+    expect(host.calls.map(kpiNames)).to.deep.equal([['CallAccepted']]);
+    expect(second.exporter.getStats()).to.deep.include({ kpiEventsDelivered: 1, kpiEventsPending: 0 });
+    expect(second.exporter.getStats().outbox.replayed).to.equal(1);
+    expectBalanced(second.exporter.getStats());
+  });
+
+  // "When it is sent. A new page of the widget takes over what pages that are gone left, and sends
+  // it ... each page's in the order it admitted them, page after page, oldest first by the wall clock
+  // when each page stored its first call."
+  it('replays the calls of each page gone in the order that page admitted them, page after page, when another page stored calls between them', async () => {
+    // Page P sends one call at a time. Its first call goes to the host in the task of the export,
+    // unwritten; the others wait and are written as that task ends. The host rejects the first
+    // 10 ms later, so it is written then, for its retry, after the third.
+    let answered = 0;
+    const hostP = new RecordingCifClient({
+      answer: () => (answered++ === 0 ? later(10, () => Promise.reject(new Error('Provider is not active'))) : hangs()),
+    });
+    const p = page({ client: hostP, maxConcurrentCalls: 1, retry: { initialBackoffMillis: 60_000 } });
+    await settle();
+    // Three spans end in one task: P0 goes to the host, P1 and P2 wait and are written as it ends.
+    p.record('P0', 'P1', 'P2');
+    await fake.clock.tickAsync(5);
+    // Page Q, another tab, stores a call while CIF starts there.
+    const q = page({ client: new RecordingCifClient(), ready: starting() });
+    await settle();
+    q.record('Q0');
+    await fake.clock.tickAsync(5);
+    // P0 was rejected and is back in the store, waiting for its retry; P1 is at the host.
+    expect(hostP.calls.map(kpiNames)).to.deep.equal([['P0'], ['P1']]);
+    crash(p);
+    crash(q);
+
+    const host = new RecordingCifClient();
+    const next = page({ client: host });
+    await settle();
+    // P stored P2 first, before Q stored Q0; P0 was stored last, at its retry.
+    expect(host.calls.flatMap(kpiNames)).to.deep.equal(['P0', 'P2', 'Q0']);
+    expectBalanced(next.exporter.getStats());
+  });
+
+  // "Everything from outside the library is hostile input: ... page globals", and the outbox's own
+  // word: "Stamped at its first write, where a page's clock that throws is a failed write." A page
+  // that tames Date while the widget starts (as an SES compartment does, whose hardened
+  // Math.random the delivery already takes) makes Date.now() throw.
+  it("never throws into the page, nor leaves an unhandled rejection, when the page's Date.now throws as the exporter is made", async () => {
+    const host = new RecordingCifClient();
+    const now = Date.now;
+    let made: Page | undefined;
+    let thrown: unknown;
+    const unhandled = await unhandledRejectionsOf(async () => {
+      Date.now = () => {
+        throw new TypeError('secure mode Calling %SharedDate%.now() throws');
+      };
+      try {
+        made = page({ client: host });
+        // Its first moments: the lock grant, and the claim.
+        await settle();
+      } catch (error) {
+        thrown = error;
+      } finally {
+        Date.now = now;
+      }
+    });
+    expect({ thrown: thrown === undefined ? undefined : String(thrown), unhandled: unhandled.map(String) }).to.deep.equal({ thrown: undefined, unhandled: [] });
+    made!.record('CallAccepted');
+    await settle();
+    expect(host.calls.map(kpiNames)).to.deep.equal([['CallAccepted']]);
+    expectBalanced(made!.exporter.getStats());
+  });
+
+  // "Stamped at its first write, where a page's clock that throws or gives no time is a failed write:
+  // the next page could not read it": a page whose Date.now() answers NaN (an older SES's tamed Date)
+  // while the call is written. The span carries its own times, so the SDK needs no clock.
+  it('counts a call written while the page\'s Date.now answers NaN as not stored (a store error), and leaves the next page nothing unreadable', async () => {
+    const at = new Date(Date.UTC(2026, 10, 25, 10, 15));
+    const now = Date.now;
+    let first: Page;
+    Date.now = () => NaN;
+    try {
+      first = page({ client: new RecordingCifClient(), ready: starting() });
+      await settle();
+      const span = first.tracer.startSpan('call', { attributes: IDENTITY, startTime: at });
+      span.addEvent('CallAccepted', at);
+      span.end(at);
+      await settle();
+    } finally {
+      Date.now = now;
+    }
+    const { outbox, kpiEventsPending } = first.exporter.getStats();
+    expect([kpiEventsPending, outbox.stored, outbox.notStored.store_error, Object.keys(store.contents())]).to.deep.equal([1, 0, 1, []]);
+    crash(first);
+
+    const next = page({ client: new RecordingCifClient() });
+    await settle();
+    expect(next.exporter.getStats().outbox).to.deep.include({ replayed: 0, unreadable: 0 });
+  });
+});
