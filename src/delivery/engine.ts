@@ -106,6 +106,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let unwritten: Set<Job> | undefined;
   /** Until the outbox has handed over what pages gone left, this page's own calls wait (at most their wait for CIF). */
   let claiming = outbox !== undefined;
+  /** Whether `pump()` runs, and whether it was asked to meanwhile. */
+  let pumping = false;
+  let again = false;
   const readiness = createReadiness(options.readiness, pump);
 
   /** Admits a call of this page, or with `entry` one an earlier page left in the outbox. */
@@ -148,8 +151,26 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     stats.callsQueued = admitted - inFlight;
   }
 
-  /** Moves calls along as far as readiness and free slots allow. */
+  /**
+   * Moves calls along as far as readiness and free slots allow. Asked again while it runs (by a diag logger, a store
+   * or a callback it reached, which exports), it goes round once more when done: a call it is handing over keeps its
+   * place and its slot.
+   */
   function pump(): void {
+    again = true;
+    if (pumping) return;
+    pumping = true;
+    try {
+      while (again) {
+        again = false;
+        step();
+      }
+    } finally {
+      pumping = false;
+    }
+  }
+
+  function step(): void {
     const cif = readiness.current();
     const state = cif === 'ready' && claiming ? 'waiting' : cif;
     // CIF is known to work after all: what waited for it in vain goes now, as the queue has room, rather than with a later page.

@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import type { OutboxLocks } from '../../src/delivery/outbox.js';
 import { CifSpanExporter, type CifSpanExporterOptions } from '../../src/index.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
+import { installActingDiag } from '../helpers/diag.js';
 import { expectBalanced, hangs, kpiNames, later } from '../helpers/fake-client.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
 import { useFakeClock } from '../helpers/pipelines.js';
@@ -188,5 +189,66 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
     const next = page({ client: new RecordingCifClient() });
     await settle();
     expect(next.exporter.getStats().outbox).to.deep.include({ replayed: 0, unreadable: 0 });
+  });
+
+  // "at most `maxConcurrentCalls` calls are at the host, the others wait in a queue, oldest first:
+  // calls go in the order they were handed over" — while a diag logger that records a KPI event as
+  // it is warned (as the exporters' own tests have one do) is told of a store failure in the middle
+  // of taking a call out of the outbox.
+  it('keeps maxConcurrentCalls and the order of calls when a diag logger exports as the outbox warns of a store failure while it takes a call out', async () => {
+    // The store throws as it removes an entry, though the entry is gone (a removal the browser made
+    // before its quota bookkeeping failed): the call may go, and the failure is warned about.
+    const host = new RecordingCifClient({ answer: (_call, index) => (index === 0 ? later(10, 'ok') : hangs()) });
+    const widget = page({ client: host, maxConcurrentCalls: 1 });
+    await settle();
+    const remove = store.removeItem.bind(store);
+    store.removeItem = (key) => {
+      remove(key);
+      throw new DOMException('the storage backend failed', 'UnknownError');
+    };
+    // X0 goes at once; X1 waits for the slot and is written as the task ends.
+    widget.record('X0', 'X1');
+    await settle();
+    expect(host.calls.map(kpiNames)).to.deep.equal([['X0']]);
+    let recorded = false;
+    const restore = installActingDiag((level, line) => {
+      if (level === 'warn' && line.includes('store or lock failed') && !recorded) {
+        recorded = true;
+        widget.record('Y');
+      }
+    });
+    try {
+      // X0 answers: X1 is taken out of the store, and the logger, warned, records Y.
+      await fake.clock.tickAsync(10);
+    } finally {
+      restore();
+    }
+    expect(recorded).to.equal(true);
+    const stats = widget.exporter.getStats();
+    expect({ sent: host.calls.map(kpiNames), inFlight: stats.callsInFlight }).to.deep.equal({ sent: [['X0'], ['X1']], inFlight: 1 });
+    expectBalanced(stats);
+  });
+
+  // "The waits of `forceFlush()` and `shutdown()` are `setTimeout` delays of their own, which end even
+  // where the page's `performance.now` stands still, and early where its `setTimeout` fires early."
+  it('gives up a call in flight when shutdown() is called on a page whose setTimeout fires early, as its wait ends then', async () => {
+    const host = new RecordingCifClient({ answer: () => later(1_000, 'ok') });
+    const widget = page({ client: host, outbox: false, timeoutMillis: 15_000 });
+    widget.record('CallEnded');
+    expect(host.calls).to.have.length(1);
+    const pageSetTimeout = globalThis.setTimeout;
+    // Fires every callback at once, whatever the delay, as a page's throttling shim may.
+    globalThis.setTimeout = ((callback: () => void) => pageSetTimeout(callback, 0)) as typeof setTimeout;
+    let closing: Promise<void>;
+    try {
+      closing = widget.exporter.shutdown();
+    } finally {
+      globalThis.setTimeout = pageSetTimeout;
+    }
+    await fake.clock.tickAsync(1_000);
+    await closing;
+    const stats = widget.exporter.getStats();
+    expect({ delivered: stats.kpiEventsDelivered, afterShutdown: stats.dropped.after_shutdown }).to.deep.equal({ delivered: 0, afterShutdown: 1 });
+    expectBalanced(stats);
   });
 });
