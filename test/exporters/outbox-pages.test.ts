@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import type { OutboxLocks } from '../../src/delivery/outbox.js';
 import { CifSpanExporter, type CifSpanExporterOptions } from '../../src/index.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
-import { installActingDiag } from '../helpers/diag.js';
+import { captureLevels, installActingDiag } from '../helpers/diag.js';
 import { expectBalanced, hangs, kpiNames, later } from '../helpers/fake-client.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
 import { useFakeClock } from '../helpers/pipelines.js';
@@ -171,6 +171,7 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
     const at = new Date(Date.UTC(2026, 10, 25, 10, 15));
     const now = Date.now;
     let first: Page;
+    const lines = captureLevels();
     Date.now = () => NaN;
     try {
       first = page({ client: new RecordingCifClient(), ready: starting() });
@@ -184,6 +185,9 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
     }
     const { outbox, kpiEventsPending } = first.exporter.getStats();
     expect([kpiEventsPending, outbox.stored, outbox.notStored.store_error, Object.keys(store.contents())]).to.deep.equal([1, 0, 1, []]);
+    expect(lines.filter((line) => line.includes('store or lock failed'))).to.deep.equal([
+      'warn outbox: store or lock failed (getStats().outbox.storeErrors) TypeError: the wall clock gave no time',
+    ]);
     crash(first);
 
     const next = page({ client: new RecordingCifClient() });
