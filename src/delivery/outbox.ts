@@ -20,13 +20,15 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   }
   const [store, locks, name] = found;
   const clock = deps?.now ?? Date.now;
-  /** The wall clock, or NaN where the page's throws: what it stamps cannot be written, and ages nothing. */
+  /** The wall clock, or NaN where the page's throws or gives no finite number: what it stamps cannot be written, and ages nothing. */
   const now = (): number => {
     try {
-      return clock();
+      const time: unknown = clock();
+      if (Number.isFinite(time)) return time as number;
     } catch {
-      return NaN;
+      // No time, as below.
     }
+    return NaN;
   };
   const { maxBytes, maxAgeMillis } = { ...OUTBOX_DEFAULTS, ...options };
   const base = `otel-cif/${name}/`;
@@ -162,12 +164,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     if (live) {
       try {
         // Stamped at its first write, where a page's clock that gives no time is a failed write: the next page could not read it.
-        if (!Number.isFinite((entry.at ||= now()))) throw new TypeError('the wall clock gave no time');
+        if (Number.isNaN((entry.at ||= now()))) throw new TypeError('the wall clock gave no time');
         const value = encode(entry);
         const size = sizeOf(entry.key, value);
         // When the count says full, the store is counted again at most once a second (either way, for
-        // a wall clock set back): other tabs remove too.
-        if (bytes + size > maxBytes && Math.abs(now() - countedAt) >= 1000) list();
+        // a wall clock set back; at each write where it gave no time): other tabs remove too.
+        if (bytes + size > maxBytes && !(Math.abs(now() - countedAt) < 1000)) list();
         full = bytes + size > maxBytes;
         if (!full) {
           store.setItem(entry.key, value);
@@ -211,7 +213,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       }
     }
     if (taken.length > 0) {
-      // Pages in the order of their first call stored, by the wall clock; a page's calls in the order it admitted them
+      // Pages in the order of the earliest call each left, by the wall clock; a page's calls in the order it admitted them
       // (a call rejected at once is stored later).
       taken.sort((a, b) => a.at - b.at);
       const pages = [...new Set(taken.map((entry) => entry.page))];

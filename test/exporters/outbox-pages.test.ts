@@ -65,6 +65,30 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
 
   const settle = () => fake.clock.tickAsync(0);
 
+  /** A page made while the page's `Date.now` is `now`, which its outbox keeps; the SDK's spans are made with the real one. */
+  function pageWithClock(now: () => unknown, options: CifSpanExporterOptions): Page {
+    const real = Date.now;
+    Date.now = now as () => number;
+    try {
+      return page(options);
+    } finally {
+      Date.now = real;
+    }
+  }
+
+  /** A page gone that left one call, `Left`, in the store. */
+  async function pageGoneLeaving(): Promise<void> {
+    const first = page({ client: new RecordingCifClient(), ready: starting() });
+    await settle();
+    first.record('Left');
+    await settle();
+    expect(Object.keys(store.contents())).to.have.length(1);
+    crash(first);
+  }
+
+  // CHANGELOG: "A page whose `Date.now` throws (an SES compartment) no longer makes the exporters'
+  // constructors throw and leave unhandled rejections"; anything from outside the library is hostile
+
   // "At most once. ... once handed over it is never sent again, even if the page dies before the
   // answer" and "two open tabs never both send one stored call", with a lock manager
   // that grants twice (a polyfill with a bug).
@@ -254,5 +278,106 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
     const stats = widget.exporter.getStats();
     expect({ delivered: stats.kpiEventsDelivered, afterShutdown: stats.dropped.after_shutdown }).to.deep.equal({ delivered: 0, afterShutdown: 1 });
     expectBalanced(stats);
+  });
+
+  // constructors throw and leave unhandled rejections"; anything from outside the library is hostile
+  // input. A page's Date.now that answers a BigInt fails the write it stamps (as NaN does), but the
+  // takeover subtracts it from a stored time: a TypeError in the claim's promise chain.
+  it("replays what a page gone left, with no unhandled rejection, where the page's Date.now answers a BigInt", async () => {
+    await pageGoneLeaving();
+    const host = new RecordingCifClient();
+    let next!: Page;
+    const unhandled = await unhandledRejectionsOf(async () => {
+      next = pageWithClock(() => BigInt(Date.now()), { client: host });
+      await settle();
+    });
+    expect(unhandled.map(String)).to.deep.equal([]);
+    next.record('Own');
+    await settle();
+    expect(host.calls.map(kpiNames)).to.deep.equal([['Left'], ['Own']]);
+    expectBalanced(next.exporter.getStats());
+  });
+
+  // CHANGELOG: "a page that gets no time from it expires no stored call"; Infinity is no time.
+  it("expires no stored call where the page's Date.now answers Infinity, which the outbox's writes count as no time", async () => {
+    await pageGoneLeaving();
+    const host = new RecordingCifClient();
+    const next = pageWithClock(() => Infinity, { client: host });
+    await settle();
+    const { outbox } = next.exporter.getStats();
+    expect({ expired: outbox.expired, replayed: outbox.replayed, sent: host.calls.flatMap(kpiNames) }).to.deep.equal({ expired: 0, replayed: 1, sent: ['Left'] });
+    expectBalanced(next.exporter.getStats());
+  });
+
+  // docs/page-lifecycle.md: "When the count says full, the store is counted again at most once a
+  // second ... other tabs remove too", also after a count whose time the page's clock did not give.
+  it('stores a call once another tab removed its own, though the page\'s Date.now threw once as the store was counted', async () => {
+    // Another tab stores a call while CIF starts there.
+    let otherReady!: () => void;
+    const otherHost = new RecordingCifClient();
+    const other = page({ client: otherHost, ready: new Promise<void>((resolve) => (otherReady = resolve)) });
+    await settle();
+    other.record('Theirs');
+    await settle();
+    const [key, value] = [...store.items][0]!;
+    const size = 2 * (key.length + value.length);
+
+    // This tab's outbox has room for about one call; its Date.now throws while the store is counted at its start.
+    let throwing = true;
+    const real = Date.now;
+    const mine = pageWithClock(
+      () => {
+        if (throwing) throw new TypeError('secure mode Calling %SharedDate%.now() throws');
+        return real();
+      },
+      { client: new RecordingCifClient(), ready: starting(), outbox: { store, name: 'widget', maxBytes: Math.round(size * 1.5) } },
+    );
+    await settle();
+    throwing = false;
+
+    // The other tab's CIF comes: its call goes to the host and leaves the store.
+    otherReady();
+    await settle();
+    expect(otherHost.calls.map(kpiNames)).to.deep.equal([['Theirs']]);
+    expect(Object.keys(store.contents())).to.deep.equal([]);
+
+    // Seconds later this tab stores a call: the store is empty.
+    await fake.clock.tickAsync(5_000);
+    mine.record('Mine');
+    await settle();
+    const { outbox } = mine.exporter.getStats();
+    expect({ stored: outbox.stored, full: outbox.notStored.full, keys: Object.keys(store.contents()).length }).to.deep.equal({ stored: 1, full: 0, keys: 1 });
+    expect(other).to.not.equal(undefined);
+  });
+
+  // docs/page-lifecycle.md, "When it is sent": the calls of pages gone go "page after page, oldest
+  // first by the wall clock when each page stored the earliest call it left": a call handed over
+  // left the store, and ranks its page no more.
+  it('replays page after page by the time each page stored the earliest call it left, not one that has since left the store', async () => {
+    // Page P sends one call at a time: P0 goes at once, unwritten; P1 waits and is stored as the task ends (t = 0).
+    let answered = 0;
+    const hostP = new RecordingCifClient({
+      answer: () => (answered++ === 0 ? later(10, () => Promise.reject(new Error('Provider is not active'))) : hangs()),
+    });
+    const p = page({ client: hostP, maxConcurrentCalls: 1, retry: { initialBackoffMillis: 60_000 } });
+    await settle();
+    p.record('P0', 'P1');
+    await fake.clock.tickAsync(5);
+    // Page Q stores its first call at t = 5, while CIF starts there.
+    const q = page({ client: new RecordingCifClient(), ready: starting() });
+    await settle();
+    q.record('Q0');
+    await fake.clock.tickAsync(5);
+    // At t = 10 the host rejects P0, stored then for its retry; P1 leaves the store for the host.
+    expect(hostP.calls.map(kpiNames)).to.deep.equal([['P0'], ['P1']]);
+    crash(p);
+    crash(q);
+
+    const host = new RecordingCifClient();
+    const next = page({ client: host });
+    await settle();
+    // P stored P1 at t = 0, which left for the host, and P0 at t = 10, after Q stored Q0 at t = 5.
+    expect(host.calls.flatMap(kpiNames)).to.deep.equal(['Q0', 'P0']);
+    expectBalanced(next.exporter.getStats());
   });
 });
