@@ -22,11 +22,19 @@ export function setCifSession(ctx: Context, session: CifSession): Context {
 function merge(ctx: Context, session: CifSession, owner: string): Context {
   // No session at all changes nothing: not even an empty session, which CifSampler would take as a CIF session.
   if (session === undefined) return ctx;
-  // What is left out is not taken from the enclosing session either: its KPI events are counted, never sent with another call's id.
-  // So a session that is no object keeps none of the enclosing ids.
-  const merged: CifSession = { ...(isRecord(session) && getCifSession(ctx)), ...normalizeSession(session, check(owner), ' It is left out.') };
-  // Copied through JSON, which drops the fields left out: they hold undefined.
-  return ctx.setValue(CIF_SESSION_KEY, Object.freeze(JSON.parse(JSON.stringify(merged)) as CifSession));
+  const fields = normalizeSession(session, check(owner), ' It is left out.');
+  let enclosing: CifSession | undefined;
+  try {
+    // Copied as it is read: any copy of this library on the page may have set it, and one that cannot be read is none.
+    enclosing = { ...(isRecord(session) && getCifSession(ctx)) };
+  } catch {
+    // None.
+  }
+  // What is left out is not taken from the enclosing session either: its KPI events are counted, never sent with another
+  // call's id. So a session that is no object keeps none of the enclosing ids. Copied field by field, not through the
+  // page's JSON, which a page library may change; the fields left out hold undefined, and are dropped.
+  const merged = Object.entries({ ...enclosing, ...fields }).filter(([, value]) => value !== undefined);
+  return ctx.setValue(CIF_SESSION_KEY, Object.freeze(Object.fromEntries(merged)));
 }
 
 /**

@@ -18,15 +18,19 @@ interface Stampable {
 export function stampSession(target: Stampable, ctx: Context | undefined, what: string): void {
   try {
     const session = getCifSession(ctx);
+    let notKept = false;
     for (const [field, key] of SESSION_ATTRIBUTES) {
       const value = session && (given(session, field) as string | undefined);
       if (value !== undefined && (given(target.attributes, key) ?? '') === '') {
         caught(target.setAttribute(key, value));
         // The SDK keeps no attribute past its attributeCountLimit and cuts values to its attributeValueLengthLimit: a
-        // span or record so full takes no id, and a record with none is no CIF record. Said once: the fix is the same.
-        if (given(target.attributes, key) !== value && !warnedNotKept) {
-          warnedNotKept = true;
-          log('warn', `The SDK did not keep ${key} on a ${what}: raise its attributeCountLimit or attributeValueLengthLimit. Shown once.`);
+        // span or record so full takes no id, and a record with none is no CIF record, which no exporter counts. Warned
+        // once for spans and once for log records (their limits are set apart), then told at DEBUG, a line a target.
+        if (given(target.attributes, key) !== value && !notKept) {
+          notKept = true;
+          const again = warnedNotKept.has(what);
+          warnedNotKept.add(what);
+          log(again ? 'debug' : 'warn', `The SDK did not keep ${key} on a ${what}: raise its attributeCountLimit or attributeValueLengthLimit.${again ? '' : ' Shown once.'}`);
         }
       }
     }
@@ -35,5 +39,5 @@ export function stampSession(target: Stampable, ctx: Context | undefined, what: 
   }
 }
 
-/** Whether a span or record that did not keep an id was warned of. */
-let warnedNotKept = false;
+/** What was warned of not keeping an id: `span`, `log record`. */
+const warnedNotKept = new Set<string>();

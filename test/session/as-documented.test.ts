@@ -25,7 +25,7 @@ describe('CifSessionSpanProcessor, as docs/session-context.md describes it', () 
     ['whose attributeValueLengthLimit cuts the id', { attributeValueLengthLimit: 4 }, { conversationId: 'conversation-1', providerSessionId: 'prov' }, {}],
   ];
   limits.forEach(([what, spanLimits, session, attributes]) =>
-    it(`warns once that the SDK did not keep an id it set on a span ${what}`, async () => {
+    it(`warns once that the SDK did not keep an id it set on a span ${what}, then tells each later span at DEBUG`, async () => {
       // A copy of the module of its own: the warning is once per page, and other tests may have used it.
       const copy = (await import(`../../src/session/stamp.ts?span-not-kept-${what.length}-${Date.now()}`)) as { stampSession: typeof stampSession };
       // What CifSessionSpanProcessor.onStart does, with that copy.
@@ -35,6 +35,7 @@ describe('CifSessionSpanProcessor, as docs/session-context.md describes it', () 
       for (let i = 0; i < 2; i++) withCifSession(session, () => provider.getTracer('softphone').startSpan('call', { attributes }).end());
       expect(lines).to.deep.equal([
         'warn The SDK did not keep cif.conversation.id on a span: raise its attributeCountLimit or attributeValueLengthLimit. Shown once.',
+        'debug The SDK did not keep cif.conversation.id on a span: raise its attributeCountLimit or attributeValueLengthLimit.',
       ]);
     }),
   );

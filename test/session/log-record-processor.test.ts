@@ -44,7 +44,7 @@ describe('CifSessionLogRecordProcessor', () => {
     expect(messages.filter((message) => message.includes("KPI event 'CallAccepted' lost"))).to.have.length(1);
   });
 
-  it('warns once that the SDK did not keep an id on a record at its attributeCountLimit, whose KPI event no exporter can then see', async () => {
+  it('warns once that the SDK did not keep an id on a record at its attributeCountLimit, whose KPI event no exporter can then see, then tells each later record at DEBUG, also after a span was warned of', async () => {
     // A copy of the module of its own: the warning is once per page, and other tests may have used it.
     const copy = (await import(`../../src/session/stamp.ts?not-kept-${Date.now()}`)) as { stampSession: typeof stampSession };
     const stamping = { onEmit: (record: CifEmittingLogRecord, ctx: Context) => copy.stampSession(record, ctx, 'log record'), forceFlush: async () => {}, shutdown: async () => {} };
@@ -52,10 +52,14 @@ describe('CifSessionLogRecordProcessor', () => {
     const attributes = Object.fromEntries(Array.from({ length: 128 }, (_, i) => [`widget.field${i}`, 'x']));
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     const lines = captureLevels();
+    // A span so full was warned of first: its limits are the tracer provider's, apart from the logger provider's.
+    withCifSession(SESSION, () => copy.stampSession({ attributes: {}, setAttribute: () => {} }, undefined, 'span'));
     for (let i = 0; i < 2; i++) withCifSession(SESSION, () => provider.getLogger('softphone').emit({ eventName: 'CallAccepted', attributes }));
     await provider.shutdown();
     expect(lines).to.deep.equal([
+      'warn The SDK did not keep cif.conversation.id on a span: raise its attributeCountLimit or attributeValueLengthLimit. Shown once.',
       'warn The SDK did not keep cif.conversation.id on a log record: raise its attributeCountLimit or attributeValueLengthLimit. Shown once.',
+      'debug The SDK did not keep cif.conversation.id on a log record: raise its attributeCountLimit or attributeValueLengthLimit.',
     ]);
   });
 
