@@ -335,7 +335,6 @@ export class CifInstrumentation {
   }
 }
 
-/** `target.Microsoft.CIFramework` if it is an object or a function; reading it may throw. */
 /** `wrapper`, with the `name` and `length` of `original` as the page reads them; one that cannot be read leaves the wrapper's own. */
 function looksLike(wrapper: AnyFunction, original: AnyFunction): AnyFunction {
   for (const key of ['name', 'length'] as const) {
@@ -348,6 +347,7 @@ function looksLike(wrapper: AnyFunction, original: AnyFunction): AnyFunction {
   return wrapper;
 }
 
+/** `target.Microsoft.CIFramework` if it is an object or a function; reading it may throw. */
 function findLibrary(target: object): object | undefined {
   try {
     const library: unknown = (target as { Microsoft?: { CIFramework?: unknown } }).Microsoft?.CIFramework;
