@@ -146,17 +146,23 @@ describe('a page whose old libraries added enumerable properties to Object.proto
   });
 });
 
-describe('a page whose old library gave arrays a toJSON that writes a string, as Prototype.js 1.6 did', () => {
-  /**
-   * Runs `fn` while arrays have Prototype.js 1.6's `toJSON`, which writes `["a", undefined, "b"]` as
-   * the string `'["a", "b"]'`: each item as JSON, those JSON writes nothing of left out.
-   */
-  async function withArrayToJson<T>(fn: () => T | Promise<T>): Promise<T> {
-    const restore = extend(Array.prototype, {
-      toJSON(this: unknown[]) {
-        return `[${this.map((item) => JSON.stringify(item)).filter((item) => item !== undefined).join(', ')}]`;
-      },
-    });
+const pageToJson: Array<[what: string, target: object, toJSON: (this: unknown) => unknown]> = [
+  [
+    // Writes `["a", undefined, "b"]` as the string `'["a", "b"]'`: each item as JSON, those JSON writes nothing of left out.
+    'arrays a toJSON that writes a string, as Prototype.js 1.6 did',
+    Array.prototype,
+    function (this: unknown) {
+      return `[${(this as unknown[]).map((item) => JSON.stringify(item)).filter((item) => item !== undefined).join(', ')}]`;
+    },
+  ],
+  ['Object.prototype a toJSON that answers undefined', Object.prototype, () => undefined],
+  ['Object.prototype a toJSON that answers an empty object', Object.prototype, () => ({})],
+];
+
+pageToJson.forEach(([what, target, toJSON]) => describe(`a page whose old library gave ${what}`, () => {
+  /** Runs `fn` while the page's library has given `target` its `toJSON`. */
+  async function withPageToJson<T>(fn: () => T | Promise<T>): Promise<T> {
+    const restore = extend(target, { toJSON });
     try {
       return await fn();
     } finally {
@@ -169,7 +175,7 @@ describe('a page whose old library gave arrays a toJSON that writes a string, as
     const { client, tracer, flush } = spanPipeline(options);
     const span = tracer.startSpan('call', { attributes: IDENTITY });
     span.addEvent('CallAccepted', { [ATTR_CIF_KPI_ADDITIONAL_DATA]: ['a', 'b'] });
-    await withArrayToJson(async () => {
+    await withPageToJson(async () => {
       span.end();
       await flush();
     });
@@ -200,7 +206,7 @@ describe('a page whose old library gave arrays a toJSON that writes a string, as
       span.end();
     }
     // One batch of both spans.
-    await withArrayToJson(() => provider.forceFlush());
+    await withPageToJson(() => provider.forceFlush());
     expect(client.payloads().map((data) => [data.clientSessionId, data.participantId, data.events.length])).to.have.deep.members([
       ['x', undefined, 1],
       [undefined, 'x', 1],
@@ -211,7 +217,7 @@ describe('a page whose old library gave arrays a toJSON that writes a string, as
     const { client, logger, flush } = logPipeline();
     logger.emit({ eventName: 'CallAccepted', attributes: IDENTITY });
     await flush();
-    await withArrayToJson(async () => {
+    await withPageToJson(async () => {
       logger.emit({ eventName: 'CallEnded', attributes: IDENTITY });
       await flush();
     });
@@ -225,7 +231,7 @@ describe('a page whose old library gave arrays a toJSON that writes a string, as
       eventName: 'CallHold',
       correlationId: TRACE_GUID,
     };
-    const stored = await withArrayToJson(() => encode({ at: 1, call }));
+    const stored = await withPageToJson(() => encode({ at: 1, call }));
     expect(decode(stored)).to.deep.equal({ at: 1, call });
   });
-});
+}));

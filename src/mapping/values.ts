@@ -35,8 +35,9 @@ export function toPayloadString(value: unknown): string | undefined | typeof UNS
 }
 
 /**
- * `JSON.stringify(value)`, each value passed through `replace` when given, that writes arrays as
- * arrays where a page library (Prototype.js 1.6) gave them a `toJSON` that writes a string.
+ * `JSON.stringify(value)`, each value passed through `replace` when given, that writes arrays and
+ * plain objects as they are where a page library gave them a `toJSON` (Prototype.js 1.6 gave
+ * arrays one that writes a string; one on `Object.prototype`, which arrays inherit, reaches both).
  */
 export function toJson(value: unknown, replace?: (item: unknown) => unknown): string {
   return JSON.stringify(
@@ -44,7 +45,7 @@ export function toJson(value: unknown, replace?: (item: unknown) => unknown): st
     replace || (Array.prototype as { toJSON?: unknown }).toJSON
       ? function (this: Record<string, unknown>, key: string, item: unknown) {
           const own = this[key];
-          item = Array.isArray(own) ? own : item;
+          item = Array.isArray(own) || Object.getPrototypeOf(own ?? 0) === Object.prototype ? own : item;
           return replace ? replace(item) : item;
         }
       : undefined,
