@@ -19,6 +19,8 @@ describe('toPayloadString', () => {
     ['writes a byte array as base64', new Uint8Array([0, 1, 254, 255]), 'AAH+/w=='],
     ['omits an empty byte array', new Uint8Array(), undefined],
     ['writes byte arrays inside a map as base64 strings', { id: new Uint8Array([104, 105]), n: [1] }, '{"id":"aGk=","n":[1]}'],
+    // A foreign span's value: the SDK takes no Date, but JSON writes one by its toJSON.
+    ['writes a Date inside a map by its toJSON', { at: new Date(0) }, '{"at":"1970-01-01T00:00:00.000Z"}'],
     ['omits null', null, undefined],
     ['omits undefined', undefined, undefined],
     ['omits a function', () => 1, undefined],
