@@ -173,6 +173,8 @@ describe('the session helpers and getStats() on a page whose JSON a page library
         },
       },
     );
-    expect(() => setCifSession(ROOT_CONTEXT.setValue(SESSION_KEY, unreadable), CALL)).not.to.throw();
+    let ctx = ROOT_CONTEXT;
+    expect(() => (ctx = setCifSession(ROOT_CONTEXT.setValue(SESSION_KEY, unreadable), CALL))).not.to.throw();
+    expect(getCifSession(ctx)).to.deep.equal(CALL);
   });
 });
