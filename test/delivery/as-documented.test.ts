@@ -4,7 +4,7 @@ import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { CifDelivery, CifSpanExporter, type CifAnalyticsClient } from '../../src/index.js';
 import { CifLogRecordExporter } from '../../src/logs.js';
@@ -23,6 +23,17 @@ function tracerFor(exporter: CifSpanExporter, closeables: Array<{ shutdown(): Pr
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   closeables.push(provider);
   return provider.getTracer('softphone');
+}
+
+/** Spans of the real SDK, ended, with one KPI event each, as a processor hands them to an exporter. */
+function endedSpans(closeables: Array<{ shutdown(): Promise<unknown> }>): ReadableSpan[] {
+  const ended = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(ended)] });
+  closeables.push(provider);
+  const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+  span.addEvent('CallAccepted');
+  span.end();
+  return ended.getFinishedSpans();
 }
 
 describe('the delivery options of a shared CifDelivery', () => {
@@ -308,4 +319,39 @@ describe('CifSpanExporter with a host that changes the payload it was handed, th
       }),
     ),
   );
+});
+
+describe('two exporters sharing one CifDelivery, shut down while their exports wait for a CIF that never comes', () => {
+  // "`shutdown()` ... waits up to `timeoutMillis` for the calls queued or in flight, then fails what is left";
+  // "It resolves even if the host never answers"; each export reports once.
+  const time = useFakeClock();
+
+  it('reports each export once, resolves both shutdowns, and balances the counters', async () => {
+    const delivery = new CifDelivery({ ready: new Promise(() => {}), outbox: false, readyTimeoutMillis: 60_000, timeoutMillis: 5_000 });
+    const spans = new CifSpanExporter({ delivery });
+    const logs = new CifLogRecordExporter({ delivery });
+    const spanResults: ExportResult[] = [];
+    const logResults: ExportResult[] = [];
+    const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+    const loggers = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: logs })] });
+    time.closeables.push(tracer, loggers);
+    const span = tracer.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+    span.addEvent('CallAccepted');
+    span.end();
+    loggers.getLogger('softphone').emit({ eventName: 'ChatAccepted', attributes: IDENTITY });
+    // Through an exporter itself too, to see its result.
+    spans.export(endedSpans(time.closeables), (r) => spanResults.push(r));
+    await time.clock.tickAsync(0);
+    let closed = 0;
+    void spans.shutdown().then(() => closed++);
+    void logs.shutdown().then(() => closed++);
+    logs.export([], (r) => logResults.push(r));
+    await time.clock.tickAsync(10_000);
+    expect(closed).to.equal(2);
+    const stats = logs.getStats();
+    expectBalanced(stats);
+    expect(stats.kpiEventsPending).to.equal(0);
+    expect(stats.dropped.after_shutdown).to.equal(3);
+    expect([spanResults.length, logResults.length]).to.deep.equal([1, 1]);
+  });
 });
