@@ -26,17 +26,16 @@ export function recordKpiEvent(
     caught(span.addEvent(name, kpiEventAttributes(name, details), timeInput(time)));
     if (!isExported(span)) {
       // A sampler drops spans by the thousand, and the fix is the same for each.
-      sayOnce(
-        warned,
-        'lost',
-        `KPI event '${shown(name)}' lost: its span is not exported`,
-        ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`, which keeps the spans started in a CIF session) or no tracer provider is registered. Shown once.',
-      );
+      sayOnce(warned, 'lost', `KPI event '${shown(name)}' lost: its span is not exported`, LOST);
     }
     return true;
   };
   writeKpiEvent(name, record, 'recorded', 'there is no span to record it on', warned);
 }
+
+/** Why a span is not exported, said the first time. */
+export const LOST =
+  ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`, which keeps the spans started in a CIF session or with a `cif.` attribute) or no tracer provider is registered. Shown once.';
 
 /**
  * Whether span processors get the span: it records and is sampled (a remote parent's span is

@@ -1,4 +1,7 @@
 import type { AttributeValue, Attributes, Context } from '@opentelemetry/api';
+import { isCifSpan, type AttributeBag } from '../mapping/kpi-fields.js';
+import { LOST } from '../recording/record-kpi-event.js';
+import { sayOnce, type Warned } from '../recording/kpi-event-attributes.js';
 import { stampSession } from './stamp.js';
 
 /**
@@ -10,19 +13,39 @@ export interface CifStartingSpan {
   setAttribute(key: string, value: AttributeValue): unknown;
 }
 
+/** The parts of an ended span the processor reads; the SDK's `ReadableSpan` satisfies it. */
+export interface CifEndedSpan {
+  readonly name: string;
+  readonly attributes: AttributeBag;
+  readonly events: ReadonlyArray<{ readonly attributes?: AttributeBag }>;
+  spanContext(): { traceFlags: number };
+}
+
 /**
  * A `SpanProcessor` that stamps the CIF session of the parent context (see `withCifSession`)
  * onto every span as it starts: `cif.conversation.id`, `cif.provider_session.id`,
  * `cif.client_session.id` and `cif.participant.id`. An id the span already has is kept, unless empty.
- * Register it beside the processor of `CifSpanExporter`; it exports nothing itself.
+ * Register it beside the processor of `CifSpanExporter`; it exports nothing itself. A span that
+ * ends recorded but unsampled with a `cif.` attribute, which no exporter gets (a sampler decided
+ * before the attribute was set), is warned of once a processor, naming `CifSampler`, then told at DEBUG.
  * @example new WebTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new BatchSpanProcessor(new CifSpanExporter())] })
  */
 export class CifSessionSpanProcessor {
+  private readonly warned: Warned = {};
+
   onStart(span: CifStartingSpan, parentContext: Context): void {
     stampSession(span, parentContext, 'span');
   }
 
-  onEnd(_span: unknown): void {}
+  onEnd(span: CifEndedSpan): void {
+    try {
+      if (!(span.spanContext().traceFlags & 1) && isCifSpan(span.attributes, span.events)) {
+        sayOnce(this.warned, 'lost', `KPI events of span '${span.name}' lost: it is not exported`, LOST);
+      }
+    } catch {
+      // A span that cannot be read is the exporter's to count, should it get it.
+    }
+  }
 
   async forceFlush(): Promise<void> {}
 
