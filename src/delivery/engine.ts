@@ -255,6 +255,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       return pump();
     }
     inFlight--;
+    gauges();
     // Within its wait for CIF, a call the page library fails before it is confirmed waits for CIFInitDone again.
     const early = error && clock() < job.readyBy && readiness.unready();
     if (!error) {
