@@ -9,7 +9,7 @@ import type { DeliveryOptions } from './options.js';
 import { createReadiness } from './readiness.js';
 import { createBatches, type Batch, type DeliveryReport } from './report.js';
 import { backoffMillis } from './retry.js';
-import { MAX_TIMER_MILLIS, monotonicNow, startTimer, stopTimer, type Timer } from './timers.js';
+import { MAX_TIMER_MILLIS, monotonicNow, startTimer, stopTimer, readClock, type Timer } from './timers.js';
 
 export type { DeliveryReport } from './report.js';
 
@@ -92,8 +92,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** The engine's one timer, set for the earliest deadline asked of it, on `clock`; `timerAt` is `Infinity` when it is not set. */
   let timer: Timer | undefined;
   let timerAt = Infinity;
-  /** Why the page's `setTimeout` threw, until `pump()` gives the calls up. */
+  /** Why the page's `setTimeout` threw, until `pump()` gives the calls up; how many times in a row it fired early. */
   let noTimer: Error | undefined;
+  let early = 0;
   /**
    * Calls kept in the outbox while CIF was not ready, which go again should it come while this page lives, and
    * their KPI events: added to only until CIF is known to work, after which it never waits again.
@@ -373,8 +374,19 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     timerAt = Infinity;
     // Whether setTimeout returned: false when it called back first.
     let returned: boolean | undefined;
+    const from = clock();
+    const wallFrom = readClock();
+    const millis = Math.min(MAX_TIMER_MILLIS, Math.max(0, at - from));
     try {
-      timer = startTimer(() => (returned ? onTimer() : (returned = false)), Math.min(MAX_TIMER_MILLIS, Math.max(0, at - clock())));
+      timer = startTimer(() => {
+        if (!returned) returned = false;
+        // Fired early by both clocks three times in a row, it ignores the delay (a shim that calls back at once): set
+        // again, it would fire without end. Once may be a clock set back; one clock, a `performance.now` that stands still.
+        else if ((early = clock() - from < millis - 1 && readClock() - wallFrom < millis - 1 ? early + 1 : 0) > 2) {
+          noTimer ??= new CifTimerError(new Error('it called back early'));
+          pump();
+        } else onTimer();
+      }, millis);
       if (returned === false) throw new Error('it called back before it returned');
       returned = true;
       timerAt = at;

@@ -5,6 +5,7 @@ import { createOutboxStats, type CifOutboxStats as OutboxStats } from '../stats.
 import { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
 import { findStore, isQuotaError, type LockOptions } from './outbox-page.js';
 import { PAGE_AND_SEQ, decode, encode, sizeOf, type Entry } from './outbox-store.js';
+import { readClock } from './timers.js';
 
 export { OUTBOX_DEFAULTS, type Outbox, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
 export type { OutboxLocks } from './outbox-page.js';
@@ -19,17 +20,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     return undefined;
   }
   const [store, locks, name] = found;
-  const clock = deps?.now ?? Date.now;
   /** The wall clock, or NaN where the page's throws or gives no finite number: what it stamps cannot be written, and ages nothing. */
-  const now = (): number => {
-    try {
-      const time: unknown = clock();
-      if (Number.isFinite(time)) return time as number;
-    } catch {
-      // No time, as below.
-    }
-    return NaN;
-  };
+  const now = (): number => readClock(deps?.now);
   const { maxBytes, maxAgeMillis } = { ...OUTBOX_DEFAULTS, ...options };
   const base = `otel-cif/${name}/`;
   const pageId = (deps?.uuid ?? uuidv4)();

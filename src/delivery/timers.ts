@@ -24,6 +24,17 @@ export function stopTimer(timer: Timer | undefined): void {
   }
 }
 
+/** The time `clock` (by default the wall clock) reads, or NaN where the page's throws or gives no finite number. */
+export function readClock(clock: () => unknown = Date.now): number {
+  try {
+    const time = clock();
+    if (Number.isFinite(time)) return time as number;
+  } catch {
+    // No time, as below.
+  }
+  return NaN;
+}
+
 /** `performance.timeOrigin` as last read (where it has none, the wall clock less `performance.now()`), for the wall clock to stand in on its scale. */
 let timeOrigin = 0;
 
