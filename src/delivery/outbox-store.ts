@@ -45,7 +45,8 @@ export const encode = ({ at, call }: StoredCall): string => toJson([FORMAT, at, 
 export function decode(value: string): StoredCall | null | undefined {
   // What is not JSON, not an array, has no call or data, or events that cannot be spread, throws: unreadable as the rest.
   try {
-    const [format, at, call] = JSON.parse(value) as [unknown, number, CifCall];
+    // A page's `JSON.parse` may revive ISO dates (json.date-extensions' `useDateParser()`): each is written back as it was stored.
+    const [format, at, call] = JSON.parse(value, (_key, read: unknown) => (read instanceof Date ? read.toISOString() : read)) as [unknown, number, CifCall];
     if (typeof format === 'number' && format > FORMAT) return null;
     const { data, eventName, correlationId } = call;
     // The data and each event a plain object, as JSON.parse makes them: not an array, a string or null.

@@ -1,11 +1,11 @@
 /** The outbox of one delivery engine: see outbox-api.ts for what it keeps, where, and its counters. */
-import { v4 as uuidv4 } from 'uuid';
 import { log } from '../log.js';
 import { createOutboxStats, type CifOutboxStats as OutboxStats } from '../stats.js';
 import { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
 import { findStore, isQuotaError, type LockOptions } from './outbox-page.js';
 import { PAGE_AND_SEQ, decode, encode, sizeOf, type Entry } from './outbox-store.js';
 import { readClock } from './timers.js';
+import { uuid } from '../mapping/trace-id.js';
 
 export { OUTBOX_DEFAULTS, type Outbox, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
 export type { OutboxLocks } from './outbox-page.js';
@@ -24,7 +24,13 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   const now = (): number => readClock(deps?.now);
   const { maxBytes, maxAgeMillis } = { ...OUTBOX_DEFAULTS, ...options };
   const base = `otel-cif/${name}/`;
-  const pageId = (deps?.uuid ?? uuidv4)();
+  let pageId: string;
+  try {
+    pageId = (deps?.uuid ?? uuid)();
+  } catch (error) {
+    log('debug', 'no outbox: no page id', error);
+    return undefined;
+  }
   /** Calls admitted before this page held its lock, until it holds it, fails to, or is disposed. */
   let pending: Set<Entry> | undefined = new Set();
   /** This page holds its lock and writes calls: from the grant to `dispose()`. */

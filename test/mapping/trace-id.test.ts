@@ -20,3 +20,16 @@ describe('traceIdToGuid', () => {
     }),
   );
 });
+
+describe("traceIdToGuid against the page's crypto.randomUUID", () => {
+  afterEach(() => Reflect.deleteProperty(crypto, 'randomUUID'));
+
+  // uuid's v4() answers with crypto.randomUUID when asked without options; a page may have
+  // replaced it with one that answers in capitals, as Dynamics 365 writes GUIDs, or anything.
+  (['in capitals', 'not a UUID'] as const).forEach((answer) =>
+    it(`gives a lower-case v4 UUID for an invalid trace id where the page's crypto.randomUUID answers ${answer}`, () => {
+      Object.defineProperty(crypto, 'randomUUID', { value: () => (answer === 'in capitals' ? 'F47AC10B-58CC-4372-A567-0E02B2C3D479' : 'x'), configurable: true });
+      expect(traceIdToGuid('0'.repeat(32))).to.match(V4);
+    }),
+  );
+});
