@@ -462,7 +462,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     },
     () => {
       claiming = false;
-      pump();
+      // Only for calls waiting: readiness looks for the page's library at the first call, not as this is made.
+      if (admitted) pump();
     },
   );
 
