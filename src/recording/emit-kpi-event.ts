@@ -8,6 +8,8 @@ export interface CifKpiLogRecord {
   eventName: string;
   attributes: Attributes;
   timestamp?: TimeInput;
+  /** The same as `timestamp`, as for any record the widget makes itself: a time Dataverse cannot store is then dropped, not stamped now. */
+  observedTimestamp?: TimeInput;
   context?: Context;
 }
 
@@ -55,10 +57,10 @@ export function emitKpiEvent(
     const record: CifKpiLogRecord = { eventName: name, attributes: kpiEventAttributes(name, details) };
     const time = timeInput(given(options ?? {}, 'time'));
     const context = given(options ?? {}, 'context') as Context | undefined;
-    if (time !== undefined) record.timestamp = time;
+    if (time !== undefined) record.timestamp = record.observedTimestamp = time;
     if (context !== undefined) record.context = context;
     // A logger that emits asynchronously may fail after emit() returned.
-    caught(logger.emit(record), (error) => log('error', `KPI event '${shown(name)}' not emitted`, error));
+    caught(logger.emit(record), (error) => log('error', `KPI event '${shown(name)}' may not be emitted`, error));
     if (!isEnabled(logger, record)) {
       sayOnce(
         warned,
