@@ -3,6 +3,7 @@ import { SESSION_ATTRIBUTES } from '../attributes.js';
 import { caught, log } from '../log.js';
 import { given } from '../validate.js';
 import { getCifSession } from './context.js';
+import { own, readField } from '../mapping/kpi-fields.js';
 
 /** A span as it starts, or a log record as it is emitted: what the session processors write to. */
 interface Stampable {
@@ -21,12 +22,13 @@ export function stampSession(target: Stampable, ctx: Context | undefined, what: 
     let notKept = false;
     for (const [field, key] of SESSION_ATTRIBUTES) {
       const value = session && (given(session, field) as string | undefined);
-      if (value !== undefined && (given(target.attributes, key) ?? '') === '') {
+      // Absent as the mapping reads it: not an own value, or an empty one ('', [], {}).
+      if (value !== undefined && readField(target.attributes, key) === undefined) {
         caught(target.setAttribute(key, value));
         // The SDK keeps no attribute past its attributeCountLimit and cuts values to its attributeValueLengthLimit: a
         // span or record so full takes no id, and a record with none is no CIF record, which no exporter counts. Warned
         // once for spans and once for log records (their limits are set apart), then told at DEBUG, a line a target.
-        if (given(target.attributes, key) !== value && !notKept) {
+        if (own(target.attributes, key) !== value && !notKept) {
           notKept = true;
           const again = warnedNotKept.has(what);
           warnedNotKept.add(what);
