@@ -166,6 +166,11 @@ export function createMappingStats<S extends string>(sourceDrops: S): CifMapping
 
 /** One copy of a source's mapping counters and its delivery's, as `getStats()` returns it. */
 export function copyStats<M extends CifMappingStats<string>>(mapping: M, delivery: CifDeliveryStats): M & CifDeliveryStats {
-  // Counters only, copied whole, nested objects included; not through JSON, whose output a page library's `toJSON` changes.
-  return structuredClone({ ...mapping, ...delivery, dropped: { ...mapping.dropped, ...delivery.dropped } });
+  // Counters only, copied whole, nested objects included; not through JSON, whose output a page library's `toJSON`
+  // changes, nor `structuredClone`, which a page may lack or have replaced.
+  return copy({ ...mapping, ...delivery, dropped: { ...mapping.dropped, ...delivery.dropped } });
+}
+
+function copy<T extends object>(counters: T): T {
+  return Object.fromEntries(Object.entries(counters).map(([key, value]) => [key, typeof value === 'object' ? copy(value as object) : value])) as T;
 }

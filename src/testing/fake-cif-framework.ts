@@ -1,6 +1,6 @@
 import { MAX_TIMER_MILLIS, startTimer, stopTimer, type Timer } from '../delivery/timers.js';
 import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
-import type { CifAnalyticsClient } from '../types.js';
+import type { CifAnalyticsClient, CifAnalyticsData } from '../types.js';
 import { check, shown } from '../validate.js';
 import { RecordingCifClient } from './recording-client.js';
 
@@ -94,9 +94,9 @@ export function installFakeCIFramework(
   // Always a promise, as the host's answers are: a client that throws rejects it.
   const whenRunning: WhenRunning = (answer) =>
     running ? new Promise((resolve) => resolve(answer())) : Promise.reject(new Error('CIF library not initialized yet: wait for CIFInitDone'));
-  cif.logAnalyticsEvent = (data, eventName, correlationId) => whenRunning(() => client.logAnalyticsEvent(data, eventName, correlationId));
+  define(cif, { logAnalyticsEvent: (data: CifAnalyticsData, eventName: string, correlationId: string) => whenRunning(() => client.logAnalyticsEvent(data, eventName, correlationId)) });
   // A session API the CIFramework already there has stays reachable, as its other members do.
-  for (const [name, api] of Object.entries(fakeSessionApis(whenRunning))) if (!(name in cif)) Object.assign(cif, { [name]: api });
+  for (const [name, api] of Object.entries(fakeSessionApis(whenRunning))) if (!(name in cif)) define(cif, { [name]: api });
   const handlers = addHandlers(cif);
   // Own, so that no `restore` a page library put on Object.prototype is called.
   const uninstalled: Uninstalled = { restore: undefined };
@@ -239,9 +239,18 @@ type Handler = (eventData: unknown) => unknown;
  * event is held once. `removeHandler` resolves with whether it removed the handler, as the CIF
  * reference describes.
  */
+/**
+ * Sets `members` as own properties of `cif`, whatever the CIFramework it inherits from holds: one
+ * that is frozen, or has a getter of the same name, takes no assignment.
+ */
+function define(cif: object, members: object): void {
+  for (const [name, value] of Object.entries(members)) Object.defineProperty(cif, name, { value, writable: true, enumerable: true, configurable: true });
+}
+
 function addHandlers(cif: object): FakeHandlers {
   const byEvent = new Map<string, Handler[]>();
-  Object.assign(cif, presenceApis(), {
+  define(cif, presenceApis());
+  define(cif, {
     addHandler(eventName: string, handler: Handler): void {
       const key = String(eventName).toLowerCase();
       const list = byEvent.get(key) ?? [];
