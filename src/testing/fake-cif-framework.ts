@@ -1,6 +1,7 @@
-import { MAX_TIMER_MILLIS, startTimer, stopTimer, type Timer } from '../delivery/timers.js';
+import { MAX_TIMER_MILLIS, startTimer, type Timer } from '../delivery/timers.js';
 import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
 import type { CifAnalyticsClient, CifAnalyticsData } from '../types.js';
+import { reasonText } from '../errors.js';
 import { check, shown } from '../validate.js';
 import { RecordingCifClient } from './recording-client.js';
 
@@ -95,14 +96,19 @@ export function installFakeCIFramework(
   const whenRunning: WhenRunning = (answer) =>
     running ? new Promise((resolve) => resolve(answer())) : Promise.reject(new Error('CIF library not initialized yet: wait for CIFInitDone'));
   define(cif, { logAnalyticsEvent: (data: CifAnalyticsData, eventName: string, correlationId: string) => whenRunning(() => client.logAnalyticsEvent(data, eventName, correlationId)) });
-  // A session API the CIFramework already there has stays reachable, as its other members do.
-  for (const [name, api] of Object.entries(fakeSessionApis(whenRunning))) if (!(name in cif)) define(cif, { [name]: api });
+  // A session API the CIFramework already there has stays reachable, as its other members do; a fake's is this one's to answer.
+  for (const [name, api] of Object.entries(fakeSessionApis(whenRunning))) if (!libraryHas(previousCif, name)) define(cif, { [name]: api });
   const handlers = addHandlers(cif);
   // Own, so that no `restore` a page library put on Object.prototype is called.
   const uninstalled: Uninstalled = { restore: undefined };
   Object.defineProperty(cif, FAKE, { value: uninstalled });
-  microsoft.CIFramework = cif;
-  if (previousMicrosoft === undefined) host.Microsoft = microsoft;
+  try {
+    microsoft.CIFramework = cif;
+    if (previousMicrosoft === undefined) host.Microsoft = microsoft;
+  } catch (error) {
+    // A frozen target or `Microsoft`: nothing was set, as the second write is to an object of this call's own.
+    throw new TypeError(`installFakeCIFramework: cannot set ${previousMicrosoft === undefined ? 'target.Microsoft' : 'target.Microsoft.CIFramework'} (${reasonText(error)}).`, { cause: error });
+  }
 
   let resolveStarted!: () => void;
   let rejectStarted!: (error: Error) => void;
@@ -116,15 +122,11 @@ export function installFakeCIFramework(
     // A timer the page's clearTimeout could not clear (a fake clock uninstalled first) starts nothing.
     if (!installed) return;
     running = true;
+    // Started before its event, whatever a listener does (one may uninstall it) or the page's dispatchEvent throws,
+    // which is the page's to see; who awaits `started` goes on once the event was dispatched.
+    resolveStarted();
     const eventTarget = target as Partial<EventTarget>;
-    try {
-      if (typeof eventTarget.dispatchEvent === 'function' && typeof Event === 'function') {
-        eventTarget.dispatchEvent(new Event(CIF_INIT_DONE_EVENT));
-      }
-    } finally {
-      // Started, whatever the page's dispatchEvent does; what it throws is the page's to see.
-      resolveStarted();
-    }
+    if (typeof eventTarget.dispatchEvent === 'function' && typeof Event === 'function') eventTarget.dispatchEvent(new Event(CIF_INIT_DONE_EVENT));
   };
   let timer: Timer | undefined;
   let installed = true;
@@ -137,15 +139,16 @@ export function installFakeCIFramework(
     // The fake this one replaced, uninstalled while this one was over it, goes now.
     fakeOf(previousCif)?.restore?.();
   };
-  if (startAfterMillis === undefined) {
-    try {
-      start();
-    } catch (error) {
-      // Thrown to the caller, who then has no uninstall: nothing is left installed.
-      restore();
-      throw error;
-    }
-  } else timer = startTimer(start, startAfterMillis, true);
+  // The `clearTimeout` of the `setTimeout` the timer is set with: fake timers installed later could not clear it.
+  const clear = clearTimeout;
+  try {
+    if (startAfterMillis === undefined) start();
+    else timer = startTimer(start, startAfterMillis, true);
+  } catch (error) {
+    // Thrown to the caller, who then has no uninstall: nothing is left installed.
+    restore();
+    throw error;
+  }
   return {
     client,
     started,
@@ -153,7 +156,12 @@ export function installFakeCIFramework(
     uninstall() {
       if (!installed) return;
       installed = false;
-      stopTimer(timer);
+      try {
+        clear(timer);
+      } catch {
+        // Not cleared, it starts nothing (`installed`), nor keeps Node alive.
+        (timer as { unref?: () => void } | undefined)?.unref?.();
+      }
       // A promise settles once: after the start, this changes nothing.
       rejectStarted(new Error('the fake CIF library was uninstalled before it started'));
       const current = microsoft.CIFramework;
@@ -162,6 +170,14 @@ export function installFakeCIFramework(
       else restore();
     },
   };
+}
+
+/** Whether `name` on `cif` is a member of a CIFramework that is no fake: the page's own library, or a test's double. */
+function libraryHas(cif: unknown, name: string): boolean {
+  for (let object: unknown = cif; Object(object) === object; object = Object.getPrototypeOf(object)) {
+    if (hasOwn(object as object, name)) return !fakeOf(object);
+  }
+  return false;
 }
 
 function hasOwn(object: object, key: string): boolean {
@@ -177,7 +193,7 @@ function fakeOf(value: unknown): Uninstalled | undefined {
 
 /**
  * The session APIs `installFakeCIFramework` defines on `Microsoft.CIFramework`, each unless the
- * `Microsoft.CIFramework` already there has it. Session `n` (counting from 1) has the id
+ * `Microsoft.CIFramework` already there has it, but another fake. Session `n` (counting from 1) has the id
  * `session-<n>` and the conversation id `conversation-<n>`; session 1 exists and is focused from
  * the start. Before the library has started, each rejects.
  */
@@ -234,11 +250,17 @@ interface FakeHandlers {
 type Handler = (eventData: unknown) => unknown;
 
 /**
- * Defines `addHandler(eventName, handler)` and `removeHandler(eventName, handler)` on `cif`, and
- * the presence APIs (`presenceApis`). As with `addEventListener`, a handler added twice for one
- * event is held once. `removeHandler` resolves with whether it removed the handler, as the CIF
- * reference describes.
+ * The name `addHandler` holds a handler under; none for a name that cannot be read, under which
+ * `addHandler` throws, so that no handler was added.
  */
+function keyOf(eventName: unknown): string | undefined {
+  try {
+    return String(eventName).toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Sets `members` as own properties of `cif`, whatever the CIFramework it inherits from holds: one
  * that is frozen, or has a getter of the same name, takes no assignment.
@@ -247,6 +269,12 @@ function define(cif: object, members: object): void {
   for (const [name, value] of Object.entries(members)) Object.defineProperty(cif, name, { value, writable: true, enumerable: true, configurable: true });
 }
 
+/**
+ * Defines `addHandler(eventName, handler)` and `removeHandler(eventName, handler)` on `cif`, and
+ * the presence APIs (`presenceApis`). As with `addEventListener`, a handler added twice for one
+ * event is held once. `removeHandler` resolves with whether it removed the handler, as the CIF
+ * reference describes.
+ */
 function addHandlers(cif: object): FakeHandlers {
   const byEvent = new Map<string, Handler[]>();
   define(cif, presenceApis());
@@ -258,7 +286,7 @@ function addHandlers(cif: object): FakeHandlers {
       byEvent.set(key, list);
     },
     removeHandler(eventName: string, handler: Handler): Promise<boolean> {
-      const list = byEvent.get(String(eventName).toLowerCase()) ?? [];
+      const list = byEvent.get(keyOf(eventName)!) ?? [];
       const index = list.indexOf(handler);
       if (index >= 0) list.splice(index, 1);
       return Promise.resolve(index >= 0);
@@ -266,13 +294,7 @@ function addHandlers(cif: object): FakeHandlers {
   });
   return {
     fireEvent: (eventName, eventData) => {
-      let list: Handler[] = [];
-      try {
-        // Read as `addHandler` reads the name, so that any name finds its handlers; one that cannot be read has none.
-        list = [...(byEvent.get(String(eventName).toLowerCase()) ?? [])];
-      } catch {
-        // As `addHandler` throws for it, no handler was added under it.
-      }
+      const list = [...(byEvent.get(keyOf(eventName)!) ?? [])];
       return Promise.all(list.map(async (handler) => handler(eventData)));
     },
   };

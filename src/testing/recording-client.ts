@@ -55,9 +55,10 @@ export class RecordingCifClient implements CifAnalyticsClient {
 
   logAnalyticsEvent(data: CifAnalyticsData | string, eventName: string, correlationId?: string): Promise<string> {
     try {
-      // Kept as received: the host's messaging copies the payload at the call, so a widget that changes its
-      // object later changes no call, and data it cannot copy (a function, a proxy) fails the call unrecorded.
-      const call: RecordedCifCall = { data: structuredClone(data), eventName, correlationId };
+      // Kept as received: the host's messaging copies the arguments at the call, so a widget that changes its
+      // objects later changes no call, and one it cannot copy (a function, a proxy) fails the call unrecorded.
+      const [copied, name, id] = structuredClone<[typeof data, string, string | undefined]>([data, eventName, correlationId]);
+      const call: RecordedCifCall = { data: copied, eventName: name, correlationId: id };
       const index = this.calls.push(call) - 1;
       this.onCall?.(call, index);
       const answer = this.answer;
