@@ -59,11 +59,6 @@ export function hasCifAttribute(attributes: AttributeBag | undefined, prefix = C
   return Object.keys(attributes ?? {}).some((key) => key.startsWith(prefix));
 }
 
-/** Whether a span is a CIF span: it or one of its events has a `cif.` attribute. */
-export function isCifSpan(attributes: AttributeBag | undefined, events: ReadonlyArray<{ readonly attributes?: AttributeBag }>): boolean {
-  return hasCifAttribute(attributes) || events.some((event) => hasCifAttribute(event.attributes));
-}
-
 /** Whether a span or log record was made by an instrumentation library (fetch, XHR, document load, ...), by the scope name they all use. */
 export function isInstrumentationScope(scope: { readonly name?: unknown } | undefined): boolean {
   const name = scope?.name;

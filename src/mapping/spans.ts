@@ -3,7 +3,7 @@ import { createMappingStats, type CifExporterStats, type CifMappingStats, type M
 import type { CifCall, CifReadableSpan, CifTimedEvent } from '../types.js';
 import { collectCalls } from './calls.js';
 import { addKpiEvents, ask, type KpiCandidate, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
-import { field, hasCifAttribute, isCifSpan, isInstrumentationScope, readField, readKpiFields, sdkCount } from './kpi-fields.js';
+import { field, hasCifAttribute, isInstrumentationScope, readField, readKpiFields, sdkCount } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
 
 /** What the span mapping needs from the exporter's options, already validated. */
@@ -48,7 +48,7 @@ function collectSpan(span: CifReadableSpan, options: SpanMappingOptions, stats: 
   const { attributes } = span;
   // Copied: the events asked about are those the span had, whatever a callback does to its array.
   const events = [...span.events];
-  if (!isCifSpan(attributes, events)) return;
+  if (!hasCifAttribute(attributes) && !events.some((event) => hasCifAttribute(event.attributes))) return;
   stats.cifSpans++;
 
   const spanFields = readKpiFields(attributes, options.customAttributes);

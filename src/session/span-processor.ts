@@ -1,6 +1,7 @@
 import type { AttributeValue, Attributes, Context } from '@opentelemetry/api';
-import { isCifSpan, type AttributeBag } from '../mapping/kpi-fields.js';
-import { LOST } from '../recording/record-kpi-event.js';
+import { CIF_KPI_PREFIX } from '../attributes.js';
+import { hasCifAttribute, type AttributeBag } from '../mapping/kpi-fields.js';
+import { LOST, toldLost } from '../recording/record-kpi-event.js';
 import { sayOnce, type Warned } from '../recording/kpi-event-attributes.js';
 import { stampSession } from './stamp.js';
 
@@ -26,8 +27,9 @@ export interface CifEndedSpan {
  * onto every span as it starts: `cif.conversation.id`, `cif.provider_session.id`,
  * `cif.client_session.id` and `cif.participant.id`. An id the span already has is kept, unless empty.
  * Register it beside the processor of `CifSpanExporter`; it exports nothing itself. A span that
- * ends recorded but unsampled with a `cif.` attribute, which no exporter gets (a sampler decided
- * before the attribute was set), is warned of once a processor, naming `CifSampler`, then told at DEBUG.
+ * ends recorded but unsampled with a `cif.kpi.` attribute, which no exporter gets (a sampler decided
+ * before it was set), is warned of once a processor, naming `CifSampler`, then told at DEBUG,
+ * unless `recordKpiEvent` warned of it.
  * @example new WebTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new BatchSpanProcessor(new CifSpanExporter())] })
  */
 export class CifSessionSpanProcessor {
@@ -39,7 +41,10 @@ export class CifSessionSpanProcessor {
 
   onEnd(span: CifEndedSpan): void {
     try {
-      if (!(span.spanContext().traceFlags & 1) && isCifSpan(span.attributes, span.events)) {
+      // KPI events: `cif.kpi.` attributes, not the ids this processor stamps on every span under a session. One
+      // `recordKpiEvent` warned of is not warned of again.
+      const bags = [span.attributes, ...span.events.map((event) => event.attributes)];
+      if (!(span.spanContext().traceFlags & 1) && !toldLost.has(span) && bags.some((bag) => hasCifAttribute(bag, CIF_KPI_PREFIX))) {
         sayOnce(this.warned, 'lost', `KPI events of span '${span.name}' lost: it is not exported`, LOST);
       }
     } catch {

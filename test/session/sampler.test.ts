@@ -157,10 +157,9 @@ describe('CifSampler', () => {
     });
     await provider.forceFlush();
     expect(client.calls).to.deep.equal([]);
-    expect(messages).to.have.length(2);
+    // recordKpiEvent's line (the session processor's, of the span, follows: it shares no module with this fresh copy).
+    expect(messages.filter((message) => message.includes("KPI event 'CallAccepted'"))).to.have.length(1);
     expect(messages[0]).to.match(/^opentelemetry-exporter-cif KPI event 'CallAccepted' lost: its span is not exported: a trace sampler dropped it .*Shown once\.$/);
-    // As the span ends, the session processor tells of it too.
-    expect(messages[1]).to.match(/^opentelemetry-exporter-cif KPI events of span 'call' lost: it is not exported: a trace sampler dropped it .*Shown once\.$/);
     await provider.shutdown();
   });
 
