@@ -8,7 +8,7 @@ export interface CifKpiLogRecord {
   eventName: string;
   attributes: Attributes;
   timestamp?: TimeInput;
-  /** The same as `timestamp`, as for any record the widget makes itself: a time Dataverse cannot store is then dropped, not stamped now. */
+  /** `timestamp` again where it is past what a `Date` holds, so that the exporter drops the KPI event rather than stamp it now. */
   observedTimestamp?: TimeInput;
   context?: Context;
 }
@@ -52,13 +52,18 @@ export function emitKpiEvent(
   details?: CifKpiEventDetails,
   options?: CifEmitKpiEventOptions,
 ): void {
-  const emit = (): boolean => {
+  const emit = (reach: () => void): boolean => {
     if (typeof logger?.emit !== 'function') return false;
     const record: CifKpiLogRecord = { eventName: name, attributes: kpiEventAttributes(name, details) };
     const time = timeInput(given(options ?? {}, 'time'));
     const context = given(options ?? {}, 'context') as Context | undefined;
-    if (time !== undefined) record.timestamp = record.observedTimestamp = time;
+    if (time !== undefined) {
+      record.timestamp = time;
+      // Past what a `Date` holds (`NaN`, nanoseconds), the mapping would take the observed time, now: it is that too, so that the KPI event is dropped.
+      if (!(Math.abs(+time) <= 8.64e15)) record.observedTimestamp = time;
+    }
     if (context !== undefined) record.context = context;
+    reach();
     // A logger that emits asynchronously may fail after emit() returned.
     caught(logger.emit(record), (error) => log('error', `KPI event '${shown(name)}' may not be emitted`, error));
     if (!isEnabled(logger, record)) {

@@ -1,9 +1,10 @@
 import { given, isMap, isObject, shown } from '../validate.js';
 import type { Attributes, TimeInput } from '@opentelemetry/api';
-import { isTimeInput } from '@opentelemetry/core';
+import { isAttributeValue, isTimeInput } from '@opentelemetry/core';
 import { log } from '../log.js';
 import { ATTR_CIF_KPI_NAME, CIF_KPI_CUSTOM_PREFIX } from '../attributes.js';
 import { KPI_FIELDS } from '../mapping/kpi-fields.js';
+import { UNSERIALIZABLE, toPayloadString } from '../mapping/values.js';
 
 const { toString } = Object.prototype;
 
@@ -33,18 +34,29 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
   const attributes: Attributes = { [ATTR_CIF_KPI_NAME]: name ?? '' };
   if (isObject(details)) {
     for (const [field, key] of KPI_FIELDS) {
-      const value = given(details, field === 'kpiEventReason' ? 'reason' : field) as Attributes[string];
-      if (value !== undefined) attributes[key] = value;
+      const value = given(details, field === 'kpiEventReason' ? 'reason' : field);
+      if (value !== undefined) attributes[key] = attributeValue(value);
     }
     const customData = given(details, 'customData');
     // A Map's entries too, as CIF's own APIs answer with Maps.
     if (isObject(customData)) {
       // A Map of any frame; a key that is no string (a symbol) becomes a column name the exporter refuses and counts.
       const columns = isMap(customData) ? customData : Object.entries(customData);
-      for (const [column, value] of columns) attributes[CIF_KPI_CUSTOM_PREFIX + String(column)] = value as Attributes[string];
+      for (const [column, value] of columns) attributes[CIF_KPI_CUSTOM_PREFIX + String(column)] = attributeValue(value);
     }
   }
   return attributes;
+}
+
+/**
+ * A value as a span attribute holds it: an object, a `Map` (its entries) or an array of mixed
+ * values (from an untyped caller), which the trace SDK would leave out, as JSON text, as the
+ * exporter writes it; one that cannot be written as it is, for the SDK to leave out or the
+ * exporter to count.
+ */
+function attributeValue(value: unknown): Attributes[string] {
+  const text = isAttributeValue(value) ? value : toPayloadString(isMap(value) ? Object.fromEntries(value) : value);
+  return (text === UNSERIALIZABLE ? value : text) as Attributes[string];
 }
 
 /**
@@ -80,15 +92,17 @@ export function sayOnce(warned: Warned, what: keyof Warned, message: string, fir
 }
 
 /**
- * Writes the KPI event `name` with `write`, which says false when there is nothing to write to:
+ * Writes the KPI event `name` with `write`, which says false when there is nothing to write to,
+ * and calls `reach` as it hands the KPI event over:
  * then a warning says it was not `verb` because `absent`, once (`warned`). Never throws, whatever
  * the caller passed: instrumenting a widget must not break it.
  */
-export function writeKpiEvent(name: string, write: () => boolean, verb: string, absent: string, warned: Warned): void {
+export function writeKpiEvent(name: string, write: (reach: () => void) => boolean, verb: string, absent: string, warned: Warned): void {
+  // Whether `write` reached the span or logger: then a throw may come after it was written (a processor registered after the exporter's).
+  let reached = false;
   try {
-    if (!write()) sayOnce(warned, 'absent', `KPI event '${shown(name)}' not ${verb}: ${absent}`, '. Shown once.');
+    if (!write(() => (reached = true))) sayOnce(warned, 'absent', `KPI event '${shown(name)}' not ${verb}: ${absent}`, '. Shown once.');
   } catch (error) {
-    // Maybe after it was: a processor registered after the exporter's may throw out of `emit()`.
-    log('error', `KPI event '${shown(name)}' may not be ${verb}`, error);
+    log('error', `KPI event '${shown(name)}' ${reached ? 'may not be' : 'not'} ${verb}`, error);
   }
 }

@@ -1,8 +1,6 @@
 import type { Span, TimeInput } from '@opentelemetry/api';
-import { isAttributeValue } from '@opentelemetry/core';
 import { ATTR_CIF_KPI_NAME } from '../attributes.js';
 import { own } from '../mapping/kpi-fields.js';
-import { toPayloadString } from '../mapping/values.js';
 import { shown } from '../validate.js';
 import { kpiEventAttributes, sayOnce, timeInput, writeKpiEvent, type CifKpiEventDetails, type Warned } from './kpi-event-attributes.js';
 import { caught } from '../log.js';
@@ -22,11 +20,10 @@ export function recordKpiEvent(
   details?: CifKpiEventDetails,
   time?: TimeInput,
 ): void {
-  const record = (): boolean => {
+  const record = (reach: () => void): boolean => {
     if (typeof span?.addEvent !== 'function') return false;
     const attributes = kpiEventAttributes(name, details);
-    // The trace SDK keeps no object, map or array of mixed values as an attribute: each goes as JSON text, as on a log record.
-    for (const key of Object.keys(attributes)) if (!isAttributeValue(attributes[key])) attributes[key] = toPayloadString(attributes[key]) as string;
+    reach();
     // A span of another SDK may answer with a promise.
     caught(span.addEvent(name, attributes, timeInput(time)));
     if (!isExported(span)) {

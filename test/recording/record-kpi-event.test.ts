@@ -189,7 +189,7 @@ describe('recordKpiEvent', () => {
       expect((span as unknown as ReadableSpan).events).to.deep.equal([]);
       expect(client.calls).to.deep.equal([]);
       expect(messages).to.have.length(1);
-      expect(messages[0]).to.match(/^opentelemetry-exporter-cif KPI event 'CallHold' may not be recorded Error: \w+ trap/);
+      expect(messages[0]).to.match(/^opentelemetry-exporter-cif KPI event 'CallHold' not recorded Error: \w+ trap/);
     }),
   );
 
@@ -200,7 +200,7 @@ describe('recordKpiEvent', () => {
     expect(() => recordKpiEvent(span, 'CallHold')).not.to.throw();
     expect(() => recordKpiEvent(undefined, name)).not.to.throw();
     expect(messages).to.have.length(2);
-    expect(messages[0]).to.match(/KPI event 'CallHold' may not be recorded.*span trap/);
+    expect(messages[0]).to.match(/KPI event 'CallHold' not recorded.*span trap/);
     expect(messages[1]).to.include("KPI event 'object' not recorded: there is no span to record it on.");
   });
 
