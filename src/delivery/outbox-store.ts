@@ -41,12 +41,18 @@ export const sizeOf = (key: string, value: string): number => 2 * (key.length + 
 
 export const encode = ({ at, call }: StoredCall): string => toJson([FORMAT, at, call]);
 
+/**
+ * `JSON.parse` as the library loaded: a page library may replace it later with one that revives
+ * what looks like a date (json.date-extensions' `useDateParser()`), which would send a `Date` for
+ * a string the call held.
+ */
+const { parse } = JSON;
+
 /** The stored call in `value`; `null` for a later format, which a later version reads; else undefined, unreadable. */
 export function decode(value: string): StoredCall | null | undefined {
   // What is not JSON, not an array, has no call or data, or events that cannot be spread, throws: unreadable as the rest.
   try {
-    // A page's `JSON.parse` may revive ISO dates (json.date-extensions' `useDateParser()`): each is written back as it was stored.
-    const [format, at, call] = JSON.parse(value, (_key, read: unknown) => (read instanceof Date ? read.toISOString() : read)) as [unknown, number, CifCall];
+    const [format, at, call] = parse(value) as [unknown, number, CifCall];
     if (typeof format === 'number' && format > FORMAT) return null;
     const { data, eventName, correlationId } = call;
     // The data and each event a plain object, as JSON.parse makes them: not an array, a string or null.
