@@ -4,8 +4,6 @@
 // provider needs nothing more, as the processor's own flush on hide comes after it; one added after
 // it records into the queue just flushed. The page then goes (a reload); the next page, whose CIF
 // is ready, sends what the outbox kept.
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
-import { diag } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { BatchLogRecordProcessor as BrowserBatchLogRecordProcessor } from '@opentelemetry/sdk-logs/build/src/platform/browser/index.js';
@@ -18,6 +16,7 @@ import { RecordingCifClient } from '../../src/testing/index.js';
 import { expectBalanced, kpiNames } from '../helpers/fake-client.js';
 import { hidePage, usePageDocument } from '../helpers/page-document.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
+import { useFakeClock } from '../helpers/pipelines.js';
 import { IDENTITY } from '../helpers/spans.js';
 import { createLockManager, MemoryStore } from '../helpers/web-storage.js';
 
@@ -25,22 +24,8 @@ import { createLockManager, MemoryStore } from '../helpers/web-storage.js';
 type Added = 'before the provider' | 'after the provider' | 'after the provider, calling nothing';
 
 describe("a KPI event recorded in the widget's own visibilitychange handler while CIF starts, the page then reloaded", () => {
-  let clock: InstalledClock;
   const document = usePageDocument();
-  const closeables: Array<{ shutdown(): Promise<unknown> }> = [];
-  beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: Date.parse('2026-11-25T10:15:30.123Z') });
-  });
-  afterEach(async () => {
-    try {
-      const closing = Promise.all(closeables.splice(0).map((c) => c.shutdown().catch(() => {})));
-      await clock.runAllAsync();
-      await closing;
-    } finally {
-      clock.uninstall();
-      diag.disable();
-    }
-  });
+  const fake = useFakeClock(undefined, Date.parse('2026-11-25T10:15:30.123Z'));
 
   /** A page of the widget as the README wires it, its outbox in `store`; with `onHidden`, its own handler is added before or after the provider is made. */
   function widget(store: MemoryStore, locks: ReturnType<ReturnType<typeof createLockManager>['client']>, client: RecordingCifClient, ready?: Promise<void>, handler?: Added) {
@@ -68,19 +53,19 @@ describe("a KPI event recorded in the widget's own visibilitychange handler whil
       const manager = createLockManager();
       const firstLocks = manager.client();
       const first = widget(store, firstLocks, new RecordingCifClient(), new Promise<void>(() => {}), added);
-      await clock.tickAsync(0);
+      await fake.clock.tickAsync(0);
       first.kpi('CallAccepted');
       hidePage(document());
       // The page goes at the end of this task, with whatever the outbox holds by then.
-      await clock.tickAsync(0);
+      await fake.clock.tickAsync(0);
       const left = first.exporter.getStats();
       expectBalanced(left);
       firstLocks.crash();
 
       const host = new RecordingCifClient();
       const next = widget(store, manager.client(), host);
-      closeables.push(next.provider, next.exporter);
-      await clock.tickAsync(10_000);
+      fake.closeables.push(next.provider, next.exporter);
+      await fake.clock.tickAsync(10_000);
       expect(host.calls.flatMap(kpiNames).sort(), `seen by the first page's exporter: ${left.spansSeen} spans`).to.deep.equal(['AgentLeftTab', 'CallAccepted']);
     }),
   );
@@ -106,19 +91,19 @@ describe("a KPI event recorded in the widget's own visibilitychange handler whil
       };
       const firstLocks = manager.client();
       const first = logWidget(firstLocks, new RecordingCifClient(), new Promise<void>(() => {}), added);
-      await clock.tickAsync(0);
+      await fake.clock.tickAsync(0);
       first.emit('CallAccepted');
       hidePage(document());
       // The logs SDK exports a moment after the event; the page goes soon after.
-      await clock.tickAsync(50);
+      await fake.clock.tickAsync(50);
       const left = first.exporter.getStats();
       expectBalanced(left);
       firstLocks.crash();
 
       const host = new RecordingCifClient();
       const next = logWidget(manager.client(), host);
-      closeables.push(next.provider, next.exporter);
-      await clock.tickAsync(10_000);
+      fake.closeables.push(next.provider, next.exporter);
+      await fake.clock.tickAsync(10_000);
       expect(host.calls.flatMap(kpiNames).sort(), `seen by the first page's exporter: ${left.logRecordsSeen} records`).to.deep.equal(sent);
       expect(left.logRecordsSeen).to.equal(sent.length);
     }),
@@ -127,11 +112,11 @@ describe("a KPI event recorded in the widget's own visibilitychange handler whil
   it("leaves a KPI event recorded in a handler added after the provider, which calls nothing, in the processor's queue as the page goes", async () => {
     const store = new MemoryStore();
     const first = widget(store, createLockManager().client(), new RecordingCifClient(), new Promise<void>(() => {}), 'after the provider, calling nothing');
-    closeables.push(first.provider, first.exporter);
-    await clock.tickAsync(0);
+    fake.closeables.push(first.provider, first.exporter);
+    await fake.clock.tickAsync(0);
     first.kpi('CallAccepted');
     hidePage(document());
-    await clock.tickAsync(0);
+    await fake.clock.tickAsync(0);
     // The processor flushed as the page hid, before the handler ran: the exporter had one span, and the outbox one call.
     expect(first.exporter.getStats()).to.include({ spansSeen: 1, kpiEventsKept: 0 });
     expect(first.exporter.getStats().outbox.stored).to.equal(1);

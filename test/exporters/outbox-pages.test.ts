@@ -2,11 +2,11 @@
 // the real trace SDK, each page an exporter whose `navigator.locks` is its own view of that manager,
 // facing page globals, a lock manager and a diag logger that misbehave. Each test names the promise
 // of docs/page-lifecycle.md or docs/delivery.md it holds the exporter to.
-import type { Tracer } from '@opentelemetry/api';
+import { diag, type Tracer } from '@opentelemetry/api';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import type { OutboxLocks } from '../../src/delivery/outbox.js';
-import { CifSpanExporter, type CifSpanExporterOptions } from '../../src/index.js';
+import { ATTR_CIF_KPI_REASON, CifSpanExporter, type CifSpanExporterOptions } from '../../src/index.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { captureLevels, installActingDiag } from '../helpers/diag.js';
 import { expectBalanced, hangs, kpiNames, later } from '../helpers/fake-client.js';
@@ -18,6 +18,35 @@ import { createLockManager, MemoryStore, type LockClient } from '../helpers/web-
 
 /** A `ready` that never resolves: CIF still starting on that page. */
 const starting = () => new Promise<void>(() => {});
+
+/** json.date-extensions' date parser, in short: ISO dates (any offset, fraction optional) and ASP.NET AJAX `/Date(ms)/` strings become `Date`s. */
+const ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2}(?:\.{0,1}\d*))(?:Z|(\+|-)([\d|:]*))?$/;
+const MS_AJAX = /^\/Date\((d|-|.*)\)[/|\\]$/;
+function dateParser(_key: string, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  if (ISO.test(value)) return new Date(value);
+  const ajax = MS_AJAX.exec(value);
+  if (ajax) {
+    const [ms, negative] = ajax[1]!.split(/[-+,.]/);
+    return new Date(ms ? +ms : 0 - +negative!);
+  }
+  return value;
+}
+
+/** Runs `run` with the page's `JSON.parse` reviving dates, as json.date-extensions' `JSON.useDateParser()` makes it. */
+async function withDateParser<T>(run: () => Promise<T>): Promise<T> {
+  const parse = JSON.parse;
+  JSON.parse = ((text: string, reviver?: (key: string, value: unknown) => unknown) =>
+    parse(text, (key, value: unknown) => {
+      const revived = dateParser(key, value);
+      return reviver ? reviver.call(undefined, key, revived) : revived;
+    })) as typeof JSON.parse;
+  try {
+    return await run();
+  } finally {
+    JSON.parse = parse;
+  }
+}
 
 describe('pages of one widget over one outbox, with page globals, a lock manager and a diag logger that misbehave', () => {
   const fake = useFakeClock();
@@ -354,5 +383,116 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
     await settle();
     const { outbox } = mine.exporter.getStats();
     expect({ stored: outbox.stored, full: outbox.notStored.full, keys: Object.keys(store.contents()).length }).to.deep.equal({ stored: 1, full: 0, keys: 1 });
+  });
+  // docs/page-lifecycle.md, "When it is sent": the next page sends what a page left "with the
+  // original payloads (the event's own `eventTimestamp`, the original `correlationId`)". The outbox
+  // reads with JSON.parse as the library loaded, not one a page library made revive dates later.
+  it('replays a stored call with its original eventTimestamp string where the page patched JSON.parse to revive ISO dates', async () => {
+    const first = page({ client: new RecordingCifClient(), ready: starting() });
+    await settle();
+    first.record('Left');
+    await settle();
+    expect(Object.keys(store.contents())).to.have.length(1);
+    crash(first);
+    const host = new RecordingCifClient();
+    const second = await withDateParser(async () => {
+      const made = page({ client: host });
+      await settle();
+      return made;
+    });
+    expect(host.calls).to.have.length(1);
+    expectBalanced(second.exporter.getStats());
+    const data = host.calls[0]!.data as { events: Array<{ eventTimestamp: unknown }> };
+    expect(data.events[0]!.eventTimestamp, 'eventTimestamp sent as stored').to.equal(new Date(Date.now()).toISOString());
+  });
+
+  // A widget's own strings that look like dates: a KPI event's reason is free text, and may hold a
+  // date as the widget wrote it (a local time with its offset, the ASP.NET AJAX form older Dynamics
+  // endpoints answer with): neither a Date nor a string in another form.
+  (
+    [
+      ['a local time with its offset', '2026-11-25T10:15:30+01:00'],
+      ['a time without milliseconds', '2026-11-25T10:15:30Z'],
+      ['an ASP.NET AJAX date', '/Date(1764065730123)/'],
+      ['a string shaped as an ISO date that is none', '2026-13-45T10:15:30Z'],
+    ] as const
+  ).forEach(([what, reason]) =>
+    it(`has the next page send a stored kpiEventReason that is ${what} as it was stored, under a JSON.parse that revives dates`, async () => {
+      const first = page({ client: new RecordingCifClient(), ready: starting() });
+      await settle();
+      const span = first.tracer.startSpan('call', { attributes: IDENTITY });
+      span.addEvent('CallRejected', { [ATTR_CIF_KPI_REASON]: reason });
+      span.end();
+      await settle();
+      expect(Object.keys(store.contents())).to.have.length(1);
+      crash(first);
+      const host = new RecordingCifClient();
+      const second = await withDateParser(async () => {
+        const made = page({ client: host });
+        await settle();
+        return made;
+      });
+      expectBalanced(second.exporter.getStats());
+      const events = host.calls.flatMap((call) => (call.data as { events: Array<{ kpiEventName: string; kpiEventReason?: unknown }> }).events);
+      expect(events.map((event) => [event.kpiEventName, event.kpiEventReason])).to.deep.equal([['CallRejected', reason]]);
+    }),
+  );
+
+  describe("the page id, against the page's crypto", () => {
+    const { randomUUID } = crypto;
+    afterEach(() => {
+      Reflect.deleteProperty(crypto, 'randomUUID');
+      Reflect.deleteProperty(crypto, 'getRandomValues');
+    });
+
+    /** Makes the page's `crypto[name]` `replacement` (an own property over the prototype's). */
+    const pageCrypto = (name: 'randomUUID' | 'getRandomValues', replacement: () => unknown) => Object.defineProperty(crypto, name, { value: replacement, configurable: true, writable: true });
+
+    // The page id is a v4 UUID of uuid's own bytes and format, never the page's crypto.randomUUID:
+    // one that throws (a hardened page, a broken polyfill) would throw out of the constructor, which
+    // throws only a TypeError for an invalid option; one that answers in capitals, as Dynamics 365
+    // writes GUIDs, would key calls no later page reads back (PAGE_AND_SEQ is lower case).
+    it("keeps calls in the outbox where the page's crypto.randomUUID throws", async () => {
+      pageCrypto('randomUUID', () => {
+        throw new Error('randomUUID is not allowed here');
+      });
+      const first = page({ client: new RecordingCifClient(), ready: starting() });
+      await settle();
+      first.record('Left');
+      await settle();
+      expect(Object.keys(store.contents())).to.have.length(1);
+      expect(first.exporter.getStats().outbox.stored).to.equal(1);
+    });
+
+    it("has the next page send what a page left whose crypto.randomUUID gives GUIDs in capitals", async () => {
+      pageCrypto('randomUUID', () => randomUUID.call(crypto).toUpperCase());
+      const first = page({ client: new RecordingCifClient(), ready: starting() });
+      await settle();
+      first.record('Left');
+      await settle();
+      expect(Object.keys(store.contents())).to.have.length(1);
+      crash(first);
+      const host = new RecordingCifClient();
+      const second = page({ client: host });
+      await settle();
+      expect(host.calls.map((c) => c.eventName), 'calls the next page sent').to.deep.equal(['Left']);
+      expectBalanced(second.exporter.getStats());
+    });
+
+    it("constructs an exporter without an outbox, saying why at DEBUG, where the page's crypto.getRandomValues throws", () => {
+      const lines = captureLevels();
+      pageCrypto('getRandomValues', () => {
+        throw new Error('no entropy');
+      });
+      let made: Page | undefined;
+      try {
+        expect(() => (made = page({ client: new RecordingCifClient() }))).not.to.throw();
+      } finally {
+        Reflect.deleteProperty(crypto, 'getRandomValues');
+        diag.disable();
+      }
+      expect(made!.exporter.getStats().outbox).to.include({ stored: 0 });
+      expect(lines).to.deep.equal(['debug no outbox: no page id Error: no entropy']);
+    });
   });
 });

@@ -2,8 +2,6 @@
 // docs/delivery.md wires them, with the browser batch processors of both SDKs at their defaults
 // and the page's outbox: CIF is still starting when the page hides and the agent reloads it. The
 // reloaded page, whose CIF is ready, sends what the first page left once, beside its own.
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
-import { diag } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
@@ -17,6 +15,7 @@ import { RecordingCifClient } from '../../src/testing/index.js';
 import { expectBalanced, expectNothingDropped, kpiNames } from '../helpers/fake-client.js';
 import { hidePage, usePageDocument } from '../helpers/page-document.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
+import { useFakeClock } from '../helpers/pipelines.js';
 import { IDENTITY } from '../helpers/spans.js';
 import { createLockManager, MemoryStore } from '../helpers/web-storage.js';
 
@@ -25,22 +24,8 @@ const PER_SPAN = 3;
 const RECORDS = 300;
 
 describe('span and log exporters of two SDKs sharing one CifDelivery, through a reload while CIF starts', () => {
-  let clock: InstalledClock;
   const document = usePageDocument();
-  const closeables: Array<{ shutdown(): Promise<unknown> }> = [];
-  beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: Date.parse('2026-11-25T10:15:30.123Z') });
-  });
-  afterEach(async () => {
-    try {
-      const closing = Promise.all(closeables.splice(0).map((c) => c.shutdown().catch(() => {})));
-      await clock.runAllAsync();
-      await closing;
-    } finally {
-      clock.uninstall();
-      diag.disable();
-    }
-  });
+  const fake = useFakeClock(undefined, Date.parse('2026-11-25T10:15:30.123Z'));
 
   /** One page of the widget: one delivery on the page's outbox, a tracer and a logger provider with the browser batch processors at their defaults. */
   function page(store: MemoryStore, locks: ReturnType<ReturnType<typeof createLockManager>['client']>, options: { client: RecordingCifClient; ready?: Promise<void> }) {
@@ -75,11 +60,11 @@ describe('span and log exporters of two SDKs sharing one CifDelivery, through a 
     const manager = createLockManager();
     const firstLocks = manager.client();
     const first = page(store, firstLocks, { client: new RecordingCifClient(), ready: new Promise<void>(() => {}) });
-    await clock.tickAsync(0);
+    await fake.clock.tickAsync(0);
     const left = first.record('a.');
     hidePage(document());
     // The logs SDK exports a moment after the event, one batch at a time.
-    await clock.tickAsync(50);
+    await fake.clock.tickAsync(50);
     const firstStats = first.spanExporter.getStats();
     expect(firstStats.kpiEventsSent, 'handed to delivery before the page went').to.equal(left.length);
     expect(firstStats.outbox.stored, 'kept for the next page').to.equal(left.length);
@@ -89,10 +74,10 @@ describe('span and log exporters of two SDKs sharing one CifDelivery, through a 
 
     const host = new RecordingCifClient();
     const second = page(store, manager.client(), { client: host });
-    closeables.push(second.tracerProvider, second.loggerProvider, second.spanExporter, second.logExporter);
-    await clock.tickAsync(0);
+    fake.closeables.push(second.tracerProvider, second.loggerProvider, second.spanExporter, second.logExporter);
+    await fake.clock.tickAsync(0);
     const own = second.record('b.');
-    await clock.tickAsync(60_000);
+    await fake.clock.tickAsync(60_000);
 
     const sent = host.calls.flatMap(kpiNames);
     expect(sent.length, 'calls made').to.equal(left.length + own.length);

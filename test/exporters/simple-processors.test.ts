@@ -2,8 +2,6 @@
 // which hand each span or record to the exporter as it ends, on a page whose CIF library starts
 // late: a widget's burst of KPI events, then CIF starting before readyTimeoutMillis (20 s) or after
 // it, with the page's outbox or without.
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
-import { diag } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
@@ -13,6 +11,7 @@ import { CifLogRecordExporter, emitKpiEvent } from '../../src/logs.js';
 import { RecordingCifClient, installFakeCIFramework } from '../../src/testing/index.js';
 import { expectBalanced, expectNothingDropped, kpiNames, later, pageWindow, removePageCif } from '../helpers/fake-client.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
+import { useFakeClock } from '../helpers/pipelines.js';
 import { IDENTITY } from '../helpers/spans.js';
 import { createLockManager, MemoryStore } from '../helpers/web-storage.js';
 
@@ -22,25 +21,12 @@ const RECORDS = 1000;
 const TOTAL = SPANS * PER_SPAN + RECORDS;
 
 describe('the simple processors at their defaults, one CifDelivery, a CIF library that starts late', () => {
-  let clock: InstalledClock;
   let page: ReturnType<typeof pageWindow>;
-  const closeables: Array<{ shutdown(): Promise<unknown> }> = [];
-  beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: Date.parse('2026-11-25T10:15:30.123Z') });
-    page = pageWindow();
-  });
-  afterEach(async () => {
-    try {
-      const closing = Promise.all(closeables.splice(0).map((c) => c.shutdown().catch(() => {})));
-      await clock.runAllAsync();
-      await closing;
-    } finally {
-      clock.uninstall();
-      page.restore();
-      removePageCif();
-      diag.disable();
-    }
-  });
+  const fake = useFakeClock(() => {
+    page.restore();
+    removePageCif();
+  }, Date.parse('2026-11-25T10:15:30.123Z'));
+  beforeEach(() => (page = pageWindow()));
 
   function widget(outbox: 'page default' | 'off', store: MemoryStore) {
     const delivery =
@@ -51,7 +37,7 @@ describe('the simple processors at their defaults, one CifDelivery, a CIF librar
     const logExporter = new CifLogRecordExporter({ delivery });
     const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spanExporter)] });
     const loggerProvider = new LoggerProvider({ resource: resourceFromAttributes(IDENTITY), processors: [new SimpleLogRecordProcessor({ exporter: logExporter })] });
-    closeables.push(tracerProvider, loggerProvider, spanExporter, logExporter);
+    fake.closeables.push(tracerProvider, loggerProvider, spanExporter, logExporter);
     const tracer = tracerProvider.getTracer('softphone');
     const logger = loggerProvider.getLogger('softphone');
     const burst = (): string[] => {
@@ -75,13 +61,13 @@ describe('the simple processors at their defaults, one CifDelivery, a CIF librar
     it(`delivers each of the ${TOTAL} KPI events once when CIF starts 3 s after the burst, and both providers' forceFlush() resolve, with the outbox ${outbox}`, async () => {
       const store = new MemoryStore();
       const { spanExporter, tracerProvider, loggerProvider, burst } = widget(outbox, store);
-      await clock.tickAsync(0);
+      await fake.clock.tickAsync(0);
       const expected = burst();
       const flushed = Promise.all([tracerProvider.forceFlush(), loggerProvider.forceFlush()]).then(() => 'resolved', (error: unknown) => `rejected: ${String(error)}`);
-      await clock.tickAsync(3_000);
+      await fake.clock.tickAsync(3_000);
       const client = new RecordingCifClient({ answer: () => later(2, 'ok') });
       installFakeCIFramework(globalThis, client);
-      await clock.tickAsync(60_000);
+      await fake.clock.tickAsync(60_000);
 
       expect(await flushed).to.equal('resolved');
       const sent = client.calls.flatMap(kpiNames);
@@ -98,12 +84,12 @@ describe('the simple processors at their defaults, one CifDelivery, a CIF librar
   it(`sends what the page outbox kept once when CIF starts 30 s after the burst, past readyTimeoutMillis, and counts the rest in dropped.cif_not_loaded`, async () => {
     const store = new MemoryStore();
     const { spanExporter, burst } = widget('page default', store);
-    await clock.tickAsync(0);
+    await fake.clock.tickAsync(0);
     const expected = burst();
-    await clock.tickAsync(30_000);
+    await fake.clock.tickAsync(30_000);
     const client = new RecordingCifClient({ answer: () => later(2, 'ok') });
     installFakeCIFramework(globalThis, client);
-    await clock.tickAsync(60_000);
+    await fake.clock.tickAsync(60_000);
 
     const sent = client.calls.flatMap(kpiNames);
     expect(new Set(sent).size, 'sent twice').to.equal(sent.length);

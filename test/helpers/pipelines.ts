@@ -42,11 +42,11 @@ export type Closeables = Array<{ shutdown(): Promise<unknown> }>;
  * it is called in. After each test, what it put in `closeables` is shut down under that clock, so
  * that no wait costs real time; then the clock and the diag logger go, and `cleanUp` runs.
  */
-export function useFakeClock(cleanUp: () => void = () => {}): { readonly clock: InstalledClock; readonly closeables: Closeables } {
+export function useFakeClock(cleanUp: () => void = () => {}, now = 1_800_000_000_000): { readonly clock: InstalledClock; readonly closeables: Closeables } {
   let clock: InstalledClock | undefined;
   const closeables: Closeables = [];
   beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
+    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now });
   });
   afterEach(async () => {
     try {

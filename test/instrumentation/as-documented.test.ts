@@ -1,52 +1,29 @@
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { suppressTracing } from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { traceIdToGuid } from '../../src/index.js';
 import { CifInstrumentation } from '../../src/instrumentation.js';
-import { installFakeCIFramework, type FakeCIFramework } from '../../src/testing/index.js';
+import { installFakeCIFramework } from '../../src/testing/index.js';
+import { useTracedPage } from '../helpers/traced-page.js';
 
 type Fn = (...args: unknown[]) => unknown;
-type Host = EventTarget & { Microsoft?: { CIFramework?: Record<string, Fn> } };
 
 // docs/instrumentation.md, "Spans": the handler span, a failed call's status and exception, parents and trace ids.
-describe('CifInstrumentation spans, as docs/instrumentation.md lays them out', () => {
-  const contextManager = new AsyncLocalStorageContextManager();
-  let spans: InMemorySpanExporter;
-  let provider: BasicTracerProvider;
-  let target: Host;
-  let fake: FakeCIFramework;
-  let unregister: (() => void) | undefined;
-
-  const cif = () => target.Microsoft!.CIFramework!;
-  const handlerSpans = () => spans.getFinishedSpans().filter((s) => s.kind === SpanKind.INTERNAL && s.name.startsWith('Microsoft.CIFramework '));
+describe('CifInstrumentation page.spans, as docs/instrumentation.md lays them out', () => {
+  const page = useTracedPage();
+  const { cif, register } = page;
+  const handlerSpans = () => page.spans.getFinishedSpans().filter((s) => s.kind === SpanKind.INTERNAL && s.name.startsWith('Microsoft.CIFramework '));
   const exception = (span: ReadableSpan) => span.events.find((e) => e.name === 'exception')?.attributes ?? {};
-  /** Enables the instrumentation on what `target` holds now. */
-  const register = () => void (unregister = registerInstrumentations({ instrumentations: [new CifInstrumentation({ target })], tracerProvider: provider }));
   const settle = () => new Promise((resolve) => setImmediate(resolve));
-
-  before(() => context.setGlobalContextManager(contextManager.enable()));
-  after(() => context.disable());
-  beforeEach(() => {
-    spans = new InMemorySpanExporter();
-    provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
-    target = new EventTarget() as Host;
-    fake = installFakeCIFramework(target);
-    unregister = undefined;
-  });
-  afterEach(async () => {
-    unregister?.();
-    fake.uninstall();
-    await provider.shutdown();
-  });
+  beforeEach(() => (page.fake = installFakeCIFramework(page.target)));
 
   it("keeps a handler's span open while the handler's promise is pending, and ends it when the promise settles", async () => {
     register();
     let resolveHandler!: (value: string) => void;
     cif().addHandler!('onsessionswitched', () => new Promise<string>((resolve) => (resolveHandler = resolve)));
-    const fired = fake.fireEvent('onsessionswitched', {});
+    const fired = page.fake!.fireEvent('onsessionswitched', {});
     await settle();
     expect(handlerSpans()).to.deep.equal([]);
     resolveHandler('handled');
@@ -58,7 +35,7 @@ describe('CifInstrumentation spans, as docs/instrumentation.md lays them out', (
     register();
     const reason = new RangeError('no such session');
     cif().addHandler!('onsessionclosed', () => Promise.reject(reason));
-    expect(await fake.fireEvent('onsessionclosed', {}).catch((error: unknown) => error)).to.equal(reason);
+    expect(await page.fake!.fireEvent('onsessionclosed', {}).catch((error: unknown) => error)).to.equal(reason);
     const [span] = handlerSpans();
     expect(span!.status).to.deep.equal({ code: SpanStatusCode.ERROR, message: 'no such session' });
     expect(exception(span!)).to.deep.equal({ 'exception.type': 'RangeError', 'exception.message': 'no such session', 'exception.stacktrace': reason.stack });
@@ -67,7 +44,7 @@ describe('CifInstrumentation spans, as docs/instrumentation.md lays them out', (
   it('reads a Map holding message that a handler rejects with as the exporter reads one, without naming the host', async () => {
     register();
     cif().addHandler!('onsessionclosed', () => Promise.reject(new Map([['message', 'Session not found']])));
-    await fake.fireEvent('onsessionclosed', {}).catch(() => {});
+    await page.fake!.fireEvent('onsessionclosed', {}).catch(() => {});
     const [span] = handlerSpans();
     expect(span!.status).to.deep.equal({ code: SpanStatusCode.ERROR, message: 'Session not found' });
     expect(exception(span!)['exception.type']).to.not.equal('CifHostError');
@@ -79,7 +56,7 @@ describe('CifInstrumentation spans, as docs/instrumentation.md lays them out', (
     cif().getEnvironment = () => Promise.reject(reason);
     register();
     expect(await (cif().getEnvironment!() as Promise<unknown>).catch((error: unknown) => error)).to.equal(reason);
-    const [span] = spans.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT && s.name.endsWith('getEnvironment'));
+    const [span] = page.spans.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT && s.name.endsWith('getEnvironment'));
     const written = exception(span!);
     expect([span!.status.message, written['exception.message'], written['exception.stacktrace']]).to.deep.equal([
       `${'m'.repeat(2000)}…`,
@@ -95,7 +72,7 @@ describe('CifInstrumentation spans, as docs/instrumentation.md lays them out', (
     cif().addHandler!('onclicktoact', () => {
       throw thrown;
     });
-    await fake.fireEvent('onclicktoact', {}).catch(() => {});
+    await page.fake!.fireEvent('onclicktoact', {}).catch(() => {});
     const [span] = handlerSpans();
     expect(exception(span!)['exception.stacktrace']).to.equal(`${thrown.stack.slice(0, 2000)}…`);
   });
@@ -103,8 +80,8 @@ describe('CifInstrumentation spans, as docs/instrumentation.md lays them out', (
   it('makes the span of a handler the host calls inside a span a child of that span', async () => {
     register();
     cif().addHandler!('onsessionswitched', () => 'handled');
-    const parent = provider.getTracer('host').startSpan('dispatch');
-    await context.with(trace.setSpan(context.active(), parent), () => fake.fireEvent('onsessionswitched', {}));
+    const parent = page.provider.getTracer('host').startSpan('dispatch');
+    await context.with(trace.setSpan(context.active(), parent), () => page.fake!.fireEvent('onsessionswitched', {}));
     parent.end();
     const [span] = handlerSpans();
     expect([span!.parentSpanContext?.spanId, span!.spanContext().traceId]).to.deep.equal([parent.spanContext().spanId, parent.spanContext().traceId]);
@@ -115,7 +92,7 @@ describe('CifInstrumentation spans, as docs/instrumentation.md lays them out', (
     cif().createSession = (...args: unknown[]) => (received.push(args), Promise.resolve('session-7'));
     register();
     await cif().createSession!({ templateName: 'msdyn_chat' });
-    const [span] = spans.getFinishedSpans().filter((s) => s.name === 'Microsoft.CIFramework/createSession');
+    const [span] = page.spans.getFinishedSpans().filter((s) => s.name === 'Microsoft.CIFramework/createSession');
     expect(span!.parentSpanContext).to.equal(undefined);
     expect(received).to.deep.equal([[{ templateName: 'msdyn_chat' }, traceIdToGuid(span!.spanContext().traceId)]]);
   });
@@ -124,33 +101,15 @@ describe('CifInstrumentation spans, as docs/instrumentation.md lays them out', (
 
 // docs/instrumentation.md, "Options", "What it never does" and "Enable and disable": handlers and getConfig().
 describe('CifInstrumentation handlers and getConfig(), as docs/instrumentation.md says', () => {
-  const contextManager = new AsyncLocalStorageContextManager();
-  let spans: InMemorySpanExporter;
-  let provider: BasicTracerProvider;
-  let target: Host;
-  let unregister: (() => void) | undefined;
-
-  const cif = () => target.Microsoft!.CIFramework!;
-
-  before(() => context.setGlobalContextManager(contextManager.enable()));
-  after(() => context.disable());
-  beforeEach(() => {
-    spans = new InMemorySpanExporter();
-    provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
-    target = new EventTarget() as Host;
-    unregister = undefined;
-  });
-  afterEach(async () => {
-    unregister?.();
-    await provider.shutdown();
-  });
+  const page = useTracedPage();
+  const { cif } = page;
 
   it('says in getConfig().enabled whether it is enabled now: after registerInstrumentations, disable() and enable()', () => {
-    const fake = installFakeCIFramework(target);
+    const fake = installFakeCIFramework(page.target);
     try {
-      const instrumentation = new CifInstrumentation({ target, enabled: false });
+      const instrumentation = new CifInstrumentation({ target: page.target, enabled: false });
       const seen = [instrumentation.getConfig().enabled];
-      unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: provider });
+      page.unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: page.provider });
       seen.push(instrumentation.getConfig().enabled);
       instrumentation.disable();
       seen.push(instrumentation.getConfig().enabled);
@@ -162,14 +121,14 @@ describe('CifInstrumentation handlers and getConfig(), as docs/instrumentation.m
     }
   });
 
-  it('dispatches opentelemetry-exporter-cif.unwrapped on its target once disable() has put the functions back', () => {
-    const fake = installFakeCIFramework(target);
+  it('dispatches opentelemetry-exporter-cif.unwrapped on its page.target once disable() has put the functions back', () => {
+    const fake = installFakeCIFramework(page.target);
     try {
-      const instrumentation = new CifInstrumentation({ target });
-      unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: provider });
+      const instrumentation = new CifInstrumentation({ target: page.target });
+      page.unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: page.provider });
       const wrapped = cif().setPresence;
       const seen: Array<[string, boolean]> = [];
-      target.addEventListener('opentelemetry-exporter-cif.unwrapped', (e) => void seen.push([e.type, cif().setPresence !== wrapped]));
+      page.target.addEventListener('opentelemetry-exporter-cif.unwrapped', (e) => void seen.push([e.type, cif().setPresence !== wrapped]));
       instrumentation.disable();
       expect(seen).to.deep.equal([['opentelemetry-exporter-cif.unwrapped', true]]);
     } finally {
@@ -178,14 +137,14 @@ describe('CifInstrumentation handlers and getConfig(), as docs/instrumentation.m
   });
 
   it('hands the host the wrapper of a handler added with tracing suppressed: the host runs it in a span, and removeHandler removes it', async () => {
-    const fake = installFakeCIFramework(target);
+    const fake = installFakeCIFramework(page.target);
     try {
-      unregister = registerInstrumentations({ instrumentations: [new CifInstrumentation({ target })], tracerProvider: provider });
+      page.unregister = registerInstrumentations({ instrumentations: [new CifInstrumentation({ target: page.target })], tracerProvider: page.provider });
       let calls = 0;
       const handler = () => void calls++;
       await context.with(suppressTracing(context.active()), () => cif().addHandler!('onclicktoact', handler));
       await fake.fireEvent('onclicktoact', {});
-      expect(spans.getFinishedSpans().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework onclicktoact']);
+      expect(page.spans.getFinishedSpans().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework onclicktoact']);
       expect(await cif().removeHandler!('onclicktoact', handler)).to.equal(true);
       await fake.fireEvent('onclicktoact', {});
       expect(calls).to.equal(1);
@@ -197,7 +156,7 @@ describe('CifInstrumentation handlers and getConfig(), as docs/instrumentation.m
   it('leaves the wrapper with a host that holds a handler once per addHandler, so a handler added twice still runs after two removeHandler calls', async () => {
     // A host that keeps a list, not a set: each addHandler adds an entry, each removeHandler takes one.
     const held: Array<[string, Fn]> = [];
-    target.Microsoft = {
+    page.target.Microsoft = {
       CIFramework: {
         addHandler: (name: unknown, handler: unknown) => (held.push([String(name), handler as Fn]), Promise.resolve(true)),
         removeHandler: (name: unknown, handler: unknown) => {
@@ -207,7 +166,7 @@ describe('CifInstrumentation handlers and getConfig(), as docs/instrumentation.m
         },
       },
     };
-    unregister = registerInstrumentations({ instrumentations: [new CifInstrumentation({ target })], tracerProvider: provider });
+    page.unregister = registerInstrumentations({ instrumentations: [new CifInstrumentation({ target: page.target })], tracerProvider: page.provider });
     let calls = 0;
     const handler = () => void calls++;
     await cif().addHandler!('onclicktoact', handler);

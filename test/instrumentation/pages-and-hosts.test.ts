@@ -1,12 +1,11 @@
-import { context, diag, ProxyTracerProvider, SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { diag, ProxyTracerProvider, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { runInNewContext } from 'node:vm';
 import { CifInstrumentation } from '../../src/instrumentation.js';
-import { installFakeCIFramework, type FakeCIFramework } from '../../src/testing/index.js';
+import { installFakeCIFramework } from '../../src/testing/index.js';
 import { captureLevels } from '../helpers/diag.js';
+import { useTracedPage } from '../helpers/traced-page.js';
 import { traceIdToGuid } from '../../src/index.js';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -16,50 +15,28 @@ type Host = EventTarget & { Microsoft?: { CIFramework?: Library } };
 const HUGE = 1_000_000;
 
 describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, and hosts that refuse', () => {
-  const contextManager = new AsyncLocalStorageContextManager();
-  let spans: InMemorySpanExporter;
-  let provider: BasicTracerProvider;
-  let target: Host;
-  let fake: FakeCIFramework | undefined;
-  let unregister: (() => void) | undefined;
   const others: Array<{ disable(): void }> = [];
-
-  const cif = () => target.Microsoft!.CIFramework!;
-  const names = () => spans.getFinishedSpans().map((s) => `${SpanKind[s.kind]} ${s.name}`);
-  const register = (instrumentation = new CifInstrumentation({ target })) => {
-    unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: provider });
-    return instrumentation;
-  };
-
-  before(() => context.setGlobalContextManager(contextManager.enable()));
-  after(() => context.disable());
-  beforeEach(() => {
-    spans = new InMemorySpanExporter();
-    provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
-    target = new EventTarget() as Host;
-    fake = undefined;
-    unregister = undefined;
-  });
-  afterEach(async () => {
+  // Before the page's own: other instrumentations go first, then the page's.
+  afterEach(() => {
     diag.disable();
     for (const other of others.splice(0)) other.disable();
-    unregister?.();
-    fake?.uninstall();
-    await provider.shutdown();
   });
+  const page = useTracedPage();
+  const { cif, register } = page;
+  const names = () => page.spans.getFinishedSpans().map((s) => `${SpanKind[s.kind]} ${s.name}`);
 
   describe('a function the page binds or wraps after enable()', () => {
     it('makes one span per call when the page binds a traced function to the library and CIFInitDone comes again', async () => {
-      fake = installFakeCIFramework(target);
+      page.fake = installFakeCIFramework(page.target);
       register();
       cif().setPresence = cif().setPresence!.bind(cif());
-      target.dispatchEvent(new Event('CIFInitDone'));
+      page.target.dispatchEvent(new Event('CIFInitDone'));
       await cif().setPresence!('Busy');
       expect(names()).to.deep.equal(['CLIENT Microsoft.CIFramework/setPresence']);
     });
 
     it('makes one span per call when the page wraps a traced function in one of its own and enable() is called again', async () => {
-      fake = installFakeCIFramework(target);
+      page.fake = installFakeCIFramework(page.target);
       const instrumentation = register();
       const traced = cif().getPresence!;
       cif().getPresence = function (this: unknown, ...args: unknown[]) {
@@ -71,15 +48,15 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
     });
 
     it('removes with removeHandler a handler added through an addHandler the page bound after enable(), once CIFInitDone came again', async () => {
-      fake = installFakeCIFramework(target);
+      page.fake = installFakeCIFramework(page.target);
       register();
       cif().addHandler = cif().addHandler!.bind(cif());
-      target.dispatchEvent(new Event('CIFInitDone'));
+      page.target.dispatchEvent(new Event('CIFInitDone'));
       const seen: unknown[] = [];
       const handler = (data: unknown) => void seen.push(data);
       await cif().addHandler!('onclicktoact', handler);
       await cif().removeHandler!('onclicktoact', handler);
-      await fake.fireEvent('onclicktoact', 'after removeHandler');
+      await page.fake.fireEvent('onclicktoact', 'after removeHandler');
       expect(seen).to.deep.equal([]);
     });
   });
@@ -91,7 +68,7 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
      */
     function installPresenceHost(after: (text: unknown) => unknown = () => {}): void {
       const handlers: Fn[] = [];
-      target.Microsoft = {
+      page.target.Microsoft = {
         CIFramework: {
           addHandler: (_event, handler) => void handlers.push(handler as Fn),
           removeHandler: (_event, handler) => Promise.resolve(handlers.splice(handlers.indexOf(handler as Fn), 1).length > 0),
@@ -111,7 +88,7 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
       cif().addHandler!('onsetpresence', (text: unknown) => {
         if (text === 'Offline') void cif().setPresence!('Away');
       });
-      spans.reset();
+      page.spans.reset();
       await cif().setPresence!('Offline');
       await new Promise(setImmediate);
       // Each call of the widget is a CLIENT span, that of the handler too (docs/instrumentation.md, Spans).
@@ -123,19 +100,19 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
       installPresenceHost((text) => text === 'Offline' && void cif().setPresence!('Away'));
       register();
       cif().addHandler!('onsetpresence', () => {});
-      spans.reset();
+      page.spans.reset();
       await cif().setPresence!('Offline');
       await new Promise(setImmediate);
       expect(names()).to.deep.equal(['INTERNAL Microsoft.CIFramework onsetpresence', 'INTERNAL Microsoft.CIFramework onsetpresence', 'CLIENT Microsoft.CIFramework/setPresence']);
     });
 
     it('leaves an enabled instrumentation tracing when the wrapper of another one, disabled, stays frozen around it', async () => {
-      fake = installFakeCIFramework(target);
+      page.fake = installFakeCIFramework(page.target);
       register();
       // The page binds a traced function, a second instrumentation wraps that, and the page freezes the library.
       cif().setPresence = cif().setPresence!.bind(cif());
-      const second = new CifInstrumentation({ target });
-      second.setTracerProvider(provider);
+      const second = new CifInstrumentation({ target: page.target });
+      second.setTracerProvider(page.provider);
       others.push(second);
       Object.freeze(cif());
       second.disable();
@@ -147,20 +124,20 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
 
   describe('a library the page froze after enable()', () => {
     it('runs a handler added after disable() and enable() inside a span, as it traces the calls', async () => {
-      fake = installFakeCIFramework(target);
+      page.fake = installFakeCIFramework(page.target);
       const instrumentation = register();
       Object.freeze(cif());
       instrumentation.disable();
       instrumentation.enable();
       await cif().addHandler!('onclicktoact', () => 'handled');
-      await fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' });
+      await page.fake.fireEvent('onclicktoact', { value: '+1 425 555 0100' });
       expect(names()).to.deep.equal(['CLIENT Microsoft.CIFramework/addHandler', 'INTERNAL Microsoft.CIFramework onclicktoact']);
     });
   });
 
   describe('a library the page froze, while disabled', () => {
     it('hands the host a handler added while disabled as it is: it runs without a span once enabled again, and removeHandler removes it', async () => {
-      fake = installFakeCIFramework(target);
+      page.fake = installFakeCIFramework(page.target);
       const instrumentation = register();
       Object.freeze(cif());
       instrumentation.disable();
@@ -168,9 +145,9 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
       const handler = () => void calls++;
       await cif().addHandler!('onclicktoact', handler);
       instrumentation.enable();
-      await fake.fireEvent('onclicktoact', {});
+      await page.fake.fireEvent('onclicktoact', {});
       await cif().removeHandler!('onclicktoact', handler);
-      await fake.fireEvent('onclicktoact', {});
+      await page.fake.fireEvent('onclicktoact', {});
       expect(calls).to.equal(1);
       expect(names()).to.deep.equal(['CLIENT Microsoft.CIFramework/removeHandler']);
     });
@@ -182,7 +159,7 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
       ['answers false', () => Promise.resolve(false)],
     ] as const) {
       it(`calls the handler once per event after disable() when the host's removeHandler ${how} at the swap`, async () => {
-        fake = installFakeCIFramework(target);
+        page.fake = installFakeCIFramework(page.target);
         const hostRemove = cif().removeHandler!;
         let failNext = false;
         cif().removeHandler = function (this: unknown, ...args: unknown[]) {
@@ -194,11 +171,11 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
         let calls = 0;
         await cif().addHandler!('onclicktoact', () => void calls++);
         failNext = true;
-        unregister!();
-        unregister = undefined;
+        page.unregister!();
+        page.unregister = undefined;
         // Once the host has answered the swap.
         await new Promise(setImmediate);
-        await fake.fireEvent('onclicktoact', {});
+        await page.fake.fireEvent('onclicktoact', {});
         expect(calls).to.equal(1);
       });
     }
@@ -206,7 +183,7 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
 
   describe('disable() with a host that refuses the handler back', () => {
     it("leaves the wrapper with the host, which calls the handler once per event, says so at DEBUG, and the widget's removeHandler of its handler cannot reach it", async () => {
-      fake = installFakeCIFramework(target);
+      page.fake = installFakeCIFramework(page.target);
       const hostAdd = cif().addHandler!;
       let refuse = false;
       cif().addHandler = function (this: unknown, ...args: unknown[]) {
@@ -218,22 +195,22 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
       await cif().addHandler!('onclicktoact', handler);
       const lines = captureLevels();
       refuse = true;
-      unregister!();
-      unregister = undefined;
+      page.unregister!();
+      page.unregister = undefined;
       await new Promise(setImmediate);
-      await fake.fireEvent('onclicktoact', {});
+      await page.fake.fireEvent('onclicktoact', {});
       expect(calls).to.equal(1);
       expect(lines.filter((line) => line.includes('stays wrapped'))).to.deep.equal(['debug the onclicktoact handler stays wrapped: the host did not take it back Error: host busy']);
       // As docs/instrumentation.md says: remove handlers before disable().
       expect(await cif().removeHandler!('onclicktoact', handler)).to.equal(false);
-      await fake.fireEvent('onclicktoact', {});
+      await page.fake.fireEvent('onclicktoact', {});
       expect(calls).to.equal(2);
     });
   });
 
   describe("the host's answer to addHandler", () => {
     it('calls the then of a thenable addHandler answers once, as it does for any other call', () => {
-      fake = installFakeCIFramework(target);
+      page.fake = installFakeCIFramework(page.target);
       const hostAdd = cif().addHandler!;
       let thens = 0;
       cif().addHandler = function (this: unknown, ...args: unknown[]) {
@@ -251,14 +228,14 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
     });
   });
 
-  describe('with a library of another frame, huge names and reasons, and no tracer provider registered', () => {
-    it('wraps nothing every object has when the CIFramework was made in another realm (a frame the page passes as target)', () => {
-      target.Microsoft = runInNewContext('({ CIFramework: { getMode() { return 1; } } })') as Host['Microsoft'];
+  describe('with a library of another frame, huge names and reasons, and no tracer page.provider registered', () => {
+    it('wraps nothing every object has when the CIFramework was made in another realm (a frame the page passes as page.target)', () => {
+      page.target.Microsoft = runInNewContext('({ CIFramework: { getMode() { return 1; } } })') as Host['Microsoft'];
       const own = Object.getOwnPropertyNames(cif());
       register();
       void String(cif());
       expect(Object.getOwnPropertyNames(cif())).to.deep.equal(own);
-      expect(spans.getFinishedSpans().map((s) => s.name)).to.deep.equal([]);
+      expect(page.spans.getFinishedSpans().map((s) => s.name)).to.deep.equal([]);
     });
 
     it('traces the methods of a library made with no prototype, the static methods a library class inherits, and those of a prototype with none', () => {
@@ -271,12 +248,12 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
       class Framework extends Base {}
       const heir = Object.create(Object.assign(Object.create(null) as object, { getSession: () => 3 })) as Library;
       for (const [library, method] of [[bare, 'getMode'], [Framework, 'getEnvironment'], [heir, 'getSession']] as const) {
-        target.Microsoft = { CIFramework: library as unknown as Record<string, Fn> };
+        page.target.Microsoft = { CIFramework: library as unknown as Record<string, Fn> };
         register();
         cif()[method]!();
-        unregister!();
+        page.unregister!();
       }
-      expect(spans.getFinishedSpans().map((s) => s.name)).to.deep.equal([
+      expect(page.spans.getFinishedSpans().map((s) => s.name)).to.deep.equal([
         'Microsoft.CIFramework/getMode',
         'Microsoft.CIFramework/getEnvironment',
         'Microsoft.CIFramework/getSession',
@@ -284,21 +261,21 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
     });
 
     it('cuts the event name in the name and ciframework.event of a handler span to 100 characters, as a KPI event name is cut', async () => {
-      fake = installFakeCIFramework(target);
+      page.fake = installFakeCIFramework(page.target);
       register();
       const eventName = 'e'.repeat(HUGE);
       cif().addHandler!(eventName, () => 'handled');
-      await fake.fireEvent(eventName);
-      const span = spans.getFinishedSpans().find((s) => s.kind === SpanKind.INTERNAL);
+      await page.fake.fireEvent(eventName);
+      const span = page.spans.getFinishedSpans().find((s) => s.kind === SpanKind.INTERNAL);
       expect([span!.name, span!.attributes['ciframework.event']]).to.deep.equal([`Microsoft.CIFramework ${'e'.repeat(100)}`, 'e'.repeat(100)]);
     });
 
     it('cuts the status message and exception it writes of a large object the host rejects with to 2000 characters, and rejects with that object', async () => {
       const reason = { errorCode: 42, details: 'x'.repeat(HUGE) };
-      target.Microsoft = { CIFramework: { getEnvironment: () => Promise.reject(reason) } };
+      page.target.Microsoft = { CIFramework: { getEnvironment: () => Promise.reject(reason) } };
       register();
       const rejected = await (cif().getEnvironment!() as Promise<unknown>).catch((error: unknown) => error);
-      const [span] = spans.getFinishedSpans();
+      const [span] = page.spans.getFinishedSpans();
       expect(rejected).to.equal(reason);
       expect(span!.status.code).to.equal(SpanStatusCode.ERROR);
       const message = span!.status.message!;
@@ -306,17 +283,17 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
       expect(span!.events.map((event) => event.attributes?.['exception.message'])).to.deep.equal([message]);
     });
 
-    it("gives a call no span, but the active span's trace id, when no tracer provider is registered and a span of the widget's own provider is active", async () => {
+    it("gives a call no span, but the active span's trace id, when no tracer page.provider is registered and a span of the widget's own page.provider is active", async () => {
       const received: unknown[][] = [];
-      target.Microsoft = { CIFramework: { createSession: (...args: unknown[]) => (received.push(args), Promise.resolve('session-1')) } };
-      unregister = registerInstrumentations({ instrumentations: [new CifInstrumentation({ target })], tracerProvider: new ProxyTracerProvider() });
+      page.target.Microsoft = { CIFramework: { createSession: (...args: unknown[]) => (received.push(args), Promise.resolve('session-1')) } };
+      page.unregister = registerInstrumentations({ instrumentations: [new CifInstrumentation({ target: page.target })], tracerProvider: new ProxyTracerProvider() });
       let traceId = '';
-      await provider.getTracer('widget').startActiveSpan('accept', async (span) => {
+      await page.provider.getTracer('widget').startActiveSpan('accept', async (span) => {
         traceId = span.spanContext().traceId;
         await cif().createSession!({ templateName: 't' });
         span.end();
       });
-      expect(spans.getFinishedSpans().map((s) => s.name)).to.deep.equal(['accept']);
+      expect(page.spans.getFinishedSpans().map((s) => s.name)).to.deep.equal(['accept']);
       expect(received).to.deep.equal([[{ templateName: 't' }, traceIdToGuid(traceId)]]);
     });
   });
@@ -324,25 +301,25 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
   // docs/instrumentation.md
   describe('as docs/instrumentation.md says', () => {
     it('traces a library the page replaced without a new CIFInitDone from the next enable() on', async () => {
-      fake = installFakeCIFramework(target);
+      page.fake = installFakeCIFramework(page.target);
       const instrumentation = register();
       // The page puts a new library in place, and no CIFInitDone follows.
-      target.Microsoft = { CIFramework: { setPresence: () => Promise.resolve(true) } };
-      await target.Microsoft.CIFramework!['setPresence']!('Busy');
+      page.target.Microsoft = { CIFramework: { setPresence: () => Promise.resolve(true) } };
+      await page.target.Microsoft.CIFramework!['setPresence']!('Busy');
       expect(names()).to.deep.equal([]);
       instrumentation.enable();
-      await target.Microsoft.CIFramework!['setPresence']!('Away');
+      await page.target.Microsoft.CIFramework!['setPresence']!('Away');
       expect(names()).to.deep.equal(['CLIENT Microsoft.CIFramework/setPresence']);
     });
 
     it('holds twice a handler the host held itself before enable() and that is added again while enabled, itself and its wrapper', async () => {
-      fake = installFakeCIFramework(target);
+      page.fake = installFakeCIFramework(page.target);
       let calls = 0;
       const handler = () => void calls++;
-      await target.Microsoft!.CIFramework!['addHandler']!('onmodechanged', handler);
+      await page.target.Microsoft!.CIFramework!['addHandler']!('onmodechanged', handler);
       register();
-      await target.Microsoft!.CIFramework!['addHandler']!('onmodechanged', handler);
-      await fake.fireEvent('onmodechanged', 1);
+      await page.target.Microsoft!.CIFramework!['addHandler']!('onmodechanged', handler);
+      await page.fake.fireEvent('onmodechanged', 1);
       expect(calls).to.equal(2);
       expect(names().filter((name) => name === 'INTERNAL Microsoft.CIFramework onmodechanged')).to.have.length(1);
     });
