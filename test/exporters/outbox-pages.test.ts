@@ -384,31 +384,23 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
     const { outbox } = mine.exporter.getStats();
     expect({ stored: outbox.stored, full: outbox.notStored.full, keys: Object.keys(store.contents()).length }).to.deep.equal({ stored: 1, full: 0, keys: 1 });
   });
-  // docs/page-lifecycle.md, "When it is sent": the next page sends what a page left "with the
-  // original payloads (the event's own `eventTimestamp`, the original `correlationId`)". The outbox
-  // reads with JSON.parse as the library loaded, not one a page library made revive dates later.
-  it('replays a stored call with its original eventTimestamp string where the page patched JSON.parse to revive ISO dates', async () => {
+  /** A page whose CIF never starts records with `record`, one call, and goes as a crash does, the call left in the store. */
+  async function leaveOneCall(record: (first: Page) => void): Promise<void> {
+    const keys = Object.keys(store.contents()).length;
     const first = page({ client: new RecordingCifClient(), ready: starting() });
     await settle();
-    first.record('Left');
+    record(first);
     await settle();
-    expect(Object.keys(store.contents())).to.have.length(1);
+    expect(Object.keys(store.contents())).to.have.length(keys + 1);
     crash(first);
-    const host = new RecordingCifClient();
-    const second = await withDateParser(async () => {
-      const made = page({ client: host });
-      await settle();
-      return made;
-    });
-    expect(host.calls).to.have.length(1);
-    expectBalanced(second.exporter.getStats());
-    const data = host.calls[0]!.data as { events: Array<{ eventTimestamp: unknown }> };
-    expect(data.events[0]!.eventTimestamp, 'eventTimestamp sent as stored').to.equal(new Date(Date.now()).toISOString());
-  });
+  }
 
-  // A widget's own strings that look like dates: a KPI event's reason is free text, and may hold a
+  // docs/page-lifecycle.md, "When it is sent": the next page sends what a page left "with the
+  // original payloads (the event's own `eventTimestamp`, the original `correlationId`)". The outbox
+  // reads with JSON.parse as the library loaded, not one a page library made revive dates later. A
+  // widget's own strings may look like dates too: a KPI event's reason is free text, and may hold a
   // date as the widget wrote it (a local time with its offset, the ASP.NET AJAX form older Dynamics
-  // endpoints answer with): neither a Date nor a string in another form.
+  // endpoints answer with): neither is sent as a Date, nor as a string in another form.
   (
     [
       ['a local time with its offset', '2026-11-25T10:15:30+01:00'],
@@ -417,15 +409,13 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
       ['a string shaped as an ISO date that is none', '2026-13-45T10:15:30Z'],
     ] as const
   ).forEach(([what, reason]) =>
-    it(`has the next page send a stored kpiEventReason that is ${what} as it was stored, under a JSON.parse that revives dates`, async () => {
-      const first = page({ client: new RecordingCifClient(), ready: starting() });
-      await settle();
-      const span = first.tracer.startSpan('call', { attributes: IDENTITY });
-      span.addEvent('CallRejected', { [ATTR_CIF_KPI_REASON]: reason });
-      span.end();
-      await settle();
-      expect(Object.keys(store.contents())).to.have.length(1);
-      crash(first);
+    it(`has the next page send a stored call as it was stored, its eventTimestamp and a kpiEventReason that is ${what}, under a JSON.parse that revives dates`, async () => {
+      const at = new Date(Date.now()).toISOString();
+      await leaveOneCall((first) => {
+        const span = first.tracer.startSpan('call', { attributes: IDENTITY });
+        span.addEvent('CallRejected', { [ATTR_CIF_KPI_REASON]: reason });
+        span.end();
+      });
       const host = new RecordingCifClient();
       const second = await withDateParser(async () => {
         const made = page({ client: host });
@@ -433,8 +423,8 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
         return made;
       });
       expectBalanced(second.exporter.getStats());
-      const events = host.calls.flatMap((call) => (call.data as { events: Array<{ kpiEventName: string; kpiEventReason?: unknown }> }).events);
-      expect(events.map((event) => [event.kpiEventName, event.kpiEventReason])).to.deep.equal([['CallRejected', reason]]);
+      const events = host.calls.flatMap((call) => (call.data as { events: Array<{ kpiEventName: string; kpiEventReason?: unknown; eventTimestamp: unknown }> }).events);
+      expect(events.map((event) => [event.kpiEventName, event.kpiEventReason, event.eventTimestamp])).to.deep.equal([['CallRejected', reason, at]]);
     }),
   );
 
@@ -452,31 +442,18 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
     // one that throws (a hardened page, a broken polyfill) would throw out of the constructor, which
     // throws only a TypeError for an invalid option; one that answers in capitals, as Dynamics 365
     // writes GUIDs, would key calls no later page reads back (PAGE_AND_SEQ is lower case).
-    it("keeps calls in the outbox where the page's crypto.randomUUID throws", async () => {
+    it("keeps calls in the outbox where the page's crypto.randomUUID throws, and one that answers in capitals, which the next page sends", async () => {
       pageCrypto('randomUUID', () => {
         throw new Error('randomUUID is not allowed here');
       });
-      const first = page({ client: new RecordingCifClient(), ready: starting() });
-      await settle();
-      first.record('Left');
-      await settle();
-      expect(Object.keys(store.contents())).to.have.length(1);
-      expect(first.exporter.getStats().outbox.stored).to.equal(1);
-    });
-
-    it("has the next page send what a page left whose crypto.randomUUID gives GUIDs in capitals", async () => {
+      await leaveOneCall((first) => first.record('Thrown'));
       pageCrypto('randomUUID', () => randomUUID.call(crypto).toUpperCase());
-      const first = page({ client: new RecordingCifClient(), ready: starting() });
-      await settle();
-      first.record('Left');
-      await settle();
-      expect(Object.keys(store.contents())).to.have.length(1);
-      crash(first);
+      await leaveOneCall((first) => first.record('Capitals'));
       const host = new RecordingCifClient();
-      const second = page({ client: host });
+      const next = page({ client: host });
       await settle();
-      expect(host.calls.map((c) => c.eventName), 'calls the next page sent').to.deep.equal(['Left']);
-      expectBalanced(second.exporter.getStats());
+      expect(host.calls.map((c) => c.eventName).sort(), 'calls the next page sent').to.deep.equal(['Capitals', 'Thrown']);
+      expectBalanced(next.exporter.getStats());
     });
 
     it("constructs an exporter without an outbox, saying why at DEBUG, where the page's crypto.getRandomValues throws", () => {
