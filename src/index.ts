@@ -14,7 +14,7 @@ export type { OutboxStore as CifOutboxStore } from './delivery/outbox-store.js';
 export type { CifExporterOptions, CifSpanExporterOptions } from './options.js';
 export { getCifSession, setCifSession, withCifSession } from './session/context.js';
 export { CifSessionSpanProcessor } from './session/span-processor.js';
-export type { CifEndedSpan, CifStartingSpan } from './session/span-processor.js';
+export type { CifStartingSpan } from './session/span-processor.js';
 export { CifSampler } from './session/sampler.js';
 export type { CifSamplingResult, CifWrappedSampler } from './session/sampler.js';
 export { recordKpiEvent, recordedKpiEventsOnly } from './recording/record-kpi-event.js';

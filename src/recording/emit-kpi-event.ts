@@ -1,6 +1,7 @@
 import type { Attributes, Context, TimeInput } from '@opentelemetry/api';
 import { caught, log } from '../log.js';
 import { given, shown } from '../validate.js';
+import { hrTimeToMillis } from '../mapping/kpi-events.js';
 import { kpiEventAttributes, sayOnce, timeInput, writeKpiEvent, type CifKpiEventDetails, type Warned } from './kpi-event-attributes.js';
 
 /** The log record `emitKpiEvent` emits. */
@@ -60,7 +61,7 @@ export function emitKpiEvent(
     if (time !== undefined) {
       record.timestamp = time;
       // Past what a `Date` holds (`NaN`, nanoseconds), the mapping would take the observed time, now: it is that too, so that the KPI event is dropped.
-      if (!(Math.abs(+time) <= 8.64e15)) record.observedTimestamp = time;
+      if (!(Math.abs(Array.isArray(time) ? hrTimeToMillis(time)! : +time) <= 8.64e15)) record.observedTimestamp = time;
     }
     if (context !== undefined) record.context = context;
     reach();

@@ -4,7 +4,7 @@ import { isAttributeValue, isTimeInput } from '@opentelemetry/core';
 import { log } from '../log.js';
 import { ATTR_CIF_KPI_NAME, CIF_KPI_CUSTOM_PREFIX } from '../attributes.js';
 import { KPI_FIELDS } from '../mapping/kpi-fields.js';
-import { UNSERIALIZABLE, toPayloadString } from '../mapping/values.js';
+import { toPayloadString } from '../mapping/values.js';
 
 const { toString } = Object.prototype;
 
@@ -49,14 +49,21 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
 }
 
 /**
- * A value as a span attribute holds it: an object, a `Map` (its entries) or an array of mixed
- * values (from an untyped caller), which the trace SDK would leave out, as JSON text, as the
- * exporter writes it; one that cannot be written as it is, for the SDK to leave out or the
- * exporter to count.
+ * A value as a span attribute holds it: an object or an array of mixed values (from an untyped
+ * caller), which the trace SDK would leave out, as JSON text, as the exporter writes it; a `Map`
+ * as the JSON of its entries, which no key can make collide or fail; a `Date` as its ISO time.
+ * One without text (a function, an invalid `Date`, an empty object) or that cannot be written is
+ * given as it is, for the SDK to leave out (with a warning of its own) or the exporter to count.
  */
 function attributeValue(value: unknown): Attributes[string] {
-  const text = isAttributeValue(value) ? value : toPayloadString(isMap(value) ? Object.fromEntries(value) : value);
-  return (text === UNSERIALIZABLE ? value : text) as Attributes[string];
+  if (isAttributeValue(value)) return value;
+  let text: unknown;
+  try {
+    text = toString.call(value) === '[object Date]' ? (value as Date).toISOString() : toPayloadString(isMap(value) ? [...value] : value);
+  } catch {
+    // As it is, below.
+  }
+  return (typeof text === 'string' ? text : value) as Attributes[string];
 }
 
 /**

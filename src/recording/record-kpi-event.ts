@@ -29,14 +29,17 @@ export function recordKpiEvent(
     if (!isExported(span)) {
       // A sampler drops spans by the thousand, and the fix is the same for each.
       sayOnce(warned, 'lost', `KPI event '${shown(name)}' lost: its span is not exported`, LOST);
-      toldLost.add(span);
+      toldLost.add(span.spanContext());
     }
     return true;
   };
   writeKpiEvent(name, record, 'recorded', 'there is no span to record it on', warned);
 }
 
-/** The spans a KPI event was recorded on, and said lost: `CifSessionSpanProcessor` does not say so again as they end. */
+/**
+ * The spans, by their span context (the same object through a proxy of the span), a KPI event was
+ * recorded on and said lost: `CifSessionSpanProcessor` does not say so again as they end.
+ */
 export const toldLost = new WeakSet<object>();
 
 /** Why a span is not exported, said the first time. */

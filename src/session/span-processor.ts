@@ -1,6 +1,8 @@
 import type { AttributeValue, Attributes, Context } from '@opentelemetry/api';
+import type { CifReadableSpan } from '../types.js';
 import { CIF_KPI_PREFIX } from '../attributes.js';
-import { hasCifAttribute, type AttributeBag } from '../mapping/kpi-fields.js';
+import { hasCifAttribute } from '../mapping/kpi-fields.js';
+import { defaultEventFilter } from '../mapping/spans.js';
 import { LOST, toldLost } from '../recording/record-kpi-event.js';
 import { sayOnce, type Warned } from '../recording/kpi-event-attributes.js';
 import { stampSession } from './stamp.js';
@@ -14,22 +16,14 @@ export interface CifStartingSpan {
   setAttribute(key: string, value: AttributeValue): unknown;
 }
 
-/** The parts of an ended span the processor reads; the SDK's `ReadableSpan` satisfies it. */
-export interface CifEndedSpan {
-  readonly name: string;
-  readonly attributes: AttributeBag;
-  readonly events: ReadonlyArray<{ readonly attributes?: AttributeBag }>;
-  spanContext(): { traceFlags: number };
-}
-
 /**
  * A `SpanProcessor` that stamps the CIF session of the parent context (see `withCifSession`)
  * onto every span as it starts: `cif.conversation.id`, `cif.provider_session.id`,
  * `cif.client_session.id` and `cif.participant.id`. An id the span already has is kept, unless empty.
  * Register it beside the processor of `CifSpanExporter`; it exports nothing itself. A span that
- * ends recorded but unsampled with a `cif.kpi.` attribute, which no exporter gets (a sampler decided
- * before it was set), is warned of once a processor, naming `CifSampler`, then told at DEBUG,
- * unless `recordKpiEvent` warned of it.
+ * ends recorded but unsampled with KPI events, which no exporter gets (a sampler decided before a
+ * `cif.` attribute was set, or without `CifSampler`), is warned of once a processor, naming
+ * `CifSampler`, then told at DEBUG, unless `recordKpiEvent` warned of it.
  * @example new WebTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new BatchSpanProcessor(new CifSpanExporter())] })
  */
 export class CifSessionSpanProcessor {
@@ -39,12 +33,14 @@ export class CifSessionSpanProcessor {
     stampSession(span, parentContext, 'span');
   }
 
-  onEnd(span: CifEndedSpan): void {
+  onEnd(span: CifReadableSpan): void {
     try {
-      // KPI events: `cif.kpi.` attributes, not the ids this processor stamps on every span under a session. One
-      // `recordKpiEvent` warned of is not warned of again.
-      const bags = [span.attributes, ...span.events.map((event) => event.attributes)];
-      if (!(span.spanContext().traceFlags & 1) && !toldLost.has(span) && bags.some((bag) => hasCifAttribute(bag, CIF_KPI_PREFIX))) {
+      // KPI events, as the exporter would find them by default: `cif.kpi.name` on the span, or events of a CIF span
+      // its default filter keeps; not the ids this processor stamps on every span under a session. One `recordKpiEvent`
+      // warned of is not warned of again.
+      const cif = hasCifAttribute(span.attributes);
+      const kpi = hasCifAttribute(span.attributes, CIF_KPI_PREFIX) || span.events.some((event) => defaultEventFilter(event, span) && (cif || hasCifAttribute(event.attributes)));
+      if (!(span.spanContext().traceFlags & 1) && !toldLost.has(span.spanContext()) && kpi) {
         sayOnce(this.warned, 'lost', `KPI events of span '${span.name}' lost: it is not exported`, LOST);
       }
     } catch {

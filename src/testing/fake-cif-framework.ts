@@ -174,8 +174,12 @@ export function installFakeCIFramework(
 
 /** Whether `name` on `cif` is a member of a CIFramework that is no fake: the page's own library, or a test's double. */
 function libraryHas(cif: unknown, name: string): boolean {
-  for (let object: unknown = cif; Object(object) === object; object = Object.getPrototypeOf(object)) {
-    if (hasOwn(object as object, name)) return !fakeOf(object);
+  try {
+    for (let object: unknown = cif; Object(object) === object; object = Object.getPrototypeOf(object)) {
+      if (hasOwn(object as object, name)) return !fakeOf(object);
+    }
+  } catch {
+    // A proxy whose traps throw: this fake answers.
   }
   return false;
 }

@@ -17,55 +17,70 @@ import { shutDownAfterTest } from '../helpers/shut-down.js';
 
 const CALL = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
 
-/** The one KPI event an authoring API's exporter sent (`undefined` if none), and its unserializable_value count. */
+/** The KPI events one authoring API's exporter sent, its unserializable_value count, and the library's diag lines. */
 interface Outcome {
-  event: Record<string, unknown> | undefined;
+  events: Array<Record<string, unknown>>;
   unserializable: number;
+  lines: string[];
 }
 
-async function throughSpan(details: CifKpiEventDetails): Promise<Outcome> {
+type Api = 'recordKpiEvent' | 'emitKpiEvent';
+const APIS: Api[] = ['recordKpiEvent', 'emitKpiEvent'];
+
+/** Writes the KPI event 'CallAccepted' with `details` through `api`, under a CIF session, and its SDK wired as the README says. */
+async function send(api: Api, details: CifKpiEventDetails): Promise<Outcome> {
+  const lines = captureLevels();
   const client = new RecordingCifClient();
-  const exporter = shutDownAfterTest(new CifSpanExporter({ client, outbox: false }));
-  const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] }));
-  withCifSession(CALL, () => {
-    const span = provider.getTracer('softphone').startSpan('call');
-    recordKpiEvent(span, 'CallAccepted', details);
-    span.end();
-  });
+  let exporter: CifSpanExporter | CifLogRecordExporter;
+  let provider: BasicTracerProvider | LoggerProvider;
+  if (api === 'recordKpiEvent') {
+    exporter = shutDownAfterTest(new CifSpanExporter({ client, outbox: false }));
+    const tracers = (provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] })));
+    withCifSession(CALL, () => {
+      const span = tracers.getTracer('softphone').startSpan('call');
+      recordKpiEvent(span, 'CallAccepted', details);
+      span.end();
+    });
+  } else {
+    exporter = shutDownAfterTest(new CifLogRecordExporter({ client, outbox: false }));
+    const loggers = (provider = shutDownAfterTest(new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter })] })));
+    withCifSession(CALL, () => emitKpiEvent(loggers.getLogger('softphone'), 'CallAccepted', details));
+  }
   await provider.forceFlush();
   await exporter.forceFlush();
+  diag.disable();
   const stats = exporter.getStats();
   expectBalanced(stats);
-  return { event: client.payloads().flatMap((data) => data.events)[0] as Record<string, unknown> | undefined, unserializable: stats.droppedFields.unserializable_value };
+  const events = client.payloads().flatMap((data) => data.events) as unknown as Array<Record<string, unknown>>;
+  return { events, unserializable: stats.droppedFields.unserializable_value, lines };
 }
 
-async function throughLogger(details: CifKpiEventDetails): Promise<Outcome> {
-  const client = new RecordingCifClient();
-  const exporter = shutDownAfterTest(new CifLogRecordExporter({ client, outbox: false }));
-  const provider = shutDownAfterTest(new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter })] }));
-  withCifSession(CALL, () => emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted', details));
-  await provider.forceFlush();
-  await exporter.forceFlush();
-  const stats = exporter.getStats();
-  expectBalanced(stats);
-  return { event: client.payloads().flatMap((data) => data.events)[0] as Record<string, unknown> | undefined, unserializable: stats.droppedFields.unserializable_value };
-}
+/** The value of custom column msdyn_customattribute1 in `event`. */
+const customValue = (event: Record<string, unknown> | undefined): unknown =>
+  (event?.['customData'] as Array<{ attribute: string; value: unknown }> | undefined)?.find((item) => item.attribute === 'msdyn_customattribute1')?.value;
 
-describe('recordKpiEvent given values the trace SDK refuses', () => {
+describe('recordKpiEvent and emitKpiEvent given values the trace SDK refuses', () => {
   before(() => context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()));
   after(() => context.disable());
   afterEach(() => diag.disable());
 
-  // A Map has no own keys, which the mapping writes as none: its entries are written instead.
-  const maps: Array<[what: string, details: CifKpiEventDetails, field: 'additionalData' | 'customData']> = [
-    ['additionalData given as a Map', { additionalData: new Map([['queue', 'billing']]) as never }, 'additionalData'],
-    ['a customData value given as a Map', { customData: { msdyn_customattribute1: new Map([['tier', 'gold']]) as never } }, 'customData'],
+  // A Map has no own keys, which the mapping writes as none: the JSON of its entries is written
+  // instead, which keys of any kind (1 and '1', an object with no string form) can neither merge
+  // nor fail; a Date (when a call was accepted, say) is its ISO time.
+  const sent: Array<[what: string, value: unknown, text: string]> = [
+    ['a Map', new Map([['tier', 'gold']]), '[["tier","gold"]]'],
+    ["a Map whose keys 1 and '1' differ", new Map<unknown, string>([[1, 'one'], ['1', 'uno']]), '[[1,"one"],["1","uno"]]'],
+    ['a Map whose key has no string form', new Map([[Object.create(null) as object, 'gold']]), '[[{},"gold"]]'],
+    ['a Date', new Date(Date.parse('2026-11-25T10:15:30.123Z')), '2026-11-25T10:15:30.123Z'],
   ];
-  maps.forEach(([what, details, field]) =>
-    it(`does not lose ${what} unsaid: it is sent as JSON text or counted in droppedFields`, async () => {
-      const { event, unserializable } = await throughSpan(details);
-      expect(event?.[field] !== undefined || unserializable > 0, `${field} sent or counted in droppedFields.unserializable_value; sent ${JSON.stringify(event)}`).to.equal(true);
-    }),
+  APIS.forEach((api) =>
+    sent.forEach(([what, value, text]) =>
+      it(`${api} sends ${what} as additionalData and as a customData value as ${text}`, async () => {
+        const { events, lines } = await send(api, { additionalData: value as never, customData: { msdyn_customattribute1: value as never } });
+        expect(events.map((event) => [event['additionalData'], customValue(event)])).to.deep.equal([[text, text]]);
+        expect(lines.filter((line) => line.startsWith('error'))).to.deep.equal([]);
+      }),
+    ),
   );
 
   // The logs SDK drops a value that is no AnyValue (a bigint, an object holding a Date or a Map, a
@@ -79,9 +94,9 @@ describe('recordKpiEvent given values the trace SDK refuses', () => {
   values.forEach(([what, value]) =>
     it(`sends a customData value given as ${what} with recordKpiEvent as emitKpiEvent sends it`, async () => {
       const details = { customData: { msdyn_customattribute1: value as never } };
-      const emitted = await throughLogger(details);
-      const recorded = await throughSpan(details);
-      expect(recorded.event?.['customData'], 'recordKpiEvent').to.deep.equal(emitted.event?.['customData']);
+      const emitted = await send('emitKpiEvent', details);
+      const recorded = await send('recordKpiEvent', details);
+      expect(customValue(recorded.events[0]), 'recordKpiEvent').to.equal(customValue(emitted.events[0])).and.to.be.a('string');
     }),
   );
 });
@@ -104,17 +119,23 @@ describe('emitKpiEvent and recordKpiEvent saying what was written', () => {
   });
 
   // A record the widget emits itself with a timestamp gets the logs SDK's observed time, the time it
-  // was emitted, and so does emitKpiEvent's, for every exporter of the provider (OTLP too).
-  it('leaves the observed time of a record emitted with a valid time to the logs SDK, as for a record the widget emits itself', async () => {
+  // was emitted, and so does emitKpiEvent's with a valid time, a Date or an HrTime, for every
+  // exporter of the provider (OTLP too).
+  it('leaves the observed time of a record emitted with a valid time, a Date or an HrTime, to the logs SDK, as for a record the widget emits itself', async () => {
     const memory = new InMemoryLogRecordExporter();
     const provider = shutDownAfterTest(new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: memory })] }));
     const logger = provider.getLogger('softphone');
-    const hourAgo = new Date(Date.now() - 3_600_000);
-    logger.emit({ eventName: 'Own', attributes: { 'cif.kpi.name': 'Own' }, timestamp: hourAgo });
-    emitKpiEvent(logger, 'CallAccepted', undefined, { time: hourAgo });
+    const hourAgo = Date.now() - 3_600_000;
+    logger.emit({ eventName: 'Own', attributes: { 'cif.kpi.name': 'Own' }, timestamp: new Date(hourAgo) });
+    emitKpiEvent(logger, 'AsDate', undefined, { time: new Date(hourAgo) });
+    emitKpiEvent(logger, 'AsHrTime', undefined, { time: [Math.floor(hourAgo / 1000), (hourAgo % 1000) * 1e6] });
     await provider.forceFlush();
-    const [own, emitted] = memory.getFinishedLogRecords();
-    const minute = (hr: readonly [number, number]) => Math.round(hr[0] / 60);
-    expect(minute(emitted!.hrTimeObserved), 'observed minute of the emitted record').to.equal(minute(own!.hrTimeObserved));
+    // Observed an hour after the time given: at emit.
+    const observedLater = memory.getFinishedLogRecords().map((record) => [record.eventName, record.hrTimeObserved[0] * 1000 > hourAgo + 1_800_000]);
+    expect(observedLater).to.deep.equal([
+      ['Own', true],
+      ['AsDate', true],
+      ['AsHrTime', true],
+    ]);
   });
 });

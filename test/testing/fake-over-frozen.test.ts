@@ -1,4 +1,4 @@
-// installFakeCIFramework over a CIFramework already on the target that takes no assignment.
+// installFakeCIFramework over a CIFramework already on the target that takes no assignment, or refuses reflection.
 import { expect } from 'chai';
 import { installFakeCIFramework } from '../../src/testing/index.js';
 
@@ -32,4 +32,20 @@ describe('installFakeCIFramework over a Microsoft.CIFramework that takes no assi
       expect(target.Microsoft!.CIFramework).to.equal(cif);
     }),
   );
+  // A test's strict double of the CIF library: a Proxy that refuses every reflective operation it was not written for.
+  it('installs over a CIFramework that is a Proxy whose getPrototypeOf trap throws, and puts it back on uninstall', () => {
+    const double = new Proxy(
+      { getSession: async () => 'double' },
+      {
+        getPrototypeOf() {
+          throw new Error('strict double: getPrototypeOf not expected');
+        },
+      },
+    );
+    const target = { Microsoft: { CIFramework: double as unknown } };
+    const fake = installFakeCIFramework(target);
+    expect(target.Microsoft.CIFramework).not.to.equal(double);
+    fake.uninstall();
+    expect(target.Microsoft.CIFramework).to.equal(double);
+  });
 });
