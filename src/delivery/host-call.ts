@@ -26,8 +26,26 @@ export function callHost<T>(
     const data = dataFormat === 'json' ? toJson(call.data) : call.data;
     // Read out of the call, which the answer's callbacks must not keep alive.
     const { eventName, correlationId } = call;
-    // Called as a method, so that a client whose method went away fails naming it.
-    const value: unknown = context.with((suppressed ??= suppressTracing(ROOT_CONTEXT)), () => client.logAnalyticsEvent(data, eventName, correlationId));
+    // Called as a method, so that a client whose method went away fails naming it; once, whatever the page's context
+    // manager does: one that does not call back leaves the call untraced but made, and what it throws is not the host's.
+    let calls = 0;
+    let value: unknown;
+    let thrown: [unknown] | undefined;
+    const make = (): void => {
+      if (calls++) return;
+      try {
+        value = client.logAnalyticsEvent(data, eventName, correlationId);
+      } catch (error) {
+        thrown = [error];
+      }
+    };
+    try {
+      context.with((suppressed ??= suppressTracing(ROOT_CONTEXT)), make);
+    } catch {
+      // The context manager's own failure, before or after the call.
+    }
+    make();
+    if (thrown) throw thrown[0];
     const { then } = Promise.prototype;
     const plain = value instanceof Promise && value.then === then;
     then.call(

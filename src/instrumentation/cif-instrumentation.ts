@@ -6,7 +6,7 @@ import { MAX_TEXT_LENGTH, truncate } from '../mapping/values.js';
 import { check, isObject } from '../validate.js';
 import { withCorrelationId } from './correlation.js';
 import { HandlerRegistry, type AnyFunction, type Answered } from './handlers.js';
-import { callAndWatch, runInSpan, type Settled } from './run-in-span.js';
+import { callAndWatch, isQuiet, quietly, runInSpan, type Settled } from './run-in-span.js';
 
 /** Options of `CifInstrumentation`. Every one is optional. */
 export interface CifInstrumentationConfig {
@@ -47,6 +47,8 @@ const RPC_SYSTEM = 'ciframework';
 
 /** The method whose wrapper is calling its function now, synchronously: a wrapper it reaches again (bound or wrapped by the page, then wrapped) only calls through. */
 let calling: string | undefined;
+/** Whether that wrapper swapped the handler of its `addHandler` or `removeHandler` call. */
+let swapped = false;
 
 /** Marks every wrapper, also those of another copy of the package on the page, so that no function is wrapped twice. */
 const WRAPPER = Symbol.for('opentelemetry-exporter-cif/instrumentation.wrapper');
@@ -222,22 +224,27 @@ export class CifInstrumentation {
     const wrapper: AnyFunction = function (this: unknown, ...args: unknown[]): unknown {
       // A class or constructor of the library is built as before and not traced: it does not call the host.
       if (new.target) return Reflect.construct(original, args, new.target);
-      // Called by a wrapper of the same method, which the page bound or wrapped and was wrapped again: that one traces the call.
-      if (calling === method) return Reflect.apply(original, this, args);
-      const started = start();
+      // Called by what starts or ends a span (a span processor, the diag logger): its own call, untraced.
+      if (isQuiet()) return Reflect.apply(original, this, args);
+      // Called by a wrapper of the same method, which the page bound or wrapped and was wrapped again: that one traces the
+      // call, and swaps its handler, unless it is another instrumentation's, which could not (it wraps one of the two).
+      const inner = calling === method;
+      if (inner && swapped) return Reflect.apply(original, this, args);
+      const started = inner ? undefined : start();
       // Handlers are swapped even for a call not traced, so that the host and the registry agree.
       const [callArgs, answered] = argumentsFor(args, started?.span);
       // The exporter's own calls are not traced: no closure for them. Nor, when disabled, does this wrapper stop one under it.
       if (!started && !answered) return Reflect.apply(original, this, callArgs);
-      const outer = calling;
+      const outer = [calling, swapped] as const;
       calling = method;
+      swapped = !!answered;
       try {
         const call = () => Reflect.apply(original, this, callArgs);
         // An addHandler's or removeHandler's answer tells the registry whether the host did it: not when it throws, rejects or answers false.
         const settled: Settled | undefined = answered && ((ok, value) => answered(ok && value !== false));
         return started ? runInSpan(started.span, started.parent, call, true, settled) : callAndWatch(call, settled!);
       } finally {
-        calling = outer;
+        [calling, swapped] = outer;
       }
     };
     // Statics read through to the original, and instances are `instanceof` both.
@@ -300,7 +307,7 @@ export class CifInstrumentation {
     try {
       const parent = context.active();
       if (isTracingSuppressed(parent)) return undefined;
-      return { span: this.tracer.startSpan(name, { kind, attributes }, parent), parent };
+      return { span: quietly(() => this.tracer.startSpan(name, { kind, attributes }, parent)), parent };
     } catch {
       return undefined;
     }

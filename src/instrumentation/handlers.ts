@@ -6,8 +6,9 @@ interface Registration {
   eventName: string;
   /** What the host holds in place of the widget's handler. */
   wrapper: AnyFunction;
-  /** The `addHandler` calls of it the host has not answered yet. */
+  /** The `addHandler` calls of it the host has not answered yet, and all there were. */
   pending: number;
+  adds: number;
   /** Whether the host took it at one of them. */
   held: boolean;
 }
@@ -19,8 +20,8 @@ export type Answered = (done: boolean) => void;
  * The handlers the widget added through the instrumented `addHandler`, per CIFramework object:
  * which wrapper the host holds for each handler and event, so that `removeHandler` with the
  * widget's handler removes the wrapper, and the same handler added twice gives the host the same
- * wrapper. An entry lives from `addHandler` to `removeHandler`, as the host's does, or until the
- * host has refused every `addHandler` of it.
+ * wrapper. An entry lives from `addHandler` until the host removed it at a `removeHandler`, as
+ * the host's does, or until the host has refused every `addHandler` of it.
  */
 export class HandlerRegistry {
   private readonly byLibrary = new WeakMap<object, Map<AnyFunction, Map<string, Registration>>>();
@@ -29,9 +30,10 @@ export class HandlerRegistry {
   add(library: object, eventName: string, handler: AnyFunction, wrap: () => AnyFunction): [AnyFunction, Answered] {
     const events = this.eventsOf(library, handler);
     const key = eventName.toLowerCase();
-    const registration = events.get(key) ?? { eventName, wrapper: wrap(), pending: 0, held: false };
+    const registration = events.get(key) ?? { eventName, wrapper: wrap(), pending: 0, adds: 0, held: false };
     events.set(key, registration);
     registration.pending++;
+    registration.adds++;
     let answered = false;
     return [
       registration.wrapper,
@@ -48,22 +50,25 @@ export class HandlerRegistry {
   }
 
   /**
-   * The wrapper the host holds for `handler` on `eventName`, forgotten from now on, and what to tell
-   * the host's answer: a removal it fails leaves the registration as it was, so that the widget can
-   * try again. None when there is no wrapper.
+   * The wrapper the host holds for `handler` on `eventName`, and what to tell the host's answer:
+   * the registration is forgotten once the host removed the wrapper, unless the widget added the
+   * handler again meanwhile (the host then holds it again). Until then an `addHandler` hands the
+   * host the same wrapper, and a removal the host fails leaves it as it was, so that the widget
+   * can try again. None when there is no wrapper.
    */
   remove(library: object, eventName: string, handler: AnyFunction): [AnyFunction, Answered] | [] {
     const key = eventName.toLowerCase();
     const registration = this.byLibrary.get(library)?.get(handler)?.get(key);
     if (!registration) return [];
-    this.forget(library, handler, key);
+    const { adds } = registration;
+    let answered = false;
     return [
       registration.wrapper,
       (removed) => {
-        if (removed) return;
-        const events = this.eventsOf(library, handler);
-        // Unless added anew since.
-        if (!events.has(key)) events.set(key, registration);
+        if (answered) return;
+        answered = true;
+        const current = this.byLibrary.get(library)?.get(handler)?.get(key);
+        if (removed && current === registration && registration.adds === adds) this.forget(library, handler, key);
       },
     ];
   }

@@ -19,21 +19,24 @@ export function runInSpan<T>(span: Span, parent: Context, fn: () => T, host = fa
   let answer!: T;
   try {
     context.with(trace.setSpan(parent, span), () => {
+      // Once, whatever the context manager does: the call is the widget's.
+      if (ran) return;
       ran = true;
       answer = fn();
       returned = true;
     });
   } catch (error) {
-    if (!ran) {
-      // The context manager failed before the call: the call still happens, untraced.
-      end(span);
-      return callAndWatch(fn, settled);
-    }
-    // Thrown on the way out, after the call answered: the context manager's, not the call's.
-    if (!returned) {
+    // Thrown by the call: passed on. Thrown on the way out, after the call answered: the context manager's, not the call's.
+    if (ran && !returned) {
       ended(false, error);
       throw error;
     }
+  }
+  if (!ran) {
+    // The context manager failed, or returned, without calling back: the call still happens, untraced, and once.
+    ran = true;
+    end(span);
+    return callAndWatch(fn, settled);
   }
   whenSettled(answer, ended);
   return answer;
@@ -110,11 +113,31 @@ function fail(span: Span, reason: unknown, host: boolean): void {
 
 function end(span: Span): void {
   try {
-    span.end();
+    quietly(() => span.end());
   } catch {
     // A span of a broken tracer provider: nothing to end.
   }
 }
+
+/** How deep the instrumentation is in starting or ending a span. */
+let depth = 0;
+
+/**
+ * Runs `fn`, starting or ending a span, during which a call of the library (made by a span
+ * processor, or a diag logger the tracer tells) is the caller's own: passed through untraced,
+ * so that it starts no span of its own, which would call again without end.
+ */
+export function quietly<T>(fn: () => T): T {
+  depth++;
+  try {
+    return fn();
+  } finally {
+    depth--;
+  }
+}
+
+/** Whether a span is being started or ended now (see `quietly`). */
+export const isQuiet = (): boolean => depth > 0;
 
 /** `reason[key]` when it reads as a string; a getter or proxy that throws reads as nothing. */
 function textOf(reason: unknown, key: 'name' | 'stack'): string | undefined {

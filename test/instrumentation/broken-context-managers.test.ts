@@ -1,0 +1,123 @@
+import { context, ROOT_CONTEXT, type ContextManager } from '@opentelemetry/api';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { expect } from 'chai';
+import { CifSpanExporter } from '../../src/index.js';
+import { CifInstrumentation } from '../../src/instrumentation.js';
+import { installFakeCIFramework, RecordingCifClient, type FakeCIFramework } from '../../src/testing/index.js';
+import { expectBalanced } from '../helpers/fake-client.js';
+import { IDENTITY } from '../helpers/spans.js';
+
+type Fn = (...args: unknown[]) => unknown;
+type Host = EventTarget & { Microsoft?: { CIFramework?: Record<string, Fn> } };
+
+/** A context manager of the page whose `with` is `run`, and that is otherwise inert. */
+function contextManagerWith(run: ContextManager['with']): ContextManager {
+  return {
+    active: () => ROOT_CONTEXT,
+    with: run,
+    bind: (_context, target) => target,
+    enable() {
+      return this;
+    },
+    disable() {
+      return this;
+    },
+  };
+}
+
+/** Context managers that break their contract without a throw: the call must still happen once, as without the instrumentation. */
+const brokenManagers: Array<[what: string, run: ContextManager['with']]> = [
+  ['returns without calling back', (() => undefined) as unknown as ContextManager['with']],
+  [
+    'calls back twice',
+    ((_ctx: unknown, fn: Fn, thisArg: unknown, ...args: unknown[]) => {
+      fn.apply(thisArg, args);
+      return fn.apply(thisArg, args);
+    }) as unknown as ContextManager['with'],
+  ],
+];
+
+describe('CifInstrumentation calls, with a context manager that does not call back once', () => {
+  let spans: InMemorySpanExporter;
+  let provider: BasicTracerProvider;
+  let target: Host;
+  let fake: FakeCIFramework;
+  let unregister: () => void;
+  let instrumentation: CifInstrumentation;
+
+  beforeEach(() => {
+    spans = new InMemorySpanExporter();
+    provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+    target = new EventTarget() as Host;
+    fake = installFakeCIFramework(target);
+  });
+  afterEach(async () => {
+    context.disable();
+    instrumentation.disable();
+    unregister();
+    fake.uninstall();
+    await provider.shutdown();
+  });
+
+  brokenManagers.forEach(([what, run]) => {
+    it(`calls the host once, and returns its answer, when the context manager's with ${what}`, async () => {
+      const received: unknown[][] = [];
+      const cif = target.Microsoft!.CIFramework!;
+      cif.getMode = (...args: unknown[]) => (received.push(args), 2);
+      instrumentation = new CifInstrumentation({ target });
+      unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: provider });
+      context.setGlobalContextManager(contextManagerWith(run));
+      const answer = cif.getMode!('x');
+      expect({ answer, received }).to.deep.equal({ answer: 2, received: [['x']] });
+    });
+
+    it(`runs a handler once per event when the context manager's with ${what}`, async () => {
+      instrumentation = new CifInstrumentation({ target });
+      unregister = registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: provider });
+      let runs = 0;
+      target.Microsoft!.CIFramework!.addHandler!('onclicktoact', () => void runs++);
+      context.setGlobalContextManager(contextManagerWith(run));
+      await fake.fireEvent('onclicktoact', {});
+      expect(runs).to.equal(1);
+    });
+  });
+});
+
+describe('CifSpanExporter with a context manager that does not call back once, or throws after it did', () => {
+  afterEach(() => context.disable());
+
+  const managers: Array<[what: string, run: ContextManager['with']]> = [
+    ...brokenManagers,
+    [
+      'throws after calling back',
+      ((_ctx: unknown, fn: Fn, thisArg: unknown, ...args: unknown[]) => {
+        fn.apply(thisArg, args);
+        throw new Error('context manager bug');
+      }) as unknown as ContextManager['with'],
+    ],
+  ];
+  managers.forEach(([what, run]) =>
+    it(`hands each call to the host once, and counts it delivered, when the context manager's with ${what}`, async () => {
+      // Spans made by the SDK before the page's context manager came, as a batch processor holds them.
+      const memory = new InMemorySpanExporter();
+      const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
+      const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+      span.addEvent('CallAccepted');
+      span.end();
+      const spans = memory.getFinishedSpans();
+      await provider.shutdown();
+      const client = new RecordingCifClient();
+      const exporter = new CifSpanExporter({ client, outbox: false });
+      context.setGlobalContextManager(contextManagerWith(run));
+      const result = await new Promise<ExportResult>((resolve) => exporter.export(spans, resolve));
+      await exporter.shutdown();
+      expect(result.code).to.equal(ExportResultCode.SUCCESS);
+      expect(client.calls.map((call) => call.eventName)).to.deep.equal(['CallAccepted']);
+      const stats = exporter.getStats();
+      expectBalanced(stats);
+      expect(stats).to.include({ kpiEventsDelivered: 1, callsMade: 1, callsRetried: 0 });
+    }),
+  );
+});

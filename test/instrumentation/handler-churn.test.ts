@@ -1,0 +1,145 @@
+import { context, SpanKind } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import { CifInstrumentation } from '../../src/instrumentation.js';
+import { installFakeCIFramework, type FakeCIFramework } from '../../src/testing/index.js';
+
+type Fn = (...args: unknown[]) => unknown;
+type Library = Record<string, Fn>;
+type Host = EventTarget & { Microsoft?: { CIFramework?: Library } };
+
+/** A promise and the function that settles it, as a host that answers later holds them. */
+function later<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (reason: unknown) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  return { promise, resolve, reject };
+}
+
+describe('CifInstrumentation handlers, under addHandler and removeHandler churn, against the host without it', () => {
+  const contextManager = new AsyncLocalStorageContextManager();
+  let spans: InMemorySpanExporter;
+  let provider: BasicTracerProvider;
+  let target: Host;
+  let fake: FakeCIFramework;
+  const instrumentations: CifInstrumentation[] = [];
+  const unregisters: Array<() => void> = [];
+
+  const cif = () => target.Microsoft!.CIFramework!;
+  const register = () => {
+    const instrumentation = new CifInstrumentation({ target });
+    instrumentations.push(instrumentation);
+    unregisters.push(registerInstrumentations({ instrumentations: [instrumentation], tracerProvider: provider }));
+    return instrumentation;
+  };
+  const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+  /**
+   * The stand-in host, whose first removeHandler answers only when `fail` is called, with a
+   * rejection, and removes nothing: a removal the host failed after a while (a postMessage that
+   * timed out).
+   */
+  function installSlowFailingRemove(): { fail: () => void } {
+    fake = installFakeCIFramework(target);
+    const hostRemove = cif().removeHandler!;
+    const first = later<boolean>();
+    let failing = true;
+    cif().removeHandler = function (this: unknown, ...args: unknown[]) {
+      if (!failing) return hostRemove.apply(this, args);
+      failing = false;
+      return first.promise;
+    };
+    return { fail: () => first.reject(new Error('CIF timed out')) };
+  }
+
+  /**
+   * How many times a handler runs at one event after `widget` did its calls, with `traced` the
+   * instrumentation registered before them or not: each scenario must end as it does without it.
+   */
+  async function runsAfter(traced: boolean, widget: (handler: Fn, fail: () => void) => Promise<void>): Promise<number> {
+    const { fail } = installSlowFailingRemove();
+    if (traced) register();
+    let runs = 0;
+    await widget(() => void runs++, fail);
+    await fake.fireEvent('onclicktoact', {});
+    return runs;
+  }
+
+  before(() => context.setGlobalContextManager(contextManager.enable()));
+  after(() => context.disable());
+  beforeEach(() => {
+    spans = new InMemorySpanExporter();
+    provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+    target = new EventTarget() as Host;
+  });
+  afterEach(async () => {
+    for (const instrumentation of instrumentations.splice(0)) instrumentation.disable();
+    for (const unregister of unregisters.splice(0)) unregister();
+    fake?.uninstall();
+    await provider.shutdown();
+  });
+
+  [
+    {
+      what: 'removes a handler, adds it again while the host has not answered the removal, which then fails, and removes it once more',
+      widget: async (handler: Fn, fail: () => void) => {
+        cif().addHandler!('onclicktoact', handler);
+        const removal = (cif().removeHandler!('onclicktoact', handler) as Promise<unknown>).catch(() => 'failed');
+        cif().addHandler!('onclicktoact', handler);
+        fail();
+        await removal;
+        await cif().removeHandler!('onclicktoact', handler);
+      },
+    },
+    {
+      what: 'calls removeHandler twice in a row, and the host fails the first one after it removed the handler at the second',
+      widget: async (handler: Fn, fail: () => void) => {
+        cif().addHandler!('onclicktoact', handler);
+        const first = (cif().removeHandler!('onclicktoact', handler) as Promise<unknown>).catch(() => 'failed');
+        const second = cif().removeHandler!('onclicktoact', handler) as Promise<unknown>;
+        fail();
+        await Promise.all([first, second]);
+      },
+    },
+  ].forEach(({ what, widget }) =>
+    it(`runs a handler no more often than the host alone does when the widget ${what}`, async () => {
+      const without = await runsAfter(false, widget);
+      fake.uninstall();
+      target = new EventTarget() as Host;
+      const withIt = await runsAfter(true, widget);
+      expect({ without, withIt }).to.deep.equal({ without: 0, withIt: 0 });
+    }),
+  );
+
+  it('removes with removeHandler a handler added while two instrumentations are enabled, when the page bound removeHandler between the two', async () => {
+    fake = installFakeCIFramework(target);
+    register();
+    // A page that binds one function of the library, as frameworks do before passing it around.
+    cif().removeHandler = cif().removeHandler!.bind(cif());
+    register();
+    let runs = 0;
+    const handler = () => void runs++;
+    cif().addHandler!('onclicktoact', handler);
+    const removed = await cif().removeHandler!('onclicktoact', handler);
+    await fake.fireEvent('onclicktoact', {});
+    expect({ removed, runs }).to.deep.equal({ removed: true, runs: 0 });
+  });
+
+  it('makes one span of a removeHandler call, and removes the handler, with two instrumentations and the page binding removeHandler between them', async () => {
+    fake = installFakeCIFramework(target);
+    register();
+    cif().removeHandler = cif().removeHandler!.bind(cif());
+    register();
+    const handler = () => {};
+    cif().addHandler!('onclicktoact', handler);
+    spans.reset();
+    await cif().removeHandler!('onclicktoact', handler);
+    await flush();
+    expect(spans.getFinishedSpans().map((s) => `${SpanKind[s.kind]} ${s.name}`)).to.deep.equal(['CLIENT Microsoft.CIFramework/removeHandler']);
+  });
+});
