@@ -224,13 +224,13 @@ export class CifInstrumentation {
     const wrapper: AnyFunction = function (this: unknown, ...args: unknown[]): unknown {
       // A class or constructor of the library is built as before and not traced: it does not call the host.
       if (new.target) return Reflect.construct(original, args, new.target);
-      // Called by what starts or ends a span (a span processor, the diag logger): its own call, untraced.
-      if (isQuiet()) return Reflect.apply(original, this, args);
       // Called by a wrapper of the same method, which the page bound or wrapped and was wrapped again: that one traces the
       // call, and swaps its handler, unless it is another instrumentation's, which could not (it wraps one of the two).
       const inner = calling === method;
       if (inner && swapped) return Reflect.apply(original, this, args);
-      const started = inner ? undefined : start();
+      // Nor is a call traced that what starts or ends a span makes (a span processor, the diag logger): one that would
+      // start a span would call again without end. Its handler is swapped all the same.
+      const started = inner || isQuiet() ? undefined : start();
       // Handlers are swapped even for a call not traced, so that the host and the registry agree.
       const [callArgs, answered] = argumentsFor(args, started?.span);
       // The exporter's own calls are not traced: no closure for them. Nor, when disabled, does this wrapper stop one under it.

@@ -15,28 +15,28 @@ export function runInSpan<T>(span: Span, parent: Context, fn: () => T, host = fa
     settled(ok, value);
   };
   let ran = false;
-  let returned = false;
   let answer!: T;
-  try {
-    context.with(trace.setSpan(parent, span), () => {
-      // Once, whatever the context manager does: the call is the widget's.
-      if (ran) return;
-      ran = true;
-      answer = fn();
-      returned = true;
-    });
-  } catch (error) {
-    // Thrown by the call: passed on. Thrown on the way out, after the call answered: the context manager's, not the call's.
-    if (ran && !returned) {
-      ended(false, error);
-      throw error;
-    }
-  }
-  if (!ran) {
-    // The context manager failed, or returned, without calling back: the call still happens, untraced, and once.
+  let thrown: [unknown] | undefined;
+  // Once, whatever the context manager does: the call is the widget's, and so is what it throws.
+  const call = (): void => {
+    if (ran) return;
     ran = true;
-    end(span);
-    return callAndWatch(fn, settled);
+    try {
+      answer = fn();
+    } catch (error) {
+      thrown = [error];
+    }
+  };
+  try {
+    context.with(trace.setSpan(parent, span), call);
+  } catch {
+    // The context manager's own failure, before or after the call.
+  }
+  // A context manager that did not call back: the call is made outside it, in its span all the same.
+  call();
+  if (thrown) {
+    ended(false, thrown[0]);
+    throw thrown[0];
   }
   whenSettled(answer, ended);
   return answer;

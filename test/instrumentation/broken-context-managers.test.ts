@@ -1,31 +1,18 @@
-import { context, ROOT_CONTEXT, type ContextManager } from '@opentelemetry/api';
+import FakeTimers from '@sinonjs/fake-timers';
+import { context, type ContextManager } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { expect } from 'chai';
-import { CifSpanExporter } from '../../src/index.js';
+import { CifSpanExporter, type CifAnalyticsClient } from '../../src/index.js';
 import { CifInstrumentation } from '../../src/instrumentation.js';
 import { installFakeCIFramework, RecordingCifClient, type FakeCIFramework } from '../../src/testing/index.js';
 import { expectBalanced } from '../helpers/fake-client.js';
 import { IDENTITY } from '../helpers/spans.js';
+import { contextManagerWith } from '../helpers/context-managers.js';
 
 type Fn = (...args: unknown[]) => unknown;
 type Host = EventTarget & { Microsoft?: { CIFramework?: Record<string, Fn> } };
-
-/** A context manager of the page whose `with` is `run`, and that is otherwise inert. */
-function contextManagerWith(run: ContextManager['with']): ContextManager {
-  return {
-    active: () => ROOT_CONTEXT,
-    with: run,
-    bind: (_context, target) => target,
-    enable() {
-      return this;
-    },
-    disable() {
-      return this;
-    },
-  };
-}
 
 /** Context managers that break their contract without a throw: the call must still happen once, as without the instrumentation. */
 const brokenManagers: Array<[what: string, run: ContextManager['with']]> = [
@@ -97,21 +84,63 @@ describe('CifSpanExporter with a context manager that does not call back once, o
         throw new Error('context manager bug');
       }) as unknown as ContextManager['with'],
     ],
+    [
+      'calls back only after it returned',
+      ((_ctx: unknown, fn: Fn, thisArg: unknown, ...args: unknown[]) => {
+        queueMicrotask(() => fn.apply(thisArg, args));
+        return undefined;
+      }) as unknown as ContextManager['with'],
+    ],
   ];
+  /** One span of one KPI event, made by the SDK before the page's context manager came, as a batch processor holds it. */
+  async function oneKpiSpan(): Promise<ReadableSpan[]> {
+    const memory = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
+    const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
+    span.addEvent('CallAccepted');
+    span.end();
+    const spans = memory.getFinishedSpans();
+    await provider.shutdown();
+    return spans;
+  }
+
+  it("fails, retries and drops as host_error, with the host's message, a call the host throws at inside a with that calls back twice", async () => {
+    const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    try {
+      const spans = await oneKpiSpan();
+      let attempts = 0;
+      const client: CifAnalyticsClient = {
+        logAnalyticsEvent: () => {
+          attempts++;
+          throw new Error('Provider not active');
+        },
+      };
+      const exporter = new CifSpanExporter({ client, outbox: false, retry: { maxAttempts: 2 } });
+      context.setGlobalContextManager(contextManagerWith(brokenManagers[1]![1]));
+      let result: ExportResult | undefined;
+      exporter.export(spans, (r) => (result = r));
+      await clock.runAllAsync();
+      const stats = exporter.getStats();
+      expect(result?.code).to.equal(ExportResultCode.FAILED);
+      expect(result?.error?.message).to.include('Provider not active');
+      expect({ attempts, callsMade: stats.callsMade, callsRetried: stats.callsRetried, host_error: stats.dropped.host_error }).to.deep.equal({ attempts: 2, callsMade: 2, callsRetried: 1, host_error: 1 });
+      expectBalanced(stats);
+      const closing = exporter.shutdown();
+      await clock.runAllAsync();
+      await closing;
+    } finally {
+      clock.uninstall();
+    }
+  });
   managers.forEach(([what, run]) =>
     it(`hands each call to the host once, and counts it delivered, when the context manager's with ${what}`, async () => {
-      // Spans made by the SDK before the page's context manager came, as a batch processor holds them.
-      const memory = new InMemorySpanExporter();
-      const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
-      const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY });
-      span.addEvent('CallAccepted');
-      span.end();
-      const spans = memory.getFinishedSpans();
-      await provider.shutdown();
+      const spans = await oneKpiSpan();
       const client = new RecordingCifClient();
       const exporter = new CifSpanExporter({ client, outbox: false });
       context.setGlobalContextManager(contextManagerWith(run));
       const result = await new Promise<ExportResult>((resolve) => exporter.export(spans, resolve));
+      // What calls back late has.
+      await new Promise((resolve) => setImmediate(resolve));
       await exporter.shutdown();
       expect(result.code).to.equal(ExportResultCode.SUCCESS);
       expect(client.calls.map((call) => call.eventName)).to.deep.equal(['CallAccepted']);

@@ -1,4 +1,4 @@
-import { context, diag, DiagLogLevel, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type ContextManager, type Tracer, type TracerProvider } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, ProxyTracerProvider, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { suppressTracing } from '@opentelemetry/core';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
@@ -10,27 +10,13 @@ import { CifInstrumentation, type CifInstrumentationConfig } from '../../src/ins
 import { installFakeCIFramework, type FakeCIFramework } from '../../src/testing/index.js';
 import { captureDiag } from '../helpers/diag.js';
 import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID, event, makeSpan } from '../helpers/spans.js';
+import { contextManagerWith } from '../helpers/context-managers.js';
 
 type Fn = (...args: unknown[]) => unknown;
 type Library = Record<string, Fn>;
 type Host = EventTarget & { Microsoft?: { CIFramework?: Library } };
 
 /** What a tracing backend shows of a span: whole, so a test compares it in one deep equality. */
-/** A context manager whose `with` is `run`, and that is otherwise inert. */
-function contextManagerWith(run: ContextManager['with']): ContextManager {
-  return {
-    active: () => ROOT_CONTEXT,
-    with: run,
-    bind: (_context, target) => target,
-    enable() {
-      return this;
-    },
-    disable() {
-      return this;
-    },
-  };
-}
-
 function shown(span: ReadableSpan) {
   return {
     name: span.name,
