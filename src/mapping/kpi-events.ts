@@ -18,7 +18,7 @@ export interface KpiEventOptions<S> {
 
 /**
  * Told why KPI events or a field could not be sent, with what only the source shows: which span
- * lacks which ids, which key names no field or column. The exporter shows each counter's message once.
+ * lacks which ids, which key names no field or custom column. The exporter shows each counter's message once.
  */
 export type MappingWarn = (counter: `dropped.${MappingDropReason}` | 'droppedFields.invalid_custom_column' | 'callbackErrors', message: string) => void;
 
@@ -96,7 +96,7 @@ export function addKpiEvents<S>(
       stats.droppedFields.unserializable_value += (fields[5] ?? 0) + (identityReads[5] ?? 0);
       if (fields[6]) {
         stats.droppedFields.invalid_custom_column += fields[6];
-        warn?.('droppedFields.invalid_custom_column', `'${fields[7]}' left out: it names no field or column of msdyn_kpieventdata.`);
+        warn?.('droppedFields.invalid_custom_column', `'${fields[7]}' left out: it names no field or custom column of msdyn_kpieventdata.`);
       }
       if (custom) {
         // Made at its length: an array grown from empty holds room for 16 columns while the call waits.
@@ -104,7 +104,8 @@ export function addKpiEvents<S>(
         let i = 0;
         for (const [attribute, value] of custom) customData[i++] = { attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) };
       }
-      const eventName = ask(options.eventName, defaultEventName, 'string', event, source, stats, warn, 'eventName', shownCopy);
+      // An old host stored it as the KPI event's name: cut to that column, as kpiEventName is.
+      const eventName = cut(ask(options.eventName, defaultEventName, 'string', event, source, stats, warn, 'eventName', shownCopy), MAX_TEXT_LENGTH, 'kpiEventName', stats);
       // Each payload made once, field by field: `Object.assign` or a spread of the identity made
       // payloads that hold 16 B more, or took many times longer. The identity, then the events.
       const data = { conversationId: identity.conversationId, providerSessionId: identity.providerSessionId } as CifAnalyticsData;

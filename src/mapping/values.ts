@@ -25,7 +25,8 @@ export function toPayloadString(value: unknown): string | undefined | typeof UNS
         if (value instanceof Uint8Array) return value.length === 0 ? undefined : toBase64(value);
         // Throws for cycles, bigints inside maps, and values whose reading throws.
         if (value !== null && (Array.isArray(value) ? value.length : Object.keys(value).length) > 0) {
-          return toJson(value, (item) => (item instanceof Uint8Array ? toBase64(item) : item));
+          // Bytes in base 64; a number JSON cannot write (NaN, Infinity) as it reads, as alone, not as null.
+          return toJson(value, (item) => (item instanceof Uint8Array ? toBase64(item) : typeof item === 'number' && !Number.isFinite(item) ? String(item) : item));
         }
       } catch {
         return UNSERIALIZABLE;
@@ -59,20 +60,34 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-/** Cuts `value` to at most `max` UTF-16 units without splitting a surrogate pair. */
+/**
+ * Cuts `value` to at most `max` UTF-16 units before the character `max` falls in: a letter with its
+ * marks, a flag, an emoji sequence, where the page's `Intl.Segmenter` tells (not one longer than
+ * `max`); else without splitting a surrogate pair.
+ */
 export function truncate(value: string, max: number): string {
   if (value.length <= max) return value;
   const code = value.charCodeAt(max - 1);
-  const end = code >= 0xd800 && code <= 0xdbff ? max - 1 : max; // A high surrogate starts a pair.
+  let end = code >= 0xd800 && code <= 0xdbff ? max - 1 : max; // A high surrogate starts a pair.
+  try {
+    // ES2022's, typed here: the code is otherwise ES2020.
+    const { Segmenter } = Intl as unknown as { Segmenter: new () => { segment(text: string): { containing(at: number): { index: number } | undefined } } };
+    const start = new Segmenter().segment(value).containing(max)?.index as number;
+    if (start > 0 && start <= max) end = start;
+  } catch {
+    // No segmenter (Firefox before 125), or a page's that fails: cut as above.
+  }
   // A copy: V8's slice would keep the whole long value alive for as long as the call waits.
   return JSON.parse(JSON.stringify(value.slice(0, end))) as string;
 }
 
 /**
  * A Dataverse column logical name: a publisher prefix (a letter, then 1 to 7 letters or digits),
- * an underscore, then lower-case letters, digits and underscores. Rejects `__proto__` and friends.
+ * an underscore, then lower-case letters, digits and underscores. Rejects `__proto__` and friends,
+ * and the table's own `msdyn_` columns but its custom attributes: the payload's fields fill them
+ * (an old host writes each custom column as `record[attribute] = value`), and the primary key.
  */
-const COLUMN_NAME = /^[a-z][a-z0-9]{1,7}_[a-z0-9_]+$/;
+const COLUMN_NAME = /^(?!msdyn_(?!customattribute\d+$))[a-z][a-z0-9]{1,7}_[a-z0-9_]+$/;
 
 export function isColumnName(name: string): boolean {
   return name.length <= MAX_TEXT_LENGTH && COLUMN_NAME.test(name);

@@ -541,7 +541,7 @@ describe('CifSpanExporter results', () => {
       await exportOnce(exporter, [makeSpan({ attributes, events: [event('C', T1)] })]);
       expect(messages).to.have.length(3);
       expect(messages).to.include(
-        "opentelemetry-exporter-cif 'cif.kpi.custom.MyColumn' left out: it names no field or column of msdyn_kpieventdata. Counted in getStats().droppedFields.invalid_custom_column; shown once.",
+        "opentelemetry-exporter-cif 'cif.kpi.custom.MyColumn' left out: it names no field or custom column of msdyn_kpieventdata. Counted in getStats().droppedFields.invalid_custom_column; shown once.",
       );
       expect(messages.join('\n')).to.match(/ A value was cut to its Dataverse column size\. Counted in getStats\(\)\.truncated\.kpiEventReason; shown once\./);
       expect(messages).to.include('opentelemetry-exporter-cif The `eventName` callback threw: bug; its default was used. Counted in getStats().callbackErrors; shown once.');
@@ -564,7 +564,7 @@ describe('CifSpanExporter results', () => {
       await exportOnce(exporter, [makeSpan({ attributes, events: [event('C', T1)] })]);
       await exportOnce(exporter, [makeSpan({ attributes: IDENTITY, events: [event('D', T1)] })]);
       expect(messages.map((line) => line.replace('opentelemetry-exporter-cif ', ''))).to.have.members([
-        "'cif.kpi.custom.MyColumn' left out: it names no field or column of msdyn_kpieventdata. Counted in getStats().droppedFields.invalid_custom_column.",
+        "'cif.kpi.custom.MyColumn' left out: it names no field or custom column of msdyn_kpieventdata. Counted in getStats().droppedFields.invalid_custom_column.",
         'A value was cut to its Dataverse column size. Counted in getStats().truncated.kpiEventReason.',
         'The `eventName` callback threw: bug; its default was used. Counted in getStats().callbackErrors.',
       ]);

@@ -552,7 +552,7 @@ describe('spansToCalls', () => {
   [500, 1000].forEach((columns) =>
     it(`maps a span with ${columns} custom columns in linear time: one keyed write per column, no scan of those set before`, () => {
       const attributes: Record<string, string> = { ...IDENTITY };
-      for (let i = 0; i < columns; i++) attributes[`cif.kpi.custom.msdyn_c${i}`] = `v${i}`;
+      for (let i = 0; i < columns; i++) attributes[`cif.kpi.custom.new_c${i}`] = `v${i}`;
       const set = Map.prototype.set;
       let writes = 0;
       Map.prototype.set = function (this: Map<unknown, unknown>, key: unknown, value: unknown) {
@@ -565,7 +565,7 @@ describe('spansToCalls', () => {
       } finally {
         Map.prototype.set = set;
       }
-      const customData = Array.from({ length: columns }, (_, i) => ({ attribute: `msdyn_c${i}`, value: `v${i}` }));
+      const customData = Array.from({ length: columns }, (_, i) => ({ attribute: `new_c${i}`, value: `v${i}` }));
       expect([writes, calls]).to.deep.equal([columns, [call([{ kpiEventName: 'A', eventTimestamp: T1, customData }])]]);
     }),
   );
