@@ -54,8 +54,31 @@ describe('truncate', () => {
     ['steps back from the lowest high surrogate', 'ab\ud800\udc00', 3, 'ab'],
     ['steps back from the highest high surrogate', 'ab\udbff\udfff', 3, 'ab'],
     ['cuts after a low surrogate, which never starts a pair', 'ab\udc00x', 3, 'ab\udc00'],
+    // Where Intl.Segmenter is (Node has it): before the character the limit falls in.
+    ['steps back rather than split a letter from its combining mark', 'abe\u0301', 3, 'ab'],
+    ['steps back rather than split a flag', 'a\u{1F1EB}\u{1F1F7}', 3, 'a'],
+    ['steps back rather than split an emoji sequence', 'a\u{1F468}\u200D\u{1F469}', 4, 'a'],
+    ['cuts inside a first character longer than the limit, not to nothing', 'e\u0301\u0301\u0301', 2, 'e\u0301'],
   ];
   cases.forEach(([title, value, max, expected]) => it(title, () => expect(truncate(value, max)).to.equal(expected)));
+
+  (
+    [
+      ['without Intl.Segmenter (Firefox before 125)', undefined],
+      ["with a page's Intl.Segmenter that throws", function Segmenter() { throw new Error('no segmenter'); }],
+      ["with a page's Intl.Segmenter that answers nonsense", function Segmenter() { return { segment: () => ({ containing: () => ({ index: 99 }) }) }; }],
+    ] as const
+  ).forEach(([what, segmenter]) =>
+    it(`cuts only not inside a surrogate pair ${what}`, () => {
+      const own = Object.getOwnPropertyDescriptor(Intl, 'Segmenter')!;
+      Object.defineProperty(Intl, 'Segmenter', { value: segmenter, configurable: true, writable: true });
+      try {
+        expect([truncate('abe\u0301', 3), truncate('ab\u{1F600}', 3)]).to.deep.equal(['abe', 'ab']);
+      } finally {
+        Object.defineProperty(Intl, 'Segmenter', own);
+      }
+    }),
+  );
 
   it('keeps none of the long value alive behind the cut one', () => {
     const heap = (): number => (globalThis.gc!(), process.memoryUsage().heapUsed);
