@@ -100,7 +100,7 @@ export const EXPORTER_ONLY_OPTIONS: Record<ExporterOnlyOption, OptionTable[strin
     return c.read('customAttributes', () => Object.entries(map)).map(([key, column]) => {
       const option = `customAttributes['${key}']`;
       if (key.startsWith(CIF_ATTRIBUTE_PREFIX)) c.fail(option, 'must not map a cif. attribute', key);
-      if (typeof column !== 'string' || !isColumnName(column)) c.fail(option, 'must be a column logical name such as msdyn_customattribute1', column);
+      if (typeof column !== 'string' || !isColumnName(column)) c.fail(option, 'must be the logical name of a custom column: msdyn_customattribute1 to 5, or one you added', column);
       return [key, column];
     });
   },

@@ -23,10 +23,14 @@ export function toPayloadString(value: unknown): string | undefined | typeof UNS
     case 'object':
       try {
         if (value instanceof Uint8Array) return value.length === 0 ? undefined : toBase64(value);
+        // A `Map` as its entries, which JSON would write as `{}`, and no key can make collide.
+        const object: object | null = value instanceof Map ? [...value] : value;
         // Throws for cycles, bigints inside maps, and values whose reading throws.
-        if (value !== null && (Array.isArray(value) ? value.length : Object.keys(value).length) > 0) {
-          // Bytes in base 64; a number JSON cannot write (NaN, Infinity) as it reads, as alone, not as null.
-          return toJson(value, (item) => (item instanceof Uint8Array ? toBase64(item) : typeof item === 'number' && !Number.isFinite(item) ? String(item) : item));
+        if (object !== null && (Array.isArray(object) ? object.length : Object.keys(object).length) > 0) {
+          // Bytes in base 64, a `Map` inside as its entries, a number JSON cannot write (NaN, Infinity) as it reads alone, not as null.
+          return toJson(object, (item) =>
+            item instanceof Uint8Array ? toBase64(item) : item instanceof Map ? [...item] : typeof item === 'number' && !Number.isFinite(item) ? String(item) : item,
+          );
         }
       } catch {
         return UNSERIALIZABLE;
@@ -60,20 +64,31 @@ function toBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
+/** A high surrogate starts a pair. */
+const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
+
+interface Segmenter {
+  segment(text: string): { containing(at: number): { index: number; segment: string } | undefined };
+}
+/** The page's `Intl.Segmenter` and one made of it. */
+let made: [unknown, Segmenter] | undefined;
+
 /**
  * Cuts `value` to at most `max` UTF-16 units before the character `max` falls in: a letter with its
- * marks, a flag, an emoji sequence, where the page's `Intl.Segmenter` tells (not one longer than
- * `max`); else without splitting a surrogate pair.
+ * marks, a flag, an emoji sequence, where the page's `Intl.Segmenter` tells (not the first, nor
+ * one longer than `max`); else without splitting a surrogate pair.
  */
 export function truncate(value: string, max: number): string {
   if (value.length <= max) return value;
-  const code = value.charCodeAt(max - 1);
-  let end = code >= 0xd800 && code <= 0xdbff ? max - 1 : max; // A high surrogate starts a pair.
+  let end = isHighSurrogate(value.charCodeAt(max - 1)) ? max - 1 : max;
   try {
-    // ES2022's, typed here: the code is otherwise ES2020.
-    const { Segmenter } = Intl as unknown as { Segmenter: new () => { segment(text: string): { containing(at: number): { index: number } | undefined } } };
-    const start = new Segmenter().segment(value).containing(max)?.index as number;
-    if (start > 0 && start <= max) end = start;
+    // ES2022's, typed here: the code is otherwise ES2020. Made once for each the page has; given what the character
+    // at `max` needs to be told apart, and its length known up to `max`.
+    const { Segmenter } = Intl as unknown as { Segmenter: new () => Segmenter };
+    if (made?.[0] !== Segmenter) made = [Segmenter, new Segmenter()];
+    const { index, segment } = made[1].segment(value.slice(0, 2 * max + 2)).containing(max)!;
+    // Not at 0, nor past `max`, nor inside a surrogate pair (a page's that counts code points), nor one longer than `max`.
+    if (index > 0 && index <= max && !isHighSurrogate(value.charCodeAt(index - 1)) && segment.length <= max) end = index;
   } catch {
     // No segmenter (Firefox before 125), or a page's that fails: cut as above.
   }
@@ -87,7 +102,7 @@ export function truncate(value: string, max: number): string {
  * and the table's own `msdyn_` columns but its custom attributes: the payload's fields fill them
  * (an old host writes each custom column as `record[attribute] = value`), and the primary key.
  */
-const COLUMN_NAME = /^(?!msdyn_(?!customattribute\d+$))[a-z][a-z0-9]{1,7}_[a-z0-9_]+$/;
+const COLUMN_NAME = /^(?!msdyn_(?!customattribute[1-5]$))[a-z][a-z0-9]{1,7}_[a-z0-9_]+$/;
 
 export function isColumnName(name: string): boolean {
   return name.length <= MAX_TEXT_LENGTH && COLUMN_NAME.test(name);

@@ -56,9 +56,10 @@ describe('truncate', () => {
     ['cuts after a low surrogate, which never starts a pair', 'ab\udc00x', 3, 'ab\udc00'],
     // Where Intl.Segmenter is (Node has it): before the character the limit falls in.
     ['steps back rather than split a letter from its combining mark', 'abe\u0301', 3, 'ab'],
-    ['steps back rather than split a flag', 'a\u{1F1EB}\u{1F1F7}', 3, 'a'],
-    ['steps back rather than split an emoji sequence', 'a\u{1F468}\u200D\u{1F469}', 4, 'a'],
+    ['steps back rather than split a flag', `${'x'.repeat(97)}\u{1F1EB}\u{1F1F7}`, 100, 'x'.repeat(97)],
+    ['steps back rather than split an emoji sequence', `${'x'.repeat(97)}\u{1F468}\u200D\u{1F469}`, 100, 'x'.repeat(97)],
     ['cuts inside a first character longer than the limit, not to nothing', 'e\u0301\u0301\u0301', 2, 'e\u0301'],
+    ['cuts inside a character longer than the limit, not to what comes before it', `ab${'e'}${'\u0301'.repeat(150)}`, 100, `abe${'\u0301'.repeat(97)}`],
   ];
   cases.forEach(([title, value, max, expected]) => it(title, () => expect(truncate(value, max)).to.equal(expected)));
 
@@ -106,7 +107,8 @@ describe('isColumnName', () => {
     [`new_${'x'.repeat(97)}`, false],
     [`new_${'x'.repeat(96)}`, true],
     ['msdyn_customattribute5', true],
-    ['msdyn_customattribute12', true],
+    ['msdyn_customattribute12', false],
+    ['msdyn_customattribute6', false],
     // The table's own columns, which the payload's fields fill, and its primary key.
     ['msdyn_eventtimestamp', false],
     ['msdyn_kpieventname', false],
