@@ -105,6 +105,8 @@ export function installFakeCIFramework(
   try {
     microsoft.CIFramework = cif;
     if (previousMicrosoft === undefined) host.Microsoft = microsoft;
+    // Code that is not strict (a bundle's) writes to a frozen object without a throw, and without the write.
+    if (host.Microsoft?.CIFramework !== cif) throw new Error('it kept its value');
   } catch (error) {
     // A frozen target or `Microsoft`: nothing was set, as the second write is to an object of this call's own.
     throw new TypeError(`installFakeCIFramework: cannot set ${previousMicrosoft === undefined ? 'target.Microsoft' : 'target.Microsoft.CIFramework'} (${reasonText(error)}).`, { cause: error });
