@@ -3,9 +3,12 @@
  * gave `shutDownAfterTest`, then fails the test if a timer the library set in it still runs, or if
  * fake timers were asked to clear a real one. A timer left running fires into a later test, maybe
  * under that test's fake timers (which then only warn, once), and so makes later tests flaky under load.
+ * It also fails the test in whose time a promise was rejected unhandled (Mocha does not), but where
+ * the test collects them itself (`unhandledRejectionsOf`).
  */
 import type { RootHookObject } from 'mocha';
 import { shutDownAll } from './shut-down.js';
+import { watching } from './unhandled.js';
 
 /** A stack that passes through the library's `startTimer`. */
 const LIBRARY_TIMER = /[\\/]src[\\/]delivery[\\/]timers\.ts:/;
@@ -42,6 +45,12 @@ Object.defineProperties(setTimeout, Object.getOwnPropertyDescriptors(real.setTim
 globalThis.setTimeout = setTimeout as unknown as typeof globalThis.setTimeout;
 globalThis.clearTimeout = clearTimeout;
 
+/** The rejections no one handled since the current test began, but those a test's own watch collects. */
+const unhandled: unknown[] = [];
+process.on('unhandledRejection', (reason) => {
+  if (watching.count === 0) unhandled.push(reason);
+});
+
 const warn = console.warn.bind(console);
 console.warn = (...args: unknown[]) => {
   if (typeof args[0] === 'string' && args[0].startsWith('FakeTimers: ') && args[0].includes('native timer')) mixed ??= args[0];
@@ -51,6 +60,7 @@ console.warn = (...args: unknown[]) => {
 export const mochaHooks: RootHookObject = {
   beforeEach() {
     running.clear();
+    unhandled.length = 0;
     mixed = undefined;
     inTest = true;
   },
@@ -67,5 +77,8 @@ export const mochaHooks: RootHookObject = {
       );
     }
     if (mixed) throw new Error(`this test, or a timer an earlier test left, mixed real and fake timers: ${mixed}`);
+    // Node reports an unhandled rejection after the microtasks of the turn it was made in.
+    await new Promise((resolve) => real.setTimeout(resolve, 0));
+    if (unhandled.length > 0) throw new Error(`this test left ${unhandled.length} promise(s) rejected unhandled, the first: ${String(unhandled[0])}`);
   },
 };

@@ -5,6 +5,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { expect } from 'chai';
 import { CifInstrumentation } from '../../src/instrumentation.js';
 import { installFakeCIFramework, type FakeCIFramework } from '../../src/testing/index.js';
+import { unhandledRejectionsOf } from '../helpers/unhandled.js';
 
 type Fn = (...args: unknown[]) => unknown;
 type Library = Record<string, Fn>;
@@ -141,5 +142,78 @@ describe('CifInstrumentation handlers, under addHandler and removeHandler churn,
     await cif().removeHandler!('onclicktoact', handler);
     await flush();
     expect(spans.getFinishedSpans().map((s) => `${SpanKind[s.kind]} ${s.name}`)).to.deep.equal(['CLIENT Microsoft.CIFramework/removeHandler']);
+  });
+  /**
+   * The stand-in host, whose removeHandler removes at once and answers only when the test says:
+   * each answer is held until `answer(n)` releases the n-th (from 0). With `alwaysTrue`, it answers
+   * true also where it held nothing, as a host whose removal is idempotent may.
+   */
+  function installSlowAnsweringRemove(alwaysTrue = false): { answer: (n: number) => Promise<void> } {
+    fake = installFakeCIFramework(target);
+    const hostRemove = cif().removeHandler!;
+    const held: Array<() => void> = [];
+    cif().removeHandler = function (this: unknown, ...args: unknown[]) {
+      const done = (hostRemove.apply(this, args) as Promise<boolean>).then((removed) => removed || alwaysTrue);
+      const answer = later<boolean>();
+      held.push(() => void done.then(answer.resolve));
+      return answer.promise;
+    };
+    return {
+      answer: async (n) => {
+        held[n]!();
+        await flush();
+      },
+    };
+  }
+
+  it('removes a handler added again while the host had not answered a removal it then did', async () => {
+    const { answer } = installSlowAnsweringRemove();
+    register();
+    let runs = 0;
+    const handler = () => void runs++;
+    cif().addHandler!('onclicktoact', handler);
+    void cif().removeHandler!('onclicktoact', handler);
+    cif().addHandler!('onclicktoact', handler);
+    await answer(0);
+    void cif().removeHandler!('onclicktoact', handler);
+    await answer(1);
+    await fake.fireEvent('onclicktoact', {});
+    expect(runs).to.equal(0);
+  });
+
+  it("keeps a handler's new wrapper known when an older removal of it answers after a later one forgot the first", async () => {
+    const { answer } = installSlowAnsweringRemove(true);
+    register();
+    let runs = 0;
+    const handler = () => void runs++;
+    cif().addHandler!('onclicktoact', handler);
+    void cif().removeHandler!('onclicktoact', handler);
+    void cif().removeHandler!('onclicktoact', handler);
+    await answer(1);
+    // Forgotten, then added anew, with a wrapper of its own; the first removal's answer comes last.
+    cif().addHandler!('onclicktoact', handler);
+    await answer(0);
+    void cif().removeHandler!('onclicktoact', handler);
+    await answer(2);
+    await fake.fireEvent('onclicktoact', {});
+    expect(runs).to.equal(0);
+  });
+
+  it('takes without a throw the answer to a removal that comes after the handler was forgotten, or after disable()', async () => {
+    const { answer } = installSlowAnsweringRemove(true);
+    const instrumentation = register();
+    const handler = () => {};
+    const unhandled = await unhandledRejectionsOf(async () => {
+      cif().addHandler!('onclicktoact', handler);
+      void cif().removeHandler!('onclicktoact', handler);
+      void cif().removeHandler!('onclicktoact', handler);
+      await answer(1);
+      await answer(0);
+      cif().addHandler!('onsessionclosed', handler);
+      void cif().removeHandler!('onsessionclosed', handler);
+      instrumentation.disable();
+      await answer(2);
+    });
+    expect(unhandled.map(String)).to.deep.equal([]);
   });
 });

@@ -14,6 +14,9 @@ describe('toPayloadString', () => {
     ['writes an array as JSON', ['a', 1, true], '["a",1,true]'],
     ['writes an array with holes as JSON nulls', [null, 'a', undefined], '[null,"a",null]'],
     ['omits an empty array', [], undefined],
+    ['writes a Map as the JSON of its entries', new Map<unknown, unknown>([['tier', 'gold'], [1, NaN]]), '[["tier","gold"],[1,"NaN"]]'],
+    ['omits an empty Map', new Map(), undefined],
+    ['writes a Map inside an array as its entries, not as {}', [new Map([['a', 1]])], '[[["a",1]]]'],
     ['writes a map as JSON', { queue: 'billing', depth: 2 }, '{"queue":"billing","depth":2}'],
     ['omits an empty map', {}, undefined],
     ['writes a byte array as base64', new Uint8Array([0, 1, 254, 255]), 'AAH+/w=='],
@@ -60,6 +63,9 @@ describe('truncate', () => {
     ['steps back rather than split an emoji sequence', `${'x'.repeat(97)}\u{1F468}\u200D\u{1F469}`, 100, 'x'.repeat(97)],
     ['cuts inside a first character longer than the limit, not to nothing', 'e\u0301\u0301\u0301', 2, 'e\u0301'],
     ['cuts inside a character longer than the limit, not to what comes before it', `ab${'e'}${'\u0301'.repeat(150)}`, 100, `abe${'\u0301'.repeat(97)}`],
+    ['steps back before a character exactly as long as the limit', 'ae\u0301\u0301', 3, 'a'],
+    // Told longer than the limit only from what follows the limit: it is seen to its end, up to twice the limit.
+    ['cuts inside a character that starts just before the limit and runs past it by more than the limit', `${'x'.repeat(9)}e${'\u0301'.repeat(11)}`, 10, `${'x'.repeat(9)}e`],
   ];
   cases.forEach(([title, value, max, expected]) => it(title, () => expect(truncate(value, max)).to.equal(expected)));
 
@@ -67,14 +73,20 @@ describe('truncate', () => {
     [
       ['without Intl.Segmenter (Firefox before 125)', undefined],
       ["with a page's Intl.Segmenter that throws", function Segmenter() { throw new Error('no segmenter'); }],
-      ["with a page's Intl.Segmenter that answers nonsense", function Segmenter() { return { segment: () => ({ containing: () => ({ index: 99 }) }) }; }],
+      ...[99, 0, -1, 3].map((index) => [
+        `with a page's Intl.Segmenter that answers ${index === 3 ? 'a start inside a surrogate pair, counting code points' : `the start ${index}`}`,
+        function Segmenter() {
+          return { segment: () => ({ containing: () => ({ index, segment: 'x' }) }) };
+        },
+      ]),
     ] as const
   ).forEach(([what, segmenter]) =>
     it(`cuts only not inside a surrogate pair ${what}`, () => {
       const own = Object.getOwnPropertyDescriptor(Intl, 'Segmenter')!;
       Object.defineProperty(Intl, 'Segmenter', { value: segmenter, configurable: true, writable: true });
       try {
-        expect([truncate('abe\u0301', 3), truncate('ab\u{1F600}', 3)]).to.deep.equal(['abe', 'ab']);
+        const cuts = [truncate('abe\u0301', 3), truncate('ab\u{1F600}', 3), truncate('ab\ud800\udc00', 3), truncate('ab\udbff\udfff', 3)];
+        expect(cuts).to.deep.equal(['abe', 'ab', 'ab', 'ab']);
       } finally {
         Object.defineProperty(Intl, 'Segmenter', own);
       }
@@ -117,6 +129,7 @@ describe('isColumnName', () => {
     ['msdyn_customattribute', false],
     ['msdyn_customattribute1_x', false],
     ['msdyn_customattribute1!', false],
+    ['new_queue!', false],
     ['msdyn_custom-attribute', false],
   ];
   cases.forEach(([name, expected]) =>

@@ -138,4 +138,18 @@ describe('emitKpiEvent and recordKpiEvent saying what was written', () => {
       ['AsHrTime', true],
     ]);
   });
+  it('sets observedTimestamp only for a time past what a Date holds, at its edge too', async () => {
+    const memory = new InMemoryLogRecordExporter();
+    const provider = shutDownAfterTest(new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: memory })] }));
+    const logger = provider.getLogger('softphone');
+    for (const time of [8.64e15, -8.64e15, 8.64e15 + 1, -8.64e15 - 1]) emitKpiEvent(logger, String(time), undefined, { time });
+    await provider.forceFlush();
+    // The SDK stamps the time of emit, this century, where the record has no observedTimestamp of its own.
+    expect(memory.getFinishedLogRecords().map((record) => [record.eventName, Math.abs(record.hrTimeObserved[0]) < 1e10])).to.deep.equal([
+      ['8640000000000000', true],
+      ['-8640000000000000', true],
+      ['8640000000000001', false],
+      ['-8640000000000001', false],
+    ]);
+  });
 });

@@ -38,6 +38,15 @@ describe('the session processor warning of a span that ends unsampled', () => {
 
   // docs/session-context.md: "`recordKpiEvent` on any of these warns once ... then says each later
   // one at DEBUG". With CifSampler, a span started outside a session gets its sampler's decision;
+  // A span that is no CIF span (no session, no `cif.` attribute) has no KPI events, plain events or not.
+  it('does not tell of an unsampled span outside a session with plain events and no cif. attribute', () => {
+    const lines = captureLevels();
+    const span = provider(RECORD_ONLY).getTracer('softphone').startSpan('GET /config');
+    span.addEvent('retrying');
+    span.end();
+    expect(lines.filter((line) => line.includes('lost'))).to.deep.equal([]);
+  });
+
   // recordKpiEvent says the KPI event is lost as it records it (at WARN, or at DEBUG once said in
   // this process); the processor does not say it again as the span ends.
   it('says once, not twice, that a KPI event recordKpiEvent recorded on a span that is not exported is lost', () => {

@@ -135,17 +135,30 @@ describe('installFakeCIFramework with startAfterMillis and the timers of a test'
 
 describe('installFakeCIFramework where Microsoft takes no new member', () => {
   // Every other mistake of the target throws a TypeError that names installFakeCIFramework and
-  // what is wrong ("target must be an object", "target.Microsoft must be an object"); these throw
-  // the engine's own words, naming neither.
-  const targets: Array<[what: string, make: () => object]> = [
-    ['a frozen Microsoft, as a test double made with Object.freeze', () => ({ Microsoft: Object.freeze({ CIFramework: { logAnalyticsEvent: () => Promise.resolve('double') } }) })],
-    ['a frozen target with no Microsoft', () => Object.freeze(new EventTarget())],
+  // what is wrong ("target must be an object", "target.Microsoft must be an object"); so do these,
+  // naming what could not be set.
+  const targets: Array<[what: string, make: () => object, message: RegExp]> = [
+    [
+      'a frozen Microsoft, as a test double made with Object.freeze',
+      () => ({ Microsoft: Object.freeze({ CIFramework: { logAnalyticsEvent: () => Promise.resolve('double') } }) }),
+      /^installFakeCIFramework: cannot set target\.Microsoft\.CIFramework \(/,
+    ],
+    ['a frozen target with no Microsoft', () => Object.freeze(new EventTarget()), /^installFakeCIFramework: cannot set target\.Microsoft \(/],
+    [
+      'a Microsoft getter that answers a new object at each read, which keeps nothing set on it',
+      () => ({
+        get Microsoft() {
+          return {};
+        },
+      }),
+      /^installFakeCIFramework: cannot set target\.Microsoft\.CIFramework \(it kept its value\)\.$/,
+    ],
   ];
-  targets.forEach(([what, make]) =>
+  targets.forEach(([what, make, message]) =>
     it(`throws a TypeError that names installFakeCIFramework for ${what}, leaving the target as it was`, () => {
       const target = make();
       const before = JSON.stringify(target);
-      expect(() => installFakeCIFramework(target)).to.throw(TypeError, /^installFakeCIFramework: /);
+      expect(() => installFakeCIFramework(target)).to.throw(TypeError, message);
       expect(JSON.stringify(target)).to.equal(before);
     }),
   );
@@ -167,5 +180,23 @@ describe('removeHandler of installFakeCIFramework', () => {
     } finally {
       fake.uninstall();
     }
+  });
+});
+
+describe('installFakeCIFramework with startAfterMillis and page timers that fail', () => {
+  it('uninstalls without a throw where the page clearTimeout throws and setTimeout answers a number, as in a browser', () => {
+    const { setTimeout: pageSetTimeout, clearTimeout: pageClearTimeout } = globalThis;
+    globalThis.setTimeout = (() => 7) as unknown as typeof setTimeout;
+    globalThis.clearTimeout = (() => {
+      throw new Error('clearTimeout bug');
+    }) as typeof clearTimeout;
+    let fake: ReturnType<typeof installFakeCIFramework>;
+    try {
+      fake = installFakeCIFramework(new EventTarget(), undefined, { startAfterMillis: 1_000 });
+    } finally {
+      globalThis.setTimeout = pageSetTimeout;
+      globalThis.clearTimeout = pageClearTimeout;
+    }
+    expect(() => fake.uninstall()).not.to.throw();
   });
 });
