@@ -20,8 +20,9 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     return undefined;
   }
   const [store, locks, name] = found;
-  /** The wall clock, or NaN where the page's throws or gives no finite number: what it stamps cannot be written, and ages nothing. */
-  const now = (): number => readClock(deps?.now);
+  /** The wall clock the page had, or NaN where it throws or gives no finite number: what it stamps cannot be written, and ages nothing. */
+  const clock = deps?.now ?? Date.now;
+  const now = (): number => readClock(clock);
   const { maxBytes, maxAgeMillis } = { ...OUTBOX_DEFAULTS, ...options };
   const base = `otel-cif/${name}/`;
   let pageId: string;
