@@ -61,12 +61,10 @@ export class HandlerRegistry {
     const registration = this.byLibrary.get(library)?.get(handler)?.get(key);
     if (!registration) return [];
     const { adds } = registration;
-    let answered = false;
     return [
       registration.wrapper,
+      // Told once: the wrapper of the call tells the first way it settles.
       (removed) => {
-        if (answered) return;
-        answered = true;
         const current = this.byLibrary.get(library)?.get(handler)?.get(key);
         if (removed && current === registration && registration.adds === adds) this.forget(library, handler, key);
       },

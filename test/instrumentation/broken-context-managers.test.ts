@@ -1,8 +1,8 @@
 import FakeTimers from '@sinonjs/fake-timers';
-import { context, type ContextManager } from '@opentelemetry/api';
+import { context, type Context, type ContextManager } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { ExportResultCode, isTracingSuppressed, type ExportResult } from '@opentelemetry/core';
 import { expect } from 'chai';
 import { CifSpanExporter, type CifAnalyticsClient } from '../../src/index.js';
 import { CifInstrumentation } from '../../src/instrumentation.js';
@@ -149,4 +149,20 @@ describe('CifSpanExporter with a context manager that does not call back once, o
       expect(stats).to.include({ kpiEventsDelivered: 1, callsMade: 1, callsRetried: 0 });
     }),
   );
+  it("hands each call to the host inside a context that suppresses tracing, the one it gives the context manager's with", async () => {
+    const spans = await oneKpiSpan();
+    const client = new RecordingCifClient();
+    const exporter = new CifSpanExporter({ client, outbox: false });
+    const suppressed: boolean[] = [];
+    context.setGlobalContextManager(
+      contextManagerWith(((ctx: Context, fn: Fn, thisArg: unknown, ...args: unknown[]) => {
+        suppressed.push(isTracingSuppressed(ctx));
+        return fn.apply(thisArg, args);
+      }) as unknown as ContextManager['with']),
+    );
+    await new Promise<ExportResult>((resolve) => exporter.export([...spans, ...spans], resolve));
+    await exporter.shutdown();
+    expect(client.calls).to.have.length(2);
+    expect(suppressed).to.deep.equal([true, true]);
+  });
 });
