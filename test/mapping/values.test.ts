@@ -69,6 +69,12 @@ describe('truncate', () => {
   ];
   cases.forEach(([title, value, max, expected]) => it(title, () => expect(truncate(value, max)).to.equal(expected)));
 
+  it("cuts before the character at the limit already at a page's first cut", async () => {
+    // A new copy of the module, as a page has at its first cut: its segmenter is not made yet.
+    const fresh = (await import(new URL(`../../src/mapping/values.js?first-cut`, import.meta.url).href)) as { truncate: typeof truncate };
+    expect(fresh.truncate(`${'x'.repeat(97)}\u{1F1EB}\u{1F1F7}`, 100)).to.equal('x'.repeat(97));
+  });
+
   (
     [
       ['without Intl.Segmenter (Firefox before 125)', undefined],

@@ -158,7 +158,14 @@ describe('installFakeCIFramework where Microsoft takes no new member', () => {
     it(`throws a TypeError that names installFakeCIFramework for ${what}, leaving the target as it was`, () => {
       const target = make();
       const before = JSON.stringify(target);
-      expect(() => installFakeCIFramework(target)).to.throw(TypeError, message);
+      let thrown: unknown;
+      try {
+        installFakeCIFramework(target);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).to.be.an.instanceOf(TypeError).with.property('message').that.matches(message);
+      expect((thrown as Error).cause, 'the cause, what the write threw').to.be.an.instanceOf(Error);
       expect(JSON.stringify(target)).to.equal(before);
     }),
   );
@@ -190,13 +197,14 @@ describe('installFakeCIFramework with startAfterMillis and page timers that fail
     globalThis.clearTimeout = (() => {
       throw new Error('clearTimeout bug');
     }) as typeof clearTimeout;
-    let fake: ReturnType<typeof installFakeCIFramework>;
+    let fakes: Array<ReturnType<typeof installFakeCIFramework>>;
     try {
-      fake = installFakeCIFramework(new EventTarget(), undefined, { startAfterMillis: 1_000 });
+      // One with a start timer, and one started at once, which has none.
+      fakes = [installFakeCIFramework(new EventTarget(), undefined, { startAfterMillis: 1_000 }), installFakeCIFramework(new EventTarget())];
     } finally {
       globalThis.setTimeout = pageSetTimeout;
       globalThis.clearTimeout = pageClearTimeout;
     }
-    expect(() => fake.uninstall()).not.to.throw();
+    for (const fake of fakes) expect(() => fake.uninstall()).not.to.throw();
   });
 });
