@@ -99,10 +99,10 @@ export function sayOnce(warned: Warned, what: keyof Warned, message: string, fir
 }
 
 /**
- * Writes the KPI event `name` with `write`, which says false when there is nothing to write to,
- * and calls `reach` as it hands the KPI event over:
- * then a warning says it was not `verb` because `absent`, once (`warned`). Never throws, whatever
- * the caller passed: instrumenting a widget must not break it.
+ * Writes the KPI event `name` with `write`, which calls `reach` as it hands the KPI event over, and
+ * says false when there is nothing to write to: then a warning says it was not `verb` because
+ * `absent`, once (`warned`). Never throws, whatever the caller passed: instrumenting a widget must
+ * not break it.
  */
 export function writeKpiEvent(name: string, write: (reach: () => void) => boolean, verb: string, absent: string, warned: Warned): void {
   // Whether `write` reached the span or logger: then a throw may come after it was written (a processor registered after the exporter's).

@@ -35,12 +35,13 @@ export class CifSessionSpanProcessor {
 
   onEnd(span: CifReadableSpan): void {
     try {
+      // A sampled span, every span of a page that samples them all, costs one read; one `recordKpiEvent` warned of is
+      // not warned of again.
+      if (span.spanContext().traceFlags & 1 || toldLost.has(span.spanContext())) return;
       // KPI events, as the exporter would find them by default: `cif.kpi.name` on the span, or events of a CIF span
-      // its default filter keeps; not the ids this processor stamps on every span under a session. One `recordKpiEvent`
-      // warned of is not warned of again.
+      // its default filter keeps; not the ids this processor stamps on every span under a session.
       const cif = hasCifAttribute(span.attributes);
-      const kpi = hasCifAttribute(span.attributes, CIF_KPI_PREFIX) || span.events.some((event) => defaultEventFilter(event, span) && (cif || hasCifAttribute(event.attributes)));
-      if (!(span.spanContext().traceFlags & 1) && !toldLost.has(span.spanContext()) && kpi) {
+      if (hasCifAttribute(span.attributes, CIF_KPI_PREFIX) || span.events.some((event) => defaultEventFilter(event, span) && (cif || hasCifAttribute(event.attributes)))) {
         sayOnce(this.warned, 'lost', `KPI events of span '${span.name}' lost: it is not exported`, LOST);
       }
     } catch {
