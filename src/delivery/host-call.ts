@@ -26,26 +26,8 @@ export function callHost<T>(
     const data = dataFormat === 'json' ? toJson(call.data) : call.data;
     // Read out of the call, which the answer's callbacks must not keep alive.
     const { eventName, correlationId } = call;
-    // Called as a method, so that a client whose method went away fails naming it; once, whatever the page's context
-    // manager does: one that does not call back leaves the call untraced but made, and what it throws is not the host's.
-    let calls = 0;
-    let value: unknown;
-    let thrown: [unknown] | undefined;
-    const make = (): void => {
-      if (calls++) return;
-      try {
-        value = client.logAnalyticsEvent(data, eventName, correlationId);
-      } catch (error) {
-        thrown = [error];
-      }
-    };
-    try {
-      context.with((suppressed ??= suppressTracing(ROOT_CONTEXT)), make);
-    } catch {
-      // The context manager's own failure, before or after the call.
-    }
-    make();
-    if (thrown) throw thrown[0];
+    // Called as a method, so that a client whose method went away fails naming it.
+    const value = inContext((suppressed ??= suppressTracing(ROOT_CONTEXT)), () => client.logAnalyticsEvent(data, eventName, correlationId));
     const { then } = Promise.prototype;
     const plain = value instanceof Promise && value.then === then;
     then.call(
@@ -57,4 +39,32 @@ export function callHost<T>(
     // Answered later all the same, as a rejection would be.
     void Promise.resolve().then(() => answered(of, toError(error)));
   }
+}
+
+/**
+ * Runs `fn` in `ctx`, once, whatever the page's context manager does: one that does not call back
+ * has it run outside `ctx`, one that calls back twice has it run once, and what the context
+ * manager throws is its own. Returns what `fn` returns, and throws what `fn` throws.
+ */
+export function inContext<T>(ctx: Context, fn: () => T): T {
+  let ran = false;
+  let answer!: T;
+  let thrown: [unknown] | undefined;
+  const run = (): void => {
+    if (ran) return;
+    ran = true;
+    try {
+      answer = fn();
+    } catch (error) {
+      thrown = [error];
+    }
+  };
+  try {
+    context.with(ctx, run);
+  } catch {
+    // The context manager's own failure, before or after the call.
+  }
+  run();
+  if (thrown) throw thrown[0];
+  return answer;
 }

@@ -1,4 +1,5 @@
-import { context, SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { inContext } from '../delivery/host-call.js';
 import { bounded, reasonText, toError } from '../errors.js';
 
 /**
@@ -14,29 +15,13 @@ export function runInSpan<T>(span: Span, parent: Context, fn: () => T, host = fa
     else fail(span, value, host);
     settled(ok, value);
   };
-  let ran = false;
-  let answer!: T;
-  let thrown: [unknown] | undefined;
-  // Once, whatever the context manager does: the call is the widget's, and so is what it throws.
-  const call = (): void => {
-    if (ran) return;
-    ran = true;
-    try {
-      answer = fn();
-    } catch (error) {
-      thrown = [error];
-    }
-  };
+  let answer: T;
   try {
-    context.with(trace.setSpan(parent, span), call);
-  } catch {
-    // The context manager's own failure, before or after the call.
-  }
-  // A context manager that did not call back: the call is made outside it, in its span all the same.
-  call();
-  if (thrown) {
-    ended(false, thrown[0]);
-    throw thrown[0];
+    // Once, whatever the context manager does: made outside it, in its span all the same, where it does not call back.
+    answer = inContext(trace.setSpan(parent, span), fn);
+  } catch (error) {
+    ended(false, error);
+    throw error;
   }
   whenSettled(answer, ended);
   return answer;
