@@ -165,4 +165,38 @@ describe('CifSpanExporter with a context manager that does not call back once, o
     expect(client.calls).to.have.length(2);
     expect(suppressed).to.deep.equal([true, true]);
   });
+  it("fails a call the host threw at, where the context manager's with swallowed the throw, and says so", async () => {
+    const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    try {
+      const spans = await oneKpiSpan();
+      const client: CifAnalyticsClient = {
+        logAnalyticsEvent: () => {
+          throw new Error('Provider not active');
+        },
+      };
+      const exporter = new CifSpanExporter({ client, outbox: false, retry: { maxAttempts: 1 } });
+      context.setGlobalContextManager(
+        contextManagerWith(((_ctx: unknown, fn: Fn, thisArg: unknown, ...args: unknown[]) => {
+          try {
+            return fn.apply(thisArg, args);
+          } catch {
+            return undefined;
+          }
+        }) as unknown as ContextManager['with']),
+      );
+      let result: ExportResult | undefined;
+      exporter.export(spans, (r) => (result = r));
+      await clock.runAllAsync();
+      expect(result?.code).to.equal(ExportResultCode.FAILED);
+      expect(result?.error?.message).to.include("the page's context manager hid what logAnalyticsEvent threw");
+      const stats = exporter.getStats();
+      expect(stats.dropped.host_error).to.equal(1);
+      expectBalanced(stats);
+      const closing = exporter.shutdown();
+      await clock.runAllAsync();
+      await closing;
+    } finally {
+      clock.uninstall();
+    }
+  });
 });
