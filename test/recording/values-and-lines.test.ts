@@ -5,7 +5,7 @@
 // wired as the README says.
 import { context, diag, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, withCifSession, type CifKpiEventDetails } from '../../src/index.js';
@@ -21,14 +21,15 @@ const CALL = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
 interface Outcome {
   events: Array<Record<string, unknown>>;
   unserializable: number;
+  invalidTimestamps: number;
   lines: string[];
 }
 
 type Api = 'recordKpiEvent' | 'emitKpiEvent';
 const APIS: Api[] = ['recordKpiEvent', 'emitKpiEvent'];
 
-/** Writes the KPI event 'CallAccepted' with `details` through `api`, under a CIF session, and its SDK wired as the README says. */
-async function send(api: Api, details: CifKpiEventDetails): Promise<Outcome> {
+/** Writes the KPI event 'CallAccepted' with `details` (and `time`, if given) through `api`, under a CIF session, and its SDK wired as the README says. */
+async function send(api: Api, details?: CifKpiEventDetails, time?: number | Date): Promise<Outcome> {
   const lines = captureLevels();
   const client = new RecordingCifClient();
   let exporter: CifSpanExporter | CifLogRecordExporter;
@@ -38,13 +39,13 @@ async function send(api: Api, details: CifKpiEventDetails): Promise<Outcome> {
     const tracers = (provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] })));
     withCifSession(CALL, () => {
       const span = tracers.getTracer('softphone').startSpan('call');
-      recordKpiEvent(span, 'CallAccepted', details);
+      recordKpiEvent(span, 'CallAccepted', details, time);
       span.end();
     });
   } else {
     exporter = shutDownAfterTest(new CifLogRecordExporter({ client, outbox: false }));
     const loggers = (provider = shutDownAfterTest(new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter })] })));
-    withCifSession(CALL, () => emitKpiEvent(loggers.getLogger('softphone'), 'CallAccepted', details));
+    withCifSession(CALL, () => emitKpiEvent(loggers.getLogger('softphone'), 'CallAccepted', details, time === undefined ? undefined : { time }));
   }
   await provider.forceFlush();
   await exporter.forceFlush();
@@ -52,7 +53,7 @@ async function send(api: Api, details: CifKpiEventDetails): Promise<Outcome> {
   const stats = exporter.getStats();
   expectBalanced(stats);
   const events = client.payloads().flatMap((data) => data.events) as unknown as Array<Record<string, unknown>>;
-  return { events, unserializable: stats.droppedFields.unserializable_value, lines };
+  return { events, unserializable: stats.droppedFields.unserializable_value, invalidTimestamps: stats.dropped.invalid_timestamp, lines };
 }
 
 /** The value of custom column msdyn_customattribute1 in `event`. */
@@ -81,6 +82,35 @@ describe('recordKpiEvent and emitKpiEvent given values the trace SDK refuses', (
         expect(lines.filter((line) => line.startsWith('error'))).to.deep.equal([]);
       }),
     ),
+  );
+
+  // An untyped caller's object or mixed array: sent as JSON text by both.
+  const objects: Array<[what: string, details: CifKpiEventDetails, field: string, expected: unknown]> = [
+    ['additionalData given as an object', { additionalData: { queue: 'billing', waitSeconds: 3 } as never }, 'additionalData', '{"queue":"billing","waitSeconds":3}'],
+    ['additionalData given as an array of mixed values', { additionalData: ['billing', 3] as never }, 'additionalData', '["billing",3]'],
+    ['a customData value given as an object', { customData: { msdyn_customattribute1: { tier: 'gold' } as never } }, 'customData', [{ attribute: 'msdyn_customattribute1', value: '{"tier":"gold"}' }]],
+  ];
+  objects.forEach(([what, given, field, expected]) =>
+    it(`sends ${what} as JSON text with recordKpiEvent, as emitKpiEvent sends it`, async () => {
+      for (const api of APIS) expect((await send(api, given)).events[0]?.[field], api).to.deep.equal(expected);
+    }),
+  );
+
+  // Numbers and Dates the SDKs take as times, none of them one Dataverse can store.
+  const T1 = Date.parse('2026-11-25T10:15:30.123Z');
+  const times: Array<[what: string, time: () => number | Date]> = [
+    ['a time in nanoseconds, taken for milliseconds', () => T1 * 1e6],
+    ['NaN, as from a failed Date.parse', () => Number.NaN],
+    ['Infinity', () => Infinity],
+    ['an invalid Date, as new Date(garbage) gives', () => new Date(Number.NaN)],
+  ];
+  times.forEach(([what, time]) =>
+    it(`counts in dropped.invalid_timestamp a KPI event given to emitKpiEvent at ${what}, as recordKpiEvent counts it, never sending it at another time`, async () => {
+      for (const api of APIS) {
+        const { events, invalidTimestamps } = await send(api, undefined, time());
+        expect({ sent: events, invalid_timestamp: invalidTimestamps }, api).to.deep.equal({ sent: [], invalid_timestamp: 1 });
+      }
+    }),
   );
 
   // The logs SDK drops a value that is no AnyValue (a bigint, an object holding a Date or a Map, a
@@ -151,5 +181,25 @@ describe('emitKpiEvent and recordKpiEvent saying what was written', () => {
       ['8640000000000001', false],
       ['-8640000000000001', false],
     ]);
+  });
+  it('does not tell the user a KPI event it delivered was not emitted, when a processor after the exporting one throws', async () => {
+    const client = new RecordingCifClient();
+    const exporter = shutDownAfterTest(new CifLogRecordExporter({ client, outbox: false }));
+    // Another library's processor, registered last, with a bug of its own.
+    const buggy: LogRecordProcessor = {
+      onEmit() {
+        throw new Error('audit processor bug');
+      },
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    };
+    const provider = shutDownAfterTest(new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter }), buggy] }));
+    const lines = captureLevels();
+    expect(() => withCifSession(CALL, () => emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted'))).not.to.throw();
+    await provider.forceFlush();
+    await exporter.forceFlush();
+    diag.disable();
+    expect(exporter.getStats().kpiEventsDelivered, 'delivered').to.equal(1);
+    expect(lines.filter((line) => line.includes("KPI event 'CallAccepted' not emitted")), 'lines').to.deep.equal([]);
   });
 });
