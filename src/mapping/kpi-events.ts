@@ -93,7 +93,9 @@ export function addKpiEvents<S>(
         if (value !== undefined) event[payloadField] = cut(value, i === 1 ? MAX_ADDITIONAL_DATA_LENGTH : MAX_TEXT_LENGTH, payloadField, stats);
       }
       const custom = fields[4];
-      stats.droppedFields.unserializable_value += (fields[5] ?? 0) + (identityReads[5] ?? 0);
+      // Counted only when some: most KPI events leave nothing out, and the store cost more than the rest of this line.
+      const unreadable = (fields[5] ?? 0) + (identityReads[5] ?? 0);
+      if (unreadable) stats.droppedFields.unserializable_value += unreadable;
       if (fields[6]) {
         stats.droppedFields.invalid_custom_column += fields[6];
         warn?.('droppedFields.invalid_custom_column', `'${fields[7]}' left out: it names no field or custom column of msdyn_kpieventdata.`);
@@ -102,7 +104,7 @@ export function addKpiEvents<S>(
         // Made at its length: an array grown from empty holds room for 16 columns while the call waits.
         const customData: CifCustomData[] = (event.customData = new Array(custom.size));
         let i = 0;
-        for (const [attribute, value] of custom) customData[i++] = { attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) };
+        custom.forEach((value, attribute) => (customData[i++] = { attribute, value: cut(value, MAX_TEXT_LENGTH, 'customData', stats) }));
       }
       // An old host stored it as the KPI event's name: cut to that column, as kpiEventName is.
       const eventName = cut(ask(options.eventName, defaultEventName, 'string', event, source, stats, warn, 'eventName', shownCopy), MAX_TEXT_LENGTH, 'kpiEventName', stats);
