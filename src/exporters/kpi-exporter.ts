@@ -2,7 +2,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import { createSharedDelivery } from '../delivery/cif-delivery.js';
 import { summarize } from '../delivery/report.js';
 import { CifShutdownError } from '../errors.js';
-import { log } from '../log.js';
+import { caught, log } from '../log.js';
 import type { MappingWarn } from '../mapping/kpi-events.js';
 import type { NormalizedOptions, SourceDefaults } from '../options.js';
 import { copyStats, type CifMappingStats } from '../stats.js';
@@ -126,9 +126,11 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
 
 /** Tells the SDK the export succeeded, or failed with `error`, by `ExportResultCode`'s numbers: 0 SUCCESS, 1 FAILED (core 2.x and 3.x). */
 function report(resultCallback: (result: ExportResult) => void, error?: Error): void {
+  const threw = (reason: unknown): void => log('error', 'export result callback threw', reason);
   try {
-    resultCallback(error ? { code: 1, error } : { code: 0 });
-  } catch (error) {
-    log('error', 'export result callback threw', error);
+    // An async callback's rejection too, which would else be left unhandled in the page.
+    caught(resultCallback(error ? { code: 1, error } : { code: 0 }), threw);
+  } catch (reason) {
+    threw(reason);
   }
 }

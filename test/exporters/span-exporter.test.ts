@@ -14,6 +14,7 @@ import { StackContextManager, WebTracerProvider } from '@opentelemetry/sdk-trace
 // What a bundler resolves `BatchSpanProcessor` to in a page: the one that flushes on page hide.
 import { BatchSpanProcessor as BrowserBatchSpanProcessor } from '@opentelemetry/sdk-trace/build/src/platform/browser/index.js';
 import { expect } from 'chai';
+import { unhandledRejectionsOf } from '../helpers/unhandled.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
@@ -333,28 +334,28 @@ describe('CifSpanExporter results', () => {
     expect(stdout.trim().split('\n')).to.deep.equal([`result ${ExportResultCode.SUCCESS}`, 'attempts 2']);
   });
 
-  it('reports a result callback that throws through diag, with no unhandled rejection', async () => {
-    const messages = captureDiag();
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+  for (const [kind, callback] of [
+    ['throws', () => { throw new Error('callback bug'); }],
+    ['rejects (an async one)', async () => { throw new Error('callback bug'); }],
+  ] as const) {
+    it(`reports a result callback that ${kind} through diag, with no unhandled rejection`, async () => {
+      const messages = captureDiag();
       const exporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient() }));
       let called = 0;
-      exporter.export([makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })], () => {
-        called++;
-        throw new Error('callback bug');
+      const unhandled = await unhandledRejectionsOf(async () => {
+        exporter.export([makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })], () => {
+          called++;
+          return callback();
+        });
+        await exporter.forceFlush();
+        await new Promise((r) => setImmediate(r));
       });
-      await exporter.forceFlush();
-      await new Promise((r) => setImmediate(r));
       expect(called).to.equal(1);
       expect(messages).to.have.length(1);
       expect(messages[0]).to.match(/export result callback threw.*callback bug/);
       expect(unhandled).to.deep.equal([]);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
-  });
+    });
+  }
 
   it('returns a copy from getStats, not the live counters', () => {
     const exporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient() }));
