@@ -24,7 +24,7 @@ export function callHost<T>(
 ): void {
   try {
     const data = dataFormat === 'json' ? toJson(call.data) : call.data;
-    // Read out of the call, which the answer's callbacks must not keep alive.
+    // Read out of the call, which the answer's callbacks must not keep alive (nor its payload: see `listen`).
     const { eventName, correlationId } = call;
     // Called as a method, so that a client whose method went away fails naming it; once, whatever the page's context
     // manager does (as `inContext` does, without the closure around a `try`, which cost a quarter of `export()`): one
@@ -47,17 +47,25 @@ export function callHost<T>(
       state = 3;
       value = client.logAnalyticsEvent(data, eventName, correlationId);
     }
-    const { then } = Promise.prototype;
-    const plain = value instanceof Promise && value.then === then;
-    then.call(
-      plain ? value : new Promise((resolve) => resolve(value)),
-      () => answered(of, undefined),
-      (reason: unknown) => answered(of, toError(reason)),
-    );
+    listen(value, answered, of);
   } catch (error) {
     // Answered later all the same, as a rejection would be.
     void Promise.resolve().then(() => answered(of, toError(error)));
   }
+}
+
+/**
+ * Runs `answered` once the host's answer settles. A function of its own: callbacks made in `callHost` would share
+ * its scope, which holds the payload, for as long as the host holds its promise, which may be the page's life.
+ */
+function listen<T>(value: unknown, answered: (of: T, error: Error | undefined) => void, of: T): void {
+  const { then } = Promise.prototype;
+  const plain = value instanceof Promise && value.then === then;
+  then.call(
+    plain ? value : new Promise((resolve) => resolve(value)),
+    () => answered(of, undefined),
+    (reason: unknown) => answered(of, toError(reason)),
+  );
 }
 
 /**
