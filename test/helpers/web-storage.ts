@@ -55,6 +55,8 @@ interface LockRequest {
   callback: (lock: object | null) => unknown;
   resolve: (value: unknown) => void;
   reject: (reason: unknown) => void;
+  /** Takes the request's abort listener away: a request granted can no longer be taken back. */
+  granted?: () => void;
 }
 
 /**
@@ -73,6 +75,7 @@ export function createLockManager() {
     const request = queues.get(name)?.shift();
     if (!request) return;
     held.set(name, request);
+    request.granted?.();
     queueMicrotask(() => {
       if (request.client.crashed) return;
       let result: unknown;
@@ -123,12 +126,15 @@ export function createLockManager() {
             }
             const request: LockRequest = { name, client, callback, resolve, reject };
             queue.push(request);
-            options.signal?.addEventListener('abort', () => {
+            const { signal } = options;
+            const abort = (): void => {
               const index = queue.indexOf(request);
               if (index < 0) return;
               queue.splice(index, 1);
               reject(new DOMException('aborted', 'AbortError'));
-            });
+            };
+            signal?.addEventListener('abort', abort);
+            request.granted = () => (signal as AbortSignal | undefined)?.removeEventListener('abort', abort);
             grantNext(name);
           });
         },
