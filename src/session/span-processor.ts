@@ -23,11 +23,14 @@ export interface CifStartingSpan {
  * Register it beside the processor of `CifSpanExporter`; it exports nothing itself. A span that
  * ends recorded but unsampled with KPI events, which no exporter gets (a sampler decided before a
  * `cif.` attribute was set, or without `CifSampler`), is warned of once a processor, naming
- * `CifSampler`, then told at DEBUG, unless `recordKpiEvent` warned of it.
+ * `CifSampler`, then told at DEBUG, unless `recordKpiEvent` warned of it; so is one that ends after the
+ * provider was shut down.
  * @example new WebTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new BatchSpanProcessor(new CifSpanExporter())] })
  */
 export class CifSessionSpanProcessor {
   private readonly warned: Warned = {};
+  /** Set as its provider shuts down, whose processors export nothing more, though its spans still record. */
+  private shut = false;
 
   onStart(span: CifStartingSpan, parentContext: Context): void {
     stampSession(span, parentContext, 'span');
@@ -37,12 +40,13 @@ export class CifSessionSpanProcessor {
     try {
       // A sampled span, every span of a page that samples them all, costs one read; one `recordKpiEvent` warned of is
       // not warned of again.
-      if (span.spanContext().traceFlags & 1 || toldLost.has(span.spanContext())) return;
+      if (!this.shut && (span.spanContext().traceFlags & 1 || toldLost.has(span.spanContext()))) return;
       // KPI events, as the exporter would find them by default: `cif.kpi.name` on the span, or events of a CIF span
       // its default filter keeps; not the ids this processor stamps on every span under a session.
       const cif = hasCifAttribute(span.attributes);
       if (hasCifAttribute(span.attributes, CIF_KPI_PREFIX) || span.events.some((event) => defaultEventFilter(event, span) && (cif || hasCifAttribute(event.attributes)))) {
-        sayOnce(this.warned, 'lost', `KPI events of span '${span.name}' lost: it is not exported`, LOST);
+        const why = this.shut ? 'its tracer provider is shut down' : 'it is not exported';
+        sayOnce(this.warned, 'lost', `KPI events of span '${span.name}' lost: ${why}`, this.shut ? '. Shown once.' : LOST);
       }
     } catch {
       // A span that cannot be read is the exporter's to count, should it get it.
@@ -51,5 +55,7 @@ export class CifSessionSpanProcessor {
 
   async forceFlush(): Promise<void> {}
 
-  async shutdown(): Promise<void> {}
+  async shutdown(): Promise<void> {
+    this.shut = true;
+  }
 }
