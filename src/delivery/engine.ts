@@ -415,6 +415,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
         inFlight--;
         stats.callsTimedOut++;
         settle(job, new CifTimeoutError(timeoutMillis), 'timed_out');
+        log('debug', `a timed-out call holds its slot until the host answers, at most ${Math.round(slot.until - now)} ms: calls beyond maxConcurrentCalls wait`);
       }
     }
     const held = slots.length;

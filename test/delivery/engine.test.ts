@@ -1096,7 +1096,7 @@ describe('CifDelivery', () => {
       expect(client.calls.map((c) => c.at - start)).to.deep.equal([0, 2_000, HOST_TIMEOUT_MILLIS]);
     });
 
-    it('counts a freed slot out of callsAbandoned before it says the slot is free', async () => {
+    it('says at DEBUG that a timed-out call holds its slot, and when the slot is free, counting it in callsAbandoned first', async () => {
       const answers: Array<() => void> = [];
       const client = new RecordingCifClient({
         answer: (c) => (c.eventName === 'A' ? new Promise((resolve) => answers.push(() => resolve('late'))) : hangs()),
@@ -1112,7 +1112,9 @@ describe('CifDelivery', () => {
         answers[0]!();
         await settle(clock);
         await clock.tickAsync(HOST_TIMEOUT_MILLIS);
-        expect(told.filter(([line]) => line.includes('slot is free'))).to.deep.equal([
+        expect(told.filter(([line]) => line.includes('slot'))).to.deep.equal([
+          ['a timed-out call holds its slot until the host answers, at most 99000 ms: calls beyond maxConcurrentCalls wait', 1],
+          ['a timed-out call holds its slot until the host answers, at most 99000 ms: calls beyond maxConcurrentCalls wait', 2],
           ['a timed-out call answered late; its slot is free', 1],
           ["a timed-out call's slot is free at the host's time limit", 0],
         ]);
