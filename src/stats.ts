@@ -1,7 +1,7 @@
 /**
  * Why KPI events were not delivered. Counted in KPI events, except `invalid_span` (in spans) and
- * `sdk_event_limit` (span events of CIF spans that the SDK dropped over `spanLimits.eventCountLimit`,
- * each possibly a KPI event). These never reach delivery, nor do `missing_identity`,
+ * `sdk_event_limit` (span events of CIF spans, or of spans whose resource has a `cif.` attribute, that
+ * the SDK dropped over `spanLimits.eventCountLimit`, each possibly a KPI event). These never reach delivery, nor do `missing_identity`,
  * `identity_too_long`, `missing_kpi_name` and `invalid_timestamp`; the rest are `DeliveryDropReason`s.
  */
 export type CifDropReason = 'sdk_event_limit' | 'invalid_span' | MappingDropReason | DeliveryDropReason;

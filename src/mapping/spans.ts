@@ -48,7 +48,12 @@ function collectSpan(span: CifReadableSpan, options: SpanMappingOptions, stats: 
   const { attributes } = span;
   // Copied: the events asked about are those the span had, whatever a callback does to its array.
   const events = [...span.events];
-  if (!hasCifAttribute(attributes) && !events.some((event) => hasCifAttribute(event.attributes))) return;
+  if (!hasCifAttribute(attributes) && !events.some((event) => hasCifAttribute(event.attributes))) {
+    // The SDK may have dropped the KPI events that made it a CIF span: with the ids on the resource, they are counted as a CIF span's.
+    const dropped = sdkCount((span as SdkLimits).droppedEventsCount);
+    if (dropped && hasCifAttribute(span.resource?.attributes)) stats.dropped.sdk_event_limit += dropped;
+    return;
+  }
   stats.cifSpans++;
 
   const spanFields = readKpiFields(attributes, options.customAttributes);

@@ -28,6 +28,7 @@ import {
   CifSessionSpanProcessor,
   CifTimeoutError,
   recordKpiEvent,
+  recordedKpiEventsOnly,
   setCifSession,
   type CifDropReason,
   type CifSpanExporterOptions,
@@ -46,7 +47,7 @@ import {
   timedClient,
   type Answer,
 } from '../helpers/fake-client.js';
-import { captureDiag, installActingDiag, installThrowingDiag } from '../helpers/diag.js';
+import { captureDiag, captureLevels, installActingDiag, installThrowingDiag } from '../helpers/diag.js';
 import { FIXED_TRACE_ID, IDENTITY, TRACE_GUID, event, makeSpan } from '../helpers/spans.js';
 import { DEFAULT_OPTIONS } from '../../src/options.js';
 import { shutDownAfterTest } from '../helpers/shut-down.js';
@@ -1148,6 +1149,32 @@ describe('CifSpanExporter behind the SDK span limits', () => {
     expect(exporter.getStats().dropped.sdk_event_limit).to.equal(2);
     expect(messages.filter((m) => m.startsWith('opentelemetry-exporter-cif'))).to.have.length(1);
     await provider.shutdown();
+  });
+
+  it('counts as sdk_event_limit, and warns of, the KPI event the SDK pushed off a span whose ids are on the resource, and no span of another resource', async () => {
+    const lines = captureLevels();
+    const client = new RecordingCifClient();
+    // The README's attribute table: the ids may be on the resource; only recorded KPI events are sent.
+    const exporter = new CifSpanExporter({ client, outbox: false, eventFilter: recordedKpiEventsOnly });
+    const widget = new BasicTracerProvider({ resource: resourceFromAttributes(IDENTITY), spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const other = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    try {
+      for (const provider of [widget, other]) {
+        const span = provider.getTracer('softphone').startSpan('call');
+        recordKpiEvent(span, 'CallAccepted');
+        // Another library's events on the same long span: the SDK keeps the last 128 (spanLimits.eventCountLimit).
+        for (let i = 0; i < 128; i++) span.addEvent('audio level');
+        span.end();
+      }
+      await exporter.forceFlush();
+    } finally {
+      diag.disable();
+    }
+    expect(client.calls).to.deep.equal([]);
+    expect(exporter.getStats()).to.deep.include({ spansSeen: 2, cifSpans: 0 });
+    expect(exporter.getStats().dropped.sdk_event_limit).to.equal(1);
+    expect(lines.filter((line) => line.includes('getStats().dropped.sdk_event_limit'))).to.have.length(1);
+    await Promise.all([widget.shutdown(), other.shutdown(), exporter.shutdown()]);
   });
 
   it('sends ids and cif.kpi.* values as the SDK attributeValueLengthLimit cut them, counting no cut', async () => {
