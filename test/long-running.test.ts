@@ -6,13 +6,13 @@ import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
-import { CifDelivery, CifSpanExporter, setCifSession, type CifAnalyticsClient, type CifSpanExporterOptions } from '../src/index.js';
+import { CifDelivery, CifSpanExporter, setCifSession, type CifAnalyticsClient } from '../src/index.js';
 import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent } from '../src/logs.js';
-import { installFakeCIFramework, RecordingCifClient } from '../src/testing/index.js';
+import { installFakeCIFramework } from '../src/testing/index.js';
 import { withPageGlobals } from './helpers/page-globals.js';
 import { useFakeClock } from './helpers/pipelines.js';
 import { IDENTITY } from './helpers/spans.js';
-import { createLockManager, MemoryStore, type LockClient } from './helpers/web-storage.js';
+import { createLockManager, MemoryStore } from './helpers/web-storage.js';
 
 const gc = (): void => {
   const collect = (globalThis as { gc?: () => void }).gc;
@@ -102,87 +102,6 @@ describe('a day on an agent desk', () => {
       fake.uninstall();
       window.restore();
     }
-  });
-
-  describe('tabs of one widget over one outbox', () => {
-    let store: MemoryStore;
-    let manager: ReturnType<typeof createLockManager>;
-    beforeEach(() => {
-      store = new MemoryStore();
-      manager = createLockManager();
-    });
-
-    /** A tab of the widget, its `navigator.locks` its own view of the shared manager, listening on `window` when given. */
-    function tab(options: CifSpanExporterOptions, window?: EventTarget) {
-      const locks: LockClient = manager.client();
-      const globals: Record<string, unknown> = { navigator: { locks: locks.locks } };
-      if (window) globals['addEventListener'] = window.addEventListener.bind(window);
-      const exporter = withPageGlobals(globals, () => new CifSpanExporter({ outbox: { store, name: 'widget' }, ...options }));
-      const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-      page.closeables.push(provider);
-      const tracer = provider.getTracer('softphone');
-      return {
-        exporter,
-        locks,
-        record(name: string) {
-          const span = tracer.startSpan('call', { attributes: IDENTITY });
-          span.addEvent(name);
-          span.end();
-        },
-      };
-    }
-
-    it('lets go of the lock of each tab closed meanwhile once it sent every call it took from it, so a tab open all day holds one lock', async () => {
-      const settle = () => page.clock.tickAsync(0);
-      const window = new EventTarget();
-      const host = new RecordingCifClient();
-      const desk = tab({ client: host }, window);
-      await settle();
-      const TABS = 100;
-      for (let i = 0; i < TABS; i++) {
-        // Another tab of the widget, whose CIF never starts: it stores its call, which the desk hears of (a storage
-        // event), and is closed; the desk takes the call and sends it.
-        const other = tab({ client: new RecordingCifClient(), ready: new Promise(() => {}) });
-        await settle();
-        other.record(`Left${i}`);
-        await settle();
-        const [key] = [...store.items.keys()].filter((k) => k.startsWith('otel-cif/widget/'));
-        window.dispatchEvent(Object.assign(new Event('storage'), { key }));
-        await settle();
-        other.locks.crash();
-        await settle();
-      }
-      expect(desk.exporter.getStats()).to.deep.include({ kpiEventsDelivered: TABS, kpiEventsPending: 0 });
-      expect(desk.exporter.getStats().outbox.replayed).to.equal(TABS);
-      expect([...store.items.keys()].filter((k) => k.startsWith('otel-cif/widget/')), 'calls left in the store').to.deep.equal([]);
-      expect(manager.held(), 'locks held, with nothing left to send').to.have.length(1);
-    });
-
-    it('holds the lock of a tab closed meanwhile while a call taken from it waits for a retry, and lets go of it once the call is delivered', async () => {
-      const settle = () => page.clock.tickAsync(0);
-      const window = new EventTarget();
-      let attempts = 0;
-      const host = new RecordingCifClient({ answer: () => (++attempts === 1 ? Promise.reject(new Error('host busy')) : 'ok') });
-      const desk = tab({ client: host, retry: { initialBackoffMillis: 1_000, maxBackoffMillis: 1_000 } }, window);
-      await settle();
-      const other = tab({ client: new RecordingCifClient(), ready: new Promise(() => {}) });
-      await settle();
-      other.record('Left');
-      await settle();
-      const [key] = [...store.items.keys()].filter((k) => k.startsWith('otel-cif/widget/'));
-      const lockOfOther = key!.slice(0, key!.lastIndexOf('/'));
-      window.dispatchEvent(Object.assign(new Event('storage'), { key }));
-      other.locks.crash();
-      await settle();
-      // Rejected once: back in the store under the closed tab's key, whose lock no other tab may take meanwhile.
-      expect(desk.exporter.getStats()).to.deep.include({ callsMade: 1, kpiEventsPending: 1 });
-      expect(store.items.has(key!)).to.equal(true);
-      expect(manager.held()).to.include(lockOfOther);
-      await page.clock.tickAsync(1_000);
-      expect(desk.exporter.getStats()).to.deep.include({ callsMade: 2, kpiEventsDelivered: 1, kpiEventsPending: 0 });
-      expect(manager.held()).to.not.include(lockOfOther);
-      expect(manager.held()).to.have.length(1);
-    });
   });
 
   /**

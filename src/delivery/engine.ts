@@ -323,10 +323,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const { events, entry } = job;
     count(job, -1);
     if (admitted === 0) drained?.();
-    if (!error) {
-      stats.kpiEventsDelivered += events;
-      if (entry) outbox!.settled(entry);
-    } else if (entry && outbox!.holds(entry)) {
+    if (!error) stats.kpiEventsDelivered += events;
+    else if (entry && outbox!.holds(entry)) {
       stats.kpiEventsKept += events;
       // Kept while CIF is not ready (not failed, nor ready without a library): it goes again should CIF come while this page lives.
       if (readiness.current() === 'waiting' && lateEvents + events <= maxQueueSize) {
@@ -341,10 +339,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       }
     } else {
       // Nor written later: a call given up while it waits for the outbox's lock is dropped, not kept.
-      if (entry) {
-        outbox!.remove(entry);
-        outbox!.settled(entry);
-      }
+      if (entry) outbox!.remove(entry);
       stats.callsFailed++;
       // Counted before it is told, so that a diag logger that reads getStats() sees the drop, and one that
       // exports again as it is told is not warned again. Each reason is warned about once, at its first drop.

@@ -6,8 +6,8 @@
  * the entries of formats 1 and 2 read as unreadable, those of later formats are left alone). Each outbox holds the
  * Web Lock `otel-cif/<name>/<pageId>` for its whole life and writes only once it holds it, so an
  * entry whose page's lock is free belongs to a page that is gone. A page takes such entries only while holding that lock itself, and keeps it
- * until each call it took is delivered or dropped, or it is disposed: two tabs never both take one entry, and
- * what it has not removed when it dies is taken by the next.
+ * until it is disposed: two tabs never both take one entry, and what it has not removed when it
+ * dies is taken by the next.
  *
  * Counters (`OutboxStats`, KPI events unless said): `stored` written when added; `notStored`
  * admitted but not written (`full`: over `maxBytes` or the store's quota; `store_error`: the
@@ -97,11 +97,6 @@ export interface Outbox {
    * entry that waits for this page's lock is not: the lock may never come, or the store be full then.
    */
   holds(entry: OutboxEntry): boolean;
-  /**
-   * The entry's call was delivered or dropped, never to be stored again: the lock of the page gone it was
-   * taken from is let go of once every call taken from that page is.
-   */
-  settled(entry: OutboxEntry): void;
   /**
    * Finds the calls of pages that are gone and hands them to `onCalls`, oldest first, each as an
    * entry this outbox now holds: at once for pages gone now, later for each page still open now,

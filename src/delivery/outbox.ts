@@ -47,10 +47,6 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   const life = new Promise((resolve) => (signal.onabort = resolve));
   /** Where `claim()` hands the calls of pages gone. */
   let handOver: (entries: OutboxEntry[]) => void;
-  /** This page and each page it takes from or waits for, so that it asks for each page's lock once. */
-  const watched = new Set([pageId]);
-  /** Of each page gone whose calls this page took: how many are not yet settled, and what lets go of its lock once none is. */
-  const taking = new Map<string, [left: number, release: () => void]>();
 
   /** The counters warned about: each once, the first time it is said; from then on at DEBUG. */
   const warned = new Set<string>();
@@ -64,8 +60,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   };
 
   /**
-   * Asks for the lock of page `id`; resolves true once granted, the lock then held until `take`, run
-   * at the grant, answers falsy, or resolves (to what it answers) to say so, or until this page goes;
+   * Asks for the lock of page `id`; resolves true once granted, the lock then held until this page
+   * goes, or let go as soon as `take`, run at the grant, says (or resolves to say) nothing was taken;
    * false when not: not available, aborted, disposed, or the lock manager failed (counted).
    */
   function lock(id: string, options: LockOptions, take: () => unknown): Promise<boolean> {
@@ -193,13 +189,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
 
   /**
    * Hands over, oldest first, the entries of the pages `gone`, whose locks this page now holds; removes expired and
-   * unreadable ones. Returns the pages it took calls from, each with how long to hold its lock: until its calls are
-   * all settled (see `settled()`) or this page goes.
+   * unreadable ones. Returns the pages it took calls from.
    */
-  function takeOver(gone: string[]): Map<string, Promise<unknown>> {
+  function takeOver(gone: string[]): Set<string> {
     const at = now();
     const taken: Entry[] = [];
-    const from = new Map<string, Promise<unknown>>();
+    const from = new Set<string>();
     for (const [key, id, seq, value] of gone.length > 0 && !disposed ? list() : []) {
       if (!gone.includes(id)) continue;
       const size = sizeOf(key, value);
@@ -209,9 +204,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       // Kept unless surely too old: a clock that gives no time ages nothing.
       if (stored && !(Math.abs(at - stored.at) > maxAgeMillis)) {
         taken.push({ ...stored, key, seq, events: stored.call.data.events.length, size, page: id });
-        // Set before the hand-over, in which delivery may settle calls.
-        if (!taking.has(id)) from.set(id, Promise.race([life, new Promise<void>((release) => taking.set(id, [0, release]))]));
-        taking.get(id)![0]++;
+        from.add(id);
       } else if (erase(key, size)) {
         const counter = stored ? 'expired' : 'unreadable';
         stats[counter] += stored ? stored.call.data.events.length : 1;
@@ -261,23 +254,17 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       else if (!disposed) write(entry, false);
     },
     holds,
-    settled({ page }: Entry) {
-      const held = taking.get(page!);
-      if (held && !--held[0]) {
-        taking.delete(page!);
-        watched.delete(page!);
-        held[1]();
-      }
-    },
     claim(onCalls, onFirstPass = () => {}) {
       handOver = onCalls;
+      /** This page and each page it takes from or waits for, so that it asks for each page's lock once. */
+      const watched = new Set([pageId]);
       const others = disposed ? [] : list().map(([, id]) => id).filter((id) => !watched.has(id) && watched.add(id));
-      /** Takes the calls of each page of `open` once it closes (none once disposed); the lock of one that left none is let go of, and the page forgotten, as it is once its calls are settled. */
+      /** Takes the calls of each page of `open` once it closes (none once disposed); the lock of one that left none is let go of, and the page forgotten. */
       const takeWhenClosed = (open: string[]): void => {
         // Once disposed, also for a browser that keeps the storage listener for want of `signal` support.
         if (disposed || open.length === 0) return;
         say(`waiting for ${open.length} open pages to close`);
-        for (const id of open) void lock(id, { signal }, () => takeOver([id]).get(id) ?? !watched.delete(id));
+        for (const id of open) void lock(id, { signal }, () => takeOver([id]).size || !watched.delete(id));
       };
       try {
         // A page that opens later is known by its first write, which other tabs hear of: its calls are taken when it closes.
@@ -298,12 +285,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       }
       if (others.length === 0) return onFirstPass();
       say(`claiming ${others.length} other pages`);
-      /** How long each lock granted is to be held: until the calls taken from its page are settled, or not at all when none were. */
-      const keep = new Map<string, (held: unknown) => void>();
+      /** How each lock granted is to be kept: held for this page's life once calls were taken from its page, else let go. */
+      const keep = new Map<string, (took: boolean) => void>();
       void Promise.all(others.map((id) => lock(id, { ifAvailable: true }, () => new Promise((took) => keep.set(id, took))))).then((granted) => {
         const from = takeOver(others.filter((_, i) => granted[i]));
         // A page that left nothing to take (expired, unreadable, or a later version's) is let go of.
-        keep.forEach((hold, id) => hold(from.get(id)));
+        keep.forEach((took, id) => took(from.has(id)));
         onFirstPass();
         takeWhenClosed(others.filter((_, i) => !granted[i]));
       });

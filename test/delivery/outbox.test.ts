@@ -675,26 +675,6 @@ describe('outbox', () => {
       expect(second.claimed.map(names)).to.deep.equal([['C1', 'C2']]);
     });
 
-    it('lets go of the lock of a page it took from once every call taken from it is settled, holding it while one waits for a retry', async () => {
-      await crashedWith(PAGE_C, [call('C0'), call('C1')]);
-      const first = open(PAGE_A);
-      claim(first);
-      await settle();
-      const [c0, c1] = first.claimed[0]!;
-      const lockOfC = 'otel-cif/widget/' + PAGE_C;
-      first.outbox.remove(c0!);
-      first.outbox.settled(c0!);
-      // C1 goes to the host, which rejects it; it is put back to wait for its retry.
-      first.outbox.remove(c1!);
-      first.outbox.restore(c1!);
-      await settle();
-      expect(manager.held()).to.include(lockOfC);
-      first.outbox.remove(c1!);
-      first.outbox.settled(c1!);
-      await settle();
-      expect(manager.held()).to.deep.equal(['otel-cif/widget/' + PAGE_A]);
-    });
-
     it('hands over only the calls of the pages gone, not its own stored ones, and says which at DEBUG', async () => {
       await crashedWith(PAGE_B, [call('B0')]);
       const page = open(PAGE_A);
