@@ -1,6 +1,6 @@
 import { given, isMap, isObject, shown } from '../validate.js';
 import type { Attributes, TimeInput } from '@opentelemetry/api';
-import { isAttributeValue, isTimeInput } from '@opentelemetry/core';
+import { isAttributeValue, isTimeInput, millisToHrTime } from '@opentelemetry/core';
 import { log } from '../log.js';
 import { ATTR_CIF_KPI_NAME, CIF_KPI_CUSTOM_PREFIX } from '../attributes.js';
 import { KPI_FIELDS } from '../mapping/kpi-fields.js';
@@ -68,12 +68,13 @@ function attributeValue(value: unknown): Attributes[string] {
 
 /**
  * A time as the SDKs take it: a `Date`, which fails their `instanceof Date` if it is of another
- * frame, made again in this one; anything but a number, a `Date` or an `HrTime` of two numbers,
- * or a value whose reading throws, is none (now).
+ * frame, made again in this one; epoch milliseconds as an `HrTime`, as the SDKs would read a small
+ * number (to the logs SDK one below half the page's time origin, to the trace SDK one below 0) as `performance.now()`;
+ * anything but a number, a `Date` or an `HrTime` of two numbers, or a value whose reading throws, is none (now).
  */
 export function timeInput(time: unknown): TimeInput | undefined {
   try {
-    return toString.call(time) === '[object Date]' ? new Date(+(time as Date)) : isTimeInput(time) ? time : undefined;
+    return toString.call(time) === '[object Date]' ? new Date(+(time as Date)) : typeof time === 'number' ? millisToHrTime(time) : isTimeInput(time) ? time : undefined;
   } catch {
     // None, as a value of another kind.
   }

@@ -113,6 +113,24 @@ describe('recordKpiEvent and emitKpiEvent given values the trace SDK refuses', (
     }),
   );
 
+  // Epoch milliseconds, as the docs take a number: the SDKs read a small number as a performance.now()
+  // reading and add the page's time origin (the logs SDK any below half of it, the trace SDK one
+  // below 0), which would send a time in 1990 as one in 2047, and one before 1753 as one Dataverse stores.
+  const epochMillis: Array<[what: string, time: number, sent: string[], invalid: number]> = [
+    ['a time an hour before the page loaded', T1 - 3_600_000, ['2026-11-25T09:15:30.123Z'], 0],
+    ['epoch seconds given for milliseconds', T1 / 1000, [new Date(T1 / 1000).toISOString()], 0],
+    ['a time in 1990', Date.parse('1990-06-01T08:30:00.000Z'), ['1990-06-01T08:30:00.000Z'], 0],
+    ['a time in 1700, which Dataverse cannot store', Date.parse('1700-01-01T00:00:00.000Z'), [], 1],
+  ];
+  epochMillis.forEach(([what, time, sent, invalid]) =>
+    it(`takes a number given to either API as epoch milliseconds: ${what}`, async () => {
+      for (const api of APIS) {
+        const { events, invalidTimestamps } = await send(api, undefined, time);
+        expect({ sent: events.map((event) => event.eventTimestamp), invalid_timestamp: invalidTimestamps }, api).to.deep.equal({ sent, invalid_timestamp: invalid });
+      }
+    }),
+  );
+
   // The logs SDK drops a value that is no AnyValue (a bigint, an object holding a Date or a Map, a
   // String object): both APIs write it as text first, so that both send the same.
   const values: Array<[what: string, value: unknown]> = [
