@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { context, diag } from '@opentelemetry/api';
+import { logs, SeverityNumber } from '@opentelemetry/api-logs';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BatchLogRecordProcessor, createLoggerConfigurator, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { StackContextManager } from '@opentelemetry/sdk-trace-web';
+import { expect } from 'chai';
+import { CifDelivery, CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, withCifSession } from '../../src/index.js';
+import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent } from '../../src/logs.js';
+import { RecordingCifClient } from '../../src/testing/index.js';
+import { captureDiag } from '../helpers/diag.js';
+import { expectBalanced } from '../helpers/fake-client.js';
+import { shutDownAfterTest } from '../helpers/shut-down.js';
+import { FIXED_TRACE_ID, TRACE_GUID } from '../helpers/spans.js';
+
+const CALL = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
+const T1 = '2026-11-25T10:15:30.123Z';
+
+describe('log-based KPI events through the logs SDK as widgets wire it', () => {
+  beforeEach(() => context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()));
+  afterEach(() => {
+    context.disable();
+    logs.disable();
+    diag.disable();
+  });
+
+  it('resolves loggerProvider.forceFlush() and shutdown() though the host refused what they flushed, as docs/log-based-events.md says', async () => {
+    captureDiag();
+    const outcomes: string[] = [];
+    for (const kind of ['batch', 'simple'] as const) {
+      const client = new RecordingCifClient({ answer: () => Promise.reject(new Error('no KPI event definition')) });
+      const exporter = new CifLogRecordExporter({ client, outbox: false, retry: { maxAttempts: 1 } });
+      const exporting = kind === 'batch' ? new BatchLogRecordProcessor({ exporter }) : new SimpleLogRecordProcessor({ exporter });
+      const provider = new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), exporting] });
+      withCifSession(CALL, () => emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted'));
+      const settled = (promise: Promise<unknown>) => promise.then(() => 'resolved', () => 'rejected');
+      outcomes.push(`${kind}: forceFlush ${await settled(provider.forceFlush())}, shutdown ${await settled(provider.shutdown())}, host_error ${exporter.getStats().dropped.host_error}`);
+      expectBalanced(exporter.getStats());
+    }
+    // What the logs SDK does: unlike the provider's forceFlush() in docs/delivery.md, which rejects when an export fails.
+    expect(outcomes).to.deep.equal(['batch: forceFlush resolved, shutdown resolved, host_error 1', 'simple: forceFlush resolved, shutdown resolved, host_error 1']);
+    // Unlike spans (docs/delivery.md), so the doc says it.
+    const doc = readFileSync(fileURLToPath(new URL('../../docs/log-based-events.md', import.meta.url)), 'utf8').replace(/\s+/g, ' ');
+    const sentences = doc.split(/(?<=\.) /);
+    expect(sentences.filter((s) => s.includes('forceFlush()') && /resolve/.test(s)), 'a sentence of docs/log-based-events.md on forceFlush()').to.not.deep.equal([]);
+  });
+
+  it('sends twice a KPI event written on a span and as a log record, as docs/log-based-events.md says', async () => {
+    captureDiag();
+    const client = new RecordingCifClient();
+    const delivery = new CifDelivery({ client, outbox: false });
+    const tracers = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(new CifSpanExporter({ delivery }))] }));
+    const loggers = shutDownAfterTest(new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter: new CifLogRecordExporter({ delivery }) })] }));
+    withCifSession(CALL, () => {
+      const span = tracers.getTracer('softphone').startSpan('call');
+      recordKpiEvent(span, 'CallAccepted', undefined, new Date(T1));
+      emitKpiEvent(loggers.getLogger('softphone'), 'CallAccepted', undefined, { time: new Date(T1) });
+      span.end();
+    });
+    await Promise.all([tracers.forceFlush(), loggers.forceFlush()]);
+    expect(client.payloads().map((data) => data.events[0]!.kpiEventName)).to.deep.equal(['CallAccepted', 'CallAccepted']);
+    const doc = readFileSync(fileURLToPath(new URL('../../docs/log-based-events.md', import.meta.url)), 'utf8').replace(/\s+/g, ' ');
+    expect(doc).to.include('is sent twice');
+  });
+
+  it('stamps every record, full batches of maxExportBatchSize included, when the session processor comes after a BatchLogRecordProcessor at its defaults', async () => {
+    captureDiag();
+    const client = new RecordingCifClient();
+    const exporter = new CifLogRecordExporter({ client, outbox: false });
+    // The batch processor starts a full batch's export inside the emit of its 512th record, before the processors after it.
+    const provider = shutDownAfterTest(new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter }), new CifSessionLogRecordProcessor()] }));
+    const logger = provider.getLogger('softphone');
+    withCifSession(CALL, () => {
+      for (let i = 0; i < 1025; i++) emitKpiEvent(logger, 'CallAccepted');
+    });
+    await provider.forceFlush();
+    const stats = exporter.getStats();
+    expect([client.calls.length, stats.logRecordsSeen, stats.cifLogRecords, stats.kpiEventsDelivered, stats.dropped.missing_identity]).to.deep.equal([1025, 1025, 1025, 1025, 0]);
+    expectBalanced(stats);
+  });
+
+  it("sends the KPI events of emitKpiEvent through a loggerConfigurator's minimumSeverity, as they carry no severity, while it drops a plain event below it", async () => {
+    captureDiag();
+    const client = new RecordingCifClient();
+    const exporter = new CifLogRecordExporter({ client, outbox: false });
+    const provider = shutDownAfterTest(
+      new LoggerProvider({
+        loggerConfigurator: createLoggerConfigurator([{ pattern: '*', config: { minimumSeverity: SeverityNumber.WARN } }]),
+        processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter })],
+      }),
+    );
+    const logger = provider.getLogger('softphone');
+    withCifSession(CALL, () => {
+      emitKpiEvent(logger, 'CallAccepted');
+      logger.emit({ eventName: 'CallDebugged', severityNumber: SeverityNumber.DEBUG });
+    });
+    await provider.forceFlush();
+    expect([client.calls.map((c) => c.eventName), exporter.getStats().logRecordsSeen]).to.deep.equal([['CallAccepted'], 1]);
+  });
+
+  it('with StackContextManager and the global logs API, sends the KPI event emitted before the first await with its span trace id, and counts the one after it as missing_identity, warning with its name', async () => {
+    context.disable();
+    context.setGlobalContextManager(new StackContextManager().enable());
+    const messages = captureDiag();
+    const client = new RecordingCifClient();
+    const exporter = new CifLogRecordExporter({ client, outbox: false });
+    const provider = shutDownAfterTest(new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new BatchLogRecordProcessor({ exporter })] }));
+    logs.setGlobalLoggerProvider(provider);
+    const logger = logs.getLogger('softphone');
+    const tracer = shutDownAfterTest(new BasicTracerProvider({ idGenerator: FIXED_TRACE_ID })).getTracer('softphone');
+    await withCifSession(CALL, async () => {
+      tracer.startActiveSpan('accept call', (span) => {
+        emitKpiEvent(logger, 'CallAccepted', { notificationResponseAction: 'accepted' }, { time: new Date(T1) });
+        span.end();
+      });
+      await Promise.resolve();
+      emitKpiEvent(logger, 'CallHold');
+    });
+    await provider.forceFlush();
+    expect(client.calls).to.deep.equal([
+      {
+        data: { ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1, notificationResponseAction: 'accepted' }] },
+        eventName: 'CallAccepted',
+        correlationId: TRACE_GUID,
+      },
+    ]);
+    const stats = exporter.getStats();
+    expect([stats.logRecordsSeen, stats.cifLogRecords, stats.dropped.missing_identity]).to.deep.equal([2, 2, 1]);
+    expect(messages.filter((m) => m.includes("log record 'CallHold' has no cif.conversation.id and cif.provider_session.id"))).to.have.length(1);
+    expectBalanced(stats);
+  });
+});
