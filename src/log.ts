@@ -28,6 +28,20 @@ export function log(...line: Line): void {
   caused = undefined;
 }
 
+/** What has been warned of, by what: each once, then told at DEBUG. */
+export type Warned<K extends string = string> = Partial<Record<K, true>>;
+
+/**
+ * Says `message` at WARN, ending with `first`, the first time `what` is said, and at DEBUG, ending
+ * with `later`, after. Marked before it is said, so that a logger that causes the same line as it
+ * is told is not warned again.
+ */
+export function sayOnce<K extends string>(warned: Warned<K>, what: K, message: string, first: string, later = '.'): void {
+  const again = warned[what];
+  warned[what] = true;
+  log(again ? 'debug' : 'warn', message + (again ? later : first));
+}
+
 function tell([level, ...args]: Line): void {
   try {
     // A logger may answer with a promise (one that sends lines away).

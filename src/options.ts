@@ -8,7 +8,7 @@ import {
   type CifDeliveryOptions,
   type DeliveryOptions,
 } from './delivery/options.js';
-import { log } from './log.js';
+import { sayOnce, type Warned } from './log.js';
 import { callback, check, count, given, isRecord, type Check, type OptionTable } from './validate.js';
 import { defaultEventName, type KpiEventOptions } from './mapping/kpi-events.js';
 import { defaultCorrelationId, defaultEventFilter } from './mapping/spans.js';
@@ -145,7 +145,7 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
 }
 
 /** The session fields `setCifSession` has warned of, and whether it warned of a session that is no object. */
-const sessionWarned: Partial<Record<keyof CifSession | 'session', true>> = {};
+const sessionWarned: Warned<keyof CifSession | 'session'> = {};
 
 /**
  * Validates a session with the check of its owner (such as `check('setCifSession:')`): throws a
@@ -172,10 +172,7 @@ export function normalizeSession(session: CifSession | undefined, c: Check, left
       if (leftOut === undefined) throw error;
       // A page sets its sessions at every call: a field wrong once is wrong each time, so it warns once, then at DEBUG.
       // A session that is no object is warned of as one, apart from its fields.
-      const what = isRecord(session) ? field : 'session';
-      const again = sessionWarned[what];
-      sessionWarned[what] = true;
-      log(again ? 'debug' : 'warn', (error as Error).message + leftOut);
+      sayOnce(sessionWarned, isRecord(session) ? field : 'session', (error as Error).message, leftOut, leftOut);
       // Given, so that a nested session does not keep the enclosing one's in its place.
       normalized[field] = undefined;
       if (!isRecord(session)) break;

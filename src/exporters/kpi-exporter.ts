@@ -2,7 +2,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import { createSharedDelivery } from '../delivery/cif-delivery.js';
 import { summarize } from '../delivery/report.js';
 import { CifShutdownError } from '../errors.js';
-import { caught, log } from '../log.js';
+import { caught, log, sayOnce, type Warned } from '../log.js';
 import type { MappingWarn } from '../mapping/kpi-events.js';
 import type { NormalizedOptions, SourceDefaults } from '../options.js';
 import { copyStats, type CifMappingStats } from '../stats.js';
@@ -43,16 +43,13 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
       'droppedFields.unserializable_value': 'A field was left out: its value cannot be read or written as JSON.',
       ...source.warnings,
     };
-    const warned: Record<string, true> = {};
+    const warned: Warned = {};
     // Each counter as the last look after an export left it; a warning from the mapping sets it to
     // Infinity, so that the look after this export does not warn of it again.
     const counts: Record<string, number> = {};
     const warn = (counter: string, message = warnings[counter] ?? 'A value was cut to its Dataverse column size.'): void => {
-      const again = warned[counter];
-      // Marked before it is told: a line the page's logger causes meanwhile is told as a later one.
-      warned[counter] = true;
       counts[counter] = Infinity;
-      log(again ? 'debug' : 'warn', `${message} Counted in getStats().${counter}${again ? '' : '; shown once'}.`);
+      sayOnce(warned, counter, `${message} Counted in getStats().${counter}`, '; shown once.');
     };
 
     this.run = {

@@ -1,8 +1,8 @@
 import type { Attributes, Context, TimeInput } from '@opentelemetry/api';
-import { caught, log } from '../log.js';
+import { caught, log, sayOnce } from '../log.js';
 import { given, shown } from '../validate.js';
 import { hrTimeToMillis } from '../mapping/kpi-events.js';
-import { kpiEventAttributes, sayOnce, timeInput, writeKpiEvent, type CifKpiEventDetails, type Warned } from './kpi-event-attributes.js';
+import { kpiEventAttributes, timeInput, writeKpiEvent, type CifKpiEventDetails, type WriterWarned } from './kpi-event-attributes.js';
 
 /** The log record `emitKpiEvent` emits. */
 export interface CifKpiLogRecord {
@@ -93,4 +93,4 @@ function isEnabled(logger: CifLogger, record: CifKpiLogRecord): unknown {
   return true;
 }
 
-const warned: Warned = {};
+const warned: WriterWarned = {};

@@ -1,7 +1,7 @@
 import { given, isMap, isObject, shown } from '../validate.js';
 import type { Attributes, TimeInput } from '@opentelemetry/api';
 import { isAttributeValue, isTimeInput, millisToHrTime } from '@opentelemetry/core';
-import { log } from '../log.js';
+import { log, sayOnce, type Warned } from '../log.js';
 import { ATTR_CIF_KPI_NAME, CIF_KPI_CUSTOM_PREFIX } from '../attributes.js';
 import { KPI_FIELDS } from '../mapping/kpi-fields.js';
 import { toPayloadString } from '../mapping/values.js';
@@ -81,23 +81,12 @@ export function timeInput(time: unknown): TimeInput | undefined {
   return undefined;
 }
 
-/** What a writer of KPI events has warned of: each once per page, as its fix is the same for every KPI event. */
-export interface Warned {
-  /** No span or logger to write to. */
-  absent?: boolean;
-  /** Written, but its span is not exported or its logger not enabled. */
-  lost?: boolean;
-}
-
 /**
- * Says `message` at WARN, ending with `first`, the first time `what` is said, and at DEBUG after.
- * Marked before it is said, so that a diag logger that writes a KPI event as it is told is not warned again.
+ * What a writer of KPI events has warned of, each once per page, as its fix is the same for every
+ * KPI event: `absent`, no span or logger to write to; `lost`, written, but its span is not exported
+ * or its logger not enabled.
  */
-export function sayOnce(warned: Warned, what: keyof Warned, message: string, first: string): void {
-  const again = warned[what];
-  warned[what] = true;
-  log(again ? 'debug' : 'warn', message + (again ? '.' : first));
-}
+export type WriterWarned = Warned<'absent' | 'lost'>;
 
 /**
  * Writes the KPI event `name` with `write`, which calls `reach` as it hands the KPI event over, and
@@ -105,7 +94,7 @@ export function sayOnce(warned: Warned, what: keyof Warned, message: string, fir
  * `absent`, once (`warned`). Never throws, whatever the caller passed: instrumenting a widget must
  * not break it.
  */
-export function writeKpiEvent(name: string, write: (reach: () => void) => boolean, verb: string, absent: string, warned: Warned): void {
+export function writeKpiEvent(name: string, write: (reach: () => void) => boolean, verb: string, absent: string, warned: WriterWarned): void {
   // Whether `write` reached the span or logger: then a throw may come after it was written (a processor registered after the exporter's).
   let reached = false;
   try {

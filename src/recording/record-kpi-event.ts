@@ -2,8 +2,8 @@ import type { Span, TimeInput } from '@opentelemetry/api';
 import { ATTR_CIF_KPI_NAME } from '../attributes.js';
 import { own } from '../mapping/kpi-fields.js';
 import { shown } from '../validate.js';
-import { kpiEventAttributes, sayOnce, timeInput, writeKpiEvent, type CifKpiEventDetails, type Warned } from './kpi-event-attributes.js';
-import { caught } from '../log.js';
+import { kpiEventAttributes, timeInput, writeKpiEvent, type CifKpiEventDetails, type WriterWarned } from './kpi-event-attributes.js';
+import { caught, sayOnce } from '../log.js';
 
 /**
  * Records the KPI event `name` on `span` as a span event carrying `cif.kpi.name` and the
@@ -59,7 +59,7 @@ function isExported(span: Span): unknown {
   }
 }
 
-const warned: Warned = {};
+const warned: WriterWarned = {};
 
 /**
  * An `eventFilter` that keeps only the KPI events recorded with `recordKpiEvent` or

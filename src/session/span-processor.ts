@@ -4,7 +4,8 @@ import { CIF_KPI_PREFIX } from '../attributes.js';
 import { hasCifAttribute } from '../mapping/kpi-fields.js';
 import { defaultEventFilter } from '../mapping/spans.js';
 import { LOST, toldLost } from '../recording/record-kpi-event.js';
-import { sayOnce, type Warned } from '../recording/kpi-event-attributes.js';
+import type { WriterWarned } from '../recording/kpi-event-attributes.js';
+import { sayOnce } from '../log.js';
 import { stampSession } from './stamp.js';
 
 /**
@@ -28,7 +29,7 @@ export interface CifStartingSpan {
  * @example new WebTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new BatchSpanProcessor(new CifSpanExporter())] })
  */
 export class CifSessionSpanProcessor {
-  private readonly warned: Warned = {};
+  private readonly warned: WriterWarned = {};
   /** Set as its provider shuts down, whose processors export nothing more, though its spans still record. */
   private shut = false;
 

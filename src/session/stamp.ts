@@ -1,6 +1,6 @@
 import type { Context } from '@opentelemetry/api';
 import { SESSION_ATTRIBUTES } from '../attributes.js';
-import { caught, log } from '../log.js';
+import { caught, log, sayOnce, type Warned } from '../log.js';
 import { given } from '../validate.js';
 import { getCifSession } from './context.js';
 import { own, readField } from '../mapping/kpi-fields.js';
@@ -30,9 +30,7 @@ export function stampSession(target: Stampable, ctx: Context | undefined, what: 
         // once for spans and once for log records (their limits are set apart), then told at DEBUG, a line a target.
         if (own(target.attributes, key) !== value && !notKept) {
           notKept = true;
-          const again = warnedNotKept.has(what);
-          warnedNotKept.add(what);
-          log(again ? 'debug' : 'warn', `The SDK did not keep ${key} on a ${what}: raise its attributeCountLimit or attributeValueLengthLimit.${again ? '' : ' Shown once.'}`);
+          sayOnce(warnedNotKept, what, `The SDK did not keep ${key} on a ${what}: raise its attributeCountLimit or attributeValueLengthLimit.`, ' Shown once.', '');
         }
       }
     }
@@ -42,4 +40,4 @@ export function stampSession(target: Stampable, ctx: Context | undefined, what: 
 }
 
 /** What was warned of not keeping an id: `span`, `log record`. */
-const warnedNotKept = new Set<string>();
+const warnedNotKept: Warned = {};
