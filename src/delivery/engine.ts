@@ -410,7 +410,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
         inFlight--;
         stats.callsTimedOut++;
         settle(job, new CifTimeoutError(timeoutMillis), 'timed_out');
-        log('debug', `a timed-out call holds its slot until the host answers, at most ${Math.round(slot.until - now)} ms: calls beyond maxConcurrentCalls wait`);
+        // Not past the host's limit already (a timeout of 100 s or more, a page that slept), which frees the slot below.
+        if (slot.until > now) log('debug', `a timed-out call holds its slot until the host answers, at most ${Math.round(slot.until - now)} ms: calls beyond maxConcurrentCalls wait`);
       }
     }
     const held = slots.length;

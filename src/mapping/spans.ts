@@ -49,9 +49,14 @@ function collectSpan(span: CifReadableSpan, options: SpanMappingOptions, stats: 
   // Copied: the events asked about are those the span had, whatever a callback does to its array.
   const events = [...span.events];
   if (!hasCifAttribute(attributes) && !events.some((event) => hasCifAttribute(event.attributes))) {
-    // The SDK may have dropped the KPI events that made it a CIF span: with the ids on the resource, they are counted as a CIF span's.
-    const dropped = sdkCount((span as SdkLimits).droppedEventsCount);
-    if (dropped && hasCifAttribute(span.resource?.attributes)) stats.dropped.sdk_event_limit += dropped;
+    // The SDK may have dropped the KPI events that made it a CIF span: with the ids on the resource, they are counted as a
+    // CIF span's. A span of another library that cannot be read is left alone: it is no CIF span.
+    try {
+      const dropped = sdkCount((span as SdkLimits).droppedEventsCount);
+      if (dropped && hasCifAttribute(span.resource.attributes)) stats.dropped.sdk_event_limit += dropped;
+    } catch {
+      // Nothing to count.
+    }
     return;
   }
   stats.cifSpans++;

@@ -27,8 +27,8 @@ export interface CifLogger {
 /** Options of `emitKpiEvent`. Every one is optional. */
 export interface CifEmitKpiEventOptions {
   /**
-   * When the KPI event happened: a `Date` (also one of another frame), epoch milliseconds or an
-   * `HrTime`; any other value is now.
+   * When the KPI event happened: a `Date` (also one of another frame), epoch milliseconds (below
+   * 1e11, before 1973, a `performance.now()` reading) or an `HrTime`; any other value is now.
    * @default now, as the logs SDK stamps it
    */
   time?: TimeInput | undefined;

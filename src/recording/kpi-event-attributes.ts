@@ -1,6 +1,6 @@
 import { given, isMap, isObject, shown } from '../validate.js';
 import type { Attributes, TimeInput } from '@opentelemetry/api';
-import { isAttributeValue, isTimeInput, millisToHrTime } from '@opentelemetry/core';
+import { hrTime, isAttributeValue, isTimeInput, millisToHrTime } from '@opentelemetry/core';
 import { log, sayOnce, type Warned } from '../log.js';
 import { ATTR_CIF_KPI_NAME, CIF_KPI_CUSTOM_PREFIX } from '../attributes.js';
 import { KPI_FIELDS } from '../mapping/kpi-fields.js';
@@ -68,13 +68,15 @@ function attributeValue(value: unknown): Attributes[string] {
 
 /**
  * A time as the SDKs take it: a `Date`, which fails their `instanceof Date` if it is of another
- * frame, made again in this one; epoch milliseconds as an `HrTime`, as the SDKs would read a small
- * number (to the logs SDK one below half the page's time origin, to the trace SDK one below 0) as `performance.now()`;
- * anything but a number, a `Date` or an `HrTime` of two numbers, or a value whose reading throws, is none (now).
+ * frame, made again in this one; a number as an `HrTime`, epoch milliseconds, but from 0 to 1e11
+ * (before 1973) a `performance.now()` reading, as OpenTelemetry reads one: the SDKs draw that line
+ * elsewhere (the logs SDK at half the page's time origin, so 1990 became 2047); anything but a
+ * number, a `Date` or an `HrTime` of two numbers, or a value whose reading throws, is none (now).
  */
 export function timeInput(time: unknown): TimeInput | undefined {
   try {
-    return toString.call(time) === '[object Date]' ? new Date(+(time as Date)) : typeof time === 'number' ? millisToHrTime(time) : isTimeInput(time) ? time : undefined;
+    if (typeof time === 'number') return time >= 0 && time < 1e11 ? hrTime(time) : millisToHrTime(time);
+    return toString.call(time) === '[object Date]' ? new Date(+(time as Date)) : isTimeInput(time) ? time : undefined;
   } catch {
     // None, as a value of another kind.
   }

@@ -24,14 +24,11 @@ export interface CifStartingSpan {
  * Register it beside the processor of `CifSpanExporter`; it exports nothing itself. A span that
  * ends recorded but unsampled with KPI events, which no exporter gets (a sampler decided before a
  * `cif.` attribute was set, or without `CifSampler`), is warned of once a processor, naming
- * `CifSampler`, then told at DEBUG, unless `recordKpiEvent` warned of it; so is one that ends after the
- * provider was shut down.
+ * `CifSampler`, then told at DEBUG, unless `recordKpiEvent` warned of it.
  * @example new WebTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new BatchSpanProcessor(new CifSpanExporter())] })
  */
 export class CifSessionSpanProcessor {
   private readonly warned: WriterWarned = {};
-  /** Set as its provider shuts down, whose processors export nothing more, though its spans still record. */
-  private shut = false;
 
   onStart(span: CifStartingSpan, parentContext: Context): void {
     stampSession(span, parentContext, 'span');
@@ -41,13 +38,12 @@ export class CifSessionSpanProcessor {
     try {
       // A sampled span, every span of a page that samples them all, costs one read; one `recordKpiEvent` warned of is
       // not warned of again.
-      if (!this.shut && (span.spanContext().traceFlags & 1 || toldLost.has(span.spanContext()))) return;
+      if (span.spanContext().traceFlags & 1 || toldLost.has(span.spanContext())) return;
       // KPI events, as the exporter would find them by default: `cif.kpi.name` on the span, or events of a CIF span
       // its default filter keeps; not the ids this processor stamps on every span under a session.
       const cif = hasCifAttribute(span.attributes);
       if (hasCifAttribute(span.attributes, CIF_KPI_PREFIX) || span.events.some((event) => defaultEventFilter(event, span) && (cif || hasCifAttribute(event.attributes)))) {
-        const why = this.shut ? 'its tracer provider is shut down' : 'it is not exported';
-        sayOnce(this.warned, 'lost', `KPI events of span '${span.name}' lost: ${why}`, this.shut ? '. Shown once.' : LOST);
+        sayOnce(this.warned, 'lost', `KPI events of span '${span.name}' lost: it is not exported`, LOST);
       }
     } catch {
       // A span that cannot be read is the exporter's to count, should it get it.
@@ -56,7 +52,5 @@ export class CifSessionSpanProcessor {
 
   async forceFlush(): Promise<void> {}
 
-  async shutdown(): Promise<void> {
-    this.shut = true;
-  }
+  async shutdown(): Promise<void> {}
 }

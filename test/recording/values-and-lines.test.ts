@@ -113,12 +113,12 @@ describe('recordKpiEvent and emitKpiEvent given values the trace SDK refuses', (
     }),
   );
 
-  // Epoch milliseconds, as the docs take a number: the SDKs read a small number as a performance.now()
-  // reading and add the page's time origin (the logs SDK any below half of it, the trace SDK one
-  // below 0), which would send a time in 1990 as one in 2047, and one before 1753 as one Dataverse stores.
+  // Epoch milliseconds, as the docs take a number, but below 1e11 (before 1973) a performance.now()
+  // reading: the SDKs draw the line elsewhere (the logs SDK at half the page's time origin, the trace
+  // SDK at 0), which would send a time in 1990 as one in 2047, and one before 1753 as one Dataverse stores.
   const epochMillis: Array<[what: string, time: number, sent: string[], invalid: number]> = [
     ['a time an hour before the page loaded', T1 - 3_600_000, ['2026-11-25T09:15:30.123Z'], 0],
-    ['epoch seconds given for milliseconds', T1 / 1000, [new Date(T1 / 1000).toISOString()], 0],
+    ['a time in 1973, past 1e11', 1e11, ['1973-03-03T09:46:40.000Z'], 0],
     ['a time in 1990', Date.parse('1990-06-01T08:30:00.000Z'), ['1990-06-01T08:30:00.000Z'], 0],
     ['a time in 1700, which Dataverse cannot store', Date.parse('1700-01-01T00:00:00.000Z'), [], 1],
   ];
@@ -130,6 +130,17 @@ describe('recordKpiEvent and emitKpiEvent given values the trace SDK refuses', (
       }
     }),
   );
+
+  it('takes a number from 0 to 1e11 given to either API as a performance.now() reading, as OpenTelemetry reads one', async () => {
+    for (const api of APIS) {
+      for (const reading of [0, 2_000.5, 1e11 - 1]) {
+        const { events } = await send(api, undefined, reading);
+        const sent = events.map((event) => Date.parse(event.eventTimestamp as string));
+        expect(sent, `${api} at ${reading}`).to.have.length(1);
+        expect(Math.abs(sent[0]! - (performance.timeOrigin + reading)), `${api} at ${reading}`).to.be.below(2);
+      }
+    }
+  });
 
   // The logs SDK drops a value that is no AnyValue (a bigint, an object holding a Date or a Map, a
   // String object): both APIs write it as text first, so that both send the same.
