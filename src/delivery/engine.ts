@@ -83,8 +83,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let inFlight = 0;
   /** The slots taken, in no order: a slot let go of is in none, so a late answer finds nothing to free. */
   let slots: Slot[] = [];
-  /** When the current wait for CIF runs out, if calls wait for it. */
-  let readyWaitAt: number | undefined;
+  /** When the current wait for CIF runs out, if calls wait for it; `Infinity` when none does. */
+  let readyWaitAt = Infinity;
   /** Resolves the wait of `shutdown()` once every call has settled. */
   let drained: (() => void) | undefined;
   /** Set when `shutdown()` is called: from then on, calls are refused. */
@@ -183,7 +183,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       count(job, 1);
       jobs.put(job);
     }
-    if (state !== 'waiting') readyWaitAt = undefined;
+    if (state !== 'waiting') readyWaitAt = Infinity;
     if (state === 'failed') {
       notReady();
       // CIF cannot come now: what it kept stays with the outbox alone.
@@ -193,7 +193,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     // Oldest first; calls due again are past their wait for CIF, so they go even while others wait.
     // A call put back to wait for CIF makes it wait: the rest is done again from there.
     while (!noTimer && slots.length < maxConcurrentCalls && (job = jobs.next(state === 'ready', clock))) if (attempt(job)) return pump();
-    if (state === 'waiting' && readyWaitAt === undefined && jobs.waiting > 0) {
+    if (state === 'waiting' && readyWaitAt === Infinity && jobs.waiting > 0) {
       readyWaitAt = jobs.readyBy();
       // CIF ready, the calls wait for the outbox to hand over what pages gone left.
       log('debug', `waiting for ${cif === 'ready' ? 'the outbox' : 'CIF'}, at most ${Math.max(0, Math.round(readyWaitAt - clock()))} ms`);
@@ -283,7 +283,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** A call the library failed, or found missing, before it was confirmed waits for CIF again. */
   function waitAgain(job: Job, error: Error): true {
     jobs.put(job);
-    if (readyWaitAt !== undefined && job.readyBy < readyWaitAt) readyWaitAt = undefined;
+    if (job.readyBy < readyWaitAt) readyWaitAt = Infinity;
     log('debug', `call '${job.call.eventName}' failed before CIFInitDone (${error.message}); waiting for CIF again`);
     return true;
   }
@@ -356,12 +356,13 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const inSlots: Job[] = [];
     for (const slot of slots) {
       if (slot.job) inSlots.push(slot.job);
+      // The host holds the slot until it answers, which it may never do: the slot lets go of the call.
       slot.job = undefined;
     }
     slots = [];
     inFlight = 0;
     for (const job of jobs.takeAll(inSlots)) settle(job, error, reason);
-    readyWaitAt = undefined;
+    readyWaitAt = Infinity;
   }
 
   /**
@@ -418,9 +419,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     slots = slots.filter((slot) => slot.until > now);
     gauges();
     for (let i = slots.length; i < held; i++) log('debug', "a timed-out call's slot is free at the host's time limit");
-    if (readyWaitAt !== undefined && readyWaitAt <= now) {
+    if (readyWaitAt <= now) {
       // The wait for CIF ran out: the calls past it go without CIFInitDone if the library is there, else they fail.
-      readyWaitAt = undefined;
+      readyWaitAt = Infinity;
       claiming = false;
       const present = readiness.lastChance();
       if (present) log('debug', 'calling without CIFInitDone after readyTimeoutMillis');
@@ -429,9 +430,10 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     pump();
     // The timer fired, so it is set again, deadline by deadline, for the earliest left.
     schedule(jobs.nextDue(now));
-    if (readyWaitAt !== undefined) schedule(readyWaitAt);
+    schedule(readyWaitAt);
     for (const slot of slots) schedule(slot.until);
-    if (noTimer) pump();
+    // Gives every call up should a timer not be set.
+    pump();
   }
 
   /**

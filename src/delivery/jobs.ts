@@ -38,6 +38,7 @@ export type JobTable = ReturnType<typeof createJobTable>;
  */
 export function createJobTable() {
   const head: Link = { seq: -Infinity };
+  /** Where `put()` starts looking for the place of a job newer than it: the job put last, or one before it, or the head. */
   let last: Link = head;
   let waiting = 0;
   /** Calls that go again at their `due`, CIF ready or not: retries, and calls past their wait for CIF while the library is there. */
@@ -79,7 +80,7 @@ export function createJobTable() {
         while (before.behind && before.behind.seq < job.seq) before = before.behind;
         job.behind = before.behind;
         before.behind = job;
-        if (!job.behind) last = job;
+        last = job;
         return;
       }
       job.due = due;

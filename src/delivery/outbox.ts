@@ -251,7 +251,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     },
     restore(entry: Entry, kept) {
       if (entry.size) kept?.();
-      else if (!disposed) write(entry, false);
+      else write(entry, false);
     },
     holds,
     claim(onCalls, onFirstPass = () => {}) {
