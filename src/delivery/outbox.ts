@@ -224,12 +224,6 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     return from;
   }
 
-  function holds(entry: Entry): boolean {
-    // Gone from the store, the entry is this page's to settle (`bytes` is counted afresh when it matters).
-    if (entry.size && absent(entry.key)) entry.size = 0;
-    return entry.size > 0;
-  }
-
   void lock(pageId, {}, () => {
     say(`storing as ${base}${pageId}`);
     return (live = true);
@@ -253,7 +247,11 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       if (entry.size) kept?.();
       else write(entry, false);
     },
-    holds,
+    holds(entry: Entry) {
+      // Gone from the store, the entry is this page's to settle (`bytes` is counted afresh when it matters).
+      if (entry.size && absent(entry.key)) entry.size = 0;
+      return entry.size > 0;
+    },
     claim(onCalls, onFirstPass = () => {}) {
       handOver = onCalls;
       /** This page and each page it takes from or waits for, so that it asks for each page's lock once. */
