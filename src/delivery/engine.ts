@@ -244,7 +244,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     callHost(client, job.call, options.dataFormat, answered, slot);
   }
 
-  function answered(slot: Slot, error: Error | undefined): void {
+  function answered(slot: Slot, error?: Error): void {
     const at = slots.indexOf(slot);
     // A slot shutdown or the host's limit let go of: nothing waits for this answer.
     if (at < 0) return;

@@ -19,7 +19,7 @@ export function callHost<T>(
   client: CifAnalyticsClient,
   call: CifCall,
   dataFormat: 'object' | 'json',
-  answered: (of: T, error: Error | undefined) => void,
+  answered: (of: T, error?: Error) => void,
   of: T,
 ): void {
   try {
@@ -58,12 +58,12 @@ export function callHost<T>(
  * Runs `answered` once the host's answer settles. A function of its own: callbacks made in `callHost` would share
  * its scope, which holds the payload, for as long as the host holds its promise, which may be the page's life.
  */
-function listen<T>(value: unknown, answered: (of: T, error: Error | undefined) => void, of: T): void {
+function listen<T>(value: unknown, answered: (of: T, error?: Error) => void, of: T): void {
   const { then } = Promise.prototype;
   const plain = value instanceof Promise && value.then === then;
   then.call(
     plain ? value : new Promise((resolve) => resolve(value)),
-    () => answered(of, undefined),
+    () => answered(of),
     (reason: unknown) => answered(of, toError(reason)),
   );
 }

@@ -50,11 +50,11 @@ export function createJobTable() {
   const nextDue = (now: number): number => retrying.reduce((next, job) => (job.due > now ? Math.min(next, job.due) : next), Infinity);
 
   /** Takes the waiting jobs `test` picks (every one without it), first to last; the others keep their order. */
-  const take = (test: (job: Job) => boolean = () => true): Job[] => {
+  const take = (test?: (job: Job) => boolean): Job[] => {
     const taken: Job[] = [];
     let before = head;
     for (let job = head.behind; job; job = before.behind) {
-      if (test(job)) {
+      if (!test || test(job)) {
         before.behind = job.behind;
         job.behind = undefined;
         waiting--;

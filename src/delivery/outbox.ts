@@ -252,7 +252,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       if (entry.size && absent(entry.key)) entry.size = 0;
       return entry.size > 0;
     },
-    claim(onCalls, onFirstPass = () => {}) {
+    claim(onCalls, onFirstPass) {
       handOver = onCalls;
       /** This page and each page it takes from or waits for, so that it asks for each page's lock once. */
       const watched = new Set([pageId]);
@@ -281,7 +281,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       } catch {
         // No window to listen on (outside a page, with a store given): only the pages found now are watched.
       }
-      if (others.length === 0) return onFirstPass();
+      if (others.length === 0) return onFirstPass?.();
       say(`claiming ${others.length} other pages`);
       /** How each lock granted is to be kept: held for this page's life once calls were taken from its page, else let go. */
       const keep = new Map<string, (took: boolean) => void>();
@@ -289,7 +289,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
         const from = takeOver(others.filter((_, i) => granted[i]));
         // A page that left nothing to take (expired, unreadable, or a later version's) is let go of.
         keep.forEach((took, id) => took(from.has(id)));
-        onFirstPass();
+        onFirstPass?.();
         takeWhenClosed(others.filter((_, i) => !granted[i]));
       });
     },

@@ -8,7 +8,7 @@ export type Timer = ReturnType<typeof setTimeout>;
  * `setTimeout` that does not keep a Node process alive unless `keepAlive` is set. Browsers have
  * no such notion, so there it is plain `setTimeout`. Throws what the page's `setTimeout` throws.
  */
-export function startTimer(callback: () => void, millis: number, keepAlive = false): Timer {
+export function startTimer(callback: () => void, millis: number, keepAlive?: boolean): Timer {
   const timer = setTimeout(callback, millis);
   // Typed as a number under the DOM library alone; a Node `Timeout` has `unref`; a page's wrapper may return nothing.
   if (!keepAlive) (timer as unknown as { unref?: () => unknown } | undefined)?.unref?.();
