@@ -1,0 +1,123 @@
+// The page lifecycle as Chrome runs it, for a widget wired as docs/page-lifecycle.md says: a
+// WebTracerProvider with a BatchSpanProcessor at its defaults (it flushes as the page hides), a
+// CifSpanExporter at its defaults (the outbox on), and the stand-in CIF host of
+// fixtures/bfcache-page.ts. Playwright launches Chromium without its back/forward cache;
+// these tests launch it with the cache, as Chrome runs for an agent.
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { findChromium } from './chromium.js';
+import { useFixturePages } from './serve.js';
+
+interface Widget {
+  record(names: string[]): void;
+  flush(): Promise<string>;
+  loadCif(): void;
+  calls(): string[];
+  stored(): number;
+  lifecycle: string[];
+  warnings: string[];
+}
+
+const widget = '<!doctype html><meta charset="utf-8"><script src="bfcache-page.js"></script>';
+/** Each test's widget, under its own path: its own outbox. */
+const WIDGETS = ['cached', 'evicted', 'often'];
+
+describe('the page lifecycle as Chromium runs it: the back/forward cache', function () {
+  this.timeout(60_000);
+  const served = useFixturePages(
+    { ...Object.fromEntries(WIDGETS.map((name) => [`${name}.html`, widget])), 'elsewhere.html': '<!doctype html><p>another page of the origin</p>' },
+    ['bfcache-page'],
+  );
+  let context: BrowserContext;
+  let profile: string;
+  beforeEach(async () => {
+    profile = mkdtempSync(join(tmpdir(), 'cif-bfcache-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: findChromium(),
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      ignoreDefaultArgs: ['--disable-back-forward-cache'],
+    });
+  });
+  afterEach(async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+
+  const run = <T>(page: Page, body: (widget: Widget) => T) => page.evaluate(`(${body.toString()})(window.widget)`) as Promise<Awaited<T>>;
+  /** The outbox's entries of widget `name` in the origin's localStorage, read from whichever page of the origin `page` shows. */
+  const storedOf = (page: Page, name: string) =>
+    page.evaluate((prefix) => Object.keys(localStorage).filter((key) => key.startsWith(prefix)).length, `otel-cif//${name}.html/`);
+  /** Goes back to the widget page, restored from the back/forward cache or loaded again; says which. */
+  async function back(page: Page): Promise<'restored' | 'loaded'> {
+    await page.goBack({ waitUntil: 'commit' });
+    await page.waitForFunction(() => (window as unknown as { widget?: Widget }).widget?.lifecycle.some((line) => line.startsWith('pageshow')));
+    return (await run(page, (w) => w.lifecycle.includes('pageshow persisted=true'))) ? 'restored' : 'loaded';
+  }
+
+  it('keeps the KPI events a page held as it went into the back/forward cache, and sends them once when it is restored and CIF comes', async () => {
+    const page = await context.newPage();
+    await page.goto(`${served.url}cached.html?cif=none`);
+    // Still in the BatchSpanProcessor: the page hiding as it is left exports them.
+    await run(page, (w) => w.record(['CallAccepted', 'CallHold']));
+    await page.goto(`${served.url}elsewhere.html`);
+    const storedWhileCached = await storedOf(page, 'cached');
+    const how = await back(page);
+    await run(page, (w) => w.loadCif());
+    await page.waitForFunction(() => (window as unknown as { widget: Widget }).widget.stored() === 0);
+    expect({ storedWhileCached, how, calls: await run(page, (w) => w.calls()), warnings: await run(page, (w) => w.warnings) }).to.deep.equal({
+      storedWhileCached: 2,
+      how: 'restored',
+      calls: ['CallAccepted', 'CallHold'],
+      warnings: [],
+    });
+  });
+
+  it('flushes at each of 50 trips to the back/forward cache and back, keeps every KPI event while CIF is absent, then sends each once, in order', async () => {
+    const page = await context.newPage();
+    await page.goto(`${served.url}often.html?cif=none`);
+    const names = Array.from({ length: 50 }, (_, i) => `Step${i}`);
+    for (const [i, name] of names.entries()) {
+      await page.evaluate((n) => (window as unknown as { widget: Widget }).widget.record([n]), name);
+      await page.goto(`${served.url}elsewhere.html`);
+      await page.goBack({ waitUntil: 'commit' });
+      await page.waitForFunction((n) => (window as unknown as { widget?: Widget }).widget?.lifecycle.filter((line) => line === 'pageshow persisted=true').length === n, i + 1);
+    }
+    const hides = await run(page, (w) => w.lifecycle.filter((line) => line === 'visibility hidden').length);
+    const stored = await run(page, (w) => w.stored());
+    await run(page, (w) => w.loadCif());
+    await page.waitForFunction((n) => (window as unknown as { widget: Widget }).widget.calls().length >= n, names.length);
+    expect({ hides, stored, calls: await run(page, (w) => w.calls()), left: await run(page, (w) => w.stored()), warnings: await run(page, (w) => w.warnings) }).to.deep.equal({
+      hides: 50,
+      stored: 50,
+      calls: names,
+      left: 0,
+      warnings: [],
+    });
+  });
+
+  it('sends once, from a tab opened meanwhile, the KPI events stored by a page in the back/forward cache, which Chrome then evicts', async () => {
+    const page = await context.newPage();
+    await page.goto(`${served.url}evicted.html?cif=none`);
+    await run(page, (w) => w.record(['CallAccepted', 'CallHold']));
+    await page.goto(`${served.url}elsewhere.html`);
+    const other = await context.newPage();
+    await other.goto(`${served.url}evicted.html?cif=ready`);
+    // The new tab asks for the cached page's lock: Chrome evicts that page, and the lock is the new tab's.
+    await other.waitForFunction(() => (window as unknown as { widget: Widget }).widget.calls().length >= 2);
+    const how = await back(page);
+    const reasons = await page.evaluate(() =>
+      JSON.stringify((performance.getEntriesByType('navigation')[0] as unknown as { notRestoredReasons?: { reasons?: unknown } }).notRestoredReasons?.reasons),
+    );
+    expect({ how, reasons, sent: await run(other, (w) => w.calls()), resent: await run(page, (w) => w.calls()), stored: await storedOf(page, 'evicted') }).to.deep.equal({
+      how: 'loaded',
+      reasons: JSON.stringify([{ reason: 'weblocks-contention' }]),
+      sent: ['CallAccepted', 'CallHold'],
+      resent: [],
+      stored: 0,
+    });
+  });
+});
