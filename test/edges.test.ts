@@ -36,40 +36,34 @@ describe('the session processor after its provider was shut down', () => {
   afterEach(() => diag.disable());
 
   // README: "Register it beside the processor of CifSpanExporter". One processor instance in two
-  // providers (a widget's and its instrumentations'), one of them shut down: the other still exports.
-  it('does not say lost the KPI events of a live provider that shares the processor with one shut down', async () => {
-    const shared = new CifSessionSpanProcessor();
-    const first = provider(shared);
-    const second = provider(shared);
-    await first.provider.shutdown();
-    const lines = captureLevels();
-    withCifSession(CALL, () => {
-      const span = second.tracer.startSpan('call');
-      recordKpiEvent(span, 'CallAccepted');
-      span.end();
-    });
-    await second.exporter.forceFlush();
-    expect(second.client.payloads().flatMap((data) => data.events).map((event) => event.kpiEventName), 'sent').to.deep.equal(['CallAccepted']);
-    expect(lines.filter((line) => line.includes('lost'))).to.deep.equal([]);
-  });
-
-  // docs/page-lifecycle.md: a page restored from the back/forward cache lives on; a widget that shut
-  // its provider down on pagehide makes a new one on pageshow, with its (module-level) session processor.
-  it('does not say lost the KPI events of a new provider given the processor of one shut down on pagehide', async () => {
-    const processor = new CifSessionSpanProcessor();
-    const hidden = provider(processor);
-    await hidden.provider.shutdown();
-    const shown = provider(processor);
-    const lines = captureLevels();
-    withCifSession(CALL, () => {
-      const span = shown.tracer.startSpan('call');
-      recordKpiEvent(span, 'CallAccepted');
-      span.end();
-    });
-    await shown.exporter.forceFlush();
-    expect(shown.client.payloads().flatMap((data) => data.events).map((event) => event.kpiEventName), 'sent').to.deep.equal(['CallAccepted']);
-    expect(lines.filter((line) => line.includes('lost'))).to.deep.equal([]);
-  });
+  // providers (a widget's and its instrumentations'), one of them shut down, the other still
+  // exporting; or, docs/page-lifecycle.md, a page restored from the back/forward cache whose widget
+  // shut its provider down on pagehide and makes a new one on pageshow with its module-level processor.
+  const liveBesideShutDown: Array<[what: string, live: (processor: CifSessionSpanProcessor) => Promise<ReturnType<typeof provider>>]> = [
+    ['a live provider that shares the processor with one shut down', async (processor) => {
+      const [first, second] = [provider(processor), provider(processor)];
+      await first.provider.shutdown();
+      return second;
+    }],
+    ['a new provider given the processor of one shut down on pagehide', async (processor) => {
+      await provider(processor).provider.shutdown();
+      return provider(processor);
+    }],
+  ];
+  liveBesideShutDown.forEach(([what, live]) =>
+    it(`does not say lost the KPI events of ${what}`, async () => {
+      const widget = await live(new CifSessionSpanProcessor());
+      const lines = captureLevels();
+      withCifSession(CALL, () => {
+        const span = widget.tracer.startSpan('call');
+        recordKpiEvent(span, 'CallAccepted');
+        span.end();
+      });
+      await widget.exporter.forceFlush();
+      expect(widget.client.payloads().flatMap((data) => data.events).map((event) => event.kpiEventName), 'sent').to.deep.equal(['CallAccepted']);
+      expect(lines.filter((line) => line.includes('lost'))).to.deep.equal([]);
+    }),
+  );
 
   // docs/session-context.md: the processor warns "unless `recordKpiEvent` said it".
   it('says once that the KPI event of an unsampled span of a shut-down provider is lost, recordKpiEvent having said it', async () => {
