@@ -89,7 +89,7 @@ export interface CifRetryOptions {
   initialBackoffMillis?: number | undefined;
   /**
    * Longest wait between two attempts.
-   * @default 5000
+   * @default 5000, or `initialBackoffMillis` if larger
    */
   maxBackoffMillis?: number | undefined;
 }

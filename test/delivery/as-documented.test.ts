@@ -72,8 +72,9 @@ describe('the delivery options of a shared CifDelivery', () => {
 });
 
 describe('CifSpanExporter without a window, as in Node', () => {
-  // "Without a `window` (Node, workers) no event can come: the exporter warns once at construction
-  // when it has neither `client` nor `ready` and finds no `Microsoft.CIFramework`."
+  // "Where the global scope cannot listen for events (Node) no event can come: the exporter warns once
+  // at construction when it has neither `client` nor `ready` and finds no `Microsoft.CIFramework`. A
+  // worker's global scope listens, so there calls wait for an event that never comes and fail as above."
   const WARNING = 'opentelemetry-exporter-cif No window, so no CIFInitDone: pass a `client` or `ready` option';
   let messages: string[];
   beforeEach(() => {
@@ -90,6 +91,20 @@ describe('CifSpanExporter without a window, as in Node', () => {
     expect(messages).to.deep.equal([WARNING]);
     await exporter.shutdown();
     expect(messages.filter((m) => m === WARNING)).to.have.length(1);
+  });
+
+  it("does not warn in a worker, whose global scope listens, and fails its calls as cif_not_loaded once the wait for CIF runs out", async () => {
+    const listening = { addEventListener: () => {}, removeEventListener: () => {} };
+    const exporter = withPageGlobals(listening, () => new CifSpanExporter({ outbox: false, readyTimeoutMillis: 0 }));
+    expect(messages).to.deep.equal([]);
+    const span = new BasicTracerProvider().getTracer('softphone').startSpan('call', { attributes: { ...IDENTITY, 'cif.kpi.name': 'CallAccepted' } });
+    span.end();
+    const result = await new Promise<ExportResult>((resolve) => exporter.export([span as unknown as ReadableSpan], resolve));
+    await exporter.shutdown();
+    expect([result.error?.message, exporter.getStats().dropped.cif_not_loaded]).to.deep.equal([
+      '1 of 1 logAnalyticsEvent calls failed: CIF library not loaded: no CIFInitDone event and no Microsoft.CIFramework.logAnalyticsEvent within 0 ms',
+      1,
+    ]);
   });
 
   const quiet: Array<[string, () => CifSpanExporter]> = [

@@ -361,6 +361,17 @@ describe('outbox', () => {
       }),
     );
 
+    it('warns in each delivery of a page the first time a call is not stored, and at DEBUG after', async () => {
+      const pages = [open(PAGE_A, { maxBytes: 1 }), open(PAGE_B, { maxBytes: 1 })];
+      await settle();
+      for (const page of pages) ['X', 'Y'].forEach((name) => page.outbox.add(call(name)));
+      const line = (name: string) => `outbox: call '${name}' not stored: over maxBytes 1 or the quota (getStats().outbox.notStored.full)`;
+      expect([warnings(), debugLines().filter((message) => message.includes('not stored'))]).to.deep.equal([
+        [`warn: ${line('X')}`, `warn: ${line('X')}`],
+        [line('Y'), line('Y')],
+      ]);
+    });
+
     it('stores again once its own calls leave room', async () => {
       const page = open(PAGE_A, { maxBytes: entryBytes });
       await settle();
