@@ -1,6 +1,7 @@
 import { context, SpanKind, trace, type Attributes, type Context, type MeterProvider, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
 import { CIF_INIT_DONE_EVENT } from '../delivery/readiness.js';
+import { reasonText } from '../errors.js';
 import { log } from '../log.js';
 import { MAX_TEXT_LENGTH, truncate } from '../mapping/values.js';
 import { check, isObject } from '../validate.js';
@@ -108,8 +109,9 @@ export class CifInstrumentation {
       try {
         for (const type of WRAP_EVENTS) target.addEventListener(type, this.onInitDone);
         this.listening = target;
-      } catch {
+      } catch (error) {
         // Not an EventTarget, or one that refuses listeners: the library is wrapped when enable() finds it.
+        log('debug', `cannot listen for CIFInitDone (${reasonText(error)}): ${PREFIX} is traced once enable() finds it`);
       }
     }
     this.wrapLibrary();
@@ -180,7 +182,7 @@ export class CifInstrumentation {
   private wrapLibrary(): void {
     if (!this.enabled) return;
     const library = findLibrary(this.target());
-    if (!library) return log('debug', `${PREFIX} is not on the page yet; its calls are traced from CIFInitDone`);
+    if (!library) return log('debug', `${PREFIX} is not on the page yet; its calls are traced from ${this.listening ? 'CIFInitDone' : 'the next enable()'}`);
     let methods = this.wrapped.get(library);
     if (!methods) {
       this.wrapped.set(library, (methods = new Map()));

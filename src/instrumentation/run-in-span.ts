@@ -60,18 +60,22 @@ function whenSettled(answer: unknown, settled: Settled): void {
 }
 
 /**
- * Calls `answer.then(onFulfilled, onRejected)` if it can; whether it did. Listening marks a
- * rejected promise as handled, so the page no longer reports it as unhandled.
+ * Calls `answer.then(onFulfilled, onRejected)` if `answer` is a thenable; whether it is. As for a
+ * promise resolved with it, a `then` that cannot be read, or throws, rejects (at once: `onRejected`
+ * may then come after a callback `then` made). Listening marks a rejected promise as handled, so
+ * the page no longer reports it as unhandled.
  */
 export function listen(answer: unknown, onFulfilled: (value: unknown) => void, onRejected: (reason: unknown) => void): boolean {
-  let then: (this: unknown, ...callbacks: unknown[]) => unknown;
+  let then: unknown;
   let listening: unknown;
   try {
-    // Reading `then` of a proxy or a getter may throw; a `then` that is not a function throws at `.call`.
-    then = (Object(answer) as { then: typeof then }).then;
+    // Reading `then` of a proxy or a getter may throw.
+    then = (Object(answer) as { then: unknown }).then;
+    if (typeof then !== 'function') return false;
     listening = then.call(answer, onFulfilled, onRejected);
-  } catch {
-    return false;
+  } catch (error) {
+    onRejected(error);
+    return true;
   }
   try {
     // A thenable's own `then` may answer a rejected promise (an async `then` that throws), which no one else handles.
