@@ -27,11 +27,12 @@ export interface CifKpiEventDetails {
 
 /**
  * The attributes of one KPI event, on a span event or a log record. Throws only if `details` does.
- * The SDKs leave out an undefined attribute: an absent name is written empty, so that the
- * exporter counts it as missing, `recordedKpiEventsOnly` or not.
+ * The SDKs leave out an attribute that is undefined or no attribute value: such a name is written
+ * empty, so that the exporter counts it as missing, `recordedKpiEventsOnly` or not.
  */
 export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): Attributes {
-  const attributes: Attributes = { [ATTR_CIF_KPI_NAME]: name ?? '' };
+  const named = attributeValue(name);
+  const attributes: Attributes = { [ATTR_CIF_KPI_NAME]: named != null && isAttributeValue(named) ? named : '' };
   if (isObject(details)) {
     for (const [field, key] of KPI_FIELDS) {
       const value = given(details, field === 'kpiEventReason' ? 'reason' : field);

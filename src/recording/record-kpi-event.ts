@@ -1,4 +1,4 @@
-import type { Span, TimeInput } from '@opentelemetry/api';
+import type { Span, SpanContext, TimeInput } from '@opentelemetry/api';
 import { ATTR_CIF_KPI_NAME } from '../attributes.js';
 import { own } from '../mapping/kpi-fields.js';
 import { shown } from '../validate.js';
@@ -26,10 +26,11 @@ export function recordKpiEvent(
     reach();
     // A span of another SDK may answer with a promise.
     caught(span.addEvent(name, attributes, timeInput(time)));
-    if (!isExported(span)) {
+    const lost = lostContext(span);
+    if (lost) {
       // A sampler drops spans by the thousand, and the fix is the same for each.
       sayOnce(warned, 'lost', `KPI event '${shown(name)}' lost: its span is not exported`, LOST);
-      toldLost.add(span.spanContext());
+      toldLost.add(lost);
     }
     return true;
   };
@@ -47,15 +48,22 @@ export const LOST =
   ': a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`, which keeps the spans started in a CIF session or with a `cif.` attribute) or no tracer provider is registered. Shown once.';
 
 /**
- * Whether span processors get the span: it records and is sampled (a remote parent's span is
- * sampled but does not record). A span that has ended, which the SDK warns of itself, or that
- * cannot say is taken as exported.
+ * The span's context, as an object, when span processors do not get the span: it does not record,
+ * or records unsampled (a remote parent's span is sampled but does not record). Nothing for a span
+ * that has ended, which the SDK warns of itself, or that cannot say: one whose answers throw, or
+ * are promises (a span of another SDK), whose rejections are caught.
  */
-function isExported(span: Span): unknown {
+function lostContext(span: Span): object | undefined {
   try {
-    return (span as { ended?: unknown }).ended || (span.isRecording() && span.spanContext().traceFlags & 1);
+    if ((span as { ended?: unknown }).ended) return;
+    const recording: unknown = span.isRecording();
+    const context: unknown = span.spanContext();
+    caught(recording);
+    caught(context);
+    // Flags that are no number (a promise's) say nothing.
+    if (recording === false || (recording === true && (context as SpanContext).traceFlags % 2 === 0)) return Object(context) as object;
   } catch {
-    return true;
+    // Taken as exported.
   }
 }
 
