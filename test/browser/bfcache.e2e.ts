@@ -22,8 +22,10 @@ interface Widget {
 }
 
 const widget = '<!doctype html><meta charset="utf-8"><script src="bfcache-page.js"></script>';
+/** The widgets of the first test's tries, each under its own path: its own outbox. */
+const CACHED = ['cached', 'cached-again', 'cached-last'];
 /** Each test's widget, under its own path: its own outbox. */
-const WIDGETS = ['cached', 'evicted', 'often'];
+const WIDGETS = [...CACHED, 'evicted', 'often'];
 
 describe('the page lifecycle as Chromium runs it: the back/forward cache', function () {
   this.timeout(60_000);
@@ -51,6 +53,9 @@ describe('the page lifecycle as Chromium runs it: the back/forward cache', funct
   /** The outbox's entries of widget `name` in the origin's localStorage, read from whichever page of the origin `page` shows. */
   const storedOf = (page: Page, name: string) =>
     page.evaluate((prefix) => Object.keys(localStorage).filter((key) => key.startsWith(prefix)).length, `otel-cif//${name}.html/`);
+  /** Why Chrome did not restore the page shown from the back/forward cache, as JSON; `undefined` when it did. */
+  const notRestoredReasons = (page: Page) =>
+    page.evaluate(() => JSON.stringify((performance.getEntriesByType('navigation')[0] as unknown as { notRestoredReasons?: { reasons?: unknown } }).notRestoredReasons?.reasons) ?? 'undefined');
   /** Goes back to the widget page, restored from the back/forward cache or loaded again; says which. */
   async function back(page: Page): Promise<'restored' | 'loaded'> {
     await page.goBack({ waitUntil: 'commit' });
@@ -59,20 +64,28 @@ describe('the page lifecycle as Chromium runs it: the back/forward cache', funct
   }
 
   it('keeps the KPI events a page held as it went into the back/forward cache, and sends them once when it is restored and CIF comes', async () => {
-    const page = await context.newPage();
-    await page.goto(`${served.url}cached.html?cif=none`);
-    // Still in the BatchSpanProcessor: the page hiding as it is left exports them.
-    await run(page, (w) => w.record(['CallAccepted', 'CallHold']));
-    await page.goto(`${served.url}elsewhere.html`);
-    const storedWhileCached = await storedOf(page, 'cached');
-    const how = await back(page);
-    await run(page, (w) => w.loadCif());
-    await page.waitForFunction(() => (window as unknown as { widget: Widget }).widget.stored() === 0);
-    expect({ storedWhileCached, how, calls: await run(page, (w) => w.calls()), warnings: await run(page, (w) => w.warnings) }).to.deep.equal({
-      storedWhileCached: 2,
-      how: 'restored',
-      calls: ['CallAccepted', 'CallHold'],
-      warnings: [],
+    // Chrome may decline to cache a page (on a busy machine, one slow to freeze): the scenario is tried again with a
+    // widget of its own until a page is cached, and every try must send each KPI event once, cached or loaded again.
+    const tries: Array<{ storedWhileCached: number; how: string; reasons: string; calls: string[]; warnings: string[] }> = [];
+    for (const name of CACHED) {
+      const page = await context.newPage();
+      await page.goto(`${served.url}${name}.html?cif=none`);
+      // Still in the BatchSpanProcessor: the page hiding as it is left exports them.
+      await run(page, (w) => w.record(['CallAccepted', 'CallHold']));
+      await page.goto(`${served.url}elsewhere.html`);
+      const storedWhileCached = await storedOf(page, name);
+      const how = await back(page);
+      await run(page, (w) => w.loadCif());
+      // Restored, the page sends them; loaded again, it takes them over from the page that went.
+      await page.waitForFunction(() => (window as unknown as { widget: Widget }).widget.calls().length >= 2 && (window as unknown as { widget: Widget }).widget.stored() === 0);
+      tries.push({ storedWhileCached, how, reasons: await notRestoredReasons(page), calls: await run(page, (w) => w.calls()), warnings: await run(page, (w) => w.warnings) });
+      await page.close();
+      if (how === 'restored') break;
+    }
+    const restored = tries.find((t) => t.how === 'restored');
+    expect({ restored, calls: tries.map((t) => t.calls) }).to.deep.equal({
+      restored: { storedWhileCached: 2, how: 'restored', reasons: 'undefined', calls: ['CallAccepted', 'CallHold'], warnings: [] },
+      calls: tries.map(() => ['CallAccepted', 'CallHold']),
     });
   });
 
@@ -109,9 +122,7 @@ describe('the page lifecycle as Chromium runs it: the back/forward cache', funct
     // The new tab asks for the cached page's lock: Chrome evicts that page, and the lock is the new tab's.
     await other.waitForFunction(() => (window as unknown as { widget: Widget }).widget.calls().length >= 2);
     const how = await back(page);
-    const reasons = await page.evaluate(() =>
-      JSON.stringify((performance.getEntriesByType('navigation')[0] as unknown as { notRestoredReasons?: { reasons?: unknown } }).notRestoredReasons?.reasons),
-    );
+    const reasons = await notRestoredReasons(page);
     expect({ how, reasons, sent: await run(other, (w) => w.calls()), resent: await run(page, (w) => w.calls()), stored: await storedOf(page, 'evicted') }).to.deep.equal({
       how: 'loaded',
       reasons: JSON.stringify([{ reason: 'weblocks-contention' }]),
