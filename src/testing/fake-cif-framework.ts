@@ -127,8 +127,16 @@ export function installFakeCIFramework(
     // Started before its event, whatever a listener does (one may uninstall it) or the page's dispatchEvent throws,
     // which is the page's to see; who awaits `started` goes on once the event was dispatched.
     resolveStarted();
-    const eventTarget = target as Partial<EventTarget>;
-    if (typeof eventTarget.dispatchEvent === 'function' && typeof Event === 'function') eventTarget.dispatchEvent(new Event(CIF_INIT_DONE_EVENT));
+    const eventTarget = target as Partial<EventTarget> & { Event?: unknown };
+    // The target's own `Event` where it has one: the window of jsdom or happy-dom refuses one of another realm.
+    let OwnEvent: unknown;
+    try {
+      OwnEvent = eventTarget.Event;
+    } catch {
+      // A target whose `Event` cannot be read: the global one, as below.
+    }
+    const Made = (typeof OwnEvent === 'function' ? OwnEvent : typeof Event === 'function' ? Event : undefined) as typeof Event | undefined;
+    if (typeof eventTarget.dispatchEvent === 'function' && Made) eventTarget.dispatchEvent(new Made(CIF_INIT_DONE_EVENT));
   };
   let timer: Timer | undefined;
   let installed = true;

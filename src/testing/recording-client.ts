@@ -57,7 +57,7 @@ export class RecordingCifClient implements CifAnalyticsClient {
     try {
       // Kept as received: the host's messaging copies the arguments at the call, so a widget that changes its
       // objects later changes no call, and one it cannot copy (a function, a proxy) fails the call unrecorded.
-      const [copied, name, id] = structuredClone<[typeof data, string, string | undefined]>([data, eventName, correlationId]);
+      const [copied, name, id] = copyOf([data, eventName, correlationId]) as [typeof data, string, string | undefined];
       const call: RecordedCifCall = { data: copied, eventName: name, correlationId: id };
       const index = this.calls.push(call) - 1;
       this.onCall?.(call, index);
@@ -171,4 +171,18 @@ function parseJson(text: string): unknown {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * `structuredClone(value)`; where the page has none (jsdom, Jest's jsdom environment), a copy of
+ * the same plain data: arrays, objects and `Map`s copied, other values kept, and a function or
+ * symbol refused as `structuredClone` refuses it, and a cycle refused.
+ */
+function copyOf(value: unknown): unknown {
+  if (typeof structuredClone === 'function') return structuredClone(value);
+  if (typeof value === 'function' || typeof value === 'symbol') throw new TypeError(`${String(value)} could not be cloned`);
+  if (value instanceof Map) return new Map([...value].map(([key, item]) => [copyOf(key), copyOf(item)]));
+  if (Array.isArray(value)) return value.map(copyOf);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, copyOf(item)]));
 }

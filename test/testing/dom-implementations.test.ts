@@ -1,0 +1,68 @@
+import { expect } from 'chai';
+import type { CifAnalyticsData } from '../../src/index.js';
+import { RecordingCifClient, installFakeCIFramework, type FakeCIFramework } from '../../src/testing/index.js';
+
+// Vendors run these helpers in their own test suites, most often on a DOM implementation in Node
+// (jsdom, happy-dom, Jest's jsdom environment), in place of the Dynamics host.
+
+describe('installFakeCIFramework on the window of jsdom or happy-dom', () => {
+  it("dispatches CIFInitDone with the window's own Event, which the window's dispatchEvent requires", () => {
+    // jsdom's and happy-dom's windows refuse an Event of another realm (Node's global Event) with
+    // exactly this TypeError: `installFakeCIFramework(dom.window)` then throws, as the docs' example does.
+    class WindowEvent extends Event {}
+    class DomWindow extends EventTarget {
+      readonly Event = WindowEvent;
+      override dispatchEvent(event: Event): boolean {
+        if (!(event instanceof WindowEvent)) throw new TypeError("Failed to execute 'dispatchEvent' on 'EventTarget': parameter 1 is not of type 'Event'.");
+        return super.dispatchEvent(event);
+      }
+    }
+    const window = new DomWindow();
+    let heard = 0;
+    window.addEventListener('CIFInitDone', () => heard++);
+    let fake: FakeCIFramework | undefined;
+    try {
+      expect(() => (fake = installFakeCIFramework(window))).to.not.throw();
+      expect(heard).to.equal(1);
+    } finally {
+      fake?.uninstall();
+    }
+  });
+});
+
+describe('RecordingCifClient where the page has no structuredClone, as in Jest\'s jsdom environment', () => {
+  it("records and answers a call, as a copy, in Jest's jsdom environment, which has no structuredClone", async () => {
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'structuredClone')!;
+    delete (globalThis as { structuredClone?: unknown }).structuredClone;
+    try {
+      const client = new RecordingCifClient();
+      const data: CifAnalyticsData = {
+        conversationId: 'conv-1',
+        providerSessionId: 'prov-1',
+        events: [{ kpiEventName: 'CallAccepted', eventTimestamp: '2026-11-25T10:15:30.123Z' }],
+      };
+      const answer = await client.logAnalyticsEvent(data, 'CallAccepted', '4bf92f35-77b3-4da6-a3ce-929d0e0e4736').catch((error: unknown) => error);
+      data.conversationId = 'changed later';
+      expect(answer).to.equal('ok');
+      expect(client.payloads().map((payload) => payload.conversationId)).to.deep.equal(['conv-1']);
+    } finally {
+      Object.defineProperty(globalThis, 'structuredClone', saved);
+    }
+  });
+
+  it('fails, unrecorded, a call whose payload holds a function or a cycle, as structuredClone does', async () => {
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'structuredClone')!;
+    delete (globalThis as { structuredClone?: unknown }).structuredClone;
+    try {
+      const client = new RecordingCifClient();
+      const cyclic: Record<string, unknown> = { conversationId: 'conv-1' };
+      cyclic.self = cyclic;
+      const answers = await Promise.all(
+        [{ conversationId: () => 'conv-1' }, cyclic].map((data) => client.logAnalyticsEvent(data as unknown as CifAnalyticsData, 'CallAccepted').then(String, (error: Error) => error.name)),
+      );
+      expect([answers, client.calls]).to.deep.equal([['TypeError', 'RangeError'], []]);
+    } finally {
+      Object.defineProperty(globalThis, 'structuredClone', saved);
+    }
+  });
+});
