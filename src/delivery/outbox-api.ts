@@ -5,7 +5,8 @@
  * Keys are `otel-cif/<name>/<pageId>/<seq>`, values `[3,<first written, wall ms>,<the call>]` (format 3;
  * the entries of formats 1 and 2 read as unreadable, those of later formats are left alone). Each outbox holds the
  * Web Lock `otel-cif/<name>/<pageId>` for its whole life and writes only once it holds it, so an
- * entry whose page's lock is free belongs to a page that is gone. A page takes such entries only while holding that lock itself, and keeps it
+ * entry whose page's lock is free belongs to a page that is gone; but a page hidden before its lock
+ * came writes without it, and never sends those calls itself. A page takes such entries only while holding that lock itself, and keeps it
  * until it is disposed: two tabs never both take one entry, and what it has not removed when it
  * dies is taken by the next.
  *
@@ -81,8 +82,9 @@ export interface Outbox {
    */
   add(call: CifCall, kept?: () => void, rank?: number, events?: number): OutboxEntry;
   /**
-   * Takes an entry out, just before its call goes to the host. False when it could not be, or
-   * after `dispose()`: the call then stays stored for a later page and must not be handed over.
+   * Takes an entry out, just before its call goes to the host. False when it could not be, after
+   * `dispose()`, or when it was written without this page's lock: the call then stays stored for
+   * a later page and must not be handed over.
    */
   remove(entry: OutboxEntry): boolean;
   /**
@@ -93,7 +95,8 @@ export interface Outbox {
   restore(entry: OutboxEntry, kept?: () => void): void;
   /**
    * Whether the entry's call stays stored for a later page, looked for in the store, which the page
-   * may have cleared since (`localStorage.clear()` at sign-out): one gone is no longer held. An
+   * may have cleared since (`localStorage.clear()` at sign-out): one gone is no longer held, but one
+   * written without this page's lock (at `pagehide`) is, taken by a later page or not. An
    * entry that waits for this page's lock is not: the lock may never come, or the store be full then.
    */
   holds(entry: OutboxEntry): boolean;

@@ -36,6 +36,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   let pending: Set<Entry> | undefined = new Set();
   /** This page holds its lock and writes calls: from the grant to `dispose()`. */
   let live = false;
+  /** From `pagehide` to `pageshow`: the page may be going, so that what waits for its lock is written without it. */
+  let hidden = false;
   let disposed = false;
   let seq = 0;
   /** Bytes of every entry under `base`, as last counted plus this page's own changes since. */
@@ -155,12 +157,13 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
    * it in memory only: full (over `maxBytes` or the quota), or for a store or lock failure. Counted, as stored or not, when `admitted`.
    */
   function write(entry: Entry, admitted: boolean): void {
-    if (pending) {
+    if (pending && !hidden) {
       pending.add(entry);
       return;
     }
     let full = false;
-    if (live) {
+    // Hidden while it waits for its lock, it writes without it: see `hide`.
+    if (live || pending) {
       try {
         // Stamped at its first write, where a page's clock that gives no time is a failed write: the next page could not read it.
         if (Number.isNaN((entry.at ||= now()))) throw new TypeError('the wall clock gave no time');
@@ -173,6 +176,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
         if (!full) {
           store.setItem(entry.key, value);
           entry.size = size;
+          entry.given = !live;
           bytes += size;
           if (admitted) stats.stored += entry.events;
           return entry.kept?.();
@@ -229,6 +233,27 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     return (live = true);
   }).then(endWait);
 
+  /**
+   * As the page may be going (`pagehide`) before its lock came, writes what waits for it, and what it admits until
+   * `pageshow`, without the lock: for a later page alone, which may take it at once, as the lock is free. So that a
+   * call is never sent twice, this page never hands such a call over (`remove()` is false), even if it stays.
+   */
+  const hide = (): void => {
+    hidden = true;
+    const waiting = pending;
+    // Once disposed, or with the lock (or its failure), nothing waits.
+    if (!waiting) return;
+    pending = new Set();
+    list();
+    waiting.forEach((entry) => write(entry, true));
+  };
+  try {
+    addEventListener('pagehide', hide, { signal });
+    addEventListener('pageshow', () => (hidden = false), { signal });
+  } catch {
+    // No window to listen on (outside a page, with a store given): nothing hides.
+  }
+
   return {
     add(call, kept, rank = seq++, events = call.data.events.length) {
       const entry: Entry = { call, key: `${base}${pageId}/${rank}`, seq: rank, events, at: 0, size: 0, kept };
@@ -236,7 +261,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       return entry;
     },
     remove(entry: Entry) {
-      // Once disposed, what is stored belongs to the next page.
+      // Written without the lock, the call is a later page's; once disposed, what is stored is.
+      if (entry.given) return false;
       if (disposed) return entry.size === 0;
       if (entry.size > 0 && !erase(entry.key, entry.size)) return false;
       entry.size = 0;
@@ -248,9 +274,10 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       else write(entry, false);
     },
     holds(entry: Entry) {
-      // Gone from the store, the entry is this page's to settle (`bytes` is counted afresh when it matters).
+      // Gone from the store, the entry is this page's to settle (`bytes` is counted afresh when it matters); but one
+      // written without the lock, which a later page may have taken already.
       if (entry.size && absent(entry.key)) entry.size = 0;
-      return entry.size > 0;
+      return entry.size > 0 || !!entry.given;
     },
     claim(onCalls, onFirstPass) {
       handOver = onCalls;

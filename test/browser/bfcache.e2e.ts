@@ -17,6 +17,7 @@ interface Widget {
   loadCif(): void;
   calls(): string[];
   stored(): number;
+  pending(): number;
   lifecycle: string[];
   warnings: string[];
 }
@@ -25,7 +26,7 @@ const widget = '<!doctype html><meta charset="utf-8"><script src="bfcache-page.j
 /** The widgets of the first test's tries, each under its own path: its own outbox. */
 const CACHED = ['cached', 'cached-again', 'cached-last'];
 /** Each test's widget, under its own path: its own outbox. */
-const WIDGETS = [...CACHED, 'evicted', 'often'];
+const WIDGETS = [...CACHED, 'evicted', 'often', 'early'];
 
 describe('the page lifecycle as Chromium runs it: the back/forward cache', function () {
   this.timeout(60_000);
@@ -108,6 +109,28 @@ describe('the page lifecycle as Chromium runs it: the back/forward cache', funct
       stored: 50,
       calls: names,
       left: 0,
+      warnings: [],
+    });
+  });
+
+  it('writes at pagehide the KPI events of a page left before its lock came; a tab opened later sends them once, and the page, back, never', async () => {
+    const page = await context.newPage();
+    await page.goto(`${served.url}early.html?cif=none&lock=late`);
+    await run(page, (w) => w.record(['CallAccepted', 'CallHold']));
+    await page.goto(`${served.url}elsewhere.html`);
+    // Written as the page went: the origin's storage shows them, to the tab opened next too.
+    await page.waitForFunction((prefix) => Object.keys(localStorage).filter((key) => key.startsWith(prefix)).length === 2, 'otel-cif//early.html/');
+    const other = await context.newPage();
+    await other.goto(`${served.url}early.html?cif=ready`);
+    await other.waitForFunction(() => (window as unknown as { widget: Widget }).widget.calls().length >= 2);
+    // Back, restored or loaded again, with CIF: what it wrote without its lock is never its own to send.
+    await back(page);
+    await run(page, (w) => w.loadCif());
+    await page.waitForFunction(() => (window as unknown as { widget: Widget }).widget.pending() === 0);
+    expect({ sent: await run(other, (w) => w.calls()), resent: await run(page, (w) => w.calls()), stored: await storedOf(page, 'early'), warnings: await run(page, (w) => w.warnings) }).to.deep.equal({
+      sent: ['CallAccepted', 'CallHold'],
+      resent: [],
+      stored: 0,
       warnings: [],
     });
   });

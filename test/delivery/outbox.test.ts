@@ -1017,6 +1017,68 @@ describe('outbox', () => {
     });
   });
 
+  describe('a page hidden before its lock came', () => {
+    const window = new EventTarget();
+    /** A page whose lock request never ends, as one whose grant has not come yet, opened where `window` hears page events. */
+    const openWaiting = (pageId: string) =>
+      withPageGlobals({ addEventListener: window.addEventListener.bind(window) }, () => open(pageId, {}, { request: () => new Promise(() => {}) }));
+    const hide = () => window.dispatchEvent(new Event('pagehide'));
+    const show = () => window.dispatchEvent(new Event('pageshow'));
+
+    it('writes at pagehide what waits for its lock, and until pageshow what it admits, and a later page takes each once', async () => {
+      const page = openWaiting(PAGE_A);
+      const before = [page.outbox.add(call('A0')), page.outbox.add(call('A1'))];
+      expect(store.contents()).to.deep.equal({});
+      hide();
+      const meanwhile = page.outbox.add(call('A2'));
+      show();
+      const after = page.outbox.add(call('A3'));
+      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 0), key(PAGE_A, 1), key(PAGE_A, 2)]);
+      expect(page.stats).to.deep.equal({ ...createOutboxStats(), stored: 3 });
+      // Its lock is free: a later page takes them at once, and the page that wrote them never hands them over.
+      const later = open(PAGE_B);
+      claim(later);
+      await settle();
+      expect(later.claimed.map((entries) => entries.map((entry) => entry.call.eventName))).to.deep.equal([['A0', 'A1', 'A2']]);
+      // Taken by the later page, they are held all the same: this page gave them up as kept, not dropped.
+      expect([...before, meanwhile, after].map((entry) => [page.outbox.holds(entry), page.outbox.remove(entry)])).to.deep.equal([
+        [true, false],
+        [true, false],
+        [true, false],
+        [false, true],
+      ]);
+    });
+
+    it('keeps for a later page what it wrote at pagehide, never handing it over, though it stays and its lock comes', async () => {
+      let grant!: () => void;
+      const page = withPageGlobals({ addEventListener: window.addEventListener.bind(window) }, () =>
+        open(PAGE_A, {}, { request: (_name, _options, callback) => new Promise((resolve) => (grant = () => resolve(callback({ name: 'lock', mode: 'exclusive' })))) }),
+      );
+      const written = page.outbox.add(call('A0'));
+      hide();
+      show();
+      grant();
+      await settle();
+      const own = page.outbox.add(call('A1'));
+      expect([page.outbox.holds(written), page.outbox.remove(written), page.outbox.remove(own)]).to.deep.equal([true, false, true]);
+      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 0)]);
+    });
+
+    it('changes nothing at pagehide once it holds its lock, nor once disposed', async () => {
+      const page = withPageGlobals({ addEventListener: window.addEventListener.bind(window) }, () => open(PAGE_A));
+      await settle();
+      const entry = page.outbox.add(call('A0'));
+      hide();
+      expect(page.outbox.remove(entry)).to.equal(true);
+      const waiting = openWaiting(PAGE_B);
+      waiting.outbox.add(call('B0'));
+      waiting.outbox.dispose();
+      store.items.clear();
+      hide();
+      expect(store.contents()).to.deep.equal({});
+    });
+  });
+
   describe('each warning and outcome on its own', () => {
     it('warns once for each of a failing store and a full one, then says at DEBUG each later store failure and each call that did not fit', async () => {
       const page = open(PAGE_A, { maxBytes: 2 * entryBytes - 1 });
