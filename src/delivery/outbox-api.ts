@@ -6,7 +6,7 @@
  * the entries of formats 1 and 2 read as unreadable, those of later formats are left alone). Each outbox holds the
  * Web Lock `otel-cif/<name>/<pageId>` for its whole life and writes only once it holds it, so an
  * entry whose page's lock is free belongs to a page that is gone; but a page hidden before its lock
- * came writes without it, and never sends those calls itself. A page takes such entries only while holding that lock itself, and keeps it
+ * came writes without it, and sends those calls itself only once its lock comes and finds them still stored. A page takes such entries only while holding that lock itself, and keeps it
  * until it is disposed: two tabs never both take one entry, and what it has not removed when it
  * dies is taken by the next.
  *
@@ -83,8 +83,8 @@ export interface Outbox {
   add(call: CifCall, kept?: () => void, rank?: number, events?: number): OutboxEntry;
   /**
    * Takes an entry out, just before its call goes to the host. False when it could not be, after
-   * `dispose()`, or when it was written without this page's lock: the call then stays stored for
-   * a later page and must not be handed over.
+   * `dispose()`, or when it was written without this page's lock and the lock has not come since,
+   * finding it stored: the call then stays stored for a later page and must not be handed over.
    */
   remove(entry: OutboxEntry): boolean;
   /**

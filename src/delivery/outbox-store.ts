@@ -26,8 +26,6 @@ export interface Entry extends StoredCall {
   size: number;
   /** The page that stored it, once taken over from a page gone. */
   page?: string;
-  /** Written without this page's lock (see `hide` in outbox.ts): this page never hands it over. */
-  given?: boolean;
   /** Runs each time the call is written to the store. */
   kept?: (() => void) | undefined;
 }

@@ -38,6 +38,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   let live = false;
   /** From `pagehide` to `pageshow`: the page may be going, so that what waits for its lock is written without it. */
   let hidden = false;
+  /** What it wrote without its lock: a later page's, which this page never hands over, unless its lock comes and finds it still stored. */
+  const given = new Set<Entry>();
   let disposed = false;
   let seq = 0;
   /** Bytes of every entry under `base`, as last counted plus this page's own changes since. */
@@ -176,7 +178,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
         if (!full) {
           store.setItem(entry.key, value);
           entry.size = size;
-          entry.given = !live;
+          if (!live) given.add(entry);
           bytes += size;
           if (admitted) stats.stored += entry.events;
           return entry.kept?.();
@@ -230,13 +232,16 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
 
   void lock(pageId, {}, () => {
     say(`storing as ${base}${pageId}`);
+    // What it wrote without the lock and finds still stored is its own again: a page that took it would have removed
+    // it before sending it, and held the lock until it went.
+    given.forEach((entry) => absent(entry.key) || given.delete(entry));
     return (live = true);
   }).then(endWait);
 
   /**
    * As the page may be going (`pagehide`) before its lock came, writes what waits for it, and what it admits until
-   * `pageshow`, without the lock: for a later page alone, which may take it at once, as the lock is free. So that a
-   * call is never sent twice, this page never hands such a call over (`remove()` is false), even if it stays.
+   * `pageshow`, without the lock: for a later page, which may take it at once, as the lock is free. So that a call is
+   * never sent twice, this page hands such a call over (`remove()`) only once its lock came and found it still stored.
    */
   const hide = (): void => {
     hidden = true;
@@ -262,7 +267,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     },
     remove(entry: Entry) {
       // Written without the lock, the call is a later page's; once disposed, what is stored is.
-      if (entry.given) return false;
+      if (given.has(entry)) return false;
       if (disposed) return entry.size === 0;
       if (entry.size > 0 && !erase(entry.key, entry.size)) return false;
       entry.size = 0;
@@ -277,7 +282,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       // Gone from the store, the entry is this page's to settle (`bytes` is counted afresh when it matters); but one
       // written without the lock, which a later page may have taken already.
       if (entry.size && absent(entry.key)) entry.size = 0;
-      return entry.size > 0 || !!entry.given;
+      return entry.size > 0 || given.has(entry);
     },
     claim(onCalls, onFirstPass) {
       handOver = onCalls;

@@ -1049,19 +1049,30 @@ describe('outbox', () => {
       ]);
     });
 
-    it('keeps for a later page what it wrote at pagehide, never handing it over, though it stays and its lock comes', async () => {
+    it('hands over, once its lock comes, what it wrote at pagehide and a later page did not take out, and never what it did', async () => {
       let grant!: () => void;
       const page = withPageGlobals({ addEventListener: window.addEventListener.bind(window) }, () =>
         open(PAGE_A, {}, { request: (_name, _options, callback) => new Promise((resolve) => (grant = () => resolve(callback({ name: 'lock', mode: 'exclusive' })))) }),
       );
-      const written = page.outbox.add(call('A0'));
+      const written = [page.outbox.add(call('A0')), page.outbox.add(call('A1'))];
       hide();
       show();
+      // A later page takes both, sends the first (taken out first), and goes: its locks are free again.
+      const later = open(PAGE_B);
+      claim(later);
+      await settle();
+      const [taken] = later.claimed;
+      expect(later.outbox.remove(taken![0]!)).to.equal(true);
+      later.client.crash();
+      await settle();
+      expect([page.outbox.remove(written[0]!), page.outbox.remove(written[1]!)]).to.deep.equal([false, false]);
       grant();
       await settle();
-      const own = page.outbox.add(call('A1'));
-      expect([page.outbox.holds(written), page.outbox.remove(written), page.outbox.remove(own)]).to.deep.equal([true, false, true]);
-      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 0)]);
+      expect(written.map((entry) => [page.outbox.holds(entry), page.outbox.remove(entry)])).to.deep.equal([
+        [true, false],
+        [true, true],
+      ]);
+      expect(store.contents()).to.deep.equal({});
     });
 
     it('changes nothing at pagehide once it holds its lock, nor once disposed', async () => {
