@@ -40,6 +40,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   let hidden = false;
   /** What it wrote without its lock: a later page's, which this page never hands over, unless its lock comes and finds it still stored. */
   const given = new Set<Entry>();
+  /** The entries `drain()` writes, until it is done. */
+  let draining: Set<Entry> | undefined;
   let disposed = false;
   let seq = 0;
   /** Bytes of every entry under `base`, as last counted plus this page's own changes since. */
@@ -150,8 +152,19 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   function endWait(): void {
     const waiting = pending;
     pending = undefined;
-    if (live && waiting) list();
-    waiting?.forEach((entry) => write(entry, true));
+    drain(waiting, live);
+  }
+
+  /**
+   * Writes the entries that waited for the lock, with the store counted afresh first when `recount`. One taken out
+   * meanwhile (by a call the store's count or a write reached: a diag logger told of a failed store, which exports)
+   * is left out, as it went to the host; one counted before (at `pagehide`) is not counted again.
+   */
+  function drain(waiting: Set<Entry> | undefined, recount: boolean): void {
+    draining = waiting;
+    if (waiting && recount) list();
+    waiting?.forEach((entry) => write(entry, entry.at === 0));
+    draining = undefined;
   }
 
   /**
@@ -249,8 +262,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     // Once disposed, or with the lock (or its failure), nothing waits.
     if (!waiting) return;
     pending = new Set();
-    list();
-    waiting.forEach((entry) => write(entry, true));
+    drain(waiting, true);
+    say(`hidden before its lock came: ${waiting.size} calls written without it, for a later page`);
   };
   try {
     addEventListener('pagehide', hide, { signal });
@@ -272,6 +285,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       if (entry.size > 0 && !erase(entry.key, entry.size)) return false;
       entry.size = 0;
       pending?.delete(entry);
+      draining?.delete(entry);
       return true;
     },
     restore(entry: Entry, kept) {
