@@ -263,7 +263,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     if (!waiting) return;
     pending = new Set();
     drain(waiting, true);
-    say(`hidden before its lock came: ${waiting.size} calls written without it, for a later page`);
+    say(`hidden before its lock came: ${waiting.size} calls written for a later page`);
   };
   try {
     addEventListener('pagehide', hide, { signal });
