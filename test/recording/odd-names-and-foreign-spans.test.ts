@@ -48,6 +48,15 @@ describe('recordKpiEvent and emitKpiEvent with a name that is no attribute value
     expect(unhandled).to.have.length(0);
   });
 
+  it('does not say lost the KPI event of an unsampled span whose isRecording answers with a promise: it cannot say', async () => {
+    const messages = captureDiag();
+    const span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+    Object.assign(span, { isRecording: async () => true });
+    recordKpiEvent(span, 'CallAccepted');
+    await Promise.resolve();
+    expect(messages.filter((message) => message.includes('lost'))).to.deep.equal([]);
+  });
+
   it('neither leaves unhandled nor says lost the KPI event of a recording span whose spanContext answers with a rejected promise', async () => {
     const messages = captureDiag();
     const span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);

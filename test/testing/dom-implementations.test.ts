@@ -65,4 +65,23 @@ describe('RecordingCifClient where the page has no structuredClone, as in Jest\'
       Object.defineProperty(globalThis, 'structuredClone', saved);
     }
   });
+
+  it('copies Maps and keeps nulls as structuredClone does, and refuses a symbol, naming it', async () => {
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'structuredClone')!;
+    delete (globalThis as { structuredClone?: unknown }).structuredClone;
+    try {
+      const client = new RecordingCifClient();
+      const columns = new Map([['msdyn_customattribute1', 'tier-2']]);
+      const data = { conversationId: 'conv-1', providerSessionId: null, columns } as unknown as CifAnalyticsData;
+      await client.logAnalyticsEvent(data, 'CallAccepted');
+      columns.set('msdyn_customattribute1', 'changed later');
+      const refused = await client.logAnalyticsEvent({ conversationId: Symbol('conv') } as unknown as CifAnalyticsData, 'CallHold').then(String, (error: Error) => error.message);
+      expect([client.calls.map((call) => call.data), refused]).to.deep.equal([
+        [{ conversationId: 'conv-1', providerSessionId: null, columns: new Map([['msdyn_customattribute1', 'tier-2']]) }],
+        'Symbol(conv) could not be cloned',
+      ]);
+    } finally {
+      Object.defineProperty(globalThis, 'structuredClone', saved);
+    }
+  });
 });
