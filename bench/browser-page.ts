@@ -3,13 +3,14 @@
  * outbox over the page's own `localStorage` and `navigator.locks`, timed with the bench's harness.
  */
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { CifSpanExporter } from '../src/index.js';
 import { handWrittenCalls } from './floor-calls.js';
 import { alternate, type Rounds } from './harness.js';
 import { grantingLocks, memoryStore, outboxCosts, type OutboxCost } from './outbox.js';
 import type { FloorSending } from './floor.js';
-import { KPI_EVENTS_PER_SPAN, SteppedHost, recordCallSpans } from './workload.js';
+import { KPI_EVENTS_PER_SPAN, SteppedHost, copyingHost, recordCallSpans } from './workload.js';
 
 /** What the page measured, for `browser.ts`. */
 export interface PageResults {
@@ -23,6 +24,48 @@ export interface PageResults {
   storedInFirstSlice: [fewest: number, most: number];
   /** The smallest step `performance.now()` takes in this page, in milliseconds. */
   timerStepMs: number;
+  /**
+   * Each round's median time of the whole batch in this page, in milliseconds: `export()` to its callback with
+   * default options (the outbox on) and with `outbox: false`, the host copying each payload and answering at once;
+   * and OTLP's serialize-and-encode of the same spans.
+   */
+  whole: { outboxOn: number[]; outboxOff: number[]; otlp: number[] };
+}
+
+/**
+ * The whole main-thread cost of the batch as the per-KPI-event table of the Node steps times it, in this page,
+ * where the default options turn the outbox on: an exporter kept for every sample, its callback awaited.
+ */
+async function wholeCost(spans: ReadableSpan[], count: number, rounds: Rounds) {
+  const exporting = async (outbox: boolean) => {
+    const locks = await heldLocks();
+    const exporter = new CifSpanExporter({ client: copyingHost(), ...(outbox ? {} : { outbox: false }) });
+    for (let tries = 0; outbox && (await heldLocks()) === locks; tries++) {
+      if (tries === 100) throw new Error('the outbox never held its lock');
+      await nextTask();
+    }
+    const fn = () =>
+      new Promise<void>((resolve, reject) =>
+        exporter.export(spans, (r) => (r.code === ExportResultCode.SUCCESS ? resolve() : reject(new Error(`export failed: ${String(r.error)}`)))),
+      );
+    return { exporter, fn };
+  };
+  const on = await exporting(true);
+  const off = await exporting(false);
+  const medians = await alternate(
+    [
+      { name: 'on', fn: on.fn },
+      { name: 'off', fn: off.fn },
+      { name: 'otlp', fn: () => void JsonTraceSerializer.serializeRequest(spans) },
+    ],
+    rounds,
+  );
+  for (const { exporter } of [on, off]) {
+    const s = exporter.getStats();
+    if (s.callsMade % count !== 0 || s.kpiEventsDelivered !== s.callsMade || outboxKeys().length > 0) throw new Error(`whole cost: not every call delivered: ${JSON.stringify(s)}`);
+  }
+  if (on.exporter.getStats().outbox.stored === 0) throw new Error('whole cost: the default outbox stored nothing');
+  return { outboxOn: medians.get('on')!, outboxOff: medians.get('off')!, otlp: medians.get('otlp')! };
 }
 
 const channel = new MessageChannel();
@@ -135,6 +178,7 @@ async function run({ count, payloads, concurrency }: Pick<FloorSending, 'count' 
     throw new Error(`an export of one group did not hand each call to the host in its first slice, or the outbox wrote one: ${groupOn.inSlice.join('; ')}`);
   }
 
+  const whole = await wholeCost(spans, count, rounds);
   const perCall = await outboxCosts(calls, [{ name: 'localStorage' }, { name: 'stand-in', store: memoryStore(), locks: grantingLocks }], rounds);
   return {
     perCall: { localStorage: perCall.get('localStorage')!, standIn: perCall.get('stand-in')! },
@@ -142,6 +186,7 @@ async function run({ count, payloads, concurrency }: Pick<FloorSending, 'count' 
     groupSlices: { outboxOn: groupSlices.get(groupOn.contender.name)!, outboxOff: groupSlices.get(groupOff.contender.name)!, exports: GROUP_EXPORTS },
     storedInFirstSlice: [Math.min(...stored), Math.max(...stored)],
     timerStepMs: timerStep(),
+    whole,
   };
 }
 

@@ -47,7 +47,10 @@ export async function measureBrowserOutbox(floor: FloorSending, rounds: Rounds):
 
 function section(browser: string, results: PageResults, concurrency: number): Section {
   const kpiEvents = BATCH_SIZE * KPI_EVENTS_PER_SPAN;
-  const { perCall, firstSlices, groupSlices, storedInFirstSlice, timerStepMs } = results;
+  const { perCall, firstSlices, groupSlices, storedInFirstSlice, timerStepMs, whole } = results;
+  const perEvent = (rounds: number[]) => `${ms(median(rounds))}, ${((median(rounds) * 1000) / kpiEvents).toFixed(2)} µs per KPI event`;
+  const otlpOverOn = medianRatio(whole.otlp, whole.outboxOn);
+  const otlpOverOff = medianRatio(whole.otlp, whole.outboxOff);
   const [fewest, most] = storedInFirstSlice;
   const perCallText = ({ microseconds }: { microseconds: number }) => `${microseconds.toFixed(2)} µs per call`;
   const storageOverStandIn = medianRatio(perCall.localStorage.medians, perCall.standIn.medians);
@@ -72,6 +75,11 @@ function section(browser: string, results: PageResults, concurrency: number): Se
       [`${group}, outbox on: first slice`, ms(median(groupSlices.outboxOn))],
       [`${group}, outbox: false: first slice`, ms(median(groupSlices.outboxOff))],
       ['outbox on / outbox: false, first slice of one group', ratio(groupOnOverOff)],
+      ["export() to its callback, default options (outbox on), host copying each payload and answering at once", perEvent(whole.outboxOn)],
+      ['the same, outbox: false', perEvent(whole.outboxOff)],
+      ['OTLP JsonTraceSerializer.serializeRequest of the same spans, in this page', perEvent(whole.otlp)],
+      ['OTLP / export(), default options', ratio(otlpOverOn)],
+      ['OTLP / export(), outbox: false', ratio(otlpOverOff)],
     ],
     notes: [
       `A first slice is timed from the call of \`export()\` until a task queued behind it runs (a \`MessageChannel\` message), so it includes one turn of the event loop; \`performance.now()\` in this page moved in steps of ${(timerStepMs * 1000).toFixed(0)} µs at the least.`,
@@ -93,6 +101,11 @@ function section(browser: string, results: PageResults, concurrency: number): Se
       groupOutboxOnOverOff: groupOnOverOff,
       storedInFirstSlice,
       timerStepMs,
+      wholeOutboxOnMs: median(whole.outboxOn),
+      wholeOutboxOffMs: median(whole.outboxOff),
+      wholeOtlpMs: median(whole.otlp),
+      otlpOverExportDefault: otlpOverOn,
+      otlpOverExportOutboxOff: otlpOverOff,
     },
   };
 }

@@ -45,6 +45,19 @@ export async function sendCalls(client: CifAnalyticsClient, calls: readonly CifC
   await Promise.all(Array.from({ length: sending.concurrency }, lane));
 }
 
+/**
+ * Throws unless every export `exporter` timed delivered all `count` calls, one KPI event each, and
+ * dropped, failed or retried none: an exporter that dropped or failed calls while timed would look
+ * faster than the floor that makes them all, and nothing else would tell.
+ */
+export function checkDelivered(exporter: CifSpanExporter, count: number, name: string): void {
+  const s = exporter.getStats();
+  const dropped = Object.entries(s.dropped).filter(([, n]) => n > 0);
+  if (s.callsMade === 0 || s.callsMade % count !== 0 || s.kpiEventsDelivered !== s.callsMade || s.callsFailed + s.callsRetried + s.kpiEventsPending > 0 || dropped.length > 0) {
+    throw new Error(`${name}: the timed exports did not deliver every call: ${JSON.stringify({ callsMade: s.callsMade, delivered: s.kpiEventsDelivered, failed: s.callsFailed, retried: s.callsRetried, pending: s.kpiEventsPending, dropped })}`);
+  }
+}
+
 /** `export()` until its callback, which comes once every call is answered or dropped; never rejects. */
 export function exportOnce(exporter: CifSpanExporter, spans: ReadableSpan[]): Promise<unknown> {
   return new Promise((resolve) => exporter.export(spans, resolve));
