@@ -26,6 +26,8 @@ export interface Entry extends StoredCall {
   size: number;
   /** The page that stored it, once taken over from a page gone. */
   page?: string;
+  /** Written without this page's lock, which has not come since or found it gone: a later page's, which this page never hands over. */
+  given?: boolean;
   /** Runs each time the call is written to the store. */
   kept?: (() => void) | undefined;
 }

@@ -38,7 +38,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   let live = false;
   /** From `pagehide` to `pageshow`: the page may be going, so that what waits for its lock is written without it. */
   let hidden = false;
-  /** What it wrote without its lock: a later page's, which this page never hands over, unless its lock comes and finds it still stored. */
+  /** What it wrote without its lock (`Entry.given`), until the lock comes. */
   const given = new Set<Entry>();
   /** The entries `drain()` writes, until it is done. */
   let draining: Set<Entry> | undefined;
@@ -191,7 +191,10 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
         if (!full) {
           store.setItem(entry.key, value);
           entry.size = size;
-          if (!live) given.add(entry);
+          if (!live) {
+            entry.given = true;
+            given.add(entry);
+          }
           bytes += size;
           if (admitted) stats.stored += entry.events;
           return entry.kept?.();
@@ -247,7 +250,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     say(`storing as ${base}${pageId}`);
     // What it wrote without the lock and finds still stored is its own again: a page that took it would have removed
     // it before sending it, and held the lock until it went.
-    given.forEach((entry) => absent(entry.key) || given.delete(entry));
+    given.forEach((entry) => (entry.given = absent(entry.key)));
+    given.clear();
     return (live = true);
   }).then(endWait);
 
@@ -280,7 +284,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     },
     remove(entry: Entry) {
       // Written without the lock, the call is a later page's; once disposed, what is stored is.
-      if (given.has(entry)) return false;
+      if (entry.given) return false;
       if (disposed) return entry.size === 0;
       if (entry.size > 0 && !erase(entry.key, entry.size)) return false;
       entry.size = 0;
@@ -296,7 +300,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       // Gone from the store, the entry is this page's to settle (`bytes` is counted afresh when it matters); but one
       // written without the lock, which a later page may have taken already.
       if (entry.size && absent(entry.key)) entry.size = 0;
-      return entry.size > 0 || given.has(entry);
+      return entry.size > 0 || !!entry.given;
     },
     claim(onCalls, onFirstPass) {
       handOver = onCalls;
