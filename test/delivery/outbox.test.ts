@@ -1075,6 +1075,19 @@ describe('outbox', () => {
       expect(store.contents()).to.deep.equal({});
     });
 
+    it('lets go, once its lock comes, of what it wrote without it', async () => {
+      let grant!: () => void;
+      const page = withPageGlobals({ addEventListener: window.addEventListener.bind(window) }, () =>
+        open(PAGE_A, {}, { request: (_name, _options, callback) => new Promise((resolve) => (grant = () => resolve(callback({ name: 'lock', mode: 'exclusive' })))) }),
+      );
+      const written = new WeakRef(page.outbox.add(call('A0')));
+      hide();
+      grant();
+      await settle();
+      global.gc!();
+      expect([written.deref(), Object.keys(store.contents())]).to.deep.equal([undefined, [key(PAGE_A, 0)]]);
+    });
+
     it('changes nothing at pagehide once it holds its lock, nor once disposed', async () => {
       const page = withPageGlobals({ addEventListener: window.addEventListener.bind(window) }, () => open(PAGE_A));
       await settle();
