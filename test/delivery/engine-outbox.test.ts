@@ -11,18 +11,8 @@ import type { CifAnalyticsClient, CifCall } from '../../src/types.js';
 import { installActingDiag, installThrowingDiag } from '../helpers/diag.js';
 import { expectBalanced, hangs, installCifWithoutInitDone, later, removePageCif, throws, timedClient } from '../helpers/fake-client.js';
 import { watchUnhandledRejections } from '../helpers/unhandled.js';
-import { createLockManager, MemoryStore, type LockClient } from '../helpers/web-storage.js';
+import { PAGE_A, PAGE_B, call, createLockManager, MemoryStore, type LockClient } from '../helpers/web-storage.js';
 
-const PAGE_A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
-const PAGE_B = 'bbbbbbbb-bbbb-4bbb-bbbb-bbbbbbbbbbbb';
-
-function call(name: string): CifCall {
-  return {
-    data: { conversationId: 'conv-1', providerSessionId: 'prov-1', events: [{ kpiEventName: name, eventTimestamp: '2026-11-25T10:15:30.123Z' }] },
-    eventName: name,
-    correlationId: `corr-${name}`,
-  };
-}
 const calls = (...names: string[]) => names.map(call);
 const PREFIX = 'otel-cif/widget/';
 const names = (...hosts: RecordingCifClient[]) => hosts.flatMap((host) => host.calls.map((c) => c.eventName));

@@ -9,21 +9,11 @@ import { createOutbox, type OutboxLocks, type OutboxStore } from '../../src/deli
 import type { ReadinessSource } from '../../src/delivery/readiness.js';
 import { createDeliveryStats, type CifDeliveryStats } from '../../src/stats.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
-import type { CifAnalyticsClient, CifCall } from '../../src/types.js';
+import type { CifAnalyticsClient } from '../../src/types.js';
 import { expectBalanced } from '../helpers/fake-client.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
-import { createLockManager, MemoryStore } from '../helpers/web-storage.js';
+import { PAGE_A, PAGE_B, call, createLockManager, MemoryStore } from '../helpers/web-storage.js';
 
-const PAGE_A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
-const PAGE_B = 'bbbbbbbb-bbbb-4bbb-bbbb-bbbbbbbbbbbb';
-
-function call(name: string): CifCall {
-  return {
-    data: { conversationId: 'conv-1', providerSessionId: 'prov-1', events: [{ kpiEventName: name, eventTimestamp: '2026-11-25T10:15:30.123Z' }] },
-    eventName: name,
-    correlationId: `corr-${name}`,
-  };
-}
 
 /** A lock manager whose grant has not come yet: the page is in its first moments. */
 const inFlight: OutboxLocks = { request: () => new Promise(() => {}) };

@@ -1,4 +1,18 @@
+import type { CifCall } from '../../src/types.js';
 import type { OutboxLocks, OutboxStore } from '../../src/delivery/outbox.js';
+
+/** Page ids of simulated pages of one widget (UUIDs, as the outbox makes them). */
+export const PAGE_A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
+export const PAGE_B = 'bbbbbbbb-bbbb-4bbb-bbbb-bbbbbbbbbbbb';
+
+/** A call of one KPI event named `name`, with ids of its own. */
+export function call(name: string): CifCall {
+  return {
+    data: { conversationId: 'conv-1', providerSessionId: 'prov-1', events: [{ kpiEventName: name, eventTimestamp: '2026-11-25T10:15:30.123Z' }] },
+    eventName: name,
+    correlationId: `corr-${name}`,
+  };
+}
 
 /** A Web Storage stand-in over a Map, in insertion order; with `quotaBytes`, writes past it throw as browsers do. */
 export class MemoryStore implements OutboxStore {
