@@ -10,6 +10,7 @@ import type { ReadinessSource } from '../../src/delivery/readiness.js';
 import { createDeliveryStats, type CifDeliveryStats } from '../../src/stats.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import type { CifAnalyticsClient } from '../../src/types.js';
+import { captureDiag } from '../helpers/diag.js';
 import { expectBalanced } from '../helpers/fake-client.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
 import { PAGE_A, PAGE_B, call, createLockManager, MemoryStore } from '../helpers/web-storage.js';
@@ -63,15 +64,6 @@ describe('the delivery of a page hidden before its outbox lock came', () => {
   const hide = () => window.dispatchEvent(new Event('pagehide'));
   const show = () => window.dispatchEvent(new Event('pageshow'));
 
-  /** Keeps what the library says at DEBUG and above, namespace left out. */
-  function debugLines(): string[] {
-    const lines: string[] = [];
-    const keep = (...args: unknown[]) => lines.push(args.slice(1).join(' '));
-    diag.setLogger({ error: keep, warn: keep, info: keep, debug: keep, verbose: keep }, { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true });
-    lines.length = 0;
-    return lines;
-  }
-
   it('never sends one KPI event twice when a diag logger that exports as it is warned runs a due retry while pagehide writes it', async () => {
     /** The host of page A: it rejects the first call, and records the calls it accepts. */
     const accepted: string[] = [];
@@ -112,7 +104,7 @@ describe('the delivery of a page hidden before its outbox lock came', () => {
     let ready!: () => void;
     const host = new RecordingCifClient();
     const a = page(PAGE_A, host, { locks: inFlight, readiness: { kind: 'promise', ready: new Promise<void>((resolve) => (ready = resolve)) } });
-    const lines = debugLines();
+    const lines = captureDiag(DiagLogLevel.DEBUG);
     void a.engine.deliver([call('X')]);
     await clock.tickAsync(0);
     // A reload the agent cancels at once: the page is hidden, then restored from the back/forward cache; CIF then comes.
@@ -122,7 +114,7 @@ describe('the delivery of a page hidden before its outbox lock came', () => {
     await clock.tickAsync(0);
     expect(host.calls).to.deep.equal([]);
     expect(a.stats).to.deep.include({ kpiEventsKept: 1, kpiEventsDelivered: 0 });
-    expect(lines.filter((line) => line.startsWith('outbox: hidden'))).to.deep.equal(['outbox: hidden before its lock came: 1 calls written for a later page']);
+    expect(lines.filter((line) => line.includes('outbox: hidden'))).to.deep.equal(['opentelemetry-exporter-cif outbox: hidden before its lock came: 1 calls written for a later page']);
   });
 
   it('counts a KPI event once in outbox.stored and outbox.notStored when its write fails at pagehide and it is written at the grant', async () => {

@@ -31,57 +31,43 @@ describe('installFakeCIFramework on the window of jsdom or happy-dom', () => {
 });
 
 describe('RecordingCifClient where the page has no structuredClone, as in Jest\'s jsdom environment', () => {
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'structuredClone')!;
+  beforeEach(() => delete (globalThis as { structuredClone?: unknown }).structuredClone);
+  afterEach(() => Object.defineProperty(globalThis, 'structuredClone', saved));
+
   it("records and answers a call, as a copy, in Jest's jsdom environment, which has no structuredClone", async () => {
-    const saved = Object.getOwnPropertyDescriptor(globalThis, 'structuredClone')!;
-    delete (globalThis as { structuredClone?: unknown }).structuredClone;
-    try {
-      const client = new RecordingCifClient();
-      const data: CifAnalyticsData = {
-        conversationId: 'conv-1',
-        providerSessionId: 'prov-1',
-        events: [{ kpiEventName: 'CallAccepted', eventTimestamp: '2026-11-25T10:15:30.123Z' }],
-      };
-      const answer = await client.logAnalyticsEvent(data, 'CallAccepted', '4bf92f35-77b3-4da6-a3ce-929d0e0e4736').catch((error: unknown) => error);
-      data.conversationId = 'changed later';
-      expect(answer).to.equal('ok');
-      expect(client.payloads().map((payload) => payload.conversationId)).to.deep.equal(['conv-1']);
-    } finally {
-      Object.defineProperty(globalThis, 'structuredClone', saved);
-    }
+    const client = new RecordingCifClient();
+    const data: CifAnalyticsData = {
+      conversationId: 'conv-1',
+      providerSessionId: 'prov-1',
+      events: [{ kpiEventName: 'CallAccepted', eventTimestamp: '2026-11-25T10:15:30.123Z' }],
+    };
+    const answer = await client.logAnalyticsEvent(data, 'CallAccepted', '4bf92f35-77b3-4da6-a3ce-929d0e0e4736').catch((error: unknown) => error);
+    data.conversationId = 'changed later';
+    expect(answer).to.equal('ok');
+    expect(client.payloads().map((payload) => payload.conversationId)).to.deep.equal(['conv-1']);
   });
 
   it('fails, unrecorded, a call whose payload holds a function or a cycle, as structuredClone does', async () => {
-    const saved = Object.getOwnPropertyDescriptor(globalThis, 'structuredClone')!;
-    delete (globalThis as { structuredClone?: unknown }).structuredClone;
-    try {
-      const client = new RecordingCifClient();
-      const cyclic: Record<string, unknown> = { conversationId: 'conv-1' };
-      cyclic.self = cyclic;
-      const answers = await Promise.all(
-        [{ conversationId: () => 'conv-1' }, cyclic].map((data) => client.logAnalyticsEvent(data as unknown as CifAnalyticsData, 'CallAccepted').then(String, (error: Error) => error.name)),
-      );
-      expect([answers, client.calls]).to.deep.equal([['TypeError', 'RangeError'], []]);
-    } finally {
-      Object.defineProperty(globalThis, 'structuredClone', saved);
-    }
+    const client = new RecordingCifClient();
+    const cyclic: Record<string, unknown> = { conversationId: 'conv-1' };
+    cyclic.self = cyclic;
+    const answers = await Promise.all(
+      [{ conversationId: () => 'conv-1' }, cyclic].map((data) => client.logAnalyticsEvent(data as unknown as CifAnalyticsData, 'CallAccepted').then(String, (error: Error) => error.name)),
+    );
+    expect([answers, client.calls]).to.deep.equal([['TypeError', 'RangeError'], []]);
   });
 
   it('copies Maps and keeps nulls as structuredClone does, and refuses a symbol, naming it', async () => {
-    const saved = Object.getOwnPropertyDescriptor(globalThis, 'structuredClone')!;
-    delete (globalThis as { structuredClone?: unknown }).structuredClone;
-    try {
-      const client = new RecordingCifClient();
-      const columns = new Map([['msdyn_customattribute1', 'tier-2']]);
-      const data = { conversationId: 'conv-1', providerSessionId: null, columns } as unknown as CifAnalyticsData;
-      await client.logAnalyticsEvent(data, 'CallAccepted');
-      columns.set('msdyn_customattribute1', 'changed later');
-      const refused = await client.logAnalyticsEvent({ conversationId: Symbol('conv') } as unknown as CifAnalyticsData, 'CallHold').then(String, (error: Error) => error.message);
-      expect([client.calls.map((call) => call.data), refused]).to.deep.equal([
-        [{ conversationId: 'conv-1', providerSessionId: null, columns: new Map([['msdyn_customattribute1', 'tier-2']]) }],
-        'Symbol(conv) could not be cloned',
-      ]);
-    } finally {
-      Object.defineProperty(globalThis, 'structuredClone', saved);
-    }
+    const client = new RecordingCifClient();
+    const columns = new Map([['msdyn_customattribute1', 'tier-2']]);
+    const data = { conversationId: 'conv-1', providerSessionId: null, columns } as unknown as CifAnalyticsData;
+    await client.logAnalyticsEvent(data, 'CallAccepted');
+    columns.set('msdyn_customattribute1', 'changed later');
+    const refused = await client.logAnalyticsEvent({ conversationId: Symbol('conv') } as unknown as CifAnalyticsData, 'CallHold').then(String, (error: Error) => error.message);
+    expect([client.calls.map((call) => call.data), refused]).to.deep.equal([
+      [{ conversationId: 'conv-1', providerSessionId: null, columns: new Map([['msdyn_customattribute1', 'tier-2']]) }],
+      'Symbol(conv) could not be cloned',
+    ]);
   });
 });
