@@ -18,10 +18,12 @@ export interface PageResults {
   perCall: { localStorage: OutboxCost; standIn: OutboxCost };
   /** Each round's median first slice, in milliseconds, of an export with the outbox on and with `outbox: false`. */
   firstSlices: { outboxOn: number[]; outboxOff: number[] };
+  /** The same of its longest slice. */
+  longestSlices: { outboxOn: number[]; outboxOff: number[] };
   /** The same of an export of one `maxConcurrentCalls` group, whose calls all go to the host in its first slice: a sample is the mean of `GROUP_EXPORTS` exports. */
   groupSlices: { outboxOn: number[]; outboxOff: number[]; exports: number };
-  /** The fewest and the most KPI events the outbox stored in a timed first slice; the rest of the batch found no room. */
-  storedInFirstSlice: [fewest: number, most: number];
+  /** Of the calls of one export that waited for the host, the fewest and the most the outbox stored, and found no room for. */
+  storedPerExport: { stored: [fewest: number, most: number]; full: [fewest: number, most: number] };
   /** The smallest step `performance.now()` takes in this page, in milliseconds. */
   timerStepMs: number;
   /**
@@ -99,6 +101,7 @@ function timerStep(): number {
   return step;
 }
 
+const range = (values: number[]): [number, number] => [Math.min(...values), Math.max(...values)];
 const outboxKeys = () => Object.keys(localStorage).filter((key) => key.startsWith('otel-cif/'));
 const heldLocks = async () => (await navigator.locks.query()).held?.filter((lock) => lock.name?.startsWith('otel-cif/')).length ?? 0;
 
@@ -107,37 +110,46 @@ const GROUP_EXPORTS = 20;
 
 /**
  * One exporter with default options but `outbox`, kept for every sample as a page keeps it, whose
- * host answers one call per task; a sample is the first slice of one export of `spans` (the mean
- * of `exports` exports): from the call of `export()` until a task queued behind it runs. The rest of
- * each export is answered untimed, and each export checked to make `count` calls, succeed and leave
- * nothing stored.
+ * host answers one call per task. A sample is, of one export of `spans` (the mean of `exports`
+ * exports), its first slice, from the call of `export()` until a task queued just before it runs
+ * (`scheduler.postTask`, as the exporter's next part: the export's own task, microtasks
+ * included); or with `longest`, the longest slice, its first or one of those that follow, each
+ * timed from an answer until a task queued behind it runs (the answer and the export's tasks that
+ * ran meanwhile). Each export is checked to hand the host one `maxConcurrentCalls` group in its
+ * first slice, to make `count` calls, succeed and leave nothing stored.
  */
-async function firstSliceOf(spans: ReadableSpan[], count: number, outbox: boolean, exports = 1) {
-  const name = `${count} calls, ${outbox ? 'outbox on' : 'outbox: false'}`;
+async function slicesOf(spans: ReadableSpan[], count: number, concurrency: number, outbox: boolean, longest: boolean, exports = 1) {
+  const name = `${count} calls, ${outbox ? 'outbox on' : 'outbox: false'}${longest ? ', longest' : ''}`;
   const host = new SteppedHost();
   const locks = await heldLocks();
   const exporter = new CifSpanExporter({ client: host, ...(outbox ? {} : { outbox: false }) });
-  /** Of each export, the KPI events its first slice stored, found no room for, and handed to the host. */
-  const inSlice: Array<[stored: number, full: number, atHost: number]> = [];
+  /** Of each export, the KPI events its first slice sent and handed to the host, and those the export stored and found no room for. */
+  const seen: Array<[sent: number, atHost: number, stored: number, full: number]> = [];
   const once = async (): Promise<number> => {
     const before = exporter.getStats();
-    const [stored, full, made] = [before.outbox.stored, before.outbox.notStored.full, before.callsMade];
     let result: ExportResult | undefined;
-    const began = performance.now();
+    // The exporter's next part waits behind this task: Chromium runs the tasks of `scheduler.postTask` in order.
+    const firstEnds = scheduler.postTask(() => {});
+    let began = performance.now();
     exporter.export(spans, (r) => (result = r));
-    await nextTask();
-    const ended = performance.now();
+    await firstEnds;
+    let most = performance.now() - began;
     const after = exporter.getStats();
-    inSlice.push([after.outbox.stored - stored, after.outbox.notStored.full - full, after.callsMade - made]);
+    const inSlice = [after.kpiEventsSent - before.kpiEventsSent, after.callsMade - before.callsMade];
     let answered = 0;
-    while (host.answerOne()) {
+    for (;;) {
+      began = performance.now();
+      if (!host.answerOne()) break;
       answered++;
       await nextTask();
+      if (longest) most = Math.max(most, performance.now() - began);
     }
+    const { outbox: kept } = exporter.getStats();
+    seen.push([inSlice[0]!, inSlice[1]!, kept.stored - before.outbox.stored, kept.notStored.full - before.outbox.notStored.full]);
     if (result?.code !== ExportResultCode.SUCCESS || answered !== count || outboxKeys().length > 0) {
       throw new Error(`${name}: ${answered} of ${count} calls answered, result ${JSON.stringify(result)}, ${outboxKeys().length} calls left stored`);
     }
-    return ended - began;
+    return most;
   };
   const sample = async (): Promise<number> => {
     let total = 0;
@@ -149,7 +161,17 @@ async function firstSliceOf(spans: ReadableSpan[], count: number, outbox: boolea
     if (tries === 100) throw new Error('the outbox never held its lock');
     await nextTask();
   }
-  return { contender: { name, fn: async () => ({ overriddenDuration: await sample() }) }, inSlice };
+  const group = Math.min(count, concurrency);
+  const check = () => {
+    // The first slice maps one group, whose calls all go to the host; a later call that waits for a slot the outbox stores
+    // or finds no room for, as it stores none without the outbox.
+    const waited = outbox ? count - group : 0;
+    if (seen.some(([sent, atHost, stored, full]) => sent !== group || atHost !== group || stored + full > waited || (waited > 0 && stored === 0))) {
+      throw new Error(`${name}: a first slice did not hand the host one group, or the outbox stored a call of it, or none that waited: ${seen.join('; ')}`);
+    }
+    return seen;
+  };
+  return { contender: { name, fn: async () => ({ overriddenDuration: await sample() }) }, check };
 }
 
 /** Measures, once the page's batch is checked to be the one whose floor was proven (`FloorSending`'s `payloads`). */
@@ -158,33 +180,29 @@ async function run({ count, payloads, concurrency }: Pick<FloorSending, 'count' 
   const calls = handWrittenCalls(spans);
   if ((await sha256(JSON.stringify(calls))) !== payloads) throw new Error('the page recorded another batch than the one whose floor was proven');
 
-  const on = await firstSliceOf(spans, count, true);
-  const off = await firstSliceOf(spans, count, false);
-  const slices = await alternate([on.contender, off.contender], rounds);
-  // One call per KPI event. Each call admitted goes to the host in the slice, or is stored, or finds no room; the keys grow by a
-  // digit now and then (a call's number), so how many fit varies a little. Without the outbox, none is stored.
-  const stored = on.inSlice.map(([stored]) => stored);
-  if (on.inSlice.some(([stored, full, atHost]) => stored === 0 || stored + full + atHost !== count) || off.inSlice.some(([stored, full]) => stored + full > 0)) {
-    throw new Error(`a first slice did not hand over, store, or find no room for, each call it admitted: ${on.inSlice.join('; ')}`);
-  }
+  const batch = await Promise.all([true, false].flatMap((outbox) => [false, true].map((longest) => slicesOf(spans, count, concurrency, outbox, longest))));
+  const slices = await alternate(batch.map(({ contender }) => contender), rounds);
+  const onFirst = batch[0]!.check();
+  batch.slice(1).forEach(({ check }) => check());
 
   // One group: every call goes to the host in the first slice, so the outbox writes none.
   const groupSpans = spans.slice(0, Math.ceil(concurrency / KPI_EVENTS_PER_SPAN));
   const groupCount = handWrittenCalls(groupSpans).length;
-  const groupOn = await firstSliceOf(groupSpans, groupCount, true, GROUP_EXPORTS);
-  const groupOff = await firstSliceOf(groupSpans, groupCount, false, GROUP_EXPORTS);
+  const groupOn = await slicesOf(groupSpans, groupCount, concurrency, true, false, GROUP_EXPORTS);
+  const groupOff = await slicesOf(groupSpans, groupCount, concurrency, false, false, GROUP_EXPORTS);
   const groupSlices = await alternate([groupOn.contender, groupOff.contender], rounds);
-  if ([...groupOn.inSlice, ...groupOff.inSlice].some(([stored, full, atHost]) => stored + full > 0 || atHost !== groupCount)) {
-    throw new Error(`an export of one group did not hand each call to the host in its first slice, or the outbox wrote one: ${groupOn.inSlice.join('; ')}`);
-  }
+  groupOn.check();
+  groupOff.check();
 
   const whole = await wholeCost(spans, count, rounds);
   const perCall = await outboxCosts(calls, [{ name: 'localStorage' }, { name: 'stand-in', store: memoryStore(), locks: grantingLocks }], rounds);
+  const of = (i: number) => slices.get(batch[i]!.contender.name)!;
   return {
     perCall: { localStorage: perCall.get('localStorage')!, standIn: perCall.get('stand-in')! },
-    firstSlices: { outboxOn: slices.get(on.contender.name)!, outboxOff: slices.get(off.contender.name)! },
+    firstSlices: { outboxOn: of(0), outboxOff: of(2) },
+    longestSlices: { outboxOn: of(1), outboxOff: of(3) },
     groupSlices: { outboxOn: groupSlices.get(groupOn.contender.name)!, outboxOff: groupSlices.get(groupOff.contender.name)!, exports: GROUP_EXPORTS },
-    storedInFirstSlice: [Math.min(...stored), Math.max(...stored)],
+    storedPerExport: { stored: range(onFirst.map(([, , stored]) => stored)), full: range(onFirst.map(([, , , full]) => full)) },
     timerStepMs: timerStep(),
     whole,
   };

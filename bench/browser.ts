@@ -17,8 +17,9 @@ const V8_FLAGS = '--js-flags=--expose-gc --max-semi-space-size=64';
 /**
  * The outbox in headless Chromium, with default options, over the page's real `localStorage` and
  * Web Locks: the cost of storing and removing each call beside the in-memory stand-in's, and an
- * export's first slice with the outbox on against `outbox: false`, of the batch and of one group. The library is bundled from
- * `src/` for the browser as test/browser bundles it (esbuild, IIFE, es2020).
+ * export's first and longest slices with the outbox on against `outbox: false`, and the first of
+ * one group's. The library is bundled from `src/` for the browser as test/browser bundles it
+ * (esbuild, IIFE, es2020).
  */
 export async function measureBrowserOutbox(floor: FloorSending, rounds: Rounds): Promise<Section> {
   const served = await servePage(
@@ -47,22 +48,23 @@ export async function measureBrowserOutbox(floor: FloorSending, rounds: Rounds):
 
 function section(browser: string, results: PageResults, concurrency: number): Section {
   const kpiEvents = BATCH_SIZE * KPI_EVENTS_PER_SPAN;
-  const { perCall, firstSlices, groupSlices, storedInFirstSlice, timerStepMs, whole } = results;
+  const { perCall, firstSlices, longestSlices, groupSlices, storedPerExport, timerStepMs, whole } = results;
   const perEvent = (rounds: number[]) => `${ms(median(rounds))}, ${((median(rounds) * 1000) / kpiEvents).toFixed(2)} µs per KPI event`;
   const otlpOverOn = medianRatio(whole.otlp, whole.outboxOn);
   const otlpOverOff = medianRatio(whole.otlp, whole.outboxOff);
-  const [fewest, most] = storedInFirstSlice;
+  const span = ([fewest, most]: [number, number]) => `${thousands(fewest)}${most > fewest ? ` to ${thousands(most)}` : ''}`;
   const perCallText = ({ microseconds }: { microseconds: number }) => `${microseconds.toFixed(2)} µs per call`;
   const storageOverStandIn = medianRatio(perCall.localStorage.medians, perCall.standIn.medians);
   const onOverOff = medianRatio(firstSlices.outboxOn, firstSlices.outboxOff);
+  const longestOnOverOff = medianRatio(longestSlices.outboxOn, longestSlices.outboxOff);
   const groupOnOverOff = medianRatio(groupSlices.outboxOn, groupSlices.outboxOff);
   const group = `export() of ${KPI_EVENTS_PER_SPAN * Math.ceil(concurrency / KPI_EVENTS_PER_SPAN)} KPI events (one group)`;
   const ratio = (value: number) => `${times(value)} (median of the rounds' ratios)`;
   return {
     id: 'browserOutbox',
-    title: `The outbox in Chromium: ${thousands(kpiEvents)} calls stored in localStorage, and an export's first slice`,
+    title: `The outbox in Chromium: ${thousands(kpiEvents)} calls stored in localStorage, and an export's slices`,
     claim:
-      "In headless Chromium, with default options, over the page's own `localStorage` and Web Locks: storing and removing each call of the batch, one call at a time, against the same over the Node row's in-memory stand-in in the same page; and the first slice of one export of the batch with the outbox on, against `outbox: false`, and the same of an export of one `maxConcurrentCalls` group, whose calls all go to the host in that slice; the host copying each payload and answering one call per task as in the slices table.",
+      "In headless Chromium, with default options, over the page's own `localStorage` and Web Locks: storing and removing each call of the batch, one call at a time, against the same over the Node row's in-memory stand-in in the same page; and the first and the longest slice of one export of the batch with the outbox on, against `outbox: false`, and the first slice of an export of one `maxConcurrentCalls` group, whose calls all go to the host in that slice; the host copying each payload and answering one call per task as in the slices table.",
     header: ['contender', `median, ${browser}`],
     rows: [
       ['outbox over localStorage: storing and removing each call', perCallText(perCall.localStorage)],
@@ -71,7 +73,10 @@ function section(browser: string, results: PageResults, concurrency: number): Se
       ['export(), outbox on: first slice', ms(median(firstSlices.outboxOn))],
       ['export(), outbox: false: first slice', ms(median(firstSlices.outboxOff))],
       ['outbox on / outbox: false, first slice', ratio(onOverOff)],
-      ['KPI events the outbox stored in the first slice', `${thousands(fewest)}${most > fewest ? ` to ${thousands(most)}` : ''} of ${thousands(kpiEvents)}; ${concurrency} went to the host, the rest found no room (\`notStored.full\`)`],
+      ['export(), outbox on: longest slice', ms(median(longestSlices.outboxOn))],
+      ['export(), outbox: false: longest slice', ms(median(longestSlices.outboxOff))],
+      ['outbox on / outbox: false, longest slice', ratio(longestOnOverOff)],
+      ['KPI events of one export the outbox stored', `${span(storedPerExport.stored)}, and found no room for ${span(storedPerExport.full)} (\`notStored.full\`), of ${thousands(kpiEvents)}; the others went to the host in the task that admitted them, the ${concurrency} of the first slice among them`],
       [`${group}, outbox on: first slice`, ms(median(groupSlices.outboxOn))],
       [`${group}, outbox: false: first slice`, ms(median(groupSlices.outboxOff))],
       ['outbox on / outbox: false, first slice of one group', ratio(groupOnOverOff)],
@@ -82,7 +87,7 @@ function section(browser: string, results: PageResults, concurrency: number): Se
       ['OTLP / export(), outbox: false', ratio(otlpOverOff)],
     ],
     notes: [
-      `A first slice is timed from the call of \`export()\` until a task queued behind it runs (a \`MessageChannel\` message), so it includes one turn of the event loop; \`performance.now()\` in this page moved in steps of ${(timerStepMs * 1000).toFixed(0)} µs at the least.`,
+      `A first slice is timed from the call of \`export()\` until a task queued just before the call runs (\`scheduler.postTask\`, as the exporter's next part, which runs after it): the export's own task; each later slice from a host answer until a task queued behind it runs, so it holds the export's tasks that ran meanwhile. \`performance.now()\` in this page moved in steps of ${(timerStepMs * 1000).toFixed(0)} µs at the least.`,
       `One group: every call goes to the host in the first slice, so the outbox writes none (checked); a sample is the mean first slice of ${groupSlices.exports} exports, each answered before the next.`,
       `Per call: the time to store and remove the batch's calls over its ${thousands(kpiEvents)} calls. A call took as many bytes in \`localStorage\` as in the stand-in (checked).`,
       "Each pair is timed in rounds of its own, the young generation emptied before each sample, with V8's flags of the Node steps.",
@@ -96,10 +101,13 @@ function section(browser: string, results: PageResults, concurrency: number): Se
       outboxOnFirstSliceMs: median(firstSlices.outboxOn),
       outboxOffFirstSliceMs: median(firstSlices.outboxOff),
       outboxOnOverOff: onOverOff,
+      outboxOnLongestSliceMs: median(longestSlices.outboxOn),
+      outboxOffLongestSliceMs: median(longestSlices.outboxOff),
+      outboxOnOverOffLongest: longestOnOverOff,
       groupOutboxOnFirstSliceMs: median(groupSlices.outboxOn),
       groupOutboxOffFirstSliceMs: median(groupSlices.outboxOff),
       groupOutboxOnOverOff: groupOnOverOff,
-      storedInFirstSlice,
+      storedPerExport,
       timerStepMs,
       wholeOutboxOnMs: median(whole.outboxOn),
       wholeOutboxOffMs: median(whole.outboxOff),

@@ -36,7 +36,7 @@ interface Held {
 
 /**
  * Exports fresh batches with default options to a host that answers nothing until the bound
- * refuses calls, reads the heap, exports one more batch and reads it again; then the host answers
+ * refuses calls, each mapped before the next, reads the heap, exports one more batch and reads it again; then the host answers
  * all. Each batch's spans are let go after its export, as a span processor does, so the heap held
  * is the exporter's alone, the strings its calls share with the spans included.
  */
@@ -47,13 +47,20 @@ async function fillDefaultBound(batch: () => Promise<ReadableSpan[]>): Promise<H
   const exporter = new CifSpanExporter({ client: host });
   const before = await settledHeap();
   let batches = 0;
+  /** Exports a fresh batch and runs the page's tasks until it is mapped, a part a task, as a page runs them between its exports. */
+  const exportMapped = async () => {
+    const spans = await batch();
+    const seen = exporter.getStats().spansSeen + spans.length;
+    exporter.export(spans, () => {});
+    while (exporter.getStats().spansSeen < seen) await nextTask();
+  };
   while (exporter.getStats().dropped.queue_full === 0 && batches < MAX_BATCHES) {
-    exporter.export(await batch(), () => {});
+    await exportMapped();
     batches++;
   }
   const stats = exporter.getStats();
   const heapBytes = (await settledHeap()) - before;
-  exporter.export(await batch(), () => {});
+  await exportMapped();
   const heapBytesAfterOneMore = (await settledHeap()) - before;
   while (host.answerOne()) await nextTask();
   await exporter.shutdown();

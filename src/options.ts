@@ -36,8 +36,9 @@ export interface CifExporterOptions extends CifDeliveryOptions {
    */
   customAttributes?: Record<string, string> | undefined;
   /**
-   * Most KPI events per call. Above 1, KPI events of one export batch that share eventName,
-   * identity and correlationId go in one call, in timestamp order.
+   * Most KPI events per call. Above 1, KPI events of one part of an export batch (a large batch is
+   * mapped in parts) that share eventName, identity and correlationId go in one call, in
+   * timestamp order.
    * @default 1
    */
   maxEventsPerCall?: number | undefined;

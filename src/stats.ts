@@ -116,7 +116,7 @@ export interface CifMappingStats<R extends string> {
  * `CifDelivery`, shared with any other exporter given the same one.
  */
 export interface CifExporterStats extends Omit<CifDeliveryStats, 'dropped'>, CifMappingStats<CifDropReason> {
-  /** Spans handed to `export()`. */
+  /** Spans `export()` mapped: a large batch counts part by part, all of it by its callback. */
   spansSeen: number;
   /** Spans that carry a `cif.` attribute. */
   cifSpans: number;
@@ -126,7 +126,7 @@ export interface CifExporterStats extends Omit<CifDeliveryStats, 'dropped'>, Cif
 export interface CifLogRecordExporterStats
   extends Omit<CifDeliveryStats, 'dropped'>,
     CifMappingStats<CifLogRecordDropReason> {
-  /** Log records handed to `export()`. */
+  /** Log records `export()` mapped: a large batch counts part by part, all of it by its callback. */
   logRecordsSeen: number;
   /** Log records that carry a `cif.` attribute. */
   cifLogRecords: number;

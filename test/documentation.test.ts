@@ -128,16 +128,19 @@ describe('what the user documentation says, against the package', () => {
     expect(number(calls) / (OUTBOX_DEFAULTS.maxBytes / stored)).to.be.within(0.99, 1.01);
   });
 
-  it("says in docs/page-lifecycle.md what the outbox costs in Chromium as bench/README.md's run measured it: tens of microseconds a call, tens of milliseconds a batch, several times OTLP's serializing for the whole batch, nothing for a call that goes to the host at once", () => {
+  it("says in docs/page-lifecycle.md what the outbox costs in Chromium as bench/README.md's run measured it: tens of microseconds a call, under a millisecond an export's first task, milliseconds its longest, several times OTLP's serializing for the whole batch, nothing for a call that goes to the host at once", () => {
     expect(read('bench/README.md')).to.include('### The outbox in Chromium');
     const cell = (first: string, unit: string): number => Number(new RegExp(`^([\\d.]+) ?${unit}`).exec(benchRow(first)[0]!)?.[1]);
     const cost = (read('docs/page-lifecycle.md').split('- **Cost.**')[1] ?? '').split('\n- ')[0]!.replace(/\s+/g, ' ');
-    expect(cost).to.include('tens of microseconds a call').and.to.include('runs for tens of milliseconds, where it runs for a few without the outbox');
+    expect(cost).to.include('tens of microseconds a call').and.to.include('its first task runs for under a millisecond either way');
     expect(cell('outbox over localStorage: storing and removing each call', 'µs')).to.be.at.least(10).and.below(100);
-    expect(cell('export(), outbox on: first slice', 'ms')).to.be.at.least(10).and.below(100);
-    expect(cell('export(), outbox: false: first slice', 'ms')).to.be.at.least(1).and.below(10);
+    expect(cell('export(), outbox on: first slice', 'ms')).to.be.below(1);
+    expect(cell('export(), outbox: false: first slice', 'ms')).to.be.below(1);
+    expect(cost).to.include('the longest of its tasks for milliseconds with the outbox, under the 50 ms a browser counts as a long task, where it runs for under one without it');
+    expect(cell('export(), outbox on: longest slice', 'ms')).to.be.at.least(1).and.below(50);
+    expect(cell('export(), outbox: false: longest slice', 'ms')).to.be.below(1);
     // "Many times what the rest of an export spends on the call".
-    expect(cell('outbox on / outbox: false, first slice', 'x')).to.be.at.least(5);
+    expect(cell('outbox on / outbox: false, longest slice', 'x')).to.be.at.least(5);
     // A call that goes to the host in the task of its export "costs the store nothing": one group's export costs about the same either way.
     expect(cost).to.include('costs the store nothing');
     expect(cell('outbox on / outbox: false, first slice of one group', 'x')).to.be.below(1.5);

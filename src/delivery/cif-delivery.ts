@@ -10,6 +10,8 @@ export interface SharedDelivery {
   readonly engine: DeliveryEngine;
   readonly stats: CifDeliveryStats;
   readonly timeoutMillis: number;
+  /** Its `maxConcurrentCalls`: the calls it hands to the host at once. */
+  readonly slots: number;
   /** Exporters given it that are not shut down: the last one to shut down shuts it down. */
   users: number;
 }
@@ -35,5 +37,5 @@ export class CifDelivery {
 /** The delivery behind a `CifDelivery`, or of an exporter given none, from validated delivery options. */
 export function createSharedDelivery(options: DeliveryOptions): SharedDelivery {
   const stats = createDeliveryStats();
-  return { engine: createDelivery(options, stats, createOutbox(options.outbox, stats.outbox)), stats, timeoutMillis: options.timeoutMillis, users: 0 };
+  return { engine: createDelivery(options, stats, createOutbox(options.outbox, stats.outbox)), stats, timeoutMillis: options.timeoutMillis, slots: options.maxConcurrentCalls, users: 0 };
 }

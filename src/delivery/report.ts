@@ -17,9 +17,22 @@ export interface DeliveryReport {
  */
 export type Batch = (error?: Error) => void;
 
-/** The `error` of a failed export: how many calls failed, and the distinct reasons. */
-export function summarize({ calls, failed, errors }: DeliveryReport): CifExportError {
-  return new CifExportError(`${failed} of ${calls} logAnalyticsEvent calls failed: ${errors.map((e) => e.message).join('; ')}`, errors);
+/** The `error` of an export whose calls `reports` tell of, when one failed: how many calls failed, and the distinct reasons. */
+export function summarize(reports: readonly DeliveryReport[]): CifExportError | undefined {
+  let calls = 0;
+  let failed = 0;
+  const errors: Error[] = [];
+  for (const report of reports) {
+    calls += report.calls;
+    failed += report.failed;
+    for (const error of report.errors) addError(errors, error);
+  }
+  if (failed) return new CifExportError(`${failed} of ${calls} logAnalyticsEvent calls failed: ${errors.map((e) => e.message).join('; ')}`, errors);
+}
+
+/** Adds `error` to `errors` unless one with its message is there, or three are. */
+function addError(errors: Error[], error: Error): void {
+  if (errors.length < 3 && !errors.some((e) => e.message === error.message)) errors.push(error);
 }
 
 /**
@@ -41,7 +54,7 @@ export function createBatches() {
       const count: Batch = (error) => {
         if (error) {
           report.failed++;
-          if (errors.length < 3 && !errors.some((e) => e.message === error.message)) errors.push(error);
+          addError(errors, error);
         }
         // The last call closes the batch and resolves it.
         if (--pending === 0) {

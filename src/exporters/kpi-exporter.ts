@@ -1,16 +1,18 @@
 import type { ExportResult } from '@opentelemetry/core';
 import { createSharedDelivery } from '../delivery/cif-delivery.js';
-import { summarize } from '../delivery/report.js';
+import { summarize, type DeliveryReport } from '../delivery/report.js';
 import { CifShutdownError } from '../errors.js';
 import { caught, log, sayOnce, type Warned } from '../log.js';
+import type { Cursor } from '../mapping/calls.js';
 import type { MappingWarn } from '../mapping/kpi-events.js';
 import type { NormalizedOptions, SourceDefaults } from '../options.js';
 import { copyStats, type CifMappingStats } from '../stats.js';
 import type { CifCall } from '../types.js';
+import { hiding, inNextTask, listen, mapAll, unmapped } from './in-parts.js';
 
 /** What an exporter knows of its source: its defaults, how to map a batch, and what to tell the user. */
 export interface Source<S, O extends NormalizedOptions<S, unknown>, M> extends SourceDefaults<S, O['eventFilter']> {
-  map(items: readonly S[], options: O, stats: M, warn: MappingWarn): CifCall[];
+  map(items: readonly S[], options: O, stats: M, warn: MappingWarn, cursor?: Cursor): CifCall[];
   /** Warnings by counter (`dropped.invalid_span`, ...), for the counters only this source has. */
   readonly warnings: Readonly<Record<string, string>>;
 }
@@ -52,58 +54,113 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
       sayOnce(warned, counter, `${message} Counted in getStats().${counter}`, '; shown once.');
     };
 
+    /** Counts what the mapping of a batch dropped or cut, once it is all mapped, and warns of what it had not. */
+    const counted = (): void => {
+      // Own keys only: a page's library may add enumerable keys to Object.prototype.
+      for (const [group, counters] of Object.entries(stats) as [string, number | Record<string, number>][]) {
+        // Groups of counters; the counters on their own (spansSeen, callbackErrors) warn from the mapping or not at all.
+        if (typeof counters === 'object') {
+          for (const [reason, count] of Object.entries(counters)) {
+            const counter = `${group}.${reason}`;
+            if (count > (counts[counter] ?? 0)) warn(counter);
+            counts[counter] = count;
+          }
+        }
+      }
+    };
     this.run = {
       export: (items, resultCallback) => {
-        let calls: CifCall[];
+        let batch: S[];
         try {
-          calls = source.map(items, options, stats, warn);
+          batch = [...items];
         } catch {
           // Only reachable when `items` itself cannot be iterated.
           return report(resultCallback, new TypeError(`${name}: export() needs an array`));
         }
-        // Own keys only: a page's library may add enumerable keys to Object.prototype.
-        for (const [group, counters] of Object.entries(stats) as [string, number | Record<string, number>][]) {
-          // Groups of counters; the counters on their own (spansSeen, callbackErrors) warn from the mapping or not at all.
-          if (typeof counters === 'object') {
-            for (const [reason, count] of Object.entries(counters)) {
-              const counter = `${group}.${reason}`;
-              if (count > (counts[counter] ?? 0)) warn(counter);
-              counts[counter] = count;
-            }
-          }
-        }
         if (closing || engine.isClosed) {
           const error = new CifShutdownError(`${closing ? name : 'its CifDelivery'} is shut down`);
+          const calls = source.map(batch, options, stats, warn);
+          counted();
           void engine.deliver(calls, error); // Refused there with this error, and counted in dropped.after_shutdown.
           return report(resultCallback, error);
         }
-        void engine.deliver(calls).then((outcome) => report(resultCallback, outcome.failed === 0 ? undefined : summarize(outcome)));
+        // A large batch is mapped in parts, a task each, so that the page is never held for long: first what the host
+        // takes at once, then eight times that a part; the rest at once should the page hide or go.
+        const first = delivery.slots * options.maxEventsPerCall;
+        const cursor: Cursor = { at: 0, limit: first };
+        const reports: Array<Promise<DeliveryReport>> = [];
+        /** Whether a part is being mapped: one asked for within it (by a callback that flushes) is the rest of that one. */
+        let mapping = false;
+        /** Maps the next part, or ends the export after the last: once the calls of every part have settled or are kept. */
+        const step = (): void => {
+          mapping = true;
+          const calls = source.map(batch, options, stats, warn, cursor);
+          mapping = false;
+          cursor.limit = 8 * first;
+          reports.push(engine.deliver(calls));
+          if (cursor.at < batch.length) {
+            // While a part waits for its task, the page's hiding maps it at once; a page that will not say maps it now.
+            try {
+              if (listen(true)) return inNextTask(() => unmapped.has(finish) && step());
+            } catch {
+              // No task to be had.
+            }
+            finish();
+          } else if (unmapped.delete(finish)) {
+            // No listener is left on the page once no batch waits, and the batch goes: its calls are all that is kept.
+            if (!unmapped.size) listen(false);
+            batch.length = 0;
+            counted();
+            // A microtask later, so that a part under way when a flush within it mapped the rest pushes its report first.
+            void Promise.resolve()
+              .then(() => Promise.all(reports))
+              .then((all) => report(resultCallback, summarize(all)));
+          }
+        };
+        /** Maps the rest at once; within a part being mapped, the part takes the rest. */
+        const finish = (): void => {
+          cursor.limit = Infinity;
+          if (!mapping) step();
+        };
+        unmapped.add(finish);
+        if (hiding()) cursor.limit = Infinity;
+        step();
       },
-      flush: () => engine.flush(),
-      shutdown: () => (closing ??= --delivery.users === 0 ? engine.shutdown() : engine.flush(delivery.timeoutMillis)),
+      flush: () => {
+        mapAll();
+        return engine.flush();
+      },
+      shutdown: () => {
+        mapAll();
+        return (closing ??= --delivery.users === 0 ? engine.shutdown() : engine.flush(delivery.timeoutMillis));
+      },
       stats: () => copyStats(stats, delivery.stats) as unknown as T,
     };
   }
 
   /**
-   * Maps the batch and hands the calls to delivery; `resultCallback` runs once, when every call
-   * has settled or is kept in the outbox for a later page. Safe to call again
-   * before earlier exports have settled.
+   * Maps the batch and hands the calls to delivery, a large batch in parts, a task each (the rest
+   * at once should the page hide or go); `resultCallback` runs once, after the last part, when
+   * every call has settled or is kept in the outbox for a later page. Safe to call again before
+   * earlier exports have settled.
    */
   export(items: S[], resultCallback: (result: ExportResult) => void): void {
     this.run.export(items, resultCallback);
   }
 
-  /** Resolves when every call queued or in flight in its delivery has settled or is kept in the outbox. Never rejects. */
+  /**
+   * Maps at once the rest of every batch still mapped in parts, then resolves when every call
+   * queued or in flight in its delivery has settled or is kept in the outbox. Never rejects.
+   */
   forceFlush(): Promise<void> {
     return this.run.flush();
   }
 
   /**
-   * Refuses further exports. When no other exporter shares its delivery, waits up to
-   * `timeoutMillis` for calls queued or in flight, then fails the rest (`dropped.after_shutdown`)
-   * but those the outbox keeps for a later page (`kpiEventsKept`); else waits up to
-   * `timeoutMillis` as `forceFlush()` does.
+   * Maps at once the rest of every batch still mapped in parts, and refuses further exports.
+   * When no other exporter shares its delivery, waits up to `timeoutMillis` for calls queued or
+   * in flight, then fails the rest (`dropped.after_shutdown`) but those the outbox keeps for a
+   * later page (`kpiEventsKept`); else waits up to `timeoutMillis` as `forceFlush()` does.
    * Resolves even if the host never answers; a second call returns the first one's promise.
    */
   shutdown(): Promise<void> {

@@ -3,6 +3,12 @@ import type { CifCall } from '../types.js';
 import type { KpiEventOptions, MappingWarn, PendingCall } from './kpi-events.js';
 import { toJson } from './values.js';
 
+/** Where the mapping of a batch in parts stands: the next source item to map, and the KPI events a part stops at. */
+export interface Cursor {
+  at: number;
+  limit: number;
+}
+
 /**
  * Maps one export batch of any source to `logAnalyticsEvent` calls: `collect` adds the calls of
  * one source item, one per KPI event. An item is taken whole or not at all, and one that cannot
@@ -10,6 +16,8 @@ import { toJson } from './values.js';
  * With `maxEventsPerCall` above 1, KPI events sharing eventName, identity and correlationId go
  * together, in time order: walking them in that order, a call opens with its first KPI event, so
  * the calls stay in time order too, and each group's call in progress takes the group's next ones.
+ * With a `cursor`, it maps one part of `sources` (which it does not copy): from `cursor.at`, until
+ * `cursor.limit` KPI events or more are collected, and moves `cursor.at` past what it mapped.
  */
 export function collectCalls<S, O extends KpiEventOptions<S>, R extends string, M extends CifMappingStats<R>>(
   sources: readonly S[],
@@ -18,19 +26,23 @@ export function collectCalls<S, O extends KpiEventOptions<S>, R extends string, 
   options: O,
   stats: M,
   warn: MappingWarn | undefined,
+  cursor?: Cursor,
 ): CifCall[] {
   const { maxEventsPerCall } = options;
   const pending: PendingCall[] = [];
   // Copied first: a batch whose iteration throws part way is refused whole, not half counted.
-  for (const source of [...sources]) {
+  const batch = cursor ? sources : [...sources];
+  let at = cursor?.at ?? 0;
+  while (at < batch.length && pending.length < (cursor?.limit ?? Infinity)) {
     const before = pending.length;
     try {
-      collect(source, options, stats, pending, warn);
+      collect(batch[at++]!, options, stats, pending, warn);
     } catch {
       pending.length = before;
       stats.dropped[invalid]++;
     }
   }
+  if (cursor) cursor.at = at;
   pending.sort((a, b) => a[0] - b[0]);
   const calls: CifCall[] = [];
   const open = new Map<string, CifCall>();

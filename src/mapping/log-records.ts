@@ -3,7 +3,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { ATTR_CIF_KPI_NAME, CIF_KPI_PREFIX } from '../attributes.js';
 import { createMappingStats, type CifLogRecordExporterStats, type CifMappingStats, type MappingDropReason } from '../stats.js';
 import type { CifCall, CifReadableLogRecord } from '../types.js';
-import { collectCalls } from './calls.js';
+import { collectCalls, type Cursor } from './calls.js';
 import { addKpiEvents, ask, hrTimeToMillis, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
 import { hasCifAttribute, isInstrumentationScope, own, readField, readKpiFields, sdkCount, type Identity } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
@@ -23,7 +23,8 @@ export function createLogRecordMappingStats(): LogRecordMappingStats {
 }
 
 /**
- * Maps one export batch of log records to `logAnalyticsEvent` calls, by the rules of spans.
+ * Maps one export batch of log records, or with `cursor` one part of it (`collectCalls`), to
+ * `logAnalyticsEvent` calls, by the rules of spans.
  * Pure: no I/O and no clock; what it drops, cuts or leaves out is counted in `stats`.
  */
 export function logRecordsToCalls(
@@ -31,8 +32,9 @@ export function logRecordsToCalls(
   options: LogRecordMappingOptions,
   stats: LogRecordMappingStats,
   warn?: MappingWarn,
+  cursor?: Cursor,
 ): CifCall[] {
-  return collectCalls(records, collectLogRecord, 'invalid_log_record', options, stats, warn);
+  return collectCalls(records, collectLogRecord, 'invalid_log_record', options, stats, warn, cursor);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { ATTR_CIF_KPI_NAME } from '../attributes.js';
 import { createMappingStats, type CifExporterStats, type CifMappingStats, type MappingDropReason } from '../stats.js';
 import type { CifCall, CifReadableSpan, CifTimedEvent } from '../types.js';
-import { collectCalls } from './calls.js';
+import { collectCalls, type Cursor } from './calls.js';
 import { addKpiEvents, ask, type KpiCandidate, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
 import { field, hasCifAttribute, isInstrumentationScope, readField, readKpiFields, sdkCount } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
@@ -26,16 +26,18 @@ interface SdkLimits {
 }
 
 /**
- * Maps one export batch of spans to `logAnalyticsEvent` calls. Pure: no I/O and no clock; what
- * it drops, cuts or leaves out is counted in `stats`.
+ * Maps one export batch of spans, or with `cursor` one part of it (`collectCalls`), to
+ * `logAnalyticsEvent` calls. Pure: no I/O and no clock; what it drops, cuts or leaves out is
+ * counted in `stats`.
  */
 export function spansToCalls(
   spans: readonly CifReadableSpan[],
   options: SpanMappingOptions,
   stats: SpanMappingStats,
   warn?: MappingWarn,
+  cursor?: Cursor,
 ): CifCall[] {
-  return collectCalls(spans, collectSpan, 'invalid_span', options, stats, warn);
+  return collectCalls(spans, collectSpan, 'invalid_span', options, stats, warn, cursor);
 }
 
 /**

@@ -13,7 +13,14 @@ describe('batches', () => {
     for (const error of errors) batch(error);
     const report = await done;
     expect({ ...report, errors: report.errors.map((e) => e.message) }).to.deep.equal({ calls: 5, failed: 5, errors: ['a', 'b', 'c'] });
-    expect(summarize(report).message).to.equal('5 of 5 logAnalyticsEvent calls failed: a; b; c');
+    expect(summarize([report])?.message).to.equal('5 of 5 logAnalyticsEvent calls failed: a; b; c');
+  });
+
+  it('summarizes the reports of one export, its parts, as one: their calls, failures and first three distinct errors', () => {
+    const part = (calls: number, ...messages: string[]) => ({ calls, failed: messages.length, errors: messages.map((m) => new Error(m)) });
+    expect(summarize([part(8), part(64)])).to.equal(undefined);
+    const error = summarize([part(8, 'a'), part(64), part(64, 'a', 'b'), part(10, 'c', 'd')])!;
+    expect([error.message, error.errors.length]).to.deep.equal(['5 of 146 logAnalyticsEvent calls failed: a; b; c', 3]);
   });
 
   it('resolves a batch of no calls at once, and flushes at once with nothing open', async () => {

@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { CifSpanExporter, recordKpiEvent } from '../../src/index.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { expectBalanced } from '../helpers/fake-client.js';
+import { hidePage, usePageDocument } from '../helpers/page-document.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
 import { shutDownAfterTest } from '../helpers/shut-down.js';
 import { IDENTITY } from '../helpers/spans.js';
@@ -18,6 +19,7 @@ const CALL_CONTEXT = trace.setSpanContext(ROOT_CONTEXT, { traceId: '4bf92f3577b3
 /** The real SDK's processors at their defaults, the outbox over the suite's Web Storage and Web Locks stand-ins, and fake timers. */
 describe('ordinary production set-ups', () => {
   let clock: InstalledClock;
+  const document = usePageDocument();
 
   beforeEach(() => {
     clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now: 1_800_000_000_000 });
@@ -101,13 +103,16 @@ describe('ordinary production set-ups', () => {
     await settle();
     const provider = new BasicTracerProvider({ resource: resourceFromAttributes(ids), spanProcessors: [new BatchSpanProcessor(exporter)] });
     const tracer = provider.getTracer('softphone');
+    const page = document();
     // The BatchSpanProcessor's default maxQueueSize: 2048 spans, one KPI event each.
     for (let i = 0; i < 2048; i++) {
       const span = tracer.startSpan('agent action', {}, CALL_CONTEXT);
       recordKpiEvent(span, 'CallAccepted', { notificationResponseAction: 'accepted' });
       span.end();
     }
-    // The page hides: the processor flushes its whole queue, in batches of 512.
+    // The page hides: the processor flushes its whole queue, in batches of 512, and the exporter maps at once what it had
+    // not yet of the batch the processor exported as its queue filled.
+    hidePage(page);
     void provider.forceFlush().catch(() => {});
     await settle();
     const stats = exporter.getStats();

@@ -17,7 +17,7 @@ const plannedSpan = fc.record({
   events: fc.array(fc.record({ name: fc.constantFrom('CallAccepted', 'CallHold'), offset: fc.nat(5_000) }), { minLength: 1, maxLength: 5 }),
 });
 
-describe('grouping with maxEventsPerCall above 1, over one export batch of real spans', () => {
+describe('grouping with maxEventsPerCall above 1, over one export batch of real spans, mapped as one part', () => {
   it('puts in one call only KPI events of one eventName, identity and correlationId, in time order, calls in order of their first, each group filling its calls in turn', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(plannedSpan, { minLength: 1, maxLength: 8 }), fc.integer({ min: 2, max: 4 }), fc.boolean(), async (plans, maxEventsPerCall, oneName) => {
@@ -36,7 +36,8 @@ describe('grouping with maxEventsPerCall above 1, over one export batch of real 
           span.end();
         });
         const client = new RecordingCifClient();
-        const exporter = shutDownAfterTest(new CifSpanExporter({ client, outbox: false, maxEventsPerCall, ...(oneName && { eventName: () => 'KpiEvents' }) }));
+        // A part is what the host takes at once, maxConcurrentCalls calls of maxEventsPerCall: here all of the at most 40 KPI events.
+        const exporter = shutDownAfterTest(new CifSpanExporter({ client, outbox: false, maxEventsPerCall, maxConcurrentCalls: 20, ...(oneName && { eventName: () => 'KpiEvents' }) }));
         const result = await new Promise<number>((resolve) => exporter.export(memory.getFinishedSpans(), ({ code }) => resolve(code)));
         expect(result).to.equal(0);
 
