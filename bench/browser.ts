@@ -88,7 +88,7 @@ function section(browser: string, results: PageResults, concurrency: number): Se
     ],
     notes: [
       `A first slice is timed from the call of \`export()\` until a task queued just before the call runs (\`scheduler.postTask\`, as the exporter's next part, which runs after it): the export's own task; each later slice from a host answer until a task queued behind it runs, so it holds the export's tasks that ran meanwhile. \`performance.now()\` in this page moved in steps of ${(timerStepMs * 1000).toFixed(0)} µs at the least.`,
-      `One group: every call goes to the host in the first slice, so the outbox writes none (checked); a sample is the mean first slice of ${groupSlices.exports} exports, each answered before the next.`,
+      `One group: every call goes to the host in the first slice, so the outbox writes none (checked); a sample is the mean first slice of ${groupSlices.exports} exports, each answered before the next: an export of one group after another, its work in the processor's caches, so these rows are held against each other only. The slices table holds the whole batch's first slice against one group's like for like.`,
       `Per call: the time to store and remove the batch's calls over its ${thousands(kpiEvents)} calls. A call took as many bytes in \`localStorage\` as in the stand-in (checked).`,
       "Each pair is timed in rounds of its own, the young generation emptied before each sample, with V8's flags of the Node steps.",
     ],
