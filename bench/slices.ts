@@ -72,8 +72,8 @@ function sliced(
     name,
     fn: async () => {
       await before?.();
-      // A task first, so that what the harness's collection queued (Node's report of it to the gc observer) runs before
-      // the export, not in its first slice, as it did before an export with no `before`, which ends a task later.
+      // A task first, so that what the harness's collection queued (Node's report of it to the gc observer) runs ahead of
+      // the export, never in its first slice. A `before` export already ends a task later; the others did not.
       await nextTask();
       pauses.length = 0;
       const slices = await sliceTimes(host, run);
