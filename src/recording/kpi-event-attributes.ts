@@ -25,25 +25,33 @@ export interface CifKpiEventDetails {
   customData?: Record<string, string | number | boolean> | ReadonlyMap<string, string | number | boolean> | undefined;
 }
 
+/** Whether a details value was left out for want of text: warned of once, then told at DEBUG. */
+const leftOut: Warned<'value'> = {};
+
 /**
  * The attributes of one KPI event, on a span event or a log record. Throws only if `details` does.
- * The SDKs leave out an attribute that is undefined or no attribute value: such a name is written
- * empty, so that the exporter counts it as missing, `recordedKpiEventsOnly` or not.
+ * A name without text is written empty, so that the exporter counts it as missing,
+ * `recordedKpiEventsOnly` or not.
  */
 export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): Attributes {
-  const named = attributeValue(name);
-  const attributes: Attributes = { [ATTR_CIF_KPI_NAME]: named != null && isAttributeValue(named) ? named : '' };
+  const attributes: Attributes = { [ATTR_CIF_KPI_NAME]: attributeValue(name) ?? '' };
+  // A value given (not undefined) with no text is said to be left out.
+  const set = (key: string, value: unknown, option: string): void => {
+    const text = attributeValue(value);
+    if (text !== undefined) attributes[key] = text;
+    else if (value !== undefined) sayOnce(leftOut, 'value', `KPI event '${shown(name)}': \`${option}\` has no text to send; it is left out`, '. Shown once.');
+  };
   if (isObject(details)) {
     for (const [field, key] of KPI_FIELDS) {
-      const value = given(details, field === 'kpiEventReason' ? 'reason' : field);
-      if (value !== undefined) attributes[key] = attributeValue(value);
+      const option = field === 'kpiEventReason' ? 'reason' : field;
+      set(key, given(details, option), option);
     }
     const customData = given(details, 'customData');
     // A Map's entries too, as CIF's own APIs answer with Maps.
     if (isObject(customData)) {
       // A Map of any frame; a key that is no string (a symbol) becomes a column name the exporter refuses and counts.
       const columns = isMap(customData) ? customData : Object.entries(customData);
-      for (const [column, value] of columns) attributes[CIF_KPI_CUSTOM_PREFIX + String(column)] = attributeValue(value);
+      for (const [column, value] of columns) set(CIF_KPI_CUSTOM_PREFIX + String(column), value, `customData.${String(column)}`);
     }
   }
   return attributes;
@@ -53,18 +61,18 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
  * A value as a span attribute holds it: an object or an array of mixed values (from an untyped
  * caller), which the trace SDK would leave out, as JSON text, as the exporter writes it; a `Map`
  * as the JSON of its entries, which no key can make collide or fail; a `Date` as its ISO time.
- * One without text (a function, an invalid `Date`, an empty object) or that cannot be written is
- * given as it is, for the SDK to leave out (with a warning of its own) or the exporter to count.
+ * One without text (a function, an invalid `Date`, an empty object, a cycle, a getter that throws)
+ * is none: never handed to an SDK, as the logs SDK reads what it is given and may throw.
  */
 function attributeValue(value: unknown): Attributes[string] {
   if (isAttributeValue(value)) return value;
-  let text: unknown;
   try {
-    text = toString.call(value) === '[object Date]' ? (value as Date).toISOString() : toPayloadString(isMap(value) ? [...value] : value);
+    const text = toString.call(value) === '[object Date]' ? (value as Date).toISOString() : toPayloadString(isMap(value) ? [...value] : value);
+    if (typeof text === 'string') return text;
   } catch {
-    // As it is, below.
+    // No text, as below.
   }
-  return (typeof text === 'string' ? text : value) as Attributes[string];
+  return undefined;
 }
 
 /**

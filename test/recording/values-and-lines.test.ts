@@ -10,6 +10,7 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
 import { expect } from 'chai';
 import { CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, withCifSession, type CifKpiEventDetails } from '../../src/index.js';
 import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent } from '../../src/logs.js';
+import type { kpiEventAttributes } from '../../src/recording/kpi-event-attributes.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { captureLevels } from '../helpers/diag.js';
 import { expectBalanced } from '../helpers/fake-client.js';
@@ -95,6 +96,52 @@ describe('recordKpiEvent and emitKpiEvent given values the trace SDK refuses', (
       for (const api of APIS) expect((await send(api, given)).events[0]?.[field], api).to.deep.equal(expected);
     }),
   );
+
+  // A value with no text is never handed to an SDK: the logs SDK reads what it is given, and one
+  // whose getter throws there would lose the whole KPI event. Both APIs send the KPI event without
+  // it, and say so once, then at DEBUG.
+  const unwritable: Array<[what: string, value: () => unknown]> = [
+    ['an object whose getter throws', () => ({ queue: 'billing', get waitSeconds(): number { throw new Error('getter trap'); } })],
+    ['an object holding itself', () => { const value: Record<string, unknown> = { queue: 'billing' }; value['self'] = value; return value; }],
+    ['a Proxy whose every trap throws', () => new Proxy({}, { get: () => { throw new Error('get trap'); }, ownKeys: () => { throw new Error('keys trap'); }, getPrototypeOf: () => { throw new Error('prototype trap'); } })],
+    ['an invalid Date', () => new Date(Number.NaN)],
+    ['a function', () => () => 'billing'],
+  ];
+  APIS.forEach((api) =>
+    unwritable.forEach(([what, value]) =>
+      it(`${api} sends the KPI event without an additionalData or customData value given as ${what}, and says so once`, async () => {
+        const first = await send(api, { reason: 'inbound', additionalData: value() as never });
+        const second = await send(api, { reason: 'inbound', customData: { msdyn_customattribute1: value() as never } });
+        expect([...first.events, ...second.events]).to.deep.equal([
+          { kpiEventName: 'CallAccepted', eventTimestamp: first.events[0]?.['eventTimestamp'], kpiEventReason: 'inbound' },
+          { kpiEventName: 'CallAccepted', eventTimestamp: second.events[0]?.['eventTimestamp'], kpiEventReason: 'inbound' },
+        ]);
+        // At WARN or DEBUG: the warning is once per page, and other tests may have given it (below).
+        const told = (lines: string[]) => lines.filter((line) => line.includes('has no text')).map((line) => line.replace(/^(warn|debug) /, '').replace(/\. Shown once\.$/, '.'));
+        expect([told(first.lines), told(second.lines)]).to.deep.equal([
+          ["KPI event 'CallAccepted': `additionalData` has no text to send; it is left out."],
+          ["KPI event 'CallAccepted': `customData.msdyn_customattribute1` has no text to send; it is left out."],
+        ]);
+      }),
+    ),
+  );
+  it('warns of the first details value with no text to send, and tells the later ones at DEBUG', async () => {
+    // A copy of the module of its own: the warning is once per page, and other tests may have given it.
+    const url = new URL(`../../src/recording/kpi-event-attributes.ts?left-out-${Date.now()}`, import.meta.url);
+    const copy = (await import(url.href)) as { kpiEventAttributes: typeof kpiEventAttributes };
+    const lines = captureLevels();
+    const attributes = [
+      copy.kpiEventAttributes('CallAccepted', { additionalData: Symbol('data') as never, customData: { msdyn_customattribute1: {} as never, msdyn_customattribute2: undefined as never } }),
+      copy.kpiEventAttributes('CallHold', { reason: (() => 'hold') as never, customData: new Map([['msdyn_customattribute3', new Map()]]) as never }),
+    ];
+    expect(attributes).to.deep.equal([{ 'cif.kpi.name': 'CallAccepted' }, { 'cif.kpi.name': 'CallHold' }]);
+    expect(lines).to.deep.equal([
+      "warn KPI event 'CallAccepted': `additionalData` has no text to send; it is left out. Shown once.",
+      "debug KPI event 'CallAccepted': `customData.msdyn_customattribute1` has no text to send; it is left out.",
+      "debug KPI event 'CallHold': `reason` has no text to send; it is left out.",
+      "debug KPI event 'CallHold': `customData.msdyn_customattribute3` has no text to send; it is left out.",
+    ]);
+  });
 
   // Numbers and Dates the SDKs take as times, none of them one Dataverse can store.
   const T1 = Date.parse('2026-11-25T10:15:30.123Z');
