@@ -1,6 +1,6 @@
 // Checks the package as it would be published: what the tarball holds, publint and
 // "Are the types wrong?", and that every `exports` entry resolves for Node ESM, a bundler,
-// and TypeScript with moduleResolution bundler and node16.
+// and TypeScript with moduleResolution bundler, node16 and node10.
 import { build } from 'esbuild';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
@@ -53,7 +53,8 @@ export async function checkPackage({ tarball, files }) {
 
     console.log('\n# are the types wrong?');
     // ESM only: CommonJS code on Node.js 20.19 or newer require()s it (the README's `commonjs` block proves it).
-    run('npx', ['--no-install', 'attw', tarball, '--profile', 'esm-only', '--format', 'table-flipped', '--no-color']);
+    // Every resolution else, node10 too (`moduleResolution: "node"`), whose subpaths `typesVersions` types.
+    run('npx', ['--no-install', 'attw', tarball, '--ignore-rules', 'cjs-resolves-to-esm', '--format', 'table-flipped', '--no-color']);
 
     console.log('\n# Node ESM');
     const prefix = `file://${installed}/`;
@@ -99,10 +100,13 @@ export async function checkPackage({ tarball, files }) {
     for (const [moduleResolution, module] of [
       ['Bundler', 'ESNext'],
       ['Node16', 'Node16'],
+      // `"node"`, which older projects still set (deprecated in TypeScript 6): the subpaths' types come from `typesVersions`.
+      ['Node10', 'ESNext'],
     ]) {
       const tsconfig = join(consumer, `tsconfig.${moduleResolution.toLowerCase()}.json`);
       // No @types: the declarations must stand on their own in a browser project.
       const compilerOptions = { module, moduleResolution, target: 'ES2022', lib: ['ES2022', 'DOM'], types: [] };
+      if (moduleResolution === 'Node10') compilerOptions.ignoreDeprecations = '6.0';
       Object.assign(compilerOptions, { strict: true, noEmit: true, skipLibCheck: false, skipDefaultLibCheck: true });
       writeFileSync(tsconfig, JSON.stringify({ compilerOptions, files: ['imports.ts'] }));
       typecheck(tsconfig);
