@@ -65,8 +65,9 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
  * is none: never handed to an SDK, as the logs SDK reads what it is given and may throw.
  */
 function attributeValue(value: unknown): Attributes[string] {
-  if (isAttributeValue(value)) return value;
   try {
+    // A revoked proxy throws at the first look.
+    if (isAttributeValue(value)) return value;
     const text = toString.call(value) === '[object Date]' ? (value as Date).toISOString() : toPayloadString(isMap(value) ? [...value] : value);
     if (typeof text === 'string') return text;
   } catch {

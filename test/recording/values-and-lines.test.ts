@@ -104,6 +104,7 @@ describe('recordKpiEvent and emitKpiEvent given values the trace SDK refuses', (
     ['an object whose getter throws', () => ({ queue: 'billing', get waitSeconds(): number { throw new Error('getter trap'); } })],
     ['an object holding itself', () => { const value: Record<string, unknown> = { queue: 'billing' }; value['self'] = value; return value; }],
     ['a Proxy whose every trap throws', () => new Proxy({}, { get: () => { throw new Error('get trap'); }, ownKeys: () => { throw new Error('keys trap'); }, getPrototypeOf: () => { throw new Error('prototype trap'); } })],
+    ['a revoked Proxy', () => { const { proxy, revoke } = Proxy.revocable({}, {}); revoke(); return proxy; }],
     ['an invalid Date', () => new Date(Number.NaN)],
     ['a function', () => () => 'billing'],
   ];
