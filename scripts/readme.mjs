@@ -12,7 +12,8 @@
 // - install otel-N instrumentation, instrumentation: in the same project after those, the install
 //   line, then the `instrumentation` block after the setup of line N, type-checked and run: a call
 //   the widget makes in a span, without a correlationId, must reach the host with the trace id;
-// - commonjs: compiled as a `.cts` file with the TypeScript settings the README names, then run.
+// - commonjs: compiled as a `.cts` file with the TypeScript settings the README names, then run;
+//   type-checked with the oldest TypeScript it names too.
 // Anywhere:
 // - install browser-sdk, browser-sdk: the install line runs in a fresh project (the packed tarball
 //   in place of the package name), which must hold one `@opentelemetry/api`, and the block is
@@ -25,6 +26,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
+import oldestTs from 'typescript-5.8';
 import { documentedBlocks } from './code-blocks.mjs';
 import { findPackages } from './compat.mjs';
 import { NODE_22, NODE_LOWEST, NODE_NEWER, envWithNode } from './node-binary.mjs';
@@ -245,6 +247,11 @@ function proveLine(line, nodeVersion, { tarball, blocks }) {
       writeFileSync(join(dir, 'widget.cts'), commonjs.code);
       const options = { ...COMMONJS_OPTIONS, outDir: dir };
       typecheckFiles('README CommonJS example', [join(dir, 'widget.cts')], { ...options, noEmit: true });
+      // And with the oldest TypeScript the README names: before 5.8, nodenext refused require() of an ES module.
+      const oldest = oldestTs.createProgram([join(dir, 'widget.cts')], oldestTs.convertCompilerOptionsFromJson({ ...options, noEmit: true }, dir).options);
+      const errors = oldestTs.getPreEmitDiagnostics(oldest).map((d) => oldestTs.flattenDiagnosticMessageText(d.messageText, '\n'));
+      assert.deepEqual(errors, [], `the README CommonJS example does not type-check with TypeScript ${oldestTs.version}`);
+      console.log(`$ tsc widget.cts (TypeScript ${oldestTs.version})`);
       const program = ts.createProgram([join(dir, 'widget.cts')], ts.convertCompilerOptionsFromJson(options, dir).options);
       assert.equal(program.emit().emitSkipped, false);
       run('node', ['widget.cjs'], { cwd: dir, env, label: 'node widget.cjs (the CommonJS example)' });

@@ -73,8 +73,8 @@ function satisfies(version: string, range: string): boolean {
 }
 
 describe('what the user documentation says, against the package', () => {
-  it('admits in engines.node only Node.js versions that require() ES modules unflagged, as the README says CommonJS loads it with require()', () => {
-    // README.md: "CommonJS loads it with `require()`". Node.js 22.0 to 22.11 (22.11.0 is the first
+  it('admits in engines.node only Node.js versions that require() ES modules unflagged, as the README says CommonJS require()s it', () => {
+    // README.md: "CommonJS `require()`s it". Node.js 22.0 to 22.11 (22.11.0 is the first
     // 22 LTS) and all of 21.x throw ERR_REQUIRE_ESM without --experimental-require-module.
     const engines = (JSON.parse(read('package.json')) as { engines: { node: string } }).engines.node;
     const flagged = ['21.7.3', '22.0.0', '22.11.0'];
