@@ -257,13 +257,20 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     }
     inFlight--;
     gauges();
-    // Within its wait for CIF, a call the page library fails before it is confirmed waits for CIFInitDone again.
-    const early = error && clock() < job.readyBy && readiness.unready();
+    // A failure of the page's library before it is confirmed says nothing about the host: within its wait for CIF, the
+    // call waits for CIFInitDone again; past it, its last attempt gives it up as CIF not loaded, which the outbox keeps.
+    const unconfirmed = error && readiness.unready();
+    const early = unconfirmed && clock() < job.readyBy;
     if (!error) {
       readiness.confirm();
       settle(job);
-    } else if (!early && job.attempts >= retry.maxAttempts) settle(job, error, 'host_error');
-    else {
+    } else if (!early && job.attempts >= retry.maxAttempts) {
+      if (!unconfirmed) settle(job, error, 'host_error');
+      else {
+        toOutbox(job);
+        settle(job, new CifNotLoadedError(`CIF library not loaded: no CIFInitDone within ${readyTimeoutMillis} ms, and it failed the call: ${error.message}`), 'cif_not_loaded');
+      }
+    } else {
       // Back in the outbox while it waits to go again.
       toOutbox(job);
       if (early) {

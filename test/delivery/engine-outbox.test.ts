@@ -850,7 +850,30 @@ describe('delivery with the outbox', () => {
       expectBalanced(p.stats);
     });
 
-    it('leaves in the outbox the calls it kept when a page library that never raised CIFInitDone comes and fails every call', async () => {
+    it('sends a call the starting library failed past readyTimeoutMillis once CIFInitDone comes at last, with the default options', async () => {
+      const target = new EventTarget();
+      let started = false;
+      const library = new RecordingCifClient({ answer: () => (started ? 'ok' : Promise.reject(new Error('CIF is not initialised yet'))) });
+      installCifWithoutInitDone(library);
+      const p = page(PAGE_A, pageCifClient, { readiness: { kind: 'page', target } });
+      await settle();
+      void p.engine.deliver(calls('A1'));
+      await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis + 5_000);
+      // Failed at once, at the end of its wait and on each retry: kept, as a failure before CIFInitDone says nothing of the host.
+      expect(p.stats).to.deep.include({ callsMade: 4, kpiEventsKept: 1, kpiEventsPending: 0 });
+      expect(Object.keys(store.contents())).to.deep.equal([`otel-cif/widget/${PAGE_A}/0`]);
+      await clock.tickAsync(5_000);
+      started = true;
+      target.dispatchEvent(new Event('CIFInitDone'));
+      await settle();
+      expect(sent(library).map((c) => c.eventName)).to.deep.equal(['A1', 'A1', 'A1', 'A1', 'A1']);
+      expect(p.stats).to.deep.include({ callsMade: 5, kpiEventsDelivered: 1, kpiEventsKept: 0, kpiEventsPending: 0 });
+      expect(p.stats.dropped).to.include({ host_error: 0, cif_not_loaded: 0 });
+      expect(store.contents()).to.deep.equal({});
+      expectBalanced(p.stats);
+    });
+
+    it('keeps in the outbox every call a page library that never raised CIFInitDone fails: none is spent on it', async () => {
       // The library is put on the page late, and its start-up never finishes: it fails every call.
       const starting = new RecordingCifClient({ answer: () => Promise.reject(new Error('CIF is not initialised yet')) });
       const p = page(PAGE_A, () => (globalThis as { Microsoft?: { CIFramework?: CifAnalyticsClient } }).Microsoft?.CIFramework, { readiness: { kind: 'page', target: new EventTarget() } });
@@ -863,9 +886,9 @@ describe('delivery with the outbox', () => {
       void p.engine.deliver(calls('B1'));
       await clock.tickAsync(10 * DELIVERY_DEFAULTS.readyTimeoutMillis);
       expect(p.stats.kpiEventsPending).to.equal(0);
-      // B1 is this library's to fail; A1 was safe in the outbox and must not be spent on a library that never confirmed.
-      expect({ kept: p.stats.kpiEventsKept, host_error: p.stats.dropped.host_error }).to.deep.equal({ kept: 1, host_error: 1 });
-      expect(Object.keys(store.contents())).to.deep.equal([`otel-cif/widget/${PAGE_A}/0`]);
+      // A1 was safe in the outbox, and B1 goes back there: a failure before CIFInitDone says nothing of the host.
+      expect({ kept: p.stats.kpiEventsKept, host_error: p.stats.dropped.host_error }).to.deep.equal({ kept: 2, host_error: 0 });
+      expect(Object.keys(store.contents())).to.deep.equal([`otel-cif/widget/${PAGE_A}/0`, `otel-cif/widget/${PAGE_A}/1`]);
       expectBalanced(p.stats);
     });
 

@@ -944,7 +944,7 @@ describe('CifDelivery', () => {
       }
     });
 
-    it('waits at most readyTimeoutMillis from the first attempt, then calls without CIFInitDone and spends attempts as usual', async () => {
+    it('waits at most readyTimeoutMillis from the first attempt, then calls without CIFInitDone, spends attempts as usual, and gives the call up as CIF not loaded, not as a host error', async () => {
       const client = timedClient(() => Promise.reject(new Error('not initialized')));
       installCifWithoutInitDone(client);
       const delivery = engine(undefined, { readyTimeoutMillis: 10_000 });
@@ -955,9 +955,10 @@ describe('CifDelivery', () => {
       expect(client.calls).to.have.length(2);
       await clock.tickAsync(250 + 500);
       expect(client.calls.map((c) => c.at - client.calls[0]!.at)).to.deep.equal([0, 10_000, 10_250, 10_750]);
-      expect(result.value!.errors.map((e) => e.message)).to.deep.equal(['not initialized']);
+      expect(result.value!.errors.map((e) => e.message)).to.deep.equal(['CIF library not loaded: no CIFInitDone within 10000 ms, and it failed the call: not initialized']);
+      expect(result.value!.errors[0]).to.be.instanceOf(CifNotLoadedError);
       expect(stats).to.include({ callsMade: 4, callsRetried: 3, callsFailed: 1 });
-      expect(stats.dropped.host_error).to.equal(1);
+      expect(stats.dropped).to.include({ cif_not_loaded: 1, host_error: 0 });
     });
 
     it('retries a call past its wait on its backoff while a later call still waits for CIF', async () => {
@@ -1398,12 +1399,12 @@ describe('CifDelivery', () => {
           "call 'B' failed before CIFInitDone (Provider not active); waiting for CIF again",
           "call 'C' failed before CIFInitDone (Provider not active); waiting for CIF again",
           'calling without CIFInitDone after readyTimeoutMillis',
+          "call 'A' given up as cif_not_loaded: CIF library not loaded: no CIFInitDone within 1000 ms, and it failed the call: Provider not active",
+          'KPI events dropped: CIF library not loaded: no CIFInitDone within 1000 ms, and it failed the call: Provider not active. Counted in getStats().dropped.cif_not_loaded; shown once.',
+          "call 'B' given up as cif_not_loaded: CIF library not loaded: no CIFInitDone within 1000 ms, and it failed the call: Provider not active",
+          "call 'C' given up as cif_not_loaded: CIF library not loaded: no CIFInitDone within 1000 ms, and it failed the call: Provider not active",
         ]);
-        expect(lines).to.include.members([
-          "call 'A' failed (Provider not active); retry 1 in 250 ms",
-          "call 'A' failed (Provider not active); retry 2 in 500 ms",
-          "call 'A' given up as host_error: Provider not active",
-        ]);
+        expect(lines).to.include.members(["call 'A' failed (Provider not active); retry 1 in 250 ms", "call 'A' failed (Provider not active); retry 2 in 500 ms"]);
         expect(lines.filter((l) => l.startsWith("call 'C'"))).to.have.length(4);
       } finally {
         page.restore();
