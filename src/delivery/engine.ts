@@ -179,7 +179,10 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       const job = late.shift()!;
       log('debug', `call '${job.call.eventName}' goes again: CIF is ready`);
       stats.kpiEventsKept -= job.events;
-      // Its call is still in the store, where it was kept, and its batch was told then.
+      // Its call is still in the store, where it was kept, and its batch was told then: a batch of its own, which `flush()`
+      // waits for. The attempts it spent before CIF was known to work are given back: failures from now on are the host's.
+      [job.batch] = batches.open(1);
+      job.attempts = 0;
       count(job, 1);
       jobs.put(job);
     }
