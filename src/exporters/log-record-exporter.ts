@@ -39,7 +39,7 @@ const LOG_RECORDS: Source<CifReadableLogRecord, LogRecordOptions, LogRecordMappi
   correlationId: defaultLogRecordCorrelationId,
   map: logRecordsToCalls,
   warnings: {
-    'dropped.missing_kpi_name': 'KPI events dropped: a log record has no cif.kpi.name or eventName that is a non-empty string.',
+    'dropped.missing_kpi_name': 'KPI events dropped: a log record has a cif.kpi.name or eventName that is empty or cannot be read.',
     'dropped.invalid_log_record': 'A log record that is not a ReadableLogRecord was skipped.',
     'droppedFields.sdk_attribute_limit': 'Fields lost: the SDK dropped log record attributes over logRecordLimits.attributeCountLimit.',
   },

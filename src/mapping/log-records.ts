@@ -7,7 +7,7 @@ import { collectCalls, type Cursor } from './calls.js';
 import { addKpiEvents, ask, hrTimeToMillis, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
 import { hasCifAttribute, isInstrumentationScope, own, readField, readKpiFields, sdkCount, type Identity } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
-import { UNSERIALIZABLE, toJson } from './values.js';
+import { UNSERIALIZABLE, toJson, toPayloadString } from './values.js';
 
 /** What the log record mapping needs from the exporter's options, already validated. */
 interface LogRecordMappingOptions extends KpiEventOptions<CifReadableLogRecord> {
@@ -55,13 +55,13 @@ function collectLogRecord(
   stats.cifLogRecords++;
 
   const kpiName = readField(attributes, ATTR_CIF_KPI_NAME);
-  const eventName = record.eventName;
+  // Read as a span event's name is: a value of another type is written as one, and one with no text (null, '') is none.
+  const eventName = toPayloadString(record.eventName);
   // Absent both ways it is a plain log line. A `cif.kpi.name` that is there, even empty or
   // unreadable, marks a KPI event: `emitKpiEvent(logger, '')` is counted, as on spans.
-  if (kpiName === undefined && own(attributes, ATTR_CIF_KPI_NAME) === undefined && (eventName === undefined || eventName === '')) return;
+  if (kpiName === undefined && own(attributes, ATTR_CIF_KPI_NAME) === undefined && eventName === undefined) return;
   if (!ask(options.eventFilter, defaultLogRecordFilter, 'boolean', record, undefined, stats, warn, 'eventFilter')) return;
-  // A name of another type is not one: the KPI event is counted as missing its name.
-  const name = typeof kpiName === 'string' ? kpiName : typeof eventName === 'string' ? eventName : undefined;
+  const name = typeof kpiName === 'string' ? kpiName : eventName;
   const fields = readKpiFields(attributes, options.customAttributes);
   // Left out of the KPI event the record's eventName names.
   if (kpiName === UNSERIALIZABLE) fields[5] = (fields[5] ?? 0) + 1;

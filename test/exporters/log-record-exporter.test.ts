@@ -569,7 +569,11 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
       () => [record({ attributes: { 'cif.conversation.id': 'c'.repeat(101), 'cif.provider_session.id': 'prov-1' } })],
       "KPI events dropped: log record 'CallHold' has cif.conversation.id over 100 characters.",
     ],
-    ['dropped.missing_kpi_name', () => [record({ eventName: 42 })], 'KPI events dropped: a log record has no cif.kpi.name or eventName that is a non-empty string.'],
+    [
+      'dropped.missing_kpi_name',
+      () => [record({ eventName: undefined, attributes: { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1', 'cif.kpi.name': '' } })],
+      'KPI events dropped: a log record has a cif.kpi.name or eventName that is empty or cannot be read.',
+    ],
     ['dropped.invalid_timestamp', () => [record({ hrTime: [NaN, 0], hrTimeObserved: [Infinity, 0] })], "KPI events dropped: log record 'CallHold' has 'CallHold' at a time Dataverse cannot store."],
     [
       'droppedFields.sdk_attribute_limit',
@@ -600,7 +604,7 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     }
     expect(exporter.getStats().dropped.missing_kpi_name).to.equal(1);
     expect(messages).to.deep.equal([
-      'opentelemetry-exporter-cif KPI events dropped: a log record has no cif.kpi.name or eventName that is a non-empty string. Counted in getStats().dropped.missing_kpi_name; shown once.',
+      'opentelemetry-exporter-cif KPI events dropped: a log record has a cif.kpi.name or eventName that is empty or cannot be read. Counted in getStats().dropped.missing_kpi_name; shown once.',
     ]);
     await provider.shutdown();
   });

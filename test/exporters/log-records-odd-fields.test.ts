@@ -41,6 +41,7 @@ describe('CifLogRecordExporter given one batch of the SDK records with every odd
       { severityNumber: SeverityNumber.ERROR },
       { eventName: null as never, body: 'eventName null, from an untyped caller' },
       { eventName: 42 as never },
+      { attributes: { 'cif.kpi.name': '' }, body: 'a KPI event with an empty name' },
       { eventName: 'ObservedOnly', observedTimestamp: Date.parse(T1) },
       { eventName: 'WithException', exception: new Error('with an exception field') },
       { eventName: 'NestedId', attributes: { 'cif.participant.id': { nested: ['map'] } } },
@@ -54,16 +55,16 @@ describe('CifLogRecordExporter given one batch of the SDK records with every odd
     diag.disable();
     const stats = exporter.getStats();
     expectBalanced(stats);
-    expect(client.payloads().flatMap((data) => data.events.map((event) => event.kpiEventName))).to.have.members(['ObservedOnly', 'WithException', 'NestedId', 'CallAccepted']);
+    expect(client.payloads().flatMap((data) => data.events.map((event) => event.kpiEventName))).to.have.members(['42', 'ObservedOnly', 'WithException', 'NestedId', 'CallAccepted']);
     expect(client.payloads().find((data) => data.events[0]!.kpiEventName === 'NestedId')?.participantId).to.equal('{"nested":["map"]}');
     expect({ logRecordsSeen: stats.logRecordsSeen, cifLogRecords: stats.cifLogRecords, missing: stats.dropped.missing_kpi_name, delivered: stats.kpiEventsDelivered }).to.deep.equal({
-      logRecordsSeen: 9,
-      cifLogRecords: 9,
-      missing: 2,
-      delivered: 4,
+      logRecordsSeen: 10,
+      cifLogRecords: 10,
+      missing: 1,
+      delivered: 5,
     });
     expect(lines.filter((line) => line.startsWith('warn'))).to.deep.equal([
-      'warn KPI events dropped: a log record has no cif.kpi.name or eventName that is a non-empty string. Counted in getStats().dropped.missing_kpi_name; shown once.',
+      'warn KPI events dropped: a log record has a cif.kpi.name or eventName that is empty or cannot be read. Counted in getStats().dropped.missing_kpi_name; shown once.',
     ]);
   });
 });

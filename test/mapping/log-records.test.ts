@@ -88,6 +88,13 @@ function statsWith(patch: StatsPatch): LogRecordMappingStats {
   } as LogRecordMappingStats;
 }
 
+/** An object that holds itself, which has no JSON. */
+function cyclic(): object {
+  const value: Record<string, unknown> = {};
+  value.self = value;
+  return value;
+}
+
 /** A whole expected call with the default identity and the trace's correlation id. */
 function call(events: CifKpiEvent[], eventName = events[0]!.kpiEventName): CifCall {
   return { data: { conversationId: 'conv-1', providerSessionId: 'prov-1', events }, eventName, correlationId: TRACE_GUID };
@@ -121,14 +128,19 @@ const cases: Case[] = [
     stats: { logRecordsSeen: 1, cifLogRecords: 1 },
   },
   {
-    title: 'counts as missing its name a KPI event whose eventName is not a string, and whose cif.kpi.name cannot be read, and no field as left out of it',
+    title: 'names the KPI event by an eventName of another type written as text, as a span event\'s name is',
+    records: [{ eventName: 42 as unknown as string }, { eventName: { name: 'CallAccepted' } as unknown as string }],
+    calls: [call([{ kpiEventName: '42', eventTimestamp: T1 }]), call([{ kpiEventName: '{"name":"CallAccepted"}', eventTimestamp: T1 }])],
+    stats: { logRecordsSeen: 2, cifLogRecords: 2 },
+  },
+  {
+    title: 'counts as missing its name a KPI event whose eventName or cif.kpi.name cannot be read, and no field as left out of it',
     records: [
-      { eventName: { name: 'CallAccepted' } as unknown as string },
-      { eventName: 42 as unknown as string },
+      { eventName: cyclic() as unknown as string },
       { eventName: undefined, attributes: { ...IDENTITY, 'cif.kpi.name': [1n] as unknown as string } },
     ],
     calls: [],
-    stats: { logRecordsSeen: 3, cifLogRecords: 3, dropped: { missing_kpi_name: 3 } },
+    stats: { logRecordsSeen: 2, cifLogRecords: 2, dropped: { missing_kpi_name: 2 } },
   },
   {
     title: 'names the KPI event by eventName when cif.kpi.name cannot be read, and counts that value as left out',
@@ -143,10 +155,10 @@ const cases: Case[] = [
     stats: { logRecordsSeen: 2, cifLogRecords: 2, dropped: { missing_kpi_name: 2 } },
   },
   {
-    title: 'ignores a plain log line of a CIF session: no eventName and no cif.kpi.name',
-    records: [{ eventName: undefined }, { eventName: '' }],
+    title: 'ignores a plain log line of a CIF session: no eventName, or one with no text (a bridge may write null), and no cif.kpi.name',
+    records: [{ eventName: undefined }, { eventName: '' }, { eventName: null as unknown as string }],
     calls: [],
-    stats: { logRecordsSeen: 2, cifLogRecords: 2 },
+    stats: { logRecordsSeen: 3, cifLogRecords: 3 },
   },
   {
     title: 'ignores an event record that carries no cif. attribute, even with identity on the resource and session',

@@ -1,0 +1,62 @@
+/**
+ * Log-based KPI events (opentelemetry-exporter-cif/logs) wired as the docs say, beside span events,
+ * against the real @opentelemetry/sdk-logs.
+ */
+import { context, diag } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { expect } from 'chai';
+import { CifDelivery, CifSessionSpanProcessor, CifSpanExporter, withCifSession } from '../../src/index.js';
+import { CifLogRecordExporter, CifSessionLogRecordProcessor } from '../../src/logs.js';
+import { RecordingCifClient } from '../../src/testing/index.js';
+import { captureLevels } from '../helpers/diag.js';
+import { shutDownAfterTest } from '../helpers/shut-down.js';
+
+const CALL = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
+
+describe('log-based KPI events wired as the docs say', () => {
+  beforeEach(() => context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()));
+  afterEach(() => {
+    context.disable();
+    diag.disable();
+  });
+
+  /** One delivery, a span pipeline and a log pipeline, each with its session processor first, as the docs wire them. */
+  function pipelines() {
+    const client = new RecordingCifClient();
+    const delivery = new CifDelivery({ client, outbox: false });
+    const logExporter = new CifLogRecordExporter({ delivery });
+    const tracers = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(new CifSpanExporter({ delivery }))] }));
+    const loggers = shutDownAfterTest(new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter: logExporter })] }));
+    return { client, logExporter, tracer: tracers.getTracer('softphone'), logger: loggers.getLogger('softphone'), tracers, loggers };
+  }
+
+  it('sends a log event whose eventName is a number as the span event of that name is sent, not as dropped.missing_kpi_name', async () => {
+    captureLevels();
+    const { client, logExporter, tracer, logger, tracers, loggers } = pipelines();
+    withCifSession(CALL, () => {
+      // An untyped caller (a numeric enum, a code from the telephony SDK): the same value, once as a span event, once as a log event.
+      const span = tracer.startSpan('call');
+      span.addEvent(42 as unknown as string);
+      span.end();
+      logger.emit({ eventName: 42 as unknown as string });
+    });
+    await tracers.forceFlush();
+    await loggers.forceFlush();
+    // The span event goes as '42' (values are strings through String(), docs/mapping.md); the log event, a CIF record with a
+    // non-empty eventName (docs/log-based-events.md), is counted as having no name.
+    expect({ names: client.calls.map((call) => call.eventName), missingName: logExporter.getStats().dropped.missing_kpi_name }).to.deep.equal({ names: ['42', '42'], missingName: 0 });
+  });
+
+  it('counts a CIF log line whose eventName is null as a plain record, not as a KPI event dropped for its name', async () => {
+    const lines = captureLevels();
+    const { client, logExporter, logger, loggers } = pipelines();
+    // A log line (no event) of a bridge that writes every field, under a call's session: only counted, as the docs say.
+    withCifSession(CALL, () => logger.emit({ eventName: null as unknown as string, body: 'softphone: line registered' }));
+    await loggers.forceFlush();
+    expect(client.calls).to.deep.equal([]);
+    expect(logExporter.getStats().cifLogRecords).to.equal(1);
+    expect({ missingName: logExporter.getStats().dropped.missing_kpi_name, warned: lines.filter((line) => line.includes('missing_kpi_name')) }).to.deep.equal({ missingName: 0, warned: [] });
+  });
+});
