@@ -25,7 +25,7 @@ export function createLogRecordMappingStats(): LogRecordMappingStats {
 /**
  * Maps one export batch of log records, or with `cursor` one part of it (`collectCalls`), to
  * `logAnalyticsEvent` calls, by the rules of spans.
- * Pure: no I/O and no clock; what it drops, cuts or leaves out is counted in `stats`.
+ * No I/O and no clock; what it drops, cuts or leaves out is counted in `stats`, and each record noted in `mappedLogRecords`.
  */
 export function logRecordsToCalls(
   records: readonly CifReadableLogRecord[],
@@ -36,6 +36,12 @@ export function logRecordsToCalls(
 ): CifCall[] {
   return collectCalls(records, collectLogRecord, 'invalid_log_record', options, stats, warn, cursor);
 }
+
+/**
+ * Every log record a `CifLogRecordExporter` mapped, so that `CifSessionLogRecordProcessor` can tell when it stamps one
+ * too late (registered after a processor that exports as records are emitted). Weak: it holds none of them.
+ */
+export const mappedLogRecords = new WeakSet<object>();
 
 /**
  * Adds the KPI event of one log record to `out`. A record is one when it carries a `cif.`
@@ -50,6 +56,7 @@ function collectLogRecord(
   warn: MappingWarn | undefined,
 ): void {
   stats.logRecordsSeen++;
+  mappedLogRecords.add(Object(record) as object);
   const { attributes } = record;
   if (!hasCifAttribute(attributes)) return;
   stats.cifLogRecords++;

@@ -1,4 +1,6 @@
 import type { Context } from '@opentelemetry/api';
+import { sayOnce, type Warned } from '../log.js';
+import { mappedLogRecords } from '../mapping/log-records.js';
 import { stampSession } from './stamp.js';
 
 /**
@@ -20,7 +22,15 @@ export interface CifEmittingLogRecord {
  */
 export class CifSessionLogRecordProcessor {
   onEmit(logRecord: CifEmittingLogRecord, emitContext?: Context): void {
-    stampSession(logRecord, emitContext, 'log record');
+    // A record a `CifLogRecordExporter` mapped already, as a processor before this one exported it, went without these ids.
+    if (stampSession(logRecord, emitContext, 'log record') && mappedLogRecords.has(logRecord)) {
+      sayOnce(
+        warnedLate,
+        'late',
+        'CifSessionLogRecordProcessor stamped the CIF session on a log record already exported without it, so it was sent as no KPI event or dropped: register CifSessionLogRecordProcessor before the processor of CifLogRecordExporter',
+        '. Shown once.',
+      );
+    }
   }
 
   /** False: it exports nothing, so it leaves the logger's `enabled()` to the processors that do. */
@@ -32,3 +42,6 @@ export class CifSessionLogRecordProcessor {
 
   async shutdown(): Promise<void> {}
 }
+
+/** Whether a record stamped after its export was warned of. */
+const warnedLate: Warned = {};

@@ -13,10 +13,11 @@ interface Stampable {
 
 /**
  * Writes the CIF session `ctx` (by default the active context) carries onto `target`, keeping any id it already has;
- * an empty one, which the mapping reads as absent, is filled. Never throws: starting a span or
+ * an empty one, which the mapping reads as absent, is filled. True when it wrote one. Never throws: starting a span or
  * emitting a log record must not fail because of it.
  */
-export function stampSession(target: Stampable, ctx: Context | undefined, what: string): void {
+export function stampSession(target: Stampable, ctx: Context | undefined, what: string): boolean {
+  let wrote = false;
   try {
     const session = getCifSession(ctx);
     let notKept = false;
@@ -24,6 +25,7 @@ export function stampSession(target: Stampable, ctx: Context | undefined, what: 
       const value = session && (given(session, field) as string | undefined);
       // Absent as the mapping reads it: not an own value, or an empty one ('', [], {}).
       if (value !== undefined && readField(target.attributes, key) === undefined) {
+        wrote = true;
         caught(target.setAttribute(key, value));
         // The SDK keeps no attribute past its attributeCountLimit and cuts values to its attributeValueLengthLimit: a
         // span or record so full takes no id, and a record with none is no CIF record, which no exporter counts. Warned
@@ -37,6 +39,7 @@ export function stampSession(target: Stampable, ctx: Context | undefined, what: 
   } catch (error) {
     log('error', `could not stamp the CIF session on a ${what}`, error);
   }
+  return wrote;
 }
 
 /** What was warned of not keeping an id: `span`, `log record`. */

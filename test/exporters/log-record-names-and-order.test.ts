@@ -59,4 +59,33 @@ describe('log-based KPI events wired as the docs say', () => {
     expect(logExporter.getStats().cifLogRecords).to.equal(1);
     expect({ missingName: logExporter.getStats().dropped.missing_kpi_name, warned: lines.filter((line) => line.includes('missing_kpi_name')) }).to.deep.equal({ missingName: 0, warned: [] });
   });
+
+  it('warns once, then at DEBUG, that CifSessionLogRecordProcessor stamped records its SimpleLogRecordProcessor had already exported', async () => {
+    const lines = captureLevels();
+    const client = new RecordingCifClient();
+    const exporter = new CifLogRecordExporter({ client, outbox: false });
+    // The wrong order: the exporter's processor first, so the record is exported before the session's ids are stamped.
+    const provider = shutDownAfterTest(new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter }), new CifSessionLogRecordProcessor()] }));
+    const logger = provider.getLogger('softphone');
+    withCifSession(CALL, () => {
+      logger.emit({ eventName: 'CallAccepted' });
+      logger.emit({ eventName: 'CallEnded' });
+    });
+    // With the ids already on it, the record is not stamped: nothing was lost, nothing is said.
+    logger.emit({ eventName: 'CallHeld', attributes: { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' } });
+    await provider.forceFlush();
+    await exporter.forceFlush();
+    expect(client.calls.map((call) => call.eventName)).to.deep.equal(['CallHeld']);
+    const late = 'CifSessionLogRecordProcessor stamped the CIF session on a log record already exported without it, so it was sent as no KPI event or dropped: register CifSessionLogRecordProcessor before the processor of CifLogRecordExporter';
+    expect(lines.filter((line) => line.includes('CifSessionLogRecordProcessor'))).to.deep.equal([`warn ${late}. Shown once.`, `debug ${late}.`]);
+  });
+
+  it('says nothing of the order when CifSessionLogRecordProcessor comes first, as the docs wire it', async () => {
+    const lines = captureLevels();
+    const { client, logger, loggers } = pipelines();
+    withCifSession(CALL, () => logger.emit({ eventName: 'CallAccepted' }));
+    await loggers.forceFlush();
+    expect(client.calls.map((call) => call.eventName)).to.deep.equal(['CallAccepted']);
+    expect(lines.filter((line) => line.includes('CifSessionLogRecordProcessor'))).to.deep.equal([]);
+  });
 });
