@@ -51,19 +51,25 @@ describe('a page CIF library that fails every call until a CIFInitDone past read
     };
   }
 
-  it('retries a kept call with backoff once CIFInitDone came, as any host failure, rather than dropping it at its first failure as host_error', async () => {
-    // Started, the host fails the first call it gets (a transient "Provider not active"), then records.
-    let answers = 0;
-    const { start } = startingLibrary(() => (answers++ === 0 ? Promise.reject(new Error('Provider not active')) : 'ok'));
+  /** A widget that records one KPI event, whose every attempt the library fails before CIFInitDone: the outbox keeps it. */
+  async function keptBeforeStart(): Promise<CifSpanExporter> {
     const { exporter, record } = widget();
     await time.clock.tickAsync(0);
     record('CallAccepted');
     await time.clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis + 5_000);
     expect(exporter.getStats()).to.deep.include({ kpiEventsKept: 1, kpiEventsPending: 0 });
+    return exporter;
+  }
+
+  it('retries a kept call with backoff once CIFInitDone came, as any host failure, rather than dropping it at its first failure as host_error', async () => {
+    // Started, the host fails the first call it gets (a transient "Provider not active"), then records.
+    let answers = 0;
+    const { start } = startingLibrary(() => (answers++ === 0 ? Promise.reject(new Error('Provider not active')) : 'ok'));
+    const exporter = await keptBeforeStart();
     start();
     await time.clock.tickAsync(10_000);
     // "Once the event has fired or a call was answered, failures are the host's: they are retried with backoff."
-    // The call kept its 3 attempts spent before CIFInitDone, so its first failure after it is its last.
+    // The call spent its 3 attempts before CIFInitDone: it gets them back.
     expect(exporter.getStats().dropped.host_error, 'dropped.host_error').to.equal(0);
     expect(exporter.getStats()).to.deep.include({ kpiEventsDelivered: 1, kpiEventsKept: 0, kpiEventsPending: 0 });
     expectBalanced(exporter.getStats());
@@ -72,11 +78,7 @@ describe('a page CIF library that fails every call until a CIFInitDone past read
   it('waits in forceFlush() for a kept call that went again once CIFInitDone came and is still at the host', async () => {
     let answer!: (value: string) => void;
     const { start } = startingLibrary(() => new Promise<string>((resolve) => (answer = resolve)));
-    const { exporter, record } = widget();
-    await time.clock.tickAsync(0);
-    record('CallAccepted');
-    await time.clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis + 5_000);
-    expect(exporter.getStats()).to.deep.include({ kpiEventsKept: 1, kpiEventsPending: 0 });
+    const exporter = await keptBeforeStart();
     start();
     await time.clock.tickAsync(0);
     // Taken out of the outbox and handed to the host: neither settled nor kept.
