@@ -16,10 +16,14 @@ function errorClass<A extends unknown[], F extends string = never>(name: string,
   } as new (...args: A) => Error & { readonly [K in F]: A[1] };
 }
 
-/** The default client was needed but `Microsoft.CIFramework` is not on the page. */
-export const CifNotLoadedError = errorClass(
+/**
+ * CIF was not ready in time, the default client was needed but `Microsoft.CIFramework` is not on
+ * the page, or the page's library failed a call before `CIFInitDone`; then `cause` is what it gave.
+ */
+export const CifNotLoadedError = errorClass<[message?: string, cause?: unknown], 'cause'>(
   'CifNotLoadedError',
-  (message?: string) => message ?? 'CIF library not loaded: Microsoft.CIFramework.logAnalyticsEvent is not on this page',
+  (message) => message ?? 'CIF library not loaded: Microsoft.CIFramework.logAnalyticsEvent is not on this page',
+  'cause',
 );
 export type CifNotLoadedError = InstanceType<typeof CifNotLoadedError>;
 

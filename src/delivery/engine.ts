@@ -271,7 +271,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       if (!unconfirmed) settle(job, error, 'host_error');
       else {
         toOutbox(job);
-        settle(job, new CifNotLoadedError(`CIF library not loaded: no CIFInitDone within ${readyTimeoutMillis} ms, and it failed the call: ${error.message}`), 'cif_not_loaded');
+        settle(job, new CifNotLoadedError(`CIF library not loaded: no CIFInitDone within ${readyTimeoutMillis} ms, and it failed the call: ${error.message}`, error.cause), 'cif_not_loaded');
       }
     } else {
       // Back in the outbox while it waits to go again.

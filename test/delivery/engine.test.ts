@@ -945,7 +945,8 @@ describe('CifDelivery', () => {
     });
 
     it('waits at most readyTimeoutMillis from the first attempt, then calls without CIFInitDone, spends attempts as usual, and gives the call up as CIF not loaded, not as a host error', async () => {
-      const client = timedClient(() => Promise.reject(new Error('not initialized')));
+      const reason = new Error('not initialized');
+      const client = timedClient(() => Promise.reject(reason));
       installCifWithoutInitDone(client);
       const delivery = engine(undefined, { readyTimeoutMillis: 10_000 });
       const result = watch(delivery.deliver(calls('A')));
@@ -956,7 +957,7 @@ describe('CifDelivery', () => {
       await clock.tickAsync(250 + 500);
       expect(client.calls.map((c) => c.at - client.calls[0]!.at)).to.deep.equal([0, 10_000, 10_250, 10_750]);
       expect(result.value!.errors.map((e) => e.message)).to.deep.equal(['CIF library not loaded: no CIFInitDone within 10000 ms, and it failed the call: not initialized']);
-      expect(result.value!.errors[0]).to.be.instanceOf(CifNotLoadedError);
+      expect(result.value!.errors[0]).to.be.instanceOf(CifNotLoadedError).and.to.have.property('cause', reason);
       expect(stats).to.include({ callsMade: 4, callsRetried: 3, callsFailed: 1 });
       expect(stats.dropped).to.include({ cif_not_loaded: 1, host_error: 0 });
     });
