@@ -3,15 +3,15 @@ import { isMap } from './validate.js';
 
 /**
  * An error class whose instances carry `name`, which minifying the class would lose, and the
- * message `describe` makes of the constructor's arguments; with `field`, the second argument
- * also as that public field.
+ * message `describe` makes of the constructor's arguments; with `field`, the second argument,
+ * when given, also as that public field.
  */
 function errorClass<A extends unknown[], F extends string = never>(name: string, describe: (...args: A) => string, field?: F) {
   return class extends Error {
     constructor(...args: A) {
       super(describe(...args));
       this.name = name;
-      if (field) (this as Record<string, unknown>)[field] = args[1];
+      if (field && args.length > 1) (this as Record<string, unknown>)[field] = args[1];
     }
   } as new (...args: A) => Error & { readonly [K in F]: A[1] };
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { CifExportError, CifHostError, toError } from '../src/errors.js';
+import { inspect } from 'node:util';
+import { CifExportError, CifHostError, CifNotLoadedError, toError } from '../src/errors.js';
 
 describe('toError', () => {
   it('turns an Error into a CifHostError with its message, read once, and the Error as its cause', () => {
@@ -79,6 +80,14 @@ describe('toError', () => {
     expect(error).to.be.instanceOf(Error);
     expect(error.name).to.equal('CifExportError');
     expect(error.errors).to.deep.equal([cause]);
+  });
+
+  it('gives a CifNotLoadedError a cause only when one is given, so that Node prints none for the others', () => {
+    const reason = new Error('not initialised');
+    expect(new CifNotLoadedError('CIF library not loaded: the library failed the call', reason)).to.have.own.property('cause', reason);
+    const none = new CifNotLoadedError();
+    expect(Object.keys(none).concat(Object.getOwnPropertyNames(none))).not.to.include('cause');
+    expect(inspect(none)).not.to.include('cause');
   });
 
   it('names what the host rejected with CifHostError, so it can be told from errors of the library', () => {
