@@ -7,8 +7,8 @@ export default {
   packageManager: 'npm',
   testRunner: 'mocha',
   mutate: ['src/**/*.ts'],
-  // Mocha runs in Stryker's worker process, so tsx is loaded there rather than through .mocharc.json.
-  testRunnerNodeArgs: ['--import', 'tsx', '--expose-gc'],
+  // Mocha runs in Stryker's worker process, so its Node options (.mocharc.json) are given here.
+  testRunnerNodeArgs: ['--import', 'tsx', '--expose-gc', '--no-concurrent-recompilation'],
   mochaOptions: {
     config: '.mocharc.json',
     spec: ['test/**/*.test.ts'],
