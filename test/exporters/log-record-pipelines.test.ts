@@ -11,7 +11,7 @@ import { CifDelivery, CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, 
 import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent } from '../../src/logs.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { captureDiag } from '../helpers/diag.js';
-import { expectBalanced } from '../helpers/fake-client.js';
+import { expectBalanced, kpiNames } from '../helpers/fake-client.js';
 import { shutDownAfterTest } from '../helpers/shut-down.js';
 import { FIXED_TRACE_ID, TRACE_GUID } from '../helpers/spans.js';
 
@@ -45,6 +45,51 @@ describe('log-based KPI events through the logs SDK as widgets wire it', () => {
     const doc = readFileSync(fileURLToPath(new URL('../../docs/log-based-events.md', import.meta.url)), 'utf8').replace(/\s+/g, ' ');
     const sentences = doc.split(/(?<=\.) /);
     expect(sentences.filter((s) => s.includes('forceFlush()') && /resolve/.test(s)), 'a sentence of docs/log-based-events.md on forceFlush()').to.not.deep.equal([]);
+  });
+
+  it("waits in loggerProvider.forceFlush() and shutdown() of a BatchLogRecordProcessor for the span exporter's calls of a shared delivery, as docs/delivery.md says", async () => {
+    captureDiag();
+    const answers: Array<() => void> = [];
+    // The host answers a log record's call at once and holds a span's until told.
+    const client = new RecordingCifClient({
+      answer: (call) => (kpiNames(call)[0] === 'CallHeld' ? new Promise<string>((resolve) => answers.push(() => resolve('ok'))) : 'ok'),
+    });
+    const delivery = new CifDelivery({ client, outbox: false });
+    const tracers = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(new CifSpanExporter({ delivery }))] }));
+    const logExporter = new CifLogRecordExporter({ delivery });
+    const loggers = new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new BatchLogRecordProcessor({ exporter: logExporter })] });
+    withCifSession(CALL, () => {
+      const span = tracers.getTracer('softphone').startSpan('call');
+      recordKpiEvent(span, 'CallHeld');
+      span.end();
+      emitKpiEvent(loggers.getLogger('softphone'), 'CallAccepted');
+    });
+    const settledNow = async (promise: Promise<unknown>) => {
+      let settled = false;
+      void promise.then(() => (settled = true));
+      for (let i = 0; i < 20; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+      return settled;
+    };
+    const flushed = loggers.forceFlush();
+    expect(await settledNow(flushed), 'forceFlush() before the span call is answered').to.equal(false);
+    expect(logExporter.getStats()).to.include({ kpiEventsDelivered: 1, kpiEventsPending: 1 });
+    answers.shift()!();
+    expect(await settledNow(flushed), 'forceFlush() once it is answered').to.equal(true);
+    withCifSession(CALL, () => {
+      const span = tracers.getTracer('softphone').startSpan('call');
+      recordKpiEvent(span, 'CallHeld');
+      span.end();
+      emitKpiEvent(loggers.getLogger('softphone'), 'CallEnded');
+    });
+    const shutDown = loggers.shutdown();
+    expect(await settledNow(shutDown), 'shutdown() before the span call is answered').to.equal(false);
+    answers.shift()!();
+    expect(await settledNow(shutDown), 'shutdown() once it is answered').to.equal(true);
+    expect(client.calls.flatMap(kpiNames)).to.deep.equal(['CallHeld', 'CallAccepted', 'CallHeld', 'CallEnded']);
+    expectBalanced(logExporter.getStats());
+    const doc = readFileSync(fileURLToPath(new URL('../../docs/delivery.md', import.meta.url)), 'utf8').replace(/\s+/g, ' ');
+    const sentences = doc.split(/(?<=[.:]) /);
+    expect(sentences.filter((s) => s.includes('BatchLogRecordProcessor') && s.includes('loggerProvider.forceFlush()')), 'a sentence of docs/delivery.md on it').to.not.deep.equal([]);
   });
 
   it('sends twice a KPI event written on a span and as a log record, as docs/log-based-events.md says', async () => {
