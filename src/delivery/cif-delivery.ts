@@ -12,6 +12,8 @@ export interface SharedDelivery {
   readonly timeoutMillis: number;
   /** Its `maxConcurrentCalls`: the calls it hands to the host at once. */
   readonly slots: number;
+  /** Whether it has an outbox, which writes each call that waits for the host. */
+  readonly outbox: boolean;
   /** Exporters given it that are not shut down: the last one to shut down shuts it down. */
   users: number;
 }
@@ -37,5 +39,6 @@ export class CifDelivery {
 /** The delivery behind a `CifDelivery`, or of an exporter given none, from validated delivery options. */
 export function createSharedDelivery(options: DeliveryOptions): SharedDelivery {
   const stats = createDeliveryStats();
-  return { engine: createDelivery(options, stats, createOutbox(options.outbox, stats.outbox)), stats, timeoutMillis: options.timeoutMillis, slots: options.maxConcurrentCalls, users: 0 };
+  const outbox = createOutbox(options.outbox, stats.outbox);
+  return { engine: createDelivery(options, stats, outbox), stats, timeoutMillis: options.timeoutMillis, slots: options.maxConcurrentCalls, outbox: !!outbox, users: 0 };
 }

@@ -85,7 +85,8 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
           return report(resultCallback, error);
         }
         // A large batch is mapped in parts, a task each, so that the page is never held for long: first what the host
-        // takes at once, then eight times that a part; the rest at once should the page hide or go.
+        // takes at once, then eight times that a part, or that again where an outbox writes each call that waits (a
+        // write to a page's Web Storage costs more than mapping the call); the rest at once should the page hide or go.
         const first = delivery.slots * options.maxEventsPerCall;
         const cursor: Cursor = { at: 0, limit: first };
         const reports: Array<Promise<DeliveryReport>> = [];
@@ -96,7 +97,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
           mapping = true;
           const calls = source.map(batch, options, stats, warn, cursor);
           mapping = false;
-          cursor.limit = 8 * first;
+          cursor.limit = delivery.outbox ? first : 8 * first;
           reports.push(engine.deliver(calls));
           if (cursor.at < batch.length) {
             // While a part waits for its task, the page's hiding maps it at once; a page that will not say maps it now.

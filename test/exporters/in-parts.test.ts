@@ -14,6 +14,7 @@ import { captureDiag, installActingDiag } from '../helpers/diag.js';
 import { expectBalanced, kpiNames } from '../helpers/fake-client.js';
 import { hidePage, usePageDocument } from '../helpers/page-document.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
+import { createLockManager, MemoryStore } from '../helpers/web-storage.js';
 import { unhandledRejectionsOf } from '../helpers/unhandled.js';
 import { shutDownAfterTest } from '../helpers/shut-down.js';
 import { IDENTITY, sdkSpans } from '../helpers/spans.js';
@@ -70,6 +71,27 @@ describe('an export mapped in parts, a task each', () => {
       seen.push(one.cif.getStats().spansSeen);
     }
     expect(seen).to.deep.equal([1, 9, 17, 25]);
+  });
+
+  it('takes each next part as one group where an outbox writes each call that waits for the host', async () => {
+    const store = new MemoryStore();
+    const answers: Array<(answer: string) => void> = [];
+    const client = new RecordingCifClient({ answer: () => new Promise<string>((resolve) => answers.push(resolve)) });
+    const { locks } = createLockManager().client();
+    const cif = shutDownAfterTest(withPageGlobals({ navigator: { locks } }, () => new CifSpanExporter({ client, outbox: { store, name: '/softphone' } })));
+    cif.export(SPANS, () => {});
+    const seen = [cif.getStats().spansSeen];
+    for (let i = 0; i < 3; i++) {
+      await nextTask();
+      seen.push(cif.getStats().spansSeen);
+    }
+    expect(seen).to.deep.equal([8, 16, 24, 32]);
+    // The calls past the host's eight wait for it, each written to the store.
+    expect(cif.getStats().outbox.stored).to.equal(24);
+    expect(store.items.size).to.equal(24);
+    for (let answer; (answer = answers.shift()); await nextTask()) answer('ok');
+    expect(cif.getStats()).to.include({ kpiEventsDelivered: 100, kpiEventsPending: 0 });
+    expect(store.items.size).to.equal(0);
   });
 
   it('maps the whole batch in its own task where the page is hidden', async () => {

@@ -51,9 +51,9 @@ describe('CifLogRecordExporter with the outbox: results, flush and shutdown', ()
 
   /** Lets lock grants, exports and host answers through without moving the clock. */
   const settle = () => clock.tickAsync(0);
-  /** Lets an export of 512 log records be mapped: in parts of 8, then 64, a task each. */
+  /** Lets an export of 512 log records be mapped: with the outbox, in parts of 8, a task each. */
   const partsMapped = async () => {
-    for (let part = 0; part < 9; part++) await new Promise((resolve) => setImmediate(resolve));
+    for (let part = 0; part < 512 / 8; part++) await new Promise((resolve) => setImmediate(resolve));
     await settle();
   };
 
