@@ -29,9 +29,9 @@ export interface PageResults {
   /**
    * Each round's median time of the whole batch in this page, in milliseconds: `export()` to its callback with
    * default options (the outbox on) and with `outbox: false`, the host copying each payload and answering at once;
-   * and OTLP's serialize-and-encode of the same spans.
+   * and OTLP's serialize-and-encode of the same spans; and the KPI events the outbox stored, on average, of one export.
    */
-  whole: { outboxOn: number[]; outboxOff: number[]; otlp: number[] };
+  whole: { outboxOn: number[]; outboxOff: number[]; otlp: number[]; storedPerExport: number };
 }
 
 /**
@@ -66,8 +66,9 @@ async function wholeCost(spans: ReadableSpan[], count: number, rounds: Rounds) {
     const s = exporter.getStats();
     if (s.callsMade % count !== 0 || s.kpiEventsDelivered !== s.callsMade || outboxKeys().length > 0) throw new Error(`whole cost: not every call delivered: ${JSON.stringify(s)}`);
   }
-  if (on.exporter.getStats().outbox.stored === 0) throw new Error('whole cost: the default outbox stored nothing');
-  return { outboxOn: medians.get('on')!, outboxOff: medians.get('off')!, otlp: medians.get('otlp')! };
+  // The outbox held its lock (checked above), so it wrote each call that waited for the host: with one answering at once, a few.
+  const { callsMade, outbox } = on.exporter.getStats();
+  return { outboxOn: medians.get('on')!, outboxOff: medians.get('off')!, otlp: medians.get('otlp')!, storedPerExport: (outbox.stored * count) / callsMade };
 }
 
 const channel = new MessageChannel();

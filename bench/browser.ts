@@ -85,6 +85,7 @@ function section(browser: string, results: PageResults, concurrency: number): Se
       ['OTLP JsonTraceSerializer.serializeRequest of the same spans, in this page', perEvent(whole.otlp)],
       ['OTLP / export(), default options', ratio(otlpOverOn)],
       ['OTLP / export(), outbox: false', ratio(otlpOverOff)],
+      ['KPI events of one export to its callback, default options, the outbox stored, on average', `${whole.storedPerExport.toFixed(1)} of ${thousands(kpiEvents)}: the others went to the host in the task that admitted them`],
     ],
     notes: [
       `A first slice is timed from the call of \`export()\` until a task queued just before the call runs (\`scheduler.postTask\`, as the exporter's next part, which runs after it): the export's own task; each later slice from a host answer until a task queued behind it runs, so it holds the export's tasks that ran meanwhile. \`performance.now()\` in this page moved in steps of ${(timerStepMs * 1000).toFixed(0)} µs at the least.`,
@@ -111,6 +112,7 @@ function section(browser: string, results: PageResults, concurrency: number): Se
       timerStepMs,
       wholeOutboxOnMs: median(whole.outboxOn),
       wholeOutboxOffMs: median(whole.outboxOff),
+      wholeStoredPerExport: whole.storedPerExport,
       wholeOtlpMs: median(whole.otlp),
       otlpOverExportDefault: otlpOverOn,
       otlpOverExportOutboxOff: otlpOverOff,
