@@ -85,8 +85,8 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
           return report(resultCallback, error);
         }
         // A large batch is mapped in parts, a task each, so that the page is never held for long: first what the host
-        // takes at once, then eight times that a part, or that again where an outbox writes each call that waits (a
-        // write to a page's Web Storage costs more than mapping the call); the rest at once should the page hide or go.
+        // takes at once, then eight times that a part, or as much as the first where an outbox writes each call that
+        // waits (a write to a page's Web Storage costs more than mapping the call); the rest at once should the page hide or go.
         const first = delivery.slots * options.maxEventsPerCall;
         const cursor: Cursor = { at: 0, limit: first };
         const reports: Array<Promise<DeliveryReport>> = [];
