@@ -212,14 +212,15 @@ export class CifInstrumentation {
       methods.set(name, { original, wrapper, own: own !== undefined });
       return true;
     } catch (error) {
-      log('debug', `${PREFIX}.${name} cannot be wrapped; its calls are not traced`, error);
+      log('debug', `${PREFIX}.${truncate(name, MAX_TEXT_LENGTH)} cannot be wrapped; its calls are not traced`, error);
       return false;
     }
   }
 
   /** What the widget calls in place of `original`: the same call, inside a CLIENT span. */
   private wrapCall(library: object, method: string, original: AnyFunction): AnyFunction {
-    const name = `${PREFIX}/${method}`;
+    // Cut as a handler span cuts its event name: a page may give the library a function of any name.
+    const name = `${PREFIX}/${truncate(method, MAX_TEXT_LENGTH)}`;
     const attributes = { [ATTR_RPC_SYSTEM]: RPC_SYSTEM, [ATTR_RPC_METHOD]: name };
     const start = () => this.startSpan(name, SpanKind.CLIENT, attributes);
     const argumentsFor = (args: unknown[], span: Span | undefined) => this.argumentsFor(library, method, args, span);

@@ -1247,6 +1247,15 @@ describe('CifInstrumentation', () => {
       ]);
     });
 
+    it('cuts the name of a function it cannot wrap to 100 characters in the line that names it', () => {
+      const method = 'm'.repeat(100_000);
+      const library = Object.preventExtensions(Object.create({ [method]: () => 'done' }) as Library);
+      target.Microsoft = { CIFramework: library };
+      const lines = captureDebug();
+      register();
+      expect(lines[0]).to.equal(`Microsoft.CIFramework.${'m'.repeat(100)} cannot be wrapped; its calls are not traced`);
+    });
+
     it('says when a handler stays wrapped because the host throws when it is swapped back, and not when there is no removeHandler', () => {
       const library = install();
       library.removeHandler = () => {

@@ -270,6 +270,16 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
       expect([span!.name, span!.attributes['ciframework.event']]).to.deep.equal([`Microsoft.CIFramework ${'e'.repeat(100)}`, 'e'.repeat(100)]);
     });
 
+    it('cuts the method name in the name and rpc.method of a call span to 100 characters, as a handler span cuts its event name', () => {
+      const method = 'm'.repeat(HUGE);
+      page.target.Microsoft = { CIFramework: { [method]: () => 'done' } };
+      register();
+      expect(cif()[method]!()).to.equal('done');
+      const [span] = page.spans.getFinishedSpans();
+      const name = `Microsoft.CIFramework/${'m'.repeat(100)}`;
+      expect([span!.name, span!.attributes['rpc.method']]).to.deep.equal([name, name]);
+    });
+
     it('cuts the status message and exception it writes of a large object the host rejects with to 2000 characters, and rejects with that object', async () => {
       const reason = { errorCode: 42, details: 'x'.repeat(HUGE) };
       page.target.Microsoft = { CIFramework: { getEnvironment: () => Promise.reject(reason) } };
