@@ -28,9 +28,11 @@ export function toPayloadString(value: unknown): string | undefined | typeof UNS
         // Throws for cycles, bigints inside maps, and values whose reading throws.
         if (object !== null && (Array.isArray(object) ? object.length : Object.keys(object).length) > 0) {
           // Bytes in base 64, a `Map` inside as its entries, a number JSON cannot write (NaN, Infinity) as it reads alone, not as null.
-          return toJson(object, (item) =>
+          const text = toJson(object, (item) =>
             item instanceof Uint8Array ? toBase64(item) : item instanceof Map ? [...item] : typeof item === 'number' && !Number.isFinite(item) ? String(item) : item,
           );
+          // A map whose every value JSON leaves out (undefined, which the logs SDK takes, or functions) is as empty.
+          if (text !== '{}') return text;
         }
       } catch {
         return UNSERIALIZABLE;

@@ -110,6 +110,20 @@ describe('log-based KPI events through the logs SDK as widgets wire it', () => {
     expect(doc).to.include('is sent twice');
   });
 
+  it('leaves out a map attribute whose only value is undefined, as empty: the session processor fills such an id, and no field is sent as {}', async () => {
+    captureDiag();
+    const client = new RecordingCifClient();
+    const exporter = new CifLogRecordExporter({ client, outbox: false });
+    const provider = shutDownAfterTest(new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter })] }));
+    withCifSession(CALL, () =>
+      provider.getLogger('softphone').emit({ eventName: 'CallAccepted', attributes: { 'cif.conversation.id': { id: undefined }, 'cif.kpi.reason': { note: undefined } } }),
+    );
+    await provider.forceFlush();
+    await exporter.forceFlush();
+    const [data] = client.payloads();
+    expect([data!.conversationId, 'kpiEventReason' in data!.events[0]!]).to.deep.equal(['conv-1', false]);
+  });
+
   it('stamps every record, full batches of maxExportBatchSize included, when the session processor comes after a BatchLogRecordProcessor at its defaults', async () => {
     captureDiag();
     const client = new RecordingCifClient();

@@ -700,11 +700,13 @@ describe('spansToCalls', () => {
     expect(stats.dropped).to.include({ missing_kpi_name: 1, invalid_timestamp: 1, invalid_span: 0 });
   });
 
-  // A name that is not a string is read as an attribute value is: none for a Symbol or an empty object, else its JSON.
+  // A name that is not a string is read as an attribute value is: none for a Symbol or an empty object (also one whose
+  // every value JSON leaves out, such as a function), else its JSON.
   const oddNames: Array<[what: string, name: unknown, sent: string[], missingName: number]> = [
     ['a Symbol', Symbol('CallOffered'), ['CallAccepted'], 1],
     ['an object with no prototype', Object.create(null), ['CallAccepted'], 1],
-    ['an object whose toString throws', { toString: () => { throw new Error('trap'); } }, ['{}', 'CallAccepted'], 0],
+    ['an object whose toString throws', { toString: () => { throw new Error('trap'); } }, ['CallAccepted'], 1],
+    ['an object with a value', { step: 1, toString: () => { throw new Error('trap'); } }, ['{"step":1}', 'CallAccepted'], 0],
   ];
   oddNames.forEach(([what, name, sent, missingName]) =>
     it(`sends the other KPI events of a span whose event is named by ${what}`, async () => {

@@ -19,6 +19,9 @@ describe('toPayloadString', () => {
     ['writes a Map inside an array as its entries, not as {}', [new Map([['a', 1]])], '[[["a",1]]]'],
     ['writes a map as JSON', { queue: 'billing', depth: 2 }, '{"queue":"billing","depth":2}'],
     ['omits an empty map', {}, undefined],
+    // The logs SDK takes undefined inside a map (AnyValue); JSON leaves it out, as it does functions.
+    ['omits a map whose every value JSON leaves out, as empty', { note: undefined, f: () => 1 }, undefined],
+    ['writes a map of which JSON leaves out some values', { note: undefined, n: 1 }, '{"n":1}'],
     ['writes a byte array as base64', new Uint8Array([0, 1, 254, 255]), 'AAH+/w=='],
     ['omits an empty byte array', new Uint8Array(), undefined],
     ['writes byte arrays inside a map as base64 strings', { id: new Uint8Array([104, 105]), n: [1] }, '{"id":"aGk=","n":[1]}'],
