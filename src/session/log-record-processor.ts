@@ -27,7 +27,7 @@ export class CifSessionLogRecordProcessor {
       sayOnce(
         warnedLate,
         'late',
-        'CifSessionLogRecordProcessor stamped the CIF session on a log record already exported without it, so it was sent as no KPI event or dropped: register CifSessionLogRecordProcessor before the processor of CifLogRecordExporter',
+        "CifSessionLogRecordProcessor stamped the CIF session on a log record already exported without it, so it was mapped without the call's ids: as no KPI event, dropped (missing_identity), or sent with the ids of its resource or the session option. Register CifSessionLogRecordProcessor before the processor of CifLogRecordExporter",
         '. Shown once.',
       );
     }

@@ -8,12 +8,15 @@ import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-log
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { CifDelivery, CifSessionSpanProcessor, CifSpanExporter, withCifSession } from '../../src/index.js';
-import { CifLogRecordExporter, CifSessionLogRecordProcessor } from '../../src/logs.js';
+import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent } from '../../src/logs.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { captureLevels } from '../helpers/diag.js';
 import { shutDownAfterTest } from '../helpers/shut-down.js';
 
 const CALL = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
+/** What CifSessionLogRecordProcessor says when it stamps a record its exporter's processor had already exported. */
+const LATE =
+  "CifSessionLogRecordProcessor stamped the CIF session on a log record already exported without it, so it was mapped without the call's ids: as no KPI event, dropped (missing_identity), or sent with the ids of its resource or the session option. Register CifSessionLogRecordProcessor before the processor of CifLogRecordExporter";
 
 describe('log-based KPI events wired as the docs say', () => {
   beforeEach(() => context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable()));
@@ -76,8 +79,21 @@ describe('log-based KPI events wired as the docs say', () => {
     await provider.forceFlush();
     await exporter.forceFlush();
     expect(client.calls.map((call) => call.eventName)).to.deep.equal(['CallHeld']);
-    const late = 'CifSessionLogRecordProcessor stamped the CIF session on a log record already exported without it, so it was sent as no KPI event or dropped: register CifSessionLogRecordProcessor before the processor of CifLogRecordExporter';
+    const late = LATE;
     expect(lines.filter((line) => line.includes('CifSessionLogRecordProcessor'))).to.deep.equal([`warn ${late}. Shown once.`, `debug ${late}.`]);
+  });
+
+  it("says that a record stamped too late was mapped without the call's ids, also when the session option's ids sent it", async () => {
+    const lines = captureLevels();
+    const client = new RecordingCifClient();
+    const exporter = new CifLogRecordExporter({ client, outbox: false, session: { conversationId: 'page-conv', providerSessionId: 'page-prov' } });
+    const provider = shutDownAfterTest(new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter }), new CifSessionLogRecordProcessor()] }));
+    withCifSession(CALL, () => emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted'));
+    await provider.forceFlush();
+    await exporter.forceFlush();
+    expect(client.payloads().map((data) => [data.conversationId, data.events[0]!.kpiEventName])).to.deep.equal([['page-conv', 'CallAccepted']]);
+    // Warned once a process: the test before may have warned it first.
+    expect(lines.filter((line) => line.includes('CifSessionLogRecordProcessor')).map((line) => line.replace(/^\w+ /, '').replace(/\. Shown once\.$/, '.'))).to.deep.equal([`${LATE}.`]);
   });
 
   it('says nothing of the order when CifSessionLogRecordProcessor comes first, as the docs wire it', async () => {
