@@ -131,8 +131,8 @@ export function normalizeOptions<S = CifReadableSpan, F = NormalizedOptions['eve
   const table: Record<string, OptionTable[string]> = {
     ...DELIVERY_OPTIONS,
     ...EXPORTER_ONLY_OPTIONS,
-    // The delivery the options beside it are checked by, whatever a getter answers next.
-    delivery: () => delivery,
+    // The delivery the options beside it are checked by, read once above.
+    delivery: [delivery],
     eventFilter: callback(defaults.eventFilter),
     correlationId: callback(defaults.correlationId),
   };

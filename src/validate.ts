@@ -1,8 +1,11 @@
 import { log } from './log.js';
 import { MAX_TIMER_MILLIS } from './delivery/timers.js';
 
-/** An option that takes a plain value: its default, the test a value given must pass, and what it must be. */
-type Rule = readonly [fallback: unknown, test: (value: never) => boolean, must: string];
+/**
+ * An option that takes a plain value: its default, the test a value given must pass, and what it must be;
+ * without a test, the option's value read already (the shared delivery), which is not read again.
+ */
+type Rule = readonly [fallback: unknown, test?: (value: never) => boolean, must?: string];
 
 /** The options of one object by name: a `Rule`, or a function that validates and fills in an option of its own shape. */
 export interface OptionTable {
@@ -45,14 +48,19 @@ export const isMap = (value: unknown): value is Map<unknown, unknown> => value i
 
 /**
  * Whether `value` is an object of named options: not an array, whose keys are indexes, nor a Map
- * (as CIF's `getSession` answers), whose entries are no keys, nor a revoked proxy, which cannot be told apart.
+ * (as CIF's `getSession` answers, of any frame), whose entries are no keys, nor a revoked proxy, which cannot be told apart.
  */
 export const isRecord = (value: unknown): value is object => {
   try {
-    // A Map of this frame: other objects' traps are not read, so that a getter that throws names its option.
-    return isObject(value) && !Array.isArray(value) && !(value instanceof Map);
+    if (!isObject(value) || Array.isArray(value)) return false;
   } catch {
     return false;
+  }
+  try {
+    return !isMap(value);
+  } catch {
+    // A proxy whose tag cannot be read: its options are read as any object's, so that a getter that throws names its option.
+    return true;
   }
 };
 
@@ -73,11 +81,14 @@ export const millis = (fallback: number | undefined, min: number): Rule =>
 /** A function. */
 export const callback = (fallback?: unknown): Rule => [fallback, (f) => typeof f === 'function', 'must be a function'];
 
-/** `object[key]`, inherited too, but not a value every object inherits: a page library may add keys to Object.prototype. */
+/**
+ * `object[key]`, inherited too, but not a value every object inherits: a page library may add keys to Object.prototype.
+ * An own value is the object's, whatever Object.prototype holds.
+ */
 export function given(object: object, key: string): unknown {
   const value = (object as Record<string, unknown>)[key];
   // Object.prototype itself, not a new `{}`: this runs for each span a session processor stamps.
-  return value === (Object.prototype as Record<string, unknown>)[key] ? undefined : value;
+  return value === (Object.prototype as Record<string, unknown>)[key] && !Object.prototype.hasOwnProperty.call(object, key) ? undefined : value;
 }
 
 /** `String(value)` for a message, an array in brackets; a value whose conversion throws (a symbol, a hostile object) is shown by its type. */
@@ -124,12 +135,12 @@ export function check(owner: string): Check {
       c.known(value, names, prefix, elsewhere);
       for (const name of names) {
         const rule = table[name]!;
-        let option = read(prefix + name, () => given(value, name));
+        let option = typeof rule === 'function' || rule[1] ? read(prefix + name, () => given(value, name)) : undefined;
         if (typeof rule === 'function') {
           option = rule(option as never, c);
         } else {
           const [fallback, test, must] = rule;
-          if (option !== undefined && !read(prefix + name, () => test(option as never))) fail(prefix + name, must, option);
+          if (option !== undefined && !read(prefix + name, () => test!(option as never))) fail(prefix + name, must!, option);
           option ??= fallback;
         }
         if (option !== undefined) normalized[name] = option;

@@ -3,6 +3,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import FakeTimers from '@sinonjs/fake-timers';
 import { expect } from 'chai';
+import { runInNewContext } from 'node:vm';
 import { CifDelivery, CifSpanExporter, recordKpiEvent, withCifSession, type CifSession, type CifSpanExporterOptions } from '../src/index.js';
 import { shutDownDeliveryAfterTest } from './helpers/shut-down-delivery.js';
 import { captureDiag } from './helpers/diag.js';
@@ -64,6 +65,25 @@ describe('Exporter options as pages give them: Maps, misspelt session fields, ge
       expect(() => shutDownAfterTest(new CifSpanExporter({ client, ...options }))).to.throw(TypeError, message);
     }),
   );
+
+  it('rejects a Map of another frame given as session or customAttributes, as one of this frame', () => {
+    for (const option of ['session', 'customAttributes']) {
+      const map: unknown = runInNewContext("new Map([['conversationId', 'conv-1']])");
+      expect(() => shutDownAfterTest(new CifSpanExporter({ client, [option]: map }))).to.throw(TypeError, `CifSpanExporter: option \`${option}\` must be a plain object`);
+    }
+  });
+
+  it('reads `delivery` once, as every option, so that a getter that makes a CifDelivery makes one', () => {
+    const made: CifDelivery[] = [];
+    shutDownAfterTest(
+      new CifSpanExporter({
+        get delivery() {
+          return made[made.push(shutDownDeliveryAfterTest(new CifDelivery({ client }))) - 1];
+        },
+      }),
+    );
+    expect(made).to.have.length(1);
+  });
 
   it('reads a delivery option given beside a shared delivery once, as every option, so that a getter cannot answer the check and the exporter apart', () => {
     const delivery = shutDownDeliveryAfterTest(new CifDelivery({ client }));

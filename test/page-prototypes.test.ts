@@ -137,6 +137,20 @@ describe('a page whose old libraries added enumerable properties to Object.proto
     expect(client.payloads().flatMap((data) => data.events.map((kpiEvent) => kpiEvent.customData))).to.deep.equal([undefined]);
   });
 
+  it('keeps an option given with the value Object.prototype holds under its name', async () => {
+    restore = extend(Object.prototype, { conversationId: 'conv-1' });
+    const client = new RecordingCifClient();
+    const session = { conversationId: 'conv-1', providerSessionId: 'prov-1' };
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client, outbox: false, session }));
+    const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] }));
+    const span = provider.getTracer('widget').startSpan('call');
+    recordKpiEvent(span, 'CallAccepted');
+    span.end();
+    await provider.forceFlush();
+    await exporter.forceFlush();
+    expect(client.payloads().map(({ events, ...identity }) => [identity, events.map((e) => e.kpiEventName)])).to.deep.equal([[session, ['CallAccepted']]]);
+  });
+
   it('takes no option that only Object.prototype holds', async () => {
     restore = extend(Object.prototype, { outbox: 5, dataFormat: 'xml', eventFilter: () => false });
     const client = new RecordingCifClient();
