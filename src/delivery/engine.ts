@@ -226,7 +226,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     }
     const now = clock();
     const until = now + timeoutMillis;
-    schedule(until);
+    schedule(until, now);
     // Without a timer the call could hang unbounded: it is not made, and `pump()` gives it up.
     if (noTimer) return jobs.put(job);
     // Handed over in the task it was admitted in, never written: its batch is told, as of a call stored then handed over.
@@ -376,11 +376,15 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   }
 
   /**
-   * Makes the timer fire by `at` (monotonic millis); when the page's `setTimeout` throws, or calls back before it
-   * returns (which keeps no deadline), sets `noTimer`.
+   * Makes the timer fire by `at` (monotonic millis, `now` as read last); when the page's `setTimeout` throws, or calls
+   * back before it returns (which keeps no deadline), sets `noTimer`.
    */
-  function schedule(at: number): void {
-    if (at >= timerAt) return;
+  function schedule(at: number, now = clock()): void {
+    if (at >= timerAt) {
+      // The timer set fires first, unless its time has passed without it (the page cleared it): set again for that time.
+      if (timerAt > now) return;
+      at = timerAt;
+    }
     stopTimer(timer);
     timerAt = Infinity;
     // Whether setTimeout returned: false when it called back first.
@@ -396,6 +400,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
         // clock alone, a `performance.now` that stands still.
         else if ((early = clock() - from < millis - 1 && readClock() - wallFrom < millis - 1 ? early + 1 : 0) > 999) {
           noTimer ??= new CifTimerError(new Error('it called back early'));
+          // The next call tries setTimeout afresh: a call admitted while this is told (by a diag logger) gets a timer.
+          early = 0;
+          timerAt = Infinity;
           pump();
         } else onTimer();
       }, millis);

@@ -2,11 +2,11 @@
 // setTimeout that fires before its time, through the real trace SDK.
 import { expect } from 'chai';
 import { RecordingCifClient } from '../../src/testing/index.js';
-import { captureDiag } from '../helpers/diag.js';
+import { captureDiag, installActingDiag } from '../helpers/diag.js';
 import { expectBalanced, hangs } from '../helpers/fake-client.js';
 import { pageWidget, useFakeClock } from '../helpers/pipelines.js';
 
-describe('the delivery timer against a page setTimeout that fires early', () => {
+describe('the delivery timer against a page setTimeout that fires early, or a page that clears it', () => {
   const fake = useFakeClock();
 
   // docs/delivery.md: "The engine runs one timer, for its earliest deadline ... however many calls
@@ -43,6 +43,69 @@ describe('the delivery timer against a page setTimeout that fires early', () => 
     expectBalanced(stats);
     expect(stats.dropped.no_timer).to.equal(1);
     expect(messages.filter((m) => m.startsWith('opentelemetry-exporter-cif'))).to.deep.equal(['opentelemetry-exporter-cif KPI events dropped: setTimeout failed (it called back early), so calls cannot be timed: given up. Counted in getStats().dropped.no_timer; shown once.']);
+  });
+
+  // docs/delivery.md, the no_timer row: the next call tries setTimeout again. A diag logger may record a KPI event on
+  // the warning line (Diagnostics), by when the page's shim is gone: that call is timed, and one early firing, as of a
+  // clock that read in steps, counts from none, not from the thousand that gave the first call up.
+  it('times a call made while the no_timer warning is told, once setTimeout works again, counting early firings from none', async () => {
+    const host = new RecordingCifClient({ answer: hangs });
+    const widget = pageWidget(fake.closeables, { client: host, timeoutMillis: 15_000 });
+    const pageSetTimeout = globalThis.setTimeout;
+    let early = Infinity;
+    const stopLogger = installActingDiag((level, line) => {
+      if (level === 'warn' && line.includes('dropped.no_timer')) {
+        early = 1;
+        widget.record('NoTimerWarned');
+      }
+    });
+    globalThis.setTimeout = ((callback: () => void, millis?: number) => {
+      if (early-- <= 0) return pageSetTimeout(callback, millis);
+      queueMicrotask(callback);
+      return 0;
+    }) as unknown as typeof setTimeout;
+    try {
+      widget.record('CallEnded');
+      await fake.clock.tickAsync(20_000);
+    } finally {
+      globalThis.setTimeout = pageSetTimeout;
+      stopLogger();
+    }
+    const stats = widget.exporter.getStats();
+    expectBalanced(stats);
+    expect(host.calls.map((c) => c.eventName)).to.deep.equal(['CallEnded', 'NoTimerWarned']);
+    expect({ noTimer: stats.dropped.no_timer, timedOut: stats.dropped.timed_out, pending: stats.kpiEventsPending }).to.deep.equal({ noTimer: 1, timedOut: 1, pending: 0 });
+  });
+
+  // A page may clear timeouts it did not set (`while (id--) clearTimeout(id)`, or a widget's own bookkeeping of the
+  // handles setTimeout gave): the engine's timer is gone, and later deadlines, which come after the cleared one, still get one.
+  it('still times calls out after the page cleared its timer', async () => {
+    const host = new RecordingCifClient({ answer: hangs });
+    const widget = pageWidget(fake.closeables, { client: host, timeoutMillis: 15_000 });
+    const pageSetTimeout = globalThis.setTimeout;
+    const handles: Array<ReturnType<typeof setTimeout>> = [];
+    globalThis.setTimeout = ((callback: () => void, millis?: number) => {
+      const handle = pageSetTimeout(callback, millis);
+      handles.push(handle);
+      return handle;
+    }) as unknown as typeof setTimeout;
+    try {
+      widget.record('CallAccepted');
+      await fake.clock.tickAsync(1_000);
+      handles.splice(0).forEach(clearTimeout);
+      await fake.clock.tickAsync(60_000);
+      widget.record('CallEnded');
+      // The first call's deadline, long past, is kept at once, not put off to the second one's.
+      await fake.clock.tickAsync(0);
+      expect(widget.exporter.getStats().dropped.timed_out).to.equal(1);
+      await fake.clock.tickAsync(20_000);
+    } finally {
+      globalThis.setTimeout = pageSetTimeout;
+    }
+    const stats = widget.exporter.getStats();
+    expectBalanced(stats);
+    expect(host.calls.map((c) => c.eventName)).to.deep.equal(['CallAccepted', 'CallEnded']);
+    expect({ pending: stats.kpiEventsPending, timedOut: stats.dropped.timed_out }).to.deep.equal({ pending: 0, timedOut: 2 });
   });
 
   // A page's clock that stood still while the machine slept makes a timer look early once.
