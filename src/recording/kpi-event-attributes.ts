@@ -78,14 +78,15 @@ function attributeValue(value: unknown): Attributes[string] {
 
 /**
  * A time as the SDKs take it: a `Date`, which fails their `instanceof Date` if it is of another
- * frame, made again in this one; a number as an `HrTime`, epoch milliseconds, but from 0 to 1e11
- * (before 1973) a `performance.now()` reading, as OpenTelemetry reads one: the SDKs draw that line
+ * frame, made again in this one; a number as an `HrTime`, epoch milliseconds, but within 1e11 of 0
+ * (1966 to 1973) a `performance.now()` reading, as OpenTelemetry reads one, negative too (before the
+ * page loaded); one before 1966 stays a date, so that a time Dataverse cannot store is still told: the SDKs draw that line
  * elsewhere (the logs SDK at half the page's time origin, so 1990 became 2047); anything but a
  * number, a `Date` or an `HrTime` of two numbers, or a value whose reading throws, is none (now).
  */
 export function timeInput(time: unknown): TimeInput | undefined {
   try {
-    if (typeof time === 'number') return time >= 0 && time < 1e11 ? hrTime(time) : millisToHrTime(time);
+    if (typeof time === 'number') return Math.abs(time) < 1e11 ? hrTime(time) : millisToHrTime(time);
     return toString.call(time) === '[object Date]' ? new Date(+(time as Date)) : isTimeInput(time) ? time : undefined;
   } catch {
     // None, as a value of another kind.

@@ -167,6 +167,7 @@ describe('recordKpiEvent and emitKpiEvent given values the trace SDK refuses', (
   const epochMillis: Array<[what: string, time: number, sent: string[], invalid: number]> = [
     ['a time an hour before the page loaded', T1 - 3_600_000, ['2026-11-25T09:15:30.123Z'], 0],
     ['a time in 1973, past 1e11', 1e11, ['1973-03-03T09:46:40.000Z'], 0],
+    ['a time in 1966, -1e11', -1e11, ['1966-10-31T14:13:20.000Z'], 0],
     ['a time in 1990', Date.parse('1990-06-01T08:30:00.000Z'), ['1990-06-01T08:30:00.000Z'], 0],
     ['a time in 1700, which Dataverse cannot store', Date.parse('1700-01-01T00:00:00.000Z'), [], 1],
   ];
@@ -179,9 +180,9 @@ describe('recordKpiEvent and emitKpiEvent given values the trace SDK refuses', (
     }),
   );
 
-  it('takes a number from 0 to 1e11 given to either API as a performance.now() reading, as OpenTelemetry reads one', async () => {
+  it('takes a number within 1e11 of 0 given to either API as a performance.now() reading, as OpenTelemetry reads one: a negative one too, from before the page loaded', async () => {
     for (const api of APIS) {
-      for (const reading of [0, 2_000.5, 1e11 - 1]) {
+      for (const reading of [-(1e11 - 1), -1_500, 0, 2_000.5, 1e11 - 1]) {
         const { events } = await send(api, undefined, reading);
         const sent = events.map((event) => Date.parse(event.eventTimestamp as string));
         expect(sent, `${api} at ${reading}`).to.have.length(1);
