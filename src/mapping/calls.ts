@@ -1,7 +1,6 @@
 import type { CifMappingStats } from '../stats.js';
 import type { CifCall } from '../types.js';
 import type { KpiEventOptions, MappingWarn, PendingCall } from './kpi-events.js';
-import { toJson } from './values.js';
 
 /** Where the mapping of a batch in parts stands: the next source item to map, and the KPI events a part stops at. */
 export interface Cursor {
@@ -49,8 +48,11 @@ export function collectCalls<S, O extends KpiEventOptions<S>, R extends string, 
   for (const [, call] of pending) {
     if (maxEventsPerCall > 1) {
       const { data } = call;
-      // JSON, so that no character inside an id can make two different groups share a key.
-      const key = toJson([call.eventName, call.correlationId, data.conversationId, data.providerSessionId, data.clientSessionId, data.participantId]);
+      // Each part after its length, so that no character inside an id can make two different groups share a key; no
+      // JSON, which a page library may have replaced.
+      const key = [call.eventName, call.correlationId, data.conversationId, data.providerSessionId, data.clientSessionId, data.participantId]
+        .map((part) => `${part?.length}:${part}`)
+        .join('');
       const events = open.get(key)?.data.events;
       if (events && events.length < maxEventsPerCall) {
         events.push(data.events[0]!);

@@ -102,6 +102,18 @@ describe('truncate', () => {
     }),
   );
 
+  it("cuts on a page whose JSON.stringify throws, as a page library may have replaced it", () => {
+    const real = JSON.stringify;
+    JSON.stringify = () => {
+      throw new Error('page JSON.stringify');
+    };
+    try {
+      expect(truncate(`${'x'.repeat(99)}yz`, 100)).to.equal(`${'x'.repeat(99)}y`);
+    } finally {
+      JSON.stringify = real;
+    }
+  });
+
   it('keeps none of the long value alive behind the cut one', () => {
     const heap = (): number => (globalThis.gc!(), process.memoryUsage().heapUsed);
     const before = heap();

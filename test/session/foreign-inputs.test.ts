@@ -141,6 +141,21 @@ describe('the session helpers and getStats() on a page whose JSON a page library
       expect([client.payloads(), exporter.getStats().dropped.invalid_log_record]).to.deep.equal(throwing ? [[], 1] : [SENT, 0]);
     });
 
+    it(`groups KPI events with maxEventsPerCall and cuts a value to its column when ${what}`, async () => {
+      const { client, exporter, tracer, flush } = spanPipeline({ maxEventsPerCall: 2 });
+      const thrown = underTamperedPage(tamper, () => {
+        const span = tracer.startSpan('accept call', { attributes: { 'cif.kpi.reason': 'r'.repeat(150) } });
+        recordKpiEvent(span, 'CallHeld', undefined, new Date(T1));
+        recordKpiEvent(span, 'CallHeld', undefined, new Date(T1));
+        span.end();
+      });
+      await flush();
+      expect(thrown, 'thrown into the page').to.equal(undefined);
+      const event = (kpiEventName: string) => ({ kpiEventName, eventTimestamp: T1, kpiEventReason: 'r'.repeat(100) });
+      expect(client.payloads()).to.deep.equal([{ ...CALL, events: [event('CallHeld'), event('CallHeld')] }]);
+      expect(exporter.getStats().truncated.kpiEventReason).to.equal(2);
+    });
+
     it(`getStats() answers every counter when ${what}`, async () => {
       const { exporter, tracer, flush } = spanPipeline();
       withCifSession(CALL, () => {
