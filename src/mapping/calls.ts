@@ -52,7 +52,7 @@ export function collectCalls<S, O extends KpiEventOptions<S>, R extends string, 
       // JSON, which a page library may have replaced.
       const key = [call.eventName, call.correlationId, data.conversationId, data.providerSessionId, data.clientSessionId, data.participantId]
         .map((part) => `${part?.length}:${part}`)
-        .join('');
+        .join();
       const events = open.get(key)?.data.events;
       if (events && events.length < maxEventsPerCall) {
         events.push(data.events[0]!);
