@@ -93,14 +93,18 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     });
   }
 
-  /** Whether the store surely lacks `key`: one that cannot be read is taken to hold what it held. */
-  function absent(key: string): boolean {
+  /** Whether the store holds `key`; `undefined` where it cannot be read, which is counted. */
+  function stored(key: string): boolean | undefined {
     try {
-      return store.getItem(key) === null;
-    } catch {
-      return false;
+      return store.getItem(key) !== null;
+    } catch (error) {
+      countError(error);
+      return undefined;
     }
   }
+
+  /** Whether the store surely lacks `key`: one that cannot be read is taken to hold what it held. */
+  const absent = (key: string): boolean => stored(key) === false;
 
   /** Removes `key`, of `size` bytes; true once it is surely gone: removed, or found absent. */
   function erase(key: string, size: number): boolean {
@@ -249,8 +253,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   void lock(pageId, {}, () => {
     say(`storing as ${base}${pageId}`);
     // What it wrote without the lock and finds still stored is its own again: a page that took it would have removed
-    // it before sending it, and held the lock until it went.
-    given.forEach((entry) => (entry.given = absent(entry.key)));
+    // it before sending it, and held the lock until it went. What it cannot read stays a later page's.
+    given.forEach((entry) => (entry.given = stored(entry.key) !== true));
     given.clear();
     return (live = true);
   }).then(endWait);
