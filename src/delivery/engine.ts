@@ -120,7 +120,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     else stats.kpiEventsSent += events;
     // This page's KPI events bound memory (each is capped by its columns), whatever their grouping into calls. Calls of
     // earlier pages are bounded by the outbox, which holds them: refused, they would stay under a lock this page holds.
-    const refusal = refuse ?? (closing ? shutDownError : !entry && stats.kpiEventsPending - replaying >= maxQueueSize ? queueFullError : undefined);
+    const refusal = refuse ?? (!entry && stats.kpiEventsPending - replaying >= maxQueueSize ? queueFullError : undefined);
     const job: Job = { call, seq: entry ? replayed++ : seq++, events, batch, entry, readyBy: now + readyTimeoutMillis, attempts: 0, called: false, due: 0, behind: undefined };
     count(job, 1);
     if (refusal) return settle(job, refusal, refusal === queueFullError ? 'queue_full' : 'after_shutdown');
@@ -480,7 +480,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     (entries) => {
       const [batch] = batches.open(entries.length);
       const now = clock();
-      for (const entry of entries) submit(entry.call, batch, undefined, now, entry);
+      for (const entry of entries) submit(entry.call, batch, closing && shutDownError, now, entry);
     },
     () => {
       claiming = false;
@@ -490,9 +490,10 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   );
 
   return {
-    deliver(calls, refuse) {
+    deliver(calls, refuse = closing && shutDownError) {
       const [batch, done] = batches.open(calls.length);
       const now = clock();
+      // Refused whole or admitted whole: a shutdown that a call's host or logger starts admits the rest, and waits for it.
       for (const call of calls) submit(call, batch, refuse, now);
       return done;
     },

@@ -18,15 +18,23 @@ interface PageGlobals extends PageTarget {
 /** The page's events after which a task asked for may never run: it hides (and may be frozen), or goes. */
 const HIDING = ['visibilitychange', 'pagehide'];
 
-/** The batches of every exporter not yet mapped to the end, each by the function that maps its rest at once. */
-export const unmapped = new Set<() => void>();
+/**
+ * The batches of every exporter not yet mapped to the end, each by the function that maps its rest at once: true when
+ * it cannot yet, as a part of it is being mapped (a callback or the diag logger asked), which then takes the rest.
+ */
+export const unmapped = new Set<() => boolean>();
 
 /** Whether the page was told to call `mapAll()` when it hides or goes. */
 let listening = false;
 
-/** Maps the rest of every batch at once: the page hides or goes, or an exporter flushes or shuts down. */
-export function mapAll(): void {
-  unmapped.forEach((rest) => rest());
+/**
+ * Maps the rest of every batch at once: the page hides or goes, or an exporter flushes or shuts down. True when one
+ * is being mapped, whose part under way maps its rest as it returns.
+ */
+export function mapAll(): boolean {
+  let busy = false;
+  unmapped.forEach((rest) => (busy = rest() || busy));
+  return busy;
 }
 
 /** True where the page is hidden or going, or will not say, so that a task asked for may never run. */

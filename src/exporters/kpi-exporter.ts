@@ -118,22 +118,20 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
               .then((all) => report(resultCallback, summarize(all)));
           }
         };
-        /** Maps the rest at once; within a part being mapped, the part takes the rest. */
-        const finish = (): void => {
+        /** Maps the rest at once; within a part being mapped, the part takes the rest, and it says so. */
+        const finish = (): boolean => {
           cursor.limit = Infinity;
           if (!mapping) step();
+          return mapping;
         };
         unmapped.add(finish);
         if (hiding()) cursor.limit = Infinity;
         step();
       },
-      flush: () => {
-        mapAll();
-        return engine.flush();
-      },
+      flush: () => when(mapAll(), () => engine.flush()),
       shutdown: () => {
-        mapAll();
-        return (closing ??= --delivery.users === 0 ? engine.shutdown() : engine.flush(delivery.timeoutMillis));
+        const busy = mapAll();
+        return (closing ??= when(busy, () => (--delivery.users === 0 ? engine.shutdown() : engine.flush(delivery.timeoutMillis))));
       },
       stats: () => copyStats(stats, delivery.stats) as unknown as T,
     };
@@ -177,6 +175,15 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
   getStats(): T {
     return this.run.stats();
   }
+}
+
+/**
+ * Asks the delivery at once; or, `busy` (called from within a part being mapped, which maps the rest as it returns), a
+ * microtask later, once that part's calls are admitted: after a bare `await`, which no page's `then` can change.
+ */
+async function when(busy: boolean, ask: () => Promise<void>): Promise<void> {
+  if (busy) await 0;
+  return ask();
 }
 
 /** Tells the SDK the export succeeded, or failed with `error`, by `ExportResultCode`'s numbers: 0 SUCCESS, 1 FAILED (core 2.x and 3.x). */

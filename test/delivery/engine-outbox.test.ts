@@ -511,6 +511,30 @@ describe('delivery with the outbox', () => {
     expect(sent(host)).to.deep.equal(calls('A1', 'A2'));
   });
 
+  it('leaves to a later page the calls of pages gone that its claim hands over after shutdown() was called, and sends its own', async () => {
+    const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
+    void first.engine.deliver(calls('A1'));
+    await settle();
+    const closingFirst = first.engine.shutdown();
+    await clock.tickAsync(DELIVERY_DEFAULTS.timeoutMillis);
+    await closingFirst;
+    // The next page admits a call, which waits for its claim, and shuts down before its lock comes.
+    const host = new RecordingCifClient();
+    const second = page(PAGE_B, host);
+    void second.engine.deliver(calls('B1'));
+    const closingSecond = second.engine.shutdown();
+    await settle();
+    await closingSecond;
+    expect(host.calls.map((c) => c.eventName)).to.deep.equal(['B1']);
+    expect(second.stats.outbox.replayed).to.equal(1);
+    expect(second.stats).to.deep.include({ kpiEventsKept: 1, kpiEventsPending: 0 });
+    expectBalanced(second.stats);
+    const third = new RecordingCifClient();
+    page('cccccccc-cccc-4ccc-8ccc-cccccccccccc', third);
+    await settle();
+    expect(sent(third)).to.deep.equal(calls('A1'));
+  });
+
   it('keeps calls that found no CIF in time for the next page, rather than dropping them as cif_not_loaded', async () => {
     const first = page(PAGE_A, new RecordingCifClient(), { ready: false });
     void first.engine.deliver(calls('A1'));

@@ -404,3 +404,80 @@ describe('an export mapped in parts, a task each', () => {
     expect([client.calls.flatMap(kpiNames).sort(), results.map((r) => r.code)]).to.deep.equal([[...ALL].sort(), [ExportResultCode.SUCCESS]]);
   });
 });
+
+describe('shutdown() and forceFlush() reached while a batch is being handed over: a callback, the diag logger or the host calls them', () => {
+  usePageDocument();
+
+  /** An exporter whose eventName callback runs `onK3` once, as it maps K3, in the first part of the batch. */
+  function exporterActingAtK3(onK3: (cif: CifSpanExporter) => void, options: CifSpanExporterOptions = {}) {
+    let acted = false;
+    const cif: CifSpanExporter = shutDownAfterTest(
+      new CifSpanExporter({
+        outbox: false,
+        ...options,
+        eventName: (kpiEvent) => {
+          if (kpiEvent.kpiEventName === 'K3' && !acted) {
+            acted = true;
+            onK3(cif);
+          }
+          return kpiEvent.kpiEventName;
+        },
+      }),
+    );
+    return cif;
+  }
+
+  it('delivers a batch exported before shutdown() when an option callback calls shutdown() while its first part is being mapped', async () => {
+    // docs/delivery.md: shutdown() "maps at once the rest of every batch still mapped in parts, refuses new exports from the
+    // moment it is called, waits up to timeoutMillis for the calls queued or in flight"; this batch was exported before.
+    const client = new RecordingCifClient();
+    const cif = exporterActingAtK3((exporter) => void exporter.shutdown(), { client });
+    const results: ExportResult[] = [];
+    cif.export(SPANS, (result) => results.push(result));
+    for (let i = 0; i < 10; i++) await nextTask();
+    const stats = cif.getStats();
+    expectBalanced(stats);
+    expect({ results: results.map((r) => r.error?.message ?? r.code), after_shutdown: stats.dropped.after_shutdown, delivered: stats.kpiEventsDelivered }).to.deep.equal({
+      results: [ExportResultCode.SUCCESS],
+      after_shutdown: 0,
+      delivered: 100,
+    });
+  });
+
+  it("delivers every call of a part when the host's logAnalyticsEvent calls shutdown() as the first call of the batch reaches it", async () => {
+    let shut = false;
+    const client = new RecordingCifClient({ onCall: () => void (shut || ((shut = true), cif.shutdown())) });
+    const cif: CifSpanExporter = shutDownAfterTest(new CifSpanExporter({ client, outbox: false }));
+    const results: ExportResult[] = [];
+    cif.export(SPANS, (result) => results.push(result));
+    for (let i = 0; i < 10; i++) await nextTask();
+    const stats = cif.getStats();
+    expectBalanced(stats);
+    expect({ results: results.map((r) => r.error?.message ?? r.code), after_shutdown: stats.dropped.after_shutdown, delivered: stats.kpiEventsDelivered }).to.deep.equal({
+      results: [ExportResultCode.SUCCESS],
+      after_shutdown: 0,
+      delivered: 100,
+    });
+  });
+
+  it('resolves a forceFlush() called while a part is being mapped only once the calls of the batch it mapped have settled', async () => {
+    // docs/delivery.md: forceFlush() "maps at once the rest of every batch still mapped in parts, then resolves once every
+    // call queued or in flight has settled". The host holds every answer until the test gives them.
+    const answers: Array<(answer: string) => void> = [];
+    const client = new RecordingCifClient({ answer: () => new Promise<string>((resolve) => answers.push(resolve)) });
+    let flushed = false;
+    const cif = exporterActingAtK3((exporter) => void exporter.forceFlush().then(() => (flushed = true)), { client });
+    cif.export(SPANS, () => {});
+    try {
+      for (let i = 0; i < 10; i++) await nextTask();
+      // The flush mapped the whole batch; 8 calls are at the host, none answered.
+      expect(cif.getStats()).to.include({ kpiEventsSent: 100, kpiEventsDelivered: 0, kpiEventsPending: 100 });
+      expect(flushed, 'forceFlush() resolved while all 100 KPI events were pending').to.equal(false);
+    } finally {
+      // Every answer, so that the exporter shuts down at once after the test whatever it found.
+      for (let answer; (answer = answers.shift()); await nextTask()) answer('ok');
+    }
+    expect(cif.getStats()).to.include({ kpiEventsDelivered: 100, kpiEventsPending: 0 });
+    expect(flushed).to.equal(true);
+  });
+});
