@@ -11,6 +11,9 @@ interface Registration {
   adds: number;
   /** Whether the host took it at one of them. */
   held: boolean;
+  /** The `removeHandler` calls of it the host has not answered yet, and whether the widget's last call of it was one. */
+  removing: number;
+  removed?: boolean;
 }
 
 /** Tells a registration whether the host did what one `addHandler` or `removeHandler` call asked; only the first answer counts. */
@@ -30,10 +33,11 @@ export class HandlerRegistry {
   add(library: object, eventName: string, handler: AnyFunction, wrap: () => AnyFunction): [AnyFunction, Answered] {
     const events = this.eventsOf(library, handler);
     const key = eventName.toLowerCase();
-    const registration = events.get(key) ?? { eventName, wrapper: wrap(), pending: 0, adds: 0, held: false };
+    const registration = events.get(key) ?? { eventName, wrapper: wrap(), pending: 0, adds: 0, held: false, removing: 0 };
     events.set(key, registration);
     registration.pending++;
     registration.adds++;
+    registration.removed = false;
     let answered = false;
     return [
       registration.wrapper,
@@ -61,10 +65,13 @@ export class HandlerRegistry {
     const registration = this.byLibrary.get(library)?.get(handler)?.get(key);
     if (!registration) return [];
     const { adds } = registration;
+    registration.removing++;
+    registration.removed = true;
     return [
       registration.wrapper,
       // Told once: the wrapper of the call tells the first way it settles.
       (removed) => {
+        registration.removing--;
         const current = this.byLibrary.get(library)?.get(handler)?.get(key);
         if (removed && current === registration && registration.adds === adds) this.forget(library, handler, key);
       },
@@ -88,11 +95,14 @@ export class HandlerRegistry {
     if (events.size === 0) handlers.delete(handler);
   }
 
-  /** Every registration of `library`, forgotten from now on. */
+  /**
+   * Every registration of `library`, forgotten from now on, but those the widget is removing (its last call of it a
+   * `removeHandler` the host has not answered): what the host holds of them is that removal's to take out.
+   */
   takeAll(library: object): Array<{ eventName: string; handler: AnyFunction; wrapper: AnyFunction }> {
     const taken = [];
     for (const [handler, events] of this.byLibrary.get(library) ?? []) {
-      for (const { eventName, wrapper } of events.values()) taken.push({ eventName, handler, wrapper });
+      for (const { eventName, wrapper, removing, removed } of events.values()) if (!(removing > 0 && removed)) taken.push({ eventName, handler, wrapper });
     }
     this.byLibrary.delete(library);
     return taken;
