@@ -9,6 +9,20 @@ import { pageWidget, useFakeClock } from '../helpers/pipelines.js';
 describe('the delivery timer against a page setTimeout that fires early, or a page that clears it', () => {
   const fake = useFakeClock();
 
+  /**
+   * Runs `run` while the page's `setTimeout` is `shim`, given the one it replaced to call, then puts that one back:
+   * a page's shim, which the engine finds at each timer it sets.
+   */
+  async function withPageSetTimeout(shim: (real: typeof setTimeout, callback: () => void, millis?: number) => unknown, run: () => Promise<void>): Promise<void> {
+    const real = globalThis.setTimeout;
+    globalThis.setTimeout = ((callback: () => void, millis?: number) => shim(real, callback, millis)) as unknown as typeof setTimeout;
+    try {
+      await run();
+    } finally {
+      globalThis.setTimeout = real;
+    }
+  }
+
   // docs/delivery.md: "The engine runs one timer, for its earliest deadline ... however many calls
   // are queued or in flight", and the page's setTimeout is hostile input: one that throws or calls
   // back before it returns is caught (`no_timer`). One that calls back right after it returns, in a
@@ -21,22 +35,18 @@ describe('the delivery timer against a page setTimeout that fires early, or a pa
     const messages = captureDiag();
     const host = new RecordingCifClient({ answer: hangs });
     const widget = pageWidget(fake.closeables, { client: host, timeoutMillis: 15_000 });
-    const pageSetTimeout = globalThis.setTimeout;
     let timers = 0;
-    globalThis.setTimeout = ((callback: () => void, millis?: number) => {
-      timers++;
-      if (timers > 5000) return pageSetTimeout(callback, millis);
+    const shim = (real: typeof setTimeout, callback: () => void, millis?: number) => {
+      if (++timers > 5000) return real(callback, millis);
       queueMicrotask(callback);
       return 0;
-    }) as unknown as typeof setTimeout;
-    try {
+    };
+    await withPageSetTimeout(shim, async () => {
       widget.record('CallEnded');
       // The microtasks of this task, and no clock moved.
       await Promise.resolve();
       await fake.clock.tickAsync(0);
-    } finally {
-      globalThis.setTimeout = pageSetTimeout;
-    }
+    });
     expect(host.calls).to.have.length(1);
     expect(timers, 'setTimeout calls for one deadline').to.be.within(1000, 1002);
     const stats = widget.exporter.getStats();
@@ -51,7 +61,6 @@ describe('the delivery timer against a page setTimeout that fires early, or a pa
   it('times a call made while the no_timer warning is told, once setTimeout works again, counting early firings from none', async () => {
     const host = new RecordingCifClient({ answer: hangs });
     const widget = pageWidget(fake.closeables, { client: host, timeoutMillis: 15_000 });
-    const pageSetTimeout = globalThis.setTimeout;
     let early = Infinity;
     const stopLogger = installActingDiag((level, line) => {
       if (level === 'warn' && line.includes('dropped.no_timer')) {
@@ -59,16 +68,17 @@ describe('the delivery timer against a page setTimeout that fires early, or a pa
         widget.record('NoTimerWarned');
       }
     });
-    globalThis.setTimeout = ((callback: () => void, millis?: number) => {
-      if (early-- <= 0) return pageSetTimeout(callback, millis);
+    const shim = (real: typeof setTimeout, callback: () => void, millis?: number) => {
+      if (early-- <= 0) return real(callback, millis);
       queueMicrotask(callback);
       return 0;
-    }) as unknown as typeof setTimeout;
+    };
     try {
-      widget.record('CallEnded');
-      await fake.clock.tickAsync(20_000);
+      await withPageSetTimeout(shim, async () => {
+        widget.record('CallEnded');
+        await fake.clock.tickAsync(20_000);
+      });
     } finally {
-      globalThis.setTimeout = pageSetTimeout;
       stopLogger();
     }
     const stats = widget.exporter.getStats();
@@ -82,14 +92,13 @@ describe('the delivery timer against a page setTimeout that fires early, or a pa
   it('still times calls out after the page cleared its timer', async () => {
     const host = new RecordingCifClient({ answer: hangs });
     const widget = pageWidget(fake.closeables, { client: host, timeoutMillis: 15_000 });
-    const pageSetTimeout = globalThis.setTimeout;
     const handles: Array<ReturnType<typeof setTimeout>> = [];
-    globalThis.setTimeout = ((callback: () => void, millis?: number) => {
-      const handle = pageSetTimeout(callback, millis);
+    const shim = (real: typeof setTimeout, callback: () => void, millis?: number) => {
+      const handle = real(callback, millis);
       handles.push(handle);
       return handle;
-    }) as unknown as typeof setTimeout;
-    try {
+    };
+    await withPageSetTimeout(shim, async () => {
       widget.record('CallAccepted');
       await fake.clock.tickAsync(1_000);
       handles.splice(0).forEach(clearTimeout);
@@ -99,9 +108,7 @@ describe('the delivery timer against a page setTimeout that fires early, or a pa
       await fake.clock.tickAsync(0);
       expect(widget.exporter.getStats().dropped.timed_out).to.equal(1);
       await fake.clock.tickAsync(20_000);
-    } finally {
-      globalThis.setTimeout = pageSetTimeout;
-    }
+    });
     const stats = widget.exporter.getStats();
     expectBalanced(stats);
     expect(host.calls.map((c) => c.eventName)).to.deep.equal(['CallAccepted', 'CallEnded']);
@@ -113,21 +120,16 @@ describe('the delivery timer against a page setTimeout that fires early, or a pa
     const messages = captureDiag();
     const host = new RecordingCifClient({ answer: hangs });
     const widget = pageWidget(fake.closeables, { client: host, timeoutMillis: 15_000 });
-    const pageSetTimeout = globalThis.setTimeout;
     let timers = 0;
-    globalThis.setTimeout = ((callback: () => void, millis?: number) => {
-      if (++timers === 1) {
-        queueMicrotask(callback);
-        return 0;
-      }
-      return pageSetTimeout(callback, millis);
-    }) as unknown as typeof setTimeout;
-    try {
+    const shim = (real: typeof setTimeout, callback: () => void, millis?: number) => {
+      if (++timers > 1) return real(callback, millis);
+      queueMicrotask(callback);
+      return 0;
+    };
+    await withPageSetTimeout(shim, async () => {
       widget.record('CallEnded');
       await fake.clock.tickAsync(15_000);
-    } finally {
-      globalThis.setTimeout = pageSetTimeout;
-    }
+    });
     const stats = widget.exporter.getStats();
     expectBalanced(stats);
     expect(stats.dropped).to.include({ no_timer: 0, timed_out: 1 });

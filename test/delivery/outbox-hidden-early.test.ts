@@ -64,6 +64,16 @@ describe('the delivery of a page hidden before its outbox lock came', () => {
   const hide = () => window.dispatchEvent(new Event('pagehide'));
   const show = () => window.dispatchEvent(new Event('pageshow'));
 
+  /** The store throws on every read until `healReads()`: a storage partition going away for a moment. */
+  const failReads = () =>
+    Object.defineProperty(store, 'getItem', {
+      value: () => {
+        throw new DOMException('the store went away', 'SecurityError');
+      },
+      configurable: true,
+    });
+  const healReads = () => Reflect.deleteProperty(store, 'getItem');
+
   it('never sends one KPI event twice when a diag logger that exports as it is warned runs a due retry while pagehide writes it', async () => {
     /** The host of page A: it rejects the first call, and records the calls it accepts. */
     const accepted: string[] = [];
@@ -156,5 +166,53 @@ describe('the delivery of a page hidden before its outbox lock came', () => {
     expect(a.stats).to.deep.include({ kpiEventsKept: 1 });
     expect(a.stats.dropped.cif_not_loaded).to.equal(0);
     expectBalanced(a.stats);
+  });
+
+  // docs/page-lifecycle.md: "should the page stay (restored from the back/forward cache), it sends them itself only
+  // once its lock comes and finds them still stored" and "At most once ... once handed over it is never sent again".
+  it('never sends twice a call written at pagehide that a later page took and sent, when the store cannot be read as its lock comes', async () => {
+    // Page A: its lock comes only at grant(), and CIF only at readyA().
+    let grant!: () => void;
+    const locksA: OutboxLocks = { request: (_name, _options, callback) => new Promise((resolve) => (grant = () => resolve(callback({ name: 'lock', mode: 'exclusive' })))) };
+    let readyA!: () => void;
+    const hostA = new RecordingCifClient();
+    page(PAGE_A, hostA, { readiness: { kind: 'promise', ready: new Promise<void>((resolve) => (readyA = resolve)) }, locks: locksA }).engine.deliver([call('X')]);
+    await clock.tickAsync(0);
+    // A reload cancelled at once: page A is hidden before its lock came (it writes X without it), then restored.
+    hide();
+    show();
+    expect(store.items.size).to.equal(1);
+    // Another tab takes X, as page A's lock is free, sends it, and closes.
+    const hostB = new RecordingCifClient();
+    const b = page(PAGE_B, hostB);
+    await clock.tickAsync(0);
+    expect(hostB.calls.map((c) => c.eventName)).to.deep.equal(['X']);
+    engines.splice(engines.indexOf(b.engine), 1);
+    // Page A's lock comes while the store cannot be read for a moment (a SecurityError); then CIF comes.
+    failReads();
+    grant();
+    await clock.tickAsync(0);
+    healReads();
+    readyA();
+    await clock.tickAsync(0);
+    expect([...hostB.calls, ...hostA.calls].map((c) => c.eventName)).to.deep.equal(['X']);
+  });
+
+  // docs/page-lifecycle.md, Hostile storage: "accesses that throw are counted in outbox.storeErrors", and the line
+  // "outbox: store or lock failed (getStats().outbox.storeErrors)" is a warning the first time.
+  it('counts in outbox.storeErrors, and warns, when getItem throws as a stored call is taken out to go to the host', async () => {
+    let ready!: () => void;
+    const host = new RecordingCifClient();
+    const a = page(PAGE_A, host, { readiness: { kind: 'promise', ready: new Promise<void>((resolve) => (ready = resolve)) } });
+    void a.engine.deliver([call('X')]);
+    await clock.tickAsync(0);
+    expect(store.items.size).to.equal(1);
+    const lines = captureDiag(DiagLogLevel.WARN);
+    failReads();
+    ready();
+    await clock.tickAsync(0);
+    healReads();
+    expect(host.calls.map((c) => c.eventName)).to.deep.equal(['X']);
+    expect({ storeErrors: a.stats.outbox.storeErrors, warned: lines.some((line) => line.includes('store or lock failed')) }).to.deep.equal({ storeErrors: 1, warned: true });
   });
 });

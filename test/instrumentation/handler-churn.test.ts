@@ -217,20 +217,29 @@ describe('CifInstrumentation handlers, under addHandler and removeHandler churn,
     expect(unhandled.map(String)).to.deep.equal([]);
   });
 
+  /** An instrumentation registered, and a handler of the widget that counts its runs, for the widget's calls around `disable()`. */
+  function countedHandler() {
+    const unregister = registerInstrumentations({ instrumentations: [new CifInstrumentation({ target })], tracerProvider: provider });
+    const counted = { runs: 0, handler: () => void counted.runs++, unregister };
+    return counted;
+  }
+  /** Lets the host answer every call it was asked. */
+  const settle = async () => {
+    for (let i = 0; i < 5; i++) await flush();
+  };
+
   // docs/instrumentation.md asks the widget to remove its handlers before disable(); the host may answer a removal later.
   it('keeps a handler the widget adds again after disable(), when disable() came before the host answered its removal', async () => {
     fake = installFakeCIFramework(target);
-    const unregister = registerInstrumentations({ instrumentations: [new CifInstrumentation({ target })], tracerProvider: provider });
-    let runs = 0;
-    const onClickToAct = () => void runs++;
-    cif().addHandler!('onclicktoact', onClickToAct);
-    void cif().removeHandler!('onclicktoact', onClickToAct);
-    unregister();
+    const widget = countedHandler();
+    cif().addHandler!('onclicktoact', widget.handler);
+    void cif().removeHandler!('onclicktoact', widget.handler);
+    widget.unregister();
     // The widget starts again, untraced: the host takes its handler.
-    cif().addHandler!('onclicktoact', onClickToAct);
-    for (let i = 0; i < 5; i++) await flush();
+    cif().addHandler!('onclicktoact', widget.handler);
+    await settle();
     await fake.fireEvent('onclicktoact', {});
-    expect(runs).to.equal(1);
+    expect(widget.runs).to.equal(1);
   });
 
   it('stops calling a handler the widget removed before disable(), on a host whose removeHandler answers later with no value', async () => {
@@ -239,46 +248,40 @@ describe('CifInstrumentation handlers, under addHandler and removeHandler churn,
     cif().removeHandler = function (this: unknown, ...args: unknown[]) {
       return Promise.resolve(hostRemove.apply(this, args)).then(() => undefined);
     };
-    const unregister = registerInstrumentations({ instrumentations: [new CifInstrumentation({ target })], tracerProvider: provider });
-    let runs = 0;
-    const onClickToAct = () => void runs++;
-    cif().addHandler!('onclicktoact', onClickToAct);
-    void cif().removeHandler!('onclicktoact', onClickToAct);
-    unregister();
-    for (let i = 0; i < 5; i++) await flush();
+    const widget = countedHandler();
+    cif().addHandler!('onclicktoact', widget.handler);
+    void cif().removeHandler!('onclicktoact', widget.handler);
+    widget.unregister();
+    await settle();
     await fake.fireEvent('onclicktoact', {});
-    expect(runs).to.equal(0);
+    expect(widget.runs).to.equal(0);
   });
 
   it('lets the widget remove after disable() a handler it added again while the host had not answered its removal', async () => {
     fake = installFakeCIFramework(target);
-    const unregister = registerInstrumentations({ instrumentations: [new CifInstrumentation({ target })], tracerProvider: provider });
-    let runs = 0;
-    const onClickToAct = () => void runs++;
-    cif().addHandler!('onclicktoact', onClickToAct);
-    void cif().removeHandler!('onclicktoact', onClickToAct);
-    cif().addHandler!('onclicktoact', onClickToAct);
-    unregister();
-    for (let i = 0; i < 5; i++) await flush();
+    const widget = countedHandler();
+    cif().addHandler!('onclicktoact', widget.handler);
+    void cif().removeHandler!('onclicktoact', widget.handler);
+    cif().addHandler!('onclicktoact', widget.handler);
+    widget.unregister();
+    await settle();
     // Untraced now: the host must hold the handler itself for this to take it out.
-    await cif().removeHandler!('onclicktoact', onClickToAct);
+    await cif().removeHandler!('onclicktoact', widget.handler);
     await fake.fireEvent('onclicktoact', {});
-    expect(runs).to.equal(0);
+    expect(widget.runs).to.equal(0);
   });
 
   it('gives the host back at disable() a handler whose removal the host failed, so that the widget can still remove it', async () => {
     const { fail } = installSlowFailingRemove();
-    const unregister = registerInstrumentations({ instrumentations: [new CifInstrumentation({ target })], tracerProvider: provider });
-    let runs = 0;
-    const onClickToAct = () => void runs++;
-    cif().addHandler!('onclicktoact', onClickToAct);
-    const removal = (cif().removeHandler!('onclicktoact', onClickToAct) as Promise<unknown>).catch(() => 'failed');
+    const widget = countedHandler();
+    cif().addHandler!('onclicktoact', widget.handler);
+    const removal = (cif().removeHandler!('onclicktoact', widget.handler) as Promise<unknown>).catch(() => 'failed');
     fail();
     expect(await removal).to.equal('failed');
-    unregister();
-    for (let i = 0; i < 5; i++) await flush();
-    await cif().removeHandler!('onclicktoact', onClickToAct);
+    widget.unregister();
+    await settle();
+    await cif().removeHandler!('onclicktoact', widget.handler);
     await fake.fireEvent('onclicktoact', {});
-    expect(runs).to.equal(0);
+    expect(widget.runs).to.equal(0);
   });
 });
