@@ -382,7 +382,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   function schedule(at: number, now = clock()): void {
     if (at >= timerAt) {
       // The timer set fires first, unless its time has passed without it (the page cleared it): set again for that time.
-      if (timerAt > now) return;
+      if (timerAt >= now) return;
       at = timerAt;
     }
     stopTimer(timer);

@@ -115,6 +115,18 @@ describe('the delivery timer against a page setTimeout that fires early, or a pa
     expect({ pending: stats.kpiEventsPending, timedOut: stats.dropped.timed_out }).to.deep.equal({ pending: 0, timedOut: 2 });
   });
 
+  // A timer not run yet in the very millisecond it is due is no cleared one: a task of the page due then, queued first,
+  // runs before it, and the call it admits must not put it off.
+  it('keeps its timer due in the millisecond a task queued before it admits another call, and times the first call out then', async () => {
+    const host = new RecordingCifClient({ answer: hangs });
+    const widget = pageWidget(fake.closeables, { client: host, timeoutMillis: 15_000 });
+    setTimeout(() => widget.record('CallEnded'), 15_000);
+    widget.record('CallAccepted');
+    await fake.clock.tickAsync(15_000);
+    expect(host.calls.map((c) => c.eventName)).to.deep.equal(['CallAccepted', 'CallEnded']);
+    expect(widget.exporter.getStats().dropped.timed_out).to.equal(1);
+  });
+
   // A page's clock that stood still while the machine slept makes a timer look early once.
   it('keeps its deadlines with a setTimeout that fires early once, and times the call out as timed_out', async () => {
     const messages = captureDiag();
