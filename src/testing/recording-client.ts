@@ -139,10 +139,13 @@ function text(value: unknown): string {
   return typeof value === 'string' && !/[\n\r\u2028\u2029]/.test(value) ? value : json(value);
 }
 
-/** JSON text of any value: what JSON cannot write (cycles, bigints) as `String()` gives it. */
+/**
+ * JSON text of any value, on one line (JSON leaves U+2028 and U+2029 as they are): what JSON cannot
+ * write (cycles, bigints) as `String()` gives it.
+ */
 function json(value: unknown): string {
   try {
-    return JSON.stringify(value) ?? String(value);
+    return (JSON.stringify(value) ?? String(value)).replace(/[\u2028\u2029]/g, (separator) => `\\u${separator.charCodeAt(0).toString(16)}`);
   } catch {
     try {
       return String(value);
@@ -174,15 +177,28 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * `structuredClone(value)`; where the page has none (jsdom, Jest's jsdom environment), a copy of
- * the same plain data: arrays, objects and `Map`s copied, other values kept, and a function or
- * symbol refused as `structuredClone` refuses it, and a cycle refused.
+ * `structuredClone(value)`; where the page has none (Jest's jsdom environment), the same clone by
+ * Node's `v8` serializer. Where neither is (a browser of before 2022), a copy of plain data:
+ * arrays, objects and `Map`s copied, other values kept, a function or symbol refused as
+ * `structuredClone` refuses it, and a cycle refused.
  */
 function copyOf(value: unknown): unknown {
   if (typeof structuredClone === 'function') return structuredClone(value);
+  const v8 = (globalThis as { process?: { getBuiltinModule?: (name: 'v8') => V8Serializer } }).process?.getBuiltinModule?.('v8');
+  if (v8) return v8.deserialize(v8.serialize(value));
+  return copyPlain(value);
+}
+
+/** What `copyOf` uses of Node's `v8` module. */
+interface V8Serializer {
+  serialize(value: unknown): Uint8Array;
+  deserialize(bytes: Uint8Array): unknown;
+}
+
+function copyPlain(value: unknown): unknown {
   if (typeof value === 'function' || typeof value === 'symbol') throw new TypeError(`${String(value)} could not be cloned`);
-  if (value instanceof Map) return new Map([...value].map(([key, item]) => [copyOf(key), copyOf(item)]));
-  if (Array.isArray(value)) return value.map(copyOf);
+  if (value instanceof Map) return new Map([...value].map(([key, item]) => [copyPlain(key), copyPlain(item)]));
+  if (Array.isArray(value)) return value.map(copyPlain);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, copyOf(item)]));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, copyPlain(item)]));
 }

@@ -48,26 +48,59 @@ describe('RecordingCifClient where the page has no structuredClone, as in Jest\'
     expect(client.payloads().map((payload) => payload.conversationId)).to.deep.equal(['conv-1']);
   });
 
-  it('fails, unrecorded, a call whose payload holds a function or a cycle, as structuredClone does', async () => {
+  it('fails, unrecorded, a call whose data holds a function or is a proxy, with the message structuredClone gives, as the host does', async () => {
+    // A widget that passes its framework's reactive state (a proxy) fails in Dynamics 365, so it fails here too.
     const client = new RecordingCifClient();
-    const cyclic: Record<string, unknown> = { conversationId: 'conv-1' };
-    cyclic.self = cyclic;
     const answers = await Promise.all(
-      [{ conversationId: () => 'conv-1' }, cyclic].map((data) => client.logAnalyticsEvent(data as unknown as CifAnalyticsData, 'CallAccepted').then(String, (error: Error) => error.name)),
+      [{ conversationId: () => 'conv-1' }, new Proxy({ conversationId: 'conv-1', events: [] }, {})].map((data) =>
+        client.logAnalyticsEvent(data as unknown as CifAnalyticsData, 'CallAccepted').then(String, (error: Error) => error.message),
+      ),
     );
-    expect([answers, client.calls]).to.deep.equal([['TypeError', 'RangeError'], []]);
+    expect([answers.map((message) => message.replace(/^.*=>.* could/, 'function could')), client.calls]).to.deep.equal([
+      ['function could not be cloned.', '#<Object> could not be cloned.'],
+      [],
+    ]);
   });
 
-  it('copies Maps and keeps nulls as structuredClone does, and refuses a symbol, naming it', async () => {
+  it('records a copy that keeps Dates, Sets, Maps, nulls and cycles as structuredClone does, and refuses a symbol, naming it', async () => {
     const client = new RecordingCifClient();
     const columns = new Map([['msdyn_customattribute1', 'tier-2']]);
-    const data = { conversationId: 'conv-1', providerSessionId: null, columns } as unknown as CifAnalyticsData;
+    const data = { conversationId: 'conv-1', providerSessionId: null, columns, at: new Date(0), tags: new Set(['vip']) } as unknown as CifAnalyticsData & { self: unknown };
+    data.self = data;
     await client.logAnalyticsEvent(data, 'CallAccepted');
     columns.set('msdyn_customattribute1', 'changed later');
     const refused = await client.logAnalyticsEvent({ conversationId: Symbol('conv') } as unknown as CifAnalyticsData, 'CallHold').then(String, (error: Error) => error.message);
-    expect([client.calls.map((call) => call.data), refused]).to.deep.equal([
-      [{ conversationId: 'conv-1', providerSessionId: null, columns: new Map([['msdyn_customattribute1', 'tier-2']]) }],
-      'Symbol(conv) could not be cloned',
+    const recorded = client.calls[0]?.data as typeof data;
+    expect(recorded.self).to.equal(recorded);
+    expect([{ ...recorded, self: undefined }, client.calls.length, refused]).to.deep.equal([
+      { conversationId: 'conv-1', providerSessionId: null, columns: new Map([['msdyn_customattribute1', 'tier-2']]), at: new Date(0), tags: new Set(['vip']), self: undefined },
+      1,
+      'Symbol(conv) could not be cloned.',
     ]);
+  });
+
+  describe('nor a Node v8 serializer (a browser of before 2022)', () => {
+    const process = globalThis.process as { getBuiltinModule?: unknown };
+    const getBuiltinModule = process.getBuiltinModule;
+    beforeEach(() => delete process.getBuiltinModule);
+    afterEach(() => (process.getBuiltinModule = getBuiltinModule));
+
+    it('copies plain data, arrays, Maps and nulls, and refuses a function, a symbol and a cycle', async () => {
+      const client = new RecordingCifClient();
+      const columns = new Map([['msdyn_customattribute1', 'tier-2']]);
+      await client.logAnalyticsEvent({ conversationId: 'conv-1', providerSessionId: null, events: [{ columns }] } as unknown as CifAnalyticsData, 'CallAccepted');
+      columns.set('msdyn_customattribute1', 'changed later');
+      const cyclic: Record<string, unknown> = { conversationId: 'conv-1' };
+      cyclic.self = cyclic;
+      const answers = await Promise.all(
+        [{ conversationId: () => 'conv-1' }, { conversationId: Symbol('conv') }, cyclic].map((data) =>
+          client.logAnalyticsEvent(data as unknown as CifAnalyticsData, 'CallHold').then(String, (error: Error) => error.name),
+        ),
+      );
+      expect([client.calls.map((call) => call.data), answers]).to.deep.equal([
+        [{ conversationId: 'conv-1', providerSessionId: null, events: [{ columns: new Map([['msdyn_customattribute1', 'tier-2']]) }] }],
+        ['TypeError', 'TypeError', 'RangeError'],
+      ]);
+    });
   });
 });

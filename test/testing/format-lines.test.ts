@@ -26,4 +26,18 @@ describe('RecordingCifClient.format: one field a line, also for a value with lin
     const printed = formatCifCall({ data: { conversationId: 'c', providerSessionId: 'p', events: [] }, eventName: 'Call\nAccepted', correlationId: undefined });
     expect(printed.split('\n')[0]).to.equal(`logAnalyticsEvent '"Call\\nAccepted"'  correlationId (none)`);
   });
+
+  it('prints a value with a line or paragraph separator (U+2028, U+2029) on its one line, escaped as JSON text', () => {
+    const data = { conversationId: 'conv-1', providerSessionId: 'p', events: [{ kpiEventName: 'CallEnded', eventTimestamp: 't', kpiEventReason: 'customer\u2028hung\u2029up' }] };
+    const printed = formatCifCall({ data, eventName: 'CallEnded', correlationId: undefined });
+    expect(printed.split(/\r\n|[\n\r\u2028\u2029]/)).to.deep.equal([
+      "logAnalyticsEvent 'CallEnded'  correlationId (none)",
+      '  conversationId     conv-1',
+      '  providerSessionId  p',
+      '  events[0]',
+      '    kpiEventName    CallEnded',
+      '    eventTimestamp  t',
+      '    kpiEventReason  "customer\\u2028hung\\u2029up"',
+    ]);
+  });
 });
