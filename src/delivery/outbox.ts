@@ -26,10 +26,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   const { maxBytes, maxAgeMillis } = { ...OUTBOX_DEFAULTS, ...options };
   const base = `otel-cif/${name}/`;
   let pageId: string;
+  let stopWaiting: AbortController;
   try {
     pageId = (deps?.uuid ?? uuid)();
+    stopWaiting = new AbortController();
   } catch (error) {
-    log('debug', 'no outbox: no page id', error);
+    log('debug', 'no outbox: no page id or no AbortController', error);
     return undefined;
   }
   /** Calls admitted before this page held its lock, until it holds it, fails to, or is disposed. */
@@ -47,7 +49,6 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   /** Bytes of every entry under `base`, as last counted plus this page's own changes since. */
   let bytes = 0;
   let countedAt = 0;
-  const stopWaiting = new AbortController();
   const { signal } = stopWaiting;
   /** Every lock this page holds is held until this resolves, at `dispose()`. */
   const life = new Promise((resolve) => (signal.onabort = resolve));

@@ -469,7 +469,25 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
         diag.disable();
       }
       expect(made!.exporter.getStats().outbox).to.include({ stored: 0 });
-      expect(lines).to.deep.equal(['debug no outbox: no page id Error: no entropy']);
+      expect(lines).to.deep.equal(['debug no outbox: no page id or no AbortController Error: no entropy']);
+    });
+
+    it('constructs an exporter without an outbox, saying why at DEBUG, where the page has no AbortController, and delivers its calls', async () => {
+      const lines = captureLevels();
+      const host = new RecordingCifClient();
+      const made = withPageGlobals({ AbortController: undefined }, () => {
+        try {
+          return page({ client: host });
+        } finally {
+          diag.disable();
+        }
+      });
+      made.record('CallAccepted');
+      await settle();
+      expect(host.calls.map((c) => c.eventName)).to.deep.equal(['CallAccepted']);
+      expect(made.exporter.getStats().outbox).to.include({ stored: 0 });
+      expect(lines).to.have.length(1);
+      expect(lines[0]).to.match(/^debug no outbox: no page id or no AbortController TypeError: AbortController is not a constructor/);
     });
   });
 });
