@@ -109,10 +109,13 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
 
   /** Removes `key`, of `size` bytes; true once it is surely gone: removed, or found absent. */
   function erase(key: string, size: number): boolean {
+    const there = stored(key);
     // Counted off only if still there: what a page cleared (`localStorage.clear()` at sign-out) left the count with the clear.
-    if (absent(key)) return true;
+    if (there === false) return true;
     try {
       store.removeItem(key);
+      // A store that keeps it without a throw (a wrapper that swallows errors) failed too; one whose reads fail is trusted, as before.
+      if (there && typeof store.getItem(key) === 'string') throw new Error('removeItem left it stored');
     } catch (error) {
       countError(error);
       if (!absent(key)) return false;

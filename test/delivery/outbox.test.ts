@@ -856,6 +856,8 @@ describe('outbox', () => {
       { title: 'setItem throws', fault: { setItem: boom }, removed: true, claimed: ['B0', 'B1'], errors: true },
       { title: 'removeItem throws', fault: { removeItem: boom }, removed: false, claimed: ['B0', 'B1'], errors: true },
       { title: 'removeItem and getItem throw', fault: { removeItem: boom, getItem: boom }, removed: false, claimed: [], errors: true },
+      // A wrapper that swallows its store's errors: the call stays stored, so handed over it would go again from a later page.
+      { title: 'removeItem returns without removing', fault: { removeItem: () => {} }, removed: false, claimed: ['B0', 'B1'], errors: true },
       { title: 'key throws', fault: { key: boom }, removed: true, claimed: [], errors: true },
       { title: 'length throws', fault: { length: { get: boom } }, removed: true, claimed: [], errors: true },
       { title: 'getItem returns garbage', fault: { getItem: () => 42 }, removed: true, claimed: [], errors: false },
