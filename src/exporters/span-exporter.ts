@@ -11,7 +11,7 @@ const SPANS: Source<CifReadableSpan, SpanOptions, SpanMappingStats> = {
   map: spansToCalls,
   warnings: {
     'dropped.sdk_event_limit': 'KPI events lost: the SDK dropped span events over spanLimits.eventCountLimit.',
-    'dropped.missing_kpi_name': 'KPI events dropped: a span event has no name and no cif.kpi.name.',
+    'dropped.missing_kpi_name': 'KPI events dropped: a span event, or a span by its cif.kpi.name, has no name.',
     'dropped.invalid_span': 'A span that is not a ReadableSpan was skipped.',
     'droppedFields.sdk_attribute_limit': 'Fields lost: the SDK dropped attributes over spanLimits.attribute*CountLimit.',
   },

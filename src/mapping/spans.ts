@@ -3,7 +3,7 @@ import { createMappingStats, type CifExporterStats, type CifMappingStats, type M
 import type { CifCall, CifReadableSpan, CifTimedEvent } from '../types.js';
 import { collectCalls, type Cursor } from './calls.js';
 import { addKpiEvents, ask, type KpiCandidate, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
-import { field, hasCifAttribute, isInstrumentationScope, readField, readKpiFields, sdkCount } from './kpi-fields.js';
+import { field, hasCifAttribute, isInstrumentationScope, own, readField, readKpiFields, sdkCount } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
 
 /** What the span mapping needs from the exporter's options, already validated. */
@@ -66,8 +66,8 @@ function collectSpan(span: CifReadableSpan, options: SpanMappingOptions, stats: 
   const spanFields = readKpiFields(attributes, options.customAttributes);
   const kpis: KpiCandidate[] = [];
   const spanKpiName = readField(attributes, ATTR_CIF_KPI_NAME);
-  // One that cannot be read still marks the span's KPI event, dropped as missing its name.
-  if (spanKpiName !== undefined) kpis.push([spanKpiName, span.endTime, spanFields]);
+  // One that is there, even empty or unreadable, marks the span's KPI event, then dropped as missing its name, as on a log record.
+  if (spanKpiName !== undefined || own(attributes, ATTR_CIF_KPI_NAME) !== undefined) kpis.push([spanKpiName, span.endTime, spanFields]);
   let sdkDroppedAttributes = sdkCount((span as SdkLimits).droppedAttributesCount);
   for (const event of events) {
     sdkDroppedAttributes += sdkCount((event as SdkLimits).droppedAttributesCount);

@@ -374,7 +374,7 @@ describe('CifSpanExporter results', () => {
   const warned: Array<[reason: CifDropReason, span: () => ReturnType<typeof makeSpan>, message: RegExp]> = [
     ['missing_identity', () => makeSpan({ attributes: { 'cif.kpi.reason': 'x' }, events: [event('A', T1)] }), /span 'call' has no cif\.conversation\.id and cif\.provider_session\.id\./],
     ['identity_too_long', () => makeSpan({ attributes: { ...IDENTITY, 'cif.participant.id': 'p'.repeat(101) }, events: [event('A', T1)] }), /span 'call' has cif\.participant\.id over 100 characters\./],
-    ['missing_kpi_name', () => makeSpan({ attributes: IDENTITY, events: [event('', T1)] }), /a span event has no name and no cif\.kpi\.name\./],
+    ['missing_kpi_name', () => makeSpan({ attributes: IDENTITY, events: [event('', T1)] }), /a span event, or a span by its cif\.kpi\.name, has no name\./],
     ['invalid_timestamp', () => makeSpan({ attributes: IDENTITY, events: [{ name: 'A', time: [1e13, 0] }] }), /span 'call' has 'A' at a time Dataverse cannot store\./],
     ['invalid_span', () => ({ ...makeSpan({ attributes: IDENTITY }), events: null }) as never, /A span that is not a ReadableSpan was skipped\./],
   ];

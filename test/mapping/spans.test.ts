@@ -463,8 +463,15 @@ const cases: Case[] = [
     calls: [call([{ kpiEventName: 'CallAccepted', eventTimestamp: T1 }])],
   },
   {
-    title: 'does not make a span a KPI event when its cif.kpi.name is empty',
-    spans: [{ attributes: { ...IDENTITY, 'cif.kpi.name': '' }, events: [event('A', T1)] }],
+    // As on a log record: a `cif.kpi.name` that is there marks a KPI event, and one with no text is counted, not lost unsaid.
+    title: 'counts as missing its name the KPI event of a span whose cif.kpi.name is empty',
+    spans: [{ attributes: { ...IDENTITY, 'cif.kpi.name': '' }, events: [event('A', T1)] }, { attributes: { ...IDENTITY, 'cif.kpi.name': [] } }],
+    calls: [call([{ kpiEventName: 'A', eventTimestamp: T1 }])],
+    stats: (s) => expect(s.dropped.missing_kpi_name).to.equal(2),
+  },
+  {
+    title: 'does not make a span a KPI event when its cif.kpi.name is undefined',
+    spans: [{ attributes: { ...IDENTITY, 'cif.kpi.name': undefined }, events: [event('A', T1)] }],
     calls: [call([{ kpiEventName: 'A', eventTimestamp: T1 }])],
     stats: (s) => expect(s.dropped.missing_kpi_name).to.equal(0),
   },
