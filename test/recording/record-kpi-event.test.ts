@@ -178,6 +178,7 @@ describe('recordKpiEvent', () => {
   const hostileDetails: Array<[string, () => CifKpiEventDetails]> = [
     ['a reason getter that throws', () => Object.defineProperty({}, 'reason', { get: () => { throw new Error('reason trap'); } })],
     ['customData whose keys cannot be listed', () => ({ customData: new Proxy({}, { ownKeys: () => { throw new Error('customData trap'); } }) })],
+    ['a customData column whose getter throws', () => ({ customData: Object.defineProperty({}, 'msdyn_customattribute1', { enumerable: true, get: () => { throw new Error('column trap'); } }) })],
   ];
   hostileDetails.forEach(([what, make]) =>
     it(`records nothing on the span and says why at error level, without throwing, given details with ${what}`, async () => {
