@@ -7,25 +7,27 @@ const logger = diag.createComponentLogger({ namespace: NAMESPACE });
 
 type Line = [level: 'debug' | 'warn' | 'error', message: string, error?: unknown];
 
-/**
- * While a line is told, the lines the page's logger causes in turn (it records or exports on it),
- * told once it returns; `null` while those are told, as what they cause is left out.
- */
-let caused: Line[] | null | undefined;
+/** While a line is told, it and the lines the page's logger causes in turn (it records or exports on it), told in order. */
+let lines: Line[] | undefined;
+/** Whether a line caused is being told. */
+let deep = false;
 
 /**
  * Logs through `diag`, with the error given, if any. The page's logger may throw; that must never
  * reach the telemetry path. A logger that records or exports on a line may cause other lines
- * before it returns: they are told after it, so that a warning said once is said; what they
- * cause in turn is counted, not told, so that lines cannot cause lines without end.
+ * before it returns: they are told after it. Of what those cause in turn only warnings are told,
+ * so that a warning said once is said, and lines cannot cause lines without end: each warning
+ * is said once, and the rest is counted, not told.
  */
 export function log(...line: Line): void {
-  if (caused !== undefined) return void caused?.push(line);
-  const later = (caused = []);
-  tell(line);
-  caused = null;
-  later.forEach(tell);
-  caused = undefined;
+  if (lines) return void ((!deep || line[0] === 'warn') && lines.push(line));
+  lines = [line];
+  deep = false;
+  for (const next of lines) {
+    tell(next);
+    deep = true;
+  }
+  lines = undefined;
 }
 
 /** What has been warned of, by what: each once, then told at DEBUG. */

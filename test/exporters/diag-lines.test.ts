@@ -88,6 +88,40 @@ describe('what the exporters tell and count while the page\'s diag logger acts o
     expect(warnings.filter((line) => line.includes('getStats().dropped.queue_full'))).to.have.length(1);
   });
 
+  // A logger that sends each line as a KPI event, its text as the reason: the line its forward causes is forwarded in
+  // turn from within a line caused, where what is caused is counted, not told. A warning is told there all the same.
+  it('warns once of truncated.kpiEventReason even when its first cut came from a line a diag logger forwarded while told of a line it had caused', async () => {
+    let release!: (answer: string) => void;
+    const hold = new Promise<string>((resolve) => (release = resolve));
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client: new RecordingCifClient({ answer: () => hold }), maxQueueSize: 1 }));
+    const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] }));
+    const record = (name: string, reason: string) => {
+      const span = provider.getTracer('softphone').startSpan('call', {}, SESSION);
+      recordKpiEvent(span, name, { reason });
+      span.end();
+    };
+    record('A', 'x'); // Pending at the host: the queue is full from now on.
+    const warnings: string[] = [];
+    let forwarding = true;
+    const restore = installActingDiag((level, line) => {
+      if (level === 'warn') warnings.push(line);
+      if (forwarding) record('DiagnosticLine', line.slice(line.indexOf(' ') + 1));
+    });
+    try {
+      // "call 'B' given up as queue_full: ..." (97 characters) is forwarded whole; "call 'DiagnosticLine' given up as
+      // queue_full: ..." (110), which that forward causes, is forwarded from within it, and cut.
+      record('B', 'x');
+      forwarding = false;
+      record('C', 'r'.repeat(150)); // The page's own cut.
+      release('ok');
+      await exporter.forceFlush();
+    } finally {
+      restore();
+    }
+    expect(exporter.getStats().truncated.kpiEventReason).to.be.at.least(2);
+    expect(warnings.filter((line) => line.includes('getStats().truncated.kpiEventReason'))).to.have.length(1);
+  });
+
   it('delivers each span a diag logger records while it is told a line, also while it is told the lines that caused', async () => {
     const client = new RecordingCifClient();
     const { exporter, recordBadColumn } = setup({ client });
