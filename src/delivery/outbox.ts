@@ -213,8 +213,9 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       }
     }
     // Counted before it is told, as delivery's drops are: a diag logger may read the count, or export again.
-    if (admitted) stats.notStored[full ? 'full' : 'store_error'] += entry.events;
-    if (full) say(`call '${entry.call.eventName}' not stored: over maxBytes ${maxBytes} or the quota`, 'notStored.full');
+    const reason = full ? 'full' : 'store_error';
+    if (admitted) stats.notStored[reason] += entry.events;
+    say(`call '${entry.call.eventName}' not stored: ${full ? `over maxBytes ${maxBytes} or the quota` : 'no lock, or the store failed'}`, `notStored.${reason}`);
   }
 
   /**

@@ -851,9 +851,9 @@ describe('outbox', () => {
       throw new DOMException('the store went away', 'SecurityError');
     };
     /** Faults applied to the shared store once a page gone has stored B0 and B1 and page A has started. */
-    const faults: Array<{ title: string; fault: Partial<Record<keyof OutboxStore, unknown>>; removed: boolean; claimed: string[]; errors: boolean }> = [
+    const faults: Array<{ title: string; fault: Partial<Record<keyof OutboxStore, unknown>>; removed: boolean; claimed: string[]; errors: boolean; unstored?: string }> = [
       { title: 'getItem throws', fault: { getItem: boom }, removed: true, claimed: [], errors: true },
-      { title: 'setItem throws', fault: { setItem: boom }, removed: true, claimed: ['B0', 'B1'], errors: true },
+      { title: 'setItem throws', fault: { setItem: boom }, removed: true, claimed: ['B0', 'B1'], errors: true, unstored: 'A0' },
       { title: 'removeItem throws', fault: { removeItem: boom }, removed: false, claimed: ['B0', 'B1'], errors: true },
       { title: 'removeItem and getItem throw', fault: { removeItem: boom, getItem: boom }, removed: false, claimed: [], errors: true },
       // A wrapper that swallows its store's errors: the call stays stored, so handed over it would go again from a later page.
@@ -866,7 +866,7 @@ describe('outbox', () => {
       { title: 'length is huge', fault: { length: { value: 1e300 } }, removed: true, claimed: ['B0', 'B1'], errors: false },
       { title: 'length is negative', fault: { length: { value: -1 } }, removed: true, claimed: [], errors: false },
     ];
-    faults.forEach(({ title, fault, removed, claimed, errors }) =>
+    faults.forEach(({ title, fault, removed, claimed, errors, unstored }) =>
       it(`never throws when ${title}: every failure counted, warned once, and what it could not remove not handed over`, async () => {
         await crashedWith(PAGE_B, [call('B0'), call('B1')]);
         const page = open(PAGE_A);
@@ -883,9 +883,10 @@ describe('outbox', () => {
         await settle();
         expect(page.claimed.map(names)).to.deep.equal(claimed.length > 0 ? [claimed] : []);
         expect(page.stats.storeErrors > 0).to.equal(errors);
-        expect(warnings()).to.deep.equal(
-          errors ? ['warn: outbox: store or lock failed (getStats().outbox.storeErrors)'] : [],
-        );
+        expect(warnings()).to.deep.equal([
+          ...(errors ? ['warn: outbox: store or lock failed (getStats().outbox.storeErrors)'] : []),
+          ...(unstored ? [`warn: outbox: call '${unstored}' not stored: no lock, or the store failed (getStats().outbox.notStored.store_error)`] : []),
+        ]);
         page.outbox.dispose();
       }),
     );
@@ -1106,7 +1107,7 @@ describe('outbox', () => {
   });
 
   describe('each warning and outcome on its own', () => {
-    it('warns once for each of a failing store and a full one, then says at DEBUG each later store failure and each call that did not fit', async () => {
+    it('warns once for each of a failing store, a call not stored for it, and a full one, then says at DEBUG each later store failure and each call not stored', async () => {
       const page = open(PAGE_A, { maxBytes: 2 * entryBytes - 1 });
       await settle();
       const setItem = store.setItem.bind(store);
@@ -1120,11 +1121,17 @@ describe('outbox', () => {
       page.outbox.add(call('Z'));
       page.outbox.add(call('W'));
       const full = `over maxBytes ${2 * entryBytes - 1} or the quota (getStats().outbox.notStored.full)`;
+      const failed = 'no lock, or the store failed (getStats().outbox.notStored.store_error)';
       expect(warnings()).to.deep.equal([
         'warn: outbox: store or lock failed (getStats().outbox.storeErrors)',
+        `warn: outbox: call 'X' not stored: ${failed}`,
         `warn: outbox: call 'Z' not stored: ${full}`,
       ]);
-      expect(debugLines()).to.include.members(['outbox: store or lock failed (getStats().outbox.storeErrors)', `outbox: call 'W' not stored: ${full}`]);
+      expect(debugLines()).to.include.members([
+        'outbox: store or lock failed (getStats().outbox.storeErrors)',
+        `outbox: call 'X2' not stored: ${failed}`,
+        `outbox: call 'W' not stored: ${full}`,
+      ]);
       expect(page.stats).to.deep.include({ stored: 1, notStored: { full: 2, store_error: 2 }, storeErrors: 2 });
     });
 
