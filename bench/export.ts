@@ -91,7 +91,7 @@ export async function measurePerKpiEvent(spans: ReadableSpan[], callsMade: numbe
     id: 'perKpiEvent',
     title: `Main-thread cost per KPI event, the host's copy included, against OTLP: ${spans.length} spans, ${thousands(kpiEvents)} KPI events`,
     claim:
-      "The whole main-thread cost of sending the batch, the host's copy of each payload included (`structuredClone` per call, a stand-in for the copy the CIF library's messaging to the host page makes; for `dataFormat: 'json'`, `JSON.stringify` then the copy of the string), against the OTLP HTTP exporter's serialize-and-encode of the same spans: its JSON serializer, the one it uses in the browser, which builds the OTLP request and encodes it; the sending that follows is not counted.",
+      "The whole main-thread cost of sending the batch, the host's copy of each payload included (`structuredClone` per call, a stand-in for the copy the CIF library's messaging to the host page makes; for `dataFormat: 'json'`, `JSON.stringify` then the copy of the string), against the OTLP HTTP exporter's serialize-and-encode of the same spans: its JSON serializer, the one it uses in the browser, which builds the OTLP request and encodes it; the sending that follows is not counted, nor, on either side, the collection of what a sample allocated (the young generation is emptied before each sample, outside its time).",
     header: ['contender', 'median per batch', 'per KPI event', 'OTLP / this'],
     rows: [
       [...perKpiEvent(EXPORT_COPIED), times(otlpOver(EXPORT_COPIED))],

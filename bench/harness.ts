@@ -19,11 +19,21 @@ export interface Rounds {
  * emptied before each sample (`collectYoung`); samples of microseconds go without, as the
  * collection would take longer than they do.
  */
+/** Whether tinybench runs a contender to warm it up, not to time it: what a contender keeps on the side leaves those runs out. */
+export let warmingUp = false;
+
 export async function alternate(contenders: readonly Contender[], { rounds, timeMs }: Rounds, collect = true): Promise<Map<string, number[]>> {
   const medians = new Map(contenders.map((c) => [c.name, [] as number[]]));
   for (let round = 0; round < rounds; round++) {
     // Tinybench warms each task up in the first round; the code stays compiled after that.
-    const bench = new Bench({ time: timeMs, iterations: 10, warmup: round === 0, warmupTime: timeMs / 2, throws: true });
+    const bench = new Bench({
+      time: timeMs,
+      iterations: 10,
+      warmup: round === 0,
+      warmupTime: timeMs / 2,
+      throws: true,
+      setup: (_task, mode) => void (warmingUp = mode === 'warmup'),
+    });
     const start = round % contenders.length;
     for (const c of [...contenders.slice(start), ...contenders.slice(0, start)]) bench.add(c.name, c.fn, collect ? { beforeEach: collectYoung } : {});
     for (const task of await bench.run()) {

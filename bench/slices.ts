@@ -4,7 +4,7 @@ import { CifSpanExporter } from '../src/index.js';
 import { TARGETS } from './budgets.js';
 import { handWrittenCalls } from './floor-calls.js';
 import { checkDelivered, exportOnce, sendCalls, type FloorSending } from './floor.js';
-import { alternate, median, medianRatio, type Contender, type Rounds } from './harness.js';
+import { alternate, median, medianRatio, warmingUp, type Contender, type Rounds } from './harness.js';
 import { ms, ratioTarget, times, type Section } from './report.js';
 import { KPI_EVENTS_PER_SPAN, SteppedHost, nextTask } from './workload.js';
 
@@ -77,16 +77,23 @@ function sliced(
       await nextTask();
       pauses.length = 0;
       const slices = await sliceTimes(host, run);
-      every?.push(slices.map(duration));
+      if (!warmingUp) every?.push(slices.map(duration));
       const [began, ended] = pick(slices);
       if (gcPauses) {
         // V8 reports a pause after it ends: one task later, every pause in the slice is in.
         await nextTask();
-        gcPauses.push(pauses.reduce((sum, [from, to]) => sum + Math.max(0, Math.min(to, ended) - Math.max(from, began)), 0));
+        if (!warmingUp) gcPauses.push(pauses.reduce((sum, [from, to]) => sum + Math.max(0, Math.min(to, ended) - Math.max(from, began)), 0));
       }
       return { overriddenDuration: ended - began };
     },
   };
+}
+
+/** The range of the rounds' ratios `numerator / denominator`, and whether 1x is within it: then the verdict is the noise's. */
+function spread(numerator: readonly number[], denominator: readonly number[]): string {
+  const ratios = numerator.map((n, i) => n / denominator[i]!);
+  const [low, high] = [Math.min(...ratios), Math.max(...ratios)];
+  return `from ${times(low)} to ${times(high)}${low <= 1 && high >= 1 ? ', 1x within them' : ''}`;
 }
 
 const longest = (slices: Slice[]) => slices.reduce((a, b) => (duration(b) > duration(a) ? b : a));
@@ -154,7 +161,7 @@ export async function measureSlices(spans: ReadableSpan[], floor: FloorSending, 
       ['export() / floor, longest of the slices\' medians', times(overFloor)],
       [EXPORT_FIRST, ms(of(EXPORT_FIRST))],
       [GROUP_FIRST, ms(of(GROUP_FIRST))],
-      ['first slice / one group\'s', `${times(firstOverGroup)} (median of the rounds' ratios)`],
+      ['first slice / one group\'s', `${times(firstOverGroup)} (median of the rounds' ratios, ${spread(medians.get(EXPORT_FIRST)!, medians.get(GROUP_FIRST)!)})`],
     ],
     notes: [
       `A first slice is timed until a task queued just before the export runs (\`setImmediate\`); every other slice until a task queued behind it runs, so each includes one turn of the event loop.`,
