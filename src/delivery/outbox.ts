@@ -114,7 +114,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     if (there === false) return true;
     try {
       store.removeItem(key);
-      // A store that keeps it without a throw (a wrapper that swallows errors) failed too; one whose reads fail is trusted, as before.
+      // A store that keeps it without a throw (a wrapper that swallows errors) failed too; one whose reads fail is trusted.
       if (there && typeof store.getItem(key) === 'string') throw new Error('removeItem left it stored');
     } catch (error) {
       countError(error);
