@@ -12,7 +12,7 @@ import {
   type OutboxStore,
 } from '../../src/delivery/outbox.js';
 import type { CifCall } from '../../src/types.js';
-import { installActingDiag } from '../helpers/diag.js';
+import { captureLevels, installActingDiag } from '../helpers/diag.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
 import { createLockManager, MemoryStore, type LockClient } from '../helpers/web-storage.js';
 
@@ -927,6 +927,17 @@ describe('outbox', () => {
       await settle();
       expect(page.stats).to.deep.equal(createOutboxStats());
       expect(store.contents()).to.deep.equal({});
+    });
+
+    it('keeps in the store a call whose removeItem returned without removing it, saying why', async () => {
+      const page = open(PAGE_A);
+      await settle();
+      const entry = page.outbox.add(call('A0'));
+      Object.defineProperty(store, 'removeItem', { value: () => {}, configurable: true });
+      const lines = captureLevels();
+      expect(page.outbox.remove(entry)).to.equal(false);
+      expect(lines).to.deep.equal(['warn outbox: store or lock failed (getStats().outbox.storeErrors) Error: removeItem left it stored']);
+      expect(Object.keys(store.contents())).to.deep.equal([key(PAGE_A, 0)]);
     });
 
     it('says a call was taken out when removeItem throws yet the entry is gone', async () => {
