@@ -31,17 +31,19 @@ export function findStore(
   name = defaultName(),
 ): [OutboxStore, OutboxLocks, string] | string {
   if (store === false) return 'turned off';
+  let request: unknown;
   try {
     const page = globalThis as PageGlobals;
     // Not a browser page (Node, which has Web Locks from 24 and warns when `localStorage` is read from 26): nothing to say.
     if (!(store || locks || page.location)) return '';
     locks ??= page.navigator?.locks;
+    request = locks?.request;
     store ??= page.localStorage;
   } catch {
-    // A page global that throws (`localStorage` in a sandboxed frame) offers nothing.
+    // A page global that throws (`localStorage` in a sandboxed frame, a hardened navigator) offers nothing.
   }
   // Web Locks need a secure context.
-  if (typeof locks?.request !== 'function') return 'no navigator.locks';
+  if (typeof request !== 'function') return 'no navigator.locks';
   if (!store) return 'no localStorage';
   if (name === undefined) return "the top page's origin is unknown: set outbox.name";
   try {
@@ -51,7 +53,7 @@ export function findStore(
     // A store full to its quota still works: calls earlier pages left can be sent, and free room.
     if (!isQuotaError(error)) return 'test write refused';
   }
-  return [store, locks, name];
+  return [store, locks!, name];
 }
 
 /** A write past the quota: `QuotaExceededError`, or `NS_ERROR_DOM_QUOTA_REACHED` in older Firefox. */

@@ -358,7 +358,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       endWait();
       live = false;
       disposed = true;
-      stopWaiting.abort();
+      try {
+        stopWaiting.abort();
+      } catch (error) {
+        // A page's own AbortController: its locks are let go as the page goes.
+        countError(error);
+      }
     },
   };
 }

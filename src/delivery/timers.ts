@@ -37,6 +37,8 @@ export function readClock(clock: () => unknown = Date.now): number {
 
 /** `performance.timeOrigin` as last read (where it has none, the wall clock less `performance.now()`), for the wall clock to stand in on its scale. */
 let timeOrigin = 0;
+/** What `monotonicNow()` last answered. */
+let last = 0;
 
 /**
  * Milliseconds on a clock that neither steps back nor jumps when the wall clock is set (NTP, the
@@ -56,5 +58,7 @@ export function monotonicNow(): number {
     // taken on either still compare.
   }
   // So too where a stand-in gives no finite time: deadlines would never come, or the timer would fire at once without end.
-  return Number.isFinite(now) ? (now as number) : Date.now() - timeOrigin;
+  // Where neither clock gives one (an SES compartment, without `performance`), time stands still: no deadline comes.
+  const time = Number.isFinite(now) ? (now as number) : readClock() - timeOrigin;
+  return Number.isFinite(time) ? (last = time) : last;
 }
