@@ -10,7 +10,7 @@ type Line = [level: 'debug' | 'warn' | 'error', message: string, error?: unknown
 /** While a line is told, it and the lines the page's logger causes in turn (it records or exports on it), told in order. */
 let lines: Line[] | undefined;
 /** Whether a line caused is being told. */
-let deep = false;
+let deep: boolean | undefined;
 
 /**
  * Logs through `diag`, with the error given, if any. The page's logger may throw; that must never

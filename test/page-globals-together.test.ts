@@ -115,11 +115,12 @@ describe('page globals that fail together or in part: a lock manager, the clocks
       outcome = await closed;
     });
     const stats = exporter.getStats();
-    expect({ outcome, unhandled: unhandled.map(String), pending: stats.kpiEventsPending, kept: stats.kpiEventsKept }).to.deep.equal({
+    expect({ outcome, unhandled: unhandled.map(String), pending: stats.kpiEventsPending, kept: stats.kpiEventsKept, storeErrors: stats.outbox.storeErrors }).to.deep.equal({
       outcome: 'resolved',
       unhandled: [],
       pending: 0,
       kept: 1,
+      storeErrors: 1,
     });
   });
 });

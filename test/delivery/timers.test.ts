@@ -77,4 +77,38 @@ describe('monotonicNow', () => {
       }
     }),
   );
+
+  it('keeps the scale of a performance without timeOrigin when its now() then throws: the wall clock less the last reading', () => {
+    const clock = FakeTimers.install({ toFake: ['Date'], now: 1_800_000_000_000 });
+    const real = globalThis.performance;
+    let reading: () => number = () => 500;
+    Object.defineProperty(globalThis, 'performance', { value: { now: () => reading() }, configurable: true, writable: true });
+    try {
+      const before = monotonicNow();
+      clock.tick(200);
+      reading = () => {
+        throw new Error('replaced by the page');
+      };
+      expect([before, monotonicNow()]).to.deep.equal([500, 700]);
+    } finally {
+      Object.defineProperty(globalThis, 'performance', { value: real, configurable: true, writable: true });
+      clock.uninstall();
+    }
+  });
+
+  it('stands at its last reading where neither clock gives a time, as in an SES compartment', () => {
+    const real = globalThis.performance;
+    const { now } = Date;
+    const last = monotonicNow();
+    Object.defineProperty(globalThis, 'performance', { value: undefined, configurable: true, writable: true });
+    Date.now = () => {
+      throw new TypeError('secure mode Calling %SharedDate.now() throws');
+    };
+    try {
+      expect([monotonicNow(), monotonicNow()]).to.deep.equal([last, last]);
+    } finally {
+      Date.now = now;
+      Object.defineProperty(globalThis, 'performance', { value: real, configurable: true, writable: true });
+    }
+  });
 });
