@@ -24,9 +24,9 @@ export interface DeliveryEngine {
    */
   deliver(calls: readonly CifCall[], refuse?: Error): Promise<DeliveryReport>;
   /**
-   * Resolves once every call handed to `deliver()` so far has settled or is kept in the outbox,
-   * or after `timeoutMillis` when given. In Node it keeps the process alive
-   * meanwhile, which the engine's own timer does not.
+   * Resolves once every call handed to `deliver()` so far has settled or is kept in the outbox, or
+   * every slot is held by a call the host never answered, or after `timeoutMillis` when given. In
+   * Node it keeps the process alive meanwhile, which the engine's own timer does not.
    */
   flush(timeoutMillis?: number): Promise<void>;
   /**
@@ -107,6 +107,13 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let unwritten: Set<Job> | undefined;
   /** Until the outbox has handed over what pages gone left, this page's own calls wait (at most their wait for CIF). */
   let claiming = outbox !== undefined;
+  /**
+   * Resolves the waits of `flush()` once every slot is held by a call the host never answered, which it may hold up
+   * to the host's own limit: what is left waits for a slot, with no knowing when one frees.
+   */
+  let stalled: Promise<void> | undefined;
+  let unstall: (() => void) | undefined;
+  const stuck = () => !inFlight && slots.length >= maxConcurrentCalls;
   /** Whether `pump()` runs, and whether it was asked to meanwhile. */
   let pumping = false;
   let again = false;
@@ -435,6 +442,10 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const held = slots.length;
     slots = slots.filter((slot) => slot.until > now);
     gauges();
+    if (stuck()) {
+      unstall?.();
+      stalled = undefined;
+    }
     for (let i = slots.length; i < held; i++) log('debug', "a timed-out call's slot is free at the host's time limit");
     if (readyWaitAt <= now) {
       // The wait for CIF ran out: the calls past it go without CIFInitDone if the library is there, else they fail.
@@ -497,7 +508,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       for (const call of calls) submit(call, batch, refuse, now);
       return done;
     },
-    flush: batches.flush,
+    flush: (timeoutMillis) => (stuck() ? Promise.resolve() : batches.flush(timeoutMillis, undefined, (stalled ??= new Promise((resolve) => (unstall = resolve))))),
     shutdown: () => (closing ??= close()),
     get isClosed() {
       return !!closing;

@@ -65,12 +65,12 @@ export function createBatches() {
       return [count, done];
     },
     /**
-     * Resolves once every batch open now is done (or `until` resolves), or after `timeoutMillis`.
-     * In Node it keeps the process alive meanwhile: the caller is waiting, and the wait is bounded.
-     * Without a timer no call can be at the host (the engine gives them up), so the calls alone
-     * bound the wait.
+     * Resolves once every batch open now is done (or `until` resolves), `or` resolves, or after
+     * `timeoutMillis`. In Node it keeps the process alive meanwhile: the caller is waiting, and the
+     * wait is bounded. Without a timer no call can be at the host (the engine gives them up), so
+     * the calls alone bound the wait.
      */
-    async flush(timeoutMillis = MAX_TIMER_MILLIS, until: Promise<unknown> | false = open.size > 0 && Promise.all([...open])): Promise<void> {
+    async flush(timeoutMillis = MAX_TIMER_MILLIS, until: Promise<unknown> | false = open.size > 0 && Promise.all([...open]), or?: Promise<unknown>): Promise<void> {
       if (!until) return;
       let keepAlive: Timer | undefined;
       const timeUp = new Promise<void>((resolve) => {
@@ -81,7 +81,7 @@ export function createBatches() {
         }
       });
       // Neither promise rejects, so the timer is stopped once either resolves.
-      await Promise.race([until, timeUp]);
+      await Promise.race([until, timeUp, or ?? until]);
       stopTimer(keepAlive);
     },
   };

@@ -149,7 +149,8 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
 
   /**
    * Maps at once the rest of every batch still mapped in parts, then resolves when every call
-   * queued or in flight in its delivery has settled or is kept in the outbox. Never rejects.
+   * queued or in flight in its delivery has settled or is kept in the outbox, or every slot is
+   * held by a timed-out call the host never answered. Never rejects.
    */
   forceFlush(): Promise<void> {
     return this.run.flush();
