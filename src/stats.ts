@@ -35,7 +35,7 @@ export type CifTruncatedField =
 /**
  * Why a single field was left out of a KPI event that was still sent, counted once per such KPI
  * event. `sdk_attribute_limit` counts attributes the SDK dropped from CIF spans, their events and
- * CIF log records over its attribute limits.
+ * CIF log records over its attribute limits, or (the 3.x trace SDK) of a type it does not keep.
  */
 export type CifDroppedFieldReason = 'invalid_custom_column' | 'unserializable_value' | 'sdk_attribute_limit';
 

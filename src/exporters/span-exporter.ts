@@ -13,7 +13,7 @@ const SPANS: Source<CifReadableSpan, SpanOptions, SpanMappingStats> = {
     'dropped.sdk_event_limit': 'KPI events lost: the SDK dropped span events over spanLimits.eventCountLimit.',
     'dropped.missing_kpi_name': 'KPI events dropped: a span event, or a span by its cif.kpi.name, has no name.',
     'dropped.invalid_span': 'A span that is not a ReadableSpan was skipped.',
-    'droppedFields.sdk_attribute_limit': 'Fields lost: the SDK dropped attributes over spanLimits.attribute*CountLimit.',
+    'droppedFields.sdk_attribute_limit': 'Fields lost: the SDK dropped attributes over spanLimits.attribute*CountLimit, or of a type it does not keep.',
   },
 };
 

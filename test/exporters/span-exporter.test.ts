@@ -490,7 +490,7 @@ describe('CifSpanExporter results', () => {
       const ours = messages.filter((m) => m.startsWith('opentelemetry-exporter-cif'));
       expect(ours).to.have.length(2);
       expect(ours[0]).to.match(/the SDK dropped span events over spanLimits\.eventCountLimit\. Counted in getStats\(\)\.dropped\.sdk_event_limit/);
-      expect(ours[1]).to.equal('opentelemetry-exporter-cif Fields lost: the SDK dropped attributes over spanLimits.attribute*CountLimit. Counted in getStats().droppedFields.sdk_attribute_limit; shown once.');
+      expect(ours[1]).to.equal('opentelemetry-exporter-cif Fields lost: the SDK dropped attributes over spanLimits.attribute*CountLimit, or of a type it does not keep. Counted in getStats().droppedFields.sdk_attribute_limit; shown once.');
       await provider.shutdown();
     } finally {
       diag.disable();
@@ -510,7 +510,7 @@ describe('CifSpanExporter results', () => {
       expect(client.payloads().map((data) => data.events)).to.deep.equal([[{ kpiEventName: 'CallAccepted', eventTimestamp: T1, kpiEventReason: 'queue' }]]);
       expect(exporter.getStats().droppedFields.sdk_attribute_limit).to.equal(2);
       expect(messages.filter((m) => m.startsWith('opentelemetry-exporter-cif'))).to.deep.equal([
-        'opentelemetry-exporter-cif Fields lost: the SDK dropped attributes over spanLimits.attribute*CountLimit. Counted in getStats().droppedFields.sdk_attribute_limit; shown once.',
+        'opentelemetry-exporter-cif Fields lost: the SDK dropped attributes over spanLimits.attribute*CountLimit, or of a type it does not keep. Counted in getStats().droppedFields.sdk_attribute_limit; shown once.',
       ]);
     } finally {
       diag.disable();

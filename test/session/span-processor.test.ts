@@ -264,7 +264,7 @@ describe('CifSessionSpanProcessor with the OpenTelemetry SDK', () => {
     expect(bare.calls).to.deep.equal([]);
     expect(exporter.getStats().dropped.missing_identity).to.equal(1);
     expect(exporter.getStats().droppedFields.sdk_attribute_limit).to.equal(2);
-    const fieldsLost = 'opentelemetry-exporter-cif Fields lost: the SDK dropped attributes over spanLimits.attribute*CountLimit. Counted in getStats().droppedFields.sdk_attribute_limit; shown once.';
+    const fieldsLost = 'opentelemetry-exporter-cif Fields lost: the SDK dropped attributes over spanLimits.attribute*CountLimit, or of a type it does not keep. Counted in getStats().droppedFields.sdk_attribute_limit; shown once.';
     // The ids' warning from the exporter without them; the SDK's drop from both exporters. The
     // processor's own warning that the SDK did not keep an id is once per page: the first test to stamp such a span has it.
     expect(messages.filter((message) => !message.includes('The SDK did not keep'))).to.deep.equal([

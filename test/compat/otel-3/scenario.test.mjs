@@ -92,3 +92,21 @@ describe('in a page, the 3.x BatchSpanProcessor and BatchLogRecordProcessor', ()
     }
   });
 });
+
+describe('the 3.x TracerProvider dropping attributes for their type', () => {
+  it('counts a map on a span event in droppedFields.sdk_attribute_limit, and sends the KPI event without it', async () => {
+    const calls = [];
+    const exporter = new CifSpanExporter({ client: { logAnalyticsEvent: (data) => (calls.push(data), Promise.resolve('ok')) } });
+    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    try {
+      const span = provider.getTracer('softphone').startSpan('transfer call', { attributes: { 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' } });
+      span.addEvent('CallTransferred', { 'cif.kpi.additional_data': { queue: 'billing' } });
+      span.end();
+      await exporter.forceFlush();
+      assert.deepEqual(calls.map((data) => Object.keys(data.events[0])), [['kpiEventName', 'eventTimestamp']]);
+      assert.equal(exporter.getStats().droppedFields.sdk_attribute_limit, 1);
+    } finally {
+      await provider.shutdown();
+    }
+  });
+});
