@@ -109,11 +109,12 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let claiming = outbox !== undefined;
   /**
    * Resolves the waits of `flush()` once every slot is held by a call the host never answered, which it may hold up
-   * to the host's own limit: what is left waits for a slot, with no knowing when one frees.
+   * to the host's own limit: what is left waits for a slot, with no knowing when one frees. A slot past that limit,
+   * which the timer has yet to free, holds nothing.
    */
   let stalled: Promise<void> | undefined;
   let unstall: (() => void) | undefined;
-  const stuck = () => !inFlight && slots.length >= maxConcurrentCalls;
+  const stuck = () => !inFlight && slots.filter((slot) => slot.until > clock()).length >= maxConcurrentCalls;
   /** Whether `pump()` runs, and whether it was asked to meanwhile. */
   let pumping = false;
   let again = false;
