@@ -123,4 +123,28 @@ describe('page globals that fail together or in part: a lock manager, the clocks
       storeErrors: 1,
     });
   });
+
+  // Its lock is held while the page lives, so that no other tab takes the calls it is sending.
+  it('holds its lock, leaves no rejection unhandled, and keeps what waits at shutdown, on a page whose AbortController has no signal', async () => {
+    class PageAbortController {
+      abort(): void {}
+    }
+    const manager = createLockManager();
+    const { locks } = manager.client();
+    let exporter: CifSpanExporter | undefined;
+    let heldWhileLive: string[] = [];
+    const unhandled = await unhandledRejectionsOf(async () => {
+      exporter = withPageGlobals({ navigator: { locks }, AbortController: PageAbortController }, () =>
+        new CifSpanExporter({ client: new RecordingCifClient(), ready: new Promise<void>(() => {}), outbox: { store: new MemoryStore(), name: 'widget' } }),
+      );
+      exporter.export(endedSpans(), () => {});
+      await fake.clock.tickAsync(0);
+      heldWhileLive = manager.held();
+      const closed = exporter.shutdown();
+      await fake.clock.tickAsync(16_000);
+      await closed;
+    });
+    fake.closeables.push(exporter!);
+    expect([heldWhileLive.length, unhandled.map(String), exporter!.getStats().kpiEventsKept, manager.held()]).to.deep.equal([1, [], 1, []]);
+  });
 });

@@ -50,8 +50,9 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   let bytes = 0;
   let countedAt = 0;
   const { signal } = stopWaiting;
-  /** Every lock this page holds is held until this resolves, at `dispose()`. */
-  const life = new Promise((resolve) => (signal.onabort = resolve));
+  /** Every lock this page holds is held until this resolves, at `dispose()`, whatever the page's AbortController does. */
+  let endLife!: () => void;
+  const life = new Promise<void>((resolve) => (endLife = resolve));
   /** Where `claim()` hands the calls of pages gone. */
   let handOver: (entries: OutboxEntry[]) => void;
 
@@ -215,7 +216,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     // Counted before it is told, as delivery's drops are: a diag logger may read the count, or export again.
     const reason = full ? 'full' : 'store_error';
     if (admitted) stats.notStored[reason] += entry.events;
-    say(`call '${entry.call.eventName}' not stored: ${full ? `over maxBytes ${maxBytes} or the quota` : 'no lock, or the store failed'}`, `notStored.${reason}`);
+    // A rewrite before a retry counts nothing, so it names no counter.
+    say(`call '${entry.call.eventName}' not stored: ${full ? `over maxBytes ${maxBytes} or the quota` : 'no lock, or the store failed'}`, admitted ? `notStored.${reason}` : undefined);
   }
 
   /**
@@ -358,6 +360,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       endWait();
       live = false;
       disposed = true;
+      endLife();
       try {
         stopWaiting.abort();
       } catch (error) {

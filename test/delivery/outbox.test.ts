@@ -853,7 +853,7 @@ describe('outbox', () => {
     /** Faults applied to the shared store once a page gone has stored B0 and B1 and page A has started. */
     const faults: Array<{ title: string; fault: Partial<Record<keyof OutboxStore, unknown>>; removed: boolean; claimed: string[]; errors: boolean; unstored?: string }> = [
       { title: 'getItem throws', fault: { getItem: boom }, removed: true, claimed: [], errors: true },
-      { title: 'setItem throws', fault: { setItem: boom }, removed: true, claimed: ['B0', 'B1'], errors: true, unstored: 'A0' },
+      { title: 'setItem throws', fault: { setItem: boom }, removed: true, claimed: ['B0', 'B1'], errors: true, unstored: 'A1' },
       { title: 'removeItem throws', fault: { removeItem: boom }, removed: false, claimed: ['B0', 'B1'], errors: true },
       { title: 'removeItem and getItem throw', fault: { removeItem: boom, getItem: boom }, removed: false, claimed: [], errors: true },
       // A wrapper that swallows its store's errors: the call stays stored, so handed over it would go again from a later page.

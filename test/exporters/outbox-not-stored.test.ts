@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import type { OutboxLocks } from '../../src/delivery/outbox.js';
 import { CifSpanExporter } from '../../src/index.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
-import { captureLevels } from '../helpers/diag.js';
+import { captureLevels, installActingDiag } from '../helpers/diag.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
 import { event, IDENTITY, makeSpan } from '../helpers/spans.js';
 import { createLockManager, MemoryStore } from '../helpers/web-storage.js';
@@ -75,4 +75,33 @@ describe('the outbox telling of calls it cannot store for another reason than ro
     }),
   );
 
+  // A call stored once and written again before a retry is counted when admitted only: a failed rewrite moves no counter, so it names none.
+  it('names getStats().outbox.notStored.store_error only once that counter has moved, not for a failed rewrite before a retry', async () => {
+    // A store that fails every write after the first two (its test write, and the first time the call is stored).
+    const store = new MemoryStore();
+    const write = store.setItem.bind(store);
+    let writes = 0;
+    store.setItem = (key, value) => {
+      if (++writes > 2) throw new DOMException('denied', 'SecurityError');
+      write(key, value);
+    };
+    // The host rejects the first two attempts, then takes the call.
+    const client = new RecordingCifClient({ answer: (_call, index) => (index < 2 ? Promise.reject(new Error('busy')) : 'ok') });
+    const cif = withPageGlobals({ navigator: { locks: createLockManager().client().locks } }, () => new CifSpanExporter({ client, outbox: { store, name: 'widget' } }));
+    closeables.push(cif);
+    await clock.tickAsync(0); // The page holds its lock.
+    const named: Array<[line: string, count: number]> = [];
+    const restore = installActingDiag((level, line) => {
+      if (level === 'warn' && line.includes('notStored.store_error')) named.push([line, cif.getStats().outbox.notStored.store_error]);
+    });
+    try {
+      cif.export([makeSpan({ name: 'call', attributes: IDENTITY, events: [event('E1', '2026-11-25T10:15:30.123Z')] })], () => {});
+      await clock.tickAsync(10_000);
+    } finally {
+      restore();
+    }
+    expect(cif.getStats()).to.include({ kpiEventsDelivered: 1 });
+    // Each line names the counter with the count it shows when told: a warning of a counter that stays 0 is not true.
+    for (const [line, count] of named) expect(count, line).to.be.above(0);
+  });
 });
