@@ -140,19 +140,21 @@ function text(value: unknown): string {
 }
 
 /**
- * JSON text of any value, on one line (JSON leaves U+2028 and U+2029 as they are): what JSON cannot
- * write (cycles, bigints) as `String()` gives it.
+ * JSON text of any value, on one line: what JSON cannot write (cycles, bigints) as `String()` gives
+ * it, with the line breaks JSON leaves (U+2028, U+2029) or `String()` writes escaped.
  */
 function json(value: unknown): string {
+  let text: string;
   try {
-    return (JSON.stringify(value) ?? String(value)).replace(/[\u2028\u2029]/g, (separator) => `\\u${separator.charCodeAt(0).toString(16)}`);
+    text = JSON.stringify(value) ?? String(value);
   } catch {
     try {
-      return String(value);
+      text = String(value);
     } catch {
       return describeType(value);
     }
   }
+  return text.replace(/[\n\r\u2028\u2029]/g, (lineBreak) => `\\u${lineBreak.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** `[object Type]` as `Object.prototype.toString` writes it, or the type alone for a proxy that refuses that too. */

@@ -40,4 +40,15 @@ describe('RecordingCifClient.format: one field a line, also for a value with lin
       '    kpiEventReason  "customer\\u2028hung\\u2029up"',
     ]);
   });
+
+  it('keeps a value holding U+2028 on its line also when JSON cannot write it (a cycle, which the clone now keeps)', () => {
+    const value: unknown[] = ['before\u2028after'];
+    value.push(value);
+    const text = formatCifCall({
+      data: { conversationId: 'conv-1', providerSessionId: 'prov-1', events: [{ kpiEventName: 'E1', eventTimestamp: '2026-11-25T10:15:30.123Z', kpiEventReason: value }] },
+      eventName: 'E1',
+      correlationId: 'c',
+    } as never);
+    expect(text).to.not.match(/[\u2028\u2029]/);
+  });
 });
