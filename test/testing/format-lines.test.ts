@@ -41,8 +41,8 @@ describe('RecordingCifClient.format: one field a line, also for a value with lin
     ]);
   });
 
-  it('keeps a value holding U+2028 on its line also when JSON cannot write it (a cycle, which the clone now keeps)', () => {
-    const value: unknown[] = ['before\u2028after'];
+  it('keeps a value holding line breaks on its line also when JSON cannot write it (a cycle, which the clone keeps)', () => {
+    const value: unknown[] = ['before\u2028after\nend'];
     value.push(value);
     const text = formatCifCall({
       data: { conversationId: 'conv-1', providerSessionId: 'prov-1', events: [{ kpiEventName: 'E1', eventTimestamp: '2026-11-25T10:15:30.123Z', kpiEventReason: value }] },
@@ -50,5 +50,6 @@ describe('RecordingCifClient.format: one field a line, also for a value with lin
       correlationId: 'c',
     } as never);
     expect(text).to.not.match(/[\u2028\u2029]/);
+    expect(text.split('\n').find((line) => line.includes('kpiEventReason'))).to.include('before\\u2028after\\u000aend');
   });
 });
