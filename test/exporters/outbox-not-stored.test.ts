@@ -27,6 +27,17 @@ describe('the outbox telling of calls it cannot store for another reason than ro
   const settle = () => clock.tickAsync(0);
   const span = (name: string) => makeSpan({ name: 'call', attributes: IDENTITY, events: [event(name, '2026-11-25T10:15:30.123Z')] });
 
+  /** A store whose writes after the first `writes` throw a SecurityError, not a quota error. */
+  function failingAfter(writes: number): MemoryStore {
+    const store = new MemoryStore();
+    const write = store.setItem.bind(store);
+    store.setItem = (key, value) => {
+      if (--writes < 0) throw new DOMException('denied', 'SecurityError');
+      write(key, value);
+    };
+    return store;
+  }
+
   /** Store failures other than the quota: each leaves calls in memory only, counted in outbox.notStored.store_error. */
   const storeFailures: Array<{ what: string; store: () => MemoryStore; locks: () => OutboxLocks }> = [
     {
@@ -41,16 +52,7 @@ describe('the outbox telling of calls it cannot store for another reason than ro
     },
     {
       what: 'a store whose writes throw a SecurityError after its test write',
-      store: () => {
-        const store = new MemoryStore();
-        const write = store.setItem.bind(store);
-        let writes = 0;
-        store.setItem = (key, value) => {
-          if (++writes > 1) throw new DOMException('denied', 'SecurityError');
-          write(key, value);
-        };
-        return store;
-      },
+      store: () => failingAfter(1),
       locks: () => createLockManager().client().locks,
     },
   ];
@@ -77,14 +79,8 @@ describe('the outbox telling of calls it cannot store for another reason than ro
 
   // A call stored once and written again before a retry is counted when admitted only: a failed rewrite moves no counter, so it names none.
   it('names getStats().outbox.notStored.store_error only once that counter has moved, not for a failed rewrite before a retry', async () => {
-    // A store that fails every write after the first two (its test write, and the first time the call is stored).
-    const store = new MemoryStore();
-    const write = store.setItem.bind(store);
-    let writes = 0;
-    store.setItem = (key, value) => {
-      if (++writes > 2) throw new DOMException('denied', 'SecurityError');
-      write(key, value);
-    };
+    // Its test write, and the first time the call is stored, go through.
+    const store = failingAfter(2);
     // The host rejects the first two attempts, then takes the call.
     const client = new RecordingCifClient({ answer: (_call, index) => (index < 2 ? Promise.reject(new Error('busy')) : 'ok') });
     const cif = withPageGlobals({ navigator: { locks: createLockManager().client().locks } }, () => new CifSpanExporter({ client, outbox: { store, name: 'widget' } }));
