@@ -80,7 +80,7 @@ export function createBatches() {
           // Waits for the calls alone.
         }
       });
-      // Neither promise rejects, so the timer is stopped once either resolves.
+      // None of them rejects, so the timer is stopped once one resolves.
       await Promise.race([until, timeUp, or ?? until]);
       stopTimer(keepAlive);
     },
