@@ -339,10 +339,14 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     // Given up in the task it was admitted in, it is written first, as it would have been.
     if (unwritten?.delete(job)) toOutbox(job);
     const { events, entry } = job;
+    // The store is asked while the call still counts as pending, so that a failure it tells of finds the counters balanced.
+    const kept = error && entry && outbox!.holds(entry);
+    // Nor written later: a call given up while it waits for the outbox's lock is dropped, not kept.
+    if (error && entry && !kept) outbox!.remove(entry);
     count(job, -1);
     if (admitted === 0) drained?.();
     if (!error) stats.kpiEventsDelivered += events;
-    else if (entry && outbox!.holds(entry)) {
+    else if (kept) {
       stats.kpiEventsKept += events;
       // Kept while CIF is not ready (not failed, nor ready without a library): it goes again should CIF come while this page lives.
       if (readiness.current() === 'waiting' && lateEvents + events <= maxQueueSize) {
@@ -356,8 +360,6 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
         log('warn', `KPI events kept in the outbox for a later page: ${error.message}. Counted in getStats().kpiEventsKept; shown once.`);
       }
     } else {
-      // Nor written later: a call given up while it waits for the outbox's lock is dropped, not kept.
-      if (entry) outbox!.remove(entry);
       stats.callsFailed++;
       // Counted before it is told, so that a diag logger that reads getStats() sees the drop, and one that
       // exports again as it is told is not warned again. Each reason is warned about once, at its first drop.

@@ -2,10 +2,14 @@
 // from the logger is as of each line", and the engine's gauges() says "each count changes before
 // a line is told". Through the real trace SDK, with a diag logger that reads the stats.
 import { expect } from 'chai';
+import { CifSpanExporter } from '../../src/index.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { installActingDiag } from '../helpers/diag.js';
 import { expectBalanced } from '../helpers/fake-client.js';
+import { withPageGlobals } from '../helpers/page-globals.js';
 import { pageWidget, useFakeClock } from '../helpers/pipelines.js';
+import { sdkSpans } from '../helpers/spans.js';
+import { MemoryStore, createLockManager } from '../helpers/web-storage.js';
 
 describe('getStats() read by a diag logger as calls move', () => {
   const fake = useFakeClock();
@@ -61,5 +65,40 @@ describe('getStats() read by a diag logger as calls move', () => {
     } finally {
       delete (globalThis as Record<string, unknown>)['Microsoft'];
     }
+  });
+
+  // src/delivery/engine.ts `settle()`: a call given up asks the outbox whether it still holds it, and a store that
+  // fails that read is told at once (`store or lock failed`); asked after the call left kpiEventsPending and before
+  // it joined kpiEventsKept, the logger saw a KPI event in no counter.
+  it('balances at the line of a store that fails as a call given up is looked for in the outbox', async () => {
+    const store = new MemoryStore();
+    const exporter = withPageGlobals({ navigator: { locks: createLockManager().client().locks } }, () =>
+      new CifSpanExporter({ client: new RecordingCifClient(), ready: new Promise<void>(() => {}), outbox: { store, name: '/softphone' } }),
+    );
+    fake.closeables.push(exporter);
+    await fake.clock.tickAsync(0);
+    exporter.export(sdkSpans(['CallAccepted']), () => {});
+    await fake.clock.tickAsync(0);
+    expect(exporter.getStats().outbox.stored).to.equal(1);
+    store.getItem = () => {
+      throw new DOMException('The operation is insecure.', 'SecurityError');
+    };
+    const seen: string[] = [];
+    const stop = installActingDiag((_level, line) => {
+      try {
+        expectBalanced(exporter.getStats());
+      } catch {
+        seen.push(line);
+      }
+    });
+    try {
+      // readyTimeoutMillis passes: the call is given up, and kept for a later page.
+      await fake.clock.tickAsync(20_000);
+    } finally {
+      stop();
+    }
+    expect(seen).to.deep.equal([]);
+    expect(exporter.getStats()).to.include({ kpiEventsKept: 1 });
+    expect(exporter.getStats().outbox.storeErrors).to.be.at.least(1);
   });
 });
