@@ -65,7 +65,14 @@ interface Slot {
  */
 export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats, outbox?: Outbox): DeliveryEngine {
   const { timeoutMillis, readyTimeoutMillis, maxQueueSize, maxConcurrentCalls, retry } = options;
-  const clock = options.now ?? monotonicNow;
+  const monotonic = options.now ?? monotonicNow;
+  /**
+   * The time the last timer was set for, once it fired and no clock showed it early: the engine's time is that at
+   * least, where the monotonic clock lags the timers (fake timers that leave `performance` alone, one that stands
+   * still, or none at all).
+   */
+  let floor = -Infinity;
+  const clock = () => Math.max(monotonic(), floor);
   const jobs = createJobTable();
   const batches = createBatches();
   /** Shared by every call refused for a full queue or after shutdown: one error, however many calls. */
@@ -406,15 +413,19 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       timer = startTimer(() => {
         if (!returned) returned = false;
         // Early by both clocks a thousand times in a row, it ignores the delay (a shim that calls back at once): set again,
-        // it would fire without end. A few are clocks that read in steps (100 ms in Tor Browser) or were set back; one
-        // clock alone, a `performance.now` that stands still.
+        // it would fire without end. A few are clocks that read in steps (100 ms in Tor Browser) or were set back.
         else if ((early = clock() - from < millis - 1 && readClock() - wallFrom < millis - 1 ? early + 1 : 0) > 999) {
           noTimer ??= new CifTimerError(new Error('it called back early'));
           // The next call tries setTimeout afresh: a call admitted while this is told (by a diag logger) gets a timer.
           early = 0;
           timerAt = Infinity;
           pump();
-        } else onTimer();
+        } else {
+          // No clock showed it early: its time has come, though the monotonic clock may lag; waited for again, it would
+          // fire again and again.
+          if (!early) floor = Math.max(floor, from + millis);
+          onTimer();
+        }
       }, millis);
       if (returned === false) throw new Error('it called back before it returned');
       returned = true;

@@ -58,7 +58,8 @@ export function monotonicNow(): number {
     // taken on either still compare.
   }
   // So too where a stand-in gives no finite time: deadlines would never come, or the timer would fire at once without end.
-  // Where neither clock gives one (an SES compartment, without `performance`), time stands still: no deadline comes.
+  // Where neither clock gives one (an SES compartment, without `performance`), time stands still: the delivery engine then
+  // takes a deadline as come when the timer set for it fires.
   const time = Number.isFinite(now) ? (now as number) : readClock() - timeOrigin;
   return Number.isFinite(time) ? (last = time) : last;
 }

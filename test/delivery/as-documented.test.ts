@@ -225,7 +225,8 @@ describe('two exporters sharing one CifDelivery', () => {
 
 describe("CifSpanExporter on a page whose performance.now stands still", () => {
   // "A `performance.now` the page replaced is the clock of every deadline: ... one that stands
-  // still or steps back holds deadlines until it passes them."
+  // still or steps back holds each deadline until it passes it, or until the timer set for it
+  // fires on time by the wall clock."
   // "The waits of `forceFlush()` and `shutdown()` are `setTimeout` delays of their own, which end even
   // where the page's `performance.now` stands still."
   let clock: InstalledClock;
@@ -244,8 +245,22 @@ describe("CifSpanExporter on a page whose performance.now stands still", () => {
     diag.disable();
   });
 
-  it("holds a call's timeout while performance.now stands still, and times the call out once the clock passes it", async () => {
+  it("times a call out while performance.now stands still, once the timer set for its timeout fires on time by the wall clock", async () => {
     const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: hangs }), outbox: false, timeoutMillis: 1_000 });
+    const span = tracerFor(exporter, []).startSpan('call', { attributes: IDENTITY });
+    span.addEvent('CallAccepted');
+    span.end();
+    await clock.tickAsync(999);
+    expect(exporter.getStats()).to.include({ callsInFlight: 1, callsTimedOut: 0 });
+    await clock.tickAsync(1);
+    expect(exporter.getStats()).to.include({ callsInFlight: 0, callsTimedOut: 1 });
+    expect(exporter.getStats().dropped.timed_out).to.equal(1);
+  });
+
+  it("holds a call's timeout while both clocks stand still, and times the call out once performance.now passes it", async () => {
+    const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: hangs }), outbox: false, timeoutMillis: 1_000 });
+    const wall = Date.now();
+    Date.now = () => wall;
     const span = tracerFor(exporter, []).startSpan('call', { attributes: IDENTITY });
     span.addEvent('CallAccepted');
     span.end();
@@ -259,7 +274,9 @@ describe("CifSpanExporter on a page whose performance.now stands still", () => {
     await exporter.shutdown();
   });
 
-  it('ends the wait of shutdown() after timeoutMillis of setTimeout while performance.now stands still, giving up the hanging call', async () => {
+  it('ends the wait of shutdown() after timeoutMillis of setTimeout while both clocks stand still, giving up the hanging call', async () => {
+    const wall = Date.now();
+    Date.now = () => wall;
     const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: hangs }), outbox: false, timeoutMillis: 1_000 });
     const span = tracerFor(exporter, []).startSpan('call', { attributes: IDENTITY });
     span.addEvent('CallAccepted');
