@@ -3,7 +3,7 @@
 // default; Jest with `doNotFake: ['performance']`), or a page's `performance.now` that stands
 // still. A timer that fires on time by the wall clock meets the deadline it was set for. Through
 // the real trace SDK.
-import FakeTimers, { type InstalledClock } from '@sinonjs/fake-timers';
+import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
 import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { RecordingCifClient } from '../../src/testing/index.js';
