@@ -104,6 +104,38 @@ describe('a day on an agent desk', () => {
     }
   });
 
+  // The README's log block awaits loggerProvider.forceFlush() after each KPI event, and the logs SDK flushes its
+  // exporter while an export is under way: each flush waits on the calls open, and none may keep what it waited for.
+  it("lets go of the host's rejections once each forceFlush() made while their calls were open has resolved", async () => {
+    const { clock } = page;
+    const reasons: Array<WeakRef<object>> = [];
+    const client: CifAnalyticsClient = {
+      logAnalyticsEvent() {
+        const reason = { message: 'Provider not active', detail: 'x'.repeat(1_000) };
+        reasons.push(new WeakRef(reason));
+        return Promise.reject(reason);
+      },
+    };
+    const exporter = new CifSpanExporter({ client, outbox: false, retry: { maxAttempts: 1 } });
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    page.closeables.push(provider);
+    const tracer = provider.getTracer('softphone');
+    for (let i = 0; i < 50; i++) {
+      const span = tracer.startSpan('call', { attributes: IDENTITY });
+      span.addEvent('CallAccepted');
+      span.end();
+      const flushed = exporter.forceFlush();
+      await clock.tickAsync(0);
+      await flushed;
+    }
+    expect(exporter.getStats().dropped.host_error).to.equal(50);
+    for (let i = 0; i < 3; i++) {
+      await clock.tickAsync(0);
+      gc();
+    }
+    expect(reasons.filter((ref) => ref.deref() !== undefined).length, 'rejections still held').to.equal(0);
+  });
+
   /**
    * `globalThis` as a window: listeners by type, a listener's `signal` honoured, and `dispatchEvent`
    * calling each one. Returns the listeners left per type, and how to undo it.

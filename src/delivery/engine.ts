@@ -117,10 +117,10 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /**
    * Resolves the waits of `flush()` once every slot is held by a call the host never answered, which it may hold up
    * to the host's own limit: what is left waits for a slot, with no knowing when one frees. A slot past that limit,
-   * which the timer has yet to free, holds nothing.
+   * which the timer has yet to free, holds nothing. One for each wait: a promise shared by them all would hold what
+   * each waited for until the engine stalls, which it may never do.
    */
-  let stalled: Promise<void> | undefined;
-  let unstall: (() => void) | undefined;
+  const stalls = new Set<() => void>();
   const stuck = () => !inFlight && slots.filter((slot) => slot.until > clock()).length >= maxConcurrentCalls;
   /** Whether `pump()` runs, and whether it was asked to meanwhile. */
   let pumping = false;
@@ -456,10 +456,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const held = slots.length;
     slots = slots.filter((slot) => slot.until > now);
     gauges();
-    if (stuck()) {
-      unstall?.();
-      stalled = undefined;
-    }
+    if (stuck()) stalls.forEach((unstall) => unstall());
     for (let i = slots.length; i < held; i++) log('debug', "a timed-out call's slot is free at the host's time limit");
     if (readyWaitAt <= now) {
       // The wait for CIF ran out: the calls past it go without CIFInitDone if the library is there, else they fail.
@@ -522,7 +519,12 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
       for (const call of calls) submit(call, batch, refuse, now);
       return done;
     },
-    flush: (timeoutMillis) => (stuck() ? Promise.resolve() : batches.flush(timeoutMillis, undefined, (stalled ??= new Promise((resolve) => (unstall = resolve))))),
+    async flush(timeoutMillis) {
+      if (stuck()) return;
+      let unstall!: () => void;
+      await batches.flush(timeoutMillis, undefined, new Promise<void>((resolve) => stalls.add((unstall = resolve))));
+      stalls.delete(unstall);
+    },
     shutdown: () => (closing ??= close()),
     get isClosed() {
       return !!closing;
