@@ -136,6 +136,35 @@ describe('a day on an agent desk', () => {
     expect(reasons.filter((ref) => ref.deref() !== undefined).length, 'rejections still held').to.equal(0);
   });
 
+  // The CIF library keeps the resolver of a call the host page never answers (the provider is not active, the widget
+  // is outside the host's frame): the answer's callbacks may not keep the exporter, nor what made it.
+  it('holds no exporter shut down while the host never answered its calls, a widget re-initialised again and again', async () => {
+    const unanswered: Array<(answer: string) => void> = [];
+    const client: CifAnalyticsClient = { logAnalyticsEvent: () => new Promise((resolve) => unanswered.push(resolve)) };
+    const made = await (async () => {
+      const refs: Array<WeakRef<object>> = [];
+      for (let i = 0; i < 100; i++) {
+        const exporter = new CifSpanExporter({ client, outbox: false, timeoutMillis: 10 });
+        const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+        const span = provider.getTracer('softphone').startSpan('call', { attributes: IDENTITY }, ROOT_CONTEXT);
+        span.addEvent('CallAccepted');
+        span.end();
+        // The batch processor's flush rejects with the export's failure, as the call timed out.
+        const closed = Promise.all([provider.forceFlush().catch(() => {}).then(() => provider.shutdown()), exporter.shutdown()]);
+        await page.clock.tickAsync(1_000);
+        await closed;
+        refs.push(new WeakRef(exporter));
+      }
+      return refs;
+    })();
+    expect(unanswered).to.have.length(100);
+    for (let i = 0; i < 3; i++) {
+      await page.clock.tickAsync(0);
+      gc();
+    }
+    expect(made.filter((ref) => ref.deref() !== undefined).length, 'shut-down exporters still reachable').to.equal(0);
+  });
+
   /**
    * `globalThis` as a window: listeners by type, a listener's `signal` honoured, and `dispatchEvent`
    * calling each one. Returns the listeners left per type, and how to undo it.

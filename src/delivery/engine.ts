@@ -53,7 +53,12 @@ export const HOST_TIMEOUT_MILLIS = 100_000;
 interface Slot {
   job: Job | undefined;
   until: number;
+  /** The engine the answer goes to, until it shuts down: the host may hold the call, and this slot, for the page's life. */
+  to: { answered?: (slot: Slot, error?: Error) => void };
 }
+
+/** Hands the host's answer to the engine of its slot, unless that has shut down. */
+const relay = (slot: Slot, error?: Error): void => slot.to.answered?.(slot, error);
 
 /**
  * The delivery engine: admits calls up to a bound, holds them until CIF is ready, runs at most
@@ -90,6 +95,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   let inFlight = 0;
   /** The slots taken, in no order: a slot let go of is in none, so a late answer finds nothing to free. */
   let slots: Slot[] = [];
+  const to: Slot['to'] = { answered };
   /** When the current wait for CIF runs out, if calls wait for it; `Infinity` when none does. */
   let readyWaitAt = Infinity;
   /** Resolves the wait of `shutdown()` once every call has settled. */
@@ -256,10 +262,10 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     job.called = true;
     job.attempts++;
     stats.callsMade++;
-    const slot: Slot = { job, until };
+    const slot: Slot = { job, until, to };
     slots.push(slot);
     inFlight++;
-    callHost(client, job.call, options.dataFormat, answered, slot);
+    callHost(client, job.call, options.dataFormat, relay, slot);
   }
 
   function answered(slot: Slot, error?: Error): void {
@@ -493,6 +499,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     outbox?.dispose();
     late = [];
     settleAll(new CifShutdownError('the CIF delivery shut down before this call settled'), 'after_shutdown');
+    // Nothing waits for an answer now: a host that never gives one holds no more of this engine than its slots.
+    to.answered = undefined;
     readiness.dispose();
     pump();
   }
