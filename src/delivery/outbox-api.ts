@@ -66,6 +66,8 @@ export interface OutboxDeps {
   locks?: OutboxLocks;
   now?: () => number;
   uuid?: () => string;
+  /** How long the lock of a page that closed is held before what it left is read; 0 for a store whose removals every page sees at once. */
+  handoverWaitMillis?: number;
 }
 
 /** A call the outbox knows of, as the engine holds it. */

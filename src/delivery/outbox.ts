@@ -4,8 +4,11 @@ import { createOutboxStats, type CifOutboxStats as OutboxStats } from '../stats.
 import { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
 import { findStore, isQuotaError, type LockOptions } from './outbox-page.js';
 import { PAGE_AND_SEQ, decode, encode, sizeOf, type Entry } from './outbox-store.js';
-import { readClock } from './timers.js';
+import { readClock, startTimer, stopTimer, type Timer } from './timers.js';
 import { uuid } from '../mapping/trace-id.js';
+
+/** How long a page holds the lock of a page that closed before it reads what that page left (see `settled`). */
+export const HANDOVER_WAIT_MILLIS = 1_000;
 
 export { OUTBOX_DEFAULTS, type Outbox, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
 export type { OutboxLocks } from './outbox-page.js';
@@ -53,6 +56,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   /** Every lock this page holds is held until this resolves, at `dispose()`, whatever the page's AbortController does. */
   let endLife!: () => void;
   const life = new Promise<void>((resolve) => (endLife = resolve));
+  const handoverWait = deps?.handoverWaitMillis ?? HANDOVER_WAIT_MILLIS;
   /** Where `claim()` hands the calls of pages gone. */
   let handOver: (entries: OutboxEntry[]) => void;
 
@@ -221,6 +225,17 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   }
 
   /**
+   * Resolves a while after the lock of a page that closed is granted, or as this page goes: Chromium may grant it
+   * before this page's `localStorage` shows the calls that page took out, and sent, in its last moments. Rejects
+   * where the page's setTimeout throws, which gives up the lock, counted: the calls wait for a later page.
+   */
+  async function settled(): Promise<void> {
+    let timer: Timer | undefined;
+    if (handoverWait) await Promise.race([life, new Promise<void>((resolve) => (timer = startTimer(resolve, handoverWait)))]);
+    stopTimer(timer);
+  }
+
+  /**
    * Hands over, oldest first, the entries of the pages `gone`, whose locks this page now holds; removes expired and
    * unreadable ones. Returns the pages it took calls from.
    */
@@ -323,7 +338,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
         // Once disposed, also for a browser that keeps the storage listener for want of `signal` support.
         if (disposed || open.length === 0) return;
         say(`waiting for ${open.length} open pages to close`);
-        for (const id of open) void lock(id, { signal }, () => takeOver([id]).size || !watched.delete(id));
+        for (const id of open) void lock(id, { signal }, async () => (await settled(), takeOver([id]).size || !watched.delete(id)));
       };
       try {
         // A page that opens later is known by its first write, which other tabs hear of: its calls are taken when it closes.

@@ -52,7 +52,8 @@ describe('outbox properties', () => {
           const client = manager.client();
           const n = pages++;
           const pageId = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-          const outbox = createOutbox({ store, name: 'widget' }, createOutboxStats(), { locks: client.locks, uuid: () => pageId })!;
+          // The in-memory store shows every page's removals at once: nothing to wait for at a handover.
+          const outbox = createOutbox({ store, name: 'widget' }, createOutboxStats(), { locks: client.locks, uuid: () => pageId, handoverWaitMillis: 0 })!;
           const page: SimPage = { outbox, client, holds: new Map() };
           outbox.claim((entries) => {
             for (const entry of entries) {

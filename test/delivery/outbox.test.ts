@@ -92,7 +92,8 @@ describe('outbox', () => {
   function open(pageId: string, options: OutboxOptions = {}, locks?: OutboxLocks): Page {
     const client = manager.client();
     const stats = createOutboxStats();
-    const outbox = createOutbox({ store, name: 'widget', ...options }, stats, { locks: locks ?? client.locks, now: () => now, uuid: () => pageId });
+    // The in-memory store shows every page's removals at once: nothing to wait for at a handover.
+    const outbox = createOutbox({ store, name: 'widget', ...options }, stats, { locks: locks ?? client.locks, now: () => now, uuid: () => pageId, handoverWaitMillis: 0 });
     if (!outbox) throw new Error('no outbox');
     const page: Page = { outbox, stats, client, claimed: [] };
     pages.push(page);

@@ -5,7 +5,7 @@
 import { diag, type Tracer } from '@opentelemetry/api';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
-import type { OutboxLocks } from '../../src/delivery/outbox.js';
+import { HANDOVER_WAIT_MILLIS, type OutboxLocks } from '../../src/delivery/outbox.js';
 import { ATTR_CIF_KPI_REASON, CifSpanExporter, type CifSpanExporterOptions } from '../../src/index.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { captureLevels, installActingDiag } from '../helpers/diag.js';
@@ -144,7 +144,8 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
     const second = page({ client: host, ready: new Promise<void>((resolve) => (ready = resolve)) }, own, twice);
     await settle();
     crash(first);
-    await settle();
+    // Granted the first tab's lock, it waits a while before it reads what that tab left.
+    await fake.clock.tickAsync(HANDOVER_WAIT_MILLIS);
     ready();
     await settle();
     expect(host.calls.map(kpiNames)).to.deep.equal([['CallAccepted']]);
