@@ -15,6 +15,21 @@ describe('the outbox taking over the calls of a tab that closed as it sent them'
   beforeEach(() => (clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] })));
   afterEach(() => clock.uninstall());
 
+  /** A tab that stored a call it leaves, and an open tab that waits for it to close; `claimed` names what the open tab takes. */
+  async function twoTabs() {
+    const store = new MemoryStore();
+    const manager = createLockManager();
+    const closing = createOutbox({ store, name: 'widget' }, createOutboxStats(), { locks: manager.client().locks, uuid: () => PAGE_A })!;
+    await clock.tickAsync(0);
+    closing.add(call('Left'));
+    const stats = createOutboxStats();
+    const open = createOutbox({ store, name: 'widget' }, stats, { locks: manager.client().locks, uuid: () => PAGE_B })!;
+    const claimed: string[] = [];
+    open.claim((entries) => claimed.push(...entries.map((entry) => entry.call.eventName)));
+    await clock.tickAsync(0);
+    return { store, closing, open, stats, claimed };
+  }
+
   it('sends none of the calls that tab took out in its last moments, though its lock comes first, and takes what it left', async () => {
     const closingView = new MemoryStore();
     const openView = new MemoryStore();
@@ -58,16 +73,7 @@ describe('the outbox taking over the calls of a tab that closed as it sent them'
   });
 
   it("leaves a closed tab's calls stored for a later page, counted, where the page's setTimeout throws", async () => {
-    const store = new MemoryStore();
-    const manager = createLockManager();
-    const closing = createOutbox({ store, name: 'widget' }, createOutboxStats(), { locks: manager.client().locks, uuid: () => PAGE_A })!;
-    await clock.tickAsync(0);
-    closing.add(call('Left'));
-    const stats = createOutboxStats();
-    const open = createOutbox({ store, name: 'widget' }, stats, { locks: manager.client().locks, uuid: () => PAGE_B })!;
-    const claimed: string[] = [];
-    open.claim((entries) => claimed.push(...entries.map((entry) => entry.call.eventName)));
-    await clock.tickAsync(0);
+    const { store, closing, open, stats, claimed } = await twoTabs();
     const { setTimeout } = globalThis;
     globalThis.setTimeout = (() => {
       throw new Error('no timers here');
@@ -86,15 +92,7 @@ describe('the outbox taking over the calls of a tab that closed as it sent them'
   });
 
   it('stops its wait, and takes nothing, when it goes before the wait ends', async () => {
-    const store = new MemoryStore();
-    const manager = createLockManager();
-    const closing = createOutbox({ store, name: 'widget' }, createOutboxStats(), { locks: manager.client().locks, uuid: () => PAGE_A })!;
-    await clock.tickAsync(0);
-    closing.add(call('Left'));
-    const open = createOutbox({ store, name: 'widget' }, createOutboxStats(), { locks: manager.client().locks, uuid: () => PAGE_B })!;
-    const claimed: string[] = [];
-    open.claim((entries) => claimed.push(...entries.map((entry) => entry.call.eventName)));
-    await clock.tickAsync(0);
+    const { closing, open, claimed } = await twoTabs();
     closing.dispose();
     await clock.tickAsync(HANDOVER_WAIT_MILLIS / 2);
     open.dispose();

@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import FakeTimers, { type Clock as InstalledClock } from '@sinonjs/fake-timers';
+import FakeTimers, { type Clock as InstalledClock, type FakeMethod } from '@sinonjs/fake-timers';
 import { BasicTracerProvider, SimpleSpanProcessor, type Sampler } from '@opentelemetry/sdk-trace-base';
 import { CifSessionSpanProcessor, CifSpanExporter, type CifSpanExporterOptions } from '../../src/index.js';
 import { CifLogRecordExporter, CifSessionLogRecordProcessor, type CifLogRecordExporterOptions } from '../../src/logs.js';
@@ -38,15 +38,19 @@ export function logPipeline(options: CifLogRecordExporterOptions = {}) {
 export type Closeables = Array<{ shutdown(): Promise<unknown> }>;
 
 /**
- * A fake clock (`setTimeout`, `clearTimeout`, `Date` and `performance`) for each test of the suite
+ * A fake clock (`setTimeout`, `clearTimeout`, `Date` and `performance`, or what `toFake` names) for each test of the suite
  * it is called in. After each test, what it put in `closeables` is shut down under that clock, so
  * that no wait costs real time; then the clock and the diag logger go, and `cleanUp` runs.
  */
-export function useFakeClock(cleanUp: () => void = () => {}, now = 1_800_000_000_000): { readonly clock: InstalledClock; readonly closeables: Closeables } {
+export function useFakeClock(
+  cleanUp: () => void = () => {},
+  now = 1_800_000_000_000,
+  toFake: FakeMethod[] = ['setTimeout', 'clearTimeout', 'Date', 'performance'],
+): { readonly clock: InstalledClock; readonly closeables: Closeables } {
   let clock: InstalledClock | undefined;
   const closeables: Closeables = [];
   beforeEach(() => {
-    clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'], now });
+    clock = FakeTimers.install({ toFake, now });
   });
   afterEach(async () => {
     try {
