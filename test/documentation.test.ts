@@ -128,7 +128,7 @@ describe('what the user documentation says, against the package', () => {
     expect(number(calls) / (OUTBOX_DEFAULTS.maxBytes / stored)).to.be.within(0.99, 1.01);
   });
 
-  it("says in docs/page-lifecycle.md what the outbox costs in Chromium as bench/README.md's run measured it: tens of microseconds a call, under a millisecond an export's first task, milliseconds its longest, about OTLP's serializing for the whole batch where the host answers at once, nothing for a call that goes to the host at once", () => {
+  it("says in docs/page-lifecycle.md what the outbox costs in Chromium as bench/README.md's run measured it: tens of microseconds a call, under a millisecond an export's first task, milliseconds its longest, more than OTLP's serializing for the whole batch where the host answers at once, nothing for a call that goes to the host at once", () => {
     expect(read('bench/README.md')).to.include('### The outbox in Chromium');
     const cell = (first: string, unit: string): number => Number(new RegExp(`^([\\d.]+) ?${unit}`).exec(benchRow(first)[0]!)?.[1]);
     const cost = (read('docs/page-lifecycle.md').split('- **Cost.**')[1] ?? '').split('\n- ')[0]!.replace(/\s+/g, ' ');
@@ -145,11 +145,11 @@ describe('what the user documentation says, against the package', () => {
     expect(cost).to.include('costs the store nothing');
     expect(cell('outbox on / outbox: false, first slice of one group', 'x')).to.be.below(1.5);
     // With a host that answers at once, "all the tasks of an export together ... cost about what they cost without the
-    // outbox, and about what the OTLP exporter spends": its calls go to the host unwritten.
-    expect(cost).to.include('then cost about what they cost without the outbox, and about what the OTLP exporter spends');
+    // outbox, and more than the OTLP exporter spends": its calls go to the host unwritten.
+    expect(cost).to.include('then cost about what they cost without the outbox, and more than the OTLP exporter spends');
     const whole = cell('export() to its callback, default options (outbox on), host copying each payload and answering at once', 'ms');
     expect(whole / cell('the same, outbox: false', 'ms')).to.be.below(1.5);
-    expect(cell('OTLP / export(), default options', 'x')).to.be.within(2 / 3, 1.5);
+    expect(cell('OTLP / export(), default options', 'x')).to.be.below(1);
     expect(benchRow('KPI events of one export to its callback, default options, the outbox stored, on average')[0]).to.match(/^0\.0 of /);
   });
 });
