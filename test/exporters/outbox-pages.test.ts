@@ -121,6 +121,26 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
   // "At most once. ... once handed over it is never sent again, even if the page dies before the
   // answer" and "two open tabs never both send one stored call", with a lock manager
   // that grants twice (a polyfill with a bug).
+  // docs/page-lifecycle.md: "`outbox: false` turns it off, and leaves what earlier pages stored where it is, unsent,
+  // until a page with the outbox on takes it over or the storage is cleared".
+  it('leaves what an earlier page stored, unsent, with outbox: false, for a later page with the outbox on', async () => {
+    const first = page({ client: new RecordingCifClient(), ready: starting() });
+    await settle();
+    first.record('CallAccepted');
+    await settle();
+    crash(first);
+    const off = page({ client: new RecordingCifClient(), outbox: false });
+    off.record('CallHold');
+    await fake.clock.tickAsync(HANDOVER_WAIT_MILLIS);
+    expect(Object.keys(store.contents())).to.have.length(1);
+    expect(off.exporter.getStats().outbox.replayed).to.equal(0);
+    const host = new RecordingCifClient();
+    page({ client: host });
+    await fake.clock.tickAsync(HANDOVER_WAIT_MILLIS);
+    expect(host.calls.map(kpiNames)).to.deep.equal([['CallAccepted']]);
+    expect(Object.keys(store.contents())).to.deep.equal([]);
+  });
+
   it('sends a call a closed tab left once, though the lock manager calls back twice as it grants that tab\'s lock', async () => {
     const first = page({ client: new RecordingCifClient(), ready: starting() });
     await settle();
