@@ -72,12 +72,20 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const { timeoutMillis, readyTimeoutMillis, maxQueueSize, maxConcurrentCalls, retry } = options;
   const monotonic = options.now ?? monotonicNow;
   /**
-   * The time the last timer was set for, once it fired and no clock showed it early: the engine's time is that at
-   * least, where the monotonic clock lags the timers (fake timers that leave `performance` alone, one that stands
-   * still, or none at all).
+   * Set once a timer fires on time by the wall clock and early by the monotonic clock, which then lags the timers (fake
+   * timers that leave `performance` alone, one that stands still or steps back): from then on the engine's time is the
+   * wall clock less `lag`, going on from where the monotonic clock stood. Deadlines taken before come late, never early.
+   */
+  let lag: number | undefined;
+  /**
+   * The engine's time as last read, which never steps back; where no clock gives a time (an SES compartment), the time
+   * the last timer that fired was set for.
    */
   let floor = -Infinity;
-  const clock = () => Math.max(monotonic(), floor);
+  const clock = (): number => {
+    const time = lag === undefined ? monotonic() : readClock() - lag;
+    return time > floor ? (floor = time) : floor;
+  };
   const jobs = createJobTable();
   const batches = createBatches();
   /** Shared by every call refused for a full queue or after shutdown: one error, however many calls. */
@@ -420,17 +428,22 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
         if (!returned) returned = false;
         // Early by both clocks a thousand times in a row, it ignores the delay (a shim that calls back at once): set again,
         // it would fire without end. A few are clocks that read in steps (100 ms in Tor Browser) or were set back.
-        else if ((early = clock() - from < millis - 1 && readClock() - wallFrom < millis - 1 ? early + 1 : 0) > 999) {
-          noTimer ??= new CifTimerError(new Error('it called back early'));
-          // The next call tries setTimeout afresh: a call admitted while this is told (by a diag logger) gets a timer.
-          early = 0;
-          timerAt = Infinity;
-          pump();
-        } else {
-          // No clock showed it early: its time has come, though the monotonic clock may lag; waited for again, it would
-          // fire again and again.
-          if (!early) floor = Math.max(floor, from + millis);
-          onTimer();
+        else {
+          const lagging = clock() - from < millis - 1;
+          const wall = readClock() - wallFrom;
+          if ((early = lagging && wall < millis - 1 ? early + 1 : 0) > 999) {
+            noTimer ??= new CifTimerError(new Error('it called back early'));
+            // The next call tries setTimeout afresh: a call admitted while this is told (by a diag logger) gets a timer.
+            early = 0;
+            timerAt = Infinity;
+            pump();
+          } else {
+            // No clock showed it early, though the monotonic clock did not show it on time: waited for again, it would
+            // come late or never. Where no clock tells the time, the deadline it was set for has come.
+            if (lagging && wall >= millis - 1) lag ??= wallFrom + wall - clock();
+            else if (lagging && wall !== wall) floor = from + millis;
+            onTimer();
+          }
         }
       }, millis);
       if (returned === false) throw new Error('it called back before it returned');

@@ -1,11 +1,11 @@
 // The delivery engine's deadlines (src/delivery/engine.ts `clock`, `schedule`) where its timers run
 // ahead of `performance.now()`: fake timers that leave `performance` real (Vitest before 3, by
 // default; Jest with `doNotFake: ['performance']`), or a page's `performance.now` that stands
-// still. A timer that fires with no clock showing it early meets the deadline it was set for.
-// Through the real trace SDK.
+// still or steps back. Once a timer fires on time by the wall clock alone, deadlines follow the
+// wall clock; none comes early. Through the real trace SDK.
 import { expect } from 'chai';
 import { RecordingCifClient } from '../../src/testing/index.js';
-import { expectBalanced, hangs } from '../helpers/fake-client.js';
+import { expectBalanced, hangs, later } from '../helpers/fake-client.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
 import { pageWidget, useFakeClock } from '../helpers/pipelines.js';
 import { sdkSpans } from '../helpers/spans.js';
@@ -29,9 +29,37 @@ describe('the delivery timer where the monotonic clock lags the timers', () => {
       // Nothing sets timers without end: running them all ends.
       await fake.clock.runAllAsync();
     });
+
+    // The timer set for the first call fires at 15 s, on time by the (fake) wall clock alone: the second call,
+    // made at 5 s while performance.now() stood near 0, is not taken for one made then.
+    it('times out no call before timeoutMillis, whichever timer fires first', async () => {
+      const host = new RecordingCifClient({ answer: () => later(12_000, 'ok') });
+      const widget = pageWidget(fake.closeables, { client: host });
+      widget.record('CallAccepted');
+      await fake.clock.tickAsync(5_000);
+      widget.record('CallEnded');
+      await fake.clock.tickAsync(12_000);
+      const stats = widget.exporter.getStats();
+      expect({ calls: host.calls.length, delivered: stats.kpiEventsDelivered, timedOut: stats.dropped.timed_out }).to.deep.equal({ calls: 2, delivered: 2, timedOut: 0 });
+      expectBalanced(stats);
+    });
+
+    it('gives no call up for CIF before readyTimeoutMillis, whichever wait ends first', async () => {
+      const widget = pageWidget(fake.closeables, { client: new RecordingCifClient({ answer: () => 'ok' }), ready: new Promise<void>(() => {}) });
+      widget.record('CallAccepted');
+      await fake.clock.tickAsync(15_000);
+      widget.record('CallEnded');
+      // The first call's wait, taken before a timer showed the clock lagging, may end late; the second's is whole.
+      await fake.clock.tickAsync(14_990);
+      expect(widget.exporter.getStats().kpiEventsPending, 'pending 15 s after the first call').to.be.at.least(1);
+      await fake.clock.tickAsync(15_010);
+      const stats = widget.exporter.getStats();
+      expect({ notLoaded: stats.dropped.cif_not_loaded, pending: stats.kpiEventsPending }).to.deep.equal({ notLoaded: 2, pending: 0 });
+      expectBalanced(stats);
+    });
   });
 
-  describe('where performance.now stands still, or neither clock gives a time', () => {
+  describe('where performance.now stands still or steps back, or neither clock gives a time', () => {
     const realNow = performance.now;
     const fake = useFakeClock(() => (performance.now = realNow));
 
@@ -62,6 +90,35 @@ describe('the delivery timer where the monotonic clock lags the timers', () => {
       expect(timers, 'timers set in 10 s').to.be.below(5);
       expect(host.calls).to.have.length(2);
       expect(widget.exporter.getStats().kpiEventsDelivered).to.equal(1);
+    });
+
+    it('times out no call early after the timer set for an earlier call fires while performance.now stands still', async () => {
+      performance.now = () => 1_000;
+      const host = new RecordingCifClient({ answer: () => later(12_000, 'ok') });
+      const widget = pageWidget(fake.closeables, { client: host });
+      widget.record('CallAccepted');
+      await fake.clock.tickAsync(5_000);
+      widget.record('CallEnded');
+      await fake.clock.tickAsync(12_000);
+      const stats = widget.exporter.getStats();
+      expect({ calls: host.calls.length, delivered: stats.kpiEventsDelivered, timedOut: stats.dropped.timed_out }).to.deep.equal({ calls: 2, delivered: 2, timedOut: 0 });
+      expectBalanced(stats);
+    });
+
+    it('times out no call early where performance.now steps back', async () => {
+      const host = new RecordingCifClient({ answer: () => later(14_997, 'ok') });
+      const widget = pageWidget(fake.closeables, { client: host });
+      widget.record('CallAccepted');
+      await fake.clock.tickAsync(0);
+      // Set back 5 ms, as a page's stand-in may be: the call's deadline, taken before, comes 5 ms late, not early.
+      const fakeNow = performance.now.bind(performance);
+      performance.now = () => fakeNow() - 5;
+      await fake.clock.tickAsync(100);
+      widget.record('CallEnded');
+      await fake.clock.tickAsync(15_000);
+      const stats = widget.exporter.getStats();
+      expect({ calls: host.calls.length, delivered: stats.kpiEventsDelivered, timedOut: stats.dropped.timed_out }).to.deep.equal({ calls: 2, delivered: 2, timedOut: 0 });
+      expectBalanced(stats);
     });
 
     // An SES compartment has no `performance` unless endowed, and its `Date.now` throws: no clock can tell a timer early.
