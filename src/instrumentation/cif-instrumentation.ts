@@ -206,7 +206,9 @@ export class CifInstrumentation {
       const value: unknown = (library as Record<string, unknown>)[name];
       if (typeof value !== 'function' || Object.getOwnPropertyDescriptor(value, WRAPPER)) return false;
       const original = value as AnyFunction;
-      const wrapper = this.wrapCall(library, name, original);
+      // One the library inherits is read where it is at each call: a library may swap it there (a start-up stub for its
+      // implementation), which the wrapper, its own, would otherwise hide.
+      const wrapper = this.wrapCall(library, name, original, own ? undefined : () => Reflect.get(Object.getPrototypeOf(library) as object, name, library));
       if (own) (library as Record<string, unknown>)[name] = wrapper;
       else Object.defineProperty(library, name, { value: wrapper, writable: true, configurable: true, enumerable: descriptor.enumerable === true });
       methods.set(name, { original, wrapper, own: own !== undefined });
@@ -217,14 +219,16 @@ export class CifInstrumentation {
     }
   }
 
-  /** What the widget calls in place of `original`: the same call, inside a CLIENT span. */
-  private wrapCall(library: object, method: string, original: AnyFunction): AnyFunction {
+  /** What the widget calls in place of `wrapped`, or of what `current` gives when a function: the same call, inside a CLIENT span. */
+  private wrapCall(library: object, method: string, wrapped: AnyFunction, current?: () => unknown): AnyFunction {
     // Cut as a handler span cuts its event name: a page may give the library a function of any name.
     const name = `${PREFIX}/${truncate(method, MAX_TEXT_LENGTH)}`;
     const attributes = { [ATTR_RPC_SYSTEM]: RPC_SYSTEM, [ATTR_RPC_METHOD]: name };
     const start = () => this.startSpan(name, SpanKind.CLIENT, attributes);
     const argumentsFor = (args: unknown[], span: Span | undefined) => this.argumentsFor(library, method, args, span);
     const wrapper: AnyFunction = function (this: unknown, ...args: unknown[]): unknown {
+      const found = current?.();
+      const original = typeof found === 'function' ? (found as AnyFunction) : wrapped;
       // A class or constructor of the library is built as before and not traced: it does not call the host.
       if (new.target) return Reflect.construct(original, args, new.target);
       // Called by a wrapper of the same method, which the page bound or wrapped and was wrapped again: that one traces the
@@ -251,10 +255,10 @@ export class CifInstrumentation {
       }
     };
     // Statics read through to the original, and instances are `instanceof` both.
-    Object.setPrototypeOf(wrapper, original);
-    wrapper.prototype = original.prototype;
+    Object.setPrototypeOf(wrapper, wrapped);
+    wrapper.prototype = wrapped.prototype;
     Object.defineProperty(wrapper, WRAPPER, { value: true });
-    return looksLike(wrapper, original);
+    return looksLike(wrapper, wrapped);
   }
 
   /**

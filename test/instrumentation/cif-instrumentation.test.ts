@@ -1131,6 +1131,24 @@ describe('CifInstrumentation', () => {
       expect(finished()).to.deep.equal([callSpan('getMode', undefined)]);
     });
 
+    it("calls the function the library's class holds at the time of the call, should the library change it after enable()", async () => {
+      class CifLibrary {
+        getMode(): number {
+          throw new Error('CIF has not started');
+        }
+      }
+      const library = new CifLibrary();
+      target.Microsoft = { CIFramework: library as unknown as Library };
+      register();
+      // A library that swaps a start-up stub for its implementation once it has started.
+      CifLibrary.prototype.getMode = function (this: unknown) {
+        return this === library ? 2 : 0;
+      };
+      target.dispatchEvent(new Event('CIFInitDone'));
+      expect(library.getMode()).to.equal(2);
+      expect(finished()).to.deep.equal([callSpan('getMode', undefined)]);
+    });
+
     it('traces a CIFramework that is a function, and wraps nothing every object or function has', async () => {
       const library = Object.assign(function CIFramework() {}, { getMode: () => 1 });
       const own = Object.getOwnPropertyNames(library).sort();
