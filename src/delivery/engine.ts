@@ -273,6 +273,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const slot: Slot = { job, until, to };
     slots.push(slot);
     inFlight++;
+    // Right as the host is called: a host, or a test's client, may read them.
+    gauges();
     callHost(client, job.call, options.dataFormat, relay, slot);
   }
 

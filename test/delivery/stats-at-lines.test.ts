@@ -39,6 +39,28 @@ describe('getStats() read by a diag logger as calls move', () => {
     expectBalanced(widget.exporter.getStats());
   });
 
+  // docs/delivery.md: `callsQueued`, `callsInFlight` are "calls waiting ... , calls at the host ..., right now": so too
+  // for a host (or a test's client) that reads them as it is called.
+  it('shows the call the host is being handed as in flight, not queued, to the host itself', async () => {
+    const seen: number[][] = [];
+    const host = new RecordingCifClient({
+      answer: () => {
+        const stats = widget.exporter.getStats();
+        seen.push([stats.callsMade, stats.callsQueued, stats.callsInFlight]);
+        return 'ok';
+      },
+    });
+    const widget = pageWidget(fake.closeables, { client: host });
+    widget.record('CallAccepted');
+    widget.record('CallEnded');
+    await fake.clock.tickAsync(0);
+    expect(seen).to.deep.equal([
+      [1, 0, 1],
+      [2, 0, 2],
+    ]);
+    expectBalanced(widget.exporter.getStats());
+  });
+
   // The same in the branch of a page library that fails a call before CIFInitDone: the
   // `waiting for CIF again` line comes before gauges() as well.
   it('shows a call the page library failed before CIFInitDone as queued, not in flight, at the line that sends it back to wait', async () => {
