@@ -88,6 +88,15 @@ describe('what the user documentation says, against the package', () => {
     expect(defaultCell).to.match(/in a frame/).and.to.match(/`name`/);
   });
 
+  it('gives in the README Troubleshooting table a row for each drop reason and callbackErrors, which warnings name', () => {
+    const readme = read('README.md');
+    const table = readme.slice(readme.indexOf('## Troubleshooting'), readme.indexOf('\n## ', readme.indexOf('## Troubleshooting') + 1));
+    const { dropped } = new CifSpanExporter({ client: new RecordingCifClient(), outbox: false }).getStats();
+    const counters = [...Object.keys(dropped), 'invalid_log_record'].map((reason) => `dropped.${reason}`).concat('callbackErrors', 'outbox.notStored', 'outbox.storeErrors');
+    // A row names a counter whole, or the second of several of one object by its last part (`dropped.x`, `y`).
+    expect(counters.filter((counter) => !table.includes(`\`${counter}`) && !table.includes(`, \`${counter.split('.').at(-1)}\``))).to.deep.equal([]);
+  });
+
   it('puts every npm install line of docs/*.md in a fenced block, which scripts/readme.mjs then runs or refuses', () => {
     const inline = documents()
       .filter((file) => file.startsWith('docs/'))
