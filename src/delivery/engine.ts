@@ -424,14 +424,16 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     let returned: boolean | undefined;
     const from = clock();
     const wallFrom = readClock();
-    const millis = Math.min(MAX_TIMER_MILLIS, Math.max(0, at - from));
+    // Whole milliseconds: a page's setTimeout cuts a fraction off, and would fire early by it.
+    const millis = Math.ceil(Math.min(MAX_TIMER_MILLIS, Math.max(0, at - from)));
     try {
       timer = startTimer(() => {
         if (!returned) returned = false;
         // Early by both clocks a thousand times in a row, it ignores the delay (a shim that calls back at once): set again,
         // it would fire without end. A few are clocks that read in steps (100 ms in Tor Browser) or were set back.
         else {
-          const lagging = clock() - from < millis - 1;
+          const shown = clock() - from;
+          const lagging = shown < millis - 1;
           const wall = readClock() - wallFrom;
           if ((early = lagging && wall < millis - 1 ? early + 1 : 0) > 999) {
             noTimer ??= new CifTimerError(new Error('it called back early'));
@@ -441,8 +443,10 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
             pump();
           } else {
             // No clock showed it early, though the monotonic clock did not show it on time: waited for again, it would
-            // come late or never. Where no clock tells the time, the deadline it was set for has come.
-            if (lagging && wall >= millis - 1) lag ??= wallFrom + wall - clock();
+            // come late or never. One that shows less than half the delay lags the timers, where a coarse one (Tor
+            // Browser's, in steps of 100 ms) may show a step less. Where no clock tells the time, the deadline it was
+            // set for has come.
+            if (shown < millis / 2 && wall >= millis - 1) lag ??= wallFrom + wall - clock();
             else if (lagging && wall !== wall) floor = from + millis;
             onTimer();
           }

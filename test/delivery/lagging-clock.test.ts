@@ -59,6 +59,62 @@ describe('the delivery timer where the monotonic clock lags the timers', () => {
     });
   });
 
+  describe('where performance.now reads in steps, as browsers coarsen it', () => {
+    const realNow = performance.now;
+    const fake = useFakeClock(() => (performance.now = realNow));
+
+    it('gives setTimeout whole milliseconds, of which a browser would cut the fraction and fire early', async () => {
+      const fakeNow = performance.now.bind(performance);
+      let reads = 0;
+      performance.now = () => fakeNow() + 0.25 * (reads++ % 4);
+      const delays: unknown[] = [];
+      const { setTimeout } = globalThis;
+      globalThis.setTimeout = ((callback: () => void, millis?: number) => (delays.push(millis), setTimeout(callback, millis))) as typeof setTimeout;
+      try {
+        const widget = pageWidget(fake.closeables, { client: new RecordingCifClient({ answer: hangs }) });
+        widget.record('CallAccepted');
+        await fake.clock.tickAsync(20_000);
+        expect(widget.exporter.getStats().dropped.timed_out).to.equal(1);
+      } finally {
+        globalThis.setTimeout = setTimeout;
+      }
+      expect(delays.filter((millis) => !Number.isInteger(millis)), 'delays with a fraction').to.deep.equal([]);
+      expect(delays.length).to.be.above(0);
+    });
+
+    // A timer fires on time, and performance.now() shows it a few milliseconds early: the engine keeps to
+    // performance.now(), which setting the system clock does not move.
+    it('keeps its deadlines on performance.now, not the system clock, though a timer fires early by a step of it', async () => {
+      const fakeNow = performance.now.bind(performance);
+      performance.now = () => Math.floor(fakeNow() / 7) * 7;
+      let rejected = false;
+      const host = new RecordingCifClient({
+        answer: (call) => (call.eventName !== 'Warmup' ? later(10_000, 'ok') : rejected ? 'ok' : ((rejected = true), Promise.reject(new Error('Provider not active')))),
+      });
+      const widget = pageWidget(fake.closeables, { client: host });
+      const random = Math.random;
+      // No jitter: the retry is due 250 ms after the rejection, which performance.now() shows as 245 ms.
+      Math.random = () => 0.5;
+      try {
+        widget.record('Warmup');
+        await fake.clock.tickAsync(0);
+      } finally {
+        Math.random = random;
+      }
+      await fake.clock.tickAsync(2_000);
+      expect(host.calls).to.have.length(2);
+      widget.record('CallAccepted');
+      await fake.clock.tickAsync(1_000);
+      fake.clock.setSystemTime(Date.now() + 3_600_000);
+      // A call made now sets the timer again: it finds the first call's timeout where performance.now() puts it.
+      widget.record('CallEnded');
+      await fake.clock.tickAsync(10_000);
+      const stats = widget.exporter.getStats();
+      expect({ delivered: stats.kpiEventsDelivered, timedOut: stats.dropped.timed_out }).to.deep.equal({ delivered: 3, timedOut: 0 });
+      expectBalanced(stats);
+    });
+  });
+
   describe('where performance.now stands still or steps back, or neither clock gives a time', () => {
     const realNow = performance.now;
     const fake = useFakeClock(() => (performance.now = realNow));
