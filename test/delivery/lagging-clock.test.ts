@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { expectBalanced, hangs, later } from '../helpers/fake-client.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
-import { pageWidget, useFakeClock } from '../helpers/pipelines.js';
+import { pageWidget, useFakeClock, type Closeables } from '../helpers/pipelines.js';
 import { sdkSpans } from '../helpers/spans.js';
 
 describe('the delivery timer where the monotonic clock lags the timers', () => {
@@ -112,6 +112,44 @@ describe('the delivery timer where the monotonic clock lags the timers', () => {
       const stats = widget.exporter.getStats();
       expect({ delivered: stats.kpiEventsDelivered, timedOut: stats.dropped.timed_out }).to.deep.equal({ delivered: 3, timedOut: 0 });
       expectBalanced(stats);
+    });
+  });
+
+  // A thousand firings in a row early by both clocks are a setTimeout that ignores its delay (`no_timer`): one clock
+  // that shows each on time, or a wall clock that does, keeps the engine's timer.
+  describe('over a thousand timers in a row, one clock showing each on time', () => {
+    /** 1,010 calls, one at a time, each timed out at 10 ms and answered at 20 ms, which frees its slot: a timer each. */
+    async function thousandTimeouts(clock: { tickAsync(millis: number): Promise<unknown> }, closeables: Closeables) {
+      const widget = pageWidget(closeables, { client: new RecordingCifClient({ answer: () => later(20, 'ok') }), timeoutMillis: 10, maxConcurrentCalls: 1 });
+      widget.exporter.export(sdkSpans(...Array.from({ length: 1_010 }, (_, i) => [`Event${i}`])), () => {});
+      await clock.tickAsync(1_010 * 20 + 100);
+      const stats = widget.exporter.getStats();
+      expect({ timedOut: stats.dropped.timed_out, noTimer: stats.dropped.no_timer }).to.deep.equal({ timedOut: 1_010, noTimer: 0 });
+      expectBalanced(stats);
+    }
+
+    describe('Date.now standing still (MockDate), performance.now moving', () => {
+      const fake = useFakeClock(undefined, undefined, ['setTimeout', 'clearTimeout', 'performance']);
+      it('times each call out, counting none of its timers early', async () => {
+        const { now } = Date;
+        const fixed = now();
+        Date.now = () => fixed;
+        try {
+          await thousandTimeouts(fake.clock, fake.closeables);
+        } finally {
+          Date.now = now;
+        }
+      });
+    });
+
+    describe('performance.now running a fifth slow, Date on time', () => {
+      const realNow = performance.now;
+      const fake = useFakeClock(() => (performance.now = realNow));
+      it('times each call out, counting none of its timers early', async () => {
+        const fakeNow = performance.now.bind(performance);
+        performance.now = () => fakeNow() * 0.8;
+        await thousandTimeouts(fake.clock, fake.closeables);
+      });
     });
   });
 
