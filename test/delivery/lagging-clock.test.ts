@@ -10,6 +10,31 @@ import { withPageGlobals } from '../helpers/page-globals.js';
 import { pageWidget, useFakeClock, type Closeables } from '../helpers/pipelines.js';
 import { sdkSpans } from '../helpers/spans.js';
 
+/** Two calls 5 s apart, each answered 12 s after it was made: within the default timeout of 15 s, so both are delivered. */
+async function twoOverlappingCalls(clock: { tickAsync(millis: number): Promise<unknown> }, closeables: Closeables): Promise<void> {
+  const host = new RecordingCifClient({ answer: () => later(12_000, 'ok') });
+  const widget = pageWidget(closeables, { client: host });
+  widget.record('CallAccepted');
+  await clock.tickAsync(5_000);
+  widget.record('CallEnded');
+  await clock.tickAsync(12_000);
+  const stats = widget.exporter.getStats();
+  expect({ calls: host.calls.length, delivered: stats.kpiEventsDelivered, timedOut: stats.dropped.timed_out }).to.deep.equal({ calls: 2, delivered: 2, timedOut: 0 });
+  expectBalanced(stats);
+}
+
+/** Records a KPI event whose retries, should the host reject it, have no jitter: the first is due 250 ms after. */
+async function recordWithoutJitter(widget: { record(name: string): void }, name: string, clock: { tickAsync(millis: number): Promise<unknown> }): Promise<void> {
+  const random = Math.random;
+  Math.random = () => 0.5;
+  try {
+    widget.record(name);
+    await clock.tickAsync(0);
+  } finally {
+    Math.random = random;
+  }
+}
+
 describe('the delivery timer where the monotonic clock lags the timers', () => {
   describe('under fake timers that leave performance real, as Vitest before 3 installs them by default', () => {
     const fake = useFakeClock(undefined, undefined, ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'Date']);
@@ -33,15 +58,7 @@ describe('the delivery timer where the monotonic clock lags the timers', () => {
     // The timer set for the first call fires at 15 s, on time by the (fake) wall clock alone: the second call,
     // made at 5 s while performance.now() stood near 0, is not taken for one made then.
     it('times out no call before timeoutMillis, whichever timer fires first', async () => {
-      const host = new RecordingCifClient({ answer: () => later(12_000, 'ok') });
-      const widget = pageWidget(fake.closeables, { client: host });
-      widget.record('CallAccepted');
-      await fake.clock.tickAsync(5_000);
-      widget.record('CallEnded');
-      await fake.clock.tickAsync(12_000);
-      const stats = widget.exporter.getStats();
-      expect({ calls: host.calls.length, delivered: stats.kpiEventsDelivered, timedOut: stats.dropped.timed_out }).to.deep.equal({ calls: 2, delivered: 2, timedOut: 0 });
-      expectBalanced(stats);
+      await twoOverlappingCalls(fake.clock, fake.closeables);
     });
 
     it('gives no call up for CIF before readyTimeoutMillis, whichever wait ends first', async () => {
@@ -92,15 +109,8 @@ describe('the delivery timer where the monotonic clock lags the timers', () => {
         answer: (call) => (call.eventName !== 'Warmup' ? later(10_000, 'ok') : rejected ? 'ok' : ((rejected = true), Promise.reject(new Error('Provider not active')))),
       });
       const widget = pageWidget(fake.closeables, { client: host });
-      const random = Math.random;
-      // No jitter: the retry is due 250 ms after the rejection, which performance.now() shows as 245 ms.
-      Math.random = () => 0.5;
-      try {
-        widget.record('Warmup');
-        await fake.clock.tickAsync(0);
-      } finally {
-        Math.random = random;
-      }
+      // The retry is due 250 ms after the rejection, which performance.now() shows as 245 ms.
+      await recordWithoutJitter(widget, 'Warmup', fake.clock);
       await fake.clock.tickAsync(2_000);
       expect(host.calls).to.have.length(2);
       widget.record('CallAccepted');
@@ -160,15 +170,8 @@ describe('the delivery timer where the monotonic clock lags the timers', () => {
     it('sets its timer once per deadline, not every few milliseconds, while performance.now stands still short of a retry', async () => {
       const host = new RecordingCifClient({ answer: (_call, index) => (index === 0 ? Promise.reject(new Error('Provider not active')) : 'ok') });
       const widget = pageWidget(fake.closeables, { client: host });
-      const random = Math.random;
-      // No jitter: the retry is due 250 ms after the rejection.
-      Math.random = () => 0.5;
-      try {
-        widget.record('CallEnded');
-        await fake.clock.tickAsync(0);
-      } finally {
-        Math.random = random;
-      }
+      // The retry is due 250 ms after the rejection.
+      await recordWithoutJitter(widget, 'CallEnded', fake.clock);
       await fake.clock.tickAsync(245);
       expect(host.calls).to.have.length(1);
       const stood = performance.now();
@@ -188,15 +191,7 @@ describe('the delivery timer where the monotonic clock lags the timers', () => {
 
     it('times out no call early after the timer set for an earlier call fires while performance.now stands still', async () => {
       performance.now = () => 1_000;
-      const host = new RecordingCifClient({ answer: () => later(12_000, 'ok') });
-      const widget = pageWidget(fake.closeables, { client: host });
-      widget.record('CallAccepted');
-      await fake.clock.tickAsync(5_000);
-      widget.record('CallEnded');
-      await fake.clock.tickAsync(12_000);
-      const stats = widget.exporter.getStats();
-      expect({ calls: host.calls.length, delivered: stats.kpiEventsDelivered, timedOut: stats.dropped.timed_out }).to.deep.equal({ calls: 2, delivered: 2, timedOut: 0 });
-      expectBalanced(stats);
+      await twoOverlappingCalls(fake.clock, fake.closeables);
     });
 
     it('times out no call early where performance.now steps back', async () => {
