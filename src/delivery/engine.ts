@@ -78,6 +78,15 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
    */
   let lag: number | undefined;
   /**
+   * What the wall clock and the monotonic clock showed over the timers fired in a row that fired on time by the wall
+   * clock alone, each set as the one before fired: the evidence `lag` is set on, once it spans half a second. A coarse
+   * clock (Tor Browser's, in steps of 100 ms) differs from the other by two steps at the most over such a run.
+   */
+  let lagWall = 0;
+  let lagShown = 0;
+  /** Whether the timer that fired is being handled: a timer set meanwhile follows on from it. */
+  let firing = false;
+  /**
    * The engine's time as last read, which never steps back; where no clock gives a time (an SES compartment), the time
    * the last timer that fired was set for.
    */
@@ -420,6 +429,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     }
     stopTimer(timer);
     timerAt = Infinity;
+    if (!firing) lagWall = lagShown = 0;
     // Whether setTimeout returned: false when it called back first.
     let returned: boolean | undefined;
     const from = clock();
@@ -442,13 +452,17 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
             timerAt = Infinity;
             pump();
           } else {
-            // No clock showed it early, though the monotonic clock did not show it on time: waited for again, it would
-            // come late or never. One that shows less than half the delay lags the timers, where a coarse one (Tor
-            // Browser's, in steps of 100 ms) may show a step less. Where no clock tells the time, the deadline it was
-            // set for has come.
-            if (shown < millis / 2 && wall >= millis - 1) lag ??= wallFrom + wall - clock();
-            else if (lagging && wall !== wall) floor = from + millis;
+            // Where the monotonic clock did not show it on time, waited for again, it would come late or never. Where
+            // no clock tells the time, the deadline it was set for has come.
+            if (!lagging) lagWall = lagShown = 0;
+            else if (wall >= millis - 1) {
+              lagWall += wall;
+              lagShown += shown;
+              if (lagWall >= 500 && lagShown < lagWall / 2) lag ??= wallFrom + wall - clock();
+            } else if (wall !== wall) floor = from + millis;
+            firing = true;
             onTimer();
+            firing = false;
           }
         }
       }, millis);
