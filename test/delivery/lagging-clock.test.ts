@@ -162,6 +162,40 @@ describe('the delivery timer where the monotonic clock lags the timers', () => {
     });
   });
 
+  describe('where both clocks read in steps of 100 ms, out of phase, over timers set apart', () => {
+    const realNow = performance.now;
+    const realDateNow = Date.now;
+    const fake = useFakeClock(() => ((performance.now = realNow), (Date.now = realDateNow)), 1_800_000_000_050);
+
+    // Each retry's timer is set as the host rejects, 60 ms past a step of the wall clock, and fires 50 ms later: the
+    // wall clock shows 100 ms and performance.now() none, which shows its step as the timer set for the rest fires.
+    it('keeps its deadlines on performance.now after many short timers, each set apart, that it showed early', async () => {
+      const fakeNow = performance.now.bind(performance);
+      const fakeDateNow = Date.now;
+      performance.now = () => Math.floor(fakeNow() / 100) * 100;
+      Date.now = () => Math.floor(fakeDateNow() / 100) * 100;
+      const rejected = new Set<string>();
+      const host = new RecordingCifClient({
+        answer: (call) =>
+          call.eventName === 'Hang' ? hangs() : rejected.has(call.eventName) ? 'ok' : (rejected.add(call.eventName), Promise.reject(new Error('Provider not active'))),
+      });
+      const widget = pageWidget(fake.closeables, { client: host, retry: { initialBackoffMillis: 50 } });
+      await fake.clock.tickAsync(10);
+      for (let i = 0; i < 8; i++) {
+        await recordWithoutJitter(widget, `Call${i}`, fake.clock);
+        await fake.clock.tickAsync(1_000);
+      }
+      expect(widget.exporter.getStats().kpiEventsDelivered).to.equal(8);
+      widget.record('Hang');
+      fake.clock.setSystemTime(fakeDateNow() + 3_600_000);
+      widget.record('After');
+      await fake.clock.tickAsync(1_000);
+      const stats = widget.exporter.getStats();
+      expect({ timedOut: stats.dropped.timed_out, inFlight: stats.callsInFlight }).to.deep.equal({ timedOut: 0, inFlight: 1 });
+      expectBalanced(stats);
+    });
+  });
+
   // A thousand firings in a row early by both clocks are a setTimeout that ignores its delay (`no_timer`): one clock
   // that shows each on time, or a wall clock that does, keeps the engine's timer.
   describe('over a thousand timers in a row, one clock showing each on time', () => {
