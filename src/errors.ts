@@ -45,7 +45,7 @@ export type CifQueueFullError = InstanceType<typeof CifQueueFullError>;
 export const CifShutdownError = errorClass('CifShutdownError', (message: string) => message);
 export type CifShutdownError = InstanceType<typeof CifShutdownError>;
 
-/** The page's `setTimeout` threw, called back before it returned, or early a thousand times in a row, so a call's deadline could not be kept and the call was given up. */
+/** The page's `setTimeout` threw, called back before it returned, or early a hundred times in a row, so a call's deadline could not be kept and the call was given up. */
 export const CifTimerError = errorClass(
   'CifTimerError',
   (reason: unknown) => `setTimeout failed (${reasonText(reason)}), so calls cannot be timed: given up`,

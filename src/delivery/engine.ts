@@ -72,9 +72,9 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   const { timeoutMillis, readyTimeoutMillis, maxQueueSize, maxConcurrentCalls, retry } = options;
   const monotonic = options.now ?? monotonicNow;
   /**
-   * Set once a timer fires on time by the wall clock and early by the monotonic clock, which then lags the timers (fake
-   * timers that leave `performance` alone, one that stands still or steps back): from then on the engine's time is the
-   * wall clock less `lag`, going on from where the monotonic clock stood. Deadlines taken before come late, never early.
+   * Set once timers show the monotonic clock lagging them (fake timers that leave `performance` alone, one that stands
+   * still): from then on the engine's time is the wall clock less `lag`, going on from where it stood as they began.
+   * Deadlines taken before come late, never early.
    */
   let lag: number | undefined;
   /**
@@ -439,13 +439,13 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     try {
       timer = startTimer(() => {
         if (!returned) returned = false;
-        // Early by both clocks a thousand times in a row, it ignores the delay (a shim that calls back at once): set again,
+        // Early by both clocks a hundred times in a row, it ignores the delay (a shim that calls back at once): set again,
         // it would fire without end. A few are clocks that read in steps (100 ms in Tor Browser) or were set back.
         else {
           const shown = clock() - from;
           const lagging = shown < millis - 1;
           const wall = readClock() - wallFrom;
-          if ((early = lagging && wall < millis - 1 ? early + 1 : 0) > 999) {
+          if ((early = lagging && wall < millis - 1 ? early + 1 : 0) > 99) {
             noTimer ??= new CifTimerError(new Error('it called back early'));
             // The next call tries setTimeout afresh: a call admitted while this is told (by a diag logger) gets a timer.
             early = 0;
@@ -458,7 +458,8 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
             else if (wall >= millis - 1) {
               lagWall += wall;
               lagShown += shown;
-              if (lagWall >= 500 && lagShown < lagWall / 2) lag ??= wallFrom + wall - clock();
+              // Going on from its time as the run began: what performance.now() showed meanwhile, Date may not have.
+              if (lagWall >= 500 && lagShown < lagWall / 2) lag ??= wallFrom + wall - clock() + lagShown;
             } else if (wall !== wall) floor = from + millis;
             firing = true;
             onTimer();

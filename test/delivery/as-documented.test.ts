@@ -227,8 +227,8 @@ describe("CifSpanExporter on a page whose performance.now stands still", () => {
   // "A `performance.now` the page replaced is the clock of every deadline: ... one that stands
   // still or steps back holds each deadline until it passes it. Once timers fired one after another
   // on time by the wall clock, for half a second of it, while `performance.now()` showed less than
-  // half of that, deadlines follow the wall clock, from where `performance.now()` stood: those
-  // taken before come late, by at most their own length and that half second."
+  // half of that, deadlines follow the wall clock, from where the engine's time stood as they began:
+  // those taken before come late, never early."
   // "The waits of `forceFlush()` and `shutdown()` are `setTimeout` delays of their own, which end even
   // where the page's `performance.now` stands still."
   let clock: InstalledClock;

@@ -27,7 +27,7 @@ describe('the delivery timer where the page rounds both clocks', () => {
     };
   }
 
-  // docs/delivery.md: no_timer is for a setTimeout that "calls back early by both clocks a thousand times in a row".
+  // docs/delivery.md: no_timer is for a setTimeout that "calls back early by both clocks a hundred times in a row".
   // Here setTimeout keeps its time; only the clocks read in steps of 100 ms. A retry due 220 ms
   // after a rejection: its timer fires at 220 ms, when both clocks still read 200, so it looks
   // early; set again for the 20 ms left, it fires at 240 and 260, both clocks still at 200: three
