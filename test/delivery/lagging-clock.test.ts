@@ -154,11 +154,17 @@ describe('the delivery timer where the monotonic clock lags the timers', () => {
     // The page's time origin 50 ms past a step of the wall clock.
     const fake = useFakeClock(() => ((performance.now = realNow), (Date.now = realDateNow)), 1_800_000_000_050);
 
-    it('keeps its deadlines on performance.now, not the system clock, over the short timers a retry leaves', async () => {
+    /** Both clocks in steps of 100 ms; returns the fake Date.now() itself, to set the system clock by. */
+    function steps(): () => number {
       const fakeNow = performance.now.bind(performance);
       const fakeDateNow = Date.now;
       performance.now = () => Math.floor(fakeNow() / 100) * 100;
       Date.now = () => Math.floor(fakeDateNow() / 100) * 100;
+      return fakeDateNow;
+    }
+
+    it('keeps its deadlines on performance.now, not the system clock, over the short timers a retry leaves', async () => {
+      const fakeDateNow = steps();
       const host = new RecordingCifClient({
         answer: (call, index) => (call.eventName === 'Hang' ? hangs() : index === 0 || call.eventName === 'Retry' ? Promise.reject(new Error('Provider not active')) : 'ok'),
       });
@@ -181,20 +187,11 @@ describe('the delivery timer where the monotonic clock lags the timers', () => {
       expect({ timedOut: stats.dropped.timed_out, inFlight: stats.callsInFlight }).to.deep.equal({ timedOut: 0, inFlight: 1 });
       expectBalanced(stats);
     });
-  });
-
-  describe('where both clocks read in steps of 100 ms, out of phase, over timers set apart', () => {
-    const realNow = performance.now;
-    const realDateNow = Date.now;
-    const fake = useFakeClock(() => ((performance.now = realNow), (Date.now = realDateNow)), 1_800_000_000_050);
 
     // Each retry's timer is set as the host rejects, 60 ms past a step of the wall clock, and fires 50 ms later: the
     // wall clock shows 100 ms and performance.now() none, which shows its step as the timer set for the rest fires.
     it('keeps its deadlines on performance.now after many short timers, each set apart, that it showed early', async () => {
-      const fakeNow = performance.now.bind(performance);
-      const fakeDateNow = Date.now;
-      performance.now = () => Math.floor(fakeNow() / 100) * 100;
-      Date.now = () => Math.floor(fakeDateNow() / 100) * 100;
+      const fakeDateNow = steps();
       const rejected = new Set<string>();
       const host = new RecordingCifClient({
         answer: (call) =>
