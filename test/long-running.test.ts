@@ -20,7 +20,9 @@ const gc = (): void => {
   collect();
 };
 
-describe('a day on an agent desk', () => {
+describe('a day on an agent desk', function () {
+  // Thousands of calls a test: seconds on an idle machine, several times that on a busy one.
+  this.timeout(60_000);
   const page = useFakeClock();
 
   it('lets go of the payload of every call the host never answers once it timed out and its slot is free', async () => {

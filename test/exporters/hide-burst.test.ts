@@ -55,7 +55,9 @@ function endBurst(tracer: Tracer, expected: string[], logger?: Logger): void {
   }
 }
 
-describe('a flush-on-hide burst while CIF is not yet ready', () => {
+describe('a flush-on-hide burst while CIF is not yet ready', function () {
+  // Thousands of calls a test: seconds on an idle machine, several times that on a busy one.
+  this.timeout(60_000);
   let clock: InstalledClock;
   let page: ReturnType<typeof pageWindow>;
   const document = usePageDocument();
