@@ -96,7 +96,8 @@ describe('the page lifecycle as Chromium runs it: the back/forward cache', funct
     // Trips 10 and 30 are made so; every trip is one or the other, and a restored page was hidden on its way into the
     // cache, which is when the processor flushes.
     const page = await context.newPage();
-    await page.goto(`${served.url}often.html?cif=none`);
+    // CIF comes after the last trip: the calls wait for it however long the trips take, not the default 20 s.
+    await page.goto(`${served.url}often.html?cif=none&ready=600000`);
     const names = Array.from({ length: 50 }, (_, i) => `Step${i}`);
     const declined = [10, 30];
     const trips: string[] = [];
