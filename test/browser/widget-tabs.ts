@@ -124,6 +124,25 @@ export function widgetTabs(browser: () => Browser, url: () => string) {
       const { host, stored: entries, warnings } = await look(tab);
       return { host, stored: entries, problems: [...tab.errors.splice(0), ...warnings] };
     },
+    /**
+     * Closes the tab, then waits until the origin holds none of the locks it held: Chromium may let go
+     * of a closed page's locks a moment after `close()` resolves, and a tab opened meanwhile would take
+     * that page's calls only then, after its own.
+     */
+    async close(tab: Tab): Promise<void> {
+      const heldBy = (page: Tab['page']) => page.evaluate(async () => ((await navigator.locks.query()).held ?? []).map(({ name }) => name));
+      const held = await heldBy(tab.page);
+      await tab.page.close();
+      const other = await browser().newPage();
+      tabs.push(other);
+      // The server's listing of its files: a page of the origin, with no widget.
+      await other.page.goto(url());
+      const freed = await waitFor(async () => {
+        const now = await heldBy(other.page);
+        return !held.some((name) => now.includes(name));
+      });
+      expect(freed, "the closed page's locks are let go").to.equal(true);
+    },
     /** Waits until this page of the widget holds its outbox's lock (its entries are written from then on). */
     async outboxLocked(tab: Tab): Promise<void> {
       const locked = await waitFor(() =>
@@ -145,7 +164,7 @@ export function widgetTabs(browser: () => Browser, url: () => string) {
       const [closed, left, right] = [load('none', 1, ['CallAccepted', 'CallHold']), load('none', 2, ['CallResume']), load('none', 3, ['CallEnded'])];
       const closing = await widgetTab.open('tabs', closed);
       const closedSeen = await widgetTab.observe(closing, { stored: 2 });
-      await closing.page.close();
+      await widgetTab.close(closing);
       // Both tabs find the stored calls while CIF is not there yet, then CIF comes to both at once.
       const both = await Promise.all([widgetTab.open('tabs', left), widgetTab.open('tabs', right)]);
       const storedAtStart = (await widgetTab.observe(both[0]!, { stored: 4 })).stored;
