@@ -38,9 +38,12 @@ describe('a CIF library that is present but not started yet, in Chromium', funct
 
   it('keeps a KPI event the library failed past readyTimeoutMillis, and delivers it once CIFInitDone comes at last', async () => {
     const { page, errors } = await fixture.browser.newPage();
-    // Its wait for CIF runs out at 100 ms; its three attempts then fail within about a second, all before CIFInitDone.
-    await page.goto(`${fixture.url}?ready=100&start=2000`);
+    // Its first call is refused; its wait for CIF runs out at 100 ms, its three attempts then fail, and the library
+    // starts only once the exporter kept the event.
+    await page.goto(`${fixture.url}?ready=100&start=kept`);
+    const kept = await page.evaluate(() => (window as unknown as { lateStartPage: { startWhenKept(): Promise<CifExporterStats> } }).lateStartPage.startWhenKept());
     const { calls, stats } = await page.evaluate(() => (window as unknown as { lateStartPage: { results(): Promise<Results> } }).lateStartPage.results());
+    expect(kept).to.include({ kpiEventsKept: 1, kpiEventsDelivered: 0, callsMade: 4 });
     expect(calls.map((c) => c.eventName)).to.deep.equal(['CallAccepted']);
     expect(stats).to.include({ kpiEventsSent: 1, kpiEventsDelivered: 1, kpiEventsKept: 0, kpiEventsPending: 0, callsMade: 5, callsFailed: 0 });
     expect(stats.dropped).to.include({ host_error: 0, cif_not_loaded: 0 });
