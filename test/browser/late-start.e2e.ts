@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { CifExporterStats } from '../../src/index.js';
 import type { RecordedCifCall } from '../../src/testing/index.js';
+import { BROWSERS } from './browsers.js';
 import { useFixturePage } from './serve.js';
 
 interface Results {
@@ -9,9 +10,9 @@ interface Results {
   stats: CifExporterStats;
 }
 
-describe('a CIF library that is present but not started yet, in Chromium', function () {
+for (const [browserName, launch] of BROWSERS) describe(`a CIF library that is present but not started yet, in ${browserName}`, function () {
   this.timeout(60_000);
-  const fixture = useFixturePage('late-start-page');
+  const fixture = useFixturePage('late-start-page', { launch });
 
   it('delivers a KPI event exported before CIFInitDone once the library has started, without spending its retries', async () => {
     const { page, errors } = await fixture.browser.newPage();

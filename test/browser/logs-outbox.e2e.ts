@@ -4,14 +4,15 @@
 // received, and compares the whole story with what the outbox promises: every call sent once,
 // and none sent again once handed to the host.
 import { expect } from 'chai';
+import { BROWSERS } from './browsers.js';
 import { useFixturePages } from './serve.js';
 import { callsOf, load, seen, widgetTabs } from './widget-tabs.js';
 
-describe('the outbox across reloads and tabs for log-based KPI events, in Chromium', function () {
+for (const [browserName, launch] of BROWSERS) describe(`the outbox across reloads and tabs for log-based KPI events, in ${browserName}`, function () {
   this.timeout(60_000);
   const WIDGETS = ['reload-none', 'reload-starting', 'reload-burst', 'silent', 'tabs', 'behind'];
   const html = '<!doctype html><meta charset="utf-8"><script src="logs-outbox-page.js"></script>';
-  const served = useFixturePages(Object.fromEntries(WIDGETS.map((name) => [`${name}.html`, html])), ['logs-outbox-page']);
+  const served = useFixturePages(Object.fromEntries(WIDGETS.map((name) => [`${name}.html`, html])), ['logs-outbox-page'], undefined, launch);
   const { open, reload, observe, outboxLocked, twoTabsTakeOver, silentHostStory } = widgetTabs(() => served.browser, () => served.url);
 
   const cases = [

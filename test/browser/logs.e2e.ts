@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import type { Page } from 'playwright-core';
 import type { CifLogRecordExporterStats } from '../../src/logs.js';
 import type { RecordedCifCall } from '../../src/testing/index.js';
+import { BROWSERS, type TestBrowser, type TestPage } from './browsers.js';
 import { useFixturePage, type FixturePage } from './serve.js';
 
 interface LogsPage {
@@ -50,7 +50,7 @@ const expectedCalls: RecordedCifCall[] = [
   },
 ];
 
-async function openPage({ browser, url }: FixturePage): Promise<{ page: Page; errors: string[] }> {
+async function openPage({ browser, url }: FixturePage<TestBrowser>): Promise<{ page: TestPage; errors: string[] }> {
   const opened = await browser.newPage();
   await opened.page.goto(url);
   await opened.page.evaluate(() => logsPage.emitted);
@@ -85,10 +85,10 @@ function expectAllDelivered(stats: CifLogRecordExporterStats): void {
   expect(Object.keys(stats.dropped)).to.include.members(['missing_identity', 'invalid_log_record', 'host_error', 'queue_full']);
 }
 
-describe('log-based KPI events from the browser logs SDK in Chromium', function () {
+for (const [browserName, launch] of BROWSERS) describe(`log-based KPI events from the browser logs SDK in ${browserName}`, function () {
   this.timeout(60_000);
   // Zone follows promises, not native async/await: ES2016 turns `await` into promises.
-  const fixture = useFixturePage('logs-page', { target: 'es2016' });
+  const fixture = useFixturePage('logs-page', { target: 'es2016', launch });
 
   it('sends emitKpiEvent and logger.emit events under withCifSession, after an await, in a timer and in a trace, without the body', async () => {
     const { page, errors } = await openPage(fixture);

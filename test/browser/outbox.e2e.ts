@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import type { Page } from 'playwright-core';
+import type { TestPage } from './browsers.js';
 import type { OutboxStats } from '../../src/delivery/outbox.js';
+import { BROWSERS } from './browsers.js';
 import { useFixturePage } from './serve.js';
 
 interface OutboxPage {
@@ -14,28 +15,28 @@ interface OutboxPage {
 
 const STILL_OPEN = 'outbox: waiting for 1 open pages to close';
 
-describe('the outbox over localStorage and Web Locks, in two Chromium tabs', function () {
+for (const [browserName, launch] of BROWSERS) describe(`the outbox over localStorage and Web Locks, in two ${browserName} tabs`, function () {
   this.timeout(60_000);
-  const fixture = useFixturePage('outbox-page');
+  const fixture = useFixturePage('outbox-page', { launch });
 
   /** A new tab with its outbox started under `name`. */
-  async function tab(name: string): Promise<{ page: Page; errors: string[] }> {
+  async function tab(name: string): Promise<{ page: TestPage; errors: string[] }> {
     const opened = await fixture.browser.newPage();
     await opened.page.goto(fixture.url);
     expect(await opened.page.evaluate((n) => (window as unknown as { outboxPage: OutboxPage }).outboxPage.start(n), name)).to.equal(true);
     return opened;
   }
 
-  const run = <T>(page: Page, body: (outbox: OutboxPage) => T) =>
+  const run = <T>(page: TestPage, body: (outbox: OutboxPage) => T) =>
     page.evaluate(`(${body.toString()})(window.outboxPage)`) as Promise<Awaited<T>>;
 
   /** Waits until `name` has `count` entries in the origin's localStorage. */
-  const storedCount = (page: Page, name: string, count: number) =>
+  const storedCount = (page: TestPage, name: string, count: number) =>
     page.waitForFunction(
       ([n, c]) => (window as unknown as { outboxPage: OutboxPage }).outboxPage.stored(n as string).length === c,
       [name, count] as const,
     );
-  const logged = (page: Page, line: string) =>
+  const logged = (page: TestPage, line: string) =>
     page.waitForFunction((l) => (window as unknown as { outboxPage: OutboxPage }).outboxPage.logs().includes(l), line);
 
   it('lets exactly one of two tabs claim the calls of a tab that was closed, oldest first', async () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TestBrowser } from './browsers.js';
 import { launchChromium, type Browser } from './chromium.js';
 
 export interface ServedPage {
@@ -29,17 +30,20 @@ export async function servePage(files: Record<string, string | Buffer>, build: B
 }
 
 /** What `useFixturePage` opened, readable once its `before` hook has run. */
-export interface FixturePage {
-  readonly browser: Browser;
+export interface FixturePage<B extends TestBrowser = Browser> {
+  readonly browser: B;
   readonly url: string;
 }
 
 /**
  * For the tests of one `describe`: serves `files` and, bundled for the browser, `fixtures/<name>.ts`
- * of each name in `fixtures` (as `<name>.js`), and launches Chromium; both are stopped after the tests.
+ * of each name in `fixtures` (as `<name>.js`), and launches Chromium, or what `launch` launches;
+ * both are stopped after the tests.
  */
-export function useFixturePages(files: Record<string, string>, fixtures: readonly string[], target = 'es2020'): FixturePage {
-  let browser: Browser | undefined;
+export function useFixturePages(files: Record<string, string>, fixtures: readonly string[], target?: string): FixturePage;
+export function useFixturePages<B extends TestBrowser>(files: Record<string, string>, fixtures: readonly string[], target: string | undefined, launch: () => Promise<B>): FixturePage<B>;
+export function useFixturePages(files: Record<string, string>, fixtures: readonly string[], target = 'es2020', launch: () => Promise<TestBrowser> = () => launchChromium()): FixturePage<TestBrowser> {
+  let browser: TestBrowser | undefined;
   let served: ServedPage | undefined;
   before(async () => {
     served = await servePage(files, {
@@ -49,7 +53,7 @@ export function useFixturePages(files: Record<string, string>, fixtures: readonl
       platform: 'browser',
       target,
     });
-    browser = await launchChromium();
+    browser = await launch();
   });
   after(async () => {
     await browser?.close();
@@ -65,7 +69,10 @@ export function useFixturePages(files: Record<string, string>, fixtures: readonl
   };
 }
 
-/** One page, `index.html`: `body`, then `fixtures/<name>.ts` bundled for the browser. */
-export function useFixturePage(name: string, { body = '', target = 'es2020' }: { body?: string; target?: string } = {}): FixturePage {
-  return useFixturePages({ 'index.html': `<!doctype html><meta charset="utf-8">${body}<script src="${name}.js"></script>` }, [name], target);
+/** One page, `index.html`: `body`, then `fixtures/<name>.ts` bundled for the browser; in Chromium, or what `launch` launches. */
+export function useFixturePage(name: string, options?: { body?: string; target?: string }): FixturePage;
+export function useFixturePage<B extends TestBrowser>(name: string, options: { body?: string; target?: string; launch: () => Promise<B> }): FixturePage<B>;
+export function useFixturePage(name: string, { body = '', target = 'es2020', launch }: { body?: string; target?: string; launch?: () => Promise<TestBrowser> } = {}): FixturePage<TestBrowser> {
+  const files = { 'index.html': `<!doctype html><meta charset="utf-8">${body}<script src="${name}.js"></script>` };
+  return launch ? useFixturePages(files, [name], target, launch) : useFixturePages(files, [name], target);
 }

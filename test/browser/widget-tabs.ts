@@ -1,8 +1,8 @@
-// What the outbox's Chromium tests share: the loads of a widget page (its stand-in CIF host and the
+// What the outbox's browser tests share: the loads of a widget page (its stand-in CIF host and the
 // KPI events it records in one trace), the tabs a test opens, and what each tab's host received.
 import { expect } from 'chai';
 import type { RecordedCifCall } from '../../src/testing/index.js';
-import type { Browser } from './chromium.js';
+import type { TestBrowser } from './browsers.js';
 
 /** One load of a widget page: its stand-in CIF host and the KPI events it records in one trace. */
 export interface WidgetLoad {
@@ -34,7 +34,7 @@ export interface Until {
   stored?: number;
 }
 
-export type Tab = Awaited<ReturnType<Browser['newPage']>>;
+export type Tab = Awaited<ReturnType<TestBrowser['newPage']>>;
 
 /**
  * How long all the waits of one test may last before it looks anyway: what it sees then fails the
@@ -71,7 +71,7 @@ export const seen = (host: RecordedCifCall[], stored = 0): Seen => ({ host, stor
  * The tabs of one suite's widget pages, at `url()` + `<widget>.html`, opened in `browser()` and
  * closed after each test. Each page says what it has on `window.widget`.
  */
-export function widgetTabs(browser: () => Browser, url: () => string) {
+export function widgetTabs(browser: () => TestBrowser, url: () => string) {
   let tabs: Tab[] = [];
   let deadline = 0;
   beforeEach(() => (deadline = Date.now() + WAIT_MILLIS));

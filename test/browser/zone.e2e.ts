@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import type { Page } from 'playwright-core';
 import type { CifExporterStats } from '../../src/index.js';
 import type { RecordedCifCall } from '../../src/testing/index.js';
+import { BROWSERS, type TestPage } from './browsers.js';
 import { useFixturePage } from './serve.js';
 
 interface Results {
@@ -9,17 +9,17 @@ interface Results {
   stats: CifExporterStats;
 }
 
-async function clickThrough(page: Page, url: string): Promise<Results> {
+async function clickThrough(page: TestPage, url: string): Promise<Results> {
   await page.goto(url);
   await page.evaluate(() => (window as unknown as { zonePage: { ready: Promise<void> } }).zonePage.ready);
   await page.click('#hold');
   return page.evaluate(() => (window as unknown as { zonePage: { results(): Promise<Results> } }).zonePage.results());
 }
 
-describe('the CIF session across await, timers and events in Chromium', function () {
+for (const [browserName, launch] of BROWSERS) describe(`the CIF session across await, timers and events in ${browserName}`, function () {
   this.timeout(60_000);
   // Zone follows promises, not native async/await: ES2016 turns `await` into promises.
-  const fixture = useFixturePage('zone-page', { body: '<button id="hold">Hold</button>', target: 'es2016' });
+  const fixture = useFixturePage('zone-page', { body: '<button id="hold">Hold</button>', target: 'es2016', launch });
 
   it('stamps the session on spans started after an await, in a timer and in a click handler with ZoneContextManager', async () => {
     const { page, errors } = await fixture.browser.newPage();

@@ -1,0 +1,30 @@
+// The browsers the tests run a widget in, and what a test uses of a page in either.
+import { launchChromium } from './chromium.js';
+import { launchFirefox } from './firefox.js';
+
+/** A page of a test, as the tests use it in either browser (Playwright's pages in Chromium, puppeteer's in Firefox). */
+export interface TestPage {
+  goto(url: string): Promise<unknown>;
+  reload(): Promise<unknown>;
+  close(): Promise<unknown>;
+  click(selector: string): Promise<unknown>;
+  evaluate<R>(task: string | (() => R | Promise<R>)): Promise<R>;
+  evaluate<R, A>(task: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+  /** Resolves once `task` returns a truthy value in the page, polled; rejects after 30 s. */
+  waitForFunction<A>(task: (arg: A) => unknown, arg?: A): Promise<unknown>;
+}
+
+/** A browser of the tests: new pages whose uncaught exceptions and console errors are collected in `errors`. */
+export interface TestBrowser {
+  newPage(): Promise<{ page: TestPage; errors: string[] }>;
+  close(): Promise<void>;
+}
+
+/**
+ * The browsers of the suites that run in each: Dynamics 365 supports both engines. Chromium from
+ * the OS package `chromium`, Firefox from `firefox-esr`.
+ */
+export const BROWSERS: ReadonlyArray<readonly [name: string, launch: () => Promise<TestBrowser>]> = [
+  ['Chromium', () => launchChromium()],
+  ['Firefox', launchFirefox],
+];

@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs';
+import puppeteer from 'puppeteer-core';
+import type { TestBrowser, TestPage } from './browsers.js';
+
+/** Where Firefox is: FIREFOX_PATH, or Debian's `firefox-esr`. */
+export function findFirefox(): string {
+  const candidates = [process.env['FIREFOX_PATH'], '/usr/bin/firefox-esr', '/usr/bin/firefox'];
+  const found = candidates.find((path): path is string => !!path && existsSync(path));
+  if (found) return found;
+  throw new Error(
+    'No Firefox found for the browser tests. Install it with `apt-get install firefox-esr` ' +
+      '(Debian, gives /usr/bin/firefox-esr) or set FIREFOX_PATH to a Firefox binary.',
+  );
+}
+
+/** Headless Firefox over WebDriver BiDi (puppeteer), with a fresh profile that puppeteer removes on close. */
+export async function launchFirefox(): Promise<TestBrowser> {
+  const browser = await puppeteer.launch({ browser: 'firefox', executablePath: findFirefox(), headless: true });
+  return {
+    async newPage() {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(`pageerror: ${(error as Error).message}`));
+      page.on('console', (message) => {
+        if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
+      });
+      const testPage: TestPage = {
+        goto: (url) => page.goto(url),
+        reload: () => page.reload(),
+        close: () => page.close(),
+        click: (selector) => page.click(selector),
+        // Awaited in the page, as Playwright does: WebDriver BiDi awaits a native promise only, and a page with Zone.js
+        // answers with its own. The argument goes as JSON, which is all the tests pass.
+        evaluate: (task: string | ((arg: unknown) => unknown), arg?: unknown) =>
+          page.evaluate(`(async () => (${typeof task === 'string' ? task : `(${String(task)})(${arg === undefined ? '' : JSON.stringify(arg)})`}))()`),
+        // Puppeteer takes the options before the argument, Playwright after it.
+        waitForFunction: (task, arg) => page.waitForFunction(task as never, {}, arg),
+      } as TestPage;
+      return { page: testPage, errors };
+    },
+    close: () => browser.close(),
+  };
+}
