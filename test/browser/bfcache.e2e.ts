@@ -1,14 +1,16 @@
-// The page lifecycle as Chrome runs it, for a widget wired as docs/page-lifecycle.md says: a
-// WebTracerProvider with a BatchSpanProcessor at its defaults (it flushes as the page hides), a
-// CifSpanExporter at its defaults (the outbox on), and the stand-in CIF host of
-// fixtures/bfcache-page.ts. Playwright launches Chromium without its back/forward cache;
-// these tests launch it with the cache, as Chrome runs for an agent.
+// The page lifecycle as Chrome and Firefox run it, for a widget wired as docs/page-lifecycle.md
+// says: a WebTracerProvider with a BatchSpanProcessor at its defaults (it flushes as the page
+// hides), a CifSpanExporter at its defaults (the outbox on), and the stand-in CIF host of
+// fixtures/bfcache-page.ts. Playwright launches Chromium without its back/forward cache; these
+// tests launch it with the cache, as Chrome runs for an agent. Firefox runs with its cache.
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { TestPage } from './browsers.js';
 import { findChromium } from './chromium.js';
+import { launchFirefox } from './firefox.js';
 import { useFixturePages } from './serve.js';
 
 interface Widget {
@@ -183,5 +185,80 @@ describe('the page lifecycle as Chromium runs it: the back/forward cache', funct
     // Chrome names the lock, or says "masked" for a reason it does not expose: on a busy machine it may have turned
     // the page away for one of those before the new tab asked for the lock.
     expect(reasons).to.be.oneOf([JSON.stringify([{ reason: 'weblocks-contention' }]), JSON.stringify([{ reason: 'masked' }])]);
+  });
+});
+
+describe('the page lifecycle as Firefox runs it: the back/forward cache', function () {
+  this.timeout(60_000);
+  const served = useFixturePages(
+    { 'trips.html': widget, 'no-outbox.html': widget, 'elsewhere.html': '<!doctype html><p>another page of the origin</p>' },
+    ['bfcache-page'],
+    undefined,
+    launchFirefox,
+  );
+  const run = <T>(page: TestPage, body: (widget: Widget) => T) => page.evaluate(`(${body.toString()})(window.widget)`) as Promise<Awaited<T>>;
+
+  /**
+   * Leaves the widget page for another page of the origin and goes back to it; says whether it came back restored from
+   * the back/forward cache (hidden on its way in, which is when the processor flushes) or loaded again. `history.back()`
+   * from the page: the driver's own waits for a load, which a restored page never fires.
+   */
+  async function trip(page: TestPage): Promise<string> {
+    // `left` marks the page object: a page restored has it, one loaded again does not.
+    await page.evaluate(() => Object.assign(window, { left: (window as unknown as { widget: Widget }).widget.lifecycle.length }));
+    await page.goto(`${served.url}elsewhere.html`);
+    await page.evaluate(() => void setTimeout(() => history.back()));
+    await page.waitForFunction(() => {
+      const { widget, left } = window as unknown as { widget?: Widget; left?: number };
+      return widget?.lifecycle.slice(left ?? 0).some((line) => line.startsWith('pageshow')) ?? false;
+    });
+    return page.evaluate(() => {
+      const { widget, left } = window as unknown as { widget: Widget; left?: number };
+      const since = widget.lifecycle.slice(left ?? 0);
+      if (left === undefined) return 'loaded';
+      return since.includes('visibility hidden') && since.includes('pageshow persisted=true') ? 'restored' : `restored unhidden: ${since.join(', ')}`;
+    });
+  }
+
+  it('loads a widget page again at each trip away and back, as Firefox caches no page that holds a Web Lock, and sends each KPI event once', async () => {
+    // The outbox holds its lock for the page's life, so Firefox never keeps the page: each page loaded again takes over
+    // what the page before it stored as it hid. CIF comes after the last trip.
+    const { page, errors } = await served.browser.newPage();
+    await page.goto(`${served.url}trips.html?cif=none&ready=600000`);
+    const names = Array.from({ length: 5 }, (_, i) => `Step${i}`);
+    const trips: string[] = [];
+    for (const name of names) {
+      // Still in the BatchSpanProcessor: the page hiding as it is left exports it.
+      await page.evaluate((n) => (window as unknown as { widget: Widget }).widget.record([n]), name);
+      trips.push(await trip(page));
+    }
+    const stored = await run(page, (w) => w.stored());
+    await run(page, (w) => w.loadCif());
+    await page.waitForFunction((n) => (window as unknown as { widget: Widget }).widget.calls().length >= n && (window as unknown as { widget: Widget }).widget.stored() === 0, names.length);
+    expect({ trips, stored, calls: await run(page, (w) => w.calls()), warnings: await run(page, (w) => w.warnings), errors }).to.deep.equal({
+      trips: names.map(() => 'loaded'),
+      stored: names.length,
+      calls: names,
+      warnings: [],
+      errors: [],
+    });
+  });
+
+  it('with outbox: false, keeps the page in the back/forward cache, and the page restored sends the KPI events it held once CIF comes', async () => {
+    const { page, errors } = await served.browser.newPage();
+    await page.goto(`${served.url}no-outbox.html?cif=none&outbox=false`);
+    await run(page, (w) => w.record(['CallAccepted', 'CallHold']));
+    const how = await trip(page);
+    const pending = await run(page, (w) => w.pending());
+    await run(page, (w) => w.loadCif());
+    await page.waitForFunction(() => (window as unknown as { widget: Widget }).widget.pending() === 0);
+    expect({ how, pending, calls: await run(page, (w) => w.calls()), stored: await run(page, (w) => w.stored()), warnings: await run(page, (w) => w.warnings), errors }).to.deep.equal({
+      how: 'restored',
+      pending: 2,
+      calls: ['CallAccepted', 'CallHold'],
+      stored: 0,
+      warnings: [],
+      errors: [],
+    });
   });
 });
