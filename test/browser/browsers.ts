@@ -2,16 +2,23 @@
 import { launchChromium } from './chromium.js';
 import { launchFirefox } from './firefox.js';
 
+/** A frame of a page, or the page itself, as the tests use it in either browser. */
+export interface TestFrame {
+  url(): string;
+  evaluate<R>(task: string | (() => R | Promise<R>)): Promise<R>;
+  evaluate<R, A>(task: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+  /** Resolves once `task` returns a truthy value in the frame, polled; rejects after 30 s. */
+  waitForFunction<A>(task: (arg: A) => unknown, arg?: A): Promise<unknown>;
+}
+
 /** A page of a test, as the tests use it in either browser (Playwright's pages in Chromium, puppeteer's in Firefox). */
-export interface TestPage {
+export interface TestPage extends TestFrame {
   goto(url: string): Promise<unknown>;
   reload(): Promise<unknown>;
   close(): Promise<unknown>;
   click(selector: string): Promise<unknown>;
-  evaluate<R>(task: string | (() => R | Promise<R>)): Promise<R>;
-  evaluate<R, A>(task: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
-  /** Resolves once `task` returns a truthy value in the page, polled; rejects after 30 s. */
-  waitForFunction<A>(task: (arg: A) => unknown, arg?: A): Promise<unknown>;
+  /** The page's frames, the page's own first. */
+  frames(): TestFrame[];
 }
 
 /** A browser of the tests: new pages whose uncaught exceptions and console errors are collected in `errors`. */

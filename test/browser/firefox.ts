@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import puppeteer from 'puppeteer-core';
-import type { TestBrowser, TestPage } from './browsers.js';
+import puppeteer, { type Frame } from 'puppeteer-core';
+import type { TestBrowser, TestFrame, TestPage } from './browsers.js';
 
 /** Where Firefox is: FIREFOX_PATH, or Debian's `firefox-esr`. */
 export function findFirefox(): string {
@@ -11,6 +11,19 @@ export function findFirefox(): string {
     'No Firefox found for the browser tests. Install it with `apt-get install firefox-esr` ' +
       '(Debian, gives /usr/bin/firefox-esr) or set FIREFOX_PATH to a Firefox binary.',
   );
+}
+
+/** A frame of puppeteer's as the tests use one, in the ways Playwright's take. */
+function testFrame(frame: Frame): TestFrame {
+  return {
+    url: () => frame.url(),
+    // Awaited in the frame, as Playwright does: WebDriver BiDi awaits a native promise only, and a page with Zone.js
+    // answers with its own. The argument goes as JSON, which is all the tests pass.
+    evaluate: (task: string | ((arg: unknown) => unknown), arg?: unknown) =>
+      frame.evaluate(`(async () => (${typeof task === 'string' ? task : `(${String(task)})(${arg === undefined ? '' : JSON.stringify(arg)})`}))()`),
+    // Puppeteer takes the options before the argument, Playwright after it.
+    waitForFunction: (task, arg) => frame.waitForFunction(task as never, {}, arg),
+  } as TestFrame;
 }
 
 /** Headless Firefox over WebDriver BiDi (puppeteer), with a fresh profile that puppeteer removes on close. */
@@ -25,17 +38,13 @@ export async function launchFirefox(): Promise<TestBrowser> {
         if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
       });
       const testPage: TestPage = {
+        ...testFrame(page.mainFrame()),
         goto: (url) => page.goto(url),
         reload: () => page.reload(),
         close: () => page.close(),
         click: (selector) => page.click(selector),
-        // Awaited in the page, as Playwright does: WebDriver BiDi awaits a native promise only, and a page with Zone.js
-        // answers with its own. The argument goes as JSON, which is all the tests pass.
-        evaluate: (task: string | ((arg: unknown) => unknown), arg?: unknown) =>
-          page.evaluate(`(async () => (${typeof task === 'string' ? task : `(${String(task)})(${arg === undefined ? '' : JSON.stringify(arg)})`}))()`),
-        // Puppeteer takes the options before the argument, Playwright after it.
-        waitForFunction: (task, arg) => page.waitForFunction(task as never, {}, arg),
-      } as TestPage;
+        frames: () => page.frames().map(testFrame),
+      };
       return { page: testPage, errors };
     },
     close: () => browser.close(),

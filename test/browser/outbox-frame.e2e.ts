@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Frame, Page } from 'playwright-core';
+import { BROWSERS, type TestFrame, type TestPage } from './browsers.js';
 import { servePage, useFixturePage, type ServedPage } from './serve.js';
 
 interface OutboxPage {
@@ -13,9 +13,9 @@ interface OutboxPage {
  * Two organisations' pages, at two origins of one site (as every Dynamics 365 organisation is on
  * dynamics.com), frame the same widget: the frame's storage is shared by both, its outbox is not.
  */
-describe("the outbox's default name in a frame, in Chromium", function () {
+for (const [browserName, launch] of BROWSERS) describe(`the outbox's default name in a frame, in ${browserName}`, function () {
   this.timeout(60_000);
-  const fixture = useFixturePage('outbox-page');
+  const fixture = useFixturePage('outbox-page', { launch });
   const tops: ServedPage[] = [];
   after(() => Promise.all(tops.map((top) => top.stop())));
 
@@ -27,7 +27,7 @@ describe("the outbox's default name in a frame, in Chromium", function () {
   }
 
   /** The widget in a new tab of the top page at `url`, its outbox started with the default name. */
-  async function widget(url: string): Promise<{ page: Page; frame: Frame; errors: string[] }> {
+  async function widget(url: string): Promise<{ page: TestPage; frame: TestFrame; errors: string[] }> {
     const { page, errors } = await fixture.browser.newPage();
     await page.goto(url);
     const frame = page.frames().find((f) => f.url().startsWith(fixture.url))!;
@@ -37,7 +37,7 @@ describe("the outbox's default name in a frame, in Chromium", function () {
     return { page, frame, errors };
   }
 
-  const run = <T>(frame: Frame, body: (outbox: OutboxPage) => T) => frame.evaluate(`(${body.toString()})(window.outboxPage)`) as Promise<Awaited<T>>;
+  const run = <T>(frame: TestFrame, body: (outbox: OutboxPage) => T) => frame.evaluate(`(${body.toString()})(window.outboxPage)`) as Promise<Awaited<T>>;
 
   it("names the widget's calls after the top page's origin, so another organisation's page never claims them", async () => {
     const [contoso, fabrikam] = await Promise.all([organisation(), organisation()]);
