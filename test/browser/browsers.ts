@@ -21,9 +21,9 @@ export interface TestPage extends TestFrame {
   frames(): TestFrame[];
 }
 
-/** A browser of the tests: new pages whose uncaught exceptions and console errors are collected in `errors`. */
+/** A browser of the tests: new pages whose uncaught exceptions and console errors are collected in `errors`, their console warnings in `warnings`. */
 export interface TestBrowser {
-  newPage(): Promise<{ page: TestPage; errors: string[] }>;
+  newPage(): Promise<{ page: TestPage; errors: string[]; warnings: string[] }>;
   close(): Promise<void>;
 }
 

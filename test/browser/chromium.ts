@@ -25,8 +25,8 @@ export function findChromium(): string {
 
 export interface Browser {
   context: BrowserContext;
-  /** A new page whose console errors and uncaught exceptions are collected in `errors`. */
-  newPage(): Promise<{ page: Page; errors: string[] }>;
+  /** A new page whose console errors and uncaught exceptions are collected in `errors`, its console warnings in `warnings`. */
+  newPage(): Promise<{ page: Page; errors: string[]; warnings: string[] }>;
   close(): Promise<void>;
 }
 
@@ -44,11 +44,13 @@ export async function launchChromium(args: readonly string[] = []): Promise<Brow
     async newPage() {
       const page = await context.newPage();
       const errors: string[] = [];
+      const warnings: string[] = [];
       page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
       page.on('console', (message) => {
         if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
+        if (message.type() === 'warning') warnings.push(message.text());
       });
-      return { page, errors };
+      return { page, errors, warnings };
     },
     async close() {
       await context.close();

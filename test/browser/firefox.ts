@@ -33,9 +33,11 @@ export async function launchFirefox(): Promise<TestBrowser> {
     async newPage() {
       const page = await browser.newPage();
       const errors: string[] = [];
+      const warnings: string[] = [];
       page.on('pageerror', (error) => errors.push(`pageerror: ${(error as Error).message}`));
       page.on('console', (message) => {
         if (message.type() === 'error') errors.push(`console.error: ${message.text()}`);
+        if (message.type() === 'warn') warnings.push(message.text());
       });
       const testPage: TestPage = {
         ...testFrame(page.mainFrame()),
@@ -45,7 +47,7 @@ export async function launchFirefox(): Promise<TestBrowser> {
         click: (selector) => page.click(selector),
         frames: () => page.frames().map(testFrame),
       };
-      return { page: testPage, errors };
+      return { page: testPage, errors, warnings };
     },
     close: () => browser.close(),
   };

@@ -4,12 +4,12 @@ import { basename } from 'node:path';
 import type { CifAnalyticsData, CifExporterStats } from '../../src/index.js';
 import { SCRIPT_TAG_BUNDLES, buildScriptTagBundles } from '../../scripts/build-browser.js';
 import { documentedBlocks } from '../../scripts/code-blocks.mjs';
-import { launchChromium, type Browser } from './chromium.js';
+import { BROWSERS, type TestBrowser } from './browsers.js';
 import { servePage, type ServedPage } from './serve.js';
 
-describe('the script-tag bundles in a plain HTML page', function () {
+for (const [browserName, launch] of BROWSERS) describe(`the script-tag bundles in a plain HTML page, in ${browserName}`, function () {
   this.timeout(60_000);
-  let browser: Browser;
+  let browser: TestBrowser;
   let served: ServedPage;
   /** The HTML blocks of the docs marked `<!-- check: script-tag -->`, each run as a page of its own. */
   const documented = documentedBlocks().filter((block) => block.marker.join(' ') === 'script-tag');
@@ -22,7 +22,7 @@ describe('the script-tag bundles in a plain HTML page', function () {
       'index.html': readFileSync(new URL('./fixtures/script-tag.html', import.meta.url)),
       ...Object.fromEntries(documented.map((block, i) => [`documented-${i}.html`, block.code])),
     });
-    browser = await launchChromium();
+    browser = await launch();
   });
 
   after(async () => {
@@ -33,7 +33,7 @@ describe('the script-tag bundles in a plain HTML page', function () {
   it('exports the page spans to the stand-in Microsoft.CIFramework, and a session only to spans started before an await', async () => {
     const { page, errors } = await browser.newPage();
     await page.goto(served.url);
-    await page.locator('#status', { hasText: 'done' }).waitFor();
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.includes('done'));
     const { calls, traceId, sessionTraceId, stats } = await page.evaluate(() => {
       const page = window as unknown as { cifCalls: unknown[]; traceId: string; sessionTraceId: string; stats: CifExporterStats };
       return { calls: page.cifCalls, traceId: page.traceId, sessionTraceId: page.sessionTraceId, stats: page.stats };
@@ -77,11 +77,7 @@ describe('the script-tag bundles in a plain HTML page', function () {
 
   it('runs the script-tag example of docs/browser.md as written, and its client.calls holds its call', async () => {
     expect(documented.map((block) => block.file)).to.deep.equal(['docs/browser.md']);
-    const { page, errors } = await browser.newPage();
-    const warnings: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'warning') warnings.push(message.text());
-    });
+    const { page, errors, warnings } = await browser.newPage();
     await page.goto(`${served.url}documented-0.html`);
     // The page's own globals: the example's `const provider` and `const { client }`.
     type Call = { data: CifAnalyticsData; eventName: string; correlationId: string };
