@@ -12,17 +12,8 @@ import type { TestPage } from './browsers.js';
 import { findChromium } from './chromium.js';
 import { launchFirefox } from './firefox.js';
 import { useFixturePages } from './serve.js';
+import type { Widget } from './fixtures/bfcache-page.js';
 
-interface Widget {
-  record(names: string[]): void;
-  flush(): Promise<string>;
-  loadCif(): void;
-  calls(): string[];
-  stored(): number;
-  pending(): number;
-  lifecycle: string[];
-  warnings: string[];
-}
 
 const widget = '<!doctype html><meta charset="utf-8"><script src="bfcache-page.js"></script>';
 /** The widgets of the first test's tries, each under its own path: its own outbox. */

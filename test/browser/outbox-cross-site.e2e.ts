@@ -4,21 +4,12 @@
 // fixtures/bfcache-page.ts (a BatchSpanProcessor and a CifSpanExporter at their defaults), framed
 // by a page on `localhost` while it is served from 127.0.0.1: two sites.
 import { expect } from 'chai';
-import type { CifExporterStats } from '../../src/index.js';
 import { launchChromium } from './chromium.js';
 import { launchFirefox } from './firefox.js';
 import type { TestBrowser, TestFrame, TestPage } from './browsers.js';
 import { servePage, useFixturePages, type ServedPage } from './serve.js';
+import type { Widget } from './fixtures/bfcache-page.js';
 
-interface Widget {
-  record(names: string[]): void;
-  flush(): Promise<string>;
-  loadCif(): void;
-  calls(): string[];
-  stats(): CifExporterStats;
-  warnings: string[];
-  debug: string[];
-}
 
 /** Each browser as it gives a frame of another site its storage: its partition of the top page's, or none. */
 const SETUPS: Array<[title: string, launch: () => Promise<TestBrowser>, storage: boolean]> = [

@@ -2,19 +2,10 @@
 // browser's quota, which each engine reports with an exception of its own. The widget page of
 // fixtures/bfcache-page.ts: a BatchSpanProcessor and a CifSpanExporter at their defaults.
 import { expect } from 'chai';
-import type { CifExporterStats } from '../../src/index.js';
 import { BROWSERS, type TestPage } from './browsers.js';
 import { useFixturePages } from './serve.js';
+import type { Widget } from './fixtures/bfcache-page.js';
 
-interface Widget {
-  record(names: string[]): void;
-  flush(): Promise<string>;
-  loadCif(): void;
-  calls(): string[];
-  stored(): number;
-  stats(): CifExporterStats;
-  warnings: string[];
-}
 
 for (const [browserName, launch] of BROWSERS) describe(`the outbox at the origin's localStorage quota, in ${browserName}`, function () {
   this.timeout(60_000);
