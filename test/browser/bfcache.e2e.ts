@@ -191,13 +191,14 @@ describe('the page lifecycle as Firefox runs it: the back/forward cache', functi
 
   /**
    * Leaves the widget page for another page of the origin and goes back to it; says whether it came back restored from
-   * the back/forward cache (hidden on its way in, which is when the processor flushes) or loaded again. `history.back()`
-   * from the page: the driver's own waits for a load, which a restored page never fires.
+   * the back/forward cache (hidden on its way in, which is when the processor flushes) or loaded again. Both from the
+   * page: the driver waits for a load, which a restored page never fires, and then for every later navigation.
    */
   async function trip(page: TestPage): Promise<string> {
     // `left` marks the page object: a page restored has it, one loaded again does not.
     await page.evaluate(() => Object.assign(window, { left: (window as unknown as { widget: Widget }).widget.lifecycle.length }));
-    await page.goto(`${served.url}elsewhere.html`);
+    await page.evaluate((url) => void setTimeout(() => location.assign(url)), `${served.url}elsewhere.html`);
+    await page.waitForFunction(() => location.pathname === '/elsewhere.html' && document.readyState === 'complete');
     await page.evaluate(() => void setTimeout(() => history.back()));
     await page.waitForFunction(() => {
       const { widget, left } = window as unknown as { widget?: Widget; left?: number };

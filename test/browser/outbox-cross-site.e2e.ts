@@ -37,19 +37,19 @@ for (const [title, launch, storage] of SETUPS) describe(`the widget in a frame o
       frame = page.frames().find((f) => f.url() === src);
       if (!frame) await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    await frame!.waitForFunction(() => 'widget' in window);
-    return frame!;
+    if (!frame) throw new Error(`no frame of ${src} in the top page`);
+    await frame.waitForFunction(() => 'widget' in window);
+    return frame;
   }
   const run = <T>(frame: TestFrame, body: (widget: Widget) => T) => frame.evaluate(`(${body.toString()})(window.widget)`) as Promise<Awaited<T>>;
-  /** The outbox's entries the frame sees, or why it sees none. */
-  const entries = (frame: TestFrame) =>
-    frame.evaluate(() => {
-      try {
-        return Object.keys(localStorage).filter((key) => key.startsWith('otel-cif/')).length;
-      } catch (error) {
-        return (error as Error).name;
-      }
-    });
+  /** The outbox's entries the frame sees and whether it can take a Web Lock, or why not. */
+  const storageOf = (frame: TestFrame) =>
+    frame.evaluate(async () => ({
+      entries: await Promise.resolve()
+        .then(() => Object.keys(localStorage).filter((key) => key.startsWith('otel-cif/')).length)
+        .catch((error: Error) => error.name),
+      lock: await navigator.locks.request('otel-cif-test/probe', () => 'granted').catch((error: Error) => error.name),
+    }));
 
   if (storage) {
     it('keeps the KPI events of a frame reloaded before CIF came, in its partition, and the next frame sends them once', async () => {
@@ -93,8 +93,8 @@ for (const [title, launch, storage] of SETUPS) describe(`the widget in a frame o
       await run(frame, (w) => w.loadCif());
       await frame.waitForFunction(() => (window as unknown as { widget: Widget }).widget.stats().kpiEventsPending === 0);
       const whyNone = (await run(frame, (w) => w.debug)).filter((line) => line.includes('no outbox'));
-      expect({ entries: await entries(frame), whyNone, waiting, calls: await run(frame, (w) => w.calls()), warnings: await run(frame, (w) => w.warnings), errors }).to.deep.equal({
-        entries: 'SecurityError',
+      expect({ storage: await storageOf(frame), whyNone, waiting, calls: await run(frame, (w) => w.calls()), warnings: await run(frame, (w) => w.warnings), errors }).to.deep.equal({
+        storage: { entries: 'SecurityError', lock: 'SecurityError' },
         whyNone: ['opentelemetry-exporter-cif no outbox: no localStorage'],
         waiting: { outbox: { stored: 0, notStored: { full: 0, store_error: 0 }, replayed: 0, expired: 0, unreadable: 0, storeErrors: 0 }, kept: 0 },
         calls: ['CallAccepted', 'CallHold'],
