@@ -14,7 +14,6 @@ import { launchFirefox } from './firefox.js';
 import { useFixturePages } from './serve.js';
 import type { Widget } from './fixtures/bfcache-page.js';
 
-
 const widget = '<!doctype html><meta charset="utf-8"><script src="bfcache-page.js"></script>';
 /** The widgets of the first test's tries, each under its own path: its own outbox. */
 const CACHED = ['cached', 'cached-again', 'cached-last'];

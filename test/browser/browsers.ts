@@ -7,7 +7,7 @@ export interface TestFrame {
   url(): string;
   evaluate<R>(task: string | (() => R | Promise<R>)): Promise<R>;
   evaluate<R, A>(task: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
-  /** Resolves once `task` returns a truthy value in the frame, polled; rejects after 30 s. */
+  /** Resolves once `task`, synchronous, returns a truthy value in the frame, polled; rejects after 30 s (Playwright takes a promise for a truthy value). */
   waitForFunction<A>(task: (arg: A) => unknown, arg?: A): Promise<unknown>;
 }
 

@@ -10,7 +10,6 @@ import type { TestBrowser, TestFrame, TestPage } from './browsers.js';
 import { servePage, useFixturePages, type ServedPage } from './serve.js';
 import type { Widget } from './fixtures/bfcache-page.js';
 
-
 /** Each browser as it gives a frame of another site its storage: its partition of the top page's, or none. */
 const SETUPS: Array<[title: string, launch: () => Promise<TestBrowser>, storage: boolean]> = [
   ['Firefox, Total Cookie Protection', launchFirefox, true],

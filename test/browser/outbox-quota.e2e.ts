@@ -6,7 +6,6 @@ import { BROWSERS, type TestPage } from './browsers.js';
 import { useFixturePages } from './serve.js';
 import type { Widget } from './fixtures/bfcache-page.js';
 
-
 for (const [browserName, launch] of BROWSERS) describe(`the outbox at the origin's localStorage quota, in ${browserName}`, function () {
   this.timeout(60_000);
   const served = useFixturePages({ 'full.html': '<!doctype html><meta charset="utf-8"><script src="bfcache-page.js"></script>' }, ['bfcache-page'], undefined, launch);

@@ -74,5 +74,5 @@ export function useFixturePage(name: string, options?: { body?: string; target?:
 export function useFixturePage<B extends TestBrowser>(name: string, options: { body?: string; target?: string; launch: () => Promise<B> }): FixturePage<B>;
 export function useFixturePage(name: string, { body = '', target = 'es2020', launch }: { body?: string; target?: string; launch?: () => Promise<TestBrowser> } = {}): FixturePage<TestBrowser> {
   const files = { 'index.html': `<!doctype html><meta charset="utf-8">${body}<script src="${name}.js"></script>` };
-  return launch ? useFixturePages(files, [name], target, launch) : useFixturePages(files, [name], target);
+  return useFixturePages(files, [name], target, launch ?? (() => launchChromium()));
 }
