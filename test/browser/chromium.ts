@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { findBrowser } from './find-browser.js';
 
 /** Flags that let Chromium start as root in a sandboxed CI with no network but loopback. */
 const ARGS = [
@@ -13,14 +14,9 @@ const ARGS = [
   '--disable-sync',
 ];
 
+/** Where Chromium is: CHROME_PATH, or Debian's `chromium`. */
 export function findChromium(): string {
-  const candidates = [process.env['CHROME_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  const found = candidates.find((path): path is string => !!path && existsSync(path));
-  if (found) return found;
-  throw new Error(
-    'No Chromium found for the browser tests. Install it with `apt-get install chromium` ' +
-      '(Debian/Ubuntu, gives /usr/bin/chromium) or set CHROME_PATH to a Chrome or Chromium binary.',
-  );
+  return findBrowser('Chromium', 'CHROME_PATH', ['/usr/bin/chromium', '/usr/bin/chromium-browser'], '`apt-get install chromium` (Debian/Ubuntu, gives /usr/bin/chromium)');
 }
 
 export interface Browser {

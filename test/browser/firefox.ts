@@ -1,16 +1,10 @@
-import { existsSync } from 'node:fs';
 import puppeteer, { type Frame } from 'puppeteer-core';
 import type { TestBrowser, TestFrame, TestPage } from './browsers.js';
+import { findBrowser } from './find-browser.js';
 
 /** Where Firefox is: FIREFOX_PATH, or Debian's `firefox-esr`. */
 export function findFirefox(): string {
-  const candidates = [process.env['FIREFOX_PATH'], '/usr/bin/firefox-esr', '/usr/bin/firefox'];
-  const found = candidates.find((path): path is string => !!path && existsSync(path));
-  if (found) return found;
-  throw new Error(
-    'No Firefox found for the browser tests. Install it with `apt-get install firefox-esr` ' +
-      '(Debian, gives /usr/bin/firefox-esr) or set FIREFOX_PATH to a Firefox binary.',
-  );
+  return findBrowser('Firefox', 'FIREFOX_PATH', ['/usr/bin/firefox-esr', '/usr/bin/firefox'], '`apt-get install firefox-esr` (Debian, gives /usr/bin/firefox-esr)');
 }
 
 /** A frame of puppeteer's as the tests use one, in the ways Playwright's take. */
