@@ -7,14 +7,26 @@ export function findFirefox(): string {
   return findBrowser('Firefox', 'FIREFOX_PATH', ['/usr/bin/firefox-esr', '/usr/bin/firefox'], '`apt-get install firefox-esr` (Debian, gives /usr/bin/firefox-esr)');
 }
 
+/**
+ * Runs `call`, an expression, in the frame and gives its value, awaited there as Playwright does (WebDriver BiDi
+ * awaits a native promise only, and a page with Zone.js answers with its own), and with every array and plain object
+ * in it copied where it appears: BiDi sends an object met again by reference, which puppeteer gives as undefined.
+ */
+const inFrame = (frame: Frame, call: string): Promise<unknown> =>
+  frame.evaluate(`(async () => {
+    const tree = (value) => Array.isArray(value) ? value.map(tree)
+      : value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
+        ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key, tree(item)])) : value;
+    return tree(await (${call}));
+  })()`);
+
 /** A frame of puppeteer's as the tests use one, in the ways Playwright's take. */
 function testFrame(frame: Frame): TestFrame {
   return {
     url: () => frame.url(),
-    // Awaited in the frame, as Playwright does: WebDriver BiDi awaits a native promise only, and a page with Zone.js
-    // answers with its own. The argument goes as JSON, which is all the tests pass.
+    // The argument goes as JSON, which is all the tests pass.
     evaluate: (task: string | ((arg: unknown) => unknown), arg?: unknown) =>
-      frame.evaluate(`(async () => (${typeof task === 'string' ? task : `(${String(task)})(${arg === undefined ? '' : JSON.stringify(arg)})`}))()`),
+      inFrame(frame, typeof task === 'string' ? task : `(${String(task)})(${arg === undefined ? '' : JSON.stringify(arg)})`),
     // Puppeteer takes the options before the argument, Playwright after it.
     waitForFunction: (task, arg) => frame.waitForFunction(task as never, {}, arg),
   } as TestFrame;
