@@ -1,9 +1,10 @@
-// A busy, ordinary day of the widget in Chromium and Firefox, compressed: the real SDK's batch processors at
-// their defaults, one CifDelivery with the outbox on, in a frame of a host page whose host rejects
-// some first attempts, answers some calls only after the widget has timed them out, and whose CIF
-// library starts late; the widget reloads once in the middle of the day. What the product promises
-// for each KPI event recorded, for the counters, for the outbox's storage and for the heap is
-// checked at the end (the heap in Chromium, which tells it); nothing depends on how long anything takes.
+// A busy, ordinary day of the widget in Chromium and Firefox, compressed: the real SDK's batch
+// processors at their defaults, one CifDelivery with the outbox on, in a frame of a host page whose
+// host rejects some first attempts, answers some calls only after the widget has timed them out,
+// and whose CIF library starts late; the widget reloads once in the middle of the day. What the
+// product promises for each KPI event recorded, for the counters, for the outbox's storage and for
+// the heap (in Chromium, which tells it) is checked at the end; nothing depends on how long
+// anything takes.
 import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import type { CifExporterStats } from '../../src/index.js';
