@@ -55,7 +55,7 @@ for (const [title, launch, storage] of SETUPS) describe(`the widget in a frame o
       const { page, errors } = await served.browser.newPage();
       const first = await framed(page, 'cif=none');
       await run(first, (w) => void (w.record(['CallAccepted', 'CallHold']), w.flush()));
-      await first.waitForFunction(() => Object.keys(localStorage).filter((key) => key.startsWith('otel-cif/')).length === 2);
+      await first.waitForFunction(() => (window as unknown as { widget: Widget }).widget.entries() === 2);
       const keys = await first.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith('otel-cif/')));
       // The widget's own site, at the top: its storage is not the frame's.
       const own = await served.browser.newPage();
@@ -64,7 +64,7 @@ for (const [title, launch, storage] of SETUPS) describe(`the widget in a frame o
       await own.page.close();
       const next = await framed(page, 'cif=ready');
       await next.waitForFunction(() => (window as unknown as { widget: Widget }).widget.calls().length >= 2);
-      await next.waitForFunction(() => Object.keys(localStorage).filter((key) => key.startsWith('otel-cif/')).length === 0);
+      await next.waitForFunction(() => (window as unknown as { widget: Widget }).widget.entries() === 0);
       expect({
         // Named after the top page's origin, then the widget's path.
         names: keys.map((key) => key.replace(/[0-9a-f-]{36}\/\d+$/, '<page>/<seq>')),
