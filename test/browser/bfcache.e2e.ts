@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { TestPage } from './browsers.js';
-import { findChromium } from './chromium.js';
+import { ARGS, findChromium } from './chromium.js';
 import { launchFirefox } from './firefox.js';
 import { useFixturePages } from './serve.js';
 import type { Widget } from './fixtures/bfcache-page.js';
@@ -33,7 +33,7 @@ describe('the page lifecycle as Chromium runs it: the back/forward cache', funct
     context = await chromium.launchPersistentContext(profile, {
       executablePath: findChromium(),
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: ARGS,
       ignoreDefaultArgs: ['--disable-back-forward-cache'],
     });
   });

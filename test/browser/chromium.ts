@@ -5,7 +5,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { findBrowser } from './find-browser.js';
 
 /** Flags that let Chromium start as root in a sandboxed CI with no network but loopback. */
-const ARGS = [
+export const ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--no-first-run',
