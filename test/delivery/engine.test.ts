@@ -365,6 +365,25 @@ describe('CifDelivery', () => {
       expect(stats).to.include({ kpiEventsDelivered: 0, callsFailed: 1 });
     });
 
+    it("delivers a call the host answers past timeoutMillis but before the engine's timer fires, held back as a hidden tab's browser holds it", async () => {
+      let answer!: (value: string) => void;
+      const client = new RecordingCifClient({ answer: () => new Promise<string>((resolve) => (answer = resolve)) });
+      // Every timer set from here on fires 1.5 s late, as a browser throttling a hidden page's timers.
+      const onTime = globalThis.setTimeout;
+      globalThis.setTimeout = ((task: () => void, millis = 0) => onTime(task, millis + 1_500)) as typeof setTimeout;
+      try {
+        const result = watch(engine(client, { timeoutMillis: 2_000 }).deliver(calls('A')));
+        await clock.tickAsync(2_500);
+        expect(stats).to.include({ callsInFlight: 1, callsTimedOut: 0 });
+        answer('ok');
+        await clock.tickAsync(2_000);
+        expect(result.value).to.deep.equal(delivered(1));
+        expect(stats).to.include({ kpiEventsDelivered: 1, callsTimedOut: 0, callsFailed: 0 });
+      } finally {
+        globalThis.setTimeout = onTime;
+      }
+    });
+
     it('delivers a call answered just within the timeout', async () => {
       const client = new RecordingCifClient({ answer: () => later(999, 'ok') });
       const result = watch(engine(client, { timeoutMillis: 1_000 }).deliver(calls('A')));
@@ -686,6 +705,17 @@ describe('CifDelivery', () => {
     it('runs no timer once every call has settled', async () => {
       const delivery = engine(new RecordingCifClient());
       await delivery.deliver(calls('A', 'B', 'C'));
+      expect(clock.countTimers()).to.equal(0);
+    });
+
+    it("runs its timer while a timed-out call holds its slot, and none once the host's own limit frees it", async () => {
+      const result = watch(engine(new RecordingCifClient({ answer: hangs }), { timeoutMillis: 1_000 }).deliver(calls('A')));
+      await clock.tickAsync(1_000);
+      expect(result.value!.failed).to.equal(1);
+      expect(stats).to.include({ kpiEventsPending: 0, callsAbandoned: 1 });
+      expect(clock.countTimers()).to.equal(1);
+      await clock.tickAsync(HOST_TIMEOUT_MILLIS - 1_000);
+      expect(stats.callsAbandoned).to.equal(0);
       expect(clock.countTimers()).to.equal(0);
     });
   });
