@@ -3,7 +3,7 @@ import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { createDelivery, type DeliveryEngine, type DeliveryReport } from '../../src/delivery/engine.js';
 import { DELIVERY_DEFAULTS } from '../../src/delivery/options.js';
-import { createOutbox, type OutboxLocks, type OutboxStore } from '../../src/delivery/outbox.js';
+import { createOutbox, HANDOVER_WAIT_MILLIS, type OutboxLocks, type OutboxStore } from '../../src/delivery/outbox.js';
 import { pageCifClient, type ReadinessSource } from '../../src/delivery/readiness.js';
 import { createDeliveryStats, type CifDeliveryStats } from '../../src/stats.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
@@ -897,6 +897,27 @@ describe('delivery with the outbox', () => {
       expectBalanced(p.stats);
     });
 
+    it('sends the calls it kept when no library came in time once a library without CIFInitDone answers a later call', async () => {
+      const target = new EventTarget();
+      const p = page(PAGE_A, pageCifClient, { readiness: { kind: 'page', target } });
+      const lines = debugLines();
+      await settle();
+      void p.engine.deliver(calls('A1'));
+      await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+      expect(p.stats).to.deep.include({ kpiEventsKept: 1, kpiEventsPending: 0 });
+      // The library comes, but raises no CIFInitDone: the next call goes as its wait runs out, and the answer confirms it.
+      const library = new RecordingCifClient();
+      installCifWithoutInitDone(library);
+      void p.engine.deliver(calls('A2'));
+      await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
+      expect(sent(library).map((c) => c.eventName)).to.deep.equal(['A2', 'A1']);
+      expect(p.stats).to.deep.include({ kpiEventsDelivered: 2, kpiEventsKept: 0, kpiEventsPending: 0 });
+      expect(p.stats.dropped.cif_not_loaded).to.equal(0);
+      expect(store.contents()).to.deep.equal({});
+      expect(lines).to.include("call 'A1' goes again: CIF is ready");
+      expectBalanced(p.stats);
+    });
+
     it('keeps in the outbox every call a page library that never raised CIFInitDone fails: none is spent on it', async () => {
       // The library is put on the page late, and its start-up never finishes: it fails every call.
       const starting = new RecordingCifClient({ answer: () => Promise.reject(new Error('CIF is not initialised yet')) });
@@ -1041,6 +1062,26 @@ describe('delivery with the outbox', () => {
       expect(report).to.deep.equal({ calls: 2, failed: 0, errors: [] });
       expect(first.stats.outbox).to.deep.include({ stored: 0, notStored: { full: 0, store_error: 2 } });
       expectBalanced(first.stats);
+    });
+
+    it('sends a second time, from a tab holding a copy of the store (sessionStorage, as a duplicated tab gets it), what the opener stored and sent, once the opener goes', async () => {
+      const host = new RecordingCifClient();
+      const opener = page(PAGE_A, host, { ready: false });
+      await settle();
+      void opener.engine.deliver(calls('A1', 'A2'));
+      await settle();
+      expect(storedNames(store).sort()).to.deep.equal(['A1', 'A2']);
+      const copy = new MemoryStore();
+      store.items.forEach((value, key) => copy.items.set(key, value));
+      const duplicate = new RecordingCifClient();
+      page(PAGE_B, duplicate, { store: copy });
+      await settle();
+      opener.ready();
+      await settle();
+      expect([names(host), storedNames(store)]).to.deep.equal([['A1', 'A2'], []]);
+      crash(opener);
+      await clock.tickAsync(HANDOVER_WAIT_MILLIS);
+      expect(names(duplicate), 'docs/page-lifecycle.md: not sessionStorage').to.deep.equal(['A1', 'A2']);
     });
 
     it('has the next page send what a page left in the order it admitted the calls, a call rejected at its first attempt, stored only then, included', async () => {
