@@ -46,8 +46,7 @@ export interface OutboxOptions {
    * Most bytes the outbox's entries may take in the store, every page of this name together as
    * a page last counted them (tabs that store at once can each take the room that was free), as
    * Web Storage counts them (UTF-16: two per character of key and value). localStorage holds
-   * about 5 MB per origin, shared with the widget's own data: 2 MiB leaves it three fifths, and
-   * holds what a `BatchSpanProcessor` at its defaults flushes as the page hides (2048 spans).
+   * about 5 MB per origin, shared with the widget's own data: 2 MiB leaves it three fifths.
    * @default 2_097_152
    */
   maxBytes?: number | undefined;

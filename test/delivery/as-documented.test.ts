@@ -228,9 +228,11 @@ describe("CifSpanExporter on a page whose performance.now stands still", () => {
   // still or steps back holds each deadline until it passes it. Once timers fired one after another
   // on time by the wall clock, for half a second of it, while `performance.now()` showed less than
   // half of that, deadlines follow the wall clock, from where the engine's time stood as they began:
-  // those taken before come late, never early."
-  // "The waits of `forceFlush()` and `shutdown()` are `setTimeout` delays of their own, which end even
-  // where the page's `performance.now` stands still."
+  // those taken before come late, never early." And: "where the wall clock stands still too, each
+  // firing of the timer looks early by both clocks, and after a hundred in a row the calls are given
+  // up as `no_timer`."
+  // "The wait of `shutdown()` is a `setTimeout` delay of its own, which ends even where the page's
+  // `performance.now` stands still."
   let clock: InstalledClock;
   let reading: number;
   const now = performance.now;
@@ -274,6 +276,24 @@ describe("CifSpanExporter on a page whose performance.now stands still", () => {
     expect(exporter.getStats().dropped.timed_out).to.equal(1);
     reading = 200_000;
     await exporter.shutdown();
+  });
+
+  it('gives the call up as no_timer after a hundred firings of the timer while both clocks stand still, and forceFlush() ends then', async () => {
+    const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: hangs }), outbox: false, timeoutMillis: 1_000 });
+    const wall = Date.now();
+    Date.now = () => wall;
+    const span = tracerFor(exporter, []).startSpan('call', { attributes: IDENTITY });
+    span.addEvent('CallAccepted');
+    span.end();
+    let flushed = false;
+    void exporter.forceFlush().then(() => (flushed = true));
+    // Each firing comes a timeout after the last, which neither clock shows.
+    await clock.tickAsync(99_999);
+    expect([exporter.getStats().callsInFlight, flushed]).to.deep.equal([1, false]);
+    await clock.tickAsync(1_001);
+    expect(exporter.getStats()).to.include({ callsInFlight: 0, callsTimedOut: 0 });
+    expect(exporter.getStats().dropped.no_timer).to.equal(1);
+    expect(flushed).to.equal(true);
   });
 
   it('ends the wait of shutdown() after timeoutMillis of setTimeout while both clocks stand still, giving up the hanging call', async () => {
