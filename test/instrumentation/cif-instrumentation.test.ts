@@ -257,6 +257,16 @@ describe('CifInstrumentation', () => {
       expect(received.map((r) => r.args)).to.deep.equal([[{ templateName: 't' }]]);
     });
 
+    it("passes a call made under a widget's span with tracing suppressed its own arguments, and no correlationId", async () => {
+      install();
+      register();
+      const widget = tracer().startSpan('call');
+      await context.with(suppressTracing(trace.setSpan(context.active(), widget)), () => cif().createSession!({ templateName: 't' }));
+      widget.end();
+      expect(received.map((r) => r.args)).to.deep.equal([[{ templateName: 't' }]]);
+      expect(finished().map((s) => s.name)).to.deep.equal(['call']);
+    });
+
     it("calls the host once, with the widget's own arguments, when the span cannot say its trace id", async () => {
       install();
       const span = { spanContext: () => { throw new Error('span bug'); }, end: () => {}, setStatus: () => {}, recordException: () => {} };
@@ -1328,12 +1338,15 @@ describe('CifInstrumentation', () => {
       expect(finished()).to.deep.equal([]);
     });
 
-    it('calls the host once, with its arguments, when the tracer throws', async () => {
+    it('calls the host once, with its arguments, when the tracer throws, under a widget span too', async () => {
       install();
       const broken = { getTracer: () => ({ startSpan: () => { throw new Error('tracer bug'); }, startActiveSpan: () => { throw new Error('tracer bug'); } }) };
       register({}, broken as unknown as TracerProvider);
       expect(await cif().createSession!({ templateName: 't' })).to.equal('session-7');
-      expect(received.map((r) => r.args)).to.deep.equal([[{ templateName: 't' }]]);
+      const widget = tracer().startSpan('call');
+      expect(await context.with(trace.setSpan(context.active(), widget), () => cif().createSession!({ templateName: 'u' }))).to.equal('session-7');
+      widget.end();
+      expect(received.map((r) => r.args)).to.deep.equal([[{ templateName: 't' }], [{ templateName: 'u' }]]);
     });
 
     [
@@ -1341,12 +1354,19 @@ describe('CifInstrumentation', () => {
       { what: 'a library whose keys cannot be listed', library: () => new Proxy({ getMode: () => 1 }, { ownKeys: () => { throw new Error('no keys'); } }) },
       { what: 'a Microsoft getter that throws', library: undefined },
     ].forEach(({ what, library }) =>
-      it(`enables and disables without a throw on ${what}`, () => {
-        if (library) target.Microsoft = { CIFramework: library() as Library };
+      it(`enables and disables without a throw on ${what}, leaving it as it is`, () => {
+        const made = library?.();
+        if (made) target.Microsoft = { CIFramework: made as Library };
         else Object.defineProperty(target, 'Microsoft', { get: () => { throw new Error('no Microsoft'); } });
+        const getMode = made?.getMode;
         register();
+        if (made) {
+          // Not wrapped: the page's own function, and its call makes no span.
+          expect([cif().getMode === getMode, cif().getMode!()]).to.deep.equal([true, 1]);
+          expect(finished()).to.deep.equal([]);
+        }
         instrumentation.disable();
-        if (library) expect(target.Microsoft!.CIFramework!.getMode!()).to.equal(1);
+        if (made) expect(cif().getMode!()).to.equal(1);
       }),
     );
   });
