@@ -100,4 +100,17 @@ for (const [browserName, launch] of BROWSERS) describe(`the script-tag bundles i
     ]);
     expect({ errors, warnings }).to.deep.equal({ errors: [], warnings: [] });
   });
+
+  it('defines the globals docs/browser.md lists: the main entry with the OpenTelemetry pieces a page needs, and the stand-in host', async () => {
+    const { page } = await browser.newPage();
+    await page.goto(served.url);
+    const globals = (await page.evaluate(
+      '({ main: Object.keys(OpenTelemetryCif).sort(), testing: Object.keys(OpenTelemetryCifTesting).sort() })',
+    )) as { main: string[]; testing: string[] };
+    const opentelemetry = ['trace', 'context', 'diag', 'DiagConsoleLogger', 'DiagLogLevel', 'WebTracerProvider', 'BatchSpanProcessor', 'SimpleSpanProcessor', 'StackContextManager', 'resourceFromAttributes'];
+    expect(globals).to.deep.equal({
+      main: [...Object.keys(await import('../../src/index.js')), ...opentelemetry].sort(),
+      testing: ['RecordingCifClient', 'formatCifCall', 'installFakeCIFramework'].sort(),
+    });
+  });
 });
