@@ -108,6 +108,13 @@ describe('what the user documentation says, against the package', () => {
     expect(inline).to.deep.equal([]);
   });
 
+  it("reports, as docs/instrumentation.md says npm run bench does, what a wrapped call adds beside a span started by hand, and the subpath's min+gzip size", () => {
+    expect(read('docs/instrumentation.md').replace(/\n/g, ' ')).to.include('`npm run bench` reports what a wrapped call adds, in time and bytes, beside a span started by hand');
+    expect(read('bench/run.ts')).to.match(/instrumentation: \(\) => measureInstrumentation\(/);
+    for (const row of ['wrapped setPresence', 'unwrapped setPresence, in a span started by hand']) expect(benchRow(row), row).to.have.length(4);
+    expect(read('bench/README.md')).to.match(/`opentelemetry-exporter-cif\/instrumentation` from `dist\/`[^\n]*: [\d ]+ B minified, [\d ]+ B min\+gzip\./);
+  });
+
   it('gives in docs/delivery.md the memory of the run bench/README.md shows, within a tenth', () => {
     // The docs round the bench's figures ("about"); bench/README.md holds the run as the bench printed it.
     const cells = (first: string): number[] =>
