@@ -249,6 +249,17 @@ describe("CifSpanExporter on a page whose performance.now stands still", () => {
     diag.disable();
   });
 
+  /** Stops the wall clock as performance.now stands, then exports one KPI event whose call the host never answers. */
+  function hangingCallWithClocksStill(): CifSpanExporter {
+    const wall = Date.now();
+    Date.now = () => wall;
+    const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: hangs }), outbox: false, timeoutMillis: 1_000 });
+    const span = tracerFor(exporter, []).startSpan('call', { attributes: IDENTITY });
+    span.addEvent('CallAccepted');
+    span.end();
+    return exporter;
+  }
+
   it("times a call out while performance.now stands still, on the wall clock once a timer fires on time by it alone, late by at most its timeout", async () => {
     const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: hangs }), outbox: false, timeoutMillis: 1_000 });
     const span = tracerFor(exporter, []).startSpan('call', { attributes: IDENTITY });
@@ -262,12 +273,7 @@ describe("CifSpanExporter on a page whose performance.now stands still", () => {
   });
 
   it("holds a call's timeout while both clocks stand still, and times the call out once performance.now passes it", async () => {
-    const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: hangs }), outbox: false, timeoutMillis: 1_000 });
-    const wall = Date.now();
-    Date.now = () => wall;
-    const span = tracerFor(exporter, []).startSpan('call', { attributes: IDENTITY });
-    span.addEvent('CallAccepted');
-    span.end();
+    const exporter = hangingCallWithClocksStill();
     await clock.tickAsync(10_000);
     expect(exporter.getStats()).to.include({ callsInFlight: 1, callsTimedOut: 0 });
     reading = 2_000;
@@ -279,12 +285,7 @@ describe("CifSpanExporter on a page whose performance.now stands still", () => {
   });
 
   it('gives the call up as no_timer after a hundred firings of the timer while both clocks stand still, and forceFlush() ends then', async () => {
-    const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: hangs }), outbox: false, timeoutMillis: 1_000 });
-    const wall = Date.now();
-    Date.now = () => wall;
-    const span = tracerFor(exporter, []).startSpan('call', { attributes: IDENTITY });
-    span.addEvent('CallAccepted');
-    span.end();
+    const exporter = hangingCallWithClocksStill();
     let flushed = false;
     void exporter.forceFlush().then(() => (flushed = true));
     // Each firing comes a timeout after the last, which neither clock shows.
@@ -297,12 +298,7 @@ describe("CifSpanExporter on a page whose performance.now stands still", () => {
   });
 
   it('ends the wait of shutdown() after timeoutMillis of setTimeout while both clocks stand still, giving up the hanging call', async () => {
-    const wall = Date.now();
-    Date.now = () => wall;
-    const exporter = new CifSpanExporter({ client: new RecordingCifClient({ answer: hangs }), outbox: false, timeoutMillis: 1_000 });
-    const span = tracerFor(exporter, []).startSpan('call', { attributes: IDENTITY });
-    span.addEvent('CallAccepted');
-    span.end();
+    const exporter = hangingCallWithClocksStill();
     let closed = false;
     const closing = exporter.shutdown().then(() => (closed = true));
     await clock.tickAsync(999);
