@@ -172,6 +172,28 @@ const cases: Case[] = [
     ],
   },
   {
+    title: "sets an event's mapped attribute over the column its span set explicitly: the event's value wins, column by column",
+    spans: [
+      {
+        attributes: { ...IDENTITY, 'cif.kpi.custom.msdyn_customattribute2': 'span', 'cif.kpi.custom.msdyn_customattribute3': 'span' },
+        events: [event('CallAccepted', T1, { 'call.skill': 'event' })],
+      },
+    ],
+    options: { customAttributes: { 'call.skill': 'msdyn_customattribute2' } },
+    calls: [
+      call([
+        {
+          kpiEventName: 'CallAccepted',
+          eventTimestamp: T1,
+          customData: [
+            { attribute: 'msdyn_customattribute2', value: 'event' },
+            { attribute: 'msdyn_customattribute3', value: 'span' },
+          ],
+        },
+      ]),
+    ],
+  },
+  {
     title: 'resolves identity per field: span, then resource, then the session option',
     spans: [
       {
