@@ -446,7 +446,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
           const lagging = shown < millis - 1;
           const wall = readClock() - wallFrom;
           if ((early = lagging && wall < millis - 1 ? early + 1 : 0) > 99) {
-            noTimer ??= new CifTimerError(new Error('it called back early'));
+            noTimer ??= new CifTimerError(new Error('early by both clocks 100 times in a row: it ignores the delay, or the clocks stand still'));
             // The next call tries setTimeout afresh: a call admitted while this is told (by a diag logger) gets a timer.
             early = 0;
             timerAt = Infinity;
