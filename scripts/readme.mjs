@@ -230,12 +230,13 @@ function proveLine(line, nodeVersion, { tarball, blocks }) {
       run('node', [`${name}-harness.mjs`], { cwd: dir, env, label: `node ${name}-harness.mjs (with a stand-in CIF host)` });
     };
 
-    // One `core` only here: on 2.x, sdk-logs 0.223.1 pins another `core` than the trace SDK 2.12.0 does.
+    // One `core` only here: the logs SDK may pin another (below).
     installAll(install.code, ['@opentelemetry/api', '@opentelemetry/core']);
     prove('quickstart', [setup[0], shared[0]], [CALL_ACCEPTED], DIAG_AT_WARN + INVALID_TRACE_ID);
     run('node', ['quickstart-harness.mjs', 'refusing'], { cwd: dir, env, label: 'node quickstart-harness.mjs refusing (a host that refuses every call)' });
     // Log-based events follow the span quick start: the same KPI event, once from each source.
     installAll(logsInstall.code);
+    provePinnedCore(join(dir, 'node_modules'));
     prove('logs', [setup[0], shared[0], logsSetup[0], logsShared[0]], [CALL_ACCEPTED, CALL_ACCEPTED], TRACELESS_CORRELATION);
     const [instrumentationInstall] = blocks.pick('install', line, 'instrumentation');
     const instrumentation = blocks.pick('instrumentation');
@@ -259,6 +260,21 @@ function proveLine(line, nodeVersion, { tarball, blocks }) {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * docs/log-based-events.md: "the logs SDK may pin another `core` patch than the trace SDK: npm then installs it beside
+ * the page's, and both work" (the logs quick start then runs on both). The logs SDK pins `core` exactly, as every
+ * OpenTelemetry JS package pins its siblings; a range there would make the sentence moot, and fails here to say so.
+ */
+function provePinnedCore(modules) {
+  const versionOf = (dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
+  const pin = JSON.parse(readFileSync(join(modules, '@opentelemetry/sdk-logs/package.json'), 'utf8')).dependencies?.['@opentelemetry/core'];
+  assert.match(String(pin), /^\d+\.\d+\.\d+$/, `@opentelemetry/sdk-logs asks for @opentelemetry/core ${pin}, no exact version: see docs/log-based-events.md`);
+  const page = versionOf(join(modules, '@opentelemetry/core'));
+  const copies = findPackages(modules, '@opentelemetry/core').map(versionOf).sort();
+  assert.deepEqual(copies, pin === page ? [page] : [page, pin].sort(), `@opentelemetry/core: the page's ${page}, and ${pin} for the logs SDK`);
+  console.log(`@opentelemetry/core ${copies.join(' and ')}: the page's ${page}, the logs SDK's ${pin}`);
 }
 
 /** The blocks marked `types`, type-checked against the built package (dist/) and the dev dependencies. */
