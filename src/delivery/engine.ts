@@ -381,15 +381,17 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     else if (kept) {
       stats.kpiEventsKept += events;
       // Kept while CIF is not ready (not failed, nor ready without a library): it goes again should CIF come while this page lives.
-      if (readiness.current() === 'waiting' && lateEvents + events <= maxQueueSize) {
+      const waits = !closing && readiness.current() === 'waiting' && lateEvents + events <= maxQueueSize;
+      if (waits) {
         late.push(job);
         lateEvents += events;
       }
-      log('debug', `call '${job.call.eventName}' kept in the outbox for a later page: ${error.message}`);
+      const where = `kept in the outbox ${waits ? 'until CIF comes, or ' : ''}for a later page: ${error.message}`;
+      log('debug', `call '${job.call.eventName}' ${where}`);
       // A page that shuts down keeps what still waits, as it should; any other reason (no CIF in time) is warned about once.
       if (reason !== 'after_shutdown' && !keptTold) {
         keptTold = true;
-        log('warn', `KPI events kept in the outbox for a later page: ${error.message}. Counted in getStats().kpiEventsKept; shown once.`);
+        log('warn', `KPI events ${where}. Counted in getStats().kpiEventsKept; shown once.`);
       }
     } else {
       stats.callsFailed++;

@@ -83,7 +83,7 @@ describe('CifSampler around a sampler that records only, with a BatchSpanProcess
   // The README's table: `cif.kpi.name` on the span makes it one KPI event; the ids may be on the
   // resource. A span that gets its name once the outcome is known, outside withCifSession, was not
   // a CIF span when the sampler was asked: no exporter gets it, and the session processor says so.
-  it('warns once, naming CifSampler, of a span given cif.kpi.name after it started outside a session, then tells each later one at DEBUG', async () => {
+  it('warns once, naming CifSampler and starting the span in the session, of a span given cif.kpi.name after it started outside a session, then tells each later one at DEBUG', async () => {
     const lines = captureLevels();
     const { client, exporter, tracer, finish } = widget(IDENTITY);
     for (const name of ['CallMissed', 'CallAbandoned']) {
@@ -98,7 +98,7 @@ describe('CifSampler around a sampler that records only, with a BatchSpanProcess
     expect(client.calls.map((c) => c.eventName)).to.deep.equal(['CallEnded']);
     expect(exporter.getStats().spansSeen).to.equal(1);
     expect(lines.filter((line) => line.includes('lost'))).to.deep.equal([
-      "warn KPI events of span 'inbound call' lost: it is not exported: a trace sampler dropped it (wrap yours: `new CifSampler(yourSampler)`, which keeps the spans started in a CIF session or with a `cif.` attribute) or no tracer provider is registered. Shown once.",
+      "warn KPI events of span 'inbound call' lost: it is not exported: a trace sampler dropped it, or no tracer provider is registered. Wrap your sampler: `new CifSampler(yourSampler)` keeps the spans started in a CIF session or with a `cif.` attribute; start each span so. Shown once.",
       "debug KPI events of span 'inbound call' lost: it is not exported.",
     ]);
   });
