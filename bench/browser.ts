@@ -25,6 +25,7 @@ export async function measureBrowserOutbox(floor: FloorSending, rounds: Rounds):
   const served = await servePage(
     { 'index.html': '<!doctype html><meta charset="utf-8"><script src="browser-page.js"></script>' },
     { entryPoints: [fileURLToPath(new URL('./browser-page.ts', import.meta.url))], bundle: true, format: 'iife', platform: 'browser', target: 'es2020' },
+    false,
   );
   const browser = await launchChromium([V8_FLAGS]);
   try {

@@ -1,8 +1,9 @@
-// The browsers the tests run a widget in, and what a test uses of a page in either.
+// The browsers the tests run a widget in, and what a test uses of a page in each.
 import { launchChromium } from './chromium.js';
 import { launchFirefox } from './firefox.js';
+import { launchWebKit } from './webkit.js';
 
-/** A frame of a page, or the page itself, as the tests use it in either browser. */
+/** A frame of a page, or the page itself, as the tests use it in each browser. */
 export interface TestFrame {
   url(): string;
   evaluate<R>(task: string | (() => R | Promise<R>)): Promise<R>;
@@ -11,13 +12,13 @@ export interface TestFrame {
   waitForFunction<A>(task: (arg: A) => unknown, arg?: A): Promise<unknown>;
 }
 
-/** A page of a test, as the tests use it in either browser (Playwright's pages in Chromium, puppeteer's in Firefox). */
+/** A page of a test, as the tests use it in each browser (Playwright's pages in Chromium, puppeteer's in Firefox, WebDriver's windows in WebKit). */
 export interface TestPage extends TestFrame {
   goto(url: string): Promise<unknown>;
   reload(): Promise<unknown>;
   close(): Promise<unknown>;
   click(selector: string): Promise<unknown>;
-  /** The page's frames, the page's own first. */
+  /** The page's frames, the page's own first; in WebKit, those its last load left. */
   frames(): TestFrame[];
 }
 
@@ -28,10 +29,11 @@ export interface TestBrowser {
 }
 
 /**
- * The browsers of the suites that run in each: Dynamics 365 supports both engines. Chromium from
- * the OS package `chromium`, Firefox from `firefox-esr`.
+ * The browsers of the suites that run in each: Dynamics 365 supports the three engines. Chromium
+ * from the OS package `chromium`, Firefox from `firefox-esr`, WebKit (Safari's) from `webkit2gtk-driver`.
  */
 export const BROWSERS: ReadonlyArray<readonly [name: string, launch: () => Promise<TestBrowser>]> = [
   ['Chromium', () => launchChromium()],
   ['Firefox', launchFirefox],
+  ['WebKit', launchWebKit],
 ];

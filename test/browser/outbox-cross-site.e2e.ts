@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import { launchChromium } from './chromium.js';
 import { launchFirefox } from './firefox.js';
+import { launchWebKit } from './webkit.js';
 import type { TestBrowser, TestFrame, TestPage } from './browsers.js';
 import { servePage, useFixturePages, type ServedPage } from './serve.js';
 import type { Widget } from './fixtures/bfcache-page.js';
@@ -16,6 +17,7 @@ const SETUPS: Array<[title: string, launch: () => Promise<TestBrowser>, storage:
   // Playwright turns partitioning off; Chromium's own default blocks third-party cookies.
   ['Chromium, third-party cookies allowed, storage partitioned', () => launchChromium(['--enable-features=ThirdPartyStoragePartitioning', '--disable-features=TrackingProtection3pcd']), true],
   ['Chromium, third-party cookies blocked', () => launchChromium(['--enable-features=TrackingProtection3pcd']), false],
+  ['WebKit, storage partitioned', launchWebKit, true],
 ];
 
 for (const [title, launch, storage] of SETUPS) describe(`the widget in a frame of another site, in ${title}`, function () {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestBrowser } from './browsers.js';
 import { launchChromium, type Browser } from './chromium.js';
+import { CONSOLE_COLLECTOR } from './webkit.js';
 
 export interface ServedPage {
   url: string;
@@ -13,11 +14,16 @@ export interface ServedPage {
 
 /**
  * Serves `files` (name to contents) from a fresh directory on 127.0.0.1, plus what `build`
- * bundles there on request. `stop()` closes the server and removes the directory.
+ * bundles there on request. `stop()` closes the server and removes the directory. Each HTML page
+ * starts with `CONSOLE_COLLECTOR`, for the tests in WebKit, unless `collect` is false.
  */
-export async function servePage(files: Record<string, string | Buffer>, build: BuildOptions = {}): Promise<ServedPage> {
+export async function servePage(files: Record<string, string | Buffer>, build: BuildOptions = {}, collect = true): Promise<ServedPage> {
   const root = mkdtempSync(join(tmpdir(), 'cif-page-'));
-  for (const [name, contents] of Object.entries(files)) writeFileSync(join(root, name), contents);
+  for (const [name, contents] of Object.entries(files)) {
+    // After the doctype, which must come first to keep the page out of quirks mode.
+    const page = collect && name.endsWith('.html') && typeof contents === 'string' ? contents.replace(/^(<!doctype html>)?/i, `$1${CONSOLE_COLLECTOR}`) : contents;
+    writeFileSync(join(root, name), page);
+  }
   const server = await context({ ...build, outdir: root, write: false, logLevel: 'silent' });
   const { port } = await server.serve({ servedir: root, host: '127.0.0.1', port: 0 });
   return {
