@@ -62,7 +62,7 @@ export interface CifOutboxStats {
   expired: number;
   /** Stored entries (not KPI events) of an earlier format, or that cannot be read, removed; a later format's are left alone. */
   unreadable: number;
-  /** Store or lock accesses that threw, other than for quota. */
+  /** Store or lock accesses that threw, other than for quota, and locks that ended while the page held them, not hidden. */
   storeErrors: number;
 }
 

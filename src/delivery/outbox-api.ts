@@ -8,7 +8,10 @@
  * entry whose page's lock is free belongs to a page that is gone; but a page hidden before its lock
  * came writes without it, and sends those calls itself only once its lock comes and finds them still stored. A page takes such entries only while holding that lock itself, and keeps it
  * until it is disposed: two tabs never both take one entry, and what it has not removed when it
- * dies is taken by the next.
+ * dies is taken by the next. A browser that lets go of a live page's locks (WebKit, in its
+ * back/forward cache) leaves what the page stored to whichever page takes them: the page sends none
+ * of it unless it gets its own lock back and finds the entry still stored, and writes under a new id
+ * where it cannot.
  *
  * Counters (`OutboxStats`, KPI events unless said): `stored` written when added; `notStored`
  * admitted but not written (`full`: over `maxBytes` or the store's quota; `store_error`: the
@@ -16,7 +19,8 @@
  * delivery as it admits what the outbox handed over; `expired` of pages gone, older than
  * `maxAgeMillis`, removed unsent; `unreadable` entries (not KPI events) under this name this
  * version cannot read, removed;
- * `storeErrors` store or lock accesses that threw (not for quota). The balance of
+ * `storeErrors` store or lock accesses that threw (not for quota), and locks the lock manager let go of while the
+ * page held them and was not hidden (the page then writes no more). The balance of
  * `getStats()`: `kpiEventsSent + replayed = kpiEventsDelivered + kpiEventsPending + Σ dropped
  * + kept`, where `kept` counts KPI events this page gave up on (`cif_not_loaded`, refused at
  * shutdown, or `remove()` false) that stay stored for a later page.
@@ -85,7 +89,8 @@ export interface Outbox {
   /**
    * Takes an entry out, just before its call goes to the host. False when it could not be, after
    * `dispose()`, or when it was written without this page's lock and the lock has not come since,
-   * finding it stored: the call then stays stored for a later page and must not be handed over.
+   * finding it stored, or under a lock the browser took back since: the call then stays stored for a
+   * later page, or went with another, and must not be handed over.
    */
   remove(entry: OutboxEntry): boolean;
   /**

@@ -17,9 +17,15 @@ interface StoredCall {
   call: CifCall;
 }
 
+/** One grant of a lock this page keeps: `lost` once the browser took it back while the page lives. */
+export interface Hold {
+  lost?: boolean;
+}
+
 /** A call the outbox keeps: its key, its place among its page's calls, and the bytes it takes while stored (0 when not). */
 export interface Entry extends StoredCall {
-  readonly key: string;
+  /** Under this page's id as it is written: a page whose lock was taken back writes under an id of its own anew. */
+  key: string;
   readonly seq: number;
   /** Its KPI events, as admitted: a host that changes the payload it was handed changes no count. */
   readonly events: number;
@@ -28,6 +34,8 @@ export interface Entry extends StoredCall {
   page?: string;
   /** Written without this page's lock, which has not come since or found it gone: a later page's, which this page never hands over. */
   given?: boolean;
+  /** The grant of the lock it is stored under, this page's or a page's gone: another page's once that is lost, unless found again (see `ours`). */
+  hold?: Hold;
   /** Runs each time the call is written to the store. */
   kept?: (() => void) | undefined;
 }

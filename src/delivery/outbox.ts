@@ -3,7 +3,7 @@ import { log } from '../log.js';
 import { createOutboxStats, type CifOutboxStats as OutboxStats } from '../stats.js';
 import { OUTBOX_DEFAULTS, type Outbox, type OutboxDeps, type OutboxEntry, type OutboxOptions } from './outbox-api.js';
 import { findStore, isQuotaError, type LockOptions } from './outbox-page.js';
-import { PAGE_AND_SEQ, decode, encode, sizeOf, type Entry } from './outbox-store.js';
+import { PAGE_AND_SEQ, decode, encode, sizeOf, type Entry, type Hold } from './outbox-store.js';
 import { readClock, startTimer, stopTimer, type Timer } from './timers.js';
 import { uuid } from '../mapping/trace-id.js';
 
@@ -28,10 +28,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   const now = (): number => readClock(clock);
   const { maxBytes, maxAgeMillis } = { ...OUTBOX_DEFAULTS, ...options };
   const base = `otel-cif/${name}/`;
+  /** A new page id: at the start, and where another page holds this one's lock (see `retake`). */
+  const newId = (): string => (deps?.uuid ?? uuid)();
   let pageId: string;
   let stopWaiting: AbortController;
   try {
-    pageId = (deps?.uuid ?? uuid)();
+    pageId = newId();
     stopWaiting = new AbortController();
   } catch (error) {
     log('debug', 'no outbox: no page id or no AbortController', error);
@@ -39,10 +41,14 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   }
   /** Calls admitted before this page held its lock, until it holds it, fails to, or is disposed. */
   let pending: Set<Entry> | undefined = new Set();
-  /** This page holds its lock and writes calls: from the grant to `dispose()`. */
+  /** This page holds its lock and writes calls: from the grant to `dispose()`, or until the browser takes the lock back. */
   let live = false;
+  /** The stretch of the page's life its locks are held in, which every entry it stores or takes is stored under: lost once the browser takes them back. */
+  let hold: Hold = {};
   /** From `pagehide` to `pageshow`: the page may be going, so that what waits for its lock is written without it. */
   let hidden = false;
+  /** `pagehide` events so far: a lock that ends after one was taken back by the browser, with the page in its back/forward cache. */
+  let hides = 0;
   /** What it wrote without its lock (`Entry.given`), until the lock comes. */
   const given = new Set<Entry>();
   /** The entries `drain()` writes, until it is done. */
@@ -73,12 +79,18 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
 
   /**
    * Asks for the lock of page `id`; resolves true once granted, the lock then held until this page
-   * goes, or let go as soon as `take`, run at the grant, says (or resolves to say) nothing was taken;
-   * false when not: not available, aborted, disposed, or the lock manager failed (counted).
+   * goes, or let go as soon as `take`, run at the grant with its `hold`, says (or resolves to say) nothing was taken;
+   * false when not: not available, aborted, disposed, or the lock manager failed (counted). A lock kept that ends
+   * while the page lives loses the `hold` it was granted in, and runs `lost`, told whether the page was hidden since
+   * the grant: then the browser took it back (WebKit lets go of a page's locks as it goes into its back/forward
+   * cache, and says so once it is restored); else the lock manager failed (counted).
    */
-  function lock(id: string, options: LockOptions, take: () => unknown): Promise<boolean> {
+  function lock(id: string, options: LockOptions, take: (grant: Hold) => unknown, lost?: (takenBack: boolean) => void): Promise<boolean> {
     return new Promise((resolve) => {
       let called = false;
+      /** The `hold` of the grant while the lock is kept: one taken back while `take` runs loses what it took. */
+      let kept: Hold | undefined;
+      let hidesAtGrant = 0;
       // Async, so that a lock manager that throws, or returns a thenable that throws, rejects.
       const request = async () =>
         locks.request(base + id, options, async (granted) => {
@@ -86,17 +98,47 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
           const held = !called && !!granted && !disposed;
           called = true;
           resolve(held);
-          // A lock not held is let go at once.
-          return held && (await take()) && life;
+          // A lock not held is let go at once, as one whose `take` took nothing or threw.
+          kept = hold;
+          hidesAtGrant = hides;
+          let took: unknown;
+          try {
+            took = held && (await take(kept));
+          } finally {
+            if (!took) kept = undefined;
+          }
+          return took && life;
         });
+      // Withdrawn or let go at dispose: nothing was lost, nothing failed.
+      const ended = (failed: boolean, error?: unknown): void => {
+        if (disposed) return;
+        if (kept) {
+          // What was stored or taken under it, and under every lock granted with it, is another page's from now on.
+          kept.lost = true;
+          hold = {};
+          const takenBack = hides > hidesAtGrant;
+          if (!takenBack) countError(failed ? error : new Error('the lock manager let go of a lock the page held'));
+          lost?.(takenBack);
+        } else if (failed) countError(error);
+      };
       // A request that ends without granting the lock leaves nothing waiting for it.
       void request()
-        .catch((error: unknown) => {
-          // Withdrawn at dispose, or failed.
-          if (!disposed) countError(error);
-        })
+        .then(() => ended(false), (error: unknown) => ended(true, error))
         .then(() => resolve(false));
     });
+  }
+
+  /**
+   * Whether this page may hand over `entry`: not one written without its lock (`given`), nor one stored under a lock
+   * taken back since, which another page may have taken and sent; unless that is this page's own lock, granted
+   * again, and it finds the entry still stored. One that is not this page's is a later page's.
+   */
+  function ours(entry: Entry): boolean {
+    if (entry.size > 0 && entry.hold?.lost && !entry.given) {
+      if (live && !entry.page && entry.key.startsWith(`${base}${pageId}/`) && stored(entry.key) === true) entry.hold = hold;
+      else entry.given = true;
+    }
+    return !entry.given;
   }
 
   /** Whether the store holds `key`; `undefined` where it cannot be read, which is counted. */
@@ -192,6 +234,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     let full = false;
     // Hidden while it waits for its lock, it writes without it: see `hide`.
     if (live || pending) {
+      // This page's call under its id as it is now: see `retake`.
+      if (!entry.page) entry.key = `${base}${pageId}/${entry.seq}`;
       try {
         // Stamped at its first write, where a page's clock that gives no time is a failed write: the next page could not read it.
         if (Number.isNaN((entry.at ||= now()))) throw new TypeError('the wall clock gave no time');
@@ -207,7 +251,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
           if (!live) {
             entry.given = true;
             given.add(entry);
-          }
+          } else if (!entry.page) entry.hold = hold;
           bytes += size;
           if (admitted) stats.stored += entry.events;
           return entry.kept?.();
@@ -236,14 +280,14 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   }
 
   /**
-   * Hands over, oldest first, the entries of the pages `gone`, whose locks this page now holds; removes expired and
-   * unreadable ones. Returns the pages it took calls from.
+   * Hands over, oldest first, the entries of the pages `gone`, whose locks this page now holds, granted in `grant`
+   * (none once that is lost); removes expired and unreadable ones. Returns the pages it took calls from.
    */
-  function takeOver(gone: string[]): Set<string> {
+  function takeOver(gone: string[], grant: Hold): Set<string> {
     const at = now();
     const taken: Entry[] = [];
     const from = new Set<string>();
-    for (const [key, id, seq, value] of gone.length > 0 && !disposed ? list() : []) {
+    for (const [key, id, seq, value] of gone.length > 0 && !disposed && !grant.lost ? list() : []) {
       if (!gone.includes(id)) continue;
       const size = sizeOf(key, value);
       const stored = decode(value);
@@ -251,7 +295,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       if (stored === null) continue;
       // Kept unless surely too old: a clock that gives no time ages nothing.
       if (stored && !(Math.abs(at - stored.at) > maxAgeMillis)) {
-        taken.push({ ...stored, key, seq, events: stored.call.data.events.length, size, page: id });
+        taken.push({ ...stored, key, seq, events: stored.call.data.events.length, size, page: id, hold: grant });
         from.add(id);
       } else if (erase(key, size)) {
         const counter = stored ? 'expired' : 'unreadable';
@@ -272,14 +316,41 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     return from;
   }
 
-  void lock(pageId, {}, () => {
-    say(`storing as ${base}${pageId}`);
-    // What it wrote without the lock and finds still stored is its own again: a page that took it would have removed
-    // it before sending it, and held the lock until it went. What it cannot read stays a later page's.
-    given.forEach((entry) => (entry.given = stored(entry.key) !== true));
-    given.clear();
-    return (live = true);
-  }).then(endWait);
+  /** Asks for this page's own lock; once granted, the page writes its calls (`live`). */
+  const own = (options: LockOptions): Promise<boolean> =>
+    lock(
+      pageId,
+      options,
+      () => {
+        say(`storing as ${base}${pageId}`);
+        // What it wrote without the lock and finds still stored is its own again: a page that took it would have removed
+        // it before sending it, and held the lock until it went. What it cannot read stays a later page's.
+        given.forEach((entry) => (entry.given = stored(entry.key) !== true));
+        given.clear();
+        return (live = true);
+      },
+      (takenBack) => {
+        live = false;
+        // Asked for again only as the browser took it back: a lock manager that ends every lock would be asked without end.
+        if (takenBack) retake();
+      },
+    );
+
+  /**
+   * Asks again for this page's lock, which the browser took back: what the page admits waits for it, in memory, as
+   * at the start. Granted at once, what the page stored is its own again where no page took it meanwhile (`ours`);
+   * held by a page that took its calls, the page writes under an id of its own anew.
+   */
+  function retake(): void {
+    pending ??= new Set();
+    say('its locks were taken back (a back/forward cache): what it stored is for the page that takes its lock');
+    void own({ ifAvailable: true })
+      .then((granted) => granted || ((pageId = newId()), own({})))
+      .catch(countError)
+      .then(endWait);
+  }
+
+  void own({}).then(endWait);
 
   /**
    * As the page may be going (`pagehide`) before its lock came, writes what waits for it, and what it admits until
@@ -288,6 +359,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
    */
   const hide = (): void => {
     hidden = true;
+    hides++;
     const waiting = pending;
     // Once disposed, or with the lock (or its failure), nothing waits.
     if (!waiting) return;
@@ -309,8 +381,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       return entry;
     },
     remove(entry: Entry) {
-      // Written without the lock, the call is a later page's; once disposed, what is stored is.
-      if (entry.given) return false;
+      // Written without the lock, or taken from this page since, the call is a later page's; once disposed, what is stored is.
+      if (!ours(entry)) return false;
       if (disposed) return entry.size === 0;
       if (entry.size > 0 && !erase(entry.key, entry.size)) return false;
       entry.size = 0;
@@ -324,7 +396,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     },
     holds(entry: Entry) {
       // Gone from the store, the entry is this page's to settle (`bytes` is counted afresh when it matters); but one
-      // written without the lock, which a later page may have taken already.
+      // written without the lock, or taken from this page since, which a later page may have taken already.
+      ours(entry);
       if (entry.size && absent(entry.key)) entry.size = 0;
       return entry.size > 0 || !!entry.given;
     },
@@ -338,7 +411,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
         // Once disposed, also for a browser that keeps the storage listener for want of `signal` support.
         if (disposed || open.length === 0) return;
         say(`waiting for ${open.length} open pages to close`);
-        for (const id of open) void lock(id, { signal }, async () => (await settled(), takeOver([id]).size || !watched.delete(id)));
+        for (const id of open) void lock(id, { signal }, async (grant) => (await settled(), takeOver([id], grant).size || !watched.delete(id)));
       };
       try {
         // A page that opens later is known by its first write, which other tabs hear of: its calls are taken when it closes.
@@ -361,8 +434,9 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       say(`claiming ${others.length} other pages`);
       /** How each lock granted is to be kept: held for this page's life once calls were taken from its page, else let go. */
       const keep = new Map<string, (took: boolean) => void>();
+      const grant = hold;
       void Promise.all(others.map((id) => lock(id, { ifAvailable: true }, () => new Promise((took) => keep.set(id, took))))).then((granted) => {
-        const from = takeOver(others.filter((_, i) => granted[i]));
+        const from = takeOver(others.filter((_, i) => granted[i]), grant);
         // A page that left nothing to take (expired, unreadable, or a later version's) is let go of.
         keep.forEach((took, id) => took(from.has(id)));
         onFirstPass?.();

@@ -1,4 +1,4 @@
-// The page lifecycle as Chrome and Firefox run it, for a widget wired as docs/page-lifecycle.md
+// The page lifecycle as Chrome, Firefox and WebKit run it, for a widget wired as docs/page-lifecycle.md
 // says: a WebTracerProvider with a BatchSpanProcessor at its defaults (it flushes as the page
 // hides), a CifSpanExporter at its defaults (the outbox on), and the stand-in CIF host of
 // fixtures/bfcache-page.ts. Playwright launches Chromium without its back/forward cache; these
@@ -11,6 +11,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { TestPage } from './browsers.js';
 import { ARGS, findChromium } from './chromium.js';
 import { launchFirefox } from './firefox.js';
+import { launchWebKit } from './webkit.js';
 import { useFixturePages } from './serve.js';
 import type { Widget } from './fixtures/bfcache-page.js';
 
@@ -19,6 +20,38 @@ const widget = '<!doctype html><meta charset="utf-8"><script src="bfcache-page.j
 const CACHED = ['cached', 'cached-again', 'cached-last'];
 /** Each test's widget, under its own path: its own outbox. */
 const WIDGETS = [...CACHED, 'evicted', 'often', 'early'];
+
+/** Leaves the widget page for `elsewhere`, another page of the origin, from the page: the driver would wait for a load. */
+async function leave(page: TestPage, elsewhere: string): Promise<void> {
+  // `left` marks the page object: a page restored has it, one loaded again does not.
+  await page.evaluate(() => Object.assign(window, { left: (window as unknown as { widget: Widget }).widget.lifecycle.length }));
+  await page.evaluate((url) => void setTimeout(() => location.assign(url)), elsewhere);
+  await page.waitForFunction((url) => location.href === url && document.readyState === 'complete', elsewhere);
+}
+
+/**
+ * Goes back to the widget page left by `leave`; says whether it came back restored from the back/forward cache (hidden
+ * on its way in, which is when the processor flushes) or loaded again. From the page: a restored page fires no load.
+ */
+async function comeBack(page: TestPage): Promise<string> {
+  await page.evaluate(() => void setTimeout(() => history.back()));
+  await page.waitForFunction(() => {
+    const { widget, left } = window as unknown as { widget?: Widget; left?: number };
+    return widget?.lifecycle.slice(left ?? 0).some((line) => line.startsWith('pageshow')) ?? false;
+  });
+  return page.evaluate(() => {
+    const { widget, left } = window as unknown as { widget: Widget; left?: number };
+    const since = widget.lifecycle.slice(left ?? 0);
+    if (left === undefined) return 'loaded';
+    return since.includes('visibility hidden') && since.includes('pageshow persisted=true') ? 'restored' : `restored unhidden: ${since.join(', ')}`;
+  });
+}
+
+/** A trip away from the widget page, to `elsewhere`, and back: `comeBack`'s answer. */
+async function trip(page: TestPage, elsewhere: string): Promise<string> {
+  await leave(page, elsewhere);
+  return comeBack(page);
+}
 
 describe('the page lifecycle as Chromium runs it: the back/forward cache', function () {
   this.timeout(60_000);
@@ -188,29 +221,6 @@ describe('the page lifecycle as Firefox runs it: the back/forward cache', functi
   );
   const run = <T>(page: TestPage, body: (widget: Widget) => T) => page.evaluate(`(${body.toString()})(window.widget)`) as Promise<Awaited<T>>;
 
-  /**
-   * Leaves the widget page for another page of the origin and goes back to it; says whether it came back restored from
-   * the back/forward cache (hidden on its way in, which is when the processor flushes) or loaded again. Both from the
-   * page: the driver waits for a load, which a restored page never fires, and then for every later navigation.
-   */
-  async function trip(page: TestPage): Promise<string> {
-    // `left` marks the page object: a page restored has it, one loaded again does not.
-    await page.evaluate(() => Object.assign(window, { left: (window as unknown as { widget: Widget }).widget.lifecycle.length }));
-    await page.evaluate((url) => void setTimeout(() => location.assign(url)), `${served.url}elsewhere.html`);
-    await page.waitForFunction(() => location.pathname === '/elsewhere.html' && document.readyState === 'complete');
-    await page.evaluate(() => void setTimeout(() => history.back()));
-    await page.waitForFunction(() => {
-      const { widget, left } = window as unknown as { widget?: Widget; left?: number };
-      return widget?.lifecycle.slice(left ?? 0).some((line) => line.startsWith('pageshow')) ?? false;
-    });
-    return page.evaluate(() => {
-      const { widget, left } = window as unknown as { widget: Widget; left?: number };
-      const since = widget.lifecycle.slice(left ?? 0);
-      if (left === undefined) return 'loaded';
-      return since.includes('visibility hidden') && since.includes('pageshow persisted=true') ? 'restored' : `restored unhidden: ${since.join(', ')}`;
-    });
-  }
-
   it('loads a widget page again at each trip away and back, as Firefox caches no page that holds a Web Lock, and sends each KPI event once', async () => {
     // The outbox holds its lock for the page's life, so Firefox never keeps the page: each page loaded again takes over
     // what the page before it stored as it hid. CIF comes after the last trip.
@@ -221,7 +231,7 @@ describe('the page lifecycle as Firefox runs it: the back/forward cache', functi
     for (const name of names) {
       // Still in the BatchSpanProcessor: the page hiding as it is left exports it.
       await page.evaluate((n) => (window as unknown as { widget: Widget }).widget.record([n]), name);
-      trips.push(await trip(page));
+      trips.push(await trip(page, `${served.url}elsewhere.html`));
     }
     const stored = await run(page, (w) => w.stored());
     await run(page, (w) => w.loadCif());
@@ -239,7 +249,7 @@ describe('the page lifecycle as Firefox runs it: the back/forward cache', functi
     const { page, errors } = await served.browser.newPage();
     await page.goto(`${served.url}no-outbox.html?cif=none&outbox=false`);
     await run(page, (w) => w.record(['CallAccepted', 'CallHold']));
-    const how = await trip(page);
+    const how = await trip(page, `${served.url}elsewhere.html`);
     const pending = await run(page, (w) => w.pending());
     await run(page, (w) => w.loadCif());
     await page.waitForFunction(() => (window as unknown as { widget: Widget }).widget.pending() === 0);
@@ -251,5 +261,60 @@ describe('the page lifecycle as Firefox runs it: the back/forward cache', functi
       warnings: [],
       errors: [],
     });
+  });
+});
+
+describe('the page lifecycle as WebKit runs it: the back/forward cache', function () {
+  this.timeout(60_000);
+  const served = useFixturePages(
+    { 'kept.html': widget, 'taken.html': widget, 'elsewhere.html': '<!doctype html><p>another page of the origin</p>' },
+    ['bfcache-page'],
+    undefined,
+    launchWebKit,
+  );
+  const run = <T>(page: TestPage, body: (widget: Widget) => T) => page.evaluate(`(${body.toString()})(window.widget)`) as Promise<Awaited<T>>;
+  const elsewhere = () => `${served.url}elsewhere.html`;
+
+  // WebKit keeps a page that holds Web Locks in its cache, lets go of the locks, and says so once the page is restored.
+  it('keeps the KPI events a page held as it went into the back/forward cache, which let go of its lock, and sends them once when it is restored and CIF comes', async () => {
+    const { page, errors } = await served.browser.newPage();
+    await page.goto(`${served.url}kept.html?cif=none&ready=600000`);
+    // Still in the BatchSpanProcessor: the page hiding as it is left exports them.
+    await run(page, (w) => w.record(['CallAccepted', 'CallHold']));
+    const how = await trip(page, elsewhere());
+    const stored = await run(page, (w) => w.stored());
+    await run(page, (w) => w.loadCif());
+    await page.waitForFunction(() => (window as unknown as { widget: Widget }).widget.pending() === 0);
+    expect({ how, stored, calls: await run(page, (w) => w.calls()), left: await run(page, (w) => w.stored()), warnings: await run(page, (w) => w.warnings), errors }).to.deep.equal({
+      how: 'restored',
+      stored: 2,
+      calls: ['CallAccepted', 'CallHold'],
+      left: 0,
+      warnings: [],
+      errors: [],
+    });
+  });
+
+  it('sends once, from a tab opened meanwhile, the KPI events stored by a page in the back/forward cache, and the page, restored with CIF, never', async () => {
+    const { page, errors } = await served.browser.newPage();
+    await page.goto(`${served.url}taken.html?cif=none&ready=600000`);
+    await run(page, (w) => w.record(['CallAccepted', 'CallHold']));
+    await leave(page, elsewhere());
+    // The new tab finds the cached page's lock free, and takes its calls.
+    const { page: other } = await served.browser.newPage();
+    await other.goto(`${served.url}taken.html?cif=ready`);
+    await other.waitForFunction(() => (window as unknown as { widget: Widget }).widget.calls().length >= 2);
+    const how = await comeBack(page);
+    await run(page, (w) => w.loadCif());
+    await page.waitForFunction(() => (window as unknown as { widget: Widget }).widget.pending() === 0);
+    expect({
+      how,
+      sent: await run(other, (w) => w.calls()),
+      resent: await run(page, (w) => w.calls()),
+      kept: await run(page, (w) => w.stats().kpiEventsKept),
+      stored: await run(page, (w) => w.stored()),
+      warnings: await run(page, (w) => w.warnings),
+      errors,
+    }).to.deep.equal({ how: 'restored', sent: ['CallAccepted', 'CallHold'], resent: [], kept: 2, stored: 0, warnings: [], errors: [] });
   });
 });

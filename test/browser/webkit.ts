@@ -55,16 +55,30 @@ const exited = (child: ChildProcess): Promise<void> =>
   child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
 
 /**
- * The script run in a page or frame for `call`, an expression: its value, awaited there as Playwright does, with
- * `undefined` told apart from `null` (WebDriver sends both as null), and what the page's console collector holds
- * since the last look (`CONSOLE_COLLECTOR`). The last argument is WebDriver's callback.
+ * The script run in a page or frame for `call`, an expression: its value, awaited there as Playwright does, as JSON
+ * holds it (arrays and plain objects copied, any other object, such as `window`, as `undefined`), with `undefined`
+ * told apart from `null` (WebDriver sends both as null), and what the page's console collector holds since the last
+ * look (`CONSOLE_COLLECTOR`). The last argument is WebDriver's callback.
  */
 const inPage = (call: string): string => `const done = arguments[arguments.length - 1];
-  const seen = () => ({ href: location.href, errors: (window.__testErrors || []).splice(0), warnings: (window.__testWarnings || []).splice(0) });
-  Promise.resolve().then(() => (${call})).then(
-    (value) => done({ value, undefined: value === undefined, ...seen() }),
-    (error) => done({ thrown: String(error) + (error && error.stack ? ' ' + error.stack : ''), ...seen() }),
-  );`;
+  ${ANSWER}
+  Promise.resolve().then(() => (${call})).then(answer, thrown).then(done);`;
+
+/**
+ * The script for `call`, an expression run synchronously: as `inPage`, answered within the task that runs it, so that
+ * a page that navigates meanwhile cannot leave WebDriver waiting for an answer (`waitForFunction` polls so).
+ */
+const inPageNow = (call: string): string => `${ANSWER}
+  try { return answer(${call}); } catch (error) { return thrown(error); }`;
+
+/** What `inPage` and `inPageNow` answer with: `answer(value)`, or `thrown(error)`. */
+const ANSWER = `const seen = () => ({ href: location.href, errors: (window.__testErrors || []).splice(0), warnings: (window.__testWarnings || []).splice(0) });
+  const plain = (value) => [Object.prototype, null].includes(Object.getPrototypeOf(value));
+  const tree = (value) => Array.isArray(value) ? value.map(tree)
+    : value !== null && typeof value === 'object' ? (plain(value) ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key, tree(item)])) : undefined)
+    : typeof value === 'function' ? undefined : value;
+  const answer = (value) => (value = tree(value), { value, undefined: value === undefined, ...seen() });
+  const thrown = (error) => ({ thrown: String(error) + (error && error.stack ? ' ' + error.stack : ''), ...seen() });`;
 
 interface Answer {
   value?: unknown;
@@ -174,8 +188,9 @@ export async function launchWebKit(): Promise<WebKitBrowser> {
           }
         });
 
-      const run = async (frame: number | undefined, call: string): Promise<unknown> => {
-        const answer = (await on(frame, () => driver.executeAsyncScript(inPage(call)))) as Answer;
+      /** `call` evaluated in the page or its frame at `frame`, awaited there unless `now`. */
+      const run = async (frame: number | undefined, call: string, now = false): Promise<unknown> => {
+        const answer = (await on(frame, () => (now ? driver.executeScript(inPageNow(call)) : driver.executeAsyncScript(inPage(call))))) as Answer;
         errors.push(...answer.errors);
         warnings.push(...answer.warnings);
         if (frame === undefined) href = answer.href;
@@ -192,7 +207,8 @@ export async function launchWebKit(): Promise<WebKitBrowser> {
             const call = `(${String(task)})(${arg === undefined ? '' : JSON.stringify(arg)})`;
             const until = Date.now() + 30_000;
             for (;;) {
-              const value = await run(frame, call);
+              // A page between two documents (the test made it navigate) fails the command: it is asked again.
+              const value = await run(frame, call, true).catch((error: unknown) => (Date.now() > until ? Promise.reject(error) : undefined));
               if (value) return value;
               if (Date.now() > until) throw new Error(`waitForFunction timed out after 30 s: ${call}`);
               await new Promise((resolve) => setTimeout(resolve, 50));
@@ -239,10 +255,14 @@ export async function launchWebKit(): Promise<WebKitBrowser> {
       return { page, errors, warnings };
     },
     async close() {
-      await inTurn(async () => {
+      // After the steps asked for before, unless one never ends (a test that timed out): the processes end either way.
+      const quit = inTurn(async () => {
         await driver.switchTo().window(home);
         await driver.quit();
       }).catch(() => undefined);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([quit, new Promise((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+      clearTimeout(timer);
       await stop();
     },
   };

@@ -57,10 +57,15 @@ function parse(value: string): unknown {
   }
 }
 
-/** A page's view of a shared lock manager; `crash()` ends the page without letting it dispose of anything. */
+/**
+ * A page's view of a shared lock manager; `crash()` ends the page without letting it dispose of anything;
+ * `takeBack()` lets go of every lock the page holds, as WebKit does to a page that goes into the back/forward cache,
+ * and returns what tells the page, as WebKit does once the page is restored: it rejects their requests with an `AbortError`.
+ */
 export interface LockClient {
   readonly locks: OutboxLocks;
   crash(): void;
+  takeBack(): () => void;
 }
 
 interface LockRequest {
@@ -161,6 +166,11 @@ export function createLockManager() {
             for (let i = queue.length - 1; i >= 0; i--) if (queue[i]!.client === client) queue.splice(i, 1);
           }
           for (const request of [...held.values()]) if (request.client === client) release(request);
+        },
+        takeBack() {
+          const taken = [...held.values()].filter((request) => request.client === client);
+          taken.forEach(release);
+          return () => taken.forEach((request) => request.reject(new DOMException('Promise was rejected because the browsing context is going away', 'AbortError')));
         },
       };
     },

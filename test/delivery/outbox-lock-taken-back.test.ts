@@ -1,0 +1,243 @@
+// The outbox of a page whose lock the browser takes back while the page lives: WebKit lets go of
+// every Web Lock of a page that goes into the back/forward cache, and rejects their requests with
+// an AbortError once the page is restored. Another tab may take the page's calls meanwhile, and
+// send them: at most once after handover, the restored page must not send them again.
+import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { expect } from 'chai';
+import { createOutbox, createOutboxStats, type OutboxEntry, type OutboxLocks } from '../../src/delivery/outbox.js';
+import { withPageGlobals } from '../helpers/page-globals.js';
+import { call, createLockManager, MemoryStore, PAGE_A, PAGE_B } from '../helpers/web-storage.js';
+
+/** The id the page restored takes where another page holds its own. */
+const PAGE_A2 = 'a2a2a2a2-a2a2-4a2a-8a2a-a2a2a2a2a2a2';
+const PAGE_C = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc';
+/** Runs every pending microtask, lock grants included. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+const NAME = 'otel-cif/widget/';
+const TAKEN_BACK = 'debug: outbox: its locks were taken back (a back/forward cache): what it stored is for the page that takes its lock';
+
+describe('the outbox of a page whose locks the browser takes back, as WebKit does in its back/forward cache', () => {
+  let store: MemoryStore;
+  let manager: ReturnType<typeof createLockManager>;
+  let logged: string[];
+  /** Runs at each line the outbox says, before it is logged. */
+  let onLine: (line: string) => void;
+  beforeEach(() => {
+    store = new MemoryStore();
+    manager = createLockManager();
+    logged = [];
+    onLine = () => {};
+    const keep = (level: string) => (namespace: string, message?: unknown, error?: unknown) => {
+      if (namespace !== 'opentelemetry-exporter-cif') return;
+      const line = `${level}: ${String(message)}${error instanceof Error ? ` ${error.message}` : ''}`;
+      onLine(line);
+      logged.push(line);
+    };
+    diag.setLogger(
+      { error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug'), verbose: keep('verbose') },
+      { logLevel: DiagLogLevel.ALL, suppressOverrideMessage: true },
+    );
+  });
+  afterEach(() => diag.disable());
+
+  /**
+   * A page of the widget whose ids come from `ids`, in turn, and whose window hears `pagehide` and `pageshow`; it
+   * takes a closed page's calls `handoverWaitMillis` after that page's lock comes.
+   */
+  function page(ids: string[], { handoverWaitMillis = 0, locks }: { handoverWaitMillis?: number; locks?: OutboxLocks } = {}) {
+    const client = manager.client();
+    const stats = createOutboxStats();
+    const window = new EventTarget();
+    const outbox = withPageGlobals({ addEventListener: window.addEventListener.bind(window) }, () =>
+      createOutbox({ store, name: 'widget' }, stats, { locks: locks ?? client.locks, uuid: () => ids.shift()!, handoverWaitMillis }),
+    )!;
+    const claimed: OutboxEntry[] = [];
+    return {
+      outbox,
+      stats,
+      client,
+      claimed,
+      claim: () => outbox.claim((entries) => claimed.push(...entries)),
+      /** Into the back/forward cache, as WebKit takes it: hidden, its locks let go of; then back, and told. */
+      cache() {
+        window.dispatchEvent(new Event('pagehide'));
+        const tell = client.takeBack();
+        return () => {
+          window.dispatchEvent(new Event('pageshow'));
+          tell();
+        };
+      },
+      /** Into the back/forward cache and back at once. */
+      cacheAndRestore() {
+        this.cache()();
+      },
+    };
+  }
+
+  const keys = () => [...store.items.keys()].map((key) => key.slice(NAME.length));
+
+  it('hands over none of the calls another page took meanwhile, keeps them counted as kept, and stores what comes next under a new id', async () => {
+    const restored = page([PAGE_A, PAGE_A2]);
+    await settle();
+    const taken = [restored.outbox.add(call('CallAccepted')), restored.outbox.add(call('CallHold'))];
+    // Handed to the host before the page went, and back for a retry after.
+    const retried = restored.outbox.add(call('CallRejected'));
+    expect(restored.outbox.remove(retried)).to.equal(true);
+    restored.cacheAndRestore();
+    const other = page([PAGE_B]);
+    other.claim();
+    await settle();
+    expect(other.claimed.map((entry) => entry.call.eventName)).to.deep.equal(['CallAccepted', 'CallHold']);
+    // The other page sends the first: it takes it out of the store first.
+    expect(other.outbox.remove(other.claimed[0]!)).to.equal(true);
+
+    expect(taken.map((entry) => restored.outbox.holds(entry)), 'with the outbox, for another page').to.deep.equal([true, true]);
+    expect(taken.map((entry) => restored.outbox.remove(entry)), 'handed over by the restored page').to.deep.equal([false, false]);
+    expect(restored.outbox.holds(retried), 'stored nowhere').to.equal(false);
+    restored.outbox.restore(retried);
+    const next = restored.outbox.add(call('CallEnded'));
+    await settle();
+    expect(keys()).to.deep.equal([`${PAGE_A}/1`, `${PAGE_A2}/2`, `${PAGE_A2}/3`]);
+    expect([retried, next].map((entry) => restored.outbox.remove(entry))).to.deep.equal([true, true]);
+    expect(restored.stats.storeErrors).to.equal(0);
+    expect(logged.filter((line) => !line.startsWith('debug: '))).to.deep.equal([]);
+    // Said by the restored page, between the other page's lines.
+    expect(logged.filter((line) => / taken back |storing as .*a2a2/.test(line))).to.deep.equal([TAKEN_BACK, `debug: outbox: storing as ${NAME}${PAGE_A2}`]);
+    restored.outbox.dispose();
+    other.outbox.dispose();
+  });
+
+  it('hands over nothing until it holds a lock again, and stores what it admits meanwhile under its new id', async () => {
+    const restored = page([PAGE_A, PAGE_A2]);
+    await settle();
+    const stored = restored.outbox.add(call('CallAccepted'));
+    // A page that took its lock already, as the line that tells of the loss is said.
+    const other = page([PAGE_B]);
+    let meanwhile: { handed: boolean; admitted: OutboxEntry } | undefined;
+    onLine = (line) => {
+      if (line !== TAKEN_BACK) return;
+      other.claim();
+      meanwhile = { handed: restored.outbox.remove(stored), admitted: restored.outbox.add(call('CallHold')) };
+    };
+    restored.cacheAndRestore();
+    await settle();
+    expect(meanwhile?.handed).to.equal(false);
+    expect(other.claimed.map((entry) => entry.call.eventName)).to.deep.equal(['CallAccepted']);
+    expect(keys()).to.deep.equal([`${PAGE_A}/0`, `${PAGE_A2}/1`]);
+    expect(restored.stats.notStored).to.deep.equal({ full: 0, store_error: 0 });
+    expect(restored.outbox.remove(meanwhile!.admitted)).to.equal(true);
+    restored.outbox.dispose();
+    other.outbox.dispose();
+  });
+
+  it('hands over none of the calls another page took and sent while it was cached, though it gets its own lock back', async () => {
+    const restored = page([PAGE_A, PAGE_A2]);
+    await settle();
+    const [sent, left] = [restored.outbox.add(call('CallAccepted')), restored.outbox.add(call('CallHold'))];
+    const restore = restored.cache();
+    // Another tab comes, takes both calls, sends one, and goes: the lock is free again when the page is restored.
+    const other = page([PAGE_B]);
+    other.claim();
+    await settle();
+    expect(other.outbox.remove(other.claimed[0]!)).to.equal(true);
+    other.outbox.dispose();
+    await settle();
+    restore();
+    await settle();
+    expect(keys(), 'stored under its own id again').to.deep.equal([`${PAGE_A}/1`]);
+    expect({ held: restored.outbox.holds(sent), handed: [sent, left].map((entry) => restored.outbox.remove(entry)) }).to.deep.equal({ held: true, handed: [false, true] });
+    restored.outbox.dispose();
+  });
+
+  it('takes its calls back where no other page took its lock meanwhile', async () => {
+    const restored = page([PAGE_A, PAGE_A2]);
+    await settle();
+    const stored = restored.outbox.add(call('CallAccepted'));
+    restored.cacheAndRestore();
+    await settle();
+    const next = restored.outbox.add(call('CallEnded'));
+    await settle();
+    expect(keys()).to.deep.equal([`${PAGE_A}/0`, `${PAGE_A}/1`]);
+    expect([stored, next].map((entry) => restored.outbox.remove(entry))).to.deep.equal([true, true]);
+    expect(keys()).to.deep.equal([]);
+    expect(restored.stats.storeErrors).to.equal(0);
+    restored.outbox.dispose();
+  });
+
+  it('hands over none of the calls it took from a page gone, once another page took them; it still takes those of a page that closes later', async () => {
+    const gone = page([PAGE_A]);
+    await settle();
+    gone.outbox.add(call('CallAccepted'));
+    gone.outbox.add(call('CallHold'));
+    gone.client.crash();
+    // A page still open, whose calls the restored page takes once it closes.
+    const later = page([PAGE_C]);
+    await settle();
+    later.outbox.add(call('CallEnded'));
+    const restored = page([PAGE_B]);
+    restored.claim();
+    await settle();
+    const [accepted, hold] = restored.claimed;
+    // Handed to the host before the page went, and back for a retry after: a page gone's call, stored under its lock, lost.
+    expect(restored.outbox.remove(hold!)).to.equal(true);
+    restored.cacheAndRestore();
+    const other = page([PAGE_A2]);
+    other.claim();
+    await settle();
+    expect(other.claimed.map((entry) => entry.call.eventName)).to.deep.equal(['CallAccepted']);
+    restored.outbox.restore(hold!);
+    expect([accepted, hold].map((entry) => restored.outbox.remove(entry!))).to.deep.equal([false, false]);
+    expect(other.outbox.remove(other.claimed[0]!)).to.equal(true);
+
+    later.outbox.dispose();
+    await settle();
+    expect(restored.claimed.map((entry) => entry.call.eventName)).to.deep.equal(['CallAccepted', 'CallHold', 'CallEnded']);
+    expect(restored.outbox.remove(restored.claimed[2]!)).to.equal(true);
+    restored.outbox.dispose();
+    other.outbox.dispose();
+  });
+
+  it("takes none of a closed page's calls once the browser took the lock back while it waited to take them", async () => {
+    const closing = page([PAGE_A]);
+    await settle();
+    closing.outbox.add(call('CallAccepted'));
+    const restored = page([PAGE_B], { handoverWaitMillis: 50 });
+    restored.claim();
+    await settle();
+    closing.outbox.dispose();
+    await settle();
+    // The closed page's lock is granted: the page waits a moment before it takes the calls, and goes meanwhile.
+    restored.cacheAndRestore();
+    const other = page([PAGE_A2]);
+    other.claim();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect({ restored: restored.claimed.length, other: other.claimed.map((entry) => entry.call.eventName) }).to.deep.equal({ restored: 0, other: ['CallAccepted'] });
+    expect(restored.stats.storeErrors).to.equal(0);
+    restored.outbox.dispose();
+    other.outbox.dispose();
+  });
+
+  it('counts a lock that ends while the page was never hidden as a failure of the lock manager, and asks for it no more', async () => {
+    let requests = 0;
+    // A lock manager that calls back, then says the lock is let go of at once, whatever the callback's promise does.
+    const locks: OutboxLocks = {
+      request(_name, _options, callback) {
+        requests++;
+        void callback({});
+        return Promise.resolve();
+      },
+    };
+    const broken = page([PAGE_A, PAGE_A2], { locks });
+    await settle();
+    const entry = broken.outbox.add(call('CallAccepted'));
+    await settle();
+    expect({ requests, storeErrors: broken.stats.storeErrors, notStored: broken.stats.notStored, handed: broken.outbox.remove(entry) }).to.deep.equal({
+      requests: 1,
+      storeErrors: 1,
+      notStored: { full: 0, store_error: 1 },
+      handed: true,
+    });
+    expect(logged).to.include('warn: outbox: store or lock failed (getStats().outbox.storeErrors) the lock manager let go of a lock the page held');
+    broken.outbox.dispose();
+  });
+});
