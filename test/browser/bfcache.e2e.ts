@@ -21,6 +21,12 @@ const CACHED = ['cached', 'cached-again', 'cached-last'];
 /** Each test's widget, under its own path: its own outbox. */
 const WIDGETS = [...CACHED, 'evicted', 'often', 'early'];
 
+/** Another page of the origin, which the widget page is left for. */
+const ELSEWHERE = '<!doctype html><p>another page of the origin</p>';
+
+/** `body` run in the widget page of `page` (Firefox's and WebKit's; Chromium's has its own, on Playwright's page). */
+const run = <T>(page: TestPage, body: (widget: Widget) => T) => page.evaluate(`(${body.toString()})(window.widget)`) as Promise<Awaited<T>>;
+
 /** Leaves the widget page for `elsewhere`, another page of the origin, from the page: the driver would wait for a load. */
 async function leave(page: TestPage, elsewhere: string): Promise<void> {
   // `left` marks the page object: a page restored has it, one loaded again does not.
@@ -56,7 +62,7 @@ async function trip(page: TestPage, elsewhere: string): Promise<string> {
 describe('the page lifecycle as Chromium runs it: the back/forward cache', function () {
   this.timeout(60_000);
   const served = useFixturePages(
-    { ...Object.fromEntries(WIDGETS.map((name) => [`${name}.html`, widget])), 'elsewhere.html': '<!doctype html><p>another page of the origin</p>' },
+    { ...Object.fromEntries(WIDGETS.map((name) => [`${name}.html`, widget])), 'elsewhere.html': ELSEWHERE },
     ['bfcache-page'],
   );
   let context: BrowserContext;
@@ -214,12 +220,11 @@ describe('the page lifecycle as Chromium runs it: the back/forward cache', funct
 describe('the page lifecycle as Firefox runs it: the back/forward cache', function () {
   this.timeout(60_000);
   const served = useFixturePages(
-    { 'trips.html': widget, 'no-outbox.html': widget, 'elsewhere.html': '<!doctype html><p>another page of the origin</p>' },
+    { 'trips.html': widget, 'no-outbox.html': widget, 'elsewhere.html': ELSEWHERE },
     ['bfcache-page'],
     undefined,
     launchFirefox,
   );
-  const run = <T>(page: TestPage, body: (widget: Widget) => T) => page.evaluate(`(${body.toString()})(window.widget)`) as Promise<Awaited<T>>;
 
   it('loads a widget page again at each trip away and back, as Firefox caches no page that holds a Web Lock, and sends each KPI event once', async () => {
     // The outbox holds its lock for the page's life, so Firefox never keeps the page: each page loaded again takes over
@@ -267,12 +272,11 @@ describe('the page lifecycle as Firefox runs it: the back/forward cache', functi
 describe('the page lifecycle as WebKit runs it: the back/forward cache', function () {
   this.timeout(60_000);
   const served = useFixturePages(
-    { 'kept.html': widget, 'taken.html': widget, 'elsewhere.html': '<!doctype html><p>another page of the origin</p>' },
+    { 'kept.html': widget, 'taken.html': widget, 'elsewhere.html': ELSEWHERE },
     ['bfcache-page'],
     undefined,
     launchWebKit,
   );
-  const run = <T>(page: TestPage, body: (widget: Widget) => T) => page.evaluate(`(${body.toString()})(window.widget)`) as Promise<Awaited<T>>;
   const elsewhere = () => `${served.url}elsewhere.html`;
 
   // WebKit keeps a page that holds Web Locks in its cache, lets go of the locks, and says so once the page is restored.
