@@ -1,4 +1,4 @@
-// The page lifecycle as Chrome, Firefox and WebKit run it, for a widget wired as docs/page-lifecycle.md
+// The page lifecycle as Chrome and Firefox run it, for a widget wired as docs/page-lifecycle.md
 // says: a WebTracerProvider with a BatchSpanProcessor at its defaults (it flushes as the page
 // hides), a CifSpanExporter at its defaults (the outbox on), and the stand-in CIF host of
 // fixtures/bfcache-page.ts. Playwright launches Chromium without its back/forward cache; these
@@ -11,7 +11,6 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { TestPage } from './browsers.js';
 import { ARGS, findChromium } from './chromium.js';
 import { launchFirefox } from './firefox.js';
-import { launchWebKit } from './webkit.js';
 import { useFixturePages } from './serve.js';
 import type { Widget } from './fixtures/bfcache-page.js';
 
@@ -24,7 +23,7 @@ const WIDGETS = [...CACHED, 'evicted', 'often', 'early'];
 /** Another page of the origin, which the widget page is left for. */
 const ELSEWHERE = '<!doctype html><p>another page of the origin</p>';
 
-/** `body` run in the widget page of `page` (Firefox's and WebKit's; Chromium's has its own, on Playwright's page). */
+/** `body` run in the widget page of `page` (Firefox's; Chromium's has its own, on Playwright's page). */
 const run = <T>(page: TestPage, body: (widget: Widget) => T) => page.evaluate(`(${body.toString()})(window.widget)`) as Promise<Awaited<T>>;
 
 /** Leaves the widget page for `elsewhere`, another page of the origin, from the page: the driver would wait for a load. */
@@ -266,59 +265,5 @@ describe('the page lifecycle as Firefox runs it: the back/forward cache', functi
       warnings: [],
       errors: [],
     });
-  });
-});
-
-describe('the page lifecycle as WebKit runs it: the back/forward cache', function () {
-  this.timeout(60_000);
-  const served = useFixturePages(
-    { 'kept.html': widget, 'taken.html': widget, 'elsewhere.html': ELSEWHERE },
-    ['bfcache-page'],
-    undefined,
-    launchWebKit,
-  );
-  const elsewhere = () => `${served.url}elsewhere.html`;
-
-  // WebKit keeps a page that holds Web Locks in its cache, lets go of the locks, and says so once the page is restored.
-  it('keeps the KPI events a page held as it went into the back/forward cache, which let go of its lock, and sends them once when it is restored and CIF comes', async () => {
-    const { page, errors } = await served.browser.newPage();
-    await page.goto(`${served.url}kept.html?cif=none&ready=600000`);
-    // Still in the BatchSpanProcessor: the page hiding as it is left exports them.
-    await run(page, (w) => w.record(['CallAccepted', 'CallHold']));
-    const how = await trip(page, elsewhere());
-    const stored = await run(page, (w) => w.stored());
-    await run(page, (w) => w.loadCif());
-    await page.waitForFunction(() => (window as unknown as { widget: Widget }).widget.pending() === 0);
-    expect({ how, stored, calls: await run(page, (w) => w.calls()), left: await run(page, (w) => w.stored()), warnings: await run(page, (w) => w.warnings), errors }).to.deep.equal({
-      how: 'restored',
-      stored: 2,
-      calls: ['CallAccepted', 'CallHold'],
-      left: 0,
-      warnings: [],
-      errors: [],
-    });
-  });
-
-  it('sends once, from a tab opened meanwhile, the KPI events stored by a page in the back/forward cache, and the page, restored with CIF, never', async () => {
-    const { page, errors } = await served.browser.newPage();
-    await page.goto(`${served.url}taken.html?cif=none&ready=600000`);
-    await run(page, (w) => w.record(['CallAccepted', 'CallHold']));
-    await leave(page, elsewhere());
-    // The new tab finds the cached page's lock free, and takes its calls.
-    const { page: other } = await served.browser.newPage();
-    await other.goto(`${served.url}taken.html?cif=ready`);
-    await other.waitForFunction(() => (window as unknown as { widget: Widget }).widget.calls().length >= 2);
-    const how = await comeBack(page);
-    await run(page, (w) => w.loadCif());
-    await page.waitForFunction(() => (window as unknown as { widget: Widget }).widget.pending() === 0);
-    expect({
-      how,
-      sent: await run(other, (w) => w.calls()),
-      resent: await run(page, (w) => w.calls()),
-      kept: await run(page, (w) => w.stats().kpiEventsKept),
-      stored: await run(page, (w) => w.stored()),
-      warnings: await run(page, (w) => w.warnings),
-      errors,
-    }).to.deep.equal({ how: 'restored', sent: ['CallAccepted', 'CallHold'], resent: [], kept: 2, stored: 0, warnings: [], errors: [] });
   });
 });
