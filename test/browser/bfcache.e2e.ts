@@ -26,19 +26,16 @@ const ELSEWHERE = '<!doctype html><p>another page of the origin</p>';
 /** `body` run in the widget page of `page` (Firefox's; Chromium's has its own, on Playwright's page). */
 const run = <T>(page: TestPage, body: (widget: Widget) => T) => page.evaluate(`(${body.toString()})(window.widget)`) as Promise<Awaited<T>>;
 
-/** Leaves the widget page for `elsewhere`, another page of the origin, from the page: the driver would wait for a load. */
-async function leave(page: TestPage, elsewhere: string): Promise<void> {
+/**
+ * Leaves the widget page for `elsewhere`, another page of the origin, and goes back, both from the page (the driver
+ * would wait for a load); says whether it came back restored from the back/forward cache (hidden on its way in, which
+ * is when the processor flushes) or loaded again: a restored page fires no load.
+ */
+async function trip(page: TestPage, elsewhere: string): Promise<string> {
   // `left` marks the page object: a page restored has it, one loaded again does not.
   await page.evaluate(() => Object.assign(window, { left: (window as unknown as { widget: Widget }).widget.lifecycle.length }));
   await page.evaluate((url) => void setTimeout(() => location.assign(url)), elsewhere);
   await page.waitForFunction((url) => location.href === url && document.readyState === 'complete', elsewhere);
-}
-
-/**
- * Goes back to the widget page left by `leave`; says whether it came back restored from the back/forward cache (hidden
- * on its way in, which is when the processor flushes) or loaded again. From the page: a restored page fires no load.
- */
-async function comeBack(page: TestPage): Promise<string> {
   await page.evaluate(() => void setTimeout(() => history.back()));
   await page.waitForFunction(() => {
     const { widget, left } = window as unknown as { widget?: Widget; left?: number };
@@ -50,12 +47,6 @@ async function comeBack(page: TestPage): Promise<string> {
     if (left === undefined) return 'loaded';
     return since.includes('visibility hidden') && since.includes('pageshow persisted=true') ? 'restored' : `restored unhidden: ${since.join(', ')}`;
   });
-}
-
-/** A trip away from the widget page, to `elsewhere`, and back: `comeBack`'s answer. */
-async function trip(page: TestPage, elsewhere: string): Promise<string> {
-  await leave(page, elsewhere);
-  return comeBack(page);
 }
 
 describe('the page lifecycle as Chromium runs it: the back/forward cache', function () {
