@@ -25,8 +25,8 @@ export interface CifKpiEventDetails {
   customData?: Record<string, string | number | boolean> | ReadonlyMap<string, string | number | boolean> | undefined;
 }
 
-/** Whether a details value was left out for want of text: warned of once, then told at DEBUG. */
-const leftOut: Warned<'value'> = {};
+/** Whether a details value was left out for want of text, or a key for naming no detail: each warned of once, then told at DEBUG. */
+const leftOut: Warned<'value' | 'key'> = {};
 
 /**
  * The attributes of one KPI event, on a span event or a log record. Throws only if `details` does.
@@ -42,9 +42,19 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
     else if (value !== undefined) sayOnce(leftOut, 'value', `KPI event '${shown(name)}': \`${option}\` has no text to send; it is left out`, '. Shown once.');
   };
   if (isObject(details)) {
+    const options: string[] = [];
     for (const [field, key] of KPI_FIELDS) {
       const option = field === 'kpiEventReason' ? 'reason' : field;
+      options.push(option);
       set(key, given(details, option), option);
+    }
+    options.push('customData');
+    // A key of no detail (a payload field's name, as `kpiEventReason`, or a typo) is said, as plain JavaScript has no type to catch it.
+    try {
+      const unknown = Object.keys(details).find((key) => !options.includes(key));
+      if (unknown !== undefined) sayOnce(leftOut, 'key', `KPI event '${shown(name)}': \`${unknown}\` names no detail (${options.join(', ')}); it is left out`, '. Shown once.');
+    } catch {
+      // Keys that cannot be listed: what could be read is sent.
     }
     const customData = given(details, 'customData');
     // A Map's entries too, as CIF's own APIs answer with Maps.

@@ -144,6 +144,39 @@ describe('recordKpiEvent and emitKpiEvent given values the trace SDK refuses', (
     ]);
   });
 
+  // A key that names no detail (a payload field's name, or a typo) would else be lost unsaid, as plain JavaScript has no type to catch it.
+  APIS.forEach((api) =>
+    it(`${api} sends the KPI event without a details key that names no detail, and says which keys do`, async () => {
+      const { events, lines } = await send(api, { kpiEventReason: 'inbound', reason: 'hold', additonalData: 'x' } as never);
+      expect(events).to.deep.equal([{ kpiEventName: 'CallAccepted', eventTimestamp: events[0]?.['eventTimestamp'], kpiEventReason: 'hold' }]);
+      // At WARN or DEBUG: the warning is once per page, and other tests may have given it (below).
+      expect(lines.filter((line) => line.includes('names no detail')).map((line) => line.replace(/^(warn|debug) /, '').replace(/\. Shown once\.$/, '.'))).to.deep.equal([
+        "KPI event 'CallAccepted': `kpiEventReason` names no detail (reason, additionalData, notificationResponseAction, externalCorrelationId, customData); it is left out.",
+      ]);
+    }),
+  );
+  it('warns of the first details key that names no detail, and tells the later ones at DEBUG', async () => {
+    const url = new URL(`../../src/recording/kpi-event-attributes.ts?no-detail-${Date.now()}`, import.meta.url);
+    const copy = (await import(url.href)) as { kpiEventAttributes: typeof kpiEventAttributes };
+    const lines = captureLevels();
+    const attributes = [
+      copy.kpiEventAttributes('CallAccepted', { customData: { msdyn_customattribute1: 'gold' }, customdata: {} } as never),
+      copy.kpiEventAttributes('CallHold', { externalCorrelationID: 'A-1' } as never),
+      // Keys that cannot be listed: the details are read as before.
+      copy.kpiEventAttributes('CallEnded', new Proxy({ reason: 'done' }, { ownKeys: () => { throw new Error('keys trap'); } })),
+    ];
+    expect(attributes).to.deep.equal([
+      { 'cif.kpi.name': 'CallAccepted', 'cif.kpi.custom.msdyn_customattribute1': 'gold' },
+      { 'cif.kpi.name': 'CallHold' },
+      { 'cif.kpi.name': 'CallEnded', 'cif.kpi.reason': 'done' },
+    ]);
+    const known = '(reason, additionalData, notificationResponseAction, externalCorrelationId, customData)';
+    expect(lines).to.deep.equal([
+      `warn KPI event 'CallAccepted': \`customdata\` names no detail ${known}; it is left out. Shown once.`,
+      `debug KPI event 'CallHold': \`externalCorrelationID\` names no detail ${known}; it is left out.`,
+    ]);
+  });
+
   // Numbers and Dates the SDKs take as times, none of them one Dataverse can store.
   const T1 = Date.parse('2026-11-25T10:15:30.123Z');
   const times: Array<[what: string, time: () => number | Date]> = [
