@@ -45,7 +45,11 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   let live = false;
   /** The stretch of the page's life its locks are held in, which every entry it stores or takes is stored under: lost once the browser takes them back. */
   let hold: Hold = {};
-  /** From `pagehide` to `pageshow`: the page may be going, so that what waits for its lock is written without it. */
+  /**
+   * From `pagehide` to `pageshow`: the page may be going, so that what waits for its lock is written without it, and a
+   * lock it loses then goes with it (the browser tells of a lock it took back, for its back/forward cache, once the
+   * page is shown again). What it says then may reach the logger of the page loaded next in its window, which `globalThis` names.
+   */
   let hidden = false;
   /** `pagehide` events so far: a lock that ends after one was taken back by the browser, with the page in its back/forward cache. */
   let hides = 0;
@@ -119,7 +123,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
           const takenBack = hides > hidesAtGrant;
           if (!takenBack) countError(failed ? error : new Error('the lock manager let go of a lock the page held'));
           lost?.(takenBack);
-        } else if (failed) countError(error);
+        } else if (failed && !hidden) countError(error);
       };
       // A request that ends without granting the lock leaves nothing waiting for it.
       void request()
@@ -331,8 +335,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       },
       (takenBack) => {
         live = false;
-        // Asked for again only as the browser took it back: a lock manager that ends every lock would be asked without end.
-        if (takenBack) retake();
+        // Asked for again only as the browser took it back, and the page is shown again: a lock manager that ends every lock would be asked without end.
+        if (takenBack && !hidden) retake();
       },
     );
 

@@ -6,7 +6,7 @@ import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { createOutbox, createOutboxStats, type OutboxEntry, type OutboxLocks } from '../../src/delivery/outbox.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
-import { call, createLockManager, MemoryStore, PAGE_A, PAGE_B } from '../helpers/web-storage.js';
+import { call, createLockManager, MemoryStore, PAGE_A, PAGE_B, type LockClient } from '../helpers/web-storage.js';
 
 /** The id the page restored takes where another page holds its own. */
 const PAGE_A2 = 'a2a2a2a2-a2a2-4a2a-8a2a-a2a2a2a2a2a2';
@@ -44,12 +44,11 @@ describe('the outbox of a page whose locks the browser takes back, as WebKit doe
    * A page of the widget whose ids come from `ids`, in turn, and whose window hears `pagehide` and `pageshow`; it
    * takes a closed page's calls `handoverWaitMillis` after that page's lock comes.
    */
-  function page(ids: string[], { handoverWaitMillis = 0, locks }: { handoverWaitMillis?: number; locks?: OutboxLocks } = {}) {
-    const client = manager.client();
+  function page(ids: string[], { handoverWaitMillis = 0, client = manager.client(), locks = client.locks }: { handoverWaitMillis?: number; client?: LockClient; locks?: OutboxLocks } = {}) {
     const stats = createOutboxStats();
     const window = new EventTarget();
     const outbox = withPageGlobals({ addEventListener: window.addEventListener.bind(window) }, () =>
-      createOutbox({ store, name: 'widget' }, stats, { locks: locks ?? client.locks, uuid: () => ids.shift()!, handoverWaitMillis }),
+      createOutbox({ store, name: 'widget' }, stats, { locks, uuid: () => ids.shift()!, handoverWaitMillis }),
     )!;
     const claimed: OutboxEntry[] = [];
     return {
@@ -60,12 +59,20 @@ describe('the outbox of a page whose locks the browser takes back, as WebKit doe
       claim: () => outbox.claim((entries) => claimed.push(...entries)),
       /** Into the back/forward cache, as WebKit takes it: hidden, its locks let go of; then back, and told. */
       cache() {
-        window.dispatchEvent(new Event('pagehide'));
+        window.dispatchEvent(Object.assign(new Event('pagehide'), { persisted: true }));
         const tell = client.takeBack();
         return () => {
           window.dispatchEvent(new Event('pageshow'));
           tell();
         };
+      },
+      /**
+       * Gone for good (a reload, a closed tab), as WebKit unloads a page: a \`pagehide\` not for the back/forward cache,
+       * then every lock of the page let go of and its requests rejected, while its microtasks still run.
+       */
+      leave() {
+        window.dispatchEvent(Object.assign(new Event('pagehide'), { persisted: false }));
+        client.takeBack()();
       },
       /** Into the back/forward cache and back at once. */
       cacheAndRestore() {
@@ -239,5 +246,48 @@ describe('the outbox of a page whose locks the browser takes back, as WebKit doe
     });
     expect(logged).to.include('warn: outbox: store or lock failed (getStats().outbox.storeErrors) the lock manager let go of a lock the page held');
     broken.outbox.dispose();
+  });
+  // The page that loads next in the window shares its window proxy, so what the old page says as it goes reaches the new page's logger.
+  it('counts nothing and asks for no lock again as its locks and its requests end with a page that goes for good, and a later page takes its calls once', async () => {
+    const open = page([PAGE_C]);
+    await settle();
+    open.outbox.add(call('CallOpen'));
+    let requests = 0;
+    let gone = false;
+    const client = manager.client();
+    /** Rejects each request not yet settled, as the page unloads. */
+    const unsettled: Array<() => void> = [];
+    // A page no longer fully active, as it unloads, has its requests rejected, the lock it holds and the one it waits for too.
+    const locks: OutboxLocks = {
+      request: (...args: Parameters<OutboxLocks['request']>) => {
+        requests++;
+        if (gone) return Promise.reject(new DOMException('Responsible document is not fully active', 'InvalidStateError'));
+        return new Promise((resolve, reject) => {
+          client.locks.request(...args).then(resolve, reject);
+          unsettled.push(() => reject(new DOMException('Promise was rejected because the browsing context is going away', 'AbortError')));
+        });
+      },
+    };
+    const going = page([PAGE_A, PAGE_A2], { client, locks });
+    going.claim();
+    await settle();
+    going.outbox.add(call('CallAccepted'));
+    going.outbox.add(call('CallHold'));
+    const asked = requests;
+    gone = true;
+    going.leave();
+    unsettled.forEach((reject) => reject());
+    await settle();
+    const next = page([PAGE_B]);
+    next.claim();
+    await settle();
+    expect({
+      asked: requests - asked,
+      storeErrors: going.stats.storeErrors,
+      said: logged.filter((line) => !line.startsWith('debug: ') || line === TAKEN_BACK),
+      taken: next.claimed.map((entry) => entry.call.eventName),
+    }).to.deep.equal({ asked: 0, storeErrors: 0, said: [], taken: ['CallAccepted', 'CallHold'] });
+    next.outbox.dispose();
+    open.outbox.dispose();
   });
 });
