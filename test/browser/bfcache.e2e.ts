@@ -1,8 +1,8 @@
-// The page lifecycle as Chrome and Firefox run it, for a widget wired as docs/page-lifecycle.md
+// The page lifecycle as Chrome, Firefox and WebKit run it, for a widget wired as docs/page-lifecycle.md
 // says: a WebTracerProvider with a BatchSpanProcessor at its defaults (it flushes as the page
 // hides), a CifSpanExporter at its defaults (the outbox on), and the stand-in CIF host of
 // fixtures/bfcache-page.ts. Playwright launches Chromium without its back/forward cache; these
-// tests launch it with the cache, as Chrome runs for an agent. Firefox runs with its cache.
+// tests launch it with the cache, as Chrome runs for an agent. Firefox and WebKit run with theirs.
 import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { TestPage } from './browsers.js';
 import { ARGS, findChromium } from './chromium.js';
 import { launchFirefox } from './firefox.js';
+import { launchWebKit } from './webkit.js';
 import { useFixturePages } from './serve.js';
 import type { Widget } from './fixtures/bfcache-page.js';
 
@@ -26,27 +27,45 @@ const ELSEWHERE = '<!doctype html><p>another page of the origin</p>';
 /** `body` run in the widget page of `page` (Firefox's; Chromium's has its own, on Playwright's page). */
 const run = <T>(page: TestPage, body: (widget: Widget) => T) => page.evaluate(`(${body.toString()})(window.widget)`) as Promise<Awaited<T>>;
 
+/** A window of a widget page, and the window that opened it (`w`, the widget's, in the WebKit tests). */
+type WidgetWindow = Window & { widget?: Widget; left?: number; w?: WidgetWindow };
+
 /**
- * Leaves the widget page for `elsewhere`, another page of the origin, and goes back, both from the page (the driver
- * would wait for a load); says whether it came back restored from the back/forward cache (hidden on its way in, which
- * is when the processor flushes) or loaded again: a restored page fires no load.
+ * Leaves the widget page for `elsewhere`, another page of the origin, runs `meanwhile`, and goes back, all from the page
+ * (the driver would wait for a load); or, with `popup`, from the page that opened the widget page in `window.w`, so
+ * that the driver never waits on a page in transit, which WebKit's may never finish doing for a page it restores.
+ * Says whether the widget page came back restored from the back/forward cache (hidden on its way in, which is when
+ * the processor flushes) or loaded again: a restored page fires no load.
  */
-async function trip(page: TestPage, elsewhere: string): Promise<string> {
+async function trip(page: TestPage, elsewhere: string, { popup = false, meanwhile }: { popup?: boolean; meanwhile?: () => Promise<unknown> } = {}): Promise<string> {
   // `left` marks the page object: a page restored has it, one loaded again does not.
-  await page.evaluate(() => Object.assign(window, { left: (window as unknown as { widget: Widget }).widget.lifecycle.length }));
-  await page.evaluate((url) => void setTimeout(() => location.assign(url)), elsewhere);
-  await page.waitForFunction((url) => location.href === url && document.readyState === 'complete', elsewhere);
-  await page.evaluate(() => void setTimeout(() => history.back()));
-  await page.waitForFunction(() => {
-    const { widget, left } = window as unknown as { widget?: Widget; left?: number };
+  await page.evaluate((p) => {
+    const win = p ? (window as WidgetWindow).w! : (window as WidgetWindow);
+    win.left = win.widget!.lifecycle.length;
+  }, popup);
+  await page.evaluate(([url, p]) => {
+    const win = p ? (window as WidgetWindow).w! : window;
+    setTimeout(() => win.location.assign(url));
+  }, [elsewhere, popup] as const);
+  await page.waitForFunction(([url, p]) => {
+    const win = p ? (window as WidgetWindow).w! : window;
+    return win.location.href === url && win.document.readyState === 'complete';
+  }, [elsewhere, popup] as const);
+  await meanwhile?.();
+  await page.evaluate((p) => {
+    const win = p ? (window as WidgetWindow).w! : window;
+    setTimeout(() => win.history.back());
+  }, popup);
+  await page.waitForFunction((p) => {
+    const { widget, left } = p ? (window as WidgetWindow).w! : (window as WidgetWindow);
     return widget?.lifecycle.slice(left ?? 0).some((line) => line.startsWith('pageshow')) ?? false;
-  });
-  return page.evaluate(() => {
-    const { widget, left } = window as unknown as { widget: Widget; left?: number };
-    const since = widget.lifecycle.slice(left ?? 0);
+  }, popup);
+  return page.evaluate((p) => {
+    const { widget, left } = p ? (window as WidgetWindow).w! : (window as WidgetWindow);
+    const since = widget!.lifecycle.slice(left ?? 0);
     if (left === undefined) return 'loaded';
     return since.includes('visibility hidden') && since.includes('pageshow persisted=true') ? 'restored' : `restored unhidden: ${since.join(', ')}`;
-  });
+  }, popup);
 }
 
 describe('the page lifecycle as Chromium runs it: the back/forward cache', function () {
@@ -256,5 +275,81 @@ describe('the page lifecycle as Firefox runs it: the back/forward cache', functi
       warnings: [],
       errors: [],
     });
+  });
+});
+
+describe('the page lifecycle as WebKit runs it: the back/forward cache', function () {
+  this.timeout(60_000);
+  // The widget page opens in a window of its own, from a page the driver stays on (see `trip`).
+  const served = useFixturePages(
+    {
+      'opener.html': `<!doctype html><button onclick="window.w = window.open(new URLSearchParams(location.search).get('open'), 'widget')">open</button>`,
+      'kept.html': widget,
+      'taken.html': widget,
+      'elsewhere.html': ELSEWHERE,
+    },
+    ['bfcache-page'],
+    undefined,
+    launchWebKit,
+  );
+  const elsewhere = () => `${served.url}elsewhere.html`;
+
+  /** A page of the browser that opened the widget page at `path` in `window.w`, and `run` there; `errors` holds those of both pages. */
+  async function openWidget(path: string) {
+    const { page, errors } = await served.browser.newPage();
+    await page.goto(`${served.url}opener.html?open=${encodeURIComponent(path)}`);
+    await page.click('button');
+    await page.waitForFunction(() => (window as WidgetWindow).w?.widget !== undefined);
+    const inWidget = <T>(body: (widget: Widget) => T): Promise<Awaited<T>> =>
+      // As JSON: what the widget's window answers is of its realm, not the opener's.
+      page.evaluate(`Promise.resolve((${body.toString()})(window.w.widget)).then((value) => JSON.stringify(value))`).then((json) => json === undefined ? undefined : JSON.parse(json as string)) as Promise<Awaited<T>>;
+    const widgetErrors = () => page.evaluate(() => [...(((window as WidgetWindow).w as unknown as { __testErrors?: string[] }).__testErrors ?? [])]);
+    return { page, inWidget, errors: async () => [...errors, ...(await widgetErrors())] };
+  }
+
+  // WebKit keeps a page that holds Web Locks in its cache, lets go of the locks, and says so once the page is restored.
+  it('keeps the KPI events a page held as it went into the back/forward cache, which let go of its lock, and sends them once when it is restored and CIF comes', async () => {
+    const { page, inWidget, errors } = await openWidget('kept.html?cif=none&ready=600000');
+    // Still in the BatchSpanProcessor: the page hiding as it is left exports them.
+    await inWidget((w) => w.record(['CallAccepted', 'CallHold']));
+    const how = await trip(page, elsewhere(), { popup: true });
+    const stored = await inWidget((w) => w.stored());
+    await inWidget((w) => w.loadCif());
+    await page.waitForFunction(() => (window as WidgetWindow).w!.widget!.pending() === 0);
+    expect({ how, stored, calls: await inWidget((w) => w.calls()), left: await inWidget((w) => w.stored()), warnings: await inWidget((w) => w.warnings), errors: await errors() }).to.deep.equal({
+      how: 'restored',
+      stored: 2,
+      calls: ['CallAccepted', 'CallHold'],
+      left: 0,
+      warnings: [],
+      errors: [],
+    });
+  });
+
+  it('sends once, from a tab opened meanwhile, the KPI events stored by a page in the back/forward cache, and the page, restored with CIF, never', async () => {
+    const { page, inWidget, errors } = await openWidget('taken.html?cif=none&ready=600000');
+    await inWidget((w) => w.record(['CallAccepted', 'CallHold']));
+    let sent: string[] = [];
+    const how = await trip(page, elsewhere(), {
+      popup: true,
+      // The new tab finds the cached page's lock free, and takes its calls.
+      meanwhile: async () => {
+        const { page: other } = await served.browser.newPage();
+        await other.goto(`${served.url}taken.html?cif=ready`);
+        await other.waitForFunction(() => (window as WidgetWindow).widget!.calls().length >= 2);
+        sent = await other.evaluate(() => (window as WidgetWindow).widget!.calls());
+      },
+    });
+    await inWidget((w) => w.loadCif());
+    await page.waitForFunction(() => (window as WidgetWindow).w!.widget!.pending() === 0);
+    expect({
+      how,
+      sent,
+      resent: await inWidget((w) => w.calls()),
+      kept: await inWidget((w) => w.stats().kpiEventsKept),
+      stored: await inWidget((w) => w.stored()),
+      warnings: await inWidget((w) => w.warnings),
+      errors: await errors(),
+    }).to.deep.equal({ how: 'restored', sent: ['CallAccepted', 'CallHold'], resent: [], kept: 2, stored: 0, warnings: [], errors: [] });
   });
 });
