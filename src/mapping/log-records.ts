@@ -7,7 +7,7 @@ import { collectCalls, type Cursor } from './calls.js';
 import { addKpiEvents, ask, hrTimeToMillis, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
 import { hasCifAttribute, isInstrumentationScope, own, readField, readKpiFields, sdkCount, type Identity } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
-import { UNSERIALIZABLE, toJson, toPayloadString } from './values.js';
+import { UNSERIALIZABLE, toPayloadString } from './values.js';
 
 /** What the log record mapping needs from the exporter's options, already validated. */
 interface LogRecordMappingOptions extends KpiEventOptions<CifReadableLogRecord> {
@@ -102,5 +102,9 @@ const CORRELATION_NAMESPACE = '54eb8120-2f21-4cf9-886d-88b804abe84b';
 export function defaultLogRecordCorrelationId(record: CifReadableLogRecord, identity: Identity): string {
   const traceId = record.spanContext?.traceId;
   if (traceId !== undefined && isValidTraceId(traceId)) return traceIdToGuid(traceId);
-  return uuidv5(toJson([identity.conversationId, identity.providerSessionId]), CORRELATION_NAMESPACE);
+  // Named as JSON writes the pair of ids that need no escapes, without the page's JSON, which a library may have replaced.
+  return uuidv5(`[${quoted(identity.conversationId)},${quoted(identity.providerSessionId)}]`, CORRELATION_NAMESPACE);
 }
+
+/** An id in quotes, its quotes and backslashes escaped: no two pairs of ids name the same UUID. */
+const quoted = (id: string): string => `"${id.replace(/["\\]/g, '\\$&')}"`;
