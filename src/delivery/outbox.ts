@@ -313,7 +313,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       taken.sort((a, b) => a.at - b.at);
       const pages = [...new Set(taken.map((entry) => entry.page))];
       taken.sort((a, b) => pages.indexOf(a.page) - pages.indexOf(b.page) || a.seq - b.seq);
-      say(`replaying ${taken.length} calls of ${from.size} pages`);
+      say(`replaying ${taken.length} call(s) of ${from.size} page(s)`);
       // Delivery admits them as it admits an export's calls, which never throws.
       handOver(taken);
     }
@@ -435,7 +435,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
         // No window to listen on (outside a page, with a store given): only the pages found now are watched.
       }
       if (others.length === 0) return onFirstPass?.();
-      say(`claiming ${others.length} other pages`);
+      say(`claiming ${others.length} other page(s)`);
       /** How each lock granted is to be kept: held for this page's life once calls were taken from its page, else let go. */
       const keep = new Map<string, (took: boolean) => void>();
       const grant = hold;

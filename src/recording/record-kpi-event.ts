@@ -45,7 +45,7 @@ export const toldLost = new WeakSet<object>();
 
 /** Why a span is not exported, said the first time: a sampler already wrapped drops the spans started outside a session. */
 export const LOST =
-  ': a trace sampler dropped it, or no tracer provider is registered. Wrap your sampler: `new CifSampler(yourSampler)` keeps the spans started in a CIF session or with a `cif.` attribute; start each span so. Shown once.';
+  ': a trace sampler dropped it, or no tracer provider is registered. `new CifSampler(yourSampler)` keeps the spans started in a CIF session or with a `cif.` attribute: wrap your sampler, and start each span so. Shown once.';
 
 /**
  * The span's context, as an object, when span processors do not get the span: it does not record,

@@ -171,7 +171,7 @@ describe('delivery with the outbox', () => {
     diag.setLogger({ error: check, warn: check, info: check, debug: check, verbose: check }, { logLevel: DiagLogLevel.ALL, suppressOverrideMessage: true });
     const second = (replaying.page = page(PAGE_B, new RecordingCifClient(), { ready: false }));
     await settle();
-    expect(seen).to.include.members(['outbox: replaying 2 calls of 1 pages', 'waiting for CIF, at most 20000 ms']);
+    expect(seen).to.include.members(['outbox: replaying 2 call(s) of 1 page(s)', 'waiting for CIF, at most 20000 ms']);
     expect(unbalanced).to.deep.equal([]);
     expect(second.stats).to.deep.include({ kpiEventsPending: 2 });
     expect(second.stats.outbox.replayed).to.equal(2);

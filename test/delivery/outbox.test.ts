@@ -483,7 +483,7 @@ describe('outbox', () => {
       await settle();
       expect(page.claimed.map(names)).to.deep.equal([['C0', 'B0', 'B1']]);
       expect(page.claimed[0]![1]!.call).to.deep.equal(call('B0'));
-      expect(debugLines()).to.include.members(['outbox: claiming 2 other pages', 'outbox: replaying 3 calls of 2 pages']);
+      expect(debugLines()).to.include.members(['outbox: claiming 2 other page(s)', 'outbox: replaying 3 call(s) of 2 page(s)']);
     });
 
     it('hands over the calls of a page in the order it admitted them, whatever its wall clock did, and counts at DEBUG only the pages it took calls from', async () => {
@@ -500,7 +500,7 @@ describe('outbox', () => {
       claim(page);
       await settle();
       expect(page.claimed.map(names)).to.deep.equal([['First', 'Second']]);
-      expect(debugLines()).to.include.members(['outbox: claiming 2 other pages', 'outbox: replaying 2 calls of 1 pages']);
+      expect(debugLines()).to.include.members(['outbox: claiming 2 other page(s)', 'outbox: replaying 2 call(s) of 1 page(s)']);
     });
 
     it('hands over every call of a page gone, those with sequence numbers of two digits included', async () => {
@@ -696,8 +696,8 @@ describe('outbox', () => {
       await settle();
       expect(page.claimed.map(names)).to.deep.equal([['B0']]);
       expect(debugLines().filter((line) => line.startsWith('outbox: ') && !line.startsWith('outbox: storing'))).to.deep.equal([
-        'outbox: claiming 1 other pages',
-        'outbox: replaying 1 calls of 1 pages',
+        'outbox: claiming 1 other page(s)',
+        'outbox: replaying 1 call(s) of 1 page(s)',
       ]);
     });
 

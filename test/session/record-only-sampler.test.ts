@@ -98,7 +98,7 @@ describe('CifSampler around a sampler that records only, with a BatchSpanProcess
     expect(client.calls.map((c) => c.eventName)).to.deep.equal(['CallEnded']);
     expect(exporter.getStats().spansSeen).to.equal(1);
     expect(lines.filter((line) => line.includes('lost'))).to.deep.equal([
-      "warn KPI events of span 'inbound call' lost: it is not exported: a trace sampler dropped it, or no tracer provider is registered. Wrap your sampler: `new CifSampler(yourSampler)` keeps the spans started in a CIF session or with a `cif.` attribute; start each span so. Shown once.",
+      "warn KPI events of span 'inbound call' lost: it is not exported: a trace sampler dropped it, or no tracer provider is registered. `new CifSampler(yourSampler)` keeps the spans started in a CIF session or with a `cif.` attribute: wrap your sampler, and start each span so. Shown once.",
       "debug KPI events of span 'inbound call' lost: it is not exported.",
     ]);
   });
