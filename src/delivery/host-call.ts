@@ -23,9 +23,8 @@ export function callHost<T>(
   of: T,
 ): void {
   try {
-    let data: string | CifCall['data'] = call.data;
-    // The page's JSON, which a library may have replaced, fails the call should it write no text: the host would get none.
-    if (dataFormat === 'json' && typeof (data = toJson(data)) !== 'string') throw new TypeError("the page's JSON.stringify wrote the payload as no text");
+    // The page's JSON, which a library may have replaced, fails the call should it write no text.
+    const data = dataFormat === 'json' ? toJson(call.data) : call.data;
     // Read out of the call, which the answer's callbacks must not keep alive (nor its payload: see `listen`).
     const { eventName, correlationId } = call;
     // Called as a method, so that a client whose method went away fails naming it; once, whatever the page's context

@@ -45,9 +45,10 @@ export function toPayloadString(value: unknown): string | undefined | typeof UNS
  * `JSON.stringify(value)`, each value passed through `replace` when given, that writes arrays and
  * plain objects as they are where a page library gave them a `toJSON` (Prototype.js 1.6 gave
  * arrays one that writes a string; one on `Object.prototype`, which arrays inherit, reaches both).
+ * Throws where it writes no text: a value JSON leaves out, or the page's replacement answering another thing.
  */
 export function toJson(value: unknown, replace?: (item: unknown) => unknown): string {
-  return JSON.stringify(
+  const text: unknown = JSON.stringify(
     value,
     replace || (Array.prototype as { toJSON?: unknown }).toJSON
       ? function (this: Record<string, unknown>, key: string, item: unknown) {
@@ -57,6 +58,8 @@ export function toJson(value: unknown, replace?: (item: unknown) => unknown): st
         }
       : undefined,
   );
+  if (typeof text !== 'string') throw new TypeError('JSON.stringify wrote no text');
+  return text;
 }
 
 // Byte arrays, which OpenTelemetry JS 3.x accepts as attribute values, written as OTLP/JSON does.

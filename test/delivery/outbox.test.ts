@@ -452,6 +452,24 @@ describe('outbox', () => {
       }),
     );
 
+    [undefined, 0].forEach((text) =>
+      it(`counts a call as not stored, store_error, where the page's JSON.stringify writes it as ${String(text)}, and stores nothing`, async () => {
+        const page = open(PAGE_A);
+        await settle();
+        const stringify = JSON.stringify;
+        JSON.stringify = () => text as never;
+        let entry: OutboxEntry;
+        try {
+          entry = page.outbox.add(call('X', 2));
+        } finally {
+          JSON.stringify = stringify;
+        }
+        expect(page.outbox.holds(entry)).to.equal(false);
+        expect(store.contents()).to.deep.equal({});
+        expect(page.stats).to.deep.equal({ ...createOutboxStats(), notStored: { full: 0, store_error: 2 }, storeErrors: 1 });
+      }),
+    );
+
     const ages: Array<{ title: string; at: number; expired: boolean }> = [
       { title: 'exactly maxAgeMillis old', at: NOW - 7 * DAY, expired: false },
       { title: 'older than maxAgeMillis', at: NOW - 7 * DAY - 1, expired: true },

@@ -40,10 +40,22 @@ describe('toPayloadString', () => {
   const unreadable: Array<[string, unknown]> = [
     ['a revoked proxy', revoked.proxy],
     ['a map whose toJSON throws', { toJSON: () => { throw new Error('trap'); } }],
+    ['an object whose class writes it as nothing', new (class { toJSON = () => undefined })()],
     ['a map with a throwing getter', Object.defineProperty({}, 'x', { get: () => { throw new Error('trap'); }, enumerable: true })],
   ];
   unreadable.forEach(([what, value]) =>
     it(`reports ${what} as unserializable, without throwing`, () => expect(toPayloadString(value)).to.equal(UNSERIALIZABLE)),
+  );
+  [undefined, 0, {}].forEach((text) =>
+    it(`reports a map as unserializable where the page's JSON.stringify writes it as ${JSON.stringify(text) ?? 'undefined'}, not as that value`, () => {
+      const stringify = JSON.stringify;
+      JSON.stringify = () => text as never;
+      try {
+        expect(toPayloadString({ a: 1 })).to.equal(UNSERIALIZABLE);
+      } finally {
+        JSON.stringify = stringify;
+      }
+    }),
   );
   it('tells objects from undefined, functions and symbols in one batch of values', () => {
     expect([{ a: 1 }, undefined, () => 1, Symbol('s')].map(toPayloadString)).to.deep.equal(['{"a":1}', undefined, undefined, undefined]);
