@@ -97,8 +97,8 @@ export function toError(reason: unknown): Error {
 function describe(reason: unknown): string {
   try {
     const json = JSON.stringify(isMap(reason) ? Object.fromEntries(reason) : reason);
-    // JSON writes no string for undefined, functions and symbols, and nothing useful for most objects.
-    if (json && json !== '{}') return json;
+    // JSON writes no string for undefined, functions and symbols, nor a page's replacement always one, and nothing useful for most objects.
+    if (typeof json === 'string' && json !== '{}') return json;
   } catch {
     // Falls through to String() for cycles and bigints.
   }

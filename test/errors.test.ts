@@ -44,6 +44,20 @@ describe('toError', () => {
     }),
   );
 
+  [5, true].forEach((text) =>
+    it(`describes an object with String() where the page's JSON.stringify writes it as ${String(text)}`, () => {
+      const stringify = JSON.stringify;
+      JSON.stringify = () => text as never;
+      let error: Error;
+      try {
+        error = toError({ code: 7 });
+      } finally {
+        JSON.stringify = stringify;
+      }
+      expect(error.message).to.equal('CIF host rejected the call: [object Object]');
+    }),
+  );
+
   const revoked = Proxy.revocable({}, {});
   revoked.revoke();
   const hostile: Array<[string, unknown, string]> = [
