@@ -369,7 +369,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     if (!waiting) return;
     pending = new Set();
     drain(waiting, true);
-    say(`hidden before its lock came: ${waiting.size} calls written for a later page`);
+    say(`hidden before its lock came: ${waiting.size} call(s) written for a later page`);
   };
   try {
     addEventListener('pagehide', hide, { signal });
@@ -414,7 +414,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       const takeWhenClosed = (open: string[]): void => {
         // Once disposed, also for a browser that keeps the storage listener for want of `signal` support.
         if (disposed || open.length === 0) return;
-        say(`waiting for ${open.length} open pages to close`);
+        say(`waiting for ${open.length} open page(s) to close`);
         for (const id of open) void lock(id, { signal }, async (grant) => (await settled(), takeOver([id], grant).size || !watched.delete(id)));
       };
       try {

@@ -77,7 +77,8 @@ function collectLogRecord(
   const time = Math.abs(hrTimeToMillis(record.hrTime) ?? NaN) <= 8.64e15 ? record.hrTime : record.hrTimeObserved;
   const sdkDroppedAttributes = sdkCount((record as { droppedAttributesCount?: unknown }).droppedAttributesCount);
 
-  addKpiEvents(record, [[name, time, fields]], attributes, record.resource.attributes, () => `log record '${String(name)}'`, defaultLogRecordCorrelationId, options, stats, out, warn);
+  const label = () => (typeof name === 'string' ? `log record '${name}'` : 'a log record without a name');
+  addKpiEvents(record, [[name, time, fields]], attributes, record.resource.attributes, label, defaultLogRecordCorrelationId, options, stats, out, warn);
   stats.droppedFields.sdk_attribute_limit += sdkDroppedAttributes;
 }
 

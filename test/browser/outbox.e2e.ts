@@ -13,7 +13,7 @@ interface OutboxPage {
   stats(): OutboxStats;
 }
 
-const STILL_OPEN = 'outbox: waiting for 1 open pages to close';
+const STILL_OPEN = 'outbox: waiting for 1 open page(s) to close';
 
 for (const [browserName, launch] of BROWSERS) describe(`the outbox over localStorage and Web Locks, in two ${browserName} tabs`, function () {
   this.timeout(60_000);

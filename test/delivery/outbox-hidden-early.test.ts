@@ -124,7 +124,7 @@ describe('the delivery of a page hidden before its outbox lock came', () => {
     await clock.tickAsync(0);
     expect(host.calls).to.deep.equal([]);
     expect(a.stats).to.deep.include({ kpiEventsKept: 1, kpiEventsDelivered: 0 });
-    expect(lines.filter((line) => line.includes('outbox: hidden'))).to.deep.equal(['opentelemetry-exporter-cif outbox: hidden before its lock came: 1 calls written for a later page']);
+    expect(lines.filter((line) => line.includes('outbox: hidden'))).to.deep.equal(['opentelemetry-exporter-cif outbox: hidden before its lock came: 1 call(s) written for a later page']);
   });
 
   it('counts a KPI event once in outbox.stored and outbox.notStored when its write fails at pagehide and it is written at the grant', async () => {

@@ -538,7 +538,7 @@ describe('outbox', () => {
       claim(page);
       await settle();
       expect(page.claimed).to.deep.equal([]);
-      expect(debugLines()).to.include('outbox: waiting for 1 open pages to close');
+      expect(debugLines()).to.include('outbox: waiting for 1 open page(s) to close');
       live.outbox.remove(handedOver);
       live.outbox.dispose();
       await settle();
@@ -566,7 +566,7 @@ describe('outbox', () => {
         storageEvent(key(PAGE_B, 0));
         await settle();
         expect(page.claimed).to.deep.equal([]);
-        expect(debugLines()).to.include('outbox: waiting for 1 open pages to close');
+        expect(debugLines()).to.include('outbox: waiting for 1 open page(s) to close');
         later.client.crash();
         await settle();
         expect(page.claimed.map(names)).to.deep.equal([['B0', 'B1']]);

@@ -648,6 +648,35 @@ describe('CifLogRecordExporter with the OpenTelemetry logs SDK', () => {
     expect(exporter.getStats().dropped.missing_identity).to.equal(2);
   });
 
+  it('names a record without a KPI event name as one, not as undefined, when it has no CIF identity', async () => {
+    const unreadable = Object.defineProperty({}, 'cif.kpi.name', {
+      enumerable: true,
+      get() {
+        throw new Error('no name');
+      },
+    });
+    // An empty cif.kpi.name, through the SDK; one that cannot be read, on a record of another kind (the SDK copies attributes).
+    const memory = new InMemoryLogRecordExporter();
+    const { provider, logger } = loggerProvider(memory, 'simple', false);
+    logger.emit({ attributes: { 'cif.kpi.name': '' } });
+    await provider.forceFlush();
+    const [record] = memory.getFinishedLogRecords();
+    for (const source of [record!, Object.create(record!, { attributes: { value: unreadable } })]) {
+      const messages = captureDiag();
+      const exporter = new CifLogRecordExporter({ client: new RecordingCifClient() });
+      try {
+        await new Promise((resolve) => exporter.export([source], resolve));
+      } finally {
+        diag.disable();
+      }
+      expect(messages.filter((m) => m.includes('missing_identity'))).to.deep.equal([
+        'opentelemetry-exporter-cif KPI events dropped: a log record without a name has no cif.conversation.id and cif.provider_session.id. ' +
+          'Counted in getStats().dropped.missing_identity; shown once.',
+      ]);
+      expect(exporter.getStats().dropped.missing_identity).to.equal(1);
+    }
+  });
+
   it('refuses an export after shutdown as after_shutdown, and still resolves forceFlush', async () => {
     const client = new RecordingCifClient();
     const exporter = new CifLogRecordExporter({ client });
