@@ -325,11 +325,15 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     lock(
       pageId,
       options,
-      () => {
+      (grant) => {
         say(`storing as ${base}${pageId}`);
-        // What it wrote without the lock and finds still stored is its own again: a page that took it would have removed
-        // it before sending it, and held the lock until it went. What it cannot read stays a later page's.
-        given.forEach((entry) => (entry.given = stored(entry.key) !== true));
+        // What it wrote without the lock and finds still stored is its own again, stored under this lock from now on: a
+        // page that took it would have removed it before sending it, and held the lock until it went. What it cannot read
+        // stays a later page's.
+        given.forEach((entry) => {
+          entry.given = stored(entry.key) !== true;
+          if (!entry.given) entry.hold = grant;
+        });
         given.clear();
         return (live = true);
       },
