@@ -145,10 +145,11 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     return !entry.given;
   }
 
-  /** Whether the store holds `key`; `undefined` where it cannot be read, which is counted. */
-  function stored(key: string): boolean | undefined {
+  /** Whether the store holds `key`, with `value` if given; `undefined` where it cannot be read, which is counted. */
+  function stored(key: string, value?: string): boolean | undefined {
     try {
-      return store.getItem(key) !== null;
+      const held = store.getItem(key);
+      return value ? held === value : held !== null;
     } catch (error) {
       countError(error);
       return undefined;
@@ -250,7 +251,13 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
         if (bytes + size > maxBytes && !(Math.abs(now() - countedAt) < 1000)) list();
         full = bytes + size > maxBytes;
         if (!full) {
-          store.setItem(entry.key, value);
+          try {
+            store.setItem(entry.key, value);
+          } catch (error) {
+            // A page's wrapper may write, then throw: the call is stored all the same, and is taken out before it goes.
+            if (!stored(entry.key, value)) throw error;
+            countError(error);
+          }
           entry.size = size;
           if (!live) {
             entry.given = true;
