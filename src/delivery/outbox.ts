@@ -34,6 +34,9 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
   let stopWaiting: AbortController;
   try {
     pageId = newId();
+    // A page's getRandomValues that fills nothing (a broken polyfill) would give all its pages one id, and none could
+    // tell the calls of a page gone from its own.
+    if (pageId === uuid()) throw new Error('crypto.getRandomValues gave one id twice');
     stopWaiting = new AbortController();
   } catch (error) {
     log('debug', 'no outbox: no page id or no AbortController', error);

@@ -457,7 +457,7 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
     });
 
     /** Makes the page's `crypto[name]` `replacement` (an own property over the prototype's). */
-    const pageCrypto = (name: 'randomUUID' | 'getRandomValues', replacement: () => unknown) => Object.defineProperty(crypto, name, { value: replacement, configurable: true, writable: true });
+    const pageCrypto = (name: 'randomUUID' | 'getRandomValues', replacement: (array: never) => unknown) => Object.defineProperty(crypto, name, { value: replacement, configurable: true, writable: true });
 
     // The page id is a v4 UUID of uuid's own bytes and format, never the page's crypto.randomUUID:
     // one that throws (a hardened page, a broken polyfill) would throw out of the constructor, which
@@ -491,6 +491,26 @@ describe('pages of one widget over one outbox, with page globals, a lock manager
       }
       expect(made!.exporter.getStats().outbox).to.include({ stored: 0 });
       expect(lines).to.deep.equal(['debug no outbox: no page id or no AbortController Error: no entropy']);
+    });
+
+    // Its every page would share one id: none could tell the calls of a page gone from its own.
+    it("constructs an exporter without an outbox, saying why at DEBUG, where the page's crypto.getRandomValues fills nothing, and delivers its calls", async () => {
+      const lines = captureLevels();
+      pageCrypto('getRandomValues', (array: unknown) => array);
+      const host = new RecordingCifClient();
+      let made: Page | undefined;
+      try {
+        made = page({ client: host });
+      } finally {
+        Reflect.deleteProperty(crypto, 'getRandomValues');
+        diag.disable();
+      }
+      expect(lines).to.deep.equal(['debug no outbox: no page id or no AbortController Error: crypto.getRandomValues gave one id twice']);
+      made.record('CallAccepted');
+      await settle();
+      expect(host.calls.map((c) => c.eventName)).to.deep.equal(['CallAccepted']);
+      expect(made.exporter.getStats().outbox.stored).to.equal(0);
+      expect(store.contents()).to.deep.equal({});
     });
 
     it('constructs an exporter without an outbox, saying why at DEBUG, where the page has no AbortController, and delivers its calls', async () => {
