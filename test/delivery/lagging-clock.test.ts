@@ -82,6 +82,29 @@ describe('the delivery timer where the monotonic clock lags the timers', () => {
       }
     });
 
+    // As docs/delivery.md says: on the wall clock, deadlines are late rather than early, by as much as the clock was set back.
+    it('times out no call early where performance.now() stands still and the wall clock is then set back, and late by the set-back', async () => {
+      const realNow = performance.now;
+      performance.now = () => 0;
+      try {
+        let rejections = 21;
+        const host = new RecordingCifClient({ answer: () => (rejections-- > 0 ? Promise.reject(new Error('Provider not active')) : hangs()) });
+        const widget = pageWidget(fake.closeables, { client: host });
+        // Timers that fire while performance.now() stands still: the engine goes on the wall clock.
+        for (let i = 0; i < 7; i++) widget.record(`Warmup${i}`);
+        await fake.clock.tickAsync(10_000);
+        expect(widget.exporter.getStats().dropped.host_error).to.equal(7);
+        fake.clock.setSystemTime(Date.now() - 3_600_000);
+        widget.record('CallAccepted');
+        await fake.clock.tickAsync(3_600_000);
+        expect(widget.exporter.getStats().dropped.timed_out, 'timed out within the set-back').to.equal(0);
+        await fake.clock.tickAsync(15_000);
+        expect(widget.exporter.getStats().dropped.timed_out).to.equal(1);
+      } finally {
+        performance.now = realNow;
+      }
+    });
+
     it('gives no call up for CIF before readyTimeoutMillis, whichever wait ends first', async () => {
       const widget = pageWidget(fake.closeables, { client: new RecordingCifClient({ answer: () => 'ok' }), ready: new Promise<void>(() => {}) });
       widget.record('CallAccepted');
