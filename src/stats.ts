@@ -83,7 +83,7 @@ export interface CifDeliveryStats {
   kpiEventsKept: number;
   /** `logAnalyticsEvent` invocations, retries included. */
   callsMade: number;
-  /** Of `callsMade`, the invocations that were retries. */
+  /** Of `callsMade`, the calls made again: retries, and calls failed before `CIFInitDone` made again once it came. */
   callsRetried: number;
   /** Calls that failed for good, whatever the reason (each call once, after its last attempt). */
   callsFailed: number;
