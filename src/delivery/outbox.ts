@@ -342,7 +342,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
         // stays a later page's.
         given.forEach((entry) => {
           entry.given = stored(entry.key) !== true;
-          if (!entry.given) entry.hold = grant;
+          entry.hold = grant;
         });
         given.clear();
         return (live = true);
