@@ -107,7 +107,8 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
           resolve(held);
           // A lock not held is let go at once, as one whose `take` took nothing or threw.
           kept = hold;
-          hidesAtGrant = hides;
+          // Granted while hidden, it is held from before that hide: a lock the browser then takes back was taken for it.
+          hidesAtGrant = hidden ? hides - 1 : hides;
           let took: unknown;
           try {
             took = held && (await take(kept));
@@ -140,9 +141,12 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
    * taken back since, which another page may have taken and sent; unless that is this page's own lock, granted
    * again, and it finds the entry still stored. One that is not this page's is a later page's.
    */
+  /** Whether `entry` is stored under this page's id as it is now: see `retake`. */
+  const mine = (entry: Entry): boolean => entry.key.startsWith(`${base}${pageId}/`);
+
   function ours(entry: Entry): boolean {
     if (entry.size > 0 && entry.hold?.lost && !entry.given) {
-      if (live && !entry.page && entry.key.startsWith(`${base}${pageId}/`) && stored(entry.key) === true) entry.hold = hold;
+      if (live && !entry.page && mine(entry) && stored(entry.key) === true) entry.hold = hold;
       else entry.given = true;
     }
     return !entry.given;
@@ -258,7 +262,11 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
             store.setItem(entry.key, value);
           } catch (error) {
             // A page's wrapper may write, then throw: the call is stored all the same, and is taken out before it goes.
-            if (!stored(entry.key, value)) throw error;
+            // Anything else it left under the key (the call written otherwise) is removed, for no later page to send.
+            if (!stored(entry.key, value)) {
+              erase(entry.key, 0);
+              throw error;
+            }
             countError(error);
           }
           entry.size = size;
@@ -337,11 +345,11 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       options,
       (grant) => {
         say(`storing as ${base}${pageId}`);
-        // What it wrote without the lock and finds still stored is its own again, stored under this lock from now on: a
-        // page that took it would have removed it before sending it, and held the lock until it went. What it cannot read
-        // stays a later page's.
+        // What it wrote without the lock under the id granted, and finds still stored, is its own again, stored under this
+        // lock from now on: a page that took it would have removed it before sending it, and held the lock until it went.
+        // What it cannot read, or wrote under an id it no longer has, stays a later page's.
         given.forEach((entry) => {
-          entry.given = stored(entry.key) !== true;
+          entry.given = !mine(entry) || stored(entry.key) !== true;
           entry.hold = grant;
         });
         given.clear();

@@ -5,7 +5,7 @@ import { diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { createDelivery } from '../../src/delivery/engine.js';
 import { DELIVERY_DEFAULTS } from '../../src/delivery/options.js';
-import { createOutbox, createOutboxStats, type OutboxEntry } from '../../src/delivery/outbox.js';
+import { createOutbox, createOutboxStats, type OutboxEntry, type OutboxLocks } from '../../src/delivery/outbox.js';
 import { createDeliveryStats } from '../../src/stats.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
 import { withPageGlobals } from '../helpers/page-globals.js';
@@ -13,6 +13,7 @@ import { call, createLockManager, MemoryStore, PAGE_A, PAGE_B, type LockClient }
 import { shutDownAfterTest } from '../helpers/shut-down.js';
 
 const PAGE_A2 = 'a2a2a2a2-a2a2-4a2a-8a2a-a2a2a2a2a2a2';
+const PAGE_C = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc';
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('a call written at an early pagehide, its own again once the lock came, then the lock lost', () => {
@@ -186,5 +187,112 @@ describe('a call written at an early pagehide, its own again once the lock came,
     await settle();
     await settle();
     expect(host.calls.map((c) => c.eventName), 'one KPI event, sent by two pages').to.deep.equal(['CallAccepted']);
+  });
+});
+
+// Restored from the back/forward cache, the page asks for its lock again while another tab holds it; hidden meanwhile, it
+// writes a call under its old id, whose lock that tab holds: the lock it then gets, under a new id, does not make the
+// call its own.
+describe('a call written without the lock while the page asks for it again after the back/forward cache', () => {
+  it('never has two pages hand over one call', async () => {
+    const store = new MemoryStore();
+    const manager = createLockManager();
+
+    function page(ids: string[], client: LockClient = manager.client(), locks: OutboxLocks = client.locks) {
+      const window = new EventTarget();
+      const outbox = withPageGlobals({ addEventListener: window.addEventListener.bind(window) }, () =>
+        createOutbox({ store, name: 'widget' }, createOutboxStats(), { locks, uuid: () => ids.shift()!, handoverWaitMillis: 0 }),
+      )!;
+      const claimed: OutboxEntry[] = [];
+      return {
+        outbox,
+        client,
+        claimed,
+        claim: () => outbox.claim((entries) => claimed.push(...entries)),
+        hide: () => window.dispatchEvent(Object.assign(new Event('pagehide'), { persisted: true })),
+        show: () => window.dispatchEvent(new Event('pageshow')),
+      };
+    }
+
+    // Page A's lock manager answers a request some time after it is made (a browser grants a lock a task or more later).
+    const client = manager.client();
+    let answer: (() => void) | undefined;
+    const slowLocks: OutboxLocks = {
+      request: (name, options, callback) =>
+        options.ifAvailable ? new Promise<void>((r) => (answer = r)).then(() => client.locks.request(name, options, callback)) : client.locks.request(name, options, callback),
+    };
+    const a = page([PAGE_A, PAGE_A2], client, slowLocks);
+    await settle();
+    // A stores a call under its lock, then goes into WebKit's back/forward cache, which lets go of the lock.
+    a.outbox.add(call('Before'));
+    a.hide();
+    const tell = a.client.takeBack();
+    // Tab B opens, takes A's lock and what A stored, and keeps that lock for its life.
+    const b = page([PAGE_B]);
+    b.claim();
+    await settle();
+    expect(b.claimed.map((e) => e.call.eventName)).to.deep.equal(['Before']);
+    // A is restored and asks for its lock again (ifAvailable; the answer is not in yet).
+    a.show();
+    tell();
+    await settle();
+    expect(answer, 'A asked for its lock again').to.be.a('function');
+    // A admits a call, then hides and is shown again before the answer: the call is written without a lock, under A's old id.
+    const late = a.outbox.add(call('Late'));
+    a.hide();
+    a.show();
+    // The answer: B holds A's lock, so A takes a new id and its lock, then finds 'Late' still stored.
+    answer!();
+    await settle();
+    await settle();
+
+    // B goes; tab C opens, and takes what is stored under A's old id, whose lock is now free.
+    b.outbox.dispose();
+    b.client.crash();
+    const c = page([PAGE_C]);
+    c.claim();
+    await settle();
+    await settle();
+    const takenByC = c.claimed.filter((e) => e.call.eventName === 'Late');
+    const cSends = takenByC.length === 1 && c.outbox.remove(takenByC[0]!);
+    const aSends = a.outbox.remove(late);
+    expect([aSends, cSends], '[A hands it over, C hands it over]').not.to.deep.equal([true, true]);
+    a.outbox.dispose();
+    c.outbox.dispose();
+  });
+});
+
+// Granted while the page is hidden, the lock is held from before that hide: the browser that takes it back then took it
+// for its back/forward cache, and the page asks for it again, rather than counting a failure and storing no more.
+describe('a lock granted after an early pagehide, then taken back by the back/forward cache', () => {
+  it('asks again for its lock and stores later calls', async () => {
+    const store = new MemoryStore();
+    const manager = createLockManager();
+    const client = manager.client();
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const locks: OutboxLocks = { request: (...args) => gate.then(() => client.locks.request(...args)) };
+    const stats = createOutboxStats();
+    const window = new EventTarget();
+    const ids = [PAGE_A, PAGE_A2];
+    const outbox = withPageGlobals({ addEventListener: window.addEventListener.bind(window) }, () =>
+      createOutbox({ store, name: 'widget' }, stats, { locks, uuid: () => ids.shift()!, handoverWaitMillis: 0 }),
+    )!;
+    outbox.add(call('Early'));
+    window.dispatchEvent(Object.assign(new Event('pagehide'), { persisted: true }));
+    open();
+    await settle();
+    // Granted while hidden; WebKit then takes the lock back as the page goes into its back/forward cache.
+    const tell = client.takeBack();
+    window.dispatchEvent(new Event('pageshow'));
+    tell();
+    await settle();
+    await settle();
+    outbox.add(call('Later'));
+    await settle();
+    expect(stats.storeErrors).to.equal(0);
+    expect(stats.stored).to.equal(2);
+    expect(stats.notStored.store_error).to.equal(0);
+    outbox.dispose();
   });
 });
