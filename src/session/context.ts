@@ -11,7 +11,8 @@ const CIF_SESSION_KEY = createContextKey(`${NAMESPACE} session`);
  * the new session's fields win, the others are kept. A field that is not a string of at most 100
  * characters is left out with a `diag.warn`, and the enclosing session's is not kept in its place
  * (nor any, when `session` is not an object): no session, whatever it holds, makes this throw.
- * Given `undefined`, it returns `ctx` itself.
+ * Given `undefined`, or a `ctx` that cannot carry it (a page's context manager may answer
+ * anything), it returns `ctx` itself.
  * @example const ctx = setCifSession(context.active(), { conversationId, providerSessionId });
  */
 export function setCifSession(ctx: Context, session: CifSession): Context {
@@ -34,7 +35,13 @@ function merge(ctx: Context, session: CifSession, owner: string): Context {
   // call's id. So a session that is no object keeps none of the enclosing ids. Copied field by field, not through the
   // page's JSON, which a page library may change; the fields left out hold undefined, and are dropped.
   const merged = Object.entries({ ...enclosing, ...fields }).filter(([, value]) => value !== undefined);
-  return ctx.setValue(CIF_SESSION_KEY, Object.freeze(Object.fromEntries(merged)));
+  try {
+    return ctx.setValue(CIF_SESSION_KEY, Object.freeze(Object.fromEntries(merged)));
+  } catch {
+    // No Context (a page's context manager may answer anything): it carries no session, and the KPI events of its spans are
+    // counted as lacking their ids.
+    return ctx;
+  }
 }
 
 /**

@@ -198,3 +198,36 @@ describe('withCifSession', () => {
     expect(seen).to.deep.equal(CALL);
   });
 });
+
+// A context manager of the page's own (a framework's, a copy of an old one) may answer something that is no Context:
+// the session cannot be carried then, and the widget's function still runs; its KPI events lack the ids, and are counted.
+describe('withCifSession and setCifSession under a context manager whose active() is no Context', () => {
+  afterEach(() => context.disable());
+
+  function install(active: () => unknown): void {
+    context.setGlobalContextManager({
+      active: active as never,
+      with: (_ctx, fn, thisArg, ...args) => fn.call(thisArg, ...args),
+      bind: (_ctx, target) => target,
+      enable() {
+        return this;
+      },
+      disable() {
+        return this;
+      },
+    });
+  }
+
+  for (const [what, active] of [
+    ['undefined', () => undefined],
+    ['a plain object', () => ({})],
+    ['a context whose setValue throws', () => Object.assign(Object.create(ROOT_CONTEXT) as object, { setValue: () => { throw new Error('frozen'); } })],
+  ] as const) {
+    it(`runs the widget's function and throws nothing where active() answers ${what}`, () => {
+      install(active);
+      expect(withCifSession(CALL, () => 'ran')).to.equal('ran');
+      const ctx = context.active();
+      expect(setCifSession(ctx, CALL)).to.equal(ctx);
+    });
+  }
+});
