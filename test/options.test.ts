@@ -28,7 +28,7 @@ describe('options', () => {
       timeoutMillis: 15_000,
       retry: { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5_000 },
       maxConcurrentCalls: 8,
-      maxQueueSize: 10_000,
+      maxQueueSize: 12_800,
       outbox: { maxBytes: 2_097_152, maxAgeMillis: 604_800_000 },
     });
   });
@@ -90,7 +90,7 @@ describe('options', () => {
       readyTimeoutMillis: 20_000,
       timeoutMillis: 15_000,
       maxConcurrentCalls: 8,
-      maxQueueSize: 10_000,
+      maxQueueSize: 12_800,
       maxEventsPerCall: 1,
       retry: { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5_000 },
       outbox: { maxBytes: 2_097_152, maxAgeMillis: 604_800_000 },

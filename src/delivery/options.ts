@@ -50,9 +50,10 @@ export interface CifDeliveryOptions {
   /**
    * Most KPI events of this page pending (waiting for CIF, a free slot or a retry, or in flight;
    * those earlier pages left in the outbox come on top). A call that finds this many is dropped,
-   * counted in `dropped.queue_full`, so memory stays bounded however long the host stalls. The default holds a `BatchSpanProcessor`'s whole default queue (2048
-   * spans) at 4 KPI events a span.
-   * @default 10000
+   * counted in `dropped.queue_full`, so memory stays bounded however long the host stalls. The default holds what the
+   * default batch processors hand over at once as the page hides while a batch of each waits: 2560 spans at 4 KPI
+   * events a span, and 2560 log records.
+   * @default 12800
    */
   maxQueueSize?: number | undefined;
   /**
@@ -128,7 +129,7 @@ export const DELIVERY_OPTIONS: OptionTable = {
     return policy;
   },
   maxConcurrentCalls: count(8),
-  maxQueueSize: count(10_000),
+  maxQueueSize: count(12_800),
   outbox: (outbox: false | CifOutboxOptions | undefined, c) => {
     if (outbox === false) return { store: false };
     // Checked here, as the object check of c.options() would leave out that `false` is taken too.

@@ -38,11 +38,11 @@ function onPage<T>(outbox: 'page default' | 'off', store: MemoryStore, make: (op
 }
 
 /**
- * Ends the 2048 spans of `PER_SPAN` KPI events each that the processor holds, and with `logger` a
- * KPI event log record after each span; the names of the KPI events go to `expected`.
+ * Ends `count` spans (by default the 2048 the processor holds) of `PER_SPAN` KPI events each, numbered from `from`,
+ * and with `logger` a KPI event log record after each span; the names of the KPI events go to `expected`.
  */
-function endBurst(tracer: Tracer, expected: string[], logger?: Logger): void {
-  for (let s = 0; s < SPANS; s++) {
+function endBurst(tracer: Tracer, expected: string[], logger?: Logger, count = SPANS, from = 0): void {
+  for (let s = from; s < from + count; s++) {
     const span = tracer.startSpan('agent action', { attributes: IDENTITY });
     for (let k = 0; k < PER_SPAN; k++) {
       span.addEvent(`s${s}.${k}`);
@@ -146,8 +146,31 @@ describe('a flush-on-hide burst while CIF is not yet ready', function () {
       const logger = loggerProvider.getLogger('softphone');
       const expected: string[] = [];
       const burst = () => endBurst(tracer, expected, logger);
-      return { spanExporter, logExporter, store, burst, expected };
+      return { spanExporter, logExporter, store, burst, expected, tracer, logger };
     }
+
+    // Each processor exports a batch of 512 as its queue reaches it, which waits for CIF while the queue fills to 2048
+    // again; the page then hides, and each flushes its whole queue: 2560 spans and 2560 log records at once.
+    it('delivers each KPI event once when both queues fill while a batch of each waits for CIF, then the page hides', async () => {
+      const client = new RecordingCifClient({ answer: () => later(2, 'ok') });
+      const { spanExporter, logExporter, tracer, logger, expected } = widget('off');
+      await clock.tickAsync(0);
+      endBurst(tracer, expected, logger, 512);
+      await clock.tickAsync(0);
+      endBurst(tracer, expected, logger, SPANS, 512);
+      hidePage(document());
+      await clock.tickAsync(3_000);
+      installFakeCIFramework(globalThis, client);
+      await clock.tickAsync(120_000);
+
+      const all = (SPANS + 512) * (PER_SPAN + 1);
+      const stats = spanExporter.getStats();
+      expectBalanced(stats);
+      expectNothingDropped(stats);
+      expect(stats).to.include({ kpiEventsSent: all, kpiEventsDelivered: all });
+      expect(logExporter.getStats()).to.include({ logRecordsSeen: SPANS + 512 });
+      expect(client.calls.flatMap(kpiNames).sort()).to.deep.equal([...expected].sort());
+    });
 
     const cases: Array<{ outbox: 'page default' | 'off'; cifAt: 'before the burst' | '3 s after the page hid' }> = [
       { outbox: 'page default', cifAt: 'before the burst' },
