@@ -59,7 +59,7 @@ export interface CifSpanExporterOptions extends CifExporterOptions {
    */
   eventFilter?: ((event: CifTimedEvent, span: CifReadableSpan) => boolean) | undefined;
   /**
-   * The `correlationId` argument of each call.
+   * The `correlationId` argument of each call; an answer over 100 characters counts in `callbackErrors` and gets the default.
    * @default the span's trace id as a GUID (`traceIdToGuid`)
    */
   correlationId?: ((span: CifReadableSpan) => string) | undefined;

@@ -24,7 +24,7 @@ export interface CifLogRecordExporterOptions extends CifExporterOptions {
    */
   eventFilter?: ((record: CifReadableLogRecord) => boolean) | undefined;
   /**
-   * The `correlationId` argument of each call.
+   * The `correlationId` argument of each call; an answer over 100 characters counts in `callbackErrors` and gets the default.
    * @default the trace id of the record's span context as a GUID; outside any trace, a UUID
    * named by the record's conversation and provider session (v5), one per pair
    */

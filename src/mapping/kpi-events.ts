@@ -70,7 +70,8 @@ export function addKpiEvents<S>(
     return;
   }
   // The ids are the default's alone: a callback of the user's gets the source, as its type says.
-  const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, identity as Identity, stats, warn, 'correlationId', sourceOnly);
+  // At most a column's length, so that what a waiting call holds stays bounded: a GUID has 36 characters.
+  const correlationId = ask(options.correlationId, defaultCorrelationId, 'string', source, identity as Identity, stats, warn, 'correlationId', sourceOnly, MAX_TEXT_LENGTH);
   for (const [name, time, fields] of kpis) {
     const millis = hrTimeToMillis(time);
     if (!name || name === UNSERIALIZABLE) stats.dropped.missing_kpi_name++;
@@ -143,8 +144,9 @@ export function defaultEventName(kpiEvent: CifKpiEvent): string {
 /**
  * Asks a callback the user passed as option `name`, with the arguments `show` makes of `a` and `b`
  * where given. A throw, or an answer that is not of the `type` its default gives (or is an empty
- * string), is counted in `callbackErrors`, told to `warn` and gets `fallback`'s answer. The default
- * itself runs unguarded: when it throws, the source cannot be read, which is the source's fault.
+ * string, or one over `max` characters), is counted in `callbackErrors`, told to `warn` and gets
+ * `fallback`'s answer. The default itself runs unguarded: when it throws, the source cannot be
+ * read, which is the source's fault.
  */
 export function ask<A, B, R extends boolean | string>(
   callback: (a: A, b: B) => unknown,
@@ -156,13 +158,14 @@ export function ask<A, B, R extends boolean | string>(
   warn: MappingWarn | undefined,
   name: string,
   show?: (a: A, b: B) => unknown[],
+  max = Infinity,
 ): R {
   if (callback === fallback) return fallback(a, b);
   let why: string;
   try {
     const value = show ? (callback as (...args: unknown[]) => unknown)(...show(a, b)) : callback(a, b);
-    if (typeof value === type && value !== '') return value as R;
-    why = value === '' ? 'returned an empty string' : `returned ${typeof value}, not ${type}`;
+    if (typeof value === type && value !== '' && !((value as string).length > max)) return value as R;
+    why = value === '' ? 'returned an empty string' : typeof value === type ? `returned a string over ${max} characters` : `returned ${typeof value}, not ${type}`;
     // A promise (an async callback) is no answer.
     caught(value);
   } catch (error) {

@@ -111,6 +111,20 @@ describe('option callbacks the page passes', () => {
     expect(lines).to.deep.equal(['warn The `correlationId` callback threw: no ticket id yet; its default was used. Counted in getStats().callbackErrors; shown once.']);
   });
 
+  // A waiting call holds its correlationId: one such as `JSON.stringify(span.attributes)` of a large span would hold
+  // more than any column of its payload, while the call waits.
+  it('sends the trace id as the GUID in place of a correlationId answer over 100 characters, and keeps one of 100', async () => {
+    const lines = captureLevels();
+    const client = new RecordingCifClient();
+    const answers = ['x'.repeat(101), 'y'.repeat(100)];
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client, correlationId: () => answers.shift()! }));
+    exporter.export([makeSpan({ attributes: IDENTITY, events: [event('CallAccepted', T1)] }), makeSpan({ attributes: IDENTITY, events: [event('CallEnded', T1)] })], () => {});
+    await exporter.forceFlush();
+    expect(client.calls.map((call) => call.correlationId)).to.deep.equal([TRACE_GUID, 'y'.repeat(100)]);
+    expect(exporter.getStats().callbackErrors).to.equal(1);
+    expect(lines).to.deep.equal(['warn The `correlationId` callback returned a string over 100 characters; its default was used. Counted in getStats().callbackErrors; shown once.']);
+  });
+
   it('sends the ids it checked, whatever a correlationId callback does with the arguments it is given', async () => {
     const client = new RecordingCifClient();
     const exporter = shutDownAfterTest(
