@@ -136,14 +136,14 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
     });
   }
 
+  /** Whether `entry` is stored under this page's id as it is now: see `retake`. */
+  const mine = (entry: Entry): boolean => entry.key.startsWith(`${base}${pageId}/`);
+
   /**
    * Whether this page may hand over `entry`: not one written without its lock (`given`), nor one stored under a lock
    * taken back since, which another page may have taken and sent; unless that is this page's own lock, granted
    * again, and it finds the entry still stored. One that is not this page's is a later page's.
    */
-  /** Whether `entry` is stored under this page's id as it is now: see `retake`. */
-  const mine = (entry: Entry): boolean => entry.key.startsWith(`${base}${pageId}/`);
-
   function ours(entry: Entry): boolean {
     if (entry.size > 0 && entry.hold?.lost && !entry.given) {
       if (live && !entry.page && mine(entry) && stored(entry.key) === true) entry.hold = hold;
