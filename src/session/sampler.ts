@@ -57,6 +57,8 @@ export class CifSampler {
       // Read once and copied, attributes too, so that no getter of a foreign result runs inside the SDK.
       const { decision, attributes: added, traceState } = result as CifSamplingResult;
       if (![0, 1, 2].includes(decision)) throw new TypeError(`it answered the decision ${String(decision)}`);
+      // A trace state the SDK propagates, attributes it copies: one of another kind fails later, in the page's own requests.
+      if ((traceState && typeof traceState.serialize !== 'function') || (added && typeof added !== 'object')) throw new TypeError('it answered no sampling result');
       return { decision: cif ? 2 : decision, attributes: added && { ...added }, traceState };
     } catch (error) {
       // An answer that is a promise (an async sampler) is no decision.

@@ -1,6 +1,6 @@
-import { ROOT_CONTEXT, SpanKind, TraceFlags, context, diag, DiagLogLevel, trace, type Attributes, type Context } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, TraceFlags, context, defaultTextMapSetter, diag, DiagLogLevel, trace, type Attributes, type Context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { TraceState } from '@opentelemetry/core';
+import { TraceState, W3CTraceContextPropagator } from '@opentelemetry/core';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -380,7 +380,21 @@ describe('CifSampler', () => {
     ['is a Proxy whose every read throws', new Proxy({}, { get: () => { throw new Error('trap'); } }) as never, /the wrapped sampler failed; .*trap/],
     ['answers attributes whose keys cannot be listed', { shouldSample: () => ({ decision: 2, attributes: new Proxy({}, { ownKeys: () => { throw new Error('keys trap'); } }) }), toString: () => 'x' }, /the wrapped sampler failed; .*keys trap/],
     ['answers attributes with a getter that throws', { shouldSample: () => ({ decision: 2, attributes: Object.defineProperty({}, 'sampler.rule', { get: () => { throw new Error('getter trap'); }, enumerable: true }) }), toString: () => 'x' }, /the wrapped sampler failed; .*getter trap/],
+    // The SDK would keep a string as the span's trace state, which the W3C propagator then fails to write, in the page's own requests.
+    ['answers a traceState that is no TraceState', { shouldSample: () => ({ decision: 2, traceState: 'vendor=1' as never }), toString: () => 'x' }, /the wrapped sampler failed; .*it answered no sampling result/],
+    ['answers attributes that are no object', { shouldSample: () => ({ decision: 2, attributes: 'abc' as never }), toString: () => 'x' }, /the wrapped sampler failed; .*it answered no sampling result/],
   ];
+  it("propagates a CIF span's context though the wrapped sampler answered a traceState that is no TraceState", async () => {
+    captureDiag();
+    const { provider, tracer } = setup(new CifSampler({ shouldSample: () => ({ decision: 2, traceState: 'vendor=1' as never }), toString: () => 'x' }));
+    const span = withCifSession(CALL, () => tracer.startSpan('call'));
+    const carrier: Record<string, string> = {};
+    new W3CTraceContextPropagator().inject(trace.setSpan(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
+    expect(Object.keys(carrier)).to.deep.equal(['traceparent']);
+    span.end();
+    await provider.shutdown();
+  });
+
   hostile.forEach(([what, inner, warning]) =>
     it(`samples CIF spans, drops the others and warns once when the wrapped sampler ${what}`, async () => {
       const messages = captureDiag();
