@@ -1,9 +1,9 @@
 import { ROOT_CONTEXT, type ContextManager } from '@opentelemetry/api';
 
-/** A context manager of the page whose `with` is `run`, and that is otherwise inert. */
-export function contextManagerWith(run: ContextManager['with']): ContextManager {
+/** A context manager of the page whose `with` is `run`, whose `active()` is `active` (the root context), and that is otherwise inert. */
+export function contextManagerWith(run: ContextManager['with'], active: () => unknown = () => ROOT_CONTEXT): ContextManager {
   return {
-    active: () => ROOT_CONTEXT,
+    active: active as ContextManager['active'],
     with: run,
     bind: (_context, target) => target,
     enable() {

@@ -3,6 +3,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { expect } from 'chai';
 import { AlwaysOffSampler, BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 import { CifSampler, getCifSession, setCifSession, withCifSession, type CifSession } from '../../src/index.js';
+import { contextManagerWith } from '../helpers/context-managers.js';
 import { captureDiag, captureLevels } from '../helpers/diag.js';
 
 /**
@@ -204,19 +205,9 @@ describe('withCifSession', () => {
 describe('withCifSession and setCifSession under a context manager whose active() is no Context', () => {
   afterEach(() => context.disable());
 
-  function install(active: () => unknown): void {
-    context.setGlobalContextManager({
-      active: active as never,
-      with: (_ctx, fn, thisArg, ...args) => fn.call(thisArg, ...args),
-      bind: (_ctx, target) => target,
-      enable() {
-        return this;
-      },
-      disable() {
-        return this;
-      },
-    });
-  }
+  const install = (active: () => unknown): void => {
+    context.setGlobalContextManager(contextManagerWith((_ctx, fn, thisArg, ...args) => fn.call(thisArg, ...args), active));
+  };
 
   for (const [what, active] of [
     ['undefined', () => undefined],
