@@ -118,7 +118,7 @@ export interface CifMappingStats<R extends string> {
 export interface CifExporterStats extends Omit<CifDeliveryStats, 'dropped'>, CifMappingStats<CifDropReason> {
   /** Spans `export()` mapped: a large batch counts part by part, all of it by its callback. */
   spansSeen: number;
-  /** Spans that carry a `cif.` attribute. */
+  /** Spans with a `cif.` attribute on the span or one of its events. */
   cifSpans: number;
 }
 
