@@ -44,8 +44,7 @@ export function createBatches() {
   return {
     /** A batch of `calls` calls, and the promise its last call resolves. */
     open(calls: number): [Batch, Promise<DeliveryReport>] {
-      const errors: Error[] = [];
-      const report: DeliveryReport = { calls, failed: 0, errors };
+      const report: DeliveryReport = { calls, failed: 0, errors: [] };
       let pending = calls;
       let resolve!: (report: DeliveryReport) => void;
       const done = new Promise<DeliveryReport>((r) => (resolve = r));
@@ -54,7 +53,7 @@ export function createBatches() {
       const count: Batch = (error) => {
         if (error) {
           report.failed++;
-          addError(errors, error);
+          addError(report.errors, error);
         }
         // The last call closes the batch and resolves it.
         if (--pending === 0) {
