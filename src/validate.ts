@@ -51,16 +51,13 @@ export const isMap = (value: unknown): value is Map<unknown, unknown> => value i
  * (as CIF's `getSession` answers, of any frame), whose entries are no keys, nor a revoked proxy, which cannot be told apart.
  */
 export const isRecord = (value: unknown): value is object => {
+  let record = false;
   try {
-    if (!isObject(value) || Array.isArray(value)) return false;
+    record = isObject(value) && !Array.isArray(value);
+    return record && !isMap(value);
   } catch {
-    return false;
-  }
-  try {
-    return !isMap(value);
-  } catch {
-    // A proxy whose tag cannot be read: its options are read as any object's, so that a getter that throws names its option.
-    return true;
+    // A revoked proxy is none; a proxy whose tag cannot be read is read as any object, so that a getter that throws names its option.
+    return record;
   }
 };
 
