@@ -6,6 +6,7 @@ import { deliveries, normalizeOptions } from '../src/options.js';
 import { captureDiag } from './helpers/diag.js';
 import { MemoryStore } from './helpers/web-storage.js';
 import { defaultEventName } from '../src/mapping/kpi-events.js';
+import { createReadiness, pageCifClient } from '../src/delivery/readiness.js';
 import { defaultCorrelationId, defaultEventFilter } from '../src/mapping/spans.js';
 import { shutDownAfterTest } from './helpers/shut-down.js';
 import { shutDownDeliveryAfterTest } from './helpers/shut-down-delivery.js';
@@ -22,8 +23,8 @@ describe('options', () => {
     });
     expect(options.session).to.deep.equal({});
     expect(options.customAttributes).to.deep.equal([]);
+    expect([options.client, options.ready, options.getClient]).to.deep.equal([undefined, undefined, pageCifClient]);
     expect(options).to.deep.include({
-      readiness: { kind: 'page' },
       readyTimeoutMillis: 20_000,
       timeoutMillis: 15_000,
       retry: { maxAttempts: 3, initialBackoffMillis: 250, maxBackoffMillis: 5_000 },
@@ -47,14 +48,21 @@ describe('options', () => {
 
   it('needs no readiness wait with an explicit client and no ready promise', () => {
     const client = { logAnalyticsEvent: () => Promise.resolve('') };
-    expect(normalizeOptions({ client }).readiness).to.deep.equal({ kind: 'client' });
+    const readiness = createReadiness(normalizeOptions({ client }), () => {});
+    expect(readiness.current()).to.equal('ready');
+    readiness.dispose();
   });
 
-  it('lets a ready promise decide readiness, with or without a client', () => {
-    const ready = Promise.resolve();
+  it('lets a ready promise decide readiness, with or without a client', async () => {
+    let resolve!: () => void;
+    const ready = new Promise<void>((r) => (resolve = r));
     const client = { logAnalyticsEvent: () => Promise.resolve('') };
-    expect(normalizeOptions({ ready }).readiness).to.deep.equal({ kind: 'promise', ready });
-    expect(normalizeOptions({ ready, client }).readiness).to.deep.equal({ kind: 'promise', ready });
+    const both = [normalizeOptions({ ready }), normalizeOptions({ ready, client })].map((options) => createReadiness(options, () => {}));
+    expect(both.map((readiness) => readiness.current())).to.deep.equal(['waiting', 'waiting']);
+    resolve();
+    await new Promise((done) => setImmediate(done));
+    expect(both.map((readiness) => readiness.current())).to.deep.equal(['ready', 'ready']);
+    both.forEach((readiness) => readiness.dispose());
   });
 
   it('fills in the retry fields left out, raising maxBackoffMillis to a larger initialBackoffMillis', () => {

@@ -148,7 +148,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
   /** Whether `pump()` runs, and whether it was asked to meanwhile. */
   let pumping = false;
   let again = false;
-  const readiness = createReadiness(options.readiness, pump);
+  const readiness = createReadiness(options, pump);
 
   /** Admits a call of this page, or with `entry` one an earlier page left in the outbox. */
   function submit(call: CifCall, batch: Batch, refuse: Error | undefined, now: number, entry?: OutboxEntry): void {

@@ -95,10 +95,9 @@ export interface CifRetryOptions {
   maxBackoffMillis?: number | undefined;
 }
 
-/** What the engine needs, validated, every default filled in. */
-export interface DeliveryOptions {
+/** What the engine needs, validated, every default filled in; `client` and `ready` as given, which decide readiness. */
+export interface DeliveryOptions extends ReadinessSource {
   getClient: () => CifAnalyticsClient | undefined;
-  readiness: ReadinessSource;
   dataFormat: 'object' | 'json';
   readyTimeoutMillis: number;
   timeoutMillis: number;
@@ -151,11 +150,11 @@ export const DELIVERY_OPTIONS: OptionTable = {
 export type ExporterOnlyOption = 'delivery' | 'session' | 'customAttributes' | 'maxEventsPerCall' | 'eventName' | 'eventFilter' | 'correlationId';
 
 /** Every default of `CifDelivery`. */
-export const DELIVERY_DEFAULTS: Omit<DeliveryOptions, 'getClient' | 'readiness'> = /* @__PURE__ */ check('').options(DELIVERY_OPTIONS, {});
+export const DELIVERY_DEFAULTS: Omit<DeliveryOptions, 'getClient'> = /* @__PURE__ */ check('').options(DELIVERY_OPTIONS, {});
 
 /**
  * Validates `options` by `table` (the delivery options, and maybe others) and fills in defaults,
- * with the client lookup and the readiness they make.
+ * with the client lookup they make.
  */
 export function deliveryOptions<T = unknown>(
   options: unknown,
@@ -164,8 +163,7 @@ export function deliveryOptions<T = unknown>(
   elsewhere?: readonly string[],
 ): DeliveryOptions & T {
   const normalized = c.options<CifDeliveryOptions & DeliveryOptions & T>(table, options, '', elsewhere);
-  const { client, ready } = normalized;
+  const { client } = normalized;
   normalized.getClient = client ? () => client : pageCifClient;
-  normalized.readiness = ready ? { kind: 'promise', ready } : client ? { kind: 'client' } : { kind: 'page' };
   return normalized;
 }

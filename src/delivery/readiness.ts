@@ -5,14 +5,17 @@ import type { CifAnalyticsClient } from '../types.js';
 /** The window event the CIF library raises once its APIs may be called. */
 export const CIF_INIT_DONE_EVENT = 'CIFInitDone';
 
-/** What decides that calls may go to the host. */
-export type ReadinessSource =
-  /** An explicit `client` and no `ready`: ready at once. */
-  | { kind: 'client' }
-  /** The `ready` option: ready when it resolves, never when it rejects. */
-  | { kind: 'promise'; ready: PromiseLike<unknown> }
-  /** The page's own CIF library: the `CIFInitDone` event, or the global already there. */
-  | { kind: 'page'; target?: unknown };
+/**
+ * What decides that calls may go to the host: the `ready` option, where given, alone (ready when it
+ * resolves, never when it rejects); else an explicit `client`, ready at once; else the page's own
+ * CIF library: the `CIFInitDone` event of `target` (the page unless given), or the global already there.
+ */
+export interface ReadinessSource {
+  ready?: PromiseLike<unknown> | undefined;
+  client?: CifAnalyticsClient | undefined;
+  /** Where `CIFInitDone` is listened for: the page (`globalThis`) unless pinned. */
+  target?: unknown;
+}
 
 type ReadinessState = 'waiting' | 'ready' | 'failed';
 
@@ -69,9 +72,11 @@ export interface CifReadiness {
 }
 
 export function createReadiness(source: ReadinessSource, onChange: () => void): CifReadiness {
-  const { kind } = source;
-  const page = kind === 'page';
-  let state: ReadinessState = kind === 'client' ? 'ready' : 'waiting';
+  const { ready } = source;
+  /** The page's own library decides: no `ready` promise and no explicit `client`. */
+  const page = !ready && !source.client;
+  // An explicit client and no `ready` promise: ready at once.
+  let state: ReadinessState = page || ready ? 'waiting' : 'ready';
   let failure: Error | undefined;
   /** Whether the page's global was looked for yet: at the first call. */
   let looked = !page;
@@ -134,7 +139,7 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
       return (
         failure ??
         new CifNotLoadedError(
-          `CIF library not loaded: ${kind === 'promise' ? 'the ready promise did not resolve' : 'no CIFInitDone event and no Microsoft.CIFramework.logAnalyticsEvent'} within ${millis} ms`,
+          `CIF library not loaded: ${ready ? 'the ready promise did not resolve' : 'no CIFInitDone event and no Microsoft.CIFramework.logAnalyticsEvent'} within ${millis} ms`,
         )
       );
     },
@@ -144,9 +149,9 @@ export function createReadiness(source: ReadinessSource, onChange: () => void): 
     },
   };
 
-  if (kind === 'promise') {
+  if (ready) {
     // Not `Promise.resolve()`, which reads a promise's `constructor` at once: a page's getter may throw there.
-    (async () => source.ready)().then(
+    (async () => ready)().then(
       () => become('ready', true),
       (reason: unknown) => {
         failure = new CifNotLoadedError(`CIF library not loaded: the ready promise rejected: ${reasonText(reason)}`);

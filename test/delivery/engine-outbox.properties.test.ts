@@ -147,12 +147,12 @@ describe('delivery with the outbox, properties', function () {
             const stats = createDeliveryStats();
             const pageId = `00000000-0000-4000-8000-${String(pages++).padStart(12, '0')}`;
             let ready!: () => void;
-            const readiness = readyAtOnce ? ({ kind: 'client' } as const) : ({ kind: 'promise', ready: new Promise<void>((r) => (ready = r)) } as const);
             const dead = { crashed: false };
             const outbox = createOutbox({ store: viewOf(store, () => dead.crashed), name: 'widget' }, stats.outbox, { locks: locks.locks, uuid: () => pageId, now: Date.now });
             const client = host(answer, dead);
+            const readiness: ReadinessSource = readyAtOnce ? { client } : { ready: new Promise<void>((r) => (ready = r)) };
             const engine = createDelivery(
-              { ...DELIVERY_DEFAULTS, timeoutMillis: 1_000, readyTimeoutMillis: 5_000, retry: { maxAttempts: 2, initialBackoffMillis: 100, maxBackoffMillis: 200 }, getClient: () => client, readiness, outbox: {}, random: () => 0.5 },
+              { ...DELIVERY_DEFAULTS, timeoutMillis: 1_000, readyTimeoutMillis: 5_000, retry: { maxAttempts: 2, initialBackoffMillis: 100, maxBackoffMillis: 200 }, getClient: () => client, ...readiness, outbox: {}, random: () => 0.5 },
               stats,
               outbox,
             );
@@ -254,9 +254,8 @@ describe('delivery with the outbox, properties', function () {
             },
           });
           let ready!: () => void;
-          const readiness = { kind: 'promise', ready: new Promise<void>((r) => (ready = r)) } as const;
           const engine = createDelivery(
-            { ...DELIVERY_DEFAULTS, maxQueueSize, timeoutMillis: 1_000, readyTimeoutMillis: 5_000, retry: { maxAttempts: 2, initialBackoffMillis: 100, maxBackoffMillis: 200 }, getClient: () => client, readiness, outbox: {}, random: () => 0.5 },
+            { ...DELIVERY_DEFAULTS, maxQueueSize, timeoutMillis: 1_000, readyTimeoutMillis: 5_000, retry: { maxAttempts: 2, initialBackoffMillis: 100, maxBackoffMillis: 200 }, getClient: () => client, ready: new Promise<void>((r) => (ready = r)), outbox: {}, random: () => 0.5 },
             stats,
             outbox,
           );
@@ -340,7 +339,6 @@ describe('delivery with the outbox, properties', function () {
             const stats = createDeliveryStats();
             const pageId = `00000000-0000-4000-8000-${String(pages.length).padStart(12, '0')}`;
             let ready: (() => void) | undefined;
-            const readiness: ReadinessSource = readyAtOnce ? { kind: 'client' } : { kind: 'promise', ready: new Promise<void>((r) => (ready = r)) };
             const page: TabPage = { engine: undefined!, stats, locks, ready: () => ready?.(), gone: false, closed: false, outbox: false, lost: 0, flushes: 0, flushed: 0 };
             const client = new RecordingCifClient({
               answer: ({ eventName: name }) => {
@@ -368,7 +366,7 @@ describe('delivery with the outbox, properties', function () {
                 maxQueueSize: 8,
                 retry: { maxAttempts: 2, initialBackoffMillis: 100, maxBackoffMillis: 200 },
                 getClient: () => client,
-                readiness,
+                ...(readyAtOnce ? { client } : { ready: new Promise<void>((r) => (ready = r)) }),
                 outbox: {},
                 random: () => 0.5,
               },
@@ -542,7 +540,7 @@ describe('delivery with the outbox, properties', function () {
                 readyTimeoutMillis: READY_TIMEOUT_MILLIS,
                 retry: { maxAttempts: 2, initialBackoffMillis: 100, maxBackoffMillis: 200 },
                 getClient: () => (gone.value ? undefined : getClient()),
-                readiness,
+                ...readiness,
                 outbox: {},
                 random: () => 0.5,
               },
@@ -565,7 +563,7 @@ describe('delivery with the outbox, properties', function () {
 
           // The page before looks for the library, which is not there yet.
           const gone = { value: false };
-          const first = await open({ kind: 'page' }, pageCifClient, gone);
+          const first = await open({}, pageCifClient, gone);
           if (earlier.calls) deliver(first.engine, earlier.calls);
           await clock.tickAsync(earlier.lived);
           expectBalancedNow(first.stats);
@@ -581,12 +579,12 @@ describe('delivery with the outbox, properties', function () {
 
           // This page, and its library, from now on.
           startedAt = performance.now();
-          let readiness: ReadinessSource = { kind: 'page' };
+          let readiness: ReadinessSource = {};
           let getClient: () => CifAnalyticsClient | undefined = pageCifClient;
           if (library.kind === 'event') setTimeout(() => (fake = installFakeCIFramework(globalThis, host, { startAfterMillis: library.startAfter })), library.loadAt);
           else if (library.kind === 'silent') setTimeout(() => installCifWithoutInitDone(host), library.loadAt);
           else if (library.kind === 'promise') {
-            readiness = { kind: 'promise', ready: new Promise<void>((resolve) => setTimeout(resolve, library.readyAt)) };
+            readiness = { ready: new Promise<void>((resolve) => setTimeout(resolve, library.readyAt)) };
             getClient = () => host;
           }
           const page = await open(readiness, getClient);

@@ -80,7 +80,7 @@ describe('delivery with the outbox', () => {
     const stats = createDeliveryStats();
     let ready!: () => void;
     const readiness: ReadinessSource =
-      options.readiness ?? (options.ready === false ? { kind: 'promise', ready: new Promise<void>((r) => (ready = r)) } : { kind: 'client' });
+      options.readiness ?? (options.ready === false ? { ready: new Promise<void>((r) => (ready = r)) } : { client: client as CifAnalyticsClient });
     const outbox = createOutbox(
       { store: options.store ?? store, name: 'widget', ...(options.maxBytes ? { maxBytes: options.maxBytes } : {}) },
       stats.outbox,
@@ -93,7 +93,7 @@ describe('delivery with the outbox', () => {
         maxConcurrentCalls: options.maxConcurrentCalls ?? DELIVERY_DEFAULTS.maxConcurrentCalls,
         retry: { ...DELIVERY_DEFAULTS.retry, maxAttempts: options.maxAttempts ?? 3 },
         getClient: typeof client === 'function' ? client : () => client,
-        readiness,
+        ...readiness,
         outbox: {},
         random: () => 0.5,
       },
@@ -237,7 +237,7 @@ describe('delivery with the outbox', () => {
     const stats = createDeliveryStats();
     const silent = { request: () => new Promise<unknown>(() => {}) };
     const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: silent, uuid: () => PAGE_A });
-    const engine = createDelivery({ ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, getClient: () => host, readiness: { kind: 'client' }, outbox: {} }, stats, outbox);
+    const engine = createDelivery({ ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, getClient: () => host, client: host, outbox: {} }, stats, outbox);
     engines.push(engine);
     void engine.deliver(calls('A1'));
     await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis - 1);
@@ -247,15 +247,15 @@ describe('delivery with the outbox', () => {
     expectBalanced(stats);
   });
 
-  const readyBefore: Array<[string, () => ReadinessSource]> = [
-    ['with a client', () => ({ kind: 'client' })],
-    ['with a ready promise that resolved', () => ({ kind: 'promise', ready: Promise.resolve() })],
+  const readyBefore: Array<[string, (host: CifAnalyticsClient) => ReadinessSource]> = [
+    ['with a client', (host) => ({ client: host })],
+    ['with a ready promise that resolved', () => ({ ready: Promise.resolve() })],
     [
       'after CIFInitDone',
       () => {
         const target = new EventTarget();
         setTimeout(() => target.dispatchEvent(new Event('CIFInitDone')), 0);
-        return { kind: 'page', target };
+        return { target };
       },
     ],
   ];
@@ -267,7 +267,7 @@ describe('delivery with the outbox', () => {
       const stats = createDeliveryStats();
       const silent = { request: () => new Promise<unknown>(() => {}) };
       const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: silent, uuid: () => PAGE_A });
-      const engine = createDelivery({ ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, getClient: () => host, readiness: readiness(), outbox: {} }, stats, outbox);
+      const engine = createDelivery({ ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, getClient: () => host, ...readiness(host), outbox: {} }, stats, outbox);
       engines.push(engine);
       await settle();
       const lines = debugLines();
@@ -288,7 +288,7 @@ describe('delivery with the outbox', () => {
     const silent = { request: () => new Promise<unknown>(() => {}) };
     const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: silent, uuid: () => PAGE_A });
     const options = { ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, maxConcurrentCalls: 1, outbox: {} };
-    const engine = createDelivery({ ...options, getClient: pageCifClient, readiness: { kind: 'page', target: {} } }, stats, outbox);
+    const engine = createDelivery({ ...options, getClient: pageCifClient, target: {} }, stats, outbox);
     engines.push(engine);
     const result = engine.deliver(calls('A1', 'A2'));
     // A1 goes when the wait runs out and fails; A2, past its wait too, goes at the timer's next turn.
@@ -315,7 +315,7 @@ describe('delivery with the outbox', () => {
     const silent = { request: () => new Promise<unknown>(() => {}) };
     const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: silent, uuid: () => PAGE_A });
     const options = { ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, outbox: {} };
-    const engine = createDelivery({ ...options, getClient: pageCifClient, readiness: { kind: 'page', target: {} } }, stats, outbox);
+    const engine = createDelivery({ ...options, getClient: pageCifClient, target: {} }, stats, outbox);
     engines.push(engine);
     const result = engine.deliver(calls('A1'));
     removePageCif();
@@ -388,7 +388,7 @@ describe('delivery with the outbox', () => {
     const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: silent, uuid: () => PAGE_A });
     let reject!: (reason: unknown) => void;
     const ready = new Promise<void>((_, r) => (reject = r));
-    const engine = createDelivery({ ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, getClient: () => new RecordingCifClient(), readiness: { kind: 'promise', ready }, outbox: {} }, stats, outbox);
+    const engine = createDelivery({ ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry }, getClient: () => new RecordingCifClient(), ready, outbox: {} }, stats, outbox);
     engines.push(engine);
     let report: DeliveryReport | undefined;
     void engine.deliver(calls('A1')).then((r) => (report = r));
@@ -570,7 +570,7 @@ describe('delivery with the outbox', () => {
     const stats = createDeliveryStats();
     const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: manager.client().locks, uuid: () => PAGE_A, now: Date.now });
     const host = new RecordingCifClient();
-    const engine = createDelivery({ ...DELIVERY_DEFAULTS, getClient: () => host, readiness: { kind: 'promise', ready }, outbox: {} }, stats, outbox);
+    const engine = createDelivery({ ...DELIVERY_DEFAULTS, getClient: () => host, ready, outbox: {} }, stats, outbox);
     engines.push(engine);
     await settle();
     void engine.deliver(calls('A1'));
@@ -764,7 +764,7 @@ describe('delivery with the outbox', () => {
         const locks = heldBackLocks();
         // A store that takes the probe (small) but no call.
         const given = tight ? new MemoryStore(100) : store;
-        const p = page(PAGE_A, new RecordingCifClient(), { readiness: { kind: 'promise', ready: Promise.reject(new Error('no CIF on this page')) }, store: given, locks: locks.locks });
+        const p = page(PAGE_A, new RecordingCifClient(), { readiness: { ready: Promise.reject(new Error('no CIF on this page')) }, store: given, locks: locks.locks });
         void p.engine.deliver(calls('A1'));
         await settle();
         then(locks);
@@ -782,7 +782,7 @@ describe('delivery with the outbox', () => {
 
     it('holds in memory no more calls given up while its lock never comes than maxQueueSize', async () => {
       const never: OutboxLocks = { request: () => new Promise(() => {}) };
-      const p = page(PAGE_A, new RecordingCifClient(), { readiness: { kind: 'promise', ready: new Promise(() => {}) }, locks: never, maxQueueSize: 10 });
+      const p = page(PAGE_A, new RecordingCifClient(), { readiness: { ready: new Promise(() => {}) }, locks: never, maxQueueSize: 10 });
       const refs: Array<WeakRef<object>> = [];
       for (let i = 0; i < 200; i++) {
         const c = call(`A${i}`);
@@ -862,7 +862,7 @@ describe('delivery with the outbox', () => {
 
     it('holds no more KPI events of its own pending than maxQueueSize allows when the calls it kept go again as CIF comes', async () => {
       let ready!: () => void;
-      const readiness: ReadinessSource = { kind: 'promise', ready: new Promise<void>((r) => (ready = r)) };
+      const readiness: ReadinessSource = { ready: new Promise<void>((r) => (ready = r)) };
       const host = new RecordingCifClient({ answer: hangs });
       const p = page(PAGE_A, host, { readiness, maxQueueSize: 2 });
       await settle();
@@ -884,7 +884,7 @@ describe('delivery with the outbox', () => {
       let started = false;
       const library = new RecordingCifClient({ answer: () => (started ? 'ok' : Promise.reject(new Error('CIF is not initialised yet'))) });
       installCifWithoutInitDone(library);
-      const p = page(PAGE_A, pageCifClient, { readiness: { kind: 'page', target } });
+      const p = page(PAGE_A, pageCifClient, { readiness: { target } });
       await settle();
       void p.engine.deliver(calls('A1'));
       await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis + 5_000);
@@ -904,7 +904,7 @@ describe('delivery with the outbox', () => {
 
     it('sends the calls it kept when no library came in time once a library without CIFInitDone answers a later call', async () => {
       const target = new EventTarget();
-      const p = page(PAGE_A, pageCifClient, { readiness: { kind: 'page', target } });
+      const p = page(PAGE_A, pageCifClient, { readiness: { target } });
       const lines = debugLines();
       await settle();
       void p.engine.deliver(calls('A1'));
@@ -926,7 +926,7 @@ describe('delivery with the outbox', () => {
     it('keeps in the outbox every call a page library that never raised CIFInitDone fails: none is spent on it', async () => {
       // The library is put on the page late, and its start-up never finishes: it fails every call.
       const starting = new RecordingCifClient({ answer: () => Promise.reject(new Error('CIF is not initialised yet')) });
-      const p = page(PAGE_A, () => (globalThis as { Microsoft?: { CIFramework?: CifAnalyticsClient } }).Microsoft?.CIFramework, { readiness: { kind: 'page', target: new EventTarget() } });
+      const p = page(PAGE_A, () => (globalThis as { Microsoft?: { CIFramework?: CifAnalyticsClient } }).Microsoft?.CIFramework, { readiness: { target: new EventTarget() } });
       await settle();
       void p.engine.deliver(calls('A1'));
       await clock.tickAsync(DELIVERY_DEFAULTS.readyTimeoutMillis);
@@ -944,7 +944,7 @@ describe('delivery with the outbox', () => {
 
     it('holds in memory none of the calls it kept once its ready promise rejects, as CIF can no longer come', async () => {
       let reject!: (reason: unknown) => void;
-      const readiness: ReadinessSource = { kind: 'promise', ready: new Promise<void>((_, r) => (reject = r)) };
+      const readiness: ReadinessSource = { ready: new Promise<void>((_, r) => (reject = r)) };
       const p = page(PAGE_A, new RecordingCifClient(), { readiness });
       await settle();
       const refs: Array<WeakRef<object>> = [];
@@ -976,7 +976,7 @@ describe('delivery with the outbox', () => {
       // The page's logger, told that a call did not fit, lets CIF be ready then (it raises the page's CIFInitDone).
       const target = new EventTarget();
       const host = new RecordingCifClient();
-      const first = page(PAGE_A, host, { readiness: { kind: 'page', target }, maxBytes: 2_000 });
+      const first = page(PAGE_A, host, { readiness: { target }, maxBytes: 2_000 });
       await settle();
       const restore = installActingDiag((level, line) => {
         if (level === 'warn' && line.includes('not stored')) target.dispatchEvent(new Event('CIFInitDone'));
@@ -1262,7 +1262,7 @@ describe('delivery with the outbox', () => {
           MemoryStore.prototype.setItem.call(this, key, value);
         },
       });
-      const only = page(PAGE_A, host, { readiness: { kind: 'page', target }, store: watched });
+      const only = page(PAGE_A, host, { readiness: { target }, store: watched });
       await settle();
       let report: DeliveryReport | undefined;
       void only.engine.deliver(calls('A1', 'A2')).then((r) => (report = r));

@@ -103,7 +103,7 @@ describe('CifDelivery', () => {
     const delivery = createDelivery(
       {
         getClient: client ? () => client : pageCifClient,
-        readiness: client ? { kind: 'client' } : { kind: 'page' },
+        client,
         dataFormat: 'object',
         readyTimeoutMillis: DEFAULT_OPTIONS.readyTimeoutMillis,
         timeoutMillis: DEFAULT_OPTIONS.timeoutMillis,
@@ -249,7 +249,7 @@ describe('CifDelivery', () => {
     it('waits for the ready promise even with an explicit client', async () => {
       let resolve!: () => void;
       const client = new RecordingCifClient();
-      const delivery = engine(client, { readiness: { kind: 'promise', ready: new Promise<void>((r) => (resolve = r)) } });
+      const delivery = engine(client, { ready: new Promise<void>((r) => (resolve = r)) });
       const result = watch(delivery.deliver(calls('A')));
       await clock.tickAsync(10_000);
       expect(client.calls).to.have.length(0);
@@ -262,7 +262,7 @@ describe('CifDelivery', () => {
     it('fails waiting and later calls at once when the ready promise rejects, with its reason', async () => {
       let reject!: (reason: unknown) => void;
       const client = new RecordingCifClient();
-      const delivery = engine(client, { readiness: { kind: 'promise', ready: new Promise((_, r) => (reject = r)) } });
+      const delivery = engine(client, { ready: new Promise((_, r) => (reject = r)) });
       const waiting = watch(delivery.deliver(calls('A')));
       reject(new Map([['message', 'provider disabled']]));
       await settle(clock);
@@ -294,7 +294,7 @@ describe('CifDelivery', () => {
 
     it('stops waiting on its ready timer once the ready promise rejects', async () => {
       let reject!: (reason: unknown) => void;
-      const delivery = engine(new RecordingCifClient(), { readiness: { kind: 'promise', ready: new Promise((_, r) => (reject = r)) } });
+      const delivery = engine(new RecordingCifClient(), { ready: new Promise((_, r) => (reject = r)) });
       const result = watch(delivery.deliver(calls('A')));
       expect(clock.countTimers(), 'the ready timer').to.equal(1);
       reject('no');
@@ -313,7 +313,7 @@ describe('CifDelivery', () => {
     });
 
     it('fails with "CIF library not loaded" when the ready promise resolved but the page has no library', async () => {
-      const delivery = engine(undefined, { readiness: { kind: 'promise', ready: Promise.resolve() } });
+      const delivery = engine(undefined, { ready: Promise.resolve() });
       const { failed, errors } = await delivery.deliver(calls('A'));
       expect(failed).to.equal(1);
       expect(errors.map((e) => e.name)).to.deep.equal(['CifNotLoadedError']);

@@ -34,7 +34,7 @@ describe('a call written at an early pagehide, its own again once the lock came,
       );
       const engine = shutDownAfterTest(
         createDelivery(
-          { ...DELIVERY_DEFAULTS, getClient: () => host, readiness: ready ? { kind: 'promise', ready } : { kind: 'client' }, outbox: {}, random: () => 0.5 },
+          { ...DELIVERY_DEFAULTS, getClient: () => host, client: host, ready, outbox: {}, random: () => 0.5 },
           stats,
           outbox,
         ),

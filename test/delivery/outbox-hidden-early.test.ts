@@ -53,7 +53,7 @@ describe('the delivery of a page hidden before its outbox lock came', () => {
       createOutbox({ store: options.store ?? store, name: 'widget' }, stats.outbox, { locks: options.locks ?? manager.client().locks, uuid: () => pageId, now: Date.now }),
     );
     const engine = createDelivery(
-      { ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry, maxAttempts: 3 }, getClient: () => client, readiness: options.readiness ?? { kind: 'client' }, outbox: {}, random: () => 0.5 },
+      { ...DELIVERY_DEFAULTS, retry: { ...DELIVERY_DEFAULTS.retry, maxAttempts: 3 }, getClient: () => client, ...(options.readiness ?? { client }), outbox: {}, random: () => 0.5 },
       stats,
       outbox,
     );
@@ -113,7 +113,7 @@ describe('the delivery of a page hidden before its outbox lock came', () => {
   it('says at DEBUG that it wrote its calls without its lock at pagehide, for a later page, which is why a restored page keeps them when CIF is ready', async () => {
     let ready!: () => void;
     const host = new RecordingCifClient();
-    const a = page(PAGE_A, host, { locks: inFlight, readiness: { kind: 'promise', ready: new Promise<void>((resolve) => (ready = resolve)) } });
+    const a = page(PAGE_A, host, { locks: inFlight, readiness: { ready: new Promise<void>((resolve) => (ready = resolve)) } });
     const lines = captureDiag(DiagLogLevel.DEBUG);
     void a.engine.deliver([call('X')]);
     await clock.tickAsync(0);
@@ -134,7 +134,7 @@ describe('the delivery of a page hidden before its outbox lock came', () => {
     answers[0]!.catch(() => {});
     const host: CifAnalyticsClient = { logAnalyticsEvent: () => answers.shift() ?? new Promise(() => {}) };
     let ready!: () => void;
-    const a = page(PAGE_A, host, { locks, readiness: { kind: 'promise', ready: new Promise<void>((resolve) => (ready = resolve)) } });
+    const a = page(PAGE_A, host, { locks, readiness: { ready: new Promise<void>((resolve) => (ready = resolve)) } });
     void a.engine.deliver([call('X')]);
     await clock.tickAsync(0);
     // The store is full as the page is hidden (another tab just filled it); the page is restored.
@@ -155,7 +155,7 @@ describe('the delivery of a page hidden before its outbox lock came', () => {
   });
 
   it('counts kept, as docs/page-lifecycle.md says, a call written at pagehide that a localStorage.clear() (a sign-out) removed, as one a later page took', async () => {
-    const a = page(PAGE_A, new RecordingCifClient(), { locks: inFlight, readiness: { kind: 'promise', ready: new Promise<void>(() => {}) } });
+    const a = page(PAGE_A, new RecordingCifClient(), { locks: inFlight, readiness: { ready: new Promise<void>(() => {}) } });
     void a.engine.deliver([call('X')]);
     await clock.tickAsync(0);
     hide();
@@ -176,7 +176,7 @@ describe('the delivery of a page hidden before its outbox lock came', () => {
     const locksA: OutboxLocks = { request: (_name, _options, callback) => new Promise((resolve) => (grant = () => resolve(callback({ name: 'lock', mode: 'exclusive' })))) };
     let readyA!: () => void;
     const hostA = new RecordingCifClient();
-    page(PAGE_A, hostA, { readiness: { kind: 'promise', ready: new Promise<void>((resolve) => (readyA = resolve)) }, locks: locksA }).engine.deliver([call('X')]);
+    page(PAGE_A, hostA, { readiness: { ready: new Promise<void>((resolve) => (readyA = resolve)) }, locks: locksA }).engine.deliver([call('X')]);
     await clock.tickAsync(0);
     // A reload cancelled at once: page A is hidden before its lock came (it writes X without it), then restored.
     hide();
@@ -203,7 +203,7 @@ describe('the delivery of a page hidden before its outbox lock came', () => {
   it('counts in outbox.storeErrors, and warns, when getItem throws as a stored call is taken out to go to the host', async () => {
     let ready!: () => void;
     const host = new RecordingCifClient();
-    const a = page(PAGE_A, host, { readiness: { kind: 'promise', ready: new Promise<void>((resolve) => (ready = resolve)) } });
+    const a = page(PAGE_A, host, { readiness: { ready: new Promise<void>((resolve) => (ready = resolve)) } });
     void a.engine.deliver([call('X')]);
     await clock.tickAsync(0);
     expect(store.items.size).to.equal(1);

@@ -48,7 +48,7 @@ describe('an outbox whose store writes, then throws', () => {
         const stats = createDeliveryStats();
         const outbox = createOutbox({ store, name: 'widget' }, stats.outbox, { locks: lockClient.locks, uuid: () => id, handoverWaitMillis: 0 });
         const engine = shutDownAfterTest(
-          createDelivery({ ...DELIVERY_DEFAULTS, getClient: () => host, readiness: ready ? { kind: 'promise', ready } : { kind: 'client' }, outbox: {}, random: () => 0.5 }, stats, outbox),
+          createDelivery({ ...DELIVERY_DEFAULTS, getClient: () => host, client: host, ready, outbox: {}, random: () => 0.5 }, stats, outbox),
         );
         return { engine, stats, lockClient };
       }

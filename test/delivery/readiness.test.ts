@@ -2,7 +2,7 @@ import { DiagLogLevel, diag } from '@opentelemetry/api';
 import { expect } from 'chai';
 import { CIF_INIT_DONE_EVENT, createReadiness as create, pageCifClient, type CifReadiness } from '../../src/delivery/readiness.js';
 import { captureDiag } from '../helpers/diag.js';
-import { installFakeCIFramework, type FakeCIFramework } from '../../src/testing/index.js';
+import { RecordingCifClient, installFakeCIFramework, type FakeCIFramework } from '../../src/testing/index.js';
 import { pageWindow, removePageCif } from '../helpers/fake-client.js';
 
 /** An event target that counts its listeners. */
@@ -48,7 +48,7 @@ describe('CifReadiness', () => {
 
   it('is ready at once with an explicit client', () => {
     let changes = 0;
-    const readiness = createReadiness({ kind: 'client' }, () => changes++);
+    const readiness = createReadiness({ client: new RecordingCifClient() }, () => changes++);
     expect(readiness.current()).to.equal('ready');
     expect(changes).to.equal(0);
   });
@@ -56,7 +56,7 @@ describe('CifReadiness', () => {
   it('does not listen for CIFInitDone on the page with an explicit client', () => {
     const page = pageWindow();
     try {
-      const readiness = createReadiness({ kind: 'client' }, () => {});
+      const readiness = createReadiness({ client: new RecordingCifClient() }, () => {});
       expect(readiness.current()).to.equal('ready');
       expect(page.listeners(CIF_INIT_DONE_EVENT)).to.equal(0);
     } finally {
@@ -67,7 +67,7 @@ describe('CifReadiness', () => {
   it('waits for the ready promise, then says so once', async () => {
     let resolve!: () => void;
     let changes = 0;
-    const readiness = createReadiness({ kind: 'promise', ready: new Promise<void>((r) => (resolve = r)) }, () => changes++);
+    const readiness = createReadiness({ ready: new Promise<void>((r) => (resolve = r)) }, () => changes++);
     await tick();
     expect(readiness.current()).to.equal('waiting');
     resolve();
@@ -84,7 +84,7 @@ describe('CifReadiness', () => {
   rejections.forEach(([what, reason, message]) =>
     it(`fails with "CIF library not loaded" when the ready promise rejects with ${what}`, async () => {
       let changes = 0;
-      const readiness = createReadiness({ kind: 'promise', ready: Promise.reject(reason) }, () => changes++);
+      const readiness = createReadiness({ ready: Promise.reject(reason) }, () => changes++);
       await tick();
       expect(readiness.current()).to.equal('failed');
       expect(changes).to.equal(1);
@@ -96,7 +96,7 @@ describe('CifReadiness', () => {
 
   it('does not take the page library as ready on a last chance when the page passed a ready promise', async () => {
     installCif();
-    const readiness = createReadiness({ kind: 'promise', ready: new Promise(() => {}) }, () => {});
+    const readiness = createReadiness({ ready: new Promise(() => {}) }, () => {});
     expect(readiness.current()).to.equal('waiting');
     expect(readiness.lastChance()).to.equal(false);
     expect(readiness.error(500).message).to.equal('CIF library not loaded: the ready promise did not resolve within 500 ms');
@@ -105,7 +105,7 @@ describe('CifReadiness', () => {
   it('becomes ready when the page raises CIFInitDone, and stops listening', () => {
     const target = windowLike();
     let changes = 0;
-    const readiness = createReadiness({ kind: 'page', target }, () => changes++);
+    const readiness = createReadiness({ target }, () => changes++);
     expect(target.listeners()).to.equal(1);
     expect(readiness.current()).to.equal('waiting');
     target.fire();
@@ -117,7 +117,7 @@ describe('CifReadiness', () => {
   it('is ready at the first look when Microsoft.CIFramework is already on the page, and listens on, unconfirmed, until it is confirmed', () => {
     const target = windowLike();
     installCif();
-    const readiness = createReadiness({ kind: 'page', target }, () => {});
+    const readiness = createReadiness({ target }, () => {});
     expect(readiness.current()).to.equal('ready');
     expect(target.listeners()).to.equal(1);
     expect(readiness.unready(), 'a failure before confirmation taken as the library still starting').to.equal(true);
@@ -129,7 +129,7 @@ describe('CifReadiness', () => {
 
   it('does not take a library that appears after the first look as ready before its CIFInitDone', () => {
     const target = windowLike();
-    const readiness = createReadiness({ kind: 'page', target }, () => {});
+    const readiness = createReadiness({ target }, () => {});
     expect(readiness.current()).to.equal('waiting');
     installCif();
     expect(readiness.current()).to.equal('waiting');
@@ -138,7 +138,7 @@ describe('CifReadiness', () => {
   });
 
   it('takes the library as ready on a last chance, even without its event', () => {
-    const readiness = createReadiness({ kind: 'page', target: windowLike() }, () => {});
+    const readiness = createReadiness({ target: windowLike() }, () => {});
     expect(readiness.current()).to.equal('waiting');
     expect(readiness.lastChance()).to.equal(false);
     expect(readiness.error(20000).message).to.equal(
@@ -150,19 +150,19 @@ describe('CifReadiness', () => {
   });
 
   it('waits without listening where there is no window, as in Node', () => {
-    const readiness = createReadiness({ kind: 'page', target: {} }, () => {});
+    const readiness = createReadiness({ target: {} }, () => {});
     expect(readiness.current()).to.equal('waiting');
   });
 
   it('ignores events and promise outcomes after dispose', async () => {
     const target = windowLike();
     let changes = 0;
-    const readiness = createReadiness({ kind: 'page', target }, () => changes++);
+    const readiness = createReadiness({ target }, () => changes++);
     readiness.dispose();
     expect(target.listeners()).to.equal(0);
     target.fire();
     let resolve!: () => void;
-    const promised = createReadiness({ kind: 'promise', ready: new Promise<void>((r) => (resolve = r)) }, () => changes++);
+    const promised = createReadiness({ ready: new Promise<void>((r) => (resolve = r)) }, () => changes++);
     promised.dispose();
     resolve();
     await tick();
@@ -175,7 +175,7 @@ describe('CifReadiness', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       let resolve!: () => void;
-      createReadiness({ kind: 'promise', ready: new Promise<void>((r) => (resolve = r)) }, () => {}).dispose();
+      createReadiness({ ready: new Promise<void>((r) => (resolve = r)) }, () => {}).dispose();
       resolve();
       await tick();
       await tick();
@@ -193,7 +193,7 @@ describe('CifReadiness', () => {
     it(`waits without listening on a target that ${what}`, () => {
       const calls: string[] = [];
       for (const key of Object.keys(target)) target[key] = () => calls.push(key);
-      const readiness = createReadiness({ kind: 'page', target }, () => {});
+      const readiness = createReadiness({ target }, () => {});
       expect(readiness.current()).to.equal('waiting');
       readiness.dispose();
       expect(calls).to.deep.equal([]);
@@ -220,7 +220,7 @@ describe('CifReadiness', () => {
     const target = windowLike();
     installCif();
     let changes = 0;
-    const readiness = createReadiness({ kind: 'page', target }, () => changes++);
+    const readiness = createReadiness({ target }, () => changes++);
     expect(readiness.current()).to.equal('ready');
     expect(readiness.unready()).to.equal(true);
     expect(readiness.current()).to.equal('waiting');
@@ -235,10 +235,10 @@ describe('CifReadiness', () => {
   });
 
   it('never goes back to waiting with an explicit client or a ready promise', async () => {
-    const client = createReadiness({ kind: 'client' }, () => {});
+    const client = createReadiness({ client: new RecordingCifClient() }, () => {});
     expect(client.unready()).to.equal(false);
     expect(client.current()).to.equal('ready');
-    const promised = createReadiness({ kind: 'promise', ready: Promise.resolve() }, () => {});
+    const promised = createReadiness({ ready: Promise.resolve() }, () => {});
     await tick();
     expect(promised.unready()).to.equal(false);
     expect(promised.current()).to.equal('ready');
@@ -247,12 +247,12 @@ describe('CifReadiness', () => {
   it('warns once, where there is no window and no library, that no CIFInitDone event can come', () => {
     const messages = captureDiag();
     try {
-      createReadiness({ kind: 'page', target: {} }, () => {});
+      createReadiness({ target: {} }, () => {});
       expect(messages).to.have.length(1);
       expect(messages[0]).to.match(/^opentelemetry-exporter-cif No window, so no CIFInitDone: pass a `client` or `ready` option$/);
       installCif();
-      createReadiness({ kind: 'page', target: {} }, () => {});
-      createReadiness({ kind: 'page', target: windowLike() }, () => {});
+      createReadiness({ target: {} }, () => {});
+      createReadiness({ target: windowLike() }, () => {});
       expect(messages).to.have.length(1);
     } finally {
       diag.disable();
@@ -267,7 +267,7 @@ describe('CifReadiness', () => {
     it(`takes a target with ${what} for no window, listening on nothing and warning that no CIFInitDone event can come`, () => {
       const messages = captureDiag();
       try {
-        createReadiness({ kind: 'page', target }, () => {});
+        createReadiness({ target }, () => {});
       } finally {
         diag.disable();
       }
@@ -277,7 +277,7 @@ describe('CifReadiness', () => {
 
   it('does not throw when the page takes its removeEventListener away', () => {
     const target = windowLike();
-    const readiness = createReadiness({ kind: 'page', target }, () => {});
+    const readiness = createReadiness({ target }, () => {});
     (target as { removeEventListener?: unknown }).removeEventListener = undefined;
     expect(() => readiness.dispose()).not.to.throw();
   });
@@ -288,7 +288,7 @@ describe('CifReadiness', () => {
     diag.setLogger({ error: keep, warn: keep, info: keep, debug: keep, verbose: keep }, { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true });
     try {
       const target = windowLike();
-      createReadiness({ kind: 'page', target }, () => {});
+      createReadiness({ target }, () => {});
       target.fire();
       expect(messages.filter((m) => m.startsWith('opentelemetry-exporter-cif'))).to.deep.equal(['opentelemetry-exporter-cif CIFInitDone received']);
     } finally {
@@ -300,7 +300,7 @@ describe('CifReadiness', () => {
     const target = windowLike();
     installCif();
     let changes = 0;
-    const readiness = createReadiness({ kind: 'page', target }, () => changes++);
+    const readiness = createReadiness({ target }, () => changes++);
     expect(readiness.current()).to.equal('ready');
     target.fire();
     expect([readiness.current(), changes]).to.deep.equal(['ready', 0]);
@@ -317,7 +317,7 @@ describe('CifReadiness', () => {
       },
     };
     let changes = 0;
-    createReadiness({ kind: 'page', target }, () => changes++).dispose();
+    createReadiness({ target }, () => changes++).dispose();
     expect(() => listener!()).not.to.throw();
     expect(changes).to.equal(0);
   });
@@ -325,7 +325,7 @@ describe('CifReadiness', () => {
   it('stays ready when the ready promise rejects after the host answered a call', async () => {
     let reject!: (reason: unknown) => void;
     let changes = 0;
-    const readiness = createReadiness({ kind: 'promise', ready: new Promise((_, r) => (reject = r)) }, () => changes++);
+    const readiness = createReadiness({ ready: new Promise((_, r) => (reject = r)) }, () => changes++);
     readiness.confirm();
     reject(new Error('late'));
     await tick();
@@ -333,7 +333,7 @@ describe('CifReadiness', () => {
   });
 
   it('ignores unready() while still waiting, so a last chance still takes the library as ready', () => {
-    const readiness = createReadiness({ kind: 'page', target: windowLike() }, () => {});
+    const readiness = createReadiness({ target: windowLike() }, () => {});
     expect(readiness.current()).to.equal('waiting');
     expect(readiness.unready()).to.equal(true);
     installCif();
@@ -342,16 +342,16 @@ describe('CifReadiness', () => {
   });
 
   it('answers a last chance with false when no call goes without CIFInitDone: a client, a resolved ready promise, or no page library', async () => {
-    const client = createReadiness({ kind: 'client' }, () => {});
-    const promised = createReadiness({ kind: 'promise', ready: Promise.resolve() }, () => {});
+    const client = createReadiness({ client: new RecordingCifClient() }, () => {});
+    const promised = createReadiness({ ready: Promise.resolve() }, () => {});
     await tick();
-    const page = createReadiness({ kind: 'page', target: windowLike() }, () => {});
+    const page = createReadiness({ target: windowLike() }, () => {});
     expect([client.lastChance(), promised.lastChance(), page.lastChance()]).to.deep.equal([false, false, false]);
     expect([client.current(), promised.current()]).to.deep.equal(['ready', 'ready']);
   });
 
   it('describes what the ready promise rejected with as the page\'s, not as a host rejection', async () => {
-    const readiness = createReadiness({ kind: 'promise', ready: Promise.reject({ code: 'NO_CIF' }) }, () => {});
+    const readiness = createReadiness({ ready: Promise.reject({ code: 'NO_CIF' }) }, () => {});
     await tick();
     expect(readiness.error(1).message).to.equal('CIF library not loaded: the ready promise rejected: {"code":"NO_CIF"}');
   });
@@ -359,7 +359,7 @@ describe('CifReadiness', () => {
   it('fails readably when the ready promise rejects with a value that cannot be read', async () => {
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
-    const readiness = createReadiness({ kind: 'promise', ready: Promise.reject(revoked.proxy) }, () => {});
+    const readiness = createReadiness({ ready: Promise.reject(revoked.proxy) }, () => {});
     await tick();
     expect(readiness.current()).to.equal('failed');
     expect(readiness.error(1).message).to.equal(
@@ -374,7 +374,7 @@ describe('CifReadiness', () => {
         throw new Error('hostile constructor');
       },
     });
-    const readiness = createReadiness({ kind: 'promise', ready }, () => {});
+    const readiness = createReadiness({ ready }, () => {});
     await tick();
     expect(readiness.current()).to.equal('failed');
     expect(readiness.error(1).message).to.equal('CIF library not loaded: the ready promise rejected: hostile constructor');
