@@ -112,24 +112,25 @@ export function check(owner: string): Check {
       return fail(option, 'cannot be read', error, { cause: error });
     }
   };
+  const known: Check['known'] = (value, names, prefix, elsewhere = []) => {
+    // A misspelt option would otherwise silently leave its default in place.
+    for (const key of read(prefix.slice(0, -1), () => Object.keys(value))) {
+      if (!names.includes(key)) {
+        log('warn', `${owner} \`${prefix}${key}\` is ${elsewhere.includes(key) ? 'an option of the exporters' : 'unknown'} and ignored.`);
+      }
+    }
+  };
   const c: Check = {
     fail,
     object,
     read,
-    known(value, names, prefix, elsewhere = []) {
-      // A misspelt option would otherwise silently leave its default in place.
-      for (const key of read(prefix.slice(0, -1), () => Object.keys(value))) {
-        if (!names.includes(key)) {
-          log('warn', `${owner} \`${prefix}${key}\` is ${elsewhere.includes(key) ? 'an option of the exporters' : 'unknown'} and ignored.`);
-        }
-      }
-    },
+    known,
     options(table, value = {}, prefix = '', elsewhere) {
       object(prefix.slice(0, -1), value);
       const names = Object.keys(table);
       // No prototype: an option left out without a default reads as undefined, whatever a page library adds to Object.prototype.
       const normalized = Object.create(null) as Record<string, unknown>;
-      c.known(value, names, prefix, elsewhere);
+      known(value, names, prefix, elsewhere);
       for (const name of names) {
         const rule = table[name]!;
         let option = typeof rule === 'function' || rule[1] ? read(prefix + name, () => given(value, name)) : undefined;
