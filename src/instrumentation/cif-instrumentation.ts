@@ -227,8 +227,8 @@ export class CifInstrumentation {
     const start = () => this.startSpan(name, SpanKind.CLIENT, attributes);
     const argumentsFor = (args: unknown[], span: Span | undefined) => this.argumentsFor(library, method, args, span);
     const wrapper: AnyFunction = function (this: unknown, ...args: unknown[]): unknown {
-      const found = current?.();
-      const original = typeof found === 'function' ? (found as AnyFunction) : wrapped;
+      // What the library inherits now, a function or not: one it no longer has is not called, as without the wrapper.
+      const original = current ? (current() as AnyFunction) : wrapped;
       // A class or constructor of the library is built as before and not traced: it does not call the host.
       if (new.target) return Reflect.construct(original, args, new.target);
       // Called by a wrapper of the same method, which the page bound or wrapped and was wrapped again: that one traces the
@@ -324,7 +324,7 @@ export class CifInstrumentation {
   private unwrapHandlers(library: object, methods: Map<string, WrappedMethod>): void {
     const add = methods.get('addHandler')?.original;
     const remove = methods.get('removeHandler')?.original;
-    for (const { eventName, handler, wrapper } of this.handlers.takeAll(library)) {
+    for (const { eventName, handler, wrapper, removing } of this.handlers.takeAll(library)) {
       if (!add || !remove) continue;
       /** Calls the host's `fn`; `done` is told whether it did it: not when it throws, rejects or answers false. */
       const ask = (fn: AnyFunction, handed: AnyFunction, done: (did: boolean, value: unknown) => void): void => {
@@ -337,14 +337,18 @@ export class CifInstrumentation {
       const stays = (what: string, why: unknown): void => log('debug', `the ${truncate(eventName, MAX_TEXT_LENGTH)} handler stays wrapped: the host ${what}`, why);
       // The handler itself first, and its wrapper out once the host took it: no event finds neither, and none finds
       // both once the host has answered.
-      ask(add, handler, (taken, why) => {
-        if (!taken) return stays('did not take it back', why);
-        ask(remove, wrapper, (removed, why) => {
-          if (removed) return;
-          stays('did not remove its wrapper', why);
-          ask(remove, handler, () => {});
+      const giveBack = () =>
+        ask(add, handler, (taken, why) => {
+          if (!taken) return stays('did not take it back', why);
+          ask(remove, wrapper, (removed, why) => {
+            if (removed) return;
+            stays('did not remove its wrapper', why);
+            ask(remove, handler, () => {});
+          });
         });
-      });
+      // One the widget is removing is given back only should the host fail that removal, so that the widget can try again.
+      if (removing) removing.giveBack = giveBack;
+      else giveBack();
     }
   }
 }
@@ -375,9 +379,12 @@ function findLibrary(target: object): object | undefined {
 /** The names of every property of `library` and its prototypes, functions or not, but those every object has. */
 function propertyNames(library: object): Set<string> {
   const names = new Set<string>();
+  // Each object once: a proxy's getPrototypeOf may report a chain that comes back to itself.
+  const seen = new Set<object>();
   try {
     // Up to Object.prototype or Function.prototype, this frame's or the one the library was made in.
-    for (let o: object | null = library; o && !(o !== library && isBase(o)); o = Object.getPrototypeOf(o) as object | null) {
+    for (let o: object | null = library; o && !seen.has(o) && !(o !== library && isBase(o)); o = Object.getPrototypeOf(o) as object | null) {
+      seen.add(o);
       for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor') names.add(name);
     }
   } catch {
@@ -394,7 +401,9 @@ function isBase(o: object): boolean {
 
 /** The descriptor of the property `name` that `library` inherits, if any: its shadow keeps what it says. */
 function inheritedDescriptor(library: object, name: string): PropertyDescriptor | undefined {
-  for (let o = Object.getPrototypeOf(library) as object | null; o; o = Object.getPrototypeOf(o) as object | null) {
+  const seen = new Set<object>([library]);
+  for (let o = Object.getPrototypeOf(library) as object | null; o && !seen.has(o); o = Object.getPrototypeOf(o) as object | null) {
+    seen.add(o);
     const descriptor = Object.getOwnPropertyDescriptor(o, name);
     if (descriptor) return descriptor;
   }

@@ -14,6 +14,8 @@ interface Registration {
   /** The `removeHandler` calls of it the host has not answered yet, and whether the widget's last call of it was one. */
   removing: number;
   removed?: boolean;
+  /** Set by `takeAll` on one left to its removal: gives the host the handler back should none of the removals remove the wrapper. */
+  giveBack?: (() => void) | undefined;
 }
 
 /** Tells a registration whether the host did what one `addHandler` or `removeHandler` call asked; only the first answer counts. */
@@ -74,6 +76,11 @@ export class HandlerRegistry {
         registration.removing--;
         const current = this.byLibrary.get(library)?.get(handler)?.get(key);
         if (removed && current === registration && registration.adds === adds) this.forget(library, handler, key);
+        const { giveBack } = registration;
+        if (giveBack && (removed || registration.removing === 0)) {
+          registration.giveBack = undefined;
+          if (!removed) giveBack();
+        }
       },
     ];
   }
@@ -96,13 +103,16 @@ export class HandlerRegistry {
   }
 
   /**
-   * Every registration of `library`, forgotten from now on, but those the widget is removing (its last call of it a
-   * `removeHandler` the host has not answered): what the host holds of them is that removal's to take out.
+   * Every registration of `library`, forgotten from now on; with `removing`, those the widget is removing (its last call
+   * of it a `removeHandler` the host has not answered): what the host holds of them is that removal's to take out.
    */
-  takeAll(library: object): Array<{ eventName: string; handler: AnyFunction; wrapper: AnyFunction }> {
+  takeAll(library: object): Array<{ eventName: string; handler: AnyFunction; wrapper: AnyFunction; removing: Registration | undefined }> {
     const taken = [];
     for (const [handler, events] of this.byLibrary.get(library) ?? []) {
-      for (const { eventName, wrapper, removing, removed } of events.values()) if (!(removing > 0 && removed)) taken.push({ eventName, handler, wrapper });
+      for (const registration of events.values()) {
+        const { eventName, wrapper, removing, removed } = registration;
+        taken.push({ eventName, handler, wrapper, removing: removing > 0 && removed ? registration : undefined });
+      }
     }
     this.byLibrary.delete(library);
     return taken;

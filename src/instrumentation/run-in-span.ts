@@ -15,10 +15,16 @@ export function runInSpan<T>(span: Span, parent: Context, fn: () => T, host = fa
     else fail(span, value, host);
     settled(ok, value);
   };
+  let active = parent;
+  try {
+    active = trace.setSpan(parent, span);
+  } catch {
+    // A context of the page's context manager that takes no value: the call runs in the one it had, timed all the same.
+  }
   let answer: T;
   try {
     // Once, whatever the context manager does: made outside it, in its span all the same, where it does not call back.
-    answer = inContext(trace.setSpan(parent, span), fn);
+    answer = inContext(active, fn);
   } catch (error) {
     ended(false, error);
     throw error;

@@ -1,5 +1,5 @@
 import FakeTimers from '@sinonjs/fake-timers';
-import { context, type Context, type ContextManager } from '@opentelemetry/api';
+import { context, ROOT_CONTEXT, type Context, type ContextManager } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ExportResultCode, isTracingSuppressed, type ExportResult } from '@opentelemetry/core';
@@ -10,6 +10,7 @@ import { installFakeCIFramework, RecordingCifClient, type FakeCIFramework } from
 import { expectBalanced } from '../helpers/fake-client.js';
 import { IDENTITY } from '../helpers/spans.js';
 import { contextManagerWith } from '../helpers/context-managers.js';
+import { useTracedPage } from '../helpers/traced-page.js';
 
 type Fn = (...args: unknown[]) => unknown;
 type Host = EventTarget & { Microsoft?: { CIFramework?: Record<string, Fn> } };
@@ -198,5 +199,39 @@ describe('CifSpanExporter with a context manager that does not call back once, o
     } finally {
       clock.uninstall();
     }
+  });
+});
+
+/** A context of the page's context manager that can be read but refuses a new value: `trace.setSpan` throws on it. */
+const unwritable = (): Context => ({
+  getValue: (key) => ROOT_CONTEXT.getValue(key),
+  setValue: () => {
+    throw new Error('this context takes no value');
+  },
+  deleteValue: () => ROOT_CONTEXT,
+});
+
+describe('CifInstrumentation calls, with a context manager whose active context refuses a value', () => {
+  const page = useTracedPage();
+  // After useTracedPage's before(), so this manager is the one in place during the test.
+  beforeEach(() => {
+    context.disable();
+    context.setGlobalContextManager(contextManagerWith((_ctx, fn, thisArg, ...args) => fn.call(thisArg, ...args), unwritable));
+  });
+
+  it("makes the widget's call once and returns the host's answer, rather than throwing the context's error into the page", async () => {
+    page.fake = installFakeCIFramework(page.target);
+    page.register();
+    const answer = page.cif().getPresence!() as Promise<string>;
+    expect(await answer).to.equal('Available');
+  });
+
+  it("runs the widget's handler when the host calls it, rather than throwing the context's error to the host", async () => {
+    page.fake = installFakeCIFramework(page.target);
+    page.register();
+    let ran = 0;
+    page.cif().addHandler!('onsetpresence', () => ++ran);
+    expect(await page.fake.fireEvent('onsetpresence', {})).to.deep.equal([1]);
+    expect(ran).to.equal(1);
   });
 });

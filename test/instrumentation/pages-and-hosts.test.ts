@@ -122,6 +122,44 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
     });
   });
 
+  describe('a function the library inherited, then no longer inherits', () => {
+    it('is not called once the library withdrew it, as without the wrapper (docs: "the function the library inherits at the time of each call")', () => {
+      class Library {
+        getMode(): string {
+          return 'stub';
+        }
+      }
+      const library = new Library() as unknown as Record<string, () => unknown>;
+      page.target.Microsoft = { CIFramework: library };
+      page.register();
+      // The library withdraws the API from its class after enable() (as it may swap it for its implementation).
+      delete (Library.prototype as unknown as Record<string, unknown>).getMode;
+      expect(() => library.getMode!()).to.throw(TypeError);
+    });
+  });
+
+  describe('a library whose prototype chain, as a proxy reports it, comes back to itself', () => {
+    it('is looked over once by enable(), which the page can then go on from (the code as it was never returned, but for this proxy giving up)', () => {
+      let asked = 0;
+      // Two proxies whose getPrototypeOf traps name each other: the page's own reads never ask them (no get trap), enable() does.
+      // After 10,000 questions they throw, so that the code that loops for ever ends here.
+      const trap = (next: () => object) => () => {
+        if (++asked > 10_000) throw new Error('asked for ever');
+        return next();
+      };
+      const first: object = new Proxy({}, { getPrototypeOf: trap(() => second) });
+      const second: object = new Proxy({}, { getPrototypeOf: trap(() => first) });
+      const library = Object.create(first) as Record<string, () => unknown>;
+      library.getMode = () => 1;
+      page.target.Microsoft = { CIFramework: library };
+      expect(library.missing).to.equal(undefined);
+      page.register();
+      expect(library.getMode!()).to.equal(1);
+      expect(page.spans.getFinishedSpans().map((s) => s.name)).to.deep.equal(['Microsoft.CIFramework/getMode']);
+      expect(asked).to.be.below(100);
+    });
+  });
+
   describe('a library the page froze after enable()', () => {
     it('runs a handler added after disable() and enable() inside a span, as it traces the calls', async () => {
       page.fake = installFakeCIFramework(page.target);
@@ -179,6 +217,37 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
         expect(calls).to.equal(1);
       });
     }
+  });
+
+  describe('a removeHandler the host fails only after disable()', () => {
+    it('leaves the handler removable by the widget, as one whose removal failed before disable() is', async () => {
+      page.fake = installFakeCIFramework(page.target);
+      // The host's first removeHandler answers later, with a failure, and removes nothing (a postMessage that timed out).
+      const hostRemove = page.cif().removeHandler!;
+      let failFirst!: (reason: unknown) => void;
+      let first = true;
+      page.cif().removeHandler = function (this: unknown, ...args: unknown[]) {
+        if (!first) return hostRemove.apply(this, args);
+        first = false;
+        return new Promise((_resolve, reject) => (failFirst = reject));
+      };
+      const unregister = registerInstrumentations({ instrumentations: [new CifInstrumentation({ target: page.target })], tracerProvider: page.provider });
+      let runs = 0;
+      const handler = () => void runs++;
+
+      // The widget removes its handler before disable(), as docs/instrumentation.md asks; the host fails that removal after.
+      page.cif().addHandler!('onclicktoact', handler);
+      const removal = (page.cif().removeHandler!('onclicktoact', handler) as Promise<unknown>).catch(() => 'failed');
+      unregister();
+      failFirst(new Error('CIF timed out'));
+      expect(await removal).to.equal('failed');
+      for (let i = 0; i < 5; i++) await new Promise(setImmediate);
+
+      // The widget tries again, as it would after any failed removal.
+      await page.cif().removeHandler!('onclicktoact', handler);
+      await page.fake.fireEvent('onclicktoact', {});
+      expect(runs).to.equal(0);
+    });
   });
 
   describe('disable() with a host that refuses the handler back', () => {
