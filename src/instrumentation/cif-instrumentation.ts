@@ -401,7 +401,7 @@ function isBase(o: object): boolean {
 
 /** The descriptor of the property `name` that `library` inherits, if any: its shadow keeps what it says. */
 function inheritedDescriptor(library: object, name: string): PropertyDescriptor | undefined {
-  const seen = new Set<object>([library]);
+  const seen = new Set<object>();
   for (let o = Object.getPrototypeOf(library) as object | null; o && !seen.has(o); o = Object.getPrototypeOf(o) as object | null) {
     seen.add(o);
     const descriptor = Object.getOwnPropertyDescriptor(o, name);

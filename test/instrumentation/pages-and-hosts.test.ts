@@ -147,7 +147,8 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
         if (++asked > 10_000) throw new Error('asked for ever');
         return next();
       };
-      const first: object = new Proxy({}, { getPrototypeOf: trap(() => second) });
+      // It also names a property it has no descriptor for, which enable() then looks for along the chain.
+      const first: object = new Proxy({}, { getPrototypeOf: trap(() => second), ownKeys: () => ['ghost'] });
       const second: object = new Proxy({}, { getPrototypeOf: trap(() => first) });
       const library = Object.create(first) as Record<string, () => unknown>;
       library.getMode = () => 1;
@@ -245,6 +246,32 @@ describe('CifInstrumentation, on pages that bind, wrap or freeze its functions, 
 
       // The widget tries again, as it would after any failed removal.
       await page.cif().removeHandler!('onclicktoact', handler);
+      await page.fake.fireEvent('onclicktoact', {});
+      expect(runs).to.equal(0);
+    });
+
+    it('gives nothing back when another removal the host answers after disable() removes the wrapper', async () => {
+      page.fake = installFakeCIFramework(page.target);
+      // Each removeHandler answers when the test says: the first fails, the second removes what it was given.
+      const hostRemove = page.cif().removeHandler!;
+      const answers: Array<{ fail: () => void; remove: () => Promise<unknown> }> = [];
+      page.cif().removeHandler = function (this: unknown, ...args: unknown[]) {
+        return new Promise((resolve, reject) =>
+          answers.push({ fail: () => reject(new Error('CIF timed out')), remove: async () => resolve(await hostRemove.apply(this, args)) }),
+        );
+      };
+      const unregister = registerInstrumentations({ instrumentations: [new CifInstrumentation({ target: page.target })], tracerProvider: page.provider });
+      let runs = 0;
+      const handler = () => void runs++;
+
+      page.cif().addHandler!('onclicktoact', handler);
+      const removals = [1, 2].map(() => (page.cif().removeHandler!('onclicktoact', handler) as Promise<unknown>).catch(() => 'failed'));
+      unregister();
+      answers[0]!.fail();
+      await answers[1]!.remove();
+      expect(await Promise.all(removals)).to.deep.equal(['failed', true]);
+      for (let i = 0; i < 5; i++) await new Promise(setImmediate);
+
       await page.fake.fireEvent('onclicktoact', {});
       expect(runs).to.equal(0);
     });
