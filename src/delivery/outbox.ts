@@ -98,8 +98,21 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
       /** The `hold` of the grant while the lock is kept: one taken back while `take` runs loses what it took. */
       let kept: Hold | undefined;
       let hidesAtGrant = 0;
-      // Async, so that a lock manager that throws, or returns a thenable that throws, rejects.
-      const request = async () =>
+      // Withdrawn or let go at dispose: nothing was lost, nothing failed.
+      const ended = (failed: boolean, error?: unknown): void => {
+        if (disposed) return;
+        if (kept) {
+          // What was stored or taken under it, and under every lock granted with it, is another page's from now on.
+          kept.lost = true;
+          hold = {};
+          const takenBack = hides > hidesAtGrant;
+          if (!takenBack) countError(failed ? error : new Error('the lock manager let go of a lock the page held'));
+          lost?.(takenBack);
+        } else if (failed && !hidden) countError(error);
+      };
+      // Async, so that a lock manager that throws, or returns a thenable that throws, rejects. A request that ends
+      // without granting the lock leaves nothing waiting for it.
+      void (async () =>
         locks.request(base + id, options, async (granted) => {
           // Granted once, whatever the lock manager does: a second grant would take the same calls again.
           const held = !called && !!granted && !disposed;
@@ -116,21 +129,7 @@ export function createOutbox(options: OutboxOptions, stats: OutboxStats, deps?: 
             if (!took) kept = undefined;
           }
           return took && life;
-        });
-      // Withdrawn or let go at dispose: nothing was lost, nothing failed.
-      const ended = (failed: boolean, error?: unknown): void => {
-        if (disposed) return;
-        if (kept) {
-          // What was stored or taken under it, and under every lock granted with it, is another page's from now on.
-          kept.lost = true;
-          hold = {};
-          const takenBack = hides > hidesAtGrant;
-          if (!takenBack) countError(failed ? error : new Error('the lock manager let go of a lock the page held'));
-          lost?.(takenBack);
-        } else if (failed && !hidden) countError(error);
-      };
-      // A request that ends without granting the lock leaves nothing waiting for it.
-      void request()
+        }))()
         .then(() => ended(false), (error: unknown) => ended(true, error))
         .then(() => resolve(false));
     });
