@@ -1,4 +1,4 @@
-import { context, diag, DiagLogLevel, trace } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
@@ -12,6 +12,7 @@ import {
   CifSessionSpanProcessor,
   CifSpanExporter,
   recordKpiEvent,
+  setCifSession,
   withCifSession,
   type CifAnalyticsData,
   type CifKpiEventDetails,
@@ -115,8 +116,28 @@ describe('a page whose old libraries added enumerable properties to Object.proto
       restoreContext();
     }
     expect(client.payloads()[0]!.events.map((event) => Object.keys(event))).to.deep.equal([['kpiEventName', 'eventTimestamp']]);
-    expect(records).to.deep.equal([{ eventName: 'CallHold', attributes: { 'cif.kpi.name': 'CallHold' } }]);
+    // Its times its own, unset: the logs SDK reads them of its copy of the record, which inherits Object.prototype's.
+    expect(records.map((record) => ({ ...(record as object) }))).to.deep.equal([{ eventName: 'CallHold', attributes: { 'cif.kpi.name': 'CallHold' }, timestamp: undefined, observedTimestamp: undefined }]);
   });
+
+  const T1 = '2026-11-25T10:15:30.123Z';
+  const inheritedTimes: Array<[key: string, value: unknown, time?: number]> = [
+    ['observedTimestamp', 'yesterday', Date.parse(T1)],
+    ['timestamp', new Date('2001-01-01T00:00:00.000Z')],
+  ];
+  inheritedTimes.forEach(([key, value, time]) =>
+    it(`sends emitKpiEvent's KPI event at its own time, ${time ? 'given' : 'now'}, though Object.prototype has a \`${key}\` the logs SDK would read`, async () => {
+      const { client, logger, flush } = logPipeline();
+      const before = Date.now();
+      restore = extend(Object.prototype, { [key]: value });
+      emitKpiEvent(logger, 'CallAccepted', undefined, { context: setCifSession(ROOT_CONTEXT, { conversationId: 'conv-1', providerSessionId: 'prov-1' }), ...(time && { time }) });
+      restore();
+      await flush();
+      const [stamped] = client.payloads().map((data) => data.events[0]!.eventTimestamp);
+      if (time) expect(stamped).to.equal(T1);
+      else expect(Date.parse(stamped!)).to.be.at.least(before);
+    }),
+  );
 
   it('takes no delivery, nor a delivery option beside a shared one, that only Object.prototype holds', async () => {
     restore = extend(Object.prototype, { delivery: {}, timeoutMillis: 1 });

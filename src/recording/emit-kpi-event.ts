@@ -55,7 +55,15 @@ export function emitKpiEvent(
 ): void {
   const emit = (reach: () => void): boolean => {
     if (typeof logger?.emit !== 'function') return false;
-    const record: CifKpiLogRecord = { eventName: name, attributes: kpiEventAttributes(name, details) };
+    // The logs SDK reads `context`, `timestamp`, `observedTimestamp`, ... of the record, then of its own copy, through
+    // their prototype chain, where a page library may have added them to Object.prototype: the record has no prototype,
+    // and its times are its own, also when not given.
+    const record: CifKpiLogRecord = Object.assign(Object.create(null) as CifKpiLogRecord, {
+      eventName: name,
+      attributes: kpiEventAttributes(name, details),
+      timestamp: undefined,
+      observedTimestamp: undefined,
+    });
     const time = timeInput(given(options ?? {}, 'time'));
     const context = given(options ?? {}, 'context') as Context | undefined;
     if (time !== undefined) {
@@ -63,7 +71,8 @@ export function emitKpiEvent(
       // Past what a `Date` holds (`NaN`, nanoseconds), the mapping would take the observed time, now: it is that too, so that the KPI event is dropped.
       if (!(Math.abs(Array.isArray(time) ? hrTimeToMillis(time)! : +time) <= 8.64e15)) record.observedTimestamp = time;
     }
-    if (context !== undefined) record.context = context;
+    // Null, from an untyped caller, is none: the SDK would take the session of the active context, but no trace id.
+    if (context != null) record.context = context;
     reach();
     // A logger that emits asynchronously may fail after emit() returned.
     caught(logger.emit(record), (error) => log('error', `KPI event '${shown(name)}' may not be emitted`, error));

@@ -7,7 +7,7 @@ import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } f
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, setCifSession, withCifSession, type CifKpiEventDetails } from '../../src/index.js';
-import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent, type CifLogger } from '../../src/logs.js';
+import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent, type CifEmitKpiEventOptions, type CifLogger } from '../../src/logs.js';
 import { RecordingCifClient, type RecordedCifCall } from '../../src/testing/index.js';
 import { captureDiag, captureLevels, installThrowingDiag } from '../helpers/diag.js';
 import { FIXED_TRACE_ID, TRACE_ID } from '../helpers/spans.js';
@@ -95,6 +95,23 @@ describe('emitKpiEvent', () => {
       const [record] = memory.getFinishedLogRecords();
       expect(record!.spanContext?.traceId).to.equal(TRACE_ID);
       expect(record!.spanContext?.spanId).to.equal(span.spanContext().spanId);
+    } finally {
+      await tracerProvider.shutdown();
+    }
+  });
+
+  it('takes a context option of null, from an untyped caller, as none: the active span and its session both', async () => {
+    const tracerProvider = new BasicTracerProvider({ idGenerator: FIXED_TRACE_ID });
+    try {
+      withCifSession({ conversationId: 'conv-1', providerSessionId: 'prov-1' }, () =>
+        tracerProvider.getTracer('softphone').startActiveSpan('inbound call', (span) => {
+          emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted', undefined, { context: null } as unknown as CifEmitKpiEventOptions);
+          span.end();
+        }),
+      );
+      const [record] = memory.getFinishedLogRecords();
+      expect(record!.spanContext?.traceId).to.equal(TRACE_ID);
+      expect(record!.attributes).to.deep.equal({ 'cif.kpi.name': 'CallAccepted', 'cif.conversation.id': 'conv-1', 'cif.provider_session.id': 'prov-1' });
     } finally {
       await tracerProvider.shutdown();
     }
