@@ -161,11 +161,11 @@ describe('what the user documentation says, against the package', () => {
     expect(cost).to.include('costs the store nothing');
     expect(cell('outbox on / outbox: false, first slice of one group', 'x')).to.be.below(1.5);
     // With a host that answers at once, "all the tasks of an export together ... cost about what they cost without the
-    // outbox, and more than the OTLP exporter spends": its calls go to the host unwritten.
-    expect(cost).to.include('then cost about what they cost without the outbox, and more than the OTLP exporter spends');
+    // outbox: as much as the OTLP exporter spends ..., or up to a few times that": its calls go to the host unwritten.
+    expect(cost).to.include('then cost about what they cost without the outbox: as much as the OTLP exporter spends serializing the same spans, or up to a few times that');
     const whole = cell('export() to its callback, default options (outbox on), host copying each payload and answering at once', 'ms');
     expect(whole / cell('the same, outbox: false', 'ms')).to.be.below(1.5);
-    expect(cell('OTLP / export(), default options', 'x')).to.be.below(1);
+    expect(cell('OTLP / export(), default options', 'x')).to.be.within(0.25, 1.25);
     expect(benchRow('KPI events of one export to its callback, default options, the outbox stored, on average')[0]).to.match(/^0\.0 of /);
   });
 });
