@@ -324,7 +324,7 @@ export class CifInstrumentation {
   private unwrapHandlers(library: object, methods: Map<string, WrappedMethod>): void {
     const add = methods.get('addHandler')?.original;
     const remove = methods.get('removeHandler')?.original;
-    for (const { eventName, handler, wrapper, removing } of this.handlers.takeAll(library)) {
+    for (const { eventName, handler, wrapper, removal } of this.handlers.takeAll(library)) {
       if (!add || !remove) continue;
       /** Calls the host's `fn`; `done` is told whether it did it: not when it throws, rejects or answers false. */
       const ask = (fn: AnyFunction, handed: AnyFunction, done: (did: boolean, value: unknown) => void): void => {
@@ -347,7 +347,7 @@ export class CifInstrumentation {
           });
         });
       // One the widget is removing is given back only should the host fail that removal, so that the widget can try again.
-      if (removing) removing.giveBack = giveBack;
+      if (removal) removal.giveBack = giveBack;
       else giveBack();
     }
   }

@@ -103,15 +103,15 @@ export class HandlerRegistry {
   }
 
   /**
-   * Every registration of `library`, forgotten from now on; with `removing`, those the widget is removing (its last call
-   * of it a `removeHandler` the host has not answered): what the host holds of them is that removal's to take out.
+   * Every registration of `library`, forgotten from now on; with `removal`, one the widget is removing (its last call of
+   * it a `removeHandler` the host has not answered): what the host holds of it is that removal's to take out.
    */
-  takeAll(library: object): Array<{ eventName: string; handler: AnyFunction; wrapper: AnyFunction; removing: Registration | undefined }> {
+  takeAll(library: object): Array<{ eventName: string; handler: AnyFunction; wrapper: AnyFunction; removal: Registration | undefined }> {
     const taken = [];
     for (const [handler, events] of this.byLibrary.get(library) ?? []) {
       for (const registration of events.values()) {
         const { eventName, wrapper, removing, removed } = registration;
-        taken.push({ eventName, handler, wrapper, removing: removing > 0 && removed ? registration : undefined });
+        taken.push({ eventName, handler, wrapper, removal: removing > 0 && removed ? registration : undefined });
       }
     }
     this.byLibrary.delete(library);
