@@ -1,9 +1,9 @@
 // Shared by the package checks and the compatibility run: pack the package exactly as
 // `npm publish` would (its `prepack` script builds dist/), and type-check small projects that import it.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
@@ -56,20 +56,41 @@ function leaves(target) {
   return Object.values(target).flatMap(leaves);
 }
 
-/** Type-checks the project of `tsconfig` (in this process, to spare a compiler start-up). */
+/**
+ * Type-checks the project of `tsconfig` (in this process, to spare a compiler start-up), then with
+ * TypeScript 7, unless the project asks for what 7 no longer has (`"moduleResolution": "node10"`).
+ */
 export function typecheck(tsconfig) {
   console.log(`$ tsc -p ${tsconfig.startsWith(root) ? tsconfig.slice(root.length) : tsconfig}`);
   const host = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => failOnDiagnostics(tsconfig, [d]) };
   const config = ts.getParsedCommandLineOfConfigFile(tsconfig, undefined, host);
   const program = ts.createProgram({ rootNames: config.fileNames, options: config.options });
   failOnDiagnostics(tsconfig, [...config.errors, ...ts.getPreEmitDiagnostics(program)]);
+  if (config.options.moduleResolution !== ts.ModuleResolutionKind.Node10) typecheckWith7(tsconfig);
 }
 
-/** Type-checks `files` with compiler `options` in this process. */
+/** Type-checks `files` with compiler `options` in this process, then with TypeScript 7. */
 export function typecheckFiles(what, files, options) {
-  console.log(`$ tsc ${files.map((f) => (f.startsWith(root) ? f.slice(root.length) : f)).join(' ')}`);
+  const named = `tsc ${files.map((f) => (f.startsWith(root) ? f.slice(root.length) : f)).join(' ')}`;
+  console.log(`$ ${named}`);
   const program = ts.createProgram({ rootNames: files, options: ts.convertCompilerOptionsFromJson(options, root).options });
   failOnDiagnostics(what, ts.getPreEmitDiagnostics(program));
+  // Beside the files, as TypeScript 7 takes the directory of the tsconfig for their root.
+  const tsconfig = join(dirname(files[0]), 'tsconfig.typescript-7.json');
+  try {
+    writeFileSync(tsconfig, JSON.stringify({ compilerOptions: { ...options, noEmit: true }, files }));
+    typecheckWith7(tsconfig, named);
+  } finally {
+    rmSync(tsconfig, { force: true });
+  }
+}
+
+/**
+ * Type-checks the project of `tsconfig` with TypeScript 7, the native compiler `npm i -D typescript`
+ * installs since 7.0, through its command line (it has no stable API to call in this process).
+ */
+function typecheckWith7(tsconfig, named = `tsc -p ${tsconfig.startsWith(root) ? tsconfig.slice(root.length) : tsconfig}`) {
+  run('node', [join(root, 'node_modules', 'typescript-7', 'bin', 'tsc'), '-p', tsconfig], { label: `${named} (TypeScript 7)` });
 }
 
 function failOnDiagnostics(what, diagnostics) {
