@@ -5,6 +5,7 @@ import { CifShutdownError } from '../errors.js';
 import { caught, log, sayOnce, type Warned } from '../log.js';
 import type { Cursor } from '../mapping/calls.js';
 import type { MappingWarn } from '../mapping/kpi-events.js';
+import { copied } from '../mapping/values.js';
 import type { NormalizedOptions, SourceDefaults } from '../options.js';
 import { copyStats, type CifMappingStats } from '../stats.js';
 import type { CifCall } from '../types.js';
@@ -72,7 +73,7 @@ export class KpiEventExporter<S, O extends NormalizedOptions<S, unknown>, M exte
       export: (items, resultCallback) => {
         let batch: S[];
         try {
-          batch = [...items];
+          batch = copied(items);
         } catch {
           // Only reachable when `items` itself cannot be iterated.
           return report(resultCallback, new TypeError(`${name}: export() needs an array`));

@@ -5,6 +5,7 @@ import { collectCalls, type Cursor } from './calls.js';
 import { addKpiEvents, ask, type KpiCandidate, type KpiEventOptions, type MappingWarn, type PendingCall } from './kpi-events.js';
 import { field, hasCifAttribute, isInstrumentationScope, own, readField, readKpiFields, sdkCount } from './kpi-fields.js';
 import { traceIdToGuid } from './trace-id.js';
+import { copied } from './values.js';
 
 /** What the span mapping needs from the exporter's options, already validated. */
 interface SpanMappingOptions extends KpiEventOptions<CifReadableSpan> {
@@ -49,7 +50,7 @@ function collectSpan(span: CifReadableSpan, options: SpanMappingOptions, stats: 
   stats.spansSeen++;
   const { attributes } = span;
   // Copied: the events asked about are those the span had, whatever a callback does to its array.
-  const events = [...span.events];
+  const events = copied(span.events);
   if (!hasCifAttribute(attributes) && !events.some((event) => hasCifAttribute(event.attributes))) {
     // The SDK may have dropped the KPI events that made it a CIF span: with the ids on the resource, they are counted as a
     // CIF span's. A span of another library that cannot be read is left alone: it is no CIF span.

@@ -143,3 +143,9 @@ export function toIsoTimestamp(millis: number): string {
   const digits = String(100_000 + time - minute * 60_000);
   return `${cachedPrefix}${digits.slice(1, 3)}.${digits.slice(3)}Z`;
 }
+
+/**
+ * A copy of `items`: of an array, the values it holds, at the cost of those, not of its length; a sparse one
+ * (`length = 2 ** 32 - 1`) spread would fill the page's memory with its holes, and a hole is no item.
+ */
+export const copied = <T>(items: Iterable<T>): T[] => (Array.isArray(items) ? Object.values(items) : [...items]);

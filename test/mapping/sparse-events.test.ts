@@ -1,0 +1,67 @@
+// The events array of a span handed to export() is hostile input: one that is sparse or huge costs
+// the page what it holds, not what its length says, and costs no other KPI event of the batch.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import { CifSpanExporter } from '../../src/index.js';
+import { RecordingCifClient } from '../../src/testing/index.js';
+import { shutDownAfterTest } from '../helpers/shut-down.js';
+import { IDENTITY, event, makeSpan } from '../helpers/spans.js';
+
+const T1 = '2026-11-25T10:15:30.123Z';
+const T2 = '2026-11-25T10:16:00.000Z';
+
+describe('a span whose events array is sparse or huge', () => {
+  it('sends the KPI events a sparse events array holds, and counts no span as invalid for its holes', async () => {
+    const client = new RecordingCifClient();
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client, outbox: false }));
+    const events = [event('A', T1)];
+    events[3] = event('B', T2);
+    await new Promise((resolve) => exporter.export([makeSpan({ attributes: IDENTITY, events })], resolve));
+    expect(client.payloads().flatMap((data) => data.events.map((kpiEvent) => kpiEvent.kpiEventName))).to.deep.equal(['A', 'B']);
+    expect(exporter.getStats().dropped.invalid_span).to.equal(0);
+  });
+
+  /** What a Node.js process of its own, its heap at 64 MB, exports: `spans` built by `build`, the script's own code. */
+  async function exportedWithin64Mb(build: string): Promise<string> {
+    const script = `
+      import { CifSpanExporter } from ${JSON.stringify(new URL('../../src/index.ts', import.meta.url).href)};
+      import { RecordingCifClient } from ${JSON.stringify(new URL('../../src/testing/index.ts', import.meta.url).href)};
+      import { IDENTITY, event, makeSpan } from ${JSON.stringify(new URL('../helpers/spans.ts', import.meta.url).href)};
+      ${build}
+      const client = new RecordingCifClient();
+      const exporter = new CifSpanExporter({ client, outbox: false });
+      await new Promise((resolve) => exporter.export(spans, resolve));
+      await exporter.shutdown();
+      const { kpiEventsDelivered, dropped } = exporter.getStats();
+      console.log(JSON.stringify({ kpiEventsDelivered, invalid_span: dropped.invalid_span }));
+    `;
+    const run = promisify(execFile)(process.execPath, ['--max-old-space-size=64', '--import', 'tsx', '--input-type=module', '-e', script]);
+    return run.then(
+      ({ stdout }) => stdout.trim(),
+      (error: { code?: unknown; signal?: unknown }) => `exited ${String(error.code)} ${String(error.signal)}`,
+    );
+  }
+
+  // Each a Node.js process of its own, whose heap a copy of every hole (4 294 967 295 of them) fills, killing it: about 1 s idle.
+  it('maps a span whose events array has length 2 ** 32 - 1 and two events, within 64 MB of heap, as the other spans of its batch', async function () {
+    this.timeout(60_000);
+    const outcome = await exportedWithin64Mb(`
+      const events = [event('A', '${T1}')];
+      events.length = 2 ** 32 - 1;
+      events[2 ** 32 - 2] = event('B', '${T2}');
+      const spans = [makeSpan({ attributes: IDENTITY, events }), makeSpan({ attributes: IDENTITY, events: [event('C', '${T1}')] })];
+    `);
+    expect(outcome).to.equal(JSON.stringify({ kpiEventsDelivered: 3, invalid_span: 0 }));
+  });
+
+  it('maps a batch array of length 2 ** 32 - 1 that holds two spans within 64 MB of heap', async function () {
+    this.timeout(60_000);
+    const outcome = await exportedWithin64Mb(`
+      const spans = [makeSpan({ attributes: IDENTITY, events: [event('A', '${T1}')] })];
+      spans.length = 2 ** 32 - 1;
+      spans[2 ** 32 - 2] = makeSpan({ attributes: IDENTITY, events: [event('B', '${T2}')] });
+    `);
+    expect(outcome).to.equal(JSON.stringify({ kpiEventsDelivered: 2, invalid_span: 0 }));
+  });
+});
