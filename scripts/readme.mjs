@@ -52,7 +52,8 @@ const BROWSER_OPTIONS = {
 };
 
 /** The configuration the README gives CommonJS projects in TypeScript. */
-const COMMONJS_OPTIONS = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', types: [], strict: true, skipLibCheck: true };
+// `verbatimModuleSyntax`, as `tsc --init` of TypeScript 6 and 7 writes it: no `import` may then become a `require()`.
+const COMMONJS_OPTIONS = { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', types: [], strict: true, skipLibCheck: true, verbatimModuleSyntax: true };
 
 /** Markers proven with the README's install lines and quick start, which only the README has. */
 const README_MARKER = /^(?:install otel-\d+(?: logs| instrumentation)?|(?:quickstart|logs)(?: otel-\d+)?|instrumentation|commonjs)$/;
