@@ -59,9 +59,10 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
     const customData = given(details, 'customData');
     // A Map's entries too, as CIF's own APIs answer with Maps.
     if (isObject(customData)) {
-      // A Map of any frame; a key that is no string (a symbol) becomes a column name the exporter refuses and counts.
+      // A Map of any frame; a key that is no string (a symbol, an array, an object of no text, named by its type) becomes a
+      // column name the exporter refuses and counts.
       const columns = isMap(customData) ? customData : Object.entries(customData);
-      for (const [column, value] of columns) set(CIF_KPI_CUSTOM_PREFIX + String(column), value, `customData.${String(column)}`);
+      for (const [key, value] of columns) set(CIF_KPI_CUSTOM_PREFIX + shown(key), value, `customData.${shown(key)}`);
     }
   }
   return attributes;

@@ -45,12 +45,20 @@ function merge(ctx: Context, session: CifSession, owner: string): Context {
 }
 
 /**
- * The CIF session `ctx` carries, if any.
+ * The CIF session `ctx` carries, if any; none from a `ctx` that is no Context (a page's context manager may answer anything).
  * @default ctx: the active context
  */
-export function getCifSession(ctx: Context = context.active()): Readonly<CifSession> | undefined {
-  return ctx.getValue(CIF_SESSION_KEY) as Readonly<CifSession> | undefined;
+export function getCifSession(ctx?: Context): Readonly<CifSession> | undefined {
+  try {
+    return readCifSession(ctx);
+  } catch {
+    // None.
+  }
 }
+
+/** The CIF session `ctx` carries, if any; throws where `ctx` cannot be read, which the sampler and the processors tell apart. */
+export const readCifSession = (ctx: Context | undefined = context.active()): Readonly<CifSession> | undefined =>
+  ctx!.getValue(CIF_SESSION_KEY) as Readonly<CifSession> | undefined;
 
 /**
  * Runs `fn` with `session` merged into the active context (see `setCifSession`) and returns what

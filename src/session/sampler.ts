@@ -2,7 +2,7 @@ import type { Attributes, Context, Link, SpanKind, TraceState } from '@opentelem
 import { caught, log } from '../log.js';
 import { hasCifAttribute } from '../mapping/kpi-fields.js';
 import { check } from '../validate.js';
-import { getCifSession } from './context.js';
+import { readCifSession } from './context.js';
 
 /** A sampling result, as the SDK's `SamplingResult` (`@opentelemetry/sdk-trace-base` 2.x, `sdk-trace` 3.x). */
 export interface CifSamplingResult {
@@ -47,7 +47,7 @@ export class CifSampler {
     const [context, , , , attributes] = args;
     let cif = true;
     try {
-      cif = getCifSession(context) !== undefined || hasCifAttribute(attributes);
+      cif = readCifSession(context) !== undefined || hasCifAttribute(attributes);
     } catch {
       // A context or attribute bag that cannot be read: keep the span rather than lose KPI events.
     }

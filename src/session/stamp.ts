@@ -2,7 +2,7 @@ import type { Context } from '@opentelemetry/api';
 import { SESSION_ATTRIBUTES } from '../attributes.js';
 import { caught, log, sayOnce, type Warned } from '../log.js';
 import { given } from '../validate.js';
-import { getCifSession } from './context.js';
+import { readCifSession } from './context.js';
 import { own, readField } from '../mapping/kpi-fields.js';
 
 /** A span as it starts, or a log record as it is emitted: what the session processors write to. */
@@ -19,7 +19,7 @@ interface Stampable {
 export function stampSession(target: Stampable, ctx: Context | undefined, what: string): boolean {
   let wrote = false;
   try {
-    const session = getCifSession(ctx);
+    const session = readCifSession(ctx);
     let notKept = false;
     for (const [field, key] of SESSION_ATTRIBUTES) {
       const value = session && (given(session, field) as string | undefined);

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { CifSessionSpanProcessor, CifSpanExporter, recordKpiEvent, withCifSession, type CifKpiEventDetails, type CifSession } from '../../src/index.js';
 import { CifLogRecordExporter, CifSessionLogRecordProcessor, emitKpiEvent } from '../../src/logs.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
-import { captureDiag } from '../helpers/diag.js';
+import { captureDiag, captureLevels } from '../helpers/diag.js';
 import { shutDownAfterTest } from '../helpers/shut-down.js';
 import { unhandledRejectionsOf } from '../helpers/unhandled.js';
 
@@ -112,6 +112,51 @@ describe('the recording API, given what other frames and SDKs make', () => {
     expect(client.payloads().map((p) => p.events.map((e) => [e.kpiEventName, e.customData]))).to.deep.equal([
       [['CallAccepted', [{ attribute: 'msdyn_customattribute1', value: 'billing' }]]],
     ]);
+  });
+
+  // A Map's key may be any value: one with no string form (no prototype, a toString that throws), or an array, names no
+  // column, as a symbol key does; it must not cost the KPI event and its other columns.
+  const keysOfNoColumn: Array<[what: string, key: () => unknown]> = [
+    ['an array', () => ['msdyn_customattribute2']],
+    ['an object with no prototype', () => Object.create(null)],
+    ['an object whose toString throws', () => ({ toString: () => { throw new Error('toString trap'); } })],
+  ];
+  keysOfNoColumn.forEach(([what, key]) => {
+    it(`sends a KPI event recorded with a customData Map whose key is ${what}, without that column, counted`, async () => {
+      const lines = captureLevels();
+      const client = new RecordingCifClient();
+      const exporter = shutDownAfterTest(new CifSpanExporter({ client, outbox: false }));
+      const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] }));
+      withCifSession(CALL, () => {
+        const span = provider.getTracer('softphone').startSpan('call');
+        const customData = new Map<unknown, string>([[key(), 'x'], ['msdyn_customattribute1', 'billing']]) as CifKpiEventDetails['customData'];
+        recordKpiEvent(span, 'CallAccepted', { customData }, new Date(T1));
+        span.end();
+      });
+      await provider.forceFlush();
+      await exporter.forceFlush();
+      expect(client.payloads()).to.deep.equal([
+        { ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1, customData: [{ attribute: 'msdyn_customattribute1', value: 'billing' }] }] },
+      ]);
+      expect(exporter.getStats().droppedFields.invalid_custom_column).to.equal(1);
+      expect(lines.filter((line) => line.startsWith('error'))).to.deep.equal([]);
+    });
+
+    it(`emits a KPI event with a customData Map whose key is ${what}, without that column, counted`, async () => {
+      const lines = captureLevels();
+      const client = new RecordingCifClient();
+      const exporter = shutDownAfterTest(new CifLogRecordExporter({ client, outbox: false }));
+      const provider = shutDownAfterTest(new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter })] }));
+      const customData = new Map<unknown, string>([[key(), 'x'], ['msdyn_customattribute1', 'billing']]) as CifKpiEventDetails['customData'];
+      withCifSession(CALL, () => emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted', { customData }, { time: new Date(T1) }));
+      await provider.forceFlush();
+      await exporter.forceFlush();
+      expect(client.payloads()).to.deep.equal([
+        { ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1, customData: [{ attribute: 'msdyn_customattribute1', value: 'billing' }] }] },
+      ]);
+      expect(exporter.getStats().droppedFields.invalid_custom_column).to.equal(1);
+      expect(lines.filter((line) => line.startsWith('error'))).to.deep.equal([]);
+    });
   });
 
   /** Values no SDK reads as a time, whose reading throws. */

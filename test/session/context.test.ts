@@ -220,5 +220,12 @@ describe('withCifSession and setCifSession under a context manager whose active(
       const ctx = context.active();
       expect(setCifSession(ctx, CALL)).to.equal(ctx);
     });
+
+    it(`answers no session from getCifSession(), in the widget's function too, and throws nothing where active() answers ${what}`, () => {
+      install(active);
+      expect(withCifSession(CALL, () => getCifSession())).to.equal(undefined);
+      expect(getCifSession()).to.equal(undefined);
+      expect(getCifSession(context.active())).to.equal(undefined);
+    });
   }
 });
