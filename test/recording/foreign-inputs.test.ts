@@ -19,7 +19,7 @@ function spanPipeline() {
   const client = new RecordingCifClient();
   const exporter = shutDownAfterTest(new CifSpanExporter({ client }));
   const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] }));
-  return { client, provider, tracer: provider.getTracer('softphone') };
+  return { client, exporter, provider, tracer: provider.getTracer('softphone') };
 }
 
 /** A logger provider wired as the README says, sending each record as it is emitted. */
@@ -31,7 +31,7 @@ function logPipeline() {
     await provider.forceFlush();
     await exporter.forceFlush();
   };
-  return { client, logger: provider.getLogger('softphone'), flush };
+  return { client, exporter, logger: provider.getLogger('softphone'), flush };
 }
 
 /** A Date made in another realm (an iframe's), which fails `instanceof Date` here. */
@@ -121,43 +121,46 @@ describe('the recording API, given what other frames and SDKs make', () => {
     ['an object with no prototype', () => Object.create(null)],
     ['an object whose toString throws', () => ({ toString: () => { throw new Error('toString trap'); } })],
   ];
-  keysOfNoColumn.forEach(([what, key]) => {
-    it(`sends a KPI event recorded with a customData Map whose key is ${what}, without that column, counted`, async () => {
-      const lines = captureLevels();
-      const client = new RecordingCifClient();
-      const exporter = shutDownAfterTest(new CifSpanExporter({ client, outbox: false }));
-      const provider = shutDownAfterTest(new BasicTracerProvider({ spanProcessors: [new CifSessionSpanProcessor(), new SimpleSpanProcessor(exporter)] }));
-      withCifSession(CALL, () => {
-        const span = provider.getTracer('softphone').startSpan('call');
+  /** Each writer of KPI events, writing `details` under CALL at T1 through its pipeline, answering what it sent and counted. */
+  const writers: Array<[verb: string, write: (details: CifKpiEventDetails) => Promise<{ client: RecordingCifClient; exporter: CifSpanExporter | CifLogRecordExporter }>]> = [
+    [
+      'sends a KPI event recorded',
+      async (details) => {
+        const pipeline = spanPipeline();
+        withCifSession(CALL, () => {
+          const span = pipeline.tracer.startSpan('call');
+          recordKpiEvent(span, 'CallAccepted', details, new Date(T1));
+          span.end();
+        });
+        await pipeline.provider.forceFlush();
+        await pipeline.exporter.forceFlush();
+        return pipeline;
+      },
+    ],
+    [
+      'emits a KPI event',
+      async (details) => {
+        const pipeline = logPipeline();
+        withCifSession(CALL, () => emitKpiEvent(pipeline.logger, 'CallAccepted', details, { time: new Date(T1) }));
+        await pipeline.flush();
+        return pipeline;
+      },
+    ],
+  ];
+  for (const [what, key] of keysOfNoColumn) {
+    for (const [verb, write] of writers) {
+      it(`${verb} with a customData Map whose key is ${what}, without that column, counted`, async () => {
+        const lines = captureLevels();
         const customData = new Map<unknown, string>([[key(), 'x'], ['msdyn_customattribute1', 'billing']]) as CifKpiEventDetails['customData'];
-        recordKpiEvent(span, 'CallAccepted', { customData }, new Date(T1));
-        span.end();
+        const { client, exporter } = await write({ customData });
+        expect(client.payloads()).to.deep.equal([
+          { ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1, customData: [{ attribute: 'msdyn_customattribute1', value: 'billing' }] }] },
+        ]);
+        expect(exporter.getStats().droppedFields.invalid_custom_column).to.equal(1);
+        expect(lines.filter((line) => line.startsWith('error'))).to.deep.equal([]);
       });
-      await provider.forceFlush();
-      await exporter.forceFlush();
-      expect(client.payloads()).to.deep.equal([
-        { ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1, customData: [{ attribute: 'msdyn_customattribute1', value: 'billing' }] }] },
-      ]);
-      expect(exporter.getStats().droppedFields.invalid_custom_column).to.equal(1);
-      expect(lines.filter((line) => line.startsWith('error'))).to.deep.equal([]);
-    });
-
-    it(`emits a KPI event with a customData Map whose key is ${what}, without that column, counted`, async () => {
-      const lines = captureLevels();
-      const client = new RecordingCifClient();
-      const exporter = shutDownAfterTest(new CifLogRecordExporter({ client, outbox: false }));
-      const provider = shutDownAfterTest(new LoggerProvider({ processors: [new CifSessionLogRecordProcessor(), new SimpleLogRecordProcessor({ exporter })] }));
-      const customData = new Map<unknown, string>([[key(), 'x'], ['msdyn_customattribute1', 'billing']]) as CifKpiEventDetails['customData'];
-      withCifSession(CALL, () => emitKpiEvent(provider.getLogger('softphone'), 'CallAccepted', { customData }, { time: new Date(T1) }));
-      await provider.forceFlush();
-      await exporter.forceFlush();
-      expect(client.payloads()).to.deep.equal([
-        { ...CALL, events: [{ kpiEventName: 'CallAccepted', eventTimestamp: T1, customData: [{ attribute: 'msdyn_customattribute1', value: 'billing' }] }] },
-      ]);
-      expect(exporter.getStats().droppedFields.invalid_custom_column).to.equal(1);
-      expect(lines.filter((line) => line.startsWith('error'))).to.deep.equal([]);
-    });
-  });
+    }
+  }
 
   /** Values no SDK reads as a time, whose reading throws. */
   const unreadableTimes: Array<[what: string, make: () => unknown]> = [
