@@ -57,8 +57,8 @@ export function getCifSession(ctx?: Context): Readonly<CifSession> | undefined {
 }
 
 /** The CIF session `ctx` carries, if any; throws where `ctx` cannot be read, which the sampler and the processors tell apart. */
-export const readCifSession = (ctx: Context | undefined = context.active()): Readonly<CifSession> | undefined =>
-  ctx!.getValue(CIF_SESSION_KEY) as Readonly<CifSession> | undefined;
+export const readCifSession = (ctx: Context = context.active()): Readonly<CifSession> | undefined =>
+  ctx.getValue(CIF_SESSION_KEY) as Readonly<CifSession> | undefined;
 
 /**
  * Runs `fn` with `session` merged into the active context (see `setCifSession`) and returns what
