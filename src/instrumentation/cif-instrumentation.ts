@@ -379,18 +379,24 @@ function findLibrary(target: object): object | undefined {
 /** The names of every property of `library` and its prototypes, functions or not, but those every object has. */
 function propertyNames(library: object): Set<string> {
   const names = new Set<string>();
-  // Each object once: a proxy's getPrototypeOf may report a chain that comes back to itself.
-  const seen = new Set<object>();
   try {
     // Up to Object.prototype or Function.prototype, this frame's or the one the library was made in.
-    for (let o: object | null = library; o && !seen.has(o) && !(o !== library && isBase(o)); o = Object.getPrototypeOf(o) as object | null) {
-      seen.add(o);
+    for (const o of chain(library)) {
+      if (o !== library && isBase(o)) break;
       for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor') names.add(name);
     }
   } catch {
     // A proxy that refuses to list its keys: the names read so far.
   }
   return names;
+}
+
+/** `o` and its prototypes, each once: a proxy's getPrototypeOf may report a chain that comes back to itself. */
+function* chain(o: object | null): Generator<object> {
+  for (const seen = new Set<object>(); o && !seen.has(o); o = Object.getPrototypeOf(o) as object | null) {
+    seen.add(o);
+    yield o;
+  }
 }
 
 /** Whether `o` is some frame's Object.prototype or Function.prototype: the prototype of its own `Object` or `Function`. */
@@ -401,9 +407,7 @@ function isBase(o: object): boolean {
 
 /** The descriptor of the property `name` that `library` inherits, if any: its shadow keeps what it says. */
 function inheritedDescriptor(library: object, name: string): PropertyDescriptor | undefined {
-  const seen = new Set<object>();
-  for (let o = Object.getPrototypeOf(library) as object | null; o && !seen.has(o); o = Object.getPrototypeOf(o) as object | null) {
-    seen.add(o);
+  for (const o of chain(Object.getPrototypeOf(library) as object | null)) {
     const descriptor = Object.getOwnPropertyDescriptor(o, name);
     if (descriptor) return descriptor;
   }
