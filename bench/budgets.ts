@@ -4,7 +4,7 @@
  * only for a fix that could not be paid for in bytes elsewhere, and say so in the commit. Sizes
  * do not depend on the machine, so they may gate; timings never do.
  */
-export const MAIN_ENTRY_GZIP_GATE = 16_578;
+export const MAIN_ENTRY_GZIP_GATE = 16_602;
 
 /** The targets of issue #22, which `npm run bench` reports as met or missed. */
 export const TARGETS = {

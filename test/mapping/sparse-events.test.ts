@@ -1,5 +1,6 @@
 // The events array of a span handed to export() is hostile input: one that is sparse or huge costs
-// the page what it holds, not what its length says, and costs no other KPI event of the batch.
+// the page what it holds, not what its length says, and costs no other KPI event of the batch; a
+// named property of it, or of the batch, is no span event and no span.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
@@ -20,6 +21,17 @@ describe('a span whose events array is sparse or huge', () => {
     await new Promise((resolve) => exporter.export([makeSpan({ attributes: IDENTITY, events })], resolve));
     expect(client.payloads().flatMap((data) => data.events.map((kpiEvent) => kpiEvent.kpiEventName))).to.deep.equal(['A', 'B']);
     expect(exporter.getStats().dropped.invalid_span).to.equal(0);
+  });
+
+  it('takes no named property of an events array or a batch array for a span event or a span', async () => {
+    const client = new RecordingCifClient();
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client, outbox: false }));
+    const events = Object.assign([event('A', T1)], { tagged: true });
+    const spans = Object.assign([makeSpan({ attributes: IDENTITY, events })], { extra: event('B', T2) });
+    await new Promise((resolve) => exporter.export(spans, resolve));
+    expect(client.payloads().flatMap((data) => data.events.map((kpiEvent) => kpiEvent.kpiEventName))).to.deep.equal(['A']);
+    const stats = exporter.getStats();
+    expect([stats.spansSeen, stats.dropped.invalid_span, stats.dropped.missing_kpi_name, stats.dropped.invalid_timestamp]).to.deep.equal([1, 0, 0, 0]);
   });
 
   /** What a Node.js process of its own, its heap at 64 MB, exports: `spans` built by `build`, the script's own code. */
