@@ -2,7 +2,7 @@ import type { HrTime } from '@opentelemetry/api';
 import { SESSION_ATTRIBUTES } from '../attributes.js';
 import type { MappingDropReason, MappingStats } from '../stats.js';
 import type { CifAnalyticsData, CifCall, CifCustomData, CifKpiEvent, CifSession } from '../types.js';
-import { KPI_FIELDS, field, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
+import { field, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
 import { reasonText } from '../errors.js';
 import { caught } from '../log.js';
 import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, UNSERIALIZABLE, isDataverseTime, toIsoTimestamp, truncate } from './values.js';
@@ -87,13 +87,12 @@ export function addKpiEvents<S>(
       warn?.('dropped.invalid_timestamp', `KPI events dropped: ${where} has '${name}' at a time Dataverse cannot store.`);
     } else {
       const event: CifKpiEvent = { kpiEventName: cut(name, MAX_TEXT_LENGTH, 'kpiEventName', stats), eventTimestamp: toIsoTimestamp(millis) };
-      for (let i = 0; i < 4; i++) {
-        const value = fields[i] as string | undefined;
-        const payloadField = KPI_FIELDS[i]![0];
-        // additionalData (i = 1) has the larger column.
-        if (value !== undefined) event[payloadField] = cut(value, i === 1 ? MAX_ADDITIONAL_DATA_LENGTH : MAX_TEXT_LENGTH, payloadField, stats);
-      }
-      const custom = fields[4];
+      // Field by field: a store under a computed name took longer than the rest of the payload.
+      const [reason, additionalData, action, externalId, custom] = fields;
+      if (reason !== undefined) event.kpiEventReason = cut(reason, MAX_TEXT_LENGTH, 'kpiEventReason', stats);
+      if (additionalData !== undefined) event.additionalData = cut(additionalData, MAX_ADDITIONAL_DATA_LENGTH, 'additionalData', stats);
+      if (action !== undefined) event.notificationResponseAction = cut(action, MAX_TEXT_LENGTH, 'notificationResponseAction', stats);
+      if (externalId !== undefined) event.externalCorrelationId = cut(externalId, MAX_TEXT_LENGTH, 'externalCorrelationId', stats);
       // Counted only when some: most KPI events leave nothing out, and the store cost more than the rest of this line.
       const unreadable = (fields[5] ?? 0) + (identityReads[5] ?? 0);
       if (unreadable) stats.droppedFields.unserializable_value += unreadable;

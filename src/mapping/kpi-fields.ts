@@ -83,15 +83,15 @@ export function readKpiFields(attributes: AttributeBag | undefined, customAttrib
     if (value !== undefined) (custom ??= new Map(shared)).set(column, value);
   }
   // One pass over the keys the bag has: looking up each field's key cost more, as most are absent.
-  for (const key of Object.keys(attributes ?? {})) {
+  for (const key in attributes) {
     const at = KPI_KEYS.indexOf(key);
     // Any other `cif.kpi.` key but the name's is a custom column's, or one misspelt, whose value would go nowhere.
     if (at < 0 && (!key.startsWith(CIF_KPI_PREFIX) || key === ATTR_CIF_KPI_NAME)) continue;
     const value = field(attributes, key, fields);
     if (value === undefined) continue;
-    let column: string; // Cut from the key only for a custom column: a KPI field's key needs no copy.
+    let column: string | undefined;
     if (at >= 0) fields[at] = value;
-    else if (key.startsWith(CIF_KPI_CUSTOM_PREFIX) && isColumnName((column = key.slice(CIF_KPI_CUSTOM_PREFIX.length)))) {
+    else if ((column = customColumn(key))) {
       (custom ??= new Map(shared)).set(column, value);
     } else {
       fields[6] = (fields[6] ?? 0) + 1;
@@ -100,6 +100,23 @@ export function readKpiFields(attributes: AttributeBag | undefined, customAttrib
   }
   if (custom) fields[4] = custom;
   return fields;
+}
+
+/** The custom columns named by the `cif.kpi.` keys seen: a widget sets a few, over and over. */
+const columns = new Map<string, string>();
+
+/**
+ * The custom column a `cif.kpi.` key names, or ''. The first 64 keys that name one are remembered:
+ * a column's key has at most 115 characters, so they cost the page a few kilobytes at most.
+ */
+function customColumn(key: string): string {
+  let column = columns.get(key);
+  if (column === undefined) {
+    column = key.slice(CIF_KPI_CUSTOM_PREFIX.length);
+    if (!key.startsWith(CIF_KPI_CUSTOM_PREFIX) || !isColumnName(column)) column = '';
+    else if (columns.size < 64) columns.set(key, column);
+  }
+  return column;
 }
 
 /** One attribute as a payload string; a value that cannot be read or written is left out, and counted in `fields`. */

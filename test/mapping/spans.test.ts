@@ -578,6 +578,27 @@ describe('spansToCalls', () => {
     }),
   );
 
+  it('maps every custom column of 200 keys, twice over, and counts a key that names none each time, remembering at most 64 keys', () => {
+    const attributes: Record<string, string> = { ...IDENTITY, 'cif.kpi.custom.NotAColumn': 'x' };
+    for (let i = 0; i < 200; i++) attributes[`cif.kpi.custom.new_k${i}`] = `v${i}`;
+    const set = Map.prototype.set;
+    let remembered = 0;
+    Map.prototype.set = function (this: Map<unknown, unknown>, key: unknown, value: unknown) {
+      if (String(key).startsWith('cif.')) remembered++;
+      return set.call(this, key, value);
+    };
+    let mapped: ReturnType<typeof map>;
+    try {
+      mapped = map([{ attributes, events: [event('A', T1)] }, { attributes, events: [event('B', T2)] }]);
+    } finally {
+      Map.prototype.set = set;
+    }
+    const customData = Array.from({ length: 200 }, (_, i) => ({ attribute: `new_k${i}`, value: `v${i}` }));
+    expect(mapped.calls).to.deep.equal([call([{ kpiEventName: 'A', eventTimestamp: T1, customData }]), call([{ kpiEventName: 'B', eventTimestamp: T2, customData }])]);
+    expect(mapped.stats.droppedFields.invalid_custom_column).to.equal(2);
+    expect(remembered).to.be.at.most(64);
+  });
+
   [500, 1000].forEach((columns) =>
     it(`maps a span with ${columns} custom columns in linear time: one keyed write per column, no scan of those set before`, () => {
       const attributes: Record<string, string> = { ...IDENTITY };
@@ -585,7 +606,8 @@ describe('spansToCalls', () => {
       const set = Map.prototype.set;
       let writes = 0;
       Map.prototype.set = function (this: Map<unknown, unknown>, key: unknown, value: unknown) {
-        writes++;
+        // Writes by column; those by attribute key remember which column a key names.
+        if (!String(key).startsWith('cif.')) writes++;
         return set.call(this, key, value);
       };
       let calls: CifCall[];
