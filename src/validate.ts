@@ -1,5 +1,6 @@
 import { log } from './log.js';
 import { MAX_TIMER_MILLIS } from './delivery/timers.js';
+import { hasOwnProperty } from './mapping/values.js';
 
 /**
  * An option that takes a plain value: its default, the test a value given must pass, and what it must be;
@@ -85,7 +86,7 @@ export const callback = (fallback?: unknown): Rule => [fallback, (f) => typeof f
 export function given(object: object, key: string): unknown {
   const value = (object as Record<string, unknown>)[key];
   // Object.prototype itself, not a new `{}`: this runs for each span a session processor stamps.
-  return value === (Object.prototype as Record<string, unknown>)[key] && !Object.prototype.hasOwnProperty.call(object, key) ? undefined : value;
+  return value === (Object.prototype as Record<string, unknown>)[key] && !hasOwnProperty.call(object, key) ? undefined : value;
 }
 
 /** `String(value)` for a message, an array in brackets; a value whose conversion throws (a symbol, a hostile object) is shown by its type. */

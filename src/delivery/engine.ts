@@ -291,9 +291,7 @@ export function createDelivery(options: DeliveryOptions, stats: CifDeliveryStats
     const at = slots.indexOf(slot);
     // A slot shutdown or the host's limit let go of: nothing waits for this answer.
     if (at < 0) return;
-    // The last slot takes its place: they are in no order.
-    slots[at] = slots[slots.length - 1]!;
-    slots.pop();
+    slots.splice(at, 1);
     const { job } = slot;
     if (!job) {
       gauges();

@@ -9,7 +9,7 @@ import {
   CIF_KPI_PREFIX,
 } from '../attributes.js';
 import type { CifAnalyticsData } from '../types.js';
-import { UNSERIALIZABLE, isColumnName, toPayloadString } from './values.js';
+import { UNSERIALIZABLE, hasOwnProperty, isColumnName, toPayloadString } from './values.js';
 
 /** Who a call's KPI events belong to: the payload without its events. */
 export type Identity = Omit<CifAnalyticsData, 'events'>;
@@ -83,7 +83,7 @@ export function readKpiFields(attributes: AttributeBag | undefined, customAttrib
     if (value !== undefined) (custom ??= new Map(shared)).set(column, value);
   }
   // One pass over the keys the bag has: looking up each field's key cost more, as most are absent.
-  for (const key in attributes) {
+  for (const key of Object.keys(attributes ?? {})) {
     const at = KPI_KEYS.indexOf(key);
     // Any other `cif.kpi.` key but the name's is a custom column's, or one misspelt, whose value would go nowhere.
     if (at < 0 && (!key.startsWith(CIF_KPI_PREFIX) || key === ATTR_CIF_KPI_NAME)) continue;
@@ -146,8 +146,6 @@ export function readField(attributes: object | undefined, key: string): ReturnTy
 export function own(attributes: object | undefined, key: string): unknown {
   return attributes && hasOwnProperty.call(attributes, key) ? (attributes as AttributeBag)[key] : undefined;
 }
-
-const { hasOwnProperty } = Object.prototype;
 
 /** A count the SDK keeps on spans, events and log records; anything else (older SDKs, hostile objects) is 0. */
 export function sdkCount(value: unknown): number {

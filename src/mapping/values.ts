@@ -145,10 +145,22 @@ export function toIsoTimestamp(millis: number): string {
 }
 
 /**
- * A copy of `items`, but for an array's holes, which are no items, and its named properties, which are none either.
- * An array longer than 65,536 is copied by the values it holds, at their cost, not at its length's: a sparse one
- * (`length = 2 ** 32 - 1`) walked index by index would hold the page for minutes.
+ * A copy of `items`; of an array, its own indices alone: a hole, an index it inherits and a named
+ * property are no items. An array of up to 65,535 is read index by index, never through its
+ * `constructor`, which a page's subclass may give; a longer one by its own keys, at the cost of
+ * what it holds, not of its length: a sparse one (`length = 2 ** 32 - 1`) read index by index
+ * would hold the page for minutes.
  */
-export const copied = <T>(items: Iterable<T>): T[] => (!Array.isArray(items) ? [...items] : items.length > 0xffff ? Object.values(items) : items.filter(held));
+export function copied<T>(items: Iterable<T>): T[] {
+  if (!Array.isArray(items)) return [...items];
+  const { length } = items;
+  const copy: T[] = [];
+  if (length < 0x10000) {
+    for (let i = 0; i < length; i++) if (hasOwnProperty.call(items, i)) copy.push(items[i]);
+  } else {
+    for (const key of Object.keys(items)) if (+key < length && String(+key >>> 0) === key) copy.push(items[+key]);
+  }
+  return copy;
+}
 
-const held = () => true;
+export const { hasOwnProperty } = Object.prototype;

@@ -288,6 +288,24 @@ describe('CifSpanExporter results', () => {
     }
   });
 
+  it('calls back the exports whose calls time out together in the order their calls went to the host', async () => {
+    const clock = FakeTimers.install({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    try {
+      // The first call is answered, and frees the slot before the others; they never are.
+      const client = new RecordingCifClient({ answer: (_call, i) => (i === 0 ? 'ok' : new Promise<string>(() => {})) });
+      const exporter = new CifSpanExporter({ client, outbox: false, maxConcurrentCalls: 4, timeoutMillis: 1000, retry: { maxAttempts: 1 } });
+      const order: string[] = [];
+      for (const name of ['A', 'B', 'C', 'D']) {
+        exporter.export([makeSpan({ attributes: IDENTITY, events: [event(name, T1)] })], (result) => order.push(`${name}:${result.code}`));
+      }
+      await clock.tickAsync(1000);
+      expect(order).to.deep.equal(['A:0', 'B:1', 'C:1', 'D:1']);
+      expect(exporter.getStats().callsTimedOut).to.equal(3);
+    } finally {
+      clock.uninstall();
+    }
+  });
+
   it('holds Node open with one timer while forceFlush waits and one more while shutdown does, and with none once they resolve', async () => {
     // Timers that keep the event loop alive; the timers of calls in flight do not.
     const openTimers = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;

@@ -578,6 +578,20 @@ describe('spansToCalls', () => {
     }),
   );
 
+  it("maps a bag whose prototype cannot be read: its own keys alone are read, never its prototype's", () => {
+    const own = { ...IDENTITY, 'cif.kpi.reason': 'inbound' };
+    const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const bags = [
+      Object.create(revoked, Object.getOwnPropertyDescriptors(own)) as Record<string, string>,
+      new Proxy(own, { getPrototypeOf: () => { throw new Error('no prototype'); } }),
+    ];
+    for (const attributes of bags) {
+      const { calls, stats } = map([{ attributes, events: [event('A', T1)] }]);
+      expect([calls, stats.dropped.invalid_span]).to.deep.equal([[call([{ kpiEventName: 'A', eventTimestamp: T1, kpiEventReason: 'inbound' }])], 0]);
+    }
+  });
+
   it('maps every custom column of 200 keys, twice over, and counts a key that names none each time, remembering at most 64 keys', () => {
     const attributes: Record<string, string> = { ...IDENTITY, 'cif.kpi.custom.NotAColumn': 'x' };
     for (let i = 0; i < 200; i++) attributes[`cif.kpi.custom.new_k${i}`] = `v${i}`;

@@ -1,8 +1,10 @@
-// The events array of a span handed to export() is hostile input: one that is sparse or huge costs
-// the page what it holds, not what its length says, and costs no other KPI event of the batch; a
-// named property of it, or of the batch, is no span event and no span.
+// The batch handed to export() and the events array of a span are hostile input: one that is
+// sparse or huge costs the page what it holds, not what its length says, and costs no other KPI
+// event of the batch. Only an array's own indices are items: a named property, an index it
+// inherits or its constructor (a page's subclass) adds no span or span event, and takes none away.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
 import { CifSpanExporter } from '../../src/index.js';
 import { RecordingCifClient } from '../../src/testing/index.js';
@@ -12,7 +14,7 @@ import { IDENTITY, event, makeSpan } from '../helpers/spans.js';
 const T1 = '2026-11-25T10:15:30.123Z';
 const T2 = '2026-11-25T10:16:00.000Z';
 
-describe('a span whose events array is sparse or huge', () => {
+describe('a batch or a span events array that is sparse, huge, a subclass or has more than its items', () => {
   it('sends the KPI events a sparse events array holds, and counts no span as invalid for its holes', async () => {
     const client = new RecordingCifClient();
     const exporter = shutDownAfterTest(new CifSpanExporter({ client, outbox: false }));
@@ -33,6 +35,60 @@ describe('a span whose events array is sparse or huge', () => {
     const stats = exporter.getStats();
     expect([stats.spansSeen, stats.dropped.invalid_span, stats.dropped.missing_kpi_name, stats.dropped.invalid_timestamp]).to.deep.equal([1, 0, 0, 0]);
   });
+
+  /** An Array subclass whose constructor takes its items: a copy through the array's species would call `new SpanList(0)`, which throws. */
+  class SpanList<T> extends Array<T> {
+    constructor(items: T[]) {
+      super(...items);
+    }
+  }
+
+  /** The names of the KPI events `export()` of `spans` sends, its result code and its stats. */
+  async function exported(spans: unknown) {
+    const client = new RecordingCifClient();
+    const exporter = shutDownAfterTest(new CifSpanExporter({ client, outbox: false }));
+    const { code } = await new Promise<{ code: number }>((resolve) => exporter.export(spans as ReadableSpan[], resolve));
+    return { code, names: client.calls.map((call) => call.eventName), stats: exporter.getStats() };
+  }
+
+  it('sends a batch and a span events array that are Array subclasses whose constructor takes the items', async () => {
+    const events = Object.setPrototypeOf([event('A', T1)], SpanList.prototype) as ReadableSpan['events'];
+    const batch = Object.setPrototypeOf([makeSpan({ attributes: IDENTITY, events }), makeSpan({ attributes: IDENTITY, events: [event('B', T2)] })], SpanList.prototype);
+    const { code, names, stats } = await exported(batch);
+    expect([code, names, stats.dropped.invalid_span]).to.deep.equal([0, ['A', 'B'], 0]);
+  });
+
+  it("sends a batch whose constructor's species makes no array", async () => {
+    const batch = Object.defineProperty([makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })], 'constructor', { value: { [Symbol.species]: () => ({}) } });
+    const { code, names } = await exported(batch);
+    expect([code, names]).to.deep.equal([0, ['A']]);
+  });
+
+  it('takes no index that an array inherits for a hole of the batch or of a span events array', async () => {
+    const events = [event('B', T2)];
+    events[12] = event('C', T2);
+    const batch: unknown[] = [makeSpan({ attributes: IDENTITY, events: [event('A', T1)] })];
+    batch[12] = makeSpan({ attributes: IDENTITY, events });
+    const inherited = Array.prototype as unknown as Record<number, unknown>;
+    inherited[10] = makeSpan({ attributes: IDENTITY, events: [event('INHERITED', T1)] });
+    try {
+      const { names, stats } = await exported(batch);
+      expect([names, stats.spansSeen]).to.deep.equal([['A', 'B', 'C'], 2]);
+    } finally {
+      delete inherited[10];
+    }
+  });
+
+  // Named as an index would be but for a sign, a fraction, a leading zero, or being 2 ** 32 - 1, past the last index.
+  [0xffff, 0x10000, 2 ** 32 - 1].forEach((length) =>
+    it(`takes no named property of a span events array of length ${length}`, async () => {
+      const named = ['extra', '-1', '1.5', '01', String(2 ** 32 - 1)];
+      const events = Object.assign([event('A', T1)], Object.fromEntries(named.map((key) => [key, event(`named ${key}`, T1)])));
+      events.length = length;
+      const { names, stats } = await exported([makeSpan({ attributes: IDENTITY, events })]);
+      expect([names, stats.dropped.missing_kpi_name]).to.deep.equal([['A'], 0]);
+    }),
+  );
 
   /** What a Node.js process of its own, its heap at 64 MB, exports: `spans` built by `build`, the script's own code. */
   async function exportedWithin64Mb(build: string): Promise<string> {
