@@ -2,7 +2,7 @@ import type { HrTime } from '@opentelemetry/api';
 import { SESSION_ATTRIBUTES } from '../attributes.js';
 import type { MappingDropReason, MappingStats } from '../stats.js';
 import type { CifAnalyticsData, CifCall, CifCustomData, CifKpiEvent, CifSession } from '../types.js';
-import { field, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
+import { field, noFields, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
 import { reasonText } from '../errors.js';
 import { caught } from '../log.js';
 import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, UNSERIALIZABLE, isDataverseTime, toIsoTimestamp, truncate } from './values.js';
@@ -51,7 +51,7 @@ export function addKpiEvents<S>(
   // Identity per field: the source's attribute, then the resource's, then the configured session.
   const identity: Partial<Identity> = {};
   // Counts its values that cannot be read, left out of every KPI event sent.
-  const identityReads: KpiFields = [];
+  const identityReads = noFields();
   let missing = ''; // 'no ' and the attributes of the ids the docs require that it lacks everywhere.
   let tooLong = ''; // An id over its column, as the warning says it.
   for (const [name, key] of SESSION_ATTRIBUTES) {

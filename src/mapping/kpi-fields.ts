@@ -53,6 +53,12 @@ export type KpiFields = [
   invalidKey?: string,
 ];
 
+/**
+ * Fields with nothing read yet, sized up front (an array grown from empty reserves 16 values), and
+ * filled: a hole would be read through `Array.prototype`, where a page may have put an index.
+ */
+export const noFields = (): KpiFields => new Array(8).fill(undefined) as KpiFields;
+
 /** Whether a key of `attributes` starts with `prefix`; a bag that is absent (a foreign span's, its resource's or an event's may be) has none. */
 export function hasCifAttribute(attributes: AttributeBag | undefined, prefix = CIF_ATTRIBUTE_PREFIX): boolean {
   // Own keys only: a page's library may add enumerable keys to Object.prototype.
@@ -71,9 +77,9 @@ export function isInstrumentationScope(scope: { readonly name?: unknown } | unde
  * value, and custom columns are set over the inherited ones, column by column.
  */
 export function readKpiFields(attributes: AttributeBag | undefined, customAttributes: CustomAttributes, inherited?: KpiFields): KpiFields {
-  // An event starts from its span's fields (sized up front: an array grown from empty reserves 16
-  // values). The span's columns are shared by its events: a bag copies them when it sets its first column.
-  const fields = (inherited?.slice() ?? new Array(8)) as KpiFields;
+  // An event starts from its span's fields. The span's columns are shared by its events: a bag copies them when it sets
+  // its first column.
+  const fields = (inherited?.slice() as KpiFields | undefined) ?? noFields();
   const shared = fields[4];
   let custom: CustomColumns | undefined;
   // A column set again keeps its place and takes the new value. Mapped attributes first, so an
