@@ -134,11 +134,12 @@ export function check(owner: string): Check {
       known(value, names, prefix, elsewhere);
       for (const name of names) {
         const rule = table[name]!;
-        let option = typeof rule === 'function' || rule[1] ? read(prefix + name, () => given(value, name)) : undefined;
+        // Destructured, as a rule without a test is shorter than three: an index past it would be read through Array.prototype.
+        const [fallback, test, must] = typeof rule === 'function' ? [] : rule;
+        let option = typeof rule === 'function' || test ? read(prefix + name, () => given(value, name)) : undefined;
         if (typeof rule === 'function') {
           option = rule(option as never, c);
         } else {
-          const [fallback, test, must] = rule;
           if (option !== undefined && !read(prefix + name, () => test!(option as never))) fail(prefix + name, must!, option);
           option ??= fallback;
         }

@@ -28,7 +28,8 @@ export function withCorrelationId(method: string, args: readonly unknown[], trac
   const position = CORRELATION_ID_POSITIONS.get(method);
   if (position === undefined || args.length > position || !isValidTraceId(traceId)) return args;
   const filled: unknown[] = [];
-  for (let i = 0; i < position; i++) filled.push(args[i]);
+  // Past the arguments given, `undefined`: reading there would read Array.prototype, where a page may have put an index.
+  for (let i = 0; i < position; i++) filled.push(i < args.length ? args[i] : undefined);
   filled.push(traceIdToGuid(traceId));
   return filled;
 }

@@ -5,7 +5,7 @@ import type { CifAnalyticsData, CifCall, CifCustomData, CifKpiEvent, CifSession 
 import { field, noFields, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
 import { reasonText } from '../errors.js';
 import { caught } from '../log.js';
-import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, UNSERIALIZABLE, isDataverseTime, toIsoTimestamp, truncate } from './values.js';
+import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, UNSERIALIZABLE, hasOwnProperty, isDataverseTime, toIsoTimestamp, truncate } from './values.js';
 
 /** What the mapping of any source needs from its exporter's options, already validated. */
 export interface KpiEventOptions<S> {
@@ -181,8 +181,9 @@ export function ask<A, B, R extends boolean | string>(
  */
 export function hrTimeToMillis(time: HrTime): number | undefined {
   try {
-    const seconds: unknown = time[0];
-    const nanos: unknown = time[1];
+    // Its own values alone: a hole, or an index past a short array, is read through Array.prototype.
+    const seconds: unknown = hasOwnProperty.call(time, 0) && time[0];
+    const nanos: unknown = hasOwnProperty.call(time, 1) && time[1];
     if (typeof seconds === 'number' && typeof nanos === 'number') return seconds * 1000 + Math.floor(nanos / 1e6);
   } catch {
     // No time, as one of another shape.
