@@ -2,10 +2,10 @@ import type { HrTime } from '@opentelemetry/api';
 import { SESSION_ATTRIBUTES } from '../attributes.js';
 import type { MappingDropReason, MappingStats } from '../stats.js';
 import type { CifAnalyticsData, CifCall, CifCustomData, CifKpiEvent, CifSession } from '../types.js';
-import { field, noFields, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
+import { field, noFields, own, type AttributeBag, type CustomAttributes, type Identity, type KpiFields } from './kpi-fields.js';
 import { reasonText } from '../errors.js';
 import { caught } from '../log.js';
-import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, UNSERIALIZABLE, hasOwnProperty, isDataverseTime, toIsoTimestamp, truncate } from './values.js';
+import { MAX_ADDITIONAL_DATA_LENGTH, MAX_TEXT_LENGTH, UNSERIALIZABLE, isDataverseTime, toIsoTimestamp, truncate } from './values.js';
 
 /** What the mapping of any source needs from its exporter's options, already validated. */
 export interface KpiEventOptions<S> {
@@ -182,8 +182,8 @@ export function ask<A, B, R extends boolean | string>(
 export function hrTimeToMillis(time: HrTime): number | undefined {
   try {
     // Its own values alone: a hole, or an index past a short array, is read through Array.prototype.
-    const seconds: unknown = hasOwnProperty.call(time, 0) && time[0];
-    const nanos: unknown = hasOwnProperty.call(time, 1) && time[1];
+    const seconds = own(time, '0');
+    const nanos = own(time, '1');
     if (typeof seconds === 'number' && typeof nanos === 'number') return seconds * 1000 + Math.floor(nanos / 1e6);
   } catch {
     // No time, as one of another shape.
