@@ -62,7 +62,10 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
       // A Map of any frame; a key that is no string (a symbol, an array, an object of no text, named by its type) becomes a
       // column name the exporter refuses and counts.
       const columns = isMap(customData) ? customData : Object.entries(customData);
-      for (const [key, value] of columns) set(CIF_KPI_CUSTOM_PREFIX + shown(key), value, `customData.${shown(key)}`);
+      for (const [key, value] of columns) {
+        const column = shown(key);
+        set(CIF_KPI_CUSTOM_PREFIX + column, value, `customData.${column}`);
+      }
     }
   }
   return attributes;
