@@ -14,14 +14,14 @@ import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { DEFAULT_OPTIONS } from '../src/options.js';
 import { measureBrowserOutbox } from './browser.js';
 import { measureBundles } from './bundle.js';
-import { measureExport, measurePerKpiEvent } from './export.js';
+import { EXPORT_PROCESSES, exportSection, measureExport, measurePerKpiEvent, type ExportRun } from './export.js';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { checkFloor, checkProvenBatch, type FloorSending } from './floor.js';
 import { measureQueueMemory } from './memory.js';
 import { formatSection, formatTargets, markdownTable, type Section } from './report.js';
 import { measureInstrumentation } from './instrumentation.js';
 import { measureSlices } from './slices.js';
-import { recordCallSpans } from './workload.js';
+import { BATCH_SIZE, recordCallSpans } from './workload.js';
 
 const ROUNDS = { rounds: 5, timeMs: 250 };
 const concurrency = DEFAULT_OPTIONS.maxConcurrentCalls;
@@ -37,7 +37,7 @@ async function provenSpans(floor: FloorSending): Promise<ReadableSpan[]> {
  * The steps, each run alone: the proof of the floor (how many calls the exporter makes, and a
  * digest of the proven payloads), then the timed sections.
  */
-const STEPS: Record<string, (floor: FloorSending) => Promise<Section | { count: number; payloads: string }>> = {
+const STEPS: Record<string, (floor: FloorSending) => Promise<Section | ExportRun | { count: number; payloads: string }>> = {
   floor: async () => checkFloor(await recordCallSpans(), concurrency),
   export: async (floor) => measureExport(await provenSpans(floor), floor, ROUNDS),
   slices: async (floor) => measureSlices(await provenSpans(floor), floor, ROUNDS),
@@ -75,7 +75,11 @@ if (step) {
   const floor: FloorSending = { concurrency, dataFormat: 'object', ...runAlone<{ count: number; payloads: string }>('floor') };
   const sections = Object.keys(STEPS)
     .filter((name) => name !== 'floor')
-    .map((name) => runAlone<Section>(name, floor));
+    .map((name) =>
+      name === 'export'
+        ? exportSection(Array.from({ length: EXPORT_PROCESSES }, () => runAlone<ExportRun>(name, floor)), BATCH_SIZE, concurrency)
+        : runAlone<Section>(name, floor),
+    );
   const bundles = await measureBundles();
   sections.push(...bundles.sections);
   machine.loadAfter = loadavg();
