@@ -158,7 +158,8 @@ export function copied<T>(items: Iterable<T>): T[] {
   if (length < 0x10000) {
     for (let i = 0; i < length; i++) if (hasOwnProperty.call(items, i)) copy.push(items[i]);
   } else {
-    for (const key of Object.keys(items)) if (+key < length && String(+key >>> 0) === key) copy.push(items[+key]);
+    // Not `Object.keys`, which skips an own index that is not enumerable.
+    for (const key of Object.getOwnPropertyNames(items)) if (+key < length && String(+key >>> 0) === key) copy.push(items[+key]);
   }
   return copy;
 }

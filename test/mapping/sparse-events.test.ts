@@ -90,6 +90,21 @@ describe('a batch or a span events array that is sparse, huge, a subclass or has
     }),
   );
 
+  // An own index that is not enumerable is an item all the same, at any length.
+  [0xffff, 0x10000].forEach((length) =>
+    it(`takes an own index that is not enumerable for a span event and a span, in arrays of length ${length}`, async () => {
+      const hidden = <T>(item: T): T[] => {
+        const items: T[] = [];
+        Object.defineProperty(items, 0, { value: item, enumerable: false, writable: true, configurable: true });
+        items.length = length;
+        return items;
+      };
+      expect((await exported([makeSpan({ attributes: IDENTITY, events: hidden(event('A', T1)) })])).names).to.deep.equal(['A']);
+      const { names, stats } = await exported(hidden(makeSpan({ attributes: IDENTITY, events: [event('B', T2)] })));
+      expect([names, stats.spansSeen]).to.deep.equal([['B'], 1]);
+    }),
+  );
+
   /** What a Node.js process of its own, its heap at 64 MB, exports: `spans` built by `build`, the script's own code. */
   async function exportedWithin64Mb(build: string): Promise<string> {
     const script = `
