@@ -194,6 +194,40 @@ const pageToJson: Array<[what: string, target: object, toJSON: (this: unknown) =
   ['Object.prototype a toJSON that answers an empty object', Object.prototype, () => ({})],
 ];
 
+// Beyond the promise (docs/delivery.md): a read-only or accessor property of Object.prototype changes what assigning its
+// name does. Where it is a payload field's, the loss is what the docs say, and no other span's.
+describe("a page that made a payload field's name read-only or an accessor on Object.prototype", () => {
+  let restore: () => void = () => {};
+  afterEach(() => restore());
+
+  /** Gives Object.prototype `descriptor` at `name` until the test ends. */
+  function define(name: string, descriptor: PropertyDescriptor): void {
+    Object.defineProperty(Object.prototype, name, { ...descriptor, configurable: true });
+    restore = () => Reflect.deleteProperty(Object.prototype, name);
+  }
+
+  it('counts a span whose payload sets a read-only name as invalid_span, and sends a span whose payload does not', async () => {
+    define('kpiEventReason', { value: undefined });
+    const client = new RecordingCifClient();
+    const exporter = await exportOneKpiEvent(client, {}, { reason: 'inbound' });
+    await exportOneKpiEvent(client);
+    expect([client.payloads().map((data) => data.events[0]!.kpiEventName), exporter.getStats().dropped.invalid_span]).to.deep.equal([['CallAccepted'], 1]);
+  });
+
+  it('sends the KPI event without a field whose name has a setter on Object.prototype', async () => {
+    let taken: unknown;
+    define('kpiEventReason', { set: (value: unknown) => void (taken = value) });
+    const client = new RecordingCifClient();
+    const exporter = await exportOneKpiEvent(client, {}, { reason: 'inbound', additionalData: 'queue 2' });
+    expect([client.payloads()[0]!.events[0]!.additionalData, Object.keys(client.payloads()[0]!.events[0]!), taken, exporter.getStats().kpiEventsDelivered]).to.deep.equal([
+      'queue 2',
+      ['kpiEventName', 'eventTimestamp', 'additionalData'],
+      'inbound',
+      1,
+    ]);
+  });
+});
+
 pageToJson.forEach(([what, target, toJSON]) => describe(`a page whose old library gave ${what}`, () => {
   /** Runs `fn` while the page's library has given `target` its `toJSON`. */
   async function withPageToJson<T>(fn: () => T | Promise<T>): Promise<T> {

@@ -66,6 +66,21 @@ describe('the recording API, given what other frames and SDKs make', () => {
     ]);
   });
 
+  it('makes one column of two customData Map keys that read alike, of the later value', async () => {
+    const { client, provider, tracer } = spanPipeline();
+    withCifSession(CALL, () => {
+      const span = tracer.startSpan('call');
+      const customData = new Map<unknown, string>([
+        ['msdyn_customattribute1', 'billing'],
+        [new String('msdyn_customattribute1'), 'page'],
+      ]) as unknown as CifKpiEventDetails['customData'];
+      recordKpiEvent(span, 'CallAccepted', { customData }, new Date(T1));
+      span.end();
+    });
+    await provider.forceFlush();
+    expect(client.payloads().map((data) => data.events[0]!.customData)).to.deep.equal([[{ attribute: 'msdyn_customattribute1', value: 'page' }]]);
+  });
+
   it('stamps a KPI event recorded with a Date of another frame at that date', async () => {
     const { client, provider, tracer } = spanPipeline();
     withCifSession(CALL, () => {
