@@ -41,7 +41,7 @@ export interface ExportRun {
 /**
  * How many processes the `export` step runs in, one after another. On a shared machine one
  * process's ratio moved between about 4x and 11x for the same code, as the machine's speed moved
- * (the floor, a tenth the work, slowed less than `export()`); the headline is the median of the processes'.
+ * (the floor, a tenth of the work, slowed less than `export()`); the headline is the median of the processes'.
  */
 export const EXPORT_PROCESSES = 5;
 
