@@ -1,10 +1,11 @@
 import { given, isMap, isObject, shown } from '../validate.js';
 import type { Attributes, TimeInput } from '@opentelemetry/api';
-import { hrTime, isAttributeValue, isTimeInput, millisToHrTime } from '@opentelemetry/core';
+import { hrTime, isAttributeValue, millisToHrTime } from '@opentelemetry/core';
 import { log, sayOnce, type Warned } from '../log.js';
 import { ATTR_CIF_KPI_NAME, CIF_KPI_CUSTOM_PREFIX } from '../attributes.js';
 import { KPI_FIELDS } from '../mapping/kpi-fields.js';
-import { toPayloadString } from '../mapping/values.js';
+import { own } from '../mapping/kpi-fields.js';
+import { copied, toPayloadString } from '../mapping/values.js';
 
 const { toString } = Object.prototype;
 
@@ -78,9 +79,11 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
  * One without text (a function, an invalid `Date`, an empty object, a cycle, a getter that throws)
  * is none: never handed to an SDK, as the logs SDK reads what it is given and may throw.
  */
-function attributeValue(value: unknown): Attributes[string] {
+function attributeValue(given: unknown): Attributes[string] {
   try {
-    // A revoked proxy throws at the first look.
+    // An array read once, by its own items (a hole is none), as the SDKs read what they are handed again; a sparse one
+    // at the cost of what it holds. A revoked proxy throws at the first look.
+    const value = Array.isArray(given) ? copied(given) : given;
     if (isAttributeValue(value)) return value;
     const text = toString.call(value) === '[object Date]' ? (value as Date).toISOString() : toPayloadString(isMap(value) ? [...value] : value);
     if (typeof text === 'string') return text;
@@ -101,7 +104,14 @@ function attributeValue(value: unknown): Attributes[string] {
 export function timeInput(time: unknown): TimeInput | undefined {
   try {
     if (typeof time === 'number') return Math.abs(time) < 1e11 ? hrTime(time) : millisToHrTime(time);
-    return toString.call(time) === '[object Date]' ? new Date(+(time as Date)) : isTimeInput(time) ? time : undefined;
+    // A `Date` of any frame; not what passes `instanceof Date` alone (a proxy of one, an object made from `Date.prototype`), which holds no time.
+    if (toString.call(time) === '[object Date]') return new Date(+(time as Date));
+    // An `HrTime` read once, its own values alone, as the SDKs read what they are handed again.
+    if (Array.isArray(time) && time.length === 2) {
+      const seconds = own(time, '0');
+      const nanos = own(time, '1');
+      if (typeof seconds === 'number' && typeof nanos === 'number') return [seconds, nanos];
+    }
   } catch {
     // None, as a value of another kind.
   }

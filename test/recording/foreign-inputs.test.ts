@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import vm from 'node:vm';
 import { context, INVALID_SPAN_CONTEXT, trace, TraceFlags, type Span } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -180,6 +182,9 @@ describe('the recording API, given what other frames and SDKs make', () => {
   /** Values no SDK reads as a time, whose reading throws. */
   const unreadableTimes: Array<[what: string, make: () => unknown]> = [
     ['a Date.prototype of another frame, whose getTime throws', () => vm.runInNewContext('Object.create(Date.prototype)')],
+    // Of this frame, they pass `instanceof Date`, which the SDKs take for a date.
+    ['an object made from Date.prototype, whose getTime throws', () => Object.create(Date.prototype)],
+    ['a proxy of a Date, whose getTime throws', () => new Proxy(new Date(T1), {})],
     [
       'a revoked proxy',
       () => {
@@ -213,6 +218,59 @@ describe('the recording API, given what other frames and SDKs make', () => {
       const stamped = Date.parse(client.payloads()[0]?.events[0]?.eventTimestamp ?? '');
       expect(stamped >= before && stamped <= Date.now(), `stamped ${stamped}`).to.equal(true);
     });
+  });
+
+  /** `[first, second]` whose first item reads once, then throws: a getter that changes between reads. */
+  function readOnce(first: unknown, second: unknown): unknown[] {
+    let reads = 0;
+    return Object.defineProperty([undefined, second], 0, {
+      get: () => {
+        if (reads++ > 0) throw new Error('read twice');
+        return first;
+      },
+    });
+  }
+
+  it('sends the KPI event with a details value and at an HrTime whose arrays read once, then throw, each read once', async () => {
+    captureDiag();
+    const { client, provider, tracer } = spanPipeline();
+    withCifSession(CALL, () => {
+      const span = tracer.startSpan('call');
+      recordKpiEvent(span, 'CallAccepted', { reason: readOnce('a', 'b') as never, additionalData: 'queue 2' }, readOnce(Math.floor(Date.parse(T1) / 1000), 123_000_000) as never);
+      span.end();
+    });
+    await provider.forceFlush();
+    expect(client.payloads().map((data) => data.events)).to.deep.equal([[{ kpiEventName: 'CallAccepted', eventTimestamp: T1, kpiEventReason: '["a","b"]', additionalData: 'queue 2' }]]);
+  });
+
+  it('emits the KPI event with a details value and at an HrTime whose arrays read once, then throw, each read once', async () => {
+    captureDiag();
+    const { client, logger, flush } = logPipeline();
+    withCifSession(CALL, () => emitKpiEvent(logger, 'CallAccepted', { reason: readOnce('a', 'b') as never, additionalData: 'queue 2' }, { time: readOnce(Math.floor(Date.parse(T1) / 1000), 123_000_000) as never }));
+    await flush();
+    expect(client.payloads().map((data) => data.events)).to.deep.equal([[{ kpiEventName: 'CallAccepted', eventTimestamp: T1, kpiEventReason: '["a","b"]', additionalData: 'queue 2' }]]);
+  });
+
+  it('records a KPI event whose details value is a sparse array of length 2 ** 32 - 1 by the items it holds, at once', async function () {
+    this.timeout(60_000);
+    // A Node.js process of its own, killed after 20 s: reading such an array index by index holds the thread for minutes.
+    const script = `
+      import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+      import { recordKpiEvent } from ${JSON.stringify(new URL('../../src/index.ts', import.meta.url).href)};
+      const exporter = new InMemorySpanExporter();
+      const span = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer('t').startSpan('call');
+      const reason = ['hold'];
+      reason.length = 2 ** 32 - 1;
+      reason[2 ** 32 - 2] = 'queue';
+      recordKpiEvent(span, 'CallHeld', { reason });
+      span.end();
+      console.log(exporter.getFinishedSpans()[0].events[0].attributes['cif.kpi.reason'].join());
+    `;
+    const outcome = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 20_000 }).then(
+      ({ stdout }) => stdout.trim(),
+      (error: { signal?: unknown }) => `failed ${String(error.signal)}`,
+    );
+    expect(outcome).to.equal('hold,queue');
   });
 
   const notTimes: Array<[what: string, time: unknown]> = [
