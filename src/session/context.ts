@@ -72,5 +72,12 @@ export function withCifSession<A extends unknown[], F extends (...args: A) => Re
   thisArg?: ThisParameterType<F>,
   ...args: A
 ): ReturnType<F> {
-  return context.with(merge(context.active(), session, 'withCifSession:'), fn, thisArg, ...args);
+  let active: Context;
+  try {
+    active = context.active();
+  } catch {
+    // No active context to carry the session (`Zone is not defined`): the function runs without it, as where one cannot carry it.
+    return Reflect.apply(fn, thisArg, args);
+  }
+  return context.with(merge(active, session, 'withCifSession:'), fn, thisArg, ...args);
 }

@@ -228,4 +228,14 @@ describe('withCifSession and setCifSession under a context manager whose active(
       expect(getCifSession(context.active())).to.equal(undefined);
     });
   }
+
+  it("runs the widget's function, with its this and arguments, without the session, and throws nothing where active() throws", () => {
+    install(() => {
+      throw new ReferenceError('Zone is not defined');
+    });
+    const widget = { name: 'softphone' };
+    expect(withCifSession(CALL, function (this: typeof widget, call: string) {
+      return [this.name, call, getCifSession()];
+    }, widget, 'call-1')).to.deep.equal(['softphone', 'call-1', undefined]);
+  });
 });
