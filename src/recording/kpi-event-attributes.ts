@@ -3,8 +3,7 @@ import type { Attributes, TimeInput } from '@opentelemetry/api';
 import { hrTime, isAttributeValue, millisToHrTime } from '@opentelemetry/core';
 import { log, sayOnce, type Warned } from '../log.js';
 import { ATTR_CIF_KPI_NAME, CIF_KPI_CUSTOM_PREFIX } from '../attributes.js';
-import { KPI_FIELDS } from '../mapping/kpi-fields.js';
-import { own } from '../mapping/kpi-fields.js';
+import { KPI_FIELDS, own } from '../mapping/kpi-fields.js';
 import { copied, toPayloadString } from '../mapping/values.js';
 
 const { toString } = Object.prototype;
@@ -79,11 +78,11 @@ export function kpiEventAttributes(name: string, details?: CifKpiEventDetails): 
  * One without text (a function, an invalid `Date`, an empty object, a cycle, a getter that throws)
  * is none: never handed to an SDK, as the logs SDK reads what it is given and may throw.
  */
-function attributeValue(given: unknown): Attributes[string] {
+function attributeValue(input: unknown): Attributes[string] {
   try {
     // An array read once, by its own items (a hole is none), as the SDKs read what they are handed again; a sparse one
     // at the cost of what it holds. A revoked proxy throws at the first look.
-    const value = Array.isArray(given) ? copied(given) : given;
+    const value = Array.isArray(input) ? copied(input) : input;
     if (isAttributeValue(value)) return value;
     const text = toString.call(value) === '[object Date]' ? (value as Date).toISOString() : toPayloadString(isMap(value) ? [...value] : value);
     if (typeof text === 'string') return text;
