@@ -5,7 +5,7 @@
  * elsewhere, and say so in the commit. Sizes do not depend on the machine, so they may gate;
  * timings never do.
  */
-export const MAIN_ENTRY_GZIP_GATE = 16_821;
+export const MAIN_ENTRY_GZIP_GATE = 16_819;
 
 /** The targets of issue #22, which `npm run bench` reports as met or missed. */
 export const TARGETS = {
