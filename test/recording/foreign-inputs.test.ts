@@ -276,6 +276,9 @@ describe('the recording API, given what other frames and SDKs make', () => {
   const notTimes: Array<[what: string, time: unknown]> = [
     ['an ISO string, from an untyped caller', T1],
     ['an HrTime of strings', ['1764065730', '123000000']],
+    ['an HrTime whose nanoseconds are a string', [1764065730, '123000000']],
+    ['an HrTime whose seconds are a string', ['1764065730', 123000000]],
+    ['an HrTime with a third item', [1764065730, 123000000, 0]],
   ];
   notTimes.forEach(([what, time]) =>
     it(`emits a KPI event whose time is ${what} stamped now, as recordKpiEvent records it`, async () => {
@@ -284,6 +287,21 @@ describe('the recording API, given what other frames and SDKs make', () => {
       const before = Date.now();
       withCifSession(CALL, () => emitKpiEvent(logger, 'CallAccepted', undefined, { time: time as Date }));
       await flush();
+      const stamped = Date.parse(client.payloads()[0]!.events[0]!.eventTimestamp);
+      expect([client.calls.length, stamped >= before && stamped <= Date.now(), messages]).to.deep.equal([1, true, []]);
+    }),
+  );
+  notTimes.forEach(([what, time]) =>
+    it(`records a KPI event whose time is ${what} stamped now`, async () => {
+      const messages = captureDiag();
+      const { client, provider, tracer } = spanPipeline();
+      const before = Date.now();
+      withCifSession(CALL, () => {
+        const span = tracer.startSpan('call');
+        recordKpiEvent(span, 'CallAccepted', undefined, time as Date);
+        span.end();
+      });
+      await provider.forceFlush();
       const stamped = Date.parse(client.payloads()[0]!.events[0]!.eventTimestamp);
       expect([client.calls.length, stamped >= before && stamped <= Date.now(), messages]).to.deep.equal([1, true, []]);
     }),

@@ -230,9 +230,15 @@ describe('withCifSession and setCifSession under a context manager whose active(
   }
 
   it("runs the widget's function, with its this and arguments, without the session, and throws nothing where active() throws", () => {
-    install(() => {
-      throw new ReferenceError('Zone is not defined');
-    });
+    // Its `with` reads the context it is given, as a manager may.
+    context.setGlobalContextManager(
+      contextManagerWith(
+        (ctx, fn, thisArg, ...args) => (ctx.getValue(Symbol.for('page')), fn.call(thisArg, ...args)),
+        () => {
+          throw new ReferenceError('Zone is not defined');
+        },
+      ),
+    );
     const widget = { name: 'softphone' };
     expect(withCifSession(CALL, function (this: typeof widget, call: string) {
       return [this.name, call, getCifSession()];
